@@ -1,0 +1,1 @@
+# conformance fragment (see Makefile.am)

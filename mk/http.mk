@@ -1,0 +1,2 @@
+# http fragment (see Makefile.am)
+src_libwidgetd_a_SOURCES += src/http.h

@@ -1,0 +1,84 @@
+/*
+ * config.h — widgetd.conf (libconfig syntax, SPEC §3) as C structures.
+ * config.c owns parsing and validation; everyone else reads these.
+ */
+#ifndef WIDGETD_CONFIG_H
+#define WIDGETD_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "netpolicy.h"
+
+struct conf_listen {
+	char		*l_address;
+	int		 l_port;
+};
+
+struct conf_session {
+	char		*s_cookie;
+	char		*s_public_key;	/* path to a PEM public key */
+	char		*s_issuer;
+	char		*s_audience;
+};
+
+struct conf_tenant {
+	char		*t_id;
+	char	       **t_hosts;	/* matched against Host; none: default tenant */
+	size_t		 t_nhosts;
+	char		*t_registry;	/* absolute path */
+	char		*t_store;	/* absolute path */
+	struct conf_session t_session;	/* s_public_key NULL: no sessions */
+	int		 t_line;	/* where it was declared */
+};
+
+struct conf_limits {
+	size_t		 request_body;
+	size_t		 upstream_body;
+	size_t		 header_bytes;
+	int		 max_headers;
+	int		 connections;
+	int		 idle_timeout;	/* seconds */
+	int		 header_timeout;/* seconds */
+	int		 drain_timeout;	/* seconds, SIGTERM */
+	uint64_t	 tmpl_steps;
+	size_t		 tmpl_output;
+	int		 tmpl_depth;
+};
+
+struct conf_egress {
+	int		 timeout;	/* seconds */
+	char		*ca_file;
+	struct netpolicy policy;	/* allow_networks, allow_http */
+	char	       **resolve;	/* "host:port:address" */
+	size_t		 nresolve;
+};
+
+struct widgetd_config {
+	char		*c_path;	/* the file this came from */
+	struct conf_listen *c_listen;
+	size_t		 c_nlisten;
+	char		*c_user;
+	char		*c_keeper_user;
+	char		*c_chroot;
+	int		 c_workers;
+	char		*c_control_socket;
+	struct conf_listen c_metrics;	/* l_address NULL: off */
+	int		 c_syslog_facility;
+	int		 c_access_log;
+	struct conf_limits c_limits;
+	struct conf_egress c_egress;
+	size_t		 c_cache_memory;
+	struct conf_tenant *c_tenants;
+	size_t		 c_ntenants;
+};
+
+/*
+ * Read and validate path.  On failure returns NULL and calls report once per
+ * error with "file:line: message" (every error, not only the first).
+ */
+struct widgetd_config *config_load(const char *path,
+		    void (*report)(const char *msg, void *arg), void *arg);
+void		 config_free(struct widgetd_config *);
+
+#endif

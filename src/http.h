@@ -1,0 +1,74 @@
+/*
+ * http.h — strict HTTP/1.1 request parsing (on http-parser) and response
+ * writing, for the worker.  No sockets here: the worker feeds bytes in and
+ * takes bytes out, so the parser is unit-tested and fuzzed on its own.
+ */
+#ifndef WIDGETD_HTTP_H
+#define WIDGETD_HTTP_H
+
+#include <stddef.h>
+
+struct evbuffer;
+
+struct http_limits {
+	size_t		 hl_header_bytes;	/* request line + headers, default 64 KiB */
+	int		 hl_max_headers;	/* default 100 */
+	size_t		 hl_body;		/* default 1 MiB */
+};
+
+struct http_header {
+	char		*h_name;	/* as received */
+	char		*h_value;	/* OWS trimmed */
+};
+
+struct http_request {
+	char		*r_method;	/* "GET" … */
+	char		*r_target;	/* request-target as received */
+	char		*r_path;	/* decoded path component */
+	char		*r_query;	/* raw query string or NULL */
+	int		 r_version_minor;
+	struct http_header *r_headers;
+	size_t		 r_nheaders;
+	char		*r_body;	/* NUL-terminated for convenience; may hold NULs */
+	size_t		 r_bodylen;
+	int		 r_keepalive;	/* the client allows reuse */
+};
+
+/* Case-insensitive lookup; NULL when absent. */
+const char	*http_request_header(const struct http_request *, const char *name);
+
+enum http_status {
+	HTTP_NEED_MORE = 0,	/* feed more bytes */
+	HTTP_DONE,		/* one request complete; take it */
+	HTTP_ERROR		/* answer *errstatus (400/413/431/505…) and close */
+};
+
+struct http_parser_state;
+
+struct http_parser_state *http_parser_state_new(const struct http_limits *);
+void		 http_parser_state_free(struct http_parser_state *);
+/*
+ * Feed len bytes.  *consumed says how many were used; the rest (a pipelined
+ * next request) must be fed again after the current request is taken.
+ * On HTTP_DONE, http_take_request() hands the request over and resets the
+ * parser for the next one.  On HTTP_ERROR, *errstatus and *errmsg explain.
+ */
+enum http_status http_feed(struct http_parser_state *, const char *buf,
+		    size_t len, size_t *consumed, int *errstatus,
+		    const char **errmsg);
+/* True once a request line has started (for 408 versus silent close). */
+int		 http_in_progress(const struct http_parser_state *);
+struct http_request *http_take_request(struct http_parser_state *);
+void		 http_request_free(struct http_request *);
+
+/*
+ * Write a complete response.  hdrs is a NULL-terminated array of
+ * "Name: value" strings (no CR/LF inside: refused, returns -1).
+ * Content-Length and Connection are added here.
+ */
+int		 http_write_response(struct evbuffer *out, int status,
+		    const char *const *hdrs, const void *body, size_t bodylen,
+		    int keepalive, int head_only);
+const char	*http_reason(int status);
+
+#endif
