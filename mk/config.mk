@@ -1,0 +1,1 @@
+# config fragment (see Makefile.am)

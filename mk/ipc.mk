@@ -1,0 +1,1 @@
+# ipc fragment (see Makefile.am)
