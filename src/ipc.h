@@ -41,4 +41,55 @@ enum msg_type {
 
 const char	*ipc_type_name(uint32_t type);
 
+/*
+ * A channel: one end of a socketpair with a read buffer, driven by libevent.
+ * ipc_read() pulls bytes (and at most one fd) off the socket; ipc_get()
+ * returns the next complete, checked frame.  Any violation (len > max, an fd
+ * where none belongs, two fds, MSG_CTRUNC, a non-socket fd) puts the channel
+ * in the failed state: the owner must close it.
+ */
+struct ipc_msg {
+	uint32_t	 m_type;
+	uint32_t	 m_id;
+	uint32_t	 m_len;
+	unsigned char	*m_data;	/* owned by the channel until the next ipc_get */
+	int		 m_fd;		/* -1 or an fd now owned by the caller */
+	size_t		 m_off;		/* read cursor for ipc_get_* */
+};
+
+struct ipc_chan;
+
+struct ipc_chan	*ipc_chan_new(int fd);
+void		 ipc_chan_free(struct ipc_chan *);	/* closes fd, frees queues */
+int		 ipc_chan_fd(const struct ipc_chan *);
+/* Read what is available.  1: progress, 0: EOF, -1: error or violation. */
+int		 ipc_read(struct ipc_chan *);
+/* Next frame: 1 and *m filled, 0 none complete yet, -1 protocol violation. */
+int		 ipc_get(struct ipc_chan *, struct ipc_msg *m);
+/* Queue a frame (payload copied); fd -1 for none.  Flush with ipc_flush. */
+int		 ipc_send(struct ipc_chan *, uint32_t type, uint32_t id,
+		    const void *data, size_t len, int fd);
+/* Write queued frames.  1 all written, 0 more pending (wait EV_WRITE), -1 error. */
+int		 ipc_flush(struct ipc_chan *);
+int		 ipc_pending(const struct ipc_chan *);
+
+/* Payload building and checked decoding. */
+struct ipc_buf {
+	unsigned char	*b_data;
+	size_t		 b_len;
+	size_t		 b_cap;
+};
+void		 ipc_buf_init(struct ipc_buf *);
+void		 ipc_buf_clear(struct ipc_buf *);
+int		 ipc_put_u32(struct ipc_buf *, uint32_t);
+int		 ipc_put_bytes(struct ipc_buf *, const void *, size_t);	/* u32 len + bytes */
+int		 ipc_put_str(struct ipc_buf *, const char *);
+int		 ipc_get_u32(struct ipc_msg *, uint32_t *);
+/* Points into m->m_data; *lenp bytes.  -1 if it would overrun. */
+int		 ipc_get_bytes(struct ipc_msg *, const void **, size_t *lenp);
+/* Returns a malloc'd NUL-terminated copy; refuses embedded NULs. */
+int		 ipc_get_str(struct ipc_msg *, char **);
+/* 0 when every byte of the payload has been consumed. */
+int		 ipc_get_end(const struct ipc_msg *);
+
 #endif

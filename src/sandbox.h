@@ -1,0 +1,23 @@
+/*
+ * sandbox.h — privilege drop and seccomp filters, one per role.
+ */
+#ifndef WIDGETD_SANDBOX_H
+#define WIDGETD_SANDBOX_H
+
+enum sandbox_role {
+	SANDBOX_WORKER,		/* no open, no socket/connect, no exec, no PROT_EXEC */
+	SANDBOX_KEEPER,		/* network yes, read-only opens, no exec */
+	SANDBOX_PARENT		/* optional, looser: no exec after start, no ptrace */
+};
+
+/*
+ * Drop to user (and chroot to dir, when not NULL) if running as root; when
+ * not root, do nothing and return 0 (the caller logs that once).  -1 on
+ * failure (errno set); callers fatal().
+ */
+int	sandbox_drop_privileges(const char *user, const char *chroot_dir);
+/* PR_SET_NO_NEW_PRIVS + the role's seccomp filter (arch checked, default
+ * kill).  -1 on failure. */
+int	sandbox_apply(enum sandbox_role);
+
+#endif
