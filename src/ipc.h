@@ -26,6 +26,8 @@ enum msg_type {
 	MSG_KEEPER_FD,		/* parent → worker: fd of a fresh worker↔keeper channel */
 	MSG_RELOAD,		/* parent → child: path of the validated config */
 	MSG_SHUTDOWN,		/* parent → child: stop accepting, drain, exit */
+	MSG_WORKER_FD,		/* parent → keeper: u32 worker slot, fd of a fresh
+				 * worker↔keeper channel (replaces that slot's) */
 
 	/* worker → keeper (2xx) */
 	MSG_PING = 200,		/* worker → keeper: health round trip; empty */
