@@ -39,6 +39,9 @@ enum msg_type {
 	MSG_LOG = 400,		/* child → parent: u32 priority, string line */
 	MSG_CONN_DONE,		/* worker → parent: one connection closed */
 	MSG_READY,		/* child → parent: sandboxed and serving */
+	MSG_WORKER_EVICT,	/* keeper → parent: u32 worker slot whose channel
+				 * the keeper closed (protocol violation); the
+				 * parent kills and respawns that worker */
 };
 
 const char	*ipc_type_name(uint32_t type);
