@@ -1,0 +1,177 @@
+/*
+ * chan.c — libevent glue for ipc channels (see chan.h).
+ */
+#include "build.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "chan.h"
+#include "ipc.h"
+
+struct chan {
+	struct ipc_chan	*ch_ipc;
+	struct event	*ch_ev_read;
+	struct event	*ch_ev_write;
+	chan_msg_fn	 ch_msg;
+	chan_close_fn	 ch_close;
+	void		*ch_arg;
+	const char	*ch_failed;	/* set: report on the next read callback */
+};
+
+static void
+chan_fail(struct chan *ch, const char *why)
+{
+	/*
+	 * Never call the owner's close callback from inside chan_send():
+	 * the caller may still hold pointers into what that would free.
+	 * Defer it to the read callback instead.
+	 */
+	if (ch->ch_failed == NULL)
+		ch->ch_failed = why;
+	event_active(ch->ch_ev_read, EV_READ, 0);
+}
+
+static void
+chan_read_cb(int fd, short what, void *arg)
+{
+	struct chan	*ch = arg;
+	struct ipc_msg	 m;
+	int		 r;
+
+	if (ch->ch_failed != NULL) {
+		ch->ch_close(ch, ch->ch_failed, ch->ch_arg);
+		return;
+	}
+	r = ipc_read(ch->ch_ipc);
+	if (r == -1 && (errno == EAGAIN || errno == EINTR))
+		r = 1;
+	/* Frames already buffered are still delivered before an EOF. */
+	for (;;) {
+		int g = ipc_get(ch->ch_ipc, &m);
+
+		if (g == 0)
+			break;
+		if (g == -1) {
+			ch->ch_close(ch, "protocol violation", ch->ch_arg);
+			return;
+		}
+		if (ch->ch_msg(ch, &m, ch->ch_arg) == -1) {
+			if (m.m_fd != -1)
+				close(m.m_fd);
+			ch->ch_close(ch, "refused message", ch->ch_arg);
+			return;
+		}
+	}
+	if (r == 0)
+		ch->ch_close(ch, "end of file", ch->ch_arg);
+	else if (r == -1)
+		ch->ch_close(ch, "read error", ch->ch_arg);
+}
+
+static void
+chan_write_cb(int fd, short what, void *arg)
+{
+	struct chan	*ch = arg;
+	int		 r;
+
+	r = ipc_flush(ch->ch_ipc);
+	if (r == 0)
+		event_add(ch->ch_ev_write, NULL);
+	else if (r == -1)
+		chan_fail(ch, "write error");
+}
+
+struct chan *
+chan_new(struct event_base *base, int fd, chan_msg_fn msg,
+    chan_close_fn cl, void *arg)
+{
+	struct chan	*ch;
+
+	if ((ch = calloc(1, sizeof(*ch))) == NULL)
+		return NULL;
+	ch->ch_msg = msg;
+	ch->ch_close = cl;
+	ch->ch_arg = arg;
+	if ((ch->ch_ipc = ipc_chan_new(fd)) == NULL)
+		goto fail;
+	ch->ch_ev_read = event_new(base, fd, EV_READ | EV_PERSIST,
+	    chan_read_cb, ch);
+	ch->ch_ev_write = event_new(base, fd, EV_WRITE, chan_write_cb, ch);
+	if (ch->ch_ev_read == NULL || ch->ch_ev_write == NULL ||
+	    event_add(ch->ch_ev_read, NULL) == -1)
+		goto fail;
+	return ch;
+fail:
+	chan_free(ch);
+	return NULL;
+}
+
+void
+chan_free(struct chan *ch)
+{
+	if (ch == NULL)
+		return;
+	if (ch->ch_ev_read != NULL)
+		event_free(ch->ch_ev_read);
+	if (ch->ch_ev_write != NULL)
+		event_free(ch->ch_ev_write);
+	ipc_chan_free(ch->ch_ipc);
+	free(ch);
+}
+
+int
+chan_send(struct chan *ch, uint32_t type, uint32_t id, const void *data,
+    size_t len, int fd)
+{
+	int	 r;
+
+	if (ch->ch_failed != NULL) {
+		if (fd != -1)
+			close(fd);
+		return -1;
+	}
+	/* ipc_send queues its own duplicate of fd; ours is done with. */
+	r = ipc_send(ch->ch_ipc, type, id, data, len, fd);
+	if (fd != -1)
+		close(fd);
+	if (r == -1) {
+		chan_fail(ch, "cannot queue frame");
+		return -1;
+	}
+	r = ipc_flush(ch->ch_ipc);
+	if (r == 0)
+		event_add(ch->ch_ev_write, NULL);
+	else if (r == -1) {
+		chan_fail(ch, "write error");
+		return -1;
+	}
+	return 0;
+}
+
+void
+chan_flush_sync(struct chan *ch)
+{
+	struct pollfd	 pfd;
+	int		 tries = 50;
+
+	if (ch == NULL)
+		return;
+	pfd.fd = ipc_chan_fd(ch->ch_ipc);
+	pfd.events = POLLOUT;
+	while (tries-- > 0 && ipc_pending(ch->ch_ipc)) {
+		if (ipc_flush(ch->ch_ipc) != 0)
+			break;
+		poll(&pfd, 1, 20);
+	}
+}
+
+int
+chan_pending(const struct chan *ch)
+{
+	return ipc_pending(ch->ch_ipc);
+}

@@ -1,0 +1,35 @@
+/*
+ * chan.h — an ipc channel driven by libevent, shared by every role.
+ *
+ * ipc.c knows frames; this file knows when to read and write them.  The
+ * owner gets one callback per checked frame and one when the channel is
+ * finished (EOF, error, or a protocol violation); it must chan_free() then.
+ */
+#ifndef WIDGETD_CHAN_H
+#define WIDGETD_CHAN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct event_base;
+struct ipc_msg;
+struct chan;
+
+/*
+ * Frame handler: return 0 to go on, -1 to finish the channel (the close
+ * callback then runs).  An fd in m->m_fd belongs to the handler.
+ */
+typedef int	(*chan_msg_fn)(struct chan *, struct ipc_msg *, void *);
+typedef void	(*chan_close_fn)(struct chan *, const char *why, void *);
+
+struct chan	*chan_new(struct event_base *, int fd, chan_msg_fn,
+		    chan_close_fn, void *arg);
+void		 chan_free(struct chan *);
+/* Queue a frame and start writing it.  fd (-1 for none) is consumed. */
+int		 chan_send(struct chan *, uint32_t type, uint32_t id,
+		    const void *data, size_t len, int fd);
+/* Write what is queued now, blocking briefly (log lines before exit). */
+void		 chan_flush_sync(struct chan *);
+int		 chan_pending(const struct chan *);
+
+#endif

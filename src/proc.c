@@ -1,0 +1,252 @@
+/*
+ * proc.c — fork + exec of children, respawn backoff, and the order in
+ * which a child gives up its privileges.
+ */
+#include "build.h"
+
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include "chan.h"
+#include "config.h"
+#include "ipc.h"
+#include "log.h"
+#include "proc.h"
+#include "sandbox.h"
+
+static const char *const proc_names[] = {
+	[PROC_WORKER] = "worker",
+	[PROC_KEEPER] = "keeper",
+};
+
+const char *
+proc_role_name(enum proc_role role)
+{
+	if ((unsigned)role >= sizeof(proc_names) / sizeof(proc_names[0]))
+		return "unknown";
+	return proc_names[role];
+}
+
+int
+proc_role_parse(const char *name)
+{
+	size_t	 i;
+
+	for (i = 0; i < sizeof(proc_names) / sizeof(proc_names[0]); i++)
+		if (strcmp(name, proc_names[i]) == 0)
+			return (int)i;
+	return -1;
+}
+
+/* Close every fd above PROC_CHAN_FD: a child inherits only its channel. */
+static void
+proc_close_from(int lowfd)
+{
+#ifdef SYS_close_range
+	if (syscall(SYS_close_range, (unsigned)lowfd, ~0U, 0) == 0)
+		return;
+#endif
+	for (int fd = lowfd; fd < 65536; fd++)
+		(void)close(fd);
+}
+
+pid_t
+proc_spawn(enum proc_role role, int slot, int chanfd,
+    const struct proc_opts *po)
+{
+	char		 slotbuf[16], *argv[16];
+	int		 argc = 0, i;
+	pid_t		 pid;
+	sigset_t	 all;
+
+	snprintf(slotbuf, sizeof(slotbuf), "%d", slot);
+	argv[argc++] = (char *)"widgetd";
+	argv[argc++] = (char *)"-R";
+	argv[argc++] = (char *)proc_role_name(role);
+	argv[argc++] = (char *)"-I";
+	argv[argc++] = slotbuf;
+	argv[argc++] = (char *)"-c";
+	argv[argc++] = (char *)po->po_conf;
+	if (po->po_debug)
+		argv[argc++] = (char *)"-d";
+	for (i = 0; i < po->po_verbose && i < 3; i++)
+		argv[argc++] = (char *)"-v";
+	argv[argc] = NULL;
+
+	switch (pid = fork()) {
+	case -1:
+		return -1;
+	case 0:
+		break;
+	default:
+		return pid;
+	}
+
+	/* Child: reset what the parent's event loop changed, then exec. */
+	for (i = 1; i < NSIG; i++)
+		if (i != SIGKILL && i != SIGSTOP)
+			signal(i, SIG_DFL);
+	sigemptyset(&all);
+	sigprocmask(SIG_SETMASK, &all, NULL);
+	if (chanfd == PROC_CHAN_FD) {
+		/* dup2 onto itself keeps CLOEXEC: clear it by hand. */
+		if (fcntl(chanfd, F_SETFD, 0) == -1)
+			_exit(127);
+	} else if (dup2(chanfd, PROC_CHAN_FD) == -1)
+		_exit(127);
+	proc_close_from(PROC_CHAN_FD + 1);
+	execv("/proc/self/exe", argv);
+	/* No logging here: the channel is not set up in this image. */
+	_exit(127);
+}
+
+void
+proc_backoff_started(struct proc_backoff *pb)
+{
+	clock_gettime(CLOCK_MONOTONIC, &pb->pb_started);
+}
+
+long
+proc_backoff_next(struct proc_backoff *pb)
+{
+	struct timespec	 now;
+	long		 ms;
+	int		 i;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	if (pb->pb_started.tv_sec == 0 ||
+	    now.tv_sec - pb->pb_started.tv_sec >= PROC_STABLE_SECS) {
+		pb->pb_crashes = 0;
+		return 0;
+	}
+	pb->pb_crashes++;
+	ms = PROC_BACKOFF_MIN_MS;
+	for (i = 1; i < pb->pb_crashes && ms < PROC_BACKOFF_MAX_MS; i++)
+		ms *= 2;
+	if (ms > PROC_BACKOFF_MAX_MS)
+		ms = PROC_BACKOFF_MAX_MS;
+	return ms;
+}
+
+long
+proc_raise_nofile(void)
+{
+	struct rlimit	 rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == -1)
+		return -1;
+	if (rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl) == -1)
+			return -1;
+	}
+	return (long)rl.rlim_cur;
+}
+
+void
+proc_confine(enum proc_role role, const struct widgetd_config *cfg)
+{
+	const char	*user, *dir = NULL;
+
+	if (role == PROC_WORKER) {
+		user = cfg->c_user;
+		dir = cfg->c_chroot;
+	} else
+		user = cfg->c_keeper_user;
+
+	/* Not root: nothing to switch to (the parent said so once). */
+	if (sandbox_drop_privileges(user, dir) == -1)
+		fatal("cannot drop privileges to %s%s%s", user,
+		    dir != NULL ? " in " : "", dir != NULL ? dir : "");
+	/*
+	 * The keeper will hold secrets: keep other processes of its uid (and
+	 * core dumps) out of its memory.  After the uid switch, which may
+	 * reset the flag.
+	 */
+	if (role == PROC_KEEPER && prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) == -1)
+		fatal("prctl(PR_SET_DUMPABLE)");
+	if (sandbox_apply(role == PROC_WORKER ? SANDBOX_WORKER :
+	    SANDBOX_KEEPER) == -1)
+		fatal("cannot install the %s sandbox", proc_role_name(role));
+}
+
+static void
+proc_report(void (*report)(const char *, void *), void *arg,
+    const char *fmt, ...)
+{
+	char	 buf[1024];
+	va_list	 ap;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	report(buf, arg);
+}
+
+int
+proc_check_privsep(const struct widgetd_config *cfg,
+    void (*report)(const char *, void *), void *arg)
+{
+	struct stat	 st;
+	int		 bad = 0;
+
+	/* Without root there is nothing to switch to: checked at drop time. */
+	if (geteuid() != 0)
+		return 0;
+	if (cfg->c_user == NULL || getpwnam(cfg->c_user) == NULL) {
+		proc_report(report, arg, "%s: user \"%s\" does not exist",
+		    cfg->c_path, cfg->c_user ? cfg->c_user : "");
+		bad = 1;
+	}
+	if (cfg->c_keeper_user == NULL || getpwnam(cfg->c_keeper_user) == NULL) {
+		proc_report(report, arg, "%s: keeper_user \"%s\" does not exist",
+		    cfg->c_path, cfg->c_keeper_user ? cfg->c_keeper_user : "");
+		bad = 1;
+	}
+	if (cfg->c_chroot != NULL) {
+		if (stat(cfg->c_chroot, &st) == -1) {
+			proc_report(report, arg, "%s: chroot %s: %s",
+			    cfg->c_path, cfg->c_chroot, strerror(errno));
+			bad = 1;
+		} else if (!S_ISDIR(st.st_mode)) {
+			proc_report(report, arg, "%s: chroot %s: not a directory",
+			    cfg->c_path, cfg->c_chroot);
+			bad = 1;
+		}
+	}
+	return bad ? -1 : 0;
+}
+
+void
+proc_log_forward(int prio, const char *line, void *arg)
+{
+	struct chan	*ch = arg;
+	struct ipc_buf	 b;
+
+	ipc_buf_init(&b);
+	if (ipc_put_u32(&b, (uint32_t)prio) == 0 &&
+	    ipc_put_str(&b, line) == 0)
+		(void)chan_send(ch, MSG_LOG, 0, b.b_data, b.b_len, -1);
+	ipc_buf_clear(&b);
+	if (prio <= LOG_CRIT)
+		chan_flush_sync(ch);
+}
+
+void
+proc_log_report(const char *msg, void *arg)
+{
+	log_warnx("%s", msg);
+}

@@ -1,0 +1,85 @@
+/*
+ * proc.h — starting widgetd's child processes and confining them.
+ *
+ * Children are started by fork + exec of the same binary with a hidden role
+ * argument (`widgetd -R worker -I 2 -c /abs/widgetd.conf`), so each begins
+ * with a fresh address space and its own ASLR, and inherits exactly one fd:
+ * its channel to the parent, at PROC_CHAN_FD.  Everything else (the
+ * worker↔keeper channels, client connections) arrives later over that
+ * channel.
+ */
+#ifndef WIDGETD_PROC_H
+#define WIDGETD_PROC_H
+
+#include <sys/types.h>
+#include <time.h>
+
+#define PROC_CHAN_FD	3	/* the child's channel to the parent */
+
+enum proc_role {
+	PROC_WORKER,
+	PROC_KEEPER
+};
+
+struct proc_opts {
+	const char	*po_conf;	/* absolute path of the configuration */
+	int		 po_debug;	/* -d was given */
+	int		 po_verbose;	/* -v count */
+};
+
+struct widgetd_config;
+
+const char	*proc_role_name(enum proc_role);
+/* -1 when name is not a role. */
+int		 proc_role_parse(const char *name);
+
+/* fork + exec self as role/slot; chanfd becomes PROC_CHAN_FD in the child. */
+pid_t		 proc_spawn(enum proc_role, int slot, int chanfd,
+		    const struct proc_opts *);
+
+/*
+ * Exponential backoff for respawns: a child that lived less than
+ * PROC_STABLE_SECS counts as a crash; consecutive crashes double the delay
+ * from PROC_BACKOFF_MIN_MS up to PROC_BACKOFF_MAX_MS.  A child that lived
+ * long enough is restarted at once.
+ */
+#define PROC_STABLE_SECS	10
+#define PROC_BACKOFF_MIN_MS	100
+#define PROC_BACKOFF_MAX_MS	30000
+
+struct proc_backoff {
+	struct timespec	 pb_started;	/* when the last instance started */
+	int		 pb_crashes;	/* consecutive short lives */
+};
+
+void		 proc_backoff_started(struct proc_backoff *);
+/* Delay in ms before the next start, after the current instance died. */
+long		 proc_backoff_next(struct proc_backoff *);
+
+/* Raise RLIMIT_NOFILE's soft limit to the hard limit; returns the limit. */
+long		 proc_raise_nofile(void);
+/*
+ * Confine the calling child for its role: user switch (and chroot for
+ * workers) when root, not dumpable for the keeper, then no_new_privs and
+ * the role's seccomp filter.  fatal() on any failure.
+ */
+void		 proc_confine(enum proc_role, const struct widgetd_config *);
+/* Checks the parent makes before starting children (users, chroot). */
+int		 proc_check_privsep(const struct widgetd_config *,
+		    void (*report)(const char *, void *), void *arg);
+
+/* Entry points of the roles (widgetd.c dispatches to one of them). */
+int		 parent_main(const struct proc_opts *);
+int		 worker_main(const struct proc_opts *, int slot);
+int		 keeper_main(const struct proc_opts *);
+
+/*
+ * Children's log lines travel to the parent as MSG_LOG; arg is the
+ * struct chan to the parent.  Critical lines are flushed at once, since
+ * fatal() exits right after.
+ */
+void		 proc_log_forward(int prio, const char *line, void *arg);
+/* config_load() error reporter that logs each message as a warning. */
+void		 proc_log_report(const char *msg, void *arg);
+
+#endif
