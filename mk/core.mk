@@ -2,3 +2,14 @@
 src_libwidgetd_a_SOURCES += src/log.c src/log.h src/config.h src/ipc.h src/sandbox.h src/widgetctl.h \
 	src/chan.c src/chan.h src/proc.c src/proc.h src/parent.c src/worker.c \
 	src/keeper.c src/api.c src/api.h
+
+# Integration tests: a real widgetd on 127.0.0.1, driven from python3
+# (tests/integration/wdtest.py).  Root-only parts exit 77 (skipped).
+CORE_IT = tests/integration/procs tests/integration/nonroot \
+	tests/integration/supervise tests/integration/reload \
+	tests/integration/framing
+TESTS += $(CORE_IT)
+EXTRA_DIST += $(CORE_IT) tests/integration/wdtest.py \
+	tests/integration/procs.py tests/integration/nonroot.py \
+	tests/integration/supervise.py tests/integration/reload.py \
+	tests/integration/framing.py

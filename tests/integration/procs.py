@@ -1,0 +1,64 @@
+"""Process tree and credentials of a daemon started as root (issue 2):
+1 parent, N workers as `user' chrooted with no_new_privs and seccomp,
+1 keeper as `keeper_user', undumpable, also filtered."""
+
+import os
+import pwd
+import subprocess
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from wdtest import Daemon, check, need_root, status_of, request
+
+need_root()
+d = Daemon(workers=3)
+try:
+    d.start()
+    nobody = pwd.getpwnam("nobody").pw_uid
+    daemon_uid = pwd.getpwnam("daemon").pw_uid
+    kids = d.children()
+    workers = [p for p, r in kids.items() if r == "worker"]
+    keepers = [p for p, r in kids.items() if r == "keeper"]
+    check(len(workers) == 3, "three workers (%d)" % len(workers))
+    check(len(keepers) == 1, "one keeper (%d)" % len(keepers))
+    check(len(kids) == 4, "no other children")
+    check(status_of(d.proc.pid, "Uid")[0] == "0", "parent runs as root")
+    for p in workers:
+        uids = status_of(p, "Uid")
+        check(all(int(u) == nobody for u in uids),
+              "worker %d: every uid is nobody (%s)" % (p, uids))
+        gids = status_of(p, "Groups")
+        check(gids == [] or gids is None or all(int(g) != 0 for g in gids),
+              "worker %d: no supplementary root group" % p)
+        check(os.readlink(f"/proc/{p}/root") == d.chroot,
+              "worker %d: root is the chroot" % p)
+        check(status_of(p, "NoNewPrivs") == ["1"], "worker %d: NoNewPrivs" % p)
+        check(status_of(p, "Seccomp") == ["2"], "worker %d: seccomp filter" % p)
+    k = keepers[0]
+    uids = status_of(k, "Uid")
+    check(all(int(u) == daemon_uid for u in uids),
+          "keeper: every uid is daemon (%s)" % uids)
+    check(status_of(k, "NoNewPrivs") == ["1"], "keeper: NoNewPrivs")
+    check(status_of(k, "Seccomp") == ["2"], "keeper: seccomp filter")
+    # Not dumpable: the kernel makes its /proc files root's, so its own uid
+    # (or a worker running as another uid) cannot read its memory.
+    st = os.stat(f"/proc/{k}/environ")
+    check(st.st_uid == 0, "keeper: /proc/PID files owned by root (undumpable)")
+    # And a process of the keeper's own uid is refused its memory.
+    probe = subprocess.run(
+        ["/bin/cat", f"/proc/{k}/environ"],
+        preexec_fn=lambda: (os.setgroups([]), os.setgid(daemon_uid),
+                            os.setuid(daemon_uid)),
+        capture_output=True, text=True)
+    check(probe.returncode != 0 and "Permission denied" in probe.stderr,
+          "keeper_user cannot read the keeper's /proc/PID/environ (%s)" %
+          probe.stderr.strip())
+    # The children are the same binary, re-executed.
+    exe = os.readlink(f"/proc/{d.proc.pid}/exe")
+    check(all(os.readlink(f"/proc/{p}/exe") == exe for p in workers),
+          "workers are re-executed widgetd")
+    st, hdrs, body = request(d.port, "GET", "/widget-service/health")
+    check(st == 200 and body == b'{"status":"ok"}', "health 200")
+    check(d.stop() == 0, "SIGTERM: exit status 0")
+finally:
+    d.cleanup()

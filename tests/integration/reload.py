@@ -1,0 +1,94 @@
+"""SIGHUP and SIGTERM (issue 2): a broken configuration is refused and the
+running one keeps serving; a valid one replaces it (new workers); SIGTERM
+stops accepting, finishes a request in flight, and exits 0."""
+
+import os
+import signal
+import socket
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from wdtest import (Conn, Daemon, check, envelope, request, wait_for)
+
+d = Daemon(workers=2)
+try:
+    d.start()
+    before = set(d.children())
+
+    # Broken: a syntax error.  Nothing changes, the log says why.
+    d.write_conf(broken=True)
+    d.signal(signal.SIGHUP)
+    check(wait_for(lambda: "keeping the running configuration"
+                   in d.logtext(), 10), "broken reload refused")
+    check("widgetd.conf:" in d.logtext(), "the log names file:line")
+    check(request(d.port, "GET", "/widget-service/health")[0] == 200,
+          "still serving after a broken reload")
+    check(set(d.children()) == before, "same processes")
+
+    # Broken semantically (a user that does not exist, when root).
+    if os.geteuid() == 0:
+        d.extra = 'user = "no-such-user-widgetd";'
+        text = d.conf_text().replace('user = "nobody";\n', '')
+        with open(d.conf, "w") as f:
+            f.write(text)
+        n = d.logtext().count("keeping the running configuration")
+        d.signal(signal.SIGHUP)
+        check(wait_for(lambda: d.logtext().count(
+            "keeping the running configuration") > n, 10),
+            "reload with an unknown user refused")
+        check("no-such-user-widgetd" in d.logtext(), "the log names the user")
+        check(set(d.children()) == before, "same processes")
+        d.extra = ""
+
+    # Valid: three workers now.  A keep-alive connection opened before
+    # the reload is finished by its old worker.
+    ka = Conn(d.port)
+    check(ka.request("GET", "/widget-service/health")[0] == 200,
+          "keep-alive connection before reload")
+    d.workers = 3
+    d.write_conf()
+    d.signal(signal.SIGHUP)
+
+    def switched():
+        w = d.children("worker")
+        return len(w) == 3 and not (set(w) & before)
+    check(wait_for(switched, 20), "three new workers after a valid reload")
+    check(wait_for(lambda: not (set(d.children()) & before), 20),
+          "the old generation has exited")
+    check(wait_for(lambda: request(d.port, "GET",
+                                   "/widget-service/health")[0] == 200, 10),
+          "health 200 after the reload")
+    check(ka.response() is None, "idle keep-alive connection closed by the drain")
+    ka.close()
+
+    # SIGTERM with a request in flight: its body arrives after the signal.
+    c = Conn(d.port)
+    c.send(b"POST /widget-service/nothing HTTP/1.1\r\nHost: x\r\n"
+           b"Content-Length: 10\r\n\r\nhello")
+    time.sleep(0.3)
+    d.signal(signal.SIGTERM)
+
+    def refused():
+        try:
+            s = socket.create_connection(("127.0.0.1", d.port), timeout=2)
+            s.close()
+            return False
+        except OSError:
+            return True
+    check(wait_for(refused, 10), "SIGTERM: new connections refused")
+    check(d.proc.poll() is None, "daemon still draining")
+    c.send(b"world")
+    r = c.response()
+    check(r is not None and r[0] == 404, "in-flight request answered in full")
+    check(envelope(r[2])[0] == "NOT_FOUND", "with the envelope")
+    check(r[1].get("connection", "").lower() == "close",
+          "and Connection: close")
+    c.close()
+    try:
+        rc = d.proc.wait(30)
+    except Exception:
+        rc = None
+    check(rc == 0, "daemon exited 0 after draining (%s)" % rc)
+finally:
+    d.cleanup()

@@ -1,0 +1,272 @@
+"""Helpers for widgetd's integration tests: start a real daemon on
+127.0.0.1 with a throw-away configuration, find its processes, talk raw
+HTTP to it.  Tests exit 77 (automake's SKIP) when they need root."""
+
+import errno
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+SKIP = 77
+
+
+def fail(msg):
+    print("FAIL: " + msg, flush=True)
+    raise AssertionError(msg)
+
+
+def check(cond, msg):
+    if not cond:
+        fail(msg)
+    print("ok - " + msg, flush=True)
+
+
+def need_root():
+    if os.geteuid() != 0:
+        print("SKIP: needs root", flush=True)
+        sys.exit(SKIP)
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def wait_for(pred, timeout, step=0.05):
+    """Poll pred() until it returns something true or timeout seconds pass."""
+    end = time.monotonic() + timeout
+    while True:
+        v = pred()
+        if v:
+            return v
+        if time.monotonic() > end:
+            return v
+        time.sleep(step)
+
+
+class Daemon:
+    def __init__(self, workers=2, extra="", root_privsep=True, limits=""):
+        self.binary = os.environ.get("WIDGETD") or "./widgetd"
+        self.dir = tempfile.mkdtemp(prefix="widgetd-it.")
+        self.chroot = os.path.join(self.dir, "empty")
+        os.mkdir(self.chroot, 0o755)
+        os.chmod(self.dir, 0o755)
+        self.port = free_port()
+        self.conf = os.path.join(self.dir, "widgetd.conf")
+        self.logpath = os.path.join(self.dir, "log")
+        self.workers = workers
+        self.limits = limits
+        self.extra = extra
+        self.proc = None
+        self.write_conf()
+
+    def conf_text(self, workers=None, broken=False):
+        w = self.workers if workers is None else workers
+        text = f"""
+listen = ( {{ address = "127.0.0.1"; port = {self.port}; }} );
+user = "nobody";
+keeper_user = "daemon";
+chroot = "{self.chroot}";
+workers = {w};
+limits = {{ drain_timeout = 20; {self.limits} }};
+tenants = ( {{ id = "test"; registry = "reg.json"; store = "store"; }} );
+{self.extra}
+"""
+        if broken:
+            text += "workers = = 3;\n"
+        return text
+
+    def write_conf(self, **kw):
+        tmp = self.conf + ".tmp"
+        with open(tmp, "w") as f:
+            f.write(self.conf_text(**kw))
+        os.rename(tmp, self.conf)
+
+    def start(self, args=("-d", "-v"), preexec=None):
+        self.log = open(self.logpath, "ab")
+        self.proc = subprocess.Popen([self.binary, *args, "-c", self.conf],
+                                     stdout=self.log, stderr=self.log,
+                                     preexec_fn=preexec)
+        ok = wait_for(lambda: self.all_ready(), 30)
+        if not ok:
+            self.dump_log()
+            fail("daemon did not come up")
+        return self
+
+    def all_ready(self):
+        if self.proc.poll() is not None:
+            self.dump_log()
+            fail("daemon exited early with %s" % self.proc.returncode)
+        if len(self.children("worker")) != self.workers:
+            return False
+        try:
+            st, _, _ = request(self.port, "GET", "/widget-service/health")
+        except OSError:
+            return False
+        return st == 200
+
+    def logtext(self):
+        with open(self.logpath, "rb") as f:
+            return f.read().decode(errors="replace")
+
+    def dump_log(self):
+        sys.stdout.write("---- daemon log ----\n" + self.logtext() +
+                         "---- end ----\n")
+
+    def children(self, role=None):
+        """{pid: role} of the daemon's live children (by -R role)."""
+        out = {}
+        ppid = self.proc.pid
+        for d in os.listdir("/proc"):
+            if not d.isdigit():
+                continue
+            try:
+                with open(f"/proc/{d}/stat") as f:
+                    st = f.read()
+                with open(f"/proc/{d}/cmdline", "rb") as f:
+                    cmd = f.read().split(b"\0")
+            except OSError:
+                continue
+            fields = st.rsplit(")", 1)[1].split()
+            if int(fields[1]) != ppid or fields[0] == "Z":
+                continue
+            if b"-R" in cmd:
+                r = cmd[cmd.index(b"-R") + 1].decode()
+                if role is None or r == role:
+                    out[int(d)] = r
+        return out
+
+    def signal(self, sig):
+        os.kill(self.proc.pid, sig)
+
+    def stop(self, timeout=40):
+        if self.proc is None or self.proc.poll() is not None:
+            return self.proc.returncode if self.proc else None
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            return self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+            return None
+
+    def cleanup(self):
+        try:
+            if self.proc is not None and self.proc.poll() is None:
+                for pid in self.children():
+                    try:
+                        os.kill(pid, signal.SIGKILL)
+                    except OSError:
+                        pass
+                self.proc.kill()
+                self.proc.wait()
+        finally:
+            shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def status_of(pid, key):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith(key + ":"):
+                return line.split(":", 1)[1].split()
+    return None
+
+
+class Conn:
+    """A client connection with a read buffer (responses may arrive
+    together, e.g. pipelined)."""
+
+    def __init__(self, port, timeout=15):
+        self.sock = socket.create_connection(("127.0.0.1", port),
+                                             timeout=timeout)
+        self.buf = b""
+
+    def send(self, data):
+        self.sock.sendall(data)
+
+    def _fill(self):
+        chunk = self.sock.recv(65536)
+        self.buf += chunk
+        return len(chunk)
+
+    def closed_by_peer(self):
+        """True when the peer closed (EOF or reset) and nothing is left."""
+        try:
+            while self._fill():
+                pass
+        except ConnectionResetError:
+            pass
+        return True
+
+    def response(self, head=False):
+        """(status, headers lower-cased, body), or None when the peer
+        closed (or reset) before a status line arrived."""
+        try:
+            while b"\r\n\r\n" not in self.buf:
+                if not self._fill():
+                    if self.buf == b"":
+                        return None
+                    fail("closed inside a response head: %r" % self.buf[:200])
+        except ConnectionResetError:
+            if self.buf == b"":
+                return None
+            raise
+        head_b, rest = self.buf.split(b"\r\n\r\n", 1)
+        lines = head_b.decode("latin-1").split("\r\n")
+        m = re.match(r"HTTP/1\.1 (\d{3}) ", lines[0])
+        if not m:
+            fail("bad status line %r" % lines[0])
+        hdrs = {}
+        for line in lines[1:]:
+            k, v = line.split(":", 1)
+            hdrs[k.strip().lower()] = v.strip()
+        n = 0 if head else int(hdrs.get("content-length", "0"))
+        self.buf = rest
+        while len(self.buf) < n:
+            if not self._fill():
+                fail("connection closed inside a body")
+        body, self.buf = self.buf[:n], self.buf[n:]
+        return int(m.group(1)), hdrs, body
+
+    def request(self, method, path, headers=(), body=b""):
+        self.send(build(method, path, headers, body))
+        r = self.response(head=(method == "HEAD"))
+        if r is None:
+            raise ConnectionResetError("closed without a response")
+        return r
+
+    def close(self):
+        self.sock.close()
+
+
+def build(method, path, headers=(), body=b""):
+    req = f"{method} {path} HTTP/1.1\r\nHost: localhost\r\n"
+    for h in headers:
+        req += h + "\r\n"
+    if body:
+        req += f"Content-Length: {len(body)}\r\n"
+    return (req + "\r\n").encode() + body
+
+
+def request(port, method, path, headers=(), body=b"", timeout=15):
+    """One request on a fresh connection."""
+    c = Conn(port, timeout)
+    try:
+        return c.request(method, path, headers, body)
+    finally:
+        c.close()
+
+
+def envelope(body):
+    doc = json.loads(body)
+    return doc["errors"]["code"], doc
