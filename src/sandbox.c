@@ -1,0 +1,433 @@
+/*
+ * sandbox.c — privilege drop and one seccomp filter per process role.
+ *
+ * The filters follow OpenSSH's seccomp sandbox: native architecture only,
+ * an allow-list, arguments checked where a syscall is dangerous with some
+ * values (PROT_EXEC, fcntl commands, futex operations, socket domains), and
+ * the whole process killed (SIGSYS) on anything else.  A failure to install
+ * a filter is reported to the caller, which treats it as fatal.
+ *
+ * Soft denials.  A few calls are refused with an errno instead of a kill,
+ * because libc or a library makes them opportunistically (a lazily read
+ * time zone or configuration file): open/openat/stat in the worker fail
+ * with EACCES, so nothing is ever opened and nothing crashes on a probe.
+ * clone3 fails with ENOSYS because its flags sit behind a pointer the filter
+ * cannot read; glibc then falls back to clone, whose flags it can.
+ *
+ * Every allowed syscall carries a comment saying who needs it.  Role by
+ * role:
+ *  worker	everything arrives as fds; no open, no socket/connect/bind/
+ *		listen/accept, no exec, no fork, no ptrace, no PROT_EXEC.
+ *  keeper	the worker's list plus outbound network (inet sockets, the
+ *		resolver's netlink socket, threads for libcurl's resolver) and
+ *		read-only opens; no exec, no ptrace, no PROT_EXEC; undumpable.
+ *  parent	default allow with a deny-list: it re-executes itself to
+ *		respawn children, so it keeps execve; no ptrace, no kernel
+ *		module, keyring or mount calls.
+ */
+#include "build.h"
+
+#include <sys/types.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <linux/futex.h>
+#include <pwd.h>
+#include <sched.h>
+#include <seccomp.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "sandbox.h"
+
+#ifndef O_TMPFILE
+#define O_TMPFILE	(020000000 | O_DIRECTORY)
+#endif
+#ifndef FUTEX_CMD_MASK
+#define FUTEX_CMD_MASK	(~(FUTEX_PRIVATE_FLAG | FUTEX_CLOCK_REALTIME))
+#endif
+
+#if defined(__SANITIZE_ADDRESS__)
+#define SANDBOX_ASAN	1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define SANDBOX_ASAN	1
+#endif
+#endif
+
+int
+sandbox_drop_privileges(const char *user, const char *chroot_dir)
+{
+	struct passwd	*pw;
+	uid_t		 uid, ruid, euid, suid;
+	gid_t		 gid, rgid, egid, sgid;
+
+	if (geteuid() != 0)
+		return 0;
+	if (user == NULL || *user == '\0') {
+		errno = EINVAL;
+		return -1;
+	}
+	/* Look the user up before chroot: nsswitch reads files outside. */
+	errno = 0;
+	if ((pw = getpwnam(user)) == NULL) {
+		if (errno == 0)
+			errno = ENOENT;
+		return -1;
+	}
+	uid = pw->pw_uid;
+	gid = pw->pw_gid;
+	/* Dropping "to root" would silently keep every privilege. */
+	if (uid == 0) {
+		errno = EPERM;
+		return -1;
+	}
+	if (chroot_dir != NULL) {
+		if (chroot(chroot_dir) == -1 || chdir("/") == -1)
+			return -1;
+	}
+	if (setgroups(1, &gid) == -1 ||
+	    setresgid(gid, gid, gid) == -1 ||
+	    setresuid(uid, uid, uid) == -1)
+		return -1;
+
+	/* Verify: every id changed, and root cannot be regained. */
+	if (getresuid(&ruid, &euid, &suid) == -1 ||
+	    getresgid(&rgid, &egid, &sgid) == -1)
+		return -1;
+	if (ruid != uid || euid != uid || suid != uid ||
+	    rgid != gid || egid != gid || sgid != gid) {
+		errno = EPERM;
+		return -1;
+	}
+	if (setuid(0) != -1 || seteuid(0) != -1 || setgid(0) != -1) {
+		errno = EPERM;
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * RULE(action, syscall, conditions...): the placeholder first element lets a
+ * rule have no conditions; the first failure is kept in *errp and makes
+ * sandbox_apply fail.
+ */
+#define RULE(act, sc, ...) do {						\
+	const struct scmp_arg_cmp a_[] = { { 0, 0, 0, 0 }, __VA_ARGS__ };	\
+	sandbox_add(ctx, errp, (act), SCMP_SYS(sc),			\
+	    sizeof(a_) / sizeof(a_[0]) - 1, a_ + 1);			\
+} while (0)
+#define ALLOW(sc, ...)		RULE(SCMP_ACT_ALLOW, sc, __VA_ARGS__)
+#define SOFTDENY(e, sc, ...)	RULE(SCMP_ACT_ERRNO(e), sc, __VA_ARGS__)
+#define KILL(sc)		RULE(SCMP_ACT_KILL_PROCESS, sc)
+
+/* No PROT_EXEC in the protection argument (both 32-bit halves checked). */
+#define NOEXEC		SCMP_A2_64(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0)
+
+static void
+sandbox_add(scmp_filter_ctx ctx, int *errp, uint32_t act, int nr,
+    unsigned int n, const struct scmp_arg_cmp *a)
+{
+	int	 rc;
+
+	if (*errp != 0)
+		return;
+	if ((rc = seccomp_rule_add_array(ctx, act, nr, n, n > 0 ? a : NULL)) < 0)
+		*errp = -rc;
+}
+
+/*
+ * What every sandboxed child (worker and keeper) needs to run an event loop
+ * over fds it already holds, allocate memory and exit.
+ */
+static void
+sandbox_common(scmp_filter_ctx ctx, int *errp)
+{
+	/* I/O on the channels, client sockets and (keeper) upstreams. */
+	ALLOW(read);
+	ALLOW(readv);
+	ALLOW(write);
+	ALLOW(writev);
+	ALLOW(recvmsg);			/* ipc_read: frames and passed fds */
+	ALLOW(sendmsg);			/* ipc_flush */
+	ALLOW(recvfrom);		/* recv(3) in glibc */
+	ALLOW(sendto);			/* send(3) in glibc */
+	ALLOW(close);
+	ALLOW(shutdown);		/* http.c half-closes a connection */
+	ALLOW(lseek);			/* stdio on inherited descriptors */
+	/* Socket options on fds received from the parent (TCP_NODELAY...). */
+	ALLOW(setsockopt);
+	ALLOW(getsockopt);		/* ipc.c checks SO_TYPE/SO_DOMAIN */
+	ALLOW(getsockname);
+	ALLOW(getpeername);		/* logging the client address */
+	/* libevent: epoll backend, its notify eventfd, its signal pipe. */
+	ALLOW(epoll_create1);
+	ALLOW(epoll_ctl);
+	ALLOW(epoll_wait);
+	ALLOW(epoll_pwait);
+	ALLOW(poll);
+	ALLOW(ppoll);
+	ALLOW(eventfd2);
+	ALLOW(pipe2);
+	/* libevent's evbuffer_read sizes its read with FIONREAD only. */
+	ALLOW(ioctl, SCMP_A1(SCMP_CMP_EQ, FIONREAD));
+	/* fcntl: ipc_chan_new and libevent set O_NONBLOCK and FD_CLOEXEC. */
+	ALLOW(fcntl, SCMP_A1(SCMP_CMP_EQ, F_GETFL));
+	ALLOW(fcntl, SCMP_A1(SCMP_CMP_EQ, F_SETFL));
+	ALLOW(fcntl, SCMP_A1(SCMP_CMP_EQ, F_GETFD));
+	ALLOW(fcntl, SCMP_A1(SCMP_CMP_EQ, F_SETFD));
+	/* fstat(2) is newfstatat(fd, "", AT_EMPTY_PATH) in glibc >= 2.33. */
+	ALLOW(fstat);
+	/* Time: vDSO normally, the syscall as its fallback (libevent). */
+	ALLOW(clock_gettime);
+	ALLOW(clock_getres);
+	ALLOW(gettimeofday);
+	ALLOW(time);
+	ALLOW(clock_nanosleep);		/* backoff sleeps */
+	ALLOW(nanosleep);
+	ALLOW(restart_syscall);		/* the kernel resumes an interrupted sleep */
+	/* Random numbers: libcrypto, hash seeds, request ids. */
+	ALLOW(getrandom);
+	/* malloc: brk and mmap; never an executable mapping. */
+	ALLOW(brk);
+	ALLOW(mmap, NOEXEC);
+	ALLOW(mprotect, NOEXEC);	/* glibc guard pages */
+	ALLOW(munmap);
+	ALLOW(mremap);			/* realloc of large blocks */
+	/* malloc trimming; a few advice values only. */
+	ALLOW(madvise, SCMP_A2(SCMP_CMP_EQ, MADV_DONTNEED));
+	ALLOW(madvise, SCMP_A2(SCMP_CMP_EQ, MADV_FREE));
+	ALLOW(madvise, SCMP_A2(SCMP_CMP_EQ, MADV_NORMAL));
+	ALLOW(madvise, SCMP_A2(SCMP_CMP_EQ, MADV_HUGEPAGE));
+	ALLOW(madvise, SCMP_A2(SCMP_CMP_EQ, MADV_NOHUGEPAGE));
+	/* futex: locks in libc/libcrypto; wait, wake and requeue, no PI ops. */
+	ALLOW(futex, SCMP_A1(SCMP_CMP_MASKED_EQ, FUTEX_CMD_MASK, FUTEX_WAIT));
+	ALLOW(futex, SCMP_A1(SCMP_CMP_MASKED_EQ, FUTEX_CMD_MASK, FUTEX_WAKE));
+	ALLOW(futex, SCMP_A1(SCMP_CMP_MASKED_EQ, FUTEX_CMD_MASK, FUTEX_REQUEUE));
+	ALLOW(futex, SCMP_A1(SCMP_CMP_MASKED_EQ, FUTEX_CMD_MASK,
+	    FUTEX_CMP_REQUEUE));
+	ALLOW(futex, SCMP_A1(SCMP_CMP_MASKED_EQ, FUTEX_CMD_MASK,
+	    FUTEX_WAIT_BITSET));
+	ALLOW(futex, SCMP_A1(SCMP_CMP_MASKED_EQ, FUTEX_CMD_MASK,
+	    FUTEX_WAKE_BITSET));
+	/* Signals: libevent's signal handling, SIGTERM/SIGHUP handlers. */
+	ALLOW(rt_sigaction);
+	ALLOW(rt_sigprocmask);
+	ALLOW(rt_sigreturn);
+	ALLOW(sigaltstack);
+	/* Identity: log prefixes; raise(3)/abort(3) only to ourselves. */
+	ALLOW(getpid);
+	ALLOW(gettid);
+	ALLOW(getppid);			/* noticing the parent went away */
+	ALLOW(getuid);
+	ALLOW(geteuid);
+	ALLOW(getgid);
+	ALLOW(getegid);
+	ALLOW(tgkill, SCMP_A0(SCMP_CMP_EQ, getpid()));
+	ALLOW(kill, SCMP_A0(SCMP_CMP_EQ, getpid()));
+	ALLOW(sched_yield);		/* spin locks in libcrypto */
+	ALLOW(exit);
+	ALLOW(exit_group);
+	/* Thread creation stays off: see the role functions. */
+	SOFTDENY(ENOSYS, clone3);
+#ifdef SANDBOX_ASAN
+	/*
+	 * AddressSanitizer's allocator and reporter: any madvise (it marks
+	 * shadow memory DONTDUMP), resource limits, the process name.  Only
+	 * in sanitizer builds; never in a release binary.
+	 */
+	ALLOW(madvise);
+	ALLOW(getrlimit);
+	ALLOW(prlimit64);
+	ALLOW(prctl);
+	ALLOW(readlink);
+	ALLOW(mincore);
+#endif
+}
+
+/*
+ * The worker parses untrusted bytes.  Everything it needs arrives as fds
+ * from the parent; it never names a file or a network address.
+ */
+static void
+sandbox_worker(scmp_filter_ctx ctx, int *errp)
+{
+	sandbox_common(ctx, errp);
+	/*
+	 * Soft-denied: nothing is opened, but a lazy opener in libc (time
+	 * zone, gconv, locale) gets an error instead of killing the worker.
+	 * Every other file, socket and process call is absent and kills.
+	 */
+	SOFTDENY(EACCES, open);
+	SOFTDENY(EACCES, openat);
+	SOFTDENY(EACCES, openat2);
+	SOFTDENY(EACCES, stat);
+	SOFTDENY(EACCES, lstat);
+	SOFTDENY(EACCES, access);
+	SOFTDENY(EACCES, faccessat);
+	SOFTDENY(EACCES, faccessat2);
+	SOFTDENY(EACCES, statx);
+	/* fstat only: a path (not "") with AT_EMPTY_PATH absent is a probe. */
+	ALLOW(newfstatat, SCMP_A3(SCMP_CMP_MASKED_EQ, AT_EMPTY_PATH,
+	    AT_EMPTY_PATH));
+	SOFTDENY(EACCES, newfstatat, SCMP_A3(SCMP_CMP_MASKED_EQ,
+	    AT_EMPTY_PATH, 0));
+}
+
+/*
+ * The keeper calls upstream APIs with libcurl, resolves names with glibc,
+ * and reads its store and the resolver's files.
+ */
+static void
+sandbox_keeper(scmp_filter_ctx ctx, int *errp)
+{
+	sandbox_common(ctx, errp);
+	/* Read-only opens: the store, /etc/resolv.conf, /etc/hosts. */
+	ALLOW(openat, SCMP_A2(SCMP_CMP_MASKED_EQ,
+	    O_ACCMODE | O_CREAT | O_TRUNC | O_TMPFILE, O_RDONLY));
+	ALLOW(open, SCMP_A1(SCMP_CMP_MASKED_EQ,
+	    O_ACCMODE | O_CREAT | O_TRUNC | O_TMPFILE, O_RDONLY));
+	/* Any open that could write is refused, not killed. */
+	SOFTDENY(EACCES, openat, SCMP_A2(SCMP_CMP_MASKED_EQ, O_ACCMODE,
+	    O_WRONLY));
+	SOFTDENY(EACCES, openat, SCMP_A2(SCMP_CMP_MASKED_EQ, O_ACCMODE,
+	    O_RDWR));
+	SOFTDENY(EACCES, openat, SCMP_A2(SCMP_CMP_MASKED_EQ, O_ACCMODE,
+	    O_ACCMODE));
+	SOFTDENY(EACCES, openat, SCMP_A2(SCMP_CMP_MASKED_EQ, O_CREAT,
+	    O_CREAT));
+	SOFTDENY(EACCES, openat, SCMP_A2(SCMP_CMP_MASKED_EQ, O_TRUNC,
+	    O_TRUNC));
+	SOFTDENY(EACCES, openat2);
+	/* The resolver stats resolv.conf to notice changes; curl stats files. */
+	ALLOW(newfstatat);
+	ALLOW(stat);
+	ALLOW(statx);
+	ALLOW(access);
+	ALLOW(faccessat);
+	ALLOW(faccessat2);
+	ALLOW(pread64);			/* reading the store */
+	ALLOW(getdents64);		/* listing the store directory */
+	ALLOW(uname);			/* libcurl's user agent, gethostname */
+	/* Sockets: upstream TCP, the resolver's UDP, no UNIX or raw. */
+	ALLOW(socket, SCMP_A0(SCMP_CMP_EQ, AF_INET));
+	ALLOW(socket, SCMP_A0(SCMP_CMP_EQ, AF_INET6));
+	/* getaddrinfo(AI_ADDRCONFIG) asks the kernel's routing over netlink. */
+	ALLOW(socket, SCMP_A0(SCMP_CMP_EQ, AF_NETLINK));
+	/* glibc tries nscd's UNIX socket first; let it fall back quietly. */
+	SOFTDENY(EACCES, socket, SCMP_A0(SCMP_CMP_EQ, AF_UNIX));
+	ALLOW(connect);			/* upstreams and DNS servers */
+	ALLOW(bind);			/* glibc binds its netlink socket */
+	ALLOW(sendmmsg);		/* the resolver sends A and AAAA at once */
+	ALLOW(recvmmsg);
+	ALLOW(select);			/* libcurl's waits */
+	ALLOW(pselect6);
+	/* libcurl's threaded resolver: threads only, never a new process. */
+	ALLOW(clone, SCMP_A0_64(SCMP_CMP_MASKED_EQ, CLONE_THREAD,
+	    CLONE_THREAD));
+	ALLOW(set_robust_list);		/* every new thread */
+	ALLOW(rseq);			/* glibc >= 2.35 registers it per thread */
+	ALLOW(sched_getaffinity);	/* sysconf(_SC_NPROCESSORS_ONLN) */
+	ALLOW(getrusage);
+	ALLOW(sysinfo);
+	/* Writable fds inherited or made here (pipes) may still be written. */
+	ALLOW(fcntl, SCMP_A1(SCMP_CMP_EQ, F_DUPFD_CLOEXEC));
+	/* An executable mapping (dlopen of an NSS module) fails, not kills. */
+	SOFTDENY(EACCES, mmap, SCMP_A2_64(SCMP_CMP_MASKED_EQ, PROT_EXEC,
+	    PROT_EXEC));
+	SOFTDENY(EACCES, mprotect, SCMP_A2_64(SCMP_CMP_MASKED_EQ, PROT_EXEC,
+	    PROT_EXEC));
+}
+
+/*
+ * The parent runs as root, binds listeners, forks and re-executes itself
+ * for every respawn, so an allow-list would be most of the table.  It gets a
+ * deny-list of what it never needs: debugging other processes, kernel
+ * modules, keyrings, mounts, BPF, reboot.
+ */
+static void
+sandbox_parent(scmp_filter_ctx ctx, int *errp)
+{
+	KILL(ptrace);
+	KILL(process_vm_readv);
+	KILL(process_vm_writev);
+	KILL(kexec_load);
+	KILL(kexec_file_load);
+	KILL(init_module);
+	KILL(finit_module);
+	KILL(delete_module);
+	KILL(add_key);
+	KILL(request_key);
+	KILL(keyctl);
+	KILL(mount);
+	KILL(umount2);
+	KILL(pivot_root);
+	KILL(swapon);
+	KILL(swapoff);
+	KILL(reboot);
+	KILL(bpf);
+	KILL(perf_event_open);
+	KILL(userfaultfd);
+	KILL(open_by_handle_at);
+	KILL(personality);
+}
+
+int
+sandbox_apply(enum sandbox_role role)
+{
+	scmp_filter_ctx	 ctx = NULL;
+	int		 err = 0, *errp = &err, rv = -1;
+	uint32_t	 def;
+
+	/* Required for an unprivileged filter and for the whole point. */
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == -1)
+		return -1;
+	/* The keeper holds secrets: no core dumps, no same-uid ptrace. */
+	if (role == SANDBOX_KEEPER && prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) == -1)
+		return -1;
+
+	def = role == SANDBOX_PARENT ? SCMP_ACT_ALLOW : SCMP_ACT_KILL_PROCESS;
+	/* Native architecture only (libseccomp's default context). */
+	if ((ctx = seccomp_init(def)) == NULL) {
+		errno = ENOMEM;
+		return -1;
+	}
+	/*
+	 * A foreign ABI kills the process.  On x86-64 this also covers x32
+	 * numbers (bit 0x40000000): libseccomp rejects them in a native-only
+	 * x86_64 filter before any rule is looked at.
+	 */
+	if ((err = -seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH,
+	    SCMP_ACT_KILL_PROCESS)) != 0)
+		goto out;
+	switch (role) {
+	case SANDBOX_WORKER:
+		sandbox_worker(ctx, errp);
+		break;
+	case SANDBOX_KEEPER:
+		sandbox_keeper(ctx, errp);
+		break;
+	case SANDBOX_PARENT:
+		sandbox_parent(ctx, errp);
+		break;
+	default:
+		err = EINVAL;
+		break;
+	}
+	if (err != 0)
+		goto out;
+	if ((err = -seccomp_load(ctx)) != 0)
+		goto out;
+	rv = 0;
+ out:
+	seccomp_release(ctx);
+	if (rv == -1)
+		errno = err;
+	return rv;
+}
