@@ -527,6 +527,9 @@ http_check_request_line(struct http_parser_state *ps, size_t off, size_t n)
 	if (i == 0 || i >= n || l[i] != ' ')
 		goto bad;
 	m = i++;
+	/* CONNECT needs authority-form, which an origin server refuses. */
+	if (m == 7 && memcmp(l, "CONNECT", 7) == 0)
+		goto bad;
 	t = i;
 	while (i < n && l[i] != ' ')
 		i++;
