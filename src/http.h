@@ -10,6 +10,7 @@
 
 struct evbuffer;
 
+/* A zero member means its default. */
 struct http_limits {
 	size_t		 hl_header_bytes;	/* request line + headers, default 64 KiB */
 	int		 hl_max_headers;	/* default 100 */
@@ -25,11 +26,13 @@ struct http_request {
 	char		*r_method;	/* "GET" … */
 	char		*r_target;	/* request-target as received */
 	char		*r_path;	/* decoded path component */
-	char		*r_query;	/* raw query string or NULL */
+	char		*r_query;	/* raw query string ("" for "/p?"), NULL
+					   when the target has no '?' */
 	int		 r_version_minor;
 	struct http_header *r_headers;
 	size_t		 r_nheaders;
-	char		*r_body;	/* NUL-terminated for convenience; may hold NULs */
+	char		*r_body;	/* never NULL ("" when no body); NUL-
+					   terminated, may hold NULs */
 	size_t		 r_bodylen;
 	int		 r_keepalive;	/* the client allows reuse */
 };
@@ -58,13 +61,22 @@ enum http_status http_feed(struct http_parser_state *, const char *buf,
 		    const char **errmsg);
 /* True once a request line has started (for 408 versus silent close). */
 int		 http_in_progress(const struct http_parser_state *);
+/*
+ * True once per request when an HTTP/1.1 request with "Expect:
+ * 100-continue" has complete headers and its body is still to come: the
+ * caller may then write http_write_response(out, 100, NULL, NULL, 0, 1, 0).
+ */
+int		 http_expects_continue(struct http_parser_state *);
 struct http_request *http_take_request(struct http_parser_state *);
 void		 http_request_free(struct http_request *);
 
 /*
  * Write a complete response.  hdrs is a NULL-terminated array of
  * "Name: value" strings (no CR/LF inside: refused, returns -1).
- * Content-Length and Connection are added here.
+ * Content-Length and Connection are added here (a caller's Content-Length,
+ * Transfer-Encoding or Connection is refused, -1).  1xx, 204 and 304 get
+ * neither Content-Length nor body; head_only keeps the length, drops the
+ * body.  Nothing is written when -1 is returned for a refused argument.
  */
 int		 http_write_response(struct evbuffer *out, int status,
 		    const char *const *hdrs, const void *body, size_t bodylen,
