@@ -706,15 +706,19 @@ parent_shutdown(struct parent *p)
 	p->p_shutdown = 1;
 	log_info("shutting down: draining connections (at most %d s)",
 	    parent_drain_secs(p));
-	/* Stop accepting first: new clients get a refused connection. */
-	parent_listeners_free(p->p_listeners, p->p_nlisteners);
-	p->p_listeners = NULL;
-	p->p_nlisteners = 0;
+	/*
+	 * Tell the children first, then stop accepting: once a client sees
+	 * its connection refused, every worker has been told (nothing is
+	 * handed to a draining worker in between).
+	 */
 	evtimer_del(p->p_kslot.ps_respawn_ev);
 	for (i = 0; i < p->p_nworkers; i++)
 		evtimer_del(p->p_wslots[i].ps_respawn_ev);
 	TAILQ_FOREACH(pp, &p->p_procs, pp_entry)
 		parent_drain(p, pp);
+	parent_listeners_free(p->p_listeners, p->p_nlisteners);
+	p->p_listeners = NULL;
+	p->p_nlisteners = 0;
 	if (TAILQ_EMPTY(&p->p_procs))
 		event_base_loopexit(p->p_base, NULL);
 }

@@ -78,6 +78,7 @@ try:
             return True
     check(wait_for(refused, 10), "SIGTERM: new connections refused")
     check(d.proc.poll() is None, "daemon still draining")
+    time.sleep(0.5)     # let the worker take MSG_SHUTDOWN before the body
     c.send(b"world")
     r = c.response()
     check(r is not None and r[0] == 404, "in-flight request answered in full")
