@@ -413,6 +413,14 @@ ipc_read(struct ipc_chan *c)
 		return -1;
 	}
 	for (i = 0; i < IPC_READ_BUDGET; i++) {
+		/*
+		 * No room for another fd: let ipc_get claim the pending ones
+		 * first (a burst of MSG_CONN_FD would otherwise fail the
+		 * channel).  Linux ends a stream recvmsg at an fd-carrying
+		 * message, so each call brings at most one fd.
+		 */
+		if (c->c_nfds == IPC_FDS_PENDING)
+			break;
 		if (ipc_rbuf_prepare(c) == -1)
 			return -1;
 		/* Full: a whole frame waits for ipc_get. */
