@@ -234,5 +234,6 @@ keeper_main(const struct proc_opts *po)
 	log_debug("ready");
 	event_base_dispatch(k.k_base);
 	chan_flush_sync(k.k_parent);
-	return 0;
+	/* As in the worker: no exit handlers under the filter. */
+	_exit(0);
 }

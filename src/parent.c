@@ -45,6 +45,7 @@
 #define PARENT_BACKLOG		511
 #define PARENT_CRASH_LOOP	3	/* consecutive crashes worth a warning */
 #define PARENT_DRAIN_DEFAULT	30
+#define PARENT_HOLD_MAX		1024	/* connections held while no worker is ready */
 
 struct parent;
 
@@ -94,10 +95,13 @@ struct parent {
 	int			 p_conns;	/* all workers together */
 	int			 p_paused;	/* listeners off: all workers full */
 	int			 p_shutdown;
+	int			 p_held[PARENT_HOLD_MAX];	/* accepted, no worker yet */
+	size_t			 p_nheld;
 	struct event		*p_sig[5];
 };
 
 static void	parent_respawn_cb(int, short, void *);
+static void	parent_dispatch_held(struct parent *);
 static void	parent_accept_cb(struct evconnlistener *, evutil_socket_t,
 		    struct sockaddr *, int, void *);
 
@@ -188,28 +192,58 @@ parent_listeners_free(struct plistener *ls, size_t n)
 	free(ls);
 }
 
-/* Bind every listen entry of cfg; NULL (and nothing bound) on failure. */
+/*
+ * Bind every listen entry of cfg; NULL (and nothing bound) on failure.
+ * Entries that match one of old's (a reload) take over its socket, so a
+ * listener that stays is never closed or bound twice; they are moved
+ * only once everything new is bound.
+ */
 static struct plistener *
-parent_bind(const struct widgetd_config *cfg)
+parent_bind(const struct widgetd_config *cfg, struct plistener *old,
+    size_t nold)
 {
 	struct plistener	*ls;
-	size_t			 i;
+	size_t			 i, j;
+	ssize_t			*from;
 
 	if ((ls = calloc(cfg->c_nlisten + 1, sizeof(*ls))) == NULL)
 		return NULL;
-	for (i = 0; i < cfg->c_nlisten; i++)
+	if ((from = calloc(cfg->c_nlisten + 1, sizeof(*from))) == NULL) {
+		free(ls);
+		return NULL;
+	}
+	for (i = 0; i < cfg->c_nlisten; i++) {
 		ls[i].pl_fd = -1;
+		from[i] = -1;
+		for (j = 0; j < nold; j++)
+			if (old[j].pl_fd != -1 && old[j].pl_port ==
+			    cfg->c_listen[i].l_port && strcmp(old[j].pl_address,
+			    cfg->c_listen[i].l_address) == 0)
+				from[i] = (ssize_t)j;
+	}
 	for (i = 0; i < cfg->c_nlisten; i++) {
 		ls[i].pl_address = strdup(cfg->c_listen[i].l_address);
 		ls[i].pl_port = cfg->c_listen[i].l_port;
 		if (ls[i].pl_address == NULL)
 			goto fail;
+		if (from[i] != -1)
+			continue;
 		ls[i].pl_fd = parent_bind_one(ls[i].pl_address, ls[i].pl_port);
 		if (ls[i].pl_fd == -1)
 			goto fail;
 	}
+	for (i = 0; i < cfg->c_nlisten; i++) {
+		if (from[i] == -1)
+			continue;
+		ls[i].pl_fd = old[from[i]].pl_fd;
+		ls[i].pl_lev = old[from[i]].pl_lev;
+		old[from[i]].pl_fd = -1;
+		old[from[i]].pl_lev = NULL;
+	}
+	free(from);
 	return ls;
 fail:
+	free(from);
 	parent_listeners_free(ls, cfg->c_nlisten);
 	return NULL;
 }
@@ -284,19 +318,19 @@ parent_conn_done(struct parent *p, struct pproc *pp, int n)
 	pp->pp_conns -= n;
 	p->p_conns -= n;
 	if (p->p_paused && !p->p_shutdown &&
-	    pp->pp_conns < p->p_cfg->c_limits.connections)
+	    pp->pp_conns < p->p_cfg->c_limits.connections) {
 		parent_pause(p, 0);
+		parent_dispatch_held(p);
+	}
 }
 
-static void
-parent_accept_cb(struct evconnlistener *lev, evutil_socket_t fd,
-    struct sockaddr *sa, int salen, void *arg)
+/* Hand fd to the least-loaded ready worker; -1 (fd kept) if there is none. */
+static int
+parent_dispatch(struct parent *p, int fd)
 {
-	struct parent	*p = arg;
 	struct pproc	*best = NULL, *pp;
 	int		 i;
 
-	/* Least loaded among the ready workers of the current generation. */
 	for (i = 0; i < p->p_nworkers; i++) {
 		pp = p->p_wslots[i].ps_proc;
 		if (pp == NULL || !pp->pp_ready || pp->pp_chan == NULL ||
@@ -305,19 +339,58 @@ parent_accept_cb(struct evconnlistener *lev, evutil_socket_t fd,
 		if (best == NULL || pp->pp_conns < best->pp_conns)
 			best = pp;
 	}
-	if (best == NULL) {
-		log_debug("no worker ready, connection dropped");
-		close(fd);
-		return;
-	}
+	if (best == NULL)
+		return -1;
 	/* chan_send consumes fd, also on failure. */
 	if (chan_send(best->pp_chan, MSG_CONN_FD, 0, NULL, 0, fd) == -1)
-		return;
+		return 0;
 	best->pp_conns++;
 	p->p_conns++;
 	/* The least loaded is at limits.connections: so is everyone. */
 	if (best->pp_conns >= p->p_cfg->c_limits.connections)
 		parent_pause(p, 1);
+	return 0;
+}
+
+/* A worker became ready: give it the connections that waited for one. */
+static void
+parent_dispatch_held(struct parent *p)
+{
+	size_t	 i = 0;
+
+	while (i < p->p_nheld && !p->p_paused &&
+	    parent_dispatch(p, p->p_held[i]) == 0)
+		i++;
+	memmove(p->p_held, p->p_held + i, (p->p_nheld - i) * sizeof(int));
+	p->p_nheld -= i;
+}
+
+static void
+parent_drop_held(struct parent *p)
+{
+	while (p->p_nheld > 0)
+		close(p->p_held[--p->p_nheld]);
+}
+
+static void
+parent_accept_cb(struct evconnlistener *lev, evutil_socket_t fd,
+    struct sockaddr *sa, int salen, void *arg)
+{
+	struct parent	*p = arg;
+
+	if (parent_dispatch(p, fd) == 0)
+		return;
+	/*
+	 * No worker is ready (all restarting, or a reload's new generation
+	 * still starting): hold the connection until one is.
+	 */
+	if (p->p_nheld == PARENT_HOLD_MAX) {
+		log_debug("no worker ready and %d connections held: dropped",
+		    PARENT_HOLD_MAX);
+		close(fd);
+		return;
+	}
+	p->p_held[p->p_nheld++] = fd;
 }
 
 /* Children. */
@@ -384,6 +457,8 @@ parent_child_msg(struct chan *ch, struct ipc_msg *m, void *arg)
 	case MSG_READY:
 		pp->pp_ready = 1;
 		log_debug("%s ready", parent_name(pp, name, sizeof(name)));
+		if (pp->pp_role == PROC_WORKER)
+			parent_dispatch_held(p);
 		return 0;
 	case MSG_CONN_DONE:
 		if (pp->pp_role != PROC_WORKER)
@@ -659,13 +734,9 @@ parent_reload(struct parent *p)
 		return;
 	}
 	if (!parent_same_listeners(p, cfg)) {
-		/*
-		 * Bind the new set before closing the old one.  An address
-		 * that stays is bound twice only through SO_REUSEADDR; on
-		 * Linux that fails for a listening socket, so a reload that
-		 * keeps one listener and changes another needs a restart.
-		 */
-		if ((ls = parent_bind(cfg)) == NULL) {
+		/* Bind the new set before closing what is gone. */
+		if ((ls = parent_bind(cfg, p->p_listeners,
+		    p->p_nlisteners)) == NULL) {
 			log_warnx("reload: cannot bind the new listeners, "
 			    "keeping the running configuration");
 			config_free(cfg);
@@ -716,6 +787,7 @@ parent_shutdown(struct parent *p)
 		evtimer_del(p->p_wslots[i].ps_respawn_ev);
 	TAILQ_FOREACH(pp, &p->p_procs, pp_entry)
 		parent_drain(p, pp);
+	parent_drop_held(p);
 	parent_listeners_free(p->p_listeners, p->p_nlisteners);
 	p->p_listeners = NULL;
 	p->p_nlisteners = 0;
@@ -770,7 +842,7 @@ parent_main(const struct proc_opts *po)
 	else if (nofile < (long)p.p_cfg->c_limits.connections + 64)
 		log_warnx("open files limit %ld is below limits.connections "
 		    "(%d per worker)", nofile, p.p_cfg->c_limits.connections);
-	if ((p.p_listeners = parent_bind(p.p_cfg)) == NULL)
+	if ((p.p_listeners = parent_bind(p.p_cfg, NULL, 0)) == NULL)
 		fatalx("cannot bind the listeners");
 	p.p_nlisteners = p.p_cfg->c_nlisten;
 

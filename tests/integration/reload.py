@@ -9,7 +9,8 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from wdtest import (Conn, Daemon, check, envelope, request, wait_for)
+from wdtest import (Conn, Daemon, check, envelope, free_port, request,
+                    wait_for)
 
 d = Daemon(workers=2)
 try:
@@ -61,6 +62,19 @@ try:
           "health 200 after the reload")
     check(ka.response() is None, "idle keep-alive connection closed by the drain")
     ka.close()
+
+    # A listener added, the first one kept (and not bound twice).
+    d.port2 = free_port()
+    d.write_conf()
+    gen = set(d.children())
+    d.signal(signal.SIGHUP)
+    check(wait_for(lambda: not (set(d.children()) & gen) and
+                   len(d.children("worker")) == 3, 20),
+          "reload with a second listener: new generation")
+    check(request(d.port2, "GET", "/widget-service/health")[0] == 200,
+          "the new listener answers")
+    check(request(d.port, "GET", "/widget-service/health")[0] == 200,
+          "the kept listener answers")
 
     # SIGTERM with a request in flight: its body arrives after the signal.
     c = Conn(d.port)

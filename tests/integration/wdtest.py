@@ -62,6 +62,7 @@ class Daemon:
         os.mkdir(self.chroot, 0o755)
         os.chmod(self.dir, 0o755)
         self.port = free_port()
+        self.port2 = None       # a second listener when set
         self.conf = os.path.join(self.dir, "widgetd.conf")
         self.logpath = os.path.join(self.dir, "log")
         self.workers = workers
@@ -72,8 +73,11 @@ class Daemon:
 
     def conf_text(self, workers=None, broken=False):
         w = self.workers if workers is None else workers
+        second = ""
+        if self.port2:
+            second = f', {{ address = "127.0.0.1"; port = {self.port2}; }}'
         text = f"""
-listen = ( {{ address = "127.0.0.1"; port = {self.port}; }} );
+listen = ( {{ address = "127.0.0.1"; port = {self.port}; }}{second} );
 user = "nobody";
 keeper_user = "daemon";
 chroot = "{self.chroot}";
@@ -107,8 +111,17 @@ tenants = ( {{ id = "test"; registry = "reg.json"; store = "store"; }} );
         if self.proc.poll() is not None:
             self.dump_log()
             fail("daemon exited early with %s" % self.proc.returncode)
-        if len(self.children("worker")) != self.workers:
+        kids = self.children()
+        if len(kids) != self.workers + 1:
             return False
+        # Confined (privileges dropped first, then the filter) means the
+        # child has finished starting.
+        for pid in kids:
+            try:
+                if status_of(pid, "Seccomp") != ["2"]:
+                    return False
+            except OSError:
+                return False
         try:
             st, _, _ = request(self.port, "GET", "/widget-service/health")
         except OSError:
@@ -170,6 +183,16 @@ tenants = ( {{ id = "test"; registry = "reg.json"; store = "store"; }} );
                         pass
                 self.proc.kill()
                 self.proc.wait()
+            # A sanitizer report from any process fails the test.
+            text = self.logtext() if os.path.exists(self.logpath) else ""
+            if ("AddressSanitizer" in text or "runtime error:" in text or
+                    "LeakSanitizer" in text):
+                self.dump_log()
+                fail("sanitizer report in the daemon's log")
+            # SIGSYS: a seccomp filter killed a child for a syscall.
+            if "killed by signal %d" % signal.SIGSYS in text:
+                self.dump_log()
+                fail("a child was killed by its seccomp filter")
         finally:
             shutil.rmtree(self.dir, ignore_errors=True)
 
