@@ -13,3 +13,6 @@ EXTRA_DIST += $(CORE_IT) tests/integration/wdtest.py \
 	tests/integration/procs.py tests/integration/nonroot.py \
 	tests/integration/supervise.py tests/integration/reload.py \
 	tests/integration/framing.py
+
+dist_man_MANS += man/widgetd.8
+EXTRA_DIST += contrib/widgetd.service contrib/bench/idle-conns
