@@ -16,3 +16,9 @@ EXTRA_DIST += $(CORE_IT) tests/integration/wdtest.py \
 
 dist_man_MANS += man/widgetd.8
 EXTRA_DIST += contrib/widgetd.service contrib/bench/idle-conns
+
+check_PROGRAMS += tests/check_core
+TESTS += tests/check_core
+tests_check_core_SOURCES = tests/check_core.c
+tests_check_core_CFLAGS = $(WD_TEST_CFLAGS)
+tests_check_core_LDADD = $(WD_TEST_LIBS)
