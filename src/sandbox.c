@@ -46,9 +46,8 @@
 
 #include "sandbox.h"
 
-#ifndef O_TMPFILE
-#define O_TMPFILE	(020000000 | O_DIRECTORY)
-#endif
+/* O_TMPFILE without O_DIRECTORY: the bit that makes an open a tmpfile. */
+#define SANDBOX_O_TMPFILE	020000000
 #ifndef FUTEX_CMD_MASK
 #define FUTEX_CMD_MASK	(~(FUTEX_PRIVATE_FLAG | FUTEX_CLOCK_REALTIME))
 #endif
@@ -126,6 +125,9 @@ sandbox_drop_privileges(const char *user, const char *chroot_dir)
 #define ALLOW(sc, ...)		RULE(SCMP_ACT_ALLOW, sc, __VA_ARGS__)
 #define SOFTDENY(e, sc, ...)	RULE(SCMP_ACT_ERRNO(e), sc, __VA_ARGS__)
 #define KILL(sc)		RULE(SCMP_ACT_KILL_PROCESS, sc)
+
+/* Open flags that write, create or truncate (O_RDONLY is 0). */
+#define SANDBOX_O_WRITING	(O_ACCMODE | O_CREAT | O_TRUNC | SANDBOX_O_TMPFILE)
 
 /* No PROT_EXEC in the protection argument (both 32-bit halves checked). */
 #define NOEXEC		SCMP_A2_64(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0)
@@ -287,23 +289,33 @@ sandbox_worker(scmp_filter_ctx ctx, int *errp)
 static void
 sandbox_keeper(scmp_filter_ctx ctx, int *errp)
 {
+	/* Each flag pattern that makes an open able to write or create. */
+	static const struct {
+		unsigned long	 mask, value;
+	} wflags[] = {
+		{ O_ACCMODE, O_WRONLY },
+		{ O_ACCMODE, O_RDWR },
+		{ O_ACCMODE, O_ACCMODE },
+		{ O_CREAT, O_CREAT },
+		{ O_TRUNC, O_TRUNC },
+		{ SANDBOX_O_TMPFILE, SANDBOX_O_TMPFILE },
+	};
+	size_t	 i;
+
 	sandbox_common(ctx, errp);
-	/* Read-only opens: the store, /etc/resolv.conf, /etc/hosts. */
-	ALLOW(openat, SCMP_A2(SCMP_CMP_MASKED_EQ,
-	    O_ACCMODE | O_CREAT | O_TRUNC | O_TMPFILE, O_RDONLY));
-	ALLOW(open, SCMP_A1(SCMP_CMP_MASKED_EQ,
-	    O_ACCMODE | O_CREAT | O_TRUNC | O_TMPFILE, O_RDONLY));
-	/* Any open that could write is refused, not killed. */
-	SOFTDENY(EACCES, openat, SCMP_A2(SCMP_CMP_MASKED_EQ, O_ACCMODE,
-	    O_WRONLY));
-	SOFTDENY(EACCES, openat, SCMP_A2(SCMP_CMP_MASKED_EQ, O_ACCMODE,
-	    O_RDWR));
-	SOFTDENY(EACCES, openat, SCMP_A2(SCMP_CMP_MASKED_EQ, O_ACCMODE,
-	    O_ACCMODE));
-	SOFTDENY(EACCES, openat, SCMP_A2(SCMP_CMP_MASKED_EQ, O_CREAT,
-	    O_CREAT));
-	SOFTDENY(EACCES, openat, SCMP_A2(SCMP_CMP_MASKED_EQ, O_TRUNC,
-	    O_TRUNC));
+	/*
+	 * Read-only opens: the store, /etc/resolv.conf, /etc/hosts.  Any
+	 * open that could write or create is refused with EACCES, not
+	 * killed: a library probing for a writable file carries on.
+	 */
+	ALLOW(openat, SCMP_A2(SCMP_CMP_MASKED_EQ, SANDBOX_O_WRITING, 0));
+	ALLOW(open, SCMP_A1(SCMP_CMP_MASKED_EQ, SANDBOX_O_WRITING, 0));
+	for (i = 0; i < sizeof(wflags) / sizeof(wflags[0]); i++) {
+		SOFTDENY(EACCES, openat, SCMP_A2(SCMP_CMP_MASKED_EQ,
+		    wflags[i].mask, wflags[i].value));
+		SOFTDENY(EACCES, open, SCMP_A1(SCMP_CMP_MASKED_EQ,
+		    wflags[i].mask, wflags[i].value));
+	}
 	SOFTDENY(EACCES, openat2);
 	/* The resolver stats resolv.conf to notice changes; curl stats files. */
 	ALLOW(newfstatat);
@@ -322,6 +334,8 @@ sandbox_keeper(scmp_filter_ctx ctx, int *errp)
 	ALLOW(socket, SCMP_A0(SCMP_CMP_EQ, AF_NETLINK));
 	/* glibc tries nscd's UNIX socket first; let it fall back quietly. */
 	SOFTDENY(EACCES, socket, SCMP_A0(SCMP_CMP_EQ, AF_UNIX));
+	/* libcurl's multi handle makes a wakeup pair; it reaches nothing. */
+	ALLOW(socketpair, SCMP_A0(SCMP_CMP_EQ, AF_UNIX));
 	ALLOW(connect);			/* upstreams and DNS servers */
 	ALLOW(bind);			/* glibc binds its netlink socket */
 	ALLOW(sendmmsg);		/* the resolver sends A and AAAA at once */
@@ -378,30 +392,29 @@ sandbox_parent(scmp_filter_ctx ctx, int *errp)
 	KILL(personality);
 }
 
-int
-sandbox_apply(enum sandbox_role role)
+/* The role's filter, not yet loaded; NULL with errno on failure. */
+static scmp_filter_ctx
+sandbox_build(enum sandbox_role role)
 {
-	scmp_filter_ctx	 ctx = NULL;
-	int		 err = 0, *errp = &err, rv = -1;
+	scmp_filter_ctx	 ctx;
+	int		 err = 0, *errp = &err;
 	uint32_t	 def;
 
-	/* Required for an unprivileged filter and for the whole point. */
-	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == -1)
-		return -1;
-	/* The keeper holds secrets: no core dumps, no same-uid ptrace. */
-	if (role == SANDBOX_KEEPER && prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) == -1)
-		return -1;
-
+	if (role != SANDBOX_WORKER && role != SANDBOX_KEEPER &&
+	    role != SANDBOX_PARENT) {
+		errno = EINVAL;
+		return NULL;
+	}
 	def = role == SANDBOX_PARENT ? SCMP_ACT_ALLOW : SCMP_ACT_KILL_PROCESS;
 	/* Native architecture only (libseccomp's default context). */
 	if ((ctx = seccomp_init(def)) == NULL) {
 		errno = ENOMEM;
-		return -1;
+		return NULL;
 	}
 	/*
 	 * A foreign ABI kills the process.  On x86-64 this also covers x32
 	 * numbers (bit 0x40000000): libseccomp rejects them in a native-only
-	 * x86_64 filter before any rule is looked at.
+	 * x86_64 filter before any rule is looked at (check_sandbox tests it).
 	 */
 	if ((err = -seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH,
 	    SCMP_ACT_KILL_PROCESS)) != 0)
@@ -416,18 +429,57 @@ sandbox_apply(enum sandbox_role role)
 	case SANDBOX_PARENT:
 		sandbox_parent(ctx, errp);
 		break;
-	default:
-		err = EINVAL;
-		break;
 	}
-	if (err != 0)
-		goto out;
-	if ((err = -seccomp_load(ctx)) != 0)
-		goto out;
-	rv = 0;
  out:
-	seccomp_release(ctx);
-	if (rv == -1)
+	if (err != 0) {
+		seccomp_release(ctx);
 		errno = err;
-	return rv;
+		return NULL;
+	}
+	return ctx;
+}
+
+int
+sandbox_apply(enum sandbox_role role)
+{
+	scmp_filter_ctx	 ctx;
+	int		 err;
+
+	if ((ctx = sandbox_build(role)) == NULL)
+		return -1;
+	/* Required for an unprivileged filter, and the point of it all. */
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == -1)
+		goto fail;
+	/* The keeper holds secrets: no core dumps, no same-uid ptrace. */
+	if (role == SANDBOX_KEEPER &&
+	    prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) == -1)
+		goto fail;
+	if ((err = -seccomp_load(ctx)) != 0) {
+		errno = err;
+		goto fail;
+	}
+	seccomp_release(ctx);
+	return 0;
+ fail:
+	err = errno;
+	seccomp_release(ctx);
+	errno = err;
+	return -1;
+}
+
+int
+sandbox_export(enum sandbox_role role, int fd)
+{
+	scmp_filter_ctx	 ctx;
+	int		 err;
+
+	if ((ctx = sandbox_build(role)) == NULL)
+		return -1;
+	err = -seccomp_export_pfc(ctx, fd);
+	seccomp_release(ctx);
+	if (err != 0) {
+		errno = err;
+		return -1;
+	}
+	return 0;
 }

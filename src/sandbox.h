@@ -16,8 +16,15 @@ enum sandbox_role {
  * failure (errno set); callers fatal().
  */
 int	sandbox_drop_privileges(const char *user, const char *chroot_dir);
-/* PR_SET_NO_NEW_PRIVS + the role's seccomp filter (arch checked, default
- * kill).  -1 on failure. */
+/*
+ * PR_SET_NO_NEW_PRIVS + the role's seccomp filter (arch checked, default
+ * kill; the parent's is a deny-list).  For SANDBOX_KEEPER also
+ * PR_SET_DUMPABLE 0.  Call it after every library the role uses has been
+ * initialised.  -1 on failure (errno set); callers fatal().
+ */
 int	sandbox_apply(enum sandbox_role);
+/* Write the role's filter as readable pseudo-code (libseccomp PFC) to fd,
+ * without loading it: for debugging and for the tests.  -1 on failure. */
+int	sandbox_export(enum sandbox_role, int fd);
 
 #endif
