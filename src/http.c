@@ -72,12 +72,11 @@ struct http_parser_state {
 	int			 ps_in_progress;
 	int			 ps_in_trailer;
 
-	/* Header block (or, in trailers, the current line) as received. */
+	/* Header block (later the trailer section) as received. */
 	char			*ps_hbuf;
 	size_t			 ps_hlen;
 	size_t			 ps_hcap;
 	size_t			 ps_line;	/* offset of the current line */
-	size_t			 ps_trailer_bytes;
 
 	/* What the scanner learned from the request line and fields. */
 	int			 ps_have_reqline;
@@ -204,7 +203,6 @@ http_state_reset(struct http_parser_state *ps)
 	}
 	ps->ps_hlen = 0;
 	ps->ps_line = 0;
-	ps->ps_trailer_bytes = 0;
 	ps->ps_phase = PH_START;
 	ps->ps_in_progress = 0;
 	ps->ps_in_trailer = 0;
@@ -875,6 +873,20 @@ http_headers_done(struct http_parser_state *ps)
 	return 0;
 }
 
+/* The trailer section is checked: let http-parser finish the message. */
+static int
+http_trailers_done(struct http_parser_state *ps)
+{
+	if (http_execute(ps, ps->ps_hbuf, ps->ps_hlen) == -1)
+		return -1;
+	if (!ps->ps_hp_complete) {
+		http_fail(ps, 400, "parsers disagree on message end");
+		return -1;
+	}
+	ps->ps_phase = PH_DONE;
+	return 0;
+}
+
 /* A byte inside a request or field line: no NUL, no controls but HTAB. */
 static int
 http_line_byte(struct http_parser_state *ps, unsigned char c)
@@ -999,15 +1011,14 @@ http_chunk_line_done(struct http_parser_state *ps)
 }
 
 /*
- * Scan body bytes from p[0..n).  Returns how many belong to this message
- * (all, or up to its end); sets PH_DONE-pending through *end, or fails.
+ * Scan body bytes from p[0..n) up to the end of the body or the start of
+ * the trailer section; *used says how far, *end whether the message ended.
  */
 static int
 http_scan_body(struct http_parser_state *ps, const unsigned char *p,
     size_t n, size_t *used, int *end)
 {
 	size_t	 i = 0, k;
-	int	 rv;
 
 	*end = 0;
 	while (i < n && !*end) {
@@ -1134,23 +1145,11 @@ http_scan_body(struct http_parser_state *ps, const unsigned char *p,
 			if (c != '\n')
 				goto badchunk;
 			http_chunk_line_done(ps);
-			break;
-		case PH_LINE_START:
-		case PH_LINE:
-		case PH_LINE_CR:
-		case PH_END_CR:
-			/* Trailer section: the same rules as the header block. */
-			if (ps->ps_phase == PH_LINE_START && c != '\r')
-				ps->ps_hlen = 0;
-			if (++ps->ps_trailer_bytes >
-			    ps->ps_limits.hl_header_bytes) {
-				http_fail(ps, 431, "trailers too large");
-				return -1;
+			/* The trailer section is scanned like the header block. */
+			if (ps->ps_in_trailer) {
+				*used = i + 1;
+				return 0;
 			}
-			if ((rv = http_scan_header_byte(ps, c)) == -1)
-				return -1;
-			if (rv == 1)
-				*end = 1;
 			break;
 		default:
 			http_fail(ps, 500, "internal parser state");
@@ -1180,12 +1179,13 @@ http_feed(struct http_parser_state *ps, const char *buf, size_t len,
 	*consumed = 0;
 	while (pos < len && ps->ps_phase != PH_DONE &&
 	    ps->ps_phase != PH_ERROR) {
-		if (ps->ps_phase < PH_BODY_LENGTH && !ps->ps_in_trailer) {
+		if (ps->ps_phase < PH_BODY_LENGTH) {
 			rv = http_scan_header_byte(ps, p[pos]);
 			if (rv == -1)
 				break;
 			pos++;
-			if (rv == 1 && http_headers_done(ps) == -1)
+			if (rv == 1 && (ps->ps_in_trailer ?
+			    http_trailers_done(ps) : http_headers_done(ps)) == -1)
 				break;
 			continue;
 		}
