@@ -382,6 +382,8 @@ http_parser_state_new(const struct http_limits *lim)
 		ps->ps_limits.hl_body = HTTP_DEF_BODY;
 	if (ps->ps_limits.hl_header_bytes > UINT32_MAX / 2)
 		ps->ps_limits.hl_header_bytes = UINT32_MAX / 2;
+	if (ps->ps_limits.hl_body > SIZE_MAX / 4)
+		ps->ps_limits.hl_body = SIZE_MAX / 4;
 	/*
 	 * The scanner enforces our header limit; http-parser's own
 	 * (compiled in, global) must never be the tighter one.
@@ -525,20 +527,12 @@ http_check_request_line(struct http_parser_state *ps, size_t off, size_t n)
 	if (i == 0 || i >= n || l[i] != ' ')
 		goto bad;
 	m = i++;
-	/* CONNECT needs authority-form, which an origin server refuses. */
-	if (m == 7 && memcmp(l, "CONNECT", 7) == 0)
-		goto bad;
 	t = i;
 	while (i < n && l[i] != ' ')
 		i++;
 	if (i >= n || i == t)
 		goto bad;
-	if (http_check_target(ps, l + t, i - t) == -1)
-		return -1;
-	ps->ps_method_off = off;
-	ps->ps_method_len = m;
-	ps->ps_target_off = off + t;
-	ps->ps_target_len = i - t;
+	/* The version first: HTTP/2.0 is 505 whatever its target. */
 	v = l + i + 1;
 	if (n - i - 1 != 8 || memcmp(v, "HTTP/", 5) != 0 ||
 	    v[5] < '0' || v[5] > '9' || v[6] != '.' ||
@@ -548,6 +542,15 @@ http_check_request_line(struct http_parser_state *ps, size_t off, size_t n)
 		http_fail(ps, 505, "HTTP version not supported");
 		return -1;
 	}
+	/* CONNECT needs authority-form, which an origin server refuses. */
+	if (m == 7 && memcmp(l, "CONNECT", 7) == 0)
+		goto bad;
+	if (http_check_target(ps, l + t, i - t) == -1)
+		return -1;
+	ps->ps_method_off = off;
+	ps->ps_method_len = m;
+	ps->ps_target_off = off + t;
+	ps->ps_target_len = i - t;
 	ps->ps_minor = v[7] - '0';
 	ps->ps_have_reqline = 1;
 	return 0;
