@@ -36,7 +36,6 @@
 #define HTTP_DEF_MAX_HEADERS	100
 #define HTTP_DEF_BODY		(1024 * 1024)
 #define HTTP_CHUNK_LINE_MAX	4096	/* chunk-size line with extensions */
-#define HTTP_HBUF_KEEP		4096	/* header buffer kept between requests */
 
 enum http_phase {
 	PH_START,		/* before the request line */
@@ -190,19 +189,25 @@ http_request_header(const struct http_request *r, const char *name)
 	return NULL;
 }
 
+/*
+ * The header block is no longer needed once parsed; an idle keep-alive
+ * connection should cost only this structure.
+ */
+static void
+http_hbuf_release(struct http_parser_state *ps)
+{
+	free(ps->ps_hbuf);
+	ps->ps_hbuf = NULL;
+	ps->ps_hcap = ps->ps_hlen = ps->ps_line = 0;
+}
+
 /* Forget everything about the current request; keep the limits. */
 static void
 http_state_reset(struct http_parser_state *ps)
 {
 	http_request_free(ps->ps_req);
 	ps->ps_req = NULL;
-	if (ps->ps_hcap > HTTP_HBUF_KEEP) {
-		free(ps->ps_hbuf);
-		ps->ps_hbuf = NULL;
-		ps->ps_hcap = 0;
-	}
-	ps->ps_hlen = 0;
-	ps->ps_line = 0;
+	http_hbuf_release(ps);
 	ps->ps_phase = PH_START;
 	ps->ps_in_progress = 0;
 	ps->ps_in_trailer = 0;
@@ -859,7 +864,7 @@ http_headers_done(struct http_parser_state *ps)
 	else
 		r->r_keepalive = ps->ps_conn_keepalive && !ps->ps_conn_close;
 
-	ps->ps_hlen = ps->ps_line = 0;
+	http_hbuf_release(ps);
 	if (ps->ps_have_te) {
 		ps->ps_phase = PH_CHUNK_SIZE;
 		ps->ps_chunk_size = ps->ps_chunk_digits = 0;
