@@ -98,6 +98,7 @@ struct http_parser_state {
 	size_t			 ps_chunk_size;	/* size being read, then left */
 	size_t			 ps_chunk_digits;
 	size_t			 ps_chunk_line;	/* bytes of the chunk-size line */
+	size_t			 ps_chunk_meta;	/* bytes of all chunk-size lines */
 	size_t			 ps_body_declared;
 
 	/* What http-parser handed us through its callbacks. */
@@ -224,6 +225,7 @@ http_state_reset(struct http_parser_state *ps)
 	ps->ps_expect = ps->ps_expect_told = 0;
 	ps->ps_body_left = 0;
 	ps->ps_chunk_size = ps->ps_chunk_digits = ps->ps_chunk_line = 0;
+	ps->ps_chunk_meta = 0;
 	ps->ps_body_declared = 0;
 	ps->ps_bodycap = 0;
 	ps->ps_hp_fields = 0;
@@ -1033,10 +1035,21 @@ http_scan_body(struct http_parser_state *ps, const unsigned char *p,
 		unsigned char c = p[i];
 
 		if (ps->ps_phase >= PH_CHUNK_SIZE &&
-		    ps->ps_phase <= PH_CHUNK_SIZE_LF &&
-		    ++ps->ps_chunk_line > HTTP_CHUNK_LINE_MAX) {
-			http_fail(ps, 400, "chunk-size line too long");
-			return -1;
+		    ps->ps_phase <= PH_CHUNK_SIZE_LF) {
+			if (++ps->ps_chunk_line > HTTP_CHUNK_LINE_MAX) {
+				http_fail(ps, 400, "chunk-size line too long");
+				return -1;
+			}
+			/*
+			 * Tiny chunks with long extensions would make a
+			 * small body cost gigabytes of input: the framing
+			 * gets the same budget as the header block.
+			 */
+			if (++ps->ps_chunk_meta >
+			    ps->ps_limits.hl_header_bytes) {
+				http_fail(ps, 400, "too much chunk framing");
+				return -1;
+			}
 		}
 		switch (ps->ps_phase) {
 		case PH_BODY_LENGTH:

@@ -327,6 +327,10 @@ run(struct http_parser_state *ps, const char *raw, size_t len, size_t step,
 	return st;
 }
 
+/*
+ * Parse one table row the given way and compare with what the row
+ * expects; an error must also stay an error for whatever follows.
+ */
 static void
 check_outcome(const struct hcase *hc, const char *how, size_t k)
 {
@@ -474,6 +478,7 @@ START_TEST(test_limits)
 }
 END_TEST
 
+/* Configured limits replace the defaults, for headers and trailers. */
 START_TEST(test_custom_limits)
 {
 	struct http_limits	 lim = { 64, 2, 8 };
@@ -487,6 +492,11 @@ START_TEST(test_custom_limits)
 	static const char	 big[] =
 	    "GET /aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
 	    " HTTP/1.1\r\nHost: h\r\n\r\n";
+	static const char	 tiny[] = "PUT / HTTP/1.1\r\nHost: h\r\n"
+	    "Transfer-Encoding: chunked\r\n\r\n"
+	    "1;x=y\r\na\r\n1;x=y\r\na\r\n1;x=y\r\na\r\n1;x=y\r\na\r\n"
+	    "1;x=y\r\na\r\n1;x=y\r\na\r\n1;x=y\r\na\r\n1;x=y\r\na\r\n"
+	    "1;x=y\r\na\r\n1;x=y\r\na\r\n1;x=y\r\na\r\n0\r\n\r\n";
 	static const char	 chunked2[] = "PUT / HTTP/1.1\r\nHost: h\r\n"
 	    "Transfer-Encoding: chunked\r\n\r\n0\r\nA: 1\r\nB: 2\r\n\r\n";
 	static const char	 chunked3[] = "PUT / HTTP/1.1\r\nHost: h\r\n"
@@ -511,6 +521,16 @@ START_TEST(test_custom_limits)
 	ck_assert_int_eq(status, 431);
 	/* Refused before the block ended: the request line alone is over. */
 	ck_assert_uint_lt(used, sizeof(big) - 1);
+	http_parser_state_free(ps);
+
+	/* Chunk framing shares the header budget: 11 × "1;x=y\r\n" > 64. */
+	lim.hl_body = 100;
+	ps = http_parser_state_new(&lim);
+	lim.hl_body = 8;
+	ck_assert_int_eq(http_feed(ps, tiny, sizeof(tiny) - 1, &used,
+	    &status, &msg), HTTP_ERROR);
+	ck_assert_int_eq(status, 400);
+	ck_assert_str_eq(msg, "too much chunk framing");
 	http_parser_state_free(ps);
 
 	/* Trailers have their own budget of fields and bytes. */
@@ -597,6 +617,7 @@ START_TEST(test_pipelined)
 }
 END_TEST
 
+/* No pipelined request after a framing error is parsed (SPEC promise 7). */
 START_TEST(test_pipelined_error_stops)
 {
 	static const char	 buf[] =
@@ -630,6 +651,7 @@ START_TEST(test_pipelined_error_stops)
 }
 END_TEST
 
+/* The worker answers 408 only when a request had started. */
 START_TEST(test_in_progress)
 {
 	struct http_parser_state *ps;
@@ -657,6 +679,7 @@ START_TEST(test_in_progress)
 }
 END_TEST
 
+/* curl waits a second for "100 Continue" before sending a large body. */
 START_TEST(test_expect_continue)
 {
 	static const char	 hdr[] = "POST / HTTP/1.1\r\nHost: h\r\n"
@@ -722,6 +745,7 @@ START_TEST(test_body_growth)
 }
 END_TEST
 
+/* Write one response into a fresh buffer and return its bytes. */
 static char *
 response(int status, const char *const *hdrs, const char *body, int ka,
     int head, int *rv)
@@ -756,6 +780,7 @@ response(int status, const char *const *hdrs, const char *body, int ka,
 	free(s_);							\
 } while (0)
 
+/* Framing headers are ours: length kept for HEAD, none for 1xx/204/304. */
 START_TEST(test_write_response)
 {
 	const char *const	 h[] = { "Content-Type: text/plain",
@@ -781,6 +806,7 @@ START_TEST(test_write_response)
 }
 END_TEST
 
+/* Refused headers leave the output untouched: no half-written reply. */
 START_TEST(test_write_refused)
 {
 	CHECK_REFUSED(200, ((const char *const[]){ "X-A: a\r\nX-B: b", NULL }));
