@@ -36,7 +36,6 @@
 #define HTTP_DEF_MAX_HEADERS	100
 #define HTTP_DEF_BODY		(1024 * 1024)
 #define HTTP_CHUNK_LINE_MAX	4096	/* chunk-size line with extensions */
-#define HTTP_HBUF_KEEP		4096	/* header buffer kept between requests */
 
 enum http_phase {
 	PH_START,		/* before the request line */
@@ -72,12 +71,11 @@ struct http_parser_state {
 	int			 ps_in_progress;
 	int			 ps_in_trailer;
 
-	/* Header block (or, in trailers, the current line) as received. */
+	/* Header block (later the trailer section) as received. */
 	char			*ps_hbuf;
 	size_t			 ps_hlen;
 	size_t			 ps_hcap;
 	size_t			 ps_line;	/* offset of the current line */
-	size_t			 ps_trailer_bytes;
 
 	/* What the scanner learned from the request line and fields. */
 	int			 ps_have_reqline;
@@ -100,6 +98,7 @@ struct http_parser_state {
 	size_t			 ps_chunk_size;	/* size being read, then left */
 	size_t			 ps_chunk_digits;
 	size_t			 ps_chunk_line;	/* bytes of the chunk-size line */
+	size_t			 ps_chunk_meta;	/* bytes of all chunk-size lines */
 	size_t			 ps_body_declared;
 
 	/* What http-parser handed us through its callbacks. */
@@ -191,20 +190,25 @@ http_request_header(const struct http_request *r, const char *name)
 	return NULL;
 }
 
+/*
+ * The header block is no longer needed once parsed; an idle keep-alive
+ * connection should cost only this structure.
+ */
+static void
+http_hbuf_release(struct http_parser_state *ps)
+{
+	free(ps->ps_hbuf);
+	ps->ps_hbuf = NULL;
+	ps->ps_hcap = ps->ps_hlen = ps->ps_line = 0;
+}
+
 /* Forget everything about the current request; keep the limits. */
 static void
 http_state_reset(struct http_parser_state *ps)
 {
 	http_request_free(ps->ps_req);
 	ps->ps_req = NULL;
-	if (ps->ps_hcap > HTTP_HBUF_KEEP) {
-		free(ps->ps_hbuf);
-		ps->ps_hbuf = NULL;
-		ps->ps_hcap = 0;
-	}
-	ps->ps_hlen = 0;
-	ps->ps_line = 0;
-	ps->ps_trailer_bytes = 0;
+	http_hbuf_release(ps);
 	ps->ps_phase = PH_START;
 	ps->ps_in_progress = 0;
 	ps->ps_in_trailer = 0;
@@ -221,6 +225,7 @@ http_state_reset(struct http_parser_state *ps)
 	ps->ps_expect = ps->ps_expect_told = 0;
 	ps->ps_body_left = 0;
 	ps->ps_chunk_size = ps->ps_chunk_digits = ps->ps_chunk_line = 0;
+	ps->ps_chunk_meta = 0;
 	ps->ps_body_declared = 0;
 	ps->ps_bodycap = 0;
 	ps->ps_hp_fields = 0;
@@ -384,6 +389,8 @@ http_parser_state_new(const struct http_limits *lim)
 		ps->ps_limits.hl_body = HTTP_DEF_BODY;
 	if (ps->ps_limits.hl_header_bytes > UINT32_MAX / 2)
 		ps->ps_limits.hl_header_bytes = UINT32_MAX / 2;
+	if (ps->ps_limits.hl_body > SIZE_MAX / 4)
+		ps->ps_limits.hl_body = SIZE_MAX / 4;
 	/*
 	 * The scanner enforces our header limit; http-parser's own
 	 * (compiled in, global) must never be the tighter one.
@@ -527,20 +534,12 @@ http_check_request_line(struct http_parser_state *ps, size_t off, size_t n)
 	if (i == 0 || i >= n || l[i] != ' ')
 		goto bad;
 	m = i++;
-	/* CONNECT needs authority-form, which an origin server refuses. */
-	if (m == 7 && memcmp(l, "CONNECT", 7) == 0)
-		goto bad;
 	t = i;
 	while (i < n && l[i] != ' ')
 		i++;
 	if (i >= n || i == t)
 		goto bad;
-	if (http_check_target(ps, l + t, i - t) == -1)
-		return -1;
-	ps->ps_method_off = off;
-	ps->ps_method_len = m;
-	ps->ps_target_off = off + t;
-	ps->ps_target_len = i - t;
+	/* The version first: HTTP/2.0 is 505 whatever its target. */
 	v = l + i + 1;
 	if (n - i - 1 != 8 || memcmp(v, "HTTP/", 5) != 0 ||
 	    v[5] < '0' || v[5] > '9' || v[6] != '.' ||
@@ -550,6 +549,15 @@ http_check_request_line(struct http_parser_state *ps, size_t off, size_t n)
 		http_fail(ps, 505, "HTTP version not supported");
 		return -1;
 	}
+	/* CONNECT needs authority-form, which an origin server refuses. */
+	if (m == 7 && memcmp(l, "CONNECT", 7) == 0)
+		goto bad;
+	if (http_check_target(ps, l + t, i - t) == -1)
+		return -1;
+	ps->ps_method_off = off;
+	ps->ps_method_len = m;
+	ps->ps_target_off = off + t;
+	ps->ps_target_len = i - t;
 	ps->ps_minor = v[7] - '0';
 	ps->ps_have_reqline = 1;
 	return 0;
@@ -858,7 +866,7 @@ http_headers_done(struct http_parser_state *ps)
 	else
 		r->r_keepalive = ps->ps_conn_keepalive && !ps->ps_conn_close;
 
-	ps->ps_hlen = ps->ps_line = 0;
+	http_hbuf_release(ps);
 	if (ps->ps_have_te) {
 		ps->ps_phase = PH_CHUNK_SIZE;
 		ps->ps_chunk_size = ps->ps_chunk_digits = 0;
@@ -872,6 +880,20 @@ http_headers_done(struct http_parser_state *ps)
 		http_fail(ps, 400, "parsers disagree on message end");
 		return -1;
 	}
+	return 0;
+}
+
+/* The trailer section is checked: let http-parser finish the message. */
+static int
+http_trailers_done(struct http_parser_state *ps)
+{
+	if (http_execute(ps, ps->ps_hbuf, ps->ps_hlen) == -1)
+		return -1;
+	if (!ps->ps_hp_complete) {
+		http_fail(ps, 400, "parsers disagree on message end");
+		return -1;
+	}
+	ps->ps_phase = PH_DONE;
 	return 0;
 }
 
@@ -999,25 +1021,35 @@ http_chunk_line_done(struct http_parser_state *ps)
 }
 
 /*
- * Scan body bytes from p[0..n).  Returns how many belong to this message
- * (all, or up to its end); sets PH_DONE-pending through *end, or fails.
+ * Scan body bytes from p[0..n) up to the end of the body or the start of
+ * the trailer section; *used says how far, *end whether the message ended.
  */
 static int
 http_scan_body(struct http_parser_state *ps, const unsigned char *p,
     size_t n, size_t *used, int *end)
 {
 	size_t	 i = 0, k;
-	int	 rv;
 
 	*end = 0;
 	while (i < n && !*end) {
 		unsigned char c = p[i];
 
 		if (ps->ps_phase >= PH_CHUNK_SIZE &&
-		    ps->ps_phase <= PH_CHUNK_SIZE_LF &&
-		    ++ps->ps_chunk_line > HTTP_CHUNK_LINE_MAX) {
-			http_fail(ps, 400, "chunk-size line too long");
-			return -1;
+		    ps->ps_phase <= PH_CHUNK_SIZE_LF) {
+			if (++ps->ps_chunk_line > HTTP_CHUNK_LINE_MAX) {
+				http_fail(ps, 400, "chunk-size line too long");
+				return -1;
+			}
+			/*
+			 * Tiny chunks with long extensions would make a
+			 * small body cost gigabytes of input: the framing
+			 * gets the same budget as the header block.
+			 */
+			if (++ps->ps_chunk_meta >
+			    ps->ps_limits.hl_header_bytes) {
+				http_fail(ps, 400, "too much chunk framing");
+				return -1;
+			}
 		}
 		switch (ps->ps_phase) {
 		case PH_BODY_LENGTH:
@@ -1134,23 +1166,11 @@ http_scan_body(struct http_parser_state *ps, const unsigned char *p,
 			if (c != '\n')
 				goto badchunk;
 			http_chunk_line_done(ps);
-			break;
-		case PH_LINE_START:
-		case PH_LINE:
-		case PH_LINE_CR:
-		case PH_END_CR:
-			/* Trailer section: the same rules as the header block. */
-			if (ps->ps_phase == PH_LINE_START && c != '\r')
-				ps->ps_hlen = 0;
-			if (++ps->ps_trailer_bytes >
-			    ps->ps_limits.hl_header_bytes) {
-				http_fail(ps, 431, "trailers too large");
-				return -1;
+			/* The trailer section is scanned like the header block. */
+			if (ps->ps_in_trailer) {
+				*used = i + 1;
+				return 0;
 			}
-			if ((rv = http_scan_header_byte(ps, c)) == -1)
-				return -1;
-			if (rv == 1)
-				*end = 1;
 			break;
 		default:
 			http_fail(ps, 500, "internal parser state");
@@ -1180,12 +1200,13 @@ http_feed(struct http_parser_state *ps, const char *buf, size_t len,
 	*consumed = 0;
 	while (pos < len && ps->ps_phase != PH_DONE &&
 	    ps->ps_phase != PH_ERROR) {
-		if (ps->ps_phase < PH_BODY_LENGTH && !ps->ps_in_trailer) {
+		if (ps->ps_phase < PH_BODY_LENGTH) {
 			rv = http_scan_header_byte(ps, p[pos]);
 			if (rv == -1)
 				break;
 			pos++;
-			if (rv == 1 && http_headers_done(ps) == -1)
+			if (rv == 1 && (ps->ps_in_trailer ?
+			    http_trailers_done(ps) : http_headers_done(ps)) == -1)
 				break;
 			continue;
 		}

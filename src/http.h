@@ -54,7 +54,11 @@ void		 http_parser_state_free(struct http_parser_state *);
  * Feed len bytes.  *consumed says how many were used; the rest (a pipelined
  * next request) must be fed again after the current request is taken.
  * On HTTP_DONE, http_take_request() hands the request over and resets the
- * parser for the next one.  On HTTP_ERROR, *errstatus and *errmsg explain.
+ * parser for the next one (until then every feed returns HTTP_DONE and
+ * consumes nothing).  On HTTP_ERROR, *errstatus (400, 413, 431, 501, 505;
+ * 500 only when out of memory) and *errmsg (a static string, for the debug
+ * log) explain; the error is sticky, the connection must be closed after
+ * the answer, and *consumed is then unspecified.
  */
 enum http_status http_feed(struct http_parser_state *, const char *buf,
 		    size_t len, size_t *consumed, int *errstatus,

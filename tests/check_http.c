@@ -99,6 +99,10 @@ static const struct hcase cases[] = {
 	{ "chunked at the limit", R("POST /c" H11 "Transfer-Encoding: chunked"
 	    "\r\n\r\n2\r\nab\r\n2\r\ncd\r\n0\r\n\r\n"), DONE, "POST", "/c", "-",
 	    "abcd", 4, 1, NULL, NULL, 4 },
+	{ "target as received", R("GET /%7e/a?b=%20" H11 "\r\n"), DONE,
+	    "GET", "/~/a", "b=%20", "", 0, 1, NULL, NULL, 0 },
+	{ "8-bit field name refused", R("GET /" H11 "X-\xd7: a\r\n\r\n"),
+	    ERR(400) },
 	{ "leading empty lines", R("\r\n\r\nGET /" H11 "\r\n"), DONE, "GET",
 	    "/", "-", "", 0, 1, NULL, NULL, 0 },
 	{ "value ows trimmed", R("GET /" H11 "X-A: \t v w \t \r\n\r\n"), DONE,
@@ -218,6 +222,8 @@ static const struct hcase cases[] = {
 	{ "http/2.0", R("GET / HTTP/2.0\r\nHost: h\r\n\r\n"), ERR(505) },
 	{ "http/1.2", R("GET / HTTP/1.2\r\nHost: h\r\n\r\n"), ERR(505) },
 	{ "http/0.9", R("GET / HTTP/0.9\r\n\r\n"), ERR(505) },
+	{ "http/2.0 asterisk", R("OPTIONS * HTTP/2.0\r\n\r\n"), ERR(505) },
+	{ "http/2 preface", R("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"), ERR(505) },
 	{ "unknown method", R("FROB /" H11 "\r\n"), ERR(501) },
 	{ "lower-case method", R("get /" H11 "\r\n"), ERR(501) },
 	{ "bad method char", R("GE(T /" H11 "\r\n"), ERR(400) },
@@ -274,6 +280,10 @@ static const struct hcase cases[] = {
 	    "\r\n\r\n0\r\nX T: a\r\n\r\n"), ERR(400) },
 	{ "trailer nul", R("POST /" H11 "Transfer-Encoding: chunked"
 	    "\r\n\r\n0\r\nX-T: a\0\r\n\r\n"), ERR(400) },
+	{ "trailer 8-bit name", R("POST /" H11 "Transfer-Encoding: chunked"
+	    "\r\n\r\n0\r\nX-\xd7: a\r\n\r\n"), ERR(400) },
+	{ "trailer space before colon", R("POST /" H11 "Transfer-Encoding: "
+	    "chunked\r\n\r\n0\r\nX-T : a\r\n\r\n"), ERR(400) },
 	{ "end bare lf", R("POST /" H11 "Transfer-Encoding: chunked"
 	    "\r\n\r\n0\r\n\n"), ERR(400) },
 };
@@ -317,6 +327,10 @@ run(struct http_parser_state *ps, const char *raw, size_t len, size_t step,
 	return st;
 }
 
+/*
+ * Parse one table row the given way and compare with what the row
+ * expects; an error must also stay an error for whatever follows.
+ */
 static void
 check_outcome(const struct hcase *hc, const char *how, size_t k)
 {
@@ -325,6 +339,7 @@ check_outcome(const struct hcase *hc, const char *how, size_t k)
 	struct http_request	*r;
 	enum http_status	 st;
 	size_t			 used, step = 0, cut = 0;
+	const char		*sp;
 	int			 status = 0;
 
 	if (strcmp(how, "bytewise") == 0)
@@ -352,6 +367,11 @@ check_outcome(const struct hcase *hc, const char *how, size_t k)
 	r = http_take_request(ps);
 	ck_assert_ptr_nonnull(r);
 	ck_assert_str_eq(r->r_method, hc->c_method);
+	/* r_target is the request-target exactly as it was sent. */
+	sp = memchr(hc->c_raw, ' ', hc->c_len);
+	ck_assert_ptr_nonnull(sp);
+	ck_assert_int_eq(strncmp(r->r_target, sp + 1, strlen(r->r_target)), 0);
+	ck_assert_int_eq(sp[1 + strlen(r->r_target)], ' ');
 	ck_assert_str_eq(r->r_path, hc->c_path);
 	ck_assert_str_eq(http_fmt_query(r->r_query), hc->c_query);
 	ck_assert_ptr_nonnull(r->r_body);
@@ -458,6 +478,7 @@ START_TEST(test_limits)
 }
 END_TEST
 
+/* Configured limits replace the defaults, for headers and trailers. */
 START_TEST(test_custom_limits)
 {
 	struct http_limits	 lim = { 64, 2, 8 };
@@ -471,6 +492,19 @@ START_TEST(test_custom_limits)
 	static const char	 big[] =
 	    "GET /aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
 	    " HTTP/1.1\r\nHost: h\r\n\r\n";
+	static const char	 tiny[] = "PUT / HTTP/1.1\r\nHost: h\r\n"
+	    "Transfer-Encoding: chunked\r\n\r\n"
+	    "1;x=y\r\na\r\n1;x=y\r\na\r\n1;x=y\r\na\r\n1;x=y\r\na\r\n"
+	    "1;x=y\r\na\r\n1;x=y\r\na\r\n1;x=y\r\na\r\n1;x=y\r\na\r\n"
+	    "1;x=y\r\na\r\n1;x=y\r\na\r\n1;x=y\r\na\r\n0\r\n\r\n";
+	static const char	 chunked2[] = "PUT / HTTP/1.1\r\nHost: h\r\n"
+	    "Transfer-Encoding: chunked\r\n\r\n0\r\nA: 1\r\nB: 2\r\n\r\n";
+	static const char	 chunked3[] = "PUT / HTTP/1.1\r\nHost: h\r\n"
+	    "Transfer-Encoding: chunked\r\n\r\n0\r\nA: 1\r\nB: 2\r\n"
+	    "C: 3\r\n\r\n";
+	static const char	 chunkedbig[] = "PUT / HTTP/1.1\r\nHost: h\r\n"
+	    "Transfer-Encoding: chunked\r\n\r\n0\r\nA: 0123456789012345"
+	    "678901234567890123456789012345678901234567890123456789\r\n\r\n";
 
 	ps = http_parser_state_new(&lim);
 	ck_assert_int_eq(http_feed(ps, fits, sizeof(fits) - 1, &used, &status,
@@ -487,6 +521,33 @@ START_TEST(test_custom_limits)
 	ck_assert_int_eq(status, 431);
 	/* Refused before the block ended: the request line alone is over. */
 	ck_assert_uint_lt(used, sizeof(big) - 1);
+	http_parser_state_free(ps);
+
+	/* Chunk framing shares the header budget: 11 × "1;x=y\r\n" > 64. */
+	lim.hl_body = 100;
+	ps = http_parser_state_new(&lim);
+	lim.hl_body = 8;
+	ck_assert_int_eq(http_feed(ps, tiny, sizeof(tiny) - 1, &used,
+	    &status, &msg), HTTP_ERROR);
+	ck_assert_int_eq(status, 400);
+	ck_assert_str_eq(msg, "too much chunk framing");
+	http_parser_state_free(ps);
+
+	/* Trailers have their own budget of fields and bytes. */
+	ps = http_parser_state_new(&lim);
+	ck_assert_int_eq(http_feed(ps, chunked2, sizeof(chunked2) - 1, &used,
+	    &status, &msg), HTTP_DONE);
+	http_request_free(http_take_request(ps));
+	ck_assert_int_eq(http_feed(ps, chunked3, sizeof(chunked3) - 1, &used,
+	    &status, &msg), HTTP_ERROR);
+	ck_assert_int_eq(status, 431);
+	ck_assert_str_eq(msg, "too many trailer fields");
+	http_parser_state_free(ps);
+	ps = http_parser_state_new(&lim);
+	ck_assert_int_eq(http_feed(ps, chunkedbig, sizeof(chunkedbig) - 1,
+	    &used, &status, &msg), HTTP_ERROR);
+	ck_assert_int_eq(status, 431);
+	ck_assert_str_eq(msg, "trailers too large");
 	http_parser_state_free(ps);
 }
 END_TEST
@@ -556,6 +617,7 @@ START_TEST(test_pipelined)
 }
 END_TEST
 
+/* No pipelined request after a framing error is parsed (SPEC promise 7). */
 START_TEST(test_pipelined_error_stops)
 {
 	static const char	 buf[] =
@@ -589,6 +651,7 @@ START_TEST(test_pipelined_error_stops)
 }
 END_TEST
 
+/* The worker answers 408 only when a request had started. */
 START_TEST(test_in_progress)
 {
 	struct http_parser_state *ps;
@@ -616,6 +679,7 @@ START_TEST(test_in_progress)
 }
 END_TEST
 
+/* curl waits a second for "100 Continue" before sending a large body. */
 START_TEST(test_expect_continue)
 {
 	static const char	 hdr[] = "POST / HTTP/1.1\r\nHost: h\r\n"
@@ -681,6 +745,7 @@ START_TEST(test_body_growth)
 }
 END_TEST
 
+/* Write one response into a fresh buffer and return its bytes. */
 static char *
 response(int status, const char *const *hdrs, const char *body, int ka,
     int head, int *rv)
@@ -715,6 +780,7 @@ response(int status, const char *const *hdrs, const char *body, int ka,
 	free(s_);							\
 } while (0)
 
+/* Framing headers are ours: length kept for HEAD, none for 1xx/204/304. */
 START_TEST(test_write_response)
 {
 	const char *const	 h[] = { "Content-Type: text/plain",
@@ -740,6 +806,7 @@ START_TEST(test_write_response)
 }
 END_TEST
 
+/* Refused headers leave the output untouched: no half-written reply. */
 START_TEST(test_write_refused)
 {
 	CHECK_REFUSED(200, ((const char *const[]){ "X-A: a\r\nX-B: b", NULL }));
