@@ -253,7 +253,8 @@ config_abspath(struct config_ctx *x, const config_setting_t *s, const char *v)
 
 	if (v[0] == '/')
 		return config_strdup(x, s, v);
-	if (asprintf(&p, "%s/%s", x->x_dir, v) == -1) {
+	if (asprintf(&p, "%s%s%s", x->x_dir, strcmp(x->x_dir, "/") == 0 ?
+	    "" : "/", v) == -1) {
 		config_err(x, s, "out of memory");
 		return NULL;
 	}
@@ -305,13 +306,6 @@ config_scalar(struct config_ctx *x, const config_setting_t *s,
 	}
 }
 
-static const char *
-config_group_label(const config_setting_t *g, char *buf, size_t len)
-{
-	config_keypath(g, buf, len);
-	return buf;
-}
-
 /*
  * Walk the members of group g against the table: unknown members and
  * missing required ones are errors, known ones are parsed into base.
@@ -334,7 +328,7 @@ config_group(struct config_ctx *x, const config_setting_t *g,
 			if (strcmp(keys[i].k_name, name) == 0)
 				break;
 		if (i == nkeys) {
-			config_group_label(g, label, sizeof(label));
+			config_keypath(g, label, sizeof(label));
 			if (label[0] == '\0')
 				config_err_at(x, m, "unknown key '%s'", name);
 			else
@@ -348,7 +342,7 @@ config_group(struct config_ctx *x, const config_setting_t *g,
 		if (!(keys[i].k_flags & CK_REQUIRED) ||
 		    config_setting_get_member(g, keys[i].k_name) != NULL)
 			continue;
-		config_group_label(g, label, sizeof(label));
+		config_keypath(g, label, sizeof(label));
 		if (label[0] == '\0')
 			config_err_at(x, NULL, "missing required key '%s'",
 			    keys[i].k_name);
@@ -1145,10 +1139,11 @@ config_prescan(struct config_ctx *x, const char *path)
 		} while ((ch = getc(fp)) != EOF && (isxdigit(ch) || ch == 'x' ||
 		    ch == 'X'));
 		tok[n] = '\0';
-		if (ch == '\n')
-			line++;
+		/* the character after the number is scanned as usual */
+		if (ch != EOF)
+			ungetc(ch, fp);
 		prev2 = 0;
-		prev = ch == EOF ? ' ' : ch;
+		prev = '0';
 		if (ch == '.' || ch == 'L' || ch == 'l' || strchr(tok, 'e') ||
 		    strchr(tok, 'E')) {
 			/* a float, or an int64 already; hex 0x..e.. is rare */
@@ -1162,8 +1157,7 @@ config_prescan(struct config_ctx *x, const char *path)
 		if (*ep != '\0')
 			continue;
 		if (errno == ERANGE || v > (neg ? 2147483648ULL : 2147483647ULL))
-			config_err_at_file(x, x->x_path,
-			    ch == '\n' ? line - 1 : line,
+			config_err_at_file(x, x->x_path, line,
 			    "integer %s%s does not fit in 32 bits; write %s%sL",
 			    neg ? "-" : "", tok, neg ? "-" : "", tok);
 	}
@@ -1236,7 +1230,8 @@ config_load(const char *path, void (*report)(const char *, void *), void *arg)
 	x.x_conf = c;
 	/* c_path absolute: a reload after chdir("/") still finds it. */
 	base = strrchr(path, '/');
-	if (asprintf(&c->c_path, "%s/%s", x.x_dir,
+	if (asprintf(&c->c_path, "%s%s%s", x.x_dir,
+	    strcmp(x.x_dir, "/") == 0 ? "" : "/",
 	    base != NULL ? base + 1 : path) == -1) {
 		c->c_path = NULL;
 		config_err_at(&x, NULL, "out of memory");
