@@ -66,6 +66,7 @@ struct conn {
 	uint32_t		 c_ping_id;	/* 0: not waiting for the keeper */
 	int			 c_closing;	/* close once the output drained */
 	int			 c_in_process;	/* worker_conn_process() on the stack */
+	int			 c_status;	/* of the response just queued */
 };
 
 struct worker {
@@ -123,9 +124,29 @@ worker_conn_timer(struct conn *c, enum conn_timer kind)
 }
 
 /* The response is queued; decide whether the connection lives on. */
+/* One line per answered request when log.access_log is on. */
+static void
+worker_access_log(struct conn *c)
+{
+	struct timespec	 now;
+	double		 ms;
+
+	if (!c->c_w->w_cfg->c_access_log)
+		return;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	ms = (double)(now.tv_sec - c->c_ctx.a_start.tv_sec) * 1e3 +
+	    (double)(now.tv_nsec - c->c_ctx.a_start.tv_nsec) / 1e6;
+	/* The target is the client's: log.c strips control bytes. */
+	log_info("access: \"%s %.512s\" %d %.1f ms %s",
+	    c->c_req != NULL ? c->c_req->r_method : "-",
+	    c->c_req != NULL ? c->c_req->r_target : "-",
+	    c->c_status, ms, c->c_ctx.a_reqid);
+}
+
 static void
 worker_conn_answered(struct conn *c)
 {
+	worker_access_log(c);
 	http_request_free(c->c_req);
 	c->c_req = NULL;
 	c->c_ping_id = 0;
@@ -152,6 +173,7 @@ worker_conn_answered(struct conn *c)
 static void
 worker_reply_error(struct conn *c, int status, const char *detail)
 {
+	c->c_status = status;
 	if (api_reply_error(bufferevent_get_output(c->c_bev), &c->c_ctx,
 	    status, NULL, detail) == -1)
 		c->c_ctx.a_keepalive = 0;
@@ -163,6 +185,7 @@ worker_health_done(struct conn *c, int ok)
 {
 	static const char body[] = "{\"status\":\"ok\"}";
 
+	c->c_status = ok ? 200 : 503;
 	if (ok)
 		api_reply(bufferevent_get_output(c->c_bev), &c->c_ctx, 200,
 		    "application/json", body, sizeof(body) - 1);
@@ -252,6 +275,10 @@ worker_conn_process(struct conn *c)
 			worker_route(c);
 			continue;
 		}
+		/* Headers are in and acceptable: ask for the body. */
+		if (http_expects_continue(c->c_parser))
+			http_write_response(bufferevent_get_output(c->c_bev),
+			    100, NULL, NULL, 0, 1, 0);
 		if (used == 0)
 			break;	/* the parser wants more than this chunk */
 	}

@@ -83,6 +83,20 @@ try:
     ids = {request(d.port, "GET", "/x")[1]["x-request-id"] for _ in range(5)}
     check(len(ids) == 5, "request ids differ")
 
+    # Expect: 100-continue gets an interim answer before the body is sent.
+    c = Conn(d.port)
+    c.send(b"POST /up HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\n"
+           b"Content-Length: 5\r\n\r\n")
+    r = c.response()
+    check(r is not None and r[0] == 100, "Expect: 100-continue: 100 first")
+    c.send(b"hello")
+    r = c.response()
+    check(r is not None and r[0] == 404, "then the final answer")
+    c.close()
+    # The access log (log.access_log, on by default) reaches the parent.
+    check(wait_for(lambda: 'access: "GET /widget-service/nope" 404'
+                   in d.logtext(), 5), "access log line for a request")
+
     # Keep-alive and pipelining: answers in order on one connection.
     c = Conn(d.port)
     c.send(build("GET", "/widget-service/health") + build("GET", "/a") +
