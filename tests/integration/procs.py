@@ -4,11 +4,13 @@
 
 import os
 import pwd
+import signal
+import time
 import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from wdtest import Daemon, check, need_root, status_of, request
+from wdtest import Daemon, check, need_root, request, status_of, wait_for
 
 need_root()
 d = Daemon(workers=3)
@@ -59,6 +61,27 @@ try:
           "workers are re-executed widgetd")
     st, hdrs, body = request(d.port, "GET", "/widget-service/health")
     check(st == 200 and body == b'{"status":"ok"}', "health 200")
+
+    # Crash loop: with the chroot gone a new worker cannot start.  Its
+    # restarts back off (never a hot loop) and are logged as a loop; once
+    # the directory is back, the worker returns.
+    os.rmdir(d.chroot)
+    victim = workers[0]
+    os.kill(victim, signal.SIGKILL)
+    time.sleep(3)
+    text = d.logtext()
+    starts = text.count("started worker")
+    check(3 <= starts - 3 <= 8,
+          "a few restarts in 3 s, not a hot loop (%d)" % (starts - 3))
+    check("crash loop" in text, "the crash loop is logged")
+    check("restarting in 200 ms" in text and "restarting in 400 ms" in text,
+          "the delay doubles")
+    check(request(d.port, "GET", "/widget-service/health")[0] == 200,
+          "the other workers keep serving")
+    os.mkdir(d.chroot, 0o755)
+    check(wait_for(lambda: len(d.children("worker")) == 3 and all(
+        status_of(p, "Seccomp") == ["2"] for p in d.children("worker")), 20),
+        "the worker is back once the chroot exists again")
     check(d.stop() == 0, "SIGTERM: exit status 0")
 finally:
     d.cleanup()

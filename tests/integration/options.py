@@ -1,0 +1,45 @@
+"""Command line (SPEC §2): -V, -n with a good and a broken configuration,
+usage errors."""
+
+import os
+import subprocess
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from wdtest import Daemon, check
+
+d = Daemon(workers=1)
+try:
+    def run(*args):
+        return subprocess.run([d.binary, *args], capture_output=True,
+                              text=True, timeout=30)
+
+    r = run("-V")
+    check(r.returncode == 0 and r.stdout.startswith("widgetd "),
+          "-V prints the version (%r)" % r.stdout)
+    r = run("-n", "-c", d.conf)
+    check(r.returncode == 0 and r.stdout.strip() == "configuration OK",
+          "-n on a valid file: configuration OK, exit 0")
+    d.write_conf(broken=True)
+    r = run("-n", "-c", d.conf)
+    check(r.returncode == 1, "-n on a broken file: exit 1")
+    check("configuration OK" not in r.stdout, "and no OK")
+    check(d.conf + ":" in r.stderr, "error names file:line (%r)" % r.stderr)
+    # Two errors in one file: both reported.
+    with open(d.conf, "w") as f:
+        f.write(d.conf_text().replace("workers = 1;", "workers = -5;")
+                .replace("drain_timeout = 20;",
+                         'drain_timeout = 20; idle_timeout = "x";'))
+    r = run("-n", "-c", d.conf)
+    check(r.returncode == 1 and len(r.stderr.strip().splitlines()) >= 2,
+          "every error is printed (%r)" % r.stderr)
+    r = run("-n", "-c", os.path.join(d.dir, "missing.conf"))
+    check(r.returncode == 1 and r.stderr != "", "-n on a missing file: exit 1")
+    r = run("-x")
+    check(r.returncode == 1 and "usage" in r.stderr, "unknown option: usage")
+    r = run("-d", "-c", d.conf)
+    check(r.returncode == 1, "start with an invalid file: exit 1")
+    r = run("-R", "parent", "-c", d.conf)
+    check(r.returncode == 1, "-R with an unknown role refused")
+finally:
+    d.cleanup()
