@@ -50,6 +50,7 @@ api_request_id(char out[API_REQID_LEN])
 		}
 		got += (size_t)n;
 	}
+	/* Blocking getrandom: never a predictable id early after boot. */
 	b[6] = (b[6] & 0x0f) | 0x40;	/* version 4 */
 	b[8] = (b[8] & 0x3f) | 0x80;	/* RFC 4122 variant */
 	snprintf(out, API_REQID_LEN,
@@ -88,6 +89,7 @@ api_error_body(const char *code, const char *detail, const char *scope,
 	json_object_object_add(e, "params", json_object_new_array());
 	json_object_object_add(o, "errors", e);
 	json_object_object_add(o, "request_id", json_object_new_string(reqid));
+	/* json-c escapes quotes and control bytes of a client-derived detail. */
 	s = strdup(json_object_to_json_string_ext(o,
 	    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
 out:
@@ -126,7 +128,9 @@ api_reply(struct evbuffer *out, const struct api_ctx *a, int status,
 	    "\"cache_hit\":false}", a->a_reqid, ms, ms, ms);
 	hdrs[n++] = ct;
 	hdrs[n++] = rid;
+	/* A browser must not sniff an error body into HTML. */
 	hdrs[n++] = "X-Content-Type-Options: nosniff";
+	/* widgetd's own answers are per request; caching happens upstream. */
 	hdrs[n++] = "Cache-Control: no-store";
 	hdrs[n++] = st;
 	hdrs[n++] = ctiming;

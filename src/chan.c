@@ -48,6 +48,7 @@ chan_read_cb(int fd, short what, void *arg)
 		return;
 	}
 	r = ipc_read(ch->ch_ipc);
+	/* Level-triggered: a spurious wakeup is not an error. */
 	if (r == -1 && (errno == EAGAIN || errno == EINTR))
 		r = 1;
 	/* Frames already buffered are still delivered before an EOF. */
@@ -61,6 +62,7 @@ chan_read_cb(int fd, short what, void *arg)
 			return;
 		}
 		if (ch->ch_msg(ch, &m, ch->ch_arg) == -1) {
+			/* A refused frame's fd must not leak into the owner. */
 			if (m.m_fd != -1)
 				close(m.m_fd);
 			ch->ch_close(ch, "refused message", ch->ch_arg);
@@ -80,6 +82,7 @@ chan_write_cb(int fd, short what, void *arg)
 	int		 r;
 
 	r = ipc_flush(ch->ch_ipc);
+	/* The peer's buffer is full: wait until it drains, not spin. */
 	if (r == 0)
 		event_add(ch->ch_ev_write, NULL);
 	else if (r == -1)
@@ -143,6 +146,10 @@ chan_send(struct chan *ch, uint32_t type, uint32_t id, const void *data,
 		chan_fail(ch, "cannot queue frame");
 		return -1;
 	}
+	/*
+	 * Write at once: most frames are small and the socket has room, so
+	 * the common case costs no extra trip through the event loop.
+	 */
 	r = ipc_flush(ch->ch_ipc);
 	if (r == 0)
 		event_add(ch->ch_ev_write, NULL);
@@ -161,6 +168,7 @@ chan_flush_sync(struct chan *ch)
 
 	if (ch == NULL)
 		return;
+	/* Bounded (about a second): a stuck parent must not keep us alive. */
 	pfd.fd = ipc_chan_fd(ch->ch_ipc);
 	pfd.events = POLLOUT;
 	while (tries-- > 0 && ipc_pending(ch->ch_ipc)) {

@@ -163,7 +163,9 @@ parent_bind_one(const char *address, int port)
 		log_warn("listen %s port %d: socket", address, port);
 		goto out;
 	}
+	/* A restart must not wait for the old sockets' TIME_WAIT. */
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	/* "::" means IPv6 only; list "0.0.0.0" separately for IPv4. */
 	if (res->ai_family == AF_INET6)
 		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
 	if (bind(fd, res->ai_addr, res->ai_addrlen) == -1 ||
@@ -287,6 +289,11 @@ parent_same_listeners(const struct parent *p, const struct widgetd_config *c)
 	return 1;
 }
 
+/*
+ * Backpressure: with every worker at limits.connections, stop accepting
+ * and let the kernel's backlog hold new clients, rather than accepting
+ * and closing them.
+ */
 static void
 parent_pause(struct parent *p, int pause)
 {
@@ -427,6 +434,11 @@ parent_link(struct parent *p, struct pproc *w)
 		close(sv[1]);
 		goto out;
 	}
+	/*
+	 * The parent makes the pair and keeps neither end: workers cannot
+	 * create sockets, and the keeper must not trust a worker to name
+	 * itself.  The slot number comes from the parent.
+	 */
 	chan_send(w->pp_chan, MSG_KEEPER_FD, 0, NULL, 0, sv[0]);
 	chan_send(k->pp_chan, MSG_WORKER_FD, 0, b.b_data, b.b_len, sv[1]);
 out:
@@ -466,6 +478,10 @@ parent_child_msg(struct chan *ch, struct ipc_msg *m, void *arg)
 		parent_conn_done(p, pp, 1);
 		return 0;
 	case MSG_WORKER_EVICT:
+		/*
+		 * Only the keeper may ask, and only about a worker of its own
+		 * generation: a stale request must not kill a newer worker.
+		 */
 		if (pp->pp_role != PROC_KEEPER || ipc_get_u32(m, &slot) == -1 ||
 		    ipc_get_end(m) != 0)
 			return -1;
@@ -516,6 +532,7 @@ parent_spawn(struct parent *p, struct pslot *ps)
 		log_warnx("%s: out of memory", __func__);
 		return NULL;
 	}
+	/* CLOEXEC: no other child may inherit this child's channel. */
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == -1) {
 		log_warn("%s: socketpair", __func__);
 		free(pp);
@@ -661,6 +678,7 @@ parent_sigchld(struct parent *p)
 	pid_t		 pid;
 	int		 status;
 
+	/* Signals coalesce: reap everything that has exited. */
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
 		if ((pp = parent_find_pid(p, pid)) != NULL)
 			parent_reaped(p, pp, status);
@@ -746,6 +764,7 @@ parent_reload(struct parent *p)
 		p->p_listeners = ls;
 		p->p_nlisteners = cfg->c_nlisten;
 	}
+	/* From here on the new configuration is in force. */
 	n = parent_nworkers(cfg);
 	config_free(p->p_cfg);
 	p->p_cfg = cfg;
@@ -846,6 +865,7 @@ parent_main(const struct proc_opts *po)
 		fatalx("cannot bind the listeners");
 	p.p_nlisteners = p.p_cfg->c_nlisten;
 
+	/* Errors so far went to stderr, where the operator is looking. */
 	if (!po->po_debug) {
 		if (daemon(0, 0) == -1)
 			fatal("daemon");
@@ -856,7 +876,9 @@ parent_main(const struct proc_opts *po)
 		    "and run without chroot; seccomp filters still apply",
 		    (long)geteuid());
 
+	/* A child that died mid-write must not kill the parent. */
 	signal(SIGPIPE, SIG_IGN);
+	/* After daemon(): the epoll fd is not shared with a forked-off parent. */
 	if ((p.p_base = event_base_new()) == NULL)
 		fatalx("event_base_new failed");
 	for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++) {

@@ -72,6 +72,10 @@ proc_spawn(enum proc_role role, int slot, int chanfd,
 	pid_t		 pid;
 	sigset_t	 all;
 
+	/*
+	 * The argument vector is built before fork: the child only calls
+	 * async-signal-safe functions until execv.
+	 */
 	snprintf(slotbuf, sizeof(slotbuf), "%d", slot);
 	argv[argc++] = (char *)"widgetd";
 	argv[argc++] = (char *)"-R";
@@ -108,6 +112,10 @@ proc_spawn(enum proc_role role, int slot, int chanfd,
 	} else if (dup2(chanfd, PROC_CHAN_FD) == -1)
 		_exit(127);
 	proc_close_from(PROC_CHAN_FD + 1);
+	/*
+	 * /proc/self/exe, not argv[0]: the very binary that is running,
+	 * even if the file on disk was replaced by an upgrade meanwhile.
+	 */
 	execv("/proc/self/exe", argv);
 	/* No logging here: the channel is not set up in this image. */
 	_exit(127);
@@ -126,6 +134,7 @@ proc_backoff_next(struct proc_backoff *pb)
 	long		 ms;
 	int		 i;
 
+	/* Monotonic: a clock step must not look like a long life. */
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	if (pb->pb_started.tv_sec == 0 ||
 	    now.tv_sec - pb->pb_started.tv_sec >= PROC_STABLE_SECS) {
@@ -146,6 +155,10 @@ proc_raise_nofile(void)
 {
 	struct rlimit	 rl;
 
+	/*
+	 * Every client connection is an fd in the parent (briefly) and in a
+	 * worker; the soft default of 1024 would cap limits.connections.
+	 */
 	if (getrlimit(RLIMIT_NOFILE, &rl) == -1)
 		return -1;
 	if (rl.rlim_cur < rl.rlim_max) {
@@ -203,7 +216,11 @@ proc_check_privsep(const struct widgetd_config *cfg,
 	struct stat	 st;
 	int		 bad = 0;
 
-	/* Without root there is nothing to switch to: checked at drop time. */
+	/*
+	 * Checked in the parent, so that a bad user or chroot is refused at
+	 * start or reload with a clear message, not as a child crash loop.
+	 * Without root there is nothing to switch to.
+	 */
 	if (geteuid() != 0)
 		return 0;
 	if (cfg->c_user == NULL || getpwnam(cfg->c_user) == NULL) {

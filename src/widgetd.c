@@ -89,6 +89,7 @@ main(int argc, char *argv[])
 			role = optarg;
 			break;
 		case 'I':
+			/* Bounded like the keeper's slot table. */
 			l = strtol(optarg, &end, 10);
 			if (*end != '\0' || l < 0 || l > 1023)
 				usage();
@@ -100,6 +101,7 @@ main(int argc, char *argv[])
 	}
 	if (optind != argc)
 		usage();
+	/* -n needs no root and starts nothing: it only reads and reports. */
 	if (check)
 		return widgetd_check(conf);
 
