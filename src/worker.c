@@ -15,6 +15,10 @@
 #include "build.h"
 
 #include <sys/queue.h>
+#include <sys/socket.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
 
 #include <errno.h>
 #include <stdio.h>
@@ -67,6 +71,7 @@ struct conn {
 	int			 c_closing;	/* close once the output drained */
 	int			 c_in_process;	/* worker_conn_process() on the stack */
 	int			 c_status;	/* of the response just queued */
+	char			 c_peer[INET6_ADDRSTRLEN];	/* for the log */
 };
 
 struct worker {
@@ -137,7 +142,7 @@ worker_access_log(struct conn *c)
 	ms = (double)(now.tv_sec - c->c_ctx.a_start.tv_sec) * 1e3 +
 	    (double)(now.tv_nsec - c->c_ctx.a_start.tv_nsec) / 1e6;
 	/* The target is the client's: log.c strips control bytes. */
-	log_info("access: \"%s %.512s\" %d %.1f ms %s",
+	log_info("access: %s \"%s %.512s\" %d %.1f ms %s", c->c_peer,
 	    c->c_req != NULL ? c->c_req->r_method : "-",
 	    c->c_req != NULL ? c->c_req->r_target : "-",
 	    c->c_status, ms, c->c_ctx.a_reqid);
@@ -368,6 +373,25 @@ worker_conn_free(struct conn *c)
 	worker_maybe_exit(w);
 }
 
+/* The client's address, once per connection, for the access log. */
+static void
+worker_conn_peer(struct conn *c, int fd)
+{
+	struct sockaddr_storage	 ss;
+	socklen_t		 len = sizeof(ss);
+	const void		*a = NULL;
+
+	snprintf(c->c_peer, sizeof(c->c_peer), "-");
+	if (getpeername(fd, (struct sockaddr *)&ss, &len) == -1)
+		return;
+	if (ss.ss_family == AF_INET)
+		a = &((struct sockaddr_in *)&ss)->sin_addr;
+	else if (ss.ss_family == AF_INET6)
+		a = &((struct sockaddr_in6 *)&ss)->sin6_addr;
+	if (a != NULL)
+		inet_ntop(ss.ss_family, a, c->c_peer, sizeof(c->c_peer));
+}
+
 static void
 worker_conn_new(struct worker *w, int fd)
 {
@@ -377,6 +401,7 @@ worker_conn_new(struct worker *w, int fd)
 		goto fail;
 	c->c_w = w;
 	c->c_timer_kind = CT_NONE;
+	worker_conn_peer(c, fd);
 	c->c_parser = http_parser_state_new(&w->w_limits);
 	c->c_timer = evtimer_new(w->w_base, worker_timer_cb, c);
 	c->c_bev = bufferevent_socket_new(w->w_base, fd, BEV_OPT_CLOSE_ON_FREE);

@@ -94,7 +94,7 @@ try:
     check(r is not None and r[0] == 404, "then the final answer")
     c.close()
     # The access log (log.access_log, on by default) reaches the parent.
-    check(wait_for(lambda: 'access: "GET /widget-service/nope" 404'
+    check(wait_for(lambda: 'access: 127.0.0.1 "GET /widget-service/nope" 404'
                    in d.logtext(), 5), "access log line for a request")
 
     # Keep-alive and pipelining: answers in order on one connection.
