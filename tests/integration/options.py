@@ -1,12 +1,13 @@
 """Command line (SPEC §2): -V, -n with a good and a broken configuration,
-usage errors."""
+usage errors; and limits.connections."""
 
 import os
+import socket
 import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from wdtest import Daemon, check
+from wdtest import Conn, Daemon, build, check
 
 d = Daemon(workers=1)
 try:
@@ -41,5 +42,31 @@ try:
     check(r.returncode == 1, "start with an invalid file: exit 1")
     r = run("-R", "parent", "-c", d.conf)
     check(r.returncode == 1, "-R with an unknown role refused")
+finally:
+    d.cleanup()
+
+# limits.connections (per worker): at the limit the parent stops accepting;
+# a waiting client is served as soon as a connection closes.
+d = Daemon(workers=1, limits="connections = 2;")
+try:
+    d.start()
+    a, b = Conn(d.port), Conn(d.port)
+    check(a.request("GET", "/widget-service/health")[0] == 200, "first")
+    check(b.request("GET", "/widget-service/health")[0] == 200, "second")
+    c = Conn(d.port, timeout=1.5)
+    c.send(build("GET", "/widget-service/health"))
+    try:
+        r = c.response()
+        check(False, "third connection answered over the limit (%s)" % (r,))
+    except socket.timeout:
+        check(True, "third connection waits while the worker is full")
+    check("not accepting" in d.logtext(), "the pause is logged")
+    a.close()
+    c.sock.settimeout(15)
+    r = c.response()
+    check(r is not None and r[0] == 200, "served once a slot is free")
+    b.close()
+    c.close()
+    check(d.stop() == 0, "SIGTERM: exit status 0")
 finally:
     d.cleanup()
