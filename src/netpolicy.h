@@ -21,10 +21,19 @@ struct netpolicy {
 	int		 np_allow_http;
 };
 
-/* Parse "10.0.0.0/8" or "::1/128"; 0 on error. */
+/*
+ * Parse "10.0.0.0/8" or "::1/128" (canonical inet_pton forms; no prefix
+ * means /32 or /128).  0 on error, including host bits set past the prefix.
+ */
 int		 netpolicy_parse_net(const char *, struct netpolicy_net *);
-/* 1 when sa may be reached: public, or inside allow_networks. */
+/*
+ * 1 when sa may be reached: public, or inside allow_networks.  A NULL policy
+ * is the default one (nothing allowed beyond public addresses).
+ */
 int		 netpolicy_addr_allowed(const struct netpolicy *,
+		    const struct sockaddr *);
+/* Same judgement: NULL when allowed, else why not ("loopback address"). */
+const char	*netpolicy_addr_why(const struct netpolicy *,
 		    const struct sockaddr *);
 /*
  * Literal host check for load time: 0 and *why when host is "localhost" (or
@@ -33,6 +42,7 @@ int		 netpolicy_addr_allowed(const struct netpolicy *,
  */
 int		 netpolicy_host_allowed(const struct netpolicy *, const char *host,
 		    const char **why);
+/* Free np_allow and reset; the struct itself is the caller's. */
 void		 netpolicy_clear(struct netpolicy *);
 
 #endif
