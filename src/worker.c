@@ -48,6 +48,12 @@
 #endif
 
 #define WORKER_KEEPER_TIMEOUT	5	/* seconds: a silent keeper is down */
+/*
+ * A client that pipelines requests but does not read the answers would
+ * make the output buffer grow without bound: above this, stop reading and
+ * parsing until the output has drained.
+ */
+#define WORKER_OUTPUT_HIGH	(256 * 1024)
 
 enum conn_timer {
 	CT_IDLE,		/* between requests: silent close */
@@ -72,6 +78,7 @@ struct conn {
 	int			 c_in_process;	/* worker_conn_process() on the stack */
 	int			 c_status;	/* of the response just queued */
 	char			 c_peer[INET6_ADDRSTRLEN];	/* for the log */
+	int			 c_throttled;	/* reading paused: output full */
 };
 
 struct worker {
@@ -128,7 +135,6 @@ worker_conn_timer(struct conn *c, enum conn_timer kind)
 	event_add(c->c_timer, &tv);
 }
 
-/* The response is queued; decide whether the connection lives on. */
 /* One line per answered request when log.access_log is on. */
 static void
 worker_access_log(struct conn *c)
@@ -148,6 +154,7 @@ worker_access_log(struct conn *c)
 	    c->c_status, ms, c->c_ctx.a_reqid);
 }
 
+/* The response is queued; decide whether the connection lives on. */
 static void
 worker_conn_answered(struct conn *c)
 {
@@ -250,6 +257,15 @@ worker_conn_process(struct conn *c)
 	c->c_in_process = 1;
 	while (c->c_req == NULL && !c->c_closing &&
 	    evbuffer_get_length(in) > 0) {
+		if (evbuffer_get_length(bufferevent_get_output(c->c_bev)) >
+		    WORKER_OUTPUT_HIGH) {
+			if (!c->c_throttled)
+				log_debug("%s: output backed up, reading paused",
+				    c->c_peer);
+			c->c_throttled = 1;
+			bufferevent_disable(c->c_bev, EV_READ);
+			break;
+		}
 		if (evbuffer_peek(in, -1, NULL, &v, 1) < 1)
 			break;
 		if (!c->c_ctx_started) {
@@ -312,8 +328,14 @@ worker_write_cb(struct bufferevent *bev, void *arg)
 {
 	struct conn	*c = arg;
 
+	/* Called when the output buffer has drained completely. */
 	if (c->c_closing)
 		worker_conn_free(c);
+	else if (c->c_throttled) {
+		c->c_throttled = 0;
+		bufferevent_enable(c->c_bev, EV_READ);
+		worker_conn_process(c);
+	}
 }
 
 static void

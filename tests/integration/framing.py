@@ -3,7 +3,9 @@ requests are answered 4xx (or the connection is closed), and the worker
 survives them: same processes, health 200.  Also keep-alive, pipelining
 in order, the 404 envelope and its headers, limits and timeouts."""
 
+import json
 import os
+import threading
 import re
 import sys
 import time
@@ -96,6 +98,28 @@ try:
     # The access log (log.access_log, on by default) reaches the parent.
     check(wait_for(lambda: 'access: 127.0.0.1 "GET /widget-service/nope" 404'
                    in d.logtext(), 5), "access log line for a request")
+
+    # A client that pipelines far more than it reads: the worker stops
+    # reading when its output backs up, and every answer still arrives, in
+    # order, once the client reads.
+    n = 3000
+    flood = b"".join(build("GET", "/p%d" % i) for i in range(n))
+    f = Conn(d.port)
+    sender = threading.Thread(target=f.send, args=(flood,))
+    sender.start()
+    time.sleep(1)
+    ids = []
+    for i in range(n):
+        r = f.response()
+        if r is None:
+            break
+        ids.append(json.loads(r[2])["request_id"])
+    sender.join(30)
+    check(len(ids) == n, "%d pipelined requests all answered (%d)" % (n, len(ids)))
+    check(len(set(ids)) == n, "each with its own request id")
+    check("output backed up, reading paused" in d.logtext(),
+          "the worker paused reading meanwhile")
+    f.close()
 
     # Keep-alive and pipelining: answers in order on one connection.
     c = Conn(d.port)
