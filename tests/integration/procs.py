@@ -55,6 +55,29 @@ try:
     check(probe.returncode != 0 and "Permission denied" in probe.stderr,
           "keeper_user cannot read the keeper's /proc/PID/environ (%s)" %
           probe.stderr.strip())
+    # Only the parent holds the listening socket; children inherit nothing
+    # but their channel (fd 3) and the standard streams.
+    lst = None
+    with open("/proc/net/tcp") as f:
+        for line in f:
+            parts = line.split()
+            if (parts[3] == "0A" and
+                    int(parts[1].split(":")[1], 16) == d.port):
+                lst = "socket:[%s]" % parts[9]
+    check(lst is not None, "found the listener")
+
+    def fds(pid):
+        out = {}
+        for fd in os.listdir(f"/proc/{pid}/fd"):
+            try:
+                out[int(fd)] = os.readlink(f"/proc/{pid}/fd/{fd}")
+            except OSError:
+                pass
+        return out
+    check(lst in fds(d.proc.pid).values(), "the parent holds the listener")
+    for p in kids:
+        check(lst not in fds(p).values(),
+              "%s %d does not hold the listener" % (kids[p], p))
     # The children are the same binary, re-executed.
     exe = os.readlink(f"/proc/{d.proc.pid}/exe")
     check(all(os.readlink(f"/proc/{p}/exe") == exe for p in workers),
