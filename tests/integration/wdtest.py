@@ -55,7 +55,7 @@ def wait_for(pred, timeout, step=0.05):
 
 
 class Daemon:
-    def __init__(self, workers=2, extra="", root_privsep=True, limits=""):
+    def __init__(self, workers=2, extra="", limits="", drain=20):
         self.binary = os.environ.get("WIDGETD") or "./widgetd"
         self.dir = tempfile.mkdtemp(prefix="widgetd-it.")
         self.chroot = os.path.join(self.dir, "empty")
@@ -67,6 +67,7 @@ class Daemon:
         self.logpath = os.path.join(self.dir, "log")
         self.workers = workers
         self.limits = limits
+        self.drain = drain
         self.extra = extra
         self.proc = None
         self.write_conf()
@@ -82,7 +83,7 @@ user = "nobody";
 keeper_user = "daemon";
 chroot = "{self.chroot}";
 workers = {w};
-limits = {{ drain_timeout = 20; {self.limits} }};
+limits = {{ drain_timeout = {self.drain}; {self.limits} }};
 tenants = ( {{ id = "test"; registry = "reg.json"; store = "store"; }} );
 {self.extra}
 """
