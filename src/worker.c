@@ -79,6 +79,7 @@ struct conn {
 	int			 c_status;	/* of the response just queued */
 	char			 c_peer[INET6_ADDRSTRLEN];	/* for the log */
 	int			 c_throttled;	/* reading paused: output full */
+	int			 c_served;	/* requests answered so far */
 };
 
 struct worker {
@@ -119,6 +120,9 @@ worker_conn_timer(struct conn *c, enum conn_timer kind)
 	switch (kind) {
 	case CT_IDLE:
 		tv.tv_sec = l->idle_timeout;
+		/* Draining: no long waits for a request that may never come. */
+		if (c->c_w->w_draining && l->header_timeout < l->idle_timeout)
+			tv.tv_sec = l->header_timeout;
 		break;
 	case CT_REQUEST:
 		tv.tv_sec = l->header_timeout;
@@ -159,6 +163,7 @@ static void
 worker_conn_answered(struct conn *c)
 {
 	worker_access_log(c);
+	c->c_served++;
 	http_request_free(c->c_req);
 	c->c_req = NULL;
 	c->c_ping_id = 0;
@@ -312,7 +317,7 @@ worker_conn_process(struct conn *c)
 		worker_conn_timer(c, CT_IDLE);
 		c->c_ctx_started = 0;
 		/* Draining: an idle connection has nothing in flight. */
-		if (c->c_w->w_draining)
+		if (c->c_w->w_draining && c->c_served > 0)
 			worker_conn_timer(c, CT_CLOSE);
 	}
 }
@@ -458,13 +463,25 @@ worker_drain(struct worker *w)
 	struct conn	*c, *next;
 
 	w->w_draining = 1;
-	/* Idle connections have no request in flight: close them now. */
-	TAILQ_FOREACH_SAFE(c, &w->w_conns, c_entry, next)
-		if (c->c_req == NULL && !c->c_closing &&
-		    !http_in_progress(c->c_parser) &&
-		    evbuffer_get_length(bufferevent_get_input(c->c_bev)) == 0 &&
-		    evbuffer_get_length(bufferevent_get_output(c->c_bev)) == 0)
+	/*
+	 * Idle keep-alive connections have no request in flight: close them
+	 * now (clients retry on a reused connection).  A connection that has
+	 * not sent its first request yet was accepted for one: it gets
+	 * header_timeout to send it (see worker_conn_timer).
+	 */
+	TAILQ_FOREACH_SAFE(c, &w->w_conns, c_entry, next) {
+		if (c->c_req != NULL || c->c_closing ||
+		    http_in_progress(c->c_parser) ||
+		    evbuffer_get_length(bufferevent_get_input(c->c_bev)) != 0 ||
+		    evbuffer_get_length(bufferevent_get_output(c->c_bev)) != 0)
+			continue;
+		if (c->c_served > 0)
 			worker_conn_free(c);
+		else {
+			c->c_timer_kind = CT_NONE;
+			worker_conn_timer(c, CT_IDLE);
+		}
+	}
 	worker_maybe_exit(w);
 }
 

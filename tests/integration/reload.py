@@ -47,9 +47,18 @@ try:
     ka = Conn(d.port)
     check(ka.request("GET", "/widget-service/health")[0] == 200,
           "keep-alive connection before reload")
+    # A connection accepted before the reload whose request comes after.
+    fresh = Conn(d.port)
+    time.sleep(0.3)
     d.workers = 3
     d.write_conf()
     d.signal(signal.SIGHUP)
+    time.sleep(0.5)
+    st, hdrs, _ = fresh.request("GET", "/widget-service/health")
+    check(st == 200, "a connection accepted before the reload is served")
+    check(hdrs.get("connection", "").lower() == "close",
+          "by its old worker, with Connection: close")
+    fresh.close()
 
     def switched():
         w = d.children("worker")
