@@ -46,6 +46,7 @@
 #define PARENT_CRASH_LOOP	3	/* consecutive crashes worth a warning */
 #define PARENT_DRAIN_DEFAULT	30
 #define PARENT_HOLD_MAX		1024	/* connections held while no worker is ready */
+#define PARENT_FD_RESERVE	64	/* a worker's fds that are not clients */
 
 struct parent;
 
@@ -98,9 +99,15 @@ struct parent {
 	int			 p_held[PARENT_HOLD_MAX];	/* accepted, no worker yet */
 	size_t			 p_nheld;
 	struct event		*p_sig[5];
+	int			 p_conn_limit;	/* per worker: config, fd limit */
+	long			 p_nofile;	/* RLIMIT_NOFILE, as children get it */
+	int			 p_accept_err;	/* listeners off: accept failing */
+	struct event		*p_accept_ev;	/* turns them on again */
 };
 
 static void	parent_respawn_cb(int, short, void *);
+static void	parent_listeners_update(struct parent *);
+static void	parent_accept_error_cb(struct evconnlistener *, void *);
 static void	parent_dispatch_held(struct parent *);
 static void	parent_accept_cb(struct evconnlistener *, evutil_socket_t,
 		    struct sockaddr *, int, void *);
@@ -136,6 +143,29 @@ parent_drain_secs(const struct parent *p)
 	int	 t = p->p_cfg->c_limits.drain_timeout;
 
 	return t > 0 ? t : PARENT_DRAIN_DEFAULT;
+}
+
+/*
+ * Connections per worker: limits.connections, but never so many that a
+ * worker runs out of fds.  A worker at RLIMIT_NOFILE would get an fd
+ * hand-off truncated (MSG_CTRUNC), which fails its channel and ends it
+ * with every connection it holds.  Children inherit the parent's limit
+ * and raise their soft limit to the same hard one.
+ */
+static void
+parent_conn_limit(struct parent *p)
+{
+	long	 max = p->p_cfg->c_limits.connections;
+
+	if (p->p_nofile > 0 && max > p->p_nofile - PARENT_FD_RESERVE) {
+		max = p->p_nofile - PARENT_FD_RESERVE;
+		if (max < 1)
+			max = 1;
+		log_warnx("open files limit %ld: at most %ld connections per "
+		    "worker instead of limits.connections %d", p->p_nofile,
+		    max, p->p_cfg->c_limits.connections);
+	}
+	p->p_conn_limit = (int)max;
 }
 
 /* Listeners. */
@@ -268,10 +298,58 @@ parent_listeners_start(struct parent *p)
 			    l->pl_address, l->pl_port);
 			return -1;
 		}
-		if (p->p_paused)
-			evconnlistener_disable(l->pl_lev);
+		evconnlistener_set_error_cb(l->pl_lev, parent_accept_error_cb);
 	}
+	parent_listeners_update(p);
 	return 0;
+}
+
+/* Listeners accept unless every worker is full or accept keeps failing. */
+static void
+parent_listeners_update(struct parent *p)
+{
+	size_t	 i;
+
+	for (i = 0; i < p->p_nlisteners; i++) {
+		if (p->p_listeners[i].pl_lev == NULL)
+			continue;
+		if (p->p_paused || p->p_accept_err)
+			evconnlistener_disable(p->p_listeners[i].pl_lev);
+		else
+			evconnlistener_enable(p->p_listeners[i].pl_lev);
+	}
+}
+
+static void
+parent_accept_resume_cb(int fd, short what, void *arg)
+{
+	struct parent	*p = arg;
+
+	p->p_accept_err = 0;
+	parent_listeners_update(p);
+}
+
+/*
+ * accept() failed for a reason other than a vanished client, typically
+ * EMFILE.  The listening socket stays readable, so retrying at once would
+ * spin: pause accepting for a second instead.
+ */
+static void
+parent_accept_error_cb(struct evconnlistener *lev, void *arg)
+{
+	struct parent	*p = arg;
+	struct timeval	 tv = { 1, 0 };
+
+	if (p->p_accept_err)
+		return;
+	log_warn("accept (pausing for a second)");
+	p->p_accept_err = 1;
+	parent_listeners_update(p);
+	if (p->p_accept_ev == NULL)
+		p->p_accept_ev = evtimer_new(p->p_base,
+		    parent_accept_resume_cb, p);
+	if (p->p_accept_ev != NULL)
+		evtimer_add(p->p_accept_ev, &tv);
 }
 
 static int
@@ -297,19 +375,10 @@ parent_same_listeners(const struct parent *p, const struct widgetd_config *c)
 static void
 parent_pause(struct parent *p, int pause)
 {
-	size_t	 i;
-
 	if (p->p_paused == pause)
 		return;
 	p->p_paused = pause;
-	for (i = 0; i < p->p_nlisteners; i++) {
-		if (p->p_listeners[i].pl_lev == NULL)
-			continue;
-		if (pause)
-			evconnlistener_disable(p->p_listeners[i].pl_lev);
-		else
-			evconnlistener_enable(p->p_listeners[i].pl_lev);
-	}
+	parent_listeners_update(p);
 	if (pause)
 		log_warnx("%d connections: every worker is at its limit, "
 		    "not accepting", p->p_conns);
@@ -325,7 +394,7 @@ parent_conn_done(struct parent *p, struct pproc *pp, int n)
 	pp->pp_conns -= n;
 	p->p_conns -= n;
 	if (p->p_paused && !p->p_shutdown &&
-	    pp->pp_conns < p->p_cfg->c_limits.connections) {
+	    pp->pp_conns < p->p_conn_limit) {
 		parent_pause(p, 0);
 		parent_dispatch_held(p);
 	}
@@ -354,7 +423,7 @@ parent_dispatch(struct parent *p, int fd)
 	best->pp_conns++;
 	p->p_conns++;
 	/* The least loaded is at limits.connections: so is everyone. */
-	if (best->pp_conns >= p->p_cfg->c_limits.connections)
+	if (best->pp_conns >= p->p_conn_limit)
 		parent_pause(p, 1);
 	return 0;
 }
@@ -768,6 +837,7 @@ parent_reload(struct parent *p)
 	n = parent_nworkers(cfg);
 	config_free(p->p_cfg);
 	p->p_cfg = cfg;
+	parent_conn_limit(p);
 	if (parent_listeners_start(p) == -1)
 		log_warnx("reload: some listeners are not accepting");
 
@@ -858,9 +928,8 @@ parent_main(const struct proc_opts *po)
 		fatalx("%s: cannot separate privileges", po->po_conf);
 	if ((nofile = proc_raise_nofile()) == -1)
 		log_warn("cannot raise the open files limit");
-	else if (nofile < (long)p.p_cfg->c_limits.connections + 64)
-		log_warnx("open files limit %ld is below limits.connections "
-		    "(%d per worker)", nofile, p.p_cfg->c_limits.connections);
+	p.p_nofile = nofile;
+	parent_conn_limit(&p);
 	if ((p.p_listeners = parent_bind(p.p_cfg, NULL, 0)) == NULL)
 		fatalx("cannot bind the listeners");
 	p.p_nlisteners = p.p_cfg->c_nlisten;
@@ -905,6 +974,8 @@ parent_main(const struct proc_opts *po)
 	log_info("exiting");
 	parent_slots_free(&p);
 	event_free(p.p_kslot.ps_respawn_ev);
+	if (p.p_accept_ev != NULL)
+		event_free(p.p_accept_ev);
 	for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
 		event_free(p.p_sig[i]);
 	config_free(p.p_cfg);

@@ -2,12 +2,14 @@
 cut short; SIGUSR1 is harmless; children do not outlive a killed parent."""
 
 import os
+import resource
+import socket
 import signal
 import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from wdtest import Conn, Daemon, check, request, wait_for
+from wdtest import Conn, Daemon, build, check, request, wait_for
 
 # A request that never completes holds the drain until drain_timeout.
 d = Daemon(workers=1, limits="header_timeout = 60;", drain=2)
@@ -50,5 +52,45 @@ try:
     def gone():
         return not any(alive(p) for p in kids)
     check(wait_for(gone, 10), "children exit when the parent is gone")
+finally:
+    d.cleanup()
+
+# A low RLIMIT_NOFILE caps connections per worker below limits.connections,
+# so that a worker never runs out of fds for a hand-off (which would end it
+# and every connection it holds).
+d = Daemon(workers=1)
+try:
+    d.start(preexec=lambda: resource.setrlimit(resource.RLIMIT_NOFILE,
+                                               (128, 128)))
+    check("at most 64 connections per worker" in d.logtext(),
+          "the cap is logged")
+    worker = list(d.children("worker"))
+    conns = []
+    for i in range(100):
+        c = Conn(d.port, timeout=20)
+        c.send(build("GET", "/widget-service/health"))
+        conns.append(c)
+    served = []
+    for c in conns[:64]:
+        r = c.response()
+        served.append(r is not None and r[0] == 200)
+    check(all(served), "64 connections served")
+    conns[64].sock.settimeout(1.5)
+    try:
+        conns[64].response()
+        check(False, "the 65th connection was served over the cap")
+    except socket.timeout:
+        check(True, "the 65th waits")
+    for c in conns[:64]:
+        c.close()
+    rest = [c.response() for c in conns[65:]]
+    conns[64].sock.settimeout(20)
+    rest.append(conns[64].response())
+    check(all(r is not None and r[0] == 200 for r in rest),
+          "the others are served once connections close")
+    check(list(d.children("worker")) == worker, "the worker never died")
+    for c in conns[64:]:
+        c.close()
+    check(d.stop() == 0, "SIGTERM: exit status 0")
 finally:
     d.cleanup()
