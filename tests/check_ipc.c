@@ -25,6 +25,15 @@
 #include <syslog.h>
 #include <unistd.h>
 
+#if defined(__has_include)
+#if __has_include(<valgrind/valgrind.h>)
+#include <valgrind/valgrind.h>
+#endif
+#endif
+#ifndef RUNNING_ON_VALGRIND
+#define RUNNING_ON_VALGRIND	0
+#endif
+
 #include "ipc.h"
 
 #if defined(__SANITIZE_ADDRESS__)
@@ -592,6 +601,7 @@ START_TEST(test_short_payload_eof)
 	int		 raw;
 
 	c = chan_pair(&raw);
+	memset(f, 'p', sizeof(f));
 	raw_hdr(f, MSG_CALL, 1, 100);
 	ck_assert_int_eq(write(raw, f, sizeof(f)), (ssize_t)sizeof(f));
 	close(raw);
@@ -772,7 +782,8 @@ END_TEST
 /*
  * The receiver has no free fd slot: the kernel drops the fd and sets
  * MSG_CTRUNC (systemd's test technique).  Run in a child because it lowers
- * RLIMIT_NOFILE.
+ * RLIMIT_NOFILE.  Valgrind only pretends to lower that limit for its
+ * guest, so the kernel never truncates there: skipped under valgrind.
  */
 START_TEST(test_ctrunc)
 {
@@ -783,6 +794,8 @@ START_TEST(test_ctrunc)
 	pid_t		 pid;
 	int		 raw, acc, cli, st, fd, r;
 
+	if (RUNNING_ON_VALGRIND)
+		return;
 	pid = fork();
 	ck_assert_int_ge(pid, 0);
 	if (pid == 0) {
@@ -801,10 +814,10 @@ START_TEST(test_ctrunc)
 		raw_send(raw, f, sizeof(f), &acc, 1);
 		r = ipc_read(c);
 		why = ipc_chan_error(c);
-		if (r != -1 || why == NULL ||
-		    strcmp(why, "control message truncated") != 0)
-			_exit(4);
-		_exit(0);
+		r = r != -1 || why == NULL ||
+		    strcmp(why, "control message truncated") != 0;
+		ipc_chan_free(c);
+		_exit(r ? 4 : 0);
 	}
 	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
 	ck_assert(WIFEXITED(st));
