@@ -416,6 +416,17 @@ ipc_read(struct ipc_chan *c)
 		/* Full: a whole frame waits for ipc_get. */
 		if (c->c_rlen == c->c_rcap)
 			break;
+		/*
+		 * Each fd comes with a recvmsg of its own; let ipc_get claim
+		 * the ones queued before taking more.  If no frame can claim
+		 * one, the peer sent fds without their frames.
+		 */
+		if (c->c_nfds == IPC_FDS_PENDING) {
+			if (!ipc_frame_ready(c))
+				return ipc_fail(c, "too many fds pending",
+				    EPROTO);
+			break;
+		}
 		memset(&msg, 0, sizeof(msg));
 		memset(&cmsgbuf, 0, sizeof(cmsgbuf));
 		iov.iov_base = c->c_rbuf + c->c_rlen;

@@ -560,6 +560,63 @@ START_TEST(test_fd_passing)
 }
 END_TEST
 
+/* A burst of hand-offs: more fds in flight than the receiver queues. */
+START_TEST(test_fd_burst)
+{
+	struct ipc_chan	*a, *b;
+	struct ipc_msg	 m;
+	int		 acc, cli, i, base, got = 0;
+
+	acc = tcp_pair(&cli);
+	base = fd_count();
+	chan_two(&a, &b);
+	for (i = 0; i < 50; i++) {
+		ck_assert_int_eq(ipc_send(a, MSG_CONN_FD, i, NULL, 0, acc), 0);
+		ck_assert_int_eq(ipc_send(a, MSG_PING, i, NULL, 0, -1), 0);
+	}
+	ck_assert_int_eq(ipc_flush(a), 1);
+	for (i = 0; i < 100; i++) {
+		ck_assert_int_eq(chan_next(a, b, &m), 1);
+		ck_assert_uint_eq(m.m_id, i / 2);
+		if (i % 2 == 0) {
+			ck_assert_uint_eq(m.m_type, MSG_CONN_FD);
+			ck_assert_int_ge(m.m_fd, 0);
+			close(m.m_fd);
+			got++;
+		} else
+			ck_assert_int_eq(m.m_fd, -1);
+	}
+	ck_assert_int_eq(got, 50);
+	ck_assert_ptr_null(ipc_chan_error(b));
+	ipc_chan_free(a);
+	ipc_chan_free(b);
+	ck_assert_int_eq(fd_count(), base);
+	close(acc);
+	close(cli);
+}
+END_TEST
+
+/* fds alone, with no frames to claim them, fail the channel. */
+START_TEST(test_fd_flood)
+{
+	struct ipc_chan	*c;
+	unsigned char	 f[1] = { 0 };
+	int		 raw, p[2], i, base;
+
+	c = chan_pair(&raw);
+	base = fd_count();
+	ck_assert_int_eq(pipe(p), 0);
+	for (i = 0; i < 10; i++)
+		raw_send(raw, f, 1, &p[0], 1);
+	close(p[0]);
+	close(p[1]);
+	expect_violation(c);
+	ck_assert_int_eq(fd_count(), base);
+	close(raw);
+	ipc_chan_free(c);
+}
+END_TEST
+
 /* Queued fds that are never flushed are closed by ipc_chan_free. */
 START_TEST(test_fd_queue_freed)
 {
@@ -871,6 +928,8 @@ ipc_suite(void)
 	tc = tcase_create("fds");
 	tcase_add_test(tc, test_fd_passing);
 	tcase_add_test(tc, test_fd_queue_freed);
+	tcase_add_test(tc, test_fd_burst);
+	tcase_add_test(tc, test_fd_flood);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("violations");
