@@ -56,6 +56,7 @@ static const struct ipc_type {
 	{ MSG_KEEPER_FD,	"MSG_KEEPER_FD", IPC_F_FD | IPC_F_UNIX | IPC_F_EMPTY },
 	{ MSG_RELOAD,		"MSG_RELOAD",	IPC_F_PAYLOAD },
 	{ MSG_SHUTDOWN,		"MSG_SHUTDOWN",	0 },
+	{ MSG_WORKER_FD,	"MSG_WORKER_FD", IPC_F_FD | IPC_F_UNIX | IPC_F_PAYLOAD },
 	{ MSG_PING,		"MSG_PING",	IPC_F_EMPTY },
 	{ MSG_CALL,		"MSG_CALL",	IPC_F_PAYLOAD },
 	{ MSG_PONG,		"MSG_PONG",	IPC_F_EMPTY },
@@ -64,6 +65,7 @@ static const struct ipc_type {
 	{ MSG_LOG,		"MSG_LOG",	IPC_F_PAYLOAD },
 	{ MSG_CONN_DONE,	"MSG_CONN_DONE", 0 },
 	{ MSG_READY,		"MSG_READY",	0 },
+	{ MSG_WORKER_EVICT,	"MSG_WORKER_EVICT", IPC_F_PAYLOAD },
 };
 
 struct ipc_out {
@@ -411,22 +413,19 @@ ipc_read(struct ipc_chan *c)
 		return -1;
 	}
 	for (i = 0; i < IPC_READ_BUDGET; i++) {
+		/*
+		 * No room for another fd: let ipc_get claim the pending ones
+		 * first (a burst of MSG_CONN_FD would otherwise fail the
+		 * channel).  Linux ends a stream recvmsg at an fd-carrying
+		 * message, so each call brings at most one fd.
+		 */
+		if (c->c_nfds == IPC_FDS_PENDING)
+			break;
 		if (ipc_rbuf_prepare(c) == -1)
 			return -1;
 		/* Full: a whole frame waits for ipc_get. */
 		if (c->c_rlen == c->c_rcap)
 			break;
-		/*
-		 * Each fd comes with a recvmsg of its own; let ipc_get claim
-		 * the ones queued before taking more.  If no frame can claim
-		 * one, the peer sent fds without their frames.
-		 */
-		if (c->c_nfds == IPC_FDS_PENDING) {
-			if (!ipc_frame_ready(c))
-				return ipc_fail(c, "too many fds pending",
-				    EPROTO);
-			break;
-		}
 		memset(&msg, 0, sizeof(msg));
 		memset(&cmsgbuf, 0, sizeof(cmsgbuf));
 		iov.iov_base = c->c_rbuf + c->c_rlen;
@@ -494,9 +493,17 @@ ipc_get(struct ipc_chan *c, struct ipc_msg *m)
 	start = c->c_rabs + c->c_rpos;
 	if (ipc_fds_stale(c, start))
 		return ipc_fail(c, "fd on a message that carries none", EPROTO);
-	avail = c->c_rlen - c->c_rpos;
-	if (avail < IPC_HDR_LEN)
+	/*
+	 * ipc_read stops reading while the fd table is full; if no complete
+	 * frame is here to claim one, nothing ever will: the peer sent fds
+	 * without their frames.
+	 */
+	if (!ipc_frame_ready(c)) {
+		if (c->c_nfds == IPC_FDS_PENDING)
+			return ipc_fail(c, "too many fds pending", EPROTO);
 		return 0;
+	}
+	avail = c->c_rlen - c->c_rpos;
 	memcpy(hdr, c->c_rbuf + c->c_rpos, sizeof(hdr));
 	if ((why = ipc_hdr_check(hdr[0], hdr[2])) != NULL)
 		return ipc_fail(c, why, EPROTO);

@@ -27,6 +27,9 @@ enum msg_type {
 				 * fresh worker↔keeper channel; payload empty */
 	MSG_RELOAD,		/* parent → child: string path of the validated config */
 	MSG_SHUTDOWN,		/* parent → child: stop accepting, drain, exit; empty */
+	MSG_WORKER_FD,		/* parent → keeper: fd attached (AF_UNIX stream) of a
+				 * fresh worker↔keeper channel; u32 worker slot
+				 * (the new channel replaces that slot's) */
 
 	/* worker → keeper (2xx) */
 	MSG_PING = 200,		/* worker → keeper: health round trip; empty */
@@ -45,6 +48,9 @@ enum msg_type {
 	MSG_LOG = 400,		/* child → parent: u32 priority, string line */
 	MSG_CONN_DONE,		/* worker → parent: one connection closed */
 	MSG_READY,		/* child → parent: sandboxed and serving */
+	MSG_WORKER_EVICT,	/* keeper → parent: u32 worker slot whose channel
+				 * the keeper closed (protocol violation); the
+				 * parent kills and respawns that worker */
 };
 
 /* "MSG_LOG" etc.; "unknown" for a number outside the catalogue. */
