@@ -216,8 +216,9 @@ expect_violation(struct ipc_chan *c)
 START_TEST(test_type_names)
 {
 	static const uint32_t all[] = { MSG_CONN_FD, MSG_KEEPER_FD,
-	    MSG_RELOAD, MSG_SHUTDOWN, MSG_PING, MSG_CALL, MSG_PONG,
-	    MSG_RESULT, MSG_FAIL, MSG_LOG, MSG_CONN_DONE, MSG_READY };
+	    MSG_RELOAD, MSG_SHUTDOWN, MSG_WORKER_FD, MSG_PING, MSG_CALL,
+	    MSG_PONG, MSG_RESULT, MSG_FAIL, MSG_LOG, MSG_CONN_DONE, MSG_READY,
+	    MSG_WORKER_EVICT };
 	size_t	 i;
 
 	for (i = 0; i < sizeof(all) / sizeof(all[0]); i++) {
@@ -229,6 +230,7 @@ START_TEST(test_type_names)
 	ck_assert_int_eq(ipc_type_known(12345), 0);
 	ck_assert_int_eq(ipc_type_has_fd(MSG_CONN_FD), 1);
 	ck_assert_int_eq(ipc_type_has_fd(MSG_KEEPER_FD), 1);
+	ck_assert_int_eq(ipc_type_has_fd(MSG_WORKER_FD), 1);
 	ck_assert_int_eq(ipc_type_has_fd(MSG_PING), 0);
 	ck_assert_int_eq(ipc_type_has_fd(MSG_LOG), 0);
 }
@@ -493,6 +495,7 @@ START_TEST(test_fd_passing)
 	socklen_t		 sl;
 	struct stat		 st;
 	int			 acc, cli, sv[2], fl, base;
+	uint32_t		 slot;
 	char			 ch;
 
 	base = fd_count();
@@ -550,6 +553,18 @@ START_TEST(test_fd_passing)
 	ck_assert_int_eq(chan_next(a, b, &m), 1);
 	ck_assert_uint_eq(m.m_id, 5);
 	ck_assert_int_ge(m.m_fd, 0);
+	close(m.m_fd);
+
+	/* The keeper's end of a worker channel, with the worker's slot. */
+	slot = 3;
+	ck_assert_int_eq(ipc_send(a, MSG_WORKER_FD, 6, &slot, sizeof(slot),
+	    sv[1]), 0);
+	ck_assert_int_eq(chan_next(a, b, &m), 1);
+	ck_assert_uint_eq(m.m_type, MSG_WORKER_FD);
+	ck_assert_int_ge(m.m_fd, 0);
+	ck_assert_int_eq(ipc_get_u32(&m, &slot), 0);
+	ck_assert_uint_eq(slot, 3);
+	ck_assert_int_eq(ipc_get_end(&m), 0);
 	close(m.m_fd);
 
 	close(sv[1]);
