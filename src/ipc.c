@@ -493,9 +493,17 @@ ipc_get(struct ipc_chan *c, struct ipc_msg *m)
 	start = c->c_rabs + c->c_rpos;
 	if (ipc_fds_stale(c, start))
 		return ipc_fail(c, "fd on a message that carries none", EPROTO);
-	avail = c->c_rlen - c->c_rpos;
-	if (avail < IPC_HDR_LEN)
+	/*
+	 * ipc_read stops reading while the fd table is full; if no complete
+	 * frame is here to claim one, nothing ever will: the peer sent fds
+	 * without their frames.
+	 */
+	if (!ipc_frame_ready(c)) {
+		if (c->c_nfds == IPC_FDS_PENDING)
+			return ipc_fail(c, "too many fds pending", EPROTO);
 		return 0;
+	}
+	avail = c->c_rlen - c->c_rpos;
 	memcpy(hdr, c->c_rbuf + c->c_rpos, sizeof(hdr));
 	if ((why = ipc_hdr_check(hdr[0], hdr[2])) != NULL)
 		return ipc_fail(c, why, EPROTO);

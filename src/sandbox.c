@@ -177,6 +177,9 @@ sandbox_common(scmp_filter_ctx ctx, int *errp)
 	ALLOW(ppoll);
 	ALLOW(eventfd2);
 	ALLOW(pipe2);
+	/* libevent's EVENT_BASE_FLAG_PRECISE_TIMER re-arms a timerfd per loop. */
+	ALLOW(timerfd_settime);
+	ALLOW(timerfd_gettime);
 	/* libevent's evbuffer_read sizes its read with FIONREAD only. */
 	ALLOW(ioctl, SCMP_A1(SCMP_CMP_EQ, FIONREAD));
 	/* fcntl: ipc_chan_new and libevent set O_NONBLOCK and FD_CLOEXEC. */
@@ -350,8 +353,10 @@ sandbox_keeper(scmp_filter_ctx ctx, int *errp)
 	ALLOW(sched_getaffinity);	/* sysconf(_SC_NPROCESSORS_ONLN) */
 	ALLOW(getrusage);
 	ALLOW(sysinfo);
-	/* Writable fds inherited or made here (pipes) may still be written. */
-	ALLOW(fcntl, SCMP_A1(SCMP_CMP_EQ, F_DUPFD_CLOEXEC));
+	/* store.c: secret buffers locked in memory and left out of cores. */
+	ALLOW(mlock);
+	ALLOW(munlock);
+	ALLOW(madvise, SCMP_A2(SCMP_CMP_EQ, MADV_DONTDUMP));
 	/* An executable mapping (dlopen of an NSS module) fails, not kills. */
 	SOFTDENY(EACCES, mmap, SCMP_A2_64(SCMP_CMP_MASKED_EQ, PROT_EXEC,
 	    PROT_EXEC));
