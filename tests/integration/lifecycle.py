@@ -4,6 +4,7 @@ cut short; SIGUSR1 is harmless; children do not outlive a killed parent."""
 import os
 import resource
 import socket
+import subprocess
 import signal
 import sys
 import time
@@ -93,4 +94,50 @@ try:
         c.close()
     check(d.stop() == 0, "SIGTERM: exit status 0")
 finally:
+    d.cleanup()
+
+# Without -d: widgetd detaches (the command returns 0), logs to syslog, and
+# serves; SIGTERM to the detached parent stops everything.
+d = Daemon(workers=1)
+pid = None
+try:
+    r = subprocess.run([d.binary, "-c", d.conf], timeout=30)
+    check(r.returncode == 0, "widgetd without -d returns 0 once detached")
+
+    def parent_pid():
+        for p in os.listdir("/proc"):
+            if not p.isdigit():
+                continue
+            try:
+                with open(f"/proc/{p}/cmdline", "rb") as f:
+                    cmd = f.read().split(b"\0")
+            except OSError:
+                continue
+            if d.conf.encode() in cmd and b"-R" not in cmd:
+                return int(p)
+        return None
+    pid = wait_for(parent_pid, 10)
+    check(pid is not None, "the detached parent is running")
+    check(wait_for(lambda: request(d.port, "GET",
+                                   "/widget-service/health")[0] == 200, 10),
+          "and serving")
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(") ", 1)[1].split()
+    check(int(fields[3]) == pid, "in its own session (setsid)")
+    os.kill(pid, signal.SIGTERM)
+
+    def stopped():
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                return f.read().rsplit(") ", 1)[1][0] == "Z"
+        except OSError:
+            return True
+    check(wait_for(stopped, 30), "SIGTERM stops the detached daemon")
+    pid = None
+finally:
+    if pid is not None:         # a failed check: do not leave it running
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except OSError:
+            pass
     d.cleanup()
