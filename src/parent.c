@@ -514,6 +514,23 @@ out:
 	ipc_buf_clear(&b);
 }
 
+/*
+ * A child's line, as the root parent writes it: a compromised worker does
+ * not get to write megabytes or control characters into the system log.
+ */
+static void
+parent_log_child(int prio, const char *line)
+{
+	char	 buf[2048];
+	size_t	 i;
+
+	for (i = 0; line[i] != '\0' && i < sizeof(buf) - 1; i++)
+		buf[i] = ((unsigned char)line[i] < 0x20 || line[i] == 0x7f) ?
+		    '?' : line[i];
+	buf[i] = '\0';
+	log_emit(prio, buf);
+}
+
 static int
 parent_child_msg(struct chan *ch, struct ipc_msg *m, void *arg)
 {
@@ -532,7 +549,7 @@ parent_child_msg(struct chan *ch, struct ipc_msg *m, void *arg)
 			free(line);
 			return -1;
 		}
-		log_emit(LOG_PRI(prio), line);
+		parent_log_child(LOG_PRI(prio), line);
 		free(line);
 		return 0;
 	case MSG_READY:
