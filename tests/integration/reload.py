@@ -10,7 +10,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from wdtest import (Conn, Daemon, check, envelope, free_port, request,
-                    wait_for)
+                    served_by, wait_for)
 
 d = Daemon(workers=2)
 try:
@@ -49,10 +49,14 @@ try:
           "keep-alive connection before reload")
     # A connection accepted before the reload whose request comes after.
     fresh = Conn(d.port)
-    time.sleep(0.3)
+    check(served_by(d, fresh, d.children("worker")) is not None,
+          "a fresh connection was handed to a worker")
     d.workers = 3
     d.write_conf()
     d.signal(signal.SIGHUP)
+    # New workers exist: the parent has told the old ones to drain.
+    check(wait_for(lambda: set(d.children("worker")) - before, 20),
+          "the reload has begun")
     time.sleep(0.5)
     st, hdrs, _ = fresh.request("GET", "/widget-service/health")
     check(st == 200, "a connection accepted before the reload is served")

@@ -8,36 +8,8 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from wdtest import (Conn, Daemon, check, envelope, request, wait_for)
-
-
-def inode_of_client(port, client_port):
-    """Inode of the server-side socket of our connection (/proc/net/tcp)."""
-    with open("/proc/net/tcp") as f:
-        next(f)
-        for line in f:
-            parts = line.split()
-            local, remote = parts[1], parts[2]
-            if (int(local.split(":")[1], 16) == port and
-                    int(remote.split(":")[1], 16) == client_port):
-                return parts[9]
-    return None
-
-
-def holder(pids, inode):
-    """Which of pids holds socket:[inode]."""
-    for pid in pids:
-        try:
-            for fd in os.listdir(f"/proc/{pid}/fd"):
-                try:
-                    if os.readlink(f"/proc/{pid}/fd/{fd}") == \
-                            f"socket:[{inode}]":
-                        return pid
-                except OSError:
-                    pass
-        except OSError:
-            pass
-    return None
+from wdtest import (Conn, Daemon, check, envelope, holder, inode_of_client,
+                    request, wait_for)
 
 
 d = Daemon(workers=2)

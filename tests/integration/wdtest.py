@@ -294,3 +294,38 @@ def request(port, method, path, headers=(), body=b"", timeout=15):
 def envelope(body):
     doc = json.loads(body)
     return doc["errors"]["code"], doc
+
+
+def inode_of_client(port, client_port):
+    """Inode of the server-side socket of our connection (/proc/net/tcp)."""
+    with open("/proc/net/tcp") as f:
+        next(f)
+        for line in f:
+            parts = line.split()
+            local, remote = parts[1], parts[2]
+            if (int(local.split(":")[1], 16) == port and
+                    int(remote.split(":")[1], 16) == client_port):
+                return parts[9]
+    return None
+
+
+def holder(pids, inode):
+    """Which of pids holds socket:[inode]."""
+    for pid in pids:
+        try:
+            for fd in os.listdir(f"/proc/{pid}/fd"):
+                try:
+                    if os.readlink(f"/proc/{pid}/fd/{fd}") == \
+                            f"socket:[{inode}]":
+                        return pid
+                except OSError:
+                    pass
+        except OSError:
+            pass
+    return None
+
+
+def served_by(d, conn, pids, timeout=10):
+    """Wait until one of pids holds conn's server side; return it."""
+    ino = inode_of_client(d.port, conn.sock.getsockname()[1])
+    return wait_for(lambda: holder(pids, ino), timeout)
