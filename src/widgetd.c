@@ -64,7 +64,7 @@ main(int argc, char *argv[])
 	const char		*conf = SYSCONFDIR "/widgetd.conf";
 	const char		*role = NULL;
 	char			 abspath[PATH_MAX], *end;
-	int			 ch, check = 0, slot = 0, r;
+	int			 ch, check = 0, slot = 0, r = 1;
 	long			 l;
 
 	memset(&po, 0, sizeof(po));
