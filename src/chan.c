@@ -95,13 +95,17 @@ chan_new(struct event_base *base, int fd, chan_msg_fn msg,
 {
 	struct chan	*ch;
 
-	if ((ch = calloc(1, sizeof(*ch))) == NULL)
+	if ((ch = calloc(1, sizeof(*ch))) == NULL) {
+		close(fd);
 		return NULL;
+	}
 	ch->ch_msg = msg;
 	ch->ch_close = cl;
 	ch->ch_arg = arg;
-	if ((ch->ch_ipc = ipc_chan_new(fd)) == NULL)
+	if ((ch->ch_ipc = ipc_chan_new(fd)) == NULL) {
+		close(fd);
 		goto fail;
+	}
 	ch->ch_ev_read = event_new(base, fd, EV_READ | EV_PERSIST,
 	    chan_read_cb, ch);
 	ch->ch_ev_write = event_new(base, fd, EV_WRITE, chan_write_cb, ch);

@@ -22,6 +22,7 @@ struct chan;
 typedef int	(*chan_msg_fn)(struct chan *, struct ipc_msg *, void *);
 typedef void	(*chan_close_fn)(struct chan *, const char *why, void *);
 
+/* fd is consumed, also when NULL is returned. */
 struct chan	*chan_new(struct event_base *, int fd, chan_msg_fn,
 		    chan_close_fn, void *arg);
 void		 chan_free(struct chan *);

@@ -153,8 +153,10 @@ keeper_add_worker(struct keeper *k, struct ipc_msg *m)
 	/* A respawned worker's new channel replaces the dead one's. */
 	if (k->k_workers[slot] != NULL)
 		keeper_worker_free(k->k_workers[slot]);
-	if ((kw = calloc(1, sizeof(*kw))) == NULL)
+	if ((kw = calloc(1, sizeof(*kw))) == NULL) {
+		close(m->m_fd);
 		goto fail;
+	}
 	kw->kw_k = k;
 	kw->kw_slot = (int)slot;
 	kw->kw_state = KS_READY;
@@ -169,8 +171,8 @@ keeper_add_worker(struct keeper *k, struct ipc_msg *m)
 	log_debug("worker %u channel up", slot);
 	return 0;
 fail:
+	/* The worker sees EOF and answers 503; better than ending here. */
 	log_warnx("%s: out of memory", __func__);
-	close(m->m_fd);
 	return 0;
 }
 

@@ -642,7 +642,6 @@ parent_spawn(struct parent *p, struct pslot *ps)
 	pp->pp_chan = chan_new(p->p_base, sv[0], parent_child_msg,
 	    parent_child_close, pp);
 	if (pp->pp_chan == NULL) {
-		close(sv[0]);
 		log_warnx("%s: cannot set up channel: killing it",
 		    parent_name(pp, name, sizeof(name)));
 		kill(pp->pp_pid, SIGKILL);

@@ -546,7 +546,6 @@ worker_parent_msg(struct chan *ch, struct ipc_msg *m, void *arg)
 		w->w_keeper = chan_new(w->w_base, m->m_fd, worker_keeper_msg,
 		    worker_keeper_close, w);
 		if (w->w_keeper == NULL) {
-			close(m->m_fd);
 			log_warnx("%s: cannot set up the keeper channel",
 			    __func__);
 		} else
