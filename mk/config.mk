@@ -1,9 +1,15 @@
 # config fragment (see Makefile.am): widgetd.conf parsing and the egress
 # network policy.
-src_libwidgetd_a_SOURCES += src/netpolicy.c src/netpolicy.h
+src_libwidgetd_a_SOURCES += src/config.c src/netpolicy.c src/netpolicy.h
 
-check_PROGRAMS += tests/check_netpolicy
-TESTS += tests/check_netpolicy
+check_PROGRAMS += tests/check_netpolicy tests/check_config
+TESTS += tests/check_netpolicy tests/check_config
 tests_check_netpolicy_SOURCES = tests/check_netpolicy.c
 tests_check_netpolicy_CFLAGS = $(WD_TEST_CFLAGS)
 tests_check_netpolicy_LDADD = $(WD_TEST_LIBS)
+tests_check_config_SOURCES = tests/check_config.c
+tests_check_config_CFLAGS = $(WD_TEST_CFLAGS)
+tests_check_config_LDADD = $(WD_TEST_LIBS)
+
+dist_man_MANS += man/widgetd.conf.5
+EXTRA_DIST += etc/widgetd.conf

@@ -55,7 +55,7 @@ struct conf_egress {
 };
 
 struct widgetd_config {
-	char		*c_path;	/* the file this came from */
+	char		*c_path;	/* the file this came from, absolute */
 	struct conf_listen *c_listen;
 	size_t		 c_nlisten;
 	char		*c_user;
@@ -75,10 +75,22 @@ struct widgetd_config {
 
 /*
  * Read and validate path.  On failure returns NULL and calls report once per
- * error with "file:line: message" (every error, not only the first).
+ * error with "file:line: message" (every error, not only the first; file as
+ * given in path).  Missing keys get the defaults of widgetd.conf(5); paths
+ * come back absolute (relative ones are taken from path's directory).
+ * report may be NULL.  Reads only path (and its @include files).
  */
 struct widgetd_config *config_load(const char *path,
 		    void (*report)(const char *msg, void *arg), void *arg);
+/* Free everything config_load returned; NULL is a no-op. */
 void		 config_free(struct widgetd_config *);
+/*
+ * The tenant a request's Host header selects: port and one trailing dot
+ * ignored, case-insensitive, exact match on t_hosts; otherwise the default
+ * tenant (no hosts), or NULL when there is none.  host may be NULL (no Host
+ * header: the default tenant).
+ */
+const struct conf_tenant *config_tenant_for_host(const struct widgetd_config *,
+		    const char *host);
 
 #endif

@@ -1,0 +1,622 @@
+/*
+ * check_config.c — widgetd.conf: valid files give the documented values and
+ * defaults; each invalid file is refused with the right line and key.
+ */
+#include "build.h"
+
+#include <sys/stat.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+
+#include <check.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include "config.h"
+
+/* Line 1 and line 2 of most cases; the case's own text starts at line 3. */
+#define L1	"listen = ( { address = \"127.0.0.1\"; port = 8080; } );\n"
+#define L2	"tenants = ( { id = \"a\"; registry = \"r.json\"; store = \"s\"; } );\n"
+#define T(id, extra) \
+	"  { id = \"" id "\"; registry = \"r.json\"; store = \"" id "\"; " \
+	extra " }"
+
+struct msgs {
+	char	*m_msg[32];
+	int	 m_n;
+};
+
+static char	 tmpdir[256];
+
+static void
+collect(const char *msg, void *arg)
+{
+	struct msgs	*m = arg;
+
+	if (m->m_n < 32)
+		m->m_msg[m->m_n] = strdup(msg);
+	m->m_n++;
+}
+
+static void
+msgs_free(struct msgs *m)
+{
+	int	 i;
+
+	for (i = 0; i < m->m_n && i < 32; i++)
+		free(m->m_msg[i]);
+	m->m_n = 0;
+}
+
+static void
+setup(void)
+{
+	snprintf(tmpdir, sizeof(tmpdir), "%s/wdconf.XXXXXX",
+	    getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+	ck_assert_ptr_nonnull(mkdtemp(tmpdir));
+}
+
+static void
+teardown(void)
+{
+	char	 cmd[PATH_MAX + 16];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
+	ck_assert_int_eq(system(cmd), 0);
+}
+
+/* Write text to a fresh file under tmpdir (mkstemp); path into buf. */
+static void
+write_conf(const char *text, char *path, size_t len)
+{
+	FILE	*fp;
+	int	 fd;
+
+	snprintf(path, len, "%s/widgetd.conf.XXXXXX", tmpdir);
+	fd = mkstemp(path);
+	ck_assert_int_ge(fd, 0);
+	fp = fdopen(fd, "w");
+	ck_assert_ptr_nonnull(fp);
+	ck_assert_int_eq(fputs(text, fp) >= 0, 1);
+	ck_assert_int_eq(fclose(fp), 0);
+}
+
+static struct widgetd_config *
+load_text(const char *text, struct msgs *m, char *path, size_t len)
+{
+	write_conf(text, path, len);
+	return config_load(path, collect, m);
+}
+
+/* ---------------------------------------------------------------- */
+
+START_TEST(test_minimal_defaults)
+{
+	struct widgetd_config	*c;
+	struct msgs		 m = { .m_n = 0 };
+	char			 path[PATH_MAX], want[PATH_MAX + 16];
+	long			 ncpu;
+
+	c = load_text(L1 L2, &m, path, sizeof(path));
+	ck_assert_msg(c != NULL, "%s", m.m_n ? m.m_msg[0] : "?");
+	ck_assert_int_eq(m.m_n, 0);
+	ck_assert_str_eq(c->c_path, path);
+	ck_assert_uint_eq(c->c_nlisten, 1);
+	ck_assert_str_eq(c->c_listen[0].l_address, "127.0.0.1");
+	ck_assert_int_eq(c->c_listen[0].l_port, 8080);
+	ck_assert_str_eq(c->c_user, "widgetd");
+	ck_assert_str_eq(c->c_keeper_user, "widgetd-keeper");
+	ck_assert_str_eq(c->c_chroot, "/var/empty");
+	ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	ck_assert_int_eq(c->c_workers, ncpu < 1 ? 1 : ncpu > 256 ? 256 :
+	    (int)ncpu);
+	ck_assert_str_eq(c->c_control_socket + strlen(c->c_control_socket) -
+	    strlen("/widgetd/control.sock"), "/widgetd/control.sock");
+	ck_assert_ptr_null(c->c_metrics.l_address);
+	ck_assert_int_eq(c->c_syslog_facility, LOG_DAEMON);
+	ck_assert_int_eq(c->c_access_log, 1);
+	ck_assert_uint_eq(c->c_limits.request_body, 1048576);
+	ck_assert_uint_eq(c->c_limits.upstream_body, 10485760);
+	ck_assert_uint_eq(c->c_limits.header_bytes, 65536);
+	ck_assert_int_eq(c->c_limits.max_headers, 100);
+	ck_assert_int_eq(c->c_limits.connections, 10000);
+	ck_assert_int_eq(c->c_limits.idle_timeout, 60);
+	ck_assert_int_eq(c->c_limits.header_timeout, 10);
+	ck_assert_int_eq(c->c_limits.drain_timeout, 30);
+	ck_assert_uint_eq(c->c_limits.tmpl_steps, 1000000);
+	ck_assert_uint_eq(c->c_limits.tmpl_output, 4194304);
+	ck_assert_int_eq(c->c_limits.tmpl_depth, 64);
+	ck_assert_int_eq(c->c_egress.timeout, 15);
+	ck_assert_str_eq(c->c_egress.ca_file,
+	    "/etc/ssl/certs/ca-certificates.crt");
+	ck_assert_uint_eq(c->c_egress.policy.np_nallow, 0);
+	ck_assert_int_eq(c->c_egress.policy.np_allow_http, 0);
+	ck_assert_uint_eq(c->c_egress.nresolve, 0);
+	ck_assert_uint_eq(c->c_cache_memory, 67108864);
+	ck_assert_uint_eq(c->c_ntenants, 1);
+	ck_assert_str_eq(c->c_tenants[0].t_id, "a");
+	ck_assert_uint_eq(c->c_tenants[0].t_nhosts, 0);
+	/* relative paths are taken from the file's directory */
+	snprintf(want, sizeof(want), "%s/r.json", tmpdir);
+	ck_assert_str_eq(c->c_tenants[0].t_registry, want);
+	snprintf(want, sizeof(want), "%s/s", tmpdir);
+	ck_assert_str_eq(c->c_tenants[0].t_store, want);
+	ck_assert_ptr_null(c->c_tenants[0].t_session.s_public_key);
+	ck_assert_ptr_null(c->c_tenants[0].t_session.s_cookie);
+	ck_assert_int_eq(c->c_tenants[0].t_line, 2);
+	config_free(c);
+}
+END_TEST
+
+static const char full_conf[] =
+    "# every key\n"
+    "listen = ( { address = \"0.0.0.0\"; port = 8080; },\n"
+    "           { address = \"::1\"; port = 8443; } );\n"
+    "user = \"wuser\";\n"
+    "keeper_user = \"kuser\";\n"
+    "chroot = \"/srv/empty\";\n"
+    "workers = 3;\n"
+    "control_socket = \"run/ctl.sock\";\n"
+    "metrics = { address = \"127.0.0.1\"; port = 9100; };\n"
+    "log = { syslog_facility = \"local3\"; access_log = false; };\n"
+    "limits = { request_body = 2048; upstream_body = 1073741824;\n"
+    "  header_bytes = 8192; max_headers = 50; connections = 77;\n"
+    "  idle_timeout = 5; header_timeout = 3; drain_timeout = 0;\n"
+    "  template_steps = 5000; template_output = 65536; template_depth = 8; };\n"
+    "egress = { timeout = 7; ca_file = \"/etc/ca.pem\";\n"
+    "  allow_networks = [ \"127.0.0.0/8\", \"fd00::/8\", \"10.1.2.3\" ];\n"
+    "  allow_http = true;\n"
+    "  resolve = [ \"api.example.com:443:127.0.0.1\",\n"
+    "              \"v6.example.com:8443:[::1],127.0.0.2\" ]; };\n"
+    "cache = { memory = 5000000000L; };\n"
+    "tenants = (\n"
+    "  { id = \"acme\"; hosts = [ \"Community.ACME.example.\", \"[::1]\" ];\n"
+    "    registry = \"/var/lib/widgetd/acme/r.json\"; store = \"acme\";\n"
+    "    session = { cookie = \"sid\"; public_key = \"acme.pem\";\n"
+    "      issuer = \"https://community.acme.example\"; audience = \"widgetd\"; }; },\n"
+    "  { id = \"other_2\"; hosts = ( \"other.example\" ); registry = \"o.json\";\n"
+    "    store = \"other\"; session = { public_key = \"/k.pem\"; }; },\n"
+    "  { id = \"fallback\"; hosts = []; registry = \"f.json\"; store = \"f\"; }\n"
+    ");\n";
+
+START_TEST(test_full)
+{
+	struct widgetd_config	*c;
+	struct msgs		 m = { .m_n = 0 };
+	char			 path[PATH_MAX], want[PATH_MAX + 16];
+	struct sockaddr_in	 sin;
+
+	c = load_text(full_conf, &m, path, sizeof(path));
+	ck_assert_msg(c != NULL, "%s", m.m_n ? m.m_msg[0] : "?");
+	ck_assert_uint_eq(c->c_nlisten, 2);
+	ck_assert_str_eq(c->c_listen[1].l_address, "::1");
+	ck_assert_int_eq(c->c_listen[1].l_port, 8443);
+	ck_assert_str_eq(c->c_user, "wuser");
+	ck_assert_str_eq(c->c_keeper_user, "kuser");
+	ck_assert_str_eq(c->c_chroot, "/srv/empty");
+	ck_assert_int_eq(c->c_workers, 3);
+	snprintf(want, sizeof(want), "%s/run/ctl.sock", tmpdir);
+	ck_assert_str_eq(c->c_control_socket, want);
+	ck_assert_str_eq(c->c_metrics.l_address, "127.0.0.1");
+	ck_assert_int_eq(c->c_metrics.l_port, 9100);
+	ck_assert_int_eq(c->c_syslog_facility, LOG_LOCAL3);
+	ck_assert_int_eq(c->c_access_log, 0);
+	ck_assert_uint_eq(c->c_limits.request_body, 2048);
+	ck_assert_uint_eq(c->c_limits.upstream_body, 1073741824);
+	ck_assert_uint_eq(c->c_limits.header_bytes, 8192);
+	ck_assert_int_eq(c->c_limits.max_headers, 50);
+	ck_assert_int_eq(c->c_limits.connections, 77);
+	ck_assert_int_eq(c->c_limits.idle_timeout, 5);
+	ck_assert_int_eq(c->c_limits.header_timeout, 3);
+	ck_assert_int_eq(c->c_limits.drain_timeout, 0);
+	ck_assert_uint_eq(c->c_limits.tmpl_steps, 5000);
+	ck_assert_uint_eq(c->c_limits.tmpl_output, 65536);
+	ck_assert_int_eq(c->c_limits.tmpl_depth, 8);
+	ck_assert_int_eq(c->c_egress.timeout, 7);
+	ck_assert_str_eq(c->c_egress.ca_file, "/etc/ca.pem");
+	ck_assert_uint_eq(c->c_egress.policy.np_nallow, 3);
+	ck_assert_int_eq(c->c_egress.policy.np_allow[2].n_prefix, 32);
+	ck_assert_int_eq(c->c_egress.policy.np_allow_http, 1);
+	/* the parsed allow list is the one the policy uses */
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	inet_pton(AF_INET, "127.0.0.9", &sin.sin_addr);
+	ck_assert(netpolicy_addr_allowed(&c->c_egress.policy,
+	    (struct sockaddr *)&sin));
+	ck_assert(netpolicy_host_allowed(&c->c_egress.policy, "10.1.2.3",
+	    NULL));
+	ck_assert(!netpolicy_host_allowed(&c->c_egress.policy, "10.1.2.4",
+	    NULL));
+	ck_assert_uint_eq(c->c_egress.nresolve, 2);
+	ck_assert_str_eq(c->c_egress.resolve[1],
+	    "v6.example.com:8443:[::1],127.0.0.2");
+	/* beyond 32 bits: libconfig's int64 */
+	ck_assert_uint_eq(c->c_cache_memory, (size_t)5000000000ULL);
+	ck_assert_uint_eq(c->c_ntenants, 3);
+	ck_assert_str_eq(c->c_tenants[0].t_id, "acme");
+	ck_assert_uint_eq(c->c_tenants[0].t_nhosts, 2);
+	ck_assert_str_eq(c->c_tenants[0].t_hosts[0], "community.acme.example");
+	ck_assert_str_eq(c->c_tenants[0].t_hosts[1], "[::1]");
+	ck_assert_str_eq(c->c_tenants[0].t_registry,
+	    "/var/lib/widgetd/acme/r.json");
+	snprintf(want, sizeof(want), "%s/acme", tmpdir);
+	ck_assert_str_eq(c->c_tenants[0].t_store, want);
+	ck_assert_str_eq(c->c_tenants[0].t_session.s_cookie, "sid");
+	snprintf(want, sizeof(want), "%s/acme.pem", tmpdir);
+	ck_assert_str_eq(c->c_tenants[0].t_session.s_public_key, want);
+	ck_assert_str_eq(c->c_tenants[0].t_session.s_issuer,
+	    "https://community.acme.example");
+	ck_assert_str_eq(c->c_tenants[0].t_session.s_audience, "widgetd");
+	ck_assert_int_eq(c->c_tenants[0].t_line, 22);
+	ck_assert_str_eq(c->c_tenants[1].t_session.s_cookie, "widget_session");
+	ck_assert_ptr_null(c->c_tenants[1].t_session.s_issuer);
+	ck_assert_uint_eq(c->c_tenants[2].t_nhosts, 0);
+
+	/* Host matching */
+	ck_assert_str_eq(config_tenant_for_host(c,
+	    "community.acme.example")->t_id, "acme");
+	ck_assert_str_eq(config_tenant_for_host(c,
+	    "COMMUNITY.acme.example.:8080")->t_id, "acme");
+	ck_assert_str_eq(config_tenant_for_host(c, "[::1]:8443")->t_id,
+	    "acme");
+	ck_assert_str_eq(config_tenant_for_host(c, "other.example")->t_id,
+	    "other_2");
+	ck_assert_str_eq(config_tenant_for_host(c, "else.example")->t_id,
+	    "fallback");
+	ck_assert_str_eq(config_tenant_for_host(c, "acme.example")->t_id,
+	    "fallback");
+	ck_assert_str_eq(config_tenant_for_host(c, NULL)->t_id, "fallback");
+	config_free(c);
+	msgs_free(&m);
+}
+END_TEST
+
+/* Without a default tenant an unknown Host selects nothing. */
+START_TEST(test_no_default_tenant)
+{
+	struct widgetd_config	*c;
+	struct msgs		 m = { .m_n = 0 };
+	char			 path[PATH_MAX];
+
+	c = load_text(L1 "tenants = (" T("x", "hosts = [\"x.example\"];")
+	    ");\n", &m, path, sizeof(path));
+	ck_assert_ptr_nonnull(c);
+	ck_assert_ptr_null(config_tenant_for_host(c, "y.example"));
+	ck_assert_ptr_null(config_tenant_for_host(c, NULL));
+	ck_assert_ptr_nonnull(config_tenant_for_host(c, "x.example:443"));
+	config_free(c);
+}
+END_TEST
+
+/* The shipped sample must load (README quick start). */
+START_TEST(test_shipped_sample)
+{
+	struct widgetd_config	*c;
+	struct msgs		 m = { .m_n = 0 };
+	const char		*top = getenv("top_srcdir");
+	char			 path[PATH_MAX];
+	int			 i;
+
+	ck_assert_msg(top != NULL, "top_srcdir not set (run via make check)");
+	snprintf(path, sizeof(path), "%s/etc/widgetd.conf", top);
+	c = config_load(path, collect, &m);
+	for (i = 0; i < m.m_n && i < 32; i++)
+		fprintf(stderr, "%s\n", m.m_msg[i]);
+	ck_assert_ptr_nonnull(c);
+	ck_assert_str_eq(c->c_listen[0].l_address, "127.0.0.1");
+	ck_assert_int_eq(c->c_listen[0].l_port, 8080);
+	ck_assert_uint_eq(c->c_ntenants, 1);
+	ck_assert_uint_eq(c->c_tenants[0].t_nhosts, 0);
+	ck_assert(strstr(c->c_tenants[0].t_registry,
+	    "/etc/connectors_registry.json") != NULL);
+	ck_assert_int_eq(c->c_tenants[0].t_registry[0], '/');
+	ck_assert_int_eq(c->c_limits.request_body, 1048576);
+	config_free(c);
+}
+END_TEST
+
+/* A relative file name: paths still come back absolute. */
+START_TEST(test_relative_file)
+{
+	struct widgetd_config	*c;
+	struct msgs		 m = { .m_n = 0 };
+	char			 path[PATH_MAX], cwd[PATH_MAX], want[PATH_MAX + 16];
+	const char		*base;
+
+	write_conf(L1 L2, path, sizeof(path));
+	ck_assert_ptr_nonnull(getcwd(cwd, sizeof(cwd)));
+	ck_assert_int_eq(chdir(tmpdir), 0);
+	base = strrchr(path, '/') + 1;
+	c = config_load(base, collect, &m);
+	ck_assert_int_eq(chdir(cwd), 0);
+	ck_assert_ptr_nonnull(c);
+	ck_assert_str_eq(c->c_path, path);
+	snprintf(want, sizeof(want), "%s/r.json", tmpdir);
+	ck_assert_str_eq(c->c_tenants[0].t_registry, want);
+	config_free(c);
+}
+END_TEST
+
+/* @include is resolved from the file's directory; errors name the file. */
+START_TEST(test_include)
+{
+	struct widgetd_config	*c;
+	struct msgs		 m = { .m_n = 0 };
+	char			 path[PATH_MAX], inc[PATH_MAX + 16];
+	FILE			*fp;
+
+	snprintf(inc, sizeof(inc), "%s/tenants.inc", tmpdir);
+	fp = fopen(inc, "w");
+	ck_assert_ptr_nonnull(fp);
+	fputs("\n" L2 "bogus = 1;\n", fp);
+	fclose(fp);
+	c = load_text(L1 "@include \"tenants.inc\"\n", &m, path, sizeof(path));
+	ck_assert_ptr_null(c);
+	ck_assert_int_eq(m.m_n, 1);
+	ck_assert_msg(strstr(m.m_msg[0], "tenants.inc:3: unknown key 'bogus'")
+	    != NULL, "%s", m.m_msg[0]);
+	msgs_free(&m);
+}
+END_TEST
+
+START_TEST(test_missing_file)
+{
+	struct msgs	 m = { .m_n = 0 };
+	char		 path[PATH_MAX + 16];
+
+	snprintf(path, sizeof(path), "%s/nonexistent.conf", tmpdir);
+	ck_assert_ptr_null(config_load(path, collect, &m));
+	ck_assert_int_eq(m.m_n, 1);
+	ck_assert(strstr(m.m_msg[0], "nonexistent.conf: ") != NULL);
+	ck_assert(strstr(m.m_msg[0], strerror(ENOENT)) != NULL);
+	msgs_free(&m);
+	/* and a NULL report callback is allowed */
+	ck_assert_ptr_null(config_load(path, NULL, NULL));
+	config_free(NULL);
+}
+END_TEST
+
+/* Every error is reported, not only the first. */
+START_TEST(test_all_errors)
+{
+	struct msgs	 m = { .m_n = 0 };
+	char		 path[PATH_MAX];
+
+	ck_assert_ptr_null(load_text(L1 L2
+	    "workers = 0;\n"
+	    "limits = { request_body = \"x\"; nope = 1; };\n"
+	    "egress = { allow_networks = [ \"1.2.3.4/40\", \"fe80::/10\", "
+	    "\"bad\" ]; };\n"
+	    "frob = true;\n", &m, path, sizeof(path)));
+	ck_assert_int_eq(m.m_n, 6);
+	ck_assert(strstr(m.m_msg[0], ":3: workers: ") != NULL);
+	ck_assert(strstr(m.m_msg[1], ":4: limits.request_body: ") != NULL);
+	ck_assert(strstr(m.m_msg[2], ":4: unknown key 'nope' in 'limits'")
+	    != NULL);
+	ck_assert(strstr(m.m_msg[3], ":5: egress.allow_networks[0]: ") != NULL);
+	ck_assert(strstr(m.m_msg[4], ":5: egress.allow_networks[2]: ") != NULL);
+	ck_assert(strstr(m.m_msg[5], ":6: unknown key 'frob'") != NULL);
+	msgs_free(&m);
+}
+END_TEST
+
+struct bad_case {
+	const char	*b_text;
+	int		 b_line;	/* 0: a file-level error */
+	const char	*b_want;	/* in the message, after "file:line: " */
+};
+
+static const struct bad_case bad_cases[] = {
+	/* unknown keys, at every level */
+	{ L1 L2 "foo = 1;\n", 3, "unknown key 'foo'" },
+	{ L1 L2 "limits = {\n  bogus = 1;\n};\n", 4,
+	    "unknown key 'bogus' in 'limits'" },
+	{ L1 L2 "egress = { timeout = 5; proxy = \"x\"; };\n", 3,
+	    "unknown key 'proxy' in 'egress'" },
+	{ "listen = ( { address = \"127.0.0.1\"; port = 80; tls = true; } );\n"
+	    L2, 1, "unknown key 'tls' in 'listen[0]'" },
+	{ L1 "tenants = (\n" T("a", "colour = 1;") "\n);\n", 3,
+	    "unknown key 'colour' in 'tenants[0]'" },
+	{ L1 "tenants = (\n" T("a", "session = { public_key = \"k\";\n"
+	    "x = 1; };") "\n);\n", 4,
+	    "unknown key 'x' in 'tenants[0].session'" },
+	{ L1 L2 "log = { facility = \"daemon\"; };\n", 3,
+	    "unknown key 'facility' in 'log'" },
+	{ L1 L2 "cache = { size = 1; };\n", 3, "unknown key 'size' in 'cache'" },
+	/* wrong types */
+	{ L1 L2 "limits = {\n  request_body = \"big\";\n};\n", 4,
+	    "limits.request_body: expected an integer, got a string" },
+	{ L1 L2 "workers = 2.5;\n", 3,
+	    "workers: expected an integer, got a float" },
+	{ L1 L2 "user = 5;\n", 3, "user: expected a string, got an integer" },
+	{ L1 L2 "user = \"\";\n", 3, "user: must not be empty" },
+	{ L1 L2 "log = { access_log = \"yes\"; };\n", 3,
+	    "log.access_log: expected true or false" },
+	{ L1 L2 "log = 1;\n", 3, "log: expected a group" },
+	{ L1 L2 "egress = { allow_networks = \"10.0.0.0/8\"; };\n", 3,
+	    "egress.allow_networks: expected a list of strings" },
+	{ L1 L2 "egress = { allow_networks = [ 10 ]; };\n", 3,
+	    "egress.allow_networks[0]: expected a string" },
+	{ L1 L2 "egress = { allow_http = 1; };\n", 3,
+	    "egress.allow_http: expected true or false" },
+	{ L1 "tenants = { id = \"a\"; };\n", 2,
+	    "tenants: expected a list of groups" },
+	{ L1 "tenants = ( \"a\" );\n", 2, "tenants[0]: expected a group" },
+	{ "listen = 8080;\n" L2, 1, "listen: expected a list of groups" },
+	/* out of range */
+	{ L1 L2 "workers = 0;\n", 3, "workers: 0 is out of range (1 to 256)" },
+	{ L1 L2 "workers = 257;\n", 3, "workers: 257 is out of range" },
+	{ "listen = ( { address = \"127.0.0.1\"; port = 0; } );\n" L2, 1,
+	    "listen[0].port: 0 is out of range (1 to 65535)" },
+	{ "listen = ( { address = \"127.0.0.1\"; port = 8080; },\n"
+	    "  { address = \"::\"; port = 65536; } );\n" L2, 2,
+	    "listen[1].port: 65536 is out of range" },
+	{ L1 L2 "egress = { timeout = 0; };\n", 3, "egress.timeout: 0 is out" },
+	{ L1 L2 "egress = { timeout = 301; };\n", 3, "egress.timeout: 301" },
+	{ L1 L2 "cache = { memory = -1; };\n", 3, "cache.memory: -1 is out" },
+	{ L1 L2 "limits = { header_bytes = 10; };\n", 3,
+	    "limits.header_bytes: 10 is out of range" },
+	{ L1 L2 "limits = { template_depth = 2000; };\n", 3,
+	    "limits.template_depth: 2000" },
+	{ L1 L2 "limits = { request_body = 0; };\n", 3,
+	    "limits.request_body: 0 is out" },
+	{ L1 L2 "limits = { idle_timeout = 100000; };\n", 3,
+	    "limits.idle_timeout" },
+	{ L1 L2 "metrics = { address = \"127.0.0.1\"; port = 70000; };\n", 3,
+	    "metrics.port: 70000" },
+	/* bad values */
+	{ "listen = ( { address = \"localhost\"; port = 80; } );\n" L2, 1,
+	    "listen[0].address: 'localhost' is not a numeric" },
+	{ L1 L2 "log = { syslog_facility = \"kernel\"; };\n", 3,
+	    "log.syslog_facility: unknown syslog facility 'kernel'" },
+	{ L1 L2 "user = \"x\";\nkeeper_user = \"x\";\n", 4,
+	    "keeper_user: user and keeper_user must differ" },
+	{ L1 L2 "control_socket = \"/run/widgetd/"
+	    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+	    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.sock\";\n", 3,
+	    "control_socket: longer than" },
+	{ L1 L2 "metrics = { address = \"127.0.0.1\"; port = 8080; };\n", 3,
+	    "metrics: 127.0.0.1 port 8080 is also a listener" },
+	{ "listen = ( { address = \"::1\"; port = 80; },\n"
+	    "  { address = \"::1\"; port = 80; } );\n" L2, 2,
+	    "listen[1]: ::1 port 80 is listed twice" },
+	/* CIDR and resolve */
+	{ L1 L2 "egress = {\n allow_networks = [ \"10.0.0.1/8\" ];\n};\n", 4,
+	    "egress.allow_networks[0]: '10.0.0.1/8' is not a network" },
+	{ L1 L2 "egress = { allow_networks = [ \"::/0\", \"300.0.0.0/8\" ]; };\n",
+	    3, "egress.allow_networks[1]: '300.0.0.0/8'" },
+	{ L1 L2 "egress = { allow_networks = [ \"10.0.0.0/33\" ]; };\n", 3,
+	    "egress.allow_networks[0]: '10.0.0.0/33' is not a network" },
+	{ L1 L2 "egress = { resolve = [ \"api.example.com:443\" ]; };\n", 3,
+	    "egress.resolve[0]: 'api.example.com:443': want \"host:port:address\"" },
+	{ L1 L2 "egress = { resolve = [ \"a.example:0:1.2.3.4\" ]; };\n", 3,
+	    "egress.resolve[0]: 'a.example:0:1.2.3.4': port must be" },
+	{ L1 L2 "egress = { resolve = [ \"a.example:443:::1\" ]; };\n", 3,
+	    "egress.resolve[0]: 'a.example:443:::1': an IPv6 address must be in "
+	    "brackets" },
+	{ L1 L2 "egress = { resolve = [ \"a.example:443:1.2.3\" ]; };\n", 3,
+	    "egress.resolve[0]: 'a.example:443:1.2.3': bad IPv4 address" },
+	{ L1 L2 "egress = { resolve = [ \"a.example:443:\" ]; };\n", 3,
+	    "egress.resolve[0]: 'a.example:443:': no address" },
+	{ L1 L2 "egress = { resolve = [ \"+a.example:443:1.2.3.4\" ]; };\n", 3,
+	    "egress.resolve[0]: '+a.example:443:1.2.3.4': bad host name" },
+	/* missing keys */
+	{ L2, 0, "missing required key 'listen'" },
+	{ L1, 0, "missing required key 'tenants'" },
+	{ "listen = ( { address = \"127.0.0.1\"; } );\n" L2, 1,
+	    "missing required key 'port' in 'listen[0]'" },
+	{ "listen = ();\n" L2, 1, "listen: at least one listener" },
+	{ L1 "tenants = ();\n", 2, "tenants: at least one tenant" },
+	{ L1 "tenants = ( { id = \"a\"; store = \"s\"; } );\n", 2,
+	    "missing required key 'registry' in 'tenants[0]'" },
+	{ L1 L2 "metrics = { port = 9464; };\n", 3,
+	    "missing required key 'address' in 'metrics'" },
+	{ L1 "tenants = (\n" T("a", "session = { cookie = \"c\"; };") ");\n", 3,
+	    "missing required key 'public_key' in 'tenants[0].session'" },
+	/* tenants */
+	{ L1 "tenants = (\n" T("a", "hosts = [\"a.example\"];") ",\n"
+	    T("a", "") ");\n", 4,
+	    "tenants[1].id: duplicate tenant id 'a' (first at line 3)" },
+	{ L1 "tenants = (\n" T("a", "") ",\n" T("b", "") ");\n", 4,
+	    "tenants[1]: a second tenant without hosts" },
+	{ L1 "tenants = (\n" T("a", "hosts = [\"x.example\"];") ",\n"
+	    T("b", "hosts = [\"X.Example.\"];") ");\n", 4,
+	    "tenants[1].hosts: host 'x.example' already belongs to tenant 'a'" },
+	{ L1 "tenants = ( { id = \"Acme\"; registry = \"r\"; store = \"s\"; } );\n",
+	    2, "tenants[0].id: 'Acme' may contain only" },
+	{ L1 "tenants = ( { id = \"a/b\"; registry = \"r\"; store = \"s\"; } );\n",
+	    2, "tenants[0].id: 'a/b' may contain only" },
+	{ L1 "tenants = (\n" T("a", "hosts = [\"a.example:8080\"];") ");\n", 3,
+	    "tenants[0].hosts[0]: 'a.example:8080': no port" },
+	{ L1 "tenants = (\n" T("a", "hosts = [\"a.example\", \"A.example\"];")
+	    ");\n", 3, "tenants[0].hosts[1]: 'a.example' is listed twice" },
+	{ L1 "tenants = (\n" T("a", "hosts = [\"bad host\"];") ");\n", 3,
+	    "tenants[0].hosts[0]: 'bad host': not a host name" },
+	{ L1 "tenants = (\n"
+	    "  { id = \"a\"; hosts = [\"a.x\"]; registry = \"r\"; store = \"s\"; },\n"
+	    "  { id = \"b\"; registry = \"r\"; store = \"./../" "\"; },\n"
+	    "  { id = \"c\"; hosts = [\"c.x\"]; registry = \"r\"; store = \"s\"; }\n"
+	    ");\n", 5, "tenants[2].store: store '" },
+	{ L1 "tenants = (\n" T("a", "session = { public_key = \"k\";\n"
+	    "cookie = \"a b\"; };") "\n);\n", 4,
+	    "tenants[0].session.cookie: 'a b' is not a valid cookie name" },
+	/* syntax, reported with libconfig's line */
+	{ L1 L2 "workers = ;\n", 3, "syntax error" },
+	{ L1 L2 "\n\nlimits = { request_body = 1\n", 6, "syntax error" },
+	{ L1 L2 "workers = 2;\nworkers = 3;\n", 4, "duplicate setting name" },
+	/* an unterminated string fails where the file ends */
+	{ L1 L2 "user = \"unterminated;\n", 4, "syntax error" },
+	/* libconfig 1.5 would silently truncate these to 32 bits */
+	{ L1 L2 "limits = { upstream_body =\n 5000000000; };\n", 4,
+	    "integer 5000000000 does not fit in 32 bits; write 5000000000L" },
+	{ L1 L2 "# 9999999999 in a comment is fine\n"
+	    "cache = { memory = \"123456789012\"; };\n"
+	    "/* 99999999999 */ limits = { request_body = 0x100000000; };\n", 5,
+	    "integer 0x100000000 does not fit" },
+	{ L1 L2 "workers = -2147483649;\n", 3, "integer -2147483649 does not" },
+};
+
+#define NBAD (sizeof(bad_cases) / sizeof(bad_cases[0]))
+
+START_TEST(test_bad)
+{
+	const struct bad_case	*b = &bad_cases[_i];
+	struct widgetd_config	*c;
+	struct msgs		 m = { .m_n = 0 };
+	char			 path[PATH_MAX], want[PATH_MAX + 600];
+	int			 i, found = 0;
+
+	c = load_text(b->b_text, &m, path, sizeof(path));
+	ck_assert_msg(c == NULL, "case %d accepted:\n%s", _i, b->b_text);
+	ck_assert_msg(m.m_n >= 1, "case %d: no message", _i);
+	if (b->b_line > 0)
+		snprintf(want, sizeof(want), "%s:%d: %s", path, b->b_line,
+		    b->b_want);
+	else
+		snprintf(want, sizeof(want), "%s: %s", path, b->b_want);
+	for (i = 0; i < m.m_n && i < 32; i++)
+		if (strncmp(m.m_msg[i], want, strlen(want)) == 0)
+			found = 1;
+	ck_assert_msg(found, "case %d: want '%s', got '%s' (%d messages)", _i,
+	    want, m.m_msg[0], m.m_n);
+	msgs_free(&m);
+}
+END_TEST
+
+static Suite *
+config_suite(void)
+{
+	Suite	*s = suite_create("config");
+	TCase	*tc = tcase_create("core");
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, test_minimal_defaults);
+	tcase_add_test(tc, test_full);
+	tcase_add_test(tc, test_no_default_tenant);
+	tcase_add_test(tc, test_shipped_sample);
+	tcase_add_test(tc, test_relative_file);
+	tcase_add_test(tc, test_include);
+	tcase_add_test(tc, test_missing_file);
+	tcase_add_test(tc, test_all_errors);
+	tcase_add_loop_test(tc, test_bad, 0, NBAD);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	SRunner	*sr = srunner_create(config_suite());
+	int	 nfailed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	nfailed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return nfailed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
