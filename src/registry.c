@@ -255,6 +255,45 @@ vstring(struct vctx *v, const struct jv *obj, const char *key, int required,
 
 /* --- Templates ------------------------------------------------------------- */
 
+/*
+ * The JSON offset of template position line:col inside the string whose
+ * opening quote is at off, so that an editor jumps to the very expression.
+ * JSON strings hold no raw newline: template lines are "\n" escapes.
+ * Falls back to the string's own offset.
+ */
+static size_t
+vtmpl_off(struct vctx *v, size_t off, int tline, int tcol)
+{
+	const char	*b = v->v_buf;
+	size_t		 i;
+	int		 line = 1, col = 1;
+
+	if (off == REG_NOPOS || off >= v->v_len || b[off] != '"')
+		return off;
+	for (i = off + 1; i < v->v_len && b[i] != '"'; ) {
+		if (line == tline && col == tcol)
+			return i;
+		if (b[i] == '\\' && i + 1 < v->v_len) {
+			if (b[i + 1] == 'n') {
+				line++;
+				col = 0;
+			}
+			/* A surrogate pair is one character. */
+			if (b[i + 1] == 'u' && i + 11 < v->v_len &&
+			    b[i + 6] == '\\' && b[i + 7] == 'u' &&
+			    (b[i + 2] == 'd' || b[i + 2] == 'D') &&
+			    strchr("89abAB", b[i + 3]) != NULL)
+				i += 6;
+			i += b[i + 1] == 'u' ? 6 : 2;
+		} else
+			for (i++; i < v->v_len &&
+			    ((unsigned char)b[i] & 0xc0) == 0x80; i++)
+				;
+		col++;
+	}
+	return line == tline && col == tcol ? i : off;
+}
+
 static int
 vtmpl_set(struct conn_tmpl *t, const char *src, size_t len)
 {
@@ -282,13 +321,15 @@ vtmpl(struct vctx *v, const char *src, size_t len, size_t off,
 		return 0;
 	memset(&err, 0, sizeof(err));
 	if ((t->ct_tmpl = tmpl_compile(src, len, &err)) == NULL) {
-		reg_add(v, off, REG_E_TEMPLATE, "template syntax error at %d:%d: %s",
+		reg_add(v, vtmpl_off(v, off, err.te_line, err.te_col),
+		    REG_E_TEMPLATE, "template syntax error at %d:%d: %s",
 		    err.te_line, err.te_col, err.te_msg);
 		return -1;
 	}
 	memset(&err, 0, sizeof(err));
 	if (!tmpl_validate(t->ct_tmpl, kind, &err)) {
-		reg_add(v, off, REG_E_TEMPLATE, "template %d:%d: %s",
+		reg_add(v, vtmpl_off(v, off, err.te_line, err.te_col),
+		    REG_E_TEMPLATE, "template %d:%d: %s",
 		    err.te_line, err.te_col, err.te_msg);
 		return -1;
 	}
@@ -485,7 +526,8 @@ vurl(struct vctx *v, const char *s, size_t len, size_t off,
 	}
 	memset(&err, 0, sizeof(err));
 	if ((whole->ct_tmpl = tmpl_compile(s, len, &err)) == NULL) {
-		reg_add(v, off, REG_E_TEMPLATE, "template syntax error at %d:%d: %s",
+		reg_add(v, vtmpl_off(v, off, err.te_line, err.te_col),
+		    REG_E_TEMPLATE, "template syntax error at %d:%d: %s",
 		    err.te_line, err.te_col, err.te_msg);
 		return -1;
 	}
@@ -553,7 +595,8 @@ vurl(struct vctx *v, const char *s, size_t len, size_t off,
 			goto out;
 		}
 		if (!tmpl_validate(part.ct_tmpl, TMPL_FIELD_URL_HOST, &err)) {
-			reg_add(v, off, REG_E_URL, "in the URL host at %d:%d: %s",
+			reg_add(v, vtmpl_off(v, off, err.te_line, err.te_col),
+			    REG_E_URL, "in the URL host at %d:%d: %s",
 			    err.te_line, err.te_col, err.te_msg);
 			goto out;
 		}
@@ -575,9 +618,11 @@ vurl(struct vctx *v, const char *s, size_t len, size_t off,
 		}
 		if (!tmpl_validate(part.ct_tmpl, rest_kind, &err)) {
 			/* Columns relative to the whole URL on its first line. */
-			reg_add(v, off, REG_E_TEMPLATE, "template %d:%d: %s",
-			    err.te_line, err.te_line == 1 ? err.te_col +
-			    (int)vchars(s, host_end) : err.te_col, err.te_msg);
+			if (err.te_line == 1)
+				err.te_col += (int)vchars(s, host_end);
+			reg_add(v, vtmpl_off(v, off, err.te_line, err.te_col),
+			    REG_E_TEMPLATE, "template %d:%d: %s",
+			    err.te_line, err.te_col, err.te_msg);
 			goto out;
 		}
 	}
@@ -1087,7 +1132,10 @@ vpathparams(struct vctx *v, const struct jv *obj, struct connector *c)
 				break;
 		if (j == c->c_npath) {
 			n = vpush_key(v, "url");
-			reg_add(v, vpos(&url), REG_E_PATHPARAMS, "the URL uses "
+			reg_add(v, u->tu_pathparam_line == NULL ? vpos(&url) :
+			    vtmpl_off(v, vpos(&url), u->tu_pathparam_line[i],
+			    u->tu_pathparam_col[i]), REG_E_PATHPARAMS,
+			    "the URL uses "
 			    "pathParams.%s (template %d:%d) but no "
 			    "path_parameters row declares \"%s\"",
 			    u->tu_pathparams[i], u->tu_pathparam_line ?

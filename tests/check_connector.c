@@ -583,6 +583,49 @@ START_TEST(test_syntax_linecol)
 }
 END_TEST
 
+/*
+ * A template error points into the JSON string at the offending
+ * expression, through escapes (\n, \u, surrogate pairs), and names the
+ * template's own line:col in the message.
+ */
+START_TEST(test_template_linecol)
+{
+	const char		*json = "{\"connectors\":[{\"name\":\"A\","
+	    "\"url\":\"https://a.example.com/{{ pathParams.id }}\","
+	    "\"request_body\":\"x\\n{{ get_secret(\\\"k\\\") }}\", "
+	    "\"headers\":[{\"key\":\"a\",\"value\":"
+	    "\"\\u00e9\\ud83d\\ude00{{ body_text }}\"}]}]}";
+	struct reg_report	 rep;
+	const struct reg_error	*e;
+	size_t			 i;
+	int			 seen = 0;
+
+	memset(&rep, 0, sizeof(rep));
+	ck_assert_ptr_null(registry_load_buffer("t.json", json, strlen(json),
+	    NULL, &rep));
+	ck_assert_uint_eq(rep.rr_nerrors, 3);
+	for (i = 0; i < rep.rr_nerrors; i++) {
+		e = &rep.rr_errors[i];
+		ck_assert_int_eq(e->re_line, 1);
+		if (strcmp(e->re_path, "connectors[0].headers[0].value") == 0) {
+			ck_assert_int_eq(e->re_col, 175);	/* body_text */
+			ck_assert_ptr_nonnull(strstr(e->re_msg, "template 1:6:"));
+			seen |= 1;
+		} else if (strcmp(e->re_path, "connectors[0].request_body") == 0) {
+			ck_assert_int_eq(e->re_col, 100);	/* get_secret( */
+			ck_assert_ptr_nonnull(strstr(e->re_msg, "template 2:4:"));
+			seen |= 2;
+		} else if (strcmp(e->re_path, "connectors[0].url") == 0) {
+			ck_assert_str_eq(e->re_class, REG_E_PATHPARAMS);
+			ck_assert_int_eq(e->re_col, 60);	/* pathParams.id */
+			seen |= 4;
+		}
+	}
+	ck_assert_int_eq(seen, 7);
+	reg_report_clear(&rep);
+}
+END_TEST
+
 START_TEST(test_report_print)
 {
 	struct doc		 d = { C1("`name`:`Weather API`,`url`:"
@@ -790,6 +833,7 @@ main(void)
 	tcase_add_loop_test(tc, test_docs, 0, sizeof(docs) / sizeof(docs[0]));
 	tcase_add_test(tc, test_all_errors);
 	tcase_add_test(tc, test_syntax_linecol);
+	tcase_add_test(tc, test_template_linecol);
 	tcase_add_test(tc, test_report_print);
 	tcase_add_test(tc, test_model);
 	tcase_add_test(tc, test_slug);
