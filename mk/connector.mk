@@ -20,6 +20,7 @@ tests_fuzz_fuzz_registry_LDFLAGS = $(AM_LDFLAGS) -fsanitize=fuzzer
 tests_fuzz_fuzz_registry_LDADD = $(WD_LIBS)
 endif
 
-EXTRA_DIST += tests/fuzz/corpus/registry contrib/examples \
-	etc/connectors_registry.json
+TESTS += tests/widgetctl_check.sh
+EXTRA_DIST += tests/widgetctl_check.sh tests/fuzz/corpus/registry \
+	contrib/examples etc/connectors_registry.json
 dist_man_MANS += man/widgetd-connectors.5
