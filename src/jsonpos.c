@@ -282,6 +282,62 @@ jpos_node(enum jpos_type t, size_t off)
 	return p;
 }
 
+static const struct jpos *jpos_sorting;
+
+static int
+jpos_member_cmp(const void *a, const void *b)
+{
+	const struct jpos_member *x = &jpos_sorting->jp_members[*(const size_t *)a];
+	const struct jpos_member *y = &jpos_sorting->jp_members[*(const size_t *)b];
+	size_t	 n = x->jm_keylen < y->jm_keylen ? x->jm_keylen : y->jm_keylen;
+	int	 c;
+
+	if ((c = memcmp(x->jm_key, y->jm_key, n)) != 0)
+		return c;
+	if (x->jm_keylen != y->jm_keylen)
+		return x->jm_keylen < y->jm_keylen ? -1 : 1;
+	/* Equal keys stay in document order. */
+	return *(const size_t *)a < *(const size_t *)b ? -1 : 1;
+}
+
+/*
+ * Mark repeated keys in O(n log n): an object with a million members must
+ * not take a quadratic time to check (the scanner runs on every reload and
+ * in the fuzzer).
+ */
+static int
+jpos_mark_dups(struct jpos *p)
+{
+	size_t	*idx, i, first = 0;
+
+	for (i = 0; i < p->jp_n; i++) {
+		p->jp_members[i].jm_first = -1;
+		p->jp_members[i].jm_last = 1;
+	}
+	if (p->jp_n < 2)
+		return 0;
+	if ((idx = calloc(p->jp_n, sizeof(*idx))) == NULL)
+		return -1;
+	for (i = 0; i < p->jp_n; i++)
+		idx[i] = i;
+	jpos_sorting = p;
+	qsort(idx, p->jp_n, sizeof(*idx), jpos_member_cmp);
+	jpos_sorting = NULL;
+	for (i = 1; i < p->jp_n; i++) {
+		struct jpos_member *a = &p->jp_members[idx[i - 1]];
+		struct jpos_member *b = &p->jp_members[idx[i]];
+
+		if (a->jm_keylen == b->jm_keylen &&
+		    memcmp(a->jm_key, b->jm_key, a->jm_keylen) == 0) {
+			b->jm_first = (long)idx[first];
+			a->jm_last = 0;
+		} else
+			first = i;
+	}
+	free(idx);
+	return 0;
+}
+
 static struct jpos *
 jpos_object(struct jscan *js)
 {
@@ -358,6 +414,10 @@ jpos_object(struct jscan *js)
 	}
  done:
 	p->jp_end = js->js_pos;
+	if (jpos_mark_dups(p) == -1) {
+		jpos_fail(js, p->jp_off, "out of memory");
+		goto fail;
+	}
 	return p;
  fail:
 	jpos_free(p);
@@ -556,23 +616,78 @@ jpos_item(const struct jpos *p, size_t i)
 	return p->jp_items[i];
 }
 
+/* Advance line:col over buf[from, to). */
+static void
+jpos_advance(const char *buf, size_t from, size_t to, int *line, int *col)
+{
+	size_t	 i;
+
+	for (i = from; i < to; i++) {
+		if (buf[i] == '\n') {
+			(*line)++;
+			*col = 1;
+		} else if (((unsigned char)buf[i] & 0xc0) != 0x80)
+			(*col)++;	/* count characters, not continuation bytes */
+	}
+}
+
 void
 jpos_linecol(const char *buf, size_t len, size_t off, int *line, int *col)
 {
-	size_t	 i;
-	int	 l = 1, c = 1;
+	*line = *col = 1;
+	jpos_advance(buf, 0, off > len ? len : off, line, col);
+}
 
-	if (off > len)
-		off = len;
-	for (i = 0; i < off; i++) {
-		if (buf[i] == '\n') {
-			l++;
-			c = 1;
-		} else if (((unsigned char)buf[i] & 0xc0) != 0x80)
-			c++;	/* count characters, not continuation bytes */
+int
+jpos_lines_init(struct jpos_lines *jl, const char *buf, size_t len)
+{
+	size_t	 i;
+	int	 line = 1, col = 1;
+
+	memset(jl, 0, sizeof(*jl));
+	jl->jl_buf = buf;
+	jl->jl_len = len;
+	jl->jl_n = len / JPOS_CHUNK + 1;
+	jl->jl_line = calloc(jl->jl_n, sizeof(*jl->jl_line));
+	jl->jl_col = calloc(jl->jl_n, sizeof(*jl->jl_col));
+	if (jl->jl_line == NULL || jl->jl_col == NULL) {
+		jpos_lines_clear(jl);
+		return -1;
 	}
-	*line = l;
-	*col = c;
+	for (i = 0; i < jl->jl_n; i++) {
+		if (i > 0)
+			jpos_advance(buf, (i - 1) * JPOS_CHUNK, i * JPOS_CHUNK,
+			    &line, &col);
+		jl->jl_line[i] = line;
+		jl->jl_col[i] = col;
+	}
+	return 0;
+}
+
+void
+jpos_lines_get(const struct jpos_lines *jl, size_t off, int *line, int *col)
+{
+	size_t	 k;
+
+	if (off > jl->jl_len)
+		off = jl->jl_len;
+	if (jl->jl_line == NULL) {
+		jpos_linecol(jl->jl_buf, jl->jl_len, off, line, col);
+		return;
+	}
+	k = off / JPOS_CHUNK;
+	*line = jl->jl_line[k];
+	*col = jl->jl_col[k];
+	jpos_advance(jl->jl_buf, k * JPOS_CHUNK, off, line, col);
+}
+
+void
+jpos_lines_clear(struct jpos_lines *jl)
+{
+	free(jl->jl_line);
+	free(jl->jl_col);
+	jl->jl_line = jl->jl_col = NULL;
+	jl->jl_n = 0;
 }
 
 static int
@@ -607,21 +722,13 @@ jpos_dups_rec(const struct jpos *p, char *path, size_t size,
     void (*cb)(const char *, const struct jpos_member *,
     const struct jpos_member *, void *), void *arg)
 {
-	size_t	 i, j, n = strlen(path);
+	size_t	 i, n = strlen(path);
 
 	if (p->jp_type == JP_OBJECT) {
-		/* Quadratic, but objects in a registry are small. */
 		for (i = 0; i < p->jp_n; i++) {
-			for (j = 0; j < i; j++)
-				if (p->jp_members[j].jm_keylen ==
-				    p->jp_members[i].jm_keylen &&
-				    memcmp(p->jp_members[j].jm_key,
-				    p->jp_members[i].jm_key,
-				    p->jp_members[i].jm_keylen) == 0)
-					break;
-			if (j < i)
-				cb(path, &p->jp_members[i], &p->jp_members[j],
-				    arg);
+			if (p->jp_members[i].jm_first >= 0)
+				cb(path, &p->jp_members[i],
+				    &p->jp_members[p->jp_members[i].jm_first], arg);
 			jpos_path_key(path, size, p->jp_members[i].jm_key);
 			jpos_dups_rec(p->jp_members[i].jm_val, path, size, cb,
 			    arg);

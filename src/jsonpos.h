@@ -30,6 +30,9 @@ struct jpos_member {
 	size_t		 jm_keylen;
 	size_t		 jm_keyoff;	/* offset of the key's opening quote */
 	struct jpos	*jm_val;
+	long		 jm_first;	/* index of the first member with this
+					   key when this one repeats it, or -1 */
+	int		 jm_last;	/* 1: no later member has this key */
 };
 
 struct jpos {
@@ -59,6 +62,24 @@ const struct jpos *jpos_item(const struct jpos *, size_t);
 /* 1-based line and column (in characters, not bytes) of offset off. */
 void		 jpos_linecol(const char *buf, size_t len, size_t off,
 		    int *line, int *col);
+
+/*
+ * The same, in constant time per query over a big file: line:col is
+ * recorded every JPOS_CHUNK bytes once, and a query scans at most one chunk.
+ */
+#define JPOS_CHUNK	4096
+struct jpos_lines {
+	const char	*jl_buf;
+	size_t		 jl_len;
+	int		*jl_line;	/* at offset i * JPOS_CHUNK */
+	int		*jl_col;
+	size_t		 jl_n;
+};
+int		 jpos_lines_init(struct jpos_lines *, const char *buf,
+		    size_t len);
+void		 jpos_lines_get(const struct jpos_lines *, size_t off,
+		    int *line, int *col);
+void		 jpos_lines_clear(struct jpos_lines *);
 
 /*
  * Call cb for every object key that repeats an earlier key of the same

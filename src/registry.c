@@ -53,6 +53,7 @@ struct vctx {
 	const char		*v_buf;
 	size_t			 v_len;
 	const struct netpolicy	*v_policy;
+	struct jpos_lines	 v_lines;	/* offset to line:col */
 	char			 v_path[1024];
 	const char		*v_name;	/* connector being checked */
 	const char		*v_permalink;
@@ -103,7 +104,7 @@ reg_add(struct vctx *v, size_t off, const char *cls, const char *fmt, ...)
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	if (off != REG_NOPOS && v->v_buf != NULL)
-		jpos_linecol(v->v_buf, v->v_len, off, &e->re_line, &e->re_col);
+		jpos_lines_get(&v->v_lines, off, &e->re_line, &e->re_col);
 	e->re_file = reg_strdup(v->v_file);
 	e->re_class = reg_strdup(cls);
 	e->re_msg = reg_strdup(msg);
@@ -632,6 +633,64 @@ vurl(struct vctx *v, const char *s, size_t len, size_t off,
 	return rv;
 }
 
+/* --- Duplicates ------------------------------------------------------------ */
+
+struct vdup_sort {
+	const char *const	*ds_keys;
+	int			 ds_icase;
+};
+static struct vdup_sort	 vdup_sorting;
+
+static int
+vdup_cmp(const void *a, const void *b)
+{
+	size_t	 i = *(const size_t *)a, j = *(const size_t *)b;
+	int	 c;
+
+	c = vdup_sorting.ds_icase ?
+	    strcasecmp(vdup_sorting.ds_keys[i], vdup_sorting.ds_keys[j]) :
+	    strcmp(vdup_sorting.ds_keys[i], vdup_sorting.ds_keys[j]);
+	if (c != 0)
+		return c;
+	return i < j ? -1 : 1;
+}
+
+/*
+ * For each keys[i], the index of the first equal key before it, or -1
+ * (NULL keys never match).  Sorting keeps a registry of thousands of
+ * connectors or rows linear-logarithmic to check.  NULL on exhaustion.
+ */
+static long *
+vdups(const char *const *keys, size_t n, int icase)
+{
+	long	*first;
+	size_t	*idx, i, m = 0, f = 0;
+
+	if ((first = calloc(n ? n : 1, sizeof(*first))) == NULL)
+		return NULL;
+	if ((idx = calloc(n ? n : 1, sizeof(*idx))) == NULL) {
+		free(first);
+		return NULL;
+	}
+	for (i = 0; i < n; i++) {
+		first[i] = -1;
+		if (keys[i] != NULL)
+			idx[m++] = i;
+	}
+	vdup_sorting.ds_keys = keys;
+	vdup_sorting.ds_icase = icase;
+	qsort(idx, m, sizeof(*idx), vdup_cmp);
+	for (i = 1; i < m; i++) {
+		if ((icase ? strcasecmp(keys[idx[i]], keys[idx[f]]) :
+		    strcmp(keys[idx[i]], keys[idx[f]])) == 0)
+			first[idx[i]] = (long)idx[f];
+		else
+			f = i;
+	}
+	free(idx);
+	return first;
+}
+
 /* --- Parameters ------------------------------------------------------------ */
 
 enum vparam_kind { VP_HEADER, VP_QUERY, VP_PATH };
@@ -665,6 +724,39 @@ vpath_value(const char *s, size_t len)
 	return memmem(s, len, "..", 2) == NULL && !(len == 1 && s[0] == '.');
 }
 
+/* Duplicate keys are rejected (since 2026-06-24); headers ignore case. */
+static void
+vparams_dups(struct vctx *v, const struct jv *arr, enum vparam_kind kind,
+    struct conn_param *out, size_t nout)
+{
+	const char	**keys;
+	long		 *first;
+	size_t		  i, n;
+	struct jv	  row, kj;
+
+	if (nout == 0 || (keys = calloc(nout, sizeof(*keys))) == NULL)
+		return;
+	for (i = 0; i < nout; i++)
+		keys[i] = out[i].cp_key;
+	if ((first = vdups(keys, nout, kind == VP_HEADER)) != NULL) {
+		for (i = 0; i < nout; i++) {
+			if (first[i] == -1)
+				continue;
+			row = vitem(arr, i);
+			kj = vget(&row, "key");
+			n = vpush_idx(v, i);
+			vpush_key(v, "key");
+			reg_add(v, vpos(&kj), REG_E_DUP_KEY, "duplicate %s '%s' "
+			    "(also [%ld])", kind == VP_HEADER ? "header" :
+			    kind == VP_QUERY ? "query parameter" :
+			    "path parameter", keys[i], first[i]);
+			vpop(v, n);
+		}
+		free(first);
+	}
+	free(keys);
+}
+
 static void
 vparams(struct vctx *v, const struct jv *obj, const char *field,
     enum vparam_kind kind, enum tmpl_field tkind, struct conn_param **outp,
@@ -674,8 +766,7 @@ vparams(struct vctx *v, const struct jv *obj, const char *field,
 	struct conn_param	*out = NULL, *p;
 	const char		*key, *val;
 	const struct tmpl_usage	*u;
-	size_t			 i, j, n, n2, klen, vlen, nout = 0;
-	int			 dup;
+	size_t			 i, n, n2, klen, vlen, nout = 0;
 
 	n = vpush_key(v, field);
 	if (vabsent(&arr))
@@ -697,7 +788,9 @@ vparams(struct vctx *v, const struct jv *obj, const char *field,
 			    "\"overridable\"}, not %s", vtypename(&row));
 			goto next;
 		}
-		p = &out[nout++];
+		/* One slot per row, so that slot i is row i. */
+		p = &out[i];
+		nout = i + 1;
 		if (vstring(v, &row, "key", 1, LIM_KEY, NULL, &key, &klen,
 		    &kj) == 1) {
 			size_t n3 = vpush_key(v, "key");
@@ -711,19 +804,6 @@ vparams(struct vctx *v, const struct jv *obj, const char *field,
 			else if (memchr(key, '\0', klen) != NULL)
 				reg_add(v, vpos(&kj), REG_E_VALUE,
 				    "the key contains a NUL character");
-			/* Duplicate keys are rejected (since 2026-06-24). */
-			for (j = 0, dup = 0; j + 1 < nout && !dup; j++) {
-				if (out[j].cp_key == NULL)
-					continue;
-				dup = kind == VP_HEADER ?
-				    strcasecmp(out[j].cp_key, key) == 0 :
-				    strcmp(out[j].cp_key, key) == 0;
-			}
-			if (dup)
-				reg_add(v, vpos(&kj), REG_E_DUP_KEY,
-				    "duplicate %s '%s'", kind == VP_HEADER ?
-				    "header" : kind == VP_QUERY ?
-				    "query parameter" : "path parameter", key);
 			vpop(v, n3);
 			p->cp_key = strdup(key);
 		}
@@ -765,6 +845,7 @@ vparams(struct vctx *v, const struct jv *obj, const char *field,
  next:
 		vpop(v, n2);
 	}
+	vparams_dups(v, &arr, kind, out, nout);
  out:
 	vpop(v, n);
 	*outp = out;
@@ -800,7 +881,7 @@ vclaims(struct vctx *v, const struct jv *cfg, const char *field, int required,
 	for (i = 0; i < obj.p->jp_n; i++) {
 		jm = &obj.p->jp_members[i];
 		/* A repeated key was reported already; json-c kept the last. */
-		if (jpos_index(obj.p, jm->jm_key) != (long)i)
+		if (!jm->jm_last)
 			continue;
 		m = vget(&obj, jm->jm_key);
 		c = &out[nout++];
@@ -1173,7 +1254,7 @@ vconnector(struct vctx *v, const struct jv *obj, struct connector *c)
 {
 	int	 line, col;
 
-	jpos_linecol(v->v_buf, v->v_len, obj->p->jp_off, &line, &col);
+	jpos_lines_get(&v->v_lines, obj->p->jp_off, &line, &col);
 	c->c_line = line;
 	v->v_composite = 0;
 	v->v_step = 0;
@@ -1184,6 +1265,37 @@ vconnector(struct vctx *v, const struct jv *obj, struct connector *c)
 	vpathparams(v, obj, c);
 }
 
+/* Step names are unique within their composite. */
+static void
+vstep_dups(struct vctx *v, const struct jv *steps, struct composite *cc)
+{
+	const char	**keys;
+	long		 *first;
+	struct jv	  step, nj;
+	size_t		  i, n;
+
+	if (cc->cc_nsteps == 0 ||
+	    (keys = calloc(cc->cc_nsteps, sizeof(*keys))) == NULL)
+		return;
+	for (i = 0; i < cc->cc_nsteps; i++)
+		keys[i] = cc->cc_steps[i].cs_name;
+	if ((first = vdups(keys, cc->cc_nsteps, 0)) != NULL) {
+		for (i = 0; i < cc->cc_nsteps; i++) {
+			if (first[i] == -1)
+				continue;
+			step = vitem(steps, i);
+			nj = vget(&step, "name");
+			n = vpush_idx(v, i);
+			vpush_key(v, "name");
+			reg_add(v, vpos(&nj), REG_E_DUP_STEP, "duplicate step "
+			    "name '%s' (also steps[%ld])", keys[i], first[i]);
+			vpop(v, n);
+		}
+		free(first);
+	}
+	free(keys);
+}
+
 static void
 vcomposite(struct vctx *v, const struct jv *obj, struct composite *cc)
 {
@@ -1191,10 +1303,10 @@ vcomposite(struct vctx *v, const struct jv *obj, struct composite *cc)
 	struct conn_step	*st;
 	const struct tmpl_usage	*u;
 	const char		*s;
-	size_t			 i, j, n, n2, len;
+	size_t			 i, n, n2, len;
 	int			 line, col;
 
-	jpos_linecol(v->v_buf, v->v_len, obj->p->jp_off, &line, &col);
+	jpos_lines_get(&v->v_lines, obj->p->jp_off, &line, &col);
 	cc->cc_line = line;
 	v->v_composite = 1;
 	v->v_step = 0;
@@ -1228,7 +1340,8 @@ vcomposite(struct vctx *v, const struct jv *obj, struct composite *cc)
 			vpop(v, n2);
 			continue;
 		}
-		st = &cc->cc_steps[cc->cc_nsteps++];
+		st = &cc->cc_steps[i];
+		cc->cc_nsteps = i + 1;
 		if (vstring(v, &step, "name", 1, LIM_NAME, NULL, &s, &len,
 		    &nj) == 1) {
 			size_t n3 = vpush_key(v, "name");
@@ -1237,17 +1350,8 @@ vcomposite(struct vctx *v, const struct jv *obj, struct composite *cc)
 				reg_add(v, vpos(&nj), REG_E_VALUE, "step name "
 				    "'%s' must be a slug (lower-case letters "
 				    "and digits joined by single hyphens)", s);
-			else {
-				for (j = 0; j + 1 < cc->cc_nsteps; j++)
-					if (cc->cc_steps[j].cs_name != NULL &&
-					    strcmp(cc->cc_steps[j].cs_name, s) == 0)
-						break;
-				if (j + 1 < cc->cc_nsteps)
-					reg_add(v, vpos(&nj), REG_E_DUP_STEP,
-					    "duplicate step name '%s' (also "
-					    "steps[%zu])", s, j);
+			else
 				st->cs_name = strdup(s);
-			}
 			vpop(v, n3);
 		}
 		vrequest(v, &step, &st->cs_req);
@@ -1265,6 +1369,7 @@ vcomposite(struct vctx *v, const struct jv *obj, struct composite *cc)
 		vpop(v, n2);
 	}
 	v->v_step = 0;
+	vstep_dups(v, &steps, cc);
  out:
 	vpop(v, n);
 }
@@ -1278,7 +1383,7 @@ vdup_cb(const char *path, const struct jpos_member *dup,
 	struct vctx	*v = arg;
 	int		 line, col;
 
-	jpos_linecol(v->v_buf, v->v_len, first->jm_keyoff, &line, &col);
+	jpos_lines_get(&v->v_lines, first->jm_keyoff, &line, &col);
 	snprintf(v->v_path, sizeof(v->v_path), "%s", path);
 	jpos_path_key(v->v_path, sizeof(v->v_path), dup->jm_key);
 	reg_add(v, dup->jm_keyoff, REG_E_DUP_JSON_KEY, "duplicate key \"%s\" "
@@ -1292,15 +1397,13 @@ vdup_permalinks(struct vctx *v, const struct jv *arr, const char *field,
     char **perms, char **names, size_t n, int composite)
 {
 	struct jv	 obj, j;
-	size_t		 i, k, m;
+	size_t		 i, m;
+	long		*first, k;
 
+	if ((first = vdups((const char *const *)perms, n, 0)) == NULL)
+		return;
 	for (i = 0; i < n; i++) {
-		if (perms[i] == NULL)
-			continue;
-		for (k = 0; k < i; k++)
-			if (perms[k] != NULL && strcmp(perms[k], perms[i]) == 0)
-				break;
-		if (k == i)
+		if ((k = first[i]) == -1)
 			continue;
 		obj = vitem(arr, i);
 		j = vget(&obj, "permalink");
@@ -1313,11 +1416,12 @@ vdup_permalinks(struct vctx *v, const struct jv *arr, const char *field,
 		vpush_idx(v, i);
 		vpush_key(v, "permalink");
 		reg_add(v, vabsent(&j) ? vpos(&obj) : vpos(&j),
-		    REG_E_DUP_PERMALINK, "duplicate permalink '%s' (also %s[%zu])",
+		    REG_E_DUP_PERMALINK, "duplicate permalink '%s' (also %s[%ld])",
 		    perms[i], field, k);
 		vpop(v, m);
 	}
-	v->v_permalink = NULL;
+	free(first);
+	v->v_name = v->v_permalink = NULL;
 }
 
 static void
@@ -1423,6 +1527,8 @@ registry_load_mode(const char *name, const char *buf, size_t len,
 	v.v_buf = buf;
 	v.v_len = len;
 	v.v_policy = policy ? policy : &reg_default_policy;
+	/* Without the index (no memory), positions are computed slowly. */
+	jpos_lines_init(&v.v_lines, buf, len);
 	nerr0 = rep ? rep->rr_nerrors : 0;
 	if (is_registry != NULL)
 		*is_registry = mode != REG_CODEMODE;
@@ -1495,6 +1601,7 @@ registry_load_mode(const char *name, const char *buf, size_t len,
 	/* Without a report to fill, no error may go unnoticed either. */
 	if (r == NULL && rep != NULL && rep->rr_nerrors == nerr0)
 		reg_add(&v, REG_NOPOS, REG_E_IO, "out of memory");
+	jpos_lines_clear(&v.v_lines);
 	return r;
 }
 
