@@ -173,6 +173,8 @@ struct connector {
 	struct conn_request c_req;
 	struct conn_param *c_path;	/* path_parameters */
 	size_t		 c_npath;
+	size_t		 c_index;	/* in r_conns: the same in every process
+					   that loaded the same file */
 	int		 c_line;	/* where it is defined in its file */
 };
 
@@ -186,6 +188,7 @@ struct composite {
 	char		*cc_permalink;
 	struct conn_step *cc_steps;	/* at least one */
 	size_t		 cc_nsteps;
+	size_t		 cc_index;	/* in r_comps */
 	int		 cc_line;
 };
 

@@ -824,11 +824,22 @@ vparams(struct vctx *v, const struct jv *obj, const char *field,
 			} else
 				vtmpl_set(&p->cp_value, "", 0);
 		} else if (vtmpl_field(v, &row, "value", 1, LIM_VALUE, NULL,
-		    tkind, &p->cp_value) == 1 && p->cp_value.ct_tmpl != NULL &&
-		    uses != NULL) {
+		    tkind, &p->cp_value) == 1 && p->cp_value.ct_tmpl != NULL) {
 			u = tmpl_usage(p->cp_value.ct_tmpl);
-			if (u != NULL)
+			if (u != NULL && uses != NULL)
 				*uses |= u->tu_flags;
+			/* A literal header value can never be sent with these. */
+			if (kind == VP_HEADER &&
+			    tmpl_is_literal(p->cp_value.ct_tmpl) &&
+			    strcspn(p->cp_value.ct_src, "\r\n") <
+			    p->cp_value.ct_len) {
+				size_t n3 = vpush_key(v, "value");
+
+				kj = vget(&row, "value");
+				reg_add(v, vpos(&kj), REG_E_VALUE, "a header "
+				    "value cannot hold CR, LF or NUL");
+				vpop(v, n3);
+			}
 		}
 		kj = vget(&row, "overridable");
 		if (!vabsent(&kj)) {
@@ -976,6 +987,17 @@ vauth(struct vctx *v, const struct jv *obj, struct conn_auth *a)
 				    "\"header\" or \"query\", not '%s'", s);
 				vpop(v, n3);
 			}
+		}
+		/* A literal header name must be one HTTP can carry. */
+		if (a->ca_in == CONN_IN_HEADER && a->ca_key.ct_tmpl != NULL &&
+		    tmpl_is_literal(a->ca_key.ct_tmpl) &&
+		    !vtoken(a->ca_key.ct_src, a->ca_key.ct_len)) {
+			size_t n3 = vpush_key(v, "key");
+
+			j = vget(&cfg, "key");
+			reg_add(v, vpos(&j), REG_E_AUTH, "'%s' is not a valid "
+			    "HTTP header name", a->ca_key.ct_src);
+			vpop(v, n3);
 		}
 		break;
 	case CONN_AUTH_OAUTH_CC:
@@ -1454,6 +1476,7 @@ vregistry(struct vctx *v, const struct jv *root, struct registry *r)
 				reg_add(v, vpos(&item), REG_E_TYPE, "a connector "
 				    "must be an object, not %s", vtypename(&item));
 			else {
+				r->r_conns[r->r_nconns].c_index = r->r_nconns;
 				vconnector(v, &item, &r->r_conns[r->r_nconns]);
 				perms[i] = r->r_conns[r->r_nconns].c_permalink;
 				perms[arr.p->jp_n + i] =
@@ -1487,6 +1510,7 @@ vregistry(struct vctx *v, const struct jv *root, struct registry *r)
 				    "connector must be an object, not %s",
 				    vtypename(&item));
 			else {
+				r->r_comps[r->r_ncomps].cc_index = r->r_ncomps;
 				vcomposite(v, &item, &r->r_comps[r->r_ncomps]);
 				perms[i] = r->r_comps[r->r_ncomps].cc_permalink;
 				perms[arr.p->jp_n + i] =

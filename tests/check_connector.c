@@ -261,6 +261,13 @@ static const struct doc docs[] = {
 	    REG_E_TEMPLATE, "connectors[0].headers[0].value", 0, 0 },
 	{ C1(NU ",`headers`:[{`key`:`a`,`value`:`{% if %}`}]"), 0, 0,
 	    REG_E_TEMPLATE, "connectors[0].headers[0].value", 0, 0 },
+	{ C1(NU ",`headers`:[{`key`:`a`,`value`:`x\\r\\nEvil: 1`}]"), 0, 0,
+	    REG_E_VALUE, "connectors[0].headers[0].value", 0, 0 },
+	{ C1(NU ",`authentication`:{`type`:`api_key`,`config`:{`key`:`X Key`,"
+	    "`value`:`v`}}"), 0, 0, REG_E_AUTH,
+	    "connectors[0].authentication.config.key", 0, 0 },
+	{ C1(NU ",`authentication`:{`type`:`api_key`,`config`:{`key`:`my key`,"
+	    "`value`:`v`,`in`:`query`}}"), 0, 0, NULL, NULL, 0, 0 },
 	{ C1(NU ",`query_parameters`:[{`key`:`q`,`value`:`1`},{`key`:`q`,"
 	    "`value`:`2`}]"), 0, 0, REG_E_DUP_KEY,
 	    "connectors[0].query_parameters[1].key", 0, 0 },
@@ -705,6 +712,8 @@ START_TEST(test_model)
 
 	c = registry_connector(r, "bee");
 	ck_assert_ptr_nonnull(c);
+	ck_assert_uint_eq(c->c_index, 1);
+	ck_assert_ptr_eq(c, &r->r_conns[1]);
 	ck_assert_int_eq(c->c_req.cr_method, CONN_PATCH);
 	ck_assert_int_eq(c->c_req.cr_origin_literal, 0);
 	ck_assert_str_eq(c->c_req.cr_origin.ct_src,
