@@ -38,6 +38,10 @@ conn_auth_name(enum conn_auth_type t)
 	return conn_auths[t];
 }
 
+/*
+ * ^[a-z0-9]+(?:-[a-z0-9]+)*$ without a regex engine: a hyphen may only
+ * follow an alphanumeric, and the last character must be one.
+ */
 int
 connector_slug_valid(const char *s, size_t len)
 {
@@ -59,6 +63,7 @@ connector_slug_valid(const char *s, size_t len)
 
 /* --- Report -------------------------------------------------------------- */
 
+/* Free every error; the report can be reused for the next load. */
 void
 reg_report_clear(struct reg_report *rep)
 {
@@ -82,6 +87,11 @@ reg_report_clear(struct reg_report *rep)
 	rep->rr_nerrors = 0;
 }
 
+/*
+ * One line per error, in the order found.  The class goes last in brackets
+ * so that the "file:line:col: connector: path: message" prefix stays the
+ * shape compilers use and editors jump to.
+ */
 void
 reg_report_print(const struct reg_report *rep, void *stdio_file)
 {
@@ -112,6 +122,8 @@ reg_report_print(const struct reg_report *rep, void *stdio_file)
 
 /* --- Freeing ------------------------------------------------------------- */
 
+/* Every free below accepts partly filled structures: a failed load frees
+ * whatever it built so far through the same functions. */
 void
 conn_tmpl_clear(struct conn_tmpl *t)
 {
@@ -235,6 +247,8 @@ registry_ncomposites(const struct registry *r)
 	return r == NULL ? 0 : r->r_ncomps;
 }
 
+/* Permalinks are unique per namespace after a successful load, so a
+ * plain strcmp order is total. */
 static int
 registry_conn_cmp(const void *a, const void *b)
 {
@@ -277,6 +291,10 @@ registry_index(struct registry *r)
 	return 0;
 }
 
+/*
+ * Binary search on the sorted index: the worker looks a connector up on
+ * every request, and a registry may hold thousands.
+ */
 const struct connector *
 registry_connector(const struct registry *r, const char *permalink)
 {

@@ -24,6 +24,7 @@ struct jscan {
 
 static struct jpos *jpos_value(struct jscan *);
 
+/* Record the first error; every caller then unwinds with NULL or -1. */
 static int
 jpos_fail(struct jscan *js, size_t off, const char *msg)
 {
@@ -32,6 +33,7 @@ jpos_fail(struct jscan *js, size_t off, const char *msg)
 	return -1;
 }
 
+/* RFC 8259 whitespace only: no form feed, no vertical tab, no NBSP. */
 static void
 jpos_ws(struct jscan *js)
 {
@@ -75,6 +77,7 @@ jpos_utf8(const unsigned char *s, size_t n)
 	return len;
 }
 
+/* Four hex digits of a \\u escape; -1 when one is not hex. */
 static int
 jpos_hex4(const char *s, unsigned int *v)
 {
@@ -97,6 +100,7 @@ jpos_hex4(const char *s, unsigned int *v)
 	return 0;
 }
 
+/* Encode a code point (already checked to be a scalar value) as UTF-8. */
 static size_t
 jpos_put_utf8(char *o, unsigned int cp)
 {
@@ -202,6 +206,11 @@ jpos_string(struct jscan *js, char *out, size_t *outlen)
 	return 0;
 }
 
+/*
+ * A number as RFC 8259 §6 spells it: no leading zeros, no bare dot, no
+ * plus sign, no hex, no NaN or Infinity.  Only the extent is recorded;
+ * json-c supplies the value.
+ */
 static int
 jpos_number(struct jscan *js)
 {
@@ -270,6 +279,7 @@ jpos_unexpected(struct jscan *js, const char *expected)
 	return jpos_fail(js, js->js_pos, msg);
 }
 
+/* A new leaf or container starting at off. */
 static struct jpos *
 jpos_node(enum jpos_type t, size_t off)
 {
@@ -338,6 +348,11 @@ jpos_mark_dups(struct jpos *p)
 	return 0;
 }
 
+/*
+ * An object.  Keys are decoded (the validator looks members up by their
+ * decoded name, exactly as json-c does) and repeated keys are kept, so
+ * that they can be reported rather than silently collapsed.
+ */
 static struct jpos *
 jpos_object(struct jscan *js)
 {
@@ -424,6 +439,7 @@ jpos_object(struct jscan *js)
 	return NULL;
 }
 
+/* An array; a comma before the closing bracket gets its own message. */
 static struct jpos *
 jpos_array(struct jscan *js)
 {
@@ -477,6 +493,7 @@ jpos_array(struct jscan *js)
 	return NULL;
 }
 
+/* Match a literal (true, false, null) exactly. */
 static int
 jpos_word(struct jscan *js, const char *w)
 {
@@ -488,6 +505,10 @@ jpos_word(struct jscan *js, const char *w)
 	return 1;
 }
 
+/*
+ * Any value.  The depth limit keeps recursion bounded on hostile input and
+ * matches the depth json-c is given, so both parsers agree.
+ */
 static struct jpos *
 jpos_value(struct jscan *js)
 {
@@ -690,6 +711,7 @@ jpos_lines_clear(struct jpos_lines *jl)
 	jl->jl_n = 0;
 }
 
+/* Keys that can be written as ".key" in a field path. */
 static int
 jpos_ident(const char *key)
 {
@@ -717,6 +739,7 @@ jpos_path_key(char *path, size_t size, const char *key)
 		snprintf(path + n, size - n, "[\"%s\"]", key);
 }
 
+/* Depth-first walk; path is extended and restored in place. */
 static void
 jpos_dups_rec(const struct jpos *p, char *path, size_t size,
     void (*cb)(const char *, const struct jpos_member *,

@@ -71,12 +71,19 @@ static const char *const reg_algorithms[] = {
 
 /* --- Errors and paths ------------------------------------------------------ */
 
+/* strdup that passes NULL through: many report parts are optional. */
 static char *
 reg_strdup(const char *s)
 {
 	return s == NULL ? NULL : strdup(s);
 }
 
+/*
+ * Record one error at JSON offset off (REG_NOPOS: none) under the current
+ * field path and connector.  Messages are complete sentences an author can
+ * act on without reading this code; allocation failures drop the entry
+ * rather than abort, the load fails anyway.
+ */
 static void
 reg_add(struct vctx *v, size_t off, const char *cls, const char *fmt, ...)
 {
@@ -121,6 +128,10 @@ reg_add(struct vctx *v, size_t off, const char *cls, const char *fmt, ...)
 	rep->rr_nerrors++;
 }
 
+/*
+ * The field path grows and shrinks as the validator descends; push returns
+ * the old length for the matching vpop.
+ */
 static size_t
 vpush_key(struct vctx *v, const char *key)
 {
@@ -145,6 +156,7 @@ vpop(struct vctx *v, size_t n)
 	v->v_path[n] = '\0';
 }
 
+/* The JSON offset of a value, REG_NOPOS when it is absent. */
 static size_t
 vpos(const struct jv *j)
 {
@@ -164,6 +176,7 @@ vget(const struct jv *obj, const char *key)
 	return j;
 }
 
+/* Item i of an array, from both parsers. */
 static struct jv
 vitem(const struct jv *arr, size_t i)
 {
@@ -174,12 +187,14 @@ vitem(const struct jv *arr, size_t i)
 	return j;
 }
 
+/* Absent and null are the same for optional fields (Code Mode exports null). */
 static int
 vabsent(const struct jv *j)
 {
 	return j->p == NULL || j->p->jp_type == JP_NULL;
 }
 
+/* For "must be a string, not a number" messages. */
 static const char *
 vtypename(const struct jv *j)
 {
@@ -295,6 +310,7 @@ vtmpl_off(struct vctx *v, size_t off, int tline, int tcol)
 	return line == tline && col == tcol ? i : off;
 }
 
+/* Keep the source text of a field: the worker shows it in X-Debug-Request. */
 static int
 vtmpl_set(struct conn_tmpl *t, const char *src, size_t len)
 {
@@ -374,6 +390,7 @@ vurl_tag_end(const char *s, size_t len, size_t i)
 	return len;
 }
 
+/* True when a template tag opens at s[i]. */
 static int
 vurl_is_tag(const char *s, size_t len, size_t i)
 {
@@ -381,6 +398,7 @@ vurl_is_tag(const char *s, size_t len, size_t i)
 	    (s[i + 1] == '{' || s[i + 1] == '%' || s[i + 1] == '#');
 }
 
+/* A hexadecimal digit, for %XX escapes. */
 static int
 vhex(char c)
 {
@@ -695,6 +713,7 @@ vdups(const char *const *keys, size_t n, int icase)
 
 enum vparam_kind { VP_HEADER, VP_QUERY, VP_PATH };
 
+/* An HTTP field name (RFC 9110 token): what a header key must be. */
 static int
 vtoken(const char *s, size_t len)
 {
@@ -757,6 +776,12 @@ vparams_dups(struct vctx *v, const struct jv *arr, enum vparam_kind kind,
 	free(keys);
 }
 
+/*
+ * Header, query or path parameter rows.  Keys are literal, values are
+ * templates of field kind tkind (path defaults are literal).  uses collects
+ * what header and query values refer to: the worker refuses anonymous
+ * callers of a connector whose headers or query use user.* (§11).
+ */
 static void
 vparams(struct vctx *v, const struct jv *obj, const char *field,
     enum vparam_kind kind, enum tmpl_field tkind, struct conn_param **outp,
@@ -865,6 +890,10 @@ vparams(struct vctx *v, const struct jv *obj, const char *field,
 
 /* --- Authentication -------------------------------------------------------- */
 
+/*
+ * claims, additional_claims and jwt_headers: string members are templates
+ * (rendered per request), other JSON values are kept and sent as they are.
+ */
 static void
 vclaims(struct vctx *v, const struct jv *cfg, const char *field, int required,
     enum tmpl_field tkind, struct conn_claim **outp, size_t *noutp)
@@ -917,6 +946,12 @@ vclaims(struct vctx *v, const struct jv *cfg, const char *field, int required,
 	*noutp = nout;
 }
 
+/*
+ * authentication {type, config}: the required keys of each type must be
+ * present, unknown keys are ignored like any unknown field.  Every string
+ * is a template of the authentication field kind; in composite steps that
+ * is the header kind, which has the same availability (§20).
+ */
 static void
 vauth(struct vctx *v, const struct jv *obj, struct conn_auth *a)
 {
@@ -1078,6 +1113,7 @@ vauth(struct vctx *v, const struct jv *obj, struct conn_auth *a)
 
 /* --- Connectors ------------------------------------------------------------ */
 
+/* The method, literal (platform-docs §4); GET when absent. */
 static void
 vmethod(struct vctx *v, const struct jv *obj, enum conn_method *m)
 {
@@ -1103,6 +1139,10 @@ vmethod(struct vctx *v, const struct jv *obj, enum conn_method *m)
 	vpop(v, n);
 }
 
+/*
+ * response_content_type is literal and goes into a response header as is,
+ * so control characters (header injection) are refused here.
+ */
 static void
 vctype(struct vctx *v, const struct jv *obj, char **out)
 {
@@ -1271,6 +1311,7 @@ vpathparams(struct vctx *v, const struct jv *obj, struct connector *c)
 	}
 }
 
+/* One simple connector: identity, request, path parameters. */
 static void
 vconnector(struct vctx *v, const struct jv *obj, struct connector *c)
 {
@@ -1318,6 +1359,10 @@ vstep_dups(struct vctx *v, const struct jv *steps, struct composite *cc)
 	free(keys);
 }
 
+/*
+ * One composite: identity and a non-empty list of steps, each an upstream
+ * request validated with the step availability matrix (platform-docs §20).
+ */
 static void
 vcomposite(struct vctx *v, const struct jv *obj, struct composite *cc)
 {
@@ -1398,6 +1443,7 @@ vcomposite(struct vctx *v, const struct jv *obj, struct composite *cc)
 
 /* --- Documents ------------------------------------------------------------- */
 
+/* Called for every repeated JSON key (json-c would keep the last silently). */
 static void
 vdup_cb(const char *path, const struct jpos_member *dup,
     const struct jpos_member *first, void *arg)
@@ -1446,6 +1492,10 @@ vdup_permalinks(struct vctx *v, const struct jv *arr, const char *field,
 	v->v_name = v->v_permalink = NULL;
 }
 
+/*
+ * The registry root: both arrays are optional; permalinks are unique per
+ * namespace, checked once every connector has its permalink.
+ */
 static void
 vregistry(struct vctx *v, const struct jv *root, struct registry *r)
 {
@@ -1531,6 +1581,11 @@ vregistry(struct vctx *v, const struct jv *root, struct registry *r)
 
 enum reg_mode { REG_REGISTRY, REG_CODEMODE, REG_ANY };
 
+/*
+ * The one loader behind every entry point: parse twice (positions, then
+ * values), report repeated keys, validate in the requested mode, and hand
+ * out a registry only when no error was recorded.
+ */
 static struct registry *
 registry_load_mode(const char *name, const char *buf, size_t len,
     const struct netpolicy *policy, struct reg_report *rep, enum reg_mode mode,
@@ -1629,6 +1684,10 @@ registry_load_mode(const char *name, const char *buf, size_t len,
 	return r;
 }
 
+/*
+ * Read a whole file, refusing non-regular files (a FIFO would block a
+ * reload) and anything over the size limit before allocating for it.
+ */
 static int
 registry_read(const char *path, char **bufp, size_t *lenp, struct vctx *v)
 {
@@ -1682,6 +1741,7 @@ registry_read(const char *path, char **bufp, size_t *lenp, struct vctx *v)
 	return rv;
 }
 
+/* File front end: I/O errors go in the report like any other. */
 static struct registry *
 registry_load_path(const char *path, const struct netpolicy *policy,
     struct reg_report *rep, enum reg_mode mode, int *is_registry)
