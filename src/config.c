@@ -42,6 +42,7 @@
 #define CONFIG_MIB	(1024LL * 1024)
 #define CONFIG_GIB	(1024LL * 1024 * 1024)
 
+/* State of one config_load() call; nothing is global, so loads may nest. */
 struct config_ctx {
 	const char		*x_path;	/* as given, for messages */
 	char			*x_dir;		/* absolute directory of x_path */
@@ -63,6 +64,10 @@ enum config_kind {
 
 #define CK_REQUIRED	0x01
 
+/*
+ * One row of a group's schema.  k_off places a scalar into the struct the
+ * group fills; k_min/k_max bound integers; CK_FUNC rows parse themselves.
+ */
 struct config_key {
 	const char	*k_name;
 	enum config_kind k_kind;
@@ -209,6 +214,7 @@ config_set_str(char **dst, char *v)
 	*dst = v;
 }
 
+/* A non-empty string: an empty user or path is never what was meant. */
 static int
 config_get_string(struct config_ctx *x, const config_setting_t *s,
     const char **v)
@@ -226,6 +232,10 @@ config_get_string(struct config_ctx *x, const config_setting_t *s,
 	return 1;
 }
 
+/*
+ * An integer within bounds.  Floats are refused rather than rounded: a
+ * "workers = 2.5" is a mistake the operator should hear about.
+ */
 static int
 config_get_int(struct config_ctx *x, const config_setting_t *s,
     long long min, long long max, long long *v)
@@ -238,6 +248,7 @@ config_get_int(struct config_ctx *x, const config_setting_t *s,
 		return 0;
 	}
 	*v = config_setting_get_int64(s);
+	/* int64 covers both libconfig integer types; bounds fit in int. */
 	if (*v < min || *v > max) {
 		config_err(x, s, "%lld is out of range (%lld to %lld)", *v,
 		    min, max);
@@ -246,6 +257,7 @@ config_get_int(struct config_ctx *x, const config_setting_t *s,
 	return 1;
 }
 
+/* Relative paths are the file's directory's (SPEC §3), not the cwd's. */
 static char *
 config_abspath(struct config_ctx *x, const config_setting_t *s, const char *v)
 {
@@ -253,7 +265,8 @@ config_abspath(struct config_ctx *x, const config_setting_t *s, const char *v)
 
 	if (v[0] == '/')
 		return config_strdup(x, s, v);
-	if (asprintf(&p, "%s/%s", x->x_dir, v) == -1) {
+	if (asprintf(&p, "%s%s%s", x->x_dir, strcmp(x->x_dir, "/") == 0 ?
+	    "" : "/", v) == -1) {
 		config_err(x, s, "out of memory");
 		return NULL;
 	}
@@ -305,13 +318,6 @@ config_scalar(struct config_ctx *x, const config_setting_t *s,
 	}
 }
 
-static const char *
-config_group_label(const config_setting_t *g, char *buf, size_t len)
-{
-	config_keypath(g, buf, len);
-	return buf;
-}
-
 /*
  * Walk the members of group g against the table: unknown members and
  * missing required ones are errors, known ones are parsed into base.
@@ -333,8 +339,9 @@ config_group(struct config_ctx *x, const config_setting_t *g,
 		for (i = 0; i < nkeys; i++)
 			if (strcmp(keys[i].k_name, name) == 0)
 				break;
+		/* Unknown anywhere is an error: a typo must not keep a default. */
 		if (i == nkeys) {
-			config_group_label(g, label, sizeof(label));
+			config_keypath(g, label, sizeof(label));
 			if (label[0] == '\0')
 				config_err_at(x, m, "unknown key '%s'", name);
 			else
@@ -344,11 +351,12 @@ config_group(struct config_ctx *x, const config_setting_t *g,
 		}
 		config_scalar(x, m, &keys[i], base);
 	}
+	/* Required keys are reported at the group's line, or the file's. */
 	for (i = 0; i < nkeys; i++) {
 		if (!(keys[i].k_flags & CK_REQUIRED) ||
 		    config_setting_get_member(g, keys[i].k_name) != NULL)
 			continue;
-		config_group_label(g, label, sizeof(label));
+		config_keypath(g, label, sizeof(label));
 		if (label[0] == '\0')
 			config_err_at(x, NULL, "missing required key '%s'",
 			    keys[i].k_name);
@@ -406,6 +414,7 @@ config_is_ip(const char *s)
 
 /* --- listen, metrics ------------------------------------------------- */
 
+/* listen entries need both keys; metrics has a default port. */
 static const struct config_key config_listen_keys[] = {
 	{ "address", CK_STRING, CK_REQUIRED, 0, 0,
 	    offsetof(struct conf_listen, l_address), NULL },
@@ -435,6 +444,10 @@ config_listen_one(struct config_ctx *x, const config_setting_t *s,
 	}
 }
 
+/*
+ * listen: one or more { address; port; }.  Duplicates are refused here,
+ * where the line is known, rather than as EADDRINUSE at bind time.
+ */
 static void
 config_do_listen(struct config_ctx *x, const config_setting_t *s, void *base)
 {
@@ -445,6 +458,7 @@ config_do_listen(struct config_ctx *x, const config_setting_t *s, void *base)
 
 	/* A single group is accepted as a list of one. */
 	if (config_setting_is_group(s)) {
+		/* "listen = { ... };" is a natural slip for a list of one */
 		n = 1;
 	} else if (config_setting_is_list(s)) {
 		n = config_setting_length(s);
@@ -483,6 +497,7 @@ config_do_listen(struct config_ctx *x, const config_setting_t *s, void *base)
 	}
 }
 
+/* metrics: absent means off (c_metrics.l_address stays NULL). */
 static void
 config_do_metrics(struct config_ctx *x, const config_setting_t *s, void *base)
 {
@@ -519,6 +534,7 @@ static const struct {
 	{ "local7",	LOG_LOCAL7 },
 };
 
+/* Facility names as syslog.conf(5) spells them, case-insensitive. */
 static void
 config_do_facility(struct config_ctx *x, const config_setting_t *s,
     void *base)
@@ -556,6 +572,11 @@ config_do_log(struct config_ctx *x, const config_setting_t *s, void *base)
 
 /* --- limits, cache --------------------------------------------------- */
 
+/*
+ * Bounds: low enough to catch a unit mistake (a size in KiB, a timeout in
+ * ms), high enough for any real deployment.  Defaults are SPEC §8's and are
+ * set in config_defaults().
+ */
 #define LIM(name, kind, min, max, member) \
 	{ name, kind, 0, min, max, offsetof(struct conf_limits, member), NULL }
 
@@ -598,6 +619,10 @@ config_do_cache(struct config_ctx *x, const config_setting_t *s, void *base)
 
 /* --- egress ---------------------------------------------------------- */
 
+/*
+ * allow_networks: each entry parsed by netpolicy_parse_net, so the keeper
+ * and the load-time URL check use exactly what was validated here.
+ */
 static void
 config_do_allow_networks(struct config_ctx *x, const config_setting_t *s,
     void *base)
@@ -669,6 +694,7 @@ config_check_resolve(const char *v)
 	a = c2 + 1;
 	if (*a == '\0')
 		return "no address";
+	/* curl takes several addresses separated by commas; check each. */
 	for (; *a != '\0'; a = *end ? end + 1 : end) {
 		if ((end = strchr(a, ',')) == NULL)
 			end = a + strlen(a);
@@ -696,6 +722,10 @@ config_check_resolve(const char *v)
 	return NULL;
 }
 
+/*
+ * resolve: kept as text for CURLOPT_RESOLVE, but checked now so that a
+ * typo is a start-up error and not a silent DNS lookup at run time.
+ */
 static void
 config_do_resolve(struct config_ctx *x, const config_setting_t *s,
     void *base)
@@ -725,6 +755,7 @@ config_do_resolve(struct config_ctx *x, const config_setting_t *s,
 	}
 }
 
+/* allow_http lives in the policy, next to allow_networks, for the keeper. */
 static void
 config_do_allow_http(struct config_ctx *x, const config_setting_t *s,
     void *base)
@@ -783,6 +814,10 @@ static const struct config_key config_session_keys[] = {
 	    offsetof(struct conf_session, s_audience), NULL },
 };
 
+/*
+ * session: present means tokens are verified, so the key is required;
+ * issuer and audience stay NULL (unchecked) unless set.
+ */
 static void
 config_do_session(struct config_ctx *x, const config_setting_t *s, void *base)
 {
@@ -821,6 +856,7 @@ config_host_norm(const char *v, const char **why)
 		h[--n] = '\0';
 	for (i = 0; i < n; i++)
 		h[i] = tolower((unsigned char)h[i]);
+	/* IPv6 as in a Host header: bracketed, so ':' can only mean a port. */
 	if (h[0] == '[') {
 		if (n > 2 && h[n - 1] == ']') {
 			h[n - 1] = '\0';
@@ -841,6 +877,7 @@ config_host_norm(const char *v, const char **why)
 	return h;
 }
 
+/* hosts: normalised, and a host listed twice in one tenant is a typo. */
 static void
 config_do_hosts(struct config_ctx *x, const config_setting_t *s, void *base)
 {
@@ -879,6 +916,10 @@ config_do_hosts(struct config_ctx *x, const config_setting_t *s, void *base)
 	}
 }
 
+/*
+ * A tenant id names directories, log lines and metrics labels, so it is
+ * kept to a safe alphabet and length.
+ */
 static void
 config_do_tenant_id(struct config_ctx *x, const config_setting_t *s,
     void *base)
@@ -930,6 +971,7 @@ config_tenant_cross(struct config_ctx *x, const config_setting_t *list,
 			config_err(x, config_setting_get_member(ts, "id"),
 			    "duplicate tenant id '%s' (first at line %d)",
 			    t->t_id, o->t_line);
+		/* Two defaults would make Host matching ambiguous. */
 		if (t->t_nhosts == 0 && o->t_nhosts == 0)
 			config_err(x, ts, "a second tenant without hosts; only "
 			    "one default tenant is allowed (first at line %d)",
@@ -951,6 +993,7 @@ config_tenant_cross(struct config_ctx *x, const config_setting_t *list,
 	}
 }
 
+/* tenants: a list of groups, each checked alone and against earlier ones. */
 static void
 config_do_tenants(struct config_ctx *x, const config_setting_t *s, void *base)
 {
@@ -987,6 +1030,7 @@ config_do_tenants(struct config_ctx *x, const config_setting_t *s, void *base)
 
 /* --- top level ------------------------------------------------------- */
 
+/* The top level.  listen and tenants have no sensible default. */
 static const struct config_key config_root_keys[] = {
 	{ "listen", CK_FUNC, CK_REQUIRED, 0, 0, 0, config_do_listen },
 	{ "user", CK_STRING, 0, 0, 0,
@@ -1007,11 +1051,13 @@ static const struct config_key config_root_keys[] = {
 	{ "tenants", CK_FUNC, CK_REQUIRED, 0, 0, 0, config_do_tenants },
 };
 
+/* Defaults of widgetd.conf(5), before the file is read over them. */
 static int
 config_defaults(struct widgetd_config *c)
 {
 	long	 ncpu;
 
+	/* One worker per CPU: workers are single-threaded event loops. */
 	ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 	c->c_workers = ncpu < 1 ? 1 : ncpu > 256 ? 256 : (int)ncpu;
 	c->c_syslog_facility = LOG_DAEMON;
@@ -1062,10 +1108,12 @@ config_cross(struct config_ctx *x, const config_t *cf)
 		config_err(x, s, "user and keeper_user must differ (both "
 		    "'%s')", c->c_user);
 	}
+	/* sun_path is fixed-size; a truncated path would bind elsewhere. */
 	if (c->c_control_socket != NULL &&
 	    strlen(c->c_control_socket) >= sizeof(sun.sun_path))
 		config_err(x, config_setting_get_member(root, "control_socket"),
 		    "longer than %zu bytes", sizeof(sun.sun_path) - 1);
+	/* Metrics on a listener's port would shadow it at bind time. */
 	if (c->c_metrics.l_address != NULL) {
 		for (i = 0; i < c->c_nlisten; i++) {
 			if (c->c_listen[i].l_address == NULL ||
@@ -1145,10 +1193,11 @@ config_prescan(struct config_ctx *x, const char *path)
 		} while ((ch = getc(fp)) != EOF && (isxdigit(ch) || ch == 'x' ||
 		    ch == 'X'));
 		tok[n] = '\0';
-		if (ch == '\n')
-			line++;
+		/* the character after the number is scanned as usual */
+		if (ch != EOF)
+			ungetc(ch, fp);
 		prev2 = 0;
-		prev = ch == EOF ? ' ' : ch;
+		prev = '0';
 		if (ch == '.' || ch == 'L' || ch == 'l' || strchr(tok, 'e') ||
 		    strchr(tok, 'E')) {
 			/* a float, or an int64 already; hex 0x..e.. is rare */
@@ -1162,8 +1211,7 @@ config_prescan(struct config_ctx *x, const char *path)
 		if (*ep != '\0')
 			continue;
 		if (errno == ERANGE || v > (neg ? 2147483648ULL : 2147483647ULL))
-			config_err_at_file(x, x->x_path,
-			    ch == '\n' ? line - 1 : line,
+			config_err_at_file(x, x->x_path, line,
 			    "integer %s%s does not fit in 32 bits; write %s%sL",
 			    neg ? "-" : "", tok, neg ? "-" : "", tok);
 	}
@@ -1182,6 +1230,7 @@ config_report_syntax(struct config_ctx *x, const config_t *cf)
 	    0 : config_error_line(cf), "%s", config_error_text(cf));
 }
 
+/* The absolute directory of path, against the cwd when path is relative. */
 static char *
 config_dirname(const char *path)
 {
@@ -1207,6 +1256,10 @@ config_dirname(const char *path)
 	return dir;
 }
 
+/*
+ * Parse, then validate the whole tree; errors only accumulate, so the
+ * caller sees all of them.  The result is all or nothing.
+ */
 struct widgetd_config *
 config_load(const char *path, void (*report)(const char *, void *), void *arg)
 {
@@ -1236,7 +1289,8 @@ config_load(const char *path, void (*report)(const char *, void *), void *arg)
 	x.x_conf = c;
 	/* c_path absolute: a reload after chdir("/") still finds it. */
 	base = strrchr(path, '/');
-	if (asprintf(&c->c_path, "%s/%s", x.x_dir,
+	if (asprintf(&c->c_path, "%s%s%s", x.x_dir,
+	    strcmp(x.x_dir, "/") == 0 ? "" : "/",
 	    base != NULL ? base + 1 : path) == -1) {
 		c->c_path = NULL;
 		config_err_at(&x, NULL, "out of memory");
@@ -1244,6 +1298,7 @@ config_load(const char *path, void (*report)(const char *, void *), void *arg)
 	}
 
 	config_set_include_dir(&cf, x.x_dir);
+	/* The prescan reports into the same list; parsing still goes on. */
 	config_prescan(&x, path);
 	if (config_read_file(&cf, path) != CONFIG_TRUE) {
 		config_report_syntax(&x, &cf);
@@ -1255,6 +1310,7 @@ config_load(const char *path, void (*report)(const char *, void *), void *arg)
 out:
 	config_destroy(&cf);
 	free(x.x_dir);
+	/* Any error at all: the caller keeps its running configuration. */
 	if (x.x_nerr > 0) {
 		config_free(c);
 		c = NULL;
@@ -1271,6 +1327,7 @@ config_session_clear(struct conf_session *s)
 	free(s->s_audience);
 }
 
+/* Everything config_load allocated, in one place. */
 void
 config_free(struct widgetd_config *c)
 {

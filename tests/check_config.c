@@ -406,6 +406,35 @@ START_TEST(test_all_errors)
 }
 END_TEST
 
+/* Big numbers in comments, strings and floats are not integers. */
+START_TEST(test_prescan_quiet)
+{
+	struct widgetd_config	*c;
+	struct msgs		 m = { .m_n = 0 };
+	char			 path[PATH_MAX];
+
+	c = load_text(L1 L2
+	    "workers = 2# 99999999999\n"
+	    "user = \"w 99999999999 \\\" 99999999999\"; /* 99999999999\n"
+	    " 88888888888 */ // 77777777777\n"
+	    "keeper_user = \"k\";\n"
+	    "cache = { memory = 4294967296L; };\n", &m, path, sizeof(path));
+	ck_assert_msg(c != NULL, "%s", m.m_n ? m.m_msg[0] : "?");
+	ck_assert_int_eq(c->c_workers, 2);
+	ck_assert_str_eq(c->c_user, "w 99999999999 \" 99999999999");
+	ck_assert_uint_eq(c->c_cache_memory, 4294967296ULL);
+	config_free(c);
+	/* and the line count survives the comment: 12345678901 is on line 4 */
+	c = load_text(L1 L2 "/* a\n */ workers = 12345678901;\n", &m, path,
+	    sizeof(path));
+	ck_assert_ptr_null(c);
+	ck_assert_int_ge(m.m_n, 1);
+	ck_assert_msg(strstr(m.m_msg[0], ":4: integer 12345678901") != NULL,
+	    "%s", m.m_msg[0]);
+	msgs_free(&m);
+}
+END_TEST
+
 struct bad_case {
 	const char	*b_text;
 	int		 b_line;	/* 0: a file-level error */
@@ -560,6 +589,8 @@ static const struct bad_case bad_cases[] = {
 	    "/* 99999999999 */ limits = { request_body = 0x100000000; };\n", 5,
 	    "integer 0x100000000 does not fit" },
 	{ L1 L2 "workers = -2147483649;\n", 3, "integer -2147483649 does not" },
+	{ L1 L2 "workers = 2# 99999999999\nuser = 12345678901;\n", 4,
+	    "integer 12345678901 does not fit" },
 };
 
 #define NBAD (sizeof(bad_cases) / sizeof(bad_cases[0]))
@@ -604,6 +635,7 @@ config_suite(void)
 	tcase_add_test(tc, test_include);
 	tcase_add_test(tc, test_missing_file);
 	tcase_add_test(tc, test_all_errors);
+	tcase_add_test(tc, test_prescan_quiet);
 	tcase_add_loop_test(tc, test_bad, 0, NBAD);
 	suite_add_tcase(s, tc);
 	return s;
