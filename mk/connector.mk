@@ -16,7 +16,7 @@ if ENABLE_FUZZING
 noinst_PROGRAMS += tests/fuzz/fuzz_registry
 tests_fuzz_fuzz_registry_SOURCES = tests/fuzz/fuzz_registry.c
 tests_fuzz_fuzz_registry_CFLAGS = $(AM_CFLAGS) -DFUZZING_BUILD -fsanitize=fuzzer
-tests_fuzz_fuzz_registry_LDFLAGS = $(AM_LDFLAGS) -fsanitize=fuzzer
+tests_fuzz_fuzz_registry_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_LDFLAGS)
 tests_fuzz_fuzz_registry_LDADD = $(WD_LIBS)
 endif
 

@@ -1043,8 +1043,10 @@ vauth(struct vctx *v, const struct jv *obj, struct conn_auth *a)
 		    &j) == 1) {
 			size_t n3 = vpush_key(v, "token_url");
 
-			vurl(v, s, len, vpos(&j), tk, &a->ca_token_url, NULL,
-			    NULL);
+			/* A token URL is a URL: no secrets in it (§12). */
+			vurl(v, s, len, vpos(&j), v->v_step ?
+			    TMPL_FIELD_STEP_URL : TMPL_FIELD_URL,
+			    &a->ca_token_url, NULL, NULL);
 			vpop(v, n3);
 		}
 		if (a->ca_type == CONN_AUTH_OAUTH_CC) {

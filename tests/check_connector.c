@@ -322,6 +322,14 @@ static const struct doc docs[] = {
 	    "{`client_id`:`a`,`client_secret`:`b`,`token_url`:"
 	    "`https://192.168.1.1/t`}}"), 0, 0, REG_E_URL,
 	    "connectors[0].authentication.config.token_url", 0, 0 },
+	{ C1(NU ",`authentication`:{`type`:`oauth_client_credentials`,`config`:"
+	    "{`client_id`:`a`,`client_secret`:`b`,`token_url`:"
+	    "`https://auth.example.com/t?k={{ get_secret('k') }}`}}"), 0, 0,
+	    REG_E_TEMPLATE, "connectors[0].authentication.config.token_url", 0, 0 },
+	{ C1(NU ",`authentication`:{`type`:`oauth_client_credentials`,`config`:"
+	    "{`client_id`:`a`,`client_secret`:`b`,`token_url`:"
+	    "`{{ get_variable('auth_base') }}/oauth/token`}}"), 0, 0, NULL, NULL,
+	    0, 0 },
 	{ C1(NU ",`authentication`:{`type`:`jwt`,`config`:{`private_key`:`k`}}"),
 	    0, 0, REG_E_AUTH, "connectors[0].authentication.config.claims", 0, 0 },
 	{ C1(NU ",`authentication`:{`type`:`jwt`,`config`:{`private_key`:`k`,"
