@@ -5,8 +5,8 @@
  * each load the same registry themselves; widgetctl check and widgetd -n use
  * the same loader and print the same report.
  *
- * connector.c owns the model; the full structures are defined there and in
- * this header as they grow.  Entry points below are the contract.
+ * A loaded struct registry is immutable: every template is compiled once, at
+ * load, and the structures below are read-only for their users.
  */
 #ifndef WIDGETD_CONNECTOR_H
 #define WIDGETD_CONNECTOR_H
@@ -14,7 +14,8 @@
 #include <stddef.h>
 
 struct netpolicy;
-struct registry;
+struct tmpl;
+struct json_object;
 
 /* One problem in a registry or Code Mode file. */
 struct reg_error {
@@ -23,24 +24,191 @@ struct reg_error {
 	int		 re_col;
 	char		*re_connector;	/* "name (permalink)" or NULL */
 	char		*re_path;	/* e.g. "connectors[3].headers[1].value" */
-	char		*re_class;	/* e.g. "invalid_json", "missing_field",
-					   "duplicate_permalink", "field_length",
-					   "permalink_format", "auth_config",
-					   "url", "template", "path_parameters" */
+	char		*re_class;	/* one of the REG_E_* strings below */
 	char		*re_msg;
+	/* Extensions: the parts of re_connector, and which namespace. */
+	char		*re_name;	/* NULL when unknown */
+	char		*re_permalink;	/* NULL when unknown */
+	int		 re_composite;	/* 1: a composite connector */
 };
+
+/* Error classes (re_class). */
+#define REG_E_IO		"io"		/* file cannot be read */
+#define REG_E_JSON		"invalid_json"	/* syntax, with line:col */
+#define REG_E_DUP_JSON_KEY	"duplicate_json_key"
+#define REG_E_TYPE		"invalid_type"	/* wrong JSON type */
+#define REG_E_MISSING		"missing_field"
+#define REG_E_VALUE		"invalid_value"	/* method, in, algorithm … */
+#define REG_E_LENGTH		"field_length"
+#define REG_E_PERMALINK		"permalink_format"
+#define REG_E_DUP_PERMALINK	"duplicate_permalink"
+#define REG_E_DUP_KEY		"duplicate_key"	/* header/query/path rows */
+#define REG_E_DUP_STEP		"duplicate_step"
+#define REG_E_AUTH		"auth_config"
+#define REG_E_URL		"url"
+#define REG_E_TEMPLATE		"template"
+#define REG_E_PATHPARAMS	"path_parameters"
+#define REG_E_STEPS		"steps"
+#define REG_E_LIMIT		"too_many_errors"
 
 struct reg_report {
 	struct reg_error *rr_errors;
 	size_t		 rr_nerrors;
 };
 void		 reg_report_clear(struct reg_report *);
-/* Print every error as "file:line:col: connector: path: message". */
+/*
+ * Print every error as
+ * "file:line:col: connector 'name' (permalink): path: message [class]".
+ */
 void		 reg_report_print(const struct reg_report *, void *stdio_file);
+
+/* --- The model ----------------------------------------------------------- */
+
+/*
+ * A templated field: the source text as written, and its compiled form.
+ * ct_tmpl is NULL when the field is absent or empty (ct_src is then "").
+ */
+struct conn_tmpl {
+	char		*ct_src;	/* NUL-terminated; may hold NULs (\u0000) */
+	size_t		 ct_len;
+	struct tmpl	*ct_tmpl;
+};
+
+enum conn_method {
+	CONN_GET,
+	CONN_POST,
+	CONN_PUT,
+	CONN_PATCH,
+	CONN_DELETE,
+	CONN_HEAD,
+	CONN_OPTIONS
+};
+const char	*conn_method_name(enum conn_method);
+
+/* A header, query or path parameter row. */
+struct conn_param {
+	char		*cp_key;	/* literal */
+	struct conn_tmpl cp_value;	/* path parameters: a literal default
+					   (cp_value.ct_tmpl NULL), "" for none */
+	int		 cp_overridable;
+};
+
+enum conn_auth_type {
+	CONN_AUTH_NONE,
+	CONN_AUTH_API_KEY,
+	CONN_AUTH_OAUTH_CC,		/* oauth_client_credentials */
+	CONN_AUTH_JWT,
+	CONN_AUTH_OAUTH_JWT_BEARER
+};
+const char	*conn_auth_name(enum conn_auth_type);
+
+enum conn_auth_in {
+	CONN_IN_HEADER,
+	CONN_IN_QUERY
+};
+
+/*
+ * A claim or JWT header member.  A string value is a template (cl_value);
+ * any other JSON value is kept as JSON (cl_json, owned).
+ */
+struct conn_claim {
+	char		*cl_key;
+	struct conn_tmpl cl_value;
+	struct json_object *cl_json;	/* NULL for a template value */
+};
+
+/* Authentication: only the members of ca_type are set (others empty). */
+struct conn_auth {
+	enum conn_auth_type ca_type;
+	/* api_key */
+	struct conn_tmpl ca_key;
+	struct conn_tmpl ca_value;
+	enum conn_auth_in ca_in;
+	/* oauth_client_credentials, oauth_jwt_bearer */
+	struct conn_tmpl ca_client_id;
+	struct conn_tmpl ca_client_secret;
+	struct conn_tmpl ca_token_url;
+	struct conn_tmpl ca_scope;
+	/* jwt, oauth_jwt_bearer */
+	struct conn_tmpl ca_private_key;
+	char		*ca_algorithm;	/* canonical name, default "RS256" */
+	struct conn_claim *ca_claims;	/* jwt claims / additional_claims */
+	size_t		 ca_nclaims;
+	struct conn_claim *ca_headers;	/* jwt_headers */
+	size_t		 ca_nheaders;
+	/* oauth_jwt_bearer */
+	struct conn_tmpl ca_subject;
+	struct conn_tmpl ca_audience;
+	long		 ca_token_ttl;	/* seconds, default 3600 */
+};
+
+/*
+ * What a simple connector and a composite step have in common: one upstream
+ * request.  The URL is compiled whole (cr_url, for rendering) and also as
+ * its origin part (cr_origin: "https://host[:port]" or the get_variable()
+ * expression that supplies the host or the origin) so the keeper can check
+ * that a rendered URL starts with the rendered origin (DESIGN §3 step 7).
+ */
+struct conn_request {
+	struct conn_tmpl cr_url;
+	struct conn_tmpl cr_origin;
+	int		 cr_origin_literal;	/* no template in the origin */
+	enum conn_method cr_method;
+	struct conn_param *cr_headers;
+	size_t		 cr_nheaders;
+	struct conn_param *cr_query;
+	size_t		 cr_nquery;
+	struct conn_auth cr_auth;
+	struct conn_tmpl cr_request_body;
+	struct conn_tmpl cr_response_body;
+	char		*cr_response_content_type;	/* "" for none */
+	/* TMPL_USES_* over the header and query values (e.g. user.* there
+	   makes anonymous calls fail, platform-docs §11). */
+	unsigned int	 cr_header_query_uses;
+};
+
+struct connector {
+	char		*c_name;
+	char		*c_permalink;
+	struct conn_request c_req;
+	struct conn_param *c_path;	/* path_parameters */
+	size_t		 c_npath;
+	size_t		 c_index;	/* in r_conns: the same in every process
+					   that loaded the same file */
+	int		 c_line;	/* where it is defined in its file */
+};
+
+struct conn_step {
+	char		*cs_name;	/* slug, unique in its composite */
+	struct conn_request cs_req;
+};
+
+struct composite {
+	char		*cc_name;
+	char		*cc_permalink;
+	struct conn_step *cc_steps;	/* at least one */
+	size_t		 cc_nsteps;
+	size_t		 cc_index;	/* in r_comps */
+	int		 cc_line;
+};
+
+struct registry {
+	char		*r_file;
+	struct connector *r_conns;	/* in file order */
+	size_t		 r_nconns;
+	struct composite *r_comps;
+	size_t		 r_ncomps;
+	/* Sorted by permalink for lookups. */
+	struct connector **r_conn_index;
+	struct composite **r_comp_index;
+};
+
+/* --- Loading ------------------------------------------------------------- */
 
 /*
  * Load a connectors_registry.json (all-or-nothing: NULL and every error in
- * rep when anything is wrong).  policy decides which literal hosts load.
+ * rep when anything is wrong).  policy decides which literal hosts load;
+ * NULL means the default policy (public addresses only, https only).
  */
 struct registry	*registry_load_file(const char *path, const struct netpolicy *,
 		    struct reg_report *rep);
@@ -49,9 +217,27 @@ struct registry	*registry_load_buffer(const char *name, const char *buf,
 /* Load one Code Mode JSON file as a registry holding one connector. */
 struct registry	*registry_load_codemode(const char *path,
 		    const struct netpolicy *, struct reg_report *rep);
+struct registry	*registry_load_codemode_buffer(const char *name,
+		    const char *buf, size_t len, const struct netpolicy *,
+		    struct reg_report *rep);
+/*
+ * Decide between the two: a root object with "connectors" or
+ * "composite_connectors" is a registry, anything else one connector.
+ * *is_registry (may be NULL) says which; the buffer form of the same.
+ */
+struct registry	*registry_load_any(const char *path, const struct netpolicy *,
+		    struct reg_report *rep, int *is_registry);
 void		 registry_free(struct registry *);
 
 size_t		 registry_nconnectors(const struct registry *);
 size_t		 registry_ncomposites(const struct registry *);
+/* Lookup by permalink (each in its own namespace); NULL when unknown. */
+const struct connector *registry_connector(const struct registry *,
+		    const char *permalink);
+const struct composite *registry_composite(const struct registry *,
+		    const char *permalink);
+
+/* 1 when s is a valid permalink / step name: ^[a-z0-9]+(?:-[a-z0-9]+)*$ */
+int		 connector_slug_valid(const char *s, size_t len);
 
 #endif

@@ -1,0 +1,340 @@
+/*
+ * connector.c — the connector model: names, lookups, freeing, and the error
+ * report that the loader (registry.c) fills.
+ */
+#include "build.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <json-c/json.h>
+
+#include "connector.h"
+#include "registry.h"
+#include "template/template.h"
+
+static const char *const conn_methods[] = {
+	"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"
+};
+
+static const char *const conn_auths[] = {
+	"none", "api_key", "oauth_client_credentials", "jwt", "oauth_jwt_bearer"
+};
+
+const char *
+conn_method_name(enum conn_method m)
+{
+	if ((size_t)m >= sizeof(conn_methods) / sizeof(conn_methods[0]))
+		return "?";
+	return conn_methods[m];
+}
+
+const char *
+conn_auth_name(enum conn_auth_type t)
+{
+	if ((size_t)t >= sizeof(conn_auths) / sizeof(conn_auths[0]))
+		return "?";
+	return conn_auths[t];
+}
+
+/*
+ * ^[a-z0-9]+(?:-[a-z0-9]+)*$ without a regex engine: a hyphen may only
+ * follow an alphanumeric, and the last character must be one.
+ */
+int
+connector_slug_valid(const char *s, size_t len)
+{
+	size_t	 i;
+	int	 prev_hyphen = 1;	/* no leading hyphen */
+
+	if (len == 0 || len > 255)
+		return 0;
+	for (i = 0; i < len; i++) {
+		if ((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9'))
+			prev_hyphen = 0;
+		else if (s[i] == '-' && !prev_hyphen)
+			prev_hyphen = 1;
+		else
+			return 0;
+	}
+	return !prev_hyphen;
+}
+
+/* --- Report -------------------------------------------------------------- */
+
+/* Free every error; the report can be reused for the next load. */
+void
+reg_report_clear(struct reg_report *rep)
+{
+	struct reg_error	*e;
+	size_t			 i;
+
+	if (rep == NULL)
+		return;
+	for (i = 0; i < rep->rr_nerrors; i++) {
+		e = &rep->rr_errors[i];
+		free(e->re_file);
+		free(e->re_connector);
+		free(e->re_path);
+		free(e->re_class);
+		free(e->re_msg);
+		free(e->re_name);
+		free(e->re_permalink);
+	}
+	free(rep->rr_errors);
+	rep->rr_errors = NULL;
+	rep->rr_nerrors = 0;
+}
+
+/*
+ * One line per error, in the order found.  The class goes last in brackets
+ * so that the "file:line:col: connector: path: message" prefix stays the
+ * shape compilers use and editors jump to.
+ */
+void
+reg_report_print(const struct reg_report *rep, void *stdio_file)
+{
+	const struct reg_error	*e;
+	FILE			*fp = stdio_file;
+	size_t			 i;
+
+	for (i = 0; i < rep->rr_nerrors; i++) {
+		e = &rep->rr_errors[i];
+		fputs(e->re_file ? e->re_file : "-", fp);
+		if (e->re_line > 0)
+			fprintf(fp, ":%d:%d", e->re_line, e->re_col);
+		fputs(": ", fp);
+		if (e->re_name != NULL || e->re_permalink != NULL) {
+			fputs(e->re_composite ? "composite connector" :
+			    "connector", fp);
+			if (e->re_name != NULL)
+				fprintf(fp, " '%s'", e->re_name);
+			if (e->re_permalink != NULL)
+				fprintf(fp, " (%s)", e->re_permalink);
+			fputs(": ", fp);
+		}
+		if (e->re_path != NULL && e->re_path[0] != '\0')
+			fprintf(fp, "%s: ", e->re_path);
+		fprintf(fp, "%s [%s]\n", e->re_msg, e->re_class);
+	}
+}
+
+/* --- Freeing ------------------------------------------------------------- */
+
+/* Every free below accepts partly filled structures: a failed load frees
+ * whatever it built so far through the same functions. */
+void
+conn_tmpl_clear(struct conn_tmpl *t)
+{
+	free(t->ct_src);
+	tmpl_free(t->ct_tmpl);
+	memset(t, 0, sizeof(*t));
+}
+
+static void
+conn_params_free(struct conn_param *p, size_t n)
+{
+	size_t	 i;
+
+	for (i = 0; i < n; i++) {
+		free(p[i].cp_key);
+		conn_tmpl_clear(&p[i].cp_value);
+	}
+	free(p);
+}
+
+static void
+conn_claims_free(struct conn_claim *c, size_t n)
+{
+	size_t	 i;
+
+	for (i = 0; i < n; i++) {
+		free(c[i].cl_key);
+		conn_tmpl_clear(&c[i].cl_value);
+		json_object_put(c[i].cl_json);
+	}
+	free(c);
+}
+
+void
+conn_auth_clear(struct conn_auth *a)
+{
+	conn_tmpl_clear(&a->ca_key);
+	conn_tmpl_clear(&a->ca_value);
+	conn_tmpl_clear(&a->ca_client_id);
+	conn_tmpl_clear(&a->ca_client_secret);
+	conn_tmpl_clear(&a->ca_token_url);
+	conn_tmpl_clear(&a->ca_scope);
+	conn_tmpl_clear(&a->ca_private_key);
+	free(a->ca_algorithm);
+	conn_claims_free(a->ca_claims, a->ca_nclaims);
+	conn_claims_free(a->ca_headers, a->ca_nheaders);
+	conn_tmpl_clear(&a->ca_subject);
+	conn_tmpl_clear(&a->ca_audience);
+	memset(a, 0, sizeof(*a));
+}
+
+void
+conn_request_clear(struct conn_request *r)
+{
+	conn_tmpl_clear(&r->cr_url);
+	conn_tmpl_clear(&r->cr_origin);
+	conn_params_free(r->cr_headers, r->cr_nheaders);
+	conn_params_free(r->cr_query, r->cr_nquery);
+	conn_auth_clear(&r->cr_auth);
+	conn_tmpl_clear(&r->cr_request_body);
+	conn_tmpl_clear(&r->cr_response_body);
+	free(r->cr_response_content_type);
+	memset(r, 0, sizeof(*r));
+}
+
+void
+connector_clear(struct connector *c)
+{
+	free(c->c_name);
+	free(c->c_permalink);
+	conn_request_clear(&c->c_req);
+	conn_params_free(c->c_path, c->c_npath);
+	memset(c, 0, sizeof(*c));
+}
+
+void
+composite_clear(struct composite *cc)
+{
+	size_t	 i;
+
+	free(cc->cc_name);
+	free(cc->cc_permalink);
+	for (i = 0; i < cc->cc_nsteps; i++) {
+		free(cc->cc_steps[i].cs_name);
+		conn_request_clear(&cc->cc_steps[i].cs_req);
+	}
+	free(cc->cc_steps);
+	memset(cc, 0, sizeof(*cc));
+}
+
+void
+registry_free(struct registry *r)
+{
+	size_t	 i;
+
+	if (r == NULL)
+		return;
+	for (i = 0; i < r->r_nconns; i++)
+		connector_clear(&r->r_conns[i]);
+	for (i = 0; i < r->r_ncomps; i++)
+		composite_clear(&r->r_comps[i]);
+	free(r->r_conns);
+	free(r->r_comps);
+	free(r->r_conn_index);
+	free(r->r_comp_index);
+	free(r->r_file);
+	free(r);
+}
+
+/* --- Lookup -------------------------------------------------------------- */
+
+size_t
+registry_nconnectors(const struct registry *r)
+{
+	return r == NULL ? 0 : r->r_nconns;
+}
+
+size_t
+registry_ncomposites(const struct registry *r)
+{
+	return r == NULL ? 0 : r->r_ncomps;
+}
+
+/* Permalinks are unique per namespace after a successful load, so a
+ * plain strcmp order is total. */
+static int
+registry_conn_cmp(const void *a, const void *b)
+{
+	const struct connector *const *x = a, *const *y = b;
+
+	return strcmp((*x)->c_permalink, (*y)->c_permalink);
+}
+
+static int
+registry_comp_cmp(const void *a, const void *b)
+{
+	const struct composite *const *x = a, *const *y = b;
+
+	return strcmp((*x)->cc_permalink, (*y)->cc_permalink);
+}
+
+int
+registry_index(struct registry *r)
+{
+	size_t	 i;
+
+	if (r->r_nconns > 0) {
+		r->r_conn_index = calloc(r->r_nconns, sizeof(*r->r_conn_index));
+		if (r->r_conn_index == NULL)
+			return -1;
+		for (i = 0; i < r->r_nconns; i++)
+			r->r_conn_index[i] = &r->r_conns[i];
+		qsort(r->r_conn_index, r->r_nconns, sizeof(*r->r_conn_index),
+		    registry_conn_cmp);
+	}
+	if (r->r_ncomps > 0) {
+		r->r_comp_index = calloc(r->r_ncomps, sizeof(*r->r_comp_index));
+		if (r->r_comp_index == NULL)
+			return -1;
+		for (i = 0; i < r->r_ncomps; i++)
+			r->r_comp_index[i] = &r->r_comps[i];
+		qsort(r->r_comp_index, r->r_ncomps, sizeof(*r->r_comp_index),
+		    registry_comp_cmp);
+	}
+	return 0;
+}
+
+/*
+ * Binary search on the sorted index: the worker looks a connector up on
+ * every request, and a registry may hold thousands.
+ */
+const struct connector *
+registry_connector(const struct registry *r, const char *permalink)
+{
+	size_t	 lo = 0, hi, mid;
+	int	 c;
+
+	if (r == NULL || permalink == NULL)
+		return NULL;
+	hi = r->r_nconns;
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		c = strcmp(permalink, r->r_conn_index[mid]->c_permalink);
+		if (c == 0)
+			return r->r_conn_index[mid];
+		if (c < 0)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	return NULL;
+}
+
+const struct composite *
+registry_composite(const struct registry *r, const char *permalink)
+{
+	size_t	 lo = 0, hi, mid;
+	int	 c;
+
+	if (r == NULL || permalink == NULL)
+		return NULL;
+	hi = r->r_ncomps;
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		c = strcmp(permalink, r->r_comp_index[mid]->cc_permalink);
+		if (c == 0)
+			return r->r_comp_index[mid];
+		if (c < 0)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	return NULL;
+}
