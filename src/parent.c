@@ -830,7 +830,7 @@ parent_reload(struct parent *p)
 
 	log_info("reloading %s", p->p_opts.po_conf);
 	cfg = config_load(p->p_opts.po_conf, proc_log_report, NULL);
-	if (cfg == NULL || proc_check_privsep(cfg, proc_log_report, NULL) == -1) {
+	if (cfg == NULL || proc_check_config(cfg, proc_log_report, NULL) == -1) {
 		log_warnx("reload: %s is not valid, keeping the running "
 		    "configuration", p->p_opts.po_conf);
 		config_free(cfg);
@@ -940,8 +940,8 @@ parent_main(const struct proc_opts *po)
 
 	if ((p.p_cfg = config_load(po->po_conf, proc_log_report, NULL)) == NULL)
 		fatalx("%s: invalid configuration", po->po_conf);
-	if (proc_check_privsep(p.p_cfg, proc_log_report, NULL) == -1)
-		fatalx("%s: cannot separate privileges", po->po_conf);
+	if (proc_check_config(p.p_cfg, proc_log_report, NULL) == -1)
+		fatalx("%s: configuration refused", po->po_conf);
 	if ((nofile = proc_raise_nofile()) == -1)
 		log_warn("cannot raise the open files limit");
 	p.p_nofile = nofile;

@@ -22,6 +22,7 @@
 
 #include "chan.h"
 #include "config.h"
+#include "connector.h"
 #include "ipc.h"
 #include "log.h"
 #include "proc.h"
@@ -266,4 +267,57 @@ void
 proc_log_report(const char *msg, void *arg)
 {
 	log_warnx("%s", msg);
+}
+
+/* Hand each line of a registry report to report(). */
+static void
+proc_report_registry(const struct reg_report *rr,
+    void (*report)(const char *, void *), void *arg)
+{
+	char	*text = NULL, *line, *next;
+	size_t	 len = 0;
+	FILE	*f;
+
+	if ((f = open_memstream(&text, &len)) == NULL) {
+		report("out of memory", arg);
+		return;
+	}
+	reg_report_print(rr, f);
+	fclose(f);
+	for (line = text; line != NULL && *line != '\0'; line = next) {
+		if ((next = strchr(line, '\n')) != NULL)
+			*next++ = '\0';
+		if (*line != '\0')
+			report(line, arg);
+	}
+	free(text);
+}
+
+int
+proc_check_config(const struct widgetd_config *cfg,
+    void (*report)(const char *, void *), void *arg)
+{
+	struct reg_report	 rr;
+	struct registry		*reg;
+	size_t			 i;
+	int			 bad = 0;
+
+	if (proc_check_privsep(cfg, report, arg) == -1)
+		bad = 1;
+	for (i = 0; i < cfg->c_ntenants; i++) {
+		memset(&rr, 0, sizeof(rr));
+		reg = registry_load_file(cfg->c_tenants[i].t_registry,
+		    &cfg->c_egress.policy, &rr);
+		if (reg == NULL) {
+			/* A load failure always comes with at least one line. */
+			if (rr.rr_nerrors == 0)
+				proc_report(report, arg, "%s: cannot load",
+				    cfg->c_tenants[i].t_registry);
+			proc_report_registry(&rr, report, arg);
+			bad = 1;
+		}
+		registry_free(reg);
+		reg_report_clear(&rr);
+	}
+	return bad ? -1 : 0;
 }

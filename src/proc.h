@@ -67,6 +67,15 @@ void		 proc_confine(enum proc_role, const struct widgetd_config *);
 /* Checks the parent makes before starting children (users, chroot). */
 int		 proc_check_privsep(const struct widgetd_config *,
 		    void (*report)(const char *, void *), void *arg);
+/*
+ * Everything a configuration references, checked as the children will use
+ * it: proc_check_privsep, then every tenant's registry with the loader
+ * workers and keeper use (each of its errors reported as
+ * "file:line:col: ...").  -1 when anything is wrong.  Used by -n, at start
+ * and on reload, so that a bad change never reaches a child.
+ */
+int		 proc_check_config(const struct widgetd_config *,
+		    void (*report)(const char *, void *), void *arg);
 
 /* Entry points of the roles (widgetd.c dispatches to one of them). */
 int		 parent_main(const struct proc_opts *);

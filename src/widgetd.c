@@ -36,7 +36,7 @@ widgetd_report(const char *msg, void *arg)
 	(*errors)++;
 }
 
-/* -n: every error, or "configuration OK". */
+/* -n: every error in the file and the registries it names, or OK. */
 static int
 widgetd_check(const char *path)
 {
@@ -45,7 +45,7 @@ widgetd_check(const char *path)
 
 	cfg = config_load(path, widgetd_report, &errors);
 	if (cfg != NULL &&
-	    proc_check_privsep(cfg, widgetd_report, &errors) == -1)
+	    proc_check_config(cfg, widgetd_report, &errors) == -1)
 		errors += errors == 0;
 	config_free(cfg);
 	if (cfg == NULL || errors > 0) {

@@ -2,6 +2,7 @@
 usage errors; and limits.connections."""
 
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -34,10 +35,26 @@ try:
     r = run("-n", "-c", d.conf)
     check(r.returncode == 1 and len(r.stderr.strip().splitlines()) >= 2,
           "every error is printed (%r)" % r.stderr)
+    # The registries a configuration names are checked too (SPEC §2).
+    d.write_conf()
+    d.write_registry('{\n  "connectors": [\n    ,\n  ]\n}\n')
+    r = run("-n", "-c", d.conf)
+    check(r.returncode == 1 and "configuration OK" not in r.stdout,
+          "-n on a broken registry: exit 1")
+    check(re.search(re.escape(d.registry) + r":3:\d+: ", r.stderr) is not None,
+          "registry error as file:line:col (%r)" % r.stderr)
+    r = run("-d", "-c", d.conf)
+    check(r.returncode == 1, "start with a broken registry: exit 1")
+    os.unlink(d.registry)
+    r = run("-n", "-c", d.conf)
+    check(r.returncode == 1 and "reg.json" in r.stderr,
+          "-n with a missing registry: exit 1 (%r)" % r.stderr)
+    d.write_registry('{"connectors": []}\n')
     r = run("-n", "-c", os.path.join(d.dir, "missing.conf"))
     check(r.returncode == 1 and r.stderr != "", "-n on a missing file: exit 1")
     r = run("-x")
     check(r.returncode == 1 and "usage" in r.stderr, "unknown option: usage")
+    d.write_conf(broken=True)
     r = run("-d", "-c", d.conf)
     check(r.returncode == 1, "start with an invalid file: exit 1")
     r = run("-R", "parent", "-c", d.conf)

@@ -42,6 +42,20 @@ try:
         check(set(d.children()) == before, "same processes")
         d.extra = ""
 
+    # A valid file naming a broken registry: refused the same way.
+    d.write_conf()
+    d.write_registry('{"connectors": [ {"name": 1} ]}\n')
+    n = d.logtext().count("keeping the running configuration")
+    d.signal(signal.SIGHUP)
+    check(wait_for(lambda: d.logtext().count(
+        "keeping the running configuration") > n, 10),
+        "reload with a broken registry refused")
+    check("reg.json:1:" in d.logtext(), "the log names the registry line")
+    check(set(d.children()) == before, "same processes")
+    check(request(d.port, "GET", "/widget-service/health")[0] == 200,
+          "still serving")
+    d.write_registry('{"connectors": []}\n')
+
     # Valid: three workers now.  A keep-alive connection opened before
     # the reload is finished by its old worker.
     ka = Conn(d.port)

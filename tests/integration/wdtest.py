@@ -70,6 +70,8 @@ class Daemon:
         self.drain = drain
         self.extra = extra
         self.proc = None
+        self.registry = os.path.join(self.dir, "reg.json")
+        self.write_registry('{"connectors": []}\n')
         self.write_conf()
 
     def conf_text(self, workers=None, broken=False):
@@ -90,6 +92,11 @@ tenants = ( {{ id = "test"; registry = "reg.json"; store = "store"; }} );
         if broken:
             text += "workers = = 3;\n"
         return text
+
+    def write_registry(self, text):
+        with open(self.registry, "w") as f:
+            f.write(text)
+        os.chmod(self.registry, 0o644)
 
     def write_conf(self, **kw):
         tmp = self.conf + ".tmp"
