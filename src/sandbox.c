@@ -36,6 +36,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <linux/netlink.h>
 #include <linux/futex.h>
 #include <pwd.h>
 #include <sched.h>
@@ -125,6 +126,9 @@ sandbox_drop_privileges(const char *user, const char *chroot_dir)
 #define ALLOW(sc, ...)		RULE(SCMP_ACT_ALLOW, sc, __VA_ARGS__)
 #define SOFTDENY(e, sc, ...)	RULE(SCMP_ACT_ERRNO(e), sc, __VA_ARGS__)
 #define KILL(sc)		RULE(SCMP_ACT_KILL_PROCESS, sc)
+
+/* The type argument of socket(2) without SOCK_NONBLOCK/SOCK_CLOEXEC. */
+#define SANDBOX_SOCK_TYPE	0xf
 
 /* Open flags that write, create or truncate (O_RDONLY is 0). */
 #define SANDBOX_O_WRITING	(O_ACCMODE | O_CREAT | O_TRUNC | SANDBOX_O_TMPFILE)
@@ -303,6 +307,8 @@ sandbox_keeper(scmp_filter_ctx ctx, int *errp)
 		{ O_TRUNC, O_TRUNC },
 		{ SANDBOX_O_TMPFILE, SANDBOX_O_TMPFILE },
 	};
+	/* Upstream TCP and the resolver's UDP; never raw or packet sockets. */
+	static const int inet[] = { AF_INET, AF_INET6 };
 	size_t	 i;
 
 	sandbox_common(ctx, errp);
@@ -331,10 +337,15 @@ sandbox_keeper(scmp_filter_ctx ctx, int *errp)
 	ALLOW(getdents64);		/* listing the store directory */
 	ALLOW(uname);			/* libcurl's user agent, gethostname */
 	/* Sockets: upstream TCP, the resolver's UDP, no UNIX or raw. */
-	ALLOW(socket, SCMP_A0(SCMP_CMP_EQ, AF_INET));
-	ALLOW(socket, SCMP_A0(SCMP_CMP_EQ, AF_INET6));
+	for (i = 0; i < sizeof(inet) / sizeof(inet[0]); i++) {
+		ALLOW(socket, SCMP_A0(SCMP_CMP_EQ, inet[i]),
+		    SCMP_A1(SCMP_CMP_MASKED_EQ, SANDBOX_SOCK_TYPE, SOCK_STREAM));
+		ALLOW(socket, SCMP_A0(SCMP_CMP_EQ, inet[i]),
+		    SCMP_A1(SCMP_CMP_MASKED_EQ, SANDBOX_SOCK_TYPE, SOCK_DGRAM));
+	}
 	/* getaddrinfo(AI_ADDRCONFIG) asks the kernel's routing over netlink. */
-	ALLOW(socket, SCMP_A0(SCMP_CMP_EQ, AF_NETLINK));
+	ALLOW(socket, SCMP_A0(SCMP_CMP_EQ, AF_NETLINK),
+	    SCMP_A2(SCMP_CMP_EQ, NETLINK_ROUTE));
 	/* glibc tries nscd's UNIX socket first; let it fall back quietly. */
 	SOFTDENY(EACCES, socket, SCMP_A0(SCMP_CMP_EQ, AF_UNIX));
 	/* libcurl's multi handle makes a wakeup pair; it reaches nothing. */

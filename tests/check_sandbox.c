@@ -140,6 +140,21 @@ do_socket_packet(void *arg)
 }
 
 static int
+do_socket_raw(void *arg)
+{
+	(void)arg;
+	return socket(AF_INET, SOCK_RAW, IPPROTO_ICMP) == -1 ? 1 : 2;
+}
+
+static int
+do_netlink_other(void *arg)
+{
+	(void)arg;
+	return socket(AF_NETLINK, SOCK_RAW, 9 /* NETLINK_AUDIT */) == -1 ?
+	    1 : 2;
+}
+
+static int
 do_socketpair(void *arg)
 {
 	int	 sv[2];
@@ -762,6 +777,8 @@ START_TEST(test_keeper_deaths)
 		{ "process_vm_readv", do_process_vm_readv },
 		{ "fork", do_fork },
 		{ "socket AF_PACKET", do_socket_packet },
+		{ "socket SOCK_RAW", do_socket_raw },
+		{ "socket NETLINK_AUDIT", do_netlink_other },
 		{ "x32 syscall", do_x32 },
 		{ "chroot", do_chroot },
 		{ "setuid", do_setuid },
