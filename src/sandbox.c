@@ -247,16 +247,11 @@ sandbox_common(scmp_filter_ctx ctx, int *errp)
 	SOFTDENY(ENOSYS, clone3);
 #ifdef SANDBOX_ASAN
 	/*
-	 * AddressSanitizer's allocator and reporter: any madvise (it marks
-	 * shadow memory DONTDUMP), resource limits, the process name.  Only
-	 * in sanitizer builds; never in a release binary.
+	 * AddressSanitizer maps shadow memory for large allocations and marks
+	 * it MADV_DONTDUMP (seen under check_sandbox).  Sanitizer builds only,
+	 * never a release binary.
 	 */
 	ALLOW(madvise);
-	ALLOW(getrlimit);
-	ALLOW(prlimit64);
-	ALLOW(prctl);
-	ALLOW(readlink);
-	ALLOW(mincore);
 #endif
 }
 
