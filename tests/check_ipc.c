@@ -458,6 +458,39 @@ START_TEST(test_split_frame)
 }
 END_TEST
 
+/* A frame taken stays intact while ipc_read moves the read buffer. */
+START_TEST(test_msg_survives_read)
+{
+	struct ipc_chan	*a, *b;
+	struct ipc_msg	 m, m2;
+	unsigned char	*big;
+	size_t		 bigsz = 1024 * 1024;
+
+	chan_two(&a, &b);
+	ck_assert_ptr_nonnull(big = malloc(bigsz));
+	memset(big, 'B', bigsz);
+	ck_assert_int_eq(ipc_send_log(a, 3, "first"), 0);
+	ck_assert_int_eq(ipc_flush(a), 1);
+	ck_assert_int_eq(chan_next(a, b, &m), 1);
+	ck_assert_uint_eq(m.m_type, MSG_LOG);
+	/* A big frame arrives: the read buffer grows and compacts. */
+	ck_assert_int_eq(ipc_send(a, MSG_CALL, 2, big, bigsz, -1), 0);
+	while (ipc_pending(a)) {
+		ck_assert_int_ge(ipc_flush(a), 0);
+		ck_assert_int_eq(ipc_read(b), 1);
+	}
+	ck_assert_int_eq(ipc_read(b), 1);
+	ck_assert_uint_eq(m.m_len, 4 + 4 + 5);
+	ck_assert_int_eq(memcmp(m.m_data + 8, "first", 5), 0);
+	ck_assert_int_eq(chan_next(a, b, &m2), 1);
+	ck_assert_uint_eq(m2.m_len, bigsz);
+	ck_assert_int_eq(memcmp(m2.m_data, big, bigsz), 0);
+	free(big);
+	ipc_chan_free(a);
+	ipc_chan_free(b);
+}
+END_TEST
+
 /* Frames larger than a socket buffer, around the maximum. */
 START_TEST(test_large_frames)
 {
@@ -938,6 +971,7 @@ ipc_suite(void)
 	tcase_add_test(tc, test_send_refuses);
 	tcase_add_test(tc, test_split_frame);
 	tcase_add_test(tc, test_large_frames);
+	tcase_add_test(tc, test_msg_survives_read);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("fds");
