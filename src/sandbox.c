@@ -280,7 +280,11 @@ sandbox_worker(scmp_filter_ctx ctx, int *errp)
 	SOFTDENY(EACCES, faccessat);
 	SOFTDENY(EACCES, faccessat2);
 	SOFTDENY(EACCES, statx);
-	/* fstat only: a path (not "") with AT_EMPTY_PATH absent is a probe. */
+	/*
+	 * fstat(3) is newfstatat(fd, "", AT_EMPTY_PATH).  The filter cannot
+	 * read the path: AT_EMPTY_PATH with a real path would still stat it,
+	 * which in the worker's chroot (an empty directory) shows nothing.
+	 */
 	ALLOW(newfstatat, SCMP_A3(SCMP_CMP_MASKED_EQ, AT_EMPTY_PATH,
 	    AT_EMPTY_PATH));
 	SOFTDENY(EACCES, newfstatat, SCMP_A3(SCMP_CMP_MASKED_EQ,
