@@ -244,6 +244,8 @@ sandbox_common(scmp_filter_ctx ctx, int *errp)
 	ALLOW(tgkill, SCMP_A0(SCMP_CMP_EQ, getpid()));
 	ALLOW(kill, SCMP_A0(SCMP_CMP_EQ, getpid()));
 	ALLOW(sched_yield);		/* spin locks in libcrypto */
+	/* glibc's qsort sizes its buffer by sysconf(_SC_PHYS_PAGES). */
+	ALLOW(sysinfo);
 	ALLOW(exit);
 	ALLOW(exit_group);
 	/* Thread creation stays off: see the role functions. */
@@ -356,16 +358,12 @@ sandbox_keeper(scmp_filter_ctx ctx, int *errp)
 	ALLOW(bind);			/* glibc binds its netlink socket */
 	ALLOW(sendmmsg);		/* the resolver sends A and AAAA at once */
 	ALLOW(recvmmsg);
-	ALLOW(select);			/* libcurl's waits */
-	ALLOW(pselect6);
 	/* libcurl's threaded resolver: threads only, never a new process. */
 	ALLOW(clone, SCMP_A0_64(SCMP_CMP_MASKED_EQ, CLONE_THREAD,
 	    CLONE_THREAD));
 	ALLOW(set_robust_list);		/* every new thread */
 	ALLOW(rseq);			/* glibc >= 2.35 registers it per thread */
-	ALLOW(sched_getaffinity);	/* sysconf(_SC_NPROCESSORS_ONLN) */
-	ALLOW(getrusage);
-	ALLOW(sysinfo);
+	ALLOW(sched_getaffinity);	/* glibc's get_nprocs() fallback */
 	/* store.c: secret buffers locked in memory and left out of cores. */
 	ALLOW(mlock);
 	ALLOW(munlock);

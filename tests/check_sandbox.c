@@ -476,6 +476,12 @@ timer_cb(evutil_socket_t fd, short ev, void *arg)
 }
 
 static int
+int_cmp(const void *a, const void *b)
+{
+	return *(const int *)a - *(const int *)b;
+}
+
+static int
 do_worker_work(void *arg)
 {
 	struct worker_work	*w = arg;
@@ -499,6 +505,17 @@ do_worker_work(void *arg)
 		return 2;
 	free(q);
 	malloc_trim(0);
+	/* qsort of more than 1 KiB asks sysconf for the physical memory. */
+	{
+		int	 arr[4096];
+
+		for (i = 0; i < 4096; i++)
+			arr[i] = (int)((i * 7919) % 4096);
+		qsort(arr, 4096, sizeof(arr[0]), int_cmp);
+		for (i = 0; i < 4096; i++)
+			if (arr[i] != (int)i)
+				return 14;
+	}
 	/* Time, sleep, randomness. */
 	if (clock_gettime(CLOCK_MONOTONIC, &ts) == -1 ||
 	    syscall(SYS_clock_gettime, CLOCK_REALTIME, &ts) == -1 ||
