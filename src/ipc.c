@@ -1,0 +1,914 @@
+/*
+ * ipc.c — framed messages and fd passing between widgetd's processes.
+ *
+ * A channel is one end of a SOCK_STREAM socketpair.  The peer may be a
+ * compromised worker, so everything read here is hostile input: the header
+ * is checked before any payload is allocated, an fd must sit on the one
+ * frame type that expects it, and any violation fails the channel for good.
+ *
+ * fd hand-off.  The sender attaches an fd (SCM_RIGHTS) to the sendmsg that
+ * starts with the first byte of its frame.  On the receiving side a stream
+ * socket tells us only which recvmsg chunk the fd came with, so each
+ * received fd is queued with the stream range of that chunk: the frame that
+ * claims it must carry an fd by type and start inside that range.  An fd
+ * still unclaimed once parsing has passed its range is a violation.
+ */
+#include "build.h"
+
+#include <sys/types.h>
+#include <sys/queue.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
+
+#include <netinet/in.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include "ipc.h"
+
+#define IPC_RBUF_MIN	(64 * 1024)	/* read buffer kept between frames */
+#define IPC_FDS_PENDING	4		/* fds received but not yet claimed */
+#define IPC_FDS_CMSG	8		/* room to see (and close) extra fds */
+#define IPC_READ_BUDGET	16		/* recvmsg calls per ipc_read */
+#define IPC_IOV_MAX	64		/* frames per sendmsg */
+#define IPC_MAX_QUEUE	(64 * 1024 * 1024)	/* queued bytes per channel */
+
+/* Per-type rules: the receiver enforces them, the sender obeys them. */
+#define IPC_F_FD	0x01	/* exactly one fd travels with the frame */
+#define IPC_F_EMPTY	0x02	/* payload must be empty */
+#define IPC_F_PAYLOAD	0x04	/* payload must not be empty */
+#define IPC_F_UNIX	0x08	/* the fd is an AF_UNIX stream socket */
+#define IPC_F_TCP	0x10	/* the fd is an AF_INET/AF_INET6 TCP socket */
+
+static const struct ipc_type {
+	uint32_t	 t_type;
+	const char	*t_name;
+	int		 t_flags;
+} ipc_types[] = {
+	{ MSG_CONN_FD,		"MSG_CONN_FD",	IPC_F_FD | IPC_F_TCP | IPC_F_EMPTY },
+	{ MSG_KEEPER_FD,	"MSG_KEEPER_FD", IPC_F_FD | IPC_F_UNIX | IPC_F_EMPTY },
+	{ MSG_RELOAD,		"MSG_RELOAD",	IPC_F_PAYLOAD },
+	{ MSG_SHUTDOWN,		"MSG_SHUTDOWN",	0 },
+	{ MSG_WORKER_FD,	"MSG_WORKER_FD", IPC_F_FD | IPC_F_UNIX | IPC_F_PAYLOAD },
+	{ MSG_PING,		"MSG_PING",	IPC_F_EMPTY },
+	{ MSG_CALL,		"MSG_CALL",	IPC_F_PAYLOAD },
+	{ MSG_PONG,		"MSG_PONG",	IPC_F_EMPTY },
+	{ MSG_RESULT,		"MSG_RESULT",	IPC_F_PAYLOAD },
+	{ MSG_FAIL,		"MSG_FAIL",	IPC_F_PAYLOAD },
+	{ MSG_LOG,		"MSG_LOG",	IPC_F_PAYLOAD },
+	{ MSG_CONN_DONE,	"MSG_CONN_DONE", 0 },
+	{ MSG_READY,		"MSG_READY",	0 },
+	{ MSG_WORKER_EVICT,	"MSG_WORKER_EVICT", IPC_F_PAYLOAD },
+};
+
+struct ipc_out {
+	TAILQ_ENTRY(ipc_out)	 o_entry;
+	unsigned char		*o_data;	/* header + payload */
+	size_t			 o_len;
+	size_t			 o_off;		/* bytes already sent */
+	int			 o_fd;		/* our duplicate, -1 once sent */
+};
+
+struct ipc_pfd {
+	int		 pf_fd;
+	uint64_t	 pf_start;	/* stream range of the chunk it came with */
+	uint64_t	 pf_end;
+};
+
+struct ipc_chan {
+	int			 c_fd;
+	const char		*c_err;		/* set once: the channel failed */
+
+	unsigned char		*c_rbuf;
+	size_t			 c_rcap;
+	size_t			 c_rlen;	/* valid bytes in c_rbuf */
+	size_t			 c_rpos;	/* parsed up to here */
+	uint64_t		 c_rabs;	/* stream offset of c_rbuf[0] */
+
+	struct ipc_pfd		 c_fds[IPC_FDS_PENDING];
+	int			 c_nfds;
+
+	unsigned char		*c_mbuf;	/* payload of the last ipc_get */
+	size_t			 c_mcap;
+	size_t			 c_mlen;
+
+	TAILQ_HEAD(, ipc_out)	 c_outq;
+	size_t			 c_outbytes;
+	int			 c_nout;
+};
+
+static const struct ipc_type *
+ipc_type_find(uint32_t type)
+{
+	size_t	 i;
+
+	for (i = 0; i < sizeof(ipc_types) / sizeof(ipc_types[0]); i++)
+		if (ipc_types[i].t_type == type)
+			return &ipc_types[i];
+	return NULL;
+}
+
+const char *
+ipc_type_name(uint32_t type)
+{
+	const struct ipc_type	*t;
+
+	if ((t = ipc_type_find(type)) == NULL)
+		return "unknown";
+	return t->t_name;
+}
+
+int
+ipc_type_known(uint32_t type)
+{
+	return ipc_type_find(type) != NULL;
+}
+
+int
+ipc_type_has_fd(uint32_t type)
+{
+	const struct ipc_type	*t;
+
+	if ((t = ipc_type_find(type)) == NULL)
+		return 0;
+	return (t->t_flags & IPC_F_FD) != 0;
+}
+
+/* The header rules shared by sender and receiver; NULL if acceptable. */
+static const char *
+ipc_hdr_check(uint32_t type, uint32_t len)
+{
+	const struct ipc_type	*t;
+
+	if ((t = ipc_type_find(type)) == NULL)
+		return "unknown message type";
+	if (len > IPC_MAX_PAYLOAD)
+		return "frame longer than the maximum";
+	if ((t->t_flags & IPC_F_EMPTY) && len != 0)
+		return "payload on a message that has none";
+	if ((t->t_flags & IPC_F_PAYLOAD) && len == 0)
+		return "empty payload on a message that needs one";
+	return NULL;
+}
+
+static void
+ipc_wipe_free(void *p, size_t len)
+{
+	if (p == NULL)
+		return;
+	explicit_bzero(p, len);
+	free(p);
+}
+
+static void
+ipc_close_pending(struct ipc_chan *c)
+{
+	int	 i;
+
+	for (i = 0; i < c->c_nfds; i++)
+		close(c->c_fds[i].pf_fd);
+	c->c_nfds = 0;
+}
+
+/* Fail the channel for good; every later call returns -1. */
+static int
+ipc_fail(struct ipc_chan *c, const char *why, int err)
+{
+	if (c->c_err == NULL)
+		c->c_err = why;
+	ipc_close_pending(c);
+	errno = err;
+	return -1;
+}
+
+struct ipc_chan *
+ipc_chan_new(int fd)
+{
+	struct ipc_chan	*c;
+	int		 fl;
+
+	if (fd < 0) {
+		errno = EBADF;
+		return NULL;
+	}
+	/* Nonblocking for libevent; close-on-exec so no other child gets it. */
+	if ((fl = fcntl(fd, F_GETFL)) == -1 ||
+	    fcntl(fd, F_SETFL, fl | O_NONBLOCK) == -1 ||
+	    (fl = fcntl(fd, F_GETFD)) == -1 ||
+	    fcntl(fd, F_SETFD, fl | FD_CLOEXEC) == -1)
+		return NULL;
+	if ((c = calloc(1, sizeof(*c))) == NULL)
+		return NULL;
+	c->c_fd = fd;
+	TAILQ_INIT(&c->c_outq);
+	return c;
+}
+
+static void
+ipc_out_free(struct ipc_out *o)
+{
+	if (o->o_fd != -1)
+		close(o->o_fd);
+	ipc_wipe_free(o->o_data, o->o_len);
+	free(o);
+}
+
+void
+ipc_chan_free(struct ipc_chan *c)
+{
+	struct ipc_out	*o;
+
+	if (c == NULL)
+		return;
+	while ((o = TAILQ_FIRST(&c->c_outq)) != NULL) {
+		TAILQ_REMOVE(&c->c_outq, o, o_entry);
+		ipc_out_free(o);
+	}
+	ipc_close_pending(c);
+	if (c->c_fd != -1)
+		close(c->c_fd);
+	ipc_wipe_free(c->c_rbuf, c->c_rcap);
+	ipc_wipe_free(c->c_mbuf, c->c_mcap);
+	free(c);
+}
+
+int
+ipc_chan_fd(const struct ipc_chan *c)
+{
+	return c->c_fd;
+}
+
+int
+ipc_pending(const struct ipc_chan *c)
+{
+	return c->c_nout;
+}
+
+const char *
+ipc_chan_error(const struct ipc_chan *c)
+{
+	return c->c_err;
+}
+
+/*
+ * Make room in the read buffer: drop parsed bytes, then size the buffer for
+ * the frame being assembled.  Its header has been checked before this sizes
+ * anything, so a hostile length never reaches realloc.
+ */
+static int
+ipc_rbuf_prepare(struct ipc_chan *c)
+{
+	unsigned char	*nb;
+	size_t		 avail, need, want;
+	uint32_t	 hdr[3];
+	const char	*why;
+
+	if (c->c_rpos > 0) {
+		avail = c->c_rlen - c->c_rpos;
+		memmove(c->c_rbuf, c->c_rbuf + c->c_rpos, avail);
+		explicit_bzero(c->c_rbuf + avail, c->c_rlen - avail);
+		c->c_rabs += c->c_rpos;
+		c->c_rlen = avail;
+		c->c_rpos = 0;
+	}
+	need = IPC_HDR_LEN;
+	if (c->c_rlen >= IPC_HDR_LEN) {
+		memcpy(hdr, c->c_rbuf, sizeof(hdr));
+		if ((why = ipc_hdr_check(hdr[0], hdr[2])) != NULL)
+			return ipc_fail(c, why, EPROTO);
+		need += hdr[2];
+	}
+	want = need > IPC_RBUF_MIN ? need : IPC_RBUF_MIN;
+	/* Give back a large buffer once its big frame is gone. */
+	if (c->c_rcap > want && c->c_rcap > IPC_RBUF_MIN && c->c_rlen <= want) {
+		if ((nb = malloc(want)) == NULL)
+			return 0;	/* keep the big one */
+		memcpy(nb, c->c_rbuf, c->c_rlen);
+		ipc_wipe_free(c->c_rbuf, c->c_rcap);
+		c->c_rbuf = nb;
+		c->c_rcap = want;
+	} else if (c->c_rcap < want) {
+		if ((nb = malloc(want)) == NULL)
+			return ipc_fail(c, "out of memory", ENOMEM);
+		if (c->c_rlen > 0)
+			memcpy(nb, c->c_rbuf, c->c_rlen);
+		ipc_wipe_free(c->c_rbuf, c->c_rcap);
+		c->c_rbuf = nb;
+		c->c_rcap = want;
+	}
+	return 0;
+}
+
+/* Is this received fd the kind of socket the frame type promises? */
+static int
+ipc_fd_check(int fd, int flags)
+{
+	struct stat	 st;
+	int		 v;
+	socklen_t	 sl;
+
+	if (fstat(fd, &st) == -1 || !S_ISSOCK(st.st_mode))
+		return -1;
+	sl = sizeof(v);
+	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &v, &sl) == -1 ||
+	    v != SOCK_STREAM)
+		return -1;
+	sl = sizeof(v);
+	if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &v, &sl) == -1)
+		return -1;
+	if (flags & IPC_F_UNIX)
+		return v == AF_UNIX ? 0 : -1;
+	if (v != AF_INET && v != AF_INET6)
+		return -1;
+	sl = sizeof(v);
+	if (getsockopt(fd, SOL_SOCKET, SO_PROTOCOL, &v, &sl) == -1 ||
+	    v != IPPROTO_TCP)
+		return -1;
+	return 0;
+}
+
+/*
+ * Take the fds out of a control buffer.  Everything that came is closed on
+ * any problem: truncation (the kernel dropped fds, e.g. at RLIMIT_NOFILE),
+ * more than one fd, a control message that is not SCM_RIGHTS.
+ */
+static int
+ipc_take_fds(struct ipc_chan *c, struct msghdr *msg, size_t n)
+{
+	struct cmsghdr	*cm;
+	int		 fds[IPC_FDS_CMSG * 2], nfds = 0, i, cnt, bad = 0;
+	const char	*why = NULL;
+
+	for (cm = CMSG_FIRSTHDR(msg); cm != NULL; cm = CMSG_NXTHDR(msg, cm)) {
+		if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS) {
+			bad = 1;
+			continue;
+		}
+		cnt = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		for (i = 0; i < cnt; i++) {
+			if (nfds < (int)(sizeof(fds) / sizeof(fds[0])))
+				memcpy(&fds[nfds++],
+				    CMSG_DATA(cm) + i * sizeof(int), sizeof(int));
+		}
+	}
+	if (msg->msg_flags & MSG_CTRUNC)
+		why = "control message truncated";
+	else if (bad)
+		why = "unexpected control message";
+	else if (nfds > 1)
+		why = "more than one fd in one message";
+	else if (nfds == 1 && c->c_nfds == IPC_FDS_PENDING)
+		why = "too many fds pending";
+	if (why != NULL) {
+		for (i = 0; i < nfds; i++)
+			close(fds[i]);
+		return ipc_fail(c, why, EPROTO);
+	}
+	if (nfds == 1) {
+		c->c_fds[c->c_nfds].pf_fd = fds[0];
+		c->c_fds[c->c_nfds].pf_start = c->c_rabs + c->c_rlen;
+		c->c_fds[c->c_nfds].pf_end = c->c_rabs + c->c_rlen + n;
+		c->c_nfds++;
+	}
+	return 0;
+}
+
+/* Is there a complete frame (or one that violates the rules) to get? */
+static int
+ipc_frame_ready(const struct ipc_chan *c)
+{
+	uint32_t	 hdr[3];
+	size_t		 avail = c->c_rlen - c->c_rpos;
+
+	if (avail < IPC_HDR_LEN)
+		return 0;
+	memcpy(hdr, c->c_rbuf + c->c_rpos, sizeof(hdr));
+	if (hdr[2] > IPC_MAX_PAYLOAD)
+		return 1;
+	return avail - IPC_HDR_LEN >= hdr[2];
+}
+
+int
+ipc_read(struct ipc_chan *c)
+{
+	union {
+		struct cmsghdr	 hdr;
+		unsigned char	 buf[CMSG_SPACE(IPC_FDS_CMSG * sizeof(int))];
+	} cmsgbuf;
+	struct msghdr	 msg;
+	struct iovec	 iov;
+	ssize_t		 n;
+	size_t		 total = 0;
+	int		 i;
+
+	if (c->c_err != NULL) {
+		errno = EPROTO;
+		return -1;
+	}
+	for (i = 0; i < IPC_READ_BUDGET; i++) {
+		/*
+		 * No room for another fd: let ipc_get claim the pending ones
+		 * first (a burst of MSG_CONN_FD would otherwise fail the
+		 * channel).  Linux ends a stream recvmsg at an fd-carrying
+		 * message, so each call brings at most one fd.
+		 */
+		if (c->c_nfds == IPC_FDS_PENDING)
+			break;
+		if (ipc_rbuf_prepare(c) == -1)
+			return -1;
+		/* Full: a whole frame waits for ipc_get. */
+		if (c->c_rlen == c->c_rcap)
+			break;
+		memset(&msg, 0, sizeof(msg));
+		memset(&cmsgbuf, 0, sizeof(cmsgbuf));
+		iov.iov_base = c->c_rbuf + c->c_rlen;
+		iov.iov_len = c->c_rcap - c->c_rlen;
+		msg.msg_iov = &iov;
+		msg.msg_iovlen = 1;
+		msg.msg_control = cmsgbuf.buf;
+		msg.msg_controllen = sizeof(cmsgbuf.buf);
+		n = recvmsg(c->c_fd, &msg, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
+		if (n == -1) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				break;
+			return ipc_fail(c, "read error", errno);
+		}
+		/* An fd with no data byte cannot happen on a stream; be safe. */
+		if (ipc_take_fds(c, &msg, n) == -1)
+			return -1;
+		if (n == 0) {
+			if (total > 0 || ipc_frame_ready(c))
+				return 1;
+			if (c->c_rlen > c->c_rpos)
+				return ipc_fail(c, "truncated frame at end of file",
+				    EPROTO);
+			if (c->c_nfds > 0)
+				return ipc_fail(c, "fd without a frame", EPROTO);
+			return 0;
+		}
+		c->c_rlen += n;
+		total += n;
+	}
+	return 1;
+}
+
+/* An fd whose chunk lies wholly before pos can no longer be claimed. */
+static int
+ipc_fds_stale(const struct ipc_chan *c, uint64_t pos)
+{
+	return c->c_nfds > 0 && c->c_fds[0].pf_end <= pos;
+}
+
+int
+ipc_get(struct ipc_chan *c, struct ipc_msg *m)
+{
+	const struct ipc_type	*t;
+	uint32_t		 hdr[3];
+	uint64_t		 start;
+	size_t			 avail;
+	unsigned char		*nb;
+	const char		*why;
+	int			 fd = -1;
+
+	memset(m, 0, sizeof(*m));
+	m->m_fd = -1;
+	if (c->c_err != NULL) {
+		errno = EPROTO;
+		return -1;
+	}
+	/* The previous payload is released now: wipe it. */
+	if (c->c_mbuf != NULL)
+		explicit_bzero(c->c_mbuf, c->c_mlen);
+	c->c_mlen = 0;
+
+	start = c->c_rabs + c->c_rpos;
+	if (ipc_fds_stale(c, start))
+		return ipc_fail(c, "fd on a message that carries none", EPROTO);
+	/*
+	 * ipc_read stops reading while the fd table is full; if no complete
+	 * frame is here to claim one, nothing ever will: the peer sent fds
+	 * without their frames.
+	 */
+	if (!ipc_frame_ready(c)) {
+		if (c->c_nfds == IPC_FDS_PENDING)
+			return ipc_fail(c, "too many fds pending", EPROTO);
+		return 0;
+	}
+	avail = c->c_rlen - c->c_rpos;
+	memcpy(hdr, c->c_rbuf + c->c_rpos, sizeof(hdr));
+	if ((why = ipc_hdr_check(hdr[0], hdr[2])) != NULL)
+		return ipc_fail(c, why, EPROTO);
+	if (avail - IPC_HDR_LEN < hdr[2])
+		return 0;
+	t = ipc_type_find(hdr[0]);
+
+	if (t->t_flags & IPC_F_FD) {
+		if (c->c_nfds == 0 || c->c_fds[0].pf_start > start)
+			return ipc_fail(c, "message without its fd", EPROTO);
+		fd = c->c_fds[0].pf_fd;
+		c->c_nfds--;
+		memmove(&c->c_fds[0], &c->c_fds[1],
+		    c->c_nfds * sizeof(c->c_fds[0]));
+		if (ipc_fd_check(fd, t->t_flags) == -1) {
+			close(fd);
+			return ipc_fail(c, "fd of the wrong kind", EPROTO);
+		}
+	}
+	if (ipc_fds_stale(c, start + IPC_HDR_LEN + hdr[2])) {
+		if (fd != -1)
+			close(fd);
+		return ipc_fail(c, "fd on a message that carries none", EPROTO);
+	}
+
+	/* Copy out so that ipc_read may move its buffer meanwhile. */
+	if (c->c_mcap < hdr[2] || c->c_mbuf == NULL) {
+		if ((nb = malloc(hdr[2] > 0 ? hdr[2] : 1)) == NULL) {
+			if (fd != -1)
+				close(fd);
+			return ipc_fail(c, "out of memory", ENOMEM);
+		}
+		ipc_wipe_free(c->c_mbuf, c->c_mcap);
+		c->c_mbuf = nb;
+		c->c_mcap = hdr[2] > 0 ? hdr[2] : 1;
+	}
+	memcpy(c->c_mbuf, c->c_rbuf + c->c_rpos + IPC_HDR_LEN, hdr[2]);
+	c->c_mlen = hdr[2];
+	c->c_rpos += IPC_HDR_LEN + hdr[2];
+
+	m->m_type = hdr[0];
+	m->m_id = hdr[1];
+	m->m_len = hdr[2];
+	m->m_data = c->c_mbuf;
+	m->m_fd = fd;
+	m->m_off = 0;
+	return 1;
+}
+
+int
+ipc_send(struct ipc_chan *c, uint32_t type, uint32_t id, const void *data,
+    size_t len, int fd)
+{
+	struct ipc_out	*o = NULL;
+	uint32_t	 hdr[3];
+
+	if (c->c_err != NULL) {
+		errno = EPIPE;
+		return -1;
+	}
+	if (len > IPC_MAX_PAYLOAD) {
+		errno = EMSGSIZE;
+		return -1;
+	}
+	if (ipc_hdr_check(type, len) != NULL ||
+	    (ipc_type_has_fd(type) != 0) != (fd != -1) ||
+	    (len > 0 && data == NULL)) {
+		errno = EINVAL;
+		return -1;
+	}
+	/* A peer that stops reading must not grow us without bound. */
+	if (c->c_outbytes + IPC_HDR_LEN + len > IPC_MAX_QUEUE) {
+		errno = ENOBUFS;
+		return -1;
+	}
+	if ((o = calloc(1, sizeof(*o))) == NULL)
+		return -1;
+	o->o_fd = -1;
+	o->o_len = IPC_HDR_LEN + len;
+	if ((o->o_data = malloc(o->o_len)) == NULL)
+		goto fail;
+	if (fd != -1 && (o->o_fd = fcntl(fd, F_DUPFD_CLOEXEC, 0)) == -1)
+		goto fail;
+	hdr[0] = type;
+	hdr[1] = id;
+	hdr[2] = len;
+	memcpy(o->o_data, hdr, sizeof(hdr));
+	if (len > 0)
+		memcpy(o->o_data + IPC_HDR_LEN, data, len);
+	TAILQ_INSERT_TAIL(&c->c_outq, o, o_entry);
+	c->c_outbytes += o->o_len;
+	c->c_nout++;
+	return 0;
+ fail:
+	free(o->o_data);
+	free(o);
+	return -1;
+}
+
+int
+ipc_flush(struct ipc_chan *c)
+{
+	union {
+		struct cmsghdr	 hdr;
+		unsigned char	 buf[CMSG_SPACE(sizeof(int))];
+	} cmsgbuf;
+	struct iovec	 iov[IPC_IOV_MAX];
+	struct msghdr	 msg;
+	struct cmsghdr	*cm;
+	struct ipc_out	*o, *head;
+	ssize_t		 n;
+	size_t		 left;
+	int		 niov;
+
+	if (c->c_err != NULL) {
+		errno = EPIPE;
+		return -1;
+	}
+	while ((head = TAILQ_FIRST(&c->c_outq)) != NULL) {
+		/*
+		 * One sendmsg covers the head and the frames after it up to
+		 * the next one with an fd, so that an fd always starts the
+		 * bytes it is sent with.
+		 */
+		niov = 0;
+		TAILQ_FOREACH(o, &c->c_outq, o_entry) {
+			if (niov == IPC_IOV_MAX || (o != head && o->o_fd != -1))
+				break;
+			iov[niov].iov_base = o->o_data + o->o_off;
+			iov[niov].iov_len = o->o_len - o->o_off;
+			niov++;
+		}
+		memset(&msg, 0, sizeof(msg));
+		msg.msg_iov = iov;
+		msg.msg_iovlen = niov;
+		if (head->o_fd != -1) {
+			memset(&cmsgbuf, 0, sizeof(cmsgbuf));
+			msg.msg_control = cmsgbuf.buf;
+			msg.msg_controllen = sizeof(cmsgbuf.buf);
+			cm = CMSG_FIRSTHDR(&msg);
+			cm->cmsg_level = SOL_SOCKET;
+			cm->cmsg_type = SCM_RIGHTS;
+			cm->cmsg_len = CMSG_LEN(sizeof(int));
+			memcpy(CMSG_DATA(cm), &head->o_fd, sizeof(int));
+		}
+		n = sendmsg(c->c_fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (n == -1) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				return 0;
+			return ipc_fail(c, "write error", errno);
+		}
+		/* If sendmsg sent anything, the fd went with it. */
+		if (n > 0 && head->o_fd != -1) {
+			close(head->o_fd);
+			head->o_fd = -1;
+		}
+		left = n;
+		while (left > 0 && (o = TAILQ_FIRST(&c->c_outq)) != NULL) {
+			if (left < o->o_len - o->o_off) {
+				o->o_off += left;
+				break;
+			}
+			left -= o->o_len - o->o_off;
+			c->c_outbytes -= o->o_len;
+			c->c_nout--;
+			TAILQ_REMOVE(&c->c_outq, o, o_entry);
+			ipc_out_free(o);
+		}
+	}
+	return 1;
+}
+
+/* Payload building. */
+
+void
+ipc_buf_init(struct ipc_buf *b)
+{
+	memset(b, 0, sizeof(*b));
+}
+
+void
+ipc_buf_clear(struct ipc_buf *b)
+{
+	ipc_wipe_free(b->b_data, b->b_cap);
+	memset(b, 0, sizeof(*b));
+}
+
+static int
+ipc_buf_add(struct ipc_buf *b, const void *p, size_t len)
+{
+	unsigned char	*nb;
+	size_t		 cap;
+
+	/* A payload never grows past what one frame may carry. */
+	if (len > IPC_MAX_PAYLOAD - b->b_len) {
+		errno = EMSGSIZE;
+		return -1;
+	}
+	if (b->b_cap - b->b_len < len) {
+		cap = b->b_cap > 0 ? b->b_cap : 256;
+		while (cap - b->b_len < len)
+			cap *= 2;
+		if ((nb = malloc(cap)) == NULL)
+			return -1;
+		if (b->b_len > 0)
+			memcpy(nb, b->b_data, b->b_len);
+		ipc_wipe_free(b->b_data, b->b_cap);
+		b->b_data = nb;
+		b->b_cap = cap;
+	}
+	if (len > 0)
+		memcpy(b->b_data + b->b_len, p, len);
+	b->b_len += len;
+	return 0;
+}
+
+int
+ipc_put_u32(struct ipc_buf *b, uint32_t v)
+{
+	return ipc_buf_add(b, &v, sizeof(v));
+}
+
+int
+ipc_put_u64(struct ipc_buf *b, uint64_t v)
+{
+	return ipc_buf_add(b, &v, sizeof(v));
+}
+
+int
+ipc_put_bytes(struct ipc_buf *b, const void *p, size_t len)
+{
+	size_t	 old = b->b_len;
+
+	if (len > IPC_MAX_PAYLOAD || (len > 0 && p == NULL)) {
+		errno = EMSGSIZE;
+		return -1;
+	}
+	if (ipc_put_u32(b, (uint32_t)len) == -1)
+		return -1;
+	if (ipc_buf_add(b, p, len) == -1) {
+		b->b_len = old;		/* all or nothing */
+		return -1;
+	}
+	return 0;
+}
+
+int
+ipc_put_str(struct ipc_buf *b, const char *s)
+{
+	if (s == NULL) {
+		errno = EINVAL;
+		return -1;
+	}
+	return ipc_put_bytes(b, s, strlen(s));
+}
+
+/* Checked decoding: a failed get leaves the cursor where it was. */
+
+int
+ipc_get_u32(struct ipc_msg *m, uint32_t *v)
+{
+	if (m->m_off > m->m_len || m->m_len - m->m_off < sizeof(*v)) {
+		errno = EBADMSG;
+		return -1;
+	}
+	memcpy(v, m->m_data + m->m_off, sizeof(*v));
+	m->m_off += sizeof(*v);
+	return 0;
+}
+
+int
+ipc_get_u64(struct ipc_msg *m, uint64_t *v)
+{
+	if (m->m_off > m->m_len || m->m_len - m->m_off < sizeof(*v)) {
+		errno = EBADMSG;
+		return -1;
+	}
+	memcpy(v, m->m_data + m->m_off, sizeof(*v));
+	m->m_off += sizeof(*v);
+	return 0;
+}
+
+int
+ipc_get_bytes(struct ipc_msg *m, const void **p, size_t *lenp)
+{
+	size_t		 off = m->m_off;
+	uint32_t	 n;
+
+	if (ipc_get_u32(m, &n) == -1)
+		return -1;
+	if (m->m_len - m->m_off < n) {
+		m->m_off = off;
+		errno = EBADMSG;
+		return -1;
+	}
+	*p = m->m_data + m->m_off;
+	*lenp = n;
+	m->m_off += n;
+	return 0;
+}
+
+int
+ipc_get_str(struct ipc_msg *m, char **sp)
+{
+	const void	*p;
+	size_t		 len, off = m->m_off;
+	char		*s;
+
+	*sp = NULL;
+	if (ipc_get_bytes(m, &p, &len) == -1)
+		return -1;
+	/* A NUL inside would make the C string say less than was sent. */
+	if (memchr(p, '\0', len) != NULL) {
+		m->m_off = off;
+		errno = EBADMSG;
+		return -1;
+	}
+	if ((s = malloc(len + 1)) == NULL) {
+		m->m_off = off;
+		return -1;
+	}
+	memcpy(s, p, len);
+	s[len] = '\0';
+	*sp = s;
+	return 0;
+}
+
+int
+ipc_get_end(const struct ipc_msg *m)
+{
+	if (m->m_off != m->m_len) {
+		errno = EBADMSG;
+		return -1;
+	}
+	return 0;
+}
+
+/* The small catalogue messages. */
+
+int
+ipc_send_log(struct ipc_chan *c, int prio, const char *line)
+{
+	struct ipc_buf	 b;
+	int		 rv = -1;
+
+	ipc_buf_init(&b);
+	if (prio < 0 || prio > LOG_DEBUG) {
+		errno = EINVAL;
+		goto out;
+	}
+	if (ipc_put_u32(&b, prio) == -1 || ipc_put_str(&b, line) == -1)
+		goto out;
+	rv = ipc_send(c, MSG_LOG, 0, b.b_data, b.b_len, -1);
+ out:
+	ipc_buf_clear(&b);
+	return rv;
+}
+
+int
+ipc_decode_log(struct ipc_msg *m, int *prio, char **line)
+{
+	uint32_t	 p;
+
+	*line = NULL;
+	if (m->m_type != MSG_LOG || ipc_get_u32(m, &p) == -1 ||
+	    p > LOG_DEBUG || ipc_get_str(m, line) == -1)
+		goto bad;
+	if (ipc_get_end(m) == -1)
+		goto bad;
+	*prio = p;
+	return 0;
+ bad:
+	free(*line);
+	*line = NULL;
+	errno = EBADMSG;
+	return -1;
+}
+
+int
+ipc_send_reload(struct ipc_chan *c, const char *path)
+{
+	struct ipc_buf	 b;
+	int		 rv = -1;
+
+	ipc_buf_init(&b);
+	if (ipc_put_str(&b, path) == -1)
+		goto out;
+	rv = ipc_send(c, MSG_RELOAD, 0, b.b_data, b.b_len, -1);
+ out:
+	ipc_buf_clear(&b);
+	return rv;
+}
+
+int
+ipc_decode_reload(struct ipc_msg *m, char **path)
+{
+	*path = NULL;
+	if (m->m_type != MSG_RELOAD || ipc_get_str(m, path) == -1 ||
+	    ipc_get_end(m) == -1 || (*path)[0] == '\0') {
+		free(*path);
+		*path = NULL;
+		errno = EBADMSG;
+		return -1;
+	}
+	return 0;
+}

@@ -1,0 +1,1095 @@
+/*
+ * check_ipc.c — frames, payload fields and fd passing, and every way a
+ * hostile peer can break them: each violation must fail the channel, close
+ * the fds it brought, and never allocate what the header claims.
+ */
+#include "build.h"
+
+#include <sys/types.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include <netinet/in.h>
+#include <arpa/inet.h>
+
+#include <check.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <malloc.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#if defined(__has_include)
+#if __has_include(<valgrind/valgrind.h>)
+#include <valgrind/valgrind.h>
+#endif
+#endif
+#ifndef RUNNING_ON_VALGRIND
+#define RUNNING_ON_VALGRIND	0
+#endif
+
+#include "ipc.h"
+
+#if defined(__SANITIZE_ADDRESS__)
+#define TEST_ASAN	1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define TEST_ASAN	1
+#endif
+#endif
+#ifdef TEST_ASAN
+/* From the ASan runtime (gcc ships no header for it). */
+size_t	__sanitizer_get_current_allocated_bytes(void);
+#endif
+
+/* Bytes the allocator has handed out (ASan's allocator replaces glibc's). */
+static size_t
+heap_in_use(void)
+{
+#ifdef TEST_ASAN
+	return __sanitizer_get_current_allocated_bytes();
+#else
+	struct mallinfo2	 mi = mallinfo2();
+
+	return mi.arena + mi.hblkhd;
+#endif
+}
+
+static int
+fd_count(void)
+{
+	DIR		*d;
+	struct dirent	*de;
+	int		 n = 0;
+
+	d = opendir("/proc/self/fd");
+	ck_assert_ptr_nonnull(d);
+	while ((de = readdir(d)) != NULL)
+		if (de->d_name[0] != '.')
+			n++;
+	closedir(d);
+	return n - 1;		/* the DIR's own fd */
+}
+
+/* A channel on sv[0]; *raw is the peer end for hand-made bytes. */
+static struct ipc_chan *
+chan_pair(int *raw)
+{
+	struct ipc_chan	*c;
+	int		 sv[2];
+
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	c = ipc_chan_new(sv[0]);
+	ck_assert_ptr_nonnull(c);
+	*raw = sv[1];
+	return c;
+}
+
+/* Two channels talking to each other. */
+static void
+chan_two(struct ipc_chan **a, struct ipc_chan **b)
+{
+	int	 raw;
+
+	*a = chan_pair(&raw);
+	*b = ipc_chan_new(raw);
+	ck_assert_ptr_nonnull(*b);
+}
+
+/* Flush a, read b until a frame arrives: the usual event-loop dance. */
+static int
+chan_next(struct ipc_chan *a, struct ipc_chan *b, struct ipc_msg *m)
+{
+	struct pollfd	 pfd;
+	int		 r, i;
+
+	for (i = 0; i < 100000; i++) {
+		if ((r = ipc_get(b, m)) != 0)
+			return r;
+		if (a != NULL && ipc_pending(a))
+			ck_assert_int_ge(ipc_flush(a), 0);
+		pfd.fd = ipc_chan_fd(b);
+		pfd.events = POLLIN;
+		if (poll(&pfd, 1, a != NULL && ipc_pending(a) ? 0 : 5000) == 0 &&
+		    (a == NULL || !ipc_pending(a)))
+			return 0;
+		if ((r = ipc_read(b)) <= 0)
+			return r;
+	}
+	return 0;
+}
+
+/* Raw sendmsg with n fds attached. */
+static void
+raw_send(int s, const void *p, size_t len, const int *fds, int nfds)
+{
+	union {
+		struct cmsghdr	 hdr;
+		unsigned char	 buf[CMSG_SPACE(4 * sizeof(int))];
+	} cb;
+	struct msghdr	 msg;
+	struct iovec	 iov;
+	struct cmsghdr	*cm;
+
+	memset(&msg, 0, sizeof(msg));
+	memset(&cb, 0, sizeof(cb));
+	iov.iov_base = (void *)p;
+	iov.iov_len = len;
+	msg.msg_iov = &iov;
+	msg.msg_iovlen = 1;
+	if (nfds > 0) {
+		msg.msg_control = cb.buf;
+		msg.msg_controllen = CMSG_SPACE(nfds * sizeof(int));
+		cm = CMSG_FIRSTHDR(&msg);
+		cm->cmsg_level = SOL_SOCKET;
+		cm->cmsg_type = SCM_RIGHTS;
+		cm->cmsg_len = CMSG_LEN(nfds * sizeof(int));
+		memcpy(CMSG_DATA(cm), fds, nfds * sizeof(int));
+	}
+	ck_assert_int_eq(sendmsg(s, &msg, MSG_NOSIGNAL), (ssize_t)len);
+}
+
+static void
+raw_hdr(unsigned char *p, uint32_t type, uint32_t id, uint32_t len)
+{
+	uint32_t	 h[3] = { type, id, len };
+
+	memcpy(p, h, sizeof(h));
+}
+
+/* A connected TCP pair on loopback; returns the accepted end. */
+static int
+tcp_pair(int *client)
+{
+	struct sockaddr_in	 sin;
+	socklen_t		 sl = sizeof(sin);
+	int			 l, c, a;
+
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ck_assert_int_ge(l = socket(AF_INET, SOCK_STREAM, 0), 0);
+	ck_assert_int_eq(bind(l, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	ck_assert_int_eq(listen(l, 1), 0);
+	ck_assert_int_eq(getsockname(l, (struct sockaddr *)&sin, &sl), 0);
+	ck_assert_int_ge(c = socket(AF_INET, SOCK_STREAM, 0), 0);
+	ck_assert_int_eq(connect(c, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	ck_assert_int_ge(a = accept(l, NULL, NULL), 0);
+	close(l);
+	*client = c;
+	return a;
+}
+
+/* Read the raw bytes in and expect a violation from ipc_read or ipc_get. */
+static const char *
+expect_violation(struct ipc_chan *c)
+{
+	struct ipc_msg	 m;
+	int		 r, i;
+
+	for (i = 0; i < 1000; i++) {
+		r = ipc_read(c);
+		if (r == -1)
+			break;
+		ck_assert_int_ne(r, 0);
+		while ((r = ipc_get(c, &m)) == 1) {
+			if (m.m_fd != -1)
+				close(m.m_fd);
+		}
+		if (r == -1)
+			break;
+	}
+	ck_assert_int_eq(r, -1);
+	ck_assert_ptr_nonnull(ipc_chan_error(c));
+	/* Failed for good. */
+	ck_assert_int_eq(ipc_read(c), -1);
+	ck_assert_int_eq(ipc_get(c, &m), -1);
+	return ipc_chan_error(c);
+}
+
+START_TEST(test_type_names)
+{
+	static const uint32_t all[] = { MSG_CONN_FD, MSG_KEEPER_FD,
+	    MSG_RELOAD, MSG_SHUTDOWN, MSG_WORKER_FD, MSG_PING, MSG_CALL,
+	    MSG_PONG, MSG_RESULT, MSG_FAIL, MSG_LOG, MSG_CONN_DONE, MSG_READY,
+	    MSG_WORKER_EVICT };
+	size_t	 i;
+
+	for (i = 0; i < sizeof(all) / sizeof(all[0]); i++) {
+		ck_assert_int_eq(ipc_type_known(all[i]), 1);
+		ck_assert_int_eq(strncmp(ipc_type_name(all[i]), "MSG_", 4), 0);
+	}
+	ck_assert_str_eq(ipc_type_name(MSG_LOG), "MSG_LOG");
+	ck_assert_str_eq(ipc_type_name(12345), "unknown");
+	ck_assert_int_eq(ipc_type_known(12345), 0);
+	ck_assert_int_eq(ipc_type_has_fd(MSG_CONN_FD), 1);
+	ck_assert_int_eq(ipc_type_has_fd(MSG_KEEPER_FD), 1);
+	ck_assert_int_eq(ipc_type_has_fd(MSG_WORKER_FD), 1);
+	ck_assert_int_eq(ipc_type_has_fd(MSG_PING), 0);
+	ck_assert_int_eq(ipc_type_has_fd(MSG_LOG), 0);
+}
+END_TEST
+
+START_TEST(test_roundtrip)
+{
+	struct ipc_chan	*a, *b;
+	struct ipc_msg	 m;
+	struct ipc_buf	 buf;
+	const void	*p;
+	size_t		 len;
+	uint32_t	 v;
+	uint64_t	 v64;
+	char		*s;
+	int		 prio, base = fd_count();
+	static const unsigned char bin[] = { 'a', 0, 'b', 0xff, 0 };
+
+	chan_two(&a, &b);
+	ipc_buf_init(&buf);
+	ck_assert_int_eq(ipc_put_u32(&buf, 200), 0);
+	ck_assert_int_eq(ipc_put_u64(&buf, 0x0102030405060708ULL), 0);
+	ck_assert_int_eq(ipc_put_bytes(&buf, bin, sizeof(bin)), 0);
+	ck_assert_int_eq(ipc_put_str(&buf, "hello"), 0);
+	ck_assert_int_eq(ipc_put_str(&buf, ""), 0);
+	ck_assert_int_eq(ipc_send(a, MSG_RESULT, 77, buf.b_data, buf.b_len,
+	    -1), 0);
+	ipc_buf_clear(&buf);
+	ck_assert_ptr_null(buf.b_data);
+	ck_assert_int_eq(ipc_send(a, MSG_PING, 5, NULL, 0, -1), 0);
+	ck_assert_int_eq(ipc_send_log(a, LOG_WARNING, "disk on fire"), 0);
+	ck_assert_int_eq(ipc_send_reload(a, "/etc/widgetd.conf"), 0);
+	ck_assert_int_eq(ipc_pending(a), 4);
+	ck_assert_int_eq(ipc_flush(a), 1);
+	ck_assert_int_eq(ipc_pending(a), 0);
+
+	ck_assert_int_eq(chan_next(a, b, &m), 1);
+	ck_assert_uint_eq(m.m_type, MSG_RESULT);
+	ck_assert_uint_eq(m.m_id, 77);
+	ck_assert_int_eq(m.m_fd, -1);
+	ck_assert_int_eq(ipc_get_u32(&m, &v), 0);
+	ck_assert_uint_eq(v, 200);
+	ck_assert_int_eq(ipc_get_u64(&m, &v64), 0);
+	ck_assert(v64 == 0x0102030405060708ULL);
+	ck_assert_int_eq(ipc_get_bytes(&m, &p, &len), 0);
+	ck_assert_uint_eq(len, sizeof(bin));
+	ck_assert_int_eq(memcmp(p, bin, len), 0);
+	ck_assert_int_ne(ipc_get_end(&m), 0);
+	ck_assert_int_eq(ipc_get_str(&m, &s), 0);
+	ck_assert_str_eq(s, "hello");
+	free(s);
+	ck_assert_int_eq(ipc_get_str(&m, &s), 0);
+	ck_assert_str_eq(s, "");
+	free(s);
+	ck_assert_int_eq(ipc_get_end(&m), 0);
+	/* Nothing left: every getter refuses to overrun. */
+	ck_assert_int_eq(ipc_get_u32(&m, &v), -1);
+	ck_assert_int_eq(ipc_get_bytes(&m, &p, &len), -1);
+
+	ck_assert_int_eq(chan_next(a, b, &m), 1);
+	ck_assert_uint_eq(m.m_type, MSG_PING);
+	ck_assert_uint_eq(m.m_id, 5);
+	ck_assert_uint_eq(m.m_len, 0);
+	ck_assert_int_eq(ipc_get_end(&m), 0);
+
+	ck_assert_int_eq(chan_next(a, b, &m), 1);
+	ck_assert_int_eq(ipc_decode_log(&m, &prio, &s), 0);
+	ck_assert_int_eq(prio, LOG_WARNING);
+	ck_assert_str_eq(s, "disk on fire");
+	free(s);
+
+	ck_assert_int_eq(chan_next(a, b, &m), 1);
+	ck_assert_int_eq(ipc_decode_reload(&m, &s), 0);
+	ck_assert_str_eq(s, "/etc/widgetd.conf");
+	free(s);
+
+	/* Clean EOF at a frame boundary is 0, not an error. */
+	ipc_chan_free(a);
+	ck_assert_int_eq(ipc_read(b), 0);
+	ck_assert_ptr_null(ipc_chan_error(b));
+	ipc_chan_free(b);
+	ck_assert_int_eq(fd_count(), base);
+}
+END_TEST
+
+/* Decoders refuse short fields, overruns, embedded NULs, trailing bytes. */
+START_TEST(test_decode_errors)
+{
+	struct ipc_msg	 m;
+	struct ipc_buf	 buf;
+	unsigned char	 d[64];
+	uint32_t	 v, n;
+	const void	*p;
+	size_t		 len;
+	char		*s = (char *)1;
+	int		 prio;
+
+	memset(&m, 0, sizeof(m));
+	m.m_data = d;
+	m.m_type = MSG_LOG;
+
+	/* 3 bytes are not a u32. */
+	m.m_len = 3;
+	ck_assert_int_eq(ipc_get_u32(&m, &v), -1);
+	ck_assert_uint_eq(m.m_off, 0);
+
+	/* A byte string whose length runs past the payload. */
+	n = 1000;
+	memcpy(d, &n, 4);
+	memcpy(d + 4, "abcd", 4);
+	m.m_len = 8;
+	ck_assert_int_eq(ipc_get_bytes(&m, &p, &len), -1);
+	ck_assert_uint_eq(m.m_off, 0);		/* cursor unchanged */
+	n = 0xffffffff;
+	memcpy(d, &n, 4);
+	ck_assert_int_eq(ipc_get_bytes(&m, &p, &len), -1);
+
+	/* A string with an embedded NUL. */
+	n = 4;
+	memcpy(d, &n, 4);
+	memcpy(d + 4, "ab\0d", 4);
+	ck_assert_int_eq(ipc_get_str(&m, &s), -1);
+	ck_assert_ptr_null(s);
+	ck_assert_uint_eq(m.m_off, 0);
+	memcpy(d + 4, "abcd", 4);
+	ck_assert_int_eq(ipc_get_str(&m, &s), 0);
+	ck_assert_str_eq(s, "abcd");
+	free(s);
+
+	/* MSG_LOG: empty, bad priority, trailing bytes. */
+	m.m_off = 0;
+	m.m_len = 0;
+	ck_assert_int_eq(ipc_decode_log(&m, &prio, &s), -1);
+	ipc_buf_init(&buf);
+	ck_assert_int_eq(ipc_put_u32(&buf, 99), 0);
+	ck_assert_int_eq(ipc_put_str(&buf, "x"), 0);
+	m.m_data = buf.b_data;
+	m.m_len = buf.b_len;
+	m.m_off = 0;
+	ck_assert_int_eq(ipc_decode_log(&m, &prio, &s), -1);
+	ck_assert_ptr_null(s);
+	ipc_buf_clear(&buf);
+	ck_assert_int_eq(ipc_put_u32(&buf, LOG_INFO), 0);
+	ck_assert_int_eq(ipc_put_str(&buf, "x"), 0);
+	ck_assert_int_eq(ipc_put_u32(&buf, 0), 0);
+	m.m_data = buf.b_data;
+	m.m_len = buf.b_len;
+	m.m_off = 0;
+	ck_assert_int_eq(ipc_decode_log(&m, &prio, &s), -1);
+	ck_assert_ptr_null(s);
+	/* The wrong type for the decoder. */
+	m.m_type = MSG_RELOAD;
+	m.m_off = 0;
+	ck_assert_int_eq(ipc_decode_log(&m, &prio, &s), -1);
+	ipc_buf_clear(&buf);
+
+	/* A payload never grows past one frame. */
+	ck_assert_int_eq(ipc_put_bytes(&buf, d, (size_t)IPC_MAX_PAYLOAD + 1),
+	    -1);
+	ck_assert_int_eq(errno, EMSGSIZE);
+	ck_assert_uint_eq(buf.b_len, 0);
+	ipc_buf_clear(&buf);
+}
+END_TEST
+
+/* The sender refuses what the receiver would reject. */
+START_TEST(test_send_refuses)
+{
+	struct ipc_chan	*a;
+	int		 raw, p[2], base = fd_count();
+	char		 c = 'x';
+
+	a = chan_pair(&raw);
+	ck_assert_int_eq(pipe(p), 0);
+	ck_assert_int_eq(ipc_send(a, 12345, 0, NULL, 0, -1), -1);
+	ck_assert_int_eq(errno, EINVAL);
+	ck_assert_int_eq(ipc_send(a, MSG_PING, 0, NULL, 0, p[0]), -1);
+	ck_assert_int_eq(ipc_send(a, MSG_CONN_FD, 0, NULL, 0, -1), -1);
+	ck_assert_int_eq(ipc_send(a, MSG_PING, 0, &c, 1, -1), -1);
+	ck_assert_int_eq(ipc_send(a, MSG_LOG, 0, NULL, 0, -1), -1);
+	ck_assert_int_eq(ipc_send(a, MSG_CALL, 0, &c,
+	    (size_t)IPC_MAX_PAYLOAD + 1, -1), -1);
+	ck_assert_int_eq(errno, EMSGSIZE);
+	ck_assert_int_eq(ipc_send_log(a, 8, "x"), -1);
+	ck_assert_int_eq(ipc_pending(a), 0);
+	close(p[0]);
+	close(p[1]);
+	close(raw);
+	ipc_chan_free(a);
+	ck_assert_int_eq(fd_count(), base);
+}
+END_TEST
+
+/* One frame dribbled in byte by byte: complete only at the last byte. */
+START_TEST(test_split_frame)
+{
+	struct ipc_chan	*c;
+	struct ipc_msg	 m;
+	unsigned char	 f[IPC_HDR_LEN + 8];
+	uint32_t	 v;
+	size_t		 i;
+	int		 raw;
+
+	c = chan_pair(&raw);
+	raw_hdr(f, MSG_CALL, 9, 8);
+	memcpy(f + IPC_HDR_LEN, "\x01\0\0\0\x02\0\0\0", 8);
+	for (i = 0; i < sizeof(f); i++) {
+		ck_assert_int_eq(ipc_get(c, &m), 0);
+		ck_assert_int_eq(write(raw, f + i, 1), 1);
+		ck_assert_int_eq(ipc_read(c), 1);
+	}
+	ck_assert_int_eq(ipc_get(c, &m), 1);
+	ck_assert_uint_eq(m.m_type, MSG_CALL);
+	ck_assert_uint_eq(m.m_id, 9);
+	ck_assert_int_eq(ipc_get_u32(&m, &v), 0);
+	ck_assert_uint_eq(v, 1);
+	ck_assert_int_eq(ipc_get_u32(&m, &v), 0);
+	ck_assert_uint_eq(v, 2);
+	ck_assert_int_eq(ipc_get_end(&m), 0);
+	ck_assert_int_eq(ipc_get(c, &m), 0);
+	/* Nothing pending is not an error: EAGAIN reads as progress. */
+	ck_assert_int_eq(ipc_read(c), 1);
+	close(raw);
+	ipc_chan_free(c);
+}
+END_TEST
+
+/* A frame taken stays intact while ipc_read moves the read buffer. */
+START_TEST(test_msg_survives_read)
+{
+	struct ipc_chan	*a, *b;
+	struct ipc_msg	 m, m2;
+	unsigned char	*big;
+	size_t		 bigsz = 1024 * 1024;
+
+	chan_two(&a, &b);
+	ck_assert_ptr_nonnull(big = malloc(bigsz));
+	memset(big, 'B', bigsz);
+	ck_assert_int_eq(ipc_send_log(a, 3, "first"), 0);
+	ck_assert_int_eq(ipc_flush(a), 1);
+	ck_assert_int_eq(chan_next(a, b, &m), 1);
+	ck_assert_uint_eq(m.m_type, MSG_LOG);
+	/* A big frame arrives: the read buffer grows and compacts. */
+	ck_assert_int_eq(ipc_send(a, MSG_CALL, 2, big, bigsz, -1), 0);
+	while (ipc_pending(a)) {
+		ck_assert_int_ge(ipc_flush(a), 0);
+		ck_assert_int_eq(ipc_read(b), 1);
+	}
+	ck_assert_int_eq(ipc_read(b), 1);
+	ck_assert_uint_eq(m.m_len, 4 + 4 + 5);
+	ck_assert_int_eq(memcmp(m.m_data + 8, "first", 5), 0);
+	ck_assert_int_eq(chan_next(a, b, &m2), 1);
+	ck_assert_uint_eq(m2.m_len, bigsz);
+	ck_assert_int_eq(memcmp(m2.m_data, big, bigsz), 0);
+	free(big);
+	ipc_chan_free(a);
+	ipc_chan_free(b);
+}
+END_TEST
+
+/* Frames larger than a socket buffer, around the maximum. */
+START_TEST(test_large_frames)
+{
+	struct ipc_chan	*a, *b;
+	struct ipc_msg	 m;
+	unsigned char	*big;
+	size_t		 sizes[] = { 1, 65536, 1024 * 1024 + 3, IPC_MAX_PAYLOAD };
+	size_t		 i, j;
+
+	chan_two(&a, &b);
+	ck_assert_ptr_nonnull(big = malloc(IPC_MAX_PAYLOAD));
+	for (j = 0; j < IPC_MAX_PAYLOAD; j++)
+		big[j] = (unsigned char)(j * 7 + 3);
+	for (i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++)
+		ck_assert_int_eq(ipc_send(a, MSG_CALL, i, big, sizes[i], -1),
+		    0);
+	for (i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		ck_assert_int_eq(chan_next(a, b, &m), 1);
+		ck_assert_uint_eq(m.m_id, i);
+		ck_assert_uint_eq(m.m_len, sizes[i]);
+		ck_assert_int_eq(memcmp(m.m_data, big, sizes[i]), 0);
+	}
+	ck_assert_int_eq(ipc_pending(a), 0);
+	free(big);
+	ipc_chan_free(a);
+	ipc_chan_free(b);
+}
+END_TEST
+
+START_TEST(test_fd_passing)
+{
+	struct ipc_chan		*a, *b;
+	struct ipc_msg		 m;
+	struct sockaddr_in	 s1, s2;
+	socklen_t		 sl;
+	struct stat		 st;
+	int			 acc, cli, sv[2], fl, base;
+	uint32_t		 slot;
+	char			 ch;
+
+	base = fd_count();
+	chan_two(&a, &b);
+	acc = tcp_pair(&cli);
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+
+	/* fds between ordinary frames, batched into one flush. */
+	ck_assert_int_eq(ipc_send(a, MSG_PING, 1, NULL, 0, -1), 0);
+	ck_assert_int_eq(ipc_send(a, MSG_CONN_FD, 2, NULL, 0, acc), 0);
+	ck_assert_int_eq(ipc_send(a, MSG_PING, 3, NULL, 0, -1), 0);
+	ck_assert_int_eq(ipc_send(a, MSG_KEEPER_FD, 4, NULL, 0, sv[0]), 0);
+	ck_assert_int_eq(ipc_send(a, MSG_CONN_FD, 5, NULL, 0, acc), 0);
+	/* ipc_send duplicated them: ours can go at once. */
+	close(acc);
+	close(sv[0]);
+	ck_assert_int_eq(ipc_flush(a), 1);
+
+	ck_assert_int_eq(chan_next(a, b, &m), 1);
+	ck_assert_uint_eq(m.m_id, 1);
+	ck_assert_int_eq(m.m_fd, -1);
+
+	ck_assert_int_eq(chan_next(a, b, &m), 1);
+	ck_assert_uint_eq(m.m_type, MSG_CONN_FD);
+	ck_assert_uint_eq(m.m_id, 2);
+	ck_assert_int_ge(m.m_fd, 0);
+	ck_assert_int_eq(fstat(m.m_fd, &st), 0);
+	ck_assert(S_ISSOCK(st.st_mode));
+	fl = fcntl(m.m_fd, F_GETFD);
+	ck_assert(fl & FD_CLOEXEC);
+	/* It is the accepted end of our connection. */
+	sl = sizeof(s1);
+	ck_assert_int_eq(getpeername(m.m_fd, (struct sockaddr *)&s1, &sl), 0);
+	sl = sizeof(s2);
+	ck_assert_int_eq(getsockname(cli, (struct sockaddr *)&s2, &sl), 0);
+	ck_assert_uint_eq(s1.sin_port, s2.sin_port);
+	ck_assert_int_eq(write(m.m_fd, "z", 1), 1);
+	ck_assert_int_eq(read(cli, &ch, 1), 1);
+	ck_assert_int_eq(ch, 'z');
+	close(m.m_fd);
+
+	ck_assert_int_eq(chan_next(a, b, &m), 1);
+	ck_assert_uint_eq(m.m_id, 3);
+	ck_assert_int_eq(m.m_fd, -1);
+
+	ck_assert_int_eq(chan_next(a, b, &m), 1);
+	ck_assert_uint_eq(m.m_type, MSG_KEEPER_FD);
+	ck_assert_int_ge(m.m_fd, 0);
+	ck_assert(fcntl(m.m_fd, F_GETFD) & FD_CLOEXEC);
+	ck_assert_int_eq(write(m.m_fd, "k", 1), 1);
+	ck_assert_int_eq(read(sv[1], &ch, 1), 1);
+	ck_assert_int_eq(ch, 'k');
+	close(m.m_fd);
+
+	ck_assert_int_eq(chan_next(a, b, &m), 1);
+	ck_assert_uint_eq(m.m_id, 5);
+	ck_assert_int_ge(m.m_fd, 0);
+	close(m.m_fd);
+
+	/* The keeper's end of a worker channel, with the worker's slot. */
+	slot = 3;
+	ck_assert_int_eq(ipc_send(a, MSG_WORKER_FD, 6, &slot, sizeof(slot),
+	    sv[1]), 0);
+	ck_assert_int_eq(chan_next(a, b, &m), 1);
+	ck_assert_uint_eq(m.m_type, MSG_WORKER_FD);
+	ck_assert_int_ge(m.m_fd, 0);
+	ck_assert_int_eq(ipc_get_u32(&m, &slot), 0);
+	ck_assert_uint_eq(slot, 3);
+	ck_assert_int_eq(ipc_get_end(&m), 0);
+	close(m.m_fd);
+
+	close(sv[1]);
+	close(cli);
+	ipc_chan_free(a);
+	ipc_chan_free(b);
+	ck_assert_int_eq(fd_count(), base);
+}
+END_TEST
+
+/* A burst of hand-offs: more fds in flight than the receiver queues. */
+START_TEST(test_fd_burst)
+{
+	struct ipc_chan	*a, *b;
+	struct ipc_msg	 m;
+	int		 acc, cli, i, base, got = 0;
+
+	acc = tcp_pair(&cli);
+	base = fd_count();
+	chan_two(&a, &b);
+	for (i = 0; i < 50; i++) {
+		ck_assert_int_eq(ipc_send(a, MSG_CONN_FD, i, NULL, 0, acc), 0);
+		ck_assert_int_eq(ipc_send(a, MSG_PING, i, NULL, 0, -1), 0);
+	}
+	ck_assert_int_eq(ipc_flush(a), 1);
+	for (i = 0; i < 100; i++) {
+		ck_assert_int_eq(chan_next(a, b, &m), 1);
+		ck_assert_uint_eq(m.m_id, i / 2);
+		if (i % 2 == 0) {
+			ck_assert_uint_eq(m.m_type, MSG_CONN_FD);
+			ck_assert_int_ge(m.m_fd, 0);
+			close(m.m_fd);
+			got++;
+		} else
+			ck_assert_int_eq(m.m_fd, -1);
+	}
+	ck_assert_int_eq(got, 50);
+	ck_assert_ptr_null(ipc_chan_error(b));
+	ipc_chan_free(a);
+	ipc_chan_free(b);
+	ck_assert_int_eq(fd_count(), base);
+	close(acc);
+	close(cli);
+}
+END_TEST
+
+/* fds alone, with no frames to claim them, fail the channel. */
+START_TEST(test_fd_flood)
+{
+	struct ipc_chan	*c;
+	unsigned char	 f[1] = { 0 };
+	int		 raw, p[2], i, base;
+
+	c = chan_pair(&raw);
+	base = fd_count();
+	ck_assert_int_eq(pipe(p), 0);
+	for (i = 0; i < 10; i++)
+		raw_send(raw, f, 1, &p[0], 1);
+	close(p[0]);
+	close(p[1]);
+	expect_violation(c);
+	ck_assert_int_eq(fd_count(), base);
+	close(raw);
+	ipc_chan_free(c);
+}
+END_TEST
+
+/* An fd queued behind a frame too big for one sendmsg, then an IPv6 one. */
+START_TEST(test_fd_after_partial_write)
+{
+	struct ipc_chan		*a, *b;
+	struct ipc_msg		 m;
+	struct sockaddr_in6	 sin6;
+	socklen_t		 sl = sizeof(sin6);
+	unsigned char		*big;
+	size_t			 bigsz = 4 * 1024 * 1024;
+	int			 acc, cli, l6, c6, a6 = -1, base;
+
+	acc = tcp_pair(&cli);
+	base = fd_count();
+	chan_two(&a, &b);
+	ck_assert_ptr_nonnull(big = calloc(1, bigsz));
+	ck_assert_int_eq(ipc_send(a, MSG_CALL, 1, big, bigsz, -1), 0);
+	ck_assert_int_eq(ipc_send(a, MSG_CONN_FD, 2, NULL, 0, acc), 0);
+	/* The socket buffer takes only part of it: more is pending. */
+	ck_assert_int_eq(ipc_flush(a), 0);
+	ck_assert_int_eq(chan_next(a, b, &m), 1);
+	ck_assert_uint_eq(m.m_id, 1);
+	ck_assert_int_eq(m.m_fd, -1);
+	ck_assert_int_eq(chan_next(a, b, &m), 1);
+	ck_assert_uint_eq(m.m_id, 2);
+	ck_assert_int_ge(m.m_fd, 0);
+	close(m.m_fd);
+	free(big);
+
+	/* AF_INET6 is a TCP socket too (when the host has ::1). */
+	memset(&sin6, 0, sizeof(sin6));
+	sin6.sin6_family = AF_INET6;
+	sin6.sin6_addr = in6addr_loopback;
+	if ((l6 = socket(AF_INET6, SOCK_STREAM, 0)) != -1 &&
+	    bind(l6, (struct sockaddr *)&sin6, sizeof(sin6)) == 0 &&
+	    listen(l6, 1) == 0 &&
+	    getsockname(l6, (struct sockaddr *)&sin6, &sl) == 0) {
+		ck_assert_int_ge(c6 = socket(AF_INET6, SOCK_STREAM, 0), 0);
+		ck_assert_int_eq(connect(c6, (struct sockaddr *)&sin6,
+		    sizeof(sin6)), 0);
+		ck_assert_int_ge(a6 = accept(l6, NULL, NULL), 0);
+		ck_assert_int_eq(ipc_send(a, MSG_CONN_FD, 3, NULL, 0, a6), 0);
+		ck_assert_int_eq(chan_next(a, b, &m), 1);
+		ck_assert_uint_eq(m.m_id, 3);
+		ck_assert_int_ge(m.m_fd, 0);
+		close(m.m_fd);
+		close(a6);
+		close(c6);
+	}
+	if (l6 != -1)
+		close(l6);
+	ck_assert_ptr_null(ipc_chan_error(b));
+	ipc_chan_free(a);
+	ipc_chan_free(b);
+	ck_assert_int_eq(fd_count(), base);
+	close(acc);
+	close(cli);
+}
+END_TEST
+
+/* A peer that never reads cannot make the sender queue without bound. */
+START_TEST(test_send_queue_bound)
+{
+	struct ipc_chan	*a;
+	unsigned char	*big;
+	int		 raw, i, r = 0;
+
+	a = chan_pair(&raw);
+	ck_assert_ptr_nonnull(big = calloc(1, IPC_MAX_PAYLOAD));
+	for (i = 0; i < 16 && (r = ipc_send(a, MSG_CALL, i, big,
+	    IPC_MAX_PAYLOAD, -1)) == 0; i++)
+		;
+	ck_assert_int_eq(r, -1);
+	ck_assert_int_eq(errno, ENOBUFS);
+	ck_assert_int_le(i, 4);		/* 64 MiB of 16 MiB frames */
+	ck_assert_int_eq(ipc_pending(a), i);
+	free(big);
+	close(raw);
+	ipc_chan_free(a);
+}
+END_TEST
+
+/* Queued fds that are never flushed are closed by ipc_chan_free. */
+START_TEST(test_fd_queue_freed)
+{
+	struct ipc_chan	*a;
+	int		 raw, acc, cli, base;
+
+	acc = tcp_pair(&cli);
+	base = fd_count();
+	a = chan_pair(&raw);
+	ck_assert_int_eq(ipc_send(a, MSG_CONN_FD, 1, NULL, 0, acc), 0);
+	ck_assert_int_eq(fd_count(), base + 3);
+	ipc_chan_free(a);
+	close(raw);
+	ck_assert_int_eq(fd_count(), base);
+	close(acc);
+	close(cli);
+}
+END_TEST
+
+START_TEST(test_short_header_eof)
+{
+	struct ipc_chan	*c;
+	unsigned char	 f[IPC_HDR_LEN];
+	int		 raw;
+
+	c = chan_pair(&raw);
+	raw_hdr(f, MSG_PING, 1, 0);
+	ck_assert_int_eq(write(raw, f, 5), 5);
+	close(raw);
+	ck_assert_str_eq(expect_violation(c), "truncated frame at end of file");
+	ipc_chan_free(c);
+}
+END_TEST
+
+START_TEST(test_short_payload_eof)
+{
+	struct ipc_chan	*c;
+	unsigned char	 f[IPC_HDR_LEN + 4];
+	int		 raw;
+
+	c = chan_pair(&raw);
+	memset(f, 'p', sizeof(f));
+	raw_hdr(f, MSG_CALL, 1, 100);
+	ck_assert_int_eq(write(raw, f, sizeof(f)), (ssize_t)sizeof(f));
+	close(raw);
+	ck_assert_str_eq(expect_violation(c), "truncated frame at end of file");
+	ipc_chan_free(c);
+}
+END_TEST
+
+/*
+ * A header claiming 4 GiB (and one just past the maximum) fails from the
+ * header alone: errno is EPROTO, not ENOMEM, and the heap did not grow by
+ * anything near the claimed size.
+ */
+START_TEST(test_oversized)
+{
+	struct ipc_chan	*c;
+	unsigned char	 f[IPC_HDR_LEN];
+	uint32_t	 lens[] = { 0xffffffffU, IPC_MAX_PAYLOAD + 1,
+			    0x7fffffffU };
+	size_t		 before, after, i;
+	int		 raw;
+
+	for (i = 0; i < sizeof(lens) / sizeof(lens[0]); i++) {
+		c = chan_pair(&raw);
+		before = heap_in_use();
+		raw_hdr(f, MSG_CALL, 1, lens[i]);
+		ck_assert_int_eq(write(raw, f, sizeof(f)), (ssize_t)sizeof(f));
+		ck_assert_int_eq(ipc_read(c), -1);
+		ck_assert_int_eq(errno, EPROTO);
+		ck_assert_str_eq(ipc_chan_error(c),
+		    "frame longer than the maximum");
+		after = heap_in_use();
+		ck_assert_uint_lt(after, before + 1024 * 1024);
+		close(raw);
+		ipc_chan_free(c);
+	}
+}
+END_TEST
+
+START_TEST(test_unknown_type)
+{
+	struct ipc_chan	*c;
+	unsigned char	 f[IPC_HDR_LEN];
+	int		 raw;
+
+	c = chan_pair(&raw);
+	raw_hdr(f, 999, 1, 0);
+	ck_assert_int_eq(write(raw, f, sizeof(f)), (ssize_t)sizeof(f));
+	ck_assert_str_eq(expect_violation(c), "unknown message type");
+	close(raw);
+	ipc_chan_free(c);
+}
+END_TEST
+
+/* Payload rules per type: none on PING, some on LOG. */
+START_TEST(test_payload_rules)
+{
+	struct ipc_chan	*c;
+	unsigned char	 f[IPC_HDR_LEN + 1];
+	int		 raw;
+
+	c = chan_pair(&raw);
+	raw_hdr(f, MSG_PING, 1, 1);
+	f[IPC_HDR_LEN] = 'x';
+	ck_assert_int_eq(write(raw, f, sizeof(f)), (ssize_t)sizeof(f));
+	ck_assert_str_eq(expect_violation(c),
+	    "payload on a message that has none");
+	close(raw);
+	ipc_chan_free(c);
+
+	c = chan_pair(&raw);
+	raw_hdr(f, MSG_LOG, 1, 0);
+	ck_assert_int_eq(write(raw, f, IPC_HDR_LEN), IPC_HDR_LEN);
+	ck_assert_str_eq(expect_violation(c),
+	    "empty payload on a message that needs one");
+	close(raw);
+	ipc_chan_free(c);
+}
+END_TEST
+
+START_TEST(test_two_fds)
+{
+	struct ipc_chan	*c;
+	unsigned char	 f[IPC_HDR_LEN];
+	int		 raw, p[2], base;
+
+	c = chan_pair(&raw);
+	base = fd_count();
+	ck_assert_int_eq(pipe(p), 0);
+	raw_hdr(f, MSG_CONN_FD, 1, 0);
+	raw_send(raw, f, sizeof(f), p, 2);
+	close(p[0]);
+	close(p[1]);
+	ck_assert_str_eq(expect_violation(c), "more than one fd in one message");
+	/* Both received copies were closed. */
+	ck_assert_int_eq(fd_count(), base);
+	close(raw);
+	ipc_chan_free(c);
+}
+END_TEST
+
+START_TEST(test_fd_on_plain_type)
+{
+	struct ipc_chan	*c;
+	unsigned char	 f[2 * IPC_HDR_LEN];
+	int		 raw, acc, cli, base;
+
+	acc = tcp_pair(&cli);
+	c = chan_pair(&raw);
+	base = fd_count();
+	raw_hdr(f, MSG_PING, 1, 0);
+	raw_hdr(f + IPC_HDR_LEN, MSG_PING, 2, 0);
+	raw_send(raw, f, sizeof(f), &acc, 1);
+	ck_assert_str_eq(expect_violation(c),
+	    "fd on a message that carries none");
+	ck_assert_int_eq(fd_count(), base);
+	close(raw);
+	ipc_chan_free(c);
+	close(acc);
+	close(cli);
+}
+END_TEST
+
+START_TEST(test_fd_missing)
+{
+	struct ipc_chan	*c;
+	unsigned char	 f[IPC_HDR_LEN];
+	int		 raw;
+
+	c = chan_pair(&raw);
+	raw_hdr(f, MSG_CONN_FD, 1, 0);
+	ck_assert_int_eq(write(raw, f, sizeof(f)), (ssize_t)sizeof(f));
+	ck_assert_str_eq(expect_violation(c), "message without its fd");
+	close(raw);
+	ipc_chan_free(c);
+}
+END_TEST
+
+/* A pipe, a UNIX socket, a UDP socket on MSG_CONN_FD; TCP on KEEPER_FD. */
+START_TEST(test_fd_wrong_kind)
+{
+	struct ipc_chan	*c;
+	unsigned char	 f[IPC_HDR_LEN];
+	int		 raw, p[2], sv[2], u, acc, cli, base, i;
+	struct {
+		uint32_t	 type;
+		int		 fd;
+	} cases[4];
+
+	ck_assert_int_eq(pipe(p), 0);
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	ck_assert_int_ge(u = socket(AF_INET, SOCK_DGRAM, 0), 0);
+	acc = tcp_pair(&cli);
+	cases[0].type = MSG_CONN_FD;	cases[0].fd = p[0];
+	cases[1].type = MSG_CONN_FD;	cases[1].fd = sv[0];
+	cases[2].type = MSG_CONN_FD;	cases[2].fd = u;
+	cases[3].type = MSG_KEEPER_FD;	cases[3].fd = acc;
+	for (i = 0; i < 4; i++) {
+		c = chan_pair(&raw);
+		base = fd_count();
+		raw_hdr(f, cases[i].type, 1, 0);
+		raw_send(raw, f, sizeof(f), &cases[i].fd, 1);
+		ck_assert_str_eq(expect_violation(c), "fd of the wrong kind");
+		ck_assert_int_eq(fd_count(), base);
+		close(raw);
+		ipc_chan_free(c);
+	}
+	close(p[0]);
+	close(p[1]);
+	close(sv[0]);
+	close(sv[1]);
+	close(u);
+	close(acc);
+	close(cli);
+}
+END_TEST
+
+/*
+ * The receiver has no free fd slot: the kernel drops the fd and sets
+ * MSG_CTRUNC (systemd's test technique).  Run in a child because it lowers
+ * RLIMIT_NOFILE.  Valgrind only pretends to lower that limit for its
+ * guest, so the kernel never truncates there: skipped under valgrind.
+ */
+START_TEST(test_ctrunc)
+{
+	struct ipc_chan	*c;
+	struct rlimit	 rl;
+	unsigned char	 f[IPC_HDR_LEN];
+	const char	*why;
+	pid_t		 pid;
+	int		 raw, acc, cli, st, fd, r;
+
+	if (RUNNING_ON_VALGRIND)
+		return;
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		acc = tcp_pair(&cli);
+		c = chan_pair(&raw);
+		ck_assert_int_eq(getrlimit(RLIMIT_NOFILE, &rl), 0);
+		rl.rlim_cur = 64;
+		if (setrlimit(RLIMIT_NOFILE, &rl) == -1)
+			_exit(2);
+		/* Fill every slot below the limit. */
+		while ((fd = dup(raw)) != -1)
+			;
+		if (errno != EMFILE)
+			_exit(3);
+		raw_hdr(f, MSG_CONN_FD, 1, 0);
+		raw_send(raw, f, sizeof(f), &acc, 1);
+		r = ipc_read(c);
+		why = ipc_chan_error(c);
+		r = r != -1 || why == NULL ||
+		    strcmp(why, "control message truncated") != 0;
+		ipc_chan_free(c);
+		_exit(r ? 4 : 0);
+	}
+	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+	ck_assert(WIFEXITED(st));
+	ck_assert_int_eq(WEXITSTATUS(st), 0);
+}
+END_TEST
+
+/* Random garbage after a good frame never crashes and fails the channel. */
+START_TEST(test_garbage)
+{
+	struct ipc_chan	*c;
+	struct ipc_msg	 m;
+	unsigned char	 f[256];
+	unsigned int	 seed = 1;
+	int		 raw, i, j, r;
+
+	for (i = 0; i < 200; i++) {
+		c = chan_pair(&raw);
+		for (j = 0; j < (int)sizeof(f); j++)
+			f[j] = rand_r(&seed);
+		/* Keep the type near the catalogue sometimes. */
+		if (i % 2)
+			raw_hdr(f, MSG_CALL + (i % 3), i, f[8] % 64);
+		ck_assert_int_eq(write(raw, f, sizeof(f)), (ssize_t)sizeof(f));
+		close(raw);
+		while ((r = ipc_read(c)) == 1)
+			while ((r = ipc_get(c, &m)) == 1)
+				;
+		ck_assert_int_le(r, 0);
+		ipc_chan_free(c);
+	}
+}
+END_TEST
+
+static Suite *
+ipc_suite(void)
+{
+	Suite	*s = suite_create("ipc");
+	TCase	*tc;
+
+	tc = tcase_create("frames");
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, test_type_names);
+	tcase_add_test(tc, test_roundtrip);
+	tcase_add_test(tc, test_decode_errors);
+	tcase_add_test(tc, test_send_refuses);
+	tcase_add_test(tc, test_send_queue_bound);
+	tcase_add_test(tc, test_split_frame);
+	tcase_add_test(tc, test_large_frames);
+	tcase_add_test(tc, test_msg_survives_read);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("fds");
+	tcase_add_test(tc, test_fd_passing);
+	tcase_add_test(tc, test_fd_queue_freed);
+	tcase_add_test(tc, test_fd_burst);
+	tcase_add_test(tc, test_fd_flood);
+	tcase_add_test(tc, test_fd_after_partial_write);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("violations");
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, test_short_header_eof);
+	tcase_add_test(tc, test_short_payload_eof);
+	tcase_add_test(tc, test_oversized);
+	tcase_add_test(tc, test_unknown_type);
+	tcase_add_test(tc, test_payload_rules);
+	tcase_add_test(tc, test_two_fds);
+	tcase_add_test(tc, test_fd_on_plain_type);
+	tcase_add_test(tc, test_fd_missing);
+	tcase_add_test(tc, test_fd_wrong_kind);
+	tcase_add_test(tc, test_ctrunc);
+	tcase_add_test(tc, test_garbage);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	SRunner	*sr;
+	int	 failed;
+
+	sr = srunner_create(ipc_suite());
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}

@@ -1,0 +1,248 @@
+#include "build.h"
+/*
+ * fuzz_ipc — a channel reading arbitrary bytes from a hostile peer.
+ *
+ * The input is the byte stream one end of a socketpair receives.  It is
+ * read twice, all at once and in pseudo-random pieces (the first input
+ * byte seeds the split), and both runs must take the same frames and end
+ * the same way: a channel's verdict may never depend on how the stream was
+ * split.  Every frame taken goes through the catalogue's decoders, which
+ * must either succeed within the payload or refuse.
+ *
+ * Built with -DWD_LIBFUZZER for libFuzzer; otherwise main() replays the
+ * files (or directories of files) named on the command line, by default
+ * $top_srcdir/tests/fuzz/corpus/ipc, so that make check runs the corpus.
+ */
+#include <sys/socket.h>
+#include <sys/stat.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "ipc.h"
+
+#define FUZZ_MAX_INPUT	(64 * 1024)	/* fits a socketpair's buffer */
+
+struct fuzz_outcome {
+	uint64_t	 fo_digest;	/* over every frame taken */
+	int		 fo_frames;
+	const char	*fo_error;	/* NULL: clean end of file */
+};
+
+int	 LLVMFuzzerTestOneInput(const uint8_t *, size_t);
+
+static uint64_t
+fuzz_hash(uint64_t h, const void *p, size_t n)
+{
+	const unsigned char	*c = p;
+
+	while (n-- > 0)
+		h = (h ^ *c++) * 0x100000001b3ULL;
+	return h;
+}
+
+/* Decode a frame as its receiver would; the decoders must stay in bounds. */
+static void
+fuzz_decode(struct ipc_msg *m)
+{
+	const void	*p;
+	size_t		 len;
+	uint32_t	 v;
+	uint64_t	 v64;
+	char		*s;
+	int		 prio;
+
+	if (m->m_fd != -1 || m->m_len > IPC_MAX_PAYLOAD)
+		abort();
+	switch (m->m_type) {
+	case MSG_LOG:
+		if (ipc_decode_log(m, &prio, &s) == 0) {
+			if (prio < 0 || prio > 7 || strlen(s) > m->m_len)
+				abort();
+			free(s);
+		}
+		break;
+	case MSG_RELOAD:
+		if (ipc_decode_reload(m, &s) == 0) {
+			if (s[0] == '\0')
+				abort();
+			free(s);
+		}
+		break;
+	default:
+		/* A generic walk: fields until one refuses. */
+		while (ipc_get_u32(m, &v) == 0 &&
+		    ipc_get_u64(m, &v64) == 0 &&
+		    ipc_get_bytes(m, &p, &len) == 0) {
+			if ((const unsigned char *)p + len >
+			    m->m_data + m->m_len)
+				abort();
+			if (ipc_get_str(m, &s) == 0)
+				free(s);
+		}
+		if (m->m_off > m->m_len)
+			abort();
+		break;
+	}
+}
+
+static void
+fuzz_run(const uint8_t *data, size_t size, uint32_t seed,
+    struct fuzz_outcome *fo)
+{
+	struct ipc_chan	*c;
+	struct ipc_msg	 m;
+	size_t		 pos = 0, step;
+	int		 sv[2], r = 1, g;
+
+	memset(fo, 0, sizeof(*fo));
+	fo->fo_digest = 0xcbf29ce484222325ULL;
+	if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == -1)
+		abort();
+	if ((c = ipc_chan_new(sv[0])) == NULL)
+		abort();
+	for (;;) {
+		if (pos < size) {
+			step = size - pos;
+			if (seed != 0) {
+				seed ^= seed << 13;
+				seed ^= seed >> 17;
+				seed ^= seed << 5;
+				step = 1 + seed % (step < 64 ? step : 64);
+			}
+			if (write(sv[1], data + pos, step) != (ssize_t)step)
+				abort();
+			pos += step;
+		}
+		/* All written: the peer hangs up, as a dying child would. */
+		if (pos == size && sv[1] != -1) {
+			close(sv[1]);
+			sv[1] = -1;
+		}
+		if ((r = ipc_read(c)) == -1)
+			break;
+		while ((g = ipc_get(c, &m)) == 1) {
+			fo->fo_frames++;
+			fo->fo_digest = fuzz_hash(fo->fo_digest, &m.m_type, 4);
+			fo->fo_digest = fuzz_hash(fo->fo_digest, &m.m_id, 4);
+			fo->fo_digest = fuzz_hash(fo->fo_digest, m.m_data,
+			    m.m_len);
+			fuzz_decode(&m);
+		}
+		if (g == -1) {
+			r = -1;
+			break;
+		}
+		if (r == 0)
+			break;
+	}
+	if (r == -1 && (fo->fo_error = ipc_chan_error(c)) == NULL)
+		abort();
+	/* A clean end of file leaves nothing half-read. */
+	if (r == 0 && fo->fo_error != NULL)
+		abort();
+	ipc_chan_free(c);
+	if (sv[1] != -1)
+		close(sv[1]);
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct fuzz_outcome	 whole, pieces;
+	uint32_t		 seed;
+
+	if (size < 1 || size > FUZZ_MAX_INPUT)
+		return 0;
+	seed = data[0] | 1;
+	fuzz_run(data + 1, size - 1, 0, &whole);
+	fuzz_run(data + 1, size - 1, seed, &pieces);
+	if (whole.fo_frames != pieces.fo_frames ||
+	    whole.fo_digest != pieces.fo_digest)
+		abort();
+	/* Both failed for the same reason, or both ended cleanly. */
+	if ((whole.fo_error == NULL) != (pieces.fo_error == NULL) ||
+	    (whole.fo_error != NULL &&
+	    strcmp(whole.fo_error, pieces.fo_error) != 0))
+		abort();
+	return 0;
+}
+
+#ifndef WD_LIBFUZZER
+static int
+fuzz_replay_file(const char *path)
+{
+	struct stat	 st;
+	uint8_t		*buf;
+	FILE		*f;
+	size_t		 n;
+
+	if ((f = fopen(path, "rb")) == NULL || fstat(fileno(f), &st) == -1) {
+		fprintf(stderr, "%s: %s\n", path, strerror(errno));
+		if (f != NULL)
+			fclose(f);
+		return -1;
+	}
+	if ((buf = malloc(st.st_size + 1)) == NULL)
+		abort();
+	n = fread(buf, 1, st.st_size, f);
+	fclose(f);
+	LLVMFuzzerTestOneInput(buf, n);
+	free(buf);
+	return 0;
+}
+
+static int
+fuzz_replay(const char *path, int *count)
+{
+	struct dirent	*de;
+	struct stat	 st;
+	DIR		*d;
+	char		 sub[4096];
+	int		 rv = 0;
+
+	if (stat(path, &st) == -1) {
+		fprintf(stderr, "%s: %s\n", path, strerror(errno));
+		return -1;
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		(*count)++;
+		return fuzz_replay_file(path);
+	}
+	if ((d = opendir(path)) == NULL)
+		return -1;
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(sub, sizeof(sub), "%s/%s", path, de->d_name);
+		if (fuzz_replay(sub, count) == -1)
+			rv = -1;
+	}
+	closedir(d);
+	return rv;
+}
+
+int
+main(int argc, char *argv[])
+{
+	const char	*srcdir = getenv("top_srcdir");
+	char		 def[4096];
+	int		 i, count = 0, rv = 0;
+
+	if (argc < 2) {
+		snprintf(def, sizeof(def), "%s/tests/fuzz/corpus/ipc",
+		    srcdir != NULL ? srcdir : ".");
+		rv = fuzz_replay(def, &count);
+	} else
+		for (i = 1; i < argc; i++)
+			if (fuzz_replay(argv[i], &count) == -1)
+				rv = -1;
+	printf("fuzz_ipc: %d inputs replayed\n", count);
+	return rv == 0 && count > 0 ? 0 : 1;
+}
+#endif
