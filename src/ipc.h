@@ -81,7 +81,12 @@ struct ipc_chan;
 struct ipc_chan	*ipc_chan_new(int fd);
 void		 ipc_chan_free(struct ipc_chan *);	/* closes fd, frees queues */
 int		 ipc_chan_fd(const struct ipc_chan *);
-/* Read what is available.  1: progress, 0: EOF, -1: error or violation. */
+/*
+ * Read what is available.  1: progress (or nothing yet: EAGAIN; call
+ * ipc_get until it returns 0), 0: EOF at a frame boundary, -1: error or
+ * violation (EOF inside a frame is one).  Complete frames read before an
+ * EOF are still returned by ipc_get first.
+ */
 int		 ipc_read(struct ipc_chan *);
 /* Next frame: 1 and *m filled, 0 none complete yet, -1 protocol violation. */
 int		 ipc_get(struct ipc_chan *, struct ipc_msg *m);

@@ -27,4 +27,18 @@ int	sandbox_apply(enum sandbox_role);
  * without loading it: for debugging and for the tests.  -1 on failure. */
 int	sandbox_export(enum sandbox_role, int fd);
 
+/*
+ * Landlock: from now on the process may only read files (and list
+ * directories) beneath the given paths, a NULL-terminated list (missing
+ * ones are skipped); nothing else on the filesystem, no writes anywhere.
+ * For the keeper: its store and sandbox_resolver_paths.  Call it before
+ * sandbox_apply, whose filters refuse the landlock syscalls.  A rule holds
+ * the inode: a file replaced later (resolv.conf rewritten by a DHCP client)
+ * is no longer readable; name its directory instead if that matters.
+ * 0 done; 1 the kernel has no Landlock (the caller logs it once); -1 error.
+ */
+int	sandbox_restrict_paths(const char *const *paths);
+/* What glibc's resolver reads: resolv.conf, hosts, nsswitch.conf, ... */
+extern const char *const sandbox_resolver_paths[];
+
 #endif

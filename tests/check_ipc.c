@@ -458,6 +458,39 @@ START_TEST(test_split_frame)
 }
 END_TEST
 
+/* A frame taken stays intact while ipc_read moves the read buffer. */
+START_TEST(test_msg_survives_read)
+{
+	struct ipc_chan	*a, *b;
+	struct ipc_msg	 m, m2;
+	unsigned char	*big;
+	size_t		 bigsz = 1024 * 1024;
+
+	chan_two(&a, &b);
+	ck_assert_ptr_nonnull(big = malloc(bigsz));
+	memset(big, 'B', bigsz);
+	ck_assert_int_eq(ipc_send_log(a, 3, "first"), 0);
+	ck_assert_int_eq(ipc_flush(a), 1);
+	ck_assert_int_eq(chan_next(a, b, &m), 1);
+	ck_assert_uint_eq(m.m_type, MSG_LOG);
+	/* A big frame arrives: the read buffer grows and compacts. */
+	ck_assert_int_eq(ipc_send(a, MSG_CALL, 2, big, bigsz, -1), 0);
+	while (ipc_pending(a)) {
+		ck_assert_int_ge(ipc_flush(a), 0);
+		ck_assert_int_eq(ipc_read(b), 1);
+	}
+	ck_assert_int_eq(ipc_read(b), 1);
+	ck_assert_uint_eq(m.m_len, 4 + 4 + 5);
+	ck_assert_int_eq(memcmp(m.m_data + 8, "first", 5), 0);
+	ck_assert_int_eq(chan_next(a, b, &m2), 1);
+	ck_assert_uint_eq(m2.m_len, bigsz);
+	ck_assert_int_eq(memcmp(m2.m_data, big, bigsz), 0);
+	free(big);
+	ipc_chan_free(a);
+	ipc_chan_free(b);
+}
+END_TEST
+
 /* Frames larger than a socket buffer, around the maximum. */
 START_TEST(test_large_frames)
 {
@@ -629,6 +662,87 @@ START_TEST(test_fd_flood)
 	ck_assert_int_eq(fd_count(), base);
 	close(raw);
 	ipc_chan_free(c);
+}
+END_TEST
+
+/* An fd queued behind a frame too big for one sendmsg, then an IPv6 one. */
+START_TEST(test_fd_after_partial_write)
+{
+	struct ipc_chan		*a, *b;
+	struct ipc_msg		 m;
+	struct sockaddr_in6	 sin6;
+	socklen_t		 sl = sizeof(sin6);
+	unsigned char		*big;
+	size_t			 bigsz = 4 * 1024 * 1024;
+	int			 acc, cli, l6, c6, a6 = -1, base;
+
+	acc = tcp_pair(&cli);
+	base = fd_count();
+	chan_two(&a, &b);
+	ck_assert_ptr_nonnull(big = calloc(1, bigsz));
+	ck_assert_int_eq(ipc_send(a, MSG_CALL, 1, big, bigsz, -1), 0);
+	ck_assert_int_eq(ipc_send(a, MSG_CONN_FD, 2, NULL, 0, acc), 0);
+	/* The socket buffer takes only part of it: more is pending. */
+	ck_assert_int_eq(ipc_flush(a), 0);
+	ck_assert_int_eq(chan_next(a, b, &m), 1);
+	ck_assert_uint_eq(m.m_id, 1);
+	ck_assert_int_eq(m.m_fd, -1);
+	ck_assert_int_eq(chan_next(a, b, &m), 1);
+	ck_assert_uint_eq(m.m_id, 2);
+	ck_assert_int_ge(m.m_fd, 0);
+	close(m.m_fd);
+	free(big);
+
+	/* AF_INET6 is a TCP socket too (when the host has ::1). */
+	memset(&sin6, 0, sizeof(sin6));
+	sin6.sin6_family = AF_INET6;
+	sin6.sin6_addr = in6addr_loopback;
+	if ((l6 = socket(AF_INET6, SOCK_STREAM, 0)) != -1 &&
+	    bind(l6, (struct sockaddr *)&sin6, sizeof(sin6)) == 0 &&
+	    listen(l6, 1) == 0 &&
+	    getsockname(l6, (struct sockaddr *)&sin6, &sl) == 0) {
+		ck_assert_int_ge(c6 = socket(AF_INET6, SOCK_STREAM, 0), 0);
+		ck_assert_int_eq(connect(c6, (struct sockaddr *)&sin6,
+		    sizeof(sin6)), 0);
+		ck_assert_int_ge(a6 = accept(l6, NULL, NULL), 0);
+		ck_assert_int_eq(ipc_send(a, MSG_CONN_FD, 3, NULL, 0, a6), 0);
+		ck_assert_int_eq(chan_next(a, b, &m), 1);
+		ck_assert_uint_eq(m.m_id, 3);
+		ck_assert_int_ge(m.m_fd, 0);
+		close(m.m_fd);
+		close(a6);
+		close(c6);
+	}
+	if (l6 != -1)
+		close(l6);
+	ck_assert_ptr_null(ipc_chan_error(b));
+	ipc_chan_free(a);
+	ipc_chan_free(b);
+	ck_assert_int_eq(fd_count(), base);
+	close(acc);
+	close(cli);
+}
+END_TEST
+
+/* A peer that never reads cannot make the sender queue without bound. */
+START_TEST(test_send_queue_bound)
+{
+	struct ipc_chan	*a;
+	unsigned char	*big;
+	int		 raw, i, r = 0;
+
+	a = chan_pair(&raw);
+	ck_assert_ptr_nonnull(big = calloc(1, IPC_MAX_PAYLOAD));
+	for (i = 0; i < 16 && (r = ipc_send(a, MSG_CALL, i, big,
+	    IPC_MAX_PAYLOAD, -1)) == 0; i++)
+		;
+	ck_assert_int_eq(r, -1);
+	ck_assert_int_eq(errno, ENOBUFS);
+	ck_assert_int_le(i, 4);		/* 64 MiB of 16 MiB frames */
+	ck_assert_int_eq(ipc_pending(a), i);
+	free(big);
+	close(raw);
+	ipc_chan_free(a);
 }
 END_TEST
 
@@ -936,8 +1050,10 @@ ipc_suite(void)
 	tcase_add_test(tc, test_roundtrip);
 	tcase_add_test(tc, test_decode_errors);
 	tcase_add_test(tc, test_send_refuses);
+	tcase_add_test(tc, test_send_queue_bound);
 	tcase_add_test(tc, test_split_frame);
 	tcase_add_test(tc, test_large_frames);
+	tcase_add_test(tc, test_msg_survives_read);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("fds");
@@ -945,6 +1061,7 @@ ipc_suite(void)
 	tcase_add_test(tc, test_fd_queue_freed);
 	tcase_add_test(tc, test_fd_burst);
 	tcase_add_test(tc, test_fd_flood);
+	tcase_add_test(tc, test_fd_after_partial_write);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("violations");

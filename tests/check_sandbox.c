@@ -140,6 +140,21 @@ do_socket_packet(void *arg)
 }
 
 static int
+do_socket_raw(void *arg)
+{
+	(void)arg;
+	return socket(AF_INET, SOCK_RAW, IPPROTO_ICMP) == -1 ? 1 : 2;
+}
+
+static int
+do_netlink_other(void *arg)
+{
+	(void)arg;
+	return socket(AF_NETLINK, SOCK_RAW, 9 /* NETLINK_AUDIT */) == -1 ?
+	    1 : 2;
+}
+
+static int
 do_socketpair(void *arg)
 {
 	int	 sv[2];
@@ -461,6 +476,12 @@ timer_cb(evutil_socket_t fd, short ev, void *arg)
 }
 
 static int
+int_cmp(const void *a, const void *b)
+{
+	return *(const int *)a - *(const int *)b;
+}
+
+static int
 do_worker_work(void *arg)
 {
 	struct worker_work	*w = arg;
@@ -484,6 +505,17 @@ do_worker_work(void *arg)
 		return 2;
 	free(q);
 	malloc_trim(0);
+	/* qsort of more than 1 KiB asks sysconf for the physical memory. */
+	{
+		int	 arr[4096];
+
+		for (i = 0; i < 4096; i++)
+			arr[i] = (int)((i * 7919) % 4096);
+		qsort(arr, 4096, sizeof(arr[0]), int_cmp);
+		for (i = 0; i < 4096; i++)
+			if (arr[i] != (int)i)
+				return 14;
+	}
 	/* Time, sleep, randomness. */
 	if (clock_gettime(CLOCK_MONOTONIC, &ts) == -1 ||
 	    syscall(SYS_clock_gettime, CLOCK_REALTIME, &ts) == -1 ||
@@ -762,6 +794,8 @@ START_TEST(test_keeper_deaths)
 		{ "process_vm_readv", do_process_vm_readv },
 		{ "fork", do_fork },
 		{ "socket AF_PACKET", do_socket_packet },
+		{ "socket SOCK_RAW", do_socket_raw },
+		{ "socket NETLINK_AUDIT", do_netlink_other },
 		{ "x32 syscall", do_x32 },
 		{ "chroot", do_chroot },
 		{ "setuid", do_setuid },
@@ -844,6 +878,139 @@ START_TEST(test_keeper_files)
 	ck_assert_ptr_ne(page, MAP_FAILED);
 	expect_exit(SANDBOX_KEEPER, do_mprotect_exec, page, 3);
 	munmap(page, 4096);
+}
+END_TEST
+
+static int	hosts_has_localhost(void);
+
+/*
+ * Landlock under the keeper's filter: only the listed paths are readable.
+ * arg: a temporary directory holding files "a" and "b" and a directory
+ * "d" with a file "c".
+ */
+static int
+do_keeper_landlock(void *arg)
+{
+	const char	*dir = arg;
+	char		 a[256], b[256], d[256], c[256], n[256], buf[8];
+	const char	*paths[4];
+	int		 fd, r;
+
+	snprintf(a, sizeof(a), "%s/a", dir);
+	snprintf(b, sizeof(b), "%s/b", dir);
+	snprintf(d, sizeof(d), "%s/d", dir);
+	snprintf(c, sizeof(c), "%s/d/c", dir);
+	snprintf(n, sizeof(n), "%s/d/new", dir);
+	paths[0] = a;
+	paths[1] = d;
+	paths[2] = "/nonexistent/widgetd";
+	paths[3] = NULL;
+	if ((r = sandbox_restrict_paths(paths)) != 0)
+		return r == 1 ? 77 : 1;
+	if (sandbox_apply(SANDBOX_KEEPER) == -1)
+		return NOFILTER;
+	if ((fd = open(a, O_RDONLY)) == -1 || read(fd, buf, 1) != 1 ||
+	    buf[0] != 'A')
+		return 2;
+	close(fd);
+	if ((fd = open(c, O_RDONLY)) == -1)
+		return 3;
+	close(fd);
+	if ((fd = open(d, O_RDONLY | O_DIRECTORY)) == -1)
+		return 4;
+	close(fd);
+	/* Not listed: refused by Landlock, though seccomp would allow it. */
+	if (open(b, O_RDONLY) != -1 || errno != EACCES)
+		return 5;
+	if (open("/etc/passwd", O_RDONLY) != -1 || errno != EACCES)
+		return 6;
+	if (open(dir, O_RDONLY | O_DIRECTORY) != -1 || errno != EACCES)
+		return 7;
+	/* Listed, but read-only. */
+	if (open(n, O_RDONLY | O_CREAT, 0600) != -1)
+		return 8;
+	return OK;
+}
+
+START_TEST(test_keeper_landlock)
+{
+	char		 dir[] = "/tmp/check_sandbox.XXXXXX", p[256];
+	const char	*names[] = { "a", "b", "d/c" };
+	struct stat	 st;
+	size_t		 i;
+	pid_t		 pid;
+	int		 fd, wst;
+
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(p, sizeof(p), "%s/d", dir);
+	ck_assert_int_eq(mkdir(p, 0700), 0);
+	for (i = 0; i < 3; i++) {
+		snprintf(p, sizeof(p), "%s/%s", dir, names[i]);
+		ck_assert_int_ge(fd = open(p, O_WRONLY | O_CREAT, 0600), 0);
+		ck_assert_int_eq(write(fd, "ABC" + i, 1), 1);
+		close(fd);
+	}
+	fflush(NULL);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0)
+		_exit(do_keeper_landlock(dir));
+	ck_assert_int_eq(waitpid(pid, &wst, 0), pid);
+	if (WIFSIGNALED(wst))
+		ck_abort_msg("keeper killed by signal %d", WTERMSIG(wst));
+	if (WEXITSTATUS(wst) == 77)
+		fprintf(stderr, "check_sandbox: no Landlock in this kernel\n");
+	else
+		ck_assert_int_eq(WEXITSTATUS(wst), OK);
+	snprintf(p, sizeof(p), "%s/d/new", dir);
+	ck_assert_int_eq(stat(p, &st), -1);
+	for (i = 0; i < 3; i++) {
+		snprintf(p, sizeof(p), "%s/%s", dir, names[i]);
+		unlink(p);
+	}
+	snprintf(p, sizeof(p), "%s/d", dir);
+	ck_assert_int_eq(rmdir(p), 0);
+	ck_assert_int_eq(rmdir(dir), 0);
+}
+END_TEST
+
+/* The resolver's files through Landlock: getaddrinfo still answers. */
+static int
+do_keeper_landlock_resolve(void *arg)
+{
+	struct addrinfo	 hints, *res;
+
+	(void)arg;
+	if (sandbox_restrict_paths(sandbox_resolver_paths) != 0)
+		return 1;
+	if (sandbox_apply(SANDBOX_KEEPER) == -1)
+		return NOFILTER;
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_INET;
+	hints.ai_socktype = SOCK_STREAM;
+	if (getaddrinfo("localhost", "443", &hints, &res) != 0)
+		return 2;
+	freeaddrinfo(res);
+	if (open("/etc/passwd", O_RDONLY) != -1)
+		return 3;
+	return OK;
+}
+
+START_TEST(test_keeper_landlock_resolve)
+{
+	pid_t	 pid;
+	int	 st;
+
+	if (!hosts_has_localhost())
+		return;
+	fflush(NULL);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0)
+		_exit(do_keeper_landlock_resolve(NULL));
+	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+	ck_assert(WIFEXITED(st));
+	ck_assert_int_eq(WEXITSTATUS(st), OK);
 }
 END_TEST
 
@@ -1154,6 +1321,8 @@ sandbox_suite(void)
 	tcase_add_test(tc, test_keeper_files);
 	tcase_add_test(tc, test_keeper_net);
 	tcase_add_test(tc, test_keeper_curl);
+	tcase_add_test(tc, test_keeper_landlock);
+	tcase_add_test(tc, test_keeper_landlock_resolve);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("common");
