@@ -64,11 +64,21 @@ proc_close_from(int lowfd)
 		(void)close(fd);
 }
 
+/*
+ * The environment a child gets: nothing of the operator's shell (proxy
+ * settings, tokens, LD_PRELOAD), only what changes no behaviour widgetd
+ * relies on: the time zone and the sanitizers' options in test builds.
+ */
+static const char *const proc_env_keep[] = {
+	"TZ", "ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS"
+};
+
 pid_t
 proc_spawn(enum proc_role role, int slot, int chanfd,
     const struct proc_opts *po)
 {
-	char		 slotbuf[16], *argv[16];
+	char		 slotbuf[16], *argv[16], *envp[8], **ep;
+	size_t		 e, n, nenv = 0;
 	int		 argc = 0, i;
 	pid_t		 pid;
 	sigset_t	 all;
@@ -90,6 +100,18 @@ proc_spawn(enum proc_role role, int slot, int chanfd,
 	for (i = 0; i < po->po_verbose && i < 3; i++)
 		argv[argc++] = (char *)"-v";
 	argv[argc] = NULL;
+	for (ep = environ; *ep != NULL && nenv < sizeof(envp) /
+	    sizeof(envp[0]) - 1; ep++)
+		for (e = 0; e < sizeof(proc_env_keep) /
+		    sizeof(proc_env_keep[0]); e++) {
+			n = strlen(proc_env_keep[e]);
+			if (strncmp(*ep, proc_env_keep[e], n) == 0 &&
+			    (*ep)[n] == '=') {
+				envp[nenv++] = *ep;
+				break;
+			}
+		}
+	envp[nenv] = NULL;
 
 	switch (pid = fork()) {
 	case -1:
@@ -117,7 +139,7 @@ proc_spawn(enum proc_role role, int slot, int chanfd,
 	 * /proc/self/exe, not argv[0]: the very binary that is running,
 	 * even if the file on disk was replaced by an upgrade meanwhile.
 	 */
-	execv("/proc/self/exe", argv);
+	execve("/proc/self/exe", argv, envp);
 	/* No logging here: the channel is not set up in this image. */
 	_exit(127);
 }

@@ -15,7 +15,11 @@ from wdtest import Daemon, check, need_root, request, status_of, wait_for
 need_root()
 d = Daemon(workers=3)
 try:
+    # Whatever the operator's shell holds must not reach the children.
+    os.environ["HTTPS_PROXY"] = "http://proxy.invalid:3128"
+    os.environ["WIDGETD_TEST_TOKEN"] = "hunter2"
     d.start()
+    del os.environ["HTTPS_PROXY"], os.environ["WIDGETD_TEST_TOKEN"]
     nobody = pwd.getpwnam("nobody").pw_uid
     daemon_uid = pwd.getpwnam("daemon").pw_uid
     kids = d.children()
@@ -78,6 +82,14 @@ try:
     for p in kids:
         check(lst not in fds(p).values(),
               "%s %d does not hold the listener" % (kids[p], p))
+    def environ(pid):
+        with open(f"/proc/{pid}/environ", "rb") as f:
+            return f.read()
+    check(b"hunter2" in environ(d.proc.pid), "the parent's environment (control)")
+    for p in kids:
+        env = environ(p)
+        check(b"hunter2" not in env and b"PROXY" not in env,
+              "%s %d: environment scrubbed" % (kids[p], p))
     # The children are the same binary, re-executed.
     exe = os.readlink(f"/proc/{d.proc.pid}/exe")
     check(all(os.readlink(f"/proc/{p}/exe") == exe for p in workers),
