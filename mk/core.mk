@@ -8,13 +8,13 @@ src_libwidgetd_a_SOURCES += src/log.c src/log.h src/config.h src/ipc.h src/sandb
 CORE_IT = tests/integration/procs tests/integration/nonroot \
 	tests/integration/supervise tests/integration/reload \
 	tests/integration/framing tests/integration/options \
-	tests/integration/lifecycle
+	tests/integration/lifecycle tests/integration/syslog
 TESTS += $(CORE_IT)
 EXTRA_DIST += $(CORE_IT) tests/integration/wdtest.py \
 	tests/integration/procs.py tests/integration/nonroot.py \
 	tests/integration/supervise.py tests/integration/reload.py \
 	tests/integration/framing.py tests/integration/options.py \
-	tests/integration/lifecycle.py
+	tests/integration/lifecycle.py tests/integration/syslog.py
 
 dist_man_MANS += man/widgetd.8
 EXTRA_DIST += contrib/widgetd.service contrib/bench/idle-conns

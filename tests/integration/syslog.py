@@ -1,0 +1,97 @@
+"""Log lines of every process reach syslog through the parent (issue 2).
+A private mount namespace puts a test socket at /dev/log; widgetd runs
+detached (no -d), so it logs with syslog(3).  Needs root and unshare."""
+
+import os
+import shutil
+import signal
+import socket
+import stat
+import subprocess
+import sys
+import threading
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from wdtest import SKIP, Daemon, check, need_root, request, wait_for
+
+need_root()
+if shutil.which("unshare") is None or shutil.which("mount") is None:
+    print("SKIP: needs unshare and mount")
+    sys.exit(SKIP)
+if subprocess.run(["unshare", "-m", "true"]).returncode != 0:
+    print("SKIP: cannot make a mount namespace")
+    sys.exit(SKIP)
+
+d = Daemon(workers=1)
+dev = os.path.join(d.dir, "dev")
+os.mkdir(dev)
+os.mknod(os.path.join(dev, "null"), stat.S_IFCHR | 0o666, os.makedev(1, 3))
+log = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+log.bind(os.path.join(dev, "log"))
+os.chmod(os.path.join(dev, "log"), 0o666)
+lines = []
+
+
+def collect():
+    while True:
+        try:
+            data = log.recv(65536)
+        except OSError:
+            return
+        lines.append(data.decode(errors="replace"))
+
+
+threading.Thread(target=collect, daemon=True).start()
+pid = None
+try:
+    script = ('mount --make-rprivate / && mount --bind "$1" /dev && '
+              'exec "$2" -c "$3"')
+    r = subprocess.run(["unshare", "-m", "sh", "-c", script, "sh", dev,
+                        d.binary, d.conf], timeout=30)
+    check(r.returncode == 0, "widgetd detached in its own mount namespace")
+
+    def parent_pid():
+        for p in os.listdir("/proc"):
+            if not p.isdigit():
+                continue
+            try:
+                with open(f"/proc/{p}/cmdline", "rb") as f:
+                    cmd = f.read().split(b"\0")
+            except OSError:
+                continue
+            if d.conf.encode() in cmd and b"-R" not in cmd:
+                return int(p)
+        return None
+    pid = wait_for(parent_pid, 10)
+    check(pid is not None, "found the daemon")
+    check(wait_for(lambda: request(d.port, "GET", "/nowhere")[0] == 404, 10),
+          "serving")
+
+    def seen(text):
+        return any(text in line for line in lines)
+    check(wait_for(lambda: seen("parent: started"), 10),
+          "the parent's own line reached syslog")
+    check(wait_for(lambda: seen('worker 0: access: 127.0.0.1 "GET /nowhere"'),
+                   10), "a worker's line reached syslog through the parent")
+    check(all(f"widgetd[{pid}]" in line for line in lines
+              if "worker 0: access" in line),
+          "written by the parent (its pid in the syslog tag)")
+    os.kill(pid, signal.SIGTERM)
+
+    def stopped():
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                return f.read().rsplit(") ", 1)[1][0] == "Z"
+        except OSError:
+            return True
+    check(wait_for(stopped, 30), "SIGTERM stops it")
+    check(wait_for(lambda: seen("parent: exiting"), 10), "its last line too")
+    pid = None
+finally:
+    if pid is not None:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except OSError:
+            pass
+    log.close()
+    d.cleanup()
