@@ -105,20 +105,31 @@ tenants = ( {{ id = "test"; registry = "reg.json"; store = "store"; }} );
         os.rename(tmp, self.conf)
 
     def start(self, args=("-d", "-v"), preexec=None):
-        self.log = open(self.logpath, "ab")
-        self.proc = subprocess.Popen([self.binary, *args, "-c", self.conf],
-                                     stdout=self.log, stderr=self.log,
-                                     preexec_fn=preexec)
-        ok = wait_for(lambda: self.all_ready(), 30)
-        if not ok:
-            self.dump_log()
-            fail("daemon did not come up")
-        return self
+        # The free port may be taken by someone else before widgetd binds
+        # it (other tests run in parallel): then try another.
+        for attempt in range(3):
+            self.log = open(self.logpath, "ab")
+            self.proc = subprocess.Popen(
+                [self.binary, *args, "-c", self.conf],
+                stdout=self.log, stderr=self.log, preexec_fn=preexec)
+            wait_for(lambda: self.proc.poll() is not None or
+                     self.all_ready(), 30)
+            if self.proc.poll() is None and self.all_ready():
+                return self
+            if (self.proc.poll() is not None and
+                    "cannot bind the listeners" in self.logtext()):
+                self.port = free_port()
+                self.write_conf()
+                continue
+            break
+        self.dump_log()
+        if self.proc.poll() is not None:
+            fail("daemon exited early with %s" % self.proc.returncode)
+        fail("daemon did not come up")
 
     def all_ready(self):
         if self.proc.poll() is not None:
-            self.dump_log()
-            fail("daemon exited early with %s" % self.proc.returncode)
+            return None     # exited: start() decides
         kids = self.children()
         if len(kids) != self.workers + 1:
             return False
