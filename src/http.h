@@ -10,6 +10,7 @@
 
 struct evbuffer;
 
+/* A zero member means its default. */
 struct http_limits {
 	size_t		 hl_header_bytes;	/* request line + headers, default 64 KiB */
 	int		 hl_max_headers;	/* default 100 */
@@ -25,11 +26,13 @@ struct http_request {
 	char		*r_method;	/* "GET" … */
 	char		*r_target;	/* request-target as received */
 	char		*r_path;	/* decoded path component */
-	char		*r_query;	/* raw query string or NULL */
+	char		*r_query;	/* raw query string ("" for "/p?"), NULL
+					   when the target has no '?' */
 	int		 r_version_minor;
 	struct http_header *r_headers;
 	size_t		 r_nheaders;
-	char		*r_body;	/* NUL-terminated for convenience; may hold NULs */
+	char		*r_body;	/* never NULL ("" when no body); NUL-
+					   terminated, may hold NULs */
 	size_t		 r_bodylen;
 	int		 r_keepalive;	/* the client allows reuse */
 };
@@ -51,20 +54,33 @@ void		 http_parser_state_free(struct http_parser_state *);
  * Feed len bytes.  *consumed says how many were used; the rest (a pipelined
  * next request) must be fed again after the current request is taken.
  * On HTTP_DONE, http_take_request() hands the request over and resets the
- * parser for the next one.  On HTTP_ERROR, *errstatus and *errmsg explain.
+ * parser for the next one (until then every feed returns HTTP_DONE and
+ * consumes nothing).  On HTTP_ERROR, *errstatus (400, 413, 431, 501, 505;
+ * 500 only when out of memory) and *errmsg (a static string, for the debug
+ * log) explain; the error is sticky, the connection must be closed after
+ * the answer, and *consumed is then unspecified.
  */
 enum http_status http_feed(struct http_parser_state *, const char *buf,
 		    size_t len, size_t *consumed, int *errstatus,
 		    const char **errmsg);
 /* True once a request line has started (for 408 versus silent close). */
 int		 http_in_progress(const struct http_parser_state *);
+/*
+ * True once per request when an HTTP/1.1 request with "Expect:
+ * 100-continue" has complete headers and its body is still to come: the
+ * caller may then write http_write_response(out, 100, NULL, NULL, 0, 1, 0).
+ */
+int		 http_expects_continue(struct http_parser_state *);
 struct http_request *http_take_request(struct http_parser_state *);
 void		 http_request_free(struct http_request *);
 
 /*
  * Write a complete response.  hdrs is a NULL-terminated array of
  * "Name: value" strings (no CR/LF inside: refused, returns -1).
- * Content-Length and Connection are added here.
+ * Content-Length and Connection are added here (a caller's Content-Length,
+ * Transfer-Encoding or Connection is refused, -1).  1xx, 204 and 304 get
+ * neither Content-Length nor body; head_only keeps the length, drops the
+ * body.  Nothing is written when -1 is returned for a refused argument.
  */
 int		 http_write_response(struct evbuffer *out, int status,
 		    const char *const *hdrs, const void *body, size_t bodylen,
