@@ -58,7 +58,7 @@ main(int argc, char *argv[])
 		usage();
 	for (i = 0; i < sizeof(ctl_commands) / sizeof(ctl_commands[0]); i++) {
 		if (strcmp(argv[0], ctl_commands[i].cc_name) == 0) {
-			optind = 1;
+			optind = 0;	/* glibc: restart scanning, permuting again */
 			return ctl_commands[i].cc_main(&g, argc, argv);
 		}
 	}
