@@ -14,7 +14,6 @@
 
 #include "tmpl_int.h"
 
-#define TVF_OWNBUF	0x08	/* u.s.p was malloc'd separately */
 #define VAL_MAXDEPTH	500	/* recursion bound for eq / hash / repr */
 
 struct tval tval_undef_static = { TV_UNDEF, TVF_IMMORTAL, 1, { .i = 0 } };
@@ -960,6 +959,10 @@ tval_repr_into(struct buf *b, const struct tval *v, int depth)
 		return 0;
 	case TV_LIST:
 	case TV_TUPLE:
+		if (v->tv_flags & (TVF_VITEMS | TVF_VKEYS | TVF_VVALUES))
+			buf_adds(b, (v->tv_flags & TVF_VITEMS) ? "dict_items(" :
+			    (v->tv_flags & TVF_VKEYS) ? "dict_keys(" :
+			    "dict_values(");
 		buf_addc(b, v->tv_type == TV_LIST ? '[' : '(');
 		for (i = 0; i < v->u.l.n; i++) {
 			if (i)
@@ -970,6 +973,8 @@ tval_repr_into(struct buf *b, const struct tval *v, int depth)
 		if (v->tv_type == TV_TUPLE && v->u.l.n == 1)
 			buf_addc(b, ',');
 		buf_addc(b, v->tv_type == TV_LIST ? ']' : ')');
+		if (v->tv_flags & (TVF_VITEMS | TVF_VKEYS | TVF_VVALUES))
+			buf_addc(b, ')');
 		return 0;
 	case TV_DICT:
 		buf_addc(b, '{');
