@@ -23,6 +23,7 @@ Case file format (see cases/README): a file holds many cases.
     now: 1700000000          optional header lines, `key: value`
     var: region=eu           (repeatable) a stored variable for get_variable
     expect: error            Jinja2 must fail on this case (a sanity check)
+    requires: pyjwt          skip the case when this Python module is missing
     --- context              optional: the JSON render context (an object)
     {"items": [1, 2]}
     --- expect               optional: Jinja2's output must equal this text
@@ -73,6 +74,7 @@ class Case:
         self.vars = {}
         self.var_order = []
         self.expect_error = False
+        self.requires = []
         self.context_text = None
         self.context = {}
         self.expect = None
@@ -159,6 +161,8 @@ def parse_file(path):
                                     (path, lineno))
                 case.vars[name] = val
                 case.var_order.append(name)
+            elif key == "requires":
+                case.requires.append(value)
             elif key == "expect" and value == "error":
                 case.expect_error = True
             else:
@@ -229,6 +233,14 @@ def make_env(case):
     except ImportError:
         pass
     return env
+
+
+def have_module(name):
+    try:
+        __import__({"pyjwt": "jwt"}.get(name, name))
+        return True
+    except ImportError:
+        return False
 
 
 def render_jinja(case):
@@ -341,9 +353,13 @@ def main():
     if args.pattern:
         cases = [c for c in cases if args.pattern in c.name]
 
-    passed = failed = 0
+    passed = failed = skipped = 0
     with tempfile.TemporaryDirectory(prefix="wd-conf.") as tmpdir:
         for c in cases:
+            if any(not have_module(m) for m in c.requires):
+                skipped += 1
+                print("SKIP %s (needs %s)" % (c.where(), ", ".join(c.requires)))
+                continue
             why = check_case(c, args, tmpdir)
             if why is None:
                 passed += 1
@@ -363,6 +379,8 @@ def main():
                 print(why.rstrip("\n"))
                 print()
             sys.stdout.flush()
+    if skipped:
+        print("conformance: %d skipped" % skipped)
     print("conformance: %d passed, %d failed" % (passed, failed))
     return 0 if failed == 0 else 1
 
