@@ -168,6 +168,20 @@ struct tsecret {
 	char		 *ts_literal;
 };
 void		 tsecret_free(struct tsecret *);
+/* The template text of a tree (what X-Debug-Request shows); malloc'd. */
+char		*tsecret_literal(const struct tsecret *);
+
+/*
+ * The keeper's side: evaluate a tree with the secret values.  lookup returns
+ * 0 and the value (borrowed) or -1 when the secret does not exist; a missing
+ * secret becomes its template literal (platform-docs §12).  Returns the
+ * malloc'd bytes (NUL-terminated, *lenp set) or NULL and err.  The caller
+ * wipes and frees the result.
+ */
+typedef int	(*tsecret_lookup_fn)(const char *name, const void **val,
+		    size_t *len, void *arg);
+char		*tsecret_eval(const struct tsecret *, tsecret_lookup_fn,
+		    void *arg, size_t *lenp, char *err, size_t errlen);
 
 /*
  * A render result: a sequence of literal byte segments and secret trees.

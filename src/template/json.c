@@ -1,0 +1,795 @@
+/*
+ * json.c — JSON in and out of the value model.  from_json follows Python's
+ * json.loads (NaN/Infinity accepted, duplicate keys: last value wins at the
+ * first position); json_encode is json.dumps with its defaults (", ", ": ",
+ * ensure_ascii, insertion order) and tojson is Jinja2's (sorted keys,
+ * HTML-safe escapes).  tval_from_json / tval_to_json convert json-c trees
+ * without loss: ints stay ints, key order is kept.
+ */
+#include "build.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <json-c/json.h>
+
+#include "tmpl_int.h"
+
+#define JSON_MAXDEPTH	500
+
+struct jparse {
+	const char	*jp_s;
+	size_t		 jp_len;
+	size_t		 jp_pos;
+	char		*jp_err;
+	size_t		 jp_errlen;
+	int		 jp_failed;
+};
+
+static void *
+jp_fail(struct jparse *jp, size_t at, const char *msg)
+{
+	size_t	 i, line = 1, col = 1, chars = 0;
+
+	if (jp->jp_failed++)
+		return NULL;
+	for (i = 0; i < at && i < jp->jp_len; i++) {
+		unsigned char	 c = (unsigned char)jp->jp_s[i];
+
+		if ((c & 0xc0) == 0x80)
+			continue;
+		chars++;
+		if (c == '\n') {
+			line++;
+			col = 1;
+		} else
+			col++;
+	}
+	snprintf(jp->jp_err, jp->jp_errlen, "%s: line %zu column %zu (char %zu)",
+	    msg, line, col, chars);
+	return NULL;
+}
+
+static void
+jp_ws(struct jparse *jp)
+{
+	while (jp->jp_pos < jp->jp_len) {
+		char	 c = jp->jp_s[jp->jp_pos];
+
+		if (c != ' ' && c != '\t' && c != '\n' && c != '\r')
+			break;
+		jp->jp_pos++;
+	}
+}
+
+static int
+jp_hex4(const char *p, uint32_t *out)
+{
+	uint32_t	 v = 0;
+	int		 i;
+
+	for (i = 0; i < 4; i++) {
+		char	 c = p[i];
+
+		v <<= 4;
+		if (c >= '0' && c <= '9')
+			v |= (uint32_t)(c - '0');
+		else if (c >= 'a' && c <= 'f')
+			v |= (uint32_t)(c - 'a' + 10);
+		else if (c >= 'A' && c <= 'F')
+			v |= (uint32_t)(c - 'A' + 10);
+		else
+			return -1;
+	}
+	*out = v;
+	return 0;
+}
+
+static struct tval *
+jp_string(struct jparse *jp)
+{
+	size_t		 start = jp->jp_pos, i;
+	struct buf	 b;
+	uint32_t	 cp, lo;
+	char		 tmp[4];
+
+	memset(&b, 0, sizeof(b));
+	i = ++jp->jp_pos;
+	for (;;) {
+		size_t	 run = i;
+
+		while (i < jp->jp_len && jp->jp_s[i] != '"' && jp->jp_s[i] !=
+		    '\\' && (unsigned char)jp->jp_s[i] >= 0x20)
+			i++;
+		if (i > run && buf_add(&b, jp->jp_s + run, i - run) == -1)
+			goto oom;
+		if (i >= jp->jp_len) {
+			buf_free(&b);
+			return jp_fail(jp, start, "Unterminated string starting "
+			    "at");
+		}
+		if (jp->jp_s[i] == '"')
+			break;
+		if ((unsigned char)jp->jp_s[i] < 0x20) {
+			buf_free(&b);
+			return jp_fail(jp, i, "Invalid control character at");
+		}
+		/* backslash */
+		if (i + 1 >= jp->jp_len) {
+			buf_free(&b);
+			return jp_fail(jp, start, "Unterminated string starting "
+			    "at");
+		}
+		switch (jp->jp_s[i + 1]) {
+		case '"':	buf_addc(&b, '"'); break;
+		case '\\':	buf_addc(&b, '\\'); break;
+		case '/':	buf_addc(&b, '/'); break;
+		case 'b':	buf_addc(&b, '\b'); break;
+		case 'f':	buf_addc(&b, '\f'); break;
+		case 'n':	buf_addc(&b, '\n'); break;
+		case 'r':	buf_addc(&b, '\r'); break;
+		case 't':	buf_addc(&b, '\t'); break;
+		case 'u':
+			if (i + 6 > jp->jp_len || jp_hex4(jp->jp_s + i + 2,
+			    &cp) == -1) {
+				buf_free(&b);
+				return jp_fail(jp, i, "Invalid \\uXXXX escape");
+			}
+			i += 4;
+			if (cp >= 0xd800 && cp < 0xdc00 && i + 8 <= jp->jp_len &&
+			    jp->jp_s[i + 2] == '\\' && jp->jp_s[i + 3] == 'u' &&
+			    jp_hex4(jp->jp_s + i + 4, &lo) == 0 &&
+			    lo >= 0xdc00 && lo < 0xe000) {
+				cp = 0x10000 + ((cp - 0xd800) << 10) +
+				    (lo - 0xdc00);
+				i += 6;
+			}
+			buf_add(&b, tmp, utf8_put(tmp, cp));
+			break;
+		default:
+			buf_free(&b);
+			return jp_fail(jp, i, "Invalid \\escape");
+		}
+		i += 2;
+	}
+	jp->jp_pos = i + 1;
+	return tval_str_buf(&b) ?: jp_fail(jp, start, "out of memory");
+oom:
+	buf_free(&b);
+	return jp_fail(jp, start, "out of memory");
+}
+
+static struct tval *
+jp_number(struct jparse *jp)
+{
+	const char	*s = jp->jp_s;
+	size_t		 p = jp->jp_pos, start = p, n = jp->jp_len;
+	int		 isfloat = 0;
+	char		 tmp[400];
+	int64_t		 iv;
+
+	if (p < n && s[p] == '-')
+		p++;
+	if (p + 8 <= n && memcmp(s + p, "Infinity", 8) == 0 && p > start) {
+		jp->jp_pos = p + 8;
+		return tval_float(-INFINITY);
+	}
+	if (p >= n || s[p] < '0' || s[p] > '9')
+		return jp_fail(jp, start, "Expecting value");
+	if (s[p] == '0')
+		p++;
+	else
+		while (p < n && s[p] >= '0' && s[p] <= '9')
+			p++;
+	if (p + 1 < n && s[p] == '.' && s[p + 1] >= '0' && s[p + 1] <= '9') {
+		isfloat = 1;
+		p++;
+		while (p < n && s[p] >= '0' && s[p] <= '9')
+			p++;
+	}
+	if (p < n && (s[p] == 'e' || s[p] == 'E')) {
+		size_t	 q = p + 1;
+
+		if (q < n && (s[q] == '+' || s[q] == '-'))
+			q++;
+		if (q < n && s[q] >= '0' && s[q] <= '9') {
+			isfloat = 1;
+			p = q;
+			while (p < n && s[p] >= '0' && s[p] <= '9')
+				p++;
+		}
+	}
+	if (p - start >= sizeof(tmp))
+		return jp_fail(jp, start, "number too long");
+	memcpy(tmp, s + start, p - start);
+	tmp[p - start] = '\0';
+	jp->jp_pos = p;
+	if (!isfloat) {
+		char	*end;
+
+		errno = 0;
+		iv = strtoll(tmp, &end, 10);
+		if (errno != ERANGE)
+			return tval_int(iv);
+		/* beyond 64 bits: Python keeps an exact int; we round */
+	}
+	return tval_float(strtod(tmp, NULL));
+}
+
+static struct tval *jp_value(struct jparse *, int);
+
+static struct tval *
+jp_array(struct jparse *jp, int depth)
+{
+	struct tval	*l, *v;
+
+	if ((l = tval_list()) == NULL)
+		return jp_fail(jp, jp->jp_pos, "out of memory");
+	jp->jp_pos++;
+	jp_ws(jp);
+	if (jp->jp_pos < jp->jp_len && jp->jp_s[jp->jp_pos] == ']') {
+		jp->jp_pos++;
+		return l;
+	}
+	for (;;) {
+		jp_ws(jp);
+		if ((v = jp_value(jp, depth + 1)) == NULL ||
+		    tval_list_append(l, v) == -1) {
+			tval_unref(l);
+			return jp_fail(jp, jp->jp_pos, "out of memory");
+		}
+		jp_ws(jp);
+		if (jp->jp_pos < jp->jp_len && jp->jp_s[jp->jp_pos] == ']') {
+			jp->jp_pos++;
+			return l;
+		}
+		if (jp->jp_pos >= jp->jp_len || jp->jp_s[jp->jp_pos] != ',') {
+			tval_unref(l);
+			return jp_fail(jp, jp->jp_pos, "Expecting ',' delimiter");
+		}
+		jp->jp_pos++;
+	}
+}
+
+static struct tval *
+jp_object(struct jparse *jp, int depth)
+{
+	struct tval	*d, *k, *v;
+
+	if ((d = tval_dict()) == NULL)
+		return jp_fail(jp, jp->jp_pos, "out of memory");
+	jp->jp_pos++;
+	jp_ws(jp);
+	if (jp->jp_pos < jp->jp_len && jp->jp_s[jp->jp_pos] == '}') {
+		jp->jp_pos++;
+		return d;
+	}
+	for (;;) {
+		jp_ws(jp);
+		if (jp->jp_pos >= jp->jp_len || jp->jp_s[jp->jp_pos] != '"') {
+			tval_unref(d);
+			return jp_fail(jp, jp->jp_pos, "Expecting property name "
+			    "enclosed in double quotes");
+		}
+		if ((k = jp_string(jp)) == NULL) {
+			tval_unref(d);
+			return NULL;
+		}
+		jp_ws(jp);
+		if (jp->jp_pos >= jp->jp_len || jp->jp_s[jp->jp_pos] != ':') {
+			tval_unref(k);
+			tval_unref(d);
+			return jp_fail(jp, jp->jp_pos, "Expecting ':' delimiter");
+		}
+		jp->jp_pos++;
+		jp_ws(jp);
+		if ((v = jp_value(jp, depth + 1)) == NULL) {
+			tval_unref(k);
+			tval_unref(d);
+			return NULL;
+		}
+		if (tval_dict_put(d, k, v) == -1) {
+			tval_unref(d);
+			return jp_fail(jp, jp->jp_pos, "out of memory");
+		}
+		jp_ws(jp);
+		if (jp->jp_pos < jp->jp_len && jp->jp_s[jp->jp_pos] == '}') {
+			jp->jp_pos++;
+			return d;
+		}
+		if (jp->jp_pos >= jp->jp_len || jp->jp_s[jp->jp_pos] != ',') {
+			tval_unref(d);
+			return jp_fail(jp, jp->jp_pos, "Expecting ',' delimiter");
+		}
+		jp->jp_pos++;
+	}
+}
+
+static int
+jp_lit(struct jparse *jp, const char *lit)
+{
+	size_t	 n = strlen(lit);
+
+	if (jp->jp_pos + n <= jp->jp_len &&
+	    memcmp(jp->jp_s + jp->jp_pos, lit, n) == 0) {
+		jp->jp_pos += n;
+		return 1;
+	}
+	return 0;
+}
+
+static struct tval *
+jp_value(struct jparse *jp, int depth)
+{
+	char	 c;
+
+	if (depth > JSON_MAXDEPTH)
+		return jp_fail(jp, jp->jp_pos, "maximum recursion depth "
+		    "exceeded");
+	if (jp->jp_pos >= jp->jp_len)
+		return jp_fail(jp, jp->jp_pos, "Expecting value");
+	c = jp->jp_s[jp->jp_pos];
+	switch (c) {
+	case '{':
+		return jp_object(jp, depth);
+	case '[':
+		return jp_array(jp, depth);
+	case '"':
+		return jp_string(jp);
+	case 'n':
+		if (jp_lit(jp, "null"))
+			return tval_none();
+		break;
+	case 't':
+		if (jp_lit(jp, "true"))
+			return tval_bool(1);
+		break;
+	case 'f':
+		if (jp_lit(jp, "false"))
+			return tval_bool(0);
+		break;
+	case 'N':
+		if (jp_lit(jp, "NaN"))
+			return tval_float(NAN);
+		break;
+	case 'I':
+		if (jp_lit(jp, "Infinity"))
+			return tval_float(INFINITY);
+		break;
+	default:
+		if (c == '-' || (c >= '0' && c <= '9'))
+			return jp_number(jp);
+		break;
+	}
+	return jp_fail(jp, jp->jp_pos, "Expecting value");
+}
+
+struct tval *
+json_parse(const char *s, size_t len, char *err, size_t errlen)
+{
+	struct jparse	 jp;
+	struct tval	*v;
+
+	memset(&jp, 0, sizeof(jp));
+	jp.jp_s = s;
+	jp.jp_len = len;
+	jp.jp_err = err;
+	jp.jp_errlen = errlen;
+	/* Python's json.loads skips a leading BOM only with an error; we too */
+	jp_ws(&jp);
+	if ((v = jp_value(&jp, 0)) == NULL) {
+		if (!jp.jp_failed)
+			jp_fail(&jp, jp.jp_pos, "out of memory");
+		return NULL;
+	}
+	jp_ws(&jp);
+	if (jp.jp_pos != jp.jp_len) {
+		tval_unref(v);
+		return jp_fail(&jp, jp.jp_pos, "Extra data");
+	}
+	return v;
+}
+
+/* --- Output ---------------------------------------------------------------------- */
+
+struct jdump {
+	struct buf	*jd_b;
+	int		 jd_mode;	/* 0 dumps, 1 tojson, 2 compact, 3 sorted compact */
+	int		 jd_indent;
+	char		*jd_err;
+	size_t		 jd_errlen;
+};
+
+static int
+jd_fail(struct jdump *jd, const char *fmt, const char *arg)
+{
+	snprintf(jd->jd_err, jd->jd_errlen, fmt, arg);
+	return -1;
+}
+
+static void
+jd_string(struct jdump *jd, const char *s, size_t len)
+{
+	struct buf	*b = jd->jd_b;
+	size_t		 pos = 0, start;
+	uint32_t	 cp;
+	int		 html = jd->jd_mode == 1;
+
+	buf_addc(b, '"');
+	while (pos < len) {
+		unsigned char	 c = (unsigned char)s[pos];
+
+		if (c >= 0x20 && c < 0x7f && c != '"' && c != '\\' &&
+		    !(html && (c == '<' || c == '>' || c == '&' || c == '\''))) {
+			start = pos;
+			while (pos < len && (c = (unsigned char)s[pos]) >= 0x20 &&
+			    c < 0x7f && c != '"' && c != '\\' && !(html &&
+			    (c == '<' || c == '>' || c == '&' || c == '\'')))
+				pos++;
+			buf_add(b, s + start, pos - start);
+			continue;
+		}
+		utf8_next(s, len, &pos, &cp);
+		switch (cp) {
+		case '"':	buf_adds(b, "\\\""); break;
+		case '\\':	buf_adds(b, "\\\\"); break;
+		case '\n':	buf_adds(b, "\\n"); break;
+		case '\r':	buf_adds(b, "\\r"); break;
+		case '\t':	buf_adds(b, "\\t"); break;
+		case '\b':	buf_adds(b, "\\b"); break;
+		case '\f':	buf_adds(b, "\\f"); break;
+		default:
+			if (cp >= 0x10000) {
+				cp -= 0x10000;
+				buf_printf(b, "\\u%04x\\u%04x",
+				    (unsigned)(0xd800 + (cp >> 10)),
+				    (unsigned)(0xdc00 + (cp & 0x3ff)));
+			} else
+				buf_printf(b, "\\u%04x", (unsigned)cp);
+		}
+	}
+	buf_addc(b, '"');
+}
+
+static void
+jd_float(struct jdump *jd, double f)
+{
+	if (isnan(f))
+		buf_adds(jd->jd_b, "NaN");
+	else if (isinf(f))
+		buf_adds(jd->jd_b, f < 0 ? "-Infinity" : "Infinity");
+	else
+		fmt_float_repr(jd->jd_b, f);
+}
+
+static void
+jd_newline(struct jdump *jd, int level)
+{
+	int	 i;
+
+	buf_addc(jd->jd_b, '\n');
+	for (i = 0; i < level * jd->jd_indent; i++)
+		buf_addc(jd->jd_b, ' ');
+}
+
+static int jd_value(struct jdump *, const struct tval *, int);
+
+/* A dict key as json.dumps spells it. */
+static int
+jd_key(struct jdump *jd, const struct tval *k)
+{
+	struct buf	 t;
+
+	switch (k->tv_type) {
+	case TV_STR:
+		jd_string(jd, k->u.s.p, k->u.s.len);
+		return 0;
+	case TV_INT:
+		buf_printf(jd->jd_b, "\"%" PRId64 "\"", k->u.i);
+		return 0;
+	case TV_BOOL:
+		buf_adds(jd->jd_b, k->u.i ? "\"true\"" : "\"false\"");
+		return 0;
+	case TV_NONE:
+		buf_adds(jd->jd_b, "\"null\"");
+		return 0;
+	case TV_FLOAT:
+		memset(&t, 0, sizeof(t));
+		{
+			struct buf	*save = jd->jd_b;
+
+			jd->jd_b = &t;
+			jd_float(jd, k->u.f);
+			jd->jd_b = save;
+		}
+		jd_string(jd, t.b_p, t.b_len);
+		buf_free(&t);
+		return 0;
+	default:
+		return jd_fail(jd, "keys must be str, int, float, bool or None, "
+		    "not %s", tval_typename(k));
+	}
+}
+
+static int
+key_less(const struct tval *a, const struct tval *b, int *lt)
+{
+	int	 an = a->tv_type != TV_STR, bn = b->tv_type != TV_STR;
+
+	if (an != bn || (an && (a->tv_type == TV_NONE ||
+	    b->tv_type == TV_NONE)))
+		return -1;
+	if (!an) {
+		size_t	 n = a->u.s.len < b->u.s.len ? a->u.s.len : b->u.s.len;
+		int	 c = memcmp(a->u.s.p, b->u.s.p, n);
+
+		*lt = c < 0 || (c == 0 && a->u.s.len < b->u.s.len);
+		return 0;
+	}
+	*lt = (a->tv_type == TV_FLOAT ? a->u.f : (double)a->u.i) <
+	    (b->tv_type == TV_FLOAT ? b->u.f : (double)b->u.i);
+	return 0;
+}
+
+static int
+jd_dict(struct jdump *jd, const struct tval *d, int level)
+{
+	size_t	 i, j, n = d->u.d.n, *order;
+	int	 sorted = jd->jd_mode == 1 || jd->jd_mode == 3, lt;
+	int	 compact = jd->jd_mode >= 2;
+
+	if (n == 0) {
+		buf_adds(jd->jd_b, "{}");
+		return 0;
+	}
+	if ((order = calloc(n, sizeof(*order))) == NULL)
+		return jd_fail(jd, "%s", "out of memory");
+	for (i = 0; i < n; i++)
+		order[i] = i;
+	if (sorted) {
+		/* insertion sort: dicts in templates are small */
+		for (i = 1; i < n; i++) {
+			size_t	 k = order[i];
+
+			for (j = i; j > 0; j--) {
+				if (key_less(d->u.d.e[k].de_key,
+				    d->u.d.e[order[j - 1]].de_key, &lt) == -1) {
+					free(order);
+					return jd_fail(jd, "'<' not supported "
+					    "between instances of %s", "keys of "
+					    "different types");
+				}
+				if (!lt)
+					break;
+				order[j] = order[j - 1];
+			}
+			order[j] = k;
+		}
+	}
+	buf_addc(jd->jd_b, '{');
+	for (i = 0; i < n; i++) {
+		const struct tdict_ent	*ent = &d->u.d.e[order[i]];
+
+		if (i)
+			buf_adds(jd->jd_b, jd->jd_indent >= 0 || compact ? "," :
+			    ", ");
+		if (jd->jd_indent >= 0)
+			jd_newline(jd, level + 1);
+		if (jd_key(jd, ent->de_key) == -1 ||
+		    (buf_adds(jd->jd_b, compact ? ":" : ": "), 0) ||
+		    jd_value(jd, ent->de_val, level + 1) == -1) {
+			free(order);
+			return -1;
+		}
+	}
+	if (jd->jd_indent >= 0)
+		jd_newline(jd, level);
+	buf_addc(jd->jd_b, '}');
+	free(order);
+	return 0;
+}
+
+static int
+jd_value(struct jdump *jd, const struct tval *v, int level)
+{
+	size_t	 i;
+
+	if (level > JSON_MAXDEPTH)
+		return jd_fail(jd, "%s", "maximum recursion depth exceeded");
+	switch (v->tv_type) {
+	case TV_NONE:
+		return buf_adds(jd->jd_b, "null");
+	case TV_BOOL:
+		return buf_adds(jd->jd_b, v->u.i ? "true" : "false");
+	case TV_INT:
+		return buf_printf(jd->jd_b, "%" PRId64, v->u.i);
+	case TV_FLOAT:
+		jd_float(jd, v->u.f);
+		return 0;
+	case TV_STR:
+		jd_string(jd, v->u.s.p, v->u.s.len);
+		return 0;
+	case TV_LIST:
+	case TV_TUPLE:
+		if (v->u.l.n == 0)
+			return buf_adds(jd->jd_b, "[]");
+		buf_addc(jd->jd_b, '[');
+		for (i = 0; i < v->u.l.n; i++) {
+			if (i)
+				buf_adds(jd->jd_b, jd->jd_indent >= 0 ||
+				    jd->jd_mode >= 2 ? "," : ", ");
+			if (jd->jd_indent >= 0)
+				jd_newline(jd, level + 1);
+			if (jd_value(jd, v->u.l.v[i], level + 1) == -1)
+				return -1;
+		}
+		if (jd->jd_indent >= 0)
+			jd_newline(jd, level);
+		return buf_addc(jd->jd_b, ']');
+	case TV_DICT:
+		return jd_dict(jd, v, level);
+	case TV_SECRET:
+		return jd_fail(jd, "%s", "a secret cannot be serialised in a "
+		    "worker");
+	default:
+		return jd_fail(jd, "Object of type %s is not JSON serializable",
+		    tval_typename(v));
+	}
+}
+
+int
+json_dump(struct buf *b, const struct tval *v, int mode, int indent,
+    char *err, size_t errlen)
+{
+	struct jdump	 jd;
+
+	jd.jd_b = b;
+	jd.jd_mode = mode;
+	jd.jd_indent = indent;
+	jd.jd_err = err;
+	jd.jd_errlen = errlen;
+	if (jd_value(&jd, v, 0) == -1)
+		return -1;
+	if (b->b_p == NULL && buf_add(b, "", 0) == -1)
+		return -1;
+	return 0;
+}
+
+/* --- json-c ------------------------------------------------------------------------ */
+
+static struct tval *
+from_json_c(const struct json_object *j, int depth)
+{
+	struct tval	*v, *k;
+	size_t		 i, n;
+
+	if (depth > JSON_MAXDEPTH)
+		return NULL;
+	switch (json_object_get_type(j)) {
+	case json_type_null:
+		return tval_none();
+	case json_type_boolean:
+		return tval_bool(json_object_get_boolean(j));
+	case json_type_double:
+		return tval_float(json_object_get_double(j));
+	case json_type_int:
+		return tval_int(json_object_get_int64(j));
+	case json_type_string:
+		return tval_str(json_object_get_string((struct json_object *)j),
+		    (size_t)json_object_get_string_len(j));
+	case json_type_array:
+		if ((v = tval_list()) == NULL)
+			return NULL;
+		n = json_object_array_length(j);
+		for (i = 0; i < n; i++)
+			if (tval_list_append(v, from_json_c(
+			    json_object_array_get_idx(j, i), depth + 1)) == -1) {
+				tval_unref(v);
+				return NULL;
+			}
+		return v;
+	case json_type_object:
+		if ((v = tval_dict()) == NULL)
+			return NULL;
+		{
+			struct json_object_iterator	 it, end;
+
+			it = json_object_iter_begin((struct json_object *)j);
+			end = json_object_iter_end(j);
+			while (!json_object_iter_equal(&it, &end)) {
+				const char	*name = json_object_iter_peek_name(&it);
+
+				k = tval_str(name, strlen(name));
+				if (tval_dict_put(v, k, from_json_c(
+				    json_object_iter_peek_value(&it),
+				    depth + 1)) == -1) {
+					tval_unref(v);
+					return NULL;
+				}
+				json_object_iter_next(&it);
+			}
+		}
+		return v;
+	}
+	return NULL;
+}
+
+struct tval *
+tval_from_json(const struct json_object *j)
+{
+	if (j == NULL)
+		return tval_none();
+	return from_json_c(j, 0);
+}
+
+static struct json_object *
+to_json_c(const struct tval *v, int depth)
+{
+	struct json_object	*j, *c;
+	size_t			 i;
+	struct buf		 b;
+
+	if (depth > JSON_MAXDEPTH)
+		return NULL;
+	switch (v->tv_type) {
+	case TV_NONE:
+	case TV_UNDEF:
+		return json_object_new_null();
+	case TV_BOOL:
+		return json_object_new_boolean(v->u.i != 0);
+	case TV_INT:
+		return json_object_new_int64(v->u.i);
+	case TV_FLOAT:
+		return json_object_new_double(v->u.f);
+	case TV_STR:
+	case TV_BYTES:
+		return json_object_new_string_len(v->u.s.p, (int)v->u.s.len);
+	case TV_LIST:
+	case TV_TUPLE:
+		if ((j = json_object_new_array()) == NULL)
+			return NULL;
+		for (i = 0; i < v->u.l.n; i++)
+			if ((c = to_json_c(v->u.l.v[i], depth + 1)) == NULL ||
+			    json_object_array_add(j, c) != 0) {
+				json_object_put(c);
+				json_object_put(j);
+				return NULL;
+			}
+		return j;
+	case TV_DICT:
+	case TV_NS:
+		if ((j = json_object_new_object()) == NULL)
+			return NULL;
+		for (i = 0; i < v->u.d.n; i++) {
+			memset(&b, 0, sizeof(b));
+			if (tval_str_into(&b, v->u.d.e[i].de_key) == -1 ||
+			    (c = to_json_c(v->u.d.e[i].de_val, depth + 1)) ==
+			    NULL) {
+				buf_free(&b);
+				json_object_put(j);
+				return NULL;
+			}
+			if (json_object_object_add(j, b.b_p ? b.b_p : "", c) !=
+			    0) {
+				json_object_put(c);
+				buf_free(&b);
+				json_object_put(j);
+				return NULL;
+			}
+			buf_free(&b);
+		}
+		return j;
+	default:
+		return NULL;
+	}
+}
+
+struct json_object *
+tval_to_json(const struct tval *v)
+{
+	return to_json_c(v, 0);
+}

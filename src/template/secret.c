@@ -1,0 +1,354 @@
+/*
+ * secret.c — symbolic secrets (DESIGN §4).  In a worker get_secret('x')
+ * becomes a small tree of fixed operations over named secrets; the keeper
+ * evaluates the tree with values only it holds.  This file builds, copies
+ * and frees those trees and spells them as their template literal (what
+ * X-Debug-Request shows).
+ */
+#include "build.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/evp.h>
+
+#include "tmpl_int.h"
+
+void
+tsecret_free(struct tsecret *ts)
+{
+	size_t	 i;
+
+	if (ts == NULL)
+		return;
+	for (i = 0; i < ts->ts_nkids; i++)
+		tsecret_free(ts->ts_kids[i]);
+	free(ts->ts_kids);
+	free(ts->ts_data);
+	free(ts->ts_alg);
+	free(ts->ts_headers);
+	free(ts->ts_literal);
+	free(ts);
+}
+
+static struct tsecret *
+tsecret_new(enum tsecret_op op)
+{
+	struct tsecret	*ts;
+
+	if ((ts = calloc(1, sizeof(*ts))) != NULL)
+		ts->ts_op = op;
+	return ts;
+}
+
+struct tsecret *
+tsecret_lit(const char *p, size_t len)
+{
+	struct tsecret	*ts;
+
+	if ((ts = tsecret_new(TSX_LITERAL)) == NULL)
+		return NULL;
+	if ((ts->ts_data = malloc(len + 1)) == NULL) {
+		free(ts);
+		return NULL;
+	}
+	memcpy(ts->ts_data, p, len);
+	ts->ts_data[len] = '\0';
+	ts->ts_len = len;
+	return ts;
+}
+
+struct tsecret *
+tsecret_named(const char *name)
+{
+	struct tsecret	*ts;
+	struct buf	 b;
+
+	memset(&b, 0, sizeof(b));
+	if ((ts = tsecret_new(TSX_SECRET)) == NULL)
+		return NULL;
+	if ((ts->ts_data = strdup(name)) == NULL ||
+	    buf_printf(&b, "{{ get_secret('%s') }}", name) == -1) {
+		buf_free(&b);
+		tsecret_free(ts);
+		return NULL;
+	}
+	ts->ts_len = strlen(name);
+	ts->ts_literal = b.b_p;
+	return ts;
+}
+
+/* Takes kid. */
+struct tsecret *
+tsecret_unary(enum tsecret_op op, struct tsecret *kid)
+{
+	struct tsecret	*ts;
+
+	if (kid == NULL)
+		return NULL;
+	if ((ts = tsecret_new(op)) == NULL ||
+	    (ts->ts_kids = calloc(1, sizeof(*ts->ts_kids))) == NULL) {
+		free(ts);
+		tsecret_free(kid);
+		return NULL;
+	}
+	ts->ts_kids[0] = kid;
+	ts->ts_nkids = 1;
+	return ts;
+}
+
+static int
+concat_push(struct tsecret *c, struct tsecret *k)
+{
+	struct tsecret	**nk;
+	size_t		  i;
+
+	if (k->ts_op == TSX_CONCAT) {
+		/* flatten, so the keeper sees one level */
+		for (i = 0; i < k->ts_nkids; i++) {
+			if (concat_push(c, k->ts_kids[i]) == -1)
+				return -1;
+			k->ts_kids[i] = NULL;
+		}
+		k->ts_nkids = 0;
+		tsecret_free(k);
+		return 0;
+	}
+	if (k->ts_op == TSX_LITERAL && k->ts_len == 0) {
+		tsecret_free(k);
+		return 0;
+	}
+	if ((nk = realloc(c->ts_kids, (c->ts_nkids + 1) * sizeof(*nk))) ==
+	    NULL) {
+		tsecret_free(k);
+		return -1;
+	}
+	c->ts_kids = nk;
+	c->ts_kids[c->ts_nkids++] = k;
+	return 0;
+}
+
+/* Takes both. */
+struct tsecret *
+tsecret_concat2(struct tsecret *a, struct tsecret *b)
+{
+	struct tsecret	*c;
+
+	if (a == NULL || b == NULL) {
+		tsecret_free(a);
+		tsecret_free(b);
+		return NULL;
+	}
+	if ((c = tsecret_new(TSX_CONCAT)) == NULL) {
+		tsecret_free(a);
+		tsecret_free(b);
+		return NULL;
+	}
+	if (concat_push(c, a) == -1) {
+		tsecret_free(b);
+		tsecret_free(c);
+		return NULL;
+	}
+	if (concat_push(c, b) == -1) {
+		tsecret_free(c);
+		return NULL;
+	}
+	return c;
+}
+
+static char *
+dup_or_null(const char *s, int *fail)
+{
+	char	*d;
+
+	if (s == NULL)
+		return NULL;
+	if ((d = strdup(s)) == NULL)
+		*fail = 1;
+	return d;
+}
+
+struct tsecret *
+tsecret_dup(const struct tsecret *ts)
+{
+	struct tsecret	*d;
+	size_t		 i;
+	int		 fail = 0;
+
+	if ((d = tsecret_new(ts->ts_op)) == NULL)
+		return NULL;
+	if (ts->ts_data != NULL) {
+		if ((d->ts_data = malloc(ts->ts_len + 1)) == NULL)
+			fail = 1;
+		else {
+			memcpy(d->ts_data, ts->ts_data, ts->ts_len + 1);
+			d->ts_len = ts->ts_len;
+		}
+	}
+	d->ts_alg = dup_or_null(ts->ts_alg, &fail);
+	d->ts_headers = dup_or_null(ts->ts_headers, &fail);
+	d->ts_literal = dup_or_null(ts->ts_literal, &fail);
+	if (ts->ts_nkids) {
+		if ((d->ts_kids = calloc(ts->ts_nkids, sizeof(*d->ts_kids))) ==
+		    NULL)
+			fail = 1;
+		else
+			for (i = 0; i < ts->ts_nkids; i++) {
+				if ((d->ts_kids[i] = tsecret_dup(ts->ts_kids[i]))
+				    == NULL)
+					fail = 1;
+				d->ts_nkids++;
+			}
+	}
+	if (fail) {
+		tsecret_free(d);
+		return NULL;
+	}
+	return d;
+}
+
+/* The template text a secret tree came from: what debugging output shows. */
+int
+tsecret_literal_into(struct buf *b, const struct tsecret *ts)
+{
+	size_t	 i;
+
+	switch (ts->ts_op) {
+	case TSX_LITERAL:
+		return buf_add(b, ts->ts_data, ts->ts_len);
+	case TSX_CONCAT:
+		for (i = 0; i < ts->ts_nkids; i++)
+			if (tsecret_literal_into(b, ts->ts_kids[i]) == -1)
+				return -1;
+		return 0;
+	default:
+		if (ts->ts_literal != NULL)
+			return buf_adds(b, ts->ts_literal);
+		if (ts->ts_nkids > 0)
+			return tsecret_literal_into(b, ts->ts_kids[0]);
+		return 0;
+	}
+}
+
+char *
+tsecret_literal(const struct tsecret *ts)
+{
+	struct buf	 b;
+
+	memset(&b, 0, sizeof(b));
+	if (tsecret_literal_into(&b, ts) == -1 || buf_add(&b, "", 0) == -1) {
+		buf_free(&b);
+		return NULL;
+	}
+	return b.b_p;
+}
+
+int	url_quote_into(struct buf *, const char *, size_t, int);
+
+/* Wipe a buffer that may hold secret bytes, then free it. */
+static void
+secret_buf_free(struct buf *b)
+{
+	if (b->b_p != NULL)
+		explicit_bzero(b->b_p, b->b_cap);
+	buf_free(b);
+}
+
+static int
+tsecret_eval_into(const struct tsecret *ts, tsecret_lookup_fn lookup,
+    void *arg, struct buf *out, char *err, size_t errlen, int depth)
+{
+	struct buf	 sub;
+	const void	*val;
+	size_t		 i, len;
+	int		 rc = -1;
+
+	if (depth > 64) {
+		snprintf(err, errlen, "secret expression nested too deeply");
+		return -1;
+	}
+	switch (ts->ts_op) {
+	case TSX_LITERAL:
+		return buf_add(out, ts->ts_data, ts->ts_len);
+	case TSX_SECRET:
+		if (lookup(ts->ts_data, &val, &len, arg) == 0)
+			return buf_add(out, val, len);
+		/* a missing secret leaves the expression as it was written */
+		return tsecret_literal_into(out, ts);
+	case TSX_CONCAT:
+		for (i = 0; i < ts->ts_nkids; i++)
+			if (tsecret_eval_into(ts->ts_kids[i], lookup, arg, out,
+			    err, errlen, depth + 1) == -1)
+				return -1;
+		return 0;
+	default:
+		break;
+	}
+	if (ts->ts_nkids != 1) {
+		snprintf(err, errlen, "malformed secret expression");
+		return -1;
+	}
+	memset(&sub, 0, sizeof(sub));
+	if (tsecret_eval_into(ts->ts_kids[0], lookup, arg, &sub, err, errlen,
+	    depth + 1) == -1 || buf_add(&sub, "", 0) == -1)
+		goto out;
+	switch (ts->ts_op) {
+	case TSX_URLENCODE:
+		/* Jinja2's urlencode of a string: quote with "/" safe */
+		rc = url_quote_into(out, sub.b_p, sub.b_len, 0);
+		break;
+	case TSX_BASE64: {
+		unsigned char	*enc;
+		int		 n;
+
+		if ((enc = malloc(4 * ((sub.b_len + 2) / 3) + 1)) == NULL)
+			break;
+		n = EVP_EncodeBlock(enc, (unsigned char *)sub.b_p,
+		    (int)sub.b_len);
+		rc = buf_add(out, enc, (size_t)n);
+		free(enc);
+		break;
+	}
+	case TSX_JWT:
+		if (ts->ts_alg == NULL || ts->ts_data == NULL ||
+		    ts->ts_headers == NULL) {
+			snprintf(err, errlen, "malformed jwt expression");
+			break;
+		}
+		rc = jwt_sign(ts->ts_alg, sub.b_p, sub.b_len, ts->ts_headers,
+		    ts->ts_data, out, err, errlen);
+		break;
+	default:
+		snprintf(err, errlen, "unknown secret operation");
+		break;
+	}
+out:
+	secret_buf_free(&sub);
+	return rc;
+}
+
+char *
+tsecret_eval(const struct tsecret *ts, tsecret_lookup_fn lookup, void *arg,
+    size_t *lenp, char *err, size_t errlen)
+{
+	struct buf	 b;
+	char		*p;
+
+	memset(&b, 0, sizeof(b));
+	if (tsecret_eval_into(ts, lookup, arg, &b, err, errlen, 0) == -1 ||
+	    buf_add(&b, "", 0) == -1) {
+		if (err[0] == '\0')
+			snprintf(err, errlen, "out of memory");
+		secret_buf_free(&b);
+		return NULL;
+	}
+	/* hand over an exact-size copy so no stray secret bytes linger */
+	if ((p = malloc(b.b_len + 1)) != NULL) {
+		memcpy(p, b.b_p, b.b_len + 1);
+		*lenp = b.b_len;
+	} else
+		snprintf(err, errlen, "out of memory");
+	secret_buf_free(&b);
+	return p;
+}

@@ -1,0 +1,170 @@
+/*
+ * util.c — the engine's small helpers: an arena for compile-time data, a
+ * growable byte buffer, error formatting and the string hash.
+ */
+#include "build.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tmpl_int.h"
+
+struct arena_blk {
+	struct arena_blk	*ab_next;
+	size_t			 ab_used;
+	size_t			 ab_size;
+	max_align_t		 ab_data[];
+};
+
+#define ARENA_BLK	8192
+
+void *
+arena_alloc(struct arena *a, size_t n)
+{
+	struct arena_blk	*b = a->a_head;
+	size_t			 sz;
+	void			*p;
+
+	n = (n + sizeof(max_align_t) - 1) & ~(sizeof(max_align_t) - 1);
+	if (b == NULL || b->ab_size - b->ab_used < n) {
+		sz = n > ARENA_BLK ? n : ARENA_BLK;
+		if ((b = malloc(sizeof(*b) + sz)) == NULL)
+			return NULL;
+		b->ab_size = sz;
+		b->ab_used = 0;
+		b->ab_next = a->a_head;
+		a->a_head = b;
+	}
+	p = (char *)b->ab_data + b->ab_used;
+	b->ab_used += n;
+	memset(p, 0, n);
+	return p;
+}
+
+char *
+arena_strndup(struct arena *a, const char *s, size_t n)
+{
+	char	*p;
+
+	if ((p = arena_alloc(a, n + 1)) == NULL)
+		return NULL;
+	memcpy(p, s, n);
+	p[n] = '\0';
+	return p;
+}
+
+void
+arena_free(struct arena *a)
+{
+	struct arena_blk	*b, *next;
+
+	for (b = a->a_head; b != NULL; b = next) {
+		next = b->ab_next;
+		free(b);
+	}
+	a->a_head = NULL;
+}
+
+int
+buf_grow(struct buf *b, size_t more)
+{
+	size_t	 cap;
+	char	*p;
+
+	if (b->b_cap - b->b_len > more)
+		return 0;
+	if (more > SIZE_MAX / 4 - b->b_len)
+		return -1;
+	cap = b->b_cap ? b->b_cap : 64;
+	while (cap - b->b_len <= more)
+		cap *= 2;
+	if ((p = realloc(b->b_p, cap)) == NULL)
+		return -1;
+	b->b_p = p;
+	b->b_cap = cap;
+	return 0;
+}
+
+int
+buf_add(struct buf *b, const void *p, size_t n)
+{
+	if (buf_grow(b, n) == -1)
+		return -1;
+	if (n)
+		memcpy(b->b_p + b->b_len, p, n);
+	b->b_len += n;
+	b->b_p[b->b_len] = '\0';
+	return 0;
+}
+
+int
+buf_addc(struct buf *b, int c)
+{
+	if (buf_grow(b, 1) == -1)
+		return -1;
+	b->b_p[b->b_len++] = (char)c;
+	b->b_p[b->b_len] = '\0';
+	return 0;
+}
+
+int
+buf_adds(struct buf *b, const char *s)
+{
+	return buf_add(b, s, strlen(s));
+}
+
+int
+buf_printf(struct buf *b, const char *fmt, ...)
+{
+	va_list	 ap;
+	int	 n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	if (n < 0 || buf_grow(b, (size_t)n + 1) == -1)
+		return -1;
+	va_start(ap, fmt);
+	vsnprintf(b->b_p + b->b_len, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	b->b_len += (size_t)n;
+	return 0;
+}
+
+void
+buf_free(struct buf *b)
+{
+	free(b->b_p);
+	b->b_p = NULL;
+	b->b_len = b->b_cap = 0;
+}
+
+void
+tmpl_seterr(struct tmpl_error *err, int line, int col, const char *fmt, ...)
+{
+	va_list	 ap;
+
+	if (err == NULL)
+		return;
+	err->te_line = line;
+	err->te_col = col;
+	va_start(ap, fmt);
+	vsnprintf(err->te_msg, sizeof(err->te_msg), fmt, ap);
+	va_end(ap);
+}
+
+/* FNV-1a, 64 bit: keys are short and this is cheap. */
+uint64_t
+tmpl_hash(const char *s, size_t n)
+{
+	uint64_t	 h = 0xcbf29ce484222325ULL;
+	size_t		 i;
+
+	for (i = 0; i < n; i++) {
+		h ^= (unsigned char)s[i];
+		h *= 0x100000001b3ULL;
+	}
+	return h;
+}

@@ -1,0 +1,1051 @@
+/*
+ * value.c — the value model: reference-counted Python-like values (None,
+ * bool, int, float, str, bytes, list, tuple, insertion-ordered dict,
+ * namespace, undefined, callables, symbolic secrets), their equality, hash,
+ * truth, str() and repr() with Python's exact spelling.
+ */
+#include "build.h"
+
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tmpl_int.h"
+
+#define VAL_MAXDEPTH	500	/* recursion bound for eq / hash / repr */
+
+struct tval tval_undef_static = { TV_UNDEF, TVF_IMMORTAL, 1, { .i = 0 } };
+struct tval tval_none_static = { TV_NONE, TVF_IMMORTAL, 1, { .i = 0 } };
+struct tval tval_true_static = { TV_BOOL, TVF_IMMORTAL, 1, { .i = 1 } };
+struct tval tval_false_static = { TV_BOOL, TVF_IMMORTAL, 1, { .i = 0 } };
+
+/* Defined in eval.c and functions.c: they own these structures. */
+void	loopctx_free(struct loopctx *);
+void	macro_free(struct macro *);
+
+static struct tval *
+tval_alloc(int type, size_t extra)
+{
+	struct tval	*v;
+
+	if ((v = calloc(1, sizeof(*v) + extra)) == NULL)
+		return NULL;
+	v->tv_type = (uint8_t)type;
+	v->tv_refs = 1;
+	return v;
+}
+
+struct tval *
+tval_none(void)
+{
+	return &tval_none_static;
+}
+
+struct tval *
+tval_bool(int b)
+{
+	return b ? &tval_true_static : &tval_false_static;
+}
+
+struct tval *
+tval_int(int64_t i)
+{
+	struct tval	*v;
+
+	if ((v = tval_alloc(TV_INT, 0)) != NULL)
+		v->u.i = i;
+	return v;
+}
+
+struct tval *
+tval_float(double f)
+{
+	struct tval	*v;
+
+	if ((v = tval_alloc(TV_FLOAT, 0)) != NULL)
+		v->u.f = f;
+	return v;
+}
+
+struct tval *
+tval_str(const char *s, size_t len)
+{
+	struct tval	*v;
+
+	if (len > SIZE_MAX - sizeof(*v) - 1 ||
+	    (v = tval_alloc(TV_STR, len + 1)) == NULL)
+		return NULL;
+	v->u.s.p = (char *)(v + 1);
+	if (len)
+		memcpy(v->u.s.p, s, len);
+	v->u.s.p[len] = '\0';
+	v->u.s.len = len;
+	return v;
+}
+
+/* Takes a malloc'd NUL-terminated buffer. */
+struct tval *
+tval_str_take(char *s, size_t len)
+{
+	struct tval	*v;
+
+	if ((v = tval_alloc(TV_STR, 0)) == NULL) {
+		free(s);
+		return NULL;
+	}
+	v->tv_flags |= TVF_OWNBUF;
+	v->u.s.p = s;
+	v->u.s.len = len;
+	return v;
+}
+
+struct tval *
+tval_str_buf(struct buf *b)
+{
+	struct tval	*v;
+
+	if (b->b_p == NULL)
+		return tval_str("", 0);
+	v = tval_str_take(b->b_p, b->b_len);
+	b->b_p = NULL;
+	b->b_len = b->b_cap = 0;
+	return v;
+}
+
+struct tval *
+tval_bytes(const void *p, size_t len)
+{
+	struct tval	*v;
+
+	if ((v = tval_str(p, len)) != NULL)
+		v->tv_type = TV_BYTES;
+	return v;
+}
+
+struct tval *
+tval_list(void)
+{
+	return tval_alloc(TV_LIST, 0);
+}
+
+struct tval *
+tval_tuple(void)
+{
+	return tval_alloc(TV_TUPLE, 0);
+}
+
+struct tval *
+tval_dict(void)
+{
+	return tval_alloc(TV_DICT, 0);
+}
+
+struct tval *
+tval_func(int fid, struct tval *self, const char *name)
+{
+	struct tval	*v;
+
+	if ((v = tval_alloc(TV_FUNC, 0)) == NULL)
+		return NULL;
+	v->u.fn.fid = fid;
+	v->u.fn.self = self ? tval_ref(self) : NULL;
+	v->u.fn.name = name;
+	return v;
+}
+
+struct tval *
+tval_secret(struct tsecret *ts)
+{
+	struct tval	*v;
+
+	if ((v = tval_alloc(TV_SECRET, 0)) == NULL) {
+		tsecret_free(ts);
+		return NULL;
+	}
+	v->u.sec = ts;
+	return v;
+}
+
+struct tval *
+tval_undef(const char *msg, const char *text)
+{
+	struct tval	*v;
+
+	if (msg == NULL && text == NULL)
+		return &tval_undef_static;
+	if ((v = tval_alloc(TV_UNDEF, 0)) == NULL)
+		return NULL;
+	if ((msg != NULL && (v->u.un.msg = strdup(msg)) == NULL) ||
+	    (text != NULL && (v->u.un.text = strdup(text)) == NULL)) {
+		tval_unref(v);
+		return NULL;
+	}
+	return v;
+}
+
+struct tval *
+tval_undef_fmt(const char *fmt, ...)
+{
+	struct tval	*v;
+	va_list		 ap;
+	char		 msg[512];
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	v = tval_undef(msg, NULL);
+	return v;
+}
+
+struct tval *
+tval_ref(struct tval *v)
+{
+	if (v != NULL && !(v->tv_flags & TVF_IMMORTAL))
+		v->tv_refs++;
+	return v;
+}
+
+/* Free a value whose count reached zero, pushing its children. */
+static void
+tval_release(struct tval *v, struct tval ***stk, size_t *n, size_t *cap,
+    struct tval **local)
+{
+	size_t	 i;
+
+#define PUSH(x) do {							\
+	struct tval *x_ = (x);						\
+	if (x_ != NULL && !(x_->tv_flags & TVF_IMMORTAL) &&		\
+	    --x_->tv_refs == 0) {					\
+		if (*n == *cap) {					\
+			size_t nc = *cap * 2;				\
+			struct tval **ns = *stk == local ?		\
+			    malloc(nc * sizeof(*ns)) :			\
+			    realloc(*stk, nc * sizeof(*ns));		\
+			if (ns == NULL)					\
+				break;	/* leak rather than crash */	\
+			if (*stk == local)				\
+				memcpy(ns, local, *n * sizeof(*ns));	\
+			*stk = ns;					\
+			*cap = nc;					\
+		}							\
+		(*stk)[(*n)++] = x_;					\
+	}								\
+} while (0)
+
+	switch (v->tv_type) {
+	case TV_STR:
+	case TV_BYTES:
+		if (v->tv_flags & TVF_OWNBUF)
+			free(v->u.s.p);
+		break;
+	case TV_LIST:
+	case TV_TUPLE:
+		for (i = 0; i < v->u.l.n; i++)
+			PUSH(v->u.l.v[i]);
+		free(v->u.l.v);
+		break;
+	case TV_DICT:
+	case TV_NS:
+		for (i = 0; i < v->u.d.n; i++) {
+			PUSH(v->u.d.e[i].de_key);
+			PUSH(v->u.d.e[i].de_val);
+		}
+		free(v->u.d.e);
+		free(v->u.d.idx);
+		break;
+	case TV_FUNC:
+		PUSH(v->u.fn.self);
+		break;
+	case TV_UNDEF:
+		free(v->u.un.msg);
+		free(v->u.un.text);
+		break;
+	case TV_SECRET:
+		tsecret_free(v->u.sec);
+		break;
+	case TV_LOOP:
+		loopctx_free(v->u.loop);
+		break;
+	case TV_MACRO:
+		macro_free(v->u.mac);
+		break;
+	default:
+		break;
+	}
+#undef PUSH
+	free(v);
+}
+
+void
+tval_unref(struct tval *v)
+{
+	struct tval	*local[32], **stk = local;
+	size_t		 n = 0, cap = 32;
+
+	if (v == NULL || (v->tv_flags & TVF_IMMORTAL) || --v->tv_refs > 0)
+		return;
+	/* an explicit stack: deeply nested data must not overflow ours */
+	stk[n++] = v;
+	while (n > 0) {
+		v = stk[--n];
+		tval_release(v, &stk, &n, &cap, local);
+	}
+	if (stk != local)
+		free(stk);
+}
+
+/* Template constants live as long as the template. */
+struct tval *
+tval_immortal(struct tmpl *t, struct tval *v)
+{
+	struct tval	**nv;
+
+	if (v == NULL)
+		return NULL;
+	if (v->tv_flags & TVF_IMMORTAL)
+		return v;
+	if (t->t_nconsts == t->t_cconsts) {
+		size_t	 c = t->t_cconsts ? t->t_cconsts * 2 : 16;
+
+		if ((nv = realloc(t->t_consts, c * sizeof(*nv))) == NULL) {
+			tval_unref(v);
+			return NULL;
+		}
+		t->t_consts = nv;
+		t->t_cconsts = c;
+	}
+	v->tv_flags |= TVF_IMMORTAL;
+	t->t_consts[t->t_nconsts++] = v;
+	return v;
+}
+
+void
+tval_free_immortal(struct tval *v)
+{
+	v->tv_flags &= ~TVF_IMMORTAL;
+	v->tv_refs = 1;
+	tval_unref(v);
+}
+
+int
+tval_list_append(struct tval *l, struct tval *v)
+{
+	struct tval	**nv;
+
+	if (v == NULL)
+		return -1;
+	if (l->u.l.n == l->u.l.cap) {
+		size_t	 c = l->u.l.cap ? l->u.l.cap * 2 : 4;
+
+		if ((nv = realloc(l->u.l.v, c * sizeof(*nv))) == NULL) {
+			tval_unref(v);
+			return -1;
+		}
+		l->u.l.v = nv;
+		l->u.l.cap = c;
+	}
+	l->u.l.v[l->u.l.n++] = v;
+	return 0;
+}
+
+/* --- Hash and equality ------------------------------------------------------ */
+
+static uint64_t
+hash_mix(uint64_t x)
+{
+	x ^= x >> 33;
+	x *= 0xff51afd7ed558ccdULL;
+	x ^= x >> 33;
+	x *= 0xc4ceb9fe1a85ec53ULL;
+	x ^= x >> 33;
+	return x;
+}
+
+int
+tval_hashable(const struct tval *v)
+{
+	size_t	 i;
+
+	switch (v->tv_type) {
+	case TV_NONE: case TV_BOOL: case TV_INT: case TV_FLOAT: case TV_STR:
+	case TV_BYTES: case TV_UNDEF: case TV_FUNC: case TV_MACRO:
+		return 1;
+	case TV_TUPLE:
+		for (i = 0; i < v->u.l.n; i++)
+			if (!tval_hashable(v->u.l.v[i]))
+				return 0;
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+static uint64_t
+tval_hash_depth(const struct tval *v, int depth)
+{
+	uint64_t	 h;
+	size_t		 i;
+	double		 f;
+
+	if (depth > VAL_MAXDEPTH)
+		return 0;
+	switch (v->tv_type) {
+	case TV_NONE:
+		return 0x9e3779b97f4a7c15ULL;
+	case TV_BOOL:
+	case TV_INT:
+		return hash_mix((uint64_t)v->u.i);
+	case TV_FLOAT:
+		/* 1.0 and 1 are the same key, as in Python */
+		f = v->u.f;
+		if (f == floor(f) && f >= -9.2e18 && f <= 9.2e18)
+			return hash_mix((uint64_t)(int64_t)f);
+		{
+			uint64_t	 bits;
+
+			memcpy(&bits, &f, sizeof(bits));
+			return hash_mix(bits ^ 0x5555);
+		}
+	case TV_STR:
+	case TV_BYTES:
+		return tmpl_hash(v->u.s.p, v->u.s.len);
+	case TV_TUPLE:
+		h = 0x345678;
+		for (i = 0; i < v->u.l.n; i++)
+			h = hash_mix(h ^ tval_hash_depth(v->u.l.v[i], depth + 1));
+		return h;
+	default:
+		return hash_mix((uint64_t)(uintptr_t)v);
+	}
+}
+
+uint64_t
+tval_hash(const struct tval *v)
+{
+	return tval_hash_depth(v, 0);
+}
+
+static int
+is_num(const struct tval *v)
+{
+	return v->tv_type == TV_BOOL || v->tv_type == TV_INT ||
+	    v->tv_type == TV_FLOAT;
+}
+
+static int
+tval_eq_depth(const struct tval *a, const struct tval *b, int depth)
+{
+	size_t			 i;
+	const struct tval	*bv;
+
+	if (a == b)
+		return 1;
+	if (depth > VAL_MAXDEPTH)
+		return 0;
+	if (is_num(a) && is_num(b)) {
+		if (a->tv_type == TV_FLOAT || b->tv_type == TV_FLOAT) {
+			double	 x = a->tv_type == TV_FLOAT ? a->u.f :
+			    (double)a->u.i;
+			double	 y = b->tv_type == TV_FLOAT ? b->u.f :
+			    (double)b->u.i;
+
+			return x == y;
+		}
+		return a->u.i == b->u.i;
+	}
+	if (a->tv_type != b->tv_type)
+		return 0;
+	switch (a->tv_type) {
+	case TV_NONE:
+	case TV_UNDEF:
+		return 1;
+	case TV_STR:
+	case TV_BYTES:
+		return a->u.s.len == b->u.s.len &&
+		    memcmp(a->u.s.p, b->u.s.p, a->u.s.len) == 0;
+	case TV_LIST:
+	case TV_TUPLE:
+		if (a->u.l.n != b->u.l.n)
+			return 0;
+		for (i = 0; i < a->u.l.n; i++)
+			if (!tval_eq_depth(a->u.l.v[i], b->u.l.v[i], depth + 1))
+				return 0;
+		return 1;
+	case TV_DICT:
+		if (a->u.d.n != b->u.d.n)
+			return 0;
+		for (i = 0; i < a->u.d.n; i++) {
+			bv = tval_dict_get(b, a->u.d.e[i].de_key);
+			if (bv == NULL || !tval_eq_depth(a->u.d.e[i].de_val, bv,
+			    depth + 1))
+				return 0;
+		}
+		return 1;
+	case TV_FUNC:
+		return a->u.fn.fid == b->u.fn.fid && a->u.fn.self == b->u.fn.self;
+	default:
+		return 0;
+	}
+}
+
+int
+tval_eq(const struct tval *a, const struct tval *b)
+{
+	return tval_eq_depth(a, b, 0);
+}
+
+/* --- Dict --------------------------------------------------------------------- */
+
+#define DICT_LINEAR	8
+
+static int
+dict_reindex(struct tval *d, size_t cap)
+{
+	uint32_t	*idx;
+	size_t		 i, j;
+
+	if ((idx = calloc(cap, sizeof(*idx))) == NULL)
+		return -1;
+	for (i = 0; i < d->u.d.n; i++) {
+		j = d->u.d.e[i].de_hash & (cap - 1);
+		while (idx[j] != 0)
+			j = (j + 1) & (cap - 1);
+		idx[j] = (uint32_t)(i + 1);
+	}
+	free(d->u.d.idx);
+	d->u.d.idx = idx;
+	d->u.d.idxcap = cap;
+	return 0;
+}
+
+static ssize_t
+dict_find(const struct tval *d, const struct tval *k, uint64_t h)
+{
+	size_t	 i, j;
+
+	if (d->u.d.idx == NULL) {
+		for (i = 0; i < d->u.d.n; i++)
+			if (d->u.d.e[i].de_hash == h &&
+			    tval_eq(d->u.d.e[i].de_key, k))
+				return (ssize_t)i;
+		return -1;
+	}
+	j = h & (d->u.d.idxcap - 1);
+	while (d->u.d.idx[j] != 0) {
+		i = d->u.d.idx[j] - 1;
+		if (d->u.d.e[i].de_hash == h && tval_eq(d->u.d.e[i].de_key, k))
+			return (ssize_t)i;
+		j = (j + 1) & (d->u.d.idxcap - 1);
+	}
+	return -1;
+}
+
+struct tval *
+tval_dict_get(const struct tval *d, const struct tval *k)
+{
+	ssize_t	 i;
+
+	if (!tval_hashable(k))
+		return NULL;
+	if ((i = dict_find(d, k, tval_hash(k))) < 0)
+		return NULL;
+	return d->u.d.e[i].de_val;
+}
+
+/* Lookup by a C string key with its precomputed hash (compile-time names). */
+struct tval *
+tval_dict_gets(const struct tval *d, const char *k, size_t len, uint64_t h)
+{
+	size_t			 i, j;
+	const struct tval	*key;
+
+	if (d->u.d.idx == NULL) {
+		for (i = 0; i < d->u.d.n; i++) {
+			key = d->u.d.e[i].de_key;
+			if (d->u.d.e[i].de_hash == h && key->tv_type == TV_STR &&
+			    key->u.s.len == len &&
+			    memcmp(key->u.s.p, k, len) == 0)
+				return d->u.d.e[i].de_val;
+		}
+		return NULL;
+	}
+	j = h & (d->u.d.idxcap - 1);
+	while (d->u.d.idx[j] != 0) {
+		i = d->u.d.idx[j] - 1;
+		key = d->u.d.e[i].de_key;
+		if (d->u.d.e[i].de_hash == h && key->tv_type == TV_STR &&
+		    key->u.s.len == len && memcmp(key->u.s.p, k, len) == 0)
+			return d->u.d.e[i].de_val;
+		j = (j + 1) & (d->u.d.idxcap - 1);
+	}
+	return NULL;
+}
+
+/* Takes both references, also on failure. */
+int
+tval_dict_put(struct tval *d, struct tval *k, struct tval *v)
+{
+	struct tdict_ent	*ne;
+	uint64_t		 h;
+	ssize_t			 i;
+	size_t			 j;
+
+	if (k == NULL || v == NULL)
+		goto fail;
+	h = tval_hash(k);
+	if ((i = dict_find(d, k, h)) >= 0) {
+		tval_unref(k);
+		tval_unref(d->u.d.e[i].de_val);
+		d->u.d.e[i].de_val = v;
+		return 0;
+	}
+	if (d->u.d.n >= UINT32_MAX - 1)
+		goto fail;
+	if (d->u.d.n == d->u.d.cap) {
+		size_t	 c = d->u.d.cap ? d->u.d.cap * 2 : 4;
+
+		if ((ne = realloc(d->u.d.e, c * sizeof(*ne))) == NULL)
+			goto fail;
+		d->u.d.e = ne;
+		d->u.d.cap = c;
+	}
+	d->u.d.e[d->u.d.n].de_key = k;
+	d->u.d.e[d->u.d.n].de_val = v;
+	d->u.d.e[d->u.d.n].de_hash = h;
+	d->u.d.n++;
+	if (d->u.d.n > DICT_LINEAR) {
+		if (d->u.d.idx == NULL || d->u.d.n * 2 > d->u.d.idxcap) {
+			size_t	 c = d->u.d.idxcap ? d->u.d.idxcap * 2 : 32;
+
+			if (dict_reindex(d, c) == -1) {
+				/* keep it consistent: linear lookups */
+				free(d->u.d.idx);
+				d->u.d.idx = NULL;
+				d->u.d.idxcap = 0;
+			}
+		} else {
+			j = h & (d->u.d.idxcap - 1);
+			while (d->u.d.idx[j] != 0)
+				j = (j + 1) & (d->u.d.idxcap - 1);
+			d->u.d.idx[j] = (uint32_t)d->u.d.n;
+		}
+	}
+	return 0;
+fail:
+	tval_unref(k);
+	tval_unref(v);
+	return -1;
+}
+
+int
+tval_dict_set(struct tval *d, const char *key, struct tval *v)
+{
+	struct tval	*k;
+
+	if ((k = tval_str(key, strlen(key))) == NULL) {
+		tval_unref(v);
+		return -1;
+	}
+	return tval_dict_put(d, k, v);
+}
+
+/* --- Truth, names, lengths --------------------------------------------------- */
+
+int
+tval_truth(const struct tval *v)
+{
+	switch (v->tv_type) {
+	case TV_UNDEF:
+	case TV_NONE:
+		return 0;
+	case TV_BOOL:
+	case TV_INT:
+		return v->u.i != 0;
+	case TV_FLOAT:
+		return v->u.f != 0.0;
+	case TV_STR:
+	case TV_BYTES:
+		return v->u.s.len != 0;
+	case TV_LIST:
+	case TV_TUPLE:
+		return v->u.l.n != 0;
+	case TV_DICT:
+		return v->u.d.n != 0;
+	default:
+		return 1;
+	}
+}
+
+const char *
+tval_typename(const struct tval *v)
+{
+	switch (v->tv_type) {
+	case TV_UNDEF:	return "Undefined";
+	case TV_NONE:	return "NoneType";
+	case TV_BOOL:	return "bool";
+	case TV_INT:	return "int";
+	case TV_FLOAT:	return "float";
+	case TV_STR:	return "str";
+	case TV_BYTES:	return "bytes";
+	case TV_LIST:	return "list";
+	case TV_TUPLE:	return "tuple";
+	case TV_DICT:	return "dict";
+	case TV_NS:	return "Namespace";
+	case TV_FUNC:	return "builtin_function_or_method";
+	case TV_MACRO:	return "Macro";
+	case TV_SECRET:	return "secret";
+	case TV_LOOP:	return "LoopContext";
+	}
+	return "object";
+}
+
+int
+tval_is_ascii(const struct tval *v)
+{
+	struct tval	*w = (struct tval *)v;
+	size_t		 i;
+	int		 ascii = 1;
+
+	if (v->tv_flags & TVF_ASCII_KNOWN)
+		return (v->tv_flags & TVF_ASCII) != 0;
+	for (i = 0; i < v->u.s.len; i++)
+		if ((unsigned char)v->u.s.p[i] >= 0x80) {
+			ascii = 0;
+			break;
+		}
+	/* a cache bit on an otherwise immutable value */
+	w->tv_flags |= TVF_ASCII_KNOWN | (ascii ? TVF_ASCII : 0);
+	return ascii;
+}
+
+/* Length of a str in characters (code points). */
+size_t
+tval_nchars(const struct tval *v)
+{
+	size_t	 i, n = 0;
+
+	if (tval_is_ascii(v))
+		return v->u.s.len;
+	for (i = 0; i < v->u.s.len; i++)
+		if (((unsigned char)v->u.s.p[i] & 0xc0) != 0x80)
+			n++;
+	return n;
+}
+
+int
+tval_is_container(const struct tval *v)
+{
+	return v->tv_type == TV_LIST || v->tv_type == TV_TUPLE ||
+	    v->tv_type == TV_DICT || v->tv_type == TV_NS;
+}
+
+/* Does `from` contain `to` (or is it)?  Used to refuse reference cycles. */
+int
+tval_reaches(const struct tval *from, const struct tval *to, int depth)
+{
+	size_t	 i;
+
+	if (from == to)
+		return 1;
+	if (depth > VAL_MAXDEPTH)
+		return 1;	/* too deep to tell: treat as a cycle */
+	switch (from->tv_type) {
+	case TV_LIST:
+	case TV_TUPLE:
+		for (i = 0; i < from->u.l.n; i++)
+			if (tval_is_container(from->u.l.v[i]) &&
+			    tval_reaches(from->u.l.v[i], to, depth + 1))
+				return 1;
+		return 0;
+	case TV_DICT:
+	case TV_NS:
+		for (i = 0; i < from->u.d.n; i++)
+			if (tval_is_container(from->u.d.e[i].de_val) &&
+			    tval_reaches(from->u.d.e[i].de_val, to, depth + 1))
+				return 1;
+		return 0;
+	default:
+		return 0;
+	}
+}
+
+/* --- str() and repr() ------------------------------------------------------------ */
+
+/* Python's repr(float): the shortest string that round-trips. */
+void
+fmt_float_repr(struct buf *b, double d)
+{
+	char	 tmp[64], digits[32];
+	int	 prec, nd = 0, exp10, decpt, i;
+	char	*p, *e;
+
+	if (isnan(d)) {
+		buf_adds(b, "nan");
+		return;
+	}
+	if (isinf(d)) {
+		buf_adds(b, d < 0 ? "-inf" : "inf");
+		return;
+	}
+	if (d == 0) {
+		buf_adds(b, signbit(d) ? "-0.0" : "0.0");
+		return;
+	}
+	for (prec = 1; prec <= 17; prec++) {
+		snprintf(tmp, sizeof(tmp), "%.*e", prec - 1, d);
+		if (strtod(tmp, NULL) == d)
+			break;
+	}
+	p = tmp;
+	if (*p == '-') {
+		buf_addc(b, '-');
+		p++;
+	}
+	e = strchr(p, 'e');
+	for (; p < e; p++)
+		if (*p != '.')
+			digits[nd++] = *p;
+	while (nd > 1 && digits[nd - 1] == '0')
+		nd--;
+	digits[nd] = '\0';
+	exp10 = atoi(e + 1);
+	decpt = exp10 + 1;
+	if (decpt > -4 && decpt <= 16) {
+		if (decpt <= 0) {
+			buf_adds(b, "0.");
+			for (i = 0; i < -decpt; i++)
+				buf_addc(b, '0');
+			buf_add(b, digits, (size_t)nd);
+		} else if (decpt >= nd) {
+			buf_add(b, digits, (size_t)nd);
+			for (i = nd; i < decpt; i++)
+				buf_addc(b, '0');
+			buf_adds(b, ".0");
+		} else {
+			buf_add(b, digits, (size_t)decpt);
+			buf_addc(b, '.');
+			buf_add(b, digits + decpt, (size_t)(nd - decpt));
+		}
+		return;
+	}
+	buf_addc(b, digits[0]);
+	if (nd > 1) {
+		buf_addc(b, '.');
+		buf_add(b, digits + 1, (size_t)(nd - 1));
+	}
+	buf_printf(b, "e%c%02d", exp10 < 0 ? '-' : '+', abs(exp10));
+}
+
+/* Decode one UTF-8 sequence; returns its length, or 0 when invalid. */
+static int
+utf8_decode(const unsigned char *s, size_t len, uint32_t *cp)
+{
+	int		 n, i;
+	uint32_t	 c;
+
+	if (s[0] < 0x80) {
+		*cp = s[0];
+		return 1;
+	}
+	if ((s[0] & 0xe0) == 0xc0) {
+		n = 2;
+		c = s[0] & 0x1f;
+	} else if ((s[0] & 0xf0) == 0xe0) {
+		n = 3;
+		c = s[0] & 0x0f;
+	} else if ((s[0] & 0xf8) == 0xf0) {
+		n = 4;
+		c = s[0] & 0x07;
+	} else
+		return 0;
+	if ((size_t)n > len)
+		return 0;
+	for (i = 1; i < n; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		c = (c << 6) | (s[i] & 0x3f);
+	}
+	if ((n == 2 && c < 0x80) || (n == 3 && c < 0x800) ||
+	    (n == 4 && (c < 0x10000 || c > 0x10ffff)) ||
+	    (c >= 0xd800 && c < 0xe000))
+		return 0;
+	*cp = c;
+	return n;
+}
+
+/* Python's str.isprintable(), approximated for the characters that matter. */
+static int
+cp_printable(uint32_t c)
+{
+	if (c < 0x20 || (c >= 0x7f && c <= 0xa0) || c == 0xad)
+		return 0;
+	if ((c >= 0x600 && c <= 0x605) || c == 0x61c || c == 0x6dd ||
+	    c == 0x70f || c == 0x180e || c == 0x1680 ||
+	    (c >= 0x2000 && c <= 0x200f) || (c >= 0x2028 && c <= 0x202f) ||
+	    (c >= 0x205f && c <= 0x206f) || c == 0x3000 ||
+	    (c >= 0xe000 && c <= 0xf8ff) || c == 0xfeff ||
+	    (c >= 0xfff0 && c <= 0xfffb) || c == 0xfffe || c == 0xffff ||
+	    (c >= 0xe0000 && c <= 0xe0fff) || c >= 0xf0000)
+		return 0;
+	return 1;
+}
+
+static void
+repr_str(struct buf *b, const char *s, size_t len, int bytes)
+{
+	const unsigned char	*p = (const unsigned char *)s;
+	size_t			 i;
+	int			 q = '\'', n;
+	uint32_t		 cp;
+
+	if (memchr(s, '\'', len) != NULL && memchr(s, '"', len) == NULL)
+		q = '"';
+	if (bytes)
+		buf_addc(b, 'b');
+	buf_addc(b, q);
+	for (i = 0; i < len; i++) {
+		int	 c = p[i];
+
+		if (c == q || c == '\\') {
+			buf_addc(b, '\\');
+			buf_addc(b, c);
+		} else if (c == '\n')
+			buf_adds(b, "\\n");
+		else if (c == '\r')
+			buf_adds(b, "\\r");
+		else if (c == '\t')
+			buf_adds(b, "\\t");
+		else if (c < 0x20 || c == 0x7f)
+			buf_printf(b, "\\x%02x", (unsigned)c);
+		else if (c < 0x80)
+			buf_addc(b, c);
+		else if (bytes)
+			buf_printf(b, "\\x%02x", (unsigned)c);
+		else if ((n = utf8_decode(p + i, len - i, &cp)) == 0)
+			buf_printf(b, "\\x%02x", (unsigned)c);
+		else {
+			if (cp_printable(cp))
+				buf_add(b, p + i, (size_t)n);
+			else if (cp <= 0xff)
+				buf_printf(b, "\\x%02x", (unsigned)cp);
+			else if (cp <= 0xffff)
+				buf_printf(b, "\\u%04x", (unsigned)cp);
+			else
+				buf_printf(b, "\\U%08x", (unsigned)cp);
+			i += (size_t)n - 1;
+		}
+	}
+	buf_addc(b, q);
+}
+
+int
+tval_repr_into(struct buf *b, const struct tval *v, int depth)
+{
+	size_t	 i;
+
+	if (depth > VAL_MAXDEPTH)
+		return -1;
+	switch (v->tv_type) {
+	case TV_STR:
+		repr_str(b, v->u.s.p, v->u.s.len, 0);
+		return 0;
+	case TV_BYTES:
+		repr_str(b, v->u.s.p, v->u.s.len, 1);
+		return 0;
+	case TV_UNDEF:
+		buf_adds(b, "Undefined");
+		return 0;
+	case TV_LIST:
+	case TV_TUPLE:
+		if (v->tv_flags & (TVF_VITEMS | TVF_VKEYS | TVF_VVALUES))
+			buf_adds(b, (v->tv_flags & TVF_VITEMS) ? "dict_items(" :
+			    (v->tv_flags & TVF_VKEYS) ? "dict_keys(" :
+			    "dict_values(");
+		buf_addc(b, v->tv_type == TV_LIST ? '[' : '(');
+		for (i = 0; i < v->u.l.n; i++) {
+			if (i)
+				buf_adds(b, ", ");
+			if (tval_repr_into(b, v->u.l.v[i], depth + 1) == -1)
+				return -1;
+		}
+		if (v->tv_type == TV_TUPLE && v->u.l.n == 1)
+			buf_addc(b, ',');
+		buf_addc(b, v->tv_type == TV_LIST ? ']' : ')');
+		if (v->tv_flags & (TVF_VITEMS | TVF_VKEYS | TVF_VVALUES))
+			buf_addc(b, ')');
+		return 0;
+	case TV_DICT:
+		buf_addc(b, '{');
+		for (i = 0; i < v->u.d.n; i++) {
+			if (i)
+				buf_adds(b, ", ");
+			if (tval_repr_into(b, v->u.d.e[i].de_key, depth + 1) ==
+			    -1)
+				return -1;
+			buf_adds(b, ": ");
+			if (tval_repr_into(b, v->u.d.e[i].de_val, depth + 1) ==
+			    -1)
+				return -1;
+		}
+		buf_addc(b, '}');
+		return 0;
+	case TV_NS:
+		buf_adds(b, "<Namespace {");
+		for (i = 0; i < v->u.d.n; i++) {
+			if (i)
+				buf_adds(b, ", ");
+			if (tval_repr_into(b, v->u.d.e[i].de_key, depth + 1) ==
+			    -1)
+				return -1;
+			buf_adds(b, ": ");
+			if (tval_repr_into(b, v->u.d.e[i].de_val, depth + 1) ==
+			    -1)
+				return -1;
+		}
+		buf_adds(b, "}>");
+		return 0;
+	default:
+		return tval_str_into(b, v);
+	}
+}
+
+int
+tval_str_into(struct buf *b, const struct tval *v)
+{
+	switch (v->tv_type) {
+	case TV_UNDEF:
+		if (v->u.un.text != NULL)
+			buf_adds(b, v->u.un.text);
+		return 0;
+	case TV_NONE:
+		return buf_adds(b, "None");
+	case TV_BOOL:
+		return buf_adds(b, v->u.i ? "True" : "False");
+	case TV_INT:
+		return buf_printf(b, "%" PRId64, v->u.i);
+	case TV_FLOAT:
+		fmt_float_repr(b, v->u.f);
+		return 0;
+	case TV_STR:
+		return buf_add(b, v->u.s.p, v->u.s.len);
+	case TV_BYTES:
+	case TV_LIST:
+	case TV_TUPLE:
+	case TV_DICT:
+	case TV_NS:
+		return tval_repr_into(b, v, 0);
+	case TV_FUNC:
+		return buf_printf(b, "<built-in method %s>",
+		    v->u.fn.name ? v->u.fn.name : "function");
+	case TV_MACRO:
+		return buf_adds(b, "<Macro>");
+	case TV_LOOP:
+		return buf_adds(b, "<LoopContext>");
+	case TV_SECRET:
+		/* never the value: the worker does not have it */
+		return tsecret_literal_into(b, v->u.sec);
+	}
+	return 0;
+}
