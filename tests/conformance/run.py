@@ -261,10 +261,11 @@ def render_widgetctl(widgetctl, case, tmpdir):
         f.write(case.template.encode("utf-8"))
     with open(cpath, "w") as f:
         json.dump(case.context, f)
-    argv = [widgetctl, "render", tpath, cpath]
+    # Options first: widgetctl's commands parse options before operands.
+    argv = [widgetctl, "render"]
     for name in case.var_order:
         argv += ["--var", "%s=%s" % (name, case.vars[name])]
-    argv += ["--now", str(case.now)]
+    argv += ["--now", str(case.now), tpath, cpath]
     try:
         p = subprocess.run(argv, stdin=subprocess.DEVNULL,
                            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
