@@ -66,6 +66,18 @@ static const struct {
 };
 
 int
+method_find(int type, const char *name)
+{
+	size_t	 i;
+
+	for (i = 0; i < sizeof(methods) / sizeof(methods[0]); i++)
+		if (methods[i].md_type == type &&
+		    strcmp(methods[i].md_name, name) == 0)
+			return METHOD_BASE + (int)i;
+	return -1;
+}
+
+int
 method_lookup(const struct tval *obj, const char *name)
 {
 	size_t	 i;
