@@ -417,9 +417,16 @@ eval_str_into(struct eval *e, struct buf *b, const struct tval *v)
 	if (v->tv_type == TV_SECRET)
 		return eval_errorv(e, "a secret cannot be converted to a string "
 		    "here");
-	if (tval_str_into(b, v) == -1)
+	/* stop a huge repr while it is built, not after */
+	if (b->b_max == 0)
+		b->b_max = e->e_maxout + 1;
+	if (tval_str_into(b, v) == -1 || b->b_over) {
+		if (b->b_over)
+			return eval_errorv(e, "template output limit exceeded "
+			    "(%zu bytes)", e->e_maxout);
 		return eval_errorv(e, "maximum recursion depth exceeded while "
 		    "getting the repr of an object");
+	}
 	if (b->b_len > e->e_maxout)
 		return eval_errorv(e, "template output limit exceeded (%zu "
 		    "bytes)", e->e_maxout);

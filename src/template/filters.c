@@ -1905,6 +1905,7 @@ f_json(struct eval *e, struct tval *in, struct args *a, int mode)
 	if (indent > 64)
 		indent = 64;
 	memset(&b, 0, sizeof(b));
+	b.b_max = eval_maxout(e) + 1;
 	if (json_dump(&b, in, mode, (int)indent, err, sizeof(err)) == -1) {
 		buf_free(&b);
 		return eval_error(e, "%s", err);

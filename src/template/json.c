@@ -694,6 +694,8 @@ jd_value(struct jdump *jd, const struct tval *v, int level)
 
 	if (level > JSON_MAXDEPTH)
 		return jd_fail(jd, "%s", "maximum recursion depth exceeded");
+	if (jd->jd_b->b_over)
+		return jd_fail(jd, "%s", "template output limit exceeded");
 	switch (v->tv_type) {
 	case TV_NONE:
 		return buf_adds(jd->jd_b, "null");
@@ -748,6 +750,10 @@ json_dump(struct buf *b, const struct tval *v, int mode, int indent,
 	jd.jd_errlen = errlen;
 	if (jd_value(&jd, v, 0) == -1)
 		return -1;
+	if (b->b_over) {
+		snprintf(err, errlen, "template output limit exceeded");
+		return -1;
+	}
 	if (b->b_p == NULL && buf_add(b, "", 0) == -1)
 		return -1;
 	return 0;

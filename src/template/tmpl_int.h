@@ -32,6 +32,8 @@ struct buf {
 	char	*b_p;
 	size_t	 b_len;
 	size_t	 b_cap;
+	size_t	 b_max;		/* 0: unbounded; else adds past it fail */
+	int	 b_over;	/* an add failed for b_max */
 };
 int	 buf_grow(struct buf *, size_t);
 int	 buf_add(struct buf *, const void *, size_t);

@@ -78,7 +78,7 @@ slab_release(void *p, uint8_t cls)
 {
 	struct slab_blk	*b = p;
 
-	if (cls >= SLAB_NCLASS || slab_count[cls] >= SLAB_CAP) {
+	if (cls >= SLAB_NCLASS || slab_sizes[cls] == 0 || slab_count[cls] >= SLAB_CAP) {
 		free(p);
 		return;
 	}
@@ -933,7 +933,7 @@ fmt_float_repr(struct buf *b, double d)
 		}
 	}
 	/* integral values below 1e16 print as themselves plus ".0" */
-	if (d == (double)(int64_t)d && fabs(d) < 1e16) {
+	if (fabs(d) < 1e16 && d == (double)(int64_t)d) {
 		buf_printf(b, "%" PRId64 ".0", (int64_t)d);
 		return;
 	}
@@ -1095,7 +1095,7 @@ tval_repr_into(struct buf *b, const struct tval *v, int depth)
 {
 	size_t	 i;
 
-	if (depth > VAL_MAXDEPTH)
+	if (depth > VAL_MAXDEPTH || b->b_over)
 		return -1;
 	switch (v->tv_type) {
 	case TV_STR:
