@@ -387,7 +387,7 @@ START_TEST(sandbox_output)
 	r = render("{{ [[1] * 500000] * 500000 }}", NULL);
 	ck_assert_ptr_null(r);
 	ck_assert_ptr_nonnull(strstr(terr.te_msg, "output limit"));
-	r = render("{{ [[1] * 500000] * 500000 | tojson }}", NULL);
+	r = render("{{ ([[1] * 500000] * 500000) | tojson }}", NULL);
 	ck_assert_ptr_null(r);
 	ck_assert_ptr_nonnull(strstr(terr.te_msg, "output limit"));
 	r = render_lim("{{ range(10) | join(',') }}", NULL, &lim);
