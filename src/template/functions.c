@@ -538,7 +538,7 @@ str_pad(struct eval *e, const struct tval *s, const struct tval *wv,
 	else if (mode == 1)	/* rjust */
 		right = 0;
 	else {			/* center: Python puts the odd one left */
-		left = ((size_t)w - n) / 2 + (((size_t)w - n) & n & 1);
+		left = ((size_t)w - n) / 2 + (((size_t)w - n) & (size_t)w & 1);
 		right = (size_t)w - n - left;
 	}
 	memset(&b, 0, sizeof(b));
