@@ -2124,7 +2124,20 @@ exec_stmt(struct eval *e, const struct tnode *n)
 		if ((v = eval_expr(e, n->n_a)) == NULL)
 			return -1;
 		e->e_node = n->n_a;
-		rc = out_value(e, e->e_out, v);
+		if (v->tv_type == TV_SECRET && v->u.sec->ts_op != TSX_SECRET &&
+		    n->n_a->n_kind != N_NAME) {
+			/* debugging output shows the tag as it was written */
+			struct tsecret	*ts = tsecret_dup(v->u.sec);
+
+			if (ts != NULL && ts->ts_literal == NULL &&
+			    (ts->ts_literal = strndup(e->e_t->t_src + n->n_soff,
+			    n->n_send - n->n_soff)) == NULL) {
+				tsecret_free(ts);
+				ts = NULL;
+			}
+			rc = out_secret(e, e->e_out, ts);
+		} else
+			rc = out_value(e, e->e_out, v);
 		tval_unref(v);
 		return rc;
 	case N_IF:

@@ -218,6 +218,8 @@ tsecret_literal_into(struct buf *b, const struct tsecret *ts)
 	case TSX_LITERAL:
 		return buf_add(b, ts->ts_data, ts->ts_len);
 	case TSX_CONCAT:
+		if (ts->ts_literal != NULL)
+			return buf_adds(b, ts->ts_literal);
 		for (i = 0; i < ts->ts_nkids; i++)
 			if (tsecret_literal_into(b, ts->ts_kids[i]) == -1)
 				return -1;
