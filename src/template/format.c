@@ -226,7 +226,8 @@ num_arg(struct eval *e, const struct tval *v, int conv, int64_t *iv,
 		if (wantint && conv != 'd' && conv != 'i' && conv != 'u')
 			return eval_errorv(e, "%%%c format: an integer is "
 			    "required, not float", conv);
-		*iv = (int64_t)v->u.f;
+		/* only a checked value is converted (wantint guarantees it) */
+		*iv = fabs(v->u.f) < 9.2e18 ? (int64_t)v->u.f : 0;
 		*fv = v->u.f;
 		return 0;
 	case TV_UNDEF:
