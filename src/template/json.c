@@ -60,6 +60,9 @@ jp_fail(struct jparse *jp, size_t at, const char *msg)
 static void
 jp_ws(struct jparse *jp)
 {
+	if (jp->jp_pos < jp->jp_len &&
+	    (unsigned char)jp->jp_s[jp->jp_pos] > ' ')
+		return;
 	while (jp->jp_pos < jp->jp_len) {
 		char	 c = jp->jp_s[jp->jp_pos];
 
@@ -92,6 +95,13 @@ jp_hex4(const char *p, uint32_t *out)
 	return 0;
 }
 
+/* bytes that end the fast scan of a string: quote, backslash, controls */
+static const unsigned char jp_special[256] = {
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	['"'] = 1, ['\\'] = 1
+};
+
 static struct tval *
 jp_string(struct jparse *jp, int key)
 {
@@ -102,18 +112,16 @@ jp_string(struct jparse *jp, int key)
 	const char	*s = jp->jp_s;
 
 	/* the common case: no escapes, one allocation (keys: often none) */
-	for (i = start + 1; i < jp->jp_len; i++) {
-		unsigned char	 c = (unsigned char)s[i];
-
-		if (c == '"' || c == '\\' || c < 0x20)
-			break;
-	}
+	for (i = start + 1; i < jp->jp_len && !jp_special[(unsigned char)s[i]];
+	    i++)
+		;
 	if (i < jp->jp_len && s[i] == '"') {
 		size_t		 n = i - start - 1;
 		struct tval	*v, **slot = NULL;
 		uint64_t	 h;
 
-		if (key && n <= 32) {
+		if (key && n <= 32 && n > 0) {
+			/* a cheap slot; the full hash is cached on the key */
 			h = tmpl_hash(s + start + 1, n);
 			slot = &jp->jp_memo[h % JP_MEMO];
 			if (*slot != NULL && (*slot)->u.s.len == n &&
