@@ -13,6 +13,17 @@
 
 #include "tmpl_int.h"
 
+/* width and precision digits, saturating well above any allowed value */
+static int64_t
+fmt_digit(int64_t v, char c)
+{
+	if (v < 0)
+		v = 0;
+	if (v > 10000000)
+		return v;
+	return v * 10 + (c - '0');
+}
+
 struct fspec {
 	int	 fs_left;	/* - */
 	int	 fs_plus;	/* + */
@@ -392,6 +403,8 @@ format_percent(struct eval *e, const struct tval *fmt, struct tval *args)
 				goto fail;
 			}
 			f.fs_width = argv[argi++]->u.i;
+			if (f.fs_width < -100000 || f.fs_width > 100000)
+				f.fs_width = 100001;	/* refused below */
 			if (f.fs_width < 0) {
 				f.fs_left = 1;
 				f.fs_width = -f.fs_width;
@@ -399,8 +412,7 @@ format_percent(struct eval *e, const struct tval *fmt, struct tval *args)
 			p++;
 		} else
 			for (; p < end && isdigit((unsigned char)*p); p++)
-				f.fs_width = (f.fs_width < 0 ? 0 : f.fs_width) *
-				    10 + (*p - '0');
+				f.fs_width = fmt_digit(f.fs_width, *p);
 		if (p < end && *p == '.') {
 			p++;
 			f.fs_prec = 0;
@@ -411,10 +423,12 @@ format_percent(struct eval *e, const struct tval *fmt, struct tval *args)
 					goto fail;
 				}
 				f.fs_prec = argv[argi++]->u.i;
+				if (f.fs_prec < 0)
+					f.fs_prec = 0;
 				p++;
 			} else
 				for (; p < end && isdigit((unsigned char)*p); p++)
-					f.fs_prec = f.fs_prec * 10 + (*p - '0');
+					f.fs_prec = fmt_digit(f.fs_prec, *p);
 		}
 		if (f.fs_width > 100000 || f.fs_prec > 100000) {
 			eval_error(e, "width or precision too large");
@@ -505,8 +519,7 @@ parse_spec(struct eval *e, const char *s, size_t n, struct fspec *f,
 		i++;
 	}
 	for (; i < n && isdigit((unsigned char)s[i]); i++)
-		f->fs_width = (f->fs_width < 0 ? 0 : f->fs_width) * 10 +
-		    (s[i] - '0');
+		f->fs_width = fmt_digit(f->fs_width, s[i]);
 	if (i < n && s[i] == ',') {
 		f->fs_comma = 1;
 		i++;
@@ -514,7 +527,7 @@ parse_spec(struct eval *e, const char *s, size_t n, struct fspec *f,
 	if (i < n && s[i] == '.') {
 		f->fs_prec = 0;
 		for (i++; i < n && isdigit((unsigned char)s[i]); i++)
-			f->fs_prec = f->fs_prec * 10 + (s[i] - '0');
+			f->fs_prec = fmt_digit(f->fs_prec, s[i]);
 	}
 	if (i < n)
 		*type = s[i++];
@@ -679,7 +692,8 @@ format_str_method(struct eval *e, const struct tval *fmt, struct args *a)
 			}
 			mode = 2;
 			for (; name < nend && isdigit((unsigned char)*name); name++)
-				idx = idx * 10 + (size_t)(*name - '0');
+				idx = idx > 100000 ? idx :
+				    idx * 10 + (size_t)(*name - '0');
 			if (idx >= a->a_npos) {
 				eval_error(e, "Replacement index %zu out of range "
 				    "for positional args tuple", idx);

@@ -289,7 +289,9 @@ jp_number(struct jparse *jp)
 			if (*q == '-' || *q == '+')
 				esign = *q++ == '-' ? -1 : 1;
 			for (; q < s + p; q++)
-				if ((x = x * 10 + (*q - '0')) > 400)
+				if (x <= 400)
+					x = x * 10 + (*q - '0');
+				else
 					ok = 0;
 			e10 += esign * x;
 		}
