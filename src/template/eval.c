@@ -882,6 +882,7 @@ static struct tval *
 eval_slice(struct eval *e, struct tval *obj, const struct tval *sl[3])
 {
 	int64_t		 start = 0, stop = 0, step = 1, i;
+	uint64_t	 cnt, k;
 	struct tval	*r;
 	struct buf	 b;
 	size_t		 n;
@@ -897,29 +898,44 @@ eval_slice(struct eval *e, struct tval *obj, const struct tval *sl[3])
 		    tval_typename(obj));
 	if (slice_indices(e, sl, n, &start, &stop, &step) == -1)
 		return NULL;
+	/* how many items, without letting start + k * step overflow */
+	if (step > 0)
+		cnt = start < stop ? ((uint64_t)(stop - start) - 1) /
+		    (uint64_t)step + 1 : 0;
+	else
+		cnt = start > stop ? ((uint64_t)(start - stop) - 1) /
+		    ((uint64_t)-(step + 1) + 1) + 1 : 0;
+	if (eval_step(e, cnt / 8) == -1)
+		return NULL;
 	if (obj->tv_type == TV_STR || obj->tv_type == TV_BYTES) {
-		memset(&b, 0, sizeof(b));
-		if (obj->tv_type == TV_BYTES || tval_is_ascii(obj)) {
-			if (step == 1) {
-				if (stop > start)
-					buf_add(&b, obj->u.s.p + start,
-					    (size_t)(stop - start));
-			} else
-				for (i = start; step > 0 ? i < stop : i > stop;
-				    i += step)
-					buf_addc(&b, obj->u.s.p[i]);
-		} else {
-			for (i = start; step > 0 ? i < stop : i > stop; i += step) {
-				size_t	 a = str_offset(obj, (size_t)i);
-				size_t	 z = str_offset(obj, (size_t)i + 1);
+		size_t	*offs = NULL;
 
-				buf_add(&b, obj->u.s.p + a, z - a);
-				if (eval_step(e, 1) == -1) {
-					buf_free(&b);
-					return NULL;
-				}
+		memset(&b, 0, sizeof(b));
+		if (obj->tv_type == TV_STR && !tval_is_ascii(obj)) {
+			/* character offsets, once: slicing stays linear */
+			size_t		 pos = 0, j = 0;
+			uint32_t	 cp;
+
+			if ((offs = malloc((n + 1) * sizeof(*offs))) == NULL)
+				return eval_error(e, "out of memory");
+			while (j < n) {
+				offs[j++] = pos;
+				utf8_next(obj->u.s.p, obj->u.s.len, &pos, &cp);
 			}
+			offs[n] = obj->u.s.len;
 		}
+		for (k = 0; k < cnt; k++) {
+			i = start + (int64_t)k * step;
+			if (offs != NULL)
+				buf_add(&b, obj->u.s.p + offs[i], offs[i + 1] -
+				    offs[i]);
+			else if (step == 1) {
+				buf_add(&b, obj->u.s.p + start, (size_t)cnt);
+				break;
+			} else
+				buf_addc(&b, obj->u.s.p[i]);
+		}
+		free(offs);
 		r = tval_str_buf(&b);
 		if (r != NULL && obj->tv_type == TV_BYTES)
 			r->tv_type = TV_BYTES;
@@ -927,8 +943,9 @@ eval_slice(struct eval *e, struct tval *obj, const struct tval *sl[3])
 	}
 	if ((r = obj->tv_type == TV_LIST ? tval_list() : tval_tuple()) == NULL)
 		return eval_error(e, "out of memory");
-	for (i = start; step > 0 ? i < stop : i > stop; i += step)
-		if (tval_list_append(r, tval_ref(obj->u.l.v[i])) == -1) {
+	for (k = 0; k < cnt; k++)
+		if (tval_list_append(r, tval_ref(obj->u.l.v[start +
+		    (int64_t)k * step])) == -1) {
 			tval_unref(r);
 			return eval_error(e, "out of memory");
 		}

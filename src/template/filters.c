@@ -625,7 +625,9 @@ f_round(struct eval *e, struct tval *in, struct args *a)
 			}
 			if (r * 2 > p || (r * 2 == p && (q & 1)))
 				q++;
-			return tval_int(q * p);
+			if (__builtin_mul_overflow(q, p, &r))
+				return eval_error(e, "integer overflow");
+			return tval_int(r);
 		}
 		return tval_float(round_float(x, prec));
 	}
@@ -1418,7 +1420,7 @@ f_truncate(struct eval *e, struct tval *in, struct args *a)
 		return eval_error(e, "expected leeway >= 0, got %" PRId64, leeway);
 	}
 	n = tval_nchars(s);
-	if ((int64_t)n <= length + leeway) {
+	if (length > INT64_MAX - leeway || (int64_t)n <= length + leeway) {
 		tval_unref(endv);
 		return s;
 	}
