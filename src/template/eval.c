@@ -417,6 +417,8 @@ eval_str_into(struct eval *e, struct buf *b, const struct tval *v)
 	if (v->tv_type == TV_SECRET)
 		return eval_errorv(e, "a secret cannot be converted to a string "
 		    "here");
+	size_t	 before = b->b_len;
+
 	/* stop a huge repr while it is built, not after */
 	if (b->b_max == 0)
 		b->b_max = e->e_maxout + 1;
@@ -430,6 +432,9 @@ eval_str_into(struct eval *e, struct buf *b, const struct tval *v)
 	if (b->b_len > e->e_maxout)
 		return eval_errorv(e, "template output limit exceeded (%zu "
 		    "bytes)", e->e_maxout);
+	/* big reprs cost in proportion, so loops over them stay bounded */
+	if (v->tv_type != TV_STR && b->b_len - before > 256)
+		return eval_step(e, (b->b_len - before) / 256);
 	return 0;
 }
 
@@ -976,6 +981,10 @@ eval_getitem(struct eval *e, struct tval *obj, struct tval *key)
 	case TV_STR:
 		if (index_of(e, key, tval_nchars(obj), &i)) {
 			size_t	 a = str_offset(obj, i), z = str_offset(obj, i + 1);
+
+			/* finding a character costs its offset: charge it */
+			if (!tval_is_ascii(obj) && eval_step(e, a / 256) == -1)
+				return NULL;
 
 			return tval_str(obj->u.s.p + a, z - a);
 		}

@@ -1917,6 +1917,10 @@ f_json(struct eval *e, struct tval *in, struct args *a, int mode)
 		return eval_error(e, "string too long (output limit %zu bytes)",
 		    eval_maxout(e));
 	}
+	if (eval_step(e, b.b_len / 256) == -1) {
+		buf_free(&b);
+		return NULL;
+	}
 	return tval_str_buf(&b);
 }
 
@@ -2072,6 +2076,10 @@ filter_call(struct eval *e, int fid, struct tval *in, struct args *a)
 	    fid != FLT_B64ENC && fid != FLT_JOIN)
 		return eval_error(e, "a secret cannot be passed to the filter "
 		    "'%s'", filter_name(fid));
+	/* string work is proportional to its length: charge it */
+	if ((in->tv_type == TV_STR || in->tv_type == TV_BYTES) &&
+	    in->u.s.len > 256 && eval_step(e, in->u.s.len / 256) == -1)
+		return NULL;
 	if ((a->a_npos || a->a_nkw) && filter_noargs(fid))
 		return eval_error(e, "%s() takes 1 positional argument but %zu "
 		    "were given", filter_name(fid), 1 + a->a_npos + a->a_nkw);

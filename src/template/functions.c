@@ -1270,8 +1270,14 @@ struct tval	*jwt_encode_value(struct eval *, struct args *);
 struct tval *
 function_call(struct eval *e, int fid, struct tval *self, struct args *a)
 {
-	if (fid >= METHOD_BASE)
+	if (fid >= METHOD_BASE) {
+		/* string methods work in proportion to the length */
+		if (self != NULL && self->tv_type == TV_STR &&
+		    self->u.s.len > 256 && eval_step(e, self->u.s.len / 256) ==
+		    -1)
+			return NULL;
 		return call_method(e, fid, self, a);
+	}
 	switch (fid) {
 	case BI_RANGE:
 		return fn_range(e, a);

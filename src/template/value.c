@@ -409,8 +409,11 @@ tval_immortal(struct tmpl *t, struct tval *v)
 		t->t_cconsts = c;
 	}
 	/* no cache writes at render time: constants may be shared */
-	if (v->tv_type == TV_STR)
+	if (v->tv_type == TV_STR) {
 		(void)tval_hash(v);
+		(void)tval_is_ascii(v);
+		(void)tval_nchars(v);
+	}
 	v->tv_flags |= TVF_IMMORTAL;
 	t->t_consts[t->t_nconsts++] = v;
 	return v;
@@ -830,9 +833,14 @@ tval_nchars(const struct tval *v)
 
 	if (tval_is_ascii(v))
 		return v->u.s.len;
+	if (v->u.s.nch != 0)
+		return v->u.s.nch - 1;
 	for (i = 0; i < v->u.s.len; i++)
 		if (((unsigned char)v->u.s.p[i] & 0xc0) != 0x80)
 			n++;
+	/* like the ASCII bit: a cache on an immutable value */
+	if (!(v->tv_flags & TVF_IMMORTAL))
+		((struct tval *)v)->u.s.nch = n + 1;
 	return n;
 }
 
