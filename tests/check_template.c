@@ -728,6 +728,31 @@ START_TEST(variables)
 }
 END_TEST
 
+START_TEST(sandbox_escaping_macro)
+{
+	struct tval		*g = ctx_from("{\"g\": {}}");
+	struct tmpl		*t1, *t2;
+	struct tmpl_env		 env;
+	struct tmpl_output	*o;
+
+	/* a macro stored into the globals cannot be called after its render */
+	t1 = compile_ok("{% macro m() %}x{% endmacro %}{{ g.update({'m': m}) }}"
+	    "{{ g.m() }}");
+	t2 = compile_ok("{{ g.m() }}");
+	memset(&env, 0, sizeof(env));
+	env.te_globals = g;
+	o = tmpl_render(t1, &env, &terr);
+	ck_assert_ptr_nonnull(o);
+	ck_assert_str_eq(tmpl_output_text(o, NULL), "Nonex");
+	tmpl_output_free(o);
+	tmpl_free(t1);
+	ck_assert_ptr_null(tmpl_render(t2, &env, &terr));
+	ck_assert_ptr_nonnull(strstr(terr.te_msg, "no longer callable"));
+	tmpl_free(t2);
+	tval_unref(g);
+}
+END_TEST
+
 static Suite *
 template_suite(void)
 {
@@ -761,6 +786,7 @@ template_suite(void)
 	tcase_add_test(tc, sandbox_output);
 	tcase_add_test(tc, sandbox_depth);
 	tcase_add_test(tc, sandbox_deep_data);
+	tcase_add_test(tc, sandbox_escaping_macro);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("secret");

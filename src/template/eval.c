@@ -60,6 +60,7 @@ struct loopctx {
 };
 
 struct macro {
+	int			 m_refs;	/* the value, the render's list */
 	const struct tnode	*m_node;	/* N_MACRO or N_CALLBLOCK */
 	struct scope		*m_scope;	/* NULL: no longer callable */
 	struct tval		*m_caller;
@@ -81,6 +82,11 @@ struct eval {
 	struct out		*e_out;
 	time_t			 e_now;
 	struct tval		*e_globals;
+	/* macros made by this render: cut loose when it ends, as a macro
+	 * stored into a global must not outlive the scopes it points to */
+	struct macro		**e_macros;
+	size_t			 e_nmacros;
+	size_t			 e_cmacros;
 };
 
 static struct tval	*eval_expr(struct eval *, const struct tnode *);
@@ -1500,7 +1506,7 @@ macro_call(struct eval *e, struct macro *m, struct args *a)
 	int			 rc = -1;
 
 	if (m->m_scope == NULL)
-		return eval_error(e, "caller() is no longer available");
+		return eval_error(e, "this macro is no longer callable");
 	np = mn->n_kind == N_MACRO ? mn->n_nkids2 : 0;
 	if (a->a_npos > np)
 		return eval_error(e, "macro '%s' takes not more than %zu "
@@ -2221,10 +2227,26 @@ exec_stmt(struct eval *e, const struct tnode *n)
 			free(mac);
 			return eval_errorv(e, "out of memory");
 		}
+		mac->m_refs = 1;
 		m->tv_type = TV_MACRO;
 		m->u.mac = mac;
 		mac->m_node = n;
 		mac->m_scope = e->e_root;
+		if (e->e_nmacros == e->e_cmacros) {
+			size_t		 c = e->e_cmacros ? e->e_cmacros * 2 : 8;
+			struct macro	**nm;
+
+			if ((nm = realloc(e->e_macros, c * sizeof(*nm))) ==
+			    NULL) {
+				tval_unref(m);
+				return eval_errorv(e, "out of memory");
+			}
+			e->e_macros = nm;
+			e->e_cmacros = c;
+		}
+		/* the list holds a reference to the value's struct macro */
+		e->e_macros[e->e_nmacros++] = mac;
+		mac->m_refs++;
 		return scope_set(e, e->e_scope, n->n_name, n->n_namelen,
 		    n->n_hash, m);
 	case N_CALLBLOCK:
@@ -2233,6 +2255,7 @@ exec_stmt(struct eval *e, const struct tnode *n)
 			free(mac);
 			return eval_errorv(e, "out of memory");
 		}
+		mac->m_refs = 1;
 		m->tv_type = TV_MACRO;
 		m->u.mac = mac;
 		mac->m_node = n;
@@ -2304,10 +2327,24 @@ loopctx_free(struct loopctx *lc)
 void
 macro_free(struct macro *m)
 {
-	if (m == NULL)
+	if (m == NULL || --m->m_refs > 0)
 		return;
 	tval_unref(m->m_caller);
 	free(m);
+}
+
+static void
+eval_macros_release(struct eval *e)
+{
+	size_t	 i;
+
+	for (i = 0; i < e->e_nmacros; i++) {
+		e->e_macros[i]->m_scope = NULL;
+		macro_free(e->e_macros[i]);
+	}
+	free(e->e_macros);
+	e->e_macros = NULL;
+	e->e_nmacros = 0;
 }
 
 /* loop.changed(*values) needs the loop's memory. */
@@ -2428,10 +2465,12 @@ tmpl_render(const struct tmpl *t, const struct tmpl_env *env,
 	oi->oi_pub.to_has_secret = out.o_nsecs > 0;
 	free(out.o_secs);
 	scope_free(&root);
+	eval_macros_release(&e);
 	return &oi->oi_pub;
 fail:
 	out_free(&out);
 	scope_free(&root);
+	eval_macros_release(&e);
 	return NULL;
 }
 
