@@ -747,7 +747,8 @@ START_TEST(sandbox_escaping_macro)
 	tmpl_output_free(o);
 	tmpl_free(t1);
 	ck_assert_ptr_null(tmpl_render(t2, &env, &terr));
-	ck_assert_ptr_nonnull(strstr(terr.te_msg, "no longer callable"));
+	ck_assert_msg(strstr(terr.te_msg, "no longer callable") != NULL, "%s",
+	    terr.te_msg);
 	tmpl_free(t2);
 	tval_unref(g);
 }

@@ -1788,7 +1788,7 @@ eval_expr(struct eval *e, const struct tnode *n)
 	}
 	switch (n->n_kind) {
 	case N_CONST:
-		return n->n_val;
+		return tval_ref(n->n_val);
 	case N_NAME:
 		return eval_name(e, n);
 	case N_GETATTR:

@@ -388,7 +388,12 @@ tval_unref(struct tval *v)
 		free(stk);
 }
 
-/* Template constants live as long as the template. */
+/*
+ * Template constants belong to the template, which holds one reference:
+ * a constant stored into a longer-lived value (the globals) stays valid
+ * after tmpl_free.  A compiled template is rendered by one thread at a
+ * time (counts are not atomic).
+ */
 struct tval *
 tval_immortal(struct tmpl *t, struct tval *v)
 {
@@ -408,13 +413,12 @@ tval_immortal(struct tmpl *t, struct tval *v)
 		t->t_consts = nv;
 		t->t_cconsts = c;
 	}
-	/* no cache writes at render time: constants may be shared */
+	/* caches filled now, not during renders */
 	if (v->tv_type == TV_STR) {
 		(void)tval_hash(v);
 		(void)tval_is_ascii(v);
 		(void)tval_nchars(v);
 	}
-	v->tv_flags |= TVF_IMMORTAL;
 	t->t_consts[t->t_nconsts++] = v;
 	return v;
 }
@@ -422,8 +426,6 @@ tval_immortal(struct tmpl *t, struct tval *v)
 void
 tval_free_immortal(struct tval *v)
 {
-	v->tv_flags &= ~TVF_IMMORTAL;
-	v->tv_refs = 1;
 	tval_unref(v);
 }
 
