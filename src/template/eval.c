@@ -1677,7 +1677,7 @@ eval_name(struct eval *e, const struct tnode *n)
 	    n->n_namelen, n->n_hash)) != NULL)
 		return tval_ref(v);
 	if (n->n_fid >= 0) {
-		if ((v = tval_func(n->n_fid, NULL, n->n_name)) == NULL)
+		if ((v = tval_func(n->n_fid, NULL, builtin_name(n->n_fid))) == NULL)
 			return eval_error(e, "out of memory");
 		return v;
 	}
