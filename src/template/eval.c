@@ -102,6 +102,7 @@ static const char name_caller[] = "caller";
 
 /* --- Errors and limits ------------------------------------------------------- */
 
+/* Only the first error counts: later ones are consequences of it. */
 static void
 eval_verror(struct eval *e, const char *fmt, va_list ap)
 {
@@ -140,6 +141,10 @@ eval_errorv(struct eval *e, const char *fmt, ...)
 	return -1;
 }
 
+/*
+ * Using an Undefined in a strict place raises its own message, like
+ * Jinja2's UndefinedError.
+ */
 struct tval *
 eval_undefined_error(struct eval *e, const struct tval *u)
 {
@@ -148,6 +153,10 @@ eval_undefined_error(struct eval *e, const struct tval *u)
 	return eval_error(e, "value is undefined");
 }
 
+/*
+ * Every node, iteration and proportional unit of work costs steps; the
+ * budget is what keeps a hostile template from stalling a worker.
+ */
 int
 eval_step(struct eval *e, uint64_t n)
 {
@@ -160,6 +169,10 @@ eval_step(struct eval *e, uint64_t n)
 	return 0;
 }
 
+/*
+ * Loops, macros and captures nest; the depth limit turns runaway recursion
+ * into an error before the C stack runs out.
+ */
 int
 eval_depth_enter(struct eval *e)
 {
@@ -198,6 +211,10 @@ eval_env(struct eval *e)
 
 /* --- Scopes ------------------------------------------------------------------------ */
 
+/*
+ * Scopes live on the C stack of the statement that opens them; a small
+ * inline table avoids a malloc for most loop bodies.
+ */
 static void
 scope_init(struct scope *sc, struct scope *parent)
 {
@@ -226,6 +243,10 @@ scope_free(struct scope *sc)
 	sc->sc_vars = sc->sc_local;
 }
 
+/*
+ * Innermost scope first, newest binding first: a set in a loop body shadows
+ * the outer name for that iteration only.
+ */
 static struct tval *
 scope_lookup(struct scope *sc, const char *name, size_t len, uint64_t h)
 {
@@ -290,6 +311,10 @@ static_hash(const char *s, uint64_t *cache)
 
 /* --- Output -------------------------------------------------------------------------- */
 
+/*
+ * The output cap is checked before bytes are added, so a render never holds
+ * more than the limit.
+ */
 static int
 out_check(struct eval *e, struct out *o, size_t more)
 {
@@ -333,6 +358,7 @@ out_secret(struct eval *e, struct out *o, struct tsecret *ts)
 	return 0;
 }
 
+/* Python's str() of any value, straight into the output buffer. */
 static int
 out_value(struct eval *e, struct out *o, const struct tval *v)
 {
@@ -417,6 +443,10 @@ oom:
 
 /* --- Conversions ------------------------------------------------------------------------ */
 
+/*
+ * str() with Jinja2's spelling; secrets refuse, since the worker does not
+ * have their value.
+ */
 int
 eval_str_into(struct eval *e, struct buf *b, const struct tval *v)
 {
@@ -469,6 +499,10 @@ items_free(struct tval **items, size_t n)
 	free(items);
 }
 
+/*
+ * Snapshot the items: a body that appends to the list it walks then ends
+ * (Python would keep going, here the step budget would stop it anyway).
+ */
 int
 eval_iterate(struct eval *e, struct tval *v, struct tval ***itemsp,
     size_t *np)
@@ -558,6 +592,10 @@ args_clear(struct args *a)
 	a->a_npos = a->a_nkw = 0;
 }
 
+/*
+ * Python's argument binding for builtins: positional, then name=value, with
+ * Python's error messages.
+ */
 int
 args_bind(struct eval *e, const struct args *a, const char *what,
     const char *const *params, size_t nparams, size_t nrequired,
@@ -624,6 +662,10 @@ fail:
 
 /* --- Attribute and item lookup ------------------------------------------------------ */
 
+/*
+ * Jinja2 names objects in messages as 'dict object', 'None', or
+ * module.Class object.
+ */
 static const char *
 obj_type_repr(const struct tval *v, char *tmp, size_t len)
 {
@@ -666,6 +708,10 @@ loop_attr_find(const char *name)
 	return -1;
 }
 
+/*
+ * loop.* of Jinja2's LoopContext; ids were resolved when the template was
+ * parsed.
+ */
 static struct tval *
 loop_attr(struct eval *e, struct tval *lv, const char *name, int id)
 {
@@ -706,6 +752,10 @@ loop_attr(struct eval *e, struct tval *lv, const char *name, int id)
 	return undef_attr(e, lv, name);
 }
 
+/*
+ * Jinja2's sandboxed getattr: Python attributes (methods) win over keys,
+ * '_' names are unsafe, a miss is an Undefined that fails only when used.
+ */
 struct tval *
 eval_getattr(struct eval *e, struct tval *obj, const char *name, size_t len)
 {
@@ -889,6 +939,7 @@ slice_indices(struct eval *e, const struct tval *sl[3], size_t n,
 	return 0;
 }
 
+/* Slices of str count characters, not bytes. */
 static struct tval *
 eval_slice(struct eval *e, struct tval *obj, const struct tval *sl[3])
 {
@@ -963,6 +1014,10 @@ eval_slice(struct eval *e, struct tval *obj, const struct tval *sl[3])
 	return r;
 }
 
+/*
+ * Jinja2's getitem: keys and indexes first, then the attribute of the same
+ * name; a miss is an Undefined.
+ */
 struct tval *
 eval_getitem(struct eval *e, struct tval *obj, struct tval *key)
 {
@@ -1084,6 +1139,10 @@ as_secret_part(struct eval *e, const struct tval *v)
 	return ts;
 }
 
+/*
+ * str ~ secret: the result is a secret tree with the literal parts as
+ * leaves.
+ */
 static struct tval *
 secret_concat(struct eval *e, const struct tval *a, const struct tval *b)
 {
@@ -1102,6 +1161,10 @@ secret_concat(struct eval *e, const struct tval *a, const struct tval *b)
 	return v;
 }
 
+/*
+ * Concatenation is charged by length, so a doubling loop hits the step or
+ * output limit early.
+ */
 static struct tval *
 str_concat(struct eval *e, const struct tval *a, const struct tval *b)
 {
@@ -1149,6 +1212,7 @@ oom:
 	return eval_error(e, "out of memory");
 }
 
+/* The result size is checked before it is built. */
 static struct tval *
 seq_repeat(struct eval *e, const struct tval *s, int64_t k)
 {
@@ -1186,6 +1250,10 @@ seq_repeat(struct eval *e, const struct tval *s, int64_t k)
 	return r;
 }
 
+/*
+ * Python ints do not overflow; ours are 64 bits, so an overflow is an error
+ * rather than a wrong number.
+ */
 static struct tval *
 int_result(struct eval *e, int ok, int64_t r)
 {
@@ -1412,6 +1480,10 @@ eval_less(struct eval *e, const struct tval *a, const struct tval *b, int *lt)
 	return -1;
 }
 
+/*
+ * The in operator: substring for str, equality for sequences, keys for
+ * dicts.
+ */
 int
 eval_contains(struct eval *e, struct tval *seq, struct tval *v)
 {
@@ -1449,6 +1521,10 @@ eval_contains(struct eval *e, struct tval *seq, struct tval *v)
 	}
 }
 
+/*
+ * Comparison chains (a < b < c) evaluate each operand once and stop at the
+ * first false link.
+ */
 static int
 eval_cmp(struct eval *e, int op, struct tval *a, struct tval *b)
 {
@@ -1493,6 +1569,10 @@ eval_cmp(struct eval *e, int op, struct tval *a, struct tval *b)
 
 /* --- Calls ----------------------------------------------------------------------- */
 
+/*
+ * A macro call is a fresh scope over the template's top level; its output
+ * is its return value.
+ */
 static struct tval *
 macro_call(struct eval *e, struct macro *m, struct args *a)
 {
@@ -1579,6 +1659,10 @@ out:
 	return out_take_value(e, &out);
 }
 
+/*
+ * loop(items) of a recursive for: the same body one level deeper, its
+ * output as a string.
+ */
 static struct tval *
 loop_call(struct eval *e, struct loopctx *lc, struct args *a)
 {
@@ -1626,6 +1710,10 @@ eval_call_value(struct eval *e, struct tval *callee, struct args *a)
 	}
 }
 
+/*
+ * obj.method(...) looks the method up without building a bound-method value
+ * first.
+ */
 static struct tval *
 eval_call(struct eval *e, const struct tnode *n)
 {
@@ -1665,6 +1753,10 @@ out:
 
 /* --- Expressions ----------------------------------------------------------------- */
 
+/*
+ * Name lookup order: template scopes, then the render's globals, then the
+ * builtin functions.
+ */
 static struct tval *
 eval_name(struct eval *e, const struct tnode *n)
 {
@@ -1701,6 +1793,7 @@ eval_seq(struct eval *e, const struct tnode *n, struct tval *r)
 	return r;
 }
 
+/* Dict literals keep insertion order; keys must be hashable as in Python. */
 static struct tval *
 eval_dict(struct eval *e, const struct tnode *n)
 {
@@ -1771,6 +1864,10 @@ eval_test(struct eval *e, const struct tnode *n)
 	return r == -1 ? NULL : tval_bool(r);
 }
 
+/*
+ * One expression node. Returns a new reference or NULL after setting the
+ * error.
+ */
 static struct tval *
 eval_expr(struct eval *e, const struct tnode *n)
 {
@@ -1952,6 +2049,10 @@ eval_expr(struct eval *e, const struct tnode *n)
 
 /* --- Statements ------------------------------------------------------------------ */
 
+/*
+ * Assignment targets: a name, ns.attr (namespaces only), or a tuple to
+ * unpack.
+ */
 static int
 assign(struct eval *e, struct scope *sc, const struct tnode *target,
     struct tval *v)
@@ -2019,6 +2120,10 @@ assign(struct eval *e, struct scope *sc, const struct tnode *target,
 	}
 }
 
+/*
+ * {% for %}: the filter runs first (loop.length counts only what passes),
+ * then each iteration gets a fresh scope with the target and loop bound.
+ */
 static int
 exec_for(struct eval *e, const struct tnode *n, struct tval *iter, int depth)
 {
@@ -2120,6 +2225,7 @@ apply_chain(struct eval *e, const struct tnode *f, struct tval *v)
 	return r;
 }
 
+/* Render statements into a private buffer instead of the output. */
 static struct tval *
 capture(struct eval *e, struct tnode **kids, size_t nkids)
 {
@@ -2140,6 +2246,7 @@ capture(struct eval *e, struct tnode **kids, size_t nkids)
 	return out_take_value(e, &out);
 }
 
+/* One statement node; -1 after the error is set. */
 static int
 exec_stmt(struct eval *e, const struct tnode *n)
 {
@@ -2296,6 +2403,7 @@ exec_stmt(struct eval *e, const struct tnode *n)
 	}
 }
 
+/* Statements in order; the first failure stops the render. */
 static int
 exec_body(struct eval *e, struct tnode **kids, size_t n)
 {
@@ -2375,6 +2483,7 @@ struct tmpl_output_int {
 	size_t			 oi_len;
 };
 
+/* Render into segments: literal bytes and secret trees in output order. */
 struct tmpl_output *
 tmpl_render(const struct tmpl *t, const struct tmpl_env *env,
     struct tmpl_error *err)
@@ -2489,6 +2598,10 @@ tmpl_output_free(struct tmpl_output *o)
 	free(oi);
 }
 
+/*
+ * The whole output as text, refused when a secret is in it: nothing in a
+ * worker may print one.
+ */
 const char *
 tmpl_output_text(const struct tmpl_output *o, size_t *lenp)
 {

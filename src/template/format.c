@@ -148,6 +148,10 @@ fmt_int(struct buf *b, int64_t v, int conv, const struct fspec *f,
 	}
 }
 
+/*
+ * C's printf agrees with Python for e, f and g; only inf/nan and separators
+ * need help.
+ */
 static void
 fmt_float(struct buf *b, double x, int conv, const struct fspec *f,
     int pyformat)
@@ -218,6 +222,7 @@ fmt_float(struct buf *b, double x, int conv, const struct fspec *f,
 	pad_into(b, tmp, strlen(tmp), strlen(tmp), f, align);
 }
 
+/* %d takes a float by truncation, %x does not; a str is a TypeError. */
 static int
 num_arg(struct eval *e, const struct tval *v, int conv, int64_t *iv,
     double *fv, int wantint)
@@ -321,6 +326,10 @@ conv_one(struct eval *e, struct buf *b, int conv, const struct fspec *f,
 	    isprint(conv) ? conv : '?', (unsigned)conv);
 }
 
+/*
+ * The str % args operator: a tuple is the argument list, a dict feeds
+ * %(key)s.
+ */
 struct tval *
 format_percent(struct eval *e, const struct tval *fmt, struct tval *args)
 {
@@ -480,6 +489,9 @@ fail:
 
 /* --- str.format() ------------------------------------------------------------ */
 
+/*
+ * A str.format spec: [[fill]align][sign][#][0][width][,][.precision][type].
+ */
 static int
 parse_spec(struct eval *e, const char *s, size_t n, struct fspec *f,
     char *type)
@@ -536,6 +548,7 @@ parse_spec(struct eval *e, const char *s, size_t n, struct fspec *f,
 	return 0;
 }
 
+/* format(value, spec) by the value's type. */
 static int
 format_field(struct eval *e, struct buf *b, const struct tval *v,
     const char *spec, size_t nspec, char conv)
@@ -627,6 +640,7 @@ format_field(struct eval *e, struct buf *b, const struct tval *v,
 	return 0;
 }
 
+/* str.format: auto or manual numbering, names, .attr and [key], !r/!s/!a. */
 struct tval *
 format_str_method(struct eval *e, const struct tval *fmt, struct args *a)
 {

@@ -33,6 +33,7 @@ struct jparse {
 	int		 jp_failed;
 };
 
+/* Python's json error spelling: message: line L column C (char N). */
 static void *
 jp_fail(struct jparse *jp, size_t at, const char *msg)
 {
@@ -102,6 +103,10 @@ static const unsigned char jp_special[256] = {
 	['"'] = 1, ['\\'] = 1
 };
 
+/*
+ * Strings without escapes take one allocation; object keys are shared
+ * through a small memo.
+ */
 static struct tval *
 jp_string(struct jparse *jp, int key)
 {
@@ -205,6 +210,7 @@ oom:
 	return jp_fail(jp, start, "out of memory");
 }
 
+/* Ints stay ints; floats use Clinger's fast path or strtod. */
 static struct tval *
 jp_number(struct jparse *jp)
 {
@@ -421,6 +427,7 @@ jp_lit(struct jparse *jp, const char *lit)
 	return 0;
 }
 
+/* A JSON value, depth-limited so hostile nesting ends in an error. */
 static struct tval *
 jp_value(struct jparse *jp, int depth)
 {
@@ -467,6 +474,7 @@ jp_value(struct jparse *jp, int depth)
 	return jp_fail(jp, jp->jp_pos, "Expecting value");
 }
 
+/* json.loads of a whole document; trailing data is an error. */
 struct tval *
 json_parse(const char *s, size_t len, char *err, size_t errlen)
 {
@@ -515,6 +523,7 @@ jd_fail(struct jdump *jd, const char *fmt, const char *arg)
 	return -1;
 }
 
+/* ensure_ascii escaping; tojson also hides < > & ' from HTML parsers. */
 static void
 jd_string(struct jdump *jd, const char *s, size_t len)
 {
@@ -639,6 +648,9 @@ key_less(const struct tval *a, const struct tval *b, int *lt)
 	return 0;
 }
 
+/*
+ * Sorted keys for tojson and JWT headers, insertion order for json_encode.
+ */
 static int
 jd_dict(struct jdump *jd, const struct tval *d, int level)
 {
@@ -697,6 +709,7 @@ jd_dict(struct jdump *jd, const struct tval *d, int level)
 	return 0;
 }
 
+/* One value; output size is bounded by the buffer's limit as it grows. */
 static int
 jd_value(struct jdump *jd, const struct tval *v, int level)
 {
@@ -747,6 +760,10 @@ jd_value(struct jdump *jd, const struct tval *v, int level)
 	}
 }
 
+/*
+ * mode 0 json_encode, 1 tojson, 2 compact (JWT payload), 3 compact sorted
+ * (JWT header).
+ */
 int
 json_dump(struct buf *b, const struct tval *v, int mode, int indent,
     char *err, size_t errlen)
@@ -771,6 +788,10 @@ json_dump(struct buf *b, const struct tval *v, int mode, int indent,
 
 /* --- json-c ------------------------------------------------------------------------ */
 
+/*
+ * json-c to values: ints (int64) stay ints, doubles floats, object order
+ * kept.
+ */
 static struct tval *
 from_json_c(const struct json_object *j, int depth)
 {
@@ -843,6 +864,7 @@ is_null(const struct tval *v)
 	return v->tv_type == TV_NONE || v->tv_type == TV_UNDEF;
 }
 
+/* Values to json-c; tuples become arrays, Undefined null. */
 static struct json_object *
 to_json_c(const struct tval *v, int depth)
 {
