@@ -58,7 +58,7 @@ jp_fail(struct jparse *jp, size_t at, const char *msg)
 	return NULL;
 }
 
-static void
+static inline void
 jp_ws(struct jparse *jp)
 {
 	if (jp->jp_pos < jp->jp_len &&
@@ -107,6 +107,31 @@ static const unsigned char jp_special[256] = {
  * Strings without escapes take one allocation; object keys are shared
  * through a small memo.
  */
+/*
+ * Skip string bytes that need no attention, eight at a time: a word is
+ * clean when it has no '"', no '\\' and no byte below 0x20.
+ */
+static inline size_t
+jp_scan(const char *s, size_t i, size_t n)
+{
+	const uint64_t	 ones = 0x0101010101010101ULL;
+	const uint64_t	 high = 0x8080808080808080ULL;
+	uint64_t	 w, q, b;
+
+	while (i + 8 <= n) {
+		memcpy(&w, s + i, sizeof(w));
+		q = w ^ (ones * '"');
+		b = w ^ (ones * '\\');
+		if ((((q - ones) & ~q) | ((b - ones) & ~b) |
+		    ((w - ones * 0x20) & ~w)) & high)
+			break;
+		i += 8;
+	}
+	while (i < n && !jp_special[(unsigned char)s[i]])
+		i++;
+	return i;
+}
+
 static struct tval *
 jp_string(struct jparse *jp, int key)
 {
@@ -117,9 +142,7 @@ jp_string(struct jparse *jp, int key)
 	const char	*s = jp->jp_s;
 
 	/* the common case: no escapes, one allocation (keys: often none) */
-	for (i = start + 1; i < jp->jp_len && !jp_special[(unsigned char)s[i]];
-	    i++)
-		;
+	i = jp_scan(s, start + 1, jp->jp_len);
 	if (i < jp->jp_len && s[i] == '"') {
 		size_t		 n = i - start - 1;
 		struct tval	*v, **slot = NULL;
@@ -127,7 +150,10 @@ jp_string(struct jparse *jp, int key)
 
 		if (key && n <= 32 && n > 0) {
 			/* a cheap slot; the full hash is cached on the key */
-			h = tmpl_hash(s + start + 1, n);
+			/* a cheap slot; the full hash is cached on the key */
+			h = n * 131 + (unsigned char)s[start + 1] * 31 +
+			    (unsigned char)s[start + 1 + n / 2] * 7 +
+			    (unsigned char)s[i - 1];
 			slot = &jp->jp_memo[h % JP_MEMO];
 			if (*slot != NULL && (*slot)->u.s.len == n &&
 			    memcmp((*slot)->u.s.p, s + start + 1, n) == 0) {
