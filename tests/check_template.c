@@ -542,7 +542,19 @@ START_TEST(secret_jwt)
 	ck_assert_str_eq(val, plain);
 	free(val);
 	free(plain);
-	/* a known vector: PyJWT gives the same token */
+	/* Ed25519 signs deterministically (verified with openssl pkeyutl) */
+	ck_render("{{ jwt_encode({'sub': 'x'}, k, 'EdDSA', {'kid': 'k1'}) }}",
+	    "{\"k\": \"-----BEGIN PRIVATE KEY-----\\nMC4CAQAwBQYDK2VwBCIEIBAvr"
+	    "KmbtdzYaS+VRcZNKVtgFrZuLZkK7ilmG2xpMIvp\\n-----END PRIVATE "
+	    "KEY-----\\n\"}",
+	    "eyJhbGciOiJFZERTQSIsImtpZCI6ImsxIiwidHlwIjoiSldUIn0.eyJzdWIiOiJ4In0."
+	    "toPKZ8EoBdf0eb7otKlDwJ-9RH-Sal_oEJEMw2BNnospoL7-cc14_FA9iLyIOGi5w25M"
+	    "PNDflld48jvk2Hl2Dg");
+	ck_render_err("{{ jwt_encode({'a': 1}, 'not a pem', 'RS256') }}", NULL,
+	    1, 0, "PEM");
+	ck_render_err("{{ jwt_encode({'a': 1}, 'k', 'HS999') }}", NULL, 1, 0,
+	    "not supported");
+	/* the HS256 vector of jwt.io-style libraries (HMAC checked in Python) */
 	ck_render("{{ jwt_encode({'a': 1}, 'k', 'HS256') }}", NULL,
 	    "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJhIjoxfQ."
 	    "HYfzqBpLbCOo950TeHdytWxg8UHtAmEQCW7ITVky6Gc");
