@@ -751,7 +751,7 @@ jd_value(struct jdump *jd, const struct tval *v, int level)
 	case TV_BOOL:
 		return buf_adds(jd->jd_b, v->u.i ? "true" : "false");
 	case TV_INT:
-		return buf_printf(jd->jd_b, "%" PRId64, v->u.i);
+		return buf_add_int(jd->jd_b, v->u.i);
 	case TV_FLOAT:
 		jd_float(jd, v->u.f);
 		return 0;

@@ -39,6 +39,7 @@ int	 buf_grow(struct buf *, size_t);
 int	 buf_add(struct buf *, const void *, size_t);
 int	 buf_addc(struct buf *, int);
 int	 buf_adds(struct buf *, const char *);
+int	 buf_add_int(struct buf *, int64_t);
 int	 buf_printf(struct buf *, const char *, ...)
 	    __attribute__((format(printf, 2, 3)));
 void	 buf_free(struct buf *);
