@@ -35,6 +35,9 @@ walk(struct tnode *n, walk_cb cb, void *arg)
 			return -1;
 		return 0;
 	case N_MACRO:
+	case N_CALLBLOCK:
+		if (walk(n->n_a, cb, arg) == -1)
+			return -1;
 		for (i = 0; i < n->n_nkids2; i++)
 			if (walk(n->n_kids2[i]->n_a, cb, arg) == -1)
 				return -1;
@@ -542,6 +545,8 @@ taint_stmt(struct taint *ta, struct tnode *n)
 		break;
 	case N_CALLBLOCK:
 		taint_clean(ta, n->n_a, "a call block");
+		for (i = 0; i < n->n_nkids2; i++)
+			taint_clean(ta, n->n_kids2[i]->n_a, "a caller default");
 		ta->ta_macro++;
 		taint_body(ta, n->n_kids, n->n_nkids);
 		ta->ta_macro--;

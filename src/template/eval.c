@@ -1587,7 +1587,7 @@ macro_call(struct eval *e, struct macro *m, struct args *a)
 
 	if (m->m_scope == NULL)
 		return eval_error(e, "this macro is no longer callable");
-	np = mn->n_kind == N_MACRO ? mn->n_nkids2 : 0;
+	np = mn->n_nkids2;
 	if (a->a_npos > np)
 		return eval_error(e, "macro '%s' takes not more than %zu "
 		    "argument(s)", mn->n_name ? mn->n_name : "caller", np);
