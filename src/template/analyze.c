@@ -595,10 +595,36 @@ analyze_secrets(struct tmpl *t, struct tmpl_error *err)
  * Everything decided once, at compile time: usage, literal-ness and secret
  * misuse.
  */
+/* Does a macro body name varargs or kwargs?  Then it accepts extras. */
+static int
+macro_args_cb(struct tnode *n, void *arg)
+{
+	struct tnode	*m = arg;
+
+	if (n->n_kind == N_NAME && strcmp(n->n_name, "varargs") == 0)
+		m->n_flags |= NF_VARARGS;
+	if (n->n_kind == N_NAME && strcmp(n->n_name, "kwargs") == 0)
+		m->n_flags |= NF_KWARGS;
+	return 0;
+}
+
+static int
+macro_scan_cb(struct tnode *n, void *arg)
+{
+	size_t	 i;
+
+	if (n->n_kind == N_MACRO || n->n_kind == N_CALLBLOCK)
+		for (i = 0; i < n->n_nkids; i++)
+			walk(n->n_kids[i], macro_args_cb, n);
+	return 0;
+}
+
 int
 analyze_run(struct tmpl *t, struct tmpl_error *err)
 {
 	size_t	 i;
+
+	walk(t->t_root, macro_scan_cb, NULL);
 
 	if (walk(t->t_root, usage_cb, t) == -1) {
 		tmpl_seterr(err, 1, 1, "out of memory");

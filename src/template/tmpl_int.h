@@ -153,6 +153,8 @@ struct tnode {
 
 #define NF_RECURSIVE	0x01	/* N_FOR ... recursive */
 #define NF_TAINTED	0x02	/* expression holds a symbolic secret */
+#define NF_VARARGS	0x04	/* N_MACRO body uses varargs */
+#define NF_KWARGS	0x08	/* N_MACRO body uses kwargs */
 
 struct tmpl {
 	struct arena	 t_arena;
