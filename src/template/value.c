@@ -955,9 +955,19 @@ fmt_float_repr(struct buf *b, double d)
 
 				ip = ik / (int64_t)p10[n];
 				fp = ik % (int64_t)p10[n];
+				char	 frac[20];
+				int	 j;
+
 				/* trailing zeros mean a smaller n matched */
-				buf_printf(b, "%s%" PRId64 ".%0*" PRId64,
-				    d < 0 ? "-" : "", ip, n, fp);
+				for (j = n - 1; j >= 0; j--) {
+					frac[j] = (char)('0' + fp % 10);
+					fp /= 10;
+				}
+				if (d < 0)
+					buf_addc(b, '-');
+				buf_add_int(b, ip);
+				buf_addc(b, '.');
+				buf_add(b, frac, (size_t)n);
 				return;
 			}
 		}
