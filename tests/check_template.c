@@ -349,6 +349,9 @@ START_TEST(render_errors)
 	ck_render("[{{ ''.__class__ }}]", NULL, "[]");
 	ck_render_err("{{ ''.__class__.__mro__ }}", NULL, 1, 0, "unsafe");
 	ck_render_err("{{ 5 | length }}", NULL, 1, 0, "has no len()");
+	/* a loop filter failing midway frees each item once (fuzzer) */
+	ck_render_err("{% for i in [2, 3, 4, x] if i is even %}{{ i }}"
+	    "{% endfor %}", NULL, 1, 0, "'x' is undefined");
 }
 END_TEST
 

@@ -2186,13 +2186,19 @@ exec_for(struct eval *e, const struct tnode *n, struct tval *iter, int depth)
 		/* the loop filter sees the target but not loop.* */
 		for (i = 0, k = 0; i < nitems; i++) {
 			scope_clear(&sc);
-			if (assign(e, &sc, n->n_target, tval_ref(items[i])) == -1)
+			t = NULL;
+			if (assign(e, &sc, n->n_target, tval_ref(items[i])) == 0) {
+				e->e_scope = &sc;
+				t = eval_expr(e, n->n_b);
+				e->e_scope = outer;
+			}
+			if (t == NULL) {
+				/* close the gap so each item is freed once */
+				while (i < nitems)
+					items[k++] = items[i++];
+				nitems = k;
 				goto out;
-			e->e_scope = &sc;
-			t = eval_expr(e, n->n_b);
-			e->e_scope = outer;
-			if (t == NULL)
-				goto out;
+			}
 			keep = tval_truth(t);
 			tval_unref(t);
 			if (keep)
