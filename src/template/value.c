@@ -706,6 +706,21 @@ tval_dict_gets(const struct tval *d, const char *k, size_t len, uint64_t h)
 	return NULL;
 }
 
+/* Room for n entries, so that filling a dict of known size never reallocs. */
+int
+tval_dict_reserve(struct tval *d, size_t n)
+{
+	struct tdict_ent	*ne;
+
+	if (n <= d->u.d.cap)
+		return 0;
+	if ((ne = realloc(d->u.d.e, n * sizeof(*ne))) == NULL)
+		return -1;
+	d->u.d.e = ne;
+	d->u.d.cap = n;
+	return 0;
+}
+
 /* Takes both references, also on failure. */
 int
 tval_dict_put(struct tval *d, struct tval *k, struct tval *v)
