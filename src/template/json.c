@@ -154,9 +154,10 @@ jp_string(struct jparse *jp, int key)
 		if (key && n <= 32 && n > 0) {
 			/* a cheap slot; the full hash is cached on the key */
 			/* a cheap slot; the full hash is cached on the key */
-			h = n * 131 + (unsigned char)s[start + 1] * 31 +
-			    (unsigned char)s[start + 1 + n / 2] * 7 +
+			h = tmpl_hash(s + start + 1, n < 8 ? n : 8) ^
+			    (n * 0x9e3779b97f4a7c15ULL) ^
 			    (unsigned char)s[i - 1];
+			h ^= h >> 29;
 			slot = &jp->jp_memo[h % JP_MEMO];
 			if (*slot != NULL && (*slot)->u.s.len == n &&
 			    memcmp((*slot)->u.s.p, s + start + 1, n) == 0) {
