@@ -609,7 +609,7 @@ json_parse(const char *s, size_t len, char *err, size_t errlen)
 	return v;
 }
 
-/* --- Output ---------------------------------------------------------------------- */
+/* --- Output ------------------------------------------------------------ */
 
 struct jdump {
 	struct buf	*jd_b;
