@@ -266,8 +266,8 @@ sort_values(struct eval *e, struct tval **items, size_t n, struct tval **keys,
 
 /* Keys for sort/unique/min/max: attribute lookup, ignore_case. */
 static struct tval **
-make_keys(struct eval *e, struct tval **items, size_t n, const struct tval *attr,
-    int lower, int multi)
+make_keys(struct eval *e, struct tval **items, size_t n,
+    const struct tval *attr, int lower, int multi)
 {
 	struct tval	**keys;
 	size_t		  i;
@@ -474,7 +474,8 @@ f_length(struct eval *e, struct tval *in)
 }
 
 static struct tval *
-f_strmap(struct eval *e, struct tval *in, struct tval *(*fn)(const struct tval *))
+f_strmap(struct eval *e, struct tval *in,
+    struct tval *(*fn)(const struct tval *))
 {
 	struct tval	*s, *r;
 
