@@ -223,6 +223,7 @@ START_TEST(parse_errors)
 		{ "{{ 1 }", 1, 6, "unexpected" },
 		{ "{% set 1 = 2 %}", 1, 8, "can't assign" },
 		{ "{{ x is defined is defined }}", 1, 17, "chain" },
+		{ "{{ f(b=1, b=2) }}", 1, 11, "keyword argument repeated" },
 	};
 	size_t	 i;
 

@@ -1637,7 +1637,7 @@ macro_call(struct eval *e, struct macro *m, struct args *a)
 		if (j < a->a_npos)
 			v = tval_ref(a->a_pos[j]);
 		else {
-			for (i = 0; i < a->a_nkw; i++)
+			for (i = 0; i < a->a_nkw && v == NULL; i++)
 				if (strcmp(p->n_name, a->a_kwname[i]) == 0)
 					v = tval_ref(a->a_kwval[i]);
 			if (v == NULL && p->n_a != NULL) {

@@ -614,6 +614,17 @@ parse_call_args(struct parser *p, struct tnode *call)
 		}
 		/* name=value is a keyword argument, not a comparison */
 		if (tk->tk_type == TK_NAME && is_op(look(p), OP_ASSIGN)) {
+			size_t	 k;
+
+			/* Python: "keyword argument repeated" */
+			for (k = 0; k < call->n_nkids; k++)
+				if (call->n_kids[k]->n_kind == N_KWARG &&
+				    strcmp(call->n_kids[k]->n_name, tk->tk_str) ==
+				    0) {
+					fail_at(p, tk, "keyword argument repeated: "
+					    "%s", tk->tk_str);
+					return -1;
+				}
 			next(p);
 			next(p);
 			if ((arg = node_new(p, N_KWARG, tk)) == NULL ||
