@@ -36,6 +36,7 @@ static struct tnode	*parse_filter(struct parser *, struct tnode *, int);
 static int		 parse_body(struct parser *, struct tnode *,
 			    const char **);
 static int		 parse_call_args(struct parser *, struct tnode *);
+static int		 parse_signature(struct parser *, struct tnode *);
 
 static struct token *
 cur(struct parser *p)
@@ -61,6 +62,7 @@ next(struct parser *p)
 	return tk;
 }
 
+/* Token names in messages, spelled as Jinja2's describe_token does. */
 static const char *
 tok_describe(const struct token *tk, char *tmp, size_t len)
 {
@@ -100,6 +102,7 @@ tok_describe(const struct token *tk, char *tmp, size_t len)
 	return "token";
 }
 
+/* The first error wins: it is the one with a useful position. */
 static void *
 fail_at(struct parser *p, const struct token *tk, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -119,6 +122,7 @@ fail_at(struct parser *p, const struct token *tk, const char *fmt, ...)
 	return NULL;
 }
 
+/* An unclosed block names the tags that could close it, like Jinja2. */
 static void *
 fail_eof(struct parser *p, const char **end)
 {
@@ -221,6 +225,9 @@ expect_name(struct parser *p, const char *name)
 	    tok_describe(tk, tmp, sizeof(tmp)));
 }
 
+/*
+ * AST nodes live in the template's arena and carry their token's line:col.
+ */
 static struct tnode *
 node_new(struct parser *p, enum node_kind kind, const struct token *tk)
 {
@@ -257,6 +264,10 @@ kids_add(struct parser *p, struct tnode ***v, size_t *n, struct tnode *k)
 	return 0;
 }
 
+/*
+ * Names are hashed once here so lookups at render time compare hashes
+ * first.
+ */
 static int
 node_setname(struct parser *p, struct tnode *n, const char *s, size_t len)
 {
@@ -269,6 +280,7 @@ node_setname(struct parser *p, struct tnode *n, const char *s, size_t len)
 	return 0;
 }
 
+/* Literal values are built once, at compile time. */
 static struct tnode *
 node_const(struct parser *p, const struct token *tk, struct tval *v)
 {
@@ -282,6 +294,10 @@ node_const(struct parser *p, const struct token *tk, struct tval *v)
 	return n;
 }
 
+/*
+ * Recursion depth of the parser itself: deep nesting is an error, not a
+ * stack overflow.
+ */
 static int
 depth_enter(struct parser *p)
 {
@@ -292,7 +308,7 @@ depth_enter(struct parser *p)
 	return 0;
 }
 
-/* --- Expressions ----------------------------------------------------------- */
+/* --- Expressions ------------------------------------------------------- */
 
 static struct tnode *
 parse_list(struct parser *p)
@@ -341,6 +357,7 @@ parse_dict(struct parser *p)
 	return n;
 }
 
+/* Literals, names, and parenthesised, list and dict expressions. */
 static struct tnode *
 parse_primary(struct parser *p)
 {
@@ -403,6 +420,10 @@ parse_primary(struct parser *p)
 	return fail_unexpected(p, tk);
 }
 
+/*
+ * Where an implicit tuple stops: the end of the tag or a closing
+ * parenthesis.
+ */
 static int
 tuple_end(struct parser *p, const char *extra)
 {
@@ -446,6 +467,7 @@ parse_tuple(struct parser *p, int simplified, int condexpr, const char *extra,
 		else
 			break;
 	}
+	/* a single item without a comma is just that expression */
 	if (!istuple) {
 		if (nitems)
 			return items[0];
@@ -460,6 +482,7 @@ parse_tuple(struct parser *p, int simplified, int condexpr, const char *extra,
 	return n;
 }
 
+/* One subscript: an expression or a start:stop:step slice. */
 static struct tnode *
 parse_subscribed(struct parser *p)
 {
@@ -493,6 +516,10 @@ parse_subscribed(struct parser *p)
 	return n;
 }
 
+/*
+ * x.name, x.0 and x[...]: dots make Getattr (Getitem for digits), brackets
+ * Getitem.
+ */
 static struct tnode *
 parse_subscript(struct parser *p, struct tnode *obj)
 {
@@ -508,6 +535,12 @@ parse_subscript(struct parser *p, struct tnode *obj)
 			    node_setname(p, n, at->tk_str, at->tk_len) == -1)
 				return NULL;
 			n->n_a = obj;
+			/* resolved once here, not by name at every render */
+			n->n_meth[0] = method_find(TV_STR, n->n_name);
+			n->n_meth[1] = method_find(TV_DICT, n->n_name);
+			n->n_meth[2] = method_find(TV_LIST, n->n_name);
+			n->n_meth[3] = method_find(TV_TUPLE, n->n_name);
+			n->n_meth[4] = loop_attr_find(n->n_name);
 			return n;
 		}
 		if (at->tk_type == TK_INT) {
@@ -522,6 +555,7 @@ parse_subscript(struct parser *p, struct tnode *obj)
 		return fail_at(p, at, "expected name or number, got '%s'",
 		    tok_describe(at, tmp, sizeof(tmp)));
 	}
+	/* x[a, b] subscripts with a tuple, x[a:b] with a slice */
 	/* '[' */
 	if ((n = node_new(p, N_GETITEM, tk)) == NULL)
 		return NULL;
@@ -556,6 +590,7 @@ parse_subscript(struct parser *p, struct tnode *obj)
 	return n;
 }
 
+/* f(a, b, name=value): keyword arguments after positional ones only. */
 static int
 parse_call_args(struct parser *p, struct tnode *call)
 {
@@ -577,7 +612,19 @@ parse_call_args(struct parser *p, struct tnode *call)
 			fail_at(p, tk, "*args and **kwargs are not supported");
 			return -1;
 		}
+		/* name=value is a keyword argument, not a comparison */
 		if (tk->tk_type == TK_NAME && is_op(look(p), OP_ASSIGN)) {
+			size_t	 k;
+
+			/* Python: "keyword argument repeated" */
+			for (k = 0; k < call->n_nkids; k++)
+				if (call->n_kids[k]->n_kind == N_KWARG &&
+				    strcmp(call->n_kids[k]->n_name, tk->tk_str) ==
+				    0) {
+					fail_at(p, tk, "keyword argument repeated: "
+					    "%s", tk->tk_str);
+					return -1;
+				}
 			next(p);
 			next(p);
 			if ((arg = node_new(p, N_KWARG, tk)) == NULL ||
@@ -660,6 +707,10 @@ out:
 	return rc;
 }
 
+/*
+ * x | name(args) | ...; unknown filters fail at compile time outside
+ * if/else (Jinja2 3.x).
+ */
 static struct tnode *
 parse_filter(struct parser *p, struct tnode *in, int inline_start)
 {
@@ -685,6 +736,10 @@ parse_filter(struct parser *p, struct tnode *in, int inline_start)
 	return in;
 }
 
+/*
+ * x is [not] name [arg | (args)]: a single argument may follow without
+ * parentheses.
+ */
 static struct tnode *
 parse_test(struct parser *p, struct tnode *in)
 {
@@ -703,6 +758,7 @@ parse_test(struct parser *p, struct tnode *in)
 	if (is_op(tk, OP_LPAREN)) {
 		if (parse_call_args(p, n) == -1)
 			return NULL;
+	/* `is divisibleby 3`: one argument without parentheses */
 	} else if ((tk->tk_type == TK_NAME || tk->tk_type == TK_STRING ||
 	    tk->tk_type == TK_INT || tk->tk_type == TK_FLOAT ||
 	    is_op(tk, OP_LPAREN) || is_op(tk, OP_LBRACKET) ||
@@ -725,6 +781,7 @@ parse_test(struct parser *p, struct tnode *in)
 	return n;
 }
 
+/* Filters and tests bind tighter than every binary operator. */
 static struct tnode *
 parse_filter_expr(struct parser *p, struct tnode *n)
 {
@@ -741,6 +798,9 @@ parse_filter_expr(struct parser *p, struct tnode *n)
 	return n;
 }
 
+/*
+ * Unary minus binds to the primary; its filters apply to the negated value.
+ */
 static struct tnode *
 parse_unary(struct parser *p, int with_filter)
 {
@@ -777,6 +837,7 @@ binop(struct parser *p, struct token *tk, int op, struct tnode *a,
 	return n;
 }
 
+/* ** is left-associative in Jinja2 (unlike Python). */
 static struct tnode *
 parse_pow(struct parser *p)
 {
@@ -830,6 +891,7 @@ parse_math1(struct parser *p)
 	return n;
 }
 
+/* Comparisons chain: a < b < c. */
 static struct tnode *
 parse_compare(struct parser *p)
 {
@@ -856,6 +918,7 @@ parse_compare(struct parser *p)
 			next(p);
 		} else
 			break;
+		/* the chain starts at its first operand's position */
 		if (cmp == NULL) {
 			if ((cmp = node_new(p, N_COMPARE, tk)) == NULL)
 				return NULL;
@@ -927,6 +990,7 @@ parse_or(struct parser *p)
 	return n;
 }
 
+/* x if c else y; without else the value is Undefined. */
 static struct tnode *
 parse_condexpr(struct parser *p)
 {
@@ -965,8 +1029,9 @@ parse_expression(struct parser *p, int with_condexpr)
 	return n;
 }
 
-/* --- Statements ------------------------------------------------------------ */
+/* --- Statements -------------------------------------------------------- */
 
+/* Only names and tuples of names can be assigned. */
 static int
 check_target(struct parser *p, struct tnode *t, int allow_tuple)
 {
@@ -986,6 +1051,7 @@ check_target(struct parser *p, struct tnode *t, int allow_tuple)
 	return -1;
 }
 
+/* Targets of set and for; set also accepts ns.attr. */
 static struct tnode *
 parse_assign_target(struct parser *p, const char *extra, int with_namespace)
 {
@@ -1046,6 +1112,7 @@ body_new(struct parser *p)
 	return node_new(p, N_BODY, cur(p));
 }
 
+/* for target in iter [if cond] [recursive] ... [else] ... endfor */
 static struct tnode *
 parse_for(struct parser *p, struct token *tk)
 {
@@ -1059,10 +1126,12 @@ parse_for(struct parser *p, struct token *tk)
 	    expect_name(p, "in") == NULL ||
 	    (n->n_a = parse_tuple(p, 0, 0, "recursive", 0)) == NULL)
 		return NULL;
+	/* the loop filter: `for x in xs if x.visible` */
 	if (skip_name(p, "if") && (n->n_b = parse_expression(p, 1)) == NULL)
 		return NULL;
 	if (skip_name(p, "recursive"))
 		n->n_flags |= NF_RECURSIVE;
+	/* a loop body is not a conditional frame for unknown filters */
 	p->p_soft = 0;
 	if ((body = body_new(p)) == NULL ||
 	    parse_stmts(p, body, end1, "for") == -1)
@@ -1081,6 +1150,7 @@ parse_for(struct parser *p, struct token *tk)
 	return n;
 }
 
+/* if/elif/else: each elif becomes a nested if in the else branch. */
 static struct tnode *
 parse_if(struct parser *p, struct token *tk)
 {
@@ -1126,6 +1196,7 @@ parse_if(struct parser *p, struct token *tk)
 	return top;
 }
 
+/* set x = expr, or the block form set x [| filters] ... endset. */
 static struct tnode *
 parse_set(struct parser *p, struct token *tk)
 {
@@ -1145,6 +1216,7 @@ parse_set(struct parser *p, struct token *tk)
 	if ((n = node_new(p, N_SETBLOCK, tk)) == NULL)
 		return NULL;
 	n->n_target = target;
+	/* set x | upper %}...{% endset: filters over the captured text */
 	if (is_op(cur(p), OP_PIPE) &&
 	    (n->n_b = parse_filter(p, NULL, 0)) == NULL)
 		return NULL;
@@ -1174,6 +1246,7 @@ parse_filterblock(struct parser *p, struct token *tk)
 	return n;
 }
 
+/* with a = 1, b = 2 ... endwith: a scope of its own. */
 static struct tnode *
 parse_with(struct parser *p, struct token *tk)
 {
@@ -1201,39 +1274,20 @@ parse_with(struct parser *p, struct token *tk)
 	return n;
 }
 
+/* macro name(params with defaults) ... endmacro */
 static struct tnode *
 parse_macro(struct parser *p, struct token *tk)
 {
 	static const char	*end[] = { "endmacro", NULL };
-	struct tnode		*n, *body, *param;
-	struct token		*name, *pt;
+	struct tnode		*n, *body;
+	struct token		*name;
 	int			 soft = p->p_soft;
 
 	if ((n = node_new(p, N_MACRO, tk)) == NULL ||
 	    (name = expect_type(p, TK_NAME, "name")) == NULL ||
 	    node_setname(p, n, name->tk_str, name->tk_len) == -1 ||
-	    expect_op(p, OP_LPAREN, "(") == NULL)
+	    parse_signature(p, n) == -1)
 		return NULL;
-	while (!is_op(cur(p), OP_RPAREN)) {
-		if (n->n_nkids2 && expect_op(p, OP_COMMA, ",") == NULL)
-			return NULL;
-		if (is_op(cur(p), OP_RPAREN))
-			break;
-		if ((pt = expect_type(p, TK_NAME, "name")) == NULL ||
-		    (param = node_new(p, N_NAME, pt)) == NULL ||
-		    node_setname(p, param, pt->tk_str, pt->tk_len) == -1)
-			return NULL;
-		if (is_op(cur(p), OP_ASSIGN)) {
-			next(p);
-			if ((param->n_a = parse_expression(p, 1)) == NULL)
-				return NULL;
-		} else if (n->n_nkids2 && n->n_kids2[n->n_nkids2 - 1]->n_a)
-			return fail_at(p, pt, "non-default argument follows "
-			    "default argument");
-		if (kids_add(p, &n->n_kids2, &n->n_nkids2, param) == -1)
-			return NULL;
-	}
-	next(p);
 	p->p_soft = 0;
 	if ((body = body_new(p)) == NULL ||
 	    parse_stmts(p, body, end, "macro") == -1)
@@ -1245,14 +1299,53 @@ parse_macro(struct parser *p, struct token *tk)
 	return n;
 }
 
+/* (a, b=default, ...): parameters of a macro or of a call block's caller. */
+static int
+parse_signature(struct parser *p, struct tnode *n)
+{
+	struct tnode	*param;
+	struct token	*pt;
+
+	if (expect_op(p, OP_LPAREN, "(") == NULL)
+		return -1;
+	while (!is_op(cur(p), OP_RPAREN)) {
+		if (n->n_nkids2 && expect_op(p, OP_COMMA, ",") == NULL)
+			return -1;
+		if (is_op(cur(p), OP_RPAREN))
+			break;
+		if ((pt = expect_type(p, TK_NAME, "name")) == NULL ||
+		    (param = node_new(p, N_NAME, pt)) == NULL ||
+		    node_setname(p, param, pt->tk_str, pt->tk_len) == -1)
+			return -1;
+		if (is_op(cur(p), OP_ASSIGN)) {
+			next(p);
+			if ((param->n_a = parse_expression(p, 1)) == NULL)
+				return -1;
+		} else if (n->n_nkids2 && n->n_kids2[n->n_nkids2 - 1]->n_a) {
+			fail_at(p, pt, "non-default argument follows default "
+			    "argument");
+			return -1;
+		}
+		if (kids_add(p, &n->n_kids2, &n->n_nkids2, param) == -1)
+			return -1;
+	}
+	next(p);
+	return 0;
+}
+
+/* call macro(args) ... endcall: the body is passed as caller(). */
 static struct tnode *
 parse_callblock(struct parser *p, struct token *tk)
 {
 	static const char	*end[] = { "endcall", NULL };
 	struct tnode		*n, *body;
 
-	if ((n = node_new(p, N_CALLBLOCK, tk)) == NULL ||
-	    (n->n_a = parse_expression(p, 1)) == NULL)
+	if ((n = node_new(p, N_CALLBLOCK, tk)) == NULL)
+		return NULL;
+	/* {% call(args) m() %}: what caller(...) passes to the body */
+	if (is_op(cur(p), OP_LPAREN) && parse_signature(p, n) == -1)
+		return NULL;
+	if ((n->n_a = parse_expression(p, 1)) == NULL)
 		return NULL;
 	if (n->n_a->n_kind != N_CALL)
 		return fail_at(p, tk, "expected call");
@@ -1265,6 +1358,9 @@ parse_callblock(struct parser *p, struct token *tk)
 	return n;
 }
 
+/*
+ * A {% tag %}; unknown tags name what the enclosing block was waiting for.
+ */
 static struct tnode *
 parse_statement(struct parser *p, const char **end)
 {
@@ -1330,6 +1426,7 @@ is_end(const struct token *tk, const char **end)
 	return 0;
 }
 
+/* Statements until one of the end tags (or the end of the template). */
 static int
 parse_body(struct parser *p, struct tnode *body, const char **end)
 {
@@ -1361,6 +1458,10 @@ parse_body(struct parser *p, struct tnode *body, const char **end)
 				return -1;
 			n->n_soff = tk->tk_off;
 			n->n_send = st->tk_end;
+			/*
+			 * source span of the tag, for host-rule messages and
+			 * debug output
+			 */
 			/* the tag's text without the whitespace '-}}' ate */
 			while (n->n_send > n->n_soff &&
 			    p->p_t->t_src[n->n_send - 1] != '}')

@@ -7,8 +7,11 @@
  */
 #include "build.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <openssl/evp.h>
 
 #include "tmpl_int.h"
 
@@ -40,7 +43,7 @@ tsecret_new(enum tsecret_op op)
 }
 
 struct tsecret *
-tsecret_literal(const char *p, size_t len)
+tsecret_lit(const char *p, size_t len)
 {
 	struct tsecret	*ts;
 
@@ -56,6 +59,7 @@ tsecret_literal(const char *p, size_t len)
 	return ts;
 }
 
+/* A secret leaf spells itself as the expression that asked for it. */
 struct tsecret *
 tsecret_named(const char *name)
 {
@@ -95,6 +99,7 @@ tsecret_unary(enum tsecret_op op, struct tsecret *kid)
 	return ts;
 }
 
+/* Concatenations stay flat and drop empty literals. */
 static int
 concat_push(struct tsecret *c, struct tsecret *k)
 {
@@ -166,6 +171,7 @@ dup_or_null(const char *s, int *fail)
 	return d;
 }
 
+/* Trees are owned by one value or segment; sharing means copying. */
 struct tsecret *
 tsecret_dup(const struct tsecret *ts)
 {
@@ -215,6 +221,8 @@ tsecret_literal_into(struct buf *b, const struct tsecret *ts)
 	case TSX_LITERAL:
 		return buf_add(b, ts->ts_data, ts->ts_len);
 	case TSX_CONCAT:
+		if (ts->ts_literal != NULL)
+			return buf_adds(b, ts->ts_literal);
 		for (i = 0; i < ts->ts_nkids; i++)
 			if (tsecret_literal_into(b, ts->ts_kids[i]) == -1)
 				return -1;
@@ -226,4 +234,130 @@ tsecret_literal_into(struct buf *b, const struct tsecret *ts)
 			return tsecret_literal_into(b, ts->ts_kids[0]);
 		return 0;
 	}
+}
+
+char *
+tsecret_literal(const struct tsecret *ts)
+{
+	struct buf	 b;
+
+	memset(&b, 0, sizeof(b));
+	if (tsecret_literal_into(&b, ts) == -1 || buf_add(&b, "", 0) == -1) {
+		buf_free(&b);
+		return NULL;
+	}
+	return b.b_p;
+}
+
+int	url_quote_into(struct buf *, const char *, size_t, int);
+
+/* Wipe a buffer that may hold secret bytes, then free it. */
+static void
+secret_buf_free(struct buf *b)
+{
+	if (b->b_p != NULL)
+		explicit_bzero(b->b_p, b->b_cap);
+	buf_free(b);
+}
+
+/*
+ * The keeper's evaluation: the same operations the worker would have done,
+ * with the values.
+ */
+static int
+tsecret_eval_into(const struct tsecret *ts, tsecret_lookup_fn lookup,
+    void *arg, struct buf *out, char *err, size_t errlen, int depth)
+{
+	struct buf	 sub;
+	const void	*val;
+	size_t		 i, len;
+	int		 rc = -1;
+
+	if (depth > 64) {
+		snprintf(err, errlen, "secret expression nested too deeply");
+		return -1;
+	}
+	switch (ts->ts_op) {
+	case TSX_LITERAL:
+		return buf_add(out, ts->ts_data, ts->ts_len);
+	case TSX_SECRET:
+		if (lookup(ts->ts_data, &val, &len, arg) == 0)
+			return buf_add(out, val, len);
+		/* a missing secret leaves the expression as it was written */
+		return tsecret_literal_into(out, ts);
+	case TSX_CONCAT:
+		for (i = 0; i < ts->ts_nkids; i++)
+			if (tsecret_eval_into(ts->ts_kids[i], lookup, arg, out,
+			    err, errlen, depth + 1) == -1)
+				return -1;
+		return 0;
+	default:
+		break;
+	}
+	if (ts->ts_nkids != 1) {
+		snprintf(err, errlen, "malformed secret expression");
+		return -1;
+	}
+	memset(&sub, 0, sizeof(sub));
+	if (tsecret_eval_into(ts->ts_kids[0], lookup, arg, &sub, err, errlen,
+	    depth + 1) == -1 || buf_add(&sub, "", 0) == -1)
+		goto out;
+	switch (ts->ts_op) {
+	case TSX_URLENCODE:
+		/* Jinja2's urlencode of a string: quote with "/" safe */
+		rc = url_quote_into(out, sub.b_p, sub.b_len, 0);
+		break;
+	case TSX_BASE64: {
+		unsigned char	*enc;
+		int		 n;
+
+		if ((enc = malloc(4 * ((sub.b_len + 2) / 3) + 1)) == NULL)
+			break;
+		n = EVP_EncodeBlock(enc, (unsigned char *)sub.b_p,
+		    (int)sub.b_len);
+		rc = buf_add(out, enc, (size_t)n);
+		free(enc);
+		break;
+	}
+	case TSX_JWT:
+		if (ts->ts_alg == NULL || ts->ts_data == NULL ||
+		    ts->ts_headers == NULL) {
+			snprintf(err, errlen, "malformed jwt expression");
+			break;
+		}
+		rc = jwt_sign(ts->ts_alg, sub.b_p, sub.b_len, ts->ts_headers,
+		    ts->ts_data, out, err, errlen);
+		break;
+	default:
+		snprintf(err, errlen, "unknown secret operation");
+		break;
+	}
+out:
+	secret_buf_free(&sub);
+	return rc;
+}
+
+char *
+tsecret_eval(const struct tsecret *ts, tsecret_lookup_fn lookup, void *arg,
+    size_t *lenp, char *err, size_t errlen)
+{
+	struct buf	 b;
+	char		*p;
+
+	memset(&b, 0, sizeof(b));
+	if (tsecret_eval_into(ts, lookup, arg, &b, err, errlen, 0) == -1 ||
+	    buf_add(&b, "", 0) == -1) {
+		if (err[0] == '\0')
+			snprintf(err, errlen, "out of memory");
+		secret_buf_free(&b);
+		return NULL;
+	}
+	/* hand over an exact-size copy so no stray secret bytes linger */
+	if ((p = malloc(b.b_len + 1)) != NULL) {
+		memcpy(p, b.b_p, b.b_len + 1);
+		*lenp = b.b_len;
+	} else
+		snprintf(err, errlen, "out of memory");
+	secret_buf_free(&b);
+	return p;
 }

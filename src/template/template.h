@@ -61,7 +61,8 @@ enum tmpl_field {
 	TMPL_FIELD_STEP_URL,		/* composite step URL (path and query) */
 	TMPL_FIELD_STEP_REQUEST_BODY,	/* composite step request_body */
 	TMPL_FIELD_STEP_HEADER,		/* composite step header / query / auth value */
-	TMPL_FIELD_STEP_RESPONSE_BODY	/* composite step response_body */
+	TMPL_FIELD_STEP_RESPONSE_BODY	/* composite step response_body (may
+					   use response.* of its step) */
 };
 int		 tmpl_validate(const struct tmpl *, enum tmpl_field,
 		    struct tmpl_error *err);
@@ -132,6 +133,13 @@ struct json_object *tval_to_json(const struct tval *);
  * The environment of one render: the globals (a dict: user, tenant_id,
  * body_text, body_raw, response, pathParams, steps, request …), the stored
  * variables for get_variable(), the clock for now(), the limits.
+ *
+ * get_variable('x') with no value (te_get_variable NULL or returning NULL)
+ * is an Undefined that renders as the literal "{{ get_variable('x') }}"
+ * (platform-docs §12) and that | default(...) replaces.  A template may
+ * mutate the globals (dict.update, list.append, as Jinja2 allows): build
+ * them per request.  One render of a given template at a time (reference
+ * counts are not atomic); different templates may render concurrently.
  */
 struct tmpl_env {
 	struct tval	*te_globals;		/* dict; may be NULL */
@@ -168,6 +176,20 @@ struct tsecret {
 	char		 *ts_literal;
 };
 void		 tsecret_free(struct tsecret *);
+/* The template text of a tree (what X-Debug-Request shows); malloc'd. */
+char		*tsecret_literal(const struct tsecret *);
+
+/*
+ * The keeper's side: evaluate a tree with the secret values.  lookup returns
+ * 0 and the value (borrowed) or -1 when the secret does not exist; a missing
+ * secret becomes its template literal (platform-docs §12).  Returns the
+ * malloc'd bytes (NUL-terminated, *lenp set) or NULL and err.  The caller
+ * wipes and frees the result.
+ */
+typedef int	(*tsecret_lookup_fn)(const char *name, const void **val,
+		    size_t *len, void *arg);
+char		*tsecret_eval(const struct tsecret *, tsecret_lookup_fn,
+		    void *arg, size_t *lenp, char *err, size_t errlen);
 
 /*
  * A render result: a sequence of literal byte segments and secret trees.
@@ -187,7 +209,11 @@ void		 tmpl_output_free(struct tmpl_output *);
 /* The whole output as one NUL-terminated string; NULL if it holds a secret. */
 const char	*tmpl_output_text(const struct tmpl_output *, size_t *lenp);
 
-/* Render; NULL and *err on a render error (line:col and message). */
+/*
+ * Render; NULL and *err on a render error (line:col and message).  Sandbox
+ * failures (step budget, output cap, depth) are render errors like any
+ * other; none of them is fatal to the caller.
+ */
 struct tmpl_output *tmpl_render(const struct tmpl *, const struct tmpl_env *,
 		    struct tmpl_error *err);
 

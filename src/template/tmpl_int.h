@@ -11,10 +11,12 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
+#include <time.h>
 
 #include "template.h"
 
-/* --- Arena: every compile-time allocation, freed in one go ---------------- */
+/* --- Arena: every compile-time allocation, freed in one go --------------- */
 
 struct arena_blk;
 struct arena {
@@ -24,22 +26,25 @@ void	*arena_alloc(struct arena *, size_t);
 char	*arena_strndup(struct arena *, const char *, size_t);
 void	 arena_free(struct arena *);
 
-/* --- Growable byte buffer -------------------------------------------------- */
+/* --- Growable byte buffer ------------------------------------------------ */
 
 struct buf {
 	char	*b_p;
 	size_t	 b_len;
 	size_t	 b_cap;
+	size_t	 b_max;		/* 0: unbounded; else adds past it fail */
+	int	 b_over;	/* an add failed for b_max */
 };
 int	 buf_grow(struct buf *, size_t);
 int	 buf_add(struct buf *, const void *, size_t);
 int	 buf_addc(struct buf *, int);
 int	 buf_adds(struct buf *, const char *);
+int	 buf_add_int(struct buf *, int64_t);
 int	 buf_printf(struct buf *, const char *, ...)
 	    __attribute__((format(printf, 2, 3)));
 void	 buf_free(struct buf *);
 
-/* --- Tokens ---------------------------------------------------------------- */
+/* --- Tokens -------------------------------------------------------------- */
 
 enum tok_type {
 	TK_EOF,
@@ -78,7 +83,7 @@ struct token {
 	double		 tk_float;
 };
 
-/* --- AST ------------------------------------------------------------------- */
+/* --- AST ----------------------------------------------------------------- */
 
 enum node_kind {
 	/* statements */
@@ -136,6 +141,8 @@ struct tnode {
 	size_t		  n_namelen;
 	uint64_t	  n_hash;	/* of n_name, for dict lookups */
 	int		  n_fid;	/* filter / test / builtin id */
+	int		  n_meth[5];	/* N_GETATTR: method id for str, dict,
+					   list, tuple; loop attribute id */
 	int		  n_flags;
 	struct tval	 *n_val;	/* N_CONST (immortal) */
 	const char	 *n_str;	/* N_DATA */
@@ -146,6 +153,8 @@ struct tnode {
 
 #define NF_RECURSIVE	0x01	/* N_FOR ... recursive */
 #define NF_TAINTED	0x02	/* expression holds a symbolic secret */
+#define NF_VARARGS	0x04	/* N_MACRO body uses varargs */
+#define NF_KWARGS	0x08	/* N_MACRO body uses kwargs */
 
 struct tmpl {
 	struct arena	 t_arena;
@@ -232,7 +241,7 @@ const char	*filter_name(int);
 const char	*test_name(int);
 const char	*builtin_name(int);
 
-/* --- Values ---------------------------------------------------------------- */
+/* --- Values -------------------------------------------------------------- */
 
 enum tv_type {
 	TV_UNDEF,
@@ -264,10 +273,17 @@ struct macro;
 #define TVF_IMMORTAL	0x01	/* never freed by unref (template constants) */
 #define TVF_ASCII_KNOWN	0x02
 #define TVF_ASCII	0x04
+#define TVF_OWNBUF	0x08	/* u.s.p was malloc'd separately */
+#define TVF_GROUP	0x10	/* tuple with .grouper / .list (groupby) */
+#define TVF_VITEMS	0x20	/* list rendered as dict_items([...]) */
+#define TVF_VKEYS	0x40	/* ... dict_keys([...]) */
+#define TVF_VVALUES	0x80	/* ... dict_values([...]) */
+#define TVF_NSIN	0x100	/* container may hold a namespace */
 
 struct tval {
 	uint8_t		 tv_type;
-	uint8_t		 tv_flags;
+	uint16_t	 tv_flags;
+	uint8_t		 tv_slab;	/* size class of its memory (value.c) */
 	int32_t		 tv_refs;
 	union {
 		int64_t	 i;
@@ -275,11 +291,14 @@ struct tval {
 		struct {
 			char	*p;
 			size_t	 len;
+			uint64_t h;	/* cached hash, 0: not yet */
+			size_t	 nch;	/* cached length in characters + 1 */
 		} s;
 		struct {
 			struct tval	**v;
 			size_t		  n;
 			size_t		  cap;
+			int64_t		 *rng;	/* range(): start, stop, step */
 		} l;
 		struct {
 			struct tdict_ent *e;
@@ -317,6 +336,7 @@ struct tval	*tval_tuple(void);
 struct tval	*tval_func(int fid, struct tval *self, const char *name);
 struct tval	*tval_secret(struct tsecret *);
 int		 tval_dict_put(struct tval *d, struct tval *k, struct tval *v);
+int		 tval_dict_reserve(struct tval *d, size_t n);
 struct tval	*tval_dict_get(const struct tval *d, const struct tval *k);
 struct tval	*tval_dict_gets(const struct tval *d, const char *k, size_t,
 		    uint64_t hash);
@@ -344,8 +364,91 @@ struct tval	*json_parse(const char *, size_t, char *err, size_t errlen);
 int		 json_dump(struct buf *, const struct tval *, int mode,
 		    int indent, char *err, size_t errlen);
 
+/* --- Evaluation (eval.c) and the builtins it calls ----------------------- */
+
+struct eval;
+
+#define ARGS_MAX	16
+struct args {
+	size_t		 a_npos;
+	struct tval	*a_pos[ARGS_MAX];
+	size_t		 a_nkw;
+	const char	*a_kwname[ARGS_MAX];
+	struct tval	*a_kwval[ARGS_MAX];
+};
+
+/* Bind args to named parameters, Python-style: out[i] borrowed or NULL. */
+int		 args_bind(struct eval *, const struct args *, const char *what,
+		    const char *const *params, size_t nparams, size_t nrequired,
+		    struct tval **out);
+void		 args_clear(struct args *);
+
+void		*eval_error(struct eval *, const char *, ...)
+		    __attribute__((format(printf, 2, 3)));
+int		 eval_errorv(struct eval *, const char *, ...)
+		    __attribute__((format(printf, 2, 3)));
+struct tval	*eval_undefined_error(struct eval *, const struct tval *);
+int		 eval_step(struct eval *, uint64_t);
+int		 eval_depth_enter(struct eval *);
+void		 eval_depth_leave(struct eval *);
+size_t		 eval_maxout(struct eval *);
+time_t		 eval_now(struct eval *);
+const struct tmpl_env *eval_env(struct eval *);
+struct tval	*eval_getattr(struct eval *, struct tval *, const char *, size_t);
+struct tval	*eval_getitem(struct eval *, struct tval *, struct tval *);
+struct tval	*eval_call_value(struct eval *, struct tval *, struct args *);
+/* Items of an iterable as new references in a malloc'd array. */
+int		 eval_iterate(struct eval *, struct tval *, struct tval ***,
+		    size_t *);
+void		 items_free(struct tval **, size_t);
+/* Python's <, for sorting and min/max: sets *lt; -1 on TypeError. */
+int		 eval_less(struct eval *, const struct tval *, const struct tval *,
+		    int *lt);
+struct tval	*eval_str(struct eval *, const struct tval *);	/* str() */
+int		 eval_str_into(struct eval *, struct buf *, const struct tval *);
+struct tval	*eval_binop(struct eval *, int op, struct tval *, struct tval *);
+int		 eval_contains(struct eval *, struct tval *seq, struct tval *v);
+
+/* filters.c */
+struct tval	*filter_call(struct eval *, int fid, struct tval *in,
+		    struct args *);
+int		 test_call(struct eval *, int tid, struct tval *in,
+		    struct args *);
+/* functions.c: global functions (fid < BI__COUNT) and methods (above) */
+int		 method_lookup(const struct tval *obj, const char *name);
+int		 method_find(int type, const char *name);
+int		 loop_attr_find(const char *name);
+struct tval	*function_call(struct eval *, int fid, struct tval *self,
+		    struct args *);
+const char	*function_name(int fid);
+/* format.c */
+struct tval	*format_percent(struct eval *, const struct tval *fmt,
+		    struct tval *args);
+struct tval	*format_str_method(struct eval *, const struct tval *fmt,
+		    struct args *);
+/* strings: code-point aware helpers (strings.c) */
+int		 utf8_next(const char *, size_t, size_t *pos, uint32_t *cp);
+size_t		 utf8_put(char *, uint32_t);
+size_t		 cp_case_full(uint32_t, int mode, char *out);
+uint32_t	 cp_upper(uint32_t);
+uint32_t	 cp_lower(uint32_t);
+int		 cp_isspace(uint32_t);
+int		 cp_isalnum(uint32_t);
+int		 cp_isalpha(uint32_t);
+int		 cp_isdigit(uint32_t);
+int		 cp_islower(uint32_t);
+int		 cp_isupper(uint32_t);
+/* byte offset of character index i (clamped) */
+size_t		 str_offset(const struct tval *, size_t i);
+struct tval	*str_upper(const struct tval *);
+struct tval	*str_lower(const struct tval *);
+/* jwt.c */
+int		 jwt_sign(const char *alg, const void *key, size_t keylen,
+		    const char *header_json, const char *payload_json,
+		    struct buf *out, char *err, size_t errlen);
+
 /* tsecret helpers (secret.c). */
-struct tsecret	*tsecret_literal(const char *, size_t);
+struct tsecret	*tsecret_lit(const char *, size_t);
 struct tsecret	*tsecret_named(const char *name);
 struct tsecret	*tsecret_unary(enum tsecret_op, struct tsecret *);
 struct tsecret	*tsecret_concat2(struct tsecret *, struct tsecret *);

@@ -20,6 +20,7 @@ struct arena_blk {
 
 #define ARENA_BLK	8192
 
+/* Zeroed, aligned memory that lives until the template is freed. */
 void *
 arena_alloc(struct arena *a, size_t n)
 {
@@ -67,12 +68,20 @@ arena_free(struct arena *a)
 	a->a_head = NULL;
 }
 
+/*
+ * Growth doubles; a buffer with b_max refuses to pass it (and remembers
+ * that it did).
+ */
 int
 buf_grow(struct buf *b, size_t more)
 {
 	size_t	 cap;
 	char	*p;
 
+	if (b->b_max != 0 && (more > b->b_max || b->b_len > b->b_max - more)) {
+		b->b_over = 1;
+		return -1;
+	}
 	if (b->b_cap - b->b_len > more)
 		return 0;
 	if (more > SIZE_MAX / 4 - b->b_len)
@@ -133,14 +142,32 @@ buf_printf(struct buf *b, const char *fmt, ...)
 	return 0;
 }
 
+/* Decimal ints without printf: JSON output is full of them. */
+int
+buf_add_int(struct buf *b, int64_t v)
+{
+	char		 tmp[24], *p = tmp + sizeof(tmp);
+	uint64_t	 u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
+
+	do {
+		*--p = (char)('0' + u % 10);
+		u /= 10;
+	} while (u > 0);
+	if (v < 0)
+		*--p = '-';
+	return buf_add(b, p, (size_t)(tmp + sizeof(tmp) - p));
+}
+
 void
 buf_free(struct buf *b)
 {
 	free(b->b_p);
 	b->b_p = NULL;
 	b->b_len = b->b_cap = 0;
+	b->b_over = 0;
 }
 
+/* Errors carry a 1-based line and column. */
 void
 tmpl_seterr(struct tmpl_error *err, int line, int col, const char *fmt, ...)
 {

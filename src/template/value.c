@@ -14,28 +14,117 @@
 
 #include "tmpl_int.h"
 
-#define TVF_OWNBUF	0x08	/* u.s.p was malloc'd separately */
 #define VAL_MAXDEPTH	500	/* recursion bound for eq / hash / repr */
 
-struct tval tval_undef_static = { TV_UNDEF, TVF_IMMORTAL, 1, { .i = 0 } };
-struct tval tval_none_static = { TV_NONE, TVF_IMMORTAL, 1, { .i = 0 } };
-struct tval tval_true_static = { TV_BOOL, TVF_IMMORTAL, 1, { .i = 1 } };
-struct tval tval_false_static = { TV_BOOL, TVF_IMMORTAL, 1, { .i = 0 } };
+struct tval tval_undef_static = { TV_UNDEF, TVF_IMMORTAL, 0, 1, { .i = 0 } };
+struct tval tval_none_static = { TV_NONE, TVF_IMMORTAL, 0, 1, { .i = 0 } };
+struct tval tval_true_static = { TV_BOOL, TVF_IMMORTAL, 0, 1, { .i = 1 } };
+struct tval tval_false_static = { TV_BOOL, TVF_IMMORTAL, 0, 1, { .i = 0 } };
 
 /* Defined in eval.c and functions.c: they own these structures. */
 void	loopctx_free(struct loopctx *);
 void	macro_free(struct macro *);
 
+/*
+ * A per-thread cache of value-sized blocks.  A JSON body becomes hundreds
+ * of small values that are all freed together after the render; recycling
+ * them here instead of through malloc is most of the renderer's speed.
+ * Sanitizer builds use plain malloc so that they still see every misuse.
+ */
+#define SLAB_NONE	0xff
+#define SLAB_CAP	4096		/* blocks kept per size class */
+static const size_t slab_sizes[] = { 64, 96, 128, 192, 256 };
+#define SLAB_NCLASS	(sizeof(slab_sizes) / sizeof(slab_sizes[0]))
+#if defined(__SANITIZE_ADDRESS__)
+#define SLAB_DISABLED	1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define SLAB_DISABLED	1
+#endif
+#endif
+struct slab_blk {
+	struct slab_blk	*sb_next;
+};
+static __thread struct slab_blk	*slab_free[SLAB_NCLASS];
+static __thread size_t		 slab_count[SLAB_NCLASS];
+
+static void *
+slab_alloc(size_t size, uint8_t *cls)
+{
+	size_t		 c;
+	struct slab_blk	*b;
+
+#ifndef SLAB_DISABLED
+	for (c = 0; c < SLAB_NCLASS; c++)
+		if (size <= slab_sizes[c]) {
+			*cls = (uint8_t)c;
+			if ((b = slab_free[c]) != NULL) {
+				slab_free[c] = b->sb_next;
+				slab_count[c]--;
+				return b;
+			}
+			return malloc(slab_sizes[c]);
+		}
+#else
+	(void)c;
+	(void)b;
+#endif
+	*cls = SLAB_NONE;
+	return malloc(size);
+}
+
+static void
+slab_release(void *p, uint8_t cls)
+{
+	struct slab_blk	*b = p;
+
+	if (cls >= SLAB_NCLASS || slab_sizes[cls] == 0 ||
+	    slab_count[cls] >= SLAB_CAP) {
+		free(p);
+		return;
+	}
+	b->sb_next = slab_free[cls];
+	slab_free[cls] = b;
+	slab_count[cls]++;
+}
+
 static struct tval *
 tval_alloc(int type, size_t extra)
 {
 	struct tval	*v;
+	uint8_t		 cls;
 
-	if ((v = calloc(1, sizeof(*v) + extra)) == NULL)
+	if ((v = slab_alloc(sizeof(*v) + extra, &cls)) == NULL)
 		return NULL;
+	v->tv_slab = cls;
 	v->tv_type = (uint8_t)type;
+	v->tv_flags = 0;
 	v->tv_refs = 1;
+	memset(&v->u, 0, sizeof(v->u));
 	return v;
+}
+
+/*
+ * Small ints are shared immortal values, like CPython's: JSON bodies and
+ * loops are full of them and each would otherwise be a malloc.
+ */
+#define SMALLINT_MIN	(-5)
+#define SMALLINT_MAX	1024
+static struct tval smallints[SMALLINT_MAX - SMALLINT_MIN + 1];
+
+static void __attribute__((constructor))
+smallints_init(void)
+{
+	int	 i;
+
+	for (i = SMALLINT_MIN; i <= SMALLINT_MAX; i++) {
+		struct tval	*v = &smallints[i - SMALLINT_MIN];
+
+		v->tv_type = TV_INT;
+		v->tv_flags = TVF_IMMORTAL;
+		v->tv_refs = 1;
+		v->u.i = i;
+	}
 }
 
 struct tval *
@@ -55,6 +144,8 @@ tval_int(int64_t i)
 {
 	struct tval	*v;
 
+	if (i >= SMALLINT_MIN && i <= SMALLINT_MAX)
+		return &smallints[i - SMALLINT_MIN];
 	if ((v = tval_alloc(TV_INT, 0)) != NULL)
 		v->u.i = i;
 	return v;
@@ -70,6 +161,7 @@ tval_float(double f)
 	return v;
 }
 
+/* A str with its bytes in the same allocation as the value. */
 struct tval *
 tval_str(const char *s, size_t len)
 {
@@ -169,6 +261,10 @@ tval_secret(struct tsecret *ts)
 	return v;
 }
 
+/*
+ * An Undefined: msg is what using it raises; text is what it renders
+ * (get_variable's placeholder).
+ */
 struct tval *
 tval_undef(const char *msg, const char *text)
 {
@@ -200,6 +296,7 @@ tval_undef_fmt(const char *fmt, ...)
 	return v;
 }
 
+/* Immortal values (None, bools, small ints) are shared and never counted. */
 struct tval *
 tval_ref(struct tval *v)
 {
@@ -246,6 +343,7 @@ tval_release(struct tval *v, struct tval ***stk, size_t *n, size_t *cap,
 		for (i = 0; i < v->u.l.n; i++)
 			PUSH(v->u.l.v[i]);
 		free(v->u.l.v);
+		free(v->u.l.rng);
 		break;
 	case TV_DICT:
 	case TV_NS:
@@ -276,7 +374,7 @@ tval_release(struct tval *v, struct tval ***stk, size_t *n, size_t *cap,
 		break;
 	}
 #undef PUSH
-	free(v);
+	slab_release(v, v->tv_slab);
 }
 
 void
@@ -297,7 +395,12 @@ tval_unref(struct tval *v)
 		free(stk);
 }
 
-/* Template constants live as long as the template. */
+/*
+ * Template constants belong to the template, which holds one reference:
+ * a constant stored into a longer-lived value (the globals) stays valid
+ * after tmpl_free.  A compiled template is rendered by one thread at a
+ * time (counts are not atomic).
+ */
 struct tval *
 tval_immortal(struct tmpl *t, struct tval *v)
 {
@@ -317,7 +420,12 @@ tval_immortal(struct tmpl *t, struct tval *v)
 		t->t_consts = nv;
 		t->t_cconsts = c;
 	}
-	v->tv_flags |= TVF_IMMORTAL;
+	/* caches filled now, not during renders */
+	if (v->tv_type == TV_STR) {
+		(void)tval_hash(v);
+		(void)tval_is_ascii(v);
+		(void)tval_nchars(v);
+	}
 	t->t_consts[t->t_nconsts++] = v;
 	return v;
 }
@@ -325,11 +433,12 @@ tval_immortal(struct tmpl *t, struct tval *v)
 void
 tval_free_immortal(struct tval *v)
 {
-	v->tv_flags &= ~TVF_IMMORTAL;
-	v->tv_refs = 1;
 	tval_unref(v);
 }
 
+/*
+ * Takes v. Lists remember whether they may hold a namespace (cycle checks).
+ */
 int
 tval_list_append(struct tval *l, struct tval *v)
 {
@@ -348,10 +457,12 @@ tval_list_append(struct tval *l, struct tval *v)
 		l->u.l.cap = c;
 	}
 	l->u.l.v[l->u.l.n++] = v;
+	if (v->tv_type == TV_NS || (v->tv_flags & TVF_NSIN))
+		l->tv_flags |= TVF_NSIN;
 	return 0;
 }
 
-/* --- Hash and equality ------------------------------------------------------ */
+/* --- Hash and equality ------------------------------------------------- */
 
 static uint64_t
 hash_mix(uint64_t x)
@@ -364,6 +475,7 @@ hash_mix(uint64_t x)
 	return x;
 }
 
+/* Python's hashability: lists, dicts and namespaces cannot be keys. */
 int
 tval_hashable(const struct tval *v)
 {
@@ -383,6 +495,7 @@ tval_hashable(const struct tval *v)
 	}
 }
 
+/* Equal values hash alike across int, float and bool, as in Python. */
 static uint64_t
 tval_hash_depth(const struct tval *v, int depth)
 {
@@ -411,7 +524,10 @@ tval_hash_depth(const struct tval *v, int depth)
 		}
 	case TV_STR:
 	case TV_BYTES:
-		return tmpl_hash(v->u.s.p, v->u.s.len);
+		if (v->u.s.h == 0)
+			((struct tval *)v)->u.s.h = tmpl_hash(v->u.s.p,
+			    v->u.s.len);
+		return v->u.s.h;
 	case TV_TUPLE:
 		h = 0x345678;
 		for (i = 0; i < v->u.l.n; i++)
@@ -435,6 +551,7 @@ is_num(const struct tval *v)
 	    v->tv_type == TV_FLOAT;
 }
 
+/* Python's ==; dicts compare as mappings, order aside. */
 static int
 tval_eq_depth(const struct tval *a, const struct tval *b, int depth)
 {
@@ -497,10 +614,14 @@ tval_eq(const struct tval *a, const struct tval *b)
 	return tval_eq_depth(a, b, 0);
 }
 
-/* --- Dict --------------------------------------------------------------------- */
+/* --- Dict -------------------------------------------------------------- */
 
 #define DICT_LINEAR	8
 
+/*
+ * Open addressing over entry indexes, built once a dict outgrows a linear
+ * scan.
+ */
 static int
 dict_reindex(struct tval *d, size_t cap)
 {
@@ -521,6 +642,7 @@ dict_reindex(struct tval *d, size_t cap)
 	return 0;
 }
 
+/* Small dicts are scanned; larger ones probe the index. */
 static ssize_t
 dict_find(const struct tval *d, const struct tval *k, uint64_t h)
 {
@@ -584,6 +706,21 @@ tval_dict_gets(const struct tval *d, const char *k, size_t len, uint64_t h)
 	return NULL;
 }
 
+/* Room for n entries, so that filling a dict of known size never reallocs. */
+int
+tval_dict_reserve(struct tval *d, size_t n)
+{
+	struct tdict_ent	*ne;
+
+	if (n <= d->u.d.cap)
+		return 0;
+	if ((ne = realloc(d->u.d.e, n * sizeof(*ne))) == NULL)
+		return -1;
+	d->u.d.e = ne;
+	d->u.d.cap = n;
+	return 0;
+}
+
 /* Takes both references, also on failure. */
 int
 tval_dict_put(struct tval *d, struct tval *k, struct tval *v)
@@ -595,6 +732,8 @@ tval_dict_put(struct tval *d, struct tval *k, struct tval *v)
 
 	if (k == NULL || v == NULL)
 		goto fail;
+	if (v->tv_type == TV_NS || (v->tv_flags & TVF_NSIN))
+		d->tv_flags |= TVF_NSIN;
 	h = tval_hash(k);
 	if ((i = dict_find(d, k, h)) >= 0) {
 		tval_unref(k);
@@ -652,8 +791,9 @@ tval_dict_set(struct tval *d, const char *key, struct tval *v)
 	return tval_dict_put(d, k, v);
 }
 
-/* --- Truth, names, lengths --------------------------------------------------- */
+/* --- Truth, names, lengths --------------------------------------------- */
 
+/* Python's truth: empty and zero are false, Undefined too. */
 int
 tval_truth(const struct tval *v)
 {
@@ -679,6 +819,7 @@ tval_truth(const struct tval *v)
 	}
 }
 
+/* Python's type names, for error messages. */
 const char *
 tval_typename(const struct tval *v)
 {
@@ -691,7 +832,7 @@ tval_typename(const struct tval *v)
 	case TV_STR:	return "str";
 	case TV_BYTES:	return "bytes";
 	case TV_LIST:	return "list";
-	case TV_TUPLE:	return "tuple";
+	case TV_TUPLE:	return v->u.l.rng != NULL ? "range" : "tuple";
 	case TV_DICT:	return "dict";
 	case TV_NS:	return "Namespace";
 	case TV_FUNC:	return "builtin_function_or_method";
@@ -729,9 +870,14 @@ tval_nchars(const struct tval *v)
 
 	if (tval_is_ascii(v))
 		return v->u.s.len;
+	if (v->u.s.nch != 0)
+		return v->u.s.nch - 1;
 	for (i = 0; i < v->u.s.len; i++)
 		if (((unsigned char)v->u.s.p[i] & 0xc0) != 0x80)
 			n++;
+	/* like the ASCII bit: a cache on an immutable value */
+	if (!(v->tv_flags & TVF_IMMORTAL))
+		((struct tval *)v)->u.s.nch = n + 1;
 	return n;
 }
 
@@ -742,37 +888,45 @@ tval_is_container(const struct tval *v)
 	    v->tv_type == TV_DICT || v->tv_type == TV_NS;
 }
 
-/* Does `from` contain `to` (or is it)?  Used to refuse reference cycles. */
+/*
+ * Does `from` contain `to` (or is it)?  Used to refuse reference cycles.  A
+ * namespace can only be reached through containers flagged TVF_NSIN, so the
+ * common "set ns.x = ns.x + [item]" costs nothing here.
+ */
 int
 tval_reaches(const struct tval *from, const struct tval *to, int depth)
 {
-	size_t	 i;
+	size_t			 i, n;
+	const struct tval	*k;
 
 	if (from == to)
 		return 1;
 	if (depth > VAL_MAXDEPTH)
 		return 1;	/* too deep to tell: treat as a cycle */
+	if (to->tv_type == TV_NS && !(from->tv_flags & TVF_NSIN))
+		return 0;
 	switch (from->tv_type) {
 	case TV_LIST:
 	case TV_TUPLE:
-		for (i = 0; i < from->u.l.n; i++)
-			if (tval_is_container(from->u.l.v[i]) &&
-			    tval_reaches(from->u.l.v[i], to, depth + 1))
-				return 1;
-		return 0;
+		n = from->u.l.n;
+		break;
 	case TV_DICT:
 	case TV_NS:
-		for (i = 0; i < from->u.d.n; i++)
-			if (tval_is_container(from->u.d.e[i].de_val) &&
-			    tval_reaches(from->u.d.e[i].de_val, to, depth + 1))
-				return 1;
-		return 0;
+		n = from->u.d.n;
+		break;
 	default:
 		return 0;
 	}
+	for (i = 0; i < n; i++) {
+		k = from->tv_type == TV_LIST || from->tv_type == TV_TUPLE ?
+		    from->u.l.v[i] : from->u.d.e[i].de_val;
+		if (tval_is_container(k) && tval_reaches(k, to, depth + 1))
+			return 1;
+	}
+	return 0;
 }
 
-/* --- str() and repr() ------------------------------------------------------------ */
+/* --- str() and repr() -------------------------------------------------- */
 
 /* Python's repr(float): the shortest string that round-trips. */
 void
@@ -794,7 +948,58 @@ fmt_float_repr(struct buf *b, double d)
 		buf_adds(b, signbit(d) ? "-0.0" : "0.0");
 		return;
 	}
-	for (prec = 1; prec <= 17; prec++) {
+	/*
+	 * Fast path for the common "few decimals" values: the first n for
+	 * which round(d * 10^n) / 10^n gives d back is the shortest repr
+	 * (both operations round correctly: k < 2^53, 10^n exact).
+	 */
+	if (fabs(d) >= 1e-4 && fabs(d) < 1e15 && d != floor(d)) {
+		static const double	 p10[] = { 1, 1e1, 1e2, 1e3, 1e4, 1e5,
+		    1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+		    1e16, 1e17, 1e18 };
+		double			 a = fabs(d), y, k;
+		int			 n;
+
+		for (n = 1; n <= 18; n++) {
+			y = a * p10[n];
+			if (y >= 9007199254740992.0)
+				break;
+			k = nearbyint(y);
+			if (k / p10[n] == a) {
+				int64_t	 ik = (int64_t)k, ip, fp;
+
+				ip = ik / (int64_t)p10[n];
+				fp = ik % (int64_t)p10[n];
+				char	 frac[20];
+				int	 j;
+
+				/* trailing zeros mean a smaller n matched */
+				for (j = n - 1; j >= 0; j--) {
+					frac[j] = (char)('0' + fp % 10);
+					fp /= 10;
+				}
+				if (d < 0)
+					buf_addc(b, '-');
+				buf_add_int(b, ip);
+				buf_addc(b, '.');
+				buf_add(b, frac, (size_t)n);
+				return;
+			}
+		}
+	}
+	/* integral values below 1e16 print as themselves plus ".0" */
+	if (fabs(d) < 1e16 && d == (double)(int64_t)d) {
+		buf_add_int(b, (int64_t)d);
+		buf_adds(b, ".0");
+		return;
+	}
+	/*
+	 * Correct rounding to 15 digits yields the shortest repr whenever
+	 * that has at most 15 digits; only then try 16 and 17.
+	 */
+	/* subnormals carry fewer digits: search from one */
+	for (prec = fabs(d) < 2.2250738585072014e-308 ? 1 : 15; prec <= 17;
+	    prec++) {
 		snprintf(tmp, sizeof(tmp), "%.*e", prec - 1, d);
 		if (strtod(tmp, NULL) == d)
 			break;
@@ -893,6 +1098,10 @@ cp_printable(uint32_t c)
 	return 1;
 }
 
+/*
+ * repr(str): single quotes unless the text has ' and no "; escapes as
+ * Python does.
+ */
 static void
 repr_str(struct buf *b, const char *s, size_t len, int bytes)
 {
@@ -941,12 +1150,13 @@ repr_str(struct buf *b, const char *s, size_t len, int bytes)
 	buf_addc(b, q);
 }
 
+/* repr(): what lists and dicts print for their items. */
 int
 tval_repr_into(struct buf *b, const struct tval *v, int depth)
 {
 	size_t	 i;
 
-	if (depth > VAL_MAXDEPTH)
+	if (depth > VAL_MAXDEPTH || b->b_over)
 		return -1;
 	switch (v->tv_type) {
 	case TV_STR:
@@ -960,6 +1170,19 @@ tval_repr_into(struct buf *b, const struct tval *v, int depth)
 		return 0;
 	case TV_LIST:
 	case TV_TUPLE:
+		if (v->u.l.rng != NULL) {
+			/* a range object spells itself like Python's */
+			buf_printf(b, "range(%" PRId64 ", %" PRId64, v->u.l.rng[0],
+			    v->u.l.rng[1]);
+			if (v->u.l.rng[2] != 1)
+				buf_printf(b, ", %" PRId64, v->u.l.rng[2]);
+			buf_addc(b, ')');
+			return 0;
+		}
+		if (v->tv_flags & (TVF_VITEMS | TVF_VKEYS | TVF_VVALUES))
+			buf_adds(b, (v->tv_flags & TVF_VITEMS) ? "dict_items(" :
+			    (v->tv_flags & TVF_VKEYS) ? "dict_keys(" :
+			    "dict_values(");
 		buf_addc(b, v->tv_type == TV_LIST ? '[' : '(');
 		for (i = 0; i < v->u.l.n; i++) {
 			if (i)
@@ -970,6 +1193,8 @@ tval_repr_into(struct buf *b, const struct tval *v, int depth)
 		if (v->tv_type == TV_TUPLE && v->u.l.n == 1)
 			buf_addc(b, ',');
 		buf_addc(b, v->tv_type == TV_LIST ? ']' : ')');
+		if (v->tv_flags & (TVF_VITEMS | TVF_VKEYS | TVF_VVALUES))
+			buf_addc(b, ')');
 		return 0;
 	case TV_DICT:
 		buf_addc(b, '{');
@@ -1006,6 +1231,7 @@ tval_repr_into(struct buf *b, const struct tval *v, int depth)
 	}
 }
 
+/* str(): what {{ }} prints. */
 int
 tval_str_into(struct buf *b, const struct tval *v)
 {
@@ -1019,7 +1245,7 @@ tval_str_into(struct buf *b, const struct tval *v)
 	case TV_BOOL:
 		return buf_adds(b, v->u.i ? "True" : "False");
 	case TV_INT:
-		return buf_printf(b, "%" PRId64, v->u.i);
+		return buf_add_int(b, v->u.i);
 	case TV_FLOAT:
 		fmt_float_repr(b, v->u.f);
 		return 0;
@@ -1032,8 +1258,12 @@ tval_str_into(struct buf *b, const struct tval *v)
 	case TV_NS:
 		return tval_repr_into(b, v, 0);
 	case TV_FUNC:
-		return buf_printf(b, "<built-in method %s>",
-		    v->u.fn.name ? v->u.fn.name : "function");
+		if (v->u.fn.self != NULL)
+			return buf_printf(b, "<built-in method %s of %s object "
+			    "at %p>", v->u.fn.name ? v->u.fn.name : "function",
+			    tval_typename(v->u.fn.self), (void *)v->u.fn.self);
+		return buf_printf(b, "<function %s at %p>", v->u.fn.name ?
+		    v->u.fn.name : "function", (void *)v);
 	case TV_MACRO:
 		return buf_adds(b, "<Macro>");
 	case TV_LOOP:
