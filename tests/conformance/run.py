@@ -276,6 +276,8 @@ def render_widgetctl(widgetctl, case, tmpdir):
 
 
 ERR_RE = re.compile(r"(^|\s)\d+:\d+: \S")
+SAN_RE = re.compile(r"ERROR: (Address|Leak|Memory)Sanitizer|runtime error: "
+                    r"|==\d+== ERROR")
 
 
 def show(b):
@@ -305,6 +307,9 @@ def check_case(case, args, tmpdir):
         return "widgetctl " + err
     if status < 0:
         return "widgetctl died of signal %d\nstderr: %s" % (-status, err)
+    # A sanitizer build exits 1 like a template error: look at what it said.
+    if SAN_RE.search(err):
+        return "widgetctl: sanitizer report:\n" + err
     if not ok:
         if status == 0:
             return ("Jinja2 fails (%s) but widgetctl rendered:\n%s" %
