@@ -7,3 +7,26 @@ src_template_libwtemplate_a_SOURCES += src/template/template.h \
 	src/template/filters.c src/template/format.c src/template/jwt.c \
 	src/template/template.c
 src_libwidgetd_a_SOURCES += src/ctl_render.c
+
+check_PROGRAMS += tests/check_template
+TESTS += tests/check_template
+tests_check_template_SOURCES = tests/check_template.c
+tests_check_template_CFLAGS = $(WD_TEST_CFLAGS)
+tests_check_template_LDADD = $(WD_TEST_LIBS)
+
+# The fuzz target's corpus replays in make check; --enable-fuzzing (with
+# CC=clang) also builds the libFuzzer binary, engine sources instrumented.
+check_PROGRAMS += tests/fuzz/fuzz_template_replay
+TESTS += tests/fuzz/fuzz_template_replay
+tests_fuzz_fuzz_template_replay_SOURCES = tests/fuzz/fuzz_template.c
+tests_fuzz_fuzz_template_replay_CFLAGS = $(AM_CFLAGS) -DFUZZ_REPLAY
+tests_fuzz_fuzz_template_replay_LDADD = $(WD_LIBS)
+EXTRA_DIST += tests/fuzz/corpus/template
+if ENABLE_FUZZING
+noinst_PROGRAMS += tests/fuzz/fuzz_template
+tests_fuzz_fuzz_template_SOURCES = tests/fuzz/fuzz_template.c \
+	$(src_template_libwtemplate_a_SOURCES)
+tests_fuzz_fuzz_template_CFLAGS = $(AM_CFLAGS) -fsanitize=fuzzer
+tests_fuzz_fuzz_template_LDFLAGS = $(AM_LDFLAGS) -fsanitize=fuzzer
+tests_fuzz_fuzz_template_LDADD = $(JSONC_LIBS) $(LIBCRYPTO_LIBS) -lm
+endif

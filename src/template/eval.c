@@ -678,9 +678,14 @@ eval_getattr(struct eval *e, struct tval *obj, const char *name, size_t len)
 	struct tval	*v;
 	int		 fid;
 
-	if (name[0] == '_')
+	if (name[0] == '_') {
+		/* a dict's own key is data, not an internal (Jinja2 agrees) */
+		if (obj->tv_type == TV_DICT && (v = tval_dict_gets(obj, name,
+		    len, tmpl_hash(name, len))) != NULL)
+			return tval_ref(v);
 		return eval_error(e, "access to attribute '%s' of '%s' object is "
 		    "unsafe", name, tval_typename(obj));
+	}
 	switch (obj->tv_type) {
 	case TV_UNDEF:
 		return eval_undefined_error(e, obj);

@@ -726,6 +726,13 @@ tval_from_json(const struct json_object *j)
 	return from_json_c(j, 0);
 }
 
+/* json-c spells null as a NULL object */
+static int
+is_null(const struct tval *v)
+{
+	return v->tv_type == TV_NONE || v->tv_type == TV_UNDEF;
+}
+
 static struct json_object *
 to_json_c(const struct tval *v, int depth)
 {
@@ -753,7 +760,8 @@ to_json_c(const struct tval *v, int depth)
 		if ((j = json_object_new_array()) == NULL)
 			return NULL;
 		for (i = 0; i < v->u.l.n; i++)
-			if ((c = to_json_c(v->u.l.v[i], depth + 1)) == NULL ||
+			if (((c = to_json_c(v->u.l.v[i], depth + 1)) == NULL &&
+			    !is_null(v->u.l.v[i])) ||
 			    json_object_array_add(j, c) != 0) {
 				json_object_put(c);
 				json_object_put(j);
@@ -767,8 +775,8 @@ to_json_c(const struct tval *v, int depth)
 		for (i = 0; i < v->u.d.n; i++) {
 			memset(&b, 0, sizeof(b));
 			if (tval_str_into(&b, v->u.d.e[i].de_key) == -1 ||
-			    (c = to_json_c(v->u.d.e[i].de_val, depth + 1)) ==
-			    NULL) {
+			    ((c = to_json_c(v->u.d.e[i].de_val, depth + 1)) ==
+			    NULL && !is_null(v->u.d.e[i].de_val))) {
 				buf_free(&b);
 				json_object_put(j);
 				return NULL;

@@ -294,7 +294,23 @@ lex_string(struct lexer *lx, size_t p)
 				cp = cp * 16 + (uint32_t)v;
 				i++;
 			}
-			if (cp > 0x10ffff || (cp >= 0xd800 && cp < 0xe000))
+			if (cp >= 0xd800 && cp < 0xdc00 && i + 6 < e &&
+			    s[i + 1] == '\\' && s[i + 2] == 'u') {
+				uint32_t	 lo = 0;
+
+				for (k = 0; k < 4; k++) {
+					if ((v = lex_hexval(s[i + 3 + k])) < 0)
+						break;
+					lo = lo * 16 + (uint32_t)v;
+				}
+				/* a surrogate pair spells one character */
+				if (k == 4 && lo >= 0xdc00 && lo < 0xe000) {
+					cp = 0x10000 + ((cp - 0xd800) << 10) +
+					    (lo - 0xdc00);
+					i += 6;
+				}
+			}
+			if (cp > 0x10ffff)
 				return lex_fail(lx, i, "invalid escape in string",
 				    -1);
 			o += lex_put_utf8(o, cp);

@@ -271,10 +271,11 @@ struct macro;
 #define TVF_VITEMS	0x20	/* list rendered as dict_items([...]) */
 #define TVF_VKEYS	0x40	/* ... dict_keys([...]) */
 #define TVF_VVALUES	0x80	/* ... dict_values([...]) */
+#define TVF_NSIN	0x100	/* container may hold a namespace */
 
 struct tval {
 	uint8_t		 tv_type;
-	uint8_t		 tv_flags;
+	uint16_t	 tv_flags;
 	int32_t		 tv_refs;
 	union {
 		int64_t	 i;

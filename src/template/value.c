@@ -347,6 +347,8 @@ tval_list_append(struct tval *l, struct tval *v)
 		l->u.l.cap = c;
 	}
 	l->u.l.v[l->u.l.n++] = v;
+	if (v->tv_type == TV_NS || (v->tv_flags & TVF_NSIN))
+		l->tv_flags |= TVF_NSIN;
 	return 0;
 }
 
@@ -594,6 +596,8 @@ tval_dict_put(struct tval *d, struct tval *k, struct tval *v)
 
 	if (k == NULL || v == NULL)
 		goto fail;
+	if (v->tv_type == TV_NS || (v->tv_flags & TVF_NSIN))
+		d->tv_flags |= TVF_NSIN;
 	h = tval_hash(k);
 	if ((i = dict_find(d, k, h)) >= 0) {
 		tval_unref(k);
@@ -741,34 +745,42 @@ tval_is_container(const struct tval *v)
 	    v->tv_type == TV_DICT || v->tv_type == TV_NS;
 }
 
-/* Does `from` contain `to` (or is it)?  Used to refuse reference cycles. */
+/*
+ * Does `from` contain `to` (or is it)?  Used to refuse reference cycles.  A
+ * namespace can only be reached through containers flagged TVF_NSIN, so the
+ * common "set ns.x = ns.x + [item]" costs nothing here.
+ */
 int
 tval_reaches(const struct tval *from, const struct tval *to, int depth)
 {
-	size_t	 i;
+	size_t			 i, n;
+	const struct tval	*k;
 
 	if (from == to)
 		return 1;
 	if (depth > VAL_MAXDEPTH)
 		return 1;	/* too deep to tell: treat as a cycle */
+	if (to->tv_type == TV_NS && !(from->tv_flags & TVF_NSIN))
+		return 0;
 	switch (from->tv_type) {
 	case TV_LIST:
 	case TV_TUPLE:
-		for (i = 0; i < from->u.l.n; i++)
-			if (tval_is_container(from->u.l.v[i]) &&
-			    tval_reaches(from->u.l.v[i], to, depth + 1))
-				return 1;
-		return 0;
+		n = from->u.l.n;
+		break;
 	case TV_DICT:
 	case TV_NS:
-		for (i = 0; i < from->u.d.n; i++)
-			if (tval_is_container(from->u.d.e[i].de_val) &&
-			    tval_reaches(from->u.d.e[i].de_val, to, depth + 1))
-				return 1;
-		return 0;
+		n = from->u.d.n;
+		break;
 	default:
 		return 0;
 	}
+	for (i = 0; i < n; i++) {
+		k = from->tv_type == TV_LIST || from->tv_type == TV_TUPLE ?
+		    from->u.l.v[i] : from->u.d.e[i].de_val;
+		if (tval_is_container(k) && tval_reaches(k, to, depth + 1))
+			return 1;
+	}
+	return 0;
 }
 
 /* --- str() and repr() ------------------------------------------------------------ */
@@ -1037,8 +1049,12 @@ tval_str_into(struct buf *b, const struct tval *v)
 	case TV_NS:
 		return tval_repr_into(b, v, 0);
 	case TV_FUNC:
-		return buf_printf(b, "<built-in method %s>",
-		    v->u.fn.name ? v->u.fn.name : "function");
+		if (v->u.fn.self != NULL)
+			return buf_printf(b, "<built-in method %s of %s object "
+			    "at %p>", v->u.fn.name ? v->u.fn.name : "function",
+			    tval_typename(v->u.fn.self), (void *)v->u.fn.self);
+		return buf_printf(b, "<function %s at %p>", v->u.fn.name ?
+		    v->u.fn.name : "function", (void *)v);
 	case TV_MACRO:
 		return buf_adds(b, "<Macro>");
 	case TV_LOOP:

@@ -1,0 +1,781 @@
+/*
+ * check_template.c — unit tests of the template engine: the value model,
+ * lexer and parser errors with line:col, rendering semantics, the sandbox
+ * limits, symbolic secret trees and their rejections, and the validation
+ * matrix per field kind.
+ */
+#include "build.h"
+
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <json-c/json.h>
+
+#include "template/template.h"
+
+/* --- helpers ---------------------------------------------------------------- */
+
+static struct tmpl_error	 terr;
+
+static struct tval *
+ctx_from(const char *json)
+{
+	struct json_object	*j;
+	struct tval		*v;
+
+	if (json == NULL)
+		return NULL;
+	j = json_tokener_parse(json);
+	ck_assert_ptr_nonnull(j);
+	v = tval_from_json(j);
+	json_object_put(j);
+	ck_assert_ptr_nonnull(v);
+	return v;
+}
+
+static struct tval *
+test_get_variable(const char *name, void *arg)
+{
+	if (strcmp(name, "host") == 0)
+		return tval_str("api.example.com", 15);
+	if (strcmp(name, "empty") == 0)
+		return tval_str("", 0);
+	return NULL;
+}
+
+/* Render src with a JSON context; returns malloc'd output or NULL (terr). */
+static char *
+render_lim(const char *src, const char *ctx, const struct tmpl_limits *lim)
+{
+	struct tmpl		*t;
+	struct tmpl_env		 env;
+	struct tmpl_output	*o;
+	const char		*text;
+	char			*r = NULL;
+	size_t			 len;
+
+	memset(&env, 0, sizeof(env));
+	if ((t = tmpl_compile(src, strlen(src), &terr)) == NULL)
+		return NULL;
+	env.te_globals = ctx_from(ctx);
+	env.te_now = 1700000000;
+	env.te_get_variable = test_get_variable;
+	if (lim != NULL)
+		env.te_limits = *lim;
+	if ((o = tmpl_render(t, &env, &terr)) != NULL) {
+		text = tmpl_output_text(o, &len);
+		ck_assert_ptr_nonnull(text);
+		r = strdup(text);
+		ck_assert_uint_eq(strlen(r), len);
+		tmpl_output_free(o);
+	}
+	tval_unref(env.te_globals);
+	tmpl_free(t);
+	return r;
+}
+
+static char *
+render(const char *src, const char *ctx)
+{
+	return render_lim(src, ctx, NULL);
+}
+
+#define ck_render(src, ctx, want) do {					\
+	char	*got_ = render(src, ctx);				\
+	ck_assert_msg(got_ != NULL, "%s: error %d:%d: %s", src,		\
+	    terr.te_line, terr.te_col, terr.te_msg);			\
+	ck_assert_str_eq(got_, want);					\
+	free(got_);							\
+} while (0)
+
+#define ck_render_err(src, ctx, line, col, substr) do {			\
+	char	*got_ = render(src, ctx);				\
+	ck_assert_msg(got_ == NULL, "%s: expected an error, got '%s'",	\
+	    src, got_ ? got_ : "");					\
+	ck_assert_int_eq(terr.te_line, line);				\
+	if ((col) > 0)							\
+		ck_assert_int_eq(terr.te_col, col);			\
+	ck_assert_msg(strstr(terr.te_msg, substr) != NULL,		\
+	    "'%s' lacks '%s'", terr.te_msg, substr);			\
+} while (0)
+
+static struct tmpl *
+compile_ok(const char *src)
+{
+	struct tmpl	*t = tmpl_compile(src, strlen(src), &terr);
+
+	ck_assert_msg(t != NULL, "%s: %d:%d: %s", src, terr.te_line,
+	    terr.te_col, terr.te_msg);
+	return t;
+}
+
+/* --- value model ------------------------------------------------------------- */
+
+START_TEST(value_json_roundtrip)
+{
+	const char		*in = "{\"b\":1,\"a\":[1.5,true,null,\"x\"],"
+	    "\"big\":9007199254740993,\"f\":1.0}";
+	struct json_object	*j, *out;
+	struct tval		*v;
+
+	j = json_tokener_parse(in);
+	v = tval_from_json(j);
+	ck_assert_ptr_nonnull(v);
+	out = tval_to_json(v);
+	ck_assert_ptr_nonnull(out);
+	/* key order kept, ints stay ints (beyond 2^53 too), floats stay floats */
+	ck_assert_str_eq(json_object_to_json_string_ext(out,
+	    JSON_C_TO_STRING_PLAIN), "{\"b\":1,\"a\":[1.5,true,null,\"x\"],"
+	    "\"big\":9007199254740993,\"f\":1.0}");
+	ck_assert_int_eq(json_object_get_type(json_object_object_get(out, "f")),
+	    json_type_double);
+	json_object_put(out);
+	json_object_put(j);
+	tval_unref(v);
+}
+END_TEST
+
+START_TEST(value_build_and_render)
+{
+	struct tval		*d = tval_dict(), *l = tval_list();
+	struct tmpl		*t;
+	struct tmpl_env		 env;
+	struct tmpl_output	*o;
+
+	ck_assert_int_eq(tval_list_append(l, tval_int(1)), 0);
+	ck_assert_int_eq(tval_list_append(l, tval_float(2.5)), 0);
+	ck_assert_int_eq(tval_list_append(l, tval_str("it's", 4)), 0);
+	ck_assert_int_eq(tval_list_append(l, tval_none()), 0);
+	ck_assert_int_eq(tval_list_append(l, tval_bool(1)), 0);
+	ck_assert_int_eq(tval_dict_set(d, "l", l), 0);
+	ck_assert_int_eq(tval_dict_set(d, "raw", tval_bytes("a\x01'", 3)), 0);
+	t = compile_ok("{{ l }} {{ raw }} {{ l[1] * 2 }}");
+	memset(&env, 0, sizeof(env));
+	env.te_globals = d;
+	o = tmpl_render(t, &env, &terr);
+	ck_assert_ptr_nonnull(o);
+	ck_assert_str_eq(tmpl_output_text(o, NULL),
+	    "[1, 2.5, \"it's\", None, True] b\"a\\x01'\" 5.0");
+	tmpl_output_free(o);
+	tmpl_free(t);
+	tval_unref(d);
+}
+END_TEST
+
+START_TEST(value_python_spelling)
+{
+	ck_render("{{ 1.0 }} {{ 1e20 }} {{ 1e16 }} {{ 1e15 }} {{ 0.1 + 0.2 }} "
+	    "{{ 0.0001 }} {{ 0.00001 }} {{ -0.0 }} {{ 1/3 }}", NULL,
+	    "1.0 1e+20 1e+16 1000000000000000.0 0.30000000000000004 0.0001 "
+	    "1e-05 -0.0 0.3333333333333333");
+	ck_render("{{ None }} {{ True }} {{ false }} {{ (1,) }} {{ () }} "
+	    "{{ {'a': [1, (2, 3)]} }}", NULL,
+	    "None True False (1,) () {'a': [1, (2, 3)]}");
+	ck_render("{{ ['a', \"it's\", 'say \"x\"', 'b\\'\"', '\\n\\t\\x01'] }}",
+	    NULL, "['a', \"it's\", 'say \"x\"', 'b\\'\"', '\\n\\t\\x01']");
+	ck_render("{{ ['\u00e9', '\u00a0', '\\u200b'] }}", NULL,
+	    "['\u00e9', '\\xa0', '\\u200b']");
+	ck_render("{{ {1: 'a', 1.0: 'b', true: 'c'} }}", NULL, "{1: 'c'}");
+}
+END_TEST
+
+START_TEST(value_json_filters)
+{
+	const char	*ctx = "{\"d\":{\"z\":1,\"a\":\"<&'>\",\"u\":\"\u00e9\"}}";
+
+	ck_render("{{ d | tojson }}", ctx,
+	    "{\"a\": \"\\u003c\\u0026\\u0027\\u003e\", \"u\": \"\\u00e9\", "
+	    "\"z\": 1}");
+	ck_render("{{ d | json_encode }}", ctx,
+	    "{\"z\": 1, \"a\": \"<&'>\", \"u\": \"\\u00e9\"}");
+	ck_render("{{ '{\"a\": [1, 2.0, NaN], \"a\": 3, \"b\": null}' | "
+	    "from_json }}", NULL, "{'a': 3, 'b': None}");
+	ck_render("{{ [1, {'b': 2}] | tojson(indent=2) }}", NULL,
+	    "[\n  1,\n  {\n    \"b\": 2\n  }\n]");
+	ck_render_err("{{ '{\"a\": 1' | from_json }}", NULL, 1, 0,
+	    "Expecting ',' delimiter");
+}
+END_TEST
+
+/* --- lexer and parser errors --------------------------------------------------- */
+
+START_TEST(parse_errors)
+{
+	static const struct {
+		const char	*src;
+		int		 line, col;
+		const char	*msg;
+	} cases[] = {
+		{ "{{ (1 }}", 1, 7, "unexpected '}', expected ')'" },
+		{ "{% for %}", 1, 8, "Expected an expression" },
+		{ "a\n{% if x %}", 2, 11, "Unexpected end of template" },
+		{ "{{ x | nosuch }}", 1, 8, "No filter named 'nosuch'" },
+		{ "{{ x is nosuch }}", 1, 9, "No test named 'nosuch'" },
+		{ "{{ 'abc }}", 1, 4, "unexpected char" },
+		{ "x\n\n  {{ 1 + }}", 3, 10, "unexpected 'end of print" },
+		{ "{% foo %}", 1, 4, "Encountered unknown tag 'foo'" },
+		{ "{% for x in y %}{% endif %}", 1, 20, "looking for" },
+		{ "{# open", 1, 1, "Missing end of comment tag" },
+		{ "{% raw %}x", 1, 1, "Missing end of raw directive" },
+		{ "{{ f(a=1, 2) }}", 1, 11, "Invalid argument syntax" },
+		{ "{{ 1 }", 1, 6, "unexpected" },
+		{ "{% set 1 = 2 %}", 1, 8, "can't assign" },
+		{ "{{ x is defined is defined }}", 1, 17, "chain" },
+	};
+	size_t	 i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct tmpl	*t = tmpl_compile(cases[i].src,
+		    strlen(cases[i].src), &terr);
+
+		ck_assert_msg(t == NULL, "%s compiled", cases[i].src);
+		ck_assert_msg(terr.te_line == cases[i].line &&
+		    terr.te_col == cases[i].col, "%s: %d:%d: %s (want %d:%d)",
+		    cases[i].src, terr.te_line, terr.te_col, terr.te_msg,
+		    cases[i].line, cases[i].col);
+		ck_assert_msg(strstr(terr.te_msg, cases[i].msg) != NULL,
+		    "%s: '%s' lacks '%s'", cases[i].src, terr.te_msg,
+		    cases[i].msg);
+	}
+}
+END_TEST
+
+START_TEST(parse_nesting_limit)
+{
+	char	*src = malloc(20000);
+	size_t	 i, n = 0;
+
+	/* deep nesting is an error, not a stack overflow */
+	n += (size_t)sprintf(src, "{{ ");
+	for (i = 0; i < 5000; i++)
+		src[n++] = '(';
+	src[n++] = '1';
+	for (i = 0; i < 5000; i++)
+		src[n++] = ')';
+	n += (size_t)sprintf(src + n, " }}");
+	ck_assert_ptr_null(tmpl_compile(src, n, &terr));
+	ck_assert_ptr_nonnull(strstr(terr.te_msg, "too deeply"));
+	free(src);
+}
+END_TEST
+
+START_TEST(parse_whitespace)
+{
+	ck_render("a  {{- 1 -}}  b", NULL, "a1b");
+	ck_render("a\n{% if true %}\nb\n{% endif %}\nc\n", NULL, "a\n\nb\n\nc");
+	ck_render("x\r\ny\r\n", NULL, "x\ny");
+	ck_render("{% raw %}{{ x }}{% endraw %}", NULL, "{{ x }}");
+	ck_render("{{ {'a': {'b': 1}} }}", NULL, "{'a': {'b': 1}}");
+	ck_render("a {#- c -#} b", NULL, "ab");
+}
+END_TEST
+
+/* --- rendering semantics -------------------------------------------------------- */
+
+START_TEST(render_semantics)
+{
+	const char	*ctx = "{\"items\":[{\"n\":\"b\",\"v\":2},{\"n\":\"a\","
+	    "\"v\":1}],\"data\":{\"items\":[1,2],\"keys\":\"k\"}}";
+
+	ck_render("{% for i in items %}{{ loop.index }}{{ i.n }}"
+	    "{% if not loop.last %},{% endif %}{% else %}-{% endfor %}", ctx,
+	    "1b,2a");
+	ck_render("{% for i in [] %}x{% else %}empty{% endfor %}", NULL,
+	    "empty");
+	/* set inside a loop is loop-scoped; namespace() carries out */
+	ck_render("{% set x = 0 %}{% for i in [1,2] %}{{ x }}{% set x = i %}"
+	    "{% endfor %}{{ x }}", NULL, "000");
+	ck_render("{% set ns = namespace(t=0) %}{% for i in items %}"
+	    "{% set ns.t = ns.t + i.v %}{% endfor %}{{ ns.t }}", ctx, "3");
+	/* attribute: methods first; subscript: keys first */
+	ck_render("{{ data['items'] }} {{ data.keys is callable }} "
+	    "{{ data['keys'] }} {{ data.items() | list }}", ctx,
+	    "[1, 2] True k [('items', [1, 2]), ('keys', 'k')]");
+}
+END_TEST
+
+START_TEST(render_semantics2)
+{
+	const char	*ctx = "{\"items\":[{\"n\":\"b\",\"v\":2},{\"n\":\"a\","
+	    "\"v\":1}]}";
+
+	ck_render("{{ items | sort(attribute='n') | map(attribute='v') | "
+	    "join(',') }}", ctx, "1,2");
+	ck_render("{{ -7 // 2 }} {{ -7 % 3 }} {{ 7 / 2 }} {{ 2 ** 10 }}", NULL,
+	    "-4 2 3.5 1024");
+	ck_render("{{ 'abc'[::-1] }} {{ 'h\u00e9llo'[1:3] }} {{ [1,2,3][-1] }}",
+	    NULL, "cba \u00e9l 3");
+	ck_render("{{ 'x' if 0 }}|{{ missing }}|{{ missing | default('d') }}",
+	    NULL, "||d");
+	ck_render("{{ '%s-%05.2f-%x' % ('a', 3.14159, 255) }}", NULL,
+	    "a-03.14-ff");
+	ck_render("{{ 2.5 | round }} {{ 2.675 | round(2) }} {{ '42.7' | int }}",
+	    NULL, "2.0 2.67 42");
+	ck_render("{{ items | groupby('v') | map(attribute='grouper') | list }}",
+	    ctx, "[1, 2]");
+	ck_render("{{ 'a b&c/d' | urlencode }} {{ {'a': 'x y'} | urlencode }}",
+	    NULL, "a%20b%26c/d a=x+y");
+	ck_render("{{ 'hello wide world' | truncate(10) }}", NULL, "hello...");
+	ck_render("{% macro m(a, b=2) %}{{ a }}-{{ b }}{% endmacro %}"
+	    "{{ m(1) }} {{ m(1, b=3) }}", NULL, "1-2 1-3");
+	ck_render("{{ now() }} {{ now(60) }}", NULL, "1700000000 1700000060");
+}
+END_TEST
+
+START_TEST(render_errors)
+{
+	ck_render_err("{{ x.y }}", NULL, 1, 6, "'x' is undefined");
+	ck_render_err("{{ {}.a.b }}", NULL, 1, 0,
+	    "'dict object' has no attribute 'a'");
+	ck_render_err("{{ 1 + 'a' }}", NULL, 1, 0,
+	    "unsupported operand type(s) for +: 'int' and 'str'");
+	ck_render_err("{{ 1 / 0 }}", NULL, 1, 0, "division by zero");
+	ck_render_err("\n{{ [1, 'a'] | sort }}", NULL, 2, 0, "'<' not supported");
+	ck_render_err("{{ ''.__class__ }}", NULL, 1, 0, "unsafe");
+	ck_render_err("{{ 5 | length }}", NULL, 1, 0, "has no len()");
+}
+END_TEST
+
+START_TEST(render_mutation)
+{
+	/* append works and returns None; a cycle is refused, not built */
+	ck_render("{% set l = [] %}{{ l.append(1) }}{{ l }}", NULL, "None[1]");
+	ck_render_err("{% set l = [] %}{{ l.append(l) }}", NULL, 1, 0,
+	    "contain itself");
+	ck_render("{% set d = {} %}{% set _ = d.update({'a': 1}) %}{{ d }}",
+	    NULL, "{'a': 1}");
+}
+END_TEST
+
+/* --- sandbox limits ---------------------------------------------------------------- */
+
+START_TEST(sandbox_steps)
+{
+	struct tmpl_limits	 lim = { 10000, 0, 0 };
+	char			*r;
+
+	r = render_lim("{% for i in range(100000) %}{% for j in range(100000) %}"
+	    "{% endfor %}{% endfor %}", NULL, &lim);
+	ck_assert_ptr_null(r);
+	ck_assert_ptr_nonnull(strstr(terr.te_msg, "step limit"));
+	/* the default budget stops an unbounded-looking render too */
+	r = render("{% for i in range(100000) %}{% for j in range(100000) %}"
+	    "{% endfor %}{% endfor %}", NULL);
+	ck_assert_ptr_null(r);
+	ck_assert_ptr_nonnull(strstr(terr.te_msg, "step limit"));
+}
+END_TEST
+
+START_TEST(sandbox_output)
+{
+	struct tmpl_limits	 lim = { 0, 1000, 0 };
+	char			*r;
+
+	r = render_lim("{% for i in range(1000) %}xx{% endfor %}", NULL, &lim);
+	ck_assert_ptr_null(r);
+	ck_assert_ptr_nonnull(strstr(terr.te_msg, "output limit"));
+	r = render_lim("{{ 'x' * 100000 }}", NULL, &lim);
+	ck_assert_ptr_null(r);
+	r = render("{{ 'x' * 100000000000 }}", NULL);
+	ck_assert_ptr_null(r);
+	ck_assert_ptr_nonnull(strstr(terr.te_msg, "limit"));
+	r = render_lim("{{ range(10) | join(',') }}", NULL, &lim);
+	ck_assert_str_eq(r, "0,1,2,3,4,5,6,7,8,9");
+	free(r);
+}
+END_TEST
+
+START_TEST(sandbox_depth)
+{
+	struct tmpl_limits	 lim = { 0, 0, 8 };
+	char			*r;
+
+	r = render("{% macro f(n) %}{{ f(n + 1) }}{% endmacro %}{{ f(0) }}",
+	    NULL);
+	ck_assert_ptr_null(r);
+	ck_assert_ptr_nonnull(strstr(terr.te_msg, "nesting limit"));
+	r = render_lim("{% for a in [1] %}{% for b in [1] %}{% for c in [1] %}"
+	    "{% for d in [1] %}{% for e in [1] %}{% for f in [1] %}"
+	    "{% for g in [1] %}{% for h in [1] %}{% for i in [1] %}x"
+	    "{% endfor %}{% endfor %}{% endfor %}{% endfor %}{% endfor %}"
+	    "{% endfor %}{% endfor %}{% endfor %}{% endfor %}", NULL, &lim);
+	ck_assert_ptr_null(r);
+	ck_assert_ptr_nonnull(strstr(terr.te_msg, "nesting limit"));
+	r = render("{{ range(1000000) }}", NULL);
+	ck_assert_ptr_null(r);
+	ck_assert_ptr_nonnull(strstr(terr.te_msg, "Range too big"));
+}
+END_TEST
+
+START_TEST(sandbox_deep_data)
+{
+	char	*r;
+
+	/* deep data built by a template: repr fails cleanly, free is iterative */
+	r = render("{% set ns = namespace(x=[]) %}{% for i in range(5000) %}"
+	    "{% set ns.x = [ns.x] %}{% endfor %}{{ ns.x | length }}", NULL);
+	ck_assert_str_eq(r, "1");
+	free(r);
+	r = render("{% set ns = namespace(x=[]) %}{% for i in range(5000) %}"
+	    "{% set ns.x = [ns.x] %}{% endfor %}{{ ns.x }}", NULL);
+	ck_assert_ptr_null(r);
+	ck_assert_ptr_nonnull(strstr(terr.te_msg, "recursion"));
+}
+END_TEST
+
+/* --- symbolic secrets --------------------------------------------------------------- */
+
+static struct tmpl_output *
+render_out(const char *src, struct tmpl **tp)
+{
+	struct tmpl_env		 env;
+	struct tmpl_output	*o;
+
+	memset(&env, 0, sizeof(env));
+	env.te_now = 1700000000;
+	*tp = compile_ok(src);
+	o = tmpl_render(*tp, &env, &terr);
+	ck_assert_msg(o != NULL, "%s: %s", src, terr.te_msg);
+	return o;
+}
+
+static int
+lookup_secret(const char *name, const void **val, size_t *len, void *arg)
+{
+	if (strcmp(name, "tok") == 0) {
+		*val = "s3cr3t/+";
+		*len = 8;
+		return 0;
+	}
+	return -1;
+}
+
+START_TEST(secret_tree)
+{
+	struct tmpl		*t;
+	struct tmpl_output	*o;
+	struct tsecret		*ts;
+	char			*lit, *val, err[128];
+	size_t			 len;
+
+	o = render_out("Bearer {{ get_secret('tok') }}!", &t);
+	ck_assert_int_eq(o->to_has_secret, 1);
+	ck_assert_ptr_null(tmpl_output_text(o, NULL));
+	ck_assert_uint_eq(o->to_nsegs, 3);
+	ck_assert_uint_eq(o->to_segs[0].sg_len, 7);
+	ck_assert(memcmp(o->to_segs[0].sg_data, "Bearer ", 7) == 0);
+	ts = o->to_segs[1].sg_secret;
+	ck_assert_ptr_nonnull(ts);
+	ck_assert_int_eq(ts->ts_op, TSX_SECRET);
+	ck_assert_str_eq(ts->ts_data, "tok");
+	lit = tsecret_literal(ts);
+	ck_assert_str_eq(lit, "{{ get_secret('tok') }}");
+	free(lit);
+	tmpl_output_free(o);
+	tmpl_free(t);
+
+	/* concatenation, urlencode and base64 nest into one tree */
+	o = render_out("{% set k = 'Basic ' ~ ('u:' ~ get_secret('tok')) | "
+	    "base64_encode %}{{ k }}&q={{ get_secret('tok') | urlencode }}", &t);
+	ck_assert_uint_eq(o->to_nsegs, 3);
+	ts = o->to_segs[0].sg_secret;
+	ck_assert_int_eq(ts->ts_op, TSX_CONCAT);
+	ck_assert_int_eq(ts->ts_kids[0]->ts_op, TSX_LITERAL);
+	ck_assert_int_eq(ts->ts_kids[1]->ts_op, TSX_BASE64);
+	val = tsecret_eval(ts, lookup_secret, NULL, &len, err, sizeof(err));
+	ck_assert_str_eq(val, "Basic dTpzM2NyM3QvKw==");
+	free(val);
+	ts = o->to_segs[2].sg_secret;
+	ck_assert_int_eq(ts->ts_op, TSX_URLENCODE);
+	val = tsecret_eval(ts, lookup_secret, NULL, &len, err, sizeof(err));
+	ck_assert_str_eq(val, "s3cr3t/%2B");
+	free(val);
+	tmpl_output_free(o);
+	tmpl_free(t);
+
+	/* a missing secret leaves its expression in place */
+	o = render_out("{{ get_secret('nope') }}", &t);
+	val = tsecret_eval(o->to_segs[0].sg_secret, lookup_secret, NULL, &len,
+	    err, sizeof(err));
+	ck_assert_str_eq(val, "{{ get_secret('nope') }}");
+	free(val);
+	tmpl_output_free(o);
+	tmpl_free(t);
+}
+END_TEST
+
+START_TEST(secret_jwt)
+{
+	struct tmpl		*t;
+	struct tmpl_output	*o;
+	struct tsecret		*ts;
+	char			*val, *plain, err[128];
+	size_t			 len;
+
+	o = render_out("{{ jwt_encode({'sub': 'x', 'iat': now()}, "
+	    "get_secret('tok'), 'HS256', {'kid': 'k1'}) }}", &t);
+	ts = o->to_segs[0].sg_secret;
+	ck_assert_int_eq(ts->ts_op, TSX_JWT);
+	ck_assert_str_eq(ts->ts_alg, "HS256");
+	ck_assert_str_eq(ts->ts_headers, "{\"alg\":\"HS256\",\"kid\":\"k1\","
+	    "\"typ\":\"JWT\"}");
+	ck_assert_ptr_nonnull(strstr(ts->ts_data, "{\"sub\":\"x\",\"iat\":"));
+	val = tsecret_eval(ts, lookup_secret, NULL, &len, err, sizeof(err));
+	ck_assert_ptr_nonnull(val);
+	tmpl_output_free(o);
+	tmpl_free(t);
+	/* the keeper's result equals signing in the worker with the value */
+	plain = render("{{ jwt_encode({'sub': 'x', 'iat': now()}, 's3cr3t/+', "
+	    "'HS256', {'kid': 'k1'}) }}", NULL);
+	ck_assert_ptr_nonnull(plain);
+	ck_assert_str_eq(val, plain);
+	free(val);
+	free(plain);
+	/* a known vector: PyJWT gives the same token */
+	ck_render("{{ jwt_encode({'a': 1}, 'k', 'HS256') }}", NULL,
+	    "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJhIjoxfQ."
+	    "HYfzqBpLbCOo950TeHdytWxg8UHtAmEQCW7ITVky6Gc");
+}
+END_TEST
+
+START_TEST(secret_rejections)
+{
+	static const char *const bad[] = {
+		"{{ get_secret('a') | upper }}",
+		"{{ get_secret('a') | length }}",
+		"{% if get_secret('a') %}x{% endif %}",
+		"{{ get_secret('a') == 'x' }}",
+		"{{ get_secret('a')[0:2] }}",
+		"{% for c in get_secret('a') %}{% endfor %}",
+		"{{ {get_secret('a'): 1} }}",
+		"{% set t = get_secret('a') %}{{ t | lower }}",
+		"{% set t %}{{ get_secret('a') }}{% endset %}{{ t | trim }}",
+		"{{ jwt_encode({'k': get_secret('a')}, 'x', 'HS256') }}",
+		"{% set f = get_secret %}{{ f('a') }}",
+		"{% set ns = namespace() %}{% set ns.s = get_secret('a') %}",
+	};
+	size_t	 i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		ck_assert_msg(tmpl_compile(bad[i], strlen(bad[i]), &terr) ==
+		    NULL, "%s compiled", bad[i]);
+		ck_assert_msg(strstr(terr.te_msg, "may only be output") != NULL,
+		    "%s: %s", bad[i], terr.te_msg);
+		ck_assert_int_eq(terr.te_line, 1);
+		ck_assert_int_gt(terr.te_col, 1);
+	}
+	/* the position is the secret's use */
+	ck_assert_ptr_null(tmpl_compile("x\n  {{ get_secret('a') | upper }}",
+	    strlen("x\n  {{ get_secret('a') | upper }}"), &terr));
+	ck_assert_int_eq(terr.te_line, 2);
+	ck_assert_int_eq(terr.te_col, 6);
+}
+END_TEST
+
+/* --- usage and validation -------------------------------------------------------- */
+
+START_TEST(usage_lists)
+{
+	struct tmpl			*t;
+	const struct tmpl_usage		*u;
+
+	t = compile_ok("{{ user.id }}/{{ pathParams.id }}/{{ pathParams['x'] }}"
+	    "{{ get_variable('v1') }}{{ get_secret('s1') }}{{ get_secret('s1') }}"
+	    "{{ get_variable(name) }}{{ tenant_id }}{{ now() }}");
+	u = tmpl_usage(t);
+	ck_assert_uint_eq(u->tu_flags, TMPL_USES_USER | TMPL_USES_PATHPARAMS |
+	    TMPL_USES_VARIABLE | TMPL_USES_SECRET | TMPL_USES_TENANT |
+	    TMPL_USES_NOW);
+	ck_assert_uint_eq(u->tu_nsecrets, 1);
+	ck_assert_str_eq(u->tu_secrets[0], "s1");
+	ck_assert_uint_eq(u->tu_nvariables, 1);
+	ck_assert_str_eq(u->tu_variables[0], "v1");
+	ck_assert_int_eq(u->tu_dynamic_variable, 1);
+	ck_assert_int_eq(u->tu_dynamic_secret, 0);
+	ck_assert_uint_eq(u->tu_npathparams, 2);
+	ck_assert_str_eq(u->tu_pathparams[1], "x");
+	ck_assert_int_eq(u->tu_pathparam_line[0], 1);
+	ck_assert_int_eq(u->tu_pathparam_col[0], 18);
+	ck_assert_int_eq(tmpl_is_literal(t), 0);
+	tmpl_free(t);
+	t = compile_ok("just text");
+	ck_assert_int_eq(tmpl_is_literal(t), 1);
+	tmpl_free(t);
+}
+END_TEST
+
+/* one row per expression: allowed fields as a bit mask over enum tmpl_field */
+#define F(x)	(1u << TMPL_FIELD_##x)
+#define ALLF	(F(URL) | F(HEADER) | F(QUERY) | F(AUTH) | F(REQUEST_BODY) | \
+		 F(RESPONSE_BODY) | F(STEP_URL) | F(STEP_REQUEST_BODY) |   \
+		 F(STEP_HEADER) | F(STEP_RESPONSE_BODY))
+
+START_TEST(validate_matrix)
+{
+	static const struct {
+		const char	*src;
+		unsigned int	 allowed;
+	} rows[] = {
+		{ "{{ user.email }}", ALLF },
+		{ "{{ tenant_id }}", ALLF },
+		{ "{{ now() }}", ALLF },
+		{ "{{ get_secret('s') }}", F(HEADER) | F(QUERY) | F(AUTH) |
+		    F(STEP_HEADER) },
+		{ "{{ get_variable('v') }}", F(URL) | F(HEADER) | F(QUERY) |
+		    F(AUTH) | F(STEP_URL) | F(STEP_REQUEST_BODY) |
+		    F(STEP_HEADER) | F(STEP_RESPONSE_BODY) },
+		{ "{{ jwt_encode({}, 'k', 'HS256') }}", ALLF &
+		    ~(F(RESPONSE_BODY) | F(STEP_RESPONSE_BODY)) },
+		{ "{{ body_text }}", F(REQUEST_BODY) },
+		{ "{{ body_raw }}", F(REQUEST_BODY) },
+		{ "{{ response.body }}", F(RESPONSE_BODY) |
+		    F(STEP_RESPONSE_BODY) },
+		{ "{{ pathParams.id }}", F(URL) },
+		{ "{{ steps.a.body }}", F(STEP_URL) | F(STEP_REQUEST_BODY) |
+		    F(STEP_HEADER) | F(STEP_RESPONSE_BODY) },
+		{ "{{ request.body_text }}", F(STEP_URL) | F(STEP_REQUEST_BODY) |
+		    F(STEP_HEADER) | F(STEP_RESPONSE_BODY) },
+	};
+	size_t		 i;
+	int		 f;
+	struct tmpl	*t;
+
+	for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		t = compile_ok(rows[i].src);
+		for (f = TMPL_FIELD_URL; f <= TMPL_FIELD_STEP_RESPONSE_BODY;
+		    f++) {
+			int	 ok;
+
+			if (f == TMPL_FIELD_URL_HOST)
+				continue;
+			memset(&terr, 0, sizeof(terr));
+			ok = tmpl_validate(t, (enum tmpl_field)f, &terr);
+			ck_assert_msg(ok == (int)((rows[i].allowed >> f) & 1),
+			    "%s in field %d: %d (%s)", rows[i].src, f, ok,
+			    terr.te_msg);
+			if (!ok) {
+				ck_assert_int_eq(terr.te_line, 1);
+				ck_assert_int_eq(terr.te_col, 4);
+				ck_assert_ptr_nonnull(strstr(terr.te_msg,
+				    "not allowed in"));
+			}
+		}
+		tmpl_free(t);
+	}
+}
+END_TEST
+
+START_TEST(validate_host)
+{
+	static const struct {
+		const char	*src;
+		int		 ok;
+	} rows[] = {
+		{ "api.example.com", 1 },
+		{ "{{ get_variable('host') }}", 1 },
+		{ "{{ get_variable('region') }}.api.example.com", 1 },
+		{ "{{ get_variable('h') | default('a.example.com') }}", 1 },
+		{ "{{ get_variable('h') | default('a.example.com', true) }}", 1 },
+		{ "{{ get_variable('h') | d('a.example.com', True) }}", 1 },
+		{ "{{ user.id }}.example.com", 0 },
+		{ "{{ get_variable('h') | upper }}", 0 },
+		{ "{{ get_variable(name) }}", 0 },
+		{ "{{ get_variable('h') | default(user.email) }}", 0 },
+		{ "{{ get_variable('h') | default('a', true, 1) }}", 0 },
+		{ "{{ get_variable('h') | default('a', false) }}", 0 },
+		{ "{% if x %}a{% endif %}.example.com", 0 },
+		{ "{{ get_secret('h') }}", 0 },
+	};
+	size_t		 i;
+	struct tmpl	*t;
+
+	for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		t = compile_ok(rows[i].src);
+		ck_assert_msg(tmpl_validate(t, TMPL_FIELD_URL_HOST, &terr) ==
+		    rows[i].ok, "%s: %s", rows[i].src, terr.te_msg);
+		tmpl_free(t);
+	}
+	t = compile_ok("{{ user.id }}.example.com");
+	tmpl_validate(t, TMPL_FIELD_URL_HOST, &terr);
+	/* the message names the offending expression */
+	ck_assert_ptr_nonnull(strstr(terr.te_msg, "{{ user.id }}"));
+	tmpl_free(t);
+}
+END_TEST
+
+START_TEST(variables)
+{
+	ck_render("https://{{ get_variable('host') }}/x", NULL,
+	    "https://api.example.com/x");
+	ck_render("{{ get_variable('nope') }}", NULL,
+	    "{{ get_variable('nope') }}");
+	ck_render("{{ get_variable('nope') | default('d.example.com') }}", NULL,
+	    "d.example.com");
+	ck_render("[{{ get_variable('empty') | default('d') }}]", NULL, "[]");
+	ck_render("[{{ get_variable('empty') | default('d', true) }}]", NULL,
+	    "[d]");
+}
+END_TEST
+
+static Suite *
+template_suite(void)
+{
+	Suite	*s = suite_create("template");
+	TCase	*tc;
+
+	tc = tcase_create("value");
+	tcase_add_test(tc, value_json_roundtrip);
+	tcase_add_test(tc, value_build_and_render);
+	tcase_add_test(tc, value_python_spelling);
+	tcase_add_test(tc, value_json_filters);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("parse");
+	tcase_add_test(tc, parse_errors);
+	tcase_add_test(tc, parse_nesting_limit);
+	tcase_add_test(tc, parse_whitespace);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("render");
+	tcase_add_test(tc, render_semantics);
+	tcase_add_test(tc, render_semantics2);
+	tcase_add_test(tc, render_errors);
+	tcase_add_test(tc, render_mutation);
+	tcase_add_test(tc, variables);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("sandbox");
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, sandbox_steps);
+	tcase_add_test(tc, sandbox_output);
+	tcase_add_test(tc, sandbox_depth);
+	tcase_add_test(tc, sandbox_deep_data);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("secret");
+	tcase_add_test(tc, secret_tree);
+	tcase_add_test(tc, secret_jwt);
+	tcase_add_test(tc, secret_rejections);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("validate");
+	tcase_add_test(tc, usage_lists);
+	tcase_add_test(tc, validate_matrix);
+	tcase_add_test(tc, validate_host);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	SRunner	*sr = srunner_create(template_suite());
+	int	 failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
