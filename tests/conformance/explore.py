@@ -78,6 +78,43 @@ def expr(rnd, depth=0):
     return "(not %s)" % expr(rnd, depth + 1)
 
 
+TEXTS = ["", " ", "  ", "\n", " \n ", "\n\n", "a", " b ", "\t", "x\n  ",
+         "\n  y", ",", "{", "}", "#"]
+
+
+def dash(rnd):
+    return "-" if rnd.random() < 0.3 else ""
+
+
+def block(rnd, depth=0):
+    """A random statement sequence exercising whitespace control."""
+    out = []
+    for _ in range(rnd.randint(1, 4)):
+        out.append(rnd.choice(TEXTS))
+        r = rnd.random()
+        if r < 0.3:
+            out.append("{{%s %s %s}}" % (dash(rnd), expr(rnd, 2), dash(rnd)))
+        elif r < 0.45 and depth < 2:
+            out.append("{%%%s if %s %s%%}%s{%%%s else %s%%}%s{%%%s endif %s%%}" %
+                       (dash(rnd), expr(rnd, 2), dash(rnd), block(rnd, depth + 1),
+                        dash(rnd), dash(rnd), block(rnd, depth + 1),
+                        dash(rnd), dash(rnd)))
+        elif r < 0.6 and depth < 2:
+            out.append("{%%%s for x in %s %s%%}%s{{ loop.index }}{{ x }}%s"
+                       "{%%%s endfor %s%%}" %
+                       (dash(rnd), rnd.choice(["l", "ls", "s", "d", "u", "[]",
+                                               "range(3)", "missing"]),
+                        dash(rnd), rnd.choice(TEXTS), block(rnd, depth + 1),
+                        dash(rnd), dash(rnd)))
+        elif r < 0.7:
+            out.append("{%%%s set v = %s %s%%}{{ v }}" %
+                       (dash(rnd), expr(rnd, 2), dash(rnd)))
+        elif r < 0.8:
+            out.append("{#%s c %s#}" % (dash(rnd), dash(rnd)))
+    out.append(rnd.choice(TEXTS))
+    return "".join(out)
+
+
 class Args:
     jinja_only = False
 
@@ -87,6 +124,8 @@ def main():
     ap.add_argument("--widgetctl", default=os.environ.get("WIDGETCTL"))
     ap.add_argument("-n", type=int, default=500)
     ap.add_argument("-s", type=int, default=1)
+    ap.add_argument("--blocks", action="store_true",
+                    help="random statement sequences instead of expressions")
     a = ap.parse_args()
     rnd = random.Random(a.s)
     args = Args()
@@ -95,7 +134,10 @@ def main():
     with tempfile.TemporaryDirectory(prefix="wd-explore.") as tmpdir:
         for i in range(a.n):
             c = run.Case("explore", i, "explore-%d-%d" % (a.s, i))
-            c.template = "{{ %s }}" % expr(rnd)
+            if a.blocks:
+                c.template = block(rnd)
+            else:
+                c.template = "{{ %s }}" % expr(rnd)
             c.context = CONTEXT
             ok, out = run.render_jinja(c)
             if ok and " at 0x" in out:
@@ -103,7 +145,7 @@ def main():
             why = run.check_case(c, args, tmpdir)
             if why is not None:
                 bad += 1
-                print("=== %s\n--- template\n%s\n# %s\n" %
+                print("=== %s\n--- template\n%s\n--- end\n# %s\n" %
                       (c.name, c.template,
                        why.replace("\n", "\n# ").rstrip("# \n")))
     print("explore: %d of %d disagree" % (bad, a.n))
