@@ -678,13 +678,21 @@ eval_getattr(struct eval *e, struct tval *obj, const char *name, size_t len)
 	struct tval	*v;
 	int		 fid;
 
+	if (obj->tv_type == TV_UNDEF)
+		return eval_undefined_error(e, obj);
 	if (name[0] == '_') {
 		/* a dict's own key is data, not an internal (Jinja2 agrees) */
 		if (obj->tv_type == TV_DICT && (v = tval_dict_gets(obj, name,
 		    len, tmpl_hash(name, len))) != NULL)
 			return tval_ref(v);
-		return eval_error(e, "access to attribute '%s' of '%s' object is "
-		    "unsafe", name, tval_typename(obj));
+		/*
+		 * Jinja2's sandbox answers with an undefined that raises
+		 * when used: it renders empty, any further use fails.
+		 */
+		if ((v = tval_undef_fmt("access to attribute '%s' of '%s' "
+		    "object is unsafe.", name, tval_typename(obj))) == NULL)
+			return eval_error(e, "out of memory");
+		return v;
 	}
 	switch (obj->tv_type) {
 	case TV_UNDEF:
@@ -874,8 +882,7 @@ eval_getitem(struct eval *e, struct tval *obj, struct tval *key)
 	}
 	if (key->tv_type == TV_STR) {
 		/* an item that is not there: try the attribute (Jinja2) */
-		if (key->u.s.p[0] == '_' || obj->tv_type == TV_NS ||
-		    obj->tv_type == TV_LOOP)
+		if (key->u.s.p[0] == '_')
 			return undef_attr(e, obj, key->u.s.p);
 		return eval_getattr(e, obj, key->u.s.p, key->u.s.len);
 	}

@@ -1240,7 +1240,7 @@ f_title(struct eval *e, struct tval *in)
 	size_t		 pos = 0;
 	uint32_t	 cp;
 	int		 start = 1;
-	char		 tmp[4];
+	char		 tmp[8];
 
 	if ((s = soft_str(e, in)) == NULL)
 		return NULL;
@@ -1251,8 +1251,7 @@ f_title(struct eval *e, struct tval *in)
 			buf_add(&b, tmp, utf8_put(tmp, cp));
 			continue;
 		}
-		buf_add(&b, tmp, utf8_put(tmp, start ? cp_upper(cp) :
-		    cp_lower(cp)));
+		buf_add(&b, tmp, cp_case_full(cp, start ? 0 : 2, tmp));
 		start = 0;
 	}
 	tval_unref(s);
@@ -1894,12 +1893,101 @@ f_json(struct eval *e, struct tval *in, struct args *a, int mode)
 	return tval_str_buf(&b);
 }
 
+static int
+b64_value(int c)
+{
+	if (c >= 'A' && c <= 'Z')
+		return c - 'A';
+	if (c >= 'a' && c <= 'z')
+		return c - 'a' + 26;
+	if (c >= '0' && c <= '9')
+		return c - '0' + 52;
+	if (c == '+' || c == '-')
+		return 62;
+	if (c == '/' || c == '_')
+		return 63;
+	return -1;
+}
+
+/* Python's base64.b64decode (not validating): CPython's a2b_base64. */
+static struct tval *
+b64_decode(struct eval *e, const struct tval *s)
+{
+	struct buf	 b;
+	size_t		 i, ndata = 0;
+	int		 quad = 0, pads = 0, v;
+	unsigned int	 left = 0;
+
+	memset(&b, 0, sizeof(b));
+	for (i = 0; i < s->u.s.len; i++) {
+		int	 c = (unsigned char)s->u.s.p[i];
+
+		if (c == '=') {
+			if (quad >= 2 && quad + ++pads >= 4)
+				goto done;
+			continue;
+		}
+		/* b64decode maps neither - nor _ without altchars */
+		if (c == '-' || c == '_' || (v = b64_value(c)) < 0)
+			continue;
+		pads = 0;
+		ndata++;
+		switch (quad) {
+		case 0:
+			left = (unsigned int)v;
+			quad = 1;
+			break;
+		case 1:
+			buf_addc(&b, (int)((left << 2) | ((unsigned int)v >> 4)));
+			left = (unsigned int)v & 0x0f;
+			quad = 2;
+			break;
+		case 2:
+			buf_addc(&b, (int)((left << 4) | ((unsigned int)v >> 2)));
+			left = (unsigned int)v & 0x03;
+			quad = 3;
+			break;
+		default:
+			buf_addc(&b, (int)((left << 6) | (unsigned int)v));
+			quad = 0;
+			break;
+		}
+	}
+	if (quad != 0) {
+		buf_free(&b);
+		if (quad == 1)
+			return eval_error(e, "Invalid base64-encoded string: "
+			    "number of data characters (%zu) cannot be 1 more "
+			    "than a multiple of 4", ndata);
+		return eval_error(e, "Incorrect padding");
+	}
+done:
+	/* .decode("utf-8") */
+	for (i = 0; i < b.b_len;) {
+		size_t		 pos = i;
+		uint32_t	 cp;
+		unsigned char	 c = (unsigned char)b.b_p[i];
+
+		utf8_next(b.b_p, b.b_len, &pos, &cp);
+		if ((cp == 0xfffd && !(c == 0xef && pos - i == 3)) ||
+		    (cp >= 0xd800 && cp < 0xe000) || (pos - i == 2 &&
+		    cp < 0x80) || (pos - i == 3 && cp < 0x800) ||
+		    (pos - i == 4 && (cp < 0x10000 || cp > 0x10ffff))) {
+			buf_free(&b);
+			return eval_error(e, "'utf-8' codec can't decode byte "
+			    "0x%02x in position %zu", c, i);
+		}
+		i = pos;
+	}
+	return tval_str_buf(&b);
+}
+
 static struct tval *
 f_b64(struct eval *e, struct tval *in, int decode)
 {
 	struct tval	*s = NULL, *r;
 	unsigned char	*out;
-	size_t		 n, i, k;
+	size_t		 n;
 	int		 len;
 
 	if (in->tv_type == TV_SECRET && !decode) {
@@ -1908,71 +1996,42 @@ f_b64(struct eval *e, struct tval *in, int decode)
 
 		return ts ? tval_secret(ts) : oom(e);
 	}
-	if (in->tv_type == TV_UNDEF)
-		return eval_undefined_error(e, in);
-	if (in->tv_type == TV_BYTES)
-		s = tval_ref(in);
-	else if ((s = soft_str(e, in)) == NULL)
+	/* the connector filters take str(value) */
+	if ((s = soft_str(e, in)) == NULL)
 		return NULL;
 	n = s->u.s.len;
 	if (n > eval_maxout(e)) {
 		tval_unref(s);
 		return eval_error(e, "string too long");
 	}
-	if (!decode) {
-		if ((out = malloc(4 * ((n + 2) / 3) + 1)) == NULL) {
-			tval_unref(s);
-			return oom(e);
-		}
-		len = EVP_EncodeBlock(out, (const unsigned char *)s->u.s.p,
-		    (int)n);
+	if (decode) {
+		r = b64_decode(e, s);
 		tval_unref(s);
-		return tval_str_take((char *)out, (size_t)len);
+		return r;
 	}
-	/* strict base64 (padding optional), whitespace ignored */
-	{
-		struct buf	 clean;
-		unsigned char	*dec;
-
-		memset(&clean, 0, sizeof(clean));
-		for (i = 0; i < n; i++) {
-			unsigned char	 c = (unsigned char)s->u.s.p[i];
-
-			if (isspace(c))
-				continue;
-			if (!isalnum(c) && c != '+' && c != '/' && c != '=') {
-				buf_free(&clean);
-				tval_unref(s);
-				return eval_error(e, "base64_decode: invalid "
-				    "base64 input");
-			}
-			buf_addc(&clean, c);
-		}
-		while (clean.b_len % 4 != 0)
-			buf_addc(&clean, '=');
-		k = clean.b_len;
-		if ((dec = malloc(k / 4 * 3 + 1)) == NULL) {
-			buf_free(&clean);
-			tval_unref(s);
-			return oom(e);
-		}
-		len = k ? EVP_DecodeBlock(dec, (unsigned char *)clean.b_p,
-		    (int)k) : 0;
-		if (len < 0) {
-			free(dec);
-			buf_free(&clean);
-			tval_unref(s);
-			return eval_error(e, "base64_decode: invalid base64 "
-			    "input");
-		}
-		/* EVP_DecodeBlock counts the padding as zero bytes */
-		for (i = k; i > 0 && clean.b_p[i - 1] == '='; i--)
-			len--;
-		buf_free(&clean);
+	if ((out = malloc(4 * ((n + 2) / 3) + 1)) == NULL) {
 		tval_unref(s);
-		dec[len] = '\0';
-		r = tval_str_take((char *)dec, (size_t)len);
-		return r ? r : oom(e);
+		return oom(e);
+	}
+	len = EVP_EncodeBlock(out, (const unsigned char *)s->u.s.p, (int)n);
+	tval_unref(s);
+	return tval_str_take((char *)out, (size_t)len);
+}
+
+/* Filters that take no argument besides their input. */
+static int
+filter_noargs(int fid)
+{
+	switch (fid) {
+	case FLT_ABS: case FLT_B64DEC: case FLT_B64ENC: case FLT_CAPITALIZE:
+	case FLT_COUNT: case FLT_LENGTH: case FLT_E: case FLT_ESCAPE:
+	case FLT_FORCEESCAPE: case FLT_FIRST: case FLT_FROM_JSON:
+	case FLT_ITEMS: case FLT_LAST: case FLT_LIST: case FLT_LOWER:
+	case FLT_REVERSE: case FLT_SAFE: case FLT_STRING: case FLT_STRIPTAGS:
+	case FLT_TITLE: case FLT_UPPER: case FLT_URLENCODE: case FLT_WORDCOUNT:
+		return 1;
+	default:
+		return 0;
 	}
 }
 
@@ -1986,6 +2045,9 @@ filter_call(struct eval *e, int fid, struct tval *in, struct args *a)
 	    fid != FLT_B64ENC && fid != FLT_JOIN)
 		return eval_error(e, "a secret cannot be passed to the filter "
 		    "'%s'", filter_name(fid));
+	if ((a->a_npos || a->a_nkw) && filter_noargs(fid))
+		return eval_error(e, "%s() takes 1 positional argument but %zu "
+		    "were given", filter_name(fid), 1 + a->a_npos + a->a_nkw);
 	switch (fid) {
 	case FLT_ABS:		return f_abs(e, in);
 	case FLT_ATTR:		return f_attr(e, in, a);

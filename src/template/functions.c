@@ -437,26 +437,26 @@ str_casemap(const struct tval *s, int mode)
 {
 	struct buf	 b;
 	size_t		 pos = 0;
-	uint32_t	 cp, o;
-	int		 prevcased = 0, first = 1;
-	char		 tmp[4];
+	uint32_t	 cp;
+	int		 prevcased = 0, first = 1, m;
+	char		 tmp[8];
 
 	memset(&b, 0, sizeof(b));
 	while (utf8_next(s->u.s.p, s->u.s.len, &pos, &cp)) {
 		switch (mode) {
 		case 0:	/* title */
-			o = prevcased ? cp_lower(cp) : cp_upper(cp);
+			m = prevcased ? 2 : 1;
 			prevcased = cp_isalpha(cp);
 			break;
-		case 1:	/* capitalize */
-			o = first ? cp_upper(cp) : cp_lower(cp);
+		case 1:	/* capitalize: title case, then lower */
+			m = first ? 1 : 2;
 			break;
 		default: /* swapcase */
-			o = cp_isupper(cp) ? cp_lower(cp) : cp_upper(cp);
+			m = cp_isupper(cp) ? 2 : 0;
 			break;
 		}
 		first = 0;
-		if (buf_add(&b, tmp, utf8_put(tmp, o)) == -1) {
+		if (buf_add(&b, tmp, cp_case_full(cp, m, tmp)) == -1) {
 			buf_free(&b);
 			return NULL;
 		}
@@ -1142,8 +1142,16 @@ fn_range(struct eval *e, struct args *a)
 		    "larger than MAX_RANGE (%d).", MAX_RANGE);
 	if (eval_step(e, (uint64_t)n / 8) == -1)
 		return NULL;
-	if ((l = tval_list()) == NULL)
+	/* an immutable sequence that remembers how it was made (its repr) */
+	if ((l = tval_tuple()) == NULL)
 		return oom(e);
+	if ((l->u.l.rng = malloc(3 * sizeof(int64_t))) == NULL) {
+		tval_unref(l);
+		return oom(e);
+	}
+	l->u.l.rng[0] = start;
+	l->u.l.rng[1] = stop;
+	l->u.l.rng[2] = step;
 	for (i = 0; i < n; i++)
 		if (tval_list_append(l, tval_int(start + i * step)) == -1) {
 			tval_unref(l);

@@ -186,13 +186,55 @@ str_offset(const struct tval *v, size_t i)
 	return pos;
 }
 
+/*
+ * Full case mappings (Unicode SpecialCasing) that change the length: what
+ * Python's str.upper()/title()/lower() do beyond one-to-one mappings.
+ * mode 0 upper, 1 title, 2 lower.  Writes UTF-8, returns its length.
+ */
+size_t
+cp_case_full(uint32_t cp, int mode, char *out)
+{
+	static const struct {
+		uint32_t	 cf_cp;
+		const char	*cf_upper;
+		const char	*cf_title;
+	} special[] = {
+		{ 0x00df, "SS", "Ss" },			/* sharp s */
+		{ 0xfb00, "FF", "Ff" }, { 0xfb01, "FI", "Fi" },
+		{ 0xfb02, "FL", "Fl" }, { 0xfb03, "FFI", "Ffi" },
+		{ 0xfb04, "FFL", "Ffl" }, { 0xfb05, "ST", "St" },
+		{ 0xfb06, "ST", "St" },
+		{ 0x0149, "\xca\xbcN", "\xca\xbcN" },	/* 'n preceded by apostrophe */
+	};
+	size_t	 i;
+
+	if (cp >= 0x80) {
+		if (mode == 2 && cp == 0x130) {
+			memcpy(out, "i\xcc\x87", 3);
+			return 3;
+		}
+		if (mode != 2)
+			for (i = 0; i < sizeof(special) / sizeof(special[0]);
+			    i++)
+				if (special[i].cf_cp == cp) {
+					const char	*r = mode == 0 ?
+					    special[i].cf_upper :
+					    special[i].cf_title;
+
+					memcpy(out, r, strlen(r));
+					return strlen(r);
+				}
+	}
+	return utf8_put(out, mode == 2 ? cp_lower(cp) : cp_upper(cp));
+}
+
 static struct tval *
 str_map(const struct tval *v, uint32_t (*fn)(uint32_t))
 {
 	struct buf	 b;
 	size_t		 pos = 0, i;
 	uint32_t	 cp;
-	char		 tmp[4];
+	char		 tmp[8];
 
 	if (tval_is_ascii(v)) {
 		char	*p;
@@ -206,7 +248,8 @@ str_map(const struct tval *v, uint32_t (*fn)(uint32_t))
 	}
 	memset(&b, 0, sizeof(b));
 	while (utf8_next(v->u.s.p, v->u.s.len, &pos, &cp))
-		if (buf_add(&b, tmp, utf8_put(tmp, fn(cp))) == -1) {
+		if (buf_add(&b, tmp, cp_case_full(cp, fn == cp_upper ? 0 : 2,
+		    tmp)) == -1) {
 			buf_free(&b);
 			return NULL;
 		}

@@ -288,6 +288,7 @@ struct tval {
 			struct tval	**v;
 			size_t		  n;
 			size_t		  cap;
+			int64_t		 *rng;	/* range(): start, stop, step */
 		} l;
 		struct {
 			struct tdict_ent *e;
@@ -415,6 +416,7 @@ struct tval	*format_str_method(struct eval *, const struct tval *fmt,
 /* strings: code-point aware helpers (strings.c) */
 int		 utf8_next(const char *, size_t, size_t *pos, uint32_t *cp);
 size_t		 utf8_put(char *, uint32_t);
+size_t		 cp_case_full(uint32_t, int mode, char *out);
 uint32_t	 cp_upper(uint32_t);
 uint32_t	 cp_lower(uint32_t);
 int		 cp_isspace(uint32_t);

@@ -245,6 +245,7 @@ tval_release(struct tval *v, struct tval ***stk, size_t *n, size_t *cap,
 		for (i = 0; i < v->u.l.n; i++)
 			PUSH(v->u.l.v[i]);
 		free(v->u.l.v);
+		free(v->u.l.rng);
 		break;
 	case TV_DICT:
 	case TV_NS:
@@ -694,7 +695,7 @@ tval_typename(const struct tval *v)
 	case TV_STR:	return "str";
 	case TV_BYTES:	return "bytes";
 	case TV_LIST:	return "list";
-	case TV_TUPLE:	return "tuple";
+	case TV_TUPLE:	return v->u.l.rng != NULL ? "range" : "tuple";
 	case TV_DICT:	return "dict";
 	case TV_NS:	return "Namespace";
 	case TV_FUNC:	return "builtin_function_or_method";
@@ -971,6 +972,15 @@ tval_repr_into(struct buf *b, const struct tval *v, int depth)
 		return 0;
 	case TV_LIST:
 	case TV_TUPLE:
+		if (v->u.l.rng != NULL) {
+			/* a range object spells itself like Python's */
+			buf_printf(b, "range(%" PRId64 ", %" PRId64, v->u.l.rng[0],
+			    v->u.l.rng[1]);
+			if (v->u.l.rng[2] != 1)
+				buf_printf(b, ", %" PRId64, v->u.l.rng[2]);
+			buf_addc(b, ')');
+			return 0;
+		}
 		if (v->tv_flags & (TVF_VITEMS | TVF_VKEYS | TVF_VVALUES))
 			buf_adds(b, (v->tv_flags & TVF_VITEMS) ? "dict_items(" :
 			    (v->tv_flags & TVF_VKEYS) ? "dict_keys(" :
