@@ -383,6 +383,13 @@ START_TEST(sandbox_output)
 	r = render("{{ 'x' * 100000000000 }}", NULL);
 	ck_assert_ptr_null(r);
 	ck_assert_ptr_nonnull(strstr(terr.te_msg, "limit"));
+	/* a huge repr or JSON stops while it is being built */
+	r = render("{{ [[1] * 500000] * 500000 }}", NULL);
+	ck_assert_ptr_null(r);
+	ck_assert_ptr_nonnull(strstr(terr.te_msg, "output limit"));
+	r = render("{{ ([[1] * 500000] * 500000) | tojson }}", NULL);
+	ck_assert_ptr_null(r);
+	ck_assert_ptr_nonnull(strstr(terr.te_msg, "output limit"));
 	r = render_lim("{{ range(10) | join(',') }}", NULL, &lim);
 	ck_assert_str_eq(r, "0,1,2,3,4,5,6,7,8,9");
 	free(r);

@@ -417,9 +417,16 @@ eval_str_into(struct eval *e, struct buf *b, const struct tval *v)
 	if (v->tv_type == TV_SECRET)
 		return eval_errorv(e, "a secret cannot be converted to a string "
 		    "here");
-	if (tval_str_into(b, v) == -1)
+	/* stop a huge repr while it is built, not after */
+	if (b->b_max == 0)
+		b->b_max = e->e_maxout + 1;
+	if (tval_str_into(b, v) == -1 || b->b_over) {
+		if (b->b_over)
+			return eval_errorv(e, "template output limit exceeded "
+			    "(%zu bytes)", e->e_maxout);
 		return eval_errorv(e, "maximum recursion depth exceeded while "
 		    "getting the repr of an object");
+	}
 	if (b->b_len > e->e_maxout)
 		return eval_errorv(e, "template output limit exceeded (%zu "
 		    "bytes)", e->e_maxout);
@@ -632,37 +639,53 @@ undef_attr(struct eval *e, const struct tval *obj, const char *name)
 	return u != NULL ? u : eval_error(e, "out of memory");
 }
 
+static const char *const loop_attrs[] = {
+	"index", "index0", "revindex", "revindex0", "first", "last", "length",
+	"depth", "depth0", "previtem", "nextitem"
+};
+
+int
+loop_attr_find(const char *name)
+{
+	size_t	 i;
+
+	for (i = 0; i < sizeof(loop_attrs) / sizeof(loop_attrs[0]); i++)
+		if (strcmp(loop_attrs[i], name) == 0)
+			return (int)i;
+	return -1;
+}
+
 static struct tval *
-loop_attr(struct eval *e, struct tval *lv, const char *name)
+loop_attr(struct eval *e, struct tval *lv, const char *name, int id)
 {
 	struct loopctx	*lc = lv->u.loop;
 	size_t		 i = lc->lc_i, n = lc->lc_n;
 	int		 fid;
 
-	if (strcmp(name, "index") == 0)
+	switch (id) {
+	case 0:
 		return tval_int((int64_t)i + 1);
-	if (strcmp(name, "index0") == 0)
+	case 1:
 		return tval_int((int64_t)i);
-	if (strcmp(name, "revindex") == 0)
+	case 2:
 		return tval_int((int64_t)(n - i));
-	if (strcmp(name, "revindex0") == 0)
+	case 3:
 		return tval_int((int64_t)(n - i - 1));
-	if (strcmp(name, "first") == 0)
+	case 4:
 		return tval_bool(i == 0);
-	if (strcmp(name, "last") == 0)
+	case 5:
 		return tval_bool(i + 1 == n);
-	if (strcmp(name, "length") == 0)
+	case 6:
 		return tval_int((int64_t)n);
-	if (strcmp(name, "depth") == 0)
+	case 7:
 		return tval_int(lc->lc_depth + 1);
-	if (strcmp(name, "depth0") == 0)
+	case 8:
 		return tval_int(lc->lc_depth);
-	if (strcmp(name, "previtem") == 0) {
+	case 9:
 		if (lc->lc_items != NULL && i > 0)
 			return tval_ref(lc->lc_items[i - 1]);
 		return tval_undef("there is no previous item", NULL);
-	}
-	if (strcmp(name, "nextitem") == 0) {
+	case 10:
 		if (lc->lc_items != NULL && i + 1 < n)
 			return tval_ref(lc->lc_items[i + 1]);
 		return tval_undef("there is no next item", NULL);
@@ -705,7 +728,7 @@ eval_getattr(struct eval *e, struct tval *obj, const char *name, size_t len)
 			return tval_ref(v);
 		return undef_attr(e, obj, name);
 	case TV_LOOP:
-		return loop_attr(e, obj, name);
+		return loop_attr(e, obj, name, loop_attr_find(name));
 	case TV_TUPLE:
 		if ((obj->tv_flags & TVF_GROUP) && obj->u.l.n == 2) {
 			if (strcmp(name, "grouper") == 0)
@@ -727,6 +750,73 @@ eval_getattr(struct eval *e, struct tval *obj, const char *name, size_t len)
 	    (v = tval_dict_gets(obj, name, len, tmpl_hash(name, len))) != NULL)
 		return tval_ref(v);
 	return undef_attr(e, obj, name);
+}
+
+/* The method a node's cached ids give for obj, with lookup's runtime rules. */
+static int
+node_method(const struct tnode *n, const struct tval *obj)
+{
+	int	 fid;
+
+	switch (obj->tv_type) {
+	case TV_STR:
+		return n->n_meth[0];
+	case TV_DICT:
+		fid = n->n_meth[1];
+		/* by_id is ours (user.profile_fields): keys win */
+		if (fid >= 0 && strcmp(n->n_name, "by_id") == 0 &&
+		    tval_dict_gets(obj, n->n_name, n->n_namelen, n->n_hash) !=
+		    NULL)
+			return -1;
+		return fid;
+	case TV_LIST:
+		if (obj->tv_flags & (TVF_VITEMS | TVF_VKEYS | TVF_VVALUES))
+			return -1;
+		return n->n_meth[2];
+	case TV_TUPLE:
+		return n->n_meth[3];
+	case TV_LOOP:
+		return n->n_meth[4] >= 0 ? -1 : method_lookup(obj, n->n_name);
+	default:
+		return -1;
+	}
+}
+
+/* obj.name with the node's precomputed hash and method ids. */
+static struct tval *
+getattr_node(struct eval *e, struct tval *obj, const struct tnode *n)
+{
+	struct tval	*v;
+	int		 fid;
+
+	if (n->n_name[0] == '_' || obj->tv_type == TV_TUPLE)
+		return eval_getattr(e, obj, n->n_name, n->n_namelen);
+	switch (obj->tv_type) {
+	case TV_DICT:
+		if ((fid = node_method(n, obj)) >= 0)
+			break;
+		if ((v = tval_dict_gets(obj, n->n_name, n->n_namelen,
+		    n->n_hash)) != NULL)
+			return tval_ref(v);
+		return undef_attr(e, obj, n->n_name);
+	case TV_NS:
+		if ((v = tval_dict_gets(obj, n->n_name, n->n_namelen,
+		    n->n_hash)) != NULL)
+			return tval_ref(v);
+		return undef_attr(e, obj, n->n_name);
+	case TV_LOOP:
+		return loop_attr(e, obj, n->n_name, n->n_meth[4]);
+	case TV_STR:
+	case TV_LIST:
+		if ((fid = node_method(n, obj)) >= 0)
+			break;
+		return undef_attr(e, obj, n->n_name);
+	default:
+		return eval_getattr(e, obj, n->n_name, n->n_namelen);
+	}
+	if ((v = tval_func(fid, obj, function_name(fid))) == NULL)
+		return eval_error(e, "out of memory");
+	return v;
 }
 
 static int
@@ -1518,10 +1608,10 @@ eval_call(struct eval *e, const struct tnode *n)
 			return NULL;
 		if (obj->tv_type != TV_NS && obj->tv_type != TV_LOOP &&
 		    obj->tv_type != TV_UNDEF && cn->n_name[0] != '_')
-			fid = method_lookup(obj, cn->n_name);
+			fid = node_method(cn, obj);
 		if (fid < 0) {
 			e->e_node = cn;
-			callee = eval_getattr(e, obj, cn->n_name, cn->n_namelen);
+			callee = getattr_node(e, obj, cn);
 			if (callee == NULL)
 				goto out;
 		}
@@ -1673,7 +1763,10 @@ eval_expr(struct eval *e, const struct tnode *n)
 		if ((a = eval_expr(e, n->n_a)) == NULL)
 			return NULL;
 		e->e_node = n;
-		r = eval_getattr(e, a, n->n_name, n->n_namelen);
+		if (a->tv_type == TV_UNDEF)
+			r = eval_undefined_error(e, a);
+		else
+			r = getattr_node(e, a, n);
 		break;
 	case N_GETITEM:
 		if ((a = eval_expr(e, n->n_a)) == NULL)

@@ -123,6 +123,20 @@ attr_get(struct eval *e, struct tval *item, const struct tval *attr,
 			for (i = 0; p + i < dot; i++)
 				if (!isdigit((unsigned char)p[i]))
 					digits = 0;
+			if (!digits && cur->tv_type == TV_DICT) {
+				/* the usual case, without a key allocation */
+				next = tval_dict_gets(cur, p, (size_t)(dot - p),
+				    tmpl_hash(p, (size_t)(dot - p)));
+				if (next != NULL) {
+					tval_ref(next);
+					tval_unref(cur);
+					cur = next;
+					if (dot == end)
+						break;
+					p = dot + 1;
+					continue;
+				}
+			}
 			if (digits)
 				key = tval_int(strtoll(p, NULL, 10));
 			else
@@ -547,6 +561,16 @@ round_float(double x, int64_t n)
 
 	if (isnan(x) || isinf(x) || n > 308)
 		return x;
+	if (n >= 0 && n <= 15 && fabs(x) < 1e15) {
+		static const double	 p10[] = { 1, 1e1, 1e2, 1e3, 1e4, 1e5,
+		    1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15 };
+		double			 y = x * p10[n], fr;
+
+		/* away from a tie the product's error cannot change k */
+		fr = fabs(y - trunc(y));
+		if (fabs(y) < 4e15 && fabs(fr - 0.5) > 1e-6)
+			return nearbyint(y) / p10[n];
+	}
 	if (n >= 0) {
 		snprintf(tmp, sizeof(tmp), "%.*f", (int)n, x);
 		return strtod(tmp, NULL);
@@ -1881,6 +1905,7 @@ f_json(struct eval *e, struct tval *in, struct args *a, int mode)
 	if (indent > 64)
 		indent = 64;
 	memset(&b, 0, sizeof(b));
+	b.b_max = eval_maxout(e) + 1;
 	if (json_dump(&b, in, mode, (int)indent, err, sizeof(err)) == -1) {
 		buf_free(&b);
 		return eval_error(e, "%s", err);

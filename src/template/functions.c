@@ -6,6 +6,7 @@
 #include "build.h"
 
 #include <inttypes.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -64,6 +65,18 @@ static const struct {
 	METHOD_LIST(X_DEF)
 #undef X_DEF
 };
+
+int
+method_find(int type, const char *name)
+{
+	size_t	 i;
+
+	for (i = 0; i < sizeof(methods) / sizeof(methods[0]); i++)
+		if (methods[i].md_type == type &&
+		    strcmp(methods[i].md_name, name) == 0)
+			return METHOD_BASE + (int)i;
+	return -1;
+}
 
 int
 method_lookup(const struct tval *obj, const char *name)
@@ -1239,8 +1252,11 @@ fn_now(struct eval *e, struct args *a)
 	if (args_bind(e, a, "now", params, 1, 0, v) == -1)
 		return NULL;
 	if (v[0] != NULL) {
-		if (v[0]->tv_type == TV_FLOAT)
+		if (v[0]->tv_type == TV_FLOAT) {
+			if (!(fabs(v[0]->u.f) < 1e15))
+				return eval_error(e, "now(): offset out of range");
 			off = (int64_t)v[0]->u.f;
+		}
 		else if (want_int(e, v[0], &off) == -1)
 			return NULL;
 	}

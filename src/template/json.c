@@ -21,7 +21,10 @@
 
 #define JSON_MAXDEPTH	500
 
+#define JP_MEMO	64	/* object keys seen in this document, reused */
+
 struct jparse {
+	struct tval	*jp_memo[JP_MEMO];
 	const char	*jp_s;
 	size_t		 jp_len;
 	size_t		 jp_pos;
@@ -90,13 +93,44 @@ jp_hex4(const char *p, uint32_t *out)
 }
 
 static struct tval *
-jp_string(struct jparse *jp)
+jp_string(struct jparse *jp, int key)
 {
 	size_t		 start = jp->jp_pos, i;
 	struct buf	 b;
 	uint32_t	 cp, lo;
 	char		 tmp[4];
+	const char	*s = jp->jp_s;
 
+	/* the common case: no escapes, one allocation (keys: often none) */
+	for (i = start + 1; i < jp->jp_len; i++) {
+		unsigned char	 c = (unsigned char)s[i];
+
+		if (c == '"' || c == '\\' || c < 0x20)
+			break;
+	}
+	if (i < jp->jp_len && s[i] == '"') {
+		size_t		 n = i - start - 1;
+		struct tval	*v, **slot = NULL;
+		uint64_t	 h;
+
+		if (key && n <= 32) {
+			h = tmpl_hash(s + start + 1, n);
+			slot = &jp->jp_memo[h % JP_MEMO];
+			if (*slot != NULL && (*slot)->u.s.len == n &&
+			    memcmp((*slot)->u.s.p, s + start + 1, n) == 0) {
+				jp->jp_pos = i + 1;
+				return tval_ref(*slot);
+			}
+		}
+		if ((v = tval_str(s + start + 1, n)) == NULL)
+			return jp_fail(jp, start, "out of memory");
+		if (slot != NULL) {
+			tval_unref(*slot);
+			*slot = tval_ref(v);
+		}
+		jp->jp_pos = i + 1;
+		return v;
+	}
 	memset(&b, 0, sizeof(b));
 	i = ++jp->jp_pos;
 	for (;;) {
@@ -203,6 +237,61 @@ jp_number(struct jparse *jp)
 				p++;
 		}
 	}
+	jp->jp_pos = p;
+	if (!isfloat && p - start <= 18) {
+		/* fits in int64 without overflow checks */
+		const char	*q = s + start;
+		int		 neg = *q == '-';
+
+		iv = 0;
+		for (q += neg; q < s + p; q++)
+			iv = iv * 10 + (*q - '0');
+		return tval_int(neg ? -iv : iv);
+	}
+	if (isfloat && p - start <= 17) {
+		/*
+		 * Clinger's fast path: at most 15 significant digits and a
+		 * small power of ten are exact in a double, so one operation
+		 * rounds correctly.
+		 */
+		const char	*q = s + start;
+		int		 neg = *q == '-', nd = 0, e10 = 0, esign = 1, ok = 1;
+		int64_t		 mant = 0;
+		static const double p10[] = { 1e0, 1e1, 1e2, 1e3, 1e4, 1e5,
+		    1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+		    1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22 };
+
+		for (q += neg; q < s + p && *q != 'e' && *q != 'E'; q++) {
+			if (*q == '.')
+				continue;
+			mant = mant * 10 + (*q - '0');
+			nd++;
+		}
+		{
+			const char	*dot = memchr(s + start, '.',
+			    (size_t)(q - (s + start)));
+
+			if (dot != NULL)
+				e10 = -(int)(q - dot - 1);
+		}
+		if (q < s + p) {
+			int	 x = 0;
+
+			q++;
+			if (*q == '-' || *q == '+')
+				esign = *q++ == '-' ? -1 : 1;
+			for (; q < s + p; q++)
+				if ((x = x * 10 + (*q - '0')) > 400)
+					ok = 0;
+			e10 += esign * x;
+		}
+		if (ok && nd <= 15 && e10 >= -22 && e10 <= 22) {
+			double	 d = (double)mant;
+
+			d = e10 < 0 ? d / p10[-e10] : d * p10[e10];
+			return tval_float(neg ? -d : d);
+		}
+	}
 	if (p - start >= sizeof(tmp))
 		return jp_fail(jp, start, "number too long");
 	memcpy(tmp, s + start, p - start);
@@ -275,7 +364,7 @@ jp_object(struct jparse *jp, int depth)
 			return jp_fail(jp, jp->jp_pos, "Expecting property name "
 			    "enclosed in double quotes");
 		}
-		if ((k = jp_string(jp)) == NULL) {
+		if ((k = jp_string(jp, 1)) == NULL) {
 			tval_unref(d);
 			return NULL;
 		}
@@ -339,7 +428,7 @@ jp_value(struct jparse *jp, int depth)
 	case '[':
 		return jp_array(jp, depth);
 	case '"':
-		return jp_string(jp);
+		return jp_string(jp, 0);
 	case 'n':
 		if (jp_lit(jp, "null"))
 			return tval_none();
@@ -373,6 +462,7 @@ json_parse(const char *s, size_t len, char *err, size_t errlen)
 {
 	struct jparse	 jp;
 	struct tval	*v;
+	size_t		 i;
 
 	memset(&jp, 0, sizeof(jp));
 	jp.jp_s = s;
@@ -384,13 +474,17 @@ json_parse(const char *s, size_t len, char *err, size_t errlen)
 	if ((v = jp_value(&jp, 0)) == NULL) {
 		if (!jp.jp_failed)
 			jp_fail(&jp, jp.jp_pos, "out of memory");
+		for (i = 0; i < JP_MEMO; i++)
+			tval_unref(jp.jp_memo[i]);
 		return NULL;
 	}
 	jp_ws(&jp);
 	if (jp.jp_pos != jp.jp_len) {
 		tval_unref(v);
-		return jp_fail(&jp, jp.jp_pos, "Extra data");
+		v = jp_fail(&jp, jp.jp_pos, "Extra data");
 	}
+	for (i = 0; i < JP_MEMO; i++)
+		tval_unref(jp.jp_memo[i]);
 	return v;
 }
 
@@ -600,6 +694,8 @@ jd_value(struct jdump *jd, const struct tval *v, int level)
 
 	if (level > JSON_MAXDEPTH)
 		return jd_fail(jd, "%s", "maximum recursion depth exceeded");
+	if (jd->jd_b->b_over)
+		return jd_fail(jd, "%s", "template output limit exceeded");
 	switch (v->tv_type) {
 	case TV_NONE:
 		return buf_adds(jd->jd_b, "null");
@@ -654,6 +750,10 @@ json_dump(struct buf *b, const struct tval *v, int mode, int indent,
 	jd.jd_errlen = errlen;
 	if (jd_value(&jd, v, 0) == -1)
 		return -1;
+	if (b->b_over) {
+		snprintf(err, errlen, "template output limit exceeded");
+		return -1;
+	}
 	if (b->b_p == NULL && buf_add(b, "", 0) == -1)
 		return -1;
 	return 0;

@@ -244,6 +244,7 @@ jwt_encode_value(struct eval *e, struct args *a)
 	memset(&hdr, 0, sizeof(hdr));
 	memset(&pay, 0, sizeof(pay));
 	memset(&tok, 0, sizeof(tok));
+	hdr.b_max = pay.b_max = eval_maxout(e) + 1;
 	if (jwt_header(e, alg, v[3], &hdr) == -1)
 		goto out;
 	if (json_dump(&pay, v[0], 2, -1, err, sizeof(err)) == -1) {

@@ -508,6 +508,12 @@ parse_subscript(struct parser *p, struct tnode *obj)
 			    node_setname(p, n, at->tk_str, at->tk_len) == -1)
 				return NULL;
 			n->n_a = obj;
+			/* resolved once here, not by name at every render */
+			n->n_meth[0] = method_find(TV_STR, n->n_name);
+			n->n_meth[1] = method_find(TV_DICT, n->n_name);
+			n->n_meth[2] = method_find(TV_LIST, n->n_name);
+			n->n_meth[3] = method_find(TV_TUPLE, n->n_name);
+			n->n_meth[4] = loop_attr_find(n->n_name);
 			return n;
 		}
 		if (at->tk_type == TK_INT) {

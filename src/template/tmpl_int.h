@@ -32,6 +32,8 @@ struct buf {
 	char	*b_p;
 	size_t	 b_len;
 	size_t	 b_cap;
+	size_t	 b_max;		/* 0: unbounded; else adds past it fail */
+	int	 b_over;	/* an add failed for b_max */
 };
 int	 buf_grow(struct buf *, size_t);
 int	 buf_add(struct buf *, const void *, size_t);
@@ -138,6 +140,8 @@ struct tnode {
 	size_t		  n_namelen;
 	uint64_t	  n_hash;	/* of n_name, for dict lookups */
 	int		  n_fid;	/* filter / test / builtin id */
+	int		  n_meth[5];	/* N_GETATTR: method id for str, dict,
+					   list, tuple; loop attribute id */
 	int		  n_flags;
 	struct tval	 *n_val;	/* N_CONST (immortal) */
 	const char	 *n_str;	/* N_DATA */
@@ -276,6 +280,7 @@ struct macro;
 struct tval {
 	uint8_t		 tv_type;
 	uint16_t	 tv_flags;
+	uint8_t		 tv_slab;	/* size class of its memory (value.c) */
 	int32_t		 tv_refs;
 	union {
 		int64_t	 i;
@@ -283,6 +288,7 @@ struct tval {
 		struct {
 			char	*p;
 			size_t	 len;
+			uint64_t h;	/* cached hash, 0: not yet */
 		} s;
 		struct {
 			struct tval	**v;
@@ -405,6 +411,8 @@ int		 test_call(struct eval *, int tid, struct tval *in,
 		    struct args *);
 /* functions.c: global functions (fid < BI__COUNT) and methods (above) */
 int		 method_lookup(const struct tval *obj, const char *name);
+int		 method_find(int type, const char *name);
+int		 loop_attr_find(const char *name);
 struct tval	*function_call(struct eval *, int fid, struct tval *self,
 		    struct args *);
 const char	*function_name(int fid);

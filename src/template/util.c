@@ -73,6 +73,10 @@ buf_grow(struct buf *b, size_t more)
 	size_t	 cap;
 	char	*p;
 
+	if (b->b_max != 0 && (more > b->b_max || b->b_len > b->b_max - more)) {
+		b->b_over = 1;
+		return -1;
+	}
 	if (b->b_cap - b->b_len > more)
 		return 0;
 	if (more > SIZE_MAX / 4 - b->b_len)
@@ -139,6 +143,7 @@ buf_free(struct buf *b)
 	free(b->b_p);
 	b->b_p = NULL;
 	b->b_len = b->b_cap = 0;
+	b->b_over = 0;
 }
 
 void

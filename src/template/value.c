@@ -16,25 +16,114 @@
 
 #define VAL_MAXDEPTH	500	/* recursion bound for eq / hash / repr */
 
-struct tval tval_undef_static = { TV_UNDEF, TVF_IMMORTAL, 1, { .i = 0 } };
-struct tval tval_none_static = { TV_NONE, TVF_IMMORTAL, 1, { .i = 0 } };
-struct tval tval_true_static = { TV_BOOL, TVF_IMMORTAL, 1, { .i = 1 } };
-struct tval tval_false_static = { TV_BOOL, TVF_IMMORTAL, 1, { .i = 0 } };
+struct tval tval_undef_static = { TV_UNDEF, TVF_IMMORTAL, 0, 1, { .i = 0 } };
+struct tval tval_none_static = { TV_NONE, TVF_IMMORTAL, 0, 1, { .i = 0 } };
+struct tval tval_true_static = { TV_BOOL, TVF_IMMORTAL, 0, 1, { .i = 1 } };
+struct tval tval_false_static = { TV_BOOL, TVF_IMMORTAL, 0, 1, { .i = 0 } };
 
 /* Defined in eval.c and functions.c: they own these structures. */
 void	loopctx_free(struct loopctx *);
 void	macro_free(struct macro *);
 
+/*
+ * A per-thread cache of value-sized blocks.  A JSON body becomes hundreds
+ * of small values that are all freed together after the render; recycling
+ * them here instead of through malloc is most of the renderer's speed.
+ * Sanitizer builds use plain malloc so that they still see every misuse.
+ */
+#define SLAB_NONE	0xff
+#define SLAB_CAP	16384		/* blocks kept per size class */
+static const size_t slab_sizes[] = { 64, 96, 128, 192, 256 };
+#define SLAB_NCLASS	(sizeof(slab_sizes) / sizeof(slab_sizes[0]))
+#if defined(__SANITIZE_ADDRESS__)
+#define SLAB_DISABLED	1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define SLAB_DISABLED	1
+#endif
+#endif
+struct slab_blk {
+	struct slab_blk	*sb_next;
+};
+static __thread struct slab_blk	*slab_free[SLAB_NCLASS];
+static __thread size_t		 slab_count[SLAB_NCLASS];
+
+static void *
+slab_alloc(size_t size, uint8_t *cls)
+{
+	size_t		 c;
+	struct slab_blk	*b;
+
+#ifndef SLAB_DISABLED
+	for (c = 0; c < SLAB_NCLASS; c++)
+		if (size <= slab_sizes[c]) {
+			*cls = (uint8_t)c;
+			if ((b = slab_free[c]) != NULL) {
+				slab_free[c] = b->sb_next;
+				slab_count[c]--;
+				return b;
+			}
+			return malloc(slab_sizes[c]);
+		}
+#else
+	(void)c;
+	(void)b;
+#endif
+	*cls = SLAB_NONE;
+	return malloc(size);
+}
+
+static void
+slab_release(void *p, uint8_t cls)
+{
+	struct slab_blk	*b = p;
+
+	if (cls >= SLAB_NCLASS || slab_sizes[cls] == 0 || slab_count[cls] >= SLAB_CAP) {
+		free(p);
+		return;
+	}
+	b->sb_next = slab_free[cls];
+	slab_free[cls] = b;
+	slab_count[cls]++;
+}
+
 static struct tval *
 tval_alloc(int type, size_t extra)
 {
 	struct tval	*v;
+	uint8_t		 cls;
 
-	if ((v = calloc(1, sizeof(*v) + extra)) == NULL)
+	if ((v = slab_alloc(sizeof(*v) + extra, &cls)) == NULL)
 		return NULL;
+	v->tv_slab = cls;
 	v->tv_type = (uint8_t)type;
+	v->tv_flags = 0;
 	v->tv_refs = 1;
+	memset(&v->u, 0, sizeof(v->u));
 	return v;
+}
+
+/*
+ * Small ints are shared immortal values, like CPython's: JSON bodies and
+ * loops are full of them and each would otherwise be a malloc.
+ */
+#define SMALLINT_MIN	(-5)
+#define SMALLINT_MAX	1024
+static struct tval smallints[SMALLINT_MAX - SMALLINT_MIN + 1];
+
+static void __attribute__((constructor))
+smallints_init(void)
+{
+	int	 i;
+
+	for (i = SMALLINT_MIN; i <= SMALLINT_MAX; i++) {
+		struct tval	*v = &smallints[i - SMALLINT_MIN];
+
+		v->tv_type = TV_INT;
+		v->tv_flags = TVF_IMMORTAL;
+		v->tv_refs = 1;
+		v->u.i = i;
+	}
 }
 
 struct tval *
@@ -54,6 +143,8 @@ tval_int(int64_t i)
 {
 	struct tval	*v;
 
+	if (i >= SMALLINT_MIN && i <= SMALLINT_MAX)
+		return &smallints[i - SMALLINT_MIN];
 	if ((v = tval_alloc(TV_INT, 0)) != NULL)
 		v->u.i = i;
 	return v;
@@ -276,7 +367,7 @@ tval_release(struct tval *v, struct tval ***stk, size_t *n, size_t *cap,
 		break;
 	}
 #undef PUSH
-	free(v);
+	slab_release(v, v->tv_slab);
 }
 
 void
@@ -317,6 +408,9 @@ tval_immortal(struct tmpl *t, struct tval *v)
 		t->t_consts = nv;
 		t->t_cconsts = c;
 	}
+	/* no cache writes at render time: constants may be shared */
+	if (v->tv_type == TV_STR)
+		(void)tval_hash(v);
 	v->tv_flags |= TVF_IMMORTAL;
 	t->t_consts[t->t_nconsts++] = v;
 	return v;
@@ -413,7 +507,10 @@ tval_hash_depth(const struct tval *v, int depth)
 		}
 	case TV_STR:
 	case TV_BYTES:
-		return tmpl_hash(v->u.s.p, v->u.s.len);
+		if (v->u.s.h == 0)
+			((struct tval *)v)->u.s.h = tmpl_hash(v->u.s.p,
+			    v->u.s.len);
+		return v->u.s.h;
 	case TV_TUPLE:
 		h = 0x345678;
 		for (i = 0; i < v->u.l.n; i++)
@@ -806,7 +903,47 @@ fmt_float_repr(struct buf *b, double d)
 		buf_adds(b, signbit(d) ? "-0.0" : "0.0");
 		return;
 	}
-	for (prec = 1; prec <= 17; prec++) {
+	/*
+	 * Fast path for the common "few decimals" values: the first n for
+	 * which round(d * 10^n) / 10^n gives d back is the shortest repr
+	 * (both operations round correctly: k < 2^53, 10^n exact).
+	 */
+	if (fabs(d) >= 1e-4 && fabs(d) < 1e15 && d != floor(d)) {
+		static const double	 p10[] = { 1, 1e1, 1e2, 1e3, 1e4, 1e5,
+		    1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+		    1e16, 1e17, 1e18 };
+		double			 a = fabs(d), y, k;
+		int			 n;
+
+		for (n = 1; n <= 18; n++) {
+			y = a * p10[n];
+			if (y >= 9007199254740992.0)
+				break;
+			k = nearbyint(y);
+			if (k / p10[n] == a) {
+				int64_t	 ik = (int64_t)k, ip, fp;
+
+				ip = ik / (int64_t)p10[n];
+				fp = ik % (int64_t)p10[n];
+				/* trailing zeros mean a smaller n matched */
+				buf_printf(b, "%s%" PRId64 ".%0*" PRId64,
+				    d < 0 ? "-" : "", ip, n, fp);
+				return;
+			}
+		}
+	}
+	/* integral values below 1e16 print as themselves plus ".0" */
+	if (fabs(d) < 1e16 && d == (double)(int64_t)d) {
+		buf_printf(b, "%" PRId64 ".0", (int64_t)d);
+		return;
+	}
+	/*
+	 * Correct rounding to 15 digits yields the shortest repr whenever
+	 * that has at most 15 digits; only then try 16 and 17.
+	 */
+	/* subnormals carry fewer digits: search from one */
+	for (prec = fabs(d) < 2.2250738585072014e-308 ? 1 : 15; prec <= 17;
+	    prec++) {
 		snprintf(tmp, sizeof(tmp), "%.*e", prec - 1, d);
 		if (strtod(tmp, NULL) == d)
 			break;
@@ -958,7 +1095,7 @@ tval_repr_into(struct buf *b, const struct tval *v, int depth)
 {
 	size_t	 i;
 
-	if (depth > VAL_MAXDEPTH)
+	if (depth > VAL_MAXDEPTH || b->b_over)
 		return -1;
 	switch (v->tv_type) {
 	case TV_STR:
