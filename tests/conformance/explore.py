@@ -16,6 +16,7 @@ import random
 import sys
 import tempfile
 
+sys.dont_write_bytecode = True      # keep the source tree (and dist) clean
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import run  # noqa: E402  (the oracle and the widgetctl driver)
 
