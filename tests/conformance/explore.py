@@ -49,14 +49,18 @@ FILTERS = ["abs", "capitalize", "count", "first", "last", "float", "int",
            "dictsort", "map('string')|list", "format(1)", "list|length",
            "base64_encode", "sort(reverse=true)", "groupby('v')|list",
            "map(attribute='name')|list", "selectattr('ok')|list",
-           "sum(attribute='v')", "sort(attribute='name')|list"]
+           "sum(attribute='v')", "sort(attribute='name')|list",
+           "center(9)", "batch(2)|list", "wordwrap(5)", "striptags",
+           "pprint", "e", "items|list", "xmlattr"]
 TESTS = ["defined", "undefined", "none", "number", "string", "mapping",
          "iterable", "sequence", "even", "odd", "divisibleby 3", "eq 1",
          "ne 1", "lt 2", "gt 2", "in [1, 2]", "in 'abc'"]
 METHODS = [".lower()", ".upper()", ".strip()", ".split()", ".split(',')",
            ".startswith('a')", ".endswith('c')", ".replace('a', 'b')",
            ".items()|list", ".keys()|list", ".values()|list", ".get('a')",
-           ".get('zz', 0)"]
+           ".get('zz', 0)", ".find('b')", ".zfill(4)", ".rsplit(' ', 1)",
+           ".count('a')", ".title()", ".isdigit()", ".splitlines()",
+           ".lstrip('a')", ".ljust(4, '*')"]
 
 
 def expr(rnd, depth=0):
