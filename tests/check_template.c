@@ -542,7 +542,19 @@ START_TEST(secret_jwt)
 	ck_assert_str_eq(val, plain);
 	free(val);
 	free(plain);
-	/* a known vector: PyJWT gives the same token */
+	/* Ed25519 signs deterministically (verified with openssl pkeyutl) */
+	ck_render("{{ jwt_encode({'sub': 'x'}, k, 'EdDSA', {'kid': 'k1'}) }}",
+	    "{\"k\": \"-----BEGIN PRIVATE KEY-----\\nMC4CAQAwBQYDK2VwBCIEIBAvr"
+	    "KmbtdzYaS+VRcZNKVtgFrZuLZkK7ilmG2xpMIvp\\n-----END PRIVATE "
+	    "KEY-----\\n\"}",
+	    "eyJhbGciOiJFZERTQSIsImtpZCI6ImsxIiwidHlwIjoiSldUIn0.eyJzdWIiOiJ4In0."
+	    "toPKZ8EoBdf0eb7otKlDwJ-9RH-Sal_oEJEMw2BNnospoL7-cc14_FA9iLyIOGi5w25M"
+	    "PNDflld48jvk2Hl2Dg");
+	ck_render_err("{{ jwt_encode({'a': 1}, 'not a pem', 'RS256') }}", NULL,
+	    1, 0, "PEM");
+	ck_render_err("{{ jwt_encode({'a': 1}, 'k', 'HS999') }}", NULL, 1, 0,
+	    "not supported");
+	/* the HS256 vector of jwt.io-style libraries (HMAC checked in Python) */
 	ck_render("{{ jwt_encode({'a': 1}, 'k', 'HS256') }}", NULL,
 	    "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJhIjoxfQ."
 	    "HYfzqBpLbCOo950TeHdytWxg8UHtAmEQCW7ITVky6Gc");
@@ -728,6 +740,32 @@ START_TEST(variables)
 }
 END_TEST
 
+START_TEST(sandbox_escaping_macro)
+{
+	struct tval		*g = ctx_from("{\"g\": {}}");
+	struct tmpl		*t1, *t2;
+	struct tmpl_env		 env;
+	struct tmpl_output	*o;
+
+	/* a macro stored into the globals cannot be called after its render */
+	t1 = compile_ok("{% macro m() %}x{% endmacro %}{{ g.update({'m': m}) }}"
+	    "{{ g.m() }}");
+	t2 = compile_ok("{{ g.m() }}");
+	memset(&env, 0, sizeof(env));
+	env.te_globals = g;
+	o = tmpl_render(t1, &env, &terr);
+	ck_assert_ptr_nonnull(o);
+	ck_assert_str_eq(tmpl_output_text(o, NULL), "Nonex");
+	tmpl_output_free(o);
+	tmpl_free(t1);
+	ck_assert_ptr_null(tmpl_render(t2, &env, &terr));
+	ck_assert_msg(strstr(terr.te_msg, "no longer callable") != NULL, "%s",
+	    terr.te_msg);
+	tmpl_free(t2);
+	tval_unref(g);
+}
+END_TEST
+
 static Suite *
 template_suite(void)
 {
@@ -761,6 +799,7 @@ template_suite(void)
 	tcase_add_test(tc, sandbox_output);
 	tcase_add_test(tc, sandbox_depth);
 	tcase_add_test(tc, sandbox_deep_data);
+	tcase_add_test(tc, sandbox_escaping_macro);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("secret");

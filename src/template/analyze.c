@@ -94,6 +94,7 @@ static const struct {
 	{ "request",		TMPL_USES_REQUEST },
 };
 
+/* The global names that matter to availability, and their usage bits. */
 static unsigned int
 name_flag(const char *name)
 {
@@ -105,6 +106,7 @@ name_flag(const char *name)
 	return 0;
 }
 
+/* Usage lists keep the first occurrence only; order of first use is kept. */
 static int
 list_add(const char ***list, size_t *n, size_t *cap, const char *s)
 {
@@ -148,6 +150,10 @@ is_builtin_name(const struct tnode *n, int bi)
 	return n != NULL && n->n_kind == N_NAME && n->n_fid == bi;
 }
 
+/*
+ * pathParams.X and pathParams['X'], with where they were first used, for
+ * the loader's messages.
+ */
 static int
 usage_pathparam(struct tmpl *t, const char *name, const struct tnode *at)
 {
@@ -174,6 +180,7 @@ usage_pathparam(struct tmpl *t, const char *name, const struct tnode *at)
 	return 0;
 }
 
+/* One pass over the AST collects every usage bit and name list. */
 static int
 usage_cb(struct tnode *n, void *arg)
 {
@@ -236,6 +243,10 @@ struct taint {
 static int	taint_expr(struct taint *, struct tnode *);
 static void	taint_body(struct taint *, struct tnode **, size_t);
 
+/*
+ * Reported only in the final pass, once the set of secret-holding variables
+ * is complete.
+ */
 static void
 taint_misuse(struct taint *ta, const struct tnode *at, const char *where)
 {
@@ -322,6 +333,7 @@ taint_chain(struct taint *ta, struct tnode *n, int intaint)
 	return t;
 }
 
+/* get_secret() taints; jwt_encode() carries taint only from its key. */
 static int
 taint_call(struct taint *ta, struct tnode *n)
 {
@@ -352,6 +364,10 @@ taint_call(struct taint *ta, struct tnode *n)
 	return 0;
 }
 
+/*
+ * Does the expression hold a secret? Misuses in its operands are reported
+ * on the way.
+ */
 static int
 taint_expr(struct taint *ta, struct tnode *n)
 {
@@ -439,6 +455,10 @@ taint_expr(struct taint *ta, struct tnode *n)
 	}
 }
 
+/*
+ * A secret may be kept in a plain variable, not in a namespace or an
+ * unpacked tuple.
+ */
 static void
 taint_assign(struct taint *ta, struct tnode *target, int t, struct tnode *at)
 {
@@ -452,6 +472,7 @@ taint_assign(struct taint *ta, struct tnode *target, int t, struct tnode *at)
 		taint_misuse(ta, at, "tuple unpacking");
 }
 
+/* Did a block print a secret?  Then its capture holds one. */
 static int
 taint_block(struct taint *ta, struct tnode **kids, size_t n)
 {
@@ -464,6 +485,10 @@ taint_block(struct taint *ta, struct tnode **kids, size_t n)
 	return t;
 }
 
+/*
+ * Statements: conditions and loop iterables must be secret-free; macros may
+ * not print secrets.
+ */
 static void
 taint_stmt(struct taint *ta, struct tnode *n)
 {
@@ -535,6 +560,10 @@ taint_body(struct taint *ta, struct tnode **kids, size_t n)
 		taint_stmt(ta, kids[i]);
 }
 
+/*
+ * Flow-insensitive and conservative: a name that ever holds a secret is a
+ * secret everywhere.
+ */
 static int
 analyze_secrets(struct tmpl *t, struct tmpl_error *err)
 {
@@ -557,6 +586,10 @@ analyze_secrets(struct tmpl *t, struct tmpl_error *err)
 	return rc;
 }
 
+/*
+ * Everything decided once, at compile time: usage, literal-ness and secret
+ * misuse.
+ */
 int
 analyze_run(struct tmpl *t, struct tmpl_error *err)
 {
@@ -637,6 +670,7 @@ field_forbidden(enum tmpl_field f)
 	return 0;
 }
 
+/* The rule a rejection message quotes. */
 static const char *
 flag_rule(unsigned int flag)
 {
@@ -671,6 +705,7 @@ struct vctx {
 	struct tmpl_error	*v_err;
 };
 
+/* The first forbidden name in source order is the error. */
 static int
 validate_cb(struct tnode *n, void *arg)
 {
@@ -722,6 +757,9 @@ static const char host_rule[] = "only literal text and "
     "{{ get_variable('name') }} with an optional | default('literal') or "
     "| default('literal', true) are allowed in a URL host";
 
+/*
+ * Each part of a host template: literal text or the one allowed expression.
+ */
 static int
 validate_host_node(const struct tmpl *t, const struct tnode *n,
     struct tmpl_error *err)
@@ -748,6 +786,7 @@ validate_host_node(const struct tmpl *t, const struct tnode *n,
 	return 0;
 }
 
+/* 0 and err when the template uses what its field forbids. */
 int
 tmpl_validate(const struct tmpl *t, enum tmpl_field field,
     struct tmpl_error *err)

@@ -60,6 +60,7 @@ struct loopctx {
 };
 
 struct macro {
+	int			 m_refs;	/* the value, the render's list */
 	const struct tnode	*m_node;	/* N_MACRO or N_CALLBLOCK */
 	struct scope		*m_scope;	/* NULL: no longer callable */
 	struct tval		*m_caller;
@@ -81,6 +82,11 @@ struct eval {
 	struct out		*e_out;
 	time_t			 e_now;
 	struct tval		*e_globals;
+	/* macros made by this render: cut loose when it ends, as a macro
+	 * stored into a global must not outlive the scopes it points to */
+	struct macro		**e_macros;
+	size_t			 e_nmacros;
+	size_t			 e_cmacros;
 };
 
 static struct tval	*eval_expr(struct eval *, const struct tnode *);
@@ -96,6 +102,7 @@ static const char name_caller[] = "caller";
 
 /* --- Errors and limits ------------------------------------------------------- */
 
+/* Only the first error counts: later ones are consequences of it. */
 static void
 eval_verror(struct eval *e, const char *fmt, va_list ap)
 {
@@ -134,6 +141,10 @@ eval_errorv(struct eval *e, const char *fmt, ...)
 	return -1;
 }
 
+/*
+ * Using an Undefined in a strict place raises its own message, like
+ * Jinja2's UndefinedError.
+ */
 struct tval *
 eval_undefined_error(struct eval *e, const struct tval *u)
 {
@@ -142,6 +153,10 @@ eval_undefined_error(struct eval *e, const struct tval *u)
 	return eval_error(e, "value is undefined");
 }
 
+/*
+ * Every node, iteration and proportional unit of work costs steps; the
+ * budget is what keeps a hostile template from stalling a worker.
+ */
 int
 eval_step(struct eval *e, uint64_t n)
 {
@@ -154,6 +169,10 @@ eval_step(struct eval *e, uint64_t n)
 	return 0;
 }
 
+/*
+ * Loops, macros and captures nest; the depth limit turns runaway recursion
+ * into an error before the C stack runs out.
+ */
 int
 eval_depth_enter(struct eval *e)
 {
@@ -192,6 +211,10 @@ eval_env(struct eval *e)
 
 /* --- Scopes ------------------------------------------------------------------------ */
 
+/*
+ * Scopes live on the C stack of the statement that opens them; a small
+ * inline table avoids a malloc for most loop bodies.
+ */
 static void
 scope_init(struct scope *sc, struct scope *parent)
 {
@@ -220,6 +243,10 @@ scope_free(struct scope *sc)
 	sc->sc_vars = sc->sc_local;
 }
 
+/*
+ * Innermost scope first, newest binding first: a set in a loop body shadows
+ * the outer name for that iteration only.
+ */
 static struct tval *
 scope_lookup(struct scope *sc, const char *name, size_t len, uint64_t h)
 {
@@ -284,6 +311,10 @@ static_hash(const char *s, uint64_t *cache)
 
 /* --- Output -------------------------------------------------------------------------- */
 
+/*
+ * The output cap is checked before bytes are added, so a render never holds
+ * more than the limit.
+ */
 static int
 out_check(struct eval *e, struct out *o, size_t more)
 {
@@ -327,6 +358,7 @@ out_secret(struct eval *e, struct out *o, struct tsecret *ts)
 	return 0;
 }
 
+/* Python's str() of any value, straight into the output buffer. */
 static int
 out_value(struct eval *e, struct out *o, const struct tval *v)
 {
@@ -411,12 +443,18 @@ oom:
 
 /* --- Conversions ------------------------------------------------------------------------ */
 
+/*
+ * str() with Jinja2's spelling; secrets refuse, since the worker does not
+ * have their value.
+ */
 int
 eval_str_into(struct eval *e, struct buf *b, const struct tval *v)
 {
 	if (v->tv_type == TV_SECRET)
 		return eval_errorv(e, "a secret cannot be converted to a string "
 		    "here");
+	size_t	 before = b->b_len;
+
 	/* stop a huge repr while it is built, not after */
 	if (b->b_max == 0)
 		b->b_max = e->e_maxout + 1;
@@ -430,6 +468,9 @@ eval_str_into(struct eval *e, struct buf *b, const struct tval *v)
 	if (b->b_len > e->e_maxout)
 		return eval_errorv(e, "template output limit exceeded (%zu "
 		    "bytes)", e->e_maxout);
+	/* big reprs cost in proportion, so loops over them stay bounded */
+	if (v->tv_type != TV_STR && b->b_len - before > 256)
+		return eval_step(e, (b->b_len - before) / 256);
 	return 0;
 }
 
@@ -458,6 +499,10 @@ items_free(struct tval **items, size_t n)
 	free(items);
 }
 
+/*
+ * Snapshot the items: a body that appends to the list it walks then ends
+ * (Python would keep going, here the step budget would stop it anyway).
+ */
 int
 eval_iterate(struct eval *e, struct tval *v, struct tval ***itemsp,
     size_t *np)
@@ -547,6 +592,10 @@ args_clear(struct args *a)
 	a->a_npos = a->a_nkw = 0;
 }
 
+/*
+ * Python's argument binding for builtins: positional, then name=value, with
+ * Python's error messages.
+ */
 int
 args_bind(struct eval *e, const struct args *a, const char *what,
     const char *const *params, size_t nparams, size_t nrequired,
@@ -613,6 +662,10 @@ fail:
 
 /* --- Attribute and item lookup ------------------------------------------------------ */
 
+/*
+ * Jinja2 names objects in messages as 'dict object', 'None', or
+ * module.Class object.
+ */
 static const char *
 obj_type_repr(const struct tval *v, char *tmp, size_t len)
 {
@@ -655,6 +708,10 @@ loop_attr_find(const char *name)
 	return -1;
 }
 
+/*
+ * loop.* of Jinja2's LoopContext; ids were resolved when the template was
+ * parsed.
+ */
 static struct tval *
 loop_attr(struct eval *e, struct tval *lv, const char *name, int id)
 {
@@ -695,6 +752,10 @@ loop_attr(struct eval *e, struct tval *lv, const char *name, int id)
 	return undef_attr(e, lv, name);
 }
 
+/*
+ * Jinja2's sandboxed getattr: Python attributes (methods) win over keys,
+ * '_' names are unsafe, a miss is an Undefined that fails only when used.
+ */
 struct tval *
 eval_getattr(struct eval *e, struct tval *obj, const char *name, size_t len)
 {
@@ -878,10 +939,12 @@ slice_indices(struct eval *e, const struct tval *sl[3], size_t n,
 	return 0;
 }
 
+/* Slices of str count characters, not bytes. */
 static struct tval *
 eval_slice(struct eval *e, struct tval *obj, const struct tval *sl[3])
 {
 	int64_t		 start = 0, stop = 0, step = 1, i;
+	uint64_t	 cnt, k;
 	struct tval	*r;
 	struct buf	 b;
 	size_t		 n;
@@ -897,29 +960,44 @@ eval_slice(struct eval *e, struct tval *obj, const struct tval *sl[3])
 		    tval_typename(obj));
 	if (slice_indices(e, sl, n, &start, &stop, &step) == -1)
 		return NULL;
+	/* how many items, without letting start + k * step overflow */
+	if (step > 0)
+		cnt = start < stop ? ((uint64_t)(stop - start) - 1) /
+		    (uint64_t)step + 1 : 0;
+	else
+		cnt = start > stop ? ((uint64_t)(start - stop) - 1) /
+		    ((uint64_t)-(step + 1) + 1) + 1 : 0;
+	if (eval_step(e, cnt / 8) == -1)
+		return NULL;
 	if (obj->tv_type == TV_STR || obj->tv_type == TV_BYTES) {
-		memset(&b, 0, sizeof(b));
-		if (obj->tv_type == TV_BYTES || tval_is_ascii(obj)) {
-			if (step == 1) {
-				if (stop > start)
-					buf_add(&b, obj->u.s.p + start,
-					    (size_t)(stop - start));
-			} else
-				for (i = start; step > 0 ? i < stop : i > stop;
-				    i += step)
-					buf_addc(&b, obj->u.s.p[i]);
-		} else {
-			for (i = start; step > 0 ? i < stop : i > stop; i += step) {
-				size_t	 a = str_offset(obj, (size_t)i);
-				size_t	 z = str_offset(obj, (size_t)i + 1);
+		size_t	*offs = NULL;
 
-				buf_add(&b, obj->u.s.p + a, z - a);
-				if (eval_step(e, 1) == -1) {
-					buf_free(&b);
-					return NULL;
-				}
+		memset(&b, 0, sizeof(b));
+		if (obj->tv_type == TV_STR && !tval_is_ascii(obj)) {
+			/* character offsets, once: slicing stays linear */
+			size_t		 pos = 0, j = 0;
+			uint32_t	 cp;
+
+			if ((offs = malloc((n + 1) * sizeof(*offs))) == NULL)
+				return eval_error(e, "out of memory");
+			while (j < n) {
+				offs[j++] = pos;
+				utf8_next(obj->u.s.p, obj->u.s.len, &pos, &cp);
 			}
+			offs[n] = obj->u.s.len;
 		}
+		for (k = 0; k < cnt; k++) {
+			i = start + (int64_t)k * step;
+			if (offs != NULL)
+				buf_add(&b, obj->u.s.p + offs[i], offs[i + 1] -
+				    offs[i]);
+			else if (step == 1) {
+				buf_add(&b, obj->u.s.p + start, (size_t)cnt);
+				break;
+			} else
+				buf_addc(&b, obj->u.s.p[i]);
+		}
+		free(offs);
 		r = tval_str_buf(&b);
 		if (r != NULL && obj->tv_type == TV_BYTES)
 			r->tv_type = TV_BYTES;
@@ -927,14 +1005,19 @@ eval_slice(struct eval *e, struct tval *obj, const struct tval *sl[3])
 	}
 	if ((r = obj->tv_type == TV_LIST ? tval_list() : tval_tuple()) == NULL)
 		return eval_error(e, "out of memory");
-	for (i = start; step > 0 ? i < stop : i > stop; i += step)
-		if (tval_list_append(r, tval_ref(obj->u.l.v[i])) == -1) {
+	for (k = 0; k < cnt; k++)
+		if (tval_list_append(r, tval_ref(obj->u.l.v[start +
+		    (int64_t)k * step])) == -1) {
 			tval_unref(r);
 			return eval_error(e, "out of memory");
 		}
 	return r;
 }
 
+/*
+ * Jinja2's getitem: keys and indexes first, then the attribute of the same
+ * name; a miss is an Undefined.
+ */
 struct tval *
 eval_getitem(struct eval *e, struct tval *obj, struct tval *key)
 {
@@ -959,6 +1042,10 @@ eval_getitem(struct eval *e, struct tval *obj, struct tval *key)
 	case TV_STR:
 		if (index_of(e, key, tval_nchars(obj), &i)) {
 			size_t	 a = str_offset(obj, i), z = str_offset(obj, i + 1);
+
+			/* finding a character costs its offset: charge it */
+			if (!tval_is_ascii(obj) && eval_step(e, a / 256) == -1)
+				return NULL;
 
 			return tval_str(obj->u.s.p + a, z - a);
 		}
@@ -1052,6 +1139,10 @@ as_secret_part(struct eval *e, const struct tval *v)
 	return ts;
 }
 
+/*
+ * str ~ secret: the result is a secret tree with the literal parts as
+ * leaves.
+ */
 static struct tval *
 secret_concat(struct eval *e, const struct tval *a, const struct tval *b)
 {
@@ -1070,6 +1161,10 @@ secret_concat(struct eval *e, const struct tval *a, const struct tval *b)
 	return v;
 }
 
+/*
+ * Concatenation is charged by length, so a doubling loop hits the step or
+ * output limit early.
+ */
 static struct tval *
 str_concat(struct eval *e, const struct tval *a, const struct tval *b)
 {
@@ -1117,6 +1212,7 @@ oom:
 	return eval_error(e, "out of memory");
 }
 
+/* The result size is checked before it is built. */
 static struct tval *
 seq_repeat(struct eval *e, const struct tval *s, int64_t k)
 {
@@ -1154,6 +1250,10 @@ seq_repeat(struct eval *e, const struct tval *s, int64_t k)
 	return r;
 }
 
+/*
+ * Python ints do not overflow; ours are 64 bits, so an overflow is an error
+ * rather than a wrong number.
+ */
 static struct tval *
 int_result(struct eval *e, int ok, int64_t r)
 {
@@ -1380,6 +1480,10 @@ eval_less(struct eval *e, const struct tval *a, const struct tval *b, int *lt)
 	return -1;
 }
 
+/*
+ * The in operator: substring for str, equality for sequences, keys for
+ * dicts.
+ */
 int
 eval_contains(struct eval *e, struct tval *seq, struct tval *v)
 {
@@ -1417,6 +1521,10 @@ eval_contains(struct eval *e, struct tval *seq, struct tval *v)
 	}
 }
 
+/*
+ * Comparison chains (a < b < c) evaluate each operand once and stop at the
+ * first false link.
+ */
 static int
 eval_cmp(struct eval *e, int op, struct tval *a, struct tval *b)
 {
@@ -1461,6 +1569,10 @@ eval_cmp(struct eval *e, int op, struct tval *a, struct tval *b)
 
 /* --- Calls ----------------------------------------------------------------------- */
 
+/*
+ * A macro call is a fresh scope over the template's top level; its output
+ * is its return value.
+ */
 static struct tval *
 macro_call(struct eval *e, struct macro *m, struct args *a)
 {
@@ -1474,7 +1586,7 @@ macro_call(struct eval *e, struct macro *m, struct args *a)
 	int			 rc = -1;
 
 	if (m->m_scope == NULL)
-		return eval_error(e, "caller() is no longer available");
+		return eval_error(e, "this macro is no longer callable");
 	np = mn->n_kind == N_MACRO ? mn->n_nkids2 : 0;
 	if (a->a_npos > np)
 		return eval_error(e, "macro '%s' takes not more than %zu "
@@ -1547,6 +1659,10 @@ out:
 	return out_take_value(e, &out);
 }
 
+/*
+ * loop(items) of a recursive for: the same body one level deeper, its
+ * output as a string.
+ */
 static struct tval *
 loop_call(struct eval *e, struct loopctx *lc, struct args *a)
 {
@@ -1594,6 +1710,10 @@ eval_call_value(struct eval *e, struct tval *callee, struct args *a)
 	}
 }
 
+/*
+ * obj.method(...) looks the method up without building a bound-method value
+ * first.
+ */
 static struct tval *
 eval_call(struct eval *e, const struct tnode *n)
 {
@@ -1633,6 +1753,10 @@ out:
 
 /* --- Expressions ----------------------------------------------------------------- */
 
+/*
+ * Name lookup order: template scopes, then the render's globals, then the
+ * builtin functions.
+ */
 static struct tval *
 eval_name(struct eval *e, const struct tnode *n)
 {
@@ -1645,7 +1769,7 @@ eval_name(struct eval *e, const struct tnode *n)
 	    n->n_namelen, n->n_hash)) != NULL)
 		return tval_ref(v);
 	if (n->n_fid >= 0) {
-		if ((v = tval_func(n->n_fid, NULL, n->n_name)) == NULL)
+		if ((v = tval_func(n->n_fid, NULL, builtin_name(n->n_fid))) == NULL)
 			return eval_error(e, "out of memory");
 		return v;
 	}
@@ -1669,6 +1793,7 @@ eval_seq(struct eval *e, const struct tnode *n, struct tval *r)
 	return r;
 }
 
+/* Dict literals keep insertion order; keys must be hashable as in Python. */
 static struct tval *
 eval_dict(struct eval *e, const struct tnode *n)
 {
@@ -1739,6 +1864,10 @@ eval_test(struct eval *e, const struct tnode *n)
 	return r == -1 ? NULL : tval_bool(r);
 }
 
+/*
+ * One expression node. Returns a new reference or NULL after setting the
+ * error.
+ */
 static struct tval *
 eval_expr(struct eval *e, const struct tnode *n)
 {
@@ -1756,7 +1885,7 @@ eval_expr(struct eval *e, const struct tnode *n)
 	}
 	switch (n->n_kind) {
 	case N_CONST:
-		return n->n_val;
+		return tval_ref(n->n_val);
 	case N_NAME:
 		return eval_name(e, n);
 	case N_GETATTR:
@@ -1920,6 +2049,10 @@ eval_expr(struct eval *e, const struct tnode *n)
 
 /* --- Statements ------------------------------------------------------------------ */
 
+/*
+ * Assignment targets: a name, ns.attr (namespaces only), or a tuple to
+ * unpack.
+ */
 static int
 assign(struct eval *e, struct scope *sc, const struct tnode *target,
     struct tval *v)
@@ -1987,6 +2120,10 @@ assign(struct eval *e, struct scope *sc, const struct tnode *target,
 	}
 }
 
+/*
+ * {% for %}: the filter runs first (loop.length counts only what passes),
+ * then each iteration gets a fresh scope with the target and loop bound.
+ */
 static int
 exec_for(struct eval *e, const struct tnode *n, struct tval *iter, int depth)
 {
@@ -2088,6 +2225,7 @@ apply_chain(struct eval *e, const struct tnode *f, struct tval *v)
 	return r;
 }
 
+/* Render statements into a private buffer instead of the output. */
 static struct tval *
 capture(struct eval *e, struct tnode **kids, size_t nkids)
 {
@@ -2108,6 +2246,7 @@ capture(struct eval *e, struct tnode **kids, size_t nkids)
 	return out_take_value(e, &out);
 }
 
+/* One statement node; -1 after the error is set. */
 static int
 exec_stmt(struct eval *e, const struct tnode *n)
 {
@@ -2124,7 +2263,20 @@ exec_stmt(struct eval *e, const struct tnode *n)
 		if ((v = eval_expr(e, n->n_a)) == NULL)
 			return -1;
 		e->e_node = n->n_a;
-		rc = out_value(e, e->e_out, v);
+		if (v->tv_type == TV_SECRET && v->u.sec->ts_op != TSX_SECRET &&
+		    n->n_a->n_kind != N_NAME) {
+			/* debugging output shows the tag as it was written */
+			struct tsecret	*ts = tsecret_dup(v->u.sec);
+
+			if (ts != NULL && ts->ts_literal == NULL &&
+			    (ts->ts_literal = strndup(e->e_t->t_src + n->n_soff,
+			    n->n_send - n->n_soff)) == NULL) {
+				tsecret_free(ts);
+				ts = NULL;
+			}
+			rc = out_secret(e, e->e_out, ts);
+		} else
+			rc = out_value(e, e->e_out, v);
 		tval_unref(v);
 		return rc;
 	case N_IF:
@@ -2182,10 +2334,26 @@ exec_stmt(struct eval *e, const struct tnode *n)
 			free(mac);
 			return eval_errorv(e, "out of memory");
 		}
+		mac->m_refs = 1;
 		m->tv_type = TV_MACRO;
 		m->u.mac = mac;
 		mac->m_node = n;
 		mac->m_scope = e->e_root;
+		if (e->e_nmacros == e->e_cmacros) {
+			size_t		 c = e->e_cmacros ? e->e_cmacros * 2 : 8;
+			struct macro	**nm;
+
+			if ((nm = realloc(e->e_macros, c * sizeof(*nm))) ==
+			    NULL) {
+				tval_unref(m);
+				return eval_errorv(e, "out of memory");
+			}
+			e->e_macros = nm;
+			e->e_cmacros = c;
+		}
+		/* the list holds a reference to the value's struct macro */
+		e->e_macros[e->e_nmacros++] = mac;
+		mac->m_refs++;
 		return scope_set(e, e->e_scope, n->n_name, n->n_namelen,
 		    n->n_hash, m);
 	case N_CALLBLOCK:
@@ -2194,6 +2362,7 @@ exec_stmt(struct eval *e, const struct tnode *n)
 			free(mac);
 			return eval_errorv(e, "out of memory");
 		}
+		mac->m_refs = 1;
 		m->tv_type = TV_MACRO;
 		m->u.mac = mac;
 		mac->m_node = n;
@@ -2234,6 +2403,7 @@ exec_stmt(struct eval *e, const struct tnode *n)
 	}
 }
 
+/* Statements in order; the first failure stops the render. */
 static int
 exec_body(struct eval *e, struct tnode **kids, size_t n)
 {
@@ -2265,10 +2435,24 @@ loopctx_free(struct loopctx *lc)
 void
 macro_free(struct macro *m)
 {
-	if (m == NULL)
+	if (m == NULL || --m->m_refs > 0)
 		return;
 	tval_unref(m->m_caller);
 	free(m);
+}
+
+static void
+eval_macros_release(struct eval *e)
+{
+	size_t	 i;
+
+	for (i = 0; i < e->e_nmacros; i++) {
+		e->e_macros[i]->m_scope = NULL;
+		macro_free(e->e_macros[i]);
+	}
+	free(e->e_macros);
+	e->e_macros = NULL;
+	e->e_nmacros = 0;
 }
 
 /* loop.changed(*values) needs the loop's memory. */
@@ -2299,6 +2483,7 @@ struct tmpl_output_int {
 	size_t			 oi_len;
 };
 
+/* Render into segments: literal bytes and secret trees in output order. */
 struct tmpl_output *
 tmpl_render(const struct tmpl *t, const struct tmpl_env *env,
     struct tmpl_error *err)
@@ -2389,10 +2574,12 @@ tmpl_render(const struct tmpl *t, const struct tmpl_env *env,
 	oi->oi_pub.to_has_secret = out.o_nsecs > 0;
 	free(out.o_secs);
 	scope_free(&root);
+	eval_macros_release(&e);
 	return &oi->oi_pub;
 fail:
 	out_free(&out);
 	scope_free(&root);
+	eval_macros_release(&e);
 	return NULL;
 }
 
@@ -2411,6 +2598,10 @@ tmpl_output_free(struct tmpl_output *o)
 	free(oi);
 }
 
+/*
+ * The whole output as text, refused when a secret is in it: nothing in a
+ * worker may print one.
+ */
 const char *
 tmpl_output_text(const struct tmpl_output *o, size_t *lenp)
 {

@@ -59,6 +59,7 @@ want_intarg(struct eval *e, const struct tval *v, const char *what,
 	    tval_typename(v));
 }
 
+/* Hand an items array to a new list without copying. */
 static struct tval *
 list_from(struct eval *e, struct tval **items, size_t n)
 {
@@ -78,6 +79,7 @@ list_from(struct eval *e, struct tval **items, size_t n)
 	return l;
 }
 
+/* ignore_case(): the sort and group key of a string is its lower case. */
 static struct tval *
 lower_key(struct tval *v)
 {
@@ -193,6 +195,10 @@ sort_before(struct sortctx *sc, const struct tval *a, const struct tval *b)
 	return lt;
 }
 
+/*
+ * A merge sort because Python's sort is stable and comparisons may fail
+ * midway.
+ */
 static void
 merge_sort(struct sortctx *sc, struct tval **v, struct tval **k,
     struct tval **tv, struct tval **tk, size_t n)
@@ -332,6 +338,10 @@ num_clean(const struct tval *s, char *out, size_t outlen)
 	return 0;
 }
 
+/*
+ * float(str): decimal forms and inf/nan only; strtod's hex and nan(...) are
+ * not Python.
+ */
 int	py_float_parse(const struct tval *, double *);
 int
 py_float_parse(const struct tval *s, double *out)
@@ -367,6 +377,10 @@ py_float_parse(const struct tval *s, double *out)
 	return 0;
 }
 
+/*
+ * int(str, base): optional sign, base prefixes only for their base, no
+ * decimal point.
+ */
 static int
 py_int_parse(const struct tval *s, int base, int64_t *out)
 {
@@ -406,6 +420,10 @@ py_int_parse(const struct tval *s, int base, int64_t *out)
 
 /* --- The filters ------------------------------------------------------------------ */
 
+/*
+ * default(value='', boolean=False): Undefined (or, with boolean, anything
+ * falsy) becomes the default.
+ */
 static struct tval *
 f_default(struct eval *e, struct tval *in, struct args *a)
 {
@@ -419,6 +437,7 @@ f_default(struct eval *e, struct tval *in, struct args *a)
 	return tval_ref(in);
 }
 
+/* length/count: len(), with Undefined as 0. */
 static struct tval *
 f_length(struct eval *e, struct tval *in)
 {
@@ -454,6 +473,10 @@ f_strmap(struct eval *e, struct tval *in, struct tval *(*fn)(const struct tval *
 	return r ? r : oom(e);
 }
 
+/*
+ * int(default=0, base=10): like Jinja2, '42.23' gives 42 through float;
+ * anything else the default.
+ */
 static struct tval *
 f_int(struct eval *e, struct tval *in, struct args *a)
 {
@@ -504,6 +527,7 @@ fromfloat:
 	return tval_int((int64_t)f);
 }
 
+/* float(default=0.0). */
 static struct tval *
 f_float(struct eval *e, struct tval *in, struct args *a)
 {
@@ -581,6 +605,10 @@ round_float(double x, int64_t n)
 	return rint(x / p) * p;
 }
 
+/*
+ * round(precision=0, method='common'): ints stay ints with common rounding,
+ * as in Python.
+ */
 static struct tval *
 f_round(struct eval *e, struct tval *in, struct args *a)
 {
@@ -625,7 +653,9 @@ f_round(struct eval *e, struct tval *in, struct args *a)
 			}
 			if (r * 2 > p || (r * 2 == p && (q & 1)))
 				q++;
-			return tval_int(q * p);
+			if (__builtin_mul_overflow(q, p, &r))
+				return eval_error(e, "integer overflow");
+			return tval_int(r);
 		}
 		return tval_float(round_float(x, prec));
 	}
@@ -634,6 +664,7 @@ f_round(struct eval *e, struct tval *in, struct args *a)
 	return tval_float(x / m);
 }
 
+/* join(d='', attribute=None): str() of each item. */
 static struct tval *
 f_join(struct eval *e, struct tval *in, struct args *a)
 {
@@ -691,6 +722,7 @@ fail:
 	return NULL;
 }
 
+/* first/last: an Undefined when the sequence is empty, as in Jinja2. */
 static struct tval *
 f_first_last(struct eval *e, struct tval *in, int last)
 {
@@ -726,6 +758,10 @@ f_list(struct eval *e, struct tval *in)
 	return list_from(e, items, n);
 }
 
+/*
+ * reverse: a reversed string, or a reversed list (Jinja2 returns an
+ * iterator).
+ */
 static struct tval *
 f_reverse(struct eval *e, struct tval *in)
 {
@@ -758,6 +794,10 @@ f_reverse(struct eval *e, struct tval *in)
 	return list_from(e, items, n);
 }
 
+/*
+ * sort(reverse=False, case_sensitive=False, attribute=None); attribute may
+ * list several, comma separated.
+ */
 static struct tval *
 f_sort(struct eval *e, struct tval *in, struct args *a)
 {
@@ -784,6 +824,10 @@ f_sort(struct eval *e, struct tval *in, struct args *a)
 	return list_from(e, items, n);
 }
 
+/*
+ * dictsort(case_sensitive=False, by='key', reverse=False): a list of (key,
+ * value) tuples.
+ */
 static struct tval *
 f_dictsort(struct eval *e, struct tval *in, struct args *a)
 {
@@ -836,6 +880,10 @@ f_dictsort(struct eval *e, struct tval *in, struct args *a)
 	return list_from(e, items, n);
 }
 
+/*
+ * unique(case_sensitive=False, attribute=None): first occurrence wins,
+ * order kept.
+ */
 static struct tval *
 f_unique(struct eval *e, struct tval *in, struct args *a)
 {
@@ -881,6 +929,7 @@ fail:
 	return NULL;
 }
 
+/* min/max: the first minimal or maximal item, like Python's builtins. */
 static struct tval *
 f_minmax(struct eval *e, struct tval *in, struct args *a, int max)
 {
@@ -918,6 +967,7 @@ f_minmax(struct eval *e, struct tval *in, struct args *a, int max)
 	return r;
 }
 
+/* sum(attribute=None, start=0) with the + operator's rules. */
 static struct tval *
 f_sum(struct eval *e, struct tval *in, struct args *a)
 {
@@ -944,6 +994,10 @@ f_sum(struct eval *e, struct tval *in, struct args *a)
 	return acc;
 }
 
+/*
+ * groupby(attribute, default=None, case_sensitive=False): sorted, then
+ * grouped; (grouper, list) tuples that also answer .grouper and .list.
+ */
 static struct tval *
 f_groupby(struct eval *e, struct tval *in, struct args *a)
 {
@@ -1006,6 +1060,7 @@ fail:
 	return NULL;
 }
 
+/* map('filter', args...) or map(attribute='x', default=...). */
 static struct tval *
 f_map(struct eval *e, struct tval *in, struct args *a)
 {
@@ -1121,6 +1176,10 @@ fail:
 	return NULL;
 }
 
+/*
+ * batch(linecount, fill_with) and slice(slices, fill_with), Jinja2's
+ * algorithms.
+ */
 static struct tval *
 f_batch_slice(struct eval *e, struct tval *in, struct args *a, int slice)
 {
@@ -1186,6 +1245,7 @@ oom:
 	return oom(e);
 }
 
+/* replace(old, new, count=None) on str(value). */
 static struct tval *
 f_replace(struct eval *e, struct tval *in, struct args *a)
 {
@@ -1256,6 +1316,10 @@ title_sep(uint32_t c)
 	    cp_isspace(c);
 }
 
+/*
+ * Jinja2's title filter (not str.title): a word starts after -, whitespace
+ * or an opening bracket.
+ */
 static struct tval *
 f_title(struct eval *e, struct tval *in)
 {
@@ -1307,6 +1371,10 @@ f_center(struct eval *e, struct tval *in, struct args *a)
 	return r;
 }
 
+/*
+ * indent(width=4, first=False, blank=False), including Jinja2's
+ * trailing-newline quirk.
+ */
 static struct tval *
 f_indent(struct eval *e, struct tval *in, struct args *a)
 {
@@ -1381,6 +1449,10 @@ out:
 	return ind;
 }
 
+/*
+ * truncate(length=255, killwords=False, end='...', leeway=5): short enough
+ * strings stay whole.
+ */
 static struct tval *
 f_truncate(struct eval *e, struct tval *in, struct args *a)
 {
@@ -1418,7 +1490,7 @@ f_truncate(struct eval *e, struct tval *in, struct args *a)
 		return eval_error(e, "expected leeway >= 0, got %" PRId64, leeway);
 	}
 	n = tval_nchars(s);
-	if ((int64_t)n <= length + leeway) {
+	if (length > INT64_MAX - leeway || (int64_t)n <= length + leeway) {
 		tval_unref(endv);
 		return s;
 	}
@@ -1440,6 +1512,7 @@ f_truncate(struct eval *e, struct tval *in, struct args *a)
 	return r;
 }
 
+/* wordcount: runs of word characters, like re.findall(r'\w+'). */
 static struct tval *
 f_wordcount(struct eval *e, struct tval *in)
 {
@@ -1504,6 +1577,10 @@ url_quote_val(struct eval *e, struct buf *b, const struct tval *v, int for_qs)
 	return 0;
 }
 
+/*
+ * urlencode: a string is quoted; a dict or pairs become a query string. Of
+ * a secret: a TSX_URLENCODE node.
+ */
 static struct tval *
 f_urlencode(struct eval *e, struct tval *in)
 {
@@ -1563,6 +1640,7 @@ fail:
 	return NULL;
 }
 
+/* markupsafe's escape spelling. */
 static void
 html_escape_into(struct buf *b, const char *p, size_t n)
 {
@@ -1596,6 +1674,10 @@ f_escape(struct eval *e, struct tval *in)
 	return tval_str_buf(&b);
 }
 
+/*
+ * striptags: drop comments and tags, unescape entities, collapse
+ * whitespace.
+ */
 static struct tval *
 f_striptags(struct eval *e, struct tval *in)
 {
@@ -1662,6 +1744,7 @@ f_striptags(struct eval *e, struct tval *in)
 	return r;
 }
 
+/* format: printf-style % with the filter's arguments. */
 static struct tval *
 f_format(struct eval *e, struct tval *in, struct args *a)
 {
@@ -1699,6 +1782,7 @@ f_format(struct eval *e, struct tval *in, struct args *a)
 	return r;
 }
 
+/* attr(name): getattr only, never a dict key. */
 static struct tval *
 f_attr(struct eval *e, struct tval *in, struct args *a)
 {
@@ -1744,6 +1828,7 @@ buf_free_and(struct buf *b)
 	return 0;
 }
 
+/* xmlattr: escaped name="value" pairs, None and Undefined skipped. */
 static struct tval *
 f_xmlattr(struct eval *e, struct tval *in, struct args *a)
 {
@@ -1798,6 +1883,7 @@ f_xmlattr(struct eval *e, struct tval *in, struct args *a)
 	return tval_str_buf(&b);
 }
 
+/* wordwrap, simplified: greedy filling of space separated words per line. */
 static struct tval *
 f_wordwrap(struct eval *e, struct tval *in, struct args *a)
 {
@@ -1871,6 +1957,7 @@ f_wordwrap(struct eval *e, struct tval *in, struct args *a)
 
 /* --- Connector filters ---------------------------------------------------------- */
 
+/* from_json: Python's json.loads; invalid JSON fails the render (a 422). */
 static struct tval *
 f_from_json(struct eval *e, struct tval *in)
 {
@@ -1889,6 +1976,10 @@ f_from_json(struct eval *e, struct tval *in)
 	return r;
 }
 
+/*
+ * json_encode and tojson share the serializer; the output is charged by its
+ * size.
+ */
 static struct tval *
 f_json(struct eval *e, struct tval *in, struct args *a, int mode)
 {
@@ -1914,6 +2005,10 @@ f_json(struct eval *e, struct tval *in, struct args *a, int mode)
 		buf_free(&b);
 		return eval_error(e, "string too long (output limit %zu bytes)",
 		    eval_maxout(e));
+	}
+	if (eval_step(e, b.b_len / 256) == -1) {
+		buf_free(&b);
+		return NULL;
 	}
 	return tval_str_buf(&b);
 }
@@ -2007,6 +2102,10 @@ done:
 	return tval_str_buf(&b);
 }
 
+/*
+ * base64_encode/decode of str(value); base64_encode of a secret is a
+ * TSX_BASE64 node.
+ */
 static struct tval *
 f_b64(struct eval *e, struct tval *in, int decode)
 {
@@ -2060,6 +2159,10 @@ filter_noargs(int fid)
 	}
 }
 
+/*
+ * Dispatch a filter by id; secrets only reach the filters the keeper can
+ * evaluate.
+ */
 struct tval *
 filter_call(struct eval *e, int fid, struct tval *in, struct args *a)
 {
@@ -2070,6 +2173,10 @@ filter_call(struct eval *e, int fid, struct tval *in, struct args *a)
 	    fid != FLT_B64ENC && fid != FLT_JOIN)
 		return eval_error(e, "a secret cannot be passed to the filter "
 		    "'%s'", filter_name(fid));
+	/* string work is proportional to its length: charge it */
+	if ((in->tv_type == TV_STR || in->tv_type == TV_BYTES) &&
+	    in->u.s.len > 256 && eval_step(e, in->u.s.len / 256) == -1)
+		return NULL;
 	if ((a->a_npos || a->a_nkw) && filter_noargs(fid))
 		return eval_error(e, "%s() takes 1 positional argument but %zu "
 		    "were given", filter_name(fid), 1 + a->a_npos + a->a_nkw);
@@ -2185,6 +2292,7 @@ t_cmp(struct eval *e, struct tval *a, struct tval *b, int op)
 	return -1;
 }
 
+/* Jinja2's tests; 1 true, 0 false, -1 error. */
 int
 test_call(struct eval *e, int tid, struct tval *in, struct args *a)
 {

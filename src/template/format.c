@@ -13,6 +13,17 @@
 
 #include "tmpl_int.h"
 
+/* width and precision digits, saturating well above any allowed value */
+static int64_t
+fmt_digit(int64_t v, char c)
+{
+	if (v < 0)
+		v = 0;
+	if (v > 10000000)
+		return v;
+	return v * 10 + (c - '0');
+}
+
 struct fspec {
 	int	 fs_left;	/* - */
 	int	 fs_plus;	/* + */
@@ -137,6 +148,10 @@ fmt_int(struct buf *b, int64_t v, int conv, const struct fspec *f,
 	}
 }
 
+/*
+ * C's printf agrees with Python for e, f and g; only inf/nan and separators
+ * need help.
+ */
 static void
 fmt_float(struct buf *b, double x, int conv, const struct fspec *f,
     int pyformat)
@@ -207,6 +222,7 @@ fmt_float(struct buf *b, double x, int conv, const struct fspec *f,
 	pad_into(b, tmp, strlen(tmp), strlen(tmp), f, align);
 }
 
+/* %d takes a float by truncation, %x does not; a str is a TypeError. */
 static int
 num_arg(struct eval *e, const struct tval *v, int conv, int64_t *iv,
     double *fv, int wantint)
@@ -226,7 +242,8 @@ num_arg(struct eval *e, const struct tval *v, int conv, int64_t *iv,
 		if (wantint && conv != 'd' && conv != 'i' && conv != 'u')
 			return eval_errorv(e, "%%%c format: an integer is "
 			    "required, not float", conv);
-		*iv = (int64_t)v->u.f;
+		/* only a checked value is converted (wantint guarantees it) */
+		*iv = fabs(v->u.f) < 9.2e18 ? (int64_t)v->u.f : 0;
 		*fv = v->u.f;
 		return 0;
 	case TV_UNDEF:
@@ -309,6 +326,10 @@ conv_one(struct eval *e, struct buf *b, int conv, const struct fspec *f,
 	    isprint(conv) ? conv : '?', (unsigned)conv);
 }
 
+/*
+ * The str % args operator: a tuple is the argument list, a dict feeds
+ * %(key)s.
+ */
 struct tval *
 format_percent(struct eval *e, const struct tval *fmt, struct tval *args)
 {
@@ -391,6 +412,8 @@ format_percent(struct eval *e, const struct tval *fmt, struct tval *args)
 				goto fail;
 			}
 			f.fs_width = argv[argi++]->u.i;
+			if (f.fs_width < -100000 || f.fs_width > 100000)
+				f.fs_width = 100001;	/* refused below */
 			if (f.fs_width < 0) {
 				f.fs_left = 1;
 				f.fs_width = -f.fs_width;
@@ -398,8 +421,7 @@ format_percent(struct eval *e, const struct tval *fmt, struct tval *args)
 			p++;
 		} else
 			for (; p < end && isdigit((unsigned char)*p); p++)
-				f.fs_width = (f.fs_width < 0 ? 0 : f.fs_width) *
-				    10 + (*p - '0');
+				f.fs_width = fmt_digit(f.fs_width, *p);
 		if (p < end && *p == '.') {
 			p++;
 			f.fs_prec = 0;
@@ -410,10 +432,12 @@ format_percent(struct eval *e, const struct tval *fmt, struct tval *args)
 					goto fail;
 				}
 				f.fs_prec = argv[argi++]->u.i;
+				if (f.fs_prec < 0)
+					f.fs_prec = 0;
 				p++;
 			} else
 				for (; p < end && isdigit((unsigned char)*p); p++)
-					f.fs_prec = f.fs_prec * 10 + (*p - '0');
+					f.fs_prec = fmt_digit(f.fs_prec, *p);
 		}
 		if (f.fs_width > 100000 || f.fs_prec > 100000) {
 			eval_error(e, "width or precision too large");
@@ -465,6 +489,9 @@ fail:
 
 /* --- str.format() ------------------------------------------------------------ */
 
+/*
+ * A str.format spec: [[fill]align][sign][#][0][width][,][.precision][type].
+ */
 static int
 parse_spec(struct eval *e, const char *s, size_t n, struct fspec *f,
     char *type)
@@ -504,8 +531,7 @@ parse_spec(struct eval *e, const char *s, size_t n, struct fspec *f,
 		i++;
 	}
 	for (; i < n && isdigit((unsigned char)s[i]); i++)
-		f->fs_width = (f->fs_width < 0 ? 0 : f->fs_width) * 10 +
-		    (s[i] - '0');
+		f->fs_width = fmt_digit(f->fs_width, s[i]);
 	if (i < n && s[i] == ',') {
 		f->fs_comma = 1;
 		i++;
@@ -513,7 +539,7 @@ parse_spec(struct eval *e, const char *s, size_t n, struct fspec *f,
 	if (i < n && s[i] == '.') {
 		f->fs_prec = 0;
 		for (i++; i < n && isdigit((unsigned char)s[i]); i++)
-			f->fs_prec = f->fs_prec * 10 + (s[i] - '0');
+			f->fs_prec = fmt_digit(f->fs_prec, s[i]);
 	}
 	if (i < n)
 		*type = s[i++];
@@ -522,6 +548,7 @@ parse_spec(struct eval *e, const char *s, size_t n, struct fspec *f,
 	return 0;
 }
 
+/* format(value, spec) by the value's type. */
 static int
 format_field(struct eval *e, struct buf *b, const struct tval *v,
     const char *spec, size_t nspec, char conv)
@@ -613,6 +640,7 @@ format_field(struct eval *e, struct buf *b, const struct tval *v,
 	return 0;
 }
 
+/* str.format: auto or manual numbering, names, .attr and [key], !r/!s/!a. */
 struct tval *
 format_str_method(struct eval *e, const struct tval *fmt, struct args *a)
 {
@@ -678,7 +706,8 @@ format_str_method(struct eval *e, const struct tval *fmt, struct args *a)
 			}
 			mode = 2;
 			for (; name < nend && isdigit((unsigned char)*name); name++)
-				idx = idx * 10 + (size_t)(*name - '0');
+				idx = idx > 100000 ? idx :
+				    idx * 10 + (size_t)(*name - '0');
 			if (idx >= a->a_npos) {
 				eval_error(e, "Replacement index %zu out of range "
 				    "for positional args tuple", idx);

@@ -66,6 +66,10 @@ static const struct {
 #undef X_DEF
 };
 
+/*
+ * A method id by receiver type and name, resolved once per attribute node
+ * at parse time.
+ */
 int
 method_find(int type, const char *name)
 {
@@ -78,6 +82,10 @@ method_find(int type, const char *name)
 	return -1;
 }
 
+/*
+ * The method obj.name names, if any: Python attributes shadow dict keys in
+ * Jinja2 lookups.
+ */
 int
 method_lookup(const struct tval *obj, const char *name)
 {
@@ -134,6 +142,9 @@ want_int(struct eval *e, const struct tval *v, int64_t *out)
 	    tval_typename(v));
 }
 
+/*
+ * Refusing reference cycles keeps reference counting sound and repr finite.
+ */
 static int
 no_cycle(struct eval *e, struct tval *container, struct tval *v)
 {
@@ -155,6 +166,7 @@ in_chars(const struct tval *set, uint32_t cp)
 	return 0;
 }
 
+/* str.strip/lstrip/rstrip with Python's whitespace set. */
 static struct tval *
 str_strip(struct eval *e, const struct tval *s, const struct tval *chars,
     int left, int right)
@@ -324,6 +336,7 @@ fail:
 	return e == NULL ? NULL : oom(e);
 }
 
+/* startswith/endswith also take a tuple of alternatives. */
 static int
 affix_match(struct eval *e, const struct tval *s, const struct tval *a,
     int end)
@@ -507,6 +520,10 @@ str_cased(const struct tval *s, int upper)
 	return any;
 }
 
+/*
+ * ljust/rjust/center: CPython's centre puts the odd space on the right
+ * unless the width is odd.
+ */
 static struct tval *
 str_pad(struct eval *e, const struct tval *s, const struct tval *wv,
     const struct tval *fill, int mode)
@@ -538,7 +555,7 @@ str_pad(struct eval *e, const struct tval *s, const struct tval *wv,
 	else if (mode == 1)	/* rjust */
 		right = 0;
 	else {			/* center: Python puts the odd one left */
-		left = ((size_t)w - n) / 2 + (((size_t)w - n) & n & 1);
+		left = ((size_t)w - n) / 2 + (((size_t)w - n) & (size_t)w & 1);
 		right = (size_t)w - n - left;
 	}
 	memset(&b, 0, sizeof(b));
@@ -550,6 +567,7 @@ str_pad(struct eval *e, const struct tval *s, const struct tval *wv,
 	return tval_str_buf(&b);
 }
 
+/* str.join wants str items only (Python's TypeError otherwise). */
 static struct tval *
 str_join(struct eval *e, const struct tval *sep, struct tval *iter)
 {
@@ -590,6 +608,7 @@ is_linebreak(uint32_t c)
 	    c == 0x2029;
 }
 
+/* str.splitlines: every Unicode line boundary, CR LF as one. */
 struct tval	*str_splitlines(const struct tval *, int);
 struct tval *
 str_splitlines(const struct tval *s, int keepends)
@@ -623,6 +642,7 @@ str_splitlines(const struct tval *s, int keepends)
 	return l;
 }
 
+/* items()/keys()/values(): lists that print as Python's view objects. */
 static struct tval *
 dict_view(struct eval *e, const struct tval *d, int what)
 {
@@ -659,6 +679,7 @@ dict_view(struct eval *e, const struct tval *d, int what)
 	return l;
 }
 
+/* dict.update(mapping or pairs, **kw), refusing cycles. */
 static struct tval *
 dict_update(struct eval *e, struct tval *d, struct args *a)
 {
@@ -793,6 +814,7 @@ list_sort(struct eval *e, struct tval *l, struct args *a)
 	return tval_none();
 }
 
+/* The str, dict, list, tuple and loop methods templates may call. */
 static struct tval *
 call_method(struct eval *e, int fid, struct tval *self, struct args *a)
 {
@@ -1121,6 +1143,10 @@ call_method(struct eval *e, int fid, struct tval *self, struct args *a)
 
 /* --- Global functions -------------------------------------------------------------- */
 
+/*
+ * range() with the sandbox's MAX_RANGE; the value remembers its arguments
+ * for its repr.
+ */
 static struct tval *
 fn_range(struct eval *e, struct args *a)
 {
@@ -1173,6 +1199,7 @@ fn_range(struct eval *e, struct args *a)
 	return l;
 }
 
+/* dict(...) and namespace(...): the same construction, a different type. */
 static struct tval *
 fn_dict(struct eval *e, struct args *a, int ns)
 {
@@ -1196,6 +1223,7 @@ fn_dict(struct eval *e, struct args *a, int ns)
 	return d;
 }
 
+/* get_secret(name) in a worker is a symbolic secret: a TSX_SECRET leaf. */
 static struct tval *
 fn_get_secret(struct eval *e, struct args *a)
 {
@@ -1242,6 +1270,10 @@ fn_get_variable(struct eval *e, struct args *a)
 	return r;
 }
 
+/*
+ * now(offset=0): the render's clock (te_now) plus offset seconds, as an
+ * int.
+ */
 static struct tval *
 fn_now(struct eval *e, struct args *a)
 {
@@ -1267,11 +1299,18 @@ fn_now(struct eval *e, struct args *a)
 
 struct tval	*jwt_encode_value(struct eval *, struct args *);
 
+/* Call a global function (fid < METHOD_BASE) or a method of self. */
 struct tval *
 function_call(struct eval *e, int fid, struct tval *self, struct args *a)
 {
-	if (fid >= METHOD_BASE)
+	if (fid >= METHOD_BASE) {
+		/* string methods work in proportion to the length */
+		if (self != NULL && self->tv_type == TV_STR &&
+		    self->u.s.len > 256 && eval_step(e, self->u.s.len / 256) ==
+		    -1)
+			return NULL;
 		return call_method(e, fid, self, a);
+	}
 	switch (fid) {
 	case BI_RANGE:
 		return fn_range(e, a);

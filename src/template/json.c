@@ -33,6 +33,7 @@ struct jparse {
 	int		 jp_failed;
 };
 
+/* Python's json error spelling: message: line L column C (char N). */
 static void *
 jp_fail(struct jparse *jp, size_t at, const char *msg)
 {
@@ -57,9 +58,12 @@ jp_fail(struct jparse *jp, size_t at, const char *msg)
 	return NULL;
 }
 
-static void
+static inline void
 jp_ws(struct jparse *jp)
 {
+	if (jp->jp_pos < jp->jp_len &&
+	    (unsigned char)jp->jp_s[jp->jp_pos] > ' ')
+		return;
 	while (jp->jp_pos < jp->jp_len) {
 		char	 c = jp->jp_s[jp->jp_pos];
 
@@ -92,6 +96,42 @@ jp_hex4(const char *p, uint32_t *out)
 	return 0;
 }
 
+/* bytes that end the fast scan of a string: quote, backslash, controls */
+static const unsigned char jp_special[256] = {
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	['"'] = 1, ['\\'] = 1
+};
+
+/*
+ * Strings without escapes take one allocation; object keys are shared
+ * through a small memo.
+ */
+/*
+ * Skip string bytes that need no attention, eight at a time: a word is
+ * clean when it has no '"', no '\\' and no byte below 0x20.
+ */
+static inline size_t
+jp_scan(const char *s, size_t i, size_t n)
+{
+	const uint64_t	 ones = 0x0101010101010101ULL;
+	const uint64_t	 high = 0x8080808080808080ULL;
+	uint64_t	 w, q, b;
+
+	while (i + 8 <= n) {
+		memcpy(&w, s + i, sizeof(w));
+		q = w ^ (ones * '"');
+		b = w ^ (ones * '\\');
+		if ((((q - ones) & ~q) | ((b - ones) & ~b) |
+		    ((w - ones * 0x20) & ~w)) & high)
+			break;
+		i += 8;
+	}
+	while (i < n && !jp_special[(unsigned char)s[i]])
+		i++;
+	return i;
+}
+
 static struct tval *
 jp_string(struct jparse *jp, int key)
 {
@@ -102,19 +142,18 @@ jp_string(struct jparse *jp, int key)
 	const char	*s = jp->jp_s;
 
 	/* the common case: no escapes, one allocation (keys: often none) */
-	for (i = start + 1; i < jp->jp_len; i++) {
-		unsigned char	 c = (unsigned char)s[i];
-
-		if (c == '"' || c == '\\' || c < 0x20)
-			break;
-	}
+	i = jp_scan(s, start + 1, jp->jp_len);
 	if (i < jp->jp_len && s[i] == '"') {
 		size_t		 n = i - start - 1;
 		struct tval	*v, **slot = NULL;
 		uint64_t	 h;
 
-		if (key && n <= 32) {
-			h = tmpl_hash(s + start + 1, n);
+		if (key && n <= 32 && n > 0) {
+			/* a cheap slot; the full hash is cached on the key */
+			/* a cheap slot; the full hash is cached on the key */
+			h = n * 131 + (unsigned char)s[start + 1] * 31 +
+			    (unsigned char)s[start + 1 + n / 2] * 7 +
+			    (unsigned char)s[i - 1];
 			slot = &jp->jp_memo[h % JP_MEMO];
 			if (*slot != NULL && (*slot)->u.s.len == n &&
 			    memcmp((*slot)->u.s.p, s + start + 1, n) == 0) {
@@ -197,6 +236,7 @@ oom:
 	return jp_fail(jp, start, "out of memory");
 }
 
+/* Ints stay ints; floats use Clinger's fast path or strtod. */
 static struct tval *
 jp_number(struct jparse *jp)
 {
@@ -281,7 +321,9 @@ jp_number(struct jparse *jp)
 			if (*q == '-' || *q == '+')
 				esign = *q++ == '-' ? -1 : 1;
 			for (; q < s + p; q++)
-				if ((x = x * 10 + (*q - '0')) > 400)
+				if (x <= 400)
+					x = x * 10 + (*q - '0');
+				else
 					ok = 0;
 			e10 += esign * x;
 		}
@@ -411,6 +453,7 @@ jp_lit(struct jparse *jp, const char *lit)
 	return 0;
 }
 
+/* A JSON value, depth-limited so hostile nesting ends in an error. */
 static struct tval *
 jp_value(struct jparse *jp, int depth)
 {
@@ -457,6 +500,7 @@ jp_value(struct jparse *jp, int depth)
 	return jp_fail(jp, jp->jp_pos, "Expecting value");
 }
 
+/* json.loads of a whole document; trailing data is an error. */
 struct tval *
 json_parse(const char *s, size_t len, char *err, size_t errlen)
 {
@@ -505,6 +549,7 @@ jd_fail(struct jdump *jd, const char *fmt, const char *arg)
 	return -1;
 }
 
+/* ensure_ascii escaping; tojson also hides < > & ' from HTML parsers. */
 static void
 jd_string(struct jdump *jd, const char *s, size_t len)
 {
@@ -629,6 +674,9 @@ key_less(const struct tval *a, const struct tval *b, int *lt)
 	return 0;
 }
 
+/*
+ * Sorted keys for tojson and JWT headers, insertion order for json_encode.
+ */
 static int
 jd_dict(struct jdump *jd, const struct tval *d, int level)
 {
@@ -687,6 +735,7 @@ jd_dict(struct jdump *jd, const struct tval *d, int level)
 	return 0;
 }
 
+/* One value; output size is bounded by the buffer's limit as it grows. */
 static int
 jd_value(struct jdump *jd, const struct tval *v, int level)
 {
@@ -737,6 +786,10 @@ jd_value(struct jdump *jd, const struct tval *v, int level)
 	}
 }
 
+/*
+ * mode 0 json_encode, 1 tojson, 2 compact (JWT payload), 3 compact sorted
+ * (JWT header).
+ */
 int
 json_dump(struct buf *b, const struct tval *v, int mode, int indent,
     char *err, size_t errlen)
@@ -761,6 +814,10 @@ json_dump(struct buf *b, const struct tval *v, int mode, int indent,
 
 /* --- json-c ------------------------------------------------------------------------ */
 
+/*
+ * json-c to values: ints (int64) stay ints, doubles floats, object order
+ * kept.
+ */
 static struct tval *
 from_json_c(const struct json_object *j, int depth)
 {
@@ -833,6 +890,7 @@ is_null(const struct tval *v)
 	return v->tv_type == TV_NONE || v->tv_type == TV_UNDEF;
 }
 
+/* Values to json-c; tuples become arrays, Undefined null. */
 static struct json_object *
 to_json_c(const struct tval *v, int depth)
 {

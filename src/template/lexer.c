@@ -40,6 +40,7 @@ lex_isspace(unsigned char c)
 	return c == ' ' || (c >= '\t' && c <= '\r') || (c >= 0x1c && c <= 0x1f);
 }
 
+/* Positions are computed incrementally: tokens come in source order. */
 static void
 lex_linecol(struct lexer *lx, size_t off, int *line, int *col)
 {
@@ -104,6 +105,10 @@ lex_push(struct lexer *lx, enum tok_type type, size_t off, size_t end)
 	return tk;
 }
 
+/*
+ * Template text between tags; a '-' on the next tag strips its trailing
+ * whitespace.
+ */
 static int
 lex_data(struct lexer *lx, size_t off, size_t end, int rstrip)
 {
@@ -167,6 +172,10 @@ lex_match_word_tag(struct lexer *lx, size_t p, const char *word, int *lstrip)
 	return 0;
 }
 
+/*
+ * {% raw %} ... {% endraw %}: text, tags included, up to the matching
+ * endraw.
+ */
 static int
 lex_raw(struct lexer *lx, size_t start, size_t p)
 {
@@ -186,6 +195,7 @@ lex_raw(struct lexer *lx, size_t start, size_t p)
 	return lex_fail(lx, start, "Missing end of raw directive", -1);
 }
 
+/* {# ... #} produces nothing; '-#}' also eats the following whitespace. */
 static int
 lex_comment(struct lexer *lx, size_t start, size_t p)
 {
@@ -354,6 +364,10 @@ lex_digits(struct lexer *lx, size_t p)
 	return q;
 }
 
+/*
+ * Jinja2's float and integer rules: 1e5 is a float, 0x1F/0o17/0b101 ints, _
+ * separators.
+ */
 static int
 lex_number(struct lexer *lx, size_t p)
 {
@@ -567,6 +581,7 @@ lex_tag(struct lexer *lx, int block)
 	}
 }
 
+/* The root state: data up to the next {{, {% or {#. */
 int
 lexer_run(struct tmpl *t, struct tmpl_error *err)
 {

@@ -61,6 +61,7 @@ next(struct parser *p)
 	return tk;
 }
 
+/* Token names in messages, spelled as Jinja2's describe_token does. */
 static const char *
 tok_describe(const struct token *tk, char *tmp, size_t len)
 {
@@ -100,6 +101,7 @@ tok_describe(const struct token *tk, char *tmp, size_t len)
 	return "token";
 }
 
+/* The first error wins: it is the one with a useful position. */
 static void *
 fail_at(struct parser *p, const struct token *tk, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -119,6 +121,7 @@ fail_at(struct parser *p, const struct token *tk, const char *fmt, ...)
 	return NULL;
 }
 
+/* An unclosed block names the tags that could close it, like Jinja2. */
 static void *
 fail_eof(struct parser *p, const char **end)
 {
@@ -221,6 +224,9 @@ expect_name(struct parser *p, const char *name)
 	    tok_describe(tk, tmp, sizeof(tmp)));
 }
 
+/*
+ * AST nodes live in the template's arena and carry their token's line:col.
+ */
 static struct tnode *
 node_new(struct parser *p, enum node_kind kind, const struct token *tk)
 {
@@ -257,6 +263,10 @@ kids_add(struct parser *p, struct tnode ***v, size_t *n, struct tnode *k)
 	return 0;
 }
 
+/*
+ * Names are hashed once here so lookups at render time compare hashes
+ * first.
+ */
 static int
 node_setname(struct parser *p, struct tnode *n, const char *s, size_t len)
 {
@@ -269,6 +279,7 @@ node_setname(struct parser *p, struct tnode *n, const char *s, size_t len)
 	return 0;
 }
 
+/* Literal values are built once, at compile time. */
 static struct tnode *
 node_const(struct parser *p, const struct token *tk, struct tval *v)
 {
@@ -282,6 +293,10 @@ node_const(struct parser *p, const struct token *tk, struct tval *v)
 	return n;
 }
 
+/*
+ * Recursion depth of the parser itself: deep nesting is an error, not a
+ * stack overflow.
+ */
 static int
 depth_enter(struct parser *p)
 {
@@ -341,6 +356,7 @@ parse_dict(struct parser *p)
 	return n;
 }
 
+/* Literals, names, and parenthesised, list and dict expressions. */
 static struct tnode *
 parse_primary(struct parser *p)
 {
@@ -403,6 +419,10 @@ parse_primary(struct parser *p)
 	return fail_unexpected(p, tk);
 }
 
+/*
+ * Where an implicit tuple stops: the end of the tag or a closing
+ * parenthesis.
+ */
 static int
 tuple_end(struct parser *p, const char *extra)
 {
@@ -460,6 +480,7 @@ parse_tuple(struct parser *p, int simplified, int condexpr, const char *extra,
 	return n;
 }
 
+/* One subscript: an expression or a start:stop:step slice. */
 static struct tnode *
 parse_subscribed(struct parser *p)
 {
@@ -493,6 +514,10 @@ parse_subscribed(struct parser *p)
 	return n;
 }
 
+/*
+ * x.name, x.0 and x[...]: dots make Getattr (Getitem for digits), brackets
+ * Getitem.
+ */
 static struct tnode *
 parse_subscript(struct parser *p, struct tnode *obj)
 {
@@ -562,6 +587,7 @@ parse_subscript(struct parser *p, struct tnode *obj)
 	return n;
 }
 
+/* f(a, b, name=value): keyword arguments after positional ones only. */
 static int
 parse_call_args(struct parser *p, struct tnode *call)
 {
@@ -666,6 +692,10 @@ out:
 	return rc;
 }
 
+/*
+ * x | name(args) | ...; unknown filters fail at compile time outside
+ * if/else (Jinja2 3.x).
+ */
 static struct tnode *
 parse_filter(struct parser *p, struct tnode *in, int inline_start)
 {
@@ -691,6 +721,10 @@ parse_filter(struct parser *p, struct tnode *in, int inline_start)
 	return in;
 }
 
+/*
+ * x is [not] name [arg | (args)]: a single argument may follow without
+ * parentheses.
+ */
 static struct tnode *
 parse_test(struct parser *p, struct tnode *in)
 {
@@ -731,6 +765,7 @@ parse_test(struct parser *p, struct tnode *in)
 	return n;
 }
 
+/* Filters and tests bind tighter than every binary operator. */
 static struct tnode *
 parse_filter_expr(struct parser *p, struct tnode *n)
 {
@@ -747,6 +782,9 @@ parse_filter_expr(struct parser *p, struct tnode *n)
 	return n;
 }
 
+/*
+ * Unary minus binds to the primary; its filters apply to the negated value.
+ */
 static struct tnode *
 parse_unary(struct parser *p, int with_filter)
 {
@@ -783,6 +821,7 @@ binop(struct parser *p, struct token *tk, int op, struct tnode *a,
 	return n;
 }
 
+/* ** is left-associative in Jinja2 (unlike Python). */
 static struct tnode *
 parse_pow(struct parser *p)
 {
@@ -836,6 +875,7 @@ parse_math1(struct parser *p)
 	return n;
 }
 
+/* Comparisons chain: a < b < c. */
 static struct tnode *
 parse_compare(struct parser *p)
 {
@@ -933,6 +973,7 @@ parse_or(struct parser *p)
 	return n;
 }
 
+/* x if c else y; without else the value is Undefined. */
 static struct tnode *
 parse_condexpr(struct parser *p)
 {
@@ -973,6 +1014,7 @@ parse_expression(struct parser *p, int with_condexpr)
 
 /* --- Statements ------------------------------------------------------------ */
 
+/* Only names and tuples of names can be assigned. */
 static int
 check_target(struct parser *p, struct tnode *t, int allow_tuple)
 {
@@ -992,6 +1034,7 @@ check_target(struct parser *p, struct tnode *t, int allow_tuple)
 	return -1;
 }
 
+/* Targets of set and for; set also accepts ns.attr. */
 static struct tnode *
 parse_assign_target(struct parser *p, const char *extra, int with_namespace)
 {
@@ -1052,6 +1095,7 @@ body_new(struct parser *p)
 	return node_new(p, N_BODY, cur(p));
 }
 
+/* for target in iter [if cond] [recursive] ... [else] ... endfor */
 static struct tnode *
 parse_for(struct parser *p, struct token *tk)
 {
@@ -1087,6 +1131,7 @@ parse_for(struct parser *p, struct token *tk)
 	return n;
 }
 
+/* if/elif/else: each elif becomes a nested if in the else branch. */
 static struct tnode *
 parse_if(struct parser *p, struct token *tk)
 {
@@ -1132,6 +1177,7 @@ parse_if(struct parser *p, struct token *tk)
 	return top;
 }
 
+/* set x = expr, or the block form set x [| filters] ... endset. */
 static struct tnode *
 parse_set(struct parser *p, struct token *tk)
 {
@@ -1180,6 +1226,7 @@ parse_filterblock(struct parser *p, struct token *tk)
 	return n;
 }
 
+/* with a = 1, b = 2 ... endwith: a scope of its own. */
 static struct tnode *
 parse_with(struct parser *p, struct token *tk)
 {
@@ -1207,6 +1254,7 @@ parse_with(struct parser *p, struct token *tk)
 	return n;
 }
 
+/* macro name(params with defaults) ... endmacro */
 static struct tnode *
 parse_macro(struct parser *p, struct token *tk)
 {
@@ -1251,6 +1299,7 @@ parse_macro(struct parser *p, struct token *tk)
 	return n;
 }
 
+/* call macro(args) ... endcall: the body is passed as caller(). */
 static struct tnode *
 parse_callblock(struct parser *p, struct token *tk)
 {
@@ -1271,6 +1320,9 @@ parse_callblock(struct parser *p, struct token *tk)
 	return n;
 }
 
+/*
+ * A {% tag %}; unknown tags name what the enclosing block was waiting for.
+ */
 static struct tnode *
 parse_statement(struct parser *p, const char **end)
 {
@@ -1336,6 +1388,7 @@ is_end(const struct token *tk, const char **end)
 	return 0;
 }
 
+/* Statements until one of the end tags (or the end of the template). */
 static int
 parse_body(struct parser *p, struct tnode *body, const char **end)
 {

@@ -59,6 +59,7 @@ tsecret_lit(const char *p, size_t len)
 	return ts;
 }
 
+/* A secret leaf spells itself as the expression that asked for it. */
 struct tsecret *
 tsecret_named(const char *name)
 {
@@ -98,6 +99,7 @@ tsecret_unary(enum tsecret_op op, struct tsecret *kid)
 	return ts;
 }
 
+/* Concatenations stay flat and drop empty literals. */
 static int
 concat_push(struct tsecret *c, struct tsecret *k)
 {
@@ -169,6 +171,7 @@ dup_or_null(const char *s, int *fail)
 	return d;
 }
 
+/* Trees are owned by one value or segment; sharing means copying. */
 struct tsecret *
 tsecret_dup(const struct tsecret *ts)
 {
@@ -218,6 +221,8 @@ tsecret_literal_into(struct buf *b, const struct tsecret *ts)
 	case TSX_LITERAL:
 		return buf_add(b, ts->ts_data, ts->ts_len);
 	case TSX_CONCAT:
+		if (ts->ts_literal != NULL)
+			return buf_adds(b, ts->ts_literal);
 		for (i = 0; i < ts->ts_nkids; i++)
 			if (tsecret_literal_into(b, ts->ts_kids[i]) == -1)
 				return -1;
@@ -255,6 +260,10 @@ secret_buf_free(struct buf *b)
 	buf_free(b);
 }
 
+/*
+ * The keeper's evaluation: the same operations the worker would have done,
+ * with the values.
+ */
 static int
 tsecret_eval_into(const struct tsecret *ts, tsecret_lookup_fn lookup,
     void *arg, struct buf *out, char *err, size_t errlen, int depth)

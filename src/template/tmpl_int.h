@@ -289,6 +289,7 @@ struct tval {
 			char	*p;
 			size_t	 len;
 			uint64_t h;	/* cached hash, 0: not yet */
+			size_t	 nch;	/* cached length in characters + 1 */
 		} s;
 		struct {
 			struct tval	**v;

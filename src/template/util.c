@@ -20,6 +20,7 @@ struct arena_blk {
 
 #define ARENA_BLK	8192
 
+/* Zeroed, aligned memory that lives until the template is freed. */
 void *
 arena_alloc(struct arena *a, size_t n)
 {
@@ -67,6 +68,10 @@ arena_free(struct arena *a)
 	a->a_head = NULL;
 }
 
+/*
+ * Growth doubles; a buffer with b_max refuses to pass it (and remembers
+ * that it did).
+ */
 int
 buf_grow(struct buf *b, size_t more)
 {
@@ -146,6 +151,7 @@ buf_free(struct buf *b)
 	b->b_over = 0;
 }
 
+/* Errors carry a 1-based line and column. */
 void
 tmpl_seterr(struct tmpl_error *err, int line, int col, const char *fmt, ...)
 {

@@ -160,6 +160,7 @@ tval_float(double f)
 	return v;
 }
 
+/* A str with its bytes in the same allocation as the value. */
 struct tval *
 tval_str(const char *s, size_t len)
 {
@@ -259,6 +260,10 @@ tval_secret(struct tsecret *ts)
 	return v;
 }
 
+/*
+ * An Undefined: msg is what using it raises; text is what it renders
+ * (get_variable's placeholder).
+ */
 struct tval *
 tval_undef(const char *msg, const char *text)
 {
@@ -290,6 +295,7 @@ tval_undef_fmt(const char *fmt, ...)
 	return v;
 }
 
+/* Immortal values (None, bools, small ints) are shared and never counted. */
 struct tval *
 tval_ref(struct tval *v)
 {
@@ -388,7 +394,12 @@ tval_unref(struct tval *v)
 		free(stk);
 }
 
-/* Template constants live as long as the template. */
+/*
+ * Template constants belong to the template, which holds one reference:
+ * a constant stored into a longer-lived value (the globals) stays valid
+ * after tmpl_free.  A compiled template is rendered by one thread at a
+ * time (counts are not atomic).
+ */
 struct tval *
 tval_immortal(struct tmpl *t, struct tval *v)
 {
@@ -408,10 +419,12 @@ tval_immortal(struct tmpl *t, struct tval *v)
 		t->t_consts = nv;
 		t->t_cconsts = c;
 	}
-	/* no cache writes at render time: constants may be shared */
-	if (v->tv_type == TV_STR)
+	/* caches filled now, not during renders */
+	if (v->tv_type == TV_STR) {
 		(void)tval_hash(v);
-	v->tv_flags |= TVF_IMMORTAL;
+		(void)tval_is_ascii(v);
+		(void)tval_nchars(v);
+	}
 	t->t_consts[t->t_nconsts++] = v;
 	return v;
 }
@@ -419,11 +432,12 @@ tval_immortal(struct tmpl *t, struct tval *v)
 void
 tval_free_immortal(struct tval *v)
 {
-	v->tv_flags &= ~TVF_IMMORTAL;
-	v->tv_refs = 1;
 	tval_unref(v);
 }
 
+/*
+ * Takes v. Lists remember whether they may hold a namespace (cycle checks).
+ */
 int
 tval_list_append(struct tval *l, struct tval *v)
 {
@@ -460,6 +474,7 @@ hash_mix(uint64_t x)
 	return x;
 }
 
+/* Python's hashability: lists, dicts and namespaces cannot be keys. */
 int
 tval_hashable(const struct tval *v)
 {
@@ -479,6 +494,7 @@ tval_hashable(const struct tval *v)
 	}
 }
 
+/* Equal values hash alike across int, float and bool, as in Python. */
 static uint64_t
 tval_hash_depth(const struct tval *v, int depth)
 {
@@ -534,6 +550,7 @@ is_num(const struct tval *v)
 	    v->tv_type == TV_FLOAT;
 }
 
+/* Python's ==; dicts compare as mappings, order aside. */
 static int
 tval_eq_depth(const struct tval *a, const struct tval *b, int depth)
 {
@@ -600,6 +617,10 @@ tval_eq(const struct tval *a, const struct tval *b)
 
 #define DICT_LINEAR	8
 
+/*
+ * Open addressing over entry indexes, built once a dict outgrows a linear
+ * scan.
+ */
 static int
 dict_reindex(struct tval *d, size_t cap)
 {
@@ -620,6 +641,7 @@ dict_reindex(struct tval *d, size_t cap)
 	return 0;
 }
 
+/* Small dicts are scanned; larger ones probe the index. */
 static ssize_t
 dict_find(const struct tval *d, const struct tval *k, uint64_t h)
 {
@@ -755,6 +777,7 @@ tval_dict_set(struct tval *d, const char *key, struct tval *v)
 
 /* --- Truth, names, lengths --------------------------------------------------- */
 
+/* Python's truth: empty and zero are false, Undefined too. */
 int
 tval_truth(const struct tval *v)
 {
@@ -780,6 +803,7 @@ tval_truth(const struct tval *v)
 	}
 }
 
+/* Python's type names, for error messages. */
 const char *
 tval_typename(const struct tval *v)
 {
@@ -830,9 +854,14 @@ tval_nchars(const struct tval *v)
 
 	if (tval_is_ascii(v))
 		return v->u.s.len;
+	if (v->u.s.nch != 0)
+		return v->u.s.nch - 1;
 	for (i = 0; i < v->u.s.len; i++)
 		if (((unsigned char)v->u.s.p[i] & 0xc0) != 0x80)
 			n++;
+	/* like the ASCII bit: a cache on an immutable value */
+	if (!(v->tv_flags & TVF_IMMORTAL))
+		((struct tval *)v)->u.s.nch = n + 1;
 	return n;
 }
 
@@ -1042,6 +1071,10 @@ cp_printable(uint32_t c)
 	return 1;
 }
 
+/*
+ * repr(str): single quotes unless the text has ' and no "; escapes as
+ * Python does.
+ */
 static void
 repr_str(struct buf *b, const char *s, size_t len, int bytes)
 {
@@ -1090,6 +1123,7 @@ repr_str(struct buf *b, const char *s, size_t len, int bytes)
 	buf_addc(b, q);
 }
 
+/* repr(): what lists and dicts print for their items. */
 int
 tval_repr_into(struct buf *b, const struct tval *v, int depth)
 {
@@ -1170,6 +1204,7 @@ tval_repr_into(struct buf *b, const struct tval *v, int depth)
 	}
 }
 
+/* str(): what {{ }} prints. */
 int
 tval_str_into(struct buf *b, const struct tval *v)
 {
