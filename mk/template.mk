@@ -30,3 +30,7 @@ tests_fuzz_fuzz_template_CFLAGS = $(AM_CFLAGS) -fsanitize=fuzzer
 tests_fuzz_fuzz_template_LDFLAGS = $(AM_LDFLAGS) -fsanitize=fuzzer
 tests_fuzz_fuzz_template_LDADD = $(JSONC_LIBS) $(LIBCRYPTO_LIBS) -lm
 endif
+
+# widgetctl render end to end (options, secrets shown as literals, errors)
+TESTS += tests/ctl_render.test
+EXTRA_DIST += tests/ctl_render.test

@@ -321,6 +321,18 @@ START_TEST(render_semantics2)
 	ck_render("{% macro m(a, b=2) %}{{ a }}-{{ b }}{% endmacro %}"
 	    "{{ m(1) }} {{ m(1, b=3) }}", NULL, "1-2 1-3");
 	ck_render("{{ now() }} {{ now(60) }}", NULL, "1700000000 1700000060");
+	ck_render("{% macro l(xs) %}{% for x in xs %}{{ caller(x) }}{% endfor %}"
+	    "{% endmacro %}{% call(v) l([1, 2]) %}<{{ v }}>{% endcall %}", NULL,
+	    "<1><2>");
+	ck_render("{% macro m(a) %}{{ a }}{{ varargs }}{{ kwargs }}"
+	    "{% endmacro %}{{ m(1, 2, k=3) }}", NULL, "1(2,){'k': 3}");
+	ck_render("{{ range(3) }} {{ range(1, 10, 2) | list }}", NULL,
+	    "range(0, 3) [1, 3, 5, 7, 9]");
+	ck_render("[{{ 'x' | center(6) }}] {{ '%-4s|%04d' % ('a', 7) }} "
+	    "{{ '{:>5}|{:.1f}'.format('b', 2.25) }}", NULL,
+	    "[  x   ] a   |0007     b|2.2");
+	ck_render("{{ 'stra\u00dfe' | upper }} {{ 1e22 }} {{ 5e-324 }} "
+	    "{{ 123.456 }}", NULL, "STRASSE 1e+22 5e-324 123.456");
 }
 END_TEST
 
@@ -337,6 +349,9 @@ START_TEST(render_errors)
 	ck_render("[{{ ''.__class__ }}]", NULL, "[]");
 	ck_render_err("{{ ''.__class__.__mro__ }}", NULL, 1, 0, "unsafe");
 	ck_render_err("{{ 5 | length }}", NULL, 1, 0, "has no len()");
+	/* a loop filter failing midway frees each item once (fuzzer) */
+	ck_render_err("{% for i in [2, 3, 4, x] if i is even %}{{ i }}"
+	    "{% endfor %}", NULL, 1, 0, "'x' is undefined");
 }
 END_TEST
 

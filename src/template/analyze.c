@@ -35,6 +35,9 @@ walk(struct tnode *n, walk_cb cb, void *arg)
 			return -1;
 		return 0;
 	case N_MACRO:
+	case N_CALLBLOCK:
+		if (walk(n->n_a, cb, arg) == -1)
+			return -1;
 		for (i = 0; i < n->n_nkids2; i++)
 			if (walk(n->n_kids2[i]->n_a, cb, arg) == -1)
 				return -1;
@@ -542,6 +545,8 @@ taint_stmt(struct taint *ta, struct tnode *n)
 		break;
 	case N_CALLBLOCK:
 		taint_clean(ta, n->n_a, "a call block");
+		for (i = 0; i < n->n_nkids2; i++)
+			taint_clean(ta, n->n_kids2[i]->n_a, "a caller default");
 		ta->ta_macro++;
 		taint_body(ta, n->n_kids, n->n_nkids);
 		ta->ta_macro--;
@@ -590,10 +595,36 @@ analyze_secrets(struct tmpl *t, struct tmpl_error *err)
  * Everything decided once, at compile time: usage, literal-ness and secret
  * misuse.
  */
+/* Does a macro body name varargs or kwargs?  Then it accepts extras. */
+static int
+macro_args_cb(struct tnode *n, void *arg)
+{
+	struct tnode	*m = arg;
+
+	if (n->n_kind == N_NAME && strcmp(n->n_name, "varargs") == 0)
+		m->n_flags |= NF_VARARGS;
+	if (n->n_kind == N_NAME && strcmp(n->n_name, "kwargs") == 0)
+		m->n_flags |= NF_KWARGS;
+	return 0;
+}
+
+static int
+macro_scan_cb(struct tnode *n, void *arg)
+{
+	size_t	 i;
+
+	if (n->n_kind == N_MACRO || n->n_kind == N_CALLBLOCK)
+		for (i = 0; i < n->n_nkids; i++)
+			walk(n->n_kids[i], macro_args_cb, n);
+	return 0;
+}
+
 int
 analyze_run(struct tmpl *t, struct tmpl_error *err)
 {
 	size_t	 i;
+
+	walk(t->t_root, macro_scan_cb, NULL);
 
 	if (walk(t->t_root, usage_cb, t) == -1) {
 		tmpl_seterr(err, 1, 1, "out of memory");

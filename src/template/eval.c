@@ -1580,15 +1580,15 @@ macro_call(struct eval *e, struct macro *m, struct args *a)
 	struct scope		 sc;
 	struct out		 out, *saved_out;
 	struct scope		*saved_scope;
-	struct tval		*v, *caller = NULL;
+	struct tval		*v, *caller = NULL, *extra_kw = NULL;
 	size_t			 i, j, np;
 	static uint64_t		 hcaller;
 	int			 rc = -1;
 
 	if (m->m_scope == NULL)
 		return eval_error(e, "this macro is no longer callable");
-	np = mn->n_kind == N_MACRO ? mn->n_nkids2 : 0;
-	if (a->a_npos > np)
+	np = mn->n_nkids2;
+	if (a->a_npos > np && !(mn->n_flags & NF_VARARGS))
 		return eval_error(e, "macro '%s' takes not more than %zu "
 		    "argument(s)", mn->n_name ? mn->n_name : "caller", np);
 	if (eval_depth_enter(e) == -1)
@@ -1606,6 +1606,19 @@ macro_call(struct eval *e, struct macro *m, struct args *a)
 		for (j = 0; j < np; j++)
 			if (strcmp(mn->n_kids2[j]->n_name, a->a_kwname[i]) == 0)
 				break;
+		if (j == np && (mn->n_flags & NF_KWARGS)) {
+			/* extra keywords land in kwargs */
+			if (extra_kw == NULL && (extra_kw = tval_dict()) == NULL) {
+				eval_error(e, "out of memory");
+				goto out;
+			}
+			if (tval_dict_set(extra_kw, a->a_kwname[i],
+			    tval_ref(a->a_kwval[i])) == -1) {
+				eval_error(e, "out of memory");
+				goto out;
+			}
+			continue;
+		}
 		if (j == np) {
 			eval_error(e, "macro '%s' takes no keyword argument '%s'",
 			    mn->n_name ? mn->n_name : "caller", a->a_kwname[i]);
@@ -1641,6 +1654,34 @@ macro_call(struct eval *e, struct macro *m, struct args *a)
 		    -1)
 			goto out;
 	}
+	if (mn->n_flags & NF_VARARGS) {
+		struct tval	*va = tval_tuple();
+
+		for (j = np; va != NULL && j < a->a_npos; j++)
+			if (tval_list_append(va, tval_ref(a->a_pos[j])) == -1) {
+				tval_unref(va);
+				va = NULL;
+			}
+		if (va == NULL) {
+			eval_error(e, "out of memory");
+			goto out;
+		}
+		if (scope_set(e, &sc, "varargs", 7, tmpl_hash("varargs", 7),
+		    va) == -1)
+			goto out;
+	}
+	if (mn->n_flags & NF_KWARGS) {
+		if (extra_kw == NULL && (extra_kw = tval_dict()) == NULL) {
+			eval_error(e, "out of memory");
+			goto out;
+		}
+		if (scope_set(e, &sc, "kwargs", 6, tmpl_hash("kwargs", 6),
+		    extra_kw) == -1) {
+			extra_kw = NULL;
+			goto out;
+		}
+		extra_kw = NULL;
+	}
 	if (caller != NULL && scope_set(e, &sc, name_caller,
 	    sizeof(name_caller) - 1, static_hash(name_caller, &hcaller),
 	    tval_ref(caller)) == -1)
@@ -1648,6 +1689,7 @@ macro_call(struct eval *e, struct macro *m, struct args *a)
 	e->e_out = &out;
 	rc = exec_body(e, mn->n_kids, mn->n_nkids);
 out:
+	tval_unref(extra_kw);
 	e->e_out = saved_out;
 	e->e_scope = saved_scope;
 	scope_free(&sc);
@@ -2144,13 +2186,19 @@ exec_for(struct eval *e, const struct tnode *n, struct tval *iter, int depth)
 		/* the loop filter sees the target but not loop.* */
 		for (i = 0, k = 0; i < nitems; i++) {
 			scope_clear(&sc);
-			if (assign(e, &sc, n->n_target, tval_ref(items[i])) == -1)
+			t = NULL;
+			if (assign(e, &sc, n->n_target, tval_ref(items[i])) == 0) {
+				e->e_scope = &sc;
+				t = eval_expr(e, n->n_b);
+				e->e_scope = outer;
+			}
+			if (t == NULL) {
+				/* close the gap so each item is freed once */
+				while (i < nitems)
+					items[k++] = items[i++];
+				nitems = k;
 				goto out;
-			e->e_scope = &sc;
-			t = eval_expr(e, n->n_b);
-			e->e_scope = outer;
-			if (t == NULL)
-				goto out;
+			}
 			keep = tval_truth(t);
 			tval_unref(t);
 			if (keep)

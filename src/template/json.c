@@ -31,6 +31,9 @@ struct jparse {
 	char		*jp_err;
 	size_t		 jp_errlen;
 	int		 jp_failed;
+	struct tval	**jp_stack;	/* children of open containers */
+	size_t		 jp_nstack;
+	size_t		 jp_cstack;
 };
 
 /* Python's json error spelling: message: line L column C (char N). */
@@ -151,9 +154,10 @@ jp_string(struct jparse *jp, int key)
 		if (key && n <= 32 && n > 0) {
 			/* a cheap slot; the full hash is cached on the key */
 			/* a cheap slot; the full hash is cached on the key */
-			h = n * 131 + (unsigned char)s[start + 1] * 31 +
-			    (unsigned char)s[start + 1 + n / 2] * 7 +
+			h = tmpl_hash(s + start + 1, n < 8 ? n : 8) ^
+			    (n * 0x9e3779b97f4a7c15ULL) ^
 			    (unsigned char)s[i - 1];
+			h ^= h >> 29;
 			slot = &jp->jp_memo[h % JP_MEMO];
 			if (*slot != NULL && (*slot)->u.s.len == n &&
 			    memcmp((*slot)->u.s.p, s + start + 1, n) == 0) {
@@ -353,91 +357,161 @@ jp_number(struct jparse *jp)
 
 static struct tval *jp_value(struct jparse *, int);
 
+/*
+ * Children are gathered on a scratch stack shared by the whole parse and
+ * moved into their container once its size is known: one allocation per
+ * container instead of a chain of reallocs.
+ */
+static int
+jp_push(struct jparse *jp, struct tval *v)
+{
+	struct tval	**ns;
+
+	if (jp->jp_nstack == jp->jp_cstack) {
+		size_t	 c = jp->jp_cstack ? jp->jp_cstack * 2 : 64;
+
+		if ((ns = realloc(jp->jp_stack, c * sizeof(*ns))) == NULL)
+			return -1;
+		jp->jp_stack = ns;
+		jp->jp_cstack = c;
+	}
+	jp->jp_stack[jp->jp_nstack++] = v;
+	return 0;
+}
+
+static void
+jp_unwind(struct jparse *jp, size_t base)
+{
+	while (jp->jp_nstack > base)
+		tval_unref(jp->jp_stack[--jp->jp_nstack]);
+}
+
 static struct tval *
 jp_array(struct jparse *jp, int depth)
 {
 	struct tval	*l, *v;
+	size_t		 base = jp->jp_nstack, n;
 
-	if ((l = tval_list()) == NULL)
-		return jp_fail(jp, jp->jp_pos, "out of memory");
 	jp->jp_pos++;
 	jp_ws(jp);
 	if (jp->jp_pos < jp->jp_len && jp->jp_s[jp->jp_pos] == ']') {
 		jp->jp_pos++;
-		return l;
+		return tval_list() ?: jp_fail(jp, jp->jp_pos, "out of memory");
 	}
 	for (;;) {
 		jp_ws(jp);
-		if ((v = jp_value(jp, depth + 1)) == NULL ||
-		    tval_list_append(l, v) == -1) {
-			tval_unref(l);
-			return jp_fail(jp, jp->jp_pos, "out of memory");
+		if ((v = jp_value(jp, depth + 1)) == NULL)
+			goto fail;
+		if (jp_push(jp, v) == -1) {
+			tval_unref(v);
+			jp_fail(jp, jp->jp_pos, "out of memory");
+			goto fail;
 		}
 		jp_ws(jp);
 		if (jp->jp_pos < jp->jp_len && jp->jp_s[jp->jp_pos] == ']') {
 			jp->jp_pos++;
-			return l;
+			break;
 		}
 		if (jp->jp_pos >= jp->jp_len || jp->jp_s[jp->jp_pos] != ',') {
-			tval_unref(l);
-			return jp_fail(jp, jp->jp_pos, "Expecting ',' delimiter");
+			jp_fail(jp, jp->jp_pos, "Expecting ',' delimiter");
+			goto fail;
 		}
 		jp->jp_pos++;
 	}
+	n = jp->jp_nstack - base;
+	if ((l = tval_list()) == NULL ||
+	    (l->u.l.v = malloc(n * sizeof(*l->u.l.v))) == NULL) {
+		tval_unref(l);
+		jp_fail(jp, jp->jp_pos, "out of memory");
+		goto fail;
+	}
+	/* JSON holds no namespaces: no TVF_NSIN to propagate */
+	memcpy(l->u.l.v, jp->jp_stack + base, n * sizeof(*l->u.l.v));
+	l->u.l.n = l->u.l.cap = n;
+	jp->jp_nstack = base;
+	return l;
+fail:
+	jp_unwind(jp, base);
+	return NULL;
 }
 
 static struct tval *
 jp_object(struct jparse *jp, int depth)
 {
 	struct tval	*d, *k, *v;
+	size_t		 base = jp->jp_nstack, i;
 
-	if ((d = tval_dict()) == NULL)
-		return jp_fail(jp, jp->jp_pos, "out of memory");
 	jp->jp_pos++;
 	jp_ws(jp);
 	if (jp->jp_pos < jp->jp_len && jp->jp_s[jp->jp_pos] == '}') {
 		jp->jp_pos++;
-		return d;
+		return tval_dict() ?: jp_fail(jp, jp->jp_pos, "out of memory");
 	}
 	for (;;) {
 		jp_ws(jp);
 		if (jp->jp_pos >= jp->jp_len || jp->jp_s[jp->jp_pos] != '"') {
-			tval_unref(d);
-			return jp_fail(jp, jp->jp_pos, "Expecting property name "
+			jp_fail(jp, jp->jp_pos, "Expecting property name "
 			    "enclosed in double quotes");
+			goto fail;
 		}
-		if ((k = jp_string(jp, 1)) == NULL) {
-			tval_unref(d);
-			return NULL;
+		if ((k = jp_string(jp, 1)) == NULL)
+			goto fail;
+		if (jp_push(jp, k) == -1) {
+			tval_unref(k);
+			jp_fail(jp, jp->jp_pos, "out of memory");
+			goto fail;
 		}
 		jp_ws(jp);
 		if (jp->jp_pos >= jp->jp_len || jp->jp_s[jp->jp_pos] != ':') {
-			tval_unref(k);
-			tval_unref(d);
-			return jp_fail(jp, jp->jp_pos, "Expecting ':' delimiter");
+			jp_fail(jp, jp->jp_pos, "Expecting ':' delimiter");
+			goto fail;
 		}
 		jp->jp_pos++;
 		jp_ws(jp);
-		if ((v = jp_value(jp, depth + 1)) == NULL) {
-			tval_unref(k);
-			tval_unref(d);
-			return NULL;
-		}
-		if (tval_dict_put(d, k, v) == -1) {
-			tval_unref(d);
-			return jp_fail(jp, jp->jp_pos, "out of memory");
+		if ((v = jp_value(jp, depth + 1)) == NULL)
+			goto fail;
+		if (jp_push(jp, v) == -1) {
+			tval_unref(v);
+			jp_fail(jp, jp->jp_pos, "out of memory");
+			goto fail;
 		}
 		jp_ws(jp);
 		if (jp->jp_pos < jp->jp_len && jp->jp_s[jp->jp_pos] == '}') {
 			jp->jp_pos++;
-			return d;
+			break;
 		}
 		if (jp->jp_pos >= jp->jp_len || jp->jp_s[jp->jp_pos] != ',') {
-			tval_unref(d);
-			return jp_fail(jp, jp->jp_pos, "Expecting ',' delimiter");
+			jp_fail(jp, jp->jp_pos, "Expecting ',' delimiter");
+			goto fail;
 		}
 		jp->jp_pos++;
 	}
+	if ((d = tval_dict()) == NULL || tval_dict_reserve(d,
+	    (jp->jp_nstack - base) / 2) == -1) {
+		tval_unref(d);
+		jp_fail(jp, jp->jp_pos, "out of memory");
+		goto fail;
+	}
+	for (i = base; i < jp->jp_nstack; i += 2) {
+		/* duplicate keys: the last value wins, at the first place */
+		if (tval_dict_put(d, jp->jp_stack[i], jp->jp_stack[i + 1]) ==
+		    -1) {
+			jp->jp_stack[i] = jp->jp_stack[i + 1] = NULL;
+			while (i + 2 < jp->jp_nstack) {
+				i += 2;
+				tval_unref(jp->jp_stack[i]);
+				tval_unref(jp->jp_stack[i + 1]);
+			}
+			jp->jp_nstack = base;
+			tval_unref(d);
+			return jp_fail(jp, jp->jp_pos, "out of memory");
+		}
+	}
+	jp->jp_nstack = base;
+	return d;
+fail:
+	jp_unwind(jp, base);
+	return NULL;
 }
 
 static int
@@ -520,6 +594,8 @@ json_parse(const char *s, size_t len, char *err, size_t errlen)
 			jp_fail(&jp, jp.jp_pos, "out of memory");
 		for (i = 0; i < JP_MEMO; i++)
 			tval_unref(jp.jp_memo[i]);
+		jp_unwind(&jp, 0);
+		free(jp.jp_stack);
 		return NULL;
 	}
 	jp_ws(&jp);
@@ -529,6 +605,7 @@ json_parse(const char *s, size_t len, char *err, size_t errlen)
 	}
 	for (i = 0; i < JP_MEMO; i++)
 		tval_unref(jp.jp_memo[i]);
+	free(jp.jp_stack);
 	return v;
 }
 
@@ -751,7 +828,7 @@ jd_value(struct jdump *jd, const struct tval *v, int level)
 	case TV_BOOL:
 		return buf_adds(jd->jd_b, v->u.i ? "true" : "false");
 	case TV_INT:
-		return buf_printf(jd->jd_b, "%" PRId64, v->u.i);
+		return buf_add_int(jd->jd_b, v->u.i);
 	case TV_FLOAT:
 		jd_float(jd, v->u.f);
 		return 0;

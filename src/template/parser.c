@@ -36,6 +36,7 @@ static struct tnode	*parse_filter(struct parser *, struct tnode *, int);
 static int		 parse_body(struct parser *, struct tnode *,
 			    const char **);
 static int		 parse_call_args(struct parser *, struct tnode *);
+static int		 parse_signature(struct parser *, struct tnode *);
 
 static struct token *
 cur(struct parser *p)
@@ -1259,35 +1260,15 @@ static struct tnode *
 parse_macro(struct parser *p, struct token *tk)
 {
 	static const char	*end[] = { "endmacro", NULL };
-	struct tnode		*n, *body, *param;
-	struct token		*name, *pt;
+	struct tnode		*n, *body;
+	struct token		*name;
 	int			 soft = p->p_soft;
 
 	if ((n = node_new(p, N_MACRO, tk)) == NULL ||
 	    (name = expect_type(p, TK_NAME, "name")) == NULL ||
 	    node_setname(p, n, name->tk_str, name->tk_len) == -1 ||
-	    expect_op(p, OP_LPAREN, "(") == NULL)
+	    parse_signature(p, n) == -1)
 		return NULL;
-	while (!is_op(cur(p), OP_RPAREN)) {
-		if (n->n_nkids2 && expect_op(p, OP_COMMA, ",") == NULL)
-			return NULL;
-		if (is_op(cur(p), OP_RPAREN))
-			break;
-		if ((pt = expect_type(p, TK_NAME, "name")) == NULL ||
-		    (param = node_new(p, N_NAME, pt)) == NULL ||
-		    node_setname(p, param, pt->tk_str, pt->tk_len) == -1)
-			return NULL;
-		if (is_op(cur(p), OP_ASSIGN)) {
-			next(p);
-			if ((param->n_a = parse_expression(p, 1)) == NULL)
-				return NULL;
-		} else if (n->n_nkids2 && n->n_kids2[n->n_nkids2 - 1]->n_a)
-			return fail_at(p, pt, "non-default argument follows "
-			    "default argument");
-		if (kids_add(p, &n->n_kids2, &n->n_nkids2, param) == -1)
-			return NULL;
-	}
-	next(p);
 	p->p_soft = 0;
 	if ((body = body_new(p)) == NULL ||
 	    parse_stmts(p, body, end, "macro") == -1)
@@ -1299,6 +1280,40 @@ parse_macro(struct parser *p, struct token *tk)
 	return n;
 }
 
+/* (a, b=default, ...): parameters of a macro or of a call block's caller. */
+static int
+parse_signature(struct parser *p, struct tnode *n)
+{
+	struct tnode	*param;
+	struct token	*pt;
+
+	if (expect_op(p, OP_LPAREN, "(") == NULL)
+		return -1;
+	while (!is_op(cur(p), OP_RPAREN)) {
+		if (n->n_nkids2 && expect_op(p, OP_COMMA, ",") == NULL)
+			return -1;
+		if (is_op(cur(p), OP_RPAREN))
+			break;
+		if ((pt = expect_type(p, TK_NAME, "name")) == NULL ||
+		    (param = node_new(p, N_NAME, pt)) == NULL ||
+		    node_setname(p, param, pt->tk_str, pt->tk_len) == -1)
+			return -1;
+		if (is_op(cur(p), OP_ASSIGN)) {
+			next(p);
+			if ((param->n_a = parse_expression(p, 1)) == NULL)
+				return -1;
+		} else if (n->n_nkids2 && n->n_kids2[n->n_nkids2 - 1]->n_a) {
+			fail_at(p, pt, "non-default argument follows default "
+			    "argument");
+			return -1;
+		}
+		if (kids_add(p, &n->n_kids2, &n->n_nkids2, param) == -1)
+			return -1;
+	}
+	next(p);
+	return 0;
+}
+
 /* call macro(args) ... endcall: the body is passed as caller(). */
 static struct tnode *
 parse_callblock(struct parser *p, struct token *tk)
@@ -1306,8 +1321,12 @@ parse_callblock(struct parser *p, struct token *tk)
 	static const char	*end[] = { "endcall", NULL };
 	struct tnode		*n, *body;
 
-	if ((n = node_new(p, N_CALLBLOCK, tk)) == NULL ||
-	    (n->n_a = parse_expression(p, 1)) == NULL)
+	if ((n = node_new(p, N_CALLBLOCK, tk)) == NULL)
+		return NULL;
+	/* {% call(args) m() %}: what caller(...) passes to the body */
+	if (is_op(cur(p), OP_LPAREN) && parse_signature(p, n) == -1)
+		return NULL;
+	if ((n->n_a = parse_expression(p, 1)) == NULL)
 		return NULL;
 	if (n->n_a->n_kind != N_CALL)
 		return fail_at(p, tk, "expected call");

@@ -61,7 +61,8 @@ enum tmpl_field {
 	TMPL_FIELD_STEP_URL,		/* composite step URL (path and query) */
 	TMPL_FIELD_STEP_REQUEST_BODY,	/* composite step request_body */
 	TMPL_FIELD_STEP_HEADER,		/* composite step header / query / auth value */
-	TMPL_FIELD_STEP_RESPONSE_BODY	/* composite step response_body */
+	TMPL_FIELD_STEP_RESPONSE_BODY	/* composite step response_body (may
+					   use response.* of its step) */
 };
 int		 tmpl_validate(const struct tmpl *, enum tmpl_field,
 		    struct tmpl_error *err);
@@ -132,6 +133,13 @@ struct json_object *tval_to_json(const struct tval *);
  * The environment of one render: the globals (a dict: user, tenant_id,
  * body_text, body_raw, response, pathParams, steps, request …), the stored
  * variables for get_variable(), the clock for now(), the limits.
+ *
+ * get_variable('x') with no value (te_get_variable NULL or returning NULL)
+ * is an Undefined that renders as the literal "{{ get_variable('x') }}"
+ * (platform-docs §12) and that | default(...) replaces.  A template may
+ * mutate the globals (dict.update, list.append, as Jinja2 allows): build
+ * them per request.  One render of a given template at a time (reference
+ * counts are not atomic); different templates may render concurrently.
  */
 struct tmpl_env {
 	struct tval	*te_globals;		/* dict; may be NULL */
@@ -201,7 +209,11 @@ void		 tmpl_output_free(struct tmpl_output *);
 /* The whole output as one NUL-terminated string; NULL if it holds a secret. */
 const char	*tmpl_output_text(const struct tmpl_output *, size_t *lenp);
 
-/* Render; NULL and *err on a render error (line:col and message). */
+/*
+ * Render; NULL and *err on a render error (line:col and message).  Sandbox
+ * failures (step budget, output cap, depth) are render errors like any
+ * other; none of them is fatal to the caller.
+ */
 struct tmpl_output *tmpl_render(const struct tmpl *, const struct tmpl_env *,
 		    struct tmpl_error *err);
 

@@ -39,6 +39,7 @@ int	 buf_grow(struct buf *, size_t);
 int	 buf_add(struct buf *, const void *, size_t);
 int	 buf_addc(struct buf *, int);
 int	 buf_adds(struct buf *, const char *);
+int	 buf_add_int(struct buf *, int64_t);
 int	 buf_printf(struct buf *, const char *, ...)
 	    __attribute__((format(printf, 2, 3)));
 void	 buf_free(struct buf *);
@@ -152,6 +153,8 @@ struct tnode {
 
 #define NF_RECURSIVE	0x01	/* N_FOR ... recursive */
 #define NF_TAINTED	0x02	/* expression holds a symbolic secret */
+#define NF_VARARGS	0x04	/* N_MACRO body uses varargs */
+#define NF_KWARGS	0x08	/* N_MACRO body uses kwargs */
 
 struct tmpl {
 	struct arena	 t_arena;
@@ -333,6 +336,7 @@ struct tval	*tval_tuple(void);
 struct tval	*tval_func(int fid, struct tval *self, const char *name);
 struct tval	*tval_secret(struct tsecret *);
 int		 tval_dict_put(struct tval *d, struct tval *k, struct tval *v);
+int		 tval_dict_reserve(struct tval *d, size_t n);
 struct tval	*tval_dict_get(const struct tval *d, const struct tval *k);
 struct tval	*tval_dict_gets(const struct tval *d, const char *k, size_t,
 		    uint64_t hash);

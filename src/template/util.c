@@ -142,6 +142,22 @@ buf_printf(struct buf *b, const char *fmt, ...)
 	return 0;
 }
 
+/* Decimal ints without printf: JSON output is full of them. */
+int
+buf_add_int(struct buf *b, int64_t v)
+{
+	char		 tmp[24], *p = tmp + sizeof(tmp);
+	uint64_t	 u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
+
+	do {
+		*--p = (char)('0' + u % 10);
+		u /= 10;
+	} while (u > 0);
+	if (v < 0)
+		*--p = '-';
+	return buf_add(b, p, (size_t)(tmp + sizeof(tmp) - p));
+}
+
 void
 buf_free(struct buf *b)
 {

@@ -32,7 +32,7 @@ void	macro_free(struct macro *);
  * Sanitizer builds use plain malloc so that they still see every misuse.
  */
 #define SLAB_NONE	0xff
-#define SLAB_CAP	16384		/* blocks kept per size class */
+#define SLAB_CAP	4096		/* blocks kept per size class */
 static const size_t slab_sizes[] = { 64, 96, 128, 192, 256 };
 #define SLAB_NCLASS	(sizeof(slab_sizes) / sizeof(slab_sizes[0]))
 #if defined(__SANITIZE_ADDRESS__)
@@ -78,7 +78,8 @@ slab_release(void *p, uint8_t cls)
 {
 	struct slab_blk	*b = p;
 
-	if (cls >= SLAB_NCLASS || slab_sizes[cls] == 0 || slab_count[cls] >= SLAB_CAP) {
+	if (cls >= SLAB_NCLASS || slab_sizes[cls] == 0 ||
+	    slab_count[cls] >= SLAB_CAP) {
 		free(p);
 		return;
 	}
@@ -705,6 +706,21 @@ tval_dict_gets(const struct tval *d, const char *k, size_t len, uint64_t h)
 	return NULL;
 }
 
+/* Room for n entries, so that filling a dict of known size never reallocs. */
+int
+tval_dict_reserve(struct tval *d, size_t n)
+{
+	struct tdict_ent	*ne;
+
+	if (n <= d->u.d.cap)
+		return 0;
+	if ((ne = realloc(d->u.d.e, n * sizeof(*ne))) == NULL)
+		return -1;
+	d->u.d.e = ne;
+	d->u.d.cap = n;
+	return 0;
+}
+
 /* Takes both references, also on failure. */
 int
 tval_dict_put(struct tval *d, struct tval *k, struct tval *v)
@@ -954,16 +970,27 @@ fmt_float_repr(struct buf *b, double d)
 
 				ip = ik / (int64_t)p10[n];
 				fp = ik % (int64_t)p10[n];
+				char	 frac[20];
+				int	 j;
+
 				/* trailing zeros mean a smaller n matched */
-				buf_printf(b, "%s%" PRId64 ".%0*" PRId64,
-				    d < 0 ? "-" : "", ip, n, fp);
+				for (j = n - 1; j >= 0; j--) {
+					frac[j] = (char)('0' + fp % 10);
+					fp /= 10;
+				}
+				if (d < 0)
+					buf_addc(b, '-');
+				buf_add_int(b, ip);
+				buf_addc(b, '.');
+				buf_add(b, frac, (size_t)n);
 				return;
 			}
 		}
 	}
 	/* integral values below 1e16 print as themselves plus ".0" */
 	if (fabs(d) < 1e16 && d == (double)(int64_t)d) {
-		buf_printf(b, "%" PRId64 ".0", (int64_t)d);
+		buf_add_int(b, (int64_t)d);
+		buf_adds(b, ".0");
 		return;
 	}
 	/*
@@ -1218,7 +1245,7 @@ tval_str_into(struct buf *b, const struct tval *v)
 	case TV_BOOL:
 		return buf_adds(b, v->u.i ? "True" : "False");
 	case TV_INT:
-		return buf_printf(b, "%" PRId64, v->u.i);
+		return buf_add_int(b, v->u.i);
 	case TV_FLOAT:
 		fmt_float_repr(b, v->u.f);
 		return 0;
