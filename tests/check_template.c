@@ -15,7 +15,7 @@
 
 #include "template/template.h"
 
-/* --- helpers ---------------------------------------------------------------- */
+/* --- helpers ------------------------------------------------------------- */
 
 static struct tmpl_error	 terr;
 
@@ -111,7 +111,7 @@ compile_ok(const char *src)
 	return t;
 }
 
-/* --- value model ------------------------------------------------------------- */
+/* --- value model --------------------------------------------------------- */
 
 START_TEST(value_json_roundtrip)
 {
@@ -199,7 +199,7 @@ START_TEST(value_json_filters)
 }
 END_TEST
 
-/* --- lexer and parser errors --------------------------------------------------- */
+/* --- lexer and parser errors --------------------------------------------- */
 
 START_TEST(parse_errors)
 {
@@ -223,6 +223,7 @@ START_TEST(parse_errors)
 		{ "{{ 1 }", 1, 6, "unexpected" },
 		{ "{% set 1 = 2 %}", 1, 8, "can't assign" },
 		{ "{{ x is defined is defined }}", 1, 17, "chain" },
+		{ "{{ f(b=1, b=2) }}", 1, 11, "keyword argument repeated" },
 	};
 	size_t	 i;
 
@@ -272,7 +273,7 @@ START_TEST(parse_whitespace)
 }
 END_TEST
 
-/* --- rendering semantics -------------------------------------------------------- */
+/* --- rendering semantics ------------------------------------------------- */
 
 START_TEST(render_semantics)
 {
@@ -366,7 +367,7 @@ START_TEST(render_mutation)
 }
 END_TEST
 
-/* --- sandbox limits ---------------------------------------------------------------- */
+/* --- sandbox limits ------------------------------------------------------ */
 
 START_TEST(sandbox_steps)
 {
@@ -449,7 +450,7 @@ START_TEST(sandbox_deep_data)
 }
 END_TEST
 
-/* --- symbolic secrets --------------------------------------------------------------- */
+/* --- symbolic secrets ---------------------------------------------------- */
 
 static struct tmpl_output *
 render_out(const char *src, struct tmpl **tp)
@@ -610,7 +611,7 @@ START_TEST(secret_rejections)
 }
 END_TEST
 
-/* --- usage and validation -------------------------------------------------------- */
+/* --- usage and validation ------------------------------------------------ */
 
 START_TEST(usage_lists)
 {

@@ -77,7 +77,7 @@ walk(struct tnode *n, walk_cb cb, void *arg)
 	return 0;
 }
 
-/* --- Usage ------------------------------------------------------------------- */
+/* --- Usage ------------------------------------------------------------- */
 
 static const struct {
 	const char	*nf_name;
@@ -229,7 +229,7 @@ usage_cb(struct tnode *n, void *arg)
 	return 0;
 }
 
-/* --- Secret taint -------------------------------------------------------------- */
+/* --- Secret taint ------------------------------------------------------ */
 
 struct taint {
 	struct tmpl_error	*ta_err;
@@ -640,7 +640,7 @@ analyze_run(struct tmpl *t, struct tmpl_error *err)
 	return 0;
 }
 
-/* --- Validation per field ------------------------------------------------------- */
+/* --- Validation per field ---------------------------------------------- */
 
 static const char *
 field_desc(enum tmpl_field f)

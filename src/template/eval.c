@@ -100,7 +100,7 @@ void	macro_free(struct macro *);
 static const char name_loop[] = "loop";
 static const char name_caller[] = "caller";
 
-/* --- Errors and limits ------------------------------------------------------- */
+/* --- Errors and limits ------------------------------------------------- */
 
 /* Only the first error counts: later ones are consequences of it. */
 static void
@@ -209,7 +209,7 @@ eval_env(struct eval *e)
 	return e->e_env;
 }
 
-/* --- Scopes ------------------------------------------------------------------------ */
+/* --- Scopes ------------------------------------------------------------ */
 
 /*
  * Scopes live on the C stack of the statement that opens them; a small
@@ -309,7 +309,7 @@ static_hash(const char *s, uint64_t *cache)
 	return *cache;
 }
 
-/* --- Output -------------------------------------------------------------------------- */
+/* --- Output ------------------------------------------------------------ */
 
 /*
  * The output cap is checked before bytes are added, so a render never holds
@@ -441,7 +441,7 @@ oom:
 	return eval_error(e, "out of memory");
 }
 
-/* --- Conversions ------------------------------------------------------------------------ */
+/* --- Conversions ------------------------------------------------------- */
 
 /*
  * str() with Jinja2's spelling; secrets refuse, since the worker does not
@@ -578,7 +578,7 @@ oom:
 	return eval_errorv(e, "out of memory");
 }
 
-/* --- Arguments ------------------------------------------------------------------------ */
+/* --- Arguments --------------------------------------------------------- */
 
 void
 args_clear(struct args *a)
@@ -660,7 +660,7 @@ fail:
 	return -1;
 }
 
-/* --- Attribute and item lookup ------------------------------------------------------ */
+/* --- Attribute and item lookup ----------------------------------------- */
 
 /*
  * Jinja2 names objects in messages as 'dict object', 'None', or
@@ -1078,7 +1078,7 @@ eval_getitem(struct eval *e, struct tval *obj, struct tval *key)
 	}
 }
 
-/* --- Operators ------------------------------------------------------------------------ */
+/* --- Operators --------------------------------------------------------- */
 
 static int
 is_num(const struct tval *v)
@@ -1567,7 +1567,7 @@ eval_cmp(struct eval *e, int op, struct tval *a, struct tval *b)
 	return eval_errorv(e, "unknown comparison");
 }
 
-/* --- Calls ----------------------------------------------------------------------- */
+/* --- Calls ------------------------------------------------------------- */
 
 /*
  * A macro call is a fresh scope over the template's top level; its output
@@ -1637,7 +1637,7 @@ macro_call(struct eval *e, struct macro *m, struct args *a)
 		if (j < a->a_npos)
 			v = tval_ref(a->a_pos[j]);
 		else {
-			for (i = 0; i < a->a_nkw; i++)
+			for (i = 0; i < a->a_nkw && v == NULL; i++)
 				if (strcmp(p->n_name, a->a_kwname[i]) == 0)
 					v = tval_ref(a->a_kwval[i]);
 			if (v == NULL && p->n_a != NULL) {
@@ -1793,7 +1793,7 @@ out:
 	return r;
 }
 
-/* --- Expressions ----------------------------------------------------------------- */
+/* --- Expressions ------------------------------------------------------- */
 
 /*
  * Name lookup order: template scopes, then the render's globals, then the
@@ -2089,7 +2089,7 @@ eval_expr(struct eval *e, const struct tnode *n)
 	return r;
 }
 
-/* --- Statements ------------------------------------------------------------------ */
+/* --- Statements -------------------------------------------------------- */
 
 /*
  * Assignment targets: a name, ns.attr (namespaces only), or a tuple to
@@ -2523,7 +2523,7 @@ loop_index(struct loopctx *lc)
 	return lc->lc_i;
 }
 
-/* --- Render entry point ------------------------------------------------------------ */
+/* --- Render entry point ------------------------------------------------ */
 
 struct tmpl_output_int {
 	struct tmpl_output	 oi_pub;

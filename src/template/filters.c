@@ -105,6 +105,7 @@ attr_get(struct eval *e, struct tval *item, const struct tval *attr,
 	int		 digits;
 	size_t		 i;
 
+	/* no attribute: the item itself is the key */
 	if (attr == NULL || attr->tv_type == TV_NONE)
 		return lower ? lower_key(cur) : cur;
 	if (attr->tv_type == TV_INT) {
@@ -158,6 +159,10 @@ attr_get(struct eval *e, struct tval *item, const struct tval *attr,
 	}
 	if (cur == NULL)
 		return NULL;
+	/*
+	 * map(default=...) and groupby(default=...) replace a missing
+	 * attribute
+	 */
 	if (cur->tv_type == TV_UNDEF && dflt != NULL) {
 		tval_unref(cur);
 		cur = tval_ref(dflt);
@@ -165,7 +170,7 @@ attr_get(struct eval *e, struct tval *item, const struct tval *attr,
 	return lower ? lower_key(cur) : cur;
 }
 
-/* --- Sorting ------------------------------------------------------------------ */
+/* --- Sorting ----------------------------------------------------------- */
 
 struct sortctx {
 	struct eval	 *sc_e;
@@ -246,6 +251,7 @@ sort_values(struct eval *e, struct tval **items, size_t n, struct tval **keys,
 		return -1;
 	if ((tmp = calloc(3 * n, sizeof(*tmp))) == NULL)
 		return eval_errorv(e, "out of memory");
+	/* sorting by the items themselves: they are their own keys */
 	if (keys == NULL) {
 		keys = tmp + 2 * n;
 		memcpy(keys, items, n * sizeof(*keys));
@@ -260,8 +266,8 @@ sort_values(struct eval *e, struct tval **items, size_t n, struct tval **keys,
 
 /* Keys for sort/unique/min/max: attribute lookup, ignore_case. */
 static struct tval **
-make_keys(struct eval *e, struct tval **items, size_t n, const struct tval *attr,
-    int lower, int multi)
+make_keys(struct eval *e, struct tval **items, size_t n,
+    const struct tval *attr, int lower, int multi)
 {
 	struct tval	**keys;
 	size_t		  i;
@@ -306,7 +312,7 @@ make_keys(struct eval *e, struct tval **items, size_t n, const struct tval *attr
 	return keys;
 }
 
-/* --- Number parsing like Python's int() and float() ---------------------------------- */
+/* --- Number parsing like Python's int() and float() -------------------- */
 
 /* Strip Python whitespace and single underscores between digits. */
 static int
@@ -352,6 +358,7 @@ py_float_parse(const struct tval *s, double *out)
 
 	if (num_clean(s, buf, sizeof(buf)) == -1)
 		return -1;
+	/* Python spells infinity and NaN in any case, with an optional sign */
 	p = buf;
 	if (*p == '+' || *p == '-')
 		p++;
@@ -406,6 +413,7 @@ py_int_parse(const struct tval *s, int base, int64_t *out)
 		if (p[0] == '0' && p[strspn(p, "0")] != '\0')
 			return -1;
 	}
+	/* a second sign or inner blank after the prefix is invalid */
 	if (*p == '\0' || *p == '+' || *p == '-' || isspace((unsigned char)*p))
 		return -2 + 1;
 	errno = 0;
@@ -418,7 +426,7 @@ py_int_parse(const struct tval *s, int base, int64_t *out)
 	return 0;
 }
 
-/* --- The filters ------------------------------------------------------------------ */
+/* --- The filters ------------------------------------------------------- */
 
 /*
  * default(value='', boolean=False): Undefined (or, with boolean, anything
@@ -431,6 +439,10 @@ f_default(struct eval *e, struct tval *in, struct args *a)
 	struct tval		*v[2];
 
 	BIND("default", params, 0);
+	/*
+	 * get_variable()'s placeholder is an Undefined too: default replaces
+	 * it
+	 */
 	if (in->tv_type == TV_UNDEF ||
 	    (v[1] != NULL && tval_truth(v[1]) && !tval_truth(in)))
 		return v[0] != NULL ? tval_ref(v[0]) : tval_str("", 0);
@@ -462,7 +474,8 @@ f_length(struct eval *e, struct tval *in)
 }
 
 static struct tval *
-f_strmap(struct eval *e, struct tval *in, struct tval *(*fn)(const struct tval *))
+f_strmap(struct eval *e, struct tval *in,
+    struct tval *(*fn)(const struct tval *))
 {
 	struct tval	*s, *r;
 
@@ -636,6 +649,7 @@ f_round(struct eval *e, struct tval *in, struct args *a)
 	    in->tv_type != TV_FLOAT)
 		return eval_error(e, "type %s doesn't define __round__ method",
 		    tval_typename(in));
+	/* Python: round(int) stays an int, round(float) a float */
 	x = in->tv_type == TV_FLOAT ? in->u.f : (double)in->u.i;
 	if (strcmp(method, "common") == 0) {
 		if (in->tv_type != TV_FLOAT) {
@@ -689,6 +703,7 @@ f_join(struct eval *e, struct tval *in, struct args *a)
 		if (items[i]->tv_type == TV_SECRET)
 			secret = 1;
 	}
+	/* join of a list holding secrets builds one secret tree */
 	if (secret) {
 		/* joining secrets is concatenation */
 		for (i = 0; i < n; i++) {
@@ -730,6 +745,7 @@ f_first_last(struct eval *e, struct tval *in, int last)
 	size_t		  n;
 	struct tval	 *r;
 
+	/* sequences answer directly; other iterables are walked */
 	if (in->tv_type == TV_LIST || in->tv_type == TV_TUPLE) {
 		if (in->u.l.n == 0)
 			goto empty;
@@ -1022,6 +1038,10 @@ f_groupby(struct eval *e, struct tval *in, struct args *a)
 			items_free(items, n);
 			return NULL;
 		}
+	/*
+	 * groups are runs of equal keys after a stable sort, like
+	 * itertools.groupby
+	 */
 	rc = sort_values(e, items, n, keys, 0);
 	if (rc == -1 || (out = tval_list()) == NULL)
 		goto fail;
@@ -1070,6 +1090,7 @@ f_map(struct eval *e, struct tval *in, struct args *a)
 	int		  fid = -1;
 	struct tval	 *attr = NULL, *dflt = NULL;
 
+	/* map(attribute=...) form: only attribute and default are accepted */
 	if (a->a_npos == 0) {
 		for (i = 0; i < a->a_nkw; i++) {
 			if (strcmp(a->a_kwname[i], "attribute") == 0)
@@ -1124,6 +1145,10 @@ f_select(struct eval *e, struct tval *in, struct args *a, int reject,
 	struct args	  sub;
 	int		  tid = -1, r;
 
+	/*
+	 * selectattr needs the attribute; the test name and its arguments
+	 * follow
+	 */
 	if (byattr && a->a_npos < 1)
 		return eval_error(e, "Missing parameter for attribute name");
 	if (a->a_npos > off) {
@@ -1203,6 +1228,7 @@ f_batch_slice(struct eval *e, struct tval *in, struct args *a, int slice)
 		return NULL;
 	if ((out = tval_list()) == NULL)
 		goto oom;
+	/* batch: consecutive groups of linecount, the last one padded */
 	if (!slice) {
 		for (i = 0; i < n; i++) {
 			if (cur == NULL || (int64_t)cur->u.l.n == k) {
@@ -1218,6 +1244,7 @@ f_batch_slice(struct eval *e, struct tval *in, struct args *a, int slice)
 				if (tval_list_append(cur, tval_ref(v[1])) == -1)
 					goto oom;
 	} else {
+		/* slice: the first n % k columns get one extra item */
 		per = (int64_t)n / k;
 		extra = (int64_t)n % k;
 		for (s = 0; s < k; s++) {
@@ -1495,6 +1522,7 @@ f_truncate(struct eval *e, struct tval *in, struct args *a)
 		return s;
 	}
 	cut = str_offset(s, (size_t)length - endn);
+	/* not killwords: cut at the last space before the limit */
 	if (!(v[1] != NULL && tval_truth(v[1]))) {
 		/* s[:length - len(end)].rsplit(" ", 1)[0] */
 		for (k = cut; k > 0; k--)
@@ -1605,6 +1633,7 @@ f_urlencode(struct eval *e, struct tval *in)
 		}
 		return tval_str_buf(&b);
 	}
+	/* a dict: key=value pairs in insertion order, spaces as + */
 	if (in->tv_type == TV_DICT) {
 		for (i = 0; i < in->u.d.n; i++) {
 			if (i)
@@ -1705,6 +1734,7 @@ f_striptags(struct eval *e, struct tval *in)
 		}
 		buf_addc(&b, p[i]);
 	}
+	/* the remaining text is what a browser would show */
 	/* collapse whitespace, then unescape the common entities */
 	memset(&o, 0, sizeof(o));
 	for (i = 0; i < b.b_len; i++) {
@@ -1955,7 +1985,7 @@ f_wordwrap(struct eval *e, struct tval *in, struct args *a)
 	return tval_str_buf(&b);
 }
 
-/* --- Connector filters ---------------------------------------------------------- */
+/* --- Connector filters ------------------------------------------------- */
 
 /* from_json: Python's json.loads; invalid JSON fails the render (a 422). */
 static struct tval *
@@ -2252,7 +2282,7 @@ filter_call(struct eval *e, int fid, struct tval *in, struct args *a)
 	return eval_error(e, "No filter named '%s'.", filter_name(fid));
 }
 
-/* --- Tests -------------------------------------------------------------------------- */
+/* --- Tests ------------------------------------------------------------- */
 
 static int
 t_num_mod(struct eval *e, struct tval *in, struct tval *m, int64_t *r)

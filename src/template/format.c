@@ -487,7 +487,7 @@ fail:
 	return NULL;
 }
 
-/* --- str.format() ------------------------------------------------------------ */
+/* --- str.format() ------------------------------------------------------ */
 
 /*
  * A str.format spec: [[fill]align][sign][#][0][width][,][.precision][type].
@@ -716,7 +716,7 @@ format_str_method(struct eval *e, const struct tval *fmt, struct args *a)
 			v = tval_ref(a->a_pos[idx]);
 		} else {
 			v = NULL;
-			for (i = 0; i < a->a_nkw; i++)
+			for (i = 0; i < a->a_nkw && v == NULL; i++)
 				if (strlen(a->a_kwname[i]) == (size_t)(nend -
 				    name) && memcmp(a->a_kwname[i], name,
 				    (size_t)(nend - name)) == 0)

@@ -115,7 +115,7 @@ function_name(int fid)
 	return builtin_name(fid);
 }
 
-/* --- Helpers ------------------------------------------------------------------ */
+/* --- Helpers ----------------------------------------------------------- */
 
 static struct tval *
 oom(struct eval *e)
@@ -225,6 +225,7 @@ str_split(struct eval *e, const struct tval *s, const struct tval *sep,
 		return NULL;
 	if (maxv != NULL && want_int(e, maxv, &max) == -1)
 		return NULL;
+	/* Python refuses split('') with ValueError */
 	if (sep != NULL && sep->u.s.len == 0)
 		return eval_error(e, "empty separator");
 	if ((l = tval_list()) == NULL)
@@ -276,6 +277,7 @@ str_split(struct eval *e, const struct tval *s, const struct tval *sep,
 			goto fail;
 		return l;
 	}
+	/* maxsplit counts from the right for rsplit */
 	/* rsplit: collect from the right, then reverse */
 	if (sep == NULL) {
 		i = len;
@@ -378,6 +380,7 @@ str_replace(struct eval *e, const struct tval *s, const struct tval *old,
 	    want_int(e, countv, &count) == -1)
 		return NULL;
 	memset(&b, 0, sizeof(b));
+	/* 'abc'.replace('', '-') is '-a-b-c-' */
 	if (old->u.s.len == 0) {
 		/* inserts new before every character and at the end */
 		pos = 0;
@@ -948,6 +951,7 @@ call_method(struct eval *e, int fid, struct tval *self, struct args *a)
 		if (args_bind(e, a, name, p_two, fid == M_D_GET ? 2 : 1, 1, v) ==
 		    -1)
 			return NULL;
+		/* user.profile_fields.by_id(42) (platform-docs 11) */
 		if (fid == M_D_BY_ID && v[0]->tv_type != TV_STR) {
 			/* profile fields are keyed by their id as a string */
 			if ((t = eval_str(e, v[0])) == NULL)
@@ -1007,6 +1011,7 @@ call_method(struct eval *e, int fid, struct tval *self, struct args *a)
 			dict_remove(self, self->u.d.n - 1);
 		return tval_none();
 
+	/* mutation is allowed (Jinja2's sandbox allows it) but never a cycle */
 	case M_L_APPEND:
 		if (args_bind(e, a, name, p_one, 1, 1, v) == -1 ||
 		    no_cycle(e, self, v[0]) == -1)
@@ -1122,6 +1127,7 @@ call_method(struct eval *e, int fid, struct tval *self, struct args *a)
 		self->u.l.n = 0;
 		return tval_none();
 
+	/* loop.cycle(a, b, ...) picks by the current index */
 	case M_LP_CYCLE:
 		if (a->a_npos == 0)
 			return eval_error(e, "no items for cycling given");
@@ -1141,7 +1147,7 @@ call_method(struct eval *e, int fid, struct tval *self, struct args *a)
 	return eval_error(e, "unknown method");
 }
 
-/* --- Global functions -------------------------------------------------------------- */
+/* --- Global functions -------------------------------------------------- */
 
 /*
  * range() with the sandbox's MAX_RANGE; the value remembers its arguments
@@ -1170,6 +1176,10 @@ fn_range(struct eval *e, struct args *a)
 	}
 	if (step == 0)
 		return eval_error(e, "range() arg 3 must not be zero");
+	/*
+	 * the item count in unsigned arithmetic: no overflow for any int64
+	 * bounds
+	 */
 	if (step > 0)
 		n = stop > start ? (int64_t)(((uint64_t)stop - (uint64_t)start -
 		    1) / (uint64_t)step + 1) : 0;
@@ -1263,6 +1273,7 @@ fn_get_variable(struct eval *e, struct args *a)
 		r = env->te_get_variable(v[0]->u.s.p, env->te_variable_arg);
 	if (r != NULL)
 		return r;
+	/* msg is raised by strict uses, text is what it renders */
 	snprintf(msg, sizeof(msg), "variable '%s' is not set", v[0]->u.s.p);
 	snprintf(text, sizeof(text), "{{ get_variable('%s') }}", v[0]->u.s.p);
 	if ((r = tval_undef(msg, text)) == NULL)

@@ -609,7 +609,7 @@ json_parse(const char *s, size_t len, char *err, size_t errlen)
 	return v;
 }
 
-/* --- Output ---------------------------------------------------------------------- */
+/* --- Output ------------------------------------------------------------ */
 
 struct jdump {
 	struct buf	*jd_b;
@@ -889,7 +889,7 @@ json_dump(struct buf *b, const struct tval *v, int mode, int indent,
 	return 0;
 }
 
-/* --- json-c ------------------------------------------------------------------------ */
+/* --- json-c ------------------------------------------------------------- */
 
 /*
  * json-c to values: ints (int64) stay ints, doubles floats, object order

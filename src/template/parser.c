@@ -308,7 +308,7 @@ depth_enter(struct parser *p)
 	return 0;
 }
 
-/* --- Expressions ----------------------------------------------------------- */
+/* --- Expressions ------------------------------------------------------- */
 
 static struct tnode *
 parse_list(struct parser *p)
@@ -467,6 +467,7 @@ parse_tuple(struct parser *p, int simplified, int condexpr, const char *extra,
 		else
 			break;
 	}
+	/* a single item without a comma is just that expression */
 	if (!istuple) {
 		if (nitems)
 			return items[0];
@@ -554,6 +555,7 @@ parse_subscript(struct parser *p, struct tnode *obj)
 		return fail_at(p, at, "expected name or number, got '%s'",
 		    tok_describe(at, tmp, sizeof(tmp)));
 	}
+	/* x[a, b] subscripts with a tuple, x[a:b] with a slice */
 	/* '[' */
 	if ((n = node_new(p, N_GETITEM, tk)) == NULL)
 		return NULL;
@@ -610,7 +612,19 @@ parse_call_args(struct parser *p, struct tnode *call)
 			fail_at(p, tk, "*args and **kwargs are not supported");
 			return -1;
 		}
+		/* name=value is a keyword argument, not a comparison */
 		if (tk->tk_type == TK_NAME && is_op(look(p), OP_ASSIGN)) {
+			size_t	 k;
+
+			/* Python: "keyword argument repeated" */
+			for (k = 0; k < call->n_nkids; k++)
+				if (call->n_kids[k]->n_kind == N_KWARG &&
+				    strcmp(call->n_kids[k]->n_name, tk->tk_str) ==
+				    0) {
+					fail_at(p, tk, "keyword argument repeated: "
+					    "%s", tk->tk_str);
+					return -1;
+				}
 			next(p);
 			next(p);
 			if ((arg = node_new(p, N_KWARG, tk)) == NULL ||
@@ -744,6 +758,7 @@ parse_test(struct parser *p, struct tnode *in)
 	if (is_op(tk, OP_LPAREN)) {
 		if (parse_call_args(p, n) == -1)
 			return NULL;
+	/* `is divisibleby 3`: one argument without parentheses */
 	} else if ((tk->tk_type == TK_NAME || tk->tk_type == TK_STRING ||
 	    tk->tk_type == TK_INT || tk->tk_type == TK_FLOAT ||
 	    is_op(tk, OP_LPAREN) || is_op(tk, OP_LBRACKET) ||
@@ -903,6 +918,7 @@ parse_compare(struct parser *p)
 			next(p);
 		} else
 			break;
+		/* the chain starts at its first operand's position */
 		if (cmp == NULL) {
 			if ((cmp = node_new(p, N_COMPARE, tk)) == NULL)
 				return NULL;
@@ -1013,7 +1029,7 @@ parse_expression(struct parser *p, int with_condexpr)
 	return n;
 }
 
-/* --- Statements ------------------------------------------------------------ */
+/* --- Statements -------------------------------------------------------- */
 
 /* Only names and tuples of names can be assigned. */
 static int
@@ -1110,10 +1126,12 @@ parse_for(struct parser *p, struct token *tk)
 	    expect_name(p, "in") == NULL ||
 	    (n->n_a = parse_tuple(p, 0, 0, "recursive", 0)) == NULL)
 		return NULL;
+	/* the loop filter: `for x in xs if x.visible` */
 	if (skip_name(p, "if") && (n->n_b = parse_expression(p, 1)) == NULL)
 		return NULL;
 	if (skip_name(p, "recursive"))
 		n->n_flags |= NF_RECURSIVE;
+	/* a loop body is not a conditional frame for unknown filters */
 	p->p_soft = 0;
 	if ((body = body_new(p)) == NULL ||
 	    parse_stmts(p, body, end1, "for") == -1)
@@ -1198,6 +1216,7 @@ parse_set(struct parser *p, struct token *tk)
 	if ((n = node_new(p, N_SETBLOCK, tk)) == NULL)
 		return NULL;
 	n->n_target = target;
+	/* set x | upper %}...{% endset: filters over the captured text */
 	if (is_op(cur(p), OP_PIPE) &&
 	    (n->n_b = parse_filter(p, NULL, 0)) == NULL)
 		return NULL;
@@ -1439,6 +1458,10 @@ parse_body(struct parser *p, struct tnode *body, const char **end)
 				return -1;
 			n->n_soff = tk->tk_off;
 			n->n_send = st->tk_end;
+			/*
+			 * source span of the tag, for host-rule messages and
+			 * debug output
+			 */
 			/* the tag's text without the whitespace '-}}' ate */
 			while (n->n_send > n->n_soff &&
 			    p->p_t->t_src[n->n_send - 1] != '}')

@@ -16,7 +16,7 @@
 
 #include "template.h"
 
-/* --- Arena: every compile-time allocation, freed in one go ---------------- */
+/* --- Arena: every compile-time allocation, freed in one go --------------- */
 
 struct arena_blk;
 struct arena {
@@ -26,7 +26,7 @@ void	*arena_alloc(struct arena *, size_t);
 char	*arena_strndup(struct arena *, const char *, size_t);
 void	 arena_free(struct arena *);
 
-/* --- Growable byte buffer -------------------------------------------------- */
+/* --- Growable byte buffer ------------------------------------------------ */
 
 struct buf {
 	char	*b_p;
@@ -44,7 +44,7 @@ int	 buf_printf(struct buf *, const char *, ...)
 	    __attribute__((format(printf, 2, 3)));
 void	 buf_free(struct buf *);
 
-/* --- Tokens ---------------------------------------------------------------- */
+/* --- Tokens -------------------------------------------------------------- */
 
 enum tok_type {
 	TK_EOF,
@@ -83,7 +83,7 @@ struct token {
 	double		 tk_float;
 };
 
-/* --- AST ------------------------------------------------------------------- */
+/* --- AST ----------------------------------------------------------------- */
 
 enum node_kind {
 	/* statements */
@@ -241,7 +241,7 @@ const char	*filter_name(int);
 const char	*test_name(int);
 const char	*builtin_name(int);
 
-/* --- Values ---------------------------------------------------------------- */
+/* --- Values -------------------------------------------------------------- */
 
 enum tv_type {
 	TV_UNDEF,
@@ -364,7 +364,7 @@ struct tval	*json_parse(const char *, size_t, char *err, size_t errlen);
 int		 json_dump(struct buf *, const struct tval *, int mode,
 		    int indent, char *err, size_t errlen);
 
-/* --- Evaluation (eval.c) and the builtins it calls ------------------------- */
+/* --- Evaluation (eval.c) and the builtins it calls ----------------------- */
 
 struct eval;
 

@@ -462,7 +462,7 @@ tval_list_append(struct tval *l, struct tval *v)
 	return 0;
 }
 
-/* --- Hash and equality ------------------------------------------------------ */
+/* --- Hash and equality ------------------------------------------------- */
 
 static uint64_t
 hash_mix(uint64_t x)
@@ -614,7 +614,7 @@ tval_eq(const struct tval *a, const struct tval *b)
 	return tval_eq_depth(a, b, 0);
 }
 
-/* --- Dict --------------------------------------------------------------------- */
+/* --- Dict -------------------------------------------------------------- */
 
 #define DICT_LINEAR	8
 
@@ -791,7 +791,7 @@ tval_dict_set(struct tval *d, const char *key, struct tval *v)
 	return tval_dict_put(d, k, v);
 }
 
-/* --- Truth, names, lengths --------------------------------------------------- */
+/* --- Truth, names, lengths --------------------------------------------- */
 
 /* Python's truth: empty and zero are false, Undefined too. */
 int
@@ -926,7 +926,7 @@ tval_reaches(const struct tval *from, const struct tval *to, int depth)
 	return 0;
 }
 
-/* --- str() and repr() ------------------------------------------------------------ */
+/* --- str() and repr() -------------------------------------------------- */
 
 /* Python's repr(float): the shortest string that round-trips. */
 void
