@@ -10,10 +10,10 @@ EXTRA_DIST += tests/conformance.test tests/conformance
 
 dist_man_MANS += man/widgetd-templates.7
 
-# Template rendering against Jinja2, a benchmark and not a test: built on
-# request (`make contrib/bench/render-bench`), run with contrib/bench/render.
-EXTRA_PROGRAMS = contrib/bench/render-bench
+# Template rendering against Jinja2, a benchmark and not a test: built by
+# every `make` so it cannot rot; run it with contrib/bench/render.
+noinst_PROGRAMS += contrib/bench/render-bench
 contrib_bench_render_bench_SOURCES = contrib/bench/render-bench.c
 contrib_bench_render_bench_LDADD = $(WD_LIBS)
-CLEANFILES += contrib/bench/render-bench$(EXEEXT)
+
 EXTRA_DIST += contrib/bench/render contrib/bench/templates

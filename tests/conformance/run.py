@@ -189,6 +189,17 @@ def parse_file(path):
 
 # --- The oracle ------------------------------------------------------------
 
+class LiteralUndefined(jinja2.Undefined):
+    """An undefined value that prints as the expression that produced it."""
+
+    def __init__(self, text):
+        super().__init__(hint="variable is not set")
+        self._literal_text = text
+
+    def __str__(self):
+        return self._literal_text
+
+
 def make_env(case):
     """A Jinja2 sandbox with the hosted product's connector extras."""
     env = jinja2.sandbox.SandboxedEnvironment(autoescape=False)
@@ -206,11 +217,18 @@ def make_env(case):
         return base64.b64decode(str(s)).decode("utf-8")
 
     def get_variable(name):
-        # Only defined variables are exercised: the behaviour for a missing
-        # one (the literal expression stays in place) is not Jinja2's.
+        # A variable that is not set leaves its expression in the output
+        # (platform-docs §12) and is undefined, so `default` replaces it:
+        # what the hosted product does and widgetd's engine documents.
         if name not in case.vars:
-            raise KeyError("variable %r is not set" % name)
+            return LiteralUndefined("{{ get_variable('%s') }}" % name)
         return case.vars[name]
+
+    def get_secret(name):
+        # widgetctl render prints a secret as its template literal, the way
+        # X-Debug-Request shows it; only plain use and concatenation are
+        # modelled here.
+        return "{{ get_secret('%s') }}" % name
 
     def now(offset=0):
         return case.now + offset
@@ -220,6 +238,7 @@ def make_env(case):
     env.filters["base64_encode"] = base64_encode
     env.filters["base64_decode"] = base64_decode
     env.globals["get_variable"] = get_variable
+    env.globals["get_secret"] = get_secret
     env.globals["now"] = now
     try:
         import jwt as pyjwt
@@ -276,6 +295,8 @@ def render_widgetctl(widgetctl, case, tmpdir):
 
 
 ERR_RE = re.compile(r"(^|\s)\d+:\d+: \S")
+SAN_RE = re.compile(r"ERROR: (Address|Leak|Memory)Sanitizer|runtime error: "
+                    r"|==\d+== ERROR")
 
 
 def show(b):
@@ -305,6 +326,9 @@ def check_case(case, args, tmpdir):
         return "widgetctl " + err
     if status < 0:
         return "widgetctl died of signal %d\nstderr: %s" % (-status, err)
+    # A sanitizer build exits 1 like a template error: look at what it said.
+    if SAN_RE.search(err):
+        return "widgetctl: sanitizer report:\n" + err
     if not ok:
         if status == 0:
             return ("Jinja2 fails (%s) but widgetctl rendered:\n%s" %
