@@ -1080,6 +1080,17 @@ fail:
 	return NULL;
 }
 
+/* A new empty list, or NULL with the error set. */
+static struct tval *
+empty_list(struct eval *e)
+{
+	struct tval	*l;
+
+	if ((l = tval_list()) == NULL)
+		return oom(e);
+	return l;
+}
+
 /* map('filter', args...) or map(attribute='x', default=...). */
 static struct tval *
 f_map(struct eval *e, struct tval *in, struct args *a)
@@ -1090,6 +1101,13 @@ f_map(struct eval *e, struct tval *in, struct args *a)
 	int		  fid = -1;
 	struct tval	 *attr = NULL, *dflt = NULL;
 
+	/*
+	 * Jinja2 guards map with `if value:`: a false input (None from a JSON
+	 * API, '', 0, an undefined) maps to nothing, before the arguments
+	 * are even looked at.
+	 */
+	if (!tval_truth(in))
+		return empty_list(e);
 	/* map(attribute=...) form: only attribute and default are accepted */
 	if (a->a_npos == 0) {
 		for (i = 0; i < a->a_nkw; i++) {
@@ -1145,6 +1163,9 @@ f_select(struct eval *e, struct tval *in, struct args *a, int reject,
 	struct args	  sub;
 	int		  tid = -1, r;
 
+	/* as map: Jinja2 selects nothing from a false input, without error */
+	if (!tval_truth(in))
+		return empty_list(e);
 	/*
 	 * selectattr needs the attribute; the test name and its arguments
 	 * follow

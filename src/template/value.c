@@ -1258,12 +1258,18 @@ tval_str_into(struct buf *b, const struct tval *v)
 	case TV_NS:
 		return tval_repr_into(b, v, 0);
 	case TV_FUNC:
+		/*
+		 * Python's shape, but never a real address: the output goes
+		 * to a browser, and a heap pointer there would leak the
+		 * worker's address-space layout (and make the output differ
+		 * between renders).
+		 */
 		if (v->u.fn.self != NULL)
 			return buf_printf(b, "<built-in method %s of %s object "
-			    "at %p>", v->u.fn.name ? v->u.fn.name : "function",
-			    tval_typename(v->u.fn.self), (void *)v->u.fn.self);
-		return buf_printf(b, "<function %s at %p>", v->u.fn.name ?
-		    v->u.fn.name : "function", (void *)v);
+			    "at 0x0>", v->u.fn.name ? v->u.fn.name : "function",
+			    tval_typename(v->u.fn.self));
+		return buf_printf(b, "<function %s at 0x0>", v->u.fn.name ?
+		    v->u.fn.name : "function");
 	case TV_MACRO:
 		return buf_adds(b, "<Macro>");
 	case TV_LOOP:
