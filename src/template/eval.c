@@ -1302,6 +1302,13 @@ eval_binop(struct eval *e, int op, struct tval *a, struct tval *b)
 		}
 		return tval_str_buf(&buf);
 	}
+	/*
+	 * 'Hello %s' % missing: Python's str.__mod__ runs first and formats
+	 * the undefined with str(), i.e. as ''; only a conversion that needs
+	 * a number fails (format_percent does that).
+	 */
+	if (op == OP_MOD && a->tv_type == TV_STR && b->tv_type == TV_UNDEF)
+		return format_percent(e, a, b);
 	if (a->tv_type == TV_UNDEF)
 		return eval_undefined_error(e, a);
 	if (b->tv_type == TV_UNDEF)

@@ -1448,6 +1448,19 @@ f_indent(struct eval *e, struct tval *in, struct args *a)
 		for (i = 0; i < w; i++)
 			buf_addc(&ib, ' ');
 	}
+	/*
+	 * Jinja2's indent does s += "\n" and s.splitlines() without
+	 * converting: a number, a list or None is a TypeError there.
+	 */
+	if (in->tv_type == TV_UNDEF) {
+		eval_undefined_error(e, in);
+		goto out;
+	}
+	if (in->tv_type != TV_STR && in->tv_type != TV_SECRET) {
+		eval_error(e, "unsupported operand type(s) for +=: '%s' and "
+		    "'str'", tval_typename(in));
+		goto out;
+	}
 	if ((s = soft_str(e, in)) == NULL)
 		goto out;
 	{
@@ -1517,25 +1530,45 @@ f_truncate(struct eval *e, struct tval *in, struct args *a)
 	if (v[3] != NULL && v[3]->tv_type != TV_NONE &&
 	    want_intarg(e, v[3], "leeway", &leeway) == -1)
 		return NULL;
-	if ((s = soft_str(e, in)) == NULL)
-		return NULL;
 	endv = v[2] != NULL ? tval_ref(v[2]) : tval_str("...", 3);
 	if (endv == NULL || endv->tv_type != TV_STR) {
-		tval_unref(s);
 		tval_unref(endv);
 		return eval_error(e, "end must be a string");
 	}
 	endn = tval_nchars(endv);
 	if (length < (int64_t)endn) {
-		tval_unref(s);
 		tval_unref(endv);
 		return eval_error(e, "expected length >= %zu, got %" PRId64, endn,
 		    length);
 	}
 	if (leeway < 0) {
-		tval_unref(s);
 		tval_unref(endv);
 		return eval_error(e, "expected leeway >= 0, got %" PRId64, leeway);
+	}
+	/*
+	 * Jinja2 does not convert: a short container (or an undefined, of
+	 * length 0) comes back unchanged, anything else without a len() or
+	 * too long to slice and concatenate is a TypeError.
+	 */
+	if (in->tv_type != TV_STR && in->tv_type != TV_SECRET) {
+		tval_unref(endv);
+		n = in->tv_type == TV_LIST || in->tv_type == TV_TUPLE ?
+		    in->u.l.n : in->tv_type == TV_DICT ? in->u.d.n : 0;
+		if (in->tv_type == TV_UNDEF || ((in->tv_type == TV_LIST ||
+		    in->tv_type == TV_TUPLE || in->tv_type == TV_DICT) &&
+		    (length > INT64_MAX - leeway ||
+		    (int64_t)n <= length + leeway)))
+			return tval_ref(in);
+		if (in->tv_type == TV_LIST || in->tv_type == TV_TUPLE ||
+		    in->tv_type == TV_DICT)
+			return eval_error(e, "truncate: a %s cannot be cut to a "
+			    "string", tval_typename(in));
+		return eval_error(e, "object of type '%s' has no len()",
+		    tval_typename(in));
+	}
+	if ((s = soft_str(e, in)) == NULL) {
+		tval_unref(endv);
+		return NULL;
 	}
 	n = tval_nchars(s);
 	if (length > INT64_MAX - leeway || (int64_t)n <= length + leeway) {
@@ -2305,14 +2338,23 @@ filter_call(struct eval *e, int fid, struct tval *in, struct args *a)
 
 /* --- Tests ------------------------------------------------------------- */
 
+/*
+ * in % m: *r is nonzero when the remainder is not 0, *one when it is
+ * exactly 1 (Jinja2's odd is `value % 2 == 1`, so 0.1 is neither odd nor
+ * even).
+ */
 static int
-t_num_mod(struct eval *e, struct tval *in, struct tval *m, int64_t *r)
+t_num_mod(struct eval *e, struct tval *in, struct tval *m, int64_t *r,
+    int *one)
 {
 	struct tval	*v;
 
 	if ((v = eval_binop(e, OP_MOD, in, m)) == NULL)
 		return -1;
 	*r = v->tv_type == TV_FLOAT ? (v->u.f != 0) : (v->u.i != 0);
+	if (one != NULL)
+		*one = v->tv_type == TV_FLOAT ? (v->u.f == 1.0) :
+		    (v->u.i == 1);
 	tval_unref(v);
 	return 0;
 }
@@ -2352,7 +2394,7 @@ test_call(struct eval *e, int tid, struct tval *in, struct args *a)
 	static const char *const p_seq[] = { "seq" };
 	struct tval		*v[1], *s;
 	int64_t			 r;
-	int			 rc, op = OP_EQ;
+	int			 rc, op = OP_EQ, one;
 
 	if (in->tv_type == TV_SECRET && tid != TST_DEFINED &&
 	    tid != TST_UNDEFINED)
@@ -2423,16 +2465,16 @@ test_call(struct eval *e, int tid, struct tval *in, struct args *a)
 
 			if (two == NULL)
 				return eval_errorv(e, "out of memory");
-			rc = t_num_mod(e, in, two, &r);
+			rc = t_num_mod(e, in, two, &r, &one);
 			tval_unref(two);
 			if (rc == -1)
 				return -1;
-			return tid == TST_ODD ? r != 0 : r == 0;
+			return tid == TST_ODD ? one : r == 0;
 		}
 	case TST_DIVISIBLEBY:
 		if (args_bind(e, a, "divisibleby", p_num, 1, 1, v) == -1)
 			return -1;
-		if (t_num_mod(e, in, v[0], &r) == -1)
+		if (t_num_mod(e, in, v[0], &r, NULL) == -1)
 			return -1;
 		return r == 0;
 	case TST_FILTER:
