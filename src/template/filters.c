@@ -1373,7 +1373,7 @@ f_title(struct eval *e, struct tval *in)
 {
 	struct tval	*s;
 	struct buf	 b;
-	size_t		 pos = 0;
+	size_t		 pos = 0, at = 0, lo = 0;
 	uint32_t	 cp;
 	int		 start = 1;
 	char		 tmp[8];
@@ -1381,13 +1381,22 @@ f_title(struct eval *e, struct tval *in)
 	if ((s = soft_str(e, in)) == NULL)
 		return NULL;
 	memset(&b, 0, sizeof(b));
-	while (utf8_next(s->u.s.p, s->u.s.len, &pos, &cp)) {
+	for (; utf8_next(s->u.s.p, s->u.s.len, &pos, &cp); at = pos) {
 		if (title_sep(cp)) {
 			start = 1;
 			buf_add(&b, tmp, utf8_put(tmp, cp));
 			continue;
 		}
-		buf_add(&b, tmp, cp_case_full(cp, start ? 0 : 2, tmp));
+		/*
+		 * Jinja2 lowers item[1:] on its own: the sigma context starts
+		 * after the word's first character
+		 */
+		if (start) {
+			buf_add(&b, tmp, cp_case_full(cp, 0, tmp));
+			lo = pos;
+		} else
+			buf_add(&b, tmp, cp_lower_at(s->u.s.p, lo, s->u.s.len,
+			    at, pos, cp, tmp));
 		start = 0;
 	}
 	tval_unref(s);
