@@ -1750,20 +1750,69 @@ html_escape_into(struct buf *b, const char *p, size_t n)
 	}
 }
 
-static struct tval *
-f_escape(struct eval *e, struct tval *in)
+/*
+ * A new Markup string with s's text: markupsafe's type, which escape
+ * and safe return and which escapes what is added to it.
+ */
+struct tval *
+markup_new(const char *p, size_t len)
 {
-	struct tval	*s;
+	struct tval	*m;
+
+	if ((m = tval_str(p, len)) != NULL)
+		m->tv_flags |= TVF_MARKUP;
+	return m;
+}
+
+/* escape/e (force 0) or forceescape (1): the result is a Markup. */
+static struct tval *
+f_escape(struct eval *e, struct tval *in, int force)
+{
+	struct tval	*s, *r;
 	struct buf	 b;
 
+	/* markupsafe.escape leaves a Markup alone; forceescape does not */
+	if (!force && in->tv_type == TV_STR && (in->tv_flags & TVF_MARKUP))
+		return tval_ref(in);
 	if (in->tv_type == TV_NONE)
-		return tval_str("None", 4);
+		return markup_new("None", 4);
 	if ((s = soft_str(e, in)) == NULL)
 		return NULL;
 	memset(&b, 0, sizeof(b));
 	html_escape_into(&b, s->u.s.p, s->u.s.len);
 	tval_unref(s);
-	return tval_str_buf(&b);
+	r = markup_new(b.b_p != NULL ? b.b_p : "", b.b_len);
+	buf_free(&b);
+	return r != NULL ? r : oom(e);
+}
+
+/*
+ * safe: Markup(value), the text unchanged.  A secret stays a secret (it
+ * has no text here to mark).
+ */
+static struct tval *
+f_safe(struct eval *e, struct tval *in)
+{
+	struct tval	*s, *r;
+
+	if (in->tv_type == TV_SECRET ||
+	    (in->tv_type == TV_STR && (in->tv_flags & TVF_MARKUP)))
+		return tval_ref(in);
+	if ((s = soft_str(e, in)) == NULL)
+		return NULL;
+	r = markup_new(s->u.s.p, s->u.s.len);
+	tval_unref(s);
+	return r != NULL ? r : oom(e);
+}
+
+/* markupsafe's escape() into b: a Markup's text as is, a str escaped */
+void
+markup_escape_into(struct buf *b, const struct tval *s)
+{
+	if (s->tv_flags & TVF_MARKUP)
+		buf_add(b, s->u.s.p, s->u.s.len);
+	else
+		html_escape_into(b, s->u.s.p, s->u.s.len);
 }
 
 /*
@@ -2287,8 +2336,8 @@ filter_call(struct eval *e, int fid, struct tval *in, struct args *a)
 	case FLT_DEFAULT:	return f_default(e, in, a);
 	case FLT_DICTSORT:	return f_dictsort(e, in, a);
 	case FLT_E:
-	case FLT_ESCAPE:
-	case FLT_FORCEESCAPE:	return f_escape(e, in);
+	case FLT_ESCAPE:	return f_escape(e, in, 0);
+	case FLT_FORCEESCAPE:	return f_escape(e, in, 1);
 	case FLT_FIRST:		return f_first_last(e, in, 0);
 	case FLT_FLOAT:		return f_float(e, in, a);
 	case FLT_FORMAT:	return f_format(e, in, a);
@@ -2320,7 +2369,7 @@ filter_call(struct eval *e, int fid, struct tval *in, struct args *a)
 	case FLT_REPLACE:	return f_replace(e, in, a);
 	case FLT_REVERSE:	return f_reverse(e, in);
 	case FLT_ROUND:		return f_round(e, in, a);
-	case FLT_SAFE:		return tval_ref(in);
+	case FLT_SAFE:		return f_safe(e, in);
 	case FLT_SELECT:	return f_select(e, in, a, 0, 0);
 	case FLT_SELECTATTR:	return f_select(e, in, a, 0, 1);
 	case FLT_SLICE:		return f_batch_slice(e, in, a, 1);
@@ -2444,7 +2493,8 @@ test_call(struct eval *e, int tid, struct tval *in, struct args *a)
 		return in->tv_type == TV_FUNC || in->tv_type == TV_MACRO ||
 		    in->tv_type == TV_LOOP;
 	case TST_ESCAPED:
-		return 0;
+		/* hasattr(value, '__html__'): only a Markup has it here */
+		return in->tv_type == TV_STR && (in->tv_flags & TVF_MARKUP);
 	case TST_LOWER:
 	case TST_UPPER:
 		if ((s = soft_str(e, in)) == NULL)

@@ -279,6 +279,7 @@ struct macro;
 #define TVF_VKEYS	0x40	/* ... dict_keys([...]) */
 #define TVF_VVALUES	0x80	/* ... dict_values([...]) */
 #define TVF_NSIN	0x100	/* container may hold a namespace */
+#define TVF_MARKUP	0x200	/* str is a markupsafe Markup (escape, safe) */
 
 struct tval {
 	uint8_t		 tv_type;
@@ -447,6 +448,8 @@ size_t		 str_offset(const struct tval *, size_t i);
 struct tval	*str_upper(const struct tval *);
 struct tval	*str_lower(const struct tval *);
 struct tval	*str_casefold(const struct tval *);
+struct tval	*markup_new(const char *, size_t);
+void		 markup_escape_into(struct buf *, const struct tval *);
 /* jwt.c */
 int		 jwt_sign(const char *alg, const void *key, size_t keylen,
 		    const char *header_json, const char *payload_json,

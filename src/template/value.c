@@ -1160,6 +1160,13 @@ tval_repr_into(struct buf *b, const struct tval *v, int depth)
 		return -1;
 	switch (v->tv_type) {
 	case TV_STR:
+		if (v->tv_flags & TVF_MARKUP) {
+			/* markupsafe's repr: Markup('&lt;') */
+			buf_adds(b, "Markup(");
+			repr_str(b, v->u.s.p, v->u.s.len, 0);
+			buf_addc(b, ')');
+			return 0;
+		}
 		repr_str(b, v->u.s.p, v->u.s.len, 0);
 		return 0;
 	case TV_BYTES:
