@@ -2026,6 +2026,135 @@ f_xmlattr(struct eval *e, struct tval *in, struct args *a)
 }
 
 /* wordwrap, simplified: greedy filling of space separated words per line. */
+/* textwrap's white space: ASCII only, as its regular expressions use */
+static int
+wrap_ws(uint32_t c)
+{
+	return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' ||
+	    c == '\r';
+}
+
+/* textwrap's "letter", [^\d\W]: a word character that is not a digit */
+static int
+wrap_lt(const uint32_t *cp, size_t n, size_t i)
+{
+	return i < n && (cp_isalpha(cp[i]) || cp[i] == '_');
+}
+
+struct wchunk {
+	size_t	 wc_s;		/* first code point */
+	size_t	 wc_l;		/* length in code points */
+	int	 wc_ws;		/* all white space */
+};
+
+/*
+ * Split a line into textwrap's chunks: runs of white space, and words,
+ * which break_on_hyphens also splits after the hyphen of "well-known"
+ * (two letters before it, or letter-hyphen-letter, and letters after).
+ */
+static size_t
+wrap_split(const uint32_t *cp, size_t n, int hyph, struct wchunk *ch)
+{
+	size_t	 i = 0, j, nc = 0;
+
+	while (i < n) {
+		j = i;
+		if (wrap_ws(cp[i])) {
+			while (j < n && wrap_ws(cp[j]))
+				j++;
+		} else {
+			for (j = i + 1; j < n && !wrap_ws(cp[j]); j++) {
+				if (!hyph || cp[j - 1] != '-' || j - 1 == i)
+					continue;
+				/* the hyphen at j - 1 ends the chunk? */
+				if (((j >= 3 && wrap_lt(cp, n, j - 3) &&
+				    wrap_lt(cp, n, j - 2)) || (j >= 4 &&
+				    wrap_lt(cp, n, j - 4) && cp[j - 3] == '-' &&
+				    wrap_lt(cp, n, j - 2))) && wrap_lt(cp, n, j) &&
+				    (wrap_lt(cp, n, j + 1) || (j + 1 < n &&
+				    cp[j + 1] == '-' && wrap_lt(cp, n, j + 2))))
+					break;
+			}
+		}
+		ch[nc].wc_s = i;
+		ch[nc].wc_l = j - i;
+		ch[nc++].wc_ws = wrap_ws(cp[i]);
+		i = j;
+	}
+	return nc;
+}
+
+/*
+ * One paragraph through textwrap.wrap(expand_tabs=False,
+ * replace_whitespace=False): white space inside a line is kept, the
+ * paragraph's leading white space too, only white space at a line
+ * break is dropped.
+ */
+static int
+wrap_para(struct buf *b, const uint32_t *cp, size_t n, size_t width,
+    int breaklong, int hyph, const char *wrap)
+{
+	struct wchunk	*ch, *cur;
+	size_t		 nc, c = 0, ncur, len, k, i, end, space, nlines = 0;
+	char		 tmp[4];
+
+	if ((ch = calloc(n + 1, sizeof(*ch))) == NULL ||
+	    (cur = calloc(n + 2, sizeof(*cur))) == NULL) {
+		free(ch);
+		return -1;
+	}
+	nc = wrap_split(cp, n, hyph, ch);
+	while (c < nc) {
+		ncur = len = 0;
+		if (ch[c].wc_ws && nlines > 0)
+			c++;
+		while (c < nc && len + ch[c].wc_l <= width) {
+			len += ch[c].wc_l;
+			cur[ncur++] = ch[c++];
+		}
+		if (c < nc && ch[c].wc_l > width) {
+			/* _handle_long_word */
+			space = width - len;
+			if (breaklong) {
+				end = space;
+				if (hyph && ch[c].wc_l > space) {
+					for (k = space; k > 0; k--)
+						if (cp[ch[c].wc_s + k - 1] == '-')
+							break;
+					for (i = 0; k > 1 && i < k - 1; i++)
+						if (cp[ch[c].wc_s + i] != '-') {
+							end = k;
+							break;
+						}
+				}
+				cur[ncur] = ch[c];
+				cur[ncur++].wc_l = end;
+				ch[c].wc_s += end;
+				ch[c].wc_l -= end;
+			} else if (ncur == 0)
+				cur[ncur++] = ch[c++];
+		}
+		if (ncur > 0 && cur[ncur - 1].wc_ws)
+			ncur--;
+		if (ncur == 0)
+			continue;
+		if (nlines++ > 0)
+			buf_adds(b, wrap);
+		for (k = 0; k < ncur; k++)
+			for (i = 0; i < cur[k].wc_l; i++)
+				buf_add(b, tmp, utf8_put(tmp,
+				    cp[cur[k].wc_s + i]));
+	}
+	free(ch);
+	free(cur);
+	return 0;
+}
+
+/*
+ * wordwrap(width=79, break_long_words=True, wrapstring='\n',
+ * break_on_hyphens=True): each line of the input wrapped on its own with
+ * Python's textwrap rules, widths in characters.
+ */
 static struct tval *
 f_wordwrap(struct eval *e, struct tval *in, struct args *a)
 {
@@ -2034,9 +2163,10 @@ f_wordwrap(struct eval *e, struct tval *in, struct args *a)
 	struct tval		*v[4], *s, *lines;
 	int64_t			 width = 79;
 	struct buf		 b;
-	size_t			 k, i, col, ws, we;
+	size_t			 k, n, pos;
 	const char		*wrap = "\n";
-	int			 breaklong;
+	int			 breaklong, hyph;
+	uint32_t		*cp;
 
 	BIND("wordwrap", params, 0);
 	if (v[0] != NULL && want_intarg(e, v[0], "width", &width) == -1)
@@ -2045,6 +2175,7 @@ f_wordwrap(struct eval *e, struct tval *in, struct args *a)
 		return eval_error(e, "invalid width %" PRId64 " (must be > 0)",
 		    width);
 	breaklong = v[1] == NULL || tval_truth(v[1]);
+	hyph = v[3] == NULL || tval_truth(v[3]);
 	if (v[2] != NULL && v[2]->tv_type == TV_STR)
 		wrap = v[2]->u.s.p;
 	if ((s = soft_str(e, in)) == NULL)
@@ -2053,48 +2184,38 @@ f_wordwrap(struct eval *e, struct tval *in, struct args *a)
 		tval_unref(s);
 		return oom(e);
 	}
-	/* textwrap, simplified: greedy fill of space-separated words */
 	memset(&b, 0, sizeof(b));
 	for (k = 0; k < lines->u.l.n; k++) {
 		struct tval	*ln = lines->u.l.v[k];
-		const char	*p = ln->u.s.p;
-		size_t		 n = ln->u.s.len;
 
 		if (k)
 			buf_adds(&b, wrap);
-		col = 0;
-		i = 0;
-		while (i < n) {
-			while (i < n && p[i] == ' ')
-				i++;
-			ws = i;
-			while (i < n && p[i] != ' ')
-				i++;
-			we = i;
-			if (we == ws)
-				break;
-			while (breaklong && we - ws > (size_t)width) {
-				if (col)
-					buf_adds(&b, wrap);
-				buf_add(&b, p + ws, (size_t)width);
-				ws += (size_t)width;
-				col = 0;
-				buf_adds(&b, wrap);
-			}
-			if (col && col + 1 + (we - ws) > (size_t)width) {
-				buf_adds(&b, wrap);
-				col = 0;
-			} else if (col) {
-				buf_addc(&b, ' ');
-				col++;
-			}
-			buf_add(&b, p + ws, we - ws);
-			col += we - ws;
+		if ((cp = calloc(ln->u.s.len + 1, sizeof(*cp))) == NULL)
+			goto oom;
+		for (n = 0, pos = 0; utf8_next(ln->u.s.p, ln->u.s.len, &pos,
+		    &cp[n]); n++)
+			;
+		if (wrap_para(&b, cp, n, (size_t)width, breaklong, hyph,
+		    wrap) == -1) {
+			free(cp);
+			goto oom;
+		}
+		free(cp);
+		if (b.b_len > eval_maxout(e)) {
+			buf_free(&b);
+			tval_unref(lines);
+			tval_unref(s);
+			return eval_error(e, "string too long");
 		}
 	}
 	tval_unref(lines);
 	tval_unref(s);
 	return tval_str_buf(&b);
+oom:
+	buf_free(&b);
+	tval_unref(lines);
+	tval_unref(s);
+	return oom(e);
 }
 
 /* --- Connector filters ------------------------------------------------- */
