@@ -2357,8 +2357,18 @@ pp_repr_part(struct buf *b, const struct tval *s, size_t from, size_t to)
 	return pp_nchars(b->b_p + before, b->b_len - before);
 }
 
-static int	pp_format(struct buf *, const struct tval *, size_t, size_t,
-		    int);
+/*
+ * pprint measures every nested value's repr again at each level: its work
+ * is the output times the depth.  It is counted, charged as render steps
+ * and capped.
+ */
+struct pp {
+	size_t	 pp_work;	/* bytes of repr built so far */
+	size_t	 pp_limit;
+};
+
+static int	pp_format(struct pp *, struct buf *, const struct tval *,
+		    size_t, size_t, int);
 
 /* pprint's _pprint_str: a long string as adjacent literals, one per line,
  * broken after white space. */
@@ -2469,7 +2479,7 @@ pp_str(struct buf *b, const struct tval *s, size_t indent, size_t allowance,
 /* pprint's _format: the repr when it fits in the width, else the layout
  * of the container, one item per line. */
 static int
-pp_format(struct buf *b, const struct tval *v, size_t indent,
+pp_format(struct pp *pp, struct buf *b, const struct tval *v, size_t indent,
     size_t allowance, int level)
 {
 	struct buf		  rep;
@@ -2481,7 +2491,8 @@ pp_format(struct buf *b, const struct tval *v, size_t indent,
 		return -1;
 	memset(&rep, 0, sizeof(rep));
 	rep.b_max = b->b_max;
-	if (pp_repr(&rep, v, level) == -1 || rep.b_over) {
+	if (pp_repr(&rep, v, level) == -1 || rep.b_over ||
+	    (pp->pp_work += rep.b_len) > pp->pp_limit) {
 		buf_free(&rep);
 		return -1;
 	}
@@ -2511,7 +2522,7 @@ pp_format(struct buf *b, const struct tval *v, size_t indent,
 			klen = pp_nchars(rep.b_p, rep.b_len);
 			buf_add(b, rep.b_p, rep.b_len);
 			buf_adds(b, ": ");
-			rc = pp_format(b, ents[i]->de_val, indent + 1 + klen + 2,
+			rc = pp_format(pp, b, ents[i]->de_val, indent + 1 + klen + 2,
 			    i == n - 1 ? allowance + 1 : 1, level);
 			if (i < n - 1) {
 				buf_adds(b, ",\n");
@@ -2534,7 +2545,7 @@ pp_format(struct buf *b, const struct tval *v, size_t indent,
 				for (j = 0; j < indent + 1; j++)
 					buf_addc(b, ' ');
 			}
-			rc = pp_format(b, v->u.l.v[i], indent + 1,
+			rc = pp_format(pp, b, v->u.l.v[i], indent + 1,
 			    i == n - 1 ? allowance + klen : 1, level);
 		}
 		buf_adds(b, v->tv_type == TV_LIST ? "]" : klen == 2 ? ",)" :
@@ -2548,19 +2559,24 @@ static struct tval *
 f_pprint(struct eval *e, struct tval *in)
 {
 	struct buf	 b;
+	struct pp	 pp;
 	int		 over;
 
 	if (in->tv_type == TV_SECRET)
 		return eval_error(e, "a secret cannot be used here");
 	memset(&b, 0, sizeof(b));
 	b.b_max = eval_maxout(e) + 1;
-	if (pp_format(&b, in, 0, 0, 0) == -1 || b.b_over) {
+	pp.pp_work = 0;
+	pp.pp_limit = 16 * b.b_max;
+	if (pp_format(&pp, &b, in, 0, 0, 0) == -1 || b.b_over) {
 		over = b.b_over;
 		buf_free(&b);
+		if (pp.pp_work > pp.pp_limit)
+			return eval_error(e, "value too large to pprint");
 		return eval_error(e, over ? "string too long" :
 		    "value nested too deeply");
 	}
-	if (eval_step(e, b.b_len / 256) == -1) {
+	if (eval_step(e, pp.pp_work / 256) == -1) {
 		buf_free(&b);
 		return NULL;
 	}
