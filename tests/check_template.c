@@ -7,6 +7,7 @@
 #include "build.h"
 
 #include <check.h>
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -412,6 +413,39 @@ START_TEST(sandbox_output)
 }
 END_TEST
 
+/*
+ * Printing a function, a bound method or a macro must not show a heap
+ * address: response output reaches the browser, and a pointer there would
+ * leak the worker's address-space layout (and vary between renders).
+ */
+START_TEST(sandbox_no_address)
+{
+	static const char *const srcs[] = {
+		"{{ range }}", "{{ {'a': 1}.items }}", "{{ 'x'.upper }}",
+		"{{ [1].append }}", "{{ now }}", "{{ namespace }}",
+		"{% macro m() %}{% endmacro %}{{ m }}",
+		"{{ [range, 'x'.upper] }}", "{{ range | string }}",
+		"{{ '%s' % range }}", "{{ {'f': 'x'.lower} }}",
+	};
+	const char	*p;
+	char		*got;
+	size_t		 i;
+
+	for (i = 0; i < sizeof(srcs) / sizeof(srcs[0]); i++) {
+		got = render(srcs[i], NULL);
+		ck_assert_msg(got != NULL, "%s: %s", srcs[i], terr.te_msg);
+		/* only the fixed "0x0" may appear, never a real pointer */
+		for (p = got; (p = strstr(p, "0x")) != NULL; p += 2)
+			ck_assert_msg(p[2] == '0' && !isxdigit((unsigned char)
+			    p[3]), "%s printed an address: %s", srcs[i], got);
+		free(got);
+	}
+	ck_render("{{ range }}|{{ 'ab'.upper }}", NULL,
+	    "<function range at 0x0>|"
+	    "<built-in method upper of str object at 0x0>");
+}
+END_TEST
+
 START_TEST(sandbox_depth)
 {
 	struct tmpl_limits	 lim = { 0, 0, 8 };
@@ -813,6 +847,7 @@ template_suite(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, sandbox_steps);
 	tcase_add_test(tc, sandbox_output);
+	tcase_add_test(tc, sandbox_no_address);
 	tcase_add_test(tc, sandbox_depth);
 	tcase_add_test(tc, sandbox_deep_data);
 	tcase_add_test(tc, sandbox_escaping_macro);

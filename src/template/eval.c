@@ -1190,6 +1190,34 @@ str_concat(struct eval *e, const struct tval *a, const struct tval *b)
 	return v;
 }
 
+/*
+ * Markup + str and str + Markup: markupsafe escapes the plain operand
+ * (Markup.__radd__ wins over str.__add__ as a subclass's reflected
+ * method), and the sum is a Markup.
+ */
+static struct tval *
+markup_concat(struct eval *e, const struct tval *a, const struct tval *b)
+{
+	struct buf	 buf;
+	struct tval	*r;
+
+	memset(&buf, 0, sizeof(buf));
+	markup_escape_into(&buf, a);
+	markup_escape_into(&buf, b);
+	if (buf.b_len > e->e_maxout) {
+		buf_free(&buf);
+		return eval_error(e, "string too long (output limit %zu bytes)",
+		    e->e_maxout);
+	}
+	if (eval_step(e, buf.b_len / 256) == -1) {
+		buf_free(&buf);
+		return NULL;
+	}
+	r = markup_new(buf.b_p != NULL ? buf.b_p : "", buf.b_len);
+	buf_free(&buf);
+	return r != NULL ? r : eval_error(e, "out of memory");
+}
+
 static struct tval *
 seq_concat(struct eval *e, const struct tval *a, const struct tval *b)
 {
@@ -1302,6 +1330,13 @@ eval_binop(struct eval *e, int op, struct tval *a, struct tval *b)
 		}
 		return tval_str_buf(&buf);
 	}
+	/*
+	 * 'Hello %s' % missing: Python's str.__mod__ runs first and formats
+	 * the undefined with str(), i.e. as ''; only a conversion that needs
+	 * a number fails (format_percent does that).
+	 */
+	if (op == OP_MOD && a->tv_type == TV_STR && b->tv_type == TV_UNDEF)
+		return format_percent(e, a, b);
 	if (a->tv_type == TV_UNDEF)
 		return eval_undefined_error(e, a);
 	if (b->tv_type == TV_UNDEF)
@@ -1407,6 +1442,9 @@ eval_binop(struct eval *e, int op, struct tval *a, struct tval *b)
 	}
 	switch (op) {
 	case OP_ADD:
+		if (a->tv_type == TV_STR && b->tv_type == TV_STR &&
+		    ((a->tv_flags | b->tv_flags) & TVF_MARKUP))
+			return markup_concat(e, a, b);
 		if (a->tv_type == TV_STR && b->tv_type == TV_STR)
 			return str_concat(e, a, b);
 		if ((a->tv_type == TV_LIST || a->tv_type == TV_TUPLE) &&

@@ -1080,6 +1080,17 @@ fail:
 	return NULL;
 }
 
+/* A new empty list, or NULL with the error set. */
+static struct tval *
+empty_list(struct eval *e)
+{
+	struct tval	*l;
+
+	if ((l = tval_list()) == NULL)
+		return oom(e);
+	return l;
+}
+
 /* map('filter', args...) or map(attribute='x', default=...). */
 static struct tval *
 f_map(struct eval *e, struct tval *in, struct args *a)
@@ -1090,6 +1101,13 @@ f_map(struct eval *e, struct tval *in, struct args *a)
 	int		  fid = -1;
 	struct tval	 *attr = NULL, *dflt = NULL;
 
+	/*
+	 * Jinja2 guards map with `if value:`: a false input (None from a JSON
+	 * API, '', 0, an undefined) maps to nothing, before the arguments
+	 * are even looked at.
+	 */
+	if (!tval_truth(in))
+		return empty_list(e);
 	/* map(attribute=...) form: only attribute and default are accepted */
 	if (a->a_npos == 0) {
 		for (i = 0; i < a->a_nkw; i++) {
@@ -1145,6 +1163,9 @@ f_select(struct eval *e, struct tval *in, struct args *a, int reject,
 	struct args	  sub;
 	int		  tid = -1, r;
 
+	/* as map: Jinja2 selects nothing from a false input, without error */
+	if (!tval_truth(in))
+		return empty_list(e);
 	/*
 	 * selectattr needs the attribute; the test name and its arguments
 	 * follow
@@ -1352,7 +1373,7 @@ f_title(struct eval *e, struct tval *in)
 {
 	struct tval	*s;
 	struct buf	 b;
-	size_t		 pos = 0;
+	size_t		 pos = 0, at = 0, lo = 0;
 	uint32_t	 cp;
 	int		 start = 1;
 	char		 tmp[8];
@@ -1360,13 +1381,22 @@ f_title(struct eval *e, struct tval *in)
 	if ((s = soft_str(e, in)) == NULL)
 		return NULL;
 	memset(&b, 0, sizeof(b));
-	while (utf8_next(s->u.s.p, s->u.s.len, &pos, &cp)) {
+	for (; utf8_next(s->u.s.p, s->u.s.len, &pos, &cp); at = pos) {
 		if (title_sep(cp)) {
 			start = 1;
 			buf_add(&b, tmp, utf8_put(tmp, cp));
 			continue;
 		}
-		buf_add(&b, tmp, cp_case_full(cp, start ? 0 : 2, tmp));
+		/*
+		 * Jinja2 lowers item[1:] on its own: the sigma context starts
+		 * after the word's first character
+		 */
+		if (start) {
+			buf_add(&b, tmp, cp_case_full(cp, 0, tmp));
+			lo = pos;
+		} else
+			buf_add(&b, tmp, cp_lower_at(s->u.s.p, lo, s->u.s.len,
+			    at, pos, cp, tmp));
 		start = 0;
 	}
 	tval_unref(s);
@@ -1426,6 +1456,19 @@ f_indent(struct eval *e, struct tval *in, struct args *a)
 			return eval_error(e, "indent width too large");
 		for (i = 0; i < w; i++)
 			buf_addc(&ib, ' ');
+	}
+	/*
+	 * Jinja2's indent does s += "\n" and s.splitlines() without
+	 * converting: a number, a list or None is a TypeError there.
+	 */
+	if (in->tv_type == TV_UNDEF) {
+		eval_undefined_error(e, in);
+		goto out;
+	}
+	if (in->tv_type != TV_STR && in->tv_type != TV_SECRET) {
+		eval_error(e, "unsupported operand type(s) for +=: '%s' and "
+		    "'str'", tval_typename(in));
+		goto out;
 	}
 	if ((s = soft_str(e, in)) == NULL)
 		goto out;
@@ -1496,25 +1539,45 @@ f_truncate(struct eval *e, struct tval *in, struct args *a)
 	if (v[3] != NULL && v[3]->tv_type != TV_NONE &&
 	    want_intarg(e, v[3], "leeway", &leeway) == -1)
 		return NULL;
-	if ((s = soft_str(e, in)) == NULL)
-		return NULL;
 	endv = v[2] != NULL ? tval_ref(v[2]) : tval_str("...", 3);
 	if (endv == NULL || endv->tv_type != TV_STR) {
-		tval_unref(s);
 		tval_unref(endv);
 		return eval_error(e, "end must be a string");
 	}
 	endn = tval_nchars(endv);
 	if (length < (int64_t)endn) {
-		tval_unref(s);
 		tval_unref(endv);
 		return eval_error(e, "expected length >= %zu, got %" PRId64, endn,
 		    length);
 	}
 	if (leeway < 0) {
-		tval_unref(s);
 		tval_unref(endv);
 		return eval_error(e, "expected leeway >= 0, got %" PRId64, leeway);
+	}
+	/*
+	 * Jinja2 does not convert: a short container (or an undefined, of
+	 * length 0) comes back unchanged, anything else without a len() or
+	 * too long to slice and concatenate is a TypeError.
+	 */
+	if (in->tv_type != TV_STR && in->tv_type != TV_SECRET) {
+		tval_unref(endv);
+		n = in->tv_type == TV_LIST || in->tv_type == TV_TUPLE ?
+		    in->u.l.n : in->tv_type == TV_DICT ? in->u.d.n : 0;
+		if (in->tv_type == TV_UNDEF || ((in->tv_type == TV_LIST ||
+		    in->tv_type == TV_TUPLE || in->tv_type == TV_DICT) &&
+		    (length > INT64_MAX - leeway ||
+		    (int64_t)n <= length + leeway)))
+			return tval_ref(in);
+		if (in->tv_type == TV_LIST || in->tv_type == TV_TUPLE ||
+		    in->tv_type == TV_DICT)
+			return eval_error(e, "truncate: a %s cannot be cut to a "
+			    "string", tval_typename(in));
+		return eval_error(e, "object of type '%s' has no len()",
+		    tval_typename(in));
+	}
+	if ((s = soft_str(e, in)) == NULL) {
+		tval_unref(endv);
+		return NULL;
 	}
 	n = tval_nchars(s);
 	if (length > INT64_MAX - leeway || (int64_t)n <= length + leeway) {
@@ -1687,20 +1750,69 @@ html_escape_into(struct buf *b, const char *p, size_t n)
 	}
 }
 
-static struct tval *
-f_escape(struct eval *e, struct tval *in)
+/*
+ * A new Markup string with s's text: markupsafe's type, which escape
+ * and safe return and which escapes what is added to it.
+ */
+struct tval *
+markup_new(const char *p, size_t len)
 {
-	struct tval	*s;
+	struct tval	*m;
+
+	if ((m = tval_str(p, len)) != NULL)
+		m->tv_flags |= TVF_MARKUP;
+	return m;
+}
+
+/* escape/e (force 0) or forceescape (1): the result is a Markup. */
+static struct tval *
+f_escape(struct eval *e, struct tval *in, int force)
+{
+	struct tval	*s, *r;
 	struct buf	 b;
 
+	/* markupsafe.escape leaves a Markup alone; forceescape does not */
+	if (!force && in->tv_type == TV_STR && (in->tv_flags & TVF_MARKUP))
+		return tval_ref(in);
 	if (in->tv_type == TV_NONE)
-		return tval_str("None", 4);
+		return markup_new("None", 4);
 	if ((s = soft_str(e, in)) == NULL)
 		return NULL;
 	memset(&b, 0, sizeof(b));
 	html_escape_into(&b, s->u.s.p, s->u.s.len);
 	tval_unref(s);
-	return tval_str_buf(&b);
+	r = markup_new(b.b_p != NULL ? b.b_p : "", b.b_len);
+	buf_free(&b);
+	return r != NULL ? r : oom(e);
+}
+
+/*
+ * safe: Markup(value), the text unchanged.  A secret stays a secret (it
+ * has no text here to mark).
+ */
+static struct tval *
+f_safe(struct eval *e, struct tval *in)
+{
+	struct tval	*s, *r;
+
+	if (in->tv_type == TV_SECRET ||
+	    (in->tv_type == TV_STR && (in->tv_flags & TVF_MARKUP)))
+		return tval_ref(in);
+	if ((s = soft_str(e, in)) == NULL)
+		return NULL;
+	r = markup_new(s->u.s.p, s->u.s.len);
+	tval_unref(s);
+	return r != NULL ? r : oom(e);
+}
+
+/* markupsafe's escape() into b: a Markup's text as is, a str escaped */
+void
+markup_escape_into(struct buf *b, const struct tval *s)
+{
+	if (s->tv_flags & TVF_MARKUP)
+		buf_add(b, s->u.s.p, s->u.s.len);
+	else
+		html_escape_into(b, s->u.s.p, s->u.s.len);
 }
 
 /*
@@ -1914,6 +2026,135 @@ f_xmlattr(struct eval *e, struct tval *in, struct args *a)
 }
 
 /* wordwrap, simplified: greedy filling of space separated words per line. */
+/* textwrap's white space: ASCII only, as its regular expressions use */
+static int
+wrap_ws(uint32_t c)
+{
+	return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' ||
+	    c == '\r';
+}
+
+/* textwrap's "letter", [^\d\W]: a word character that is not a digit */
+static int
+wrap_lt(const uint32_t *cp, size_t n, size_t i)
+{
+	return i < n && (cp_isalpha(cp[i]) || cp[i] == '_');
+}
+
+struct wchunk {
+	size_t	 wc_s;		/* first code point */
+	size_t	 wc_l;		/* length in code points */
+	int	 wc_ws;		/* all white space */
+};
+
+/*
+ * Split a line into textwrap's chunks: runs of white space, and words,
+ * which break_on_hyphens also splits after the hyphen of "well-known"
+ * (two letters before it, or letter-hyphen-letter, and letters after).
+ */
+static size_t
+wrap_split(const uint32_t *cp, size_t n, int hyph, struct wchunk *ch)
+{
+	size_t	 i = 0, j, nc = 0;
+
+	while (i < n) {
+		j = i;
+		if (wrap_ws(cp[i])) {
+			while (j < n && wrap_ws(cp[j]))
+				j++;
+		} else {
+			for (j = i + 1; j < n && !wrap_ws(cp[j]); j++) {
+				if (!hyph || cp[j - 1] != '-' || j - 1 == i)
+					continue;
+				/* the hyphen at j - 1 ends the chunk? */
+				if (((j >= 3 && wrap_lt(cp, n, j - 3) &&
+				    wrap_lt(cp, n, j - 2)) || (j >= 4 &&
+				    wrap_lt(cp, n, j - 4) && cp[j - 3] == '-' &&
+				    wrap_lt(cp, n, j - 2))) && wrap_lt(cp, n, j) &&
+				    (wrap_lt(cp, n, j + 1) || (j + 1 < n &&
+				    cp[j + 1] == '-' && wrap_lt(cp, n, j + 2))))
+					break;
+			}
+		}
+		ch[nc].wc_s = i;
+		ch[nc].wc_l = j - i;
+		ch[nc++].wc_ws = wrap_ws(cp[i]);
+		i = j;
+	}
+	return nc;
+}
+
+/*
+ * One paragraph through textwrap.wrap(expand_tabs=False,
+ * replace_whitespace=False): white space inside a line is kept, the
+ * paragraph's leading white space too, only white space at a line
+ * break is dropped.
+ */
+static int
+wrap_para(struct buf *b, const uint32_t *cp, size_t n, size_t width,
+    int breaklong, int hyph, const char *wrap)
+{
+	struct wchunk	*ch, *cur;
+	size_t		 nc, c = 0, ncur, len, k, i, end, space, nlines = 0;
+	char		 tmp[4];
+
+	if ((ch = calloc(n + 1, sizeof(*ch))) == NULL ||
+	    (cur = calloc(n + 2, sizeof(*cur))) == NULL) {
+		free(ch);
+		return -1;
+	}
+	nc = wrap_split(cp, n, hyph, ch);
+	while (c < nc) {
+		ncur = len = 0;
+		if (ch[c].wc_ws && nlines > 0)
+			c++;
+		while (c < nc && len + ch[c].wc_l <= width) {
+			len += ch[c].wc_l;
+			cur[ncur++] = ch[c++];
+		}
+		if (c < nc && ch[c].wc_l > width) {
+			/* _handle_long_word */
+			space = width - len;
+			if (breaklong) {
+				end = space;
+				if (hyph && ch[c].wc_l > space) {
+					for (k = space; k > 0; k--)
+						if (cp[ch[c].wc_s + k - 1] == '-')
+							break;
+					for (i = 0; k > 1 && i < k - 1; i++)
+						if (cp[ch[c].wc_s + i] != '-') {
+							end = k;
+							break;
+						}
+				}
+				cur[ncur] = ch[c];
+				cur[ncur++].wc_l = end;
+				ch[c].wc_s += end;
+				ch[c].wc_l -= end;
+			} else if (ncur == 0)
+				cur[ncur++] = ch[c++];
+		}
+		if (ncur > 0 && cur[ncur - 1].wc_ws)
+			ncur--;
+		if (ncur == 0)
+			continue;
+		if (nlines++ > 0)
+			buf_adds(b, wrap);
+		for (k = 0; k < ncur; k++)
+			for (i = 0; i < cur[k].wc_l; i++)
+				buf_add(b, tmp, utf8_put(tmp,
+				    cp[cur[k].wc_s + i]));
+	}
+	free(ch);
+	free(cur);
+	return 0;
+}
+
+/*
+ * wordwrap(width=79, break_long_words=True, wrapstring='\n',
+ * break_on_hyphens=True): each line of the input wrapped on its own with
+ * Python's textwrap rules, widths in characters.
+ */
 static struct tval *
 f_wordwrap(struct eval *e, struct tval *in, struct args *a)
 {
@@ -1922,9 +2163,10 @@ f_wordwrap(struct eval *e, struct tval *in, struct args *a)
 	struct tval		*v[4], *s, *lines;
 	int64_t			 width = 79;
 	struct buf		 b;
-	size_t			 k, i, col, ws, we;
+	size_t			 k, n, pos;
 	const char		*wrap = "\n";
-	int			 breaklong;
+	int			 breaklong, hyph;
+	uint32_t		*cp;
 
 	BIND("wordwrap", params, 0);
 	if (v[0] != NULL && want_intarg(e, v[0], "width", &width) == -1)
@@ -1933,6 +2175,7 @@ f_wordwrap(struct eval *e, struct tval *in, struct args *a)
 		return eval_error(e, "invalid width %" PRId64 " (must be > 0)",
 		    width);
 	breaklong = v[1] == NULL || tval_truth(v[1]);
+	hyph = v[3] == NULL || tval_truth(v[3]);
 	if (v[2] != NULL && v[2]->tv_type == TV_STR)
 		wrap = v[2]->u.s.p;
 	if ((s = soft_str(e, in)) == NULL)
@@ -1941,47 +2184,402 @@ f_wordwrap(struct eval *e, struct tval *in, struct args *a)
 		tval_unref(s);
 		return oom(e);
 	}
-	/* textwrap, simplified: greedy fill of space-separated words */
 	memset(&b, 0, sizeof(b));
 	for (k = 0; k < lines->u.l.n; k++) {
 		struct tval	*ln = lines->u.l.v[k];
-		const char	*p = ln->u.s.p;
-		size_t		 n = ln->u.s.len;
 
 		if (k)
 			buf_adds(&b, wrap);
-		col = 0;
-		i = 0;
-		while (i < n) {
-			while (i < n && p[i] == ' ')
-				i++;
-			ws = i;
-			while (i < n && p[i] != ' ')
-				i++;
-			we = i;
-			if (we == ws)
-				break;
-			while (breaklong && we - ws > (size_t)width) {
-				if (col)
-					buf_adds(&b, wrap);
-				buf_add(&b, p + ws, (size_t)width);
-				ws += (size_t)width;
-				col = 0;
-				buf_adds(&b, wrap);
-			}
-			if (col && col + 1 + (we - ws) > (size_t)width) {
-				buf_adds(&b, wrap);
-				col = 0;
-			} else if (col) {
-				buf_addc(&b, ' ');
-				col++;
-			}
-			buf_add(&b, p + ws, we - ws);
-			col += we - ws;
+		if ((cp = calloc(ln->u.s.len + 1, sizeof(*cp))) == NULL)
+			goto oom;
+		for (n = 0, pos = 0; utf8_next(ln->u.s.p, ln->u.s.len, &pos,
+		    &cp[n]); n++)
+			;
+		if (wrap_para(&b, cp, n, (size_t)width, breaklong, hyph,
+		    wrap) == -1) {
+			free(cp);
+			goto oom;
+		}
+		free(cp);
+		if (b.b_len > eval_maxout(e)) {
+			buf_free(&b);
+			tval_unref(lines);
+			tval_unref(s);
+			return eval_error(e, "string too long");
 		}
 	}
 	tval_unref(lines);
 	tval_unref(s);
+	return tval_str_buf(&b);
+oom:
+	buf_free(&b);
+	tval_unref(lines);
+	tval_unref(s);
+	return oom(e);
+}
+
+/* --- pprint: Python's pprint.pformat(width=80, indent=1) --------------- */
+
+#define PP_WIDTH	80
+#define PP_MAXDEPTH	200
+
+/* pprint's key order: numbers by value, strings by code point, else by
+ * type name (Python's _safe_key falls back to str(type(obj))). */
+static int
+pp_keycmp(const void *pa, const void *pb)
+{
+	const struct tdict_ent	*a = *(const struct tdict_ent *const *)pa;
+	const struct tdict_ent	*b = *(const struct tdict_ent *const *)pb;
+	const struct tval	*x = a->de_key, *y = b->de_key;
+	int			 xn, yn, c;
+	double			 fx, fy;
+	size_t			 n;
+
+	xn = x->tv_type == TV_INT || x->tv_type == TV_BOOL ||
+	    x->tv_type == TV_FLOAT;
+	yn = y->tv_type == TV_INT || y->tv_type == TV_BOOL ||
+	    y->tv_type == TV_FLOAT;
+	if (xn && yn) {
+		if (x->tv_type != TV_FLOAT && y->tv_type != TV_FLOAT)
+			return x->u.i < y->u.i ? -1 : x->u.i > y->u.i;
+		fx = x->tv_type == TV_FLOAT ? x->u.f : (double)x->u.i;
+		fy = y->tv_type == TV_FLOAT ? y->u.f : (double)y->u.i;
+		if (fx != fy)
+			return fx < fy ? -1 : 1;
+	} else if (x->tv_type == TV_STR && y->tv_type == TV_STR) {
+		n = x->u.s.len < y->u.s.len ? x->u.s.len : y->u.s.len;
+		if ((c = memcmp(x->u.s.p, y->u.s.p, n)) != 0)
+			return c;
+		if (x->u.s.len != y->u.s.len)
+			return x->u.s.len < y->u.s.len ? -1 : 1;
+	} else if ((c = strcmp(tval_typename(x), tval_typename(y))) != 0)
+		return c;
+	/* equal keys cannot be; keep the insertion order otherwise */
+	return a < b ? -1 : a > b;
+}
+
+/* The dict's entries in pprint's order; NULL when out of memory. */
+static const struct tdict_ent **
+pp_sorted(const struct tval *d)
+{
+	const struct tdict_ent	**ents;
+	size_t			  i;
+
+	if ((ents = calloc(d->u.d.n + 1, sizeof(*ents))) == NULL)
+		return NULL;
+	for (i = 0; i < d->u.d.n; i++)
+		ents[i] = &d->u.d.e[i];
+	qsort(ents, d->u.d.n, sizeof(*ents), pp_keycmp);
+	return ents;
+}
+
+/* Only the plain containers and str have pprint's own layout: ranges,
+ * dict views, groupby tuples and Markup keep their repr. */
+static int
+pp_plain(const struct tval *v)
+{
+	switch (v->tv_type) {
+	case TV_DICT:
+		return 1;
+	case TV_LIST:
+	case TV_TUPLE:
+		return v->u.l.rng == NULL && !(v->tv_flags & (TVF_VITEMS |
+		    TVF_VKEYS | TVF_VVALUES | TVF_GROUP));
+	case TV_STR:
+		return !(v->tv_flags & TVF_MARKUP);
+	default:
+		return 0;
+	}
+}
+
+/* pprint's one-line repr: repr() with every plain dict's keys sorted. */
+static int
+pp_repr(struct buf *b, const struct tval *v, int depth)
+{
+	const struct tdict_ent	**ents;
+	size_t			  i;
+	int			  rc = 0;
+
+	if (depth > PP_MAXDEPTH || b->b_over)
+		return -1;
+	if (!pp_plain(v) || v->tv_type == TV_STR)
+		return tval_repr_into(b, v, depth);
+	if (v->tv_type == TV_DICT) {
+		if ((ents = pp_sorted(v)) == NULL)
+			return -1;
+		buf_addc(b, '{');
+		for (i = 0; rc == 0 && i < v->u.d.n; i++) {
+			if (i)
+				buf_adds(b, ", ");
+			if ((rc = pp_repr(b, ents[i]->de_key, depth + 1)) == 0) {
+				buf_adds(b, ": ");
+				rc = pp_repr(b, ents[i]->de_val, depth + 1);
+			}
+		}
+		buf_addc(b, '}');
+		free(ents);
+		return rc;
+	}
+	buf_addc(b, v->tv_type == TV_LIST ? '[' : '(');
+	for (i = 0; rc == 0 && i < v->u.l.n; i++) {
+		if (i)
+			buf_adds(b, ", ");
+		rc = pp_repr(b, v->u.l.v[i], depth + 1);
+	}
+	if (v->tv_type == TV_TUPLE && v->u.l.n == 1)
+		buf_addc(b, ',');
+	buf_addc(b, v->tv_type == TV_LIST ? ']' : ')');
+	return rc;
+}
+
+static size_t
+pp_nchars(const char *p, size_t len)
+{
+	size_t	 i, n = 0;
+
+	for (i = 0; i < len; i++)
+		if (((unsigned char)p[i] & 0xc0) != 0x80)
+			n++;
+	return n;
+}
+
+/* repr(s[from..to)) appended to b; its length in characters. */
+static size_t
+pp_repr_part(struct buf *b, const struct tval *s, size_t from, size_t to)
+{
+	struct tval	*t;
+	size_t		 before = b->b_len;
+
+	if ((t = tval_str(s->u.s.p + from, to - from)) == NULL)
+		return 0;
+	tval_repr_into(b, t, 0);
+	tval_unref(t);
+	return pp_nchars(b->b_p + before, b->b_len - before);
+}
+
+/*
+ * pprint measures every nested value's repr again at each level: its work
+ * is the output times the depth.  It is counted, charged as render steps
+ * and capped.
+ */
+struct pp {
+	size_t	 pp_work;	/* bytes of repr built so far */
+	size_t	 pp_limit;
+};
+
+static int	pp_format(struct pp *, struct buf *, const struct tval *,
+		    size_t, size_t, int);
+
+/* pprint's _pprint_str: a long string as adjacent literals, one per line,
+ * broken after white space. */
+static int
+pp_str(struct buf *b, const struct tval *s, size_t indent, size_t allowance,
+    int level)
+{
+	struct buf	 chunks, tmp;
+	struct tval	*lines;
+	size_t		 k, pos, start, cur, nxt, maxw, maxw1, nchunk = 0;
+	uint32_t	 cp;
+	int		 last;
+
+	if ((lines = str_splitlines(s, 1)) == NULL)
+		return -1;
+	if (level == 1) {
+		indent++;
+		allowance++;
+	}
+	maxw = maxw1 = PP_WIDTH > indent ? PP_WIDTH - indent : 0;
+	memset(&chunks, 0, sizeof(chunks));
+	memset(&tmp, 0, sizeof(tmp));
+	/* chunks: the reprs, each ended by a NUL, written out below */
+	for (k = 0; k < lines->u.l.n; k++) {
+		const struct tval	*ln = lines->u.l.v[k];
+		size_t			 maxw2 = maxw;
+
+		if (k == lines->u.l.n - 1)
+			maxw1 = maxw1 > allowance ? maxw1 - allowance : 0;
+		tmp.b_len = 0;
+		if (pp_repr_part(&tmp, ln, 0, ln->u.s.len) <= maxw1) {
+			buf_add(&chunks, tmp.b_p, tmp.b_len);
+			buf_addc(&chunks, '\0');
+			nchunk++;
+			continue;
+		}
+		/* re.findall(r'\S*\s*', line): non-space, then space */
+		start = cur = pos = 0;
+		while (pos < ln->u.s.len) {
+			nxt = pos;
+			while (nxt < ln->u.s.len) {
+				size_t	 q = nxt;
+
+				utf8_next(ln->u.s.p, ln->u.s.len, &q, &cp);
+				if (cp_isspace(cp))
+					break;
+				nxt = q;
+			}
+			while (nxt < ln->u.s.len) {
+				size_t	 q = nxt;
+
+				utf8_next(ln->u.s.p, ln->u.s.len, &q, &cp);
+				if (!cp_isspace(cp))
+					break;
+				nxt = q;
+			}
+			last = nxt >= ln->u.s.len;
+			if (last && k == lines->u.l.n - 1)
+				maxw2 = maxw2 > allowance ? maxw2 - allowance :
+				    0;
+			/* candidate = current + part */
+			tmp.b_len = 0;
+			if (pp_repr_part(&tmp, ln, start, nxt) > maxw2 &&
+			    cur > start) {
+				tmp.b_len = 0;
+				pp_repr_part(&tmp, ln, start, cur);
+				buf_add(&chunks, tmp.b_p, tmp.b_len);
+				buf_addc(&chunks, '\0');
+				nchunk++;
+				start = pos;
+			}
+			cur = pos = nxt;
+		}
+		if (cur > start) {
+			tmp.b_len = 0;
+			pp_repr_part(&tmp, ln, start, cur);
+			buf_add(&chunks, tmp.b_p, tmp.b_len);
+			buf_addc(&chunks, '\0');
+			nchunk++;
+		}
+	}
+	if (nchunk == 1) {
+		/* Python writes the last line's repr: the same text here */
+		buf_adds(b, chunks.b_p);
+	} else {
+		const char	*p = chunks.b_p;
+
+		if (level == 1)
+			buf_addc(b, '(');
+		for (k = 0; k < nchunk; k++) {
+			if (k > 0) {
+				buf_addc(b, '\n');
+				for (pos = 0; pos < indent; pos++)
+					buf_addc(b, ' ');
+			}
+			buf_adds(b, p);
+			p += strlen(p) + 1;
+		}
+		if (level == 1)
+			buf_addc(b, ')');
+	}
+	buf_free(&chunks);
+	buf_free(&tmp);
+	tval_unref(lines);
+	return 0;
+}
+
+/* pprint's _format: the repr when it fits in the width, else the layout
+ * of the container, one item per line. */
+static int
+pp_format(struct pp *pp, struct buf *b, const struct tval *v, size_t indent,
+    size_t allowance, int level)
+{
+	struct buf		  rep;
+	const struct tdict_ent	**ents;
+	size_t			  i, j, n, maxw, klen;
+	int			  rc = 0;
+
+	if (level > PP_MAXDEPTH)
+		return -1;
+	memset(&rep, 0, sizeof(rep));
+	rep.b_max = b->b_max;
+	if (pp_repr(&rep, v, level) == -1 || rep.b_over ||
+	    (pp->pp_work += rep.b_len) > pp->pp_limit) {
+		buf_free(&rep);
+		return -1;
+	}
+	maxw = PP_WIDTH > indent + allowance ? PP_WIDTH - indent - allowance :
+	    0;
+	if (pp_nchars(rep.b_p, rep.b_len) <= maxw || !pp_plain(v) ||
+	    (v->tv_type == TV_STR && v->u.s.len == 0)) {
+		buf_add(b, rep.b_p != NULL ? rep.b_p : "", rep.b_len);
+		buf_free(&rep);
+		return 0;
+	}
+	buf_free(&rep);
+	level++;
+	switch (v->tv_type) {
+	case TV_STR:
+		return pp_str(b, v, indent, allowance, level);
+	case TV_DICT:
+		/* _pprint_dict and _format_dict_items */
+		if ((ents = pp_sorted(v)) == NULL)
+			return -1;
+		buf_addc(b, '{');
+		n = v->u.d.n;
+		for (i = 0; rc == 0 && i < n; i++) {
+			rep.b_len = 0;
+			if ((rc = pp_repr(&rep, ents[i]->de_key, level)) != 0)
+				break;
+			klen = pp_nchars(rep.b_p, rep.b_len);
+			buf_add(b, rep.b_p, rep.b_len);
+			buf_adds(b, ": ");
+			rc = pp_format(pp, b, ents[i]->de_val, indent + 1 + klen + 2,
+			    i == n - 1 ? allowance + 1 : 1, level);
+			if (i < n - 1) {
+				buf_adds(b, ",\n");
+				for (j = 0; j < indent + 1; j++)
+					buf_addc(b, ' ');
+			}
+		}
+		buf_free(&rep);
+		free(ents);
+		buf_addc(b, '}');
+		return rc;
+	default:
+		/* _pprint_list / _pprint_tuple and _format_items */
+		buf_addc(b, v->tv_type == TV_LIST ? '[' : '(');
+		n = v->u.l.n;
+		klen = v->tv_type == TV_TUPLE && n == 1 ? 2 : 1;
+		for (i = 0; rc == 0 && i < n; i++) {
+			if (i > 0) {
+				buf_adds(b, ",\n");
+				for (j = 0; j < indent + 1; j++)
+					buf_addc(b, ' ');
+			}
+			rc = pp_format(pp, b, v->u.l.v[i], indent + 1,
+			    i == n - 1 ? allowance + klen : 1, level);
+		}
+		buf_adds(b, v->tv_type == TV_LIST ? "]" : klen == 2 ? ",)" :
+		    ")");
+		return rc;
+	}
+}
+
+/* pprint: pprint.pformat(value), dict keys sorted, wrapped at 80 columns */
+static struct tval *
+f_pprint(struct eval *e, struct tval *in)
+{
+	struct buf	 b;
+	struct pp	 pp;
+	int		 over;
+
+	if (in->tv_type == TV_SECRET)
+		return eval_error(e, "a secret cannot be used here");
+	memset(&b, 0, sizeof(b));
+	b.b_max = eval_maxout(e) + 1;
+	pp.pp_work = 0;
+	pp.pp_limit = 16 * b.b_max;
+	if (pp_format(&pp, &b, in, 0, 0, 0) == -1 || b.b_over) {
+		over = b.b_over;
+		buf_free(&b);
+		if (pp.pp_work > pp.pp_limit)
+			return eval_error(e, "value too large to pprint");
+		return eval_error(e, over ? "string too long" :
+		    "value nested too deeply");
+	}
+	if (eval_step(e, pp.pp_work / 256) == -1) {
+		buf_free(&b);
+		return NULL;
+	}
 	return tval_str_buf(&b);
 }
 
@@ -2224,8 +2822,8 @@ filter_call(struct eval *e, int fid, struct tval *in, struct args *a)
 	case FLT_DEFAULT:	return f_default(e, in, a);
 	case FLT_DICTSORT:	return f_dictsort(e, in, a);
 	case FLT_E:
-	case FLT_ESCAPE:
-	case FLT_FORCEESCAPE:	return f_escape(e, in);
+	case FLT_ESCAPE:	return f_escape(e, in, 0);
+	case FLT_FORCEESCAPE:	return f_escape(e, in, 1);
 	case FLT_FIRST:		return f_first_last(e, in, 0);
 	case FLT_FLOAT:		return f_float(e, in, a);
 	case FLT_FORMAT:	return f_format(e, in, a);
@@ -2242,22 +2840,13 @@ filter_call(struct eval *e, int fid, struct tval *in, struct args *a)
 	case FLT_MAP:		return f_map(e, in, a);
 	case FLT_MAX:		return f_minmax(e, in, a, 1);
 	case FLT_MIN:		return f_minmax(e, in, a, 0);
-	case FLT_PPRINT: {
-		struct buf	 b;
-
-		memset(&b, 0, sizeof(b));
-		if (tval_repr_into(&b, in, 0) == -1) {
-			buf_free(&b);
-			return eval_error(e, "value nested too deeply");
-		}
-		return tval_str_buf(&b);
-	}
+	case FLT_PPRINT:	return f_pprint(e, in);
 	case FLT_REJECT:	return f_select(e, in, a, 1, 0);
 	case FLT_REJECTATTR:	return f_select(e, in, a, 1, 1);
 	case FLT_REPLACE:	return f_replace(e, in, a);
 	case FLT_REVERSE:	return f_reverse(e, in);
 	case FLT_ROUND:		return f_round(e, in, a);
-	case FLT_SAFE:		return tval_ref(in);
+	case FLT_SAFE:		return f_safe(e, in);
 	case FLT_SELECT:	return f_select(e, in, a, 0, 0);
 	case FLT_SELECTATTR:	return f_select(e, in, a, 0, 1);
 	case FLT_SLICE:		return f_batch_slice(e, in, a, 1);
@@ -2284,14 +2873,23 @@ filter_call(struct eval *e, int fid, struct tval *in, struct args *a)
 
 /* --- Tests ------------------------------------------------------------- */
 
+/*
+ * in % m: *r is nonzero when the remainder is not 0, *one when it is
+ * exactly 1 (Jinja2's odd is `value % 2 == 1`, so 0.1 is neither odd nor
+ * even).
+ */
 static int
-t_num_mod(struct eval *e, struct tval *in, struct tval *m, int64_t *r)
+t_num_mod(struct eval *e, struct tval *in, struct tval *m, int64_t *r,
+    int *one)
 {
 	struct tval	*v;
 
 	if ((v = eval_binop(e, OP_MOD, in, m)) == NULL)
 		return -1;
 	*r = v->tv_type == TV_FLOAT ? (v->u.f != 0) : (v->u.i != 0);
+	if (one != NULL)
+		*one = v->tv_type == TV_FLOAT ? (v->u.f == 1.0) :
+		    (v->u.i == 1);
 	tval_unref(v);
 	return 0;
 }
@@ -2331,7 +2929,7 @@ test_call(struct eval *e, int tid, struct tval *in, struct args *a)
 	static const char *const p_seq[] = { "seq" };
 	struct tval		*v[1], *s;
 	int64_t			 r;
-	int			 rc, op = OP_EQ;
+	int			 rc, op = OP_EQ, one;
 
 	if (in->tv_type == TV_SECRET && tid != TST_DEFINED &&
 	    tid != TST_UNDEFINED)
@@ -2372,7 +2970,8 @@ test_call(struct eval *e, int tid, struct tval *in, struct args *a)
 		return in->tv_type == TV_FUNC || in->tv_type == TV_MACRO ||
 		    in->tv_type == TV_LOOP;
 	case TST_ESCAPED:
-		return 0;
+		/* hasattr(value, '__html__'): only a Markup has it here */
+		return in->tv_type == TV_STR && (in->tv_flags & TVF_MARKUP);
 	case TST_LOWER:
 	case TST_UPPER:
 		if ((s = soft_str(e, in)) == NULL)
@@ -2402,16 +3001,16 @@ test_call(struct eval *e, int tid, struct tval *in, struct args *a)
 
 			if (two == NULL)
 				return eval_errorv(e, "out of memory");
-			rc = t_num_mod(e, in, two, &r);
+			rc = t_num_mod(e, in, two, &r, &one);
 			tval_unref(two);
 			if (rc == -1)
 				return -1;
-			return tid == TST_ODD ? r != 0 : r == 0;
+			return tid == TST_ODD ? one : r == 0;
 		}
 	case TST_DIVISIBLEBY:
 		if (args_bind(e, a, "divisibleby", p_num, 1, 1, v) == -1)
 			return -1;
-		if (t_num_mod(e, in, v[0], &r) == -1)
+		if (t_num_mod(e, in, v[0], &r, NULL) == -1)
 			return -1;
 		return r == 0;
 	case TST_FILTER:

@@ -465,13 +465,13 @@ static struct tval *
 str_casemap(const struct tval *s, int mode)
 {
 	struct buf	 b;
-	size_t		 pos = 0;
+	size_t		 pos = 0, at = 0, n;
 	uint32_t	 cp;
 	int		 prevcased = 0, first = 1, m;
 	char		 tmp[8];
 
 	memset(&b, 0, sizeof(b));
-	while (utf8_next(s->u.s.p, s->u.s.len, &pos, &cp)) {
+	for (; utf8_next(s->u.s.p, s->u.s.len, &pos, &cp); at = pos) {
 		switch (mode) {
 		case 0:	/* title */
 			m = prevcased ? 2 : 1;
@@ -485,7 +485,10 @@ str_casemap(const struct tval *s, int mode)
 			break;
 		}
 		first = 0;
-		if (buf_add(&b, tmp, cp_case_full(cp, m, tmp)) == -1) {
+		/* lowering needs the context: a word-final sigma is ς */
+		n = m == 2 ? cp_lower_at(s->u.s.p, 0, s->u.s.len, at, pos, cp,
+		    tmp) : cp_case_full(cp, m, tmp);
+		if (buf_add(&b, tmp, n) == -1) {
 			buf_free(&b);
 			return NULL;
 		}
@@ -840,7 +843,8 @@ call_method(struct eval *e, int fid, struct tval *self, struct args *a)
 	case M_S_UPPER:
 		if (args_bind(e, a, name, NULL, 0, 0, v) == -1)
 			return NULL;
-		r = fid == M_S_UPPER ? str_upper(self) : str_lower(self);
+		r = fid == M_S_UPPER ? str_upper(self) : fid == M_S_CASEFOLD ?
+		    str_casefold(self) : str_lower(self);
 		return r ? r : oom(e);
 	case M_S_STRIP:
 	case M_S_LSTRIP:
@@ -894,9 +898,11 @@ call_method(struct eval *e, int fid, struct tval *self, struct args *a)
 		r = str_splitlines(self, v[0] != NULL && tval_truth(v[0]));
 		return r ? r : oom(e);
 	case M_S_ISDIGIT:
-	case M_S_ISNUMERIC:
-	case M_S_ISDECIMAL:
 		return tval_bool(str_all(self, cp_isdigit));
+	case M_S_ISNUMERIC:
+		return tval_bool(str_all(self, cp_isnumeric));
+	case M_S_ISDECIMAL:
+		return tval_bool(str_all(self, cp_isdecimal));
 	case M_S_ISALPHA:
 		return tval_bool(str_all(self, cp_isalpha));
 	case M_S_ISALNUM:

@@ -143,22 +143,102 @@ cp_isalpha(uint32_t c)
 	return iswalpha_l((wint_t)c, l) != 0;
 }
 
+/*
+ * Python's str.isdecimal(): general category Nd.  glibc's iswdigit() knows
+ * only ASCII, so the common decimal blocks are listed by their zero; each
+ * block is ten consecutive code points.
+ */
 int
-cp_isdigit(uint32_t c)
+cp_isdecimal(uint32_t c)
 {
-	locale_t	 l;
+	static const uint32_t zeros[] = {
+		0x0660, 0x06f0, 0x07c0, 0x0966, 0x09e6, 0x0a66, 0x0ae6, 0x0b66,
+		0x0be6, 0x0c66, 0x0ce6, 0x0d66, 0x0de6, 0x0e50, 0x0ed0, 0x0f20,
+		0x1040, 0x1090, 0x17e0, 0x1810, 0x1946, 0x19d0, 0x1a80, 0x1a90,
+		0x1b50, 0x1bb0, 0x1c40, 0x1c50, 0xa620, 0xa8d0, 0xa900, 0xa9d0,
+		0xa9f0, 0xaa50, 0xabf0, 0xff10, 0x104a0, 0x11066, 0x110f0,
+		0x11136, 0x111d0, 0x112f0, 0x11450, 0x114d0, 0x11650, 0x116c0,
+		0x11730, 0x118e0, 0x16a60, 0x16b50, 0x1e140, 0x1e2f0, 0x1e950,
+		0x1fbf0,
+	};
+	size_t	 i;
 
 	if (c < 0x80)
 		return c >= '0' && c <= '9';
-	if ((l = str_locale()) == (locale_t)0)
-		return 0;
-	return iswdigit_l((wint_t)c, l) != 0;
+	if (c >= 0x1d7ce && c <= 0x1d7ff)	/* mathematical digits */
+		return 1;
+	for (i = 0; i < sizeof(zeros) / sizeof(zeros[0]); i++)
+		if (c >= zeros[i] && c < zeros[i] + 10)
+			return 1;
+	return 0;
 }
 
+/*
+ * Python's str.isdigit(): decimals and the other Numeric_Type=Digit
+ * characters (superscripts, subscripts, circled digits).
+ */
+int
+cp_isdigit(uint32_t c)
+{
+	static const uint32_t ranges[][2] = {
+		{ 0x00b2, 0x00b3 }, { 0x00b9, 0x00b9 }, { 0x1369, 0x1371 },
+		{ 0x19da, 0x19da }, { 0x2070, 0x2070 }, { 0x2074, 0x2079 },
+		{ 0x2080, 0x2089 }, { 0x2460, 0x2468 }, { 0x2474, 0x247c },
+		{ 0x2488, 0x2490 }, { 0x24ea, 0x24ea }, { 0x24f5, 0x24fd },
+		{ 0x24ff, 0x24ff }, { 0x2776, 0x277e }, { 0x2780, 0x2788 },
+		{ 0x278a, 0x2792 }, { 0x1f100, 0x1f10a },
+	};
+	size_t	 i;
+
+	if (cp_isdecimal(c))
+		return 1;
+	for (i = 0; i < sizeof(ranges) / sizeof(ranges[0]); i++)
+		if (c >= ranges[i][0] && c <= ranges[i][1])
+			return 1;
+	return 0;
+}
+
+/*
+ * Python's str.isnumeric(): digits plus Numeric_Type=Numeric, i.e.
+ * fractions, Roman numerals, circled numbers above 9 and the CJK
+ * numerals in common use.
+ */
+int
+cp_isnumeric(uint32_t c)
+{
+	static const uint32_t ranges[][2] = {
+		{ 0x00bc, 0x00be }, { 0x09f4, 0x09f9 }, { 0x0bf0, 0x0bf2 },
+		{ 0x0f2a, 0x0f33 }, { 0x1372, 0x137c }, { 0x16ee, 0x16f0 },
+		{ 0x2150, 0x2182 }, { 0x2185, 0x2189 }, { 0x2469, 0x2473 },
+		{ 0x247d, 0x2487 }, { 0x2491, 0x249b }, { 0x24eb, 0x24f4 },
+		{ 0x24fe, 0x24fe }, { 0x277f, 0x277f }, { 0x2789, 0x2789 },
+		{ 0x2793, 0x2793 }, { 0x2cfd, 0x2cfd }, { 0x3007, 0x3007 },
+		{ 0x3021, 0x3029 }, { 0x3038, 0x303a }, { 0x3192, 0x3195 },
+		{ 0x3220, 0x3229 }, { 0x3248, 0x324f }, { 0x3251, 0x325f },
+		{ 0x3280, 0x3289 }, { 0x32b1, 0x32bf },
+	};
+	static const uint32_t cjk[] = {
+		0x4e00, 0x4e03, 0x4e07, 0x4e09, 0x4e5d, 0x4e8c, 0x4e94, 0x5104,
+		0x5146, 0x516b, 0x516d, 0x5341, 0x5343, 0x56db, 0x767e, 0x96f6,
+	};
+	size_t	 i;
+
+	if (cp_isdigit(c))
+		return 1;
+	for (i = 0; i < sizeof(ranges) / sizeof(ranges[0]); i++)
+		if (c >= ranges[i][0] && c <= ranges[i][1])
+			return 1;
+	for (i = 0; i < sizeof(cjk) / sizeof(cjk[0]); i++)
+		if (c == cjk[i])
+			return 1;
+	return 0;
+}
+
+/* Python's isalnum(): isalpha() or isnumeric() (which covers the rest) */
 int
 cp_isalnum(uint32_t c)
 {
-	return cp_isalpha(c) || cp_isdigit(c);
+	return cp_isalpha(c) || cp_isnumeric(c);
 }
 
 int
@@ -228,11 +308,146 @@ cp_case_full(uint32_t cp, int mode, char *out)
 	return utf8_put(out, mode == 2 ? cp_lower(cp) : cp_upper(cp));
 }
 
+/* Unicode Case_Ignorable, its common part: apostrophes, dots, marks. */
+static int
+cp_case_ignorable(uint32_t c)
+{
+	return c == '\'' || c == '.' || c == ':' || c == '^' || c == '`' ||
+	    c == 0xa8 || c == 0xad || c == 0xaf || c == 0xb4 || c == 0xb7 ||
+	    c == 0xb8 || (c >= 0x2b0 && c <= 0x36f) || c == 0x374 ||
+	    c == 0x375 || c == 0x37a || c == 0x384 || c == 0x385 ||
+	    c == 0x387 || (c >= 0x483 && c <= 0x489) ||
+	    (c >= 0x591 && c <= 0x5bd) || (c >= 0x1ab0 && c <= 0x1aff) ||
+	    (c >= 0x1dc0 && c <= 0x1dff) || (c >= 0x200b && c <= 0x200f) ||
+	    c == 0x2018 || c == 0x2019 || c == 0x2024 || c == 0x2027 ||
+	    (c >= 0x20d0 && c <= 0x20f0) || (c >= 0xfe00 && c <= 0xfe0f) ||
+	    (c >= 0xfe20 && c <= 0xfe2f);
+}
+
+/* Unicode Cased: has a case mapping (approximates Lt and the few
+ * Other_Lowercase letters by their mappings). */
+static int
+cp_iscased(uint32_t c)
+{
+	return cp_upper(c) != c || cp_lower(c) != c;
+}
+
+/* Step back one code point from *pos, not before lo. */
+static int
+utf8_prev(const char *s, size_t lo, size_t *pos, uint32_t *cp)
+{
+	size_t	 p = *pos, q;
+
+	if (p <= lo)
+		return 0;
+	p--;
+	while (p > lo && ((unsigned char)s[p] & 0xc0) == 0x80)
+		p--;
+	q = p;
+	utf8_next(s, *pos, &q, cp);
+	*pos = p;
+	return 1;
+}
+
+/*
+ * Python's lower() of one code point in its string s[lo..len), the code
+ * point spanning [at, next): as cp_case_full(), but a capital sigma is
+ * final (U+03C2) after a cased letter and not before one, with
+ * case-ignorable characters skipped either side (Unicode's Final_Sigma).
+ */
+size_t
+cp_lower_at(const char *s, size_t lo, size_t len, size_t at, size_t next,
+    uint32_t cp, char *out)
+{
+	size_t		 p;
+	uint32_t	 c = 0;
+	int		 fin = 0;
+
+	if (cp != 0x3a3)
+		return cp_case_full(cp, 2, out);
+	p = at;
+	while (utf8_prev(s, lo, &p, &c) && cp_case_ignorable(c))
+		;
+	if (p < at && !cp_case_ignorable(c) && cp_iscased(c)) {
+		fin = 1;
+		p = next;
+		while (utf8_next(s, len, &p, &c))
+			if (!cp_case_ignorable(c)) {
+				fin = !cp_iscased(c);
+				break;
+			}
+	}
+	return utf8_put(out, fin ? 0x3c2 : 0x3c3);
+}
+
+/*
+ * Python's str.casefold(): lower case plus the full case foldings that
+ * differ from it (sharp s to ss, ligatures, final sigma, Greek symbol
+ * variants, Cherokee small letters to capitals).
+ */
+struct tval *
+str_casefold(const struct tval *v)
+{
+	static const struct {
+		uint32_t	 cf_cp;
+		const char	*cf_fold;
+	} fold[] = {
+		{ 0x00b5, "\xce\xbc" }, { 0x00df, "ss" }, { 0x1e9e, "ss" },
+		{ 0x0130, "i\xcc\x87" }, { 0x0149, "\xca\xbcn" },
+		{ 0x017f, "s" }, { 0x01f0, "j\xcc\x8c" },
+		{ 0x0345, "\xce\xb9" }, { 0x0390, "\xce\xb9\xcc\x88\xcc\x81" },
+		{ 0x03b0, "\xcf\x85\xcc\x88\xcc\x81" }, { 0x03c2, "\xcf\x83" },
+		{ 0x03d0, "\xce\xb2" }, { 0x03d1, "\xce\xb8" },
+		{ 0x03d5, "\xcf\x86" }, { 0x03d6, "\xcf\x80" },
+		{ 0x03f0, "\xce\xba" }, { 0x03f1, "\xcf\x81" },
+		{ 0x03f5, "\xce\xb5" }, { 0x0587, "\xd5\xa5\xd6\x82" },
+		{ 0x1e96, "h\xcc\xb1" }, { 0x1e97, "t\xcc\x88" },
+		{ 0x1e98, "w\xcc\x8a" }, { 0x1e99, "y\xcc\x8a" },
+		{ 0x1e9a, "a\xca\xbe" }, { 0x1e9b, "\xe1\xb9\xa1" },
+		{ 0xfb00, "ff" }, { 0xfb01, "fi" }, { 0xfb02, "fl" },
+		{ 0xfb03, "ffi" }, { 0xfb04, "ffl" }, { 0xfb05, "st" },
+		{ 0xfb06, "st" },
+	};
+	struct buf	 b;
+	size_t		 pos = 0, i;
+	uint32_t	 cp;
+	char		 tmp[8];
+	const char	*r;
+	int		 rc;
+
+	if (tval_is_ascii(v))
+		return str_lower(v);
+	memset(&b, 0, sizeof(b));
+	while (utf8_next(v->u.s.p, v->u.s.len, &pos, &cp)) {
+		r = NULL;
+		for (i = 0; i < sizeof(fold) / sizeof(fold[0]); i++)
+			if (fold[i].cf_cp == cp) {
+				r = fold[i].cf_fold;
+				break;
+			}
+		if (r != NULL)
+			rc = buf_add(&b, r, strlen(r));
+		else if (cp >= 0x13f8 && cp <= 0x13fd)
+			rc = buf_add(&b, tmp, utf8_put(tmp, cp - 8));
+		else if (cp >= 0xab70 && cp <= 0xabbf)
+			rc = buf_add(&b, tmp, utf8_put(tmp, cp - 0xab70 + 0x13a0));
+		else if (cp >= 0x13a0 && cp <= 0x13f5)
+			rc = buf_add(&b, tmp, utf8_put(tmp, cp));
+		else
+			rc = buf_add(&b, tmp, utf8_put(tmp, cp_lower(cp)));
+		if (rc == -1) {
+			buf_free(&b);
+			return NULL;
+		}
+	}
+	return tval_str_buf(&b);
+}
+
 static struct tval *
 str_map(const struct tval *v, uint32_t (*fn)(uint32_t))
 {
 	struct buf	 b;
-	size_t		 pos = 0, i;
+	size_t		 pos = 0, i, at;
 	uint32_t	 cp;
 	char		 tmp[8];
 
@@ -247,9 +462,10 @@ str_map(const struct tval *v, uint32_t (*fn)(uint32_t))
 		return tval_str_take(p, v->u.s.len);
 	}
 	memset(&b, 0, sizeof(b));
-	while (utf8_next(v->u.s.p, v->u.s.len, &pos, &cp))
-		if (buf_add(&b, tmp, cp_case_full(cp, fn == cp_upper ? 0 : 2,
-		    tmp)) == -1) {
+	for (at = 0; utf8_next(v->u.s.p, v->u.s.len, &pos, &cp); at = pos)
+		if (buf_add(&b, tmp, fn == cp_upper ? cp_case_full(cp, 0, tmp) :
+		    cp_lower_at(v->u.s.p, 0, v->u.s.len, at, pos, cp, tmp)) ==
+		    -1) {
 			buf_free(&b);
 			return NULL;
 		}

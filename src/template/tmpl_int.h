@@ -279,6 +279,7 @@ struct macro;
 #define TVF_VKEYS	0x40	/* ... dict_keys([...]) */
 #define TVF_VVALUES	0x80	/* ... dict_values([...]) */
 #define TVF_NSIN	0x100	/* container may hold a namespace */
+#define TVF_MARKUP	0x200	/* str is a markupsafe Markup (escape, safe) */
 
 struct tval {
 	uint8_t		 tv_type;
@@ -430,18 +431,25 @@ struct tval	*format_str_method(struct eval *, const struct tval *fmt,
 int		 utf8_next(const char *, size_t, size_t *pos, uint32_t *cp);
 size_t		 utf8_put(char *, uint32_t);
 size_t		 cp_case_full(uint32_t, int mode, char *out);
+size_t		 cp_lower_at(const char *, size_t lo, size_t len, size_t at,
+		    size_t next, uint32_t, char *out);
 uint32_t	 cp_upper(uint32_t);
 uint32_t	 cp_lower(uint32_t);
 int		 cp_isspace(uint32_t);
 int		 cp_isalnum(uint32_t);
 int		 cp_isalpha(uint32_t);
 int		 cp_isdigit(uint32_t);
+int		 cp_isdecimal(uint32_t);
+int		 cp_isnumeric(uint32_t);
 int		 cp_islower(uint32_t);
 int		 cp_isupper(uint32_t);
 /* byte offset of character index i (clamped) */
 size_t		 str_offset(const struct tval *, size_t i);
 struct tval	*str_upper(const struct tval *);
 struct tval	*str_lower(const struct tval *);
+struct tval	*str_casefold(const struct tval *);
+struct tval	*markup_new(const char *, size_t);
+void		 markup_escape_into(struct buf *, const struct tval *);
 /* jwt.c */
 int		 jwt_sign(const char *alg, const void *key, size_t keylen,
 		    const char *header_json, const char *payload_json,

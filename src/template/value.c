@@ -1160,6 +1160,13 @@ tval_repr_into(struct buf *b, const struct tval *v, int depth)
 		return -1;
 	switch (v->tv_type) {
 	case TV_STR:
+		if (v->tv_flags & TVF_MARKUP) {
+			/* markupsafe's repr: Markup('&lt;') */
+			buf_adds(b, "Markup(");
+			repr_str(b, v->u.s.p, v->u.s.len, 0);
+			buf_addc(b, ')');
+			return 0;
+		}
 		repr_str(b, v->u.s.p, v->u.s.len, 0);
 		return 0;
 	case TV_BYTES:
@@ -1258,12 +1265,18 @@ tval_str_into(struct buf *b, const struct tval *v)
 	case TV_NS:
 		return tval_repr_into(b, v, 0);
 	case TV_FUNC:
+		/*
+		 * Python's shape, but never a real address: the output goes
+		 * to a browser, and a heap pointer there would leak the
+		 * worker's address-space layout (and make the output differ
+		 * between renders).
+		 */
 		if (v->u.fn.self != NULL)
 			return buf_printf(b, "<built-in method %s of %s object "
-			    "at %p>", v->u.fn.name ? v->u.fn.name : "function",
-			    tval_typename(v->u.fn.self), (void *)v->u.fn.self);
-		return buf_printf(b, "<function %s at %p>", v->u.fn.name ?
-		    v->u.fn.name : "function", (void *)v);
+			    "at 0x0>", v->u.fn.name ? v->u.fn.name : "function",
+			    tval_typename(v->u.fn.self));
+		return buf_printf(b, "<function %s at 0x0>", v->u.fn.name ?
+		    v->u.fn.name : "function");
 	case TV_MACRO:
 		return buf_adds(b, "<Macro>");
 	case TV_LOOP:

@@ -24,6 +24,8 @@ Case file format (see cases/README): a file holds many cases.
     var: region=eu           (repeatable) a stored variable for get_variable
     expect: error            Jinja2 must fail on this case (a sanity check)
     requires: pyjwt          skip the case when this Python module is missing
+    differs: REASON          a documented difference: Jinja2 must succeed and
+                             widgetctl must fail cleanly (see below)
     --- context              optional: the JSON render context (an object)
     {"items": [1, 2]}
     --- expect               optional: Jinja2's output must equal this text
@@ -38,6 +40,15 @@ before it is kept as is, except the newline just before `--- end`.  So
 "{{ a }}\n\n--- end" is the template "{{ a }}\n".  A template section only
 ends at `=== `, `--- end` or the end of the file.  Lines before the first
 `===` are comments.
+
+A `differs: REASON` case records a deliberate, documented difference from
+Jinja2 (widgetd-templates(7), DIFFERENCES), e.g. 64-bit integers where
+Python has big ints.  Jinja2 must render it (and match `--- expect` if
+given); widgetctl must fail cleanly: exit status 1, a `line:col: message`
+on stderr, no sanitizer report.  Such a case counts as passed and is
+listed at the end under "documented differences"; if widgetctl renders
+it, the case fails (the difference is gone: drop the header).  `differs`
+and `expect: error` exclude each other.
 
 The last line printed is `conformance: N passed, M failed` and the exit
 status is 0 only when M is 0.
@@ -75,6 +86,7 @@ class Case:
         self.var_order = []
         self.expect_error = False
         self.requires = []
+        self.differs = None     # reason of a documented difference
         self.context_text = None
         self.context = {}
         self.expect = None
@@ -165,6 +177,11 @@ def parse_file(path):
                 case.requires.append(value)
             elif key == "expect" and value == "error":
                 case.expect_error = True
+            elif key == "differs":
+                if not value:
+                    raise CaseError("%s:%d: `differs:` needs a reason" %
+                                    (path, lineno))
+                case.differs = value
             else:
                 raise CaseError("%s:%d: unknown header %r" %
                                 (path, lineno, key))
@@ -172,6 +189,9 @@ def parse_file(path):
         buf.append(line)
     close_section(False)
     for c in cases:
+        if c.differs is not None and c.expect_error:
+            raise CaseError("%s:%d: case %r has both `differs:` and "
+                            "`expect: error`" % (path, c.line, c.name))
         if c.template is None:
             raise CaseError("%s:%d: case %r has no template" %
                             (path, c.line, c.name))
@@ -311,6 +331,8 @@ def check_case(case, args, tmpdir):
     ok, jout = render_jinja(case)
     if case.expect_error and ok:
         return "case is marked `expect: error` but Jinja2 rendered:\n" + jout
+    if case.differs is not None and not ok:
+        return ("case is marked `differs:` but Jinja2 failed: %s" % jout)
     if not case.expect_error and not ok and case.expect is not None:
         return "Jinja2 failed unexpectedly: " + jout
     if ok and case.expect is not None and jout != case.expect:
@@ -329,6 +351,17 @@ def check_case(case, args, tmpdir):
     # A sanitizer build exits 1 like a template error: look at what it said.
     if SAN_RE.search(err):
         return "widgetctl: sanitizer report:\n" + err
+    if case.differs is not None:
+        # the documented difference: widgetctl refuses what Jinja2 renders
+        if status == 0:
+            return ("case is marked `differs: %s` but widgetctl rendered "
+                    "it:\n%s" % (case.differs,
+                                 out.decode("utf-8", "backslashreplace")))
+        if status != 1 or not ERR_RE.search(err):
+            return ("documented difference, but widgetctl exited %d with "
+                    "stderr %r (want exit 1 and `line:col: message`)" %
+                    (status, err))
+        return None
     if not ok:
         if status == 0:
             return ("Jinja2 fails (%s) but widgetctl rendered:\n%s" %
@@ -379,6 +412,7 @@ def main():
         cases = [c for c in cases if args.pattern in c.name]
 
     passed = failed = skipped = 0
+    differences = []
     with tempfile.TemporaryDirectory(prefix="wd-conf.") as tmpdir:
         for c in cases:
             if any(not have_module(m) for m in c.requires):
@@ -397,6 +431,8 @@ def main():
                         sys.stdout.write("<EOF>\n")
                 elif args.verbose:
                     print("PASS %s" % c.where())
+                if c.differs is not None and not args.jinja_only:
+                    differences.append(c)
             else:
                 failed += 1
                 print("FAIL %s" % c.where())
@@ -404,6 +440,11 @@ def main():
                 print(why.rstrip("\n"))
                 print()
             sys.stdout.flush()
+    if differences:
+        print("documented differences (Jinja2 renders, widgetctl refuses "
+              "by design):")
+        for c in differences:
+            print("  %s: %s" % (c.where(), c.differs))
     if skipped:
         print("conformance: %d skipped" % skipped)
     print("conformance: %d passed, %d failed" % (passed, failed))
