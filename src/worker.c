@@ -38,6 +38,7 @@
 #include "ipc.h"
 #include "log.h"
 #include "proc.h"
+#include "template/template.h"
 
 /* glibc's sys/queue.h lacks the _SAFE iterator. */
 #ifndef TAILQ_FOREACH_SAFE
@@ -612,6 +613,10 @@ worker_main(const struct proc_opts *po, int slot)
 	tzset();
 	if (api_init() == -1)
 		fatal("cannot initialise the API (random source)");
+	/* Case tables and libcrypto's configuration: after chroot and the
+	 * filter nothing can be opened any more. */
+	if (tmpl_init() == -1)
+		log_warnx("C.UTF-8 locale missing: templates map case in ASCII only");
 
 	proc_confine(PROC_WORKER, w.w_cfg);
 

@@ -62,6 +62,7 @@
 
 #include "ipc.h"
 #include "sandbox.h"
+#include "template/template.h"
 
 #ifndef __X32_SYSCALL_BIT
 #define __X32_SYSCALL_BIT	0x40000000
@@ -679,6 +680,92 @@ do_worker_crypto(void *arg)
 START_TEST(test_worker_crypto)
 {
 	expect_exit(SANDBOX_WORKER, do_worker_crypto, NULL, OK);
+}
+END_TEST
+
+/*
+ * The worker renders templates under its filter, chrooted.  What the engine
+ * would open lazily (the C.UTF-8 case tables, libcrypto's configuration)
+ * tmpl_init() loads first; without it 'é' | upper stays 'é' in the worker.
+ */
+static const char render_src[] =
+    "{{ 'é' | upper }}|{{ 'ΣΑΣ' | lower }}|"
+    "{{ jwt_encode({'sub': 'a', 'iat': now()}, 'k', 'HS256') }}";
+
+static int
+render_text(char *out, size_t outsz)
+{
+	struct tmpl_error	 err;
+	struct tmpl_env		 env;
+	struct tmpl		*t;
+	struct tmpl_output	*o = NULL;
+	const char		*text;
+	size_t			 len;
+	int			 rv = -1;
+
+	memset(&env, 0, sizeof(env));
+	env.te_now = 1700000000;
+	if ((t = tmpl_compile(render_src, strlen(render_src), &err)) == NULL)
+		return -1;
+	if ((o = tmpl_render(t, &env, &err)) == NULL ||
+	    (text = tmpl_output_text(o, &len)) == NULL || len >= outsz)
+		goto out;
+	memcpy(out, text, len + 1);
+	rv = 0;
+ out:
+	tmpl_output_free(o);
+	tmpl_free(t);
+	return rv;
+}
+
+/* Render in a fresh child, sandboxed or not; the text through a pipe. */
+static void
+render_in_child(int sandboxed, int init, char *out, size_t outsz)
+{
+	pid_t	 pid;
+	ssize_t	 n;
+	size_t	 len = 0;
+	int	 p[2], st;
+
+	ck_assert_int_eq(pipe(p), 0);
+	fflush(NULL);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		char	 buf[512];
+
+		close(p[0]);
+		if (init && tmpl_init() == -1)
+			_exit(3);
+		if (sandboxed && sandbox_apply(SANDBOX_WORKER) == -1)
+			_exit(NOFILTER);
+		if (render_text(buf, sizeof(buf)) == -1)
+			_exit(1);
+		if (write(p[1], buf, strlen(buf)) != (ssize_t)strlen(buf))
+			_exit(2);
+		_exit(OK);
+	}
+	close(p[1]);
+	while ((n = read(p[0], out + len, outsz - 1 - len)) > 0)
+		len += (size_t)n;
+	out[len] = '\0';
+	close(p[0]);
+	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+	ck_assert_msg(WIFEXITED(st), "child killed by signal %d", WTERMSIG(st));
+	ck_assert_int_eq(WEXITSTATUS(st), OK);
+}
+
+START_TEST(test_worker_render)
+{
+	char	 want[512], got[512], bare[512];
+
+	render_in_child(0, 0, want, sizeof(want));
+	ck_assert_msg(strncmp(want, "É|σας|ey", 10) == 0, "outside: %s", want);
+	render_in_child(1, 1, got, sizeof(got));
+	ck_assert_str_eq(got, want);
+	/* The control: without tmpl_init the filter hides the case tables. */
+	render_in_child(1, 0, bare, sizeof(bare));
+	ck_assert_str_ne(bare, want);
 }
 END_TEST
 
@@ -1313,6 +1400,7 @@ sandbox_suite(void)
 	tcase_add_test(tc, test_worker_works);
 	tcase_add_test(tc, test_worker_abort);
 	tcase_add_test(tc, test_worker_crypto);
+	tcase_add_test(tc, test_worker_render);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("keeper");

@@ -229,31 +229,6 @@ lex_hexval(int c)
 	return -1;
 }
 
-static int
-lex_put_utf8(char *o, uint32_t cp)
-{
-	if (cp < 0x80) {
-		o[0] = (char)cp;
-		return 1;
-	}
-	if (cp < 0x800) {
-		o[0] = (char)(0xc0 | (cp >> 6));
-		o[1] = (char)(0x80 | (cp & 0x3f));
-		return 2;
-	}
-	if (cp < 0x10000) {
-		o[0] = (char)(0xe0 | (cp >> 12));
-		o[1] = (char)(0x80 | ((cp >> 6) & 0x3f));
-		o[2] = (char)(0x80 | (cp & 0x3f));
-		return 3;
-	}
-	o[0] = (char)(0xf0 | (cp >> 18));
-	o[1] = (char)(0x80 | ((cp >> 12) & 0x3f));
-	o[2] = (char)(0x80 | ((cp >> 6) & 0x3f));
-	o[3] = (char)(0x80 | (cp & 0x3f));
-	return 4;
-}
-
 /* Decode a Python string literal's escapes (Jinja2 uses unicode-escape). */
 static int
 lex_string(struct lexer *lx, size_t p)
@@ -323,7 +298,7 @@ lex_string(struct lexer *lx, size_t p)
 			if (cp > 0x10ffff)
 				return lex_fail(lx, i, "invalid escape in string",
 				    -1);
-			o += lex_put_utf8(o, cp);
+			o += utf8_put(o, cp);
 			break;
 		default:
 			if (c >= '0' && c <= '7') {
@@ -331,7 +306,7 @@ lex_string(struct lexer *lx, size_t p)
 				for (k = 0; k < 2 && i + 1 < e && s[i + 1] >= '0' &&
 				    s[i + 1] <= '7'; k++)
 					cp = cp * 8 + (uint32_t)(s[++i] - '0');
-				o += lex_put_utf8(o, cp);
+				o += utf8_put(o, cp);
 				break;
 			}
 			/* unknown escapes stay as written, as in Python */

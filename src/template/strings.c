@@ -96,6 +96,12 @@ str_locale(void)
 	return loc;
 }
 
+int
+str_init(void)
+{
+	return str_locale() == (locale_t)0 ? -1 : 0;
+}
+
 uint32_t
 cp_upper(uint32_t c)
 {

@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/crypto.h>
+
 #include "tmpl_int.h"
 
 /* Jinja2 normalises \r\n and \r to \n and drops one trailing newline. */
@@ -30,6 +32,14 @@ tmpl_normalise(struct tmpl *t, const char *src, size_t len)
 	t->t_src[n] = '\0';
 	t->t_len = n;
 	return 0;
+}
+
+int
+tmpl_init(void)
+{
+	/* jwt_encode and base64 use libcrypto; read its configuration now. */
+	OPENSSL_init_crypto(OPENSSL_INIT_LOAD_CONFIG, NULL);
+	return str_init();
 }
 
 struct tmpl *

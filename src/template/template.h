@@ -34,6 +34,15 @@ struct tmpl_limits {
 	int	 tl_depth;	/* default 64 */
 };
 
+/*
+ * Load, once per process, what rendering would otherwise open lazily: the
+ * Unicode case tables of the C.UTF-8 locale and OpenSSL's configuration.
+ * A sandboxed process calls it before its filter goes on (the worker may
+ * open nothing afterwards).  0 on success, -1 when the tables are missing
+ * (rendering then falls back to ASCII case mapping).
+ */
+int		 tmpl_init(void);
+
 /* --- Compilation --------------------------------------------------------- */
 
 struct tmpl;

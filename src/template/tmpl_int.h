@@ -433,6 +433,9 @@ size_t		 utf8_put(char *, uint32_t);
 size_t		 cp_case_full(uint32_t, int mode, char *out);
 size_t		 cp_lower_at(const char *, size_t lo, size_t len, size_t at,
 		    size_t next, uint32_t, char *out);
+/* Load the Unicode case tables now (before a sandbox forbids opening
+ * them); 0 when they are available. */
+int		 str_init(void);
 uint32_t	 cp_upper(uint32_t);
 uint32_t	 cp_lower(uint32_t);
 int		 cp_isspace(uint32_t);
