@@ -338,6 +338,7 @@ struct tval	*tval_func(int fid, struct tval *self, const char *name);
 struct tval	*tval_secret(struct tsecret *);
 int		 tval_dict_put(struct tval *d, struct tval *k, struct tval *v);
 int		 tval_dict_reserve(struct tval *d, size_t n);
+int		 tval_list_reserve(struct tval *l, size_t n);
 struct tval	*tval_dict_get(const struct tval *d, const struct tval *k);
 struct tval	*tval_dict_gets(const struct tval *d, const char *k, size_t,
 		    uint64_t hash);

@@ -462,6 +462,25 @@ tval_list_append(struct tval *l, struct tval *v)
 	return 0;
 }
 
+/*
+ * Room for n items, so that a list of known size (concatenation) is built
+ * with one allocation instead of a chain of doubling reallocs.
+ */
+int
+tval_list_reserve(struct tval *l, size_t n)
+{
+	struct tval	**nv;
+
+	if (n <= l->u.l.cap)
+		return 0;
+	if (n > SIZE_MAX / sizeof(*nv) ||
+	    (nv = realloc(l->u.l.v, n * sizeof(*nv))) == NULL)
+		return -1;
+	l->u.l.v = nv;
+	l->u.l.cap = n;
+	return 0;
+}
+
 /* --- Hash and equality ------------------------------------------------- */
 
 static uint64_t
