@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include <string.h>
 #include <time.h>
 
 #include "template.h"
@@ -36,9 +37,45 @@ struct buf {
 	int	 b_over;	/* an add failed for b_max */
 };
 int	 buf_grow(struct buf *, size_t);
-int	 buf_add(struct buf *, const void *, size_t);
-int	 buf_addc(struct buf *, int);
-int	 buf_adds(struct buf *, const char *);
+int	 buf_add_slow(struct buf *, const void *, size_t);
+int	 buf_addc_slow(struct buf *, int);
+
+/*
+ * Appends are the renderer's innermost operation: when the bytes fit in
+ * the capacity and under b_max, they are copied here without a call; else
+ * the out-of-line version grows the buffer (or fails) as buf_grow says.
+ */
+static inline int
+buf_add(struct buf *b, const void *p, size_t n)
+{
+	if (b->b_cap - b->b_len > n &&
+	    (b->b_max == 0 || b->b_len + n <= b->b_max)) {
+		if (n)
+			memcpy(b->b_p + b->b_len, p, n);
+		b->b_len += n;
+		b->b_p[b->b_len] = '\0';
+		return 0;
+	}
+	return buf_add_slow(b, p, n);
+}
+
+static inline int
+buf_addc(struct buf *b, int c)
+{
+	if (b->b_cap - b->b_len > 1 &&
+	    (b->b_max == 0 || b->b_len < b->b_max)) {
+		b->b_p[b->b_len++] = (char)c;
+		b->b_p[b->b_len] = '\0';
+		return 0;
+	}
+	return buf_addc_slow(b, c);
+}
+
+static inline int
+buf_adds(struct buf *b, const char *s)
+{
+	return buf_add(b, s, strlen(s));
+}
 int	 buf_add_int(struct buf *, int64_t);
 int	 buf_printf(struct buf *, const char *, ...)
 	    __attribute__((format(printf, 2, 3)));

@@ -97,7 +97,7 @@ buf_grow(struct buf *b, size_t more)
 }
 
 int
-buf_add(struct buf *b, const void *p, size_t n)
+buf_add_slow(struct buf *b, const void *p, size_t n)
 {
 	if (buf_grow(b, n) == -1)
 		return -1;
@@ -109,19 +109,13 @@ buf_add(struct buf *b, const void *p, size_t n)
 }
 
 int
-buf_addc(struct buf *b, int c)
+buf_addc_slow(struct buf *b, int c)
 {
 	if (buf_grow(b, 1) == -1)
 		return -1;
 	b->b_p[b->b_len++] = (char)c;
 	b->b_p[b->b_len] = '\0';
 	return 0;
-}
-
-int
-buf_adds(struct buf *b, const char *s)
-{
-	return buf_add(b, s, strlen(s));
 }
 
 int
