@@ -360,6 +360,31 @@ struct tval {
 	} u;
 };
 
+/*
+ * Counting is the hottest thing the renderer does: inside the engine
+ * tval_ref/tval_unref are inline and only a count reaching zero calls
+ * value.c (tval_free_zero).  Outside callers link to the functions, which
+ * do the same.
+ */
+void		 tval_free_zero(struct tval *v);
+
+static inline struct tval *
+tval_ref_inline(struct tval *v)
+{
+	if (v != NULL && !(v->tv_flags & TVF_IMMORTAL))
+		v->tv_refs++;
+	return v;
+}
+
+static inline void
+tval_unref_inline(struct tval *v)
+{
+	if (v != NULL && !(v->tv_flags & TVF_IMMORTAL) && --v->tv_refs == 0)
+		tval_free_zero(v);
+}
+#define tval_ref(v)	tval_ref_inline(v)
+#define tval_unref(v)	tval_unref_inline(v)
+
 extern struct tval tval_undef_static;
 extern struct tval tval_none_static;
 extern struct tval tval_true_static;

@@ -14,6 +14,10 @@
 
 #include "tmpl_int.h"
 
+/* the out-of-line versions are defined here */
+#undef tval_ref
+#undef tval_unref
+
 #define VAL_MAXDEPTH	500	/* recursion bound for eq / hash / repr */
 
 struct tval tval_undef_static = { TV_UNDEF, TVF_IMMORTAL, 0, 1, { .i = 0 } };
@@ -380,11 +384,18 @@ tval_release(struct tval *v, struct tval ***stk, size_t *n, size_t *cap,
 void
 tval_unref(struct tval *v)
 {
+	if (v == NULL || (v->tv_flags & TVF_IMMORTAL) || --v->tv_refs > 0)
+		return;
+	tval_free_zero(v);
+}
+
+/* v's count has reached zero: free it and whatever it alone held. */
+void
+tval_free_zero(struct tval *v)
+{
 	struct tval	*local[32], **stk = local;
 	size_t		 n = 0, cap = 32;
 
-	if (v == NULL || (v->tv_flags & TVF_IMMORTAL) || --v->tv_refs > 0)
-		return;
 	/* an explicit stack: deeply nested data must not overflow ours */
 	stk[n++] = v;
 	while (n > 0) {
