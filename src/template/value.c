@@ -92,6 +92,65 @@ slab_release(void *p, uint8_t cls)
 	slab_count[cls]++;
 }
 
+/*
+ * Dict entry arrays of small dicts (a JSON object each) come from the same
+ * cache.  Their size class follows from the capacity alone, so freeing
+ * needs no record of where the array came from.
+ */
+static uint8_t
+slab_class(size_t size)
+{
+#ifndef SLAB_DISABLED
+	size_t	 c;
+
+	for (c = 0; c < SLAB_NCLASS; c++)
+		if (size <= slab_sizes[c])
+			return (uint8_t)c;
+#else
+	(void)size;
+#endif
+	return SLAB_NONE;
+}
+
+static void
+dict_ents_free(struct tdict_ent *e, size_t cap)
+{
+	uint8_t	 cls;
+
+	if (e == NULL)
+		return;
+	if ((cls = slab_class(cap * sizeof(*e))) == SLAB_NONE)
+		free(e);
+	else
+		slab_release(e, cls);
+}
+
+/* d's entry array with room for cap entries (cap > d->u.d.cap). */
+static int
+dict_ents_grow(struct tval *d, size_t cap)
+{
+	struct tdict_ent	*ne;
+	uint8_t			 cls;
+
+	if (cap > SIZE_MAX / sizeof(*ne))
+		return -1;
+	if (slab_class(cap * sizeof(*ne)) == SLAB_NONE &&
+	    slab_class(d->u.d.cap * sizeof(*ne)) == SLAB_NONE) {
+		/* both sides plain malloc: realloc may extend in place */
+		if ((ne = realloc(d->u.d.e, cap * sizeof(*ne))) == NULL)
+			return -1;
+	} else {
+		if ((ne = slab_alloc(cap * sizeof(*ne), &cls)) == NULL)
+			return -1;
+		if (d->u.d.n)
+			memcpy(ne, d->u.d.e, d->u.d.n * sizeof(*ne));
+		dict_ents_free(d->u.d.e, d->u.d.cap);
+	}
+	d->u.d.e = ne;
+	d->u.d.cap = cap;
+	return 0;
+}
+
 static struct tval *
 tval_alloc(int type, size_t extra)
 {
@@ -355,7 +414,7 @@ tval_release(struct tval *v, struct tval ***stk, size_t *n, size_t *cap,
 			PUSH(v->u.d.e[i].de_key);
 			PUSH(v->u.d.e[i].de_val);
 		}
-		free(v->u.d.e);
+		dict_ents_free(v->u.d.e, v->u.d.cap);
 		free(v->u.d.idx);
 		break;
 	case TV_FUNC:
@@ -740,22 +799,15 @@ tval_dict_gets(const struct tval *d, const char *k, size_t len, uint64_t h)
 int
 tval_dict_reserve(struct tval *d, size_t n)
 {
-	struct tdict_ent	*ne;
-
 	if (n <= d->u.d.cap)
 		return 0;
-	if ((ne = realloc(d->u.d.e, n * sizeof(*ne))) == NULL)
-		return -1;
-	d->u.d.e = ne;
-	d->u.d.cap = n;
-	return 0;
+	return dict_ents_grow(d, n);
 }
 
 /* Takes both references, also on failure. */
 int
 tval_dict_put(struct tval *d, struct tval *k, struct tval *v)
 {
-	struct tdict_ent	*ne;
 	uint64_t		 h;
 	ssize_t			 i;
 	size_t			 j;
@@ -776,10 +828,8 @@ tval_dict_put(struct tval *d, struct tval *k, struct tval *v)
 	if (d->u.d.n == d->u.d.cap) {
 		size_t	 c = d->u.d.cap ? d->u.d.cap * 2 : 4;
 
-		if ((ne = realloc(d->u.d.e, c * sizeof(*ne))) == NULL)
+		if (dict_ents_grow(d, c) == -1)
 			goto fail;
-		d->u.d.e = ne;
-		d->u.d.cap = c;
 	}
 	d->u.d.e[d->u.d.n].de_key = k;
 	d->u.d.e[d->u.d.n].de_val = v;
