@@ -385,6 +385,21 @@ tval_unref_inline(struct tval *v)
 #define tval_ref(v)	tval_ref_inline(v)
 #define tval_unref(v)	tval_unref_inline(v)
 
+/* Appending with room to spare needs no call either (takes v). */
+int		 tval_list_append_slow(struct tval *l, struct tval *v);
+
+static inline int
+tval_list_append_inline(struct tval *l, struct tval *v)
+{
+	if (v == NULL || l->u.l.n == l->u.l.cap)
+		return tval_list_append_slow(l, v);
+	l->u.l.v[l->u.l.n++] = v;
+	if (v->tv_type == TV_NS || (v->tv_flags & TVF_NSIN))
+		l->tv_flags |= TVF_NSIN;
+	return 0;
+}
+#define tval_list_append(l, v)	tval_list_append_inline((l), (v))
+
 extern struct tval tval_undef_static;
 extern struct tval tval_none_static;
 extern struct tval tval_true_static;

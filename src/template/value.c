@@ -17,6 +17,7 @@
 /* the out-of-line versions are defined here */
 #undef tval_ref
 #undef tval_unref
+#undef tval_list_append
 
 #define VAL_MAXDEPTH	500	/* recursion bound for eq / hash / repr */
 
@@ -511,6 +512,13 @@ tval_free_immortal(struct tval *v)
  */
 int
 tval_list_append(struct tval *l, struct tval *v)
+{
+	return tval_list_append_slow(l, v);
+}
+
+/* Grows the array when it is full. */
+int
+tval_list_append_slow(struct tval *l, struct tval *v)
 {
 	struct tval	**nv;
 
