@@ -672,6 +672,41 @@ static const unsigned char jd_class[256] = {
 	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
 };
 
+/* End of the run of bytes copied as they are, from pos. */
+static inline size_t
+jd_plain(const char *s, size_t pos, size_t len, unsigned char mask)
+{
+#ifdef __SSE2__
+	/* sixteen at a time: controls, quote, backslash, >= 0x7f (+ HTML) */
+	const __m128i	 vc = _mm_set1_epi8(0x1f), vh = _mm_set1_epi8(0x7f);
+	const __m128i	 vq = _mm_set1_epi8('"'), vb = _mm_set1_epi8('\\');
+	const __m128i	 vl = _mm_set1_epi8('<'), vg = _mm_set1_epi8('>');
+	const __m128i	 va = _mm_set1_epi8('&'), vs = _mm_set1_epi8('\'');
+
+	while (pos + 16 <= len) {
+		__m128i	 v = _mm_loadu_si128((const __m128i *)(s + pos));
+		__m128i	 m = _mm_or_si128(
+		    _mm_or_si128(_mm_cmpeq_epi8(_mm_min_epu8(v, vc), v),
+		    _mm_cmpeq_epi8(_mm_max_epu8(v, vh), v)),
+		    _mm_or_si128(_mm_cmpeq_epi8(v, vq), _mm_cmpeq_epi8(v, vb)));
+		int	 bits;
+
+		if (mask & 2)
+			m = _mm_or_si128(m, _mm_or_si128(
+			    _mm_or_si128(_mm_cmpeq_epi8(v, vl),
+			    _mm_cmpeq_epi8(v, vg)),
+			    _mm_or_si128(_mm_cmpeq_epi8(v, va),
+			    _mm_cmpeq_epi8(v, vs))));
+		if ((bits = _mm_movemask_epi8(m)) != 0)
+			return pos + (size_t)__builtin_ctz((unsigned)bits);
+		pos += 16;
+	}
+#endif
+	while (pos < len && (jd_class[(unsigned char)s[pos]] & mask) == 0)
+		pos++;
+	return pos;
+}
+
 static void
 jd_string(struct jdump *jd, const char *s, size_t len)
 {
@@ -686,9 +721,7 @@ jd_string(struct jdump *jd, const char *s, size_t len)
 
 		if ((jd_class[c] & mask) == 0) {
 			start = pos;
-			while (pos < len &&
-			    (jd_class[(unsigned char)s[pos]] & mask) == 0)
-				pos++;
+			pos = jd_plain(s, pos, len, mask);
 			buf_add(b, s + start, pos - start);
 			continue;
 		}
