@@ -1228,6 +1228,8 @@ seq_concat(struct eval *e, const struct tval *a, const struct tval *b)
 		return NULL;
 	if ((r = a->tv_type == TV_LIST ? tval_list() : tval_tuple()) == NULL)
 		return eval_error(e, "out of memory");
+	if (tval_list_reserve(r, a->u.l.n + b->u.l.n) == -1)
+		goto oom;
 	for (i = 0; i < a->u.l.n; i++)
 		if (tval_list_append(r, tval_ref(a->u.l.v[i])) == -1)
 			goto oom;

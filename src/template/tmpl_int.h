@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include <string.h>
 #include <time.h>
 
 #include "template.h"
@@ -36,9 +37,45 @@ struct buf {
 	int	 b_over;	/* an add failed for b_max */
 };
 int	 buf_grow(struct buf *, size_t);
-int	 buf_add(struct buf *, const void *, size_t);
-int	 buf_addc(struct buf *, int);
-int	 buf_adds(struct buf *, const char *);
+int	 buf_add_slow(struct buf *, const void *, size_t);
+int	 buf_addc_slow(struct buf *, int);
+
+/*
+ * Appends are the renderer's innermost operation: when the bytes fit in
+ * the capacity and under b_max, they are copied here without a call; else
+ * the out-of-line version grows the buffer (or fails) as buf_grow says.
+ */
+static inline int
+buf_add(struct buf *b, const void *p, size_t n)
+{
+	if (b->b_cap - b->b_len > n &&
+	    (b->b_max == 0 || b->b_len + n <= b->b_max)) {
+		if (n)
+			memcpy(b->b_p + b->b_len, p, n);
+		b->b_len += n;
+		b->b_p[b->b_len] = '\0';
+		return 0;
+	}
+	return buf_add_slow(b, p, n);
+}
+
+static inline int
+buf_addc(struct buf *b, int c)
+{
+	if (b->b_cap - b->b_len > 1 &&
+	    (b->b_max == 0 || b->b_len < b->b_max)) {
+		b->b_p[b->b_len++] = (char)c;
+		b->b_p[b->b_len] = '\0';
+		return 0;
+	}
+	return buf_addc_slow(b, c);
+}
+
+static inline int
+buf_adds(struct buf *b, const char *s)
+{
+	return buf_add(b, s, strlen(s));
+}
 int	 buf_add_int(struct buf *, int64_t);
 int	 buf_printf(struct buf *, const char *, ...)
 	    __attribute__((format(printf, 2, 3)));
@@ -323,6 +360,46 @@ struct tval {
 	} u;
 };
 
+/*
+ * Counting is the hottest thing the renderer does: inside the engine
+ * tval_ref/tval_unref are inline and only a count reaching zero calls
+ * value.c (tval_free_zero).  Outside callers link to the functions, which
+ * do the same.
+ */
+void		 tval_free_zero(struct tval *v);
+
+static inline struct tval *
+tval_ref_inline(struct tval *v)
+{
+	if (v != NULL && !(v->tv_flags & TVF_IMMORTAL))
+		v->tv_refs++;
+	return v;
+}
+
+static inline void
+tval_unref_inline(struct tval *v)
+{
+	if (v != NULL && !(v->tv_flags & TVF_IMMORTAL) && --v->tv_refs == 0)
+		tval_free_zero(v);
+}
+#define tval_ref(v)	tval_ref_inline(v)
+#define tval_unref(v)	tval_unref_inline(v)
+
+/* Appending with room to spare needs no call either (takes v). */
+int		 tval_list_append_slow(struct tval *l, struct tval *v);
+
+static inline int
+tval_list_append_inline(struct tval *l, struct tval *v)
+{
+	if (v == NULL || l->u.l.n == l->u.l.cap)
+		return tval_list_append_slow(l, v);
+	l->u.l.v[l->u.l.n++] = v;
+	if (v->tv_type == TV_NS || (v->tv_flags & TVF_NSIN))
+		l->tv_flags |= TVF_NSIN;
+	return 0;
+}
+#define tval_list_append(l, v)	tval_list_append_inline((l), (v))
+
 extern struct tval tval_undef_static;
 extern struct tval tval_none_static;
 extern struct tval tval_true_static;
@@ -338,6 +415,7 @@ struct tval	*tval_func(int fid, struct tval *self, const char *name);
 struct tval	*tval_secret(struct tsecret *);
 int		 tval_dict_put(struct tval *d, struct tval *k, struct tval *v);
 int		 tval_dict_reserve(struct tval *d, size_t n);
+int		 tval_list_reserve(struct tval *l, size_t n);
 struct tval	*tval_dict_get(const struct tval *d, const struct tval *k);
 struct tval	*tval_dict_gets(const struct tval *d, const char *k, size_t,
 		    uint64_t hash);

@@ -97,7 +97,7 @@ buf_grow(struct buf *b, size_t more)
 }
 
 int
-buf_add(struct buf *b, const void *p, size_t n)
+buf_add_slow(struct buf *b, const void *p, size_t n)
 {
 	if (buf_grow(b, n) == -1)
 		return -1;
@@ -109,19 +109,13 @@ buf_add(struct buf *b, const void *p, size_t n)
 }
 
 int
-buf_addc(struct buf *b, int c)
+buf_addc_slow(struct buf *b, int c)
 {
 	if (buf_grow(b, 1) == -1)
 		return -1;
 	b->b_p[b->b_len++] = (char)c;
 	b->b_p[b->b_len] = '\0';
 	return 0;
-}
-
-int
-buf_adds(struct buf *b, const char *s)
-{
-	return buf_add(b, s, strlen(s));
 }
 
 int
@@ -182,16 +176,45 @@ tmpl_seterr(struct tmpl_error *err, int line, int col, const char *fmt, ...)
 	va_end(ap);
 }
 
-/* FNV-1a, 64 bit: keys are short and this is cheap. */
+/*
+ * String hash for dict keys and names: eight bytes per multiply instead of
+ * FNV's one, the tail read as two overlapping words (or three bytes), and a
+ * final mix so that the low bits the dict index uses depend on every byte.
+ * The length seeds it, which keeps the overlapping tail reads unambiguous.
+ */
+static inline uint64_t
+hash_load32(const char *s)
+{
+	uint32_t	 w;
+
+	memcpy(&w, s, sizeof(w));
+	return w;
+}
+
 uint64_t
 tmpl_hash(const char *s, size_t n)
 {
-	uint64_t	 h = 0xcbf29ce484222325ULL;
-	size_t		 i;
+	const uint64_t	 k = 0x9e3779b97f4a7c15ULL;
+	uint64_t	 h = 0xcbf29ce484222325ULL ^ (n * k), w;
 
-	for (i = 0; i < n; i++) {
-		h ^= (unsigned char)s[i];
-		h *= 0x100000001b3ULL;
+	while (n >= 8) {
+		memcpy(&w, s, sizeof(w));
+		h = (h ^ w) * k;
+		h ^= h >> 32;
+		s += 8;
+		n -= 8;
 	}
+	if (n >= 4)
+		w = hash_load32(s) | hash_load32(s + n - 4) << 32;
+	else if (n > 0)
+		w = (uint64_t)(unsigned char)s[0] |
+		    (uint64_t)(unsigned char)s[n / 2] << 8 |
+		    (uint64_t)(unsigned char)s[n - 1] << 16;
+	else
+		w = 0;
+	h = (h ^ w) * k;
+	h ^= h >> 29;
+	h *= 0xbf58476d1ce4e5b9ULL;
+	h ^= h >> 32;
 	return h;
 }

@@ -14,6 +14,11 @@
 
 #include "tmpl_int.h"
 
+/* the out-of-line versions are defined here */
+#undef tval_ref
+#undef tval_unref
+#undef tval_list_append
+
 #define VAL_MAXDEPTH	500	/* recursion bound for eq / hash / repr */
 
 struct tval tval_undef_static = { TV_UNDEF, TVF_IMMORTAL, 0, 1, { .i = 0 } };
@@ -86,6 +91,65 @@ slab_release(void *p, uint8_t cls)
 	b->sb_next = slab_free[cls];
 	slab_free[cls] = b;
 	slab_count[cls]++;
+}
+
+/*
+ * Dict entry arrays of small dicts (a JSON object each) come from the same
+ * cache.  Their size class follows from the capacity alone, so freeing
+ * needs no record of where the array came from.
+ */
+static uint8_t
+slab_class(size_t size)
+{
+#ifndef SLAB_DISABLED
+	size_t	 c;
+
+	for (c = 0; c < SLAB_NCLASS; c++)
+		if (size <= slab_sizes[c])
+			return (uint8_t)c;
+#else
+	(void)size;
+#endif
+	return SLAB_NONE;
+}
+
+static void
+dict_ents_free(struct tdict_ent *e, size_t cap)
+{
+	uint8_t	 cls;
+
+	if (e == NULL)
+		return;
+	if ((cls = slab_class(cap * sizeof(*e))) == SLAB_NONE)
+		free(e);
+	else
+		slab_release(e, cls);
+}
+
+/* d's entry array with room for cap entries (cap > d->u.d.cap). */
+static int
+dict_ents_grow(struct tval *d, size_t cap)
+{
+	struct tdict_ent	*ne;
+	uint8_t			 cls;
+
+	if (cap > SIZE_MAX / sizeof(*ne))
+		return -1;
+	if (slab_class(cap * sizeof(*ne)) == SLAB_NONE &&
+	    slab_class(d->u.d.cap * sizeof(*ne)) == SLAB_NONE) {
+		/* both sides plain malloc: realloc may extend in place */
+		if ((ne = realloc(d->u.d.e, cap * sizeof(*ne))) == NULL)
+			return -1;
+	} else {
+		if ((ne = slab_alloc(cap * sizeof(*ne), &cls)) == NULL)
+			return -1;
+		if (d->u.d.n)
+			memcpy(ne, d->u.d.e, d->u.d.n * sizeof(*ne));
+		dict_ents_free(d->u.d.e, d->u.d.cap);
+	}
+	d->u.d.e = ne;
+	d->u.d.cap = cap;
+	return 0;
 }
 
 static struct tval *
@@ -351,7 +415,7 @@ tval_release(struct tval *v, struct tval ***stk, size_t *n, size_t *cap,
 			PUSH(v->u.d.e[i].de_key);
 			PUSH(v->u.d.e[i].de_val);
 		}
-		free(v->u.d.e);
+		dict_ents_free(v->u.d.e, v->u.d.cap);
 		free(v->u.d.idx);
 		break;
 	case TV_FUNC:
@@ -380,11 +444,18 @@ tval_release(struct tval *v, struct tval ***stk, size_t *n, size_t *cap,
 void
 tval_unref(struct tval *v)
 {
+	if (v == NULL || (v->tv_flags & TVF_IMMORTAL) || --v->tv_refs > 0)
+		return;
+	tval_free_zero(v);
+}
+
+/* v's count has reached zero: free it and whatever it alone held. */
+void
+tval_free_zero(struct tval *v)
+{
 	struct tval	*local[32], **stk = local;
 	size_t		 n = 0, cap = 32;
 
-	if (v == NULL || (v->tv_flags & TVF_IMMORTAL) || --v->tv_refs > 0)
-		return;
 	/* an explicit stack: deeply nested data must not overflow ours */
 	stk[n++] = v;
 	while (n > 0) {
@@ -442,6 +513,13 @@ tval_free_immortal(struct tval *v)
 int
 tval_list_append(struct tval *l, struct tval *v)
 {
+	return tval_list_append_slow(l, v);
+}
+
+/* Grows the array when it is full. */
+int
+tval_list_append_slow(struct tval *l, struct tval *v)
+{
 	struct tval	**nv;
 
 	if (v == NULL)
@@ -459,6 +537,25 @@ tval_list_append(struct tval *l, struct tval *v)
 	l->u.l.v[l->u.l.n++] = v;
 	if (v->tv_type == TV_NS || (v->tv_flags & TVF_NSIN))
 		l->tv_flags |= TVF_NSIN;
+	return 0;
+}
+
+/*
+ * Room for n items, so that a list of known size (concatenation) is built
+ * with one allocation instead of a chain of doubling reallocs.
+ */
+int
+tval_list_reserve(struct tval *l, size_t n)
+{
+	struct tval	**nv;
+
+	if (n <= l->u.l.cap)
+		return 0;
+	if (n > SIZE_MAX / sizeof(*nv) ||
+	    (nv = realloc(l->u.l.v, n * sizeof(*nv))) == NULL)
+		return -1;
+	l->u.l.v = nv;
+	l->u.l.cap = n;
 	return 0;
 }
 
@@ -710,22 +807,15 @@ tval_dict_gets(const struct tval *d, const char *k, size_t len, uint64_t h)
 int
 tval_dict_reserve(struct tval *d, size_t n)
 {
-	struct tdict_ent	*ne;
-
 	if (n <= d->u.d.cap)
 		return 0;
-	if ((ne = realloc(d->u.d.e, n * sizeof(*ne))) == NULL)
-		return -1;
-	d->u.d.e = ne;
-	d->u.d.cap = n;
-	return 0;
+	return dict_ents_grow(d, n);
 }
 
 /* Takes both references, also on failure. */
 int
 tval_dict_put(struct tval *d, struct tval *k, struct tval *v)
 {
-	struct tdict_ent	*ne;
 	uint64_t		 h;
 	ssize_t			 i;
 	size_t			 j;
@@ -746,10 +836,8 @@ tval_dict_put(struct tval *d, struct tval *k, struct tval *v)
 	if (d->u.d.n == d->u.d.cap) {
 		size_t	 c = d->u.d.cap ? d->u.d.cap * 2 : 4;
 
-		if ((ne = realloc(d->u.d.e, c * sizeof(*ne))) == NULL)
+		if (dict_ents_grow(d, c) == -1)
 			goto fail;
-		d->u.d.e = ne;
-		d->u.d.cap = c;
 	}
 	d->u.d.e[d->u.d.n].de_key = k;
 	d->u.d.e[d->u.d.n].de_val = v;
