@@ -215,6 +215,7 @@ keeper_main(const struct proc_opts *po)
 	memset(&k, 0, sizeof(k));
 	log_procname("keeper");
 	log_setverbose(po->po_verbose);
+	proc_child_signals();
 	/* As in the worker: create everything before the sandbox. */
 	if ((k.k_base = event_base_new()) == NULL)
 		fatalx("event_base_new failed");

@@ -192,6 +192,22 @@ proc_raise_nofile(void)
 	return (long)rl.rlim_cur;
 }
 
+/*
+ * A foreground widgetd -d stopped with ^C, or a kill of the whole process
+ * group, reaches every child at once.  Children ignore SIGINT and SIGHUP so
+ * that the parent can drain them (MSG_SHUTDOWN) instead of each dying
+ * mid-request; SIGTERM keeps its default: the parent's own fallback for a
+ * child without a channel.  SIGPIPE: a client that resets its connection
+ * must cost a write error, not the worker.
+ */
+void
+proc_child_signals(void)
+{
+	signal(SIGINT, SIG_IGN);
+	signal(SIGHUP, SIG_IGN);
+	signal(SIGPIPE, SIG_IGN);
+}
+
 void
 proc_confine(enum proc_role role, const struct widgetd_config *cfg)
 {

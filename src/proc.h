@@ -58,6 +58,9 @@ long		 proc_backoff_next(struct proc_backoff *);
 
 /* Raise RLIMIT_NOFILE's soft limit to the hard limit; returns the limit. */
 long		 proc_raise_nofile(void);
+/* Children: signals from a terminal or a process-group kill are the
+ * parent's to handle; SIGPIPE is an error return, never a death. */
+void		 proc_child_signals(void);
 /*
  * Confine the calling child for its role: user switch (and chroot for
  * workers) when root, not dumpable for the keeper, then no_new_privs and

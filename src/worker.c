@@ -588,6 +588,7 @@ worker_main(const struct proc_opts *po, int slot)
 	snprintf(name, sizeof(name), "worker %d", slot);
 	log_procname(name);
 	log_setverbose(po->po_verbose);
+	proc_child_signals();
 
 	/*
 	 * Everything the worker will ever need is created here, before the

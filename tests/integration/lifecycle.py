@@ -35,6 +35,23 @@ try:
 finally:
     d.cleanup()
 
+# ^C on a foreground widgetd -d reaches the whole process group: the
+# children leave it to the parent, which drains them; nobody dies of SIGINT.
+d = Daemon(workers=2)
+try:
+    d.start(preexec=os.setsid)
+    kids = list(d.children())
+    os.killpg(d.proc.pid, signal.SIGINT)
+    rc = d.proc.wait(30)
+    check(rc == 0, "^C to the process group: exit status 0 (%s)" % rc)
+    log = d.logtext()
+    check("killed by signal" not in log and "violation" not in log,
+          "^C: no child was killed or cut off")
+    check(log.count("exited with status 0") == len(kids),
+          "^C: all %d children drained and exited 0" % len(kids))
+finally:
+    d.cleanup()
+
 # SIGKILL of the parent: every child notices its channel close and exits.
 d = Daemon(workers=2)
 try:
