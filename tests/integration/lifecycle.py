@@ -10,7 +10,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from wdtest import Conn, Daemon, build, check, request, wait_for
+from wdtest import Conn, Daemon, build, check, request, wait_for, pid_gone
 
 # A request that never completes holds the drain until drain_timeout.
 d = Daemon(workers=1, limits="header_timeout = 60;", drain=2)
@@ -121,19 +121,7 @@ try:
     r = subprocess.run([d.binary, "-c", d.conf], timeout=30)
     check(r.returncode == 0, "widgetd without -d returns 0 once detached")
 
-    def parent_pid():
-        for p in os.listdir("/proc"):
-            if not p.isdigit():
-                continue
-            try:
-                with open(f"/proc/{p}/cmdline", "rb") as f:
-                    cmd = f.read().split(b"\0")
-            except OSError:
-                continue
-            if d.conf.encode() in cmd and b"-R" not in cmd:
-                return int(p)
-        return None
-    pid = wait_for(parent_pid, 10)
+    pid = wait_for(d.detached_parent_pid, 10)
     check(pid is not None, "the detached parent is running")
     check(wait_for(lambda: request(d.port, "GET",
                                    "/widget-service/health")[0] == 200, 10),
@@ -143,13 +131,7 @@ try:
     check(int(fields[3]) == pid, "in its own session (setsid)")
     os.kill(pid, signal.SIGTERM)
 
-    def stopped():
-        try:
-            with open(f"/proc/{pid}/stat") as f:
-                return f.read().rsplit(") ", 1)[1][0] == "Z"
-        except OSError:
-            return True
-    check(wait_for(stopped, 30), "SIGTERM stops the detached daemon")
+    check(wait_for(lambda: pid_gone(pid), 30), "SIGTERM stops the detached daemon")
     pid = None
 finally:
     if pid is not None:         # a failed check: do not leave it running

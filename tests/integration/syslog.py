@@ -12,7 +12,7 @@ import sys
 import threading
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from wdtest import SKIP, Daemon, check, need_root, request, wait_for
+from wdtest import SKIP, Daemon, check, need_root, request, wait_for, pid_gone
 
 need_root()
 if shutil.which("unshare") is None or shutil.which("mount") is None:
@@ -50,19 +50,7 @@ try:
                         d.binary, d.conf], timeout=30)
     check(r.returncode == 0, "widgetd detached in its own mount namespace")
 
-    def parent_pid():
-        for p in os.listdir("/proc"):
-            if not p.isdigit():
-                continue
-            try:
-                with open(f"/proc/{p}/cmdline", "rb") as f:
-                    cmd = f.read().split(b"\0")
-            except OSError:
-                continue
-            if d.conf.encode() in cmd and b"-R" not in cmd:
-                return int(p)
-        return None
-    pid = wait_for(parent_pid, 10)
+    pid = wait_for(d.detached_parent_pid, 10)
     check(pid is not None, "found the daemon")
     check(wait_for(lambda: request(d.port, "GET", "/nowhere")[0] == 404, 10),
           "serving")
@@ -78,13 +66,7 @@ try:
           "written by the parent (its pid in the syslog tag)")
     os.kill(pid, signal.SIGTERM)
 
-    def stopped():
-        try:
-            with open(f"/proc/{pid}/stat") as f:
-                return f.read().rsplit(") ", 1)[1][0] == "Z"
-        except OSError:
-            return True
-    check(wait_for(stopped, 30), "SIGTERM stops it")
+    check(wait_for(lambda: pid_gone(pid), 30), "SIGTERM stops it")
     check(wait_for(lambda: seen("parent: exiting"), 10), "its last line too")
     pid = None
 finally:

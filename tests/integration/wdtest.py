@@ -54,6 +54,15 @@ def wait_for(pred, timeout, step=0.05):
         time.sleep(step)
 
 
+def pid_gone(pid):
+    """True once pid has exited (a zombie or no process at all)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(") ", 1)[1][0] == "Z"
+    except OSError:
+        return True
+
+
 class Daemon:
     def __init__(self, workers=2, extra="", limits="", drain=20):
         self.binary = os.environ.get("WIDGETD") or "./widgetd"
@@ -177,6 +186,20 @@ tenants = ( {{ id = "test"; registry = "reg.json"; store = "store"; }} );
                 if role is None or r == role:
                     out[int(d)] = r
         return out
+
+    def detached_parent_pid(self):
+        """The pid of a daemon started without -d (it detached), or None."""
+        for p in os.listdir("/proc"):
+            if not p.isdigit():
+                continue
+            try:
+                with open(f"/proc/{p}/cmdline", "rb") as f:
+                    cmd = f.read().split(b"\0")
+            except OSError:
+                continue
+            if self.conf.encode() in cmd and b"-R" not in cmd:
+                return int(p)
+        return None
 
     def signal(self, sig):
         os.kill(self.proc.pid, sig)
