@@ -1,7 +1,7 @@
 # core fragment (see Makefile.am): process architecture, logging, API.
 src_libwidgetd_a_SOURCES += src/log.c src/log.h src/config.h src/ipc.h src/sandbox.h src/widgetctl.h \
 	src/chan.c src/chan.h src/proc.c src/proc.h src/parent.c src/worker.c \
-	src/keeper.c src/api.c src/api.h
+	src/keeper.c src/keeper_secret.c src/keeper_secret.h src/api.c src/api.h
 
 # Integration tests: a real widgetd on 127.0.0.1, driven from python3
 # (tests/integration/wdtest.py).  Root-only parts exit 77 (skipped).
@@ -21,6 +21,7 @@ EXTRA_DIST += contrib/widgetd.service contrib/bench/idle-conns
 
 check_PROGRAMS += tests/check_core
 TESTS += tests/check_core
-tests_check_core_SOURCES = tests/check_core.c
+tests_check_core_SOURCES = tests/check_core.c \
+	tests/check_main.c tests/check_main.h
 tests_check_core_CFLAGS = $(WD_TEST_CFLAGS)
 tests_check_core_LDADD = $(WD_TEST_LIBS)

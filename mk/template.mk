@@ -10,7 +10,8 @@ src_libwidgetd_a_SOURCES += src/ctl_render.c
 
 check_PROGRAMS += tests/check_template
 TESTS += tests/check_template
-tests_check_template_SOURCES = tests/check_template.c
+tests_check_template_SOURCES = tests/check_template.c \
+	tests/check_main.c tests/check_main.h
 tests_check_template_CFLAGS = $(WD_TEST_CFLAGS)
 tests_check_template_LDADD = $(WD_TEST_LIBS)
 
@@ -25,7 +26,7 @@ EXTRA_DIST += tests/fuzz/corpus/template
 if ENABLE_FUZZING
 noinst_PROGRAMS += tests/fuzz/fuzz_template
 tests_fuzz_fuzz_template_SOURCES = tests/fuzz/fuzz_template.c \
-	$(src_template_libwtemplate_a_SOURCES)
+	$(src_template_libwtemplate_a_SOURCES) src/keeper_secret.c
 tests_fuzz_fuzz_template_CFLAGS = $(AM_CFLAGS) -fsanitize=fuzzer
 tests_fuzz_fuzz_template_LDFLAGS = $(AM_LDFLAGS) -fsanitize=fuzzer
 tests_fuzz_fuzz_template_LDADD = $(JSONC_LIBS) $(LIBCRYPTO_LIBS) -lm

@@ -6,7 +6,7 @@
  */
 #include "build.h"
 
-#include <check.h>
+#include "check_main.h"
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +14,7 @@
 
 #include <json-c/json.h>
 
+#include "keeper_secret.h"
 #include "template/template.h"
 
 /* --- helpers ------------------------------------------------------------- */
@@ -543,12 +544,14 @@ START_TEST(secret_tree)
 	ck_assert_int_eq(ts->ts_op, TSX_CONCAT);
 	ck_assert_int_eq(ts->ts_kids[0]->ts_op, TSX_LITERAL);
 	ck_assert_int_eq(ts->ts_kids[1]->ts_op, TSX_BASE64);
-	val = tsecret_eval(ts, lookup_secret, NULL, &len, err, sizeof(err));
+	val = keeper_secret_eval(ts, lookup_secret, NULL, &len, err,
+	    sizeof(err));
 	ck_assert_str_eq(val, "Basic dTpzM2NyM3QvKw==");
 	free(val);
 	ts = o->to_segs[2].sg_secret;
 	ck_assert_int_eq(ts->ts_op, TSX_URLENCODE);
-	val = tsecret_eval(ts, lookup_secret, NULL, &len, err, sizeof(err));
+	val = keeper_secret_eval(ts, lookup_secret, NULL, &len, err,
+	    sizeof(err));
 	ck_assert_str_eq(val, "s3cr3t/%2B");
 	free(val);
 	tmpl_output_free(o);
@@ -556,8 +559,8 @@ START_TEST(secret_tree)
 
 	/* a missing secret leaves its expression in place */
 	o = render_out("{{ get_secret('nope') }}", &t);
-	val = tsecret_eval(o->to_segs[0].sg_secret, lookup_secret, NULL, &len,
-	    err, sizeof(err));
+	val = keeper_secret_eval(o->to_segs[0].sg_secret, lookup_secret, NULL,
+	    &len, err, sizeof(err));
 	ck_assert_str_eq(val, "{{ get_secret('nope') }}");
 	free(val);
 	tmpl_output_free(o);
@@ -581,7 +584,8 @@ START_TEST(secret_jwt)
 	ck_assert_str_eq(ts->ts_headers, "{\"alg\":\"HS256\",\"kid\":\"k1\","
 	    "\"typ\":\"JWT\"}");
 	ck_assert_ptr_nonnull(strstr(ts->ts_data, "{\"sub\":\"x\",\"iat\":"));
-	val = tsecret_eval(ts, lookup_secret, NULL, &len, err, sizeof(err));
+	val = keeper_secret_eval(ts, lookup_secret, NULL, &len, err,
+	    sizeof(err));
 	ck_assert_ptr_nonnull(val);
 	tmpl_output_free(o);
 	tmpl_free(t);
@@ -816,8 +820,8 @@ START_TEST(sandbox_escaping_macro)
 }
 END_TEST
 
-static Suite *
-template_suite(void)
+Suite *
+check_suite(void)
 {
 	Suite	*s = suite_create("template");
 	TCase	*tc;
@@ -865,16 +869,4 @@ template_suite(void)
 	tcase_add_test(tc, validate_host);
 	suite_add_tcase(s, tc);
 	return s;
-}
-
-int
-main(void)
-{
-	SRunner	*sr = srunner_create(template_suite());
-	int	 failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
 }

@@ -1651,6 +1651,24 @@ url_quote_into(struct buf *b, const char *p, size_t len, int for_qs)
 	return 0;
 }
 
+/*
+ * For the keeper (template.h): the buffer is sized once, so no realloc
+ * leaves a copy of secret-derived bytes behind in freed memory.
+ */
+char *
+tmpl_urlencode(const char *s, size_t len, size_t *lenp)
+{
+	struct buf	 b;
+
+	memset(&b, 0, sizeof(b));
+	if (len > SIZE_MAX / 3 - 1 || buf_grow(&b, 3 * len + 1) == -1)
+		return NULL;
+	b.b_p[0] = '\0';
+	url_quote_into(&b, s, len, 0);
+	*lenp = b.b_len;
+	return b.b_p;
+}
+
 static int
 url_quote_val(struct eval *e, struct buf *b, const struct tval *v, int for_qs)
 {

@@ -184,6 +184,34 @@ out:
 	return rc;
 }
 
+/* For the keeper (template.h): sized once, wiped on failure. */
+char *
+tmpl_jwt_sign(const char *alg, const void *key, size_t keylen,
+    const char *header_json, const char *payload_json, size_t *lenp,
+    char *err, size_t errlen)
+{
+	struct buf	 b;
+	size_t		 hl = strlen(header_json), pl = strlen(payload_json);
+
+	memset(&b, 0, sizeof(b));
+	err[0] = '\0';
+	/* base64url of both parts, two dots, a signature of at most 1 KiB */
+	if (hl > SIZE_MAX / 4 - pl || buf_grow(&b, (hl + pl) / 3 * 4 + 8 +
+	    2048) == -1) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	b.b_p[0] = '\0';
+	if (jwt_sign(alg, key, keylen, header_json, payload_json, &b, err,
+	    errlen) == -1) {
+		explicit_bzero(b.b_p, b.b_cap);
+		buf_free(&b);
+		return NULL;
+	}
+	*lenp = b.b_len;
+	return b.b_p;
+}
+
 /* The header JSON: {"alg":…,"typ":"JWT"} updated with headers, sorted. */
 static int
 jwt_header(struct eval *e, const char *alg, struct tval *headers,

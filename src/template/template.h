@@ -189,16 +189,17 @@ void		 tsecret_free(struct tsecret *);
 char		*tsecret_literal(const struct tsecret *);
 
 /*
- * The keeper's side: evaluate a tree with the secret values.  lookup returns
- * 0 and the value (borrowed) or -1 when the secret does not exist; a missing
- * secret becomes its template literal (platform-docs §12).  Returns the
- * malloc'd bytes (NUL-terminated, *lenp set) or NULL and err.  The caller
- * wipes and frees the result.
+ * The keeper completes trees with the secret values (src/keeper_secret.c);
+ * the engine gives it the two operations it shares with rendering, so both
+ * sides encode exactly alike.  Pure functions: malloc'd, NUL-terminated
+ * results (*lenp set) that the caller wipes and frees; NULL on failure.
+ * tmpl_urlencode is Jinja2's urlencode of a string ("/" stays); header and
+ * payload of tmpl_jwt_sign are the JSON texts a TSX_JWT node carries.
  */
-typedef int	(*tsecret_lookup_fn)(const char *name, const void **val,
-		    size_t *len, void *arg);
-char		*tsecret_eval(const struct tsecret *, tsecret_lookup_fn,
-		    void *arg, size_t *lenp, char *err, size_t errlen);
+char		*tmpl_urlencode(const char *s, size_t len, size_t *lenp);
+char		*tmpl_jwt_sign(const char *alg, const void *key, size_t keylen,
+		    const char *header_json, const char *payload_json,
+		    size_t *lenp, char *err, size_t errlen);
 
 /*
  * A render result: a sequence of literal byte segments and secret trees.

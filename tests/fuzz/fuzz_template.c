@@ -16,6 +16,7 @@
 
 #include <json-c/json.h>
 
+#include "keeper_secret.h"
 #include "template/template.h"
 
 int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
@@ -88,7 +89,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				continue;
 			free(tsecret_literal(ts));
 			e2[0] = '\0';
-			s = tsecret_eval(ts, fuzz_lookup, NULL, &len, e2,
+			s = keeper_secret_eval(ts, fuzz_lookup, NULL, &len, e2,
 			    sizeof(e2));
 			free(s);
 		}

@@ -1,0 +1,184 @@
+/*
+ * keeper_secret.c — the keeper's evaluation of symbolic secret trees.
+ *
+ * The worker built the tree with the engine (src/template/secret.c) and
+ * never saw a value; here each node is replayed with the values: literal
+ * bytes, a named secret, a concatenation, Jinja2's urlencode, base64 and a
+ * JWT signed with a secret key.  The encoders are the engine's own
+ * (tmpl_urlencode, tmpl_jwt_sign), so a value encodes exactly as it would
+ * have in a render.  Nothing here logs; the caller decides.
+ */
+#include "build.h"
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/evp.h>
+
+#include "keeper_secret.h"
+#include "template/template.h"
+
+#define KSECRET_MAX_DEPTH	64
+
+/* A growable buffer whose old storage is wiped whenever it moves. */
+struct sbuf {
+	char	*sb_p;
+	size_t	 sb_len;
+	size_t	 sb_cap;
+};
+
+void
+keeper_secret_free(void *p, size_t len)
+{
+	if (p == NULL)
+		return;
+	explicit_bzero(p, len);
+	free(p);
+}
+
+static int
+sbuf_add(struct sbuf *b, const void *p, size_t n)
+{
+	size_t	 cap;
+	char	*np;
+
+	if (n >= SIZE_MAX / 2 - b->sb_len)
+		return -1;
+	if (b->sb_cap - b->sb_len <= n) {
+		cap = b->sb_cap ? b->sb_cap : 64;
+		while (cap - b->sb_len <= n)
+			cap *= 2;
+		if ((np = malloc(cap)) == NULL)
+			return -1;
+		if (b->sb_len)
+			memcpy(np, b->sb_p, b->sb_len);
+		keeper_secret_free(b->sb_p, b->sb_cap);
+		b->sb_p = np;
+		b->sb_cap = cap;
+	}
+	if (n)
+		memcpy(b->sb_p + b->sb_len, p, n);
+	b->sb_len += n;
+	b->sb_p[b->sb_len] = '\0';
+	return 0;
+}
+
+/* Take a malloc'd result of len bytes: append it, then wipe it. */
+static int
+sbuf_take(struct sbuf *b, char *p, size_t len)
+{
+	int	 rc;
+
+	if (p == NULL)
+		return -1;
+	rc = sbuf_add(b, p, len);
+	keeper_secret_free(p, len);
+	return rc;
+}
+
+static int
+ksecret_eval_into(const struct tsecret *ts, keeper_secret_lookup_fn lookup,
+    void *arg, struct sbuf *out, char *err, size_t errlen, int depth)
+{
+	struct sbuf	 sub;
+	const void	*val;
+	char		*lit, *enc;
+	size_t		 i, len, n;
+	int		 rc = -1;
+
+	if (depth > KSECRET_MAX_DEPTH) {
+		snprintf(err, errlen, "secret expression nested too deeply");
+		return -1;
+	}
+	switch (ts->ts_op) {
+	case TSX_LITERAL:
+		return sbuf_add(out, ts->ts_data, ts->ts_len);
+	case TSX_SECRET:
+		if (ts->ts_data == NULL) {
+			snprintf(err, errlen, "malformed secret expression");
+			return -1;
+		}
+		if (lookup(ts->ts_data, &val, &len, arg) == 0)
+			return sbuf_add(out, val, len);
+		/* A missing secret leaves the expression as it was written. */
+		if ((lit = tsecret_literal(ts)) == NULL)
+			return -1;
+		rc = sbuf_add(out, lit, strlen(lit));
+		free(lit);
+		return rc;
+	case TSX_CONCAT:
+		for (i = 0; i < ts->ts_nkids; i++)
+			if (ksecret_eval_into(ts->ts_kids[i], lookup, arg, out,
+			    err, errlen, depth + 1) == -1)
+				return -1;
+		return 0;
+	case TSX_URLENCODE:
+	case TSX_BASE64:
+	case TSX_JWT:
+		break;
+	default:
+		snprintf(err, errlen, "unknown secret operation");
+		return -1;
+	}
+	if (ts->ts_nkids != 1) {
+		snprintf(err, errlen, "malformed secret expression");
+		return -1;
+	}
+	memset(&sub, 0, sizeof(sub));
+	if (ksecret_eval_into(ts->ts_kids[0], lookup, arg, &sub, err, errlen,
+	    depth + 1) == -1 || sbuf_add(&sub, "", 0) == -1)
+		goto out;
+	switch (ts->ts_op) {
+	case TSX_URLENCODE:
+		enc = tmpl_urlencode(sub.sb_p, sub.sb_len, &n);
+		rc = sbuf_take(out, enc, n);
+		break;
+	case TSX_BASE64:
+		if (sub.sb_len > INT32_MAX / 2)
+			break;
+		n = 4 * ((sub.sb_len + 2) / 3) + 1;
+		if ((enc = malloc(n)) == NULL)
+			break;
+		len = (size_t)EVP_EncodeBlock((unsigned char *)enc,
+		    (unsigned char *)sub.sb_p, (int)sub.sb_len);
+		rc = sbuf_add(out, enc, len);
+		keeper_secret_free(enc, n);
+		break;
+	case TSX_JWT:
+		if (ts->ts_alg == NULL || ts->ts_data == NULL ||
+		    ts->ts_headers == NULL) {
+			snprintf(err, errlen, "malformed jwt expression");
+			break;
+		}
+		enc = tmpl_jwt_sign(ts->ts_alg, sub.sb_p, sub.sb_len,
+		    ts->ts_headers, ts->ts_data, &n, err, errlen);
+		rc = sbuf_take(out, enc, n);
+		break;
+	default:
+		break;
+	}
+out:
+	keeper_secret_free(sub.sb_p, sub.sb_cap);
+	return rc;
+}
+
+char *
+keeper_secret_eval(const struct tsecret *ts, keeper_secret_lookup_fn lookup,
+    void *arg, size_t *lenp, char *err, size_t errlen)
+{
+	struct sbuf	 b;
+
+	memset(&b, 0, sizeof(b));
+	err[0] = '\0';
+	if (ksecret_eval_into(ts, lookup, arg, &b, err, errlen, 0) == -1 ||
+	    sbuf_add(&b, "", 0) == -1) {
+		if (err[0] == '\0')
+			snprintf(err, errlen, "out of memory");
+		keeper_secret_free(b.sb_p, b.sb_cap);
+		return NULL;
+	}
+	*lenp = b.sb_len;
+	return b.sb_p;
+}

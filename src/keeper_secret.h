@@ -1,0 +1,36 @@
+/*
+ * keeper_secret.h — completing symbolic secrets (DESIGN §4), keeper only.
+ *
+ * A worker renders get_secret('x') as a struct tsecret tree; only the
+ * keeper, which holds the values, turns a tree into bytes.  Every buffer
+ * that ever holds secret-derived bytes here is wiped before it is freed or
+ * grown.
+ */
+#ifndef WIDGETD_KEEPER_SECRET_H
+#define WIDGETD_KEEPER_SECRET_H
+
+#include <stddef.h>
+
+struct tsecret;
+
+/*
+ * Find a secret's value: 0 and *val (borrowed) and *len, or -1 when the
+ * secret does not exist.
+ */
+typedef int	(*keeper_secret_lookup_fn)(const char *name, const void **val,
+		    size_t *len, void *arg);
+
+/*
+ * Evaluate a tree: the same operations the worker would have done, with
+ * the values.  A missing secret becomes its template literal (platform-docs
+ * §12).  Returns the malloc'd bytes (NUL-terminated, *lenp set), which the
+ * caller wipes and frees, or NULL with err filled.
+ */
+char		*keeper_secret_eval(const struct tsecret *,
+		    keeper_secret_lookup_fn, void *arg, size_t *lenp,
+		    char *err, size_t errlen);
+
+/* explicit_bzero then free; NULL is a no-op. */
+void		 keeper_secret_free(void *p, size_t len);
+
+#endif
