@@ -4,10 +4,12 @@ src_libwidgetd_a_SOURCES += src/config.c src/netpolicy.c src/netpolicy.h
 
 check_PROGRAMS += tests/check_netpolicy tests/check_config
 TESTS += tests/check_netpolicy tests/check_config
-tests_check_netpolicy_SOURCES = tests/check_netpolicy.c
+tests_check_netpolicy_SOURCES = tests/check_netpolicy.c \
+	tests/check_main.c tests/check_main.h
 tests_check_netpolicy_CFLAGS = $(WD_TEST_CFLAGS)
 tests_check_netpolicy_LDADD = $(WD_TEST_LIBS)
-tests_check_config_SOURCES = tests/check_config.c
+tests_check_config_SOURCES = tests/check_config.c \
+	tests/check_main.c tests/check_main.h
 tests_check_config_CFLAGS = $(WD_TEST_CFLAGS)
 tests_check_config_LDADD = $(WD_TEST_LIBS)
 

@@ -5,7 +5,8 @@ src_libwidgetd_a_SOURCES += src/connector.h src/connector.c src/registry.h \
 
 check_PROGRAMS += tests/check_connector tests/fuzz/replay_registry
 TESTS += tests/check_connector tests/fuzz/replay_registry
-tests_check_connector_SOURCES = tests/check_connector.c
+tests_check_connector_SOURCES = tests/check_connector.c \
+	tests/check_main.c tests/check_main.h
 tests_check_connector_CFLAGS = $(WD_TEST_CFLAGS)
 tests_check_connector_LDADD = $(WD_TEST_LIBS)
 # The fuzz target's own main() replays the seed corpus in make check.

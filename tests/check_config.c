@@ -9,7 +9,7 @@
 #include <netinet/in.h>
 #include <arpa/inet.h>
 
-#include <check.h>
+#include "check_main.h"
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
@@ -620,8 +620,8 @@ START_TEST(test_bad)
 }
 END_TEST
 
-static Suite *
-config_suite(void)
+Suite *
+check_suite(void)
 {
 	Suite	*s = suite_create("config");
 	TCase	*tc = tcase_create("core");
@@ -639,16 +639,4 @@ config_suite(void)
 	tcase_add_loop_test(tc, test_bad, 0, NBAD);
 	suite_add_tcase(s, tc);
 	return s;
-}
-
-int
-main(void)
-{
-	SRunner	*sr = srunner_create(config_suite());
-	int	 nfailed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	nfailed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return nfailed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }

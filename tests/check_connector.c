@@ -9,7 +9,7 @@
  */
 #include "build.h"
 
-#include <check.h>
+#include "check_main.h"
 #include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -837,13 +837,11 @@ START_TEST(test_examples)
 }
 END_TEST
 
-int
-main(void)
+Suite *
+check_suite(void)
 {
 	Suite	*s = suite_create("connector");
 	TCase	*tc = tcase_create("registry");
-	SRunner	*sr;
-	int	 nfail;
 
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_set_timeout(tc, 60);
@@ -857,9 +855,5 @@ main(void)
 	tcase_add_test(tc, test_files);
 	tcase_add_test(tc, test_examples);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	nfail = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return nfail == 0 ? 0 : 1;
+	return s;
 }

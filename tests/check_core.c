@@ -9,7 +9,7 @@
 #include <sys/socket.h>
 #include <sys/wait.h>
 
-#include <check.h>
+#include "check_main.h"
 #include <errno.h>
 #include <poll.h>
 #include <regex.h>
@@ -358,8 +358,8 @@ under_valgrind(void)
 	return p != NULL && strstr(p, "valgrind") != NULL;
 }
 
-static Suite *
-core_suite(void)
+Suite *
+check_suite(void)
 {
 	Suite	*s = suite_create("core");
 	TCase	*tc = tcase_create("api");
@@ -380,17 +380,4 @@ core_suite(void)
 	tcase_add_test(tc, test_keeper_shutdown);
 	suite_add_tcase(s, tc);
 	return s;
-}
-
-int
-main(void)
-{
-	SRunner	*sr = srunner_create(core_suite());
-	int	 failed;
-
-	signal(SIGPIPE, SIG_IGN);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? 0 : 1;
 }

@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <check.h>
+#include "check_main.h"
 #include <event2/buffer.h>
 
 #include "http.h"
@@ -843,8 +843,8 @@ START_TEST(test_reason)
 }
 END_TEST
 
-static Suite *
-http_suite(void)
+Suite *
+check_suite(void)
 {
 	Suite	*s = suite_create("http");
 	TCase	*tc;
@@ -874,16 +874,4 @@ http_suite(void)
 	tcase_add_test(tc, test_reason);
 	suite_add_tcase(s, tc);
 	return s;
-}
-
-int
-main(void)
-{
-	SRunner	*sr = srunner_create(http_suite());
-	int	 nfail;
-
-	srunner_run_all(sr, CK_NORMAL);
-	nfail = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return nfail == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }

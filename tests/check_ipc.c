@@ -14,7 +14,7 @@
 #include <netinet/in.h>
 #include <arpa/inet.h>
 
-#include <check.h>
+#include "check_main.h"
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -1038,8 +1038,8 @@ START_TEST(test_garbage)
 }
 END_TEST
 
-static Suite *
-ipc_suite(void)
+Suite *
+check_suite(void)
 {
 	Suite	*s = suite_create("ipc");
 	TCase	*tc;
@@ -1079,17 +1079,4 @@ ipc_suite(void)
 	tcase_add_test(tc, test_garbage);
 	suite_add_tcase(s, tc);
 	return s;
-}
-
-int
-main(void)
-{
-	SRunner	*sr;
-	int	 failed;
-
-	sr = srunner_create(ipc_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }

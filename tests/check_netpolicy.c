@@ -10,7 +10,7 @@
 #include <netinet/in.h>
 #include <arpa/inet.h>
 
-#include <check.h>
+#include "check_main.h"
 #include <stdlib.h>
 #include <string.h>
 
@@ -309,8 +309,8 @@ START_TEST(test_prefix_edges)
 }
 END_TEST
 
-static Suite *
-netpolicy_suite(void)
+Suite *
+check_suite(void)
 {
 	Suite	*s = suite_create("netpolicy");
 	TCase	*tc = tcase_create("core");
@@ -322,16 +322,4 @@ netpolicy_suite(void)
 	tcase_add_test(tc, test_prefix_edges);
 	suite_add_tcase(s, tc);
 	return s;
-}
-
-int
-main(void)
-{
-	SRunner	*sr = srunner_create(netpolicy_suite());
-	int	 nfailed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	nfailed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return nfailed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }

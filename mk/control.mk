@@ -1,0 +1,1 @@
+# control fragment (see Makefile.am)

@@ -1,0 +1,1 @@
+# egress fragment (see Makefile.am)

@@ -1,0 +1,1 @@
+# extensions fragment (see Makefile.am)

@@ -1,0 +1,1 @@
+# session fragment (see Makefile.am)

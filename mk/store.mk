@@ -1,0 +1,1 @@
+# store fragment (see Makefile.am)
