@@ -55,8 +55,8 @@ struct ctl_store_cmd {
  * them) or variables (the parent builds a new configuration generation)
  * changed.  0 when it was told or nothing runs.
  *
- * The lead wires this to the control socket (ctl_call() in ctl_daemon.c);
- * until then it does nothing: a change takes effect at the next reload.
+ * Not connected yet: the lead wires it to the control socket (ctl_call()
+ * in ctl_daemon.c).  Until then it tells nobody and returns 0.
  */
 int
 ctl_store_notify(struct ctl_globals *g, const char *tenant, int is_secret)
