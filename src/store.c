@@ -555,7 +555,9 @@ store_read(const char *store, enum store_kind kind,
 		}
 		store_read_entry(&w, de);
 	}
-	qsort(m->sm_ents, m->sm_n, sizeof(*m->sm_ents), store_entry_cmp);
+	if (m->sm_n > 1)
+		qsort(m->sm_ents, m->sm_n, sizeof(*m->sm_ents),
+		    store_entry_cmp);
 	ok = 1;
  out:
 	if (w.sw_datafd >= 0)
