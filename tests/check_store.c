@@ -25,6 +25,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "sandbox.h"
 #include "store.h"
 
 #define NMSG	64
@@ -947,6 +948,79 @@ START_TEST(test_wipe)
 }
 END_TEST
 
+/*
+ * The keeper reads secrets after its Landlock ruleset (the store only) and
+ * its seccomp filter are on: every call the reader makes must be allowed
+ * (a refused one kills the child with SIGSYS).
+ */
+static int
+keeper_child(void)
+{
+	const char *const	 paths[] = { store, NULL };
+	struct store_map	*m;
+	struct msgs		 ms = { .m_n = 0 };
+	char			 err[256];
+	const void		*v;
+	size_t			 len;
+
+	if (sandbox_restrict_paths(paths) == -1)
+		return 10;
+	if (sandbox_apply(SANDBOX_KEEPER) == -1)
+		return 11;
+	if ((m = store_read(store, STORE_SECRET, collect, &ms, err,
+	    sizeof(err))) == NULL)
+		return 12;
+	if (store_map_count(m) != 3 ||
+	    store_lookup(m, "plain", &v, &len) != 0 || len != 5 ||
+	    memcmp(v, "plain", 5) != 0 ||
+	    store_lookup(m, "token", &v, &len) != 0 || len != 5 ||
+	    memcmp(v, "t0k3n", 5) != 0 ||
+	    store_lookup(m, "big", &v, &len) != 0 || len != STORE_VALUE_MAX)
+		return 13;
+	/* The refused entries were reported, not fatal. */
+	if (ms.m_n != 2 || msgs_find(&ms, "adir") == NULL ||
+	    msgs_find(&ms, "outside") == NULL)
+		return 14;
+	store_map_free(m);
+	/* Landlock is on: the store is all it can read. */
+	if (store_read("/etc", STORE_SECRET, NULL, NULL, err,
+	    sizeof(err)) != NULL)
+		return 15;
+	return 0;
+}
+
+START_TEST(test_keeper_sandbox)
+{
+	char	*big;
+	pid_t	 pid;
+	int	 st;
+
+	ck_assert_int_eq(mkdir(store, 0755), 0);
+	mkdir_in("secrets", 0700);
+	mkdir_in("secrets/..2026_12_01", 0755);
+	put("secrets/..2026_12_01/token", "t0k3n", 5);
+	link_in("..2026_12_01", "secrets/..data");
+	link_in("..data/token", "secrets/token");
+	put("secrets/plain", "plain", 5);
+	big = malloc(STORE_VALUE_MAX);
+	ck_assert_ptr_nonnull(big);
+	memset(big, 'b', STORE_VALUE_MAX);
+	put("secrets/big", big, STORE_VALUE_MAX);
+	free(big);
+	mkdir_in("secrets/adir", 0700);
+	link_in("/etc/passwd", "secrets/outside");
+	fflush(NULL);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0)
+		_exit(keeper_child());
+	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+	ck_assert_msg(WIFEXITED(st), "killed by signal %d",
+	    WIFSIGNALED(st) ? WTERMSIG(st) : 0);
+	ck_assert_int_eq(WEXITSTATUS(st), 0);
+}
+END_TEST
+
 /* Valgrind's own memory would be scanned too: only "store" runs there. */
 const char *check_valgrind_tcase = "store";
 
@@ -974,10 +1048,12 @@ check_suite(void)
 	tcase_add_test(tc, test_two_writers);
 	tcase_add_test(tc, test_crash);
 	suite_add_tcase(s, tc);
-	tc = tcase_create("wipe");
+	tc = tcase_create("confined");
 	tcase_set_timeout(tc, 120);
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_wipe);
+	/* Valgrind cannot run under a seccomp filter either. */
+	tcase_add_test(tc, test_keeper_sandbox);
 	suite_add_tcase(s, tc);
 	return s;
 }
