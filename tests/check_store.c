@@ -3,8 +3,9 @@
  * what the reader takes and refuses (every kind of directory entry, the
  * Kubernetes symlink layout, the caps), the writer's modes, owners,
  * refusals and lock, that a writer killed at any moment leaves a whole
- * value, and that a secret read leaves exactly one copy in memory until
- * it is freed and none after.
+ * value, that a secret read leaves exactly one copy in memory until it is
+ * freed and none after, and that the reader works inside the keeper's
+ * Landlock ruleset and seccomp filter.
  */
 #include "build.h"
 
