@@ -289,7 +289,7 @@ store_dtype_name(unsigned char t)
 static int
 store_k8s_data(struct store_walk *w)
 {
-	struct stat	 ds, us, ps;
+	struct stat	 us, ps;
 	int		 fd, up;
 
 	if (w->sw_datafd != -1)
@@ -308,7 +308,7 @@ store_k8s_data(struct store_walk *w)
 		close(fd);
 		return -2;
 	}
-	if (fstat(fd, &ds) == -1 || fstat(up, &us) == -1 ||
+	if (fstat(up, &us) == -1 ||
 	    fstat(w->sw_dfd, &ps) == -1 || us.st_dev != ps.st_dev ||
 	    us.st_ino != ps.st_ino) {
 		snprintf(w->sw_datawhy, sizeof(w->sw_datawhy), "%s is not a "
@@ -330,8 +330,9 @@ static int
 store_open_link(struct store_walk *w, const char *name)
 {
 	struct stat	 ls, ts;
-	int		 dfd, lfd = -1, tfd = -1;
+	int		 dfd, lfd = -1, tfd = -1, tries = 0;
 
+ again:
 	if ((dfd = store_k8s_data(w)) < 0) {
 		store_report(w, name, "a symbolic link outside the Kubernetes "
 		    "layout (%s)", w->sw_datawhy);
@@ -358,6 +359,19 @@ store_open_link(struct store_walk *w, const char *name)
 	if ((lfd = openat(w->sw_dfd, name, O_RDONLY | O_NONBLOCK | O_NOCTTY |
 	    O_CLOEXEC)) == -1 || fstat(lfd, &ls) == -1 ||
 	    ls.st_dev != ts.st_dev || ls.st_ino != ts.st_ino) {
+		/*
+		 * Kubernetes may have swapped ..data to a new directory since
+		 * it was opened: look once more through the new one.
+		 */
+		if (tries++ == 0) {
+			if (lfd != -1)
+				close(lfd);
+			close(tfd);
+			lfd = tfd = -1;
+			close(w->sw_datafd);
+			w->sw_datafd = -1;
+			goto again;
+		}
 		store_report(w, name, "a symbolic link that does not lead to "
 		    "%s/%s", STORE_K8S_DATA, name);
 		goto fail;

@@ -332,6 +332,23 @@ START_TEST(test_read_k8s)
 	store_map_free(m);
 	msgs_free(&ms);
 
+	/* The kubelet's update: a new directory, ..data renamed over. */
+	mkdir_in("secrets/..2026_12_02_10_00_00.987654321", 0755);
+	put("secrets/..2026_12_02_10_00_00.987654321/token", "rotated", 7);
+	link_in("..2026_12_02_10_00_00.987654321", "secrets/..data_tmp");
+	snprintf(out, sizeof(out), "%s/secrets/..data_tmp", store);
+	snprintf(lnk, sizeof(lnk), "%s/secrets/..data", store);
+	ck_assert_int_eq(rename(out, lnk), 0);
+	m = store_read(store, STORE_SECRET, collect, &ms, err, sizeof(err));
+	ck_assert_msg(m != NULL, "%s", err);
+	ck_assert_str_eq(value_of(m, "token", NULL), "rotated");
+	/* Keys the new directory lacks are gone. */
+	ck_assert_ptr_null(value_of(m, "ca_crt", NULL));
+	ck_assert_ptr_nonnull(strstr(msgs_find(&ms, "ca_crt"),
+	    "..data/ca_crt: No such file"));
+	store_map_free(m);
+	msgs_free(&ms);
+
 	/* ..data itself leading out of the directory: no link is followed. */
 	snprintf(out, sizeof(out), "%s/elsewhere", tmpdir);
 	ck_assert_int_eq(mkdir(out, 0755), 0);
