@@ -676,7 +676,7 @@ control_parse(const char *buf, size_t len, struct json_object **request,
 	struct json_object	*o = NULL, *c;
 	enum json_tokener_error	 jerr;
 	const char		*s;
-	size_t			 end, i;
+	size_t			 i;
 
 	*request = NULL;
 	*command = NULL;
@@ -690,9 +690,9 @@ control_parse(const char *buf, size_t len, struct json_object **request,
 	}
 	json_tokener_set_flags(tok, JSON_TOKENER_STRICT |
 	    JSON_TOKENER_VALIDATE_UTF8);
+	/* Strict mode also refuses anything but blanks after the object. */
 	o = json_tokener_parse_ex(tok, buf, len);
 	jerr = json_tokener_get_error(tok);
-	end = json_tokener_get_parse_end(tok);
 	json_tokener_free(tok);
 	if (o == NULL && jerr != json_tokener_success &&
 	    jerr != json_tokener_continue) {
@@ -707,13 +707,6 @@ control_parse(const char *buf, size_t len, struct json_object **request,
 	    buf[i] == '{') {
 		snprintf(err, errlen, "malformed request: incomplete JSON");
 		goto fail;
-	}
-	for (i = end; i < len; i++) {
-		if (buf[i] != ' ' && buf[i] != '\t' && buf[i] != '\r') {
-			snprintf(err, errlen, "malformed request: data after "
-			    "the JSON object");
-			goto fail;
-		}
 	}
 	if (!json_object_is_type(o, json_type_object)) {
 		snprintf(err, errlen, "malformed request: not a JSON object");
@@ -752,7 +745,7 @@ control_request(struct control_conn *cc, size_t len)
 	struct control		*ctl = cc->cc_ctl;
 	struct control_req	*req;
 	struct json_object	*o;
-	const char		*command;
+	const char		*command, *line;
 	char			 err[256];
 	size_t			 max;
 
@@ -762,8 +755,10 @@ control_request(struct control_conn *cc, size_t len)
 		control_fail(cc, err);
 		return;
 	}
-	if (control_parse((const char *)evbuffer_pullup(cc->cc_in, len), len,
-	    &o, &command, err, sizeof(err)) == -1) {
+	/* An empty line has no bytes to pull up: NULL. */
+	if ((line = (const char *)evbuffer_pullup(cc->cc_in, len)) == NULL)
+		line = "";
+	if (control_parse(line, len, &o, &command, err, sizeof(err)) == -1) {
 		control_fail(cc, err);
 		return;
 	}
