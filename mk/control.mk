@@ -2,3 +2,10 @@
 # end, control.c) and widgetctl's commands that talk to the running daemon
 # (ctl_daemon.c), their tests and fuzz target.
 src_libwidgetd_a_SOURCES += src/control.h src/control.c src/ctl_daemon.c
+
+check_PROGRAMS += tests/check_control
+TESTS += tests/check_control
+tests_check_control_SOURCES = tests/check_control.c \
+	tests/check_main.c tests/check_main.h
+tests_check_control_CFLAGS = $(WD_TEST_CFLAGS)
+tests_check_control_LDADD = $(WD_TEST_LIBS)
