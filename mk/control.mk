@@ -9,3 +9,7 @@ tests_check_control_SOURCES = tests/check_control.c \
 	tests/check_main.c tests/check_main.h
 tests_check_control_CFLAGS = $(WD_TEST_CFLAGS)
 tests_check_control_LDADD = $(WD_TEST_LIBS)
+
+# widgetctl reload/status/stop against a fake daemon socket (python3).
+TESTS += tests/integration/ctl
+EXTRA_DIST += tests/integration/ctl tests/integration/ctl.py
