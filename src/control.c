@@ -487,10 +487,15 @@ control_conn_free(struct control_conn *cc)
 		cc->cc_req->r_conn = NULL;
 	TAILQ_REMOVE(&ctl->ctl_conns, cc, cc_entry);
 	ctl->ctl_nconns--;
-	event_free(cc->cc_ev_read);
-	event_free(cc->cc_ev_write);
-	event_free(cc->cc_timer);
-	evbuffer_free(cc->cc_in);
+	/* Also half-made ones, from control_conn_new(). */
+	if (cc->cc_ev_read != NULL)
+		event_free(cc->cc_ev_read);
+	if (cc->cc_ev_write != NULL)
+		event_free(cc->cc_ev_write);
+	if (cc->cc_timer != NULL)
+		event_free(cc->cc_timer);
+	if (cc->cc_in != NULL)
+		evbuffer_free(cc->cc_in);
 	free(cc->cc_out);
 	close(cc->cc_fd);
 	free(cc);
@@ -599,10 +604,22 @@ control_accept_cb(int lfd, short what, void *arg)
 void
 control_free(struct control *ctl)
 {
+	struct control_conn	*cc;
+
 	if (ctl == NULL)
 		return;
-	while (!TAILQ_EMPTY(&ctl->ctl_conns))
-		control_conn_free(TAILQ_FIRST(&ctl->ctl_conns));
+	while ((cc = TAILQ_FIRST(&ctl->ctl_conns)) != NULL) {
+		/*
+		 * A reply just given ("stop") still goes out if the socket
+		 * takes it now; a line this small nearly always fits.
+		 */
+		if (cc->cc_state == CS_WRITE && cc->cc_out != NULL &&
+		    cc->cc_outoff < cc->cc_outlen)
+			(void)send(cc->cc_fd, cc->cc_out + cc->cc_outoff,
+			    cc->cc_outlen - cc->cc_outoff,
+			    MSG_DONTWAIT | MSG_NOSIGNAL);
+		control_conn_free(cc);
+	}
 	if (ctl->ctl_ev != NULL)
 		event_free(ctl->ctl_ev);
 	if (ctl->ctl_pause_ev != NULL)
@@ -625,9 +642,9 @@ control_send(struct control_conn *cc, struct json_object *reply)
 	const char	*s;
 	size_t		 len;
 
-	s = json_object_to_json_string_ext(reply, JSON_C_TO_STRING_PLAIN |
-	    JSON_C_TO_STRING_NOSLASHESCAPE);
 	/* Without an answer the client sees the connection close: an error. */
+	s = reply == NULL ? NULL : json_object_to_json_string_ext(reply,
+	    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
 	if (s != NULL) {
 		len = strlen(s);
 		if ((cc->cc_out = malloc(len + 1)) != NULL) {

@@ -60,7 +60,8 @@ typedef void	(*control_handler_fn)(struct control_req *,
 struct control	*control_new(struct event_base *, const char *path,
 		    control_handler_fn, void *arg, char *err, size_t errlen);
 /*
- * Stop listening, close every connection (pending requests stay with the
+ * Stop listening, close every connection (replies already given are sent
+ * if the socket takes them at once; pending requests stay with the
  * handler, their replies are then dropped) and remove the socket if it is
  * still ours.  NULL is a no-op.
  */

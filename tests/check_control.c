@@ -52,6 +52,7 @@ struct tsrv {
 	int			 t_nreq;
 	int			 t_late_rv;	/* control_reply() of "later" */
 	int			 t_late_gone;	/* control_req_gone() before */
+	int			 t_late_free;	/* control_free() right after */
 	pid_t			 t_child;	/* the last client's pid */
 };
 
@@ -125,6 +126,11 @@ srv_late_cb(int fd, short what, void *arg)
 	t->t_late_gone = control_req_gone(t->t_held);
 	t->t_late_rv = control_reply(t->t_held, o);
 	t->t_held = NULL;
+	/* Before the event loop has written the reply, as a quick exit. */
+	if (t->t_late_free) {
+		control_free(t->t_ctl);
+		t->t_ctl = NULL;
+	}
 }
 
 static void
@@ -693,6 +699,33 @@ START_TEST(test_reply_timeout)
 }
 END_TEST
 
+static int
+client_later(struct tsrv *t, void *arg)
+{
+	struct ctl_globals	 g = { NULL, t->t_path };
+	struct json_object	*req, *reply;
+
+	req = request("later", NULL);
+	CHILD_CHECK(ctl_command(&g, req, &reply, 0) == CTL_OK);
+	json_object_put(req);
+	json_object_put(reply);
+	return 0;
+}
+
+/* A reply given just before control_free() still reaches the client. */
+START_TEST(test_free_flushes)
+{
+	struct tsrv	 t;
+
+	srv_start(&t);
+	t.t_late_free = 1;
+	srv_expect(&t, client_later, NULL, 0, 1);
+	ck_assert_int_eq(t.t_late_rv, 0);
+	ck_assert_ptr_null(t.t_ctl);
+	srv_stop(&t);
+}
+END_TEST
+
 START_TEST(test_free_pending)
 {
 	struct tsrv	 t;
@@ -1114,6 +1147,7 @@ check_suite(void)
 	tcase_add_test(tc, test_early_disconnect);
 	tcase_add_test(tc, test_reply_timeout);
 	tcase_add_test(tc, test_free_pending);
+	tcase_add_test(tc, test_free_flushes);
 	tcase_add_test(tc, test_crowd);
 	tcase_add_test(tc, test_socket_mode);
 	tcase_add_test(tc, test_directories);
