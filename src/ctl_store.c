@@ -55,8 +55,11 @@ struct ctl_store_cmd {
  * them) or variables (the parent builds a new configuration generation)
  * changed.  0 when it was told or nothing runs.
  *
- * Not connected yet: the lead wires it to the control socket (ctl_call()
- * in ctl_daemon.c).  Until then it tells nobody and returns 0.
+ * Not connected yet: the lead wires it to the control socket once the
+ * daemon answers the notice (ctl_command() in ctl_daemon.c: "secrets"
+ * with the tenant for a secret, "reload" for a variable, CTL_QUIET_DOWN
+ * so that no running daemon is not an error).  Until then it tells nobody
+ * and returns 0.
  */
 int
 ctl_store_notify(struct ctl_globals *g, const char *tenant, int is_secret)
