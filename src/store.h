@@ -101,7 +101,7 @@ int		 store_lookup_fn(const char *name, const void **valp,
 /*
  * Set name to len bytes of val (1 <= len <= STORE_VALUE_MAX), atomically:
  * under the store's lock, a temporary file created beside the name with
- * O_EXCL and the final mode, written, fsync'd, owned by uid:gid, renamed
+ * O_EXCL, given the final mode and uid:gid, written, fsync'd, renamed
  * over the name, and the directory fsync'd.  A crash at any point leaves
  * the old or the new value.  uid (uid_t)-1 leaves ownership to the
  * caller's; otherwise the kind's directory is also given to uid:gid.  The
