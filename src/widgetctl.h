@@ -19,6 +19,14 @@ int	ctl_check_main(struct ctl_globals *, int, char **);	/* ctl_check.c */
 int	ctl_reload_main(struct ctl_globals *, int, char **);	/* ctl_daemon.c */
 int	ctl_status_main(struct ctl_globals *, int, char **);	/* ctl_daemon.c */
 int	ctl_stop_main(struct ctl_globals *, int, char **);	/* ctl_daemon.c */
+int	ctl_secret_main(struct ctl_globals *, int, char **);	/* ctl_store.c */
+int	ctl_variable_main(struct ctl_globals *, int, char **);	/* ctl_store.c */
+/*
+ * Tell the running daemon that a tenant's secrets (is_secret) or variables
+ * changed; 0 when told or when no daemon runs (ctl_store.c).
+ */
+int	ctl_store_notify(struct ctl_globals *, const char *tenant,
+	    int is_secret);
 
 /*
  * Talking to the running daemon (ctl_daemon.c).  The socket is -s, else
