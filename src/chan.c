@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <poll.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -21,6 +22,7 @@ struct chan {
 	chan_close_fn	 ch_close;
 	void		*ch_arg;
 	const char	*ch_failed;	/* set: report on the next read callback */
+	char		 ch_why[128];	/* a refused frame, named */
 };
 
 static void
@@ -41,16 +43,24 @@ chan_read_cb(int fd, short what, void *arg)
 {
 	struct chan	*ch = arg;
 	struct ipc_msg	 m;
-	int		 r;
+	int		 r, err;
 
 	if (ch->ch_failed != NULL) {
-		ch->ch_close(ch, ch->ch_failed, ch->ch_arg);
+		ch->ch_close(ch, CHAN_ERROR, ch->ch_failed, ch->ch_arg);
 		return;
 	}
 	r = ipc_read(ch->ch_ipc);
+	err = errno;
 	/* Level-triggered: a spurious wakeup is not an error. */
-	if (r == -1 && (errno == EAGAIN || errno == EINTR))
+	if (r == -1 && (err == EAGAIN || err == EINTR))
 		r = 1;
+	/* A failed channel hands out nothing more: say why it failed. */
+	if (r == -1) {
+		ch->ch_close(ch, err == EPROTO ? CHAN_VIOLATION : CHAN_ERROR,
+		    ipc_chan_error(ch->ch_ipc) != NULL ?
+		    ipc_chan_error(ch->ch_ipc) : "read error", ch->ch_arg);
+		return;
+	}
 	/* Frames already buffered are still delivered before an EOF. */
 	for (;;) {
 		int g = ipc_get(ch->ch_ipc, &m);
@@ -58,21 +68,22 @@ chan_read_cb(int fd, short what, void *arg)
 		if (g == 0)
 			break;
 		if (g == -1) {
-			ch->ch_close(ch, "protocol violation", ch->ch_arg);
+			ch->ch_close(ch, CHAN_VIOLATION,
+			    ipc_chan_error(ch->ch_ipc), ch->ch_arg);
 			return;
 		}
 		if (ch->ch_msg(ch, &m, ch->ch_arg) == -1) {
 			/* A refused frame's fd must not leak into the owner. */
 			if (m.m_fd != -1)
 				close(m.m_fd);
-			ch->ch_close(ch, "refused message", ch->ch_arg);
+			snprintf(ch->ch_why, sizeof(ch->ch_why),
+			    "refused message: %s", ipc_type_name(m.m_type));
+			ch->ch_close(ch, CHAN_VIOLATION, ch->ch_why, ch->ch_arg);
 			return;
 		}
 	}
 	if (r == 0)
-		ch->ch_close(ch, "end of file", ch->ch_arg);
-	else if (r == -1)
-		ch->ch_close(ch, "read error", ch->ch_arg);
+		ch->ch_close(ch, CHAN_EOF, "end of file", ch->ch_arg);
 }
 
 static void
@@ -90,8 +101,8 @@ chan_write_cb(int fd, short what, void *arg)
 }
 
 struct chan *
-chan_new(struct event_base *base, int fd, chan_msg_fn msg,
-    chan_close_fn cl, void *arg)
+chan_new(struct event_base *base, int fd, int self, int peer,
+    chan_msg_fn msg, chan_close_fn cl, void *arg)
 {
 	struct chan	*ch;
 
@@ -102,7 +113,7 @@ chan_new(struct event_base *base, int fd, chan_msg_fn msg,
 	ch->ch_msg = msg;
 	ch->ch_close = cl;
 	ch->ch_arg = arg;
-	if ((ch->ch_ipc = ipc_chan_new(fd)) == NULL) {
+	if ((ch->ch_ipc = ipc_chan_new(fd, self, peer)) == NULL) {
 		close(fd);
 		goto fail;
 	}

@@ -20,11 +20,23 @@ struct chan;
  * callback then runs).  An fd in m->m_fd belongs to the handler.
  */
 typedef int	(*chan_msg_fn)(struct chan *, struct ipc_msg *, void *);
-typedef void	(*chan_close_fn)(struct chan *, const char *why, void *);
 
-/* fd is consumed, also when NULL is returned. */
-struct chan	*chan_new(struct event_base *, int fd, chan_msg_fn,
-		    chan_close_fn, void *arg);
+/* How a channel ended. */
+enum chan_end {
+	CHAN_EOF,		/* the peer closed it (exited, or was killed) */
+	CHAN_ERROR,		/* an I/O error, or memory: not the peer's doing */
+	CHAN_VIOLATION		/* the peer broke the protocol; why says how */
+};
+typedef void	(*chan_close_fn)(struct chan *, enum chan_end,
+		    const char *why, void *);
+
+/*
+ * fd is consumed, also when NULL is returned.  self and peer are the
+ * IPC_* roles at the two ends (ipc.h): the catalogue's directions are
+ * enforced on every frame.
+ */
+struct chan	*chan_new(struct event_base *, int fd, int self, int peer,
+		    chan_msg_fn, chan_close_fn, void *arg);
 void		 chan_free(struct chan *);
 /* Queue a frame and start writing it.  fd (-1 for none) is consumed. */
 int		 chan_send(struct chan *, uint32_t type, uint32_t id,

@@ -26,6 +26,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
@@ -46,27 +47,46 @@
 #define IPC_F_PAYLOAD	0x04	/* payload must not be empty */
 #define IPC_F_UNIX	0x08	/* the fd is an AF_UNIX stream socket */
 #define IPC_F_TCP	0x10	/* the fd is an AF_INET/AF_INET6 TCP socket */
+#define IPC_F_MEMFD	0x20	/* the fd is a sealed memfd (read-only) */
 
+#define P	IPC_PARENT
+#define W	IPC_WORKER
+#define K	IPC_KEEPER
+
+/* The catalogue of ipc.h as data: name, direction, what travels. */
 static const struct ipc_type {
 	uint32_t	 t_type;
 	const char	*t_name;
+	int		 t_from;
+	int		 t_to;
 	int		 t_flags;
 } ipc_types[] = {
-	{ MSG_CONN_FD,		"MSG_CONN_FD",	IPC_F_FD | IPC_F_TCP | IPC_F_EMPTY },
-	{ MSG_KEEPER_FD,	"MSG_KEEPER_FD", IPC_F_FD | IPC_F_UNIX | IPC_F_EMPTY },
-	{ MSG_RELOAD,		"MSG_RELOAD",	IPC_F_PAYLOAD },
-	{ MSG_SHUTDOWN,		"MSG_SHUTDOWN",	0 },
-	{ MSG_WORKER_FD,	"MSG_WORKER_FD", IPC_F_FD | IPC_F_UNIX | IPC_F_PAYLOAD },
-	{ MSG_PING,		"MSG_PING",	IPC_F_EMPTY },
-	{ MSG_CALL,		"MSG_CALL",	IPC_F_PAYLOAD },
-	{ MSG_PONG,		"MSG_PONG",	IPC_F_EMPTY },
-	{ MSG_RESULT,		"MSG_RESULT",	IPC_F_PAYLOAD },
-	{ MSG_FAIL,		"MSG_FAIL",	IPC_F_PAYLOAD },
-	{ MSG_LOG,		"MSG_LOG",	IPC_F_PAYLOAD },
-	{ MSG_CONN_DONE,	"MSG_CONN_DONE", 0 },
-	{ MSG_READY,		"MSG_READY",	0 },
-	{ MSG_WORKER_EVICT,	"MSG_WORKER_EVICT", IPC_F_PAYLOAD },
+	{ MSG_CONN_FD,	"MSG_CONN_FD",	P, W,	IPC_F_FD | IPC_F_TCP | IPC_F_EMPTY },
+	{ MSG_KEEPER_FD, "MSG_KEEPER_FD", P, W,	IPC_F_FD | IPC_F_UNIX | IPC_F_EMPTY },
+	{ MSG_SNAPSHOT,	"MSG_SNAPSHOT",	P, W | K, IPC_F_FD | IPC_F_MEMFD | IPC_F_PAYLOAD },
+	{ MSG_SHUTDOWN,	"MSG_SHUTDOWN",	P, W | K, IPC_F_EMPTY },
+	{ MSG_WORKER_FD, "MSG_WORKER_FD", P, K,	IPC_F_FD | IPC_F_UNIX | IPC_F_PAYLOAD },
+	{ MSG_SECRETS,	"MSG_SECRETS",	P, K,	IPC_F_PAYLOAD },
+	{ MSG_STATS_REQ, "MSG_STATS_REQ", P, W,	IPC_F_EMPTY },
+	{ MSG_PING,	"MSG_PING",	W, K,	IPC_F_EMPTY },
+	{ MSG_CALL,	"MSG_CALL",	W, K,	IPC_F_PAYLOAD },
+	{ MSG_GEN,	"MSG_GEN",	W, K,	IPC_F_PAYLOAD },
+	{ MSG_PONG,	"MSG_PONG",	K, W,	IPC_F_EMPTY },
+	{ MSG_RESULT,	"MSG_RESULT",	K, W,	IPC_F_PAYLOAD },
+	{ MSG_FAIL,	"MSG_FAIL",	K, W,	IPC_F_PAYLOAD },
+	{ MSG_LOG,	"MSG_LOG",	W | K, P, IPC_F_PAYLOAD },
+	{ MSG_CONN_DONE, "MSG_CONN_DONE", W, P,	IPC_F_EMPTY },
+	{ MSG_READY,	"MSG_READY",	W | K, P, IPC_F_EMPTY },
+	{ MSG_WORKER_EVICT, "MSG_WORKER_EVICT", K, P, IPC_F_PAYLOAD },
+	{ MSG_SNAPSHOT_DONE, "MSG_SNAPSHOT_DONE", W | K, P, IPC_F_PAYLOAD },
+	{ MSG_STATS,	"MSG_STATS",	W, P,	IPC_F_PAYLOAD },
+	{ MSG_ACCESS,	"MSG_ACCESS",	W, P,	IPC_F_PAYLOAD },
+	{ MSG_SECRETS_DONE, "MSG_SECRETS_DONE", K, P, IPC_F_EMPTY },
 };
+
+#undef P
+#undef W
+#undef K
 
 struct ipc_out {
 	TAILQ_ENTRY(ipc_out)	 o_entry;
@@ -84,6 +104,9 @@ struct ipc_pfd {
 
 struct ipc_chan {
 	int			 c_fd;
+	char			 c_errbuf[96];	/* c_err with the type named */
+	int			 c_self;	/* IPC_* role at this end */
+	int			 c_peer;	/* and at the other */
 	const char		*c_err;		/* set once: the channel failed */
 
 	unsigned char		*c_rbuf;
@@ -141,14 +164,20 @@ ipc_type_has_fd(uint32_t type)
 	return (t->t_flags & IPC_F_FD) != 0;
 }
 
-/* The header rules shared by sender and receiver; NULL if acceptable. */
+/*
+ * The header rules shared by sender and receiver; NULL if acceptable.
+ * from/to are the roles at the two ends: the direction is checked here,
+ * once, for every frame either way.
+ */
 static const char *
-ipc_hdr_check(uint32_t type, uint32_t len)
+ipc_hdr_check(uint32_t type, uint32_t len, int from, int to)
 {
 	const struct ipc_type	*t;
 
 	if ((t = ipc_type_find(type)) == NULL)
 		return "unknown message type";
+	if ((t->t_from & from) == 0 || (t->t_to & to) == 0)
+		return "message in the wrong direction";
 	if (len > IPC_MAX_PAYLOAD)
 		return "frame longer than the maximum";
 	if ((t->t_flags & IPC_F_EMPTY) && len != 0)
@@ -177,6 +206,26 @@ ipc_close_pending(struct ipc_chan *c)
 	c->c_nfds = 0;
 }
 
+/* Fail the channel for a frame header: the log names the type. */
+static int
+ipc_fail_type(struct ipc_chan *c, const char *why, uint32_t type)
+{
+	const struct ipc_type	*t = ipc_type_find(type);
+
+	if (c->c_err == NULL) {
+		if (t != NULL)
+			snprintf(c->c_errbuf, sizeof(c->c_errbuf), "%s: %s",
+			    why, t->t_name);
+		else
+			snprintf(c->c_errbuf, sizeof(c->c_errbuf), "%s: %u",
+			    why, type);
+		c->c_err = c->c_errbuf;
+	}
+	ipc_close_pending(c);
+	errno = EPROTO;
+	return -1;
+}
+
 /* Fail the channel for good; every later call returns -1. */
 static int
 ipc_fail(struct ipc_chan *c, const char *why, int err)
@@ -189,12 +238,12 @@ ipc_fail(struct ipc_chan *c, const char *why, int err)
 }
 
 struct ipc_chan *
-ipc_chan_new(int fd)
+ipc_chan_new(int fd, int self, int peer)
 {
 	struct ipc_chan	*c;
 	int		 fl;
 
-	if (fd < 0) {
+	if (fd < 0 || self == 0 || peer == 0) {
 		errno = EBADF;
 		return NULL;
 	}
@@ -207,6 +256,8 @@ ipc_chan_new(int fd)
 	if ((c = calloc(1, sizeof(*c))) == NULL)
 		return NULL;
 	c->c_fd = fd;
+	c->c_self = self;
+	c->c_peer = peer;
 	TAILQ_INIT(&c->c_outq);
 	return c;
 }
@@ -281,8 +332,9 @@ ipc_rbuf_prepare(struct ipc_chan *c)
 	need = IPC_HDR_LEN;
 	if (c->c_rlen >= IPC_HDR_LEN) {
 		memcpy(hdr, c->c_rbuf, sizeof(hdr));
-		if ((why = ipc_hdr_check(hdr[0], hdr[2])) != NULL)
-			return ipc_fail(c, why, EPROTO);
+		if ((why = ipc_hdr_check(hdr[0], hdr[2], c->c_peer,
+		    c->c_self)) != NULL)
+			return ipc_fail_type(c, why, hdr[0]);
 		need += hdr[2];
 	}
 	want = need > IPC_RBUF_MIN ? need : IPC_RBUF_MIN;
@@ -306,15 +358,23 @@ ipc_rbuf_prepare(struct ipc_chan *c)
 	return 0;
 }
 
-/* Is this received fd the kind of socket the frame type promises? */
+/* Is this received fd the kind the frame type promises? */
 static int
 ipc_fd_check(int fd, int flags)
 {
+	const int	 seals = F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW |
+			    F_SEAL_WRITE;
 	struct stat	 st;
 	int		 v;
 	socklen_t	 sl;
 
-	if (fstat(fd, &st) == -1 || !S_ISSOCK(st.st_mode))
+	if (fstat(fd, &st) == -1)
+		return -1;
+	/* A snapshot nobody can change under its readers, not any file. */
+	if (flags & IPC_F_MEMFD)
+		return S_ISREG(st.st_mode) && (v = fcntl(fd, F_GET_SEALS)) !=
+		    -1 && (v & seals) == seals ? 0 : -1;
+	if (!S_ISSOCK(st.st_mode))
 		return -1;
 	sl = sizeof(v);
 	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &v, &sl) == -1 ||
@@ -505,22 +565,24 @@ ipc_get(struct ipc_chan *c, struct ipc_msg *m)
 	}
 	avail = c->c_rlen - c->c_rpos;
 	memcpy(hdr, c->c_rbuf + c->c_rpos, sizeof(hdr));
-	if ((why = ipc_hdr_check(hdr[0], hdr[2])) != NULL)
-		return ipc_fail(c, why, EPROTO);
+	if ((why = ipc_hdr_check(hdr[0], hdr[2], c->c_peer, c->c_self)) !=
+	    NULL)
+		return ipc_fail_type(c, why, hdr[0]);
 	if (avail - IPC_HDR_LEN < hdr[2])
 		return 0;
 	t = ipc_type_find(hdr[0]);
 
 	if (t->t_flags & IPC_F_FD) {
 		if (c->c_nfds == 0 || c->c_fds[0].pf_start > start)
-			return ipc_fail(c, "message without its fd", EPROTO);
+			return ipc_fail_type(c, "message without its fd",
+			    hdr[0]);
 		fd = c->c_fds[0].pf_fd;
 		c->c_nfds--;
 		memmove(&c->c_fds[0], &c->c_fds[1],
 		    c->c_nfds * sizeof(c->c_fds[0]));
 		if (ipc_fd_check(fd, t->t_flags) == -1) {
 			close(fd);
-			return ipc_fail(c, "fd of the wrong kind", EPROTO);
+			return ipc_fail_type(c, "fd of the wrong kind", hdr[0]);
 		}
 	}
 	if (ipc_fds_stale(c, start + IPC_HDR_LEN + hdr[2])) {
@@ -568,7 +630,7 @@ ipc_send(struct ipc_chan *c, uint32_t type, uint32_t id, const void *data,
 		errno = EMSGSIZE;
 		return -1;
 	}
-	if (ipc_hdr_check(type, len) != NULL ||
+	if (ipc_hdr_check(type, len, c->c_self, c->c_peer) != NULL ||
 	    (ipc_type_has_fd(type) != 0) != (fd != -1) ||
 	    (len > 0 && data == NULL)) {
 		errno = EINVAL;
@@ -846,17 +908,24 @@ ipc_get_end(const struct ipc_msg *m)
 /* The small catalogue messages. */
 
 int
+ipc_encode_log(struct ipc_buf *b, int prio, const char *line)
+{
+	ipc_buf_init(b);
+	if (prio < 0 || prio > LOG_DEBUG) {
+		errno = EINVAL;
+		return -1;
+	}
+	return ipc_put_u32(b, prio) == -1 || ipc_put_str(b, line) == -1 ?
+	    -1 : 0;
+}
+
+int
 ipc_send_log(struct ipc_chan *c, int prio, const char *line)
 {
 	struct ipc_buf	 b;
 	int		 rv = -1;
 
-	ipc_buf_init(&b);
-	if (prio < 0 || prio > LOG_DEBUG) {
-		errno = EINVAL;
-		goto out;
-	}
-	if (ipc_put_u32(&b, prio) == -1 || ipc_put_str(&b, line) == -1)
+	if (ipc_encode_log(&b, prio, line) == -1)
 		goto out;
 	rv = ipc_send(c, MSG_LOG, 0, b.b_data, b.b_len, -1);
  out:
@@ -885,30 +954,208 @@ ipc_decode_log(struct ipc_msg *m, int *prio, char **line)
 }
 
 int
-ipc_send_reload(struct ipc_chan *c, const char *path)
+ipc_encode_u32(struct ipc_buf *b, uint32_t v)
 {
-	struct ipc_buf	 b;
-	int		 rv = -1;
-
-	ipc_buf_init(&b);
-	if (ipc_put_str(&b, path) == -1)
-		goto out;
-	rv = ipc_send(c, MSG_RELOAD, 0, b.b_data, b.b_len, -1);
- out:
-	ipc_buf_clear(&b);
-	return rv;
+	ipc_buf_init(b);
+	return ipc_put_u32(b, v);
 }
 
 int
-ipc_decode_reload(struct ipc_msg *m, char **path)
+ipc_encode_u64(struct ipc_buf *b, uint64_t v)
 {
-	*path = NULL;
-	if (m->m_type != MSG_RELOAD || ipc_get_str(m, path) == -1 ||
-	    ipc_get_end(m) == -1 || (*path)[0] == '\0') {
-		free(*path);
-		*path = NULL;
+	ipc_buf_init(b);
+	return ipc_put_u64(b, v);
+}
+
+int
+ipc_decode_slot(struct ipc_msg *m, uint32_t *slot)
+{
+	if (ipc_get_u32(m, slot) == -1 || ipc_get_end(m) == -1 ||
+	    *slot >= IPC_MAX_SLOTS) {
 		errno = EBADMSG;
 		return -1;
 	}
 	return 0;
+}
+
+int
+ipc_decode_gen(struct ipc_msg *m, uint64_t *gen)
+{
+	if (ipc_get_u64(m, gen) == -1 || ipc_get_end(m) == -1 || *gen == 0) {
+		errno = EBADMSG;
+		return -1;
+	}
+	return 0;
+}
+
+/* A name the parent logs or looks up: short, printable, no spaces. */
+static int
+ipc_name_ok(const char *s, size_t max)
+{
+	size_t	 i;
+
+	for (i = 0; s[i] != '\0'; i++)
+		if (i == max || s[i] <= ' ' || s[i] == 0x7f)
+			return 0;
+	return i > 0;
+}
+
+int
+ipc_decode_secrets(struct ipc_msg *m, char **tenant)
+{
+	*tenant = NULL;
+	if (ipc_get_str(m, tenant) == -1 || ipc_get_end(m) == -1 ||
+	    !ipc_name_ok(*tenant, 255)) {
+		free(*tenant);
+		*tenant = NULL;
+		errno = EBADMSG;
+		return -1;
+	}
+	return 0;
+}
+
+int
+ipc_encode_access(struct ipc_buf *b, const struct ipc_access *a)
+{
+	const char *const strs[] = { a->ia_reqid, a->ia_peer, a->ia_tenant,
+	    a->ia_method, a->ia_target, a->ia_connector, a->ia_cache,
+	    a->ia_error };
+	size_t	 i;
+
+	ipc_buf_init(b);
+	for (i = 0; i < sizeof(strs) / sizeof(strs[0]); i++)
+		if (ipc_put_str(b, strs[i] != NULL ? strs[i] : "") == -1)
+			return -1;
+	if (ipc_put_u32(b, a->ia_status) == -1 ||
+	    ipc_put_u32(b, a->ia_upstream) == -1 ||
+	    ipc_put_u64(b, a->ia_total_us) == -1 ||
+	    ipc_put_u64(b, a->ia_external_us) == -1)
+		return -1;
+	return 0;
+}
+
+void
+ipc_access_clear(struct ipc_access *a)
+{
+	free(a->ia_reqid);
+	free(a->ia_peer);
+	free(a->ia_tenant);
+	free(a->ia_method);
+	free(a->ia_target);
+	free(a->ia_connector);
+	free(a->ia_cache);
+	free(a->ia_error);
+	memset(a, 0, sizeof(*a));
+}
+
+int
+ipc_decode_access(struct ipc_msg *m, struct ipc_access *a)
+{
+	char	**const strs[] = { &a->ia_reqid, &a->ia_peer, &a->ia_tenant,
+	    &a->ia_method, &a->ia_target, &a->ia_connector, &a->ia_cache,
+	    &a->ia_error };
+	size_t	 i;
+
+	memset(a, 0, sizeof(*a));
+	for (i = 0; i < sizeof(strs) / sizeof(strs[0]); i++)
+		if (ipc_get_str(m, strs[i]) == -1 || strlen(*strs[i]) > 1024)
+			goto bad;
+	if (ipc_get_u32(m, &a->ia_status) == -1 ||
+	    ipc_get_u32(m, &a->ia_upstream) == -1 ||
+	    ipc_get_u64(m, &a->ia_total_us) == -1 ||
+	    ipc_get_u64(m, &a->ia_external_us) == -1 ||
+	    ipc_get_end(m) == -1 || a->ia_status > 999 || a->ia_upstream > 999)
+		goto bad;
+	return 0;
+ bad:
+	ipc_access_clear(a);
+	errno = EBADMSG;
+	return -1;
+}
+
+int
+ipc_encode_stats(struct ipc_buf *b, const struct ipc_stats *st)
+{
+	const struct ipc_stat_row	*r;
+	uint32_t			 i, j;
+
+	ipc_buf_init(b);
+	if (ipc_put_u32(b, st->is_nrows) == -1)
+		return -1;
+	for (i = 0; i < st->is_nrows; i++) {
+		r = &st->is_rows[i];
+		if (ipc_put_str(b, r->sr_tenant) == -1 ||
+		    ipc_put_str(b, r->sr_permalink) == -1 ||
+		    ipc_put_u32(b, r->sr_composite) == -1 ||
+		    ipc_put_u64(b, r->sr_calls) == -1 ||
+		    ipc_put_u64(b, r->sr_errors) == -1 ||
+		    ipc_put_u64(b, r->sr_upstream_errors) == -1 ||
+		    ipc_put_u32(b, r->sr_ncodes) == -1)
+			return -1;
+		for (j = 0; j < r->sr_ncodes; j++)
+			if (ipc_put_u32(b, r->sr_codes[j].sc_status) == -1 ||
+			    ipc_put_u64(b, r->sr_codes[j].sc_count) == -1)
+				return -1;
+	}
+	return 0;
+}
+
+void
+ipc_stats_clear(struct ipc_stats *st)
+{
+	uint32_t	 i;
+
+	for (i = 0; i < st->is_nrows; i++) {
+		free(st->is_rows[i].sr_tenant);
+		free(st->is_rows[i].sr_permalink);
+		free(st->is_rows[i].sr_codes);
+	}
+	free(st->is_rows);
+	memset(st, 0, sizeof(*st));
+}
+
+int
+ipc_decode_stats(struct ipc_msg *m, struct ipc_stats *st)
+{
+	struct ipc_stat_row	*r;
+	uint32_t		 n, i, j;
+
+	memset(st, 0, sizeof(*st));
+	/* Counts are checked against what the payload can hold. */
+	if (ipc_get_u32(m, &n) == -1 || n > IPC_STATS_MAX_ROWS ||
+	    n > (m->m_len - m->m_off) / 40)
+		goto bad;
+	if (n > 0 && (st->is_rows = calloc(n, sizeof(*r))) == NULL)
+		goto bad;
+	for (i = 0; i < n; i++) {
+		r = &st->is_rows[i];
+		st->is_nrows++;
+		if (ipc_get_str(m, &r->sr_tenant) == -1 ||
+		    ipc_get_str(m, &r->sr_permalink) == -1 ||
+		    !ipc_name_ok(r->sr_tenant, 255) ||
+		    !ipc_name_ok(r->sr_permalink, 255) ||
+		    ipc_get_u32(m, &r->sr_composite) == -1 ||
+		    r->sr_composite > 1 ||
+		    ipc_get_u64(m, &r->sr_calls) == -1 ||
+		    ipc_get_u64(m, &r->sr_errors) == -1 ||
+		    ipc_get_u64(m, &r->sr_upstream_errors) == -1 ||
+		    ipc_get_u32(m, &r->sr_ncodes) == -1 ||
+		    r->sr_ncodes > IPC_STATS_MAX_CODES)
+			goto bad;
+		if (r->sr_ncodes > 0 && (r->sr_codes = calloc(r->sr_ncodes,
+		    sizeof(*r->sr_codes))) == NULL)
+			goto bad;
+		for (j = 0; j < r->sr_ncodes; j++)
+			if (ipc_get_u32(m, &r->sr_codes[j].sc_status) == -1 ||
+			    r->sr_codes[j].sc_status > 999 ||
+			    ipc_get_u64(m, &r->sr_codes[j].sc_count) == -1)
+				goto bad;
+	}
+	if (ipc_get_end(m) == -1)
+		goto bad;
+	return 0;
+ bad:
+	ipc_stats_clear(st);
+	errno = EBADMSG;
+	return -1;
 }

@@ -20,37 +20,82 @@
 #define IPC_HDR_LEN		12
 #define IPC_MAX_PAYLOAD		(16 * 1024 * 1024)
 
+/*
+ * Who is at either end of a channel.  A channel is created knowing both,
+ * and ipc.c checks every frame's direction against the catalogue: a worker
+ * cannot send what only the parent may send, whatever the type number.
+ */
+#define IPC_PARENT	0x01
+#define IPC_WORKER	0x02
+#define IPC_KEEPER	0x04
+#define IPC_ANY		(IPC_PARENT | IPC_WORKER | IPC_KEEPER)	/* tests only */
+
+/*
+ * The message catalogue.  Each row: who sends it → who receives it, what
+ * travels with it, and the function that decodes its payload (every length
+ * checked, strings NUL-terminated, nothing trusted).  ipc.c holds the same
+ * rows as data (ipc_types[]); the keeper's permit table in keeper.c says
+ * which of the worker's messages it accepts in which state.
+ */
 enum msg_type {
 	/* parent → child (1xx) */
-	MSG_CONN_FD = 100,	/* parent → worker: fd attached (a TCP socket); payload empty */
-	MSG_KEEPER_FD,		/* parent → worker: fd attached (AF_UNIX stream) of a
-				 * fresh worker↔keeper channel; payload empty */
-	MSG_RELOAD,		/* parent → child: string path of the validated config */
-	MSG_SHUTDOWN,		/* parent → child: stop accepting, drain, exit; empty */
-	MSG_WORKER_FD,		/* parent → keeper: fd attached (AF_UNIX stream) of a
-				 * fresh worker↔keeper channel; u32 worker slot
-				 * (the new channel replaces that slot's) */
+	MSG_CONN_FD = 100,	/* parent → worker; fd: accepted TCP socket;
+				 * empty */
+	MSG_KEEPER_FD,		/* parent → worker; fd: AF_UNIX stream, the
+				 * worker's end of a fresh worker↔keeper
+				 * channel; empty */
+	MSG_SNAPSHOT,		/* parent → worker, keeper; fd: sealed memfd
+				 * holding a configuration generation
+				 * (snapshot.h); u64 generation;
+				 * ipc_decode_snapshot */
+	MSG_SHUTDOWN,		/* parent → worker, keeper: drain and exit;
+				 * empty */
+	MSG_WORKER_FD,		/* parent → keeper; fd: AF_UNIX stream, the
+				 * keeper's end of a worker's channel; u32
+				 * worker slot (replaces that slot's channel);
+				 * ipc_decode_worker_fd */
+	MSG_SECRETS,		/* parent → keeper: id = query number; string
+				 * tenant id whose secrets changed on disk
+				 * (re-read them, answer MSG_SECRETS_DONE);
+				 * ipc_decode_secrets */
+	MSG_STATS_REQ,		/* parent → worker: id = query number; send
+				 * MSG_STATS; empty */
 
 	/* worker → keeper (2xx) */
 	MSG_PING = 200,		/* worker → keeper: health round trip; empty */
-	MSG_CALL,		/* worker → keeper: id = request id; the call plan
-				 * (tenant, connector, method, url, headers, query,
-				 * body, symbolic fields) as keeper.c decodes it */
+	MSG_CALL,		/* worker → keeper: id = call number; a request
+				 * plan (plan.h); plan_decode */
+	MSG_GEN,		/* worker → keeper: u64 generation the worker
+				 * now serves (older ones may be dropped);
+				 * ipc_decode_gen */
 
 	/* keeper → worker (3xx) */
-	MSG_PONG = 300,		/* keeper → worker: answer to MSG_PING; empty */
-	MSG_RESULT,		/* keeper → worker: id = request id of the MSG_CALL;
-				 * u32 status, headers, body, timings */
-	MSG_FAIL,		/* keeper → worker: id = request id; u32 scope,
-				 * string detail */
+	MSG_PONG = 300,		/* keeper → worker: answer to MSG_PING (same
+				 * id); empty */
+	MSG_RESULT,		/* keeper → worker: id = the MSG_CALL's; the
+				 * upstream's answer (plan.h); result_decode */
+	MSG_FAIL,		/* keeper → worker: id = the MSG_CALL's; why
+				 * no answer came (plan.h); fail_decode */
 
 	/* child → parent (4xx) */
-	MSG_LOG = 400,		/* child → parent: u32 priority, string line */
-	MSG_CONN_DONE,		/* worker → parent: one connection closed */
-	MSG_READY,		/* child → parent: sandboxed and serving */
-	MSG_WORKER_EVICT,	/* keeper → parent: u32 worker slot whose channel
-				 * the keeper closed (protocol violation); the
-				 * parent kills and respawns that worker */
+	MSG_LOG = 400,		/* worker, keeper → parent: u32 priority, string
+				 * line; ipc_decode_log */
+	MSG_CONN_DONE,		/* worker → parent: one connection closed;
+				 * empty */
+	MSG_READY,		/* worker, keeper → parent: sandboxed and
+				 * serving; empty */
+	MSG_WORKER_EVICT,	/* keeper → parent: u32 worker slot whose
+				 * channel the keeper closed for a protocol
+				 * violation (kill and respawn it);
+				 * ipc_decode_worker_evict */
+	MSG_SNAPSHOT_DONE,	/* worker, keeper → parent: u64 generation now
+				 * in force in that child; ipc_decode_gen */
+	MSG_STATS,		/* worker → parent: id = MSG_STATS_REQ's;
+				 * per-connector counters; ipc_decode_stats */
+	MSG_ACCESS,		/* worker → parent: one access-log record;
+				 * ipc_decode_access */
+	MSG_SECRETS_DONE,	/* keeper → parent: id = MSG_SECRETS's; the
+				 * secrets have been re-read; empty */
 };
 
 /* "MSG_LOG" etc.; "unknown" for a number outside the catalogue. */
@@ -78,7 +123,11 @@ struct ipc_msg {
 
 struct ipc_chan;
 
-struct ipc_chan	*ipc_chan_new(int fd);
+/*
+ * fd becomes the channel's; self and peer are IPC_* roles: frames are
+ * checked against the catalogue's direction both ways.
+ */
+struct ipc_chan	*ipc_chan_new(int fd, int self, int peer);
 void		 ipc_chan_free(struct ipc_chan *);	/* closes fd, frees queues */
 int		 ipc_chan_fd(const struct ipc_chan *);
 /*
@@ -125,10 +174,68 @@ int		 ipc_get_str(struct ipc_msg *, char **);
 /* 0 when every byte of the payload has been consumed. */
 int		 ipc_get_end(const struct ipc_msg *);
 
-/* The decoders of the small catalogue messages: 0 or -1 (malformed). */
+/*
+ * Encoders and decoders of the catalogue's messages (the plan, result and
+ * failure of a connector call are in plan.h).  Decoders return 0, or -1
+ * with nothing allocated when the payload is malformed; the caller then
+ * fails the channel.
+ */
+int		 ipc_encode_log(struct ipc_buf *, int prio, const char *line);
 int		 ipc_send_log(struct ipc_chan *, int prio, const char *line);
 int		 ipc_decode_log(struct ipc_msg *, int *prio, char **line);
-int		 ipc_send_reload(struct ipc_chan *, const char *path);
-int		 ipc_decode_reload(struct ipc_msg *, char **path);
+/* A payload of one number (ipc_buf_init is done here). */
+int		 ipc_encode_u32(struct ipc_buf *, uint32_t);
+int		 ipc_encode_u64(struct ipc_buf *, uint64_t);
+/* MSG_WORKER_FD, MSG_WORKER_EVICT: a worker slot below IPC_MAX_SLOTS. */
+#define IPC_MAX_SLOTS	1024
+int		 ipc_decode_slot(struct ipc_msg *, uint32_t *slot);
+/* MSG_SNAPSHOT, MSG_GEN, MSG_SNAPSHOT_DONE: a generation number (> 0). */
+int		 ipc_decode_gen(struct ipc_msg *, uint64_t *gen);
+/* MSG_SECRETS: a tenant id (non-empty, printable). */
+int		 ipc_decode_secrets(struct ipc_msg *, char **tenant);
+
+/* MSG_ACCESS: what the parent writes as one access-log line. */
+struct ipc_access {
+	char		*ia_reqid;
+	char		*ia_peer;	/* client address */
+	char		*ia_tenant;	/* "-" when none matched */
+	char		*ia_method;
+	char		*ia_target;	/* the request-target, at most 512 bytes */
+	char		*ia_connector;	/* permalink or "-" */
+	char		*ia_cache;	/* "-", "hit", "miss" … */
+	char		*ia_error;	/* envelope code or "" */
+	uint32_t	 ia_status;
+	uint32_t	 ia_upstream;	/* upstream status, 0 when none */
+	uint64_t	 ia_total_us;
+	uint64_t	 ia_external_us;
+};
+int		 ipc_encode_access(struct ipc_buf *, const struct ipc_access *);
+int		 ipc_decode_access(struct ipc_msg *, struct ipc_access *);
+void		 ipc_access_clear(struct ipc_access *);
+
+/* MSG_STATS: a worker's per-connector counters since it started. */
+#define IPC_STATS_MAX_ROWS	65536
+#define IPC_STATS_MAX_CODES	64
+struct ipc_stat_code {
+	uint32_t	 sc_status;
+	uint64_t	 sc_count;
+};
+struct ipc_stat_row {
+	char		*sr_tenant;
+	char		*sr_permalink;
+	uint32_t	 sr_composite;	/* 0 connector, 1 composite */
+	uint64_t	 sr_calls;
+	uint64_t	 sr_errors;	/* answered with widgetd's envelope */
+	uint64_t	 sr_upstream_errors;	/* network errors, timeouts */
+	struct ipc_stat_code *sr_codes;	/* by HTTP status sent */
+	uint32_t	 sr_ncodes;
+};
+struct ipc_stats {
+	struct ipc_stat_row *is_rows;
+	uint32_t	 is_nrows;
+};
+int		 ipc_encode_stats(struct ipc_buf *, const struct ipc_stats *);
+int		 ipc_decode_stats(struct ipc_msg *, struct ipc_stats *);
+void		 ipc_stats_clear(struct ipc_stats *);
 
 #endif

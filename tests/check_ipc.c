@@ -6,6 +6,7 @@
 #include "build.h"
 
 #include <sys/types.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -85,7 +86,8 @@ chan_pair(int *raw)
 	int		 sv[2];
 
 	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
-	c = ipc_chan_new(sv[0]);
+	/* Roles that allow every direction: these tests are about framing. */
+	c = ipc_chan_new(sv[0], IPC_ANY, IPC_ANY);
 	ck_assert_ptr_nonnull(c);
 	*raw = sv[1];
 	return c;
@@ -98,7 +100,7 @@ chan_two(struct ipc_chan **a, struct ipc_chan **b)
 	int	 raw;
 
 	*a = chan_pair(&raw);
-	*b = ipc_chan_new(raw);
+	*b = ipc_chan_new(raw, IPC_ANY, IPC_ANY);
 	ck_assert_ptr_nonnull(*b);
 }
 
@@ -216,9 +218,10 @@ expect_violation(struct ipc_chan *c)
 START_TEST(test_type_names)
 {
 	static const uint32_t all[] = { MSG_CONN_FD, MSG_KEEPER_FD,
-	    MSG_RELOAD, MSG_SHUTDOWN, MSG_WORKER_FD, MSG_PING, MSG_CALL,
-	    MSG_PONG, MSG_RESULT, MSG_FAIL, MSG_LOG, MSG_CONN_DONE, MSG_READY,
-	    MSG_WORKER_EVICT };
+	    MSG_SNAPSHOT, MSG_SHUTDOWN, MSG_WORKER_FD, MSG_SECRETS,
+	    MSG_STATS_REQ, MSG_PING, MSG_CALL, MSG_GEN, MSG_PONG, MSG_RESULT,
+	    MSG_FAIL, MSG_LOG, MSG_CONN_DONE, MSG_READY, MSG_WORKER_EVICT,
+	    MSG_SNAPSHOT_DONE, MSG_STATS, MSG_ACCESS, MSG_SECRETS_DONE };
 	size_t	 i;
 
 	for (i = 0; i < sizeof(all) / sizeof(all[0]); i++) {
@@ -262,7 +265,11 @@ START_TEST(test_roundtrip)
 	ck_assert_ptr_null(buf.b_data);
 	ck_assert_int_eq(ipc_send(a, MSG_PING, 5, NULL, 0, -1), 0);
 	ck_assert_int_eq(ipc_send_log(a, LOG_WARNING, "disk on fire"), 0);
-	ck_assert_int_eq(ipc_send_reload(a, "/etc/widgetd.conf"), 0);
+	ipc_buf_init(&buf);
+	ck_assert_int_eq(ipc_put_str(&buf, "acme"), 0);
+	ck_assert_int_eq(ipc_send(a, MSG_SECRETS, 0, buf.b_data, buf.b_len,
+	    -1), 0);
+	ipc_buf_clear(&buf);
 	ck_assert_int_eq(ipc_pending(a), 4);
 	ck_assert_int_eq(ipc_flush(a), 1);
 	ck_assert_int_eq(ipc_pending(a), 0);
@@ -303,8 +310,8 @@ START_TEST(test_roundtrip)
 	free(s);
 
 	ck_assert_int_eq(chan_next(a, b, &m), 1);
-	ck_assert_int_eq(ipc_decode_reload(&m, &s), 0);
-	ck_assert_str_eq(s, "/etc/widgetd.conf");
+	ck_assert_int_eq(ipc_decode_secrets(&m, &s), 0);
+	ck_assert_str_eq(s, "acme");
 	free(s);
 
 	/* Clean EOF at a frame boundary is 0, not an error. */
@@ -382,7 +389,7 @@ START_TEST(test_decode_errors)
 	ck_assert_int_eq(ipc_decode_log(&m, &prio, &s), -1);
 	ck_assert_ptr_null(s);
 	/* The wrong type for the decoder. */
-	m.m_type = MSG_RELOAD;
+	m.m_type = MSG_SECRETS;
 	m.m_off = 0;
 	ck_assert_int_eq(ipc_decode_log(&m, &prio, &s), -1);
 	ipc_buf_clear(&buf);
@@ -818,7 +825,7 @@ START_TEST(test_oversized)
 		ck_assert_int_eq(ipc_read(c), -1);
 		ck_assert_int_eq(errno, EPROTO);
 		ck_assert_str_eq(ipc_chan_error(c),
-		    "frame longer than the maximum");
+		    "frame longer than the maximum: MSG_CALL");
 		after = heap_in_use();
 		ck_assert_uint_lt(after, before + 1024 * 1024);
 		close(raw);
@@ -836,7 +843,7 @@ START_TEST(test_unknown_type)
 	c = chan_pair(&raw);
 	raw_hdr(f, 999, 1, 0);
 	ck_assert_int_eq(write(raw, f, sizeof(f)), (ssize_t)sizeof(f));
-	ck_assert_str_eq(expect_violation(c), "unknown message type");
+	ck_assert_str_eq(expect_violation(c), "unknown message type: 999");
 	close(raw);
 	ipc_chan_free(c);
 }
@@ -854,7 +861,7 @@ START_TEST(test_payload_rules)
 	f[IPC_HDR_LEN] = 'x';
 	ck_assert_int_eq(write(raw, f, sizeof(f)), (ssize_t)sizeof(f));
 	ck_assert_str_eq(expect_violation(c),
-	    "payload on a message that has none");
+	    "payload on a message that has none: MSG_PING");
 	close(raw);
 	ipc_chan_free(c);
 
@@ -862,7 +869,7 @@ START_TEST(test_payload_rules)
 	raw_hdr(f, MSG_LOG, 1, 0);
 	ck_assert_int_eq(write(raw, f, IPC_HDR_LEN), IPC_HDR_LEN);
 	ck_assert_str_eq(expect_violation(c),
-	    "empty payload on a message that needs one");
+	    "empty payload on a message that needs one: MSG_LOG");
 	close(raw);
 	ipc_chan_free(c);
 }
@@ -920,7 +927,8 @@ START_TEST(test_fd_missing)
 	c = chan_pair(&raw);
 	raw_hdr(f, MSG_CONN_FD, 1, 0);
 	ck_assert_int_eq(write(raw, f, sizeof(f)), (ssize_t)sizeof(f));
-	ck_assert_str_eq(expect_violation(c), "message without its fd");
+	ck_assert_str_eq(expect_violation(c),
+	    "message without its fd: MSG_CONN_FD");
 	close(raw);
 	ipc_chan_free(c);
 }
@@ -950,7 +958,9 @@ START_TEST(test_fd_wrong_kind)
 		base = fd_count();
 		raw_hdr(f, cases[i].type, 1, 0);
 		raw_send(raw, f, sizeof(f), &cases[i].fd, 1);
-		ck_assert_str_eq(expect_violation(c), "fd of the wrong kind");
+		ck_assert_str_eq(expect_violation(c), i < 3 ?
+		    "fd of the wrong kind: MSG_CONN_FD" :
+		    "fd of the wrong kind: MSG_KEEPER_FD");
 		ck_assert_int_eq(fd_count(), base);
 		close(raw);
 		ipc_chan_free(c);
@@ -1008,6 +1018,95 @@ START_TEST(test_ctrunc)
 	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
 	ck_assert(WIFEXITED(st));
 	ck_assert_int_eq(WEXITSTATUS(st), 0);
+}
+END_TEST
+
+/*
+ * The catalogue's directions hold both ways: a worker's channel to the
+ * parent refuses a keeper-bound frame on receipt, and will not send one.
+ */
+START_TEST(test_direction)
+{
+	struct ipc_chan	*c;
+	unsigned char	 f[IPC_HDR_LEN + 8];
+	int		 sv[2];
+
+	/* The parent's end of a worker channel: MSG_CALL does not go here. */
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	c = ipc_chan_new(sv[0], IPC_PARENT, IPC_WORKER);
+	ck_assert_ptr_nonnull(c);
+	raw_hdr(f, MSG_CALL, 1, 8);
+	memset(f + IPC_HDR_LEN, 'x', 8);
+	ck_assert_int_eq(write(sv[1], f, sizeof(f)), (ssize_t)sizeof(f));
+	ck_assert_str_eq(expect_violation(c),
+	    "message in the wrong direction: MSG_CALL");
+	ipc_chan_free(c);
+	close(sv[1]);
+
+	/* Nor may a keeper pose as the parent towards a worker. */
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	c = ipc_chan_new(sv[0], IPC_WORKER, IPC_KEEPER);
+	raw_hdr(f, MSG_SHUTDOWN, 1, 0);
+	ck_assert_int_eq(write(sv[1], f, IPC_HDR_LEN), IPC_HDR_LEN);
+	ck_assert_str_eq(expect_violation(c),
+	    "message in the wrong direction: MSG_SHUTDOWN");
+	ipc_chan_free(c);
+	close(sv[1]);
+
+	/* The sender refuses the same frames before they leave. */
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	c = ipc_chan_new(sv[0], IPC_WORKER, IPC_PARENT);
+	ck_assert_int_eq(ipc_send(c, MSG_CALL, 1, "x", 1, -1), -1);
+	ck_assert_int_eq(errno, EINVAL);
+	ck_assert_int_eq(ipc_send(c, MSG_PING, 1, NULL, 0, -1), -1);
+	ck_assert_int_eq(ipc_send(c, MSG_CONN_DONE, 1, NULL, 0, -1), 0);
+	ck_assert_int_eq(ipc_pending(c), 1);
+	ipc_chan_free(c);
+	close(sv[1]);
+	/* Roles are required. */
+	ck_assert_ptr_null(ipc_chan_new(sv[0], 0, IPC_PARENT));
+}
+END_TEST
+
+/* A snapshot travels only as a sealed memfd. */
+START_TEST(test_snapshot_fd)
+{
+	struct ipc_chan	*a, *b;
+	struct ipc_msg	 m;
+	struct ipc_buf	 buf;
+	int		 sv[2], mfd, base = fd_count();
+
+	/* Sealed: accepted. */
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	a = ipc_chan_new(sv[0], IPC_PARENT, IPC_KEEPER);
+	b = ipc_chan_new(sv[1], IPC_KEEPER, IPC_PARENT);
+	mfd = memfd_create("t", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	ck_assert_int_ne(mfd, -1);
+	ck_assert_int_eq(write(mfd, "snap", 4), 4);
+	ck_assert_int_eq(fcntl(mfd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW |
+	    F_SEAL_WRITE | F_SEAL_SEAL), 0);
+	ipc_buf_init(&buf);
+	ipc_put_u64(&buf, 2);
+	ck_assert_int_eq(ipc_send(a, MSG_SNAPSHOT, 0, buf.b_data, buf.b_len,
+	    mfd), 0);
+	ck_assert_int_eq(chan_next(a, b, &m), 1);
+	ck_assert_int_ne(m.m_fd, -1);
+	close(m.m_fd);
+	close(mfd);
+
+	/* Writable still: the receiver refuses it and fails the channel. */
+	mfd = memfd_create("t", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	ck_assert_int_eq(write(mfd, "snap", 4), 4);
+	ck_assert_int_eq(ipc_send(a, MSG_SNAPSHOT, 0, buf.b_data, buf.b_len,
+	    mfd), 0);
+	ck_assert_int_eq(chan_next(a, b, &m), -1);
+	ck_assert_str_eq(ipc_chan_error(b),
+	    "fd of the wrong kind: MSG_SNAPSHOT");
+	close(mfd);
+	ipc_buf_clear(&buf);
+	ipc_chan_free(a);
+	ipc_chan_free(b);
+	ck_assert_int_eq(fd_count(), base);
 }
 END_TEST
 
@@ -1076,6 +1175,8 @@ check_suite(void)
 	tcase_add_test(tc, test_fd_missing);
 	tcase_add_test(tc, test_fd_wrong_kind);
 	tcase_add_test(tc, test_ctrunc);
+	tcase_add_test(tc, test_direction);
+	tcase_add_test(tc, test_snapshot_fd);
 	tcase_add_test(tc, test_garbage);
 	suite_add_tcase(s, tc);
 	return s;
