@@ -1,7 +1,11 @@
 # core fragment (see Makefile.am): process architecture, logging, API.
-src_libwidgetd_a_SOURCES += src/log.c src/log.h src/config.h src/ipc.h src/sandbox.h src/widgetctl.h \
-	src/chan.c src/chan.h src/proc.c src/proc.h src/parent.c src/worker.c \
-	src/keeper.c src/keeper_secret.c src/keeper_secret.h src/api.c src/api.h
+src_libwidgetd_a_SOURCES += src/log.c src/log.h src/config.h src/ipc.h \
+	src/sandbox.h src/widgetctl.h src/chan.c src/chan.h src/proc.c \
+	src/proc.h src/snapshot.c src/snapshot.h src/plan.c src/plan.h \
+	src/parent.c \
+	src/worker.c src/worker.h src/execute.c \
+	src/keeper.c src/keeper_plan.c src/keeper_plan.h src/keeper_secret.c \
+	src/keeper_secret.h src/api.c src/api.h
 
 # Integration tests: a real widgetd on 127.0.0.1, driven from python3
 # (tests/integration/wdtest.py).  Root-only parts exit 77 (skipped).
@@ -25,3 +29,11 @@ tests_check_core_SOURCES = tests/check_core.c \
 	tests/check_main.c tests/check_main.h
 tests_check_core_CFLAGS = $(WD_TEST_CFLAGS)
 tests_check_core_LDADD = $(WD_TEST_LIBS)
+
+# The worker↔keeper call: plans on the wire and the keeper's check of them.
+check_PROGRAMS += tests/check_plan
+TESTS += tests/check_plan
+tests_check_plan_SOURCES = tests/check_plan.c \
+	tests/check_main.c tests/check_main.h
+tests_check_plan_CFLAGS = $(WD_TEST_CFLAGS)
+tests_check_plan_LDADD = $(WD_TEST_LIBS)

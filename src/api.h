@@ -1,7 +1,7 @@
 /*
  * api.h — the browser-facing API's shared pieces: request ids, the error
- * envelope of SPEC §5 and the headers every response carries.  Routes for
- * connectors will live here too; the worker only moves bytes.
+ * envelope of SPEC §5, and the headers every response carries (X-Request-ID,
+ * Server-Timing, X-Connector-Timing, X-Content-Type-Options).
  */
 #ifndef WIDGETD_API_H
 #define WIDGETD_API_H
@@ -12,7 +12,14 @@
 struct evbuffer;
 
 #define API_REQID_LEN	37		/* UUID text + NUL */
-#define API_HEALTH_PATH	"/widget-service/health"
+#define API_PREFIX	"/widget-service"
+#define API_HEALTH_PATH	API_PREFIX "/health"
+
+enum api_cache {
+	API_CACHE_NONE,		/* no cache lookup happened */
+	API_CACHE_MISS,
+	API_CACHE_HIT
+};
 
 /* What the worker knows about one request while answering it. */
 struct api_ctx {
@@ -20,24 +27,54 @@ struct api_ctx {
 	struct timespec	 a_start;	/* CLOCK_MONOTONIC, first byte parsed */
 	int		 a_keepalive;	/* keep the connection after this */
 	int		 a_head;	/* HEAD: headers only */
+	/* Timings (platform-docs §18), in ms, filled as the request goes. */
+	double		 a_setup_ms;
+	double		 a_transform_ms;
+	double		 a_cache_ms;
+	double		 a_external_ms;
+	const char	*a_external_host;	/* NULL: no upstream attempted */
+	int		 a_timeout;		/* the upstream window ran out */
+	enum api_cache	 a_cache;
+	const char	*a_error;		/* X-Connector-Timing "error" */
 };
 
-/* Warm up what the API uses (json-c, getrandom) before the sandbox. */
+/* Warm up what the API uses (json-c, the random source) before the sandbox. */
 int		 api_init(void);
 /* Fill ctx with a fresh request id and start time. */
 void		 api_ctx_init(struct api_ctx *);
-/* UUID version 4 from getrandom(2); -1 if the kernel gives no entropy. */
+/*
+ * A UUID version 4.  The bytes come from getrandom(2) a few kilobytes at a
+ * time, not one system call per request.  -1 if the kernel gives none.
+ */
 int		 api_request_id(char out[API_REQID_LEN]);
+/* Milliseconds since ctx started. */
+double		 api_elapsed_ms(const struct api_ctx *);
+double		 api_ms_between(const struct timespec *, const struct timespec *);
 
-/* {"success":false,"errors":{…},"request_id":…}; malloc'd, NULL on ENOMEM. */
+/*
+ * {"success":false,"errors":{"code":…,"detail":…,"scope":…,"params":[…]},
+ *  "request_id":…}: malloc'd, NULL on ENOMEM.  params is a NULL-terminated
+ * list (or NULL); a NULL code or detail is left out.
+ */
 char		*api_error_body(const char *code, const char *detail,
-		    const char *scope, const char *reqid);
+		    const char *scope, const char *const *params,
+		    const char *reqid);
 
-/* A complete response with the common headers.  -1 on error. */
+/*
+ * A complete response with the common headers and the timing headers from
+ * ctx.  ctype NULL: no Content-Type.  extra: NULL-terminated "Name: value"
+ * lines or NULL.  -1 on error.
+ */
 int		 api_reply(struct evbuffer *, const struct api_ctx *, int status,
-		    const char *ctype, const void *body, size_t len);
+		    const char *ctype, const char *const *extra,
+		    const void *body, size_t len);
+/* widgetd's own answer: the envelope with scope "Request". */
 int		 api_reply_error(struct evbuffer *, const struct api_ctx *,
 		    int status, const char *code, const char *detail);
+/* The envelope with every member chosen by the caller. */
+int		 api_reply_envelope(struct evbuffer *, const struct api_ctx *,
+		    int status, const char *code, const char *detail,
+		    const char *scope, const char *const *params);
 /* The envelope code for a status widgetd answers on its own. */
 const char	*api_status_code(int status);
 

@@ -1041,6 +1041,8 @@ static const struct config_key config_root_keys[] = {
 	    offsetof(struct widgetd_config, c_chroot), NULL },
 	{ "workers", CK_INT, 0, 1, 256,
 	    offsetof(struct widgetd_config, c_workers), NULL },
+	{ "keepers", CK_INT, 0, 1, 64,
+	    offsetof(struct widgetd_config, c_keepers), NULL },
 	{ "control_socket", CK_PATH, 0, 0, 0,
 	    offsetof(struct widgetd_config, c_control_socket), NULL },
 	{ "metrics", CK_FUNC, 0, 0, 0, 0, config_do_metrics },
@@ -1060,6 +1062,7 @@ config_defaults(struct widgetd_config *c)
 	/* One worker per CPU: workers are single-threaded event loops. */
 	ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 	c->c_workers = ncpu < 1 ? 1 : ncpu > 256 ? 256 : (int)ncpu;
+	c->c_keepers = 1;
 	c->c_syslog_facility = LOG_DAEMON;
 	c->c_access_log = 1;
 	c->c_metrics.l_port = 9464;
@@ -1136,16 +1139,13 @@ config_cross(struct config_ctx *x, const config_t *cf)
  * Files pulled in with @include are not scanned.
  */
 static void
-config_prescan(struct config_ctx *x, const char *path)
+config_prescan(struct config_ctx *x, FILE *fp)
 {
-	FILE		*fp;
 	char		 tok[64];
 	int		 ch, prev = '\n', prev2 = '\n', line = 1, n, neg;
 	unsigned long long v;
 	char		*ep;
 
-	if ((fp = fopen(path, "r")) == NULL)
-		return;
 	while ((ch = getc(fp)) != EOF) {
 		if (ch == '\n')
 			line++;
@@ -1215,7 +1215,6 @@ config_prescan(struct config_ctx *x, const char *path)
 			    "integer %s%s does not fit in 32 bits; write %s%sL",
 			    neg ? "-" : "", tok, neg ? "-" : "", tok);
 	}
-	fclose(fp);
 }
 
 /* libconfig stops at the first syntax error; it has a file and a line. */
@@ -1258,16 +1257,24 @@ config_dirname(const char *path)
 
 /*
  * Parse, then validate the whole tree; errors only accumulate, so the
- * caller sees all of them.  The result is all or nothing.
+ * caller sees all of them.  The result is all or nothing.  The text comes
+ * from path itself, or (text != NULL) from memory: a child loading its
+ * generation's snapshot opens nothing, and path then only names the file
+ * for messages and anchors relative paths.  flat, when not NULL, receives
+ * the whole tree as libconfig writes it, @include files merged in: the
+ * text a snapshot carries.
  */
-struct widgetd_config *
-config_load(const char *path, void (*report)(const char *, void *), void *arg)
+static struct widgetd_config *
+config_load_common(const char *path, const char *text, size_t textlen,
+    void (*report)(const char *, void *), void *arg, char **flat,
+    size_t *flatlen)
 {
 	struct config_ctx	 x;
 	struct widgetd_config	*c = NULL;
 	config_t		 cf;
-	FILE			*fp;
+	FILE			*fp = NULL;
 	const char		*base;
+	char			*copy = NULL;
 
 	memset(&x, 0, sizeof(x));
 	x.x_path = path;
@@ -1276,11 +1283,14 @@ config_load(const char *path, void (*report)(const char *, void *), void *arg)
 	config_init(&cf);
 
 	/* Open it ourselves first: libconfig's I/O error hides errno. */
-	if ((fp = fopen(path, "r")) == NULL) {
+	if (text == NULL)
+		fp = fopen(path, "r");
+	else if ((copy = strndup(text, textlen)) != NULL)
+		fp = fmemopen(copy, strlen(copy), "r");
+	if (fp == NULL) {
 		config_err_at(&x, NULL, "%s", strerror(errno));
 		goto out;
 	}
-	fclose(fp);
 	if ((x.x_dir = config_dirname(path)) == NULL ||
 	    (c = calloc(1, sizeof(*c))) == NULL || !config_defaults(c)) {
 		config_err_at(&x, NULL, "out of memory");
@@ -1299,15 +1309,34 @@ config_load(const char *path, void (*report)(const char *, void *), void *arg)
 
 	config_set_include_dir(&cf, x.x_dir);
 	/* The prescan reports into the same list; parsing still goes on. */
-	config_prescan(&x, path);
-	if (config_read_file(&cf, path) != CONFIG_TRUE) {
+	config_prescan(&x, fp);
+	if ((text == NULL ? config_read_file(&cf, path) :
+	    config_read_string(&cf, copy)) != CONFIG_TRUE) {
 		config_report_syntax(&x, &cf);
 		goto out;
 	}
 	config_group(&x, config_root_setting(&cf), config_root_keys,
 	    sizeof(config_root_keys) / sizeof(config_root_keys[0]), c);
 	config_cross(&x, &cf);
+	if (x.x_nerr == 0 && flat != NULL) {
+		FILE	*mf;
+
+		*flat = NULL;
+		if ((mf = open_memstream(flat, flatlen)) == NULL) {
+			config_err_at(&x, NULL, "out of memory");
+			goto out;
+		}
+		config_write(&cf, mf);
+		if (fclose(mf) != 0) {
+			free(*flat);
+			*flat = NULL;
+			config_err_at(&x, NULL, "out of memory");
+		}
+	}
 out:
+	if (fp != NULL)
+		fclose(fp);
+	free(copy);
 	config_destroy(&cf);
 	free(x.x_dir);
 	/* Any error at all: the caller keeps its running configuration. */
@@ -1316,6 +1345,26 @@ out:
 		c = NULL;
 	}
 	return c;
+}
+
+struct widgetd_config *
+config_load(const char *path, void (*report)(const char *, void *), void *arg)
+{
+	return config_load_common(path, NULL, 0, report, arg, NULL, NULL);
+}
+
+struct widgetd_config *
+config_load_flat(const char *path, void (*report)(const char *, void *),
+    void *arg, char **flat, size_t *flatlen)
+{
+	return config_load_common(path, NULL, 0, report, arg, flat, flatlen);
+}
+
+struct widgetd_config *
+config_load_text(const char *path, const char *text, size_t len,
+    void (*report)(const char *, void *), void *arg)
+{
+	return config_load_common(path, text, len, report, arg, NULL, NULL);
 }
 
 static void

@@ -62,6 +62,8 @@ struct widgetd_config {
 	char		*c_keeper_user;
 	char		*c_chroot;
 	int		 c_workers;
+	int		 c_keepers;	/* secret holders; worker i uses
+					   keeper i % c_keepers */
 	char		*c_control_socket;
 	struct conf_listen c_metrics;	/* l_address NULL: off */
 	int		 c_syslog_facility;
@@ -82,6 +84,20 @@ struct widgetd_config {
  */
 struct widgetd_config *config_load(const char *path,
 		    void (*report)(const char *msg, void *arg), void *arg);
+/*
+ * The same from path, also returning (malloc'd, *flatlen bytes) the whole
+ * configuration as one text, @include files merged: what a generation's
+ * snapshot carries to the children.
+ */
+struct widgetd_config *config_load_flat(const char *path,
+		    void (*report)(const char *, void *), void *arg,
+		    char **flat, size_t *flatlen);
+/*
+ * From memory, opening nothing: text is a flattened configuration (it may
+ * hold no @include); path names it in messages and anchors relative paths.
+ */
+struct widgetd_config *config_load_text(const char *path, const char *text,
+		    size_t len, void (*report)(const char *, void *), void *arg);
 /* Free everything config_load returned; NULL is a no-op. */
 void		 config_free(struct widgetd_config *);
 /*

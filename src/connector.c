@@ -7,10 +7,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <json-c/json.h>
 
 #include "connector.h"
+#include "netpolicy.h"
 #include "registry.h"
 #include "template/template.h"
 
@@ -337,4 +339,93 @@ registry_composite(const struct registry *r, const char *permalink)
 			lo = mid + 1;
 	}
 	return NULL;
+}
+
+/*
+ * The origin a request of cr goes to: the literal one, or the one its
+ * get_variable() host renders to with the tenant's variables now.  The
+ * worker and the keeper both call this; the keeper's copy is the one that
+ * decides (keeper_plan.c).
+ */
+char *
+connector_origin(const struct conn_request *cr,
+    struct tval *(*get_variable)(const char *, void *), void *arg,
+    char *err, size_t errlen)
+{
+	struct tmpl_env		 env;
+	struct tmpl_error	 te;
+	struct tmpl_output	*o;
+	const char		*text;
+	char			*r = NULL;
+	size_t			 len;
+
+	if (cr->cr_origin_literal || cr->cr_origin.ct_tmpl == NULL) {
+		if ((r = strdup(cr->cr_origin.ct_src)) == NULL)
+			snprintf(err, errlen, "out of memory");
+		return r;
+	}
+	memset(&env, 0, sizeof(env));
+	memset(&te, 0, sizeof(te));
+	env.te_get_variable = get_variable;
+	env.te_variable_arg = arg;
+	if ((o = tmpl_render(cr->cr_origin.ct_tmpl, &env, &te)) == NULL) {
+		snprintf(err, errlen, "URL host %d:%d: %s", te.te_line,
+		    te.te_col, te.te_msg);
+		return NULL;
+	}
+	if ((text = tmpl_output_text(o, &len)) == NULL ||
+	    (r = strdup(text)) == NULL)
+		snprintf(err, errlen, "out of memory");
+	tmpl_output_free(o);
+	return r;
+}
+
+/*
+ * A rendered origin must be scheme://host[:port] and nothing else, with a
+ * host the policy allows (platform-docs §3a: checked at run time for a
+ * host from a variable).  0, or -1 and err.
+ */
+int
+connector_origin_check(const char *origin, const struct netpolicy *np,
+    char *err, size_t errlen)
+{
+	const char	*host, *why = NULL;
+	char		*h, *e;
+	size_t		 hl;
+	int		 rv = -1;
+
+	if (strncasecmp(origin, "https://", 8) == 0)
+		host = origin + 8;
+	else if (np != NULL && np->np_allow_http &&
+	    strncasecmp(origin, "http://", 7) == 0)
+		host = origin + 7;
+	else {
+		snprintf(err, errlen, "the URL '%.200s' does not start with "
+		    "https:// (is the variable set?)", origin);
+		return -1;
+	}
+	hl = strcspn(host, "/?#@\\ {}\"<>");
+	if (hl == 0 || host[hl] != '\0') {
+		snprintf(err, errlen, "the URL origin '%.200s' is not "
+		    "scheme://host[:port] (is the variable set?)", origin);
+		return -1;
+	}
+	if ((h = strndup(host, hl)) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	/* The port goes; the brackets of an IPv6 literal too. */
+	if (h[0] == '[') {
+		if ((e = strchr(h, ']')) != NULL)
+			*e = '\0';
+		memmove(h, h + 1, strlen(h));
+	} else if ((e = strrchr(h, ':')) != NULL)
+		*e = '\0';
+	if (!netpolicy_host_allowed(np, h, &why))
+		snprintf(err, errlen, "the URL host '%.200s' is not allowed: "
+		    "%s", h, why != NULL ? why : "private address");
+	else
+		rv = 0;
+	free(h);
+	return rv;
 }

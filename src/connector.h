@@ -237,6 +237,25 @@ const struct connector *registry_connector(const struct registry *,
 const struct composite *registry_composite(const struct registry *,
 		    const char *permalink);
 
+/*
+ * The origin ("scheme://host[:port]") requests of cr go to: the literal
+ * one, or what its get_variable() host renders to now (platform-docs §3a).
+ * malloc'd; NULL and err on a render error.  Not checked against any
+ * policy here.
+ */
+struct tval;
+char		*connector_origin(const struct conn_request *,
+		    struct tval *(*get_variable)(const char *, void *),
+		    void *arg, char *err, size_t errlen);
+
+/*
+ * An origin rendered from a variable, checked as a literal host is at load:
+ * "scheme://host[:port]" only, https (http with allow_http), a host the
+ * policy allows.  0, or -1 and err.
+ */
+int		 connector_origin_check(const char *origin,
+		    const struct netpolicy *, char *err, size_t errlen);
+
 /* 1 when s is a valid permalink / step name: ^[a-z0-9]+(?:-[a-z0-9]+)*$ */
 int		 connector_slug_valid(const char *s, size_t len);
 

@@ -27,6 +27,8 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include <json-c/json.h>
+
 #include "config.h"
 #include "store.h"
 #include "widgetctl.h"
@@ -53,18 +55,28 @@ struct ctl_store_cmd {
 /*
  * Tell the running daemon that tenant's secrets (the keeper re-reads
  * them) or variables (the parent builds a new configuration generation)
- * changed.  0 when it was told or nothing runs.
- *
- * Not connected yet: the lead wires it to the control socket once the
- * daemon answers the notice (ctl_command() in ctl_daemon.c: "secrets"
- * with the tenant for a secret, "reload" for a variable, CTL_QUIET_DOWN
- * so that no running daemon is not an error).  Until then it tells nobody
- * and returns 0.
+ * changed, over the control socket.  0 when it was told or nothing runs.
  */
 int
 ctl_store_notify(struct ctl_globals *g, const char *tenant, int is_secret)
 {
-	return 0;
+	struct json_object	*req;
+	int			 r;
+
+	/*
+	 * A secret: the keepers re-read that tenant's store.  A variable:
+	 * the parent builds a new configuration generation, which workers
+	 * and keepers take over without dropping a request.
+	 */
+	if ((req = ctl_request_new(is_secret ? "secrets" : "reload")) == NULL)
+		return -1;
+	if (is_secret)
+		json_object_object_add(req, "tenant",
+		    json_object_new_string(tenant));
+	r = ctl_command(g, req, NULL, CTL_QUIET_DOWN);
+	json_object_put(req);
+	/* No daemon running: it reads the store when it starts. */
+	return r == CTL_OK || r == CTL_DOWN ? 0 : -1;
 }
 
 static void

@@ -1,14 +1,27 @@
 /*
- * keeper.c — the only process that will hold secrets and reach upstreams.
+ * keeper.c — the only process that holds secrets and reaches upstreams.
  *
- * It runs as keeper_user, undumpable, under its own seccomp filter.  Each
- * worker has one channel to it, made by the parent and handed over with
- * MSG_WORKER_FD.  Every frame a worker sends is checked against the permit
- * table below; anything else closes that worker's channel, is logged by
- * name, and the parent is asked to respawn the worker.
+ * It runs as keeper_user, undumpable, under its own seccomp filter and a
+ * Landlock ruleset that lets it read only the tenants' stores and the
+ * resolver's files.  Each worker bound to it has one channel, made by the
+ * parent and handed over with MSG_WORKER_FD.  Every frame a worker sends
+ * is checked against the permit table below; anything else closes that
+ * worker's channel, is logged by name, and the parent is asked to respawn
+ * the worker.
+ *
+ * A connector call (MSG_CALL) is a plan rendered by the worker.  The
+ * keeper checks it against its own copy of the connector from the same
+ * configuration generation (keeper_plan.c), completes the symbolic
+ * secrets, makes the HTTPS call (keeper_egress.c), replaces secret-derived
+ * bytes in the answer (keeper_redact.c) and replies with MSG_RESULT or
+ * MSG_FAIL.  Generations: the keeper keeps an older one while a worker
+ * still declares it (MSG_GEN) or a call made with it is in flight.
  */
 #include "build.h"
 
+#include <sys/queue.h>
+
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,27 +33,54 @@
 #include "chan.h"
 #include "config.h"
 #include "ipc.h"
+#include "keeper_egress.h"
+#include "keeper_plan.h"
+#include "keeper_redact.h"
 #include "log.h"
+#include "plan.h"
 #include "proc.h"
+#include "sandbox.h"
+#include "snapshot.h"
+#include "store.h"
+#include "template/template.h"
 
-#define KEEPER_MAX_SLOTS	1024	/* more workers than any machine needs */
+#define KEEPER_MAX_CALLS	4096	/* in flight per worker channel */
+
+#define SCOPE_NETWORK	"Downstream (network/external service)"
 
 /* A worker's channel is in one of these states. */
 enum keeper_state {
-	KS_READY = 0x1,		/* idle: may ask for anything permitted */
+	KS_READY = 0x1,		/* may ask for anything permitted */
 };
 
-/*
- * The permit table: the message types a worker may send, and in which
- * states.  A type that is not here is never accepted from a worker.  The
- * connector call (MSG_CALL) will join it with its own state machine.
- */
-static const struct keeper_permit {
-	uint32_t	 kp_type;
-	unsigned	 kp_states;
-	int		 kp_empty;	/* payload must be empty */
-} keeper_permits[] = {
-	{ MSG_PING,	KS_READY,	1 },	/* health round trip */
+struct keeper;
+struct keeper_worker;
+
+/* One configuration generation the keeper holds. */
+struct kgen {
+	TAILQ_ENTRY(kgen)	 kg_entry;
+	struct snapshot		*kg_snap;
+	int			 kg_calls;	/* in flight with it */
+};
+
+/* One tenant store's secrets, shared by the generations that name it. */
+struct kstore {
+	TAILQ_ENTRY(kstore)	 ks_entry;
+	char			*ks_path;
+	struct store_map	*ks_map;	/* NULL: unreadable (logged) */
+	int			 ks_mark;
+};
+
+/* One MSG_CALL being served. */
+struct kcall {
+	TAILQ_ENTRY(kcall)	 kc_entry;
+	struct keeper_worker	*kc_kw;		/* NULL once the worker left */
+	uint32_t		 kc_id;
+	struct kgen		*kc_gen;
+	struct plan		 kc_plan;
+	struct kreq		 kc_req;
+	struct egress_call	*kc_ec;
+	struct timespec		 kc_start;
 };
 
 struct keeper_worker {
@@ -48,16 +88,56 @@ struct keeper_worker {
 	int			 kw_slot;
 	struct chan		*kw_chan;
 	enum keeper_state	 kw_state;
+	uint64_t		 kw_gen;	/* the generation it declared */
+	char			 kw_why[256];	/* why its channel is closed */
+	int			 kw_ncalls;
+	TAILQ_HEAD(, kcall)	 kw_calls;
 };
 
 struct keeper {
 	struct event_base	*k_base;
-	struct widgetd_config	*k_cfg;
 	struct chan		*k_parent;
-	struct keeper_worker	*k_workers[KEEPER_MAX_SLOTS];
+	struct keeper_worker	*k_workers[IPC_MAX_SLOTS];
 	int			 k_nworkers;
 	int			 k_shutdown;
+	TAILQ_HEAD(, kgen)	 k_gens;	/* newest first */
+	TAILQ_HEAD(, kstore)	 k_stores;
+	struct egress		*k_egress;
 };
+
+static int	keeper_ping(struct keeper_worker *, struct ipc_msg *);
+static int	keeper_call(struct keeper_worker *, struct ipc_msg *);
+static int	keeper_gen_msg(struct keeper_worker *, struct ipc_msg *);
+
+/*
+ * The permit table: the message types a worker may send, in which states,
+ * and who handles them.  A type that is not here is never accepted from a
+ * worker, whatever the channel's state.
+ */
+static const struct keeper_permit {
+	uint32_t	 kp_type;
+	unsigned	 kp_states;
+	int		(*kp_handler)(struct keeper_worker *, struct ipc_msg *);
+} keeper_permits[] = {
+	{ MSG_PING,	KS_READY,	keeper_ping },	/* health round trip */
+	{ MSG_CALL,	KS_READY,	keeper_call },	/* a connector call */
+	{ MSG_GEN,	KS_READY,	keeper_gen_msg }, /* generation in use */
+};
+
+/*
+ * A worker broke the rules: say how (logged once, when the channel
+ * closes) and return -1, which closes it.
+ */
+static int
+keeper_refuse(struct keeper_worker *kw, const char *fmt, ...)
+{
+	va_list	 ap;
+
+	va_start(ap, fmt);
+	vsnprintf(kw->kw_why, sizeof(kw->kw_why), fmt, ap);
+	va_end(ap);
+	return -1;
+}
 
 static const struct keeper_permit *
 keeper_permit_find(uint32_t type)
@@ -69,6 +149,456 @@ keeper_permit_find(uint32_t type)
 			return &keeper_permits[i];
 	return NULL;
 }
+
+/* --- Generations and stores ----------------------------------------------- */
+
+static struct kgen *
+keeper_gen_find(struct keeper *k, uint64_t gen)
+{
+	struct kgen	*kg;
+
+	TAILQ_FOREACH(kg, &k->k_gens, kg_entry)
+		if (kg->kg_snap->sn_gen == gen)
+			return kg;
+	return NULL;
+}
+
+static struct kstore *
+keeper_store_find(struct keeper *k, const char *path)
+{
+	struct kstore	*ks;
+
+	TAILQ_FOREACH(ks, &k->k_stores, ks_entry)
+		if (strcmp(ks->ks_path, path) == 0)
+			return ks;
+	return NULL;
+}
+
+static void
+keeper_store_report(const char *msg, void *arg)
+{
+	log_warnx("%s", msg);
+}
+
+/* (Re-)read one store's secrets; the old map is wiped once replaced. */
+static void
+keeper_store_read(struct kstore *ks)
+{
+	struct store_map	*m;
+	char			 err[256];
+
+	if ((m = store_read(ks->ks_path, STORE_SECRET, keeper_store_report,
+	    NULL, err, sizeof(err))) == NULL) {
+		log_warnx("secrets of %s: %s (keeping what was read before)",
+		    ks->ks_path, err);
+		return;
+	}
+	store_map_free(ks->ks_map);
+	ks->ks_map = m;
+	log_debug("secrets of %s: %zu", ks->ks_path, store_map_count(m));
+}
+
+/* Every store a generation names is read (once, shared). */
+static void
+keeper_stores_add(struct keeper *k, const struct snapshot *sn)
+{
+	struct kstore	*ks;
+	size_t		 i;
+
+	for (i = 0; i < sn->sn_cfg->c_ntenants; i++) {
+		if (keeper_store_find(k, sn->sn_cfg->c_tenants[i].t_store))
+			continue;
+		if ((ks = calloc(1, sizeof(*ks))) == NULL ||
+		    (ks->ks_path = strdup(sn->sn_cfg->c_tenants[i].t_store)) ==
+		    NULL) {
+			free(ks);
+			log_warnx("%s: out of memory", __func__);
+			continue;
+		}
+		keeper_store_read(ks);
+		TAILQ_INSERT_TAIL(&k->k_stores, ks, ks_entry);
+	}
+}
+
+/* Stores no generation names any more are wiped. */
+static void
+keeper_stores_prune(struct keeper *k)
+{
+	struct kstore	*ks, *next;
+	struct kgen	*kg;
+	size_t		 i;
+
+	TAILQ_FOREACH(ks, &k->k_stores, ks_entry)
+		ks->ks_mark = 0;
+	TAILQ_FOREACH(kg, &k->k_gens, kg_entry)
+		for (i = 0; i < kg->kg_snap->sn_cfg->c_ntenants; i++)
+			if ((ks = keeper_store_find(k,
+			    kg->kg_snap->sn_cfg->c_tenants[i].t_store)) != NULL)
+				ks->ks_mark = 1;
+	for (ks = TAILQ_FIRST(&k->k_stores); ks != NULL; ks = next) {
+		next = TAILQ_NEXT(ks, ks_entry);
+		if (ks->ks_mark)
+			continue;
+		TAILQ_REMOVE(&k->k_stores, ks, ks_entry);
+		store_map_free(ks->ks_map);
+		free(ks->ks_path);
+		free(ks);
+	}
+}
+
+/*
+ * Drop generations nobody can use any more: not the newest, no call in
+ * flight, no worker declaring it.
+ */
+static void
+keeper_gens_prune(struct keeper *k)
+{
+	struct kgen	*kg, *next, *newest = TAILQ_FIRST(&k->k_gens);
+	int		 i, used;
+
+	for (kg = TAILQ_NEXT(newest, kg_entry); kg != NULL; kg = next) {
+		next = TAILQ_NEXT(kg, kg_entry);
+		used = kg->kg_calls > 0;
+		for (i = 0; !used && i < IPC_MAX_SLOTS; i++)
+			if (k->k_workers[i] != NULL &&
+			    k->k_workers[i]->kw_gen == kg->kg_snap->sn_gen)
+				used = 1;
+		if (used)
+			continue;
+		log_debug("generation %llu dropped",
+		    (unsigned long long)kg->kg_snap->sn_gen);
+		TAILQ_REMOVE(&k->k_gens, kg, kg_entry);
+		snapshot_unref(kg->kg_snap);
+		free(kg);
+	}
+	keeper_stores_prune(k);
+}
+
+static void
+keeper_egress_conf(const struct snapshot *sn, struct egress_conf *ec)
+{
+	const struct widgetd_config *c = sn->sn_cfg;
+
+	memset(ec, 0, sizeof(*ec));
+	ec->ec_policy = &c->c_egress.policy;
+	ec->ec_ca = sn->sn_ca;
+	ec->ec_calen = sn->sn_calen;
+	ec->ec_resolve = c->c_egress.resolve;
+	ec->ec_nresolve = c->c_egress.nresolve;
+	ec->ec_timeout_ms = c->c_egress.timeout * 1000;
+	ec->ec_max_body = c->c_limits.upstream_body;
+}
+
+/* A new generation: the newest from now on. */
+static int
+keeper_gen_add(struct keeper *k, struct snapshot *sn)
+{
+	struct egress_conf	 ec;
+	struct kgen		*kg;
+	char			 err[256];
+
+	if (keeper_gen_find(k, sn->sn_gen) != NULL) {
+		snapshot_unref(sn);
+		return 0;
+	}
+	if ((kg = calloc(1, sizeof(*kg))) == NULL) {
+		snapshot_unref(sn);
+		return -1;
+	}
+	kg->kg_snap = sn;
+	keeper_egress_conf(sn, &ec);
+	if (k->k_egress == NULL) {
+		if ((k->k_egress = egress_new(k->k_base, &ec, err,
+		    sizeof(err))) == NULL)
+			fatalx("egress: %s", err);
+	} else if (egress_reconfigure(k->k_egress, &ec, err, sizeof(err)) ==
+	    -1)
+		log_warnx("generation %llu: egress: %s (keeping the previous "
+		    "settings)", (unsigned long long)sn->sn_gen, err);
+	keeper_stores_add(k, sn);
+	TAILQ_INSERT_HEAD(&k->k_gens, kg, kg_entry);
+	keeper_gens_prune(k);
+	return 0;
+}
+
+/* --- Calls ------------------------------------------------------------------ */
+
+static void
+keeper_call_free(struct kcall *kc)
+{
+	struct keeper	*k = NULL;
+
+	if (kc->kc_kw != NULL) {
+		k = kc->kc_kw->kw_k;
+		TAILQ_REMOVE(&kc->kc_kw->kw_calls, kc, kc_entry);
+		kc->kc_kw->kw_ncalls--;
+	}
+	if (kc->kc_ec != NULL)
+		egress_cancel(kc->kc_ec);
+	kreq_clear(&kc->kc_req);
+	plan_clear(&kc->kc_plan);
+	if (kc->kc_gen != NULL) {
+		kc->kc_gen->kg_calls--;
+		if (k != NULL)
+			keeper_gens_prune(k);
+	}
+	free(kc);
+}
+
+static void
+keeper_send_fail(struct keeper_worker *kw, uint32_t id, struct fail *fl)
+{
+	struct ipc_buf	 b;
+
+	if (fail_encode(&b, fl) == 0)
+		chan_send(kw->kw_chan, MSG_FAIL, id, b.b_data, b.b_len, -1);
+	ipc_buf_clear(&b);
+}
+
+/* A failure with a fixed status, scope and message. */
+static void
+keeper_fail(struct keeper_worker *kw, uint32_t id, int status,
+    const char *code, const char *scope, const char *detail, const char *host,
+    int timeout, uint64_t external_us)
+{
+	struct fail	 fl;
+
+	memset(&fl, 0, sizeof(fl));
+	fl.fl_status = (uint32_t)status;
+	fl.fl_code = (char *)code;
+	fl.fl_scope = (char *)scope;
+	fl.fl_detail = (char *)detail;
+	fl.fl_host = (char *)host;
+	fl.fl_timeout = (uint32_t)timeout;
+	fl.fl_external_us = external_us;
+	keeper_send_fail(kw, id, &fl);
+}
+
+static uint64_t
+keeper_us_since(const struct timespec *t0)
+{
+	struct timespec	 now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (uint64_t)(now.tv_sec - t0->tv_sec) * 1000000 +
+	    (uint64_t)((now.tv_nsec - t0->tv_nsec) / 1000);
+}
+
+/* The upstream answered (or did not): redact and reply. */
+static void
+keeper_call_done(struct egress_result *er, void *arg)
+{
+	struct kcall		*kc = arg;
+	struct keeper_worker	*kw = kc->kc_kw;
+	struct redact		*rd = NULL;
+	struct result		 rs;
+	struct ipc_buf		 b;
+	size_t			 i;
+	int			 n;
+
+	kc->kc_ec = NULL;	/* finished: nothing to cancel */
+	memset(&rs, 0, sizeof(rs));
+	if (kw == NULL)
+		goto out;
+	if (er->er_error != EGRESS_OK) {
+		log_debug("call %s: %s: %s", kc->kc_plan.pl_reqid,
+		    kc->kc_req.kr_host, er->er_msg);
+		keeper_fail(kw, kc->kc_id, 502, "", SCOPE_NETWORK, er->er_msg,
+		    kc->kc_req.kr_host, er->er_error == EGRESS_ETIMEOUT,
+		    keeper_us_since(&kc->kc_start));
+		goto out;
+	}
+	/* Nothing secret-derived goes back to the worker. */
+	if ((rd = redact_new()) == NULL)
+		goto oom;
+	for (i = 0; i < kc->kc_req.kr_nsecrets; i++)
+		if (redact_add(rd, kc->kc_req.kr_secrets[i],
+		    kc->kc_req.kr_secretlens[i]) == -1)
+			goto oom;
+	if ((n = egress_result_redact(er, rd)) == -1)
+		goto oom;
+	if (n > 0)
+		log_info("call %s: %d secret-derived string%s redacted from "
+		    "%s's answer", kc->kc_plan.pl_reqid, n, n == 1 ? "" : "s",
+		    kc->kc_req.kr_host);
+	rs.rs_status = (uint32_t)er->er_status;
+	if (er->er_nheaders > 0 && (rs.rs_headers = calloc(er->er_nheaders,
+	    sizeof(*rs.rs_headers))) == NULL)
+		goto oom;
+	for (i = 0; i < er->er_nheaders && i < RESULT_MAX_HEADERS; i++) {
+		rs.rs_headers[i].rh_name = er->er_headers[i].eh_name;
+		rs.rs_headers[i].rh_value = er->er_headers[i].eh_value;
+		rs.rs_nheaders++;
+	}
+	rs.rs_body = (unsigned char *)er->er_body;
+	rs.rs_bodylen = er->er_bodylen;
+	rs.rs_host = er->er_host;
+	rs.rs_dns_us = (uint64_t)er->er_timing.et_dns;
+	rs.rs_connect_us = (uint64_t)er->er_timing.et_connect;
+	rs.rs_tls_us = (uint64_t)er->er_timing.et_tls;
+	rs.rs_ttfb_us = (uint64_t)er->er_timing.et_ttfb;
+	rs.rs_total_us = keeper_us_since(&kc->kc_start);
+	rs.rs_reused = (uint32_t)er->er_reused;
+	rs.rs_redacted = (uint32_t)n;
+	if (result_encode(&b, &rs) == 0)
+		chan_send(kw->kw_chan, MSG_RESULT, kc->kc_id, b.b_data,
+		    b.b_len, -1);
+	else
+		keeper_fail(kw, kc->kc_id, 502, "", SCOPE_NETWORK,
+		    "the upstream's answer is too large", kc->kc_req.kr_host,
+		    0, rs.rs_total_us);
+	ipc_buf_clear(&b);
+	goto out;
+oom:
+	keeper_fail(kw, kc->kc_id, 500, "", "Unexpected error",
+	    "out of memory", kc->kc_req.kr_host, 0, 0);
+out:
+	/* The pointers are borrowed from er, which egress wipes and frees. */
+	free(rs.rs_headers);
+	redact_free(rd);
+	keeper_call_free(kc);
+}
+
+/* Hand the completed request to egress, within the call's window. */
+static int
+keeper_start(struct kcall *kc, struct kgen *kg)
+{
+	struct egress_request	 req;
+	struct egress_field	*hf = NULL;
+	size_t			 i;
+
+	memset(&req, 0, sizeof(req));
+	if (kc->kc_req.kr_nheaders > 0 && (hf = calloc(kc->kc_req.kr_nheaders,
+	    sizeof(*hf))) == NULL)
+		return -1;
+	for (i = 0; i < kc->kc_req.kr_nheaders; i++) {
+		hf[i].ef_name = kc->kc_req.kr_headers[i].kh_name;
+		hf[i].ef_value = kc->kc_req.kr_headers[i].kh_value;
+	}
+	req.eq_method = kc->kc_req.kr_method;
+	req.eq_url = kc->kc_req.kr_url;
+	req.eq_headers = hf;
+	req.eq_nheaders = kc->kc_req.kr_nheaders;
+	if (kc->kc_req.kr_has_body) {
+		req.eq_body = kc->kc_req.kr_body != NULL ?
+		    (const void *)kc->kc_req.kr_body : "";
+		req.eq_bodylen = kc->kc_req.kr_bodylen;
+	}
+	/* The window runs from when the keeper took the call. */
+	req.eq_deadline = kc->kc_start;
+	req.eq_deadline.tv_sec += kg->kg_snap->sn_cfg->c_egress.timeout;
+	kc->kc_ec = egress_start(kc->kc_kw->kw_k->k_egress, &req,
+	    keeper_call_done, kc);
+	free(hf);	/* egress copied what it needs */
+	return kc->kc_ec == NULL ? -1 : 0;
+}
+
+static int
+keeper_call_lookup(const char *name, const void **val, size_t *len,
+    void *arg)
+{
+	struct kstore	*ks = arg;
+
+	if (ks == NULL || ks->ks_map == NULL)
+		return -1;
+	return store_lookup(ks->ks_map, name, val, len);
+}
+
+static int
+keeper_call(struct keeper_worker *kw, struct ipc_msg *m)
+{
+	struct keeper		*k = kw->kw_k;
+	struct kcall		*kc, *o;
+	struct kgen		*kg;
+	struct kstore		*ks;
+	struct fail		 fl;
+	const char		*why;
+	int			 r;
+
+	TAILQ_FOREACH(o, &kw->kw_calls, kc_entry)
+		if (o->kc_id == m->m_id)
+			return keeper_refuse(kw, "call id %u reused", m->m_id);
+	if (kw->kw_ncalls >= KEEPER_MAX_CALLS)
+		return keeper_refuse(kw, "more than %d calls in flight",
+		    KEEPER_MAX_CALLS);
+	if ((kc = calloc(1, sizeof(*kc))) == NULL) {
+		keeper_fail(kw, m->m_id, 503, "UNAVAILABLE", "Unexpected error",
+		    "out of memory", "", 0, 0);
+		return 0;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &kc->kc_start);
+	kc->kc_id = m->m_id;
+	if (plan_decode(m, &kc->kc_plan, &why) == -1) {
+		free(kc);
+		return keeper_refuse(kw, "malformed plan: %s", why);
+	}
+	kc->kc_kw = kw;
+	TAILQ_INSERT_TAIL(&kw->kw_calls, kc, kc_entry);
+	kw->kw_ncalls++;
+	if ((kg = keeper_gen_find(k, kc->kc_plan.pl_gen)) == NULL) {
+		/* A generation already dropped or not yet here: retryable. */
+		keeper_fail(kw, kc->kc_id, 503, "UNAVAILABLE", "Request",
+		    "configuration is changing; retry", "", 0, 0);
+		keeper_call_free(kc);
+		return 0;
+	}
+	kc->kc_gen = kg;
+	kg->kg_calls++;
+	kw->kw_gen = kg->kg_snap->sn_gen;
+	memset(&fl, 0, sizeof(fl));
+	if ((r = keeper_plan_check(kg->kg_snap, &kc->kc_plan, &fl,
+	    &why)) == -1) {
+		/* Where a secret goes is never the worker's choice. */
+		keeper_refuse(kw, "plan for request %s refused: %s",
+		    kc->kc_plan.pl_reqid, why);
+		fail_clear(&fl);
+		keeper_call_free(kc);
+		return -1;
+	}
+	if (r == 1) {
+		keeper_send_fail(kw, kc->kc_id, &fl);
+		fail_clear(&fl);
+		keeper_call_free(kc);
+		return 0;
+	}
+	ks = keeper_store_find(k, kg->kg_snap->sn_cfg->c_tenants[
+	    kc->kc_plan.pl_tenant].t_store);
+	if (keeper_plan_complete(kg->kg_snap, &kc->kc_plan,
+	    keeper_call_lookup, ks, &kc->kc_req, &fl) == -1) {
+		fl.fl_external_us = 0;
+		keeper_send_fail(kw, kc->kc_id, &fl);
+		fail_clear(&fl);
+		keeper_call_free(kc);
+		return 0;
+	}
+	if (keeper_start(kc, kg) == -1) {
+		keeper_fail(kw, kc->kc_id, 502, "", SCOPE_NETWORK,
+		    "cannot start the call", kc->kc_req.kr_host, 0, 0);
+		keeper_call_free(kc);
+	}
+	return 0;
+}
+
+static int
+keeper_ping(struct keeper_worker *kw, struct ipc_msg *m)
+{
+	chan_send(kw->kw_chan, MSG_PONG, m->m_id, NULL, 0, -1);
+	return 0;
+}
+
+static int
+keeper_gen_msg(struct keeper_worker *kw, struct ipc_msg *m)
+{
+	uint64_t	 gen;
+
+	if (ipc_decode_gen(m, &gen) == -1)
+		return keeper_refuse(kw, "malformed MSG_GEN");
+	kw->kw_gen = gen;
+	keeper_gens_prune(kw->kw_k);
+	return 0;
+}
+
+/* --- Channels --------------------------------------------------------------- */
 
 static void
 keeper_maybe_exit(struct keeper *k)
@@ -82,11 +612,16 @@ static void
 keeper_worker_free(struct keeper_worker *kw)
 {
 	struct keeper	*k = kw->kw_k;
+	struct kcall	*kc;
 
+	/* Calls in flight have nobody to answer: stop them. */
+	while ((kc = TAILQ_FIRST(&kw->kw_calls)) != NULL)
+		keeper_call_free(kc);
 	k->k_workers[kw->kw_slot] = NULL;
 	k->k_nworkers--;
 	chan_free(kw->kw_chan);
 	free(kw);
+	keeper_gens_prune(k);
 	keeper_maybe_exit(k);
 }
 
@@ -97,26 +632,18 @@ keeper_worker_msg(struct chan *ch, struct ipc_msg *m, void *arg)
 	const struct keeper_permit	*p;
 
 	p = keeper_permit_find(m->m_type);
-	if (p == NULL || (p->kp_states & kw->kw_state) == 0) {
-		log_warnx("worker %d sent %s, not permitted: closing its "
-		    "channel", kw->kw_slot, ipc_type_name(m->m_type));
-		return -1;
-	}
-	if (m->m_fd != -1 || (p->kp_empty && ipc_get_end(m) != 0)) {
-		log_warnx("worker %d sent a malformed %s: closing its channel",
-		    kw->kw_slot, ipc_type_name(m->m_type));
-		return -1;
-	}
-	switch (m->m_type) {
-	case MSG_PING:
-		chan_send(ch, MSG_PONG, m->m_id, NULL, 0, -1);
-		break;
-	}
-	return 0;
+	if (p == NULL || (p->kp_states & kw->kw_state) == 0)
+		return keeper_refuse(kw, "%s is not permitted",
+		    ipc_type_name(m->m_type));
+	if (m->m_fd != -1)
+		return keeper_refuse(kw, "an fd came with %s",
+		    ipc_type_name(m->m_type));
+	return p->kp_handler(kw, m);
 }
 
 static void
-keeper_worker_close(struct chan *ch, const char *why, void *arg)
+keeper_worker_close(struct chan *ch, enum chan_end end, const char *why,
+    void *arg)
 {
 	struct keeper_worker	*kw = arg;
 	struct keeper		*k = kw->kw_k;
@@ -128,16 +655,18 @@ keeper_worker_close(struct chan *ch, const char *why, void *arg)
 	 * reset is a worker dying, which the parent sees by itself (and an
 	 * eviction then could hit its replacement).
 	 */
-	evict = strcmp(why, "refused message") == 0 ||
-	    strcmp(why, "protocol violation") == 0;
-	log_debug("worker %d channel closed (%s)", kw->kw_slot, why);
-	if (evict) {
-		ipc_buf_init(&b);
-		if (ipc_put_u32(&b, (uint32_t)kw->kw_slot) == 0)
-			chan_send(k->k_parent, MSG_WORKER_EVICT, 0, b.b_data,
-			    b.b_len, -1);
+	evict = end == CHAN_VIOLATION;
+	if (evict)
+		log_warnx("worker %d broke the protocol (%s): closing its "
+		    "channel and asking for a new worker", kw->kw_slot,
+		    kw->kw_why[0] != '\0' ? kw->kw_why : why);
+	else
+		log_debug("worker %d channel closed (%s)", kw->kw_slot, why);
+	if (evict && ipc_encode_u32(&b, (uint32_t)kw->kw_slot) == 0)
+		chan_send(k->k_parent, MSG_WORKER_EVICT, 0, b.b_data, b.b_len,
+		    -1);
+	if (evict)
 		ipc_buf_clear(&b);
-	}
 	keeper_worker_free(kw);
 }
 
@@ -147,8 +676,7 @@ keeper_add_worker(struct keeper *k, struct ipc_msg *m)
 	struct keeper_worker	*kw;
 	uint32_t		 slot;
 
-	if (m->m_fd == -1 || ipc_get_u32(m, &slot) == -1 ||
-	    ipc_get_end(m) != 0 || slot >= KEEPER_MAX_SLOTS)
+	if (m->m_fd == -1 || ipc_decode_slot(m, &slot) == -1)
 		return -1;
 	/* A respawned worker's new channel replaces the dead one's. */
 	if (k->k_workers[slot] != NULL)
@@ -160,8 +688,9 @@ keeper_add_worker(struct keeper *k, struct ipc_msg *m)
 	kw->kw_k = k;
 	kw->kw_slot = (int)slot;
 	kw->kw_state = KS_READY;
-	kw->kw_chan = chan_new(k->k_base, m->m_fd, keeper_worker_msg,
-	    keeper_worker_close, kw);
+	TAILQ_INIT(&kw->kw_calls);
+	kw->kw_chan = chan_new(k->k_base, m->m_fd, IPC_KEEPER, IPC_WORKER,
+	    keeper_worker_msg, keeper_worker_close, kw);
 	if (kw->kw_chan == NULL) {
 		free(kw);
 		goto fail;
@@ -176,6 +705,54 @@ fail:
 	return 0;
 }
 
+static void
+keeper_snapshot(struct keeper *k, struct ipc_msg *m)
+{
+	struct snapshot	*sn;
+	struct ipc_buf	 b;
+	uint64_t	 gen;
+
+	if (ipc_decode_gen(m, &gen) == -1 ||
+	    (sn = snapshot_load(m->m_fd, proc_log_report, NULL)) == NULL ||
+	    sn->sn_gen != gen) {
+		/* The parent validated it: only memory can fail here. */
+		log_warnx("cannot load generation %llu; keeping the running "
+		    "one", (unsigned long long)gen);
+		close(m->m_fd);
+		return;
+	}
+	close(m->m_fd);
+	if (keeper_gen_add(k, sn) == -1) {
+		log_warnx("%s: out of memory", __func__);
+		return;
+	}
+	log_debug("generation %llu loaded", (unsigned long long)gen);
+	if (ipc_encode_u64(&b, gen) == 0)
+		chan_send(k->k_parent, MSG_SNAPSHOT_DONE, 0, b.b_data, b.b_len,
+		    -1);
+	ipc_buf_clear(&b);
+}
+
+static void
+keeper_secrets_changed(struct keeper *k, struct ipc_msg *m)
+{
+	struct kgen	*kg = TAILQ_FIRST(&k->k_gens);
+	const struct snap_tenant *st;
+	struct kstore	*ks;
+	char		*tenant;
+
+	if (ipc_decode_secrets(m, &tenant) == -1)
+		return;
+	if ((st = snapshot_tenant_by_id(kg->kg_snap, tenant)) != NULL &&
+	    (ks = keeper_store_find(k, kg->kg_snap->sn_cfg->c_tenants[
+	    st->st_index].t_store)) != NULL) {
+		keeper_store_read(ks);
+		log_info("secrets of tenant %s re-read", tenant);
+	}
+	free(tenant);
+	chan_send(k->k_parent, MSG_SECRETS_DONE, m->m_id, NULL, 0, -1);
+}
+
 static int
 keeper_parent_msg(struct chan *ch, struct ipc_msg *m, void *arg)
 {
@@ -184,15 +761,15 @@ keeper_parent_msg(struct chan *ch, struct ipc_msg *m, void *arg)
 	switch (m->m_type) {
 	case MSG_WORKER_FD:
 		return keeper_add_worker(k, m);
+	case MSG_SNAPSHOT:
+		keeper_snapshot(k, m);
+		return 0;
+	case MSG_SECRETS:
+		keeper_secrets_changed(k, m);
+		return 0;
 	case MSG_SHUTDOWN:
-		if (m->m_fd != -1)
-			return -1;
 		k->k_shutdown = 1;
 		keeper_maybe_exit(k);
-		return 0;
-	case MSG_RELOAD:
-		if (m->m_fd != -1)
-			return -1;
 		return 0;
 	default:
 		log_warnx("parent sent unexpected %s", ipc_type_name(m->m_type));
@@ -201,37 +778,78 @@ keeper_parent_msg(struct chan *ch, struct ipc_msg *m, void *arg)
 }
 
 static void
-keeper_parent_close(struct chan *ch, const char *why, void *arg)
+keeper_parent_close(struct chan *ch, enum chan_end end, const char *why,
+    void *arg)
 {
 	log_set_forward(NULL, NULL);
 	fatalx("parent channel closed (%s)", why);
 }
 
+/*
+ * What the keeper may read from now on (Landlock): its tenants' stores
+ * and the resolver's files.  A store named by a later generation is
+ * another keeper's (the parent starts new keepers when the stores change).
+ */
+static const char **
+keeper_paths(const struct snapshot *sn)
+{
+	const char	**paths;
+	size_t		  n = 0, i, nres;
+
+	for (nres = 0; sandbox_resolver_paths[nres] != NULL; nres++)
+		;
+	if ((paths = calloc(sn->sn_cfg->c_ntenants + nres + 1,
+	    sizeof(*paths))) == NULL)
+		fatalx("%s: out of memory", __func__);
+	for (i = 0; i < sn->sn_cfg->c_ntenants; i++)
+		paths[n++] = sn->sn_cfg->c_tenants[i].t_store;
+	for (i = 0; i < nres; i++)
+		paths[n++] = sandbox_resolver_paths[i];
+	paths[n] = NULL;
+	return paths;
+}
+
 int
-keeper_main(const struct proc_opts *po)
+keeper_main(const struct proc_opts *po, int slot)
 {
 	struct keeper	 k;
+	struct snapshot	*sn;
+	const char	**paths;
+	char		 name[32], err[256];
 
 	memset(&k, 0, sizeof(k));
-	log_procname("keeper");
+	TAILQ_INIT(&k.k_gens);
+	TAILQ_INIT(&k.k_stores);
+	snprintf(name, sizeof(name), "keeper %d", slot);
+	log_procname(name);
 	log_setverbose(po->po_verbose);
 	proc_child_signals();
 	/* As in the worker: create everything before the sandbox. */
 	if ((k.k_base = event_base_new()) == NULL)
 		fatalx("event_base_new failed");
-	k.k_parent = chan_new(k.k_base, PROC_CHAN_FD, keeper_parent_msg,
-	    keeper_parent_close, &k);
+	k.k_parent = chan_new(k.k_base, PROC_CHAN_FD, IPC_KEEPER, IPC_PARENT,
+	    keeper_parent_msg, keeper_parent_close, &k);
 	if (k.k_parent == NULL)
 		fatalx("cannot set up the parent channel");
 	log_set_forward(proc_log_forward, k.k_parent);
 
-	if ((k.k_cfg = config_load(po->po_conf, proc_log_report, NULL)) == NULL)
-		fatalx("%s: invalid configuration", po->po_conf);
+	if ((sn = snapshot_load(PROC_SNAP_FD, proc_log_report, NULL)) == NULL)
+		fatalx("cannot load the configuration snapshot");
+	close(PROC_SNAP_FD);
 	if (proc_raise_nofile() == -1)
 		log_warn("cannot raise the open files limit");
 	tzset();
-
-	proc_confine(PROC_KEEPER, k.k_cfg);
+	/* libcurl, OpenSSL and the template engine, before any filter. */
+	if (egress_init(err, sizeof(err)) == -1)
+		fatalx("egress: %s", err);
+	if (tmpl_init() == -1)
+		log_warnx("C.UTF-8 locale missing: templates map case in ASCII "
+		    "only");
+	if (keeper_gen_add(&k, sn) == -1)
+		fatalx("out of memory");
+	paths = keeper_paths(sn);
+	proc_confine(PROC_KEEPER, sn->sn_cfg, paths);
+	free(paths);
 
 	chan_send(k.k_parent, MSG_READY, 0, NULL, 0, -1);
 	log_debug("ready");

@@ -9,10 +9,17 @@
  * the keeper are made here, so that a respawned keeper or worker is linked
  * to the survivors again.  It writes the children's log lines.
  *
- * Generations: a reload validates the new configuration completely, then
- * starts a new keeper and new workers with it and lets the old ones drain
- * (MSG_SHUTDOWN).  Old workers keep talking to the old keeper until they
- * have finished; the old keeper exits when its last worker has gone.
+ * Generations: the parent reads the configuration, the registries, the
+ * stored variables and the session keys once per load into a sealed
+ * snapshot (snapshot.h), validates it, and gives every child the same
+ * bytes.  A reload that changes no process (users, chroot, the numbers of
+ * workers and keepers) hands the new snapshot to the running keepers,
+ * and once every keeper has it, to the workers: connections and in-flight
+ * calls live on; the keepers keep an older generation until no worker uses
+ * it.  A reload that does change processes starts a new epoch: a new set
+ * of keepers and workers with the new snapshot, while the old ones drain
+ * (MSG_SHUTDOWN) — old workers keep talking to their old keepers, which
+ * exit when their last worker has gone.
  */
 #include "build.h"
 
@@ -35,18 +42,24 @@
 
 #include <event2/event.h>
 #include <event2/listener.h>
+#include <json-c/json.h>
 
 #include "chan.h"
 #include "config.h"
+#include "control.h"
 #include "ipc.h"
 #include "log.h"
 #include "proc.h"
+#include "snapshot.h"
 
 #define PARENT_BACKLOG		511
 #define PARENT_CRASH_LOOP	3	/* consecutive crashes worth a warning */
 #define PARENT_DRAIN_DEFAULT	30
 #define PARENT_HOLD_MAX		1024	/* connections held while no worker is ready */
 #define PARENT_FD_RESERVE	64	/* a worker's fds that are not clients */
+#define PARENT_SNAP_WAIT	10	/* seconds keepers get to load a snapshot */
+#define PARENT_CTL_WAIT		10	/* seconds a control command waits for
+					   the children's answers */
 
 struct parent;
 
@@ -56,8 +69,10 @@ struct pproc {
 	struct parent		*pp_parent;
 	enum proc_role		 pp_role;
 	int			 pp_slot;
-	int			 pp_gen;	/* configuration generation */
+	int			 pp_epoch;	/* set of processes it belongs to */
+	uint64_t		 pp_gen;	/* configuration generation in force */
 	pid_t			 pp_pid;
+	struct timespec		 pp_started;
 	struct chan		*pp_chan;	/* NULL once closed */
 	int			 pp_ready;
 	int			 pp_conns;	/* connections handed, not done */
@@ -73,6 +88,27 @@ struct pslot {
 	struct pproc		*ps_proc;	/* NULL while down */
 	struct proc_backoff	 ps_backoff;
 	struct event		*ps_respawn_ev;
+	int			 ps_respawns;	/* since the slot was made */
+};
+
+/* A control-socket command waiting for the children. */
+enum pwait_kind {
+	PW_RELOAD,		/* every child on the new generation */
+	PW_SECRETS,		/* every keeper re-read the store */
+	PW_STATUS		/* every worker sent its counters */
+};
+
+struct pwait {
+	TAILQ_ENTRY(pwait)	 pw_entry;
+	struct parent		*pw_parent;
+	struct control_req	*pw_req;
+	enum pwait_kind		 pw_kind;
+	uint32_t		 pw_id;		/* of the frames asked for */
+	uint64_t		 pw_gen;	/* PW_RELOAD: the generation */
+	int			 pw_pending;	/* answers still to come */
+	struct event		*pw_timer;
+	struct json_object	*pw_reply;	/* built as answers come */
+	struct json_object	*pw_rows;	/* PW_STATUS: by tenant/link */
 };
 
 struct plistener {
@@ -91,8 +127,18 @@ struct parent {
 	TAILQ_HEAD(, pproc)	 p_procs;
 	struct pslot		*p_wslots;
 	int			 p_nworkers;
-	struct pslot		 p_kslot;
-	int			 p_gen;
+	struct pslot		*p_kslots;
+	int			 p_nkeepers;
+	int			 p_epoch;	/* the current set of processes */
+	uint64_t		 p_gen;		/* newest configuration generation */
+	struct snapshot		*p_snap;	/* generation p_gen: keepers */
+	struct snapshot		*p_wsnap;	/* what workers get: p_snap once
+						   every keeper has loaded it */
+	struct event		*p_snap_ev;	/* bounds the wait for keepers */
+	struct timespec		 p_started;
+	struct control		*p_control;	/* the control socket, or NULL */
+	TAILQ_HEAD(, pwait)	 p_waits;
+	uint32_t		 p_wait_seq;
 	int			 p_conns;	/* all workers together */
 	int			 p_paused;	/* listeners off: all workers full */
 	int			 p_shutdown;
@@ -119,7 +165,8 @@ parent_name(const struct pproc *pp, char *buf, size_t len)
 		snprintf(buf, len, "worker %d (pid %ld)", pp->pp_slot,
 		    (long)pp->pp_pid);
 	else
-		snprintf(buf, len, "keeper (pid %ld)", (long)pp->pp_pid);
+		snprintf(buf, len, "keeper %d (pid %ld)", pp->pp_slot,
+		    (long)pp->pp_pid);
 	return buf;
 }
 
@@ -482,23 +529,29 @@ parent_find_pid(struct parent *p, pid_t pid)
 	return NULL;
 }
 
-/* Give a worker and the keeper of its generation a channel to each other. */
+/* The keeper slot a worker slot is bound to (keepers = N). */
+static struct pslot *
+parent_keeper_of(struct parent *p, int wslot)
+{
+	return &p->p_kslots[wslot % p->p_nkeepers];
+}
+
+/* Give a worker and its keeper a channel to each other. */
 static void
 parent_link(struct parent *p, struct pproc *w)
 {
-	struct pproc	*k = p->p_kslot.ps_proc;
+	struct pproc	*k = parent_keeper_of(p, w->pp_slot)->ps_proc;
 	struct ipc_buf	 b;
 	int		 sv[2];
 
 	if (k == NULL || k->pp_chan == NULL || w->pp_chan == NULL ||
-	    k->pp_gen != w->pp_gen)
+	    k->pp_epoch != w->pp_epoch)
 		return;
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == -1) {
 		log_warn("%s: socketpair", __func__);
 		return;
 	}
-	ipc_buf_init(&b);
-	if (ipc_put_u32(&b, (uint32_t)w->pp_slot) == -1) {
+	if (ipc_encode_u32(&b, (uint32_t)w->pp_slot) == -1) {
 		close(sv[0]);
 		close(sv[1]);
 		goto out;
@@ -531,25 +584,71 @@ parent_log_child(int prio, const char *line)
 	log_emit(prio, buf);
 }
 
+/* One access-log line per browser request, in the format of widgetd.8. */
+static void
+parent_access(struct parent *p, const struct ipc_access *a)
+{
+	char	 line[2048], up[16];
+
+	if (!p->p_cfg->c_access_log)
+		return;
+	if (a->ia_upstream != 0)
+		snprintf(up, sizeof(up), "%u", a->ia_upstream);
+	else
+		snprintf(up, sizeof(up), "-");
+	snprintf(line, sizeof(line), "access: %s %s \"%s %s\" %u %s "
+	    "%.1fms %.1fms %s %s %s%s%s", a->ia_peer, a->ia_tenant,
+	    a->ia_method, a->ia_target, a->ia_status, up,
+	    (double)a->ia_total_us / 1e3, (double)a->ia_external_us / 1e3,
+	    a->ia_connector, a->ia_cache, a->ia_reqid,
+	    a->ia_error[0] != '\0' ? " " : "", a->ia_error);
+	parent_log_child(LOG_INFO, line);
+}
+
+static void	parent_snapshot_workers(struct parent *);
+static void	parent_waits_check(struct parent *);
+static void	parent_wait_stats(struct parent *, const struct ipc_stats *,
+		    uint32_t);
+static void	parent_wait_secrets(struct parent *, uint32_t);
+
+/* Has every keeper of the current epoch loaded generation p_gen? */
+static void
+parent_snapshot_check(struct parent *p)
+{
+	struct pproc	*k;
+	int		 i;
+
+	if (p->p_wsnap == p->p_snap)
+		return;
+	for (i = 0; i < p->p_nkeepers; i++) {
+		k = p->p_kslots[i].ps_proc;
+		/* A keeper that is down will start with p_snap anyway. */
+		if (k != NULL && k->pp_chan != NULL && k->pp_gen != p->p_gen)
+			return;
+	}
+	parent_snapshot_workers(p);
+}
+
 static int
 parent_child_msg(struct chan *ch, struct ipc_msg *m, void *arg)
 {
-	struct pproc	*pp = arg;
-	struct parent	*p = pp->pp_parent;
-	char		*line = NULL, name[64];
-	uint32_t	 prio, slot;
-	int		 i;
+	struct pproc		*pp = arg;
+	struct parent		*p = pp->pp_parent;
+	struct ipc_access	 a;
+	struct ipc_stats	 st;
+	char			*line = NULL, name[64];
+	uint32_t		 slot;
+	uint64_t		 gen;
+	int			 prio, i;
 
+	/* ipc.c has checked the direction: only children's rows get here. */
 	if (m->m_fd != -1)
-		return -1;	/* children never send fds up */
+		return -1;
 	switch (m->m_type) {
 	case MSG_LOG:
-		if (ipc_get_u32(m, &prio) == -1 || ipc_get_str(m, &line) == -1 ||
-		    ipc_get_end(m) != 0) {
-			free(line);
+		if (ipc_decode_log(m, &prio, &line) == -1)
 			return -1;
-		}
-		parent_log_child(LOG_PRI(prio), line);
+		parent_log_child(prio, line);
 		free(line);
 		return 0;
 	case MSG_READY:
@@ -557,25 +656,55 @@ parent_child_msg(struct chan *ch, struct ipc_msg *m, void *arg)
 		log_debug("%s ready", parent_name(pp, name, sizeof(name)));
 		if (pp->pp_role == PROC_WORKER)
 			parent_dispatch_held(p);
+		else
+			parent_snapshot_check(p);
+		parent_waits_check(p);
 		return 0;
 	case MSG_CONN_DONE:
 		if (pp->pp_role != PROC_WORKER)
 			return -1;
 		parent_conn_done(p, pp, 1);
 		return 0;
+	case MSG_ACCESS:
+		if (ipc_decode_access(m, &a) == -1)
+			return -1;
+		parent_access(p, &a);
+		ipc_access_clear(&a);
+		return 0;
+	case MSG_SNAPSHOT_DONE:
+		if (ipc_decode_gen(m, &gen) == -1 || gen > p->p_gen)
+			return -1;
+		pp->pp_gen = gen;
+		log_debug("%s: generation %llu", parent_name(pp, name,
+		    sizeof(name)), (unsigned long long)gen);
+		if (pp->pp_role == PROC_KEEPER)
+			parent_snapshot_check(p);
+		parent_waits_check(p);
+		return 0;
+	case MSG_STATS:
+		if (pp->pp_role != PROC_WORKER || ipc_decode_stats(m, &st) == -1)
+			return -1;
+		parent_wait_stats(p, &st, m->m_id);
+		ipc_stats_clear(&st);
+		return 0;
+	case MSG_SECRETS_DONE:
+		parent_wait_secrets(p, m->m_id);
+		return 0;
 	case MSG_WORKER_EVICT:
 		/*
-		 * Only the keeper may ask, and only about a worker of its own
-		 * generation: a stale request must not kill a newer worker.
+		 * Only the keeper may ask, and only about a worker bound to
+		 * it in its own epoch: a stale request must not kill a newer
+		 * worker, nor another keeper's.
 		 */
-		if (pp->pp_role != PROC_KEEPER || ipc_get_u32(m, &slot) == -1 ||
-		    ipc_get_end(m) != 0)
+		if (pp->pp_role != PROC_KEEPER ||
+		    ipc_decode_slot(m, &slot) == -1)
 			return -1;
 		for (i = 0; i < p->p_nworkers; i++) {
 			struct pproc *w = p->p_wslots[i].ps_proc;
 
 			if (w != NULL && w->pp_slot == (int)slot &&
-			    w->pp_gen == pp->pp_gen) {
+			    w->pp_epoch == pp->pp_epoch &&
+			    parent_keeper_of(p, w->pp_slot)->ps_proc == pp) {
 				log_warnx("%s evicted by the keeper: killing it",
 				    parent_name(w, name, sizeof(name)));
 				kill(w->pp_pid, SIGKILL);
@@ -591,7 +720,8 @@ parent_child_msg(struct chan *ch, struct ipc_msg *m, void *arg)
 }
 
 static void
-parent_child_close(struct chan *ch, const char *why, void *arg)
+parent_child_close(struct chan *ch, enum chan_end end, const char *why,
+    void *arg)
 {
 	struct pproc	*pp = arg;
 	char		 name[64];
@@ -599,17 +729,27 @@ parent_child_close(struct chan *ch, const char *why, void *arg)
 	chan_free(pp->pp_chan);
 	pp->pp_chan = NULL;
 	pp->pp_ready = 0;
-	/* EOF: it is exiting and SIGCHLD follows.  Else it broke the rules. */
-	if (strcmp(why, "end of file") != 0) {
+	/*
+	 * EOF or a reset: it is exiting and SIGCHLD follows.  A violation:
+	 * it broke the rules, and goes.
+	 */
+	if (end == CHAN_VIOLATION) {
 		log_warnx("%s: channel %s: killing it",
 		    parent_name(pp, name, sizeof(name)), why);
 		kill(pp->pp_pid, SIGKILL);
+	} else if (end == CHAN_ERROR) {
+		log_debug("%s: channel %s", parent_name(pp, name,
+		    sizeof(name)), why);
+		kill(pp->pp_pid, SIGKILL);
 	}
+	if (pp->pp_role == PROC_KEEPER)
+		parent_snapshot_check(pp->pp_parent);
 }
 
 static struct pproc *
 parent_spawn(struct parent *p, struct pslot *ps)
 {
+	struct snapshot	*sn;
 	struct pproc	*pp;
 	char		 name[64];
 	int		 sv[2], i;
@@ -624,11 +764,16 @@ parent_spawn(struct parent *p, struct pslot *ps)
 		free(pp);
 		return NULL;
 	}
+	/* Workers wait for a generation until every keeper has it. */
+	sn = ps->ps_role == PROC_WORKER ? p->p_wsnap : p->p_snap;
 	pp->pp_parent = p;
 	pp->pp_role = ps->ps_role;
 	pp->pp_slot = ps->ps_slot;
-	pp->pp_gen = p->p_gen;
-	pp->pp_pid = proc_spawn(ps->ps_role, ps->ps_slot, sv[1], &p->p_opts);
+	pp->pp_epoch = p->p_epoch;
+	pp->pp_gen = sn->sn_gen;
+	clock_gettime(CLOCK_MONOTONIC, &pp->pp_started);
+	pp->pp_pid = proc_spawn(ps->ps_role, ps->ps_slot, sv[1], sn->sn_fd,
+	    &p->p_opts);
 	close(sv[1]);
 	if (pp->pp_pid == -1) {
 		log_warn("%s: fork", __func__);
@@ -639,8 +784,9 @@ parent_spawn(struct parent *p, struct pslot *ps)
 	TAILQ_INSERT_TAIL(&p->p_procs, pp, pp_entry);
 	ps->ps_proc = pp;
 	proc_backoff_started(&ps->ps_backoff);
-	pp->pp_chan = chan_new(p->p_base, sv[0], parent_child_msg,
-	    parent_child_close, pp);
+	pp->pp_chan = chan_new(p->p_base, sv[0], IPC_PARENT,
+	    pp->pp_role == PROC_WORKER ? IPC_WORKER : IPC_KEEPER,
+	    parent_child_msg, parent_child_close, pp);
 	if (pp->pp_chan == NULL) {
 		log_warnx("%s: cannot set up channel: killing it",
 		    parent_name(pp, name, sizeof(name)));
@@ -651,7 +797,7 @@ parent_spawn(struct parent *p, struct pslot *ps)
 	if (pp->pp_role == PROC_WORKER)
 		parent_link(p, pp);
 	else
-		for (i = 0; i < p->p_nworkers; i++)
+		for (i = ps->ps_slot; i < p->p_nworkers; i += p->p_nkeepers)
 			if (p->p_wslots[i].ps_proc != NULL)
 				parent_link(p, p->p_wslots[i].ps_proc);
 	return pp;
@@ -724,8 +870,9 @@ parent_reaped(struct parent *p, struct pproc *pp, int status)
 		snprintf(how, sizeof(how), "exited with status %d",
 		    WEXITSTATUS(status));
 
-	if (pp->pp_role == PROC_KEEPER && p->p_kslot.ps_proc == pp)
-		ps = &p->p_kslot;
+	if (pp->pp_role == PROC_KEEPER && pp->pp_slot < p->p_nkeepers &&
+	    p->p_kslots[pp->pp_slot].ps_proc == pp)
+		ps = &p->p_kslots[pp->pp_slot];
 	else if (pp->pp_role == PROC_WORKER && pp->pp_slot < p->p_nworkers &&
 	    p->p_wslots[pp->pp_slot].ps_proc == pp)
 		ps = &p->p_wslots[pp->pp_slot];
@@ -746,6 +893,7 @@ parent_reaped(struct parent *p, struct pproc *pp, int status)
 		return;
 	}
 	ps->ps_proc = NULL;
+	ps->ps_respawns++;
 	ms = proc_backoff_next(&ps->ps_backoff);
 	if (ps->ps_backoff.pb_crashes >= PARENT_CRASH_LOOP)
 		log_warnx("%s %s: crash loop (%d quick exits in a row), "
@@ -754,6 +902,9 @@ parent_reaped(struct parent *p, struct pproc *pp, int status)
 	else
 		log_warnx("%s %s, restarting in %ld ms", name, how, ms);
 	parent_schedule(p, ps, ms);
+	/* Workers waiting for this keeper's snapshot need not wait more. */
+	parent_snapshot_check(p);
+	parent_waits_check(p);
 }
 
 static void
@@ -772,103 +923,652 @@ parent_sigchld(struct parent *p)
 		event_base_loopexit(p->p_base, NULL);
 }
 
-/* Slots of the current generation: one keeper, n workers. */
 static int
-parent_slots_init(struct parent *p, int n)
+parent_slots_make(struct parent *p, struct pslot **slots, enum proc_role role,
+    int n)
 {
-	int	 i;
+	struct pslot	*ps;
+	int		 i;
 
-	if ((p->p_wslots = calloc((size_t)n, sizeof(*p->p_wslots))) == NULL)
+	if ((ps = calloc((size_t)n, sizeof(*ps))) == NULL)
 		return -1;
-	p->p_nworkers = n;
+	*slots = ps;
 	for (i = 0; i < n; i++) {
-		p->p_wslots[i].ps_parent = p;
-		p->p_wslots[i].ps_role = PROC_WORKER;
-		p->p_wslots[i].ps_slot = i;
-		p->p_wslots[i].ps_respawn_ev = evtimer_new(p->p_base,
-		    parent_respawn_cb, &p->p_wslots[i]);
-		if (p->p_wslots[i].ps_respawn_ev == NULL)
+		ps[i].ps_parent = p;
+		ps[i].ps_role = role;
+		ps[i].ps_slot = i;
+		ps[i].ps_respawn_ev = evtimer_new(p->p_base,
+		    parent_respawn_cb, &ps[i]);
+		if (ps[i].ps_respawn_ev == NULL)
 			return -1;
 	}
 	return 0;
 }
 
 static void
-parent_slots_free(struct parent *p)
+parent_slots_clear(struct pslot **slots, int *n)
 {
 	int	 i;
 
-	for (i = 0; i < p->p_nworkers; i++)
-		if (p->p_wslots[i].ps_respawn_ev != NULL)
-			event_free(p->p_wslots[i].ps_respawn_ev);
-	free(p->p_wslots);
-	p->p_wslots = NULL;
-	p->p_nworkers = 0;
+	for (i = 0; *slots != NULL && i < *n; i++)
+		if ((*slots)[i].ps_respawn_ev != NULL)
+			event_free((*slots)[i].ps_respawn_ev);
+	free(*slots);
+	*slots = NULL;
+	*n = 0;
+}
+
+/* Slots of the current epoch: nk keepers, nw workers. */
+static int
+parent_slots_init(struct parent *p, int nk, int nw)
+{
+	if (parent_slots_make(p, &p->p_kslots, PROC_KEEPER, nk) == -1)
+		return -1;
+	p->p_nkeepers = nk;
+	if (parent_slots_make(p, &p->p_wslots, PROC_WORKER, nw) == -1)
+		return -1;
+	p->p_nworkers = nw;
+	return 0;
 }
 
 static void
-parent_start_generation(struct parent *p)
+parent_slots_free(struct parent *p)
+{
+	parent_slots_clear(&p->p_wslots, &p->p_nworkers);
+	parent_slots_clear(&p->p_kslots, &p->p_nkeepers);
+}
+
+/* Keepers, never more than workers: a keeper without workers idles. */
+static int
+parent_nkeepers(const struct widgetd_config *cfg)
+{
+	int	 n = cfg->c_keepers, w = parent_nworkers(cfg);
+
+	return n < 1 ? 1 : n > w ? w : n;
+}
+
+static void
+parent_start_epoch(struct parent *p)
 {
 	int	 i;
 
-	/* Keeper first, so every worker is linked as it starts. */
-	if (parent_spawn(p, &p->p_kslot) == NULL)
-		parent_schedule(p, &p->p_kslot, PROC_BACKOFF_MIN_MS);
+	/* Keepers first, so every worker is linked as it starts. */
+	for (i = 0; i < p->p_nkeepers; i++)
+		if (parent_spawn(p, &p->p_kslots[i]) == NULL)
+			parent_schedule(p, &p->p_kslots[i],
+			    PROC_BACKOFF_MIN_MS);
 	for (i = 0; i < p->p_nworkers; i++)
 		if (parent_spawn(p, &p->p_wslots[i]) == NULL)
-			parent_schedule(p, &p->p_wslots[i], PROC_BACKOFF_MIN_MS);
+			parent_schedule(p, &p->p_wslots[i],
+			    PROC_BACKOFF_MIN_MS);
+}
+
+/* Send generation sn to a running child. */
+static void
+parent_send_snapshot(struct pproc *pp, struct snapshot *sn)
+{
+	struct ipc_buf	 b;
+
+	int		 fd;
+
+	if (pp->pp_chan == NULL || pp->pp_draining)
+		return;
+	/* chan_send consumes the fd it is given: the parent keeps its own. */
+	if ((fd = fcntl(sn->sn_fd, F_DUPFD_CLOEXEC, 0)) == -1) {
+		log_warn("%s: dup", __func__);
+		return;
+	}
+	if (ipc_encode_u64(&b, sn->sn_gen) == 0)
+		chan_send(pp->pp_chan, MSG_SNAPSHOT, 0, b.b_data, b.b_len, fd);
+	else
+		close(fd);
+	ipc_buf_clear(&b);
+}
+
+/* Every keeper has the newest generation: now the workers get it. */
+static void
+parent_snapshot_workers(struct parent *p)
+{
+	struct pproc	*pp;
+
+	if (p->p_snap_ev != NULL)
+		evtimer_del(p->p_snap_ev);
+	if (p->p_wsnap == p->p_snap)
+		return;
+	snapshot_unref(p->p_wsnap);
+	p->p_wsnap = snapshot_ref(p->p_snap);
+	TAILQ_FOREACH(pp, &p->p_procs, pp_entry)
+		if (pp->pp_role == PROC_WORKER && pp->pp_epoch == p->p_epoch)
+			parent_send_snapshot(pp, p->p_wsnap);
+}
+
+static void
+parent_snapshot_timeout_cb(int fd, short what, void *arg)
+{
+	struct parent	*p = arg;
+
+	log_warnx("keepers did not load generation %llu within %d s; "
+	    "workers get it now", (unsigned long long)p->p_gen,
+	    PARENT_SNAP_WAIT);
+	parent_snapshot_workers(p);
+}
+
+static int
+parent_streq(const char *a, const char *b)
+{
+	return a == b || (a != NULL && b != NULL && strcmp(a, b) == 0);
+}
+
+/* The same stores, in any order: a keeper's Landlock rules still fit. */
+static int
+parent_same_stores(const struct widgetd_config *o,
+    const struct widgetd_config *c)
+{
+	size_t	 i, j;
+
+	for (i = 0; i < c->c_ntenants; i++) {
+		for (j = 0; j < o->c_ntenants; j++)
+			if (strcmp(c->c_tenants[i].t_store,
+			    o->c_tenants[j].t_store) == 0)
+				break;
+		if (j == o->c_ntenants)
+			return 0;
+	}
+	return 1;
+}
+
+/* Would the new configuration need other processes than the running ones? */
+static int
+parent_same_processes(const struct parent *p, const struct widgetd_config *c)
+{
+	const struct widgetd_config *o = p->p_cfg;
+
+	return parent_same_stores(o, c) &&
+	    parent_streq(o->c_user, c->c_user) &&
+	    parent_streq(o->c_keeper_user, c->c_keeper_user) &&
+	    parent_streq(o->c_chroot, c->c_chroot) &&
+	    parent_nworkers(o) == parent_nworkers(c) &&
+	    parent_nkeepers(o) == parent_nkeepers(c);
+}
+
+/* A reload's outcome, for the log and the control socket. */
+struct parent_reload_result {
+	int		 rr_ok;
+	uint64_t	 rr_gen;
+	char		 rr_error[256];
+};
+
+static void	parent_control_cb(struct control_req *, const char *,
+		    struct json_object *, void *);
+
+/* The old socket goes from the event loop, never from its own handler. */
+static void
+parent_control_free_cb(int fd, short what, void *arg)
+{
+	control_free(arg);
+}
+
+static int
+parent_control_move(struct parent *p, const char *path)
+{
+	struct control	*c;
+	struct timeval	 tv = { 0, 0 };
+	char		 err[256];
+
+	if ((c = control_new(p->p_base, path, parent_control_cb, p, err,
+	    sizeof(err))) == NULL) {
+		log_warnx("reload: control socket %s: %s", path, err);
+		return -1;
+	}
+	if (event_base_once(p->p_base, -1, EV_TIMEOUT, parent_control_free_cb,
+	    p->p_control, &tv) == -1)
+		control_free(p->p_control);
+	p->p_control = c;
+	return 0;
+}
+
+/* Reload errors: logged, and kept for the control socket's reply. */
+static void
+parent_reload_report(const char *msg, void *arg)
+{
+	struct json_object	*errors = arg;
+
+	log_warnx("%s", msg);
+	if (errors != NULL)
+		json_object_array_add(errors, json_object_new_string(msg));
 }
 
 /* SIGHUP: validate everything first; only a good configuration replaces. */
 static void
-parent_reload(struct parent *p)
+parent_reload(struct parent *p, struct parent_reload_result *rr,
+    struct json_object *errors)
 {
-	struct widgetd_config	*cfg;
+	struct snapshot		*sn;
 	struct plistener	*ls = NULL;
 	struct pproc		*pp;
-	int			 n;
+	struct timeval		 tv = { PARENT_SNAP_WAIT, 0 };
+	int			 inplace;
 
+	memset(rr, 0, sizeof(*rr));
 	log_info("reloading %s", p->p_opts.po_conf);
-	cfg = config_load(p->p_opts.po_conf, proc_log_report, NULL);
-	if (cfg == NULL || proc_check_config(cfg, proc_log_report, NULL) == -1) {
+	sn = snapshot_build(p->p_opts.po_conf, p->p_gen + 1, 1,
+	    parent_reload_report, errors);
+	if (sn == NULL || proc_check_privsep(sn->sn_cfg, parent_reload_report,
+	    errors) == -1) {
 		log_warnx("reload: %s is not valid, keeping the running "
 		    "configuration", p->p_opts.po_conf);
-		config_free(cfg);
+		snprintf(rr->rr_error, sizeof(rr->rr_error), "%s is not valid",
+		    p->p_opts.po_conf);
+		snapshot_unref(sn);
 		return;
 	}
-	if (!parent_same_listeners(p, cfg)) {
+	if (!parent_same_listeners(p, sn->sn_cfg)) {
 		/* Bind the new set before closing what is gone. */
-		if ((ls = parent_bind(cfg, p->p_listeners,
+		if ((ls = parent_bind(sn->sn_cfg, p->p_listeners,
 		    p->p_nlisteners)) == NULL) {
 			log_warnx("reload: cannot bind the new listeners, "
 			    "keeping the running configuration");
-			config_free(cfg);
+			snprintf(rr->rr_error, sizeof(rr->rr_error),
+			    "cannot bind the new listeners");
+			snapshot_unref(sn);
 			return;
 		}
 		parent_listeners_free(p->p_listeners, p->p_nlisteners);
 		p->p_listeners = ls;
-		p->p_nlisteners = cfg->c_nlisten;
+		p->p_nlisteners = sn->sn_cfg->c_nlisten;
+	}
+	/* A moved control socket: the new one first, the old one later. */
+	if (strcmp(p->p_cfg->c_control_socket, sn->sn_cfg->c_control_socket) !=
+	    0 && parent_control_move(p, sn->sn_cfg->c_control_socket) == -1) {
+		snprintf(rr->rr_error, sizeof(rr->rr_error), "cannot create "
+		    "the control socket %s", sn->sn_cfg->c_control_socket);
+		snapshot_unref(sn);
+		return;
 	}
 	/* From here on the new configuration is in force. */
-	n = parent_nworkers(cfg);
-	config_free(p->p_cfg);
-	p->p_cfg = cfg;
+	inplace = parent_same_processes(p, sn->sn_cfg);
+	p->p_gen = sn->sn_gen;
+	snapshot_unref(p->p_snap);
+	p->p_snap = sn;
+	p->p_cfg = sn->sn_cfg;
 	parent_conn_limit(p);
 	if (parent_listeners_start(p) == -1)
 		log_warnx("reload: some listeners are not accepting");
+	rr->rr_ok = 1;
+	rr->rr_gen = p->p_gen;
 
-	/* The old generation drains; a new one starts now. */
-	p->p_gen++;
+	if (inplace) {
+		/* Keepers first; workers once every keeper has it. */
+		TAILQ_FOREACH(pp, &p->p_procs, pp_entry)
+			if (pp->pp_role == PROC_KEEPER &&
+			    pp->pp_epoch == p->p_epoch)
+				parent_send_snapshot(pp, sn);
+		if (p->p_snap_ev == NULL)
+			p->p_snap_ev = evtimer_new(p->p_base,
+			    parent_snapshot_timeout_cb, p);
+		if (p->p_snap_ev != NULL)
+			evtimer_add(p->p_snap_ev, &tv);
+		log_info("reloaded: generation %llu", (unsigned long long)
+		    p->p_gen);
+		parent_snapshot_check(p);
+		return;
+	}
+	/* New processes: the old epoch drains, a new one starts now. */
+	p->p_epoch++;
+	snapshot_unref(p->p_wsnap);
+	p->p_wsnap = snapshot_ref(sn);
 	TAILQ_FOREACH(pp, &p->p_procs, pp_entry)
 		parent_drain(p, pp);
-	if (p->p_kslot.ps_respawn_ev != NULL)
-		evtimer_del(p->p_kslot.ps_respawn_ev);
-	p->p_kslot.ps_proc = NULL;
 	parent_slots_free(p);
-	if (parent_slots_init(p, n) == -1)
+	if (parent_slots_init(p, parent_nkeepers(p->p_cfg),
+	    parent_nworkers(p->p_cfg)) == -1)
 		fatalx("reload: out of memory");
-	parent_start_generation(p);
-	log_info("reloaded: %d workers", n);
+	parent_start_epoch(p);
+	log_info("reloaded: generation %llu, new processes: %d keepers, "
+	    "%d workers", (unsigned long long)p->p_gen, p->p_nkeepers,
+	    p->p_nworkers);
+}
+
+
+/* --- The control socket (widgetctl) --------------------------------------- */
+
+static void	parent_wait_done(struct pwait *);
+
+static void
+parent_wait_timeout_cb(int fd, short what, void *arg)
+{
+	struct pwait	*pw = arg;
+
+	log_warnx("control: %d answer%s from children did not come in %d s",
+	    pw->pw_pending, pw->pw_pending == 1 ? "" : "s", PARENT_CTL_WAIT);
+	json_object_object_add(pw->pw_reply, "incomplete",
+	    json_object_new_boolean(1));
+	parent_wait_done(pw);
+}
+
+static struct pwait *
+parent_wait_new(struct parent *p, struct control_req *req,
+    enum pwait_kind kind, struct json_object *reply)
+{
+	struct pwait	*pw;
+	struct timeval	 tv = { PARENT_CTL_WAIT, 0 };
+
+	if ((pw = calloc(1, sizeof(*pw))) == NULL) {
+		json_object_put(reply);
+		control_reply_error(req, "out of memory");
+		return NULL;
+	}
+	pw->pw_parent = p;
+	pw->pw_req = req;
+	pw->pw_kind = kind;
+	pw->pw_reply = reply;
+	if (++p->p_wait_seq == 0)
+		p->p_wait_seq = 1;
+	pw->pw_id = p->p_wait_seq;
+	if ((pw->pw_timer = evtimer_new(p->p_base, parent_wait_timeout_cb,
+	    pw)) != NULL)
+		evtimer_add(pw->pw_timer, &tv);
+	TAILQ_INSERT_TAIL(&p->p_waits, pw, pw_entry);
+	return pw;
+}
+
+/* Answer and forget a waiting command. */
+static void
+parent_wait_done(struct pwait *pw)
+{
+	struct parent		*p = pw->pw_parent;
+	struct json_object	*list;
+
+	TAILQ_REMOVE(&p->p_waits, pw, pw_entry);
+	if (pw->pw_timer != NULL)
+		event_free(pw->pw_timer);
+	if (pw->pw_rows != NULL) {
+		if ((list = json_object_new_array()) != NULL) {
+			json_object_object_foreach(pw->pw_rows, key, row) {
+				(void)key;
+				json_object_array_add(list,
+				    json_object_get(row));
+			}
+			json_object_object_add(pw->pw_reply, "connectors",
+			    list);
+		}
+		json_object_put(pw->pw_rows);
+	}
+	control_reply(pw->pw_req, pw->pw_reply);
+	free(pw);
+}
+
+/* A reload is done once every child of this epoch runs its generation. */
+static void
+parent_waits_check(struct parent *p)
+{
+	struct pwait	*pw, *next;
+	struct pproc	*pp;
+	int		 behind;
+
+	for (pw = TAILQ_FIRST(&p->p_waits); pw != NULL; pw = next) {
+		next = TAILQ_NEXT(pw, pw_entry);
+		if (pw->pw_kind != PW_RELOAD)
+			continue;
+		behind = 0;
+		TAILQ_FOREACH(pp, &p->p_procs, pp_entry)
+			if (pp->pp_epoch == p->p_epoch && !pp->pp_draining &&
+			    (!pp->pp_ready || pp->pp_gen < pw->pw_gen))
+				behind++;
+		if (behind == 0)
+			parent_wait_done(pw);
+	}
+}
+
+static struct pwait *
+parent_wait_find(struct parent *p, enum pwait_kind kind, uint32_t id)
+{
+	struct pwait	*pw;
+
+	TAILQ_FOREACH(pw, &p->p_waits, pw_entry)
+		if (pw->pw_kind == kind && pw->pw_id == id)
+			return pw;
+	return NULL;
+}
+
+static void
+parent_wait_secrets(struct parent *p, uint32_t id)
+{
+	struct pwait	*pw;
+
+	if ((pw = parent_wait_find(p, PW_SECRETS, id)) != NULL &&
+	    --pw->pw_pending <= 0)
+		parent_wait_done(pw);
+}
+
+static void
+parent_json_add_u64(struct json_object *o, const char *key, uint64_t v)
+{
+	struct json_object	*cur;
+
+	if (json_object_object_get_ex(o, key, &cur))
+		v += (uint64_t)json_object_get_int64(cur);
+	json_object_object_add(o, key, json_object_new_int64((int64_t)v));
+}
+
+/* One worker's counters, summed into the status reply. */
+static void
+parent_wait_stats(struct parent *p, const struct ipc_stats *st, uint32_t id)
+{
+	const struct ipc_stat_row	*r;
+	struct json_object		*row, *codes;
+	struct pwait			*pw;
+	char				 key[600], code[16];
+	uint32_t			 i, j;
+
+	if ((pw = parent_wait_find(p, PW_STATUS, id)) == NULL)
+		return;
+	for (i = 0; i < st->is_nrows; i++) {
+		r = &st->is_rows[i];
+		snprintf(key, sizeof(key), "%s/%s/%u", r->sr_tenant,
+		    r->sr_permalink, r->sr_composite);
+		if (!json_object_object_get_ex(pw->pw_rows, key, &row)) {
+			row = json_object_new_object();
+			json_object_object_add(row, "tenant",
+			    json_object_new_string(r->sr_tenant));
+			json_object_object_add(row, "permalink",
+			    json_object_new_string(r->sr_permalink));
+			json_object_object_add(row, "kind", json_object_new_string(
+			    r->sr_composite ? "composite" : "connector"));
+			json_object_object_add(row, "status",
+			    json_object_new_object());
+			json_object_object_add(pw->pw_rows, key, row);
+		}
+		parent_json_add_u64(row, "calls", r->sr_calls);
+		parent_json_add_u64(row, "errors", r->sr_errors);
+		parent_json_add_u64(row, "upstream_errors",
+		    r->sr_upstream_errors);
+		json_object_object_get_ex(row, "status", &codes);
+		for (j = 0; j < r->sr_ncodes; j++) {
+			snprintf(code, sizeof(code), "%u",
+			    r->sr_codes[j].sc_status);
+			parent_json_add_u64(codes, code,
+			    r->sr_codes[j].sc_count);
+		}
+	}
+	if (--pw->pw_pending <= 0)
+		parent_wait_done(pw);
+}
+
+static double
+parent_uptime(const struct timespec *since)
+{
+	struct timespec	 now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (double)(now.tv_sec - since->tv_sec) +
+	    (double)(now.tv_nsec - since->tv_nsec) / 1e9;
+}
+
+/* The process table of widgetctl status. */
+static struct json_object *
+parent_status_procs(struct parent *p)
+{
+	struct json_object	*list, *o;
+	struct pproc		*pp;
+	struct pslot		*ps;
+
+	list = json_object_new_array();
+	TAILQ_FOREACH(pp, &p->p_procs, pp_entry) {
+		o = json_object_new_object();
+		ps = NULL;
+		if (pp->pp_epoch == p->p_epoch)
+			ps = pp->pp_role == PROC_WORKER ?
+			    &p->p_wslots[pp->pp_slot] :
+			    &p->p_kslots[pp->pp_slot];
+		json_object_object_add(o, "role", json_object_new_string(
+		    proc_role_name(pp->pp_role)));
+		json_object_object_add(o, "slot",
+		    json_object_new_int(pp->pp_slot));
+		json_object_object_add(o, "pid",
+		    json_object_new_int((int)pp->pp_pid));
+		json_object_object_add(o, "uptime_s",
+		    json_object_new_double(parent_uptime(&pp->pp_started)));
+		json_object_object_add(o, "respawns",
+		    json_object_new_int(ps != NULL ? ps->ps_respawns : 0));
+		json_object_object_add(o, "generation",
+		    json_object_new_int64((int64_t)pp->pp_gen));
+		json_object_object_add(o, "draining",
+		    json_object_new_boolean(pp->pp_draining));
+		if (pp->pp_role == PROC_WORKER) {
+			json_object_object_add(o, "connections",
+			    json_object_new_int(pp->pp_conns));
+			json_object_object_add(o, "keeper", json_object_new_int(
+			    pp->pp_slot % p->p_nkeepers));
+		}
+		json_object_array_add(list, o);
+	}
+	return list;
+}
+
+static void
+parent_ctl_status(struct parent *p, struct control_req *req)
+{
+	struct json_object	*reply;
+	struct pwait		*pw;
+	struct pproc		*pp;
+
+	reply = json_object_new_object();
+	json_object_object_add(reply, "ok", json_object_new_boolean(1));
+	json_object_object_add(reply, "pid", json_object_new_int(getpid()));
+	json_object_object_add(reply, "uptime_s",
+	    json_object_new_double(parent_uptime(&p->p_started)));
+	json_object_object_add(reply, "generation",
+	    json_object_new_int64((int64_t)p->p_gen));
+	json_object_object_add(reply, "config",
+	    json_object_new_string(p->p_opts.po_conf));
+	json_object_object_add(reply, "processes", parent_status_procs(p));
+	if ((pw = parent_wait_new(p, req, PW_STATUS, reply)) == NULL)
+		return;
+	pw->pw_rows = json_object_new_object();
+	/* Every worker, old epochs included, counts what it served. */
+	TAILQ_FOREACH(pp, &p->p_procs, pp_entry)
+		if (pp->pp_role == PROC_WORKER && pp->pp_ready &&
+		    pp->pp_chan != NULL && chan_send(pp->pp_chan,
+		    MSG_STATS_REQ, pw->pw_id, NULL, 0, -1) == 0)
+			pw->pw_pending++;
+	if (pw->pw_pending == 0)
+		parent_wait_done(pw);
+}
+
+static void
+parent_ctl_reload(struct parent *p, struct control_req *req)
+{
+	struct parent_reload_result	 rr;
+	struct json_object		*errors, *reply;
+	struct pwait			*pw;
+
+	errors = json_object_new_array();
+	parent_reload(p, &rr, errors);
+	if (!rr.rr_ok) {
+		reply = json_object_new_object();
+		json_object_object_add(reply, "ok", json_object_new_boolean(0));
+		json_object_object_add(reply, "error",
+		    json_object_new_string(rr.rr_error));
+		json_object_object_add(reply, "errors", errors);
+		control_reply(req, reply);
+		return;
+	}
+	json_object_put(errors);
+	reply = json_object_new_object();
+	json_object_object_add(reply, "ok", json_object_new_boolean(1));
+	json_object_object_add(reply, "generation",
+	    json_object_new_int64((int64_t)rr.rr_gen));
+	/* Answered once every child runs the new generation. */
+	if ((pw = parent_wait_new(p, req, PW_RELOAD, reply)) == NULL)
+		return;
+	pw->pw_gen = rr.rr_gen;
+	parent_waits_check(p);
+}
+
+static void
+parent_ctl_secrets(struct parent *p, struct control_req *req,
+    struct json_object *request)
+{
+	struct json_object	*t, *reply;
+	struct pwait		*pw;
+	struct pproc		*pp;
+	struct ipc_buf		 b;
+	const char		*tenant;
+
+	if (!json_object_object_get_ex(request, "tenant", &t) ||
+	    !json_object_is_type(t, json_type_string) ||
+	    snapshot_tenant_by_id(p->p_snap,
+	    (tenant = json_object_get_string(t))) == NULL) {
+		control_reply_error(req, "secrets: no such tenant");
+		return;
+	}
+	reply = json_object_new_object();
+	json_object_object_add(reply, "ok", json_object_new_boolean(1));
+	if ((pw = parent_wait_new(p, req, PW_SECRETS, reply)) == NULL)
+		return;
+	ipc_buf_init(&b);
+	ipc_put_str(&b, tenant);
+	/* Every keeper of every epoch: old ones still serve old workers. */
+	TAILQ_FOREACH(pp, &p->p_procs, pp_entry)
+		if (pp->pp_role == PROC_KEEPER && pp->pp_chan != NULL &&
+		    chan_send(pp->pp_chan, MSG_SECRETS, pw->pw_id, b.b_data,
+		    b.b_len, -1) == 0)
+			pw->pw_pending++;
+	ipc_buf_clear(&b);
+	log_info("control: secrets of tenant %s changed", tenant);
+	if (pw->pw_pending == 0)
+		parent_wait_done(pw);
+}
+
+static void	parent_shutdown(struct parent *);
+
+static void
+parent_control_cb(struct control_req *req, const char *command,
+    struct json_object *request, void *arg)
+{
+	struct parent		*p = arg;
+	struct json_object	*reply;
+
+	if (p->p_shutdown && strcmp(command, "status") != 0) {
+		control_reply_error(req, "shutting down");
+		return;
+	}
+	if (strcmp(command, "status") == 0)
+		parent_ctl_status(p, req);
+	else if (strcmp(command, "reload") == 0) {
+		log_info("control: reload requested");
+		parent_ctl_reload(p, req);
+	} else if (strcmp(command, "secrets") == 0)
+		parent_ctl_secrets(p, req, request);
+	else if (strcmp(command, "stop") == 0) {
+		log_info("control: stop requested");
+		reply = json_object_new_object();
+		json_object_object_add(reply, "ok", json_object_new_boolean(1));
+		control_reply(req, reply);
+		parent_shutdown(p);
+	} else
+		control_reply_error(req, "unknown command: %s", command);
 }
 
 static void
@@ -887,7 +1587,8 @@ parent_shutdown(struct parent *p)
 	 * its connection refused, every worker has been told (nothing is
 	 * handed to a draining worker in between).
 	 */
-	evtimer_del(p->p_kslot.ps_respawn_ev);
+	for (i = 0; i < p->p_nkeepers; i++)
+		evtimer_del(p->p_kslots[i].ps_respawn_ev);
 	for (i = 0; i < p->p_nworkers; i++)
 		evtimer_del(p->p_wslots[i].ps_respawn_ev);
 	TAILQ_FOREACH(pp, &p->p_procs, pp_entry)
@@ -903,7 +1604,8 @@ parent_shutdown(struct parent *p)
 static void
 parent_signal_cb(int sig, short what, void *arg)
 {
-	struct parent	*p = arg;
+	struct parent			*p = arg;
+	struct parent_reload_result	 rr;
 
 	switch (sig) {
 	case SIGCHLD:
@@ -911,7 +1613,7 @@ parent_signal_cb(int sig, short what, void *arg)
 		break;
 	case SIGHUP:
 		if (!p->p_shutdown)
-			parent_reload(p);
+			parent_reload(p, &rr, NULL);
 		break;
 	case SIGTERM:
 	case SIGINT:
@@ -929,18 +1631,26 @@ parent_main(const struct proc_opts *po)
 {
 	struct parent	 p;
 	static const int sigs[] = { SIGCHLD, SIGHUP, SIGTERM, SIGINT, SIGUSR1 };
+	struct pwait	*pw;
 	size_t		 i;
 	long		 nofile;
+	char		 err[256];
 
 	memset(&p, 0, sizeof(p));
 	TAILQ_INIT(&p.p_procs);
+	TAILQ_INIT(&p.p_waits);
 	p.p_opts = *po;
 	log_init(1, po->po_verbose, LOG_DAEMON);
 	log_procname("parent");
+	clock_gettime(CLOCK_MONOTONIC, &p.p_started);
 
-	if ((p.p_cfg = config_load(po->po_conf, proc_log_report, NULL)) == NULL)
+	p.p_gen = 1;
+	if ((p.p_snap = snapshot_build(po->po_conf, p.p_gen, 1,
+	    proc_log_report, NULL)) == NULL)
 		fatalx("%s: invalid configuration", po->po_conf);
-	if (proc_check_config(p.p_cfg, proc_log_report, NULL) == -1)
+	p.p_cfg = p.p_snap->sn_cfg;
+	p.p_wsnap = snapshot_ref(p.p_snap);
+	if (proc_check_privsep(p.p_cfg, proc_log_report, NULL) == -1)
 		fatalx("%s: configuration refused", po->po_conf);
 	if ((nofile = proc_raise_nofile()) == -1)
 		log_warn("cannot raise the open files limit");
@@ -974,27 +1684,32 @@ parent_main(const struct proc_opts *po)
 	}
 	if (parent_listeners_start(&p) == -1)
 		fatalx("cannot start the listeners");
-	p.p_kslot.ps_parent = &p;
-	p.p_kslot.ps_role = PROC_KEEPER;
-	p.p_kslot.ps_respawn_ev = evtimer_new(p.p_base, parent_respawn_cb,
-	    &p.p_kslot);
-	if (p.p_kslot.ps_respawn_ev == NULL ||
-	    parent_slots_init(&p, parent_nworkers(p.p_cfg)) == -1)
+	/* widgetctl's way in: root (or our own user) only. */
+	if ((p.p_control = control_new(p.p_base, p.p_cfg->c_control_socket,
+	    parent_control_cb, &p, err, sizeof(err))) == NULL)
+		fatalx("control socket %s: %s", p.p_cfg->c_control_socket, err);
+	if (parent_slots_init(&p, parent_nkeepers(p.p_cfg),
+	    parent_nworkers(p.p_cfg)) == -1)
 		fatalx("out of memory");
-	parent_start_generation(&p);
-	log_info("started: %d workers, %zu listeners", p.p_nworkers,
-	    p.p_nlisteners);
+	parent_start_epoch(&p);
+	log_info("started: %d keepers, %d workers, %zu listeners",
+	    p.p_nkeepers, p.p_nworkers, p.p_nlisteners);
 
 	event_base_dispatch(p.p_base);
 
 	log_info("exiting");
+	while ((pw = TAILQ_FIRST(&p.p_waits)) != NULL)
+		parent_wait_done(pw);
+	control_free(p.p_control);
 	parent_slots_free(&p);
-	event_free(p.p_kslot.ps_respawn_ev);
 	if (p.p_accept_ev != NULL)
 		event_free(p.p_accept_ev);
+	if (p.p_snap_ev != NULL)
+		event_free(p.p_snap_ev);
 	for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
 		event_free(p.p_sig[i]);
-	config_free(p.p_cfg);
+	snapshot_unref(p.p_wsnap);
+	snapshot_unref(p.p_snap);
 	event_base_free(p.p_base);
 	return 0;
 }

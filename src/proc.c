@@ -22,7 +22,6 @@
 
 #include "chan.h"
 #include "config.h"
-#include "connector.h"
 #include "ipc.h"
 #include "log.h"
 #include "proc.h"
@@ -64,6 +63,16 @@ proc_close_from(int lowfd)
 		(void)close(fd);
 }
 
+/* In a forked child: fd becomes to, inheritable across exec. */
+static int
+proc_move_fd(int fd, int to)
+{
+	/* dup2 onto itself keeps CLOEXEC: clear it by hand. */
+	if (fd == to)
+		return fcntl(fd, F_SETFD, 0);
+	return dup2(fd, to) == -1 ? -1 : 0;
+}
+
 /*
  * The environment a child gets: nothing of the operator's shell (proxy
  * settings, tokens, LD_PRELOAD), only what changes no behaviour widgetd
@@ -74,7 +83,7 @@ static const char *const proc_env_keep[] = {
 };
 
 pid_t
-proc_spawn(enum proc_role role, int slot, int chanfd,
+proc_spawn(enum proc_role role, int slot, int chanfd, int snapfd,
     const struct proc_opts *po)
 {
 	char		 slotbuf[16], *argv[16], *envp[8], **ep;
@@ -93,8 +102,6 @@ proc_spawn(enum proc_role role, int slot, int chanfd,
 	argv[argc++] = (char *)proc_role_name(role);
 	argv[argc++] = (char *)"-I";
 	argv[argc++] = slotbuf;
-	argv[argc++] = (char *)"-c";
-	argv[argc++] = (char *)po->po_conf;
 	if (po->po_debug)
 		argv[argc++] = (char *)"-d";
 	for (i = 0; i < po->po_verbose && i < 3; i++)
@@ -128,13 +135,25 @@ proc_spawn(enum proc_role role, int slot, int chanfd,
 			signal(i, SIG_DFL);
 	sigemptyset(&all);
 	sigprocmask(SIG_SETMASK, &all, NULL);
-	if (chanfd == PROC_CHAN_FD) {
-		/* dup2 onto itself keeps CLOEXEC: clear it by hand. */
-		if (fcntl(chanfd, F_SETFD, 0) == -1)
+	/*
+	 * The snapshot first: if it sits at PROC_CHAN_FD, moving the channel
+	 * there would close it.  Both must leave any fd number the other
+	 * wants free; the parent's socketpair and memfd are never 0-2.
+	 */
+	if (snapfd == PROC_CHAN_FD) {
+		if ((snapfd = fcntl(snapfd, F_DUPFD_CLOEXEC, PROC_SNAP_FD + 1))
+		    == -1)
 			_exit(127);
-	} else if (dup2(chanfd, PROC_CHAN_FD) == -1)
+	}
+	if (chanfd == PROC_SNAP_FD) {
+		if ((chanfd = fcntl(chanfd, F_DUPFD_CLOEXEC, PROC_SNAP_FD + 1))
+		    == -1)
+			_exit(127);
+	}
+	if (proc_move_fd(chanfd, PROC_CHAN_FD) == -1 ||
+	    proc_move_fd(snapfd, PROC_SNAP_FD) == -1)
 		_exit(127);
-	proc_close_from(PROC_CHAN_FD + 1);
+	proc_close_from(PROC_SNAP_FD + 1);
 	/*
 	 * /proc/self/exe, not argv[0]: the very binary that is running,
 	 * even if the file on disk was replaced by an upgrade meanwhile.
@@ -209,8 +228,10 @@ proc_child_signals(void)
 }
 
 void
-proc_confine(enum proc_role role, const struct widgetd_config *cfg)
+proc_confine(enum proc_role role, const struct widgetd_config *cfg,
+    const char *const *paths)
 {
+	int		 r;
 	const char	*user, *dir = NULL;
 
 	if (role == PROC_WORKER) {
@@ -223,6 +244,14 @@ proc_confine(enum proc_role role, const struct widgetd_config *cfg)
 	if (sandbox_drop_privileges(user, dir) == -1)
 		fatal("cannot drop privileges to %s%s%s", user,
 		    dir != NULL ? " in " : "", dir != NULL ? dir : "");
+	/* After the user lookup (/etc/passwd), before anything untrusted. */
+	if (paths != NULL) {
+		if ((r = sandbox_restrict_paths(paths)) == -1)
+			fatal("landlock");
+		if (r == 1)
+			log_info("the kernel has no Landlock: file access is "
+			    "limited by the seccomp filter alone");
+	}
 	/*
 	 * The keeper will hold secrets: keep other processes of its uid (and
 	 * core dumps) out of its memory.  After the uid switch, which may
@@ -292,9 +321,7 @@ proc_log_forward(int prio, const char *line, void *arg)
 	struct chan	*ch = arg;
 	struct ipc_buf	 b;
 
-	ipc_buf_init(&b);
-	if (ipc_put_u32(&b, (uint32_t)prio) == 0 &&
-	    ipc_put_str(&b, line) == 0)
+	if (ipc_encode_log(&b, prio, line) == 0)
 		(void)chan_send(ch, MSG_LOG, 0, b.b_data, b.b_len, -1);
 	ipc_buf_clear(&b);
 	if (prio <= LOG_CRIT)
@@ -305,57 +332,4 @@ void
 proc_log_report(const char *msg, void *arg)
 {
 	log_warnx("%s", msg);
-}
-
-/* Hand each line of a registry report to report(). */
-static void
-proc_report_registry(const struct reg_report *rr,
-    void (*report)(const char *, void *), void *arg)
-{
-	char	*text = NULL, *line, *next;
-	size_t	 len = 0;
-	FILE	*f;
-
-	if ((f = open_memstream(&text, &len)) == NULL) {
-		report("out of memory", arg);
-		return;
-	}
-	reg_report_print(rr, f);
-	fclose(f);
-	for (line = text; line != NULL && *line != '\0'; line = next) {
-		if ((next = strchr(line, '\n')) != NULL)
-			*next++ = '\0';
-		if (*line != '\0')
-			report(line, arg);
-	}
-	free(text);
-}
-
-int
-proc_check_config(const struct widgetd_config *cfg,
-    void (*report)(const char *, void *), void *arg)
-{
-	struct reg_report	 rr;
-	struct registry		*reg;
-	size_t			 i;
-	int			 bad = 0;
-
-	if (proc_check_privsep(cfg, report, arg) == -1)
-		bad = 1;
-	for (i = 0; i < cfg->c_ntenants; i++) {
-		memset(&rr, 0, sizeof(rr));
-		reg = registry_load_file(cfg->c_tenants[i].t_registry,
-		    &cfg->c_egress.policy, &rr);
-		if (reg == NULL) {
-			/* A load failure always comes with at least one line. */
-			if (rr.rr_nerrors == 0)
-				proc_report(report, arg, "%s: cannot load",
-				    cfg->c_tenants[i].t_registry);
-			proc_report_registry(&rr, report, arg);
-			bad = 1;
-		}
-		registry_free(reg);
-		reg_report_clear(&rr);
-	}
-	return bad ? -1 : 0;
 }

@@ -2,11 +2,12 @@
  * proc.h — starting widgetd's child processes and confining them.
  *
  * Children are started by fork + exec of the same binary with a hidden role
- * argument (`widgetd -R worker -I 2 -c /abs/widgetd.conf`), so each begins
- * with a fresh address space and its own ASLR, and inherits exactly one fd:
- * its channel to the parent, at PROC_CHAN_FD.  Everything else (the
- * worker↔keeper channels, client connections) arrives later over that
- * channel.
+ * argument (`widgetd -R worker -I 2`), so each begins with a fresh address
+ * space and its own ASLR, and inherits exactly two fds: its channel to the
+ * parent, at PROC_CHAN_FD, and the sealed snapshot of the configuration
+ * generation it starts with, at PROC_SNAP_FD.  A child never opens a
+ * configuration file.  Everything else (the worker↔keeper channels, client
+ * connections, later generations) arrives over the channel.
  */
 #ifndef WIDGETD_PROC_H
 #define WIDGETD_PROC_H
@@ -15,6 +16,7 @@
 #include <time.h>
 
 #define PROC_CHAN_FD	3	/* the child's channel to the parent */
+#define PROC_SNAP_FD	4	/* its generation's snapshot (snapshot.h) */
 
 enum proc_role {
 	PROC_WORKER,
@@ -22,7 +24,8 @@ enum proc_role {
 };
 
 struct proc_opts {
-	const char	*po_conf;	/* absolute path of the configuration */
+	const char	*po_conf;	/* absolute path of the configuration
+					   (the parent's; children get none) */
 	int		 po_debug;	/* -d was given */
 	int		 po_verbose;	/* -v count */
 };
@@ -33,8 +36,11 @@ const char	*proc_role_name(enum proc_role);
 /* -1 when name is not a role. */
 int		 proc_role_parse(const char *name);
 
-/* fork + exec self as role/slot; chanfd becomes PROC_CHAN_FD in the child. */
-pid_t		 proc_spawn(enum proc_role, int slot, int chanfd,
+/*
+ * fork + exec self as role/slot; chanfd becomes PROC_CHAN_FD and snapfd
+ * PROC_SNAP_FD in the child.
+ */
+pid_t		 proc_spawn(enum proc_role, int slot, int chanfd, int snapfd,
 		    const struct proc_opts *);
 
 /*
@@ -63,27 +69,22 @@ long		 proc_raise_nofile(void);
 void		 proc_child_signals(void);
 /*
  * Confine the calling child for its role: user switch (and chroot for
- * workers) when root, not dumpable for the keeper, then no_new_privs and
- * the role's seccomp filter.  fatal() on any failure.
+ * workers) when root, then (paths not NULL) a Landlock ruleset letting it
+ * read only beneath those paths, not dumpable for the keeper, then
+ * no_new_privs and the role's seccomp filter.  fatal() on any failure.
  */
-void		 proc_confine(enum proc_role, const struct widgetd_config *);
-/* Checks the parent makes before starting children (users, chroot). */
+void		 proc_confine(enum proc_role, const struct widgetd_config *,
+		    const char *const *paths);
+/*
+ * Checks the parent makes before starting children (users, chroot), at
+ * start, on reload and for widgetd -n, beside snapshot_build().
+ */
 int		 proc_check_privsep(const struct widgetd_config *,
 		    void (*report)(const char *, void *), void *arg);
-/*
- * Everything a configuration references, checked as the children will use
- * it: proc_check_privsep, then every tenant's registry with the loader
- * workers and keeper use (each of its errors reported as
- * "file:line:col: ...").  -1 when anything is wrong.  Used by -n, at start
- * and on reload, so that a bad change never reaches a child.
- */
-int		 proc_check_config(const struct widgetd_config *,
-		    void (*report)(const char *, void *), void *arg);
-
 /* Entry points of the roles (widgetd.c dispatches to one of them). */
 int		 parent_main(const struct proc_opts *);
 int		 worker_main(const struct proc_opts *, int slot);
-int		 keeper_main(const struct proc_opts *);
+int		 keeper_main(const struct proc_opts *, int slot);
 
 /*
  * Children's log lines travel to the parent as MSG_LOG; arg is the

@@ -25,6 +25,7 @@
 #include "connector.h"
 #include "jsonpos.h"
 #include "netpolicy.h"
+#include "plan.h"
 #include "registry.h"
 #include "template/template.h"
 
@@ -826,6 +827,10 @@ vparams(struct vctx *v, const struct jv *obj, const char *field,
 			else if (kind == VP_HEADER && !vtoken(key, klen))
 				reg_add(v, vpos(&kj), REG_E_VALUE,
 				    "'%s' is not a valid HTTP header name", key);
+			else if (kind == VP_HEADER && plan_header_reserved(key))
+				reg_add(v, vpos(&kj), REG_E_VALUE,
+				    "'%s' is set by the HTTP client itself; a "
+				    "connector cannot set it", key);
 			else if (memchr(key, '\0', klen) != NULL)
 				reg_add(v, vpos(&kj), REG_E_VALUE,
 				    "the key contains a NUL character");
@@ -1032,6 +1037,17 @@ vauth(struct vctx *v, const struct jv *obj, struct conn_auth *a)
 			j = vget(&cfg, "key");
 			reg_add(v, vpos(&j), REG_E_AUTH, "'%s' is not a valid "
 			    "HTTP header name", a->ca_key.ct_src);
+			vpop(v, n3);
+		} else if (a->ca_in == CONN_IN_HEADER &&
+		    a->ca_key.ct_tmpl != NULL &&
+		    tmpl_is_literal(a->ca_key.ct_tmpl) &&
+		    plan_header_reserved(a->ca_key.ct_src)) {
+			size_t n3 = vpush_key(v, "key");
+
+			j = vget(&cfg, "key");
+			reg_add(v, vpos(&j), REG_E_AUTH, "'%s' is set by the HTTP "
+			    "client itself; a connector cannot set it",
+			    a->ca_key.ct_src);
 			vpop(v, n3);
 		}
 		break;

@@ -170,6 +170,11 @@ sandbox_common(scmp_filter_ctx ctx, int *errp)
 	ALLOW(close);
 	ALLOW(shutdown);		/* http.c half-closes a connection */
 	ALLOW(lseek);			/* stdio on inherited descriptors */
+	/*
+	 * A configuration snapshot (a sealed memfd) is read with pread: its
+	 * file offset is shared with every other child that holds it.
+	 */
+	ALLOW(pread64);
 	/* Socket options on fds received from the parent (TCP_NODELAY...). */
 	ALLOW(setsockopt);
 	ALLOW(getsockopt);		/* ipc.c checks SO_TYPE/SO_DOMAIN */
@@ -337,7 +342,6 @@ sandbox_keeper(scmp_filter_ctx ctx, int *errp)
 	ALLOW(access);
 	ALLOW(faccessat);
 	ALLOW(faccessat2);
-	ALLOW(pread64);			/* reading the store */
 	ALLOW(getdents64);		/* listing the store directory */
 	ALLOW(uname);			/* libcurl's user agent, gethostname */
 	/* Sockets: upstream TCP, the resolver's UDP, no UNIX or raw. */

@@ -3,7 +3,7 @@
  *
  * `widgetd [-dnvV] [-c file]` starts the parent (or checks the
  * configuration with -n).  The parent starts its children as
- * `widgetd -R role -I slot -c file`; -R is not for operators.
+ * `widgetd -R role -I slot`; -R is not for operators.
  */
 #include "build.h"
 
@@ -15,6 +15,7 @@
 
 #include "config.h"
 #include "proc.h"
+#include "snapshot.h"
 
 #ifndef SYSCONFDIR
 #define SYSCONFDIR "/etc"
@@ -40,15 +41,16 @@ widgetd_report(const char *msg, void *arg)
 static int
 widgetd_check(const char *path)
 {
-	struct widgetd_config	*cfg;
-	int			 errors = 0;
+	struct snapshot	*sn;
+	int		 errors = 0;
 
-	cfg = config_load(path, widgetd_report, &errors);
-	if (cfg != NULL &&
-	    proc_check_config(cfg, widgetd_report, &errors) == -1)
+	/* Exactly what the parent reads and checks at start and reload. */
+	sn = snapshot_build(path, 1, 0, widgetd_report, &errors);
+	if (sn != NULL &&
+	    proc_check_privsep(sn->sn_cfg, widgetd_report, &errors) == -1)
 		errors += errors == 0;
-	config_free(cfg);
-	if (cfg == NULL || errors > 0) {
+	snapshot_unref(sn);
+	if (sn == NULL || errors > 0) {
 		if (errors == 0)
 			fprintf(stderr, "%s: invalid configuration\n", path);
 		return 1;
@@ -104,21 +106,23 @@ main(int argc, char *argv[])
 	/* -n needs no root and starts nothing: it only reads and reports. */
 	if (check)
 		return widgetd_check(conf);
-
-	/* Children and the daemonised parent must not depend on the cwd. */
-	if (realpath(conf, abspath) == NULL) {
-		fprintf(stderr, "widgetd: %s: cannot resolve path\n", conf);
-		return 1;
-	}
-	po.po_conf = abspath;
-	if (role == NULL)
+	/* Children read their configuration from PROC_SNAP_FD, no file. */
+	if (role == NULL) {
+		/* The daemonised parent must not depend on the cwd. */
+		if (realpath(conf, abspath) == NULL) {
+			fprintf(stderr, "widgetd: %s: cannot resolve path\n",
+			    conf);
+			return 1;
+		}
+		po.po_conf = abspath;
 		return parent_main(&po);
+	}
 	switch (proc_role_parse(role)) {
 	case PROC_WORKER:
 		r = worker_main(&po, slot);
 		break;
 	case PROC_KEEPER:
-		r = keeper_main(&po);
+		r = keeper_main(&po, slot);
 		break;
 	default:
 		usage();

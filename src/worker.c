@@ -38,7 +38,10 @@
 #include "ipc.h"
 #include "log.h"
 #include "proc.h"
+#include "session.h"
+#include "snapshot.h"
 #include "template/template.h"
+#include "worker.h"
 
 /* glibc's sys/queue.h lacks the _SAFE iterator. */
 #ifndef TAILQ_FOREACH_SAFE
@@ -56,46 +59,6 @@
  */
 #define WORKER_OUTPUT_HIGH	(256 * 1024)
 
-enum conn_timer {
-	CT_IDLE,		/* between requests: silent close */
-	CT_REQUEST,		/* a request is being read: 408 */
-	CT_KEEPER,		/* waiting for the keeper: 503 */
-	CT_CLOSE,		/* free from the event loop, not from a caller */
-	CT_NONE
-};
-
-struct conn {
-	TAILQ_ENTRY(conn)	 c_entry;
-	struct worker		*c_w;
-	struct bufferevent	*c_bev;
-	struct http_parser_state *c_parser;
-	struct event		*c_timer;
-	enum conn_timer		 c_timer_kind;
-	struct http_request	*c_req;		/* being answered */
-	struct api_ctx		 c_ctx;
-	int			 c_ctx_started;	/* c_ctx belongs to the bytes read */
-	uint32_t		 c_ping_id;	/* 0: not waiting for the keeper */
-	int			 c_closing;	/* close once the output drained */
-	int			 c_in_process;	/* worker_conn_process() on the stack */
-	int			 c_status;	/* of the response just queued */
-	char			 c_peer[INET6_ADDRSTRLEN];	/* for the log */
-	int			 c_throttled;	/* reading paused: output full */
-	int			 c_served;	/* requests answered so far */
-};
-
-struct worker {
-	struct event_base	*w_base;
-	struct widgetd_config	*w_cfg;
-	int			 w_slot;
-	struct chan		*w_parent;
-	struct chan		*w_keeper;	/* NULL while the keeper is down */
-	struct http_limits	 w_limits;
-	TAILQ_HEAD(, conn)	 w_conns;
-	int			 w_nconns;
-	uint32_t		 w_ping_seq;
-	int			 w_draining;
-};
-
 static void	worker_conn_process(struct conn *);
 static void	worker_conn_free(struct conn *);
 
@@ -109,11 +72,18 @@ worker_maybe_exit(struct worker *w)
 	}
 }
 
-static void
+const struct widgetd_config *
+worker_config(const struct worker *w)
+{
+	return w->w_gen->wg_snap->sn_cfg;
+}
+
+void
 worker_conn_timer(struct conn *c, enum conn_timer kind)
 {
 	struct timeval	 tv = { 0, 0 };
-	const struct conf_limits *l = &c->c_w->w_cfg->c_limits;
+	const struct widgetd_config *cfg = worker_config(c->c_w);
+	const struct conf_limits *l = &cfg->c_limits;
 
 	if (c->c_timer_kind == kind && kind != CT_NONE)
 		return;		/* a deadline is not pushed back by bytes */
@@ -129,7 +99,9 @@ worker_conn_timer(struct conn *c, enum conn_timer kind)
 		tv.tv_sec = l->header_timeout;
 		break;
 	case CT_KEEPER:
-		tv.tv_sec = WORKER_KEEPER_TIMEOUT;
+		/* A call: the keeper's own window, then a margin. */
+		tv.tv_sec = c->c_exec != NULL ? cfg->c_egress.timeout +
+		    WORKER_KEEPER_TIMEOUT : WORKER_KEEPER_TIMEOUT;
 		break;
 	case CT_CLOSE:
 		break;
@@ -140,30 +112,50 @@ worker_conn_timer(struct conn *c, enum conn_timer kind)
 	event_add(c->c_timer, &tv);
 }
 
-/* One line per answered request when log.access_log is on. */
-static void
-worker_access_log(struct conn *c)
+/*
+ * One record per answered request, written by the parent when
+ * log.access_log is on.  Connector calls send theirs with what they know;
+ * everything else gets one here.
+ */
+void
+worker_access(struct conn *c, const char *tenant, const char *connector,
+    int upstream, const char *cache, const char *error)
 {
-	struct timespec	 now;
-	double		 ms;
+	struct ipc_access	 a;
+	struct ipc_buf		 b;
+	char			 target[513];
 
-	if (!c->c_w->w_cfg->c_access_log)
+	c->c_logged = 1;
+	if (!worker_config(c->c_w)->c_access_log)
 		return;
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	ms = (double)(now.tv_sec - c->c_ctx.a_start.tv_sec) * 1e3 +
-	    (double)(now.tv_nsec - c->c_ctx.a_start.tv_nsec) / 1e6;
-	/* The target is the client's: log.c strips control bytes. */
-	log_info("access: %s \"%s %.512s\" %d %.1f ms %s", c->c_peer,
-	    c->c_req != NULL ? c->c_req->r_method : "-",
-	    c->c_req != NULL ? c->c_req->r_target : "-",
-	    c->c_status, ms, c->c_ctx.a_reqid);
+	memset(&a, 0, sizeof(a));
+	snprintf(target, sizeof(target), "%s", c->c_req != NULL ?
+	    c->c_req->r_target : "-");
+	a.ia_reqid = c->c_ctx.a_reqid;
+	a.ia_peer = c->c_peer;
+	a.ia_tenant = (char *)(tenant != NULL ? tenant : "-");
+	a.ia_method = c->c_req != NULL ? c->c_req->r_method : "-";
+	a.ia_target = target;
+	a.ia_connector = (char *)(connector != NULL ? connector : "-");
+	a.ia_cache = (char *)(cache != NULL ? cache : "-");
+	a.ia_error = (char *)(error != NULL ? error : "");
+	a.ia_status = (uint32_t)c->c_status;
+	a.ia_upstream = (uint32_t)(upstream > 0 ? upstream : 0);
+	a.ia_total_us = (uint64_t)(api_elapsed_ms(&c->c_ctx) * 1000);
+	a.ia_external_us = (uint64_t)(c->c_ctx.a_external_ms * 1000);
+	if (ipc_encode_access(&b, &a) == 0)
+		chan_send(c->c_w->w_parent, MSG_ACCESS, 0, b.b_data, b.b_len,
+		    -1);
+	ipc_buf_clear(&b);
 }
 
 /* The response is queued; decide whether the connection lives on. */
-static void
+void
 worker_conn_answered(struct conn *c)
 {
-	worker_access_log(c);
+	if (!c->c_logged)
+		worker_access(c, NULL, NULL, 0, NULL, NULL);
+	c->c_logged = 0;
 	c->c_served++;
 	http_request_free(c->c_req);
 	c->c_req = NULL;
@@ -206,7 +198,7 @@ worker_health_done(struct conn *c, int ok)
 	c->c_status = ok ? 200 : 503;
 	if (ok)
 		api_reply(bufferevent_get_output(c->c_bev), &c->c_ctx, 200,
-		    "application/json", body, sizeof(body) - 1);
+		    "application/json", NULL, body, sizeof(body) - 1);
 	else
 		api_reply_error(bufferevent_get_output(c->c_bev), &c->c_ctx,
 		    503, "UNAVAILABLE",
@@ -214,11 +206,20 @@ worker_health_done(struct conn *c, int ok)
 	worker_conn_answered(c);
 }
 
+/*
+ * The routes of SPEC §5.  The path is the decoded one; a permalink is a
+ * slug, so a connector path cannot be reached by encoding tricks.
+ */
 static void
 worker_route(struct conn *c)
 {
 	struct worker		*w = c->c_w;
 	struct http_request	*r = c->c_req;
+	const char		*p = r->r_path, *end;
+	static const char	 conn_prefix[] = API_PREFIX "/connectors/";
+	static const char	 exec_suffix[] = "/execute";
+	char			 permalink[256];
+	size_t			 n;
 	int			 get, head;
 
 	get = strcmp(r->r_method, "GET") == 0;
@@ -226,6 +227,18 @@ worker_route(struct conn *c)
 	c->c_ctx.a_head = head;
 	c->c_ctx.a_keepalive = r->r_keepalive && !w->w_draining;
 
+	if (strncmp(p, conn_prefix, sizeof(conn_prefix) - 1) == 0) {
+		p += sizeof(conn_prefix) - 1;
+		end = strchr(p, '/');
+		n = end != NULL ? (size_t)(end - p) : 0;
+		if (end != NULL && strcmp(end, exec_suffix) == 0 && n > 0 &&
+		    n < sizeof(permalink)) {
+			memcpy(permalink, p, n);
+			permalink[n] = '\0';
+			execute_connector(c, permalink);
+			return;
+		}
+	}
 	if ((get || head) && strcmp(r->r_path, API_HEALTH_PATH) == 0) {
 		if (w->w_keeper == NULL) {
 			worker_health_done(c, 0);
@@ -375,9 +388,12 @@ worker_timer_cb(int fd, short what, void *arg)
 		break;
 	case CT_KEEPER:
 		c->c_timer_kind = CT_NONE;
-		log_warnx("keeper did not answer within %d s",
-		    WORKER_KEEPER_TIMEOUT);
-		worker_health_done(c, 0);
+		log_warnx("keeper did not answer in time");
+		if (c->c_exec != NULL)
+			execute_abort(c, 503, "the secrets keeper did not "
+			    "answer in time; retry later");
+		else
+			worker_health_done(c, 0);
 		break;
 	case CT_NONE:
 		break;
@@ -391,6 +407,7 @@ worker_conn_free(struct conn *c)
 
 	TAILQ_REMOVE(&w->w_conns, c, c_entry);
 	w->w_nconns--;
+	execute_free(c);
 	http_request_free(c->c_req);
 	http_parser_state_free(c->c_parser);
 	event_free(c->c_timer);
@@ -493,10 +510,107 @@ worker_keeper_lost(struct worker *w)
 
 	chan_free(w->w_keeper);
 	w->w_keeper = NULL;
-	/* Everyone waiting for the keeper gets a 503 now, not after 5 s. */
-	TAILQ_FOREACH_SAFE(c, &w->w_conns, c_entry, next)
+	/* Everyone waiting for the keeper gets a 503 now, not later. */
+	TAILQ_FOREACH_SAFE(c, &w->w_conns, c_entry, next) {
 		if (c->c_ping_id != 0)
 			worker_health_done(c, 0);
+		else if (c->c_exec != NULL)
+			execute_abort(c, 503, "the secrets keeper is restarting; "
+			    "retry later");
+	}
+}
+
+/*
+ * Calls in flight, by id: the keeper's answers find their connection
+ * without a walk over every connection.
+ */
+static struct conn *
+worker_call_find(struct worker *w, uint32_t id)
+{
+	size_t	 i, mask = w->w_ncalls_cap - 1;
+
+	if (w->w_calls == NULL)
+		return NULL;
+	for (i = id & mask;; i = (i + 1) & mask) {
+		if (w->w_calls[i].wc_id == 0)
+			return NULL;
+		if (w->w_calls[i].wc_id == id)
+			return w->w_calls[i].wc_conn;
+	}
+}
+
+static int
+worker_call_put(struct worker *w, uint32_t id, struct conn *c)
+{
+	struct worker_call	*old = w->w_calls, *nc;
+	size_t			 i, oldcap = w->w_ncalls_cap, cap, mask;
+
+	/* At most half full: probes stay short. */
+	if ((w->w_ncalls + 1) * 2 > w->w_ncalls_cap) {
+		cap = oldcap ? oldcap * 2 : 64;
+		if ((nc = calloc(cap, sizeof(*nc))) == NULL)
+			return -1;
+		w->w_calls = nc;
+		w->w_ncalls_cap = cap;
+		w->w_ncalls = 0;
+		for (i = 0; i < oldcap; i++)
+			if (old[i].wc_id != 0)
+				worker_call_put(w, old[i].wc_id,
+				    old[i].wc_conn);
+		free(old);
+	}
+	mask = w->w_ncalls_cap - 1;
+	for (i = id & mask; w->w_calls[i].wc_id != 0; i = (i + 1) & mask)
+		;
+	w->w_calls[i].wc_id = id;
+	w->w_calls[i].wc_conn = c;
+	w->w_ncalls++;
+	return 0;
+}
+
+void
+worker_call_forget(struct worker *w, uint32_t id)
+{
+	size_t	 i, j, mask = w->w_ncalls_cap - 1;
+
+	if (w->w_calls == NULL)
+		return;
+	for (i = id & mask; w->w_calls[i].wc_id != id; i = (i + 1) & mask)
+		if (w->w_calls[i].wc_id == 0)
+			return;
+	/* Backward-shift deletion keeps every probe chain intact. */
+	w->w_calls[i].wc_id = 0;
+	w->w_ncalls--;
+	for (j = (i + 1) & mask; w->w_calls[j].wc_id != 0;
+	    j = (j + 1) & mask) {
+		struct worker_call	 e = w->w_calls[j];
+
+		w->w_calls[j].wc_id = 0;
+		w->w_ncalls--;
+		worker_call_put(w, e.wc_id, e.wc_conn);
+	}
+}
+
+int
+worker_keeper_call(struct conn *c, const struct ipc_buf *b, uint32_t *id)
+{
+	struct worker	*w = c->c_w;
+
+	if (w->w_keeper == NULL)
+		return -1;
+	do {
+		++w->w_call_seq;
+	} while (w->w_call_seq == 0 || worker_call_find(w,
+	    w->w_call_seq) != NULL);
+	if (worker_call_put(w, w->w_call_seq, c) == -1)
+		return -1;
+	if (chan_send(w->w_keeper, MSG_CALL, w->w_call_seq, b->b_data,
+	    b->b_len, -1) == -1) {
+		worker_call_forget(w, w->w_call_seq);
+		return -1;
+	}
+	*id = w->w_call_seq;
+	return 0;
 }
 
 static int
@@ -505,62 +619,185 @@ worker_keeper_msg(struct chan *ch, struct ipc_msg *m, void *arg)
 	struct worker	*w = arg;
 	struct conn	*c;
 
-	if (m->m_type != MSG_PONG || m->m_fd != -1 || ipc_get_end(m) != 0) {
+	switch (m->m_type) {
+	case MSG_PONG:
+		if (m->m_id == 0)
+			return 0;
+		TAILQ_FOREACH(c, &w->w_conns, c_entry)
+			if (c->c_ping_id == m->m_id) {
+				worker_health_done(c, 1);
+				break;
+			}
+		return 0;
+	case MSG_RESULT:
+	case MSG_FAIL:
+		/* The connection may have gone meanwhile: then drop it. */
+		if ((c = worker_call_find(w, m->m_id)) != NULL) {
+			worker_call_forget(w, m->m_id);
+			execute_answer(c, m);
+		}
+		return 0;
+	default:
 		log_warnx("keeper sent unexpected %s", ipc_type_name(m->m_type));
 		return -1;
 	}
-	if (m->m_id == 0)
-		return 0;
-	TAILQ_FOREACH(c, &w->w_conns, c_entry)
-		if (c->c_ping_id == m->m_id) {
-			worker_health_done(c, 1);
-			break;
-		}
-	return 0;
 }
 
 static void
-worker_keeper_close(struct chan *ch, const char *why, void *arg)
+worker_keeper_close(struct chan *ch, enum chan_end end, const char *why,
+    void *arg)
 {
 	struct worker	*w = arg;
 
-	log_info("keeper channel closed (%s)", why);
+	if (end == CHAN_VIOLATION)
+		log_warnx("keeper broke the protocol (%s)", why);
+	else
+		log_info("keeper channel closed (%s)", why);
 	worker_keeper_lost(w);
+}
+
+/* --- Generations ------------------------------------------------------------ */
+
+struct wgen *
+worker_gen_ref(struct worker *w)
+{
+	w->w_gen->wg_refs++;
+	return w->w_gen;
+}
+
+void
+worker_gen_unref(struct wgen *g)
+{
+	size_t	 i;
+
+	if (g == NULL || --g->wg_refs > 0)
+		return;
+	for (i = 0; g->wg_keys != NULL && i < g->wg_snap->sn_cfg->c_ntenants;
+	    i++)
+		session_key_free(g->wg_keys[i]);
+	free(g->wg_keys);
+	snapshot_unref(g->wg_snap);
+	free(g);
+}
+
+/* What the worker derives from a snapshot: the session keys. */
+static struct wgen *
+worker_gen_new(struct snapshot *sn)
+{
+	struct wgen	*g;
+	const char	*why;
+	size_t		 i, n = sn->sn_cfg->c_ntenants;
+
+	if ((g = calloc(1, sizeof(*g))) == NULL ||
+	    (g->wg_keys = calloc(n + 1, sizeof(*g->wg_keys))) == NULL) {
+		free(g);
+		snapshot_unref(sn);
+		return NULL;
+	}
+	g->wg_snap = sn;
+	g->wg_refs = 1;
+	for (i = 0; i < n; i++) {
+		if (sn->sn_tenants[i].st_session_pem == NULL)
+			continue;
+		g->wg_keys[i] = session_key_new(sn->sn_tenants[i].st_session_pem,
+		    sn->sn_tenants[i].st_session_len, &why);
+		/* The parent checked the key; a failure here is memory. */
+		if (g->wg_keys[i] == NULL) {
+			log_warnx("tenant %s: session key: %s",
+			    sn->sn_cfg->c_tenants[i].t_id, why);
+			worker_gen_unref(g);
+			return NULL;
+		}
+	}
+	return g;
+}
+
+static void
+worker_limits(struct worker *w)
+{
+	const struct conf_limits *l = &worker_config(w)->c_limits;
+
+	w->w_limits.hl_header_bytes = l->header_bytes;
+	w->w_limits.hl_max_headers = l->max_headers;
+	w->w_limits.hl_body = l->request_body;
+}
+
+/* A new generation from the parent: new requests use it from now on. */
+static void
+worker_snapshot(struct worker *w, struct ipc_msg *m)
+{
+	struct snapshot	*sn;
+	struct wgen	*g;
+	struct ipc_buf	 b;
+	uint64_t	 gen;
+
+	if (ipc_decode_gen(m, &gen) == -1 ||
+	    (sn = snapshot_load(m->m_fd, proc_log_report, NULL)) == NULL ||
+	    sn->sn_gen != gen) {
+		log_warnx("cannot load generation %llu; keeping the running "
+		    "one", (unsigned long long)gen);
+		close(m->m_fd);
+		return;
+	}
+	close(m->m_fd);
+	if ((g = worker_gen_new(sn)) == NULL) {
+		log_warnx("generation %llu: out of memory; keeping the "
+		    "running one", (unsigned long long)gen);
+		return;
+	}
+	worker_gen_unref(w->w_gen);
+	w->w_gen = g;
+	worker_limits(w);
+	log_debug("generation %llu in force", (unsigned long long)gen);
+	/* The keeper may drop what no one uses; the parent keeps count. */
+	if (ipc_encode_u64(&b, gen) == 0) {
+		if (w->w_keeper != NULL)
+			chan_send(w->w_keeper, MSG_GEN, 0, b.b_data, b.b_len,
+			    -1);
+		chan_send(w->w_parent, MSG_SNAPSHOT_DONE, 0, b.b_data,
+		    b.b_len, -1);
+	}
+	ipc_buf_clear(&b);
 }
 
 static int
 worker_parent_msg(struct chan *ch, struct ipc_msg *m, void *arg)
 {
 	struct worker	*w = arg;
+	struct ipc_buf	 b;
 
 	switch (m->m_type) {
 	case MSG_CONN_FD:
-		if (m->m_fd == -1 || ipc_get_end(m) != 0)
-			return -1;
 		worker_conn_new(w, m->m_fd);
 		return 0;
 	case MSG_KEEPER_FD:
-		if (m->m_fd == -1 || ipc_get_end(m) != 0)
-			return -1;
 		if (w->w_keeper != NULL)
 			worker_keeper_lost(w);
-		w->w_keeper = chan_new(w->w_base, m->m_fd, worker_keeper_msg,
-		    worker_keeper_close, w);
+		w->w_keeper = chan_new(w->w_base, m->m_fd, IPC_WORKER,
+		    IPC_KEEPER, worker_keeper_msg, worker_keeper_close, w);
 		if (w->w_keeper == NULL) {
 			log_warnx("%s: cannot set up the keeper channel",
 			    __func__);
-		} else
-			log_debug("keeper channel up");
+			return 0;
+		}
+		log_debug("keeper channel up");
+		/* A new keeper learns which generation this worker uses. */
+		if (ipc_encode_u64(&b, w->w_gen->wg_snap->sn_gen) == 0)
+			chan_send(w->w_keeper, MSG_GEN, 0, b.b_data, b.b_len,
+			    -1);
+		ipc_buf_clear(&b);
+		return 0;
+	case MSG_SNAPSHOT:
+		worker_snapshot(w, m);
+		return 0;
+	case MSG_STATS_REQ:
+		if (execute_stats_encode(w->w_stats, &b) == 0)
+			chan_send(w->w_parent, MSG_STATS, m->m_id, b.b_data,
+			    b.b_len, -1);
+		ipc_buf_clear(&b);
 		return 0;
 	case MSG_SHUTDOWN:
-		if (m->m_fd != -1)
-			return -1;
 		worker_drain(w);
-		return 0;
-	case MSG_RELOAD:
-		/* Reloads restart workers; nothing to do in place. */
-		if (m->m_fd != -1)
-			return -1;
 		return 0;
 	default:
 		log_warnx("parent sent unexpected %s", ipc_type_name(m->m_type));
@@ -569,7 +806,8 @@ worker_parent_msg(struct chan *ch, struct ipc_msg *m, void *arg)
 }
 
 static void
-worker_parent_close(struct chan *ch, const char *why, void *arg)
+worker_parent_close(struct chan *ch, enum chan_end end, const char *why,
+    void *arg)
 {
 	/* Without the parent there is nobody to log to or take fds from. */
 	log_set_forward(NULL, NULL);
@@ -580,6 +818,7 @@ int
 worker_main(const struct proc_opts *po, int slot)
 {
 	struct worker	 w;
+	struct snapshot	*sn;
 	char		 name[32];
 
 	memset(&w, 0, sizeof(w));
@@ -598,17 +837,12 @@ worker_main(const struct proc_opts *po, int slot)
 	 */
 	if ((w.w_base = event_base_new()) == NULL)
 		fatalx("event_base_new failed");
-	w.w_parent = chan_new(w.w_base, PROC_CHAN_FD, worker_parent_msg,
-	    worker_parent_close, &w);
+	w.w_parent = chan_new(w.w_base, PROC_CHAN_FD, IPC_WORKER, IPC_PARENT,
+	    worker_parent_msg, worker_parent_close, &w);
 	if (w.w_parent == NULL)
 		fatalx("cannot set up the parent channel");
 	log_set_forward(proc_log_forward, w.w_parent);
 
-	if ((w.w_cfg = config_load(po->po_conf, proc_log_report, NULL)) == NULL)
-		fatalx("%s: invalid configuration", po->po_conf);
-	w.w_limits.hl_header_bytes = w.w_cfg->c_limits.header_bytes;
-	w.w_limits.hl_max_headers = w.w_cfg->c_limits.max_headers;
-	w.w_limits.hl_body = w.w_cfg->c_limits.request_body;
 	if (proc_raise_nofile() == -1)
 		log_warn("cannot raise the open files limit");
 	tzset();
@@ -618,8 +852,18 @@ worker_main(const struct proc_opts *po, int slot)
 	 * filter nothing can be opened any more. */
 	if (tmpl_init() == -1)
 		log_warnx("C.UTF-8 locale missing: templates map case in ASCII only");
+	/* The configuration: the parent's snapshot, no file. */
+	if ((sn = snapshot_load(PROC_SNAP_FD, proc_log_report, NULL)) == NULL)
+		fatalx("cannot load the configuration snapshot");
+	close(PROC_SNAP_FD);
+	if ((w.w_gen = worker_gen_new(sn)) == NULL)
+		fatalx("cannot set up the configuration");
+	if ((w.w_stats = execute_stats_new()) == NULL)
+		fatalx("out of memory");
+	worker_limits(&w);
 
-	proc_confine(PROC_WORKER, w.w_cfg);
+	/* The worker opens nothing at all: chroot and seccomp say so. */
+	proc_confine(PROC_WORKER, worker_config(&w), NULL);
 
 	chan_send(w.w_parent, MSG_READY, 0, NULL, 0, -1);
 	log_debug("ready");

@@ -252,6 +252,16 @@ static const struct doc docs[] = {
 	    "connectors[0].headers[0].key", 0, 0 },
 	{ C1(NU ",`headers`:[{`key`:``,`value`:`a`}]"), 0, 0, REG_E_VALUE,
 	    "connectors[0].headers[0].key", 0, 0 },
+	/* What the HTTP client sets itself, a connector cannot. */
+	{ C1(NU ",`headers`:[{`key`:`Host`,`value`:`evil.example`}]"), 0, 0,
+	    REG_E_VALUE, "connectors[0].headers[0].key", 0, 0 },
+	{ C1(NU ",`headers`:[{`key`:`transfer-encoding`,`value`:`chunked`}]"),
+	    0, 0, REG_E_VALUE, "connectors[0].headers[0].key", 0, 0 },
+	{ C1(NU ",`headers`:[{`key`:`Content-Length`,`value`:`0`}]"), 0, 0,
+	    REG_E_VALUE, "connectors[0].headers[0].key", 0, 0 },
+	{ C1(NU ",`authentication`:{`type`:`api_key`,`config`:{`key`:`Host`,"
+	    "`value`:`x`}}"), 0, 0, REG_E_AUTH,
+	    "connectors[0].authentication.config.key", 0, 0 },
 	{ C1(NU ",`headers`:[{`key`:`X-Key`,`value`:`a`},{`key`:`x-key`,"
 	    "`value`:`b`}]"), 0, 0, REG_E_DUP_KEY, "connectors[0].headers[1].key",
 	    0, 0 },

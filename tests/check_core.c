@@ -7,6 +7,7 @@
 #include "build.h"
 
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 
 #include "check_main.h"
@@ -25,6 +26,7 @@
 #include "api.h"
 #include "ipc.h"
 #include "proc.h"
+#include "snapshot.h"
 
 START_TEST(test_request_id)
 {
@@ -49,7 +51,7 @@ START_TEST(test_envelope)
 
 	/* A detail with quotes and control bytes stays valid JSON. */
 	s = api_error_body("NOT_FOUND", "no \"x\"\n</script>", "Request",
-	    "11111111-2222-4333-8444-555555555555");
+	    NULL, "11111111-2222-4333-8444-555555555555");
 	ck_assert_ptr_nonnull(s);
 	o = json_tokener_parse(s);
 	ck_assert_ptr_nonnull(o);
@@ -91,7 +93,8 @@ START_TEST(test_reply_headers)
 	ck_assert_ptr_nonnull(strstr(text, want));
 	ck_assert_ptr_nonnull(strstr(text,
 	    "\r\nX-Content-Type-Options: nosniff\r\n"));
-	ck_assert_ptr_nonnull(strstr(text, "\r\nServer-Timing: total;dur="));
+	ck_assert_ptr_nonnull(strstr(text, "\r\nServer-Timing: setup;dur="));
+	ck_assert_ptr_nonnull(strstr(text, "total;dur="));
 	ck_assert_ptr_nonnull(strstr(text, "\r\nX-Connector-Timing: {"));
 	ck_assert_ptr_nonnull(strstr(text, "\"code\":\"UNAVAILABLE\""));
 	ck_assert_ptr_nonnull(strstr(text, "\r\nConnection: close\r\n"));
@@ -186,8 +189,9 @@ next_frame(struct ipc_chan *c, struct ipc_msg *m, char *logbuf, size_t len)
 static struct ipc_chan *
 keeper_start(void)
 {
-	char		 conf[128];
+	char		 conf[128], path[160];
 	struct proc_opts po;
+	struct snapshot	*sn;
 	FILE		*f;
 	int		 sv[2];
 
@@ -202,35 +206,57 @@ keeper_start(void)
 	    "tenants = ( { id = \"t\"; registry = \"r.json\"; "
 	    "store = \"s\"; } );\n", keeper_dir);
 	fclose(f);
+	snprintf(path, sizeof(path), "%s/r.json", keeper_dir);
+	f = fopen(path, "w");
+	ck_assert_ptr_nonnull(f);
+	fprintf(f, "{\"connectors\": []}\n");
+	fclose(f);
+	snprintf(path, sizeof(path), "%s/s", keeper_dir);
+	ck_assert_int_eq(mkdir(path, 0755), 0);
+	/* What the parent hands every child: the sealed snapshot. */
+	sn = snapshot_build(conf, 1, 1, NULL, NULL);
+	ck_assert_ptr_nonnull(sn);
 	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
 	keeper_pid = fork();
 	ck_assert_int_ne(keeper_pid, -1);
 	if (keeper_pid == 0) {
 		/* As proc_spawn does, minus the exec. */
-		if (dup2(sv[1], PROC_CHAN_FD) == -1)
+		if (dup2(sv[1], PROC_CHAN_FD) == -1 ||
+		    dup2(sn->sn_fd, PROC_SNAP_FD) == -1)
 			_exit(127);
 		close(sv[0]);
 		memset(&po, 0, sizeof(po));
-		po.po_conf = conf;
-		keeper_main(&po);
+		keeper_main(&po, 0);
 		_exit(0);
 	}
 	close(sv[1]);
-	return ipc_chan_new(sv[0]);
+	snapshot_unref(sn);
+	return ipc_chan_new(sv[0], IPC_PARENT, IPC_KEEPER);
+}
+
+static void
+keeper_rmdir(void)
+{
+	char	 path[160];
+
+	snprintf(path, sizeof(path), "%s/w.conf", keeper_dir);
+	unlink(path);
+	snprintf(path, sizeof(path), "%s/r.json", keeper_dir);
+	unlink(path);
+	snprintf(path, sizeof(path), "%s/s", keeper_dir);
+	rmdir(path);
+	rmdir(keeper_dir);
 }
 
 static void
 keeper_stop(struct ipc_chan *parent)
 {
-	char	 path[128];
 	int	 status;
 
 	kill(keeper_pid, SIGKILL);
 	waitpid(keeper_pid, &status, 0);
 	ipc_chan_free(parent);
-	snprintf(path, sizeof(path), "%s/w.conf", keeper_dir);
-	unlink(path);
-	rmdir(keeper_dir);
+	keeper_rmdir();
 }
 
 static void
@@ -255,7 +281,8 @@ keeper_link(struct ipc_chan *parent, uint32_t slot)
 	ipc_buf_clear(&b);
 	close(sv[1]);
 	flush(parent);
-	return ipc_chan_new(sv[0]);
+	/* The test plays a worker that may break any rule. */
+	return ipc_chan_new(sv[0], IPC_ANY, IPC_ANY);
 }
 
 START_TEST(test_keeper_permits)
@@ -339,13 +366,7 @@ START_TEST(test_keeper_shutdown)
 	ck_assert_int_eq(WEXITSTATUS(status), 0);
 	keeper_pid = -1;
 	ipc_chan_free(parent);
-	{
-		char path[128];
-
-		snprintf(path, sizeof(path), "%s/w.conf", keeper_dir);
-		unlink(path);
-		rmdir(keeper_dir);
-	}
+	keeper_rmdir();
 }
 END_TEST
 

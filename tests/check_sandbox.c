@@ -569,8 +569,10 @@ START_TEST(test_worker_works)
 
 	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
 	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, cv), 0);
-	ck_assert_ptr_nonnull(parent = ipc_chan_new(cv[0]));
-	ck_assert_ptr_nonnull(w.chan = ipc_chan_new(cv[1]));
+	ck_assert_ptr_nonnull(parent = ipc_chan_new(cv[0], IPC_PARENT,
+	    IPC_WORKER));
+	ck_assert_ptr_nonnull(w.chan = ipc_chan_new(cv[1], IPC_WORKER,
+	    IPC_PARENT));
 	w.sock = sv[1];
 	/* A loopback TCP connection whose accepted end goes to the worker. */
 	memset(&sin, 0, sizeof(sin));

@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "ipc.h"
+#include "plan.h"
 
 #define FUZZ_MAX_INPUT	(64 * 1024)	/* fits a socketpair's buffer */
 
@@ -67,13 +68,61 @@ fuzz_decode(struct ipc_msg *m)
 			free(s);
 		}
 		break;
-	case MSG_RELOAD:
-		if (ipc_decode_reload(m, &s) == 0) {
+	case MSG_SECRETS:
+		if (ipc_decode_secrets(m, &s) == 0) {
 			if (s[0] == '\0')
 				abort();
 			free(s);
 		}
 		break;
+	case MSG_GEN:
+	case MSG_SNAPSHOT_DONE:
+		if (ipc_decode_gen(m, &v64) == 0 && v64 == 0)
+			abort();
+		break;
+	case MSG_WORKER_EVICT:
+		if (ipc_decode_slot(m, &v) == 0 && v >= IPC_MAX_SLOTS)
+			abort();
+		break;
+	case MSG_ACCESS: {
+		struct ipc_access	 a;
+
+		if (ipc_decode_access(m, &a) == 0)
+			ipc_access_clear(&a);
+		break;
+	}
+	case MSG_STATS: {
+		struct ipc_stats	 st;
+
+		if (ipc_decode_stats(m, &st) == 0)
+			ipc_stats_clear(&st);
+		break;
+	}
+	case MSG_CALL: {
+		struct plan	 pl;
+		const char	*why;
+
+		/* The keeper's view of a hostile worker's plan. */
+		if (plan_decode(m, &pl, &why) == 0)
+			plan_clear(&pl);
+		break;
+	}
+	case MSG_RESULT: {
+		struct result	 rs;
+		const char	*why;
+
+		if (result_decode(m, &rs, &why) == 0)
+			result_clear(&rs);
+		break;
+	}
+	case MSG_FAIL: {
+		struct fail	 fl;
+		const char	*why;
+
+		if (fail_decode(m, &fl, &why) == 0)
+			fail_clear(&fl);
+		break;
+	}
 	default:
 		/* A generic walk: fields until one refuses. */
 		while (ipc_get_u32(m, &v) == 0 &&
@@ -104,7 +153,7 @@ fuzz_run(const uint8_t *data, size_t size, uint32_t seed,
 	fo->fo_digest = 0xcbf29ce484222325ULL;
 	if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == -1)
 		abort();
-	if ((c = ipc_chan_new(sv[0])) == NULL)
+	if ((c = ipc_chan_new(sv[0], IPC_ANY, IPC_ANY)) == NULL)
 		abort();
 	for (;;) {
 		if (pos < size) {

@@ -27,6 +27,8 @@ try:
         sys.exit(SKIP)
     os.chmod(d.conf, 0o644)
     os.chmod(d.dir, 0o755)
+    # The control socket is created by the user widgetd runs as.
+    os.chown(d.rundir, nobody.pw_uid, nobody.pw_gid)
     with open(d.logpath, "w"):
         pass
     os.chmod(d.logpath, 0o666)

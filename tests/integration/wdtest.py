@@ -63,8 +63,14 @@ def pid_gone(pid):
         return True
 
 
+# What tests of the request path add: plain http to loopback upstreams.
+TEST_EGRESS = """egress = { allow_http = true;
+    allow_networks = [ "127.0.0.0/8", "::1/128" ]; timeout = 5; };"""
+
+
 class Daemon:
-    def __init__(self, workers=2, extra="", limits="", drain=20):
+    def __init__(self, workers=2, extra="", limits="", drain=20,
+                 egress="", tenants=None, keepers=None):
         self.binary = os.environ.get("WIDGETD") or "./widgetd"
         self.dir = tempfile.mkdtemp(prefix="widgetd-it.")
         self.chroot = os.path.join(self.dir, "empty")
@@ -78,7 +84,17 @@ class Daemon:
         self.limits = limits
         self.drain = drain
         self.extra = extra
+        self.egress = egress
+        self.keepers = keepers
+        # None: one default tenant "test" on reg.json and store/.
+        self.tenants = tenants
         self.proc = None
+        # The control socket's directory (owned by whoever runs widgetd).
+        self.rundir = os.path.join(self.dir, "run")
+        os.mkdir(self.rundir, 0o755)
+        # The tenant's store: secrets/ (the keeper's) and variables/.
+        self.store = os.path.join(self.dir, "store")
+        os.mkdir(self.store, 0o755)
         self.registry = os.path.join(self.dir, "reg.json")
         self.write_registry('{"connectors": []}\n')
         self.write_conf()
@@ -94,18 +110,68 @@ user = "nobody";
 keeper_user = "daemon";
 chroot = "{self.chroot}";
 workers = {w};
+control_socket = "{self.rundir}/control.sock";
 limits = {{ drain_timeout = {self.drain}; {self.limits} }};
-tenants = ( {{ id = "test"; registry = "reg.json"; store = "store"; }} );
+{self.egress}
 {self.extra}
 """
+        if self.keepers is not None:
+            text += "keepers = %d;\n" % self.keepers
+        if self.tenants is None:
+            text += ('tenants = ( { id = "test"; registry = "reg.json"; '
+                     'store = "store"; } );\n')
+        else:
+            text += "tenants = ( %s );\n" % ", ".join(self.tenants)
         if broken:
             text += "workers = = 3;\n"
         return text
 
-    def write_registry(self, text):
-        with open(self.registry, "w") as f:
+    def write_registry(self, text, path=None):
+        path = path or self.registry
+        if not isinstance(text, str):
+            text = json.dumps(text)
+        with open(path + ".tmp", "w") as f:
             f.write(text)
-        os.chmod(self.registry, 0o644)
+        os.chmod(path + ".tmp", 0o644)
+        os.rename(path + ".tmp", path)
+
+    def connectors(self, *conns, composites=(), path=None):
+        """Write a registry of these connector objects."""
+        self.write_registry({"connectors": list(conns),
+                             "composite_connectors": list(composites)},
+                            path)
+
+    def _store_file(self, store, kind, name, value, mode, owner):
+        d = os.path.join(store or self.store, kind)
+        os.makedirs(d, exist_ok=True)
+        p = os.path.join(d, name)
+        with open(p + ".tmp", "wb") as f:
+            f.write(value.encode() if isinstance(value, str) else value)
+        os.chmod(p + ".tmp", mode)
+        if owner is not None and os.geteuid() == 0:
+            os.chown(d, owner, -1)
+            os.chown(p + ".tmp", owner, -1)
+        os.rename(p + ".tmp", p)
+
+    def set_secret(self, name, value, store=None):
+        """A secret as SPEC 4 lays it out (0600, the keeper's user)."""
+        import pwd
+        uid = pwd.getpwnam("daemon").pw_uid if os.geteuid() == 0 else None
+        self._store_file(store, "secrets", name, value, 0o600, uid)
+        os.chmod(os.path.join(store or self.store, "secrets"), 0o700)
+
+    def set_variable(self, name, value, store=None):
+        self._store_file(store, "variables", name, value, 0o644, None)
+
+    def widgetctl(self, *args, stdin=None, timeout=60):
+        """Run widgetctl -c this configuration; a CompletedProcess."""
+        ctl = os.environ.get("WIDGETCTL") or "./widgetctl"
+        return subprocess.run([ctl, "-c", self.conf, *args], input=stdin,
+                              capture_output=True, timeout=timeout)
+
+    def call(self, method, path, headers=(), body=b"", host="localhost"):
+        """One request on a fresh connection: (status, headers, body)."""
+        return request(self.port, method, path, headers, body, host=host)
 
     def write_conf(self, **kw):
         tmp = self.conf + ".tmp"
@@ -303,8 +369,8 @@ class Conn:
         body, self.buf = self.buf[:n], self.buf[n:]
         return int(m.group(1)), hdrs, body
 
-    def request(self, method, path, headers=(), body=b""):
-        self.send(build(method, path, headers, body))
+    def request(self, method, path, headers=(), body=b"", host="localhost"):
+        self.send(build(method, path, headers, body, host))
         r = self.response(head=(method == "HEAD"))
         if r is None:
             raise ConnectionResetError("closed without a response")
@@ -314,8 +380,10 @@ class Conn:
         self.sock.close()
 
 
-def build(method, path, headers=(), body=b""):
-    req = f"{method} {path} HTTP/1.1\r\nHost: localhost\r\n"
+def build(method, path, headers=(), body=b"", host="localhost"):
+    req = f"{method} {path} HTTP/1.1\r\n"
+    if host is not None:
+        req += f"Host: {host}\r\n"
     for h in headers:
         req += h + "\r\n"
     if body:
@@ -323,11 +391,12 @@ def build(method, path, headers=(), body=b""):
     return (req + "\r\n").encode() + body
 
 
-def request(port, method, path, headers=(), body=b"", timeout=15):
+def request(port, method, path, headers=(), body=b"", timeout=15,
+            host="localhost"):
     """One request on a fresh connection."""
     c = Conn(port, timeout)
     try:
-        return c.request(method, path, headers, body)
+        return c.request(method, path, headers, body, host=host)
     finally:
         c.close()
 

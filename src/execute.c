@@ -1,0 +1,1262 @@
+/*
+ * execute.c — a connector call, in the worker (DESIGN §3 steps 3–8).
+ *
+ * From the parsed request to the keeper and back: the tenant by Host, the
+ * session and CSRF, the connector, method, path parameters, query and
+ * header overrides, the body; every template rendered with the
+ * configuration generation the request started on; a plan sent to the
+ * keeper (MSG_CALL); its answer transformed by the response template and
+ * written with the timing headers.  The worker holds no secret: a secret
+ * is a symbolic tree in the plan, completed by the keeper.
+ *
+ * Where the response cache slots in: the plan is the whole resolved
+ * request, secrets named rather than valued, so a cache looks it up just
+ * before execute_send() and stores what execute_answer() receives.
+ */
+#include "build.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <json-c/json.h>
+
+#include "api.h"
+#include "config.h"
+#include "connector.h"
+#include "ipc.h"
+#include "log.h"
+#include "plan.h"
+#include "session.h"
+#include "snapshot.h"
+#include "template/template.h"
+#include "worker.h"
+
+#define SCOPE_REQUEST		"Request"
+#define SCOPE_TEMPLATE		"Configuration (template rendering)"
+#define SCOPE_RESPONSE		"Configuration (response template rendering)"
+#define SCOPE_NETWORK		"Downstream (network/external service)"
+
+#define PATH_PARAM_MAX		200	/* characters of a path value (§8) */
+#define QUERY_MAX_PAIRS		256	/* caller's query parameters */
+
+/* One connector call in progress on a connection. */
+struct exec {
+	struct wgen		*x_gen;
+	const struct snap_tenant *x_tenant;
+	const char		*x_tenant_id;
+	const struct connector	*x_conn;
+	const struct conn_request *x_cr;
+	struct tval		*x_user;
+	uint32_t		 x_call;	/* MSG_CALL id; 0 once answered */
+	struct timespec		 x_sent;	/* when the plan left */
+	int			 x_upstream;	/* upstream status, 0: none */
+	const char		*x_error;	/* envelope code, for the log */
+	char			 x_host[256];	/* upstream host, for timings */
+};
+
+/* --- Counters (widgetctl status) ------------------------------------------ */
+
+struct exec_stat {
+	char		*es_tenant;
+	char		*es_permalink;
+	uint64_t	 es_calls;
+	uint64_t	 es_errors;
+	uint64_t	 es_upstream_errors;
+	struct ipc_stat_code es_codes[IPC_STATS_MAX_CODES];
+	uint32_t	 es_ncodes;
+};
+
+struct exec_stats {
+	struct exec_stat *st_rows;
+	size_t		 st_nrows;
+};
+
+struct exec_stats *
+execute_stats_new(void)
+{
+	return calloc(1, sizeof(struct exec_stats));
+}
+
+void
+execute_stats_free(struct exec_stats *st)
+{
+	size_t	 i;
+
+	if (st == NULL)
+		return;
+	for (i = 0; i < st->st_nrows; i++) {
+		free(st->st_rows[i].es_tenant);
+		free(st->st_rows[i].es_permalink);
+	}
+	free(st->st_rows);
+	free(st);
+}
+
+static void
+execute_count(struct conn *c, int status, int upstream_error)
+{
+	struct exec_stats	*st = c->c_w->w_stats;
+	struct exec		*x = c->c_exec;
+	struct exec_stat	*es = NULL, *nr;
+	size_t			 i;
+
+	if (x == NULL || x->x_conn == NULL || st == NULL)
+		return;
+	for (i = 0; i < st->st_nrows; i++)
+		if (strcmp(st->st_rows[i].es_permalink,
+		    x->x_conn->c_permalink) == 0 &&
+		    strcmp(st->st_rows[i].es_tenant, x->x_tenant_id) == 0) {
+			es = &st->st_rows[i];
+			break;
+		}
+	if (es == NULL) {
+		if (st->st_nrows >= IPC_STATS_MAX_ROWS ||
+		    (nr = reallocarray(st->st_rows, st->st_nrows + 1,
+		    sizeof(*nr))) == NULL)
+			return;
+		st->st_rows = nr;
+		es = &nr[st->st_nrows];
+		memset(es, 0, sizeof(*es));
+		es->es_tenant = strdup(x->x_tenant_id);
+		es->es_permalink = strdup(x->x_conn->c_permalink);
+		if (es->es_tenant == NULL || es->es_permalink == NULL) {
+			free(es->es_tenant);
+			free(es->es_permalink);
+			return;
+		}
+		st->st_nrows++;
+	}
+	es->es_calls++;
+	if (x->x_error != NULL)
+		es->es_errors++;
+	if (upstream_error)
+		es->es_upstream_errors++;
+	for (i = 0; i < es->es_ncodes; i++)
+		if (es->es_codes[i].sc_status == (uint32_t)status)
+			break;
+	if (i == es->es_ncodes) {
+		if (es->es_ncodes == IPC_STATS_MAX_CODES)
+			return;
+		es->es_codes[es->es_ncodes++].sc_status = (uint32_t)status;
+	}
+	es->es_codes[i].sc_count++;
+}
+
+int
+execute_stats_encode(const struct exec_stats *st, struct ipc_buf *b)
+{
+	struct ipc_stats	 is;
+	size_t			 i;
+	int			 r;
+
+	memset(&is, 0, sizeof(is));
+	if (st->st_nrows > 0 && (is.is_rows = calloc(st->st_nrows,
+	    sizeof(*is.is_rows))) == NULL)
+		return -1;
+	for (i = 0; i < st->st_nrows; i++) {
+		is.is_rows[i].sr_tenant = st->st_rows[i].es_tenant;
+		is.is_rows[i].sr_permalink = st->st_rows[i].es_permalink;
+		is.is_rows[i].sr_calls = st->st_rows[i].es_calls;
+		is.is_rows[i].sr_errors = st->st_rows[i].es_errors;
+		is.is_rows[i].sr_upstream_errors =
+		    st->st_rows[i].es_upstream_errors;
+		is.is_rows[i].sr_codes = (struct ipc_stat_code *)
+		    st->st_rows[i].es_codes;
+		is.is_rows[i].sr_ncodes = st->st_rows[i].es_ncodes;
+	}
+	is.is_nrows = (uint32_t)st->st_nrows;
+	r = ipc_encode_stats(b, &is);
+	free(is.is_rows);
+	return r;
+}
+
+/* --- Answering ------------------------------------------------------------ */
+
+void
+execute_free(struct conn *c)
+{
+	struct exec	*x = c->c_exec;
+
+	if (x == NULL)
+		return;
+	if (x->x_call != 0)
+		worker_call_forget(c->c_w, x->x_call);
+	tval_unref(x->x_user);
+	worker_gen_unref(x->x_gen);
+	free(x);
+	c->c_exec = NULL;
+}
+
+/* The response is queued: log, count, forget the call. */
+static void
+execute_done(struct conn *c, int upstream_error)
+{
+	struct exec	*x = c->c_exec;
+
+	worker_access(c, x->x_tenant_id, x->x_conn != NULL ?
+	    x->x_conn->c_permalink : NULL, x->x_upstream,
+	    c->c_ctx.a_cache == API_CACHE_HIT ? "hit" :
+	    c->c_ctx.a_cache == API_CACHE_MISS ? "miss" : "-", x->x_error);
+	execute_count(c, c->c_status, upstream_error);
+	execute_free(c);
+	worker_conn_answered(c);
+}
+
+/* widgetd's own answer, with the envelope. */
+static void
+execute_error(struct conn *c, int status, const char *code,
+    const char *scope, const char *detail, const char *const *params)
+{
+	struct exec	*x = c->c_exec;
+
+	c->c_status = status;
+	x->x_error = code != NULL ? code : scope;
+	if (api_reply_envelope(bufferevent_get_output(c->c_bev), &c->c_ctx,
+	    status, code, detail, scope, params) == -1)
+		c->c_ctx.a_keepalive = 0;
+	execute_done(c, 0);
+}
+
+void
+execute_abort(struct conn *c, int status, const char *detail)
+{
+	if (c->c_exec == NULL)
+		return;
+	c->c_ctx.a_error = "keeper unavailable";
+	execute_error(c, status, "UNAVAILABLE", SCOPE_REQUEST, detail, NULL);
+}
+
+static void
+execute_mark(struct timespec *t)
+{
+	clock_gettime(CLOCK_MONOTONIC, t);
+}
+
+/* --- Request pieces --------------------------------------------------------- */
+
+static int
+execute_hexval(int ch)
+{
+	if (ch >= '0' && ch <= '9')
+		return ch - '0';
+	if (ch >= 'a' && ch <= 'f')
+		return ch - 'a' + 10;
+	if (ch >= 'A' && ch <= 'F')
+		return ch - 'A' + 10;
+	return -1;
+}
+
+/*
+ * Decode application/x-www-form-urlencoded text in place ('+' is a space,
+ * %XX a byte; a malformed escape stays as it is, as Python's unquote
+ * leaves it).  Returns the new length.
+ */
+static size_t
+execute_unform(char *s, size_t len)
+{
+	size_t	 i, o = 0;
+	int	 h, l;
+
+	for (i = 0; i < len; i++) {
+		if (s[i] == '+')
+			s[o++] = ' ';
+		else if (s[i] == '%' && i + 2 < len &&
+		    (h = execute_hexval(s[i + 1])) != -1 &&
+		    (l = execute_hexval(s[i + 2])) != -1) {
+			s[o++] = (char)(h << 4 | l);
+			i += 2;
+		} else
+			s[o++] = s[i];
+	}
+	s[o] = '\0';
+	return o;
+}
+
+/* A parsed form: key/value pairs, decoded, in order. */
+struct form {
+	char		*f_buf;
+	char		*f_keys[QUERY_MAX_PAIRS];
+	char		*f_vals[QUERY_MAX_PAIRS];
+	size_t		 f_vlens[QUERY_MAX_PAIRS];
+	size_t		 f_n;
+};
+
+/* -1 when out of memory or over QUERY_MAX_PAIRS pairs. */
+static int
+execute_form(struct form *f, const char *text)
+{
+	char	*p, *amp, *eq;
+	size_t	 klen;
+
+	memset(f, 0, sizeof(*f));
+	if (text == NULL || *text == '\0')
+		return 0;
+	if ((f->f_buf = strdup(text)) == NULL)
+		return -1;
+	for (p = f->f_buf; p != NULL; p = amp) {
+		if ((amp = strchr(p, '&')) != NULL)
+			*amp++ = '\0';
+		if (*p == '\0')
+			continue;
+		if (f->f_n == QUERY_MAX_PAIRS)
+			return -1;
+		if ((eq = strchr(p, '=')) != NULL)
+			*eq++ = '\0';
+		else
+			eq = p + strlen(p);	/* "k" is k with "" */
+		klen = execute_unform(p, strlen(p));
+		if (klen != strlen(p))
+			p[klen] = '\0';
+		f->f_keys[f->f_n] = p;
+		f->f_vlens[f->f_n] = execute_unform(eq, strlen(eq));
+		f->f_vals[f->f_n] = eq;
+		f->f_n++;
+	}
+	return 0;
+}
+
+static void
+execute_form_free(struct form *f)
+{
+	free(f->f_buf);
+	memset(f, 0, sizeof(*f));
+}
+
+static const char *
+execute_form_get(const struct form *f, const char *key, size_t *len)
+{
+	size_t	 i;
+
+	for (i = 0; i < f->f_n; i++)
+		if (strcmp(f->f_keys[i], key) == 0) {
+			*len = f->f_vlens[i];
+			return f->f_vals[i];
+		}
+	return NULL;
+}
+
+/* RFC 3986 unreserved, 1–200 characters, no "." or ".." segment (§8). */
+static int
+execute_path_value_ok(const char *v, size_t len)
+{
+	size_t	 i;
+
+	if (len < 1 || len > PATH_PARAM_MAX || strstr(v, "..") != NULL ||
+	    strlen(v) != len || (len == 1 && v[0] == '.'))
+		return 0;
+	for (i = 0; i < len; i++)
+		if (!isalnum((unsigned char)v[i]) && strchr("-._~", v[i]) ==
+		    NULL)
+			return 0;
+	return 1;
+}
+
+static int
+execute_utf8_valid(const unsigned char *s, size_t len)
+{
+	size_t	 i = 0, n, k;
+	uint32_t cp;
+
+	while (i < len) {
+		if (s[i] < 0x80) {
+			i++;
+			continue;
+		}
+		if ((s[i] & 0xe0) == 0xc0) {
+			n = 1;
+			cp = s[i] & 0x1f;
+		} else if ((s[i] & 0xf0) == 0xe0) {
+			n = 2;
+			cp = s[i] & 0x0f;
+		} else if ((s[i] & 0xf8) == 0xf0) {
+			n = 3;
+			cp = s[i] & 0x07;
+		} else
+			return 0;
+		if (i + n >= len)
+			return 0;
+		for (k = 1; k <= n; k++) {
+			if ((s[i + k] & 0xc0) != 0x80)
+				return 0;
+			cp = cp << 6 | (s[i + k] & 0x3f);
+		}
+		/* No overlong forms, surrogates or values past U+10FFFF. */
+		if ((n == 1 && cp < 0x80) || (n == 2 && cp < 0x800) ||
+		    (n == 3 && cp < 0x10000) || cp > 0x10ffff ||
+		    (cp >= 0xd800 && cp <= 0xdfff))
+			return 0;
+		i += n + 1;
+	}
+	return 1;
+}
+
+/* A str when the bytes are UTF-8 text, else None (platform-docs §10). */
+static struct tval *
+execute_text_value(const void *p, size_t len, int none_if_empty)
+{
+	if ((len == 0 && none_if_empty) || !execute_utf8_valid(p, len))
+		return tval_none();
+	return tval_str(p, len);
+}
+
+static struct tval *
+execute_get_variable(const char *name, void *arg)
+{
+	const struct snap_var	*v;
+
+	if ((v = snapshot_variable(arg, name)) == NULL)
+		return NULL;
+	return tval_str(v->sv_value, v->sv_len);
+}
+
+static void
+execute_env(struct exec *x, struct tmpl_env *env, struct tval *globals)
+{
+	const struct conf_limits *l = &x->x_gen->wg_snap->sn_cfg->c_limits;
+
+	memset(env, 0, sizeof(*env));
+	env->te_globals = globals;
+	env->te_get_variable = execute_get_variable;
+	env->te_variable_arg = (void *)x->x_tenant;
+	env->te_limits.tl_steps = l->tmpl_steps;
+	env->te_limits.tl_output = l->tmpl_output;
+	env->te_limits.tl_depth = l->tmpl_depth;
+}
+
+/*
+ * Render one field; its segments are appended to f (secrets symbolic).
+ * 0, or -1 with a 422 already answered.
+ */
+static int
+execute_render_field(struct conn *c, const struct conn_tmpl *t,
+    const struct tmpl_env *env, const char *what, struct plan_field *f)
+{
+	struct tmpl_output	*o;
+	struct tmpl_error	 err;
+	char			 detail[512];
+	size_t			 i;
+
+	if (t->ct_tmpl == NULL)
+		return 0;
+	memset(&err, 0, sizeof(err));
+	if ((o = tmpl_render(t->ct_tmpl, env, &err)) == NULL) {
+		snprintf(detail, sizeof(detail), "%s: %d:%d: %s", what,
+		    err.te_line, err.te_col, err.te_msg);
+		execute_error(c, 422, NULL, SCOPE_TEMPLATE, detail, NULL);
+		return -1;
+	}
+	for (i = 0; i < o->to_nsegs; i++) {
+		struct tmpl_segment	*sg = &o->to_segs[i];
+		struct tsecret		*ts = sg->sg_secret;
+
+		/* The plan takes the secret tree over from the output. */
+		sg->sg_secret = NULL;
+		if (plan_field_add(f, sg->sg_data, sg->sg_len, ts) == -1) {
+			tmpl_output_free(o);
+			execute_error(c, 500, NULL, "Unexpected error",
+			    "out of memory", NULL);
+			return -1;
+		}
+	}
+	tmpl_output_free(o);
+	return 0;
+}
+
+/* A rendered text field (no secret may be in it: the loader saw to it). */
+static char *
+execute_render_text(struct conn *c, const struct conn_tmpl *t,
+    const struct tmpl_env *env, const char *what, size_t *lenp)
+{
+	struct tmpl_output	*o;
+	struct tmpl_error	 err;
+	const char		*text;
+	char			 detail[512], *r = NULL;
+	size_t			 len = 0;
+
+	memset(&err, 0, sizeof(err));
+	if (t->ct_tmpl == NULL) {
+		*lenp = 0;
+		return strdup("");
+	}
+	if ((o = tmpl_render(t->ct_tmpl, env, &err)) == NULL) {
+		snprintf(detail, sizeof(detail), "%s: %d:%d: %s", what,
+		    err.te_line, err.te_col, err.te_msg);
+		execute_error(c, 422, NULL, SCOPE_TEMPLATE, detail, NULL);
+		return NULL;
+	}
+	if ((text = tmpl_output_text(o, &len)) == NULL ||
+	    (r = malloc(len + 1)) == NULL) {
+		tmpl_output_free(o);
+		execute_error(c, 422, NULL, SCOPE_TEMPLATE, text == NULL ?
+		    "a secret cannot be used here" : "out of memory", NULL);
+		return NULL;
+	}
+	memcpy(r, text, len);
+	r[len] = '\0';
+	*lenp = len;
+	tmpl_output_free(o);
+	return r;
+}
+
+/* No control byte in what becomes part of an HTTP request. */
+static int
+execute_field_clean(const struct plan_field *f)
+{
+	size_t	 i, j;
+
+	for (i = 0; i < f->pf_nsegs; i++)
+		for (j = 0; f->pf_segs[i].ps_secret == NULL &&
+		    j < f->pf_segs[i].ps_len; j++)
+			if (((unsigned char)f->pf_segs[i].ps_data[j] < 0x20 &&
+			    f->pf_segs[i].ps_data[j] != '\t') ||
+			    f->pf_segs[i].ps_data[j] == 0x7f)
+				return 0;
+	return 1;
+}
+
+static struct plan_field *
+execute_field_new(struct plan_field **fs, size_t *n, uint32_t src,
+    uint32_t row, const char *name)
+{
+	struct plan_field	*nf, *f;
+
+	if (*n >= PLAN_MAX_FIELDS ||
+	    (nf = reallocarray(*fs, *n + 1, sizeof(*nf))) == NULL)
+		return NULL;
+	*fs = nf;
+	f = &nf[*n];
+	memset(f, 0, sizeof(*f));
+	if ((f->pf_name = strdup(name)) == NULL)
+		return NULL;
+	f->pf_src = src;
+	f->pf_row = row;
+	(*n)++;
+	return f;
+}
+
+/*
+ * The caller's value of a header, when the request carries it once;
+ * NULL when absent (a repeated header is not an override).
+ */
+static const char *
+execute_request_header(const struct http_request *r, const char *name)
+{
+	const char	*v = NULL;
+	size_t		 i;
+
+	for (i = 0; i < r->r_nheaders; i++)
+		if (strcasecmp(r->r_headers[i].h_name, name) == 0) {
+			if (v != NULL)
+				return NULL;
+			v = r->r_headers[i].h_value;
+		}
+	return v;
+}
+
+/*
+ * Percent-encode what a URL cannot carry as it is (white space, controls,
+ * quotes, non-ASCII), past the origin: a path rendered from user data
+ * stays one URL.  The origin itself is the keeper's to judge.
+ */
+static char *
+execute_url_escape(const char *url, size_t olen)
+{
+	static const char	 hex[] = "0123456789ABCDEF";
+	char			*r;
+	size_t			 i, o, len = strlen(url);
+	unsigned char		 ch;
+
+	if ((r = malloc(olen + 3 * (len - olen) + 1)) == NULL)
+		return NULL;
+	memcpy(r, url, olen);
+	for (i = o = olen; i < len; i++) {
+		ch = (unsigned char)url[i];
+		if (ch <= 0x20 || ch >= 0x7f || strchr("\"<>\\^`{|}", ch) !=
+		    NULL) {
+			r[o++] = '%';
+			r[o++] = hex[ch >> 4];
+			r[o++] = hex[ch & 15];
+		} else
+			r[o++] = (char)ch;
+	}
+	r[o] = '\0';
+	return r;
+}
+
+/* --- The call --------------------------------------------------------------- */
+
+/* The session: 400, 401, 403 answered here; 0 to go on. */
+static int
+execute_session(struct conn *c, struct exec *x)
+{
+	const struct conf_tenant *t;
+	struct session_conf	 sc;
+	struct session		*s = NULL;
+	enum session_status	 st;
+	const char		*why = NULL, *code = NULL;
+	int			 status;
+
+	t = &x->x_gen->wg_snap->sn_cfg->c_tenants[x->x_tenant->st_index];
+	memset(&sc, 0, sizeof(sc));
+	sc.sc_key = x->x_gen->wg_keys[x->x_tenant->st_index];
+	sc.sc_cookie = t->t_session.s_cookie;
+	sc.sc_issuer = t->t_session.s_issuer;
+	sc.sc_audience = t->t_session.s_audience;
+	st = session_authenticate(&sc, c->c_req, time(NULL), &s, &why);
+	if (st != SESSION_ANONYMOUS && st != SESSION_VALID) {
+		status = session_http_status(st, &code);
+		log_debug("%s: session refused: %s", c->c_ctx.a_reqid,
+		    why != NULL ? why : "?");
+		execute_error(c, status, code, SCOPE_REQUEST, why, NULL);
+		return -1;
+	}
+	x->x_user = session_user(s);
+	session_free(s);
+	if (x->x_user == NULL) {
+		execute_error(c, 500, NULL, "Unexpected error", "out of memory",
+		    NULL);
+		return -1;
+	}
+	/* Anonymous and the headers or query need user.*: refused (§11). */
+	if (st == SESSION_ANONYMOUS &&
+	    (x->x_cr->cr_header_query_uses & TMPL_USES_USER)) {
+		execute_error(c, 401, "AUTHENTICATION_REQUIRED", SCOPE_REQUEST,
+		    "this connector needs a signed-in user", NULL);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * X-Path-Params (platform-docs §8): missing wins over invalid; values are
+ * percent-encoded (they are unreserved, so that is the identity) into the
+ * pathParams global.  0 to go on.
+ */
+static int
+execute_path_params(struct conn *c, struct exec *x, struct tval *pp)
+{
+	const struct connector	*cn = x->x_conn;
+	const char		*hdr, *v, *bad[QUERY_MAX_PAIRS + 1];
+	struct form		 f;
+	size_t			 i, nbad = 0, len;
+	int			 rv = -1;
+
+	hdr = execute_request_header(c->c_req, "X-Path-Params");
+	if (execute_form(&f, hdr) == -1) {
+		execute_error(c, 400, "INVALID_PATH_PARAMETERS", SCOPE_REQUEST,
+		    "X-Path-Params has too many values", NULL);
+		return -1;
+	}
+	for (i = 0; i < cn->c_npath; i++)
+		if (execute_form_get(&f, cn->c_path[i].cp_key, &len) == NULL &&
+		    cn->c_path[i].cp_value.ct_len == 0)
+			bad[nbad++] = cn->c_path[i].cp_key;
+	if (nbad > 0) {
+		bad[nbad] = NULL;
+		execute_error(c, 400, "MISSING_PATH_PARAMETERS", SCOPE_REQUEST,
+		    "required path parameters are missing", bad);
+		goto out;
+	}
+	for (i = 0; i < cn->c_npath; i++) {
+		if ((v = execute_form_get(&f, cn->c_path[i].cp_key,
+		    &len)) == NULL) {
+			v = cn->c_path[i].cp_value.ct_src;
+			len = cn->c_path[i].cp_value.ct_len;
+		}
+		if (!execute_path_value_ok(v, len))
+			bad[nbad++] = cn->c_path[i].cp_key;
+		else if (tval_dict_set(pp, cn->c_path[i].cp_key,
+		    tval_str(v, len)) == -1)
+			goto oom;
+	}
+	if (nbad > 0) {
+		bad[nbad] = NULL;
+		execute_error(c, 400, "INVALID_PATH_PARAMETERS", SCOPE_REQUEST,
+		    "path parameter values must be 1 to 200 characters of "
+		    "A-Z a-z 0-9 - . _ ~ and no '..'", bad);
+		goto out;
+	}
+	rv = 0;
+	goto out;
+oom:
+	execute_error(c, 500, NULL, "Unexpected error", "out of memory", NULL);
+out:
+	execute_form_free(&f);
+	return rv;
+}
+
+/* Headers: rows (or the caller's override), the api_key, body headers. */
+static int
+execute_headers(struct conn *c, struct exec *x, const struct tmpl_env *env,
+    struct plan *pl)
+{
+	const struct conn_request	*cr = x->x_cr;
+	const struct conn_auth		*a = &cr->cr_auth;
+	const struct conn_param		*row;
+	struct plan_field		*f;
+	const char			*ov, *ct;
+	char				*authkey = NULL, what[300];
+	size_t				 i, len;
+	int				 has_ct = 0, has_accept = 0, rv = -1;
+
+	if (a->ca_type == CONN_AUTH_API_KEY && a->ca_in == CONN_IN_HEADER &&
+	    (authkey = execute_render_text(c, &a->ca_key, env,
+	    "authentication key", &len)) == NULL)
+		return -1;
+	for (i = 0; i < cr->cr_nheaders; i++) {
+		row = &cr->cr_headers[i];
+		/* The authentication's header wins over a row of that name. */
+		if (authkey != NULL && strcasecmp(authkey, row->cp_key) == 0)
+			continue;
+		if (strcasecmp(row->cp_key, "Content-Type") == 0)
+			has_ct = 1;
+		if (strcasecmp(row->cp_key, "Accept") == 0)
+			has_accept = 1;
+		ov = row->cp_overridable ? execute_request_header(c->c_req,
+		    row->cp_key) : NULL;
+		if ((f = execute_field_new(&pl->pl_headers, &pl->pl_nheaders,
+		    ov != NULL ? PLAN_OVERRIDE : PLAN_ROW, (uint32_t)i,
+		    row->cp_key)) == NULL)
+			goto oom;
+		if (ov != NULL) {
+			if (plan_field_add(f, ov, strlen(ov), NULL) == -1)
+				goto oom;
+		} else {
+			snprintf(what, sizeof(what), "header '%s'", row->cp_key);
+			if (execute_render_field(c, &row->cp_value, env, what,
+			    f) == -1)
+				goto out;
+		}
+	}
+	if (authkey != NULL) {
+		if (plan_header_reserved(authkey) || authkey[0] == '\0') {
+			execute_error(c, 422, NULL, SCOPE_TEMPLATE, "the "
+			    "authentication key is not a header that can be "
+			    "set", NULL);
+			goto out;
+		}
+		if ((f = execute_field_new(&pl->pl_headers, &pl->pl_nheaders,
+		    PLAN_AUTH, 0, authkey)) == NULL)
+			goto oom;
+		if (execute_render_field(c, &a->ca_value, env,
+		    "authentication value", f) == -1)
+			goto out;
+	}
+	/* What the body is, when one goes; what the caller accepts. */
+	if (pl->pl_has_body && !has_ct) {
+		ct = execute_request_header(c->c_req, "Content-Type");
+		if ((f = execute_field_new(&pl->pl_headers, &pl->pl_nheaders,
+		    PLAN_BODY, 0, "Content-Type")) == NULL ||
+		    plan_field_add(f, ct != NULL ? ct : "application/json",
+		    strlen(ct != NULL ? ct : "application/json"), NULL) == -1)
+			goto oom;
+	}
+	if (!has_accept && (ct = execute_request_header(c->c_req,
+	    "Accept")) != NULL) {
+		if ((f = execute_field_new(&pl->pl_headers, &pl->pl_nheaders,
+		    PLAN_BODY, 0, "Accept")) == NULL ||
+		    plan_field_add(f, ct, strlen(ct), NULL) == -1)
+			goto oom;
+	}
+	for (i = 0; i < pl->pl_nheaders; i++)
+		if (!execute_field_clean(&pl->pl_headers[i])) {
+			snprintf(what, sizeof(what), "the value of header '%s' "
+			    "contains a control character",
+			    pl->pl_headers[i].pf_name);
+			execute_error(c, 422, NULL, SCOPE_TEMPLATE, what, NULL);
+			goto out;
+		}
+	rv = 0;
+	goto out;
+oom:
+	execute_error(c, 500, NULL, "Unexpected error", "out of memory", NULL);
+out:
+	free(authkey);
+	return rv;
+}
+
+/* Query: rows (or overrides), the caller's undeclared keys, the api_key. */
+static int
+execute_query(struct conn *c, struct exec *x, const struct tmpl_env *env,
+    struct plan *pl)
+{
+	const struct conn_request	*cr = x->x_cr;
+	const struct conn_auth		*a = &cr->cr_auth;
+	const struct conn_param		*row;
+	struct plan_field		*f;
+	struct form			 q;
+	const char			*ov;
+	char				*authkey = NULL, what[300];
+	size_t				 i, j, len;
+	int				 rv = -1;
+
+	if (execute_form(&q, c->c_req->r_query) == -1) {
+		execute_error(c, 400, "BAD_REQUEST", SCOPE_REQUEST, "too many "
+		    "query parameters", NULL);
+		return -1;
+	}
+	if (a->ca_type == CONN_AUTH_API_KEY && a->ca_in == CONN_IN_QUERY &&
+	    (authkey = execute_render_text(c, &a->ca_key, env,
+	    "authentication key", &len)) == NULL)
+		goto out;
+	for (i = 0; i < cr->cr_nquery; i++) {
+		row = &cr->cr_query[i];
+		if (authkey != NULL && strcmp(authkey, row->cp_key) == 0)
+			continue;
+		ov = row->cp_overridable ? execute_form_get(&q, row->cp_key,
+		    &len) : NULL;
+		if ((f = execute_field_new(&pl->pl_query, &pl->pl_nquery,
+		    ov != NULL ? PLAN_OVERRIDE : PLAN_ROW, (uint32_t)i,
+		    row->cp_key)) == NULL)
+			goto oom;
+		if (ov != NULL) {
+			if (plan_field_add(f, ov, len, NULL) == -1)
+				goto oom;
+		} else {
+			snprintf(what, sizeof(what), "query parameter '%s'",
+			    row->cp_key);
+			if (execute_render_field(c, &row->cp_value, env, what,
+			    f) == -1)
+				goto out;
+		}
+	}
+	/* Undeclared keys are forwarded; declared and auth ones never twice. */
+	for (i = 0; i < q.f_n; i++) {
+		if (q.f_keys[i][0] == '\0' || (authkey != NULL &&
+		    strcmp(authkey, q.f_keys[i]) == 0))
+			continue;
+		for (j = 0; j < cr->cr_nquery; j++)
+			if (strcmp(cr->cr_query[j].cp_key, q.f_keys[i]) == 0)
+				break;
+		if (j < cr->cr_nquery)
+			continue;
+		if ((f = execute_field_new(&pl->pl_query, &pl->pl_nquery,
+		    PLAN_CALLER, 0, q.f_keys[i])) == NULL ||
+		    plan_field_add(f, q.f_vals[i], q.f_vlens[i], NULL) == -1)
+			goto oom;
+	}
+	if (authkey != NULL) {
+		if ((f = execute_field_new(&pl->pl_query, &pl->pl_nquery,
+		    PLAN_AUTH, 0, authkey)) == NULL)
+			goto oom;
+		if (execute_render_field(c, &a->ca_value, env,
+		    "authentication value", f) == -1)
+			goto out;
+	}
+	rv = 0;
+	goto out;
+oom:
+	execute_error(c, 500, NULL, "Unexpected error", "out of memory", NULL);
+out:
+	free(authkey);
+	execute_form_free(&q);
+	return rv;
+}
+
+/* The URL: rendered, past its origin escaped, at the origin. */
+static int
+execute_url(struct conn *c, struct exec *x, const struct tmpl_env *env,
+    struct plan *pl)
+{
+	char	*url, *origin, err[300];
+	size_t	 len, olen;
+
+	if ((url = execute_render_text(c, &x->x_cr->cr_url, env, "url",
+	    &len)) == NULL)
+		return -1;
+	if ((origin = connector_origin(x->x_cr, execute_get_variable,
+	    (void *)x->x_tenant, err, sizeof(err))) == NULL) {
+		free(url);
+		execute_error(c, 422, NULL, SCOPE_TEMPLATE, err, NULL);
+		return -1;
+	}
+	/* A host from a variable is judged now, as the keeper will. */
+	if (!x->x_cr->cr_origin_literal && connector_origin_check(origin,
+	    &x->x_gen->wg_snap->sn_cfg->c_egress.policy, err,
+	    sizeof(err)) == -1) {
+		free(url);
+		free(origin);
+		execute_error(c, 422, NULL, SCOPE_TEMPLATE, err, NULL);
+		return -1;
+	}
+	olen = strlen(origin);
+	if (strncmp(url, origin, olen) != 0) {
+		free(url);
+		free(origin);
+		execute_error(c, 422, NULL, SCOPE_TEMPLATE, "the rendered URL "
+		    "does not start with its origin", NULL);
+		return -1;
+	}
+	free(origin);
+	pl->pl_url = execute_url_escape(url, olen);
+	free(url);
+	if (pl->pl_url == NULL) {
+		execute_error(c, 500, NULL, "Unexpected error", "out of memory",
+		    NULL);
+		return -1;
+	}
+	return 0;
+}
+
+/* Hand the plan to the keeper and wait. */
+static void
+execute_send(struct conn *c, struct plan *pl)
+{
+	struct exec	*x = c->c_exec;
+	struct ipc_buf	 b;
+
+	if (plan_encode(&b, pl) == -1) {
+		ipc_buf_clear(&b);
+		execute_error(c, 413, "PAYLOAD_TOO_LARGE", SCOPE_REQUEST,
+		    "the request is too large to send upstream", NULL);
+		return;
+	}
+	execute_mark(&x->x_sent);
+	c->c_ctx.a_setup_ms = api_ms_between(&c->c_ctx.a_start, &x->x_sent) -
+	    c->c_ctx.a_transform_ms;
+	if (worker_keeper_call(c, &b, &x->x_call) == -1) {
+		ipc_buf_clear(&b);
+		execute_abort(c, 503, "the secrets keeper is not available; "
+		    "retry later");
+		return;
+	}
+	ipc_buf_clear(&b);
+	/* One request at a time: the next waits in the input buffer. */
+	bufferevent_disable(c->c_bev, EV_READ);
+	worker_conn_timer(c, CT_KEEPER);
+}
+
+void
+execute_connector(struct conn *c, const char *permalink)
+{
+	struct worker		*w = c->c_w;
+	struct http_request	*r = c->c_req;
+	struct exec		*x;
+	struct plan		 pl;
+	struct tmpl_env		 env;
+	struct tval		*g = NULL, *pp = NULL;
+	struct timespec		 t0, t1;
+	const struct conn_request *cr;
+	size_t			 blen;
+	int			 body;
+
+	memset(&pl, 0, sizeof(pl));
+	if ((x = calloc(1, sizeof(*x))) == NULL) {
+		c->c_status = 500;
+		api_reply_error(bufferevent_get_output(c->c_bev), &c->c_ctx,
+		    500, NULL, "out of memory");
+		worker_conn_answered(c);
+		return;
+	}
+	c->c_exec = x;
+	c->c_ctx.a_cache = API_CACHE_NONE;
+	x->x_gen = worker_gen_ref(w);
+	x->x_tenant = snapshot_tenant_for_host(x->x_gen->wg_snap,
+	    http_request_header(r, "Host"));
+	if (x->x_tenant == NULL) {
+		execute_error(c, 404, "CONNECTOR_NOT_FOUND", SCOPE_REQUEST,
+		    "no tenant serves this host", NULL);
+		return;
+	}
+	x->x_tenant_id = snapshot_tenant_id(x->x_gen->wg_snap, x->x_tenant);
+	if (!connector_slug_valid(permalink, strlen(permalink)) ||
+	    (x->x_conn = registry_connector(x->x_tenant->st_reg,
+	    permalink)) == NULL) {
+		execute_error(c, 404, "CONNECTOR_NOT_FOUND", SCOPE_REQUEST,
+		    "no such connector", NULL);
+		return;
+	}
+	cr = x->x_cr = &x->x_conn->c_req;
+	if (strcmp(r->r_method, conn_method_name(cr->cr_method)) != 0) {
+		execute_error(c, 400, "METHOD_NOT_ALLOWED", SCOPE_REQUEST,
+		    "this connector is called with its own method", NULL);
+		return;
+	}
+	c->c_ctx.a_head = cr->cr_method == CONN_HEAD;
+	if (execute_session(c, x) == -1)
+		return;
+
+	/* The globals every template of this call sees. */
+	if ((g = tval_dict()) == NULL || (pp = tval_dict()) == NULL)
+		goto oom;
+	if (execute_path_params(c, x, pp) == -1)
+		goto out;
+	body = cr->cr_method == CONN_POST || cr->cr_method == CONN_PUT ||
+	    cr->cr_method == CONN_PATCH;
+	blen = body ? r->r_bodylen : 0;
+	if (tval_dict_set(g, "user", tval_ref(x->x_user)) == -1 ||
+	    tval_dict_set(g, "tenant_id", tval_str(x->x_tenant_id,
+	    strlen(x->x_tenant_id))) == -1 ||
+	    tval_dict_set(g, "pathParams", pp) == -1)
+		goto oom;
+	pp = NULL;
+	if (tval_dict_set(g, "body_text", execute_text_value(r->r_body, blen,
+	    1)) == -1 || tval_dict_set(g, "body_raw", blen > 0 ?
+	    tval_bytes(r->r_body, blen) : tval_none()) == -1)
+		goto oom;
+	execute_env(x, &env, g);
+
+	/* A template that reads the payload needs JSON (SPEC §5). */
+	if (blen > 0 && cr->cr_request_body.ct_tmpl != NULL &&
+	    (tmpl_usage(cr->cr_request_body.ct_tmpl)->tu_flags &
+	    TMPL_USES_BODY)) {
+		struct json_tokener	*tok;
+		struct json_object	*jo;
+
+		if ((tok = json_tokener_new()) == NULL)
+			goto oom;
+		json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
+		jo = json_tokener_parse_ex(tok, r->r_body, (int)blen);
+		if (jo == NULL || tok->char_offset != (int)blen) {
+			json_object_put(jo);
+			json_tokener_free(tok);
+			execute_error(c, 400, "INVALID_JSON", SCOPE_REQUEST,
+			    "the request body is not JSON", NULL);
+			goto out;
+		}
+		json_object_put(jo);
+		json_tokener_free(tok);
+	}
+
+	execute_mark(&t0);
+	pl.pl_gen = x->x_gen->wg_snap->sn_gen;
+	pl.pl_tenant = (uint32_t)x->x_tenant->st_index;
+	pl.pl_kind = PLAN_CONNECTOR;
+	pl.pl_conn = (uint32_t)x->x_conn->c_index;
+	if ((pl.pl_reqid = strdup(c->c_ctx.a_reqid)) == NULL ||
+	    (pl.pl_method = strdup(r->r_method)) == NULL)
+		goto oom;
+	if (body) {
+		pl.pl_has_body = 1;
+		if (cr->cr_request_body.ct_tmpl == NULL) {
+			/* A blank template forwards the payload as it came. */
+			if ((pl.pl_body = malloc(blen + 1)) == NULL)
+				goto oom;
+			memcpy(pl.pl_body, r->r_body, blen);
+			pl.pl_bodylen = blen;
+		} else if ((pl.pl_body = (unsigned char *)execute_render_text(c,
+		    &cr->cr_request_body, &env, "request_body",
+		    &pl.pl_bodylen)) == NULL)
+			goto out;
+	}
+	if (execute_url(c, x, &env, &pl) == -1 ||
+	    execute_headers(c, x, &env, &pl) == -1 ||
+	    execute_query(c, x, &env, &pl) == -1)
+		goto out;
+	execute_mark(&t1);
+	c->c_ctx.a_transform_ms = api_ms_between(&t0, &t1);
+	c->c_ctx.a_cache = API_CACHE_MISS;
+	tval_unref(g);
+	g = NULL;
+	execute_send(c, &pl);
+	goto out;
+oom:
+	execute_error(c, 500, NULL, "Unexpected error", "out of memory", NULL);
+out:
+	plan_clear(&pl);
+	tval_unref(pp);
+	tval_unref(g);
+}
+
+/* --- The answer ------------------------------------------------------------- */
+
+/* response.headers: lower-case names, repeated ones joined by ", ". */
+static struct tval *
+execute_response_headers(const struct result *rs)
+{
+	struct tval	*d;
+	char		*name, *joined;
+	size_t		 i, j, k, len;
+
+	if ((d = tval_dict()) == NULL)
+		return NULL;
+	for (i = 0; i < rs->rs_nheaders; i++) {
+		for (j = 0; j < i; j++)
+			if (strcasecmp(rs->rs_headers[j].rh_name,
+			    rs->rs_headers[i].rh_name) == 0)
+				break;
+		if (j < i)
+			continue;	/* joined with its first already */
+		if ((name = strdup(rs->rs_headers[i].rh_name)) == NULL)
+			goto fail;
+		for (k = 0; name[k] != '\0'; k++)
+			name[k] = (char)tolower((unsigned char)name[k]);
+		len = strlen(rs->rs_headers[i].rh_value);
+		for (j = i + 1; j < rs->rs_nheaders; j++)
+			if (strcasecmp(rs->rs_headers[j].rh_name,
+			    rs->rs_headers[i].rh_name) == 0)
+				len += 2 + strlen(rs->rs_headers[j].rh_value);
+		if ((joined = malloc(len + 1)) == NULL) {
+			free(name);
+			goto fail;
+		}
+		strcpy(joined, rs->rs_headers[i].rh_value);
+		for (j = i + 1; j < rs->rs_nheaders; j++)
+			if (strcasecmp(rs->rs_headers[j].rh_name,
+			    rs->rs_headers[i].rh_name) == 0) {
+				strcat(joined, ", ");
+				strcat(joined, rs->rs_headers[j].rh_value);
+			}
+		if (tval_dict_set(d, name, tval_str(joined, len)) == -1) {
+			free(name);
+			free(joined);
+			goto fail;
+		}
+		free(name);
+		free(joined);
+	}
+	return d;
+fail:
+	tval_unref(d);
+	return NULL;
+}
+
+static const char *
+execute_result_header(const struct result *rs, const char *name)
+{
+	size_t	 i;
+
+	for (i = 0; i < rs->rs_nheaders; i++)
+		if (strcasecmp(rs->rs_headers[i].rh_name, name) == 0)
+			return rs->rs_headers[i].rh_value;
+	return NULL;
+}
+
+static void
+execute_result(struct conn *c, struct result *rs)
+{
+	struct exec		*x = c->c_exec;
+	const struct conn_request *cr = x->x_cr;
+	struct tmpl_output	*o = NULL;
+	struct tmpl_error	 err;
+	struct tmpl_env		 env;
+	struct tval		*g = NULL, *resp = NULL, *h;
+	struct timespec		 t0, t1;
+	const char		*ctype, *text;
+	char			 detail[512], ctbuf[300];
+	size_t			 len;
+	int			 status = (int)rs->rs_status;
+
+	x->x_upstream = status;
+	snprintf(x->x_host, sizeof(x->x_host), "%s", rs->rs_host);
+	c->c_ctx.a_external_host = x->x_host;
+	c->c_ctx.a_external_ms = (double)rs->rs_total_us / 1e3;
+	ctype = cr->cr_response_content_type[0] != '\0' ?
+	    cr->cr_response_content_type : execute_result_header(rs,
+	    "Content-Type");
+	/* No template: the upstream body as it came (platform-docs §10). */
+	if (cr->cr_response_body.ct_tmpl == NULL) {
+		c->c_status = status;
+		if (api_reply(bufferevent_get_output(c->c_bev), &c->c_ctx,
+		    status, ctype, NULL, rs->rs_body, rs->rs_bodylen) == -1)
+			c->c_ctx.a_keepalive = 0;
+		execute_done(c, 0);
+		return;
+	}
+	execute_mark(&t0);
+	if ((g = tval_dict()) == NULL || (resp = tval_dict()) == NULL ||
+	    (h = execute_response_headers(rs)) == NULL ||
+	    tval_dict_set(resp, "headers", h) == -1 ||
+	    tval_dict_set(resp, "status_code", tval_int(status)) == -1 ||
+	    tval_dict_set(resp, "body", execute_text_value(rs->rs_body,
+	    rs->rs_bodylen, 0)) == -1 ||
+	    tval_dict_set(g, "response", resp) == -1)
+		goto oom;
+	resp = NULL;
+	if (tval_dict_set(g, "user", tval_ref(x->x_user)) == -1 ||
+	    tval_dict_set(g, "tenant_id", tval_str(x->x_tenant_id,
+	    strlen(x->x_tenant_id))) == -1)
+		goto oom;
+	execute_env(x, &env, g);
+	memset(&err, 0, sizeof(err));
+	if ((o = tmpl_render(cr->cr_response_body.ct_tmpl, &env,
+	    &err)) == NULL) {
+		snprintf(detail, sizeof(detail), "response_body: %d:%d: %s",
+		    err.te_line, err.te_col, err.te_msg);
+		execute_error(c, 422, NULL, SCOPE_RESPONSE, detail, NULL);
+		goto out;
+	}
+	if ((text = tmpl_output_text(o, &len)) == NULL)
+		goto oom;
+	execute_mark(&t1);
+	c->c_ctx.a_transform_ms += api_ms_between(&t0, &t1);
+	if (ctype != NULL)
+		snprintf(ctbuf, sizeof(ctbuf), "%s", ctype);
+	c->c_status = status;
+	if (api_reply(bufferevent_get_output(c->c_bev), &c->c_ctx, status,
+	    ctype != NULL ? ctbuf : NULL, NULL, text, len) == -1)
+		c->c_ctx.a_keepalive = 0;
+	execute_done(c, 0);
+	goto out;
+oom:
+	execute_error(c, 500, NULL, "Unexpected error", "out of memory", NULL);
+out:
+	tmpl_output_free(o);
+	tval_unref(resp);
+	tval_unref(g);
+}
+
+static void
+execute_fail(struct conn *c, struct fail *fl)
+{
+	struct exec	*x = c->c_exec;
+	int		 network;
+
+	network = strcmp(fl->fl_scope, SCOPE_NETWORK) == 0;
+	if (fl->fl_host[0] != '\0') {
+		snprintf(x->x_host, sizeof(x->x_host), "%s", fl->fl_host);
+		c->c_ctx.a_external_host = x->x_host;
+	}
+	c->c_ctx.a_external_ms = (double)fl->fl_external_us / 1e3;
+	c->c_ctx.a_timeout = fl->fl_timeout != 0;
+	if (network)
+		c->c_ctx.a_error = fl->fl_timeout ? "Timeout" :
+		    fl->fl_detail;
+	c->c_status = (int)fl->fl_status;
+	x->x_error = fl->fl_code[0] != '\0' ? fl->fl_code : fl->fl_scope;
+	if (api_reply_envelope(bufferevent_get_output(c->c_bev), &c->c_ctx,
+	    (int)fl->fl_status, fl->fl_code[0] != '\0' ? fl->fl_code : NULL,
+	    fl->fl_detail, fl->fl_scope, NULL) == -1)
+		c->c_ctx.a_keepalive = 0;
+	execute_done(c, network);
+}
+
+void
+execute_answer(struct conn *c, struct ipc_msg *m)
+{
+	struct exec	*x = c->c_exec;
+	struct result	 rs;
+	struct fail	 fl;
+	const char	*why;
+
+	if (x == NULL)
+		return;
+	x->x_call = 0;		/* answered: nothing to forget */
+	worker_conn_timer(c, CT_NONE);
+	if (m->m_type == MSG_RESULT) {
+		if (result_decode(m, &rs, &why) == -1) {
+			log_warnx("keeper sent %s", why);
+			execute_abort(c, 503, "the secrets keeper sent a "
+			    "malformed answer");
+			return;
+		}
+		execute_result(c, &rs);
+		result_clear(&rs);
+		return;
+	}
+	if (fail_decode(m, &fl, &why) == -1) {
+		log_warnx("keeper sent %s", why);
+		execute_abort(c, 503, "the secrets keeper sent a malformed "
+		    "answer");
+		return;
+	}
+	execute_fail(c, &fl);
+	fail_clear(&fl);
+}

@@ -1,0 +1,628 @@
+/*
+ * keeper_plan.c — checking a worker's plan and completing it (see
+ * keeper_plan.h).  Keeper only: keeper_plan_complete() handles secret
+ * values.
+ */
+#include "build.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <curl/curl.h>
+
+#include "config.h"
+#include "connector.h"
+#include "keeper_plan.h"
+#include "netpolicy.h"
+#include "plan.h"
+#include "snapshot.h"
+#include "template/template.h"
+
+#define SCOPE_TEMPLATE	"Configuration (template rendering)"
+#define SCOPE_JWT	"Authentication (JWT signing)"
+#define SCOPE_NETWORK	"Downstream (network/external service)"
+
+/* The connector request a plan claims to come from; NULL if none. */
+static const struct conn_request *
+kplan_request(const struct snapshot *sn, const struct plan *pl)
+{
+	const struct registry	*reg;
+	const struct composite	*cc;
+
+	if (pl->pl_tenant >= sn->sn_cfg->c_ntenants)
+		return NULL;
+	reg = sn->sn_tenants[pl->pl_tenant].st_reg;
+	if (pl->pl_kind == PLAN_CONNECTOR) {
+		if (pl->pl_conn >= reg->r_nconns || pl->pl_step != 0)
+			return NULL;
+		return &reg->r_conns[pl->pl_conn].c_req;
+	}
+	if (pl->pl_conn >= reg->r_ncomps)
+		return NULL;
+	cc = &reg->r_comps[pl->pl_conn];
+	if (pl->pl_step >= cc->cc_nsteps)
+		return NULL;
+	return &cc->cc_steps[pl->pl_step].cs_req;
+}
+
+static int
+kplan_fail(struct fail *fl, int status, const char *scope,
+    const char *fmt, const char *arg)
+{
+	char	 buf[512];
+
+	memset(fl, 0, sizeof(*fl));
+	snprintf(buf, sizeof(buf), fmt, arg);
+	fl->fl_status = (uint32_t)status;
+	fl->fl_code = strdup("");
+	fl->fl_scope = strdup(scope);
+	fl->fl_detail = strdup(buf);
+	fl->fl_host = strdup("");
+	fl->fl_debug = strdup("");
+	return 1;
+}
+
+/* No CR, LF, NUL (or other control bytes but TAB) in what reaches HTTP. */
+static int
+kplan_clean(const char *p, size_t len)
+{
+	size_t	 i;
+
+	for (i = 0; i < len; i++)
+		if (((unsigned char)p[i] < 0x20 && p[i] != '\t') ||
+		    p[i] == 0x7f)
+			return 0;
+	return 1;
+}
+
+/* RFC 9110 token characters: a header name. */
+static int
+kplan_token(const char *s)
+{
+	size_t	 i;
+
+	for (i = 0; s[i] != '\0'; i++)
+		if (!isalnum((unsigned char)s[i]) &&
+		    strchr("!#$%&'*+-.^_`|~", s[i]) == NULL)
+			return 0;
+	return i > 0 && i <= 255;
+}
+
+/* Every secret named in ts is in the usage's list. */
+static int
+kplan_secrets_named(const struct tsecret *ts, const struct tmpl_usage *u)
+{
+	size_t	 i;
+
+	if (ts->ts_op == TSX_SECRET) {
+		for (i = 0; u != NULL && i < u->tu_nsecrets; i++)
+			if (strlen(u->tu_secrets[i]) == ts->ts_len &&
+			    memcmp(u->tu_secrets[i], ts->ts_data,
+			    ts->ts_len) == 0)
+				return 1;
+		return 0;
+	}
+	for (i = 0; i < ts->ts_nkids; i++)
+		if (!kplan_secrets_named(ts->ts_kids[i], u))
+			return 0;
+	return 1;
+}
+
+/*
+ * A field's values: literal parts clean; secrets only those named by
+ * tmpl (NULL: none may appear).
+ */
+static int
+kplan_field_ok(const struct plan_field *f, const struct tmpl *tmpl)
+{
+	const struct tmpl_usage	*u = tmpl != NULL ? tmpl_usage(tmpl) : NULL;
+	size_t			 i;
+
+	for (i = 0; i < f->pf_nsegs; i++) {
+		if (f->pf_segs[i].ps_secret == NULL) {
+			if (!kplan_clean(f->pf_segs[i].ps_data,
+			    f->pf_segs[i].ps_len))
+				return 0;
+		} else if (u == NULL || (u->tu_flags & TMPL_USES_SECRET) == 0 ||
+		    !kplan_secrets_named(f->pf_segs[i].ps_secret, u))
+			return 0;
+	}
+	return 1;
+}
+
+static const struct conn_tmpl *
+kplan_row_value(const struct conn_param *rows, size_t nrows,
+    const struct plan_field *f, int overridable)
+{
+	if (f->pf_row >= nrows || strcmp(rows[f->pf_row].cp_key,
+	    f->pf_name) != 0)
+		return NULL;
+	if (overridable && !rows[f->pf_row].cp_overridable)
+		return NULL;
+	return &rows[f->pf_row].cp_value;
+}
+
+/* The api_key field: its name is the configured key when that is literal. */
+static int
+kplan_auth_ok(const struct conn_auth *a, const struct plan_field *f,
+    enum conn_auth_in where)
+{
+	if (a->ca_type != CONN_AUTH_API_KEY || a->ca_in != where)
+		return 0;
+	if (a->ca_key.ct_tmpl != NULL && tmpl_is_literal(a->ca_key.ct_tmpl) &&
+	    strcmp(a->ca_key.ct_src, f->pf_name) != 0)
+		return 0;
+	return kplan_field_ok(f, a->ca_value.ct_tmpl);
+}
+
+static const char *
+kplan_check_headers(const struct conn_request *cr, const struct plan *pl)
+{
+	const struct plan_field	*f;
+	const struct conn_tmpl	*row;
+	size_t			 i, j;
+
+	for (i = 0; i < pl->pl_nheaders; i++) {
+		f = &pl->pl_headers[i];
+		if (!kplan_token(f->pf_name) ||
+		    plan_header_reserved(f->pf_name))
+			return "header name not allowed";
+		for (j = 0; j < i; j++)
+			if (strcasecmp(pl->pl_headers[j].pf_name,
+			    f->pf_name) == 0)
+				return "header sent twice";
+		switch (f->pf_src) {
+		case PLAN_ROW:
+			row = kplan_row_value(cr->cr_headers, cr->cr_nheaders,
+			    f, 0);
+			if (row == NULL || !kplan_field_ok(f, row->ct_tmpl))
+				return "header does not match its row";
+			break;
+		case PLAN_OVERRIDE:
+			row = kplan_row_value(cr->cr_headers, cr->cr_nheaders,
+			    f, 1);
+			if (row == NULL || !kplan_field_ok(f, NULL))
+				return "header override not allowed";
+			break;
+		case PLAN_AUTH:
+			if (!kplan_auth_ok(&cr->cr_auth, f, CONN_IN_HEADER))
+				return "authentication header does not match";
+			break;
+		case PLAN_BODY:
+			if ((strcasecmp(f->pf_name, "Content-Type") != 0 &&
+			    strcasecmp(f->pf_name, "Accept") != 0) ||
+			    !kplan_field_ok(f, NULL))
+				return "body header not allowed";
+			break;
+		case PLAN_VALIDATOR:
+			if ((strcasecmp(f->pf_name, "If-None-Match") != 0 &&
+			    strcasecmp(f->pf_name, "If-Modified-Since") != 0) ||
+			    !kplan_field_ok(f, NULL))
+				return "validator header not allowed";
+			break;
+		default:
+			return "header from an unknown source";
+		}
+	}
+	return NULL;
+}
+
+/* A caller's key may not be one the connector itself sets. */
+static int
+kplan_query_declared(const struct conn_request *cr, const char *key)
+{
+	const struct conn_auth	*a = &cr->cr_auth;
+	size_t			 i;
+
+	for (i = 0; i < cr->cr_nquery; i++)
+		if (strcmp(cr->cr_query[i].cp_key, key) == 0)
+			return 1;
+	if (a->ca_type == CONN_AUTH_API_KEY && a->ca_in == CONN_IN_QUERY &&
+	    (a->ca_key.ct_tmpl == NULL || !tmpl_is_literal(a->ca_key.ct_tmpl) ||
+	    strcmp(a->ca_key.ct_src, key) == 0))
+		return 1;
+	return 0;
+}
+
+static const char *
+kplan_check_query(const struct conn_request *cr, const struct plan *pl)
+{
+	const struct plan_field	*f;
+	const struct conn_tmpl	*row;
+	size_t			 i;
+
+	for (i = 0; i < pl->pl_nquery; i++) {
+		f = &pl->pl_query[i];
+		if (f->pf_name[0] == '\0' || !kplan_clean(f->pf_name,
+		    strlen(f->pf_name)))
+			return "query key not allowed";
+		switch (f->pf_src) {
+		case PLAN_ROW:
+			row = kplan_row_value(cr->cr_query, cr->cr_nquery, f, 0);
+			if (row == NULL || !kplan_field_ok(f, row->ct_tmpl))
+				return "query field does not match its row";
+			break;
+		case PLAN_OVERRIDE:
+			row = kplan_row_value(cr->cr_query, cr->cr_nquery, f, 1);
+			if (row == NULL || !kplan_field_ok(f, NULL))
+				return "query override not allowed";
+			break;
+		case PLAN_AUTH:
+			if (!kplan_auth_ok(&cr->cr_auth, f, CONN_IN_QUERY))
+				return "authentication query does not match";
+			break;
+		case PLAN_CALLER:
+			/* Dropped, never sent beside the configured value. */
+			if (kplan_query_declared(cr, f->pf_name) ||
+			    !kplan_field_ok(f, NULL))
+				return "caller query field not allowed";
+			break;
+		default:
+			return "query field from an unknown source";
+		}
+	}
+	return NULL;
+}
+
+static struct tval *
+kplan_get_variable(const char *name, void *arg)
+{
+	const struct snap_var	*v;
+
+	if ((v = snapshot_variable(arg, name)) == NULL)
+		return NULL;
+	return tval_str(v->sv_value, v->sv_len);
+}
+
+/*
+ * The origin the URL must start with: the literal one, or the one the
+ * tenant's variables give now (platform-docs §3a), checked like a literal
+ * host would have been at load.  1 and fl on a refusal that is not the
+ * worker's fault.
+ */
+static int
+kplan_origin(const struct snapshot *sn, const struct plan *pl,
+    const struct conn_request *cr, char **out, struct fail *fl)
+{
+	char	*text, err[300];
+
+	*out = NULL;
+	if ((text = connector_origin(cr, kplan_get_variable,
+	    (void *)&sn->sn_tenants[pl->pl_tenant], err, sizeof(err))) == NULL)
+		return kplan_fail(fl, 422, SCOPE_TEMPLATE, "%s", err);
+	if (!cr->cr_origin_literal && connector_origin_check(text,
+	    &sn->sn_cfg->c_egress.policy, err, sizeof(err)) == -1) {
+		free(text);
+		return kplan_fail(fl, 422, SCOPE_TEMPLATE, "%s", err);
+	}
+	*out = text;
+	return 0;
+}
+
+int
+keeper_plan_check(const struct snapshot *sn, const struct plan *pl,
+    struct fail *fl, const char **why)
+{
+	const struct conn_request	*cr;
+	char				*origin = NULL;
+	size_t				 olen, ulen;
+	int				 rv = -1;
+
+	*why = NULL;
+	if ((cr = kplan_request(sn, pl)) == NULL) {
+		*why = "no such connector";
+		return -1;
+	}
+	if (strcmp(pl->pl_method, conn_method_name(cr->cr_method)) != 0) {
+		*why = "method is not the connector's";
+		return -1;
+	}
+	/* A body only where the hosted product sends one. */
+	if (pl->pl_has_body && cr->cr_method != CONN_POST &&
+	    cr->cr_method != CONN_PUT && cr->cr_method != CONN_PATCH) {
+		*why = "body on a method that has none";
+		return -1;
+	}
+	ulen = strlen(pl->pl_url);
+	if (!kplan_clean(pl->pl_url, ulen) || strchr(pl->pl_url, ' ') != NULL ||
+	    strchr(pl->pl_url, '\t') != NULL) {
+		*why = "control character in the URL";
+		return -1;
+	}
+	if ((rv = kplan_origin(sn, pl, cr, &origin, fl)) != 0) {
+		if (rv == -1)
+			*why = "out of memory";
+		goto out;
+	}
+	/* Binding the destination: the URL starts with the origin, whole. */
+	olen = strlen(origin);
+	if (ulen < olen || strncmp(pl->pl_url, origin, olen) != 0 ||
+	    (pl->pl_url[olen] != '\0' && pl->pl_url[olen] != '/' &&
+	    pl->pl_url[olen] != '?')) {
+		*why = "URL is not at the connector's origin";
+		rv = -1;
+		goto out;
+	}
+	if ((*why = kplan_check_headers(cr, pl)) != NULL ||
+	    (*why = kplan_check_query(cr, pl)) != NULL) {
+		rv = -1;
+		goto out;
+	}
+	rv = 0;
+out:
+	free(origin);
+	return rv;
+}
+
+/* --- Completing ----------------------------------------------------------- */
+
+static int
+kreq_secret_add(struct kreq *kr, const char *p, size_t len)
+{
+	char	**ns, *c;
+	size_t	 *nl;
+
+	if (len == 0)
+		return 0;
+	if ((ns = reallocarray(kr->kr_secrets, kr->kr_nsecrets + 1,
+	    sizeof(*ns))) == NULL)
+		return -1;
+	kr->kr_secrets = ns;
+	if ((nl = reallocarray(kr->kr_secretlens, kr->kr_nsecrets + 1,
+	    sizeof(*nl))) == NULL)
+		return -1;
+	kr->kr_secretlens = nl;
+	if ((c = malloc(len + 1)) == NULL)
+		return -1;
+	memcpy(c, p, len);
+	c[len] = '\0';
+	ns[kr->kr_nsecrets] = c;
+	nl[kr->kr_nsecrets] = len;
+	kr->kr_nsecrets++;
+	return 0;
+}
+
+/* Remember each named secret's raw value for redaction. */
+struct kplan_lookup {
+	keeper_secret_lookup_fn	 kl_fn;
+	void			*kl_arg;
+	struct kreq		*kl_req;
+	int			 kl_err;
+};
+
+static int
+kplan_lookup(const char *name, const void **val, size_t *len, void *arg)
+{
+	struct kplan_lookup	*kl = arg;
+
+	if (kl->kl_fn(name, val, len, kl->kl_arg) == -1)
+		return -1;
+	if (kreq_secret_add(kl->kl_req, *val, *len) == -1)
+		kl->kl_err = 1;
+	return 0;
+}
+
+static int
+kplan_has_jwt(const struct tsecret *ts)
+{
+	size_t	 i;
+
+	if (ts->ts_op == TSX_JWT)
+		return 1;
+	for (i = 0; i < ts->ts_nkids; i++)
+		if (kplan_has_jwt(ts->ts_kids[i]))
+			return 1;
+	return 0;
+}
+
+/* A field's final bytes; *derived set when a secret went into them. */
+static char *
+kplan_field_value(const struct plan_field *f, struct kplan_lookup *kl,
+    size_t *lenp, int *derived, struct fail *fl)
+{
+	char	*out = NULL, *v, *np, err[256];
+	size_t	 len = 0, vl, i;
+
+	*derived = 0;
+	if ((out = malloc(1)) == NULL)
+		return NULL;
+	out[0] = '\0';
+	for (i = 0; i < f->pf_nsegs; i++) {
+		if (f->pf_segs[i].ps_secret == NULL) {
+			v = f->pf_segs[i].ps_data;
+			vl = f->pf_segs[i].ps_len;
+		} else {
+			*derived = 1;
+			err[0] = '\0';
+			v = keeper_secret_eval(f->pf_segs[i].ps_secret,
+			    kplan_lookup, kl, &vl, err, sizeof(err));
+			if (v == NULL) {
+				kplan_fail(fl, 422, kplan_has_jwt(
+				    f->pf_segs[i].ps_secret) ? SCOPE_JWT :
+				    SCOPE_TEMPLATE, "%s", err);
+				keeper_secret_free(out, len + 1);
+				return NULL;
+			}
+		}
+		/* Grown by hand: the old copy is wiped, never left behind. */
+		if ((np = malloc(len + vl + 1)) == NULL) {
+			if (f->pf_segs[i].ps_secret != NULL)
+				keeper_secret_free(v, vl);
+			keeper_secret_free(out, len + 1);
+			return NULL;
+		}
+		memcpy(np, out, len);
+		memcpy(np + len, v, vl);
+		np[len + vl] = '\0';
+		keeper_secret_free(out, len + 1);
+		out = np;
+		len += vl;
+		if (f->pf_segs[i].ps_secret != NULL)
+			keeper_secret_free(v, vl);
+	}
+	*lenp = len;
+	return out;
+}
+
+/* RFC 3986: everything but the unreserved characters is %XX. */
+static void
+kplan_pct(char *out, size_t *o, const char *s, size_t len)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	size_t		 i;
+	unsigned char	 c;
+
+	for (i = 0; i < len; i++) {
+		c = (unsigned char)s[i];
+		if (isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~')
+			out[(*o)++] = (char)c;
+		else {
+			out[(*o)++] = '%';
+			out[(*o)++] = hex[c >> 4];
+			out[(*o)++] = hex[c & 15];
+		}
+	}
+}
+
+/* The upstream host of a URL the check has accepted. */
+static char *
+kplan_host(const char *url)
+{
+	CURLU	*u;
+	char	*h = NULL, *r = NULL;
+
+	if ((u = curl_url()) == NULL)
+		return NULL;
+	if (curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
+	    curl_url_get(u, CURLUPART_HOST, &h, 0) == CURLUE_OK)
+		r = strdup(h);
+	curl_free(h);
+	curl_url_cleanup(u);
+	return r;
+}
+
+int
+keeper_plan_complete(const struct snapshot *sn, const struct plan *pl,
+    keeper_secret_lookup_fn lookup, void *arg, struct kreq *kr,
+    struct fail *fl)
+{
+	struct kplan_lookup	 kl;
+	struct kreq_header	*kh;
+	char			*v, *url = NULL, **vals = NULL;
+	size_t			*lens = NULL, i, n, total, o;
+	int			 derived, rv = -1;
+
+	memset(kr, 0, sizeof(*kr));
+	memset(fl, 0, sizeof(*fl));
+	kl.kl_fn = lookup;
+	kl.kl_arg = arg;
+	kl.kl_req = kr;
+	kl.kl_err = 0;
+	if ((kr->kr_method = strdup(pl->pl_method)) == NULL)
+		goto oom;
+	if (pl->pl_nheaders > 0 && (kr->kr_headers = calloc(pl->pl_nheaders,
+	    sizeof(*kr->kr_headers))) == NULL)
+		goto oom;
+	for (i = 0; i < pl->pl_nheaders; i++) {
+		kh = &kr->kr_headers[i];
+		if ((kh->kh_name = strdup(pl->pl_headers[i].pf_name)) == NULL)
+			goto oom;
+		kr->kr_nheaders++;
+		if ((kh->kh_value = kplan_field_value(&pl->pl_headers[i], &kl,
+		    &kh->kh_len, &derived, fl)) == NULL)
+			goto fail;
+		if (!kplan_clean(kh->kh_value, kh->kh_len)) {
+			kplan_fail(fl, 422, SCOPE_TEMPLATE, "the value of header "
+			    "'%s' would contain a control character",
+			    kh->kh_name);
+			goto fail;
+		}
+		if (derived && kreq_secret_add(kr, kh->kh_value,
+		    kh->kh_len) == -1)
+			goto oom;
+	}
+	/* The query: each key and value encoded, after the URL's own. */
+	n = pl->pl_nquery;
+	if (n > 0 && ((vals = calloc(n, sizeof(*vals))) == NULL ||
+	    (lens = calloc(n, sizeof(*lens))) == NULL))
+		goto oom;
+	total = strlen(pl->pl_url) + 1;
+	for (i = 0; i < n; i++) {
+		if ((vals[i] = kplan_field_value(&pl->pl_query[i], &kl,
+		    &lens[i], &derived, fl)) == NULL)
+			goto fail;
+		/* What an upstream echoes is the encoded form: redact both. */
+		if (derived && kreq_secret_add(kr, vals[i], lens[i]) == -1)
+			goto oom;
+		total += 3 * (strlen(pl->pl_query[i].pf_name) + lens[i]) + 2;
+	}
+	if (kl.kl_err || (url = malloc(total)) == NULL)
+		goto oom;
+	o = strlen(pl->pl_url);
+	memcpy(url, pl->pl_url, o);
+	for (i = 0; i < n; i++) {
+		url[o++] = (i == 0 && strchr(pl->pl_url, '?') == NULL) ? '?' :
+		    '&';
+		kplan_pct(url, &o, pl->pl_query[i].pf_name,
+		    strlen(pl->pl_query[i].pf_name));
+		url[o++] = '=';
+		v = url + o;
+		kplan_pct(url, &o, vals[i], lens[i]);
+		if (plan_field_has_secret(&pl->pl_query[i]) &&
+		    kreq_secret_add(kr, v, (size_t)(url + o - v)) == -1)
+			goto oom;
+	}
+	url[o] = '\0';
+	kr->kr_url = url;
+	kr->kr_urllen = o;
+	url = NULL;
+	if ((kr->kr_host = kplan_host(kr->kr_url)) == NULL) {
+		kplan_fail(fl, 502, SCOPE_NETWORK, "%s", "the URL cannot be "
+		    "parsed");
+		goto fail;
+	}
+	kr->kr_body = pl->pl_body;
+	kr->kr_bodylen = pl->pl_bodylen;
+	kr->kr_has_body = pl->pl_has_body;
+	rv = 0;
+	goto out;
+oom:
+	kplan_fail(fl, 500, "Unexpected error", "%s", "out of memory");
+fail:
+	kreq_clear(kr);
+out:
+	for (i = 0; vals != NULL && i < n; i++)
+		if (vals[i] != NULL)
+			keeper_secret_free(vals[i], lens[i] + 1);
+	free(vals);
+	free(lens);
+	if (url != NULL)
+		keeper_secret_free(url, total);
+	return rv;
+}
+
+void
+kreq_clear(struct kreq *kr)
+{
+	size_t	 i;
+
+	free(kr->kr_method);
+	if (kr->kr_url != NULL)
+		keeper_secret_free(kr->kr_url, kr->kr_urllen + 1);
+	free(kr->kr_host);
+	for (i = 0; i < kr->kr_nheaders; i++) {
+		free(kr->kr_headers[i].kh_name);
+		if (kr->kr_headers[i].kh_value != NULL)
+			keeper_secret_free(kr->kr_headers[i].kh_value,
+			    kr->kr_headers[i].kh_len + 1);
+	}
+	free(kr->kr_headers);
+	for (i = 0; i < kr->kr_nsecrets; i++)
+		keeper_secret_free(kr->kr_secrets[i], kr->kr_secretlens[i] + 1);
+	free(kr->kr_secrets);
+	free(kr->kr_secretlens);
+	memset(kr, 0, sizeof(*kr));
+}

@@ -1,0 +1,70 @@
+/*
+ * keeper_plan.h — the keeper's judgement of a worker's plan, and the final
+ * request it makes of one (keeper only).
+ *
+ * A worker is not trusted to say where a secret goes.  Before any secret
+ * is completed, keeper_plan_check() compares the plan with the keeper's own
+ * copy of the connector, from the same configuration generation: the
+ * method; the URL's origin (the configured one, or the one the tenant's
+ * variables give, rendered here); for every header and query field, the
+ * row it claims to come from, its name, and that every secret it holds is
+ * one the row's own template names; no CR, LF or NUL anywhere.  Anything
+ * else is a protocol violation: the worker's channel is closed.
+ * keeper_plan_complete() then builds the request libcurl sends.
+ */
+#ifndef WIDGETD_KEEPER_PLAN_H
+#define WIDGETD_KEEPER_PLAN_H
+
+#include <stddef.h>
+
+#include "keeper_secret.h"
+
+struct fail;
+struct plan;
+struct snapshot;
+
+struct kreq_header {
+	char		*kh_name;
+	char		*kh_value;	/* may be secret-derived: wiped */
+	size_t		 kh_len;
+};
+
+/* The request as it leaves the keeper; every buffer is wiped on clear. */
+struct kreq {
+	char		*kr_method;
+	char		*kr_url;	/* with the query, encoded */
+	size_t		 kr_urllen;
+	char		*kr_host;	/* the upstream host, for timings */
+	struct kreq_header *kr_headers;
+	size_t		 kr_nheaders;
+	const unsigned char *kr_body;	/* borrowed from the plan */
+	size_t		 kr_bodylen;
+	int		 kr_has_body;
+	/* What the answer must not echo: secret values and every value
+	   derived from one, as sent (see keeper_redact.h). */
+	char	       **kr_secrets;
+	size_t		*kr_secretlens;
+	size_t		 kr_nsecrets;
+};
+
+/*
+ * 0 when the plan may be completed; -1 and *why (a constant string, for
+ * the log) when it is a protocol violation.  Some plans are refused
+ * without blaming the worker (a variable-derived host that is not allowed,
+ * a missing variable): those return 1 with fl filled, to be answered with
+ * MSG_FAIL.
+ */
+int		 keeper_plan_check(const struct snapshot *, const struct plan *,
+		    struct fail *fl, const char **why);
+/*
+ * Complete the secrets and build the request.  0, or -1 with fl filled
+ * (a signing error is 422 "Authentication (JWT signing)", a value that
+ * would carry a control character 422 "Configuration (template
+ * rendering)").
+ */
+int		 keeper_plan_complete(const struct snapshot *,
+		    const struct plan *, keeper_secret_lookup_fn, void *arg,
+		    struct kreq *out, struct fail *fl);
+void		 kreq_clear(struct kreq *);
+
+#endif

@@ -1,0 +1,499 @@
+/*
+ * plan.c — encoding of MSG_CALL, MSG_RESULT and MSG_FAIL (see plan.h).
+ *
+ * The worker encodes plans and decodes answers; the keeper does the
+ * reverse.  The keeper must treat a plan as hostile: every count is
+ * bounded before anything is allocated for it, secret trees are bounded in
+ * depth and size, and strings that become header names, values or a URL
+ * never carry a NUL.
+ */
+#include "build.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "ipc.h"
+#include "plan.h"
+#include "template/template.h"
+
+/* Secret tree nodes on the wire: what is present besides the op. */
+#define TSW_DATA	0x01
+#define TSW_ALG		0x02
+#define TSW_HEADERS	0x04
+#define TSW_LITERAL	0x08
+
+static int
+plan_put_tree(struct ipc_buf *b, const struct tsecret *ts, int depth)
+{
+	uint32_t	 f = 0;
+	size_t		 i;
+
+	if (depth > PLAN_MAX_DEPTH)
+		return -1;
+	if (ts->ts_data != NULL)
+		f |= TSW_DATA;
+	if (ts->ts_alg != NULL)
+		f |= TSW_ALG;
+	if (ts->ts_headers != NULL)
+		f |= TSW_HEADERS;
+	if (ts->ts_literal != NULL)
+		f |= TSW_LITERAL;
+	if (ipc_put_u32(b, ts->ts_op) == -1 || ipc_put_u32(b, f) == -1 ||
+	    ((f & TSW_DATA) && ipc_put_bytes(b, ts->ts_data,
+	    ts->ts_len) == -1) ||
+	    ((f & TSW_ALG) && ipc_put_str(b, ts->ts_alg) == -1) ||
+	    ((f & TSW_HEADERS) && ipc_put_str(b, ts->ts_headers) == -1) ||
+	    ((f & TSW_LITERAL) && ipc_put_str(b, ts->ts_literal) == -1) ||
+	    ipc_put_u32(b, (uint32_t)ts->ts_nkids) == -1)
+		return -1;
+	for (i = 0; i < ts->ts_nkids; i++)
+		if (plan_put_tree(b, ts->ts_kids[i], depth + 1) == -1)
+			return -1;
+	return 0;
+}
+
+/* Bytes that may hold a NUL (a literal), as a NUL-terminated copy. */
+static int
+plan_get_blob(struct ipc_msg *m, char **out, size_t *lenp)
+{
+	const void	*p;
+	size_t		 len;
+
+	*out = NULL;
+	if (ipc_get_bytes(m, &p, &len) == -1 ||
+	    (*out = malloc(len + 1)) == NULL)
+		return -1;
+	memcpy(*out, p, len);
+	(*out)[len] = '\0';
+	*lenp = len;
+	return 0;
+}
+
+static struct tsecret *
+plan_get_tree(struct ipc_msg *m, int depth, size_t *nodes, const char **why)
+{
+	struct tsecret	*ts;
+	uint32_t	 op, f, n, i;
+
+	if (depth > PLAN_MAX_DEPTH || ++*nodes > PLAN_MAX_NODES) {
+		*why = "secret expression too large";
+		return NULL;
+	}
+	if (ipc_get_u32(m, &op) == -1 || ipc_get_u32(m, &f) == -1 ||
+	    (f & ~(TSW_DATA | TSW_ALG | TSW_HEADERS | TSW_LITERAL)) != 0 ||
+	    op > TSX_JWT)
+		return NULL;
+	if ((ts = calloc(1, sizeof(*ts))) == NULL)
+		return NULL;
+	ts->ts_op = op;
+	if (((f & TSW_DATA) && plan_get_blob(m, &ts->ts_data,
+	    &ts->ts_len) == -1) ||
+	    ((f & TSW_ALG) && ipc_get_str(m, &ts->ts_alg) == -1) ||
+	    ((f & TSW_HEADERS) && ipc_get_str(m, &ts->ts_headers) == -1) ||
+	    ((f & TSW_LITERAL) && ipc_get_str(m, &ts->ts_literal) == -1) ||
+	    ipc_get_u32(m, &n) == -1 || n > PLAN_MAX_NODES)
+		goto bad;
+	/* The shape each operation has when the engine builds it. */
+	switch (op) {
+	case TSX_LITERAL:
+		if (!(f & TSW_DATA) || n != 0)
+			goto shape;
+		break;
+	case TSX_SECRET:
+		if (!(f & TSW_DATA) || n != 0 || ts->ts_len == 0 ||
+		    memchr(ts->ts_data, '\0', ts->ts_len) != NULL)
+			goto shape;
+		break;
+	case TSX_CONCAT:
+		if (n < 1)
+			goto shape;
+		break;
+	case TSX_URLENCODE:
+	case TSX_BASE64:
+		if (n != 1)
+			goto shape;
+		break;
+	case TSX_JWT:
+		if (n != 1 || !(f & TSW_DATA) || !(f & TSW_ALG) ||
+		    !(f & TSW_HEADERS))
+			goto shape;
+		break;
+	}
+	if (n > 0 && (ts->ts_kids = calloc(n, sizeof(*ts->ts_kids))) == NULL)
+		goto bad;
+	for (i = 0; i < n; i++) {
+		if ((ts->ts_kids[i] = plan_get_tree(m, depth + 1, nodes,
+		    why)) == NULL)
+			goto bad;
+		ts->ts_nkids++;
+	}
+	return ts;
+shape:
+	*why = "malformed secret expression";
+bad:
+	tsecret_free(ts);
+	return NULL;
+}
+
+/* --- Fields --------------------------------------------------------------- */
+
+void
+plan_field_clear(struct plan_field *f)
+{
+	size_t	 i;
+
+	free(f->pf_name);
+	for (i = 0; i < f->pf_nsegs; i++) {
+		free(f->pf_segs[i].ps_data);
+		tsecret_free(f->pf_segs[i].ps_secret);
+	}
+	free(f->pf_segs);
+	memset(f, 0, sizeof(*f));
+}
+
+int
+plan_field_add(struct plan_field *f, const char *data, size_t len,
+    struct tsecret *secret)
+{
+	struct plan_seg	*ns, *sg;
+
+	if ((ns = reallocarray(f->pf_segs, f->pf_nsegs + 1,
+	    sizeof(*ns))) == NULL) {
+		tsecret_free(secret);
+		return -1;
+	}
+	f->pf_segs = ns;
+	sg = &ns[f->pf_nsegs];
+	memset(sg, 0, sizeof(*sg));
+	if (secret != NULL)
+		sg->ps_secret = secret;
+	else {
+		if ((sg->ps_data = malloc(len + 1)) == NULL)
+			return -1;
+		memcpy(sg->ps_data, data, len);
+		sg->ps_data[len] = '\0';
+		sg->ps_len = len;
+	}
+	f->pf_nsegs++;
+	return 0;
+}
+
+int
+plan_field_has_secret(const struct plan_field *f)
+{
+	size_t	 i;
+
+	for (i = 0; i < f->pf_nsegs; i++)
+		if (f->pf_segs[i].ps_secret != NULL)
+			return 1;
+	return 0;
+}
+
+static int
+plan_put_fields(struct ipc_buf *b, const struct plan_field *fs, size_t n)
+{
+	size_t	 i, j;
+
+	if (n > PLAN_MAX_FIELDS || ipc_put_u32(b, (uint32_t)n) == -1)
+		return -1;
+	for (i = 0; i < n; i++) {
+		if (ipc_put_u32(b, fs[i].pf_src) == -1 ||
+		    ipc_put_u32(b, fs[i].pf_row) == -1 ||
+		    ipc_put_str(b, fs[i].pf_name) == -1 ||
+		    fs[i].pf_nsegs > PLAN_MAX_SEGS ||
+		    ipc_put_u32(b, (uint32_t)fs[i].pf_nsegs) == -1)
+			return -1;
+		for (j = 0; j < fs[i].pf_nsegs; j++) {
+			const struct plan_seg *sg = &fs[i].pf_segs[j];
+
+			if (sg->ps_secret != NULL) {
+				if (ipc_put_u32(b, 1) == -1 ||
+				    plan_put_tree(b, sg->ps_secret, 0) == -1)
+					return -1;
+			} else if (ipc_put_u32(b, 0) == -1 ||
+			    ipc_put_bytes(b, sg->ps_data, sg->ps_len) == -1)
+				return -1;
+		}
+	}
+	return 0;
+}
+
+static int
+plan_get_fields(struct ipc_msg *m, struct plan_field **out, size_t *nout,
+    size_t *nodes, const char **why)
+{
+	struct plan_field	*fs;
+	struct plan_seg		*sg;
+	uint32_t		 n, nsegs, kind, i, j;
+
+	if (ipc_get_u32(m, &n) == -1)
+		return -1;
+	if (n > PLAN_MAX_FIELDS) {
+		*why = "too many fields";
+		return -1;
+	}
+	if (n == 0)
+		return 0;
+	if ((fs = calloc(n, sizeof(*fs))) == NULL)
+		return -1;
+	*out = fs;
+	for (i = 0; i < n; i++) {
+		(*nout)++;
+		if (ipc_get_u32(m, &fs[i].pf_src) == -1 ||
+		    fs[i].pf_src < PLAN_ROW || fs[i].pf_src > PLAN_VALIDATOR ||
+		    ipc_get_u32(m, &fs[i].pf_row) == -1 ||
+		    ipc_get_str(m, &fs[i].pf_name) == -1 ||
+		    strlen(fs[i].pf_name) > PLAN_MAX_NAME ||
+		    ipc_get_u32(m, &nsegs) == -1 || nsegs > PLAN_MAX_SEGS)
+			return -1;
+		if (nsegs > 0 && (fs[i].pf_segs = calloc(nsegs,
+		    sizeof(*fs[i].pf_segs))) == NULL)
+			return -1;
+		for (j = 0; j < nsegs; j++) {
+			sg = &fs[i].pf_segs[j];
+			fs[i].pf_nsegs++;
+			if (ipc_get_u32(m, &kind) == -1 || kind > 1)
+				return -1;
+			if (kind == 1) {
+				if ((sg->ps_secret = plan_get_tree(m, 0, nodes,
+				    why)) == NULL)
+					return -1;
+			} else if (plan_get_blob(m, &sg->ps_data,
+			    &sg->ps_len) == -1)
+				return -1;
+		}
+	}
+	return 0;
+}
+
+int
+plan_header_reserved(const char *name)
+{
+	static const char *const reserved[] = {
+		"host", "content-length", "transfer-encoding", "connection",
+		"keep-alive", "upgrade", "te", "trailer", "expect",
+		"proxy-authorization", "proxy-connection",
+	};
+	size_t	 i;
+
+	for (i = 0; i < sizeof(reserved) / sizeof(reserved[0]); i++)
+		if (strcasecmp(name, reserved[i]) == 0)
+			return 1;
+	return 0;
+}
+
+/* --- MSG_CALL ------------------------------------------------------------- */
+
+int
+plan_encode(struct ipc_buf *b, const struct plan *pl)
+{
+	ipc_buf_init(b);
+	if (ipc_put_u64(b, pl->pl_gen) == -1 ||
+	    ipc_put_u32(b, pl->pl_tenant) == -1 ||
+	    ipc_put_u32(b, pl->pl_kind) == -1 ||
+	    ipc_put_u32(b, pl->pl_conn) == -1 ||
+	    ipc_put_u32(b, pl->pl_step) == -1 ||
+	    ipc_put_u32(b, pl->pl_flags) == -1 ||
+	    ipc_put_str(b, pl->pl_reqid != NULL ? pl->pl_reqid : "") == -1 ||
+	    ipc_put_str(b, pl->pl_method) == -1 ||
+	    ipc_put_str(b, pl->pl_url) == -1 ||
+	    plan_put_fields(b, pl->pl_headers, pl->pl_nheaders) == -1 ||
+	    plan_put_fields(b, pl->pl_query, pl->pl_nquery) == -1 ||
+	    ipc_put_u32(b, (uint32_t)pl->pl_has_body) == -1 ||
+	    ipc_put_bytes(b, pl->pl_body, pl->pl_bodylen) == -1)
+		return -1;
+	return 0;
+}
+
+void
+plan_clear(struct plan *pl)
+{
+	size_t	 i;
+
+	free(pl->pl_reqid);
+	free(pl->pl_method);
+	free(pl->pl_url);
+	for (i = 0; i < pl->pl_nheaders; i++)
+		plan_field_clear(&pl->pl_headers[i]);
+	free(pl->pl_headers);
+	for (i = 0; i < pl->pl_nquery; i++)
+		plan_field_clear(&pl->pl_query[i]);
+	free(pl->pl_query);
+	free(pl->pl_body);
+	memset(pl, 0, sizeof(*pl));
+}
+
+int
+plan_decode(struct ipc_msg *m, struct plan *pl, const char **why)
+{
+	size_t		 nodes = 0, len;
+	uint32_t	 hb;
+
+	memset(pl, 0, sizeof(*pl));
+	*why = NULL;
+	if (ipc_get_u64(m, &pl->pl_gen) == -1 ||
+	    ipc_get_u32(m, &pl->pl_tenant) == -1 ||
+	    ipc_get_u32(m, &pl->pl_kind) == -1 ||
+	    ipc_get_u32(m, &pl->pl_conn) == -1 ||
+	    ipc_get_u32(m, &pl->pl_step) == -1 ||
+	    ipc_get_u32(m, &pl->pl_flags) == -1 ||
+	    ipc_get_str(m, &pl->pl_reqid) == -1 ||
+	    ipc_get_str(m, &pl->pl_method) == -1 ||
+	    ipc_get_str(m, &pl->pl_url) == -1 ||
+	    plan_get_fields(m, &pl->pl_headers, &pl->pl_nheaders, &nodes,
+	    why) == -1 ||
+	    plan_get_fields(m, &pl->pl_query, &pl->pl_nquery, &nodes,
+	    why) == -1 ||
+	    ipc_get_u32(m, &hb) == -1 || hb > 1 ||
+	    plan_get_blob(m, (char **)&pl->pl_body, &len) == -1 ||
+	    ipc_get_end(m) == -1)
+		goto bad;
+	pl->pl_bodylen = len;
+	pl->pl_has_body = (int)hb;
+	if (pl->pl_kind != PLAN_CONNECTOR && pl->pl_kind != PLAN_STEP) {
+		*why = "unknown plan kind";
+		goto bad;
+	}
+	return 0;
+bad:
+	if (*why == NULL)
+		*why = "malformed plan";
+	plan_clear(pl);
+	return -1;
+}
+
+/* --- MSG_RESULT ----------------------------------------------------------- */
+
+int
+result_encode(struct ipc_buf *b, const struct result *rs)
+{
+	size_t	 i;
+
+	ipc_buf_init(b);
+	if (rs->rs_nheaders > RESULT_MAX_HEADERS ||
+	    ipc_put_u32(b, rs->rs_status) == -1 ||
+	    ipc_put_u32(b, (uint32_t)rs->rs_nheaders) == -1)
+		return -1;
+	for (i = 0; i < rs->rs_nheaders; i++)
+		if (ipc_put_str(b, rs->rs_headers[i].rh_name) == -1 ||
+		    ipc_put_str(b, rs->rs_headers[i].rh_value) == -1)
+			return -1;
+	if (ipc_put_bytes(b, rs->rs_body, rs->rs_bodylen) == -1 ||
+	    ipc_put_str(b, rs->rs_host != NULL ? rs->rs_host : "") == -1 ||
+	    ipc_put_u64(b, rs->rs_dns_us) == -1 ||
+	    ipc_put_u64(b, rs->rs_connect_us) == -1 ||
+	    ipc_put_u64(b, rs->rs_tls_us) == -1 ||
+	    ipc_put_u64(b, rs->rs_ttfb_us) == -1 ||
+	    ipc_put_u64(b, rs->rs_total_us) == -1 ||
+	    ipc_put_u32(b, rs->rs_reused) == -1 ||
+	    ipc_put_u32(b, rs->rs_redacted) == -1 ||
+	    ipc_put_str(b, rs->rs_debug != NULL ? rs->rs_debug : "") == -1)
+		return -1;
+	return 0;
+}
+
+void
+result_clear(struct result *rs)
+{
+	size_t	 i;
+
+	for (i = 0; i < rs->rs_nheaders; i++) {
+		free(rs->rs_headers[i].rh_name);
+		free(rs->rs_headers[i].rh_value);
+	}
+	free(rs->rs_headers);
+	free(rs->rs_body);
+	free(rs->rs_host);
+	free(rs->rs_debug);
+	memset(rs, 0, sizeof(*rs));
+}
+
+int
+result_decode(struct ipc_msg *m, struct result *rs, const char **why)
+{
+	uint32_t	 n, i;
+	size_t		 len;
+
+	memset(rs, 0, sizeof(*rs));
+	*why = "malformed result";
+	if (ipc_get_u32(m, &rs->rs_status) == -1 || rs->rs_status < 100 ||
+	    rs->rs_status > 999 || ipc_get_u32(m, &n) == -1 ||
+	    n > RESULT_MAX_HEADERS)
+		goto bad;
+	if (n > 0 && (rs->rs_headers = calloc(n,
+	    sizeof(*rs->rs_headers))) == NULL)
+		goto bad;
+	for (i = 0; i < n; i++) {
+		rs->rs_nheaders++;
+		if (ipc_get_str(m, &rs->rs_headers[i].rh_name) == -1 ||
+		    ipc_get_str(m, &rs->rs_headers[i].rh_value) == -1)
+			goto bad;
+	}
+	if (plan_get_blob(m, (char **)&rs->rs_body, &len) == -1 ||
+	    ipc_get_str(m, &rs->rs_host) == -1 ||
+	    ipc_get_u64(m, &rs->rs_dns_us) == -1 ||
+	    ipc_get_u64(m, &rs->rs_connect_us) == -1 ||
+	    ipc_get_u64(m, &rs->rs_tls_us) == -1 ||
+	    ipc_get_u64(m, &rs->rs_ttfb_us) == -1 ||
+	    ipc_get_u64(m, &rs->rs_total_us) == -1 ||
+	    ipc_get_u32(m, &rs->rs_reused) == -1 ||
+	    ipc_get_u32(m, &rs->rs_redacted) == -1 ||
+	    ipc_get_str(m, &rs->rs_debug) == -1 || ipc_get_end(m) == -1)
+		goto bad;
+	rs->rs_bodylen = len;
+	*why = NULL;
+	return 0;
+bad:
+	result_clear(rs);
+	return -1;
+}
+
+/* --- MSG_FAIL --------------------------------------------------------------- */
+
+int
+fail_encode(struct ipc_buf *b, const struct fail *fl)
+{
+	ipc_buf_init(b);
+	if (ipc_put_u32(b, fl->fl_status) == -1 ||
+	    ipc_put_str(b, fl->fl_code != NULL ? fl->fl_code : "") == -1 ||
+	    ipc_put_str(b, fl->fl_scope != NULL ? fl->fl_scope : "") == -1 ||
+	    ipc_put_str(b, fl->fl_detail != NULL ? fl->fl_detail : "") == -1 ||
+	    ipc_put_str(b, fl->fl_host != NULL ? fl->fl_host : "") == -1 ||
+	    ipc_put_u32(b, fl->fl_timeout) == -1 ||
+	    ipc_put_u64(b, fl->fl_external_us) == -1 ||
+	    ipc_put_str(b, fl->fl_debug != NULL ? fl->fl_debug : "") == -1)
+		return -1;
+	return 0;
+}
+
+void
+fail_clear(struct fail *fl)
+{
+	free(fl->fl_code);
+	free(fl->fl_scope);
+	free(fl->fl_detail);
+	free(fl->fl_host);
+	free(fl->fl_debug);
+	memset(fl, 0, sizeof(*fl));
+}
+
+int
+fail_decode(struct ipc_msg *m, struct fail *fl, const char **why)
+{
+	memset(fl, 0, sizeof(*fl));
+	if (ipc_get_u32(m, &fl->fl_status) == -1 || fl->fl_status < 400 ||
+	    fl->fl_status > 599 || ipc_get_str(m, &fl->fl_code) == -1 ||
+	    ipc_get_str(m, &fl->fl_scope) == -1 ||
+	    ipc_get_str(m, &fl->fl_detail) == -1 ||
+	    ipc_get_str(m, &fl->fl_host) == -1 ||
+	    ipc_get_u32(m, &fl->fl_timeout) == -1 ||
+	    ipc_get_u64(m, &fl->fl_external_us) == -1 ||
+	    ipc_get_str(m, &fl->fl_debug) == -1 || ipc_get_end(m) == -1) {
+		*why = "malformed failure";
+		fail_clear(fl);
+		return -1;
+	}
+	*why = NULL;
+	return 0;
+}

@@ -1,0 +1,132 @@
+/*
+ * worker.h — what the worker's files share: worker.c owns connections,
+ * channels and generations; execute.c runs connector calls on them.
+ * Worker only: nothing here is linked into another role's code path.
+ */
+#ifndef WIDGETD_WORKER_H
+#define WIDGETD_WORKER_H
+
+#include <sys/queue.h>
+
+#include <netinet/in.h>
+#include <arpa/inet.h>
+
+#include <stdint.h>
+
+#include "api.h"
+#include "http.h"
+
+struct bufferevent;
+struct chan;
+struct event;
+struct event_base;
+struct exec;
+struct http_parser_state;
+struct ipc_buf;
+struct ipc_msg;
+struct session_key;
+struct snapshot;
+struct widgetd_config;
+
+/*
+ * A configuration generation as the worker uses it: the snapshot and
+ * what the worker derives from it (each tenant's session key).  Every
+ * request holds a reference for as long as it runs, so a reload never
+ * changes a connector under a request.
+ */
+struct wgen {
+	struct snapshot		*wg_snap;
+	struct session_key	**wg_keys;	/* per tenant; NULL: none */
+	int			 wg_refs;
+};
+
+enum conn_timer {
+	CT_IDLE,		/* between requests: silent close */
+	CT_REQUEST,		/* a request is being read: 408 */
+	CT_KEEPER,		/* waiting for the keeper */
+	CT_CLOSE,		/* free from the event loop, not from a caller */
+	CT_NONE
+};
+
+struct conn {
+	TAILQ_ENTRY(conn)	 c_entry;
+	struct worker		*c_w;
+	struct bufferevent	*c_bev;
+	struct http_parser_state *c_parser;
+	struct event		*c_timer;
+	enum conn_timer		 c_timer_kind;
+	struct http_request	*c_req;		/* being answered */
+	struct api_ctx		 c_ctx;
+	int			 c_ctx_started;	/* c_ctx belongs to the bytes read */
+	uint32_t		 c_ping_id;	/* 0: not waiting for a PONG */
+	struct exec		*c_exec;	/* a connector call in progress */
+	int			 c_closing;	/* close once the output drained */
+	int			 c_in_process;	/* worker_conn_process() on the stack */
+	int			 c_status;	/* of the response just queued */
+	char			 c_peer[INET6_ADDRSTRLEN];	/* for the log */
+	int			 c_throttled;	/* reading paused: output full */
+	int			 c_served;	/* requests answered so far */
+	int			 c_logged;	/* this request's access record sent */
+};
+
+/* A call waiting for the keeper's answer. */
+struct worker_call {
+	uint32_t		 wc_id;		/* 0: free */
+	struct conn		*wc_conn;
+};
+
+struct worker {
+	struct event_base	*w_base;
+	struct wgen		*w_gen;		/* the newest generation */
+	int			 w_slot;
+	struct chan		*w_parent;
+	struct chan		*w_keeper;	/* NULL while the keeper is down */
+	struct http_limits	 w_limits;
+	TAILQ_HEAD(, conn)	 w_conns;
+	int			 w_nconns;
+	uint32_t		 w_ping_seq;
+	uint32_t		 w_call_seq;
+	struct worker_call	*w_calls;	/* open addressing, by id */
+	size_t			 w_ncalls;
+	size_t			 w_ncalls_cap;	/* a power of two */
+	int			 w_draining;
+	struct exec_stats	*w_stats;	/* per-connector counters */
+};
+
+/* worker.c */
+const struct widgetd_config *worker_config(const struct worker *);
+struct wgen	*worker_gen_ref(struct worker *);
+void		 worker_gen_unref(struct wgen *);
+/* The response is queued: log it, then keep the connection or close it. */
+void		 worker_conn_answered(struct conn *);
+/*
+ * Send a plan to the keeper as MSG_CALL; the new call id in *id (never 0).
+ * -1 when the keeper is down or the channel failed.
+ */
+int		 worker_keeper_call(struct conn *, const struct ipc_buf *,
+		    uint32_t *id);
+/* The call will not be answered to anyone (the connection went away). */
+void		 worker_call_forget(struct worker *, uint32_t id);
+/* Start or change the connection's timer. */
+void		 worker_conn_timer(struct conn *, enum conn_timer);
+/* Send one access-log record to the parent. */
+void		 worker_access(struct conn *, const char *tenant,
+		    const char *connector, int upstream, const char *cache,
+		    const char *error);
+
+/* execute.c: connector calls. */
+/* path is API_PREFIX "/connectors/<permalink>/execute"; answer it. */
+void		 execute_connector(struct conn *, const char *permalink);
+/* The keeper answered the call c is waiting for (MSG_RESULT, MSG_FAIL). */
+void		 execute_answer(struct conn *, struct ipc_msg *);
+/* No answer will come: the keeper went away (503) or was too slow. */
+void		 execute_abort(struct conn *, int status, const char *detail);
+/* Forget the call (the connection is going away); no answer is sent. */
+void		 execute_free(struct conn *);
+/* Per-connector counters for the parent (MSG_STATS). */
+struct exec_stats *execute_stats_new(void);
+void		 execute_stats_free(struct exec_stats *);
+int		 execute_stats_encode(const struct exec_stats *,
+		    struct ipc_buf *);
+
+#endif

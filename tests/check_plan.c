@@ -1,0 +1,631 @@
+/*
+ * check_plan.c — the worker↔keeper call: plans on the wire (plan.c) and
+ * the keeper's judgement of them (keeper_plan.c).  The point of the
+ * keeper is that a worker cannot choose where a secret goes: every way a
+ * compromised worker could try (another host, another row, an override, a
+ * forwarded query key, a control character) must be refused here.
+ */
+#include "build.h"
+
+#include <sys/stat.h>
+
+#include "check_main.h"
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "connector.h"
+#include "ipc.h"
+#include "keeper_plan.h"
+#include "keeper_secret.h"
+#include "plan.h"
+#include "snapshot.h"
+#include "template/template.h"
+
+static char		 dir[64];
+static struct snapshot	*snap;
+
+static const char	 registry[] =
+"{\"connectors\": ["
+" {\"name\": \"Weather\", \"permalink\": \"weather\","
+"  \"url\": \"https://api.example.com/v1/{{ pathParams.city }}\","
+"  \"path_parameters\": [{\"key\": \"city\"}],"
+"  \"headers\": ["
+"   {\"key\": \"X-Key\", \"value\": \"k={{ get_secret('api_key') }}\"},"
+"   {\"key\": \"X-Plain\", \"value\": \"plain\"},"
+"   {\"key\": \"X-Lang\", \"value\": \"en\", \"overridable\": true}],"
+"  \"query_parameters\": ["
+"   {\"key\": \"units\", \"value\": \"metric\", \"overridable\": true},"
+"   {\"key\": \"sig\", \"value\": \"{{ get_secret('api_key') | urlencode }}\"}],"
+"  \"authentication\": {\"type\": \"api_key\", \"config\": {\"key\": \"appid\","
+"   \"value\": \"{{ get_secret('app_id') }}\", \"in\": \"query\"}}},"
+" {\"name\": \"Post\", \"permalink\": \"post\", \"method\": \"POST\","
+"  \"url\": \"https://api.example.com/items\","
+"  \"authentication\": {\"type\": \"api_key\", \"config\": {\"key\": "
+"   \"Authorization\", \"value\": \"Bearer {{ get_secret('token') }}\"}}},"
+" {\"name\": \"Var\", \"permalink\": \"var\","
+"  \"url\": \"https://{{ get_variable('host') }}/x\"},"
+" {\"name\": \"Missing\", \"permalink\": \"missing\","
+"  \"url\": \"https://{{ get_variable('nothere') }}/x\"},"
+" {\"name\": \"Jwt\", \"permalink\": \"jwt\","
+"  \"url\": \"https://api.example.com/j\","
+"  \"headers\": [{\"key\": \"Authorization\", \"value\": \"Bearer {{ "
+"jwt_encode({'sub': 'x'}, get_secret('pem'), 'RS256') }}\"}]}"
+"]}";
+
+static void
+writefile(const char *name, const char *text)
+{
+	char	 path[128];
+	FILE	*f;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	ck_assert_ptr_nonnull(f = fopen(path, "w"));
+	fputs(text, f);
+	fclose(f);
+}
+
+static void
+setup(void)
+{
+	char	 path[128];
+
+	snprintf(dir, sizeof(dir), "/tmp/check_plan.XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	writefile("w.conf", "listen = ( { address = \"127.0.0.1\"; port = 1; } );\n"
+	    "tenants = ( { id = \"t\"; registry = \"r.json\"; store = \"s\"; } );\n");
+	writefile("r.json", registry);
+	snprintf(path, sizeof(path), "%s/s", dir);
+	ck_assert_int_eq(mkdir(path, 0755), 0);
+	snprintf(path, sizeof(path), "%s/s/variables", dir);
+	ck_assert_int_eq(mkdir(path, 0755), 0);
+	writefile("s/variables/host", "api.example.org");
+	snprintf(path, sizeof(path), "%s/w.conf", dir);
+	snap = snapshot_build(path, 7, 0, NULL, NULL);
+	ck_assert_ptr_nonnull(snap);
+}
+
+static void
+teardown(void)
+{
+	char	 cmd[128];
+
+	snapshot_unref(snap);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	ck_assert_int_eq(system(cmd), 0);
+}
+
+static size_t
+conn_index(const char *permalink)
+{
+	const struct connector	*c;
+
+	c = registry_connector(snap->sn_tenants[0].st_reg, permalink);
+	ck_assert_ptr_nonnull(c);
+	return c->c_index;
+}
+
+/* A field of literal text. */
+static struct plan_field *
+field(struct plan_field **fs, size_t *n, uint32_t src, uint32_t row,
+    const char *name, const char *text)
+{
+	struct plan_field	*f;
+
+	*fs = reallocarray(*fs, *n + 1, sizeof(**fs));
+	f = &(*fs)[(*n)++];
+	memset(f, 0, sizeof(*f));
+	f->pf_src = src;
+	f->pf_row = row;
+	f->pf_name = strdup(name);
+	if (text != NULL)
+		ck_assert_int_eq(plan_field_add(f, text, strlen(text), NULL), 0);
+	return f;
+}
+
+/* The secret part of a rendered template, as the worker would have it. */
+static struct tsecret *
+secret_of(const char *tmpl_src)
+{
+	struct tmpl		*t;
+	struct tmpl_output	*o;
+	struct tmpl_error	 err;
+	struct tsecret		*ts = NULL;
+	size_t			 i;
+
+	t = tmpl_compile(tmpl_src, strlen(tmpl_src), &err);
+	ck_assert_ptr_nonnull(t);
+	o = tmpl_render(t, &(struct tmpl_env){ 0 }, &err);
+	ck_assert_ptr_nonnull(o);
+	for (i = 0; i < o->to_nsegs; i++)
+		if (o->to_segs[i].sg_secret != NULL) {
+			ts = o->to_segs[i].sg_secret;
+			o->to_segs[i].sg_secret = NULL;
+			break;
+		}
+	tmpl_output_free(o);
+	tmpl_free(t);
+	ck_assert_ptr_nonnull(ts);
+	return ts;
+}
+
+/* The plan a well-behaved worker sends for "weather". */
+static void
+weather_plan(struct plan *pl)
+{
+	struct plan_field	*f;
+
+	memset(pl, 0, sizeof(*pl));
+	pl->pl_gen = 7;
+	pl->pl_kind = PLAN_CONNECTOR;
+	pl->pl_conn = (uint32_t)conn_index("weather");
+	pl->pl_reqid = strdup("req-1");
+	pl->pl_method = strdup("GET");
+	pl->pl_url = strdup("https://api.example.com/v1/warsaw");
+	f = field(&pl->pl_headers, &pl->pl_nheaders, PLAN_ROW, 0, "X-Key",
+	    "k=");
+	ck_assert_int_eq(plan_field_add(f, NULL, 0,
+	    secret_of("{{ get_secret('api_key') }}")), 0);
+	field(&pl->pl_headers, &pl->pl_nheaders, PLAN_ROW, 1, "X-Plain",
+	    "plain");
+	field(&pl->pl_headers, &pl->pl_nheaders, PLAN_OVERRIDE, 2, "X-Lang",
+	    "pl");
+	field(&pl->pl_query, &pl->pl_nquery, PLAN_OVERRIDE, 0, "units",
+	    "imperial & more");
+	f = field(&pl->pl_query, &pl->pl_nquery, PLAN_ROW, 1, "sig", NULL);
+	ck_assert_int_eq(plan_field_add(f, NULL, 0,
+	    secret_of("{{ get_secret('api_key') | urlencode }}")), 0);
+	field(&pl->pl_query, &pl->pl_nquery, PLAN_CALLER, 0, "q", "a b/c");
+	f = field(&pl->pl_query, &pl->pl_nquery, PLAN_AUTH, 0, "appid", NULL);
+	ck_assert_int_eq(plan_field_add(f, NULL, 0,
+	    secret_of("{{ get_secret('app_id') }}")), 0);
+}
+
+/* Encode then decode, as the channel would. */
+static void
+roundtrip(const struct plan *in, struct plan *out)
+{
+	struct ipc_buf	 b;
+	struct ipc_msg	 m;
+	const char	*why;
+
+	ck_assert_int_eq(plan_encode(&b, in), 0);
+	memset(&m, 0, sizeof(m));
+	m.m_type = MSG_CALL;
+	m.m_data = b.b_data;
+	m.m_len = (uint32_t)b.b_len;
+	ck_assert_int_eq(plan_decode(&m, out, &why), 0);
+	ipc_buf_clear(&b);
+}
+
+static int
+check(struct plan *pl, const char **why)
+{
+	struct fail	 fl;
+	int		 r;
+
+	memset(&fl, 0, sizeof(fl));
+	r = keeper_plan_check(snap, pl, &fl, why);
+	fail_clear(&fl);
+	return r;
+}
+
+START_TEST(test_roundtrip)
+{
+	struct plan	 a, b;
+	size_t		 i, j;
+
+	weather_plan(&a);
+	a.pl_has_body = 1;
+	a.pl_body = malloc(3);
+	memcpy(a.pl_body, "x\0y", 3);
+	a.pl_bodylen = 3;
+	roundtrip(&a, &b);
+	ck_assert_uint_eq(b.pl_gen, 7);
+	ck_assert_str_eq(b.pl_method, "GET");
+	ck_assert_str_eq(b.pl_url, a.pl_url);
+	ck_assert_uint_eq(b.pl_nheaders, a.pl_nheaders);
+	ck_assert_uint_eq(b.pl_nquery, a.pl_nquery);
+	for (i = 0; i < a.pl_nheaders; i++) {
+		ck_assert_str_eq(b.pl_headers[i].pf_name,
+		    a.pl_headers[i].pf_name);
+		ck_assert_uint_eq(b.pl_headers[i].pf_src,
+		    a.pl_headers[i].pf_src);
+		ck_assert_uint_eq(b.pl_headers[i].pf_nsegs,
+		    a.pl_headers[i].pf_nsegs);
+		for (j = 0; j < a.pl_headers[i].pf_nsegs; j++) {
+			char *la, *lb;
+
+			if (a.pl_headers[i].pf_segs[j].ps_secret == NULL)
+				continue;
+			la = tsecret_literal(a.pl_headers[i].pf_segs[j].ps_secret);
+			lb = tsecret_literal(b.pl_headers[i].pf_segs[j].ps_secret);
+			ck_assert_str_eq(la, lb);
+			free(la);
+			free(lb);
+		}
+	}
+	ck_assert_int_eq(b.pl_has_body, 1);
+	ck_assert_uint_eq(b.pl_bodylen, 3);
+	ck_assert_int_eq(memcmp(b.pl_body, "x\0y", 3), 0);
+	plan_clear(&a);
+	plan_clear(&b);
+}
+END_TEST
+
+/* A hostile payload: every bound holds, nothing is half-decoded. */
+START_TEST(test_decode_bounds)
+{
+	struct ipc_buf	 b;
+	struct ipc_msg	 m;
+	struct plan	 pl, out;
+	const char	*why;
+	size_t		 i;
+
+	weather_plan(&pl);
+	ck_assert_int_eq(plan_encode(&b, &pl), 0);
+	/* Every truncation is refused. */
+	for (i = 0; i < b.b_len; i++) {
+		memset(&m, 0, sizeof(m));
+		m.m_data = b.b_data;
+		m.m_len = (uint32_t)i;
+		ck_assert_int_eq(plan_decode(&m, &out, &why), -1);
+		ck_assert_ptr_nonnull(why);
+	}
+	ipc_buf_clear(&b);
+	plan_clear(&pl);
+
+	/* A field count past the limit is refused before any allocation. */
+	ipc_buf_init(&b);
+	ipc_put_u64(&b, 1);
+	for (i = 0; i < 5; i++)
+		ipc_put_u32(&b, i == 1 ? PLAN_CONNECTOR : 0);
+	ipc_put_str(&b, "r");
+	ipc_put_str(&b, "GET");
+	ipc_put_str(&b, "https://x/");
+	ipc_put_u32(&b, 1000000);
+	memset(&m, 0, sizeof(m));
+	m.m_data = b.b_data;
+	m.m_len = (uint32_t)b.b_len;
+	ck_assert_int_eq(plan_decode(&m, &out, &why), -1);
+	ck_assert_str_eq(why, "too many fields");
+	ipc_buf_clear(&b);
+
+	/* A secret tree nested past the limit. */
+	ipc_buf_init(&b);
+	ipc_put_u64(&b, 1);
+	for (i = 0; i < 5; i++)
+		ipc_put_u32(&b, i == 1 ? PLAN_CONNECTOR : 0);
+	ipc_put_str(&b, "r");
+	ipc_put_str(&b, "GET");
+	ipc_put_str(&b, "https://x/");
+	ipc_put_u32(&b, 1);		/* one header */
+	ipc_put_u32(&b, PLAN_ROW);
+	ipc_put_u32(&b, 0);
+	ipc_put_str(&b, "X");
+	ipc_put_u32(&b, 1);		/* one segment, a secret */
+	ipc_put_u32(&b, 1);
+	for (i = 0; i < PLAN_MAX_DEPTH + 5; i++) {
+		ipc_put_u32(&b, TSX_BASE64);
+		ipc_put_u32(&b, 0);
+		ipc_put_u32(&b, 1);
+	}
+	memset(&m, 0, sizeof(m));
+	m.m_data = b.b_data;
+	m.m_len = (uint32_t)b.b_len;
+	ck_assert_int_eq(plan_decode(&m, &out, &why), -1);
+	ck_assert_str_eq(why, "secret expression too large");
+	ipc_buf_clear(&b);
+}
+END_TEST
+
+START_TEST(test_check_accepts)
+{
+	struct plan	 pl;
+	const char	*why = NULL;
+
+	weather_plan(&pl);
+	ck_assert_msg(check(&pl, &why) == 0, "%s", why);
+	/* The origin alone, and a query right after it. */
+	free(pl.pl_url);
+	pl.pl_url = strdup("https://api.example.com");
+	ck_assert_int_eq(check(&pl, &why), 0);
+	free(pl.pl_url);
+	pl.pl_url = strdup("https://api.example.com?x=1");
+	ck_assert_int_eq(check(&pl, &why), 0);
+	plan_clear(&pl);
+}
+END_TEST
+
+/* Another destination for the same secrets: refused, however spelled. */
+START_TEST(test_check_destination)
+{
+	static const char *const bad[] = {
+		"https://evil.example/v1/x",
+		"https://api.example.com.evil.example/v1",
+		"https://api.example.com@evil.example/v1",
+		"https://api.example.com:8443/v1",
+		"http://api.example.com/v1",
+		"https://API.example.com/v1",
+		"https://api.example.com\r\nX: y",
+		"https://api.example.com/v1 x",
+		"",
+	};
+	struct plan	 pl;
+	const char	*why;
+	size_t		 i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		weather_plan(&pl);
+		free(pl.pl_url);
+		pl.pl_url = strdup(bad[i]);
+		ck_assert_msg(check(&pl, &why) == -1, "accepted %s", bad[i]);
+		plan_clear(&pl);
+	}
+}
+END_TEST
+
+/* A secret only where the row's own template names it. */
+START_TEST(test_check_secret_fields)
+{
+	struct plan	 pl;
+	const char	*why;
+
+	/* A row without secrets given one. */
+	weather_plan(&pl);
+	ck_assert_int_eq(plan_field_add(&pl.pl_headers[1], NULL, 0,
+	    secret_of("{{ get_secret('api_key') }}")), 0);
+	ck_assert_int_eq(check(&pl, &why), -1);
+	ck_assert_str_eq(why, "header does not match its row");
+	plan_clear(&pl);
+
+	/* The right row, another secret. */
+	weather_plan(&pl);
+	ck_assert_int_eq(plan_field_add(&pl.pl_headers[0], NULL, 0,
+	    secret_of("{{ get_secret('app_id') }}")), 0);
+	ck_assert_int_eq(check(&pl, &why), -1);
+	plan_clear(&pl);
+
+	/* A row's secret under another header name. */
+	weather_plan(&pl);
+	free(pl.pl_headers[0].pf_name);
+	pl.pl_headers[0].pf_name = strdup("X-Leak");
+	ck_assert_int_eq(check(&pl, &why), -1);
+	plan_clear(&pl);
+
+	/* A caller's value carrying a secret. */
+	weather_plan(&pl);
+	ck_assert_int_eq(plan_field_add(&pl.pl_query[2], NULL, 0,
+	    secret_of("{{ get_secret('app_id') }}")), 0);
+	ck_assert_int_eq(check(&pl, &why), -1);
+	plan_clear(&pl);
+
+	/* An override carrying a secret. */
+	weather_plan(&pl);
+	ck_assert_int_eq(plan_field_add(&pl.pl_headers[2], NULL, 0,
+	    secret_of("{{ get_secret('api_key') }}")), 0);
+	ck_assert_int_eq(check(&pl, &why), -1);
+	plan_clear(&pl);
+
+	/* The auth secret in a header although the auth goes in the query. */
+	weather_plan(&pl);
+	field(&pl.pl_headers, &pl.pl_nheaders, PLAN_AUTH, 0, "appid", "x");
+	ck_assert_int_eq(check(&pl, &why), -1);
+	plan_clear(&pl);
+}
+END_TEST
+
+START_TEST(test_check_rows)
+{
+	struct plan	 pl;
+	const char	*why;
+
+	/* Overriding a row that is not overridable. */
+	weather_plan(&pl);
+	pl.pl_headers[1].pf_src = PLAN_OVERRIDE;
+	ck_assert_int_eq(check(&pl, &why), -1);
+	plan_clear(&pl);
+
+	/* A row index past the connector's rows. */
+	weather_plan(&pl);
+	pl.pl_headers[1].pf_row = 99;
+	ck_assert_int_eq(check(&pl, &why), -1);
+	plan_clear(&pl);
+
+	/* A caller's query key the connector sets itself: never twice. */
+	weather_plan(&pl);
+	field(&pl.pl_query, &pl.pl_nquery, PLAN_CALLER, 0, "sig", "x");
+	ck_assert_int_eq(check(&pl, &why), -1);
+	plan_clear(&pl);
+	weather_plan(&pl);
+	field(&pl.pl_query, &pl.pl_nquery, PLAN_CALLER, 0, "appid", "x");
+	ck_assert_int_eq(check(&pl, &why), -1);
+	plan_clear(&pl);
+
+	/* Headers: reserved, repeated, with a control character. */
+	weather_plan(&pl);
+	field(&pl.pl_headers, &pl.pl_nheaders, PLAN_BODY, 0, "Host", "x");
+	ck_assert_int_eq(check(&pl, &why), -1);
+	plan_clear(&pl);
+	weather_plan(&pl);
+	field(&pl.pl_headers, &pl.pl_nheaders, PLAN_BODY, 0, "x-plain", "x");
+	ck_assert_int_eq(check(&pl, &why), -1);
+	plan_clear(&pl);
+	weather_plan(&pl);
+	free(pl.pl_headers[2].pf_segs[0].ps_data);
+	pl.pl_headers[2].pf_segs[0].ps_data = strdup("en\r\nX-Evil: 1");
+	pl.pl_headers[2].pf_segs[0].ps_len = strlen("en\r\nX-Evil: 1");
+	ck_assert_int_eq(check(&pl, &why), -1);
+	plan_clear(&pl);
+
+	/* Another method, a body on GET, a connector that does not exist. */
+	weather_plan(&pl);
+	free(pl.pl_method);
+	pl.pl_method = strdup("POST");
+	ck_assert_int_eq(check(&pl, &why), -1);
+	plan_clear(&pl);
+	weather_plan(&pl);
+	pl.pl_has_body = 1;
+	ck_assert_int_eq(check(&pl, &why), -1);
+	plan_clear(&pl);
+	weather_plan(&pl);
+	pl.pl_conn = 1000;
+	ck_assert_int_eq(check(&pl, &why), -1);
+	pl.pl_conn = 0;
+	pl.pl_tenant = 3;
+	ck_assert_int_eq(check(&pl, &why), -1);
+	plan_clear(&pl);
+}
+END_TEST
+
+/* A host from a variable is checked here, at run time (§3a). */
+START_TEST(test_check_variable_host)
+{
+	struct plan	 pl;
+	struct fail	 fl;
+	const char	*why;
+
+	memset(&pl, 0, sizeof(pl));
+	pl.pl_gen = 7;
+	pl.pl_kind = PLAN_CONNECTOR;
+	pl.pl_conn = (uint32_t)conn_index("var");
+	pl.pl_reqid = strdup("r");
+	pl.pl_method = strdup("GET");
+	pl.pl_url = strdup("https://api.example.org/x");
+	memset(&fl, 0, sizeof(fl));
+	ck_assert_int_eq(keeper_plan_check(snap, &pl, &fl, &why), 0);
+	free(pl.pl_url);
+	pl.pl_url = strdup("https://api.example.com/x");
+	ck_assert_int_eq(keeper_plan_check(snap, &pl, &fl, &why), -1);
+	plan_clear(&pl);
+
+	/* An unset variable: a 422 for the caller, not the worker's fault. */
+	memset(&pl, 0, sizeof(pl));
+	pl.pl_gen = 7;
+	pl.pl_kind = PLAN_CONNECTOR;
+	pl.pl_conn = (uint32_t)conn_index("missing");
+	pl.pl_reqid = strdup("r");
+	pl.pl_method = strdup("GET");
+	pl.pl_url = strdup("https://api.example.com/x");
+	ck_assert_msg(keeper_plan_check(snap, &pl, &fl, &why) == 1, "%s", why);
+	ck_assert_uint_eq(fl.fl_status, 422);
+	ck_assert_str_eq(fl.fl_scope, "Configuration (template rendering)");
+	fail_clear(&fl);
+	plan_clear(&pl);
+}
+END_TEST
+
+static int
+lookup(const char *name, const void **val, size_t *len, void *arg)
+{
+	if (strcmp(name, "api_key") == 0) {
+		*val = "s3cr3t/+=";
+		*len = 9;
+		return 0;
+	}
+	if (strcmp(name, "app_id") == 0) {
+		*val = "APPID-123456";
+		*len = 12;
+		return 0;
+	}
+	if (strcmp(name, "pem") == 0) {
+		*val = "not a key";
+		*len = 9;
+		return 0;
+	}
+	return -1;
+}
+
+START_TEST(test_complete)
+{
+	struct plan	 pl;
+	struct kreq	 kr;
+	struct fail	 fl;
+	size_t		 i;
+	int		 raw = 0, derived = 0;
+
+	weather_plan(&pl);
+	ck_assert_int_eq(keeper_plan_complete(snap, &pl, lookup, NULL, &kr,
+	    &fl), 0);
+	/* Query keys and values encoded, secrets in place. */
+	ck_assert_str_eq(kr.kr_url, "https://api.example.com/v1/warsaw"
+	    "?units=imperial%20%26%20more&sig=s3cr3t%2F%252B%253D"
+	    "&q=a%20b%2Fc&appid=APPID-123456");
+	ck_assert_str_eq(kr.kr_host, "api.example.com");
+	ck_assert_str_eq(kr.kr_headers[0].kh_name, "X-Key");
+	ck_assert_str_eq(kr.kr_headers[0].kh_value, "k=s3cr3t/+=");
+	ck_assert_str_eq(kr.kr_headers[2].kh_value, "pl");
+	/* What redaction looks for: the raw values and what came of them. */
+	for (i = 0; i < kr.kr_nsecrets; i++) {
+		if (strcmp(kr.kr_secrets[i], "s3cr3t/+=") == 0)
+			raw = 1;
+		if (strcmp(kr.kr_secrets[i], "k=s3cr3t/+=") == 0)
+			derived = 1;
+	}
+	ck_assert(raw && derived);
+	kreq_clear(&kr);
+	plan_clear(&pl);
+}
+END_TEST
+
+START_TEST(test_complete_errors)
+{
+	struct plan		 pl;
+	struct plan_field	*f;
+	struct kreq		 kr;
+	struct fail		 fl;
+
+	/* A signing error is the JWT scope's 422. */
+	memset(&pl, 0, sizeof(pl));
+	pl.pl_gen = 7;
+	pl.pl_kind = PLAN_CONNECTOR;
+	pl.pl_conn = (uint32_t)conn_index("jwt");
+	pl.pl_reqid = strdup("r");
+	pl.pl_method = strdup("GET");
+	pl.pl_url = strdup("https://api.example.com/j");
+	f = field(&pl.pl_headers, &pl.pl_nheaders, PLAN_ROW, 0,
+	    "Authorization", "Bearer ");
+	ck_assert_int_eq(plan_field_add(f, NULL, 0, secret_of("{{ jwt_encode("
+	    "{'sub': 'x'}, get_secret('pem'), 'RS256') }}")), 0);
+	ck_assert_int_eq(keeper_plan_complete(snap, &pl, lookup, NULL, &kr,
+	    &fl), -1);
+	ck_assert_uint_eq(fl.fl_status, 422);
+	ck_assert_str_eq(fl.fl_scope, "Authentication (JWT signing)");
+	fail_clear(&fl);
+	plan_clear(&pl);
+
+	/* A missing secret stays its template literal (platform-docs §12). */
+	weather_plan(&pl);
+	tsecret_free(pl.pl_headers[0].pf_segs[1].ps_secret);
+	pl.pl_headers[0].pf_segs[1].ps_secret =
+	    secret_of("{{ get_secret('nope') }}");
+	ck_assert_int_eq(keeper_plan_complete(snap, &pl, lookup, NULL, &kr,
+	    &fl), 0);
+	ck_assert_str_eq(kr.kr_headers[0].kh_value,
+	    "k={{ get_secret('nope') }}");
+	kreq_clear(&kr);
+	plan_clear(&pl);
+}
+END_TEST
+
+Suite *
+check_suite(void)
+{
+	Suite	*s = suite_create("plan");
+	TCase	*tc = tcase_create("plan");
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, test_roundtrip);
+	tcase_add_test(tc, test_decode_bounds);
+	tcase_add_test(tc, test_check_accepts);
+	tcase_add_test(tc, test_check_destination);
+	tcase_add_test(tc, test_check_secret_fields);
+	tcase_add_test(tc, test_check_rows);
+	tcase_add_test(tc, test_check_variable_host);
+	tcase_add_test(tc, test_complete);
+	tcase_add_test(tc, test_complete_errors);
+	suite_add_tcase(s, tc);
+	return s;
+}
