@@ -22,5 +22,5 @@ tests_fuzz_fuzz_template_libfuzzer_SOURCES = tests/fuzz/fuzz_template.c
 tests_fuzz_fuzz_template_libfuzzer_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_LDFLAGS)
 
 # widgetctl render end to end (options, secrets shown as literals, errors)
-TESTS += tests/ctl_render.test
-EXTRA_DIST += tests/ctl_render.test
+TESTS += tests/ctl_render.sh
+EXTRA_DIST += tests/ctl_render.sh
