@@ -17,5 +17,6 @@ tests_fuzz_fuzz_registry_libfuzzer_SOURCES = tests/fuzz/fuzz_registry.c
 tests_fuzz_fuzz_registry_libfuzzer_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_LDFLAGS)
 
 TESTS += tests/widgetctl_check.sh
-EXTRA_DIST += tests/widgetctl_check.sh contrib/examples etc/connectors_registry.json
+EXTRA_DIST += tests/widgetctl_check.sh contrib/examples \
+	etc/connectors_registry.json
 dist_man_MANS += man/widgetd-connectors.5
