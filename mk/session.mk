@@ -7,3 +7,11 @@ tests_check_session_SOURCES = tests/check_session.c \
 	tests/check_main.c tests/check_main.h
 tests_check_session_CFLAGS = $(WD_TEST_CFLAGS)
 tests_check_session_LDADD = $(WD_TEST_LIBS)
+
+# The cross-check: tokens signed by Debian's PyJWT (python3-jwt with
+# python3-cryptography) verified by session.c through session-verify.
+check_PROGRAMS += tests/session-verify
+tests_session_verify_SOURCES = tests/session_verify.c
+tests_session_verify_LDADD = $(WD_LIBS)
+TESTS += tests/session_pyjwt.test
+EXTRA_DIST += tests/session_pyjwt.test tests/session_pyjwt.py
