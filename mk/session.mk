@@ -15,3 +15,17 @@ tests_session_verify_SOURCES = tests/session_verify.c
 tests_session_verify_LDADD = $(WD_LIBS)
 TESTS += tests/session_pyjwt.test
 EXTRA_DIST += tests/session_pyjwt.test tests/session_pyjwt.py
+
+# Cookie, header and token parsing under libFuzzer (--enable-fuzzing with
+# CC=clang; every library is then built with coverage).  The target
+# defines only LLVMFuzzerTestOneInput: the corpus joins make check through
+# the shared replay main() in tests/fuzz/replay.c once that has landed.
+#   tests/fuzz/fuzz_session -max_len=4096 /tmp/corpus \
+#	$srcdir/tests/fuzz/corpus/session
+EXTRA_DIST += tests/fuzz/corpus/session
+if ENABLE_FUZZING
+noinst_PROGRAMS += tests/fuzz/fuzz_session
+tests_fuzz_fuzz_session_SOURCES = tests/fuzz/fuzz_session.c
+tests_fuzz_fuzz_session_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_LDFLAGS)
+tests_fuzz_fuzz_session_LDADD = $(WD_LIBS)
+endif

@@ -195,8 +195,11 @@ session_cookie_get(const char *hdr, size_t len, const char *name,
 			;
 		if (ve - s != nlen || memcmp(hdr + s, name, nlen) != 0)
 			continue;
-		if (found++)
+		if (found++) {
+			*val = NULL;
+			*vallen = 0;
 			return -1;
+		}
 		for (vs = eq + 1; vs < e && session_is_ws(hdr[vs]); vs++)
 			;
 		for (ve = e; ve > vs && session_is_ws(hdr[ve - 1]); ve--)

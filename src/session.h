@@ -82,7 +82,9 @@ struct session;
  * The whole check, in order: credential headers (duplicates are 400), the
  * token (cookie or Bearer), its verification at time now, and for a
  * session the CSRF header.  On SESSION_VALID *sp is the session (free it
- * with session_free); on anything else *sp is NULL and *why says why.
+ * with session_free); on anything else *sp is NULL.  *why is a static
+ * reason for the debug log on every refusal (NULL for SESSION_ANONYMOUS
+ * and SESSION_VALID); it never holds request bytes.
  * A tenant without sessions (sc_key NULL) still gets the duplicate checks;
  * tokens are then ignored and the result is SESSION_ANONYMOUS.
  */

@@ -483,6 +483,9 @@ START_TEST(test_cookie_get)
 			ck_assert_msg(n == strlen(cases[i].val) &&
 			    memcmp(v, cases[i].val, n) == 0, "'%s': '%.*s'",
 			    cases[i].hdr, (int)n, v);
+		else
+			ck_assert_msg(v == NULL && n == 0, "'%s': a value",
+			    cases[i].hdr);
 	}
 	/* the length bounds the scan: the bytes after it are not read */
 	rc = session_cookie_get("a=1; widget_session=tok", 4, "widget_session",
