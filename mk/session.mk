@@ -13,19 +13,12 @@ tests_check_session_LDADD = $(WD_TEST_LIBS)
 check_PROGRAMS += tests/session-verify
 tests_session_verify_SOURCES = tests/session_verify.c
 tests_session_verify_LDADD = $(WD_LIBS)
-TESTS += tests/session_pyjwt.test
-EXTRA_DIST += tests/session_pyjwt.test tests/session_pyjwt.py
+TESTS += tests/session_pyjwt.py
+EXTRA_DIST += tests/session_pyjwt.py
 
-# Cookie, header and token parsing under libFuzzer (--enable-fuzzing with
-# CC=clang; every library is then built with coverage).  The target
-# defines only LLVMFuzzerTestOneInput: the corpus joins make check through
-# the shared replay main() in tests/fuzz/replay.c once that has landed.
-#   tests/fuzz/fuzz_session -max_len=4096 /tmp/corpus \
-#	$srcdir/tests/fuzz/corpus/session
-EXTRA_DIST += tests/fuzz/corpus/session
-if ENABLE_FUZZING
-noinst_PROGRAMS += tests/fuzz/fuzz_session
-tests_fuzz_fuzz_session_SOURCES = tests/fuzz/fuzz_session.c
-tests_fuzz_fuzz_session_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_LDFLAGS)
-tests_fuzz_fuzz_session_LDADD = $(WD_LIBS)
-endif
+# Cookie, header and token parsing: the corpus replays in make check; see
+# Makefile.am for running it under libFuzzer.
+FUZZ_TARGETS += tests/fuzz/fuzz_session
+tests_fuzz_fuzz_session_SOURCES = tests/fuzz/fuzz_session.c tests/fuzz/replay.c
+tests_fuzz_fuzz_session_libfuzzer_SOURCES = tests/fuzz/fuzz_session.c
+tests_fuzz_fuzz_session_libfuzzer_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_LDFLAGS)
