@@ -11,16 +11,12 @@ tests_check_control_CFLAGS = $(WD_TEST_CFLAGS)
 tests_check_control_LDADD = $(WD_TEST_LIBS)
 
 # widgetctl reload/status/stop against a fake daemon socket (python3).
-TESTS += tests/integration/ctl
-EXTRA_DIST += tests/integration/ctl tests/integration/ctl.py
+TESTS += tests/integration/ctl.py
+EXTRA_DIST += tests/integration/ctl.py
 
-# Fuzz target for control_parse() and the status tables:
-# tests/fuzz/fuzz_control.c, seeds in tests/fuzz/corpus/control/.  It
-# defines only LLVMFuzzerTestOneInput and waits for the shared replay
-# main() (tests/fuzz/replay.c, branch conv); once that is on main these
-# four lines go live:
-#   FUZZ_TARGETS += tests/fuzz/fuzz_control
-#   tests_fuzz_fuzz_control_SOURCES = tests/fuzz/fuzz_control.c tests/fuzz/replay.c
-#   tests_fuzz_fuzz_control_libfuzzer_SOURCES = tests/fuzz/fuzz_control.c
-#   tests_fuzz_fuzz_control_libfuzzer_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_LDFLAGS)
-EXTRA_DIST += tests/fuzz/fuzz_control.c tests/fuzz/corpus/control
+# The request line's parser: the corpus replays in make check.
+FUZZ_TARGETS += tests/fuzz/fuzz_control
+tests_fuzz_fuzz_control_SOURCES = tests/fuzz/fuzz_control.c tests/fuzz/replay.c
+tests_fuzz_fuzz_control_libfuzzer_SOURCES = tests/fuzz/fuzz_control.c
+tests_fuzz_fuzz_control_libfuzzer_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_LDFLAGS)
+
