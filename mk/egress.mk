@@ -1,7 +1,8 @@
 # egress fragment (see Makefile.am)
 # The keeper's upstream calls (libcurl multi on libevent, the egress
 # policy at connect time) and the redaction of secret-derived bytes.
-src_libwidgetd_a_SOURCES += src/keeper_redact.c src/keeper_redact.h
+src_libwidgetd_a_SOURCES += src/keeper_egress.c src/keeper_egress.h \
+	src/keeper_redact.c src/keeper_redact.h
 
 check_PROGRAMS += tests/check_redact
 TESTS += tests/check_redact
@@ -9,3 +10,16 @@ tests_check_redact_SOURCES = tests/check_redact.c \
 	tests/check_main.c tests/check_main.h
 tests_check_redact_CFLAGS = $(WD_TEST_CFLAGS)
 tests_check_redact_LDADD = $(WD_TEST_LIBS)
+
+# One call (or a few) through keeper_egress.c from the command line, its
+# result as JSON: the integration test drives it against real servers.
+check_PROGRAMS += tests/egress_driver
+tests_egress_driver_SOURCES = tests/egress_driver.c
+tests_egress_driver_LDADD = $(WD_LIBS)
+
+check_PROGRAMS += tests/check_egress
+TESTS += tests/check_egress
+tests_check_egress_SOURCES = tests/check_egress.c \
+	tests/check_main.c tests/check_main.h
+tests_check_egress_CFLAGS = $(WD_TEST_CFLAGS)
+tests_check_egress_LDADD = $(WD_TEST_LIBS)
