@@ -9,12 +9,13 @@
  *	    [--body TEXT] [--ca FILE] [--allow NET]... [--allow-http]
  *	    [--resolve host:port:addr]... [--timeout-ms N] [--deadline-ms N]
  *	    [--max-body N] [--max-headers N] [--header-bytes N]
- *	    [--repeat N] [--redact-file FILE] [--sandbox]
+ *	    [--repeat N] [--redact-file FILE] [--header-file FILE] [--sandbox]
  *
  * --sandbox confines the process as the keeper is (Landlock to the
  * resolver's files, then the keeper's seccomp filter) after egress_init
  * and egress_new, before the first call.  --redact-file names a file of
- * values to redact, one a line (never argv: values are secrets).  Exit
+ * values to redact, one a line, and --header-file a file of header lines
+ * (never argv for what stands for a secret).  Exit
  * status 0 when every call ran (whatever its outcome), 2 on a usage or
  * setup error.
  */
@@ -189,6 +190,22 @@ driver_read_file(const char *path, size_t *lenp)
 	return buf;
 }
 
+/* "Name: value" into the next field (in place). */
+static int
+driver_field(struct egress_field *fields, size_t *n, char *arg)
+{
+	char	*colon;
+
+	if (*n == DRIVER_MAX || (colon = strchr(arg, ':')) == NULL)
+		return -1;
+	*colon++ = '\0';
+	while (*colon == ' ')
+		colon++;
+	fields[*n].ef_name = arg;
+	fields[(*n)++].ef_value = colon;
+	return 0;
+}
+
 static void
 usage(void)
 {
@@ -216,6 +233,7 @@ main(int argc, char *argv[])
 		{ "header-bytes",	required_argument, NULL, 'S' },
 		{ "repeat",		required_argument, NULL, 'n' },
 		{ "redact-file",	required_argument, NULL, 'R' },
+		{ "header-file",	required_argument, NULL, 'F' },
 		{ "sandbox",		no_argument,	   NULL, 'X' },
 		{ NULL, 0, NULL, 0 }
 	};
@@ -223,8 +241,8 @@ main(int argc, char *argv[])
 	struct egress_conf	 conf;
 	struct netpolicy	 np;
 	struct egress_field	 fields[DRIVER_MAX];
-	char			*pins[DRIVER_MAX], errbuf[256], *colon, *text;
-	char			*line, *next;
+	char			*pins[DRIVER_MAX], errbuf[256], *text;
+	char			*line, *next, *hdrtext = NULL;
 	void			*ca = NULL;
 	size_t			 nfields = 0, npins = 0, calen = 0, len;
 	const char		*cafile = NULL, *redact_file = NULL;
@@ -246,14 +264,23 @@ main(int argc, char *argv[])
 			d.d_req.eq_method = optarg;
 			break;
 		case 'H':
-			if (nfields == DRIVER_MAX ||
-			    (colon = strchr(optarg, ':')) == NULL)
+			if (driver_field(fields, &nfields, optarg) == -1)
 				usage();
-			*colon++ = '\0';
-			while (*colon == ' ')
-				colon++;
-			fields[nfields].ef_name = optarg;
-			fields[nfields++].ef_value = colon;
+			break;
+		case 'F':
+			if (hdrtext != NULL)
+				usage();
+			hdrtext = driver_read_file(optarg, &len);
+			for (line = hdrtext; *line != '\0'; line = next) {
+				if ((next = strchr(line, '\n')) != NULL)
+					*next++ = '\0';
+				else
+					next = line + strlen(line);
+				if (*line != '\0' &&
+				    driver_field(fields, &nfields, line) == -1)
+					usage();
+			}
+			/* The header values point into text: kept to the end. */
 			break;
 		case 'b':
 			d.d_req.eq_body = optarg;
@@ -359,5 +386,6 @@ main(int argc, char *argv[])
 	event_base_free(d.d_base);
 	free(ca);
 	netpolicy_clear(&np);
+	free(hdrtext);
 	return 0;
 }
