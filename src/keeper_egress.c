@@ -81,7 +81,7 @@
 
 #define EGRESS_MAX_HEADERS	100	/* response header lines, default */
 #define EGRESS_HEADER_BYTES	65536	/* response header bytes, default */
-#define EGRESS_MAXCONNECTS	128	/* idle connections kept per generation */
+#define EGRESS_MAXCONNECTS	128	/* idle connections per generation */
 #define EGRESS_CONN_LIFETIME	300	/* seconds a connection is reused */
 #define EGRESS_CA_MAX		(16 * 1024 * 1024)
 #define EGRESS_URL_MAX		(64 * 1024)
@@ -121,7 +121,7 @@ struct egress_call {
 	TAILQ_ENTRY(egress_call) c_entry;
 	egress_done_fn		 c_done;
 	void			*c_arg;
-	CURL			*c_easy;	/* NULL: refused before libcurl */
+	CURL			*c_easy;	/* NULL: refused early */
 	CURLU			*c_url;
 	struct curl_slist	*c_headers;
 	char			*c_body;	/* the request body, wiped */
@@ -136,9 +136,9 @@ struct egress_call {
 	size_t			 c_nlines;
 	size_t			 c_hbytes;
 	int			 c_timeout_ms;
-	int			 c_want_status;	/* next header line is a status line */
-	int			 c_in_body;	/* header lines now are trailers */
-	enum egress_error	 c_abort;	/* why a callback stopped libcurl */
+	int			 c_want_status;	/* a status line comes next */
+	int			 c_in_body;	/* header lines are trailers */
+	enum egress_error	 c_abort;	/* why a callback stopped it */
 	char			 c_refused[128];/* the first address refused */
 	char			 c_errbuf[CURL_ERROR_SIZE];
 };
@@ -406,7 +406,8 @@ egress_gen_new(struct egress *e, const struct egress_conf *conf, char *err,
 		return NULL;
 	}
 	if (conf->ec_timeout_ms < 1 || conf->ec_max_body < 1) {
-		snprintf(err, errlen, "timeout and body limit must be positive");
+		snprintf(err, errlen, "timeout and body limit must be "
+		    "positive");
 		return NULL;
 	}
 	if ((g = calloc(1, sizeof(*g))) == NULL)
@@ -544,7 +545,8 @@ egress_result_redact(struct egress_result *res, struct redact *r)
 		total += n;
 	}
 	if (res->er_body != NULL) {
-		if ((n = redact_apply(r, &res->er_body, &res->er_bodylen)) == -1)
+		n = redact_apply(r, &res->er_body, &res->er_bodylen);
+		if (n == -1)
 			return -1;
 		total += n;
 	}
@@ -1126,8 +1128,8 @@ egress_classify(struct egress_call *c, CURLcode code)
 	}
 	switch (code) {
 	case CURLE_OPERATION_TIMEDOUT:
-		egress_fail(c, EGRESS_ETIMEOUT, "no complete answer from %.100s "
-		    "within %d ms", res->er_host, c->c_timeout_ms);
+		egress_fail(c, EGRESS_ETIMEOUT, "no complete answer from "
+		    "%.100s within %d ms", res->er_host, c->c_timeout_ms);
 		break;
 	case CURLE_COULDNT_RESOLVE_HOST:
 		egress_fail(c, EGRESS_EDNS, "cannot resolve %.100s",
@@ -1181,7 +1183,8 @@ egress_classify(struct egress_call *c, CURLcode code)
 	case CURLE_ABORTED_BY_CALLBACK:
 	case CURLE_BAD_FUNCTION_ARGUMENT:
 	case CURLE_UNKNOWN_OPTION:
-		egress_fail(c, EGRESS_EINTERNAL, "%s", curl_easy_strerror(code));
+		egress_fail(c, EGRESS_EINTERNAL, "%s",
+		    curl_easy_strerror(code));
 		break;
 	default:
 		/* libcurl's own texts: fixed strings, no request bytes. */
@@ -1242,7 +1245,8 @@ egress_gen_check(struct egress_gen *g)
 			continue;
 		code = m->data.result;
 		c = NULL;
-		curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&c);
+		curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE,
+		    (char **)&c);
 		if (c != NULL)
 			egress_call_done(c, code);
 	}
@@ -1433,7 +1437,8 @@ egress_reconfigure(struct egress *e, const struct egress_conf *conf,
 	struct egress_gen	*g = e->e_gen, *ng;
 
 	if (conf->ec_timeout_ms < 1 || conf->ec_max_body < 1) {
-		snprintf(err, errlen, "timeout and body limit must be positive");
+		snprintf(err, errlen, "timeout and body limit must be "
+		    "positive");
 		return -1;
 	}
 	/* Only limits changed: keep the connections. */

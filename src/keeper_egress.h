@@ -25,7 +25,7 @@ struct redact;
 /* One generation of the egress configuration (egress.* and limits.*). */
 struct egress_conf {
 	const struct netpolicy *ec_policy;	/* allow_networks, allow_http */
-	const void	*ec_ca;		/* CA bundle, PEM bytes (egress_ca_load) */
+	const void	*ec_ca;		/* CA bundle, PEM (egress_ca_load) */
 	size_t		 ec_calen;
 	char *const	*ec_resolve;	/* "host:port:address[,address]" pins */
 	size_t		 ec_nresolve;
@@ -42,8 +42,9 @@ struct egress_field {
 };
 
 struct egress_request {
-	const char	*eq_method;	/* GET POST PUT PATCH DELETE HEAD OPTIONS */
-	const char	*eq_url;	/* absolute; query appended and encoded */
+	/* GET POST PUT PATCH DELETE HEAD OPTIONS */
+	const char	*eq_method;
+	const char	*eq_url;	/* absolute, query encoded */
 	const struct egress_field *eq_headers;
 	size_t		 eq_nheaders;
 	const void	*eq_body;	/* NULL: none */
@@ -87,7 +88,7 @@ struct egress_timing {
 
 struct egress_result {
 	enum egress_error er_error;
-	char		 er_msg[160];	/* why, when er_error; free of secrets */
+	char		 er_msg[160];	/* why, when er_error; no secret */
 	int		 er_status;	/* HTTP status, when EGRESS_OK */
 	struct egress_header *er_headers;
 	size_t		 er_nheaders;
@@ -97,7 +98,7 @@ struct egress_result {
 	char		 er_host[256];	/* the URL's host (Server-Timing) */
 	char		 er_ip[48];	/* the address connected to, or "" */
 	int		 er_port;
-	int		 er_reused;	/* the connection served an earlier call */
+	int		 er_reused;	/* an earlier call's connection */
 };
 
 /*

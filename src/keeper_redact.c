@@ -49,8 +49,8 @@ struct redact_node {
 	uint32_t	 rn_child;	/* first child; 0: none */
 	uint32_t	 rn_next;	/* next sibling; 0: none */
 	uint32_t	 rn_fail;	/* longest proper suffix in the trie */
-	uint32_t	 rn_term;	/* length of the pattern ending here, or 0 */
-	uint32_t	 rn_match;	/* longest pattern that ends here, or 0 */
+	uint32_t	 rn_term;	/* the pattern ending here, or 0 */
+	uint32_t	 rn_match;	/* longest one ending here, or 0 */
 	unsigned char	 rn_byte;
 };
 
@@ -213,8 +213,8 @@ redact_compile(struct redact *r)
 		u = queue[head++];
 		for (v = n[u].rn_child; v != 0; v = n[v].rn_next) {
 			for (f = n[u].rn_fail; ; f = n[f].rn_fail) {
-				if ((t = redact_goto(r, f, n[v].rn_byte)) != 0 ||
-				    f == 0)
+				t = redact_goto(r, f, n[v].rn_byte);
+				if (t != 0 || f == 0)
 					break;
 			}
 			n[v].rn_fail = t;
@@ -265,7 +265,8 @@ redact_row(struct redact *r, uint32_t s)
 			return NULL;
 		memcpy(row, r->r_rows[n[v].rn_fail], 256 * sizeof(*row));
 		for (s = n[v].rn_child; s != 0; s = n[s].rn_next)
-			row[n[s].rn_byte] = s | (n[s].rn_match ? REDACT_HIT : 0);
+			row[n[s].rn_byte] = s |
+			    (n[s].rn_match ? REDACT_HIT : 0);
 		r->r_rows[v] = row;
 		r->r_nrows++;
 	}
@@ -308,7 +309,8 @@ redact_base64(const unsigned char *in, size_t n, char *out,
 	uint32_t	 w;
 
 	for (i = 0; i + 2 < n; i += 3) {
-		w = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8 | in[i + 2];
+		w = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8 |
+		    in[i + 2];
 		out[o++] = alpha[w >> 18];
 		out[o++] = alpha[(w >> 12) & 63];
 		out[o++] = alpha[(w >> 6) & 63];
@@ -336,7 +338,8 @@ redact_base64(const unsigned char *in, size_t n, char *out,
 static size_t
 redact_hex(const unsigned char *in, size_t n, char *out, int upper)
 {
-	const char	*digits = upper ? "0123456789ABCDEF" : "0123456789abcdef";
+	const char	*digits = upper ? "0123456789ABCDEF" :
+			    "0123456789abcdef";
 	size_t		 i;
 
 	for (i = 0; i < n; i++) {
@@ -575,8 +578,8 @@ redact_apply(struct redact *r, char **bufp, size_t *lenp)
 	struct redact_stream	 st[REDACT_STREAMS], *sp;
 	const unsigned char	*p = (const unsigned char *)*bufp;
 	struct redact_span	*spans = NULL;
-	size_t			 i, k, len = *lenp, nspans = 0, cap = 0, olen, o;
-	size_t			 prev, nst, piece, steps;
+	size_t			 i, k, len = *lenp, nspans = 0, cap = 0;
+	size_t			 olen, o, prev, nst, piece, steps;
 	char			*out;
 	int			 rc = -1;
 

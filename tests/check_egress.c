@@ -882,7 +882,8 @@ START_TEST(test_default_policy)
 	call(&f, &req, &g);
 	ck_assert_msg(g.g_error == EGRESS_OK, "%s", g.g_msg);
 	ck_assert_str_eq(g.g_ip, "127.0.0.1");
-	ck_assert_ptr_nonnull(strstr(srv_last(&f.f_srv), "\r\nHost: pinned.test:"));
+	ck_assert_ptr_nonnull(strstr(srv_last(&f.f_srv),
+	    "\r\nHost: pinned.test:"));
 	got_clear(&g);
 	fx_teardown(&f);
 }

@@ -168,12 +168,13 @@ START_TEST(test_embedded_base64)
 			for (post = 0; post < 4; post++) {
 				memset(plain, 0xfb, sizeof(plain));
 				memcpy(plain + pre, v, strlen(v));
-				enc = b64(plain, pre + strlen(v) + post, url, 1);
+				enc = b64(plain, pre + strlen(v) + post, url,
+				    1);
 				buf = enc;
 				len = strlen(enc);
 				n = redact_apply(r, &buf, &len);
-				ck_assert_msg(n == 1, "pre %zu post %zu url %d: %d",
-				    pre, post, url, n);
+				ck_assert_msg(n == 1, "pre %zu post %zu url "
+				    "%d: %d", pre, post, url, n);
 				/* The mark starts where the value does. */
 				dec = strstr(buf, REDACT_MARK);
 				ck_assert_ptr_nonnull(dec);
@@ -436,14 +437,16 @@ START_TEST(test_piece_boundaries)
 			memcpy(buf + at, v, vlen);
 			memcpy(buf + len - vlen, v, vlen);
 			marks = redact_apply(r, &buf, &len);
-			ck_assert_msg(marks == 3, "at %zu: %d marks", at, marks);
+			ck_assert_msg(marks == 3, "at %zu: %d marks", at,
+			    marks);
 			want = malloc(len);
 			memset(want, '.', len);
 			memcpy(want, REDACT_MARK, 10);
 			memcpy(want + at - vlen + 10, REDACT_MARK, 10);
 			memcpy(want + len - 10, REDACT_MARK, 10);
 			ck_assert_uint_eq(len, blen - 3 * (vlen - 10));
-			ck_assert_msg(memcmp(buf, want, len) == 0, "at %zu", at);
+			ck_assert_msg(memcmp(buf, want, len) == 0, "at %zu",
+			    at);
 			free(want);
 			free(buf);
 		}

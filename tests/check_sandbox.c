@@ -1208,13 +1208,16 @@ do_keeper_curl(void *arg)
 	return code == 200 ? OK : 2;
 }
 
-START_TEST(test_keeper_curl)
+/*
+ * A loopback listener answers one request with resp; child(port) runs in
+ * a forked process and its exit status must be OK.
+ */
+static void
+serve_child(int (*child)(int), const char *resp)
 {
 	struct sockaddr_in	 sin;
 	socklen_t		 sl = sizeof(sin);
 	char			 req[2048];
-	const char		*resp = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n"
-				    "Connection: close\r\n\r\nok";
 	struct pollfd		 pfd;
 	pid_t			 pid;
 	int			 l, a, port, st;
@@ -1227,16 +1230,13 @@ START_TEST(test_keeper_curl)
 	ck_assert_int_eq(listen(l, 4), 0);
 	ck_assert_int_eq(getsockname(l, (struct sockaddr *)&sin, &sl), 0);
 	port = ntohs(sin.sin_port);
-	ck_assert_int_eq(curl_global_init(CURL_GLOBAL_DEFAULT), 0);
 
 	fflush(NULL);
 	pid = fork();
 	ck_assert_int_ge(pid, 0);
 	if (pid == 0) {
 		close(l);
-		if (sandbox_apply(SANDBOX_KEEPER) == -1)
-			_exit(NOFILTER);
-		_exit(do_keeper_curl(&port));
+		_exit(child(port));
 	}
 	/* Never hang on a child that died before connecting. */
 	pfd.fd = l;
@@ -1248,12 +1248,27 @@ START_TEST(test_keeper_curl)
 	ck_assert_int_ge(a = accept(l, NULL, NULL), 0);
 	ck_assert_int_gt(read(a, req, sizeof(req)), 0);
 	ck_assert_int_eq(write(a, resp, strlen(resp)), (ssize_t)strlen(resp));
+	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
 	close(a);
 	close(l);
-	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
 	if (WIFSIGNALED(st))
 		ck_abort_msg("keeper killed by signal %d", WTERMSIG(st));
 	ck_assert_int_eq(WEXITSTATUS(st), OK);
+}
+
+static int
+keeper_curl_child(int port)
+{
+	if (sandbox_apply(SANDBOX_KEEPER) == -1)
+		return NOFILTER;
+	return do_keeper_curl(&port);
+}
+
+START_TEST(test_keeper_curl)
+{
+	ck_assert_int_eq(curl_global_init(CURL_GLOBAL_DEFAULT), 0);
+	serve_child(keeper_curl_child, "HTTP/1.1 200 OK\r\n"
+	    "Content-Length: 2\r\nConnection: close\r\n\r\nok");
 	curl_global_cleanup();
 }
 END_TEST
@@ -1341,46 +1356,9 @@ do_keeper_egress(int port)
 
 START_TEST(test_keeper_egress)
 {
-	struct sockaddr_in	 sin;
-	socklen_t		 sl = sizeof(sin);
-	char			 req[2048];
-	const char		*resp = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n"
-				    "\r\nok";
-	struct pollfd		 pfd;
-	pid_t			 pid;
-	int			 l, a, port, st;
-
-	memset(&sin, 0, sizeof(sin));
-	sin.sin_family = AF_INET;
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	ck_assert_int_ge(l = socket(AF_INET, SOCK_STREAM, 0), 0);
-	ck_assert_int_eq(bind(l, (struct sockaddr *)&sin, sizeof(sin)), 0);
-	ck_assert_int_eq(listen(l, 4), 0);
-	ck_assert_int_eq(getsockname(l, (struct sockaddr *)&sin, &sl), 0);
-	port = ntohs(sin.sin_port);
-
-	fflush(NULL);
-	pid = fork();
-	ck_assert_int_ge(pid, 0);
-	if (pid == 0) {
-		close(l);
-		_exit(do_keeper_egress(port));
-	}
-	pfd.fd = l;
-	pfd.events = POLLIN;
-	if (poll(&pfd, 1, 30000) != 1) {
-		waitpid(pid, &st, 0);
-		ck_abort_msg("keeper never connected (status %#x)", st);
-	}
-	ck_assert_int_ge(a = accept(l, NULL, NULL), 0);
-	ck_assert_int_gt(read(a, req, sizeof(req)), 0);
-	ck_assert_int_eq(write(a, resp, strlen(resp)), (ssize_t)strlen(resp));
-	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
-	close(a);
-	close(l);
-	if (WIFSIGNALED(st))
-		ck_abort_msg("keeper killed by signal %d", WTERMSIG(st));
-	ck_assert_int_eq(WEXITSTATUS(st), OK);
+	/* Keep-alive: the connection stays open until the child is done. */
+	serve_child(do_keeper_egress, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n"
+	    "\r\nok");
 }
 END_TEST
 

@@ -90,11 +90,13 @@ driver_print(struct driver *d, struct egress_result *res)
 	    egress_error_name(res->er_error)));
 	json_object_object_add(o, "message",
 	    json_object_new_string(res->er_msg));
-	json_object_object_add(o, "status", json_object_new_int(res->er_status));
+	json_object_object_add(o, "status",
+	    json_object_new_int(res->er_status));
 	hs = json_object_new_array();
 	for (i = 0; i < res->er_nheaders; i++) {
 		h = json_object_new_array();
-		json_object_array_add(h, driver_bytes(res->er_headers[i].eh_name,
+		json_object_array_add(h, driver_bytes(
+		    res->er_headers[i].eh_name,
 		    res->er_headers[i].eh_namelen));
 		json_object_array_add(h, driver_bytes(
 		    res->er_headers[i].eh_value,
@@ -280,7 +282,7 @@ main(int argc, char *argv[])
 				    driver_field(fields, &nfields, line) == -1)
 					usage();
 			}
-			/* The header values point into text: kept to the end. */
+			/* Header values point into it: kept to the end. */
 			break;
 		case 'b':
 			d.d_req.eq_body = optarg;
@@ -290,8 +292,8 @@ main(int argc, char *argv[])
 			cafile = optarg;
 			break;
 		case 'a':
-			np.np_allow = reallocarray(np.np_allow, np.np_nallow + 1,
-			    sizeof(*np.np_allow));
+			np.np_allow = reallocarray(np.np_allow,
+			    np.np_nallow + 1, sizeof(*np.np_allow));
 			if (np.np_allow == NULL)
 				err(2, "reallocarray");
 			if (!netpolicy_parse_net(optarg,

@@ -21,7 +21,8 @@ int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static const char	 alpha[] = "abcdefghijklmnopqrstuvwxyz0123456789";
+	static const char	 alpha[] =
+	    "abcdefghijklmnopqrstuvwxyz0123456789";
 	struct redact		*r;
 	char			*vals[FUZZ_VALUES], *body;
 	size_t			 lens[FUZZ_VALUES], nvals = 0, i, j, len;
