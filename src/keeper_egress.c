@@ -1030,14 +1030,12 @@ egress_setopts(struct egress_call *c, const struct egress_request *req,
 	/*
 	 * Headers libcurl would add on its own: Expect: 100-continue for a
 	 * large body (a round trip and a server-dependent path), and a form
-	 * Content-Type for any body.  The keeper says what it sends.
+	 * Content-Type for any body.  What crosses is chosen (SPEC §7): the
+	 * connector's headers, Host, framing, Accept and Accept-Encoding.
 	 */
 	bad |= egress_header_append(c, "Expect", NULL) == -1;
 	if (body && !egress_has_field(req, "Content-Type"))
 		bad |= egress_header_append(c, "Content-Type", NULL) == -1;
-	if (!egress_has_field(req, "User-Agent"))
-		bad |= egress_header_append(c, "User-Agent",
-		    "widgetd/" PACKAGE_VERSION) == -1;
 	SET(CURLOPT_HTTPHEADER, c->c_headers);
 #undef SET
 	return bad ? -1 : 0;

@@ -360,9 +360,11 @@ def loopback_tests(d):
           "base64url, hex and percent-encoded (%d marks)" % r["redactions"])
     doc = json.loads(body(r))
     check(doc["request"] == "GET /echo HTTP/1.1" and
-          "Expect" not in doc["headers"] and
-          doc["headers"].get("User-Agent", "").startswith("widgetd/"),
-          "the request carried the header, no Expect, widgetd's agent")
+          doc["headers"].get("X-Api-Key") == "[REDACTED]" and
+          set(doc["headers"]) == {"Host", "X-Api-Key", "Accept",
+                                  "Accept-Encoding"},
+          "the request carried the connector's header and nothing else "
+          "but Host, Accept, Accept-Encoding: %s" % sorted(doc["headers"]))
 
     # The keeper's sandbox: Landlock to the resolver files, seccomp.
     rs, _ = driver("--url", "https://good.test:%d/ok" % p, "--ca", ca,
