@@ -53,6 +53,7 @@
 
 
 #include "ipc.h"
+#include "keeper_egress.h"
 #include "sandbox.h"
 #include "template/template.h"
 
@@ -1209,13 +1210,16 @@ do_keeper_curl(void *arg)
 	return code == 200 ? OK : 2;
 }
 
-START_TEST(test_keeper_curl)
+/*
+ * A loopback listener answers one request with resp; child(port) runs in
+ * a forked process and its exit status must be OK.
+ */
+static void
+serve_child(int (*child)(int), const char *resp)
 {
 	struct sockaddr_in	 sin;
 	socklen_t		 sl = sizeof(sin);
 	char			 req[2048];
-	const char		*resp = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n"
-				    "Connection: close\r\n\r\nok";
 	struct pollfd		 pfd;
 	pid_t			 pid;
 	int			 l, a, port, st;
@@ -1228,16 +1232,13 @@ START_TEST(test_keeper_curl)
 	ck_assert_int_eq(listen(l, 4), 0);
 	ck_assert_int_eq(getsockname(l, (struct sockaddr *)&sin, &sl), 0);
 	port = ntohs(sin.sin_port);
-	ck_assert_int_eq(curl_global_init(CURL_GLOBAL_DEFAULT), 0);
 
 	fflush(NULL);
 	pid = fork();
 	ck_assert_int_ge(pid, 0);
 	if (pid == 0) {
 		close(l);
-		if (sandbox_apply(SANDBOX_KEEPER) == -1)
-			_exit(NOFILTER);
-		_exit(do_keeper_curl(&port));
+		_exit(child(port));
 	}
 	/* Never hang on a child that died before connecting. */
 	pfd.fd = l;
@@ -1249,13 +1250,117 @@ START_TEST(test_keeper_curl)
 	ck_assert_int_ge(a = accept(l, NULL, NULL), 0);
 	ck_assert_int_gt(read(a, req, sizeof(req)), 0);
 	ck_assert_int_eq(write(a, resp, strlen(resp)), (ssize_t)strlen(resp));
+	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
 	close(a);
 	close(l);
-	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
 	if (WIFSIGNALED(st))
 		ck_abort_msg("keeper killed by signal %d", WTERMSIG(st));
 	ck_assert_int_eq(WEXITSTATUS(st), OK);
+}
+
+static int
+keeper_curl_child(int port)
+{
+	if (sandbox_apply(SANDBOX_KEEPER) == -1)
+		return NOFILTER;
+	return do_keeper_curl(&port);
+}
+
+START_TEST(test_keeper_curl)
+{
+	ck_assert_int_eq(curl_global_init(CURL_GLOBAL_DEFAULT), 0);
+	serve_child(keeper_curl_child, "HTTP/1.1 200 OK\r\n"
+	    "Content-Length: 2\r\nConnection: close\r\n\r\nok");
 	curl_global_cleanup();
+}
+END_TEST
+
+/*
+ * keeper_egress under the keeper's confinement, as keeper.c will run it:
+ * egress_init and egress_new before Landlock and the filter, then a call
+ * through the multi handle, its resolver pin and the policy callbacks.
+ */
+static void
+keeper_egress_done(struct egress_result *res, void *arg)
+{
+	int	*rc = arg;
+
+	if (res->er_error != EGRESS_OK)
+		*rc = 20 + res->er_error;
+	else if (res->er_status != 200 || res->er_bodylen != 2 ||
+	    memcmp(res->er_body, "ok", 2) != 0 || res->er_reused)
+		*rc = 3;
+	else
+		*rc = OK;
+}
+
+static void
+keeper_egress_refused(struct egress_result *res, void *arg)
+{
+	int	*rc = arg;
+
+	*rc = res->er_error == EGRESS_EPOLICY ? OK : 4;
+}
+
+static int
+do_keeper_egress(int port)
+{
+	struct event_base	*base;
+	struct egress		*eg;
+	struct egress_conf	 conf;
+	struct egress_request	 req;
+	struct netpolicy	 np;
+	struct netpolicy_net	 net;
+	char			 pin[64], *pins[1] = { pin }, url[64], err[256];
+	void			*ca;
+	size_t			 calen;
+	int			 rc = -1, rc2 = -1;
+
+	if (egress_init(err, sizeof(err)) == -1 ||
+	    egress_ca_load("/etc/ssl/certs/ca-certificates.crt", &ca, &calen,
+	    err, sizeof(err)) == -1 || (base = event_base_new()) == NULL)
+		return 5;
+	memset(&np, 0, sizeof(np));
+	netpolicy_parse_net("127.0.0.0/8", &net);
+	np.np_allow = &net;
+	np.np_nallow = 1;
+	np.np_allow_http = 1;
+	snprintf(pin, sizeof(pin), "upstream.test:%d:127.0.0.1", port);
+	memset(&conf, 0, sizeof(conf));
+	conf.ec_policy = &np;
+	conf.ec_ca = ca;
+	conf.ec_calen = calen;
+	conf.ec_resolve = pins;
+	conf.ec_nresolve = 1;
+	conf.ec_timeout_ms = 20000;
+	conf.ec_max_body = 1024;
+	if ((eg = egress_new(base, &conf, err, sizeof(err))) == NULL)
+		return 6;
+	if (sandbox_restrict_paths(sandbox_resolver_paths) == -1 ||
+	    sandbox_apply(SANDBOX_KEEPER) == -1)
+		return NOFILTER;
+	memset(&req, 0, sizeof(req));
+	req.eq_method = "GET";
+	snprintf(url, sizeof(url), "http://upstream.test:%d/x", port);
+	req.eq_url = url;
+	if (egress_start(eg, &req, keeper_egress_done, &rc) == NULL)
+		return 7;
+	while (rc == -1)
+		event_base_loop(base, EVLOOP_ONCE);
+	/* And the policy still holds in there: 10/8 is not allowed. */
+	req.eq_url = "http://10.9.9.9/";
+	if (egress_start(eg, &req, keeper_egress_refused, &rc2) == NULL)
+		return 7;
+	while (rc2 == -1)
+		event_base_loop(base, EVLOOP_ONCE);
+	return rc != OK ? rc : rc2;
+}
+
+START_TEST(test_keeper_egress)
+{
+	/* Keep-alive: the connection stays open until the child is done. */
+	serve_child(do_keeper_egress, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n"
+	    "\r\nok");
 }
 END_TEST
 
@@ -1406,6 +1511,7 @@ check_suite(void)
 	tcase_add_test(tc, test_keeper_files);
 	tcase_add_test(tc, test_keeper_net);
 	tcase_add_test(tc, test_keeper_curl);
+	tcase_add_test(tc, test_keeper_egress);
 	tcase_add_test(tc, test_keeper_landlock);
 	tcase_add_test(tc, test_keeper_landlock_resolve);
 	suite_add_tcase(s, tc);

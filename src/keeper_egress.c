@@ -1,0 +1,1474 @@
+/*
+ * keeper_egress.c — upstream HTTP calls: libcurl multi on the keeper's
+ * libevent base, and the egress policy (SPEC §7).
+ *
+ * Where the policy is enforced, and why there:
+ *  - The scheme and a literal host are judged before libcurl sees the
+ *    call: https only unless allow_http, never "localhost", never a
+ *    literal address netpolicy refuses.  libcurl is also told to speak
+ *    nothing else (CURLOPT_PROTOCOLS_STR), as a second guard.
+ *  - Names are resolved by libcurl, and every address it is about to
+ *    connect to passes through egress_opensocket_cb, which opens the
+ *    socket only for an address netpolicy allows.  The address checked is
+ *    the address connected to: no second lookup happens in between, so a
+ *    name that answers differently the next time (DNS rebinding) gains
+ *    nothing.  When a name has several addresses, refused ones are
+ *    skipped and the first allowed one is used, as smokescreen does.
+ *    resolve pins (CURLOPT_RESOLVE) are addresses like any other here.
+ *  - Before the request is written on a connection, new or reused,
+ *    egress_prereq_cb checks the peer address once more.
+ *  - Redirects are never followed: a 3xx is a response like any other.
+ *  - Each configuration generation has its own multi handle, hence its own
+ *    connection cache and DNS cache: a connection made under an old CA
+ *    bundle, allow list or pin is never reused after a change, while the
+ *    calls that started under it finish there.
+ *  - No proxy (CURLOPT_PROXY "" makes libcurl ignore http_proxy and the
+ *    like), no .netrc, no cookie engine, no HSTS or alt-svc cache, no
+ *    Expect: 100-continue.
+ *  - SSLKEYLOGFILE: libcurl's OpenSSL backend reads it once, in
+ *    curl_global_init, and from then on appends every TLS session's keys
+ *    to that file.  The keeper's environment is emptied by proc.c before
+ *    exec, and egress_init removes the variable anyway before it
+ *    initialises libcurl, so the file is never opened.
+ *
+ * Secret-derived bytes (header values, bodies) are copied into buffers
+ * wiped when the call ends.  libcurl copies them again (its header list,
+ * the request it assembles, the URL): egress_init gives libcurl an
+ * allocator that wipes every block it frees, and each call has its own
+ * easy handle, cleaned up before the result is handed on, so those copies
+ * last no longer than the request.  OpenSSL's record buffers are not
+ * covered: it encrypts in place, so a request's plaintext does not outlive
+ * the write.
+ *
+ * HTTP/1.1 only: a single parser in the process that holds secrets, and
+ * connection reuse works as it does for nginx's upstream keepalive.
+ * Responses are decoded (gzip, deflate) so that redaction sees the bytes
+ * an upstream echoed; the body cap applies to the decoded bytes.
+ */
+#include "build.h"
+
+#include <sys/types.h>
+#include <sys/queue.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <malloc.h>
+#include <netdb.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+#include <event2/event.h>
+#include <openssl/bio.h>
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+#include <openssl/x509_vfy.h>
+
+#include "keeper_egress.h"
+#include "keeper_redact.h"
+#include "keeper_secret.h"
+#include "netpolicy.h"
+
+#define EGRESS_MAX_HEADERS	100	/* response header lines, default */
+#define EGRESS_HEADER_BYTES	65536	/* response header bytes, default */
+#define EGRESS_MAXCONNECTS	128	/* idle connections per generation */
+#define EGRESS_CONN_LIFETIME	300	/* seconds a connection is reused */
+#define EGRESS_CA_MAX		(16 * 1024 * 1024)
+#define EGRESS_URL_MAX		(64 * 1024)
+#define EGRESS_BODY_CHUNK	16384
+
+struct egress_call;
+
+/* One configuration generation: its rules, connections and DNS cache. */
+struct egress_gen {
+	struct egress		*g_eg;
+	CURLM			*g_multi;
+	CURLSH			*g_share;	/* TLS sessions across calls */
+	struct event		*g_timer;
+	struct netpolicy	 g_policy;
+	struct curl_blob	 g_ca;
+	struct curl_slist	*g_resolve;
+	const char		*g_protocols;
+	int			 g_timeout_ms;
+	size_t			 g_max_body;
+	size_t			 g_max_headers;
+	size_t			 g_header_bytes;
+	TAILQ_HEAD(, egress_call) g_calls;
+	int			 g_busy;	/* inside a libcurl dispatch */
+	int			 g_retired;	/* no longer the current one */
+	TAILQ_ENTRY(egress_gen)	 g_entry;
+};
+
+struct egress {
+	struct event_base	*e_base;
+	struct egress_gen	*e_gen;		/* the one new calls use */
+	TAILQ_HEAD(, egress_gen) e_old;		/* draining */
+	size_t			 e_pending;
+};
+
+struct egress_call {
+	struct egress_gen	*c_gen;
+	TAILQ_ENTRY(egress_call) c_entry;
+	egress_done_fn		 c_done;
+	void			*c_arg;
+	CURL			*c_easy;	/* NULL: refused early */
+	CURLU			*c_url;
+	struct curl_slist	*c_headers;
+	char			*c_body;	/* the request body, wiped */
+	size_t			 c_bodylen;
+	struct event		*c_fail_ev;	/* delivers an early refusal */
+	struct egress_result	 c_res;
+	size_t			 c_bodycap;
+	size_t			 c_hcap;
+	size_t			 c_max_body;
+	size_t			 c_max_headers;
+	size_t			 c_header_bytes;
+	size_t			 c_nlines;
+	size_t			 c_hbytes;
+	int			 c_timeout_ms;
+	int			 c_want_status;	/* a status line comes next */
+	int			 c_in_body;	/* header lines are trailers */
+	enum egress_error	 c_abort;	/* why a callback stopped it */
+	char			 c_refused[128];/* the first address refused */
+	char			 c_errbuf[CURL_ERROR_SIZE];
+};
+
+static void	 egress_gen_free(struct egress_gen *);
+
+const char *
+egress_error_name(enum egress_error e)
+{
+	switch (e) {
+	case EGRESS_OK:		return "ok";
+	case EGRESS_ETIMEOUT:	return "timeout";
+	case EGRESS_EPOLICY:	return "policy";
+	case EGRESS_EDNS:	return "dns";
+	case EGRESS_ECONNECT:	return "connect";
+	case EGRESS_ETLS:	return "tls";
+	case EGRESS_ETOOBIG:	return "too_big";
+	case EGRESS_EPROTO:	return "protocol";
+	case EGRESS_EREQUEST:	return "request";
+	case EGRESS_EINTERNAL:	return "internal";
+	}
+	return "unknown";
+}
+
+/* --- libcurl's allocator: every freed block is wiped ------------------- */
+
+static void
+egress_mem_free(void *p)
+{
+	if (p == NULL)
+		return;
+	explicit_bzero(p, malloc_usable_size(p));
+	free(p);
+}
+
+/* Never realloc(3): a moved block would leave its old bytes behind. */
+static void *
+egress_mem_realloc(void *p, size_t n)
+{
+	size_t	 old;
+	void	*q;
+
+	if (p == NULL)
+		return malloc(n);
+	if (n == 0) {
+		egress_mem_free(p);
+		return NULL;
+	}
+	old = malloc_usable_size(p);
+	if (n <= old)
+		return p;
+	if ((q = malloc(n)) == NULL)
+		return NULL;
+	memcpy(q, p, old);
+	egress_mem_free(p);
+	return q;
+}
+
+int
+egress_init(char *err, size_t errlen)
+{
+	/* What libcurl and OpenSSL would read to route or log traffic. */
+	static const char *const vars[] = {
+		"http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY",
+		"all_proxy", "ALL_PROXY", "no_proxy", "NO_PROXY",
+		"SSLKEYLOGFILE", "CURL_HOME", "CURL_SSL_BACKEND",
+		"SSL_CERT_FILE", "SSL_CERT_DIR",
+	};
+	const curl_version_info_data	*vi;
+	struct addrinfo			 hints, *ai = NULL;
+	size_t				 i;
+
+	for (i = 0; i < sizeof(vars) / sizeof(vars[0]); i++)
+		unsetenv(vars[i]);
+	/*
+	 * Must come before any other libcurl call in the process: once
+	 * libcurl is initialised, it keeps the allocator it had.
+	 */
+	if (curl_global_init_mem(CURL_GLOBAL_DEFAULT, malloc, egress_mem_free,
+	    egress_mem_realloc, strdup, calloc) != CURLE_OK) {
+		snprintf(err, errlen, "libcurl initialisation failed");
+		return -1;
+	}
+	vi = curl_version_info(CURLVERSION_NOW);
+	/* PROTOCOLS_STR (7.85), PREREQFUNCTION (7.80), CAINFO_BLOB. */
+	if (vi->version_num < 0x075500 ||
+	    (vi->features & CURL_VERSION_SSL) == 0 ||
+	    (vi->features & CURL_VERSION_ASYNCHDNS) == 0 ||
+	    vi->ssl_version == NULL ||
+	    strncmp(vi->ssl_version, "OpenSSL", 7) != 0) {
+		snprintf(err, errlen, "libcurl %s with %s: need 7.85 or later "
+		    "with OpenSSL and an asynchronous resolver", vi->version,
+		    vi->ssl_version ? vi->ssl_version : "no TLS");
+		return -1;
+	}
+	/*
+	 * Warm up what is loaded on first use, while files can still be
+	 * opened and code mapped: the resolver's NSS modules (nsswitch.conf
+	 * may name some that are shared objects), the time zone.
+	 */
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_socktype = SOCK_STREAM;
+	tzset();
+	if (getaddrinfo("localhost", "443", &hints, &ai) == 0)
+		freeaddrinfo(ai);
+	return 0;
+}
+
+/* --- configuration generations ---------------------------------------- */
+
+/* The number of certificates in a PEM bundle. */
+static int
+egress_ca_count(const void *buf, size_t len)
+{
+	BIO	*bio;
+	X509	*x;
+	int	 n = 0;
+
+	if (len > INT32_MAX || (bio = BIO_new_mem_buf(buf, (int)len)) == NULL)
+		return -1;
+	while ((x = PEM_read_bio_X509(bio, NULL, NULL, NULL)) != NULL) {
+		X509_free(x);
+		n++;
+	}
+	/* The loop ends on "no start line", which is not an error here. */
+	ERR_clear_error();
+	BIO_free(bio);
+	return n;
+}
+
+int
+egress_ca_load(const char *path, void **bufp, size_t *lenp, char *err,
+    size_t errlen)
+{
+	struct stat	 st;
+	char		*buf = NULL;
+	size_t		 off = 0;
+	ssize_t		 n;
+	int		 fd, rc = -1;
+
+	*bufp = NULL;
+	*lenp = 0;
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (fstat(fd, &st) == -1) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		goto out;
+	}
+	if (!S_ISREG(st.st_mode) || st.st_size <= 0 ||
+	    st.st_size > EGRESS_CA_MAX) {
+		snprintf(err, errlen, "%s: not a CA bundle (a regular file of "
+		    "at most %d MiB)", path, EGRESS_CA_MAX >> 20);
+		goto out;
+	}
+	if ((buf = malloc((size_t)st.st_size)) == NULL) {
+		snprintf(err, errlen, "%s: out of memory", path);
+		goto out;
+	}
+	while (off < (size_t)st.st_size) {
+		n = read(fd, buf + off, (size_t)st.st_size - off);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			snprintf(err, errlen, "%s: %s", path, n == 0 ?
+			    "file shrank while read" : strerror(errno));
+			goto out;
+		}
+		off += (size_t)n;
+	}
+	if (egress_ca_count(buf, off) < 1) {
+		snprintf(err, errlen, "%s: no PEM certificate in it", path);
+		goto out;
+	}
+	*bufp = buf;
+	*lenp = off;
+	buf = NULL;
+	rc = 0;
+out:
+	free(buf);
+	close(fd);
+	return rc;
+}
+
+static void
+egress_event_cb(evutil_socket_t, short, void *);
+static void
+egress_timer_event_cb(evutil_socket_t, short, void *);
+
+/* libcurl tells which sockets to watch: one persistent event each. */
+static int
+egress_socket_cb(CURL *easy, curl_socket_t s, int what, void *arg,
+    void *sockp)
+{
+	struct egress_gen	*g = arg;
+	struct event		*ev = sockp;
+	short			 flags;
+
+	if (what == CURL_POLL_REMOVE) {
+		if (ev != NULL)
+			event_free(ev);
+		return 0;
+	}
+	flags = EV_PERSIST;
+	if (what & CURL_POLL_IN)
+		flags |= EV_READ;
+	if (what & CURL_POLL_OUT)
+		flags |= EV_WRITE;
+	if (ev == NULL) {
+		ev = event_new(g->g_eg->e_base, s, flags, egress_event_cb, g);
+		if (ev == NULL)
+			return -1;
+		curl_multi_assign(g->g_multi, s, ev);
+	} else {
+		event_del(ev);
+		event_assign(ev, g->g_eg->e_base, s, flags, egress_event_cb, g);
+	}
+	return event_add(ev, NULL) == 0 ? 0 : -1;
+}
+
+/* libcurl's one timer: -1 stops it, 0 means as soon as possible. */
+static int
+egress_timer_cb(CURLM *multi, long ms, void *arg)
+{
+	struct egress_gen	*g = arg;
+	struct timeval		 tv;
+
+	if (ms < 0)
+		return evtimer_del(g->g_timer) == 0 ? 0 : -1;
+	tv.tv_sec = ms / 1000;
+	tv.tv_usec = (ms % 1000) * 1000;
+	return evtimer_add(g->g_timer, &tv) == 0 ? 0 : -1;
+}
+
+static int
+egress_policy_copy(struct netpolicy *dst, const struct netpolicy *src)
+{
+	memset(dst, 0, sizeof(*dst));
+	if (src == NULL)
+		return 0;
+	dst->np_allow_http = src->np_allow_http;
+	if (src->np_nallow == 0)
+		return 0;
+	dst->np_allow = calloc(src->np_nallow, sizeof(*dst->np_allow));
+	if (dst->np_allow == NULL)
+		return -1;
+	memcpy(dst->np_allow, src->np_allow,
+	    src->np_nallow * sizeof(*dst->np_allow));
+	dst->np_nallow = src->np_nallow;
+	return 0;
+}
+
+static struct egress_gen *
+egress_gen_new(struct egress *e, const struct egress_conf *conf, char *err,
+    size_t errlen)
+{
+	struct egress_gen	*g;
+	struct curl_slist	*l;
+	size_t			 i;
+
+	if (conf->ec_ca == NULL || conf->ec_calen == 0 ||
+	    egress_ca_count(conf->ec_ca, conf->ec_calen) < 1) {
+		snprintf(err, errlen, "the CA bundle holds no PEM certificate");
+		return NULL;
+	}
+	if (conf->ec_timeout_ms < 1 || conf->ec_max_body < 1) {
+		snprintf(err, errlen, "timeout and body limit must be "
+		    "positive");
+		return NULL;
+	}
+	if ((g = calloc(1, sizeof(*g))) == NULL)
+		goto nomem;
+	g->g_eg = e;
+	TAILQ_INIT(&g->g_calls);
+	if (egress_policy_copy(&g->g_policy, conf->ec_policy) == -1)
+		goto nomem;
+	g->g_protocols = g->g_policy.np_allow_http ? "http,https" : "https";
+	if ((g->g_ca.data = malloc(conf->ec_calen)) == NULL)
+		goto nomem;
+	memcpy(g->g_ca.data, conf->ec_ca, conf->ec_calen);
+	g->g_ca.len = conf->ec_calen;
+	g->g_ca.flags = CURL_BLOB_NOCOPY;
+	for (i = 0; i < conf->ec_nresolve; i++) {
+		if ((l = curl_slist_append(g->g_resolve,
+		    conf->ec_resolve[i])) == NULL)
+			goto nomem;
+		g->g_resolve = l;
+	}
+	g->g_timeout_ms = conf->ec_timeout_ms;
+	g->g_max_body = conf->ec_max_body;
+	g->g_max_headers = conf->ec_max_headers ? conf->ec_max_headers :
+	    EGRESS_MAX_HEADERS;
+	g->g_header_bytes = conf->ec_header_bytes ? conf->ec_header_bytes :
+	    EGRESS_HEADER_BYTES;
+	if ((g->g_timer = evtimer_new(e->e_base, egress_timer_event_cb,
+	    g)) == NULL ||
+	    (g->g_multi = curl_multi_init()) == NULL ||
+	    (g->g_share = curl_share_init()) == NULL)
+		goto nomem;
+	if (curl_multi_setopt(g->g_multi, CURLMOPT_SOCKETFUNCTION,
+	    egress_socket_cb) != CURLM_OK ||
+	    curl_multi_setopt(g->g_multi, CURLMOPT_SOCKETDATA, g) != CURLM_OK ||
+	    curl_multi_setopt(g->g_multi, CURLMOPT_TIMERFUNCTION,
+	    egress_timer_cb) != CURLM_OK ||
+	    curl_multi_setopt(g->g_multi, CURLMOPT_TIMERDATA, g) != CURLM_OK ||
+	    curl_multi_setopt(g->g_multi, CURLMOPT_MAXCONNECTS,
+	    (long)EGRESS_MAXCONNECTS) != CURLM_OK ||
+	    curl_multi_setopt(g->g_multi, CURLMOPT_PIPELINING,
+	    (long)CURLPIPE_NOTHING) != CURLM_OK ||
+	    curl_share_setopt(g->g_share, CURLSHOPT_SHARE,
+	    CURL_LOCK_DATA_SSL_SESSION) != CURLSHE_OK) {
+		snprintf(err, errlen, "libcurl refused a multi option");
+		egress_gen_free(g);
+		return NULL;
+	}
+	return g;
+nomem:
+	snprintf(err, errlen, "out of memory");
+	egress_gen_free(g);
+	return NULL;
+}
+
+/* Same CA bundle, policy and pins: the same connections may serve. */
+static int
+egress_gen_same_net(const struct egress_gen *g, const struct egress_conf *c)
+{
+	const struct netpolicy	*np = c->ec_policy;
+	const struct curl_slist	*l;
+	size_t			 i, nallow = np ? np->np_nallow : 0;
+
+	if (g->g_ca.len != c->ec_calen ||
+	    memcmp(g->g_ca.data, c->ec_ca, c->ec_calen) != 0)
+		return 0;
+	if (g->g_policy.np_allow_http != (np ? np->np_allow_http : 0) ||
+	    g->g_policy.np_nallow != nallow)
+		return 0;
+	for (i = 0; i < nallow; i++)
+		if (g->g_policy.np_allow[i].n_family !=
+		    np->np_allow[i].n_family ||
+		    g->g_policy.np_allow[i].n_prefix !=
+		    np->np_allow[i].n_prefix ||
+		    memcmp(g->g_policy.np_allow[i].n_addr,
+		    np->np_allow[i].n_addr, 16) != 0)
+			return 0;
+	for (i = 0, l = g->g_resolve; i < c->ec_nresolve; i++, l = l->next)
+		if (l == NULL || strcmp(l->data, c->ec_resolve[i]) != 0)
+			return 0;
+	return l == NULL;
+}
+
+/* --- results ----------------------------------------------------------- */
+
+static void
+egress_result_clear(struct egress_result *res)
+{
+	size_t	 i;
+
+	if (res->er_headers != NULL) {
+		for (i = 0; i < res->er_nheaders; i++) {
+			keeper_secret_free(res->er_headers[i].eh_name,
+			    res->er_headers[i].eh_namelen + 1);
+			keeper_secret_free(res->er_headers[i].eh_value,
+			    res->er_headers[i].eh_valuelen + 1);
+		}
+		free(res->er_headers);
+	}
+	res->er_headers = NULL;
+	res->er_nheaders = 0;
+	keeper_secret_free(res->er_body, res->er_bodylen + 1);
+	res->er_body = NULL;
+	res->er_bodylen = 0;
+}
+
+static void
+egress_fail(struct egress_call *c, enum egress_error e, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void
+egress_fail(struct egress_call *c, enum egress_error e, const char *fmt, ...)
+{
+	va_list	 ap;
+
+	c->c_res.er_error = e;
+	va_start(ap, fmt);
+	vsnprintf(c->c_res.er_msg, sizeof(c->c_res.er_msg), fmt, ap);
+	va_end(ap);
+}
+
+int
+egress_result_redact(struct egress_result *res, struct redact *r)
+{
+	struct egress_header	*h;
+	size_t			 i;
+	int			 n, total = 0;
+
+	for (i = 0; i < res->er_nheaders; i++) {
+		h = &res->er_headers[i];
+		if ((n = redact_apply(r, &h->eh_name, &h->eh_namelen)) == -1)
+			return -1;
+		total += n;
+		if ((n = redact_apply(r, &h->eh_value, &h->eh_valuelen)) == -1)
+			return -1;
+		total += n;
+	}
+	if (res->er_body != NULL) {
+		n = redact_apply(r, &res->er_body, &res->er_bodylen);
+		if (n == -1)
+			return -1;
+		total += n;
+	}
+	return total;
+}
+
+/* --- libcurl callbacks for one call ----------------------------------- */
+
+/* "a.b.c.d" or "[v6]" of a socket address, for messages. */
+static void
+egress_addr_text(const struct sockaddr *sa, char *buf, size_t len)
+{
+	char	 a[INET6_ADDRSTRLEN];
+
+	if (sa->sa_family == AF_INET && inet_ntop(AF_INET,
+	    &((const struct sockaddr_in *)sa)->sin_addr, a, sizeof(a)) != NULL)
+		snprintf(buf, len, "%s", a);
+	else if (sa->sa_family == AF_INET6 && inet_ntop(AF_INET6,
+	    &((const struct sockaddr_in6 *)sa)->sin6_addr, a,
+	    sizeof(a)) != NULL)
+		snprintf(buf, len, "[%s]", a);
+	else
+		snprintf(buf, len, "(address family %d)", sa->sa_family);
+}
+
+/*
+ * Every connection starts here: the socket exists only for an address the
+ * policy allows.  A refusal makes libcurl try the name's next address.
+ */
+static curl_socket_t
+egress_opensocket_cb(void *arg, curlsocktype purpose, struct curl_sockaddr *a)
+{
+	struct egress_call	*c = arg;
+	const char		*why;
+	char			 addr[INET6_ADDRSTRLEN + 2];
+	int			 fd;
+
+	if (purpose != CURLSOCKTYPE_IPCXN)
+		why = "not an outbound connection";
+	else if ((a->family == AF_INET &&
+	    a->addrlen < sizeof(struct sockaddr_in)) ||
+	    (a->family == AF_INET6 && a->addrlen < sizeof(struct sockaddr_in6)))
+		why = "truncated address";
+	else
+		why = netpolicy_addr_why(&c->c_gen->g_policy, &a->addr);
+	if (why != NULL) {
+		if (c->c_refused[0] == '\0') {
+			egress_addr_text(&a->addr, addr, sizeof(addr));
+			snprintf(c->c_refused, sizeof(c->c_refused),
+			    "destination %s refused: %s", addr, why);
+		}
+		return CURL_SOCKET_BAD;
+	}
+	fd = socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol);
+	return fd == -1 ? CURL_SOCKET_BAD : fd;
+}
+
+/*
+ * The last check before request bytes (and the secret in them) leave:
+ * the peer of the connection about to carry them, new or reused.
+ */
+static int
+egress_prereq_cb(void *arg, char *primary_ip, char *local_ip,
+    int primary_port, int local_port)
+{
+	struct egress_call	*c = arg;
+	struct sockaddr_in	 sin;
+	struct sockaddr_in6	 sin6;
+	struct sockaddr		*sa = NULL;
+	const char		*why;
+
+	memset(&sin, 0, sizeof(sin));
+	memset(&sin6, 0, sizeof(sin6));
+	if (inet_pton(AF_INET, primary_ip, &sin.sin_addr) == 1) {
+		sin.sin_family = AF_INET;
+		sa = (struct sockaddr *)&sin;
+	} else if (inet_pton(AF_INET6, primary_ip, &sin6.sin6_addr) == 1) {
+		sin6.sin6_family = AF_INET6;
+		sa = (struct sockaddr *)&sin6;
+	}
+	if ((why = netpolicy_addr_why(&c->c_gen->g_policy, sa)) == NULL)
+		return CURL_PREREQFUNC_OK;
+	c->c_abort = EGRESS_EPOLICY;
+	egress_fail(c, EGRESS_EPOLICY, "destination %.60s refused: %s",
+	    primary_ip, why);
+	return CURL_PREREQFUNC_ABORT;
+}
+
+/* RFC 9110 token characters (header names). */
+static int
+egress_tchar(int ch)
+{
+	return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+	    (ch >= '0' && ch <= '9') ||
+	    (ch != '\0' && strchr("!#$%&'*+-.^_`|~", ch) != NULL);
+}
+
+static char *
+egress_memdup(const char *p, size_t n)
+{
+	char	*q;
+
+	if ((q = malloc(n + 1)) == NULL)
+		return NULL;
+	memcpy(q, p, n);
+	q[n] = '\0';
+	return q;
+}
+
+/* An obs-fold line continues the previous value, joined by one space. */
+static int
+egress_header_fold(struct egress_call *c, const char *p, size_t n)
+{
+	struct egress_header	*h;
+	char			*v;
+
+	if (c->c_res.er_nheaders == 0)
+		return -1;
+	h = &c->c_res.er_headers[c->c_res.er_nheaders - 1];
+	if ((v = malloc(h->eh_valuelen + 1 + n + 1)) == NULL)
+		return -1;
+	memcpy(v, h->eh_value, h->eh_valuelen);
+	v[h->eh_valuelen] = ' ';
+	memcpy(v + h->eh_valuelen + 1, p, n);
+	v[h->eh_valuelen + 1 + n] = '\0';
+	keeper_secret_free(h->eh_value, h->eh_valuelen + 1);
+	h->eh_value = v;
+	h->eh_valuelen += 1 + n;
+	return 0;
+}
+
+static int
+egress_header_add(struct egress_call *c, const char *line, size_t n)
+{
+	struct egress_result	*res = &c->c_res;
+	struct egress_header	*h;
+	const char		*colon, *v, *end = line + n;
+	size_t			 i;
+
+	if ((colon = memchr(line, ':', n)) == NULL || colon == line)
+		return -1;
+	for (i = 0; line + i < colon; i++)
+		if (!egress_tchar((unsigned char)line[i]))
+			return -1;
+	for (v = colon + 1; v < end && (*v == ' ' || *v == '\t'); v++)
+		;
+	while (end > v && (end[-1] == ' ' || end[-1] == '\t'))
+		end--;
+	if (res->er_nheaders == c->c_hcap) {
+		c->c_hcap = c->c_hcap ? c->c_hcap * 2 : 16;
+		if ((h = reallocarray(res->er_headers, c->c_hcap,
+		    sizeof(*h))) == NULL)
+			return -1;
+		res->er_headers = h;
+	}
+	h = &res->er_headers[res->er_nheaders];
+	h->eh_namelen = (size_t)(colon - line);
+	h->eh_valuelen = (size_t)(end - v);
+	if ((h->eh_name = egress_memdup(line, h->eh_namelen)) == NULL)
+		return -1;
+	if ((h->eh_value = egress_memdup(v, h->eh_valuelen)) == NULL) {
+		free(h->eh_name);
+		return -1;
+	}
+	res->er_nheaders++;
+	return 0;
+}
+
+/*
+ * Response header lines as libcurl passes them, status lines included.
+ * After a 1xx response a new block starts: only the final one is kept.
+ * Lines after the body started are trailers: counted, not kept.
+ */
+static size_t
+egress_header_cb(char *buf, size_t size, size_t nitems, void *arg)
+{
+	struct egress_call	*c = arg;
+	size_t			 len = size * nitems, n = len;
+
+	c->c_hbytes += len;
+	if (c->c_hbytes > c->c_header_bytes) {
+		egress_fail(c, EGRESS_EPROTO, "upstream sent more than %zu "
+		    "bytes of headers", c->c_header_bytes);
+		goto abort;
+	}
+	if (n > 0 && buf[n - 1] == '\n')
+		n--;
+	if (n > 0 && buf[n - 1] == '\r')
+		n--;
+	/* Status lines and the empty line ending a block are not headers. */
+	if (n > 0 && !c->c_want_status &&
+	    ++c->c_nlines > c->c_max_headers) {
+		egress_fail(c, EGRESS_EPROTO, "upstream sent more than %zu "
+		    "header lines", c->c_max_headers);
+		goto abort;
+	}
+	if (c->c_in_body)
+		return len;
+	if (n == 0) {
+		c->c_want_status = 1;
+		return len;
+	}
+	if (c->c_want_status) {
+		/* A final response after a 1xx: its headers replace those. */
+		c->c_want_status = 0;
+		egress_result_clear(&c->c_res);
+		c->c_hcap = 0;
+		return len;
+	}
+	if (buf[0] == ' ' || buf[0] == '\t') {
+		while (n > 0 && (buf[0] == ' ' || buf[0] == '\t')) {
+			buf++;
+			n--;
+		}
+		if (egress_header_fold(c, buf, n) == -1)
+			goto bad;
+		return len;
+	}
+	if (egress_header_add(c, buf, n) == -1)
+		goto bad;
+	return len;
+bad:
+	egress_fail(c, EGRESS_EPROTO, "upstream sent a malformed header line");
+abort:
+	c->c_abort = EGRESS_EPROTO;
+	return 0;
+}
+
+/* Body bytes, decoded; past the limit the call fails (never truncates). */
+static size_t
+egress_write_cb(char *buf, size_t size, size_t nitems, void *arg)
+{
+	struct egress_call	*c = arg;
+	struct egress_result	*res = &c->c_res;
+	curl_off_t		 cl = -1;
+	size_t			 len = size * nitems, cap;
+	char			*nb;
+
+	c->c_in_body = 1;
+	if (len > c->c_max_body - res->er_bodylen) {
+		c->c_abort = EGRESS_ETOOBIG;
+		egress_fail(c, EGRESS_ETOOBIG, "upstream body over %zu bytes",
+		    c->c_max_body);
+		return 0;
+	}
+	if (c->c_bodycap - res->er_bodylen <= len) {
+		/* The first time, room for the announced length. */
+		if (c->c_bodycap == 0 && curl_easy_getinfo(c->c_easy,
+		    CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &cl) == CURLE_OK &&
+		    cl > 0 && (curl_off_t)c->c_max_body >= cl)
+			cap = (size_t)cl + 1;
+		else
+			cap = c->c_bodycap ? c->c_bodycap : EGRESS_BODY_CHUNK;
+		while (cap - res->er_bodylen <= len)
+			cap = cap > c->c_max_body / 2 ? c->c_max_body + 1 :
+			    cap * 2;
+		if ((nb = malloc(cap)) == NULL) {
+			c->c_abort = EGRESS_EINTERNAL;
+			egress_fail(c, EGRESS_EINTERNAL, "out of memory");
+			return 0;
+		}
+		if (res->er_body != NULL)
+			memcpy(nb, res->er_body, res->er_bodylen);
+		keeper_secret_free(res->er_body, res->er_bodylen + 1);
+		res->er_body = nb;
+		c->c_bodycap = cap;
+	}
+	memcpy(res->er_body + res->er_bodylen, buf, len);
+	res->er_bodylen += len;
+	res->er_body[res->er_bodylen] = '\0';
+	return len;
+}
+
+/* --- starting, finishing, cancelling ------------------------------------ */
+
+static const char *const egress_methods[] = {
+	"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"
+};
+
+/* Headers whose value the keeper and libcurl own: framing and routing. */
+static const char *const egress_reserved[] = {
+	"host", "content-length", "transfer-encoding", "connection",
+	"keep-alive", "proxy-connection", "te", "trailer", "upgrade", "expect"
+};
+
+static const char *
+egress_check_field(const struct egress_field *f)
+{
+	const unsigned char	*p;
+	size_t			 i;
+
+	if (f->ef_name == NULL || f->ef_name[0] == '\0' || f->ef_value == NULL)
+		return "empty header name";
+	for (p = (const unsigned char *)f->ef_name; *p != '\0'; p++)
+		if (!egress_tchar(*p))
+			return "invalid character in a header name";
+	for (i = 0; i < sizeof(egress_reserved) / sizeof(egress_reserved[0]);
+	    i++)
+		if (strcasecmp(f->ef_name, egress_reserved[i]) == 0)
+			return "a header the keeper sets itself";
+	/* Reject, never strip: CR, LF, NUL and other controls but HTAB. */
+	for (p = (const unsigned char *)f->ef_value; *p != '\0'; p++)
+		if ((*p < 0x20 && *p != '\t') || *p == 0x7f)
+			return "control character in a header value";
+	return NULL;
+}
+
+/*
+ * "Name: value", or in libcurl's spelling "Name;" for an empty value and
+ * "Name:" (value NULL) for "do not send the one you would add".
+ */
+static int
+egress_header_append(struct egress_call *c, const char *name,
+    const char *value)
+{
+	struct curl_slist	*l;
+	size_t			 vl = value ? strlen(value) : 0, len;
+	char			*line;
+
+	len = strlen(name) + 2 + vl + 1;
+	if ((line = malloc(len)) == NULL)
+		return -1;
+	if (value == NULL)
+		snprintf(line, len, "%s:", name);
+	else if (vl == 0)
+		snprintf(line, len, "%s;", name);
+	else
+		snprintf(line, len, "%s: %s", name, value);
+	/* libcurl copies it with its own (wiping) allocator. */
+	l = curl_slist_append(c->c_headers, line);
+	keeper_secret_free(line, len);
+	if (l == NULL)
+		return -1;
+	c->c_headers = l;
+	return 0;
+}
+
+static int
+egress_has_field(const struct egress_request *req, const char *name)
+{
+	size_t	 i;
+
+	for (i = 0; i < req->eq_nheaders; i++)
+		if (strcasecmp(req->eq_headers[i].ef_name, name) == 0)
+			return 1;
+	return 0;
+}
+
+/* Milliseconds left until the deadline (or the default window). */
+static long
+egress_window_ms(const struct egress_gen *g, const struct egress_request *req)
+{
+	struct timespec	 now;
+	long long	 ms;
+
+	if (req->eq_deadline.tv_sec == 0 && req->eq_deadline.tv_nsec == 0)
+		return g->g_timeout_ms;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	ms = (long long)(req->eq_deadline.tv_sec - now.tv_sec) * 1000 +
+	    (req->eq_deadline.tv_nsec - now.tv_nsec) / 1000000;
+	return ms > 24 * 3600 * 1000 ? 24 * 3600 * 1000 : (long)ms;
+}
+
+/* The URL: parsed, scheme and literal host judged, no credentials. */
+static int
+egress_check_url(struct egress_call *c, const char *url)
+{
+	struct egress_gen	*g = c->c_gen;
+	const unsigned char	*p;
+	char			*scheme = NULL, *host = NULL, *user = NULL;
+	const char		*why;
+	int			 rc = -1;
+
+	for (p = (const unsigned char *)url; *p != '\0'; p++)
+		if (*p <= 0x20 || *p >= 0x7f) {
+			egress_fail(c, EGRESS_EREQUEST, "invalid character in "
+			    "the URL");
+			return -1;
+		}
+	if (p - (const unsigned char *)url > EGRESS_URL_MAX) {
+		egress_fail(c, EGRESS_EREQUEST, "URL too long");
+		return -1;
+	}
+	if ((c->c_url = curl_url()) == NULL) {
+		egress_fail(c, EGRESS_EINTERNAL, "out of memory");
+		return -1;
+	}
+	if (curl_url_set(c->c_url, CURLUPART_URL, url, 0) != CURLUE_OK ||
+	    curl_url_get(c->c_url, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK) {
+		egress_fail(c, EGRESS_EREQUEST, "malformed URL");
+		goto out;
+	}
+	if (strcmp(scheme, "https") != 0 &&
+	    (strcmp(scheme, "http") != 0 || !g->g_policy.np_allow_http)) {
+		egress_fail(c, EGRESS_EPOLICY, "scheme %.16s not allowed "
+		    "(https only%s)", scheme, g->g_policy.np_allow_http ?
+		    " or http" : "");
+		goto out;
+	}
+	if (curl_url_get(c->c_url, CURLUPART_HOST, &host, 0) != CURLUE_OK) {
+		egress_fail(c, EGRESS_EREQUEST, "no host in the URL");
+		goto out;
+	}
+	snprintf(c->c_res.er_host, sizeof(c->c_res.er_host), "%s", host);
+	if (curl_url_get(c->c_url, CURLUPART_USER, &user, 0) == CURLUE_OK) {
+		egress_fail(c, EGRESS_EREQUEST, "credentials in the URL");
+		goto out;
+	}
+	if (!netpolicy_host_allowed(&g->g_policy, host, &why)) {
+		egress_fail(c, EGRESS_EPOLICY, "destination %.100s refused: %s",
+		    host, why);
+		goto out;
+	}
+	rc = 0;
+out:
+	curl_free(scheme);
+	curl_free(host);
+	curl_free(user);
+	return rc;
+}
+
+static int
+egress_setopts(struct egress_call *c, const struct egress_request *req,
+    long window)
+{
+	struct egress_gen	*g = c->c_gen;
+	CURL			*h = c->c_easy;
+	int			 body, bad = 0;
+
+#define SET(opt, val)	(bad |= curl_easy_setopt(h, opt, val) != CURLE_OK)
+	SET(CURLOPT_PRIVATE, c);
+	SET(CURLOPT_CURLU, c->c_url);
+	SET(CURLOPT_ERRORBUFFER, c->c_errbuf);
+	SET(CURLOPT_PROTOCOLS_STR, g->g_protocols);
+	SET(CURLOPT_REDIR_PROTOCOLS_STR, g->g_protocols);
+	SET(CURLOPT_FOLLOWLOCATION, 0L);
+	SET(CURLOPT_MAXREDIRS, 0L);
+	SET(CURLOPT_NOSIGNAL, 1L);
+	SET(CURLOPT_PROXY, "");
+	SET(CURLOPT_NOPROXY, "*");
+	SET(CURLOPT_NETRC, (long)CURL_NETRC_IGNORED);
+	SET(CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
+	SET(CURLOPT_SSL_VERIFYPEER, 1L);
+	SET(CURLOPT_SSL_VERIFYHOST, 2L);
+	SET(CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
+	/* Only the configured bundle: not libcurl's built-in path too. */
+	SET(CURLOPT_CAINFO, (char *)NULL);
+	SET(CURLOPT_CAPATH, (char *)NULL);
+	SET(CURLOPT_CAINFO_BLOB, &g->g_ca);
+	SET(CURLOPT_SHARE, g->g_share);
+	if (g->g_resolve != NULL)
+		SET(CURLOPT_RESOLVE, g->g_resolve);
+	SET(CURLOPT_OPENSOCKETFUNCTION, egress_opensocket_cb);
+	SET(CURLOPT_OPENSOCKETDATA, c);
+	SET(CURLOPT_PREREQFUNCTION, egress_prereq_cb);
+	SET(CURLOPT_PREREQDATA, c);
+	SET(CURLOPT_HEADERFUNCTION, egress_header_cb);
+	SET(CURLOPT_HEADERDATA, c);
+	SET(CURLOPT_WRITEFUNCTION, egress_write_cb);
+	SET(CURLOPT_WRITEDATA, c);
+	SET(CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)c->c_max_body);
+	SET(CURLOPT_TIMEOUT_MS, window);
+	SET(CURLOPT_CONNECTTIMEOUT_MS, window);
+	SET(CURLOPT_ACCEPT_ENCODING, "gzip, deflate");
+	SET(CURLOPT_MAXLIFETIME_CONN, (long)EGRESS_CONN_LIFETIME);
+
+	body = req->eq_body != NULL || strcmp(req->eq_method, "POST") == 0 ||
+	    strcmp(req->eq_method, "PUT") == 0 ||
+	    strcmp(req->eq_method, "PATCH") == 0;
+	if (strcmp(req->eq_method, "HEAD") == 0)
+		SET(CURLOPT_NOBODY, 1L);
+	else if (body) {
+		/* Not copied: c_body lives (and is wiped) with the call. */
+		SET(CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)c->c_bodylen);
+		SET(CURLOPT_POSTFIELDS, c->c_body);
+		if (strcmp(req->eq_method, "POST") != 0)
+			SET(CURLOPT_CUSTOMREQUEST, req->eq_method);
+	} else if (strcmp(req->eq_method, "GET") != 0)
+		SET(CURLOPT_CUSTOMREQUEST, req->eq_method);
+
+	/*
+	 * Headers libcurl would add on its own: Expect: 100-continue for a
+	 * large body (a round trip and a server-dependent path), and a form
+	 * Content-Type for any body.  What crosses is chosen (SPEC §7): the
+	 * connector's headers, Host, framing, Accept and Accept-Encoding.
+	 */
+	bad |= egress_header_append(c, "Expect", NULL) == -1;
+	if (body && !egress_has_field(req, "Content-Type"))
+		bad |= egress_header_append(c, "Content-Type", NULL) == -1;
+	SET(CURLOPT_HTTPHEADER, c->c_headers);
+#undef SET
+	return bad ? -1 : 0;
+}
+
+static void
+egress_call_free(struct egress_call *c)
+{
+	struct egress_gen	*g = c->c_gen;
+
+	TAILQ_REMOVE(&g->g_calls, c, c_entry);
+	g->g_eg->e_pending--;
+	if (c->c_easy != NULL) {
+		curl_multi_remove_handle(g->g_multi, c->c_easy);
+		curl_easy_cleanup(c->c_easy);
+	}
+	curl_url_cleanup(c->c_url);
+	curl_slist_free_all(c->c_headers);
+	keeper_secret_free(c->c_body, c->c_bodylen + 1);
+	if (c->c_fail_ev != NULL)
+		event_free(c->c_fail_ev);
+	egress_result_clear(&c->c_res);
+	keeper_secret_free(c, sizeof(*c));
+}
+
+/* A retired generation goes when its last call has. */
+static void
+egress_gen_maybe_free(struct egress_gen *g)
+{
+	if (g->g_retired && g->g_busy == 0 && TAILQ_EMPTY(&g->g_calls)) {
+		TAILQ_REMOVE(&g->g_eg->e_old, g, g_entry);
+		egress_gen_free(g);
+	}
+}
+
+/* Hand the result over, then forget the call. */
+static void
+egress_call_deliver(struct egress_call *c)
+{
+	struct egress_gen	*g = c->c_gen;
+
+	/* libcurl's copies of the request go before anything else runs. */
+	if (c->c_easy != NULL) {
+		curl_multi_remove_handle(g->g_multi, c->c_easy);
+		curl_easy_cleanup(c->c_easy);
+		c->c_easy = NULL;
+	}
+	curl_url_cleanup(c->c_url);
+	c->c_url = NULL;
+	curl_slist_free_all(c->c_headers);
+	c->c_headers = NULL;
+	if (c->c_res.er_error == EGRESS_OK && c->c_res.er_body == NULL &&
+	    (c->c_res.er_body = calloc(1, 1)) == NULL)
+		egress_fail(c, EGRESS_EINTERNAL, "out of memory");
+	if (c->c_res.er_error != EGRESS_OK)
+		egress_result_clear(&c->c_res);
+	g->g_busy++;
+	c->c_done(&c->c_res, c->c_arg);
+	egress_call_free(c);
+	g->g_busy--;
+}
+
+static void
+egress_fail_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct egress_call	*c = arg;
+	struct egress_gen	*g = c->c_gen;
+
+	egress_call_deliver(c);
+	egress_gen_maybe_free(g);
+}
+
+/* What a finished transfer's CURLcode means for the caller. */
+static void
+egress_classify(struct egress_call *c, CURLcode code)
+{
+	struct egress_result	*res = &c->c_res;
+	long			 verify = 0, oserr = 0;
+
+	if (code == CURLE_OK) {
+		res->er_error = EGRESS_OK;
+		return;
+	}
+	/* One of our callbacks stopped the transfer and said why. */
+	if (c->c_abort != EGRESS_OK) {
+		res->er_error = c->c_abort;
+		return;
+	}
+	switch (code) {
+	case CURLE_OPERATION_TIMEDOUT:
+		egress_fail(c, EGRESS_ETIMEOUT, "no complete answer from "
+		    "%.100s within %d ms", res->er_host, c->c_timeout_ms);
+		break;
+	case CURLE_COULDNT_RESOLVE_HOST:
+		egress_fail(c, EGRESS_EDNS, "cannot resolve %.100s",
+		    res->er_host);
+		break;
+	case CURLE_COULDNT_CONNECT:
+		if (c->c_refused[0] != '\0') {
+			egress_fail(c, EGRESS_EPOLICY, "%s", c->c_refused);
+			break;
+		}
+		curl_easy_getinfo(c->c_easy, CURLINFO_OS_ERRNO, &oserr);
+		egress_fail(c, EGRESS_ECONNECT, "cannot connect to %.100s: %s",
+		    res->er_host, oserr ? strerror((int)oserr) :
+		    "connection failed");
+		break;
+	case CURLE_PEER_FAILED_VERIFICATION:
+		curl_easy_getinfo(c->c_easy, CURLINFO_SSL_VERIFYRESULT,
+		    &verify);
+		/* libcurl checks the name itself, after the chain. */
+		if (verify != X509_V_OK && verify != X509_V_ERR_UNSPECIFIED)
+			egress_fail(c, EGRESS_ETLS, "certificate of %.100s not "
+			    "trusted: %s", res->er_host,
+			    X509_verify_cert_error_string(verify));
+		else if (strstr(c->c_errbuf, "host name") != NULL)
+			egress_fail(c, EGRESS_ETLS, "certificate is not for "
+			    "%.100s", res->er_host);
+		else
+			egress_fail(c, EGRESS_ETLS, "certificate of %.60s "
+			    "rejected: %.80s", res->er_host, c->c_errbuf);
+		break;
+	case CURLE_SSL_CONNECT_ERROR:
+	case CURLE_SSL_CERTPROBLEM:
+	case CURLE_SSL_CIPHER:
+	case CURLE_SSL_CACERT_BADFILE:
+	case CURLE_SSL_ISSUER_ERROR:
+	case CURLE_SSL_INVALIDCERTSTATUS:
+	case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+	case CURLE_USE_SSL_FAILED:
+		egress_fail(c, EGRESS_ETLS, "TLS with %.60s failed: %.80s",
+		    res->er_host, c->c_errbuf[0] ? c->c_errbuf :
+		    curl_easy_strerror(code));
+		break;
+	case CURLE_FILESIZE_EXCEEDED:
+		egress_fail(c, EGRESS_ETOOBIG, "upstream body over %zu bytes",
+		    c->c_max_body);
+		break;
+	case CURLE_UNSUPPORTED_PROTOCOL:
+		egress_fail(c, EGRESS_EPOLICY, "scheme not allowed");
+		break;
+	case CURLE_OUT_OF_MEMORY:
+	case CURLE_ABORTED_BY_CALLBACK:
+	case CURLE_BAD_FUNCTION_ARGUMENT:
+	case CURLE_UNKNOWN_OPTION:
+		egress_fail(c, EGRESS_EINTERNAL, "%s",
+		    curl_easy_strerror(code));
+		break;
+	default:
+		/* libcurl's own texts: fixed strings, no request bytes. */
+		egress_fail(c, EGRESS_EPROTO, "upstream %.100s: %s",
+		    res->er_host, curl_easy_strerror(code));
+		break;
+	}
+}
+
+static void
+egress_call_done(struct egress_call *c, CURLcode code)
+{
+	struct egress_result	*res = &c->c_res;
+	curl_off_t		 t;
+	long			 status = 0, port = 0, nconn = 0;
+	char			*ip = NULL;
+
+	if (curl_easy_getinfo(c->c_easy, CURLINFO_NAMELOOKUP_TIME_T, &t) ==
+	    CURLE_OK)
+		res->er_timing.et_dns = t;
+	if (curl_easy_getinfo(c->c_easy, CURLINFO_CONNECT_TIME_T, &t) ==
+	    CURLE_OK)
+		res->er_timing.et_connect = t;
+	if (curl_easy_getinfo(c->c_easy, CURLINFO_APPCONNECT_TIME_T, &t) ==
+	    CURLE_OK)
+		res->er_timing.et_tls = t;
+	if (curl_easy_getinfo(c->c_easy, CURLINFO_STARTTRANSFER_TIME_T, &t) ==
+	    CURLE_OK)
+		res->er_timing.et_ttfb = t;
+	if (curl_easy_getinfo(c->c_easy, CURLINFO_TOTAL_TIME_T, &t) ==
+	    CURLE_OK)
+		res->er_timing.et_total = t;
+	if (curl_easy_getinfo(c->c_easy, CURLINFO_PRIMARY_IP, &ip) ==
+	    CURLE_OK && ip != NULL)
+		snprintf(res->er_ip, sizeof(res->er_ip), "%s", ip);
+	curl_easy_getinfo(c->c_easy, CURLINFO_PRIMARY_PORT, &port);
+	res->er_port = (int)port;
+	curl_easy_getinfo(c->c_easy, CURLINFO_RESPONSE_CODE, &status);
+	res->er_status = (int)status;
+	curl_easy_getinfo(c->c_easy, CURLINFO_NUM_CONNECTS, &nconn);
+	egress_classify(c, code);
+	res->er_reused = res->er_error == EGRESS_OK && nconn == 0;
+	egress_call_deliver(c);
+}
+
+/* Run what libcurl says is finished. */
+static void
+egress_gen_check(struct egress_gen *g)
+{
+	struct egress_call	*c;
+	CURLMsg			*m;
+	CURLcode		 code;
+	int			 left;
+
+	g->g_busy++;
+	while ((m = curl_multi_info_read(g->g_multi, &left)) != NULL) {
+		if (m->msg != CURLMSG_DONE)
+			continue;
+		code = m->data.result;
+		c = NULL;
+		curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE,
+		    (char **)&c);
+		if (c != NULL)
+			egress_call_done(c, code);
+	}
+	g->g_busy--;
+	egress_gen_maybe_free(g);
+}
+
+static void
+egress_event_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct egress_gen	*g = arg;
+	int			 running, action = 0;
+
+	if (what & EV_READ)
+		action |= CURL_CSELECT_IN;
+	if (what & EV_WRITE)
+		action |= CURL_CSELECT_OUT;
+	g->g_busy++;
+	curl_multi_socket_action(g->g_multi, fd, action, &running);
+	g->g_busy--;
+	egress_gen_check(g);
+}
+
+static void
+egress_timer_event_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct egress_gen	*g = arg;
+	int			 running;
+
+	g->g_busy++;
+	curl_multi_socket_action(g->g_multi, CURL_SOCKET_TIMEOUT, 0, &running);
+	g->g_busy--;
+	egress_gen_check(g);
+}
+
+struct egress_call *
+egress_start(struct egress *e, const struct egress_request *req,
+    egress_done_fn done, void *arg)
+{
+	static const struct timeval	 now = { 0, 0 };
+	struct egress_gen		*g = e->e_gen;
+	struct egress_call		*c;
+	const char			*why = NULL;
+	size_t				 i;
+	long				 window;
+
+	if ((c = calloc(1, sizeof(*c))) == NULL)
+		return NULL;
+	c->c_gen = g;
+	c->c_done = done;
+	c->c_arg = arg;
+	c->c_max_body = g->g_max_body;
+	c->c_max_headers = g->g_max_headers;
+	c->c_header_bytes = g->g_header_bytes;
+	c->c_want_status = 1;
+	if ((c->c_fail_ev = evtimer_new(e->e_base, egress_fail_cb, c)) ==
+	    NULL) {
+		free(c);
+		return NULL;
+	}
+	TAILQ_INSERT_TAIL(&g->g_calls, c, c_entry);
+	e->e_pending++;
+
+	for (i = 0; i < sizeof(egress_methods) / sizeof(egress_methods[0]); i++)
+		if (req->eq_method != NULL &&
+		    strcmp(req->eq_method, egress_methods[i]) == 0)
+			break;
+	if (i == sizeof(egress_methods) / sizeof(egress_methods[0])) {
+		egress_fail(c, EGRESS_EREQUEST, "method not allowed");
+		goto refuse;
+	}
+	for (i = 0; i < req->eq_nheaders && why == NULL; i++)
+		why = egress_check_field(&req->eq_headers[i]);
+	if (why != NULL) {
+		egress_fail(c, EGRESS_EREQUEST, "%s", why);
+		goto refuse;
+	}
+	if (req->eq_url == NULL || egress_check_url(c, req->eq_url) == -1) {
+		if (req->eq_url == NULL)
+			egress_fail(c, EGRESS_EREQUEST, "no URL");
+		goto refuse;
+	}
+	c->c_timeout_ms = (int)(window = egress_window_ms(g, req));
+	if (window <= 0) {
+		egress_fail(c, EGRESS_ETIMEOUT, "deadline passed before the "
+		    "call to %.100s started", c->c_res.er_host);
+		goto refuse;
+	}
+	/* A copy the call owns and wipes; one byte more, never NULL. */
+	if ((c->c_body = malloc(req->eq_bodylen + 1)) == NULL)
+		goto nomem;
+	c->c_bodylen = req->eq_body != NULL ? req->eq_bodylen : 0;
+	if (c->c_bodylen > 0)
+		memcpy(c->c_body, req->eq_body, c->c_bodylen);
+	c->c_body[c->c_bodylen] = '\0';
+	for (i = 0; i < req->eq_nheaders; i++)
+		if (egress_header_append(c, req->eq_headers[i].ef_name,
+		    req->eq_headers[i].ef_value) == -1)
+			goto nomem;
+	if ((c->c_easy = curl_easy_init()) == NULL)
+		goto nomem;
+	if (egress_setopts(c, req, window) == -1) {
+		egress_fail(c, EGRESS_EINTERNAL, "libcurl refused an option");
+		goto refuse;
+	}
+	if (curl_multi_add_handle(g->g_multi, c->c_easy) != CURLM_OK) {
+		egress_fail(c, EGRESS_EINTERNAL, "libcurl refused the call");
+		goto refuse;
+	}
+	return c;
+nomem:
+	egress_fail(c, EGRESS_EINTERNAL, "out of memory");
+refuse:
+	/* Delivered from the loop: the caller is not re-entered. */
+	if (c->c_easy != NULL) {
+		curl_easy_cleanup(c->c_easy);
+		c->c_easy = NULL;
+	}
+	evtimer_add(c->c_fail_ev, &now);
+	return c;
+}
+
+void
+egress_cancel(struct egress_call *c)
+{
+	struct egress_gen	*g;
+
+	if (c == NULL)
+		return;
+	g = c->c_gen;
+	egress_call_free(c);
+	egress_gen_maybe_free(g);
+}
+
+size_t
+egress_pending(const struct egress *e)
+{
+	return e->e_pending;
+}
+
+/* --- the egress object ------------------------------------------------- */
+
+static void
+egress_gen_free(struct egress_gen *g)
+{
+	struct egress_call	*c;
+
+	if (g == NULL)
+		return;
+	while ((c = TAILQ_FIRST(&g->g_calls)) != NULL)
+		egress_call_free(c);
+	/* Closes the cached connections, through egress_socket_cb. */
+	if (g->g_multi != NULL)
+		curl_multi_cleanup(g->g_multi);
+	if (g->g_share != NULL)
+		curl_share_cleanup(g->g_share);
+	if (g->g_timer != NULL)
+		event_free(g->g_timer);
+	curl_slist_free_all(g->g_resolve);
+	free(g->g_ca.data);
+	netpolicy_clear(&g->g_policy);
+	free(g);
+}
+
+struct egress *
+egress_new(struct event_base *base, const struct egress_conf *conf,
+    char *err, size_t errlen)
+{
+	struct egress	*e;
+
+	if ((e = calloc(1, sizeof(*e))) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	e->e_base = base;
+	TAILQ_INIT(&e->e_old);
+	if ((e->e_gen = egress_gen_new(e, conf, err, errlen)) == NULL) {
+		free(e);
+		return NULL;
+	}
+	return e;
+}
+
+int
+egress_reconfigure(struct egress *e, const struct egress_conf *conf,
+    char *err, size_t errlen)
+{
+	struct egress_gen	*g = e->e_gen, *ng;
+
+	if (conf->ec_timeout_ms < 1 || conf->ec_max_body < 1) {
+		snprintf(err, errlen, "timeout and body limit must be "
+		    "positive");
+		return -1;
+	}
+	/* Only limits changed: keep the connections. */
+	if (egress_gen_same_net(g, conf)) {
+		g->g_timeout_ms = conf->ec_timeout_ms;
+		g->g_max_body = conf->ec_max_body;
+		g->g_max_headers = conf->ec_max_headers ?
+		    conf->ec_max_headers : EGRESS_MAX_HEADERS;
+		g->g_header_bytes = conf->ec_header_bytes ?
+		    conf->ec_header_bytes : EGRESS_HEADER_BYTES;
+		return 0;
+	}
+	if ((ng = egress_gen_new(e, conf, err, errlen)) == NULL)
+		return -1;
+	g->g_retired = 1;
+	TAILQ_INSERT_TAIL(&e->e_old, g, g_entry);
+	e->e_gen = ng;
+	egress_gen_maybe_free(g);
+	return 0;
+}
+
+void
+egress_free(struct egress *e)
+{
+	struct egress_gen	*g;
+
+	if (e == NULL)
+		return;
+	while ((g = TAILQ_FIRST(&e->e_old)) != NULL) {
+		TAILQ_REMOVE(&e->e_old, g, g_entry);
+		egress_gen_free(g);
+	}
+	egress_gen_free(e->e_gen);
+	free(e);
+}

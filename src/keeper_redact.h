@@ -1,0 +1,48 @@
+/*
+ * keeper_redact.h — secret-derived bytes replaced by [REDACTED] in what an
+ * upstream sends back (SPEC §7), keeper only.
+ *
+ * A set is built per call from every secret value the call used and every
+ * value derived from one (final header and query values that contained a
+ * secret, tokens, signed JWTs).  Each value brings its encodings too (see
+ * keeper_redact.c for the list).  The set holds secret bytes: it is wiped
+ * when freed.
+ */
+#ifndef WIDGETD_KEEPER_REDACT_H
+#define WIDGETD_KEEPER_REDACT_H
+
+#include <stddef.h>
+
+/*
+ * Values shorter than this are not redacted (widgetd.conf(5), REDACTION):
+ * replacing every occurrence of a 1-byte secret would destroy every body,
+ * and any short value would turn the keeper into an oracle a worker could
+ * query byte by byte ("did my query value come back redacted?").
+ */
+#define REDACT_MIN_LEN	8
+#define REDACT_MARK	"[REDACTED]"
+
+struct redact;
+
+struct redact	*redact_new(void);
+/*
+ * Add value (copied) with its encodings.  1 when added, 0 when shorter than
+ * REDACT_MIN_LEN (nothing added), -1 when out of memory.
+ */
+int		 redact_add(struct redact *, const void *value, size_t len);
+/* How many distinct byte patterns the set looks for. */
+size_t		 redact_npatterns(const struct redact *);
+/*
+ * Replace every occurrence of any pattern in the *lenp bytes at *bufp with
+ * REDACT_MARK; occurrences that overlap become one mark.  *bufp must be
+ * malloc'd: when something was replaced it is wiped, freed and replaced by
+ * a new malloc'd, NUL-terminated buffer (*lenp updated); otherwise it is
+ * left alone.  Returns the number of marks written, -1 when out of memory
+ * (the buffer is then left as it was).  The set is compiled on first use;
+ * adding a value afterwards recompiles it.
+ */
+int		 redact_apply(struct redact *, char **bufp, size_t *lenp);
+/* Wipe and free everything; NULL is a no-op. */
+void		 redact_free(struct redact *);
+
+#endif

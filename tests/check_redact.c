@@ -1,0 +1,482 @@
+/*
+ * check_redact.c — redaction of secret-derived bytes: every encoding an
+ * upstream may echo, built here by independent encoders (libcrypto's
+ * base64, libcurl's percent-encoding, json-c's string escaping), the
+ * minimum length, overlaps, and the cost on a 10 MiB body.
+ */
+#include "build.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <curl/curl.h>
+#include <json-c/json.h>
+#include <openssl/evp.h>
+
+#include "check_main.h"
+#include "keeper_redact.h"
+
+/* A secret with bytes every encoding treats specially. */
+static const char	 secret[] = "s3cr\"t/+ k=y:\\\n\x01\xc3\xa9Z";
+#define SECRET_LEN	(sizeof(secret) - 1)
+
+static char *
+dup_body(const char *s, size_t *lenp)
+{
+	char	*p;
+
+	*lenp = strlen(s);
+	p = malloc(*lenp + 1);
+	ck_assert_ptr_nonnull(p);
+	memcpy(p, s, *lenp + 1);
+	return p;
+}
+
+/* Redact "<before>form<after>" and expect exactly one mark in its place. */
+static void
+expect_redacted(struct redact *r, const char *form, size_t formlen,
+    const char *what)
+{
+	char	*buf;
+	size_t	 len;
+	int	 n;
+
+	len = formlen + 13;
+	buf = malloc(len);
+	ck_assert_ptr_nonnull(buf);
+	memcpy(buf, "before ", 7);
+	memcpy(buf + 7, form, formlen);
+	memcpy(buf + 7 + formlen, " after", 6);
+	n = redact_apply(r, &buf, &len);
+	ck_assert_msg(n == 1, "%s: %d marks", what, n);
+	ck_assert_uint_eq(len, strlen("before [REDACTED] after"));
+	ck_assert_msg(memcmp(buf, "before [REDACTED] after", len) == 0,
+	    "%s: got '%.*s'", what, (int)len, buf);
+	free(buf);
+}
+
+static char *
+b64(const void *p, size_t n, int url, int pad)
+{
+	char	*out, *c;
+
+	out = calloc(1, 4 * (n + 2) / 3 + 2);
+	ck_assert_ptr_nonnull(out);
+	EVP_EncodeBlock((unsigned char *)out, p, (int)n);
+	for (c = out; *c != '\0'; c++) {
+		if (url && *c == '+')
+			*c = '-';
+		else if (url && *c == '/')
+			*c = '_';
+		else if (!pad && *c == '=')
+			*c = '\0';
+	}
+	return out;
+}
+
+/* Each form of the secret, made by someone else's encoder. */
+START_TEST(test_forms)
+{
+	struct redact	*r;
+	CURL		*h;
+	json_object	*js;
+	char		 hex[2 * SECRET_LEN + 1], *s, *t;
+	const char	*j;
+	size_t		 i;
+	int		 url, pad;
+
+	ck_assert_ptr_nonnull(r = redact_new());
+	ck_assert_int_eq(redact_add(r, secret, SECRET_LEN), 1);
+	ck_assert_uint_gt(redact_npatterns(r), 10);
+
+	expect_redacted(r, secret, SECRET_LEN, "raw");
+	for (url = 0; url < 2; url++)
+		for (pad = 0; pad < 2; pad++) {
+			s = b64(secret, SECRET_LEN, url, pad);
+			expect_redacted(r, s, strlen(s), url ? "base64url" :
+			    "base64");
+			free(s);
+		}
+	for (i = 0; i < SECRET_LEN; i++)
+		snprintf(hex + 2 * i, 3, "%02x", (unsigned char)secret[i]);
+	expect_redacted(r, hex, strlen(hex), "hex");
+	for (i = 0; hex[i] != '\0'; i++)
+		hex[i] = (char)toupper((unsigned char)hex[i]);
+	expect_redacted(r, hex, strlen(hex), "HEX");
+
+	/* curl escapes everything but unreserved, upper-case digits. */
+	ck_assert_ptr_nonnull(h = curl_easy_init());
+	s = curl_easy_escape(h, secret, (int)SECRET_LEN);
+	ck_assert_ptr_nonnull(s);
+	expect_redacted(r, s, strlen(s), "percent");
+	for (t = s; *t != '\0'; t++)
+		if (*t == '%') {
+			t[1] = (char)tolower((unsigned char)t[1]);
+			t[2] = (char)tolower((unsigned char)t[2]);
+		}
+	expect_redacted(r, s, strlen(s), "percent, lower case");
+	curl_free(s);
+	curl_easy_cleanup(h);
+
+	/* json-c escapes "/" unless told not to. */
+	js = json_object_new_string_len(secret, (int)SECRET_LEN);
+	j = json_object_to_json_string_ext(js, JSON_C_TO_STRING_PLAIN);
+	expect_redacted(r, j + 1, strlen(j) - 2, "json with \\/");
+	j = json_object_to_json_string_ext(js, JSON_C_TO_STRING_PLAIN |
+	    JSON_C_TO_STRING_NOSLASHESCAPE);
+	expect_redacted(r, j + 1, strlen(j) - 2, "json");
+	json_object_put(js);
+	redact_free(r);
+}
+END_TEST
+
+/* Query forms: space as "+", "/" kept (Jinja2's urlencode). */
+START_TEST(test_query_forms)
+{
+	struct redact	*r;
+	const char	*v = "key with/slash";
+
+	ck_assert_ptr_nonnull(r = redact_new());
+	ck_assert_int_eq(redact_add(r, v, strlen(v)), 1);
+	expect_redacted(r, "key+with%2Fslash", 16, "form");
+	expect_redacted(r, "key%20with/slash", 16, "urlencode");
+	expect_redacted(r, "key+with/slash", 14, "form, slash kept");
+	expect_redacted(r, "key%20with%2fslash", 18, "lower");
+	redact_free(r);
+}
+END_TEST
+
+/*
+ * The secret inside a longer base64 text, at every alignment: what an
+ * upstream echoing an Authorization: Basic header or a JWT sends back.
+ */
+START_TEST(test_embedded_base64)
+{
+	struct redact	*r;
+	const char	*v = "sk_live_0123456789abcdef";
+	char		 plain[128], *enc, *buf, *dec;
+	size_t		 pre, post, len;
+	int		 url, n;
+
+	ck_assert_ptr_nonnull(r = redact_new());
+	ck_assert_int_eq(redact_add(r, v, strlen(v)), 1);
+	for (url = 0; url < 2; url++)
+		for (pre = 0; pre < 6; pre++)
+			for (post = 0; post < 4; post++) {
+				memset(plain, 0xfb, sizeof(plain));
+				memcpy(plain + pre, v, strlen(v));
+				enc = b64(plain, pre + strlen(v) + post, url,
+				    1);
+				buf = enc;
+				len = strlen(enc);
+				n = redact_apply(r, &buf, &len);
+				ck_assert_msg(n == 1, "pre %zu post %zu url "
+				    "%d: %d", pre, post, url, n);
+				/* The mark starts where the value does. */
+				dec = strstr(buf, REDACT_MARK);
+				ck_assert_ptr_nonnull(dec);
+				ck_assert_uint_le((size_t)(dec - buf),
+				    (pre * 4 + 2) / 3 + 1);
+				free(buf);
+			}
+	redact_free(r);
+}
+END_TEST
+
+START_TEST(test_min_len)
+{
+	struct redact	*r;
+	char		*buf;
+	size_t		 len;
+
+	ck_assert_ptr_nonnull(r = redact_new());
+	ck_assert_int_eq(redact_add(r, "1234567", 7), 0);
+	ck_assert_uint_eq(redact_npatterns(r), 0);
+	buf = dup_body("a 1234567 b", &len);
+	ck_assert_int_eq(redact_apply(r, &buf, &len), 0);
+	ck_assert_str_eq(buf, "a 1234567 b");
+	ck_assert_int_eq(redact_add(r, "12345678", 8), 1);
+	/* Added after a first use: the set is compiled again. */
+	ck_assert_int_eq(redact_apply(r, &buf, &len), 0);
+	free(buf);
+	buf = dup_body("a 12345678 b", &len);
+	ck_assert_int_eq(redact_apply(r, &buf, &len), 1);
+	ck_assert_str_eq(buf, "a [REDACTED] b");
+	free(buf);
+	redact_free(r);
+	redact_free(NULL);
+}
+END_TEST
+
+START_TEST(test_overlaps)
+{
+	struct redact	*r;
+	char		*buf, *orig;
+	size_t		 len;
+
+	ck_assert_ptr_nonnull(r = redact_new());
+	ck_assert_int_eq(redact_add(r, "aaaabbbbcccc", 12), 1);
+	ck_assert_int_eq(redact_add(r, "bbbbccccdddd", 12), 1);
+	ck_assert_int_eq(redact_add(r, "sk_live_123456", 14), 1);
+	ck_assert_int_eq(redact_add(r, "Bearer sk_live_123456", 21), 1);
+
+	/* Overlapping occurrences of two values: one span. */
+	buf = dup_body("<aaaabbbbccccdddd>", &len);
+	ck_assert_int_eq(redact_apply(r, &buf, &len), 1);
+	ck_assert_str_eq(buf, "<[REDACTED]>");
+	free(buf);
+	/* Adjacent ones stay two. */
+	buf = dup_body("aaaabbbbccccbbbbccccdddd", &len);
+	ck_assert_int_eq(redact_apply(r, &buf, &len), 2);
+	ck_assert_str_eq(buf, "[REDACTED][REDACTED]");
+	free(buf);
+	/* A value inside a longer one: the longer one wins. */
+	buf = dup_body("Authorization: Bearer sk_live_123456\r\n", &len);
+	ck_assert_int_eq(redact_apply(r, &buf, &len), 1);
+	ck_assert_str_eq(buf, "Authorization: [REDACTED]\r\n");
+	free(buf);
+	/* Repeats, at the edges, and a partial prefix left alone. */
+	buf = dup_body("sk_live_123456sk_live_12345 sk_live_123456", &len);
+	ck_assert_int_eq(redact_apply(r, &buf, &len), 2);
+	ck_assert_str_eq(buf, "[REDACTED]sk_live_12345 [REDACTED]");
+	free(buf);
+	/* Nothing found: the very same buffer, untouched. */
+	buf = orig = dup_body("nothing to see", &len);
+	ck_assert_int_eq(redact_apply(r, &buf, &len), 0);
+	ck_assert_ptr_eq(buf, orig);
+	ck_assert_str_eq(buf, "nothing to see");
+	free(buf);
+	len = 0;
+	buf = NULL;
+	ck_assert_int_eq(redact_apply(r, &buf, &len), 0);
+	redact_free(r);
+}
+END_TEST
+
+/* Binary values and bodies: NUL and high bytes are bytes like any other. */
+START_TEST(test_binary)
+{
+	static const char	 v[] = "\0\xff\x80key\0\x01x";
+	static const char	 body[] = "\0\0\0\xff\x80key\0\x01x\xff";
+	struct redact		*r;
+	char			*buf;
+	size_t			 len = sizeof(body) - 1;
+
+	ck_assert_ptr_nonnull(r = redact_new());
+	ck_assert_int_eq(redact_add(r, v, sizeof(v) - 1), 1);
+	buf = malloc(len);
+	memcpy(buf, body, len);
+	ck_assert_int_eq(redact_apply(r, &buf, &len), 1);
+	ck_assert_uint_eq(len, 2 + 10 + 1);
+	ck_assert(memcmp(buf, "\0\0[REDACTED]\xff", len) == 0);
+	free(buf);
+	redact_free(r);
+}
+END_TEST
+
+static double
+cpu_seconds(void)
+{
+	struct timespec	 ts;
+
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* CPU seconds to redact buf (a copy: the call may replace it). */
+static double
+time_apply(struct redact *r, const char *body, size_t len, int *marks)
+{
+	char	*buf;
+	size_t	 n = len;
+	double	 t;
+
+	buf = malloc(len);
+	ck_assert_ptr_nonnull(buf);
+	memcpy(buf, body, len);
+	t = cpu_seconds();
+	*marks = redact_apply(r, &buf, &n);
+	t = cpu_seconds() - t;
+	free(buf);
+	return t;
+}
+
+#define PERF_BODY	(10 * 1024 * 1024)
+#define PERF_VALUES	50
+
+/*
+ * 50 values (about 700 patterns) on a 10 MiB JSON body with a few
+ * occurrences: prints MB/s, and fails if the search is quadratic (a body
+ * built to keep the automaton deep costs about what a plain one does).
+ */
+START_TEST(test_throughput)
+{
+	struct redact	*r, *r2;
+	char		 vals[PERF_VALUES][41], val[64], *body;
+	size_t		 i, o;
+	double		 t1, t2, t3;
+	int		 v, m1, m2, m3;
+
+	ck_assert_ptr_nonnull(r = redact_new());
+	srandom(7);
+	for (v = 0; v < PERF_VALUES; v++) {
+		for (i = 0; i < 40; i++)
+			vals[v][i] = "abcdefghijklmnopqrstuvwxyz0123456789_-"
+			    [random() % 38];
+		vals[v][40] = '\0';
+		ck_assert_int_eq(redact_add(r, vals[v], 40), 1);
+	}
+	printf("redact: %d values, %zu patterns\n", PERF_VALUES,
+	    redact_npatterns(r));
+	body = malloc(PERF_BODY);
+	ck_assert_ptr_nonnull(body);
+	for (o = 0; o < PERF_BODY; ) {
+		i = (size_t)snprintf(val, sizeof(val),
+		    "{\"id\":%ld,\"name\":\"item-%ld\",\"ok\":true},",
+		    random() % 100000, random());
+		if (o + i > PERF_BODY)
+			i = PERF_BODY - o;
+		memcpy(body + o, val, i);
+		o += i;
+	}
+	/* Three occurrences of the last value. */
+	for (i = 0; i < 3; i++)
+		memcpy(body + (i + 1) * (PERF_BODY / 4), vals[PERF_VALUES - 1],
+		    40);
+	t1 = time_apply(r, body, PERF_BODY, &m1);
+	ck_assert_int_eq(m1, 3);
+	printf("redact: JSON body %.1f MB in %.3f s CPU: %.0f MB/s\n",
+	    PERF_BODY / 1e6, t1, PERF_BODY / 1e6 / t1);
+
+	/* What a call with an api_key header typically has: two values. */
+	ck_assert_ptr_nonnull(r2 = redact_new());
+	ck_assert_int_eq(redact_add(r2, vals[0], 40), 1);
+	memcpy(val, "Bearer ", 7);
+	memcpy(val + 7, vals[0], 40);
+	ck_assert_int_eq(redact_add(r2, val, 47), 1);
+	t2 = time_apply(r2, body, PERF_BODY, &m2);
+	printf("redact: 2 values (%zu patterns), same body in %.3f s CPU: "
+	    "%.0f MB/s\n", redact_npatterns(r2), t2, PERF_BODY / 1e6 / t2);
+	t3 = time_apply(r2, body, 8704, &m3);
+	printf("redact: 2 values, first 8.5 KiB in %.1f us CPU\n", t3 * 1e6);
+	redact_free(r2);
+
+	/* The worst shape: every byte continues a pattern's prefix. */
+	ck_assert_int_eq(redact_add(r, "aaaaaaaaaaaaaaaaaaaaaaaaaaaaab", 30),
+	    1);
+	ck_assert_int_eq(redact_add(r, "aaaaaaaac", 9), 1);
+	memset(body, 'a', PERF_BODY);
+	t2 = time_apply(r, body, PERF_BODY, &m2);
+	printf("redact: 'aaa...' body in %.3f s CPU: %.0f MB/s\n", t2,
+	    PERF_BODY / 1e6 / t2);
+	ck_assert_int_eq(m2, 0);
+	/* A tenth of the body takes about a tenth of the time. */
+	t3 = time_apply(r, body, PERF_BODY / 10, &m3);
+	ck_assert_msg(t2 < 30 * t3 + 0.05, "10x the bytes took %.3f s vs "
+	    "%.3f s", t2, t3);
+	/* Generous floor: instrumented builds are several times slower. */
+	ck_assert_msg(t1 < 3.0 && t2 < 3.0, "too slow: %.3f s, %.3f s", t1,
+	    t2);
+	free(body);
+	redact_free(r);
+}
+END_TEST
+
+/* Every occurrence in a large body is found (marks counted, text checked). */
+START_TEST(test_many_occurrences)
+{
+	struct redact	*r;
+	const char	*v = "tok_ABCDEFGH";
+	char		*buf;
+	size_t		 len, i, n = 100000;
+	int		 marks;
+
+	ck_assert_ptr_nonnull(r = redact_new());
+	ck_assert_int_eq(redact_add(r, v, strlen(v)), 1);
+	len = n * (strlen(v) + 1);
+	buf = malloc(len);
+	for (i = 0; i < n; i++) {
+		memcpy(buf + i * 13, v, 12);
+		buf[i * 13 + 12] = ',';
+	}
+	marks = redact_apply(r, &buf, &len);
+	ck_assert_int_eq(marks, (int)n);
+	ck_assert_uint_eq(len, n * 11);
+	for (i = 0; i < n; i++)
+		ck_assert(memcmp(buf + i * 11, "[REDACTED],", 11) == 0);
+	free(buf);
+	redact_free(r);
+}
+END_TEST
+
+/*
+ * Large bodies are scanned in four pieces side by side: occurrences that
+ * straddle a piece boundary, or end right at one, are found once.
+ */
+START_TEST(test_piece_boundaries)
+{
+	struct redact	*r;
+	const char	*v = "Zq9_secret_x";
+	size_t		 vlen = strlen(v), blen = 65536, piece, len, at, k;
+	char		*buf, *want;
+	int		 marks;
+
+	ck_assert_ptr_nonnull(r = redact_new());
+	ck_assert_int_eq(redact_add(r, v, vlen), 1);
+	piece = blen / 4;
+	for (k = 1; k < 4; k++)
+		for (at = k * piece - vlen; at <= k * piece; at++) {
+			len = blen;
+			buf = malloc(len);
+			memset(buf, '.', len);
+			/* One at the boundary, one at each end of the body. */
+			memcpy(buf, v, vlen);
+			memcpy(buf + at, v, vlen);
+			memcpy(buf + len - vlen, v, vlen);
+			marks = redact_apply(r, &buf, &len);
+			ck_assert_msg(marks == 3, "at %zu: %d marks", at,
+			    marks);
+			want = malloc(len);
+			memset(want, '.', len);
+			memcpy(want, REDACT_MARK, 10);
+			memcpy(want + at - vlen + 10, REDACT_MARK, 10);
+			memcpy(want + len - 10, REDACT_MARK, 10);
+			ck_assert_uint_eq(len, blen - 3 * (vlen - 10));
+			ck_assert_msg(memcmp(buf, want, len) == 0, "at %zu",
+			    at);
+			free(want);
+			free(buf);
+		}
+	redact_free(r);
+}
+END_TEST
+
+const char *check_valgrind_tcase = "unit";
+
+Suite *
+check_suite(void)
+{
+	Suite	*s = suite_create("redact");
+	TCase	*tc;
+
+	tc = tcase_create("unit");
+	tcase_add_test(tc, test_forms);
+	tcase_add_test(tc, test_query_forms);
+	tcase_add_test(tc, test_embedded_base64);
+	tcase_add_test(tc, test_min_len);
+	tcase_add_test(tc, test_overlaps);
+	tcase_add_test(tc, test_binary);
+	tcase_add_test(tc, test_many_occurrences);
+	tcase_add_test(tc, test_piece_boundaries);
+	suite_add_tcase(s, tc);
+
+	/* Timing: not under valgrind, which is 50 times slower. */
+	tc = tcase_create("throughput");
+	tcase_set_timeout(tc, 120);
+	tcase_add_test(tc, test_throughput);
+	suite_add_tcase(s, tc);
+	return s;
+}
