@@ -1057,11 +1057,11 @@ static const struct config_key config_root_keys[] = {
 static int
 config_defaults(struct widgetd_config *c)
 {
-	long	 ncpu;
-
-	/* One worker per CPU: workers are single-threaded event loops. */
-	ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-	c->c_workers = ncpu < 1 ? 1 : ncpu > 256 ? 256 : (int)ncpu;
+	/*
+	 * 0: one worker per CPU, counted by the parent when it starts them
+	 * (not here: a sandboxed child loading a snapshot cannot ask).
+	 */
+	c->c_workers = 0;
 	c->c_keepers = 1;
 	c->c_syslog_facility = LOG_DAEMON;
 	c->c_access_log = 1;

@@ -584,9 +584,13 @@ parent_log_child(int prio, const char *line)
 	log_emit(prio, buf);
 }
 
-/* One access-log line per browser request, in the format of widgetd.8. */
+/*
+ * One access-log line per browser request, in the format of widgetd(8),
+ * under the name of the worker that served it.
+ */
 static void
-parent_access(struct parent *p, const struct ipc_access *a)
+parent_access(struct parent *p, const struct pproc *pp,
+    const struct ipc_access *a)
 {
 	char	 line[2048], up[16];
 
@@ -596,8 +600,9 @@ parent_access(struct parent *p, const struct ipc_access *a)
 		snprintf(up, sizeof(up), "%u", a->ia_upstream);
 	else
 		snprintf(up, sizeof(up), "-");
-	snprintf(line, sizeof(line), "access: %s %s \"%s %s\" %u %s "
-	    "%.1fms %.1fms %s %s %s%s%s", a->ia_peer, a->ia_tenant,
+	snprintf(line, sizeof(line), "worker %d: access: %s %s \"%s %s\" %u "
+	    "%s %.1fms %.1fms %s %s %s%s%s", pp->pp_slot, a->ia_peer,
+	    a->ia_tenant,
 	    a->ia_method, a->ia_target, a->ia_status, up,
 	    (double)a->ia_total_us / 1e3, (double)a->ia_external_us / 1e3,
 	    a->ia_connector, a->ia_cache, a->ia_reqid,
@@ -668,7 +673,7 @@ parent_child_msg(struct chan *ch, struct ipc_msg *m, void *arg)
 	case MSG_ACCESS:
 		if (ipc_decode_access(m, &a) == -1)
 			return -1;
-		parent_access(p, &a);
+		parent_access(p, pp, &a);
 		ipc_access_clear(&a);
 		return 0;
 	case MSG_SNAPSHOT_DONE:

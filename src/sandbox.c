@@ -199,6 +199,8 @@ sandbox_common(scmp_filter_ctx ctx, int *errp)
 	ALLOW(fcntl, SCMP_A1(SCMP_CMP_EQ, F_SETFL));
 	ALLOW(fcntl, SCMP_A1(SCMP_CMP_EQ, F_GETFD));
 	ALLOW(fcntl, SCMP_A1(SCMP_CMP_EQ, F_SETFD));
+	/* ipc.c: a snapshot memfd must come sealed against writes. */
+	ALLOW(fcntl, SCMP_A1(SCMP_CMP_EQ, F_GET_SEALS));
 	/* fstat(2) is newfstatat(fd, "", AT_EMPTY_PATH) in glibc >= 2.33. */
 	ALLOW(fstat);
 	/* Time: vDSO normally, the syscall as its fallback (libevent). */

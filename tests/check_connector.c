@@ -16,6 +16,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "config.h"
 #include "connector.h"
 #include "netpolicy.h"
 #include "template/template.h"
@@ -808,6 +809,7 @@ START_TEST(test_examples)
 	struct registry		*r;
 	struct dirent		*de;
 	DIR			*dir;
+	struct widgetd_config	*cfg;
 	const char		*top = getenv("top_srcdir");
 	char			 path[4096];
 	int			 n = 0, isreg;
@@ -836,13 +838,27 @@ START_TEST(test_examples)
 	}
 	closedir(dir);
 	ck_assert_int_ge(n, 7);
+	/*
+	 * The quick start's registry calls a loopback demo over plain HTTP:
+	 * refused by the default policy, loaded under etc/widgetd.conf's.
+	 */
 	snprintf(path, sizeof(path), "%s/etc/connectors_registry.json", top);
 	r = registry_load_file(path, NULL, &rep);
+	ck_assert_ptr_null(r);
+	reg_report_clear(&rep);
+	snprintf(path, sizeof(path), "%s/etc/widgetd.conf", top);
+	cfg = config_load(path, NULL, NULL);
+	ck_assert_ptr_nonnull(cfg);
+	snprintf(path, sizeof(path), "%s/etc/connectors_registry.json", top);
+	r = registry_load_file(path, &cfg->c_egress.policy, &rep);
 	if (r == NULL)
 		reg_report_print(&rep, stderr);
 	ck_assert_ptr_nonnull(r);
-	ck_assert_ptr_nonnull(registry_connector(r, "hello"));
+	ck_assert_ptr_nonnull(registry_connector(r, "weather"));
+	ck_assert_ptr_nonnull(registry_connector(r, "echo"));
+	ck_assert_ptr_nonnull(registry_connector(r, "create-note"));
 	registry_free(r);
+	config_free(cfg);
 	reg_report_clear(&rep);
 }
 END_TEST

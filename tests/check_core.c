@@ -197,6 +197,8 @@ keeper_start(void)
 
 	snprintf(keeper_dir, sizeof(keeper_dir), "/tmp/check_core.XXXXXX");
 	ck_assert_ptr_nonnull(mkdtemp(keeper_dir));
+	/* The keeper reads its store as keeper_user once it has switched. */
+	ck_assert_int_eq(chmod(keeper_dir, 0755), 0);
 	snprintf(conf, sizeof(conf), "%s/w.conf", keeper_dir);
 	f = fopen(conf, "w");
 	ck_assert_ptr_nonnull(f);

@@ -6,11 +6,15 @@ fail() { echo "FAIL: $*"; exit 1; }
 tmp=$(mktemp -d) || exit 1
 trap 'rm -rf "$tmp"' EXIT
 
-# Every shipped example and the default registry check clean.
-"$WIDGETCTL" check "$top_srcdir"/contrib/examples/*.json \
-    "$top_srcdir/etc/connectors_registry.json" >"$tmp/out" 2>&1 ||
+# Every shipped example checks clean; the quick start's registry, whose
+# demo upstream is plain HTTP on loopback, under its own configuration.
+"$WIDGETCTL" check "$top_srcdir"/contrib/examples/*.json >"$tmp/out" 2>&1 ||
 	{ cat "$tmp/out"; fail "examples do not check clean"; }
-grep -q 'connectors_registry.json: 2 connectors, 0 composite connectors OK' \
+"$WIDGETCTL" -c "$top_srcdir/etc/widgetd.conf" check \
+    "$top_srcdir/etc/connectors_registry.json" >"$tmp/out2" 2>&1 ||
+	{ cat "$tmp/out2"; fail "etc/connectors_registry.json does not check"; }
+cat "$tmp/out2" >>"$tmp/out"
+grep -q 'connectors_registry.json: 3 connectors, 0 composite connectors OK' \
     "$tmp/out" || fail "no registry summary"
 grep -q "weather-api-key.json: connector 'Weather API' (weather-api) OK" \
     "$tmp/out" || fail "no Code Mode summary"
@@ -47,7 +51,7 @@ sed -e 's|allow_networks = \[\];|allow_networks = [ "127.0.0.0/8" ];|' \
 # Without files: the configuration's tenant registries.
 "$WIDGETCTL" -c "$tmp/widgetd.conf" check >"$tmp/out" 2>&1 ||
 	{ cat "$tmp/out"; fail "tenant registry check"; }
-grep -q "connectors_registry.json: 2 connectors" "$tmp/out" ||
+grep -q "connectors_registry.json: 3 connectors" "$tmp/out" ||
 	fail "tenant registry not checked"
 # localhost never loads, whatever the policy.
 printf '{"name": "L", "url": "http://localhost:9000/x"}' >"$tmp/lh.json"

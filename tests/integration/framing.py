@@ -96,8 +96,9 @@ try:
     check(r is not None and r[0] == 404, "then the final answer")
     c.close()
     # The access log (log.access_log, on by default) reaches the parent.
-    check(wait_for(lambda: 'access: 127.0.0.1 "GET /widget-service/nope" 404'
-                   in d.logtext(), 5), "access log line for a request")
+    check(wait_for(lambda: 'access: 127.0.0.1 - "GET /widget-service/nope" '
+                   '404 -' in d.logtext(), 5),
+          "access log line for a request")
 
     # A client that pipelines far more than it reads: the worker stops
     # reading when its output backs up, and every answer still arrives, in

@@ -59,7 +59,8 @@ try:
         return any(text in line for line in lines)
     check(wait_for(lambda: seen("parent: started"), 10),
           "the parent's own line reached syslog")
-    check(wait_for(lambda: seen('worker 0: access: 127.0.0.1 "GET /nowhere"'),
+    check(wait_for(lambda: seen('worker 0: access: 127.0.0.1 - '
+                               '"GET /nowhere" 404'),
                    10), "a worker's line reached syslog through the parent")
     check(all(f"widgetd[{pid}]" in line for line in lines
               if "worker 0: access" in line),
