@@ -1,0 +1,1 @@
+# it-api fragment (see Makefile.am): integration tests of the request path

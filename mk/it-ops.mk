@@ -1,0 +1,1 @@
+# it-ops fragment (see Makefile.am): integration tests of the request path
