@@ -174,7 +174,36 @@ conn_auth_clear(struct conn_auth *a)
 	conn_claims_free(a->ca_headers, a->ca_nheaders);
 	conn_tmpl_clear(&a->ca_subject);
 	conn_tmpl_clear(&a->ca_audience);
+	conn_tmpl_clear(&a->ca_token_origin);
 	memset(a, 0, sizeof(*a));
+}
+
+static void
+conn_ext_clear(struct conn_ext *e)
+{
+	conn_tmpl_clear(&e->ce_cert);
+	conn_tmpl_clear(&e->ce_cert_key);
+	conn_tmpl_clear(&e->ce_aws_key_id);
+	conn_tmpl_clear(&e->ce_aws_secret);
+	conn_tmpl_clear(&e->ce_aws_token);
+	free(e->ce_aws_region);
+	free(e->ce_aws_service);
+	memset(e, 0, sizeof(*e));
+}
+
+static void
+conn_caller_clear(struct conn_caller *cc)
+{
+	size_t	 i, j;
+
+	for (i = 0; i < cc->cc_nrules; i++) {
+		free(cc->cc_rules[i].cr_claim);
+		for (j = 0; j < cc->cc_rules[i].cr_nvalues; j++)
+			free(cc->cc_rules[i].cr_values[j]);
+		free(cc->cc_rules[i].cr_values);
+	}
+	free(cc->cc_rules);
+	memset(cc, 0, sizeof(*cc));
 }
 
 void
@@ -185,6 +214,7 @@ conn_request_clear(struct conn_request *r)
 	conn_params_free(r->cr_headers, r->cr_nheaders);
 	conn_params_free(r->cr_query, r->cr_nquery);
 	conn_auth_clear(&r->cr_auth);
+	conn_ext_clear(&r->cr_ext);
 	conn_tmpl_clear(&r->cr_request_body);
 	conn_tmpl_clear(&r->cr_response_body);
 	free(r->cr_response_content_type);
@@ -198,6 +228,7 @@ connector_clear(struct connector *c)
 	free(c->c_permalink);
 	conn_request_clear(&c->c_req);
 	conn_params_free(c->c_path, c->c_npath);
+	conn_caller_clear(&c->c_caller);
 	memset(c, 0, sizeof(*c));
 }
 
@@ -213,6 +244,7 @@ composite_clear(struct composite *cc)
 		conn_request_clear(&cc->cc_steps[i].cs_req);
 	}
 	free(cc->cc_steps);
+	conn_caller_clear(&cc->cc_caller);
 	memset(cc, 0, sizeof(*cc));
 }
 
@@ -352,6 +384,15 @@ connector_origin(const struct conn_request *cr,
     struct tval *(*get_variable)(const char *, void *), void *arg,
     char *err, size_t errlen)
 {
+	return connector_origin_of(&cr->cr_origin, cr->cr_origin_literal,
+	    get_variable, arg, err, errlen);
+}
+
+char *
+connector_origin_of(const struct conn_tmpl *origin, int literal,
+    struct tval *(*get_variable)(const char *, void *), void *arg,
+    char *err, size_t errlen)
+{
 	struct tmpl_env		 env;
 	struct tmpl_error	 te;
 	struct tmpl_output	*o;
@@ -359,8 +400,8 @@ connector_origin(const struct conn_request *cr,
 	char			*r = NULL;
 	size_t			 len;
 
-	if (cr->cr_origin_literal || cr->cr_origin.ct_tmpl == NULL) {
-		if ((r = strdup(cr->cr_origin.ct_src)) == NULL)
+	if (literal || origin->ct_tmpl == NULL) {
+		if ((r = strdup(origin->ct_src)) == NULL)
 			snprintf(err, errlen, "out of memory");
 		return r;
 	}
@@ -368,7 +409,7 @@ connector_origin(const struct conn_request *cr,
 	memset(&te, 0, sizeof(te));
 	env.te_get_variable = get_variable;
 	env.te_variable_arg = arg;
-	if ((o = tmpl_render(cr->cr_origin.ct_tmpl, &env, &te)) == NULL) {
+	if ((o = tmpl_render(origin->ct_tmpl, &env, &te)) == NULL) {
 		snprintf(err, errlen, "URL host %d:%d: %s", te.te_line,
 		    te.te_col, te.te_msg);
 		return NULL;

@@ -140,6 +140,45 @@ struct conn_auth {
 	struct conn_tmpl ca_subject;
 	struct conn_tmpl ca_audience;
 	long		 ca_token_ttl;	/* seconds, default 3600 */
+	/* The token URL's origin, as cr_origin is the URL's (keeper check). */
+	struct conn_tmpl ca_token_origin;
+	int		 ca_token_origin_literal;
+};
+
+/*
+ * widgetd's own additions, under the connector's (or a composite step's)
+ * "widgetd" key, which the hosted product ignores as an unknown field:
+ * an upstream client certificate, AWS Signature Version 4.  Every string
+ * but region and service is a template of the authentication kind.
+ */
+struct conn_ext {
+	struct conn_tmpl ce_cert;	/* client certificate, PEM */
+	struct conn_tmpl ce_cert_key;	/* its private key, PEM */
+	int		 ce_sigv4;	/* aws_sigv4 present */
+	struct conn_tmpl ce_aws_key_id;
+	struct conn_tmpl ce_aws_secret;
+	struct conn_tmpl ce_aws_token;	/* optional session token */
+	char		*ce_aws_region;
+	char		*ce_aws_service;
+};
+
+/*
+ * Who may call (the connector's or composite's "widgetd.caller"): a
+ * signed-in user, and claims that must hold one of the given values.  A
+ * claim is a top-level claim of the session token ("role") or a profile
+ * field ("profile_fields.42"); an array claim matches when it contains a
+ * value.
+ */
+struct conn_caller_rule {
+	char		*cr_claim;
+	char	       **cr_values;
+	size_t		 cr_nvalues;
+};
+
+struct conn_caller {
+	int		 cc_signed_in;
+	struct conn_caller_rule *cc_rules;
+	size_t		 cc_nrules;
 };
 
 /*
@@ -159,6 +198,7 @@ struct conn_request {
 	struct conn_param *cr_query;
 	size_t		 cr_nquery;
 	struct conn_auth cr_auth;
+	struct conn_ext	 cr_ext;
 	struct conn_tmpl cr_request_body;
 	struct conn_tmpl cr_response_body;
 	char		*cr_response_content_type;	/* "" for none */
@@ -173,6 +213,7 @@ struct connector {
 	struct conn_request c_req;
 	struct conn_param *c_path;	/* path_parameters */
 	size_t		 c_npath;
+	struct conn_caller c_caller;
 	size_t		 c_index;	/* in r_conns: the same in every process
 					   that loaded the same file */
 	int		 c_line;	/* where it is defined in its file */
@@ -188,6 +229,7 @@ struct composite {
 	char		*cc_permalink;
 	struct conn_step *cc_steps;	/* at least one */
 	size_t		 cc_nsteps;
+	struct conn_caller cc_caller;
 	size_t		 cc_index;	/* in r_comps */
 	int		 cc_line;
 };
@@ -245,6 +287,10 @@ const struct composite *registry_composite(const struct registry *,
  */
 struct tval;
 char		*connector_origin(const struct conn_request *,
+		    struct tval *(*get_variable)(const char *, void *),
+		    void *arg, char *err, size_t errlen);
+/* The same for any compiled origin (a token_url's: ca_token_origin). */
+char		*connector_origin_of(const struct conn_tmpl *, int literal,
 		    struct tval *(*get_variable)(const char *, void *),
 		    void *arg, char *err, size_t errlen);
 

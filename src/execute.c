@@ -592,6 +592,77 @@ execute_url_escape(const char *url, size_t olen)
 
 /* --- The call --------------------------------------------------------------- */
 
+/* A claim's value as text, for a caller rule: strings and numbers only. */
+static int
+execute_claim_matches(struct json_object *o, const char *want)
+{
+	size_t	 i;
+
+	switch (json_object_get_type(o)) {
+	case json_type_string:
+		return strcmp(json_object_get_string(o), want) == 0;
+	case json_type_int:
+	case json_type_double:
+	case json_type_boolean:
+		return strcmp(json_object_to_json_string_ext(o,
+		    JSON_C_TO_STRING_PLAIN), want) == 0;
+	case json_type_array:
+		for (i = 0; i < json_object_array_length(o); i++)
+			if (execute_claim_matches(json_object_array_get_idx(o,
+			    i), want))
+				return 1;
+		return 0;
+	default:
+		return 0;
+	}
+}
+
+/*
+ * The connector's caller rule (widgetd.caller): a signed-in user, claims
+ * holding one of the listed values.  Refused with 403 before anything is
+ * rendered or sent.
+ */
+static int
+execute_caller(struct conn *c, struct exec *x, const struct session *s)
+{
+	const struct conn_caller	*cc = &x->x_conn->c_caller;
+	const struct conn_caller_rule	*r;
+	struct json_object		*o, *pf;
+	size_t				 i, k;
+	int				 ok;
+
+	if (!cc->cc_signed_in && cc->cc_nrules == 0)
+		return 0;
+	if (s == NULL) {
+		execute_error(c, 403, "CALLER_NOT_ALLOWED", SCOPE_REQUEST,
+		    "this connector is for signed-in users only", NULL);
+		return -1;
+	}
+	for (i = 0; i < cc->cc_nrules; i++) {
+		r = &cc->cc_rules[i];
+		if (strncmp(r->cr_claim, "profile_fields.", 15) == 0) {
+			o = NULL;
+			if ((pf = session_claim(s, "profile_fields")) != NULL &&
+			    json_object_is_type(pf, json_type_object))
+				json_object_object_get_ex(pf, r->cr_claim + 15,
+				    &o);
+		} else
+			o = session_claim(s, r->cr_claim);
+		for (k = 0, ok = 0; o != NULL && !ok && k < r->cr_nvalues;
+		    k++)
+			ok = execute_claim_matches(o, r->cr_values[k]);
+		if (!ok) {
+			log_debug("%s: caller rule on claim %s not met",
+			    c->c_ctx.a_reqid, r->cr_claim);
+			execute_error(c, 403, "CALLER_NOT_ALLOWED",
+			    SCOPE_REQUEST, "the signed-in user may not call "
+			    "this connector", NULL);
+			return -1;
+		}
+	}
+	return 0;
+}
+
 /* The session: 400, 401, 403 answered here; 0 to go on. */
 static int
 execute_session(struct conn *c, struct exec *x)
@@ -618,6 +689,10 @@ execute_session(struct conn *c, struct exec *x)
 		return -1;
 	}
 	x->x_user = session_user(s);
+	if (execute_caller(c, x, s) == -1) {
+		session_free(s);
+		return -1;
+	}
 	session_free(s);
 	if (x->x_user == NULL) {
 		execute_error(c, 500, NULL, "Unexpected error", "out of memory",
@@ -860,6 +935,128 @@ out:
 	return rv;
 }
 
+/* One field of the authentication, rendered into pl_auth (absent: none). */
+static int
+execute_auth_field(struct conn *c, const struct tmpl_env *env,
+    struct plan *pl, enum plan_auth_field id, const char *name,
+    const struct conn_tmpl *t, const char *what)
+{
+	struct plan_field	*f;
+
+	if (t->ct_tmpl == NULL)
+		return 0;
+	if ((f = execute_field_new(&pl->pl_auth, &pl->pl_nauth, id, 0,
+	    name != NULL ? name : "")) == NULL) {
+		execute_error(c, 500, NULL, "Unexpected error", "out of memory",
+		    NULL);
+		return -1;
+	}
+	if (execute_render_field(c, t, env, what, f) == -1)
+		return -1;
+	if (!execute_field_clean(f) && id != PA_PRIVATE_KEY &&
+	    id != PA_CERT && id != PA_CERT_KEY && id != PA_CLAIM) {
+		execute_error(c, 422, NULL, SCOPE_TEMPLATE, "an authentication "
+		    "value contains a control character", NULL);
+		return -1;
+	}
+	return 0;
+}
+
+/* Claims or JWT headers whose configured value is a template. */
+static int
+execute_auth_claims(struct conn *c, const struct tmpl_env *env,
+    struct plan *pl, enum plan_auth_field id, const struct conn_claim *cl,
+    size_t n)
+{
+	char	 what[300];
+	size_t	 i;
+
+	for (i = 0; i < n; i++) {
+		if (cl[i].cl_json != NULL)
+			continue;	/* the keeper has its own copy */
+		snprintf(what, sizeof(what), "authentication %s '%s'",
+		    id == PA_CLAIM ? "claim" : "JWT header", cl[i].cl_key);
+		if (cl[i].cl_value.ct_tmpl == NULL) {
+			/* An empty string template is an empty string. */
+			struct plan_field *f = execute_field_new(&pl->pl_auth,
+			    &pl->pl_nauth, id, 0, cl[i].cl_key);
+
+			if (f == NULL || plan_field_add(f, "", 0, NULL) == -1) {
+				execute_error(c, 500, NULL, "Unexpected error",
+				    "out of memory", NULL);
+				return -1;
+			}
+			continue;
+		}
+		if (execute_auth_field(c, env, pl, id, cl[i].cl_key,
+		    &cl[i].cl_value, what) == -1)
+			return -1;
+	}
+	return 0;
+}
+
+/*
+ * What the keeper needs to authenticate the call, rendered here with the
+ * user's context (platform-docs §6); secrets stay symbolic.
+ */
+static int
+execute_auth(struct conn *c, struct exec *x, const struct tmpl_env *env,
+    struct plan *pl)
+{
+	const struct conn_auth	*a = &x->x_cr->cr_auth;
+	const struct conn_ext	*e = &x->x_cr->cr_ext;
+
+	switch (a->ca_type) {
+	case CONN_AUTH_OAUTH_CC:
+		if (execute_auth_field(c, env, pl, PA_CLIENT_ID, NULL,
+		    &a->ca_client_id, "client_id") == -1 ||
+		    execute_auth_field(c, env, pl, PA_CLIENT_SECRET, NULL,
+		    &a->ca_client_secret, "client_secret") == -1 ||
+		    execute_auth_field(c, env, pl, PA_TOKEN_URL, NULL,
+		    &a->ca_token_url, "token_url") == -1 ||
+		    execute_auth_field(c, env, pl, PA_SCOPE, NULL, &a->ca_scope,
+		    "scope") == -1)
+			return -1;
+		break;
+	case CONN_AUTH_OAUTH_JWT_BEARER:
+		if (execute_auth_field(c, env, pl, PA_CLIENT_ID, NULL,
+		    &a->ca_client_id, "client_id") == -1 ||
+		    execute_auth_field(c, env, pl, PA_TOKEN_URL, NULL,
+		    &a->ca_token_url, "token_url") == -1 ||
+		    execute_auth_field(c, env, pl, PA_SUBJECT, NULL,
+		    &a->ca_subject, "subject") == -1 ||
+		    execute_auth_field(c, env, pl, PA_AUDIENCE, NULL,
+		    &a->ca_audience, "audience") == -1)
+			return -1;
+		/* FALLTHROUGH */
+	case CONN_AUTH_JWT:
+		if (execute_auth_field(c, env, pl, PA_PRIVATE_KEY, NULL,
+		    &a->ca_private_key, "private_key") == -1 ||
+		    execute_auth_claims(c, env, pl, PA_CLAIM, a->ca_claims,
+		    a->ca_nclaims) == -1 ||
+		    execute_auth_claims(c, env, pl, PA_JWT_HEADER,
+		    a->ca_headers, a->ca_nheaders) == -1)
+			return -1;
+		break;
+	case CONN_AUTH_NONE:
+	case CONN_AUTH_API_KEY:
+		break;
+	}
+	if (execute_auth_field(c, env, pl, PA_CERT, NULL, &e->ce_cert,
+	    "client certificate") == -1 ||
+	    execute_auth_field(c, env, pl, PA_CERT_KEY, NULL, &e->ce_cert_key,
+	    "client certificate key") == -1)
+		return -1;
+	if (e->ce_sigv4 && (execute_auth_field(c, env, pl, PA_AWS_KEY_ID,
+	    NULL, &e->ce_aws_key_id, "aws access_key_id") == -1 ||
+	    execute_auth_field(c, env, pl, PA_AWS_SECRET, NULL,
+	    &e->ce_aws_secret, "aws secret_access_key") == -1 ||
+	    execute_auth_field(c, env, pl, PA_AWS_TOKEN, NULL,
+	    &e->ce_aws_token, "aws session_token") == -1))
+		return -1;
+	return 0;
+}
+
 /* The URL: rendered, past its origin escaped, at the origin. */
 static int
 execute_url(struct conn *c, struct exec *x, const struct tmpl_env *env,
@@ -1002,6 +1199,8 @@ execute_connector(struct conn *c, const char *permalink)
 	    tval_bytes(r->r_body, blen) : tval_none()) == -1)
 		goto oom;
 	execute_env(x, &env, g);
+	/* One clock for every template of the call. */
+	env.te_now = time(NULL);
 
 	/* A template that reads the payload needs JSON (SPEC §5). */
 	if (blen > 0 && cr->cr_request_body.ct_tmpl != NULL &&
@@ -1048,7 +1247,8 @@ execute_connector(struct conn *c, const char *permalink)
 	}
 	if (execute_url(c, x, &env, &pl) == -1 ||
 	    execute_headers(c, x, &env, &pl) == -1 ||
-	    execute_query(c, x, &env, &pl) == -1)
+	    execute_query(c, x, &env, &pl) == -1 ||
+	    execute_auth(c, x, &env, &pl) == -1)
 		goto out;
 	execute_mark(&t1);
 	c->c_ctx.a_transform_ms = api_ms_between(&t0, &t1);

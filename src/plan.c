@@ -195,7 +195,8 @@ plan_put_fields(struct ipc_buf *b, const struct plan_field *fs, size_t n)
 {
 	size_t	 i, j;
 
-	if (n > PLAN_MAX_FIELDS || ipc_put_u32(b, (uint32_t)n) == -1)
+	if (n > PLAN_MAX_FIELDS || n > UINT32_MAX ||
+	    ipc_put_u32(b, (uint32_t)n) == -1)
 		return -1;
 	for (i = 0; i < n; i++) {
 		if (ipc_put_u32(b, fs[i].pf_src) == -1 ||
@@ -221,7 +222,7 @@ plan_put_fields(struct ipc_buf *b, const struct plan_field *fs, size_t n)
 
 static int
 plan_get_fields(struct ipc_msg *m, struct plan_field **out, size_t *nout,
-    size_t *nodes, const char **why)
+    size_t *nodes, uint32_t minsrc, uint32_t maxsrc, const char **why)
 {
 	struct plan_field	*fs;
 	struct plan_seg		*sg;
@@ -241,7 +242,7 @@ plan_get_fields(struct ipc_msg *m, struct plan_field **out, size_t *nout,
 	for (i = 0; i < n; i++) {
 		(*nout)++;
 		if (ipc_get_u32(m, &fs[i].pf_src) == -1 ||
-		    fs[i].pf_src < PLAN_ROW || fs[i].pf_src > PLAN_VALIDATOR ||
+		    fs[i].pf_src < minsrc || fs[i].pf_src > maxsrc ||
 		    ipc_get_u32(m, &fs[i].pf_row) == -1 ||
 		    ipc_get_str(m, &fs[i].pf_name) == -1 ||
 		    strlen(fs[i].pf_name) > PLAN_MAX_NAME ||
@@ -300,6 +301,8 @@ plan_encode(struct ipc_buf *b, const struct plan *pl)
 	    ipc_put_str(b, pl->pl_url) == -1 ||
 	    plan_put_fields(b, pl->pl_headers, pl->pl_nheaders) == -1 ||
 	    plan_put_fields(b, pl->pl_query, pl->pl_nquery) == -1 ||
+	    pl->pl_nauth > PLAN_MAX_AUTH ||
+	    plan_put_fields(b, pl->pl_auth, pl->pl_nauth) == -1 ||
 	    ipc_put_u32(b, (uint32_t)pl->pl_has_body) == -1 ||
 	    ipc_put_bytes(b, pl->pl_body, pl->pl_bodylen) == -1)
 		return -1;
@@ -320,6 +323,9 @@ plan_clear(struct plan *pl)
 	for (i = 0; i < pl->pl_nquery; i++)
 		plan_field_clear(&pl->pl_query[i]);
 	free(pl->pl_query);
+	for (i = 0; i < pl->pl_nauth; i++)
+		plan_field_clear(&pl->pl_auth[i]);
+	free(pl->pl_auth);
 	free(pl->pl_body);
 	memset(pl, 0, sizeof(*pl));
 }
@@ -342,9 +348,11 @@ plan_decode(struct ipc_msg *m, struct plan *pl, const char **why)
 	    ipc_get_str(m, &pl->pl_method) == -1 ||
 	    ipc_get_str(m, &pl->pl_url) == -1 ||
 	    plan_get_fields(m, &pl->pl_headers, &pl->pl_nheaders, &nodes,
-	    why) == -1 ||
+	    PLAN_ROW, PLAN_VALIDATOR, why) == -1 ||
 	    plan_get_fields(m, &pl->pl_query, &pl->pl_nquery, &nodes,
-	    why) == -1 ||
+	    PLAN_ROW, PLAN_VALIDATOR, why) == -1 ||
+	    plan_get_fields(m, &pl->pl_auth, &pl->pl_nauth, &nodes,
+	    PA_CLIENT_ID, PA_LAST, why) == -1 ||
 	    ipc_get_u32(m, &hb) == -1 || hb > 1 ||
 	    plan_get_blob(m, (char **)&pl->pl_body, &len) == -1 ||
 	    ipc_get_end(m) == -1)

@@ -50,6 +50,31 @@ struct plan_field {
 	size_t		 pf_nsegs;
 };
 
+/*
+ * The authentication's own fields, rendered by the worker, in pl_auth:
+ * pf_src is one of these, pf_name the claim or JWT header key where one
+ * applies.  Claims and JWT headers configured as JSON values other than
+ * strings are the keeper's own copy; they never travel.
+ */
+enum plan_auth_field {
+	PA_CLIENT_ID = 1,
+	PA_CLIENT_SECRET,
+	PA_TOKEN_URL,		/* never a secret */
+	PA_SCOPE,
+	PA_PRIVATE_KEY,
+	PA_SUBJECT,
+	PA_AUDIENCE,
+	PA_CLAIM,		/* jwt claims / additional_claims */
+	PA_JWT_HEADER,		/* jwt_headers */
+	PA_CERT,		/* widgetd.client_certificate */
+	PA_CERT_KEY,
+	PA_AWS_KEY_ID,		/* widgetd.aws_sigv4 */
+	PA_AWS_SECRET,
+	PA_AWS_TOKEN
+};
+#define PA_LAST		PA_AWS_TOKEN
+#define PLAN_MAX_AUTH	128	/* auth fields per plan */
+
 enum plan_kind {
 	PLAN_CONNECTOR = 1,	/* a simple connector */
 	PLAN_STEP		/* a composite connector's step */
@@ -72,6 +97,8 @@ struct plan {
 	size_t		 pl_nheaders;
 	struct plan_field *pl_query;
 	size_t		 pl_nquery;
+	struct plan_field *pl_auth;	/* enum plan_auth_field in pf_src */
+	size_t		 pl_nauth;
 	unsigned char	*pl_body;	/* pl_has_body: may be empty */
 	size_t		 pl_bodylen;
 	int		 pl_has_body;

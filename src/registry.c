@@ -1059,10 +1059,15 @@ vauth(struct vctx *v, const struct jv *obj, struct conn_auth *a)
 		    &j) == 1) {
 			size_t n3 = vpush_key(v, "token_url");
 
-			/* A token URL is a URL: no secrets in it (§12). */
+			/*
+			 * A token URL is a URL: no secrets in it (§12).  Its
+			 * origin binds the token request as cr_origin binds
+			 * the call: the keeper checks both.
+			 */
 			vurl(v, s, len, vpos(&j), v->v_step ?
 			    TMPL_FIELD_STEP_URL : TMPL_FIELD_URL,
-			    &a->ca_token_url, NULL, NULL);
+			    &a->ca_token_url, &a->ca_token_origin,
+			    &a->ca_token_origin_literal);
 			vpop(v, n3);
 		}
 		if (a->ca_type == CONN_AUTH_OAUTH_CC) {
@@ -1126,6 +1131,223 @@ vauth(struct vctx *v, const struct jv *obj, struct conn_auth *a)
 	}
 	vpop(v, n2);
  out:
+	vpop(v, n);
+}
+
+
+/* --- widgetd's extension key ---------------------------------------------- */
+
+/* Every member of obj must be one of names: the extension is ours, strict. */
+static void
+vext_known(struct vctx *v, const struct jv *obj, const char *const *names)
+{
+	const struct jpos_member	*jm;
+	struct jv			 m;
+	size_t				 i, k, n;
+
+	for (i = 0; i < obj->p->jp_n; i++) {
+		jm = &obj->p->jp_members[i];
+		for (k = 0; names[k] != NULL; k++)
+			if (strcmp(jm->jm_key, names[k]) == 0)
+				break;
+		if (names[k] != NULL)
+			continue;
+		m = vget(obj, jm->jm_key);
+		n = vpush_key(v, jm->jm_key);
+		reg_add(v, vpos(&m), REG_E_VALUE, "unknown field \"%s\"",
+		    jm->jm_key);
+		vpop(v, n);
+	}
+}
+
+/* An object member that must be an object when present: 1, 0 absent. */
+static int
+vext_object(struct vctx *v, const struct jv *obj, const char *key,
+    struct jv *out)
+{
+	size_t	 n;
+
+	*out = vget(obj, key);
+	if (vabsent(out))
+		return 0;
+	if (out->p->jp_type != JP_OBJECT) {
+		n = vpush_key(v, key);
+		reg_add(v, vpos(out), REG_E_TYPE, "must be an object, not %s",
+		    vtypename(out));
+		vpop(v, n);
+		return 0;
+	}
+	return 1;
+}
+
+/* "caller": { "signed_in": bool, "claims": { name: value | [values] } } */
+static void
+vext_caller(struct vctx *v, const struct jv *cj, struct conn_caller *cc)
+{
+	static const char *const known[] = { "signed_in", "claims", NULL };
+	struct conn_caller_rule		*r;
+	const struct jpos_member	*jm;
+	struct jv			 b, cl, m, it;
+	size_t				 i, k, n, n2;
+
+	vext_known(v, cj, known);
+	b = vget(cj, "signed_in");
+	if (!vabsent(&b)) {
+		n = vpush_key(v, "signed_in");
+		if (b.p->jp_type != JP_BOOL)
+			reg_add(v, vpos(&b), REG_E_TYPE, "must be true or "
+			    "false, not %s", vtypename(&b));
+		else
+			cc->cc_signed_in = json_object_get_boolean(b.o);
+		vpop(v, n);
+	}
+	if (!vext_object(v, cj, "claims", &cl))
+		return;
+	n = vpush_key(v, "claims");
+	if (cl.p->jp_n > 0 && (cc->cc_rules = calloc(cl.p->jp_n,
+	    sizeof(*cc->cc_rules))) == NULL)
+		goto out;
+	for (i = 0; i < cl.p->jp_n; i++) {
+		jm = &cl.p->jp_members[i];
+		if (!jm->jm_last)
+			continue;
+		m = vget(&cl, jm->jm_key);
+		n2 = vpush_key(v, jm->jm_key);
+		r = &cc->cc_rules[cc->cc_nrules++];
+		r->cr_claim = strdup(jm->jm_key);
+		if (jm->jm_key[0] == '\0')
+			reg_add(v, vpos(&m), REG_E_VALUE, "a claim name must "
+			    "not be empty");
+		if (m.p->jp_type == JP_STRING) {
+			r->cr_values = calloc(1, sizeof(*r->cr_values));
+			if (r->cr_values != NULL) {
+				r->cr_values[0] = strdup(
+				    json_object_get_string(m.o));
+				r->cr_nvalues = 1;
+			}
+		} else if (m.p->jp_type == JP_ARRAY && m.p->jp_n > 0) {
+			r->cr_values = calloc(m.p->jp_n, sizeof(*r->cr_values));
+			for (k = 0; r->cr_values != NULL && k < m.p->jp_n;
+			    k++) {
+				it = vitem(&m, k);
+				if (it.p->jp_type != JP_STRING) {
+					size_t n3 = vpush_idx(v, k);
+
+					reg_add(v, vpos(&it), REG_E_TYPE,
+					    "must be a string, not %s",
+					    vtypename(&it));
+					vpop(v, n3);
+					continue;
+				}
+				r->cr_values[r->cr_nvalues++] = strdup(
+				    json_object_get_string(it.o));
+			}
+		} else
+			reg_add(v, vpos(&m), REG_E_TYPE, "must be a string or "
+			    "a non-empty array of strings, not %s",
+			    vtypename(&m));
+		vpop(v, n2);
+	}
+out:
+	vpop(v, n);
+}
+
+/*
+ * AWS SigV4 computes the Authorization header over the final request: no
+ * other authentication, and no row that sets what it signs with.
+ */
+static void
+vext_conflicts(struct vctx *v, const struct jv *obj,
+    const struct conn_request *cr)
+{
+	static const char *const owned[] = { "Authorization", "X-Amz-Date",
+	    "X-Amz-Content-Sha256", "X-Amz-Security-Token" };
+	struct jv	 w = vget(obj, "widgetd"), a;
+	size_t		 i, k, n;
+
+	if (!cr->cr_ext.ce_sigv4)
+		return;
+	a = vget(&w, "aws_sigv4");
+	/* Errors name widgetd.aws_sigv4; one pop takes both keys off. */
+	n = vpush_key(v, "widgetd");
+	(void)vpush_key(v, "aws_sigv4");
+	if (cr->cr_auth.ca_type != CONN_AUTH_NONE)
+		reg_add(v, vpos(&a), REG_E_AUTH, "aws_sigv4 signs the request "
+		    "itself: the authentication type must be none, not %s",
+		    conn_auth_name(cr->cr_auth.ca_type));
+	for (i = 0; i < cr->cr_nheaders; i++)
+		for (k = 0; k < sizeof(owned) / sizeof(owned[0]); k++)
+			if (cr->cr_headers[i].cp_key != NULL &&
+			    strcasecmp(cr->cr_headers[i].cp_key, owned[k]) == 0)
+				reg_add(v, vpos(&a), REG_E_AUTH, "aws_sigv4 "
+				    "sets %s; headers[%zu] cannot", owned[k], i);
+	vpop(v, n);
+}
+
+/*
+ * The "widgetd" key: what widgetd adds to a connector that the hosted
+ * product does not have.  A request (a simple connector, a composite's
+ * step) takes the certificate and SigV4 (e); the caller rule belongs to
+ * the whole connector or composite (cc).
+ */
+static void
+vext(struct vctx *v, const struct jv *obj, struct conn_ext *e,
+    struct conn_caller *cc)
+{
+	static const char *const known[] = { "client_certificate",
+	    "aws_sigv4", "caller", NULL };
+	static const char *const cert_known[] = { "certificate", "key", NULL };
+	static const char *const aws_known[] = { "access_key_id",
+	    "secret_access_key", "session_token", "region", "service", NULL };
+	struct jv	 w, c, a, cl, j;
+	const char	*s;
+	size_t		 n, n2, len;
+
+	if (!vext_object(v, obj, "widgetd", &w))
+		return;
+	n = vpush_key(v, "widgetd");
+	vext_known(v, &w, known);
+	if (e == NULL && (vext_object(v, &w, "client_certificate", &c) ||
+	    vext_object(v, &w, "aws_sigv4", &a)))
+		reg_add(v, vpos(&w), REG_E_VALUE, "client_certificate and "
+		    "aws_sigv4 belong to each step of a composite connector");
+	if (e != NULL && vext_object(v, &w, "client_certificate", &c)) {
+		n2 = vpush_key(v, "client_certificate");
+		vext_known(v, &c, cert_known);
+		vtmpl_field(v, &c, "certificate", 1, 0, REG_E_AUTH,
+		    TMPL_FIELD_AUTH, &e->ce_cert);
+		vtmpl_field(v, &c, "key", 1, 0, REG_E_AUTH, TMPL_FIELD_AUTH,
+		    &e->ce_cert_key);
+		vpop(v, n2);
+	}
+	if (e != NULL && vext_object(v, &w, "aws_sigv4", &a)) {
+		n2 = vpush_key(v, "aws_sigv4");
+		vext_known(v, &a, aws_known);
+		e->ce_sigv4 = 1;
+		vtmpl_field(v, &a, "access_key_id", 1, 0, REG_E_AUTH,
+		    TMPL_FIELD_AUTH, &e->ce_aws_key_id);
+		vtmpl_field(v, &a, "secret_access_key", 1, 0, REG_E_AUTH,
+		    TMPL_FIELD_AUTH, &e->ce_aws_secret);
+		vtmpl_field(v, &a, "session_token", 0, 0, REG_E_AUTH,
+		    TMPL_FIELD_AUTH, &e->ce_aws_token);
+		/* Region and service name the signing key: literal. */
+		if (vstring(v, &a, "region", 1, 64, REG_E_AUTH, &s, &len,
+		    &j) == 1)
+			e->ce_aws_region = strdup(s);
+		if (vstring(v, &a, "service", 1, 64, REG_E_AUTH, &s, &len,
+		    &j) == 1)
+			e->ce_aws_service = strdup(s);
+		vpop(v, n2);
+	}
+	if (vext_object(v, &w, "caller", &cl)) {
+		n2 = vpush_key(v, "caller");
+		if (cc == NULL)
+			reg_add(v, vpos(&cl), REG_E_VALUE, "a caller rule "
+			    "belongs to the composite connector, not a step");
+		else
+			vext_caller(v, &cl, cc);
+		vpop(v, n2);
+	}
 	vpop(v, n);
 }
 
@@ -1341,6 +1563,8 @@ vconnector(struct vctx *v, const struct jv *obj, struct connector *c)
 	v->v_step = 0;
 	vident(v, obj, &c->c_name, &c->c_permalink);
 	vrequest(v, obj, &c->c_req);
+	vext(v, obj, &c->c_req.cr_ext, &c->c_caller);
+	vext_conflicts(v, obj, &c->c_req);
 	vparams(v, obj, "path_parameters", VP_PATH, TMPL_FIELD_URL, &c->c_path,
 	    &c->c_npath, NULL);
 	vpathparams(v, obj, c);
@@ -1396,6 +1620,7 @@ vcomposite(struct vctx *v, const struct jv *obj, struct composite *cc)
 	v->v_composite = 1;
 	v->v_step = 0;
 	vident(v, obj, &cc->cc_name, &cc->cc_permalink);
+	vext(v, obj, NULL, &cc->cc_caller);
 	steps = vget(obj, "steps");
 	n = vpush_key(v, "steps");
 	if (vabsent(&steps)) {
@@ -1440,6 +1665,8 @@ vcomposite(struct vctx *v, const struct jv *obj, struct composite *cc)
 			vpop(v, n3);
 		}
 		vrequest(v, &step, &st->cs_req);
+		vext(v, &step, &st->cs_req.cr_ext, NULL);
+		vext_conflicts(v, &step, &st->cs_req);
 		/* Composites have no path parameters (platform-docs §8). */
 		if (st->cs_req.cr_url.ct_tmpl != NULL &&
 		    (u = tmpl_usage(st->cs_req.cr_url.ct_tmpl)) != NULL &&

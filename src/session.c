@@ -56,6 +56,8 @@ struct session_key {
 
 struct session {
 	struct tval	*s_user;	/* the "user" dict */
+	struct json_object *s_claims;	/* the verified payload, for caller
+					   rules (connector.h) */
 	char		*s_csrf;	/* the csrf claim; NULL: none */
 	size_t		 s_csrflen;
 };
@@ -757,6 +759,7 @@ session_verify(const struct session_conf *sc, const char *tok, size_t len,
 		st = SESSION_NOMEM;
 		goto out;
 	}
+	s->s_claims = json_object_get(pay);
 	if ((st = session_claims(s, pay, why)) != SESSION_VALID)
 		goto out;
 	*sp = s;
@@ -826,11 +829,23 @@ session_free(struct session *s)
 	if (s == NULL)
 		return;
 	tval_unref(s->s_user);
+	json_object_put(s->s_claims);
 	if (s->s_csrf != NULL) {
 		explicit_bzero(s->s_csrf, s->s_csrflen);
 		free(s->s_csrf);
 	}
 	free(s);
+}
+
+struct json_object *
+session_claim(const struct session *s, const char *name)
+{
+	struct json_object	*o;
+
+	if (s == NULL || s->s_claims == NULL ||
+	    !json_object_object_get_ex(s->s_claims, name, &o))
+		return NULL;
+	return o;
 }
 
 struct tval *

@@ -103,6 +103,14 @@ void		 session_free(struct session *);
 struct tval	*session_user(const struct session *);
 
 /*
+ * A claim of the verified token by name (borrowed, valid while the session
+ * is), NULL when absent or for no session: what a connector's caller rule
+ * (widgetd.caller) tests.
+ */
+struct json_object;
+struct json_object *session_claim(const struct session *, const char *name);
+
+/*
  * What to answer: the HTTP status and the envelope's errors.code (NULL
  * when there is none).  200 for SESSION_ANONYMOUS and SESSION_VALID.
  */
