@@ -4,7 +4,8 @@ src_libwidgetd_a_SOURCES += src/log.c src/log.h src/config.h src/ipc.h \
 	src/proc.h src/snapshot.c src/snapshot.h src/plan.c src/plan.h \
 	src/parent.c \
 	src/worker.c src/worker.h src/execute.c \
-	src/keeper.c src/keeper_plan.c src/keeper_plan.h src/keeper_secret.c \
+	src/keeper.c src/keeper_auth.c src/keeper_auth.h src/keeper_plan.c \
+	src/keeper_plan.h src/keeper_secret.c \
 	src/keeper_secret.h src/api.c src/api.h
 
 # Integration tests: a real widgetd on 127.0.0.1, driven from python3

@@ -33,6 +33,7 @@
 #include "chan.h"
 #include "config.h"
 #include "ipc.h"
+#include "keeper_auth.h"
 #include "keeper_egress.h"
 #include "keeper_plan.h"
 #include "keeper_redact.h"
@@ -79,6 +80,7 @@ struct kcall {
 	struct kgen		*kc_gen;
 	struct plan		 kc_plan;
 	struct kreq		 kc_req;
+	struct kauth_req	*kc_auth;	/* tokens, signatures, mTLS */
 	struct egress_call	*kc_ec;
 	struct timespec		 kc_start;
 };
@@ -103,9 +105,11 @@ struct keeper {
 	TAILQ_HEAD(, kgen)	 k_gens;	/* newest first */
 	TAILQ_HEAD(, kstore)	 k_stores;
 	struct egress		*k_egress;
+	struct kauth		*k_auth;	/* the token cache */
 };
 
 static int	keeper_ping(struct keeper_worker *, struct ipc_msg *);
+static int	keeper_start(struct kcall *, struct kgen *);
 static int	keeper_call(struct keeper_worker *, struct ipc_msg *);
 static int	keeper_gen_msg(struct keeper_worker *, struct ipc_msg *);
 
@@ -311,10 +315,13 @@ keeper_gen_add(struct keeper *k, struct snapshot *sn)
 		if ((k->k_egress = egress_new(k->k_base, &ec, err,
 		    sizeof(err))) == NULL)
 			fatalx("egress: %s", err);
+		if ((k->k_auth = kauth_new(k->k_egress)) == NULL)
+			fatalx("%s: out of memory", __func__);
 	} else if (egress_reconfigure(k->k_egress, &ec, err, sizeof(err)) ==
 	    -1)
 		log_warnx("generation %llu: egress: %s (keeping the previous "
 		    "settings)", (unsigned long long)sn->sn_gen, err);
+	kauth_set_window(k->k_auth, sn->sn_cfg->c_egress.timeout);
 	keeper_stores_add(k, sn);
 	TAILQ_INSERT_HEAD(&k->k_gens, kg, kg_entry);
 	keeper_gens_prune(k);
@@ -335,6 +342,7 @@ keeper_call_free(struct kcall *kc)
 	}
 	if (kc->kc_ec != NULL)
 		egress_cancel(kc->kc_ec);
+	kauth_req_free(kc->kc_auth);
 	kreq_clear(&kc->kc_req);
 	plan_clear(&kc->kc_plan);
 	if (kc->kc_gen != NULL) {
@@ -390,16 +398,27 @@ keeper_call_done(struct egress_result *er, void *arg)
 {
 	struct kcall		*kc = arg;
 	struct keeper_worker	*kw = kc->kc_kw;
+	struct keeper		*k = kw != NULL ? kw->kw_k : NULL;
 	struct redact		*rd = NULL;
 	struct result		 rs;
 	struct ipc_buf		 b;
 	size_t			 i;
-	int			 n;
+	int			 n, r;
 
 	kc->kc_ec = NULL;	/* finished: nothing to cancel */
 	memset(&rs, 0, sizeof(rs));
 	if (kw == NULL)
 		goto out;
+	/* A 401 on a cached token: once more with a new one (§9). */
+	if (er->er_error == EGRESS_OK && (r = kauth_retry(k->k_auth,
+	    kc->kc_auth, er->er_status)) != 0) {
+		if (r == 1 && keeper_start(kc, kc->kc_gen) == -1) {
+			keeper_fail(kw, kc->kc_id, 502, "", SCOPE_NETWORK,
+			    "cannot start the call", kc->kc_req.kr_host, 0, 0);
+			goto out;
+		}
+		return;		/* r == 2: keeper_auth_ready goes on */
+	}
 	if (er->er_error != EGRESS_OK) {
 		log_debug("call %s: %s: %s", kc->kc_plan.pl_reqid,
 		    kc->kc_req.kr_host, er->er_msg);
@@ -484,6 +503,8 @@ keeper_start(struct kcall *kc, struct kgen *kg)
 		    (const void *)kc->kc_req.kr_body : "";
 		req.eq_bodylen = kc->kc_req.kr_bodylen;
 	}
+	req.eq_cert = kauth_client_cert(kc->kc_auth, &req.eq_certlen,
+	    (const char **)&req.eq_key, &req.eq_keylen);
 	/* The window runs from when the keeper took the call. */
 	req.eq_deadline = kc->kc_start;
 	req.eq_deadline.tv_sec += kg->kg_snap->sn_cfg->c_egress.timeout;
@@ -491,6 +512,30 @@ keeper_start(struct kcall *kc, struct kgen *kg)
 	    keeper_call_done, kc);
 	free(hf);	/* egress copied what it needs */
 	return kc->kc_ec == NULL ? -1 : 0;
+}
+
+/* The call's credential is ready (fl NULL), or cannot be had. */
+static void
+keeper_auth_ready(void *arg, struct fail *fl)
+{
+	struct kcall		*kc = arg;
+	struct keeper_worker	*kw = kc->kc_kw;
+
+	if (kw == NULL) {
+		keeper_call_free(kc);
+		return;
+	}
+	if (fl != NULL) {
+		fl->fl_external_us = keeper_us_since(&kc->kc_start);
+		keeper_send_fail(kw, kc->kc_id, fl);
+		keeper_call_free(kc);
+		return;
+	}
+	if (keeper_start(kc, kc->kc_gen) == -1) {
+		keeper_fail(kw, kc->kc_id, 502, "", SCOPE_NETWORK,
+		    "cannot start the call", kc->kc_req.kr_host, 0, 0);
+		keeper_call_free(kc);
+	}
 }
 
 static int
@@ -571,11 +616,16 @@ keeper_call(struct keeper_worker *kw, struct ipc_msg *m)
 		keeper_call_free(kc);
 		return 0;
 	}
-	if (keeper_start(kc, kg) == -1) {
-		keeper_fail(kw, kc->kc_id, 502, "", SCOPE_NETWORK,
-		    "cannot start the call", kc->kc_req.kr_host, 0, 0);
+	/* Tokens, signatures, certificates: maybe a token fetch first. */
+	if ((r = kauth_prepare(k->k_auth, &kc->kc_req, &kc->kc_auth,
+	    keeper_auth_ready, kc, &fl)) == -1) {
+		keeper_send_fail(kw, kc->kc_id, &fl);
+		fail_clear(&fl);
 		keeper_call_free(kc);
+		return 0;
 	}
+	if (r == 0)
+		keeper_auth_ready(kc, NULL);
 	return 0;
 }
 

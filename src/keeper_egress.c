@@ -1012,6 +1012,17 @@ egress_setopts(struct egress_call *c, const struct egress_request *req,
 	SET(CURLOPT_CONNECTTIMEOUT_MS, window);
 	SET(CURLOPT_ACCEPT_ENCODING, "gzip, deflate");
 	SET(CURLOPT_MAXLIFETIME_CONN, (long)EGRESS_CONN_LIFETIME);
+	if (req->eq_cert != NULL && req->eq_key != NULL) {
+		struct curl_blob cert = { (void *)req->eq_cert,
+		    req->eq_certlen, CURL_BLOB_COPY };
+		struct curl_blob key = { (void *)req->eq_key,
+		    req->eq_keylen, CURL_BLOB_COPY };
+
+		SET(CURLOPT_SSLCERTTYPE, "PEM");
+		SET(CURLOPT_SSLCERT_BLOB, &cert);
+		SET(CURLOPT_SSLKEYTYPE, "PEM");
+		SET(CURLOPT_SSLKEY_BLOB, &key);
+	}
 
 	body = req->eq_body != NULL || strcmp(req->eq_method, "POST") == 0 ||
 	    strcmp(req->eq_method, "PUT") == 0 ||

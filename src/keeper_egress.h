@@ -51,6 +51,15 @@ struct egress_request {
 	size_t		 eq_bodylen;
 	/* CLOCK_MONOTONIC; zero: now + ec_timeout_ms */
 	struct timespec	 eq_deadline;
+	/*
+	 * An upstream client certificate and its key (PEM; mTLS), or NULL.
+	 * libcurl keeps a copy for the call, freed (wiped) with it, and never
+	 * reuses a connection made with another certificate.
+	 */
+	const void	*eq_cert;
+	size_t		 eq_certlen;
+	const void	*eq_key;
+	size_t		 eq_keylen;
 };
 
 enum egress_error {

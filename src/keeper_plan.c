@@ -302,6 +302,221 @@ kplan_origin(const struct snapshot *sn, const struct plan *pl,
 	return 0;
 }
 
+/*
+ * The template an authentication field of the plan claims to be rendered
+ * from, or NULL when the connector has no such field.
+ */
+static const struct conn_tmpl *
+kplan_auth_tmpl(const struct conn_request *cr, const struct plan_field *f)
+{
+	const struct conn_auth	*a = &cr->cr_auth;
+	const struct conn_ext	*e = &cr->cr_ext;
+	const struct conn_claim	*cl;
+	size_t			 i, n;
+	int			 oauth, jwt;
+
+	oauth = a->ca_type == CONN_AUTH_OAUTH_CC ||
+	    a->ca_type == CONN_AUTH_OAUTH_JWT_BEARER;
+	jwt = a->ca_type == CONN_AUTH_JWT ||
+	    a->ca_type == CONN_AUTH_OAUTH_JWT_BEARER;
+	switch (f->pf_src) {
+	case PA_CLIENT_ID:
+		return oauth ? &a->ca_client_id : NULL;
+	case PA_TOKEN_URL:
+		return oauth ? &a->ca_token_url : NULL;
+	case PA_CLIENT_SECRET:
+		return a->ca_type == CONN_AUTH_OAUTH_CC ? &a->ca_client_secret :
+		    NULL;
+	case PA_SCOPE:
+		return a->ca_type == CONN_AUTH_OAUTH_CC ? &a->ca_scope : NULL;
+	case PA_SUBJECT:
+		return a->ca_type == CONN_AUTH_OAUTH_JWT_BEARER ?
+		    &a->ca_subject : NULL;
+	case PA_AUDIENCE:
+		return a->ca_type == CONN_AUTH_OAUTH_JWT_BEARER ?
+		    &a->ca_audience : NULL;
+	case PA_PRIVATE_KEY:
+		return jwt ? &a->ca_private_key : NULL;
+	case PA_CLAIM:
+	case PA_JWT_HEADER:
+		if (!jwt)
+			return NULL;
+		cl = f->pf_src == PA_CLAIM ? a->ca_claims : a->ca_headers;
+		n = f->pf_src == PA_CLAIM ? a->ca_nclaims : a->ca_nheaders;
+		for (i = 0; i < n; i++)
+			if (cl[i].cl_json == NULL &&
+			    strcmp(cl[i].cl_key, f->pf_name) == 0)
+				return &cl[i].cl_value;
+		return NULL;
+	case PA_CERT:
+		return &e->ce_cert;
+	case PA_CERT_KEY:
+		return &e->ce_cert_key;
+	case PA_AWS_KEY_ID:
+		return e->ce_sigv4 ? &e->ce_aws_key_id : NULL;
+	case PA_AWS_SECRET:
+		return e->ce_sigv4 ? &e->ce_aws_secret : NULL;
+	case PA_AWS_TOKEN:
+		return e->ce_sigv4 ? &e->ce_aws_token : NULL;
+	}
+	return NULL;
+}
+
+/* Literal parts may hold newlines only in PEM keys and claims. */
+static int
+kplan_auth_multiline(uint32_t id)
+{
+	return id == PA_PRIVATE_KEY || id == PA_CERT || id == PA_CERT_KEY ||
+	    id == PA_CLAIM || id == PA_JWT_HEADER;
+}
+
+static int
+kplan_auth_field_ok(const struct plan_field *f, const struct tmpl *tmpl)
+{
+	const struct tmpl_usage	*u = tmpl != NULL ? tmpl_usage(tmpl) : NULL;
+	size_t			 i;
+
+	for (i = 0; i < f->pf_nsegs; i++) {
+		if (f->pf_segs[i].ps_secret != NULL) {
+			if (u == NULL || (u->tu_flags & TMPL_USES_SECRET) == 0 ||
+			    !kplan_secrets_named(f->pf_segs[i].ps_secret, u))
+				return 0;
+		} else if (!kplan_auth_multiline(f->pf_src) &&
+		    !kplan_clean(f->pf_segs[i].ps_data, f->pf_segs[i].ps_len))
+			return 0;
+		else if (memchr(f->pf_segs[i].ps_data, '\0',
+		    f->pf_segs[i].ps_len) != NULL)
+			return 0;
+	}
+	return 1;
+}
+
+/*
+ * The authentication fields: each from its own template (secrets only
+ * those it names), none twice, every one the connector's type needs.
+ */
+static const char *
+kplan_check_auth(const struct conn_request *cr, const struct plan *pl)
+{
+	const struct conn_tmpl	*t;
+	const struct plan_field	*f;
+	unsigned int		 seen = 0;
+	size_t			 i, j, want = 0, got = 0;
+
+	for (i = 0; i < pl->pl_nauth; i++) {
+		f = &pl->pl_auth[i];
+		if ((t = kplan_auth_tmpl(cr, f)) == NULL)
+			return "authentication field not in the connector";
+		if (!kplan_auth_field_ok(f, t->ct_tmpl))
+			return "authentication field does not match its "
+			    "template";
+		if (f->pf_src == PA_CLAIM || f->pf_src == PA_JWT_HEADER) {
+			for (j = 0; j < i; j++)
+				if (pl->pl_auth[j].pf_src == f->pf_src &&
+				    strcmp(pl->pl_auth[j].pf_name,
+				    f->pf_name) == 0)
+					return "authentication claim sent twice";
+			got++;
+			continue;
+		}
+		if (f->pf_name[0] != '\0' || (seen & (1U << f->pf_src)))
+			return "authentication field sent twice";
+		seen |= 1U << f->pf_src;
+		if (f->pf_src == PA_TOKEN_URL && plan_field_has_secret(f))
+			return "a secret in a token URL";
+	}
+	/* Every templated claim and JWT header travels, and nothing else. */
+	if (cr->cr_auth.ca_type == CONN_AUTH_JWT ||
+	    cr->cr_auth.ca_type == CONN_AUTH_OAUTH_JWT_BEARER) {
+		for (i = 0; i < cr->cr_auth.ca_nclaims; i++)
+			want += cr->cr_auth.ca_claims[i].cl_json == NULL;
+		for (i = 0; i < cr->cr_auth.ca_nheaders; i++)
+			want += cr->cr_auth.ca_headers[i].cl_json == NULL;
+	}
+	if (got != want)
+		return "authentication claims missing";
+	/* The fields the type cannot do without. */
+	switch (cr->cr_auth.ca_type) {
+	case CONN_AUTH_OAUTH_CC:
+		if ((seen & (1U << PA_CLIENT_ID)) == 0 ||
+		    (seen & (1U << PA_CLIENT_SECRET)) == 0 ||
+		    (seen & (1U << PA_TOKEN_URL)) == 0)
+			return "authentication fields missing";
+		break;
+	case CONN_AUTH_OAUTH_JWT_BEARER:
+		if ((seen & (1U << PA_CLIENT_ID)) == 0 ||
+		    (seen & (1U << PA_TOKEN_URL)) == 0 ||
+		    (seen & (1U << PA_SUBJECT)) == 0 ||
+		    (seen & (1U << PA_AUDIENCE)) == 0 ||
+		    (seen & (1U << PA_PRIVATE_KEY)) == 0)
+			return "authentication fields missing";
+		break;
+	case CONN_AUTH_JWT:
+		if ((seen & (1U << PA_PRIVATE_KEY)) == 0)
+			return "authentication fields missing";
+		break;
+	default:
+		break;
+	}
+	if (cr->cr_ext.ce_cert.ct_tmpl != NULL &&
+	    ((seen & (1U << PA_CERT)) == 0 || (seen & (1U << PA_CERT_KEY)) == 0))
+		return "client certificate missing";
+	if (cr->cr_ext.ce_sigv4 && ((seen & (1U << PA_AWS_KEY_ID)) == 0 ||
+	    (seen & (1U << PA_AWS_SECRET)) == 0))
+		return "aws_sigv4 credentials missing";
+	return NULL;
+}
+
+/* The token URL, where one is needed: at the token origin, whole. */
+static int
+kplan_check_token_url(const struct snapshot *sn, const struct plan *pl,
+    const struct conn_request *cr, struct fail *fl, const char **why)
+{
+	const struct conn_auth	*a = &cr->cr_auth;
+	const struct plan_field	*f = NULL;
+	char			*origin, *url, err[300];
+	size_t			 i, olen, ulen = 0;
+	int			 rv = -1;
+
+	for (i = 0; i < pl->pl_nauth; i++)
+		if (pl->pl_auth[i].pf_src == PA_TOKEN_URL)
+			f = &pl->pl_auth[i];
+	if (f == NULL)
+		return 0;
+	for (i = 0; i < f->pf_nsegs; i++)
+		ulen += f->pf_segs[i].ps_len;
+	if ((url = malloc(ulen + 1)) == NULL)
+		return -1;
+	for (i = 0, ulen = 0; i < f->pf_nsegs; i++) {
+		memcpy(url + ulen, f->pf_segs[i].ps_data, f->pf_segs[i].ps_len);
+		ulen += f->pf_segs[i].ps_len;
+	}
+	url[ulen] = '\0';
+	if ((origin = connector_origin_of(&a->ca_token_origin,
+	    a->ca_token_origin_literal, kplan_get_variable,
+	    (void *)&sn->sn_tenants[pl->pl_tenant], err, sizeof(err))) == NULL) {
+		free(url);
+		return kplan_fail(fl, 422, SCOPE_TEMPLATE, "%s", err);
+	}
+	if (!a->ca_token_origin_literal && connector_origin_check(origin,
+	    &sn->sn_cfg->c_egress.policy, err, sizeof(err)) == -1) {
+		kplan_fail(fl, 422, SCOPE_TEMPLATE, "%s", err);
+		rv = 1;
+		goto out;
+	}
+	olen = strlen(origin);
+	if (strchr(url, ' ') != NULL || strncmp(url, origin, olen) != 0 ||
+	    (url[olen] != '\0' && url[olen] != '/' && url[olen] != '?')) {
+		*why = "token URL is not at its origin";
+		goto out;
+	}
+	rv = 0;
+out:
+	free(origin);
+	free(url);
+	return rv;
+}
+
 int
 keeper_plan_check(const struct snapshot *sn, const struct plan *pl,
     struct fail *fl, const char **why)
@@ -347,11 +562,12 @@ keeper_plan_check(const struct snapshot *sn, const struct plan *pl,
 		goto out;
 	}
 	if ((*why = kplan_check_headers(cr, pl)) != NULL ||
-	    (*why = kplan_check_query(cr, pl)) != NULL) {
+	    (*why = kplan_check_query(cr, pl)) != NULL ||
+	    (*why = kplan_check_auth(cr, pl)) != NULL) {
 		rv = -1;
 		goto out;
 	}
-	rv = 0;
+	rv = kplan_check_token_url(sn, pl, cr, fl, why);
 out:
 	free(origin);
 	return rv;
@@ -359,7 +575,7 @@ out:
 
 /* --- Completing ----------------------------------------------------------- */
 
-static int
+int
 kreq_secret_add(struct kreq *kr, const char *p, size_t len)
 {
 	char	**ns, *c;
@@ -587,6 +803,28 @@ keeper_plan_complete(const struct snapshot *sn, const struct plan *pl,
 	kr->kr_body = pl->pl_body;
 	kr->kr_bodylen = pl->pl_bodylen;
 	kr->kr_has_body = pl->pl_has_body;
+	kr->kr_cr = kplan_request(sn, pl);
+	kr->kr_tenant = sn->sn_cfg->c_tenants[pl->pl_tenant].t_id;
+	/* The authentication's fields, for keeper_auth.c. */
+	if (pl->pl_nauth > 0 && (kr->kr_auth = calloc(pl->pl_nauth,
+	    sizeof(*kr->kr_auth))) == NULL)
+		goto oom;
+	for (i = 0; i < pl->pl_nauth; i++) {
+		struct kreq_value *kv = &kr->kr_auth[i];
+
+		kv->kv_id = (int)pl->pl_auth[i].pf_src;
+		if ((kv->kv_name = strdup(pl->pl_auth[i].pf_name)) == NULL)
+			goto oom;
+		kr->kr_nauth++;
+		if ((kv->kv_value = kplan_field_value(&pl->pl_auth[i], &kl,
+		    &kv->kv_len, &derived, fl)) == NULL)
+			goto fail;
+		if (derived && kreq_secret_add(kr, kv->kv_value,
+		    kv->kv_len) == -1)
+			goto oom;
+	}
+	if (kl.kl_err)
+		goto oom;
 	rv = 0;
 	goto out;
 oom:
@@ -602,6 +840,58 @@ out:
 	if (url != NULL)
 		keeper_secret_free(url, total);
 	return rv;
+}
+
+const char *
+kreq_auth(const struct kreq *kr, int id, size_t *lenp)
+{
+	size_t	 i;
+
+	for (i = 0; i < kr->kr_nauth; i++)
+		if (kr->kr_auth[i].kv_id == id) {
+			if (lenp != NULL)
+				*lenp = kr->kr_auth[i].kv_len;
+			return kr->kr_auth[i].kv_value;
+		}
+	if (lenp != NULL)
+		*lenp = 0;
+	return NULL;
+}
+
+int
+kreq_header_set(struct kreq *kr, const char *name, const char *value,
+    size_t len)
+{
+	struct kreq_header	*kh = NULL, *nh;
+	char			*v;
+	size_t			 i;
+
+	if ((v = malloc(len + 1)) == NULL)
+		return -1;
+	memcpy(v, value, len);
+	v[len] = '\0';
+	for (i = 0; i < kr->kr_nheaders; i++)
+		if (strcasecmp(kr->kr_headers[i].kh_name, name) == 0)
+			kh = &kr->kr_headers[i];
+	if (kh == NULL) {
+		if ((nh = reallocarray(kr->kr_headers, kr->kr_nheaders + 1,
+		    sizeof(*nh))) == NULL) {
+			keeper_secret_free(v, len + 1);
+			return -1;
+		}
+		kr->kr_headers = nh;
+		kh = &nh[kr->kr_nheaders];
+		memset(kh, 0, sizeof(*kh));
+		if ((kh->kh_name = strdup(name)) == NULL) {
+			keeper_secret_free(v, len + 1);
+			return -1;
+		}
+		kr->kr_nheaders++;
+	} else
+		keeper_secret_free(kh->kh_value, kh->kh_len + 1);
+	kh->kh_value = v;
+	kh->kh_len = len;
+	return 0;
 }
 
 void
@@ -624,5 +914,12 @@ kreq_clear(struct kreq *kr)
 		keeper_secret_free(kr->kr_secrets[i], kr->kr_secretlens[i] + 1);
 	free(kr->kr_secrets);
 	free(kr->kr_secretlens);
+	for (i = 0; i < kr->kr_nauth; i++) {
+		free(kr->kr_auth[i].kv_name);
+		if (kr->kr_auth[i].kv_value != NULL)
+			keeper_secret_free(kr->kr_auth[i].kv_value,
+			    kr->kr_auth[i].kv_len + 1);
+	}
+	free(kr->kr_auth);
 	memset(kr, 0, sizeof(*kr));
 }

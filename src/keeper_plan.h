@@ -29,6 +29,14 @@ struct kreq_header {
 	size_t		 kh_len;
 };
 
+/* An evaluated authentication field (plan.h: enum plan_auth_field). */
+struct kreq_value {
+	int		 kv_id;
+	char		*kv_name;	/* claim or JWT header key, or "" */
+	char		*kv_value;	/* may be a secret: wiped */
+	size_t		 kv_len;
+};
+
 /* The request as it leaves the keeper; every buffer is wiped on clear. */
 struct kreq {
 	char		*kr_method;
@@ -45,7 +53,20 @@ struct kreq {
 	char	       **kr_secrets;
 	size_t		*kr_secretlens;
 	size_t		 kr_nsecrets;
+	/* The authentication's fields, evaluated, for keeper_auth.c. */
+	struct kreq_value *kr_auth;
+	size_t		 kr_nauth;
+	const struct conn_request *kr_cr;	/* the keeper's own copy */
+	const char	*kr_tenant;		/* tenant id */
 };
+
+/* The value of an authentication field, or NULL (and *lenp 0). */
+const char	*kreq_auth(const struct kreq *, int id, size_t *lenp);
+/* Add or replace a header (the name compared without case). */
+int		 kreq_header_set(struct kreq *, const char *name,
+		    const char *value, size_t len);
+/* Remember a value redaction must look for (a token, a signature). */
+int		 kreq_secret_add(struct kreq *, const char *value, size_t len);
 
 /*
  * 0 when the plan may be completed; -1 and *why (a constant string, for
