@@ -34,6 +34,15 @@ class Request:
         self.headers = {k.lower(): v for k, v in self.header_list}
         self.body = body
         self.time = time.monotonic()
+        try:
+            cert = handler.connection.getpeercert()
+        except (AttributeError, ValueError):
+            cert = None
+        self.peer_cn = None
+        for rdn in (cert or {}).get("subject", ()):
+            for k, v in rdn:
+                if k == "commonName":
+                    self.peer_cn = v
 
     def header(self, name):
         return self.headers.get(name.lower())
@@ -166,8 +175,24 @@ class TestCA:
     def _run(self, args):
         subprocess.run(args, check=True, capture_output=True)
 
-    def server(self, names=("localhost",), ips=("127.0.0.1",)):
-        """A TLS context for a server certificate valid for names/ips."""
+    def client(self, name="widgetd client"):
+        """A client certificate this CA signs: (cert PEM, key PEM)."""
+        base = os.path.join(self.dir, "cli%d" % len(os.listdir(self.dir)))
+        key, csr, crt = base + ".key", base + ".csr", base + ".pem"
+        self._run(["openssl", "req", "-newkey", "ec", "-pkeyopt",
+                   "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", key,
+                   "-out", csr, "-subj", "/CN=" + name])
+        self._run(["openssl", "x509", "-req", "-in", csr, "-CA", self.cert,
+                   "-CAkey", self.key, "-CAcreateserial", "-out", crt,
+                   "-days", "2"])
+        with open(crt) as f, open(key) as g:
+            return f.read(), g.read()
+
+    def server(self, names=("localhost",), ips=("127.0.0.1",),
+               require_client=False):
+        """A TLS context for a server certificate valid for names/ips;
+        with require_client, clients must present a certificate this CA
+        signed."""
         base = os.path.join(self.dir, "srv%d" % len(os.listdir(self.dir)))
         key, csr, crt, ext = (base + ".key", base + ".csr", base + ".pem",
                               base + ".ext")
@@ -182,13 +207,16 @@ class TestCA:
         self._run(["openssl", "x509", "-req", "-in", csr, "-CA", self.cert,
                    "-CAkey", self.key, "-CAcreateserial", "-out", crt,
                    "-days", "2", "-extfile", ext])
-        return _TLS(crt, key)
+        return _TLS(crt, key, self.cert if require_client else None)
 
 
 class _TLS:
-    def __init__(self, cert, key):
+    def __init__(self, cert, key, client_ca=None):
         self.ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         self.ctx.load_cert_chain(cert, key)
+        if client_ca is not None:
+            self.ctx.verify_mode = ssl.CERT_REQUIRED
+            self.ctx.load_verify_locations(client_ca)
 
     def wrap_server(self, sock):
         return self.ctx.wrap_socket(sock, server_side=True)
