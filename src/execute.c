@@ -521,6 +521,16 @@ execute_field_clean(const struct plan_field *f)
 	return 1;
 }
 
+/* The same for a NUL-terminated name. */
+static int
+execute_text_clean(const char *s)
+{
+	for (; *s != '\0'; s++)
+		if (((unsigned char)*s < 0x20 && *s != '\t') || *s == 0x7f)
+			return 0;
+	return 1;
+}
+
 static struct plan_field *
 execute_field_new(struct plan_field **fs, size_t *n, uint32_t src,
     uint32_t row, const char *name)
@@ -849,6 +859,29 @@ execute_query(struct conn *c, struct exec *x, const struct tmpl_env *env,
 		if (execute_render_field(c, &a->ca_value, env,
 		    "authentication value", f) == -1)
 			goto out;
+	}
+	/*
+	 * The keeper takes a control byte in a plan for a worker gone bad
+	 * and evicts it: say here whose fault it is instead.
+	 */
+	for (i = 0; i < pl->pl_nquery; i++) {
+		f = &pl->pl_query[i];
+		if (execute_field_clean(f) && execute_text_clean(f->pf_name))
+			continue;
+		if (f->pf_src == PLAN_CALLER || f->pf_src == PLAN_OVERRIDE) {
+			const char *bad[2] = { f->pf_name, NULL };
+
+			execute_error(c, 400, "BAD_REQUEST", SCOPE_REQUEST,
+			    "a query parameter contains a control character",
+			    bad);
+			goto out;
+		}
+		snprintf(what, sizeof(what), "the %s of query parameter '%s' "
+		    "contains a control character",
+		    execute_text_clean(f->pf_name) ? "value" : "key",
+		    f->pf_name);
+		execute_error(c, 422, NULL, SCOPE_TEMPLATE, what, NULL);
+		goto out;
 	}
 	rv = 0;
 	goto out;
