@@ -45,6 +45,7 @@
 
 #define PATH_PARAM_MAX		200	/* characters of a path value (§8) */
 #define QUERY_MAX_PAIRS		256	/* caller's query parameters */
+#define EXECUTE_JSON_DEPTH	500	/* a payload's nesting, as from_json */
 
 /* One connector call in progress on a connection. */
 struct exec {
@@ -393,6 +394,37 @@ execute_utf8_valid(const unsigned char *s, size_t len)
 		    (cp >= 0xd800 && cp <= 0xdfff))
 			return 0;
 		i += n + 1;
+	}
+	return 1;
+}
+
+/*
+ * What json-c's strict mode lets through and RFC 8259 does not: single
+ * quotes, Infinity, raw control bytes inside strings, bytes that are not
+ * UTF-8.  The structure is json-c's to judge; this judges the characters.
+ */
+static int
+execute_json_chars(const unsigned char *s, size_t len)
+{
+	size_t	 i;
+	int	 in = 0;
+
+	if (!execute_utf8_valid(s, len))
+		return 0;
+	for (i = 0; i < len; i++) {
+		if (in) {
+			if (s[i] < 0x20)
+				return 0;
+			if (s[i] == '\\')
+				i++;
+			else if (s[i] == '"')
+				in = 0;
+		} else if (s[i] == '"')
+			in = 1;
+		else if (s[i] == '\0' ||
+		    strchr("{}[],:0123456789+-.eE truefalsnull\t\r\n", s[i]) ==
+		    NULL)
+			return 0;
 	}
 	return 1;
 }
@@ -1043,11 +1075,12 @@ execute_connector(struct conn *c, const char *permalink)
 		struct json_tokener	*tok;
 		struct json_object	*jo;
 
-		if ((tok = json_tokener_new()) == NULL)
+		if ((tok = json_tokener_new_ex(EXECUTE_JSON_DEPTH)) == NULL)
 			goto oom;
 		json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
 		jo = json_tokener_parse_ex(tok, r->r_body, (int)blen);
-		if (jo == NULL || tok->char_offset != (int)blen) {
+		if (jo == NULL || tok->char_offset != (int)blen ||
+		    !execute_json_chars((unsigned char *)r->r_body, blen)) {
 			json_object_put(jo);
 			json_tokener_free(tok);
 			execute_error(c, 400, "INVALID_JSON", SCOPE_REQUEST,
