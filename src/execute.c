@@ -603,6 +603,25 @@ execute_request_header(const struct http_request *r, const char *name)
 }
 
 /*
+ * The browser's credentials (its session token among them) and what a
+ * proxy in front says about it never cross (SPEC §7), not even as the
+ * override of a row its author made overridable: that row keeps its
+ * configured value.
+ */
+static int
+execute_header_private(const char *name)
+{
+	static const char *const names[] = { "Authorization", "Cookie",
+	    "X-CSRFToken", "X-CSRF-Token", "Forwarded", "X-Real-IP" };
+	size_t	 i;
+
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (strcasecmp(name, names[i]) == 0)
+			return 1;
+	return strncasecmp(name, "X-Forwarded-", 12) == 0;
+}
+
+/*
  * Percent-encode what a URL cannot carry as it is (white space, controls,
  * quotes, non-ASCII), past the origin: a path rendered from user data
  * stays one URL.  The origin itself is the keeper's to judge.
@@ -761,7 +780,8 @@ execute_headers(struct conn *c, struct exec *x, const struct tmpl_env *env,
 			has_ct = 1;
 		if (strcasecmp(row->cp_key, "Accept") == 0)
 			has_accept = 1;
-		ov = row->cp_overridable ? execute_request_header(c->c_req,
+		ov = row->cp_overridable && !execute_header_private(
+		    row->cp_key) ? execute_request_header(c->c_req,
 		    row->cp_key) : NULL;
 		if ((f = execute_field_new(&pl->pl_headers, &pl->pl_nheaders,
 		    ov != NULL ? PLAN_OVERRIDE : PLAN_ROW, (uint32_t)i,
