@@ -4,7 +4,8 @@
 # make -j runs them side by side; apiutil.py holds their shared checks.
 API_IT = tests/integration/api_route.py tests/integration/api_query.py \
 	tests/integration/api_body.py tests/integration/api_path.py \
-	tests/integration/api_headers.py
+	tests/integration/api_headers.py tests/integration/api_response.py \
+	tests/integration/api_network.py tests/integration/api_tenants.py
 TESTS += $(API_IT)
 EXTRA_DIST += $(API_IT) tests/integration/apiutil.py \
 	tests/integration/upstream.py
