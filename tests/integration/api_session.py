@@ -20,25 +20,19 @@ from apiutil import access_is, common, execute, refused  # noqa: E402
 
 try:
     import jwt
-    from cryptography.hazmat.primitives import serialization
-    from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 except ImportError:
     print("SKIP: python3-jwt or python3-cryptography is missing")
     sys.exit(77)
+# Keys as tests/session_pyjwt.py makes them (it exits 77 without them).
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(
+    __file__))))
+from session_pyjwt import new_key, pub_pem                # noqa: E402
 
 ISS = "https://community.example"
 AUD = "widgetd"
 CSRF = "csrf-4b1f0e9a7c"
 COOKIE = "wsess"
 HOSTS = {"ES256": "es.example", "RS256": "rs.example", "EdDSA": "ed.example"}
-
-
-def new_key(alg):
-    if alg == "ES256":
-        return ec.generate_private_key(ec.SECP256R1())
-    if alg == "RS256":
-        return rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    return ed25519.Ed25519PrivateKey.generate()
 
 
 def claims(**over):
@@ -71,9 +65,7 @@ try:
     for alg, k in keys.items():
         os.mkdir(os.path.join(d.dir, "store-" + alg.lower()))
         with open(os.path.join(d.dir, alg.lower() + ".pem"), "wb") as f:
-            f.write(k.public_key().public_bytes(
-                serialization.Encoding.PEM,
-                serialization.PublicFormat.SubjectPublicKeyInfo))
+            f.write(pub_pem(k))
     d.connectors(
         {"name": "who", "permalink": "who", "url": up.url("/who"),
          "headers": [{"key": "X-User-Id", "value": "{{ user.id }}"},
