@@ -1,1 +1,5 @@
 # it-sec fragment (see Makefile.am): integration tests of the request path
+# Security properties of the whole daemon, each able to fail (root parts
+# exit 77 without root): secrets only in the keeper's memory.
+TESTS += tests/integration/confinement.py
+EXTRA_DIST += tests/integration/confinement.py
