@@ -3,3 +3,6 @@
 # exit 77 without root): secrets only in the keeper's memory.
 TESTS += tests/integration/confinement.py
 EXTRA_DIST += tests/integration/confinement.py
+# The SSRF table through the daemon, in a private network namespace.
+TESTS += tests/integration/ssrf.py
+EXTRA_DIST += tests/integration/ssrf.py
