@@ -52,7 +52,12 @@ static const char	 registry[] =
 " {\"name\": \"Jwt\", \"permalink\": \"jwt\","
 "  \"url\": \"https://api.example.com/j\","
 "  \"headers\": [{\"key\": \"Authorization\", \"value\": \"Bearer {{ "
-"jwt_encode({'sub': 'x'}, get_secret('pem'), 'RS256') }}\"}]}"
+"jwt_encode({'sub': 'x'}, get_secret('pem'), 'RS256') }}\"}]},"
+" {\"name\": \"Rendered key\", \"permalink\": \"rendered-key\","
+"  \"url\": \"https://api.example.com/r\","
+"  \"authentication\": {\"type\": \"api_key\", \"config\": {\"key\": "
+"   \"{{ tenant_id }}_key\", \"value\": \"{{ get_secret('app_id') }}\","
+"   \"in\": \"query\"}}}"
 "]}";
 
 static void
@@ -517,6 +522,35 @@ START_TEST(test_check_variable_host)
 }
 END_TEST
 
+/*
+ * An api_key whose name is rendered: the caller's other keys are
+ * forwarded, one with the name the plan gives the key is not.
+ */
+START_TEST(test_check_rendered_key)
+{
+	struct plan		 pl;
+	struct plan_field	*f;
+	const char		*why = NULL;
+
+	memset(&pl, 0, sizeof(pl));
+	pl.pl_gen = 7;
+	pl.pl_kind = PLAN_CONNECTOR;
+	pl.pl_conn = (uint32_t)conn_index("rendered-key");
+	pl.pl_reqid = strdup("r");
+	pl.pl_method = strdup("GET");
+	pl.pl_url = strdup("https://api.example.com/r");
+	field(&pl.pl_query, &pl.pl_nquery, PLAN_CALLER, 0, "page", "2");
+	f = field(&pl.pl_query, &pl.pl_nquery, PLAN_AUTH, 0, "t_key", NULL);
+	ck_assert_int_eq(plan_field_add(f, NULL, 0,
+	    secret_of("{{ get_secret('app_id') }}")), 0);
+	ck_assert_msg(check(&pl, &why) == 0, "%s", why);
+	field(&pl.pl_query, &pl.pl_nquery, PLAN_CALLER, 0, "t_key", "mine");
+	ck_assert_int_eq(check(&pl, &why), -1);
+	ck_assert_str_eq(why, "caller query field not allowed");
+	plan_clear(&pl);
+}
+END_TEST
+
 static int
 lookup(const char *name, const void **val, size_t *len, void *arg)
 {
@@ -624,6 +658,7 @@ check_suite(void)
 	tcase_add_test(tc, test_check_secret_fields);
 	tcase_add_test(tc, test_check_rows);
 	tcase_add_test(tc, test_check_variable_host);
+	tcase_add_test(tc, test_check_rendered_key);
 	tcase_add_test(tc, test_complete);
 	tcase_add_test(tc, test_complete_errors);
 	suite_add_tcase(s, tc);
