@@ -188,6 +188,19 @@ weather_plan(struct plan *pl)
 	    secret_of("{{ get_secret('app_id') }}")), 0);
 }
 
+/* An empty plan for a connector: what every plan starts with. */
+static void
+plan_for(struct plan *pl, const char *permalink, const char *url)
+{
+	memset(pl, 0, sizeof(*pl));
+	pl->pl_gen = 7;
+	pl->pl_kind = PLAN_CONNECTOR;
+	pl->pl_conn = (uint32_t)conn_index(permalink);
+	pl->pl_reqid = strdup("r");
+	pl->pl_method = strdup("GET");
+	pl->pl_url = strdup(url);
+}
+
 /* Encode then decode, as the channel would. */
 static void
 roundtrip(const struct plan *in, struct plan *out)
@@ -492,13 +505,7 @@ START_TEST(test_check_variable_host)
 	struct fail	 fl;
 	const char	*why;
 
-	memset(&pl, 0, sizeof(pl));
-	pl.pl_gen = 7;
-	pl.pl_kind = PLAN_CONNECTOR;
-	pl.pl_conn = (uint32_t)conn_index("var");
-	pl.pl_reqid = strdup("r");
-	pl.pl_method = strdup("GET");
-	pl.pl_url = strdup("https://api.example.org/x");
+	plan_for(&pl, "var", "https://api.example.org/x");
 	memset(&fl, 0, sizeof(fl));
 	ck_assert_int_eq(keeper_plan_check(snap, &pl, &fl, &why), 0);
 	free(pl.pl_url);
@@ -507,13 +514,7 @@ START_TEST(test_check_variable_host)
 	plan_clear(&pl);
 
 	/* An unset variable: a 422 for the caller, not the worker's fault. */
-	memset(&pl, 0, sizeof(pl));
-	pl.pl_gen = 7;
-	pl.pl_kind = PLAN_CONNECTOR;
-	pl.pl_conn = (uint32_t)conn_index("missing");
-	pl.pl_reqid = strdup("r");
-	pl.pl_method = strdup("GET");
-	pl.pl_url = strdup("https://api.example.com/x");
+	plan_for(&pl, "missing", "https://api.example.com/x");
 	ck_assert_msg(keeper_plan_check(snap, &pl, &fl, &why) == 1, "%s", why);
 	ck_assert_uint_eq(fl.fl_status, 422);
 	ck_assert_str_eq(fl.fl_scope, "Configuration (template rendering)");
@@ -532,13 +533,7 @@ START_TEST(test_check_rendered_key)
 	struct plan_field	*f;
 	const char		*why = NULL;
 
-	memset(&pl, 0, sizeof(pl));
-	pl.pl_gen = 7;
-	pl.pl_kind = PLAN_CONNECTOR;
-	pl.pl_conn = (uint32_t)conn_index("rendered-key");
-	pl.pl_reqid = strdup("r");
-	pl.pl_method = strdup("GET");
-	pl.pl_url = strdup("https://api.example.com/r");
+	plan_for(&pl, "rendered-key", "https://api.example.com/r");
 	field(&pl.pl_query, &pl.pl_nquery, PLAN_CALLER, 0, "page", "2");
 	f = field(&pl.pl_query, &pl.pl_nquery, PLAN_AUTH, 0, "t_key", NULL);
 	ck_assert_int_eq(plan_field_add(f, NULL, 0,
@@ -612,13 +607,7 @@ START_TEST(test_complete_errors)
 	struct fail		 fl;
 
 	/* A signing error is the JWT scope's 422. */
-	memset(&pl, 0, sizeof(pl));
-	pl.pl_gen = 7;
-	pl.pl_kind = PLAN_CONNECTOR;
-	pl.pl_conn = (uint32_t)conn_index("jwt");
-	pl.pl_reqid = strdup("r");
-	pl.pl_method = strdup("GET");
-	pl.pl_url = strdup("https://api.example.com/j");
+	plan_for(&pl, "jwt", "https://api.example.com/j");
 	f = field(&pl.pl_headers, &pl.pl_nheaders, PLAN_ROW, 0,
 	    "Authorization", "Bearer ");
 	ck_assert_int_eq(plan_field_add(f, NULL, 0, secret_of("{{ jwt_encode("
