@@ -6,3 +6,6 @@ EXTRA_DIST += tests/integration/confinement.py
 # The SSRF table through the daemon, in a private network namespace.
 TESTS += tests/integration/ssrf.py
 EXTRA_DIST += tests/integration/ssrf.py
+# CR, LF, NUL from a browser: refused in every place it can enter a call.
+TESTS += tests/integration/crlf.py
+EXTRA_DIST += tests/integration/crlf.py
