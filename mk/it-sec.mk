@@ -9,3 +9,6 @@ EXTRA_DIST += tests/integration/ssrf.py
 # CR, LF, NUL from a browser: refused in every place it can enter a call.
 TESTS += tests/integration/crlf.py
 EXTRA_DIST += tests/integration/crlf.py
+# Redirects never followed; HTTPS against a CA made at test time.
+TESTS += tests/integration/redirects.py
+EXTRA_DIST += tests/integration/redirects.py
