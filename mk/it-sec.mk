@@ -12,3 +12,5 @@ EXTRA_DIST += tests/integration/crlf.py
 # Redirects never followed; HTTPS against a CA made at test time.
 TESTS += tests/integration/redirects.py
 EXTRA_DIST += tests/integration/redirects.py
+TESTS += tests/integration/tls.py
+EXTRA_DIST += tests/integration/tls.py
