@@ -14,3 +14,6 @@ TESTS += tests/integration/redirects.py
 EXTRA_DIST += tests/integration/redirects.py
 TESTS += tests/integration/tls.py
 EXTRA_DIST += tests/integration/tls.py
+# What crosses between browser and upstream is chosen (SPEC 7).
+TESTS += tests/integration/crossing.py
+EXTRA_DIST += tests/integration/crossing.py
