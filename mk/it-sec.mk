@@ -17,3 +17,5 @@ EXTRA_DIST += tests/integration/tls.py
 # What crosses between browser and upstream is chosen (SPEC 7).
 TESTS += tests/integration/crossing.py
 EXTRA_DIST += tests/integration/crossing.py
+# Session tokens signed as a host application signs them (python3-jwt).
+EXTRA_DIST += tests/integration/sessions.py

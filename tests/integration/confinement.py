@@ -38,7 +38,7 @@ import urllib.parse
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from wdtest import TEST_EGRESS, Daemon, check, fail, need_root  # noqa: E402
-from upstream import Upstream, echo_answer  # noqa: E402
+from upstream import Upstream  # noqa: E402
 
 # Mappings bigger than this are a sanitizer's shadow memory (tens of
 # terabytes, reserved, never holding data): they are named, not read.

@@ -19,20 +19,13 @@ the upstream, so "nothing sent" is not an empty upstream's doing."""
 import json
 import os
 import sys
-import tempfile
 import time
 import urllib.parse
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from wdtest import SKIP, TEST_EGRESS, Daemon, check, fail, need_root  # noqa
 from upstream import Upstream  # noqa: E402
-
-try:
-    import jwt
-    from cryptography.hazmat.primitives import serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-except ImportError:
-    jwt = None
+import sessions  # noqa: E402
 
 SCOPE_TMPL = "Configuration (template rendering)"
 
@@ -85,37 +78,15 @@ def connectors(up):
     ]
 
 
-class Session:
-    def __init__(self, d):
-        self.key = ec.generate_private_key(ec.SECP256R1())
-        pem = self.key.public_key().public_bytes(
-            serialization.Encoding.PEM,
-            serialization.PublicFormat.SubjectPublicKeyInfo)
-        self.path = os.path.join(d.dir, "session.pem")
-        with open(self.path, "wb") as f:
-            f.write(pem)
-
-    def headers(self, username):
-        now = int(time.time())
-        tok = jwt.encode({"sub": "u1", "preferred_username": username,
-                          "iss": "https://app.test", "aud": "widgetd",
-                          "iat": now, "exp": now + 600, "csrf": "c5rf"},
-                         self.key, algorithm="ES256")
-        return ["Authorization: Bearer " + tok, "X-CSRFToken: c5rf"]
-
-
 def main():
     need_root()
-    if jwt is None:
+    if not sessions.available():
         print("SKIP: no python3-jwt / python3-cryptography")
         sys.exit(SKIP)
     up = Upstream()
-    d = Daemon(workers=1, egress=TEST_EGRESS, tenants=[
-        '{ id = "test"; registry = "reg.json"; store = "store"; '
-        'session = { public_key = "session.pem"; '
-        'issuer = "https://app.test"; audience = "widgetd"; }; }'])
+    d = Daemon(workers=1, egress=TEST_EGRESS, tenants=[sessions.TENANT])
     try:
-        sess = Session(d)
+        sess = sessions.Signer(d.dir)
         d.connectors(*connectors(up))
         d.set_secret("k", "crlf-test-secret-value")
         d.start()
@@ -124,8 +95,8 @@ def main():
         n_refused = 0
 
         def call(perm, query="", headers=(), user=None):
-            hs = list(headers) + (sess.headers(user) if user is not None
-                                  else [])
+            hs = list(headers) + (sess.headers(preferred_username=user)
+                                  if user is not None else [])
             return d.call("GET", "/widget-service/connectors/%s/execute%s" %
                           (perm, query), headers=hs)
 

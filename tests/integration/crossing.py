@@ -26,13 +26,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from wdtest import SKIP, TEST_EGRESS, Daemon, check, need_root  # noqa: E402
 from upstream import Upstream, echo_answer  # noqa: E402
-
-try:
-    import jwt
-    from cryptography.hazmat.primitives import serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-except ImportError:
-    jwt = None
+import sessions  # noqa: E402
 
 # What the upstream may see, lower case: nothing else crosses.
 ALLOWED_UP = {"host", "x-fixed", "x-lang", "x-api-key", "accept",
@@ -59,7 +53,7 @@ def upstream_answer(req):
 
 def main():
     need_root()
-    if jwt is None:
+    if not sessions.available():
         print("SKIP: no python3-jwt / python3-cryptography")
         sys.exit(SKIP)
     up = Upstream()
@@ -80,20 +74,9 @@ def main():
                           "{{ response.headers['www-authenticate'] }}",
          "response_content_type": "text/plain"},
     ]
-    d = Daemon(workers=1, egress=TEST_EGRESS, tenants=[
-        '{ id = "test"; registry = "reg.json"; store = "store"; '
-        'session = { public_key = "session.pem"; cookie = "wsess"; '
-        'issuer = "https://app.test"; audience = "widgetd"; }; }'])
+    d = Daemon(workers=1, egress=TEST_EGRESS, tenants=[sessions.TENANT])
     try:
-        priv = ec.generate_private_key(ec.SECP256R1())
-        with open(os.path.join(d.dir, "session.pem"), "wb") as f:
-            f.write(priv.public_key().public_bytes(
-                serialization.Encoding.PEM,
-                serialization.PublicFormat.SubjectPublicKeyInfo))
-        now = int(time.time())
-        tok = jwt.encode({"sub": "u1", "iss": "https://app.test",
-                          "aud": "widgetd", "iat": now, "exp": now + 600,
-                          "csrf": "csrf-value-1"}, priv, algorithm="ES256")
+        tok = sessions.Signer(d.dir).token(csrf="csrf-value-1")
         d.connectors(*conns)
         d.set_secret("k", "crossing-api-key-42")
         d.start()
