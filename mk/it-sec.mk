@@ -19,3 +19,6 @@ TESTS += tests/integration/crossing.py
 EXTRA_DIST += tests/integration/crossing.py
 # Session tokens signed as a host application signs them (python3-jwt).
 EXTRA_DIST += tests/integration/sessions.py
+# The mock upstreams these tests use (no other fragment distributes it
+# yet; a second listing is harmless, automake sorts the list unique).
+EXTRA_DIST += tests/integration/upstream.py
