@@ -210,9 +210,15 @@ kplan_check_headers(const struct conn_request *cr, const struct plan *pl)
 	return NULL;
 }
 
-/* A caller's key may not be one the connector itself sets. */
+/*
+ * A caller's key may not be one the connector itself sets: a declared
+ * row's, or the api_key's.  A rendered api_key name is known only from
+ * the plan's own authentication field (its name is the worker's to
+ * render, and kplan_auth_ok checks the rest).
+ */
 static int
-kplan_query_declared(const struct conn_request *cr, const char *key)
+kplan_query_declared(const struct conn_request *cr, const struct plan *pl,
+    const char *key)
 {
 	const struct conn_auth	*a = &cr->cr_auth;
 	size_t			 i;
@@ -220,10 +226,14 @@ kplan_query_declared(const struct conn_request *cr, const char *key)
 	for (i = 0; i < cr->cr_nquery; i++)
 		if (strcmp(cr->cr_query[i].cp_key, key) == 0)
 			return 1;
-	if (a->ca_type == CONN_AUTH_API_KEY && a->ca_in == CONN_IN_QUERY &&
-	    (a->ca_key.ct_tmpl == NULL || !tmpl_is_literal(a->ca_key.ct_tmpl) ||
-	    strcmp(a->ca_key.ct_src, key) == 0))
-		return 1;
+	if (a->ca_type != CONN_AUTH_API_KEY || a->ca_in != CONN_IN_QUERY)
+		return 0;
+	if (a->ca_key.ct_tmpl != NULL && tmpl_is_literal(a->ca_key.ct_tmpl))
+		return strcmp(a->ca_key.ct_src, key) == 0;
+	for (i = 0; i < pl->pl_nquery; i++)
+		if (pl->pl_query[i].pf_src == PLAN_AUTH &&
+		    strcmp(pl->pl_query[i].pf_name, key) == 0)
+			return 1;
 	return 0;
 }
 
@@ -256,7 +266,7 @@ kplan_check_query(const struct conn_request *cr, const struct plan *pl)
 			break;
 		case PLAN_CALLER:
 			/* Dropped, never sent beside the configured value. */
-			if (kplan_query_declared(cr, f->pf_name) ||
+			if (kplan_query_declared(cr, pl, f->pf_name) ||
 			    !kplan_field_ok(f, NULL))
 				return "caller query field not allowed";
 			break;
