@@ -514,15 +514,26 @@ ctl_table_free(struct ctl_table *t)
 	free(t->t_cells);
 }
 
-/* "3h12m" and the like; "-" when absent. */
+/*
+ * "3h12m" and the like; "-" when absent.  The daemon sends seconds with a
+ * fraction (a JSON double); whole seconds are shown.
+ */
 static char *
 ctl_fmt_duration(struct json_object *o, const char *key)
 {
-	char	*s;
-	int64_t	 n;
-	int	 r;
+	struct json_object	*v;
+	char			*s;
+	double			 d;
+	int64_t			 n;
+	int			 r;
 
-	if (!ctl_int(o, key, &n) || n < 0)
+	if (json_object_object_get_ex(o, key, &v) &&
+	    json_object_is_type(v, json_type_double)) {
+		d = json_object_get_double(v);
+		if (!(d >= 0 && d < 1e15))
+			return strdup("-");
+		n = (int64_t)d;
+	} else if (!ctl_int(o, key, &n) || n < 0)
 		return strdup("-");
 	if (n < 60)
 		r = asprintf(&s, "%ds", (int)n);

@@ -1072,12 +1072,12 @@ END_TEST
 START_TEST(test_status_print)
 {
 	static const char reply[] =
-	    "{\"ok\":true,\"pid\":4242,\"uptime_s\":3725,\"generation\":3,"
+	    "{\"ok\":true,\"pid\":4242,\"uptime_s\":3725.5,\"generation\":3,"
 	    "\"config\":\"/etc/widgetd.conf\",\"cache\":{\"hits\":5},"
 	    "\"processes\":["
 	    "{\"role\":\"keeper\",\"slot\":0,\"pid\":4243,\"uptime_s\":3725,"
 	    "\"respawns\":0,\"generation\":3,\"queue\":2},"
-	    "{\"role\":\"worker\",\"slot\":1,\"pid\":45678,\"uptime_s\":59,"
+	    "{\"role\":\"worker\",\"slot\":1,\"pid\":45678,\"uptime_s\":59.97,"
 	    "\"respawns\":12,\"generation\":3,\"connections\":7,\"keeper\":0},"
 	    "7,"
 	    "{\"role\":\"worker\\u001b[31m\",\"slot\":2,\"pid\":9,"
