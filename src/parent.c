@@ -50,6 +50,7 @@
 #include "ipc.h"
 #include "log.h"
 #include "proc.h"
+#include "sandbox.h"
 #include "snapshot.h"
 
 #define PARENT_BACKLOG		511
@@ -1675,6 +1676,13 @@ parent_main(const struct proc_opts *po)
 		log_info("not started as root: workers and keeper keep uid %ld "
 		    "and run without chroot; seccomp filters still apply",
 		    (long)geteuid());
+	/*
+	 * The parent needs none of ptrace, module loading, mounts, keyrings,
+	 * bpf and their like: a deny-list from here on, inherited by every
+	 * child beneath its own allow-list.
+	 */
+	if (sandbox_apply(SANDBOX_PARENT) == -1)
+		fatal("cannot install the parent's seccomp filter");
 
 	/* A child that died mid-write must not kill the parent. */
 	signal(SIGPIPE, SIG_IGN);

@@ -29,6 +29,10 @@ try:
     check(len(keepers) == 1, "one keeper (%d)" % len(keepers))
     check(len(kids) == 4, "no other children")
     check(status_of(d.proc.pid, "Uid")[0] == "0", "parent runs as root")
+    # The parent's deny-list (ptrace, modules, mounts, bpf ...) is on.
+    check(status_of(d.proc.pid, "Seccomp") == ["2"], "parent: seccomp filter")
+    check(status_of(d.proc.pid, "NoNewPrivs") == ["1"],
+          "parent: no_new_privs")
     for p in workers:
         uids = status_of(p, "Uid")
         check(all(int(u) == nobody for u in uids),
