@@ -4,8 +4,9 @@ counters equal to the calls this test made, by status), reload (good;
 bad, with every error as file:line and exit 1 while the old
 configuration keeps serving), -s, the socket's mode and a non-root peer
 refused, secret set while running (the next call carries the new value,
-through either keeper), a reload that moves control_socket, and stop
-(clean exit, socket removed)."""
+through either keeper), variable set (a new generation, the next call
+carries it), a reload that moves control_socket, and stop (clean exit,
+socket removed)."""
 
 import json
 import os
@@ -55,7 +56,8 @@ def status(d):
 def connectors(d, extra=()):
     d.connectors(
         {"name": "Echo", "permalink": "echo", "method": "GET",
-         "url": up.url("/echo")},
+         "url": up.url("/echo"), "query_parameters": [
+             {"key": "region", "value": "{{ get_variable('region') }}"}]},
         {"name": "Fail", "permalink": "fail", "method": "GET",
          "url": up.url("/fail")},
         {"name": "Down", "permalink": "down", "method": "GET",
@@ -80,6 +82,7 @@ d = Daemon(workers=2, keepers=2, egress=TEST_EGRESS)
 try:
     connectors(d)
     d.set_secret("key", SECRET1)
+    d.set_variable("region", "eu-1")
     d.start()
     sock = os.path.join(d.rundir, "control.sock")
 
@@ -221,11 +224,20 @@ try:
           "no secret in the log")
     check(status(d)["generation"] == 1, "a secret needs no new generation")
 
+    # A variable goes through a new generation (a reload).
+    r = d.widgetctl("variable", "set", "region", "us-2")
+    check(r.returncode == 0 and status(d)["generation"] == 2,
+          "variable set: a new generation (%s)" % r.stderr.decode().strip())
+    up.reset()
+    check(execute(d, "echo") == 200 and
+          up.seen("/echo")[-1].query == "region=us-2",
+          "right after: the call carries the new variable")
+
     # --- reload: good, then bad ----------------------------------------
     connectors(d, extra=({"name": "New", "permalink": "new",
                           "method": "GET", "url": up.url("/new")},))
     r = d.widgetctl("reload")
-    check(r.returncode == 0 and r.stdout == b"reloaded: generation 2\n",
+    check(r.returncode == 0 and r.stdout == b"reloaded: generation 3\n",
           "reload: %r" % r.stdout)
     check(execute(d, "new") == 200, "the new connector answers")
 
@@ -247,7 +259,7 @@ try:
           " | ".join(err.splitlines()))
     check(r.stdout == b"", "nothing on standard output")
     check(execute(d, "new") == 200 and execute(d, "bad") == 404 and
-          status(d)["generation"] == 2, "generation 2 keeps serving")
+          status(d)["generation"] == 3, "generation 3 keeps serving")
     d.write_registry(good_registry)
 
     # A configuration with an error: widgetctl -c cannot read it either.
@@ -265,8 +277,8 @@ try:
         err.strip().replace("\n", " | "))
     r = ctl_s(sock, "status", "--json")
     check(execute(d, "new") == 200 and
-          json.loads(r.stdout)["generation"] == 2,
-          "generation 2 keeps serving")
+          json.loads(r.stdout)["generation"] == 3,
+          "generation 3 keeps serving")
     d.limits = ""
 
     # --- a reload that moves the control socket ------------------------
@@ -277,7 +289,7 @@ try:
     with open(d.conf, "w") as f:
         f.write(text)
     r = ctl_s(sock, "reload")
-    check(r.returncode == 0 and r.stdout == b"reloaded: generation 3\n",
+    check(r.returncode == 0 and r.stdout == b"reloaded: generation 4\n",
           "reload moving control_socket answered on the old socket (%r %r)"
           % (r.stdout, r.stderr))
     check(wait_for(lambda: not os.path.exists(sock), 5),
