@@ -1174,6 +1174,17 @@ START_TEST(test_status_print)
 	    "no connector calls yet\n");
 	free(out);
 	json_object_put(o);
+
+	/* A worker that did not answer: said, not silently missing. */
+	o = json_tokener_parse("{\"ok\":true,\"incomplete\":true}");
+	fp = open_memstream(&out, &len);
+	ctl_status_print(fp, o);
+	fclose(fp);
+	ck_assert_str_eq(out, "widgetd\nincomplete: not every worker "
+	    "answered in time; its connector counters are missing\n\n"
+	    "no processes\n\nno connector calls yet\n");
+	free(out);
+	json_object_put(o);
 }
 END_TEST
 
