@@ -278,6 +278,9 @@ api_reply_envelope(struct evbuffer *out, const struct api_ctx *a, int status,
 	char	*body;
 	int	 r;
 
+	/* Every envelope has a code a program can switch on. */
+	if (code == NULL)
+		code = api_status_code(status);
 	if ((body = api_error_body(code, detail, scope, params,
 	    a->a_reqid)) == NULL)
 		return -1;

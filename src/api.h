@@ -54,7 +54,8 @@ double		 api_ms_between(const struct timespec *, const struct timespec *);
 /*
  * {"success":false,"errors":{"code":…,"detail":…,"scope":…,"params":[…]},
  *  "request_id":…}: malloc'd, NULL on ENOMEM.  params is a NULL-terminated
- * list (or NULL); a NULL code or detail is left out.
+ * list (or NULL); a NULL code or detail is left out (api_reply_envelope
+ * puts the status's code, api_status_code, in place of a NULL code).
  */
 char		*api_error_body(const char *code, const char *detail,
 		    const char *scope, const char *const *params,

@@ -45,6 +45,7 @@
 
 #define PATH_PARAM_MAX		200	/* characters of a path value (§8) */
 #define QUERY_MAX_PAIRS		256	/* caller's query parameters */
+#define EXECUTE_JSON_DEPTH	500	/* a payload's nesting, as from_json */
 
 /* One connector call in progress on a connection. */
 struct exec {
@@ -397,6 +398,37 @@ execute_utf8_valid(const unsigned char *s, size_t len)
 	return 1;
 }
 
+/*
+ * What json-c's strict mode lets through and RFC 8259 does not: single
+ * quotes, Infinity, raw control bytes inside strings, bytes that are not
+ * UTF-8.  The structure is json-c's to judge; this judges the characters.
+ */
+static int
+execute_json_chars(const unsigned char *s, size_t len)
+{
+	size_t	 i;
+	int	 in = 0;
+
+	if (!execute_utf8_valid(s, len))
+		return 0;
+	for (i = 0; i < len; i++) {
+		if (in) {
+			if (s[i] < 0x20)
+				return 0;
+			if (s[i] == '\\')
+				i++;
+			else if (s[i] == '"')
+				in = 0;
+		} else if (s[i] == '"')
+			in = 1;
+		else if (s[i] == '\0' ||
+		    strchr("{}[],:0123456789+-.eE truefalsnull\t\r\n", s[i]) ==
+		    NULL)
+			return 0;
+	}
+	return 1;
+}
+
 /* A str when the bytes are UTF-8 text, else None (platform-docs §10). */
 static struct tval *
 execute_text_value(const void *p, size_t len, int none_if_empty)
@@ -521,6 +553,16 @@ execute_field_clean(const struct plan_field *f)
 	return 1;
 }
 
+/* The same for a NUL-terminated name. */
+static int
+execute_text_clean(const char *s)
+{
+	for (; *s != '\0'; s++)
+		if (((unsigned char)*s < 0x20 && *s != '\t') || *s == 0x7f)
+			return 0;
+	return 1;
+}
+
 static struct plan_field *
 execute_field_new(struct plan_field **fs, size_t *n, uint32_t src,
     uint32_t row, const char *name)
@@ -558,6 +600,25 @@ execute_request_header(const struct http_request *r, const char *name)
 			v = r->r_headers[i].h_value;
 		}
 	return v;
+}
+
+/*
+ * The browser's credentials (its session token among them) and what a
+ * proxy in front says about it never cross (SPEC §7), not even as the
+ * override of a row its author made overridable: that row keeps its
+ * configured value.
+ */
+static int
+execute_header_private(const char *name)
+{
+	static const char *const names[] = { "Authorization", "Cookie",
+	    "X-CSRFToken", "X-CSRF-Token", "Forwarded", "X-Real-IP" };
+	size_t	 i;
+
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (strcasecmp(name, names[i]) == 0)
+			return 1;
+	return strncasecmp(name, "X-Forwarded-", 12) == 0;
 }
 
 /*
@@ -719,7 +780,8 @@ execute_headers(struct conn *c, struct exec *x, const struct tmpl_env *env,
 			has_ct = 1;
 		if (strcasecmp(row->cp_key, "Accept") == 0)
 			has_accept = 1;
-		ov = row->cp_overridable ? execute_request_header(c->c_req,
+		ov = row->cp_overridable && !execute_header_private(
+		    row->cp_key) ? execute_request_header(c->c_req,
 		    row->cp_key) : NULL;
 		if ((f = execute_field_new(&pl->pl_headers, &pl->pl_nheaders,
 		    ov != NULL ? PLAN_OVERRIDE : PLAN_ROW, (uint32_t)i,
@@ -849,6 +911,29 @@ execute_query(struct conn *c, struct exec *x, const struct tmpl_env *env,
 		if (execute_render_field(c, &a->ca_value, env,
 		    "authentication value", f) == -1)
 			goto out;
+	}
+	/*
+	 * The keeper takes a control byte in a plan for a worker gone bad
+	 * and evicts it: say here whose fault it is instead.
+	 */
+	for (i = 0; i < pl->pl_nquery; i++) {
+		f = &pl->pl_query[i];
+		if (execute_field_clean(f) && execute_text_clean(f->pf_name))
+			continue;
+		if (f->pf_src == PLAN_CALLER || f->pf_src == PLAN_OVERRIDE) {
+			const char *bad[2] = { f->pf_name, NULL };
+
+			execute_error(c, 400, "BAD_REQUEST", SCOPE_REQUEST,
+			    "a query parameter contains a control character",
+			    bad);
+			goto out;
+		}
+		snprintf(what, sizeof(what), "the %s of query parameter '%s' "
+		    "contains a control character",
+		    execute_text_clean(f->pf_name) ? "value" : "key",
+		    f->pf_name);
+		execute_error(c, 422, NULL, SCOPE_TEMPLATE, what, NULL);
+		goto out;
 	}
 	rv = 0;
 	goto out;
@@ -1010,11 +1095,12 @@ execute_connector(struct conn *c, const char *permalink)
 		struct json_tokener	*tok;
 		struct json_object	*jo;
 
-		if ((tok = json_tokener_new()) == NULL)
+		if ((tok = json_tokener_new_ex(EXECUTE_JSON_DEPTH)) == NULL)
 			goto oom;
 		json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
 		jo = json_tokener_parse_ex(tok, r->r_body, (int)blen);
-		if (jo == NULL || tok->char_offset != (int)blen) {
+		if (jo == NULL || tok->char_offset != (int)blen ||
+		    !execute_json_chars((unsigned char *)r->r_body, blen)) {
 			json_object_put(jo);
 			json_tokener_free(tok);
 			execute_error(c, 400, "INVALID_JSON", SCOPE_REQUEST,
