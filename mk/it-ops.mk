@@ -4,7 +4,7 @@
 OPS_IT = tests/integration/reload_stream.py tests/integration/snapshot.py \
 	tests/integration/keepers.py tests/integration/control.py
 TESTS += $(OPS_IT)
-EXTRA_DIST += $(OPS_IT) tests/integration/upstream.py
+EXTRA_DIST += $(OPS_IT)
 # A known bug of parent.c (see the test); XPASS says it is fixed.
 TESTS += tests/integration/control_waits.py
 XFAIL_TESTS += tests/integration/control_waits.py
