@@ -28,6 +28,7 @@ struct fuzz_outcome {
 	uint64_t	 fo_digest;	/* over every frame taken */
 	int		 fo_frames;
 	const char	*fo_error;	/* NULL: clean end of file */
+	char		 fo_errbuf[256];	/* fo_error outlives the channel */
 };
 
 int	 LLVMFuzzerTestOneInput(const uint8_t *, size_t);
@@ -185,8 +186,13 @@ fuzz_run(const uint8_t *data, size_t size, uint32_t seed,
 		if (r == 0)
 			break;
 	}
-	if (r == -1 && (fo->fo_error = ipc_chan_error(c)) == NULL)
-		abort();
+	if (r == -1) {
+		if ((fo->fo_error = ipc_chan_error(c)) == NULL)
+			abort();
+		snprintf(fo->fo_errbuf, sizeof(fo->fo_errbuf), "%s",
+		    fo->fo_error);
+		fo->fo_error = fo->fo_errbuf;
+	}
 	/* A clean end of file leaves nothing half-read. */
 	if (r == 0 && fo->fo_error != NULL)
 		abort();

@@ -2,6 +2,7 @@
 1 parent, N workers as `user' chrooted with no_new_privs and seccomp,
 1 keeper as `keeper_user', undumpable, also filtered."""
 
+import math
 import os
 import pwd
 import signal
@@ -106,13 +107,21 @@ try:
     # the directory is back, the worker returns.
     os.rmdir(d.chroot)
     victim = workers[0]
+    t0 = time.monotonic()
     os.kill(victim, signal.SIGKILL)
-    time.sleep(3)
+    # Delays of 100, 200, 400 ms...: the third quick exit in a row is
+    # logged as a loop after about 0.3 s unloaded, two restarts in;
+    # instrumented builds start children much slower.
+    check(wait_for(lambda: "crash loop" in d.logtext() and
+                   "restarting in 400 ms" in d.logtext(), 20),
+          "the crash loop is logged")
+    took = time.monotonic() - t0
     text = d.logtext()
-    starts = text.count("started worker")
-    check(3 <= starts - 3 <= 8,
-          "a few restarts in 3 s, not a hot loop (%d)" % (starts - 3))
-    check("crash loop" in text, "the crash loop is logged")
+    starts = text.count("started worker") - 3
+    # Doubling from 100 ms allows about log2(took / 0.1) + 2 restarts; a
+    # hot loop would have made hundreds.
+    check(2 <= starts <= math.log2(took / 0.1 + 1) + 3,
+          "%d restarts in %.1f s, not a hot loop" % (starts, took))
     check("restarting in 200 ms" in text and "restarting in 400 ms" in text,
           "the delay doubles")
     check(request(d.port, "GET", "/widget-service/health")[0] == 200,

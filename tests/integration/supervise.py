@@ -47,8 +47,10 @@ try:
     check(wait_for(serving, 10), "the replacement worker answers")
     elapsed = time.monotonic() - t0
     print("# replacement serving %.3f s after the kill" % elapsed)
-    # The promise is 1 s; allow for a loaded test machine.
-    check(elapsed < 2.0, "replacement serving quickly (%.2f s)" % elapsed)
+    # The promise is 1 s unloaded (the first restart is immediate); allow
+    # for a loaded machine and an instrumented build.  A backoff wrongly
+    # applied to a long-lived worker would start at 30 s.
+    check(elapsed < 8.0, "replacement serving quickly (%.2f s)" % elapsed)
     after = set(d.children("worker"))
     st, _, _ = ka.request("GET", "/widget-service/health")
     check(st == 200, "the connection on the surviving worker still works")
