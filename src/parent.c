@@ -1111,7 +1111,7 @@ static void	parent_control_cb(struct control_req *, const char *,
 static void
 parent_control_free_cb(int fd, short what, void *arg)
 {
-	control_free(arg);
+	control_retire(arg);
 }
 
 static int
@@ -1128,7 +1128,7 @@ parent_control_move(struct parent *p, const char *path)
 	}
 	if (event_base_once(p->p_base, -1, EV_TIMEOUT, parent_control_free_cb,
 	    p->p_control, &tv) == -1)
-		control_free(p->p_control);
+		control_retire(p->p_control);
 	p->p_control = c;
 	return 0;
 }
