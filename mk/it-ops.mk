@@ -2,10 +2,7 @@
 # in operation: reloads under load, configuration snapshots, keepers, the
 # control socket.  Parts that need root are skipped without it.
 OPS_IT = tests/integration/reload_stream.py tests/integration/snapshot.py \
-	tests/integration/keepers.py tests/integration/control.py
+	tests/integration/keepers.py tests/integration/control.py \
+	tests/integration/control_waits.py
 TESTS += $(OPS_IT)
 EXTRA_DIST += $(OPS_IT)
-# A known bug of parent.c (see the test); XPASS says it is fixed.
-TESTS += tests/integration/control_waits.py
-XFAIL_TESTS += tests/integration/control_waits.py
-EXTRA_DIST += tests/integration/control_waits.py

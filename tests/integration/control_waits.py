@@ -1,9 +1,7 @@
 """A control command that waits for children is answered as soon as the
-last child it waits for has answered or gone (issue 7).  Expected to
-fail (XFAIL_TESTS) until parent.c stops waiting for a child that has
-died: today `status` asked while a worker dies, and `secret set` while a
-keeper dies, wait PARENT_CTL_WAIT (10 s) for an answer that cannot come.
-Move it to TESTS when it passes."""
+last child it waits for has answered or gone (issue 7): `status` asked
+while a worker dies, and `secret set` while a keeper dies, do not wait
+PARENT_CTL_WAIT (10 s) for an answer that cannot come."""
 
 import json
 import os
