@@ -91,9 +91,14 @@ kplan_token(const char *s)
 	return i > 0 && i <= 255;
 }
 
-/* Every secret named in ts is in the usage's list. */
+/*
+ * Every secret named in ts is in the usage's list, and one the template
+ * uses only as a jwt_encode() key appears only as one (inkey): a worker
+ * cannot have an HMAC or private key sent as it is.
+ */
 static int
-kplan_secrets_named(const struct tsecret *ts, const struct tmpl_usage *u)
+kplan_secrets_named(const struct tsecret *ts, const struct tmpl_usage *u,
+    int inkey)
 {
 	size_t	 i;
 
@@ -102,11 +107,12 @@ kplan_secrets_named(const struct tsecret *ts, const struct tmpl_usage *u)
 			if (strlen(u->tu_secrets[i]) == ts->ts_len &&
 			    memcmp(u->tu_secrets[i], ts->ts_data,
 			    ts->ts_len) == 0)
-				return 1;
+				return inkey || !u->tu_secret_keyonly[i];
 		return 0;
 	}
 	for (i = 0; i < ts->ts_nkids; i++)
-		if (!kplan_secrets_named(ts->ts_kids[i], u))
+		if (!kplan_secrets_named(ts->ts_kids[i], u, inkey ||
+		    (ts->ts_op == TSX_JWT && i == 0)))
 			return 0;
 	return 1;
 }
@@ -127,7 +133,7 @@ kplan_field_ok(const struct plan_field *f, const struct tmpl *tmpl)
 			    f->pf_segs[i].ps_len))
 				return 0;
 		} else if (u == NULL || (u->tu_flags & TMPL_USES_SECRET) == 0 ||
-		    !kplan_secrets_named(f->pf_segs[i].ps_secret, u))
+		    !kplan_secrets_named(f->pf_segs[i].ps_secret, u, 0))
 			return 0;
 	}
 	return 1;

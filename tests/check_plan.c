@@ -599,6 +599,44 @@ START_TEST(test_complete)
 }
 END_TEST
 
+/*
+ * A secret the connector uses only as a jwt_encode() key goes out only
+ * signed: a worker that sends it as it is, or inside another expression,
+ * is refused; the honest signed form passes the check.
+ */
+START_TEST(test_check_jwt_key_only)
+{
+	struct plan		 pl;
+	struct plan_field	*f;
+	const char		*why;
+	static const char	*forged[] = {
+		"{{ get_secret('pem') }}",
+		"{{ get_secret('pem') | base64_encode }}",
+		"{{ 'x' ~ get_secret('pem') }}",
+	};
+	size_t			 i;
+
+	plan_for(&pl, "jwt", "https://api.example.com/j");
+	f = field(&pl.pl_headers, &pl.pl_nheaders, PLAN_ROW, 0,
+	    "Authorization", "Bearer ");
+	ck_assert_int_eq(plan_field_add(f, NULL, 0, secret_of("{{ jwt_encode("
+	    "{'sub': 'x'}, get_secret('pem'), 'RS256') }}")), 0);
+	ck_assert_int_eq(check(&pl, &why), 0);
+	plan_clear(&pl);
+
+	for (i = 0; i < sizeof(forged) / sizeof(forged[0]); i++) {
+		plan_for(&pl, "jwt", "https://api.example.com/j");
+		f = field(&pl.pl_headers, &pl.pl_nheaders, PLAN_ROW, 0,
+		    "Authorization", "Bearer ");
+		ck_assert_int_eq(plan_field_add(f, NULL, 0,
+		    secret_of(forged[i])), 0);
+		ck_assert_msg(check(&pl, &why) == -1, "%s accepted",
+		    forged[i]);
+		plan_clear(&pl);
+	}
+}
+END_TEST
+
 START_TEST(test_complete_errors)
 {
 	struct plan		 pl;
@@ -650,6 +688,7 @@ check_suite(void)
 	tcase_add_test(tc, test_check_rendered_key);
 	tcase_add_test(tc, test_complete);
 	tcase_add_test(tc, test_complete_errors);
+	tcase_add_test(tc, test_check_jwt_key_only);
 	suite_add_tcase(s, tc);
 	return s;
 }
