@@ -576,15 +576,29 @@ out:
  * not get to write megabytes or control characters into the system log.
  */
 static void
-parent_log_child(int prio, const char *line)
+parent_log_child(const struct pproc *pp, int prio, const char *line)
 {
-	char	 buf[2048];
-	size_t	 i;
+	char	 buf[2048], name[32];
+	size_t	 i, o, nlen;
 
-	for (i = 0; line[i] != '\0' && i < sizeof(buf) - 1; i++)
-		buf[i] = ((unsigned char)line[i] < 0x20 || line[i] == 0x7f) ?
-		    '?' : line[i];
-	buf[i] = '\0';
+	/*
+	 * A child names itself; a child gone bad could name another, so a
+	 * line that does not start with its own name gets it in front.  Nor
+	 * may it raise a line above an error.
+	 */
+	nlen = (size_t)snprintf(name, sizeof(name), "%s %d: ",
+	    pp->pp_role == PROC_WORKER ? "worker" : "keeper", pp->pp_slot);
+	o = 0;
+	if (strncmp(line, name, nlen) != 0)
+		o = (size_t)snprintf(buf, sizeof(buf), "%s", name);
+	for (i = 0; line[i] != '\0' && o < sizeof(buf) - 1; i++)
+		buf[o++] = ((unsigned char)line[i] < 0x20 ||
+		    line[i] == 0x7f) ? '?' : line[i];
+	buf[o] = '\0';
+	if (prio < LOG_ERR)
+		prio = LOG_ERR;
+	else if (prio > LOG_DEBUG)
+		prio = LOG_DEBUG;
 	log_emit(prio, buf);
 }
 
@@ -611,7 +625,7 @@ parent_access(struct parent *p, const struct pproc *pp,
 	    (double)a->ia_total_us / 1e3, (double)a->ia_external_us / 1e3,
 	    a->ia_connector, a->ia_cache, a->ia_reqid,
 	    a->ia_error[0] != '\0' ? " " : "", a->ia_error);
-	parent_log_child(LOG_INFO, line);
+	parent_log_child(pp, LOG_INFO, line);
 }
 
 static void	parent_snapshot_workers(struct parent *);
@@ -659,7 +673,7 @@ parent_child_msg(struct chan *ch, struct ipc_msg *m, void *arg)
 	case MSG_LOG:
 		if (ipc_decode_log(m, &prio, &line) == -1)
 			return -1;
-		parent_log_child(prio, line);
+		parent_log_child(pp, prio, line);
 		free(line);
 		return 0;
 	case MSG_READY:
