@@ -57,6 +57,7 @@ struct control {
 	struct event		*ctl_ev;
 	struct event		*ctl_pause_ev;
 	int			 ctl_listening;
+	int			 ctl_retired;	/* frees itself when idle */
 	control_handler_fn	 ctl_handler;
 	void			*ctl_arg;
 	struct control_limit	 ctl_limits[CONTROL_NLIMITS];
@@ -499,6 +500,11 @@ control_conn_free(struct control_conn *cc)
 	free(cc->cc_out);
 	close(cc->cc_fd);
 	free(cc);
+	if (ctl->ctl_retired) {
+		if (ctl->ctl_nconns == 0)
+			control_free(ctl);
+		return;
+	}
 	if (ctl->ctl_nconns < CONTROL_CONNS_MAX &&
 	    !evtimer_pending(ctl->ctl_pause_ev, NULL))
 		control_listen(ctl, 1);
@@ -608,6 +614,8 @@ control_free(struct control *ctl)
 
 	if (ctl == NULL)
 		return;
+	/* Closing the connections below must not free ctl again. */
+	ctl->ctl_retired = 0;
 	while ((cc = TAILQ_FIRST(&ctl->ctl_conns)) != NULL) {
 		/*
 		 * A reply just given ("stop") still goes out if the socket
@@ -630,6 +638,32 @@ control_free(struct control *ctl)
 	}
 	free(ctl->ctl_path);
 	free(ctl);
+}
+
+void
+control_retire(struct control *ctl)
+{
+	if (ctl == NULL || ctl->ctl_retired)
+		return;
+	/* No new peers, and the path is free for the next socket now. */
+	if (ctl->ctl_ev != NULL)
+		event_free(ctl->ctl_ev);
+	if (ctl->ctl_pause_ev != NULL)
+		event_free(ctl->ctl_pause_ev);
+	ctl->ctl_ev = ctl->ctl_pause_ev = NULL;
+	ctl->ctl_listening = 0;
+	if (ctl->ctl_fd != -1) {
+		close(ctl->ctl_fd);
+		control_unlink(ctl);
+		ctl->ctl_fd = -1;
+	}
+	/*
+	 * Requests in flight (the reload that moved the socket) still get
+	 * their replies; the last connection to finish frees ctl.
+	 */
+	ctl->ctl_retired = 1;
+	if (ctl->ctl_nconns == 0)
+		control_free(ctl);
 }
 
 /* --- one connection -------------------------------------------------- */

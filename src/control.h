@@ -66,6 +66,15 @@ struct control	*control_new(struct event_base *, const char *path,
  * still ours.  NULL is a no-op.
  */
 void		 control_free(struct control *);
+/*
+ * Stop listening and remove the socket now, as control_free() does, but
+ * let the connections already accepted finish: pending requests still
+ * get their replies (the reload that moved the socket elsewhere is
+ * answered on the old one).  ctl frees itself once the last is done, at
+ * once if there is none; the caller must not use it again.  The handler
+ * may call it.  NULL is a no-op.
+ */
+void		 control_retire(struct control *);
 /* The socket's path as bound (directories resolved). */
 const char	*control_path(const struct control *);
 /*

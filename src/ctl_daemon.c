@@ -348,6 +348,20 @@ ctl_int(struct json_object *o, const char *key, int64_t *n)
 	return 1;
 }
 
+/*
+ * The daemon answered without every child it asked (one did not answer
+ * within its wait, or died meanwhile): "incomplete": true.
+ */
+static int
+ctl_incomplete(struct json_object *reply)
+{
+	struct json_object	*v;
+
+	return json_object_object_get_ex(reply, "incomplete", &v) &&
+	    json_object_is_type(v, json_type_boolean) &&
+	    json_object_get_boolean(v);
+}
+
 int
 ctl_command(struct ctl_globals *g, struct json_object *request,
     struct json_object **reply, int flags)
@@ -442,6 +456,10 @@ ctl_reload_main(struct ctl_globals *g, int argc, char **argv)
 		printf("reloaded: generation %" PRId64 "\n", gen);
 	else
 		printf("reloaded\n");
+	if (ctl_incomplete(reply))
+		fprintf(stderr, "widgetctl: reload: not every process "
+		    "confirmed the new generation in time; see widgetctl "
+		    "status\n");
 	json_object_put(reply);
 	return CTL_OK;
 }
@@ -514,15 +532,26 @@ ctl_table_free(struct ctl_table *t)
 	free(t->t_cells);
 }
 
-/* "3h12m" and the like; "-" when absent. */
+/*
+ * "3h12m" and the like; "-" when absent.  The daemon sends seconds with a
+ * fraction (a JSON double); whole seconds are shown.
+ */
 static char *
 ctl_fmt_duration(struct json_object *o, const char *key)
 {
-	char	*s;
-	int64_t	 n;
-	int	 r;
+	struct json_object	*v;
+	char			*s;
+	double			 d;
+	int64_t			 n;
+	int			 r;
 
-	if (!ctl_int(o, key, &n) || n < 0)
+	if (json_object_object_get_ex(o, key, &v) &&
+	    json_object_is_type(v, json_type_double)) {
+		d = json_object_get_double(v);
+		if (!(d >= 0 && d < 1e15))
+			return strdup("-");
+		n = (int64_t)d;
+	} else if (!ctl_int(o, key, &n) || n < 0)
 		return strdup("-");
 	if (n < 60)
 		r = asprintf(&s, "%ds", (int)n);
@@ -685,6 +714,9 @@ ctl_status_print(FILE *fp, struct json_object *reply)
 	    ctl_table_fill(&conns, reply, "connectors",
 	    ctl_connector_cell) == -1)
 		fprintf(stderr, "widgetctl: status: out of memory\n");
+	if (ctl_incomplete(reply))
+		fprintf(fp, "incomplete: not every worker answered in time; "
+		    "its connector counters are missing\n");
 	fputc('\n', fp);
 	if (procs.t_nrows > 0)
 		ctl_table_print(fp, &procs);

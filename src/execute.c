@@ -43,6 +43,10 @@
 #define SCOPE_RESPONSE		"Configuration (response template rendering)"
 #define SCOPE_NETWORK		"Downstream (network/external service)"
 
+/* What a header name is made of (RFC 9110 5.6.2, tchar). */
+#define EXECUTE_TCHARS	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz" \
+			"0123456789!#$%&'*+-.^_`|~"
+
 #define PATH_PARAM_MAX		200	/* characters of a path value (§8) */
 #define QUERY_MAX_PAIRS		256	/* caller's query parameters */
 #define EXECUTE_JSON_DEPTH	500	/* a payload's nesting, as from_json */
@@ -289,7 +293,10 @@ struct form {
 	size_t		 f_n;
 };
 
-/* -1 when out of memory or over QUERY_MAX_PAIRS pairs. */
+/*
+ * -1 when out of memory or over QUERY_MAX_PAIRS pairs; -2 when a key
+ * decodes to a NUL byte (as a C string it would name another key).
+ */
 static int
 execute_form(struct form *f, const char *text)
 {
@@ -313,8 +320,9 @@ execute_form(struct form *f, const char *text)
 		else
 			eq = p + strlen(p);	/* "k" is k with "" */
 		klen = execute_unform(p, strlen(p));
-		if (klen != strlen(p))
-			p[klen] = '\0';
+		if (memchr(p, '\0', klen) != NULL)
+			return -2;
+		p[klen] = '\0';
 		f->f_keys[f->f_n] = p;
 		f->f_vlens[f->f_n] = execute_unform(eq, strlen(eq));
 		f->f_vals[f->f_n] = eq;
@@ -537,19 +545,29 @@ execute_render_text(struct conn *c, const struct conn_tmpl *t,
 	return r;
 }
 
+/* No control byte but HTAB: what the keeper accepts in a request. */
+static int
+execute_clean(const char *p, size_t len)
+{
+	size_t	 i;
+
+	for (i = 0; i < len; i++)
+		if (((unsigned char)p[i] < 0x20 && p[i] != '\t') ||
+		    p[i] == 0x7f)
+			return 0;
+	return 1;
+}
+
 /* No control byte in what becomes part of an HTTP request. */
 static int
 execute_field_clean(const struct plan_field *f)
 {
-	size_t	 i, j;
+	size_t	 i;
 
 	for (i = 0; i < f->pf_nsegs; i++)
-		for (j = 0; f->pf_segs[i].ps_secret == NULL &&
-		    j < f->pf_segs[i].ps_len; j++)
-			if (((unsigned char)f->pf_segs[i].ps_data[j] < 0x20 &&
-			    f->pf_segs[i].ps_data[j] != '\t') ||
-			    f->pf_segs[i].ps_data[j] == 0x7f)
-				return 0;
+		if (f->pf_segs[i].ps_secret == NULL &&
+		    !execute_clean(f->pf_segs[i].ps_data, f->pf_segs[i].ps_len))
+			return 0;
 	return 1;
 }
 
@@ -557,10 +575,7 @@ execute_field_clean(const struct plan_field *f)
 static int
 execute_text_clean(const char *s)
 {
-	for (; *s != '\0'; s++)
-		if (((unsigned char)*s < 0x20 && *s != '\t') || *s == 0x7f)
-			return 0;
-	return 1;
+	return execute_clean(s, strlen(s));
 }
 
 static struct plan_field *
@@ -782,12 +797,14 @@ execute_path_params(struct conn *c, struct exec *x, struct tval *pp)
 	const char		*hdr, *v, *bad[QUERY_MAX_PAIRS + 1];
 	struct form		 f;
 	size_t			 i, nbad = 0, len;
-	int			 rv = -1;
+	int			 r, rv = -1;
 
 	hdr = execute_request_header(c->c_req, "X-Path-Params");
-	if (execute_form(&f, hdr) == -1) {
+	if ((r = execute_form(&f, hdr)) < 0) {
 		execute_error(c, 400, "INVALID_PATH_PARAMETERS", SCOPE_REQUEST,
+		    r == -2 ? "an X-Path-Params key contains a NUL byte" :
 		    "X-Path-Params has too many values", NULL);
+		execute_form_free(&f);
 		return -1;
 	}
 	for (i = 0; i < cn->c_npath; i++)
@@ -846,6 +863,19 @@ execute_headers(struct conn *c, struct exec *x, const struct tmpl_env *env,
 	    (authkey = execute_render_text(c, &a->ca_key, env,
 	    "authentication key", &len)) == NULL)
 		return -1;
+	if (authkey != NULL) {
+		/* Rendered, so checked as the loader checks a literal one. */
+		if (plan_header_reserved(authkey) || len == 0 ||
+		    strspn(authkey, EXECUTE_TCHARS) != len) {
+			execute_error(c, 422, NULL, SCOPE_TEMPLATE, "the "
+			    "authentication key is not a header that can be "
+			    "set", NULL);
+			goto out;
+		}
+		/* Sent once: the body's headers give way to it too. */
+		has_ct = strcasecmp(authkey, "Content-Type") == 0;
+		has_accept = strcasecmp(authkey, "Accept") == 0;
+	}
 	for (i = 0; i < cr->cr_nheaders; i++) {
 		row = &cr->cr_headers[i];
 		/* The authentication's header wins over a row of that name. */
@@ -873,12 +903,6 @@ execute_headers(struct conn *c, struct exec *x, const struct tmpl_env *env,
 		}
 	}
 	if (authkey != NULL) {
-		if (plan_header_reserved(authkey) || authkey[0] == '\0') {
-			execute_error(c, 422, NULL, SCOPE_TEMPLATE, "the "
-			    "authentication key is not a header that can be "
-			    "set", NULL);
-			goto out;
-		}
 		if ((f = execute_field_new(&pl->pl_headers, &pl->pl_nheaders,
 		    PLAN_AUTH, 0, authkey)) == NULL)
 			goto oom;
@@ -932,17 +956,26 @@ execute_query(struct conn *c, struct exec *x, const struct tmpl_env *env,
 	const char			*ov;
 	char				*authkey = NULL, what[300];
 	size_t				 i, j, len;
-	int				 rv = -1;
+	int				 r, rv = -1;
 
-	if (execute_form(&q, c->c_req->r_query) == -1) {
-		execute_error(c, 400, "BAD_REQUEST", SCOPE_REQUEST, "too many "
-		    "query parameters", NULL);
+	if ((r = execute_form(&q, c->c_req->r_query)) < 0) {
+		execute_error(c, 400, "BAD_REQUEST", SCOPE_REQUEST, r == -2 ?
+		    "a query parameter contains a control character" :
+		    "too many query parameters", NULL);
+		execute_form_free(&q);
 		return -1;
 	}
 	if (a->ca_type == CONN_AUTH_API_KEY && a->ca_in == CONN_IN_QUERY &&
 	    (authkey = execute_render_text(c, &a->ca_key, env,
 	    "authentication key", &len)) == NULL)
 		goto out;
+	if (authkey != NULL && (len == 0 || strlen(authkey) != len ||
+	    !execute_clean(authkey, len))) {
+		execute_error(c, 422, NULL, SCOPE_TEMPLATE, "the "
+		    "authentication key is not a query parameter name that "
+		    "can be sent", NULL);
+		goto out;
+	}
 	for (i = 0; i < cr->cr_nquery; i++) {
 		row = &cr->cr_query[i];
 		if (authkey != NULL && strcmp(authkey, row->cp_key) == 0)
@@ -1177,6 +1210,11 @@ execute_url(struct conn *c, struct exec *x, const struct tmpl_env *env,
 		return -1;
 	}
 	free(origin);
+	/*
+	 * A fragment is never sent (RFC 9110 4.2.5), and the keeper wants the
+	 * origin followed by a path or a query only.
+	 */
+	url[olen + strcspn(url + olen, "#")] = '\0';
 	pl->pl_url = execute_url_escape(url, olen);
 	free(url);
 	if (pl->pl_url == NULL) {

@@ -91,9 +91,14 @@ kplan_token(const char *s)
 	return i > 0 && i <= 255;
 }
 
-/* Every secret named in ts is in the usage's list. */
+/*
+ * Every secret named in ts is in the usage's list, and one the template
+ * uses only as a jwt_encode() key appears only as one (inkey): a worker
+ * cannot have an HMAC or private key sent as it is.
+ */
 static int
-kplan_secrets_named(const struct tsecret *ts, const struct tmpl_usage *u)
+kplan_secrets_named(const struct tsecret *ts, const struct tmpl_usage *u,
+    int inkey)
 {
 	size_t	 i;
 
@@ -102,11 +107,12 @@ kplan_secrets_named(const struct tsecret *ts, const struct tmpl_usage *u)
 			if (strlen(u->tu_secrets[i]) == ts->ts_len &&
 			    memcmp(u->tu_secrets[i], ts->ts_data,
 			    ts->ts_len) == 0)
-				return 1;
+				return inkey || !u->tu_secret_keyonly[i];
 		return 0;
 	}
 	for (i = 0; i < ts->ts_nkids; i++)
-		if (!kplan_secrets_named(ts->ts_kids[i], u))
+		if (!kplan_secrets_named(ts->ts_kids[i], u, inkey ||
+		    (ts->ts_op == TSX_JWT && i == 0)))
 			return 0;
 	return 1;
 }
@@ -127,7 +133,7 @@ kplan_field_ok(const struct plan_field *f, const struct tmpl *tmpl)
 			    f->pf_segs[i].ps_len))
 				return 0;
 		} else if (u == NULL || (u->tu_flags & TMPL_USES_SECRET) == 0 ||
-		    !kplan_secrets_named(f->pf_segs[i].ps_secret, u))
+		    !kplan_secrets_named(f->pf_segs[i].ps_secret, u, 0))
 			return 0;
 	}
 	return 1;
@@ -210,9 +216,15 @@ kplan_check_headers(const struct conn_request *cr, const struct plan *pl)
 	return NULL;
 }
 
-/* A caller's key may not be one the connector itself sets. */
+/*
+ * A caller's key may not be one the connector itself sets: a declared
+ * row's, or the api_key's.  A rendered api_key name is known only from
+ * the plan's own authentication field (its name is the worker's to
+ * render, and kplan_auth_ok checks the rest).
+ */
 static int
-kplan_query_declared(const struct conn_request *cr, const char *key)
+kplan_query_declared(const struct conn_request *cr, const struct plan *pl,
+    const char *key)
 {
 	const struct conn_auth	*a = &cr->cr_auth;
 	size_t			 i;
@@ -220,10 +232,14 @@ kplan_query_declared(const struct conn_request *cr, const char *key)
 	for (i = 0; i < cr->cr_nquery; i++)
 		if (strcmp(cr->cr_query[i].cp_key, key) == 0)
 			return 1;
-	if (a->ca_type == CONN_AUTH_API_KEY && a->ca_in == CONN_IN_QUERY &&
-	    (a->ca_key.ct_tmpl == NULL || !tmpl_is_literal(a->ca_key.ct_tmpl) ||
-	    strcmp(a->ca_key.ct_src, key) == 0))
-		return 1;
+	if (a->ca_type != CONN_AUTH_API_KEY || a->ca_in != CONN_IN_QUERY)
+		return 0;
+	if (a->ca_key.ct_tmpl != NULL && tmpl_is_literal(a->ca_key.ct_tmpl))
+		return strcmp(a->ca_key.ct_src, key) == 0;
+	for (i = 0; i < pl->pl_nquery; i++)
+		if (pl->pl_query[i].pf_src == PLAN_AUTH &&
+		    strcmp(pl->pl_query[i].pf_name, key) == 0)
+			return 1;
 	return 0;
 }
 
@@ -256,7 +272,7 @@ kplan_check_query(const struct conn_request *cr, const struct plan *pl)
 			break;
 		case PLAN_CALLER:
 			/* Dropped, never sent beside the configured value. */
-			if (kplan_query_declared(cr, f->pf_name) ||
+			if (kplan_query_declared(cr, pl, f->pf_name) ||
 			    !kplan_field_ok(f, NULL))
 				return "caller query field not allowed";
 			break;

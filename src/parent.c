@@ -61,6 +61,7 @@
 #define PARENT_SNAP_WAIT	10	/* seconds keepers get to load a snapshot */
 #define PARENT_CTL_WAIT		10	/* seconds a control command waits for
 					   the children's answers */
+#define PARENT_OWED_MAX		16	/* control answers one child may owe */
 
 struct parent;
 
@@ -79,6 +80,8 @@ struct pproc {
 	int			 pp_conns;	/* connections handed, not done */
 	int			 pp_draining;
 	struct event		*pp_kill_ev;	/* drain deadline */
+	uint32_t		 pp_owed[PARENT_OWED_MAX]; /* wait ids */
+	int			 pp_nowed;
 };
 
 /* A place for one child of the current generation. */
@@ -573,15 +576,29 @@ out:
  * not get to write megabytes or control characters into the system log.
  */
 static void
-parent_log_child(int prio, const char *line)
+parent_log_child(const struct pproc *pp, int prio, const char *line)
 {
-	char	 buf[2048];
-	size_t	 i;
+	char	 buf[2048], name[32];
+	size_t	 i, o, nlen;
 
-	for (i = 0; line[i] != '\0' && i < sizeof(buf) - 1; i++)
-		buf[i] = ((unsigned char)line[i] < 0x20 || line[i] == 0x7f) ?
-		    '?' : line[i];
-	buf[i] = '\0';
+	/*
+	 * A child names itself; a child gone bad could name another, so a
+	 * line that does not start with its own name gets it in front.  Nor
+	 * may it raise a line above an error.
+	 */
+	nlen = (size_t)snprintf(name, sizeof(name), "%s %d: ",
+	    pp->pp_role == PROC_WORKER ? "worker" : "keeper", pp->pp_slot);
+	o = 0;
+	if (strncmp(line, name, nlen) != 0)
+		o = (size_t)snprintf(buf, sizeof(buf), "%s", name);
+	for (i = 0; line[i] != '\0' && o < sizeof(buf) - 1; i++)
+		buf[o++] = ((unsigned char)line[i] < 0x20 ||
+		    line[i] == 0x7f) ? '?' : line[i];
+	buf[o] = '\0';
+	if (prio < LOG_ERR)
+		prio = LOG_ERR;
+	else if (prio > LOG_DEBUG)
+		prio = LOG_DEBUG;
 	log_emit(prio, buf);
 }
 
@@ -608,14 +625,16 @@ parent_access(struct parent *p, const struct pproc *pp,
 	    (double)a->ia_total_us / 1e3, (double)a->ia_external_us / 1e3,
 	    a->ia_connector, a->ia_cache, a->ia_reqid,
 	    a->ia_error[0] != '\0' ? " " : "", a->ia_error);
-	parent_log_child(LOG_INFO, line);
+	parent_log_child(pp, LOG_INFO, line);
 }
 
 static void	parent_snapshot_workers(struct parent *);
 static void	parent_waits_check(struct parent *);
-static void	parent_wait_stats(struct parent *, const struct ipc_stats *,
+static void	parent_owed_drop(struct parent *, struct pproc *);
+static void	parent_wait_stats(struct parent *, struct pproc *,
+		    const struct ipc_stats *,
 		    uint32_t);
-static void	parent_wait_secrets(struct parent *, uint32_t);
+static void	parent_wait_secrets(struct parent *, struct pproc *, uint32_t);
 
 /* Has every keeper of the current epoch loaded generation p_gen? */
 static void
@@ -654,7 +673,7 @@ parent_child_msg(struct chan *ch, struct ipc_msg *m, void *arg)
 	case MSG_LOG:
 		if (ipc_decode_log(m, &prio, &line) == -1)
 			return -1;
-		parent_log_child(prio, line);
+		parent_log_child(pp, prio, line);
 		free(line);
 		return 0;
 	case MSG_READY:
@@ -690,11 +709,11 @@ parent_child_msg(struct chan *ch, struct ipc_msg *m, void *arg)
 	case MSG_STATS:
 		if (pp->pp_role != PROC_WORKER || ipc_decode_stats(m, &st) == -1)
 			return -1;
-		parent_wait_stats(p, &st, m->m_id);
+		parent_wait_stats(p, pp, &st, m->m_id);
 		ipc_stats_clear(&st);
 		return 0;
 	case MSG_SECRETS_DONE:
-		parent_wait_secrets(p, m->m_id);
+		parent_wait_secrets(p, pp, m->m_id);
 		return 0;
 	case MSG_WORKER_EVICT:
 		/*
@@ -735,6 +754,8 @@ parent_child_close(struct chan *ch, enum chan_end end, const char *why,
 	chan_free(pp->pp_chan);
 	pp->pp_chan = NULL;
 	pp->pp_ready = 0;
+	/* What it owed the control socket will not come. */
+	parent_owed_drop(pp->pp_parent, pp);
 	/*
 	 * EOF or a reset: it is exiting and SIGCHLD follows.  A violation:
 	 * it broke the rules, and goes.
@@ -884,6 +905,7 @@ parent_reaped(struct parent *p, struct pproc *pp, int status)
 		ps = &p->p_wslots[pp->pp_slot];
 
 	parent_conn_done(p, pp, pp->pp_conns);
+	parent_owed_drop(p, pp);
 	TAILQ_REMOVE(&p->p_procs, pp, pp_entry);
 	chan_free(pp->pp_chan);
 	if (pp->pp_kill_ev != NULL)
@@ -1111,7 +1133,7 @@ static void	parent_control_cb(struct control_req *, const char *,
 static void
 parent_control_free_cb(int fd, short what, void *arg)
 {
-	control_free(arg);
+	control_retire(arg);
 }
 
 static int
@@ -1128,7 +1150,7 @@ parent_control_move(struct parent *p, const char *path)
 	}
 	if (event_base_once(p->p_base, -1, EV_TIMEOUT, parent_control_free_cb,
 	    p->p_control, &tv) == -1)
-		control_free(p->p_control);
+		control_retire(p->p_control);
 	p->p_control = c;
 	return 0;
 }
@@ -1337,11 +1359,64 @@ parent_wait_find(struct parent *p, enum pwait_kind kind, uint32_t id)
 	return NULL;
 }
 
+/*
+ * A child asked for an answer owes it until it answers or goes: the
+ * wait is then settled without it rather than at its deadline.
+ */
+static int
+parent_owe(struct pproc *pp, uint32_t id)
+{
+	if (pp->pp_nowed == PARENT_OWED_MAX)
+		return -1;
+	pp->pp_owed[pp->pp_nowed++] = id;
+	return 0;
+}
+
+/* 1: pp owed wait id and no longer does; 0: an answer nobody asked for. */
+static int
+parent_paid(struct pproc *pp, uint32_t id)
+{
+	int	 i;
+
+	for (i = 0; i < pp->pp_nowed; i++)
+		if (pp->pp_owed[i] == id) {
+			pp->pp_owed[i] = pp->pp_owed[--pp->pp_nowed];
+			return 1;
+		}
+	return 0;
+}
+
 static void
-parent_wait_secrets(struct parent *p, uint32_t id)
+parent_owed_drop(struct parent *p, struct pproc *pp)
+{
+	struct pwait	*pw;
+	int		 i;
+
+	for (i = 0; i < pp->pp_nowed; i++)
+		TAILQ_FOREACH(pw, &p->p_waits, pw_entry) {
+			if (pw->pw_id != pp->pp_owed[i])
+				continue;
+			/*
+			 * A keeper's successor reads the store as it starts;
+			 * a worker's counters are gone with it.
+			 */
+			if (pw->pw_kind == PW_STATUS)
+				json_object_object_add(pw->pw_reply,
+				    "incomplete", json_object_new_boolean(1));
+			if (--pw->pw_pending <= 0)
+				parent_wait_done(pw);
+			break;
+		}
+	pp->pp_nowed = 0;
+}
+
+static void
+parent_wait_secrets(struct parent *p, struct pproc *pp, uint32_t id)
 {
 	struct pwait	*pw;
 
+	if (!parent_paid(pp, id))
+		return;
 	if ((pw = parent_wait_find(p, PW_SECRETS, id)) != NULL &&
 	    --pw->pw_pending <= 0)
 		parent_wait_done(pw);
@@ -1359,7 +1434,8 @@ parent_json_add_u64(struct json_object *o, const char *key, uint64_t v)
 
 /* One worker's counters, summed into the status reply. */
 static void
-parent_wait_stats(struct parent *p, const struct ipc_stats *st, uint32_t id)
+parent_wait_stats(struct parent *p, struct pproc *pp,
+    const struct ipc_stats *st, uint32_t id)
 {
 	const struct ipc_stat_row	*r;
 	struct json_object		*row, *codes;
@@ -1367,7 +1443,8 @@ parent_wait_stats(struct parent *p, const struct ipc_stats *st, uint32_t id)
 	char				 key[600], code[16];
 	uint32_t			 i, j;
 
-	if ((pw = parent_wait_find(p, PW_STATUS, id)) == NULL)
+	if (!parent_paid(pp, id) ||
+	    (pw = parent_wait_find(p, PW_STATUS, id)) == NULL)
 		return;
 	for (i = 0; i < st->is_nrows; i++) {
 		r = &st->is_rows[i];
@@ -1475,8 +1552,9 @@ parent_ctl_status(struct parent *p, struct control_req *req)
 	/* Every worker, old epochs included, counts what it served. */
 	TAILQ_FOREACH(pp, &p->p_procs, pp_entry)
 		if (pp->pp_role == PROC_WORKER && pp->pp_ready &&
-		    pp->pp_chan != NULL && chan_send(pp->pp_chan,
-		    MSG_STATS_REQ, pw->pw_id, NULL, 0, -1) == 0)
+		    pp->pp_chan != NULL && pp->pp_nowed < PARENT_OWED_MAX &&
+		    chan_send(pp->pp_chan, MSG_STATS_REQ, pw->pw_id, NULL, 0,
+		    -1) == 0 && parent_owe(pp, pw->pw_id) == 0)
 			pw->pw_pending++;
 	if (pw->pw_pending == 0)
 		parent_wait_done(pw);
@@ -1538,8 +1616,9 @@ parent_ctl_secrets(struct parent *p, struct control_req *req,
 	/* Every keeper of every epoch: old ones still serve old workers. */
 	TAILQ_FOREACH(pp, &p->p_procs, pp_entry)
 		if (pp->pp_role == PROC_KEEPER && pp->pp_chan != NULL &&
+		    pp->pp_nowed < PARENT_OWED_MAX &&
 		    chan_send(pp->pp_chan, MSG_SECRETS, pw->pw_id, b.b_data,
-		    b.b_len, -1) == 0)
+		    b.b_len, -1) == 0 && parent_owe(pp, pw->pw_id) == 0)
 			pw->pw_pending++;
 	ipc_buf_clear(&b);
 	log_info("control: secrets of tenant %s changed", tenant);

@@ -375,6 +375,13 @@ static const struct doc docs[] = {
 	    "`subject`:`s`,`audience`:`a`,`token_ttl`:1.5}}"), 0, 0, REG_E_AUTH,
 	    "connectors[0].authentication.config.token_ttl", 0, 0 },
 
+	/* get_secret() names its secret literally: the keeper knows which. */
+	{ C1(NU ",`headers`:[{`key`:`X-K`,`value`:`{{ get_secret(user.id) }}`}]"),
+	    0, 0, REG_E_TEMPLATE, "connectors[0].headers[0].value", 0, 0 },
+	{ C1(NU ",`authentication`:{`type`:`api_key`,`config`:{`key`:`K`,"
+	    "`value`:`{{ get_secret('a' ~ 'b') }}`}}"), 0, 0, REG_E_TEMPLATE,
+	    "connectors[0].authentication.config.value", 0, 0 },
+
 	/* --- bodies and content type ------------------------------------- */
 	{ C1(NU ",`request_body`:`{{ get_secret('k') }}`"), 0, 0, REG_E_TEMPLATE,
 	    "connectors[0].request_body", 0, 0 },

@@ -96,6 +96,12 @@ srv_handler(struct control_req *req, const char *command,
 		evtimer_add(t->t_late_ev, &tv);
 	} else if (strcmp(command, "hold") == 0) {
 		t->t_held = req;
+	} else if (strcmp(command, "retire") == 0) {
+		/* As a reload that moves the socket: retired mid-request. */
+		t->t_held = req;
+		control_retire(t->t_ctl);
+		t->t_ctl = NULL;
+		evtimer_add(t->t_late_ev, &tv);
 	} else if (strcmp(command, "hold-free") == 0) {
 		t->t_held = req;
 		event_active(t->t_free_ev, EV_TIMEOUT, 0);
@@ -742,6 +748,47 @@ START_TEST(test_free_pending)
 }
 END_TEST
 
+static int
+client_retire(struct tsrv *t, void *arg)
+{
+	struct ctl_globals	 g = { NULL, t->t_path };
+	struct json_object	*req, *reply, *v;
+
+	req = request("retire", NULL);
+	CHILD_CHECK(ctl_command(&g, req, &reply, 0) == CTL_OK);
+	CHILD_CHECK(json_object_object_get_ex(reply, "late", &v) &&
+	    json_object_get_boolean(v));
+	json_object_put(req);
+	json_object_put(reply);
+	/* Nobody listens there any more. */
+	CHILD_CHECK(raw_connect(t->t_path) == -1 && errno == ENOENT);
+	return 0;
+}
+
+/* A retired socket is gone at once, but its pending request is answered. */
+START_TEST(test_retire)
+{
+	struct tsrv	 t;
+	struct stat	 st;
+	char		 err[256];
+
+	srv_start(&t);
+	srv_expect(&t, client_retire, NULL, 0, 1);
+	ck_assert_int_eq(t.t_late_rv, 0);
+	ck_assert_int_eq(t.t_late_gone, 0);
+	ck_assert_int_eq(lstat(t.t_path, &st), -1);
+	ck_assert_int_eq(errno, ENOENT);
+	/* Idle: freed at once (valgrind sees no leak); the path is free. */
+	t.t_ctl = control_new(t.t_base, t.t_path, srv_handler, &t, err,
+	    sizeof(err));
+	ck_assert_msg(t.t_ctl != NULL, "control_new: %s", err);
+	control_retire(t.t_ctl);
+	t.t_ctl = NULL;
+	ck_assert_int_eq(lstat(t.t_path, &st), -1);
+	srv_stop(&t);
+}
+END_TEST
+
 /* More clients than the server takes at once: the rest wait their turn. */
 static int
 client_crowd(struct tsrv *t, void *arg)
@@ -1072,12 +1119,12 @@ END_TEST
 START_TEST(test_status_print)
 {
 	static const char reply[] =
-	    "{\"ok\":true,\"pid\":4242,\"uptime_s\":3725,\"generation\":3,"
+	    "{\"ok\":true,\"pid\":4242,\"uptime_s\":3725.5,\"generation\":3,"
 	    "\"config\":\"/etc/widgetd.conf\",\"cache\":{\"hits\":5},"
 	    "\"processes\":["
 	    "{\"role\":\"keeper\",\"slot\":0,\"pid\":4243,\"uptime_s\":3725,"
 	    "\"respawns\":0,\"generation\":3,\"queue\":2},"
-	    "{\"role\":\"worker\",\"slot\":1,\"pid\":45678,\"uptime_s\":59,"
+	    "{\"role\":\"worker\",\"slot\":1,\"pid\":45678,\"uptime_s\":59.97,"
 	    "\"respawns\":12,\"generation\":3,\"connections\":7,\"keeper\":0},"
 	    "7,"
 	    "{\"role\":\"worker\\u001b[31m\",\"slot\":2,\"pid\":9,"
@@ -1127,6 +1174,17 @@ START_TEST(test_status_print)
 	    "no connector calls yet\n");
 	free(out);
 	json_object_put(o);
+
+	/* A worker that did not answer: said, not silently missing. */
+	o = json_tokener_parse("{\"ok\":true,\"incomplete\":true}");
+	fp = open_memstream(&out, &len);
+	ctl_status_print(fp, o);
+	fclose(fp);
+	ck_assert_str_eq(out, "widgetd\nincomplete: not every worker "
+	    "answered in time; its connector counters are missing\n\n"
+	    "no processes\n\nno connector calls yet\n");
+	free(out);
+	json_object_put(o);
 }
 END_TEST
 
@@ -1148,6 +1206,7 @@ check_suite(void)
 	tcase_add_test(tc, test_reply_timeout);
 	tcase_add_test(tc, test_free_pending);
 	tcase_add_test(tc, test_free_flushes);
+	tcase_add_test(tc, test_retire);
 	tcase_add_test(tc, test_crowd);
 	tcase_add_test(tc, test_socket_mode);
 	tcase_add_test(tc, test_directories);

@@ -1,18 +1,25 @@
 /*
  * check_core.c — the pieces of the process architecture that can be tested
  * without a running daemon: the error envelope and common headers (api.c),
- * respawn backoff and role names (proc.c), and the keeper's permit table,
- * driven over real channels with a keeper in a child process.
+ * respawn backoff and role names (proc.c), and the keeper's permit table
+ * and destination binding, driven over real channels with a keeper in a
+ * child process: the test plays the parent and the workers, and a
+ * compromised worker's forged plans must close its channel before any
+ * byte leaves for an upstream.
  */
 #include "build.h"
 
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
 
 #include "check_main.h"
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
+#include <pwd.h>
 #include <regex.h>
 #include <signal.h>
 #include <stdio.h>
@@ -25,8 +32,10 @@
 
 #include "api.h"
 #include "ipc.h"
+#include "plan.h"
 #include "proc.h"
 #include "snapshot.h"
+#include "template/template.h"
 
 START_TEST(test_request_id)
 {
@@ -186,35 +195,76 @@ next_frame(struct ipc_chan *c, struct ipc_msg *m, char *logbuf, size_t len)
 	}
 }
 
-static struct ipc_chan *
-keeper_start(void)
+/* The keeper's directory: its configuration, registry and store. */
+static void
+keeper_mkdir(void)
 {
-	char		 conf[128], path[160];
-	struct proc_opts po;
-	struct snapshot	*sn;
-	FILE		*f;
-	int		 sv[2];
+	char	 path[160];
 
 	snprintf(keeper_dir, sizeof(keeper_dir), "/tmp/check_core.XXXXXX");
 	ck_assert_ptr_nonnull(mkdtemp(keeper_dir));
 	/* The keeper reads its store as keeper_user once it has switched. */
 	ck_assert_int_eq(chmod(keeper_dir, 0755), 0);
-	snprintf(conf, sizeof(conf), "%s/w.conf", keeper_dir);
-	f = fopen(conf, "w");
-	ck_assert_ptr_nonnull(f);
-	fprintf(f, "listen = ( { address = \"127.0.0.1\"; port = 1; } );\n"
-	    "user = \"nobody\";\nkeeper_user = \"daemon\";\n"
-	    "chroot = \"%s\";\n"
-	    "tenants = ( { id = \"t\"; registry = \"r.json\"; "
-	    "store = \"s\"; } );\n", keeper_dir);
-	fclose(f);
-	snprintf(path, sizeof(path), "%s/r.json", keeper_dir);
-	f = fopen(path, "w");
-	ck_assert_ptr_nonnull(f);
-	fprintf(f, "{\"connectors\": []}\n");
-	fclose(f);
 	snprintf(path, sizeof(path), "%s/s", keeper_dir);
 	ck_assert_int_eq(mkdir(path, 0755), 0);
+}
+
+static void
+keeper_file(const char *name, const char *text, mode_t mode)
+{
+	char	 path[160];
+	FILE	*f;
+
+	snprintf(path, sizeof(path), "%s/%s", keeper_dir, name);
+	f = fopen(path, "w");
+	ck_assert_ptr_nonnull(f);
+	fputs(text, f);
+	fclose(f);
+	ck_assert_int_eq(chmod(path, mode), 0);
+}
+
+/* A secret as the store keeps it: readable by keeper_user alone. */
+static void
+keeper_secret(const char *name, const char *value)
+{
+	struct passwd	*pw;
+	char		 path[160], dir[160];
+
+	snprintf(dir, sizeof(dir), "%s/s/secrets", keeper_dir);
+	if (mkdir(dir, 0700) == -1)
+		ck_assert_int_eq(errno, EEXIST);
+	snprintf(path, sizeof(path), "s/secrets/%s", name);
+	keeper_file(path, value, 0600);
+	if (geteuid() == 0) {
+		ck_assert_ptr_nonnull(pw = getpwnam("daemon"));
+		snprintf(path, sizeof(path), "%s/s/secrets/%s", keeper_dir,
+		    name);
+		ck_assert_int_eq(chown(dir, pw->pw_uid, -1), 0);
+		ck_assert_int_eq(chown(path, pw->pw_uid, -1), 0);
+	}
+}
+
+/*
+ * Start the keeper on a configuration with extra lines (egress) and a
+ * registry, in keeper_dir (keeper_mkdir first).
+ */
+static struct ipc_chan *
+keeper_start(const char *extra, const char *registry)
+{
+	char		 conf[128], text[4096];
+	struct proc_opts po;
+	struct snapshot	*sn;
+	int		 sv[2];
+
+	snprintf(conf, sizeof(conf), "%s/w.conf", keeper_dir);
+	snprintf(text, sizeof(text),
+	    "listen = ( { address = \"127.0.0.1\"; port = 1; } );\n"
+	    "user = \"nobody\";\nkeeper_user = \"daemon\";\n"
+	    "chroot = \"%s\";\n%s\n"
+	    "tenants = ( { id = \"t\"; registry = \"r.json\"; "
+	    "store = \"s\"; } );\n", keeper_dir, extra);
+	keeper_file("w.conf", text, 0644);
+	keeper_file("r.json", registry, 0644);
 	/* What the parent hands every child: the sealed snapshot. */
 	sn = snapshot_build(conf, 1, 1, NULL, NULL);
 	ck_assert_ptr_nonnull(sn);
@@ -239,15 +289,10 @@ keeper_start(void)
 static void
 keeper_rmdir(void)
 {
-	char	 path[160];
+	char	 cmd[128];
 
-	snprintf(path, sizeof(path), "%s/w.conf", keeper_dir);
-	unlink(path);
-	snprintf(path, sizeof(path), "%s/r.json", keeper_dir);
-	unlink(path);
-	snprintf(path, sizeof(path), "%s/s", keeper_dir);
-	rmdir(path);
-	rmdir(keeper_dir);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", keeper_dir);
+	ck_assert_int_eq(system(cmd), 0);
 }
 
 static void
@@ -294,7 +339,8 @@ START_TEST(test_keeper_permits)
 	char		 logs[4096] = "";
 	uint32_t	 slot;
 
-	parent = keeper_start();
+	keeper_mkdir();
+	parent = keeper_start("", "{\"connectors\": []}\n");
 	w0 = keeper_link(parent, 0);
 	w1 = keeper_link(parent, 1);
 
@@ -352,7 +398,8 @@ START_TEST(test_keeper_shutdown)
 	struct ipc_msg	 m;
 	int		 status;
 
-	parent = keeper_start();
+	keeper_mkdir();
+	parent = keeper_start("", "{\"connectors\": []}\n");
 	w0 = keeper_link(parent, 0);
 	ck_assert_int_eq(ipc_send(parent, MSG_SHUTDOWN, 0, NULL, 0, -1), 0);
 	flush(parent);
@@ -369,6 +416,360 @@ START_TEST(test_keeper_shutdown)
 	keeper_pid = -1;
 	ipc_chan_free(parent);
 	keeper_rmdir();
+}
+END_TEST
+
+/* --- Destination binding: a compromised worker's plans ------------------ */
+
+#define BIND_KEY	"bind-canary-0a1b2c3d4e"	/* secret 'k' */
+#define BIND_APP	"bind-app-id-99887766"		/* secret 'app' */
+
+/* A listener on 127.0.0.1 that only accepts when asked; its port. */
+static int
+bind_listener(int *port)
+{
+	struct sockaddr_in	 sin;
+	socklen_t		 len = sizeof(sin);
+	int			 fd;
+
+	fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	ck_assert_int_ne(fd, -1);
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ck_assert_int_eq(bind(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	ck_assert_int_eq(listen(fd, 64), 0);
+	ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&sin, &len), 0);
+	*port = ntohs(sin.sin_port);
+	return fd;
+}
+
+/* Connections waiting on a listener: every one ever made, unaccepted. */
+static int
+bind_count(int lfd)
+{
+	int	 fd, n = 0;
+
+	while ((fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC)) != -1) {
+		close(fd);
+		n++;
+	}
+	ck_assert_int_eq(errno, EAGAIN);
+	return n;
+}
+
+/* A field's value: literal text, then the named secret if any. */
+static void
+bind_field(struct plan_field **fs, size_t *n, uint32_t src, uint32_t row,
+    const char *name, const char *text, const char *secret)
+{
+	struct plan_field	*f;
+	struct tsecret		*ts = NULL;
+
+	ck_assert_ptr_nonnull(*fs = reallocarray(*fs, *n + 1, sizeof(**fs)));
+	f = &(*fs)[(*n)++];
+	memset(f, 0, sizeof(*f));
+	f->pf_src = src;
+	f->pf_row = row;
+	ck_assert_ptr_nonnull(f->pf_name = strdup(name));
+	if (text != NULL)
+		ck_assert_int_eq(plan_field_add(f, text, strlen(text), NULL), 0);
+	if (secret != NULL) {
+		ck_assert_ptr_nonnull(ts = calloc(1, sizeof(*ts)));
+		ts->ts_op = TSX_SECRET;
+		ck_assert_ptr_nonnull(ts->ts_data = strdup(secret));
+		ts->ts_len = strlen(secret);
+		ck_assert_int_eq(plan_field_add(f, NULL, 0, ts), 0);
+	}
+}
+
+/* The plan an honest worker sends for the "bound" connector below. */
+static void
+bind_plan(struct plan *pl, const char *url)
+{
+	memset(pl, 0, sizeof(*pl));
+	pl->pl_gen = 1;
+	pl->pl_kind = PLAN_CONNECTOR;
+	ck_assert_ptr_nonnull(pl->pl_reqid = strdup("req-bind"));
+	ck_assert_ptr_nonnull(pl->pl_method = strdup("GET"));
+	ck_assert_ptr_nonnull(pl->pl_url = strdup(url));
+	bind_field(&pl->pl_headers, &pl->pl_nheaders, PLAN_ROW, 0, "X-Key",
+	    "k=", "k");
+	bind_field(&pl->pl_headers, &pl->pl_nheaders, PLAN_ROW, 1, "X-Plain",
+	    "plain", NULL);
+	bind_field(&pl->pl_headers, &pl->pl_nheaders, PLAN_OVERRIDE, 2,
+	    "X-Lang", "pl", NULL);
+	bind_field(&pl->pl_query, &pl->pl_nquery, PLAN_OVERRIDE, 0, "units",
+	    "imperial", NULL);
+	bind_field(&pl->pl_query, &pl->pl_nquery, PLAN_ROW, 1, "sig", NULL,
+	    "k");
+	bind_field(&pl->pl_query, &pl->pl_nquery, PLAN_CALLER, 0, "q", "x",
+	    NULL);
+	bind_field(&pl->pl_query, &pl->pl_nquery, PLAN_AUTH, 0, "appid", NULL,
+	    "app");
+}
+
+static void
+bind_send(struct ipc_chan *w, uint32_t id, const struct plan *pl)
+{
+	struct ipc_buf	 b;
+
+	ck_assert_int_eq(plan_encode(&b, pl), 0);
+	ck_assert_int_eq(ipc_send(w, MSG_CALL, id, b.b_data, b.b_len, -1), 0);
+	ipc_buf_clear(&b);
+	flush(w);
+}
+
+/* How a forged plan differs from the honest one. */
+enum bind_forgery {
+	BF_URL,			/* bf_arg: the URL */
+	BF_SECRET_IN_PLAIN,	/* a row without a secret given one */
+	BF_OTHER_SECRET,	/* the secret row given another secret */
+	BF_RENAMED_ROW,		/* the secret row under another name */
+	BF_OVERRIDE_FIXED,	/* a non-overridable row as an override */
+	BF_OVERRIDE_SECRET,	/* an override carrying a secret */
+	BF_CALLER_KEY,		/* bf_arg: a caller key the connector sets */
+	BF_CALLER_SECRET,	/* a caller value carrying a secret */
+	BF_AUTH_IN_HEADER,	/* the query api_key sent as a header */
+	BF_CRLF_HEADER,		/* CR/LF in an override */
+	BF_CRLF_QUERY		/* CR/LF in a caller's query value */
+};
+
+/*
+ * A URL's %d are the ports bf_ports names in turn: 'U' the connector's
+ * upstream, 'S' the sentinel (the default).
+ */
+static const struct bind_case {
+	enum bind_forgery	 bf_kind;
+	const char		*bf_arg;
+	const char		*bf_why;	/* in the keeper's log line */
+	const char		*bf_ports;
+} bind_cases[] = {
+	{ BF_URL, "http://evil.test:%d/v1/items",
+	    "URL is not at the connector's origin", "S" },
+	{ BF_URL, "http://api.example.com.evil.test:%d/v1/items",
+	    "URL is not at the connector's origin", "S" },
+	{ BF_URL, "http://api.example.com@evil.test:%d/v1/items",
+	    "URL is not at the connector's origin", "S" },
+	{ BF_URL, "http://api.example.com:%d/v1/items",	/* another port */
+	    "URL is not at the connector's origin", "S" },
+	{ BF_URL, "http://127.0.0.1:%d/v1/items",
+	    "URL is not at the connector's origin", "S" },
+	{ BF_URL, "https://api.example.com:%d/v1/items",
+	    "URL is not at the connector's origin", "S" },
+	{ BF_URL, "http://API.example.com:%d/v1/items",
+	    "URL is not at the connector's origin", "S" },
+	{ BF_URL, "http://api.example.com:%d@evil.test:%d/v1/items",
+	    "URL is not at the connector's origin", "US" },
+	{ BF_URL, "http://api.example.com:%d\\@evil.test:%d/v1",
+	    "URL is not at the connector's origin", "US" },
+	{ BF_URL, "http://api.example.com:%d#@evil.test:%d/v1",
+	    "URL is not at the connector's origin", "US" },
+	{ BF_URL, "http://api.example.com:%d:%d/v1",
+	    "URL is not at the connector's origin", "US" },
+	{ BF_URL, "http://api.example.com:%d/v1\r\nHost: evil.test",
+	    "control character in the URL", "S" },
+	{ BF_SECRET_IN_PLAIN, NULL, "header does not match its row", NULL },
+	{ BF_OTHER_SECRET, NULL, "header does not match its row", NULL },
+	{ BF_RENAMED_ROW, NULL, "header does not match its row", NULL },
+	{ BF_OVERRIDE_FIXED, NULL, "header override not allowed", NULL },
+	{ BF_OVERRIDE_SECRET, NULL, "header override not allowed", NULL },
+	{ BF_CALLER_KEY, "sig", "caller query field not allowed", NULL },
+	{ BF_CALLER_KEY, "appid", "caller query field not allowed", NULL },
+	{ BF_CALLER_SECRET, NULL, "caller query field not allowed", NULL },
+	{ BF_AUTH_IN_HEADER, NULL, "authentication header does not match",
+	    NULL },
+	{ BF_CRLF_HEADER, NULL, "header override not allowed", NULL },
+	{ BF_CRLF_QUERY, NULL, "caller query field not allowed", NULL },
+};
+
+static void
+bind_forge(struct plan *pl, const struct bind_case *bc, int port,
+    int sport)
+{
+	const char	*p;
+	char		 url[256];
+
+	snprintf(url, sizeof(url), "http://api.example.com:%d/v1/items", port);
+	bind_plan(pl, url);
+	switch (bc->bf_kind) {
+	case BF_URL:
+		free(pl->pl_url);
+		p = bc->bf_ports != NULL ? bc->bf_ports : "S";
+		snprintf(url, sizeof(url), bc->bf_arg, p[0] == 'U' ? port :
+		    sport, p[1] == 'U' ? port : sport);
+		ck_assert_ptr_nonnull(pl->pl_url = strdup(url));
+		break;
+	case BF_SECRET_IN_PLAIN:
+		bind_field(&pl->pl_headers, &pl->pl_nheaders, PLAN_ROW, 1,
+		    "X-Plain", "plain", "k");
+		/* Two X-Plain now: drop the honest one. */
+		plan_field_clear(&pl->pl_headers[1]);
+		pl->pl_headers[1] = pl->pl_headers[--pl->pl_nheaders];
+		break;
+	case BF_OTHER_SECRET:
+		plan_field_clear(&pl->pl_headers[0]);
+		pl->pl_headers[0] = pl->pl_headers[--pl->pl_nheaders];
+		bind_field(&pl->pl_headers, &pl->pl_nheaders, PLAN_ROW, 0,
+		    "X-Key", "k=", "app");
+		break;
+	case BF_RENAMED_ROW:
+		free(pl->pl_headers[0].pf_name);
+		ck_assert_ptr_nonnull(pl->pl_headers[0].pf_name =
+		    strdup("X-Leak"));
+		break;
+	case BF_OVERRIDE_FIXED:
+		pl->pl_headers[1].pf_src = PLAN_OVERRIDE;
+		break;
+	case BF_OVERRIDE_SECRET:
+		plan_field_clear(&pl->pl_headers[2]);
+		pl->pl_headers[2] = pl->pl_headers[--pl->pl_nheaders];
+		bind_field(&pl->pl_headers, &pl->pl_nheaders, PLAN_OVERRIDE, 2,
+		    "X-Lang", NULL, "k");
+		break;
+	case BF_CALLER_KEY:
+		bind_field(&pl->pl_query, &pl->pl_nquery, PLAN_CALLER, 0,
+		    bc->bf_arg, "mine", NULL);
+		break;
+	case BF_CALLER_SECRET:
+		bind_field(&pl->pl_query, &pl->pl_nquery, PLAN_CALLER, 0,
+		    "leak", NULL, "k");
+		break;
+	case BF_AUTH_IN_HEADER:
+		bind_field(&pl->pl_headers, &pl->pl_nheaders, PLAN_AUTH, 0,
+		    "appid", NULL, "app");
+		break;
+	case BF_CRLF_HEADER:
+		free(pl->pl_headers[2].pf_segs[0].ps_data);
+		ck_assert_ptr_nonnull(pl->pl_headers[2].pf_segs[0].ps_data =
+		    strdup("pl\r\nX-Evil: 1"));
+		pl->pl_headers[2].pf_segs[0].ps_len = strlen("pl\r\nX-Evil: 1");
+		break;
+	case BF_CRLF_QUERY:
+		bind_field(&pl->pl_query, &pl->pl_nquery, PLAN_CALLER, 0,
+		    "z", "a\r\nb", NULL);
+		break;
+	}
+}
+
+/* Serve one request on lfd: what came, up to the end of its head. */
+static void
+bind_serve(int lfd, char *req, size_t len)
+{
+	static const char body[] = "echoed " BIND_KEY "!";
+	struct pollfd	 pfd = { lfd, POLLIN, 0 };
+	char		 answer[256];
+	size_t		 got = 0;
+	ssize_t		 n;
+	int		 fd, alen;
+
+	ck_assert_int_eq(poll(&pfd, 1, 10000), 1);
+	ck_assert_int_ne(fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC), -1);
+	while (got + 1 < len && strstr(req, "\r\n\r\n") == NULL) {
+		pfd.fd = fd;
+		ck_assert_int_eq(poll(&pfd, 1, 10000), 1);
+		n = read(fd, req + got, len - got - 1);
+		ck_assert_int_gt(n, 0);
+		got += (size_t)n;
+		req[got] = '\0';
+	}
+	alen = snprintf(answer, sizeof(answer), "HTTP/1.1 200 OK\r\n"
+	    "Content-Type: text/plain\r\nContent-Length: %zu\r\n"
+	    "Connection: close\r\n\r\n%s", strlen(body), body);
+	ck_assert_int_eq(write(fd, answer, (size_t)alen), alen);
+	close(fd);
+}
+
+START_TEST(test_keeper_binding)
+{
+	struct ipc_chan	*parent, *w0, *w1;
+	struct ipc_msg	 m;
+	struct plan	 pl;
+	struct result	 rs;
+	char		 extra[512], reg[2048], logs[8192], url[128];
+	char		 req[8192];
+	const char	*why;
+	uint32_t	 slot;
+	size_t		 i;
+	int		 ufd, sfd, uport, sport;
+
+	ufd = bind_listener(&uport);	/* the connector's upstream */
+	sfd = bind_listener(&sport);	/* where forged plans point */
+	keeper_mkdir();
+	keeper_secret("k", BIND_KEY);
+	keeper_secret("app", BIND_APP);
+	/* Every name a forged URL uses resolves, to a live listener. */
+	snprintf(extra, sizeof(extra), "egress = { allow_http = true; "
+	    "timeout = 5; allow_networks = [ \"127.0.0.0/8\" ]; resolve = [ "
+	    "\"api.example.com:%d:127.0.0.1\", \"api.example.com:%d:127.0.0.1\","
+	    " \"evil.test:%d:127.0.0.1\", "
+	    "\"api.example.com.evil.test:%d:127.0.0.1\" ]; };",
+	    uport, sport, sport, sport);
+	snprintf(reg, sizeof(reg), "{\"connectors\": [ {\"name\": \"Bound\", "
+	    "\"permalink\": \"bound\", \"method\": \"GET\", "
+	    "\"url\": \"http://api.example.com:%d/v1/items\", \"headers\": ["
+	    " {\"key\": \"X-Key\", \"value\": \"k={{ get_secret('k') }}\"},"
+	    " {\"key\": \"X-Plain\", \"value\": \"plain\"},"
+	    " {\"key\": \"X-Lang\", \"value\": \"en\", \"overridable\": true}],"
+	    " \"query_parameters\": ["
+	    " {\"key\": \"units\", \"value\": \"metric\", \"overridable\": true},"
+	    " {\"key\": \"sig\", \"value\": \"{{ get_secret('k') }}\"}],"
+	    " \"authentication\": {\"type\": \"api_key\", \"config\": {"
+	    "\"key\": \"appid\", \"value\": \"{{ get_secret('app') }}\", "
+	    "\"in\": \"query\"}}} ]}\n", uport);
+	parent = keeper_start(extra, reg);
+	w1 = keeper_link(parent, 1);	/* an honest worker, all along */
+
+	for (i = 0; i < sizeof(bind_cases) / sizeof(bind_cases[0]); i++) {
+		w0 = keeper_link(parent, 0);
+		bind_forge(&pl, &bind_cases[i], uport, sport);
+		bind_send(w0, (uint32_t)i + 1, &pl);
+		plan_clear(&pl);
+		/* No answer: the channel closes. */
+		ck_assert_msg(next_frame(w0, &m, NULL, 0) == 0,
+		    "case %zu: channel still open", i);
+		logs[0] = '\0';
+		ck_assert_int_eq(next_frame(parent, &m, logs, sizeof(logs)), 1);
+		ck_assert_int_eq(m.m_type, MSG_WORKER_EVICT);
+		ck_assert_int_eq(ipc_get_u32(&m, &slot), 0);
+		ck_assert_int_eq(slot, 0);
+		ck_assert_msg(strstr(logs, "worker 0 broke the protocol") !=
+		    NULL && strstr(logs, bind_cases[i].bf_why) != NULL,
+		    "case %zu: log: %s", i, logs);
+		ipc_chan_free(w0);
+	}
+	/* Nobody was reached: not the upstream, not the forged targets. */
+	usleep(200000);
+	ck_assert_int_eq(bind_count(sfd), 0);
+	ck_assert_int_eq(bind_count(ufd), 0);
+
+	/* The honest worker's plan goes through, secrets in place. */
+	snprintf(url, sizeof(url), "http://api.example.com:%d/v1/items",
+	    uport);
+	bind_plan(&pl, url);
+	bind_send(w1, 77, &pl);
+	plan_clear(&pl);
+	memset(req, 0, sizeof(req));
+	bind_serve(ufd, req, sizeof(req));
+	ck_assert_msg(strstr(req, "GET /v1/items?units=imperial&sig=" BIND_KEY
+	    "&q=x&appid=" BIND_APP " HTTP/1.1\r\n") == req, "%s", req);
+	ck_assert_msg(strstr(req, "\r\nX-Key: k=" BIND_KEY "\r\n") != NULL &&
+	    strstr(req, "\r\nX-Plain: plain\r\n") != NULL &&
+	    strstr(req, "\r\nX-Lang: pl\r\n") != NULL, "%s", req);
+	ck_assert_int_eq(next_frame(w1, &m, NULL, 0), 1);
+	ck_assert_int_eq(m.m_type, MSG_RESULT);
+	ck_assert_int_eq(m.m_id, 77);
+	ck_assert_int_eq(result_decode(&m, &rs, &why), 0);
+	ck_assert_uint_eq(rs.rs_status, 200);
+	ck_assert_uint_eq(rs.rs_bodylen, strlen("echoed [REDACTED]!"));
+	ck_assert(memcmp(rs.rs_body, "echoed [REDACTED]!", rs.rs_bodylen) == 0);
+	result_clear(&rs);
+	ck_assert_int_eq(bind_count(sfd), 0);
+
+	ipc_chan_free(w1);
+	close(ufd);
+	close(sfd);
+	keeper_stop(parent);
 }
 END_TEST
 
@@ -401,6 +802,7 @@ check_suite(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_keeper_permits);
 	tcase_add_test(tc, test_keeper_shutdown);
+	tcase_add_test(tc, test_keeper_binding);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -52,7 +52,12 @@ static const char	 registry[] =
 " {\"name\": \"Jwt\", \"permalink\": \"jwt\","
 "  \"url\": \"https://api.example.com/j\","
 "  \"headers\": [{\"key\": \"Authorization\", \"value\": \"Bearer {{ "
-"jwt_encode({'sub': 'x'}, get_secret('pem'), 'RS256') }}\"}]}"
+"jwt_encode({'sub': 'x'}, get_secret('pem'), 'RS256') }}\"}]},"
+" {\"name\": \"Rendered key\", \"permalink\": \"rendered-key\","
+"  \"url\": \"https://api.example.com/r\","
+"  \"authentication\": {\"type\": \"api_key\", \"config\": {\"key\": "
+"   \"{{ tenant_id }}_key\", \"value\": \"{{ get_secret('app_id') }}\","
+"   \"in\": \"query\"}}}"
 "]}";
 
 static void
@@ -181,6 +186,19 @@ weather_plan(struct plan *pl)
 	f = field(&pl->pl_query, &pl->pl_nquery, PLAN_AUTH, 0, "appid", NULL);
 	ck_assert_int_eq(plan_field_add(f, NULL, 0,
 	    secret_of("{{ get_secret('app_id') }}")), 0);
+}
+
+/* An empty plan for a connector: what every plan starts with. */
+static void
+plan_for(struct plan *pl, const char *permalink, const char *url)
+{
+	memset(pl, 0, sizeof(*pl));
+	pl->pl_gen = 7;
+	pl->pl_kind = PLAN_CONNECTOR;
+	pl->pl_conn = (uint32_t)conn_index(permalink);
+	pl->pl_reqid = strdup("r");
+	pl->pl_method = strdup("GET");
+	pl->pl_url = strdup(url);
 }
 
 /* Encode then decode, as the channel would. */
@@ -487,13 +505,7 @@ START_TEST(test_check_variable_host)
 	struct fail	 fl;
 	const char	*why;
 
-	memset(&pl, 0, sizeof(pl));
-	pl.pl_gen = 7;
-	pl.pl_kind = PLAN_CONNECTOR;
-	pl.pl_conn = (uint32_t)conn_index("var");
-	pl.pl_reqid = strdup("r");
-	pl.pl_method = strdup("GET");
-	pl.pl_url = strdup("https://api.example.org/x");
+	plan_for(&pl, "var", "https://api.example.org/x");
 	memset(&fl, 0, sizeof(fl));
 	ck_assert_int_eq(keeper_plan_check(snap, &pl, &fl, &why), 0);
 	free(pl.pl_url);
@@ -502,17 +514,34 @@ START_TEST(test_check_variable_host)
 	plan_clear(&pl);
 
 	/* An unset variable: a 422 for the caller, not the worker's fault. */
-	memset(&pl, 0, sizeof(pl));
-	pl.pl_gen = 7;
-	pl.pl_kind = PLAN_CONNECTOR;
-	pl.pl_conn = (uint32_t)conn_index("missing");
-	pl.pl_reqid = strdup("r");
-	pl.pl_method = strdup("GET");
-	pl.pl_url = strdup("https://api.example.com/x");
+	plan_for(&pl, "missing", "https://api.example.com/x");
 	ck_assert_msg(keeper_plan_check(snap, &pl, &fl, &why) == 1, "%s", why);
 	ck_assert_uint_eq(fl.fl_status, 422);
 	ck_assert_str_eq(fl.fl_scope, "Configuration (template rendering)");
 	fail_clear(&fl);
+	plan_clear(&pl);
+}
+END_TEST
+
+/*
+ * An api_key whose name is rendered: the caller's other keys are
+ * forwarded, one with the name the plan gives the key is not.
+ */
+START_TEST(test_check_rendered_key)
+{
+	struct plan		 pl;
+	struct plan_field	*f;
+	const char		*why = NULL;
+
+	plan_for(&pl, "rendered-key", "https://api.example.com/r");
+	field(&pl.pl_query, &pl.pl_nquery, PLAN_CALLER, 0, "page", "2");
+	f = field(&pl.pl_query, &pl.pl_nquery, PLAN_AUTH, 0, "t_key", NULL);
+	ck_assert_int_eq(plan_field_add(f, NULL, 0,
+	    secret_of("{{ get_secret('app_id') }}")), 0);
+	ck_assert_msg(check(&pl, &why) == 0, "%s", why);
+	field(&pl.pl_query, &pl.pl_nquery, PLAN_CALLER, 0, "t_key", "mine");
+	ck_assert_int_eq(check(&pl, &why), -1);
+	ck_assert_str_eq(why, "caller query field not allowed");
 	plan_clear(&pl);
 }
 END_TEST
@@ -570,6 +599,44 @@ START_TEST(test_complete)
 }
 END_TEST
 
+/*
+ * A secret the connector uses only as a jwt_encode() key goes out only
+ * signed: a worker that sends it as it is, or inside another expression,
+ * is refused; the honest signed form passes the check.
+ */
+START_TEST(test_check_jwt_key_only)
+{
+	struct plan		 pl;
+	struct plan_field	*f;
+	const char		*why;
+	static const char	*forged[] = {
+		"{{ get_secret('pem') }}",
+		"{{ get_secret('pem') | base64_encode }}",
+		"{{ 'x' ~ get_secret('pem') }}",
+	};
+	size_t			 i;
+
+	plan_for(&pl, "jwt", "https://api.example.com/j");
+	f = field(&pl.pl_headers, &pl.pl_nheaders, PLAN_ROW, 0,
+	    "Authorization", "Bearer ");
+	ck_assert_int_eq(plan_field_add(f, NULL, 0, secret_of("{{ jwt_encode("
+	    "{'sub': 'x'}, get_secret('pem'), 'RS256') }}")), 0);
+	ck_assert_int_eq(check(&pl, &why), 0);
+	plan_clear(&pl);
+
+	for (i = 0; i < sizeof(forged) / sizeof(forged[0]); i++) {
+		plan_for(&pl, "jwt", "https://api.example.com/j");
+		f = field(&pl.pl_headers, &pl.pl_nheaders, PLAN_ROW, 0,
+		    "Authorization", "Bearer ");
+		ck_assert_int_eq(plan_field_add(f, NULL, 0,
+		    secret_of(forged[i])), 0);
+		ck_assert_msg(check(&pl, &why) == -1, "%s accepted",
+		    forged[i]);
+		plan_clear(&pl);
+	}
+}
+END_TEST
+
 START_TEST(test_complete_errors)
 {
 	struct plan		 pl;
@@ -578,13 +645,7 @@ START_TEST(test_complete_errors)
 	struct fail		 fl;
 
 	/* A signing error is the JWT scope's 422. */
-	memset(&pl, 0, sizeof(pl));
-	pl.pl_gen = 7;
-	pl.pl_kind = PLAN_CONNECTOR;
-	pl.pl_conn = (uint32_t)conn_index("jwt");
-	pl.pl_reqid = strdup("r");
-	pl.pl_method = strdup("GET");
-	pl.pl_url = strdup("https://api.example.com/j");
+	plan_for(&pl, "jwt", "https://api.example.com/j");
 	f = field(&pl.pl_headers, &pl.pl_nheaders, PLAN_ROW, 0,
 	    "Authorization", "Bearer ");
 	ck_assert_int_eq(plan_field_add(f, NULL, 0, secret_of("{{ jwt_encode("
@@ -624,8 +685,10 @@ check_suite(void)
 	tcase_add_test(tc, test_check_secret_fields);
 	tcase_add_test(tc, test_check_rows);
 	tcase_add_test(tc, test_check_variable_host);
+	tcase_add_test(tc, test_check_rendered_key);
 	tcase_add_test(tc, test_complete);
 	tcase_add_test(tc, test_complete_errors);
+	tcase_add_test(tc, test_check_jwt_key_only);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -183,6 +183,76 @@ usage_pathparam(struct tmpl *t, const char *name, const struct tnode *at)
 	return 0;
 }
 
+/* The key argument of a jwt_encode() call (key= or the second). */
+static struct tnode *
+jwt_key_arg(const struct tnode *call)
+{
+	struct tnode	*k;
+	size_t		 i;
+
+	for (i = 0; i < call->n_nkids; i++) {
+		k = call->n_kids[i];
+		if (k->n_kind == N_KWARG && strcmp(k->n_name, "key") == 0)
+			return k->n_a;
+		if (k->n_kind != N_KWARG && i == 1)
+			return k;
+	}
+	return NULL;
+}
+
+/* Every get_secret() call inside a jwt_encode() key, remembered. */
+static int
+keycall_cb(struct tnode *n, void *arg)
+{
+	struct tmpl	*t = arg;
+	struct tnode	**nk;
+
+	if (n->n_kind != N_CALL || !is_builtin_name(n->n_a, BI_GET_SECRET))
+		return 0;
+	if (t->t_nkeycalls == t->t_ckeycalls) {
+		size_t	 c = t->t_ckeycalls ? t->t_ckeycalls * 2 : 4;
+
+		if ((nk = realloc(t->t_keycalls, c * sizeof(*nk))) == NULL)
+			return -1;
+		t->t_keycalls = nk;
+		t->t_ckeycalls = c;
+	}
+	t->t_keycalls[t->t_nkeycalls++] = n;
+	return 0;
+}
+
+/*
+ * Record how the secret name was used: tu_secret_keyonly[i] stays 1 while
+ * every use of it is inside a jwt_encode() key.  The walk is in pre-order,
+ * so a jwt_encode() call is seen before the get_secret() calls in its key.
+ */
+static int
+usage_secret(struct tmpl *t, const struct tnode *call, const char *name)
+{
+	struct tmpl_usage	*u = &t->t_usage;
+	size_t			 i, cap = t->t_csecrets;
+	int			 rc, keyuse = 0, *nk;
+
+	for (i = 0; i < t->t_nkeycalls; i++)
+		if (t->t_keycalls[i] == call)
+			keyuse = 1;
+	if ((rc = list_add(&u->tu_secrets, &u->tu_nsecrets, &t->t_csecrets,
+	    name)) == -1)
+		return -1;
+	if (t->t_csecrets != cap) {
+		if ((nk = realloc((void *)u->tu_secret_keyonly,
+		    t->t_csecrets * sizeof(*nk))) == NULL)
+			return -1;
+		u->tu_secret_keyonly = nk;
+	}
+	for (i = 0; i < u->tu_nsecrets; i++)
+		if (strcmp(u->tu_secrets[i], name) == 0)
+			break;
+	nk = (int *)u->tu_secret_keyonly;
+	nk[i] = rc == 1 ? keyuse : (nk[i] && keyuse);
+	return 0;
+}
+
 /* One pass over the AST collects every usage bit and name list. */
 static int
 usage_cb(struct tnode *n, void *arg)
@@ -190,6 +260,7 @@ usage_cb(struct tnode *n, void *arg)
 	struct tmpl		*t = arg;
 	struct tmpl_usage	*u = &t->t_usage;
 	const struct tnode	*lit;
+	struct tnode		*key;
 
 	switch (n->n_kind) {
 	case N_NAME:
@@ -199,8 +270,11 @@ usage_cb(struct tnode *n, void *arg)
 		if (is_builtin_name(n->n_a, BI_GET_SECRET)) {
 			if ((lit = call_name_arg(n)) == NULL)
 				u->tu_dynamic_secret = 1;
-			else if (list_add(&u->tu_secrets, &u->tu_nsecrets,
-			    &t->t_csecrets, lit->n_val->u.s.p) == -1)
+			else if (usage_secret(t, n, lit->n_val->u.s.p) == -1)
+				return -1;
+		} else if (is_builtin_name(n->n_a, BI_JWT_ENCODE)) {
+			if ((key = jwt_key_arg(n)) != NULL &&
+			    walk(key, keycall_cb, t) == -1)
 				return -1;
 		} else if (is_builtin_name(n->n_a, BI_GET_VARIABLE)) {
 			if ((lit = call_name_arg(n)) == NULL)
@@ -630,6 +704,9 @@ analyze_run(struct tmpl *t, struct tmpl_error *err)
 		tmpl_seterr(err, 1, 1, "out of memory");
 		return -1;
 	}
+	free(t->t_keycalls);
+	t->t_keycalls = NULL;
+	t->t_nkeycalls = t->t_ckeycalls = 0;
 	t->t_literal = 1;
 	for (i = 0; i < t->t_root->n_nkids; i++)
 		if (t->t_root->n_kids[i]->n_kind != N_DATA)
@@ -817,6 +894,21 @@ validate_host_node(const struct tmpl *t, const struct tnode *n,
 	return 0;
 }
 
+/* The first get_secret() whose name is not a literal string. */
+static int
+dynamic_secret_cb(struct tnode *n, void *arg)
+{
+	struct tmpl_error	*err = arg;
+
+	if (n->n_kind != N_CALL || !is_builtin_name(n->n_a, BI_GET_SECRET) ||
+	    call_name_arg(n) != NULL)
+		return 0;
+	tmpl_seterr(err, n->n_line, n->n_col, "get_secret() takes the "
+	    "secret's name as a literal string: the keeper completes only "
+	    "the secrets a connector names");
+	return -1;
+}
+
 /* 0 and err when the template uses what its field forbids. */
 int
 tmpl_validate(const struct tmpl *t, enum tmpl_field field,
@@ -824,6 +916,11 @@ tmpl_validate(const struct tmpl *t, enum tmpl_field field,
 {
 	struct vctx	 v;
 	size_t		 i;
+
+	if (t->t_usage.tu_dynamic_secret) {
+		walk(t->t_root, dynamic_secret_cb, err);
+		return 0;
+	}
 
 	if (field == TMPL_FIELD_URL_HOST) {
 		for (i = 0; i < t->t_root->n_nkids; i++)

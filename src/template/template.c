@@ -82,6 +82,8 @@ tmpl_free(struct tmpl *t)
 		tval_free_immortal(t->t_consts[i]);
 	free(t->t_consts);
 	free(t->t_usage.tu_secrets);
+	free((void *)t->t_usage.tu_secret_keyonly);
+	free(t->t_keycalls);
 	free(t->t_usage.tu_variables);
 	free(t->t_usage.tu_pathparams);
 	free((void *)t->t_usage.tu_pathparam_line);

@@ -95,6 +95,9 @@ struct tmpl_usage {
 	 * each list without duplicates, in order of first use. */
 	const char	**tu_secrets;
 	size_t		  tu_nsecrets;
+	/* Per secret (same index): 1 when every use is inside the key of a
+	 * jwt_encode() call, so its value may never be sent as it is. */
+	const int	 *tu_secret_keyonly;
 	const char	**tu_variables;
 	size_t		  tu_nvariables;
 	const char	**tu_pathparams;

@@ -207,6 +207,9 @@ struct tmpl {
 	size_t		 t_cconsts;
 	/* usage list storage */
 	size_t		 t_csecrets, t_cvariables, t_cpathparams;
+	/* get_secret() calls inside a jwt_encode() key, during analysis */
+	struct tnode	**t_keycalls;
+	size_t		 t_nkeycalls, t_ckeycalls;
 };
 
 int	 lexer_run(struct tmpl *, struct tmpl_error *);

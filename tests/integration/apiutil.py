@@ -96,6 +96,15 @@ def common(hdrs, what, external=None, timeout=False, error=None):
     return rid
 
 
+# The code of an error whose cause has none (src/api.c, api_status_code).
+STATUS_CODE = {400: "BAD_REQUEST", 401: "AUTHENTICATION_REQUIRED",
+               403: "FORBIDDEN", 404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED",
+               408: "REQUEST_TIMEOUT", 413: "PAYLOAD_TOO_LARGE",
+               422: "UNPROCESSABLE", 429: "TOO_MANY_REQUESTS",
+               431: "HEADERS_TOO_LARGE", 502: "BAD_GATEWAY",
+               503: "UNAVAILABLE", 505: "HTTP_VERSION_NOT_SUPPORTED"}
+
+
 def envelope(body, status, code, what, scope="Request", params=None,
              detail=None):
     """widgetd's error envelope (SPEC 5); returns the document."""
@@ -108,6 +117,10 @@ def envelope(body, status, code, what, scope="Request", params=None,
           {"success", "errors", "request_id"} and
           UUID4.match(doc.get("request_id", "")) is not None,
           "%s: the envelope of SPEC 5" % what)
+    if code is None:
+        # No cause of its own: the status's code (api_status_code).
+        code = STATUS_CODE.get(status, "INTERNAL_ERROR" if status >= 500
+                               else "BAD_REQUEST")
     check(err.get("code") == code and err.get("scope") == scope,
           "%s: %d code %s scope %r (%s)" % (what, status, code, scope,
                                            json.dumps(err)))

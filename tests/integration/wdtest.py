@@ -202,11 +202,15 @@ limits = {{ drain_timeout = {self.drain}; {self.limits} }};
             fail("daemon exited early with %s" % self.proc.returncode)
         fail("daemon did not come up")
 
+    def nkeepers(self):
+        """Keepers the daemon runs: keepers, never more than workers."""
+        return min(self.keepers or 1, self.workers)
+
     def all_ready(self):
         if self.proc.poll() is not None:
             return None     # exited: start() decides
         kids = self.children()
-        if len(kids) != self.workers + 1:
+        if len(kids) != self.workers + self.nkeepers():
             return False
         # Confined (privileges dropped first, then the filter) means the
         # child has finished starting.
