@@ -395,7 +395,7 @@ kplan_auth_field_ok(const struct plan_field *f, const struct tmpl *tmpl)
 	for (i = 0; i < f->pf_nsegs; i++) {
 		if (f->pf_segs[i].ps_secret != NULL) {
 			if (u == NULL || (u->tu_flags & TMPL_USES_SECRET) == 0 ||
-			    !kplan_secrets_named(f->pf_segs[i].ps_secret, u))
+			    !kplan_secrets_named(f->pf_segs[i].ps_secret, u, 0))
 				return 0;
 		} else if (!kplan_auth_multiline(f->pf_src) &&
 		    !kplan_clean(f->pf_segs[i].ps_data, f->pf_segs[i].ps_len))
