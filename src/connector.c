@@ -373,6 +373,32 @@ registry_composite(const struct registry *r, const char *permalink)
 	return NULL;
 }
 
+const struct composite *
+registry_composite_find(const struct registry *r, const char *key)
+{
+	const struct composite	*cc;
+	unsigned long long	 id = 0;
+	size_t			 i;
+
+	if ((cc = registry_composite(r, key)) != NULL || r == NULL)
+		return cc;
+	/* Digits only, no sign, no leading zero: one spelling per id. */
+	if (key[0] < '1' || key[0] > '9' || strlen(key) > 16)
+		return NULL;
+	for (i = 0; key[i] != '\0'; i++) {
+		if (key[i] < '0' || key[i] > '9')
+			return NULL;
+		id = id * 10 + (unsigned long long)(key[i] - '0');
+	}
+	if (id > COMPOSITE_ID_MAX)
+		return NULL;
+	/* Few composites per tenant: a walk is cheaper than an index. */
+	for (i = 0; i < r->r_ncomps; i++)
+		if (r->r_comps[i].cc_id == id)
+			return &r->r_comps[i];
+	return NULL;
+}
+
 /*
  * The origin a request of cr goes to: the literal one, or the one its
  * get_variable() host renders to with the tenant's variables now.  The

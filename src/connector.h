@@ -12,6 +12,7 @@
 #define WIDGETD_CONNECTOR_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 struct netpolicy;
 struct tmpl;
@@ -49,6 +50,7 @@ struct reg_error {
 #define REG_E_TEMPLATE		"template"
 #define REG_E_PATHPARAMS	"path_parameters"
 #define REG_E_STEPS		"steps"
+#define REG_E_DUP_ID		"duplicate_id"	/* composite ids */
 #define REG_E_LIMIT		"too_many_errors"
 
 struct reg_report {
@@ -227,6 +229,7 @@ struct conn_step {
 struct composite {
 	char		*cc_name;
 	char		*cc_permalink;
+	uint64_t	 cc_id;		/* the optional numeric "id"; 0: none */
 	struct conn_step *cc_steps;	/* at least one */
 	size_t		 cc_nsteps;
 	struct conn_caller cc_caller;
@@ -278,6 +281,13 @@ const struct connector *registry_connector(const struct registry *,
 		    const char *permalink);
 const struct composite *registry_composite(const struct registry *,
 		    const char *permalink);
+/*
+ * A composite by permalink, else by its numeric "id" when key is one
+ * (platform-docs §15: composite.execute takes either).  NULL when unknown.
+ */
+const struct composite *registry_composite_find(const struct registry *,
+		    const char *key);
+#define COMPOSITE_ID_MAX	9007199254740991ULL	/* 2^53 - 1 */
 
 /*
  * The origin ("scheme://host[:port]") requests of cr go to: the literal

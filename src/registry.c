@@ -1602,6 +1602,74 @@ vstep_dups(struct vctx *v, const struct jv *steps, struct composite *cc)
 }
 
 /*
+ * The optional numeric id a composite may also be called by (SPEC §9): a
+ * whole number from 1 to 2^53 - 1, so that a browser's JSON number holds
+ * it exactly.
+ */
+static void
+vcomposite_id(struct vctx *v, const struct jv *obj, struct composite *cc)
+{
+	struct jv	 j = vget(obj, "id");
+	int64_t		 id;
+	size_t		 n;
+
+	if (vabsent(&j))
+		return;
+	n = vpush_key(v, "id");
+	id = j.p->jp_type == JP_NUMBER && json_object_is_type(j.o,
+	    json_type_int) ? json_object_get_int64(j.o) : -1;
+	if (id < 1 || (uint64_t)id > COMPOSITE_ID_MAX)
+		reg_add(v, vpos(&j), REG_E_VALUE, "id must be a whole number "
+		    "from 1 to %llu", (unsigned long long)COMPOSITE_ID_MAX);
+	else
+		cc->cc_id = (uint64_t)id;
+	vpop(v, n);
+}
+
+/*
+ * A composite is found by its permalink first, then by its id: an id
+ * used twice, or equal to another composite's all-digit permalink, would
+ * make a call ambiguous.  Reported at the later composite's id.
+ */
+static void
+vcomposite_ids(struct vctx *v, const struct jv *arr, const struct registry *r)
+{
+	const struct composite	*a, *b;
+	struct jv		 obj, j;
+	char			 num[32];
+	size_t			 i, k, n;
+
+	for (i = 0; i < r->r_ncomps; i++) {
+		a = &r->r_comps[i];
+		if (a->cc_id == 0)
+			continue;
+		snprintf(num, sizeof(num), "%llu", (unsigned long long)a->cc_id);
+		for (k = 0; k < r->r_ncomps; k++) {
+			b = &r->r_comps[k];
+			if (k == i || !((k < i && b->cc_id == a->cc_id) ||
+			    (b->cc_permalink != NULL &&
+			    strcmp(b->cc_permalink, num) == 0)))
+				continue;
+			obj = vitem(arr, a->cc_index);
+			j = vget(&obj, "id");
+			v->v_name = a->cc_name;
+			v->v_permalink = a->cc_permalink;
+			v->v_composite = 1;
+			n = vpush_key(v, "composite_connectors");
+			vpush_idx(v, a->cc_index);
+			vpush_key(v, "id");
+			reg_add(v, vpos(&j), REG_E_DUP_ID, b->cc_id == a->cc_id ?
+			    "duplicate id %s (also composite_connectors[%zu])" :
+			    "id %s is the permalink of composite_connectors[%zu]",
+			    num, b->cc_index);
+			vpop(v, n);
+			break;
+		}
+	}
+	v->v_name = v->v_permalink = NULL;
+}
+
+/*
  * One composite: identity and a non-empty list of steps, each an upstream
  * request validated with the step availability matrix (platform-docs §20).
  */
@@ -1620,6 +1688,7 @@ vcomposite(struct vctx *v, const struct jv *obj, struct composite *cc)
 	v->v_composite = 1;
 	v->v_step = 0;
 	vident(v, obj, &cc->cc_name, &cc->cc_permalink);
+	vcomposite_id(v, obj, cc);
 	vext(v, obj, NULL, &cc->cc_caller);
 	steps = vget(obj, "steps");
 	n = vpush_key(v, "steps");
@@ -1819,6 +1888,7 @@ vregistry(struct vctx *v, const struct jv *root, struct registry *r)
 			vdup_permalinks(v, &arr, "composite_connectors", perms,
 			    perms + arr.p->jp_n, arr.p->jp_n, 1);
 		free(perms);
+		vcomposite_ids(v, &arr, r);
 	}
 	vpop(v, n);
 	v->v_name = v->v_permalink = NULL;

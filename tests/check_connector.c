@@ -432,6 +432,30 @@ static const struct doc docs[] = {
 	    0, 0 },
 	{ "{`composite_connectors`:[{`steps`:[" STEP("") "]}]}", 0, 0,
 	    REG_E_MISSING, "composite_connectors[0].name", 0, 0 },
+	/* The optional numeric id (SPEC §9). */
+	{ "{`composite_connectors`:[{`name`:`C`,`id`:9007199254740991,"
+	    "`steps`:[" STEP("") "]}]}", 0, 0, NULL, NULL, 0, 0 },
+	{ "{`composite_connectors`:[{`name`:`C`,`id`:0,`steps`:[" STEP("")
+	    "]}]}", 0, 0, REG_E_VALUE, "composite_connectors[0].id", 1, 43 },
+	{ "{`composite_connectors`:[{`name`:`C`,`id`:9007199254740992,"
+	    "`steps`:[" STEP("") "]}]}", 0, 0, REG_E_VALUE,
+	    "composite_connectors[0].id", 0, 0 },
+	{ "{`composite_connectors`:[{`name`:`C`,`id`:1.5,`steps`:[" STEP("")
+	    "]}]}", 0, 0, REG_E_VALUE, "composite_connectors[0].id", 0, 0 },
+	{ "{`composite_connectors`:[{`name`:`C`,`id`:`7`,`steps`:[" STEP("")
+	    "]}]}", 0, 0, REG_E_VALUE, "composite_connectors[0].id", 0, 0 },
+	{ "{`composite_connectors`:[{`name`:`C`,`id`:-3,`steps`:[" STEP("")
+	    "]}]}", 0, 0, REG_E_VALUE, "composite_connectors[0].id", 0, 0 },
+	{ "{`composite_connectors`:[{`name`:`C`,`id`:7,`steps`:[" STEP("")
+	    "]},{`name`:`D`,`id`:7,`steps`:[" STEP("") "]}]}", 0, 0,
+	    REG_E_DUP_ID, "composite_connectors[1].id", 0, 0 },
+	{ "{`composite_connectors`:[{`name`:`C`,`permalink`:`12`,`steps`:["
+	    STEP("") "]},{`name`:`D`,`id`:12,`steps`:[" STEP("") "]}]}", 0, 0,
+	    REG_E_DUP_ID, "composite_connectors[1].id", 0, 0 },
+	/* Its own permalink may be its id; simple connectors are apart. */
+	{ "{`composite_connectors`:[{`name`:`C`,`permalink`:`12`,`id`:12,"
+	    "`steps`:[" STEP("") "]}],`connectors`:[{`name`:`X`,`permalink`:"
+	    "`13`," U "}]}", 0, 0, NULL, NULL, 0, 0 },
 
 	/* --- Code Mode --------------------------------------------------- */
 	{ "[1]", MODE_CODE, 0, REG_E_TYPE, "", 0, 0 },
@@ -756,6 +780,41 @@ START_TEST(test_model)
 	ck_assert_uint_eq(cc->cc_nsteps, 1);
 	ck_assert_str_eq(cc->cc_steps[0].cs_name, "s1");
 	ck_assert_ptr_null(registry_composite(r, "bee"));
+	ck_assert_uint_eq(cc->cc_id, 0);
+	registry_free(r);
+	reg_report_clear(&rep);
+}
+END_TEST
+
+/* A composite is found by permalink, then by its numeric id. */
+START_TEST(test_composite_id)
+{
+	struct doc		 d = { "{`composite_connectors`:["
+	    "{`name`:`A`,`id`:42,`steps`:[" STEP("") "]},"
+	    "{`name`:`B`,`permalink`:`7`,`steps`:[" STEP("") "]},"
+	    "{`name`:`C`,`id`:7000,`steps`:[" STEP("") "]}]}",
+	    0, 0, NULL, NULL, 0, 0 };
+	struct reg_report	 rep;
+	struct registry		*r;
+
+	memset(&rep, 0, sizeof(rep));
+	r = load_doc(&d, &rep);
+	ck_assert_ptr_nonnull(r);
+	ck_assert_ptr_eq(registry_composite_find(r, "a"), &r->r_comps[0]);
+	ck_assert_ptr_eq(registry_composite_find(r, "42"), &r->r_comps[0]);
+	ck_assert_uint_eq(r->r_comps[0].cc_id, 42);
+	ck_assert_ptr_eq(registry_composite_find(r, "7"), &r->r_comps[1]);
+	ck_assert_ptr_eq(registry_composite_find(r, "7000"), &r->r_comps[2]);
+	/* One spelling per id: no sign, no leading zero, no blank. */
+	ck_assert_ptr_null(registry_composite_find(r, "042"));
+	ck_assert_ptr_null(registry_composite_find(r, "+42"));
+	ck_assert_ptr_null(registry_composite_find(r, "42 "));
+	ck_assert_ptr_null(registry_composite_find(r, "4.2e1"));
+	ck_assert_ptr_null(registry_composite_find(r, "0"));
+	ck_assert_ptr_null(registry_composite_find(r, "43"));
+	ck_assert_ptr_null(registry_composite_find(r,
+	    "18446744073709551658"));
+	ck_assert_ptr_null(registry_composite_find(r, ""));
 	registry_free(r);
 	reg_report_clear(&rep);
 }
@@ -884,6 +943,7 @@ check_suite(void)
 	tcase_add_test(tc, test_template_linecol);
 	tcase_add_test(tc, test_report_print);
 	tcase_add_test(tc, test_model);
+	tcase_add_test(tc, test_composite_id);
 	tcase_add_test(tc, test_slug);
 	tcase_add_test(tc, test_files);
 	tcase_add_test(tc, test_examples);
