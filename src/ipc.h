@@ -65,8 +65,9 @@ enum msg_type {
 	MSG_PING = 200,		/* worker → keeper: health round trip; empty */
 	MSG_CALL,		/* worker → keeper: id = call number; a request
 				 * plan (plan.h); plan_decode */
-	MSG_GEN,		/* worker → keeper: u64 generation the worker
-				 * now serves (older ones may be dropped);
+	MSG_GEN,		/* worker → keeper: u64 the oldest generation
+				 * a request of the worker still runs on
+				 * (older ones may be dropped);
 				 * ipc_decode_gen */
 
 	/* keeper → worker (3xx) */

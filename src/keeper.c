@@ -90,7 +90,8 @@ struct keeper_worker {
 	int			 kw_slot;
 	struct chan		*kw_chan;
 	enum keeper_state	 kw_state;
-	uint64_t		 kw_gen;	/* the generation it declared */
+	uint64_t		 kw_gen;	/* the oldest generation it declared
+					   (MSG_GEN) still in use there */
 	char			 kw_why[256];	/* why its channel is closed */
 	int			 kw_ncalls;
 	TAILQ_HEAD(, kcall)	 kw_calls;
@@ -252,21 +253,27 @@ keeper_stores_prune(struct keeper *k)
 
 /*
  * Drop generations nobody can use any more: not the newest, no call in
- * flight, no worker declaring it.
+ * flight, older than the oldest one any worker declares.  A worker
+ * declares the oldest generation it still runs a request on (a composite
+ * connector between two steps has no call in flight).
  */
 static void
 keeper_gens_prune(struct keeper *k)
 {
 	struct kgen	*kg, *next, *newest = TAILQ_FIRST(&k->k_gens);
+	uint64_t	 declared;
 	int		 i, used;
 
 	for (kg = TAILQ_NEXT(newest, kg_entry); kg != NULL; kg = next) {
 		next = TAILQ_NEXT(kg, kg_entry);
 		used = kg->kg_calls > 0;
-		for (i = 0; !used && i < IPC_MAX_SLOTS; i++)
-			if (k->k_workers[i] != NULL &&
-			    k->k_workers[i]->kw_gen == kg->kg_snap->sn_gen)
+		for (i = 0; !used && i < IPC_MAX_SLOTS; i++) {
+			if (k->k_workers[i] == NULL)
+				continue;
+			declared = k->k_workers[i]->kw_gen;
+			if (declared != 0 && declared <= kg->kg_snap->sn_gen)
 				used = 1;
+		}
 		if (used)
 			continue;
 		log_debug("generation %llu dropped",
@@ -589,7 +596,9 @@ keeper_call(struct keeper_worker *kw, struct ipc_msg *m)
 	}
 	kc->kc_gen = kg;
 	kg->kg_calls++;
-	kw->kw_gen = kg->kg_snap->sn_gen;
+	/* Declared by MSG_GEN; a call only stands in for a silent worker. */
+	if (kw->kw_gen == 0)
+		kw->kw_gen = kg->kg_snap->sn_gen;
 	memset(&fl, 0, sizeof(fl));
 	if ((r = keeper_plan_check(kg->kg_snap, &kc->kc_plan, &fl,
 	    &why)) == -1) {

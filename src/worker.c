@@ -665,6 +665,31 @@ worker_gen_ref(struct worker *w)
 	return w->w_gen;
 }
 
+/*
+ * Tell the keeper the oldest generation a request here still runs on
+ * (MSG_GEN): the keeper keeps that one and every newer one.  A composite
+ * connector's steps are separate calls, and between two of them no call
+ * of its generation is in flight at the keeper: without this, a reload
+ * there would fail its next step.
+ */
+static void
+worker_gen_declare(struct worker *w)
+{
+	struct wgen	*g;
+	struct ipc_buf	 b;
+	uint64_t	 oldest = w->w_gen->wg_snap->sn_gen;
+
+	TAILQ_FOREACH(g, &w->w_gens, wg_entry)
+		if (g->wg_snap->sn_gen < oldest)
+			oldest = g->wg_snap->sn_gen;
+	if (oldest == w->w_declared || w->w_keeper == NULL)
+		return;
+	if (ipc_encode_u64(&b, oldest) == 0 && chan_send(w->w_keeper, MSG_GEN,
+	    0, b.b_data, b.b_len, -1) == 0)
+		w->w_declared = oldest;
+	ipc_buf_clear(&b);
+}
+
 void
 worker_gen_unref(struct wgen *g)
 {
@@ -672,17 +697,21 @@ worker_gen_unref(struct wgen *g)
 
 	if (g == NULL || --g->wg_refs > 0)
 		return;
+	TAILQ_REMOVE(&g->wg_w->w_gens, g, wg_entry);
 	for (i = 0; g->wg_keys != NULL && i < g->wg_snap->sn_cfg->c_ntenants;
 	    i++)
 		session_key_free(g->wg_keys[i]);
 	free(g->wg_keys);
 	snapshot_unref(g->wg_snap);
+	/* The last request of an old generation is done. */
+	if (g->wg_w->w_gen != NULL && g->wg_w->w_gen != g)
+		worker_gen_declare(g->wg_w);
 	free(g);
 }
 
 /* What the worker derives from a snapshot: the session keys. */
 static struct wgen *
-worker_gen_new(struct snapshot *sn)
+worker_gen_new(struct worker *w, struct snapshot *sn)
 {
 	struct wgen	*g;
 	const char	*why;
@@ -694,8 +723,10 @@ worker_gen_new(struct snapshot *sn)
 		snapshot_unref(sn);
 		return NULL;
 	}
+	g->wg_w = w;
 	g->wg_snap = sn;
 	g->wg_refs = 1;
+	TAILQ_INSERT_TAIL(&w->w_gens, g, wg_entry);
 	for (i = 0; i < n; i++) {
 		if (sn->sn_tenants[i].st_session_pem == NULL)
 			continue;
@@ -727,7 +758,7 @@ static void
 worker_snapshot(struct worker *w, struct ipc_msg *m)
 {
 	struct snapshot	*sn;
-	struct wgen	*g;
+	struct wgen	*g, *old;
 	struct ipc_buf	 b;
 	uint64_t	 gen;
 
@@ -740,23 +771,21 @@ worker_snapshot(struct worker *w, struct ipc_msg *m)
 		return;
 	}
 	close(m->m_fd);
-	if ((g = worker_gen_new(sn)) == NULL) {
+	if ((g = worker_gen_new(w, sn)) == NULL) {
 		log_warnx("generation %llu: out of memory; keeping the "
 		    "running one", (unsigned long long)gen);
 		return;
 	}
-	worker_gen_unref(w->w_gen);
+	old = w->w_gen;
 	w->w_gen = g;
+	worker_gen_unref(old);
 	worker_limits(w);
 	log_debug("generation %llu in force", (unsigned long long)gen);
 	/* The keeper may drop what no one uses; the parent keeps count. */
-	if (ipc_encode_u64(&b, gen) == 0) {
-		if (w->w_keeper != NULL)
-			chan_send(w->w_keeper, MSG_GEN, 0, b.b_data, b.b_len,
-			    -1);
+	worker_gen_declare(w);
+	if (ipc_encode_u64(&b, gen) == 0)
 		chan_send(w->w_parent, MSG_SNAPSHOT_DONE, 0, b.b_data,
 		    b.b_len, -1);
-	}
 	ipc_buf_clear(&b);
 }
 
@@ -781,11 +810,9 @@ worker_parent_msg(struct chan *ch, struct ipc_msg *m, void *arg)
 			return 0;
 		}
 		log_debug("keeper channel up");
-		/* A new keeper learns which generation this worker uses. */
-		if (ipc_encode_u64(&b, w->w_gen->wg_snap->sn_gen) == 0)
-			chan_send(w->w_keeper, MSG_GEN, 0, b.b_data, b.b_len,
-			    -1);
-		ipc_buf_clear(&b);
+		/* A new keeper learns which generations this worker uses. */
+		w->w_declared = 0;
+		worker_gen_declare(w);
 		return 0;
 	case MSG_SNAPSHOT:
 		worker_snapshot(w, m);
@@ -824,6 +851,7 @@ worker_main(const struct proc_opts *po, int slot)
 	memset(&w, 0, sizeof(w));
 	w.w_slot = slot;
 	TAILQ_INIT(&w.w_conns);
+	TAILQ_INIT(&w.w_gens);
 	snprintf(name, sizeof(name), "worker %d", slot);
 	log_procname(name);
 	log_setverbose(po->po_verbose);
@@ -856,7 +884,7 @@ worker_main(const struct proc_opts *po, int slot)
 	if ((sn = snapshot_load(PROC_SNAP_FD, proc_log_report, NULL)) == NULL)
 		fatalx("cannot load the configuration snapshot");
 	close(PROC_SNAP_FD);
-	if ((w.w_gen = worker_gen_new(sn)) == NULL)
+	if ((w.w_gen = worker_gen_new(&w, sn)) == NULL)
 		fatalx("cannot set up the configuration");
 	if ((w.w_stats = execute_stats_new()) == NULL)
 		fatalx("out of memory");

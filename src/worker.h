@@ -35,6 +35,8 @@ struct widgetd_config;
  * changes a connector under a request.
  */
 struct wgen {
+	TAILQ_ENTRY(wgen)	 wg_entry;	/* the worker's live ones */
+	struct worker		*wg_w;
 	struct snapshot		*wg_snap;
 	struct session_key	**wg_keys;	/* per tenant; NULL: none */
 	int			 wg_refs;
@@ -91,6 +93,8 @@ struct worker {
 	size_t			 w_ncalls_cap;	/* a power of two */
 	int			 w_draining;
 	struct exec_stats	*w_stats;	/* per-connector counters */
+	TAILQ_HEAD(, wgen)	 w_gens;	/* every generation in use */
+	uint64_t		 w_declared;	/* the last MSG_GEN sent */
 };
 
 /* worker.c */
