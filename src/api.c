@@ -173,6 +173,104 @@ api_timing_desc(char *out, size_t len, const char *s)
 	out[o] = '\0';
 }
 
+/* An evbuffer's text as a malloc'd string; NULL on ENOMEM. */
+static char *
+api_evbuffer_str(struct evbuffer *b)
+{
+	size_t	 len = evbuffer_get_length(b);
+	char	*s;
+
+	if ((s = malloc(len + 1)) == NULL)
+		return NULL;
+	evbuffer_copyout(b, s, len);
+	s[len] = '\0';
+	return s;
+}
+
+/*
+ * A composite connector's timing headers (platform-docs §18): a
+ * step.<name> entry per step that ran, then total; X-Connector-Timing has
+ * the keys of every answer and a "steps" array with each step's figures.
+ * The lines are malloc'd; -1 on ENOMEM.
+ */
+static int
+api_timing_steps(const struct api_ctx *a, double total, double internal,
+    char **stp, char **ctp)
+{
+	struct evbuffer		*st, *ct;
+	const struct api_step	*s;
+	char			 name[300], host[600];
+	size_t			 i;
+	int			 hit = 1, rv = -1;
+
+	*stp = *ctp = NULL;
+	st = evbuffer_new();
+	ct = evbuffer_new();
+	if (st == NULL || ct == NULL)
+		goto out;
+	evbuffer_add_printf(st, "Server-Timing: ");
+	for (i = 0; i < a->a_nsteps; i++) {
+		s = &a->a_steps[i];
+		api_timing_desc(name, sizeof(name), s->as_name);
+		evbuffer_add_printf(st, "step.%s;dur=%.1f;desc=\"Step: %s\", ",
+		    name, s->as_ms, name);
+		hit = hit && s->as_cache_hit;
+	}
+	evbuffer_add_printf(st, "total;dur=%.1f;desc=\"Total\"", total);
+	evbuffer_add_printf(ct, "X-Connector-Timing: {\"request_id\":\"%s\","
+	    "\"total_ms\":%.1f,\"internal_ms\":%.1f,\"external_ms\":%.1f,"
+	    "\"breakdown\":{\"setup_ms\":%.1f,\"transform_ms\":%.1f,"
+	    "\"cache_ms\":%.1f,\"http_request_ms\":%.1f},\"cache_hit\":%s",
+	    a->a_reqid, total, internal, a->a_external_ms, a->a_setup_ms,
+	    a->a_transform_ms, a->a_cache_ms, a->a_external_ms,
+	    hit ? "true" : "false");
+	if (a->a_external_host != NULL) {
+		api_json_str(host, sizeof(host), a->a_external_host);
+		evbuffer_add_printf(ct, ",\"external_host\":%s", host);
+	}
+	if (a->a_timeout)
+		evbuffer_add_printf(ct, ",\"timeout\":true");
+	if (a->a_error != NULL) {
+		api_json_str(host, sizeof(host), a->a_error);
+		evbuffer_add_printf(ct, ",\"error\":%s", host);
+	}
+	evbuffer_add_printf(ct, ",\"steps\":[");
+	for (i = 0; i < a->a_nsteps; i++) {
+		s = &a->a_steps[i];
+		api_json_str(name, sizeof(name), s->as_name);
+		evbuffer_add_printf(ct, "%s{\"name\":%s,\"index\":%zu,"
+		    "\"total_ms\":%.1f,\"transform_ms\":%.1f,"
+		    "\"external_ms\":%.1f,\"cache_hit\":%s", i > 0 ? "," : "",
+		    name, i, s->as_ms, s->as_transform_ms, s->as_external_ms,
+		    s->as_cache_hit ? "true" : "false");
+		if (s->as_status != 0)
+			evbuffer_add_printf(ct, ",\"status\":%d", s->as_status);
+		if (s->as_host[0] != '\0') {
+			api_json_str(host, sizeof(host), s->as_host);
+			evbuffer_add_printf(ct, ",\"external_host\":%s", host);
+		}
+		if (s->as_timeout)
+			evbuffer_add_printf(ct, ",\"timeout\":true");
+		evbuffer_add_printf(ct, "}");
+	}
+	if (evbuffer_add_printf(ct, "]}") == -1)
+		goto out;
+	if ((*stp = api_evbuffer_str(st)) == NULL ||
+	    (*ctp = api_evbuffer_str(ct)) == NULL)
+		goto out;
+	rv = 0;
+out:
+	if (rv == -1) {
+		free(*stp);
+		*stp = NULL;
+	}
+	if (st != NULL)
+		evbuffer_free(st);
+	if (ct != NULL)
+		evbuffer_free(ct);
+	return rv;
+}
+
 int
 api_reply(struct evbuffer *out, const struct api_ctx *a, int status,
     const char *ctype, const char *const *extra, const void *body,
@@ -180,9 +278,10 @@ api_reply(struct evbuffer *out, const struct api_ctx *a, int status,
 {
 	char		 ct[300], rid[80], st[800], ctiming[1400], host[300];
 	char		 hjson[400], ejson[400], ext[400];
+	char		*stepst = NULL, *stepct = NULL;
 	const char	*hdrs[40];
 	double		 total = api_elapsed_ms(a), internal;
-	int		 n = 0, i;
+	int		 n = 0, i, r;
 
 	internal = total - a->a_external_ms;
 	if (internal < 0)
@@ -197,6 +296,14 @@ api_reply(struct evbuffer *out, const struct api_ctx *a, int status,
 	hdrs[n++] = "X-Content-Type-Options: nosniff";
 	/* Answers are per user and per request; browsers must not keep them. */
 	hdrs[n++] = "Cache-Control: no-store";
+	if (a->a_nsteps > 0) {
+		if (api_timing_steps(a, total, internal, &stepst,
+		    &stepct) == -1)
+			return -1;
+		hdrs[n++] = stepst;
+		hdrs[n++] = stepct;
+		goto extra;
+	}
 	ext[0] = '\0';
 	if (a->a_external_host != NULL || a->a_timeout) {
 		api_timing_desc(host, sizeof(host), a->a_timeout ? "Timeout" :
@@ -228,11 +335,15 @@ api_reply(struct evbuffer *out, const struct api_ctx *a, int status,
 	    a->a_external_ms, a->a_cache == API_CACHE_HIT ? "true" : "false",
 	    hjson, a->a_timeout ? ",\"timeout\":true" : "", ejson);
 	hdrs[n++] = ctiming;
+extra:
 	for (i = 0; extra != NULL && extra[i] != NULL && n < 39; i++)
 		hdrs[n++] = extra[i];
 	hdrs[n] = NULL;
-	return http_write_response(out, status, hdrs, body, len,
-	    a->a_keepalive, a->a_head);
+	r = http_write_response(out, status, hdrs, body, len, a->a_keepalive,
+	    a->a_head);
+	free(stepst);
+	free(stepct);
+	return r;
 }
 
 const char *

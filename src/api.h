@@ -21,6 +21,23 @@ enum api_cache {
 	API_CACHE_HIT
 };
 
+/*
+ * One step of a composite connector, for the timing headers: a
+ * "step.<name>" entry in Server-Timing and a row of X-Connector-Timing's
+ * "steps" (platform-docs §18).
+ */
+struct api_step {
+	const char	*as_name;
+	struct timespec	 as_start;	/* CLOCK_MONOTONIC */
+	double		 as_ms;		/* the whole step */
+	double		 as_transform_ms;
+	double		 as_external_ms;
+	int		 as_status;	/* the upstream's; 0: none */
+	int		 as_timeout;	/* the step's window ran out */
+	int		 as_cache_hit;	/* answered by the response cache */
+	char		 as_host[256];	/* "" when no upstream was tried */
+};
+
 /* What the worker knows about one request while answering it. */
 struct api_ctx {
 	char		 a_reqid[API_REQID_LEN];
@@ -36,6 +53,9 @@ struct api_ctx {
 	int		 a_timeout;		/* the upstream window ran out */
 	enum api_cache	 a_cache;
 	const char	*a_error;		/* X-Connector-Timing "error" */
+	/* A composite connector's steps that ran (0: not a composite's). */
+	const struct api_step *a_steps;
+	size_t		 a_nsteps;
 };
 
 /* Warm up what the API uses (json-c, the random source) before the sandbox. */

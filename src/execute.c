@@ -9,9 +9,17 @@
  * written with the timing headers.  The worker holds no secret: a secret
  * is a symbolic tree in the plan, completed by the keeper.
  *
+ * A composite connector (platform-docs §20) runs its steps one after
+ * another through the same functions: each step is one plan, sent as
+ * PLAN_STEP and checked by the keeper against its own copy of that step;
+ * each answer comes back through execute_upstream(), which hands it to
+ * the next step or answers the browser.
+ *
  * Where the response cache slots in: the plan is the whole resolved
- * request, secrets named rather than valued, so a cache looks it up just
- * before execute_send() and stores what execute_answer() receives.
+ * request, secrets named rather than valued, so a cache looks it up in
+ * execute_send() before anything goes to the keeper, and stores what
+ * execute_upstream() receives; both are on the path of a simple
+ * connector's call and of every composite step (only GET steps qualify).
  */
 #include "build.h"
 
@@ -42,6 +50,8 @@
 #define SCOPE_TEMPLATE		"Configuration (template rendering)"
 #define SCOPE_RESPONSE		"Configuration (response template rendering)"
 #define SCOPE_NETWORK		"Downstream (network/external service)"
+#define SCOPE_HTTP		"Downstream (HTTP error)"
+#define SCOPE_UNEXPECTED	"Unexpected error"
 
 /* What a header name is made of (RFC 9110 5.6.2, tchar). */
 #define EXECUTE_TCHARS	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz" \
@@ -56,14 +66,25 @@ struct exec {
 	struct wgen		*x_gen;
 	const struct snap_tenant *x_tenant;
 	const char		*x_tenant_id;
-	const struct connector	*x_conn;
-	const struct conn_request *x_cr;
+	const struct connector	*x_conn;	/* a simple connector, or */
+	const struct composite	*x_comp;	/* a composite one */
+	const char		*x_permalink;	/* of either, for log and counters */
+	const struct conn_caller *x_caller;	/* its widgetd.caller rule */
+	const struct conn_request *x_cr;	/* the request being made */
 	struct tval		*x_user;
 	uint32_t		 x_call;	/* MSG_CALL id; 0 once answered */
 	struct timespec		 x_sent;	/* when the plan left */
 	int			 x_upstream;	/* upstream status, 0: none */
+	int			 x_upstream_error;	/* for the counters */
 	const char		*x_error;	/* envelope code, for the log */
 	char			 x_host[256];	/* upstream host, for timings */
+	/* A composite connector's run (platform-docs §20). */
+	size_t			 x_step;	/* the step being run */
+	int			 x_stepping;	/* errors now are that step's */
+	struct tval		*x_steps;	/* steps.<name>, as they finish */
+	struct tval		*x_request;	/* request.* */
+	struct api_step		*x_timing;	/* one per step */
+	char			 x_scope[512];	/* a step's error scope */
 };
 
 /* --- Counters (widgetctl status) ------------------------------------------ */
@@ -71,6 +92,7 @@ struct exec {
 struct exec_stat {
 	char		*es_tenant;
 	char		*es_permalink;
+	int		 es_composite;	/* a composite connector's row */
 	uint64_t	 es_calls;
 	uint64_t	 es_errors;
 	uint64_t	 es_upstream_errors;
@@ -112,11 +134,11 @@ execute_count(struct conn *c, int status, int upstream_error)
 	struct exec_stat	*es = NULL, *nr;
 	size_t			 i;
 
-	if (x == NULL || x->x_conn == NULL || st == NULL)
+	if (x == NULL || x->x_permalink == NULL || st == NULL)
 		return;
 	for (i = 0; i < st->st_nrows; i++)
-		if (strcmp(st->st_rows[i].es_permalink,
-		    x->x_conn->c_permalink) == 0 &&
+		if (strcmp(st->st_rows[i].es_permalink, x->x_permalink) == 0 &&
+		    st->st_rows[i].es_composite == (x->x_comp != NULL) &&
 		    strcmp(st->st_rows[i].es_tenant, x->x_tenant_id) == 0) {
 			es = &st->st_rows[i];
 			break;
@@ -130,7 +152,8 @@ execute_count(struct conn *c, int status, int upstream_error)
 		es = &nr[st->st_nrows];
 		memset(es, 0, sizeof(*es));
 		es->es_tenant = strdup(x->x_tenant_id);
-		es->es_permalink = strdup(x->x_conn->c_permalink);
+		es->es_permalink = strdup(x->x_permalink);
+		es->es_composite = x->x_comp != NULL;
 		if (es->es_tenant == NULL || es->es_permalink == NULL) {
 			free(es->es_tenant);
 			free(es->es_permalink);
@@ -168,6 +191,7 @@ execute_stats_encode(const struct exec_stats *st, struct ipc_buf *b)
 	for (i = 0; i < st->st_nrows; i++) {
 		is.is_rows[i].sr_tenant = st->st_rows[i].es_tenant;
 		is.is_rows[i].sr_permalink = st->st_rows[i].es_permalink;
+		is.is_rows[i].sr_composite = (uint32_t)st->st_rows[i].es_composite;
 		is.is_rows[i].sr_calls = st->st_rows[i].es_calls;
 		is.is_rows[i].sr_errors = st->st_rows[i].es_errors;
 		is.is_rows[i].sr_upstream_errors =
@@ -184,6 +208,24 @@ execute_stats_encode(const struct exec_stats *st, struct ipc_buf *b)
 
 /* --- Answering ------------------------------------------------------------ */
 
+static void	execute_upstream(struct conn *, struct result *);
+static void	execute_step(struct conn *);
+static void	execute_step_result(struct conn *, struct result *);
+
+/* A composite's step is over, one way or another: how long it took. */
+static void
+execute_step_end(struct exec *x)
+{
+	struct api_step	*st;
+	struct timespec	 now;
+
+	if (x->x_comp == NULL || !x->x_stepping)
+		return;
+	st = &x->x_timing[x->x_step];
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	st->as_ms = api_ms_between(&st->as_start, &now);
+}
+
 void
 execute_free(struct conn *c)
 {
@@ -194,6 +236,12 @@ execute_free(struct conn *c)
 	if (x->x_call != 0)
 		worker_call_forget(c->c_w, x->x_call);
 	tval_unref(x->x_user);
+	tval_unref(x->x_steps);
+	tval_unref(x->x_request);
+	/* The timing headers are written; nothing points here any more. */
+	c->c_ctx.a_steps = NULL;
+	c->c_ctx.a_nsteps = 0;
+	free(x->x_timing);
 	worker_gen_unref(x->x_gen);
 	free(x);
 	c->c_exec = NULL;
@@ -205,13 +253,29 @@ execute_done(struct conn *c, int upstream_error)
 {
 	struct exec	*x = c->c_exec;
 
-	worker_access(c, x->x_tenant_id, x->x_conn != NULL ?
-	    x->x_conn->c_permalink : NULL, x->x_upstream,
+	worker_access(c, x->x_tenant_id, x->x_permalink, x->x_upstream,
 	    c->c_ctx.a_cache == API_CACHE_HIT ? "hit" :
 	    c->c_ctx.a_cache == API_CACHE_MISS ? "miss" : "-", x->x_error);
-	execute_count(c, c->c_status, upstream_error);
+	execute_count(c, c->c_status, upstream_error || x->x_upstream_error);
 	execute_free(c);
 	worker_conn_answered(c);
+}
+
+/*
+ * The scope of an error while a composite's step runs: the step's name
+ * and index first (platform-docs §17).  Errors of the request itself
+ * (those with a code of their own) are nobody's step.
+ */
+static const char *
+execute_scope(struct exec *x, const char *code, const char *scope)
+{
+	if (x->x_comp == NULL || !x->x_stepping || code != NULL ||
+	    strcmp(scope, SCOPE_REQUEST) == 0)
+		return scope;
+	snprintf(x->x_scope, sizeof(x->x_scope), "Composite step '%s' "
+	    "(index %zu): %s", x->x_comp->cc_steps[x->x_step].cs_name,
+	    x->x_step, scope);
+	return x->x_scope;
 }
 
 /* widgetd's own answer, with the envelope. */
@@ -221,6 +285,8 @@ execute_error(struct conn *c, int status, const char *code,
 {
 	struct exec	*x = c->c_exec;
 
+	scope = execute_scope(x, code, scope);
+	execute_step_end(x);
 	c->c_status = status;
 	x->x_error = code != NULL ? code : scope;
 	if (api_reply_envelope(bufferevent_get_output(c->c_bev), &c->c_ctx,
@@ -701,7 +767,7 @@ execute_claim_matches(struct json_object *o, const char *want)
 static int
 execute_caller(struct conn *c, struct exec *x, const struct session *s)
 {
-	const struct conn_caller	*cc = &x->x_conn->c_caller;
+	const struct conn_caller	*cc = x->x_caller;
 	const struct conn_caller_rule	*r;
 	struct json_object		*o, *pf;
 	size_t				 i, k;
@@ -739,9 +805,12 @@ execute_caller(struct conn *c, struct exec *x, const struct session *s)
 	return 0;
 }
 
-/* The session: 400, 401, 403 answered here; 0 to go on. */
+/*
+ * The session: 400, 401, 403 answered here; 0 to go on.  uses: what the
+ * headers and query of every request the call makes use (TMPL_USES_*).
+ */
 static int
-execute_session(struct conn *c, struct exec *x)
+execute_session(struct conn *c, struct exec *x, unsigned int uses)
 {
 	const struct conf_tenant *t;
 	struct session_conf	 sc;
@@ -776,8 +845,7 @@ execute_session(struct conn *c, struct exec *x)
 		return -1;
 	}
 	/* Anonymous and the headers or query need user.*: refused (§11). */
-	if (st == SESSION_ANONYMOUS &&
-	    (x->x_cr->cr_header_query_uses & TMPL_USES_USER)) {
+	if (st == SESSION_ANONYMOUS && (uses & TMPL_USES_USER)) {
 		execute_error(c, 401, "AUTHENTICATION_REQUIRED", SCOPE_REQUEST,
 		    "this connector needs a signed-in user", NULL);
 		return -1;
@@ -839,13 +907,18 @@ execute_path_params(struct conn *c, struct exec *x, struct tval *pp)
 	rv = 0;
 	goto out;
 oom:
-	execute_error(c, 500, NULL, "Unexpected error", "out of memory", NULL);
+	execute_error(c, 500, NULL, SCOPE_UNEXPECTED, "out of memory", NULL);
 out:
 	execute_form_free(&f);
 	return rv;
 }
 
-/* Headers: rows (or the caller's override), the api_key, body headers. */
+/*
+ * Headers: rows (or the caller's override), the api_key, body headers.
+ * A composite's step sends the Content-Type of its own body (its rows',
+ * else JSON) and none of the caller's: what the caller sent reaches a
+ * step through request.* only.
+ */
 static int
 execute_headers(struct conn *c, struct exec *x, const struct tmpl_env *env,
     struct plan *pl)
@@ -912,15 +985,16 @@ execute_headers(struct conn *c, struct exec *x, const struct tmpl_env *env,
 	}
 	/* What the body is, when one goes; what the caller accepts. */
 	if (pl->pl_has_body && !has_ct) {
-		ct = execute_request_header(c->c_req, "Content-Type");
+		ct = x->x_comp == NULL ? execute_request_header(c->c_req,
+		    "Content-Type") : NULL;
 		if ((f = execute_field_new(&pl->pl_headers, &pl->pl_nheaders,
 		    PLAN_BODY, 0, "Content-Type")) == NULL ||
 		    plan_field_add(f, ct != NULL ? ct : "application/json",
 		    strlen(ct != NULL ? ct : "application/json"), NULL) == -1)
 			goto oom;
 	}
-	if (!has_accept && (ct = execute_request_header(c->c_req,
-	    "Accept")) != NULL) {
+	if (!has_accept && x->x_comp == NULL &&
+	    (ct = execute_request_header(c->c_req, "Accept")) != NULL) {
 		if ((f = execute_field_new(&pl->pl_headers, &pl->pl_nheaders,
 		    PLAN_BODY, 0, "Accept")) == NULL ||
 		    plan_field_add(f, ct, strlen(ct), NULL) == -1)
@@ -937,13 +1011,17 @@ execute_headers(struct conn *c, struct exec *x, const struct tmpl_env *env,
 	rv = 0;
 	goto out;
 oom:
-	execute_error(c, 500, NULL, "Unexpected error", "out of memory", NULL);
+	execute_error(c, 500, NULL, SCOPE_UNEXPECTED, "out of memory", NULL);
 out:
 	free(authkey);
 	return rv;
 }
 
-/* Query: rows (or overrides), the caller's undeclared keys, the api_key. */
+/*
+ * Query: rows (or overrides), the caller's undeclared keys, the api_key.
+ * The caller's query reaches a composite's steps only as
+ * request.query_parameters (SPEC §9): rows there are always rendered.
+ */
 static int
 execute_query(struct conn *c, struct exec *x, const struct tmpl_env *env,
     struct plan *pl)
@@ -958,7 +1036,8 @@ execute_query(struct conn *c, struct exec *x, const struct tmpl_env *env,
 	size_t				 i, j, len;
 	int				 r, rv = -1;
 
-	if ((r = execute_form(&q, c->c_req->r_query)) < 0) {
+	if ((r = execute_form(&q, x->x_comp == NULL ? c->c_req->r_query :
+	    NULL)) < 0) {
 		execute_error(c, 400, "BAD_REQUEST", SCOPE_REQUEST, r == -2 ?
 		    "a query parameter contains a control character" :
 		    "too many query parameters", NULL);
@@ -1046,7 +1125,7 @@ execute_query(struct conn *c, struct exec *x, const struct tmpl_env *env,
 	rv = 0;
 	goto out;
 oom:
-	execute_error(c, 500, NULL, "Unexpected error", "out of memory", NULL);
+	execute_error(c, 500, NULL, SCOPE_UNEXPECTED, "out of memory", NULL);
 out:
 	free(authkey);
 	execute_form_free(&q);
@@ -1225,13 +1304,61 @@ execute_url(struct conn *c, struct exec *x, const struct tmpl_env *env,
 	return 0;
 }
 
-/* Hand the plan to the keeper and wait. */
+/*
+ * The plan of the request x_cr, past its kind and index: what a simple
+ * connector and a composite's step send alike.  fwd: the caller's payload,
+ * which a blank request template forwards as it came (NULL: a blank
+ * template sends an empty body).  0, or -1 with the error answered.
+ */
+static int
+execute_plan(struct conn *c, struct exec *x, const struct tmpl_env *env,
+    struct plan *pl, const char *fwd, size_t fwdlen)
+{
+	const struct conn_request	*cr = x->x_cr;
+
+	pl->pl_gen = x->x_gen->wg_snap->sn_gen;
+	pl->pl_tenant = (uint32_t)x->x_tenant->st_index;
+	if ((pl->pl_reqid = strdup(c->c_ctx.a_reqid)) == NULL ||
+	    (pl->pl_method = strdup(conn_method_name(cr->cr_method))) == NULL)
+		goto oom;
+	if (cr->cr_method == CONN_POST || cr->cr_method == CONN_PUT ||
+	    cr->cr_method == CONN_PATCH) {
+		pl->pl_has_body = 1;
+		if (cr->cr_request_body.ct_tmpl == NULL && fwd != NULL) {
+			if ((pl->pl_body = malloc(fwdlen + 1)) == NULL)
+				goto oom;
+			memcpy(pl->pl_body, fwd, fwdlen);
+			pl->pl_bodylen = fwdlen;
+		} else if ((pl->pl_body = (unsigned char *)execute_render_text(
+		    c, &cr->cr_request_body, env, "request_body",
+		    &pl->pl_bodylen)) == NULL)
+			return -1;
+	}
+	if (execute_url(c, x, env, pl) == -1 ||
+	    execute_headers(c, x, env, pl) == -1 ||
+	    execute_query(c, x, env, pl) == -1 ||
+	    execute_auth(c, x, env, pl) == -1)
+		return -1;
+	return 0;
+oom:
+	execute_error(c, 500, NULL, SCOPE_UNEXPECTED, "out of memory", NULL);
+	return -1;
+}
+
+/*
+ * Hand the plan to the keeper and wait.  Every upstream call goes through
+ * here, a composite's steps included: the response cache's lookup
+ * belongs at the top (a fresh hit for a GET plan answers through
+ * execute_upstream() without IPC; a revalidation adds its PLAN_VALIDATOR
+ * headers to pl).
+ */
 static void
 execute_send(struct conn *c, struct plan *pl)
 {
 	struct exec	*x = c->c_exec;
 	struct ipc_buf	 b;
 
+	c->c_ctx.a_cache = API_CACHE_MISS;
 	if (plan_encode(&b, pl) == -1) {
 		ipc_buf_clear(&b);
 		execute_error(c, 413, "PAYLOAD_TOO_LARGE", SCOPE_REQUEST,
@@ -1239,8 +1366,10 @@ execute_send(struct conn *c, struct plan *pl)
 		return;
 	}
 	execute_mark(&x->x_sent);
-	c->c_ctx.a_setup_ms = api_ms_between(&c->c_ctx.a_start, &x->x_sent) -
-	    c->c_ctx.a_transform_ms;
+	/* Setup ends when the first call leaves (a composite makes more). */
+	if (x->x_comp == NULL || x->x_step == 0)
+		c->c_ctx.a_setup_ms = api_ms_between(&c->c_ctx.a_start,
+		    &x->x_sent) - c->c_ctx.a_transform_ms;
 	if (worker_keeper_call(c, &b, &x->x_call) == -1) {
 		ipc_buf_clear(&b);
 		execute_abort(c, 503, "the secrets keeper is not available; "
@@ -1253,10 +1382,39 @@ execute_send(struct conn *c, struct plan *pl)
 	worker_conn_timer(c, CT_KEEPER);
 }
 
+/*
+ * A call starts: the generation it runs on to the end, and the tenant by
+ * Host.  NULL when the request is answered already.
+ */
+static struct exec *
+execute_begin(struct conn *c)
+{
+	struct exec	*x;
+
+	if ((x = calloc(1, sizeof(*x))) == NULL) {
+		c->c_status = 500;
+		api_reply_error(bufferevent_get_output(c->c_bev), &c->c_ctx,
+		    500, NULL, "out of memory");
+		worker_conn_answered(c);
+		return NULL;
+	}
+	c->c_exec = x;
+	c->c_ctx.a_cache = API_CACHE_NONE;
+	x->x_gen = worker_gen_ref(c->c_w);
+	x->x_tenant = snapshot_tenant_for_host(x->x_gen->wg_snap,
+	    http_request_header(c->c_req, "Host"));
+	if (x->x_tenant == NULL) {
+		execute_error(c, 404, "CONNECTOR_NOT_FOUND", SCOPE_REQUEST,
+		    "no tenant serves this host", NULL);
+		return NULL;
+	}
+	x->x_tenant_id = snapshot_tenant_id(x->x_gen->wg_snap, x->x_tenant);
+	return x;
+}
+
 void
 execute_connector(struct conn *c, const char *permalink)
 {
-	struct worker		*w = c->c_w;
 	struct http_request	*r = c->c_req;
 	struct exec		*x;
 	struct plan		 pl;
@@ -1268,24 +1426,8 @@ execute_connector(struct conn *c, const char *permalink)
 	int			 body;
 
 	memset(&pl, 0, sizeof(pl));
-	if ((x = calloc(1, sizeof(*x))) == NULL) {
-		c->c_status = 500;
-		api_reply_error(bufferevent_get_output(c->c_bev), &c->c_ctx,
-		    500, NULL, "out of memory");
-		worker_conn_answered(c);
+	if ((x = execute_begin(c)) == NULL)
 		return;
-	}
-	c->c_exec = x;
-	c->c_ctx.a_cache = API_CACHE_NONE;
-	x->x_gen = worker_gen_ref(w);
-	x->x_tenant = snapshot_tenant_for_host(x->x_gen->wg_snap,
-	    http_request_header(r, "Host"));
-	if (x->x_tenant == NULL) {
-		execute_error(c, 404, "CONNECTOR_NOT_FOUND", SCOPE_REQUEST,
-		    "no tenant serves this host", NULL);
-		return;
-	}
-	x->x_tenant_id = snapshot_tenant_id(x->x_gen->wg_snap, x->x_tenant);
 	if (!connector_slug_valid(permalink, strlen(permalink)) ||
 	    (x->x_conn = registry_connector(x->x_tenant->st_reg,
 	    permalink)) == NULL) {
@@ -1294,13 +1436,15 @@ execute_connector(struct conn *c, const char *permalink)
 		return;
 	}
 	cr = x->x_cr = &x->x_conn->c_req;
+	x->x_permalink = x->x_conn->c_permalink;
+	x->x_caller = &x->x_conn->c_caller;
 	if (strcmp(r->r_method, conn_method_name(cr->cr_method)) != 0) {
 		execute_error(c, 400, "METHOD_NOT_ALLOWED", SCOPE_REQUEST,
 		    "this connector is called with its own method", NULL);
 		return;
 	}
 	c->c_ctx.a_head = cr->cr_method == CONN_HEAD;
-	if (execute_session(c, x) == -1)
+	if (execute_session(c, x, cr->cr_header_query_uses) == -1)
 		return;
 
 	/* The globals every template of this call sees. */
@@ -1349,40 +1493,19 @@ execute_connector(struct conn *c, const char *permalink)
 	}
 
 	execute_mark(&t0);
-	pl.pl_gen = x->x_gen->wg_snap->sn_gen;
-	pl.pl_tenant = (uint32_t)x->x_tenant->st_index;
 	pl.pl_kind = PLAN_CONNECTOR;
 	pl.pl_conn = (uint32_t)x->x_conn->c_index;
-	if ((pl.pl_reqid = strdup(c->c_ctx.a_reqid)) == NULL ||
-	    (pl.pl_method = strdup(r->r_method)) == NULL)
-		goto oom;
-	if (body) {
-		pl.pl_has_body = 1;
-		if (cr->cr_request_body.ct_tmpl == NULL) {
-			/* A blank template forwards the payload as it came. */
-			if ((pl.pl_body = malloc(blen + 1)) == NULL)
-				goto oom;
-			memcpy(pl.pl_body, r->r_body, blen);
-			pl.pl_bodylen = blen;
-		} else if ((pl.pl_body = (unsigned char *)execute_render_text(c,
-		    &cr->cr_request_body, &env, "request_body",
-		    &pl.pl_bodylen)) == NULL)
-			goto out;
-	}
-	if (execute_url(c, x, &env, &pl) == -1 ||
-	    execute_headers(c, x, &env, &pl) == -1 ||
-	    execute_query(c, x, &env, &pl) == -1 ||
-	    execute_auth(c, x, &env, &pl) == -1)
+	/* A blank request template forwards the payload as it came. */
+	if (execute_plan(c, x, &env, &pl, r->r_body, blen) == -1)
 		goto out;
 	execute_mark(&t1);
 	c->c_ctx.a_transform_ms = api_ms_between(&t0, &t1);
-	c->c_ctx.a_cache = API_CACHE_MISS;
 	tval_unref(g);
 	g = NULL;
 	execute_send(c, &pl);
 	goto out;
 oom:
-	execute_error(c, 500, NULL, "Unexpected error", "out of memory", NULL);
+	execute_error(c, 500, NULL, SCOPE_UNEXPECTED, "out of memory", NULL);
 out:
 	plan_clear(&pl);
 	tval_unref(pp);
@@ -1466,7 +1589,7 @@ execute_result(struct conn *c, struct result *rs)
 	const char		*ctype, *text;
 	char			 detail[512], ctbuf[300];
 	size_t			 len;
-	int			 status = (int)rs->rs_status;
+	int			 status = (int)rs->rs_status, rv;
 
 	x->x_upstream = status;
 	snprintf(x->x_host, sizeof(x->x_host), "%s", rs->rs_host);
@@ -1490,11 +1613,12 @@ execute_result(struct conn *c, struct result *rs)
 	    tval_dict_set(resp, "headers", h) == -1 ||
 	    tval_dict_set(resp, "status_code", tval_int(status)) == -1 ||
 	    tval_dict_set(resp, "body", execute_text_value(rs->rs_body,
-	    rs->rs_bodylen, 0)) == -1 ||
-	    tval_dict_set(g, "response", resp) == -1)
+	    rs->rs_bodylen, 0)) == -1)
 		goto oom;
+	/* tval_dict_set() takes the value, whatever it returns. */
+	rv = tval_dict_set(g, "response", resp);
 	resp = NULL;
-	if (tval_dict_set(g, "user", tval_ref(x->x_user)) == -1 ||
+	if (rv == -1 || tval_dict_set(g, "user", tval_ref(x->x_user)) == -1 ||
 	    tval_dict_set(g, "tenant_id", tval_str(x->x_tenant_id,
 	    strlen(x->x_tenant_id))) == -1)
 		goto oom;
@@ -1520,7 +1644,7 @@ execute_result(struct conn *c, struct result *rs)
 	execute_done(c, 0);
 	goto out;
 oom:
-	execute_error(c, 500, NULL, "Unexpected error", "out of memory", NULL);
+	execute_error(c, 500, NULL, SCOPE_UNEXPECTED, "out of memory", NULL);
 out:
 	tmpl_output_free(o);
 	tval_unref(resp);
@@ -1531,23 +1655,39 @@ static void
 execute_fail(struct conn *c, struct fail *fl)
 {
 	struct exec	*x = c->c_exec;
+	struct api_step	*st = NULL;
+	const char	*code, *scope;
+	double		 ext = (double)fl->fl_external_us / 1e3;
 	int		 network;
 
 	network = strcmp(fl->fl_scope, SCOPE_NETWORK) == 0;
+	if (x->x_comp != NULL)
+		st = &x->x_timing[x->x_step];
 	if (fl->fl_host[0] != '\0') {
 		snprintf(x->x_host, sizeof(x->x_host), "%s", fl->fl_host);
 		c->c_ctx.a_external_host = x->x_host;
+		if (st != NULL)
+			snprintf(st->as_host, sizeof(st->as_host), "%s",
+			    fl->fl_host);
 	}
-	c->c_ctx.a_external_ms = (double)fl->fl_external_us / 1e3;
+	if (st != NULL) {
+		/* The steps before took their time too. */
+		st->as_external_ms = ext;
+		st->as_timeout = fl->fl_timeout != 0;
+		c->c_ctx.a_external_ms += ext;
+		execute_step_end(x);
+	} else
+		c->c_ctx.a_external_ms = ext;
 	c->c_ctx.a_timeout = fl->fl_timeout != 0;
 	if (network)
 		c->c_ctx.a_error = fl->fl_timeout ? "Timeout" :
 		    fl->fl_detail;
 	c->c_status = (int)fl->fl_status;
-	x->x_error = fl->fl_code[0] != '\0' ? fl->fl_code : fl->fl_scope;
+	code = fl->fl_code[0] != '\0' ? fl->fl_code : NULL;
+	scope = execute_scope(x, code, fl->fl_scope);
+	x->x_error = code != NULL ? code : scope;
 	if (api_reply_envelope(bufferevent_get_output(c->c_bev), &c->c_ctx,
-	    (int)fl->fl_status, fl->fl_code[0] != '\0' ? fl->fl_code : NULL,
-	    fl->fl_detail, fl->fl_scope, NULL) == -1)
+	    (int)fl->fl_status, code, fl->fl_detail, scope, NULL) == -1)
 		c->c_ctx.a_keepalive = 0;
 	execute_done(c, network);
 }
@@ -1571,7 +1711,7 @@ execute_answer(struct conn *c, struct ipc_msg *m)
 			    "malformed answer");
 			return;
 		}
-		execute_result(c, &rs);
+		execute_upstream(c, &rs);
 		result_clear(&rs);
 		return;
 	}
@@ -1583,4 +1723,319 @@ execute_answer(struct conn *c, struct ipc_msg *m)
 	}
 	execute_fail(c, &fl);
 	fail_clear(&fl);
+}
+
+/* --- Composite connectors --------------------------------------------------- */
+
+/*
+ * One place every upstream answer arrives: from the keeper now, from the
+ * response cache later (a hit comes here without IPC; a miss is stored
+ * here before it is used).  A composite's step goes on to the next step
+ * or answers; a simple connector answers.
+ */
+static void
+execute_upstream(struct conn *c, struct result *rs)
+{
+	if (c->c_exec->x_comp != NULL)
+		execute_step_result(c, rs);
+	else
+		execute_result(c, rs);
+}
+
+/*
+ * request.* (platform-docs §20): the caller's body as text (None when it
+ * is empty or not UTF-8) and as bytes (None when empty), of its headers
+ * only Content-Type, its query as a dict (a repeated key keeps its first
+ * value).  0, or -1 with the error answered.
+ */
+static int
+execute_request_value(struct conn *c, struct exec *x)
+{
+	struct http_request	*r = c->c_req;
+	struct tval		*req = NULL, *h = NULL, *q = NULL;
+	struct form		 f;
+	const char		*ct;
+	size_t			 i, j;
+	int			 rv;
+
+	if ((rv = execute_form(&f, r->r_query)) < 0) {
+		execute_error(c, 400, "BAD_REQUEST", SCOPE_REQUEST, rv == -2 ?
+		    "a query parameter contains a control character" :
+		    "too many query parameters", NULL);
+		execute_form_free(&f);
+		return -1;
+	}
+	if ((req = tval_dict()) == NULL || (h = tval_dict()) == NULL ||
+	    (q = tval_dict()) == NULL)
+		goto oom;
+	for (i = 0; i < f.f_n; i++) {
+		for (j = 0; j < i; j++)
+			if (strcmp(f.f_keys[j], f.f_keys[i]) == 0)
+				break;
+		if (j < i || f.f_keys[i][0] == '\0')
+			continue;
+		if (tval_dict_set(q, f.f_keys[i], tval_str(f.f_vals[i],
+		    f.f_vlens[i])) == -1)
+			goto oom;
+	}
+	if ((ct = execute_request_header(r, "Content-Type")) != NULL &&
+	    tval_dict_set(h, "Content-Type", tval_str(ct, strlen(ct))) == -1)
+		goto oom;
+	if (tval_dict_set(req, "body_text", execute_text_value(r->r_body,
+	    r->r_bodylen, 1)) == -1 || tval_dict_set(req, "body_raw",
+	    r->r_bodylen > 0 ? tval_bytes(r->r_body, r->r_bodylen) :
+	    tval_none()) == -1)
+		goto oom;
+	rv = tval_dict_set(req, "headers", h);
+	h = NULL;
+	if (rv == -1)
+		goto oom;
+	rv = tval_dict_set(req, "query_parameters", q);
+	q = NULL;
+	if (rv == -1)
+		goto oom;
+	x->x_request = req;
+	execute_form_free(&f);
+	return 0;
+oom:
+	tval_unref(req);
+	tval_unref(h);
+	tval_unref(q);
+	execute_form_free(&f);
+	execute_error(c, 500, NULL, SCOPE_UNEXPECTED, "out of memory", NULL);
+	return -1;
+}
+
+/* The globals of a step's templates; NULL when out of memory. */
+static struct tval *
+execute_step_globals(struct exec *x)
+{
+	struct tval	*g;
+
+	if ((g = tval_dict()) == NULL)
+		return NULL;
+	if (tval_dict_set(g, "user", tval_ref(x->x_user)) == -1 ||
+	    tval_dict_set(g, "tenant_id", tval_str(x->x_tenant_id,
+	    strlen(x->x_tenant_id))) == -1 ||
+	    tval_dict_set(g, "steps", tval_ref(x->x_steps)) == -1 ||
+	    tval_dict_set(g, "request", tval_ref(x->x_request)) == -1) {
+		tval_unref(g);
+		return NULL;
+	}
+	return g;
+}
+
+/*
+ * Render step x_step and send it: its URL, headers, query, body and
+ * authentication see steps.* of the steps before it and request.*.  The
+ * keeper checks the plan against its own copy of this very step.
+ */
+static void
+execute_step(struct conn *c)
+{
+	struct exec		*x = c->c_exec;
+	const struct conn_step	*cs = &x->x_comp->cc_steps[x->x_step];
+	const struct conn_request *cr = &cs->cs_req;
+	struct api_step		*st = &x->x_timing[x->x_step];
+	struct plan		 pl;
+	struct tmpl_env		 env;
+	struct tval		*g;
+	struct timespec		 t1;
+
+	memset(&pl, 0, sizeof(pl));
+	x->x_cr = cr;
+	x->x_stepping = 1;
+	st->as_name = cs->cs_name;
+	execute_mark(&st->as_start);
+	c->c_ctx.a_steps = x->x_timing;
+	c->c_ctx.a_nsteps = x->x_step + 1;
+	if ((g = execute_step_globals(x)) == NULL)
+		goto oom;
+	execute_env(x, &env, g);
+	/* One clock per step: a later step's now() is its own time. */
+	env.te_now = time(NULL);
+	pl.pl_kind = PLAN_STEP;
+	pl.pl_conn = (uint32_t)x->x_comp->cc_index;
+	pl.pl_step = (uint32_t)x->x_step;
+	/* A step's body is its template's: blank sends an empty one. */
+	if (execute_plan(c, x, &env, &pl, NULL, 0) == -1)
+		goto out;
+	execute_mark(&t1);
+	st->as_transform_ms = api_ms_between(&st->as_start, &t1);
+	c->c_ctx.a_transform_ms += st->as_transform_ms;
+	tval_unref(g);
+	g = NULL;
+	execute_send(c, &pl);
+	goto out;
+oom:
+	execute_error(c, 500, NULL, SCOPE_UNEXPECTED, "out of memory", NULL);
+out:
+	plan_clear(&pl);
+	tval_unref(g);
+}
+
+/*
+ * A step answered.  A 4xx or 5xx ends the run with a 502 that carries
+ * nothing of any step's answer; otherwise the step's response template
+ * makes steps.<name>.body, and the next step runs, or the last step's
+ * answer is the composite's.
+ */
+static void
+execute_step_result(struct conn *c, struct result *rs)
+{
+	struct exec		*x = c->c_exec;
+	const struct conn_step	*cs = &x->x_comp->cc_steps[x->x_step];
+	const struct conn_request *cr = &cs->cs_req;
+	struct api_step		*st = &x->x_timing[x->x_step];
+	struct tmpl_output	*o = NULL;
+	struct tmpl_error	 err;
+	struct tmpl_env		 env;
+	struct tval		*g = NULL, *resp = NULL, *h = NULL;
+	struct tval		*body = NULL, *res = NULL;
+	struct timespec		 t0, t1;
+	const char		*ctype, *text = NULL;
+	char			 detail[512], ctbuf[300];
+	size_t			 len = 0;
+	int			 status = (int)rs->rs_status, next = 0, rv;
+
+	x->x_upstream = status;
+	snprintf(x->x_host, sizeof(x->x_host), "%s", rs->rs_host);
+	snprintf(st->as_host, sizeof(st->as_host), "%s", rs->rs_host);
+	c->c_ctx.a_external_host = x->x_host;
+	st->as_status = status;
+	st->as_external_ms = (double)rs->rs_total_us / 1e3;
+	c->c_ctx.a_external_ms += st->as_external_ms;
+	if (status >= 400) {
+		snprintf(detail, sizeof(detail), "the upstream answered HTTP %d",
+		    status);
+		x->x_upstream_error = 1;
+		execute_error(c, 502, NULL, SCOPE_HTTP, detail, NULL);
+		return;
+	}
+	if ((h = execute_response_headers(rs)) == NULL)
+		goto oom;
+	if (cr->cr_response_body.ct_tmpl != NULL) {
+		execute_mark(&t0);
+		if ((g = execute_step_globals(x)) == NULL ||
+		    (resp = tval_dict()) == NULL ||
+		    tval_dict_set(resp, "headers", tval_ref(h)) == -1 ||
+		    tval_dict_set(resp, "status_code", tval_int(status)) == -1 ||
+		    tval_dict_set(resp, "body", execute_text_value(rs->rs_body,
+		    rs->rs_bodylen, 0)) == -1)
+			goto oom;
+		rv = tval_dict_set(g, "response", resp);
+		resp = NULL;
+		if (rv == -1)
+			goto oom;
+		execute_env(x, &env, g);
+		memset(&err, 0, sizeof(err));
+		if ((o = tmpl_render(cr->cr_response_body.ct_tmpl, &env,
+		    &err)) == NULL) {
+			snprintf(detail, sizeof(detail), "response_body: %d:%d: "
+			    "%s", err.te_line, err.te_col, err.te_msg);
+			execute_error(c, 422, NULL, SCOPE_RESPONSE, detail, NULL);
+			goto out;
+		}
+		if ((text = tmpl_output_text(o, &len)) == NULL)
+			goto oom;
+		execute_mark(&t1);
+		st->as_transform_ms += api_ms_between(&t0, &t1);
+		c->c_ctx.a_transform_ms += api_ms_between(&t0, &t1);
+		body = tval_str(text, len);
+	} else
+		body = execute_text_value(rs->rs_body, rs->rs_bodylen, 0);
+	if (x->x_step + 1 < x->x_comp->cc_nsteps) {
+		/* What later steps see: after this step's own template. */
+		if ((res = tval_dict()) == NULL)
+			goto oom;
+		/* tval_dict_set() takes the value, whatever it returns. */
+		rv = tval_dict_set(res, "body", body);
+		body = NULL;
+		if (rv == -1 || tval_dict_set(res, "status_code",
+		    tval_int(status)) == -1 || tval_dict_set(res, "headers",
+		    tval_ref(h)) == -1)
+			goto oom;
+		rv = tval_dict_set(x->x_steps, cs->cs_name, res);
+		res = NULL;
+		if (rv == -1)
+			goto oom;
+		execute_step_end(x);
+		x->x_step++;
+		next = 1;
+		goto out;
+	}
+	/* The last step's answer is the composite's. */
+	execute_step_end(x);
+	ctype = cr->cr_response_content_type[0] != '\0' ?
+	    cr->cr_response_content_type : execute_result_header(rs,
+	    "Content-Type");
+	if (ctype != NULL)
+		snprintf(ctbuf, sizeof(ctbuf), "%s", ctype);
+	c->c_status = status;
+	if (api_reply(bufferevent_get_output(c->c_bev), &c->c_ctx, status,
+	    ctype != NULL ? ctbuf : NULL, NULL, text != NULL ? text :
+	    (const char *)rs->rs_body, text != NULL ? len : rs->rs_bodylen) ==
+	    -1)
+		c->c_ctx.a_keepalive = 0;
+	execute_done(c, 0);
+	goto out;
+oom:
+	execute_error(c, 500, NULL, SCOPE_UNEXPECTED, "out of memory", NULL);
+out:
+	tmpl_output_free(o);
+	tval_unref(body);
+	tval_unref(res);
+	tval_unref(resp);
+	tval_unref(h);
+	tval_unref(g);
+	/* Last: the connection may be answered and gone after it. */
+	if (next)
+		execute_step(c);
+}
+
+void
+execute_composite(struct conn *c, const char *key)
+{
+	struct http_request	*r = c->c_req;
+	struct exec		*x;
+	const struct composite	*cc;
+	unsigned int		 uses = 0;
+	size_t			 i;
+
+	if ((x = execute_begin(c)) == NULL)
+		return;
+	if ((cc = registry_composite_find(x->x_tenant->st_reg, key)) == NULL) {
+		execute_error(c, 404, "CONNECTOR_NOT_FOUND", SCOPE_REQUEST,
+		    "no such composite connector", NULL);
+		return;
+	}
+	x->x_comp = cc;
+	x->x_permalink = cc->cc_permalink;
+	x->x_caller = &cc->cc_caller;
+	if (strcmp(r->r_method, "POST") != 0) {
+		execute_error(c, 400, "METHOD_NOT_ALLOWED", SCOPE_REQUEST,
+		    "a composite connector is called with POST", NULL);
+		return;
+	}
+	/* The loader refuses this; the runtime does not rely on it. */
+	if (cc->cc_nsteps == 0) {
+		execute_error(c, 500, NULL, SCOPE_UNEXPECTED, "the composite "
+		    "connector has no steps", NULL);
+		return;
+	}
+	/* Any step's headers or query need a user: refused before step 0. */
+	for (i = 0; i < cc->cc_nsteps; i++)
+		uses |= cc->cc_steps[i].cs_req.cr_header_query_uses;
+	if (execute_session(c, x, uses) == -1)
+		return;
+	if ((x->x_timing = calloc(cc->cc_nsteps,
+	    sizeof(*x->x_timing))) == NULL || (x->x_steps = tval_dict()) ==
+	    NULL) {
+		execute_error(c, 500, NULL, SCOPE_UNEXPECTED, "out of memory",
+		    NULL);
+		return;
+	}
+	if (execute_request_value(c, x) == -1)
+		return;
+	execute_step(c);
 }

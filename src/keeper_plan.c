@@ -262,8 +262,10 @@ kplan_check_query(const struct conn_request *cr, const struct plan *pl)
 				return "query field does not match its row";
 			break;
 		case PLAN_OVERRIDE:
+			/* A step's query comes from its rows (SPEC §9). */
 			row = kplan_row_value(cr->cr_query, cr->cr_nquery, f, 1);
-			if (row == NULL || !kplan_field_ok(f, NULL))
+			if (row == NULL || !kplan_field_ok(f, NULL) ||
+			    pl->pl_kind == PLAN_STEP)
 				return "query override not allowed";
 			break;
 		case PLAN_AUTH:
@@ -273,7 +275,7 @@ kplan_check_query(const struct conn_request *cr, const struct plan *pl)
 		case PLAN_CALLER:
 			/* Dropped, never sent beside the configured value. */
 			if (kplan_query_declared(cr, pl, f->pf_name) ||
-			    !kplan_field_ok(f, NULL))
+			    !kplan_field_ok(f, NULL) || pl->pl_kind == PLAN_STEP)
 				return "caller query field not allowed";
 			break;
 		default:

@@ -217,25 +217,31 @@ worker_route(struct conn *c)
 	struct http_request	*r = c->c_req;
 	const char		*p = r->r_path, *end;
 	static const char	 conn_prefix[] = API_PREFIX "/connectors/";
+	static const char	 comp_prefix[] = API_PREFIX
+				    "/composite-connectors/";
 	static const char	 exec_suffix[] = "/execute";
 	char			 permalink[256];
 	size_t			 n;
-	int			 get, head;
+	int			 get, head, comp;
 
 	get = strcmp(r->r_method, "GET") == 0;
 	head = strcmp(r->r_method, "HEAD") == 0;
 	c->c_ctx.a_head = head;
 	c->c_ctx.a_keepalive = r->r_keepalive && !w->w_draining;
 
-	if (strncmp(p, conn_prefix, sizeof(conn_prefix) - 1) == 0) {
-		p += sizeof(conn_prefix) - 1;
+	comp = strncmp(p, comp_prefix, sizeof(comp_prefix) - 1) == 0;
+	if (comp || strncmp(p, conn_prefix, sizeof(conn_prefix) - 1) == 0) {
+		p += comp ? sizeof(comp_prefix) - 1 : sizeof(conn_prefix) - 1;
 		end = strchr(p, '/');
 		n = end != NULL ? (size_t)(end - p) : 0;
 		if (end != NULL && strcmp(end, exec_suffix) == 0 && n > 0 &&
 		    n < sizeof(permalink)) {
 			memcpy(permalink, p, n);
 			permalink[n] = '\0';
-			execute_connector(c, permalink);
+			if (comp)
+				execute_composite(c, permalink);
+			else
+				execute_connector(c, permalink);
 			return;
 		}
 	}

@@ -121,6 +121,11 @@ void		 worker_access(struct conn *, const char *tenant,
 /* execute.c: connector calls. */
 /* path is API_PREFIX "/connectors/<permalink>/execute"; answer it. */
 void		 execute_connector(struct conn *, const char *permalink);
+/*
+ * path is API_PREFIX "/composite-connectors/<key>/execute", key the
+ * composite's permalink or numeric id; run its steps and answer.
+ */
+void		 execute_composite(struct conn *, const char *key);
 /* The keeper answered the call c is waiting for (MSG_RESULT, MSG_FAIL). */
 void		 execute_answer(struct conn *, struct ipc_msg *);
 /* No answer will come: the keeper went away (503) or was too slow. */

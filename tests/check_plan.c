@@ -58,6 +58,23 @@ static const char	 registry[] =
 "  \"authentication\": {\"type\": \"api_key\", \"config\": {\"key\": "
 "   \"{{ tenant_id }}_key\", \"value\": \"{{ get_secret('app_id') }}\","
 "   \"in\": \"query\"}}}"
+"],"
+/* A composite whose two steps each name their own secrets. */
+"\"composite_connectors\": ["
+" {\"name\": \"Comp\", \"permalink\": \"comp\", \"steps\": ["
+"  {\"name\": \"first\", \"url\": \"https://api.example.com/a\","
+"   \"headers\": [{\"key\": \"X-One\", \"value\": "
+"\"{{ get_secret('one') }}\"}],"
+"   \"query_parameters\": [{\"key\": \"q\", \"value\": "
+"\"{{ request.query_parameters.q }}\", \"overridable\": true}]},"
+"  {\"name\": \"second\","
+"   \"url\": \"https://other.example.com/b/{{ steps.first.body }}\","
+"   \"headers\": [{\"key\": \"X-Two\", \"value\": "
+"\"{{ get_secret('two') }}\"}],"
+"   \"authentication\": {\"type\": \"oauth_client_credentials\","
+"    \"config\": {\"client_id\": \"cid\", \"client_secret\": "
+"\"{{ get_secret('two_cs') }}\", \"token_url\": "
+"\"https://auth.example.com/token\"}}}]}"
 "]}";
 
 static void
@@ -199,6 +216,66 @@ plan_for(struct plan *pl, const char *permalink, const char *url)
 	pl->pl_reqid = strdup("r");
 	pl->pl_method = strdup("GET");
 	pl->pl_url = strdup(url);
+}
+
+/* The plan a well-behaved worker sends for step 0 of "comp". */
+static void
+step0_plan(struct plan *pl)
+{
+	struct plan_field	*f;
+
+	memset(pl, 0, sizeof(*pl));
+	pl->pl_gen = 7;
+	pl->pl_kind = PLAN_STEP;
+	pl->pl_conn = 0;
+	pl->pl_step = 0;
+	pl->pl_reqid = strdup("r");
+	pl->pl_method = strdup("GET");
+	pl->pl_url = strdup("https://api.example.com/a");
+	f = field(&pl->pl_headers, &pl->pl_nheaders, PLAN_ROW, 0, "X-One",
+	    NULL);
+	ck_assert_int_eq(plan_field_add(f, NULL, 0,
+	    secret_of("{{ get_secret('one') }}")), 0);
+	field(&pl->pl_query, &pl->pl_nquery, PLAN_ROW, 0, "q", "x");
+}
+
+/* And for step 1, whose URL took step 0's answer. */
+static void
+step1_plan(struct plan *pl)
+{
+	struct plan_field	*f;
+
+	memset(pl, 0, sizeof(*pl));
+	pl->pl_gen = 7;
+	pl->pl_kind = PLAN_STEP;
+	pl->pl_conn = 0;
+	pl->pl_step = 1;
+	pl->pl_reqid = strdup("r");
+	pl->pl_method = strdup("GET");
+	pl->pl_url = strdup("https://other.example.com/b/42");
+	f = field(&pl->pl_headers, &pl->pl_nheaders, PLAN_ROW, 0, "X-Two",
+	    NULL);
+	ck_assert_int_eq(plan_field_add(f, NULL, 0,
+	    secret_of("{{ get_secret('two') }}")), 0);
+	field(&pl->pl_auth, &pl->pl_nauth, PA_CLIENT_ID, 0, "", "cid");
+	f = field(&pl->pl_auth, &pl->pl_nauth, PA_CLIENT_SECRET, 0, "", NULL);
+	ck_assert_int_eq(plan_field_add(f, NULL, 0,
+	    secret_of("{{ get_secret('two_cs') }}")), 0);
+	field(&pl->pl_auth, &pl->pl_nauth, PA_TOKEN_URL, 0, "",
+	    "https://auth.example.com/token");
+}
+
+/* Drop a plan's query fields. */
+static void
+plan_clear_query(struct plan *pl)
+{
+	size_t	 i;
+
+	for (i = 0; i < pl->pl_nquery; i++)
+		plan_field_clear(&pl->pl_query[i]);
+	free(pl->pl_query);
+	pl->pl_query = NULL;
+	pl->pl_nquery = 0;
 }
 
 /* Encode then decode, as the channel would. */
@@ -546,6 +623,128 @@ START_TEST(test_check_rendered_key)
 }
 END_TEST
 
+START_TEST(test_step_accepts)
+{
+	struct plan	 pl, rt;
+	const char	*why = NULL;
+
+	step0_plan(&pl);
+	ck_assert_msg(check(&pl, &why) == 0, "%s", why);
+	/* The kind and step travel. */
+	roundtrip(&pl, &rt);
+	ck_assert_uint_eq(rt.pl_kind, PLAN_STEP);
+	ck_assert_uint_eq(rt.pl_step, 0);
+	ck_assert_msg(check(&rt, &why) == 0, "%s", why);
+	plan_clear(&rt);
+	plan_clear(&pl);
+	step1_plan(&pl);
+	roundtrip(&pl, &rt);
+	ck_assert_uint_eq(rt.pl_step, 1);
+	ck_assert_msg(check(&rt, &why) == 0, "%s", why);
+	plan_clear(&rt);
+	plan_clear(&pl);
+}
+END_TEST
+
+/*
+ * A step is checked against its own copy in the composite: another step's
+ * index, another step's secret, an index past the steps, a step of a
+ * composite that does not exist, a simple connector's kind with a step.
+ */
+START_TEST(test_step_forged)
+{
+	struct plan		 pl;
+	struct plan_field	*f;
+	const char		*why;
+
+	/* Step 0's request (its host, its secret) sent as step 1. */
+	step0_plan(&pl);
+	pl.pl_step = 1;
+	ck_assert_int_eq(check(&pl, &why), -1);
+	ck_assert_str_eq(why, "URL is not at the connector's origin");
+	plan_clear(&pl);
+	/* ... with step 1's URL, the header still step 0's. */
+	step0_plan(&pl);
+	pl.pl_step = 1;
+	free(pl.pl_url);
+	pl.pl_url = strdup("https://other.example.com/b/1");
+	plan_clear_query(&pl);
+	ck_assert_int_eq(check(&pl, &why), -1);
+	ck_assert_str_eq(why, "header does not match its row");
+	plan_clear(&pl);
+
+	/* Step 1's own row carrying step 0's secret. */
+	step1_plan(&pl);
+	tsecret_free(pl.pl_headers[0].pf_segs[0].ps_secret);
+	pl.pl_headers[0].pf_segs[0].ps_secret =
+	    secret_of("{{ get_secret('one') }}");
+	ck_assert_int_eq(check(&pl, &why), -1);
+	ck_assert_str_eq(why, "header does not match its row");
+	plan_clear(&pl);
+	/* Step 0's row carrying step 1's secret. */
+	step0_plan(&pl);
+	tsecret_free(pl.pl_headers[0].pf_segs[0].ps_secret);
+	pl.pl_headers[0].pf_segs[0].ps_secret =
+	    secret_of("{{ get_secret('two') }}");
+	ck_assert_int_eq(check(&pl, &why), -1);
+	ck_assert_str_eq(why, "header does not match its row");
+	plan_clear(&pl);
+	/* Step 1's client secret given step 0's secret. */
+	step1_plan(&pl);
+	tsecret_free(pl.pl_auth[1].pf_segs[0].ps_secret);
+	pl.pl_auth[1].pf_segs[0].ps_secret =
+	    secret_of("{{ get_secret('one') }}");
+	ck_assert_int_eq(check(&pl, &why), -1);
+	ck_assert_str_eq(why, "authentication field does not match its "
+	    "template");
+	plan_clear(&pl);
+	/* Step 1's authentication on step 0, which has none. */
+	step0_plan(&pl);
+	f = field(&pl.pl_auth, &pl.pl_nauth, PA_CLIENT_SECRET, 0, "", NULL);
+	ck_assert_int_eq(plan_field_add(f, NULL, 0,
+	    secret_of("{{ get_secret('two_cs') }}")), 0);
+	ck_assert_int_eq(check(&pl, &why), -1);
+	ck_assert_str_eq(why, "authentication field not in the connector");
+	plan_clear(&pl);
+
+	/* Indexes: past the steps, a composite that is not there. */
+	step0_plan(&pl);
+	pl.pl_step = 2;
+	ck_assert_int_eq(check(&pl, &why), -1);
+	ck_assert_str_eq(why, "no such connector");
+	pl.pl_step = 0xffffffffU;
+	ck_assert_int_eq(check(&pl, &why), -1);
+	pl.pl_step = 0;
+	pl.pl_conn = 1;
+	ck_assert_int_eq(check(&pl, &why), -1);
+	ck_assert_str_eq(why, "no such connector");
+	plan_clear(&pl);
+	/* A simple connector's plan has no step. */
+	weather_plan(&pl);
+	pl.pl_step = 1;
+	ck_assert_int_eq(check(&pl, &why), -1);
+	ck_assert_str_eq(why, "no such connector");
+	plan_clear(&pl);
+	/* The composite's step as a simple connector: that is "weather". */
+	step0_plan(&pl);
+	pl.pl_kind = PLAN_CONNECTOR;
+	ck_assert_int_eq(check(&pl, &why), -1);
+	plan_clear(&pl);
+
+	/* The caller's query reaches a step only through request.*. */
+	step0_plan(&pl);
+	field(&pl.pl_query, &pl.pl_nquery, PLAN_CALLER, 0, "page", "2");
+	ck_assert_int_eq(check(&pl, &why), -1);
+	ck_assert_str_eq(why, "caller query field not allowed");
+	plan_clear(&pl);
+	step0_plan(&pl);
+	pl.pl_query[0].pf_src = PLAN_OVERRIDE;
+	ck_assert_int_eq(check(&pl, &why), -1);
+	ck_assert_str_eq(why, "query override not allowed");
+	plan_clear(&pl);
+}
+END_TEST
+
 static int
 lookup(const char *name, const void **val, size_t *len, void *arg)
 {
@@ -689,6 +888,8 @@ check_suite(void)
 	tcase_add_test(tc, test_complete);
 	tcase_add_test(tc, test_complete_errors);
 	tcase_add_test(tc, test_check_jwt_key_only);
+	tcase_add_test(tc, test_step_accepts);
+	tcase_add_test(tc, test_step_forged);
 	suite_add_tcase(s, tc);
 	return s;
 }
