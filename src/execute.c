@@ -1845,6 +1845,8 @@ execute_step(struct conn *c)
 	memset(&pl, 0, sizeof(pl));
 	x->x_cr = cr;
 	x->x_stepping = 1;
+	/* The access log names the upstream status of the step that ends. */
+	x->x_upstream = 0;
 	st->as_name = cs->cs_name;
 	execute_mark(&st->as_start);
 	c->c_ctx.a_steps = x->x_timing;

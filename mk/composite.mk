@@ -1,0 +1,15 @@
+# composite fragment (see Makefile.am): composite connectors, run by the
+# worker step by step (src/execute.c), each step's plan checked by the
+# keeper; the unit cases of those checks are in tests/check_plan.c.
+
+# End to end against mock upstreams and a mock token endpoint: the
+# rules and order of the steps, their errors, per-step authentication.
+# tests/integration/confinement.py (it-sec.mk) scans memory after
+# composites and every authentication type too.
+TESTS += tests/integration/composite_run.py \
+	tests/integration/composite_errors.py \
+	tests/integration/composite_auth.py
+EXTRA_DIST += tests/integration/compositeutil.py \
+	tests/integration/composite_run.py \
+	tests/integration/composite_errors.py \
+	tests/integration/composite_auth.py
