@@ -68,7 +68,7 @@ struct exec {
 	const char		*x_tenant_id;
 	const struct connector	*x_conn;	/* a simple connector, or */
 	const struct composite	*x_comp;	/* a composite one */
-	const char		*x_permalink;	/* of either, for log and counters */
+	const char		*x_permalink;	/* of either: log, counters */
 	const struct conn_caller *x_caller;	/* its widgetd.caller rule */
 	const struct conn_request *x_cr;	/* the request being made */
 	struct tval		*x_user;
@@ -81,7 +81,7 @@ struct exec {
 	/* A composite connector's run (platform-docs §20). */
 	size_t			 x_step;	/* the step being run */
 	int			 x_stepping;	/* errors now are that step's */
-	struct tval		*x_steps;	/* steps.<name>, as they finish */
+	struct tval		*x_steps;	/* steps.<name> as they end */
 	struct tval		*x_request;	/* request.* */
 	struct api_step		*x_timing;	/* one per step */
 	char			 x_scope[512];	/* a step's error scope */
@@ -191,7 +191,8 @@ execute_stats_encode(const struct exec_stats *st, struct ipc_buf *b)
 	for (i = 0; i < st->st_nrows; i++) {
 		is.is_rows[i].sr_tenant = st->st_rows[i].es_tenant;
 		is.is_rows[i].sr_permalink = st->st_rows[i].es_permalink;
-		is.is_rows[i].sr_composite = (uint32_t)st->st_rows[i].es_composite;
+		is.is_rows[i].sr_composite =
+		    (uint32_t)st->st_rows[i].es_composite;
 		is.is_rows[i].sr_calls = st->st_rows[i].es_calls;
 		is.is_rows[i].sr_errors = st->st_rows[i].es_errors;
 		is.is_rows[i].sr_upstream_errors =
@@ -1725,7 +1726,7 @@ execute_answer(struct conn *c, struct ipc_msg *m)
 	fail_clear(&fl);
 }
 
-/* --- Composite connectors --------------------------------------------------- */
+/* --- Composite connectors ------------------------------------------------ */
 
 /*
  * One place every upstream answer arrives: from the keeper now, from the
@@ -1908,8 +1909,8 @@ execute_step_result(struct conn *c, struct result *rs)
 	st->as_external_ms = (double)rs->rs_total_us / 1e3;
 	c->c_ctx.a_external_ms += st->as_external_ms;
 	if (status >= 400) {
-		snprintf(detail, sizeof(detail), "the upstream answered HTTP %d",
-		    status);
+		snprintf(detail, sizeof(detail), "the upstream answered HTTP "
+		    "%d", status);
 		x->x_upstream_error = 1;
 		execute_error(c, 502, NULL, SCOPE_HTTP, detail, NULL);
 		return;
@@ -1921,9 +1922,9 @@ execute_step_result(struct conn *c, struct result *rs)
 		if ((g = execute_step_globals(x)) == NULL ||
 		    (resp = tval_dict()) == NULL ||
 		    tval_dict_set(resp, "headers", tval_ref(h)) == -1 ||
-		    tval_dict_set(resp, "status_code", tval_int(status)) == -1 ||
-		    tval_dict_set(resp, "body", execute_text_value(rs->rs_body,
-		    rs->rs_bodylen, 0)) == -1)
+		    tval_dict_set(resp, "status_code", tval_int(status)) ==
+		    -1 || tval_dict_set(resp, "body", execute_text_value(
+		    rs->rs_body, rs->rs_bodylen, 0)) == -1)
 			goto oom;
 		rv = tval_dict_set(g, "response", resp);
 		resp = NULL;
@@ -1933,9 +1934,10 @@ execute_step_result(struct conn *c, struct result *rs)
 		memset(&err, 0, sizeof(err));
 		if ((o = tmpl_render(cr->cr_response_body.ct_tmpl, &env,
 		    &err)) == NULL) {
-			snprintf(detail, sizeof(detail), "response_body: %d:%d: "
-			    "%s", err.te_line, err.te_col, err.te_msg);
-			execute_error(c, 422, NULL, SCOPE_RESPONSE, detail, NULL);
+			snprintf(detail, sizeof(detail), "response_body: "
+			    "%d:%d: %s", err.te_line, err.te_col, err.te_msg);
+			execute_error(c, 422, NULL, SCOPE_RESPONSE, detail,
+			    NULL);
 			goto out;
 		}
 		if ((text = tmpl_output_text(o, &len)) == NULL)

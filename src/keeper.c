@@ -90,8 +90,8 @@ struct keeper_worker {
 	int			 kw_slot;
 	struct chan		*kw_chan;
 	enum keeper_state	 kw_state;
-	uint64_t		 kw_gen;	/* the oldest generation it declared
-					   (MSG_GEN) still in use there */
+	uint64_t		 kw_gen;	/* the oldest generation it
+					   declared (MSG_GEN) in use there */
 	char			 kw_why[256];	/* why its channel is closed */
 	int			 kw_ncalls;
 	TAILQ_HEAD(, kcall)	 kw_calls;

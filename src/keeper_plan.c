@@ -275,7 +275,8 @@ kplan_check_query(const struct conn_request *cr, const struct plan *pl)
 		case PLAN_CALLER:
 			/* Dropped, never sent beside the configured value. */
 			if (kplan_query_declared(cr, pl, f->pf_name) ||
-			    !kplan_field_ok(f, NULL) || pl->pl_kind == PLAN_STEP)
+			    !kplan_field_ok(f, NULL) ||
+			    pl->pl_kind == PLAN_STEP)
 				return "caller query field not allowed";
 			break;
 		default:

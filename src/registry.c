@@ -1643,7 +1643,8 @@ vcomposite_ids(struct vctx *v, const struct jv *arr, const struct registry *r)
 		a = &r->r_comps[i];
 		if (a->cc_id == 0)
 			continue;
-		snprintf(num, sizeof(num), "%llu", (unsigned long long)a->cc_id);
+		snprintf(num, sizeof(num), "%llu",
+		    (unsigned long long)a->cc_id);
 		for (k = 0; k < r->r_ncomps; k++) {
 			b = &r->r_comps[k];
 			if (k == i || !((k < i && b->cc_id == a->cc_id) ||
@@ -1658,10 +1659,11 @@ vcomposite_ids(struct vctx *v, const struct jv *arr, const struct registry *r)
 			n = vpush_key(v, "composite_connectors");
 			vpush_idx(v, a->cc_index);
 			vpush_key(v, "id");
-			reg_add(v, vpos(&j), REG_E_DUP_ID, b->cc_id == a->cc_id ?
-			    "duplicate id %s (also composite_connectors[%zu])" :
-			    "id %s is the permalink of composite_connectors[%zu]",
-			    num, b->cc_index);
+			reg_add(v, vpos(&j), REG_E_DUP_ID, b->cc_id ==
+			    a->cc_id ? "duplicate id %s (also "
+			    "composite_connectors[%zu])" : "id %s is the "
+			    "permalink of composite_connectors[%zu]", num,
+			    b->cc_index);
 			vpop(v, n);
 			break;
 		}

@@ -73,8 +73,10 @@ COMPOSITES = [
          "url": up.url("/orders/{{ steps['fetch-user'].body }}"),
          "headers": [
              row("X-Prev-Status", "{{ steps['fetch-user'].status_code }}"),
-             row("X-Prev-Trace", "{{ steps['fetch-user'].headers['x-trace'] }}"),
-             row("X-Prev-Multi", "{{ steps['fetch-user'].headers['x-multi'] }}"),
+             row("X-Prev-Trace",
+                 "{{ steps['fetch-user'].headers['x-trace'] }}"),
+             row("X-Prev-Multi",
+                 "{{ steps['fetch-user'].headers['x-multi'] }}"),
              row("X-Region", "{{ get_variable('region') }}"),
              row("X-Caller-CT", "{{ request.headers['Content-Type'] }}|"
                  "{{ request.headers | length }}")],

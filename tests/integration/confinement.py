@@ -13,9 +13,22 @@ in a header, a query row.  The upstream echoes every request header and
 the query into its body and its response headers, and on one path also
 every encoding of what it received.
 
-After calls of every connector, each canary in every form (raw, base64
-and url-safe base64 with and without padding, hex in both cases,
-percent-encoded) must be absent from:
+Then every authentication type, each with a canary of its own, as a
+simple connector and as the steps of one composite: oauth_client_credentials
+(the client secret; a token endpoint on loopback that issues random
+tokens), jwt with an HMAC key and with an RSA private key,
+oauth_jwt_bearer with an EC private key, the widgetd key's
+client_certificate (the key, against an HTTPS upstream that demands it)
+and aws_sigv4 (the secret access key); and a composite whose three steps
+each use a different secret (a header, a query row, an api_key).  What
+these produce from a secret is secret too: the tokens the endpoint
+issued, the assertions, the JWTs and SigV4 signatures the upstream
+received, and each whole Authorization value.
+
+After calls of every connector, each canary and each derived value in
+every form (raw, base64 and url-safe base64 with and without padding, hex
+in both cases, percent-encoded; a private key as PEM, each line of it
+and DER) must be absent from:
   - every readable mapping of every worker and of the parent
     (/proc/PID/maps and /proc/PID/mem, read as root: the workers run as
     another user and are not dumpable, which root's CAP_SYS_PTRACE
@@ -34,11 +47,19 @@ import re
 import secrets
 import string
 import sys
+import threading
 import urllib.parse
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from wdtest import TEST_EGRESS, Daemon, check, fail, need_root  # noqa: E402
-from upstream import Upstream  # noqa: E402
+from wdtest import Daemon, check, fail, need_root  # noqa: E402
+from upstream import TestCA, Upstream  # noqa: E402
+
+try:
+    import jwt as pyjwt
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec, rsa
+except ImportError:
+    pyjwt = None
 
 # Mappings bigger than this are a sanitizer's shadow memory (tens of
 # terabytes, reserved, never holding data): they are named, not read.
@@ -190,6 +211,128 @@ def connectors(up):
     return out
 
 
+def pem_of(key):
+    return key.private_bytes(serialization.Encoding.PEM,
+                             serialization.PrivateFormat.PKCS8,
+                             serialization.NoEncryption()).decode()
+
+
+def pem_forms(pem):
+    """A private key in the forms it could be found in: the PEM, each
+    line of its body, the DER it encodes."""
+    lines = [ln for ln in pem.splitlines() if ln and not ln.startswith("-")]
+    out = {"pem": pem.encode(), "der": base64.b64decode("".join(lines))}
+    for i, ln in enumerate(lines):
+        if len(ln) >= 40:
+            out["line %d" % i] = ln.encode()
+    return out
+
+
+class TokenEndpoint:
+    """Issues a random access token for every request (client
+    credentials or JWT bearer) and keeps what it got and gave."""
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.issued = []
+        self.forms = []
+        self.up = Upstream()
+        self.up.route("/token", self.answer)
+
+    def answer(self, req):
+        form = urllib.parse.parse_qs(req.body.decode())
+        t = "TOKEN" + secrets.token_urlsafe(24)
+        with self.lock:
+            self.issued.append(t)
+            self.forms.append(form)
+        # Short-lived: the calls of each round fetch a new one.
+        return 200, {"Content-Type": "application/json"}, json.dumps(
+            {"access_token": t, "expires_in": 3600}).encode()
+
+
+def auth_connectors(up, tls, tok):
+    """Every authentication type, each with its own secret, as simple
+    connectors; the same as the steps of one composite; and a composite
+    whose steps each put a different secret somewhere else."""
+    def at(p):
+        return up.url("/encodings/" + p)
+    types = {
+        "oauth": {"authentication": {
+            "type": "oauth_client_credentials", "config": {
+                "client_id": "confinement-client",
+                "client_secret": "{{ get_secret('oauth_secret') }}",
+                "token_url": tok.up.url("/token"), "scope": "s"}}},
+        "jwt-hs": {"authentication": {"type": "jwt", "config": {
+            "private_key": "{{ get_secret('hmac_key') }}",
+            "algorithm": "HS256",
+            "claims": {"sub": "w", "iat": "{{ now() }}"}}}},
+        "jwt-rs": {"authentication": {"type": "jwt", "config": {
+            "private_key": "{{ get_secret('rsa_key') }}",
+            "algorithm": "RS256",
+            "claims": {"sub": "w", "iat": "{{ now() }}"}}}},
+        "bearer": {"authentication": {"type": "oauth_jwt_bearer", "config": {
+            "client_id": "confinement-bearer",
+            "private_key": "{{ get_secret('ec_key') }}",
+            "algorithm": "ES256", "token_url": tok.up.url("/token"),
+            "subject": "svc", "audience": "https://login.example"}}},
+        "mtls": {"widgetd": {"client_certificate": {
+            "certificate": "{{ get_secret('mtls_cert') }}",
+            "key": "{{ get_secret('mtls_key') }}"}}},
+        "sigv4": {"widgetd": {"aws_sigv4": {
+            "access_key_id": "AKIDCONFINEMENT",
+            "secret_access_key": "{{ get_secret('aws_secret') }}",
+            "region": "eu-west-1", "service": "execute-api"}}},
+    }
+    conns, steps = [], []
+    for name, extra in types.items():
+        url = tls.url("/encodings/" + name) if name == "mtls" else at(name)
+        c = {"name": "auth " + name, "permalink": "auth-" + name,
+             "url": url}
+        c.update(extra)
+        conns.append(c)
+        s = {"name": name, "url": url}
+        s.update(extra)
+        steps.append(s)
+    comps = [
+        {"name": "every auth", "permalink": "comp-auth", "steps": steps},
+        {"name": "a secret a step", "permalink": "comp-secrets", "steps": [
+            {"name": "s1", "url": at("s1"), "headers": [
+                {"key": "X-S1", "value": "{{ get_secret('step1') }}"}],
+             "response_body": "{{ response.status_code }}"},
+            {"name": "s2", "url": at("s2/{{ steps.s1.body }}"),
+             "query_parameters": [
+                 {"key": "sig",
+                  "value": "{{ get_secret('step2') | urlencode }}"}]},
+            {"name": "s3", "method": "POST", "url": at("s3"),
+             "request_body": "{{ steps.s2.body | length }}",
+             "authentication": {"type": "api_key", "config": {
+                 "key": "X-S3", "value": "{{ get_secret('step3') }}"}}}]},
+    ]
+    return conns, comps
+
+
+def derived_needles(up, tls, tok):
+    """What the calls derived from secrets, as the upstreams and the
+    token endpoint received it: tokens, assertions, JWTs, signatures,
+    each with the whole header value it went in."""
+    vals = set()
+    for t in tok.issued:
+        vals.update((t, "Bearer " + t))
+    for f in tok.forms:
+        vals.update(f.get("assertion", []))
+    for r in up.seen("/encodings/") + tls.seen("/encodings/"):
+        a = r.header("Authorization") or ""
+        if a.startswith("Bearer ey"):
+            vals.update((a, a[7:]))
+        elif a.startswith("AWS4-HMAC-SHA256"):
+            vals.update((a, a.rsplit("Signature=", 1)[1]))
+    out = {}
+    for i, v in enumerate(sorted(vals)):
+        for what, f in forms(v).items():
+            out["derived %d %s" % (i, what)] = f
+    return out
+
+
 def encodings_answer(req):
     """Every received header value and query value, in every encoding, in
     the body and in response headers."""
@@ -225,13 +368,34 @@ def jwt_of(key):
 
 def main():
     need_root()
+    if pyjwt is None:
+        print("SKIP: python3-jwt or python3-cryptography is missing")
+        sys.exit(77)
     k1, k2 = canary_alnum(), canary_symbols()
+    # One canary per authentication type and per composite step.
+    plain = {n: canary_alnum() for n in ("oauth_secret", "hmac_key",
+                                         "aws_secret", "step1", "step2",
+                                         "step3")}
+    keys = {"rsa_key": pem_of(rsa.generate_private_key(
+        public_exponent=65537, key_size=2048)),
+        "ec_key": pem_of(ec.generate_private_key(ec.SECP256R1()))}
+    ca = TestCA()
+    mtls_cert, keys["mtls_key"] = ca.client("widgetd-confinement")
     up = Upstream()
     up.route("/encodings", encodings_answer)
-    d = Daemon(workers=2, egress=TEST_EGRESS)
+    tls = Upstream(tls=ca.server(require_client=True))
+    tls.route("/encodings", encodings_answer)
+    tok = TokenEndpoint()
+    d = Daemon(workers=2, egress="""egress = { allow_http = true;
+        allow_networks = [ "127.0.0.0/8", "::1/128" ]; timeout = 5;
+        ca_file = "%s"; };""" % ca.cert)
     try:
-        d.connectors(*connectors(up))
+        aconns, acomps = auth_connectors(up, tls, tok)
+        d.connectors(*connectors(up), *aconns, composites=acomps)
         d.set_secret("k", k1)
+        for name, v in list(plain.items()) + list(keys.items()):
+            d.set_secret(name, v)
+        d.set_secret("mtls_cert", mtls_cert)
         d.start()
 
         # The second canary arrives while the daemon runs, from widgetctl.
@@ -242,24 +406,28 @@ def main():
               "widgetctl does not print the value it set")
 
         responses = []
-        perms = [c["permalink"] for c in connectors(up)]
-        # Every connector, several times, from fresh and kept-alive
-        # connections, so every worker serves some.
+        calls = [("POST" if c["permalink"].startswith("all-") else "GET",
+                  "connectors", c["permalink"])
+                 for c in connectors(up) + aconns]
+        calls += [("POST", "composite-connectors", c["permalink"])
+                  for c in acomps]
+        # Every connector and composite, several times, so every worker
+        # serves some; a token lives an hour, so later rounds reuse it.
         for rnd in range(3):
-            for p in perms:
-                meth = "POST" if p.startswith("all-") else "GET"
+            for meth, kind, p in calls:
+                post = meth == "POST"
                 st, hdrs, body = d.call(
-                    meth, "/widget-service/connectors/%s/execute?x=%d"
-                    % (p, rnd), body=b'{"a": 1}' if meth == "POST" else b"",
+                    meth, "/widget-service/%s/%s/execute?x=%d"
+                    % (kind, p, rnd), body=b'{"a": 1}' if post else b"",
                     headers=["Content-Type: application/json"]
-                    if meth == "POST" else [])
+                    if post else [])
                 responses.append((p, st, hdrs, body))
                 if st != 200:
                     d.dump_log()
                     fail("%s answered %d: %r" % (p, st, body[:300]))
         check(all(st == 200 for _, st, _, _ in responses),
-              "%d calls of %d secret-using connectors answered 200" %
-              (len(responses), len(perms)))
+              "%d calls of %d secret-using connectors and composites "
+              "answered 200" % (len(responses), len(calls)))
 
         # The calls really carried the secrets upstream (else absence
         # proves nothing): what the upstream saw, per connector.
@@ -292,13 +460,62 @@ def main():
                 "b64": base64.b64encode(k.encode()).decode(),
                 "plain": "visible", "x": q.query.rsplit("x=", 1)[1]}),
             "secret query rows")
-        saw("/encodings", lambda q: q.header("X-Key") in (k1, k2),
-            "the echo-every-encoding path")
+        saw("/encodings", lambda q: q.header("X-Key") in (k1, k2) or
+            q.path.startswith("/encodings/"), "the echo-every-encoding path")
+
+        # Each authentication type really used its secret.
+        def one(path, srv=up):
+            return srv.seen("/encodings/" + path)
+        check(len(one("oauth")) == 6 and len(tok.forms) >= 2 and
+              all(f.get("client_secret") == [plain["oauth_secret"]]
+                  for f in tok.forms if "client_secret" in f),
+              "oauth: the token endpoint got the client secret; its "
+              "tokens went upstream (%d tokens)" % len(tok.issued))
+        for r in one("oauth"):
+            check(r.header("Authorization")[7:] in tok.issued,
+                  "oauth: an issued token upstream")
+        check(all(pyjwt.decode(r.header("Authorization")[7:],
+                               plain["hmac_key"], algorithms=["HS256"])
+                  for r in one("jwt-hs")) and len(one("jwt-hs")) == 6,
+              "jwt: HS256 signed with the HMAC canary (PyJWT)")
+        rsa_pub = serialization.load_pem_private_key(
+            keys["rsa_key"].encode(), None).public_key()
+        check(all(pyjwt.decode(r.header("Authorization")[7:], rsa_pub,
+                               algorithms=["RS256"])
+                  for r in one("jwt-rs")) and len(one("jwt-rs")) == 6,
+              "jwt: RS256 signed with the private key canary (PyJWT)")
+        ec_pub = serialization.load_pem_private_key(
+            keys["ec_key"].encode(), None).public_key()
+        asserts = [f["assertion"][0] for f in tok.forms if "assertion" in f]
+        check(len(asserts) >= 1 and all(pyjwt.decode(
+            a, ec_pub, algorithms=["ES256"], audience="https://login.example")
+            for a in asserts), "oauth_jwt_bearer: assertions signed with "
+            "the EC key canary (PyJWT)")
+        check(len(one("mtls", tls)) == 6 and all(
+            r.peer_cn == "widgetd-confinement" for r in one("mtls", tls)),
+            "client_certificate: the upstream verified the certificate")
+        check(len(one("sigv4")) == 6 and all(
+            r.header("Authorization").startswith(
+                "AWS4-HMAC-SHA256 Credential=AKIDCONFINEMENT/")
+            for r in one("sigv4")), "aws_sigv4: signed requests")
+        check([r.header("X-S1") for r in one("s1")] == [plain["step1"]] * 3
+              and [dict(urllib.parse.parse_qsl(r.query)).get("sig")
+                   for r in up.seen("/encodings/s2/")] ==
+              [plain["step2"]] * 3 and
+              [r.header("X-S3") for r in one("s3")] == [plain["step3"]] * 3,
+              "the composite's steps each sent their own secret")
 
         needles = {}
-        for name, k in (("k", k1), ("k2", k2)):
+        for name, k in [("k", k1), ("k2", k2)] + list(plain.items()):
             for what, f in forms(k).items():
                 needles["%s %s" % (name, what)] = f
+        for name, pem in keys.items():
+            for what, f in pem_forms(pem).items():
+                needles["%s %s" % (name, what)] = f
+        derived = derived_needles(up, tls, tok)
+        check(len(derived) > 20, "%d forms of secret-derived values "
+              "(tokens, assertions, JWTs, signatures)" % len(derived))
+        needles.update(derived)
 
         # Memory.
         workers = d.children("worker")
@@ -320,13 +537,16 @@ def main():
                   (role, pid, "" if not found else ": " +
                    json.dumps(found)))
         # The scan works: the keeper holds both.
+        held = {"k": k1.encode(), "k2": k2.encode()}
+        held.update({n: v.encode() for n, v in plain.items()})
+        held.update({n: v.encode() for n, v in keys.items()})
         for pid in keepers:
-            found, total, nmaps, _ = scan_memory(
-                pid, {"k": k1.encode(), "k2": k2.encode()})
-            check("k" in found and "k2" in found,
-                  "keeper %d: both canaries found by the same scan "
-                  "(%d mappings, %.1f MiB)" % (pid, nmaps,
-                                                 total / 1048576.0))
+            found, total, nmaps, _ = scan_memory(pid, held)
+            check(set(found) == set(held),
+                  "keeper %d: every canary found by the same scan "
+                  "(%d mappings, %.1f MiB; missing %s)" % (
+                      pid, nmaps, total / 1048576.0,
+                      sorted(set(held) - set(found))))
         # And the workers were the ones that served (their memory held
         # the upstream's redacted echo, not nothing).
         for pid in sorted(workers):
@@ -344,7 +564,7 @@ def main():
                 if n in text:
                     leaks.append("%s in %s's response" % (what, p))
         check(leaks == [], "no canary form in %d responses (%d forms of "
-              "2 canaries; %d [REDACTED] marks in bodies)" %
+              "canaries and derived values; %d [REDACTED] marks in bodies)" %
               (len(responses), len(needles), marks) +
               ("" if not leaks else ": " + "; ".join(leaks[:5])))
         check(marks >= len(responses),
@@ -361,6 +581,8 @@ def main():
     finally:
         d.cleanup()
         up.close()
+        tls.close()
+        tok.up.close()
 
 
 if __name__ == "__main__":
