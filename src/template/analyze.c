@@ -196,13 +196,13 @@ usage_cb(struct tnode *n, void *arg)
 		u->tu_flags |= name_flag(n->n_name);
 		break;
 	case N_CALL:
-		if (is_builtin_name(n->n_a, BI_GET_SECRET)) {
+		if (is_builtin_name(n->n_a, FN_GET_SECRET)) {
 			if ((lit = call_name_arg(n)) == NULL)
 				u->tu_dynamic_secret = 1;
 			else if (list_add(&u->tu_secrets, &u->tu_nsecrets,
 			    &t->t_csecrets, lit->n_val->u.s.p) == -1)
 				return -1;
-		} else if (is_builtin_name(n->n_a, BI_GET_VARIABLE)) {
+		} else if (is_builtin_name(n->n_a, FN_GET_VARIABLE)) {
 			if ((lit = call_name_arg(n)) == NULL)
 				u->tu_dynamic_variable = 1;
 			else if (list_add(&u->tu_variables, &u->tu_nvariables,
@@ -304,10 +304,19 @@ taint_clean_kids(struct taint *ta, struct tnode *n, const char *where)
 	}
 }
 
+/* The built-in table says which filters the keeper can complete. */
 static int
 taint_filter_ok(int fid)
 {
-	return fid == FLT_URLENCODE || fid == FLT_B64ENC;
+	return fid >= 0 && (builtins[fid].bi_flags & BF_SECRET_IN);
+}
+
+/* A direct call of a global function with one of the given flags. */
+static int
+call_flags(const struct tnode *n, unsigned int flags)
+{
+	return n->n_a->n_kind == N_NAME && n->n_a->n_fid >= 0 &&
+	    (builtins[n->n_a->n_fid].bi_flags & flags);
 }
 
 static const char *
@@ -343,11 +352,11 @@ taint_call(struct taint *ta, struct tnode *n)
 	size_t	 i;
 	int	 t = 0;
 
-	if (is_builtin_name(n->n_a, BI_GET_SECRET)) {
+	if (call_flags(n, BF_SECRET_OUT)) {
 		taint_clean_kids(ta, n, "the name passed to get_secret()");
 		return 1;
 	}
-	if (is_builtin_name(n->n_a, BI_JWT_ENCODE)) {
+	if (call_flags(n, BF_SECRET_KEY)) {
 		for (i = 0; i < n->n_nkids; i++) {
 			struct tnode	*k = n->n_kids[i];
 
@@ -381,7 +390,8 @@ taint_expr(struct taint *ta, struct tnode *n)
 	case N_CONST:
 		return 0;
 	case N_NAME:
-		if (n->n_fid == BI_GET_SECRET)
+		if (n->n_fid >= 0 && (builtins[n->n_fid].bi_flags &
+		    BF_SECRET_OUT))
 			taint_misuse(ta, n, "a reference that is not a direct "
 			    "call of get_secret('name')");
 		return taint_has(ta, n->n_name);
@@ -780,7 +790,7 @@ host_expr_ok(const struct tnode *e)
 		}
 		e = e->n_a;
 	}
-	return e->n_kind == N_CALL && is_builtin_name(e->n_a, BI_GET_VARIABLE) &&
+	return e->n_kind == N_CALL && is_builtin_name(e->n_a, FN_GET_VARIABLE) &&
 	    e->n_nkids == 1 && host_literal_str(e->n_kids[0]);
 }
 

@@ -15,73 +15,6 @@
 
 #define MAX_RANGE	100000	/* Jinja2's sandbox limit */
 
-int	loop_changed(struct loopctx *, struct tval *);
-size_t	loop_index(struct loopctx *);
-
-#define METHOD_LIST(X)							\
-	X(S_LOWER, TV_STR, "lower") X(S_UPPER, TV_STR, "upper")		\
-	X(S_STRIP, TV_STR, "strip") X(S_LSTRIP, TV_STR, "lstrip")	\
-	X(S_RSTRIP, TV_STR, "rstrip") X(S_SPLIT, TV_STR, "split")	\
-	X(S_RSPLIT, TV_STR, "rsplit")					\
-	X(S_STARTSWITH, TV_STR, "startswith")				\
-	X(S_ENDSWITH, TV_STR, "endswith")				\
-	X(S_REPLACE, TV_STR, "replace") X(S_TITLE, TV_STR, "title")	\
-	X(S_CAPITALIZE, TV_STR, "capitalize") X(S_FIND, TV_STR, "find")	\
-	X(S_RFIND, TV_STR, "rfind") X(S_COUNT, TV_STR, "count")		\
-	X(S_JOIN, TV_STR, "join") X(S_FORMAT, TV_STR, "format")		\
-	X(S_SPLITLINES, TV_STR, "splitlines")				\
-	X(S_ISDIGIT, TV_STR, "isdigit") X(S_ISALPHA, TV_STR, "isalpha")	\
-	X(S_ISALNUM, TV_STR, "isalnum") X(S_ISSPACE, TV_STR, "isspace")	\
-	X(S_ISLOWER, TV_STR, "islower") X(S_ISUPPER, TV_STR, "isupper")	\
-	X(S_CASEFOLD, TV_STR, "casefold") X(S_ZFILL, TV_STR, "zfill")	\
-	X(S_LJUST, TV_STR, "ljust") X(S_RJUST, TV_STR, "rjust")		\
-	X(S_CENTER, TV_STR, "center") X(S_SWAPCASE, TV_STR, "swapcase")	\
-	X(S_ISNUMERIC, TV_STR, "isnumeric")				\
-	X(S_ISDECIMAL, TV_STR, "isdecimal")				\
-	X(D_ITEMS, TV_DICT, "items") X(D_KEYS, TV_DICT, "keys")		\
-	X(D_VALUES, TV_DICT, "values") X(D_GET, TV_DICT, "get")		\
-	X(D_UPDATE, TV_DICT, "update") X(D_POP, TV_DICT, "pop")		\
-	X(D_SETDEFAULT, TV_DICT, "setdefault") X(D_COPY, TV_DICT, "copy") \
-	X(D_CLEAR, TV_DICT, "clear") X(D_BY_ID, TV_DICT, "by_id")	\
-	X(L_APPEND, TV_LIST, "append") X(L_EXTEND, TV_LIST, "extend")	\
-	X(L_INSERT, TV_LIST, "insert") X(L_POP, TV_LIST, "pop")		\
-	X(L_REMOVE, TV_LIST, "remove") X(L_INDEX, TV_LIST, "index")	\
-	X(L_COUNT, TV_LIST, "count") X(L_REVERSE, TV_LIST, "reverse")	\
-	X(L_SORT, TV_LIST, "sort") X(L_COPY, TV_LIST, "copy")		\
-	X(L_CLEAR, TV_LIST, "clear")					\
-	X(T_INDEX, TV_TUPLE, "index") X(T_COUNT, TV_TUPLE, "count")	\
-	X(LP_CYCLE, TV_LOOP, "cycle") X(LP_CHANGED, TV_LOOP, "changed")
-
-#define METHOD_BASE	1000
-#define X_ENUM(id, type, name)	M_##id,
-enum method_id { M__FIRST = METHOD_BASE - 1, METHOD_LIST(X_ENUM) M__END };
-#undef X_ENUM
-
-static const struct {
-	int		 md_type;
-	const char	*md_name;
-} methods[] = {
-#define X_DEF(id, type, name)	{ type, name },
-	METHOD_LIST(X_DEF)
-#undef X_DEF
-};
-
-/*
- * A method id by receiver type and name, resolved once per attribute node
- * at parse time.
- */
-int
-method_find(int type, const char *name)
-{
-	size_t	 i;
-
-	for (i = 0; i < sizeof(methods) / sizeof(methods[0]); i++)
-		if (methods[i].md_type == type &&
-		    strcmp(methods[i].md_name, name) == 0)
-			return METHOD_BASE + (int)i;
-	return -1;
-}
-
 /*
  * The method obj.name names, if any: Python attributes shadow dict keys in
  * Jinja2 lookups.
@@ -89,39 +22,20 @@ method_find(int type, const char *name)
 int
 method_lookup(const struct tval *obj, const char *name)
 {
-	size_t	 i;
-	int	 type = obj->tv_type;
+	int	 id;
 
 	if (obj->tv_flags & (TVF_VITEMS | TVF_VKEYS | TVF_VVALUES))
 		return -1;	/* dict views have no list methods */
-	for (i = 0; i < sizeof(methods) / sizeof(methods[0]); i++)
-		if (methods[i].md_type == type &&
-		    strcmp(methods[i].md_name, name) == 0) {
-			/* by_id is ours (user.profile_fields): keys win */
-			if (METHOD_BASE + (int)i == M_D_BY_ID &&
-			    tval_dict_gets(obj, name, strlen(name),
-			    tmpl_hash(name, strlen(name))) != NULL)
-				return -1;
-			return METHOD_BASE + (int)i;
-		}
-	return -1;
-}
-
-const char *
-function_name(int fid)
-{
-	if (fid >= METHOD_BASE && fid < M__END)
-		return methods[fid - METHOD_BASE].md_name;
-	return builtin_name(fid);
+	if ((id = builtin_method(obj->tv_type, name)) < 0)
+		return -1;
+	/* by_id is ours (user.profile_fields): keys win */
+	if (id == M_D_BY_ID && tval_dict_gets(obj, name, strlen(name),
+	    tmpl_hash(name, strlen(name))) != NULL)
+		return -1;
+	return id;
 }
 
 /* --- Helpers ----------------------------------------------------------- */
-
-static struct tval *
-oom(struct eval *e)
-{
-	return eval_error(e, "out of memory");
-}
 
 static int
 want_str(struct eval *e, const struct tval *v, const char *what)
@@ -229,7 +143,7 @@ str_split(struct eval *e, const struct tval *s, const struct tval *sep,
 	if (sep != NULL && sep->u.s.len == 0)
 		return eval_error(e, "empty separator");
 	if ((l = tval_list()) == NULL)
-		return oom(e);
+		return eval_oom(e);
 	if (eval_step(e, len / 64) == -1)
 		goto fail;
 	if (!fromright) {
@@ -335,7 +249,7 @@ str_split(struct eval *e, const struct tval *s, const struct tval *sep,
 	return l;
 fail:
 	tval_unref(l);
-	return e == NULL ? NULL : oom(e);
+	return e == NULL ? NULL : eval_oom(e);
 }
 
 /* startswith/endswith also take a tuple of alternatives. */
@@ -615,7 +529,6 @@ is_linebreak(uint32_t c)
 }
 
 /* str.splitlines: every Unicode line boundary, CR LF as one. */
-struct tval	*str_splitlines(const struct tval *, int);
 struct tval *
 str_splitlines(const struct tval *s, int keepends)
 {
@@ -656,7 +569,7 @@ dict_view(struct eval *e, const struct tval *d, int what)
 	size_t		 i;
 
 	if ((l = tval_list()) == NULL)
-		return oom(e);
+		return eval_oom(e);
 	if (eval_step(e, d->u.d.n / 8) == -1) {
 		tval_unref(l);
 		return NULL;
@@ -669,14 +582,14 @@ dict_view(struct eval *e, const struct tval *d, int what)
 			    tval_ref(d->u.d.e[i].de_val)) == -1) {
 				tval_unref(t);
 				tval_unref(l);
-				return oom(e);
+				return eval_oom(e);
 			}
 		} else
 			t = tval_ref(what == 1 ? d->u.d.e[i].de_key :
 			    d->u.d.e[i].de_val);
 		if (tval_list_append(l, t) == -1) {
 			tval_unref(l);
-			return oom(e);
+			return eval_oom(e);
 		}
 	}
 	/* renders like Python's view objects */
@@ -704,7 +617,7 @@ dict_update(struct eval *e, struct tval *d, struct args *a)
 				if (tval_dict_put(d,
 				    tval_ref(src->u.d.e[i].de_key),
 				    tval_ref(src->u.d.e[i].de_val)) == -1)
-					return oom(e);
+					return eval_oom(e);
 			}
 		} else {
 			if (eval_iterate(e, src, &items, &n) == -1)
@@ -727,7 +640,7 @@ dict_update(struct eval *e, struct tval *d, struct args *a)
 				if (tval_dict_put(d, tval_ref(p->u.l.v[0]),
 				    tval_ref(p->u.l.v[1])) == -1) {
 					items_free(items, n);
-					return oom(e);
+					return eval_oom(e);
 				}
 			}
 			items_free(items, n);
@@ -738,7 +651,7 @@ dict_update(struct eval *e, struct tval *d, struct args *a)
 			return NULL;
 		if (tval_dict_set(d, a->a_kwname[i], tval_ref(a->a_kwval[i])) ==
 		    -1)
-			return oom(e);
+			return eval_oom(e);
 	}
 	return tval_none();
 }
@@ -798,10 +711,6 @@ key_error(struct eval *e, const struct tval *k)
 	return NULL;
 }
 
-/* Stable merge sort with Python's <; used by list.sort and filters. */
-int	sort_values(struct eval *, struct tval **, size_t, struct tval **keys,
-	    int reverse);
-
 static struct tval *
 list_sort(struct eval *e, struct tval *l, struct args *a)
 {
@@ -821,8 +730,8 @@ list_sort(struct eval *e, struct tval *l, struct args *a)
 }
 
 /* The str, dict, list, tuple and loop methods templates may call. */
-static struct tval *
-call_method(struct eval *e, int fid, struct tval *self, struct args *a)
+struct tval *
+method_call(struct eval *e, int fid, struct tval *self, struct args *a)
 {
 	static const char *const p_chars[] = { "chars" };
 	static const char *const p_split[] = { "sep", "maxsplit" };
@@ -835,7 +744,7 @@ call_method(struct eval *e, int fid, struct tval *self, struct args *a)
 	ssize_t			 k;
 	size_t			 j;
 	int			 m;
-	const char		*name = function_name(fid);
+	const char		*name = builtin_name(fid);
 
 	switch (fid) {
 	case M_S_LOWER:
@@ -845,7 +754,7 @@ call_method(struct eval *e, int fid, struct tval *self, struct args *a)
 			return NULL;
 		r = fid == M_S_UPPER ? str_upper(self) : fid == M_S_CASEFOLD ?
 		    str_casefold(self) : str_lower(self);
-		return r ? r : oom(e);
+		return r ? r : eval_oom(e);
 	case M_S_STRIP:
 	case M_S_LSTRIP:
 	case M_S_RSTRIP:
@@ -876,7 +785,7 @@ call_method(struct eval *e, int fid, struct tval *self, struct args *a)
 			return NULL;
 		r = str_casemap(self, fid == M_S_TITLE ? 0 :
 		    fid == M_S_CAPITALIZE ? 1 : 2);
-		return r ? r : oom(e);
+		return r ? r : eval_oom(e);
 	case M_S_FIND:
 	case M_S_RFIND:
 	case M_S_COUNT:
@@ -896,7 +805,7 @@ call_method(struct eval *e, int fid, struct tval *self, struct args *a)
 		if (args_bind(e, a, name, p_keep, 1, 0, v) == -1)
 			return NULL;
 		r = str_splitlines(self, v[0] != NULL && tval_truth(v[0]));
-		return r ? r : oom(e);
+		return r ? r : eval_oom(e);
 	case M_S_ISDIGIT:
 		return tval_bool(str_all(self, cp_isdigit));
 	case M_S_ISNUMERIC:
@@ -1000,16 +909,16 @@ call_method(struct eval *e, int fid, struct tval *self, struct args *a)
 		if (no_cycle(e, self, t) == -1)
 			return NULL;
 		if (tval_dict_put(self, tval_ref(v[0]), tval_ref(t)) == -1)
-			return oom(e);
+			return eval_oom(e);
 		return tval_ref(t);
 	case M_D_COPY:
 		if ((r = tval_dict()) == NULL)
-			return oom(e);
+			return eval_oom(e);
 		for (j = 0; j < self->u.d.n; j++)
 			if (tval_dict_put(r, tval_ref(self->u.d.e[j].de_key),
 			    tval_ref(self->u.d.e[j].de_val)) == -1) {
 				tval_unref(r);
-				return oom(e);
+				return eval_oom(e);
 			}
 		return r;
 	case M_D_CLEAR:
@@ -1025,7 +934,7 @@ call_method(struct eval *e, int fid, struct tval *self, struct args *a)
 		if (eval_step(e, 1) == -1)
 			return NULL;
 		if (tval_list_append(self, tval_ref(v[0])) == -1)
-			return oom(e);
+			return eval_oom(e);
 		return tval_none();
 	case M_L_EXTEND:
 		if (args_bind(e, a, name, p_one, 1, 1, v) == -1)
@@ -1041,7 +950,7 @@ call_method(struct eval *e, int fid, struct tval *self, struct args *a)
 				    tval_list_append(self, tval_ref(items[j])) ==
 				    -1) {
 					items_free(items, n);
-					return e == NULL ? NULL : oom(e);
+					return e == NULL ? NULL : eval_oom(e);
 				}
 			}
 			items_free(items, n);
@@ -1052,7 +961,7 @@ call_method(struct eval *e, int fid, struct tval *self, struct args *a)
 		    want_int(e, v[0], &i) == -1 || no_cycle(e, self, v[1]) == -1)
 			return NULL;
 		if (tval_list_append(self, tval_ref(v[1])) == -1)
-			return oom(e);
+			return eval_oom(e);
 		if (i < 0)
 			i += (int64_t)self->u.l.n - 1;
 		if (i < 0)
@@ -1120,11 +1029,11 @@ call_method(struct eval *e, int fid, struct tval *self, struct args *a)
 		return list_sort(e, self, a);
 	case M_L_COPY:
 		if ((r = tval_list()) == NULL)
-			return oom(e);
+			return eval_oom(e);
 		for (j = 0; j < self->u.l.n; j++)
 			if (tval_list_append(r, tval_ref(self->u.l.v[j])) == -1) {
 				tval_unref(r);
-				return oom(e);
+				return eval_oom(e);
 			}
 		return r;
 	case M_L_CLEAR:
@@ -1140,11 +1049,11 @@ call_method(struct eval *e, int fid, struct tval *self, struct args *a)
 		return tval_ref(a->a_pos[loop_index(self->u.loop) % a->a_npos]);
 	case M_LP_CHANGED:
 		if ((t = tval_tuple()) == NULL)
-			return oom(e);
+			return eval_oom(e);
 		for (j = 0; j < a->a_npos; j++)
 			if (tval_list_append(t, tval_ref(a->a_pos[j])) == -1) {
 				tval_unref(t);
-				return oom(e);
+				return eval_oom(e);
 			}
 		m = loop_changed(self->u.loop, t);
 		tval_unref(t);
@@ -1159,8 +1068,8 @@ call_method(struct eval *e, int fid, struct tval *self, struct args *a)
  * range() with the sandbox's MAX_RANGE; the value remembers its arguments
  * for its repr.
  */
-static struct tval *
-fn_range(struct eval *e, struct args *a)
+struct tval *
+fn_range(struct eval *e, int id, struct tval *self, struct args *a)
 {
 	int64_t		 start = 0, stop = 0, step = 1, i, n;
 	struct tval	*l;
@@ -1199,10 +1108,10 @@ fn_range(struct eval *e, struct args *a)
 		return NULL;
 	/* an immutable sequence that remembers how it was made (its repr) */
 	if ((l = tval_tuple()) == NULL)
-		return oom(e);
+		return eval_oom(e);
 	if ((l->u.l.rng = malloc(3 * sizeof(int64_t))) == NULL) {
 		tval_unref(l);
-		return oom(e);
+		return eval_oom(e);
 	}
 	l->u.l.rng[0] = start;
 	l->u.l.rng[1] = stop;
@@ -1210,20 +1119,20 @@ fn_range(struct eval *e, struct args *a)
 	for (i = 0; i < n; i++)
 		if (tval_list_append(l, tval_int(start + i * step)) == -1) {
 			tval_unref(l);
-			return oom(e);
+			return eval_oom(e);
 		}
 	return l;
 }
 
 /* dict(...) and namespace(...): the same construction, a different type. */
 static struct tval *
-fn_dict(struct eval *e, struct args *a, int ns)
+dict_new(struct eval *e, struct args *a, int ns)
 {
 	struct tval	*d;
 	struct args	 sub;
 
 	if ((d = tval_dict()) == NULL)
-		return oom(e);
+		return eval_oom(e);
 	if (a->a_npos > 1) {
 		tval_unref(d);
 		return eval_error(e, "%s expected at most 1 argument, got %zu",
@@ -1240,8 +1149,8 @@ fn_dict(struct eval *e, struct args *a, int ns)
 }
 
 /* get_secret(name) in a worker is a symbolic secret: a TSX_SECRET leaf. */
-static struct tval *
-fn_get_secret(struct eval *e, struct args *a)
+struct tval *
+fn_get_secret(struct eval *e, int id, struct tval *self, struct args *a)
 {
 	static const char *const params[] = { "name" };
 	struct tval		*v[1];
@@ -1253,7 +1162,7 @@ fn_get_secret(struct eval *e, struct args *a)
 	    memchr(v[0]->u.s.p, '\0', v[0]->u.s.len) != NULL)
 		return eval_error(e, "get_secret() needs a secret name");
 	if ((ts = tsecret_named(v[0]->u.s.p)) == NULL)
-		return oom(e);
+		return eval_oom(e);
 	return tval_secret(ts);
 }
 
@@ -1262,8 +1171,8 @@ fn_get_secret(struct eval *e, struct args *a)
  * (platform-docs §12): "{{ get_variable('name') }}".  It is an Undefined, so
  * | default(...) replaces it.
  */
-static struct tval *
-fn_get_variable(struct eval *e, struct args *a)
+struct tval *
+fn_get_variable(struct eval *e, int id, struct tval *self, struct args *a)
 {
 	static const char *const params[] = { "name" };
 	const struct tmpl_env	*env = eval_env(e);
@@ -1283,7 +1192,7 @@ fn_get_variable(struct eval *e, struct args *a)
 	snprintf(msg, sizeof(msg), "variable '%s' is not set", v[0]->u.s.p);
 	snprintf(text, sizeof(text), "{{ get_variable('%s') }}", v[0]->u.s.p);
 	if ((r = tval_undef(msg, text)) == NULL)
-		return oom(e);
+		return eval_oom(e);
 	return r;
 }
 
@@ -1291,8 +1200,8 @@ fn_get_variable(struct eval *e, struct args *a)
  * now(offset=0): the render's clock (te_now) plus offset seconds, as an
  * int.
  */
-static struct tval *
-fn_now(struct eval *e, struct args *a)
+struct tval *
+fn_now(struct eval *e, int id, struct tval *self, struct args *a)
 {
 	static const char *const params[] = { "offset" };
 	struct tval		*v[1];
@@ -1314,36 +1223,33 @@ fn_now(struct eval *e, struct args *a)
 	return tval_int(r);
 }
 
-struct tval	*jwt_encode_value(struct eval *, struct args *);
-
-/* Call a global function (fid < METHOD_BASE) or a method of self. */
+/* dict(...) and namespace(...) */
 struct tval *
-function_call(struct eval *e, int fid, struct tval *self, struct args *a)
+fn_dict(struct eval *e, int id, struct tval *self, struct args *a)
 {
-	if (fid >= METHOD_BASE) {
-		/* string methods work in proportion to the length */
-		if (self != NULL && self->tv_type == TV_STR &&
-		    self->u.s.len > 256 && eval_step(e, self->u.s.len / 256) ==
-		    -1)
-			return NULL;
-		return call_method(e, fid, self, a);
-	}
-	switch (fid) {
-	case BI_RANGE:
-		return fn_range(e, a);
-	case BI_DICT:
-		return fn_dict(e, a, 0);
-	case BI_NAMESPACE:
-		return fn_dict(e, a, 1);
-	case BI_GET_SECRET:
-		return fn_get_secret(e, a);
-	case BI_GET_VARIABLE:
-		return fn_get_variable(e, a);
-	case BI_JWT_ENCODE:
-		return jwt_encode_value(e, a);
-	case BI_NOW:
-		return fn_now(e, a);
-	default:
-		return eval_error(e, "%s() is not supported", builtin_name(fid));
-	}
+	return dict_new(e, a, 0);
+}
+
+struct tval *
+fn_namespace(struct eval *e, int id, struct tval *self, struct args *a)
+{
+	return dict_new(e, a, 1);
+}
+
+/* What Jinja2 has and widgetd does not (lipsum is not needed, SPEC §6). */
+struct tval *
+fn_unsupported(struct eval *e, int id, struct tval *self, struct args *a)
+{
+	return eval_error(e, "%s() is not supported", builtin_name(id));
+}
+
+/* Call a global function or a method of self, through the table. */
+struct tval *
+function_call(struct eval *e, int id, struct tval *self, struct args *a)
+{
+	/* string methods work in proportion to the length */
+	if (self != NULL && self->tv_type == TV_STR && self->u.s.len > 256 &&
+	    eval_step(e, self->u.s.len / 256) == -1)
+		return NULL;
+	return builtins[id].bi_call(e, id, self, a);
 }

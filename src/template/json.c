@@ -807,23 +807,12 @@ jd_key(struct jdump *jd, const struct tval *k)
 	}
 }
 
+/* json.dumps(sort_keys=True) orders keys with Python's < */
 static int
 key_less(const struct tval *a, const struct tval *b, int *lt)
 {
-	int	 an = a->tv_type != TV_STR, bn = b->tv_type != TV_STR;
-
-	if (an != bn || (an && (a->tv_type == TV_NONE ||
-	    b->tv_type == TV_NONE)))
+	if ((*lt = tval_compare(a, b, OP_LT)) == -1)
 		return -1;
-	if (!an) {
-		size_t	 n = a->u.s.len < b->u.s.len ? a->u.s.len : b->u.s.len;
-		int	 c = memcmp(a->u.s.p, b->u.s.p, n);
-
-		*lt = c < 0 || (c == 0 && a->u.s.len < b->u.s.len);
-		return 0;
-	}
-	*lt = (a->tv_type == TV_FLOAT ? a->u.f : (double)a->u.i) <
-	    (b->tv_type == TV_FLOAT ? b->u.f : (double)b->u.i);
 	return 0;
 }
 

@@ -380,7 +380,7 @@ parse_primary(struct parser *p)
 		if ((n = node_new(p, N_NAME, tk)) == NULL ||
 		    node_setname(p, n, tk->tk_str, tk->tk_len) == -1)
 			return NULL;
-		n->n_fid = builtin_lookup(tk->tk_str);
+		n->n_fid = builtin_find(BK_FUNCTION, tk->tk_str);
 		return n;
 	case TK_STRING:
 		/* adjacent string literals concatenate, as in Python */
@@ -536,10 +536,10 @@ parse_subscript(struct parser *p, struct tnode *obj)
 				return NULL;
 			n->n_a = obj;
 			/* resolved once here, not by name at every render */
-			n->n_meth[0] = method_find(TV_STR, n->n_name);
-			n->n_meth[1] = method_find(TV_DICT, n->n_name);
-			n->n_meth[2] = method_find(TV_LIST, n->n_name);
-			n->n_meth[3] = method_find(TV_TUPLE, n->n_name);
+			n->n_meth[0] = builtin_method(TV_STR, n->n_name);
+			n->n_meth[1] = builtin_method(TV_DICT, n->n_name);
+			n->n_meth[2] = builtin_method(TV_LIST, n->n_name);
+			n->n_meth[3] = builtin_method(TV_TUPLE, n->n_name);
 			n->n_meth[4] = loop_attr_find(n->n_name);
 			return n;
 		}
@@ -726,7 +726,8 @@ parse_filter(struct parser *p, struct tnode *in, int inline_start)
 		    parse_dotted(p, n) == -1)
 			return NULL;
 		n->n_a = in;
-		if ((n->n_fid = filter_lookup(n->n_name)) < 0 && !p->p_soft)
+		if ((n->n_fid = builtin_find(BK_FILTER, n->n_name)) < 0 &&
+		    !p->p_soft)
 			return fail_at(p, tk, "No filter named '%s'.",
 			    n->n_name);
 		if (is_op(cur(p), OP_LPAREN) && parse_call_args(p, n) == -1)
@@ -752,7 +753,7 @@ parse_test(struct parser *p, struct tnode *in)
 	if ((n = node_new(p, N_TEST, tk)) == NULL || parse_dotted(p, n) == -1)
 		return NULL;
 	n->n_a = in;
-	if ((n->n_fid = test_lookup(n->n_name)) < 0 && !p->p_soft)
+	if ((n->n_fid = builtin_find(BK_TEST, n->n_name)) < 0 && !p->p_soft)
 		return fail_at(p, tk, "No test named '%s'.", n->n_name);
 	tk = cur(p);
 	if (is_op(tk, OP_LPAREN)) {

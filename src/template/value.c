@@ -26,10 +26,6 @@ struct tval tval_none_static = { TV_NONE, TVF_IMMORTAL, 0, 1, { .i = 0 } };
 struct tval tval_true_static = { TV_BOOL, TVF_IMMORTAL, 0, 1, { .i = 1 } };
 struct tval tval_false_static = { TV_BOOL, TVF_IMMORTAL, 0, 1, { .i = 0 } };
 
-/* Defined in eval.c and functions.c: they own these structures. */
-void	loopctx_free(struct loopctx *);
-void	macro_free(struct macro *);
-
 /*
  * A per-thread cache of value-sized blocks.  A JSON body becomes hundreds
  * of small values that are all freed together after the render; recycling
@@ -639,13 +635,6 @@ uint64_t
 tval_hash(const struct tval *v)
 {
 	return tval_hash_depth(v, 0);
-}
-
-static int
-is_num(const struct tval *v)
-{
-	return v->tv_type == TV_BOOL || v->tv_type == TV_INT ||
-	    v->tv_type == TV_FLOAT;
 }
 
 /* Python's ==; dicts compare as mappings, order aside. */

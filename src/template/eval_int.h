@@ -1,0 +1,128 @@
+/*
+ * eval_int.h — the renderer's own structures, shared by its files only:
+ * eval.c (limits, scopes, output, expressions, the entry point), ops.c
+ * (operators and comparisons), lookup.c (attributes, items, slices) and
+ * stmt.c (statements, loops, macros).
+ */
+#ifndef WIDGETD_EVAL_INT_H
+#define WIDGETD_EVAL_INT_H
+
+#include "tmpl_int.h"
+
+#define DEF_STEPS	1000000
+#define DEF_OUTPUT	(4 * 1024 * 1024)
+#define DEF_DEPTH	64
+
+struct scope_var {
+	const char	*sv_name;
+	size_t		 sv_len;
+	uint64_t	 sv_hash;
+	struct tval	*sv_val;
+};
+
+/*
+ * A scope lives on the C stack of the statement that opens it; a small
+ * inline table avoids a malloc for most loop bodies.
+ */
+struct scope {
+	struct scope		*sc_parent;
+	struct scope_var	*sc_vars;
+	size_t			 sc_n;
+	size_t			 sc_cap;
+	struct scope_var	 sc_local[8];
+};
+
+/* Where output goes: the render result, or a capture ({% set %} blocks,
+ * macros, filter blocks).  Secrets are kept as positions in the bytes. */
+struct outsec {
+	size_t		 os_off;
+	struct tsecret	*os_ts;
+};
+struct out {
+	struct buf	 o_buf;
+	struct outsec	*o_secs;
+	size_t		 o_nsecs;
+	size_t		 o_csecs;
+};
+
+struct loopctx {
+	struct tval		**lc_items;	/* NULL once the loop is over */
+	size_t			  lc_n;
+	size_t			  lc_i;
+	int			  lc_depth;
+	const struct tnode	 *lc_node;
+	struct scope		 *lc_scope;	/* where the for runs */
+	struct tval		 *lc_changed;
+};
+
+struct macro {
+	int			 m_refs;	/* the value, the render's list */
+	const struct tnode	*m_node;	/* N_MACRO or N_CALLBLOCK */
+	struct scope		*m_scope;	/* NULL: no longer callable */
+	struct tval		*m_caller;
+};
+
+struct eval {
+	const struct tmpl	*e_t;
+	const struct tmpl_env	*e_env;
+	struct tmpl_error	*e_err;
+	int			 e_failed;
+	const struct tnode	*e_node;	/* for error positions */
+	uint64_t		 e_steps;
+	uint64_t		 e_maxsteps;
+	size_t			 e_maxout;
+	int			 e_depth;
+	int			 e_maxdepth;
+	struct scope		*e_scope;
+	struct scope		*e_root;
+	struct out		*e_out;
+	time_t			 e_now;
+	struct tval		*e_globals;
+	/* macros made by this render: cut loose when it ends, as a macro
+	 * stored into a global must not outlive the scopes it points to */
+	struct macro		**e_macros;
+	size_t			 e_nmacros;
+	size_t			 e_cmacros;
+};
+
+/* eval.c */
+void		 scope_init(struct scope *, struct scope *parent);
+void		 scope_clear(struct scope *);
+void		 scope_free(struct scope *);
+struct tval	*scope_lookup(struct scope *, const char *, size_t, uint64_t);
+int		 scope_set(struct eval *, struct scope *, const char *, size_t,
+		    uint64_t, struct tval *);
+uint64_t	 static_hash(const char *, uint64_t *cache);
+int		 out_check(struct eval *, struct out *, size_t);
+int		 out_add(struct eval *, struct out *, const char *, size_t);
+int		 out_secret(struct eval *, struct out *, struct tsecret *);
+int		 out_value(struct eval *, struct out *, const struct tval *);
+void		 out_free(struct out *);
+struct tval	*out_take_value(struct eval *, struct out *);
+int		 eval_args(struct eval *, struct tnode **, size_t,
+		    struct args *);
+struct tval	*eval_filter(struct eval *, const struct tnode *,
+		    struct tval *);
+struct tval	*eval_expr(struct eval *, const struct tnode *);
+/* lookup.c */
+int		 node_method(const struct tnode *, const struct tval *);
+struct tval	*getattr_node(struct eval *, struct tval *,
+		    const struct tnode *);
+struct tval	*eval_slice(struct eval *, struct tval *,
+		    const struct tval *sl[3]);
+/* ops.c */
+struct tval	*int_result(struct eval *, int ok, int64_t);
+/* stmt.c */
+int		 assign(struct eval *, struct scope *, const struct tnode *,
+		    struct tval *);
+int		 exec_for(struct eval *, const struct tnode *, struct tval *,
+		    int depth);
+int		 exec_body(struct eval *, struct tnode **, size_t);
+struct tval	*macro_call(struct eval *, struct macro *, struct args *);
+struct tval	*loop_call(struct eval *, struct loopctx *, struct args *);
+void		 eval_macros_release(struct eval *);
+
+extern const char name_loop[];
+extern const char name_caller[];
+
+#endif

@@ -1,0 +1,611 @@
+/*
+ * stmt.c — the statements: output, if, for (with its loop object and
+ * recursive loops), set (and set blocks), filter blocks, with, and macros
+ * and call blocks, each a fresh scope over the one it runs in.
+ */
+#include "build.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "eval_int.h"
+
+const char name_loop[] = "loop";
+const char name_caller[] = "caller";
+
+/*
+ * Assignment targets: a name, ns.attr (namespaces only), or a tuple to
+ * unpack.
+ */
+int
+assign(struct eval *e, struct scope *sc, const struct tnode *target,
+    struct tval *v)
+{
+	struct tval	**items = NULL, *ns;
+	size_t		  n, i;
+	int		  rc = 0;
+
+	if (v == NULL)
+		return -1;
+	switch (target->n_kind) {
+	case N_NAME:
+		return scope_set(e, sc, target->n_name, target->n_namelen,
+		    target->n_hash, v);
+	case N_NSREF:
+		e->e_node = target;
+		ns = scope_lookup(e->e_scope, target->n_a->n_name,
+		    target->n_a->n_namelen, target->n_a->n_hash);
+		if (ns == NULL && e->e_globals != NULL)
+			ns = tval_dict_gets(e->e_globals, target->n_a->n_name,
+			    target->n_a->n_namelen, target->n_a->n_hash);
+		if (ns == NULL || ns->tv_type != TV_NS) {
+			tval_unref(v);
+			return eval_errorv(e, "cannot assign attribute on "
+			    "non-namespace object");
+		}
+		if (v->tv_type != TV_SECRET && tval_is_container(v) &&
+		    tval_reaches(v, ns, 0)) {
+			tval_unref(v);
+			return eval_errorv(e, "a namespace cannot contain "
+			    "itself");
+		}
+		{
+			struct tval	*k = tval_str(target->n_name,
+			    target->n_namelen);
+
+			if (tval_dict_put(ns, k, v) == -1)
+				return eval_errorv(e, "out of memory");
+		}
+		return 0;
+	case N_TUPLE:
+		e->e_node = target;
+		if (eval_iterate(e, v, &items, &n) == -1) {
+			tval_unref(v);
+			return -1;
+		}
+		tval_unref(v);
+		if (n != target->n_nkids) {
+			items_free(items, n);
+			if (n > target->n_nkids)
+				return eval_errorv(e, "too many values to unpack "
+				    "(expected %zu)", target->n_nkids);
+			return eval_errorv(e, "not enough values to unpack "
+			    "(expected %zu, got %zu)", target->n_nkids, n);
+		}
+		for (i = 0; i < n && rc == 0; i++) {
+			rc = assign(e, sc, target->n_kids[i], items[i]);
+			items[i] = NULL;
+		}
+		items_free(items, n);
+		return rc;
+	default:
+		tval_unref(v);
+		return eval_errorv(e, "cannot assign to this target");
+	}
+}
+
+/*
+ * {% for %}: the filter runs first (loop.length counts only what passes),
+ * then each iteration gets a fresh scope with the target and loop bound.
+ */
+int
+exec_for(struct eval *e, const struct tnode *n, struct tval *iter, int depth)
+{
+	struct tval	**items = NULL, *loopv = NULL, *t;
+	struct loopctx	*lc = NULL;
+	struct scope	 sc, *outer = e->e_scope;
+	size_t		 nitems = 0, i, k;
+	static uint64_t	 hloop;
+	int		 rc = -1, keep;
+
+	e->e_node = n;
+	if (eval_depth_enter(e) == -1)
+		return -1;
+	scope_init(&sc, outer);
+	if (eval_iterate(e, iter, &items, &nitems) == -1)
+		goto out;
+	if (n->n_b != NULL) {
+		/* the loop filter sees the target but not loop.* */
+		for (i = 0, k = 0; i < nitems; i++) {
+			scope_clear(&sc);
+			t = NULL;
+			if (assign(e, &sc, n->n_target, tval_ref(items[i])) == 0) {
+				e->e_scope = &sc;
+				t = eval_expr(e, n->n_b);
+				e->e_scope = outer;
+			}
+			if (t == NULL) {
+				/* close the gap so each item is freed once */
+				while (i < nitems)
+					items[k++] = items[i++];
+				nitems = k;
+				goto out;
+			}
+			keep = tval_truth(t);
+			tval_unref(t);
+			if (keep)
+				items[k++] = items[i];
+			else
+				tval_unref(items[i]);
+		}
+		nitems = k;
+		scope_clear(&sc);
+	}
+	if (nitems == 0) {
+		rc = exec_body(e, n->n_kids2, n->n_nkids2);
+		goto out;
+	}
+	if ((lc = calloc(1, sizeof(*lc))) == NULL ||
+	    (loopv = tval_list()) == NULL) {
+		free(lc);
+		lc = NULL;
+		eval_error(e, "out of memory");
+		goto out;
+	}
+	loopv->tv_type = TV_LOOP;
+	loopv->u.loop = lc;
+	lc->lc_items = items;
+	lc->lc_n = nitems;
+	lc->lc_depth = depth;
+	lc->lc_node = n;
+	lc->lc_scope = outer;
+	for (i = 0; i < nitems; i++) {
+		if (eval_step(e, 1) == -1)
+			goto out;
+		lc->lc_i = i;
+		scope_clear(&sc);
+		if (assign(e, &sc, n->n_target, tval_ref(items[i])) == -1 ||
+		    scope_set(e, &sc, name_loop, sizeof(name_loop) - 1,
+		    static_hash(name_loop, &hloop), tval_ref(loopv)) == -1)
+			goto out;
+		e->e_scope = &sc;
+		if (exec_body(e, n->n_kids, n->n_nkids) == -1) {
+			e->e_scope = outer;
+			goto out;
+		}
+		e->e_scope = outer;
+	}
+	rc = 0;
+out:
+	e->e_scope = outer;
+	if (lc != NULL) {
+		/* the loop object may outlive the loop: cut it loose */
+		lc->lc_items = NULL;
+		lc->lc_scope = NULL;
+	}
+	tval_unref(loopv);
+	scope_free(&sc);
+	items_free(items, nitems);
+	eval_depth_leave(e);
+	return rc;
+}
+
+/* Apply a filter chain whose innermost input is v (filter / set blocks). */
+static struct tval *
+apply_chain(struct eval *e, const struct tnode *f, struct tval *v)
+{
+	struct tval	*in, *r;
+
+	if (f == NULL)
+		return v;
+	if ((in = apply_chain(e, f->n_a, v)) == NULL)
+		return NULL;
+	r = eval_filter(e, f, in);
+	tval_unref(in);
+	return r;
+}
+
+/* Render statements into a private buffer instead of the output. */
+static struct tval *
+capture(struct eval *e, struct tnode **kids, size_t nkids)
+{
+	struct out	 out, *saved = e->e_out;
+	int		 rc;
+
+	if (eval_depth_enter(e) == -1)
+		return NULL;
+	memset(&out, 0, sizeof(out));
+	e->e_out = &out;
+	rc = exec_body(e, kids, nkids);
+	e->e_out = saved;
+	eval_depth_leave(e);
+	if (rc == -1) {
+		out_free(&out);
+		return NULL;
+	}
+	return out_take_value(e, &out);
+}
+
+/* One statement node; -1 after the error is set. */
+static int
+exec_stmt(struct eval *e, const struct tnode *n)
+{
+	struct tval	*v, *m;
+	struct macro	*mac;
+	struct scope	 sc, *saved;
+	size_t		 i;
+	int		 rc;
+
+	switch (n->n_kind) {
+	case N_DATA:
+		return out_add(e, e->e_out, n->n_str, n->n_len);
+	case N_OUTPUT:
+		if ((v = eval_expr(e, n->n_a)) == NULL)
+			return -1;
+		e->e_node = n->n_a;
+		if (v->tv_type == TV_SECRET && v->u.sec->ts_op != TSX_SECRET &&
+		    n->n_a->n_kind != N_NAME) {
+			/* debugging output shows the tag as it was written */
+			struct tsecret	*ts = tsecret_dup(v->u.sec);
+
+			if (ts != NULL && ts->ts_literal == NULL &&
+			    (ts->ts_literal = strndup(e->e_t->t_src + n->n_soff,
+			    n->n_send - n->n_soff)) == NULL) {
+				tsecret_free(ts);
+				ts = NULL;
+			}
+			rc = out_secret(e, e->e_out, ts);
+		} else
+			rc = out_value(e, e->e_out, v);
+		tval_unref(v);
+		return rc;
+	case N_IF:
+		if ((v = eval_expr(e, n->n_a)) == NULL)
+			return -1;
+		if (v->tv_type == TV_SECRET) {
+			tval_unref(v);
+			e->e_node = n;
+			return eval_errorv(e, "a secret cannot be tested");
+		}
+		rc = tval_truth(v);
+		tval_unref(v);
+		if (rc)
+			return exec_body(e, n->n_kids, n->n_nkids);
+		return exec_body(e, n->n_kids2, n->n_nkids2);
+	case N_FOR:
+		if ((v = eval_expr(e, n->n_a)) == NULL)
+			return -1;
+		rc = exec_for(e, n, v, 0);
+		tval_unref(v);
+		return rc;
+	case N_SET:
+		return assign(e, e->e_scope, n->n_target, eval_expr(e, n->n_a));
+	case N_SETBLOCK:
+		if ((v = capture(e, n->n_kids, n->n_nkids)) == NULL)
+			return -1;
+		return assign(e, e->e_scope, n->n_target,
+		    apply_chain(e, n->n_b, v));
+	case N_FILTERBLOCK:
+		if ((v = capture(e, n->n_kids, n->n_nkids)) == NULL ||
+		    (v = apply_chain(e, n->n_b, v)) == NULL)
+			return -1;
+		rc = out_value(e, e->e_out, v);
+		tval_unref(v);
+		return rc;
+	case N_WITH:
+		scope_init(&sc, e->e_scope);
+		saved = e->e_scope;
+		rc = 0;
+		for (i = 0; i < n->n_nkids2 && rc == 0; i++) {
+			/* values see the outer scope, as in Jinja2 */
+			v = eval_expr(e, n->n_kids2[i]->n_a);
+			rc = assign(e, &sc, n->n_kids2[i]->n_target, v);
+		}
+		if (rc == 0) {
+			e->e_scope = &sc;
+			rc = exec_body(e, n->n_kids, n->n_nkids);
+			e->e_scope = saved;
+		}
+		scope_free(&sc);
+		return rc;
+	case N_MACRO:
+		if ((mac = calloc(1, sizeof(*mac))) == NULL ||
+		    (m = tval_list()) == NULL) {
+			free(mac);
+			return eval_errorv(e, "out of memory");
+		}
+		mac->m_refs = 1;
+		m->tv_type = TV_MACRO;
+		m->u.mac = mac;
+		mac->m_node = n;
+		mac->m_scope = e->e_root;
+		if (e->e_nmacros == e->e_cmacros) {
+			size_t		 c = e->e_cmacros ? e->e_cmacros * 2 : 8;
+			struct macro	**nm;
+
+			if ((nm = realloc(e->e_macros, c * sizeof(*nm))) ==
+			    NULL) {
+				tval_unref(m);
+				return eval_errorv(e, "out of memory");
+			}
+			e->e_macros = nm;
+			e->e_cmacros = c;
+		}
+		/* the list holds a reference to the value's struct macro */
+		e->e_macros[e->e_nmacros++] = mac;
+		mac->m_refs++;
+		return scope_set(e, e->e_scope, n->n_name, n->n_namelen,
+		    n->n_hash, m);
+	case N_CALLBLOCK:
+		if ((mac = calloc(1, sizeof(*mac))) == NULL ||
+		    (m = tval_list()) == NULL) {
+			free(mac);
+			return eval_errorv(e, "out of memory");
+		}
+		mac->m_refs = 1;
+		m->tv_type = TV_MACRO;
+		m->u.mac = mac;
+		mac->m_node = n;
+		mac->m_scope = e->e_scope;
+		{
+			const struct tnode	*call = n->n_a;
+			struct tval		*callee;
+			struct args		 a;
+
+			v = NULL;
+			if ((callee = eval_expr(e, call->n_a)) != NULL) {
+				if (eval_args(e, call->n_kids, call->n_nkids,
+				    &a) == 0) {
+					if (a.a_nkw < ARGS_MAX) {
+						a.a_kwname[a.a_nkw] = "caller";
+						a.a_kwval[a.a_nkw++] =
+						    tval_ref(m);
+						e->e_node = n;
+						v = eval_call_value(e, callee, &a);
+					} else
+						eval_error(e, "too many "
+						    "arguments");
+					args_clear(&a);
+				}
+				tval_unref(callee);
+			}
+		}
+		mac->m_scope = NULL;
+		tval_unref(m);
+		if (v == NULL)
+			return -1;
+		rc = out_value(e, e->e_out, v);
+		tval_unref(v);
+		return rc;
+	default:
+		e->e_node = n;
+		return eval_errorv(e, "cannot execute this statement");
+	}
+}
+
+/* Statements in order; the first failure stops the render. */
+int
+exec_body(struct eval *e, struct tnode **kids, size_t n)
+{
+	size_t	 i;
+
+	for (i = 0; i < n; i++) {
+		if (e->e_failed)
+			return -1;
+		if (exec_stmt(e, kids[i]) == -1) {
+			if (!e->e_failed) {
+				e->e_node = kids[i];
+				eval_error(e, "render failed");
+			}
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* --- Macros and calls of loop() ------------------------------------------ */
+
+/*
+ * A macro call is a fresh scope over the template's top level; its output
+ * is its return value.
+ */
+struct tval *
+macro_call(struct eval *e, struct macro *m, struct args *a)
+{
+	const struct tnode	*mn = m->m_node;
+	struct scope		 sc;
+	struct out		 out, *saved_out;
+	struct scope		*saved_scope;
+	struct tval		*v, *caller = NULL, *extra_kw = NULL;
+	size_t			 i, j, np;
+	static uint64_t		 hcaller;
+	int			 rc = -1;
+
+	if (m->m_scope == NULL)
+		return eval_error(e, "this macro is no longer callable");
+	np = mn->n_nkids2;
+	if (a->a_npos > np && !(mn->n_flags & NF_VARARGS))
+		return eval_error(e, "macro '%s' takes not more than %zu "
+		    "argument(s)", mn->n_name ? mn->n_name : "caller", np);
+	if (eval_depth_enter(e) == -1)
+		return NULL;
+	scope_init(&sc, m->m_scope);
+	memset(&out, 0, sizeof(out));
+	saved_out = e->e_out;
+	saved_scope = e->e_scope;
+	e->e_scope = &sc;
+	for (i = 0; i < a->a_nkw; i++) {
+		if (strcmp(a->a_kwname[i], "caller") == 0) {
+			caller = a->a_kwval[i];
+			continue;
+		}
+		for (j = 0; j < np; j++)
+			if (strcmp(mn->n_kids2[j]->n_name, a->a_kwname[i]) == 0)
+				break;
+		if (j == np && (mn->n_flags & NF_KWARGS)) {
+			/* extra keywords land in kwargs */
+			if (extra_kw == NULL && (extra_kw = tval_dict()) == NULL) {
+				eval_error(e, "out of memory");
+				goto out;
+			}
+			if (tval_dict_set(extra_kw, a->a_kwname[i],
+			    tval_ref(a->a_kwval[i])) == -1) {
+				eval_error(e, "out of memory");
+				goto out;
+			}
+			continue;
+		}
+		if (j == np) {
+			eval_error(e, "macro '%s' takes no keyword argument '%s'",
+			    mn->n_name ? mn->n_name : "caller", a->a_kwname[i]);
+			goto out;
+		}
+		if (j < a->a_npos) {
+			eval_error(e, "macro '%s' got multiple values for "
+			    "argument '%s'", mn->n_name, a->a_kwname[i]);
+			goto out;
+		}
+	}
+	for (j = 0; j < np; j++) {
+		const struct tnode	*p = mn->n_kids2[j];
+
+		v = NULL;
+		if (j < a->a_npos)
+			v = tval_ref(a->a_pos[j]);
+		else {
+			for (i = 0; i < a->a_nkw && v == NULL; i++)
+				if (strcmp(p->n_name, a->a_kwname[i]) == 0)
+					v = tval_ref(a->a_kwval[i]);
+			if (v == NULL && p->n_a != NULL) {
+				if ((v = eval_expr(e, p->n_a)) == NULL)
+					goto out;
+			} else if (v == NULL &&
+			    (v = tval_undef_fmt("parameter '%s' was not "
+			    "provided", p->n_name)) == NULL) {
+				eval_error(e, "out of memory");
+				goto out;
+			}
+		}
+		if (scope_set(e, &sc, p->n_name, p->n_namelen, p->n_hash, v) ==
+		    -1)
+			goto out;
+	}
+	if (mn->n_flags & NF_VARARGS) {
+		struct tval	*va = tval_tuple();
+
+		for (j = np; va != NULL && j < a->a_npos; j++)
+			if (tval_list_append(va, tval_ref(a->a_pos[j])) == -1) {
+				tval_unref(va);
+				va = NULL;
+			}
+		if (va == NULL) {
+			eval_error(e, "out of memory");
+			goto out;
+		}
+		if (scope_set(e, &sc, "varargs", 7, tmpl_hash("varargs", 7),
+		    va) == -1)
+			goto out;
+	}
+	if (mn->n_flags & NF_KWARGS) {
+		if (extra_kw == NULL && (extra_kw = tval_dict()) == NULL) {
+			eval_error(e, "out of memory");
+			goto out;
+		}
+		if (scope_set(e, &sc, "kwargs", 6, tmpl_hash("kwargs", 6),
+		    extra_kw) == -1) {
+			extra_kw = NULL;
+			goto out;
+		}
+		extra_kw = NULL;
+	}
+	if (caller != NULL && scope_set(e, &sc, name_caller,
+	    sizeof(name_caller) - 1, static_hash(name_caller, &hcaller),
+	    tval_ref(caller)) == -1)
+		goto out;
+	e->e_out = &out;
+	rc = exec_body(e, mn->n_kids, mn->n_nkids);
+out:
+	tval_unref(extra_kw);
+	e->e_out = saved_out;
+	e->e_scope = saved_scope;
+	scope_free(&sc);
+	eval_depth_leave(e);
+	if (rc == -1) {
+		out_free(&out);
+		return NULL;
+	}
+	return out_take_value(e, &out);
+}
+
+/*
+ * loop(items) of a recursive for: the same body one level deeper, its
+ * output as a string.
+ */
+struct tval *
+loop_call(struct eval *e, struct loopctx *lc, struct args *a)
+{
+	struct out	 out, *saved_out;
+	struct scope	*saved_scope;
+	int		 rc;
+
+	if (lc->lc_items == NULL || lc->lc_scope == NULL)
+		return eval_error(e, "the loop is over and cannot be called");
+	if (!(lc->lc_node->n_flags & NF_RECURSIVE))
+		return eval_error(e, "Tried to call non recursive loop.  Maybe "
+		    "you forgot the 'recursive' modifier.");
+	if (a->a_npos != 1 || a->a_nkw != 0)
+		return eval_error(e, "loop() takes exactly one argument");
+	memset(&out, 0, sizeof(out));
+	saved_out = e->e_out;
+	saved_scope = e->e_scope;
+	e->e_out = &out;
+	e->e_scope = lc->lc_scope;
+	rc = exec_for(e, lc->lc_node, a->a_pos[0], lc->lc_depth + 1);
+	e->e_out = saved_out;
+	e->e_scope = saved_scope;
+	if (rc == -1) {
+		out_free(&out);
+		return NULL;
+	}
+	return out_take_value(e, &out);
+}
+
+void
+loopctx_free(struct loopctx *lc)
+{
+	if (lc == NULL)
+		return;
+	tval_unref(lc->lc_changed);
+	free(lc);
+}
+
+void
+macro_free(struct macro *m)
+{
+	if (m == NULL || --m->m_refs > 0)
+		return;
+	tval_unref(m->m_caller);
+	free(m);
+}
+
+void
+eval_macros_release(struct eval *e)
+{
+	size_t	 i;
+
+	for (i = 0; i < e->e_nmacros; i++) {
+		e->e_macros[i]->m_scope = NULL;
+		macro_free(e->e_macros[i]);
+	}
+	free(e->e_macros);
+	e->e_macros = NULL;
+	e->e_nmacros = 0;
+}
+
+/* loop.changed(*values) needs the loop's memory. */
+int
+loop_changed(struct loopctx *lc, struct tval *v)
+{
+	int	 changed;
+
+	changed = lc->lc_changed == NULL || !tval_eq(lc->lc_changed, v);
+	tval_unref(lc->lc_changed);
+	lc->lc_changed = tval_ref(v);
+	return changed;
+}
+
+size_t
+loop_index(struct loopctx *lc)
+{
+	return lc->lc_i;
+}
