@@ -4,6 +4,7 @@ src_template_libwtemplate_a_SOURCES += src/template/template.h \
 	src/template/util.c src/template/builtins.c \
 	src/template/lexer.c src/template/parser.c src/template/analyze.c \
 	src/template/value.c src/template/strings.c src/template/json.c \
+	src/template/json_parse.c \
 	src/template/secret.c src/template/eval.c src/template/ops.c \
 	src/template/lookup.c src/template/stmt.c src/template/functions.c \
 	src/template/filters.c src/template/filter_str.c \

@@ -122,6 +122,12 @@ eval_now(struct eval *e)
 	return e->e_now;
 }
 
+const struct tmpl *
+eval_tmpl(struct eval *e)
+{
+	return e->e_t;
+}
+
 const struct tmpl_env *
 eval_env(struct eval *e)
 {

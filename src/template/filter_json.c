@@ -27,7 +27,8 @@ filter_from_json(struct eval *e, struct tval *in, struct args *a)
 		    "bytearray, not %s", tval_typename(in));
 	if (eval_step(e, in->u.s.len / 64) == -1)
 		return NULL;
-	if ((r = json_parse(in->u.s.p, in->u.s.len, err, sizeof(err))) == NULL)
+	if ((r = json_parse(in->u.s.p, in->u.s.len, eval_tmpl(e), err,
+	    sizeof(err))) == NULL)
 		return eval_error(e, "from_json: %s", err);
 	return r;
 }

@@ -47,15 +47,11 @@ filter_list_from(struct eval *e, struct tval **items, size_t n)
 {
 	struct tval	*l;
 
-	if ((l = tval_list()) == NULL) {
+	if ((l = tval_list()) == NULL || tval_list_adopt(l, items, n) == -1) {
+		tval_unref(l);
 		items_free(items, n);
 		return eval_oom(e);
 	}
-	if (n > 0) {
-		l->u.l.v = items;
-		l->u.l.n = l->u.l.cap = n;
-	} else
-		free(items);
 	return l;
 }
 

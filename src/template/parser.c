@@ -265,18 +265,19 @@ kids_add(struct parser *p, struct tnode ***v, size_t *n, struct tnode *k)
 }
 
 /*
- * Names are hashed once here so lookups at render time compare hashes
- * first.
+ * Names are interned here: lookups at render time compare hashes (or
+ * the pointers of interned keys) first.
  */
 static int
 node_setname(struct parser *p, struct tnode *n, const char *s, size_t len)
 {
-	if ((n->n_name = arena_strndup(&p->p_t->t_arena, s, len)) == NULL) {
+	if ((n->n_key = tmpl_intern(p->p_t, s, len)) == NULL) {
 		fail_at(p, cur(p), "out of memory");
 		return -1;
 	}
+	n->n_name = n->n_key->u.s.p;
 	n->n_namelen = len;
-	n->n_hash = tmpl_hash(s, len);
+	n->n_hash = n->n_key->u.s.h;
 	return 0;
 }
 

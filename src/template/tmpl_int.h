@@ -174,9 +174,11 @@ struct tnode {
 	size_t		  n_nkids;
 	struct tnode	**n_kids2;
 	size_t		  n_nkids2;
-	const char	 *n_name;	/* NUL-terminated, in the arena */
+	const char	 *n_name;	/* NUL-terminated: n_key's bytes */
 	size_t		  n_namelen;
 	uint64_t	  n_hash;	/* of n_name, for dict lookups */
+	struct tval	 *n_key;	/* n_name interned (tmpl_intern) */
+	uint32_t	  n_slot;	/* N_GETATTR: where the key was last */
 	int		  n_fid;	/* filter / test / builtin id */
 	int		  n_meth[5];	/* N_GETATTR: method id for str, dict,
 					   list, tuple; loop attribute id */
@@ -207,8 +209,21 @@ struct tmpl {
 	size_t		 t_cconsts;
 	/* usage list storage */
 	size_t		 t_csecrets, t_cvariables, t_cpathparams;
+	/*
+	 * Every name the template spells (variables, attributes, the parts
+	 * of attribute paths in string arguments), once: str values with
+	 * their hash cached.  from_json gives a JSON key that is one of
+	 * them this very value, so a lookup of it compares one pointer.
+	 */
+	struct tval	**t_names;	/* open addressing, t_cnames slots */
+	size_t		 t_nnames;
+	size_t		 t_cnames;
 };
 
+/* The template's interned names (template.c). */
+struct tval	*tmpl_intern(struct tmpl *, const char *, size_t);
+struct tval	*tmpl_name_find(const struct tmpl *, const char *, size_t,
+		    uint64_t hash);
 int	 lexer_run(struct tmpl *, struct tmpl_error *);
 int	 parser_run(struct tmpl *, struct tmpl_error *);
 int	 analyze_run(struct tmpl *, struct tmpl_error *);
@@ -593,7 +608,9 @@ struct tval	*tval_func(int fid, struct tval *self, const char *name);
 struct tval	*tval_secret(struct tsecret *);
 int		 tval_dict_put(struct tval *d, struct tval *k, struct tval *v);
 int		 tval_dict_reserve(struct tval *d, size_t n);
+int		 tval_dict_fill(struct tval *d, struct tval **kv, size_t n);
 int		 tval_list_reserve(struct tval *l, size_t n);
+int		 tval_list_adopt(struct tval *l, struct tval **items, size_t n);
 struct tval	*tval_dict_get(const struct tval *d, const struct tval *k);
 struct tval	*tval_dict_gets(const struct tval *d, const char *k, size_t,
 		    uint64_t hash);
@@ -615,7 +632,8 @@ int		 tval_reaches(const struct tval *from, const struct tval *to,
 		    int depth);
 
 /* JSON (json.c). */
-struct tval	*json_parse(const char *, size_t, char *err, size_t errlen);
+struct tval	*json_parse(const char *, size_t, const struct tmpl *,
+		    char *err, size_t errlen);
 /* json.dumps: mode 0 json_encode (insertion order), 1 tojson (sorted,
  * html-safe), 2 compact (jwt: ',' ':'); indent < 0: none. */
 int		 json_dump(struct buf *, const struct tval *, int mode,
@@ -651,6 +669,7 @@ void		 eval_depth_leave(struct eval *);
 size_t		 eval_maxout(struct eval *);
 time_t		 eval_now(struct eval *);
 const struct tmpl_env *eval_env(struct eval *);
+const struct tmpl *eval_tmpl(struct eval *);
 struct tval	*eval_getattr(struct eval *, struct tval *, const char *, size_t);
 struct tval	*eval_getitem(struct eval *, struct tval *, struct tval *);
 struct tval	*eval_call_value(struct eval *, struct tval *, struct args *);

@@ -49,38 +49,43 @@ struct slab_blk {
 static __thread struct slab_blk	*slab_free[SLAB_NCLASS];
 static __thread size_t		 slab_count[SLAB_NCLASS];
 
-static void *
-slab_alloc(size_t size, uint8_t *cls)
-{
-	size_t		 c;
-	struct slab_blk	*b;
+/* The size class of a block of size bytes, by (size + 31) / 32. */
+static const uint8_t slab_class_of[] = { 0, 0, 0, 1, 2, 3, 3, 4, 4 };
 
+static inline uint8_t
+slab_class(size_t size)
+{
 #ifndef SLAB_DISABLED
-	for (c = 0; c < SLAB_NCLASS; c++)
-		if (size <= slab_sizes[c]) {
-			*cls = (uint8_t)c;
-			if ((b = slab_free[c]) != NULL) {
-				slab_free[c] = b->sb_next;
-				slab_count[c]--;
-				return b;
-			}
-			return malloc(slab_sizes[c]);
-		}
+	if (size <= 256)
+		return slab_class_of[(size + 31) >> 5];
 #else
-	(void)c;
-	(void)b;
+	(void)size;
 #endif
-	*cls = SLAB_NONE;
-	return malloc(size);
+	return SLAB_NONE;
 }
 
-static void
+static inline void *
+slab_alloc(size_t size, uint8_t *cls)
+{
+	struct slab_blk	*b;
+	uint8_t		 c;
+
+	if ((*cls = c = slab_class(size)) == SLAB_NONE)
+		return malloc(size);
+	if ((b = slab_free[c]) != NULL) {
+		slab_free[c] = b->sb_next;
+		slab_count[c]--;
+		return b;
+	}
+	return malloc(slab_sizes[c]);
+}
+
+static inline void
 slab_release(void *p, uint8_t cls)
 {
 	struct slab_blk	*b = p;
 
-	if (cls >= SLAB_NCLASS || slab_sizes[cls] == 0 ||
-	    slab_count[cls] >= SLAB_CAP) {
+	if (cls >= SLAB_NCLASS || slab_count[cls] >= SLAB_CAP) {
 		free(p);
 		return;
 	}
@@ -90,61 +95,82 @@ slab_release(void *p, uint8_t cls)
 }
 
 /*
- * Dict entry arrays of small dicts (a JSON object each) come from the same
- * cache.  Their size class follows from the capacity alone, so freeing
- * needs no record of where the array came from.
+ * Dict entry arrays and list item arrays of small containers (a JSON
+ * object or array each) come from the same cache.  Their size class
+ * follows from the capacity alone, so freeing needs no record of where
+ * the array came from.
  */
-static uint8_t
-slab_class(size_t size)
+static void
+array_free(void *a, size_t size)
 {
-#ifndef SLAB_DISABLED
-	size_t	 c;
+	uint8_t	 cls;
 
-	for (c = 0; c < SLAB_NCLASS; c++)
-		if (size <= slab_sizes[c])
-			return (uint8_t)c;
-#else
-	(void)size;
-#endif
-	return SLAB_NONE;
+	if (a == NULL)
+		return;
+	if ((cls = slab_class(size)) == SLAB_NONE)
+		free(a);
+	else
+		slab_release(a, cls);
+}
+
+/* *ap (n used of oldsize bytes) grown to size bytes. */
+static int
+array_grow(void **ap, size_t used, size_t oldsize, size_t size)
+{
+	void	*na;
+	uint8_t	 cls;
+
+	if (slab_class(size) == SLAB_NONE && (*ap == NULL ||
+	    slab_class(oldsize) == SLAB_NONE)) {
+		/* both sides plain malloc: realloc may extend in place */
+		if ((na = realloc(*ap, size)) == NULL)
+			return -1;
+	} else {
+		if ((na = slab_alloc(size, &cls)) == NULL)
+			return -1;
+		if (used)
+			memcpy(na, *ap, used);
+		array_free(*ap, oldsize);
+	}
+	*ap = na;
+	return 0;
 }
 
 static void
 dict_ents_free(struct tdict_ent *e, size_t cap)
 {
-	uint8_t	 cls;
-
-	if (e == NULL)
-		return;
-	if ((cls = slab_class(cap * sizeof(*e))) == SLAB_NONE)
-		free(e);
-	else
-		slab_release(e, cls);
+	array_free(e, cap * sizeof(*e));
 }
 
 /* d's entry array with room for cap entries (cap > d->u.d.cap). */
 static int
 dict_ents_grow(struct tval *d, size_t cap)
 {
-	struct tdict_ent	*ne;
-	uint8_t			 cls;
+	void	*e = d->u.d.e;
 
-	if (cap > SIZE_MAX / sizeof(*ne))
+	if (cap > SIZE_MAX / sizeof(struct tdict_ent) ||
+	    array_grow(&e, d->u.d.n * sizeof(struct tdict_ent),
+	    d->u.d.cap * sizeof(struct tdict_ent),
+	    cap * sizeof(struct tdict_ent)) == -1)
 		return -1;
-	if (slab_class(cap * sizeof(*ne)) == SLAB_NONE &&
-	    slab_class(d->u.d.cap * sizeof(*ne)) == SLAB_NONE) {
-		/* both sides plain malloc: realloc may extend in place */
-		if ((ne = realloc(d->u.d.e, cap * sizeof(*ne))) == NULL)
-			return -1;
-	} else {
-		if ((ne = slab_alloc(cap * sizeof(*ne), &cls)) == NULL)
-			return -1;
-		if (d->u.d.n)
-			memcpy(ne, d->u.d.e, d->u.d.n * sizeof(*ne));
-		dict_ents_free(d->u.d.e, d->u.d.cap);
-	}
-	d->u.d.e = ne;
+	d->u.d.e = e;
 	d->u.d.cap = cap;
+	return 0;
+}
+
+/* l's item array with room for cap items (cap > l->u.l.cap). */
+static int
+list_items_grow(struct tval *l, size_t cap)
+{
+	void	*v = l->u.l.v;
+
+	if (cap > SIZE_MAX / sizeof(struct tval *) ||
+	    array_grow(&v, l->u.l.n * sizeof(struct tval *),
+	    l->u.l.cap * sizeof(struct tval *),
+	    cap * sizeof(struct tval *)) == -1)
+		return -1;
+	l->u.l.v = v;
+	l->u.l.cap = cap;
 	return 0;
 }
 
@@ -402,7 +428,7 @@ tval_release(struct tval *v, struct tval ***stk, size_t *n, size_t *cap,
 	case TV_TUPLE:
 		for (i = 0; i < v->u.l.n; i++)
 			PUSH(v->u.l.v[i]);
-		free(v->u.l.v);
+		array_free(v->u.l.v, v->u.l.cap * sizeof(*v->u.l.v));
 		free(v->u.l.rng);
 		break;
 	case TV_DICT:
@@ -516,19 +542,12 @@ tval_list_append(struct tval *l, struct tval *v)
 int
 tval_list_append_slow(struct tval *l, struct tval *v)
 {
-	struct tval	**nv;
-
 	if (v == NULL)
 		return -1;
-	if (l->u.l.n == l->u.l.cap) {
-		size_t	 c = l->u.l.cap ? l->u.l.cap * 2 : 4;
-
-		if ((nv = realloc(l->u.l.v, c * sizeof(*nv))) == NULL) {
-			tval_unref(v);
-			return -1;
-		}
-		l->u.l.v = nv;
-		l->u.l.cap = c;
+	if (l->u.l.n == l->u.l.cap &&
+	    list_items_grow(l, l->u.l.cap ? l->u.l.cap * 2 : 4) == -1) {
+		tval_unref(v);
+		return -1;
 	}
 	l->u.l.v[l->u.l.n++] = v;
 	if (v->tv_type == TV_NS || (v->tv_flags & TVF_NSIN))
@@ -543,15 +562,32 @@ tval_list_append_slow(struct tval *l, struct tval *v)
 int
 tval_list_reserve(struct tval *l, size_t n)
 {
-	struct tval	**nv;
-
 	if (n <= l->u.l.cap)
 		return 0;
-	if (n > SIZE_MAX / sizeof(*nv) ||
-	    (nv = realloc(l->u.l.v, n * sizeof(*nv))) == NULL)
+	return list_items_grow(l, n);
+}
+
+/*
+ * An empty list takes a malloc'd array of n items (n references) as its
+ * own: a large one as it is, a small one copied into a cached block.
+ */
+int
+tval_list_adopt(struct tval *l, struct tval **items, size_t n)
+{
+	if (n == 0) {
+		free(items);
+		return 0;
+	}
+	if (slab_class(n * sizeof(*items)) == SLAB_NONE) {
+		l->u.l.v = items;
+		l->u.l.n = l->u.l.cap = n;
+		return 0;
+	}
+	if (list_items_grow(l, n) == -1)
 		return -1;
-	l->u.l.v = nv;
-	l->u.l.cap = n;
+	memcpy(l->u.l.v, items, n * sizeof(*items));
+	l->u.l.n = n;
+	free(items);
 	return 0;
 }
 
@@ -854,6 +890,63 @@ fail:
 	tval_unref(k);
 	tval_unref(v);
 	return -1;
+}
+
+/*
+ * Fill an empty dict from n key/value pairs (kv[2i], kv[2i + 1]), taking
+ * every reference, also on failure: how from_json builds objects.  A
+ * small object is checked for repeated keys by hash and pointer (keys of
+ * one document are shared values) without the general path; a repeated
+ * key keeps its first place and takes the last value, as json.loads does.
+ */
+int
+tval_dict_fill(struct tval *d, struct tval **kv, size_t n)
+{
+	struct tdict_ent	*e;
+	struct tval		*k, *v;
+	size_t			 i, j, m = 0;
+	uint64_t		 h;
+
+	if (n > DICT_LINEAR) {
+		for (i = 0; i < n; i++)
+			if (tval_dict_put(d, kv[2 * i], kv[2 * i + 1]) == -1) {
+				for (i++; i < n; i++) {
+					tval_unref(kv[2 * i]);
+					tval_unref(kv[2 * i + 1]);
+				}
+				return -1;
+			}
+		return 0;
+	}
+	if (n > 0 && tval_dict_reserve(d, n) == -1) {
+		for (i = 0; i < 2 * n; i++)
+			tval_unref(kv[i]);
+		return -1;
+	}
+	e = d->u.d.e;
+	for (i = 0; i < n; i++) {
+		k = kv[2 * i];
+		v = kv[2 * i + 1];
+		/* a key from from_json has its hash with it */
+		h = k->tv_type == TV_STR && k->u.s.h != 0 ? k->u.s.h :
+		    tval_hash(k);
+		for (j = 0; j < m; j++)
+			if (e[j].de_hash == h && (e[j].de_key == k ||
+			    tval_eq(e[j].de_key, k)))
+				break;
+		if (j < m) {
+			tval_unref(k);
+			tval_unref(e[j].de_val);
+			e[j].de_val = v;
+			continue;
+		}
+		e[m].de_key = k;
+		e[m].de_val = v;
+		e[m].de_hash = h;
+		m++;
+	}
+	d->u.d.n = m;
+	return 0;
 }
 
 int
