@@ -5,7 +5,8 @@ src_template_libwtemplate_a_SOURCES += src/template/template.h \
 	src/template/lexer.c src/template/parser.c src/template/analyze.c \
 	src/template/value.c src/template/strings.c src/template/json.c \
 	src/template/json_parse.c \
-	src/template/secret.c src/template/eval.c src/template/ops.c \
+	src/template/secret.c src/template/compile.c src/template/eval.c \
+	src/template/expr.c src/template/ops.c \
 	src/template/lookup.c src/template/stmt.c src/template/functions.c \
 	src/template/filters.c src/template/filter_str.c \
 	src/template/filter_seq.c src/template/filter_num.c \

@@ -103,7 +103,42 @@ int		 eval_args(struct eval *, struct tnode **, size_t,
 		    struct args *);
 struct tval	*eval_filter(struct eval *, const struct tnode *,
 		    struct tval *);
-struct tval	*eval_expr(struct eval *, const struct tnode *);
+int		 eval_truth(struct eval *, const struct tnode *, struct tval *);
+
+/*
+ * One expression: a step, then the node's handler.  A new reference, or
+ * NULL after the error is set.
+ */
+static inline struct tval *
+eval_expr(struct eval *e, const struct tnode *n)
+{
+	if (e->e_failed)
+		return NULL;
+	if (++e->e_steps > e->e_maxsteps) {
+		e->e_node = n;
+		eval_step(e, 0);
+		return NULL;
+	}
+	return n->n_ev(e, n);
+}
+
+/* expr.c: the expression handlers compile.c chooses from */
+#define EV_DECL(fn)	struct tval *fn(struct eval *, const struct tnode *);
+EV_DECL(ev_const) EV_DECL(ev_name) EV_DECL(ev_getattr)
+EV_DECL(ev_getattr_key) EV_DECL(ev_getitem) EV_DECL(ev_getitem_key)
+EV_DECL(ev_slice) EV_DECL(ev_call) EV_DECL(ev_filter) EV_DECL(ev_filter0)
+EV_DECL(ev_test) EV_DECL(ev_binop) EV_DECL(ev_unary) EV_DECL(ev_not)
+EV_DECL(ev_andor) EV_DECL(ev_compare) EV_DECL(ev_compare_str)
+EV_DECL(ev_condexpr) EV_DECL(ev_list) EV_DECL(ev_tuple) EV_DECL(ev_dict)
+EV_DECL(ev_bad)
+#undef EV_DECL
+/* stmt.c: the statement handlers */
+#define EX_DECL(fn)	int fn(struct eval *, const struct tnode *);
+EX_DECL(ex_data) EX_DECL(ex_output) EX_DECL(ex_output_json) EX_DECL(ex_if)
+EX_DECL(ex_for) EX_DECL(ex_set) EX_DECL(ex_setblock) EX_DECL(ex_filterblock)
+EX_DECL(ex_with) EX_DECL(ex_macro) EX_DECL(ex_callblock) EX_DECL(ex_bad)
+EX_DECL(ex_set_append)
+#undef EX_DECL
 /* lookup.c */
 int		 node_method(const struct tnode *, const struct tval *);
 struct tval	*getattr_node(struct eval *, struct tval *,

@@ -13,96 +13,156 @@
 
 #include "tmpl_int.h"
 
-/* ignore_case(): the sort and group key of a string is its lower case. */
+/*
+ * ignore_case(): the sort and group key of a string is its lower case.  An
+ * ASCII string without capitals is its own lower case.
+ */
 static struct tval *
 lower_key(struct tval *v)
 {
-	if (v->tv_type == TV_STR) {
-		struct tval	*r = str_lower(v);
+	struct tval	*r;
+	size_t		 i;
 
-		tval_unref(v);
-		return r;
+	if (v->tv_type != TV_STR)
+		return v;
+	if (tval_is_ascii(v)) {
+		for (i = 0; i < v->u.s.len; i++)
+			if (v->u.s.p[i] >= 'A' && v->u.s.p[i] <= 'Z')
+				break;
+		if (i == v->u.s.len)
+			return v;
 	}
-	return v;
+	r = str_lower(v);
+	tval_unref(v);
+	return r;
 }
 
 /*
- * make_attrgetter: "a.b.0" looks up each part with getitem (digits as
- * ints).  A missing result becomes dflt when given.  Returns a new ref.
+ * Jinja2's make_attrgetter, decorated once per filter call: "a.b.0" is
+ * split into parts (digits as ints), each a name the template interned
+ * where it can be, and every item then walks them with getitem.  A part
+ * that is an interned name finds its slot in a dict by one pointer
+ * comparison, as the attribute nodes do.
+ */
+#define APATH_INLINE	8
+
+struct apath_seg {
+	struct tval	*as_key;	/* a str, or an int for an index */
+	int		 as_own;	/* as_key is a reference of ours */
+	uint32_t	 as_slot;
+};
+
+struct apath {
+	size_t			 ap_n;
+	struct apath_seg	*ap_seg;
+	struct apath_seg	 ap_local[APATH_INLINE];
+};
+
+static void
+apath_free(struct apath *ap)
+{
+	size_t	 i;
+
+	for (i = 0; i < ap->ap_n; i++)
+		if (ap->ap_seg[i].as_own)
+			tval_unref(ap->ap_seg[i].as_key);
+	if (ap->ap_seg != ap->ap_local)
+		free(ap->ap_seg);
+	ap->ap_n = 0;
+	ap->ap_seg = ap->ap_local;
+}
+
+/* No attribute (None or absent) is the item itself: no parts. */
+static int
+apath_init(struct eval *e, struct apath *ap, const struct tval *attr)
+{
+	const char	*p, *end, *dot;
+	size_t		 n, i, len;
+	struct tval	*k;
+	int		 digits;
+
+	memset(ap, 0, sizeof(*ap));
+	ap->ap_seg = ap->ap_local;
+	if (attr == NULL || attr->tv_type == TV_NONE)
+		return 0;
+	if (attr->tv_type == TV_INT) {
+		ap->ap_seg[0].as_key = (struct tval *)attr;
+		ap->ap_n = 1;
+		return 0;
+	}
+	if (attr->tv_type != TV_STR)
+		return eval_errorv(e, "attribute must be a string or integer");
+	p = attr->u.s.p;
+	end = p + attr->u.s.len;
+	for (n = 1, i = 0; i < attr->u.s.len; i++)
+		n += p[i] == '.';
+	if (n > APATH_INLINE && (ap->ap_seg = calloc(n,
+	    sizeof(*ap->ap_seg))) == NULL) {
+		ap->ap_seg = ap->ap_local;
+		return eval_errorv(e, "out of memory");
+	}
+	for (;;) {
+		if ((dot = memchr(p, '.', (size_t)(end - p))) == NULL)
+			dot = end;
+		len = (size_t)(dot - p);
+		digits = len > 0;
+		for (i = 0; i < len; i++)
+			if (!isdigit((unsigned char)p[i]))
+				digits = 0;
+		if (digits)
+			k = tval_int(strtoll(p, NULL, 10));
+		else if ((k = tmpl_name_find(eval_tmpl(e), p, len,
+		    tmpl_hash(p, len))) == NULL)
+			k = tval_str(p, len);
+		else
+			tval_ref(k);
+		if (k == NULL) {
+			apath_free(ap);
+			return eval_errorv(e, "out of memory");
+		}
+		ap->ap_seg[ap->ap_n].as_key = k;
+		ap->ap_seg[ap->ap_n++].as_own = 1;
+		if (dot == end)
+			break;
+		p = dot + 1;
+	}
+	return 0;
+}
+
+/*
+ * The attribute of one item: a new reference.  A missing result becomes
+ * dflt when given; lower is ignore_case.
  */
 static struct tval *
-attr_get(struct eval *e, struct tval *item, const struct tval *attr,
+apath_get(struct eval *e, struct apath *ap, struct tval *item,
     struct tval *dflt, int lower)
 {
-	struct tval	*cur = tval_ref(item), *key, *next;
-	const char	*p, *end, *dot;
-	int		 digits;
-	size_t		 i;
+	struct tval		*cur = tval_ref(item), *next;
+	struct apath_seg	*sg;
+	size_t			 i;
 
-	/* no attribute: the item itself is the key */
-	if (attr == NULL || attr->tv_type == TV_NONE)
-		return lower ? lower_key(cur) : cur;
-	if (attr->tv_type == TV_INT) {
-		next = eval_getitem(e, cur, (struct tval *)attr);
+	for (i = 0; i < ap->ap_n; i++) {
+		sg = &ap->ap_seg[i];
+		if (cur->tv_type == TV_DICT && sg->as_key->tv_type == TV_STR &&
+		    (next = dict_get_key(cur, sg->as_key, &sg->as_slot)) !=
+		    NULL)
+			tval_ref(next);
+		else if ((next = eval_getitem(e, cur, sg->as_key)) == NULL) {
+			tval_unref(cur);
+			return NULL;
+		}
 		tval_unref(cur);
 		cur = next;
-	} else if (attr->tv_type != TV_STR) {
-		tval_unref(cur);
-		return eval_error(e, "attribute must be a string or integer");
-	} else {
-		p = attr->u.s.p;
-		end = p + attr->u.s.len;
-		while (cur != NULL) {
-			dot = memchr(p, '.', (size_t)(end - p));
-			if (dot == NULL)
-				dot = end;
-			digits = dot > p;
-			for (i = 0; p + i < dot; i++)
-				if (!isdigit((unsigned char)p[i]))
-					digits = 0;
-			if (!digits && cur->tv_type == TV_DICT) {
-				/* the usual case, without a key allocation */
-				next = tval_dict_gets(cur, p, (size_t)(dot - p),
-				    tmpl_hash(p, (size_t)(dot - p)));
-				if (next != NULL) {
-					tval_ref(next);
-					tval_unref(cur);
-					cur = next;
-					if (dot == end)
-						break;
-					p = dot + 1;
-					continue;
-				}
-			}
-			if (digits)
-				key = tval_int(strtoll(p, NULL, 10));
-			else
-				key = tval_str(p, (size_t)(dot - p));
-			if (key == NULL) {
-				tval_unref(cur);
-				return eval_oom(e);
-			}
-			next = eval_getitem(e, cur, key);
-			tval_unref(key);
-			tval_unref(cur);
-			cur = next;
-			if (dot == end)
-				break;
-			p = dot + 1;
-		}
 	}
-	if (cur == NULL)
-		return NULL;
-	/*
-	 * map(default=...) and groupby(default=...) replace a missing
-	 * attribute
-	 */
+	/* map(default=...) and groupby(default=...) replace a missing one */
 	if (cur->tv_type == TV_UNDEF && dflt != NULL) {
 		tval_unref(cur);
 		cur = tval_ref(dflt);
 	}
 	return lower ? lower_key(cur) : cur;
 }
+
+/* --- Sorting ----------------------------------------------------------- */
 
 struct sortctx {
 	struct eval	 *sc_e;
@@ -189,51 +249,78 @@ sort_values(struct eval *e, struct tval **items, size_t n, struct tval **keys,
 	return sc.sc_failed ? -1 : 0;
 }
 
-/* Keys for sort/unique/min/max: attribute lookup, ignore_case. */
+/*
+ * Keys for sort/unique/min/max, each computed once: the attribute, in
+ * lower case unless case_sensitive.  multi: "a,b" is a list of keys
+ * (make_multi_attrgetter).
+ */
 static struct tval **
 make_keys(struct eval *e, struct tval **items, size_t n,
     const struct tval *attr, int lower, int multi)
 {
-	struct tval	**keys;
-	size_t		  i;
+	struct apath	 paths[APATH_INLINE], *ap = paths;
+	struct tval	**keys = NULL, *part, *l;
+	const char	*p, *end, *c;
+	size_t		 np = 1, i, j;
 
-	if ((keys = calloc(n ? n : 1, sizeof(*keys))) == NULL) {
-		eval_error(e, "out of memory");
-		return NULL;
-	}
-	for (i = 0; i < n; i++) {
-		if (multi && attr != NULL && attr->tv_type == TV_STR &&
-		    memchr(attr->u.s.p, ',', attr->u.s.len) != NULL) {
-			/* "a,b": a list of keys (make_multi_attrgetter) */
-			const char	*p = attr->u.s.p, *end = p + attr->u.s.len;
-			struct tval	*l = tval_list(), *part, *k;
-
-			while (l != NULL) {
-				const char	*c = memchr(p, ',', (size_t)(end - p));
-
-				if (c == NULL)
-					c = end;
-				part = tval_str(p, (size_t)(c - p));
-				k = part ? attr_get(e, items[i], part, NULL,
-				    lower) : NULL;
-				tval_unref(part);
-				if (k == NULL || tval_list_append(l, k) == -1) {
-					tval_unref(l);
-					l = NULL;
-					break;
-				}
-				if (c == end)
-					break;
-				p = c + 1;
-			}
-			keys[i] = l;
-		} else
-			keys[i] = attr_get(e, items[i], attr, NULL, lower);
-		if (keys[i] == NULL) {
-			items_free(keys, i);
+	/* each of "a,b" is a path of its own, decorated here once */
+	if (multi && attr != NULL && attr->tv_type == TV_STR &&
+	    memchr(attr->u.s.p, ',', attr->u.s.len) != NULL) {
+		p = attr->u.s.p;
+		end = p + attr->u.s.len;
+		for (i = 0; i < attr->u.s.len; i++)
+			np += p[i] == ',';
+		if (np > APATH_INLINE && (ap = calloc(np, sizeof(*ap))) == NULL) {
+			eval_oom(e);
 			return NULL;
 		}
+		for (j = 0; j < np; j++, p = c + 1) {
+			if ((c = memchr(p, ',', (size_t)(end - p))) == NULL)
+				c = end;
+			if ((part = tval_str(p, (size_t)(c - p))) == NULL ||
+			    apath_init(e, &ap[j], part) == -1) {
+				if (part == NULL)
+					eval_oom(e);
+				tval_unref(part);
+				np = j;
+				goto out;
+			}
+			tval_unref(part);
+		}
+		multi = 1;
+	} else {
+		if (apath_init(e, ap, attr) == -1)
+			return NULL;
+		multi = 0;
 	}
+	if ((keys = calloc(n ? n : 1, sizeof(*keys))) == NULL) {
+		eval_oom(e);
+		goto out;
+	}
+	for (i = 0; i < n; i++) {
+		if (!multi)
+			keys[i] = apath_get(e, ap, items[i], NULL, lower);
+		else if ((keys[i] = l = tval_list()) != NULL)
+			for (j = 0; j < np; j++)
+				if (tval_list_append(l, apath_get(e, &ap[j],
+				    items[i], NULL, lower)) == -1) {
+					tval_unref(l);
+					keys[i] = NULL;
+					break;
+				}
+		if (keys[i] == NULL) {
+			if (!eval_failed(e))
+				eval_oom(e);
+			items_free(keys, i);
+			keys = NULL;
+			goto out;
+		}
+	}
+out:
+	for (j = 0; j < np; j++)
+		apath_free(&ap[j]);
+	if (ap != paths)
+		free(ap);
 	return keys;
 }
 
@@ -267,25 +354,33 @@ filter_join(struct eval *e, struct tval *in, struct args *a)
 {
 	static const char *const params[] = { "d", "attribute" };
 	struct tval		*v[2], **items, *it;
+	struct apath		 ap;
 	size_t			 n, i;
 	struct buf		 b;
 	int			 secret = 0;
 	struct tval		*acc = NULL, *t;
 
 	FILTER_BIND("join", params, 0);
-	if (eval_iterate(e, in, &items, &n) == -1)
+	if (apath_init(e, &ap, v[1]) == -1)
 		return NULL;
+	if (eval_iterate(e, in, &items, &n) == -1) {
+		apath_free(&ap);
+		return NULL;
+	}
 	memset(&b, 0, sizeof(b));
 	for (i = 0; i < n; i++) {
-		if (v[1] != NULL && v[1]->tv_type != TV_NONE) {
-			if ((it = attr_get(e, items[i], v[1], NULL, 0)) == NULL)
+		if (ap.ap_n > 0) {
+			if ((it = apath_get(e, &ap, items[i], NULL, 0)) == NULL) {
+				apath_free(&ap);
 				goto fail;
+			}
 			tval_unref(items[i]);
 			items[i] = it;
 		}
 		if (items[i]->tv_type == TV_SECRET)
 			secret = 1;
 	}
+	apath_free(&ap);
 	/* join of a list holding secrets builds one secret tree */
 	if (secret) {
 		/* joining secrets is concatenation */
@@ -573,14 +668,19 @@ filter_sum(struct eval *e, struct tval *in, struct args *a)
 {
 	static const char *const params[] = { "attribute", "start" };
 	struct tval		*v[2], **items, *acc, *t, *it;
+	struct apath		 ap;
 	size_t			 n, i;
 
 	FILTER_BIND("sum", params, 0);
-	if (eval_iterate(e, in, &items, &n) == -1)
+	if (apath_init(e, &ap, v[0]) == -1)
 		return NULL;
+	if (eval_iterate(e, in, &items, &n) == -1) {
+		apath_free(&ap);
+		return NULL;
+	}
 	acc = v[1] != NULL ? tval_ref(v[1]) : tval_int(0);
 	for (i = 0; i < n && acc != NULL; i++) {
-		if ((it = attr_get(e, items[i], v[0], NULL, 0)) == NULL) {
+		if ((it = apath_get(e, &ap, items[i], NULL, 0)) == NULL) {
 			tval_unref(acc);
 			acc = NULL;
 			break;
@@ -590,6 +690,7 @@ filter_sum(struct eval *e, struct tval *in, struct args *a)
 		tval_unref(acc);
 		acc = t;
 	}
+	apath_free(&ap);
 	items_free(items, n);
 	return acc;
 }
@@ -605,19 +706,27 @@ filter_groupby(struct eval *e, struct tval *in, struct args *a)
 	    "case_sensitive" };
 	struct tval		*v[3], **items, **keys, *out = NULL, *grp = NULL;
 	struct tval		*members = NULL, *g;
+	struct apath		 ap;
 	size_t			 n, i;
 	int			 cs, rc;
 
 	FILTER_BIND("groupby", params, 1);
 	cs = v[2] != NULL && tval_truth(v[2]);
-	if (eval_iterate(e, in, &items, &n) == -1)
+	if (apath_init(e, &ap, v[0]) == -1)
 		return NULL;
+	if (eval_iterate(e, in, &items, &n) == -1) {
+		apath_free(&ap);
+		return NULL;
+	}
 	if ((keys = calloc(n ? n : 1, sizeof(*keys))) == NULL) {
+		apath_free(&ap);
 		items_free(items, n);
 		return eval_oom(e);
 	}
 	for (i = 0; i < n; i++)
-		if ((keys[i] = attr_get(e, items[i], v[0], v[1], !cs)) == NULL) {
+		if ((keys[i] = apath_get(e, &ap, items[i], v[1], !cs)) ==
+		    NULL) {
+			apath_free(&ap);
 			items_free(keys, i);
 			items_free(items, n);
 			return NULL;
@@ -637,7 +746,7 @@ filter_groupby(struct eval *e, struct tval *in, struct args *a)
 			/* the grouper is the real value of the first item */
 			if (cs)
 				grp = tval_ref(keys[i]);
-			else if ((grp = attr_get(e, items[i], v[0], v[1], 0)) ==
+			else if ((grp = apath_get(e, &ap, items[i], v[1], 0)) ==
 			    NULL) {
 				tval_unref(g);
 				goto fail;
@@ -652,12 +761,14 @@ filter_groupby(struct eval *e, struct tval *in, struct args *a)
 		if (tval_list_append(members, tval_ref(items[i])) == -1)
 			goto oom;
 	}
+	apath_free(&ap);
 	items_free(items, n);
 	items_free(keys, n);
 	return out;
 oom:
 	eval_error(e, "out of memory");
 fail:
+	apath_free(&ap);
 	items_free(items, n);
 	items_free(keys, n);
 	tval_unref(out);
@@ -682,6 +793,7 @@ filter_map(struct eval *e, struct tval *in, struct args *a)
 	struct tval	**items, *r;
 	size_t		  n, i, j;
 	struct args	  sub;
+	struct apath	  ap;
 	int		  fid = -1;
 	struct tval	 *attr = NULL, *dflt = NULL;
 
@@ -712,11 +824,15 @@ filter_map(struct eval *e, struct tval *in, struct args *a)
 			    a->a_pos[0]->tv_type == TV_STR ?
 			    a->a_pos[0]->u.s.p : "?");
 	}
-	if (eval_iterate(e, in, &items, &n) == -1)
+	if (apath_init(e, &ap, attr) == -1)
 		return NULL;
+	if (eval_iterate(e, in, &items, &n) == -1) {
+		apath_free(&ap);
+		return NULL;
+	}
 	for (i = 0; i < n; i++) {
 		if (fid < 0)
-			r = attr_get(e, items[i], attr, dflt, 0);
+			r = apath_get(e, &ap, items[i], dflt, 0);
 		else {
 			memset(&sub, 0, sizeof(sub));
 			for (j = 1; j < a->a_npos; j++)
@@ -728,12 +844,14 @@ filter_map(struct eval *e, struct tval *in, struct args *a)
 			r = filter_call(e, fid, items[i], &sub);
 		}
 		if (r == NULL) {
+			apath_free(&ap);
 			items_free(items, n);
 			return NULL;
 		}
 		tval_unref(items[i]);
 		items[i] = r;
 	}
+	apath_free(&ap);
 	return filter_list_from(e, items, n);
 }
 
@@ -745,6 +863,7 @@ select_common(struct eval *e, struct tval *in, struct args *a, int reject,
 	struct tval	**items, *l, *x;
 	size_t		  n, i, j, off = byattr ? 1 : 0;
 	struct args	  sub;
+	struct apath	  ap;
 	int		  tid = -1, r;
 
 	/* as map: Jinja2 selects nothing from a false input, without error */
@@ -763,15 +882,27 @@ select_common(struct eval *e, struct tval *in, struct args *a, int reject,
 			    a->a_pos[off]->tv_type == TV_STR ?
 			    a->a_pos[off]->u.s.p : "?");
 	}
-	if (eval_iterate(e, in, &items, &n) == -1)
+	/* the test's own arguments are the same for every item */
+	memset(&sub, 0, sizeof(sub));
+	for (j = off + 1; j < a->a_npos; j++)
+		sub.a_pos[sub.a_npos++] = a->a_pos[j];
+	for (j = 0; j < a->a_nkw; j++) {
+		sub.a_kwname[sub.a_nkw] = a->a_kwname[j];
+		sub.a_kwval[sub.a_nkw++] = a->a_kwval[j];
+	}
+	if (apath_init(e, &ap, byattr ? a->a_pos[0] : NULL) == -1)
 		return NULL;
+	if (eval_iterate(e, in, &items, &n) == -1) {
+		apath_free(&ap);
+		return NULL;
+	}
 	if ((l = tval_list()) == NULL) {
+		apath_free(&ap);
 		items_free(items, n);
 		return eval_oom(e);
 	}
 	for (i = 0; i < n; i++) {
-		if ((x = byattr ? attr_get(e, items[i], a->a_pos[0], NULL, 0) :
-		    tval_ref(items[i])) == NULL)
+		if ((x = apath_get(e, &ap, items[i], NULL, 0)) == NULL)
 			goto fail;
 		if (tid < 0) {
 			if (x->tv_type == TV_SECRET) {
@@ -780,16 +911,8 @@ select_common(struct eval *e, struct tval *in, struct args *a, int reject,
 				goto fail;
 			}
 			r = tval_truth(x);
-		} else {
-			memset(&sub, 0, sizeof(sub));
-			for (j = off + 1; j < a->a_npos; j++)
-				sub.a_pos[sub.a_npos++] = a->a_pos[j];
-			for (j = 0; j < a->a_nkw; j++) {
-				sub.a_kwname[sub.a_nkw] = a->a_kwname[j];
-				sub.a_kwval[sub.a_nkw++] = a->a_kwval[j];
-			}
+		} else
 			r = test_call(e, tid, x, &sub);
-		}
 		tval_unref(x);
 		if (r == -1)
 			goto fail;
@@ -798,9 +921,11 @@ select_common(struct eval *e, struct tval *in, struct args *a, int reject,
 			goto fail;
 		}
 	}
+	apath_free(&ap);
 	items_free(items, n);
 	return l;
 fail:
+	apath_free(&ap);
 	items_free(items, n);
 	tval_unref(l);
 	return NULL;

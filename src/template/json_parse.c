@@ -25,8 +25,9 @@
 #include "tmpl_int.h"
 
 #define JSON_MAXDEPTH	500
-#define JP_KEYS		256	/* distinct keys kept per document */
-#define JP_MEMO		64	/* recent keys by their bytes */
+#define JP_KEYS		128	/* distinct keys kept per document */
+#define JP_MEMO		32	/* recent keys by their bytes */
+#define JP_FRAMES	32	/* open containers before the heap is asked */
 
 /* A key's bytes as two words: for up to 16 bytes they are the key. */
 struct jmemo {
@@ -318,7 +319,7 @@ jp_key(struct jparse *jp)
 	n = (size_t)(q - k);
 	jp_words(k, n, &w1, &w2);
 	m = &jp->jp_memo[((w1 ^ (w2 * 0x9e3779b97f4a7c15ULL) ^ n) *
-	    0xbf58476d1ce4e5b9ULL) >> 58];
+	    0xbf58476d1ce4e5b9ULL) >> 59];
 	if (m->jm_v != NULL && m->jm_len == n && m->jm_w1 == w1 &&
 	    m->jm_w2 == w2 && (n <= 16 || memcmp(m->jm_v->u.s.p, k, n) == 0))
 		return tval_ref(m->jm_v);
@@ -432,7 +433,7 @@ jp_grow(struct jparse *jp)
 	struct tval	**ns;
 	size_t		  c;
 
-	c = jp->jp_cstack ? jp->jp_cstack * 2 : 256;
+	c = jp->jp_cstack ? jp->jp_cstack * 2 : 128;
 	if ((ns = realloc(jp->jp_stack, c * sizeof(*ns))) == NULL)
 		return -1;
 	jp->jp_stack = ns;
@@ -559,13 +560,11 @@ jp_document(struct jparse *jp)
 	struct jframe {
 		size_t	 jf_base;
 		int	 jf_obj;
-	}		*frames;
+	}		 local[JP_FRAMES], *frames = local, *nf;
 	struct tval	*v = NULL;
 	const char	*p, *end = jp->jp_end, *q;
 	int		 depth = 0;
 
-	if ((frames = calloc(JSON_MAXDEPTH + 2, sizeof(*frames))) == NULL)
-		return jp_fail(jp, jp->jp_p, "out of memory");
 	p = jp->jp_p;
 value:
 	JP_WS(p, end);
@@ -593,6 +592,16 @@ value:
 		if (depth >= JSON_MAXDEPTH) {
 			jp_fail(jp, p, "maximum recursion depth exceeded");
 			goto fail;
+		}
+		/* deeper than most documents go: all the frames, once */
+		if (depth == JP_FRAMES && frames == local) {
+			if ((nf = malloc((JSON_MAXDEPTH + 1) *
+			    sizeof(*nf))) == NULL) {
+				jp_fail(jp, p, "out of memory");
+				goto fail;
+			}
+			memcpy(nf, local, sizeof(local));
+			frames = nf;
 		}
 		frames[depth].jf_base = jp->jp_nstack;
 		frames[depth].jf_obj = *p == '{';
@@ -667,7 +676,8 @@ fail:
 	v = NULL;
 out:
 	jp->jp_p = p;
-	free(frames);
+	if (frames != local)
+		free(frames);
 	return v;
 }
 
@@ -679,14 +689,11 @@ struct tval *
 json_parse(const char *s, size_t len, const struct tmpl *t, char *err,
     size_t errlen)
 {
-	struct jparse	*jp;
+	struct jparse	 jparse, *jp = &jparse;
 	struct tval	*v = NULL;
 	size_t		 i;
 
-	if ((jp = calloc(1, sizeof(*jp))) == NULL) {
-		snprintf(err, errlen, "out of memory");
-		return NULL;
-	}
+	memset(jp, 0, sizeof(*jp));
 	jp->jp_t = t;
 	jp->jp_s = jp->jp_p = s;
 	jp->jp_end = s + len;
@@ -706,6 +713,5 @@ json_parse(const char *s, size_t len, const struct tmpl *t, char *err,
 	for (i = 0; i < JP_MEMO; i++)
 		tval_unref(jp->jp_memo[i].jm_v);
 	free(jp->jp_stack);
-	free(jp);
 	return v;
 }

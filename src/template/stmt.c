@@ -13,6 +13,20 @@
 const char name_loop[] = "loop";
 const char name_caller[] = "caller";
 
+/* The value named by ns of a target ns.attr, or NULL (borrowed). */
+static struct tval *
+ns_find(struct eval *e, const struct tnode *target)
+{
+	const struct tnode	*nn = target->n_a;
+	struct tval		*ns;
+
+	if ((ns = scope_lookup(e->e_scope, nn->n_name, nn->n_namelen,
+	    nn->n_hash)) == NULL && e->e_globals != NULL)
+		ns = dict_get_key(e->e_globals, nn->n_key,
+		    &((struct tnode *)nn)->n_slot);
+	return ns;
+}
+
 /*
  * Assignment targets: a name, ns.attr (namespaces only), or a tuple to
  * unpack.
@@ -33,12 +47,8 @@ assign(struct eval *e, struct scope *sc, const struct tnode *target,
 		    target->n_hash, v);
 	case N_NSREF:
 		e->e_node = target;
-		ns = scope_lookup(e->e_scope, target->n_a->n_name,
-		    target->n_a->n_namelen, target->n_a->n_hash);
-		if (ns == NULL && e->e_globals != NULL)
-			ns = tval_dict_gets(e->e_globals, target->n_a->n_name,
-			    target->n_a->n_namelen, target->n_a->n_hash);
-		if (ns == NULL || ns->tv_type != TV_NS) {
+		if ((ns = ns_find(e, target)) == NULL ||
+		    ns->tv_type != TV_NS) {
 			tval_unref(v);
 			return eval_errorv(e, "cannot assign attribute on "
 			    "non-namespace object");
@@ -49,13 +59,8 @@ assign(struct eval *e, struct scope *sc, const struct tnode *target,
 			return eval_errorv(e, "a namespace cannot contain "
 			    "itself");
 		}
-		{
-			struct tval	*k = tval_str(target->n_name,
-			    target->n_namelen);
-
-			if (tval_dict_put(ns, k, v) == -1)
-				return eval_errorv(e, "out of memory");
-		}
+		if (tval_dict_put(ns, tval_ref(target->n_key), v) == -1)
+			return eval_errorv(e, "out of memory");
 		return 0;
 	case N_TUPLE:
 		e->e_node = target;
@@ -216,161 +221,331 @@ capture(struct eval *e, struct tnode **kids, size_t nkids)
 	return out_take_value(e, &out);
 }
 
-/* One statement node; -1 after the error is set. */
-static int
-exec_stmt(struct eval *e, const struct tnode *n)
+/*
+ * The statements.  Like expressions, each node got its handler when the
+ * template was compiled (compile.c); -1 after the error is set.
+ */
+int
+ex_data(struct eval *e, const struct tnode *n)
 {
-	struct tval	*v, *m;
-	struct macro	*mac;
-	struct scope	 sc, *saved;
-	size_t		 i;
+	return out_add(e, e->e_out, n->n_str, n->n_len);
+}
+
+int
+ex_output(struct eval *e, const struct tnode *n)
+{
+	struct tval	*v;
 	int		 rc;
 
-	switch (n->n_kind) {
-	case N_DATA:
-		return out_add(e, e->e_out, n->n_str, n->n_len);
-	case N_OUTPUT:
-		if ((v = eval_expr(e, n->n_a)) == NULL)
-			return -1;
-		e->e_node = n->n_a;
-		if (v->tv_type == TV_SECRET && v->u.sec->ts_op != TSX_SECRET &&
-		    n->n_a->n_kind != N_NAME) {
-			/* debugging output shows the tag as it was written */
-			struct tsecret	*ts = tsecret_dup(v->u.sec);
+	if ((v = eval_expr(e, n->n_a)) == NULL)
+		return -1;
+	e->e_node = n->n_a;
+	if (v->tv_type == TV_SECRET && v->u.sec->ts_op != TSX_SECRET &&
+	    n->n_a->n_kind != N_NAME) {
+		/* debugging output shows the tag as it was written */
+		struct tsecret	*ts = tsecret_dup(v->u.sec);
 
-			if (ts != NULL && ts->ts_literal == NULL &&
-			    (ts->ts_literal = strndup(e->e_t->t_src + n->n_soff,
-			    n->n_send - n->n_soff)) == NULL) {
-				tsecret_free(ts);
-				ts = NULL;
-			}
-			rc = out_secret(e, e->e_out, ts);
-		} else
-			rc = out_value(e, e->e_out, v);
-		tval_unref(v);
-		return rc;
-	case N_IF:
-		if ((v = eval_expr(e, n->n_a)) == NULL)
-			return -1;
-		if (v->tv_type == TV_SECRET) {
-			tval_unref(v);
-			e->e_node = n;
-			return eval_errorv(e, "a secret cannot be tested");
+		if (ts != NULL && ts->ts_literal == NULL &&
+		    (ts->ts_literal = strndup(e->e_t->t_src + n->n_soff,
+		    n->n_send - n->n_soff)) == NULL) {
+			tsecret_free(ts);
+			ts = NULL;
 		}
-		rc = tval_truth(v);
-		tval_unref(v);
-		if (rc)
-			return exec_body(e, n->n_kids, n->n_nkids);
-		return exec_body(e, n->n_kids2, n->n_nkids2);
-	case N_FOR:
-		if ((v = eval_expr(e, n->n_a)) == NULL)
-			return -1;
-		rc = exec_for(e, n, v, 0);
-		tval_unref(v);
-		return rc;
-	case N_SET:
-		return assign(e, e->e_scope, n->n_target, eval_expr(e, n->n_a));
-	case N_SETBLOCK:
-		if ((v = capture(e, n->n_kids, n->n_nkids)) == NULL)
-			return -1;
-		return assign(e, e->e_scope, n->n_target,
-		    apply_chain(e, n->n_b, v));
-	case N_FILTERBLOCK:
-		if ((v = capture(e, n->n_kids, n->n_nkids)) == NULL ||
-		    (v = apply_chain(e, n->n_b, v)) == NULL)
-			return -1;
+		rc = out_secret(e, e->e_out, ts);
+	} else
 		rc = out_value(e, e->e_out, v);
-		tval_unref(v);
-		return rc;
-	case N_WITH:
-		scope_init(&sc, e->e_scope);
-		saved = e->e_scope;
-		rc = 0;
-		for (i = 0; i < n->n_nkids2 && rc == 0; i++) {
-			/* values see the outer scope, as in Jinja2 */
-			v = eval_expr(e, n->n_kids2[i]->n_a);
-			rc = assign(e, &sc, n->n_kids2[i]->n_target, v);
-		}
-		if (rc == 0) {
-			e->e_scope = &sc;
-			rc = exec_body(e, n->n_kids, n->n_nkids);
-			e->e_scope = saved;
-		}
-		scope_free(&sc);
-		return rc;
-	case N_MACRO:
-		if ((mac = calloc(1, sizeof(*mac))) == NULL ||
-		    (m = tval_list()) == NULL) {
-			free(mac);
-			return eval_errorv(e, "out of memory");
-		}
-		mac->m_refs = 1;
-		m->tv_type = TV_MACRO;
-		m->u.mac = mac;
-		mac->m_node = n;
-		mac->m_scope = e->e_root;
-		if (e->e_nmacros == e->e_cmacros) {
-			size_t		 c = e->e_cmacros ? e->e_cmacros * 2 : 8;
-			struct macro	**nm;
+	tval_unref(v);
+	return rc;
+}
 
-			if ((nm = realloc(e->e_macros, c * sizeof(*nm))) ==
-			    NULL) {
-				tval_unref(m);
-				return eval_errorv(e, "out of memory");
-			}
-			e->e_macros = nm;
-			e->e_cmacros = c;
-		}
-		/* the list holds a reference to the value's struct macro */
-		e->e_macros[e->e_nmacros++] = mac;
-		mac->m_refs++;
-		return scope_set(e, e->e_scope, n->n_name, n->n_namelen,
-		    n->n_hash, m);
-	case N_CALLBLOCK:
-		if ((mac = calloc(1, sizeof(*mac))) == NULL ||
-		    (m = tval_list()) == NULL) {
-			free(mac);
-			return eval_errorv(e, "out of memory");
-		}
-		mac->m_refs = 1;
-		m->tv_type = TV_MACRO;
-		m->u.mac = mac;
-		mac->m_node = n;
-		mac->m_scope = e->e_scope;
-		{
-			const struct tnode	*call = n->n_a;
-			struct tval		*callee;
-			struct args		 a;
+/*
+ * {{ x | tojson }} and {{ x | json_encode }} without arguments: the JSON
+ * text goes straight into the output, never a string of its own.
+ */
+int
+ex_output_json(struct eval *e, const struct tnode *n)
+{
+	const struct tnode	*f = n->n_a;
+	struct buf		*b = &e->e_out->o_buf;
+	struct tval		*v;
+	size_t			 before = b->b_len, max = b->b_max;
+	char			 err[200];
+	int			 rc;
 
-			v = NULL;
-			if ((callee = eval_expr(e, call->n_a)) != NULL) {
-				if (eval_args(e, call->n_kids, call->n_nkids,
-				    &a) == 0) {
-					if (a.a_nkw < ARGS_MAX) {
-						a.a_kwname[a.a_nkw] = "caller";
-						a.a_kwval[a.a_nkw++] =
-						    tval_ref(m);
-						e->e_node = n;
-						v = eval_call_value(e, callee, &a);
-					} else
-						eval_error(e, "too many "
-						    "arguments");
-					args_clear(&a);
-				}
-				tval_unref(callee);
-			}
-		}
-		mac->m_scope = NULL;
-		tval_unref(m);
-		if (v == NULL)
-			return -1;
-		rc = out_value(e, e->e_out, v);
+	if ((v = eval_expr(e, f->n_a)) == NULL)
+		return -1;
+	e->e_node = f;
+	if (v->tv_type == TV_SECRET) {
 		tval_unref(v);
-		return rc;
-	default:
-		e->e_node = n;
-		return eval_errorv(e, "cannot execute this statement");
+		return eval_errorv(e, "a secret cannot be passed to the filter "
+		    "'%s'", f->n_name);
 	}
+	b->b_max = e->e_maxout + 1;
+	rc = json_dump(b, v, f->n_fid == FLT_TOJSON ? 1 : 0, -1, err,
+	    sizeof(err));
+	b->b_max = max;
+	tval_unref(v);
+	if (rc == -1 || b->b_over || b->b_len > e->e_maxout) {
+		b->b_len = before;
+		if (b->b_p != NULL)
+			b->b_p[before] = '\0';
+		b->b_over = 0;
+		if (rc == -1)
+			return eval_errorv(e, "%s", err);
+		return out_check(e, e->e_out, e->e_maxout + 1);
+	}
+	/* as the filter would: its output is charged by its size */
+	if (b->b_len - before > 256)
+		return eval_step(e, (b->b_len - before) / 256);
+	return 0;
+}
+
+int
+ex_if(struct eval *e, const struct tnode *n)
+{
+	struct tval	*v;
+	int		 rc;
+
+	if ((v = eval_expr(e, n->n_a)) == NULL)
+		return -1;
+	rc = eval_truth(e, n, v);
+	tval_unref(v);
+	if (rc == -1)
+		return -1;
+	if (rc)
+		return exec_body(e, n->n_kids, n->n_nkids);
+	return exec_body(e, n->n_kids2, n->n_nkids2);
+}
+
+int
+ex_for(struct eval *e, const struct tnode *n)
+{
+	struct tval	*v;
+	int		 rc;
+
+	if ((v = eval_expr(e, n->n_a)) == NULL)
+		return -1;
+	rc = exec_for(e, n, v, 0);
+	tval_unref(v);
+	return rc;
+}
+
+int
+ex_set(struct eval *e, const struct tnode *n)
+{
+	return assign(e, e->e_scope, n->n_target, eval_expr(e, n->n_a));
+}
+
+/* The list a {% set %} of the append shape would replace, or NULL. */
+static struct tval *
+append_target(struct eval *e, const struct tnode *t, struct tval **nsp)
+{
+	struct tval	*ns, *cur;
+	size_t		 i;
+
+	*nsp = NULL;
+	if (t->n_kind == N_NSREF) {
+		if ((ns = ns_find(e, t)) == NULL || ns->tv_type != TV_NS)
+			return NULL;
+		*nsp = ns;
+		cur = dict_get_key(ns, t->n_key, &((struct tnode *)t)->n_slot);
+	} else {
+		/* only a binding of this very scope is replaced in place */
+		cur = NULL;
+		for (i = e->e_scope->sc_n; cur == NULL && i-- > 0;)
+			if (e->e_scope->sc_vars[i].sv_name == t->n_name)
+				cur = e->e_scope->sc_vars[i].sv_val;
+	}
+	if (cur == NULL || cur->tv_type != TV_LIST ||
+	    (cur->tv_flags & (TVF_VITEMS | TVF_VKEYS | TVF_VVALUES)))
+		return NULL;
+	return cur;
+}
+
+/*
+ * {% set ns.x = ns.x + rhs %} and {% set x = x + rhs %}: when the list is
+ * held by nothing but the namespace (or this scope's variable), appending
+ * rhs to it in place is what a new list would be, without the copy that
+ * makes a loop accumulating rows quadratic.  Python evaluates the left
+ * operand first: the list is held across rhs (a macro call in rhs may
+ * assign), and whatever is not the simple case takes the general path.
+ */
+int
+ex_set_append(struct eval *e, const struct tnode *n)
+{
+	const struct tnode	*t = n->n_target;
+	struct tval		*cur, *ns, *rhs, *it, *now;
+	size_t			 i;
+	int			 inplace;
+
+	if ((cur = append_target(e, t, &ns)) == NULL)
+		return ex_set(e, n);
+	tval_ref(cur);
+	e->e_steps++;
+	if ((rhs = eval_expr(e, n->n_a->n_b)) == NULL) {
+		tval_unref(cur);
+		return -1;
+	}
+	e->e_node = n->n_a;
+	now = append_target(e, t, &ns);
+	/* held by the target and by us, and nothing else */
+	inplace = now == cur && cur->tv_refs == 2 && rhs->tv_type == TV_LIST;
+	for (i = 0; inplace && i < rhs->u.l.n; i++) {
+		it = rhs->u.l.v[i];
+		if (it == cur || (tval_is_container(it) &&
+		    (tval_reaches(it, cur, 0) || (ns != NULL &&
+		    tval_reaches(it, ns, 0)))))
+			inplace = 0;
+	}
+	if (!inplace) {
+		now = eval_binop(e, OP_ADD, cur, rhs);
+		tval_unref(cur);
+		tval_unref(rhs);
+		if (now == NULL)
+			return e->e_failed ? -1 : eval_errorv(e, "out of memory");
+		return assign(e, e->e_scope, t, now);
+	}
+	tval_unref(cur);
+	if (eval_step(e, rhs->u.l.n / 8) == -1 ||
+	    tval_list_reserve(cur, cur->u.l.n + rhs->u.l.n) == -1) {
+		tval_unref(rhs);
+		return e->e_failed ? -1 : eval_errorv(e, "out of memory");
+	}
+	for (i = 0; i < rhs->u.l.n; i++)
+		(void)tval_list_append(cur, tval_ref(rhs->u.l.v[i]));
+	tval_unref(rhs);
+	return 0;
+}
+
+int
+ex_setblock(struct eval *e, const struct tnode *n)
+{
+	struct tval	*v;
+
+	if ((v = capture(e, n->n_kids, n->n_nkids)) == NULL)
+		return -1;
+	return assign(e, e->e_scope, n->n_target, apply_chain(e, n->n_b, v));
+}
+
+int
+ex_filterblock(struct eval *e, const struct tnode *n)
+{
+	struct tval	*v;
+	int		 rc;
+
+	if ((v = capture(e, n->n_kids, n->n_nkids)) == NULL ||
+	    (v = apply_chain(e, n->n_b, v)) == NULL)
+		return -1;
+	rc = out_value(e, e->e_out, v);
+	tval_unref(v);
+	return rc;
+}
+
+int
+ex_with(struct eval *e, const struct tnode *n)
+{
+	struct scope	 sc, *saved;
+	struct tval	*v;
+	size_t		 i;
+	int		 rc = 0;
+
+	scope_init(&sc, e->e_scope);
+	saved = e->e_scope;
+	for (i = 0; i < n->n_nkids2 && rc == 0; i++) {
+		/* values see the outer scope, as in Jinja2 */
+		v = eval_expr(e, n->n_kids2[i]->n_a);
+		rc = assign(e, &sc, n->n_kids2[i]->n_target, v);
+	}
+	if (rc == 0) {
+		e->e_scope = &sc;
+		rc = exec_body(e, n->n_kids, n->n_nkids);
+		e->e_scope = saved;
+	}
+	scope_free(&sc);
+	return rc;
+}
+
+/* A macro value for an N_MACRO or N_CALLBLOCK node, over scope sc. */
+static struct tval *
+macro_new(struct eval *e, const struct tnode *n, struct scope *sc)
+{
+	struct macro	*mac;
+	struct tval	*m;
+
+	if ((mac = calloc(1, sizeof(*mac))) == NULL ||
+	    (m = tval_list()) == NULL) {
+		free(mac);
+		return eval_oom(e);
+	}
+	mac->m_refs = 1;
+	m->tv_type = TV_MACRO;
+	m->u.mac = mac;
+	mac->m_node = n;
+	mac->m_scope = sc;
+	return m;
+}
+
+int
+ex_macro(struct eval *e, const struct tnode *n)
+{
+	struct tval	*m;
+	struct macro	**nm;
+
+	if ((m = macro_new(e, n, e->e_root)) == NULL)
+		return -1;
+	if (e->e_nmacros == e->e_cmacros) {
+		size_t	 c = e->e_cmacros ? e->e_cmacros * 2 : 8;
+
+		if ((nm = realloc(e->e_macros, c * sizeof(*nm))) == NULL) {
+			tval_unref(m);
+			return eval_errorv(e, "out of memory");
+		}
+		e->e_macros = nm;
+		e->e_cmacros = c;
+	}
+	/* the list holds a reference to the value's struct macro */
+	e->e_macros[e->e_nmacros++] = m->u.mac;
+	m->u.mac->m_refs++;
+	return scope_set(e, e->e_scope, n->n_name, n->n_namelen, n->n_hash, m);
+}
+
+int
+ex_callblock(struct eval *e, const struct tnode *n)
+{
+	const struct tnode	*call = n->n_a;
+	struct tval		*m, *v = NULL, *callee;
+	struct args		 a;
+	int			 rc;
+
+	if ((m = macro_new(e, n, e->e_scope)) == NULL)
+		return -1;
+	if ((callee = eval_expr(e, call->n_a)) != NULL) {
+		if (eval_args(e, call->n_kids, call->n_nkids, &a) == 0) {
+			if (a.a_nkw < ARGS_MAX) {
+				a.a_kwname[a.a_nkw] = "caller";
+				a.a_kwval[a.a_nkw++] = tval_ref(m);
+				e->e_node = n;
+				v = eval_call_value(e, callee, &a);
+			} else
+				eval_error(e, "too many arguments");
+			args_clear(&a);
+		}
+		tval_unref(callee);
+	}
+	m->u.mac->m_scope = NULL;
+	tval_unref(m);
+	if (v == NULL)
+		return -1;
+	rc = out_value(e, e->e_out, v);
+	tval_unref(v);
+	return rc;
+}
+
+int
+ex_bad(struct eval *e, const struct tnode *n)
+{
+	e->e_node = n;
+	return eval_errorv(e, "cannot execute this statement");
 }
 
 /* Statements in order; the first failure stops the render. */
@@ -382,7 +557,7 @@ exec_body(struct eval *e, struct tnode **kids, size_t n)
 	for (i = 0; i < n; i++) {
 		if (e->e_failed)
 			return -1;
-		if (exec_stmt(e, kids[i]) == -1) {
+		if (kids[i]->n_ex(e, kids[i]) == -1) {
 			if (!e->e_failed) {
 				e->e_node = kids[i];
 				eval_error(e, "render failed");

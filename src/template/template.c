@@ -126,7 +126,7 @@ tmpl_compile(const char *src, size_t len, struct tmpl_error *err)
 		goto fail;
 	}
 	if (lexer_run(t, err) == -1 || parser_run(t, err) == -1 ||
-	    analyze_run(t, err) == -1)
+	    analyze_run(t, err) == -1 || compile_run(t, err) == -1)
 		goto fail;
 	/* the tokens are not needed to render */
 	free(t->t_toks);

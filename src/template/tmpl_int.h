@@ -161,6 +161,8 @@ enum node_kind {
 	N_NSREF		/* set target ns.attr: a: N_NAME, name */
 };
 
+struct eval;
+
 struct tnode {
 	enum node_kind	  n_kind;
 	int		  n_op;
@@ -178,7 +180,15 @@ struct tnode {
 	size_t		  n_namelen;
 	uint64_t	  n_hash;	/* of n_name, for dict lookups */
 	struct tval	 *n_key;	/* n_name interned (tmpl_intern) */
-	uint32_t	  n_slot;	/* N_GETATTR: where the key was last */
+	/*
+	 * Chosen when the template is compiled (compile.c): how an
+	 * expression is evaluated, how a statement is executed.  n_slot is
+	 * the one thing a render writes: where in a dict n_key was found
+	 * last, a cache (one render of a template at a time).
+	 */
+	struct tval	*(*n_ev)(struct eval *, const struct tnode *);
+	int		 (*n_ex)(struct eval *, const struct tnode *);
+	uint32_t	  n_slot;
 	int		  n_fid;	/* filter / test / builtin id */
 	int		  n_meth[5];	/* N_GETATTR: method id for str, dict,
 					   list, tuple; loop attribute id */
@@ -227,6 +237,7 @@ struct tval	*tmpl_name_find(const struct tmpl *, const char *, size_t,
 int	 lexer_run(struct tmpl *, struct tmpl_error *);
 int	 parser_run(struct tmpl *, struct tmpl_error *);
 int	 analyze_run(struct tmpl *, struct tmpl_error *);
+int	 compile_run(struct tmpl *, struct tmpl_error *);
 void	 tmpl_seterr(struct tmpl_error *, int, int, const char *, ...)
 	    __attribute__((format(printf, 4, 5)));
 uint64_t tmpl_hash(const char *, size_t);
@@ -614,6 +625,8 @@ int		 tval_list_adopt(struct tval *l, struct tval **items, size_t n);
 struct tval	*tval_dict_get(const struct tval *d, const struct tval *k);
 struct tval	*tval_dict_gets(const struct tval *d, const char *k, size_t,
 		    uint64_t hash);
+struct tval	*dict_get_key(const struct tval *d, const struct tval *key,
+		    uint32_t *slot);
 int		 tval_hashable(const struct tval *);
 uint64_t	 tval_hash(const struct tval *);
 int		 tval_eq(const struct tval *, const struct tval *);
@@ -693,6 +706,7 @@ int		 eval_str_into(struct eval *, struct buf *, const struct tval *);
 struct tval	*eval_binop(struct eval *, int op, struct tval *, struct tval *);
 int		 eval_contains(struct eval *, struct tval *seq, struct tval *v);
 struct tval	*eval_oom(struct eval *);
+int		 eval_failed(struct eval *);
 /* The loop object's memory (loop.changed, loop.cycle) and lifetimes. */
 void		 loopctx_free(struct loopctx *);
 int		 loop_changed(struct loopctx *, struct tval *);

@@ -828,6 +828,33 @@ tval_dict_gets(const struct tval *d, const char *k, size_t len, uint64_t h)
 	return NULL;
 }
 
+/*
+ * d[key] for a key the template interned: the slot where it was found
+ * last time (objects of one JSON array share a key order), then a scan
+ * comparing pointers (from_json shares the template's keys), then the
+ * general lookup.  Borrowed, or NULL.
+ */
+struct tval *
+dict_get_key(const struct tval *d, const struct tval *key, uint32_t *slot)
+{
+	const struct tdict_ent	*e = d->u.d.e;
+	size_t			 i = *slot, n = d->u.d.n;
+	ssize_t			 j;
+
+	if (i < n && e[i].de_key == key)
+		return e[i].de_val;
+	if (d->u.d.idx == NULL)
+		for (i = 0; i < n; i++)
+			if (e[i].de_key == key) {
+				*slot = (uint32_t)i;
+				return e[i].de_val;
+			}
+	if ((j = dict_find(d, key, tval_hash(key))) < 0)
+		return NULL;
+	*slot = (uint32_t)j;
+	return e[j].de_val;
+}
+
 /* Room for n entries, so that filling a dict of known size never reallocs. */
 int
 tval_dict_reserve(struct tval *d, size_t n)
