@@ -116,9 +116,12 @@ eval_maxout(struct eval *e)
 	return e->e_maxout;
 }
 
+/* The render's clock: te_now, else read once, when now() first asks. */
 time_t
 eval_now(struct eval *e)
 {
+	if (e->e_now == 0)
+		e->e_now = time(NULL);
 	return e->e_now;
 }
 
@@ -600,10 +603,12 @@ eval_oom(struct eval *e)
 
 /* --- Render entry point ------------------------------------------------ */
 
+/* The result and its segments in one allocation; the bytes in another. */
 struct tmpl_output_int {
 	struct tmpl_output	 oi_pub;
 	char			*oi_buf;
 	size_t			 oi_len;
+	struct tmpl_segment	 oi_segs[];
 };
 
 /* Render into segments: literal bytes and secret trees in output order. */
@@ -630,7 +635,6 @@ tmpl_render(const struct tmpl *t, const struct tmpl_env *env,
 	e.e_maxsteps = DEF_STEPS;
 	e.e_maxout = DEF_OUTPUT;
 	e.e_maxdepth = DEF_DEPTH;
-	e.e_now = time(NULL);
 	if (env != NULL) {
 		if (env->te_limits.tl_steps)
 			e.e_maxsteps = env->te_limits.tl_steps;
@@ -647,6 +651,11 @@ tmpl_render(const struct tmpl *t, const struct tmpl_env *env,
 	scope_init(&root, NULL);
 	e.e_scope = e.e_root = &root;
 	e.e_out = &out;
+	if (t->t_outhint > 0 && t->t_outhint < e.e_maxout &&
+	    buf_grow(&out.o_buf, t->t_outhint + 1) == -1) {
+		tmpl_seterr(err, 1, 1, "out of memory");
+		goto fail;
+	}
 	if (exec_body(&e, t->t_root->n_kids, t->t_root->n_nkids) == -1)
 		goto fail;
 	nsegs = 0;
@@ -660,21 +669,19 @@ tmpl_render(const struct tmpl *t, const struct tmpl_env *env,
 		if (i < out.o_nsecs)
 			nsegs++;
 	}
-	if ((oi = calloc(1, sizeof(*oi))) == NULL ||
-	    (segs = calloc(nsegs, sizeof(*segs))) == NULL) {
-		free(oi);
-		oi = NULL;
+	if ((oi = calloc(1, sizeof(*oi) + nsegs * sizeof(*segs))) == NULL) {
 		tmpl_seterr(err, 1, 1, "out of memory");
 		goto fail;
 	}
 	if (out.o_buf.b_p == NULL && buf_add(&out.o_buf, "", 0) == -1) {
-		free(segs);
 		free(oi);
 		oi = NULL;
 		tmpl_seterr(err, 1, 1, "out of memory");
 		goto fail;
 	}
-	oi->oi_pub.to_segs = segs;
+	/* the next render of this template starts with room for as much */
+	((struct tmpl *)t)->t_outhint = out.o_buf.b_len;
+	segs = oi->oi_pub.to_segs = oi->oi_segs;
 	oi->oi_buf = out.o_buf.b_p;
 	oi->oi_len = out.o_buf.b_len;
 	nsegs = 0;
@@ -716,7 +723,6 @@ tmpl_output_free(struct tmpl_output *o)
 		return;
 	for (i = 0; i < o->to_nsegs; i++)
 		tsecret_free(o->to_segs[i].sg_secret);
-	free(o->to_segs);
 	free(oi->oi_buf);
 	free(oi);
 }

@@ -170,37 +170,67 @@ struct sortctx {
 	int		  sc_failed;
 };
 
-/* "a comes before b" for a stable sort, ascending or descending */
+/*
+ * "a comes before b" for a stable sort, ascending or descending: sorted()
+ * asks only a < b (reverse=True: b < a).  Two strings or two ints answer
+ * here; anything else goes through the comparison of ops.c.
+ */
 static int
 sort_before(struct sortctx *sc, const struct tval *a, const struct tval *b)
 {
-	int	 lt;
+	const struct tval	*x = sc->sc_reverse ? b : a;
+	const struct tval	*y = sc->sc_reverse ? a : b;
+	size_t			 n;
+	int			 c;
 
 	if (sc->sc_failed)
 		return 0;
-	/* sorted() asks only a < b; reverse=True asks b < a */
-	if ((lt = sc->sc_reverse ? eval_compare(sc->sc_e, OP_LT, b, a) :
-	    eval_compare(sc->sc_e, OP_LT, a, b)) == -1) {
+	if (x->tv_type == TV_STR && y->tv_type == TV_STR) {
+		n = x->u.s.len < y->u.s.len ? x->u.s.len : y->u.s.len;
+		if ((c = memcmp(x->u.s.p, y->u.s.p, n)) != 0)
+			return c < 0;
+		return x->u.s.len < y->u.s.len;
+	}
+	if (x->tv_type == TV_INT && y->tv_type == TV_INT)
+		return x->u.i < y->u.i;
+	if ((c = eval_compare(sc->sc_e, OP_LT, x, y)) == -1) {
 		sc->sc_failed = 1;
 		return 0;
 	}
-	return lt;
+	return c;
 }
 
 /*
  * A merge sort because Python's sort is stable and comparisons may fail
- * midway.
+ * midway; short runs are sorted by insertion, which is stable too.
  */
 static void
 merge_sort(struct sortctx *sc, struct tval **v, struct tval **k,
     struct tval **tv, struct tval **tk, size_t n)
 {
-	size_t	 mid = n / 2, i, j, o;
+	size_t		 mid = n / 2, i, j, o;
+	struct tval	*xv, *xk;
 
 	if (n < 2 || sc->sc_failed)
 		return;
+	if (n <= 12) {
+		for (i = 1; i < n; i++) {
+			xv = v[i];
+			xk = k[i];
+			for (j = i; j > 0 && sort_before(sc, xk, k[j - 1]); j--) {
+				v[j] = v[j - 1];
+				k[j] = k[j - 1];
+			}
+			v[j] = xv;
+			k[j] = xk;
+		}
+		return;
+	}
 	merge_sort(sc, v, k, tv, tk, mid);
 	merge_sort(sc, v + mid, k + mid, tv, tk, n - mid);
+	/* already in order: nothing to merge */
+	if (!sort_before(sc, k[mid], k[mid - 1]))
+		return;
 	memcpy(tv, v, n * sizeof(*v));
 	memcpy(tk, k, n * sizeof(*k));
 	for (i = 0, j = mid, o = 0; i < mid && j < n; o++) {
@@ -348,6 +378,47 @@ filter_length(struct eval *e, struct tval *in, struct args *a)
 	}
 }
 
+/*
+ * join of a list or tuple of plain strings (no Markup, no secret) with a
+ * plain separator: measured, then copied into one string.  NULL (and no
+ * error) when the input is not of that kind.
+ */
+static struct tval *
+join_strs(struct eval *e, struct tval *in, const struct tval *sep)
+{
+	struct tval	*r, *it;
+	size_t		 i, n, len = 0, sl = sep != NULL ? sep->u.s.len : 0;
+	char		*p;
+
+	if ((in->tv_type != TV_LIST && in->tv_type != TV_TUPLE) ||
+	    (sep != NULL && (sep->tv_flags & TVF_MARKUP)))
+		return NULL;
+	n = in->u.l.n;
+	for (i = 0; i < n; i++) {
+		it = in->u.l.v[i];
+		if (it->tv_type != TV_STR || (it->tv_flags & TVF_MARKUP))
+			return NULL;
+		len += it->u.s.len + (i > 0 ? sl : 0);
+	}
+	if (len > eval_maxout(e))
+		return eval_error(e, "string too long");
+	if (eval_step(e, n / 8 + len / 256) == -1)
+		return NULL;
+	if ((r = tval_str(NULL, len)) == NULL)
+		return eval_oom(e);
+	for (i = 0, p = r->u.s.p; i < n; i++) {
+		it = in->u.l.v[i];
+		if (i > 0 && sl > 0) {
+			memcpy(p, sep->u.s.p, sl);
+			p += sl;
+		}
+		memcpy(p, it->u.s.p, it->u.s.len);
+		p += it->u.s.len;
+	}
+	*p = '\0';
+	return r;
+}
+
 /* join(d='', attribute=None): str() of each item. */
 struct tval *
 filter_join(struct eval *e, struct tval *in, struct args *a)
@@ -361,6 +432,11 @@ filter_join(struct eval *e, struct tval *in, struct args *a)
 	struct tval		*acc = NULL, *t;
 
 	FILTER_BIND("join", params, 0);
+	if ((v[1] == NULL || v[1]->tv_type == TV_NONE) && (v[0] == NULL ||
+	    v[0]->tv_type == TV_STR) && (it = join_strs(e, in, v[0])) != NULL)
+		return it;
+	if (eval_failed(e))
+		return NULL;
 	if (apath_init(e, &ap, v[1]) == -1)
 		return NULL;
 	if (eval_iterate(e, in, &items, &n) == -1) {

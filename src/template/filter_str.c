@@ -357,25 +357,57 @@ filter_wordcount(struct eval *e, struct tval *in, struct args *a)
 	return tval_int(n);
 }
 
-/* quote_from_bytes with safe "/" (or nothing), then %20 → + for queries */
+/* Bytes quote() leaves alone: 1 always, 2 only when "/" is safe. */
+static const unsigned char url_safe[256] = {
+	['-'] = 1, ['.'] = 1, ['_'] = 1, ['~'] = 1, ['/'] = 2,
+	['0'] = 1, ['1'] = 1, ['2'] = 1, ['3'] = 1, ['4'] = 1, ['5'] = 1,
+	['6'] = 1, ['7'] = 1, ['8'] = 1, ['9'] = 1,
+	['A'] = 1, ['B'] = 1, ['C'] = 1, ['D'] = 1, ['E'] = 1, ['F'] = 1,
+	['G'] = 1, ['H'] = 1, ['I'] = 1, ['J'] = 1, ['K'] = 1, ['L'] = 1,
+	['M'] = 1, ['N'] = 1, ['O'] = 1, ['P'] = 1, ['Q'] = 1, ['R'] = 1,
+	['S'] = 1, ['T'] = 1, ['U'] = 1, ['V'] = 1, ['W'] = 1, ['X'] = 1,
+	['Y'] = 1, ['Z'] = 1,
+	['a'] = 1, ['b'] = 1, ['c'] = 1, ['d'] = 1, ['e'] = 1, ['f'] = 1,
+	['g'] = 1, ['h'] = 1, ['i'] = 1, ['j'] = 1, ['k'] = 1, ['l'] = 1,
+	['m'] = 1, ['n'] = 1, ['o'] = 1, ['p'] = 1, ['q'] = 1, ['r'] = 1,
+	['s'] = 1, ['t'] = 1, ['u'] = 1, ['v'] = 1, ['w'] = 1, ['x'] = 1,
+	['y'] = 1, ['z'] = 1,
+};
+
+/*
+ * quote_from_bytes with safe "/" (or nothing, for_qs), then %20 → + for
+ * queries; runs of safe bytes are copied at once.
+ */
 int
 url_quote_into(struct buf *b, const char *p, size_t len, int for_qs)
 {
 	static const char	 hex[] = "0123456789ABCDEF";
-	size_t			 i;
+	unsigned char		 safe = for_qs ? 1 : 3;
+	size_t			 i = 0, run;
+	char			 esc[3];
 
-	for (i = 0; i < len; i++) {
-		unsigned char	 c = (unsigned char)p[i];
+	if (buf_grow(b, len + len / 2) == -1)
+		return -1;
+	while (i < len) {
+		for (run = i; i < len && (url_safe[(unsigned char)p[i]] &
+		    safe); i++)
+			;
+		if (i > run && buf_add(b, p + run, i - run) == -1)
+			return -1;
+		for (; i < len && !(url_safe[(unsigned char)p[i]] & safe);
+		    i++) {
+			unsigned char	 c = (unsigned char)p[i];
 
-		if (isalnum(c) || c == '_' || c == '.' || c == '-' || c == '~' ||
-		    (c == '/' && !for_qs))
-			buf_addc(b, c);
-		else if (c == ' ' && for_qs)
-			buf_addc(b, '+');
-		else {
-			buf_addc(b, '%');
-			buf_addc(b, hex[c >> 4]);
-			buf_addc(b, hex[c & 15]);
+			if (c == ' ' && for_qs) {
+				if (buf_addc(b, '+') == -1)
+					return -1;
+				continue;
+			}
+			esc[0] = '%';
+			esc[1] = hex[c >> 4];
+			esc[2] = hex[c & 15];
+			if (buf_add(b, esc, 3) == -1)
+				return -1;
 		}
 	}
 	return 0;

@@ -204,6 +204,15 @@ jd_key(struct jdump *jd, const struct tval *k)
 static int
 key_less(const struct tval *a, const struct tval *b, int *lt)
 {
+	size_t	 n;
+	int	 c;
+
+	if (a->tv_type == TV_STR && b->tv_type == TV_STR) {
+		n = a->u.s.len < b->u.s.len ? a->u.s.len : b->u.s.len;
+		c = memcmp(a->u.s.p, b->u.s.p, n);
+		*lt = c < 0 || (c == 0 && a->u.s.len < b->u.s.len);
+		return 0;
+	}
 	if ((*lt = tval_compare(a, b, OP_LT)) == -1)
 		return -1;
 	return 0;
@@ -215,7 +224,7 @@ key_less(const struct tval *a, const struct tval *b, int *lt)
 static int
 jd_dict(struct jdump *jd, const struct tval *d, int level)
 {
-	size_t	 i, j, n = d->u.d.n, *order;
+	size_t	 i, j, n = d->u.d.n, *order, local[16];
 	int	 sorted = jd->jd_mode == 1 || jd->jd_mode == 3, lt;
 	int	 compact = jd->jd_mode >= 2;
 
@@ -223,7 +232,9 @@ jd_dict(struct jdump *jd, const struct tval *d, int level)
 		buf_adds(jd->jd_b, "{}");
 		return 0;
 	}
-	if ((order = calloc(n, sizeof(*order))) == NULL)
+	order = local;
+	if (n > sizeof(local) / sizeof(local[0]) &&
+	    (order = calloc(n, sizeof(*order))) == NULL)
 		return jd_fail(jd, "%s", "out of memory");
 	for (i = 0; i < n; i++)
 		order[i] = i;
@@ -235,7 +246,8 @@ jd_dict(struct jdump *jd, const struct tval *d, int level)
 			for (j = i; j > 0; j--) {
 				if (key_less(d->u.d.e[k].de_key,
 				    d->u.d.e[order[j - 1]].de_key, &lt) == -1) {
-					free(order);
+					if (order != local)
+						free(order);
 					return jd_fail(jd, "'<' not supported "
 					    "between instances of %s", "keys of "
 					    "different types");
@@ -259,14 +271,16 @@ jd_dict(struct jdump *jd, const struct tval *d, int level)
 		if (jd_key(jd, ent->de_key) == -1 ||
 		    (buf_adds(jd->jd_b, compact ? ":" : ": "), 0) ||
 		    jd_value(jd, ent->de_val, level + 1) == -1) {
-			free(order);
+			if (order != local)
+				free(order);
 			return -1;
 		}
 	}
 	if (jd->jd_indent >= 0)
 		jd_newline(jd, level);
 	buf_addc(jd->jd_b, '}');
-	free(order);
+	if (order != local)
+		free(order);
 	return 0;
 }
 

@@ -552,7 +552,8 @@ jp_scalar(struct jparse *jp, const char **pp)
  * One pass over the document without recursion: a value goes onto the
  * stack of its container's children; the byte after it says whether the
  * container goes on or closes.  frames[] remembers each open container's
- * kind and where its children start.
+ * kind and where its children start.  The stack's top and the kind of
+ * the innermost container live in locals: this loop is the parser.
  */
 static struct tval *
 jp_document(struct jparse *jp)
@@ -561,10 +562,29 @@ jp_document(struct jparse *jp)
 		size_t	 jf_base;
 		int	 jf_obj;
 	}		 local[JP_FRAMES], *frames = local, *nf;
-	struct tval	*v = NULL;
+	struct tval	*v = NULL, **sp, **slim;
 	const char	*p, *end = jp->jp_end, *q;
-	int		 depth = 0;
+	int		 depth = 0, obj = 0;
 
+#define JP_SYNC()	(jp->jp_nstack = (size_t)(sp - jp->jp_stack))
+#define JP_LOAD()	do {						\
+	sp = jp->jp_stack + jp->jp_nstack;				\
+	slim = jp->jp_stack + jp->jp_cstack;				\
+} while (0)
+#define JP_PUSH(x)	do {						\
+	if (sp == slim) {						\
+		JP_SYNC();						\
+		if (jp_grow(jp) == -1) {				\
+			tval_unref(x);					\
+			jp_fail(jp, p, "out of memory");		\
+			goto fail;					\
+		}							\
+		JP_LOAD();						\
+	}								\
+	*sp++ = (x);							\
+} while (0)
+
+	JP_LOAD();
 	p = jp->jp_p;
 value:
 	JP_WS(p, end);
@@ -603,16 +623,16 @@ value:
 			memcpy(nf, local, sizeof(local));
 			frames = nf;
 		}
-		frames[depth].jf_base = jp->jp_nstack;
-		frames[depth].jf_obj = *p == '{';
-		depth++;
+		obj = *p == '{';
+		frames[depth].jf_base = (size_t)(sp - jp->jp_stack);
+		frames[depth++].jf_obj = obj;
 		p++;
 		JP_WS(p, end);
-		if (p < end && *p == (frames[depth - 1].jf_obj ? '}' : ']')) {
+		if (p < end && *p == (obj ? '}' : ']')) {
 			p++;
 			goto close;
 		}
-		if (frames[depth - 1].jf_obj)
+		if (obj)
 			goto key;
 		goto value;
 	}
@@ -629,45 +649,51 @@ key:
 	if ((v = jp_key(jp)) == NULL)
 		goto fail;
 	p = jp->jp_p;
-	if (jp->jp_nstack == jp->jp_cstack && jp_grow(jp) == -1) {
-		tval_unref(v);
-		jp_fail(jp, p, "out of memory");
-		goto fail;
+	JP_PUSH(v);
+	/* JSON from an API has ": " or ":" */
+	if (p < end && *p == ':')
+		p++;
+	else {
+		JP_WS(p, end);
+		if (p >= end || *p != ':') {
+			jp_fail(jp, p, "Expecting ':' delimiter");
+			goto fail;
+		}
+		p++;
 	}
-	jp->jp_stack[jp->jp_nstack++] = v;
-	JP_WS(p, end);
-	if (p >= end || *p != ':') {
-		jp_fail(jp, p, "Expecting ':' delimiter");
-		goto fail;
-	}
-	p++;
+	if (p < end && *p == ' ')
+		p++;
 	goto value;
 close:
 	depth--;
-	if ((v = jp_close(jp, frames[depth].jf_obj,
-	    frames[depth].jf_base)) == NULL) {
+	JP_SYNC();
+	v = jp_close(jp, frames[depth].jf_obj, frames[depth].jf_base);
+	JP_LOAD();
+	if (v == NULL) {
 		jp_fail(jp, p, "out of memory");
 		goto fail;
 	}
+	if (depth > 0)
+		obj = frames[depth - 1].jf_obj;
 have:
 	if (depth == 0)
 		goto out;
-	if (jp->jp_nstack == jp->jp_cstack && jp_grow(jp) == -1) {
-		tval_unref(v);
-		jp_fail(jp, p, "out of memory");
-		goto fail;
-	}
-	jp->jp_stack[jp->jp_nstack++] = v;
-	JP_WS(p, end);
+	JP_PUSH(v);
+	if (p < end && (*p == ',' || *p == (obj ? '}' : ']')))
+		;
+	else
+		JP_WS(p, end);
 	if (p < end && *p == ',') {
 		p++;
-		if (frames[depth - 1].jf_obj) {
+		if (p < end && *p == ' ')
+			p++;
+		if (obj) {
 			JP_WS(p, end);
 			goto key;
 		}
 		goto value;
 	}
-	if (p < end && *p == (frames[depth - 1].jf_obj ? '}' : ']')) {
+	if (p < end && *p == (obj ? '}' : ']')) {
 		p++;
 		goto close;
 	}
@@ -675,10 +701,14 @@ have:
 fail:
 	v = NULL;
 out:
+	JP_SYNC();
 	jp->jp_p = p;
 	if (frames != local)
 		free(frames);
 	return v;
+#undef JP_SYNC
+#undef JP_LOAD
+#undef JP_PUSH
 }
 
 /*

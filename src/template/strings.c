@@ -458,14 +458,20 @@ str_map(const struct tval *v, uint32_t (*fn)(uint32_t))
 	char		 tmp[8];
 
 	if (tval_is_ascii(v)) {
-		char	*p;
+		struct tval	*r;
+		char		*p;
+		int		 lo = fn == cp_lower, c;
 
-		if ((p = malloc(v->u.s.len + 1)) == NULL)
+		/* ASCII: a byte at a time, into the value's own block */
+		if ((r = tval_str(v->u.s.p, v->u.s.len)) == NULL)
 			return NULL;
-		for (i = 0; i < v->u.s.len; i++)
-			p[i] = (char)fn((unsigned char)v->u.s.p[i]);
-		p[i] = '\0';
-		return tval_str_take(p, v->u.s.len);
+		for (i = 0, p = r->u.s.p; i < v->u.s.len; i++) {
+			c = (unsigned char)p[i];
+			if (lo ? (c >= 'A' && c <= 'Z') : (c >= 'a' && c <= 'z'))
+				p[i] = (char)(c ^ 0x20);
+		}
+		r->tv_flags |= TVF_ASCII_KNOWN | TVF_ASCII;
+		return r;
 	}
 	memset(&b, 0, sizeof(b));
 	for (at = 0; utf8_next(v->u.s.p, v->u.s.len, &pos, &cp); at = pos)

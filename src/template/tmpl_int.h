@@ -228,6 +228,8 @@ struct tmpl {
 	struct tval	**t_names;	/* open addressing, t_cnames slots */
 	size_t		 t_nnames;
 	size_t		 t_cnames;
+	/* the last render's output length: the next one reserves it */
+	size_t		 t_outhint;
 };
 
 /* The template's interned names (template.c). */

@@ -247,20 +247,46 @@ tval_float(double f)
 	return v;
 }
 
-/* A str with its bytes in the same allocation as the value. */
+/*
+ * A str with its bytes in the same allocation as the value.  Short ones
+ * (most keys and values of a JSON body) are copied without a call; with
+ * s NULL the len bytes are left for the caller to fill.
+ */
 struct tval *
 tval_str(const char *s, size_t len)
 {
 	struct tval	*v;
+	uint64_t	 a, b;
+	uint32_t	 c, d;
+	uint8_t		 cls;
+	char		*p;
 
 	if (len > SIZE_MAX - sizeof(*v) - 1 ||
-	    (v = tval_alloc(TV_STR, len + 1)) == NULL)
+	    (v = slab_alloc(sizeof(*v) + len + 1, &cls)) == NULL)
 		return NULL;
-	v->u.s.p = (char *)(v + 1);
-	if (len)
-		memcpy(v->u.s.p, s, len);
-	v->u.s.p[len] = '\0';
+	v->tv_slab = cls;
+	v->tv_type = TV_STR;
+	v->tv_flags = 0;
+	v->tv_refs = 1;
+	v->u.s.p = p = (char *)(v + 1);
 	v->u.s.len = len;
+	v->u.s.h = 0;
+	v->u.s.nch = 0;
+	if (s == NULL)
+		;	/* the caller fills the bytes */
+	else if (len >= 8 && len <= 16) {
+		memcpy(&a, s, 8);
+		memcpy(&b, s + len - 8, 8);
+		memcpy(p, &a, 8);
+		memcpy(p + len - 8, &b, 8);
+	} else if (len >= 4 && len < 8) {
+		memcpy(&c, s, 4);
+		memcpy(&d, s + len - 4, 4);
+		memcpy(p, &c, 4);
+		memcpy(p + len - 4, &d, 4);
+	} else if (len > 0)
+		memcpy(p, s, len);
+	p[len] = '\0';
 	return v;
 }
 
@@ -391,32 +417,50 @@ tval_ref(struct tval *v)
 	return v;
 }
 
-/* Free a value whose count reached zero, pushing its children. */
+/*
+ * A child of a value being freed lets go of its reference: a string with
+ * no other holder is freed on the spot (most children of a JSON body are),
+ * a container goes on the stack so deep data never recurses.  Returns -1
+ * when the stack could not grow (the child then leaks rather than crash).
+ */
+struct freestack {
+	struct tval	**fs_v;
+	size_t		  fs_n;
+	size_t		  fs_cap;
+	struct tval	 *fs_local[32];
+};
+
+static inline void
+tval_drop(struct freestack *fs, struct tval *x)
+{
+	struct tval	**ns;
+	size_t		  nc;
+
+	if (x == NULL || (x->tv_flags & TVF_IMMORTAL) || --x->tv_refs != 0)
+		return;
+	if ((x->tv_type == TV_STR || x->tv_type == TV_BYTES) &&
+	    !(x->tv_flags & TVF_OWNBUF)) {
+		slab_release(x, x->tv_slab);
+		return;
+	}
+	if (fs->fs_n == fs->fs_cap) {
+		nc = fs->fs_cap * 2;
+		if ((ns = fs->fs_v == fs->fs_local ? malloc(nc * sizeof(*ns)) :
+		    realloc(fs->fs_v, nc * sizeof(*ns))) == NULL)
+			return;
+		if (fs->fs_v == fs->fs_local)
+			memcpy(ns, fs->fs_local, fs->fs_n * sizeof(*ns));
+		fs->fs_v = ns;
+		fs->fs_cap = nc;
+	}
+	fs->fs_v[fs->fs_n++] = x;
+}
+
+/* Free a value whose count reached zero, dropping its children. */
 static void
-tval_release(struct tval *v, struct tval ***stk, size_t *n, size_t *cap,
-    struct tval **local)
+tval_release(struct freestack *fs, struct tval *v)
 {
 	size_t	 i;
-
-#define PUSH(x) do {							\
-	struct tval *x_ = (x);						\
-	if (x_ != NULL && !(x_->tv_flags & TVF_IMMORTAL) &&		\
-	    --x_->tv_refs == 0) {					\
-		if (*n == *cap) {					\
-			size_t nc = *cap * 2;				\
-			struct tval **ns = *stk == local ?		\
-			    malloc(nc * sizeof(*ns)) :			\
-			    realloc(*stk, nc * sizeof(*ns));		\
-			if (ns == NULL)					\
-				break;	/* leak rather than crash */	\
-			if (*stk == local)				\
-				memcpy(ns, local, *n * sizeof(*ns));	\
-			*stk = ns;					\
-			*cap = nc;					\
-		}							\
-		(*stk)[(*n)++] = x_;					\
-	}								\
-} while (0)
 
 	switch (v->tv_type) {
 	case TV_STR:
@@ -427,21 +471,21 @@ tval_release(struct tval *v, struct tval ***stk, size_t *n, size_t *cap,
 	case TV_LIST:
 	case TV_TUPLE:
 		for (i = 0; i < v->u.l.n; i++)
-			PUSH(v->u.l.v[i]);
+			tval_drop(fs, v->u.l.v[i]);
 		array_free(v->u.l.v, v->u.l.cap * sizeof(*v->u.l.v));
 		free(v->u.l.rng);
 		break;
 	case TV_DICT:
 	case TV_NS:
 		for (i = 0; i < v->u.d.n; i++) {
-			PUSH(v->u.d.e[i].de_key);
-			PUSH(v->u.d.e[i].de_val);
+			tval_drop(fs, v->u.d.e[i].de_key);
+			tval_drop(fs, v->u.d.e[i].de_val);
 		}
 		dict_ents_free(v->u.d.e, v->u.d.cap);
 		free(v->u.d.idx);
 		break;
 	case TV_FUNC:
-		PUSH(v->u.fn.self);
+		tval_drop(fs, v->u.fn.self);
 		break;
 	case TV_UNDEF:
 		free(v->u.un.msg);
@@ -459,7 +503,6 @@ tval_release(struct tval *v, struct tval ***stk, size_t *n, size_t *cap,
 	default:
 		break;
 	}
-#undef PUSH
 	slab_release(v, v->tv_slab);
 }
 
@@ -475,17 +518,17 @@ tval_unref(struct tval *v)
 void
 tval_free_zero(struct tval *v)
 {
-	struct tval	*local[32], **stk = local;
-	size_t		 n = 0, cap = 32;
+	struct freestack	 fs;
 
 	/* an explicit stack: deeply nested data must not overflow ours */
-	stk[n++] = v;
-	while (n > 0) {
-		v = stk[--n];
-		tval_release(v, &stk, &n, &cap, local);
-	}
-	if (stk != local)
-		free(stk);
+	fs.fs_v = fs.fs_local;
+	fs.fs_cap = sizeof(fs.fs_local) / sizeof(fs.fs_local[0]);
+	fs.fs_n = 0;
+	tval_release(&fs, v);
+	while (fs.fs_n > 0)
+		tval_release(&fs, fs.fs_v[--fs.fs_n]);
+	if (fs.fs_v != fs.fs_local)
+		free(fs.fs_v);
 }
 
 /*
@@ -838,11 +881,17 @@ struct tval *
 dict_get_key(const struct tval *d, const struct tval *key, uint32_t *slot)
 {
 	const struct tdict_ent	*e = d->u.d.e;
+	const struct tval	*k;
 	size_t			 i = *slot, n = d->u.d.n;
 	ssize_t			 j;
 
-	if (i < n && e[i].de_key == key)
-		return e[i].de_val;
+	if (i < n) {
+		/* the globals' keys are not the template's: compare bytes */
+		if ((k = e[i].de_key) == key || (e[i].de_hash == key->u.s.h &&
+		    k->tv_type == TV_STR && k->u.s.len == key->u.s.len &&
+		    memcmp(k->u.s.p, key->u.s.p, key->u.s.len) == 0))
+			return e[i].de_val;
+	}
 	if (d->u.d.idx == NULL)
 		for (i = 0; i < n; i++)
 			if (e[i].de_key == key) {
@@ -932,7 +981,7 @@ tval_dict_fill(struct tval *d, struct tval **kv, size_t n)
 	struct tdict_ent	*e;
 	struct tval		*k, *v;
 	size_t			 i, j, m = 0;
-	uint64_t		 h;
+	uint64_t		 h, seen = 0;
 
 	if (n > DICT_LINEAR) {
 		for (i = 0; i < n; i++)
@@ -957,10 +1006,14 @@ tval_dict_fill(struct tval *d, struct tval **kv, size_t n)
 		/* a key from from_json has its hash with it */
 		h = k->tv_type == TV_STR && k->u.s.h != 0 ? k->u.s.h :
 		    tval_hash(k);
-		for (j = 0; j < m; j++)
-			if (e[j].de_hash == h && (e[j].de_key == k ||
-			    tval_eq(e[j].de_key, k)))
-				break;
+		/* a bit per hash says when no earlier key can be this one */
+		j = m;
+		if (seen & (1ULL << (h & 63)))
+			for (j = 0; j < m; j++)
+				if (e[j].de_hash == h && (e[j].de_key == k ||
+				    tval_eq(e[j].de_key, k)))
+					break;
+		seen |= 1ULL << (h & 63);
 		if (j < m) {
 			tval_unref(k);
 			tval_unref(e[j].de_val);
