@@ -68,6 +68,44 @@ intern_path(struct compiler *c, const struct tval *s)
 	}
 }
 
+/* The operands of a ~ chain, left to right, wherever its parentheses. */
+static size_t
+concat_operands(struct tnode *n, struct tnode **out, size_t max, size_t k)
+{
+	if (n->n_kind == N_BINOP && n->n_op == OP_TILDE) {
+		k = concat_operands(n->n_a, out, max, k);
+		return concat_operands(n->n_b, out, max, k);
+	}
+	if (k < max)
+		out[k] = n;
+	return k + 1;
+}
+
+/*
+ * a ~ b ~ c is one concatenation, as Jinja2 compiles it: the operands
+ * are kept in n_kids and joined once, without the strings in between.
+ */
+static void
+compile_concat(struct compiler *c, struct tnode *n)
+{
+	struct tnode	*ops[ARGS_MAX];
+	size_t		 k;
+
+	k = concat_operands(n, ops, ARGS_MAX, 0);
+	if (k > ARGS_MAX) {
+		n->n_ev = ev_binop;
+		return;
+	}
+	if ((n->n_kids = arena_alloc(&c->c_t->t_arena, k *
+	    sizeof(*n->n_kids))) == NULL) {
+		c->c_failed = 1;
+		return;
+	}
+	memcpy(n->n_kids, ops, k * sizeof(*ops));
+	n->n_nkids = k;
+	n->n_ev = ev_concat;
+}
+
 static void
 compile_expr(struct compiler *c, struct tnode *n)
 {
@@ -109,7 +147,10 @@ compile_expr(struct compiler *c, struct tnode *n)
 		n->n_ev = ev_test;
 		break;
 	case N_BINOP:
-		n->n_ev = ev_binop;
+		if (n->n_op == OP_TILDE)
+			compile_concat(c, n);
+		else
+			n->n_ev = ev_binop;
 		break;
 	case N_NEG:
 	case N_POS:
@@ -184,6 +225,8 @@ compile_stmt(struct compiler *c, struct tnode *n)
 		break;
 	case N_OUTPUT:
 		n->n_ex = output_is_json(n) ? ex_output_json : ex_output;
+		if (n->n_a->n_kind == N_BINOP && n->n_a->n_op == OP_TILDE)
+			n->n_ex = ex_output_concat;
 		break;
 	case N_IF:
 		n->n_ex = ex_if;
@@ -238,6 +281,15 @@ compile_run(struct tmpl *t, struct tmpl_error *err)
 
 	memset(&c, 0, sizeof(c));
 	c.c_t = t;
+	/*
+	 * Every name a scope can hold is interned, so that scopes compare
+	 * names by pointer: the renderer's own names too.
+	 */
+	if ((t->t_kloop = tmpl_intern(t, "loop", 4)) == NULL ||
+	    (t->t_kcaller = tmpl_intern(t, "caller", 6)) == NULL ||
+	    (t->t_kvarargs = tmpl_intern(t, "varargs", 7)) == NULL ||
+	    (t->t_kkwargs = tmpl_intern(t, "kwargs", 6)) == NULL)
+		c.c_failed = 1;
 	compile_node(&c, t->t_root);
 	if (c.c_failed) {
 		tmpl_seterr(err, 1, 1, "out of memory");

@@ -173,7 +173,9 @@ scope_free(struct scope *sc)
 
 /*
  * Innermost scope first, newest binding first: a set in a loop body shadows
- * the outer name for that iteration only.
+ * the outer name for that iteration only.  Every name a scope holds is one
+ * of the template's interned names (tmpl_intern, and the renderer's own
+ * t_kloop and the like), so names compare by pointer.
  */
 struct tval *
 scope_lookup(struct scope *sc, const char *name, size_t len, uint64_t h)
@@ -182,10 +184,7 @@ scope_lookup(struct scope *sc, const char *name, size_t len, uint64_t h)
 
 	for (; sc != NULL; sc = sc->sc_parent)
 		for (i = sc->sc_n; i-- > 0;)
-			if (sc->sc_vars[i].sv_hash == h &&
-			    (sc->sc_vars[i].sv_name == name ||
-			    (sc->sc_vars[i].sv_len == len &&
-			    memcmp(sc->sc_vars[i].sv_name, name, len) == 0)))
+			if (sc->sc_vars[i].sv_name == name)
 				return sc->sc_vars[i].sv_val;
 	return NULL;
 }
@@ -201,8 +200,7 @@ scope_set(struct eval *e, struct scope *sc, const char *name, size_t len,
 	if (v == NULL)
 		return -1;
 	for (i = 0; i < sc->sc_n; i++)
-		if (sc->sc_vars[i].sv_hash == h && sc->sc_vars[i].sv_len == len &&
-		    memcmp(sc->sc_vars[i].sv_name, name, len) == 0) {
+		if (sc->sc_vars[i].sv_name == name) {
 			tval_unref(sc->sc_vars[i].sv_val);
 			sc->sc_vars[i].sv_val = v;
 			return 0;
@@ -230,12 +228,12 @@ scope_set(struct eval *e, struct scope *sc, const char *name, size_t len,
 	return 0;
 }
 
-uint64_t
-static_hash(const char *s, uint64_t *cache)
+/* Bind an interned name (a str value of the template's) in sc. */
+int
+scope_set_key(struct eval *e, struct scope *sc, const struct tval *key,
+    struct tval *v)
 {
-	if (*cache == 0)
-		*cache = tmpl_hash(s, strlen(s));
-	return *cache;
+	return scope_set(e, sc, key->u.s.p, key->u.s.len, key->u.s.h, v);
 }
 
 /* --- Output ------------------------------------------------------------ */
@@ -603,7 +601,11 @@ eval_oom(struct eval *e)
 
 /* --- Render entry point ------------------------------------------------ */
 
-/* The result and its segments in one allocation; the bytes in another. */
+/*
+ * The result and its segments live at the end of the output's own buffer:
+ * a render allocates one block (sized from the template's previous
+ * render, so usually with no realloc either).
+ */
 struct tmpl_output_int {
 	struct tmpl_output	 oi_pub;
 	char			*oi_buf;
@@ -621,12 +623,13 @@ tmpl_render(const struct tmpl *t, const struct tmpl_env *env,
 	struct out		 out;
 	struct tmpl_output_int	*oi = NULL;
 	struct tmpl_segment	*segs;
-	size_t			 i, off, nsegs;
+	size_t			 i, off, nsegs, need;
 	struct tmpl_error	 dummy;
 
 	if (err == NULL)
 		err = &dummy;
-	memset(err, 0, sizeof(*err));
+	err->te_line = err->te_col = 0;
+	err->te_msg[0] = '\0';
 	memset(&e, 0, sizeof(e));
 	memset(&out, 0, sizeof(out));
 	e.e_t = t;
@@ -651,7 +654,7 @@ tmpl_render(const struct tmpl *t, const struct tmpl_env *env,
 	scope_init(&root, NULL);
 	e.e_scope = e.e_root = &root;
 	e.e_out = &out;
-	if (t->t_outhint > 0 && t->t_outhint < e.e_maxout &&
+	if (t->t_outhint > 0 && t->t_outhint < e.e_maxout + 4096 &&
 	    buf_grow(&out.o_buf, t->t_outhint + 1) == -1) {
 		tmpl_seterr(err, 1, 1, "out of memory");
 		goto fail;
@@ -669,18 +672,18 @@ tmpl_render(const struct tmpl *t, const struct tmpl_env *env,
 		if (i < out.o_nsecs)
 			nsegs++;
 	}
-	if ((oi = calloc(1, sizeof(*oi) + nsegs * sizeof(*segs))) == NULL) {
+	/* after the bytes and their NUL, aligned: the result itself */
+	off = (out.o_buf.b_len + 1 + 15) & ~(size_t)15;
+	need = off + sizeof(*oi) + nsegs * sizeof(*segs);
+	if (buf_grow(&out.o_buf, need - out.o_buf.b_len) == -1) {
 		tmpl_seterr(err, 1, 1, "out of memory");
 		goto fail;
 	}
-	if (out.o_buf.b_p == NULL && buf_add(&out.o_buf, "", 0) == -1) {
-		free(oi);
-		oi = NULL;
-		tmpl_seterr(err, 1, 1, "out of memory");
-		goto fail;
-	}
+	out.o_buf.b_p[out.o_buf.b_len] = '\0';
+	oi = (struct tmpl_output_int *)(out.o_buf.b_p + off);
+	memset(oi, 0, sizeof(*oi) + nsegs * sizeof(*segs));
 	/* the next render of this template starts with room for as much */
-	((struct tmpl *)t)->t_outhint = out.o_buf.b_len;
+	((struct tmpl *)t)->t_outhint = need;
 	segs = oi->oi_pub.to_segs = oi->oi_segs;
 	oi->oi_buf = out.o_buf.b_p;
 	oi->oi_len = out.o_buf.b_len;
@@ -723,8 +726,8 @@ tmpl_output_free(struct tmpl_output *o)
 		return;
 	for (i = 0; i < o->to_nsegs; i++)
 		tsecret_free(o->to_segs[i].sg_secret);
+	/* the result is inside the buffer it frees */
 	free(oi->oi_buf);
-	free(oi);
 }
 
 /*

@@ -92,7 +92,8 @@ void		 scope_free(struct scope *);
 struct tval	*scope_lookup(struct scope *, const char *, size_t, uint64_t);
 int		 scope_set(struct eval *, struct scope *, const char *, size_t,
 		    uint64_t, struct tval *);
-uint64_t	 static_hash(const char *, uint64_t *cache);
+int		 scope_set_key(struct eval *, struct scope *, const struct tval *,
+		    struct tval *);
 int		 out_check(struct eval *, struct out *, size_t);
 int		 out_add(struct eval *, struct out *, const char *, size_t);
 int		 out_secret(struct eval *, struct out *, struct tsecret *);
@@ -104,6 +105,8 @@ int		 eval_args(struct eval *, struct tnode **, size_t,
 struct tval	*eval_filter(struct eval *, const struct tnode *,
 		    struct tval *);
 int		 eval_truth(struct eval *, const struct tnode *, struct tval *);
+int		 eval_concat_operands(struct eval *, const struct tnode *,
+		    struct tval **);
 
 /*
  * One expression: a step, then the node's handler.  A new reference, or
@@ -130,14 +133,14 @@ EV_DECL(ev_slice) EV_DECL(ev_call) EV_DECL(ev_filter) EV_DECL(ev_filter0)
 EV_DECL(ev_test) EV_DECL(ev_binop) EV_DECL(ev_unary) EV_DECL(ev_not)
 EV_DECL(ev_andor) EV_DECL(ev_compare) EV_DECL(ev_compare_str)
 EV_DECL(ev_condexpr) EV_DECL(ev_list) EV_DECL(ev_tuple) EV_DECL(ev_dict)
-EV_DECL(ev_bad)
+EV_DECL(ev_bad) EV_DECL(ev_concat)
 #undef EV_DECL
 /* stmt.c: the statement handlers */
 #define EX_DECL(fn)	int fn(struct eval *, const struct tnode *);
 EX_DECL(ex_data) EX_DECL(ex_output) EX_DECL(ex_output_json) EX_DECL(ex_if)
 EX_DECL(ex_for) EX_DECL(ex_set) EX_DECL(ex_setblock) EX_DECL(ex_filterblock)
 EX_DECL(ex_with) EX_DECL(ex_macro) EX_DECL(ex_callblock) EX_DECL(ex_bad)
-EX_DECL(ex_set_append)
+EX_DECL(ex_set_append) EX_DECL(ex_output_concat)
 #undef EX_DECL
 /* lookup.c */
 int		 node_method(const struct tnode *, const struct tval *);
@@ -157,7 +160,5 @@ struct tval	*macro_call(struct eval *, struct macro *, struct args *);
 struct tval	*loop_call(struct eval *, struct loopctx *, struct args *);
 void		 eval_macros_release(struct eval *);
 
-extern const char name_loop[];
-extern const char name_caller[];
 
 #endif

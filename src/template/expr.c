@@ -301,6 +301,85 @@ ev_binop(struct eval *e, const struct tnode *n)
 	return r;
 }
 
+/*
+ * The operands of a ~ chain, evaluated left to right into v[] (new
+ * references); 1 when one of them is a secret, -1 on error.
+ */
+int
+eval_concat_operands(struct eval *e, const struct tnode *n, struct tval **v)
+{
+	size_t	 i;
+	int	 secret = 0;
+
+	for (i = 0; i < n->n_nkids; i++) {
+		if ((v[i] = eval_expr(e, n->n_kids[i])) == NULL) {
+			while (i-- > 0)
+				tval_unref(v[i]);
+			return -1;
+		}
+		if (v[i]->tv_type == TV_SECRET)
+			secret = 1;
+	}
+	return secret;
+}
+
+/*
+ * a ~ b ~ c: str() of each operand, joined once.  With a secret among
+ * them the pairwise concatenation builds the keeper's tree.
+ */
+struct tval *
+ev_concat(struct eval *e, const struct tnode *n)
+{
+	struct tval	*v[ARGS_MAX], *r = NULL, *t;
+	struct buf	 b;
+	size_t		 i, len;
+	int		 secret;
+
+	if ((secret = eval_concat_operands(e, n, v)) == -1)
+		return NULL;
+	e->e_node = n;
+	if (secret) {
+		r = tval_ref(v[0]);
+		for (i = 1; i < n->n_nkids && r != NULL; i++) {
+			t = eval_binop(e, OP_TILDE, r, v[i]);
+			tval_unref(r);
+			r = t;
+		}
+		goto out;
+	}
+	memset(&b, 0, sizeof(b));
+	/* the strings' lengths first: one allocation for most chains */
+	for (i = 0, len = 0; i < n->n_nkids; i++)
+		len += v[i]->tv_type == TV_STR ? v[i]->u.s.len : 24;
+	if (len < e->e_maxout && buf_grow(&b, len + 1) == -1) {
+		eval_oom(e);
+		goto out;
+	}
+	for (i = 0; i < n->n_nkids; i++)
+		if (eval_str_into(e, &b, v[i]) == -1) {
+			buf_free(&b);
+			goto out;
+		}
+	if (b.b_len > e->e_maxout) {
+		buf_free(&b);
+		eval_error(e, "string too long (output limit %zu bytes)",
+		    e->e_maxout);
+		goto out;
+	}
+	if (eval_step(e, b.b_len / 256) == -1) {
+		buf_free(&b);
+		goto out;
+	}
+	if ((r = tval_str_buf(&b)) == NULL)
+		eval_oom(e);
+out:
+	for (i = 0; i < n->n_nkids; i++)
+		tval_unref(v[i]);
+	if (r == NULL && !e->e_failed)
+		eval_oom(e);
+	return r;
+}
+
 struct tval *
 ev_unary(struct eval *e, const struct tnode *n)
 {

@@ -376,40 +376,35 @@ static const unsigned char url_safe[256] = {
 
 /*
  * quote_from_bytes with safe "/" (or nothing, for_qs), then %20 → + for
- * queries; runs of safe bytes are copied at once.
+ * queries, by table, straight into the buffer.
  */
 int
 url_quote_into(struct buf *b, const char *p, size_t len, int for_qs)
 {
 	static const char	 hex[] = "0123456789ABCDEF";
-	unsigned char		 safe = for_qs ? 1 : 3;
-	size_t			 i = 0, run;
-	char			 esc[3];
+	unsigned char		 safe = for_qs ? 1 : 3, c;
+	size_t			 i;
+	char			*o;
 
-	if (buf_grow(b, len + len / 2) == -1)
+	/* at most three bytes out per byte in: written in place */
+	if (len > (SIZE_MAX - b->b_len) / 3 - 1 || buf_grow(b, 3 * len + 1) == -1)
 		return -1;
-	while (i < len) {
-		for (run = i; i < len && (url_safe[(unsigned char)p[i]] &
-		    safe); i++)
-			;
-		if (i > run && buf_add(b, p + run, i - run) == -1)
-			return -1;
-		for (; i < len && !(url_safe[(unsigned char)p[i]] & safe);
-		    i++) {
-			unsigned char	 c = (unsigned char)p[i];
-
-			if (c == ' ' && for_qs) {
-				if (buf_addc(b, '+') == -1)
-					return -1;
-				continue;
-			}
-			esc[0] = '%';
-			esc[1] = hex[c >> 4];
-			esc[2] = hex[c & 15];
-			if (buf_add(b, esc, 3) == -1)
-				return -1;
+	o = b->b_p + b->b_len;
+	for (i = 0; i < len; i++) {
+		c = (unsigned char)p[i];
+		if (url_safe[c] & safe)
+			*o++ = (char)c;
+		else if (c == ' ' && for_qs)
+			*o++ = '+';
+		else {
+			o[0] = '%';
+			o[1] = hex[c >> 4];
+			o[2] = hex[c & 15];
+			o += 3;
 		}
 	}
+	*o = '\0';
+	b->b_len = (size_t)(o - b->b_p);
 	return 0;
 }
 

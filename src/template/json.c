@@ -95,6 +95,12 @@ jd_plain(const char *s, size_t pos, size_t len, unsigned char mask)
 		pos += 16;
 	}
 #endif
+	/* the tail, and short strings: four bytes per step */
+	while (pos + 4 <= len && ((jd_class[(unsigned char)s[pos]] |
+	    jd_class[(unsigned char)s[pos + 1]] |
+	    jd_class[(unsigned char)s[pos + 2]] |
+	    jd_class[(unsigned char)s[pos + 3]]) & mask) == 0)
+		pos += 4;
 	while (pos < len && (jd_class[(unsigned char)s[pos]] & mask) == 0)
 		pos++;
 	return pos;
@@ -107,7 +113,21 @@ jd_string(struct jdump *jd, const char *s, size_t len)
 	size_t		 pos = 0, start;
 	uint32_t	 cp;
 	unsigned char	 mask = jd->jd_mode == 1 ? 3 : 1;
+	char		*o;
 
+	/* the usual string has nothing to escape: one copy between quotes */
+	if ((pos = jd_plain(s, 0, len, mask)) == len &&
+	    b->b_cap - b->b_len > len + 2 &&
+	    (b->b_max == 0 || b->b_len + len + 2 <= b->b_max)) {
+		o = b->b_p + b->b_len;
+		o[0] = '"';
+		memcpy(o + 1, s, len);
+		o[len + 1] = '"';
+		o[len + 2] = '\0';
+		b->b_len += len + 2;
+		return;
+	}
+	pos = 0;
 	buf_addc(b, '"');
 	while (pos < len) {
 		unsigned char	 c = (unsigned char)s[pos];
@@ -264,12 +284,12 @@ jd_dict(struct jdump *jd, const struct tval *d, int level)
 		const struct tdict_ent	*ent = &d->u.d.e[order[i]];
 
 		if (i)
-			buf_adds(jd->jd_b, jd->jd_indent >= 0 || compact ? "," :
-			    ", ");
+			buf_add(jd->jd_b, ", ", jd->jd_indent >= 0 || compact ?
+			    1 : 2);
 		if (jd->jd_indent >= 0)
 			jd_newline(jd, level + 1);
 		if (jd_key(jd, ent->de_key) == -1 ||
-		    (buf_adds(jd->jd_b, compact ? ":" : ": "), 0) ||
+		    (buf_add(jd->jd_b, ": ", compact ? 1 : 2), 0) ||
 		    jd_value(jd, ent->de_val, level + 1) == -1) {
 			if (order != local)
 				free(order);
@@ -314,8 +334,8 @@ jd_value(struct jdump *jd, const struct tval *v, int level)
 		buf_addc(jd->jd_b, '[');
 		for (i = 0; i < v->u.l.n; i++) {
 			if (i)
-				buf_adds(jd->jd_b, jd->jd_indent >= 0 ||
-				    jd->jd_mode >= 2 ? "," : ", ");
+				buf_add(jd->jd_b, ", ", jd->jd_indent >= 0 ||
+				    jd->jd_mode >= 2 ? 1 : 2);
 			if (jd->jd_indent >= 0)
 				jd_newline(jd, level + 1);
 			if (jd_value(jd, v->u.l.v[i], level + 1) == -1)

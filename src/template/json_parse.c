@@ -468,7 +468,7 @@ jp_close(struct jparse *jp, int obj, size_t base)
 
 	if (obj) {
 		/* a repeated key: the last value wins, at the first place */
-		if ((c = tval_dict()) == NULL) {
+		if ((c = tval_container(TV_DICT, n / 2)) == NULL) {
 			jp_unwind(jp, base);
 			return NULL;
 		}
@@ -479,8 +479,7 @@ jp_close(struct jparse *jp, int obj, size_t base)
 		}
 		return c;
 	}
-	if ((c = tval_list()) == NULL || tval_list_reserve(c, n) == -1) {
-		tval_unref(c);
+	if ((c = tval_container(TV_LIST, n)) == NULL) {
 		jp_unwind(jp, base);
 		return NULL;
 	}

@@ -10,9 +10,6 @@
 
 #include "eval_int.h"
 
-const char name_loop[] = "loop";
-const char name_caller[] = "caller";
-
 /* The value named by ns of a target ns.attr, or NULL (borrowed). */
 static struct tval *
 ns_find(struct eval *e, const struct tnode *target)
@@ -100,7 +97,6 @@ exec_for(struct eval *e, const struct tnode *n, struct tval *iter, int depth)
 	struct loopctx	*lc = NULL;
 	struct scope	 sc, *outer = e->e_scope;
 	size_t		 nitems = 0, i, k;
-	static uint64_t	 hloop;
 	int		 rc = -1, keep;
 
 	e->e_node = n;
@@ -160,8 +156,7 @@ exec_for(struct eval *e, const struct tnode *n, struct tval *iter, int depth)
 		lc->lc_i = i;
 		scope_clear(&sc);
 		if (assign(e, &sc, n->n_target, tval_ref(items[i])) == -1 ||
-		    scope_set(e, &sc, name_loop, sizeof(name_loop) - 1,
-		    static_hash(name_loop, &hloop), tval_ref(loopv)) == -1)
+		    scope_set_key(e, &sc, e->e_t->t_kloop, tval_ref(loopv)) == -1)
 			goto out;
 		e->e_scope = &sc;
 		if (exec_body(e, n->n_kids, n->n_nkids) == -1) {
@@ -298,6 +293,36 @@ ex_output_json(struct eval *e, const struct tnode *n)
 	if (b->b_len - before > 256)
 		return eval_step(e, (b->b_len - before) / 256);
 	return 0;
+}
+
+/*
+ * {{ a ~ b ~ c }}: each operand straight into the output, no string in
+ * between.  A secret among them makes the usual tree (and its literal).
+ */
+int
+ex_output_concat(struct eval *e, const struct tnode *n)
+{
+	const struct tnode	*c = n->n_a;
+	struct tval		*v[ARGS_MAX];
+	size_t			 i;
+	int			 rc = 0, secret;
+
+	if (c->n_nkids == 0)
+		return ex_output(e, n);
+	if ((secret = eval_concat_operands(e, c, v)) == -1)
+		return -1;
+	if (secret) {
+		for (i = 0; i < c->n_nkids; i++)
+			tval_unref(v[i]);
+		return ex_output(e, n);
+	}
+	e->e_node = c;
+	for (i = 0; i < c->n_nkids; i++) {
+		if (rc == 0)
+			rc = out_value(e, e->e_out, v[i]);
+		tval_unref(v[i]);
+	}
+	return rc;
 }
 
 int
@@ -583,7 +608,6 @@ macro_call(struct eval *e, struct macro *m, struct args *a)
 	struct scope		*saved_scope;
 	struct tval		*v, *caller = NULL, *extra_kw = NULL;
 	size_t			 i, j, np;
-	static uint64_t		 hcaller;
 	int			 rc = -1;
 
 	if (m->m_scope == NULL)
@@ -667,8 +691,7 @@ macro_call(struct eval *e, struct macro *m, struct args *a)
 			eval_error(e, "out of memory");
 			goto out;
 		}
-		if (scope_set(e, &sc, "varargs", 7, tmpl_hash("varargs", 7),
-		    va) == -1)
+		if (scope_set_key(e, &sc, e->e_t->t_kvarargs, va) == -1)
 			goto out;
 	}
 	if (mn->n_flags & NF_KWARGS) {
@@ -676,15 +699,13 @@ macro_call(struct eval *e, struct macro *m, struct args *a)
 			eval_error(e, "out of memory");
 			goto out;
 		}
-		if (scope_set(e, &sc, "kwargs", 6, tmpl_hash("kwargs", 6),
-		    extra_kw) == -1) {
+		if (scope_set_key(e, &sc, e->e_t->t_kkwargs, extra_kw) == -1) {
 			extra_kw = NULL;
 			goto out;
 		}
 		extra_kw = NULL;
 	}
-	if (caller != NULL && scope_set(e, &sc, name_caller,
-	    sizeof(name_caller) - 1, static_hash(name_caller, &hcaller),
+	if (caller != NULL && scope_set_key(e, &sc, e->e_t->t_kcaller,
 	    tval_ref(caller)) == -1)
 		goto out;
 	e->e_out = &out;

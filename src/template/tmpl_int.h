@@ -230,6 +230,8 @@ struct tmpl {
 	size_t		 t_cnames;
 	/* the last render's output length: the next one reserves it */
 	size_t		 t_outhint;
+	/* names the renderer binds itself, interned like the template's */
+	struct tval	*t_kloop, *t_kcaller, *t_kvarargs, *t_kkwargs;
 };
 
 /* The template's interned names (template.c). */
@@ -503,6 +505,7 @@ struct macro;
 #define TVF_VVALUES	0x80	/* ... dict_values([...]) */
 #define TVF_NSIN	0x100	/* container may hold a namespace */
 #define TVF_MARKUP	0x200	/* str is a markupsafe Markup (escape, safe) */
+#define TVF_INLINE	0x400	/* items/entries inside the value's block */
 
 struct tval {
 	uint8_t		 tv_type;
@@ -623,6 +626,7 @@ int		 tval_dict_put(struct tval *d, struct tval *k, struct tval *v);
 int		 tval_dict_reserve(struct tval *d, size_t n);
 int		 tval_dict_fill(struct tval *d, struct tval **kv, size_t n);
 int		 tval_list_reserve(struct tval *l, size_t n);
+struct tval	*tval_container(int type, size_t n);
 int		 tval_list_adopt(struct tval *l, struct tval **items, size_t n);
 struct tval	*tval_dict_get(const struct tval *d, const struct tval *k);
 struct tval	*tval_dict_gets(const struct tval *d, const char *k, size_t,

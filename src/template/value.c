@@ -20,6 +20,7 @@
 #undef tval_list_append
 
 #define VAL_MAXDEPTH	500	/* recursion bound for eq / hash / repr */
+#define DICT_LINEAR	8	/* dicts this small are scanned, not indexed */
 
 struct tval tval_undef_static = { TV_UNDEF, TVF_IMMORTAL, 0, 1, { .i = 0 } };
 struct tval tval_none_static = { TV_NONE, TVF_IMMORTAL, 0, 1, { .i = 0 } };
@@ -137,9 +138,35 @@ array_grow(void **ap, size_t used, size_t oldsize, size_t size)
 }
 
 static void
-dict_ents_free(struct tdict_ent *e, size_t cap)
+dict_ents_free(struct tval *d)
 {
-	array_free(e, cap * sizeof(*e));
+	if (!(d->tv_flags & TVF_INLINE))
+		array_free(d->u.d.e, d->u.d.cap * sizeof(*d->u.d.e));
+}
+
+/*
+ * An array inside the value's own block (TVF_INLINE) is outgrown, never
+ * freed: the new one is a block of its own.
+ */
+static int
+container_grow(struct tval *c, void **ap, size_t elem, size_t used,
+    size_t oldcap, size_t cap)
+{
+	void	*na;
+	uint8_t	 cls;
+
+	if (cap > SIZE_MAX / elem)
+		return -1;
+	if (c->tv_flags & TVF_INLINE) {
+		if ((na = slab_alloc(cap * elem, &cls)) == NULL)
+			return -1;
+		if (used)
+			memcpy(na, *ap, used * elem);
+		c->tv_flags &= ~TVF_INLINE;
+		*ap = na;
+		return 0;
+	}
+	return array_grow(ap, used * elem, oldcap * elem, cap * elem);
 }
 
 /* d's entry array with room for cap entries (cap > d->u.d.cap). */
@@ -148,10 +175,8 @@ dict_ents_grow(struct tval *d, size_t cap)
 {
 	void	*e = d->u.d.e;
 
-	if (cap > SIZE_MAX / sizeof(struct tdict_ent) ||
-	    array_grow(&e, d->u.d.n * sizeof(struct tdict_ent),
-	    d->u.d.cap * sizeof(struct tdict_ent),
-	    cap * sizeof(struct tdict_ent)) == -1)
+	if (container_grow(d, &e, sizeof(struct tdict_ent), d->u.d.n,
+	    d->u.d.cap, cap) == -1)
 		return -1;
 	d->u.d.e = e;
 	d->u.d.cap = cap;
@@ -164,10 +189,8 @@ list_items_grow(struct tval *l, size_t cap)
 {
 	void	*v = l->u.l.v;
 
-	if (cap > SIZE_MAX / sizeof(struct tval *) ||
-	    array_grow(&v, l->u.l.n * sizeof(struct tval *),
-	    l->u.l.cap * sizeof(struct tval *),
-	    cap * sizeof(struct tval *)) == -1)
+	if (container_grow(l, &v, sizeof(struct tval *), l->u.l.n,
+	    l->u.l.cap, cap) == -1)
 		return -1;
 	l->u.l.v = v;
 	l->u.l.cap = cap;
@@ -335,6 +358,41 @@ tval_list(void)
 	return tval_alloc(TV_LIST, 0);
 }
 
+/*
+ * An empty list, tuple or dict with room for n items: a small one has
+ * them inside its own block, one allocation (from_json's containers).
+ */
+struct tval *
+tval_container(int type, size_t n)
+{
+	struct tval	*v;
+	size_t		 elem = type == TV_DICT ? sizeof(struct tdict_ent) :
+	    sizeof(struct tval *);
+
+	if (slab_class(sizeof(*v) + n * elem) == SLAB_NONE ||
+	    (type == TV_DICT && n > DICT_LINEAR)) {
+		if ((v = tval_alloc(type, 0)) == NULL)
+			return NULL;
+		if ((type == TV_DICT ? tval_dict_reserve(v, n) :
+		    tval_list_reserve(v, n)) == -1) {
+			tval_unref(v);
+			return NULL;
+		}
+		return v;
+	}
+	if ((v = tval_alloc(type, n * elem)) == NULL)
+		return NULL;
+	v->tv_flags |= TVF_INLINE;
+	if (type == TV_DICT) {
+		v->u.d.e = (struct tdict_ent *)(v + 1);
+		v->u.d.cap = n;
+	} else {
+		v->u.l.v = (struct tval **)(v + 1);
+		v->u.l.cap = n;
+	}
+	return v;
+}
+
 struct tval *
 tval_tuple(void)
 {
@@ -472,7 +530,8 @@ tval_release(struct freestack *fs, struct tval *v)
 	case TV_TUPLE:
 		for (i = 0; i < v->u.l.n; i++)
 			tval_drop(fs, v->u.l.v[i]);
-		array_free(v->u.l.v, v->u.l.cap * sizeof(*v->u.l.v));
+		if (!(v->tv_flags & TVF_INLINE))
+			array_free(v->u.l.v, v->u.l.cap * sizeof(*v->u.l.v));
 		free(v->u.l.rng);
 		break;
 	case TV_DICT:
@@ -481,7 +540,7 @@ tval_release(struct freestack *fs, struct tval *v)
 			tval_drop(fs, v->u.d.e[i].de_key);
 			tval_drop(fs, v->u.d.e[i].de_val);
 		}
-		dict_ents_free(v->u.d.e, v->u.d.cap);
+		dict_ents_free(v);
 		free(v->u.d.idx);
 		break;
 	case TV_FUNC:
@@ -781,7 +840,6 @@ tval_eq(const struct tval *a, const struct tval *b)
 
 /* --- Dict -------------------------------------------------------------- */
 
-#define DICT_LINEAR	8
 
 /*
  * Open addressing over entry indexes, built once a dict outgrows a linear
