@@ -601,40 +601,130 @@ analyze_secrets(struct tmpl *t, struct tmpl_error *err)
 	return rc;
 }
 
-/*
- * Everything decided once, at compile time: usage, literal-ness and secret
- * misuse.
- */
-/* Does a macro body name varargs or kwargs?  Then it accepts extras. */
+/* --- Macros and loops --------------------------------------------------- */
+
+/* Does a macro body name varargs, kwargs or caller? */
 static int
 macro_args_cb(struct tnode *n, void *arg)
 {
 	struct tnode	*m = arg;
 
-	if (n->n_kind == N_NAME && strcmp(n->n_name, "varargs") == 0)
+	if (n->n_kind != N_NAME)
+		return 0;
+	if (strcmp(n->n_name, "varargs") == 0)
 		m->n_flags |= NF_VARARGS;
-	if (n->n_kind == N_NAME && strcmp(n->n_name, "kwargs") == 0)
+	else if (strcmp(n->n_name, "kwargs") == 0)
 		m->n_flags |= NF_KWARGS;
+	else if (strcmp(n->n_name, "caller") == 0)
+		m->n_flags |= NF_CALLER;
 	return 0;
 }
 
+/*
+ * A macro whose body names varargs or kwargs accepts extra arguments,
+ * unless a parameter has that name (Jinja2's macro_body).  A parameter
+ * named caller needs a default when the body uses caller: Jinja2 refuses
+ * it at compile time.
+ */
 static int
 macro_scan_cb(struct tnode *n, void *arg)
 {
-	size_t	 i;
+	struct tmpl_error	*err = arg;
+	const struct tnode	*p;
+	size_t			 i;
 
-	if (n->n_kind == N_MACRO || n->n_kind == N_CALLBLOCK)
-		for (i = 0; i < n->n_nkids; i++)
-			walk(n->n_kids[i], macro_args_cb, n);
+	if (n->n_kind != N_MACRO && n->n_kind != N_CALLBLOCK)
+		return 0;
+	for (i = 0; i < n->n_nkids; i++)
+		walk(n->n_kids[i], macro_args_cb, n);
+	for (i = 0; i < n->n_nkids2; i++) {
+		p = n->n_kids2[i];
+		if (strcmp(p->n_name, "varargs") == 0)
+			n->n_flags &= ~NF_VARARGS;
+		else if (strcmp(p->n_name, "kwargs") == 0)
+			n->n_flags &= ~NF_KWARGS;
+		else if (strcmp(p->n_name, "caller") == 0 && p->n_a == NULL &&
+		    (n->n_flags & NF_CALLER)) {
+			tmpl_seterr(err, n->n_line, n->n_col, "When defining "
+			    "macros or call blocks the special \"caller\" "
+			    "argument must be omitted or be given a default.");
+			return -1;
+		}
+	}
 	return 0;
 }
 
+/* A store to the name loop in an assignment target, or NULL. */
+static const struct tnode *
+loop_target(const struct tnode *t)
+{
+	const struct tnode	*r;
+	size_t			 i;
+
+	if (t == NULL)
+		return NULL;
+	if (t->n_kind == N_NAME)
+		return strcmp(t->n_name, "loop") == 0 ? t : NULL;
+	if (t->n_kind == N_TUPLE)
+		for (i = 0; i < t->n_nkids; i++)
+			if ((r = loop_target(t->n_kids[i])) != NULL)
+				return r;
+	return NULL;
+}
+
+/*
+ * Inside a for statement nothing may store to loop: not its target, not
+ * a set or a nested for in its body or else, in a macro or a block there
+ * either (Jinja2's visit_For looks at every Name it holds).  with is not
+ * a store there.
+ */
+static const struct tnode *
+loop_store(const struct tnode *n)
+{
+	const struct tnode	*r;
+	size_t			 i;
+
+	if (n == NULL)
+		return NULL;
+	if ((n->n_kind == N_FOR || n->n_kind == N_SET ||
+	    n->n_kind == N_SETBLOCK) && (r = loop_target(n->n_target)) != NULL)
+		return r;
+	for (i = 0; i < n->n_nkids; i++)
+		if ((r = loop_store(n->n_kids[i])) != NULL)
+			return r;
+	if (n->n_kind != N_WITH)
+		for (i = 0; i < n->n_nkids2; i++)
+			if ((r = loop_store(n->n_kids2[i])) != NULL)
+				return r;
+	return NULL;
+}
+
+static int
+loop_store_cb(struct tnode *n, void *arg)
+{
+	struct tmpl_error	*err = arg;
+	const struct tnode	*r;
+
+	if (n->n_kind == N_FOR && (r = loop_store(n)) != NULL) {
+		tmpl_seterr(err, r->n_line, r->n_col, "Can't assign to special "
+		    "loop variable in for-loop target");
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Everything decided once, at compile time: usage, literal-ness, the
+ * checks Jinja2 makes when it compiles, and secret misuse.
+ */
 int
 analyze_run(struct tmpl *t, struct tmpl_error *err)
 {
 	size_t	 i;
 
-	walk(t->t_root, macro_scan_cb, NULL);
+	if (walk(t->t_root, macro_scan_cb, err) == -1 ||
+	    walk(t->t_root, loop_store_cb, err) == -1)
+		return -1;
 
 	if (walk(t->t_root, usage_cb, t) == -1) {
 		tmpl_seterr(err, 1, 1, "out of memory");

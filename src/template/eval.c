@@ -147,6 +147,7 @@ void
 scope_init(struct scope *sc, struct scope *parent)
 {
 	sc->sc_parent = parent;
+	sc->sc_captured = 0;
 	sc->sc_vars = sc->sc_local;
 	sc->sc_n = 0;
 	sc->sc_cap = sizeof(sc->sc_local) / sizeof(sc->sc_local[0]);
@@ -169,6 +170,23 @@ scope_free(struct scope *sc)
 	if (sc->sc_vars != sc->sc_local)
 		free(sc->sc_vars);
 	sc->sc_vars = sc->sc_local;
+}
+
+/*
+ * A scope's statement ends.  Macros defined in it close over it (they see
+ * its variables as they are when called, as Python closures do); once it
+ * is gone they are cut loose, and calling one is an error.
+ */
+void
+scope_end(struct eval *e, struct scope *sc)
+{
+	size_t	 i;
+
+	if (sc->sc_captured)
+		for (i = 0; i < e->e_nmacros; i++)
+			if (e->e_macros[i]->m_scope == sc)
+				e->e_macros[i]->m_scope = NULL;
+	scope_free(sc);
 }
 
 /*

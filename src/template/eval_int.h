@@ -29,6 +29,7 @@ struct scope {
 	struct scope_var	*sc_vars;
 	size_t			 sc_n;
 	size_t			 sc_cap;
+	int			 sc_captured;	/* a macro closes over it */
 	struct scope_var	 sc_local[8];
 };
 
@@ -89,6 +90,7 @@ struct eval {
 void		 scope_init(struct scope *, struct scope *parent);
 void		 scope_clear(struct scope *);
 void		 scope_free(struct scope *);
+void		 scope_end(struct eval *, struct scope *);
 struct tval	*scope_lookup(struct scope *, const char *, size_t, uint64_t);
 int		 scope_set(struct eval *, struct scope *, const char *, size_t,
 		    uint64_t, struct tval *);

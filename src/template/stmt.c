@@ -174,7 +174,7 @@ out:
 		lc->lc_scope = NULL;
 	}
 	tval_unref(loopv);
-	scope_free(&sc);
+	scope_end(e, &sc);
 	items_free(items, nitems);
 	eval_depth_leave(e);
 	return rc;
@@ -486,7 +486,7 @@ ex_with(struct eval *e, const struct tnode *n)
 		rc = exec_body(e, n->n_kids, n->n_nkids);
 		e->e_scope = saved;
 	}
-	scope_free(&sc);
+	scope_end(e, &sc);
 	return rc;
 }
 
@@ -516,8 +516,10 @@ ex_macro(struct eval *e, const struct tnode *n)
 	struct tval	*m;
 	struct macro	**nm;
 
-	if ((m = macro_new(e, n, e->e_root)) == NULL)
+	/* a closure over the scope it is defined in (for, with, macro) */
+	if ((m = macro_new(e, n, e->e_scope)) == NULL)
 		return -1;
+	e->e_scope->sc_captured = 1;
 	if (e->e_nmacros == e->e_cmacros) {
 		size_t	 c = e->e_cmacros ? e->e_cmacros * 2 : 8;
 
@@ -714,7 +716,7 @@ out:
 	tval_unref(extra_kw);
 	e->e_out = saved_out;
 	e->e_scope = saved_scope;
-	scope_free(&sc);
+	scope_end(e, &sc);
 	eval_depth_leave(e);
 	if (rc == -1) {
 		out_free(&out);

@@ -204,6 +204,7 @@ struct tnode {
 #define NF_TAINTED	0x02	/* expression holds a symbolic secret */
 #define NF_VARARGS	0x04	/* N_MACRO body uses varargs */
 #define NF_KWARGS	0x08	/* N_MACRO body uses kwargs */
+#define NF_CALLER	0x10	/* N_MACRO body uses caller */
 
 struct tmpl {
 	struct arena	 t_arena;
