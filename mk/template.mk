@@ -1,6 +1,6 @@
 # template fragment (see Makefile.am): the engine, widgetctl render, tests
 src_template_libwtemplate_a_SOURCES += src/template/template.h \
-	src/template/tmpl_int.h src/template/eval_int.h \
+	src/template/tmpl_int.h src/template/eval_int.h src/template/names.c \
 	src/template/util.c src/template/builtins.c \
 	src/template/lexer.c src/template/parser.c src/template/analyze.c \
 	src/template/value.c src/template/strings.c src/template/json.c \

@@ -466,6 +466,16 @@ format_percent(struct eval *e, const struct tval *fmt, struct tval *args)
 			eval_error(e, "a secret cannot be formatted");
 			goto fail;
 		}
+		if ((unsigned char)*p >= 0x80) {
+			/* Python names the character by its code point */
+			size_t		 at = (size_t)(p - fmt->u.s.p);
+			uint32_t	 cp;
+
+			utf8_next(fmt->u.s.p, fmt->u.s.len, &at, &cp);
+			eval_error(e, "unsupported format character '?' "
+			    "(0x%x)", (unsigned)cp);
+			goto fail;
+		}
 		if (conv_one(e, &b, *p, &f, v) == -1)
 			goto fail;
 		p++;

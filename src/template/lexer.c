@@ -66,19 +66,35 @@ static int
 lex_fail(struct lexer *lx, size_t off, const char *msg, int c)
 {
 	int	 line, col;
+	char	 ch[32];
 
 	lex_linecol(lx, off, &line, &col);
 	if (c >= 0) {
-		if (c == '\'')
-			tmpl_seterr(lx->lx_err, line, col, "%s \"'\"", msg);
-		else if (c >= 0x20 && c < 0x7f)
-			tmpl_seterr(lx->lx_err, line, col, "%s '%c'", msg, c);
-		else
-			tmpl_seterr(lx->lx_err, line, col, "%s '\\x%02x'", msg,
-			    (unsigned)c);
+		/* the character at off, as Python shows it: 'é', not bytes */
+		char_repr(ch, sizeof(ch), lx->lx_s, lx->lx_len, off);
+		tmpl_seterr(lx->lx_err, line, col, "%s %s", msg, ch);
 	} else
 		tmpl_seterr(lx->lx_err, line, col, "%s", msg);
 	return -1;
+}
+
+/*
+ * The length in bytes of the name character at p, or 0: ASCII letters,
+ * digits and _, and beyond ASCII what cp_isname() says.
+ */
+static size_t
+lex_namechar(struct lexer *lx, size_t p)
+{
+	size_t		 q = p;
+	uint32_t	 cp;
+	unsigned char	 c = (unsigned char)lx->lx_s[p];
+
+	if (c < 0x80)
+		return cp_isname(c) ? 1 : 0;
+	if (!utf8_next(lx->lx_s, lx->lx_len, &q, &cp) || cp == 0xfffd ||
+	    !cp_isname(cp))
+		return 0;
+	return q - p;
 }
 
 static struct token *
@@ -458,7 +474,7 @@ lex_tag(struct lexer *lx, int block)
 	const char	*s = lx->lx_s;
 	char		 bal[LEX_MAXBALANCE];
 	int		 nbal = 0;
-	size_t		 p, i;
+	size_t		 p, i, n;
 	struct token	*tk;
 
 	for (;;) {
@@ -492,12 +508,11 @@ lex_tag(struct lexer *lx, int block)
 				return -1;
 			continue;
 		}
-		if (isalpha((unsigned char)s[p]) || s[p] == '_') {
-			size_t	 q = p + 1;
+		if ((n = lex_namechar(lx, p)) > 0) {
+			size_t	 q = p + n;
 
-			while (q < lx->lx_len && (isalnum((unsigned char)s[q]) ||
-			    s[q] == '_'))
-				q++;
+			while (q < lx->lx_len && (n = lex_namechar(lx, q)) > 0)
+				q += n;
 			if ((tk = lex_push(lx, TK_NAME, p, q)) == NULL)
 				return -1;
 			if ((tk->tk_str = arena_strndup(&lx->lx_t->t_arena,

@@ -775,6 +775,9 @@ int		 cp_isdecimal(uint32_t);
 int		 cp_isnumeric(uint32_t);
 int		 cp_islower(uint32_t);
 int		 cp_isupper(uint32_t);
+/* names.c: name characters, and a character as Python's repr() shows it */
+int		 cp_isname(uint32_t);
+void		 char_repr(char *, size_t, const char *, size_t, size_t at);
 /* byte offset of character index i (clamped) */
 size_t		 str_offset(const struct tval *, size_t i);
 struct tval	*str_upper(const struct tval *);
