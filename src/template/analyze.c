@@ -714,17 +714,95 @@ loop_store_cb(struct tnode *n, void *arg)
 }
 
 /*
+ * An unknown filter or test fails when the template is compiled, unless it
+ * sits in a "soft" frame of Jinja2's compiler: the test and branches of an
+ * if, the three parts of an x if c else y.  There it fails only when it is
+ * called, its arguments evaluated first.  A for body, its loop filter and
+ * its else, macros and call blocks, with, set and filter blocks are frames
+ * of their own, never soft; a for's iterable, a with's values, a set's
+ * value and a call block's call are in the enclosing frame.
+ */
+static const struct tnode *
+unknown_in(const struct tnode *n, int soft)
+{
+	const struct tnode	*r = NULL;
+	size_t			 i;
+
+	if (n == NULL)
+		return NULL;
+	switch (n->n_kind) {
+	case N_FILTER:
+	case N_TEST:
+		if (n->n_fid < 0 && !soft)
+			return n;
+		break;
+	case N_IF:
+	case N_CONDEXPR:
+		soft = 1;
+		break;
+	case N_FOR:
+		if ((r = unknown_in(n->n_a, soft)) != NULL)
+			return r;
+		if ((r = unknown_in(n->n_b, 0)) != NULL)
+			return r;
+		soft = 0;
+		for (i = 0; i < n->n_nkids && r == NULL; i++)
+			r = unknown_in(n->n_kids[i], 0);
+		for (i = 0; i < n->n_nkids2 && r == NULL; i++)
+			r = unknown_in(n->n_kids2[i], 0);
+		return r;
+	case N_WITH:
+		for (i = 0; i < n->n_nkids2 && r == NULL; i++)
+			r = unknown_in(n->n_kids2[i]->n_a, soft);
+		for (i = 0; i < n->n_nkids && r == NULL; i++)
+			r = unknown_in(n->n_kids[i], 0);
+		return r;
+	case N_CALLBLOCK:
+		if ((r = unknown_in(n->n_a, soft)) != NULL)
+			return r;
+		/* FALLTHROUGH */
+	case N_MACRO:
+		for (i = 0; i < n->n_nkids2 && r == NULL; i++)
+			r = unknown_in(n->n_kids2[i]->n_a, 0);
+		for (i = 0; i < n->n_nkids && r == NULL; i++)
+			r = unknown_in(n->n_kids[i], 0);
+		return r;
+	case N_SETBLOCK:
+	case N_FILTERBLOCK:
+		soft = 0;
+		break;
+	default:
+		break;
+	}
+	if ((r = unknown_in(n->n_a, soft)) != NULL ||
+	    (r = unknown_in(n->n_b, soft)) != NULL ||
+	    (r = unknown_in(n->n_c, soft)) != NULL)
+		return r;
+	for (i = 0; i < n->n_nkids && r == NULL; i++)
+		r = unknown_in(n->n_kids[i], soft);
+	for (i = 0; i < n->n_nkids2 && r == NULL; i++)
+		r = unknown_in(n->n_kids2[i], soft);
+	return r;
+}
+
+/*
  * Everything decided once, at compile time: usage, literal-ness, the
  * checks Jinja2 makes when it compiles, and secret misuse.
  */
 int
 analyze_run(struct tmpl *t, struct tmpl_error *err)
 {
-	size_t	 i;
+	const struct tnode	*u;
+	size_t			 i;
 
 	if (walk(t->t_root, macro_scan_cb, err) == -1 ||
 	    walk(t->t_root, loop_store_cb, err) == -1)
 		return -1;
+	if ((u = unknown_in(t->t_root, 0)) != NULL) {
+		tmpl_seterr(err, u->n_line, u->n_col, "No %s named '%s'.",
+		    u->n_kind == N_FILTER ? "filter" : "test", u->n_name);
+		return -1;
+	}
 
 	if (walk(t->t_root, usage_cb, t) == -1) {
 		tmpl_seterr(err, 1, 1, "out of memory");

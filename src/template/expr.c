@@ -221,12 +221,14 @@ eval_filter(struct eval *e, const struct tnode *n, struct tval *in)
 	struct args	 a;
 	struct tval	*r;
 
-	if (n->n_fid < 0)
-		return eval_error(e, "No filter named '%s'.", n->n_name);
 	if (eval_args(e, n->n_kids, n->n_nkids, &a) == -1)
 		return NULL;
 	e->e_node = n;
-	r = filter_call(e, n->n_fid, in, &a);
+	/* a filter no one knows fails when called, its arguments evaluated */
+	if (n->n_fid < 0)
+		r = eval_error(e, "No filter named '%s' found.", n->n_name);
+	else
+		r = filter_call(e, n->n_fid, in, &a);
 	args_clear(&a);
 	return r;
 }
@@ -266,8 +268,6 @@ ev_test(struct eval *e, const struct tnode *n)
 	struct tval	*in;
 	int		 r;
 
-	if (n->n_fid < 0)
-		return eval_error(e, "No test named '%s'.", n->n_name);
 	if ((in = eval_expr(e, n->n_a)) == NULL)
 		return NULL;
 	if (eval_args(e, n->n_kids, n->n_nkids, &a) == -1) {
@@ -275,7 +275,10 @@ ev_test(struct eval *e, const struct tnode *n)
 		return NULL;
 	}
 	e->e_node = n;
-	r = test_call(e, n->n_fid, in, &a);
+	if (n->n_fid < 0)
+		r = eval_errorv(e, "No test named '%s' found.", n->n_name);
+	else
+		r = test_call(e, n->n_fid, in, &a);
 	args_clear(&a);
 	tval_unref(in);
 	return r == -1 ? NULL : tval_bool(r);

@@ -19,7 +19,6 @@ struct parser {
 	struct token		*p_toks;
 	size_t			 p_pos;
 	int			 p_depth;
-	int			 p_soft;	/* inside if / condexpr: see filter */
 	int			 p_failed;
 	/* the innermost open blocks, for "looking for" messages */
 	const char		*p_open[PARSE_MAXDEPTH];
@@ -709,8 +708,8 @@ out:
 }
 
 /*
- * x | name(args) | ...; unknown filters fail at compile time outside
- * if/else (Jinja2 3.x).
+ * x | name(args) | ...; whether an unknown filter fails at compile time
+ * or when it is called is analyze.c's to say (Jinja2's soft frames).
  */
 static struct tnode *
 parse_filter(struct parser *p, struct tnode *in, int inline_start)
@@ -727,10 +726,8 @@ parse_filter(struct parser *p, struct tnode *in, int inline_start)
 		    parse_dotted(p, n) == -1)
 			return NULL;
 		n->n_a = in;
-		if ((n->n_fid = builtin_find(BK_FILTER, n->n_name)) < 0 &&
-		    !p->p_soft)
-			return fail_at(p, tk, "No filter named '%s'.",
-			    n->n_name);
+		/* an unknown one is analyze.c's to judge (soft frames) */
+		n->n_fid = builtin_find(BK_FILTER, n->n_name);
 		if (is_op(cur(p), OP_LPAREN) && parse_call_args(p, n) == -1)
 			return NULL;
 		in = n;
@@ -754,8 +751,7 @@ parse_test(struct parser *p, struct tnode *in)
 	if ((n = node_new(p, N_TEST, tk)) == NULL || parse_dotted(p, n) == -1)
 		return NULL;
 	n->n_a = in;
-	if ((n->n_fid = builtin_find(BK_TEST, n->n_name)) < 0 && !p->p_soft)
-		return fail_at(p, tk, "No test named '%s'.", n->n_name);
+	n->n_fid = builtin_find(BK_TEST, n->n_name);
 	tk = cur(p);
 	if (is_op(tk, OP_LPAREN)) {
 		if (parse_call_args(p, n) == -1)
@@ -1006,14 +1002,12 @@ parse_condexpr(struct parser *p)
 		c->n_line = n->n_line;
 		c->n_col = n->n_col;
 		c->n_b = n;
-		p->p_soft++;
 		if ((c->n_a = parse_or(p)) == NULL)
 			return NULL;
 		if (skip_name(p, "else")) {
 			if ((c->n_c = parse_condexpr(p)) == NULL)
 				return NULL;
 		}
-		p->p_soft--;
 		n = c;
 	}
 	return n;
@@ -1121,7 +1115,6 @@ parse_for(struct parser *p, struct token *tk)
 	static const char	*end1[] = { "endfor", "else", NULL };
 	static const char	*end2[] = { "endfor", NULL };
 	struct tnode		*n, *body, *ebody;
-	int			 soft = p->p_soft;
 
 	if ((n = node_new(p, N_FOR, tk)) == NULL ||
 	    (n->n_target = parse_assign_target(p, "in", 0)) == NULL ||
@@ -1134,13 +1127,11 @@ parse_for(struct parser *p, struct token *tk)
 	if (skip_name(p, "recursive"))
 		n->n_flags |= NF_RECURSIVE;
 	/* a loop body is not a conditional frame for unknown filters */
-	p->p_soft = 0;
 	if ((body = body_new(p)) == NULL ||
 	    parse_stmts(p, body, end1, "for") == -1)
 		return NULL;
 	n->n_kids = body->n_kids;
 	n->n_nkids = body->n_nkids;
-	p->p_soft = soft;
 	if (is_name(next(p), "else")) {
 		if ((ebody = body_new(p)) == NULL ||
 		    parse_stmts(p, ebody, end2, "for") == -1)
@@ -1161,7 +1152,6 @@ parse_if(struct parser *p, struct token *tk)
 	struct tnode		*top, *n, *body, *elif;
 	struct token		*t;
 
-	p->p_soft++;
 	if ((top = n = node_new(p, N_IF, tk)) == NULL ||
 	    (n->n_a = parse_tuple(p, 0, 0, NULL, 0)) == NULL ||
 	    (body = body_new(p)) == NULL ||
@@ -1194,7 +1184,6 @@ parse_if(struct parser *p, struct token *tk)
 		}
 		break;
 	}
-	p->p_soft--;
 	return top;
 }
 
@@ -1283,18 +1272,15 @@ parse_macro(struct parser *p, struct token *tk)
 	static const char	*end[] = { "endmacro", NULL };
 	struct tnode		*n, *body;
 	struct token		*name;
-	int			 soft = p->p_soft;
 
 	if ((n = node_new(p, N_MACRO, tk)) == NULL ||
 	    (name = expect_type(p, TK_NAME, "name")) == NULL ||
 	    node_setname(p, n, name->tk_str, name->tk_len) == -1 ||
 	    parse_signature(p, n) == -1)
 		return NULL;
-	p->p_soft = 0;
 	if ((body = body_new(p)) == NULL ||
 	    parse_stmts(p, body, end, "macro") == -1)
 		return NULL;
-	p->p_soft = soft;
 	next(p);
 	n->n_kids = body->n_kids;
 	n->n_nkids = body->n_nkids;
