@@ -23,6 +23,9 @@ strmap(struct eval *e, struct tval *in, struct tval *(*fn)(const struct tval *))
 	if ((s = filter_soft_str(e, in)) == NULL)
 		return NULL;
 	r = fn(s);
+	/* soft_str keeps a Markup, whose lower() and upper() are Markup */
+	if (r != NULL)
+		r->tv_flags |= s->tv_flags & TVF_MARKUP;
 	tval_unref(s);
 	return r ? r : eval_oom(e);
 }
@@ -508,7 +511,7 @@ fail:
 }
 
 /* markupsafe's escape spelling. */
-static void
+void
 html_escape_into(struct buf *b, const char *p, size_t n)
 {
 	size_t	 i;
@@ -523,6 +526,31 @@ html_escape_into(struct buf *b, const char *p, size_t n)
 		default:	buf_addc(b, p[i]); break;
 		}
 	}
+}
+
+/* The bytes of b from offset from on, escaped in place. */
+int
+html_escape_tail(struct buf *b, size_t from)
+{
+	struct buf	 t;
+
+	if (from >= b->b_len)
+		return 0;
+	memset(&t, 0, sizeof(t));
+	if (buf_add(&t, b->b_p + from, b->b_len - from) == -1)
+		return -1;
+	b->b_len = from;
+	b->b_p[from] = '\0';
+	html_escape_into(b, t.b_p, t.b_len);
+	buf_free(&t);
+	return b->b_over ? -1 : 0;
+}
+
+/* All of b, escaped in place. */
+int
+html_escape_buf(struct buf *b)
+{
+	return html_escape_tail(b, 0);
 }
 
 /*

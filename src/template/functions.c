@@ -495,25 +495,40 @@ str_join(struct eval *e, const struct tval *sep, struct tval *iter)
 	size_t		  n, i;
 	struct buf	  b;
 
+	int		  markup = (sep->tv_flags & TVF_MARKUP) != 0;
+	struct tval	 *r, *t;
+
 	if (eval_iterate(e, iter, &items, &n) == -1)
 		return NULL;
 	memset(&b, 0, sizeof(b));
 	for (i = 0; i < n; i++) {
-		if (items[i]->tv_type != TV_STR) {
+		if (i)
+			buf_add(&b, sep->u.s.p, sep->u.s.len);
+		if (markup) {
+			/* Markup.join escapes what is not Markup, any type */
+			if (items[i]->tv_type == TV_STR) {
+				markup_escape_into(&b, items[i]);
+				continue;
+			}
+			if ((t = eval_str(e, items[i])) == NULL)
+				goto fail;
+			markup_escape_into(&b, t);
+			tval_unref(t);
+		} else if (items[i]->tv_type != TV_STR) {
 			eval_error(e, "sequence item %zu: expected str instance, "
 			    "%s found", i, tval_typename(items[i]));
 			goto fail;
-		}
-		if (i)
-			buf_add(&b, sep->u.s.p, sep->u.s.len);
-		buf_add(&b, items[i]->u.s.p, items[i]->u.s.len);
+		} else
+			buf_add(&b, items[i]->u.s.p, items[i]->u.s.len);
 		if (b.b_len > eval_maxout(e)) {
 			eval_error(e, "string too long");
 			goto fail;
 		}
 	}
 	items_free(items, n);
-	return tval_str_buf(&b);
+	if ((r = tval_str_buf(&b)) != NULL && markup)
+		r->tv_flags |= TVF_MARKUP;
+	return r;
 fail:
 	items_free(items, n);
 	buf_free(&b);
@@ -729,9 +744,112 @@ list_sort(struct eval *e, struct tval *l, struct args *a)
 	return tval_none();
 }
 
+/*
+ * The methods markupsafe's Markup wraps: str arguments are escaped first
+ * and the result is a Markup.
+ */
+static int
+markup_wraps(int id)
+{
+	switch (id) {
+	case M_S_CAPITALIZE: case M_S_TITLE: case M_S_LOWER: case M_S_UPPER:
+	case M_S_REPLACE: case M_S_LJUST: case M_S_RJUST: case M_S_LSTRIP:
+	case M_S_RSTRIP: case M_S_CENTER: case M_S_STRIP: case M_S_SWAPCASE:
+	case M_S_ZFILL:
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+/* A str result as a Markup: flagged when it is new, else copied. */
+static struct tval *
+markup_result(struct eval *e, struct tval *r)
+{
+	struct tval	*m;
+
+	if (r == NULL || r->tv_type != TV_STR || (r->tv_flags & TVF_MARKUP))
+		return r;
+	if (r->tv_refs == 1) {
+		r->tv_flags |= TVF_MARKUP;
+		return r;
+	}
+	m = markup_new(r->u.s.p, r->u.s.len);
+	tval_unref(r);
+	return m != NULL ? m : eval_oom(e);
+}
+
+static struct tval	*method_dispatch(struct eval *, int, struct tval *,
+			    struct args *);
+
+/*
+ * A method of a Markup, as markupsafe 2.1 has it: the wrapped methods
+ * escape their str arguments and return a Markup; split, rsplit and
+ * splitlines return lists of Markup; join escapes the items (str_join).
+ */
+static struct tval *
+markup_method(struct eval *e, int fid, struct tval *self, struct args *a)
+{
+	struct args	 esc;
+	struct tval	*r, *t;
+	struct buf	 b;
+	size_t		 i;
+
+	if (fid == M_S_SPLIT || fid == M_S_RSPLIT || fid == M_S_SPLITLINES) {
+		if ((r = method_dispatch(e, fid, self, a)) == NULL ||
+		    r->tv_type != TV_LIST)
+			return r;
+		for (i = 0; i < r->u.l.n; i++) {
+			if ((t = markup_result(e, r->u.l.v[i])) == NULL) {
+				r->u.l.v[i] = NULL;
+				tval_unref(r);
+				return NULL;
+			}
+			r->u.l.v[i] = t;
+		}
+		return r;
+	}
+	if (!markup_wraps(fid))
+		return method_dispatch(e, fid, self, a);
+	/* esc holds a reference to every argument: escaped or the same */
+	esc = *a;
+	for (i = 0; i < esc.a_npos + esc.a_nkw; i++) {
+		struct tval	**slot = i < esc.a_npos ? &esc.a_pos[i] :
+		    &esc.a_kwval[i - esc.a_npos];
+
+		if ((*slot)->tv_type != TV_STR) {
+			tval_ref(*slot);
+			continue;
+		}
+		memset(&b, 0, sizeof(b));
+		markup_escape_into(&b, *slot);
+		t = markup_new(b.b_p != NULL ? b.b_p : "", b.b_len);
+		buf_free(&b);
+		if ((*slot = t) == NULL) {
+			/* the ones before hold references, this and on not */
+			while (i-- > 0)
+				tval_unref(i < esc.a_npos ? esc.a_pos[i] :
+				    esc.a_kwval[i - esc.a_npos]);
+			return eval_oom(e);
+		}
+	}
+	r = method_dispatch(e, fid, self, &esc);
+	args_clear(&esc);
+	return markup_result(e, r);
+}
+
 /* The str, dict, list, tuple and loop methods templates may call. */
 struct tval *
 method_call(struct eval *e, int fid, struct tval *self, struct args *a)
+{
+	if (self != NULL && self->tv_type == TV_STR &&
+	    (self->tv_flags & TVF_MARKUP))
+		return markup_method(e, fid, self, a);
+	return method_dispatch(e, fid, self, a);
+}
+
+static struct tval *
+method_dispatch(struct eval *e, int fid, struct tval *self, struct args *a)
 {
 	static const char *const p_chars[] = { "chars" };
 	static const char *const p_split[] = { "sep", "maxsplit" };
@@ -801,6 +919,18 @@ method_call(struct eval *e, int fid, struct tval *self, struct args *a)
 		return str_join(e, self, v[0]);
 	case M_S_FORMAT:
 		return format_str_method(e, self, a);
+	case M_S_FORMAT_MAP:
+		if (args_bind(e, a, name, p_one, 1, 1, v) == -1)
+			return NULL;
+		if (v[0]->tv_type != TV_DICT)
+			return eval_error(e, "format_map() argument must be a "
+			    "mapping, not %s", tval_typename(v[0]));
+		{
+			struct args	 none;
+
+			memset(&none, 0, sizeof(none));
+			return format_str_map(e, self, &none, v[0]);
+		}
 	case M_S_SPLITLINES:
 		if (args_bind(e, a, name, p_keep, 1, 0, v) == -1)
 			return NULL;

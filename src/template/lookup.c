@@ -349,6 +349,8 @@ eval_slice(struct eval *e, struct tval *obj, const struct tval *sl[3])
 		}
 		free(offs);
 		r = tval_str_buf(&b);
+		if (r != NULL)
+			r->tv_flags |= obj->tv_flags & TVF_MARKUP;
 		if (r != NULL && obj->tv_type == TV_BYTES)
 			r->tv_type = TV_BYTES;
 		return r;
@@ -397,7 +399,10 @@ eval_getitem(struct eval *e, struct tval *obj, struct tval *key)
 			if (!tval_is_ascii(obj) && eval_step(e, a / 256) == -1)
 				return NULL;
 
-			return tval_str(obj->u.s.p + a, z - a);
+			/* a Markup's character is a Markup */
+			if ((v = tval_str(obj->u.s.p + a, z - a)) != NULL)
+				v->tv_flags |= obj->tv_flags & TVF_MARKUP;
+			return v;
 		}
 		break;
 	case TV_BYTES:

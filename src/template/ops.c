@@ -181,7 +181,10 @@ seq_repeat(struct eval *e, const struct tval *s, int64_t k)
 				buf_free(&b);
 				return eval_error(e, "out of memory");
 			}
-		return tval_str_buf(&b);
+		/* Markup * n is a Markup */
+		if ((r = tval_str_buf(&b)) != NULL)
+			r->tv_flags |= s->tv_flags & TVF_MARKUP;
+		return r;
 	}
 	if ((r = s->tv_type == TV_LIST ? tval_list() : tval_tuple()) == NULL)
 		return eval_error(e, "out of memory");

@@ -385,6 +385,7 @@ uint64_t tmpl_hash(const char *, size_t);
 	X(S_CAPITALIZE, TV_STR, "capitalize") X(S_FIND, TV_STR, "find")	\
 	X(S_RFIND, TV_STR, "rfind") X(S_COUNT, TV_STR, "count")		\
 	X(S_JOIN, TV_STR, "join") X(S_FORMAT, TV_STR, "format")		\
+	X(S_FORMAT_MAP, TV_STR, "format_map")				\
 	X(S_SPLITLINES, TV_STR, "splitlines")				\
 	X(S_ISDIGIT, TV_STR, "isdigit") X(S_ISALPHA, TV_STR, "isalpha")	\
 	X(S_ISALNUM, TV_STR, "isalnum") X(S_ISSPACE, TV_STR, "isspace")	\
@@ -745,6 +746,9 @@ int		 py_float_parse(const struct tval *, double *);
 int		 url_quote_into(struct buf *, const char *, size_t, int for_qs);
 struct tval	*markup_new(const char *, size_t);
 void		 markup_escape_into(struct buf *, const struct tval *);
+void		 html_escape_into(struct buf *, const char *, size_t);
+int		 html_escape_tail(struct buf *, size_t from);
+int		 html_escape_buf(struct buf *);
 /* functions.c: the methods of str, dict, list, tuple and loop values */
 int		 method_lookup(const struct tval *obj, const char *name);
 int		 loop_attr_find(const char *name);
@@ -756,6 +760,8 @@ struct tval	*format_percent(struct eval *, const struct tval *fmt,
 		    struct tval *args);
 struct tval	*format_str_method(struct eval *, const struct tval *fmt,
 		    struct args *);
+struct tval	*format_str_map(struct eval *, const struct tval *fmt,
+		    struct args *, const struct tval *mapping);
 /* strings: code-point aware helpers (strings.c) */
 int		 utf8_next(const char *, size_t, size_t *pos, uint32_t *cp);
 size_t		 utf8_put(char *, uint32_t);
