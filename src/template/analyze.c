@@ -451,6 +451,10 @@ taint_expr(struct taint *ta, struct tnode *n)
 		taint_clean(ta, n->n_b, "a slice");
 		taint_clean(ta, n->n_c, "a slice");
 		return 0;
+	case N_STARARGS:
+	case N_KWSTARARGS:
+		taint_clean(ta, n->n_a, "a * or ** argument");
+		return 0;
 	case N_LIST:
 		taint_clean_kids(ta, n, "a list");
 		return 0;
@@ -552,6 +556,10 @@ taint_stmt(struct taint *ta, struct tnode *n)
 		ta->ta_macro++;
 		taint_body(ta, n->n_kids, n->n_nkids);
 		ta->ta_macro--;
+		break;
+	case N_AUTOESCAPE:
+		taint_clean(ta, n->n_a, "an autoescape tag");
+		taint_body(ta, n->n_kids, n->n_nkids);
 		break;
 	case N_CALLBLOCK:
 		taint_clean(ta, n->n_a, "a call block");
@@ -769,6 +777,8 @@ unknown_in(const struct tnode *n, int soft)
 		return r;
 	case N_SETBLOCK:
 	case N_FILTERBLOCK:
+	case N_AUTOESCAPE:
+		/* autoescape's body is a Scope in Jinja2: a frame of its own */
 		soft = 0;
 		break;
 	default:

@@ -252,6 +252,9 @@ compile_stmt(struct compiler *c, struct tnode *n)
 	case N_CALLBLOCK:
 		n->n_ex = ex_callblock;
 		break;
+	case N_AUTOESCAPE:
+		n->n_ex = ex_autoescape;
+		break;
 	default:
 		n->n_ex = ex_bad;
 		break;

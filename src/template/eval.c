@@ -307,8 +307,35 @@ out_secret(struct eval *e, struct out *o, struct tsecret *ts)
 int
 out_value(struct eval *e, struct out *o, const struct tval *v)
 {
-	size_t	 before;
+	struct buf	 t;
+	size_t		 before;
 
+	/*
+	 * {% autoescape %}: what is not Markup is escaped on the way out;
+	 * a secret has no text to escape here.
+	 */
+	if (e->e_autoesc && !(v->tv_type == TV_STR &&
+	    (v->tv_flags & TVF_MARKUP))) {
+		if (v->tv_type == TV_SECRET)
+			return eval_errorv(e, "a secret cannot be output where "
+			    "autoescape is on");
+		memset(&t, 0, sizeof(t));
+		if (v->tv_type == TV_UNDEF) {
+			if (v->u.un.text != NULL)
+				buf_adds(&t, v->u.un.text);
+		} else if (eval_str_into(e, &t, v) == -1) {
+			buf_free(&t);
+			return -1;
+		}
+		before = o->o_buf.b_len;
+		html_escape_into(&o->o_buf, t.b_p != NULL ? t.b_p : "", t.b_len);
+		buf_free(&t);
+		if (o->o_buf.b_len > e->e_maxout) {
+			o->o_buf.b_len = before;
+			return out_check(e, o, 1);
+		}
+		return 0;
+	}
 	switch (v->tv_type) {
 	case TV_STR:
 		return out_add(e, o, v->u.s.p, v->u.s.len);
@@ -353,6 +380,9 @@ out_take_value(struct eval *e, struct out *o)
 	if (o->o_nsecs == 0) {
 		if ((v = tval_str_buf(&o->o_buf)) == NULL)
 			return eval_error(e, "out of memory");
+		/* with autoescape on, rendered text is Markup */
+		if (e->e_autoesc)
+			v->tv_flags |= TVF_MARKUP;
 		out_free(o);
 		return v;
 	}
@@ -535,6 +565,60 @@ args_clear(struct args *a)
 	for (i = 0; i < a->a_nkw; i++)
 		tval_unref(a->a_kwval[i]);
 	a->a_npos = a->a_nkw = 0;
+	tval_unref(a->a_keep);
+	a->a_keep = NULL;
+}
+
+/* *iterable: its items go on as positional arguments. */
+static int
+args_star(struct eval *e, struct tval *v, struct args *a)
+{
+	struct tval	**items;
+	size_t		  n, i;
+
+	if (v->tv_type == TV_UNDEF || v->tv_type == TV_SECRET ||
+	    eval_iterate(e, v, &items, &n) == -1) {
+		if (!e->e_failed)
+			eval_error(e, "argument after * must be an iterable, "
+			    "not %s", tval_typename(v));
+		return -1;
+	}
+	if (n > ARGS_MAX - a->a_npos) {
+		items_free(items, n);
+		return eval_errorv(e, "too many arguments");
+	}
+	for (i = 0; i < n; i++)
+		a->a_pos[a->a_npos++] = items[i];
+	free(items);
+	return 0;
+}
+
+/* **mapping: its str keys name keyword arguments. */
+static int
+args_dstar(struct eval *e, struct tval *v, struct args *a)
+{
+	const struct tval	*k;
+	size_t			 i, j;
+
+	if (v->tv_type != TV_DICT)
+		return eval_errorv(e, "argument after ** must be a mapping, "
+		    "not %s", tval_typename(v));
+	if (v->u.d.n > ARGS_MAX - a->a_nkw)
+		return eval_errorv(e, "too many arguments");
+	for (i = 0; i < v->u.d.n; i++) {
+		k = v->u.d.e[i].de_key;
+		if (k->tv_type != TV_STR)
+			return eval_errorv(e, "keywords must be strings");
+		for (j = 0; j < a->a_nkw; j++)
+			if (strcmp(a->a_kwname[j], k->u.s.p) == 0)
+				return eval_errorv(e, "got multiple values for "
+				    "keyword argument '%s'", k->u.s.p);
+		a->a_kwname[a->a_nkw] = k->u.s.p;
+		a->a_kwval[a->a_nkw++] = tval_ref(v->u.d.e[i].de_val);
+	}
+	/* the names are the mapping's keys: it lives as long as a */
+	a->a_keep = tval_ref(v);
+	return 0;
 }
 
 /*
@@ -575,20 +659,40 @@ args_bind(struct eval *e, const struct args *a, const char *what,
 	return 0;
 }
 
-/* Evaluate call arguments (positional and name=value) into a. */
+/*
+ * Evaluate call arguments into a: positional ones, *iterable, name=value
+ * and **mapping, as Python binds them.
+ */
 int
 eval_args(struct eval *e, struct tnode **kids, size_t nkids, struct args *a)
 {
-	size_t		 i;
+	size_t		 i, j;
 	struct tval	*v;
+	int		 rc;
 
 	a->a_npos = a->a_nkw = 0;
+	a->a_keep = NULL;
 	if (nkids > ARGS_MAX)
 		return eval_errorv(e, "too many arguments");
 	for (i = 0; i < nkids; i++) {
 		const struct tnode	*k = kids[i];
 
-		if (k->n_kind == N_KWARG) {
+		if (k->n_kind == N_STARARGS || k->n_kind == N_KWSTARARGS) {
+			if ((v = eval_expr(e, k->n_a)) == NULL)
+				goto fail;
+			e->e_node = k;
+			rc = k->n_kind == N_STARARGS ? args_star(e, v, a) :
+			    args_dstar(e, v, a);
+			tval_unref(v);
+			if (rc == -1)
+				goto fail;
+		} else if (k->n_kind == N_KWARG) {
+			for (j = 0; j < a->a_nkw; j++)
+				if (strcmp(a->a_kwname[j], k->n_name) == 0) {
+					eval_error(e, "got multiple values for "
+					    "keyword argument '%s'", k->n_name);
+					goto fail;
+				}
 			if ((v = eval_expr(e, k->n_a)) == NULL)
 				goto fail;
 			a->a_kwname[a->a_nkw] = k->n_name;
@@ -603,6 +707,12 @@ eval_args(struct eval *e, struct tnode **kids, size_t nkids, struct args *a)
 fail:
 	args_clear(a);
 	return -1;
+}
+
+int
+eval_autoescape(struct eval *e)
+{
+	return e->e_autoesc;
 }
 
 int

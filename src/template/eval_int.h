@@ -61,6 +61,7 @@ struct macro {
 	const struct tnode	*m_node;	/* N_MACRO or N_CALLBLOCK */
 	struct scope		*m_scope;	/* NULL: no longer callable */
 	struct tval		*m_caller;
+	int			 m_autoesc;	/* as where it was defined */
 };
 
 struct eval {
@@ -74,6 +75,7 @@ struct eval {
 	size_t			 e_maxout;
 	int			 e_depth;
 	int			 e_maxdepth;
+	int			 e_autoesc;	/* {% autoescape %} is on */
 	struct scope		*e_scope;
 	struct scope		*e_root;
 	struct out		*e_out;
@@ -107,6 +109,8 @@ int		 eval_args(struct eval *, struct tnode **, size_t,
 struct tval	*eval_filter(struct eval *, const struct tnode *,
 		    struct tval *);
 int		 eval_truth(struct eval *, const struct tnode *, struct tval *);
+int		 eval_cond(struct eval *, const struct tnode *,
+		    const struct tnode *);
 int		 eval_concat_operands(struct eval *, const struct tnode *,
 		    struct tval **);
 
@@ -142,7 +146,7 @@ EV_DECL(ev_bad) EV_DECL(ev_concat)
 EX_DECL(ex_data) EX_DECL(ex_output) EX_DECL(ex_output_json) EX_DECL(ex_if)
 EX_DECL(ex_for) EX_DECL(ex_set) EX_DECL(ex_setblock) EX_DECL(ex_filterblock)
 EX_DECL(ex_with) EX_DECL(ex_macro) EX_DECL(ex_callblock) EX_DECL(ex_bad)
-EX_DECL(ex_set_append) EX_DECL(ex_output_concat)
+EX_DECL(ex_set_append) EX_DECL(ex_output_concat) EX_DECL(ex_autoescape)
 #undef EX_DECL
 /* lookup.c */
 int		 node_method(const struct tnode *, const struct tval *);

@@ -167,6 +167,17 @@ eval_call_value(struct eval *e, struct tval *callee, struct args *a)
 		return macro_call(e, callee->u.mac, a);
 	case TV_LOOP:
 		return loop_call(e, callee->u.loop, a);
+	case TV_JOINER:
+		/* joiner(): '' the first time, then the separator */
+		if (a->a_npos || a->a_nkw)
+			return eval_error(e, "Joiner.__call__() takes 1 "
+			    "positional argument but %zu were given",
+			    1 + a->a_npos + a->a_nkw);
+		if (!callee->u.joi.used) {
+			callee->u.joi.used = 1;
+			return tval_str("", 0) ?: eval_oom(e);
+		}
+		return tval_ref(callee->u.joi.sep);
 	case TV_UNDEF:
 		return eval_undefined_error(e, callee);
 	default:
@@ -256,6 +267,7 @@ ev_filter0(struct eval *e, const struct tnode *n)
 		return NULL;
 	e->e_node = n;
 	none.a_npos = none.a_nkw = 0;
+	none.a_keep = NULL;
 	r = filter_call(e, n->n_fid, a, &none);
 	tval_unref(a);
 	return r;
@@ -335,8 +347,8 @@ ev_concat(struct eval *e, const struct tnode *n)
 {
 	struct tval	*v[ARGS_MAX], *r = NULL, *t;
 	struct buf	 b;
-	size_t		 i, len;
-	int		 secret;
+	size_t		 i, len, before;
+	int		 secret, markup;
 
 	if ((secret = eval_concat_operands(e, n, v)) == -1)
 		return NULL;
@@ -358,11 +370,29 @@ ev_concat(struct eval *e, const struct tnode *n)
 		eval_oom(e);
 		goto out;
 	}
-	for (i = 0; i < n->n_nkids; i++)
-		if (eval_str_into(e, &b, v[i]) == -1) {
+	/*
+	 * Under autoescape ~ is Jinja2's markup_join: when an operand is
+	 * Markup the others are escaped and the result is Markup, else it is
+	 * a plain concatenation.
+	 */
+	markup = 0;
+	for (i = 0; e->e_autoesc && i < n->n_nkids; i++)
+		if (v[i]->tv_type == TV_STR && (v[i]->tv_flags & TVF_MARKUP))
+			markup = 1;
+	for (i = 0; i < n->n_nkids; i++) {
+		if (markup && !(v[i]->tv_type == TV_STR &&
+		    (v[i]->tv_flags & TVF_MARKUP))) {
+			before = b.b_len;
+			if (eval_str_into(e, &b, v[i]) == -1 ||
+			    html_escape_tail(&b, before) == -1) {
+				buf_free(&b);
+				goto out;
+			}
+		} else if (eval_str_into(e, &b, v[i]) == -1) {
 			buf_free(&b);
 			goto out;
 		}
+	}
 	if (b.b_len > e->e_maxout) {
 		buf_free(&b);
 		eval_error(e, "string too long (output limit %zu bytes)",
@@ -375,6 +405,8 @@ ev_concat(struct eval *e, const struct tnode *n)
 	}
 	if ((r = tval_str_buf(&b)) == NULL)
 		eval_oom(e);
+	else if (markup)
+		r->tv_flags |= TVF_MARKUP;
 out:
 	for (i = 0; i < n->n_nkids; i++)
 		tval_unref(v[i]);
@@ -420,16 +452,26 @@ eval_truth(struct eval *e, const struct tnode *n, struct tval *a)
 	return tval_truth(a);
 }
 
-struct tval *
-ev_not(struct eval *e, const struct tnode *n)
+/* The truth of expression x, the condition of node n: 1, 0 or -1. */
+int
+eval_cond(struct eval *e, const struct tnode *n, const struct tnode *x)
 {
 	struct tval	*a;
 	int		 t;
 
-	if ((a = eval_expr(e, n->n_a)) == NULL)
-		return NULL;
+	if ((a = eval_expr(e, x)) == NULL)
+		return -1;
 	t = eval_truth(e, n, a);
 	tval_unref(a);
+	return t;
+}
+
+struct tval *
+ev_not(struct eval *e, const struct tnode *n)
+{
+	int	 t;
+
+	t = eval_cond(e, n, n->n_a);
 	return t == -1 ? NULL : tval_bool(!t);
 }
 
@@ -508,14 +550,10 @@ ev_compare_str(struct eval *e, const struct tnode *n)
 struct tval *
 ev_condexpr(struct eval *e, const struct tnode *n)
 {
-	struct tval	*a, *r;
+	struct tval	*r;
 	int		 c;
 
-	if ((a = eval_expr(e, n->n_a)) == NULL)
-		return NULL;
-	c = eval_truth(e, n, a);
-	tval_unref(a);
-	if (c == -1)
+	if ((c = eval_cond(e, n, n->n_a)) == -1)
 		return NULL;
 	if (c)
 		return eval_expr(e, n->n_b);

@@ -316,3 +316,76 @@ filter_round(struct eval *e, struct tval *in, struct args *a)
 	x = strcmp(method, "ceil") == 0 ? ceil(x * m) : floor(x * m);
 	return tval_float(x / m);
 }
+
+/*
+ * filesizeformat(binary=False): "1 Byte", "N Bytes", then one decimal and
+ * kB, MB, ... (powers of 1000) or KiB, MiB, ... (of 1024), as Jinja2.
+ */
+struct tval *
+filter_filesizeformat(struct eval *e, struct tval *in, struct args *a)
+{
+	static const char *const params[] = { "binary" };
+	static const char *const dec[] = { "kB", "MB", "GB", "TB", "PB", "EB",
+	    "ZB", "YB" };
+	static const char *const bin[] = { "KiB", "MiB", "GiB", "TiB", "PiB",
+	    "EiB", "ZiB", "YiB" };
+	struct tval		*v[1];
+	struct buf		 b;
+	double			 bytes, base, unit = 1;
+	int			 binary, i;
+
+	FILTER_BIND("filesizeformat", params, 0);
+	binary = v[0] != NULL && tval_truth(v[0]);
+	/* float(value): a number, or a str Python would read as one */
+	switch (in->tv_type) {
+	case TV_INT:
+	case TV_BOOL:
+	case TV_FLOAT:
+		bytes = num_f(in);
+		break;
+	case TV_STR:
+		if (py_float_parse(in, &bytes) == 0)
+			break;
+		return eval_error(e, "could not convert string to float: '%s'",
+		    in->u.s.p);
+	case TV_UNDEF:
+		return eval_undefined_error(e, in);
+	default:
+		return eval_error(e, "float() argument must be a string or a "
+		    "real number, not '%s'", tval_typename(in));
+	}
+	base = binary ? 1024 : 1000;
+	memset(&b, 0, sizeof(b));
+	if (bytes == 1)
+		buf_adds(&b, "1 Byte");
+	else if (bytes < base) {
+		/* int(bytes): toward zero */
+		if (!(fabs(bytes) < 9.2e18))
+			return eval_error(e, "cannot convert float to integer");
+		buf_add_int(&b, (int64_t)bytes);
+		buf_adds(&b, " Bytes");
+	} else {
+		for (i = 0; i < 8; i++) {
+			unit = pow(base, i + 2);
+			if (bytes < unit)
+				break;
+			/*
+			 * Python compares with the exact int 1000 ** n: a
+			 * power of ten a double rounds down is still above
+			 * that double.
+			 */
+			if (bytes == unit && !binary) {
+				char	 tmp[64];
+
+				snprintf(tmp, sizeof(tmp), "%.0f", unit);
+				if (tmp[0] == '9')
+					break;
+			}
+		}
+		if (i == 8)
+			i = 7;
+		buf_printf(&b, "%.1f %s", base * bytes / unit, binary ? bin[i] :
+		    dec[i]);
+	}
+	return tval_str_buf(&b) ?: eval_oom(e);
+}

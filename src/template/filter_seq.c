@@ -378,6 +378,19 @@ filter_length(struct eval *e, struct tval *in, struct args *a)
 	}
 }
 
+/* markupsafe's escape() of any value, appended: a Markup as it is. */
+static int
+markup_join_item(struct eval *e, struct buf *b, struct tval *v)
+{
+	struct tval	*s;
+
+	if ((s = eval_str(e, v)) == NULL)
+		return -1;
+	markup_escape_into(b, s);
+	tval_unref(s);
+	return 0;
+}
+
 /*
  * join of a list or tuple of plain strings (no Markup, no secret) with a
  * plain separator: measured, then copied into one string.  NULL (and no
@@ -457,6 +470,31 @@ filter_join(struct eval *e, struct tval *in, struct args *a)
 			secret = 1;
 	}
 	apath_free(&ap);
+	/*
+	 * Jinja2's do_join with autoescape on: a Markup separator or any
+	 * Markup item makes it Markup.join (a plain separator escaped, the
+	 * items that are not Markup escaped); else a plain join.
+	 */
+	if (!secret && eval_autoescape(e)) {
+		int	 markup = v[0] != NULL && (v[0]->tv_flags & TVF_MARKUP);
+
+		for (i = 0; i < n && !markup; i++)
+			markup = items[i]->tv_type == TV_STR &&
+			    (items[i]->tv_flags & TVF_MARKUP);
+		if (markup) {
+			for (i = 0; i < n; i++) {
+				if (i && v[0] != NULL &&
+				    markup_join_item(e, &b, v[0]) == -1)
+					goto fail;
+				if (markup_join_item(e, &b, items[i]) == -1)
+					goto fail;
+			}
+			items_free(items, n);
+			if ((it = tval_str_buf(&b)) != NULL)
+				it->tv_flags |= TVF_MARKUP;
+			return it;
+		}
+	}
 	/* join of a list holding secrets builds one secret tree */
 	if (secret) {
 		/* joining secrets is concatenation */

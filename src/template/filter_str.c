@@ -49,6 +49,32 @@ filter_replace(struct eval *e, struct tval *in, struct args *a)
 		tval_unref(nw);
 		return NULL;
 	}
+	/*
+	 * Jinja2's do_replace: with autoescape off it is str(s).replace(),
+	 * plain; on, a Markup old or new makes s an escaped Markup, and a
+	 * Markup's replace escapes its arguments.
+	 */
+	if (!eval_autoescape(e) ? (s->tv_flags & TVF_MARKUP) != 0 :
+	    ((o->tv_flags & TVF_MARKUP) || ((nw->tv_flags & TVF_MARKUP) &&
+	    !(s->tv_flags & TVF_MARKUP)))) {
+		struct buf	 b;
+		struct tval	*t;
+
+		memset(&b, 0, sizeof(b));
+		if (eval_autoescape(e))
+			markup_escape_into(&b, s);
+		else
+			buf_add(&b, s->u.s.p, s->u.s.len);
+		t = eval_autoescape(e) ? markup_new(b.b_p != NULL ? b.b_p : "",
+		    b.b_len) : tval_str(b.b_p, b.b_len);
+		buf_free(&b);
+		tval_unref(s);
+		if ((s = t) == NULL) {
+			tval_unref(o);
+			tval_unref(nw);
+			return eval_oom(e);
+		}
+	}
 	memset(&sub, 0, sizeof(sub));
 	sub.a_pos[0] = o;
 	sub.a_pos[1] = nw;
@@ -739,7 +765,7 @@ struct tval *
 filter_xmlattr(struct eval *e, struct tval *in, struct args *a)
 {
 	static const char *const params[] = { "autospace" };
-	struct tval		*v[1], *k, *val;
+	struct tval		*v[1], *k, *val, *r;
 	struct buf		 b, t;
 	size_t			 i;
 	int			 any = 0;
@@ -784,9 +810,12 @@ filter_xmlattr(struct eval *e, struct tval *in, struct args *a)
 		buf_addc(&o, ' ');
 		buf_add(&o, b.b_p, b.b_len);
 		buf_free(&b);
-		return tval_str_buf(&o);
+		b = o;
 	}
-	return tval_str_buf(&b);
+	/* with autoescape on, xmlattr's result is Markup */
+	if ((r = tval_str_buf(&b)) != NULL && eval_autoescape(e))
+		r->tv_flags |= TVF_MARKUP;
+	return r;
 }
 
 /* wordwrap, simplified: greedy filling of space separated words per line. */

@@ -813,6 +813,7 @@ markup_method(struct eval *e, int fid, struct tval *self, struct args *a)
 		return method_dispatch(e, fid, self, a);
 	/* esc holds a reference to every argument: escaped or the same */
 	esc = *a;
+	esc.a_keep = NULL;
 	for (i = 0; i < esc.a_npos + esc.a_nkw; i++) {
 		struct tval	**slot = i < esc.a_npos ? &esc.a_pos[i] :
 		    &esc.a_kwval[i - esc.a_npos];
@@ -1172,6 +1173,18 @@ method_dispatch(struct eval *e, int fid, struct tval *self, struct args *a)
 		self->u.l.n = 0;
 		return tval_none();
 
+	case M_C_NEXT:
+		if (args_bind(e, a, name, NULL, 0, 0, v) == -1)
+			return NULL;
+		r = tval_ref(self->u.cyc.v[self->u.cyc.pos]);
+		self->u.cyc.pos = (self->u.cyc.pos + 1) % self->u.cyc.n;
+		return r;
+	case M_C_RESET:
+		if (args_bind(e, a, name, NULL, 0, 0, v) == -1)
+			return NULL;
+		self->u.cyc.pos = 0;
+		return tval_none();
+
 	/* loop.cycle(a, b, ...) picks by the current index */
 	case M_LP_CYCLE:
 		if (a->a_npos == 0)
@@ -1364,6 +1377,52 @@ struct tval *
 fn_namespace(struct eval *e, int id, struct tval *self, struct args *a)
 {
 	return dict_new(e, a, 1);
+}
+
+/*
+ * cycler(*items): .next() gives the current item and moves on, .current
+ * is it, .reset() goes back to the first (jinja2.utils.Cycler).
+ */
+struct tval *
+fn_cycler(struct eval *e, int id, struct tval *self, struct args *a)
+{
+	struct tval	*c;
+	size_t		 i;
+
+	if (a->a_nkw)
+		return eval_error(e, "cycler() got an unexpected keyword "
+		    "argument '%s'", a->a_kwname[0]);
+	if (a->a_npos == 0)
+		return eval_error(e, "at least one item has to be provided");
+	if ((c = tval_container(TV_TUPLE, a->a_npos)) == NULL)
+		return eval_oom(e);
+	c->tv_type = TV_CYCLER;
+	for (i = 0; i < a->a_npos; i++)
+		c->u.cyc.v[i] = tval_ref(a->a_pos[i]);
+	c->u.cyc.n = a->a_npos;
+	c->u.cyc.pos = 0;
+	return c;
+}
+
+/* joiner(sep=', '): '' when first called, sep after that. */
+struct tval *
+fn_joiner(struct eval *e, int id, struct tval *self, struct args *a)
+{
+	static const char *const params[] = { "sep" };
+	struct tval		*v[1], *j;
+
+	if (args_bind(e, a, "joiner", params, 1, 0, v) == -1)
+		return NULL;
+	if ((j = tval_list()) == NULL)
+		return eval_oom(e);
+	j->tv_type = TV_JOINER;
+	j->u.joi.used = 0;
+	if ((j->u.joi.sep = v[0] != NULL ? tval_ref(v[0]) :
+	    tval_str(", ", 2)) == NULL) {
+		tval_unref(j);
+		return eval_oom(e);
+	}
+	return j;
 }
 
 /* What Jinja2 has and widgetd does not (lipsum is not needed, SPEC §6). */

@@ -27,6 +27,10 @@ obj_type_repr(const struct tval *v, char *tmp, size_t len)
 		return "jinja2.runtime.LoopContext object";
 	if (v->tv_type == TV_MACRO)
 		return "jinja2.runtime.Macro object";
+	if (v->tv_type == TV_CYCLER || v->tv_type == TV_JOINER) {
+		snprintf(tmp, len, "jinja2.utils.%s object", tval_typename(v));
+		return tmp;
+	}
 	snprintf(tmp, len, "%s object", tval_typename(v));
 	return tmp;
 }
@@ -140,6 +144,21 @@ eval_getattr(struct eval *e, struct tval *obj, const char *name, size_t len)
 		return undef_attr(e, obj, name);
 	case TV_LOOP:
 		return loop_attr(e, obj, name, loop_attr_find(name));
+	case TV_CYCLER:
+		/* cycler.current and cycler.items are attributes */
+		if (strcmp(name, "current") == 0)
+			return tval_ref(obj->u.cyc.v[obj->u.cyc.pos]);
+		if (strcmp(name, "items") == 0) {
+			struct tval	*t;
+			size_t		 i;
+
+			if ((t = tval_container(TV_TUPLE, obj->u.cyc.n)) == NULL)
+				return eval_oom(e);
+			for (i = 0; i < obj->u.cyc.n; i++)
+				t->u.l.v[t->u.l.n++] = tval_ref(obj->u.cyc.v[i]);
+			return t;
+		}
+		break;
 	case TV_TUPLE:
 		if ((obj->tv_flags & TVF_GROUP) && obj->u.l.n == 2) {
 			if (strcmp(name, "grouper") == 0)

@@ -596,7 +596,8 @@ parse_call_args(struct parser *p, struct tnode *call)
 {
 	struct tnode	*arg;
 	struct token	*tk;
-	int		 needcomma = 0, havekw = 0;
+	size_t		 k;
+	int		 needcomma = 0, havekw = 0, havestar = 0, havedstar = 0;
 
 	if (expect_op(p, OP_LPAREN, "(") == NULL)
 		return -1;
@@ -608,14 +609,30 @@ parse_call_args(struct parser *p, struct tnode *call)
 				break;
 		}
 		tk = cur(p);
+		/*
+		 * *args (one, not after **kwargs) and **kwargs (one, last of
+		 * the keywords), as Jinja2's parse_call_args allows them
+		 */
 		if (is_op(tk, OP_MUL) || is_op(tk, OP_POW)) {
-			fail_at(p, tk, "*args and **kwargs are not supported");
-			return -1;
-		}
-		/* name=value is a keyword argument, not a comparison */
-		if (tk->tk_type == TK_NAME && is_op(look(p), OP_ASSIGN)) {
-			size_t	 k;
-
+			if (havedstar || (is_op(tk, OP_MUL) && havestar)) {
+				fail_at(p, tk, "Invalid argument syntax");
+				return -1;
+			}
+			next(p);
+			if ((arg = node_new(p, is_op(tk, OP_MUL) ? N_STARARGS :
+			    N_KWSTARARGS, tk)) == NULL ||
+			    (arg->n_a = parse_expression(p, 1)) == NULL)
+				return -1;
+			if (arg->n_kind == N_STARARGS)
+				havestar = 1;
+			else
+				havedstar = 1;
+		} else if (tk->tk_type == TK_NAME && is_op(look(p), OP_ASSIGN)) {
+			/* name=value is a keyword argument, not a comparison */
+			if (havedstar) {
+				fail_at(p, tk, "Invalid argument syntax");
+				return -1;
+			}
 			/* Python: "keyword argument repeated" */
 			for (k = 0; k < call->n_nkids; k++)
 				if (call->n_kids[k]->n_kind == N_KWARG &&
@@ -633,9 +650,8 @@ parse_call_args(struct parser *p, struct tnode *call)
 				return -1;
 			havekw = 1;
 		} else {
-			if (havekw) {
-				fail_at(p, tk, "Invalid argument syntax for call "
-				    "(positional argument after keyword)");
+			if (havekw || havestar || havedstar) {
+				fail_at(p, tk, "Invalid argument syntax");
 				return -1;
 			}
 			if ((arg = parse_expression(p, 1)) == NULL)
@@ -1108,6 +1124,22 @@ body_new(struct parser *p)
 	return node_new(p, N_BODY, cur(p));
 }
 
+/* A block's statements up to its one end tag, which is consumed, as n's kids */
+static int
+parse_block(struct parser *p, struct tnode *n, const char **end,
+    const char *blockname)
+{
+	struct tnode	*body;
+
+	if ((body = body_new(p)) == NULL ||
+	    parse_stmts(p, body, end, blockname) == -1)
+		return -1;
+	next(p);
+	n->n_kids = body->n_kids;
+	n->n_nkids = body->n_nkids;
+	return 0;
+}
+
 /* for target in iter [if cond] [recursive] ... [else] ... endfor */
 static struct tnode *
 parse_for(struct parser *p, struct token *tk)
@@ -1192,7 +1224,7 @@ static struct tnode *
 parse_set(struct parser *p, struct token *tk)
 {
 	static const char	*end[] = { "endset", NULL };
-	struct tnode		*n, *target, *body;
+	struct tnode		*n, *target;
 
 	if ((target = parse_assign_target(p, NULL, 1)) == NULL)
 		return NULL;
@@ -1211,12 +1243,25 @@ parse_set(struct parser *p, struct token *tk)
 	if (is_op(cur(p), OP_PIPE) &&
 	    (n->n_b = parse_filter(p, NULL, 0)) == NULL)
 		return NULL;
-	if ((body = body_new(p)) == NULL ||
-	    parse_stmts(p, body, end, "set") == -1)
+	if (parse_block(p, n, end, "set") == -1)
 		return NULL;
-	next(p);
-	n->n_kids = body->n_kids;
-	n->n_nkids = body->n_nkids;
+	return n;
+}
+
+/*
+ * {% autoescape expr %} ... {% endautoescape %}: a scope of its own, as
+ * Jinja2 wraps it in a Scope node
+ */
+static struct tnode *
+parse_autoescape(struct parser *p, struct token *tk)
+{
+	static const char	*end[] = { "endautoescape", NULL };
+	struct tnode		*n;
+
+	if ((n = node_new(p, N_AUTOESCAPE, tk)) == NULL ||
+	    (n->n_a = parse_expression(p, 1)) == NULL ||
+	    parse_block(p, n, end, "autoescape") == -1)
+		return NULL;
 	return n;
 }
 
@@ -1224,16 +1269,12 @@ static struct tnode *
 parse_filterblock(struct parser *p, struct token *tk)
 {
 	static const char	*end[] = { "endfilter", NULL };
-	struct tnode		*n, *body;
+	struct tnode		*n;
 
 	if ((n = node_new(p, N_FILTERBLOCK, tk)) == NULL ||
 	    (n->n_b = parse_filter(p, NULL, 1)) == NULL ||
-	    (body = body_new(p)) == NULL ||
-	    parse_stmts(p, body, end, "filter") == -1)
+	    parse_block(p, n, end, "filter") == -1)
 		return NULL;
-	next(p);
-	n->n_kids = body->n_kids;
-	n->n_nkids = body->n_nkids;
 	return n;
 }
 
@@ -1242,7 +1283,7 @@ static struct tnode *
 parse_with(struct parser *p, struct token *tk)
 {
 	static const char	*end[] = { "endwith", NULL };
-	struct tnode		*n, *body, *set;
+	struct tnode		*n, *set;
 
 	if ((n = node_new(p, N_WITH, tk)) == NULL)
 		return NULL;
@@ -1256,12 +1297,8 @@ parse_with(struct parser *p, struct token *tk)
 		    kids_add(p, &n->n_kids2, &n->n_nkids2, set) == -1)
 			return NULL;
 	}
-	if ((body = body_new(p)) == NULL ||
-	    parse_stmts(p, body, end, "with") == -1)
+	if (parse_block(p, n, end, "with") == -1)
 		return NULL;
-	next(p);
-	n->n_kids = body->n_kids;
-	n->n_nkids = body->n_nkids;
 	return n;
 }
 
@@ -1270,7 +1307,7 @@ static struct tnode *
 parse_macro(struct parser *p, struct token *tk)
 {
 	static const char	*end[] = { "endmacro", NULL };
-	struct tnode		*n, *body;
+	struct tnode		*n;
 	struct token		*name;
 
 	if ((n = node_new(p, N_MACRO, tk)) == NULL ||
@@ -1278,12 +1315,8 @@ parse_macro(struct parser *p, struct token *tk)
 	    node_setname(p, n, name->tk_str, name->tk_len) == -1 ||
 	    parse_signature(p, n) == -1)
 		return NULL;
-	if ((body = body_new(p)) == NULL ||
-	    parse_stmts(p, body, end, "macro") == -1)
+	if (parse_block(p, n, end, "macro") == -1)
 		return NULL;
-	next(p);
-	n->n_kids = body->n_kids;
-	n->n_nkids = body->n_nkids;
 	return n;
 }
 
@@ -1326,7 +1359,7 @@ static struct tnode *
 parse_callblock(struct parser *p, struct token *tk)
 {
 	static const char	*end[] = { "endcall", NULL };
-	struct tnode		*n, *body;
+	struct tnode		*n;
 
 	if ((n = node_new(p, N_CALLBLOCK, tk)) == NULL)
 		return NULL;
@@ -1337,12 +1370,8 @@ parse_callblock(struct parser *p, struct token *tk)
 		return NULL;
 	if (n->n_a->n_kind != N_CALL)
 		return fail_at(p, tk, "expected call");
-	if ((body = body_new(p)) == NULL ||
-	    parse_stmts(p, body, end, "call") == -1)
+	if (parse_block(p, n, end, "call") == -1)
 		return NULL;
-	next(p);
-	n->n_kids = body->n_kids;
-	n->n_nkids = body->n_nkids;
 	return n;
 }
 
@@ -1377,6 +1406,8 @@ parse_statement(struct parser *p, const char **end)
 		n = parse_macro(p, tk);
 	else if (strcmp(tk->tk_str, "call") == 0)
 		n = parse_callblock(p, tk);
+	else if (strcmp(tk->tk_str, "autoescape") == 0)
+		n = parse_autoescape(p, tk);
 	else {
 		memset(&b, 0, sizeof(b));
 		buf_printf(&b, "Encountered unknown tag '%s'.",

@@ -267,6 +267,9 @@ ex_output_json(struct eval *e, const struct tnode *n)
 	char			 err[200];
 	int			 rc;
 
+	/* json_encode's str is escaped under autoescape; tojson's Markup not */
+	if (e->e_autoesc && f->n_fid != FLT_TOJSON)
+		return ex_output(e, n);
 	if ((v = eval_expr(e, f->n_a)) == NULL)
 		return -1;
 	e->e_node = f;
@@ -328,14 +331,9 @@ ex_output_concat(struct eval *e, const struct tnode *n)
 int
 ex_if(struct eval *e, const struct tnode *n)
 {
-	struct tval	*v;
-	int		 rc;
+	int	 rc;
 
-	if ((v = eval_expr(e, n->n_a)) == NULL)
-		return -1;
-	rc = eval_truth(e, n, v);
-	tval_unref(v);
-	if (rc == -1)
+	if ((rc = eval_cond(e, n, n->n_a)) == -1)
 		return -1;
 	if (rc)
 		return exec_body(e, n->n_kids, n->n_nkids);
@@ -507,6 +505,7 @@ macro_new(struct eval *e, const struct tnode *n, struct scope *sc)
 	m->u.mac = mac;
 	mac->m_node = n;
 	mac->m_scope = sc;
+	mac->m_autoesc = e->e_autoesc;
 	return m;
 }
 
@@ -568,6 +567,30 @@ ex_callblock(struct eval *e, const struct tnode *n)
 	return rc;
 }
 
+/*
+ * {% autoescape on %}: the body's output escapes what is not Markup.  Its
+ * body is a scope of its own, as Jinja2's parser wraps it in one.
+ */
+int
+ex_autoescape(struct eval *e, const struct tnode *n)
+{
+	struct scope	 sc, *outer = e->e_scope;
+	int		 on, saved = e->e_autoesc, rc;
+
+	scope_init(&sc, outer);
+	e->e_scope = &sc;
+	rc = -1;
+	if ((on = eval_cond(e, n, n->n_a)) == -1)
+		goto out;
+	e->e_autoesc = on;
+	rc = exec_body(e, n->n_kids, n->n_nkids);
+	e->e_autoesc = saved;
+out:
+	e->e_scope = outer;
+	scope_end(e, &sc);
+	return rc;
+}
+
 int
 ex_bad(struct eval *e, const struct tnode *n)
 {
@@ -608,9 +631,9 @@ macro_call(struct eval *e, struct macro *m, struct args *a)
 	struct scope		 sc;
 	struct out		 out, *saved_out;
 	struct scope		*saved_scope;
-	struct tval		*v, *caller = NULL, *extra_kw = NULL;
+	struct tval		*v, *caller = NULL, *extra_kw = NULL, *r = NULL;
 	size_t			 i, j, np;
-	int			 rc = -1;
+	int			 rc = -1, saved_autoesc;
 
 	if (m->m_scope == NULL)
 		return eval_error(e, "this macro is no longer callable");
@@ -711,18 +734,26 @@ macro_call(struct eval *e, struct macro *m, struct args *a)
 	    tval_ref(caller)) == -1)
 		goto out;
 	e->e_out = &out;
+	/*
+	 * The body escapes as where the macro was defined; what it returns
+	 * is Markup when autoescape is on where it is called (Jinja2's
+	 * Macro.__call__ takes the caller's eval context).
+	 */
+	saved_autoesc = e->e_autoesc;
+	e->e_autoesc = m->m_autoesc;
 	rc = exec_body(e, mn->n_kids, mn->n_nkids);
+	e->e_autoesc = saved_autoesc;
+	if (rc == 0)
+		r = out_take_value(e, &out);
 out:
 	tval_unref(extra_kw);
 	e->e_out = saved_out;
 	e->e_scope = saved_scope;
 	scope_end(e, &sc);
 	eval_depth_leave(e);
-	if (rc == -1) {
+	if (r == NULL)
 		out_free(&out);
-		return NULL;
-	}
-	return out_take_value(e, &out);
+	return r;
 }
 
 /*

@@ -95,7 +95,7 @@ int
 test_callable(struct eval *e, struct tval *in, struct args *a)
 {
 	return in->tv_type == TV_FUNC || in->tv_type == TV_MACRO ||
-	    in->tv_type == TV_LOOP;
+	    in->tv_type == TV_LOOP || in->tv_type == TV_JOINER;
 }
 
 /* hasattr(value, '__html__'): only a Markup has it here. */

@@ -135,6 +135,7 @@ enum node_kind {
 	N_WITH,		/* kids2: N_SET assignments, kids: body */
 	N_MACRO,	/* name, kids2: params (N_NAME, a: default), kids: body */
 	N_CALLBLOCK,	/* a: call expression, kids: caller body */
+	N_AUTOESCAPE,	/* a: on or off, kids: body */
 	/* expressions */
 	N_CONST,	/* val */
 	N_NAME,		/* name */
@@ -147,6 +148,8 @@ enum node_kind {
 	N_SLICE,	/* a: start, b: stop, c: step (each may be NULL) */
 	N_CALL,		/* a: callee, kids: args (N_KWARG for name=value) */
 	N_KWARG,	/* name, a: value */
+	N_STARARGS,	/* a: *iterable in a call's arguments */
+	N_KWSTARARGS,	/* a: **mapping in a call's arguments */
 	N_FILTER,	/* a: input (NULL in a filter block), name, fid, kids */
 	N_TEST,		/* a: operand, name, fid, kids, op: negated */
 	N_BINOP,	/* op, a, b */
@@ -276,6 +279,7 @@ uint64_t tmpl_hash(const char *, size_t);
 	X(D, "d", filter_default, 2, 0)					\
 	X(DEFAULT, "default", filter_default, 2, 0)			\
 	X(DICTSORT, "dictsort", filter_dictsort, 3, 0)			\
+	X(FILESIZEFORMAT, "filesizeformat", filter_filesizeformat, 1, 0) \
 	X(E, "e", filter_escape, 0, 0)					\
 	X(ESCAPE, "escape", filter_escape, 0, 0)			\
 	X(FIRST, "first", filter_first, 0, 0)				\
@@ -367,8 +371,8 @@ uint64_t tmpl_hash(const char *, size_t);
 	X(DICT, "dict", fn_dict, BA_ANY, 0)				\
 	X(NAMESPACE, "namespace", fn_namespace, BA_ANY, 0)		\
 	X(LIPSUM, "lipsum", fn_unsupported, BA_ANY, 0)			\
-	X(CYCLER, "cycler", fn_unsupported, BA_ANY, 0)			\
-	X(JOINER, "joiner", fn_unsupported, BA_ANY, 0)			\
+	X(CYCLER, "cycler", fn_cycler, BA_ANY, 0)			\
+	X(JOINER, "joiner", fn_joiner, 1, 0)				\
 	X(GET_SECRET, "get_secret", fn_get_secret, 1, BF_SECRET_OUT)	\
 	X(GET_VARIABLE, "get_variable", fn_get_variable, 1, 0)		\
 	X(JWT_ENCODE, "jwt_encode", fn_jwt_encode, 4, BF_SECRET_KEY)	\
@@ -407,7 +411,8 @@ uint64_t tmpl_hash(const char *, size_t);
 	X(L_SORT, TV_LIST, "sort") X(L_COPY, TV_LIST, "copy")		\
 	X(L_CLEAR, TV_LIST, "clear")					\
 	X(T_INDEX, TV_TUPLE, "index") X(T_COUNT, TV_TUPLE, "count")	\
-	X(LP_CYCLE, TV_LOOP, "cycle") X(LP_CHANGED, TV_LOOP, "changed")
+	X(LP_CYCLE, TV_LOOP, "cycle") X(LP_CHANGED, TV_LOOP, "changed")	\
+	X(C_NEXT, TV_CYCLER, "next") X(C_RESET, TV_CYCLER, "reset")
 
 #define X_FLT(id, name, fn, nargs, flags)	FLT_##id,
 #define X_TST(id, name, fn, nargs, flags)	TST_##id,
@@ -485,7 +490,9 @@ enum tv_type {
 	TV_FUNC,	/* builtin function or bound method */
 	TV_MACRO,	/* a template macro */
 	TV_SECRET,	/* symbolic secret: u.sec */
-	TV_LOOP		/* the loop variable */
+	TV_LOOP,	/* the loop variable */
+	TV_CYCLER,	/* cycler(): u.cyc */
+	TV_JOINER	/* joiner(): u.joi */
 };
 
 struct tdict_ent {
@@ -548,6 +555,16 @@ struct tval {
 		struct tsecret	*sec;
 		struct loopctx	*loop;
 		struct macro	*mac;
+		struct {
+			struct tval	**v;	/* the items, as u.l has them */
+			size_t		  n;
+			size_t		  cap;
+			size_t		  pos;	/* the current one */
+		} cyc;
+		struct {
+			struct tval	*sep;
+			int		 used;
+		} joi;
 	} u;
 };
 
@@ -671,6 +688,7 @@ struct args {
 	size_t		 a_nkw;
 	const char	*a_kwname[ARGS_MAX];
 	struct tval	*a_kwval[ARGS_MAX];
+	struct tval	*a_keep;	/* **mapping: its keys name a_kwname */
 };
 
 /* Bind args to named parameters, Python-style: out[i] borrowed or NULL. */
@@ -715,6 +733,7 @@ struct tval	*eval_binop(struct eval *, int op, struct tval *, struct tval *);
 int		 eval_contains(struct eval *, struct tval *seq, struct tval *v);
 struct tval	*eval_oom(struct eval *);
 int		 eval_failed(struct eval *);
+int		 eval_autoescape(struct eval *);
 /* The loop object's memory (loop.changed, loop.cycle) and lifetimes. */
 void		 loopctx_free(struct loopctx *);
 int		 loop_changed(struct loopctx *, struct tval *);

@@ -556,6 +556,15 @@ tval_release(struct freestack *fs, struct tval *v)
 	case TV_LOOP:
 		loopctx_free(v->u.loop);
 		break;
+	case TV_CYCLER:
+		for (i = 0; i < v->u.cyc.n; i++)
+			tval_drop(fs, v->u.cyc.v[i]);
+		if (!(v->tv_flags & TVF_INLINE))
+			array_free(v->u.cyc.v, v->u.cyc.cap * sizeof(*v->u.cyc.v));
+		break;
+	case TV_JOINER:
+		tval_drop(fs, v->u.joi.sep);
+		break;
 	case TV_MACRO:
 		macro_free(v->u.mac);
 		break;
@@ -1147,6 +1156,8 @@ tval_typename(const struct tval *v)
 	case TV_MACRO:	return "Macro";
 	case TV_SECRET:	return "secret";
 	case TV_LOOP:	return "LoopContext";
+	case TV_CYCLER:	return "Cycler";
+	case TV_JOINER:	return "Joiner";
 	}
 	return "object";
 }
@@ -1589,6 +1600,11 @@ tval_str_into(struct buf *b, const struct tval *v)
 		return buf_adds(b, "<Macro>");
 	case TV_LOOP:
 		return buf_adds(b, "<LoopContext>");
+	case TV_CYCLER:
+	case TV_JOINER:
+		/* Python's shape, never a heap address (see TV_FUNC) */
+		return buf_printf(b, "<jinja2.utils.%s object at 0x0>",
+		    tval_typename(v));
 	case TV_SECRET:
 		/* never the value: the worker does not have it */
 		return tsecret_literal_into(b, v->u.sec);
