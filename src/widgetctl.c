@@ -18,6 +18,12 @@ static const struct ctl_command {
 } ctl_commands[] = {
 	{ "render",	ctl_render_main, "render TEMPLATE [CONTEXT.json]" },
 	{ "check",	ctl_check_main,	 "check [-c widgetd.conf] [file ...]" },
+	{ "reload",	ctl_reload_main, "reload" },
+	{ "status",	ctl_status_main, "status [--json]" },
+	{ "stop",	ctl_stop_main,	 "stop [-w]" },
+	{ "secret",	ctl_secret_main, "secret set|rm|list [-t tenant] [-r] [NAME]" },
+	{ "variable",	ctl_variable_main,
+	    "variable set|rm|get|list [-t tenant] [-r] [NAME [VALUE]]" },
 };
 
 static void __attribute__((noreturn))
