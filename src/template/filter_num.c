@@ -20,10 +20,8 @@ num_clean(const struct tval *s, char *out, size_t outlen)
 {
 	size_t	 a = 0, z = s->u.s.len, i, n = 0;
 
-	while (a < z && cp_isspace((unsigned char)s->u.s.p[a]))
-		a++;
-	while (z > a && cp_isspace((unsigned char)s->u.s.p[z - 1]))
-		z--;
+	a = utf8_skip_space(s->u.s.p, z, a, 1);
+	z = utf8_skip_space_back(s->u.s.p, a, z, 1);
 	if (z == a || z - a >= outlen)
 		return -1;
 	for (i = a; i < z; i++) {

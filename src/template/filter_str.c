@@ -662,25 +662,35 @@ filter_striptags(struct eval *e, struct tval *in, struct args *a)
 	memset(&b, 0, sizeof(b));
 	p = s->u.s.p;
 	n = s->u.s.len;
+	/* markupsafe: first every <!--.*?-->, then every <.*?> */
 	for (i = 0; i < n; i++) {
 		if (p[i] == '<' && i + 3 < n && memcmp(p + i, "<!--", 4) == 0 &&
 		    (q = memmem(p + i + 4, n - i - 4, "-->", 3)) != NULL) {
 			i = (size_t)(q - p) + 2;
 			continue;
 		}
-		if (p[i] == '<' && (q = memchr(p + i + 1, '>', n - i - 1)) !=
-		    NULL) {
-			i = (size_t)(q - p);
-			continue;
-		}
 		buf_addc(&b, p[i]);
 	}
+	memset(&o, 0, sizeof(o));
+	for (i = 0; i < b.b_len; i++) {
+		if (b.b_p[i] == '<' && (q = memchr(b.b_p + i + 1, '>',
+		    b.b_len - i - 1)) != NULL) {
+			i = (size_t)(q - b.b_p);
+			continue;
+		}
+		buf_addc(&o, b.b_p[i]);
+	}
+	buf_free(&b);
+	b = o;
 	/* the remaining text is what a browser would show */
 	/* collapse whitespace, then unescape the common entities */
 	memset(&o, 0, sizeof(o));
 	for (i = 0; i < b.b_len; i++) {
-		if (cp_isspace((unsigned char)b.b_p[i])) {
+		size_t	 j = utf8_skip_space(b.b_p, b.b_len, i, 1);
+
+		if (j > i) {
 			sp = o.b_len > 0;
+			i = j - 1;
 			continue;
 		}
 		if (sp)

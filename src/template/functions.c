@@ -129,7 +129,7 @@ str_split(struct eval *e, const struct tval *s, const struct tval *sep,
 	struct tval	*l, *part;
 	int64_t		 max = -1, count = 0;
 	const char	*p = s->u.s.p;
-	size_t		 len = s->u.s.len, i, j, start;
+	size_t		 len = s->u.s.len, i, start;
 	struct tval	**tmp = NULL;
 	size_t		 ntmp = 0;
 
@@ -150,23 +150,17 @@ str_split(struct eval *e, const struct tval *s, const struct tval *sep,
 		if (sep == NULL) {
 			i = 0;
 			for (;;) {
-				while (i < len && cp_isspace((unsigned char)p[i]))
-					i++;
-				if (i >= len)
+				if ((i = utf8_skip_space(p, len, i, 1)) >= len)
 					break;
+				/* the rest keeps its trailing white space */
 				if (max >= 0 && count >= max) {
-					j = len;
-					while (j > i &&
-					    cp_isspace((unsigned char)p[j - 1]))
-						j--;
 					if (tval_list_append(l, tval_str(p + i,
-					    j - i)) == -1)
+					    len - i)) == -1)
 						goto fail;
 					break;
 				}
 				start = i;
-				while (i < len && !cp_isspace((unsigned char)p[i]))
-					i++;
+				i = utf8_skip_space(p, len, i, 0);
 				if (tval_list_append(l, tval_str(p + start,
 				    i - start)) == -1)
 					goto fail;
@@ -196,21 +190,14 @@ str_split(struct eval *e, const struct tval *s, const struct tval *sep,
 	if (sep == NULL) {
 		i = len;
 		for (;;) {
-			while (i > 0 && cp_isspace((unsigned char)p[i - 1]))
-				i--;
-			if (i == 0)
+			if ((i = utf8_skip_space_back(p, 0, i, 1)) == 0)
 				break;
-			if (max >= 0 && count >= max) {
-				j = 0;
-				while (j < i && cp_isspace((unsigned char)p[j]))
-					j++;
-				part = tval_str(p + j, i - j);
-			} else {
+			if (max >= 0 && count >= max)
+				part = tval_str(p, i);
+			else {
 				size_t	 end = i;
 
-				while (i > 0 && !cp_isspace((unsigned char)p[i -
-				    1]))
-					i--;
+				i = utf8_skip_space_back(p, 0, i, 0);
 				part = tval_str(p + i, end - i);
 			}
 			if (tval_list_append(l, part) == -1)

@@ -33,13 +33,6 @@ struct lexer {
 	struct token		*lx_toks;
 };
 
-/* Python's str.isspace() for the ASCII range, which Jinja2's strip uses. */
-static int
-lex_isspace(unsigned char c)
-{
-	return c == ' ' || (c >= '\t' && c <= '\r') || (c >= 0x1c && c <= 0x1f);
-}
-
 /* Positions are computed incrementally: tokens come in source order. */
 static void
 lex_linecol(struct lexer *lx, size_t off, int *line, int *col)
@@ -130,9 +123,9 @@ lex_data(struct lexer *lx, size_t off, size_t end, int rstrip)
 {
 	struct token	*tk;
 
+	/* Jinja2's str.rstrip(): Unicode white space */
 	if (rstrip)
-		while (end > off && lex_isspace((unsigned char)lx->lx_s[end - 1]))
-			end--;
+		end = utf8_skip_space_back(lx->lx_s, off, end, 1);
 	if (end == off)
 		return 0;
 	if ((tk = lex_push(lx, TK_DATA, off, end)) == NULL)
@@ -145,9 +138,8 @@ lex_data(struct lexer *lx, size_t off, size_t end, int rstrip)
 static size_t
 lex_skipws(struct lexer *lx, size_t p)
 {
-	while (p < lx->lx_len && lex_isspace((unsigned char)lx->lx_s[p]))
-		p++;
-	return p;
+	/* Jinja2's \s: Unicode white space */
+	return utf8_skip_space(lx->lx_s, lx->lx_len, p, 1);
 }
 
 static int
@@ -499,8 +491,8 @@ lex_tag(struct lexer *lx, int block)
 				return 0;
 			}
 		}
-		if (lex_isspace((unsigned char)s[p])) {
-			lx->lx_pos = lex_skipws(lx, p);
+		if ((n = lex_skipws(lx, p)) > p) {
+			lx->lx_pos = n;
 			continue;
 		}
 		if (isdigit((unsigned char)s[p])) {

@@ -137,6 +137,46 @@ cp_isspace(uint32_t c)
 	    c == 0x202f || c == 0x205f || c == 0x3000;
 }
 
+/*
+ * The end of the run of white space (space 1) or of other characters
+ * (space 0) at byte i, by code points as Python's str.split sees them.
+ */
+size_t
+utf8_skip_space(const char *p, size_t len, size_t i, int space)
+{
+	size_t		 q;
+	uint32_t	 c;
+
+	while (i < len) {
+		q = i;
+		utf8_next(p, len, &q, &c);
+		if ((cp_isspace(c) != 0) != space)
+			break;
+		i = q;
+	}
+	return i;
+}
+
+/* The same backwards: the start of the run that ends at i, not before lo */
+size_t
+utf8_skip_space_back(const char *p, size_t lo, size_t i, int space)
+{
+	size_t		 q, pos;
+	uint32_t	 c;
+
+	while (i > lo) {
+		q = i - 1;
+		while (q > lo && ((unsigned char)p[q] & 0xc0) == 0x80)
+			q--;
+		pos = q;
+		utf8_next(p, i, &pos, &c);
+		if ((cp_isspace(c) != 0) != space)
+			break;
+		i = q;
+	}
+	return i;
+}
+
 int
 cp_isalpha(uint32_t c)
 {

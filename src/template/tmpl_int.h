@@ -321,6 +321,7 @@ uint64_t tmpl_hash(const char *, size_t);
 	X(UNIQUE, "unique", filter_unique, 2, 0)			\
 	X(UPPER, "upper", filter_upper, 0, 0)				\
 	X(URLENCODE, "urlencode", filter_urlencode, 0, BF_SECRET_IN)	\
+	X(URLIZE, "urlize", filter_urlize, 5, 0)			\
 	X(WORDCOUNT, "wordcount", filter_wordcount, 0, 0)		\
 	X(WORDWRAP, "wordwrap", filter_wordwrap, 4, 0)			\
 	X(XMLATTR, "xmlattr", filter_xmlattr, 1, 0)
@@ -793,6 +794,9 @@ int		 str_init(void);
 uint32_t	 cp_upper(uint32_t);
 uint32_t	 cp_lower(uint32_t);
 int		 cp_isspace(uint32_t);
+size_t		 utf8_skip_space(const char *, size_t len, size_t i, int space);
+size_t		 utf8_skip_space_back(const char *, size_t lo, size_t i,
+		    int space);
 int		 cp_isalnum(uint32_t);
 int		 cp_isalpha(uint32_t);
 int		 cp_isdigit(uint32_t);
