@@ -8,6 +8,7 @@ src_template_libwtemplate_a_SOURCES += src/template/template.h \
 	src/template/secret.c src/template/compile.c src/template/eval.c \
 	src/template/expr.c src/template/ops.c \
 	src/template/lookup.c src/template/stmt.c src/template/functions.c \
+	src/template/str_methods.c \
 	src/template/filters.c src/template/filter_str.c \
 	src/template/filter_seq.c src/template/filter_num.c \
 	src/template/filter_json.c src/template/pprint.c \

@@ -37,7 +37,7 @@ method_lookup(const struct tval *obj, const char *name)
 
 /* --- Helpers ----------------------------------------------------------- */
 
-static int
+int
 want_str(struct eval *e, const struct tval *v, const char *what)
 {
 	if (v->tv_type == TV_STR)
@@ -45,7 +45,8 @@ want_str(struct eval *e, const struct tval *v, const char *what)
 	return eval_errorv(e, "%s must be str, not %s", what, tval_typename(v));
 }
 
-static int
+/* An int argument of a method, as Python's __index__: no float */
+int
 want_int(struct eval *e, const struct tval *v, int64_t *out)
 {
 	if (v->tv_type == TV_INT || v->tv_type == TV_BOOL) {
@@ -65,502 +66,6 @@ no_cycle(struct eval *e, struct tval *container, struct tval *v)
 	if (tval_is_container(v) && tval_reaches(v, container, 0))
 		return eval_errorv(e, "a container cannot contain itself");
 	return 0;
-}
-
-/* Is cp in the code points of set (a str)? */
-static int
-in_chars(const struct tval *set, uint32_t cp)
-{
-	size_t		 pos = 0;
-	uint32_t	 c;
-
-	while (utf8_next(set->u.s.p, set->u.s.len, &pos, &c))
-		if (c == cp)
-			return 1;
-	return 0;
-}
-
-/* str.strip/lstrip/rstrip with Python's whitespace set. */
-static struct tval *
-str_strip(struct eval *e, const struct tval *s, const struct tval *chars,
-    int left, int right)
-{
-	size_t		 a = 0, z = s->u.s.len, pos, prev;
-	uint32_t	 cp;
-
-	if (chars != NULL && chars->tv_type == TV_NONE)
-		chars = NULL;
-	if (chars != NULL && want_str(e, chars, "strip arg") == -1)
-		return NULL;
-	if (left) {
-		pos = 0;
-		while (pos < z) {
-			prev = pos;
-			utf8_next(s->u.s.p, z, &pos, &cp);
-			if (chars ? !in_chars(chars, cp) : !cp_isspace(cp)) {
-				pos = prev;
-				break;
-			}
-		}
-		a = pos;
-	}
-	if (right) {
-		while (z > a) {
-			size_t	 q = z - 1;
-
-			while (q > a && ((unsigned char)s->u.s.p[q] & 0xc0) ==
-			    0x80)
-				q--;
-			pos = q;
-			utf8_next(s->u.s.p, z, &pos, &cp);
-			if (chars ? !in_chars(chars, cp) : !cp_isspace(cp))
-				break;
-			z = q;
-		}
-	}
-	return tval_str(s->u.s.p + a, z - a);
-}
-
-/* Python str.split / rsplit. */
-static struct tval *
-str_split(struct eval *e, const struct tval *s, const struct tval *sep,
-    const struct tval *maxv, int fromright)
-{
-	struct tval	*l, *part;
-	int64_t		 max = -1, count = 0;
-	const char	*p = s->u.s.p;
-	size_t		 len = s->u.s.len, i, start;
-	struct tval	**tmp = NULL;
-	size_t		 ntmp = 0;
-
-	if (sep != NULL && sep->tv_type == TV_NONE)
-		sep = NULL;
-	if (sep != NULL && want_str(e, sep, "separator") == -1)
-		return NULL;
-	if (maxv != NULL && want_int(e, maxv, &max) == -1)
-		return NULL;
-	/* Python refuses split('') with ValueError */
-	if (sep != NULL && sep->u.s.len == 0)
-		return eval_error(e, "empty separator");
-	if ((l = tval_list()) == NULL)
-		return eval_oom(e);
-	if (eval_step(e, len / 64) == -1)
-		goto fail;
-	if (!fromright) {
-		if (sep == NULL) {
-			i = 0;
-			for (;;) {
-				if ((i = utf8_skip_space(p, len, i, 1)) >= len)
-					break;
-				/* the rest keeps its trailing white space */
-				if (max >= 0 && count >= max) {
-					if (tval_list_append(l, tval_str(p + i,
-					    len - i)) == -1)
-						goto fail;
-					break;
-				}
-				start = i;
-				i = utf8_skip_space(p, len, i, 0);
-				if (tval_list_append(l, tval_str(p + start,
-				    i - start)) == -1)
-					goto fail;
-				count++;
-			}
-			return l;
-		}
-		start = 0;
-		for (i = 0; i + sep->u.s.len <= len;) {
-			if ((max < 0 || count < max) &&
-			    memcmp(p + i, sep->u.s.p, sep->u.s.len) == 0) {
-				if (tval_list_append(l, tval_str(p + start,
-				    i - start)) == -1)
-					goto fail;
-				count++;
-				i += sep->u.s.len;
-				start = i;
-			} else
-				i++;
-		}
-		if (tval_list_append(l, tval_str(p + start, len - start)) == -1)
-			goto fail;
-		return l;
-	}
-	/* maxsplit counts from the right for rsplit */
-	/* rsplit: collect from the right, then reverse */
-	if (sep == NULL) {
-		i = len;
-		for (;;) {
-			if ((i = utf8_skip_space_back(p, 0, i, 1)) == 0)
-				break;
-			if (max >= 0 && count >= max)
-				part = tval_str(p, i);
-			else {
-				size_t	 end = i;
-
-				i = utf8_skip_space_back(p, 0, i, 0);
-				part = tval_str(p + i, end - i);
-			}
-			if (tval_list_append(l, part) == -1)
-				goto fail;
-			if (max >= 0 && count >= max)
-				break;
-			count++;
-		}
-	} else {
-		size_t	 end = len;
-
-		i = len;
-		while (i >= sep->u.s.len) {
-			if ((max < 0 || count < max) && memcmp(p + i -
-			    sep->u.s.len, sep->u.s.p, sep->u.s.len) == 0) {
-				if (tval_list_append(l, tval_str(p + i,
-				    end - i)) == -1)
-					goto fail;
-				count++;
-				i -= sep->u.s.len;
-				end = i;
-			} else
-				i--;
-		}
-		if (tval_list_append(l, tval_str(p, end)) == -1)
-			goto fail;
-	}
-	tmp = l->u.l.v;
-	ntmp = l->u.l.n;
-	for (i = 0; i < ntmp / 2; i++) {
-		struct tval	*t = tmp[i];
-
-		tmp[i] = tmp[ntmp - 1 - i];
-		tmp[ntmp - 1 - i] = t;
-	}
-	return l;
-fail:
-	tval_unref(l);
-	return e == NULL ? NULL : eval_oom(e);
-}
-
-/* startswith/endswith also take a tuple of alternatives. */
-static int
-affix_match(struct eval *e, const struct tval *s, const struct tval *a,
-    int end)
-{
-	size_t	 i;
-	int	 r;
-
-	if (a->tv_type == TV_TUPLE) {
-		for (i = 0; i < a->u.l.n; i++) {
-			if ((r = affix_match(e, s, a->u.l.v[i], end)) != 0)
-				return r;
-		}
-		return 0;
-	}
-	if (a->tv_type != TV_STR)
-		return eval_errorv(e, "%s first arg must be str or a tuple of "
-		    "str, not %s", end ? "endswith" : "startswith",
-		    tval_typename(a));
-	if (a->u.s.len > s->u.s.len)
-		return 0;
-	return memcmp(s->u.s.p + (end ? s->u.s.len - a->u.s.len : 0),
-	    a->u.s.p, a->u.s.len) == 0;
-}
-
-/* Python str.replace(old, new, count=-1). */
-static struct tval *
-str_replace(struct eval *e, const struct tval *s, const struct tval *old,
-    const struct tval *new, const struct tval *countv)
-{
-	struct buf	 b;
-	int64_t		 count = -1, done = 0;
-	size_t		 i = 0, pos, prev;
-	uint32_t	 cp;
-
-	if (want_str(e, old, "replace() argument 1") == -1 ||
-	    want_str(e, new, "replace() argument 2") == -1)
-		return NULL;
-	if (countv != NULL && countv->tv_type != TV_NONE &&
-	    want_int(e, countv, &count) == -1)
-		return NULL;
-	memset(&b, 0, sizeof(b));
-	/* 'abc'.replace('', '-') is '-a-b-c-' */
-	if (old->u.s.len == 0) {
-		/* inserts new before every character and at the end */
-		pos = 0;
-		for (;;) {
-			if (count >= 0 && done >= count)
-				break;
-			buf_add(&b, new->u.s.p, new->u.s.len);
-			done++;
-			if (pos >= s->u.s.len)
-				break;
-			prev = pos;
-			utf8_next(s->u.s.p, s->u.s.len, &pos, &cp);
-			buf_add(&b, s->u.s.p + prev, pos - prev);
-			if (b.b_len > eval_maxout(e))
-				break;
-		}
-		if (pos < s->u.s.len)
-			buf_add(&b, s->u.s.p + pos, s->u.s.len - pos);
-	} else {
-		while (i < s->u.s.len) {
-			if ((count < 0 || done < count) &&
-			    i + old->u.s.len <= s->u.s.len &&
-			    memcmp(s->u.s.p + i, old->u.s.p, old->u.s.len) == 0) {
-				buf_add(&b, new->u.s.p, new->u.s.len);
-				i += old->u.s.len;
-				done++;
-				if (b.b_len > eval_maxout(e))
-					break;
-			} else
-				buf_addc(&b, s->u.s.p[i++]);
-		}
-	}
-	if (b.b_len > eval_maxout(e)) {
-		buf_free(&b);
-		return eval_error(e, "string too long (output limit %zu bytes)",
-		    eval_maxout(e));
-	}
-	return tval_str_buf(&b);
-}
-
-/* character index of the first (or last) occurrence, or -1 */
-static int64_t
-str_find(const struct tval *s, const struct tval *sub, int last)
-{
-	size_t	 i, hit = SIZE_MAX, k, n;
-
-	if (sub->u.s.len > s->u.s.len)
-		return -1;
-	for (i = 0; i + sub->u.s.len <= s->u.s.len; i++)
-		if (memcmp(s->u.s.p + i, sub->u.s.p, sub->u.s.len) == 0) {
-			hit = i;
-			if (!last)
-				break;
-		}
-	if (hit == SIZE_MAX)
-		return -1;
-	for (k = 0, n = 0; k < hit; k++)
-		if (((unsigned char)s->u.s.p[k] & 0xc0) != 0x80)
-			n++;
-	return (int64_t)n;
-}
-
-static int64_t
-str_count(const struct tval *s, const struct tval *sub)
-{
-	size_t	 i;
-	int64_t	 n = 0;
-
-	if (sub->u.s.len == 0)
-		return (int64_t)tval_nchars(s) + 1;
-	for (i = 0; i + sub->u.s.len <= s->u.s.len;)
-		if (memcmp(s->u.s.p + i, sub->u.s.p, sub->u.s.len) == 0) {
-			n++;
-			i += sub->u.s.len;
-		} else
-			i++;
-	return n;
-}
-
-/* Python str.title() / capitalize() / swapcase(). */
-static struct tval *
-str_casemap(const struct tval *s, int mode)
-{
-	struct buf	 b;
-	size_t		 pos = 0, at = 0, n;
-	uint32_t	 cp;
-	int		 prevcased = 0, first = 1, m;
-	char		 tmp[8];
-
-	memset(&b, 0, sizeof(b));
-	for (; utf8_next(s->u.s.p, s->u.s.len, &pos, &cp); at = pos) {
-		switch (mode) {
-		case 0:	/* title */
-			m = prevcased ? 2 : 1;
-			prevcased = cp_isalpha(cp);
-			break;
-		case 1:	/* capitalize: title case, then lower */
-			m = first ? 1 : 2;
-			break;
-		default: /* swapcase */
-			m = cp_isupper(cp) ? 2 : 0;
-			break;
-		}
-		first = 0;
-		/* lowering needs the context: a word-final sigma is ς */
-		n = m == 2 ? cp_lower_at(s->u.s.p, 0, s->u.s.len, at, pos, cp,
-		    tmp) : cp_case_full(cp, m, tmp);
-		if (buf_add(&b, tmp, n) == -1) {
-			buf_free(&b);
-			return NULL;
-		}
-	}
-	return tval_str_buf(&b);
-}
-
-static int
-str_all(const struct tval *s, int (*pred)(uint32_t))
-{
-	size_t		 pos = 0;
-	uint32_t	 cp;
-
-	if (s->u.s.len == 0)
-		return 0;
-	while (utf8_next(s->u.s.p, s->u.s.len, &pos, &cp))
-		if (!pred(cp))
-			return 0;
-	return 1;
-}
-
-static int
-str_cased(const struct tval *s, int upper)
-{
-	size_t		 pos = 0;
-	uint32_t	 cp;
-	int		 any = 0;
-
-	while (utf8_next(s->u.s.p, s->u.s.len, &pos, &cp)) {
-		if (upper ? cp_islower(cp) : cp_isupper(cp))
-			return 0;
-		if (upper ? cp_isupper(cp) : cp_islower(cp))
-			any = 1;
-	}
-	return any;
-}
-
-/*
- * ljust/rjust/center: CPython's centre puts the odd space on the right
- * unless the width is odd.
- */
-static struct tval *
-str_pad(struct eval *e, const struct tval *s, const struct tval *wv,
-    const struct tval *fill, int mode)
-{
-	int64_t		 w = 0;
-	size_t		 n = tval_nchars(s), left, right, i;
-	struct buf	 b;
-	const char	*fp = " ";
-	size_t		 fl = 1;
-
-	if (want_int(e, wv, &w) == -1)
-		return NULL;
-	if (fill != NULL) {
-		if (want_str(e, fill, "fill character") == -1)
-			return NULL;
-		if (tval_nchars(fill) != 1)
-			return eval_error(e, "The fill character must be exactly "
-			    "one character long");
-		fp = fill->u.s.p;
-		fl = fill->u.s.len;
-	}
-	if (w <= (int64_t)n)
-		return tval_ref((struct tval *)s);
-	if ((uint64_t)w > eval_maxout(e))
-		return eval_error(e, "width too large");
-	left = right = (size_t)w - n;
-	if (mode == 0)		/* ljust */
-		left = 0;
-	else if (mode == 1)	/* rjust */
-		right = 0;
-	else {			/* center: Python puts the odd one left */
-		left = ((size_t)w - n) / 2 + (((size_t)w - n) & (size_t)w & 1);
-		right = (size_t)w - n - left;
-	}
-	memset(&b, 0, sizeof(b));
-	for (i = 0; i < left; i++)
-		buf_add(&b, fp, fl);
-	buf_add(&b, s->u.s.p, s->u.s.len);
-	for (i = 0; i < right; i++)
-		buf_add(&b, fp, fl);
-	return tval_str_buf(&b);
-}
-
-/* str.join wants str items only (Python's TypeError otherwise). */
-static struct tval *
-str_join(struct eval *e, const struct tval *sep, struct tval *iter)
-{
-	struct tval	**items;
-	size_t		  n, i;
-	struct buf	  b;
-
-	int		  markup = (sep->tv_flags & TVF_MARKUP) != 0;
-	struct tval	 *r, *t;
-
-	if (eval_iterate(e, iter, &items, &n) == -1)
-		return NULL;
-	memset(&b, 0, sizeof(b));
-	for (i = 0; i < n; i++) {
-		if (i)
-			buf_add(&b, sep->u.s.p, sep->u.s.len);
-		if (markup) {
-			/* Markup.join escapes what is not Markup, any type */
-			if (items[i]->tv_type == TV_STR) {
-				markup_escape_into(&b, items[i]);
-				continue;
-			}
-			if ((t = eval_str(e, items[i])) == NULL)
-				goto fail;
-			markup_escape_into(&b, t);
-			tval_unref(t);
-		} else if (items[i]->tv_type != TV_STR) {
-			eval_error(e, "sequence item %zu: expected str instance, "
-			    "%s found", i, tval_typename(items[i]));
-			goto fail;
-		} else
-			buf_add(&b, items[i]->u.s.p, items[i]->u.s.len);
-		if (b.b_len > eval_maxout(e)) {
-			eval_error(e, "string too long");
-			goto fail;
-		}
-	}
-	items_free(items, n);
-	if ((r = tval_str_buf(&b)) != NULL && markup)
-		r->tv_flags |= TVF_MARKUP;
-	return r;
-fail:
-	items_free(items, n);
-	buf_free(&b);
-	return NULL;
-}
-
-static int
-is_linebreak(uint32_t c)
-{
-	return c == '\n' || c == '\r' || c == '\v' || c == '\f' ||
-	    (c >= 0x1c && c <= 0x1e) || c == 0x85 || c == 0x2028 ||
-	    c == 0x2029;
-}
-
-/* str.splitlines: every Unicode line boundary, CR LF as one. */
-struct tval *
-str_splitlines(const struct tval *s, int keepends)
-{
-	struct tval	*l;
-	size_t		 pos = 0, start = 0, prev, end;
-	uint32_t	 cp;
-
-	if ((l = tval_list()) == NULL)
-		return NULL;
-	while (pos < s->u.s.len) {
-		prev = pos;
-		utf8_next(s->u.s.p, s->u.s.len, &pos, &cp);
-		if (!is_linebreak(cp))
-			continue;
-		end = prev;
-		if (cp == '\r' && pos < s->u.s.len && s->u.s.p[pos] == '\n')
-			pos++;
-		if (tval_list_append(l, tval_str(s->u.s.p + start,
-		    (keepends ? pos : end) - start)) == -1) {
-			tval_unref(l);
-			return NULL;
-		}
-		start = pos;
-	}
-	if (start < s->u.s.len && tval_list_append(l, tval_str(s->u.s.p + start,
-	    s->u.s.len - start)) == -1) {
-		tval_unref(l);
-		return NULL;
-	}
-	return l;
 }
 
 /* items()/keys()/values(): lists that print as Python's view objects. */
@@ -742,7 +247,8 @@ markup_wraps(int id)
 	case M_S_CAPITALIZE: case M_S_TITLE: case M_S_LOWER: case M_S_UPPER:
 	case M_S_REPLACE: case M_S_LJUST: case M_S_RJUST: case M_S_LSTRIP:
 	case M_S_RSTRIP: case M_S_CENTER: case M_S_STRIP: case M_S_SWAPCASE:
-	case M_S_ZFILL:
+	case M_S_ZFILL: case M_S_EXPANDTABS: case M_S_PARTITION:
+	case M_S_RPARTITION:
 		return 1;
 	default:
 		return 0;
@@ -766,6 +272,24 @@ markup_result(struct eval *e, struct tval *r)
 	return m != NULL ? m : eval_oom(e);
 }
 
+/* The str items of a list or tuple result (r) as Markup */
+static struct tval *
+markup_items(struct eval *e, struct tval *r)
+{
+	struct tval	*t;
+	size_t		 i;
+
+	for (i = 0; i < r->u.l.n; i++) {
+		if ((t = markup_result(e, r->u.l.v[i])) == NULL) {
+			r->u.l.v[i] = NULL;
+			tval_unref(r);
+			return NULL;
+		}
+		r->u.l.v[i] = t;
+	}
+	return r;
+}
+
 static struct tval	*method_dispatch(struct eval *, int, struct tval *,
 			    struct args *);
 
@@ -786,15 +310,7 @@ markup_method(struct eval *e, int fid, struct tval *self, struct args *a)
 		if ((r = method_dispatch(e, fid, self, a)) == NULL ||
 		    r->tv_type != TV_LIST)
 			return r;
-		for (i = 0; i < r->u.l.n; i++) {
-			if ((t = markup_result(e, r->u.l.v[i])) == NULL) {
-				r->u.l.v[i] = NULL;
-				tval_unref(r);
-				return NULL;
-			}
-			r->u.l.v[i] = t;
-		}
-		return r;
+		return markup_items(e, r);
 	}
 	if (!markup_wraps(fid))
 		return method_dispatch(e, fid, self, a);
@@ -823,6 +339,9 @@ markup_method(struct eval *e, int fid, struct tval *self, struct args *a)
 	}
 	r = method_dispatch(e, fid, self, &esc);
 	args_clear(&esc);
+	/* partition and rpartition: a tuple of three Markup */
+	if (r != NULL && r->tv_type == TV_TUPLE)
+		return markup_items(e, r);
 	return markup_result(e, r);
 }
 
@@ -839,12 +358,8 @@ method_call(struct eval *e, int fid, struct tval *self, struct args *a)
 static struct tval *
 method_dispatch(struct eval *e, int fid, struct tval *self, struct args *a)
 {
-	static const char *const p_chars[] = { "chars" };
-	static const char *const p_split[] = { "sep", "maxsplit" };
 	static const char *const p_one[] = { "x" };
 	static const char *const p_two[] = { "x", "y" };
-	static const char *const p_three[] = { "x", "y", "z" };
-	static const char *const p_keep[] = { "keepends" };
 	struct tval		*v[3], *r, *t;
 	int64_t			 i = 0;
 	ssize_t			 k;
@@ -852,126 +367,10 @@ method_dispatch(struct eval *e, int fid, struct tval *self, struct args *a)
 	int			 m;
 	const char		*name = builtin_name(fid);
 
+	/* the str methods are the only ones with a str receiver */
+	if (self != NULL && self->tv_type == TV_STR)
+		return str_method(e, fid, self, a);
 	switch (fid) {
-	case M_S_LOWER:
-	case M_S_CASEFOLD:
-	case M_S_UPPER:
-		if (args_bind(e, a, name, NULL, 0, 0, v) == -1)
-			return NULL;
-		r = fid == M_S_UPPER ? str_upper(self) : fid == M_S_CASEFOLD ?
-		    str_casefold(self) : str_lower(self);
-		return r ? r : eval_oom(e);
-	case M_S_STRIP:
-	case M_S_LSTRIP:
-	case M_S_RSTRIP:
-		if (args_bind(e, a, name, p_chars, 1, 0, v) == -1)
-			return NULL;
-		return str_strip(e, self, v[0], fid != M_S_RSTRIP,
-		    fid != M_S_LSTRIP);
-	case M_S_SPLIT:
-	case M_S_RSPLIT:
-		if (args_bind(e, a, name, p_split, 2, 0, v) == -1)
-			return NULL;
-		return str_split(e, self, v[0], v[1], fid == M_S_RSPLIT);
-	case M_S_STARTSWITH:
-	case M_S_ENDSWITH:
-		if (args_bind(e, a, name, p_one, 1, 1, v) == -1)
-			return NULL;
-		if ((m = affix_match(e, self, v[0], fid == M_S_ENDSWITH)) == -1)
-			return NULL;
-		return tval_bool(m);
-	case M_S_REPLACE:
-		if (args_bind(e, a, name, p_three, 3, 2, v) == -1)
-			return NULL;
-		return str_replace(e, self, v[0], v[1], v[2]);
-	case M_S_TITLE:
-	case M_S_CAPITALIZE:
-	case M_S_SWAPCASE:
-		if (args_bind(e, a, name, NULL, 0, 0, v) == -1)
-			return NULL;
-		r = str_casemap(self, fid == M_S_TITLE ? 0 :
-		    fid == M_S_CAPITALIZE ? 1 : 2);
-		return r ? r : eval_oom(e);
-	case M_S_FIND:
-	case M_S_RFIND:
-	case M_S_COUNT:
-		if (args_bind(e, a, name, p_one, 1, 1, v) == -1 ||
-		    want_str(e, v[0], "substring") == -1)
-			return NULL;
-		if (fid == M_S_COUNT)
-			return tval_int(str_count(self, v[0]));
-		return tval_int(str_find(self, v[0], fid == M_S_RFIND));
-	case M_S_JOIN:
-		if (args_bind(e, a, name, p_one, 1, 1, v) == -1)
-			return NULL;
-		return str_join(e, self, v[0]);
-	case M_S_FORMAT:
-		return format_str_method(e, self, a);
-	case M_S_FORMAT_MAP:
-		if (args_bind(e, a, name, p_one, 1, 1, v) == -1)
-			return NULL;
-		if (v[0]->tv_type != TV_DICT)
-			return eval_error(e, "format_map() argument must be a "
-			    "mapping, not %s", tval_typename(v[0]));
-		{
-			struct args	 none;
-
-			memset(&none, 0, sizeof(none));
-			return format_str_map(e, self, &none, v[0]);
-		}
-	case M_S_SPLITLINES:
-		if (args_bind(e, a, name, p_keep, 1, 0, v) == -1)
-			return NULL;
-		r = str_splitlines(self, v[0] != NULL && tval_truth(v[0]));
-		return r ? r : eval_oom(e);
-	case M_S_ISDIGIT:
-		return tval_bool(str_all(self, cp_isdigit));
-	case M_S_ISNUMERIC:
-		return tval_bool(str_all(self, cp_isnumeric));
-	case M_S_ISDECIMAL:
-		return tval_bool(str_all(self, cp_isdecimal));
-	case M_S_ISALPHA:
-		return tval_bool(str_all(self, cp_isalpha));
-	case M_S_ISALNUM:
-		return tval_bool(str_all(self, cp_isalnum));
-	case M_S_ISSPACE:
-		return tval_bool(str_all(self, cp_isspace));
-	case M_S_ISLOWER:
-		return tval_bool(str_cased(self, 0));
-	case M_S_ISUPPER:
-		return tval_bool(str_cased(self, 1));
-	case M_S_ZFILL:
-		if (args_bind(e, a, name, p_one, 1, 1, v) == -1 ||
-		    want_int(e, v[0], &i) == -1)
-			return NULL;
-		if (i <= (int64_t)tval_nchars(self))
-			return tval_ref(self);
-		if ((uint64_t)i > eval_maxout(e))
-			return eval_error(e, "width too large");
-		{
-			struct buf	 b;
-			size_t		 pad = (size_t)i - tval_nchars(self);
-			size_t		 off = 0;
-
-			memset(&b, 0, sizeof(b));
-			if (self->u.s.len && (self->u.s.p[0] == '-' ||
-			    self->u.s.p[0] == '+')) {
-				buf_addc(&b, self->u.s.p[0]);
-				off = 1;
-			}
-			for (j = 0; j < pad; j++)
-				buf_addc(&b, '0');
-			buf_add(&b, self->u.s.p + off, self->u.s.len - off);
-			return tval_str_buf(&b);
-		}
-	case M_S_LJUST:
-	case M_S_RJUST:
-	case M_S_CENTER:
-		if (args_bind(e, a, name, p_two, 2, 1, v) == -1)
-			return NULL;
-		return str_pad(e, self, v[0], v[1], fid == M_S_LJUST ? 0 :
-		    fid == M_S_RJUST ? 1 : 2);
-
 	case M_D_ITEMS:
 	case M_D_KEYS:
 	case M_D_VALUES:

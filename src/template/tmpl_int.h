@@ -400,6 +400,13 @@ uint64_t tmpl_hash(const char *, size_t);
 	X(S_CENTER, TV_STR, "center") X(S_SWAPCASE, TV_STR, "swapcase")	\
 	X(S_ISNUMERIC, TV_STR, "isnumeric")				\
 	X(S_ISDECIMAL, TV_STR, "isdecimal")				\
+	X(S_INDEX, TV_STR, "index") X(S_RINDEX, TV_STR, "rindex")	\
+	X(S_PARTITION, TV_STR, "partition")				\
+	X(S_RPARTITION, TV_STR, "rpartition")				\
+	X(S_REMOVEPREFIX, TV_STR, "removeprefix")			\
+	X(S_REMOVESUFFIX, TV_STR, "removesuffix")			\
+	X(S_EXPANDTABS, TV_STR, "expandtabs")				\
+	X(S_ISASCII, TV_STR, "isascii") X(S_ISTITLE, TV_STR, "istitle")	\
 	X(D_ITEMS, TV_DICT, "items") X(D_KEYS, TV_DICT, "keys")		\
 	X(D_VALUES, TV_DICT, "values") X(D_GET, TV_DICT, "get")		\
 	X(D_UPDATE, TV_DICT, "update") X(D_POP, TV_DICT, "pop")		\
@@ -774,7 +781,11 @@ int		 method_lookup(const struct tval *obj, const char *name);
 int		 loop_attr_find(const char *name);
 struct tval	*function_call(struct eval *, int id, struct tval *self,
 		    struct args *);
+/* str_methods.c: the methods of a str; functions.c: their arguments */
 struct tval	*str_splitlines(const struct tval *, int keepends);
+struct tval	*str_method(struct eval *, int, struct tval *, struct args *);
+int		 want_str(struct eval *, const struct tval *, const char *);
+int		 want_int(struct eval *, const struct tval *, int64_t *);
 /* format.c */
 struct tval	*format_percent(struct eval *, const struct tval *fmt,
 		    struct tval *args);
