@@ -13,7 +13,7 @@ src_template_libwtemplate_a_SOURCES += src/template/template.h \
 	src/template/filter_seq.c src/template/filter_num.c \
 	src/template/filter_json.c src/template/pprint.c \
 	src/template/tests.c src/template/format.c src/template/jwt.c \
-	src/template/urlize.c \
+	src/template/urlize.c src/template/entities.c \
 	src/template/template.c
 src_libwidgetd_a_SOURCES += src/ctl_render.c
 

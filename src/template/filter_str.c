@@ -651,11 +651,10 @@ markup_escape_into(struct buf *b, const struct tval *s)
 struct tval *
 filter_striptags(struct eval *e, struct tval *in, struct args *a)
 {
-	struct tval	*s, *r;
+	struct tval	*s;
 	struct buf	 b, o;
 	size_t		 i, n;
 	const char	*p, *q;
-	int		 sp = 0;
 
 	if ((s = filter_soft_str(e, in)) == NULL)
 		return NULL;
@@ -682,47 +681,22 @@ filter_striptags(struct eval *e, struct tval *in, struct args *a)
 	}
 	buf_free(&b);
 	b = o;
-	/* the remaining text is what a browser would show */
-	/* collapse whitespace, then unescape the common entities */
+	/* " ".join(value.split()), then Markup.unescape(): html.unescape */
 	memset(&o, 0, sizeof(o));
-	for (i = 0; i < b.b_len; i++) {
-		size_t	 j = utf8_skip_space(b.b_p, b.b_len, i, 1);
+	for (i = 0; (i = utf8_skip_space(b.b_p, b.b_len, i, 1)) < b.b_len;) {
+		size_t	 j = utf8_skip_space(b.b_p, b.b_len, i, 0);
 
-		if (j > i) {
-			sp = o.b_len > 0;
-			i = j - 1;
-			continue;
-		}
-		if (sp)
+		if (o.b_len > 0)
 			buf_addc(&o, ' ');
-		sp = 0;
-		if (b.b_p[i] == '&') {
-			static const struct { const char *n; char c; } ents[] = {
-				{ "&amp;", '&' }, { "&lt;", '<' }, { "&gt;", '>' },
-				{ "&quot;", '"' }, { "&#34;", '"' },
-				{ "&#39;", '\'' }, { "&apos;", '\'' },
-			};
-			size_t	 k;
-
-			for (k = 0; k < sizeof(ents) / sizeof(ents[0]); k++) {
-				size_t	 l = strlen(ents[k].n);
-
-				if (b.b_len - i >= l &&
-				    memcmp(b.b_p + i, ents[k].n, l) == 0) {
-					buf_addc(&o, ents[k].c);
-					i += l - 1;
-					break;
-				}
-			}
-			if (k < sizeof(ents) / sizeof(ents[0]))
-				continue;
-		}
-		buf_addc(&o, b.b_p[i]);
+		buf_add(&o, b.b_p + i, j - i);
+		i = j;
 	}
 	buf_free(&b);
+	memset(&b, 0, sizeof(b));
+	html_unescape_into(&b, o.b_p != NULL ? o.b_p : "", o.b_len);
+	buf_free(&o);
 	tval_unref(s);
-	r = tval_str_buf(&o);
-	return r;
+	return tval_str_buf(&b);
 }
 
 /* format: printf-style % with the filter's arguments. */

@@ -774,6 +774,7 @@ int		 url_quote_into(struct buf *, const char *, size_t, int for_qs);
 struct tval	*markup_new(const char *, size_t);
 void		 markup_escape_into(struct buf *, const struct tval *);
 void		 html_escape_into(struct buf *, const char *, size_t);
+void		 html_unescape_into(struct buf *, const char *, size_t);
 int		 html_escape_tail(struct buf *, size_t from);
 int		 html_escape_buf(struct buf *);
 /* functions.c: the methods of str, dict, list, tuple and loop values */
