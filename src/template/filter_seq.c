@@ -15,17 +15,25 @@
 
 /*
  * ignore_case(): the sort and group key of a string is its lower case.  An
- * ASCII string without capitals is its own lower case.
+ * ASCII string without capitals is its own lower case; for sort, groupby
+ * and dictsort (LK_FOLD) any ASCII string is kept, as their comparisons
+ * fold ASCII case (fold_cmp), and only the others are lowered.
  */
+#define LK_NONE		0
+#define LK_LOWER	1
+#define LK_FOLD		2
+
 static struct tval *
-lower_key(struct tval *v)
+lower_key(struct tval *v, int mode)
 {
 	struct tval	*r;
 	size_t		 i;
 
-	if (v->tv_type != TV_STR)
+	if (v->tv_type != TV_STR || mode == LK_NONE)
 		return v;
 	if (tval_is_ascii(v)) {
+		if (mode == LK_FOLD)
+			return v;
 		for (i = 0; i < v->u.s.len; i++)
 			if (v->u.s.p[i] >= 'A' && v->u.s.p[i] <= 'Z')
 				break;
@@ -131,7 +139,7 @@ apath_init(struct eval *e, struct apath *ap, const struct tval *attr)
 
 /*
  * The attribute of one item: a new reference.  A missing result becomes
- * dflt when given; lower is ignore_case.
+ * dflt when given; lower is ignore_case's LK_ mode.
  */
 static struct tval *
 apath_get(struct eval *e, struct apath *ap, struct tval *item,
@@ -159,7 +167,7 @@ apath_get(struct eval *e, struct apath *ap, struct tval *item,
 		tval_unref(cur);
 		cur = tval_ref(dflt);
 	}
-	return lower ? lower_key(cur) : cur;
+	return lower_key(cur, lower);
 }
 
 /* --- Sorting ----------------------------------------------------------- */
@@ -167,8 +175,28 @@ apath_get(struct eval *e, struct apath *ap, struct tval *item,
 struct sortctx {
 	struct eval	 *sc_e;
 	int		  sc_reverse;
+	int		  sc_fold;	/* SORT_FOLD: strings by fold_cmp */
 	int		  sc_failed;
 };
+
+/* Two strings in the order of their lower(), for ASCII ones (LK_FOLD) */
+static int
+fold_cmp(const struct tval *x, const struct tval *y)
+{
+	const unsigned char	*a = (const unsigned char *)x->u.s.p;
+	const unsigned char	*b = (const unsigned char *)y->u.s.p;
+	size_t			 n, i;
+	unsigned		 c, d;
+
+	n = x->u.s.len < y->u.s.len ? x->u.s.len : y->u.s.len;
+	for (i = 0; i < n; i++) {
+		c = a[i] - 'A' < 26 ? a[i] + 32 : a[i];
+		d = b[i] - 'A' < 26 ? b[i] + 32 : b[i];
+		if (c != d)
+			return c < d ? -1 : 1;
+	}
+	return (x->u.s.len > y->u.s.len) - (x->u.s.len < y->u.s.len);
+}
 
 /*
  * "a comes before b" for a stable sort, ascending or descending: sorted()
@@ -186,6 +214,8 @@ sort_before(struct sortctx *sc, const struct tval *a, const struct tval *b)
 	if (sc->sc_failed)
 		return 0;
 	if (x->tv_type == TV_STR && y->tv_type == TV_STR) {
+		if (sc->sc_fold)
+			return fold_cmp(x, y) < 0;
 		n = x->u.s.len < y->u.s.len ? x->u.s.len : y->u.s.len;
 		if ((c = memcmp(x->u.s.p, y->u.s.p, n)) != 0)
 			return c < 0;
@@ -255,7 +285,7 @@ merge_sort(struct sortctx *sc, struct tval **v, struct tval **k,
 /* Sort items in place by keys (or by themselves), stably, like sorted(). */
 int
 sort_values(struct eval *e, struct tval **items, size_t n, struct tval **keys,
-    int reverse)
+    int flags)
 {
 	struct sortctx	 sc;
 	struct tval	**tmp;
@@ -272,7 +302,8 @@ sort_values(struct eval *e, struct tval **items, size_t n, struct tval **keys,
 		memcpy(keys, items, n * sizeof(*keys));
 	}
 	sc.sc_e = e;
-	sc.sc_reverse = reverse;
+	sc.sc_reverse = (flags & SORT_REVERSE) != 0;
+	sc.sc_fold = (flags & SORT_FOLD) != 0;
 	sc.sc_failed = 0;
 	merge_sort(&sc, items, keys, tmp, tmp + n, n);
 	free(tmp);
@@ -327,6 +358,9 @@ make_keys(struct eval *e, struct tval **items, size_t n,
 		eval_oom(e);
 		goto out;
 	}
+	/* a list of keys compares as a list: its strings lowered, not folded */
+	if (multi && lower == LK_FOLD)
+		lower = LK_LOWER;
 	for (i = 0; i < n; i++) {
 		if (!multi)
 			keys[i] = apath_get(e, ap, items[i], NULL, lower);
@@ -459,7 +493,7 @@ filter_join(struct eval *e, struct tval *in, struct args *a)
 	memset(&b, 0, sizeof(b));
 	for (i = 0; i < n; i++) {
 		if (ap.ap_n > 0) {
-			if ((it = apath_get(e, &ap, items[i], NULL, 0)) == NULL) {
+			if ((it = apath_get(e, &ap, items[i], NULL, LK_NONE)) == NULL) {
 				apath_free(&ap);
 				goto fail;
 			}
@@ -613,17 +647,19 @@ filter_sort(struct eval *e, struct tval *in, struct args *a)
 	    "attribute" };
 	struct tval		*v[3], **items, **keys;
 	size_t			 n;
-	int			 rc;
+	int			 rc, fold;
 
 	FILTER_BIND("sort", params, 0);
+	fold = !(v[1] != NULL && tval_truth(v[1]));
 	if (eval_iterate(e, in, &items, &n) == -1)
 		return NULL;
-	if ((keys = make_keys(e, items, n, v[2], !(v[1] != NULL &&
-	    tval_truth(v[1])), 1)) == NULL) {
+	if ((keys = make_keys(e, items, n, v[2], fold ? LK_FOLD : LK_NONE,
+	    1)) == NULL) {
 		items_free(items, n);
 		return NULL;
 	}
-	rc = sort_values(e, items, n, keys, v[0] != NULL && tval_truth(v[0]));
+	rc = sort_values(e, items, n, keys, (fold ? SORT_FOLD : 0) |
+	    (v[0] != NULL && tval_truth(v[0]) ? SORT_REVERSE : 0));
 	items_free(keys, n);
 	if (rc == -1) {
 		items_free(items, n);
@@ -643,9 +679,10 @@ filter_dictsort(struct eval *e, struct tval *in, struct args *a)
 	    "reverse" };
 	struct tval		*v[3], **items, **keys, *t;
 	size_t			 n, i;
-	int			 pos = 0, rc;
+	int			 pos = 0, rc, fold;
 
 	FILTER_BIND("dictsort", params, 0);
+	fold = !(v[0] != NULL && tval_truth(v[0]));
 	if (v[1] != NULL) {
 		if (v[1]->tv_type == TV_STR && strcmp(v[1]->u.s.p, "value") == 0)
 			pos = 1;
@@ -675,11 +712,11 @@ filter_dictsort(struct eval *e, struct tval *in, struct args *a)
 			return eval_oom(e);
 		}
 		items[i] = t;
-		keys[i] = tval_ref(t->u.l.v[pos]);
-		if (!(v[0] != NULL && tval_truth(v[0])))
-			keys[i] = lower_key(keys[i]);
+		keys[i] = lower_key(tval_ref(t->u.l.v[pos]), fold ? LK_FOLD :
+		    LK_NONE);
 	}
-	rc = sort_values(e, items, n, keys, v[2] != NULL && tval_truth(v[2]));
+	rc = sort_values(e, items, n, keys, (fold ? SORT_FOLD : 0) |
+	    (v[2] != NULL && tval_truth(v[2]) ? SORT_REVERSE : 0));
 	items_free(keys, n);
 	if (rc == -1) {
 		items_free(items, n);
@@ -702,8 +739,8 @@ filter_unique(struct eval *e, struct tval *in, struct args *a)
 	FILTER_BIND("unique", params, 0);
 	if (eval_iterate(e, in, &items, &n) == -1)
 		return NULL;
-	if ((keys = make_keys(e, items, n, v[1], !(v[0] != NULL &&
-	    tval_truth(v[0])), 0)) == NULL) {
+	if ((keys = make_keys(e, items, n, v[1], v[0] != NULL &&
+	    tval_truth(v[0]) ? LK_NONE : LK_LOWER, 0)) == NULL) {
 		items_free(items, n);
 		return NULL;
 	}
@@ -754,8 +791,8 @@ minmax(struct eval *e, struct tval *in, struct args *a, int max)
 		return tval_undef("No aggregated item, sequence was empty.",
 		    NULL);
 	}
-	if ((keys = make_keys(e, items, n, v[1], !(v[0] != NULL &&
-	    tval_truth(v[0])), 0)) == NULL) {
+	if ((keys = make_keys(e, items, n, v[1], v[0] != NULL &&
+	    tval_truth(v[0]) ? LK_NONE : LK_LOWER, 0)) == NULL) {
 		items_free(items, n);
 		return NULL;
 	}
@@ -794,7 +831,7 @@ filter_sum(struct eval *e, struct tval *in, struct args *a)
 	}
 	acc = v[1] != NULL ? tval_ref(v[1]) : tval_int(0);
 	for (i = 0; i < n && acc != NULL; i++) {
-		if ((it = apath_get(e, &ap, items[i], NULL, 0)) == NULL) {
+		if ((it = apath_get(e, &ap, items[i], NULL, LK_NONE)) == NULL) {
 			tval_unref(acc);
 			acc = NULL;
 			break;
@@ -838,8 +875,8 @@ filter_groupby(struct eval *e, struct tval *in, struct args *a)
 		return eval_oom(e);
 	}
 	for (i = 0; i < n; i++)
-		if ((keys[i] = apath_get(e, &ap, items[i], v[1], !cs)) ==
-		    NULL) {
+		if ((keys[i] = apath_get(e, &ap, items[i], v[1], cs ? LK_NONE :
+		    LK_FOLD)) == NULL) {
 			apath_free(&ap);
 			items_free(keys, i);
 			items_free(items, n);
@@ -849,18 +886,21 @@ filter_groupby(struct eval *e, struct tval *in, struct args *a)
 	 * groups are runs of equal keys after a stable sort, like
 	 * itertools.groupby
 	 */
-	rc = sort_values(e, items, n, keys, 0);
+	rc = sort_values(e, items, n, keys, cs ? 0 : SORT_FOLD);
 	if (rc == -1 || (out = tval_list()) == NULL)
 		goto fail;
 	for (i = 0; i < n; i++) {
-		if (grp == NULL || !tval_eq(grp, keys[i])) {
+		if (grp == NULL || (!cs && grp->tv_type == TV_STR &&
+		    keys[i]->tv_type == TV_STR ? fold_cmp(grp, keys[i]) != 0 :
+		    !tval_eq(grp, keys[i]))) {
 			if ((g = tval_tuple()) == NULL)
 				goto oom;
 			g->tv_flags |= TVF_GROUP;
 			/* the grouper is the real value of the first item */
 			if (cs)
 				grp = tval_ref(keys[i]);
-			else if ((grp = apath_get(e, &ap, items[i], v[1], 0)) ==
+			else if ((grp = apath_get(e, &ap, items[i], v[1],
+			    LK_NONE)) ==
 			    NULL) {
 				tval_unref(g);
 				goto fail;
@@ -946,7 +986,7 @@ filter_map(struct eval *e, struct tval *in, struct args *a)
 	}
 	for (i = 0; i < n; i++) {
 		if (fid < 0)
-			r = apath_get(e, &ap, items[i], dflt, 0);
+			r = apath_get(e, &ap, items[i], dflt, LK_NONE);
 		else {
 			memset(&sub, 0, sizeof(sub));
 			for (j = 1; j < a->a_npos; j++)
@@ -1016,7 +1056,7 @@ select_common(struct eval *e, struct tval *in, struct args *a, int reject,
 		return eval_oom(e);
 	}
 	for (i = 0; i < n; i++) {
-		if ((x = apath_get(e, &ap, items[i], NULL, 0)) == NULL)
+		if ((x = apath_get(e, &ap, items[i], NULL, LK_NONE)) == NULL)
 			goto fail;
 		if (tid < 0) {
 			if (x->tv_type == TV_SECRET) {

@@ -231,7 +231,7 @@ list_sort(struct eval *e, struct tval *l, struct args *a)
 	if (v[0] != NULL && v[0]->tv_type != TV_NONE)
 		return eval_error(e, "sort(key=...) is not supported");
 	if (sort_values(e, l->u.l.v, l->u.l.n, NULL, v[1] != NULL &&
-	    tval_truth(v[1])) == -1)
+	    tval_truth(v[1]) ? SORT_REVERSE : 0) == -1)
 		return NULL;
 	return tval_none();
 }

@@ -765,8 +765,10 @@ struct tval	*filter_list_from(struct eval *, struct tval **, size_t);
 			return NULL;					\
 	} while (0)
 /* filter_seq.c: Python's stable sort by keys (or the items themselves) */
+#define SORT_REVERSE	0x1
+#define SORT_FOLD	0x2	/* strings: ASCII case folded */
 int		 sort_values(struct eval *, struct tval **, size_t,
-		    struct tval **keys, int reverse);
+		    struct tval **keys, int flags);
 /* filter_num.c: float(str) with Python's spelling */
 int		 py_float_parse(const struct tval *, double *);
 /* filter_str.c */
