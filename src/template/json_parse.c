@@ -583,6 +583,9 @@ jp_document(struct jparse *jp)
 	*sp++ = (x);							\
 } while (0)
 
+	/* a stack from the start: no arithmetic on a null pointer */
+	if (jp->jp_stack == NULL && jp_grow(jp) == -1)
+		return jp_fail(jp, jp->jp_p, "out of memory");
 	JP_LOAD();
 	p = jp->jp_p;
 value:

@@ -265,7 +265,9 @@ affix_match(struct eval *e, const struct tval *s, const struct tval *a,
 		return eval_errorv(e, "%s first arg must be str or a tuple of "
 		    "str, not %s", end ? "endswith" : "startswith",
 		    tval_typename(a));
-	if (r->sr_end - (int64_t)tval_nchars(a) < r->sr_start)
+	/* fewer characters may still be more bytes than the range has */
+	if (r->sr_end - (int64_t)tval_nchars(a) < r->sr_start ||
+	    a->u.s.len > r->sr_hi - r->sr_lo)
 		return 0;
 	return memcmp(s->u.s.p + (end ? r->sr_hi - a->u.s.len : r->sr_lo),
 	    a->u.s.p, a->u.s.len) == 0;
