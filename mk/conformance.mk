@@ -16,4 +16,5 @@ noinst_PROGRAMS += contrib/bench/render-bench
 contrib_bench_render_bench_SOURCES = contrib/bench/render-bench.c
 contrib_bench_render_bench_LDADD = $(WD_LIBS)
 
-EXTRA_DIST += contrib/bench/render contrib/bench/templates
+EXTRA_DIST += contrib/bench/render contrib/bench/render-js.js \
+	contrib/bench/templates

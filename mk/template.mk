@@ -1,10 +1,19 @@
 # template fragment (see Makefile.am): the engine, widgetctl render, tests
 src_template_libwtemplate_a_SOURCES += src/template/template.h \
-	src/template/tmpl_int.h src/template/util.c src/template/builtins.c \
+	src/template/tmpl_int.h src/template/eval_int.h src/template/names.c \
+	src/template/util.c src/template/builtins.c \
 	src/template/lexer.c src/template/parser.c src/template/analyze.c \
 	src/template/value.c src/template/strings.c src/template/json.c \
-	src/template/secret.c src/template/eval.c src/template/functions.c \
-	src/template/filters.c src/template/format.c src/template/jwt.c \
+	src/template/json_parse.c \
+	src/template/secret.c src/template/compile.c src/template/eval.c \
+	src/template/expr.c src/template/ops.c \
+	src/template/lookup.c src/template/stmt.c src/template/functions.c \
+	src/template/str_methods.c \
+	src/template/filters.c src/template/filter_str.c \
+	src/template/filter_seq.c src/template/filter_num.c \
+	src/template/filter_json.c src/template/pprint.c \
+	src/template/tests.c src/template/format.c src/template/jwt.c \
+	src/template/urlize.c src/template/entities.c \
 	src/template/template.c
 src_libwidgetd_a_SOURCES += src/ctl_render.c
 

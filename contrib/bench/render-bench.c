@@ -1,18 +1,23 @@
 /*
  * render-bench.c — time widgetd's template engine on one template.
  *
- *	render-bench [-p] [-t msec] [-r repeats] [-v name=value]... [-T epoch]
- *	    TEMPLATE CONTEXT.json
+ *	render-bench [-p | -n count | -S] [-t msec] [-r repeats]
+ *	    [-v name=value]... [-T epoch] TEMPLATE CONTEXT.json
  *
  * Compiles TEMPLATE once, then renders it against the JSON context again
- * and again for at least msec milliseconds (default 300), `repeats' times
- * (default 3), and prints the best run as
+ * and again for at least msec milliseconds of CPU time (default 300),
+ * `repeats' times (default 3), and prints the best run as
  *
  *	usec_per_render=U renders=N bytes=B compile_usec=C
  *
  * -p prints one render's output instead, so a driver can check that both
- * engines agree before it compares their speed.  Only the public API of
- * template.h is used: this is what the worker pays per render.
+ * engines agree before it compares their speed.  -n renders exactly count
+ * times and prints nothing: a fixed workload for callgrind.  -S serves a
+ * driver that interleaves engines (contrib/bench/render): each line "MSEC"
+ * on stdin runs one timed batch and answers one usec_per_render line; end
+ * of input ends it.  Only the public API of template.h is used: this is
+ * what the worker pays per render.  Times are CPU time of this process,
+ * so a neighbour on a shared machine disturbs them less than wall time.
  */
 #include "build.h"
 
@@ -43,17 +48,19 @@ struct bench_vars {
 static void __attribute__((noreturn))
 bench_usage(void)
 {
-	fprintf(stderr, "usage: render-bench [-p] [-t msec] [-r repeats] "
-	    "[-v name=value]... [-T epoch] TEMPLATE CONTEXT.json\n");
+	fprintf(stderr, "usage: render-bench [-p | -n count | -S] [-t msec] "
+	    "[-r repeats] [-v name=value]... [-T epoch] TEMPLATE "
+	    "CONTEXT.json\n");
 	exit(2);
 }
 
+/* CPU time, not wall time: other jobs on the machine cost us less. */
 static double
 bench_now_usec(void)
 {
 	struct timespec	ts;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
 	return ts.tv_sec * 1e6 + ts.tv_nsec / 1e3;
 }
 
@@ -128,6 +135,62 @@ bench_render_once(const struct tmpl *t, const struct tmpl_env *env, int print)
 	return (long)len;
 }
 
+/*
+ * Renders for at least msec of CPU time after sizing a batch from a short
+ * trial; the CPU microseconds per render, or -1.
+ */
+static double
+bench_batch(const struct tmpl *t, const struct tmpl_env *env, double msec,
+    long *np)
+{
+	double	 t0, t1;
+	long	 n = 1, i;
+
+	for (;;) {
+		t0 = bench_now_usec();
+		for (i = 0; i < n; i++)
+			if (bench_render_once(t, env, 0) < 0)
+				return -1;
+		t1 = bench_now_usec() - t0;
+		if (t1 >= msec * 1000 / 8 || n > (1L << 40))
+			break;
+		n *= 2;
+	}
+	if (t1 < msec * 1000) {
+		n = (long)((double)n * (msec * 1000 - t1) /
+		    (t1 > 0 ? t1 : 1)) + 1;
+		t0 = bench_now_usec();
+		for (i = 0; i < n; i++)
+			if (bench_render_once(t, env, 0) < 0)
+				return -1;
+		t1 = bench_now_usec() - t0;
+	}
+	*np = n;
+	return t1 / n;
+}
+
+/*
+ * The driver's side of interleaving: one timed batch per request line, so
+ * that every engine's rounds alternate and a noisy moment hits them all.
+ */
+static int
+bench_serve(const struct tmpl *t, const struct tmpl_env *env)
+{
+	char	 line[64];
+	double	 us, msec;
+	long	 n;
+
+	while (fgets(line, sizeof(line), stdin) != NULL) {
+		if ((msec = atof(line)) <= 0)
+			return 1;
+		if ((us = bench_batch(t, env, msec, &n)) < 0)
+			return 1;
+		printf("usec_per_render=%.4f renders=%ld\n", us, n);
+		fflush(stdout);
+	}
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -139,8 +202,8 @@ main(int argc, char **argv)
 	char			*src = NULL, *eq;
 	size_t			 srclen;
 	double			 t0, t1, compile_usec, best = -1, msec = 300;
-	long			 bytes = 0, n, i, best_n = 0;
-	int			 ch, print = 0, repeats = 3, r, rc = 1;
+	long			 bytes = 0, n, i, best_n = 0, count = 0;
+	int			 ch, print = 0, serve = 0, repeats = 3, r, rc = 1;
 
 	memset(&vars, 0, sizeof(vars));
 	memset(&env, 0, sizeof(env));
@@ -148,10 +211,17 @@ main(int argc, char **argv)
 	env.te_variable_arg = &vars;
 	env.te_now = 1700000000;
 
-	while ((ch = getopt(argc, argv, "pr:t:T:v:")) != -1) {
+	while ((ch = getopt(argc, argv, "n:pr:St:T:v:")) != -1) {
 		switch (ch) {
+		case 'n':
+			if ((count = atol(optarg)) <= 0)
+				bench_usage();
+			break;
 		case 'p':
 			print = 1;
+			break;
+		case 'S':
+			serve = 1;
 			break;
 		case 'r':
 			repeats = atoi(optarg);
@@ -177,6 +247,8 @@ main(int argc, char **argv)
 	argc -= optind;
 	argv += optind;
 	if (argc != 2 || repeats < 1 || msec <= 0)
+		bench_usage();
+	if (print + serve + (count > 0) > 1)
 		bench_usage();
 
 	if ((src = bench_read_file(argv[0], &srclen)) == NULL) {
@@ -207,32 +279,31 @@ main(int argc, char **argv)
 		rc = bench_render_once(t, &env, 1) < 0;
 		goto out;
 	}
+	if (count > 0) {
+		for (i = 0; i < count; i++)
+			if (bench_render_once(t, &env, 0) < 0)
+				goto out;
+		rc = 0;
+		goto out;
+	}
+	if (serve) {
+		/* warm the caches before the first timed batch */
+		if (bench_render_once(t, &env, 0) < 0)
+			goto out;
+		rc = bench_serve(t, &env);
+		goto out;
+	}
 
 	/*
-	 * Warm the caches, then size a batch to take about msec and keep the
-	 * fastest of `repeats' batches: on a shared 2-core machine the minimum
-	 * is the figure least disturbed by the neighbours.
+	 * Warm the caches, then keep the fastest of `repeats' batches: on a
+	 * shared 2-core machine the minimum is the figure least disturbed by
+	 * the neighbours.
 	 */
 	if ((bytes = bench_render_once(t, &env, 0)) < 0)
 		goto out;
-	n = 1;
-	for (;;) {
-		t0 = bench_now_usec();
-		for (i = 0; i < n; i++)
-			if (bench_render_once(t, &env, 0) < 0)
-				goto out;
-		t1 = bench_now_usec() - t0;
-		if (t1 >= msec * 1000 / 4 || n > (1L << 40))
-			break;
-		n *= 2;
-	}
-	n = (long)(n * (msec * 1000 / (t1 > 0 ? t1 : 1))) + 1;
 	for (r = 0; r < repeats; r++) {
-		t0 = bench_now_usec();
-		for (i = 0; i < n; i++)
-			if (bench_render_once(t, &env, 0) < 0)
-				goto out;
-		t1 = (bench_now_usec() - t0) / n;
+		if ((t1 = bench_batch(t, &env, msec, &n)) < 0)
+			goto out;
 		if (best < 0 || t1 < best) {
 			best = t1;
 			best_n = n;

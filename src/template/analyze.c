@@ -207,7 +207,7 @@ keycall_cb(struct tnode *n, void *arg)
 	struct tmpl	*t = arg;
 	struct tnode	**nk;
 
-	if (n->n_kind != N_CALL || !is_builtin_name(n->n_a, BI_GET_SECRET))
+	if (n->n_kind != N_CALL || !is_builtin_name(n->n_a, FN_GET_SECRET))
 		return 0;
 	if (t->t_nkeycalls == t->t_ckeycalls) {
 		size_t	 c = t->t_ckeycalls ? t->t_ckeycalls * 2 : 4;
@@ -267,16 +267,16 @@ usage_cb(struct tnode *n, void *arg)
 		u->tu_flags |= name_flag(n->n_name);
 		break;
 	case N_CALL:
-		if (is_builtin_name(n->n_a, BI_GET_SECRET)) {
+		if (is_builtin_name(n->n_a, FN_GET_SECRET)) {
 			if ((lit = call_name_arg(n)) == NULL)
 				u->tu_dynamic_secret = 1;
 			else if (usage_secret(t, n, lit->n_val->u.s.p) == -1)
 				return -1;
-		} else if (is_builtin_name(n->n_a, BI_JWT_ENCODE)) {
+		} else if (is_builtin_name(n->n_a, FN_JWT_ENCODE)) {
 			if ((key = jwt_key_arg(n)) != NULL &&
 			    walk(key, keycall_cb, t) == -1)
 				return -1;
-		} else if (is_builtin_name(n->n_a, BI_GET_VARIABLE)) {
+		} else if (is_builtin_name(n->n_a, FN_GET_VARIABLE)) {
 			if ((lit = call_name_arg(n)) == NULL)
 				u->tu_dynamic_variable = 1;
 			else if (list_add(&u->tu_variables, &u->tu_nvariables,
@@ -378,10 +378,19 @@ taint_clean_kids(struct taint *ta, struct tnode *n, const char *where)
 	}
 }
 
+/* The built-in table says which filters the keeper can complete. */
 static int
 taint_filter_ok(int fid)
 {
-	return fid == FLT_URLENCODE || fid == FLT_B64ENC;
+	return fid >= 0 && (builtins[fid].bi_flags & BF_SECRET_IN);
+}
+
+/* A direct call of a global function with one of the given flags. */
+static int
+call_flags(const struct tnode *n, unsigned int flags)
+{
+	return n->n_a->n_kind == N_NAME && n->n_a->n_fid >= 0 &&
+	    (builtins[n->n_a->n_fid].bi_flags & flags);
 }
 
 static const char *
@@ -417,11 +426,11 @@ taint_call(struct taint *ta, struct tnode *n)
 	size_t	 i;
 	int	 t = 0;
 
-	if (is_builtin_name(n->n_a, BI_GET_SECRET)) {
+	if (call_flags(n, BF_SECRET_OUT)) {
 		taint_clean_kids(ta, n, "the name passed to get_secret()");
 		return 1;
 	}
-	if (is_builtin_name(n->n_a, BI_JWT_ENCODE)) {
+	if (call_flags(n, BF_SECRET_KEY)) {
 		for (i = 0; i < n->n_nkids; i++) {
 			struct tnode	*k = n->n_kids[i];
 
@@ -455,7 +464,8 @@ taint_expr(struct taint *ta, struct tnode *n)
 	case N_CONST:
 		return 0;
 	case N_NAME:
-		if (n->n_fid == BI_GET_SECRET)
+		if (n->n_fid >= 0 && (builtins[n->n_fid].bi_flags &
+		    BF_SECRET_OUT))
 			taint_misuse(ta, n, "a reference that is not a direct "
 			    "call of get_secret('name')");
 		return taint_has(ta, n->n_name);
@@ -514,6 +524,10 @@ taint_expr(struct taint *ta, struct tnode *n)
 		taint_clean(ta, n->n_a, "a slice");
 		taint_clean(ta, n->n_b, "a slice");
 		taint_clean(ta, n->n_c, "a slice");
+		return 0;
+	case N_STARARGS:
+	case N_KWSTARARGS:
+		taint_clean(ta, n->n_a, "a * or ** argument");
 		return 0;
 	case N_LIST:
 		taint_clean_kids(ta, n, "a list");
@@ -617,6 +631,10 @@ taint_stmt(struct taint *ta, struct tnode *n)
 		taint_body(ta, n->n_kids, n->n_nkids);
 		ta->ta_macro--;
 		break;
+	case N_AUTOESCAPE:
+		taint_clean(ta, n->n_a, "an autoescape tag");
+		taint_body(ta, n->n_kids, n->n_nkids);
+		break;
 	case N_CALLBLOCK:
 		taint_clean(ta, n->n_a, "a call block");
 		for (i = 0; i < n->n_nkids2; i++)
@@ -665,40 +683,210 @@ analyze_secrets(struct tmpl *t, struct tmpl_error *err)
 	return rc;
 }
 
-/*
- * Everything decided once, at compile time: usage, literal-ness and secret
- * misuse.
- */
-/* Does a macro body name varargs or kwargs?  Then it accepts extras. */
+/* --- Macros and loops --------------------------------------------------- */
+
+/* Does a macro body name varargs, kwargs or caller? */
 static int
 macro_args_cb(struct tnode *n, void *arg)
 {
 	struct tnode	*m = arg;
 
-	if (n->n_kind == N_NAME && strcmp(n->n_name, "varargs") == 0)
+	if (n->n_kind != N_NAME)
+		return 0;
+	if (strcmp(n->n_name, "varargs") == 0)
 		m->n_flags |= NF_VARARGS;
-	if (n->n_kind == N_NAME && strcmp(n->n_name, "kwargs") == 0)
+	else if (strcmp(n->n_name, "kwargs") == 0)
 		m->n_flags |= NF_KWARGS;
+	else if (strcmp(n->n_name, "caller") == 0)
+		m->n_flags |= NF_CALLER;
 	return 0;
 }
 
+/*
+ * A macro whose body names varargs or kwargs accepts extra arguments,
+ * unless a parameter has that name (Jinja2's macro_body).  A parameter
+ * named caller needs a default when the body uses caller: Jinja2 refuses
+ * it at compile time.
+ */
 static int
 macro_scan_cb(struct tnode *n, void *arg)
 {
-	size_t	 i;
+	struct tmpl_error	*err = arg;
+	const struct tnode	*p;
+	size_t			 i;
 
-	if (n->n_kind == N_MACRO || n->n_kind == N_CALLBLOCK)
-		for (i = 0; i < n->n_nkids; i++)
-			walk(n->n_kids[i], macro_args_cb, n);
+	if (n->n_kind != N_MACRO && n->n_kind != N_CALLBLOCK)
+		return 0;
+	for (i = 0; i < n->n_nkids; i++)
+		walk(n->n_kids[i], macro_args_cb, n);
+	for (i = 0; i < n->n_nkids2; i++) {
+		p = n->n_kids2[i];
+		if (strcmp(p->n_name, "varargs") == 0)
+			n->n_flags &= ~NF_VARARGS;
+		else if (strcmp(p->n_name, "kwargs") == 0)
+			n->n_flags &= ~NF_KWARGS;
+		else if (strcmp(p->n_name, "caller") == 0 && p->n_a == NULL &&
+		    (n->n_flags & NF_CALLER)) {
+			tmpl_seterr(err, n->n_line, n->n_col, "When defining "
+			    "macros or call blocks the special \"caller\" "
+			    "argument must be omitted or be given a default.");
+			return -1;
+		}
+	}
 	return 0;
 }
 
+/* A store to the name loop in an assignment target, or NULL. */
+static const struct tnode *
+loop_target(const struct tnode *t)
+{
+	const struct tnode	*r;
+	size_t			 i;
+
+	if (t == NULL)
+		return NULL;
+	if (t->n_kind == N_NAME)
+		return strcmp(t->n_name, "loop") == 0 ? t : NULL;
+	if (t->n_kind == N_TUPLE)
+		for (i = 0; i < t->n_nkids; i++)
+			if ((r = loop_target(t->n_kids[i])) != NULL)
+				return r;
+	return NULL;
+}
+
+/*
+ * Inside a for statement nothing may store to loop: not its target, not
+ * a set or a nested for in its body or else, in a macro or a block there
+ * either (Jinja2's visit_For looks at every Name it holds).  with is not
+ * a store there.
+ */
+static const struct tnode *
+loop_store(const struct tnode *n)
+{
+	const struct tnode	*r;
+	size_t			 i;
+
+	if (n == NULL)
+		return NULL;
+	if ((n->n_kind == N_FOR || n->n_kind == N_SET ||
+	    n->n_kind == N_SETBLOCK) && (r = loop_target(n->n_target)) != NULL)
+		return r;
+	for (i = 0; i < n->n_nkids; i++)
+		if ((r = loop_store(n->n_kids[i])) != NULL)
+			return r;
+	if (n->n_kind != N_WITH)
+		for (i = 0; i < n->n_nkids2; i++)
+			if ((r = loop_store(n->n_kids2[i])) != NULL)
+				return r;
+	return NULL;
+}
+
+static int
+loop_store_cb(struct tnode *n, void *arg)
+{
+	struct tmpl_error	*err = arg;
+	const struct tnode	*r;
+
+	if (n->n_kind == N_FOR && (r = loop_store(n)) != NULL) {
+		tmpl_seterr(err, r->n_line, r->n_col, "Can't assign to special "
+		    "loop variable in for-loop target");
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * An unknown filter or test fails when the template is compiled, unless it
+ * sits in a "soft" frame of Jinja2's compiler: the test and branches of an
+ * if, the three parts of an x if c else y.  There it fails only when it is
+ * called, its arguments evaluated first.  A for body, its loop filter and
+ * its else, macros and call blocks, with, set and filter blocks are frames
+ * of their own, never soft; a for's iterable, a with's values, a set's
+ * value and a call block's call are in the enclosing frame.
+ */
+static const struct tnode *
+unknown_in(const struct tnode *n, int soft)
+{
+	const struct tnode	*r = NULL;
+	size_t			 i;
+
+	if (n == NULL)
+		return NULL;
+	switch (n->n_kind) {
+	case N_FILTER:
+	case N_TEST:
+		if (n->n_fid < 0 && !soft)
+			return n;
+		break;
+	case N_IF:
+	case N_CONDEXPR:
+		soft = 1;
+		break;
+	case N_FOR:
+		if ((r = unknown_in(n->n_a, soft)) != NULL)
+			return r;
+		if ((r = unknown_in(n->n_b, 0)) != NULL)
+			return r;
+		soft = 0;
+		for (i = 0; i < n->n_nkids && r == NULL; i++)
+			r = unknown_in(n->n_kids[i], 0);
+		for (i = 0; i < n->n_nkids2 && r == NULL; i++)
+			r = unknown_in(n->n_kids2[i], 0);
+		return r;
+	case N_WITH:
+		for (i = 0; i < n->n_nkids2 && r == NULL; i++)
+			r = unknown_in(n->n_kids2[i]->n_a, soft);
+		for (i = 0; i < n->n_nkids && r == NULL; i++)
+			r = unknown_in(n->n_kids[i], 0);
+		return r;
+	case N_CALLBLOCK:
+		if ((r = unknown_in(n->n_a, soft)) != NULL)
+			return r;
+		/* FALLTHROUGH */
+	case N_MACRO:
+		for (i = 0; i < n->n_nkids2 && r == NULL; i++)
+			r = unknown_in(n->n_kids2[i]->n_a, 0);
+		for (i = 0; i < n->n_nkids && r == NULL; i++)
+			r = unknown_in(n->n_kids[i], 0);
+		return r;
+	case N_SETBLOCK:
+	case N_FILTERBLOCK:
+	case N_AUTOESCAPE:
+		/* autoescape's body is a Scope in Jinja2: a frame of its own */
+		soft = 0;
+		break;
+	default:
+		break;
+	}
+	if ((r = unknown_in(n->n_a, soft)) != NULL ||
+	    (r = unknown_in(n->n_b, soft)) != NULL ||
+	    (r = unknown_in(n->n_c, soft)) != NULL)
+		return r;
+	for (i = 0; i < n->n_nkids && r == NULL; i++)
+		r = unknown_in(n->n_kids[i], soft);
+	for (i = 0; i < n->n_nkids2 && r == NULL; i++)
+		r = unknown_in(n->n_kids2[i], soft);
+	return r;
+}
+
+/*
+ * Everything decided once, at compile time: usage, literal-ness, the
+ * checks Jinja2 makes when it compiles, and secret misuse.
+ */
 int
 analyze_run(struct tmpl *t, struct tmpl_error *err)
 {
-	size_t	 i;
+	const struct tnode	*u;
+	size_t			 i;
 
-	walk(t->t_root, macro_scan_cb, NULL);
+	if (walk(t->t_root, macro_scan_cb, err) == -1 ||
+	    walk(t->t_root, loop_store_cb, err) == -1)
+		return -1;
+	if ((u = unknown_in(t->t_root, 0)) != NULL) {
+		tmpl_seterr(err, u->n_line, u->n_col, "No %s named '%s'.",
+		    u->n_kind == N_FILTER ? "filter" : "test", u->n_name);
+		return -1;
+	}
 
 	if (walk(t->t_root, usage_cb, t) == -1) {
 		tmpl_seterr(err, 1, 1, "out of memory");
@@ -857,7 +1045,7 @@ host_expr_ok(const struct tnode *e)
 		}
 		e = e->n_a;
 	}
-	return e->n_kind == N_CALL && is_builtin_name(e->n_a, BI_GET_VARIABLE) &&
+	return e->n_kind == N_CALL && is_builtin_name(e->n_a, FN_GET_VARIABLE) &&
 	    e->n_nkids == 1 && host_literal_str(e->n_kids[0]);
 }
 
@@ -900,7 +1088,7 @@ dynamic_secret_cb(struct tnode *n, void *arg)
 {
 	struct tmpl_error	*err = arg;
 
-	if (n->n_kind != N_CALL || !is_builtin_name(n->n_a, BI_GET_SECRET) ||
+	if (n->n_kind != N_CALL || !is_builtin_name(n->n_a, FN_GET_SECRET) ||
 	    call_name_arg(n) != NULL)
 		return 0;
 	tmpl_seterr(err, n->n_line, n->n_col, "get_secret() takes the "

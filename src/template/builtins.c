@@ -1,6 +1,8 @@
 /*
- * builtins.c — the names of the filters, tests and global functions the
- * engine knows, resolved to ids once at compile time.
+ * builtins.c — the one table of the filters, tests, global functions and
+ * methods the engine knows (the lists are in tmpl_int.h).  The parser
+ * resolves names to ids once; the evaluator calls handlers through the
+ * table; the analysis reads which built-ins may touch a secret from it.
  */
 #include "build.h"
 
@@ -8,55 +10,53 @@
 
 #include "tmpl_int.h"
 
-#define X_NAME(id, name)	name,
-static const char *filter_names[] = { FILTER_LIST(X_NAME) };
-static const char *test_names[] = { TEST_LIST(X_NAME) };
-static const char *builtin_names[] = { BUILTIN_LIST(X_NAME) };
-#undef X_NAME
+#define X_FLT(id, name, fn, nargs, flags)				\
+	[FLT_##id] = { name, BK_FILTER, 0, nargs, flags, fn, NULL, NULL },
+#define X_TST(id, name, fn, nargs, flags)				\
+	[TST_##id] = { name, BK_TEST, 0, nargs, flags, NULL, fn, NULL },
+#define X_FN(id, name, fn, nargs, flags)				\
+	[FN_##id] = { name, BK_FUNCTION, 0, nargs, flags, NULL, NULL, fn },
+#define X_M(id, type, name)						\
+	[M_##id] = { name, BK_METHOD, type, BA_ANY, 0, NULL, NULL,	\
+	    method_call },
+const struct builtin builtins[BI__COUNT] = {
+	FILTER_LIST(X_FLT)
+	TEST_LIST(X_TST)
+	FUNCTION_LIST(X_FN)
+	METHOD_LIST(X_M)
+};
+#undef X_FLT
+#undef X_TST
+#undef X_FN
+#undef X_M
 
-static int
-names_find(const char **names, int n, const char *s)
+/* Compile-time (and map()/select() name) lookups: a scan is enough. */
+int
+builtin_find(enum builtin_kind kind, const char *name)
 {
 	int	 i;
 
-	for (i = 0; i < n; i++)
-		if (strcmp(names[i], s) == 0)
+	for (i = 0; i < BI__COUNT; i++)
+		if (builtins[i].bi_kind == kind &&
+		    strcmp(builtins[i].bi_name, name) == 0)
 			return i;
 	return -1;
 }
 
 int
-filter_lookup(const char *s)
+builtin_method(int type, const char *name)
 {
-	return names_find(filter_names, FLT__COUNT, s);
-}
+	int	 i;
 
-int
-test_lookup(const char *s)
-{
-	return names_find(test_names, TST__COUNT, s);
-}
-
-int
-builtin_lookup(const char *s)
-{
-	return names_find(builtin_names, BI__COUNT, s);
-}
-
-const char *
-filter_name(int id)
-{
-	return id >= 0 && id < FLT__COUNT ? filter_names[id] : "?";
-}
-
-const char *
-test_name(int id)
-{
-	return id >= 0 && id < TST__COUNT ? test_names[id] : "?";
+	for (i = M_S_LOWER; i < BI__COUNT; i++)
+		if (builtins[i].bi_recv == type &&
+		    strcmp(builtins[i].bi_name, name) == 0)
+			return i;
+	return -1;
 }
 
 const char *
 builtin_name(int id)
 {
-	return id >= 0 && id < BI__COUNT ? builtin_names[id] : "?";
+	return id >= 0 && id < BI__COUNT ? builtins[id].bi_name : "?";
 }

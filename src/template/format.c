@@ -261,7 +261,7 @@ num_arg(struct eval *e, const struct tval *v, int conv, int64_t *iv,
 /* One conversion of v into b. */
 static int
 conv_one(struct eval *e, struct buf *b, int conv, const struct fspec *f,
-    const struct tval *v)
+    const struct tval *v, int markup)
 {
 	struct buf	 t;
 	int64_t		 iv;
@@ -281,6 +281,15 @@ conv_one(struct eval *e, struct buf *b, int conv, const struct fspec *f,
 		} else if (tval_repr_into(&t, v, 0) == -1) {
 			buf_free(&t);
 			return eval_errorv(e, "value nested too deeply");
+		}
+		/*
+		 * Markup % args: markupsafe escapes str() of an argument that
+		 * is not Markup, and repr() of any (its _MarkupEscapeHelper)
+		 */
+		if (markup && (conv != 's' || !(v->tv_type == TV_STR &&
+		    (v->tv_flags & TVF_MARKUP))) && html_escape_buf(&t) == -1) {
+			buf_free(&t);
+			return eval_errorv(e, "out of memory");
 		}
 		len = t.b_len;
 		if (f->fs_prec >= 0 && nchars_of(t.b_p, len) > (size_t)f->fs_prec) {
@@ -339,7 +348,9 @@ format_percent(struct eval *e, const struct tval *fmt, struct tval *args)
 	struct tval	*const *argv;
 	struct tval	*single = args, *mapping = NULL, *key, *v;
 	struct fspec	 f;
+	struct tval	*r;
 	int		 usedmap = 0;
+	int		 markup = (fmt->tv_flags & TVF_MARKUP) != 0;
 
 	if (args->tv_type == TV_TUPLE) {
 		argv = args->u.l.v;
@@ -466,7 +477,17 @@ format_percent(struct eval *e, const struct tval *fmt, struct tval *args)
 			eval_error(e, "a secret cannot be formatted");
 			goto fail;
 		}
-		if (conv_one(e, &b, *p, &f, v) == -1)
+		if ((unsigned char)*p >= 0x80) {
+			/* Python names the character by its code point */
+			size_t		 at = (size_t)(p - fmt->u.s.p);
+			uint32_t	 cp;
+
+			utf8_next(fmt->u.s.p, fmt->u.s.len, &at, &cp);
+			eval_error(e, "unsupported format character '?' "
+			    "(0x%x)", (unsigned)cp);
+			goto fail;
+		}
+		if (conv_one(e, &b, *p, &f, v, markup) == -1)
 			goto fail;
 		p++;
 		if (b.b_len > eval_maxout(e)) {
@@ -479,7 +500,10 @@ format_percent(struct eval *e, const struct tval *fmt, struct tval *args)
 		    "formatting");
 		goto fail;
 	}
-	return tval_str_buf(&b);
+	/* Markup % args is a Markup */
+	if ((r = tval_str_buf(&b)) != NULL && markup)
+		r->tv_flags |= TVF_MARKUP;
+	return r;
 oom:
 	eval_error(e, "out of memory");
 fail:
@@ -644,11 +668,25 @@ format_field(struct eval *e, struct buf *b, const struct tval *v,
 struct tval *
 format_str_method(struct eval *e, const struct tval *fmt, struct args *a)
 {
+	return format_str_map(e, fmt, a, NULL);
+}
+
+/*
+ * str.format(*args, **kwargs), or str.format_map(mapping) when mapping is
+ * not NULL (a's positional arguments are then none).  On a Markup every
+ * field that is not itself a Markup is escaped (markupsafe's
+ * EscapeFormatter) and the result is a Markup.
+ */
+struct tval *
+format_str_map(struct eval *e, const struct tval *fmt, struct args *a,
+    const struct tval *mapping)
+{
 	struct buf	 b;
 	const char	*p = fmt->u.s.p, *end = p + fmt->u.s.len;
-	size_t		 autoi = 0, i;
+	size_t		 autoi = 0, i, before;
 	int		 mode = 0;	/* 1 auto, 2 manual */
-	struct tval	*v, *t, *k;
+	int		 markup = (fmt->tv_flags & TVF_MARKUP) != 0;
+	struct tval	*v, *t, *k, *r;
 
 	memset(&b, 0, sizeof(b));
 	while (p < end) {
@@ -714,6 +752,18 @@ format_str_method(struct eval *e, const struct tval *fmt, struct args *a)
 				goto fail;
 			}
 			v = tval_ref(a->a_pos[idx]);
+		} else if (mapping != NULL) {
+			/* format_map: mapping[name] */
+			if ((k = tval_str(name, (size_t)(nend - name))) == NULL)
+				goto oom;
+			v = tval_dict_get(mapping, k);
+			tval_unref(k);
+			if (v == NULL) {
+				eval_error(e, "KeyError: '%.*s'", (int)(nend -
+				    name), name);
+				goto fail;
+			}
+			tval_ref(v);
 		} else {
 			v = NULL;
 			for (i = 0; i < a->a_nkw && v == NULL; i++)
@@ -775,10 +825,25 @@ format_str_method(struct eval *e, const struct tval *fmt, struct args *a)
 		}
 		if (nend < cend && *nend == ':')
 			spec = nend + 1;
+		if (markup && conv == 0 && v->tv_type == TV_STR &&
+		    (v->tv_flags & TVF_MARKUP) && spec != NULL && spec < cend) {
+			tval_unref(v);
+			eval_error(e, "Unsupported format specification for "
+			    "Markup.");
+			goto fail;
+		}
+		before = b.b_len;
 		if (format_field(e, &b, v, spec ? spec : "", spec ?
 		    (size_t)(cend - spec) : 0, conv) == -1) {
 			tval_unref(v);
 			goto fail;
+		}
+		/* the field as formatted, escaped unless it is Markup */
+		if (markup && !(conv == 0 && v->tv_type == TV_STR &&
+		    (v->tv_flags & TVF_MARKUP)) && html_escape_tail(&b,
+		    before) == -1) {
+			tval_unref(v);
+			goto oom;
 		}
 		tval_unref(v);
 		p = q + 1;
@@ -787,9 +852,13 @@ format_str_method(struct eval *e, const struct tval *fmt, struct args *a)
 			goto fail;
 		}
 	}
-	return tval_str_buf(&b);
+	/* a Markup's format is a Markup */
+	if ((r = tval_str_buf(&b)) != NULL && markup)
+		r->tv_flags |= TVF_MARKUP;
+	return r;
 oomv:
 	tval_unref(v);
+oom:
 	eval_error(e, "out of memory");
 fail:
 	buf_free(&b);

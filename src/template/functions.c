@@ -15,73 +15,6 @@
 
 #define MAX_RANGE	100000	/* Jinja2's sandbox limit */
 
-int	loop_changed(struct loopctx *, struct tval *);
-size_t	loop_index(struct loopctx *);
-
-#define METHOD_LIST(X)							\
-	X(S_LOWER, TV_STR, "lower") X(S_UPPER, TV_STR, "upper")		\
-	X(S_STRIP, TV_STR, "strip") X(S_LSTRIP, TV_STR, "lstrip")	\
-	X(S_RSTRIP, TV_STR, "rstrip") X(S_SPLIT, TV_STR, "split")	\
-	X(S_RSPLIT, TV_STR, "rsplit")					\
-	X(S_STARTSWITH, TV_STR, "startswith")				\
-	X(S_ENDSWITH, TV_STR, "endswith")				\
-	X(S_REPLACE, TV_STR, "replace") X(S_TITLE, TV_STR, "title")	\
-	X(S_CAPITALIZE, TV_STR, "capitalize") X(S_FIND, TV_STR, "find")	\
-	X(S_RFIND, TV_STR, "rfind") X(S_COUNT, TV_STR, "count")		\
-	X(S_JOIN, TV_STR, "join") X(S_FORMAT, TV_STR, "format")		\
-	X(S_SPLITLINES, TV_STR, "splitlines")				\
-	X(S_ISDIGIT, TV_STR, "isdigit") X(S_ISALPHA, TV_STR, "isalpha")	\
-	X(S_ISALNUM, TV_STR, "isalnum") X(S_ISSPACE, TV_STR, "isspace")	\
-	X(S_ISLOWER, TV_STR, "islower") X(S_ISUPPER, TV_STR, "isupper")	\
-	X(S_CASEFOLD, TV_STR, "casefold") X(S_ZFILL, TV_STR, "zfill")	\
-	X(S_LJUST, TV_STR, "ljust") X(S_RJUST, TV_STR, "rjust")		\
-	X(S_CENTER, TV_STR, "center") X(S_SWAPCASE, TV_STR, "swapcase")	\
-	X(S_ISNUMERIC, TV_STR, "isnumeric")				\
-	X(S_ISDECIMAL, TV_STR, "isdecimal")				\
-	X(D_ITEMS, TV_DICT, "items") X(D_KEYS, TV_DICT, "keys")		\
-	X(D_VALUES, TV_DICT, "values") X(D_GET, TV_DICT, "get")		\
-	X(D_UPDATE, TV_DICT, "update") X(D_POP, TV_DICT, "pop")		\
-	X(D_SETDEFAULT, TV_DICT, "setdefault") X(D_COPY, TV_DICT, "copy") \
-	X(D_CLEAR, TV_DICT, "clear") X(D_BY_ID, TV_DICT, "by_id")	\
-	X(L_APPEND, TV_LIST, "append") X(L_EXTEND, TV_LIST, "extend")	\
-	X(L_INSERT, TV_LIST, "insert") X(L_POP, TV_LIST, "pop")		\
-	X(L_REMOVE, TV_LIST, "remove") X(L_INDEX, TV_LIST, "index")	\
-	X(L_COUNT, TV_LIST, "count") X(L_REVERSE, TV_LIST, "reverse")	\
-	X(L_SORT, TV_LIST, "sort") X(L_COPY, TV_LIST, "copy")		\
-	X(L_CLEAR, TV_LIST, "clear")					\
-	X(T_INDEX, TV_TUPLE, "index") X(T_COUNT, TV_TUPLE, "count")	\
-	X(LP_CYCLE, TV_LOOP, "cycle") X(LP_CHANGED, TV_LOOP, "changed")
-
-#define METHOD_BASE	1000
-#define X_ENUM(id, type, name)	M_##id,
-enum method_id { M__FIRST = METHOD_BASE - 1, METHOD_LIST(X_ENUM) M__END };
-#undef X_ENUM
-
-static const struct {
-	int		 md_type;
-	const char	*md_name;
-} methods[] = {
-#define X_DEF(id, type, name)	{ type, name },
-	METHOD_LIST(X_DEF)
-#undef X_DEF
-};
-
-/*
- * A method id by receiver type and name, resolved once per attribute node
- * at parse time.
- */
-int
-method_find(int type, const char *name)
-{
-	size_t	 i;
-
-	for (i = 0; i < sizeof(methods) / sizeof(methods[0]); i++)
-		if (methods[i].md_type == type &&
-		    strcmp(methods[i].md_name, name) == 0)
-			return METHOD_BASE + (int)i;
-	return -1;
-}
-
 /*
  * The method obj.name names, if any: Python attributes shadow dict keys in
  * Jinja2 lookups.
@@ -89,41 +22,22 @@ method_find(int type, const char *name)
 int
 method_lookup(const struct tval *obj, const char *name)
 {
-	size_t	 i;
-	int	 type = obj->tv_type;
+	int	 id;
 
 	if (obj->tv_flags & (TVF_VITEMS | TVF_VKEYS | TVF_VVALUES))
 		return -1;	/* dict views have no list methods */
-	for (i = 0; i < sizeof(methods) / sizeof(methods[0]); i++)
-		if (methods[i].md_type == type &&
-		    strcmp(methods[i].md_name, name) == 0) {
-			/* by_id is ours (user.profile_fields): keys win */
-			if (METHOD_BASE + (int)i == M_D_BY_ID &&
-			    tval_dict_gets(obj, name, strlen(name),
-			    tmpl_hash(name, strlen(name))) != NULL)
-				return -1;
-			return METHOD_BASE + (int)i;
-		}
-	return -1;
-}
-
-const char *
-function_name(int fid)
-{
-	if (fid >= METHOD_BASE && fid < M__END)
-		return methods[fid - METHOD_BASE].md_name;
-	return builtin_name(fid);
+	if ((id = builtin_method(obj->tv_type, name)) < 0)
+		return -1;
+	/* by_id is ours (user.profile_fields): keys win */
+	if (id == M_D_BY_ID && tval_dict_gets(obj, name, strlen(name),
+	    tmpl_hash(name, strlen(name))) != NULL)
+		return -1;
+	return id;
 }
 
 /* --- Helpers ----------------------------------------------------------- */
 
-static struct tval *
-oom(struct eval *e)
-{
-	return eval_error(e, "out of memory");
-}
-
-static int
+int
 want_str(struct eval *e, const struct tval *v, const char *what)
 {
 	if (v->tv_type == TV_STR)
@@ -131,7 +45,8 @@ want_str(struct eval *e, const struct tval *v, const char *what)
 	return eval_errorv(e, "%s must be str, not %s", what, tval_typename(v));
 }
 
-static int
+/* An int argument of a method, as Python's __index__: no float */
+int
 want_int(struct eval *e, const struct tval *v, int64_t *out)
 {
 	if (v->tv_type == TV_INT || v->tv_type == TV_BOOL) {
@@ -153,501 +68,6 @@ no_cycle(struct eval *e, struct tval *container, struct tval *v)
 	return 0;
 }
 
-/* Is cp in the code points of set (a str)? */
-static int
-in_chars(const struct tval *set, uint32_t cp)
-{
-	size_t		 pos = 0;
-	uint32_t	 c;
-
-	while (utf8_next(set->u.s.p, set->u.s.len, &pos, &c))
-		if (c == cp)
-			return 1;
-	return 0;
-}
-
-/* str.strip/lstrip/rstrip with Python's whitespace set. */
-static struct tval *
-str_strip(struct eval *e, const struct tval *s, const struct tval *chars,
-    int left, int right)
-{
-	size_t		 a = 0, z = s->u.s.len, pos, prev;
-	uint32_t	 cp;
-
-	if (chars != NULL && chars->tv_type == TV_NONE)
-		chars = NULL;
-	if (chars != NULL && want_str(e, chars, "strip arg") == -1)
-		return NULL;
-	if (left) {
-		pos = 0;
-		while (pos < z) {
-			prev = pos;
-			utf8_next(s->u.s.p, z, &pos, &cp);
-			if (chars ? !in_chars(chars, cp) : !cp_isspace(cp)) {
-				pos = prev;
-				break;
-			}
-		}
-		a = pos;
-	}
-	if (right) {
-		while (z > a) {
-			size_t	 q = z - 1;
-
-			while (q > a && ((unsigned char)s->u.s.p[q] & 0xc0) ==
-			    0x80)
-				q--;
-			pos = q;
-			utf8_next(s->u.s.p, z, &pos, &cp);
-			if (chars ? !in_chars(chars, cp) : !cp_isspace(cp))
-				break;
-			z = q;
-		}
-	}
-	return tval_str(s->u.s.p + a, z - a);
-}
-
-/* Python str.split / rsplit. */
-static struct tval *
-str_split(struct eval *e, const struct tval *s, const struct tval *sep,
-    const struct tval *maxv, int fromright)
-{
-	struct tval	*l, *part;
-	int64_t		 max = -1, count = 0;
-	const char	*p = s->u.s.p;
-	size_t		 len = s->u.s.len, i, j, start;
-	struct tval	**tmp = NULL;
-	size_t		 ntmp = 0;
-
-	if (sep != NULL && sep->tv_type == TV_NONE)
-		sep = NULL;
-	if (sep != NULL && want_str(e, sep, "separator") == -1)
-		return NULL;
-	if (maxv != NULL && want_int(e, maxv, &max) == -1)
-		return NULL;
-	/* Python refuses split('') with ValueError */
-	if (sep != NULL && sep->u.s.len == 0)
-		return eval_error(e, "empty separator");
-	if ((l = tval_list()) == NULL)
-		return oom(e);
-	if (eval_step(e, len / 64) == -1)
-		goto fail;
-	if (!fromright) {
-		if (sep == NULL) {
-			i = 0;
-			for (;;) {
-				while (i < len && cp_isspace((unsigned char)p[i]))
-					i++;
-				if (i >= len)
-					break;
-				if (max >= 0 && count >= max) {
-					j = len;
-					while (j > i &&
-					    cp_isspace((unsigned char)p[j - 1]))
-						j--;
-					if (tval_list_append(l, tval_str(p + i,
-					    j - i)) == -1)
-						goto fail;
-					break;
-				}
-				start = i;
-				while (i < len && !cp_isspace((unsigned char)p[i]))
-					i++;
-				if (tval_list_append(l, tval_str(p + start,
-				    i - start)) == -1)
-					goto fail;
-				count++;
-			}
-			return l;
-		}
-		start = 0;
-		for (i = 0; i + sep->u.s.len <= len;) {
-			if ((max < 0 || count < max) &&
-			    memcmp(p + i, sep->u.s.p, sep->u.s.len) == 0) {
-				if (tval_list_append(l, tval_str(p + start,
-				    i - start)) == -1)
-					goto fail;
-				count++;
-				i += sep->u.s.len;
-				start = i;
-			} else
-				i++;
-		}
-		if (tval_list_append(l, tval_str(p + start, len - start)) == -1)
-			goto fail;
-		return l;
-	}
-	/* maxsplit counts from the right for rsplit */
-	/* rsplit: collect from the right, then reverse */
-	if (sep == NULL) {
-		i = len;
-		for (;;) {
-			while (i > 0 && cp_isspace((unsigned char)p[i - 1]))
-				i--;
-			if (i == 0)
-				break;
-			if (max >= 0 && count >= max) {
-				j = 0;
-				while (j < i && cp_isspace((unsigned char)p[j]))
-					j++;
-				part = tval_str(p + j, i - j);
-			} else {
-				size_t	 end = i;
-
-				while (i > 0 && !cp_isspace((unsigned char)p[i -
-				    1]))
-					i--;
-				part = tval_str(p + i, end - i);
-			}
-			if (tval_list_append(l, part) == -1)
-				goto fail;
-			if (max >= 0 && count >= max)
-				break;
-			count++;
-		}
-	} else {
-		size_t	 end = len;
-
-		i = len;
-		while (i >= sep->u.s.len) {
-			if ((max < 0 || count < max) && memcmp(p + i -
-			    sep->u.s.len, sep->u.s.p, sep->u.s.len) == 0) {
-				if (tval_list_append(l, tval_str(p + i,
-				    end - i)) == -1)
-					goto fail;
-				count++;
-				i -= sep->u.s.len;
-				end = i;
-			} else
-				i--;
-		}
-		if (tval_list_append(l, tval_str(p, end)) == -1)
-			goto fail;
-	}
-	tmp = l->u.l.v;
-	ntmp = l->u.l.n;
-	for (i = 0; i < ntmp / 2; i++) {
-		struct tval	*t = tmp[i];
-
-		tmp[i] = tmp[ntmp - 1 - i];
-		tmp[ntmp - 1 - i] = t;
-	}
-	return l;
-fail:
-	tval_unref(l);
-	return e == NULL ? NULL : oom(e);
-}
-
-/* startswith/endswith also take a tuple of alternatives. */
-static int
-affix_match(struct eval *e, const struct tval *s, const struct tval *a,
-    int end)
-{
-	size_t	 i;
-	int	 r;
-
-	if (a->tv_type == TV_TUPLE) {
-		for (i = 0; i < a->u.l.n; i++) {
-			if ((r = affix_match(e, s, a->u.l.v[i], end)) != 0)
-				return r;
-		}
-		return 0;
-	}
-	if (a->tv_type != TV_STR)
-		return eval_errorv(e, "%s first arg must be str or a tuple of "
-		    "str, not %s", end ? "endswith" : "startswith",
-		    tval_typename(a));
-	if (a->u.s.len > s->u.s.len)
-		return 0;
-	return memcmp(s->u.s.p + (end ? s->u.s.len - a->u.s.len : 0),
-	    a->u.s.p, a->u.s.len) == 0;
-}
-
-/* Python str.replace(old, new, count=-1). */
-static struct tval *
-str_replace(struct eval *e, const struct tval *s, const struct tval *old,
-    const struct tval *new, const struct tval *countv)
-{
-	struct buf	 b;
-	int64_t		 count = -1, done = 0;
-	size_t		 i = 0, pos, prev;
-	uint32_t	 cp;
-
-	if (want_str(e, old, "replace() argument 1") == -1 ||
-	    want_str(e, new, "replace() argument 2") == -1)
-		return NULL;
-	if (countv != NULL && countv->tv_type != TV_NONE &&
-	    want_int(e, countv, &count) == -1)
-		return NULL;
-	memset(&b, 0, sizeof(b));
-	/* 'abc'.replace('', '-') is '-a-b-c-' */
-	if (old->u.s.len == 0) {
-		/* inserts new before every character and at the end */
-		pos = 0;
-		for (;;) {
-			if (count >= 0 && done >= count)
-				break;
-			buf_add(&b, new->u.s.p, new->u.s.len);
-			done++;
-			if (pos >= s->u.s.len)
-				break;
-			prev = pos;
-			utf8_next(s->u.s.p, s->u.s.len, &pos, &cp);
-			buf_add(&b, s->u.s.p + prev, pos - prev);
-			if (b.b_len > eval_maxout(e))
-				break;
-		}
-		if (pos < s->u.s.len)
-			buf_add(&b, s->u.s.p + pos, s->u.s.len - pos);
-	} else {
-		while (i < s->u.s.len) {
-			if ((count < 0 || done < count) &&
-			    i + old->u.s.len <= s->u.s.len &&
-			    memcmp(s->u.s.p + i, old->u.s.p, old->u.s.len) == 0) {
-				buf_add(&b, new->u.s.p, new->u.s.len);
-				i += old->u.s.len;
-				done++;
-				if (b.b_len > eval_maxout(e))
-					break;
-			} else
-				buf_addc(&b, s->u.s.p[i++]);
-		}
-	}
-	if (b.b_len > eval_maxout(e)) {
-		buf_free(&b);
-		return eval_error(e, "string too long (output limit %zu bytes)",
-		    eval_maxout(e));
-	}
-	return tval_str_buf(&b);
-}
-
-/* character index of the first (or last) occurrence, or -1 */
-static int64_t
-str_find(const struct tval *s, const struct tval *sub, int last)
-{
-	size_t	 i, hit = SIZE_MAX, k, n;
-
-	if (sub->u.s.len > s->u.s.len)
-		return -1;
-	for (i = 0; i + sub->u.s.len <= s->u.s.len; i++)
-		if (memcmp(s->u.s.p + i, sub->u.s.p, sub->u.s.len) == 0) {
-			hit = i;
-			if (!last)
-				break;
-		}
-	if (hit == SIZE_MAX)
-		return -1;
-	for (k = 0, n = 0; k < hit; k++)
-		if (((unsigned char)s->u.s.p[k] & 0xc0) != 0x80)
-			n++;
-	return (int64_t)n;
-}
-
-static int64_t
-str_count(const struct tval *s, const struct tval *sub)
-{
-	size_t	 i;
-	int64_t	 n = 0;
-
-	if (sub->u.s.len == 0)
-		return (int64_t)tval_nchars(s) + 1;
-	for (i = 0; i + sub->u.s.len <= s->u.s.len;)
-		if (memcmp(s->u.s.p + i, sub->u.s.p, sub->u.s.len) == 0) {
-			n++;
-			i += sub->u.s.len;
-		} else
-			i++;
-	return n;
-}
-
-/* Python str.title() / capitalize() / swapcase(). */
-static struct tval *
-str_casemap(const struct tval *s, int mode)
-{
-	struct buf	 b;
-	size_t		 pos = 0, at = 0, n;
-	uint32_t	 cp;
-	int		 prevcased = 0, first = 1, m;
-	char		 tmp[8];
-
-	memset(&b, 0, sizeof(b));
-	for (; utf8_next(s->u.s.p, s->u.s.len, &pos, &cp); at = pos) {
-		switch (mode) {
-		case 0:	/* title */
-			m = prevcased ? 2 : 1;
-			prevcased = cp_isalpha(cp);
-			break;
-		case 1:	/* capitalize: title case, then lower */
-			m = first ? 1 : 2;
-			break;
-		default: /* swapcase */
-			m = cp_isupper(cp) ? 2 : 0;
-			break;
-		}
-		first = 0;
-		/* lowering needs the context: a word-final sigma is ς */
-		n = m == 2 ? cp_lower_at(s->u.s.p, 0, s->u.s.len, at, pos, cp,
-		    tmp) : cp_case_full(cp, m, tmp);
-		if (buf_add(&b, tmp, n) == -1) {
-			buf_free(&b);
-			return NULL;
-		}
-	}
-	return tval_str_buf(&b);
-}
-
-static int
-str_all(const struct tval *s, int (*pred)(uint32_t))
-{
-	size_t		 pos = 0;
-	uint32_t	 cp;
-
-	if (s->u.s.len == 0)
-		return 0;
-	while (utf8_next(s->u.s.p, s->u.s.len, &pos, &cp))
-		if (!pred(cp))
-			return 0;
-	return 1;
-}
-
-static int
-str_cased(const struct tval *s, int upper)
-{
-	size_t		 pos = 0;
-	uint32_t	 cp;
-	int		 any = 0;
-
-	while (utf8_next(s->u.s.p, s->u.s.len, &pos, &cp)) {
-		if (upper ? cp_islower(cp) : cp_isupper(cp))
-			return 0;
-		if (upper ? cp_isupper(cp) : cp_islower(cp))
-			any = 1;
-	}
-	return any;
-}
-
-/*
- * ljust/rjust/center: CPython's centre puts the odd space on the right
- * unless the width is odd.
- */
-static struct tval *
-str_pad(struct eval *e, const struct tval *s, const struct tval *wv,
-    const struct tval *fill, int mode)
-{
-	int64_t		 w = 0;
-	size_t		 n = tval_nchars(s), left, right, i;
-	struct buf	 b;
-	const char	*fp = " ";
-	size_t		 fl = 1;
-
-	if (want_int(e, wv, &w) == -1)
-		return NULL;
-	if (fill != NULL) {
-		if (want_str(e, fill, "fill character") == -1)
-			return NULL;
-		if (tval_nchars(fill) != 1)
-			return eval_error(e, "The fill character must be exactly "
-			    "one character long");
-		fp = fill->u.s.p;
-		fl = fill->u.s.len;
-	}
-	if (w <= (int64_t)n)
-		return tval_ref((struct tval *)s);
-	if ((uint64_t)w > eval_maxout(e))
-		return eval_error(e, "width too large");
-	left = right = (size_t)w - n;
-	if (mode == 0)		/* ljust */
-		left = 0;
-	else if (mode == 1)	/* rjust */
-		right = 0;
-	else {			/* center: Python puts the odd one left */
-		left = ((size_t)w - n) / 2 + (((size_t)w - n) & (size_t)w & 1);
-		right = (size_t)w - n - left;
-	}
-	memset(&b, 0, sizeof(b));
-	for (i = 0; i < left; i++)
-		buf_add(&b, fp, fl);
-	buf_add(&b, s->u.s.p, s->u.s.len);
-	for (i = 0; i < right; i++)
-		buf_add(&b, fp, fl);
-	return tval_str_buf(&b);
-}
-
-/* str.join wants str items only (Python's TypeError otherwise). */
-static struct tval *
-str_join(struct eval *e, const struct tval *sep, struct tval *iter)
-{
-	struct tval	**items;
-	size_t		  n, i;
-	struct buf	  b;
-
-	if (eval_iterate(e, iter, &items, &n) == -1)
-		return NULL;
-	memset(&b, 0, sizeof(b));
-	for (i = 0; i < n; i++) {
-		if (items[i]->tv_type != TV_STR) {
-			eval_error(e, "sequence item %zu: expected str instance, "
-			    "%s found", i, tval_typename(items[i]));
-			goto fail;
-		}
-		if (i)
-			buf_add(&b, sep->u.s.p, sep->u.s.len);
-		buf_add(&b, items[i]->u.s.p, items[i]->u.s.len);
-		if (b.b_len > eval_maxout(e)) {
-			eval_error(e, "string too long");
-			goto fail;
-		}
-	}
-	items_free(items, n);
-	return tval_str_buf(&b);
-fail:
-	items_free(items, n);
-	buf_free(&b);
-	return NULL;
-}
-
-static int
-is_linebreak(uint32_t c)
-{
-	return c == '\n' || c == '\r' || c == '\v' || c == '\f' ||
-	    (c >= 0x1c && c <= 0x1e) || c == 0x85 || c == 0x2028 ||
-	    c == 0x2029;
-}
-
-/* str.splitlines: every Unicode line boundary, CR LF as one. */
-struct tval	*str_splitlines(const struct tval *, int);
-struct tval *
-str_splitlines(const struct tval *s, int keepends)
-{
-	struct tval	*l;
-	size_t		 pos = 0, start = 0, prev, end;
-	uint32_t	 cp;
-
-	if ((l = tval_list()) == NULL)
-		return NULL;
-	while (pos < s->u.s.len) {
-		prev = pos;
-		utf8_next(s->u.s.p, s->u.s.len, &pos, &cp);
-		if (!is_linebreak(cp))
-			continue;
-		end = prev;
-		if (cp == '\r' && pos < s->u.s.len && s->u.s.p[pos] == '\n')
-			pos++;
-		if (tval_list_append(l, tval_str(s->u.s.p + start,
-		    (keepends ? pos : end) - start)) == -1) {
-			tval_unref(l);
-			return NULL;
-		}
-		start = pos;
-	}
-	if (start < s->u.s.len && tval_list_append(l, tval_str(s->u.s.p + start,
-	    s->u.s.len - start)) == -1) {
-		tval_unref(l);
-		return NULL;
-	}
-	return l;
-}
-
 /* items()/keys()/values(): lists that print as Python's view objects. */
 static struct tval *
 dict_view(struct eval *e, const struct tval *d, int what)
@@ -656,7 +76,7 @@ dict_view(struct eval *e, const struct tval *d, int what)
 	size_t		 i;
 
 	if ((l = tval_list()) == NULL)
-		return oom(e);
+		return eval_oom(e);
 	if (eval_step(e, d->u.d.n / 8) == -1) {
 		tval_unref(l);
 		return NULL;
@@ -669,14 +89,14 @@ dict_view(struct eval *e, const struct tval *d, int what)
 			    tval_ref(d->u.d.e[i].de_val)) == -1) {
 				tval_unref(t);
 				tval_unref(l);
-				return oom(e);
+				return eval_oom(e);
 			}
 		} else
 			t = tval_ref(what == 1 ? d->u.d.e[i].de_key :
 			    d->u.d.e[i].de_val);
 		if (tval_list_append(l, t) == -1) {
 			tval_unref(l);
-			return oom(e);
+			return eval_oom(e);
 		}
 	}
 	/* renders like Python's view objects */
@@ -704,7 +124,7 @@ dict_update(struct eval *e, struct tval *d, struct args *a)
 				if (tval_dict_put(d,
 				    tval_ref(src->u.d.e[i].de_key),
 				    tval_ref(src->u.d.e[i].de_val)) == -1)
-					return oom(e);
+					return eval_oom(e);
 			}
 		} else {
 			if (eval_iterate(e, src, &items, &n) == -1)
@@ -727,7 +147,7 @@ dict_update(struct eval *e, struct tval *d, struct args *a)
 				if (tval_dict_put(d, tval_ref(p->u.l.v[0]),
 				    tval_ref(p->u.l.v[1])) == -1) {
 					items_free(items, n);
-					return oom(e);
+					return eval_oom(e);
 				}
 			}
 			items_free(items, n);
@@ -738,7 +158,7 @@ dict_update(struct eval *e, struct tval *d, struct args *a)
 			return NULL;
 		if (tval_dict_set(d, a->a_kwname[i], tval_ref(a->a_kwval[i])) ==
 		    -1)
-			return oom(e);
+			return eval_oom(e);
 	}
 	return tval_none();
 }
@@ -798,10 +218,6 @@ key_error(struct eval *e, const struct tval *k)
 	return NULL;
 }
 
-/* Stable merge sort with Python's <; used by list.sort and filters. */
-int	sort_values(struct eval *, struct tval **, size_t, struct tval **keys,
-	    int reverse);
-
 static struct tval *
 list_sort(struct eval *e, struct tval *l, struct args *a)
 {
@@ -815,136 +231,146 @@ list_sort(struct eval *e, struct tval *l, struct args *a)
 	if (v[0] != NULL && v[0]->tv_type != TV_NONE)
 		return eval_error(e, "sort(key=...) is not supported");
 	if (sort_values(e, l->u.l.v, l->u.l.n, NULL, v[1] != NULL &&
-	    tval_truth(v[1])) == -1)
+	    tval_truth(v[1]) ? SORT_REVERSE : 0) == -1)
 		return NULL;
 	return tval_none();
 }
 
-/* The str, dict, list, tuple and loop methods templates may call. */
-static struct tval *
-call_method(struct eval *e, int fid, struct tval *self, struct args *a)
+/*
+ * The methods markupsafe's Markup wraps: str arguments are escaped first
+ * and the result is a Markup.
+ */
+static int
+markup_wraps(int id)
 {
-	static const char *const p_chars[] = { "chars" };
-	static const char *const p_split[] = { "sep", "maxsplit" };
+	switch (id) {
+	case M_S_CAPITALIZE: case M_S_TITLE: case M_S_LOWER: case M_S_UPPER:
+	case M_S_REPLACE: case M_S_LJUST: case M_S_RJUST: case M_S_LSTRIP:
+	case M_S_RSTRIP: case M_S_CENTER: case M_S_STRIP: case M_S_SWAPCASE:
+	case M_S_ZFILL: case M_S_EXPANDTABS: case M_S_PARTITION:
+	case M_S_RPARTITION:
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+/* A str result as a Markup: flagged when it is new, else copied. */
+static struct tval *
+markup_result(struct eval *e, struct tval *r)
+{
+	struct tval	*m;
+
+	if (r == NULL || r->tv_type != TV_STR || (r->tv_flags & TVF_MARKUP))
+		return r;
+	if (r->tv_refs == 1) {
+		r->tv_flags |= TVF_MARKUP;
+		return r;
+	}
+	m = markup_new(r->u.s.p, r->u.s.len);
+	tval_unref(r);
+	return m != NULL ? m : eval_oom(e);
+}
+
+/* The str items of a list or tuple result (r) as Markup */
+static struct tval *
+markup_items(struct eval *e, struct tval *r)
+{
+	struct tval	*t;
+	size_t		 i;
+
+	for (i = 0; i < r->u.l.n; i++) {
+		if ((t = markup_result(e, r->u.l.v[i])) == NULL) {
+			r->u.l.v[i] = NULL;
+			tval_unref(r);
+			return NULL;
+		}
+		r->u.l.v[i] = t;
+	}
+	return r;
+}
+
+static struct tval	*method_dispatch(struct eval *, int, struct tval *,
+			    struct args *);
+
+/*
+ * A method of a Markup, as markupsafe 2.1 has it: the wrapped methods
+ * escape their str arguments and return a Markup; split, rsplit and
+ * splitlines return lists of Markup; join escapes the items (str_join).
+ */
+static struct tval *
+markup_method(struct eval *e, int fid, struct tval *self, struct args *a)
+{
+	struct args	 esc;
+	struct tval	*r, *t;
+	struct buf	 b;
+	size_t		 i;
+
+	if (fid == M_S_SPLIT || fid == M_S_RSPLIT || fid == M_S_SPLITLINES) {
+		if ((r = method_dispatch(e, fid, self, a)) == NULL ||
+		    r->tv_type != TV_LIST)
+			return r;
+		return markup_items(e, r);
+	}
+	if (!markup_wraps(fid))
+		return method_dispatch(e, fid, self, a);
+	/* esc holds a reference to every argument: escaped or the same */
+	esc = *a;
+	esc.a_keep = NULL;
+	for (i = 0; i < esc.a_npos + esc.a_nkw; i++) {
+		struct tval	**slot = i < esc.a_npos ? &esc.a_pos[i] :
+		    &esc.a_kwval[i - esc.a_npos];
+
+		if ((*slot)->tv_type != TV_STR) {
+			tval_ref(*slot);
+			continue;
+		}
+		memset(&b, 0, sizeof(b));
+		markup_escape_into(&b, *slot);
+		t = markup_new(b.b_p != NULL ? b.b_p : "", b.b_len);
+		buf_free(&b);
+		if ((*slot = t) == NULL) {
+			/* the ones before hold references, this and on not */
+			while (i-- > 0)
+				tval_unref(i < esc.a_npos ? esc.a_pos[i] :
+				    esc.a_kwval[i - esc.a_npos]);
+			return eval_oom(e);
+		}
+	}
+	r = method_dispatch(e, fid, self, &esc);
+	args_clear(&esc);
+	/* partition and rpartition: a tuple of three Markup */
+	if (r != NULL && r->tv_type == TV_TUPLE)
+		return markup_items(e, r);
+	return markup_result(e, r);
+}
+
+/* The str, dict, list, tuple and loop methods templates may call. */
+struct tval *
+method_call(struct eval *e, int fid, struct tval *self, struct args *a)
+{
+	if (self != NULL && self->tv_type == TV_STR &&
+	    (self->tv_flags & TVF_MARKUP))
+		return markup_method(e, fid, self, a);
+	return method_dispatch(e, fid, self, a);
+}
+
+static struct tval *
+method_dispatch(struct eval *e, int fid, struct tval *self, struct args *a)
+{
 	static const char *const p_one[] = { "x" };
 	static const char *const p_two[] = { "x", "y" };
-	static const char *const p_three[] = { "x", "y", "z" };
-	static const char *const p_keep[] = { "keepends" };
 	struct tval		*v[3], *r, *t;
 	int64_t			 i = 0;
 	ssize_t			 k;
 	size_t			 j;
 	int			 m;
-	const char		*name = function_name(fid);
+	const char		*name = builtin_name(fid);
 
+	/* the str methods are the only ones with a str receiver */
+	if (self != NULL && self->tv_type == TV_STR)
+		return str_method(e, fid, self, a);
 	switch (fid) {
-	case M_S_LOWER:
-	case M_S_CASEFOLD:
-	case M_S_UPPER:
-		if (args_bind(e, a, name, NULL, 0, 0, v) == -1)
-			return NULL;
-		r = fid == M_S_UPPER ? str_upper(self) : fid == M_S_CASEFOLD ?
-		    str_casefold(self) : str_lower(self);
-		return r ? r : oom(e);
-	case M_S_STRIP:
-	case M_S_LSTRIP:
-	case M_S_RSTRIP:
-		if (args_bind(e, a, name, p_chars, 1, 0, v) == -1)
-			return NULL;
-		return str_strip(e, self, v[0], fid != M_S_RSTRIP,
-		    fid != M_S_LSTRIP);
-	case M_S_SPLIT:
-	case M_S_RSPLIT:
-		if (args_bind(e, a, name, p_split, 2, 0, v) == -1)
-			return NULL;
-		return str_split(e, self, v[0], v[1], fid == M_S_RSPLIT);
-	case M_S_STARTSWITH:
-	case M_S_ENDSWITH:
-		if (args_bind(e, a, name, p_one, 1, 1, v) == -1)
-			return NULL;
-		if ((m = affix_match(e, self, v[0], fid == M_S_ENDSWITH)) == -1)
-			return NULL;
-		return tval_bool(m);
-	case M_S_REPLACE:
-		if (args_bind(e, a, name, p_three, 3, 2, v) == -1)
-			return NULL;
-		return str_replace(e, self, v[0], v[1], v[2]);
-	case M_S_TITLE:
-	case M_S_CAPITALIZE:
-	case M_S_SWAPCASE:
-		if (args_bind(e, a, name, NULL, 0, 0, v) == -1)
-			return NULL;
-		r = str_casemap(self, fid == M_S_TITLE ? 0 :
-		    fid == M_S_CAPITALIZE ? 1 : 2);
-		return r ? r : oom(e);
-	case M_S_FIND:
-	case M_S_RFIND:
-	case M_S_COUNT:
-		if (args_bind(e, a, name, p_one, 1, 1, v) == -1 ||
-		    want_str(e, v[0], "substring") == -1)
-			return NULL;
-		if (fid == M_S_COUNT)
-			return tval_int(str_count(self, v[0]));
-		return tval_int(str_find(self, v[0], fid == M_S_RFIND));
-	case M_S_JOIN:
-		if (args_bind(e, a, name, p_one, 1, 1, v) == -1)
-			return NULL;
-		return str_join(e, self, v[0]);
-	case M_S_FORMAT:
-		return format_str_method(e, self, a);
-	case M_S_SPLITLINES:
-		if (args_bind(e, a, name, p_keep, 1, 0, v) == -1)
-			return NULL;
-		r = str_splitlines(self, v[0] != NULL && tval_truth(v[0]));
-		return r ? r : oom(e);
-	case M_S_ISDIGIT:
-		return tval_bool(str_all(self, cp_isdigit));
-	case M_S_ISNUMERIC:
-		return tval_bool(str_all(self, cp_isnumeric));
-	case M_S_ISDECIMAL:
-		return tval_bool(str_all(self, cp_isdecimal));
-	case M_S_ISALPHA:
-		return tval_bool(str_all(self, cp_isalpha));
-	case M_S_ISALNUM:
-		return tval_bool(str_all(self, cp_isalnum));
-	case M_S_ISSPACE:
-		return tval_bool(str_all(self, cp_isspace));
-	case M_S_ISLOWER:
-		return tval_bool(str_cased(self, 0));
-	case M_S_ISUPPER:
-		return tval_bool(str_cased(self, 1));
-	case M_S_ZFILL:
-		if (args_bind(e, a, name, p_one, 1, 1, v) == -1 ||
-		    want_int(e, v[0], &i) == -1)
-			return NULL;
-		if (i <= (int64_t)tval_nchars(self))
-			return tval_ref(self);
-		if ((uint64_t)i > eval_maxout(e))
-			return eval_error(e, "width too large");
-		{
-			struct buf	 b;
-			size_t		 pad = (size_t)i - tval_nchars(self);
-			size_t		 off = 0;
-
-			memset(&b, 0, sizeof(b));
-			if (self->u.s.len && (self->u.s.p[0] == '-' ||
-			    self->u.s.p[0] == '+')) {
-				buf_addc(&b, self->u.s.p[0]);
-				off = 1;
-			}
-			for (j = 0; j < pad; j++)
-				buf_addc(&b, '0');
-			buf_add(&b, self->u.s.p + off, self->u.s.len - off);
-			return tval_str_buf(&b);
-		}
-	case M_S_LJUST:
-	case M_S_RJUST:
-	case M_S_CENTER:
-		if (args_bind(e, a, name, p_two, 2, 1, v) == -1)
-			return NULL;
-		return str_pad(e, self, v[0], v[1], fid == M_S_LJUST ? 0 :
-		    fid == M_S_RJUST ? 1 : 2);
-
 	case M_D_ITEMS:
 	case M_D_KEYS:
 	case M_D_VALUES:
@@ -1000,16 +426,16 @@ call_method(struct eval *e, int fid, struct tval *self, struct args *a)
 		if (no_cycle(e, self, t) == -1)
 			return NULL;
 		if (tval_dict_put(self, tval_ref(v[0]), tval_ref(t)) == -1)
-			return oom(e);
+			return eval_oom(e);
 		return tval_ref(t);
 	case M_D_COPY:
 		if ((r = tval_dict()) == NULL)
-			return oom(e);
+			return eval_oom(e);
 		for (j = 0; j < self->u.d.n; j++)
 			if (tval_dict_put(r, tval_ref(self->u.d.e[j].de_key),
 			    tval_ref(self->u.d.e[j].de_val)) == -1) {
 				tval_unref(r);
-				return oom(e);
+				return eval_oom(e);
 			}
 		return r;
 	case M_D_CLEAR:
@@ -1025,7 +451,7 @@ call_method(struct eval *e, int fid, struct tval *self, struct args *a)
 		if (eval_step(e, 1) == -1)
 			return NULL;
 		if (tval_list_append(self, tval_ref(v[0])) == -1)
-			return oom(e);
+			return eval_oom(e);
 		return tval_none();
 	case M_L_EXTEND:
 		if (args_bind(e, a, name, p_one, 1, 1, v) == -1)
@@ -1041,7 +467,7 @@ call_method(struct eval *e, int fid, struct tval *self, struct args *a)
 				    tval_list_append(self, tval_ref(items[j])) ==
 				    -1) {
 					items_free(items, n);
-					return e == NULL ? NULL : oom(e);
+					return e == NULL ? NULL : eval_oom(e);
 				}
 			}
 			items_free(items, n);
@@ -1052,7 +478,7 @@ call_method(struct eval *e, int fid, struct tval *self, struct args *a)
 		    want_int(e, v[0], &i) == -1 || no_cycle(e, self, v[1]) == -1)
 			return NULL;
 		if (tval_list_append(self, tval_ref(v[1])) == -1)
-			return oom(e);
+			return eval_oom(e);
 		if (i < 0)
 			i += (int64_t)self->u.l.n - 1;
 		if (i < 0)
@@ -1120,17 +546,29 @@ call_method(struct eval *e, int fid, struct tval *self, struct args *a)
 		return list_sort(e, self, a);
 	case M_L_COPY:
 		if ((r = tval_list()) == NULL)
-			return oom(e);
+			return eval_oom(e);
 		for (j = 0; j < self->u.l.n; j++)
 			if (tval_list_append(r, tval_ref(self->u.l.v[j])) == -1) {
 				tval_unref(r);
-				return oom(e);
+				return eval_oom(e);
 			}
 		return r;
 	case M_L_CLEAR:
 		for (j = 0; j < self->u.l.n; j++)
 			tval_unref(self->u.l.v[j]);
 		self->u.l.n = 0;
+		return tval_none();
+
+	case M_C_NEXT:
+		if (args_bind(e, a, name, NULL, 0, 0, v) == -1)
+			return NULL;
+		r = tval_ref(self->u.cyc.v[self->u.cyc.pos]);
+		self->u.cyc.pos = (self->u.cyc.pos + 1) % self->u.cyc.n;
+		return r;
+	case M_C_RESET:
+		if (args_bind(e, a, name, NULL, 0, 0, v) == -1)
+			return NULL;
+		self->u.cyc.pos = 0;
 		return tval_none();
 
 	/* loop.cycle(a, b, ...) picks by the current index */
@@ -1140,11 +578,11 @@ call_method(struct eval *e, int fid, struct tval *self, struct args *a)
 		return tval_ref(a->a_pos[loop_index(self->u.loop) % a->a_npos]);
 	case M_LP_CHANGED:
 		if ((t = tval_tuple()) == NULL)
-			return oom(e);
+			return eval_oom(e);
 		for (j = 0; j < a->a_npos; j++)
 			if (tval_list_append(t, tval_ref(a->a_pos[j])) == -1) {
 				tval_unref(t);
-				return oom(e);
+				return eval_oom(e);
 			}
 		m = loop_changed(self->u.loop, t);
 		tval_unref(t);
@@ -1159,8 +597,8 @@ call_method(struct eval *e, int fid, struct tval *self, struct args *a)
  * range() with the sandbox's MAX_RANGE; the value remembers its arguments
  * for its repr.
  */
-static struct tval *
-fn_range(struct eval *e, struct args *a)
+struct tval *
+fn_range(struct eval *e, int id, struct tval *self, struct args *a)
 {
 	int64_t		 start = 0, stop = 0, step = 1, i, n;
 	struct tval	*l;
@@ -1199,10 +637,10 @@ fn_range(struct eval *e, struct args *a)
 		return NULL;
 	/* an immutable sequence that remembers how it was made (its repr) */
 	if ((l = tval_tuple()) == NULL)
-		return oom(e);
+		return eval_oom(e);
 	if ((l->u.l.rng = malloc(3 * sizeof(int64_t))) == NULL) {
 		tval_unref(l);
-		return oom(e);
+		return eval_oom(e);
 	}
 	l->u.l.rng[0] = start;
 	l->u.l.rng[1] = stop;
@@ -1210,20 +648,20 @@ fn_range(struct eval *e, struct args *a)
 	for (i = 0; i < n; i++)
 		if (tval_list_append(l, tval_int(start + i * step)) == -1) {
 			tval_unref(l);
-			return oom(e);
+			return eval_oom(e);
 		}
 	return l;
 }
 
 /* dict(...) and namespace(...): the same construction, a different type. */
 static struct tval *
-fn_dict(struct eval *e, struct args *a, int ns)
+dict_new(struct eval *e, struct args *a, int ns)
 {
 	struct tval	*d;
 	struct args	 sub;
 
 	if ((d = tval_dict()) == NULL)
-		return oom(e);
+		return eval_oom(e);
 	if (a->a_npos > 1) {
 		tval_unref(d);
 		return eval_error(e, "%s expected at most 1 argument, got %zu",
@@ -1240,8 +678,8 @@ fn_dict(struct eval *e, struct args *a, int ns)
 }
 
 /* get_secret(name) in a worker is a symbolic secret: a TSX_SECRET leaf. */
-static struct tval *
-fn_get_secret(struct eval *e, struct args *a)
+struct tval *
+fn_get_secret(struct eval *e, int id, struct tval *self, struct args *a)
 {
 	static const char *const params[] = { "name" };
 	struct tval		*v[1];
@@ -1253,7 +691,7 @@ fn_get_secret(struct eval *e, struct args *a)
 	    memchr(v[0]->u.s.p, '\0', v[0]->u.s.len) != NULL)
 		return eval_error(e, "get_secret() needs a secret name");
 	if ((ts = tsecret_named(v[0]->u.s.p)) == NULL)
-		return oom(e);
+		return eval_oom(e);
 	return tval_secret(ts);
 }
 
@@ -1262,8 +700,8 @@ fn_get_secret(struct eval *e, struct args *a)
  * (platform-docs §12): "{{ get_variable('name') }}".  It is an Undefined, so
  * | default(...) replaces it.
  */
-static struct tval *
-fn_get_variable(struct eval *e, struct args *a)
+struct tval *
+fn_get_variable(struct eval *e, int id, struct tval *self, struct args *a)
 {
 	static const char *const params[] = { "name" };
 	const struct tmpl_env	*env = eval_env(e);
@@ -1283,7 +721,7 @@ fn_get_variable(struct eval *e, struct args *a)
 	snprintf(msg, sizeof(msg), "variable '%s' is not set", v[0]->u.s.p);
 	snprintf(text, sizeof(text), "{{ get_variable('%s') }}", v[0]->u.s.p);
 	if ((r = tval_undef(msg, text)) == NULL)
-		return oom(e);
+		return eval_oom(e);
 	return r;
 }
 
@@ -1291,8 +729,8 @@ fn_get_variable(struct eval *e, struct args *a)
  * now(offset=0): the render's clock (te_now) plus offset seconds, as an
  * int.
  */
-static struct tval *
-fn_now(struct eval *e, struct args *a)
+struct tval *
+fn_now(struct eval *e, int id, struct tval *self, struct args *a)
 {
 	static const char *const params[] = { "offset" };
 	struct tval		*v[1];
@@ -1314,36 +752,79 @@ fn_now(struct eval *e, struct args *a)
 	return tval_int(r);
 }
 
-struct tval	*jwt_encode_value(struct eval *, struct args *);
-
-/* Call a global function (fid < METHOD_BASE) or a method of self. */
+/* dict(...) and namespace(...) */
 struct tval *
-function_call(struct eval *e, int fid, struct tval *self, struct args *a)
+fn_dict(struct eval *e, int id, struct tval *self, struct args *a)
 {
-	if (fid >= METHOD_BASE) {
-		/* string methods work in proportion to the length */
-		if (self != NULL && self->tv_type == TV_STR &&
-		    self->u.s.len > 256 && eval_step(e, self->u.s.len / 256) ==
-		    -1)
-			return NULL;
-		return call_method(e, fid, self, a);
+	return dict_new(e, a, 0);
+}
+
+struct tval *
+fn_namespace(struct eval *e, int id, struct tval *self, struct args *a)
+{
+	return dict_new(e, a, 1);
+}
+
+/*
+ * cycler(*items): .next() gives the current item and moves on, .current
+ * is it, .reset() goes back to the first (jinja2.utils.Cycler).
+ */
+struct tval *
+fn_cycler(struct eval *e, int id, struct tval *self, struct args *a)
+{
+	struct tval	*c;
+	size_t		 i;
+
+	if (a->a_nkw)
+		return eval_error(e, "cycler() got an unexpected keyword "
+		    "argument '%s'", a->a_kwname[0]);
+	if (a->a_npos == 0)
+		return eval_error(e, "at least one item has to be provided");
+	if ((c = tval_container(TV_TUPLE, a->a_npos)) == NULL)
+		return eval_oom(e);
+	c->tv_type = TV_CYCLER;
+	for (i = 0; i < a->a_npos; i++)
+		c->u.cyc.v[i] = tval_ref(a->a_pos[i]);
+	c->u.cyc.n = a->a_npos;
+	c->u.cyc.pos = 0;
+	return c;
+}
+
+/* joiner(sep=', '): '' when first called, sep after that. */
+struct tval *
+fn_joiner(struct eval *e, int id, struct tval *self, struct args *a)
+{
+	static const char *const params[] = { "sep" };
+	struct tval		*v[1], *j;
+
+	if (args_bind(e, a, "joiner", params, 1, 0, v) == -1)
+		return NULL;
+	if ((j = tval_list()) == NULL)
+		return eval_oom(e);
+	j->tv_type = TV_JOINER;
+	j->u.joi.used = 0;
+	if ((j->u.joi.sep = v[0] != NULL ? tval_ref(v[0]) :
+	    tval_str(", ", 2)) == NULL) {
+		tval_unref(j);
+		return eval_oom(e);
 	}
-	switch (fid) {
-	case BI_RANGE:
-		return fn_range(e, a);
-	case BI_DICT:
-		return fn_dict(e, a, 0);
-	case BI_NAMESPACE:
-		return fn_dict(e, a, 1);
-	case BI_GET_SECRET:
-		return fn_get_secret(e, a);
-	case BI_GET_VARIABLE:
-		return fn_get_variable(e, a);
-	case BI_JWT_ENCODE:
-		return jwt_encode_value(e, a);
-	case BI_NOW:
-		return fn_now(e, a);
-	default:
-		return eval_error(e, "%s() is not supported", builtin_name(fid));
-	}
+	return j;
+}
+
+/* What Jinja2 has and widgetd does not (lipsum is not needed, SPEC §6). */
+struct tval *
+fn_unsupported(struct eval *e, int id, struct tval *self, struct args *a)
+{
+	return eval_error(e, "%s() is not supported", builtin_name(id));
+}
+
+/* Call a global function or a method of self, through the table. */
+struct tval *
+function_call(struct eval *e, int id, struct tval *self, struct args *a)
+{
+	/* string methods work in proportion to the length */
+	if (self != NULL && self->tv_type == TV_STR && self->u.s.len > 256 &&
+	    eval_step(e, self->u.s.len / 256) == -1)
+		return NULL;
+	return builtins[id].bi_call(e, id, self, a);
 }

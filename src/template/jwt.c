@@ -242,9 +242,8 @@ oom:
 	return eval_errorv(e, "out of memory");
 }
 
-struct tval	*jwt_encode_value(struct eval *, struct args *);
 struct tval *
-jwt_encode_value(struct eval *e, struct args *a)
+fn_jwt_encode(struct eval *e, int id, struct tval *self, struct args *a)
 {
 	static const char *const params[] = { "payload", "key", "algorithm",
 	    "headers" };

@@ -33,13 +33,6 @@ struct lexer {
 	struct token		*lx_toks;
 };
 
-/* Python's str.isspace() for the ASCII range, which Jinja2's strip uses. */
-static int
-lex_isspace(unsigned char c)
-{
-	return c == ' ' || (c >= '\t' && c <= '\r') || (c >= 0x1c && c <= 0x1f);
-}
-
 /* Positions are computed incrementally: tokens come in source order. */
 static void
 lex_linecol(struct lexer *lx, size_t off, int *line, int *col)
@@ -66,19 +59,35 @@ static int
 lex_fail(struct lexer *lx, size_t off, const char *msg, int c)
 {
 	int	 line, col;
+	char	 ch[32];
 
 	lex_linecol(lx, off, &line, &col);
 	if (c >= 0) {
-		if (c == '\'')
-			tmpl_seterr(lx->lx_err, line, col, "%s \"'\"", msg);
-		else if (c >= 0x20 && c < 0x7f)
-			tmpl_seterr(lx->lx_err, line, col, "%s '%c'", msg, c);
-		else
-			tmpl_seterr(lx->lx_err, line, col, "%s '\\x%02x'", msg,
-			    (unsigned)c);
+		/* the character at off, as Python shows it: 'é', not bytes */
+		char_repr(ch, sizeof(ch), lx->lx_s, lx->lx_len, off);
+		tmpl_seterr(lx->lx_err, line, col, "%s %s", msg, ch);
 	} else
 		tmpl_seterr(lx->lx_err, line, col, "%s", msg);
 	return -1;
+}
+
+/*
+ * The length in bytes of the name character at p, or 0: ASCII letters,
+ * digits and _, and beyond ASCII what cp_isname() says.
+ */
+static size_t
+lex_namechar(struct lexer *lx, size_t p)
+{
+	size_t		 q = p;
+	uint32_t	 cp;
+	unsigned char	 c = (unsigned char)lx->lx_s[p];
+
+	if (c < 0x80)
+		return cp_isname(c) ? 1 : 0;
+	if (!utf8_next(lx->lx_s, lx->lx_len, &q, &cp) || cp == 0xfffd ||
+	    !cp_isname(cp))
+		return 0;
+	return q - p;
 }
 
 static struct token *
@@ -114,9 +123,9 @@ lex_data(struct lexer *lx, size_t off, size_t end, int rstrip)
 {
 	struct token	*tk;
 
+	/* Jinja2's str.rstrip(): Unicode white space */
 	if (rstrip)
-		while (end > off && lex_isspace((unsigned char)lx->lx_s[end - 1]))
-			end--;
+		end = utf8_skip_space_back(lx->lx_s, off, end, 1);
 	if (end == off)
 		return 0;
 	if ((tk = lex_push(lx, TK_DATA, off, end)) == NULL)
@@ -129,9 +138,8 @@ lex_data(struct lexer *lx, size_t off, size_t end, int rstrip)
 static size_t
 lex_skipws(struct lexer *lx, size_t p)
 {
-	while (p < lx->lx_len && lex_isspace((unsigned char)lx->lx_s[p]))
-		p++;
-	return p;
+	/* Jinja2's \s: Unicode white space */
+	return utf8_skip_space(lx->lx_s, lx->lx_len, p, 1);
 }
 
 static int
@@ -458,7 +466,7 @@ lex_tag(struct lexer *lx, int block)
 	const char	*s = lx->lx_s;
 	char		 bal[LEX_MAXBALANCE];
 	int		 nbal = 0;
-	size_t		 p, i;
+	size_t		 p, i, n;
 	struct token	*tk;
 
 	for (;;) {
@@ -483,8 +491,8 @@ lex_tag(struct lexer *lx, int block)
 				return 0;
 			}
 		}
-		if (lex_isspace((unsigned char)s[p])) {
-			lx->lx_pos = lex_skipws(lx, p);
+		if ((n = lex_skipws(lx, p)) > p) {
+			lx->lx_pos = n;
 			continue;
 		}
 		if (isdigit((unsigned char)s[p])) {
@@ -492,12 +500,11 @@ lex_tag(struct lexer *lx, int block)
 				return -1;
 			continue;
 		}
-		if (isalpha((unsigned char)s[p]) || s[p] == '_') {
-			size_t	 q = p + 1;
+		if ((n = lex_namechar(lx, p)) > 0) {
+			size_t	 q = p + n;
 
-			while (q < lx->lx_len && (isalnum((unsigned char)s[q]) ||
-			    s[q] == '_'))
-				q++;
+			while (q < lx->lx_len && (n = lex_namechar(lx, q)) > 0)
+				q += n;
 			if ((tk = lex_push(lx, TK_NAME, p, q)) == NULL)
 				return -1;
 			if ((tk->tk_str = arena_strndup(&lx->lx_t->t_arena,

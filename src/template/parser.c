@@ -19,7 +19,6 @@ struct parser {
 	struct token		*p_toks;
 	size_t			 p_pos;
 	int			 p_depth;
-	int			 p_soft;	/* inside if / condexpr: see filter */
 	int			 p_failed;
 	/* the innermost open blocks, for "looking for" messages */
 	const char		*p_open[PARSE_MAXDEPTH];
@@ -265,18 +264,19 @@ kids_add(struct parser *p, struct tnode ***v, size_t *n, struct tnode *k)
 }
 
 /*
- * Names are hashed once here so lookups at render time compare hashes
- * first.
+ * Names are interned here: lookups at render time compare hashes (or
+ * the pointers of interned keys) first.
  */
 static int
 node_setname(struct parser *p, struct tnode *n, const char *s, size_t len)
 {
-	if ((n->n_name = arena_strndup(&p->p_t->t_arena, s, len)) == NULL) {
+	if ((n->n_key = tmpl_intern(p->p_t, s, len)) == NULL) {
 		fail_at(p, cur(p), "out of memory");
 		return -1;
 	}
+	n->n_name = n->n_key->u.s.p;
 	n->n_namelen = len;
-	n->n_hash = tmpl_hash(s, len);
+	n->n_hash = n->n_key->u.s.h;
 	return 0;
 }
 
@@ -380,7 +380,7 @@ parse_primary(struct parser *p)
 		if ((n = node_new(p, N_NAME, tk)) == NULL ||
 		    node_setname(p, n, tk->tk_str, tk->tk_len) == -1)
 			return NULL;
-		n->n_fid = builtin_lookup(tk->tk_str);
+		n->n_fid = builtin_find(BK_FUNCTION, tk->tk_str);
 		return n;
 	case TK_STRING:
 		/* adjacent string literals concatenate, as in Python */
@@ -536,10 +536,10 @@ parse_subscript(struct parser *p, struct tnode *obj)
 				return NULL;
 			n->n_a = obj;
 			/* resolved once here, not by name at every render */
-			n->n_meth[0] = method_find(TV_STR, n->n_name);
-			n->n_meth[1] = method_find(TV_DICT, n->n_name);
-			n->n_meth[2] = method_find(TV_LIST, n->n_name);
-			n->n_meth[3] = method_find(TV_TUPLE, n->n_name);
+			n->n_meth[0] = builtin_method(TV_STR, n->n_name);
+			n->n_meth[1] = builtin_method(TV_DICT, n->n_name);
+			n->n_meth[2] = builtin_method(TV_LIST, n->n_name);
+			n->n_meth[3] = builtin_method(TV_TUPLE, n->n_name);
 			n->n_meth[4] = loop_attr_find(n->n_name);
 			return n;
 		}
@@ -596,7 +596,8 @@ parse_call_args(struct parser *p, struct tnode *call)
 {
 	struct tnode	*arg;
 	struct token	*tk;
-	int		 needcomma = 0, havekw = 0;
+	size_t		 k;
+	int		 needcomma = 0, havekw = 0, havestar = 0, havedstar = 0;
 
 	if (expect_op(p, OP_LPAREN, "(") == NULL)
 		return -1;
@@ -608,14 +609,30 @@ parse_call_args(struct parser *p, struct tnode *call)
 				break;
 		}
 		tk = cur(p);
+		/*
+		 * *args (one, not after **kwargs) and **kwargs (one, last of
+		 * the keywords), as Jinja2's parse_call_args allows them
+		 */
 		if (is_op(tk, OP_MUL) || is_op(tk, OP_POW)) {
-			fail_at(p, tk, "*args and **kwargs are not supported");
-			return -1;
-		}
-		/* name=value is a keyword argument, not a comparison */
-		if (tk->tk_type == TK_NAME && is_op(look(p), OP_ASSIGN)) {
-			size_t	 k;
-
+			if (havedstar || (is_op(tk, OP_MUL) && havestar)) {
+				fail_at(p, tk, "Invalid argument syntax");
+				return -1;
+			}
+			next(p);
+			if ((arg = node_new(p, is_op(tk, OP_MUL) ? N_STARARGS :
+			    N_KWSTARARGS, tk)) == NULL ||
+			    (arg->n_a = parse_expression(p, 1)) == NULL)
+				return -1;
+			if (arg->n_kind == N_STARARGS)
+				havestar = 1;
+			else
+				havedstar = 1;
+		} else if (tk->tk_type == TK_NAME && is_op(look(p), OP_ASSIGN)) {
+			/* name=value is a keyword argument, not a comparison */
+			if (havedstar) {
+				fail_at(p, tk, "Invalid argument syntax");
+				return -1;
+			}
 			/* Python: "keyword argument repeated" */
 			for (k = 0; k < call->n_nkids; k++)
 				if (call->n_kids[k]->n_kind == N_KWARG &&
@@ -633,9 +650,8 @@ parse_call_args(struct parser *p, struct tnode *call)
 				return -1;
 			havekw = 1;
 		} else {
-			if (havekw) {
-				fail_at(p, tk, "Invalid argument syntax for call "
-				    "(positional argument after keyword)");
+			if (havekw || havestar || havedstar) {
+				fail_at(p, tk, "Invalid argument syntax");
 				return -1;
 			}
 			if ((arg = parse_expression(p, 1)) == NULL)
@@ -708,8 +724,8 @@ out:
 }
 
 /*
- * x | name(args) | ...; unknown filters fail at compile time outside
- * if/else (Jinja2 3.x).
+ * x | name(args) | ...; whether an unknown filter fails at compile time
+ * or when it is called is analyze.c's to say (Jinja2's soft frames).
  */
 static struct tnode *
 parse_filter(struct parser *p, struct tnode *in, int inline_start)
@@ -726,9 +742,8 @@ parse_filter(struct parser *p, struct tnode *in, int inline_start)
 		    parse_dotted(p, n) == -1)
 			return NULL;
 		n->n_a = in;
-		if ((n->n_fid = filter_lookup(n->n_name)) < 0 && !p->p_soft)
-			return fail_at(p, tk, "No filter named '%s'.",
-			    n->n_name);
+		/* an unknown one is analyze.c's to judge (soft frames) */
+		n->n_fid = builtin_find(BK_FILTER, n->n_name);
 		if (is_op(cur(p), OP_LPAREN) && parse_call_args(p, n) == -1)
 			return NULL;
 		in = n;
@@ -752,8 +767,7 @@ parse_test(struct parser *p, struct tnode *in)
 	if ((n = node_new(p, N_TEST, tk)) == NULL || parse_dotted(p, n) == -1)
 		return NULL;
 	n->n_a = in;
-	if ((n->n_fid = test_lookup(n->n_name)) < 0 && !p->p_soft)
-		return fail_at(p, tk, "No test named '%s'.", n->n_name);
+	n->n_fid = builtin_find(BK_TEST, n->n_name);
 	tk = cur(p);
 	if (is_op(tk, OP_LPAREN)) {
 		if (parse_call_args(p, n) == -1)
@@ -1004,14 +1018,12 @@ parse_condexpr(struct parser *p)
 		c->n_line = n->n_line;
 		c->n_col = n->n_col;
 		c->n_b = n;
-		p->p_soft++;
 		if ((c->n_a = parse_or(p)) == NULL)
 			return NULL;
 		if (skip_name(p, "else")) {
 			if ((c->n_c = parse_condexpr(p)) == NULL)
 				return NULL;
 		}
-		p->p_soft--;
 		n = c;
 	}
 	return n;
@@ -1112,6 +1124,22 @@ body_new(struct parser *p)
 	return node_new(p, N_BODY, cur(p));
 }
 
+/* A block's statements up to its one end tag, which is consumed, as n's kids */
+static int
+parse_block(struct parser *p, struct tnode *n, const char **end,
+    const char *blockname)
+{
+	struct tnode	*body;
+
+	if ((body = body_new(p)) == NULL ||
+	    parse_stmts(p, body, end, blockname) == -1)
+		return -1;
+	next(p);
+	n->n_kids = body->n_kids;
+	n->n_nkids = body->n_nkids;
+	return 0;
+}
+
 /* for target in iter [if cond] [recursive] ... [else] ... endfor */
 static struct tnode *
 parse_for(struct parser *p, struct token *tk)
@@ -1119,7 +1147,6 @@ parse_for(struct parser *p, struct token *tk)
 	static const char	*end1[] = { "endfor", "else", NULL };
 	static const char	*end2[] = { "endfor", NULL };
 	struct tnode		*n, *body, *ebody;
-	int			 soft = p->p_soft;
 
 	if ((n = node_new(p, N_FOR, tk)) == NULL ||
 	    (n->n_target = parse_assign_target(p, "in", 0)) == NULL ||
@@ -1132,13 +1159,11 @@ parse_for(struct parser *p, struct token *tk)
 	if (skip_name(p, "recursive"))
 		n->n_flags |= NF_RECURSIVE;
 	/* a loop body is not a conditional frame for unknown filters */
-	p->p_soft = 0;
 	if ((body = body_new(p)) == NULL ||
 	    parse_stmts(p, body, end1, "for") == -1)
 		return NULL;
 	n->n_kids = body->n_kids;
 	n->n_nkids = body->n_nkids;
-	p->p_soft = soft;
 	if (is_name(next(p), "else")) {
 		if ((ebody = body_new(p)) == NULL ||
 		    parse_stmts(p, ebody, end2, "for") == -1)
@@ -1159,7 +1184,6 @@ parse_if(struct parser *p, struct token *tk)
 	struct tnode		*top, *n, *body, *elif;
 	struct token		*t;
 
-	p->p_soft++;
 	if ((top = n = node_new(p, N_IF, tk)) == NULL ||
 	    (n->n_a = parse_tuple(p, 0, 0, NULL, 0)) == NULL ||
 	    (body = body_new(p)) == NULL ||
@@ -1192,7 +1216,6 @@ parse_if(struct parser *p, struct token *tk)
 		}
 		break;
 	}
-	p->p_soft--;
 	return top;
 }
 
@@ -1201,7 +1224,7 @@ static struct tnode *
 parse_set(struct parser *p, struct token *tk)
 {
 	static const char	*end[] = { "endset", NULL };
-	struct tnode		*n, *target, *body;
+	struct tnode		*n, *target;
 
 	if ((target = parse_assign_target(p, NULL, 1)) == NULL)
 		return NULL;
@@ -1220,12 +1243,25 @@ parse_set(struct parser *p, struct token *tk)
 	if (is_op(cur(p), OP_PIPE) &&
 	    (n->n_b = parse_filter(p, NULL, 0)) == NULL)
 		return NULL;
-	if ((body = body_new(p)) == NULL ||
-	    parse_stmts(p, body, end, "set") == -1)
+	if (parse_block(p, n, end, "set") == -1)
 		return NULL;
-	next(p);
-	n->n_kids = body->n_kids;
-	n->n_nkids = body->n_nkids;
+	return n;
+}
+
+/*
+ * {% autoescape expr %} ... {% endautoescape %}: a scope of its own, as
+ * Jinja2 wraps it in a Scope node
+ */
+static struct tnode *
+parse_autoescape(struct parser *p, struct token *tk)
+{
+	static const char	*end[] = { "endautoescape", NULL };
+	struct tnode		*n;
+
+	if ((n = node_new(p, N_AUTOESCAPE, tk)) == NULL ||
+	    (n->n_a = parse_expression(p, 1)) == NULL ||
+	    parse_block(p, n, end, "autoescape") == -1)
+		return NULL;
 	return n;
 }
 
@@ -1233,16 +1269,12 @@ static struct tnode *
 parse_filterblock(struct parser *p, struct token *tk)
 {
 	static const char	*end[] = { "endfilter", NULL };
-	struct tnode		*n, *body;
+	struct tnode		*n;
 
 	if ((n = node_new(p, N_FILTERBLOCK, tk)) == NULL ||
 	    (n->n_b = parse_filter(p, NULL, 1)) == NULL ||
-	    (body = body_new(p)) == NULL ||
-	    parse_stmts(p, body, end, "filter") == -1)
+	    parse_block(p, n, end, "filter") == -1)
 		return NULL;
-	next(p);
-	n->n_kids = body->n_kids;
-	n->n_nkids = body->n_nkids;
 	return n;
 }
 
@@ -1251,7 +1283,7 @@ static struct tnode *
 parse_with(struct parser *p, struct token *tk)
 {
 	static const char	*end[] = { "endwith", NULL };
-	struct tnode		*n, *body, *set;
+	struct tnode		*n, *set;
 
 	if ((n = node_new(p, N_WITH, tk)) == NULL)
 		return NULL;
@@ -1265,12 +1297,8 @@ parse_with(struct parser *p, struct token *tk)
 		    kids_add(p, &n->n_kids2, &n->n_nkids2, set) == -1)
 			return NULL;
 	}
-	if ((body = body_new(p)) == NULL ||
-	    parse_stmts(p, body, end, "with") == -1)
+	if (parse_block(p, n, end, "with") == -1)
 		return NULL;
-	next(p);
-	n->n_kids = body->n_kids;
-	n->n_nkids = body->n_nkids;
 	return n;
 }
 
@@ -1279,23 +1307,16 @@ static struct tnode *
 parse_macro(struct parser *p, struct token *tk)
 {
 	static const char	*end[] = { "endmacro", NULL };
-	struct tnode		*n, *body;
+	struct tnode		*n;
 	struct token		*name;
-	int			 soft = p->p_soft;
 
 	if ((n = node_new(p, N_MACRO, tk)) == NULL ||
 	    (name = expect_type(p, TK_NAME, "name")) == NULL ||
 	    node_setname(p, n, name->tk_str, name->tk_len) == -1 ||
 	    parse_signature(p, n) == -1)
 		return NULL;
-	p->p_soft = 0;
-	if ((body = body_new(p)) == NULL ||
-	    parse_stmts(p, body, end, "macro") == -1)
+	if (parse_block(p, n, end, "macro") == -1)
 		return NULL;
-	p->p_soft = soft;
-	next(p);
-	n->n_kids = body->n_kids;
-	n->n_nkids = body->n_nkids;
 	return n;
 }
 
@@ -1338,7 +1359,7 @@ static struct tnode *
 parse_callblock(struct parser *p, struct token *tk)
 {
 	static const char	*end[] = { "endcall", NULL };
-	struct tnode		*n, *body;
+	struct tnode		*n;
 
 	if ((n = node_new(p, N_CALLBLOCK, tk)) == NULL)
 		return NULL;
@@ -1349,12 +1370,8 @@ parse_callblock(struct parser *p, struct token *tk)
 		return NULL;
 	if (n->n_a->n_kind != N_CALL)
 		return fail_at(p, tk, "expected call");
-	if ((body = body_new(p)) == NULL ||
-	    parse_stmts(p, body, end, "call") == -1)
+	if (parse_block(p, n, end, "call") == -1)
 		return NULL;
-	next(p);
-	n->n_kids = body->n_kids;
-	n->n_nkids = body->n_nkids;
 	return n;
 }
 
@@ -1389,6 +1406,8 @@ parse_statement(struct parser *p, const char **end)
 		n = parse_macro(p, tk);
 	else if (strcmp(tk->tk_str, "call") == 0)
 		n = parse_callblock(p, tk);
+	else if (strcmp(tk->tk_str, "autoescape") == 0)
+		n = parse_autoescape(p, tk);
 	else {
 		memset(&b, 0, sizeof(b));
 		buf_printf(&b, "Encountered unknown tag '%s'.",

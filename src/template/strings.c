@@ -137,6 +137,46 @@ cp_isspace(uint32_t c)
 	    c == 0x202f || c == 0x205f || c == 0x3000;
 }
 
+/*
+ * The end of the run of white space (space 1) or of other characters
+ * (space 0) at byte i, by code points as Python's str.split sees them.
+ */
+size_t
+utf8_skip_space(const char *p, size_t len, size_t i, int space)
+{
+	size_t		 q;
+	uint32_t	 c;
+
+	while (i < len) {
+		q = i;
+		utf8_next(p, len, &q, &c);
+		if ((cp_isspace(c) != 0) != space)
+			break;
+		i = q;
+	}
+	return i;
+}
+
+/* The same backwards: the start of the run that ends at i, not before lo */
+size_t
+utf8_skip_space_back(const char *p, size_t lo, size_t i, int space)
+{
+	size_t		 q, pos;
+	uint32_t	 c;
+
+	while (i > lo) {
+		q = i - 1;
+		while (q > lo && ((unsigned char)p[q] & 0xc0) == 0x80)
+			q--;
+		pos = q;
+		utf8_next(p, i, &pos, &c);
+		if ((cp_isspace(c) != 0) != space)
+			break;
+		i = q;
+	}
+	return i;
+}
+
 int
 cp_isalpha(uint32_t c)
 {
@@ -458,14 +498,20 @@ str_map(const struct tval *v, uint32_t (*fn)(uint32_t))
 	char		 tmp[8];
 
 	if (tval_is_ascii(v)) {
-		char	*p;
+		struct tval	*r;
+		char		*p;
+		int		 lo = fn == cp_lower, c;
 
-		if ((p = malloc(v->u.s.len + 1)) == NULL)
+		/* ASCII: a byte at a time, into the value's own block */
+		if ((r = tval_str(v->u.s.p, v->u.s.len)) == NULL)
 			return NULL;
-		for (i = 0; i < v->u.s.len; i++)
-			p[i] = (char)fn((unsigned char)v->u.s.p[i]);
-		p[i] = '\0';
-		return tval_str_take(p, v->u.s.len);
+		for (i = 0, p = r->u.s.p; i < v->u.s.len; i++) {
+			c = (unsigned char)p[i];
+			if (lo ? (c >= 'A' && c <= 'Z') : (c >= 'a' && c <= 'z'))
+				p[i] = (char)(c ^ 0x20);
+		}
+		r->tv_flags |= TVF_ASCII_KNOWN | TVF_ASCII;
+		return r;
 	}
 	memset(&b, 0, sizeof(b));
 	for (at = 0; utf8_next(v->u.s.p, v->u.s.len, &pos, &cp); at = pos)

@@ -34,6 +34,73 @@ tmpl_normalise(struct tmpl *t, const char *src, size_t len)
 	return 0;
 }
 
+/*
+ * Names are interned at compile time: the table only grows then, and at
+ * render time it is read (tmpl_name_find), never written, so renders of
+ * other templates in other threads never see it change.
+ */
+static int
+names_grow(struct tmpl *t)
+{
+	struct tval	**nt, *v;
+	size_t		  c = t->t_cnames ? t->t_cnames * 2 : 64, i, j;
+
+	if ((nt = calloc(c, sizeof(*nt))) == NULL)
+		return -1;
+	for (i = 0; i < t->t_cnames; i++) {
+		if ((v = t->t_names[i]) == NULL)
+			continue;
+		for (j = v->u.s.h & (c - 1); nt[j] != NULL; j = (j + 1) & (c - 1))
+			;
+		nt[j] = v;
+	}
+	free(t->t_names);
+	t->t_names = nt;
+	t->t_cnames = c;
+	return 0;
+}
+
+/* The template's one str value for this name; NULL when out of memory. */
+struct tval *
+tmpl_intern(struct tmpl *t, const char *s, size_t len)
+{
+	struct tval	*v;
+	uint64_t	 h = tmpl_hash(s, len);
+	size_t		 j;
+
+	if ((v = tmpl_name_find(t, s, len, h)) != NULL)
+		return v;
+	if ((t->t_nnames + 1) * 2 > t->t_cnames && names_grow(t) == -1)
+		return NULL;
+	if ((v = tval_str(s, len)) == NULL)
+		return NULL;
+	v->u.s.h = h;
+	(void)tval_is_ascii(v);
+	for (j = h & (t->t_cnames - 1); t->t_names[j] != NULL;
+	    j = (j + 1) & (t->t_cnames - 1))
+		;
+	t->t_names[j] = v;
+	t->t_nnames++;
+	return v;
+}
+
+/* The interned name s, or NULL: a read-only probe, safe while rendering. */
+struct tval *
+tmpl_name_find(const struct tmpl *t, const char *s, size_t len, uint64_t h)
+{
+	struct tval	*v;
+	size_t		 j;
+
+	if (t == NULL || t->t_cnames == 0)
+		return NULL;
+	for (j = h & (t->t_cnames - 1); (v = t->t_names[j]) != NULL;
+	    j = (j + 1) & (t->t_cnames - 1))
+		if (v->u.s.h == h && v->u.s.len == len &&
+		    memcmp(v->u.s.p, s, len) == 0)
+			return v;
+	return NULL;
+}
+
 int
 tmpl_init(void)
 {
@@ -59,7 +126,7 @@ tmpl_compile(const char *src, size_t len, struct tmpl_error *err)
 		goto fail;
 	}
 	if (lexer_run(t, err) == -1 || parser_run(t, err) == -1 ||
-	    analyze_run(t, err) == -1)
+	    analyze_run(t, err) == -1 || compile_run(t, err) == -1)
 		goto fail;
 	/* the tokens are not needed to render */
 	free(t->t_toks);
@@ -80,6 +147,9 @@ tmpl_free(struct tmpl *t)
 		return;
 	for (i = 0; i < t->t_nconsts; i++)
 		tval_free_immortal(t->t_consts[i]);
+	for (i = 0; i < t->t_cnames; i++)
+		tval_unref(t->t_names[i]);
+	free(t->t_names);
 	free(t->t_consts);
 	free(t->t_usage.tu_secrets);
 	free((void *)t->t_usage.tu_secret_keyonly);

@@ -135,6 +135,7 @@ enum node_kind {
 	N_WITH,		/* kids2: N_SET assignments, kids: body */
 	N_MACRO,	/* name, kids2: params (N_NAME, a: default), kids: body */
 	N_CALLBLOCK,	/* a: call expression, kids: caller body */
+	N_AUTOESCAPE,	/* a: on or off, kids: body */
 	/* expressions */
 	N_CONST,	/* val */
 	N_NAME,		/* name */
@@ -147,6 +148,8 @@ enum node_kind {
 	N_SLICE,	/* a: start, b: stop, c: step (each may be NULL) */
 	N_CALL,		/* a: callee, kids: args (N_KWARG for name=value) */
 	N_KWARG,	/* name, a: value */
+	N_STARARGS,	/* a: *iterable in a call's arguments */
+	N_KWSTARARGS,	/* a: **mapping in a call's arguments */
 	N_FILTER,	/* a: input (NULL in a filter block), name, fid, kids */
 	N_TEST,		/* a: operand, name, fid, kids, op: negated */
 	N_BINOP,	/* op, a, b */
@@ -161,6 +164,8 @@ enum node_kind {
 	N_NSREF		/* set target ns.attr: a: N_NAME, name */
 };
 
+struct eval;
+
 struct tnode {
 	enum node_kind	  n_kind;
 	int		  n_op;
@@ -174,9 +179,19 @@ struct tnode {
 	size_t		  n_nkids;
 	struct tnode	**n_kids2;
 	size_t		  n_nkids2;
-	const char	 *n_name;	/* NUL-terminated, in the arena */
+	const char	 *n_name;	/* NUL-terminated: n_key's bytes */
 	size_t		  n_namelen;
 	uint64_t	  n_hash;	/* of n_name, for dict lookups */
+	struct tval	 *n_key;	/* n_name interned (tmpl_intern) */
+	/*
+	 * Chosen when the template is compiled (compile.c): how an
+	 * expression is evaluated, how a statement is executed.  n_slot is
+	 * the one thing a render writes: where in a dict n_key was found
+	 * last, a cache (one render of a template at a time).
+	 */
+	struct tval	*(*n_ev)(struct eval *, const struct tnode *);
+	int		 (*n_ex)(struct eval *, const struct tnode *);
+	uint32_t	  n_slot;
 	int		  n_fid;	/* filter / test / builtin id */
 	int		  n_meth[5];	/* N_GETATTR: method id for str, dict,
 					   list, tuple; loop attribute id */
@@ -192,6 +207,7 @@ struct tnode {
 #define NF_TAINTED	0x02	/* expression holds a symbolic secret */
 #define NF_VARARGS	0x04	/* N_MACRO body uses varargs */
 #define NF_KWARGS	0x08	/* N_MACRO body uses kwargs */
+#define NF_CALLER	0x10	/* N_MACRO body uses caller */
 
 struct tmpl {
 	struct arena	 t_arena;
@@ -210,76 +226,263 @@ struct tmpl {
 	/* get_secret() calls inside a jwt_encode() key, during analysis */
 	struct tnode	**t_keycalls;
 	size_t		 t_nkeycalls, t_ckeycalls;
+	/*
+	 * Every name the template spells (variables, attributes, the parts
+	 * of attribute paths in string arguments), once: str values with
+	 * their hash cached.  from_json gives a JSON key that is one of
+	 * them this very value, so a lookup of it compares one pointer.
+	 */
+	struct tval	**t_names;	/* open addressing, t_cnames slots */
+	size_t		 t_nnames;
+	size_t		 t_cnames;
+	/* the last render's output length: the next one reserves it */
+	size_t		 t_outhint;
+	/* names the renderer binds itself, interned like the template's */
+	struct tval	*t_kloop, *t_kcaller, *t_kvarargs, *t_kkwargs;
 };
 
+/* The template's interned names (template.c). */
+struct tval	*tmpl_intern(struct tmpl *, const char *, size_t);
+struct tval	*tmpl_name_find(const struct tmpl *, const char *, size_t,
+		    uint64_t hash);
 int	 lexer_run(struct tmpl *, struct tmpl_error *);
 int	 parser_run(struct tmpl *, struct tmpl_error *);
 int	 analyze_run(struct tmpl *, struct tmpl_error *);
+int	 compile_run(struct tmpl *, struct tmpl_error *);
 void	 tmpl_seterr(struct tmpl_error *, int, int, const char *, ...)
 	    __attribute__((format(printf, 4, 5)));
 uint64_t tmpl_hash(const char *, size_t);
 
-/* Builtin tables (builtins.c).  Lookups return -1 when unknown. */
+/* --- Built-ins ---------------------------------------------------------- */
+
+/*
+ * Every filter, test, global function and method the engine knows, in one
+ * table (builtins.c): its name, its handler, how many arguments it takes
+ * besides its input (BA_ANY: the handler binds them itself) and flags.
+ * The evaluator dispatches through it and the load-time analysis reads
+ * the secret flags from it; there is no other list.
+ *
+ *	X(ID, "name", handler, nargs, flags)	filters, tests, functions
+ *	X(ID, receiver type, "name")		methods (one handler)
+ */
+#define BA_ANY		0xff
+#define BF_SECRET_IN	0x01	/* a filter that may take a symbolic secret */
+#define BF_SECRET_OUT	0x02	/* a function whose result is a secret */
+#define BF_SECRET_KEY	0x04	/* a function whose key= may be a secret */
+
 #define FILTER_LIST(X)							\
-	X(ABS, "abs") X(ATTR, "attr") X(B64DEC, "base64_decode")	\
-	X(B64ENC, "base64_encode") X(BATCH, "batch")			\
-	X(CAPITALIZE, "capitalize") X(CENTER, "center")			\
-	X(COUNT, "count") X(D, "d") X(DEFAULT, "default")		\
-	X(DICTSORT, "dictsort") X(E, "e") X(ESCAPE, "escape")		\
-	X(FIRST, "first") X(FLOAT, "float") X(FORCEESCAPE, "forceescape") \
-	X(FORMAT, "format") X(FROM_JSON, "from_json")			\
-	X(GROUPBY, "groupby") X(INDENT, "indent") X(INT, "int")		\
-	X(ITEMS, "items") X(JOIN, "join") X(JSON_ENCODE, "json_encode")	\
-	X(LAST, "last") X(LENGTH, "length") X(LIST, "list")		\
-	X(LOWER, "lower") X(MAP, "map") X(MAX, "max") X(MIN, "min")	\
-	X(PPRINT, "pprint") X(REJECT, "reject")				\
-	X(REJECTATTR, "rejectattr") X(REPLACE, "replace")		\
-	X(REVERSE, "reverse") X(ROUND, "round") X(SAFE, "safe")		\
-	X(SELECT, "select") X(SELECTATTR, "selectattr")			\
-	X(SLICE, "slice") X(SORT, "sort") X(STRING, "string")		\
-	X(STRIPTAGS, "striptags") X(SUM, "sum") X(TITLE, "title")	\
-	X(TOJSON, "tojson") X(TRIM, "trim") X(TRUNCATE, "truncate")	\
-	X(UNIQUE, "unique") X(UPPER, "upper") X(URLENCODE, "urlencode")	\
-	X(WORDCOUNT, "wordcount") X(WORDWRAP, "wordwrap")		\
-	X(XMLATTR, "xmlattr")
+	X(ABS, "abs", filter_abs, 0, 0)					\
+	X(ATTR, "attr", filter_attr, 1, 0)				\
+	X(B64DEC, "base64_decode", filter_b64decode, 0, 0)		\
+	X(B64ENC, "base64_encode", filter_b64encode, 0, BF_SECRET_IN)	\
+	X(BATCH, "batch", filter_batch, 2, 0)				\
+	X(CAPITALIZE, "capitalize", filter_capitalize, 0, 0)		\
+	X(CENTER, "center", filter_center, 1, 0)			\
+	X(COUNT, "count", filter_length, 0, 0)				\
+	X(D, "d", filter_default, 2, 0)					\
+	X(DEFAULT, "default", filter_default, 2, 0)			\
+	X(DICTSORT, "dictsort", filter_dictsort, 3, 0)			\
+	X(FILESIZEFORMAT, "filesizeformat", filter_filesizeformat, 1, 0) \
+	X(E, "e", filter_escape, 0, 0)					\
+	X(ESCAPE, "escape", filter_escape, 0, 0)			\
+	X(FIRST, "first", filter_first, 0, 0)				\
+	X(FLOAT, "float", filter_float, 1, 0)				\
+	X(FORCEESCAPE, "forceescape", filter_forceescape, 0, 0)		\
+	X(FORMAT, "format", filter_format, BA_ANY, 0)			\
+	X(FROM_JSON, "from_json", filter_from_json, 0, 0)		\
+	X(GROUPBY, "groupby", filter_groupby, 3, 0)			\
+	X(INDENT, "indent", filter_indent, 3, 0)			\
+	X(INT, "int", filter_int, 2, 0)					\
+	X(ITEMS, "items", filter_items, 0, 0)				\
+	X(JOIN, "join", filter_join, 2, 0)				\
+	X(JSON_ENCODE, "json_encode", filter_json_encode, 1, 0)		\
+	X(LAST, "last", filter_last, 0, 0)				\
+	X(LENGTH, "length", filter_length, 0, 0)			\
+	X(LIST, "list", filter_list, 0, 0)				\
+	X(LOWER, "lower", filter_lower, 0, 0)				\
+	X(MAP, "map", filter_map, BA_ANY, 0)				\
+	X(MAX, "max", filter_max, 2, 0)					\
+	X(MIN, "min", filter_min, 2, 0)					\
+	X(PPRINT, "pprint", filter_pprint, 0, 0)			\
+	X(REJECT, "reject", filter_reject, BA_ANY, 0)			\
+	X(REJECTATTR, "rejectattr", filter_rejectattr, BA_ANY, 0)	\
+	X(REPLACE, "replace", filter_replace, 3, 0)			\
+	X(REVERSE, "reverse", filter_reverse, 0, 0)			\
+	X(ROUND, "round", filter_round, 2, 0)				\
+	X(SAFE, "safe", filter_safe, 0, 0)				\
+	X(SELECT, "select", filter_select, BA_ANY, 0)			\
+	X(SELECTATTR, "selectattr", filter_selectattr, BA_ANY, 0)	\
+	X(SLICE, "slice", filter_slice, 2, 0)				\
+	X(SORT, "sort", filter_sort, 3, 0)				\
+	X(STRING, "string", filter_string, 0, 0)			\
+	X(STRIPTAGS, "striptags", filter_striptags, 0, 0)		\
+	X(SUM, "sum", filter_sum, 2, 0)					\
+	X(TITLE, "title", filter_title, 0, 0)				\
+	X(TOJSON, "tojson", filter_tojson, 1, 0)			\
+	X(TRIM, "trim", filter_trim, 1, 0)				\
+	X(TRUNCATE, "truncate", filter_truncate, 4, 0)			\
+	X(UNIQUE, "unique", filter_unique, 2, 0)			\
+	X(UPPER, "upper", filter_upper, 0, 0)				\
+	X(URLENCODE, "urlencode", filter_urlencode, 0, BF_SECRET_IN)	\
+	X(URLIZE, "urlize", filter_urlize, 5, 0)			\
+	X(WORDCOUNT, "wordcount", filter_wordcount, 0, 0)		\
+	X(WORDWRAP, "wordwrap", filter_wordwrap, 4, 0)			\
+	X(XMLATTR, "xmlattr", filter_xmlattr, 1, 0)
 
 #define TEST_LIST(X)							\
-	X(BOOLEAN, "boolean") X(CALLABLE, "callable")			\
-	X(DEFINED, "defined") X(DIVISIBLEBY, "divisibleby")		\
-	X(EQ, "eq") X(EQUALTO, "equalto") X(ESCAPED, "escaped")		\
-	X(EVEN, "even") X(FALSE, "false") X(FILTER, "filter")		\
-	X(FLOAT, "float") X(GE, "ge") X(GT, "gt")			\
-	X(GREATERTHAN, "greaterthan") X(IN, "in") X(INTEGER, "integer")	\
-	X(ITERABLE, "iterable") X(LE, "le") X(LESSTHAN, "lessthan")	\
-	X(LOWER, "lower") X(LT, "lt") X(MAPPING, "mapping")		\
-	X(NE, "ne") X(NONE, "none") X(NUMBER, "number") X(ODD, "odd")	\
-	X(SAMEAS, "sameas") X(SEQUENCE, "sequence") X(STRING, "string")	\
-	X(TEST, "test") X(TRUE, "true") X(UNDEFINED, "undefined")	\
-	X(UPPER, "upper") X(EQSYM, "==") X(NESYM, "!=") X(GTSYM, ">")	\
-	X(GESYM, ">=") X(LTSYM, "<") X(LESYM, "<=")
+	X(BOOLEAN, "boolean", test_boolean, 0, 0)			\
+	X(CALLABLE, "callable", test_callable, 0, 0)			\
+	X(DEFINED, "defined", test_defined, 0, BF_SECRET_IN)		\
+	X(DIVISIBLEBY, "divisibleby", test_divisibleby, 1, 0)		\
+	X(EQ, "eq", test_eq, 1, 0)					\
+	X(EQUALTO, "equalto", test_eq, 1, 0)				\
+	X(ESCAPED, "escaped", test_escaped, 0, 0)			\
+	X(EVEN, "even", test_even, 0, 0)				\
+	X(FALSE, "false", test_false, 0, 0)				\
+	X(FILTER, "filter", test_filter, 0, 0)				\
+	X(FLOAT, "float", test_float, 0, 0)				\
+	X(GE, "ge", test_ge, 1, 0)					\
+	X(GT, "gt", test_gt, 1, 0)					\
+	X(GREATERTHAN, "greaterthan", test_gt, 1, 0)			\
+	X(IN, "in", test_in, 1, 0)					\
+	X(INTEGER, "integer", test_integer, 0, 0)			\
+	X(ITERABLE, "iterable", test_iterable, 0, 0)			\
+	X(LE, "le", test_le, 1, 0)					\
+	X(LESSTHAN, "lessthan", test_lt, 1, 0)				\
+	X(LOWER, "lower", test_lower, 0, 0)				\
+	X(LT, "lt", test_lt, 1, 0)					\
+	X(MAPPING, "mapping", test_mapping, 0, 0)			\
+	X(NE, "ne", test_ne, 1, 0)					\
+	X(NONE, "none", test_none, 0, 0)				\
+	X(NUMBER, "number", test_number, 0, 0)				\
+	X(ODD, "odd", test_odd, 0, 0)					\
+	X(SAMEAS, "sameas", test_sameas, 1, 0)				\
+	X(SEQUENCE, "sequence", test_sequence, 0, 0)			\
+	X(STRING, "string", test_string, 0, 0)				\
+	X(TEST, "test", test_test, 0, 0)				\
+	X(TRUE, "true", test_true, 0, 0)				\
+	X(UNDEFINED, "undefined", test_undefined, 0, BF_SECRET_IN)	\
+	X(UPPER, "upper", test_upper, 0, 0)				\
+	X(EQSYM, "==", test_eq, 1, 0)					\
+	X(NESYM, "!=", test_ne, 1, 0)					\
+	X(GTSYM, ">", test_gt, 1, 0)					\
+	X(GESYM, ">=", test_ge, 1, 0)					\
+	X(LTSYM, "<", test_lt, 1, 0)					\
+	X(LESYM, "<=", test_le, 1, 0)
 
-#define BUILTIN_LIST(X)							\
-	X(RANGE, "range") X(DICT, "dict") X(NAMESPACE, "namespace")	\
-	X(LIPSUM, "lipsum") X(CYCLER, "cycler") X(JOINER, "joiner")	\
-	X(GET_SECRET, "get_secret") X(GET_VARIABLE, "get_variable")	\
-	X(JWT_ENCODE, "jwt_encode") X(NOW, "now")
+#define FUNCTION_LIST(X)						\
+	X(RANGE, "range", fn_range, BA_ANY, 0)				\
+	X(DICT, "dict", fn_dict, BA_ANY, 0)				\
+	X(NAMESPACE, "namespace", fn_namespace, BA_ANY, 0)		\
+	X(LIPSUM, "lipsum", fn_unsupported, BA_ANY, 0)			\
+	X(CYCLER, "cycler", fn_cycler, BA_ANY, 0)			\
+	X(JOINER, "joiner", fn_joiner, 1, 0)				\
+	X(GET_SECRET, "get_secret", fn_get_secret, 1, BF_SECRET_OUT)	\
+	X(GET_VARIABLE, "get_variable", fn_get_variable, 1, 0)		\
+	X(JWT_ENCODE, "jwt_encode", fn_jwt_encode, 4, BF_SECRET_KEY)	\
+	X(NOW, "now", fn_now, 1, 0)
 
-#define X_ENUM(id, name)	FLT_##id,
-enum filter_id { FILTER_LIST(X_ENUM) FLT__COUNT };
-#undef X_ENUM
-#define X_ENUM(id, name)	TST_##id,
-enum test_id { TEST_LIST(X_ENUM) TST__COUNT };
-#undef X_ENUM
-#define X_ENUM(id, name)	BI_##id,
-enum builtin_id { BUILTIN_LIST(X_ENUM) BI__COUNT };
-#undef X_ENUM
+#define METHOD_LIST(X)							\
+	X(S_LOWER, TV_STR, "lower") X(S_UPPER, TV_STR, "upper")		\
+	X(S_STRIP, TV_STR, "strip") X(S_LSTRIP, TV_STR, "lstrip")	\
+	X(S_RSTRIP, TV_STR, "rstrip") X(S_SPLIT, TV_STR, "split")	\
+	X(S_RSPLIT, TV_STR, "rsplit")					\
+	X(S_STARTSWITH, TV_STR, "startswith")				\
+	X(S_ENDSWITH, TV_STR, "endswith")				\
+	X(S_REPLACE, TV_STR, "replace") X(S_TITLE, TV_STR, "title")	\
+	X(S_CAPITALIZE, TV_STR, "capitalize") X(S_FIND, TV_STR, "find")	\
+	X(S_RFIND, TV_STR, "rfind") X(S_COUNT, TV_STR, "count")		\
+	X(S_JOIN, TV_STR, "join") X(S_FORMAT, TV_STR, "format")		\
+	X(S_FORMAT_MAP, TV_STR, "format_map")				\
+	X(S_SPLITLINES, TV_STR, "splitlines")				\
+	X(S_ISDIGIT, TV_STR, "isdigit") X(S_ISALPHA, TV_STR, "isalpha")	\
+	X(S_ISALNUM, TV_STR, "isalnum") X(S_ISSPACE, TV_STR, "isspace")	\
+	X(S_ISLOWER, TV_STR, "islower") X(S_ISUPPER, TV_STR, "isupper")	\
+	X(S_CASEFOLD, TV_STR, "casefold") X(S_ZFILL, TV_STR, "zfill")	\
+	X(S_LJUST, TV_STR, "ljust") X(S_RJUST, TV_STR, "rjust")		\
+	X(S_CENTER, TV_STR, "center") X(S_SWAPCASE, TV_STR, "swapcase")	\
+	X(S_ISNUMERIC, TV_STR, "isnumeric")				\
+	X(S_ISDECIMAL, TV_STR, "isdecimal")				\
+	X(S_INDEX, TV_STR, "index") X(S_RINDEX, TV_STR, "rindex")	\
+	X(S_PARTITION, TV_STR, "partition")				\
+	X(S_RPARTITION, TV_STR, "rpartition")				\
+	X(S_REMOVEPREFIX, TV_STR, "removeprefix")			\
+	X(S_REMOVESUFFIX, TV_STR, "removesuffix")			\
+	X(S_EXPANDTABS, TV_STR, "expandtabs")				\
+	X(S_ISASCII, TV_STR, "isascii") X(S_ISTITLE, TV_STR, "istitle")	\
+	X(D_ITEMS, TV_DICT, "items") X(D_KEYS, TV_DICT, "keys")		\
+	X(D_VALUES, TV_DICT, "values") X(D_GET, TV_DICT, "get")		\
+	X(D_UPDATE, TV_DICT, "update") X(D_POP, TV_DICT, "pop")		\
+	X(D_SETDEFAULT, TV_DICT, "setdefault") X(D_COPY, TV_DICT, "copy") \
+	X(D_CLEAR, TV_DICT, "clear") X(D_BY_ID, TV_DICT, "by_id")	\
+	X(L_APPEND, TV_LIST, "append") X(L_EXTEND, TV_LIST, "extend")	\
+	X(L_INSERT, TV_LIST, "insert") X(L_POP, TV_LIST, "pop")		\
+	X(L_REMOVE, TV_LIST, "remove") X(L_INDEX, TV_LIST, "index")	\
+	X(L_COUNT, TV_LIST, "count") X(L_REVERSE, TV_LIST, "reverse")	\
+	X(L_SORT, TV_LIST, "sort") X(L_COPY, TV_LIST, "copy")		\
+	X(L_CLEAR, TV_LIST, "clear")					\
+	X(T_INDEX, TV_TUPLE, "index") X(T_COUNT, TV_TUPLE, "count")	\
+	X(LP_CYCLE, TV_LOOP, "cycle") X(LP_CHANGED, TV_LOOP, "changed")	\
+	X(C_NEXT, TV_CYCLER, "next") X(C_RESET, TV_CYCLER, "reset")
 
-int		 filter_lookup(const char *);
-int		 test_lookup(const char *);
-int		 builtin_lookup(const char *);
-const char	*filter_name(int);
-const char	*test_name(int);
-const char	*builtin_name(int);
+#define X_FLT(id, name, fn, nargs, flags)	FLT_##id,
+#define X_TST(id, name, fn, nargs, flags)	TST_##id,
+#define X_FN(id, name, fn, nargs, flags)	FN_##id,
+#define X_M(id, type, name)			M_##id,
+enum builtin_id {
+	FILTER_LIST(X_FLT)
+	TEST_LIST(X_TST)
+	FUNCTION_LIST(X_FN)
+	METHOD_LIST(X_M)
+	BI__COUNT
+};
+#undef X_FLT
+#undef X_TST
+#undef X_FN
+#undef X_M
+
+enum builtin_kind { BK_FILTER, BK_TEST, BK_FUNCTION, BK_METHOD };
+
+struct eval;
+struct args;
+struct tval;
+typedef struct tval *(*filter_fn)(struct eval *, struct tval *in,
+			    struct args *);
+typedef int	(*test_fn)(struct eval *, struct tval *in, struct args *);
+typedef struct tval *(*call_fn)(struct eval *, int id, struct tval *self,
+			    struct args *);
+
+struct builtin {
+	const char	*bi_name;
+	uint8_t		 bi_kind;	/* enum builtin_kind */
+	uint8_t		 bi_recv;	/* methods: the receiver's tv_type */
+	uint8_t		 bi_nargs;	/* most arguments besides the input */
+	uint8_t		 bi_flags;	/* BF_* */
+	filter_fn	 bi_filter;
+	test_fn		 bi_test;
+	call_fn		 bi_call;
+};
+extern const struct builtin builtins[BI__COUNT];
+
+/* An id by kind and name (methods: by receiver type); -1 when unknown. */
+int		 builtin_find(enum builtin_kind, const char *name);
+int		 builtin_method(int type, const char *name);
+const char	*builtin_name(int id);
+
+/* The handlers, declared from the table itself. */
+#define X_DECL_F(id, name, fn, nargs, flags)				\
+	struct tval *fn(struct eval *, struct tval *, struct args *);
+#define X_DECL_T(id, name, fn, nargs, flags)				\
+	int fn(struct eval *, struct tval *, struct args *);
+#define X_DECL_C(id, name, fn, nargs, flags)				\
+	struct tval *fn(struct eval *, int, struct tval *, struct args *);
+FILTER_LIST(X_DECL_F)
+TEST_LIST(X_DECL_T)
+FUNCTION_LIST(X_DECL_C)
+struct tval	*method_call(struct eval *, int, struct tval *, struct args *);
+#undef X_DECL_F
+#undef X_DECL_T
+#undef X_DECL_C
 
 /* --- Values -------------------------------------------------------------- */
 
@@ -298,7 +501,9 @@ enum tv_type {
 	TV_FUNC,	/* builtin function or bound method */
 	TV_MACRO,	/* a template macro */
 	TV_SECRET,	/* symbolic secret: u.sec */
-	TV_LOOP		/* the loop variable */
+	TV_LOOP,	/* the loop variable */
+	TV_CYCLER,	/* cycler(): u.cyc */
+	TV_JOINER	/* joiner(): u.joi */
 };
 
 struct tdict_ent {
@@ -320,6 +525,7 @@ struct macro;
 #define TVF_VVALUES	0x80	/* ... dict_values([...]) */
 #define TVF_NSIN	0x100	/* container may hold a namespace */
 #define TVF_MARKUP	0x200	/* str is a markupsafe Markup (escape, safe) */
+#define TVF_INLINE	0x400	/* items/entries inside the value's block */
 
 struct tval {
 	uint8_t		 tv_type;
@@ -360,6 +566,16 @@ struct tval {
 		struct tsecret	*sec;
 		struct loopctx	*loop;
 		struct macro	*mac;
+		struct {
+			struct tval	**v;	/* the items, as u.l has them */
+			size_t		  n;
+			size_t		  cap;
+			size_t		  pos;	/* the current one */
+		} cyc;
+		struct {
+			struct tval	*sep;
+			int		 used;
+		} joi;
 	} u;
 };
 
@@ -403,6 +619,26 @@ tval_list_append_inline(struct tval *l, struct tval *v)
 }
 #define tval_list_append(l, v)	tval_list_append_inline((l), (v))
 
+/* Numbers in Python's sense: bool, int and float. */
+static inline int
+is_num(const struct tval *v)
+{
+	return v->tv_type == TV_INT || v->tv_type == TV_BOOL ||
+	    v->tv_type == TV_FLOAT;
+}
+
+static inline int
+is_intlike(const struct tval *v)
+{
+	return v->tv_type == TV_INT || v->tv_type == TV_BOOL;
+}
+
+static inline double
+num_f(const struct tval *v)
+{
+	return v->tv_type == TV_FLOAT ? v->u.f : (double)v->u.i;
+}
+
 extern struct tval tval_undef_static;
 extern struct tval tval_none_static;
 extern struct tval tval_true_static;
@@ -418,10 +654,15 @@ struct tval	*tval_func(int fid, struct tval *self, const char *name);
 struct tval	*tval_secret(struct tsecret *);
 int		 tval_dict_put(struct tval *d, struct tval *k, struct tval *v);
 int		 tval_dict_reserve(struct tval *d, size_t n);
+int		 tval_dict_fill(struct tval *d, struct tval **kv, size_t n);
 int		 tval_list_reserve(struct tval *l, size_t n);
+struct tval	*tval_container(int type, size_t n);
+int		 tval_list_adopt(struct tval *l, struct tval **items, size_t n);
 struct tval	*tval_dict_get(const struct tval *d, const struct tval *k);
 struct tval	*tval_dict_gets(const struct tval *d, const char *k, size_t,
 		    uint64_t hash);
+struct tval	*dict_get_key(const struct tval *d, const struct tval *key,
+		    uint32_t *slot);
 int		 tval_hashable(const struct tval *);
 uint64_t	 tval_hash(const struct tval *);
 int		 tval_eq(const struct tval *, const struct tval *);
@@ -440,7 +681,8 @@ int		 tval_reaches(const struct tval *from, const struct tval *to,
 		    int depth);
 
 /* JSON (json.c). */
-struct tval	*json_parse(const char *, size_t, char *err, size_t errlen);
+struct tval	*json_parse(const char *, size_t, const struct tmpl *,
+		    char *err, size_t errlen);
 /* json.dumps: mode 0 json_encode (insertion order), 1 tojson (sorted,
  * html-safe), 2 compact (jwt: ',' ':'); indent < 0: none. */
 int		 json_dump(struct buf *, const struct tval *, int mode,
@@ -457,6 +699,7 @@ struct args {
 	size_t		 a_nkw;
 	const char	*a_kwname[ARGS_MAX];
 	struct tval	*a_kwval[ARGS_MAX];
+	struct tval	*a_keep;	/* **mapping: its keys name a_kwname */
 };
 
 /* Bind args to named parameters, Python-style: out[i] borrowed or NULL. */
@@ -476,6 +719,7 @@ void		 eval_depth_leave(struct eval *);
 size_t		 eval_maxout(struct eval *);
 time_t		 eval_now(struct eval *);
 const struct tmpl_env *eval_env(struct eval *);
+const struct tmpl *eval_tmpl(struct eval *);
 struct tval	*eval_getattr(struct eval *, struct tval *, const char *, size_t);
 struct tval	*eval_getitem(struct eval *, struct tval *, struct tval *);
 struct tval	*eval_call_value(struct eval *, struct tval *, struct args *);
@@ -483,31 +727,78 @@ struct tval	*eval_call_value(struct eval *, struct tval *, struct args *);
 int		 eval_iterate(struct eval *, struct tval *, struct tval ***,
 		    size_t *);
 void		 items_free(struct tval **, size_t);
-/* Python's <, for sorting and min/max: sets *lt; -1 on TypeError. */
-int		 eval_less(struct eval *, const struct tval *, const struct tval *,
-		    int *lt);
+/*
+ * The comparison operators, Python's rules, in one place: 1 true, 0
+ * false, -1 with the error set (an unorderable pair is a TypeError, an
+ * Undefined in an ordering raises its own message, NaN compares as IEEE
+ * says).  op is OP_EQ, OP_NE, OP_LT, OP_LTEQ, OP_GT, OP_GTEQ, OP_IN or
+ * OP_NOTIN.  tval_compare is the same without an error: -1 when the
+ * pair is unorderable.
+ */
+int		 eval_compare(struct eval *, int op, const struct tval *,
+		    const struct tval *);
+int		 tval_compare(const struct tval *, const struct tval *, int op);
 struct tval	*eval_str(struct eval *, const struct tval *);	/* str() */
 int		 eval_str_into(struct eval *, struct buf *, const struct tval *);
 struct tval	*eval_binop(struct eval *, int op, struct tval *, struct tval *);
 int		 eval_contains(struct eval *, struct tval *seq, struct tval *v);
+struct tval	*eval_oom(struct eval *);
+int		 eval_failed(struct eval *);
+int		 eval_autoescape(struct eval *);
+/* The loop object's memory (loop.changed, loop.cycle) and lifetimes. */
+void		 loopctx_free(struct loopctx *);
+int		 loop_changed(struct loopctx *, struct tval *);
+size_t		 loop_index(struct loopctx *);
+void		 macro_free(struct macro *);
 
-/* filters.c */
-struct tval	*filter_call(struct eval *, int fid, struct tval *in,
+/* filters.c: calling filters and tests, and what the filter files share */
+struct tval	*filter_call(struct eval *, int id, struct tval *in,
 		    struct args *);
-int		 test_call(struct eval *, int tid, struct tval *in,
+int		 test_call(struct eval *, int id, struct tval *in,
 		    struct args *);
-/* functions.c: global functions (fid < BI__COUNT) and methods (above) */
+struct tval	*filter_soft_str(struct eval *, struct tval *);
+int		 filter_intarg(struct eval *, const struct tval *,
+		    const char *what, int64_t *);
+struct tval	*filter_list_from(struct eval *, struct tval **, size_t);
+/* Bind a filter's arguments into v[] (names e, a, v) or return NULL. */
+#define FILTER_BIND(name, params, nreq)					\
+	do {								\
+		if (args_bind(e, a, name, params,			\
+		    sizeof(params) / sizeof(params[0]), nreq, v) == -1)	\
+			return NULL;					\
+	} while (0)
+/* filter_seq.c: Python's stable sort by keys (or the items themselves) */
+#define SORT_REVERSE	0x1
+#define SORT_FOLD	0x2	/* strings: ASCII case folded */
+int		 sort_values(struct eval *, struct tval **, size_t,
+		    struct tval **keys, int flags);
+/* filter_num.c: float(str) with Python's spelling */
+int		 py_float_parse(const struct tval *, double *);
+/* filter_str.c */
+int		 url_quote_into(struct buf *, const char *, size_t, int for_qs);
+struct tval	*markup_new(const char *, size_t);
+void		 markup_escape_into(struct buf *, const struct tval *);
+void		 html_escape_into(struct buf *, const char *, size_t);
+void		 html_unescape_into(struct buf *, const char *, size_t);
+int		 html_escape_tail(struct buf *, size_t from);
+int		 html_escape_buf(struct buf *);
+/* functions.c: the methods of str, dict, list, tuple and loop values */
 int		 method_lookup(const struct tval *obj, const char *name);
-int		 method_find(int type, const char *name);
 int		 loop_attr_find(const char *name);
-struct tval	*function_call(struct eval *, int fid, struct tval *self,
+struct tval	*function_call(struct eval *, int id, struct tval *self,
 		    struct args *);
-const char	*function_name(int fid);
+/* str_methods.c: the methods of a str; functions.c: their arguments */
+struct tval	*str_splitlines(const struct tval *, int keepends);
+struct tval	*str_method(struct eval *, int, struct tval *, struct args *);
+int		 want_str(struct eval *, const struct tval *, const char *);
+int		 want_int(struct eval *, const struct tval *, int64_t *);
 /* format.c */
 struct tval	*format_percent(struct eval *, const struct tval *fmt,
 		    struct tval *args);
 struct tval	*format_str_method(struct eval *, const struct tval *fmt,
 		    struct args *);
+struct tval	*format_str_map(struct eval *, const struct tval *fmt,
+		    struct args *, const struct tval *mapping);
 /* strings: code-point aware helpers (strings.c) */
 int		 utf8_next(const char *, size_t, size_t *pos, uint32_t *cp);
 size_t		 utf8_put(char *, uint32_t);
@@ -520,6 +811,9 @@ int		 str_init(void);
 uint32_t	 cp_upper(uint32_t);
 uint32_t	 cp_lower(uint32_t);
 int		 cp_isspace(uint32_t);
+size_t		 utf8_skip_space(const char *, size_t len, size_t i, int space);
+size_t		 utf8_skip_space_back(const char *, size_t lo, size_t i,
+		    int space);
 int		 cp_isalnum(uint32_t);
 int		 cp_isalpha(uint32_t);
 int		 cp_isdigit(uint32_t);
@@ -527,13 +821,14 @@ int		 cp_isdecimal(uint32_t);
 int		 cp_isnumeric(uint32_t);
 int		 cp_islower(uint32_t);
 int		 cp_isupper(uint32_t);
+/* names.c: name characters, and a character as Python's repr() shows it */
+int		 cp_isname(uint32_t);
+void		 char_repr(char *, size_t, const char *, size_t, size_t at);
 /* byte offset of character index i (clamped) */
 size_t		 str_offset(const struct tval *, size_t i);
 struct tval	*str_upper(const struct tval *);
 struct tval	*str_lower(const struct tval *);
 struct tval	*str_casefold(const struct tval *);
-struct tval	*markup_new(const char *, size_t);
-void		 markup_escape_into(struct buf *, const struct tval *);
 /* jwt.c */
 int		 jwt_sign(const char *alg, const void *key, size_t keylen,
 		    const char *header_json, const char *payload_json,

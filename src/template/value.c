@@ -20,15 +20,12 @@
 #undef tval_list_append
 
 #define VAL_MAXDEPTH	500	/* recursion bound for eq / hash / repr */
+#define DICT_LINEAR	8	/* dicts this small are scanned, not indexed */
 
 struct tval tval_undef_static = { TV_UNDEF, TVF_IMMORTAL, 0, 1, { .i = 0 } };
 struct tval tval_none_static = { TV_NONE, TVF_IMMORTAL, 0, 1, { .i = 0 } };
 struct tval tval_true_static = { TV_BOOL, TVF_IMMORTAL, 0, 1, { .i = 1 } };
 struct tval tval_false_static = { TV_BOOL, TVF_IMMORTAL, 0, 1, { .i = 0 } };
-
-/* Defined in eval.c and functions.c: they own these structures. */
-void	loopctx_free(struct loopctx *);
-void	macro_free(struct macro *);
 
 /*
  * A per-thread cache of value-sized blocks.  A JSON body becomes hundreds
@@ -53,38 +50,43 @@ struct slab_blk {
 static __thread struct slab_blk	*slab_free[SLAB_NCLASS];
 static __thread size_t		 slab_count[SLAB_NCLASS];
 
-static void *
-slab_alloc(size_t size, uint8_t *cls)
-{
-	size_t		 c;
-	struct slab_blk	*b;
+/* The size class of a block of size bytes, by (size + 31) / 32. */
+static const uint8_t slab_class_of[] = { 0, 0, 0, 1, 2, 3, 3, 4, 4 };
 
+static inline uint8_t
+slab_class(size_t size)
+{
 #ifndef SLAB_DISABLED
-	for (c = 0; c < SLAB_NCLASS; c++)
-		if (size <= slab_sizes[c]) {
-			*cls = (uint8_t)c;
-			if ((b = slab_free[c]) != NULL) {
-				slab_free[c] = b->sb_next;
-				slab_count[c]--;
-				return b;
-			}
-			return malloc(slab_sizes[c]);
-		}
+	if (size <= 256)
+		return slab_class_of[(size + 31) >> 5];
 #else
-	(void)c;
-	(void)b;
+	(void)size;
 #endif
-	*cls = SLAB_NONE;
-	return malloc(size);
+	return SLAB_NONE;
 }
 
-static void
+static inline void *
+slab_alloc(size_t size, uint8_t *cls)
+{
+	struct slab_blk	*b;
+	uint8_t		 c;
+
+	if ((*cls = c = slab_class(size)) == SLAB_NONE)
+		return malloc(size);
+	if ((b = slab_free[c]) != NULL) {
+		slab_free[c] = b->sb_next;
+		slab_count[c]--;
+		return b;
+	}
+	return malloc(slab_sizes[c]);
+}
+
+static inline void
 slab_release(void *p, uint8_t cls)
 {
 	struct slab_blk	*b = p;
 
-	if (cls >= SLAB_NCLASS || slab_sizes[cls] == 0 ||
-	    slab_count[cls] >= SLAB_CAP) {
+	if (cls >= SLAB_NCLASS || slab_count[cls] >= SLAB_CAP) {
 		free(p);
 		return;
 	}
@@ -94,61 +96,104 @@ slab_release(void *p, uint8_t cls)
 }
 
 /*
- * Dict entry arrays of small dicts (a JSON object each) come from the same
- * cache.  Their size class follows from the capacity alone, so freeing
- * needs no record of where the array came from.
+ * Dict entry arrays and list item arrays of small containers (a JSON
+ * object or array each) come from the same cache.  Their size class
+ * follows from the capacity alone, so freeing needs no record of where
+ * the array came from.
  */
-static uint8_t
-slab_class(size_t size)
-{
-#ifndef SLAB_DISABLED
-	size_t	 c;
-
-	for (c = 0; c < SLAB_NCLASS; c++)
-		if (size <= slab_sizes[c])
-			return (uint8_t)c;
-#else
-	(void)size;
-#endif
-	return SLAB_NONE;
-}
-
 static void
-dict_ents_free(struct tdict_ent *e, size_t cap)
+array_free(void *a, size_t size)
 {
 	uint8_t	 cls;
 
-	if (e == NULL)
+	if (a == NULL)
 		return;
-	if ((cls = slab_class(cap * sizeof(*e))) == SLAB_NONE)
-		free(e);
+	if ((cls = slab_class(size)) == SLAB_NONE)
+		free(a);
 	else
-		slab_release(e, cls);
+		slab_release(a, cls);
+}
+
+/* *ap (n used of oldsize bytes) grown to size bytes. */
+static int
+array_grow(void **ap, size_t used, size_t oldsize, size_t size)
+{
+	void	*na;
+	uint8_t	 cls;
+
+	if (slab_class(size) == SLAB_NONE && (*ap == NULL ||
+	    slab_class(oldsize) == SLAB_NONE)) {
+		/* both sides plain malloc: realloc may extend in place */
+		if ((na = realloc(*ap, size)) == NULL)
+			return -1;
+	} else {
+		if ((na = slab_alloc(size, &cls)) == NULL)
+			return -1;
+		if (used)
+			memcpy(na, *ap, used);
+		array_free(*ap, oldsize);
+	}
+	*ap = na;
+	return 0;
+}
+
+static void
+dict_ents_free(struct tval *d)
+{
+	if (!(d->tv_flags & TVF_INLINE))
+		array_free(d->u.d.e, d->u.d.cap * sizeof(*d->u.d.e));
+}
+
+/*
+ * An array inside the value's own block (TVF_INLINE) is outgrown, never
+ * freed: the new one is a block of its own.
+ */
+static int
+container_grow(struct tval *c, void **ap, size_t elem, size_t used,
+    size_t oldcap, size_t cap)
+{
+	void	*na;
+	uint8_t	 cls;
+
+	if (cap > SIZE_MAX / elem)
+		return -1;
+	if (c->tv_flags & TVF_INLINE) {
+		if ((na = slab_alloc(cap * elem, &cls)) == NULL)
+			return -1;
+		if (used)
+			memcpy(na, *ap, used * elem);
+		c->tv_flags &= ~TVF_INLINE;
+		*ap = na;
+		return 0;
+	}
+	return array_grow(ap, used * elem, oldcap * elem, cap * elem);
 }
 
 /* d's entry array with room for cap entries (cap > d->u.d.cap). */
 static int
 dict_ents_grow(struct tval *d, size_t cap)
 {
-	struct tdict_ent	*ne;
-	uint8_t			 cls;
+	void	*e = d->u.d.e;
 
-	if (cap > SIZE_MAX / sizeof(*ne))
+	if (container_grow(d, &e, sizeof(struct tdict_ent), d->u.d.n,
+	    d->u.d.cap, cap) == -1)
 		return -1;
-	if (slab_class(cap * sizeof(*ne)) == SLAB_NONE &&
-	    slab_class(d->u.d.cap * sizeof(*ne)) == SLAB_NONE) {
-		/* both sides plain malloc: realloc may extend in place */
-		if ((ne = realloc(d->u.d.e, cap * sizeof(*ne))) == NULL)
-			return -1;
-	} else {
-		if ((ne = slab_alloc(cap * sizeof(*ne), &cls)) == NULL)
-			return -1;
-		if (d->u.d.n)
-			memcpy(ne, d->u.d.e, d->u.d.n * sizeof(*ne));
-		dict_ents_free(d->u.d.e, d->u.d.cap);
-	}
-	d->u.d.e = ne;
+	d->u.d.e = e;
 	d->u.d.cap = cap;
+	return 0;
+}
+
+/* l's item array with room for cap items (cap > l->u.l.cap). */
+static int
+list_items_grow(struct tval *l, size_t cap)
+{
+	void	*v = l->u.l.v;
+
+	if (container_grow(l, &v, sizeof(struct tval *), l->u.l.n,
+	    l->u.l.cap, cap) == -1)
+		return -1;
+	l->u.l.v = v;
+	l->u.l.cap = cap;
 	return 0;
 }
 
@@ -225,20 +270,46 @@ tval_float(double f)
 	return v;
 }
 
-/* A str with its bytes in the same allocation as the value. */
+/*
+ * A str with its bytes in the same allocation as the value.  Short ones
+ * (most keys and values of a JSON body) are copied without a call; with
+ * s NULL the len bytes are left for the caller to fill.
+ */
 struct tval *
 tval_str(const char *s, size_t len)
 {
 	struct tval	*v;
+	uint64_t	 a, b;
+	uint32_t	 c, d;
+	uint8_t		 cls;
+	char		*p;
 
 	if (len > SIZE_MAX - sizeof(*v) - 1 ||
-	    (v = tval_alloc(TV_STR, len + 1)) == NULL)
+	    (v = slab_alloc(sizeof(*v) + len + 1, &cls)) == NULL)
 		return NULL;
-	v->u.s.p = (char *)(v + 1);
-	if (len)
-		memcpy(v->u.s.p, s, len);
-	v->u.s.p[len] = '\0';
+	v->tv_slab = cls;
+	v->tv_type = TV_STR;
+	v->tv_flags = 0;
+	v->tv_refs = 1;
+	v->u.s.p = p = (char *)(v + 1);
 	v->u.s.len = len;
+	v->u.s.h = 0;
+	v->u.s.nch = 0;
+	if (s == NULL)
+		;	/* the caller fills the bytes */
+	else if (len >= 8 && len <= 16) {
+		memcpy(&a, s, 8);
+		memcpy(&b, s + len - 8, 8);
+		memcpy(p, &a, 8);
+		memcpy(p + len - 8, &b, 8);
+	} else if (len >= 4 && len < 8) {
+		memcpy(&c, s, 4);
+		memcpy(&d, s + len - 4, 4);
+		memcpy(p, &c, 4);
+		memcpy(p + len - 4, &d, 4);
+	} else if (len > 0)
+		memcpy(p, s, len);
+	p[len] = '\0';
 	return v;
 }
 
@@ -285,6 +356,41 @@ struct tval *
 tval_list(void)
 {
 	return tval_alloc(TV_LIST, 0);
+}
+
+/*
+ * An empty list, tuple or dict with room for n items: a small one has
+ * them inside its own block, one allocation (from_json's containers).
+ */
+struct tval *
+tval_container(int type, size_t n)
+{
+	struct tval	*v;
+	size_t		 elem = type == TV_DICT ? sizeof(struct tdict_ent) :
+	    sizeof(struct tval *);
+
+	if (slab_class(sizeof(*v) + n * elem) == SLAB_NONE ||
+	    (type == TV_DICT && n > DICT_LINEAR)) {
+		if ((v = tval_alloc(type, 0)) == NULL)
+			return NULL;
+		if ((type == TV_DICT ? tval_dict_reserve(v, n) :
+		    tval_list_reserve(v, n)) == -1) {
+			tval_unref(v);
+			return NULL;
+		}
+		return v;
+	}
+	if ((v = tval_alloc(type, n * elem)) == NULL)
+		return NULL;
+	v->tv_flags |= TVF_INLINE;
+	if (type == TV_DICT) {
+		v->u.d.e = (struct tdict_ent *)(v + 1);
+		v->u.d.cap = n;
+	} else {
+		v->u.l.v = (struct tval **)(v + 1);
+		v->u.l.cap = n;
+	}
+	return v;
 }
 
 struct tval *
@@ -369,32 +475,50 @@ tval_ref(struct tval *v)
 	return v;
 }
 
-/* Free a value whose count reached zero, pushing its children. */
+/*
+ * A child of a value being freed lets go of its reference: a string with
+ * no other holder is freed on the spot (most children of a JSON body are),
+ * a container goes on the stack so deep data never recurses.  Returns -1
+ * when the stack could not grow (the child then leaks rather than crash).
+ */
+struct freestack {
+	struct tval	**fs_v;
+	size_t		  fs_n;
+	size_t		  fs_cap;
+	struct tval	 *fs_local[32];
+};
+
+static inline void
+tval_drop(struct freestack *fs, struct tval *x)
+{
+	struct tval	**ns;
+	size_t		  nc;
+
+	if (x == NULL || (x->tv_flags & TVF_IMMORTAL) || --x->tv_refs != 0)
+		return;
+	if ((x->tv_type == TV_STR || x->tv_type == TV_BYTES) &&
+	    !(x->tv_flags & TVF_OWNBUF)) {
+		slab_release(x, x->tv_slab);
+		return;
+	}
+	if (fs->fs_n == fs->fs_cap) {
+		nc = fs->fs_cap * 2;
+		if ((ns = fs->fs_v == fs->fs_local ? malloc(nc * sizeof(*ns)) :
+		    realloc(fs->fs_v, nc * sizeof(*ns))) == NULL)
+			return;
+		if (fs->fs_v == fs->fs_local)
+			memcpy(ns, fs->fs_local, fs->fs_n * sizeof(*ns));
+		fs->fs_v = ns;
+		fs->fs_cap = nc;
+	}
+	fs->fs_v[fs->fs_n++] = x;
+}
+
+/* Free a value whose count reached zero, dropping its children. */
 static void
-tval_release(struct tval *v, struct tval ***stk, size_t *n, size_t *cap,
-    struct tval **local)
+tval_release(struct freestack *fs, struct tval *v)
 {
 	size_t	 i;
-
-#define PUSH(x) do {							\
-	struct tval *x_ = (x);						\
-	if (x_ != NULL && !(x_->tv_flags & TVF_IMMORTAL) &&		\
-	    --x_->tv_refs == 0) {					\
-		if (*n == *cap) {					\
-			size_t nc = *cap * 2;				\
-			struct tval **ns = *stk == local ?		\
-			    malloc(nc * sizeof(*ns)) :			\
-			    realloc(*stk, nc * sizeof(*ns));		\
-			if (ns == NULL)					\
-				break;	/* leak rather than crash */	\
-			if (*stk == local)				\
-				memcpy(ns, local, *n * sizeof(*ns));	\
-			*stk = ns;					\
-			*cap = nc;					\
-		}							\
-		(*stk)[(*n)++] = x_;					\
-	}								\
-} while (0)
 
 	switch (v->tv_type) {
 	case TV_STR:
@@ -405,21 +529,22 @@ tval_release(struct tval *v, struct tval ***stk, size_t *n, size_t *cap,
 	case TV_LIST:
 	case TV_TUPLE:
 		for (i = 0; i < v->u.l.n; i++)
-			PUSH(v->u.l.v[i]);
-		free(v->u.l.v);
+			tval_drop(fs, v->u.l.v[i]);
+		if (!(v->tv_flags & TVF_INLINE))
+			array_free(v->u.l.v, v->u.l.cap * sizeof(*v->u.l.v));
 		free(v->u.l.rng);
 		break;
 	case TV_DICT:
 	case TV_NS:
 		for (i = 0; i < v->u.d.n; i++) {
-			PUSH(v->u.d.e[i].de_key);
-			PUSH(v->u.d.e[i].de_val);
+			tval_drop(fs, v->u.d.e[i].de_key);
+			tval_drop(fs, v->u.d.e[i].de_val);
 		}
-		dict_ents_free(v->u.d.e, v->u.d.cap);
+		dict_ents_free(v);
 		free(v->u.d.idx);
 		break;
 	case TV_FUNC:
-		PUSH(v->u.fn.self);
+		tval_drop(fs, v->u.fn.self);
 		break;
 	case TV_UNDEF:
 		free(v->u.un.msg);
@@ -431,13 +556,21 @@ tval_release(struct tval *v, struct tval ***stk, size_t *n, size_t *cap,
 	case TV_LOOP:
 		loopctx_free(v->u.loop);
 		break;
+	case TV_CYCLER:
+		for (i = 0; i < v->u.cyc.n; i++)
+			tval_drop(fs, v->u.cyc.v[i]);
+		if (!(v->tv_flags & TVF_INLINE))
+			array_free(v->u.cyc.v, v->u.cyc.cap * sizeof(*v->u.cyc.v));
+		break;
+	case TV_JOINER:
+		tval_drop(fs, v->u.joi.sep);
+		break;
 	case TV_MACRO:
 		macro_free(v->u.mac);
 		break;
 	default:
 		break;
 	}
-#undef PUSH
 	slab_release(v, v->tv_slab);
 }
 
@@ -453,17 +586,17 @@ tval_unref(struct tval *v)
 void
 tval_free_zero(struct tval *v)
 {
-	struct tval	*local[32], **stk = local;
-	size_t		 n = 0, cap = 32;
+	struct freestack	 fs;
 
 	/* an explicit stack: deeply nested data must not overflow ours */
-	stk[n++] = v;
-	while (n > 0) {
-		v = stk[--n];
-		tval_release(v, &stk, &n, &cap, local);
-	}
-	if (stk != local)
-		free(stk);
+	fs.fs_v = fs.fs_local;
+	fs.fs_cap = sizeof(fs.fs_local) / sizeof(fs.fs_local[0]);
+	fs.fs_n = 0;
+	tval_release(&fs, v);
+	while (fs.fs_n > 0)
+		tval_release(&fs, fs.fs_v[--fs.fs_n]);
+	if (fs.fs_v != fs.fs_local)
+		free(fs.fs_v);
 }
 
 /*
@@ -520,19 +653,12 @@ tval_list_append(struct tval *l, struct tval *v)
 int
 tval_list_append_slow(struct tval *l, struct tval *v)
 {
-	struct tval	**nv;
-
 	if (v == NULL)
 		return -1;
-	if (l->u.l.n == l->u.l.cap) {
-		size_t	 c = l->u.l.cap ? l->u.l.cap * 2 : 4;
-
-		if ((nv = realloc(l->u.l.v, c * sizeof(*nv))) == NULL) {
-			tval_unref(v);
-			return -1;
-		}
-		l->u.l.v = nv;
-		l->u.l.cap = c;
+	if (l->u.l.n == l->u.l.cap &&
+	    list_items_grow(l, l->u.l.cap ? l->u.l.cap * 2 : 4) == -1) {
+		tval_unref(v);
+		return -1;
 	}
 	l->u.l.v[l->u.l.n++] = v;
 	if (v->tv_type == TV_NS || (v->tv_flags & TVF_NSIN))
@@ -547,15 +673,32 @@ tval_list_append_slow(struct tval *l, struct tval *v)
 int
 tval_list_reserve(struct tval *l, size_t n)
 {
-	struct tval	**nv;
-
 	if (n <= l->u.l.cap)
 		return 0;
-	if (n > SIZE_MAX / sizeof(*nv) ||
-	    (nv = realloc(l->u.l.v, n * sizeof(*nv))) == NULL)
+	return list_items_grow(l, n);
+}
+
+/*
+ * An empty list takes a malloc'd array of n items (n references) as its
+ * own: a large one as it is, a small one copied into a cached block.
+ */
+int
+tval_list_adopt(struct tval *l, struct tval **items, size_t n)
+{
+	if (n == 0) {
+		free(items);
+		return 0;
+	}
+	if (slab_class(n * sizeof(*items)) == SLAB_NONE) {
+		l->u.l.v = items;
+		l->u.l.n = l->u.l.cap = n;
+		return 0;
+	}
+	if (list_items_grow(l, n) == -1)
 		return -1;
-	l->u.l.v = nv;
-	l->u.l.cap = n;
+	memcpy(l->u.l.v, items, n * sizeof(*items));
+	l->u.l.n = n;
+	free(items);
 	return 0;
 }
 
@@ -641,13 +784,6 @@ tval_hash(const struct tval *v)
 	return tval_hash_depth(v, 0);
 }
 
-static int
-is_num(const struct tval *v)
-{
-	return v->tv_type == TV_BOOL || v->tv_type == TV_INT ||
-	    v->tv_type == TV_FLOAT;
-}
-
 /* Python's ==; dicts compare as mappings, order aside. */
 static int
 tval_eq_depth(const struct tval *a, const struct tval *b, int depth)
@@ -713,7 +849,6 @@ tval_eq(const struct tval *a, const struct tval *b)
 
 /* --- Dict -------------------------------------------------------------- */
 
-#define DICT_LINEAR	8
 
 /*
  * Open addressing over entry indexes, built once a dict outgrows a linear
@@ -803,6 +938,39 @@ tval_dict_gets(const struct tval *d, const char *k, size_t len, uint64_t h)
 	return NULL;
 }
 
+/*
+ * d[key] for a key the template interned: the slot where it was found
+ * last time (objects of one JSON array share a key order), then a scan
+ * comparing pointers (from_json shares the template's keys), then the
+ * general lookup.  Borrowed, or NULL.
+ */
+struct tval *
+dict_get_key(const struct tval *d, const struct tval *key, uint32_t *slot)
+{
+	const struct tdict_ent	*e = d->u.d.e;
+	const struct tval	*k;
+	size_t			 i = *slot, n = d->u.d.n;
+	ssize_t			 j;
+
+	if (i < n) {
+		/* the globals' keys are not the template's: compare bytes */
+		if ((k = e[i].de_key) == key || (e[i].de_hash == key->u.s.h &&
+		    k->tv_type == TV_STR && k->u.s.len == key->u.s.len &&
+		    memcmp(k->u.s.p, key->u.s.p, key->u.s.len) == 0))
+			return e[i].de_val;
+	}
+	if (d->u.d.idx == NULL)
+		for (i = 0; i < n; i++)
+			if (e[i].de_key == key) {
+				*slot = (uint32_t)i;
+				return e[i].de_val;
+			}
+	if ((j = dict_find(d, key, tval_hash(key))) < 0)
+		return NULL;
+	*slot = (uint32_t)j;
+	return e[j].de_val;
+}
+
 /* Room for n entries, so that filling a dict of known size never reallocs. */
 int
 tval_dict_reserve(struct tval *d, size_t n)
@@ -867,6 +1035,67 @@ fail:
 	return -1;
 }
 
+/*
+ * Fill an empty dict from n key/value pairs (kv[2i], kv[2i + 1]), taking
+ * every reference, also on failure: how from_json builds objects.  A
+ * small object is checked for repeated keys by hash and pointer (keys of
+ * one document are shared values) without the general path; a repeated
+ * key keeps its first place and takes the last value, as json.loads does.
+ */
+int
+tval_dict_fill(struct tval *d, struct tval **kv, size_t n)
+{
+	struct tdict_ent	*e;
+	struct tval		*k, *v;
+	size_t			 i, j, m = 0;
+	uint64_t		 h, seen = 0;
+
+	if (n > DICT_LINEAR) {
+		for (i = 0; i < n; i++)
+			if (tval_dict_put(d, kv[2 * i], kv[2 * i + 1]) == -1) {
+				for (i++; i < n; i++) {
+					tval_unref(kv[2 * i]);
+					tval_unref(kv[2 * i + 1]);
+				}
+				return -1;
+			}
+		return 0;
+	}
+	if (n > 0 && tval_dict_reserve(d, n) == -1) {
+		for (i = 0; i < 2 * n; i++)
+			tval_unref(kv[i]);
+		return -1;
+	}
+	e = d->u.d.e;
+	for (i = 0; i < n; i++) {
+		k = kv[2 * i];
+		v = kv[2 * i + 1];
+		/* a key from from_json has its hash with it */
+		h = k->tv_type == TV_STR && k->u.s.h != 0 ? k->u.s.h :
+		    tval_hash(k);
+		/* a bit per hash says when no earlier key can be this one */
+		j = m;
+		if (seen & (1ULL << (h & 63)))
+			for (j = 0; j < m; j++)
+				if (e[j].de_hash == h && (e[j].de_key == k ||
+				    tval_eq(e[j].de_key, k)))
+					break;
+		seen |= 1ULL << (h & 63);
+		if (j < m) {
+			tval_unref(k);
+			tval_unref(e[j].de_val);
+			e[j].de_val = v;
+			continue;
+		}
+		e[m].de_key = k;
+		e[m].de_val = v;
+		e[m].de_hash = h;
+		m++;
+	}
+	d->u.d.n = m;
+	return 0;
+}
+
 int
 tval_dict_set(struct tval *d, const char *key, struct tval *v)
 {
@@ -927,6 +1156,8 @@ tval_typename(const struct tval *v)
 	case TV_MACRO:	return "Macro";
 	case TV_SECRET:	return "secret";
 	case TV_LOOP:	return "LoopContext";
+	case TV_CYCLER:	return "Cycler";
+	case TV_JOINER:	return "Joiner";
 	}
 	return "object";
 }
@@ -1369,6 +1600,11 @@ tval_str_into(struct buf *b, const struct tval *v)
 		return buf_adds(b, "<Macro>");
 	case TV_LOOP:
 		return buf_adds(b, "<LoopContext>");
+	case TV_CYCLER:
+	case TV_JOINER:
+		/* Python's shape, never a heap address (see TV_FUNC) */
+		return buf_printf(b, "<jinja2.utils.%s object at 0x0>",
+		    tval_typename(v));
 	case TV_SECRET:
 		/* never the value: the worker does not have it */
 		return tsecret_literal_into(b, v->u.sec);

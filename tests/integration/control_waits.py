@@ -45,10 +45,11 @@ try:
         if name == "status":
             doc = json.loads(out)
             print("# incomplete: %s" % doc.get("incomplete"))
-        ok = p.returncode == 0 and took < 3
+        # The bug waited PARENT_CTL_WAIT (10 s); loaded ASan runs take ~4 s.
+        ok = p.returncode == 0 and took < 8
         if not ok:
             failed.append(name)
-        print("%s - %s answered within 3 s of its child's death" %
+        print("%s - %s answered within 8 s of its child's death" %
               ("ok" if ok else "not ok", name), flush=True)
         d.all_ready()
         time.sleep(1)

@@ -1,0 +1,1263 @@
+/*
+ * filter_seq.c — the filters over sequences and mappings: length, list,
+ * first, last, reverse, sort, dictsort, unique, min, max, sum, groupby,
+ * map, select, reject, selectattr, rejectattr, batch, slice, join, attr
+ * and items, with Jinja2's attribute paths ("a.b.0") and Python's stable
+ * sort.
+ */
+#include "build.h"
+
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tmpl_int.h"
+
+/*
+ * ignore_case(): the sort and group key of a string is its lower case.  An
+ * ASCII string without capitals is its own lower case; for sort, groupby
+ * and dictsort (LK_FOLD) any ASCII string is kept, as their comparisons
+ * fold ASCII case (fold_cmp), and only the others are lowered.
+ */
+#define LK_NONE		0
+#define LK_LOWER	1
+#define LK_FOLD		2
+
+static struct tval *
+lower_key(struct tval *v, int mode)
+{
+	struct tval	*r;
+	size_t		 i;
+
+	if (v->tv_type != TV_STR || mode == LK_NONE)
+		return v;
+	if (tval_is_ascii(v)) {
+		if (mode == LK_FOLD)
+			return v;
+		for (i = 0; i < v->u.s.len; i++)
+			if (v->u.s.p[i] >= 'A' && v->u.s.p[i] <= 'Z')
+				break;
+		if (i == v->u.s.len)
+			return v;
+	}
+	r = str_lower(v);
+	tval_unref(v);
+	return r;
+}
+
+/*
+ * Jinja2's make_attrgetter, decorated once per filter call: "a.b.0" is
+ * split into parts (digits as ints), each a name the template interned
+ * where it can be, and every item then walks them with getitem.  A part
+ * that is an interned name finds its slot in a dict by one pointer
+ * comparison, as the attribute nodes do.
+ */
+#define APATH_INLINE	8
+
+struct apath_seg {
+	struct tval	*as_key;	/* a str, or an int for an index */
+	int		 as_own;	/* as_key is a reference of ours */
+	uint32_t	 as_slot;
+};
+
+struct apath {
+	size_t			 ap_n;
+	struct apath_seg	*ap_seg;
+	struct apath_seg	 ap_local[APATH_INLINE];
+};
+
+static void
+apath_free(struct apath *ap)
+{
+	size_t	 i;
+
+	for (i = 0; i < ap->ap_n; i++)
+		if (ap->ap_seg[i].as_own)
+			tval_unref(ap->ap_seg[i].as_key);
+	if (ap->ap_seg != ap->ap_local)
+		free(ap->ap_seg);
+	ap->ap_n = 0;
+	ap->ap_seg = ap->ap_local;
+}
+
+/* No attribute (None or absent) is the item itself: no parts. */
+static int
+apath_init(struct eval *e, struct apath *ap, const struct tval *attr)
+{
+	const char	*p, *end, *dot;
+	size_t		 n, i, len;
+	struct tval	*k;
+	int		 digits;
+
+	memset(ap, 0, sizeof(*ap));
+	ap->ap_seg = ap->ap_local;
+	if (attr == NULL || attr->tv_type == TV_NONE)
+		return 0;
+	if (attr->tv_type == TV_INT) {
+		ap->ap_seg[0].as_key = (struct tval *)attr;
+		ap->ap_n = 1;
+		return 0;
+	}
+	if (attr->tv_type != TV_STR)
+		return eval_errorv(e, "attribute must be a string or integer");
+	p = attr->u.s.p;
+	end = p + attr->u.s.len;
+	for (n = 1, i = 0; i < attr->u.s.len; i++)
+		n += p[i] == '.';
+	if (n > APATH_INLINE && (ap->ap_seg = calloc(n,
+	    sizeof(*ap->ap_seg))) == NULL) {
+		ap->ap_seg = ap->ap_local;
+		return eval_errorv(e, "out of memory");
+	}
+	for (;;) {
+		if ((dot = memchr(p, '.', (size_t)(end - p))) == NULL)
+			dot = end;
+		len = (size_t)(dot - p);
+		digits = len > 0;
+		for (i = 0; i < len; i++)
+			if (!isdigit((unsigned char)p[i]))
+				digits = 0;
+		if (digits)
+			k = tval_int(strtoll(p, NULL, 10));
+		else if ((k = tmpl_name_find(eval_tmpl(e), p, len,
+		    tmpl_hash(p, len))) == NULL)
+			k = tval_str(p, len);
+		else
+			tval_ref(k);
+		if (k == NULL) {
+			apath_free(ap);
+			return eval_errorv(e, "out of memory");
+		}
+		ap->ap_seg[ap->ap_n].as_key = k;
+		ap->ap_seg[ap->ap_n++].as_own = 1;
+		if (dot == end)
+			break;
+		p = dot + 1;
+	}
+	return 0;
+}
+
+/*
+ * The attribute of one item: a new reference.  A missing result becomes
+ * dflt when given; lower is ignore_case's LK_ mode.
+ */
+static struct tval *
+apath_get(struct eval *e, struct apath *ap, struct tval *item,
+    struct tval *dflt, int lower)
+{
+	struct tval		*cur = tval_ref(item), *next;
+	struct apath_seg	*sg;
+	size_t			 i;
+
+	for (i = 0; i < ap->ap_n; i++) {
+		sg = &ap->ap_seg[i];
+		if (cur->tv_type == TV_DICT && sg->as_key->tv_type == TV_STR &&
+		    (next = dict_get_key(cur, sg->as_key, &sg->as_slot)) !=
+		    NULL)
+			tval_ref(next);
+		else if ((next = eval_getitem(e, cur, sg->as_key)) == NULL) {
+			tval_unref(cur);
+			return NULL;
+		}
+		tval_unref(cur);
+		cur = next;
+	}
+	/* map(default=...) and groupby(default=...) replace a missing one */
+	if (cur->tv_type == TV_UNDEF && dflt != NULL) {
+		tval_unref(cur);
+		cur = tval_ref(dflt);
+	}
+	return lower_key(cur, lower);
+}
+
+/* --- Sorting ----------------------------------------------------------- */
+
+struct sortctx {
+	struct eval	 *sc_e;
+	int		  sc_reverse;
+	int		  sc_fold;	/* SORT_FOLD: strings by fold_cmp */
+	int		  sc_failed;
+};
+
+/* Two strings in the order of their lower(), for ASCII ones (LK_FOLD) */
+static int
+fold_cmp(const struct tval *x, const struct tval *y)
+{
+	const unsigned char	*a = (const unsigned char *)x->u.s.p;
+	const unsigned char	*b = (const unsigned char *)y->u.s.p;
+	uint64_t		 wa, wb;
+	size_t			 n, i;
+	unsigned		 c, d;
+
+	n = x->u.s.len < y->u.s.len ? x->u.s.len : y->u.s.len;
+	/* equal bytes fold alike: skip them eight at a time */
+	for (i = 0; i + 8 <= n; i += 8) {
+		memcpy(&wa, a + i, 8);
+		memcpy(&wb, b + i, 8);
+		if (wa != wb)
+			break;
+	}
+	for (; i < n; i++) {
+		if (a[i] == b[i])
+			continue;
+		c = a[i] - 'A' < 26 ? a[i] + 32 : a[i];
+		d = b[i] - 'A' < 26 ? b[i] + 32 : b[i];
+		if (c != d)
+			return c < d ? -1 : 1;
+	}
+	return (x->u.s.len > y->u.s.len) - (x->u.s.len < y->u.s.len);
+}
+
+/*
+ * "a comes before b" for a stable sort, ascending or descending: sorted()
+ * asks only a < b (reverse=True: b < a).  Two strings or two ints answer
+ * here; anything else goes through the comparison of ops.c.
+ */
+static int
+sort_before(struct sortctx *sc, const struct tval *a, const struct tval *b)
+{
+	const struct tval	*x = sc->sc_reverse ? b : a;
+	const struct tval	*y = sc->sc_reverse ? a : b;
+	size_t			 n;
+	int			 c;
+
+	if (sc->sc_failed)
+		return 0;
+	if (x->tv_type == TV_STR && y->tv_type == TV_STR) {
+		if (sc->sc_fold)
+			return fold_cmp(x, y) < 0;
+		n = x->u.s.len < y->u.s.len ? x->u.s.len : y->u.s.len;
+		if ((c = memcmp(x->u.s.p, y->u.s.p, n)) != 0)
+			return c < 0;
+		return x->u.s.len < y->u.s.len;
+	}
+	if (x->tv_type == TV_INT && y->tv_type == TV_INT)
+		return x->u.i < y->u.i;
+	if ((c = eval_compare(sc->sc_e, OP_LT, x, y)) == -1) {
+		sc->sc_failed = 1;
+		return 0;
+	}
+	return c;
+}
+
+/*
+ * A merge sort because Python's sort is stable and comparisons may fail
+ * midway; short runs are sorted by insertion, which is stable too.
+ */
+static void
+merge_sort(struct sortctx *sc, struct tval **v, struct tval **k,
+    struct tval **tv, struct tval **tk, size_t n)
+{
+	size_t		 mid = n / 2, i, j, o;
+	struct tval	*xv, *xk;
+
+	if (n < 2 || sc->sc_failed)
+		return;
+	if (n <= 12) {
+		for (i = 1; i < n; i++) {
+			xv = v[i];
+			xk = k[i];
+			for (j = i; j > 0 && sort_before(sc, xk, k[j - 1]); j--) {
+				v[j] = v[j - 1];
+				k[j] = k[j - 1];
+			}
+			v[j] = xv;
+			k[j] = xk;
+		}
+		return;
+	}
+	merge_sort(sc, v, k, tv, tk, mid);
+	merge_sort(sc, v + mid, k + mid, tv, tk, n - mid);
+	/* already in order: nothing to merge */
+	if (!sort_before(sc, k[mid], k[mid - 1]))
+		return;
+	memcpy(tv, v, n * sizeof(*v));
+	memcpy(tk, k, n * sizeof(*k));
+	for (i = 0, j = mid, o = 0; i < mid && j < n; o++) {
+		if (sort_before(sc, tk[j], tk[i])) {
+			v[o] = tv[j];
+			k[o] = tk[j++];
+		} else {
+			v[o] = tv[i];
+			k[o] = tk[i++];
+		}
+	}
+	for (; i < mid; o++) {
+		v[o] = tv[i];
+		k[o] = tk[i++];
+	}
+	for (; j < n; o++) {
+		v[o] = tv[j];
+		k[o] = tk[j++];
+	}
+}
+
+/* Sort items in place by keys (or by themselves), stably, like sorted(). */
+int
+sort_values(struct eval *e, struct tval **items, size_t n, struct tval **keys,
+    int flags)
+{
+	struct sortctx	 sc;
+	struct tval	**tmp;
+
+	if (n < 2)
+		return 0;
+	if (eval_step(e, n) == -1)
+		return -1;
+	if ((tmp = calloc(3 * n, sizeof(*tmp))) == NULL)
+		return eval_errorv(e, "out of memory");
+	/* sorting by the items themselves: they are their own keys */
+	if (keys == NULL) {
+		keys = tmp + 2 * n;
+		memcpy(keys, items, n * sizeof(*keys));
+	}
+	sc.sc_e = e;
+	sc.sc_reverse = (flags & SORT_REVERSE) != 0;
+	sc.sc_fold = (flags & SORT_FOLD) != 0;
+	sc.sc_failed = 0;
+	merge_sort(&sc, items, keys, tmp, tmp + n, n);
+	free(tmp);
+	return sc.sc_failed ? -1 : 0;
+}
+
+/*
+ * Keys for sort/unique/min/max, each computed once: the attribute, in
+ * lower case unless case_sensitive.  multi: "a,b" is a list of keys
+ * (make_multi_attrgetter).
+ */
+static struct tval **
+make_keys(struct eval *e, struct tval **items, size_t n,
+    const struct tval *attr, int lower, int multi)
+{
+	struct apath	 paths[APATH_INLINE], *ap = paths;
+	struct tval	**keys = NULL, *part, *l;
+	const char	*p, *end, *c;
+	size_t		 np = 1, i, j;
+
+	/* each of "a,b" is a path of its own, decorated here once */
+	if (multi && attr != NULL && attr->tv_type == TV_STR &&
+	    memchr(attr->u.s.p, ',', attr->u.s.len) != NULL) {
+		p = attr->u.s.p;
+		end = p + attr->u.s.len;
+		for (i = 0; i < attr->u.s.len; i++)
+			np += p[i] == ',';
+		if (np > APATH_INLINE && (ap = calloc(np, sizeof(*ap))) == NULL) {
+			eval_oom(e);
+			return NULL;
+		}
+		for (j = 0; j < np; j++, p = c + 1) {
+			if ((c = memchr(p, ',', (size_t)(end - p))) == NULL)
+				c = end;
+			if ((part = tval_str(p, (size_t)(c - p))) == NULL ||
+			    apath_init(e, &ap[j], part) == -1) {
+				if (part == NULL)
+					eval_oom(e);
+				tval_unref(part);
+				np = j;
+				goto out;
+			}
+			tval_unref(part);
+		}
+		multi = 1;
+	} else {
+		if (apath_init(e, ap, attr) == -1)
+			return NULL;
+		multi = 0;
+	}
+	if ((keys = calloc(n ? n : 1, sizeof(*keys))) == NULL) {
+		eval_oom(e);
+		goto out;
+	}
+	/* a list of keys compares as a list: its strings lowered, not folded */
+	if (multi && lower == LK_FOLD)
+		lower = LK_LOWER;
+	for (i = 0; i < n; i++) {
+		if (!multi)
+			keys[i] = apath_get(e, ap, items[i], NULL, lower);
+		else if ((keys[i] = l = tval_list()) != NULL)
+			for (j = 0; j < np; j++)
+				if (tval_list_append(l, apath_get(e, &ap[j],
+				    items[i], NULL, lower)) == -1) {
+					tval_unref(l);
+					keys[i] = NULL;
+					break;
+				}
+		if (keys[i] == NULL) {
+			if (!eval_failed(e))
+				eval_oom(e);
+			items_free(keys, i);
+			keys = NULL;
+			goto out;
+		}
+	}
+out:
+	for (j = 0; j < np; j++)
+		apath_free(&ap[j]);
+	if (ap != paths)
+		free(ap);
+	return keys;
+}
+
+/* length/count: len(), with Undefined as 0. */
+struct tval *
+filter_length(struct eval *e, struct tval *in, struct args *a)
+{
+	switch (in->tv_type) {
+	case TV_UNDEF:
+		return tval_int(0);
+	case TV_STR:
+		return tval_int((int64_t)tval_nchars(in));
+	case TV_BYTES:
+		return tval_int((int64_t)in->u.s.len);
+	case TV_LIST:
+	case TV_TUPLE:
+		return tval_int((int64_t)in->u.l.n);
+	case TV_DICT:
+		return tval_int((int64_t)in->u.d.n);
+	case TV_SECRET:
+		return eval_error(e, "a secret has no length in a worker");
+	default:
+		return eval_error(e, "object of type '%s' has no len()",
+		    tval_typename(in));
+	}
+}
+
+/* markupsafe's escape() of any value, appended: a Markup as it is. */
+static int
+markup_join_item(struct eval *e, struct buf *b, struct tval *v)
+{
+	struct tval	*s;
+
+	if ((s = eval_str(e, v)) == NULL)
+		return -1;
+	markup_escape_into(b, s);
+	tval_unref(s);
+	return 0;
+}
+
+/*
+ * join of a list or tuple of plain strings (no Markup, no secret) with a
+ * plain separator: measured, then copied into one string.  NULL (and no
+ * error) when the input is not of that kind.
+ */
+static struct tval *
+join_strs(struct eval *e, struct tval *in, const struct tval *sep)
+{
+	struct tval	*r, *it;
+	size_t		 i, n, len = 0, sl = sep != NULL ? sep->u.s.len : 0;
+	char		*p;
+
+	if ((in->tv_type != TV_LIST && in->tv_type != TV_TUPLE) ||
+	    (sep != NULL && (sep->tv_flags & TVF_MARKUP)))
+		return NULL;
+	n = in->u.l.n;
+	for (i = 0; i < n; i++) {
+		it = in->u.l.v[i];
+		if (it->tv_type != TV_STR || (it->tv_flags & TVF_MARKUP))
+			return NULL;
+		len += it->u.s.len + (i > 0 ? sl : 0);
+	}
+	if (len > eval_maxout(e))
+		return eval_error(e, "string too long");
+	if (eval_step(e, n / 8 + len / 256) == -1)
+		return NULL;
+	if ((r = tval_str(NULL, len)) == NULL)
+		return eval_oom(e);
+	for (i = 0, p = r->u.s.p; i < n; i++) {
+		it = in->u.l.v[i];
+		if (i > 0 && sl > 0) {
+			memcpy(p, sep->u.s.p, sl);
+			p += sl;
+		}
+		memcpy(p, it->u.s.p, it->u.s.len);
+		p += it->u.s.len;
+	}
+	*p = '\0';
+	return r;
+}
+
+/* join(d='', attribute=None): str() of each item. */
+struct tval *
+filter_join(struct eval *e, struct tval *in, struct args *a)
+{
+	static const char *const params[] = { "d", "attribute" };
+	struct tval		*v[2], **items, *it;
+	struct apath		 ap;
+	size_t			 n, i;
+	struct buf		 b;
+	int			 secret = 0;
+	struct tval		*acc = NULL, *t;
+
+	FILTER_BIND("join", params, 0);
+	if ((v[1] == NULL || v[1]->tv_type == TV_NONE) && (v[0] == NULL ||
+	    v[0]->tv_type == TV_STR) && (it = join_strs(e, in, v[0])) != NULL)
+		return it;
+	if (eval_failed(e))
+		return NULL;
+	if (apath_init(e, &ap, v[1]) == -1)
+		return NULL;
+	if (eval_iterate(e, in, &items, &n) == -1) {
+		apath_free(&ap);
+		return NULL;
+	}
+	memset(&b, 0, sizeof(b));
+	for (i = 0; i < n; i++) {
+		if (ap.ap_n > 0) {
+			if ((it = apath_get(e, &ap, items[i], NULL, LK_NONE)) == NULL) {
+				apath_free(&ap);
+				goto fail;
+			}
+			tval_unref(items[i]);
+			items[i] = it;
+		}
+		if (items[i]->tv_type == TV_SECRET)
+			secret = 1;
+	}
+	apath_free(&ap);
+	/*
+	 * Jinja2's do_join with autoescape on: a Markup separator or any
+	 * Markup item makes it Markup.join (a plain separator escaped, the
+	 * items that are not Markup escaped); else a plain join.
+	 */
+	if (!secret && eval_autoescape(e)) {
+		int	 markup = v[0] != NULL && (v[0]->tv_flags & TVF_MARKUP);
+
+		for (i = 0; i < n && !markup; i++)
+			markup = items[i]->tv_type == TV_STR &&
+			    (items[i]->tv_flags & TVF_MARKUP);
+		if (markup) {
+			for (i = 0; i < n; i++) {
+				if (i && v[0] != NULL &&
+				    markup_join_item(e, &b, v[0]) == -1)
+					goto fail;
+				if (markup_join_item(e, &b, items[i]) == -1)
+					goto fail;
+			}
+			items_free(items, n);
+			if ((it = tval_str_buf(&b)) != NULL)
+				it->tv_flags |= TVF_MARKUP;
+			return it;
+		}
+	}
+	/* join of a list holding secrets builds one secret tree */
+	if (secret) {
+		/* joining secrets is concatenation */
+		for (i = 0; i < n; i++) {
+			if (i && v[0] != NULL) {
+				t = acc ? eval_binop(e, OP_TILDE, acc, v[0]) :
+				    tval_ref(v[0]);
+				tval_unref(acc);
+				if ((acc = t) == NULL)
+					goto fail;
+			}
+			t = acc ? eval_binop(e, OP_TILDE, acc, items[i]) :
+			    tval_ref(items[i]);
+			tval_unref(acc);
+			if ((acc = t) == NULL)
+				goto fail;
+		}
+		items_free(items, n);
+		return acc;
+	}
+	for (i = 0; i < n; i++) {
+		if (i && v[0] != NULL && eval_str_into(e, &b, v[0]) == -1)
+			goto fail;
+		if (eval_str_into(e, &b, items[i]) == -1)
+			goto fail;
+	}
+	items_free(items, n);
+	return tval_str_buf(&b);
+fail:
+	items_free(items, n);
+	buf_free(&b);
+	return NULL;
+}
+
+/* first/last: an Undefined when the sequence is empty, as in Jinja2. */
+static struct tval *
+first_last(struct eval *e, struct tval *in, int last)
+{
+	struct tval	**items;
+	size_t		  n;
+	struct tval	 *r;
+
+	/* sequences answer directly; other iterables are walked */
+	if (in->tv_type == TV_LIST || in->tv_type == TV_TUPLE) {
+		if (in->u.l.n == 0)
+			goto empty;
+		return tval_ref(in->u.l.v[last ? in->u.l.n - 1 : 0]);
+	}
+	if (eval_iterate(e, in, &items, &n) == -1)
+		return NULL;
+	if (n == 0)
+		goto empty;
+	r = tval_ref(items[last ? n - 1 : 0]);
+	items_free(items, n);
+	return r;
+empty:
+	return tval_undef(last ? "No last item, sequence was empty." :
+	    "No first item, sequence was empty.", NULL);
+}
+
+struct tval *
+filter_list(struct eval *e, struct tval *in, struct args *a)
+{
+	struct tval	**items;
+	size_t		  n;
+
+	if (eval_iterate(e, in, &items, &n) == -1)
+		return NULL;
+	return filter_list_from(e, items, n);
+}
+
+/*
+ * reverse: a reversed string, or a reversed list (Jinja2 returns an
+ * iterator).
+ */
+struct tval *
+filter_reverse(struct eval *e, struct tval *in, struct args *a)
+{
+	struct tval	**items, *t, *r;
+	size_t		  n, i;
+
+	if (in->tv_type == TV_STR) {
+		struct buf	 b;
+		size_t		 end = in->u.s.len, q;
+
+		memset(&b, 0, sizeof(b));
+		while (end > 0) {
+			q = end - 1;
+			while (q > 0 && ((unsigned char)in->u.s.p[q] & 0xc0) ==
+			    0x80)
+				q--;
+			buf_add(&b, in->u.s.p + q, end - q);
+			end = q;
+		}
+		r = tval_str_buf(&b);
+		return r ? r : eval_oom(e);
+	}
+	if (eval_iterate(e, in, &items, &n) == -1)
+		return NULL;
+	for (i = 0; i < n / 2; i++) {
+		t = items[i];
+		items[i] = items[n - 1 - i];
+		items[n - 1 - i] = t;
+	}
+	return filter_list_from(e, items, n);
+}
+
+/*
+ * sort(reverse=False, case_sensitive=False, attribute=None); attribute may
+ * list several, comma separated.
+ */
+struct tval *
+filter_sort(struct eval *e, struct tval *in, struct args *a)
+{
+	static const char *const params[] = { "reverse", "case_sensitive",
+	    "attribute" };
+	struct tval		*v[3], **items, **keys;
+	size_t			 n;
+	int			 rc, fold;
+
+	FILTER_BIND("sort", params, 0);
+	fold = !(v[1] != NULL && tval_truth(v[1]));
+	if (eval_iterate(e, in, &items, &n) == -1)
+		return NULL;
+	if ((keys = make_keys(e, items, n, v[2], fold ? LK_FOLD : LK_NONE,
+	    1)) == NULL) {
+		items_free(items, n);
+		return NULL;
+	}
+	rc = sort_values(e, items, n, keys, (fold ? SORT_FOLD : 0) |
+	    (v[0] != NULL && tval_truth(v[0]) ? SORT_REVERSE : 0));
+	items_free(keys, n);
+	if (rc == -1) {
+		items_free(items, n);
+		return NULL;
+	}
+	return filter_list_from(e, items, n);
+}
+
+/*
+ * dictsort(case_sensitive=False, by='key', reverse=False): a list of (key,
+ * value) tuples.
+ */
+struct tval *
+filter_dictsort(struct eval *e, struct tval *in, struct args *a)
+{
+	static const char *const params[] = { "case_sensitive", "by",
+	    "reverse" };
+	struct tval		*v[3], **items, **keys, *t;
+	size_t			 n, i;
+	int			 pos = 0, rc, fold;
+
+	FILTER_BIND("dictsort", params, 0);
+	fold = !(v[0] != NULL && tval_truth(v[0]));
+	if (v[1] != NULL) {
+		if (v[1]->tv_type == TV_STR && strcmp(v[1]->u.s.p, "value") == 0)
+			pos = 1;
+		else if (v[1]->tv_type != TV_STR ||
+		    strcmp(v[1]->u.s.p, "key") != 0)
+			return eval_error(e, "You can only sort by either "
+			    "\"key\" or \"value\"");
+	}
+	if (in->tv_type == TV_UNDEF)
+		return eval_undefined_error(e, in);
+	if (in->tv_type != TV_DICT)
+		return eval_error(e, "'%s' object has no attribute 'items'",
+		    tval_typename(in));
+	n = in->u.d.n;
+	if ((items = calloc(n ? n : 1, sizeof(*items))) == NULL ||
+	    (keys = calloc(n ? n : 1, sizeof(*keys))) == NULL) {
+		free(items);
+		return eval_oom(e);
+	}
+	for (i = 0; i < n; i++) {
+		if ((t = tval_tuple()) == NULL ||
+		    tval_list_append(t, tval_ref(in->u.d.e[i].de_key)) == -1 ||
+		    tval_list_append(t, tval_ref(in->u.d.e[i].de_val)) == -1) {
+			tval_unref(t);
+			items_free(items, i);
+			items_free(keys, i);
+			return eval_oom(e);
+		}
+		items[i] = t;
+		keys[i] = lower_key(tval_ref(t->u.l.v[pos]), fold ? LK_FOLD :
+		    LK_NONE);
+	}
+	rc = sort_values(e, items, n, keys, (fold ? SORT_FOLD : 0) |
+	    (v[2] != NULL && tval_truth(v[2]) ? SORT_REVERSE : 0));
+	items_free(keys, n);
+	if (rc == -1) {
+		items_free(items, n);
+		return NULL;
+	}
+	return filter_list_from(e, items, n);
+}
+
+/*
+ * unique(case_sensitive=False, attribute=None): first occurrence wins,
+ * order kept.
+ */
+struct tval *
+filter_unique(struct eval *e, struct tval *in, struct args *a)
+{
+	static const char *const params[] = { "case_sensitive", "attribute" };
+	struct tval		*v[2], **items, **keys, *seen, *l;
+	size_t			 n, i;
+
+	FILTER_BIND("unique", params, 0);
+	if (eval_iterate(e, in, &items, &n) == -1)
+		return NULL;
+	if ((keys = make_keys(e, items, n, v[1], v[0] != NULL &&
+	    tval_truth(v[0]) ? LK_NONE : LK_LOWER, 0)) == NULL) {
+		items_free(items, n);
+		return NULL;
+	}
+	seen = tval_dict();
+	l = tval_list();
+	if (seen == NULL || l == NULL)
+		goto oom;
+	for (i = 0; i < n; i++) {
+		if (!tval_hashable(keys[i])) {
+			eval_error(e, "unhashable type: '%s'",
+			    tval_typename(keys[i]));
+			goto fail;
+		}
+		if (tval_dict_get(seen, keys[i]) != NULL)
+			continue;
+		if (tval_dict_put(seen, tval_ref(keys[i]), tval_none()) == -1 ||
+		    tval_list_append(l, tval_ref(items[i])) == -1)
+			goto oom;
+	}
+	items_free(items, n);
+	items_free(keys, n);
+	tval_unref(seen);
+	return l;
+oom:
+	eval_error(e, "out of memory");
+fail:
+	items_free(items, n);
+	items_free(keys, n);
+	tval_unref(seen);
+	tval_unref(l);
+	return NULL;
+}
+
+/* min/max: the first minimal or maximal item, like Python's builtins. */
+static struct tval *
+minmax(struct eval *e, struct tval *in, struct args *a, int max)
+{
+	static const char *const params[] = { "case_sensitive", "attribute" };
+	struct tval		*v[2], **items, **keys, *r;
+	size_t			 n, i, best = 0;
+	int			 lt;
+
+	FILTER_BIND(max ? "max" : "min", params, 0);
+	if (eval_iterate(e, in, &items, &n) == -1)
+		return NULL;
+	if (n == 0) {
+		free(items);
+		return tval_undef("No aggregated item, sequence was empty.",
+		    NULL);
+	}
+	if ((keys = make_keys(e, items, n, v[1], v[0] != NULL &&
+	    tval_truth(v[0]) ? LK_NONE : LK_LOWER, 0)) == NULL) {
+		items_free(items, n);
+		return NULL;
+	}
+	/* Python's min asks key < best, max asks key > best */
+	for (i = 1; i < n; i++) {
+		if ((lt = eval_compare(e, max ? OP_GT : OP_LT, keys[i],
+		    keys[best])) == -1) {
+			items_free(items, n);
+			items_free(keys, n);
+			return NULL;
+		}
+		if (lt)
+			best = i;
+	}
+	r = tval_ref(items[best]);
+	items_free(items, n);
+	items_free(keys, n);
+	return r;
+}
+
+/* sum(attribute=None, start=0) with the + operator's rules. */
+struct tval *
+filter_sum(struct eval *e, struct tval *in, struct args *a)
+{
+	static const char *const params[] = { "attribute", "start" };
+	struct tval		*v[2], **items, *acc, *t, *it;
+	struct apath		 ap;
+	size_t			 n, i;
+
+	FILTER_BIND("sum", params, 0);
+	if (apath_init(e, &ap, v[0]) == -1)
+		return NULL;
+	if (eval_iterate(e, in, &items, &n) == -1) {
+		apath_free(&ap);
+		return NULL;
+	}
+	acc = v[1] != NULL ? tval_ref(v[1]) : tval_int(0);
+	for (i = 0; i < n && acc != NULL; i++) {
+		if ((it = apath_get(e, &ap, items[i], NULL, LK_NONE)) == NULL) {
+			tval_unref(acc);
+			acc = NULL;
+			break;
+		}
+		t = eval_binop(e, OP_ADD, acc, it);
+		tval_unref(it);
+		tval_unref(acc);
+		acc = t;
+	}
+	apath_free(&ap);
+	items_free(items, n);
+	return acc;
+}
+
+/*
+ * groupby(attribute, default=None, case_sensitive=False): sorted, then
+ * grouped; (grouper, list) tuples that also answer .grouper and .list.
+ */
+struct tval *
+filter_groupby(struct eval *e, struct tval *in, struct args *a)
+{
+	static const char *const params[] = { "attribute", "default",
+	    "case_sensitive" };
+	struct tval		*v[3], **items, **keys, *out = NULL, *grp = NULL;
+	struct tval		*members = NULL, *g;
+	struct apath		 ap;
+	size_t			 n, i;
+	int			 cs, rc;
+
+	FILTER_BIND("groupby", params, 1);
+	cs = v[2] != NULL && tval_truth(v[2]);
+	if (apath_init(e, &ap, v[0]) == -1)
+		return NULL;
+	if (eval_iterate(e, in, &items, &n) == -1) {
+		apath_free(&ap);
+		return NULL;
+	}
+	if ((keys = calloc(n ? n : 1, sizeof(*keys))) == NULL) {
+		apath_free(&ap);
+		items_free(items, n);
+		return eval_oom(e);
+	}
+	for (i = 0; i < n; i++)
+		if ((keys[i] = apath_get(e, &ap, items[i], v[1], cs ? LK_NONE :
+		    LK_FOLD)) == NULL) {
+			apath_free(&ap);
+			items_free(keys, i);
+			items_free(items, n);
+			return NULL;
+		}
+	/*
+	 * groups are runs of equal keys after a stable sort, like
+	 * itertools.groupby
+	 */
+	rc = sort_values(e, items, n, keys, cs ? 0 : SORT_FOLD);
+	if (rc == -1 || (out = tval_list()) == NULL)
+		goto fail;
+	for (i = 0; i < n; i++) {
+		if (grp == NULL || (!cs && grp->tv_type == TV_STR &&
+		    keys[i]->tv_type == TV_STR ? fold_cmp(grp, keys[i]) != 0 :
+		    !tval_eq(grp, keys[i]))) {
+			if ((g = tval_tuple()) == NULL)
+				goto oom;
+			g->tv_flags |= TVF_GROUP;
+			/* the grouper is the real value of the first item */
+			if (cs)
+				grp = tval_ref(keys[i]);
+			else if ((grp = apath_get(e, &ap, items[i], v[1],
+			    LK_NONE)) ==
+			    NULL) {
+				tval_unref(g);
+				goto fail;
+			}
+			if (tval_list_append(g, grp) == -1 ||
+			    (members = tval_list()) == NULL ||
+			    tval_list_append(g, members) == -1 ||
+			    tval_list_append(out, g) == -1)
+				goto oom;
+			grp = keys[i];
+		}
+		if (tval_list_append(members, tval_ref(items[i])) == -1)
+			goto oom;
+	}
+	apath_free(&ap);
+	items_free(items, n);
+	items_free(keys, n);
+	return out;
+oom:
+	eval_error(e, "out of memory");
+fail:
+	apath_free(&ap);
+	items_free(items, n);
+	items_free(keys, n);
+	tval_unref(out);
+	return NULL;
+}
+
+/* A new empty list, or NULL with the error set. */
+static struct tval *
+empty_list(struct eval *e)
+{
+	struct tval	*l;
+
+	if ((l = tval_list()) == NULL)
+		return eval_oom(e);
+	return l;
+}
+
+/* map('filter', args...) or map(attribute='x', default=...). */
+struct tval *
+filter_map(struct eval *e, struct tval *in, struct args *a)
+{
+	struct tval	**items, *r;
+	size_t		  n, i, j;
+	struct args	  sub;
+	struct apath	  ap;
+	int		  fid = -1;
+	struct tval	 *attr = NULL, *dflt = NULL;
+
+	/*
+	 * Jinja2 guards map with `if value:`: a false input (None from a JSON
+	 * API, '', 0, an undefined) maps to nothing, before the arguments
+	 * are even looked at.
+	 */
+	if (!tval_truth(in))
+		return empty_list(e);
+	/* map(attribute=...) form: only attribute and default are accepted */
+	if (a->a_npos == 0) {
+		for (i = 0; i < a->a_nkw; i++) {
+			if (strcmp(a->a_kwname[i], "attribute") == 0)
+				attr = a->a_kwval[i];
+			else if (strcmp(a->a_kwname[i], "default") == 0)
+				dflt = a->a_kwval[i];
+			else
+				return eval_error(e, "Unexpected keyword "
+				    "argument '%s'", a->a_kwname[i]);
+		}
+		if (attr == NULL)
+			return eval_error(e, "map requires a filter argument");
+	} else {
+		if (a->a_pos[0]->tv_type != TV_STR ||
+		    (fid = builtin_find(BK_FILTER, a->a_pos[0]->u.s.p)) < 0)
+			return eval_error(e, "No filter named '%s'.",
+			    a->a_pos[0]->tv_type == TV_STR ?
+			    a->a_pos[0]->u.s.p : "?");
+	}
+	if (apath_init(e, &ap, attr) == -1)
+		return NULL;
+	if (eval_iterate(e, in, &items, &n) == -1) {
+		apath_free(&ap);
+		return NULL;
+	}
+	for (i = 0; i < n; i++) {
+		if (fid < 0)
+			r = apath_get(e, &ap, items[i], dflt, LK_NONE);
+		else {
+			memset(&sub, 0, sizeof(sub));
+			for (j = 1; j < a->a_npos; j++)
+				sub.a_pos[sub.a_npos++] = a->a_pos[j];
+			for (j = 0; j < a->a_nkw; j++) {
+				sub.a_kwname[sub.a_nkw] = a->a_kwname[j];
+				sub.a_kwval[sub.a_nkw++] = a->a_kwval[j];
+			}
+			r = filter_call(e, fid, items[i], &sub);
+		}
+		if (r == NULL) {
+			apath_free(&ap);
+			items_free(items, n);
+			return NULL;
+		}
+		tval_unref(items[i]);
+		items[i] = r;
+	}
+	apath_free(&ap);
+	return filter_list_from(e, items, n);
+}
+
+/* select / reject / selectattr / rejectattr */
+static struct tval *
+select_common(struct eval *e, struct tval *in, struct args *a, int reject,
+    int byattr)
+{
+	struct tval	**items, *l, *x;
+	size_t		  n, i, j, off = byattr ? 1 : 0;
+	struct args	  sub;
+	struct apath	  ap;
+	int		  tid = -1, r;
+
+	/* as map: Jinja2 selects nothing from a false input, without error */
+	if (!tval_truth(in))
+		return empty_list(e);
+	/*
+	 * selectattr needs the attribute; the test name and its arguments
+	 * follow
+	 */
+	if (byattr && a->a_npos < 1)
+		return eval_error(e, "Missing parameter for attribute name");
+	if (a->a_npos > off) {
+		if (a->a_pos[off]->tv_type != TV_STR ||
+		    (tid = builtin_find(BK_TEST, a->a_pos[off]->u.s.p)) < 0)
+			return eval_error(e, "No test named '%s'.",
+			    a->a_pos[off]->tv_type == TV_STR ?
+			    a->a_pos[off]->u.s.p : "?");
+	}
+	/* the test's own arguments are the same for every item */
+	memset(&sub, 0, sizeof(sub));
+	for (j = off + 1; j < a->a_npos; j++)
+		sub.a_pos[sub.a_npos++] = a->a_pos[j];
+	for (j = 0; j < a->a_nkw; j++) {
+		sub.a_kwname[sub.a_nkw] = a->a_kwname[j];
+		sub.a_kwval[sub.a_nkw++] = a->a_kwval[j];
+	}
+	if (apath_init(e, &ap, byattr ? a->a_pos[0] : NULL) == -1)
+		return NULL;
+	if (eval_iterate(e, in, &items, &n) == -1) {
+		apath_free(&ap);
+		return NULL;
+	}
+	if ((l = tval_list()) == NULL) {
+		apath_free(&ap);
+		items_free(items, n);
+		return eval_oom(e);
+	}
+	for (i = 0; i < n; i++) {
+		if ((x = apath_get(e, &ap, items[i], NULL, LK_NONE)) == NULL)
+			goto fail;
+		if (tid < 0) {
+			if (x->tv_type == TV_SECRET) {
+				tval_unref(x);
+				eval_error(e, "a secret cannot be tested");
+				goto fail;
+			}
+			r = tval_truth(x);
+		} else
+			r = test_call(e, tid, x, &sub);
+		tval_unref(x);
+		if (r == -1)
+			goto fail;
+		if (r != reject && tval_list_append(l, tval_ref(items[i])) == -1) {
+			eval_error(e, "out of memory");
+			goto fail;
+		}
+	}
+	apath_free(&ap);
+	items_free(items, n);
+	return l;
+fail:
+	apath_free(&ap);
+	items_free(items, n);
+	tval_unref(l);
+	return NULL;
+}
+
+/*
+ * batch(linecount, fill_with) and slice(slices, fill_with), Jinja2's
+ * algorithms.
+ */
+static struct tval *
+batch_slice(struct eval *e, struct tval *in, struct args *a, int slice)
+{
+	static const char *const pb[] = { "linecount", "fill_with" };
+	static const char *const ps[] = { "slices", "fill_with" };
+	struct tval		*v[2], **items, *out, *cur = NULL;
+	size_t			 n, i;
+	int64_t			 k, s, per, extra, off = 0, start, end, j;
+
+	if (args_bind(e, a, slice ? "slice" : "batch", slice ? ps : pb, 2, 1,
+	    v) == -1 || filter_intarg(e, v[0], slice ? "slices" : "linecount",
+	    &k) == -1)
+		return NULL;
+	if (v[1] != NULL && v[1]->tv_type == TV_NONE)
+		v[1] = NULL;
+	if (k <= 0 && !slice)
+		return eval_error(e, "batch size must be positive");
+	if (k > 100000 || (slice && k <= 0))
+		return eval_error(e, "invalid number of slices");
+	if (eval_iterate(e, in, &items, &n) == -1)
+		return NULL;
+	if ((out = tval_list()) == NULL)
+		goto oom;
+	/* batch: consecutive groups of linecount, the last one padded */
+	if (!slice) {
+		for (i = 0; i < n; i++) {
+			if (cur == NULL || (int64_t)cur->u.l.n == k) {
+				if ((cur = tval_list()) == NULL ||
+				    tval_list_append(out, cur) == -1)
+					goto oom;
+			}
+			if (tval_list_append(cur, tval_ref(items[i])) == -1)
+				goto oom;
+		}
+		if (cur != NULL && v[1] != NULL)
+			while ((int64_t)cur->u.l.n < k)
+				if (tval_list_append(cur, tval_ref(v[1])) == -1)
+					goto oom;
+	} else {
+		/* slice: the first n % k columns get one extra item */
+		per = (int64_t)n / k;
+		extra = (int64_t)n % k;
+		for (s = 0; s < k; s++) {
+			start = off + s * per;
+			if (s < extra)
+				off++;
+			end = off + (s + 1) * per;
+			if ((cur = tval_list()) == NULL ||
+			    tval_list_append(out, cur) == -1)
+				goto oom;
+			for (j = start; j < end; j++)
+				if (tval_list_append(cur, tval_ref(items[j])) ==
+				    -1)
+					goto oom;
+			if (v[1] != NULL && s >= extra &&
+			    tval_list_append(cur, tval_ref(v[1])) == -1)
+				goto oom;
+		}
+	}
+	items_free(items, n);
+	return out;
+oom:
+	items_free(items, n);
+	tval_unref(out);
+	return eval_oom(e);
+}
+
+/* attr(name): getattr only, never a dict key. */
+struct tval *
+filter_attr(struct eval *e, struct tval *in, struct args *a)
+{
+	static const char *const params[] = { "name" };
+	struct tval		*v[1];
+	int			 fid;
+
+	FILTER_BIND("attr", params, 1);
+	if (v[0]->tv_type != TV_STR)
+		return eval_error(e, "attribute name must be a string");
+	if (in->tv_type == TV_UNDEF)
+		return eval_undefined_error(e, in);
+	if (v[0]->u.s.p[0] == '_')
+		return eval_error(e, "access to attribute '%s' of '%s' object "
+		    "is unsafe", v[0]->u.s.p, tval_typename(in));
+	/* getattr only: a dict's keys are not attributes */
+	if (in->tv_type == TV_DICT) {
+		if ((fid = method_lookup(in, v[0]->u.s.p)) >= 0)
+			return tval_func(fid, in, builtin_name(fid));
+		return tval_undef_fmt("'dict object' has no attribute '%s'",
+		    v[0]->u.s.p);
+	}
+	return eval_getattr(e, in, v[0]->u.s.p, v[0]->u.s.len);
+}
+
+struct tval *
+filter_items(struct eval *e, struct tval *in, struct args *a)
+{
+	if (in->tv_type == TV_UNDEF)
+		return tval_list();
+	if (in->tv_type != TV_DICT)
+		return eval_error(e, "Can only get item pairs from a mapping.");
+	return method_call(e, M_D_ITEMS, in, a);
+}
+
+struct tval *
+filter_first(struct eval *e, struct tval *in, struct args *a)
+{
+	return first_last(e, in, 0);
+}
+
+struct tval *
+filter_last(struct eval *e, struct tval *in, struct args *a)
+{
+	return first_last(e, in, 1);
+}
+
+struct tval *
+filter_min(struct eval *e, struct tval *in, struct args *a)
+{
+	return minmax(e, in, a, 0);
+}
+
+struct tval *
+filter_max(struct eval *e, struct tval *in, struct args *a)
+{
+	return minmax(e, in, a, 1);
+}
+
+struct tval *
+filter_select(struct eval *e, struct tval *in, struct args *a)
+{
+	return select_common(e, in, a, 0, 0);
+}
+
+struct tval *
+filter_reject(struct eval *e, struct tval *in, struct args *a)
+{
+	return select_common(e, in, a, 1, 0);
+}
+
+struct tval *
+filter_selectattr(struct eval *e, struct tval *in, struct args *a)
+{
+	return select_common(e, in, a, 0, 1);
+}
+
+struct tval *
+filter_rejectattr(struct eval *e, struct tval *in, struct args *a)
+{
+	return select_common(e, in, a, 1, 1);
+}
+
+struct tval *
+filter_batch(struct eval *e, struct tval *in, struct args *a)
+{
+	return batch_slice(e, in, a, 0);
+}
+
+struct tval *
+filter_slice(struct eval *e, struct tval *in, struct args *a)
+{
+	return batch_slice(e, in, a, 1);
+}

@@ -1,0 +1,749 @@
+/*
+ * json_parse.c — from_json: Python's json.loads into the value model, in
+ * one pass.  NaN and Infinity are accepted, a repeated key keeps its first
+ * place and takes the last value, ints stay ints (beyond 64 bits they
+ * round to a float), errors are spelled as Python spells them.
+ *
+ * Bodies are the renderer's largest input, so this is written for speed:
+ * strings are scanned sixteen bytes at a time, children gather on one
+ * stack and move into their container once its size is known, and object
+ * keys are shared values — the template's own value when the template
+ * uses that name (a lookup then compares one pointer), else one value per
+ * document, found again through a small memo that needs no hashing.
+ */
+#include "build.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
+
+#include "tmpl_int.h"
+
+#define JSON_MAXDEPTH	500
+#define JP_KEYS		128	/* distinct keys kept per document */
+#define JP_MEMO		32	/* recent keys by their bytes */
+#define JP_FRAMES	32	/* open containers before the heap is asked */
+
+/* A key's bytes as two words: for up to 16 bytes they are the key. */
+struct jmemo {
+	uint64_t	 jm_w1;
+	uint64_t	 jm_w2;
+	size_t		 jm_len;
+	struct tval	*jm_v;
+};
+
+struct jparse {
+	const char		*jp_s;
+	const char		*jp_p;		/* the next byte */
+	const char		*jp_end;
+	char			*jp_err;
+	size_t			 jp_errlen;
+	int			 jp_failed;
+	const struct tmpl	*jp_t;		/* whose names keys may be */
+	struct tval		**jp_stack;	/* children of open containers */
+	size_t			 jp_nstack;
+	size_t			 jp_cstack;
+	struct tval		*jp_keys[JP_KEYS];
+	size_t			 jp_nkeys;
+	struct jmemo		 jp_memo[JP_MEMO];
+};
+
+/* Python's json error spelling: message: line L column C (char N). */
+static void *
+jp_fail(struct jparse *jp, const char *at, const char *msg)
+{
+	size_t		 line = 1, col = 1, chars = 0;
+	const char	*q;
+
+	if (jp->jp_failed++)
+		return NULL;
+	for (q = jp->jp_s; q < at && q < jp->jp_end; q++) {
+		unsigned char	 c = (unsigned char)*q;
+
+		if ((c & 0xc0) == 0x80)
+			continue;
+		chars++;
+		if (c == '\n') {
+			line++;
+			col = 1;
+		} else
+			col++;
+	}
+	snprintf(jp->jp_err, jp->jp_errlen, "%s: line %zu column %zu (char %zu)",
+	    msg, line, col, chars);
+	return NULL;
+}
+
+static int
+jp_hex4(const char *p, uint32_t *out)
+{
+	uint32_t	 v = 0;
+	int		 i;
+
+	for (i = 0; i < 4; i++) {
+		char	 c = p[i];
+
+		v <<= 4;
+		if (c >= '0' && c <= '9')
+			v |= (uint32_t)(c - '0');
+		else if (c >= 'a' && c <= 'f')
+			v |= (uint32_t)(c - 'a' + 10);
+		else if (c >= 'A' && c <= 'F')
+			v |= (uint32_t)(c - 'A' + 10);
+		else
+			return -1;
+	}
+	*out = v;
+	return 0;
+}
+
+/* bytes that end the fast scan of a string: quote, backslash, controls */
+static const unsigned char jp_special[256] = {
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	['"'] = 1, ['\\'] = 1
+};
+
+/* The first byte from p on that is '"', '\\' or below 0x20 (or end). */
+static inline const char *
+jp_scan(const char *p, const char *end)
+{
+#ifdef __SSE2__
+	const __m128i	 vq = _mm_set1_epi8('"');
+	const __m128i	 vb = _mm_set1_epi8('\\');
+	const __m128i	 vc = _mm_set1_epi8(0x1f);
+
+	while (end - p >= 16) {
+		__m128i	 v = _mm_loadu_si128((const __m128i *)p);
+		__m128i	 m = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, vq),
+		    _mm_cmpeq_epi8(v, vb)),
+		    _mm_cmpeq_epi8(_mm_min_epu8(v, vc), v));
+		int	 bits = _mm_movemask_epi8(m);
+
+		if (bits != 0)
+			return p + __builtin_ctz((unsigned)bits);
+		p += 16;
+	}
+#endif
+	while (p < end && !jp_special[(unsigned char)*p])
+		p++;
+	return p;
+}
+
+/* An escaped string, decoded; p is at its opening quote. */
+static int
+jp_unescape(struct jparse *jp, struct buf *b)
+{
+	const char	*start = jp->jp_p, *p = start + 1, *run, *end = jp->jp_end;
+	uint32_t	 cp, lo;
+	char		 tmp[4], c;
+
+	for (;;) {
+		run = p;
+		p = jp_scan(p, end);
+		if (p > run && buf_add(b, run, (size_t)(p - run)) == -1)
+			goto oom;
+		if (p >= end || (p[0] == '\\' && p + 1 >= end)) {
+			jp_fail(jp, start, "Unterminated string starting at");
+			return -1;
+		}
+		if (*p == '"')
+			break;
+		if ((unsigned char)*p < 0x20) {
+			jp_fail(jp, p, "Invalid control character at");
+			return -1;
+		}
+		switch ((c = p[1])) {
+		case '"':
+		case '\\':
+		case '/':
+			buf_addc(b, c);
+			break;
+		case 'b':	buf_addc(b, '\b'); break;
+		case 'f':	buf_addc(b, '\f'); break;
+		case 'n':	buf_addc(b, '\n'); break;
+		case 'r':	buf_addc(b, '\r'); break;
+		case 't':	buf_addc(b, '\t'); break;
+		case 'u':
+			if (end - p < 6 || jp_hex4(p + 2, &cp) == -1) {
+				jp_fail(jp, p, "Invalid \\uXXXX escape");
+				return -1;
+			}
+			p += 4;
+			/* a surrogate pair is one character; a lone one stays */
+			if (cp >= 0xd800 && cp < 0xdc00 && end - p >= 8 &&
+			    p[2] == '\\' && p[3] == 'u' &&
+			    jp_hex4(p + 4, &lo) == 0 && lo >= 0xdc00 &&
+			    lo < 0xe000) {
+				cp = 0x10000 + ((cp - 0xd800) << 10) +
+				    (lo - 0xdc00);
+				p += 6;
+			}
+			buf_add(b, tmp, utf8_put(tmp, cp));
+			break;
+		default:
+			jp_fail(jp, p, "Invalid \\escape");
+			return -1;
+		}
+		p += 2;
+	}
+	if (b->b_over)
+		goto oom;
+	jp->jp_p = p + 1;
+	return 0;
+oom:
+	jp_fail(jp, start, "out of memory");
+	return -1;
+}
+
+static struct tval *
+jp_string(struct jparse *jp)
+{
+	const char	*p = jp->jp_p + 1, *q;
+	struct buf	 b;
+	struct tval	*v;
+
+	q = jp_scan(p, jp->jp_end);
+	if (q < jp->jp_end && *q == '"') {
+		if ((v = tval_str(p, (size_t)(q - p))) == NULL)
+			return jp_fail(jp, p, "out of memory");
+		jp->jp_p = q + 1;
+		return v;
+	}
+	memset(&b, 0, sizeof(b));
+	if (jp_unescape(jp, &b) == -1) {
+		buf_free(&b);
+		return NULL;
+	}
+	if ((v = tval_str_buf(&b)) == NULL)
+		return jp_fail(jp, p, "out of memory");
+	return v;
+}
+
+static inline uint64_t
+jp_load64(const char *p)
+{
+	uint64_t	 w;
+
+	memcpy(&w, p, sizeof(w));
+	return w;
+}
+
+static inline uint64_t
+jp_load32(const char *p)
+{
+	uint32_t	 w;
+
+	memcpy(&w, p, sizeof(w));
+	return w;
+}
+
+/*
+ * A key's first and last bytes as two words, loaded without reading past
+ * it: up to 16 bytes long they hold the whole key.
+ */
+static inline void
+jp_words(const char *k, size_t n, uint64_t *w1, uint64_t *w2)
+{
+	if (n >= 8) {
+		*w1 = jp_load64(k);
+		*w2 = jp_load64(k + n - 8);
+	} else if (n >= 4) {
+		*w1 = jp_load32(k) | jp_load32(k + n - 4) << 32;
+		*w2 = 0;
+	} else {
+		*w1 = n == 0 ? 0 : (uint64_t)(unsigned char)k[0] |
+		    (uint64_t)(unsigned char)k[n / 2] << 8 |
+		    (uint64_t)(unsigned char)k[n - 1] << 16;
+		*w2 = 0;
+	}
+}
+
+/*
+ * The shared value for a key: the template's own when it uses the name,
+ * else this document's.  A new reference.
+ */
+static struct tval *
+jp_intern(struct jparse *jp, const char *k, size_t n)
+{
+	struct tval	*v;
+	uint64_t	 h = tmpl_hash(k, n);
+	size_t		 j;
+
+	if ((v = tmpl_name_find(jp->jp_t, k, n, h)) != NULL)
+		return tval_ref(v);
+	for (j = h & (JP_KEYS - 1); (v = jp->jp_keys[j]) != NULL;
+	    j = (j + 1) & (JP_KEYS - 1))
+		if (v->u.s.h == h && v->u.s.len == n &&
+		    memcmp(v->u.s.p, k, n) == 0)
+			return tval_ref(v);
+	if ((v = tval_str(k, n)) == NULL)
+		return NULL;
+	v->u.s.h = h;
+	/* three quarters full: later keys are not shared */
+	if (jp->jp_nkeys < JP_KEYS / 4 * 3) {
+		jp->jp_keys[j] = tval_ref(v);
+		jp->jp_nkeys++;
+	}
+	return v;
+}
+
+/* An object key; the memo answers the keys seen just before. */
+static struct tval *
+jp_key(struct jparse *jp)
+{
+	const char	*k = jp->jp_p + 1, *q;
+	struct jmemo	*m;
+	struct tval	*v;
+	struct buf	 b;
+	uint64_t	 w1, w2;
+	size_t		 n;
+
+	q = jp_scan(k, jp->jp_end);
+	if (q >= jp->jp_end || *q != '"') {
+		memset(&b, 0, sizeof(b));
+		if (jp_unescape(jp, &b) == -1) {
+			buf_free(&b);
+			return NULL;
+		}
+		v = jp_intern(jp, b.b_p != NULL ? b.b_p : "", b.b_len);
+		buf_free(&b);
+		return v != NULL ? v : jp_fail(jp, k, "out of memory");
+	}
+	jp->jp_p = q + 1;
+	n = (size_t)(q - k);
+	jp_words(k, n, &w1, &w2);
+	m = &jp->jp_memo[((w1 ^ (w2 * 0x9e3779b97f4a7c15ULL) ^ n) *
+	    0xbf58476d1ce4e5b9ULL) >> 59];
+	if (m->jm_v != NULL && m->jm_len == n && m->jm_w1 == w1 &&
+	    m->jm_w2 == w2 && (n <= 16 || memcmp(m->jm_v->u.s.p, k, n) == 0))
+		return tval_ref(m->jm_v);
+	if ((v = jp_intern(jp, k, n)) == NULL)
+		return jp_fail(jp, k, "out of memory");
+	tval_unref(m->jm_v);
+	m->jm_v = tval_ref(v);
+	m->jm_w1 = w1;
+	m->jm_w2 = w2;
+	m->jm_len = n;
+	return v;
+}
+
+/* Ints stay ints; floats use Clinger's fast path or strtod. */
+static struct tval *
+jp_number(struct jparse *jp)
+{
+	static const double p10[] = { 1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6,
+	    1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17,
+	    1e18, 1e19, 1e20, 1e21, 1e22 };
+	const char	*start = jp->jp_p, *p = start, *end = jp->jp_end;
+	const char	*dot = NULL, *exp = NULL;
+	char		 tmp[400], *endp;
+	int64_t		 iv = 0;
+	int		 neg = 0, nd = 0, e10, x;
+
+	if (*p == '-') {
+		neg = 1;
+		if (++p < end && *p == 'I') {
+			if (end - p >= 8 && memcmp(p, "Infinity", 8) == 0) {
+				jp->jp_p = p + 8;
+				return tval_float(-INFINITY);
+			}
+		}
+	}
+	if (p >= end || *p < '0' || *p > '9')
+		return jp_fail(jp, start, "Expecting value");
+	if (*p == '0')
+		p++;
+	else
+		for (; p < end && *p >= '0' && *p <= '9'; p++, nd++)
+			if (nd < 18)
+				iv = iv * 10 + (*p - '0');
+	if (end - p >= 2 && *p == '.' && p[1] >= '0' && p[1] <= '9') {
+		dot = p++;
+		while (p < end && *p >= '0' && *p <= '9')
+			p++;
+	}
+	if (p < end && (*p == 'e' || *p == 'E')) {
+		const char	*q = p + 1;
+
+		if (q < end && (*q == '+' || *q == '-'))
+			q++;
+		if (q < end && *q >= '0' && *q <= '9') {
+			exp = p;
+			for (p = q; p < end && *p >= '0' && *p <= '9'; p++)
+				;
+		}
+	}
+	jp->jp_p = p;
+	if (dot == NULL && exp == NULL && nd <= 18)
+		return tval_int(neg ? -iv : iv);
+	if (p - start >= (ptrdiff_t)sizeof(tmp))
+		return jp_fail(jp, start, "number too long");
+	if (dot != NULL || exp != NULL) {
+		/*
+		 * Clinger's fast path: at most 15 significant digits and a
+		 * power of ten up to 22 are exact in a double, so one
+		 * operation rounds correctly.
+		 */
+		const char	*q, *mend = exp != NULL ? exp : p;
+		int64_t		 mant = 0;
+		int		 digits = 0;
+
+		for (q = start + neg; q < mend; q++)
+			if (*q != '.' && digits++ < 16)
+				mant = mant * 10 + (*q - '0');
+		e10 = dot != NULL ? -(int)(mend - dot - 1) : 0;
+		if (exp != NULL) {
+			q = exp + 1;
+			x = 0;
+			if (*q == '-' || *q == '+')
+				q++;
+			for (; q < p && x < 1000; q++)
+				x = x * 10 + (*q - '0');
+			e10 += exp[1] == '-' ? -x : x;
+		}
+		if (digits <= 15 && e10 >= -22 && e10 <= 22) {
+			double	 d = (double)mant;
+
+			d = e10 < 0 ? d / p10[-e10] : d * p10[e10];
+			return tval_float(neg ? -d : d);
+		}
+	}
+	memcpy(tmp, start, (size_t)(p - start));
+	tmp[p - start] = '\0';
+	if (dot == NULL && exp == NULL) {
+		errno = 0;
+		iv = strtoll(tmp, &endp, 10);
+		if (errno != ERANGE)
+			return tval_int(iv);
+		/* beyond 64 bits: Python keeps an exact int; we round */
+	}
+	return tval_float(strtod(tmp, NULL));
+}
+
+/* Room for one more child on the stack. */
+static int
+jp_grow(struct jparse *jp)
+{
+	struct tval	**ns;
+	size_t		  c;
+
+	c = jp->jp_cstack ? jp->jp_cstack * 2 : 128;
+	if ((ns = realloc(jp->jp_stack, c * sizeof(*ns))) == NULL)
+		return -1;
+	jp->jp_stack = ns;
+	jp->jp_cstack = c;
+	return 0;
+}
+
+static void
+jp_unwind(struct jparse *jp, size_t base)
+{
+	while (jp->jp_nstack > base)
+		tval_unref(jp->jp_stack[--jp->jp_nstack]);
+}
+
+static const unsigned char jp_space[256] = {
+	[' '] = 1, ['\t'] = 1, ['\n'] = 1, ['\r'] = 1
+};
+
+/* Skip white space; JSON from an API mostly has one blank or none. */
+#define JP_WS(p, end)							\
+	do {								\
+		while ((p) < (end) && jp_space[(unsigned char)*(p)])	\
+			(p)++;						\
+	} while (0)
+
+/* The children of the innermost open container, as it is closed. */
+static struct tval *
+jp_close(struct jparse *jp, int obj, size_t base)
+{
+	struct tval	*c;
+	size_t		 n = jp->jp_nstack - base;
+
+	if (obj) {
+		/* a repeated key: the last value wins, at the first place */
+		if ((c = tval_container(TV_DICT, n / 2)) == NULL) {
+			jp_unwind(jp, base);
+			return NULL;
+		}
+		jp->jp_nstack = base;
+		if (tval_dict_fill(c, jp->jp_stack + base, n / 2) == -1) {
+			tval_unref(c);
+			return NULL;
+		}
+		return c;
+	}
+	if ((c = tval_container(TV_LIST, n)) == NULL) {
+		jp_unwind(jp, base);
+		return NULL;
+	}
+	/* JSON holds no namespaces: no TVF_NSIN to propagate */
+	if (n > 0)
+		memcpy(c->u.l.v, jp->jp_stack + base, n * sizeof(*c->u.l.v));
+	c->u.l.n = n;
+	jp->jp_nstack = base;
+	return c;
+}
+
+/* A literal or a number at p; NULL (and *p unchanged) when it is not. */
+static struct tval *
+jp_scalar(struct jparse *jp, const char **pp)
+{
+	const char	*p = *pp, *end = jp->jp_end;
+	struct tval	*v = NULL;
+
+	switch (*p) {
+	case 'n':
+		if (end - p >= 4 && memcmp(p, "null", 4) == 0) {
+			*pp = p + 4;
+			return tval_none();
+		}
+		break;
+	case 't':
+		if (end - p >= 4 && memcmp(p, "true", 4) == 0) {
+			*pp = p + 4;
+			return tval_bool(1);
+		}
+		break;
+	case 'f':
+		if (end - p >= 5 && memcmp(p, "false", 5) == 0) {
+			*pp = p + 5;
+			return tval_bool(0);
+		}
+		break;
+	case 'N':
+		if (end - p >= 3 && memcmp(p, "NaN", 3) == 0) {
+			*pp = p + 3;
+			if ((v = tval_float(NAN)) == NULL)
+				return jp_fail(jp, p, "out of memory");
+			return v;
+		}
+		break;
+	case 'I':
+		if (end - p >= 8 && memcmp(p, "Infinity", 8) == 0) {
+			*pp = p + 8;
+			if ((v = tval_float(INFINITY)) == NULL)
+				return jp_fail(jp, p, "out of memory");
+			return v;
+		}
+		break;
+	default:
+		if (*p == '-' || (*p >= '0' && *p <= '9')) {
+			jp->jp_p = p;
+			if ((v = jp_number(jp)) == NULL)
+				return jp->jp_failed ? NULL :
+				    jp_fail(jp, p, "out of memory");
+			*pp = jp->jp_p;
+			return v;
+		}
+		break;
+	}
+	return jp_fail(jp, p, "Expecting value");
+}
+
+/*
+ * One pass over the document without recursion: a value goes onto the
+ * stack of its container's children; the byte after it says whether the
+ * container goes on or closes.  frames[] remembers each open container's
+ * kind and where its children start.  The stack's top and the kind of
+ * the innermost container live in locals: this loop is the parser.
+ */
+static struct tval *
+jp_document(struct jparse *jp)
+{
+	struct jframe {
+		size_t	 jf_base;
+		int	 jf_obj;
+	}		 local[JP_FRAMES], *frames = local, *nf;
+	struct tval	*v = NULL, **sp, **slim;
+	const char	*p, *end = jp->jp_end, *q;
+	int		 depth = 0, obj = 0;
+
+#define JP_SYNC()	(jp->jp_nstack = (size_t)(sp - jp->jp_stack))
+#define JP_LOAD()	do {						\
+	sp = jp->jp_stack + jp->jp_nstack;				\
+	slim = jp->jp_stack + jp->jp_cstack;				\
+} while (0)
+#define JP_PUSH(x)	do {						\
+	if (sp == slim) {						\
+		JP_SYNC();						\
+		if (jp_grow(jp) == -1) {				\
+			tval_unref(x);					\
+			jp_fail(jp, p, "out of memory");		\
+			goto fail;					\
+		}							\
+		JP_LOAD();						\
+	}								\
+	*sp++ = (x);							\
+} while (0)
+
+	/* a stack from the start: no arithmetic on a null pointer */
+	if (jp->jp_stack == NULL && jp_grow(jp) == -1)
+		return jp_fail(jp, jp->jp_p, "out of memory");
+	JP_LOAD();
+	p = jp->jp_p;
+value:
+	JP_WS(p, end);
+	if (p >= end) {
+		jp_fail(jp, p, "Expecting value");
+		goto fail;
+	}
+	if (*p == '"') {
+		q = jp_scan(p + 1, end);
+		if (q < end && *q == '"') {
+			if ((v = tval_str(p + 1, (size_t)(q - p - 1))) == NULL) {
+				jp_fail(jp, p, "out of memory");
+				goto fail;
+			}
+			p = q + 1;
+			goto have;
+		}
+		jp->jp_p = p;
+		if ((v = jp_string(jp)) == NULL)
+			goto fail;
+		p = jp->jp_p;
+		goto have;
+	}
+	if (*p == '{' || *p == '[') {
+		if (depth >= JSON_MAXDEPTH) {
+			jp_fail(jp, p, "maximum recursion depth exceeded");
+			goto fail;
+		}
+		/* deeper than most documents go: all the frames, once */
+		if (depth == JP_FRAMES && frames == local) {
+			if ((nf = malloc((JSON_MAXDEPTH + 1) *
+			    sizeof(*nf))) == NULL) {
+				jp_fail(jp, p, "out of memory");
+				goto fail;
+			}
+			memcpy(nf, local, sizeof(local));
+			frames = nf;
+		}
+		obj = *p == '{';
+		frames[depth].jf_base = (size_t)(sp - jp->jp_stack);
+		frames[depth++].jf_obj = obj;
+		p++;
+		JP_WS(p, end);
+		if (p < end && *p == (obj ? '}' : ']')) {
+			p++;
+			goto close;
+		}
+		if (obj)
+			goto key;
+		goto value;
+	}
+	if ((v = jp_scalar(jp, &p)) == NULL)
+		goto fail;
+	goto have;
+key:
+	if (p >= end || *p != '"') {
+		jp_fail(jp, p, "Expecting property name enclosed in double "
+		    "quotes");
+		goto fail;
+	}
+	jp->jp_p = p;
+	if ((v = jp_key(jp)) == NULL)
+		goto fail;
+	p = jp->jp_p;
+	JP_PUSH(v);
+	/* JSON from an API has ": " or ":" */
+	if (p < end && *p == ':')
+		p++;
+	else {
+		JP_WS(p, end);
+		if (p >= end || *p != ':') {
+			jp_fail(jp, p, "Expecting ':' delimiter");
+			goto fail;
+		}
+		p++;
+	}
+	if (p < end && *p == ' ')
+		p++;
+	goto value;
+close:
+	depth--;
+	JP_SYNC();
+	v = jp_close(jp, frames[depth].jf_obj, frames[depth].jf_base);
+	JP_LOAD();
+	if (v == NULL) {
+		jp_fail(jp, p, "out of memory");
+		goto fail;
+	}
+	if (depth > 0)
+		obj = frames[depth - 1].jf_obj;
+have:
+	if (depth == 0)
+		goto out;
+	JP_PUSH(v);
+	if (p < end && (*p == ',' || *p == (obj ? '}' : ']')))
+		;
+	else
+		JP_WS(p, end);
+	if (p < end && *p == ',') {
+		p++;
+		if (p < end && *p == ' ')
+			p++;
+		if (obj) {
+			JP_WS(p, end);
+			goto key;
+		}
+		goto value;
+	}
+	if (p < end && *p == (obj ? '}' : ']')) {
+		p++;
+		goto close;
+	}
+	jp_fail(jp, p, "Expecting ',' delimiter");
+fail:
+	v = NULL;
+out:
+	JP_SYNC();
+	jp->jp_p = p;
+	if (frames != local)
+		free(frames);
+	return v;
+#undef JP_SYNC
+#undef JP_LOAD
+#undef JP_PUSH
+}
+
+/*
+ * json.loads of a whole document; trailing data is an error.  Keys that
+ * are names the template t uses (t may be NULL) become its own values.
+ */
+struct tval *
+json_parse(const char *s, size_t len, const struct tmpl *t, char *err,
+    size_t errlen)
+{
+	struct jparse	 jparse, *jp = &jparse;
+	struct tval	*v = NULL;
+	size_t		 i;
+
+	memset(jp, 0, sizeof(*jp));
+	jp->jp_t = t;
+	jp->jp_s = jp->jp_p = s;
+	jp->jp_end = s + len;
+	jp->jp_err = err;
+	jp->jp_errlen = errlen;
+	if ((v = jp_document(jp)) != NULL) {
+		JP_WS(jp->jp_p, jp->jp_end);
+		if (jp->jp_p != jp->jp_end) {
+			tval_unref(v);
+			v = jp_fail(jp, jp->jp_p, "Extra data");
+		}
+	} else if (!jp->jp_failed)
+		jp_fail(jp, jp->jp_p, "out of memory");
+	jp_unwind(jp, 0);
+	for (i = 0; i < JP_KEYS; i++)
+		tval_unref(jp->jp_keys[i]);
+	for (i = 0; i < JP_MEMO; i++)
+		tval_unref(jp->jp_memo[i].jm_v);
+	free(jp->jp_stack);
+	return v;
+}
