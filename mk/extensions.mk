@@ -1,1 +1,30 @@
-# extensions fragment (see Makefile.am)
+# extensions fragment (see Makefile.am): extensions_registry.json
+# validation, the content scanner, the publisher core, their widgetctl
+# commands, tests and fuzz targets (SPEC §10, issue 15).
+src_libwidgetd_a_SOURCES += src/extreg.h src/extreg.c
+
+check_PROGRAMS += tests/check_extreg
+TESTS += tests/check_extreg
+tests_check_extreg_SOURCES = tests/check_extreg.c \
+	tests/check_main.c tests/check_main.h
+tests_check_extreg_CFLAGS = $(WD_TEST_CFLAGS)
+tests_check_extreg_LDADD = $(WD_TEST_LIBS)
+
+# Fuzz targets.  As plain programs, ext_replay.c's main() replays the seed
+# corpus (make check); --enable-fuzzing (CC=clang) also builds libFuzzer
+# binaries:
+#   mkdir -p /tmp/c && tests/fuzz/fuzz_extreg -max_len=8192 /tmp/c \
+#	$srcdir/tests/fuzz/corpus/extreg
+check_PROGRAMS += tests/fuzz/replay_extreg
+TESTS += tests/fuzz/replay_extreg
+tests_fuzz_replay_extreg_SOURCES = tests/fuzz/fuzz_extreg.c \
+	tests/fuzz/ext_replay.c
+tests_fuzz_replay_extreg_CFLAGS = $(AM_CFLAGS) -DFUZZ_CORPUS='"extreg"'
+tests_fuzz_replay_extreg_LDADD = $(WD_LIBS)
+EXTRA_DIST += tests/fuzz/corpus/extreg
+if ENABLE_FUZZING
+noinst_PROGRAMS += tests/fuzz/fuzz_extreg
+tests_fuzz_fuzz_extreg_SOURCES = tests/fuzz/fuzz_extreg.c
+tests_fuzz_fuzz_extreg_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_LDFLAGS)
+tests_fuzz_fuzz_extreg_LDADD = $(WD_LIBS)
+endif

@@ -10,6 +10,10 @@
  */
 #include "build.h"
 
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,13 +21,98 @@
 
 #include "config.h"
 #include "connector.h"
+#include "extreg.h"
 #include "netpolicy.h"
 #include "widgetctl.h"
+
+/* The registry files are far smaller; this only bounds a mistaken file. */
+#define CTL_CHECK_MAXFILE	(16 * 1024 * 1024)
+
+int
+ctl_read_file(const char *path, size_t max, char **bufp, size_t *lenp)
+{
+	struct stat	 st;
+	char		*buf = NULL;
+	size_t		 len = 0;
+	ssize_t		 n;
+	int		 fd, rv = -1, saved;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		return -1;
+	if (fstat(fd, &st) == -1)
+		goto out;
+	/* A FIFO or a device would block or never end. */
+	if (!S_ISREG(st.st_mode)) {
+		errno = EINVAL;
+		goto out;
+	}
+	if ((size_t)st.st_size > max) {
+		errno = EFBIG;
+		goto out;
+	}
+	if ((buf = malloc((size_t)st.st_size + 1)) == NULL)
+		goto out;
+	while (len < (size_t)st.st_size) {
+		if ((n = read(fd, buf + len, (size_t)st.st_size - len)) == -1) {
+			if (errno == EINTR)
+				continue;
+			goto out;
+		}
+		if (n == 0)
+			break;
+		len += n;
+	}
+	buf[len] = '\0';
+	*bufp = buf;
+	*lenp = len;
+	buf = NULL;
+	rv = 0;
+ out:
+	saved = errno;
+	free(buf);
+	close(fd);
+	errno = saved;
+	return rv;
+}
 
 static void
 ctl_check_conf_error(const char *msg, void *arg)
 {
 	fprintf(stderr, "%s\n", msg);
+}
+
+/*
+ * extensions_registry.json (or the legacy widget_registry.json): validated
+ * by the publisher's own code (SPEC §10 "Checking by hand").
+ */
+static int
+ctl_check_extensions(const char *path, int legacy)
+{
+	struct ext_report	 rep;
+	struct ext_registry	*xg = NULL;
+	char			*buf = NULL;
+	size_t			 len;
+	int			 rv = 1;
+
+	memset(&rep, 0, sizeof(rep));
+	if (ctl_read_file(path, CTL_CHECK_MAXFILE, &buf, &len) == -1) {
+		printf("%s: %s\n", path, strerror(errno));
+		goto out;
+	}
+	xg = extreg_load_buffer(path, buf, len, legacy, &rep);
+	ext_report_print(&rep, stdout);
+	if (xg == NULL)
+		goto out;
+	printf("%s: %zu widget%s, %zu script%s, %zu stylesheet%s OK\n", path,
+	    xg->xg_nwidgets, xg->xg_nwidgets == 1 ? "" : "s",
+	    xg->xg_nscripts, xg->xg_nscripts == 1 ? "" : "s",
+	    xg->xg_nstyles, xg->xg_nstyles == 1 ? "" : "s");
+	rv = 0;
+ out:
+	extreg_free(xg);
+	ext_report_clear(&rep);
+	free(buf);
+	return rv;
 }
 
 /* Check one file; 0 when it is valid. */
@@ -32,8 +121,12 @@ ctl_check_file(const char *path, const struct netpolicy *policy, int any)
 {
 	struct reg_report	 rep;
 	struct registry		*r;
-	int			 is_registry = 1, rv = 1;
+	const char		*base;
+	int			 is_registry = 1, rv = 1, legacy;
 
+	base = strrchr(path, '/') != NULL ? strrchr(path, '/') + 1 : path;
+	if (any && extreg_is_registry_name(base, &legacy))
+		return ctl_check_extensions(path, legacy);
 	memset(&rep, 0, sizeof(rep));
 	if (any)
 		r = registry_load_any(path, policy, &rep, &is_registry);
