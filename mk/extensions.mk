@@ -1,7 +1,8 @@
 # extensions fragment (see Makefile.am): extensions_registry.json
 # validation, the content scanner, the publisher core, their widgetctl
 # commands, tests and fuzz targets (SPEC §10, issue 15).
-src_libwidgetd_a_SOURCES += src/extreg.h src/extreg.c
+src_libwidgetd_a_SOURCES += src/extreg.h src/extreg.c src/scan.h src/scan.c \
+	src/ctl_scan.c
 
 check_PROGRAMS += tests/check_extreg
 TESTS += tests/check_extreg
