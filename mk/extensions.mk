@@ -29,3 +29,30 @@ tests_fuzz_fuzz_extreg_SOURCES = tests/fuzz/fuzz_extreg.c
 tests_fuzz_fuzz_extreg_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_LDFLAGS)
 tests_fuzz_fuzz_extreg_LDADD = $(WD_LIBS)
 endif
+
+check_PROGRAMS += tests/check_scan
+TESTS += tests/check_scan
+tests_check_scan_SOURCES = tests/check_scan.c \
+	tests/check_main.c tests/check_main.h
+tests_check_scan_CFLAGS = $(WD_TEST_CFLAGS)
+tests_check_scan_LDADD = $(WD_TEST_LIBS)
+
+# The scanner against real libraries from npm (skips without the registry).
+TESTS += tests/scan_libraries.test
+EXTRA_DIST += tests/scan_libraries.test
+
+check_PROGRAMS += tests/fuzz/replay_scan
+TESTS += tests/fuzz/replay_scan
+tests_fuzz_replay_scan_SOURCES = tests/fuzz/fuzz_scan.c tests/fuzz/ext_replay.c
+tests_fuzz_replay_scan_CFLAGS = $(AM_CFLAGS) -DFUZZ_CORPUS='"scan"'
+tests_fuzz_replay_scan_LDADD = $(WD_LIBS)
+EXTRA_DIST += tests/fuzz/corpus/scan
+if ENABLE_FUZZING
+noinst_PROGRAMS += tests/fuzz/fuzz_scan
+tests_fuzz_fuzz_scan_SOURCES = tests/fuzz/fuzz_scan.c
+tests_fuzz_fuzz_scan_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_LDFLAGS)
+tests_fuzz_fuzz_scan_LDADD = $(WD_LIBS)
+endif
+
+TESTS += tests/extensions_ctl.sh
+EXTRA_DIST += tests/extensions_ctl.sh

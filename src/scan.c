@@ -547,6 +547,23 @@ sjs_rhs_end(const struct js *j, size_t i)
 	return i;
 }
 
+/* Index of the first literal starting at or after region offset from. */
+static size_t
+slit_from(const struct js *j, size_t from)
+{
+	size_t	 lo = 0, hi = j->j_nlits;
+
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+
+		if (j->j_lits[mid].l_off < from)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
 /* The first literal inside [from, to) that is an absolute URL. */
 static const struct lit *
 sjs_url_in(const struct js *j, size_t from, size_t to, char *host,
@@ -554,11 +571,11 @@ sjs_url_in(const struct js *j, size_t from, size_t to, char *host,
 {
 	size_t	 k;
 
-	for (k = 0; k < j->j_nlits; k++) {
+	for (k = slit_from(j, from); k < j->j_nlits; k++) {
 		const struct lit *l = &j->j_lits[k];
 
-		if (l->l_off < from || l->l_end > to)
-			continue;
+		if (l->l_end > to)
+			break;
 		if (surl_host(j->j_r->r_buf + l->l_off, l->l_end - l->l_off,
 		    host, hostsz))
 			return l;
@@ -809,24 +826,35 @@ static const char *const sminers[] = { "coinhive", "coin-hive", "coinimp",
     "cryptaloot", "ppoi.org", "monerominer", "nfwebminer", "webmine.cz",
     "coin-have", "crypto-webminer", "hashvault.pro", NULL };
 
-/* Names are matched in code and strings, never in comments. */
+/*
+ * Names are matched in code and strings, never in comments, in any case:
+ * one lower-cased copy, then memmem per name (the names are lower case).
+ */
 static void
 sminer_names(struct sctx *s, struct region *r, const unsigned char *cls)
 {
-	const char	*b = r->r_buf, *p;
+	const char	*p;
+	char		*low;
 	size_t		 k, n;
 
+	if ((low = malloc(r->r_len + 1)) == NULL) {
+		s->s_err = 1;
+		return;
+	}
+	for (k = 0; k < r->r_len; k++)
+		low[k] = (char)tolower((unsigned char)r->r_buf[k]);
 	for (k = 0; sminers[k] != NULL; k++) {
 		n = strlen(sminers[k]);
-		for (p = b; (p = smemcasemem(p, b + r->r_len - p, sminers[k],
+		for (p = low; (p = memmem(p, low + r->r_len - p, sminers[k],
 		    n)) != NULL; p += n) {
-			if (cls != NULL && cls[p - b] == C_COMMENT)
+			if (cls != NULL && cls[p - low] == C_COMMENT)
 				continue;
-			sfind(s, r, p - b, SCAN_CRYPTO_MINING, "names the '%s' "
+			sfind(s, r, p - low, SCAN_CRYPTO_MINING, "names the '%s' "
 			    "miner", sminers[k]);
 			break;
 		}
 	}
+	free(low);
 }
 
 static void
@@ -960,10 +988,10 @@ sjs_loading(struct sctx *s, struct js *j)
 			i = sskip_ws(b, r->r_len, p - b + strlen(loaders[k]));
 			if (i < r->r_len && b[i] == '(' &&
 			    sjs_args(j, i, &argend, &close) == 0) {
-				for (n = 0; n < j->j_nlits; n++) {
+				for (n = slit_from(j, i); n < j->j_nlits &&
+				    j->j_lits[n].l_end <= close; n++) {
 					l = &j->j_lits[n];
-					if (l->l_off > i && l->l_end <= close &&
-					    suntrusted(s, b + l->l_off, l->l_end -
+					if (suntrusted(s, b + l->l_off, l->l_end -
 					    l->l_off, host, sizeof(host)))
 						sexternal(s, r, p - b, loaders[k],
 						    host);
@@ -1406,6 +1434,37 @@ static const char *const sui_names[] = { "label", "placeholder", "text",
     "public", "publishable", "sitekey", "site_key", "csrf", "event", "mode",
     "storage", "cookie", NULL };
 
+/*
+ * Whether one word of a name (split at camelCase humps, '_', '-', '.')
+ * is in words: "passwordMinLength" has "min", "adminPassword" has not.
+ */
+static int
+sname_word(const char *name, const char *const *words)
+{
+	const char	*p = name, *st;
+	size_t		 k, n;
+
+	while (*p != '\0') {
+		while (*p != '\0' && !isalnum((unsigned char)*p))
+			p++;
+		st = p;
+		if (*p != '\0')
+			p++;
+		while (*p != '\0' && (islower((unsigned char)*p) ||
+		    isdigit((unsigned char)*p) || (isupper((unsigned char)*p) &&
+		    isupper((unsigned char)p[-1]) &&
+		    !islower((unsigned char)p[1]))))
+			p++;
+		if ((n = p - st) == 0)
+			continue;
+		for (k = 0; words[k] != NULL; k++)
+			if (strlen(words[k]) == n &&
+			    strncasecmp(words[k], st, n) == 0)
+				return 1;
+	}
+	return 0;
+}
+
 static int
 sui_label(const char *name, const char *v, size_t n)
 {
@@ -1440,13 +1499,13 @@ scred_literal(struct sctx *s, struct region *r, size_t off, const char *name,
 	if (n == 0 || sbenign_value(v, n))
 		return;
 	if (name[0] != '\0' && sname_has(name, spassword_names) &&
-	    !sname_has(name, sui_names) && !sui_label(name, v, n)) {
+	    !sname_word(name, sui_names) && !sui_label(name, v, n)) {
 		sfind(s, r, off, SCAN_CREDENTIAL, "password literal in '%s'",
 		    name);
 		return;
 	}
 	if (name[0] != '\0' && sname_has(name, ssecret_names) &&
-	    !sname_has(name, sui_names)) {
+	    !sname_word(name, sui_names)) {
 		if (srandom_looking(v, n, 0))
 			sfind(s, r, off, SCAN_CREDENTIAL, "high-entropy value in "
 			    "'%s'", name);
