@@ -2,7 +2,11 @@
 # validation, the content scanner, the publisher core, their widgetctl
 # commands, tests and fuzz targets (SPEC §10, issue 15).
 src_libwidgetd_a_SOURCES += src/extreg.h src/extreg.c src/scan.h src/scan.c \
-	src/ctl_scan.c
+	src/ctl_scan.c src/pubfs.h src/pubfs.c src/rewrite.h src/rewrite.c \
+	src/publish.h src/publish.c
+# Only publish.o needs libgit2: programs that do not call the publisher
+# (widgetd, widgetctl today) do not link it.
+AM_CFLAGS += $(LIBGIT2_CFLAGS)
 
 check_PROGRAMS += tests/check_extreg
 TESTS += tests/check_extreg
@@ -56,3 +60,17 @@ endif
 
 TESTS += tests/extensions_ctl.sh
 EXTRA_DIST += tests/extensions_ctl.sh
+
+# The publisher against git repositories made at test time (needs git).
+check_PROGRAMS += tests/check_publish
+TESTS += tests/check_publish
+tests_check_publish_SOURCES = tests/check_publish.c \
+	tests/check_main.c tests/check_main.h
+tests_check_publish_CFLAGS = $(WD_TEST_CFLAGS)
+tests_check_publish_LDADD = $(WD_TEST_LIBS) $(LIBGIT2_LIBS)
+
+# The publisher's benchmark (contrib/bench/publish-bench.c); built by every
+# make so that it cannot rot.
+noinst_PROGRAMS += contrib/bench/publish-bench
+contrib_bench_publish_bench_SOURCES = contrib/bench/publish-bench.c
+contrib_bench_publish_bench_LDADD = $(WD_LIBS) $(LIBGIT2_LIBS)
