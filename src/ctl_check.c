@@ -10,8 +10,6 @@
  */
 #include "build.h"
 
-#include <sys/stat.h>
-
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -23,6 +21,7 @@
 #include "connector.h"
 #include "extreg.h"
 #include "netpolicy.h"
+#include "pubfs.h"
 #include "widgetctl.h"
 
 /* The registry files are far smaller; this only bounds a mistaken file. */
@@ -31,45 +30,12 @@
 int
 ctl_read_file(const char *path, size_t max, char **bufp, size_t *lenp)
 {
-	struct stat	 st;
-	char		*buf = NULL;
-	size_t		 len = 0;
-	ssize_t		 n;
-	int		 fd, rv = -1, saved;
+	int	 fd, rv, saved;
 
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
 		return -1;
-	if (fstat(fd, &st) == -1)
-		goto out;
-	/* A FIFO or a device would block or never end. */
-	if (!S_ISREG(st.st_mode)) {
-		errno = EINVAL;
-		goto out;
-	}
-	if ((size_t)st.st_size > max) {
-		errno = EFBIG;
-		goto out;
-	}
-	if ((buf = malloc((size_t)st.st_size + 1)) == NULL)
-		goto out;
-	while (len < (size_t)st.st_size) {
-		if ((n = read(fd, buf + len, (size_t)st.st_size - len)) == -1) {
-			if (errno == EINTR)
-				continue;
-			goto out;
-		}
-		if (n == 0)
-			break;
-		len += n;
-	}
-	buf[len] = '\0';
-	*bufp = buf;
-	*lenp = len;
-	buf = NULL;
-	rv = 0;
- out:
+	rv = pubfs_read_fd(fd, max, bufp, lenp);
 	saved = errno;
-	free(buf);
 	close(fd);
 	errno = saved;
 	return rv;

@@ -239,8 +239,9 @@ pubfs_replace(struct pubfs *pf, const char *rel, const void *buf, size_t len,
 	return 0;
 }
 
-int
-pubfs_link(struct pubfs *pf, const char *from, const char *to)
+/* linkat or renameat between two names beneath the root. */
+static int
+pubfs_two(struct pubfs *pf, const char *from, const char *to, int rename)
 {
 	const char	*b1, *b2;
 	int		 d1, d2 = -1, rv = -1, saved;
@@ -249,7 +250,12 @@ pubfs_link(struct pubfs *pf, const char *from, const char *to)
 		return -1;
 	if ((d2 = pubfs_parent(pf, to, &b2)) == -1)
 		goto out;
-	if (pubfs_name_ok(b1) && pubfs_name_ok(b2))
+	if (!pubfs_name_ok(b1) || !pubfs_name_ok(b2))
+		goto out;
+	if (rename) {
+		if ((rv = renameat(d1, b1, d2, b2)) == 0)
+			rv = fsync(d2);
+	} else
 		rv = linkat(d1, b1, d2, b2, 0);	/* no AT_SYMLINK_FOLLOW */
  out:
 	saved = errno;
@@ -261,25 +267,15 @@ pubfs_link(struct pubfs *pf, const char *from, const char *to)
 }
 
 int
+pubfs_link(struct pubfs *pf, const char *from, const char *to)
+{
+	return pubfs_two(pf, from, to, 0);
+}
+
+int
 pubfs_rename(struct pubfs *pf, const char *from, const char *to)
 {
-	const char	*b1, *b2;
-	int		 d1, d2 = -1, rv = -1, saved;
-
-	if ((d1 = pubfs_parent(pf, from, &b1)) == -1)
-		return -1;
-	if ((d2 = pubfs_parent(pf, to, &b2)) == -1)
-		goto out;
-	if (pubfs_name_ok(b1) && pubfs_name_ok(b2) &&
-	    (rv = renameat(d1, b1, d2, b2)) == 0)
-		rv = fsync(d2);
- out:
-	saved = errno;
-	close(d1);
-	if (d2 != -1)
-		close(d2);
-	errno = saved;
-	return rv;
+	return pubfs_two(pf, from, to, 1);
 }
 
 int
@@ -312,19 +308,17 @@ pubfs_nlink(struct pubfs *pf, const char *rel)
 }
 
 int
-pubfs_read(struct pubfs *pf, const char *rel, size_t max, char **bufp,
-    size_t *lenp)
+pubfs_read_fd(int fd, size_t max, char **bufp, size_t *lenp)
 {
 	struct stat	 st;
 	char		*buf = NULL;
 	size_t		 len = 0;
 	ssize_t		 n;
-	int		 fd, saved, rv = -1;
+	int		 saved, rv = -1;
 
-	if ((fd = pubfs_openat(pf, rel, O_RDONLY, 0)) == -1)
-		return -1;
 	if (fstat(fd, &st) == -1)
 		goto out;
+	/* A FIFO or a device would block or never end. */
 	if (!S_ISREG(st.st_mode) || (size_t)st.st_size > max) {
 		errno = S_ISREG(st.st_mode) ? EFBIG : EINVAL;
 		goto out;
@@ -349,6 +343,20 @@ pubfs_read(struct pubfs *pf, const char *rel, size_t max, char **bufp,
  out:
 	saved = errno;
 	free(buf);
+	errno = saved;
+	return rv;
+}
+
+int
+pubfs_read(struct pubfs *pf, const char *rel, size_t max, char **bufp,
+    size_t *lenp)
+{
+	int	 fd, rv, saved;
+
+	if ((fd = pubfs_openat(pf, rel, O_RDONLY, 0)) == -1)
+		return -1;
+	rv = pubfs_read_fd(fd, max, bufp, lenp);
+	saved = errno;
 	close(fd);
 	errno = saved;
 	return rv;

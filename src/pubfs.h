@@ -40,6 +40,8 @@ long		 pubfs_nlink(struct pubfs *, const char *rel);
 /* Read a regular file of at most max bytes (NUL-terminated copy). */
 int		 pubfs_read(struct pubfs *, const char *rel, size_t max,
 		    char **bufp, size_t *lenp);
+/* The same from an open fd (any regular file; widgetctl uses it too). */
+int		 pubfs_read_fd(int fd, size_t max, char **bufp, size_t *lenp);
 int		 pubfs_unlink(struct pubfs *, const char *rel);
 /* rm -r of rel (never following links); a missing rel is no error. */
 int		 pubfs_remove_tree(struct pubfs *, const char *rel);
