@@ -1304,8 +1304,8 @@ plimits(struct publish_limits *l, const struct publish_limits *in)
  * settings must not change what gets published), and no ownership check
  * (the repository belongs to the git user, the publisher runs as `user`).
  */
-static int
-pgit_init(void)
+int
+publish_init(void)
 {
 	static int	 done;
 
@@ -1349,7 +1349,7 @@ publish_run(const struct publish_opts *o, struct publish_build *b)
 		goto done;
 	}
 	b->pb_id = pnext_seq(&c, "builds/seq");
-	if (pgit_init() == -1) {
+	if (publish_init() == -1) {
 		pfail(&c, EXT_E_FETCH, "libgit2: %s", pgit_error());
 		goto done;
 	}

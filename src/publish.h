@@ -77,6 +77,14 @@ struct publish_build {
 };
 
 /*
+ * Initialise libgit2 the way publish_run needs it (no global, XDG or
+ * system git configuration, no ownership check).  A sandboxed publisher
+ * calls it before installing its filters; publish_run calls it anyway.
+ * 0, or -1 when libgit2 cannot start.
+ */
+int		 publish_init(void);
+
+/*
  * One publish.  0: published (state Completed or Warning); -1: failed
  * (state Failed, pb_code and pb_message say why), and the previous
  * generation, if any, is live and untouched.  The build record is on disk

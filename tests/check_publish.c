@@ -9,9 +9,13 @@
 #include "build.h"
 
 #include "check_main.h"
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 
 #include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,6 +26,7 @@
 #include "extreg.h"
 #include "publish.h"
 #include "rewrite.h"
+#include "sandbox.h"
 
 static char	 top[256];	/* per test: a fresh temporary directory */
 static char	 repo[300];
@@ -739,6 +744,88 @@ START_TEST(test_rewrite)
 }
 END_TEST
 
+/*
+ * A whole publish inside the publisher's sandbox: Landlock (repository
+ * read-only, published directory read-write) and the SANDBOX_PUBLISHER
+ * seccomp filter, as the daemon's publisher role will run it.  Then
+ * nothing else is reachable: other files, the network.
+ */
+static int
+do_sandboxed(int what)
+{
+	struct publish_build	 b;
+	const char		*ro[] = { repo, NULL }, *rw[] = { out, NULL };
+	char			 p[400];
+	int			 rv;
+
+	if (publish_init() == -1)
+		return 10;
+	if ((rv = sandbox_restrict_paths_rw(ro, rw)) == 1)
+		return 77;
+	if (rv == -1)
+		return 11;
+	if (sandbox_apply(SANDBOX_PUBLISHER) == -1)
+		return 12;
+	if (what == 1)
+		return socket(AF_INET, SOCK_STREAM, 0) == -1 ? 13 : 14;
+	if (what == 2) {
+		execl("/bin/true", "true", (char *)NULL);
+		return 15;
+	}
+	if (run("main", &b) == -1)
+		return 16;
+	publish_build_clear(&b);
+	/* Landlock: nothing outside the two trees. */
+	if (open("/etc/passwd", O_RDONLY) != -1 || errno != EACCES)
+		return 17;
+	snprintf(p, sizeof(p), "%s/escape", top);
+	if (open(p, O_WRONLY | O_CREAT, 0644) != -1 || errno != EACCES)
+		return 18;
+	snprintf(p, sizeof(p), "%s/HEAD", repo);
+	if (open(p, O_WRONLY | O_APPEND) != -1)
+		return 19;
+	return 0;
+}
+
+static int
+sandboxed_child(int what)
+{
+	pid_t	 pid;
+	int	 st;
+
+	fflush(NULL);
+	ck_assert_int_ge(pid = fork(), 0);
+	if (pid == 0)
+		_exit(do_sandboxed(what));
+	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+	return st;
+}
+
+START_TEST(test_sandboxed)
+{
+	int	 st;
+
+	base_repo();
+	sh("mkdir -p '%s'", out);
+	st = sandboxed_child(0);
+	ck_assert_msg(WIFEXITED(st), "publisher killed by signal %d",
+	    WIFSIGNALED(st) ? WTERMSIG(st) : 0);
+	if (WEXITSTATUS(st) == 77) {
+		fprintf(stderr, "check_publish: no Landlock in this kernel\n");
+		return;
+	}
+	ck_assert_int_eq(WEXITSTATUS(st), 0);
+	ck_assert_ptr_nonnull(live());
+	st = sandboxed_child(1);
+	ck_assert(WIFSIGNALED(st) && WTERMSIG(st) == SIGSYS);
+	st = sandboxed_child(2);
+	ck_assert(WIFSIGNALED(st) && WTERMSIG(st) == SIGSYS);
+}
+END_TEST
+
+/* Valgrind cannot run a filtered process. */
+const char *check_valgrind_tcase = "publish";
+
 Suite *
 check_suite(void)
 {
@@ -758,6 +845,11 @@ check_suite(void)
 	tcase_add_test(tc, test_registry_files);
 	tcase_add_test(tc, test_unpublish_records);
 	tcase_add_test(tc, test_rewrite);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("sandbox");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 120);
+	tcase_add_test(tc, test_sandboxed);
 	suite_add_tcase(s, tc);
 	return s;
 }
