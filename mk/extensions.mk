@@ -76,3 +76,17 @@ contrib_bench_publish_bench_SOURCES = contrib/bench/publish-bench.c
 contrib_bench_publish_bench_LDADD = $(WD_LIBS) $(LIBGIT2_LIBS)
 
 dist_man_MANS += man/widgetd-extensions.5
+
+check_PROGRAMS += tests/fuzz/replay_rewrite
+TESTS += tests/fuzz/replay_rewrite
+tests_fuzz_replay_rewrite_SOURCES = tests/fuzz/fuzz_rewrite.c \
+	tests/fuzz/ext_replay.c
+tests_fuzz_replay_rewrite_CFLAGS = $(AM_CFLAGS) -DFUZZ_CORPUS='"rewrite"'
+tests_fuzz_replay_rewrite_LDADD = $(WD_LIBS)
+EXTRA_DIST += tests/fuzz/corpus/rewrite
+if ENABLE_FUZZING
+noinst_PROGRAMS += tests/fuzz/fuzz_rewrite
+tests_fuzz_fuzz_rewrite_SOURCES = tests/fuzz/fuzz_rewrite.c
+tests_fuzz_fuzz_rewrite_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_LDFLAGS)
+tests_fuzz_fuzz_rewrite_LDADD = $(WD_LIBS)
+endif

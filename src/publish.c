@@ -74,6 +74,7 @@ struct pctx {
 	char		**c_image_urls;
 	char		 c_gen[64];
 	char		 c_tmpgen[80];
+	char		 c_lastdir[PUB_MAXPATH + 128];	/* made last */
 };
 
 /* --- Build records ----------------------------------------------------------- */
@@ -1180,11 +1181,15 @@ pstore(struct pctx *c, const struct pfile *f)
 		c->c_b->pb_nreused++;
 	else
 		return pfail(c, EXT_E_UPLOAD, "%s: %s", obj, strerror(errno));
+	/* Files come in tree order: a directory is made once for its run. */
 	if ((slash = strrchr(dst, '/')) != NULL) {
 		*slash = '\0';
-		if (pubfs_mkdirs(c->c_fs, dst, 0755) == -1)
-			return pfail(c, EXT_E_UPLOAD, "%s: %s", dst,
-			    strerror(errno));
+		if (strcmp(dst, c->c_lastdir) != 0) {
+			if (pubfs_mkdirs(c->c_fs, dst, 0755) == -1)
+				return pfail(c, EXT_E_UPLOAD, "%s: %s", dst,
+				    strerror(errno));
+			snprintf(c->c_lastdir, sizeof(c->c_lastdir), "%s", dst);
+		}
 		*slash = '/';
 	}
 	if (pubfs_link(c->c_fs, obj, dst) == -1)
