@@ -5,7 +5,9 @@
  * openat2's RESOLVE_BENEATH and RESOLVE_NO_SYMLINKS, so a name coming from
  * a repository ("../x", "a/../../x", a symlink planted by anyone) cannot
  * make the publisher touch anything outside the tenant's published
- * directory, even if every check above this layer were wrong.  Directory
+ * directory, even if every check above this layer were wrong (where the
+ * kernel has no openat2, the same walk is done component by component).
+ * Directory
  * operations (mkdirat, linkat, renameat, unlinkat) take the fd of the
  * parent opened that way and a single final name.
  */
@@ -36,19 +38,91 @@ struct pubfs {
 	int		 pf_lockfd;
 };
 
+/*
+ * Without openat2 (kernels before 5.6, valgrind): the same rule by hand,
+ * one component at a time, each directory opened with O_NOFOLLOW, "."
+ * and ".." refused.
+ */
+static int
+pubfs_openat_walk(const struct pubfs *pf, const char *rel, int flags,
+    int mode)
+{
+	char		 comp[NAME_MAX + 1];
+	const char	*p = rel, *s;
+	size_t		 k;
+	int		 dfd, fd, saved;
+
+	if ((dfd = dup(pf->pf_fd)) == -1)
+		return -1;
+	for (;;) {
+		while (*p == '/')
+			p++;
+		for (s = p; *p != '\0' && *p != '/'; p++)
+			;
+		if ((k = p - s) > NAME_MAX) {
+			close(dfd);
+			errno = ENAMETOOLONG;
+			return -1;
+		}
+		memcpy(comp, s, k);
+		comp[k] = '\0';
+		while (*p == '/')
+			p++;
+		if (k == 0 || (k == 1 && comp[0] == '.')) {
+			if (*p != '\0')
+				continue;
+			/* The root itself. */
+			fd = openat(dfd, ".", flags | O_CLOEXEC, mode);
+			break;
+		}
+		if (k == 2 && comp[0] == '.' && comp[1] == '.') {
+			close(dfd);
+			errno = EXDEV;	/* what RESOLVE_BENEATH says */
+			return -1;
+		}
+		if (*p == '\0') {
+			fd = openat(dfd, comp, flags | O_CLOEXEC | O_NOFOLLOW,
+			    mode);
+			break;
+		}
+		fd = openat(dfd, comp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+		    O_CLOEXEC);
+		saved = errno;
+		close(dfd);
+		if (fd == -1) {
+			errno = saved;
+			return -1;
+		}
+		dfd = fd;
+	}
+	saved = errno;
+	close(dfd);
+	errno = saved;
+	return fd;
+}
+
 /* openat2 beneath the root; glibc 2.36 has no wrapper. */
 static int
 pubfs_openat(const struct pubfs *pf, const char *rel, int flags, int mode)
 {
+	static int	 no_openat2;
 	struct open_how	 how;
+	int		 fd;
 
+	if (no_openat2)
+		return pubfs_openat_walk(pf, rel, flags, mode);
 	memset(&how, 0, sizeof(how));
 	how.flags = (unsigned long long)flags | O_CLOEXEC | O_NOFOLLOW;
 	if (flags & O_CREAT)
 		how.mode = mode;
 	how.resolve = PUBFS_RESOLVE;
-	return (int)syscall(SYS_openat2, pf->pf_fd, *rel ? rel : ".", &how,
+	fd = (int)syscall(SYS_openat2, pf->pf_fd, *rel ? rel : ".", &how,
 	    sizeof(how));
+	if (fd == -1 && errno == ENOSYS) {
+		no_openat2 = 1;
+		return pubfs_openat_walk(pf, rel, flags, mode);
+	}
+	return fd;
 }
 
 /*
