@@ -2198,8 +2198,9 @@ scan_buffer(const struct scan_policy *pol, enum scan_kind kind,
 		break;
 	}
 	sregion_clear(&r);
-	qsort(res->sr_items + first, res->sr_n - first, sizeof(*res->sr_items),
-	    sfinding_cmp);
+	if (res->sr_n > first)
+		qsort(res->sr_items + first, res->sr_n - first,
+		    sizeof(*res->sr_items), sfinding_cmp);
 	return s.s_err ? -1 : 0;
 }
 
