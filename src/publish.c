@@ -1415,6 +1415,40 @@ publish_run(const struct publish_opts *o, struct publish_build *b)
 }
 
 int
+publish_resolve(const char *repo, const char *branch, char *commit,
+    char *why, size_t size)
+{
+	git_repository	*r = NULL;
+	git_oid		 id;
+	char		 ref[300];
+	int		 rv = -1;
+
+	commit[0] = '\0';
+	if (publish_init() == -1) {
+		snprintf(why, size, "libgit2: %s", pgit_error());
+		return -1;
+	}
+	if (!publish_branch_valid(branch)) {
+		snprintf(why, size, "'%s' is not a valid branch name", branch);
+		return -1;
+	}
+	if (git_repository_open_ext(&r, repo, GIT_REPOSITORY_OPEN_NO_SEARCH,
+	    NULL) != 0) {
+		snprintf(why, size, "%s: %s", repo, pgit_error());
+		return -1;
+	}
+	snprintf(ref, sizeof(ref), "refs/heads/%s", branch);
+	if (git_reference_name_to_id(&id, r, ref) != 0)
+		snprintf(why, size, "branch '%s' not found in %s", branch, repo);
+	else {
+		git_oid_tostr(commit, GIT_OID_HEXSZ + 1, &id);
+		rv = 0;
+	}
+	git_repository_free(r);
+	return rv;
+}
+
+int
 publish_unpublish(const char *outdir)
 {
 	struct pubfs	*fs;

@@ -102,6 +102,14 @@ int		 publish_unpublish(const char *outdir);
 /* The live generation's name into gen (size bytes); 0, or -1 (ENOENT: none). */
 int		 publish_current(const char *outdir, char *gen, size_t size);
 /*
+ * The commit the branch points at now, as 40 hex digits in commit (at
+ * least 41 bytes): what a watcher polls to notice a push (a publish is
+ * due when it differs from the last build's pb_commit).  0, or -1 with a
+ * message in why (size bytes).
+ */
+int		 publish_resolve(const char *repo, const char *branch,
+		    char *commit, char *why, size_t size);
+/*
  * Branch names as platform-docs §24: letters, digits and / _ - . only, no
  * "..", not starting or ending with /.
  */

@@ -458,6 +458,23 @@ START_TEST(test_branch_switch)
 	free(s);
 	publish_build_clear(&b);
 	expect_fail("nosuch", "GITHUB_FETCH_FAILED", "branch 'nosuch' not found");
+	/* What a watcher polls: the branch's commit, as the build names it. */
+	{
+		char	 c1[41], c2[41], why[256];
+
+		ck_assert_int_eq(publish_resolve(repo, "staging", c1, why,
+		    sizeof(why)), 0);
+		ck_assert_int_eq(run("staging", &b), 0);
+		ck_assert_str_eq(c1, b.pb_commit);
+		publish_build_clear(&b);
+		commit("empty push");
+		ck_assert_int_eq(publish_resolve(repo, "staging", c2, why,
+		    sizeof(why)), 0);
+		ck_assert_str_ne(c1, c2);
+		ck_assert_int_eq(publish_resolve(repo, "gone", c2, why,
+		    sizeof(why)), -1);
+		ck_assert(strstr(why, "not found") != NULL);
+	}
 	expect_fail("../main", "GITHUB_FETCH_FAILED", "not a valid branch");
 	expect_fail("/main", "GITHUB_FETCH_FAILED", "not a valid branch");
 	ck_assert_int_eq(publish_branch_valid("release/1.2_x-y"), 1);
