@@ -703,7 +703,7 @@ sjs_obfuscation(struct sctx *s, struct js *j)
 		i = sskip_ws(b, r->r_len, p - b + 4);
 		if (i < r->r_len && b[i] == '(') {
 			i = sskip_ws(b, r->r_len, i + 1);
-			if (r->r_len - i > 20 && strncmp(b + i, "function", 8) ==
+			if (r->r_len - i >= 24 && strncmp(b + i, "function", 8) ==
 			    0 && memmem(b + i, 24, "(p,a,c,k,e,", 11) != NULL)
 				sfind(s, r, p - b, SCAN_OBFUSCATION, "packed code "
 				    "(eval(function(p,a,c,k,e,...)))");
@@ -920,10 +920,10 @@ sjs_redirects(struct sctx *s, struct js *j)
 		    b[i + 1] != '='))
 			l = sjs_lit_after(j, i + 1);
 		else if (r->r_len - i > 8 && (strncmp(b + i, ".replace", 8) ==
-		    0 || strncmp(b + i, ".assign(", 8) == 0)) {
-			i = sskip_ws(b, r->r_len, i + 7);
+		    0 || strncmp(b + i, ".assign", 7) == 0)) {
+			i = sskip_ws(b, r->r_len, i + (b[i + 1] == 'r' ? 8 : 7));
 			l = i < r->r_len && b[i] == '(' ? sjs_lit_after(j, i + 1) :
-			    b[i] == 'e' ? sjs_lit_after(j, i + 2) : NULL;
+			    NULL;
 		} else
 			continue;
 		if (l != NULL && surl_host(b + l->l_off, l->l_end - l->l_off,
@@ -1064,7 +1064,7 @@ sjs_loading(struct sctx *s, struct js *j)
 			if (sjs_args(j, open, &argend, &close) == 0)
 				end = close + 300 < r->r_len ? close + 300 :
 				    r->r_len;
-			for (i = close; i < end; i++)
+			for (i = close; i + 3 <= end; i++)
 				if (strncmp(b + i, "src", 3) == 0 &&
 				    j->j_cls[i] == C_CODE) {
 					n = sskip_ws(b, end, i + 3);
