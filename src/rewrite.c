@@ -63,6 +63,7 @@ rewrite_url(const char *v, size_t vlen, const char *entry_dir,
 	struct rbuf	 out;
 	const char	*segs[REWRITE_MAXSEGS], *p, *e, *suffix;
 	size_t		 lens[REWRITE_MAXSEGS], nseg = 0, i, k;
+	int		 raw[REWRITE_MAXSEGS];	/* a file name, not URL text */
 	int		 pass;
 
 	*escaped = 0;
@@ -114,6 +115,7 @@ rewrite_url(const char *v, size_t vlen, const char *entry_dir,
 			}
 			if (nseg == REWRITE_MAXSEGS)
 				return NULL;
+			raw[nseg] = pass == 0;
 			segs[nseg] = s;
 			lens[nseg++] = k;
 		}
@@ -122,12 +124,18 @@ rewrite_url(const char *v, size_t vlen, const char *entry_dir,
 	rb_adds(&out, base);
 	for (i = 0; i < nseg; i++) {
 		rb_add(&out, "/", 1);
-		/* Quotes and blanks would end the attribute or the srcset. */
+		/*
+		 * Quotes and blanks would end the attribute or the srcset; in
+		 * a directory's name (raw), ? # and % would also be read as
+		 * URL syntax.
+		 */
 		for (k = 0; k < lens[i]; k++) {
 			unsigned char c = segs[i][k];
 
 			if (c <= 0x20 || c == '"' || c == '\'' || c == '<' ||
-			    c == '>' || c == '`' || c == ',' || c == 0x7f) {
+			    c == '>' || c == '`' || c == ',' || c == 0x7f ||
+			    (raw[i] && (c == '?' || c == '#' || c == '%' ||
+			    c >= 0x80))) {
 				char	 hx[4];
 
 				hx[0] = '%';

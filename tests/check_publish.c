@@ -727,6 +727,8 @@ START_TEST(test_rewrite)
 		{ "../../a.png", "pages", NULL },
 		{ "a b\".png", "", "B/a%20b%22.png" },
 		{ "  a.png ", "", "B/a.png" },
+		{ "a.png", "d#1?x%", "B/d%231%3Fx%25/a.png" },
+		{ "a%20b.png?q=%41", "", "B/a%20b.png?q=%41" },
 	};
 	struct rewrite_stats	 st;
 	const char		*in;
