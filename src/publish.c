@@ -384,7 +384,11 @@ pnormalise(const char *in, char *out, size_t size)
 	}
 }
 
-/* Percent-encode a repository path for a URL (/ kept). */
+/*
+ * Percent-encode a repository path for a URL: only unreserved bytes and
+ * / stay, so the URL is safe inside any attribute quoting, a srcset and
+ * a CSS url().
+ */
 static void
 purl_path(const char *path, char *out, size_t size)
 {
@@ -393,7 +397,7 @@ purl_path(const char *path, char *out, size_t size)
 	for (; *path != '\0' && o + 4 < size; path++) {
 		unsigned char c = *path;
 
-		if (isalnum(c) || strchr("-._~/!$&'()*+,;=:@", c) != NULL)
+		if (isalnum(c) || (c != '\0' && strchr("-._~/", c) != NULL))
 			out[o++] = c;
 		else
 			o += snprintf(out + o, size - o, "%%%02X", c);
