@@ -3,10 +3,10 @@
 # The template conformance suite (widgetctl render against Python Jinja2),
 # the template engine benchmark and the template language manual.
 
-TESTS += tests/conformance.test
+TESTS += tests/conformance.sh
 # The whole directory: run.py, the case files and their README, so that a
 # new case file needs no edit here.
-EXTRA_DIST += tests/conformance.test tests/conformance
+EXTRA_DIST += tests/conformance.sh tests/conformance
 
 dist_man_MANS += man/widgetd-templates.7
 

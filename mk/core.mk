@@ -4,17 +4,13 @@ src_libwidgetd_a_SOURCES += src/log.c src/log.h src/config.h src/ipc.h src/sandb
 	src/keeper.c src/keeper_secret.c src/keeper_secret.h src/api.c src/api.h
 
 # Integration tests: a real widgetd on 127.0.0.1, driven from python3
-# (tests/integration/wdtest.py).  Root-only parts exit 77 (skipped).
-CORE_IT = tests/integration/procs tests/integration/nonroot \
-	tests/integration/supervise tests/integration/reload \
-	tests/integration/framing tests/integration/options \
-	tests/integration/lifecycle tests/integration/syslog
-TESTS += $(CORE_IT)
-EXTRA_DIST += $(CORE_IT) tests/integration/wdtest.py \
-	tests/integration/procs.py tests/integration/nonroot.py \
+# (tests/integration/wdtest.py; see Makefile.am).  Root-only parts exit 77.
+CORE_IT = tests/integration/procs.py tests/integration/nonroot.py \
 	tests/integration/supervise.py tests/integration/reload.py \
 	tests/integration/framing.py tests/integration/options.py \
 	tests/integration/lifecycle.py tests/integration/syslog.py
+TESTS += $(CORE_IT)
+EXTRA_DIST += $(CORE_IT) tests/integration/wdtest.py
 
 dist_man_MANS += man/widgetd.8
 EXTRA_DIST += contrib/widgetd.service contrib/bench/idle-conns

@@ -15,25 +15,6 @@ tests_check_extreg_SOURCES = tests/check_extreg.c \
 tests_check_extreg_CFLAGS = $(WD_TEST_CFLAGS)
 tests_check_extreg_LDADD = $(WD_TEST_LIBS)
 
-# Fuzz targets.  As plain programs, ext_replay.c's main() replays the seed
-# corpus (make check); --enable-fuzzing (CC=clang) also builds libFuzzer
-# binaries:
-#   mkdir -p /tmp/c && tests/fuzz/fuzz_extreg -max_len=8192 /tmp/c \
-#	$srcdir/tests/fuzz/corpus/extreg
-check_PROGRAMS += tests/fuzz/replay_extreg
-TESTS += tests/fuzz/replay_extreg
-tests_fuzz_replay_extreg_SOURCES = tests/fuzz/fuzz_extreg.c \
-	tests/fuzz/ext_replay.c
-tests_fuzz_replay_extreg_CFLAGS = $(AM_CFLAGS) -DFUZZ_CORPUS='"extreg"'
-tests_fuzz_replay_extreg_LDADD = $(WD_LIBS)
-EXTRA_DIST += tests/fuzz/corpus/extreg
-if ENABLE_FUZZING
-noinst_PROGRAMS += tests/fuzz/fuzz_extreg
-tests_fuzz_fuzz_extreg_SOURCES = tests/fuzz/fuzz_extreg.c
-tests_fuzz_fuzz_extreg_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_LDFLAGS)
-tests_fuzz_fuzz_extreg_LDADD = $(WD_LIBS)
-endif
-
 check_PROGRAMS += tests/check_scan
 TESTS += tests/check_scan
 tests_check_scan_SOURCES = tests/check_scan.c \
@@ -42,21 +23,8 @@ tests_check_scan_CFLAGS = $(WD_TEST_CFLAGS)
 tests_check_scan_LDADD = $(WD_TEST_LIBS)
 
 # The scanner against real libraries from npm (skips without the registry).
-TESTS += tests/scan_libraries.test
-EXTRA_DIST += tests/scan_libraries.test
-
-check_PROGRAMS += tests/fuzz/replay_scan
-TESTS += tests/fuzz/replay_scan
-tests_fuzz_replay_scan_SOURCES = tests/fuzz/fuzz_scan.c tests/fuzz/ext_replay.c
-tests_fuzz_replay_scan_CFLAGS = $(AM_CFLAGS) -DFUZZ_CORPUS='"scan"'
-tests_fuzz_replay_scan_LDADD = $(WD_LIBS)
-EXTRA_DIST += tests/fuzz/corpus/scan
-if ENABLE_FUZZING
-noinst_PROGRAMS += tests/fuzz/fuzz_scan
-tests_fuzz_fuzz_scan_SOURCES = tests/fuzz/fuzz_scan.c
-tests_fuzz_fuzz_scan_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_LDFLAGS)
-tests_fuzz_fuzz_scan_LDADD = $(WD_LIBS)
-endif
+TESTS += tests/scan_libraries.py
+EXTRA_DIST += tests/scan_libraries.py
 
 TESTS += tests/extensions_ctl.sh
 EXTRA_DIST += tests/extensions_ctl.sh
@@ -77,16 +45,16 @@ contrib_bench_publish_bench_LDADD = $(WD_LIBS) $(LIBGIT2_LIBS)
 
 dist_man_MANS += man/widgetd-extensions.5
 
-check_PROGRAMS += tests/fuzz/replay_rewrite
-TESTS += tests/fuzz/replay_rewrite
-tests_fuzz_replay_rewrite_SOURCES = tests/fuzz/fuzz_rewrite.c \
-	tests/fuzz/ext_replay.c
-tests_fuzz_replay_rewrite_CFLAGS = $(AM_CFLAGS) -DFUZZ_CORPUS='"rewrite"'
-tests_fuzz_replay_rewrite_LDADD = $(WD_LIBS)
-EXTRA_DIST += tests/fuzz/corpus/rewrite
-if ENABLE_FUZZING
-noinst_PROGRAMS += tests/fuzz/fuzz_rewrite
-tests_fuzz_fuzz_rewrite_SOURCES = tests/fuzz/fuzz_rewrite.c
-tests_fuzz_fuzz_rewrite_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_LDFLAGS)
-tests_fuzz_fuzz_rewrite_LDADD = $(WD_LIBS)
-endif
+# Fuzz targets (see Makefile.am): the registry validator, the content
+# scanner and the entry HTML rewrite.
+FUZZ_TARGETS += tests/fuzz/fuzz_extreg tests/fuzz/fuzz_scan \
+	tests/fuzz/fuzz_rewrite
+tests_fuzz_fuzz_extreg_SOURCES = tests/fuzz/fuzz_extreg.c tests/fuzz/replay.c
+tests_fuzz_fuzz_extreg_libfuzzer_SOURCES = tests/fuzz/fuzz_extreg.c
+tests_fuzz_fuzz_extreg_libfuzzer_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_LDFLAGS)
+tests_fuzz_fuzz_scan_SOURCES = tests/fuzz/fuzz_scan.c tests/fuzz/replay.c
+tests_fuzz_fuzz_scan_libfuzzer_SOURCES = tests/fuzz/fuzz_scan.c
+tests_fuzz_fuzz_scan_libfuzzer_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_LDFLAGS)
+tests_fuzz_fuzz_rewrite_SOURCES = tests/fuzz/fuzz_rewrite.c tests/fuzz/replay.c
+tests_fuzz_fuzz_rewrite_libfuzzer_SOURCES = tests/fuzz/fuzz_rewrite.c
+tests_fuzz_fuzz_rewrite_libfuzzer_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_LDFLAGS)

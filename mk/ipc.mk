@@ -16,21 +16,8 @@ tests_check_sandbox_SOURCES = tests/check_sandbox.c \
 tests_check_sandbox_CFLAGS = $(WD_TEST_CFLAGS)
 tests_check_sandbox_LDADD = $(WD_TEST_LIBS)
 
-# The channel's fuzz target: as a plain program main() replays the seed
-# corpus (make check); with --enable-fuzzing (CC=clang) it is also built
-# as a libFuzzer binary with ipc.c compiled in for coverage:
-#   mkdir -p /tmp/corpus && tests/fuzz/fuzz_ipc_libfuzzer -max_len=4096 \
-#	/tmp/corpus $srcdir/tests/fuzz/corpus/ipc
-check_PROGRAMS += tests/fuzz/fuzz_ipc
-TESTS += tests/fuzz/fuzz_ipc
-tests_fuzz_fuzz_ipc_SOURCES = tests/fuzz/fuzz_ipc.c
-tests_fuzz_fuzz_ipc_LDADD = $(WD_LIBS)
-EXTRA_DIST += tests/fuzz/corpus/ipc
-
-if ENABLE_FUZZING
-noinst_PROGRAMS += tests/fuzz/fuzz_ipc_libfuzzer
-tests_fuzz_fuzz_ipc_libfuzzer_SOURCES = tests/fuzz/fuzz_ipc.c src/ipc.c
-tests_fuzz_fuzz_ipc_libfuzzer_CFLAGS = $(AM_CFLAGS) -DWD_LIBFUZZER \
-	-fsanitize=fuzzer
-tests_fuzz_fuzz_ipc_libfuzzer_LDFLAGS = $(AM_LDFLAGS) -fsanitize=fuzzer
-endif
+# Fuzz target: a channel reading a hostile peer's bytes (see Makefile.am).
+FUZZ_TARGETS += tests/fuzz/fuzz_ipc
+tests_fuzz_fuzz_ipc_SOURCES = tests/fuzz/fuzz_ipc.c tests/fuzz/replay.c
+tests_fuzz_fuzz_ipc_libfuzzer_SOURCES = tests/fuzz/fuzz_ipc.c
+tests_fuzz_fuzz_ipc_libfuzzer_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_LDFLAGS)

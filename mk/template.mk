@@ -15,23 +15,12 @@ tests_check_template_SOURCES = tests/check_template.c \
 tests_check_template_CFLAGS = $(WD_TEST_CFLAGS)
 tests_check_template_LDADD = $(WD_TEST_LIBS)
 
-# The fuzz target's corpus replays in make check; --enable-fuzzing (with
-# CC=clang) also builds the libFuzzer binary, engine sources instrumented.
-check_PROGRAMS += tests/fuzz/fuzz_template_replay
-TESTS += tests/fuzz/fuzz_template_replay
-tests_fuzz_fuzz_template_replay_SOURCES = tests/fuzz/fuzz_template.c
-tests_fuzz_fuzz_template_replay_CFLAGS = $(AM_CFLAGS) -DFUZZ_REPLAY
-tests_fuzz_fuzz_template_replay_LDADD = $(WD_LIBS)
-EXTRA_DIST += tests/fuzz/corpus/template
-if ENABLE_FUZZING
-noinst_PROGRAMS += tests/fuzz/fuzz_template
-tests_fuzz_fuzz_template_SOURCES = tests/fuzz/fuzz_template.c \
-	$(src_template_libwtemplate_a_SOURCES) src/keeper_secret.c
-tests_fuzz_fuzz_template_CFLAGS = $(AM_CFLAGS) -fsanitize=fuzzer
-tests_fuzz_fuzz_template_LDFLAGS = $(AM_LDFLAGS) -fsanitize=fuzzer
-tests_fuzz_fuzz_template_LDADD = $(JSONC_LIBS) $(LIBCRYPTO_LIBS) -lm
-endif
+# Fuzz target: compile, analyse, render, secret trees (see Makefile.am).
+FUZZ_TARGETS += tests/fuzz/fuzz_template
+tests_fuzz_fuzz_template_SOURCES = tests/fuzz/fuzz_template.c tests/fuzz/replay.c
+tests_fuzz_fuzz_template_libfuzzer_SOURCES = tests/fuzz/fuzz_template.c
+tests_fuzz_fuzz_template_libfuzzer_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_LDFLAGS)
 
 # widgetctl render end to end (options, secrets shown as literals, errors)
-TESTS += tests/ctl_render.test
-EXTRA_DIST += tests/ctl_render.test
+TESTS += tests/ctl_render.sh
+EXTRA_DIST += tests/ctl_render.sh

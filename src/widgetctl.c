@@ -19,6 +19,12 @@ static const struct ctl_command {
 	{ "render",	ctl_render_main, "render TEMPLATE [CONTEXT.json]" },
 	{ "check",	ctl_check_main,	 "check [-c widgetd.conf] [file ...]" },
 	{ "scan",	ctl_scan_main,	 "scan [-T trusted-host] file ..." },
+	{ "reload",	ctl_reload_main, "reload" },
+	{ "status",	ctl_status_main, "status [--json]" },
+	{ "stop",	ctl_stop_main,	 "stop [-w]" },
+	{ "secret",	ctl_secret_main, "secret set|rm|list [-t tenant] [-r] [NAME]" },
+	{ "variable",	ctl_variable_main,
+	    "variable set|rm|get|list [-t tenant] [-r] [NAME [VALUE]]" },
 };
 
 static void __attribute__((noreturn))

@@ -1,5 +1,3 @@
-#include "build.h"
-
 /*
  * fuzz_http — the request parser under arbitrary bytes.
  *
@@ -8,16 +6,11 @@
  * is parsed twice, all at once and in pseudo-random pieces, and the two
  * runs must see the same requests and the same error: the outcome may
  * never depend on how TCP happened to split the stream.  Every request
- * taken is checked against the promises of http.h.
- *
- * Built with -DWD_LIBFUZZER for libFuzzer; otherwise main() replays the
- * files (or directories of files) named on the command line, by default
- * $top_srcdir/tests/fuzz/corpus/http, so that make check runs the corpus.
+ * taken is checked against the promises of http.h.  tests/fuzz/replay.c or
+ * libFuzzer supplies main().
  */
+#include "build.h"
 
-#include <sys/stat.h>
-
-#include <dirent.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -206,88 +199,3 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	return 0;
 }
-
-#ifndef WD_LIBFUZZER
-static int
-fuzz_replay_file(const char *path)
-{
-	FILE		*f;
-	uint8_t		*buf = NULL;
-	long		 n;
-	int		 rv = -1;
-
-	if ((f = fopen(path, "rb")) == NULL)
-		goto out;
-	if (fseek(f, 0, SEEK_END) == -1 || (n = ftell(f)) < 0 ||
-	    fseek(f, 0, SEEK_SET) == -1)
-		goto out;
-	if ((buf = malloc(n + 1)) == NULL ||
-	    fread(buf, 1, n, f) != (size_t)n)
-		goto out;
-	LLVMFuzzerTestOneInput(buf, n);
-	rv = 0;
- out:
-	if (rv == -1)
-		fprintf(stderr, "fuzz_http: %s: cannot read\n", path);
-	free(buf);
-	if (f != NULL)
-		fclose(f);
-	return rv;
-}
-
-static int
-fuzz_replay(const char *path, int *count)
-{
-	struct stat	 sb;
-	struct dirent	*de;
-	DIR		*d;
-	char		*p;
-	int		 rv = 0;
-
-	if (stat(path, &sb) == -1) {
-		fprintf(stderr, "fuzz_http: %s: not found\n", path);
-		return -1;
-	}
-	if (!S_ISDIR(sb.st_mode)) {
-		(*count)++;
-		return fuzz_replay_file(path);
-	}
-	if ((d = opendir(path)) == NULL)
-		return -1;
-	while ((de = readdir(d)) != NULL) {
-		if (de->d_name[0] == '.')
-			continue;
-		if (asprintf(&p, "%s/%s", path, de->d_name) == -1) {
-			rv = -1;
-			break;
-		}
-		if (fuzz_replay(p, count) == -1)
-			rv = -1;
-		free(p);
-	}
-	closedir(d);
-	return rv;
-}
-
-int
-main(int argc, char *argv[])
-{
-	const char	*top = getenv("top_srcdir");
-	char		*def = NULL;
-	int		 i, count = 0, rv = 0;
-
-	if (argc < 2) {
-		if (asprintf(&def, "%s/tests/fuzz/corpus/http",
-		    top != NULL ? top : ".") == -1)
-			return 1;
-		rv = fuzz_replay(def, &count);
-		free(def);
-	}
-	for (i = 1; i < argc; i++)
-		if (fuzz_replay(argv[i], &count) == -1)
-			rv = -1;
-	printf("fuzz_http: replayed %d inputs\n", count);
-	/* An empty corpus means a wrong path, not a pass. */
-	return rv == 0 && count > 0 ? 0 : 1;
-}
-#endif

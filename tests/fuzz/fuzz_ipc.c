@@ -1,4 +1,3 @@
-#include "build.h"
 /*
  * fuzz_ipc — a channel reading arbitrary bytes from a hostile peer.
  *
@@ -7,17 +6,13 @@
  * byte seeds the split), and both runs must take the same frames and end
  * the same way: a channel's verdict may never depend on how the stream was
  * split.  Every frame taken goes through the catalogue's decoders, which
- * must either succeed within the payload or refuse.
- *
- * Built with -DWD_LIBFUZZER for libFuzzer; otherwise main() replays the
- * files (or directories of files) named on the command line, by default
- * $top_srcdir/tests/fuzz/corpus/ipc, so that make check runs the corpus.
+ * must either succeed within the payload or refuse.  tests/fuzz/replay.c or
+ * libFuzzer supplies main().
  */
-#include <sys/socket.h>
-#include <sys/stat.h>
+#include "build.h"
 
-#include <dirent.h>
-#include <errno.h>
+#include <sys/socket.h>
+
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -172,77 +167,3 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	return 0;
 }
-
-#ifndef WD_LIBFUZZER
-static int
-fuzz_replay_file(const char *path)
-{
-	struct stat	 st;
-	uint8_t		*buf;
-	FILE		*f;
-	size_t		 n;
-
-	if ((f = fopen(path, "rb")) == NULL || fstat(fileno(f), &st) == -1) {
-		fprintf(stderr, "%s: %s\n", path, strerror(errno));
-		if (f != NULL)
-			fclose(f);
-		return -1;
-	}
-	if ((buf = malloc(st.st_size + 1)) == NULL)
-		abort();
-	n = fread(buf, 1, st.st_size, f);
-	fclose(f);
-	LLVMFuzzerTestOneInput(buf, n);
-	free(buf);
-	return 0;
-}
-
-static int
-fuzz_replay(const char *path, int *count)
-{
-	struct dirent	*de;
-	struct stat	 st;
-	DIR		*d;
-	char		 sub[4096];
-	int		 rv = 0;
-
-	if (stat(path, &st) == -1) {
-		fprintf(stderr, "%s: %s\n", path, strerror(errno));
-		return -1;
-	}
-	if (!S_ISDIR(st.st_mode)) {
-		(*count)++;
-		return fuzz_replay_file(path);
-	}
-	if ((d = opendir(path)) == NULL)
-		return -1;
-	while ((de = readdir(d)) != NULL) {
-		if (de->d_name[0] == '.')
-			continue;
-		snprintf(sub, sizeof(sub), "%s/%s", path, de->d_name);
-		if (fuzz_replay(sub, count) == -1)
-			rv = -1;
-	}
-	closedir(d);
-	return rv;
-}
-
-int
-main(int argc, char *argv[])
-{
-	const char	*srcdir = getenv("top_srcdir");
-	char		 def[4096];
-	int		 i, count = 0, rv = 0;
-
-	if (argc < 2) {
-		snprintf(def, sizeof(def), "%s/tests/fuzz/corpus/ipc",
-		    srcdir != NULL ? srcdir : ".");
-		rv = fuzz_replay(def, &count);
-	} else
-		for (i = 1; i < argc; i++)
-			if (fuzz_replay(argv[i], &count) == -1)
-				rv = -1;
-	printf("fuzz_ipc: %d inputs replayed\n", count);
-	return rv == 0 && count > 0 ? 0 : 1;
-}
-#endif

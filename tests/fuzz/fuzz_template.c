@@ -2,14 +2,12 @@
  * fuzz_template.c — libFuzzer target for the template engine: compile,
  * analyse (usage, every field's validation), render against a context, and
  * evaluate any secret trees.  Input: template bytes, optionally followed by
- * a NUL and a JSON context object.
- *
- * Built without libFuzzer (FUZZ_REPLAY) it is a replay main that runs every
- * file of the seed corpus, so make check exercises the corpus.
+ * a NUL and a JSON context object.  tests/fuzz/replay.c or libFuzzer
+ * supplies main().
  */
 #include "build.h"
 
-#include <dirent.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -99,70 +97,3 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	tval_unref(env.te_globals);
 	return 0;
 }
-
-#ifdef FUZZ_REPLAY
-static int
-replay_file(const char *path)
-{
-	FILE	*f;
-	uint8_t	*buf;
-	long	 n;
-
-	if ((f = fopen(path, "rb")) == NULL)
-		return -1;
-	if (fseek(f, 0, SEEK_END) == -1 || (n = ftell(f)) < 0 ||
-	    fseek(f, 0, SEEK_SET) == -1 ||
-	    (buf = malloc((size_t)n + 1)) == NULL) {
-		fclose(f);
-		return -1;
-	}
-	if (fread(buf, 1, (size_t)n, f) != (size_t)n) {
-		free(buf);
-		fclose(f);
-		return -1;
-	}
-	fclose(f);
-	LLVMFuzzerTestOneInput(buf, (size_t)n);
-	free(buf);
-	return 0;
-}
-
-int
-main(int argc, char *argv[])
-{
-	const char	*top = getenv("top_srcdir");
-	char		 dir[4096], path[8192];
-	DIR		*d;
-	struct dirent	*de;
-	int		 n = 0, i;
-
-	if (argc > 1) {
-		for (i = 1; i < argc; i++)
-			if (replay_file(argv[i]) == -1) {
-				fprintf(stderr, "%s: cannot read\n", argv[i]);
-				return 1;
-			}
-		return 0;
-	}
-	snprintf(dir, sizeof(dir), "%s/tests/fuzz/corpus/template",
-	    top != NULL ? top : ".");
-	if ((d = opendir(dir)) == NULL) {
-		fprintf(stderr, "%s: cannot open\n", dir);
-		return 1;
-	}
-	while ((de = readdir(d)) != NULL) {
-		if (de->d_name[0] == '.')
-			continue;
-		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
-		if (replay_file(path) == -1) {
-			fprintf(stderr, "%s: cannot read\n", path);
-			closedir(d);
-			return 1;
-		}
-		n++;
-	}
-	closedir(d);
-	printf("replayed %d inputs\n", n);
-	return n > 0 ? 0 : 1;
-}
-#endif
