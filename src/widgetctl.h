@@ -16,6 +16,8 @@ struct ctl_globals {
 /* Each command gets argv with argv[0] = its name; returns the exit status. */
 int	ctl_render_main(struct ctl_globals *, int, char **);	/* ctl_render.c */
 int	ctl_check_main(struct ctl_globals *, int, char **);	/* ctl_check.c */
+int	ctl_scan_main(struct ctl_globals *, int, char **);	/* ctl_scan.c */
+
 int	ctl_reload_main(struct ctl_globals *, int, char **);	/* ctl_daemon.c */
 int	ctl_status_main(struct ctl_globals *, int, char **);	/* ctl_daemon.c */
 int	ctl_stop_main(struct ctl_globals *, int, char **);	/* ctl_daemon.c */
@@ -63,5 +65,12 @@ int	ctl_command(struct ctl_globals *, struct json_object *request,
 struct json_object *ctl_request_new(const char *command);
 /* The status reply as the tables widgetctl status prints. */
 void	ctl_status_print(FILE *, struct json_object *reply);
+
+/*
+ * Read a regular file of at most max bytes into a malloc'd, NUL-terminated
+ * buffer; -1 with errno (EFBIG over max, EINVAL not a regular file).
+ */
+int	ctl_read_file(const char *path, size_t max, char **bufp,
+	    size_t *lenp);						/* ctl_check.c */
 
 #endif
