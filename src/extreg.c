@@ -457,6 +457,20 @@ extreg_path_check(const char *s, size_t len)
 	return code;
 }
 
+int
+extreg_branch_valid(const char *s)
+{
+	size_t	 n = strlen(s), i;
+
+	if (n == 0 || n > 255 || s[0] == '/' || s[n - 1] == '/' ||
+	    strstr(s, "..") != NULL)
+		return 0;
+	for (i = 0; i < n; i++)
+		if (!isalnum((unsigned char)s[i]) && strchr("/_-.", s[i]) == NULL)
+			return 0;
+	return 1;
+}
+
 /* A repository path member: non-empty, relative, no traversal. */
 static char *
 xrepo_path(struct xv *x, const struct jpos *obj, const char *key,

@@ -111,4 +111,11 @@ int		 extreg_is_registry_name(const char *base, int *legacy);
  */
 const char	*extreg_path_check(const char *s, size_t len);
 
+/*
+ * A watched branch's name as platform-docs §24 allows it: letters, digits
+ * and / _ - . only, no "..", not starting or ending with /, at most 255
+ * bytes.  1 valid, 0 not (the configuration and the publisher both ask).
+ */
+int		 extreg_branch_valid(const char *);
+
 #endif

@@ -263,20 +263,6 @@ pnext_seq(struct pctx *c, const char *rel)
 
 /* --- Names and paths -------------------------------------------------------- */
 
-int
-publish_branch_valid(const char *s)
-{
-	size_t	 n = strlen(s), i;
-
-	if (n == 0 || n > 255 || s[0] == '/' || s[n - 1] == '/' ||
-	    strstr(s, "..") != NULL)
-		return 0;
-	for (i = 0; i < n; i++)
-		if (!isalnum((unsigned char)s[i]) && strchr("/_-.", s[i]) == NULL)
-			return 0;
-	return 1;
-}
-
 /* Valid UTF-8 without controls: a name a URL and a log line can carry. */
 static int
 putf8_clean(const char *s)
@@ -1262,7 +1248,7 @@ popen_repo(struct pctx *c)
 	char		 ref[300];
 	int		 rv = -1;
 
-	if (o->po_branch == NULL || !publish_branch_valid(o->po_branch))
+	if (o->po_branch == NULL || !extreg_branch_valid(o->po_branch))
 		return pfail(c, EXT_E_FETCH, "'%s' is not a valid branch name",
 		    o->po_branch != NULL ? o->po_branch : "");
 	if (git_repository_open_ext(&c->c_repo, o->po_repo,
@@ -1432,7 +1418,7 @@ publish_resolve(const char *repo, const char *branch, char *commit,
 		snprintf(why, size, "libgit2: %s", pgit_error());
 		return -1;
 	}
-	if (!publish_branch_valid(branch)) {
+	if (!extreg_branch_valid(branch)) {
 		snprintf(why, size, "'%s' is not a valid branch name", branch);
 		return -1;
 	}

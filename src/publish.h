@@ -109,10 +109,5 @@ int		 publish_current(const char *outdir, char *gen, size_t size);
  */
 int		 publish_resolve(const char *repo, const char *branch,
 		    char *commit, char *why, size_t size);
-/*
- * Branch names as platform-docs §24: letters, digits and / _ - . only, no
- * "..", not starting or ending with /.
- */
-int		 publish_branch_valid(const char *);
 
 #endif

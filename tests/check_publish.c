@@ -477,9 +477,9 @@ START_TEST(test_branch_switch)
 	}
 	expect_fail("../main", "GITHUB_FETCH_FAILED", "not a valid branch");
 	expect_fail("/main", "GITHUB_FETCH_FAILED", "not a valid branch");
-	ck_assert_int_eq(publish_branch_valid("release/1.2_x-y"), 1);
-	ck_assert_int_eq(publish_branch_valid("a b"), 0);
-	ck_assert_int_eq(publish_branch_valid("main/"), 0);
+	ck_assert_int_eq(extreg_branch_valid("release/1.2_x-y"), 1);
+	ck_assert_int_eq(extreg_branch_valid("a b"), 0);
+	ck_assert_int_eq(extreg_branch_valid("main/"), 0);
 }
 END_TEST
 
