@@ -2,7 +2,7 @@
 # validation, the content scanner, the publisher core, their widgetctl
 # commands, tests and fuzz targets (SPEC §10, issue 15).
 src_libwidgetd_a_SOURCES += src/extreg.h src/extreg.c src/scan.h src/scan.c \
-	src/ctl_scan.c src/pubfs.h src/pubfs.c src/rewrite.h src/rewrite.c \
+	src/ctl_scan.c src/pubfs.h src/pubfs.c src/pubdir.h src/pubdir.c src/rewrite.h src/rewrite.c \
 	src/publish.h src/publish.c
 # Only publish.o needs libgit2: programs that do not call the publisher
 # (widgetd, widgetctl today) do not link it.
@@ -21,6 +21,15 @@ tests_check_scan_SOURCES = tests/check_scan.c \
 	tests/check_main.c tests/check_main.h
 tests_check_scan_CFLAGS = $(WD_TEST_CFLAGS)
 tests_check_scan_LDADD = $(WD_TEST_LIBS)
+
+# A published generation on its way to the workers: the directory's
+# layout, the snapshot that carries it, synced connectors merged.
+check_PROGRAMS += tests/check_extsnap
+TESTS += tests/check_extsnap
+tests_check_extsnap_SOURCES = tests/check_extsnap.c \
+	tests/check_main.c tests/check_main.h
+tests_check_extsnap_CFLAGS = $(WD_TEST_CFLAGS)
+tests_check_extsnap_LDADD = $(WD_TEST_LIBS)
 
 # The scanner against real libraries from npm (skips without the registry).
 TESTS += tests/scan_libraries.py

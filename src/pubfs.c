@@ -36,6 +36,8 @@
 struct pubfs {
 	int		 pf_fd;
 	int		 pf_lockfd;
+	uid_t		 pf_owner;	/* reads: only files of this uid (or
+					   root's); (uid_t)-1 any */
 };
 
 /*
@@ -170,6 +172,7 @@ pubfs_open(const char *dir)
 	if ((pf = calloc(1, sizeof(*pf))) == NULL)
 		return NULL;
 	pf->pf_lockfd = -1;
+	pf->pf_owner = (uid_t)-1;
 	if (mkdir(dir, 0755) == -1 && errno != EEXIST)
 		goto fail;
 	/* The root itself must not be a link either. */
@@ -177,6 +180,38 @@ pubfs_open(const char *dir)
 	    O_CLOEXEC)) == -1)
 		goto fail;
 	return pf;
+ fail:
+	saved = errno;
+	free(pf);
+	errno = saved;
+	return NULL;
+}
+
+struct pubfs *
+pubfs_attach(const char *dir, uid_t owner)
+{
+	struct pubfs	*pf;
+	struct stat	 st;
+	int		 saved;
+
+	if ((pf = calloc(1, sizeof(*pf))) == NULL)
+		return NULL;
+	pf->pf_lockfd = -1;
+	pf->pf_owner = owner;
+	if ((pf->pf_fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+	    O_CLOEXEC)) == -1)
+		goto fail;
+	if (fstat(pf->pf_fd, &st) == -1)
+		goto fail_fd;
+	if (owner != (uid_t)-1 && st.st_uid != owner && st.st_uid != 0) {
+		errno = EPERM;
+		goto fail_fd;
+	}
+	return pf;
+ fail_fd:
+	saved = errno;
+	close(pf->pf_fd);
+	errno = saved;
  fail:
 	saved = errno;
 	free(pf);
@@ -353,17 +388,26 @@ pubfs_rename(struct pubfs *pf, const char *from, const char *to)
 }
 
 int
+pubfs_stat(struct pubfs *pf, const char *rel, struct stat *st)
+{
+	const char	*base;
+	int		 fd, rv, saved;
+
+	if ((fd = pubfs_parent(pf, rel, &base)) == -1)
+		return -1;
+	rv = fstatat(fd, base, st, AT_SYMLINK_NOFOLLOW);
+	saved = errno;
+	close(fd);
+	errno = saved;
+	return rv;
+}
+
+int
 pubfs_exists(struct pubfs *pf, const char *rel)
 {
 	struct stat	 st;
-	const char	*base;
-	int		 fd, rv;
 
-	if ((fd = pubfs_parent(pf, rel, &base)) == -1)
-		return errno == ENOENT ? 0 : -1;
-	rv = fstatat(fd, base, &st, AT_SYMLINK_NOFOLLOW);
-	close(fd);
-	if (rv == -1)
+	if (pubfs_stat(pf, rel, &st) == -1)
 		return errno == ENOENT ? 0 : -1;
 	return 1;
 }
@@ -425,10 +469,18 @@ int
 pubfs_read(struct pubfs *pf, const char *rel, size_t max, char **bufp,
     size_t *lenp)
 {
-	int	 fd, rv, saved;
+	struct stat	 st;
+	int		 fd, rv, saved;
 
-	if ((fd = pubfs_openat(pf, rel, O_RDONLY, 0)) == -1)
+	/* O_NONBLOCK: a FIFO planted here must not hang the reader. */
+	if ((fd = pubfs_openat(pf, rel, O_RDONLY | O_NONBLOCK, 0)) == -1)
 		return -1;
+	if (pf->pf_owner != (uid_t)-1 && (fstat(fd, &st) == -1 ||
+	    (st.st_uid != pf->pf_owner && st.st_uid != 0))) {
+		close(fd);
+		errno = EPERM;
+		return -1;
+	}
 	rv = pubfs_read_fd(fd, max, bufp, lenp);
 	saved = errno;
 	close(fd);

@@ -12,12 +12,22 @@
 #ifndef WIDGETD_PUBFS_H
 #define WIDGETD_PUBFS_H
 
+#include <sys/types.h>
+
 #include <stddef.h>
 
+struct stat;
 struct pubfs;
 
 /* Open (creating it, 0755, when missing) the directory dir. */
 struct pubfs	*pubfs_open(const char *dir);
+/*
+ * Open an existing directory dir for reading what someone else wrote
+ * there (the parent reading a publisher's generation): nothing is made,
+ * and with owner other than (uid_t)-1 the directory and every file read
+ * must belong to owner or root (EPERM otherwise).
+ */
+struct pubfs	*pubfs_attach(const char *dir, uid_t owner);
 void		 pubfs_close(struct pubfs *);
 /* The directory fd (for a sandbox rule or fstat); owned by pubfs. */
 int		 pubfs_fd(const struct pubfs *);
@@ -33,6 +43,8 @@ int		 pubfs_replace(struct pubfs *, const char *rel, const void *buf,
 /* A hard link to from at to (both beneath the root). */
 int		 pubfs_link(struct pubfs *, const char *from, const char *to);
 int		 pubfs_rename(struct pubfs *, const char *from, const char *to);
+/* lstat(2) of rel beneath the root. */
+int		 pubfs_stat(struct pubfs *, const char *rel, struct stat *);
 /* 1 when rel exists (not following links), 0 when not, -1 on error. */
 int		 pubfs_exists(struct pubfs *, const char *rel);
 /* Link count of a regular file rel, -1 on error. */

@@ -34,6 +34,7 @@
 
 #include "connector.h"
 #include "extreg.h"
+#include "pubdir.h"
 #include "pubfs.h"
 #include "publish.h"
 #include "rewrite.h"
@@ -1111,50 +1112,6 @@ pmanifest(struct pctx *c)
 	return out;
 }
 
-/* The live generation's name, "" when there is none. */
-static void
-plive(struct pubfs *fs, char *gen, size_t size)
-{
-	char	*buf = NULL;
-	size_t	 len;
-
-	gen[0] = '\0';
-	if (pubfs_read(fs, "current", 256, &buf, &len) == 0) {
-		buf[strcspn(buf, "\n")] = '\0';
-		/* Only a name this code could have written is believed. */
-		if (strchr(buf, '/') == NULL && buf[0] != '.' && buf[0] != '\0')
-			snprintf(gen, size, "%s", buf);
-	}
-	free(buf);
-}
-
-/* Everything but the live generation, and objects nothing links. */
-static void
-pprune(struct pubfs *fs, const char *keep)
-{
-	char	**names;
-	char	 rel[300];
-	size_t	 n, i;
-
-	if (pubfs_list(fs, "gens", &names, &n) == 0) {
-		for (i = 0; i < n; i++) {
-			if (keep != NULL && strcmp(names[i], keep) == 0)
-				continue;
-			snprintf(rel, sizeof(rel), "gens/%s", names[i]);
-			pubfs_remove_tree(fs, rel);
-		}
-		pubfs_list_free(names, n);
-	}
-	if (pubfs_list(fs, "objects", &names, &n) == 0) {
-		for (i = 0; i < n; i++) {
-			snprintf(rel, sizeof(rel), "objects/%s", names[i]);
-			if (keep == NULL || pubfs_nlink(fs, rel) <= 1)
-				pubfs_unlink(fs, rel);
-		}
-		pubfs_list_free(names, n);
-	}
-}
-
 /* One file into the new generation, through the content store. */
 static int
 pstore(struct pctx *c, const struct pfile *f)
@@ -1367,11 +1324,11 @@ publish_run(const struct publish_opts *o, struct publish_build *b)
 		/* Success prunes to the new generation; failure only its own
 		 * leftovers, the live generation stays as it was. */
 		if (rv == 0)
-			pprune(c.c_fs, c.c_gen);
+			pubdir_prune(c.c_fs, c.c_gen);
 		else if (c.c_tmpgen[0] != '\0')
 			pubfs_remove_tree(c.c_fs, c.c_tmpgen);
 		if (rv == -1) {
-			plive(c.c_fs, live, sizeof(live));
+			pubdir_live(c.c_fs, live, sizeof(live));
 			if (live[0] != '\0')
 				pdetail(&c, "generation %s stays live", live);
 		}
@@ -1436,41 +1393,4 @@ publish_resolve(const char *repo, const char *branch, char *commit,
 	}
 	git_repository_free(r);
 	return rv;
-}
-
-int
-publish_unpublish(const char *outdir)
-{
-	struct pubfs	*fs;
-	int		 rv = -1;
-
-	if ((fs = pubfs_open(outdir)) == NULL)
-		return -1;
-	if (pubfs_lock(fs, ".lock") == -1)
-		goto out;
-	if (pubfs_unlink(fs, "current") == -1 && errno != ENOENT)
-		goto out;
-	if (pubfs_sync_dir(fs, "") == -1)
-		goto out;
-	pprune(fs, NULL);
-	rv = 0;
- out:
-	pubfs_close(fs);
-	return rv;
-}
-
-int
-publish_current(const char *outdir, char *gen, size_t size)
-{
-	struct pubfs	*fs;
-
-	if ((fs = pubfs_open(outdir)) == NULL)
-		return -1;
-	plive(fs, gen, size);
-	pubfs_close(fs);
-	if (gen[0] == '\0') {
-		errno = ENOENT;
-		return -1;
-	}
-	return 0;
 }

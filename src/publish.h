@@ -8,14 +8,7 @@
  * (through pubfs), so it can run in a sandboxed role whose Landlock rules
  * allow exactly those two trees.
  *
- * The published directory:
- *   current                 the live generation's name (replaced atomically)
- *   gens/<generation>/      manifest.json, connectors_registry.json (when
- *                           the repository has one), files/<repo path>
- *   objects/<blob id>       content store; generations hard-link into it,
- *                           so unchanged content is never written twice
- *   builds/<n>.json         build records, the newest PUBLISH_KEEP_BUILDS
- *   .lock                   held during a publish
+ * The published directory's layout is pubdir.h's.
  */
 #ifndef WIDGETD_PUBLISH_H
 #define WIDGETD_PUBLISH_H
@@ -94,13 +87,6 @@ int		 publish_run(const struct publish_opts *, struct publish_build *);
 void		 publish_build_clear(struct publish_build *);
 const char	*publish_state_name(enum publish_state);
 
-/*
- * Remove every published generation and object (the repository was
- * removed from the configuration); build records stay.  0 or -1.
- */
-int		 publish_unpublish(const char *outdir);
-/* The live generation's name into gen (size bytes); 0, or -1 (ENOENT: none). */
-int		 publish_current(const char *outdir, char *gen, size_t size);
 /*
  * The commit the branch points at now, as 40 hex digits in commit (at
  * least 41 bytes): what a watcher polls to notice a push (a publish is

@@ -24,6 +24,7 @@
 
 #include "connector.h"
 #include "extreg.h"
+#include "pubdir.h"
 #include "publish.h"
 #include "rewrite.h"
 #include "sandbox.h"
@@ -155,7 +156,7 @@ live(void)
 {
 	static char	 gen[64];
 
-	if (publish_current(out, gen, sizeof(gen)) == -1)
+	if (pubdir_current(out, gen, sizeof(gen)) == -1)
 		return NULL;
 	return gen;
 }
@@ -693,7 +694,7 @@ START_TEST(test_unpublish_records)
 	base_repo();
 	ck_assert_int_eq(run("main", &b), 0);
 	publish_build_clear(&b);
-	ck_assert_int_eq(publish_unpublish(out), 0);
+	ck_assert_int_eq(pubdir_unpublish(out), 0);
 	ck_assert_ptr_null(live());
 	snprintf(cmd, sizeof(cmd), "test -z \"$(ls -A '%s/gens' '%s/objects' | "
 	    "grep -v :)\"", out, out);
