@@ -3,7 +3,7 @@
 # commands, tests and fuzz targets (SPEC §10, issue 15).
 src_libwidgetd_a_SOURCES += src/extreg.h src/extreg.c src/scan.h src/scan.c \
 	src/ctl_scan.c src/pubfs.h src/pubfs.c src/pubdir.h src/pubdir.c src/rewrite.h src/rewrite.c \
-	src/publish.h src/publish.c
+	src/publish.h src/publish.c src/worker_ext.c
 # Only publish.o needs libgit2: programs that do not call the publisher
 # (widgetd, widgetctl today) do not link it.
 AM_CFLAGS += $(LIBGIT2_CFLAGS)
