@@ -2,11 +2,12 @@
 # validation, the content scanner, the publisher core, their widgetctl
 # commands, tests and fuzz targets (SPEC §10, issue 15).
 src_libwidgetd_a_SOURCES += src/extreg.h src/extreg.c src/scan.h src/scan.c \
-	src/ctl_scan.c src/pubfs.h src/pubfs.c src/pubdir.h src/pubdir.c src/rewrite.h src/rewrite.c \
-	src/publish.h src/publish.c src/worker_ext.c
-# Only publish.o needs libgit2: programs that do not call the publisher
-# (widgetd, widgetctl today) do not link it.
+	src/ctl_scan.c src/ctl_publish.c src/pubfs.h src/pubfs.c src/pubdir.h src/pubdir.c src/rewrite.h src/rewrite.c \
+	src/publish.h src/publish.c src/worker_ext.c src/publisher.c
+# Only publish.o needs libgit2: widgetd links it for its publisher role;
+# widgetctl and the tests that do not publish do not.
 AM_CFLAGS += $(LIBGIT2_CFLAGS)
+widgetd_LDADD += $(LIBGIT2_LIBS)
 
 check_PROGRAMS += tests/check_extreg
 TESTS += tests/check_extreg

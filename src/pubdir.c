@@ -13,6 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <json-c/json.h>
+
 #include "pubdir.h"
 #include "pubfs.h"
 
@@ -49,6 +51,46 @@ pubdir_current(const char *outdir, char *gen, size_t size)
 		return -1;
 	rv = pubdir_live(fs, gen, size);
 	pubfs_close(fs);
+	return rv;
+}
+
+/* A string member into out, when it is one and fits. */
+static int
+pubdir_member(struct json_object *o, const char *key, char *out, size_t size)
+{
+	struct json_object	*v;
+
+	if (!json_object_object_get_ex(o, key, &v) ||
+	    !json_object_is_type(v, json_type_string) ||
+	    (size_t)json_object_get_string_len(v) >= size)
+		return -1;
+	memcpy(out, json_object_get_string(v), json_object_get_string_len(v)
+	    + 1);
+	return 0;
+}
+
+int
+pubdir_source(struct pubfs *fs, const char *gen, struct pubdir_source *ps)
+{
+	struct json_object	*o;
+	char			 rel[PUBDIR_MAXGEN + 32], *buf = NULL;
+	size_t			 len;
+	int			 rv = -1;
+
+	memset(ps, 0, sizeof(*ps));
+	snprintf(rel, sizeof(rel), "gens/%s/source.json", gen);
+	if (pubfs_read(fs, rel, 4096, &buf, &len) == -1)
+		return -1;
+	if ((o = json_tokener_parse(buf)) != NULL &&
+	    pubdir_member(o, "commit", ps->ps_commit,
+	    sizeof(ps->ps_commit)) == 0 &&
+	    pubdir_member(o, "branch", ps->ps_branch,
+	    sizeof(ps->ps_branch)) == 0 &&
+	    pubdir_member(o, "settings", ps->ps_settings,
+	    sizeof(ps->ps_settings)) == 0)
+		rv = 0;
+	json_object_put(o);
+	free(buf);
 	return rv;
 }
 

@@ -6,7 +6,8 @@
  *
  *   current                 the live generation's name (replaced atomically)
  *   gens/<generation>/      manifest.json, connectors_registry.json (when
- *                           the repository has one), files/<repo path>
+ *                           the repository has one), source.json (commit,
+ *                           branch, settings tag), files/<repo path>
  *   objects/<blob id>       content store the generations hard-link into
  *   builds/<n>.json         build records, zero-padded numbers
  *   .lock                   held during a publish
@@ -31,6 +32,15 @@ struct pubfs;
 int		 pubdir_live(struct pubfs *, char *gen, size_t size);
 /* The same for the directory outdir, opening it without creating it. */
 int		 pubdir_current(const char *outdir, char *gen, size_t size);
+/* What generation gen was made from (its source.json). */
+struct pubdir_source {
+	char		 ps_commit[41];
+	char		 ps_branch[256];
+	char		 ps_settings[64];
+};
+/* 0, or -1 when gen has no readable, well-formed source.json. */
+int		 pubdir_source(struct pubfs *, const char *gen,
+		    struct pubdir_source *);
 /*
  * Remove every generation but keep (NULL: all of them) and the objects
  * nothing links any more.  Failures are ignored: a leftover is removed

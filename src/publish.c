@@ -822,7 +822,10 @@ pregistry(struct pctx *c)
 static int
 pconnectors(struct pctx *c)
 {
-	const struct registry	*man = c->c_o->po_manual;
+	const struct publish_opts *o = c->c_o;
+	const struct registry	*man = o->po_manual;
+	const struct connector	*mc;
+	const struct composite	*mk;
 	struct reg_report	 rep;
 	struct registry		*r;
 	char			*line = NULL;
@@ -858,14 +861,22 @@ pconnectors(struct pctx *c)
 		reg_report_clear(&rep);
 		return -1;
 	}
-	/* A permalink both synced and manual is a build error (§5). */
+	/*
+	 * A permalink both synced and manual is a build error (§5).  The
+	 * daemon's registry may also hold what the previous publish synced
+	 * (after the tenant's own): those do not count.
+	 */
 	for (i = 0; man != NULL && i < r->r_nconns; i++)
-		if (registry_connector(man, r->r_conns[i].c_permalink) != NULL)
+		if ((mc = registry_connector(man, r->r_conns[i].c_permalink)) !=
+		    NULL && (!o->po_manual_split ||
+		    mc->c_index < o->po_manual_nconns))
 			pfail(c, EXT_E_CONNECTORS, "connector '%s' is both in "
 			    "the repository and in the tenant's registry",
 			    r->r_conns[i].c_permalink);
 	for (i = 0; man != NULL && i < r->r_ncomps; i++)
-		if (registry_composite(man, r->r_comps[i].cc_permalink) != NULL)
+		if ((mk = registry_composite(man, r->r_comps[i].cc_permalink)) !=
+		    NULL && (!o->po_manual_split ||
+		    mk->cc_index < o->po_manual_ncomps))
 			pfail(c, EXT_E_CONNECTORS, "composite connector '%s' is "
 			    "both in the repository and in the tenant's registry",
 			    r->r_comps[i].cc_permalink);
@@ -1145,6 +1156,35 @@ pstore(struct pctx *c, const struct pfile *f)
 	return 0;
 }
 
+/*
+ * source.json: what the generation was made from (commit, branch, the
+ * publisher's settings tag), for the publisher to tell at start whether
+ * its live generation is current.  Never served.
+ */
+static int
+psource(struct pctx *c)
+{
+	struct json_object	*o;
+	const char		*s;
+	char			 rel[128];
+	int			 rv = 0;
+
+	if ((o = json_object_new_object()) == NULL)
+		return pfail(c, EXT_E_UPLOAD, "out of memory");
+	json_object_object_add(o, "commit", json_object_new_string(
+	    c->c_b->pb_commit));
+	json_object_object_add(o, "branch", json_object_new_string(
+	    c->c_o->po_branch));
+	json_object_object_add(o, "settings", json_object_new_string(
+	    c->c_o->po_settings != NULL ? c->c_o->po_settings : ""));
+	s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
+	snprintf(rel, sizeof(rel), "%s/source.json", c->c_tmpgen);
+	if (pubfs_write_new(c->c_fs, rel, s, strlen(s), 0644) == -1)
+		rv = pfail(c, EXT_E_UPLOAD, "%s: %s", rel, strerror(errno));
+	json_object_put(o);
+	return rv;
+}
+
 static int
 pgeneration(struct pctx *c)
 {
@@ -1170,6 +1210,8 @@ pgeneration(struct pctx *c)
 			return pfail(c, EXT_E_UPLOAD, "%s: %s", rel,
 			    strerror(errno));
 	}
+	if (psource(c) == -1)
+		return -1;
 	if ((manifest = pmanifest(c)) == NULL)
 		return pfail(c, EXT_E_UPLOAD, "out of memory");
 	snprintf(rel, sizeof(rel), "%s/manifest.json", c->c_tmpgen);

@@ -43,6 +43,14 @@ struct publish_opts {
 	const struct registry *po_manual;	/* the tenant's own connectors
 						   (NULL: none); a permalink in
 						   both is a build error */
+	int		 po_manual_split;	/* set: only the first */
+	size_t		 po_manual_nconns;	/* so many of po_manual's
+						   connectors and */
+	size_t		 po_manual_ncomps;	/* composites are the tenant's
+						   (the rest: synced earlier) */
+	const char	*po_settings;	/* what the publish was made with, as
+					   a short tag (NULL: ""), kept in the
+					   generation's source.json */
 	struct publish_limits po_limits;
 };
 

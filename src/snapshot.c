@@ -347,6 +347,8 @@ snap_ext_connectors(struct snap_tenant *st, const char *name,
 	    snap_load_registry(&tmp, name, data, len, cfg, report, arg) == -1)
 		goto out;
 	n = tmp.st_reg->r_nconns + tmp.st_reg->r_ncomps;
+	st->st_ext.se_own_conns = st->st_reg->r_nconns;
+	st->st_ext.se_own_comps = st->st_reg->r_ncomps;
 	if (registry_merge(st->st_reg, tmp.st_reg, &dup) == -1) {
 		if (dup != NULL)
 			snap_report(report, arg, "%s: connector '%s' is both in "

@@ -45,6 +45,8 @@ struct snap_ext {
 	struct snap_file *se_files;	/* sorted by sf_path (children only) */
 	size_t		 se_nfiles;
 	size_t		 se_nsynced;	/* connectors and composites it synced */
+	size_t		 se_own_conns;	/* st_reg's connectors before the */
+	size_t		 se_own_comps;	/* synced ones, and composites */
 };
 
 struct snap_tenant {
