@@ -33,9 +33,14 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "extreg.h"
+#include "scan.h"
 
 #ifndef RUNSTATEDIR
 #define RUNSTATEDIR	"/run"
+#endif
+#ifndef LOCALSTATEDIR
+#define LOCALSTATEDIR	"/var"
 #endif
 
 #define CONFIG_KIB	1024LL
@@ -877,11 +882,15 @@ config_host_norm(const char *v, const char **why)
 	return h;
 }
 
-/* hosts: normalised, and a host listed twice in one tenant is a typo. */
+/*
+ * A list of host names, normalised (config_host_norm); a host listed
+ * twice is a typo.  literal: no IP literal and no '_', as a CSP host
+ * source needs.  Every bad entry is reported; the good ones are kept.
+ */
 static void
-config_do_hosts(struct config_ctx *x, const config_setting_t *s, void *base)
+config_host_list(struct config_ctx *x, const config_setting_t *s,
+    int literal, char ***list, size_t *nlist)
 {
-	struct conf_tenant	*t = base;
 	const config_setting_t	*el;
 	const char		*why;
 	char			*h;
@@ -892,7 +901,7 @@ config_do_hosts(struct config_ctx *x, const config_setting_t *s, void *base)
 		return;
 	if ((n = config_setting_length(s)) == 0)
 		return;
-	if ((t->t_hosts = calloc(n, sizeof(*t->t_hosts))) == NULL) {
+	if ((*list = calloc(n, sizeof(**list))) == NULL) {
 		config_err(x, s, "out of memory");
 		return;
 	}
@@ -904,16 +913,27 @@ config_do_hosts(struct config_ctx *x, const config_setting_t *s, void *base)
 			    config_setting_get_string(el), why);
 			continue;
 		}
-		for (j = 0; j < t->t_nhosts; j++)
-			if (strcmp(t->t_hosts[j], h) == 0)
+		for (j = 0; j < *nlist; j++)
+			if (strcmp((*list)[j], h) == 0)
 				break;
-		if (j < t->t_nhosts) {
-			config_err(x, el, "'%s' is listed twice", h);
+		if (j < *nlist || (literal && (h[0] == '[' ||
+		    strchr(h, '_') != NULL))) {
+			config_err(x, el, j < *nlist ? "'%s' is listed twice" :
+			    "'%s': not a host name", h);
 			free(h);
 			continue;
 		}
-		t->t_hosts[t->t_nhosts++] = h;
+		(*list)[(*nlist)++] = h;
 	}
+}
+
+/* hosts: normalised, and a host listed twice in one tenant is a typo. */
+static void
+config_do_hosts(struct config_ctx *x, const config_setting_t *s, void *base)
+{
+	struct conf_tenant	*t = base;
+
+	config_host_list(x, s, 0, &t->t_hosts, &t->t_nhosts);
 }
 
 /*
@@ -944,6 +964,90 @@ config_do_tenant_id(struct config_ctx *x, const config_setting_t *s,
 	t->t_id = config_strdup(x, s, v);
 }
 
+/* --- repository, extensions (SPEC §10) ----------------------------------- */
+
+/* The branch a publisher watches: platform-docs §24's alphabet. */
+static void
+config_do_branch(struct config_ctx *x, const config_setting_t *s, void *base)
+{
+	struct conf_repo	*r = base;
+	const char		*v;
+
+	if (!config_get_string(x, s, &v))
+		return;
+	if (!extreg_branch_valid(v)) {
+		config_err(x, s, "'%s' is not a branch name (letters, digits "
+		    "and / _ - . only, no \"..\", not starting or ending with "
+		    "/, at most 255 bytes)", v);
+		return;
+	}
+	config_set_str(&r->rp_branch, config_strdup(x, s, v));
+}
+
+static const struct config_key config_repo_keys[] = {
+	{ "path", CK_PATH, CK_REQUIRED, 0, 0,
+	    offsetof(struct conf_repo, rp_path), NULL },
+	{ "branch", CK_FUNC, 0, 0, 0, 0, config_do_branch },
+};
+
+static void
+config_do_repository(struct config_ctx *x, const config_setting_t *s,
+    void *base)
+{
+	struct conf_tenant	*t = base;
+
+	if (!config_is_group(x, s))
+		return;
+	config_group(x, s, config_repo_keys, sizeof(config_repo_keys) /
+	    sizeof(config_repo_keys[0]), &t->t_repo);
+	if (t->t_repo.rp_path != NULL && t->t_repo.rp_branch == NULL)
+		t->t_repo.rp_branch = config_strdup(x, s, "main");
+}
+
+/*
+ * trusted_cdns: host names as a URL carries them (no port, no scheme),
+ * the scan's allow-list and the CSP's host sources (literal hosts, never
+ * a wildcard).  It replaces the default list; an empty list trusts no CDN.
+ */
+static void
+config_do_cdns(struct config_ctx *x, const config_setting_t *s, void *base)
+{
+	struct conf_extensions	*e = base;
+	size_t			 i;
+
+	for (i = 0; i < e->x_ncdns; i++)
+		free(e->x_cdns[i]);
+	free(e->x_cdns);
+	e->x_cdns = NULL;
+	e->x_ncdns = 0;
+	if ((config_setting_is_array(s) || config_setting_is_list(s)) &&
+	    config_setting_length(s) > 64) {
+		config_err(x, s, "at most 64 hosts");
+		return;
+	}
+	config_host_list(x, s, 1, &e->x_cdns, &e->x_ncdns);
+}
+
+static const struct config_key config_ext_keys[] = {
+	{ "trusted_cdns", CK_FUNC, 0, 0, 0, 0, config_do_cdns },
+	{ "poll_interval", CK_INT, 0, 1, 3600,
+	    offsetof(struct conf_extensions, x_poll), NULL },
+	{ "publish_bytes", CK_SIZE, 0, CONFIG_MIB, 192 * CONFIG_MIB,
+	    offsetof(struct conf_extensions, x_publish_bytes), NULL },
+};
+
+static void
+config_do_extensions(struct config_ctx *x, const config_setting_t *s,
+    void *base)
+{
+	struct widgetd_config	*c = base;
+
+	if (!config_is_group(x, s))
+		return;
+	config_group(x, s, config_ext_keys, sizeof(config_ext_keys) /
+	    sizeof(config_ext_keys[0]), &c->c_ext);
+}
+
 static const struct config_key config_tenant_keys[] = {
 	{ "id", CK_FUNC, CK_REQUIRED, 0, 0, 0, config_do_tenant_id },
 	{ "hosts", CK_FUNC, 0, 0, 0, 0, config_do_hosts },
@@ -952,6 +1056,7 @@ static const struct config_key config_tenant_keys[] = {
 	{ "store", CK_PATH, CK_REQUIRED, 0, 0,
 	    offsetof(struct conf_tenant, t_store), NULL },
 	{ "session", CK_FUNC, 0, 0, 0, 0, config_do_session },
+	{ "repository", CK_FUNC, 0, 0, 0, 0, config_do_repository },
 };
 
 /* Cross-tenant rules: unique ids, one default, a host and a store once. */
@@ -1050,6 +1155,9 @@ static const struct config_key config_root_keys[] = {
 	{ "limits", CK_FUNC, 0, 0, 0, 0, config_do_limits },
 	{ "egress", CK_FUNC, 0, 0, 0, 0, config_do_egress },
 	{ "cache", CK_FUNC, 0, 0, 0, 0, config_do_cache },
+	{ "state_dir", CK_PATH, 0, 0, 0,
+	    offsetof(struct widgetd_config, c_state_dir), NULL },
+	{ "extensions", CK_FUNC, 0, 0, 0, 0, config_do_extensions },
 	{ "tenants", CK_FUNC, CK_REQUIRED, 0, 0, 0, config_do_tenants },
 };
 
@@ -1057,6 +1165,8 @@ static const struct config_key config_root_keys[] = {
 static int
 config_defaults(struct widgetd_config *c)
 {
+	size_t	 i, n;
+
 	/*
 	 * 0: one worker per CPU, counted by the parent when it starts them
 	 * (not here: a sandboxed child loading a snapshot cannot ask).
@@ -1082,13 +1192,26 @@ config_defaults(struct widgetd_config *c)
 
 	c->c_egress.timeout = 15;
 
+	c->c_ext.x_poll = 2;
+	c->c_ext.x_publish_bytes = 64 * CONFIG_MIB;
+	for (n = 0; scan_default_cdns[n] != NULL; n++)
+		;
+	if ((c->c_ext.x_cdns = calloc(n + 1, sizeof(char *))) == NULL)
+		return 0;
+	for (i = 0; i < n; i++) {
+		if ((c->c_ext.x_cdns[i] = strdup(scan_default_cdns[i])) == NULL)
+			return 0;
+		c->c_ext.x_ncdns++;
+	}
+
 	if ((c->c_user = strdup("widgetd")) == NULL ||
 	    (c->c_keeper_user = strdup("widgetd-keeper")) == NULL ||
 	    (c->c_chroot = strdup("/var/empty")) == NULL ||
 	    (c->c_control_socket = strdup(RUNSTATEDIR
 	    "/widgetd/control.sock")) == NULL ||
 	    (c->c_egress.ca_file =
-	    strdup("/etc/ssl/certs/ca-certificates.crt")) == NULL)
+	    strdup("/etc/ssl/certs/ca-certificates.crt")) == NULL ||
+	    (c->c_state_dir = strdup(LOCALSTATEDIR "/lib/widgetd")) == NULL)
 		return 0;
 	return 1;
 }
@@ -1127,6 +1250,19 @@ config_cross(struct config_ctx *x, const config_t *cf)
 			config_err(x, config_setting_get_member(root,
 			    "metrics"), "%s port %d is also a listener",
 			    c->c_metrics.l_address, c->c_metrics.l_port);
+		}
+	}
+	/*
+	 * Each tenant's published directory, named once here so that the
+	 * parent, the publisher, widgetctl builds and the snapshot agree.
+	 */
+	for (i = 0; c->c_state_dir != NULL && i < c->c_ntenants; i++) {
+		if (c->c_tenants[i].t_id == NULL)
+			continue;
+		if (asprintf(&c->c_tenants[i].t_published, "%s/extensions/%s",
+		    c->c_state_dir, c->c_tenants[i].t_id) == -1) {
+			c->c_tenants[i].t_published = NULL;
+			config_err_at(x, NULL, "out of memory");
 		}
 	}
 }
@@ -1394,6 +1530,10 @@ config_free(struct widgetd_config *c)
 	free(c->c_control_socket);
 	free(c->c_metrics.l_address);
 	free(c->c_egress.ca_file);
+	free(c->c_state_dir);
+	for (i = 0; i < c->c_ext.x_ncdns; i++)
+		free(c->c_ext.x_cdns[i]);
+	free(c->c_ext.x_cdns);
 	netpolicy_clear(&c->c_egress.policy);
 	for (i = 0; i < c->c_egress.nresolve; i++)
 		free(c->c_egress.resolve[i]);
@@ -1406,6 +1546,9 @@ config_free(struct widgetd_config *c)
 		free(c->c_tenants[i].t_registry);
 		free(c->c_tenants[i].t_store);
 		config_session_clear(&c->c_tenants[i].t_session);
+		free(c->c_tenants[i].t_repo.rp_path);
+		free(c->c_tenants[i].t_repo.rp_branch);
+		free(c->c_tenants[i].t_published);
 	}
 	free(c->c_tenants);
 	free(c);

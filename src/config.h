@@ -22,6 +22,12 @@ struct conf_session {
 	char		*s_audience;
 };
 
+/* A watched repository (SPEC §10 "Source"). */
+struct conf_repo {
+	char		*rp_path;	/* absolute; NULL: the tenant has none */
+	char		*rp_branch;	/* watched branch, default "main" */
+};
+
 struct conf_tenant {
 	char		*t_id;
 	char	       **t_hosts;	/* matched against Host; none: default tenant */
@@ -29,6 +35,9 @@ struct conf_tenant {
 	char		*t_registry;	/* absolute path */
 	char		*t_store;	/* absolute path */
 	struct conf_session t_session;	/* s_public_key NULL: no sessions */
+	struct conf_repo t_repo;	/* rp_path NULL: no extensions */
+	char		*t_published;	/* state_dir/extensions/<id>: where its
+					   publisher writes (always set) */
 	int		 t_line;	/* where it was declared */
 };
 
@@ -54,6 +63,15 @@ struct conf_egress {
 	size_t		 nresolve;
 };
 
+/* The extensions platform's own settings (the "extensions" group). */
+struct conf_extensions {
+	char	       **x_cdns;	/* trusted CDN hosts, lower case; the
+					   scan's allow-list and the CSP's */
+	size_t		 x_ncdns;
+	int		 x_poll;	/* seconds between looks at a branch */
+	size_t		 x_publish_bytes;	/* one publish's files in all */
+};
+
 struct widgetd_config {
 	char		*c_path;	/* the file this came from, absolute */
 	struct conf_listen *c_listen;
@@ -71,6 +89,8 @@ struct widgetd_config {
 	struct conf_limits c_limits;
 	struct conf_egress c_egress;
 	size_t		 c_cache_memory;
+	char		*c_state_dir;	/* published extensions live beneath */
+	struct conf_extensions c_ext;
 	struct conf_tenant *c_tenants;
 	size_t		 c_ntenants;
 };

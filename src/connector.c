@@ -267,6 +267,58 @@ registry_free(struct registry *r)
 	free(r);
 }
 
+/*
+ * Append from's connectors and composites to into's.  The structs move
+ * by value (nothing points into them); positions, and with them c_index,
+ * follow the order of the two files, so every process that merges the
+ * same two files gets the same indexes.
+ */
+int
+registry_merge(struct registry *into, struct registry *from,
+    const char **dup)
+{
+	struct connector	*nc = NULL;
+	struct composite	*nk = NULL;
+	size_t			 i;
+
+	*dup = NULL;
+	for (i = 0; i < from->r_nconns && *dup == NULL; i++)
+		if (registry_connector(into, from->r_conns[i].c_permalink))
+			*dup = from->r_conns[i].c_permalink;
+	for (i = 0; i < from->r_ncomps && *dup == NULL; i++)
+		if (registry_composite(into, from->r_comps[i].cc_permalink))
+			*dup = from->r_comps[i].cc_permalink;
+	if (*dup != NULL)
+		return -1;
+	if (from->r_nconns > 0 && (nc = reallocarray(into->r_conns,
+	    into->r_nconns + from->r_nconns, sizeof(*nc))) == NULL)
+		return -1;
+	if (nc != NULL)
+		into->r_conns = nc;
+	if (from->r_ncomps > 0 && (nk = reallocarray(into->r_comps,
+	    into->r_ncomps + from->r_ncomps, sizeof(*nk))) == NULL)
+		return -1;
+	if (nk != NULL)
+		into->r_comps = nk;
+	for (i = 0; i < from->r_nconns; i++) {
+		into->r_conns[into->r_nconns] = from->r_conns[i];
+		into->r_conns[into->r_nconns].c_index = into->r_nconns;
+		into->r_nconns++;
+	}
+	for (i = 0; i < from->r_ncomps; i++) {
+		into->r_comps[into->r_ncomps] = from->r_comps[i];
+		into->r_comps[into->r_ncomps].cc_index = into->r_ncomps;
+		into->r_ncomps++;
+	}
+	/* Moved, not copied: from keeps nothing to free twice. */
+	from->r_nconns = from->r_ncomps = 0;
+	free(into->r_conn_index);
+	free(into->r_comp_index);
+	into->r_conn_index = NULL;
+	into->r_comp_index = NULL;
+	return registry_index(into);
+}
+
 /* --- Lookup -------------------------------------------------------------- */
 
 size_t

@@ -273,6 +273,15 @@ struct registry	*registry_load_codemode_buffer(const char *name,
 struct registry	*registry_load_any(const char *path, const struct netpolicy *,
 		    struct reg_report *rep, int *is_registry);
 void		 registry_free(struct registry *);
+/*
+ * Move every connector and composite of from into into (a tenant's own
+ * registry and the connectors its repository synced, SPEC §10): one
+ * namespace, indexes rebuilt, from left empty (the caller frees it).
+ * -1 when a permalink is in both (*dup names it; nothing moved) or
+ * memory ran out (*dup NULL; into is then unusable).
+ */
+int		 registry_merge(struct registry *into, struct registry *from,
+		    const char **dup);
 
 size_t		 registry_nconnectors(const struct registry *);
 size_t		 registry_ncomposites(const struct registry *);

@@ -10,6 +10,8 @@
  */
 #include "build.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,13 +19,66 @@
 
 #include "config.h"
 #include "connector.h"
+#include "extreg.h"
 #include "netpolicy.h"
+#include "pubfs.h"
 #include "widgetctl.h"
+
+/* The registry files are far smaller; this only bounds a mistaken file. */
+#define CTL_CHECK_MAXFILE	(16 * 1024 * 1024)
+
+int
+ctl_read_file(const char *path, size_t max, char **bufp, size_t *lenp)
+{
+	int	 fd, rv, saved;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		return -1;
+	rv = pubfs_read_fd(fd, max, bufp, lenp);
+	saved = errno;
+	close(fd);
+	errno = saved;
+	return rv;
+}
 
 static void
 ctl_check_conf_error(const char *msg, void *arg)
 {
 	fprintf(stderr, "%s\n", msg);
+}
+
+/*
+ * extensions_registry.json (or the legacy widget_registry.json): validated
+ * by the publisher's own code (SPEC §10 "Checking by hand").
+ */
+static int
+ctl_check_extensions(const char *path, int legacy)
+{
+	struct ext_report	 rep;
+	struct ext_registry	*xg = NULL;
+	char			*buf = NULL;
+	size_t			 len;
+	int			 rv = 1;
+
+	memset(&rep, 0, sizeof(rep));
+	if (ctl_read_file(path, CTL_CHECK_MAXFILE, &buf, &len) == -1) {
+		printf("%s: %s\n", path, strerror(errno));
+		goto out;
+	}
+	xg = extreg_load_buffer(path, buf, len, legacy, &rep);
+	ext_report_print(&rep, stdout);
+	if (xg == NULL)
+		goto out;
+	printf("%s: %zu widget%s, %zu script%s, %zu stylesheet%s OK\n", path,
+	    xg->xg_nwidgets, xg->xg_nwidgets == 1 ? "" : "s",
+	    xg->xg_nscripts, xg->xg_nscripts == 1 ? "" : "s",
+	    xg->xg_nstyles, xg->xg_nstyles == 1 ? "" : "s");
+	rv = 0;
+ out:
+	extreg_free(xg);
+	ext_report_clear(&rep);
+	free(buf);
+	return rv;
 }
 
 /* Check one file; 0 when it is valid. */
@@ -32,8 +87,12 @@ ctl_check_file(const char *path, const struct netpolicy *policy, int any)
 {
 	struct reg_report	 rep;
 	struct registry		*r;
-	int			 is_registry = 1, rv = 1;
+	const char		*base;
+	int			 is_registry = 1, rv = 1, legacy;
 
+	base = strrchr(path, '/') != NULL ? strrchr(path, '/') + 1 : path;
+	if (any && extreg_is_registry_name(base, &legacy))
+		return ctl_check_extensions(path, legacy);
 	memset(&rep, 0, sizeof(rep));
 	if (any)
 		r = registry_load_any(path, policy, &rep, &is_registry);

@@ -318,14 +318,14 @@ ctl_call(struct ctl_globals *g, struct json_object *request,
 }
 
 /* Text from the daemon goes to a terminal: no control bytes through. */
-static void
+void
 ctl_print_clean(FILE *fp, const char *s)
 {
-	for (; *s != '\0'; s++)
+	for (; s != NULL && *s != '\0'; s++)
 		fputc((unsigned char)*s < 0x20 || *s == 0x7f ? '?' : *s, fp);
 }
 
-static const char *
+const char *
 ctl_str(struct json_object *o, const char *key)
 {
 	struct json_object	*v;
@@ -336,7 +336,7 @@ ctl_str(struct json_object *o, const char *key)
 	return json_object_get_string(v);
 }
 
-static int
+int
 ctl_int(struct json_object *o, const char *key, int64_t *n)
 {
 	struct json_object	*v;
@@ -682,6 +682,22 @@ ctl_connector_cell(struct json_object *e, size_t c)
 	return ctl_fmt_statuses(e);
 }
 
+static char *
+ctl_publish_cell(struct json_object *e, size_t c)
+{
+	static const char *const keys[] = { "tenant", "completed", "warning",
+	    "failed" };
+	struct json_object	*last;
+
+	if (c == 0)
+		return ctl_fmt_str(e, keys[c]);
+	if (c < 4)
+		return ctl_fmt_int(e, keys[c]);
+	if (!json_object_object_get_ex(e, "last", &last))
+		return strdup("-");
+	return ctl_fmt_str(last, c == 4 ? "state" : "generation");
+}
+
 void
 ctl_status_print(FILE *fp, struct json_object *reply)
 {
@@ -690,7 +706,10 @@ ctl_status_print(FILE *fp, struct json_object *reply)
 	static const char *conns_heads[] = { "TENANT", "CONNECTOR", "KIND",
 	    "CALLS", "ERRORS", "UPSTREAM-ERRORS", "STATUS" };
 	struct ctl_table	 procs = { 8, procs_heads, "lrrrrrrr", NULL, 0 };
+	static const char *pubs_heads[] = { "TENANT", "COMPLETED", "WARNING",
+	    "FAILED", "LAST", "GENERATION" };
 	struct ctl_table	 conns = { 7, conns_heads, "lllrrrl", NULL, 0 };
+	struct ctl_table	 pubs = { 6, pubs_heads, "lrrrll", NULL, 0 };
 	const char		*conf;
 	char			*up;
 	int64_t			 n;
@@ -712,7 +731,8 @@ ctl_status_print(FILE *fp, struct json_object *reply)
 
 	if (ctl_table_fill(&procs, reply, "processes", ctl_process_cell) == -1 ||
 	    ctl_table_fill(&conns, reply, "connectors",
-	    ctl_connector_cell) == -1)
+	    ctl_connector_cell) == -1 ||
+	    ctl_table_fill(&pubs, reply, "publishes", ctl_publish_cell) == -1)
 		fprintf(stderr, "widgetctl: status: out of memory\n");
 	if (ctl_incomplete(reply))
 		fprintf(fp, "incomplete: not every worker answered in time; "
@@ -727,8 +747,14 @@ ctl_status_print(FILE *fp, struct json_object *reply)
 		ctl_table_print(fp, &conns);
 	else
 		fprintf(fp, "no connector calls yet\n");
+	/* Publishes since start (SPEC §10), when a tenant has any. */
+	if (pubs.t_nrows > 0) {
+		fputc('\n', fp);
+		ctl_table_print(fp, &pubs);
+	}
 	ctl_table_free(&procs);
 	ctl_table_free(&conns);
+	ctl_table_free(&pubs);
 }
 
 int

@@ -23,6 +23,7 @@
 
 #include <netinet/in.h>
 
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -52,6 +53,7 @@
 #define P	IPC_PARENT
 #define W	IPC_WORKER
 #define K	IPC_KEEPER
+#define B	IPC_PUBLISHER	/* B for build */
 
 /* The catalogue of ipc.h as data: name, direction, what travels. */
 static const struct ipc_type {
@@ -64,29 +66,32 @@ static const struct ipc_type {
 	{ MSG_CONN_FD,	"MSG_CONN_FD",	P, W,	IPC_F_FD | IPC_F_TCP | IPC_F_EMPTY },
 	{ MSG_KEEPER_FD, "MSG_KEEPER_FD", P, W,	IPC_F_FD | IPC_F_UNIX | IPC_F_EMPTY },
 	{ MSG_SNAPSHOT,	"MSG_SNAPSHOT",	P, W | K, IPC_F_FD | IPC_F_MEMFD | IPC_F_PAYLOAD },
-	{ MSG_SHUTDOWN,	"MSG_SHUTDOWN",	P, W | K, IPC_F_EMPTY },
+	{ MSG_SHUTDOWN,	"MSG_SHUTDOWN",	P, W | K | B, IPC_F_EMPTY },
 	{ MSG_WORKER_FD, "MSG_WORKER_FD", P, K,	IPC_F_FD | IPC_F_UNIX | IPC_F_PAYLOAD },
 	{ MSG_SECRETS,	"MSG_SECRETS",	P, K,	IPC_F_PAYLOAD },
 	{ MSG_STATS_REQ, "MSG_STATS_REQ", P, W,	IPC_F_EMPTY },
+	{ MSG_PUBLISH,	"MSG_PUBLISH",	P, B,	IPC_F_EMPTY },
 	{ MSG_PING,	"MSG_PING",	W, K,	IPC_F_EMPTY },
 	{ MSG_CALL,	"MSG_CALL",	W, K,	IPC_F_PAYLOAD },
 	{ MSG_GEN,	"MSG_GEN",	W, K,	IPC_F_PAYLOAD },
 	{ MSG_PONG,	"MSG_PONG",	K, W,	IPC_F_EMPTY },
 	{ MSG_RESULT,	"MSG_RESULT",	K, W,	IPC_F_PAYLOAD },
 	{ MSG_FAIL,	"MSG_FAIL",	K, W,	IPC_F_PAYLOAD },
-	{ MSG_LOG,	"MSG_LOG",	W | K, P, IPC_F_PAYLOAD },
+	{ MSG_LOG,	"MSG_LOG",	W | K | B, P, IPC_F_PAYLOAD },
 	{ MSG_CONN_DONE, "MSG_CONN_DONE", W, P,	IPC_F_EMPTY },
-	{ MSG_READY,	"MSG_READY",	W | K, P, IPC_F_EMPTY },
+	{ MSG_READY,	"MSG_READY",	W | K | B, P, IPC_F_EMPTY },
 	{ MSG_WORKER_EVICT, "MSG_WORKER_EVICT", K, P, IPC_F_PAYLOAD },
 	{ MSG_SNAPSHOT_DONE, "MSG_SNAPSHOT_DONE", W | K, P, IPC_F_PAYLOAD },
 	{ MSG_STATS,	"MSG_STATS",	W, P,	IPC_F_PAYLOAD },
 	{ MSG_ACCESS,	"MSG_ACCESS",	W, P,	IPC_F_PAYLOAD },
 	{ MSG_SECRETS_DONE, "MSG_SECRETS_DONE", K, P, IPC_F_EMPTY },
+	{ MSG_PUBLISHED, "MSG_PUBLISHED", B, P,	IPC_F_PAYLOAD },
 };
 
 #undef P
 #undef W
 #undef K
+#undef B
 
 struct ipc_out {
 	TAILQ_ENTRY(ipc_out)	 o_entry;
@@ -1012,6 +1017,82 @@ ipc_decode_secrets(struct ipc_msg *m, char **tenant)
 		return -1;
 	}
 	return 0;
+}
+
+int
+ipc_encode_published(struct ipc_buf *b, const struct ipc_published *p)
+{
+	ipc_buf_init(b);
+	if (ipc_put_u64(b, p->ip_build) == -1 ||
+	    ipc_put_u32(b, p->ip_state) == -1 ||
+	    ipc_put_u32(b, p->ip_changed) == -1 ||
+	    ipc_put_u32(b, p->ip_files) == -1 ||
+	    ipc_put_u32(b, p->ip_reused) == -1 ||
+	    ipc_put_u32(b, p->ip_warnings) == -1 ||
+	    ipc_put_str(b, p->ip_commit != NULL ? p->ip_commit : "") == -1 ||
+	    ipc_put_str(b, p->ip_code != NULL ? p->ip_code : "") == -1 ||
+	    ipc_put_str(b, p->ip_message != NULL ? p->ip_message : "") == -1 ||
+	    ipc_put_str(b, p->ip_generation != NULL ? p->ip_generation :
+	    "") == -1)
+		return -1;
+	return 0;
+}
+
+void
+ipc_published_clear(struct ipc_published *p)
+{
+	free(p->ip_commit);
+	free(p->ip_code);
+	free(p->ip_message);
+	free(p->ip_generation);
+	memset(p, 0, sizeof(*p));
+}
+
+/* Printable ASCII or UTF-8, no control byte: it goes into the log. */
+static int
+ipc_text_ok(const char *s, size_t max)
+{
+	size_t	 i;
+
+	for (i = 0; s[i] != '\0'; i++)
+		if (i == max || (unsigned char)s[i] < 0x20 || s[i] == 0x7f)
+			return 0;
+	return 1;
+}
+
+int
+ipc_decode_published(struct ipc_msg *m, struct ipc_published *p)
+{
+	size_t	 i;
+
+	memset(p, 0, sizeof(*p));
+	if (ipc_get_u64(m, &p->ip_build) == -1 ||
+	    ipc_get_u32(m, &p->ip_state) == -1 ||
+	    ipc_get_u32(m, &p->ip_changed) == -1 ||
+	    ipc_get_u32(m, &p->ip_files) == -1 ||
+	    ipc_get_u32(m, &p->ip_reused) == -1 ||
+	    ipc_get_u32(m, &p->ip_warnings) == -1 ||
+	    ipc_get_str(m, &p->ip_commit) == -1 ||
+	    ipc_get_str(m, &p->ip_code) == -1 ||
+	    ipc_get_str(m, &p->ip_message) == -1 ||
+	    ipc_get_str(m, &p->ip_generation) == -1 ||
+	    ipc_get_end(m) == -1)
+		goto bad;
+	/* States 0-3 (publish.h); a commit is hex; names are plain. */
+	if (p->ip_state > 3 || p->ip_changed > 1 ||
+	    strlen(p->ip_commit) > 40 || !ipc_text_ok(p->ip_message, 1024) ||
+	    (p->ip_code[0] != '\0' && !ipc_name_ok(p->ip_code, 64)) ||
+	    (p->ip_generation[0] != '\0' &&
+	    !ipc_name_ok(p->ip_generation, 63)))
+		goto bad;
+	for (i = 0; p->ip_commit[i] != '\0'; i++)
+		if (!isxdigit((unsigned char)p->ip_commit[i]))
+			goto bad;
+	return 0;
+ bad:
+	ipc_published_clear(p);
+	errno = EBADMSG;
+	return -1;
 }
 
 int

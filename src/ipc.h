@@ -28,7 +28,9 @@
 #define IPC_PARENT	0x01
 #define IPC_WORKER	0x02
 #define IPC_KEEPER	0x04
-#define IPC_ANY		(IPC_PARENT | IPC_WORKER | IPC_KEEPER)	/* tests only */
+#define IPC_PUBLISHER	0x08
+#define IPC_ANY		(IPC_PARENT | IPC_WORKER | IPC_KEEPER | \
+			    IPC_PUBLISHER)	/* tests only */
 
 /*
  * The message catalogue.  Each row: who sends it → who receives it, what
@@ -48,8 +50,8 @@ enum msg_type {
 				 * holding a configuration generation
 				 * (snapshot.h); u64 generation;
 				 * ipc_decode_snapshot */
-	MSG_SHUTDOWN,		/* parent → worker, keeper: drain and exit;
-				 * empty */
+	MSG_SHUTDOWN,		/* parent → worker, keeper, publisher: drain
+				 * and exit; empty */
 	MSG_WORKER_FD,		/* parent → keeper; fd: AF_UNIX stream, the
 				 * keeper's end of a worker's channel; u32
 				 * worker slot (replaces that slot's channel);
@@ -60,6 +62,9 @@ enum msg_type {
 				 * ipc_decode_secrets */
 	MSG_STATS_REQ,		/* parent → worker: id = query number; send
 				 * MSG_STATS; empty */
+	MSG_PUBLISH,		/* parent → publisher: id = query number;
+				 * publish the watched branch now (answer
+				 * MSG_PUBLISHED with the same id); empty */
 
 	/* worker → keeper (2xx) */
 	MSG_PING = 200,		/* worker → keeper: health round trip; empty */
@@ -79,12 +84,12 @@ enum msg_type {
 				 * no answer came (plan.h); fail_decode */
 
 	/* child → parent (4xx) */
-	MSG_LOG = 400,		/* worker, keeper → parent: u32 priority, string
-				 * line; ipc_decode_log */
+	MSG_LOG = 400,		/* worker, keeper, publisher → parent: u32
+				 * priority, string line; ipc_decode_log */
 	MSG_CONN_DONE,		/* worker → parent: one connection closed;
 				 * empty */
-	MSG_READY,		/* worker, keeper → parent: sandboxed and
-				 * serving; empty */
+	MSG_READY,		/* worker, keeper, publisher → parent:
+				 * sandboxed and serving; empty */
 	MSG_WORKER_EVICT,	/* keeper → parent: u32 worker slot whose
 				 * channel the keeper closed for a protocol
 				 * violation (kill and respawn it);
@@ -97,6 +102,10 @@ enum msg_type {
 				 * ipc_decode_access */
 	MSG_SECRETS_DONE,	/* keeper → parent: id = MSG_SECRETS's; the
 				 * secrets have been re-read; empty */
+	MSG_PUBLISHED,		/* publisher → parent: id = MSG_PUBLISH's, 0
+				 * when a push started it; one build's
+				 * outcome (struct ipc_published);
+				 * ipc_decode_published */
 };
 
 /* "MSG_LOG" etc.; "unknown" for a number outside the catalogue. */
@@ -210,6 +219,28 @@ struct ipc_access {
 	uint64_t	 ia_total_us;
 	uint64_t	 ia_external_us;
 };
+/*
+ * MSG_PUBLISHED: what the parent logs, counts and, when ip_changed, takes
+ * as a new generation (it reads the generation from disk itself: nothing
+ * here is trusted beyond a log line).
+ */
+struct ipc_published {
+	uint64_t	 ip_build;	/* build record number */
+	uint32_t	 ip_state;	/* enum publish_state */
+	uint32_t	 ip_changed;	/* 1: a new generation is live */
+	uint32_t	 ip_files;	/* files in the generation */
+	uint32_t	 ip_reused;	/* of which unchanged */
+	uint32_t	 ip_warnings;
+	char		*ip_commit;	/* 40 hex digits, or "" */
+	char		*ip_code;	/* build error code, or "" */
+	char		*ip_message;	/* at most 1024 bytes, printable */
+	char		*ip_generation;	/* the live one now, or "" */
+};
+int		 ipc_encode_published(struct ipc_buf *,
+		    const struct ipc_published *);
+int		 ipc_decode_published(struct ipc_msg *, struct ipc_published *);
+void		 ipc_published_clear(struct ipc_published *);
+
 int		 ipc_encode_access(struct ipc_buf *, const struct ipc_access *);
 int		 ipc_decode_access(struct ipc_msg *, struct ipc_access *);
 void		 ipc_access_clear(struct ipc_access *);

@@ -637,6 +637,34 @@ jpos_item(const struct jpos *p, size_t i)
 	return p->jp_items[i];
 }
 
+char *
+jpos_string_value(const char *buf, size_t len, const struct jpos *p,
+    size_t *lenp)
+{
+	struct jscan	 js;
+	struct jpos_err	 err;
+	char		*out;
+	size_t		 n;
+
+	if (p == NULL || p->jp_type != JP_STRING || p->jp_end > len)
+		return NULL;
+	/* Decoding never makes a string longer than its source text. */
+	if ((out = malloc(p->jp_end - p->jp_off)) == NULL)
+		return NULL;
+	memset(&js, 0, sizeof(js));
+	js.js_buf = buf;
+	js.js_len = p->jp_end;
+	js.js_pos = p->jp_off;
+	js.js_err = &err;
+	if (jpos_string(&js, out, &n) == -1) {
+		free(out);
+		return NULL;
+	}
+	if (lenp != NULL)
+		*lenp = n;
+	return out;
+}
+
 /* Advance line:col over buf[from, to). */
 static void
 jpos_advance(const char *buf, size_t from, size_t to, int *line, int *col)

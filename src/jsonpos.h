@@ -59,6 +59,14 @@ const struct jpos *jpos_get(const struct jpos *, const char *key);
 long		 jpos_index(const struct jpos *, const char *key);
 const struct jpos *jpos_item(const struct jpos *, size_t);
 
+/*
+ * The decoded bytes of the string value p (a JP_STRING of buf), malloc'd
+ * and NUL-terminated, its length in *lenp (may be NULL; the bytes may hold
+ * NULs from \u0000).  NULL when p is not a string or memory runs out.
+ */
+char		*jpos_string_value(const char *buf, size_t len,
+		    const struct jpos *p, size_t *lenp);
+
 /* 1-based line and column (in characters, not bytes) of offset off. */
 void		 jpos_linecol(const char *buf, size_t len, size_t off,
 		    int *line, int *col);

@@ -20,11 +20,17 @@
  * of keepers and workers with the new snapshot, while the old ones drain
  * (MSG_SHUTDOWN) — old workers keep talking to their old keepers, which
  * exit when their last worker has gone.
+ *
+ * Publishers (SPEC §10): one per tenant with a repository, supervised like
+ * the others (the section "Publishers" below).  A publish that makes a
+ * new generation live is taken as a new configuration generation, handed
+ * over in place like a reload that changes no process.
  */
 #include "build.h"
 
 #include <sys/queue.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 
@@ -32,7 +38,9 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <netdb.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -50,6 +58,8 @@
 #include "ipc.h"
 #include "log.h"
 #include "proc.h"
+#include "pubdir.h"
+#include "publish.h"
 #include "sandbox.h"
 #include "snapshot.h"
 
@@ -62,6 +72,7 @@
 #define PARENT_CTL_WAIT		10	/* seconds a control command waits for
 					   the children's answers */
 #define PARENT_OWED_MAX		16	/* control answers one child may owe */
+#define PARENT_PUBLISH_WAIT	25	/* seconds widgetctl publish waits */
 
 struct parent;
 
@@ -99,7 +110,8 @@ struct pslot {
 enum pwait_kind {
 	PW_RELOAD,		/* every child on the new generation */
 	PW_SECRETS,		/* every keeper re-read the store */
-	PW_STATUS		/* every worker sent its counters */
+	PW_STATUS,		/* every worker sent its counters */
+	PW_PUBLISH		/* publishers answered; workers on the result */
 };
 
 struct pwait {
@@ -153,6 +165,14 @@ struct parent {
 	long			 p_nofile;	/* RLIMIT_NOFILE, as children get it */
 	int			 p_accept_err;	/* listeners off: accept failing */
 	struct event		*p_accept_ev;	/* turns them on again */
+	struct pslot		*p_bslots;	/* publishers: one per tenant
+						   with a repository, ps_slot
+						   the tenant's index */
+	int			 p_nbslots;
+	struct json_object	*p_pubstats;	/* per tenant id: publishes */
+	char		       **p_unpublish;	/* tenant dirs to unpublish once
+						   their publisher has gone */
+	size_t			 p_nunpublish;
 };
 
 static void	parent_respawn_cb(int, short, void *);
@@ -165,12 +185,8 @@ static void	parent_accept_cb(struct evconnlistener *, evutil_socket_t,
 static const char *
 parent_name(const struct pproc *pp, char *buf, size_t len)
 {
-	if (pp->pp_role == PROC_WORKER)
-		snprintf(buf, len, "worker %d (pid %ld)", pp->pp_slot,
-		    (long)pp->pp_pid);
-	else
-		snprintf(buf, len, "keeper %d (pid %ld)", pp->pp_slot,
-		    (long)pp->pp_pid);
+	snprintf(buf, len, "%s %d (pid %ld)", proc_role_name(pp->pp_role),
+	    pp->pp_slot, (long)pp->pp_pid);
 	return buf;
 }
 
@@ -587,7 +603,7 @@ parent_log_child(const struct pproc *pp, int prio, const char *line)
 	 * may it raise a line above an error.
 	 */
 	nlen = (size_t)snprintf(name, sizeof(name), "%s %d: ",
-	    pp->pp_role == PROC_WORKER ? "worker" : "keeper", pp->pp_slot);
+	    proc_role_name(pp->pp_role), pp->pp_slot);
 	o = 0;
 	if (strncmp(line, name, nlen) != 0)
 		o = (size_t)snprintf(buf, sizeof(buf), "%s", name);
@@ -629,6 +645,16 @@ parent_access(struct parent *p, const struct pproc *pp,
 }
 
 static void	parent_snapshot_workers(struct parent *);
+static void	parent_published(struct parent *, struct pproc *,
+		    const struct ipc_published *, uint32_t);
+static struct pslot *parent_publisher_slot(struct parent *,
+		    const struct pproc *);
+static void	parent_json_add_u64(struct json_object *, const char *,
+		    uint64_t);
+static int	parent_paid(struct pproc *, uint32_t);
+static struct pwait *parent_wait_find(struct parent *, enum pwait_kind,
+		    uint32_t);
+static void	parent_unpublish_pending(struct parent *);
 static void	parent_waits_check(struct parent *);
 static void	parent_owed_drop(struct parent *, struct pproc *);
 static void	parent_wait_stats(struct parent *, struct pproc *,
@@ -715,6 +741,16 @@ parent_child_msg(struct chan *ch, struct ipc_msg *m, void *arg)
 	case MSG_SECRETS_DONE:
 		parent_wait_secrets(p, pp, m->m_id);
 		return 0;
+	case MSG_PUBLISHED: {
+		struct ipc_published	 ip;
+
+		if (pp->pp_role != PROC_PUBLISHER ||
+		    ipc_decode_published(m, &ip) == -1)
+			return -1;
+		parent_published(p, pp, &ip, m->m_id);
+		ipc_published_clear(&ip);
+		return 0;
+	}
 	case MSG_WORKER_EVICT:
 		/*
 		 * Only the keeper may ask, and only about a worker bound to
@@ -812,7 +848,8 @@ parent_spawn(struct parent *p, struct pslot *ps)
 	ps->ps_proc = pp;
 	proc_backoff_started(&ps->ps_backoff);
 	pp->pp_chan = chan_new(p->p_base, sv[0], IPC_PARENT,
-	    pp->pp_role == PROC_WORKER ? IPC_WORKER : IPC_KEEPER,
+	    pp->pp_role == PROC_WORKER ? IPC_WORKER :
+	    pp->pp_role == PROC_KEEPER ? IPC_KEEPER : IPC_PUBLISHER,
 	    parent_child_msg, parent_child_close, pp);
 	if (pp->pp_chan == NULL) {
 		log_warnx("%s: cannot set up channel: killing it",
@@ -823,7 +860,7 @@ parent_spawn(struct parent *p, struct pslot *ps)
 	log_debug("started %s", parent_name(pp, name, sizeof(name)));
 	if (pp->pp_role == PROC_WORKER)
 		parent_link(p, pp);
-	else
+	else if (pp->pp_role == PROC_KEEPER)
 		for (i = ps->ps_slot; i < p->p_nworkers; i += p->p_nkeepers)
 			if (p->p_wslots[i].ps_proc != NULL)
 				parent_link(p, p->p_wslots[i].ps_proc);
@@ -903,6 +940,8 @@ parent_reaped(struct parent *p, struct pproc *pp, int status)
 	else if (pp->pp_role == PROC_WORKER && pp->pp_slot < p->p_nworkers &&
 	    p->p_wslots[pp->pp_slot].ps_proc == pp)
 		ps = &p->p_wslots[pp->pp_slot];
+	else if (pp->pp_role == PROC_PUBLISHER)
+		ps = parent_publisher_slot(p, pp);
 
 	parent_conn_done(p, pp, pp->pp_conns);
 	parent_owed_drop(p, pp);
@@ -910,7 +949,12 @@ parent_reaped(struct parent *p, struct pproc *pp, int status)
 	chan_free(pp->pp_chan);
 	if (pp->pp_kill_ev != NULL)
 		event_free(pp->pp_kill_ev);
-	free(pp);
+	/* A retired publisher gone: its tenant may be unpublished now. */
+	if (pp->pp_role == PROC_PUBLISHER) {
+		free(pp);
+		parent_unpublish_pending(p);
+	} else
+		free(pp);
 
 	if (ps == NULL || p->p_shutdown) {
 		/* Drained on request: the expected end. */
@@ -1166,6 +1210,31 @@ parent_reload_report(const char *msg, void *arg)
 		json_object_array_add(errors, json_object_new_string(msg));
 }
 
+/*
+ * Generation sn (now p_snap) to the running processes of this epoch:
+ * keepers first; workers once every keeper has it (or the wait ran out).
+ */
+static void
+parent_handover(struct parent *p, struct snapshot *sn)
+{
+	struct pproc	*pp;
+	struct timeval	 tv = { PARENT_SNAP_WAIT, 0 };
+
+	TAILQ_FOREACH(pp, &p->p_procs, pp_entry)
+		if (pp->pp_role == PROC_KEEPER && pp->pp_epoch == p->p_epoch)
+			parent_send_snapshot(pp, sn);
+	if (p->p_snap_ev == NULL)
+		p->p_snap_ev = evtimer_new(p->p_base,
+		    parent_snapshot_timeout_cb, p);
+	if (p->p_snap_ev != NULL)
+		evtimer_add(p->p_snap_ev, &tv);
+	parent_snapshot_check(p);
+}
+
+static void	parent_publishers_retire(struct parent *,
+		    const struct widgetd_config *);
+static void	parent_publishers_start(struct parent *);
+
 /* SIGHUP: validate everything first; only a good configuration replaces. */
 static void
 parent_reload(struct parent *p, struct parent_reload_result *rr,
@@ -1174,7 +1243,6 @@ parent_reload(struct parent *p, struct parent_reload_result *rr,
 	struct snapshot		*sn;
 	struct plistener	*ls = NULL;
 	struct pproc		*pp;
-	struct timeval		 tv = { PARENT_SNAP_WAIT, 0 };
 	int			 inplace;
 
 	memset(rr, 0, sizeof(*rr));
@@ -1215,6 +1283,7 @@ parent_reload(struct parent *p, struct parent_reload_result *rr,
 	}
 	/* From here on the new configuration is in force. */
 	inplace = parent_same_processes(p, sn->sn_cfg);
+	parent_publishers_retire(p, sn->sn_cfg);
 	p->p_gen = sn->sn_gen;
 	snapshot_unref(p->p_snap);
 	p->p_snap = sn;
@@ -1226,19 +1295,10 @@ parent_reload(struct parent *p, struct parent_reload_result *rr,
 	rr->rr_gen = p->p_gen;
 
 	if (inplace) {
-		/* Keepers first; workers once every keeper has it. */
-		TAILQ_FOREACH(pp, &p->p_procs, pp_entry)
-			if (pp->pp_role == PROC_KEEPER &&
-			    pp->pp_epoch == p->p_epoch)
-				parent_send_snapshot(pp, sn);
-		if (p->p_snap_ev == NULL)
-			p->p_snap_ev = evtimer_new(p->p_base,
-			    parent_snapshot_timeout_cb, p);
-		if (p->p_snap_ev != NULL)
-			evtimer_add(p->p_snap_ev, &tv);
+		parent_handover(p, sn);
 		log_info("reloaded: generation %llu", (unsigned long long)
 		    p->p_gen);
-		parent_snapshot_check(p);
+		parent_publishers_start(p);
 		return;
 	}
 	/* New processes: the old epoch drains, a new one starts now. */
@@ -1252,11 +1312,274 @@ parent_reload(struct parent *p, struct parent_reload_result *rr,
 	    parent_nworkers(p->p_cfg)) == -1)
 		fatalx("reload: out of memory");
 	parent_start_epoch(p);
+	parent_publishers_start(p);
 	log_info("reloaded: generation %llu, new processes: %d keepers, "
 	    "%d workers", (unsigned long long)p->p_gen, p->p_nkeepers,
 	    p->p_nworkers);
 }
 
+
+/* --- Publishers (SPEC §10) --------------------------------------------------- */
+
+/* The slot a publisher belongs to; NULL once a reload retired it. */
+static struct pslot *
+parent_publisher_slot(struct parent *p, const struct pproc *pp)
+{
+	int	 i;
+
+	for (i = 0; i < p->p_nbslots; i++)
+		if (p->p_bslots[i].ps_proc == pp)
+			return &p->p_bslots[i];
+	return NULL;
+}
+
+/*
+ * A tenant's published directory, made for its publisher: state_dir and
+ * state_dir/extensions are root's, the tenant's own directory belongs to
+ * `user`, the only one who writes there.  Its Landlock rule needs it to
+ * exist before the publisher starts.
+ */
+static int
+parent_published_dir(const struct widgetd_config *cfg,
+    const struct conf_tenant *t)
+{
+	struct passwd	*pw;
+	char		 ext[PATH_MAX];
+	int		 fd, rv = 0;
+
+	snprintf(ext, sizeof(ext), "%s/extensions", cfg->c_state_dir);
+	if ((mkdir(cfg->c_state_dir, 0755) == -1 && errno != EEXIST) ||
+	    (mkdir(ext, 0755) == -1 && errno != EEXIST) ||
+	    (mkdir(t->t_published, 0755) == -1 && errno != EEXIST)) {
+		log_warn("tenant %s: %s", t->t_id, t->t_published);
+		return -1;
+	}
+	if (geteuid() != 0)
+		return 0;
+	if ((pw = getpwnam(cfg->c_user)) == NULL)
+		return -1;
+	/* The directory itself, never what a link there points to. */
+	if ((fd = open(t->t_published, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+	    O_CLOEXEC)) == -1 || fchown(fd, pw->pw_uid, pw->pw_gid) == -1) {
+		log_warn("tenant %s: %s", t->t_id, t->t_published);
+		rv = -1;
+	}
+	if (fd != -1)
+		close(fd);
+	return rv;
+}
+
+/* Queue dir for unpublishing (once no retired publisher may write it). */
+static void
+parent_unpublish_add(struct parent *p, const char *dir)
+{
+	char	**nv;
+	size_t	 i;
+
+	for (i = 0; i < p->p_nunpublish; i++)
+		if (strcmp(p->p_unpublish[i], dir) == 0)
+			return;
+	if ((nv = reallocarray(p->p_unpublish, p->p_nunpublish + 1,
+	    sizeof(*nv))) == NULL)
+		return;
+	p->p_unpublish = nv;
+	if ((nv[p->p_nunpublish] = strdup(dir)) != NULL)
+		p->p_nunpublish++;
+}
+
+/*
+ * SPEC §10: removing `repository` unpublishes it.  The new generation
+ * already serves nothing of it; the files go once every retired
+ * publisher has exited (one may be finishing a publish there).
+ */
+static void
+parent_unpublish_pending(struct parent *p)
+{
+	struct pproc	*pp;
+	char		 gen[PUBDIR_MAXGEN];
+	size_t		 i;
+
+	TAILQ_FOREACH(pp, &p->p_procs, pp_entry)
+		if (pp->pp_role == PROC_PUBLISHER && pp->pp_draining)
+			return;
+	for (i = 0; i < p->p_nunpublish; i++) {
+		if (pubdir_current(p->p_unpublish[i], gen, sizeof(gen)) == 0)
+			log_info("%s: repository no longer watched: "
+			    "unpublishing generation %s", p->p_unpublish[i],
+			    gen);
+		if (pubdir_unpublish(p->p_unpublish[i]) == -1)
+			log_warn("unpublish %s", p->p_unpublish[i]);
+		free(p->p_unpublish[i]);
+	}
+	free(p->p_unpublish);
+	p->p_unpublish = NULL;
+	p->p_nunpublish = 0;
+}
+
+/*
+ * A reload: every publisher drains (it finishes the publish it is in)
+ * and new ones start with the new configuration; a tenant watched
+ * before and not now is unpublished.
+ */
+static void
+parent_publishers_retire(struct parent *p, const struct widgetd_config *ncfg)
+{
+	const struct conf_tenant *o, *n;
+	size_t			 i, j;
+	int			 k;
+
+	for (k = 0; k < p->p_nbslots; k++)
+		if (p->p_bslots[k].ps_proc != NULL)
+			parent_drain(p, p->p_bslots[k].ps_proc);
+	parent_slots_clear(&p->p_bslots, &p->p_nbslots);
+	for (i = 0; p->p_cfg != NULL && i < p->p_cfg->c_ntenants; i++) {
+		o = &p->p_cfg->c_tenants[i];
+		if (o->t_repo.rp_path == NULL || o->t_published == NULL)
+			continue;
+		for (j = 0; j < ncfg->c_ntenants; j++) {
+			n = &ncfg->c_tenants[j];
+			if (strcmp(n->t_id, o->t_id) == 0 &&
+			    n->t_repo.rp_path != NULL &&
+			    strcmp(n->t_published, o->t_published) == 0)
+				break;
+		}
+		if (j == ncfg->c_ntenants)
+			parent_unpublish_add(p, o->t_published);
+	}
+}
+
+/* One publisher per tenant with a repository, on p_snap. */
+static void
+parent_publishers_start(struct parent *p)
+{
+	const struct widgetd_config *cfg = p->p_cfg;
+	size_t			 i;
+	int			 n = 0, k = 0;
+
+	for (i = 0; i < cfg->c_ntenants; i++) {
+		if (cfg->c_tenants[i].t_repo.rp_path != NULL)
+			n++;
+		else if (cfg->c_tenants[i].t_published != NULL)
+			/* Perhaps removed while widgetd was down. */
+			parent_unpublish_add(p, cfg->c_tenants[i].t_published);
+	}
+	parent_unpublish_pending(p);
+	if (n == 0)
+		return;
+	if (parent_slots_make(p, &p->p_bslots, PROC_PUBLISHER, n) == -1)
+		fatalx("%s: out of memory", __func__);
+	p->p_nbslots = n;
+	for (i = 0; i < cfg->c_ntenants; i++) {
+		if (cfg->c_tenants[i].t_repo.rp_path == NULL)
+			continue;
+		p->p_bslots[k].ps_slot = (int)i;
+		(void)parent_published_dir(cfg, &cfg->c_tenants[i]);
+		if (parent_spawn(p, &p->p_bslots[k]) == NULL)
+			parent_schedule(p, &p->p_bslots[k], PROC_BACKOFF_MIN_MS);
+		k++;
+	}
+}
+
+/*
+ * A publish made a new generation live: the running configuration with
+ * every tenant's live generation re-read becomes the next generation,
+ * handed over in place.  The generation number, 0 when it was not taken.
+ */
+static uint64_t
+parent_take_publish(struct parent *p)
+{
+	struct snapshot	*sn;
+
+	if ((sn = snapshot_republish(p->p_snap, p->p_gen + 1,
+	    proc_log_report, NULL)) == NULL) {
+		log_warnx("a published generation was not taken; generation "
+		    "%llu stays in force", (unsigned long long)p->p_gen);
+		return 0;
+	}
+	p->p_gen = sn->sn_gen;
+	snapshot_unref(p->p_snap);
+	p->p_snap = sn;
+	p->p_cfg = sn->sn_cfg;
+	parent_handover(p, sn);
+	log_info("published: generation %llu", (unsigned long long)p->p_gen);
+	return p->p_gen;
+}
+
+/* A publisher's report: the publish log line, counters, a generation. */
+static void
+parent_published(struct parent *p, struct pproc *pp,
+    const struct ipc_published *ip, uint32_t id)
+{
+	struct pslot		*ps = parent_publisher_slot(p, pp);
+	struct json_object	*row, *b, *v;
+	struct pwait		*pw;
+	const char		*tenant = "-", *state;
+	char			 line[1600];
+	uint64_t		 gen = 0;
+
+	if (ps != NULL && (size_t)ps->ps_slot < p->p_cfg->c_ntenants)
+		tenant = p->p_cfg->c_tenants[ps->ps_slot].t_id;
+	state = publish_state_name((enum publish_state)ip->ip_state);
+	/* One line per publish, as the access log has one per request. */
+	snprintf(line, sizeof(line), "publisher %d: publish: %s build %llu "
+	    "commit %.12s %s%s%s: %s (%u files, %u unchanged, %u warnings)%s%s",
+	    pp->pp_slot, tenant, (unsigned long long)ip->ip_build,
+	    ip->ip_commit[0] ? ip->ip_commit : "-", state,
+	    ip->ip_code[0] ? " " : "", ip->ip_code, ip->ip_message,
+	    ip->ip_files, ip->ip_reused, ip->ip_warnings,
+	    ip->ip_changed ? " generation " : "",
+	    ip->ip_changed ? ip->ip_generation : "");
+	parent_log_child(pp, ip->ip_state == PUBLISH_FAILED ? LOG_WARNING :
+	    LOG_INFO, line);
+	/*
+	 * A new generation is live on disk: take it (a retired publisher's
+	 * too, finishing a publish of a tenant that may still be watched).
+	 */
+	if (ip->ip_changed && !p->p_shutdown)
+		gen = parent_take_publish(p);
+
+	/* Counters by tenant, for widgetctl status. */
+	if (p->p_pubstats == NULL)
+		p->p_pubstats = json_object_new_object();
+	if (!json_object_object_get_ex(p->p_pubstats, tenant, &row)) {
+		row = json_object_new_object();
+		json_object_object_add(row, "tenant",
+		    json_object_new_string(tenant));
+		json_object_object_add(p->p_pubstats, tenant, row);
+	}
+	parent_json_add_u64(row, ip->ip_state == PUBLISH_FAILED ? "failed" :
+	    ip->ip_state == PUBLISH_WARNING ? "warning" : "completed", 1);
+	b = json_object_new_object();
+	json_object_object_add(b, "tenant", json_object_new_string(tenant));
+	json_object_object_add(b, "build",
+	    json_object_new_int64((int64_t)ip->ip_build));
+	json_object_object_add(b, "state", json_object_new_string(state));
+	json_object_object_add(b, "code", ip->ip_code[0] ?
+	    json_object_new_string(ip->ip_code) : NULL);
+	json_object_object_add(b, "message",
+	    json_object_new_string(ip->ip_message));
+	json_object_object_add(b, "commit", json_object_new_string(
+	    ip->ip_commit));
+	json_object_object_add(b, "generation", json_object_new_string(
+	    ip->ip_generation));
+	json_object_object_add(b, "files", json_object_new_int64(ip->ip_files));
+	json_object_object_add(b, "reused",
+	    json_object_new_int64(ip->ip_reused));
+	json_object_object_add(b, "warnings",
+	    json_object_new_int64(ip->ip_warnings));
+	json_object_object_add(row, "last", json_object_get(b));
+
+	if (id != 0 && parent_paid(pp, id) &&
+	    (pw = parent_wait_find(p, PW_PUBLISH, id)) != NULL) {
+		if (json_object_object_get_ex(pw->pw_reply, "builds", &v))
+			json_object_array_add(v, json_object_get(b));
+		if (gen > pw->pw_gen)
+			pw->pw_gen = gen;
+		pw->pw_pending--;
+		parent_waits_check(p);
+	}
+	json_object_put(b);
+}
 
 /* --- The control socket (widgetctl) --------------------------------------- */
 
@@ -1336,11 +1659,16 @@ parent_waits_check(struct parent *p)
 
 	for (pw = TAILQ_FIRST(&p->p_waits); pw != NULL; pw = next) {
 		next = TAILQ_NEXT(pw, pw_entry);
-		if (pw->pw_kind != PW_RELOAD)
+		if (pw->pw_kind != PW_RELOAD && pw->pw_kind != PW_PUBLISH)
+			continue;
+		/* A publish waits for its publishers first. */
+		if (pw->pw_kind == PW_PUBLISH && pw->pw_pending > 0)
 			continue;
 		behind = 0;
+		/* Publishers keep the generation they started with. */
 		TAILQ_FOREACH(pp, &p->p_procs, pp_entry)
 			if (pp->pp_epoch == p->p_epoch && !pp->pp_draining &&
+			    pp->pp_role != PROC_PUBLISHER &&
 			    (!pp->pp_ready || pp->pp_gen < pw->pw_gen))
 				behind++;
 		if (behind == 0)
@@ -1400,7 +1728,8 @@ parent_owed_drop(struct parent *p, struct pproc *pp)
 			 * A keeper's successor reads the store as it starts;
 			 * a worker's counters are gone with it.
 			 */
-			if (pw->pw_kind == PW_STATUS)
+			if (pw->pw_kind == PW_STATUS ||
+			    pw->pw_kind == PW_PUBLISH)
 				json_object_object_add(pw->pw_reply,
 				    "incomplete", json_object_new_boolean(1));
 			if (--pw->pw_pending <= 0)
@@ -1500,7 +1829,9 @@ parent_status_procs(struct parent *p)
 	TAILQ_FOREACH(pp, &p->p_procs, pp_entry) {
 		o = json_object_new_object();
 		ps = NULL;
-		if (pp->pp_epoch == p->p_epoch)
+		if (pp->pp_role == PROC_PUBLISHER)
+			ps = parent_publisher_slot(p, pp);
+		else if (pp->pp_epoch == p->p_epoch)
 			ps = pp->pp_role == PROC_WORKER ?
 			    &p->p_wslots[pp->pp_slot] :
 			    &p->p_kslots[pp->pp_slot];
@@ -1532,7 +1863,7 @@ parent_status_procs(struct parent *p)
 static void
 parent_ctl_status(struct parent *p, struct control_req *req)
 {
-	struct json_object	*reply;
+	struct json_object	*reply, *list;
 	struct pwait		*pw;
 	struct pproc		*pp;
 
@@ -1546,6 +1877,17 @@ parent_ctl_status(struct parent *p, struct control_req *req)
 	json_object_object_add(reply, "config",
 	    json_object_new_string(p->p_opts.po_conf));
 	json_object_object_add(reply, "processes", parent_status_procs(p));
+	/* Publishes since start, by tenant (SPEC §10 "Builds"). */
+	if ((list = json_object_new_array()) != NULL) {
+		if (p->p_pubstats != NULL) {
+			json_object_object_foreach(p->p_pubstats, key, row) {
+				(void)key;
+				json_object_array_add(list,
+				    json_object_get(row));
+			}
+		}
+		json_object_object_add(reply, "publishes", list);
+	}
 	if ((pw = parent_wait_new(p, req, PW_STATUS, reply)) == NULL)
 		return;
 	pw->pw_rows = json_object_new_object();
@@ -1626,6 +1968,70 @@ parent_ctl_secrets(struct parent *p, struct control_req *req,
 		parent_wait_done(pw);
 }
 
+/*
+ * widgetctl publish [-t tenant]: every (or that tenant's) publisher
+ * publishes now; answered with each build once the workers serve what
+ * it published, or after PARENT_PUBLISH_WAIT with what came.
+ */
+static void
+parent_ctl_publish(struct parent *p, struct control_req *req,
+    struct json_object *request)
+{
+	struct json_object	*t, *reply;
+	struct timeval		 tv = { PARENT_PUBLISH_WAIT, 0 };
+	struct pwait		*pw;
+	struct pproc		*pp;
+	const char		*tenant = NULL, *id;
+	int			 k, matched = 0;
+
+	if (json_object_object_get_ex(request, "tenant", &t)) {
+		if (!json_object_is_type(t, json_type_string)) {
+			control_reply_error(req, "tenant must be a "
+			    "string");
+			return;
+		}
+		tenant = json_object_get_string(t);
+	}
+	for (k = 0; k < p->p_nbslots; k++)
+		if (tenant == NULL || strcmp(p->p_cfg->c_tenants[
+		    p->p_bslots[k].ps_slot].t_id, tenant) == 0)
+			matched++;
+	if (matched == 0) {
+		control_reply_error(req, tenant == NULL ? "no tenant "
+		    "has a repository" : "tenant %s has no repository",
+		    tenant);
+		return;
+	}
+	reply = json_object_new_object();
+	json_object_object_add(reply, "ok", json_object_new_boolean(1));
+	json_object_object_add(reply, "builds", json_object_new_array());
+	if ((pw = parent_wait_new(p, req, PW_PUBLISH, reply)) == NULL)
+		return;
+	if (pw->pw_timer != NULL)
+		evtimer_add(pw->pw_timer, &tv);
+	for (k = 0; k < p->p_nbslots; k++) {
+		id = p->p_cfg->c_tenants[p->p_bslots[k].ps_slot].t_id;
+		if (tenant != NULL && strcmp(id, tenant) != 0)
+			continue;
+		pp = p->p_bslots[k].ps_proc;
+		if (pp != NULL && pp->pp_ready && pp->pp_chan != NULL &&
+		    pp->pp_nowed < PARENT_OWED_MAX &&
+		    chan_send(pp->pp_chan, MSG_PUBLISH, pw->pw_id, NULL, 0,
+		    -1) == 0 && parent_owe(pp, pw->pw_id) == 0) {
+			pw->pw_pending++;
+			continue;
+		}
+		/* Restarting: it publishes anyway as it starts. */
+		json_object_object_add(reply, "incomplete",
+		    json_object_new_boolean(1));
+		log_info("control: publish: the publisher of tenant %s is not "
+		    "running", id);
+	}
+	log_info("control: publish requested%s%s", tenant != NULL ?
+	    " for tenant " : "", tenant != NULL ? tenant : "");
+	parent_waits_check(p);
+}
+
 static void	parent_shutdown(struct parent *);
 
 static void
@@ -1646,6 +2052,8 @@ parent_control_cb(struct control_req *req, const char *command,
 		parent_ctl_reload(p, req);
 	} else if (strcmp(command, "secrets") == 0)
 		parent_ctl_secrets(p, req, request);
+	else if (strcmp(command, "publish") == 0)
+		parent_ctl_publish(p, req, request);
 	else if (strcmp(command, "stop") == 0) {
 		log_info("control: stop requested");
 		reply = json_object_new_object();
@@ -1676,6 +2084,8 @@ parent_shutdown(struct parent *p)
 		evtimer_del(p->p_kslots[i].ps_respawn_ev);
 	for (i = 0; i < p->p_nworkers; i++)
 		evtimer_del(p->p_wslots[i].ps_respawn_ev);
+	for (i = 0; i < p->p_nbslots; i++)
+		evtimer_del(p->p_bslots[i].ps_respawn_ev);
 	TAILQ_FOREACH(pp, &p->p_procs, pp_entry)
 		parent_drain(p, pp);
 	parent_drop_held(p);
@@ -1784,8 +2194,10 @@ parent_main(const struct proc_opts *po)
 	    parent_nworkers(p.p_cfg)) == -1)
 		fatalx("out of memory");
 	parent_start_epoch(&p);
-	log_info("started: %d keepers, %d workers, %zu listeners",
-	    p.p_nkeepers, p.p_nworkers, p.p_nlisteners);
+	parent_publishers_start(&p);
+	log_info("started: %d keepers, %d workers, %d publishers, %zu "
+	    "listeners", p.p_nkeepers, p.p_nworkers, p.p_nbslots,
+	    p.p_nlisteners);
 
 	event_base_dispatch(p.p_base);
 
@@ -1794,6 +2206,11 @@ parent_main(const struct proc_opts *po)
 		parent_wait_done(pw);
 	control_free(p.p_control);
 	parent_slots_free(&p);
+	parent_slots_clear(&p.p_bslots, &p.p_nbslots);
+	json_object_put(p.p_pubstats);
+	for (i = 0; i < p.p_nunpublish; i++)
+		free(p.p_unpublish[i]);
+	free(p.p_unpublish);
 	if (p.p_accept_ev != NULL)
 		event_free(p.p_accept_ev);
 	if (p.p_snap_ev != NULL)

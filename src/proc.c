@@ -11,6 +11,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -30,6 +31,7 @@
 static const char *const proc_names[] = {
 	[PROC_WORKER] = "worker",
 	[PROC_KEEPER] = "keeper",
+	[PROC_PUBLISHER] = "publisher",
 };
 
 const char *
@@ -231,22 +233,59 @@ void
 proc_confine(enum proc_role role, const struct widgetd_config *cfg,
     const char *const *paths)
 {
-	int		 r;
-	const char	*user, *dir = NULL;
+	(void)proc_confine_rw(role, cfg, paths, NULL);
+}
 
-	if (role == PROC_WORKER) {
-		user = cfg->c_user;
-		dir = cfg->c_chroot;
-	} else
-		user = cfg->c_keeper_user;
+/* The role's user, its chroot (workers only) and its filter. */
+static enum sandbox_role
+proc_sandbox_role(enum proc_role role, const struct widgetd_config *cfg,
+    const char **user, const char **dir)
+{
+	*dir = NULL;
+	switch (role) {
+	case PROC_WORKER:
+		*user = cfg->c_user;
+		*dir = cfg->c_chroot;
+		return SANDBOX_WORKER;
+	case PROC_PUBLISHER:
+		/*
+		 * SPEC §10: the publisher runs as `user`, without a chroot
+		 * (it must reach the repository and the published
+		 * directory); Landlock narrows it to those two.
+		 */
+		*user = cfg->c_user;
+		return SANDBOX_PUBLISHER;
+	default:
+		*user = cfg->c_keeper_user;
+		return SANDBOX_KEEPER;
+	}
+}
 
+int
+proc_confine_rw(enum proc_role role, const struct widgetd_config *cfg,
+    const char *const *ro, const char *const *rw)
+{
+	struct stat	 st;
+	enum sandbox_role sr;
+	const char	*user, *dir;
+	size_t		 i;
+	int		 r, missing = 0;
+
+	sr = proc_sandbox_role(role, cfg, &user, &dir);
 	/* Not root: nothing to switch to (the parent said so once). */
 	if (sandbox_drop_privileges(user, dir) == -1)
 		fatal("cannot drop privileges to %s%s%s", user,
 		    dir != NULL ? " in " : "", dir != NULL ? dir : "");
+	/* A missing path gets no rule: stays unreadable, even if made later. */
+	for (i = 0; ro != NULL && ro[i] != NULL; i++)
+		missing |= stat(ro[i], &st) == -1;
+	for (i = 0; rw != NULL && rw[i] != NULL; i++)
+		missing |= stat(rw[i], &st) == -1;
 	/* After the user lookup (/etc/passwd), before anything untrusted. */
-	if (paths != NULL) {
-		if ((r = sandbox_restrict_paths(paths)) == -1)
+	if (ro != NULL || rw != NULL) {
+		r = rw != NULL ? sandbox_restrict_paths_rw(ro, rw) :
+		    sandbox_restrict_paths(ro);
+		if (r == -1)
 			fatal("landlock");
 		if (r == 1)
 			log_info("the kernel has no Landlock: file access is "
@@ -259,9 +298,9 @@ proc_confine(enum proc_role role, const struct widgetd_config *cfg,
 	 */
 	if (role == PROC_KEEPER && prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) == -1)
 		fatal("prctl(PR_SET_DUMPABLE)");
-	if (sandbox_apply(role == PROC_WORKER ? SANDBOX_WORKER :
-	    SANDBOX_KEEPER) == -1)
+	if (sandbox_apply(sr) == -1)
 		fatal("cannot install the %s sandbox", proc_role_name(role));
+	return missing;
 }
 
 static void
@@ -277,6 +316,56 @@ proc_report(void (*report)(const char *, void *), void *arg,
 	report(buf, arg);
 }
 
+/* 1 when one of the two paths is the other or lies beneath it. */
+static int
+proc_path_nested(const char *a, const char *b)
+{
+	size_t	 na = strlen(a), nb = strlen(b), n = na < nb ? na : nb;
+
+	if (strncmp(a, b, n) != 0)
+		return 0;
+	/* "/srv/a" and "/srv/ab" share a prefix but are not nested. */
+	return na == nb || (na < nb ? b[na] == '/' || a[na - 1] == '/' :
+	    a[nb] == '/' || b[nb - 1] == '/');
+}
+
+/*
+ * A publisher reads its repository: that must never be a way into a
+ * store (its Landlock rule would cover the secrets), in either direction,
+ * however the paths are spelt (symbolic links resolved when they exist).
+ */
+static int
+proc_check_repositories(const struct widgetd_config *cfg,
+    void (*report)(const char *, void *), void *arg)
+{
+	const struct conf_tenant *t, *o;
+	char		 rp[PATH_MAX], sp[PATH_MAX];
+	size_t		 i, j;
+	int		 bad = 0;
+
+	for (i = 0; i < cfg->c_ntenants; i++) {
+		t = &cfg->c_tenants[i];
+		if (t->t_repo.rp_path == NULL)
+			continue;
+		if (realpath(t->t_repo.rp_path, rp) == NULL)
+			snprintf(rp, sizeof(rp), "%s", t->t_repo.rp_path);
+		for (j = 0; j < cfg->c_ntenants; j++) {
+			o = &cfg->c_tenants[j];
+			if (realpath(o->t_store, sp) == NULL)
+				snprintf(sp, sizeof(sp), "%s", o->t_store);
+			if (!proc_path_nested(rp, sp))
+				continue;
+			proc_report(report, arg, "%s:%d: tenant %s: repository "
+			    "%s and the store of tenant %s (%s) overlap: a "
+			    "publisher must never read a store", cfg->c_path,
+			    t->t_line, t->t_id, t->t_repo.rp_path, o->t_id,
+			    o->t_store);
+			bad = 1;
+		}
+	}
+	return bad;
+}
+
 int
 proc_check_privsep(const struct widgetd_config *cfg,
     void (*report)(const char *, void *), void *arg)
@@ -284,13 +373,14 @@ proc_check_privsep(const struct widgetd_config *cfg,
 	struct stat	 st;
 	int		 bad = 0;
 
+	bad = proc_check_repositories(cfg, report, arg);
 	/*
 	 * Checked in the parent, so that a bad user or chroot is refused at
 	 * start or reload with a clear message, not as a child crash loop.
 	 * Without root there is nothing to switch to.
 	 */
 	if (geteuid() != 0)
-		return 0;
+		return bad ? -1 : 0;
 	if (cfg->c_user == NULL || getpwnam(cfg->c_user) == NULL) {
 		proc_report(report, arg, "%s: user \"%s\" does not exist",
 		    cfg->c_path, cfg->c_user ? cfg->c_user : "");

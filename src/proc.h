@@ -20,7 +20,9 @@
 
 enum proc_role {
 	PROC_WORKER,
-	PROC_KEEPER
+	PROC_KEEPER,
+	PROC_PUBLISHER		/* one per tenant with a repository; slot =
+				   the tenant's index in its snapshot */
 };
 
 struct proc_opts {
@@ -76,6 +78,15 @@ void		 proc_child_signals(void);
 void		 proc_confine(enum proc_role, const struct widgetd_config *,
 		    const char *const *paths);
 /*
+ * The same for a role that also writes (the publisher): user switch
+ * without chroot, Landlock reading beneath ro and reading and writing
+ * beneath rw (sandbox_restrict_paths_rw), then its filter.  Returns 1
+ * when a path in ro or rw did not exist (its rule is missing: the caller
+ * says what that means), else 0.
+ */
+int		 proc_confine_rw(enum proc_role, const struct widgetd_config *,
+		    const char *const *ro, const char *const *rw);
+/*
  * Checks the parent makes before starting children (users, chroot), at
  * start, on reload and for widgetd -n, beside snapshot_build().
  */
@@ -85,6 +96,7 @@ int		 proc_check_privsep(const struct widgetd_config *,
 int		 parent_main(const struct proc_opts *);
 int		 worker_main(const struct proc_opts *, int slot);
 int		 keeper_main(const struct proc_opts *, int slot);
+int		 publisher_main(const struct proc_opts *, int slot);
 
 /*
  * Children's log lines travel to the parent as MSG_LOG; arg is the

@@ -417,6 +417,8 @@ sandbox_parent(scmp_filter_ctx ctx, int *errp)
 	KILL(personality);
 }
 
+static void	sandbox_publisher(scmp_filter_ctx, int *);
+
 /* The role's filter, not yet loaded; NULL with errno on failure. */
 static scmp_filter_ctx
 sandbox_build(enum sandbox_role role)
@@ -426,7 +428,7 @@ sandbox_build(enum sandbox_role role)
 	uint32_t	 def;
 
 	if (role != SANDBOX_WORKER && role != SANDBOX_KEEPER &&
-	    role != SANDBOX_PARENT) {
+	    role != SANDBOX_PARENT && role != SANDBOX_PUBLISHER) {
 		errno = EINVAL;
 		return NULL;
 	}
@@ -453,6 +455,9 @@ sandbox_build(enum sandbox_role role)
 		break;
 	case SANDBOX_PARENT:
 		sandbox_parent(ctx, errp);
+		break;
+	case SANDBOX_PUBLISHER:
+		sandbox_publisher(ctx, errp);
 		break;
 	}
  out:
@@ -590,6 +595,138 @@ sandbox_restrict_paths(const char *const *paths)
 	err = errno;
 	if (fd != -1)
 		close(fd);
+	close(rfd);
+	errno = err;
+	return -1;
+}
+
+/*
+ * The publisher reads a watched repository with libgit2 and writes the
+ * tenant's published directory (publish.c, pubfs.c).  It parses untrusted
+ * repository bytes, so it gets files and nothing else: no socket of any
+ * kind, no exec, no fork or thread, no PROT_EXEC.  Which files is
+ * Landlock's job (sandbox_restrict_paths_rw): the repository read-only,
+ * the published directory read-write.
+ */
+static void
+sandbox_publisher(scmp_filter_ctx ctx, int *errp)
+{
+	sandbox_common(ctx, errp);
+	/* libgit2 opens objects, packs and refs; pubfs opens beneath its
+	 * root with openat2 (RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS). */
+	ALLOW(openat);
+	ALLOW(open);
+	ALLOW(openat2);
+	/* libgit2 stats refs and packs; pubfs checks what it links. */
+	ALLOW(newfstatat);
+	ALLOW(stat);
+	ALLOW(lstat);
+	ALLOW(statx);
+	ALLOW(access);			/* libgit2 probes repository files */
+	ALLOW(faccessat);
+	ALLOW(faccessat2);
+	ALLOW(readlink);		/* realpath(3) of the repository path */
+	ALLOW(readlinkat);
+	ALLOW(getcwd);			/* libgit2 makes the path absolute */
+	ALLOW(pread64);			/* libgit2 reads pack windows */
+	ALLOW(getdents64);		/* pubfs lists generations, objects */
+	/* pubfs writes a generation and switches to it. */
+	ALLOW(mkdir);			/* pubfs_open creates the root */
+	ALLOW(mkdirat);
+	ALLOW(unlinkat);
+	ALLOW(renameat);
+	ALLOW(renameat2);		/* glibc's renameat on newer kernels */
+	ALLOW(linkat);			/* generations hard-link the store */
+	ALLOW(fsync);			/* files, then their directories */
+	ALLOW(fdatasync);
+	ALLOW(flock);			/* one publish per directory */
+	ALLOW(prlimit64);		/* libgit2 sizes its pack windows */
+	ALLOW(getrusage);		/* the benchmark's CPU figure */
+	ALLOW(ioctl, SCMP_A1(SCMP_CMP_EQ, TCGETS));	/* stdio's isatty */
+	/* An executable mapping (a probe by a library) fails, not kills. */
+	SOFTDENY(EACCES, mmap, SCMP_A2_64(SCMP_CMP_MASKED_EQ, PROT_EXEC,
+	    PROT_EXEC));
+	SOFTDENY(EACCES, mprotect, SCMP_A2_64(SCMP_CMP_MASKED_EQ, PROT_EXEC,
+	    PROT_EXEC));
+}
+
+/* One Landlock rule: path gets rights (directory rights only on dirs). */
+static int
+sandbox_landlock_rule(int rfd, const char *path, uint64_t file_rights,
+    uint64_t dir_rights)
+{
+	struct landlock_path_beneath_attr	 pb;
+	struct stat				 st;
+	int					 fd, rv = -1, err;
+
+	if ((fd = open(path, O_PATH | O_CLOEXEC)) == -1)
+		return errno == ENOENT ? 0 : -1;
+	if (fstat(fd, &st) == 0) {
+		memset(&pb, 0, sizeof(pb));
+		pb.parent_fd = fd;
+		pb.allowed_access = file_rights;
+		if (S_ISDIR(st.st_mode))
+			pb.allowed_access |= dir_rights;
+		rv = (int)syscall(SYS_landlock_add_rule, rfd,
+		    LANDLOCK_RULE_PATH_BENEATH, &pb, 0);
+	}
+	err = errno;
+	close(fd);
+	errno = err;
+	return rv;
+}
+
+int
+sandbox_restrict_paths_rw(const char *const *ro, const char *const *rw)
+{
+	struct landlock_ruleset_attr	 ra;
+	uint64_t			 handled, wfile, wdir;
+	long				 abi;
+	int				 rfd, err;
+	size_t				 i;
+
+	abi = syscall(SYS_landlock_create_ruleset, NULL, 0,
+	    LANDLOCK_CREATE_RULESET_VERSION);
+	if (abi < 1)
+		return (errno == ENOSYS || errno == EOPNOTSUPP) ? 1 : -1;
+	handled = LANDLOCK_ACCESS_FS_MAKE_SYM * 2 - 1;
+	/* Writing a file; in directories also creating, removing and (ABI
+	 * 2) moving or linking entries between them.  No symlinks, devices,
+	 * sockets or FIFOs, and no EXECUTE anywhere. */
+	wfile = LANDLOCK_ACCESS_FS_READ_FILE | LANDLOCK_ACCESS_FS_WRITE_FILE;
+	wdir = LANDLOCK_ACCESS_FS_READ_DIR | LANDLOCK_ACCESS_FS_REMOVE_DIR |
+	    LANDLOCK_ACCESS_FS_REMOVE_FILE | LANDLOCK_ACCESS_FS_MAKE_DIR |
+	    LANDLOCK_ACCESS_FS_MAKE_REG;
+	if (abi >= 2) {
+		handled |= LANDLOCK_ACCESS_FS_REFER;
+		wdir |= LANDLOCK_ACCESS_FS_REFER;
+	}
+	if (abi >= 3) {
+		handled |= LANDLOCK_ACCESS_FS_TRUNCATE;
+		wfile |= LANDLOCK_ACCESS_FS_TRUNCATE;
+	}
+	if (abi >= 5)
+		handled |= LANDLOCK_ACCESS_FS_IOCTL_DEV;
+	memset(&ra, 0, sizeof(ra));
+	ra.handled_access_fs = handled;
+	if ((rfd = syscall(SYS_landlock_create_ruleset, &ra, sizeof(ra), 0)) ==
+	    -1)
+		return -1;
+	for (i = 0; ro != NULL && ro[i] != NULL; i++)
+		if (sandbox_landlock_rule(rfd, ro[i],
+		    LANDLOCK_ACCESS_FS_READ_FILE,
+		    LANDLOCK_ACCESS_FS_READ_DIR) == -1)
+			goto fail;
+	for (i = 0; rw != NULL && rw[i] != NULL; i++)
+		if (sandbox_landlock_rule(rfd, rw[i], wfile, wdir) == -1)
+			goto fail;
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == -1 ||
+	    syscall(SYS_landlock_restrict_self, rfd, 0) == -1)
+		goto fail;
+	close(rfd);
+	return 0;
+ fail:
+	err = errno;
 	close(rfd);
 	errno = err;
 	return -1;

@@ -7,7 +7,8 @@
 enum sandbox_role {
 	SANDBOX_WORKER,		/* no open, no socket/connect, no exec, no PROT_EXEC */
 	SANDBOX_KEEPER,		/* network yes, read-only opens, no exec */
-	SANDBOX_PARENT		/* optional, looser: no exec after start, no ptrace */
+	SANDBOX_PARENT,		/* optional, looser: no exec after start, no ptrace */
+	SANDBOX_PUBLISHER	/* files only: no socket, no exec, no fork */
 };
 
 /*
@@ -40,5 +41,13 @@ int	sandbox_export(enum sandbox_role, int fd);
 int	sandbox_restrict_paths(const char *const *paths);
 /* What glibc's resolver reads: resolv.conf, hosts, nsswitch.conf, ... */
 extern const char *const sandbox_resolver_paths[];
+/*
+ * Landlock for a role that also writes (the publisher): read beneath the
+ * ro paths, read and write beneath the rw paths (create, remove, rename
+ * and hard-link files and directories there; never make a symlink or a
+ * device, never execute).  Both NULL-terminated; same returns as
+ * sandbox_restrict_paths.
+ */
+int	sandbox_restrict_paths_rw(const char *const *ro, const char *const *rw);
 
 #endif

@@ -27,9 +27,34 @@ struct snap_var {
 	size_t		 sv_len;
 };
 
+/*
+ * The tenant's live published generation (SPEC §10 "Serving"), read by
+ * the parent from its published directory (pubdir.h).  Children see the
+ * bytes where they lie in the snapshot's mapping: nothing is copied.
+ */
+struct snap_file {
+	char		*sf_path;	/* repository path, as in hosted URLs */
+	const unsigned char *sf_data;
+	size_t		 sf_len;
+};
+
+struct snap_ext {
+	char		*se_gen;	/* the generation; NULL: none published */
+	const unsigned char *se_manifest;	/* its manifest.json */
+	size_t		 se_manifest_len;
+	struct snap_file *se_files;	/* sorted by sf_path (children only) */
+	size_t		 se_nfiles;
+	size_t		 se_nsynced;	/* connectors and composites it synced */
+	size_t		 se_own_conns;	/* st_reg's connectors before the */
+	size_t		 se_own_comps;	/* synced ones, and composites */
+};
+
 struct snap_tenant {
 	size_t		 st_index;	/* in sn_cfg->c_tenants */
-	struct registry	*st_reg;	/* compiled, immutable */
+	struct registry	*st_reg;	/* compiled, immutable: the tenant's
+					   registry and, after it, what its
+					   repository synced */
+	struct snap_ext	 st_ext;
 	struct snap_var	*st_vars;	/* sorted by name */
 	size_t		 st_nvars;
 	char		*st_session_pem;	/* NULL: no sessions */
@@ -46,6 +71,10 @@ struct snapshot {
 	struct snap_tenant *sn_tenants;	/* sn_cfg->c_ntenants of them */
 	char		*sn_ca;		/* egress.ca_file's bytes */
 	size_t		 sn_calen;
+	void		*sn_map;	/* children: the memfd's bytes, which
+					   published files point into */
+	size_t		 sn_maplen;
+	int		 sn_mapped;	/* sn_map is an mmap, not a malloc */
 };
 
 /*
@@ -64,6 +93,15 @@ struct snapshot	*snapshot_build(const char *path, uint64_t gen, int with_fd,
  */
 struct snapshot	*snapshot_load(int fd, void (*report)(const char *, void *),
 		    void *arg);
+/*
+ * Parent: generation gen, the same as old (whose memfd is read back: the
+ * configuration, registries, variables and keys exactly as validated
+ * then, no file re-read) but with every tenant's live published
+ * generation read again: what a publish hands the children.  NULL when
+ * the result does not load (a synced connector now clashes), reported.
+ */
+struct snapshot	*snapshot_republish(const struct snapshot *old, uint64_t gen,
+		    void (*report)(const char *, void *), void *arg);
 struct snapshot	*snapshot_ref(struct snapshot *);
 /* Drop a reference; the last one frees everything and closes sn_fd. */
 void		 snapshot_unref(struct snapshot *);
@@ -75,13 +113,18 @@ const struct snap_tenant *snapshot_tenant_by_id(const struct snapshot *,
 		    const char *id);
 const char	*snapshot_tenant_id(const struct snapshot *,
 		    const struct snap_tenant *);
+/* A file of the tenant's live generation, by repository path; NULL if none. */
+const struct snap_file *snapshot_ext_file(const struct snap_tenant *,
+		    const char *path);
 /* A stored variable of a tenant, or NULL when unset. */
 const struct snap_var *snapshot_variable(const struct snap_tenant *,
 		    const char *name);
 
 /* Bounds on what one snapshot may hold. */
-#define SNAP_MAX_SIZE		(256 * 1024 * 1024)
+#define SNAP_MAX_SIZE		(1024 * 1024 * 1024)
 #define SNAP_MAX_VARS		10000		/* per tenant */
 #define SNAP_MAX_VAR_LEN	(64 * 1024)
+#define SNAP_MAX_EXT_FILES	20000		/* per tenant */
+#define SNAP_MAX_EXT_FILE	(8 * 1024 * 1024)	/* one published file */
 
 #endif

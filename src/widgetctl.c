@@ -18,6 +18,9 @@ static const struct ctl_command {
 } ctl_commands[] = {
 	{ "render",	ctl_render_main, "render TEMPLATE [CONTEXT.json]" },
 	{ "check",	ctl_check_main,	 "check [-c widgetd.conf] [file ...]" },
+	{ "scan",	ctl_scan_main,	 "scan [-T trusted-host] file ..." },
+	{ "publish",	ctl_publish_main, "publish [-t tenant]" },
+	{ "builds",	ctl_builds_main, "builds [-v] [-n count] [-t tenant] [--json]" },
 	{ "reload",	ctl_reload_main, "reload" },
 	{ "status",	ctl_status_main, "status [--json]" },
 	{ "stop",	ctl_stop_main,	 "stop [-w]" },

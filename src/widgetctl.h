@@ -4,6 +4,7 @@
 #ifndef WIDGETD_WIDGETCTL_H
 #define WIDGETD_WIDGETCTL_H
 
+#include <stdint.h>
 #include <stdio.h>
 
 struct json_object;
@@ -16,6 +17,10 @@ struct ctl_globals {
 /* Each command gets argv with argv[0] = its name; returns the exit status. */
 int	ctl_render_main(struct ctl_globals *, int, char **);	/* ctl_render.c */
 int	ctl_check_main(struct ctl_globals *, int, char **);	/* ctl_check.c */
+int	ctl_scan_main(struct ctl_globals *, int, char **);	/* ctl_scan.c */
+int	ctl_publish_main(struct ctl_globals *, int, char **);	/* ctl_publish.c */
+int	ctl_builds_main(struct ctl_globals *, int, char **);	/* ctl_publish.c */
+
 int	ctl_reload_main(struct ctl_globals *, int, char **);	/* ctl_daemon.c */
 int	ctl_status_main(struct ctl_globals *, int, char **);	/* ctl_daemon.c */
 int	ctl_stop_main(struct ctl_globals *, int, char **);	/* ctl_daemon.c */
@@ -61,7 +66,20 @@ int	ctl_command(struct ctl_globals *, struct json_object *request,
 	    struct json_object **reply, int flags);
 /* {"command": command}, to add arguments to; NULL when out of memory. */
 struct json_object *ctl_request_new(const char *command);
+/* A reply's string member (NULL when absent or not a string). */
+const char *ctl_str(struct json_object *, const char *key);
+/* A reply's integer member into *n: 1, or 0 when absent or not one. */
+int	ctl_int(struct json_object *, const char *key, int64_t *n);
+/* s (NULL: nothing) with control bytes shown as '?': text for a terminal. */
+void	ctl_print_clean(FILE *, const char *s);
 /* The status reply as the tables widgetctl status prints. */
 void	ctl_status_print(FILE *, struct json_object *reply);
+
+/*
+ * Read a regular file of at most max bytes into a malloc'd, NUL-terminated
+ * buffer; -1 with errno (EFBIG over max, EINVAL not a regular file).
+ */
+int	ctl_read_file(const char *path, size_t max, char **bufp,
+	    size_t *lenp);						/* ctl_check.c */
 
 #endif

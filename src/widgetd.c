@@ -124,6 +124,9 @@ main(int argc, char *argv[])
 	case PROC_KEEPER:
 		r = keeper_main(&po, slot);
 		break;
+	case PROC_PUBLISHER:
+		r = publisher_main(&po, slot);
+		break;
 	default:
 		usage();
 	}

@@ -245,6 +245,10 @@ worker_route(struct conn *c)
 			return;
 		}
 	}
+	if (worker_ext_path(r->r_path)) {
+		worker_ext_serve(c);
+		return;
+	}
 	if ((get || head) && strcmp(r->r_path, API_HEALTH_PATH) == 0) {
 		if (w->w_keeper == NULL) {
 			worker_health_done(c, 0);

@@ -118,6 +118,12 @@ void		 worker_access(struct conn *, const char *tenant,
 		    const char *connector, int upstream, const char *cache,
 		    const char *error);
 
+/* worker_ext.c: published extensions (SPEC §10 "Serving"). */
+/* 1 when path is under API_PREFIX "/extensions/". */
+int		 worker_ext_path(const char *path);
+/* Answer a request for the manifest or a published file. */
+void		 worker_ext_serve(struct conn *);
+
 /* execute.c: connector calls. */
 /* path is API_PREFIX "/connectors/<permalink>/execute"; answer it. */
 void		 execute_connector(struct conn *, const char *permalink);

@@ -149,7 +149,60 @@ START_TEST(test_minimal_defaults)
 	ck_assert_ptr_null(c->c_tenants[0].t_session.s_public_key);
 	ck_assert_ptr_null(c->c_tenants[0].t_session.s_cookie);
 	ck_assert_int_eq(c->c_tenants[0].t_line, 2);
+	/* Extensions: none watched; the published directory is named. */
+	ck_assert_ptr_null(c->c_tenants[0].t_repo.rp_path);
+	ck_assert_str_eq(c->c_state_dir + strlen(c->c_state_dir) -
+	    strlen("/lib/widgetd"), "/lib/widgetd");
+	snprintf(want, sizeof(want), "%s/extensions/a", c->c_state_dir);
+	ck_assert_str_eq(c->c_tenants[0].t_published, want);
+	ck_assert_int_eq(c->c_ext.x_poll, 2);
+	ck_assert_uint_eq(c->c_ext.x_publish_bytes, 64 * 1024 * 1024);
+	ck_assert_uint_eq(c->c_ext.x_ncdns, 4);
+	ck_assert_str_eq(c->c_ext.x_cdns[0], "cdn.jsdelivr.net");
+	ck_assert_str_eq(c->c_ext.x_cdns[3], "esm.sh");
 	config_free(c);
+}
+END_TEST
+
+/* SPEC §10: repository, state_dir and the extensions group. */
+START_TEST(test_extensions)
+{
+	struct widgetd_config	*c;
+	struct msgs		 m = { .m_n = 0 };
+	char			 path[PATH_MAX], want[PATH_MAX + 32];
+
+	c = load_text(L1 "state_dir = \"state\";\n"
+	    "extensions = { trusted_cdns = [ \"CDN.Example.org.\" ];\n"
+	    "  poll_interval = 30; publish_bytes = 2097152; };\n"
+	    "tenants = (\n"
+	    T("a", "hosts = [\"a.x\"]; repository = { path = \"a.git\"; };") ",\n"
+	    T("b", "repository = { path = \"/srv/b.git\";\n"
+	    "  branch = \"release/1.2_x-y\"; };") ");\n", &m, path,
+	    sizeof(path));
+	ck_assert_msg(c != NULL, "%s", m.m_n ? m.m_msg[0] : "?");
+	snprintf(want, sizeof(want), "%s/state", tmpdir);
+	ck_assert_str_eq(c->c_state_dir, want);
+	snprintf(want, sizeof(want), "%s/state/extensions/b", tmpdir);
+	ck_assert_str_eq(c->c_tenants[1].t_published, want);
+	snprintf(want, sizeof(want), "%s/a.git", tmpdir);
+	ck_assert_str_eq(c->c_tenants[0].t_repo.rp_path, want);
+	ck_assert_str_eq(c->c_tenants[0].t_repo.rp_branch, "main");
+	ck_assert_str_eq(c->c_tenants[1].t_repo.rp_path, "/srv/b.git");
+	ck_assert_str_eq(c->c_tenants[1].t_repo.rp_branch, "release/1.2_x-y");
+	ck_assert_int_eq(c->c_ext.x_poll, 30);
+	ck_assert_uint_eq(c->c_ext.x_publish_bytes, 2097152);
+	/* The list replaces the default one, normalised as hosts are. */
+	ck_assert_uint_eq(c->c_ext.x_ncdns, 1);
+	ck_assert_str_eq(c->c_ext.x_cdns[0], "cdn.example.org");
+	config_free(c);
+
+	/* An empty list trusts no CDN at all. */
+	c = load_text(L1 L2 "extensions = { trusted_cdns = []; };\n", &m, path,
+	    sizeof(path));
+	ck_assert_ptr_nonnull(c);
+	ck_assert_uint_eq(c->c_ext.x_ncdns, 0);
+	config_free(c);
+	msgs_free(&m);
 }
 END_TEST
 
@@ -574,6 +627,41 @@ static const struct bad_case bad_cases[] = {
 	{ L1 "tenants = (\n" T("a", "session = { public_key = \"k\";\n"
 	    "cookie = \"a b\"; };") "\n);\n", 4,
 	    "tenants[0].session.cookie: 'a b' is not a valid cookie name" },
+	/* extensions (SPEC §10) */
+	{ L1 "tenants = (\n" T("a", "repository = { branch = \"main\"; };")
+	    ");\n", 3, "missing required key 'path' in 'tenants[0].repository'" },
+	{ L1 "tenants = (\n" T("a", "repository = { path = \"r\";\n"
+	    "branch = \"../x\"; };") ");\n", 4,
+	    "tenants[0].repository.branch: '../x' is not a branch name" },
+	{ L1 "tenants = (\n" T("a", "repository = { path = \"r\"; "
+	    "branch = \"main/\"; };") ");\n", 3,
+	    "tenants[0].repository.branch: 'main/' is not a branch name" },
+	{ L1 "tenants = (\n" T("a", "repository = { path = \"r\"; "
+	    "branch = \"a b\"; };") ");\n", 3,
+	    "tenants[0].repository.branch: 'a b' is not a branch name" },
+	{ L1 "tenants = (\n" T("a", "repository = { path = \"\"; };") ");\n",
+	    3, "tenants[0].repository.path: must not be empty" },
+	{ L1 "tenants = (\n" T("a", "repository = \"/srv/a.git\";") ");\n",
+	    3, "tenants[0].repository: expected a group" },
+	{ L1 "tenants = (\n" T("a", "repository = { path = \"r\"; url = 1; };")
+	    ");\n", 3, "unknown key 'url' in 'tenants[0].repository'" },
+	{ L1 L2 "extensions = { poll_interval = 0; };\n", 3,
+	    "extensions.poll_interval: 0 is out of range (1 to 3600)" },
+	{ L1 L2 "extensions = { poll_interval = 3601; };\n", 3,
+	    "extensions.poll_interval: 3601 is out of range" },
+	{ L1 L2 "extensions = { publish_bytes = 1000; };\n", 3,
+	    "extensions.publish_bytes: 1000 is out of range" },
+	{ L1 L2 "extensions = { publish_bytes = 201326593; };\n", 3,
+	    "extensions.publish_bytes: 201326593 is out of range" },
+	{ L1 L2 "extensions = {\n trusted_cdns = [ \"cdn.x:443\" ]; };\n", 4,
+	    "extensions.trusted_cdns[0]: 'cdn.x:443': no port" },
+	{ L1 L2 "extensions = { trusted_cdns = [ \"*.cdn.x\" ]; };\n", 3,
+	    "extensions.trusted_cdns[0]: '*.cdn.x': not a host name" },
+	{ L1 L2 "extensions = { trusted_cdns = \"cdn.x\"; };\n", 3,
+	    "extensions.trusted_cdns: expected a list of strings" },
+	{ L1 L2 "extensions = { watch = true; };\n", 3,
+	    "unknown key 'watch' in 'extensions'" },
+	{ L1 L2 "state_dir = \"\";\n", 3, "state_dir: must not be empty" },
 	/* syntax, reported with libconfig's line */
 	{ L1 L2 "workers = ;\n", 3, "syntax error" },
 	{ L1 L2 "\n\nlimits = { request_body = 1\n", 6, "syntax error" },
@@ -628,6 +716,7 @@ check_suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_minimal_defaults);
 	tcase_add_test(tc, test_full);
+	tcase_add_test(tc, test_extensions);
 	tcase_add_test(tc, test_no_default_tenant);
 	tcase_add_test(tc, test_shipped_sample);
 	tcase_add_test(tc, test_relative_file);

@@ -221,7 +221,8 @@ START_TEST(test_type_names)
 	    MSG_SNAPSHOT, MSG_SHUTDOWN, MSG_WORKER_FD, MSG_SECRETS,
 	    MSG_STATS_REQ, MSG_PING, MSG_CALL, MSG_GEN, MSG_PONG, MSG_RESULT,
 	    MSG_FAIL, MSG_LOG, MSG_CONN_DONE, MSG_READY, MSG_WORKER_EVICT,
-	    MSG_SNAPSHOT_DONE, MSG_STATS, MSG_ACCESS, MSG_SECRETS_DONE };
+	    MSG_SNAPSHOT_DONE, MSG_STATS, MSG_ACCESS, MSG_SECRETS_DONE,
+	    MSG_PUBLISH, MSG_PUBLISHED };
 	size_t	 i;
 
 	for (i = 0; i < sizeof(all) / sizeof(all[0]); i++) {
@@ -1068,6 +1069,101 @@ START_TEST(test_direction)
 }
 END_TEST
 
+/* Send in from a to b: 1 when b's decoder refuses it. */
+static int
+published_refused(struct ipc_chan *a, struct ipc_chan *b,
+    const struct ipc_published *in)
+{
+	struct ipc_published	 out;
+	struct ipc_msg		 m;
+	struct ipc_buf		 buf;
+
+	ck_assert_int_eq(ipc_encode_published(&buf, in), 0);
+	ck_assert_int_eq(ipc_send(a, MSG_PUBLISHED, 0, buf.b_data, buf.b_len,
+	    -1), 0);
+	ipc_buf_clear(&buf);
+	ck_assert_int_eq(chan_next(a, b, &m), 1);
+	if (ipc_decode_published(&m, &out) == -1)
+		return 1;
+	ipc_published_clear(&out);
+	return 0;
+}
+
+/*
+ * The publisher's channel: it may report builds and log, never pose as
+ * a worker or a keeper; and its report is checked field by field.
+ */
+START_TEST(test_publisher)
+{
+	struct ipc_chan		*a, *b;
+	struct ipc_msg		 m;
+	struct ipc_buf		 buf;
+	struct ipc_published	 in, out;
+	int			 sv[2];
+	char			 msg[1100];
+
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	a = ipc_chan_new(sv[0], IPC_PUBLISHER, IPC_PARENT);
+	b = ipc_chan_new(sv[1], IPC_PARENT, IPC_PUBLISHER);
+	/* Not a worker's or keeper's messages, not the parent's. */
+	ck_assert_int_eq(ipc_send(a, MSG_CONN_DONE, 1, NULL, 0, -1), -1);
+	ck_assert_int_eq(ipc_send(a, MSG_PUBLISH, 1, NULL, 0, -1), -1);
+	ck_assert_int_eq(ipc_send(b, MSG_PUBLISHED, 1, "x", 1, -1), -1);
+	ck_assert_int_eq(ipc_send(b, MSG_CONN_FD, 1, NULL, 0, -1), -1);
+	ck_assert_int_eq(ipc_send(b, MSG_PUBLISH, 9, NULL, 0, -1), 0);
+	ck_assert_int_eq(ipc_send(b, MSG_SHUTDOWN, 0, NULL, 0, -1), 0);
+	ck_assert_int_eq(chan_next(b, a, &m), 1);
+	ck_assert_uint_eq(m.m_type, MSG_PUBLISH);
+	ck_assert_uint_eq(m.m_id, 9);
+	ck_assert_int_eq(chan_next(b, a, &m), 1);
+	ck_assert_uint_eq(m.m_type, MSG_SHUTDOWN);
+
+	memset(&in, 0, sizeof(in));
+	in.ip_build = 12;
+	in.ip_state = 3;
+	in.ip_changed = 0;
+	in.ip_files = 7;
+	in.ip_commit = "0123456789abcdef0123456789abcdef01234567";
+	in.ip_code = "CONTENT_SCAN_REJECTED";
+	in.ip_message = "Widget 'w' rejected: content policy violation";
+	in.ip_generation = "4-0123456789ab";
+	ck_assert_int_eq(ipc_encode_published(&buf, &in), 0);
+	ck_assert_int_eq(ipc_send(a, MSG_PUBLISHED, 9, buf.b_data, buf.b_len,
+	    -1), 0);
+	ipc_buf_clear(&buf);
+	ck_assert_int_eq(chan_next(a, b, &m), 1);
+	ck_assert_int_eq(ipc_decode_published(&m, &out), 0);
+	ck_assert(out.ip_build == 12);
+	ck_assert_uint_eq(out.ip_state, 3);
+	ck_assert_uint_eq(out.ip_files, 7);
+	ck_assert_str_eq(out.ip_commit, in.ip_commit);
+	ck_assert_str_eq(out.ip_code, in.ip_code);
+	ck_assert_str_eq(out.ip_message, in.ip_message);
+	ck_assert_str_eq(out.ip_generation, in.ip_generation);
+	ipc_published_clear(&out);
+
+	/* A control byte for the log, a non-hex commit, a bad state. */
+	in.ip_message = "line\ninjected";
+	ck_assert_int_eq(published_refused(a, b, &in), 1);
+	in.ip_message = "ok";
+	in.ip_commit = "not-hex";
+	ck_assert_int_eq(published_refused(a, b, &in), 1);
+	in.ip_commit = "";
+	in.ip_state = 4;
+	ck_assert_int_eq(published_refused(a, b, &in), 1);
+	/* A message over 1024 bytes. */
+	in.ip_state = 2;
+	memset(msg, 'm', sizeof(msg) - 1);
+	msg[sizeof(msg) - 1] = '\0';
+	in.ip_message = msg;
+	ck_assert_int_eq(published_refused(a, b, &in), 1);
+	msg[1024] = '\0';
+	ck_assert_int_eq(published_refused(a, b, &in), 0);
+	ipc_chan_free(a);
+	ipc_chan_free(b);
+}
+END_TEST
+
 /* A snapshot travels only as a sealed memfd. */
 START_TEST(test_snapshot_fd)
 {
@@ -1176,6 +1272,7 @@ check_suite(void)
 	tcase_add_test(tc, test_fd_wrong_kind);
 	tcase_add_test(tc, test_ctrunc);
 	tcase_add_test(tc, test_direction);
+	tcase_add_test(tc, test_publisher);
 	tcase_add_test(tc, test_snapshot_fd);
 	tcase_add_test(tc, test_garbage);
 	suite_add_tcase(s, tc);

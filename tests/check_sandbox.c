@@ -14,6 +14,7 @@
 #include "build.h"
 
 #include <sys/types.h>
+#include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/ptrace.h>
@@ -1489,6 +1490,82 @@ START_TEST(test_drop_privileges)
 }
 END_TEST
 
+/*
+ * The publisher: files only.  Every network, process and exec call
+ * kills; an executable mapping fails; the file work a publish does
+ * (create, write, fsync, link, rename, list, unlink, flock, openat2)
+ * runs.  The whole publish under this filter is in check_publish.
+ */
+static int
+do_publisher_files(void *arg)
+{
+	const char	*dir = arg;
+	char		 a[300];
+	struct stat	 st;
+	int		 fd, dfd;
+
+	snprintf(a, sizeof(a), "%s/a", dir);
+	if ((fd = open(a, O_WRONLY | O_CREAT | O_EXCL, 0644)) == -1 ||
+	    write(fd, "x", 1) != 1 || fsync(fd) == -1 || close(fd) == -1)
+		return 1;
+	if ((dfd = open(dir, O_RDONLY | O_DIRECTORY)) == -1 ||
+	    mkdirat(dfd, "sub", 0755) == -1 || linkat(dfd, "a", dfd, "sub/b",
+	    0) == -1 || renameat(dfd, "sub/b", dfd, "sub/c") == -1 ||
+	    flock(dfd, LOCK_EX) == -1 || fsync(dfd) == -1)
+		return 2;
+	if (fstatat(dfd, "sub/c", &st, AT_SYMLINK_NOFOLLOW) == -1 ||
+	    st.st_nlink != 2)
+		return 3;
+	if (unlinkat(dfd, "sub/c", 0) == -1 || unlinkat(dfd, "sub",
+	    AT_REMOVEDIR) == -1 || unlinkat(dfd, "a", 0) == -1)
+		return 4;
+	close(dfd);
+	return OK;
+}
+
+START_TEST(test_publisher)
+{
+	static const struct {
+		const char	*name;
+		child_fn	 fn;
+	} deaths[] = {
+		{ "socket", do_socket },
+		{ "socket AF_UNIX", do_socket_unix },
+		{ "socket AF_PACKET", do_socket_packet },
+		{ "socketpair", do_socketpair },
+		{ "execve", do_execve },
+		{ "ptrace", do_ptrace },
+		{ "process_vm_readv", do_process_vm_readv },
+		{ "fork", do_fork },
+		{ "pthread_create", do_thread },
+		{ "x32 syscall", do_x32 },
+		{ "futex LOCK_PI", do_futex_pi },
+		{ "chroot", do_chroot },
+		{ "setuid", do_setuid },
+	};
+	char	 dir[] = "/tmp/check_sandbox.XXXXXX";
+	size_t	 i;
+	int	 s, st;
+
+	for (i = 0; i < sizeof(deaths) / sizeof(deaths[0]); i++) {
+		st = run_child(SANDBOX_PUBLISHER, deaths[i].fn, NULL);
+		if (!WIFSIGNALED(st) || WTERMSIG(st) != SIGSYS)
+			ck_abort_msg("publisher %s: not killed by SIGSYS (%#x)",
+			    deaths[i].name, st);
+	}
+	/* Holding a socket does not let it use one. */
+	ck_assert_int_ge(s = socket(AF_INET, SOCK_STREAM, 0), 0);
+	expect_sigsys(SANDBOX_PUBLISHER, do_connect, &s);
+	expect_sigsys(SANDBOX_PUBLISHER, do_bind, &s);
+	close(s);
+	expect_exit(SANDBOX_PUBLISHER, do_mmap_exec, NULL, 3);
+	expect_exit(SANDBOX_PUBLISHER, do_mmap_wx, NULL, 3);
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	expect_exit(SANDBOX_PUBLISHER, do_publisher_files, dir, OK);
+	ck_assert_int_eq(rmdir(dir), 0);
+}
+END_TEST
+
 /* Valgrind cannot run a filtered process: its own syscalls are filtered. */
 const char *check_valgrind_tcase = "nofilter";
 
@@ -1517,6 +1594,11 @@ check_suite(void)
 	tcase_add_test(tc, test_keeper_egress);
 	tcase_add_test(tc, test_keeper_landlock);
 	tcase_add_test(tc, test_keeper_landlock_resolve);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("publisher");
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, test_publisher);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("common");

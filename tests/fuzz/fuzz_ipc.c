@@ -87,6 +87,18 @@ fuzz_decode(struct ipc_msg *m)
 			ipc_access_clear(&a);
 		break;
 	}
+	case MSG_PUBLISHED: {
+		struct ipc_published	 pb;
+
+		/* What a hostile publisher can make the parent log. */
+		if (ipc_decode_published(m, &pb) == 0) {
+			if (pb.ip_state > 3 || strlen(pb.ip_commit) > 40 ||
+			    strlen(pb.ip_message) > 1024)
+				abort();
+			ipc_published_clear(&pb);
+		}
+		break;
+	}
 	case MSG_STATS: {
 		struct ipc_stats	 st;
 
