@@ -17,7 +17,7 @@ TESTS += $(CORE_IT)
 EXTRA_DIST += $(CORE_IT) tests/integration/wdtest.py
 
 dist_man_MANS += man/widgetd.8
-EXTRA_DIST += contrib/widgetd.service contrib/bench/idle-conns
+EXTRA_DIST += contrib/widgetd.service contrib/bench/idle-conns contrib/bench/run
 
 check_PROGRAMS += tests/check_core
 TESTS += tests/check_core
