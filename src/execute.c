@@ -23,7 +23,6 @@
 #include <time.h>
 
 #include <event2/buffer.h>
-#include <event2/bufferevent.h>
 #include <event2/event.h>
 #include <json-c/json.h>
 
@@ -218,7 +217,7 @@ execute_error(struct conn *c, int status, const char *code,
 
 	c->c_status = status;
 	x->x_error = code != NULL ? code : scope;
-	if (api_reply_envelope(bufferevent_get_output(c->c_bev), &c->c_ctx,
+	if (api_reply_envelope(c->c_out, &c->c_ctx,
 	    status, code, detail, scope, params) == -1)
 		c->c_ctx.a_keepalive = 0;
 	execute_done(c, 0);
@@ -929,7 +928,6 @@ execute_send(struct conn *c, struct plan *pl)
 	}
 	ipc_buf_clear(&b);
 	/* One request at a time: the next waits in the input buffer. */
-	bufferevent_disable(c->c_bev, EV_READ);
 	worker_conn_timer(c, CT_KEEPER);
 }
 
@@ -950,7 +948,7 @@ execute_connector(struct conn *c, const char *permalink)
 	memset(&pl, 0, sizeof(pl));
 	if ((x = calloc(1, sizeof(*x))) == NULL) {
 		c->c_status = 500;
-		api_reply_error(bufferevent_get_output(c->c_bev), &c->c_ctx,
+		api_reply_error(c->c_out, &c->c_ctx,
 		    500, NULL, "out of memory");
 		worker_conn_answered(c);
 		return;
@@ -1154,7 +1152,7 @@ execute_result(struct conn *c, struct result *rs)
 	/* No template: the upstream body as it came (platform-docs §10). */
 	if (cr->cr_response_body.ct_tmpl == NULL) {
 		c->c_status = status;
-		if (api_reply(bufferevent_get_output(c->c_bev), &c->c_ctx,
+		if (api_reply(c->c_out, &c->c_ctx,
 		    status, ctype, NULL, rs->rs_body, rs->rs_bodylen) == -1)
 			c->c_ctx.a_keepalive = 0;
 		execute_done(c, 0);
@@ -1190,7 +1188,7 @@ execute_result(struct conn *c, struct result *rs)
 	if (ctype != NULL)
 		snprintf(ctbuf, sizeof(ctbuf), "%s", ctype);
 	c->c_status = status;
-	if (api_reply(bufferevent_get_output(c->c_bev), &c->c_ctx, status,
+	if (api_reply(c->c_out, &c->c_ctx, status,
 	    ctype != NULL ? ctbuf : NULL, NULL, text, len) == -1)
 		c->c_ctx.a_keepalive = 0;
 	execute_done(c, 0);
@@ -1221,7 +1219,7 @@ execute_fail(struct conn *c, struct fail *fl)
 		    fl->fl_detail;
 	c->c_status = (int)fl->fl_status;
 	x->x_error = fl->fl_code[0] != '\0' ? fl->fl_code : fl->fl_scope;
-	if (api_reply_envelope(bufferevent_get_output(c->c_bev), &c->c_ctx,
+	if (api_reply_envelope(c->c_out, &c->c_ctx,
 	    (int)fl->fl_status, fl->fl_code[0] != '\0' ? fl->fl_code : NULL,
 	    fl->fl_detail, fl->fl_scope, NULL) == -1)
 		c->c_ctx.a_keepalive = 0;

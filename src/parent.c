@@ -32,6 +32,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <netdb.h>
 #include <signal.h>
 #include <stdio.h>
@@ -76,6 +77,8 @@ struct pproc {
 	struct chan		*pp_chan;	/* NULL once closed */
 	int			 pp_ready;
 	int			 pp_conns;	/* connections handed, not done */
+	int			 pp_sendq[IPC_MAX_FDS];	/* handed, not yet sent */
+	int			 pp_nsendq;
 	int			 pp_draining;
 	struct event		*pp_kill_ev;	/* drain deadline */
 };
@@ -149,6 +152,7 @@ struct parent {
 	long			 p_nofile;	/* RLIMIT_NOFILE, as children get it */
 	int			 p_accept_err;	/* listeners off: accept failing */
 	struct event		*p_accept_ev;	/* turns them on again */
+	struct event		*p_sendq_ev;	/* sends what accept handed */
 };
 
 static void	parent_respawn_cb(int, short, void *);
@@ -447,6 +451,42 @@ parent_conn_done(struct parent *p, struct pproc *pp, int n)
 	}
 }
 
+/*
+ * Send the connections handed to a worker as one MSG_CONN_FD.  A failed
+ * channel closes them (chan_send_fds), and they are not counted.
+ */
+static void
+parent_sendq_flush(struct parent *p, struct pproc *pp)
+{
+	int	 n = pp->pp_nsendq, i;
+
+	if (n == 0)
+		return;
+	pp->pp_nsendq = 0;
+	if (pp->pp_chan == NULL) {
+		for (i = 0; i < n; i++)
+			close(pp->pp_sendq[i]);
+	} else if (chan_send_fds(pp->pp_chan, MSG_CONN_FD, 0, NULL, 0,
+	    pp->pp_sendq, n) == 0)
+		return;
+	parent_conn_done(p, pp, n);
+}
+
+/*
+ * Runs once the listeners' accept loops of this pass are done (the event
+ * is made active, not timed): every worker gets what it was handed in one
+ * message, one sendmsg for a whole batch of accepted connections.
+ */
+static void
+parent_sendq_cb(int fd, short what, void *arg)
+{
+	struct parent	*p = arg;
+	struct pproc	*pp;
+
+	TAILQ_FOREACH(pp, &p->p_procs, pp_entry)
+		parent_sendq_flush(p, pp);
+}
+
 /* Hand fd to the least-loaded ready worker; -1 (fd kept) if there is none. */
 static int
 parent_dispatch(struct parent *p, int fd)
@@ -464,10 +504,17 @@ parent_dispatch(struct parent *p, int fd)
 	}
 	if (best == NULL)
 		return -1;
-	/* chan_send consumes fd, also on failure. */
-	if (chan_send(best->pp_chan, MSG_CONN_FD, 0, NULL, 0, fd) == -1)
-		return 0;
+	/*
+	 * Queued, counted now (so the limit below holds), sent when this
+	 * pass's accepting is done.  Without the event (out of memory at
+	 * start) each goes at once.
+	 */
+	best->pp_sendq[best->pp_nsendq++] = fd;
 	best->pp_conns++;
+	if (best->pp_nsendq == IPC_MAX_FDS || p->p_sendq_ev == NULL)
+		parent_sendq_flush(p, best);
+	else
+		event_active(p->p_sendq_ev, EV_TIMEOUT, 1);
 	p->p_conns++;
 	/* The least loaded is at limits.connections: so is everyone. */
 	if (best->pp_conns >= p->p_conn_limit)
@@ -642,7 +689,7 @@ parent_child_msg(struct chan *ch, struct ipc_msg *m, void *arg)
 	struct ipc_access	 a;
 	struct ipc_stats	 st;
 	char			*line = NULL, name[64];
-	uint32_t		 slot;
+	uint32_t		 slot, ndone;
 	uint64_t		 gen;
 	int			 prio, i;
 
@@ -666,9 +713,11 @@ parent_child_msg(struct chan *ch, struct ipc_msg *m, void *arg)
 		parent_waits_check(p);
 		return 0;
 	case MSG_CONN_DONE:
-		if (pp->pp_role != PROC_WORKER)
+		/* Batched: a count since the worker's last report. */
+		if (pp->pp_role != PROC_WORKER ||
+		    ipc_decode_conn_done(m, &ndone) == -1)
 			return -1;
-		parent_conn_done(p, pp, 1);
+		parent_conn_done(p, pp, ndone > INT_MAX ? INT_MAX : (int)ndone);
 		return 0;
 	case MSG_ACCESS:
 		if (ipc_decode_access(m, &a) == -1)
@@ -734,6 +783,8 @@ parent_child_close(struct chan *ch, enum chan_end end, const char *why,
 	chan_free(pp->pp_chan);
 	pp->pp_chan = NULL;
 	pp->pp_ready = 0;
+	/* Connections handed to it but not yet sent are dropped. */
+	parent_sendq_flush(pp->pp_parent, pp);
 	/*
 	 * EOF or a reset: it is exiting and SIGCHLD follows.  A violation:
 	 * it broke the rules, and goes.
@@ -852,6 +903,8 @@ parent_drain(struct parent *p, struct pproc *pp)
 	if (pp->pp_draining)
 		return;
 	pp->pp_draining = 1;
+	/* What it was handed comes before the request to drain. */
+	parent_sendq_flush(p, pp);
 	if (pp->pp_chan != NULL)
 		chan_send(pp->pp_chan, MSG_SHUTDOWN, 0, NULL, 0, -1);
 	else
@@ -882,6 +935,7 @@ parent_reaped(struct parent *p, struct pproc *pp, int status)
 	    p->p_wslots[pp->pp_slot].ps_proc == pp)
 		ps = &p->p_wslots[pp->pp_slot];
 
+	parent_sendq_flush(p, pp);
 	parent_conn_done(p, pp, pp->pp_conns);
 	TAILQ_REMOVE(&p->p_procs, pp, pp_entry);
 	chan_free(pp->pp_chan);
@@ -1687,6 +1741,9 @@ parent_main(const struct proc_opts *po)
 		if (p.p_sig[i] == NULL || evsignal_add(p.p_sig[i], NULL) == -1)
 			fatalx("cannot set up signal %d", sigs[i]);
 	}
+	if ((p.p_sendq_ev = event_new(p.p_base, -1, 0, parent_sendq_cb,
+	    &p)) == NULL)
+		fatalx("out of memory");
 	if (parent_listeners_start(&p) == -1)
 		fatalx("cannot start the listeners");
 	/* widgetctl's way in: root (or our own user) only. */
@@ -1709,6 +1766,7 @@ parent_main(const struct proc_opts *po)
 	parent_slots_free(&p);
 	if (p.p_accept_ev != NULL)
 		event_free(p.p_accept_ev);
+	event_free(p.p_sendq_ev);
 	if (p.p_snap_ev != NULL)
 		event_free(p.p_snap_ev);
 	for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
