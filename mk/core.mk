@@ -12,7 +12,8 @@ src_libwidgetd_a_SOURCES += src/log.c src/log.h src/config.h src/ipc.h \
 CORE_IT = tests/integration/procs.py tests/integration/nonroot.py \
 	tests/integration/supervise.py tests/integration/reload.py \
 	tests/integration/framing.py tests/integration/options.py \
-	tests/integration/lifecycle.py tests/integration/syslog.py
+	tests/integration/lifecycle.py tests/integration/syslog.py \
+	tests/integration/frontend.py
 TESTS += $(CORE_IT)
 EXTRA_DIST += $(CORE_IT) tests/integration/wdtest.py
 

@@ -249,6 +249,16 @@ worker_conn_answered(struct conn *c)
 	c->c_req = NULL;
 	c->c_ping_id = 0;
 	c->c_ctx_started = 0;
+	if (c->c_closing) {
+		/*
+		 * Abandoned (a write failed) while this answer was being
+		 * made: nobody reads it.  Make sure the loop frees it.
+		 */
+		evbuffer_drain(c->c_out, evbuffer_get_length(c->c_out));
+		c->c_timer_kind = CT_NONE;
+		worker_conn_timer(c, CT_CLOSE);
+		return;
+	}
 	if (!c->c_ctx.a_keepalive) {
 		c->c_closing = 1;
 		worker_conn_reading(c, 0);
