@@ -361,9 +361,19 @@ static int
 execute_utf8_valid(const unsigned char *s, size_t len)
 {
 	size_t	 i = 0, n, k;
+	uint64_t w;
 	uint32_t cp;
 
 	while (i < len) {
+		/* ASCII a word at a time: most upstream bodies are all ASCII. */
+		while (i + sizeof(w) <= len) {
+			memcpy(&w, s + i, sizeof(w));
+			if (w & 0x8080808080808080ULL)
+				break;
+			i += sizeof(w);
+		}
+		if (i == len)
+			break;
 		if (s[i] < 0x80) {
 			i++;
 			continue;

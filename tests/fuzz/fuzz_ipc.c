@@ -42,6 +42,7 @@ struct fuzz_outcome {
 	uint64_t	 fo_digest;	/* over every frame taken */
 	int		 fo_frames;
 	const char	*fo_error;	/* NULL: clean end of file */
+	char		 fo_errbuf[128];
 };
 
 int	 LLVMFuzzerTestOneInput(const uint8_t *, size_t);
@@ -199,8 +200,14 @@ fuzz_run(const uint8_t *data, size_t size, uint32_t seed,
 		if (r == 0)
 			break;
 	}
-	if (r == -1 && (fo->fo_error = ipc_chan_error(c)) == NULL)
-		abort();
+	if (r == -1) {
+		if (ipc_chan_error(c) == NULL)
+			abort();
+		/* The channel's own text goes with it: keep a copy. */
+		snprintf(fo->fo_errbuf, sizeof(fo->fo_errbuf), "%s",
+		    ipc_chan_error(c));
+		fo->fo_error = fo->fo_errbuf;
+	}
 	/* A clean end of file leaves nothing half-read. */
 	if (r == 0 && fo->fo_error != NULL)
 		abort();
