@@ -13,12 +13,13 @@ src_libwidgetd_a_SOURCES += src/log.c src/log.h src/config.h src/ipc.h \
 CORE_IT = tests/integration/procs.py tests/integration/nonroot.py \
 	tests/integration/supervise.py tests/integration/reload.py \
 	tests/integration/framing.py tests/integration/options.py \
-	tests/integration/lifecycle.py tests/integration/syslog.py
+	tests/integration/lifecycle.py tests/integration/syslog.py \
+	tests/integration/frontend.py
 TESTS += $(CORE_IT)
 EXTRA_DIST += $(CORE_IT) tests/integration/wdtest.py
 
 dist_man_MANS += man/widgetd.8
-EXTRA_DIST += contrib/widgetd.service contrib/bench/idle-conns
+EXTRA_DIST += contrib/widgetd.service contrib/bench/idle-conns contrib/bench/run
 
 check_PROGRAMS += tests/check_core
 TESTS += tests/check_core

@@ -6,6 +6,7 @@
 #include <sys/random.h>
 
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -139,38 +140,111 @@ api_elapsed_ms(const struct api_ctx *a)
 	return api_ms_between(&a->a_start, &now);
 }
 
+/*
+ * Header lines are built without snprintf: every answer writes five, with
+ * eleven numbers.  An api_str truncates as snprintf would, NUL-terminated.
+ */
+struct api_str {
+	char	*s_buf;
+	size_t	 s_cap;
+	size_t	 s_len;
+};
+
+static void
+api_str_init(struct api_str *s, char *buf, size_t cap)
+{
+	s->s_buf = buf;
+	s->s_cap = cap;
+	s->s_len = 0;
+	buf[0] = '\0';
+}
+
+static void
+api_str_addn(struct api_str *s, const char *p, size_t n)
+{
+	if (n > s->s_cap - 1 - s->s_len)
+		n = s->s_cap - 1 - s->s_len;
+	memcpy(s->s_buf + s->s_len, p, n);
+	s->s_len += n;
+	s->s_buf[s->s_len] = '\0';
+}
+
+static void
+api_str_add(struct api_str *s, const char *p)
+{
+	api_str_addn(s, p, strlen(p));
+}
+
+/* Milliseconds with one decimal, as "%.1f" writes them. */
+static void
+api_str_ms(struct api_str *s, double ms)
+{
+	char			 d[32];
+	unsigned long long	 v;
+	double			 t = rint(ms * 10);
+	size_t			 n = sizeof(d);
+
+	if (!(t > -1e15 && t < 1e15)) {
+		snprintf(d, sizeof(d), "%.1f", ms);
+		api_str_add(s, d);
+		return;
+	}
+	if (t < 0)
+		api_str_addn(s, "-", 1);
+	v = (unsigned long long)(t < 0 ? -t : t);
+	d[--n] = '0' + v % 10;
+	d[--n] = '.';
+	v /= 10;
+	do {
+		d[--n] = '0' + v % 10;
+		v /= 10;
+	} while (v > 0);
+	api_str_addn(s, d + n, sizeof(d) - n);
+}
+
 /* A JSON string of printable text (a host, a short error). */
 static void
-api_json_str(char *out, size_t len, const char *s)
+api_json_str(struct api_str *s, const char *p)
 {
-	size_t	 o = 0;
-
-	if (len < 3)
-		return;
-	out[o++] = '"';
-	for (; *s != '\0' && o + 3 < len; s++) {
-		if (*s == '"' || *s == '\\') {
-			out[o++] = '\\';
-			out[o++] = *s;
-		} else if ((unsigned char)*s < 0x20 || *s == 0x7f)
-			out[o++] = '?';
+	/* Cut short, it still ends with its quote. */
+	api_str_addn(s, "\"", 1);
+	for (; *p != '\0' && s->s_len + 3 < s->s_cap; p++) {
+		if (*p == '"' || *p == '\\') {
+			api_str_addn(s, "\\", 1);
+			api_str_addn(s, p, 1);
+		} else if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			api_str_addn(s, "?", 1);
 		else
-			out[o++] = *s;
+			api_str_addn(s, p, 1);
 	}
-	out[o++] = '"';
-	out[o] = '\0';
+	api_str_addn(s, "\"", 1);
 }
 
 /* A Server-Timing desc: a quoted string without quotes or backslashes. */
 static void
-api_timing_desc(char *out, size_t len, const char *s)
+api_timing_desc(struct api_str *s, const char *p)
 {
-	size_t	 o = 0;
+	for (; *p != '\0'; p++)
+		api_str_addn(s, (*p == '"' || *p == '\\' ||
+		    (unsigned char)*p < 0x20) ? "?" : p, 1);
+}
 
-	for (; *s != '\0' && o + 1 < len; s++)
-		out[o++] = (*s == '"' || *s == '\\' ||
-		    (unsigned char)*s < 0x20) ? '?' : *s;
-	out[o] = '\0';
+/*
+ * name and a JSON string, as the old fixed buffers cut them: the string
+ * at most 299 bytes quoted, the whole member at most 399.
+ */
+static void
+api_json_field(struct api_str *s, const char *name, const char *value)
+{
+	char		 q[300], f[400];
+	struct api_str	 qs, fs;
+
+	api_str_init(&qs, q, sizeof(q));
+	api_json_str(&qs, value);
+	api_str_init(&fs, f, sizeof(f));
+	api_str_add(&fs, name);
+	api_str_add(&fs, q);
+	api_str_add(s, f);
 }
 
 /* An evbuffer's text as a malloc'd string; NULL on ENOMEM. */
@@ -199,6 +273,7 @@ api_timing_steps(const struct api_ctx *a, double total, double internal,
 {
 	struct evbuffer		*st, *ct;
 	const struct api_step	*s;
+	struct api_str		 b;
 	char			 name[300], host[600];
 	size_t			 i;
 	int			 hit = 1, rv = -1;
@@ -211,7 +286,8 @@ api_timing_steps(const struct api_ctx *a, double total, double internal,
 	evbuffer_add_printf(st, "Server-Timing: ");
 	for (i = 0; i < a->a_nsteps; i++) {
 		s = &a->a_steps[i];
-		api_timing_desc(name, sizeof(name), s->as_name);
+		api_str_init(&b, name, sizeof(name));
+		api_timing_desc(&b, s->as_name);
 		evbuffer_add_printf(st, "step.%s;dur=%.1f;desc=\"Step: %s\", ",
 		    name, s->as_ms, name);
 		hit = hit && s->as_cache_hit;
@@ -225,19 +301,22 @@ api_timing_steps(const struct api_ctx *a, double total, double internal,
 	    a->a_transform_ms, a->a_cache_ms, a->a_external_ms,
 	    hit ? "true" : "false");
 	if (a->a_external_host != NULL) {
-		api_json_str(host, sizeof(host), a->a_external_host);
+		api_str_init(&b, host, sizeof(host));
+		api_json_str(&b, a->a_external_host);
 		evbuffer_add_printf(ct, ",\"external_host\":%s", host);
 	}
 	if (a->a_timeout)
 		evbuffer_add_printf(ct, ",\"timeout\":true");
 	if (a->a_error != NULL) {
-		api_json_str(host, sizeof(host), a->a_error);
+		api_str_init(&b, host, sizeof(host));
+		api_json_str(&b, a->a_error);
 		evbuffer_add_printf(ct, ",\"error\":%s", host);
 	}
 	evbuffer_add_printf(ct, ",\"steps\":[");
 	for (i = 0; i < a->a_nsteps; i++) {
 		s = &a->a_steps[i];
-		api_json_str(name, sizeof(name), s->as_name);
+		api_str_init(&b, name, sizeof(name));
+		api_json_str(&b, s->as_name);
 		evbuffer_add_printf(ct, "%s{\"name\":%s,\"index\":%zu,"
 		    "\"total_ms\":%.1f,\"transform_ms\":%.1f,"
 		    "\"external_ms\":%.1f,\"cache_hit\":%s", i > 0 ? "," : "",
@@ -246,7 +325,8 @@ api_timing_steps(const struct api_ctx *a, double total, double internal,
 		if (s->as_status != 0)
 			evbuffer_add_printf(ct, ",\"status\":%d", s->as_status);
 		if (s->as_host[0] != '\0') {
-			api_json_str(host, sizeof(host), s->as_host);
+			api_str_init(&b, host, sizeof(host));
+			api_json_str(&b, s->as_host);
 			evbuffer_add_printf(ct, ",\"external_host\":%s", host);
 		}
 		if (s->as_timeout)
@@ -276,10 +356,10 @@ api_reply(struct evbuffer *out, const struct api_ctx *a, int status,
     const char *ctype, const char *const *extra, const void *body,
     size_t len)
 {
-	char		 ct[300], rid[80], st[800], ctiming[1400], host[300];
-	char		 hjson[400], ejson[400], ext[400];
+	char		 ct[300], rid[80], st[800], ctiming[1400];
 	char		*stepst = NULL, *stepct = NULL;
 	const char	*hdrs[40];
+	struct api_str	 s;
 	double		 total = api_elapsed_ms(a), internal;
 	int		 n = 0, i, r;
 
@@ -287,10 +367,14 @@ api_reply(struct evbuffer *out, const struct api_ctx *a, int status,
 	if (internal < 0)
 		internal = 0;
 	if (ctype != NULL) {
-		snprintf(ct, sizeof(ct), "Content-Type: %s", ctype);
+		api_str_init(&s, ct, sizeof(ct));
+		api_str_add(&s, "Content-Type: ");
+		api_str_add(&s, ctype);
 		hdrs[n++] = ct;
 	}
-	snprintf(rid, sizeof(rid), "X-Request-ID: %s", a->a_reqid);
+	api_str_init(&s, rid, sizeof(rid));
+	api_str_add(&s, "X-Request-ID: ");
+	api_str_add(&s, a->a_reqid);
 	hdrs[n++] = rid;
 	/* A browser must not sniff an error body into HTML. */
 	hdrs[n++] = "X-Content-Type-Options: nosniff";
@@ -304,36 +388,61 @@ api_reply(struct evbuffer *out, const struct api_ctx *a, int status,
 		hdrs[n++] = stepct;
 		goto extra;
 	}
-	ext[0] = '\0';
+
+	api_str_init(&s, st, sizeof(st));
+	api_str_add(&s, "Server-Timing: setup;dur=");
+	api_str_ms(&s, a->a_setup_ms);
+	api_str_add(&s, ";desc=\"Setup\", transform;dur=");
+	api_str_ms(&s, a->a_transform_ms);
+	api_str_add(&s, ";desc=\"Template\", cache;dur=");
+	api_str_ms(&s, a->a_cache_ms);
+	api_str_add(&s, a->a_cache == API_CACHE_HIT ?
+	    ";desc=\"Cache Hit\", " : ";desc=\"Cache Miss\", ");
 	if (a->a_external_host != NULL || a->a_timeout) {
-		api_timing_desc(host, sizeof(host), a->a_timeout ? "Timeout" :
+		/* The host at most 299 bytes, as it always was. */
+		char		 host[300];
+		struct api_str	 h;
+
+		api_str_add(&s, "external;dur=");
+		api_str_ms(&s, a->a_external_ms);
+		api_str_add(&s, ";desc=\"");
+		api_str_init(&h, host, sizeof(host));
+		api_timing_desc(&h, a->a_timeout ? "Timeout" :
 		    a->a_external_host);
-		snprintf(ext, sizeof(ext), "external;dur=%.1f;desc=\"%s\", ",
-		    a->a_external_ms, host);
+		api_str_add(&s, host);
+		api_str_add(&s, "\", ");
 	}
-	snprintf(st, sizeof(st), "Server-Timing: setup;dur=%.1f;desc=\"Setup\", "
-	    "transform;dur=%.1f;desc=\"Template\", cache;dur=%.1f;desc=\"%s\", "
-	    "%stotal;dur=%.1f;desc=\"Total\"", a->a_setup_ms, a->a_transform_ms,
-	    a->a_cache_ms, a->a_cache == API_CACHE_HIT ? "Cache Hit" :
-	    "Cache Miss", ext, total);
+	api_str_add(&s, "total;dur=");
+	api_str_ms(&s, total);
+	api_str_add(&s, ";desc=\"Total\"");
 	hdrs[n++] = st;
-	hjson[0] = ejson[0] = '\0';
-	if (a->a_external_host != NULL) {
-		api_json_str(host, sizeof(host), a->a_external_host);
-		snprintf(hjson, sizeof(hjson), ",\"external_host\":%s", host);
-	}
-	if (a->a_error != NULL) {
-		api_json_str(host, sizeof(host), a->a_error);
-		snprintf(ejson, sizeof(ejson), ",\"error\":%s", host);
-	}
-	snprintf(ctiming, sizeof(ctiming), "X-Connector-Timing: "
-	    "{\"request_id\":\"%s\",\"total_ms\":%.1f,\"internal_ms\":%.1f,"
-	    "\"external_ms\":%.1f,\"breakdown\":{\"setup_ms\":%.1f,"
-	    "\"transform_ms\":%.1f,\"cache_ms\":%.1f,\"http_request_ms\":%.1f},"
-	    "\"cache_hit\":%s%s%s%s}", a->a_reqid, total, internal,
-	    a->a_external_ms, a->a_setup_ms, a->a_transform_ms, a->a_cache_ms,
-	    a->a_external_ms, a->a_cache == API_CACHE_HIT ? "true" : "false",
-	    hjson, a->a_timeout ? ",\"timeout\":true" : "", ejson);
+
+	api_str_init(&s, ctiming, sizeof(ctiming));
+	api_str_add(&s, "X-Connector-Timing: {\"request_id\":\"");
+	api_str_add(&s, a->a_reqid);
+	api_str_add(&s, "\",\"total_ms\":");
+	api_str_ms(&s, total);
+	api_str_add(&s, ",\"internal_ms\":");
+	api_str_ms(&s, internal);
+	api_str_add(&s, ",\"external_ms\":");
+	api_str_ms(&s, a->a_external_ms);
+	api_str_add(&s, ",\"breakdown\":{\"setup_ms\":");
+	api_str_ms(&s, a->a_setup_ms);
+	api_str_add(&s, ",\"transform_ms\":");
+	api_str_ms(&s, a->a_transform_ms);
+	api_str_add(&s, ",\"cache_ms\":");
+	api_str_ms(&s, a->a_cache_ms);
+	api_str_add(&s, ",\"http_request_ms\":");
+	api_str_ms(&s, a->a_external_ms);
+	api_str_add(&s, a->a_cache == API_CACHE_HIT ? "},\"cache_hit\":true" :
+	    "},\"cache_hit\":false");
+	if (a->a_external_host != NULL)
+		api_json_field(&s, ",\"external_host\":", a->a_external_host);
+	if (a->a_timeout)
+		api_str_add(&s, ",\"timeout\":true");
+	if (a->a_error != NULL)
+		api_json_field(&s, ",\"error\":", a->a_error);
+	api_str_add(&s, "}");
 	hdrs[n++] = ctiming;
 extra:
 	for (i = 0; extra != NULL && extra[i] != NULL && n < 39; i++)

@@ -73,9 +73,9 @@ chan_read_cb(int fd, short what, void *arg)
 			return;
 		}
 		if (ch->ch_msg(ch, &m, ch->ch_arg) == -1) {
-			/* A refused frame's fd must not leak into the owner. */
-			if (m.m_fd != -1)
-				close(m.m_fd);
+			/* A refused frame's fds must not leak into the owner. */
+			while (m.m_nfds > 0)
+				close(m.m_fds[--m.m_nfds]);
 			snprintf(ch->ch_why, sizeof(ch->ch_why),
 			    "refused message: %s", ipc_type_name(m.m_type));
 			ch->ch_close(ch, CHAN_VIOLATION, ch->ch_why, ch->ch_arg);
@@ -146,17 +146,22 @@ int
 chan_send(struct chan *ch, uint32_t type, uint32_t id, const void *data,
     size_t len, int fd)
 {
+	return chan_send_fds(ch, type, id, data, len, &fd, fd != -1 ? 1 : 0);
+}
+
+int
+chan_send_fds(struct chan *ch, uint32_t type, uint32_t id, const void *data,
+    size_t len, const int *fds, int nfds)
+{
 	int	 r;
 
 	if (ch->ch_failed != NULL) {
-		if (fd != -1)
-			close(fd);
+		while (nfds > 0)
+			close(fds[--nfds]);
 		return -1;
 	}
-	/* ipc_send queues its own duplicate of fd; ours is done with. */
-	r = ipc_send(ch->ch_ipc, type, id, data, len, fd);
-	if (fd != -1)
-		close(fd);
+	/* The fds become the channel's (no duplicate, no extra close). */
+	r = ipc_send_fds(ch->ch_ipc, type, id, data, len, fds, nfds);
 	if (r == -1) {
 		chan_fail(ch, "cannot queue frame");
 		return -1;

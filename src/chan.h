@@ -41,6 +41,9 @@ void		 chan_free(struct chan *);
 /* Queue a frame and start writing it.  fd (-1 for none) is consumed. */
 int		 chan_send(struct chan *, uint32_t type, uint32_t id,
 		    const void *data, size_t len, int fd);
+/* The same with nfds fds (ipc_send_fds), all consumed whatever happens. */
+int		 chan_send_fds(struct chan *, uint32_t type, uint32_t id,
+		    const void *data, size_t len, const int *fds, int nfds);
 /* Write what is queued now, blocking briefly (log lines before exit). */
 void		 chan_flush_sync(struct chan *);
 int		 chan_pending(const struct chan *);

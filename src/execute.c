@@ -31,7 +31,6 @@
 #include <time.h>
 
 #include <event2/buffer.h>
-#include <event2/bufferevent.h>
 #include <event2/event.h>
 #include <json-c/json.h>
 
@@ -290,7 +289,7 @@ execute_error(struct conn *c, int status, const char *code,
 	execute_step_end(x);
 	c->c_status = status;
 	x->x_error = code != NULL ? code : scope;
-	if (api_reply_envelope(bufferevent_get_output(c->c_bev), &c->c_ctx,
+	if (api_reply_envelope(c->c_out, &c->c_ctx,
 	    status, code, detail, scope, params) == -1)
 		c->c_ctx.a_keepalive = 0;
 	execute_done(c, 0);
@@ -438,9 +437,19 @@ static int
 execute_utf8_valid(const unsigned char *s, size_t len)
 {
 	size_t	 i = 0, n, k;
+	uint64_t w;
 	uint32_t cp;
 
 	while (i < len) {
+		/* ASCII a word at a time: most upstream bodies are all ASCII. */
+		while (i + sizeof(w) <= len) {
+			memcpy(&w, s + i, sizeof(w));
+			if (w & 0x8080808080808080ULL)
+				break;
+			i += sizeof(w);
+		}
+		if (i == len)
+			break;
 		if (s[i] < 0x80) {
 			i++;
 			continue;
@@ -1379,7 +1388,6 @@ execute_send(struct conn *c, struct plan *pl)
 	}
 	ipc_buf_clear(&b);
 	/* One request at a time: the next waits in the input buffer. */
-	bufferevent_disable(c->c_bev, EV_READ);
 	worker_conn_timer(c, CT_KEEPER);
 }
 
@@ -1394,7 +1402,7 @@ execute_begin(struct conn *c)
 
 	if ((x = calloc(1, sizeof(*x))) == NULL) {
 		c->c_status = 500;
-		api_reply_error(bufferevent_get_output(c->c_bev), &c->c_ctx,
+		api_reply_error(c->c_out, &c->c_ctx,
 		    500, NULL, "out of memory");
 		worker_conn_answered(c);
 		return NULL;
@@ -1602,7 +1610,7 @@ execute_result(struct conn *c, struct result *rs)
 	/* No template: the upstream body as it came (platform-docs §10). */
 	if (cr->cr_response_body.ct_tmpl == NULL) {
 		c->c_status = status;
-		if (api_reply(bufferevent_get_output(c->c_bev), &c->c_ctx,
+		if (api_reply(c->c_out, &c->c_ctx,
 		    status, ctype, NULL, rs->rs_body, rs->rs_bodylen) == -1)
 			c->c_ctx.a_keepalive = 0;
 		execute_done(c, 0);
@@ -1639,7 +1647,7 @@ execute_result(struct conn *c, struct result *rs)
 	if (ctype != NULL)
 		snprintf(ctbuf, sizeof(ctbuf), "%s", ctype);
 	c->c_status = status;
-	if (api_reply(bufferevent_get_output(c->c_bev), &c->c_ctx, status,
+	if (api_reply(c->c_out, &c->c_ctx, status,
 	    ctype != NULL ? ctbuf : NULL, NULL, text, len) == -1)
 		c->c_ctx.a_keepalive = 0;
 	execute_done(c, 0);
@@ -1687,7 +1695,7 @@ execute_fail(struct conn *c, struct fail *fl)
 	code = fl->fl_code[0] != '\0' ? fl->fl_code : NULL;
 	scope = execute_scope(x, code, fl->fl_scope);
 	x->x_error = code != NULL ? code : scope;
-	if (api_reply_envelope(bufferevent_get_output(c->c_bev), &c->c_ctx,
+	if (api_reply_envelope(c->c_out, &c->c_ctx,
 	    (int)fl->fl_status, code, fl->fl_detail, scope, NULL) == -1)
 		c->c_ctx.a_keepalive = 0;
 	execute_done(c, network);
@@ -1976,7 +1984,7 @@ execute_step_result(struct conn *c, struct result *rs)
 	if (ctype != NULL)
 		snprintf(ctbuf, sizeof(ctbuf), "%s", ctype);
 	c->c_status = status;
-	if (api_reply(bufferevent_get_output(c->c_bev), &c->c_ctx, status,
+	if (api_reply(c->c_out, &c->c_ctx, status,
 	    ctype != NULL ? ctbuf : NULL, NULL, text != NULL ? text :
 	    (const char *)rs->rs_body, text != NULL ? len : rs->rs_bodylen) ==
 	    -1)

@@ -36,6 +36,7 @@
 #define HTTP_DEF_MAX_HEADERS	100
 #define HTTP_DEF_BODY		(1024 * 1024)
 #define HTTP_CHUNK_LINE_MAX	4096	/* chunk-size line with extensions */
+#define HTTP_HEAD_MAX		4096	/* a response head built in one piece */
 
 enum http_phase {
 	PH_START,		/* before the request line */
@@ -1322,13 +1323,47 @@ http_check_out_header(const char *h)
 	return 0;
 }
 
+/* A run of bytes onto a head being built; 0, or -1 when it does not fit. */
+static int
+http_head_put(char *buf, size_t cap, size_t *off, const char *s, size_t n)
+{
+	if (n > cap - *off)
+		return -1;
+	memcpy(buf + *off, s, n);
+	*off += n;
+	return 0;
+}
+
+/* Decimal digits of v (at most 20), without printf. */
+static size_t
+http_head_num(char *out, unsigned long long v)
+{
+	char	 tmp[24];
+	size_t	 n = 0, i;
+
+	do {
+		tmp[n++] = '0' + v % 10;
+		v /= 10;
+	} while (v > 0);
+	for (i = 0; i < n; i++)
+		out[i] = tmp[n - 1 - i];
+	return n;
+}
+
+/*
+ * The head goes into the output in one piece, built without printf: a
+ * status line, the headers and the framing fields are a few hundred bytes,
+ * and every answer pays for them.
+ */
 int
 http_write_response(struct evbuffer *out, int status,
     const char *const *hdrs, const void *body, size_t bodylen,
     int keepalive, int head_only)
 {
-	size_t	 i;
-	int	 interim, nobody;
+	char		 head[HTTP_HEAD_MAX], num[24];
+	const char	*reason;
+	size_t		 i, off = 0, n;
+	int		 interim, nobody;
 
 	if (status < 100 || status > 599)
 		return -1;
@@ -1340,20 +1375,51 @@ http_write_response(struct evbuffer *out, int status,
 	interim = status < 200;
 	nobody = interim || status == 204 || status == 304;
 
-	if (evbuffer_add_printf(out, "HTTP/1.1 %d %s\r\n", status,
-	    http_reason(status)) == -1)
+	reason = http_reason(status);
+	num[0] = ' ';
+	n = 1 + http_head_num(num + 1, (unsigned long long)status);
+	num[n++] = ' ';
+	if (http_head_put(head, sizeof(head), &off, "HTTP/1.1", 8) == -1 ||
+	    http_head_put(head, sizeof(head), &off, num, n) == -1 ||
+	    http_head_put(head, sizeof(head), &off, reason,
+	    strlen(reason)) == -1 ||
+	    http_head_put(head, sizeof(head), &off, "\r\n", 2) == -1)
 		return -1;
-	for (i = 0; hdrs != NULL && hdrs[i] != NULL; i++)
-		if (evbuffer_add_printf(out, "%s\r\n", hdrs[i]) == -1)
+	for (i = 0; hdrs != NULL && hdrs[i] != NULL; i++) {
+		/* Larger than the stack buffer: the head goes in pieces. */
+		if (off + strlen(hdrs[i]) + 2 > sizeof(head)) {
+			if (evbuffer_add(out, head, off) == -1)
+				return -1;
+			off = 0;
+			if (strlen(hdrs[i]) + 2 > sizeof(head)) {
+				if (evbuffer_add(out, hdrs[i],
+				    strlen(hdrs[i])) == -1 ||
+				    evbuffer_add(out, "\r\n", 2) == -1)
+					return -1;
+				continue;
+			}
+		}
+		http_head_put(head, sizeof(head), &off, hdrs[i],
+		    strlen(hdrs[i]));
+		http_head_put(head, sizeof(head), &off, "\r\n", 2);
+	}
+	if (off + 64 > sizeof(head)) {
+		if (evbuffer_add(out, head, off) == -1)
 			return -1;
+		off = 0;
+	}
 	/* A HEAD answer announces the length of the body it leaves out. */
-	if (!nobody && evbuffer_add_printf(out, "Content-Length: %zu\r\n",
-	    bodylen) == -1)
-		return -1;
-	if (!interim && !keepalive &&
-	    evbuffer_add(out, "Connection: close\r\n", 19) == -1)
-		return -1;
-	if (evbuffer_add(out, "\r\n", 2) == -1)
+	if (!nobody) {
+		http_head_put(head, sizeof(head), &off, "Content-Length: ", 16);
+		n = http_head_num(num, (unsigned long long)bodylen);
+		http_head_put(head, sizeof(head), &off, num, n);
+		http_head_put(head, sizeof(head), &off, "\r\n", 2);
+	}
+	if (!interim && !keepalive)
+		http_head_put(head, sizeof(head), &off,
+		    "Connection: close\r\n", 19);
+	http_head_put(head, sizeof(head), &off, "\r\n", 2);
+	if (evbuffer_add(out, head, off) == -1)
 		return -1;
 	if (!nobody && !head_only && bodylen > 0 &&
 	    evbuffer_add(out, body, bodylen) == -1)

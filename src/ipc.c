@@ -6,12 +6,17 @@
  * is checked before any payload is allocated, an fd must sit on the one
  * frame type that expects it, and any violation fails the channel for good.
  *
- * fd hand-off.  The sender attaches an fd (SCM_RIGHTS) to the sendmsg that
- * starts with the first byte of its frame.  On the receiving side a stream
- * socket tells us only which recvmsg chunk the fd came with, so each
- * received fd is queued with the stream range of that chunk: the frame that
- * claims it must carry an fd by type and start inside that range.  An fd
- * still unclaimed once parsing has passed its range is a violation.
+ * fd hand-off.  The sender attaches a frame's fds (SCM_RIGHTS) to the
+ * sendmsg that starts with the first byte of that frame, one sendmsg per
+ * fd-carrying frame.  On the receiving side a stream socket tells us only
+ * which recvmsg chunk fds came with (Linux ends a recvmsg at the next
+ * sendmsg that carries fds), so each chunk's fds are queued together with
+ * the stream range of that chunk: the frame that claims them must carry fds
+ * by type, start inside that range, and carry exactly that many (one, or
+ * the number MSG_CONN_FD's payload states).  fds still unclaimed once
+ * parsing has passed their range are a violation.  Every fd is checked for
+ * its kind before the owner sees it, arrives close-on-exec
+ * (MSG_CMSG_CLOEXEC), and is closed on every failure path.
  */
 #include "build.h"
 
@@ -36,8 +41,9 @@
 #include "ipc.h"
 
 #define IPC_RBUF_MIN	(64 * 1024)	/* read buffer kept between frames */
-#define IPC_FDS_PENDING	4		/* fds received but not yet claimed */
-#define IPC_FDS_CMSG	8		/* room to see (and close) extra fds */
+#define IPC_FDS_PENDING	4		/* chunks whose fds are not yet claimed */
+#define IPC_FDS_CMSG	(IPC_MAX_FDS + 8)	/* room to see (and close)
+						   more than a frame's fds */
 #define IPC_READ_BUDGET	16		/* recvmsg calls per ipc_read */
 #define IPC_IOV_MAX	64		/* frames per sendmsg */
 #define IPC_MAX_QUEUE	(64 * 1024 * 1024)	/* queued bytes per channel */
@@ -49,6 +55,7 @@
 #define IPC_F_UNIX	0x08	/* the fd is an AF_UNIX stream socket */
 #define IPC_F_TCP	0x10	/* the fd is an AF_INET/AF_INET6 TCP socket */
 #define IPC_F_MEMFD	0x20	/* the fd is a sealed memfd (read-only) */
+#define IPC_F_FDS	0x40	/* 1..IPC_MAX_FDS fds; payload: u32 how many */
 
 #define P	IPC_PARENT
 #define W	IPC_WORKER
@@ -63,7 +70,7 @@ static const struct ipc_type {
 	int		 t_to;
 	int		 t_flags;
 } ipc_types[] = {
-	{ MSG_CONN_FD,	"MSG_CONN_FD",	P, W,	IPC_F_FD | IPC_F_TCP | IPC_F_EMPTY },
+	{ MSG_CONN_FD,	"MSG_CONN_FD",	P, W,	IPC_F_FDS | IPC_F_TCP | IPC_F_PAYLOAD },
 	{ MSG_KEEPER_FD, "MSG_KEEPER_FD", P, W,	IPC_F_FD | IPC_F_UNIX | IPC_F_EMPTY },
 	{ MSG_SNAPSHOT,	"MSG_SNAPSHOT",	P, W | K, IPC_F_FD | IPC_F_MEMFD | IPC_F_PAYLOAD },
 	{ MSG_SHUTDOWN,	"MSG_SHUTDOWN",	P, W | K | B, IPC_F_EMPTY },
@@ -78,7 +85,7 @@ static const struct ipc_type {
 	{ MSG_RESULT,	"MSG_RESULT",	K, W,	IPC_F_PAYLOAD },
 	{ MSG_FAIL,	"MSG_FAIL",	K, W,	IPC_F_PAYLOAD },
 	{ MSG_LOG,	"MSG_LOG",	W | K | B, P, IPC_F_PAYLOAD },
-	{ MSG_CONN_DONE, "MSG_CONN_DONE", W, P,	IPC_F_EMPTY },
+	{ MSG_CONN_DONE, "MSG_CONN_DONE", W, P,	IPC_F_PAYLOAD },
 	{ MSG_READY,	"MSG_READY",	W | K | B, P, IPC_F_EMPTY },
 	{ MSG_WORKER_EVICT, "MSG_WORKER_EVICT", K, P, IPC_F_PAYLOAD },
 	{ MSG_SNAPSHOT_DONE, "MSG_SNAPSHOT_DONE", W | K, P, IPC_F_PAYLOAD },
@@ -95,15 +102,18 @@ static const struct ipc_type {
 
 struct ipc_out {
 	TAILQ_ENTRY(ipc_out)	 o_entry;
-	unsigned char		*o_data;	/* header + payload */
 	size_t			 o_len;
 	size_t			 o_off;		/* bytes already sent */
-	int			 o_fd;		/* our duplicate, -1 once sent */
+	int			 o_nfds;	/* ours to send; 0 once sent */
+	int			 o_fds[IPC_MAX_FDS];
+	unsigned char		 o_data[];	/* header + payload */
 };
 
+/* The fds one recvmsg brought, and the stream range of its bytes. */
 struct ipc_pfd {
-	int		 pf_fd;
-	uint64_t	 pf_start;	/* stream range of the chunk it came with */
+	int		 pf_fds[IPC_MAX_FDS];
+	int		 pf_n;
+	uint64_t	 pf_start;
 	uint64_t	 pf_end;
 };
 
@@ -162,11 +172,19 @@ ipc_type_known(uint32_t type)
 int
 ipc_type_has_fd(uint32_t type)
 {
+	return ipc_type_max_fds(type) > 0;
+}
+
+int
+ipc_type_max_fds(uint32_t type)
+{
 	const struct ipc_type	*t;
 
 	if ((t = ipc_type_find(type)) == NULL)
 		return 0;
-	return (t->t_flags & IPC_F_FD) != 0;
+	if (t->t_flags & IPC_F_FDS)
+		return IPC_MAX_FDS;
+	return (t->t_flags & IPC_F_FD) ? 1 : 0;
 }
 
 /*
@@ -189,6 +207,8 @@ ipc_hdr_check(uint32_t type, uint32_t len, int from, int to)
 		return "payload on a message that has none";
 	if ((t->t_flags & IPC_F_PAYLOAD) && len == 0)
 		return "empty payload on a message that needs one";
+	if ((t->t_flags & IPC_F_FDS) && len != sizeof(uint32_t))
+		return "fd count of the wrong size";
 	return NULL;
 }
 
@@ -202,12 +222,19 @@ ipc_wipe_free(void *p, size_t len)
 }
 
 static void
+ipc_close_fds(const int *fds, int n)
+{
+	while (n-- > 0)
+		close(fds[n]);
+}
+
+static void
 ipc_close_pending(struct ipc_chan *c)
 {
 	int	 i;
 
 	for (i = 0; i < c->c_nfds; i++)
-		close(c->c_fds[i].pf_fd);
+		ipc_close_fds(c->c_fds[i].pf_fds, c->c_fds[i].pf_n);
 	c->c_nfds = 0;
 }
 
@@ -270,10 +297,8 @@ ipc_chan_new(int fd, int self, int peer)
 static void
 ipc_out_free(struct ipc_out *o)
 {
-	if (o->o_fd != -1)
-		close(o->o_fd);
-	ipc_wipe_free(o->o_data, o->o_len);
-	free(o);
+	ipc_close_fds(o->o_fds, o->o_nfds);
+	ipc_wipe_free(o, sizeof(*o) + o->o_len);
 }
 
 void
@@ -363,7 +388,11 @@ ipc_rbuf_prepare(struct ipc_chan *c)
 	return 0;
 }
 
-/* Is this received fd the kind the frame type promises? */
+/*
+ * Is this received fd the kind the frame type promises?  Two system calls
+ * per fd, as every connection pays them: getsockopt fails with ENOTSOCK on
+ * anything that is not a socket, so no fstat is needed for sockets.
+ */
 static int
 ipc_fd_check(int fd, int flags)
 {
@@ -373,25 +402,24 @@ ipc_fd_check(int fd, int flags)
 	int		 v;
 	socklen_t	 sl;
 
-	if (fstat(fd, &st) == -1)
-		return -1;
 	/* A snapshot nobody can change under its readers, not any file. */
 	if (flags & IPC_F_MEMFD)
-		return S_ISREG(st.st_mode) && (v = fcntl(fd, F_GET_SEALS)) !=
-		    -1 && (v & seals) == seals ? 0 : -1;
-	if (!S_ISSOCK(st.st_mode))
-		return -1;
-	sl = sizeof(v);
-	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &v, &sl) == -1 ||
-	    v != SOCK_STREAM)
-		return -1;
+		return fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
+		    (v = fcntl(fd, F_GET_SEALS)) != -1 &&
+		    (v & seals) == seals ? 0 : -1;
 	sl = sizeof(v);
 	if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &v, &sl) == -1)
 		return -1;
-	if (flags & IPC_F_UNIX)
-		return v == AF_UNIX ? 0 : -1;
+	if (flags & IPC_F_UNIX) {
+		if (v != AF_UNIX)
+			return -1;
+		sl = sizeof(v);
+		return getsockopt(fd, SOL_SOCKET, SO_TYPE, &v, &sl) == 0 &&
+		    v == SOCK_STREAM ? 0 : -1;
+	}
 	if (v != AF_INET && v != AF_INET6)
 		return -1;
+	/* TCP exists only as SOCK_STREAM: the protocol settles the type. */
 	sl = sizeof(v);
 	if (getsockopt(fd, SOL_SOCKET, SO_PROTOCOL, &v, &sl) == -1 ||
 	    v != IPPROTO_TCP)
@@ -400,15 +428,16 @@ ipc_fd_check(int fd, int flags)
 }
 
 /*
- * Take the fds out of a control buffer.  Everything that came is closed on
- * any problem: truncation (the kernel dropped fds, e.g. at RLIMIT_NOFILE),
- * more than one fd, a control message that is not SCM_RIGHTS.
+ * Take the fds out of a control buffer, as one group.  Everything that came
+ * is closed on any problem: truncation (the kernel dropped fds, e.g. at
+ * RLIMIT_NOFILE, or more came than the buffer holds), more than a frame may
+ * carry, a control message that is not SCM_RIGHTS.
  */
 static int
 ipc_take_fds(struct ipc_chan *c, struct msghdr *msg, size_t n)
 {
 	struct cmsghdr	*cm;
-	int		 fds[IPC_FDS_CMSG * 2], nfds = 0, i, cnt, bad = 0;
+	int		 fds[IPC_FDS_CMSG], nfds = 0, i, cnt, bad = 0;
 	const char	*why = NULL;
 
 	for (cm = CMSG_FIRSTHDR(msg); cm != NULL; cm = CMSG_NXTHDR(msg, cm)) {
@@ -427,17 +456,17 @@ ipc_take_fds(struct ipc_chan *c, struct msghdr *msg, size_t n)
 		why = "control message truncated";
 	else if (bad)
 		why = "unexpected control message";
-	else if (nfds > 1)
-		why = "more than one fd in one message";
-	else if (nfds == 1 && c->c_nfds == IPC_FDS_PENDING)
+	else if (nfds > IPC_MAX_FDS)
+		why = "more fds in one message than a frame carries";
+	else if (nfds > 0 && c->c_nfds == IPC_FDS_PENDING)
 		why = "too many fds pending";
 	if (why != NULL) {
-		for (i = 0; i < nfds; i++)
-			close(fds[i]);
+		ipc_close_fds(fds, nfds);
 		return ipc_fail(c, why, EPROTO);
 	}
-	if (nfds == 1) {
-		c->c_fds[c->c_nfds].pf_fd = fds[0];
+	if (nfds > 0) {
+		memcpy(c->c_fds[c->c_nfds].pf_fds, fds, nfds * sizeof(int));
+		c->c_fds[c->c_nfds].pf_n = nfds;
 		c->c_fds[c->c_nfds].pf_start = c->c_rabs + c->c_rlen;
 		c->c_fds[c->c_nfds].pf_end = c->c_rabs + c->c_rlen + n;
 		c->c_nfds++;
@@ -479,10 +508,10 @@ ipc_read(struct ipc_chan *c)
 	}
 	for (i = 0; i < IPC_READ_BUDGET; i++) {
 		/*
-		 * No room for another fd: let ipc_get claim the pending ones
-		 * first (a burst of MSG_CONN_FD would otherwise fail the
-		 * channel).  Linux ends a stream recvmsg at an fd-carrying
-		 * message, so each call brings at most one fd.
+		 * No room for another group of fds: let ipc_get claim the
+		 * pending ones first (a burst of MSG_CONN_FD would otherwise
+		 * fail the channel).  Linux ends a stream recvmsg at an
+		 * fd-carrying message, so each call brings at most one group.
 		 */
 		if (c->c_nfds == IPC_FDS_PENDING)
 			break;
@@ -522,6 +551,18 @@ ipc_read(struct ipc_chan *c)
 		}
 		c->c_rlen += n;
 		total += n;
+		/*
+		 * Less than asked for: the socket is most likely empty.  Do
+		 * not pay a recvmsg for its EAGAIN; level-triggered epoll
+		 * calls again if more is there (as after a chunk that ended
+		 * at an fd-carrying sendmsg).
+		 */
+		if ((size_t)n < iov.iov_len) {
+			/* A frame's header is judged as soon as it is in. */
+			if (ipc_rbuf_prepare(c) == -1)
+				return -1;
+			break;
+		}
 	}
 	return 1;
 }
@@ -537,15 +578,19 @@ int
 ipc_get(struct ipc_chan *c, struct ipc_msg *m)
 {
 	const struct ipc_type	*t;
-	uint32_t		 hdr[3];
+	struct ipc_pfd		*g;
+	uint32_t		 hdr[3], want;
 	uint64_t		 start;
 	size_t			 avail;
 	unsigned char		*nb;
 	const char		*why;
-	int			 fd = -1;
+	int			 fds[IPC_MAX_FDS], nfds = 0, i;
 
-	memset(m, 0, sizeof(*m));
+	m->m_nfds = 0;
 	m->m_fd = -1;
+	m->m_data = NULL;
+	m->m_type = m->m_id = m->m_len = 0;
+	m->m_off = 0;
 	if (c->c_err != NULL) {
 		errno = EPROTO;
 		return -1;
@@ -577,30 +622,44 @@ ipc_get(struct ipc_chan *c, struct ipc_msg *m)
 		return 0;
 	t = ipc_type_find(hdr[0]);
 
-	if (t->t_flags & IPC_F_FD) {
-		if (c->c_nfds == 0 || c->c_fds[0].pf_start > start)
+	if (t->t_flags & (IPC_F_FD | IPC_F_FDS)) {
+		/* How many this frame carries: one, or what it says. */
+		want = 1;
+		if (t->t_flags & IPC_F_FDS) {
+			memcpy(&want, c->c_rbuf + c->c_rpos + IPC_HDR_LEN,
+			    sizeof(want));
+			if (want < 1 || want > IPC_MAX_FDS)
+				return ipc_fail_type(c, "fd count out of range",
+				    hdr[0]);
+		}
+		g = &c->c_fds[0];
+		if (c->c_nfds == 0 || g->pf_start > start)
 			return ipc_fail_type(c, "message without its fd",
 			    hdr[0]);
-		fd = c->c_fds[0].pf_fd;
+		/* Exactly the fds of one sendmsg: none more, none fewer. */
+		if ((uint32_t)g->pf_n != want)
+			return ipc_fail_type(c, "wrong number of fds", hdr[0]);
+		nfds = g->pf_n;
+		memcpy(fds, g->pf_fds, nfds * sizeof(int));
 		c->c_nfds--;
 		memmove(&c->c_fds[0], &c->c_fds[1],
 		    c->c_nfds * sizeof(c->c_fds[0]));
-		if (ipc_fd_check(fd, t->t_flags) == -1) {
-			close(fd);
-			return ipc_fail_type(c, "fd of the wrong kind", hdr[0]);
-		}
+		for (i = 0; i < nfds; i++)
+			if (ipc_fd_check(fds[i], t->t_flags) == -1) {
+				ipc_close_fds(fds, nfds);
+				return ipc_fail_type(c, "fd of the wrong kind",
+				    hdr[0]);
+			}
 	}
 	if (ipc_fds_stale(c, start + IPC_HDR_LEN + hdr[2])) {
-		if (fd != -1)
-			close(fd);
+		ipc_close_fds(fds, nfds);
 		return ipc_fail(c, "fd on a message that carries none", EPROTO);
 	}
 
 	/* Copy out so that ipc_read may move its buffer meanwhile. */
 	if (c->c_mcap < hdr[2] || c->c_mbuf == NULL) {
 		if ((nb = malloc(hdr[2] > 0 ? hdr[2] : 1)) == NULL) {
-			if (fd != -1)
-				close(fd);
+			ipc_close_fds(fds, nfds);
 			return ipc_fail(c, "out of memory", ENOMEM);
 		}
 		ipc_wipe_free(c->c_mbuf, c->c_mcap);
@@ -615,7 +674,9 @@ ipc_get(struct ipc_chan *c, struct ipc_msg *m)
 	m->m_id = hdr[1];
 	m->m_len = hdr[2];
 	m->m_data = c->c_mbuf;
-	m->m_fd = fd;
+	memcpy(m->m_fds, fds, nfds * sizeof(int));
+	m->m_nfds = nfds;
+	m->m_fd = nfds > 0 ? fds[0] : -1;
 	m->m_off = 0;
 	return 1;
 }
@@ -624,36 +685,70 @@ int
 ipc_send(struct ipc_chan *c, uint32_t type, uint32_t id, const void *data,
     size_t len, int fd)
 {
-	struct ipc_out	*o = NULL;
-	uint32_t	 hdr[3];
+	int	 dup;
 
-	if (c->c_err != NULL) {
-		errno = EPIPE;
+	if (fd == -1)
+		return ipc_send_fds(c, type, id, data, len, NULL, 0);
+	/* Refused before duplicating: nothing to undo. */
+	if (c->c_err != NULL || ipc_type_max_fds(type) == 0) {
+		errno = c->c_err != NULL ? EPIPE : EINVAL;
 		return -1;
 	}
-	if (len > IPC_MAX_PAYLOAD) {
-		errno = EMSGSIZE;
+	if ((dup = fcntl(fd, F_DUPFD_CLOEXEC, 0)) == -1)
 		return -1;
-	}
-	if (ipc_hdr_check(type, len, c->c_self, c->c_peer) != NULL ||
-	    (ipc_type_has_fd(type) != 0) != (fd != -1) ||
-	    (len > 0 && data == NULL)) {
+	return ipc_send_fds(c, type, id, data, len, &dup, 1);
+}
+
+int
+ipc_send_fds(struct ipc_chan *c, uint32_t type, uint32_t id, const void *data,
+    size_t len, const int *fds, int nfds)
+{
+	struct ipc_out	*o = NULL;
+	uint32_t	 hdr[3], count = nfds;
+	int		 max = ipc_type_max_fds(type), err;
+
+	if (nfds < 0 || (nfds > 0 && fds == NULL)) {
 		errno = EINVAL;
 		return -1;
 	}
+	if (c->c_err != NULL) {
+		err = EPIPE;
+		goto fail;
+	}
+	/* MSG_CONN_FD's payload is the count, written here. */
+	if (max == IPC_MAX_FDS) {
+		if (len != 0) {
+			err = EINVAL;
+			goto fail;
+		}
+		data = &count;
+		len = sizeof(count);
+	}
+	if (len > IPC_MAX_PAYLOAD) {
+		err = EMSGSIZE;
+		goto fail;
+	}
+	if (ipc_hdr_check(type, len, c->c_self, c->c_peer) != NULL ||
+	    nfds > max || (max > 0 && nfds == 0) ||
+	    (len > 0 && data == NULL)) {
+		err = EINVAL;
+		goto fail;
+	}
 	/* A peer that stops reading must not grow us without bound. */
 	if (c->c_outbytes + IPC_HDR_LEN + len > IPC_MAX_QUEUE) {
-		errno = ENOBUFS;
-		return -1;
+		err = ENOBUFS;
+		goto fail;
 	}
-	if ((o = calloc(1, sizeof(*o))) == NULL)
-		return -1;
-	o->o_fd = -1;
+	/* One allocation: the frame follows its queue entry. */
+	if ((o = malloc(sizeof(*o) + IPC_HDR_LEN + len)) == NULL) {
+		err = ENOMEM;
+		goto fail;
+	}
 	o->o_len = IPC_HDR_LEN + len;
-	if ((o->o_data = malloc(o->o_len)) == NULL)
-		goto fail;
-	if (fd != -1 && (o->o_fd = fcntl(fd, F_DUPFD_CLOEXEC, 0)) == -1)
-		goto fail;
+	o->o_off = 0;
+	o->o_nfds = nfds;
+	if (nfds > 0)
+		memcpy(o->o_fds, fds, nfds * sizeof(int));
 	hdr[0] = type;
 	hdr[1] = id;
 	hdr[2] = len;
@@ -665,8 +760,10 @@ ipc_send(struct ipc_chan *c, uint32_t type, uint32_t id, const void *data,
 	c->c_nout++;
 	return 0;
  fail:
-	free(o->o_data);
-	free(o);
+	/* The fds were given to us: refused, they are closed. */
+	if (fds != NULL)
+		ipc_close_fds(fds, nfds);
+	errno = err;
 	return -1;
 }
 
@@ -675,7 +772,7 @@ ipc_flush(struct ipc_chan *c)
 {
 	union {
 		struct cmsghdr	 hdr;
-		unsigned char	 buf[CMSG_SPACE(sizeof(int))];
+		unsigned char	 buf[CMSG_SPACE(IPC_MAX_FDS * sizeof(int))];
 	} cmsgbuf;
 	struct iovec	 iov[IPC_IOV_MAX];
 	struct msghdr	 msg;
@@ -692,12 +789,12 @@ ipc_flush(struct ipc_chan *c)
 	while ((head = TAILQ_FIRST(&c->c_outq)) != NULL) {
 		/*
 		 * One sendmsg covers the head and the frames after it up to
-		 * the next one with an fd, so that an fd always starts the
-		 * bytes it is sent with.
+		 * the next one with fds, so that a frame's fds always start
+		 * the bytes they are sent with.
 		 */
 		niov = 0;
 		TAILQ_FOREACH(o, &c->c_outq, o_entry) {
-			if (niov == IPC_IOV_MAX || (o != head && o->o_fd != -1))
+			if (niov == IPC_IOV_MAX || (o != head && o->o_nfds > 0))
 				break;
 			iov[niov].iov_base = o->o_data + o->o_off;
 			iov[niov].iov_len = o->o_len - o->o_off;
@@ -706,15 +803,17 @@ ipc_flush(struct ipc_chan *c)
 		memset(&msg, 0, sizeof(msg));
 		msg.msg_iov = iov;
 		msg.msg_iovlen = niov;
-		if (head->o_fd != -1) {
+		if (head->o_nfds > 0) {
 			memset(&cmsgbuf, 0, sizeof(cmsgbuf));
 			msg.msg_control = cmsgbuf.buf;
-			msg.msg_controllen = sizeof(cmsgbuf.buf);
+			msg.msg_controllen = CMSG_SPACE(head->o_nfds *
+			    sizeof(int));
 			cm = CMSG_FIRSTHDR(&msg);
 			cm->cmsg_level = SOL_SOCKET;
 			cm->cmsg_type = SCM_RIGHTS;
-			cm->cmsg_len = CMSG_LEN(sizeof(int));
-			memcpy(CMSG_DATA(cm), &head->o_fd, sizeof(int));
+			cm->cmsg_len = CMSG_LEN(head->o_nfds * sizeof(int));
+			memcpy(CMSG_DATA(cm), head->o_fds,
+			    head->o_nfds * sizeof(int));
 		}
 		n = sendmsg(c->c_fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
 		if (n == -1) {
@@ -724,10 +823,10 @@ ipc_flush(struct ipc_chan *c)
 				return 0;
 			return ipc_fail(c, "write error", errno);
 		}
-		/* If sendmsg sent anything, the fd went with it. */
-		if (n > 0 && head->o_fd != -1) {
-			close(head->o_fd);
-			head->o_fd = -1;
+		/* If sendmsg sent anything, the fds went with it. */
+		if (n > 0 && head->o_nfds > 0) {
+			ipc_close_fds(head->o_fds, head->o_nfds);
+			head->o_nfds = 0;
 		}
 		left = n;
 		while (left > 0 && (o = TAILQ_FIRST(&c->c_outq)) != NULL) {
@@ -980,6 +1079,14 @@ ipc_decode_slot(struct ipc_msg *m, uint32_t *slot)
 		errno = EBADMSG;
 		return -1;
 	}
+	return 0;
+}
+
+int
+ipc_decode_conn_done(struct ipc_msg *m, uint32_t *n)
+{
+	if (ipc_get_u32(m, n) == -1 || ipc_get_end(m) == -1 || *n == 0)
+		return -1;
 	return 0;
 }
 

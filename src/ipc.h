@@ -5,7 +5,9 @@
  *	u32 type, u32 id, u32 len		(host byte order: same machine)
  * followed by len bytes of payload, len <= IPC_MAX_PAYLOAD.  Payloads are
  * a sequence of fields written with ipc_put_* and read with ipc_get_*, each
- * length-checked.  An fd travels with a frame as SCM_RIGHTS (at most one).
+ * length-checked.  fds travel with a frame as SCM_RIGHTS: exactly one on
+ * the types that carry one, or 1..IPC_MAX_FDS on MSG_CONN_FD, whose payload
+ * says how many.
  *
  * Message types are numbered in blocks by direction.  Every type lists who
  * sends it and what follows it.  Anything unknown, oversized or malformed
@@ -19,6 +21,7 @@
 
 #define IPC_HDR_LEN		12
 #define IPC_MAX_PAYLOAD		(16 * 1024 * 1024)
+#define IPC_MAX_FDS		32	/* fds on one frame (MSG_CONN_FD) */
 
 /*
  * Who is at either end of a channel.  A channel is created knowing both,
@@ -41,8 +44,9 @@
  */
 enum msg_type {
 	/* parent → child (1xx) */
-	MSG_CONN_FD = 100,	/* parent → worker; fd: accepted TCP socket;
-				 * empty */
+	MSG_CONN_FD = 100,	/* parent → worker; fds: 1..IPC_MAX_FDS
+				 * accepted TCP sockets; u32 their number
+				 * (checked by ipc.c against what came) */
 	MSG_KEEPER_FD,		/* parent → worker; fd: AF_UNIX stream, the
 				 * worker's end of a fresh worker↔keeper
 				 * channel; empty */
@@ -86,8 +90,9 @@ enum msg_type {
 	/* child → parent (4xx) */
 	MSG_LOG = 400,		/* worker, keeper, publisher → parent: u32
 				 * priority, string line; ipc_decode_log */
-	MSG_CONN_DONE,		/* worker → parent: one connection closed;
-				 * empty */
+	MSG_CONN_DONE,		/* worker → parent: u32 connections closed
+				 * since the last one (> 0);
+				 * ipc_decode_conn_done */
 	MSG_READY,		/* worker, keeper, publisher → parent:
 				 * sandboxed and serving; empty */
 	MSG_WORKER_EVICT,	/* keeper → parent: u32 worker slot whose
@@ -110,16 +115,20 @@ enum msg_type {
 
 /* "MSG_LOG" etc.; "unknown" for a number outside the catalogue. */
 const char	*ipc_type_name(uint32_t type);
-/* 1 if type is in the catalogue; 1 if that type travels with exactly one fd. */
+/* 1 if type is in the catalogue; 1 if fds travel with that type. */
 int		 ipc_type_known(uint32_t type);
 int		 ipc_type_has_fd(uint32_t type);
+/* How many fds a frame of that type may carry: 0, 1 or IPC_MAX_FDS. */
+int		 ipc_type_max_fds(uint32_t type);
 
 /*
  * A channel: one end of a socketpair with a read buffer, driven by libevent.
- * ipc_read() pulls bytes (and at most one fd) off the socket; ipc_get()
- * returns the next complete, checked frame.  Any violation (len > max, an fd
- * where none belongs, two fds, MSG_CTRUNC, a non-socket fd) puts the channel
- * in the failed state: the owner must close it.
+ * ipc_read() pulls bytes (and the fds of one sendmsg at a time) off the
+ * socket; ipc_get() returns the next complete, checked frame.  Any
+ * violation (len > max, an fd where none belongs, more or fewer fds than
+ * the frame carries, MSG_CTRUNC, an fd of the wrong kind) puts the channel
+ * in the failed state, with every fd it held closed: the owner must close
+ * it.
  */
 struct ipc_msg {
 	uint32_t	 m_type;
@@ -127,7 +136,9 @@ struct ipc_msg {
 	uint32_t	 m_len;
 	unsigned char	*m_data;	/* owned by the channel until the next ipc_get
 					 * or ipc_chan_free; wiped then */
-	int		 m_fd;		/* -1 or an fd now owned by the caller */
+	int		 m_fds[IPC_MAX_FDS];	/* now owned by the caller */
+	int		 m_nfds;
+	int		 m_fd;		/* m_fds[0], or -1 when none came */
 	size_t		 m_off;		/* read cursor for ipc_get_* */
 };
 
@@ -153,10 +164,19 @@ int		 ipc_get(struct ipc_chan *, struct ipc_msg *m);
  * Queue a frame (payload copied); fd -1 for none.  Flush with ipc_flush.
  * The fd is duplicated: the caller still owns its fd and may close it at
  * once; the channel closes the duplicate after sendmsg.  A type that carries
- * an fd must be given one, any other type must not (-1, EINVAL).
+ * an fd must be given one, any other type must not (-1, EINVAL).  For
+ * MSG_CONN_FD the payload (the count, 1) is made here: pass none.
  */
 int		 ipc_send(struct ipc_chan *, uint32_t type, uint32_t id,
 		    const void *data, size_t len, int fd);
+/*
+ * The same with nfds fds (0..ipc_type_max_fds(type)) that become the
+ * channel's at once, not duplicated: closed once sent, and closed at once
+ * when -1 is returned.  For MSG_CONN_FD pass no payload: the count is
+ * written here.
+ */
+int		 ipc_send_fds(struct ipc_chan *, uint32_t type, uint32_t id,
+		    const void *data, size_t len, const int *fds, int nfds);
 /* Write queued frames.  1 all written, 0 more pending (wait EV_WRITE), -1 error. */
 int		 ipc_flush(struct ipc_chan *);
 int		 ipc_pending(const struct ipc_chan *);
@@ -203,6 +223,8 @@ int		 ipc_decode_slot(struct ipc_msg *, uint32_t *slot);
 int		 ipc_decode_gen(struct ipc_msg *, uint64_t *gen);
 /* MSG_SECRETS: a tenant id (non-empty, printable). */
 int		 ipc_decode_secrets(struct ipc_msg *, char **tenant);
+/* MSG_CONN_DONE: how many connections closed (> 0). */
+int		 ipc_decode_conn_done(struct ipc_msg *, uint32_t *n);
 
 /* MSG_ACCESS: what the parent writes as one access-log line. */
 struct ipc_access {

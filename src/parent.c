@@ -89,6 +89,8 @@ struct pproc {
 	struct chan		*pp_chan;	/* NULL once closed */
 	int			 pp_ready;
 	int			 pp_conns;	/* connections handed, not done */
+	int			 pp_sendq[IPC_MAX_FDS];	/* handed, not yet sent */
+	int			 pp_nsendq;
 	int			 pp_draining;
 	struct event		*pp_kill_ev;	/* drain deadline */
 	uint32_t		 pp_owed[PARENT_OWED_MAX]; /* wait ids */
@@ -173,6 +175,7 @@ struct parent {
 	char		       **p_unpublish;	/* tenant dirs to unpublish once
 						   their publisher has gone */
 	size_t			 p_nunpublish;
+	struct event		*p_sendq_ev;	/* sends what accept handed */
 };
 
 static void	parent_respawn_cb(int, short, void *);
@@ -467,6 +470,42 @@ parent_conn_done(struct parent *p, struct pproc *pp, int n)
 	}
 }
 
+/*
+ * Send the connections handed to a worker as one MSG_CONN_FD.  A failed
+ * channel closes them (chan_send_fds), and they are not counted.
+ */
+static void
+parent_sendq_flush(struct parent *p, struct pproc *pp)
+{
+	int	 n = pp->pp_nsendq, i;
+
+	if (n == 0)
+		return;
+	pp->pp_nsendq = 0;
+	if (pp->pp_chan == NULL) {
+		for (i = 0; i < n; i++)
+			close(pp->pp_sendq[i]);
+	} else if (chan_send_fds(pp->pp_chan, MSG_CONN_FD, 0, NULL, 0,
+	    pp->pp_sendq, n) == 0)
+		return;
+	parent_conn_done(p, pp, n);
+}
+
+/*
+ * Runs once the listeners' accept loops of this pass are done (the event
+ * is made active, not timed): every worker gets what it was handed in one
+ * message, one sendmsg for a whole batch of accepted connections.
+ */
+static void
+parent_sendq_cb(int fd, short what, void *arg)
+{
+	struct parent	*p = arg;
+	struct pproc	*pp;
+
+	TAILQ_FOREACH(pp, &p->p_procs, pp_entry)
+		parent_sendq_flush(p, pp);
+}
+
 /* Hand fd to the least-loaded ready worker; -1 (fd kept) if there is none. */
 static int
 parent_dispatch(struct parent *p, int fd)
@@ -484,10 +523,17 @@ parent_dispatch(struct parent *p, int fd)
 	}
 	if (best == NULL)
 		return -1;
-	/* chan_send consumes fd, also on failure. */
-	if (chan_send(best->pp_chan, MSG_CONN_FD, 0, NULL, 0, fd) == -1)
-		return 0;
+	/*
+	 * Queued, counted now (so the limit below holds), sent when this
+	 * pass's accepting is done.  Without the event (out of memory at
+	 * start) each goes at once.
+	 */
+	best->pp_sendq[best->pp_nsendq++] = fd;
 	best->pp_conns++;
+	if (best->pp_nsendq == IPC_MAX_FDS || p->p_sendq_ev == NULL)
+		parent_sendq_flush(p, best);
+	else
+		event_active(p->p_sendq_ev, EV_TIMEOUT, 1);
 	p->p_conns++;
 	/* The least loaded is at limits.connections: so is everyone. */
 	if (best->pp_conns >= p->p_conn_limit)
@@ -688,7 +734,7 @@ parent_child_msg(struct chan *ch, struct ipc_msg *m, void *arg)
 	struct ipc_access	 a;
 	struct ipc_stats	 st;
 	char			*line = NULL, name[64];
-	uint32_t		 slot;
+	uint32_t		 slot, ndone;
 	uint64_t		 gen;
 	int			 prio, i;
 
@@ -712,9 +758,11 @@ parent_child_msg(struct chan *ch, struct ipc_msg *m, void *arg)
 		parent_waits_check(p);
 		return 0;
 	case MSG_CONN_DONE:
-		if (pp->pp_role != PROC_WORKER)
+		/* Batched: a count since the worker's last report. */
+		if (pp->pp_role != PROC_WORKER ||
+		    ipc_decode_conn_done(m, &ndone) == -1)
 			return -1;
-		parent_conn_done(p, pp, 1);
+		parent_conn_done(p, pp, ndone > INT_MAX ? INT_MAX : (int)ndone);
 		return 0;
 	case MSG_ACCESS:
 		if (ipc_decode_access(m, &a) == -1)
@@ -792,6 +840,8 @@ parent_child_close(struct chan *ch, enum chan_end end, const char *why,
 	pp->pp_ready = 0;
 	/* What it owed the control socket will not come. */
 	parent_owed_drop(pp->pp_parent, pp);
+	/* Connections handed to it but not yet sent are dropped. */
+	parent_sendq_flush(pp->pp_parent, pp);
 	/*
 	 * EOF or a reset: it is exiting and SIGCHLD follows.  A violation:
 	 * it broke the rules, and goes.
@@ -911,6 +961,8 @@ parent_drain(struct parent *p, struct pproc *pp)
 	if (pp->pp_draining)
 		return;
 	pp->pp_draining = 1;
+	/* What it was handed comes before the request to drain. */
+	parent_sendq_flush(p, pp);
 	if (pp->pp_chan != NULL)
 		chan_send(pp->pp_chan, MSG_SHUTDOWN, 0, NULL, 0, -1);
 	else
@@ -943,6 +995,7 @@ parent_reaped(struct parent *p, struct pproc *pp, int status)
 	else if (pp->pp_role == PROC_PUBLISHER)
 		ps = parent_publisher_slot(p, pp);
 
+	parent_sendq_flush(p, pp);
 	parent_conn_done(p, pp, pp->pp_conns);
 	parent_owed_drop(p, pp);
 	TAILQ_REMOVE(&p->p_procs, pp, pp_entry);
@@ -2184,6 +2237,9 @@ parent_main(const struct proc_opts *po)
 		if (p.p_sig[i] == NULL || evsignal_add(p.p_sig[i], NULL) == -1)
 			fatalx("cannot set up signal %d", sigs[i]);
 	}
+	if ((p.p_sendq_ev = event_new(p.p_base, -1, 0, parent_sendq_cb,
+	    &p)) == NULL)
+		fatalx("out of memory");
 	if (parent_listeners_start(&p) == -1)
 		fatalx("cannot start the listeners");
 	/* widgetctl's way in: root (or our own user) only. */
@@ -2213,6 +2269,7 @@ parent_main(const struct proc_opts *po)
 	free(p.p_unpublish);
 	if (p.p_accept_ev != NULL)
 		event_free(p.p_accept_ev);
+	event_free(p.p_sendq_ev);
 	if (p.p_snap_ev != NULL)
 		event_free(p.p_snap_ev);
 	for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)

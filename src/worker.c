@@ -2,7 +2,7 @@
  * worker.c — the sandboxed process that parses untrusted bytes.
  *
  * A worker receives accepted client sockets from the parent, reads HTTP/1.1
- * requests with http.c on bufferevents, and answers them.  It holds no
+ * requests with http.c, and answers them.  It holds no
  * secret and can open nothing: its seccomp filter is in place before the
  * first client byte is read.  Anything that needs a secret or the network
  * goes to the keeper over the worker's keeper channel; while the keeper is
@@ -11,6 +11,14 @@
  * Requests on one connection are handled one at a time, in order: while a
  * request waits for the keeper, the connection's input stays buffered, so
  * pipelined responses can never be reordered.
+ *
+ * Connection I/O costs what nginx's does: one read(2) when epoll says the
+ * socket is readable (no FIONREAD first), one writev(2) of everything a
+ * round of parsing answered, and epoll is asked for write readiness only
+ * when that write would block.  Reading stays on while a request waits for
+ * the keeper (turning it off and on again would cost two epoll_ctl calls
+ * per request); what arrives meanwhile waits in the input buffer, up to
+ * WORKER_INPUT_HIGH.
  */
 #include "build.h"
 
@@ -28,7 +36,6 @@
 #include <unistd.h>
 
 #include <event2/buffer.h>
-#include <event2/bufferevent.h>
 #include <event2/event.h>
 
 #include "api.h"
@@ -58,15 +65,31 @@
  * parsing until the output has drained.
  */
 #define WORKER_OUTPUT_HIGH	(256 * 1024)
+/* Input buffered while a request is answered; beyond it, reading pauses. */
+#define WORKER_INPUT_HIGH	(256 * 1024)
+#define WORKER_READ_SIZE	(16 * 1024)	/* bytes per read(2) */
+#define WORKER_READ_BUDGET	8		/* reads per readable event */
+/*
+ * Closed connections are told to the parent in one MSG_CONN_DONE per this
+ * many milliseconds, not one message per connection: the parent balances
+ * load and pauses accepting on these counts, and a few milliseconds late
+ * is soon enough for both.
+ */
+#define WORKER_DONE_MSEC	10
+
+/* One read buffer for every connection: the worker is single-threaded. */
+static char	worker_rbuf[WORKER_READ_SIZE];
 
 static void	worker_conn_process(struct conn *);
 static void	worker_conn_free(struct conn *);
+static void	worker_done_send(struct worker *);
 
 static void
 worker_maybe_exit(struct worker *w)
 {
 	if (w->w_draining && w->w_nconns == 0) {
 		log_debug("drained, exiting");
+		worker_done_send(w);
 		chan_flush_sync(w->w_parent);
 		event_base_loopexit(w->w_base, NULL);
 	}
@@ -104,12 +127,77 @@ worker_conn_timer(struct conn *c, enum conn_timer kind)
 		    WORKER_KEEPER_TIMEOUT : WORKER_KEEPER_TIMEOUT;
 		break;
 	case CT_CLOSE:
-		break;
+		/*
+		 * Run from the loop in this same pass: a zero timeout would
+		 * cost one more epoll_wait before the connection is freed.
+		 */
+		event_del(c->c_timer);
+		event_active(c->c_timer, EV_TIMEOUT, 1);
+		return;
 	case CT_NONE:
 		event_del(c->c_timer);
 		return;
 	}
 	event_add(c->c_timer, &tv);
+}
+
+/* Reading on or off; epoll hears of it only when that changes. */
+static void
+worker_conn_reading(struct conn *c, int on)
+{
+	if (c->c_reading == on)
+		return;
+	c->c_reading = on;
+	if (on)
+		event_add(c->c_rev, NULL);
+	else
+		event_del(c->c_rev);
+}
+
+/*
+ * The client is gone or broke the connection: no more reading or writing,
+ * and the connection is freed from the loop (the caller may still hold
+ * it).
+ */
+static void
+worker_conn_abandon(struct conn *c)
+{
+	c->c_closing = 1;
+	worker_conn_reading(c, 0);
+	event_del(c->c_wev);
+	evbuffer_drain(c->c_out, evbuffer_get_length(c->c_out));
+	worker_conn_timer(c, CT_CLOSE);
+}
+
+/*
+ * Write what is queued, at once: most answers fit the socket buffer, so
+ * the common case is one writev and no epoll_ctl.  Only a write that would
+ * block asks epoll for EV_WRITE.  -1 when the connection was abandoned.
+ */
+static int
+worker_conn_flush(struct conn *c)
+{
+	int	 n;
+
+	while (evbuffer_get_length(c->c_out) > 0) {
+		n = evbuffer_write(c->c_out, c->c_fd);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+			if (!event_pending(c->c_wev, EV_WRITE, NULL))
+				event_add(c->c_wev, NULL);
+			return 0;
+		}
+		if (n <= 0) {
+			log_debug("%s: write: %s", worker_conn_peer(c),
+			    n == 0 ? "nothing written" : strerror(errno));
+			worker_conn_abandon(c);
+			return -1;
+		}
+	}
+	if (event_pending(c->c_wev, EV_WRITE, NULL))
+		event_del(c->c_wev);
+	return 0;
 }
 
 /*
@@ -132,7 +220,7 @@ worker_access(struct conn *c, const char *tenant, const char *connector,
 	snprintf(target, sizeof(target), "%s", c->c_req != NULL ?
 	    c->c_req->r_target : "-");
 	a.ia_reqid = c->c_ctx.a_reqid;
-	a.ia_peer = c->c_peer;
+	a.ia_peer = (char *)worker_conn_peer(c);
 	a.ia_tenant = (char *)(tenant != NULL ? tenant : "-");
 	a.ia_method = c->c_req != NULL ? c->c_req->r_method : "-";
 	a.ia_target = target;
@@ -161,21 +249,34 @@ worker_conn_answered(struct conn *c)
 	c->c_req = NULL;
 	c->c_ping_id = 0;
 	c->c_ctx_started = 0;
+	if (c->c_closing) {
+		/*
+		 * Abandoned (a write failed) while this answer was being
+		 * made: nobody reads it.  Make sure the loop frees it.
+		 */
+		evbuffer_drain(c->c_out, evbuffer_get_length(c->c_out));
+		c->c_timer_kind = CT_NONE;
+		worker_conn_timer(c, CT_CLOSE);
+		return;
+	}
 	if (!c->c_ctx.a_keepalive) {
 		c->c_closing = 1;
-		bufferevent_disable(c->c_bev, EV_READ);
+		worker_conn_reading(c, 0);
 		/* The write callback frees it once the output drained. */
-		if (evbuffer_get_length(bufferevent_get_output(c->c_bev)) == 0)
+		worker_conn_timer(c, CT_NONE);
+		if (worker_conn_flush(c) == 0 &&
+		    evbuffer_get_length(c->c_out) == 0)
 			worker_conn_timer(c, CT_CLOSE);
-		else
-			worker_conn_timer(c, CT_NONE);
 		return;
 	}
 	/* A fresh idle period starts with every response. */
 	c->c_timer_kind = CT_NONE;
 	worker_conn_timer(c, CT_IDLE);
-	bufferevent_enable(c->c_bev, EV_READ);
-	/* A pipelined request may be waiting; the loop picks it up itself. */
+	/*
+	 * A pipelined request may be waiting; the loop picks it up itself
+	 * (and writes this answer with the next ones).  Otherwise parse
+	 * what waited, and write.
+	 */
 	if (!c->c_in_process)
 		worker_conn_process(c);
 }
@@ -184,8 +285,7 @@ static void
 worker_reply_error(struct conn *c, int status, const char *detail)
 {
 	c->c_status = status;
-	if (api_reply_error(bufferevent_get_output(c->c_bev), &c->c_ctx,
-	    status, NULL, detail) == -1)
+	if (api_reply_error(c->c_out, &c->c_ctx, status, NULL, detail) == -1)
 		c->c_ctx.a_keepalive = 0;
 }
 
@@ -197,11 +297,10 @@ worker_health_done(struct conn *c, int ok)
 
 	c->c_status = ok ? 200 : 503;
 	if (ok)
-		api_reply(bufferevent_get_output(c->c_bev), &c->c_ctx, 200,
-		    "application/json", NULL, body, sizeof(body) - 1);
+		api_reply(c->c_out, &c->c_ctx, 200, "application/json", NULL,
+		    body, sizeof(body) - 1);
 	else
-		api_reply_error(bufferevent_get_output(c->c_bev), &c->c_ctx,
-		    503, "UNAVAILABLE",
+		api_reply_error(c->c_out, &c->c_ctx, 503, "UNAVAILABLE",
 		    "the secrets keeper is not available; retry later");
 	worker_conn_answered(c);
 }
@@ -258,7 +357,6 @@ worker_route(struct conn *c)
 		if (++w->w_ping_seq == 0)
 			w->w_ping_seq = 1;
 		c->c_ping_id = w->w_ping_seq;
-		bufferevent_disable(c->c_bev, EV_READ);
 		worker_conn_timer(c, CT_KEEPER);
 		if (chan_send(w->w_keeper, MSG_PING, c->c_ping_id, NULL, 0,
 		    -1) == -1)
@@ -271,28 +369,29 @@ worker_route(struct conn *c)
 
 /*
  * Feed buffered input to the parser until a request is complete (and
- * answer it), the input runs out, or the framing is wrong.
+ * answer it), the input runs out, or the framing is wrong; then write
+ * every answer this round queued, in one go.
  */
 static void
 worker_conn_process(struct conn *c)
 {
-	struct evbuffer		*in = bufferevent_get_input(c->c_bev);
+	struct evbuffer		*in = c->c_in;
 	struct evbuffer_iovec	 v;
 	const char		*errmsg = NULL;
 	size_t			 used;
 	int			 errstatus = 400;
 	enum http_status	 st;
 
+again:
 	c->c_in_process = 1;
 	while (c->c_req == NULL && !c->c_closing &&
 	    evbuffer_get_length(in) > 0) {
-		if (evbuffer_get_length(bufferevent_get_output(c->c_bev)) >
-		    WORKER_OUTPUT_HIGH) {
+		if (evbuffer_get_length(c->c_out) > WORKER_OUTPUT_HIGH) {
 			if (!c->c_throttled)
 				log_debug("%s: output backed up, reading paused",
-				    c->c_peer);
+				    worker_conn_peer(c));
 			c->c_throttled = 1;
-			bufferevent_disable(c->c_bev, EV_READ);
+			worker_conn_reading(c, 0);
 			break;
 		}
 		if (evbuffer_peek(in, -1, NULL, &v, 1) < 1)
@@ -327,14 +426,36 @@ worker_conn_process(struct conn *c)
 		}
 		/* Headers are in and acceptable: ask for the body. */
 		if (http_expects_continue(c->c_parser))
-			http_write_response(bufferevent_get_output(c->c_bev),
-			    100, NULL, NULL, 0, 1, 0);
+			http_write_response(c->c_out, 100, NULL, NULL, 0, 1, 0);
 		if (used == 0)
 			break;	/* the parser wants more than this chunk */
 	}
 	c->c_in_process = 0;
-	if (c->c_req != NULL || c->c_closing)
+	if (c->c_closing)
 		return;
+	if (worker_conn_flush(c) == -1)
+		return;
+	/* The socket took it all: go on with what is buffered. */
+	if (c->c_throttled && evbuffer_get_length(c->c_out) == 0) {
+		c->c_throttled = 0;
+		goto again;
+	}
+	if (c->c_req != NULL) {
+		/* Waiting: a client piling up input is not read further. */
+		if (evbuffer_get_length(in) > WORKER_INPUT_HIGH)
+			worker_conn_reading(c, 0);
+		return;
+	}
+	if (c->c_eof) {
+		/* Nothing more can come: close once the answers are out. */
+		c->c_closing = 1;
+		worker_conn_timer(c, CT_NONE);
+		if (evbuffer_get_length(c->c_out) == 0)
+			worker_conn_timer(c, CT_CLOSE);
+		return;
+	}
+	if (!c->c_throttled)
+		worker_conn_reading(c, 1);
 	if (http_in_progress(c->c_parser))
 		worker_conn_timer(c, CT_REQUEST);
 	else {
@@ -346,37 +467,71 @@ worker_conn_process(struct conn *c)
 	}
 }
 
+/*
+ * Readable: one read(2) into the shared buffer, a few more only while
+ * each fills it; level-triggered epoll brings us back for the rest.
+ */
 static void
-worker_read_cb(struct bufferevent *bev, void *arg)
+worker_read_cb(int fd, short what, void *arg)
 {
-	worker_conn_process(arg);
+	struct conn	*c = arg;
+	ssize_t		 n;
+	int		 i;
+
+	for (i = 0; i < WORKER_READ_BUDGET; i++) {
+		n = read(c->c_fd, worker_rbuf, sizeof(worker_rbuf));
+		if (n > 0) {
+			if (evbuffer_add(c->c_in, worker_rbuf, n) == -1) {
+				log_warnx("%s: out of memory", __func__);
+				worker_conn_free(c);
+				return;
+			}
+			if ((size_t)n < sizeof(worker_rbuf))
+				break;
+			continue;
+		}
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			break;
+		if (n == -1 || (c->c_req == NULL &&
+		    evbuffer_get_length(c->c_out) == 0 &&
+		    !http_in_progress(c->c_parser) &&
+		    evbuffer_get_length(c->c_in) == 0)) {
+			/*
+			 * A reset, or end of file on an idle connection.  A
+			 * request waiting for the keeper has nobody to answer
+			 * to any more; its PONG will find no connection.
+			 */
+			worker_conn_free(c);
+			return;
+		}
+		/* End of file with requests still to answer: answer them. */
+		c->c_eof = 1;
+		worker_conn_reading(c, 0);
+		break;
+	}
+	if (c->c_req == NULL)
+		worker_conn_process(c);
+	else if (evbuffer_get_length(c->c_in) > WORKER_INPUT_HIGH)
+		worker_conn_reading(c, 0);
 }
 
 static void
-worker_write_cb(struct bufferevent *bev, void *arg)
+worker_write_cb(int fd, short what, void *arg)
 {
 	struct conn	*c = arg;
 
-	/* Called when the output buffer has drained completely. */
+	if (worker_conn_flush(c) == -1 || evbuffer_get_length(c->c_out) > 0)
+		return;
+	/* The output has drained completely. */
 	if (c->c_closing)
 		worker_conn_free(c);
 	else if (c->c_throttled) {
 		c->c_throttled = 0;
-		bufferevent_enable(c->c_bev, EV_READ);
+		worker_conn_reading(c, 1);
 		worker_conn_process(c);
 	}
-}
-
-static void
-worker_event_cb(struct bufferevent *bev, short what, void *arg)
-{
-	struct conn	*c = arg;
-
-	/*
-	 * EOF or error.  A request waiting on the keeper has nobody to answer
-	 * to any more; its PONG will find no connection and be dropped.
-	 */
-	worker_conn_free(c);
 }
 
 static void
@@ -392,7 +547,7 @@ worker_timer_cb(int fd, short what, void *arg)
 	case CT_REQUEST:
 		c->c_timer_kind = CT_NONE;
 		c->c_ctx.a_keepalive = 0;
-		bufferevent_disable(c->c_bev, EV_READ);
+		worker_conn_reading(c, 0);
 		worker_reply_error(c, 408, "request not received in time");
 		worker_conn_answered(c);
 		break;
@@ -410,6 +565,43 @@ worker_timer_cb(int fd, short what, void *arg)
 	}
 }
 
+/* Closed connections since the last report: one message for them all. */
+static void
+worker_done_send(struct worker *w)
+{
+	struct ipc_buf	 b;
+
+	if (w->w_done == 0)
+		return;
+	if (w->w_done_ev != NULL)
+		event_del(w->w_done_ev);
+	if (ipc_encode_u32(&b, w->w_done) == 0 &&
+	    chan_send(w->w_parent, MSG_CONN_DONE, 0, b.b_data, b.b_len,
+	    -1) == 0)
+		w->w_done = 0;
+	ipc_buf_clear(&b);
+}
+
+static void
+worker_done_cb(int fd, short what, void *arg)
+{
+	worker_done_send(arg);
+}
+
+/* One more connection closed: the parent hears of it shortly. */
+static void
+worker_conn_done(struct worker *w)
+{
+	struct timeval	 tv = { 0, WORKER_DONE_MSEC * 1000 };
+
+	w->w_done++;
+	/* Without a timer (out of memory at start) every close is sent. */
+	if (w->w_done_ev == NULL)
+		worker_done_send(w);
+	else if (!evtimer_pending(w->w_done_ev, NULL))
+		evtimer_add(w->w_done_ev, &tv);
+}
+
 static void
 worker_conn_free(struct conn *c)
 {
@@ -421,30 +613,40 @@ worker_conn_free(struct conn *c)
 	http_request_free(c->c_req);
 	http_parser_state_free(c->c_parser);
 	event_free(c->c_timer);
-	bufferevent_free(c->c_bev);	/* closes the socket */
+	event_free(c->c_rev);
+	event_free(c->c_wev);
+	evbuffer_free(c->c_in);
+	evbuffer_free(c->c_out);
+	close(c->c_fd);
 	free(c);
 	/* The parent balances load on these counts. */
-	chan_send(w->w_parent, MSG_CONN_DONE, 0, NULL, 0, -1);
+	worker_conn_done(w);
 	worker_maybe_exit(w);
 }
 
-/* The client's address, once per connection, for the access log. */
-static void
-worker_conn_peer(struct conn *c, int fd)
+/*
+ * The client's address, for the access log: looked up once per
+ * connection, and only when a line needs it.
+ */
+const char *
+worker_conn_peer(struct conn *c)
 {
 	struct sockaddr_storage	 ss;
 	socklen_t		 len = sizeof(ss);
 	const void		*a = NULL;
 
+	if (c->c_peer[0] != '\0')
+		return c->c_peer;
 	snprintf(c->c_peer, sizeof(c->c_peer), "-");
-	if (getpeername(fd, (struct sockaddr *)&ss, &len) == -1)
-		return;
+	if (getpeername(c->c_fd, (struct sockaddr *)&ss, &len) == -1)
+		return c->c_peer;
 	if (ss.ss_family == AF_INET)
 		a = &((struct sockaddr_in *)&ss)->sin_addr;
 	else if (ss.ss_family == AF_INET6)
 		a = &((struct sockaddr_in6 *)&ss)->sin6_addr;
 	if (a != NULL)
 		inet_ntop(ss.ss_family, a, c->c_peer, sizeof(c->c_peer));
+	return c->c_peer;
 }
 
 static void
@@ -455,34 +657,48 @@ worker_conn_new(struct worker *w, int fd)
 	if ((c = calloc(1, sizeof(*c))) == NULL)
 		goto fail;
 	c->c_w = w;
+	c->c_fd = fd;
 	c->c_timer_kind = CT_NONE;
-	worker_conn_peer(c, fd);
+	/* The parent accepted it non-blocking; the flag travels with it. */
 	c->c_parser = http_parser_state_new(&w->w_limits);
 	c->c_timer = evtimer_new(w->w_base, worker_timer_cb, c);
-	c->c_bev = bufferevent_socket_new(w->w_base, fd, BEV_OPT_CLOSE_ON_FREE);
-	if (c->c_parser == NULL || c->c_timer == NULL || c->c_bev == NULL) {
+	c->c_rev = event_new(w->w_base, fd, EV_READ | EV_PERSIST,
+	    worker_read_cb, c);
+	c->c_wev = event_new(w->w_base, fd, EV_WRITE, worker_write_cb, c);
+	c->c_in = evbuffer_new();
+	c->c_out = evbuffer_new();
+	if (c->c_parser == NULL || c->c_timer == NULL || c->c_rev == NULL ||
+	    c->c_wev == NULL || c->c_in == NULL || c->c_out == NULL) {
 		http_parser_state_free(c->c_parser);
 		if (c->c_timer != NULL)
 			event_free(c->c_timer);
-		if (c->c_bev != NULL) {
-			bufferevent_free(c->c_bev);
-			fd = -1;
-		}
+		if (c->c_rev != NULL)
+			event_free(c->c_rev);
+		if (c->c_wev != NULL)
+			event_free(c->c_wev);
+		if (c->c_in != NULL)
+			evbuffer_free(c->c_in);
+		if (c->c_out != NULL)
+			evbuffer_free(c->c_out);
 		free(c);
 		goto fail;
 	}
 	TAILQ_INSERT_TAIL(&w->w_conns, c, c_entry);
 	w->w_nconns++;
-	bufferevent_setcb(c->c_bev, worker_read_cb, worker_write_cb,
-	    worker_event_cb, c);
-	bufferevent_enable(c->c_bev, EV_READ);
 	worker_conn_timer(c, CT_IDLE);
+	/*
+	 * The client has usually sent its request by the time the parent's
+	 * hand-off arrives: read it now, before epoll knows the socket.  A
+	 * connection answered and closed at once then costs no epoll_ctl at
+	 * all; otherwise worker_conn_process() turns reading on (c may be
+	 * gone after this).
+	 */
+	worker_read_cb(fd, EV_READ, c);
 	return;
 fail:
 	log_warnx("%s: out of memory", __func__);
-	if (fd != -1)
-		close(fd);
-	chan_send(w->w_parent, MSG_CONN_DONE, 0, NULL, 0, -1);
+	close(fd);
+	worker_conn_done(w);
 }
 
 static void
@@ -500,8 +716,8 @@ worker_drain(struct worker *w)
 	TAILQ_FOREACH_SAFE(c, &w->w_conns, c_entry, next) {
 		if (c->c_req != NULL || c->c_closing ||
 		    http_in_progress(c->c_parser) ||
-		    evbuffer_get_length(bufferevent_get_input(c->c_bev)) != 0 ||
-		    evbuffer_get_length(bufferevent_get_output(c->c_bev)) != 0)
+		    evbuffer_get_length(c->c_in) != 0 ||
+		    evbuffer_get_length(c->c_out) != 0)
 			continue;
 		if (c->c_served > 0)
 			worker_conn_free(c);
@@ -804,10 +1020,13 @@ worker_parent_msg(struct chan *ch, struct ipc_msg *m, void *arg)
 {
 	struct worker	*w = arg;
 	struct ipc_buf	 b;
+	int		 i;
 
 	switch (m->m_type) {
 	case MSG_CONN_FD:
-		worker_conn_new(w, m->m_fd);
+		/* ipc.c checked each: a TCP socket, close-on-exec. */
+		for (i = 0; i < m->m_nfds; i++)
+			worker_conn_new(w, m->m_fds[i]);
 		return 0;
 	case MSG_KEEPER_FD:
 		if (w->w_keeper != NULL)
@@ -896,7 +1115,8 @@ worker_main(const struct proc_opts *po, int slot)
 	close(PROC_SNAP_FD);
 	if ((w.w_gen = worker_gen_new(&w, sn)) == NULL)
 		fatalx("cannot set up the configuration");
-	if ((w.w_stats = execute_stats_new()) == NULL)
+	if ((w.w_stats = execute_stats_new()) == NULL ||
+	    (w.w_done_ev = evtimer_new(w.w_base, worker_done_cb, &w)) == NULL)
 		fatalx("out of memory");
 	worker_limits(&w);
 

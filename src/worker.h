@@ -16,10 +16,10 @@
 #include "api.h"
 #include "http.h"
 
-struct bufferevent;
 struct chan;
 struct event;
 struct event_base;
+struct evbuffer;
 struct exec;
 struct http_parser_state;
 struct ipc_buf;
@@ -53,7 +53,11 @@ enum conn_timer {
 struct conn {
 	TAILQ_ENTRY(conn)	 c_entry;
 	struct worker		*c_w;
-	struct bufferevent	*c_bev;
+	int			 c_fd;
+	struct event		*c_rev;		/* EV_READ, on while reading */
+	struct event		*c_wev;		/* EV_WRITE, only when full */
+	struct evbuffer		*c_in;		/* read, not yet parsed */
+	struct evbuffer		*c_out;		/* queued, not yet written */
 	struct http_parser_state *c_parser;
 	struct event		*c_timer;
 	enum conn_timer		 c_timer_kind;
@@ -65,7 +69,10 @@ struct conn {
 	int			 c_closing;	/* close once the output drained */
 	int			 c_in_process;	/* worker_conn_process() on the stack */
 	int			 c_status;	/* of the response just queued */
-	char			 c_peer[INET6_ADDRSTRLEN];	/* for the log */
+	char			 c_peer[INET6_ADDRSTRLEN];	/* for the log;
+						   "" until first needed */
+	int			 c_reading;	/* c_rev is added */
+	int			 c_eof;		/* the client closed its side */
 	int			 c_throttled;	/* reading paused: output full */
 	int			 c_served;	/* requests answered so far */
 	int			 c_logged;	/* this request's access record sent */
@@ -95,6 +102,8 @@ struct worker {
 	struct exec_stats	*w_stats;	/* per-connector counters */
 	TAILQ_HEAD(, wgen)	 w_gens;	/* every generation in use */
 	uint64_t		 w_declared;	/* the last MSG_GEN sent */
+	uint32_t		 w_done;	/* closed, not yet told the parent */
+	struct event		*w_done_ev;	/* tells it, a little later */
 };
 
 /* worker.c */
@@ -111,6 +120,8 @@ int		 worker_keeper_call(struct conn *, const struct ipc_buf *,
 		    uint32_t *id);
 /* The call will not be answered to anyone (the connection went away). */
 void		 worker_call_forget(struct worker *, uint32_t id);
+/* The client's address for the log, looked up once when first needed. */
+const char	*worker_conn_peer(struct conn *);
 /* Start or change the connection's timer. */
 void		 worker_conn_timer(struct conn *, enum conn_timer);
 /* Send one access-log record to the parent. */

@@ -136,7 +136,7 @@ ext_reply(struct conn *c, int status, const char *ctype, const char *cache,
 	    "geolocation=(), payment=(), usb=(), serial=(), bluetooth=(), "
 	    "hid=(), midi=(), display-capture=(), interest-cohort=()";
 	hdrs[n] = NULL;
-	if (http_write_response(bufferevent_get_output(c->c_bev), status, hdrs,
+	if (http_write_response(c->c_out, status, hdrs,
 	    body, len, c->c_ctx.a_keepalive, c->c_ctx.a_head) == -1)
 		c->c_ctx.a_keepalive = 0;
 }
@@ -152,7 +152,7 @@ ext_error(struct conn *c, int status, const char *detail)
 	c->c_status = status;
 	if ((body = api_error_body(api_status_code(status), detail, "Request",
 	    NULL, c->c_ctx.a_reqid)) != NULL)
-		rv = api_reply(bufferevent_get_output(c->c_bev), &c->c_ctx,
+		rv = api_reply(c->c_out, &c->c_ctx,
 		    status, "application/json", status == 405 ? allow : NULL,
 		    body, strlen(body));
 	free(body);

@@ -352,7 +352,9 @@ START_TEST(test_keeper_permits)
 	ck_assert_int_eq(m.m_id, 42);
 
 	/* Not in the table: a worker may not send parent-bound messages. */
-	ck_assert_int_eq(ipc_send(w0, MSG_CONN_DONE, 0, NULL, 0, -1), 0);
+	slot = 1;
+	ck_assert_int_eq(ipc_send(w0, MSG_CONN_DONE, 0, &slot, sizeof(slot),
+	    -1), 0);
 	flush(w0);
 	ck_assert_int_eq(next_frame(w0, &m, NULL, 0), 0);	/* closed */
 

@@ -133,7 +133,7 @@ raw_send(int s, const void *p, size_t len, const int *fds, int nfds)
 {
 	union {
 		struct cmsghdr	 hdr;
-		unsigned char	 buf[CMSG_SPACE(4 * sizeof(int))];
+		unsigned char	 buf[CMSG_SPACE((IPC_MAX_FDS + 2) * sizeof(int))];
 	} cb;
 	struct msghdr	 msg;
 	struct iovec	 iov;
@@ -163,6 +163,14 @@ raw_hdr(unsigned char *p, uint32_t type, uint32_t id, uint32_t len)
 	uint32_t	 h[3] = { type, id, len };
 
 	memcpy(p, h, sizeof(h));
+}
+
+/* A MSG_CONN_FD frame stating n fds (its whole payload is the count). */
+static void
+raw_conn_fd(unsigned char *p, uint32_t id, uint32_t n)
+{
+	raw_hdr(p, MSG_CONN_FD, id, sizeof(n));
+	memcpy(p + IPC_HDR_LEN, &n, sizeof(n));
 }
 
 /* A connected TCP pair on loopback; returns the accepted end. */
@@ -876,24 +884,188 @@ START_TEST(test_payload_rules)
 }
 END_TEST
 
+/* Two fds on a type that carries one; and on MSG_CONN_FD stating one. */
 START_TEST(test_two_fds)
 {
 	struct ipc_chan	*c;
-	unsigned char	 f[IPC_HDR_LEN];
-	int		 raw, p[2], base;
+	unsigned char	 f[IPC_HDR_LEN + 4];
+	int		 raw, sv[2], base;
 
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
 	c = chan_pair(&raw);
 	base = fd_count();
-	ck_assert_int_eq(pipe(p), 0);
-	raw_hdr(f, MSG_CONN_FD, 1, 0);
-	raw_send(raw, f, sizeof(f), p, 2);
-	close(p[0]);
-	close(p[1]);
-	ck_assert_str_eq(expect_violation(c), "more than one fd in one message");
+	raw_hdr(f, MSG_KEEPER_FD, 1, 0);
+	raw_send(raw, f, IPC_HDR_LEN, sv, 2);
+	ck_assert_str_eq(expect_violation(c),
+	    "wrong number of fds: MSG_KEEPER_FD");
 	/* Both received copies were closed. */
 	ck_assert_int_eq(fd_count(), base);
 	close(raw);
 	ipc_chan_free(c);
+
+	c = chan_pair(&raw);
+	base = fd_count();
+	raw_conn_fd(f, 1, 1);
+	raw_send(raw, f, sizeof(f), sv, 2);
+	ck_assert_str_eq(expect_violation(c),
+	    "wrong number of fds: MSG_CONN_FD");
+	ck_assert_int_eq(fd_count(), base);
+	close(raw);
+	ipc_chan_free(c);
+	close(sv[0]);
+	close(sv[1]);
+}
+END_TEST
+
+/*
+ * MSG_CONN_FD with several fds: the count it states must be what came,
+ * within 1..IPC_MAX_FDS, and every fd must be a TCP socket; anything else
+ * fails the channel with every received fd closed.
+ */
+START_TEST(test_fd_count)
+{
+	struct ipc_chan	*c;
+	unsigned char	 f[IPC_HDR_LEN + 4];
+	int		 raw, acc, cli, p[2], fds[IPC_MAX_FDS + 1], base, i;
+	struct {
+		uint32_t	 stated;
+		int		 sent;
+		const char	*why;
+	} cases[] = {
+		{ 3, 2, "wrong number of fds: MSG_CONN_FD" },
+		{ 2, 3, "wrong number of fds: MSG_CONN_FD" },
+		{ 0, 1, "fd count out of range: MSG_CONN_FD" },
+		{ IPC_MAX_FDS + 1, IPC_MAX_FDS + 1,
+		    "more fds in one message than a frame carries" },
+		{ 3, 3, "fd of the wrong kind: MSG_CONN_FD" },
+	};
+	size_t		 k;
+
+	acc = tcp_pair(&cli);
+	ck_assert_int_eq(pipe(p), 0);
+	for (i = 0; i <= IPC_MAX_FDS; i++)
+		fds[i] = acc;
+	for (k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
+		c = chan_pair(&raw);
+		base = fd_count();
+		/* The last case: a pipe among TCP sockets. */
+		fds[1] = k == 4 ? p[0] : acc;
+		raw_conn_fd(f, 1, cases[k].stated);
+		raw_send(raw, f, sizeof(f), fds, cases[k].sent);
+		ck_assert_str_eq(expect_violation(c), cases[k].why);
+		ck_assert_int_eq(fd_count(), base);
+		close(raw);
+		ipc_chan_free(c);
+	}
+	/* A payload that is not exactly the count. */
+	c = chan_pair(&raw);
+	raw_hdr(f, MSG_CONN_FD, 1, 2);
+	raw_send(raw, f, IPC_HDR_LEN + 2, &acc, 1);
+	ck_assert_str_eq(expect_violation(c),
+	    "fd count of the wrong size: MSG_CONN_FD");
+	close(raw);
+	ipc_chan_free(c);
+	close(p[0]);
+	close(p[1]);
+	close(acc);
+	close(cli);
+}
+END_TEST
+
+/*
+ * A batch of accepted sockets in one frame, between ordinary frames: they
+ * arrive in order, close-on-exec, each the socket that was sent; the
+ * sender closed its own (no duplicate: ipc_send_fds takes them).
+ */
+START_TEST(test_fd_batch)
+{
+	struct ipc_chan		*a, *b;
+	struct ipc_msg		 m;
+	struct sockaddr_in	 s1, s2;
+	socklen_t		 sl;
+	int			 acc[IPC_MAX_FDS], cli[IPC_MAX_FDS], base, i, n;
+	int			 sizes[] = { IPC_MAX_FDS, 1, 5 };
+	size_t			 k;
+
+	base = fd_count();
+	chan_two(&a, &b);
+	for (k = 0; k < sizeof(sizes) / sizeof(sizes[0]); k++) {
+		n = sizes[k];
+		for (i = 0; i < n; i++)
+			acc[i] = tcp_pair(&cli[i]);
+		ck_assert_int_eq(ipc_send(a, MSG_PING, 1, NULL, 0, -1), 0);
+		ck_assert_int_eq(ipc_send_fds(a, MSG_CONN_FD, 2, NULL, 0, acc,
+		    n), 0);
+		ck_assert_int_eq(ipc_send(a, MSG_PING, 3, NULL, 0, -1), 0);
+		ck_assert_int_eq(ipc_flush(a), 1);
+		ck_assert_int_eq(chan_next(a, b, &m), 1);
+		ck_assert_uint_eq(m.m_id, 1);
+		ck_assert_int_eq(m.m_nfds, 0);
+		ck_assert_int_eq(chan_next(a, b, &m), 1);
+		ck_assert_uint_eq(m.m_type, MSG_CONN_FD);
+		ck_assert_int_eq(m.m_nfds, n);
+		ck_assert_int_eq(m.m_fd, m.m_fds[0]);
+		for (i = 0; i < n; i++) {
+			ck_assert(fcntl(m.m_fds[i], F_GETFD) & FD_CLOEXEC);
+			sl = sizeof(s1);
+			ck_assert_int_eq(getpeername(m.m_fds[i],
+			    (struct sockaddr *)&s1, &sl), 0);
+			sl = sizeof(s2);
+			ck_assert_int_eq(getsockname(cli[i],
+			    (struct sockaddr *)&s2, &sl), 0);
+			ck_assert_uint_eq(s1.sin_port, s2.sin_port);
+			close(m.m_fds[i]);
+			close(cli[i]);
+		}
+		ck_assert_int_eq(chan_next(a, b, &m), 1);
+		ck_assert_uint_eq(m.m_id, 3);
+		ck_assert_int_eq(m.m_nfds, 0);
+		/* Sent, received, closed on both sides: nothing left over. */
+		ck_assert_int_eq(fd_count(), base + 2);
+	}
+	ck_assert_ptr_null(ipc_chan_error(b));
+	ipc_chan_free(a);
+	ipc_chan_free(b);
+	ck_assert_int_eq(fd_count(), base);
+}
+END_TEST
+
+/* ipc_send_fds owns what it is given: refused or queued, it closes them. */
+START_TEST(test_send_fds_owns)
+{
+	struct ipc_chan	*a;
+	int		 raw, acc, cli, fds[IPC_MAX_FDS + 1], base, i;
+
+	acc = tcp_pair(&cli);
+	a = chan_pair(&raw);
+	base = fd_count();
+	/* Refused: the wrong type, none on MSG_CONN_FD, a payload, too many. */
+	fds[0] = dup(acc);
+	fds[1] = dup(acc);
+	ck_assert_int_eq(ipc_send_fds(a, MSG_PING, 1, NULL, 0, fds, 2), -1);
+	ck_assert_int_eq(errno, EINVAL);
+	ck_assert_int_eq(fd_count(), base);
+	ck_assert_int_eq(ipc_send_fds(a, MSG_CONN_FD, 1, NULL, 0, fds, 0), -1);
+	fds[0] = dup(acc);
+	ck_assert_int_eq(ipc_send_fds(a, MSG_CONN_FD, 1, "x", 1, fds, 1), -1);
+	ck_assert_int_eq(fd_count(), base);
+	for (i = 0; i <= IPC_MAX_FDS; i++)
+		fds[i] = dup(acc);
+	ck_assert_int_eq(ipc_send_fds(a, MSG_CONN_FD, 1, NULL, 0, fds,
+	    IPC_MAX_FDS + 1), -1);
+	ck_assert_int_eq(fd_count(), base);
+	ck_assert_int_eq(ipc_pending(a), 0);
+	/* Queued and never sent: ipc_chan_free closes them. */
+	fds[0] = dup(acc);
+	fds[1] = dup(acc);
+	ck_assert_int_eq(ipc_send_fds(a, MSG_CONN_FD, 1, NULL, 0, fds, 2), 0);
+	ck_assert_int_eq(ipc_pending(a), 1);
+	ck_assert_int_eq(fd_count(), base + 2);
+	ipc_chan_free(a);
+	close(raw);
+	ck_assert_int_eq(fd_count(), base - 2);
+	close(acc);
+	close(cli);
 }
 END_TEST
 
@@ -922,11 +1094,11 @@ END_TEST
 START_TEST(test_fd_missing)
 {
 	struct ipc_chan	*c;
-	unsigned char	 f[IPC_HDR_LEN];
+	unsigned char	 f[IPC_HDR_LEN + 4];
 	int		 raw;
 
 	c = chan_pair(&raw);
-	raw_hdr(f, MSG_CONN_FD, 1, 0);
+	raw_conn_fd(f, 1, 1);
 	ck_assert_int_eq(write(raw, f, sizeof(f)), (ssize_t)sizeof(f));
 	ck_assert_str_eq(expect_violation(c),
 	    "message without its fd: MSG_CONN_FD");
@@ -939,7 +1111,7 @@ END_TEST
 START_TEST(test_fd_wrong_kind)
 {
 	struct ipc_chan	*c;
-	unsigned char	 f[IPC_HDR_LEN];
+	unsigned char	 f[IPC_HDR_LEN + 4];
 	int		 raw, p[2], sv[2], u, acc, cli, base, i;
 	struct {
 		uint32_t	 type;
@@ -957,8 +1129,12 @@ START_TEST(test_fd_wrong_kind)
 	for (i = 0; i < 4; i++) {
 		c = chan_pair(&raw);
 		base = fd_count();
-		raw_hdr(f, cases[i].type, 1, 0);
-		raw_send(raw, f, sizeof(f), &cases[i].fd, 1);
+		if (cases[i].type == MSG_CONN_FD)
+			raw_conn_fd(f, 1, 1);
+		else
+			raw_hdr(f, cases[i].type, 1, 0);
+		raw_send(raw, f, cases[i].type == MSG_CONN_FD ? sizeof(f) :
+		    IPC_HDR_LEN, &cases[i].fd, 1);
 		ck_assert_str_eq(expect_violation(c), i < 3 ?
 		    "fd of the wrong kind: MSG_CONN_FD" :
 		    "fd of the wrong kind: MSG_KEEPER_FD");
@@ -986,7 +1162,7 @@ START_TEST(test_ctrunc)
 {
 	struct ipc_chan	*c;
 	struct rlimit	 rl;
-	unsigned char	 f[IPC_HDR_LEN];
+	unsigned char	 f[IPC_HDR_LEN + 4];
 	const char	*why;
 	pid_t		 pid;
 	int		 raw, acc, cli, st, fd, r;
@@ -1007,7 +1183,7 @@ START_TEST(test_ctrunc)
 			;
 		if (errno != EMFILE)
 			_exit(3);
-		raw_hdr(f, MSG_CONN_FD, 1, 0);
+		raw_conn_fd(f, 1, 1);
 		raw_send(raw, f, sizeof(f), &acc, 1);
 		r = ipc_read(c);
 		why = ipc_chan_error(c);
@@ -1060,7 +1236,8 @@ START_TEST(test_direction)
 	ck_assert_int_eq(ipc_send(c, MSG_CALL, 1, "x", 1, -1), -1);
 	ck_assert_int_eq(errno, EINVAL);
 	ck_assert_int_eq(ipc_send(c, MSG_PING, 1, NULL, 0, -1), -1);
-	ck_assert_int_eq(ipc_send(c, MSG_CONN_DONE, 1, NULL, 0, -1), 0);
+	ck_assert_int_eq(ipc_send(c, MSG_CONN_DONE, 1, NULL, 0, -1), -1);
+	ck_assert_int_eq(ipc_send(c, MSG_CONN_DONE, 1, "\1\0\0\0", 4, -1), 0);
 	ck_assert_int_eq(ipc_pending(c), 1);
 	ipc_chan_free(c);
 	close(sv[1]);
@@ -1253,6 +1430,8 @@ check_suite(void)
 
 	tc = tcase_create("fds");
 	tcase_add_test(tc, test_fd_passing);
+	tcase_add_test(tc, test_fd_batch);
+	tcase_add_test(tc, test_send_fds_owns);
 	tcase_add_test(tc, test_fd_queue_freed);
 	tcase_add_test(tc, test_fd_burst);
 	tcase_add_test(tc, test_fd_flood);
@@ -1267,6 +1446,7 @@ check_suite(void)
 	tcase_add_test(tc, test_unknown_type);
 	tcase_add_test(tc, test_payload_rules);
 	tcase_add_test(tc, test_two_fds);
+	tcase_add_test(tc, test_fd_count);
 	tcase_add_test(tc, test_fd_on_plain_type);
 	tcase_add_test(tc, test_fd_missing);
 	tcase_add_test(tc, test_fd_wrong_kind);
