@@ -1,0 +1,12 @@
+# cache fragment (see Makefile.am): the worker's HTTP response cache
+# (SPEC §7, §9; issue 11) and the header parsers it shares with the
+# keeper's check of validators.
+src_libwidgetd_a_SOURCES += src/cachehdr.c src/cachehdr.h
+
+# The header parsers: the corpus replays in make check; see Makefile.am for
+# running it under libFuzzer.
+FUZZ_TARGETS += tests/fuzz/fuzz_cachehdr
+tests_fuzz_fuzz_cachehdr_SOURCES = tests/fuzz/fuzz_cachehdr.c \
+	tests/fuzz/replay.c
+tests_fuzz_fuzz_cachehdr_libfuzzer_SOURCES = tests/fuzz/fuzz_cachehdr.c
+tests_fuzz_fuzz_cachehdr_libfuzzer_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_LDFLAGS)
