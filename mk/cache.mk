@@ -1,7 +1,15 @@
 # cache fragment (see Makefile.am): the worker's HTTP response cache
 # (SPEC §7, §9; issue 11) and the header parsers it shares with the
 # keeper's check of validators.
-src_libwidgetd_a_SOURCES += src/cachehdr.c src/cachehdr.h
+src_libwidgetd_a_SOURCES += src/cache.c src/cache.h src/cachehdr.c \
+	src/cachehdr.h
+
+check_PROGRAMS += tests/check_cache
+TESTS += tests/check_cache
+tests_check_cache_SOURCES = tests/check_cache.c \
+	tests/check_main.c tests/check_main.h
+tests_check_cache_CFLAGS = $(WD_TEST_CFLAGS)
+tests_check_cache_LDADD = $(WD_TEST_LIBS)
 
 # The header parsers: the corpus replays in make check; see Makefile.am for
 # running it under libFuzzer.

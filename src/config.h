@@ -71,6 +71,7 @@ struct widgetd_config {
 	struct conf_limits c_limits;
 	struct conf_egress c_egress;
 	size_t		 c_cache_memory;
+	int		 c_cache_stale_max;	/* s: stale-if-error at most */
 	struct conf_tenant *c_tenants;
 	size_t		 c_ntenants;
 };
