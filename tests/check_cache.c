@@ -23,6 +23,7 @@
 #include "cachehdr.h"
 #include "config.h"
 #include "connector.h"
+#include "keeper_plan.h"
 #include "plan.h"
 #include "snapshot.h"
 #include "template/template.h"
@@ -833,6 +834,68 @@ START_TEST(test_validator_own_header)
 }
 END_TEST
 
+/*
+ * The keeper takes If-None-Match and If-Modified-Since only as the
+ * cache's own validators: on a GET or HEAD, one literal of the right
+ * shape.  Anything else is a worker gone bad.
+ */
+static const char *
+keeper_verdict(const char *permalink, const char *name, const char *value,
+    int secret)
+{
+	struct plan		 pl;
+	struct plan_field	*f;
+	struct fail		 fl;
+	const char		*why = NULL;
+
+	mkplan(&pl, permalink, NULL);
+	f = field(&pl.pl_headers, &pl.pl_nheaders, name, value);
+	f->pf_src = PLAN_VALIDATOR;
+	if (secret)
+		rendered(&pl, "X", "{{ get_secret('k') }}", "u");
+	if (secret) {
+		/* The secret segment moves into the validator. */
+		struct plan_field *x = &pl.pl_headers[1];
+
+		ck_assert_int_eq(plan_field_add(&pl.pl_headers[0], "",
+		    0, x->pf_segs[0].ps_secret), 0);
+		x->pf_segs[0].ps_secret = NULL;
+		plan_field_clear(x);
+		pl.pl_nheaders = 1;
+	}
+	memset(&fl, 0, sizeof(fl));
+	if (keeper_plan_check(snap, &pl, &fl, &why) != 0 && why == NULL)
+		why = "refused";
+	fail_clear(&fl);
+	plan_clear(&pl);
+	return why;
+}
+
+START_TEST(test_keeper_validators)
+{
+	ck_assert_ptr_null(keeper_verdict("plain", "If-None-Match", "\"v1\"",
+	    0));
+	ck_assert_ptr_null(keeper_verdict("plain", "if-none-match",
+	    "W/\"v1\"", 0));
+	ck_assert_ptr_null(keeper_verdict("plain", "If-Modified-Since",
+	    "Sun, 06 Nov 1994 08:49:37 GMT", 0));
+	ck_assert_str_eq(keeper_verdict("plain", "If-None-Match", "v1", 0),
+	    "validator header not allowed");
+	ck_assert_str_eq(keeper_verdict("plain", "If-None-Match",
+	    "\"a\", \"b\"", 0), "validator header not allowed");
+	ck_assert_str_eq(keeper_verdict("plain", "If-Modified-Since",
+	    "yesterday", 0), "validator header not allowed");
+	ck_assert_str_eq(keeper_verdict("plain", "If-Match", "\"v1\"", 0),
+	    "validator header not allowed");
+	ck_assert_str_eq(keeper_verdict("plain", "X-Other", "\"v1\"", 0),
+	    "validator header not allowed");
+	ck_assert_str_eq(keeper_verdict("post", "If-None-Match", "\"v1\"",
+	    0), "validator header not allowed");
+	ck_assert_str_eq(keeper_verdict("plain", "If-None-Match", "\"v1\"",
+	    1), "validator header not allowed");
+}
+END_TEST
+
 /* --- Upstream errors -------------------------------------------------------- */
 
 /* A miss at now answered with status (no headers); stale entry or not. */
@@ -1477,6 +1540,7 @@ check_suite(void)
 	tcase_add_test(tc, test_revalidate_etag);
 	tcase_add_test(tc, test_revalidate_last_modified);
 	tcase_add_test(tc, test_validator_own_header);
+	tcase_add_test(tc, test_keeper_validators);
 	tcase_add_test(tc, test_stale_if_error);
 	tcase_add_test(tc, test_stale_default);
 	tcase_add_test(tc, test_retry_after);
