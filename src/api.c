@@ -179,7 +179,7 @@ api_reply(struct evbuffer *out, const struct api_ctx *a, int status,
     size_t len)
 {
 	char		 ct[300], rid[80], st[800], ctiming[1400], host[300];
-	char		 hjson[400], ejson[400], ext[400];
+	char		 hjson[400], ejson[400], ext[400], cs[200];
 	const char	*hdrs[40];
 	double		 total = api_elapsed_ms(a), internal;
 	int		 n = 0, i;
@@ -228,6 +228,10 @@ api_reply(struct evbuffer *out, const struct api_ctx *a, int status,
 	    a->a_external_ms, a->a_cache == API_CACHE_HIT ? "true" : "false",
 	    hjson, a->a_timeout ? ",\"timeout\":true" : "", ejson);
 	hdrs[n++] = ctiming;
+	if (a->a_cache_status != NULL) {
+		snprintf(cs, sizeof(cs), "Cache-Status: %s", a->a_cache_status);
+		hdrs[n++] = cs;
+	}
 	for (i = 0; extra != NULL && extra[i] != NULL && n < 39; i++)
 		hdrs[n++] = extra[i];
 	hdrs[n] = NULL;

@@ -17,6 +17,7 @@
 #include "http.h"
 
 struct bufferevent;
+struct cache;
 struct chan;
 struct event;
 struct event_base;
@@ -91,6 +92,7 @@ struct worker {
 	size_t			 w_ncalls_cap;	/* a power of two */
 	int			 w_draining;
 	struct exec_stats	*w_stats;	/* per-connector counters */
+	struct cache		*w_cache;	/* the response cache */
 };
 
 /* worker.c */
@@ -107,6 +109,8 @@ int		 worker_keeper_call(struct conn *, const struct ipc_buf *,
 		    uint32_t *id);
 /* The call will not be answered to anyone (the connection went away). */
 void		 worker_call_forget(struct worker *, uint32_t id);
+/* The call's answer goes to another connection (one that waited for it). */
+void		 worker_call_adopt(struct worker *, uint32_t id, struct conn *);
 /* Start or change the connection's timer. */
 void		 worker_conn_timer(struct conn *, enum conn_timer);
 /* Send one access-log record to the parent. */
@@ -127,6 +131,6 @@ void		 execute_free(struct conn *);
 struct exec_stats *execute_stats_new(void);
 void		 execute_stats_free(struct exec_stats *);
 int		 execute_stats_encode(const struct exec_stats *,
-		    struct ipc_buf *);
+		    const struct cache *, struct ipc_buf *);
 
 #endif
