@@ -18,3 +18,11 @@ tests_fuzz_fuzz_cachehdr_SOURCES = tests/fuzz/fuzz_cachehdr.c \
 	tests/fuzz/replay.c
 tests_fuzz_fuzz_cachehdr_libfuzzer_SOURCES = tests/fuzz/fuzz_cachehdr.c
 tests_fuzz_fuzz_cachehdr_libfuzzer_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_LDFLAGS)
+
+# Against a counting upstream (tests/integration/upstream.py), each bullet
+# of issue 11's "Must show"; cacheutil.py reads what the answers say.
+CACHE_IT = tests/integration/cache_headers.py \
+	tests/integration/cache_users.py tests/integration/cache_revalidate.py \
+	tests/integration/cache_collapse.py
+TESTS += $(CACHE_IT)
+EXTRA_DIST += $(CACHE_IT) tests/integration/cacheutil.py

@@ -825,6 +825,10 @@ cache_storable(const struct cache_ticket *t, const struct result *rs,
 	if (!f->f_explicit && f->f_etag == NULL && f->f_lastmod == NULL &&
 	    f->f_sie < 0)
 		return "no-freshness";
+	/* Stale at once, and of no use on an error either. */
+	if (f->f_lifetime == 0 && f->f_etag == NULL && f->f_lastmod == NULL &&
+	    f->f_sie < 0 && (f->f_no_stale || t->t_ns->n_stale == 0))
+		return "expired";
 	if (t->t_epoch != t->t_ns->n_epoch || !t->t_ns->n_live)
 		return "changed";
 	return NULL;
@@ -1447,18 +1451,24 @@ cache_retry_after(struct cache_ticket *t, const struct result *rs,
 	t->t_entry->e_retry_until = now + secs * 1000;
 }
 
-/* The ticket's stale entry answers a failure, or NULL. */
+/*
+ * The ticket's stale entry answers a failure, or NULL; why the answer
+ * itself was not stored, when it was one.
+ */
 static const struct cache_entry *
-cache_stale(struct cache_ticket *t, uint32_t status, int64_t now)
+cache_stale(struct cache_ticket *t, uint32_t status, const char *why,
+    int64_t now)
 {
 	struct cache_entry	*e = t->t_entry;
-	char			 fs[32];
+	char			 fs[32], ws[48];
 
-	fs[0] = '\0';
+	fs[0] = ws[0] = '\0';
 	if (status != 0)
 		snprintf(fs, sizeof(fs), "; fwd-status=%u", status);
+	if (why != NULL)
+		snprintf(ws, sizeof(ws), "; detail=%s", why);
 	if (!cache_stale_ok(t->t_cache, e, now)) {
-		cache_status(t, "fwd=%s%s%s", cache_fwd(t), fs,
+		cache_status(t, "fwd=%s%s%s%s", cache_fwd(t), fs, ws,
 		    t->t_state == T_RELEASED ? "; collapsed" : "");
 		return NULL;
 	}
@@ -1480,7 +1490,7 @@ cache_answer(struct cache_ticket *t, const struct result *rs, int64_t now)
 
 	if (t->t_state == T_RELEASED)
 		return cache_error_status(rs->rs_status) ?
-		    cache_stale(t, rs->rs_status, now) : NULL;
+		    cache_stale(t, rs->rs_status, NULL, now) : NULL;
 	if (t->t_state != T_SOLO && t->t_state != T_LEADER)
 		return NULL;
 	/* A 304 to the validators this ticket added. */
@@ -1519,7 +1529,7 @@ cache_answer(struct cache_ticket *t, const struct result *rs, int64_t now)
 	if (cache_error_status(rs->rs_status)) {
 		cache_retry_after(t, rs, now);
 		cache_flight_land(c, t->t_flight, CACHE_SHARE_ANSWER, NULL);
-		return cache_stale(t, rs->rs_status, now);
+		return cache_stale(t, rs->rs_status, why, now);
 	}
 	/* A success the upstream does not let anyone keep replaces none. */
 	if (t->t_entry != NULL && rs->rs_status < 400)
@@ -1539,7 +1549,7 @@ cache_failed(struct cache_ticket *t, int64_t now)
 		    NULL);
 	else if (t->t_state != T_RELEASED)
 		return NULL;
-	return cache_stale(t, 0, now);
+	return cache_stale(t, 0, NULL, now);
 }
 
 enum cache_outcome

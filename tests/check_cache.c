@@ -565,7 +565,7 @@ END_TEST
 
 START_TEST(test_fresh_expires)
 {
-	char		 date[64], exp[64], h1[100], h2[100];
+	char		 date[64], exp[64], h1[100], h2[100], cs[160];
 	const char	*lines[] = { h1, h2, NULL };
 	const char	*bad[] = { "Expires: 0", NULL };
 
@@ -584,9 +584,15 @@ START_TEST(test_fresh_expires)
 	    sizeof(exp)));
 	ck_assert_int_eq(store("plain", "y", T0, lines), 1);
 	ck_assert_int_eq(verdict("plain", "y", T0), CACHE_SEND);
-	/* An invalid Expires: stored, but already stale. */
-	ck_assert_int_eq(store("plain", "bad", T0, bad), 1);
+	/* An invalid Expires is already stale: no use keeping it ... */
+	ck_assert_int_eq(store_at("plain", "bad", T0, T0, 200, bad, "x", cs,
+	    sizeof(cs)), 0);
+	ck_assert_str_eq(cs, "widgetd; fwd=uri-miss; fwd-status=200; "
+	    "detail=expired");
 	ck_assert_int_eq(verdict("plain", "bad", T0), CACHE_SEND);
+	/* ... unless a stale answer may stand in for an error. */
+	ck_assert_int_eq(store("lenient", "bad", T0, bad), 1);
+	ck_assert_int_eq(verdict("lenient", "bad", T0), CACHE_SEND);
 }
 END_TEST
 
@@ -948,7 +954,8 @@ START_TEST(test_stale_if_error)
 	/* Past it: the error itself. */
 	ck_assert_ptr_null(fail_at("plain", "e", T0 + 71 * SEC, 503, NULL,
 	    cs, sizeof(cs)));
-	ck_assert_str_eq(cs, "widgetd; fwd=stale; fwd-status=503");
+	ck_assert_str_eq(cs, "widgetd; fwd=stale; fwd-status=503; "
+	    "detail=status");
 	/* Not an error: a 404 is the upstream's answer, passed on. */
 	ck_assert_int_eq(store("plain", "f", T0, cc), 1);
 	ck_assert_ptr_null(fail_at("plain", "f", T0 + 30 * SEC, 404, NULL,
@@ -956,7 +963,8 @@ START_TEST(test_stale_if_error)
 	/* And no entry, no stale answer. */
 	ck_assert_ptr_null(fail_at("plain", "none", T0, 503, NULL, cs,
 	    sizeof(cs)));
-	ck_assert_str_eq(cs, "widgetd; fwd=uri-miss; fwd-status=503");
+	ck_assert_str_eq(cs, "widgetd; fwd=uri-miss; fwd-status=503; "
+	    "detail=status");
 }
 END_TEST
 
