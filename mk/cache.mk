@@ -23,6 +23,7 @@ tests_fuzz_fuzz_cachehdr_libfuzzer_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_LDFLAGS)
 # of issue 11's "Must show"; cacheutil.py reads what the answers say.
 CACHE_IT = tests/integration/cache_headers.py \
 	tests/integration/cache_users.py tests/integration/cache_revalidate.py \
-	tests/integration/cache_collapse.py tests/integration/cache_stale.py
+	tests/integration/cache_collapse.py tests/integration/cache_stale.py \
+	tests/integration/cache_invalidate.py tests/integration/cache_memory.py
 TESTS += $(CACHE_IT)
 EXTRA_DIST += $(CACHE_IT) tests/integration/cacheutil.py

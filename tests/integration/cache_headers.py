@@ -8,7 +8,10 @@ no-store, no-cache, private, no caching header at all, an Expires in
 the past, Vary: *, and statuses 302, 404 and 500.  An ETag or a
 Last-Modified alone is stored and revalidated on every use (If-None-Match
 / If-Modified-Since; the upstream's 304 answers with the stored body).
-max-age=0 with an ETag: the same.  A POST connector is never looked up;
+max-age=0 with an ETag: the same.  Vary is honoured: a header the
+upstream varies on, overridden by the caller, makes an entry per value;
+Vary naming a header widgetd does not send changes nothing.  A POST
+connector is never looked up;
 a HEAD connector is cached apart from a GET of the same URL.  Each
 answer says what happened in Cache-Status, Server-Timing (Cache Hit or
 Cache Miss), X-Connector-Timing.cache_hit and the access log, and
@@ -74,6 +77,11 @@ def answer(req):
 up = Upstream()
 up.route("/h/", answer)
 up.route("/post", lambda r: (200, {"Cache-Control": "max-age=60"}, b"p"))
+up.route("/vary", lambda r: (200, {"Cache-Control": "max-age=60",
+                                   "Vary": "X-Lang, Accept-Language",
+                                   "Content-Type": "text/plain"},
+                              b"lang %s #%d" % (r.header("X-Lang").encode(),
+                                                len(up.seen("/vary")))))
 up.route("/head", lambda r: (200, {"Cache-Control": "max-age=60",
                                    "Content-Type": "text/plain"}, b"h"))
 d = Daemon(workers=1, egress=TEST_EGRESS,
@@ -84,6 +92,9 @@ try:
     conns += [{"name": "post", "permalink": "post", "method": "POST",
                "url": up.url("/post")},
               {"name": "get", "permalink": "get", "url": up.url("/head")},
+              {"name": "vary", "permalink": "vary", "url": up.url("/vary"),
+               "headers": [{"key": "X-Lang", "value": "en",
+                            "overridable": True}]},
               {"name": "head", "permalink": "head", "method": "HEAD",
                "url": up.url("/head")}]
     d.connectors(*conns)
@@ -167,6 +178,30 @@ try:
         check(access(d, h["x-request-id"])["cache"] == "bypass",
               "POST call %d: the access log says bypass" % (i + 1))
     check(len(up.seen("/post")) == 2, "POST: every call went upstream")
+
+    # Vary: X-Lang, which the caller may override; Accept-Language, which
+    # widgetd never sends.  One entry per X-Lang sent upstream.
+    bodies = {}
+    for i, lang in enumerate(("en", "fr", "en", "fr", "de")):
+        hs = ["X-Lang: %s" % lang] if lang != "en" else []
+        if lang == "fr":
+            hs.append("Accept-Language: de-CH")
+        st, h, b = d.call("GET", execute("vary"), headers=hs)
+        what = "vary, X-Lang %s (call %d)" % (lang, i + 1)
+        check(st == 200 and b.startswith(b"lang %s #" % lang.encode()),
+              "%s: the answer for %s (%r)" % (what, lang, b))
+        if lang in bodies:
+            is_hit(h, what)
+            check(b == bodies[lang], "%s: the first %s answer" % (what,
+                                                                 lang))
+        else:
+            is_miss(h, what, stored=True)
+            bodies[lang] = b
+    check([r.header("X-Lang") for r in up.seen("/vary")] ==
+          ["en", "fr", "de"], "vary: three upstream calls, one per X-Lang")
+    check(all(r.header("Accept-Language") is None
+              for r in up.seen("/vary")),
+          "vary: the caller's Accept-Language never crossed")
 
     # HEAD and GET of one URL: two entries.
     for perm, method in (("get", "GET"), ("head", "HEAD"), ("get", "GET"),

@@ -101,3 +101,21 @@ def counters(d, permalink):
 def settle():
     """A moment for a stale entry's clock to move on past max-age=1."""
     time.sleep(1.2)
+
+
+def counted(d, up, perm, want, what):
+    """Call connector perm (upstream path /perm) and check what came of
+    it: want "hit" (no upstream call), "stored" or "miss" (one upstream
+    call, its answer stored or not).  (headers, body)."""
+    n = len(up.seen("/" + perm))
+    st, h, b = d.call("GET", execute(perm))
+    what = "%s %s" % (perm, what)
+    check(st == 200, "%s: 200 (%d)" % (what, st))
+    if want == "hit":
+        is_hit(h, what)
+    else:
+        is_miss(h, what, stored=want == "stored")
+    check(len(up.seen("/" + perm)) == n + (want != "hit"),
+          "%s: %s" % (what, "no upstream call" if want == "hit" else
+                      "one upstream call"))
+    return h, b
