@@ -15,9 +15,11 @@ connector is never looked up;
 a HEAD connector is cached apart from a GET of the same URL.  Each
 answer says what happened in Cache-Status, Server-Timing (Cache Hit or
 Cache Miss), X-Connector-Timing.cache_hit and the access log, and
-widgetctl status counts hits and misses per connector."""
+widgetctl status counts hits and misses per connector.  A hit needs no
+IPC: with the keeper stopped (SIGSTOP) it is still answered."""
 
 import os
+import signal
 import sys
 import time
 
@@ -223,6 +225,23 @@ try:
           0 < tot.get("bytes", 0) <= tot["memory"] and
           tot.get("evicted") == 0,
           "widgetctl status --json: entries, bytes, memory (%r)" % tot)
+
+    # A hit never leaves the worker: with the keeper stopped, a hit is
+    # answered; a call that must go upstream is not.
+    keeper = list(d.children("keeper"))[0]
+    os.kill(keeper, signal.SIGSTOP)
+    try:
+        t = time.monotonic()
+        st, h, b = d.call("GET", execute("public"))
+        is_hit(h, "public, the keeper stopped")
+        check(st == 200 and b == b"body of public #1",
+              "public, the keeper stopped: the stored answer (%d %r, "
+              "%.1f s)" % (st, b, time.monotonic() - t))
+        st, h, b = d.call("GET", execute("no-store"))
+        check(st == 503, "no-store, the keeper stopped: no answer without "
+              "it (%d)" % st)
+    finally:
+        os.kill(keeper, signal.SIGCONT)
 finally:
     d.stop()
     d.cleanup()
