@@ -356,7 +356,7 @@ api_reply(struct evbuffer *out, const struct api_ctx *a, int status,
     const char *ctype, const char *const *extra, const void *body,
     size_t len)
 {
-	char		 ct[300], rid[80], st[800], ctiming[1400];
+	char		 ct[300], rid[80], st[800], ctiming[1400], cs[200];
 	char		*stepst = NULL, *stepct = NULL;
 	const char	*hdrs[40];
 	struct api_str	 s;
@@ -444,6 +444,12 @@ api_reply(struct evbuffer *out, const struct api_ctx *a, int status,
 		api_json_field(&s, ",\"error\":", a->a_error);
 	api_str_add(&s, "}");
 	hdrs[n++] = ctiming;
+	if (a->a_cache_status != NULL) {
+		api_str_init(&s, cs, sizeof(cs));
+		api_str_add(&s, "Cache-Status: ");
+		api_str_add(&s, a->a_cache_status);
+		hdrs[n++] = cs;
+	}
 extra:
 	for (i = 0; extra != NULL && extra[i] != NULL && n < 39; i++)
 		hdrs[n++] = extra[i];

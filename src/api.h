@@ -52,6 +52,8 @@ struct api_ctx {
 	const char	*a_external_host;	/* NULL: no upstream attempted */
 	int		 a_timeout;		/* the upstream window ran out */
 	enum api_cache	 a_cache;
+	const char	*a_cache_status;	/* Cache-Status (RFC 9211),
+						   NULL: none */
 	const char	*a_error;		/* X-Connector-Timing "error" */
 	/* A composite connector's steps that ran (0: not a composite's). */
 	const struct api_step *a_steps;

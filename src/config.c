@@ -610,16 +610,21 @@ config_do_limits(struct config_ctx *x, const config_setting_t *s, void *base)
 		    &c->c_limits);
 }
 
+/* One week: a bound on serving stale answers, not a recommendation. */
 static const struct config_key config_cache_keys[] = {
 	{ "memory", CK_SIZE, 0, 0, 64 * CONFIG_GIB,
 	    offsetof(struct widgetd_config, c_cache_memory), NULL },
+	{ "stale_if_error_max", CK_INT, 0, 0, 7 * 86400,
+	    offsetof(struct widgetd_config, c_cache_stale_max), NULL },
 };
 
 static void
 config_do_cache(struct config_ctx *x, const config_setting_t *s, void *base)
 {
 	if (config_is_group(x, s))
-		config_group(x, s, config_cache_keys, 1, base);
+		config_group(x, s, config_cache_keys,
+		    sizeof(config_cache_keys) / sizeof(config_cache_keys[0]),
+		    base);
 }
 
 /* --- egress ---------------------------------------------------------- */
@@ -1177,6 +1182,7 @@ config_defaults(struct widgetd_config *c)
 	c->c_access_log = 1;
 	c->c_metrics.l_port = 9464;
 	c->c_cache_memory = 64 * CONFIG_MIB;
+	c->c_cache_stale_max = 86400;
 
 	c->c_limits.request_body = CONFIG_MIB;
 	c->c_limits.upstream_body = 10 * CONFIG_MIB;

@@ -91,6 +91,7 @@ struct widgetd_config {
 	size_t		 c_cache_memory;
 	char		*c_state_dir;	/* published extensions live beneath */
 	struct conf_extensions c_ext;
+	int		 c_cache_stale_max;	/* s: stale-if-error at most */
 	struct conf_tenant *c_tenants;
 	size_t		 c_ntenants;
 };

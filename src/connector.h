@@ -150,8 +150,9 @@ struct conn_auth {
 /*
  * widgetd's own additions, under the connector's (or a composite step's)
  * "widgetd" key, which the hosted product ignores as an unknown field:
- * an upstream client certificate, AWS Signature Version 4.  Every string
- * but region and service is a template of the authentication kind.
+ * an upstream client certificate, AWS Signature Version 4, the response
+ * cache's stale-if-error default.  Every string but region and service is
+ * a template of the authentication kind.
  */
 struct conn_ext {
 	struct conn_tmpl ce_cert;	/* client certificate, PEM */
@@ -162,6 +163,8 @@ struct conn_ext {
 	struct conn_tmpl ce_aws_token;	/* optional session token */
 	char		*ce_aws_region;
 	char		*ce_aws_service;
+	long		 ce_stale_if_error;	/* cache.stale_if_error, s;
+						   0: none */
 };
 
 /*

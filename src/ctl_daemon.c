@@ -625,10 +625,14 @@ ctl_fmt_statuses(struct json_object *o)
 	return s;
 }
 
-/* Rows of t from the objects of array member key; -1 when out of memory. */
+/*
+ * Rows of t from the objects of array member key (those that have member
+ * need, when need is not NULL); -1 when out of memory.
+ */
 static int
 ctl_table_fill(struct ctl_table *t, struct json_object *reply,
-    const char *key, char *(*row_fn)(struct json_object *, size_t))
+    const char *key, const char *need,
+    char *(*row_fn)(struct json_object *, size_t))
 {
 	struct json_object	*a, *e;
 	char			*row[16];
@@ -639,7 +643,9 @@ ctl_table_fill(struct ctl_table *t, struct json_object *reply,
 		return 0;
 	for (i = 0; i < json_object_array_length(a); i++) {
 		e = json_object_array_get_idx(a, i);
-		if (!json_object_is_type(e, json_type_object))
+		if (!json_object_is_type(e, json_type_object) ||
+		    (need != NULL && !json_object_object_get_ex(e, need,
+		    NULL)))
 			continue;
 		for (c = 0; c < t->t_ncols; c++)
 			if ((row[c] = row_fn(e, c)) == NULL)
@@ -698,6 +704,48 @@ ctl_publish_cell(struct json_object *e, size_t c)
 	return ctl_fmt_str(last, c == 4 ? "state" : "generation");
 }
 
+/* A connector's cache counters: its "cache" object's members. */
+static char *
+ctl_cache_cell(struct json_object *e, size_t c)
+{
+	static const char *const keys[] = { "tenant", "permalink", "hits",
+	    "misses", "revalidated", "stale", "collapsed" };
+	struct json_object	*cache;
+
+	if (c < 2)
+		return ctl_fmt_str(e, keys[c]);
+	if (!json_object_object_get_ex(e, "cache", &cache) ||
+	    !json_object_is_type(cache, json_type_object))
+		return strdup("-");
+	return ctl_fmt_int(cache, keys[c]);
+}
+
+/*
+ * "cache: 12 entries, 40960 of 134217728 bytes, 3 evicted, 1 dropped",
+ * when the reply has the daemon's cache totals.
+ */
+static void
+ctl_cache_print(FILE *fp, struct json_object *reply)
+{
+	static const char *const keys[] = { "entries", "bytes", "memory",
+	    "evicted", "dropped" };
+	struct json_object	*cache;
+	int64_t			 v[5];
+	size_t			 i;
+
+	if (!json_object_object_get_ex(reply, "cache", &cache) ||
+	    !json_object_is_type(cache, json_type_object) ||
+	    !ctl_int(cache, "memory", &v[2]))
+		return;
+	fputc('\n', fp);
+	for (i = 0; i < 5; i++)
+		if (!ctl_int(cache, keys[i], &v[i]))
+			v[i] = 0;
+	fprintf(fp, "cache: %" PRId64 " entries, %" PRId64 " of %" PRId64
+	    " bytes, %" PRId64 " evicted, %" PRId64 " dropped\n", v[0], v[1],
+	    v[2], v[3], v[4]);
+}
+
 void
 ctl_status_print(FILE *fp, struct json_object *reply)
 {
@@ -708,8 +756,11 @@ ctl_status_print(FILE *fp, struct json_object *reply)
 	struct ctl_table	 procs = { 8, procs_heads, "lrrrrrrr", NULL, 0 };
 	static const char *pubs_heads[] = { "TENANT", "COMPLETED", "WARNING",
 	    "FAILED", "LAST", "GENERATION" };
+	static const char *cache_heads[] = { "TENANT", "CONNECTOR", "HITS",
+	    "MISSES", "REVALIDATED", "STALE", "COLLAPSED" };
 	struct ctl_table	 conns = { 7, conns_heads, "lllrrrl", NULL, 0 };
 	struct ctl_table	 pubs = { 6, pubs_heads, "lrrrll", NULL, 0 };
+	struct ctl_table	 cache = { 7, cache_heads, "llrrrrr", NULL, 0 };
 	const char		*conf;
 	char			*up;
 	int64_t			 n;
@@ -729,10 +780,14 @@ ctl_status_print(FILE *fp, struct json_object *reply)
 	}
 	fputc('\n', fp);
 
-	if (ctl_table_fill(&procs, reply, "processes", ctl_process_cell) == -1 ||
-	    ctl_table_fill(&conns, reply, "connectors",
+	if (ctl_table_fill(&procs, reply, "processes", NULL,
+	    ctl_process_cell) == -1 ||
+	    ctl_table_fill(&conns, reply, "connectors", NULL,
 	    ctl_connector_cell) == -1 ||
-	    ctl_table_fill(&pubs, reply, "publishes", ctl_publish_cell) == -1)
+	    ctl_table_fill(&cache, reply, "connectors", "cache",
+	    ctl_cache_cell) == -1 ||
+	    ctl_table_fill(&pubs, reply, "publishes", NULL,
+	    ctl_publish_cell) == -1)
 		fprintf(stderr, "widgetctl: status: out of memory\n");
 	if (ctl_incomplete(reply))
 		fprintf(fp, "incomplete: not every worker answered in time; "
@@ -747,6 +802,11 @@ ctl_status_print(FILE *fp, struct json_object *reply)
 		ctl_table_print(fp, &conns);
 	else
 		fprintf(fp, "no connector calls yet\n");
+	ctl_cache_print(fp, reply);
+	if (cache.t_nrows > 0) {
+		fputc('\n', fp);
+		ctl_table_print(fp, &cache);
+	}
 	/* Publishes since start (SPEC §10), when a tenant has any. */
 	if (pubs.t_nrows > 0) {
 		fputc('\n', fp);
@@ -754,6 +814,7 @@ ctl_status_print(FILE *fp, struct json_object *reply)
 	}
 	ctl_table_free(&procs);
 	ctl_table_free(&conns);
+	ctl_table_free(&cache);
 	ctl_table_free(&pubs);
 }
 

@@ -15,11 +15,12 @@
  * each answer comes back through execute_upstream(), which hands it to
  * the next step or answers the browser.
  *
- * Where the response cache slots in: the plan is the whole resolved
- * request, secrets named rather than valued, so a cache looks it up in
- * execute_send() before anything goes to the keeper, and stores what
- * execute_upstream() receives; both are on the path of a simple
- * connector's call and of every composite step (only GET steps qualify).
+ * The response cache (cache.c) slots in at two points: the plan — the
+ * whole resolved request, secrets named rather than valued — is looked up
+ * just before it would be sent (execute_lookup: a fresh hit is answered
+ * there, without IPC), and the keeper's answer is handed to it before the
+ * response template runs (execute_result, execute_fail).  Identical calls
+ * in flight wait for the first one's answer.
  */
 #include "build.h"
 
@@ -35,6 +36,7 @@
 #include <json-c/json.h>
 
 #include "api.h"
+#include "cache.h"
 #include "config.h"
 #include "connector.h"
 #include "ipc.h"
@@ -84,6 +86,12 @@ struct exec {
 	struct tval		*x_request;	/* request.* */
 	struct api_step		*x_timing;	/* one per step */
 	char			 x_scope[512];	/* a step's error scope */
+	struct cache_ticket	*x_ticket;	/* what the cache makes of it */
+	int			 x_hit;		/* answered by a lookup */
+	int			 x_waiting;	/* for an identical call */
+	int			 x_upstream_failed; /* a stale entry hid it */
+	struct ipc_buf		 x_plan;	/* waiting: the plan, sent if
+						   the answer is not shared */
 };
 
 /* --- Counters (widgetctl status) ------------------------------------------ */
@@ -95,6 +103,7 @@ struct exec_stat {
 	uint64_t	 es_calls;
 	uint64_t	 es_errors;
 	uint64_t	 es_upstream_errors;
+	uint64_t	 es_cache[IPC_CACHE_NCOUNTS]; /* ipc_cache_count */
 	struct ipc_stat_code es_codes[IPC_STATS_MAX_CODES];
 	uint32_t	 es_ncodes;
 };
@@ -161,6 +170,26 @@ execute_count(struct conn *c, int status, int upstream_error)
 		st->st_nrows++;
 	}
 	es->es_calls++;
+	if (x->x_ticket != NULL)
+		switch (cache_ticket_outcome(x->x_ticket)) {
+		case CACHE_O_HIT:
+			es->es_cache[IPC_CACHE_HITS]++;
+			break;
+		case CACHE_O_MISS:
+			es->es_cache[IPC_CACHE_MISSES]++;
+			break;
+		case CACHE_O_REVALIDATED:
+			es->es_cache[IPC_CACHE_REVALIDATED]++;
+			break;
+		case CACHE_O_STALE:
+			es->es_cache[IPC_CACHE_STALE]++;
+			break;
+		case CACHE_O_COLLAPSED:
+			es->es_cache[IPC_CACHE_COLLAPSED]++;
+			break;
+		case CACHE_O_BYPASS:
+			break;
+		}
 	if (x->x_error != NULL)
 		es->es_errors++;
 	if (upstream_error)
@@ -177,9 +206,11 @@ execute_count(struct conn *c, int status, int upstream_error)
 }
 
 int
-execute_stats_encode(const struct exec_stats *st, struct ipc_buf *b)
+execute_stats_encode(const struct exec_stats *st, const struct cache *cache,
+    struct ipc_buf *b)
 {
 	struct ipc_stats	 is;
+	struct cache_totals	 ct;
 	size_t			 i;
 	int			 r;
 
@@ -196,11 +227,21 @@ execute_stats_encode(const struct exec_stats *st, struct ipc_buf *b)
 		is.is_rows[i].sr_errors = st->st_rows[i].es_errors;
 		is.is_rows[i].sr_upstream_errors =
 		    st->st_rows[i].es_upstream_errors;
+		memcpy(is.is_rows[i].sr_cache, st->st_rows[i].es_cache,
+		    sizeof(is.is_rows[i].sr_cache));
 		is.is_rows[i].sr_codes = (struct ipc_stat_code *)
 		    st->st_rows[i].es_codes;
 		is.is_rows[i].sr_ncodes = st->st_rows[i].es_ncodes;
 	}
 	is.is_nrows = (uint32_t)st->st_nrows;
+	if (cache != NULL) {
+		cache_totals(cache, &ct);
+		is.is_cache[IPC_CACHE_ENTRIES] = ct.ct_entries;
+		is.is_cache[IPC_CACHE_BYTES] = ct.ct_bytes;
+		is.is_cache[IPC_CACHE_MEMORY] = ct.ct_memory;
+		is.is_cache[IPC_CACHE_EVICTED] = ct.ct_evicted;
+		is.is_cache[IPC_CACHE_DROPPED] = ct.ct_dropped;
+	}
 	r = ipc_encode_stats(b, &is);
 	free(is.is_rows);
 	return r;
@@ -230,11 +271,22 @@ void
 execute_free(struct conn *c)
 {
 	struct exec	*x = c->c_exec;
+	struct conn	*nc = NULL;
 
 	if (x == NULL)
 		return;
-	if (x->x_call != 0)
+	/* Others wait for this call: the first of them takes it over. */
+	if (x->x_call != 0 && x->x_ticket != NULL &&
+	    (nc = cache_ticket_handover(x->x_ticket)) != NULL) {
+		worker_call_adopt(c->c_w, x->x_call, nc);
+		nc->c_exec->x_call = x->x_call;
+		nc->c_exec->x_waiting = 0;
+		ipc_buf_clear(&nc->c_exec->x_plan);
+	} else if (x->x_call != 0)
 		worker_call_forget(c->c_w, x->x_call);
+	cache_ticket_free(x->x_ticket);
+	ipc_buf_clear(&x->x_plan);
+	c->c_ctx.a_cache_status = NULL;
 	tval_unref(x->x_user);
 	tval_unref(x->x_steps);
 	tval_unref(x->x_request);
@@ -251,12 +303,16 @@ execute_free(struct conn *c)
 static void
 execute_done(struct conn *c, int upstream_error)
 {
+	static const char *const words[] = { "bypass", "hit", "miss",
+	    "revalidated", "stale", "collapsed" };
 	struct exec	*x = c->c_exec;
 
 	worker_access(c, x->x_tenant_id, x->x_permalink, x->x_upstream,
+	    x->x_ticket != NULL ? words[cache_ticket_outcome(x->x_ticket)] :
 	    c->c_ctx.a_cache == API_CACHE_HIT ? "hit" :
 	    c->c_ctx.a_cache == API_CACHE_MISS ? "miss" : "-", x->x_error);
-	execute_count(c, c->c_status, upstream_error || x->x_upstream_error);
+	execute_count(c, c->c_status, upstream_error || x->x_upstream_error ||
+	    x->x_upstream_failed);
 	execute_free(c);
 	worker_conn_answered(c);
 }
@@ -278,6 +334,18 @@ execute_scope(struct exec *x, const char *code, const char *scope)
 	return x->x_scope;
 }
 
+/* What the timing headers and Cache-Status say about the cache. */
+static void
+execute_cache_ctx(struct conn *c)
+{
+	struct exec	*x = c->c_exec;
+
+	if (x->x_ticket == NULL)
+		return;
+	c->c_ctx.a_cache = x->x_hit ? API_CACHE_HIT : API_CACHE_MISS;
+	c->c_ctx.a_cache_status = cache_ticket_status(x->x_ticket);
+}
+
 /* widgetd's own answer, with the envelope. */
 static void
 execute_error(struct conn *c, int status, const char *code,
@@ -287,6 +355,7 @@ execute_error(struct conn *c, int status, const char *code,
 
 	scope = execute_scope(x, code, scope);
 	execute_step_end(x);
+	execute_cache_ctx(c);
 	c->c_status = status;
 	x->x_error = code != NULL ? code : scope;
 	if (api_reply_envelope(c->c_out, &c->c_ctx,
@@ -1356,16 +1425,45 @@ oom:
 }
 
 /*
+ * Waiting for an answer: one request at a time, the next waits in the
+ * input buffer.
+ */
+static void
+execute_wait(struct conn *c)
+{
+	struct exec	*x = c->c_exec;
+
+	execute_mark(&x->x_sent);
+	/* Setup ends when the first call leaves (a composite makes more). */
+	if (x->x_comp == NULL || x->x_step == 0)
+		c->c_ctx.a_setup_ms = api_ms_between(&c->c_ctx.a_start,
+		    &x->x_sent) - c->c_ctx.a_transform_ms;
+	worker_conn_timer(c, CT_KEEPER);
+}
+
+/* Hand an encoded plan to the keeper and wait. */
+static void
+execute_call(struct conn *c, const struct ipc_buf *b)
+{
+	struct exec	*x = c->c_exec;
+
+	if (worker_keeper_call(c, b, &x->x_call) == -1) {
+		execute_abort(c, 503, "the secrets keeper is not available; "
+		    "retry later");
+		return;
+	}
+	execute_wait(c);
+}
+
+/*
  * Hand the plan to the keeper and wait.  Every upstream call goes through
- * here, a composite's steps included: the response cache's lookup
- * belongs at the top (a fresh hit for a GET plan answers through
- * execute_upstream() without IPC; a revalidation adds its PLAN_VALIDATOR
- * headers to pl).
+ * here: a simple connector's after execute_lookup() found nothing to
+ * answer with, and every step of a composite (which the cache does not
+ * keep).
  */
 static void
 execute_send(struct conn *c, struct plan *pl)
 {
-	struct exec	*x = c->c_exec;
 	struct ipc_buf	 b;
 
 	c->c_ctx.a_cache = API_CACHE_MISS;
@@ -1375,20 +1473,50 @@ execute_send(struct conn *c, struct plan *pl)
 		    "the request is too large to send upstream", NULL);
 		return;
 	}
-	execute_mark(&x->x_sent);
-	/* Setup ends when the first call leaves (a composite makes more). */
-	if (x->x_comp == NULL || x->x_step == 0)
-		c->c_ctx.a_setup_ms = api_ms_between(&c->c_ctx.a_start,
-		    &x->x_sent) - c->c_ctx.a_transform_ms;
-	if (worker_keeper_call(c, &b, &x->x_call) == -1) {
-		ipc_buf_clear(&b);
-		execute_abort(c, 503, "the secrets keeper is not available; "
-		    "retry later");
+	execute_call(c, &b);
+	ipc_buf_clear(&b);
+}
+
+static void	execute_entry(struct conn *, const struct cache_entry *);
+
+/*
+ * The cache first: a fresh hit is answered now; an identical call in
+ * flight is waited for; anything else goes to the keeper, perhaps with
+ * the cache's validators added to the plan.
+ */
+static void
+execute_lookup(struct conn *c, struct plan *pl)
+{
+	struct exec		*x = c->c_exec;
+	enum cache_verdict	 v;
+	struct timespec		 t0, t1;
+
+	execute_mark(&t0);
+	x->x_ticket = cache_lookup(c->c_w->w_cache, x->x_gen->wg_snap, pl,
+	    cache_now(), c, CACHE_L_COLLAPSE, &v);
+	execute_mark(&t1);
+	c->c_ctx.a_cache_ms = api_ms_between(&t0, &t1);
+	c->c_ctx.a_cache = API_CACHE_MISS;
+	switch (v) {
+	case CACHE_HIT:
+		x->x_hit = 1;
+		execute_entry(c, cache_ticket_entry(x->x_ticket));
+		return;
+	case CACHE_WAIT:
+		/* Kept, in case the answer it waits for is not shareable. */
+		if (plan_encode(&x->x_plan, pl) == -1) {
+			execute_error(c, 413, "PAYLOAD_TOO_LARGE",
+			    SCOPE_REQUEST, "the request is too large to send "
+			    "upstream", NULL);
+			return;
+		}
+		x->x_waiting = 1;
+		execute_wait(c);
+		return;
+	case CACHE_SEND:
+		execute_send(c, pl);
 		return;
 	}
-	ipc_buf_clear(&b);
-	/* One request at a time: the next waits in the input buffer. */
-	worker_conn_timer(c, CT_KEEPER);
 }
 
 /*
@@ -1511,7 +1639,7 @@ execute_connector(struct conn *c, const char *permalink)
 	c->c_ctx.a_transform_ms = api_ms_between(&t0, &t1);
 	tval_unref(g);
 	g = NULL;
-	execute_send(c, &pl);
+	execute_lookup(c, &pl);
 	goto out;
 oom:
 	execute_error(c, 500, NULL, SCOPE_UNEXPECTED, "out of memory", NULL);
@@ -1574,19 +1702,15 @@ fail:
 	return NULL;
 }
 
-static const char *
-execute_result_header(const struct result *rs, const char *name)
-{
-	size_t	 i;
-
-	for (i = 0; i < rs->rs_nheaders; i++)
-		if (strcasecmp(rs->rs_headers[i].rh_name, name) == 0)
-			return rs->rs_headers[i].rh_value;
-	return NULL;
-}
-
+/*
+ * Answer with rs: the upstream's answer, or a cached one (entry non-NULL:
+ * the entry whose result rs is).  A response template whose output the
+ * cache may keep (cache_ticket_keeps_output) runs once per entry; a hit
+ * then writes the stored output without parsing or rendering anything.
+ */
 static void
-execute_result(struct conn *c, struct result *rs)
+execute_respond(struct conn *c, const struct result *rs,
+    const struct cache_entry *entry)
 {
 	struct exec		*x = c->c_exec;
 	const struct conn_request *cr = x->x_cr;
@@ -1600,22 +1724,20 @@ execute_result(struct conn *c, struct result *rs)
 	size_t			 len;
 	int			 status = (int)rs->rs_status, rv;
 
-	x->x_upstream = status;
-	snprintf(x->x_host, sizeof(x->x_host), "%s", rs->rs_host);
-	c->c_ctx.a_external_host = x->x_host;
-	c->c_ctx.a_external_ms = (double)rs->rs_total_us / 1e3;
+	execute_cache_ctx(c);
 	ctype = cr->cr_response_content_type[0] != '\0' ?
-	    cr->cr_response_content_type : execute_result_header(rs,
-	    "Content-Type");
+	    cr->cr_response_content_type :
+	    result_header_get(rs, "Content-Type");
+	if (ctype != NULL)
+		snprintf(ctbuf, sizeof(ctbuf), "%s", ctype);
 	/* No template: the upstream body as it came (platform-docs §10). */
 	if (cr->cr_response_body.ct_tmpl == NULL) {
-		c->c_status = status;
-		if (api_reply(c->c_out, &c->c_ctx,
-		    status, ctype, NULL, rs->rs_body, rs->rs_bodylen) == -1)
-			c->c_ctx.a_keepalive = 0;
-		execute_done(c, 0);
-		return;
+		text = (const char *)rs->rs_body;
+		len = rs->rs_bodylen;
+		goto reply;
 	}
+	if (entry != NULL && (text = cache_entry_output(entry, &len)) != NULL)
+		goto reply;
 	execute_mark(&t0);
 	if ((g = tval_dict()) == NULL || (resp = tval_dict()) == NULL ||
 	    (h = execute_response_headers(rs)) == NULL ||
@@ -1644,8 +1766,9 @@ execute_result(struct conn *c, struct result *rs)
 		goto oom;
 	execute_mark(&t1);
 	c->c_ctx.a_transform_ms += api_ms_between(&t0, &t1);
-	if (ctype != NULL)
-		snprintf(ctbuf, sizeof(ctbuf), "%s", ctype);
+	if (entry != NULL && cache_ticket_keeps_output(x->x_ticket))
+		cache_ticket_set_output(x->x_ticket, text, len);
+reply:
 	c->c_status = status;
 	if (api_reply(c->c_out, &c->c_ctx, status,
 	    ctype != NULL ? ctbuf : NULL, NULL, text, len) == -1)
@@ -1660,41 +1783,147 @@ out:
 	tval_unref(g);
 }
 
+/* A fresh hit, or a waiter given the entry its call stored. */
 static void
-execute_fail(struct conn *c, struct fail *fl)
+execute_entry(struct conn *c, const struct cache_entry *e)
+{
+	execute_respond(c, cache_entry_result(e), e);
+}
+
+static void	execute_result(struct conn *, const struct result *);
+static void	execute_fail(struct conn *, const struct fail *);
+
+/*
+ * The call c made has its answer: everyone who waited for it gets theirs
+ * first — the entry it stored, the same error, or a call of their own.
+ */
+static void
+execute_release(struct conn *c, const struct result *rs,
+    const struct fail *fl)
+{
+	struct exec		*x = c->c_exec, *wx;
+	struct conn		*wc;
+	enum cache_share	 share;
+
+	if (x->x_ticket == NULL)
+		return;
+	while ((wc = cache_ticket_waiter(x->x_ticket, &share)) != NULL) {
+		wx = wc->c_exec;
+		wx->x_waiting = 0;
+		worker_conn_timer(wc, CT_NONE);
+		switch (share) {
+		case CACHE_SHARE_ENTRY:
+			execute_entry(wc, cache_ticket_entry(wx->x_ticket));
+			break;
+		case CACHE_SHARE_ANSWER:
+			if (rs != NULL)
+				execute_result(wc, rs);
+			else
+				execute_fail(wc, fl);
+			break;
+		case CACHE_SHARE_NONE:
+			execute_call(wc, &wx->x_plan);
+			ipc_buf_clear(&wx->x_plan);
+			break;
+		}
+	}
+}
+
+/* How long the upstream took, as this request saw it. */
+static void
+execute_external(struct conn *c, const char *host, uint64_t us)
 {
 	struct exec	*x = c->c_exec;
-	struct api_step	*st = NULL;
-	const char	*code, *scope;
-	double		 ext = (double)fl->fl_external_us / 1e3;
-	int		 network;
+	struct timespec	 now;
+
+	if (host[0] != '\0') {
+		snprintf(x->x_host, sizeof(x->x_host), "%s", host);
+		c->c_ctx.a_external_host = x->x_host;
+	}
+	c->c_ctx.a_external_ms = (double)us / 1e3;
+	/* A waiter waited for less than the whole call took. */
+	if (x->x_call == 0 && x->x_ticket != NULL &&
+	    cache_ticket_outcome(x->x_ticket) == CACHE_O_COLLAPSED) {
+		execute_mark(&now);
+		c->c_ctx.a_external_ms = api_ms_between(&x->x_sent, &now);
+	}
+}
+
+/* A composite's step: its own figures, and the steps before took time. */
+static void
+execute_step_external(struct conn *c, const char *host, uint64_t us,
+    int timeout)
+{
+	struct exec	*x = c->c_exec;
+	struct api_step	*st = &x->x_timing[x->x_step];
+	double		 ext = (double)us / 1e3;
+
+	if (host[0] != '\0') {
+		snprintf(x->x_host, sizeof(x->x_host), "%s", host);
+		c->c_ctx.a_external_host = x->x_host;
+		snprintf(st->as_host, sizeof(st->as_host), "%s", host);
+	}
+	st->as_external_ms = ext;
+	st->as_timeout = timeout;
+	c->c_ctx.a_external_ms += ext;
+	execute_step_end(x);
+}
+
+/* A simple connector's answer: the cache sees it first. */
+static void
+execute_result(struct conn *c, const struct result *rs)
+{
+	struct exec		*x = c->c_exec;
+	const struct cache_entry *e = NULL;
+	struct timespec		 t0, t1;
+
+	x->x_upstream = (int)rs->rs_status;
+	execute_external(c, rs->rs_host, rs->rs_total_us);
+	if (x->x_ticket != NULL) {
+		execute_mark(&t0);
+		e = cache_answer(x->x_ticket, rs, cache_now());
+		execute_mark(&t1);
+		c->c_ctx.a_cache_ms += api_ms_between(&t0, &t1);
+	}
+	execute_release(c, rs, NULL);
+	if (e != NULL)
+		execute_entry(c, e);
+	else
+		execute_respond(c, rs, NULL);
+}
+
+static void
+execute_fail(struct conn *c, const struct fail *fl)
+{
+	struct exec		*x = c->c_exec;
+	const struct cache_entry *e = NULL;
+	const char		*code, *scope;
+	int			 network;
 
 	network = strcmp(fl->fl_scope, SCOPE_NETWORK) == 0;
 	if (x->x_comp != NULL)
-		st = &x->x_timing[x->x_step];
-	if (fl->fl_host[0] != '\0') {
-		snprintf(x->x_host, sizeof(x->x_host), "%s", fl->fl_host);
-		c->c_ctx.a_external_host = x->x_host;
-		if (st != NULL)
-			snprintf(st->as_host, sizeof(st->as_host), "%s",
-			    fl->fl_host);
-	}
-	if (st != NULL) {
-		/* The steps before took their time too. */
-		st->as_external_ms = ext;
-		st->as_timeout = fl->fl_timeout != 0;
-		c->c_ctx.a_external_ms += ext;
-		execute_step_end(x);
-	} else
-		c->c_ctx.a_external_ms = ext;
+		execute_step_external(c, fl->fl_host, fl->fl_external_us,
+		    fl->fl_timeout != 0);
+	else
+		execute_external(c, fl->fl_host, fl->fl_external_us);
 	c->c_ctx.a_timeout = fl->fl_timeout != 0;
 	if (network)
 		c->c_ctx.a_error = fl->fl_timeout ? "Timeout" :
 		    fl->fl_detail;
+	/* Only the upstream's failure is one a stale answer may hide. */
+	if (network && x->x_ticket != NULL)
+		e = cache_failed(x->x_ticket, cache_now());
+	execute_release(c, NULL, fl);
+	if (e != NULL) {
+		x->x_upstream_failed = 1;
+		execute_entry(c, e);
+		return;
+	}
 	c->c_status = (int)fl->fl_status;
 	code = fl->fl_code[0] != '\0' ? fl->fl_code : NULL;
 	scope = execute_scope(x, code, fl->fl_scope);
 	x->x_error = code != NULL ? code : scope;
+	execute_cache_ctx(c);
 	if (api_reply_envelope(c->c_out, &c->c_ctx,
 	    (int)fl->fl_status, code, fl->fl_detail, scope, NULL) == -1)
 		c->c_ctx.a_keepalive = 0;
@@ -1979,8 +2208,8 @@ execute_step_result(struct conn *c, struct result *rs)
 	/* The last step's answer is the composite's. */
 	execute_step_end(x);
 	ctype = cr->cr_response_content_type[0] != '\0' ?
-	    cr->cr_response_content_type : execute_result_header(rs,
-	    "Content-Type");
+	    cr->cr_response_content_type :
+	    result_header_get(rs, "Content-Type");
 	if (ctype != NULL)
 		snprintf(ctbuf, sizeof(ctbuf), "%s", ctype);
 	c->c_status = status;

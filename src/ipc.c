@@ -75,7 +75,7 @@ static const struct ipc_type {
 	{ MSG_SNAPSHOT,	"MSG_SNAPSHOT",	P, W | K, IPC_F_FD | IPC_F_MEMFD | IPC_F_PAYLOAD },
 	{ MSG_SHUTDOWN,	"MSG_SHUTDOWN",	P, W | K | B, IPC_F_EMPTY },
 	{ MSG_WORKER_FD, "MSG_WORKER_FD", P, K,	IPC_F_FD | IPC_F_UNIX | IPC_F_PAYLOAD },
-	{ MSG_SECRETS,	"MSG_SECRETS",	P, K,	IPC_F_PAYLOAD },
+	{ MSG_SECRETS,	"MSG_SECRETS",	P, W | K, IPC_F_PAYLOAD },
 	{ MSG_STATS_REQ, "MSG_STATS_REQ", P, W,	IPC_F_EMPTY },
 	{ MSG_PUBLISH,	"MSG_PUBLISH",	P, B,	IPC_F_EMPTY },
 	{ MSG_PING,	"MSG_PING",	W, K,	IPC_F_EMPTY },
@@ -91,7 +91,7 @@ static const struct ipc_type {
 	{ MSG_SNAPSHOT_DONE, "MSG_SNAPSHOT_DONE", W | K, P, IPC_F_PAYLOAD },
 	{ MSG_STATS,	"MSG_STATS",	W, P,	IPC_F_PAYLOAD },
 	{ MSG_ACCESS,	"MSG_ACCESS",	W, P,	IPC_F_PAYLOAD },
-	{ MSG_SECRETS_DONE, "MSG_SECRETS_DONE", K, P, IPC_F_EMPTY },
+	{ MSG_SECRETS_DONE, "MSG_SECRETS_DONE", W | K, P, IPC_F_EMPTY },
 	{ MSG_PUBLISHED, "MSG_PUBLISHED", B, P,	IPC_F_PAYLOAD },
 };
 
@@ -1277,14 +1277,21 @@ ipc_encode_stats(struct ipc_buf *b, const struct ipc_stats *st)
 		    ipc_put_u32(b, r->sr_composite) == -1 ||
 		    ipc_put_u64(b, r->sr_calls) == -1 ||
 		    ipc_put_u64(b, r->sr_errors) == -1 ||
-		    ipc_put_u64(b, r->sr_upstream_errors) == -1 ||
-		    ipc_put_u32(b, r->sr_ncodes) == -1)
+		    ipc_put_u64(b, r->sr_upstream_errors) == -1)
+			return -1;
+		for (j = 0; j < IPC_CACHE_NCOUNTS; j++)
+			if (ipc_put_u64(b, r->sr_cache[j]) == -1)
+				return -1;
+		if (ipc_put_u32(b, r->sr_ncodes) == -1)
 			return -1;
 		for (j = 0; j < r->sr_ncodes; j++)
 			if (ipc_put_u32(b, r->sr_codes[j].sc_status) == -1 ||
 			    ipc_put_u64(b, r->sr_codes[j].sc_count) == -1)
 				return -1;
 	}
+	for (j = 0; j < IPC_CACHE_NTOTALS; j++)
+		if (ipc_put_u64(b, st->is_cache[j]) == -1)
+			return -1;
 	return 0;
 }
 
@@ -1311,7 +1318,7 @@ ipc_decode_stats(struct ipc_msg *m, struct ipc_stats *st)
 	memset(st, 0, sizeof(*st));
 	/* Counts are checked against what the payload can hold. */
 	if (ipc_get_u32(m, &n) == -1 || n > IPC_STATS_MAX_ROWS ||
-	    n > (m->m_len - m->m_off) / 40)
+	    n > (m->m_len - m->m_off) / (40 + 8 * IPC_CACHE_NCOUNTS))
 		goto bad;
 	if (n > 0 && (st->is_rows = calloc(n, sizeof(*r))) == NULL)
 		goto bad;
@@ -1326,8 +1333,12 @@ ipc_decode_stats(struct ipc_msg *m, struct ipc_stats *st)
 		    r->sr_composite > 1 ||
 		    ipc_get_u64(m, &r->sr_calls) == -1 ||
 		    ipc_get_u64(m, &r->sr_errors) == -1 ||
-		    ipc_get_u64(m, &r->sr_upstream_errors) == -1 ||
-		    ipc_get_u32(m, &r->sr_ncodes) == -1 ||
+		    ipc_get_u64(m, &r->sr_upstream_errors) == -1)
+			goto bad;
+		for (j = 0; j < IPC_CACHE_NCOUNTS; j++)
+			if (ipc_get_u64(m, &r->sr_cache[j]) == -1)
+				goto bad;
+		if (ipc_get_u32(m, &r->sr_ncodes) == -1 ||
 		    r->sr_ncodes > IPC_STATS_MAX_CODES)
 			goto bad;
 		if (r->sr_ncodes > 0 && (r->sr_codes = calloc(r->sr_ncodes,
@@ -1339,6 +1350,9 @@ ipc_decode_stats(struct ipc_msg *m, struct ipc_stats *st)
 			    ipc_get_u64(m, &r->sr_codes[j].sc_count) == -1)
 				goto bad;
 	}
+	for (j = 0; j < IPC_CACHE_NTOTALS; j++)
+		if (ipc_get_u64(m, &st->is_cache[j]) == -1)
+			goto bad;
 	if (ipc_get_end(m) == -1)
 		goto bad;
 	return 0;

@@ -60,10 +60,12 @@ enum msg_type {
 				 * keeper's end of a worker's channel; u32
 				 * worker slot (replaces that slot's channel);
 				 * ipc_decode_worker_fd */
-	MSG_SECRETS,		/* parent → keeper: id = query number; string
-				 * tenant id whose secrets changed on disk
-				 * (re-read them, answer MSG_SECRETS_DONE);
-				 * ipc_decode_secrets */
+	MSG_SECRETS,		/* parent → keeper, worker: id = query number;
+				 * string tenant id whose secrets changed on
+				 * disk (a keeper re-reads them; a worker,
+				 * told after every keeper has, drops the
+				 * cache entries that named one; both answer
+				 * MSG_SECRETS_DONE); ipc_decode_secrets */
 	MSG_STATS_REQ,		/* parent → worker: id = query number; send
 				 * MSG_STATS; empty */
 	MSG_PUBLISH,		/* parent → publisher: id = query number;
@@ -105,8 +107,9 @@ enum msg_type {
 				 * per-connector counters; ipc_decode_stats */
 	MSG_ACCESS,		/* worker → parent: one access-log record;
 				 * ipc_decode_access */
-	MSG_SECRETS_DONE,	/* keeper → parent: id = MSG_SECRETS's; the
-				 * secrets have been re-read; empty */
+	MSG_SECRETS_DONE,	/* keeper, worker → parent: id =
+				 * MSG_SECRETS's; the secrets have been
+				 * re-read, or the cache purged; empty */
 	MSG_PUBLISHED,		/* publisher → parent: id = MSG_PUBLISH's, 0
 				 * when a push started it; one build's
 				 * outcome (struct ipc_published);
@@ -274,6 +277,24 @@ struct ipc_stat_code {
 	uint32_t	 sc_status;
 	uint64_t	 sc_count;
 };
+/* A connector's calls by what the response cache did (cache.h). */
+enum ipc_cache_count {
+	IPC_CACHE_HITS,
+	IPC_CACHE_MISSES,
+	IPC_CACHE_REVALIDATED,	/* 304s that refreshed an entry */
+	IPC_CACHE_STALE,	/* stale entries answering an upstream error */
+	IPC_CACHE_COLLAPSED,	/* answered by an identical call's answer */
+	IPC_CACHE_NCOUNTS
+};
+/* The worker's cache as a whole. */
+enum ipc_cache_total {
+	IPC_CACHE_ENTRIES,
+	IPC_CACHE_BYTES,
+	IPC_CACHE_MEMORY,	/* cache.memory */
+	IPC_CACHE_EVICTED,	/* for room (LRU) */
+	IPC_CACHE_DROPPED,	/* for a reload or a secret change */
+	IPC_CACHE_NTOTALS
+};
 struct ipc_stat_row {
 	char		*sr_tenant;
 	char		*sr_permalink;
@@ -281,12 +302,14 @@ struct ipc_stat_row {
 	uint64_t	 sr_calls;
 	uint64_t	 sr_errors;	/* answered with widgetd's envelope */
 	uint64_t	 sr_upstream_errors;	/* network errors, timeouts */
+	uint64_t	 sr_cache[IPC_CACHE_NCOUNTS];
 	struct ipc_stat_code *sr_codes;	/* by HTTP status sent */
 	uint32_t	 sr_ncodes;
 };
 struct ipc_stats {
 	struct ipc_stat_row *is_rows;
 	uint32_t	 is_nrows;
+	uint64_t	 is_cache[IPC_CACHE_NTOTALS];
 };
 int		 ipc_encode_stats(struct ipc_buf *, const struct ipc_stats *);
 int		 ipc_decode_stats(struct ipc_msg *, struct ipc_stats *);

@@ -13,6 +13,7 @@
 
 #include <curl/curl.h>
 
+#include "cachehdr.h"
 #include "config.h"
 #include "connector.h"
 #include "keeper_plan.h"
@@ -164,6 +165,32 @@ kplan_auth_ok(const struct conn_auth *a, const struct plan_field *f,
 	return kplan_field_ok(f, a->ca_value.ct_tmpl);
 }
 
+/*
+ * A validator is the worker's response cache revalidating what it stored
+ * (cache.c): only on a GET or HEAD, one literal value of the shape a cache
+ * sends — one entity-tag, or an HTTP-date.  A browser's conditional
+ * headers never become one (execute.c copies none of them).
+ */
+static int
+kplan_validator_ok(const struct plan *pl, const struct plan_field *f)
+{
+	const struct plan_seg	*sg = f->pf_segs;
+
+	if ((strcmp(pl->pl_method, "GET") != 0 &&
+	    strcmp(pl->pl_method, "HEAD") != 0) || pl->pl_has_body ||
+	    f->pf_nsegs != 1 || sg->ps_secret != NULL ||
+	    !kplan_clean(sg->ps_data, sg->ps_len))
+		return 0;
+	if (strcasecmp(f->pf_name, "If-None-Match") == 0)
+		return cachehdr_etag_ok(sg->ps_data, sg->ps_len);
+	if (strcasecmp(f->pf_name, "If-Modified-Since") == 0) {
+		int64_t	 t;
+
+		return cachehdr_date(sg->ps_data, sg->ps_len, &t) == 0;
+	}
+	return 0;
+}
+
 static const char *
 kplan_check_headers(const struct conn_request *cr, const struct plan *pl)
 {
@@ -204,9 +231,7 @@ kplan_check_headers(const struct conn_request *cr, const struct plan *pl)
 				return "body header not allowed";
 			break;
 		case PLAN_VALIDATOR:
-			if ((strcasecmp(f->pf_name, "If-None-Match") != 0 &&
-			    strcasecmp(f->pf_name, "If-Modified-Since") != 0) ||
-			    !kplan_field_ok(f, NULL))
+			if (!kplan_validator_ok(pl, f))
 				return "validator header not allowed";
 			break;
 		default:

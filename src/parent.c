@@ -111,7 +111,8 @@ struct pslot {
 /* A control-socket command waiting for the children. */
 enum pwait_kind {
 	PW_RELOAD,		/* every child on the new generation */
-	PW_SECRETS,		/* every keeper re-read the store */
+	PW_SECRETS,		/* every keeper re-read the store, then
+				   every worker purged its cache */
 	PW_STATUS,		/* every worker sent its counters */
 	PW_PUBLISH		/* publishers answered; workers on the result */
 };
@@ -123,6 +124,8 @@ struct pwait {
 	enum pwait_kind		 pw_kind;
 	uint32_t		 pw_id;		/* of the frames asked for */
 	uint64_t		 pw_gen;	/* PW_RELOAD: the generation */
+	char			*pw_tenant;	/* PW_SECRETS: whose secrets */
+	int			 pw_workers;	/* PW_SECRETS: workers asked */
 	int			 pw_pending;	/* answers still to come */
 	struct event		*pw_timer;
 	struct json_object	*pw_reply;	/* built as answers come */
@@ -1637,6 +1640,7 @@ parent_published(struct parent *p, struct pproc *pp,
 /* --- The control socket (widgetctl) --------------------------------------- */
 
 static void	parent_wait_done(struct pwait *);
+static int	parent_owe(struct pproc *, uint32_t);
 
 static void
 parent_wait_timeout_cb(int fd, short what, void *arg)
@@ -1676,6 +1680,41 @@ parent_wait_new(struct parent *p, struct control_req *req,
 	return pw;
 }
 
+/*
+ * Secrets: once the keepers have re-read the store (or gone, or not
+ * answered in time), the workers drop their cache entries that named one.
+ * In this order, a call a worker makes after its purge is completed with
+ * the new values.  1 while answers from workers are still to come.
+ */
+static int
+parent_wait_workers(struct pwait *pw)
+{
+	struct parent	*p = pw->pw_parent;
+	struct pproc	*pp;
+	struct ipc_buf	 b;
+	struct timeval	 tv = { PARENT_CTL_WAIT, 0 };
+
+	if (pw->pw_kind != PW_SECRETS || pw->pw_workers)
+		return 0;
+	pw->pw_workers = 1;
+	pw->pw_pending = 0;
+	ipc_buf_init(&b);
+	ipc_put_str(&b, pw->pw_tenant);
+	/* Every worker of every epoch: each has its own cache. */
+	TAILQ_FOREACH(pp, &p->p_procs, pp_entry)
+		if (pp->pp_role == PROC_WORKER && pp->pp_ready &&
+		    pp->pp_chan != NULL && pp->pp_nowed < PARENT_OWED_MAX &&
+		    chan_send(pp->pp_chan, MSG_SECRETS, pw->pw_id, b.b_data,
+		    b.b_len, -1) == 0 && parent_owe(pp, pw->pw_id) == 0)
+			pw->pw_pending++;
+	ipc_buf_clear(&b);
+	if (pw->pw_pending == 0)
+		return 0;
+	if (pw->pw_timer != NULL)
+		evtimer_add(pw->pw_timer, &tv);
+	return 1;
+}
+
 /* Answer and forget a waiting command. */
 static void
 parent_wait_done(struct pwait *pw)
@@ -1683,7 +1722,10 @@ parent_wait_done(struct pwait *pw)
 	struct parent		*p = pw->pw_parent;
 	struct json_object	*list;
 
+	if (parent_wait_workers(pw))
+		return;
 	TAILQ_REMOVE(&p->p_waits, pw, pw_entry);
+	free(pw->pw_tenant);
 	if (pw->pw_timer != NULL)
 		event_free(pw->pw_timer);
 	if (pw->pw_rows != NULL) {
@@ -1814,13 +1856,30 @@ parent_json_add_u64(struct json_object *o, const char *key, uint64_t v)
 	json_object_object_add(o, key, json_object_new_int64((int64_t)v));
 }
 
+/* The object o holds under key, made when it has none. */
+static struct json_object *
+parent_json_object(struct json_object *o, const char *key)
+{
+	struct json_object	*v;
+
+	if (!json_object_object_get_ex(o, key, &v)) {
+		v = json_object_new_object();
+		json_object_object_add(o, key, v);
+	}
+	return v;
+}
+
 /* One worker's counters, summed into the status reply. */
 static void
 parent_wait_stats(struct parent *p, struct pproc *pp,
     const struct ipc_stats *st, uint32_t id)
 {
+	static const char *const counts[IPC_CACHE_NCOUNTS] = { "hits",
+	    "misses", "revalidated", "stale", "collapsed" };
+	static const char *const totals[IPC_CACHE_NTOTALS] = { "entries",
+	    "bytes", "memory", "evicted", "dropped" };
 	const struct ipc_stat_row	*r;
-	struct json_object		*row, *codes;
+	struct json_object		*row, *codes, *cache;
 	struct pwait			*pw;
 	char				 key[600], code[16];
 	uint32_t			 i, j;
@@ -1828,6 +1887,10 @@ parent_wait_stats(struct parent *p, struct pproc *pp,
 	if (!parent_paid(pp, id) ||
 	    (pw = parent_wait_find(p, PW_STATUS, id)) == NULL)
 		return;
+	/* Each worker has its own cache: the sums of all of them. */
+	cache = parent_json_object(pw->pw_reply, "cache");
+	for (j = 0; j < IPC_CACHE_NTOTALS; j++)
+		parent_json_add_u64(cache, totals[j], st->is_cache[j]);
 	for (i = 0; i < st->is_nrows; i++) {
 		r = &st->is_rows[i];
 		snprintf(key, sizeof(key), "%s/%s/%u", r->sr_tenant,
@@ -1848,6 +1911,9 @@ parent_wait_stats(struct parent *p, struct pproc *pp,
 		parent_json_add_u64(row, "errors", r->sr_errors);
 		parent_json_add_u64(row, "upstream_errors",
 		    r->sr_upstream_errors);
+		cache = parent_json_object(row, "cache");
+		for (j = 0; j < IPC_CACHE_NCOUNTS; j++)
+			parent_json_add_u64(cache, counts[j], r->sr_cache[j]);
 		json_object_object_get_ex(row, "status", &codes);
 		for (j = 0; j < r->sr_ncodes; j++) {
 			snprintf(code, sizeof(code), "%u",
@@ -2006,6 +2072,10 @@ parent_ctl_secrets(struct parent *p, struct control_req *req,
 	json_object_object_add(reply, "ok", json_object_new_boolean(1));
 	if ((pw = parent_wait_new(p, req, PW_SECRETS, reply)) == NULL)
 		return;
+	if ((pw->pw_tenant = strdup(tenant)) == NULL) {
+		/* The workers are not asked: nothing to tell them. */
+		pw->pw_workers = 1;
+	}
 	ipc_buf_init(&b);
 	ipc_put_str(&b, tenant);
 	/* Every keeper of every epoch: old ones still serve old workers. */

@@ -401,6 +401,17 @@ result_encode(struct ipc_buf *b, const struct result *rs)
 	return 0;
 }
 
+const char *
+result_header_get(const struct result *rs, const char *name)
+{
+	size_t	 i;
+
+	for (i = 0; i < rs->rs_nheaders; i++)
+		if (strcasecmp(rs->rs_headers[i].rh_name, name) == 0)
+			return rs->rs_headers[i].rh_value;
+	return NULL;
+}
+
 void
 result_clear(struct result *rs)
 {

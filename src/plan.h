@@ -160,6 +160,8 @@ struct result {
 int		 result_encode(struct ipc_buf *, const struct result *);
 int		 result_decode(struct ipc_msg *, struct result *,
 		    const char **why);
+/* The first value of a header of the answer (any case), or NULL. */
+const char	*result_header_get(const struct result *, const char *name);
 void		 result_clear(struct result *);
 
 /* Why no answer came: widgetd's envelope, decided by the keeper. */

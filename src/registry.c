@@ -1285,6 +1285,36 @@ vext_conflicts(struct vctx *v, const struct jv *obj,
 }
 
 /*
+ * "cache": { "stale_if_error": seconds } — how long a stale answer may
+ * stand in for an upstream failure when the upstream itself does not say
+ * (RFC 5861); cache.stale_if_error_max bounds it at run time.
+ */
+#define VEXT_STALE_MAX	(7 * 86400)
+
+static void
+vext_cache(struct vctx *v, const struct jv *cj, struct conn_ext *e)
+{
+	static const char *const known[] = { "stale_if_error", NULL };
+	struct jv	 j;
+	int64_t		 secs;
+	size_t		 n;
+
+	vext_known(v, cj, known);
+	j = vget(cj, "stale_if_error");
+	if (vabsent(&j))
+		return;
+	n = vpush_key(v, "stale_if_error");
+	secs = j.p->jp_type == JP_NUMBER && json_object_is_type(j.o,
+	    json_type_int) ? json_object_get_int64(j.o) : -1;
+	if (secs < 0 || secs > VEXT_STALE_MAX)
+		reg_add(v, vpos(&j), REG_E_VALUE, "stale_if_error must be a "
+		    "whole number of seconds from 0 to %d", VEXT_STALE_MAX);
+	else
+		e->ce_stale_if_error = (long)secs;
+	vpop(v, n);
+}
+
+/*
  * The "widgetd" key: what widgetd adds to a connector that the hosted
  * product does not have.  A request (a simple connector, a composite's
  * step) takes the certificate and SigV4 (e); the caller rule belongs to
@@ -1295,11 +1325,11 @@ vext(struct vctx *v, const struct jv *obj, struct conn_ext *e,
     struct conn_caller *cc)
 {
 	static const char *const known[] = { "client_certificate",
-	    "aws_sigv4", "caller", NULL };
+	    "aws_sigv4", "caller", "cache", NULL };
 	static const char *const cert_known[] = { "certificate", "key", NULL };
 	static const char *const aws_known[] = { "access_key_id",
 	    "secret_access_key", "session_token", "region", "service", NULL };
-	struct jv	 w, c, a, cl, j;
+	struct jv	 w, c, a, cl, j, ca;
 	const char	*s;
 	size_t		 n, n2, len;
 
@@ -1308,9 +1338,16 @@ vext(struct vctx *v, const struct jv *obj, struct conn_ext *e,
 	n = vpush_key(v, "widgetd");
 	vext_known(v, &w, known);
 	if (e == NULL && (vext_object(v, &w, "client_certificate", &c) ||
-	    vext_object(v, &w, "aws_sigv4", &a)))
-		reg_add(v, vpos(&w), REG_E_VALUE, "client_certificate and "
-		    "aws_sigv4 belong to each step of a composite connector");
+	    vext_object(v, &w, "aws_sigv4", &a) ||
+	    vext_object(v, &w, "cache", &ca)))
+		reg_add(v, vpos(&w), REG_E_VALUE, "client_certificate, "
+		    "aws_sigv4 and cache belong to each step of a composite "
+		    "connector");
+	if (e != NULL && vext_object(v, &w, "cache", &ca)) {
+		n2 = vpush_key(v, "cache");
+		vext_cache(v, &ca, e);
+		vpop(v, n2);
+	}
 	if (e != NULL && vext_object(v, &w, "client_certificate", &c)) {
 		n2 = vpush_key(v, "client_certificate");
 		vext_known(v, &c, cert_known);

@@ -39,6 +39,7 @@
 #include <event2/event.h>
 
 #include "api.h"
+#include "cache.h"
 #include "chan.h"
 #include "config.h"
 #include "http.h"
@@ -817,6 +818,20 @@ worker_call_forget(struct worker *w, uint32_t id)
 	}
 }
 
+void
+worker_call_adopt(struct worker *w, uint32_t id, struct conn *c)
+{
+	size_t	 i, mask = w->w_ncalls_cap - 1;
+
+	if (w->w_calls == NULL)
+		return;
+	for (i = id & mask; w->w_calls[i].wc_id != 0; i = (i + 1) & mask)
+		if (w->w_calls[i].wc_id == id) {
+			w->w_calls[i].wc_conn = c;
+			return;
+		}
+}
+
 int
 worker_keeper_call(struct conn *c, const struct ipc_buf *b, uint32_t *id)
 {
@@ -1006,6 +1021,8 @@ worker_snapshot(struct worker *w, struct ipc_msg *m)
 	w->w_gen = g;
 	worker_gen_unref(old);
 	worker_limits(w);
+	/* What the reload changed is no longer served from the cache. */
+	cache_generation(w->w_cache, g->wg_snap);
 	log_debug("generation %llu in force", (unsigned long long)gen);
 	/* The keeper may drop what no one uses; the parent keeps count. */
 	worker_gen_declare(w);
@@ -1021,6 +1038,7 @@ worker_parent_msg(struct chan *ch, struct ipc_msg *m, void *arg)
 	struct worker	*w = arg;
 	struct ipc_buf	 b;
 	int		 i;
+	char		*tenant;
 
 	switch (m->m_type) {
 	case MSG_CONN_FD:
@@ -1046,8 +1064,18 @@ worker_parent_msg(struct chan *ch, struct ipc_msg *m, void *arg)
 	case MSG_SNAPSHOT:
 		worker_snapshot(w, m);
 		return 0;
+	case MSG_SECRETS:
+		/* After the keepers re-read them: drop what used the old. */
+		if (ipc_decode_secrets(m, &tenant) == -1)
+			return -1;
+		cache_secrets_changed(w->w_cache, tenant);
+		log_debug("secrets of tenant %s changed: cache entries that "
+		    "used them dropped", tenant);
+		free(tenant);
+		chan_send(w->w_parent, MSG_SECRETS_DONE, m->m_id, NULL, 0, -1);
+		return 0;
 	case MSG_STATS_REQ:
-		if (execute_stats_encode(w->w_stats, &b) == 0)
+		if (execute_stats_encode(w->w_stats, w->w_cache, &b) == 0)
 			chan_send(w->w_parent, MSG_STATS, m->m_id, b.b_data,
 			    b.b_len, -1);
 		ipc_buf_clear(&b);
@@ -1116,8 +1144,10 @@ worker_main(const struct proc_opts *po, int slot)
 	if ((w.w_gen = worker_gen_new(&w, sn)) == NULL)
 		fatalx("cannot set up the configuration");
 	if ((w.w_stats = execute_stats_new()) == NULL ||
-	    (w.w_done_ev = evtimer_new(w.w_base, worker_done_cb, &w)) == NULL)
+	    (w.w_done_ev = evtimer_new(w.w_base, worker_done_cb, &w)) == NULL ||
+	    (w.w_cache = cache_new()) == NULL)
 		fatalx("out of memory");
+	cache_generation(w.w_cache, sn);
 	worker_limits(&w);
 
 	/* The worker opens nothing at all: chroot and seccomp say so. */

@@ -16,6 +16,7 @@
 #include "api.h"
 #include "http.h"
 
+struct cache;
 struct chan;
 struct event;
 struct event_base;
@@ -104,6 +105,7 @@ struct worker {
 	uint64_t		 w_declared;	/* the last MSG_GEN sent */
 	uint32_t		 w_done;	/* closed, not yet told the parent */
 	struct event		*w_done_ev;	/* tells it, a little later */
+	struct cache		*w_cache;	/* the response cache */
 };
 
 /* worker.c */
@@ -122,6 +124,8 @@ int		 worker_keeper_call(struct conn *, const struct ipc_buf *,
 void		 worker_call_forget(struct worker *, uint32_t id);
 /* The client's address for the log, looked up once when first needed. */
 const char	*worker_conn_peer(struct conn *);
+/* The call's answer goes to another connection (one that waited for it). */
+void		 worker_call_adopt(struct worker *, uint32_t id, struct conn *);
 /* Start or change the connection's timer. */
 void		 worker_conn_timer(struct conn *, enum conn_timer);
 /* Send one access-log record to the parent. */
@@ -153,6 +157,6 @@ void		 execute_free(struct conn *);
 struct exec_stats *execute_stats_new(void);
 void		 execute_stats_free(struct exec_stats *);
 int		 execute_stats_encode(const struct exec_stats *,
-		    struct ipc_buf *);
+		    const struct cache *, struct ipc_buf *);
 
 #endif

@@ -21,7 +21,7 @@ from apiutil import access_is, common, envelope, execute, refused  # noqa
 # The headers widgetd itself writes; nothing else may appear.
 OURS = {"content-type", "content-length", "x-request-id",
         "x-content-type-options", "cache-control", "server-timing",
-        "x-connector-timing", "connection"}
+        "x-connector-timing", "connection", "cache-status"}
 NOISY = {"Set-Cookie": ["sid=upstream; HttpOnly", "b=2"],
          "Location": "https://elsewhere.example/",
          "Connection": "keep-alive", "Keep-Alive": "timeout=5",

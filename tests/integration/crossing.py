@@ -35,7 +35,7 @@ ALLOWED_UP = {"host", "x-fixed", "x-lang", "x-api-key", "accept",
 WIDGETD_OWN = {"content-type", "content-length", "x-request-id",
                "server-timing", "x-connector-timing",
                "x-content-type-options", "cache-control", "connection",
-               "date", "keep-alive", "vary"}
+               "date", "keep-alive", "vary", "cache-status"}
 
 
 def upstream_answer(req):
