@@ -68,3 +68,8 @@ tests_fuzz_fuzz_scan_libfuzzer_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_LDFLAGS)
 tests_fuzz_fuzz_rewrite_SOURCES = tests/fuzz/fuzz_rewrite.c tests/fuzz/replay.c
 tests_fuzz_fuzz_rewrite_libfuzzer_SOURCES = tests/fuzz/fuzz_rewrite.c
 tests_fuzz_fuzz_rewrite_libfuzzer_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_LDFLAGS)
+
+# The extensions platform against a real daemon: git repositories made at
+# test time, the sandboxed publisher, the workers serving (needs git).
+TESTS += tests/integration/ext_publish.py
+EXTRA_DIST += tests/integration/ext_publish.py tests/integration/extutil.py
