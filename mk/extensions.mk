@@ -73,3 +73,8 @@ tests_fuzz_fuzz_rewrite_libfuzzer_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_LDFLAGS)
 # test time, the sandboxed publisher, the workers serving (needs git).
 TESTS += tests/integration/ext_publish.py
 EXTRA_DIST += tests/integration/ext_publish.py tests/integration/extutil.py
+
+# The publisher's confinement against a real daemon: its credentials,
+# system calls run inside it (ptrace, inject.py), hostile repositories.
+TESTS += tests/integration/ext_confine.py
+EXTRA_DIST += tests/integration/ext_confine.py tests/integration/inject.py
