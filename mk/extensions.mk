@@ -78,3 +78,8 @@ EXTRA_DIST += tests/integration/ext_publish.py tests/integration/extutil.py
 # system calls run inside it (ptrace, inject.py), hostile repositories.
 TESTS += tests/integration/ext_confine.py
 EXTRA_DIST += tests/integration/ext_confine.py tests/integration/inject.py
+
+# A published page in headless Chromium: its CSP refuses eval (SKIP
+# without Chromium).
+TESTS += tests/integration/ext_browser.py
+EXTRA_DIST += tests/integration/ext_browser.py
