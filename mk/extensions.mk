@@ -52,6 +52,8 @@ tests_check_publish_LDADD = $(WD_TEST_LIBS) $(LIBGIT2_LIBS)
 noinst_PROGRAMS += contrib/bench/publish-bench
 contrib_bench_publish_bench_SOURCES = contrib/bench/publish-bench.c
 contrib_bench_publish_bench_LDADD = $(WD_LIBS) $(LIBGIT2_LIBS)
+# The issue's figure: a 100-file, 10 MB widget published from real files.
+EXTRA_DIST += contrib/bench/publish-bench.sh
 
 dist_man_MANS += man/widgetd-extensions.5
 
