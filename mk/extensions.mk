@@ -85,3 +85,8 @@ EXTRA_DIST += tests/integration/ext_confine.py tests/integration/inject.py
 # without Chromium).
 TESTS += tests/integration/ext_browser.py
 EXTRA_DIST += tests/integration/ext_browser.py
+
+# The extensions group against a real daemon: trusted_cdns in the scan
+# and the CSP, publish_bytes, a settings change republishing.
+TESTS += tests/integration/ext_settings.py
+EXTRA_DIST += tests/integration/ext_settings.py
