@@ -77,6 +77,32 @@ try:
     check_security_headers(h, cdns=("cdn.example.org", "unpkg.com"),
                            what="after the reload")
 
+    # The most hosts the configuration takes, long ones: every one of
+    # them whole in each directive, and the directives after them too.
+    many = ["cdn.example.org", "unpkg.com"] + [
+        "h%02d-%s.cdn.example.net" % (i, "x" * 40) for i in range(62)]
+    n = d.last_build("acme")
+    d.extensions = "trusted_cdns = [ %s ];" % ", ".join(
+        '"%s"' % x for x in many)
+    d.set_tenants([("acme", [H], repo.bare, None)])
+    check(d.widgetctl("reload").returncode == 0, "reload with 64 CDNs")
+    b = d.wait_build("acme", n)
+    check(b["commit"] == c2 and b["state"] == "Completed",
+          "64 CDNs: the same commit republishes")
+    # The record is written before the workers take the generation.
+    m = d.wait_generation(H, lambda m: m["generation"] == b["generation"])
+    h = entry_headers(m)
+    check_security_headers(h, cdns=many, what="with 64 CDNs")
+    csp = h["content-security-policy"]
+    allowed = {"'self'", "'unsafe-inline'"} | {"https://" + x for x in many}
+    for kind in ("script-src", "style-src"):
+        src = [x.split()[1:] for x in csp.split(";")
+               if x.split()[:1] == [kind]][0]
+        check(set(src) <= allowed and len(src) == len(many) + 2,
+              "64 CDNs: %s holds whole hosts only, each once" % kind)
+    check(csp.rstrip().endswith("frame-ancestors 'self'") and
+          "object-src 'none'" in csp, "64 CDNs: no directive is cut off")
+
     # publish_bytes: the whole publish, beyond the per-widget limits.
     n = d.last_build("acme")
     d.extensions = "publish_bytes = 1048576;"
