@@ -52,6 +52,8 @@ tests_check_publish_LDADD = $(WD_TEST_LIBS) $(LIBGIT2_LIBS)
 noinst_PROGRAMS += contrib/bench/publish-bench
 contrib_bench_publish_bench_SOURCES = contrib/bench/publish-bench.c
 contrib_bench_publish_bench_LDADD = $(WD_LIBS) $(LIBGIT2_LIBS)
+# The issue's figure: a 100-file, 10 MB widget published from real files.
+EXTRA_DIST += contrib/bench/publish-bench.sh
 
 dist_man_MANS += man/widgetd-extensions.5
 
@@ -68,3 +70,23 @@ tests_fuzz_fuzz_scan_libfuzzer_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_LDFLAGS)
 tests_fuzz_fuzz_rewrite_SOURCES = tests/fuzz/fuzz_rewrite.c tests/fuzz/replay.c
 tests_fuzz_fuzz_rewrite_libfuzzer_SOURCES = tests/fuzz/fuzz_rewrite.c
 tests_fuzz_fuzz_rewrite_libfuzzer_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_LDFLAGS)
+
+# The extensions platform against a real daemon: git repositories made at
+# test time, the sandboxed publisher, the workers serving (needs git).
+TESTS += tests/integration/ext_publish.py
+EXTRA_DIST += tests/integration/ext_publish.py tests/integration/extutil.py
+
+# The publisher's confinement against a real daemon: its credentials,
+# system calls run inside it (ptrace, inject.py), hostile repositories.
+TESTS += tests/integration/ext_confine.py
+EXTRA_DIST += tests/integration/ext_confine.py tests/integration/inject.py
+
+# A published page in headless Chromium: its CSP refuses eval (SKIP
+# without Chromium).
+TESTS += tests/integration/ext_browser.py
+EXTRA_DIST += tests/integration/ext_browser.py
+
+# The extensions group against a real daemon: trusted_cdns in the scan
+# and the CSP, publish_bytes, a settings change republishing.
+TESTS += tests/integration/ext_settings.py
+EXTRA_DIST += tests/integration/ext_settings.py

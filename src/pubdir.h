@@ -9,7 +9,9 @@
  *                           the repository has one), source.json (commit,
  *                           branch, settings tag), files/<repo path>
  *   objects/<blob id>       content store the generations hard-link into
+ *   gens.seq                the last generation's sequence number
  *   builds/<n>.json         build records, zero-padded numbers
+ *   builds/seq              the last build's number
  *   .lock                   held during a publish
  *
  * No libgit2 here: every role that reads the layout can link this.

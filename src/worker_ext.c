@@ -33,7 +33,6 @@
 #include "worker.h"
 
 #define EXT_PREFIX	API_PREFIX "/extensions/"
-#define EXT_CSP_MAX	4096
 #define EXT_ETAG_MAX	(PUBDIR_MAXGEN + 16)
 
 /* Content types by extension; anything else is a download. */
@@ -86,25 +85,37 @@ ext_type(const char *path)
  * Content-Security-Policy: scripts and styles from this origin, inline,
  * and the trusted CDNs named as exact https hosts; no 'unsafe-eval', so
  * eval and new Function throw.  Connector calls go to this origin.
+ * Allocated to fit every host (at most 64 of 253 bytes): a list cut
+ * short could end in a bare "https:", which trusts every https origin.
+ * NULL when out of memory.
  */
-static void
-ext_csp(const struct widgetd_config *cfg, char *buf, size_t size)
+static char *
+ext_csp(const struct widgetd_config *cfg)
 {
-	char	 hosts[EXT_CSP_MAX / 2];
-	size_t	 i, o = 0;
+	char	*hosts, *csp = NULL;
+	size_t	 i, o = 0, size = 1;
 
+	for (i = 0; i < cfg->c_ext.x_ncdns; i++)
+		size += sizeof(" https://") - 1 + strlen(cfg->c_ext.x_cdns[i]);
+	if ((hosts = malloc(size)) == NULL)
+		return NULL;
 	hosts[0] = '\0';
-	for (i = 0; i < cfg->c_ext.x_ncdns && o < sizeof(hosts); i++)
-		o += snprintf(hosts + o, sizeof(hosts) - o, " https://%s",
+	for (i = 0; i < cfg->c_ext.x_ncdns; i++)
+		o += snprintf(hosts + o, size - o, " https://%s",
 		    cfg->c_ext.x_cdns[i]);
-	snprintf(buf, size, "Content-Security-Policy: default-src 'self'; "
+	if (asprintf(&csp, "Content-Security-Policy: default-src 'self'; "
 	    "script-src 'self' 'unsafe-inline'%s; "
 	    "style-src 'self' 'unsafe-inline'%s; "
 	    "img-src 'self' data: https:; font-src 'self' data:%s; "
 	    "connect-src 'self'; media-src 'self' https:; object-src 'none'; "
 	    "base-uri 'self'; form-action 'self'; frame-ancestors 'self'",
-	    hosts, hosts, hosts);
+	    hosts, hosts, hosts) == -1)
+		csp = NULL;
+	free(hosts);
+	return csp;
 }
+
+static void	ext_error(struct conn *, int, const char *);
 
 /* One answer with the security headers; status 200 or 304. */
 static void
@@ -112,9 +123,14 @@ ext_reply(struct conn *c, int status, const char *ctype, const char *cache,
     const char *etag, const void *body, size_t len)
 {
 	const char	*hdrs[16];
-	char		 ct[128], rid[80], csp[EXT_CSP_MAX], et[EXT_ETAG_MAX];
+	char		 ct[128], rid[80], et[EXT_ETAG_MAX], *csp;
 	int		 n = 0;
 
+	/* Never an answer without its policy. */
+	if ((csp = ext_csp(worker_config(c->c_w))) == NULL) {
+		ext_error(c, 500, "out of memory");
+		return;
+	}
 	c->c_status = status;
 	if (status == 200) {
 		snprintf(ct, sizeof(ct), "Content-Type: %s", ctype);
@@ -127,7 +143,6 @@ ext_reply(struct conn *c, int status, const char *ctype, const char *cache,
 		snprintf(et, sizeof(et), "ETag: %s", etag);
 		hdrs[n++] = et;
 	}
-	ext_csp(worker_config(c->c_w), csp, sizeof(csp));
 	hdrs[n++] = csp;
 	hdrs[n++] = "X-Content-Type-Options: nosniff";
 	hdrs[n++] = "Referrer-Policy: strict-origin-when-cross-origin";
@@ -139,6 +154,7 @@ ext_reply(struct conn *c, int status, const char *ctype, const char *cache,
 	if (http_write_response(c->c_out, status, hdrs,
 	    body, len, c->c_ctx.a_keepalive, c->c_ctx.a_head) == -1)
 		c->c_ctx.a_keepalive = 0;
+	free(csp);
 }
 
 /* widgetd's envelope; a 405 says what is allowed (RFC 9110 §15.5.6). */

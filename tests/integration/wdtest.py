@@ -88,6 +88,8 @@ class Daemon:
         self.keepers = keepers
         # None: one default tenant "test" on reg.json and store/.
         self.tenants = tenants
+        # Publishers the configuration starts (tenants with a repository).
+        self.publishers = 0
         self.proc = None
         # The control socket's directory (owned by whoever runs widgetd).
         self.rundir = os.path.join(self.dir, "run")
@@ -210,7 +212,7 @@ limits = {{ drain_timeout = {self.drain}; {self.limits} }};
         if self.proc.poll() is not None:
             return None     # exited: start() decides
         kids = self.children()
-        if len(kids) != self.workers + self.nkeepers():
+        if len(kids) != self.workers + self.nkeepers() + self.publishers:
             return False
         # Confined (privileges dropped first, then the filter) means the
         # child has finished starting.
