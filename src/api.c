@@ -14,6 +14,7 @@
 #include <json-c/json.h>
 
 #include "api.h"
+#include "cors.h"
 #include "http.h"
 
 int
@@ -180,7 +181,8 @@ api_reply(struct evbuffer *out, const struct api_ctx *a, int status,
 {
 	char		 ct[300], rid[80], st[800], ctiming[1400], host[300];
 	char		 hjson[400], ejson[400], ext[400];
-	const char	*hdrs[40];
+	char		 cc[200], acao[API_ORIGIN_MAX + 40];
+	const char	*hdrs[48];
 	double		 total = api_elapsed_ms(a), internal;
 	int		 n = 0, i;
 
@@ -196,7 +198,22 @@ api_reply(struct evbuffer *out, const struct api_ctx *a, int status,
 	/* A browser must not sniff an error body into HTML. */
 	hdrs[n++] = "X-Content-Type-Options: nosniff";
 	/* Answers are per user and per request; browsers must not keep them. */
-	hdrs[n++] = "Cache-Control: no-store";
+	if (a->a_cache_control != NULL) {
+		snprintf(cc, sizeof(cc), "Cache-Control: %s",
+		    a->a_cache_control);
+		hdrs[n++] = cc;
+	} else
+		hdrs[n++] = "Cache-Control: no-store";
+	/* What a response says depends on the page's origin (cors.c). */
+	hdrs[n++] = "Vary: Origin";
+	if (a->a_origin[0] != '\0') {
+		snprintf(acao, sizeof(acao), "Access-Control-Allow-Origin: %s",
+		    a->a_origin);
+		hdrs[n++] = acao;
+		hdrs[n++] = "Access-Control-Allow-Credentials: true";
+		hdrs[n++] = "Access-Control-Expose-Headers: "
+		    CORS_EXPOSE_HEADERS;
+	}
 	ext[0] = '\0';
 	if (a->a_external_host != NULL || a->a_timeout) {
 		api_timing_desc(host, sizeof(host), a->a_timeout ? "Timeout" :
@@ -228,7 +245,7 @@ api_reply(struct evbuffer *out, const struct api_ctx *a, int status,
 	    a->a_external_ms, a->a_cache == API_CACHE_HIT ? "true" : "false",
 	    hjson, a->a_timeout ? ",\"timeout\":true" : "", ejson);
 	hdrs[n++] = ctiming;
-	for (i = 0; extra != NULL && extra[i] != NULL && n < 39; i++)
+	for (i = 0; extra != NULL && extra[i] != NULL && n < 47; i++)
 		hdrs[n++] = extra[i];
 	hdrs[n] = NULL;
 	return http_write_response(out, status, hdrs, body, len,

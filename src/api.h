@@ -14,6 +14,7 @@ struct evbuffer;
 #define API_REQID_LEN	37		/* UUID text + NUL */
 #define API_PREFIX	"/widget-service"
 #define API_HEALTH_PATH	API_PREFIX "/health"
+#define API_ORIGIN_MAX	256		/* a CORS origin + NUL (cors.h) */
 
 enum api_cache {
 	API_CACHE_NONE,		/* no cache lookup happened */
@@ -36,6 +37,10 @@ struct api_ctx {
 	int		 a_timeout;		/* the upstream window ran out */
 	enum api_cache	 a_cache;
 	const char	*a_error;		/* X-Connector-Timing "error" */
+	/* The request's Origin when its tenant lists it (cors.c), else "". */
+	char		 a_origin[API_ORIGIN_MAX];
+	/* Cache-Control of the answer; NULL: no-store. */
+	const char	*a_cache_control;
 };
 
 /* Warm up what the API uses (json-c, the random source) before the sandbox. */

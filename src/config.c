@@ -33,6 +33,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "cors.h"
 
 #ifndef RUNSTATEDIR
 #define RUNSTATEDIR	"/run"
@@ -877,11 +878,15 @@ config_host_norm(const char *v, const char **why)
 	return h;
 }
 
-/* hosts: normalised, and a host listed twice in one tenant is a typo. */
+/*
+ * A list of strings, each normalised by norm (NULL and *why: refused);
+ * one listed twice is a typo.  At most max entries.
+ */
 static void
-config_do_hosts(struct config_ctx *x, const config_setting_t *s, void *base)
+config_norm_list(struct config_ctx *x, const config_setting_t *s,
+    char *(*norm)(const char *, const char **), int max, char ***out,
+    size_t *nout)
 {
-	struct conf_tenant	*t = base;
 	const config_setting_t	*el;
 	const char		*why;
 	char			*h;
@@ -892,28 +897,41 @@ config_do_hosts(struct config_ctx *x, const config_setting_t *s, void *base)
 		return;
 	if ((n = config_setting_length(s)) == 0)
 		return;
-	if ((t->t_hosts = calloc(n, sizeof(*t->t_hosts))) == NULL) {
+	if (n > max) {
+		config_err(x, s, "%d entries; at most %d", n, max);
+		return;
+	}
+	if ((*out = calloc(n, sizeof(**out))) == NULL) {
 		config_err(x, s, "out of memory");
 		return;
 	}
 	for (i = 0; i < n; i++) {
 		el = config_setting_get_elem(s, i);
-		if ((h = config_host_norm(config_setting_get_string(el),
-		    &why)) == NULL) {
+		if ((h = norm(config_setting_get_string(el), &why)) == NULL) {
 			config_err(x, el, "'%s': %s",
 			    config_setting_get_string(el), why);
 			continue;
 		}
-		for (j = 0; j < t->t_nhosts; j++)
-			if (strcmp(t->t_hosts[j], h) == 0)
+		for (j = 0; j < *nout; j++)
+			if (strcmp((*out)[j], h) == 0)
 				break;
-		if (j < t->t_nhosts) {
+		if (j < *nout) {
 			config_err(x, el, "'%s' is listed twice", h);
 			free(h);
 			continue;
 		}
-		t->t_hosts[t->t_nhosts++] = h;
+		(*out)[(*nout)++] = h;
 	}
+}
+
+/* hosts: normalised, and a host listed twice in one tenant is a typo. */
+static void
+config_do_hosts(struct config_ctx *x, const config_setting_t *s, void *base)
+{
+	struct conf_tenant	*t = base;
+
+	config_norm_list(x, s, config_host_norm, INT_MAX, &t->t_hosts,
+	    &t->t_nhosts);
 }
 
 /*
@@ -944,6 +962,37 @@ config_do_tenant_id(struct config_ctx *x, const config_setting_t *s,
 	t->t_id = config_strdup(x, s, v);
 }
 
+/*
+ * cors.origins: each one exactly as a browser sends Origin, so that
+ * matching at request time is a plain comparison (cors.c normalises).
+ */
+static void
+config_do_cors_origins(struct config_ctx *x, const config_setting_t *s,
+    void *base)
+{
+	struct conf_cors	*co = base;
+
+	config_norm_list(x, s, cors_origin_norm, CONF_CORS_MAX_ORIGINS,
+	    &co->co_origins, &co->co_norigins);
+}
+
+static const struct config_key config_cors_keys[] = {
+	{ "origins", CK_FUNC, 0, 0, 0, 0, config_do_cors_origins },
+	{ "max_age", CK_INT, 0, 0, 86400,
+	    offsetof(struct conf_cors, co_max_age), NULL },
+};
+
+static void
+config_do_cors(struct config_ctx *x, const config_setting_t *s, void *base)
+{
+	struct conf_tenant	*t = base;
+
+	if (!config_is_group(x, s))
+		return;
+	config_group(x, s, config_cors_keys, sizeof(config_cors_keys) /
+	    sizeof(config_cors_keys[0]), &t->t_cors);
+}
+
 static const struct config_key config_tenant_keys[] = {
 	{ "id", CK_FUNC, CK_REQUIRED, 0, 0, 0, config_do_tenant_id },
 	{ "hosts", CK_FUNC, 0, 0, 0, 0, config_do_hosts },
@@ -952,6 +1001,7 @@ static const struct config_key config_tenant_keys[] = {
 	{ "store", CK_PATH, CK_REQUIRED, 0, 0,
 	    offsetof(struct conf_tenant, t_store), NULL },
 	{ "session", CK_FUNC, 0, 0, 0, 0, config_do_session },
+	{ "cors", CK_FUNC, 0, 0, 0, 0, config_do_cors },
 };
 
 /* Cross-tenant rules: unique ids, one default, a host and a store once. */
@@ -1019,6 +1069,7 @@ config_do_tenants(struct config_ctx *x, const config_setting_t *s, void *base)
 	for (i = 0; i < c->c_ntenants; i++) {
 		e = config_setting_get_elem(s, i);
 		c->c_tenants[i].t_line = config_setting_source_line(e);
+		c->c_tenants[i].t_cors.co_max_age = CONF_CORS_MAX_AGE;
 		if (!config_is_group(x, e))
 			continue;
 		config_group(x, e, config_tenant_keys,
@@ -1406,6 +1457,9 @@ config_free(struct widgetd_config *c)
 		free(c->c_tenants[i].t_registry);
 		free(c->c_tenants[i].t_store);
 		config_session_clear(&c->c_tenants[i].t_session);
+		for (j = 0; j < c->c_tenants[i].t_cors.co_norigins; j++)
+			free(c->c_tenants[i].t_cors.co_origins[j]);
+		free(c->c_tenants[i].t_cors.co_origins);
 	}
 	free(c->c_tenants);
 	free(c);

@@ -22,6 +22,15 @@ struct conf_session {
 	char		*s_audience;
 };
 
+/* cors: the origins whose pages may call this tenant (SPEC §5). */
+#define CONF_CORS_MAX_ORIGINS	64	/* per tenant */
+#define CONF_CORS_MAX_AGE	600	/* s, default Access-Control-Max-Age */
+struct conf_cors {
+	char	       **co_origins;	/* "scheme://host[:port]", normalised */
+	size_t		 co_norigins;
+	int		 co_max_age;	/* seconds, 0 to 86400 */
+};
+
 struct conf_tenant {
 	char		*t_id;
 	char	       **t_hosts;	/* matched against Host; none: default tenant */
@@ -29,6 +38,7 @@ struct conf_tenant {
 	char		*t_registry;	/* absolute path */
 	char		*t_store;	/* absolute path */
 	struct conf_session t_session;	/* s_public_key NULL: no sessions */
+	struct conf_cors t_cors;	/* no origins: same-origin pages only */
 	int		 t_line;	/* where it was declared */
 };
 

@@ -605,16 +605,7 @@ execute_field_new(struct plan_field **fs, size_t *n, uint32_t src,
 static const char *
 execute_request_header(const struct http_request *r, const char *name)
 {
-	const char	*v = NULL;
-	size_t		 i;
-
-	for (i = 0; i < r->r_nheaders; i++)
-		if (strcasecmp(r->r_headers[i].h_name, name) == 0) {
-			if (v != NULL)
-				return NULL;
-			v = r->r_headers[i].h_value;
-		}
-	return v;
+	return http_request_header_once(r, name);
 }
 
 /*

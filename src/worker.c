@@ -34,10 +34,12 @@
 #include "api.h"
 #include "chan.h"
 #include "config.h"
+#include "cors.h"
 #include "http.h"
 #include "ipc.h"
 #include "log.h"
 #include "proc.h"
+#include "sdk_assets.h"
 #include "session.h"
 #include "snapshot.h"
 #include "template/template.h"
@@ -227,6 +229,9 @@ worker_route(struct conn *c)
 	c->c_ctx.a_head = head;
 	c->c_ctx.a_keepalive = r->r_keepalive && !w->w_draining;
 
+	/* Preflights are answered here; a_origin set for the rest. */
+	if (cors_route(c) || sdk_assets_route(c))
+		return;
 	if (strncmp(p, conn_prefix, sizeof(conn_prefix) - 1) == 0) {
 		p += sizeof(conn_prefix) - 1;
 		end = strchr(p, '/');
