@@ -45,3 +45,9 @@ tests_check_cors_LDADD = $(WD_TEST_LIBS)
 # under tsc (Debian's nodejs and node-typescript; SKIP without them).
 TESTS += tests/sdk_node.sh tests/sdk_types.sh
 EXTRA_DIST += tests/sdk_node.sh tests/sdk_types.sh
+
+# In a real browser (headless Chromium over the DevTools protocol, cdp.py;
+# SKIP without Chromium), and CORS and the SDK's files on the wire.
+TESTS += tests/integration/sdk_browser.py tests/integration/api_cors.py
+EXTRA_DIST += tests/integration/sdk_browser.py tests/integration/cdp.py \
+	tests/integration/api_cors.py

@@ -182,7 +182,7 @@ cors_route(struct conn *c)
 	const struct snapshot		*sn = c->c_w->w_gen->wg_snap;
 	const struct snap_tenant	*st;
 	const struct conf_tenant	*t = NULL;
-	const char			*origin, *extra[5];
+	const char			*origin, *extra[4];
 	char				 acao[CORS_ORIGIN_MAX + 40], age[64];
 	char				*ach = NULL;
 	size_t				 i;
@@ -228,9 +228,7 @@ cors_route(struct conn *c)
 	extra[1] = age;
 	extra[2] = ach != NULL ? ach : "Access-Control-Allow-Headers: "
 	    CORS_ALLOW_HEADERS;
-	extra[3] = "Vary: Access-Control-Request-Method, "
-	    "Access-Control-Request-Headers";
-	extra[4] = NULL;
+	extra[3] = NULL;
 	c->c_status = 204;
 	if (api_reply(bufferevent_get_output(c->c_bev), &c->c_ctx, 204, NULL,
 	    extra, NULL, 0) == -1)
