@@ -51,3 +51,14 @@ EXTRA_DIST += tests/sdk_node.sh tests/sdk_types.sh
 TESTS += tests/integration/sdk_browser.py tests/integration/api_cors.py
 EXTRA_DIST += tests/integration/sdk_browser.py tests/integration/cdp.py \
 	tests/integration/api_cors.py
+
+# Test mode: the messages (testmsg.c), the keeper's unsaved definitions
+# (keeper_test.c), the worker's run (testmode.c), the parent's relay
+# (parent_test.c), the control socket's HTTP form (control_http.c) and
+# widgetctl test (ctl_test.c).
+src_libwidgetd_a_SOURCES += src/testmsg.h src/testmsg.c \
+	src/keeper_test.h src/keeper_test.c src/testmode.h src/testmode.c \
+	src/parent_test.h src/parent_test.c src/control_http.h \
+	src/control_http.c src/ctl_test.c
+TESTS += tests/integration/testmode.py
+EXTRA_DIST += tests/integration/testmode.py

@@ -36,6 +36,7 @@
 #include "session.h"
 #include "snapshot.h"
 #include "template/template.h"
+#include "testmode.h"
 #include "worker.h"
 
 #define SCOPE_REQUEST		"Request"
@@ -1223,6 +1224,8 @@ execute_send(struct conn *c, struct plan *pl)
 	struct exec	*x = c->c_exec;
 	struct ipc_buf	 b;
 
+	if (c->c_test != NULL)
+		testmode_debug(c, pl);
 	if (plan_encode(&b, pl) == -1) {
 		ipc_buf_clear(&b);
 		execute_error(c, 413, "PAYLOAD_TOO_LARGE", SCOPE_REQUEST,
@@ -1278,7 +1281,8 @@ execute_connector(struct conn *c, const char *permalink)
 	}
 	x->x_tenant_id = snapshot_tenant_id(x->x_gen->wg_snap, x->x_tenant);
 	if (!connector_slug_valid(permalink, strlen(permalink)) ||
-	    (x->x_conn = registry_connector(x->x_tenant->st_reg,
+	    (x->x_conn = c->c_test != NULL ? testmode_connector(c,
+	    x->x_tenant, permalink) : registry_connector(x->x_tenant->st_reg,
 	    permalink)) == NULL) {
 		execute_error(c, 404, "CONNECTOR_NOT_FOUND", SCOPE_REQUEST,
 		    "no such connector", NULL);
@@ -1344,6 +1348,8 @@ execute_connector(struct conn *c, const char *permalink)
 	pl.pl_tenant = (uint32_t)x->x_tenant->st_index;
 	pl.pl_kind = PLAN_CONNECTOR;
 	pl.pl_conn = (uint32_t)x->x_conn->c_index;
+	if (c->c_test != NULL)
+		testmode_plan(c, &pl);
 	if ((pl.pl_reqid = strdup(c->c_ctx.a_reqid)) == NULL ||
 	    (pl.pl_method = strdup(r->r_method)) == NULL)
 		goto oom;

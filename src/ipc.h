@@ -60,6 +60,12 @@ enum msg_type {
 				 * ipc_decode_secrets */
 	MSG_STATS_REQ,		/* parent → worker: id = query number; send
 				 * MSG_STATS; empty */
+	MSG_TEST,		/* parent → worker: id = test number; run a
+				 * connector in test mode (testmsg.h);
+				 * testmsg_req_decode */
+	MSG_TEST_DEF,		/* parent → keeper: id = test number; an
+				 * unsaved Code Mode definition one worker may
+				 * call once (testmsg.h); testmsg_def_decode */
 
 	/* worker → keeper (2xx) */
 	MSG_PING = 200,		/* worker → keeper: health round trip; empty */
@@ -96,6 +102,12 @@ enum msg_type {
 				 * ipc_decode_access */
 	MSG_SECRETS_DONE,	/* keeper → parent: id = MSG_SECRETS's; the
 				 * secrets have been re-read; empty */
+	MSG_TEST_DEF_DONE,	/* keeper → parent: id = MSG_TEST_DEF's; u32
+				 * loaded (1) or not, string why;
+				 * testmsg_def_done_decode */
+	MSG_TEST_DONE,		/* worker → parent: id = MSG_TEST's; status,
+				 * headers, body and X-Debug-Request
+				 * (testmsg.h); testmsg_res_decode */
 };
 
 /* "MSG_LOG" etc.; "unknown" for a number outside the catalogue. */

@@ -43,6 +43,7 @@
 #include "session.h"
 #include "snapshot.h"
 #include "template/template.h"
+#include "testmode.h"
 #include "worker.h"
 
 /* glibc's sys/queue.h lacks the _SAFE iterator. */
@@ -155,6 +156,12 @@ worker_access(struct conn *c, const char *tenant, const char *connector,
 void
 worker_conn_answered(struct conn *c)
 {
+	/* A test's answer goes to the parent, and its connection with it. */
+	if (c->c_test != NULL) {
+		testmode_answered(c);
+		worker_conn_free(c);
+		return;
+	}
 	if (!c->c_logged)
 		worker_access(c, NULL, NULL, 0, NULL, NULL);
 	c->c_logged = 0;
@@ -417,9 +424,11 @@ worker_conn_free(struct conn *c)
 	http_parser_state_free(c->c_parser);
 	event_free(c->c_timer);
 	bufferevent_free(c->c_bev);	/* closes the socket */
+	/* The parent balances load on these counts; a test is not one. */
+	if (c->c_test == NULL)
+		chan_send(w->w_parent, MSG_CONN_DONE, 0, NULL, 0, -1);
+	testmode_free(c);
 	free(c);
-	/* The parent balances load on these counts. */
-	chan_send(w->w_parent, MSG_CONN_DONE, 0, NULL, 0, -1);
 	worker_maybe_exit(w);
 }
 
@@ -794,6 +803,9 @@ worker_parent_msg(struct chan *ch, struct ipc_msg *m, void *arg)
 		return 0;
 	case MSG_SNAPSHOT:
 		worker_snapshot(w, m);
+		return 0;
+	case MSG_TEST:
+		testmode_start(w, m);
 		return 0;
 	case MSG_STATS_REQ:
 		if (execute_stats_encode(w->w_stats, &b) == 0)
