@@ -62,3 +62,23 @@ src_libwidgetd_a_SOURCES += src/testmsg.h src/testmsg.c \
 	src/control_http.c src/ctl_test.c
 TESTS += tests/integration/testmode.py
 EXTRA_DIST += tests/integration/testmode.py
+
+# The new parsers: the control socket's HTTP form, test mode's messages.
+FUZZ_TARGETS += tests/fuzz/fuzz_control_http
+tests_fuzz_fuzz_control_http_SOURCES = tests/fuzz/fuzz_control_http.c \
+	tests/fuzz/replay.c
+tests_fuzz_fuzz_control_http_libfuzzer_SOURCES = \
+	tests/fuzz/fuzz_control_http.c
+tests_fuzz_fuzz_control_http_libfuzzer_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_LDFLAGS)
+FUZZ_TARGETS += tests/fuzz/fuzz_testmsg
+tests_fuzz_fuzz_testmsg_SOURCES = tests/fuzz/fuzz_testmsg.c tests/fuzz/replay.c
+tests_fuzz_fuzz_testmsg_libfuzzer_SOURCES = tests/fuzz/fuzz_testmsg.c
+tests_fuzz_fuzz_testmsg_libfuzzer_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_LDFLAGS)
+
+# Units of test mode's pieces that need no daemon.
+check_PROGRAMS += tests/check_testmode
+TESTS += tests/check_testmode
+tests_check_testmode_SOURCES = tests/check_testmode.c \
+	tests/check_main.c tests/check_main.h
+tests_check_testmode_CFLAGS = $(WD_TEST_CFLAGS)
+tests_check_testmode_LDADD = $(WD_TEST_LIBS)
