@@ -82,3 +82,7 @@ tests_check_testmode_SOURCES = tests/check_testmode.c \
 	tests/check_main.c tests/check_main.h
 tests_check_testmode_CFLAGS = $(WD_TEST_CFLAGS)
 tests_check_testmode_LDADD = $(WD_TEST_LIBS)
+
+# The example widget page of the README's quick start, in Chromium.
+TESTS += tests/integration/sdk_example.py
+EXTRA_DIST += tests/integration/sdk_example.py contrib/widget-example
