@@ -43,6 +43,7 @@
 #include "session.h"
 #include "snapshot.h"
 #include "template/template.h"
+#include "testmode.h"
 #include "worker.h"
 
 #define SCOPE_REQUEST		"Request"
@@ -681,16 +682,7 @@ execute_field_new(struct plan_field **fs, size_t *n, uint32_t src,
 static const char *
 execute_request_header(const struct http_request *r, const char *name)
 {
-	const char	*v = NULL;
-	size_t		 i;
-
-	for (i = 0; i < r->r_nheaders; i++)
-		if (strcasecmp(r->r_headers[i].h_name, name) == 0) {
-			if (v != NULL)
-				return NULL;
-			v = r->r_headers[i].h_value;
-		}
-	return v;
+	return http_request_header_once(r, name);
 }
 
 /*
@@ -1369,6 +1361,8 @@ execute_send(struct conn *c, struct plan *pl)
 	struct ipc_buf	 b;
 
 	c->c_ctx.a_cache = API_CACHE_MISS;
+	if (c->c_test != NULL)
+		testmode_debug(c, pl);
 	if (plan_encode(&b, pl) == -1) {
 		ipc_buf_clear(&b);
 		execute_error(c, 413, "PAYLOAD_TOO_LARGE", SCOPE_REQUEST,
@@ -1438,7 +1432,8 @@ execute_connector(struct conn *c, const char *permalink)
 	if ((x = execute_begin(c)) == NULL)
 		return;
 	if (!connector_slug_valid(permalink, strlen(permalink)) ||
-	    (x->x_conn = registry_connector(x->x_tenant->st_reg,
+	    (x->x_conn = c->c_test != NULL ? testmode_connector(c,
+	    x->x_tenant, permalink) : registry_connector(x->x_tenant->st_reg,
 	    permalink)) == NULL) {
 		execute_error(c, 404, "CONNECTOR_NOT_FOUND", SCOPE_REQUEST,
 		    "no such connector", NULL);
@@ -1504,6 +1499,8 @@ execute_connector(struct conn *c, const char *permalink)
 	execute_mark(&t0);
 	pl.pl_kind = PLAN_CONNECTOR;
 	pl.pl_conn = (uint32_t)x->x_conn->c_index;
+	if (c->c_test != NULL)
+		testmode_plan(c, &pl);
 	/* A blank request template forwards the payload as it came. */
 	if (execute_plan(c, x, &env, &pl, r->r_body, blen) == -1)
 		goto out;
