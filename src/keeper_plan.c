@@ -40,7 +40,8 @@ kplan_request(const struct snapshot *sn, const struct plan *pl)
 			return NULL;
 		return &reg->r_conns[pl->pl_conn].c_req;
 	}
-	if (pl->pl_conn >= reg->r_ncomps)
+	/* PLAN_TEST names no registry entry: keeper_call() has its own. */
+	if (pl->pl_kind != PLAN_STEP || pl->pl_conn >= reg->r_ncomps)
 		return NULL;
 	cc = &reg->r_comps[pl->pl_conn];
 	if (pl->pl_step >= cc->cc_nsteps)
