@@ -15,6 +15,7 @@
 #include <json-c/json.h>
 
 #include "api.h"
+#include "cors.h"
 #include "http.h"
 
 int
@@ -357,8 +358,9 @@ api_reply(struct evbuffer *out, const struct api_ctx *a, int status,
     size_t len)
 {
 	char		 ct[300], rid[80], st[800], ctiming[1400], cs[200];
+	char		 cc[200], acao[API_ORIGIN_MAX + 40];
 	char		*stepst = NULL, *stepct = NULL;
-	const char	*hdrs[40];
+	const char	*hdrs[48];
 	struct api_str	 s;
 	double		 total = api_elapsed_ms(a), internal;
 	int		 n = 0, i, r;
@@ -379,7 +381,24 @@ api_reply(struct evbuffer *out, const struct api_ctx *a, int status,
 	/* A browser must not sniff an error body into HTML. */
 	hdrs[n++] = "X-Content-Type-Options: nosniff";
 	/* Answers are per user and per request; browsers must not keep them. */
-	hdrs[n++] = "Cache-Control: no-store";
+	if (a->a_cache_control != NULL) {
+		api_str_init(&s, cc, sizeof(cc));
+		api_str_add(&s, "Cache-Control: ");
+		api_str_add(&s, a->a_cache_control);
+		hdrs[n++] = cc;
+	} else
+		hdrs[n++] = "Cache-Control: no-store";
+	/* What a response says depends on the page's origin (cors.c). */
+	hdrs[n++] = "Vary: Origin";
+	if (a->a_origin[0] != '\0') {
+		api_str_init(&s, acao, sizeof(acao));
+		api_str_add(&s, "Access-Control-Allow-Origin: ");
+		api_str_add(&s, a->a_origin);
+		hdrs[n++] = acao;
+		hdrs[n++] = "Access-Control-Allow-Credentials: true";
+		hdrs[n++] = "Access-Control-Expose-Headers: "
+		    CORS_EXPOSE_HEADERS;
+	}
 	if (a->a_nsteps > 0) {
 		if (api_timing_steps(a, total, internal, &stepst,
 		    &stepct) == -1)
@@ -451,7 +470,7 @@ api_reply(struct evbuffer *out, const struct api_ctx *a, int status,
 		hdrs[n++] = cs;
 	}
 extra:
-	for (i = 0; extra != NULL && extra[i] != NULL && n < 39; i++)
+	for (i = 0; extra != NULL && extra[i] != NULL && n < 47; i++)
 		hdrs[n++] = extra[i];
 	hdrs[n] = NULL;
 	r = http_write_response(out, status, hdrs, body, len, a->a_keepalive,

@@ -14,6 +14,7 @@ struct evbuffer;
 #define API_REQID_LEN	37		/* UUID text + NUL */
 #define API_PREFIX	"/widget-service"
 #define API_HEALTH_PATH	API_PREFIX "/health"
+#define API_ORIGIN_MAX	256		/* a CORS origin + NUL (cors.h) */
 
 enum api_cache {
 	API_CACHE_NONE,		/* no cache lookup happened */
@@ -58,6 +59,10 @@ struct api_ctx {
 	/* A composite connector's steps that ran (0: not a composite's). */
 	const struct api_step *a_steps;
 	size_t		 a_nsteps;
+	/* The request's Origin when its tenant lists it (cors.c), else "". */
+	char		 a_origin[API_ORIGIN_MAX];
+	/* Cache-Control of the answer; NULL: no-store. */
+	const char	*a_cache_control;
 };
 
 /* Warm up what the API uses (json-c, the random source) before the sandbox. */

@@ -33,6 +33,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "cors.h"
 #include "extreg.h"
 #include "scan.h"
 
@@ -888,13 +889,14 @@ config_host_norm(const char *v, const char **why)
 }
 
 /*
- * A list of host names, normalised (config_host_norm); a host listed
- * twice is a typo.  literal: no IP literal and no '_', as a CSP host
- * source needs.  Every bad entry is reported; the good ones are kept.
+ * A list of strings, each normalised by norm (NULL and *why: refused);
+ * one listed twice is a typo.  At most max entries.  Every bad entry is
+ * reported; the good ones are kept.
  */
 static void
-config_host_list(struct config_ctx *x, const config_setting_t *s,
-    int literal, char ***list, size_t *nlist)
+config_norm_list(struct config_ctx *x, const config_setting_t *s,
+    char *(*norm)(const char *, const char **), int max, char ***out,
+    size_t *nout)
 {
 	const config_setting_t	*el;
 	const char		*why;
@@ -906,29 +908,30 @@ config_host_list(struct config_ctx *x, const config_setting_t *s,
 		return;
 	if ((n = config_setting_length(s)) == 0)
 		return;
-	if ((*list = calloc(n, sizeof(**list))) == NULL) {
+	if (n > max) {
+		config_err(x, s, "%d entries; at most %d", n, max);
+		return;
+	}
+	if ((*out = calloc(n, sizeof(**out))) == NULL) {
 		config_err(x, s, "out of memory");
 		return;
 	}
 	for (i = 0; i < n; i++) {
 		el = config_setting_get_elem(s, i);
-		if ((h = config_host_norm(config_setting_get_string(el),
-		    &why)) == NULL) {
+		if ((h = norm(config_setting_get_string(el), &why)) == NULL) {
 			config_err(x, el, "'%s': %s",
 			    config_setting_get_string(el), why);
 			continue;
 		}
-		for (j = 0; j < *nlist; j++)
-			if (strcmp((*list)[j], h) == 0)
+		for (j = 0; j < *nout; j++)
+			if (strcmp((*out)[j], h) == 0)
 				break;
-		if (j < *nlist || (literal && (h[0] == '[' ||
-		    strchr(h, '_') != NULL))) {
-			config_err(x, el, j < *nlist ? "'%s' is listed twice" :
-			    "'%s': not a host name", h);
+		if (j < *nout) {
+			config_err(x, el, "'%s' is listed twice", h);
 			free(h);
 			continue;
 		}
-		(*list)[(*nlist)++] = h;
+		(*out)[(*nout)++] = h;
 	}
 }
 
@@ -938,7 +941,8 @@ config_do_hosts(struct config_ctx *x, const config_setting_t *s, void *base)
 {
 	struct conf_tenant	*t = base;
 
-	config_host_list(x, s, 0, &t->t_hosts, &t->t_nhosts);
+	config_norm_list(x, s, config_host_norm, INT_MAX, &t->t_hosts,
+	    &t->t_nhosts);
 }
 
 /*
@@ -1010,6 +1014,25 @@ config_do_repository(struct config_ctx *x, const config_setting_t *s,
 }
 
 /*
+ * A CDN host: config_host_norm's, and literal, as a CSP host source needs
+ * (no IP literal, no '_').
+ */
+static char *
+config_cdn_norm(const char *v, const char **why)
+{
+	char	*h;
+
+	if ((h = config_host_norm(v, why)) == NULL)
+		return NULL;
+	if (h[0] == '[' || strchr(h, '_') != NULL) {
+		*why = "not a host name";
+		free(h);
+		return NULL;
+	}
+	return h;
+}
+
+/*
  * trusted_cdns: host names as a URL carries them (no port, no scheme),
  * the scan's allow-list and the CSP's host sources (literal hosts, never
  * a wildcard).  It replaces the default list; an empty list trusts no CDN.
@@ -1025,12 +1048,7 @@ config_do_cdns(struct config_ctx *x, const config_setting_t *s, void *base)
 	free(e->x_cdns);
 	e->x_cdns = NULL;
 	e->x_ncdns = 0;
-	if ((config_setting_is_array(s) || config_setting_is_list(s)) &&
-	    config_setting_length(s) > 64) {
-		config_err(x, s, "at most 64 hosts");
-		return;
-	}
-	config_host_list(x, s, 1, &e->x_cdns, &e->x_ncdns);
+	config_norm_list(x, s, config_cdn_norm, 64, &e->x_cdns, &e->x_ncdns);
 }
 
 static const struct config_key config_ext_keys[] = {
@@ -1053,6 +1071,37 @@ config_do_extensions(struct config_ctx *x, const config_setting_t *s,
 	    sizeof(config_ext_keys[0]), &c->c_ext);
 }
 
+/*
+ * cors.origins: each one exactly as a browser sends Origin, so that
+ * matching at request time is a plain comparison (cors.c normalises).
+ */
+static void
+config_do_cors_origins(struct config_ctx *x, const config_setting_t *s,
+    void *base)
+{
+	struct conf_cors	*co = base;
+
+	config_norm_list(x, s, cors_origin_norm, CONF_CORS_MAX_ORIGINS,
+	    &co->co_origins, &co->co_norigins);
+}
+
+static const struct config_key config_cors_keys[] = {
+	{ "origins", CK_FUNC, 0, 0, 0, 0, config_do_cors_origins },
+	{ "max_age", CK_INT, 0, 0, 86400,
+	    offsetof(struct conf_cors, co_max_age), NULL },
+};
+
+static void
+config_do_cors(struct config_ctx *x, const config_setting_t *s, void *base)
+{
+	struct conf_tenant	*t = base;
+
+	if (!config_is_group(x, s))
+		return;
+	config_group(x, s, config_cors_keys, sizeof(config_cors_keys) /
+	    sizeof(config_cors_keys[0]), &t->t_cors);
+}
+
 static const struct config_key config_tenant_keys[] = {
 	{ "id", CK_FUNC, CK_REQUIRED, 0, 0, 0, config_do_tenant_id },
 	{ "hosts", CK_FUNC, 0, 0, 0, 0, config_do_hosts },
@@ -1062,6 +1111,7 @@ static const struct config_key config_tenant_keys[] = {
 	    offsetof(struct conf_tenant, t_store), NULL },
 	{ "session", CK_FUNC, 0, 0, 0, 0, config_do_session },
 	{ "repository", CK_FUNC, 0, 0, 0, 0, config_do_repository },
+	{ "cors", CK_FUNC, 0, 0, 0, 0, config_do_cors },
 };
 
 /* Cross-tenant rules: unique ids, one default, a host and a store once. */
@@ -1129,6 +1179,7 @@ config_do_tenants(struct config_ctx *x, const config_setting_t *s, void *base)
 	for (i = 0; i < c->c_ntenants; i++) {
 		e = config_setting_get_elem(s, i);
 		c->c_tenants[i].t_line = config_setting_source_line(e);
+		c->c_tenants[i].t_cors.co_max_age = CONF_CORS_MAX_AGE;
 		if (!config_is_group(x, e))
 			continue;
 		config_group(x, e, config_tenant_keys,
@@ -1555,6 +1606,9 @@ config_free(struct widgetd_config *c)
 		free(c->c_tenants[i].t_repo.rp_path);
 		free(c->c_tenants[i].t_repo.rp_branch);
 		free(c->c_tenants[i].t_published);
+		for (j = 0; j < c->c_tenants[i].t_cors.co_norigins; j++)
+			free(c->c_tenants[i].t_cors.co_origins[j]);
+		free(c->c_tenants[i].t_cors.co_origins);
 	}
 	free(c->c_tenants);
 	free(c);

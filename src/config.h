@@ -28,6 +28,15 @@ struct conf_repo {
 	char		*rp_branch;	/* watched branch, default "main" */
 };
 
+/* cors: the origins whose pages may call this tenant (SPEC §5). */
+#define CONF_CORS_MAX_ORIGINS	64	/* per tenant */
+#define CONF_CORS_MAX_AGE	600	/* s, default Access-Control-Max-Age */
+struct conf_cors {
+	char	       **co_origins;	/* "scheme://host[:port]", normalised */
+	size_t		 co_norigins;
+	int		 co_max_age;	/* seconds, 0 to 86400 */
+};
+
 struct conf_tenant {
 	char		*t_id;
 	char	       **t_hosts;	/* matched against Host; none: default tenant */
@@ -38,6 +47,7 @@ struct conf_tenant {
 	struct conf_repo t_repo;	/* rp_path NULL: no extensions */
 	char		*t_published;	/* state_dir/extensions/<id>: where its
 					   publisher writes (always set) */
+	struct conf_cors t_cors;	/* no origins: same-origin pages only */
 	int		 t_line;	/* where it was declared */
 };
 

@@ -33,6 +33,7 @@
 #include <json-c/json.h>
 
 #include "control.h"
+#include "control_http.h"
 #include "log.h"
 
 #define CONTROL_BACKLOG		16
@@ -90,6 +91,7 @@ struct control_conn {
 	struct control_req	*cc_req;	/* in CS_WAIT */
 	uid_t			 cc_uid;
 	pid_t			 cc_pid;
+	int			 cc_http;	/* HTTP form (control_http.c) */
 };
 
 struct control_req {
@@ -107,6 +109,8 @@ static void	control_accept_cb(int, short, void *);
 static void	control_read_cb(int, short, void *);
 static void	control_write_cb(int, short, void *);
 static void	control_timer_cb(int, short, void *);
+static void	control_dispatch(struct control_conn *, struct json_object *,
+		    const char *);
 
 /* --- the socket on disk ---------------------------------------------- */
 
@@ -679,6 +683,11 @@ control_send(struct control_conn *cc, struct json_object *reply)
 	/* Without an answer the client sees the connection close: an error. */
 	s = reply == NULL ? NULL : json_object_to_json_string_ext(reply,
 	    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+	if (cc->cc_http) {
+		/* An HTTP request gets an HTTP answer, whatever it says. */
+		cc->cc_out = control_http_reply(reply, &cc->cc_outlen);
+		s = NULL;
+	}
 	if (s != NULL) {
 		len = strlen(s);
 		if ((cc->cc_out = malloc(len + 1)) != NULL) {
@@ -794,7 +803,6 @@ static void
 control_request(struct control_conn *cc, size_t len)
 {
 	struct control		*ctl = cc->cc_ctl;
-	struct control_req	*req;
 	struct json_object	*o;
 	const char		*command, *line;
 	char			 err[256];
@@ -821,6 +829,17 @@ control_request(struct control_conn *cc, size_t len)
 		return;
 	}
 	evbuffer_drain(cc->cc_in, evbuffer_get_length(cc->cc_in));
+	control_dispatch(cc, o, command);
+}
+
+/* A well-formed request (o taken) goes to the handler. */
+static void
+control_dispatch(struct control_conn *cc, struct json_object *o,
+    const char *command)
+{
+	struct control		*ctl = cc->cc_ctl;
+	struct control_req	*req;
+
 	if ((req = calloc(1, sizeof(*req))) == NULL) {
 		json_object_put(o);
 		control_fail(cc, "out of memory");
@@ -840,6 +859,42 @@ control_request(struct control_conn *cc, size_t len)
 	ctl->ctl_handler(req, command, o, ctl->ctl_arg);
 }
 
+/*
+ * The HTTP form: once the whole request is in, it is the "test" command
+ * (control_http.c).  Its answer is HTTP too (control_send).
+ */
+static void
+control_http_request(struct control_conn *cc)
+{
+	struct json_object	*o;
+	const char		*buf, *msg;
+	size_t			 len = evbuffer_get_length(cc->cc_in);
+	int			 status, r;
+
+	cc->cc_http = 1;
+	buf = (const char *)evbuffer_pullup(cc->cc_in, -1);
+	r = control_http_parse(buf, len, control_limit(cc->cc_ctl, "test"),
+	    &o, &status, &msg);
+	if (r == 0 && len <= cc->cc_ctl->ctl_readmax +
+	    CONTROL_HTTP_HEAD_MAX)
+		return;
+	if (r == 0) {
+		status = 413;
+		msg = "request too large";
+	}
+	evbuffer_drain(cc->cc_in, len);
+	if (r == 1) {
+		event_del(cc->cc_ev_read);
+		control_dispatch(cc, o, "test");
+		return;
+	}
+	log_debug("control: uid %ld pid %ld: HTTP %d: %s", (long)cc->cc_uid,
+	    (long)cc->cc_pid, status, msg);
+	o = control_error(msg);
+	json_object_object_add(o, "status", json_object_new_int(status));
+	control_send(cc, o);
+}
+
 /* The peer hung up entirely, rather than only shut its writing side. */
 static int
 control_hungup(int fd)
@@ -854,6 +909,7 @@ control_read_cb(int fd, short what, void *arg)
 {
 	struct control_conn	*cc = arg;
 	struct evbuffer_ptr	 eol;
+	struct json_object	*o;
 	char			 junk[512];
 	size_t			 have;
 	ssize_t			 n;
@@ -873,8 +929,9 @@ control_read_cb(int fd, short what, void *arg)
 		return;
 	}
 	have = evbuffer_get_length(cc->cc_in);
-	n = evbuffer_read(cc->cc_in, fd, (int)(cc->cc_ctl->ctl_readmax + 1 -
-	    have));
+	/* The HTTP form's header lines come on top of the body's cap. */
+	n = evbuffer_read(cc->cc_in, fd, (int)(cc->cc_ctl->ctl_readmax + 1 +
+	    (cc->cc_http ? CONTROL_HTTP_HEAD_MAX : 0) - have));
 	if (n == -1 && (errno == EAGAIN || errno == EINTR))
 		return;
 	if (n == -1) {
@@ -889,7 +946,20 @@ control_read_cb(int fd, short what, void *arg)
 		}
 		/* Its writing side shut without a newline ends the line. */
 		event_del(cc->cc_ev_read);
+		if (cc->cc_http) {
+			evbuffer_drain(cc->cc_in, have);
+			o = control_error("incomplete request");
+			json_object_object_add(o, "status",
+			    json_object_new_int(400));
+			control_send(cc, o);
+			return;
+		}
 		control_request(cc, have);
+		return;
+	}
+	if (cc->cc_http || control_http_is((const char *)evbuffer_pullup(
+	    cc->cc_in, 1), evbuffer_get_length(cc->cc_in))) {
+		control_http_request(cc);
 		return;
 	}
 	eol = evbuffer_search_eol(cc->cc_in, NULL, NULL, EVBUFFER_EOL_LF);

@@ -45,6 +45,7 @@
 #include "session.h"
 #include "snapshot.h"
 #include "template/template.h"
+#include "testmode.h"
 #include "worker.h"
 
 #define SCOPE_REQUEST		"Request"
@@ -750,16 +751,7 @@ execute_field_new(struct plan_field **fs, size_t *n, uint32_t src,
 static const char *
 execute_request_header(const struct http_request *r, const char *name)
 {
-	const char	*v = NULL;
-	size_t		 i;
-
-	for (i = 0; i < r->r_nheaders; i++)
-		if (strcasecmp(r->r_headers[i].h_name, name) == 0) {
-			if (v != NULL)
-				return NULL;
-			v = r->r_headers[i].h_value;
-		}
-	return v;
+	return http_request_header_once(r, name);
 }
 
 /*
@@ -1467,6 +1459,8 @@ execute_send(struct conn *c, struct plan *pl)
 	struct ipc_buf	 b;
 
 	c->c_ctx.a_cache = API_CACHE_MISS;
+	if (c->c_test != NULL)
+		testmode_debug(c, pl);
 	if (plan_encode(&b, pl) == -1) {
 		ipc_buf_clear(&b);
 		execute_error(c, 413, "PAYLOAD_TOO_LARGE", SCOPE_REQUEST,
@@ -1566,7 +1560,8 @@ execute_connector(struct conn *c, const char *permalink)
 	if ((x = execute_begin(c)) == NULL)
 		return;
 	if (!connector_slug_valid(permalink, strlen(permalink)) ||
-	    (x->x_conn = registry_connector(x->x_tenant->st_reg,
+	    (x->x_conn = c->c_test != NULL ? testmode_connector(c,
+	    x->x_tenant, permalink) : registry_connector(x->x_tenant->st_reg,
 	    permalink)) == NULL) {
 		execute_error(c, 404, "CONNECTOR_NOT_FOUND", SCOPE_REQUEST,
 		    "no such connector", NULL);
@@ -1632,6 +1627,8 @@ execute_connector(struct conn *c, const char *permalink)
 	execute_mark(&t0);
 	pl.pl_kind = PLAN_CONNECTOR;
 	pl.pl_conn = (uint32_t)x->x_conn->c_index;
+	if (c->c_test != NULL)
+		testmode_plan(c, &pl);
 	/* A blank request template forwards the payload as it came. */
 	if (execute_plan(c, x, &env, &pl, r->r_body, blen) == -1)
 		goto out;
@@ -1639,7 +1636,11 @@ execute_connector(struct conn *c, const char *permalink)
 	c->c_ctx.a_transform_ms = api_ms_between(&t0, &t1);
 	tval_unref(g);
 	g = NULL;
-	execute_lookup(c, &pl);
+	/* A test always reaches the upstream, and leaves nothing cached. */
+	if (c->c_test != NULL)
+		execute_send(c, &pl);
+	else
+		execute_lookup(c, &pl);
 	goto out;
 oom:
 	execute_error(c, 500, NULL, SCOPE_UNEXPECTED, "out of memory", NULL);

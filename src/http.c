@@ -191,6 +191,21 @@ http_request_header(const struct http_request *r, const char *name)
 	return NULL;
 }
 
+const char *
+http_request_header_once(const struct http_request *r, const char *name)
+{
+	const char	*v = NULL;
+	size_t		 i;
+
+	for (i = 0; i < r->r_nheaders; i++)
+		if (strcasecmp(r->r_headers[i].h_name, name) == 0) {
+			if (v != NULL)
+				return NULL;
+			v = r->r_headers[i].h_value;
+		}
+	return v;
+}
+
 /*
  * The header block is no longer needed once parsed; an idle keep-alive
  * connection should cost only this structure.

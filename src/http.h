@@ -39,6 +39,9 @@ struct http_request {
 
 /* Case-insensitive lookup; NULL when absent. */
 const char	*http_request_header(const struct http_request *, const char *name);
+/* The same when the request carries the header exactly once, else NULL. */
+const char	*http_request_header_once(const struct http_request *,
+		    const char *name);
 
 enum http_status {
 	HTTP_NEED_MORE = 0,	/* feed more bytes */

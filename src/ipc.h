@@ -71,6 +71,12 @@ enum msg_type {
 	MSG_PUBLISH,		/* parent → publisher: id = query number;
 				 * publish the watched branch now (answer
 				 * MSG_PUBLISHED with the same id); empty */
+	MSG_TEST,		/* parent → worker: id = test number; run a
+				 * connector in test mode (testmsg.h);
+				 * testmsg_req_decode */
+	MSG_TEST_DEF,		/* parent → keeper: id = test number; an
+				 * unsaved Code Mode definition one worker may
+				 * call once (testmsg.h); testmsg_def_decode */
 
 	/* worker → keeper (2xx) */
 	MSG_PING = 200,		/* worker → keeper: health round trip; empty */
@@ -114,6 +120,12 @@ enum msg_type {
 				 * when a push started it; one build's
 				 * outcome (struct ipc_published);
 				 * ipc_decode_published */
+	MSG_TEST_DEF_DONE,	/* keeper → parent: id = MSG_TEST_DEF's; u32
+				 * loaded (1) or not, string why;
+				 * testmsg_def_done_decode */
+	MSG_TEST_DONE,		/* worker → parent: id = MSG_TEST's; status,
+				 * headers, body and X-Debug-Request
+				 * (testmsg.h); testmsg_res_decode */
 };
 
 /* "MSG_LOG" etc.; "unknown" for a number outside the catalogue. */

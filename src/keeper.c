@@ -32,11 +32,13 @@
 
 #include "chan.h"
 #include "config.h"
+#include "connector.h"
 #include "ipc.h"
 #include "keeper_auth.h"
 #include "keeper_egress.h"
 #include "keeper_plan.h"
 #include "keeper_redact.h"
+#include "keeper_test.h"
 #include "log.h"
 #include "plan.h"
 #include "proc.h"
@@ -44,6 +46,7 @@
 #include "snapshot.h"
 #include "store.h"
 #include "template/template.h"
+#include "testmsg.h"
 
 #define KEEPER_MAX_CALLS	4096	/* in flight per worker channel */
 
@@ -81,6 +84,7 @@ struct kcall {
 	struct plan		 kc_plan;
 	struct kreq		 kc_req;
 	struct kauth_req	*kc_auth;	/* tokens, signatures, mTLS */
+	struct registry		*kc_testreg;	/* PLAN_TEST: its definition */
 	struct egress_call	*kc_ec;
 	struct timespec		 kc_start;
 };
@@ -107,6 +111,7 @@ struct keeper {
 	TAILQ_HEAD(, kstore)	 k_stores;
 	struct egress		*k_egress;
 	struct kauth		*k_auth;	/* the token cache */
+	struct ktests		*k_tests;	/* test mode's definitions */
 };
 
 static int	keeper_ping(struct keeper_worker *, struct ipc_msg *);
@@ -352,6 +357,7 @@ keeper_call_free(struct kcall *kc)
 	kauth_req_free(kc->kc_auth);
 	kreq_clear(&kc->kc_req);
 	plan_clear(&kc->kc_plan);
+	registry_free(kc->kc_testreg);
 	if (kc->kc_gen != NULL) {
 		kc->kc_gen->kg_calls--;
 		if (k != NULL)
@@ -564,6 +570,7 @@ keeper_call(struct keeper_worker *kw, struct ipc_msg *m)
 	struct kgen		*kg;
 	struct kstore		*ks;
 	struct fail		 fl;
+	const struct conn_request *cr;
 	const char		*why;
 	int			 r;
 
@@ -600,8 +607,23 @@ keeper_call(struct keeper_worker *kw, struct ipc_msg *m)
 	if (kw->kw_gen == 0)
 		kw->kw_gen = kg->kg_snap->sn_gen;
 	memset(&fl, 0, sizeof(fl));
-	if ((r = keeper_plan_check(kg->kg_snap, &kc->kc_plan, &fl,
-	    &why)) == -1) {
+	cr = NULL;
+	if (kc->kc_plan.pl_kind == PLAN_TEST) {
+		/* Only what the parent gave for this worker, once. */
+		if ((kc->kc_testreg = ktests_take(k->k_tests,
+		    kc->kc_plan.pl_conn, (uint32_t)kw->kw_slot,
+		    kc->kc_plan.pl_tenant)) == NULL) {
+			keeper_fail(kw, kc->kc_id, 503, "UNAVAILABLE", "Request",
+			    "the test's definition is gone; run it again", "",
+			    0, 0);
+			keeper_call_free(kc);
+			return 0;
+		}
+		cr = &kc->kc_testreg->r_conns[0].c_req;
+	}
+	if ((r = cr != NULL ? keeper_plan_check_request(kg->kg_snap, cr,
+	    &kc->kc_plan, &fl, &why) : keeper_plan_check(kg->kg_snap,
+	    &kc->kc_plan, &fl, &why)) == -1) {
 		/* Where a secret goes is never the worker's choice. */
 		keeper_refuse(kw, "plan for request %s refused: %s",
 		    kc->kc_plan.pl_reqid, why);
@@ -617,8 +639,10 @@ keeper_call(struct keeper_worker *kw, struct ipc_msg *m)
 	}
 	ks = keeper_store_find(k, kg->kg_snap->sn_cfg->c_tenants[
 	    kc->kc_plan.pl_tenant].t_store);
-	if (keeper_plan_complete(kg->kg_snap, &kc->kc_plan,
-	    keeper_call_lookup, ks, &kc->kc_req, &fl) == -1) {
+	if ((cr != NULL ? keeper_plan_complete_request(kg->kg_snap, cr,
+	    &kc->kc_plan, keeper_call_lookup, ks, &kc->kc_req, &fl) :
+	    keeper_plan_complete(kg->kg_snap, &kc->kc_plan,
+	    keeper_call_lookup, ks, &kc->kc_req, &fl)) == -1) {
 		fl.fl_external_us = 0;
 		keeper_send_fail(kw, kc->kc_id, &fl);
 		fail_clear(&fl);
@@ -812,6 +836,25 @@ keeper_secrets_changed(struct keeper *k, struct ipc_msg *m)
 	chan_send(k->k_parent, MSG_SECRETS_DONE, m->m_id, NULL, 0, -1);
 }
 
+/* Test mode: the parent's unsaved definition for one worker's call. */
+static void
+keeper_test_def(struct keeper *k, struct ipc_msg *m)
+{
+	struct ipc_buf	 b;
+	char		 why[256];
+	int		 ok;
+
+	why[0] = '\0';
+	ok = ktests_add(k->k_tests, m, TAILQ_FIRST(&k->k_gens)->kg_snap, why,
+	    sizeof(why)) == 0;
+	if (!ok)
+		log_warnx("test definition %u refused: %s", m->m_id, why);
+	if (testmsg_def_done_encode(&b, ok, why) == 0)
+		chan_send(k->k_parent, MSG_TEST_DEF_DONE, m->m_id, b.b_data,
+		    b.b_len, -1);
+	ipc_buf_clear(&b);
+}
+
 static int
 keeper_parent_msg(struct chan *ch, struct ipc_msg *m, void *arg)
 {
@@ -825,6 +868,9 @@ keeper_parent_msg(struct chan *ch, struct ipc_msg *m, void *arg)
 		return 0;
 	case MSG_SECRETS:
 		keeper_secrets_changed(k, m);
+		return 0;
+	case MSG_TEST_DEF:
+		keeper_test_def(k, m);
 		return 0;
 	case MSG_SHUTDOWN:
 		k->k_shutdown = 1;
@@ -904,7 +950,7 @@ keeper_main(const struct proc_opts *po, int slot)
 	if (tmpl_init() == -1)
 		log_warnx("C.UTF-8 locale missing: templates map case in ASCII "
 		    "only");
-	if (keeper_gen_add(&k, sn) == -1)
+	if (keeper_gen_add(&k, sn) == -1 || (k.k_tests = ktests_new()) == NULL)
 		fatalx("out of memory");
 	paths = keeper_paths(sn);
 	proc_confine(PROC_KEEPER, sn->sn_cfg, paths);

@@ -41,7 +41,8 @@ kplan_request(const struct snapshot *sn, const struct plan *pl)
 			return NULL;
 		return &reg->r_conns[pl->pl_conn].c_req;
 	}
-	if (pl->pl_conn >= reg->r_ncomps)
+	/* PLAN_TEST names no registry entry: keeper_call() has its own. */
+	if (pl->pl_kind != PLAN_STEP || pl->pl_conn >= reg->r_ncomps)
 		return NULL;
 	cc = &reg->r_comps[pl->pl_conn];
 	if (pl->pl_step >= cc->cc_nsteps)
@@ -566,15 +567,25 @@ keeper_plan_check(const struct snapshot *sn, const struct plan *pl,
     struct fail *fl, const char **why)
 {
 	const struct conn_request	*cr;
-	char				*origin = NULL;
-	size_t				 olen, ulen;
-	int				 rv = -1;
 
 	*why = NULL;
 	if ((cr = kplan_request(sn, pl)) == NULL) {
 		*why = "no such connector";
 		return -1;
 	}
+	return keeper_plan_check_request(sn, cr, pl, fl, why);
+}
+
+int
+keeper_plan_check_request(const struct snapshot *sn,
+    const struct conn_request *cr, const struct plan *pl, struct fail *fl,
+    const char **why)
+{
+	char				*origin = NULL;
+	size_t				 olen, ulen;
+	int				 rv = -1;
+
+	*why = NULL;
 	if (strcmp(pl->pl_method, conn_method_name(cr->cr_method)) != 0) {
 		*why = "method is not the connector's";
 		return -1;
@@ -769,6 +780,16 @@ keeper_plan_complete(const struct snapshot *sn, const struct plan *pl,
     keeper_secret_lookup_fn lookup, void *arg, struct kreq *kr,
     struct fail *fl)
 {
+	return keeper_plan_complete_request(sn, kplan_request(sn, pl), pl,
+	    lookup, arg, kr, fl);
+}
+
+int
+keeper_plan_complete_request(const struct snapshot *sn,
+    const struct conn_request *cr, const struct plan *pl,
+    keeper_secret_lookup_fn lookup, void *arg, struct kreq *kr,
+    struct fail *fl)
+{
 	struct kplan_lookup	 kl;
 	struct kreq_header	*kh;
 	char			*v, *url = NULL, **vals = NULL;
@@ -847,7 +868,7 @@ keeper_plan_complete(const struct snapshot *sn, const struct plan *pl,
 	kr->kr_body = pl->pl_body;
 	kr->kr_bodylen = pl->pl_bodylen;
 	kr->kr_has_body = pl->pl_has_body;
-	kr->kr_cr = kplan_request(sn, pl);
+	kr->kr_cr = cr;
 	kr->kr_tenant = sn->sn_cfg->c_tenants[pl->pl_tenant].t_id;
 	/* The authentication's fields, for keeper_auth.c. */
 	if (pl->pl_nauth > 0 && (kr->kr_auth = calloc(pl->pl_nauth,

@@ -19,6 +19,7 @@
 
 #include "keeper_secret.h"
 
+struct conn_request;
 struct fail;
 struct plan;
 struct snapshot;
@@ -86,6 +87,17 @@ int		 keeper_plan_check(const struct snapshot *, const struct plan *,
 int		 keeper_plan_complete(const struct snapshot *,
 		    const struct plan *, keeper_secret_lookup_fn, void *arg,
 		    struct kreq *out, struct fail *fl);
+/*
+ * The same against a connector request the caller found (test mode's
+ * unsaved definition, keeper_test.h) rather than the plan's registry one.
+ */
+int		 keeper_plan_check_request(const struct snapshot *,
+		    const struct conn_request *, const struct plan *,
+		    struct fail *fl, const char **why);
+int		 keeper_plan_complete_request(const struct snapshot *,
+		    const struct conn_request *, const struct plan *,
+		    keeper_secret_lookup_fn, void *arg, struct kreq *out,
+		    struct fail *fl);
 void		 kreq_clear(struct kreq *);
 
 #endif

@@ -57,6 +57,7 @@
 #include "control.h"
 #include "ipc.h"
 #include "log.h"
+#include "parent_test.h"
 #include "proc.h"
 #include "pubdir.h"
 #include "publish.h"
@@ -73,6 +74,7 @@
 					   the children's answers */
 #define PARENT_OWED_MAX		16	/* control answers one child may owe */
 #define PARENT_PUBLISH_WAIT	25	/* seconds widgetctl publish waits */
+#define PARENT_TEST_MAX		(4 * 1024 * 1024) /* bytes of a test request */
 
 struct parent;
 
@@ -179,6 +181,7 @@ struct parent {
 						   their publisher has gone */
 	size_t			 p_nunpublish;
 	struct event		*p_sendq_ev;	/* sends what accept handed */
+	struct ptests		*p_tests;	/* test mode runs (parent_test.c) */
 };
 
 static void	parent_respawn_cb(int, short, void *);
@@ -802,6 +805,10 @@ parent_child_msg(struct chan *ch, struct ipc_msg *m, void *arg)
 		ipc_published_clear(&ip);
 		return 0;
 	}
+	case MSG_TEST_DEF_DONE:
+	case MSG_TEST_DONE:
+		/* ipc.c saw to it: a keeper's and a worker's, respectively. */
+		return ptest_child_msg(p->p_tests, pp->pp_chan, m);
 	case MSG_WORKER_EVICT:
 		/*
 		 * Only the keeper may ask, and only about a worker bound to
@@ -838,6 +845,7 @@ parent_child_close(struct chan *ch, enum chan_end end, const char *why,
 	struct pproc	*pp = arg;
 	char		 name[64];
 
+	ptest_chan_gone(pp->pp_parent->p_tests, pp->pp_chan);
 	chan_free(pp->pp_chan);
 	pp->pp_chan = NULL;
 	pp->pp_ready = 0;
@@ -1251,6 +1259,7 @@ parent_control_move(struct parent *p, const char *path)
 	if (event_base_once(p->p_base, -1, EV_TIMEOUT, parent_control_free_cb,
 	    p->p_control, &tv) == -1)
 		control_retire(p->p_control);
+	control_set_limit(c, "test", PARENT_TEST_MAX);
 	p->p_control = c;
 	return 0;
 }
@@ -2155,6 +2164,35 @@ parent_ctl_publish(struct parent *p, struct control_req *req,
 	parent_waits_check(p);
 }
 
+/*
+ * Test mode: on the least-loaded ready worker of this epoch, whose keeper
+ * is up too (parent_test.c does the rest).
+ */
+static void
+parent_ctl_test(struct parent *p, struct control_req *req,
+    struct json_object *request)
+{
+	struct pproc	*best = NULL, *pp, *k;
+	int		 i;
+
+	for (i = 0; i < p->p_nworkers; i++) {
+		pp = p->p_wslots[i].ps_proc;
+		k = parent_keeper_of(p, i)->ps_proc;
+		if (pp == NULL || !pp->pp_ready || pp->pp_chan == NULL ||
+		    pp->pp_draining || k == NULL || !k->pp_ready ||
+		    k->pp_chan == NULL)
+			continue;
+		if (best == NULL || pp->pp_conns < best->pp_conns)
+			best = pp;
+	}
+	if (best == NULL) {
+		control_reply_error(req, "no worker is ready; retry");
+		return;
+	}
+	ptest_start(p->p_tests, req, request, p->p_wsnap, best->pp_chan,
+	    best->pp_slot, parent_keeper_of(p, best->pp_slot)->ps_proc->pp_chan);
+}
+
 static void	parent_shutdown(struct parent *);
 
 static void
@@ -2177,6 +2215,8 @@ parent_control_cb(struct control_req *req, const char *command,
 		parent_ctl_secrets(p, req, request);
 	else if (strcmp(command, "publish") == 0)
 		parent_ctl_publish(p, req, request);
+	else if (strcmp(command, "test") == 0)
+		parent_ctl_test(p, req, request);
 	else if (strcmp(command, "stop") == 0) {
 		log_info("control: stop requested");
 		reply = json_object_new_object();
@@ -2316,8 +2356,11 @@ parent_main(const struct proc_opts *po)
 	if ((p.p_control = control_new(p.p_base, p.p_cfg->c_control_socket,
 	    parent_control_cb, &p, err, sizeof(err))) == NULL)
 		fatalx("control socket %s: %s", p.p_cfg->c_control_socket, err);
+	/* A test may carry a whole Code Mode definition. */
+	control_set_limit(p.p_control, "test", PARENT_TEST_MAX);
 	if (parent_slots_init(&p, parent_nkeepers(p.p_cfg),
-	    parent_nworkers(p.p_cfg)) == -1)
+	    parent_nworkers(p.p_cfg)) == -1 ||
+	    (p.p_tests = ptests_new(p.p_base)) == NULL)
 		fatalx("out of memory");
 	parent_start_epoch(&p);
 	parent_publishers_start(&p);
@@ -2330,6 +2373,7 @@ parent_main(const struct proc_opts *po)
 	log_info("exiting");
 	while ((pw = TAILQ_FIRST(&p.p_waits)) != NULL)
 		parent_wait_done(pw);
+	ptests_free(p.p_tests);
 	control_free(p.p_control);
 	parent_slots_free(&p);
 	parent_slots_clear(&p.p_bslots, &p.p_nbslots);

@@ -359,7 +359,8 @@ plan_decode(struct ipc_msg *m, struct plan *pl, const char **why)
 		goto bad;
 	pl->pl_bodylen = len;
 	pl->pl_has_body = (int)hb;
-	if (pl->pl_kind != PLAN_CONNECTOR && pl->pl_kind != PLAN_STEP) {
+	if (pl->pl_kind != PLAN_CONNECTOR && pl->pl_kind != PLAN_STEP &&
+	    pl->pl_kind != PLAN_TEST) {
 		*why = "unknown plan kind";
 		goto bad;
 	}

@@ -77,7 +77,10 @@ enum plan_auth_field {
 
 enum plan_kind {
 	PLAN_CONNECTOR = 1,	/* a simple connector */
-	PLAN_STEP		/* a composite connector's step */
+	PLAN_STEP,		/* a composite connector's step */
+	PLAN_TEST		/* test mode: pl_conn names the unsaved
+				   definition the parent gave the keeper
+				   (MSG_TEST_DEF) for this worker */
 };
 
 #define PLAN_F_DEBUG	0x01	/* test mode: report the resolved request */

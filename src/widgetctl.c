@@ -27,6 +27,10 @@ static const struct ctl_command {
 	{ "secret",	ctl_secret_main, "secret set|rm|list [-t tenant] [-r] [NAME]" },
 	{ "variable",	ctl_variable_main,
 	    "variable set|rm|get|list [-t tenant] [-r] [NAME [VALUE]]" },
+	{ "test",	ctl_test_main,
+	    "test [-t tenant] PERMALINK|FILE [--payload @file.json] "
+	    "[--query k=v]... [--path-param k=v]... [--header k=v]... "
+	    "[--verbose] [--json]" },
 };
 
 static void __attribute__((noreturn))

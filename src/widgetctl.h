@@ -26,6 +26,7 @@ int	ctl_status_main(struct ctl_globals *, int, char **);	/* ctl_daemon.c */
 int	ctl_stop_main(struct ctl_globals *, int, char **);	/* ctl_daemon.c */
 int	ctl_secret_main(struct ctl_globals *, int, char **);	/* ctl_store.c */
 int	ctl_variable_main(struct ctl_globals *, int, char **);	/* ctl_store.c */
+int	ctl_test_main(struct ctl_globals *, int, char **);	/* ctl_test.c */
 /*
  * Tell the running daemon that a tenant's secrets (is_secret) or variables
  * changed; 0 when told or when no daemon runs (ctl_store.c).

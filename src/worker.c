@@ -42,13 +42,16 @@
 #include "cache.h"
 #include "chan.h"
 #include "config.h"
+#include "cors.h"
 #include "http.h"
 #include "ipc.h"
 #include "log.h"
 #include "proc.h"
+#include "sdk_assets.h"
 #include "session.h"
 #include "snapshot.h"
 #include "template/template.h"
+#include "testmode.h"
 #include "worker.h"
 
 /* glibc's sys/queue.h lacks the _SAFE iterator. */
@@ -242,6 +245,12 @@ worker_access(struct conn *c, const char *tenant, const char *connector,
 void
 worker_conn_answered(struct conn *c)
 {
+	/* A test's answer goes to the parent, and its connection with it. */
+	if (c->c_test != NULL) {
+		testmode_answered(c);
+		worker_conn_free(c);
+		return;
+	}
 	if (!c->c_logged)
 		worker_access(c, NULL, NULL, 0, NULL, NULL);
 	c->c_logged = 0;
@@ -329,6 +338,9 @@ worker_route(struct conn *c)
 	c->c_ctx.a_head = head;
 	c->c_ctx.a_keepalive = r->r_keepalive && !w->w_draining;
 
+	/* Preflights are answered here; a_origin set for the rest. */
+	if (cors_route(c) || sdk_assets_route(c))
+		return;
 	comp = strncmp(p, comp_prefix, sizeof(comp_prefix) - 1) == 0;
 	if (comp || strncmp(p, conn_prefix, sizeof(conn_prefix) - 1) == 0) {
 		p += comp ? sizeof(comp_prefix) - 1 : sizeof(conn_prefix) - 1;
@@ -614,14 +626,20 @@ worker_conn_free(struct conn *c)
 	http_request_free(c->c_req);
 	http_parser_state_free(c->c_parser);
 	event_free(c->c_timer);
-	event_free(c->c_rev);
-	event_free(c->c_wev);
+	/* A test's connection has no socket (testmode.c). */
+	if (c->c_rev != NULL)
+		event_free(c->c_rev);
+	if (c->c_wev != NULL)
+		event_free(c->c_wev);
 	evbuffer_free(c->c_in);
 	evbuffer_free(c->c_out);
-	close(c->c_fd);
+	if (c->c_fd != -1)
+		close(c->c_fd);
+	/* The parent balances load on these counts; a test is not one. */
+	if (c->c_test == NULL)
+		worker_conn_done(w);
+	testmode_free(c);
 	free(c);
-	/* The parent balances load on these counts. */
-	worker_conn_done(w);
 	worker_maybe_exit(w);
 }
 
@@ -1073,6 +1091,9 @@ worker_parent_msg(struct chan *ch, struct ipc_msg *m, void *arg)
 		    "used them dropped", tenant);
 		free(tenant);
 		chan_send(w->w_parent, MSG_SECRETS_DONE, m->m_id, NULL, 0, -1);
+		return 0;
+	case MSG_TEST:
+		testmode_start(w, m);
 		return 0;
 	case MSG_STATS_REQ:
 		if (execute_stats_encode(w->w_stats, w->w_cache, &b) == 0)

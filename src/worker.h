@@ -27,6 +27,7 @@ struct ipc_buf;
 struct ipc_msg;
 struct session_key;
 struct snapshot;
+struct testmode;
 struct widgetd_config;
 
 /*
@@ -77,6 +78,7 @@ struct conn {
 	int			 c_throttled;	/* reading paused: output full */
 	int			 c_served;	/* requests answered so far */
 	int			 c_logged;	/* this request's access record sent */
+	struct testmode		*c_test;	/* test mode: no client (testmode.c) */
 };
 
 /* A call waiting for the keeper's answer. */

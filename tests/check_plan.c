@@ -730,6 +730,15 @@ START_TEST(test_step_forged)
 	pl.pl_kind = PLAN_CONNECTOR;
 	ck_assert_int_eq(check(&pl, &why), -1);
 	plan_clear(&pl);
+	/*
+	 * A test's plan names no registry entry (keeper_call() checks it
+	 * against the parent's definition): never taken for a step.
+	 */
+	step0_plan(&pl);
+	pl.pl_kind = PLAN_TEST;
+	ck_assert_int_eq(check(&pl, &why), -1);
+	ck_assert_str_eq(why, "no such connector");
+	plan_clear(&pl);
 
 	/* The caller's query reaches a step only through request.*. */
 	step0_plan(&pl);

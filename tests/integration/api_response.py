@@ -21,7 +21,7 @@ from apiutil import access_is, common, envelope, execute, refused  # noqa
 # The headers widgetd itself writes; nothing else may appear.
 OURS = {"content-type", "content-length", "x-request-id",
         "x-content-type-options", "cache-control", "server-timing",
-        "x-connector-timing", "connection", "cache-status"}
+        "x-connector-timing", "connection", "cache-status", "vary"}
 NOISY = {"Set-Cookie": ["sid=upstream; HttpOnly", "b=2"],
          "Location": "https://elsewhere.example/",
          "Connection": "keep-alive", "Keep-Alive": "timeout=5",
@@ -126,6 +126,9 @@ try:
               "(%s)" % (what, sorted(extra)))
         check(h.get("cache-control") == "no-store",
               "%s: Cache-Control is widgetd's no-store" % what)
+        check(h.get("vary") == "Origin",
+              "%s: Vary is widgetd's Origin (SPEC §5), not the upstream's"
+              % what)
         check(h.get("connection", "keep-alive") == "keep-alive" or
               h.get("connection") == "close", "%s: Connection is ours"
               % what)

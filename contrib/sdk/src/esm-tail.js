@@ -1,0 +1,3 @@
+
+export { WidgetServiceSDK, ConnectorBoundaryError, ConnectorExecuteError };
+export default WidgetServiceSDK;

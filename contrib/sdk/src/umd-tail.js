@@ -1,0 +1,6 @@
+
+WidgetServiceSDK.WidgetServiceSDK = WidgetServiceSDK;
+WidgetServiceSDK.ConnectorBoundaryError = ConnectorBoundaryError;
+WidgetServiceSDK.ConnectorExecuteError = ConnectorExecuteError;
+return WidgetServiceSDK;
+});
