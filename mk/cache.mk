@@ -27,3 +27,7 @@ CACHE_IT = tests/integration/cache_headers.py \
 	tests/integration/cache_invalidate.py tests/integration/cache_memory.py
 TESTS += $(CACHE_IT)
 EXTRA_DIST += $(CACHE_IT) tests/integration/cacheutil.py
+
+# S2, S3 and S5 against nginx's proxy_cache: a benchmark, not a test; it
+# runs on contrib/bench/run's machinery.
+EXTRA_DIST += contrib/bench/cache
