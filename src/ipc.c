@@ -68,6 +68,7 @@ static const struct ipc_type {
 	{ MSG_WORKER_FD, "MSG_WORKER_FD", P, K,	IPC_F_FD | IPC_F_UNIX | IPC_F_PAYLOAD },
 	{ MSG_SECRETS,	"MSG_SECRETS",	P, K,	IPC_F_PAYLOAD },
 	{ MSG_STATS_REQ, "MSG_STATS_REQ", P, W,	IPC_F_EMPTY },
+	{ MSG_METRICS_FD, "MSG_METRICS_FD", P, W, IPC_F_FD | IPC_F_TCP | IPC_F_PAYLOAD },
 	{ MSG_PING,	"MSG_PING",	W, K,	IPC_F_EMPTY },
 	{ MSG_CALL,	"MSG_CALL",	W, K,	IPC_F_PAYLOAD },
 	{ MSG_GEN,	"MSG_GEN",	W, K,	IPC_F_PAYLOAD },
@@ -82,6 +83,7 @@ static const struct ipc_type {
 	{ MSG_STATS,	"MSG_STATS",	W, P,	IPC_F_PAYLOAD },
 	{ MSG_ACCESS,	"MSG_ACCESS",	W, P,	IPC_F_PAYLOAD },
 	{ MSG_SECRETS_DONE, "MSG_SECRETS_DONE", K, P, IPC_F_EMPTY },
+	{ MSG_METRICS,	"MSG_METRICS",	W | K, P, IPC_F_PAYLOAD },
 };
 
 #undef P
@@ -972,6 +974,16 @@ ipc_decode_slot(struct ipc_msg *m, uint32_t *slot)
 {
 	if (ipc_get_u32(m, slot) == -1 || ipc_get_end(m) == -1 ||
 	    *slot >= IPC_MAX_SLOTS) {
+		errno = EBADMSG;
+		return -1;
+	}
+	return 0;
+}
+
+int
+ipc_decode_metrics_fd(struct ipc_msg *m, const void **text, size_t *lenp)
+{
+	if (ipc_get_bytes(m, text, lenp) == -1 || ipc_get_end(m) == -1) {
 		errno = EBADMSG;
 		return -1;
 	}

@@ -60,6 +60,10 @@ enum msg_type {
 				 * ipc_decode_secrets */
 	MSG_STATS_REQ,		/* parent → worker: id = query number; send
 				 * MSG_STATS; empty */
+	MSG_METRICS_FD,		/* parent → worker; fd: a connection accepted
+				 * on the metrics listener; the exposition
+				 * text to answer GET /metrics with (bytes);
+				 * ipc_decode_metrics_fd */
 
 	/* worker → keeper (2xx) */
 	MSG_PING = 200,		/* worker → keeper: health round trip; empty */
@@ -96,6 +100,9 @@ enum msg_type {
 				 * ipc_decode_access */
 	MSG_SECRETS_DONE,	/* keeper → parent: id = MSG_SECRETS's; the
 				 * secrets have been re-read; empty */
+	MSG_METRICS,		/* worker, keeper → parent: the child's
+				 * counters since it started (metrics.h);
+				 * metrics_decode */
 };
 
 /* "MSG_LOG" etc.; "unknown" for a number outside the catalogue. */
@@ -193,6 +200,10 @@ int		 ipc_decode_slot(struct ipc_msg *, uint32_t *slot);
 int		 ipc_decode_gen(struct ipc_msg *, uint64_t *gen);
 /* MSG_SECRETS: a tenant id (non-empty, printable). */
 int		 ipc_decode_secrets(struct ipc_msg *, char **tenant);
+
+/* MSG_METRICS_FD: the text, pointing into m (at most IPC_MAX_PAYLOAD). */
+int		 ipc_decode_metrics_fd(struct ipc_msg *, const void **text,
+		    size_t *lenp);
 
 /* MSG_ACCESS: what the parent writes as one access-log line. */
 struct ipc_access {

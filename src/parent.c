@@ -49,6 +49,7 @@
 #include "control.h"
 #include "ipc.h"
 #include "log.h"
+#include "metrics.h"
 #include "proc.h"
 #include "sandbox.h"
 #include "snapshot.h"
@@ -82,6 +83,7 @@ struct pproc {
 	struct event		*pp_kill_ev;	/* drain deadline */
 	uint32_t		 pp_owed[PARENT_OWED_MAX]; /* wait ids */
 	int			 pp_nowed;
+	struct metrics		*pp_metrics;	/* its last MSG_METRICS */
 };
 
 /* A place for one child of the current generation. */
@@ -153,9 +155,19 @@ struct parent {
 	long			 p_nofile;	/* RLIMIT_NOFILE, as children get it */
 	int			 p_accept_err;	/* listeners off: accept failing */
 	struct event		*p_accept_ev;	/* turns them on again */
+	struct plistener	*p_mlistener;	/* metrics, or NULL */
+	struct metrics		*p_retired;	/* counters of exited children */
+	struct metrics_parent	 p_mp;		/* what the parent counts */
 };
 
 static void	parent_respawn_cb(int, short, void *);
+
+static double
+parent_uptime_at(const struct timespec *since, const struct timespec *now)
+{
+	return (double)(now->tv_sec - since->tv_sec) +
+	    (double)(now->tv_nsec - since->tv_nsec) / 1e9;
+}
 static void	parent_listeners_update(struct parent *);
 static void	parent_accept_error_cb(struct evconnlistener *, void *);
 static void	parent_dispatch_held(struct parent *);
@@ -451,9 +463,9 @@ parent_conn_done(struct parent *p, struct pproc *pp, int n)
 	}
 }
 
-/* Hand fd to the least-loaded ready worker; -1 (fd kept) if there is none. */
-static int
-parent_dispatch(struct parent *p, int fd)
+/* The least-loaded worker that takes connections, or NULL. */
+static struct pproc *
+parent_least_loaded(struct parent *p)
 {
 	struct pproc	*best = NULL, *pp;
 	int		 i;
@@ -466,7 +478,16 @@ parent_dispatch(struct parent *p, int fd)
 		if (best == NULL || pp->pp_conns < best->pp_conns)
 			best = pp;
 	}
-	if (best == NULL)
+	return best;
+}
+
+/* Hand fd to the least-loaded ready worker; -1 (fd kept) if there is none. */
+static int
+parent_dispatch(struct parent *p, int fd)
+{
+	struct pproc	*best;
+
+	if ((best = parent_least_loaded(p)) == NULL)
 		return -1;
 	/* chan_send consumes fd, also on failure. */
 	if (chan_send(best->pp_chan, MSG_CONN_FD, 0, NULL, 0, fd) == -1)
@@ -628,6 +649,141 @@ parent_access(struct parent *p, const struct pproc *pp,
 	parent_log_child(pp, LOG_INFO, line);
 }
 
+/* --- Metrics ------------------------------------------------------------- */
+
+/* A child's counters replace what it sent before. */
+static int
+parent_metrics_msg(struct pproc *pp, struct ipc_msg *m)
+{
+	struct metrics	*mt;
+
+	if ((mt = metrics_new()) == NULL)
+		return 0;
+	if (metrics_decode(m, mt) == -1) {
+		metrics_free(mt);
+		return -1;
+	}
+	metrics_free(pp->pp_metrics);
+	pp->pp_metrics = mt;
+	return 0;
+}
+
+/*
+ * Everything counted so far: the exited children's counters and every
+ * live child's last table, summed; the parent's own numbers in *mp.
+ * NULL when out of memory.
+ */
+static struct metrics *
+parent_metrics_sum(struct parent *p, struct metrics_parent *mp)
+{
+	struct metrics	*sum;
+	struct pproc	*pp;
+	struct timespec	 now, mono;
+
+	if ((sum = metrics_new()) == NULL)
+		return NULL;
+	if (p->p_retired != NULL && metrics_merge(sum, p->p_retired, 0) == -1)
+		goto fail;
+	*mp = p->p_mp;
+	mp->mp_processes[PROC_WORKER] = mp->mp_processes[PROC_KEEPER] = 0;
+	TAILQ_FOREACH(pp, &p->p_procs, pp_entry) {
+		mp->mp_processes[pp->pp_role]++;
+		if (pp->pp_metrics != NULL &&
+		    metrics_merge(sum, pp->pp_metrics, 0) == -1)
+			goto fail;
+	}
+	mp->mp_connections = p->p_conns > 0 ? (uint64_t)p->p_conns : 0;
+	mp->mp_generation = p->p_gen;
+	clock_gettime(CLOCK_REALTIME, &now);
+	clock_gettime(CLOCK_MONOTONIC, &mono);
+	mp->mp_start_time = (double)now.tv_sec + now.tv_nsec / 1e9 -
+	    parent_uptime_at(&p->p_started, &mono);
+	return sum;
+fail:
+	metrics_free(sum);
+	return NULL;
+}
+
+/*
+ * A scrape.  The parent never reads it: the text goes with the fd to a
+ * worker, which parses the request and answers it.
+ */
+static void
+parent_metrics_accept_cb(struct evconnlistener *lev, evutil_socket_t fd,
+    struct sockaddr *sa, int salen, void *arg)
+{
+	struct parent		*p = arg;
+	struct metrics_parent	 mp;
+	struct metrics		*sum;
+	struct pproc		*w;
+	struct ipc_buf		 b;
+	char			*text = NULL;
+	size_t			 len = 0;
+
+	ipc_buf_init(&b);
+	if ((w = parent_least_loaded(p)) == NULL ||
+	    (sum = parent_metrics_sum(p, &mp)) == NULL) {
+		close(fd);
+		return;
+	}
+	text = metrics_render(sum, &mp, &len);
+	metrics_free(sum);
+	if (text == NULL || ipc_put_bytes(&b, text, len) == -1 ||
+	    chan_send(w->pp_chan, MSG_METRICS_FD, 0, b.b_data, b.b_len,
+	    fd) == -1) {
+		/* chan_send took fd, also when it failed. */
+		if (text == NULL || b.b_len == 0)
+			close(fd);
+		goto out;
+	}
+	/* Its MSG_CONN_DONE comes like a browser connection's. */
+	w->pp_conns++;
+	p->p_conns++;
+out:
+	free(text);
+	ipc_buf_clear(&b);
+}
+
+/*
+ * The metrics listener of the configuration in force: kept when the
+ * address stays, bound anew (before the old one closes) when it moves.
+ */
+static int
+parent_metrics_listen(struct parent *p, const struct widgetd_config *cfg)
+{
+	const struct conf_listen	*ml = &cfg->c_metrics;
+	struct plistener		*l, *old = p->p_mlistener;
+
+	if (old != NULL && ml->l_address != NULL && old->pl_port ==
+	    ml->l_port && strcmp(old->pl_address, ml->l_address) == 0)
+		return 0;
+	l = NULL;
+	if (ml->l_address != NULL) {
+		if ((l = calloc(1, sizeof(*l))) == NULL ||
+		    (l->pl_address = strdup(ml->l_address)) == NULL) {
+			free(l);
+			return -1;
+		}
+		l->pl_port = ml->l_port;
+		if ((l->pl_fd = parent_bind_one(l->pl_address,
+		    l->pl_port)) == -1 ||
+		    (l->pl_lev = evconnlistener_new(p->p_base,
+		    parent_metrics_accept_cb, p, LEV_OPT_CLOSE_ON_FREE |
+		    LEV_OPT_CLOSE_ON_EXEC, 0, l->pl_fd)) == NULL) {
+			if (l->pl_fd != -1)
+				close(l->pl_fd);
+			free(l->pl_address);
+			free(l);
+			return -1;
+		}
+		log_info("metrics on %s port %d", l->pl_address, l->pl_port);
+	}
+	if (old != NULL)
+		parent_listeners_free(old, 1);
+	p->p_mlistener = l;
+	return 0;
+}
+
 static void	parent_snapshot_workers(struct parent *);
 static void	parent_waits_check(struct parent *);
 static void	parent_owed_drop(struct parent *, struct pproc *);
@@ -715,6 +871,8 @@ parent_child_msg(struct chan *ch, struct ipc_msg *m, void *arg)
 	case MSG_SECRETS_DONE:
 		parent_wait_secrets(p, pp, m->m_id);
 		return 0;
+	case MSG_METRICS:
+		return parent_metrics_msg(pp, m);
 	case MSG_WORKER_EVICT:
 		/*
 		 * Only the keeper may ask, and only about a worker bound to
@@ -732,6 +890,7 @@ parent_child_msg(struct chan *ch, struct ipc_msg *m, void *arg)
 			    parent_keeper_of(p, w->pp_slot)->ps_proc == pp) {
 				log_warnx("%s evicted by the keeper: killing it",
 				    parent_name(w, name, sizeof(name)));
+				p->p_mp.mp_violations[PROC_WORKER]++;
 				kill(w->pp_pid, SIGKILL);
 			}
 		}
@@ -761,6 +920,7 @@ parent_child_close(struct chan *ch, enum chan_end end, const char *why,
 	 * it broke the rules, and goes.
 	 */
 	if (end == CHAN_VIOLATION) {
+		pp->pp_parent->p_mp.mp_violations[pp->pp_role]++;
 		log_warnx("%s: channel %s: killing it",
 		    parent_name(pp, name, sizeof(name)), why);
 		kill(pp->pp_pid, SIGKILL);
@@ -906,6 +1066,10 @@ parent_reaped(struct parent *p, struct pproc *pp, int status)
 
 	parent_conn_done(p, pp, pp->pp_conns);
 	parent_owed_drop(p, pp);
+	/* Its counters stay in the totals; its gauges go with it. */
+	if (pp->pp_metrics != NULL && p->p_retired != NULL)
+		metrics_merge(p->p_retired, pp->pp_metrics, 1);
+	metrics_free(pp->pp_metrics);
 	TAILQ_REMOVE(&p->p_procs, pp, pp_entry);
 	chan_free(pp->pp_chan);
 	if (pp->pp_kill_ev != NULL)
@@ -922,6 +1086,7 @@ parent_reaped(struct parent *p, struct pproc *pp, int status)
 	}
 	ps->ps_proc = NULL;
 	ps->ps_respawns++;
+	p->p_mp.mp_respawns[ps->ps_role]++;
 	ms = proc_backoff_next(&ps->ps_backoff);
 	if (ps->ps_backoff.pb_crashes >= PARENT_CRASH_LOOP)
 		log_warnx("%s %s: crash loop (%d quick exits in a row), "
@@ -1222,6 +1387,10 @@ parent_reload(struct parent *p, struct parent_reload_result *rr,
 	parent_conn_limit(p);
 	if (parent_listeners_start(p) == -1)
 		log_warnx("reload: some listeners are not accepting");
+	if (parent_metrics_listen(p, p->p_cfg) == -1)
+		log_warnx("reload: cannot bind the metrics listener %s port %d; "
+		    "keeping the previous one", p->p_cfg->c_metrics.l_address,
+		    p->p_cfg->c_metrics.l_port);
 	rr->rr_ok = 1;
 	rr->rr_gen = p->p_gen;
 
@@ -1484,8 +1653,7 @@ parent_uptime(const struct timespec *since)
 	struct timespec	 now;
 
 	clock_gettime(CLOCK_MONOTONIC, &now);
-	return (double)(now.tv_sec - since->tv_sec) +
-	    (double)(now.tv_nsec - since->tv_nsec) / 1e9;
+	return parent_uptime_at(since, &now);
 }
 
 /* The process table of widgetctl status. */
@@ -1679,6 +1847,9 @@ parent_shutdown(struct parent *p)
 	TAILQ_FOREACH(pp, &p->p_procs, pp_entry)
 		parent_drain(p, pp);
 	parent_drop_held(p);
+	if (p->p_mlistener != NULL)
+		parent_listeners_free(p->p_mlistener, 1);
+	p->p_mlistener = NULL;
 	parent_listeners_free(p->p_listeners, p->p_nlisteners);
 	p->p_listeners = NULL;
 	p->p_nlisteners = 0;
@@ -1776,6 +1947,11 @@ parent_main(const struct proc_opts *po)
 	}
 	if (parent_listeners_start(&p) == -1)
 		fatalx("cannot start the listeners");
+	if ((p.p_retired = metrics_new()) == NULL)
+		fatalx("out of memory");
+	if (parent_metrics_listen(&p, p.p_cfg) == -1)
+		fatalx("cannot bind the metrics listener %s port %d",
+		    p.p_cfg->c_metrics.l_address, p.p_cfg->c_metrics.l_port);
 	/* widgetctl's way in: root (or our own user) only. */
 	if ((p.p_control = control_new(p.p_base, p.p_cfg->c_control_socket,
 	    parent_control_cb, &p, err, sizeof(err))) == NULL)
@@ -1793,6 +1969,9 @@ parent_main(const struct proc_opts *po)
 	while ((pw = TAILQ_FIRST(&p.p_waits)) != NULL)
 		parent_wait_done(pw);
 	control_free(p.p_control);
+	if (p.p_mlistener != NULL)
+		parent_listeners_free(p.p_mlistener, 1);
+	metrics_free(p.p_retired);
 	parent_slots_free(&p);
 	if (p.p_accept_ev != NULL)
 		event_free(p.p_accept_ev);

@@ -37,6 +37,7 @@
 #include "http.h"
 #include "ipc.h"
 #include "log.h"
+#include "metrics.h"
 #include "proc.h"
 #include "session.h"
 #include "snapshot.h"
@@ -60,13 +61,13 @@
 #define WORKER_OUTPUT_HIGH	(256 * 1024)
 
 static void	worker_conn_process(struct conn *);
-static void	worker_conn_free(struct conn *);
 
 static void
 worker_maybe_exit(struct worker *w)
 {
 	if (w->w_draining && w->w_nconns == 0) {
 		log_debug("drained, exiting");
+		proc_metrics_flush();
 		chan_flush_sync(w->w_parent);
 		event_base_loopexit(w->w_base, NULL);
 	}
@@ -126,6 +127,7 @@ worker_access(struct conn *c, const char *tenant, const char *connector,
 	char			 target[513];
 
 	c->c_logged = 1;
+	metrics_status(c->c_w->w_metrics, tenant, connector, c->c_status);
 	if (!worker_config(c->c_w)->c_access_log)
 		return;
 	memset(&a, 0, sizeof(a));
@@ -222,6 +224,10 @@ worker_route(struct conn *c)
 	size_t			 n;
 	int			 get, head;
 
+	if (c->c_metrics != NULL) {
+		worker_metrics_route(c);
+		return;
+	}
 	get = strcmp(r->r_method, "GET") == 0;
 	head = strcmp(r->r_method, "HEAD") == 0;
 	c->c_ctx.a_head = head;
@@ -400,7 +406,7 @@ worker_timer_cb(int fd, short what, void *arg)
 	}
 }
 
-static void
+void
 worker_conn_free(struct conn *c)
 {
 	struct worker	*w = c->c_w;
@@ -412,6 +418,7 @@ worker_conn_free(struct conn *c)
 	http_parser_state_free(c->c_parser);
 	event_free(c->c_timer);
 	bufferevent_free(c->c_bev);	/* closes the socket */
+	free(c->c_metrics);
 	free(c);
 	/* The parent balances load on these counts. */
 	chan_send(w->w_parent, MSG_CONN_DONE, 0, NULL, 0, -1);
@@ -437,7 +444,7 @@ worker_conn_peer(struct conn *c, int fd)
 		inet_ntop(ss.ss_family, a, c->c_peer, sizeof(c->c_peer));
 }
 
-static void
+struct conn *
 worker_conn_new(struct worker *w, int fd)
 {
 	struct conn	*c;
@@ -467,12 +474,13 @@ worker_conn_new(struct worker *w, int fd)
 	    worker_event_cb, c);
 	bufferevent_enable(c->c_bev, EV_READ);
 	worker_conn_timer(c, CT_IDLE);
-	return;
+	return c;
 fail:
 	log_warnx("%s: out of memory", __func__);
 	if (fd != -1)
 		close(fd);
 	chan_send(w->w_parent, MSG_CONN_DONE, 0, NULL, 0, -1);
+	return NULL;
 }
 
 static void
@@ -790,6 +798,9 @@ worker_parent_msg(struct chan *ch, struct ipc_msg *m, void *arg)
 	case MSG_SNAPSHOT:
 		worker_snapshot(w, m);
 		return 0;
+	case MSG_METRICS_FD:
+		worker_metrics_conn(w, m);
+		return 0;
 	case MSG_STATS_REQ:
 		if (execute_stats_encode(w->w_stats, &b) == 0)
 			chan_send(w->w_parent, MSG_STATS, m->m_id, b.b_data,
@@ -858,7 +869,8 @@ worker_main(const struct proc_opts *po, int slot)
 	close(PROC_SNAP_FD);
 	if ((w.w_gen = worker_gen_new(sn)) == NULL)
 		fatalx("cannot set up the configuration");
-	if ((w.w_stats = execute_stats_new()) == NULL)
+	if ((w.w_stats = execute_stats_new()) == NULL ||
+	    (w.w_metrics = proc_metrics_start(w.w_base, w.w_parent)) == NULL)
 		fatalx("out of memory");
 	worker_limits(&w);
 

@@ -24,6 +24,7 @@ struct exec;
 struct http_parser_state;
 struct ipc_buf;
 struct ipc_msg;
+struct metrics;
 struct session_key;
 struct snapshot;
 struct widgetd_config;
@@ -67,6 +68,9 @@ struct conn {
 	int			 c_throttled;	/* reading paused: output full */
 	int			 c_served;	/* requests answered so far */
 	int			 c_logged;	/* this request's access record sent */
+	char			*c_metrics;	/* a metrics listener's connection:
+						   the text it is answered with */
+	size_t			 c_metrics_len;
 };
 
 /* A call waiting for the keeper's answer. */
@@ -91,6 +95,7 @@ struct worker {
 	size_t			 w_ncalls_cap;	/* a power of two */
 	int			 w_draining;
 	struct exec_stats	*w_stats;	/* per-connector counters */
+	struct metrics		*w_metrics;	/* pushed to the parent */
 };
 
 /* worker.c */
@@ -109,10 +114,18 @@ int		 worker_keeper_call(struct conn *, const struct ipc_buf *,
 void		 worker_call_forget(struct worker *, uint32_t id);
 /* Start or change the connection's timer. */
 void		 worker_conn_timer(struct conn *, enum conn_timer);
+/* A connection on fd (consumed); NULL when out of memory. */
+struct conn	*worker_conn_new(struct worker *, int fd);
+/* Close it now, whatever it was doing. */
+void		 worker_conn_free(struct conn *);
 /* Send one access-log record to the parent. */
 void		 worker_access(struct conn *, const char *tenant,
 		    const char *connector, int upstream, const char *cache,
 		    const char *error);
+
+/* worker_metrics.c: the metrics listener's connections. */
+void		 worker_metrics_conn(struct worker *, struct ipc_msg *);
+void		 worker_metrics_route(struct conn *);
 
 /* execute.c: connector calls. */
 /* path is API_PREFIX "/connectors/<permalink>/execute"; answer it. */
