@@ -5,3 +5,6 @@ src_libwidgetd_a_SOURCES += src/metrics.h src/metrics.c \
 src_libwidgetd_a_SOURCES += src/ratelimit.h src/ratelimit.c
 src_libwidgetd_a_SOURCES += src/keeper_limit.h src/keeper_limit.c \
 	src/keeper_redis.h src/keeper_redis.c
+src_libwidgetd_a_SOURCES += src/trace.h src/trace.c
+src_libwidgetd_a_SOURCES += src/worker_ops.c
+src_libwidgetd_a_SOURCES += src/accesslog.h src/accesslog.c

@@ -43,14 +43,15 @@ static unsigned char	 api_pool[4096];
 static size_t		 api_pool_left;
 
 int
-api_request_id(char out[API_REQID_LEN])
+api_random(void *buf, size_t len)
 {
-	static const char	 hex[] = "0123456789abcdef";
-	unsigned char		*b;
-	size_t			 got = 0, i, o = 0;
-	ssize_t			 n;
+	unsigned char	*b;
+	size_t		 got = 0;
+	ssize_t		 n;
 
-	if (api_pool_left < 16) {
+	if (len > 64)
+		return -1;
+	if (api_pool_left < len) {
 		while (got < sizeof(api_pool)) {
 			n = getrandom(api_pool + got, sizeof(api_pool) - got, 0);
 			if (n == -1) {
@@ -63,7 +64,22 @@ api_request_id(char out[API_REQID_LEN])
 		api_pool_left = sizeof(api_pool);
 	}
 	b = api_pool + sizeof(api_pool) - api_pool_left;
-	api_pool_left -= 16;
+	api_pool_left -= len;
+	memcpy(buf, b, len);
+	/* Used bytes do not linger. */
+	memset(b, 0, len);
+	return 0;
+}
+
+int
+api_request_id(char out[API_REQID_LEN])
+{
+	static const char	 hex[] = "0123456789abcdef";
+	unsigned char		 b[16];
+	size_t			 i, o = 0;
+
+	if (api_random(b, sizeof(b)) == -1)
+		return -1;
 	b[6] = (b[6] & 0x0f) | 0x40;	/* version 4 */
 	b[8] = (b[8] & 0x3f) | 0x80;	/* RFC 4122 variant */
 	for (i = 0; i < 16; i++) {
@@ -73,8 +89,6 @@ api_request_id(char out[API_REQID_LEN])
 		out[o++] = hex[b[i] & 15];
 	}
 	out[o] = '\0';
-	/* Used bytes do not linger. */
-	memset(b, 0, 16);
 	return 0;
 }
 
@@ -179,7 +193,8 @@ api_reply(struct evbuffer *out, const struct api_ctx *a, int status,
     size_t len)
 {
 	char		 ct[300], rid[80], st[800], ctiming[1400], host[300];
-	char		 hjson[400], ejson[400], ext[400];
+	char		 hjson[400], ejson[400], ext[400], tjson[64];
+	char		 retry[32];
 	const char	*hdrs[40];
 	double		 total = api_elapsed_ms(a), internal;
 	int		 n = 0, i;
@@ -210,7 +225,11 @@ api_reply(struct evbuffer *out, const struct api_ctx *a, int status,
 	    a->a_cache_ms, a->a_cache == API_CACHE_HIT ? "Cache Hit" :
 	    "Cache Miss", ext, total);
 	hdrs[n++] = st;
-	hjson[0] = ejson[0] = '\0';
+	hjson[0] = ejson[0] = tjson[0] = '\0';
+	/* The trace id: characters 3 to 35 of the traceparent. */
+	if (a->a_trace[0] != '\0')
+		snprintf(tjson, sizeof(tjson), ",\"trace_id\":\"%.32s\"",
+		    a->a_trace + 3);
 	if (a->a_external_host != NULL) {
 		api_json_str(host, sizeof(host), a->a_external_host);
 		snprintf(hjson, sizeof(hjson), ",\"external_host\":%s", host);
@@ -223,11 +242,17 @@ api_reply(struct evbuffer *out, const struct api_ctx *a, int status,
 	    "{\"request_id\":\"%s\",\"total_ms\":%.1f,\"internal_ms\":%.1f,"
 	    "\"external_ms\":%.1f,\"breakdown\":{\"setup_ms\":%.1f,"
 	    "\"transform_ms\":%.1f,\"cache_ms\":%.1f,\"http_request_ms\":%.1f},"
-	    "\"cache_hit\":%s%s%s%s}", a->a_reqid, total, internal,
+	    "\"cache_hit\":%s%s%s%s%s}", a->a_reqid, total, internal,
 	    a->a_external_ms, a->a_setup_ms, a->a_transform_ms, a->a_cache_ms,
 	    a->a_external_ms, a->a_cache == API_CACHE_HIT ? "true" : "false",
-	    hjson, a->a_timeout ? ",\"timeout\":true" : "", ejson);
+	    hjson, a->a_timeout ? ",\"timeout\":true" : "", ejson, tjson);
 	hdrs[n++] = ctiming;
+	/* A limit's refusal says when to come back (RFC 9110 10.2.3). */
+	if (a->a_retry_after > 0) {
+		snprintf(retry, sizeof(retry), "Retry-After: %d",
+		    a->a_retry_after);
+		hdrs[n++] = retry;
+	}
 	for (i = 0; extra != NULL && extra[i] != NULL && n < 39; i++)
 		hdrs[n++] = extra[i];
 	hdrs[n] = NULL;

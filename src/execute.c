@@ -33,6 +33,7 @@
 #include "ipc.h"
 #include "log.h"
 #include "plan.h"
+#include "ratelimit.h"
 #include "session.h"
 #include "snapshot.h"
 #include "template/template.h"
@@ -63,6 +64,7 @@ struct exec {
 	struct timespec		 x_sent;	/* when the plan left */
 	int			 x_upstream;	/* upstream status, 0: none */
 	const char		*x_error;	/* envelope code, for the log */
+	char			 x_uid[128];	/* the session's sub, or "" */
 	char			 x_host[256];	/* upstream host, for timings */
 };
 
@@ -746,6 +748,7 @@ execute_session(struct conn *c, struct exec *x)
 	const struct conf_tenant *t;
 	struct session_conf	 sc;
 	struct session		*s = NULL;
+	struct json_object	*sub;
 	enum session_status	 st;
 	const char		*why = NULL, *code = NULL;
 	int			 status;
@@ -765,6 +768,11 @@ execute_session(struct conn *c, struct exec *x)
 		return -1;
 	}
 	x->x_user = session_user(s);
+	/* Who the client limit counts: the user, not the address. */
+	if (st == SESSION_VALID && (sub = session_claim(s, "sub")) != NULL &&
+	    json_object_is_type(sub, json_type_string))
+		snprintf(x->x_uid, sizeof(x->x_uid), "%s",
+		    json_object_get_string(sub));
 	if (execute_caller(c, x, s) == -1) {
 		session_free(s);
 		return -1;
@@ -1302,6 +1310,12 @@ execute_connector(struct conn *c, const char *permalink)
 	c->c_ctx.a_head = cr->cr_method == CONN_HEAD;
 	if (execute_session(c, x) == -1)
 		return;
+	if (worker_client_limit(c, x->x_tenant_id, x->x_conn->c_permalink,
+	    x->x_uid) == -1) {
+		execute_error(c, 429, "RATE_LIMITED", SCOPE_REQUEST, "too many "
+		    "calls from this client; retry later", NULL);
+		return;
+	}
 
 	/* The globals every template of this call sees. */
 	if ((g = tval_dict()) == NULL || (pp = tval_dict()) == NULL)
@@ -1379,6 +1393,8 @@ execute_connector(struct conn *c, const char *permalink)
 	c->c_ctx.a_cache = API_CACHE_MISS;
 	tval_unref(g);
 	g = NULL;
+	if (worker_trace_plan(c, &pl) == -1)
+		goto oom;
 	execute_send(c, &pl);
 	goto out;
 oom:
@@ -1463,7 +1479,7 @@ execute_result(struct conn *c, struct result *rs)
 	struct tmpl_env		 env;
 	struct tval		*g = NULL, *resp = NULL, *h;
 	struct timespec		 t0, t1;
-	const char		*ctype, *text;
+	const char		*ctype, *text, *ra;
 	char			 detail[512], ctbuf[300];
 	size_t			 len;
 	int			 status = (int)rs->rs_status;
@@ -1472,6 +1488,10 @@ execute_result(struct conn *c, struct result *rs)
 	snprintf(x->x_host, sizeof(x->x_host), "%s", rs->rs_host);
 	c->c_ctx.a_external_host = x->x_host;
 	c->c_ctx.a_external_ms = (double)rs->rs_total_us / 1e3;
+	/* An upstream's pause passes on with its 429 or 503. */
+	if ((status == 429 || status == 503) && (ra = execute_result_header(rs,
+	    "Retry-After")) != NULL)
+		c->c_ctx.a_retry_after = ratelimit_retry_after(ra, time(NULL));
 	ctype = cr->cr_response_content_type[0] != '\0' ?
 	    cr->cr_response_content_type : execute_result_header(rs,
 	    "Content-Type");
@@ -1540,6 +1560,7 @@ execute_fail(struct conn *c, struct fail *fl)
 	}
 	c->c_ctx.a_external_ms = (double)fl->fl_external_us / 1e3;
 	c->c_ctx.a_timeout = fl->fl_timeout != 0;
+	c->c_ctx.a_retry_after = (int)fl->fl_retry_after;
 	if (network)
 		c->c_ctx.a_error = fl->fl_timeout ? "Timeout" :
 		    fl->fl_detail;

@@ -1031,7 +1031,7 @@ ipc_encode_access(struct ipc_buf *b, const struct ipc_access *a)
 {
 	const char *const strs[] = { a->ia_reqid, a->ia_peer, a->ia_tenant,
 	    a->ia_method, a->ia_target, a->ia_connector, a->ia_cache,
-	    a->ia_error };
+	    a->ia_error, a->ia_trace };
 	size_t	 i;
 
 	ipc_buf_init(b);
@@ -1057,6 +1057,7 @@ ipc_access_clear(struct ipc_access *a)
 	free(a->ia_connector);
 	free(a->ia_cache);
 	free(a->ia_error);
+	free(a->ia_trace);
 	memset(a, 0, sizeof(*a));
 }
 
@@ -1065,7 +1066,7 @@ ipc_decode_access(struct ipc_msg *m, struct ipc_access *a)
 {
 	char	**const strs[] = { &a->ia_reqid, &a->ia_peer, &a->ia_tenant,
 	    &a->ia_method, &a->ia_target, &a->ia_connector, &a->ia_cache,
-	    &a->ia_error };
+	    &a->ia_error, &a->ia_trace };
 	size_t	 i;
 
 	memset(a, 0, sizeof(*a));

@@ -215,6 +215,7 @@ struct ipc_access {
 	char		*ia_connector;	/* permalink or "-" */
 	char		*ia_cache;	/* "-", "hit", "miss" … */
 	char		*ia_error;	/* envelope code or "" */
+	char		*ia_trace;	/* trace id (32 hex) or "" */
 	uint32_t	 ia_status;
 	uint32_t	 ia_upstream;	/* upstream status, 0 when none */
 	uint64_t	 ia_total_us;

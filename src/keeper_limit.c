@@ -13,7 +13,6 @@
 
 #include <sys/queue.h>
 
-#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -445,36 +444,4 @@ klimits_block(struct klimits *ks, const char *tenant, const char *connector,
 	until = ratelimit_now() + (int64_t)seconds * 1000000;
 	if (until > kl->kl_blocked)
 		kl->kl_blocked = until;
-}
-
-int
-klimits_retry_after(const char *v, time_t now)
-{
-	struct tm	 tm;
-	const char	*end;
-	long		 n;
-	time_t		 t;
-
-	while (*v == ' ' || *v == '\t')
-		v++;
-	if (isdigit((unsigned char)*v)) {
-		for (n = 0; isdigit((unsigned char)*v); v++) {
-			n = n * 10 + (*v - '0');
-			if (n > 86400 * 366)
-				return -1;
-		}
-		while (*v == ' ' || *v == '\t')
-			v++;
-		return *v == '\0' ? (int)n : -1;
-	}
-	/* IMF-fixdate: "Sun, 06 Nov 1994 08:49:37 GMT" (RFC 9110 5.6.7). */
-	memset(&tm, 0, sizeof(tm));
-	if ((end = strptime(v, "%a, %d %b %Y %H:%M:%S GMT", &tm)) == NULL ||
-	    *end != '\0')
-		return -1;
-	if ((t = timegm(&tm)) == (time_t)-1)
-		return -1;
-	if (t <= now)
-		return 0;
-	return t - now > 86400 * 366 ? -1 : (int)(t - now);
 }

@@ -60,10 +60,4 @@ void		 klimits_block(struct klimits *, const char *tenant,
 /* Attempts waiting now. */
 size_t		 klimits_queued(const struct klimits *);
 
-/*
- * An HTTP Retry-After value (delta-seconds or an IMF-fixdate) as seconds
- * from now (Unix time now); -1 when it is neither.
- */
-int		 klimits_retry_after(const char *value, time_t now);
-
 #endif

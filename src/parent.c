@@ -44,6 +44,7 @@
 #include <event2/listener.h>
 #include <json-c/json.h>
 
+#include "accesslog.h"
 #include "chan.h"
 #include "config.h"
 #include "control.h"
@@ -158,6 +159,7 @@ struct parent {
 	struct plistener	*p_mlistener;	/* metrics, or NULL */
 	struct metrics		*p_retired;	/* counters of exited children */
 	struct metrics_parent	 p_mp;		/* what the parent counts */
+	struct accesslog	*p_access;	/* log.access_file, or NULL */
 };
 
 static void	parent_respawn_cb(int, short, void *);
@@ -631,22 +633,51 @@ static void
 parent_access(struct parent *p, const struct pproc *pp,
     const struct ipc_access *a)
 {
-	char	 line[2048], up[16];
+	char	 line[2048];
 
 	if (!p->p_cfg->c_access_log)
 		return;
-	if (a->ia_upstream != 0)
-		snprintf(up, sizeof(up), "%u", a->ia_upstream);
+	accesslog_format(a, pp->pp_slot, p->p_cfg->c_access_format, line,
+	    sizeof(line));
+	if (p->p_access != NULL)
+		accesslog_write(p->p_access, line);
+	else if (p->p_cfg->c_access_format == CONF_ACCESS_JSON)
+		log_emit(LOG_INFO, line);
 	else
-		snprintf(up, sizeof(up), "-");
-	snprintf(line, sizeof(line), "worker %d: access: %s %s \"%s %s\" %u "
-	    "%s %.1fms %.1fms %s %s %s%s%s", pp->pp_slot, a->ia_peer,
-	    a->ia_tenant,
-	    a->ia_method, a->ia_target, a->ia_status, up,
-	    (double)a->ia_total_us / 1e3, (double)a->ia_external_us / 1e3,
-	    a->ia_connector, a->ia_cache, a->ia_reqid,
-	    a->ia_error[0] != '\0' ? " " : "", a->ia_error);
-	parent_log_child(pp, LOG_INFO, line);
+		parent_log_child(pp, LOG_INFO, line);
+}
+
+/*
+ * log.access_file of the configuration in force: opened at start and
+ * when a reload names another file; SIGUSR1 opens it anew.
+ */
+static int
+parent_access_file(struct parent *p, int reopen)
+{
+	const char	*path = p->p_cfg->c_access_file;
+	char		 err[300];
+
+	if (p->p_access != NULL && (path == NULL ||
+	    strcmp(accesslog_path(p->p_access), path) != 0)) {
+		accesslog_close(p->p_access);
+		p->p_access = NULL;
+	}
+	if (path == NULL)
+		return 0;
+	if (p->p_access == NULL) {
+		if ((p->p_access = accesslog_open(path, err,
+		    sizeof(err))) == NULL) {
+			log_warnx("access log: %s", err);
+			return -1;
+		}
+		return 0;
+	}
+	if (reopen && accesslog_reopen(p->p_access, err, sizeof(err)) == -1) {
+		log_warnx("access log: %s (still writing to the old file)",
+		    err);
+		return -1;
+	}
+	return 0;
 }
 
 /* --- Metrics ------------------------------------------------------------- */
@@ -1387,6 +1418,8 @@ parent_reload(struct parent *p, struct parent_reload_result *rr,
 	parent_conn_limit(p);
 	if (parent_listeners_start(p) == -1)
 		log_warnx("reload: some listeners are not accepting");
+	if (parent_access_file(p, 0) == -1)
+		log_warnx("reload: access lines go to the system log");
 	if (parent_metrics_listen(p, p->p_cfg) == -1)
 		log_warnx("reload: cannot bind the metrics listener %s port %d; "
 		    "keeping the previous one", p->p_cfg->c_metrics.l_address,
@@ -1876,8 +1909,12 @@ parent_signal_cb(int sig, short what, void *arg)
 		parent_shutdown(p);
 		break;
 	case SIGUSR1:
-		/* syslog and stderr need no reopening. */
-		log_info("SIGUSR1: nothing to reopen");
+		/* syslog and stderr need no reopening; the access file does. */
+		if (p->p_cfg->c_access_file == NULL)
+			log_info("SIGUSR1: nothing to reopen");
+		else if (parent_access_file(p, 1) == 0)
+			log_info("SIGUSR1: reopened %s",
+			    p->p_cfg->c_access_file);
 		break;
 	}
 }
@@ -1949,6 +1986,8 @@ parent_main(const struct proc_opts *po)
 		fatalx("cannot start the listeners");
 	if ((p.p_retired = metrics_new()) == NULL)
 		fatalx("out of memory");
+	if (parent_access_file(&p, 0) == -1)
+		fatalx("cannot open the access log %s", p.p_cfg->c_access_file);
 	if (parent_metrics_listen(&p, p.p_cfg) == -1)
 		fatalx("cannot bind the metrics listener %s port %d",
 		    p.p_cfg->c_metrics.l_address, p.p_cfg->c_metrics.l_port);
@@ -1972,6 +2011,7 @@ parent_main(const struct proc_opts *po)
 	if (p.p_mlistener != NULL)
 		parent_listeners_free(p.p_mlistener, 1);
 	metrics_free(p.p_retired);
+	accesslog_close(p.p_access);
 	parent_slots_free(&p);
 	if (p.p_accept_ev != NULL)
 		event_free(p.p_accept_ev);

@@ -3,6 +3,7 @@
  */
 #include "build.h"
 
+#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -155,4 +156,36 @@ ratelimit_table_check(struct ratelimit_table *t, const char *key,
 	t->rt_buckets[h] = e;
 	t->rt_count++;
 	return ratelimit_reserve(&e->re_rl, now, 0, retry_after);
+}
+
+int
+ratelimit_retry_after(const char *v, time_t now)
+{
+	struct tm	 tm;
+	const char	*end;
+	long		 n;
+	time_t		 t;
+
+	while (*v == ' ' || *v == '\t')
+		v++;
+	if (isdigit((unsigned char)*v)) {
+		for (n = 0; isdigit((unsigned char)*v); v++) {
+			n = n * 10 + (*v - '0');
+			if (n > 86400 * 366)
+				return -1;
+		}
+		while (*v == ' ' || *v == '\t')
+			v++;
+		return *v == '\0' ? (int)n : -1;
+	}
+	/* IMF-fixdate: "Sun, 06 Nov 1994 08:49:37 GMT" (RFC 9110 5.6.7). */
+	memset(&tm, 0, sizeof(tm));
+	if ((end = strptime(v, "%a, %d %b %Y %H:%M:%S GMT", &tm)) == NULL ||
+	    *end != '\0')
+		return -1;
+	if ((t = timegm(&tm)) == (time_t)-1)
+		return -1;
+	if (t <= now)
+		return 0;
+	return t - now > 86400 * 366 ? -1 : (int)(t - now);
 }

@@ -15,6 +15,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 struct ratelimit {
 	int64_t		 rl_interval;	/* µs between events at the rate */
@@ -47,6 +48,12 @@ void		 ratelimit_table_free(struct ratelimit_table *);
 int		 ratelimit_table_check(struct ratelimit_table *, const char *key,
 		    int64_t now, int64_t *retry_after);
 size_t		 ratelimit_table_count(const struct ratelimit_table *);
+
+/*
+ * An HTTP Retry-After value (delta-seconds or an IMF-fixdate) as seconds
+ * from now (Unix time now), at most a year; -1 when it is neither.
+ */
+int		 ratelimit_retry_after(const char *value, time_t now);
 
 /* CLOCK_MONOTONIC in µs. */
 int64_t		 ratelimit_now(void);

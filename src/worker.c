@@ -124,7 +124,7 @@ worker_access(struct conn *c, const char *tenant, const char *connector,
 {
 	struct ipc_access	 a;
 	struct ipc_buf		 b;
-	char			 target[513];
+	char			 target[513], trace[33];
 
 	c->c_logged = 1;
 	metrics_status(c->c_w->w_metrics, tenant, connector, c->c_status);
@@ -141,6 +141,9 @@ worker_access(struct conn *c, const char *tenant, const char *connector,
 	a.ia_connector = (char *)(connector != NULL ? connector : "-");
 	a.ia_cache = (char *)(cache != NULL ? cache : "-");
 	a.ia_error = (char *)(error != NULL ? error : "");
+	snprintf(trace, sizeof(trace), "%.32s", c->c_ctx.a_trace[0] != '\0' ?
+	    c->c_ctx.a_trace + 3 : "");
+	a.ia_trace = trace;
 	a.ia_status = (uint32_t)c->c_status;
 	a.ia_upstream = (uint32_t)(upstream > 0 ? upstream : 0);
 	a.ia_total_us = (uint64_t)(api_elapsed_ms(&c->c_ctx) * 1000);
@@ -228,6 +231,7 @@ worker_route(struct conn *c)
 		worker_metrics_route(c);
 		return;
 	}
+	worker_trace_begin(c);
 	get = strcmp(r->r_method, "GET") == 0;
 	head = strcmp(r->r_method, "HEAD") == 0;
 	c->c_ctx.a_head = head;

@@ -25,6 +25,8 @@ struct http_parser_state;
 struct ipc_buf;
 struct ipc_msg;
 struct metrics;
+struct plan;
+struct ratelimit_table;
 struct session_key;
 struct snapshot;
 struct widgetd_config;
@@ -96,6 +98,9 @@ struct worker {
 	int			 w_draining;
 	struct exec_stats	*w_stats;	/* per-connector counters */
 	struct metrics		*w_metrics;	/* pushed to the parent */
+	struct ratelimit_table	*w_clients;	/* limits.client_rate */
+	double			 w_client_rate;	/* w_clients was made for */
+	int			 w_client_burst;
 };
 
 /* worker.c */
@@ -126,6 +131,18 @@ void		 worker_access(struct conn *, const char *tenant,
 /* worker_metrics.c: the metrics listener's connections. */
 void		 worker_metrics_conn(struct worker *, struct ipc_msg *);
 void		 worker_metrics_route(struct conn *);
+
+/* worker_ops.c: trace context, client limits. */
+/* This request's traceparent into c_ctx.a_trace. */
+void		 worker_trace_begin(struct conn *);
+/* The traceparent header into the plan (unless the connector sets one). */
+int		 worker_trace_plan(struct conn *, struct plan *);
+/*
+ * limits.client_rate for the user (signed in) or the peer: 0 go, -1 over
+ * it (c_ctx.a_retry_after set; the caller answers 429).
+ */
+int		 worker_client_limit(struct conn *, const char *tenant,
+		    const char *connector, const char *user);
 
 /* execute.c: connector calls. */
 /* path is API_PREFIX "/connectors/<permalink>/execute"; answer it. */
