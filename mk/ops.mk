@@ -8,3 +8,7 @@ src_libwidgetd_a_SOURCES += src/keeper_limit.h src/keeper_limit.c \
 src_libwidgetd_a_SOURCES += src/trace.h src/trace.c
 src_libwidgetd_a_SOURCES += src/worker_ops.c
 src_libwidgetd_a_SOURCES += src/accesslog.h src/accesslog.c
+
+# Integration tests.
+TESTS += tests/integration/ops_metrics.py
+EXTRA_DIST += tests/integration/ops_metrics.py tests/integration/promtext.py
