@@ -10,5 +10,6 @@ src_libwidgetd_a_SOURCES += src/worker_ops.c
 src_libwidgetd_a_SOURCES += src/accesslog.h src/accesslog.c
 
 # Integration tests.
-TESTS += tests/integration/ops_metrics.py
-EXTRA_DIST += tests/integration/ops_metrics.py tests/integration/promtext.py
+TESTS += tests/integration/ops_metrics.py tests/integration/ops_limits.py
+EXTRA_DIST += tests/integration/ops_metrics.py tests/integration/promtext.py \
+	tests/integration/ops_limits.py
