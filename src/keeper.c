@@ -522,8 +522,10 @@ keeper_retry(struct kcall *kc, const struct egress_result *er, int pause)
 	/* Half to all of it: clients that failed together spread out. */
 	if (api_random(&jitter, sizeof(jitter)) == 0)
 		delay = delay / 2 + (int64_t)(jitter % (uint32_t)(delay / 2 + 1));
-	if (pause > 0 && (int64_t)pause * 1000000 > delay)
-		delay = (int64_t)pause * 1000000;
+	/* Past the pause, never on its edge (the connector is blocked
+	 * until then, klimits_block). */
+	if (pause > 0 && (int64_t)pause * 1000000 + 50000 > delay)
+		delay = (int64_t)pause * 1000000 + 50000;
 	deadline = (int64_t)kc->kc_start.tv_sec * 1000000 +
 	    kc->kc_start.tv_nsec / 1000 +
 	    (int64_t)kc->kc_gen->kg_snap->sn_cfg->c_egress.timeout * 1000000;
