@@ -10,6 +10,7 @@ src_libwidgetd_a_SOURCES += src/worker_ops.c
 src_libwidgetd_a_SOURCES += src/accesslog.h src/accesslog.c
 
 # Integration tests.
-TESTS += tests/integration/ops_metrics.py tests/integration/ops_limits.py
+TESTS += tests/integration/ops_metrics.py tests/integration/ops_limits.py \
+	tests/integration/ops_trace.py
 EXTRA_DIST += tests/integration/ops_metrics.py tests/integration/promtext.py \
-	tests/integration/ops_limits.py
+	tests/integration/ops_limits.py tests/integration/ops_trace.py
