@@ -11,6 +11,7 @@ src_libwidgetd_a_SOURCES += src/accesslog.h src/accesslog.c
 
 # Integration tests.
 TESTS += tests/integration/ops_metrics.py tests/integration/ops_limits.py \
-	tests/integration/ops_trace.py
+	tests/integration/ops_trace.py tests/integration/ops_scaleout.py
 EXTRA_DIST += tests/integration/ops_metrics.py tests/integration/promtext.py \
-	tests/integration/ops_limits.py tests/integration/ops_trace.py
+	tests/integration/ops_limits.py tests/integration/ops_trace.py \
+	tests/integration/ops_scaleout.py contrib/haproxy/haproxy.cfg

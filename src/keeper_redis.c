@@ -59,7 +59,8 @@ struct kredis {
 	struct event_base	*r_base;
 	redisAsyncContext	*r_ac;		/* NULL while down */
 	int			 r_connected;
-	int			 r_was_up;	/* for one log line per change */
+	int			 r_said;	/* what the log last said: -1
+						   nothing yet, 0 down, 1 up */
 	char			*r_address;
 	int			 r_port;
 	char			*r_prefix;
@@ -123,19 +124,19 @@ kredis_connect_cb(const redisAsyncContext *ac, int status)
 	if (status != REDIS_OK) {
 		/* hiredis frees the context after this callback. */
 		r->r_ac = NULL;
-		if (r->r_was_up)
+		if (r->r_said != 0)
 			log_warnx("redis %s port %d: cannot connect (%s); "
 			    "connector rates are this instance's share",
 			    r->r_address, r->r_port, ac->errstr);
-		r->r_was_up = 0;
+		r->r_said = 0;
 		kredis_schedule(r);
 		return;
 	}
 	r->r_connected = 1;
-	if (!r->r_was_up)
+	if (r->r_said != 1)
 		log_info("redis %s port %d: connected; connector rates are "
 		    "shared", r->r_address, r->r_port);
-	r->r_was_up = 1;
+	r->r_said = 1;
 	kredis_metrics(r);
 }
 
@@ -149,11 +150,11 @@ kredis_disconnect_cb(const redisAsyncContext *ac, int status)
 	kredis_metrics(r);
 	if (r->r_base == NULL)
 		return;		/* kredis_free */
-	if (status != REDIS_OK && r->r_was_up)
+	if (r->r_said != 0)
 		log_warnx("redis %s port %d: connection lost; connector "
 		    "rates are this instance's share until it is back",
 		    r->r_address, r->r_port);
-	r->r_was_up = 0;
+	r->r_said = 0;
 	kredis_schedule(r);
 }
 
@@ -194,8 +195,7 @@ kredis_new(struct event_base *base, const char *address, int port,
 	r->r_base = base;
 	r->r_port = port;
 	r->r_metrics = m;
-	/* The first failure is worth a line: say it was "up". */
-	r->r_was_up = 1;
+	r->r_said = -1;
 	if ((r->r_address = strdup(address)) == NULL ||
 	    (r->r_prefix = strdup(prefix)) == NULL ||
 	    (r->r_reconnect = evtimer_new(base, kredis_reconnect_cb,
