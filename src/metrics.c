@@ -195,10 +195,12 @@ metrics_code_add(struct metrics_row *r, uint32_t status, uint64_t n)
 			break;
 	if (i == r->mr_ncodes) {
 		/* The last place is kept for "other". */
-		if (r->mr_ncodes == METRICS_MAX_CODES - 1 && status != 0) {
+		if (r->mr_ncodes >= METRICS_MAX_CODES - 1 && status != 0) {
 			metrics_code_add(r, 0, n);
 			return;
 		}
+		if (r->mr_ncodes == METRICS_MAX_CODES)
+			return;	/* not reached: "other" is there */
 		r->mr_codes[r->mr_ncodes].mc_status = status;
 		r->mr_codes[r->mr_ncodes].mc_count = 0;
 		r->mr_ncodes++;
