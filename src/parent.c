@@ -1463,6 +1463,7 @@ parent_reload(struct parent *p, struct parent_reload_result *rr,
 /* --- The control socket (widgetctl) --------------------------------------- */
 
 static void	parent_wait_done(struct pwait *);
+static void	parent_status_metrics(struct parent *, struct pwait *);
 
 static void
 parent_wait_timeout_cb(int fd, short what, void *arg)
@@ -1512,6 +1513,8 @@ parent_wait_done(struct pwait *pw)
 	TAILQ_REMOVE(&p->p_waits, pw, pw_entry);
 	if (pw->pw_timer != NULL)
 		event_free(pw->pw_timer);
+	if (pw->pw_kind == PW_STATUS)
+		parent_status_metrics(p, pw);
 	if (pw->pw_rows != NULL) {
 		if ((list = json_object_new_array()) != NULL) {
 			json_object_object_foreach(pw->pw_rows, key, row) {
@@ -1526,6 +1529,71 @@ parent_wait_done(struct pwait *pw)
 	}
 	control_reply(pw->pw_req, pw->pw_reply);
 	free(pw);
+}
+
+/*
+ * What the keepers and the cache count, beside the workers' call counters:
+ * the queue, the cache's size, and per connector what reached upstream.
+ */
+static void
+parent_status_metrics(struct parent *p, struct pwait *pw)
+{
+	static const struct {
+		const char		*sm_key;
+		enum metrics_field	 sm_field;
+	} fields[] = {
+		{ "cache_hits", MF_CACHE_HITS },
+		{ "cache_misses", MF_CACHE_MISSES },
+		{ "upstream_requests", MF_UPSTREAM_REQUESTS },
+		{ "upstream_retries", MF_UPSTREAM_RETRIES },
+		{ "limit_client", MF_LIMIT_CLIENT },
+		{ "limit_rate", MF_LIMIT_RATE },
+		{ "limit_concurrency", MF_LIMIT_CONCURRENCY },
+		{ "limit_upstream", MF_LIMIT_UPSTREAM },
+	};
+	struct metrics_parent	 mp;
+	struct metrics		*sum;
+	struct metrics_row	*r;
+	struct json_object	*row;
+	char			 key[600];
+	size_t			 i, k;
+
+	if ((sum = parent_metrics_sum(p, &mp)) == NULL)
+		return;
+	json_object_object_add(pw->pw_reply, "keeper_queue",
+	    json_object_new_int64((int64_t)sum->m_globals[MG_KEEPER_QUEUE]));
+	json_object_object_add(pw->pw_reply, "keeper_in_flight",
+	    json_object_new_int64((int64_t)sum->m_globals[MG_KEEPER_INFLIGHT]));
+	json_object_object_add(pw->pw_reply, "cache_bytes",
+	    json_object_new_int64((int64_t)sum->m_globals[MG_CACHE_BYTES]));
+	json_object_object_add(pw->pw_reply, "cache_entries",
+	    json_object_new_int64((int64_t)sum->m_globals[MG_CACHE_ENTRIES]));
+	json_object_object_add(pw->pw_reply, "redis_connected",
+	    json_object_new_int64((int64_t)sum->m_globals[MG_REDIS_UP]));
+	for (i = 0; pw->pw_rows != NULL && i < sum->m_nrows; i++) {
+		r = &sum->m_rows[i];
+		if (strcmp(r->mr_connector, "-") == 0)
+			continue;
+		snprintf(key, sizeof(key), "%s/%s/0", r->mr_tenant,
+		    r->mr_connector);
+		if (!json_object_object_get_ex(pw->pw_rows, key, &row)) {
+			/* Known to the keepers only (a composite's step). */
+			row = json_object_new_object();
+			json_object_object_add(row, "tenant",
+			    json_object_new_string(r->mr_tenant));
+			json_object_object_add(row, "permalink",
+			    json_object_new_string(r->mr_connector));
+			json_object_object_add(row, "kind", json_object_new_string(
+			    strchr(r->mr_connector, '/') != NULL ? "step" :
+			    "connector"));
+			json_object_object_add(pw->pw_rows, key, row);
+		}
+		for (k = 0; k < sizeof(fields) / sizeof(fields[0]); k++)
+			json_object_object_add(row, fields[k].sm_key,
+			    json_object_new_int64((int64_t)
+			    r->mr_fields[fields[k].sm_field]));
+	}
+	metrics_free(sum);
 }
 
 /* A reload is done once every child of this epoch runs its generation. */
