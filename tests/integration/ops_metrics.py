@@ -5,7 +5,9 @@ histogram; token fetches), counters survive a worker's death, the
 parent's numbers (processes, respawns) are right, and neither listener
 serves the other's paths."""
 
+import json
 import os
+import re
 import signal
 import sys
 import time
@@ -114,6 +116,19 @@ try:
     check(value(s, "widgetd_build_info", version=s and next(
         dict(ls)["version"] for (n, ls) in s
         if n == "widgetd_build_info")) == 1, "build_info")
+
+    # widgetctl status: the queue and cache line, and per connector what
+    # reached the upstream (UPSTREAM column) beside the calls.
+    r = d.widgetctl("status")
+    text = r.stdout.decode()
+    check(r.returncode == 0 and re.search(
+        r"^keeper queue 0, calls in flight 0, cache 0 entries \(0 bytes\)",
+        text, re.M), "status: queue and cache: %s" % text)
+    check(re.search(r"^test\s+ok\s+connector\s+5\s+0\s+0\s+0\s+5\s+0\s+0\s+"
+                    r"200:5$", text, re.M), "status: ok's row: %s" % text)
+    js = json.loads(d.widgetctl("status", "--json").stdout)
+    check(js.get("keeper_queue") == 0 and "cache_bytes" in js,
+          "status --json has the queue and the cache size")
 
     # A worker killed: its counters stay, the respawn is counted.
     w = next(p for p, r in d.children().items() if r == "worker")
