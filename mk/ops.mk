@@ -41,4 +41,5 @@ tests_fuzz_fuzz_metrics_libfuzzer_SOURCES = tests/fuzz/fuzz_metrics.c
 tests_fuzz_fuzz_metrics_libfuzzer_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_LDFLAGS)
 
 # Deployment examples (widgetd(8), DEPLOYMENT) and the soak script.
-EXTRA_DIST += contrib/kubernetes/widgetd.yaml contrib/kubernetes/Dockerfile
+EXTRA_DIST += contrib/kubernetes/widgetd.yaml contrib/kubernetes/Dockerfile \
+	contrib/soak/soak

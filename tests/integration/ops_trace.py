@@ -102,8 +102,10 @@ def jsonlog(d):
                 return [json.loads(l.split(" ", 1)[1]) for l in f]
         except FileNotFoundError:
             return []
-    recs = wait_for(lambda: lines(path), 10)
-    check(recs, "an access line in the file")
+    rid = hdrs["x-request-id"]
+    recs = wait_for(lambda: [r for r in lines(path)
+                             if r["request_id"] == rid], 10)
+    check(recs, "the call's access line in the file")
     r = recs[-1]
     for k in ("worker", "peer", "tenant", "method", "target", "status",
               "upstream_status", "total_ms", "external_ms", "connector",
