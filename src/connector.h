@@ -162,6 +162,17 @@ struct conn_ext {
 	struct conn_tmpl ce_aws_token;	/* optional session token */
 	char		*ce_aws_region;
 	char		*ce_aws_service;
+	/*
+	 * Limits that protect the upstream, applied by the keeper to the
+	 * calls that reach it (cache misses): 0 means none.
+	 */
+	int		 ce_concurrency;	/* calls in flight */
+	double		 ce_rate;		/* calls a second */
+	int		 ce_burst;		/* of the rate, default 1 */
+	/* Retries of idempotent methods; ce_attempts 0: none. */
+	int		 ce_attempts;		/* tries, the first included */
+	double		 ce_backoff;		/* s before the second try */
+	double		 ce_max_backoff;	/* s, the longest wait */
 };
 
 /*

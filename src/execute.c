@@ -40,6 +40,7 @@
 #include "ipc.h"
 #include "log.h"
 #include "plan.h"
+#include "ratelimit.h"
 #include "session.h"
 #include "snapshot.h"
 #include "template/template.h"
@@ -76,6 +77,7 @@ struct exec {
 	int			 x_upstream;	/* upstream status, 0: none */
 	int			 x_upstream_error;	/* for the counters */
 	const char		*x_error;	/* envelope code, for the log */
+	char			 x_uid[128];	/* the session's sub, or "" */
 	char			 x_host[256];	/* upstream host, for timings */
 	/* A composite connector's run (platform-docs §20). */
 	size_t			 x_step;	/* the step being run */
@@ -825,6 +827,7 @@ execute_session(struct conn *c, struct exec *x, unsigned int uses)
 	const struct conf_tenant *t;
 	struct session_conf	 sc;
 	struct session		*s = NULL;
+	struct json_object	*sub;
 	enum session_status	 st;
 	const char		*why = NULL, *code = NULL;
 	int			 status;
@@ -844,6 +847,11 @@ execute_session(struct conn *c, struct exec *x, unsigned int uses)
 		return -1;
 	}
 	x->x_user = session_user(s);
+	/* Who the client limit counts: the user, not the address. */
+	if (st == SESSION_VALID && (sub = session_claim(s, "sub")) != NULL &&
+	    json_object_is_type(sub, json_type_string))
+		snprintf(x->x_uid, sizeof(x->x_uid), "%s",
+		    json_object_get_string(sub));
 	if (execute_caller(c, x, s) == -1) {
 		session_free(s);
 		return -1;
@@ -1455,6 +1463,12 @@ execute_connector(struct conn *c, const char *permalink)
 	c->c_ctx.a_head = cr->cr_method == CONN_HEAD;
 	if (execute_session(c, x, cr->cr_header_query_uses) == -1)
 		return;
+	if (worker_client_limit(c, x->x_tenant_id, x->x_conn->c_permalink,
+	    x->x_uid) == -1) {
+		execute_error(c, 429, "RATE_LIMITED", SCOPE_REQUEST, "too many "
+		    "calls from this client; retry later", NULL);
+		return;
+	}
 
 	/* The globals every template of this call sees. */
 	if ((g = tval_dict()) == NULL || (pp = tval_dict()) == NULL)
@@ -1511,6 +1525,8 @@ execute_connector(struct conn *c, const char *permalink)
 	c->c_ctx.a_transform_ms = api_ms_between(&t0, &t1);
 	tval_unref(g);
 	g = NULL;
+	if (worker_trace_plan(c, &pl) == -1)
+		goto oom;
 	execute_send(c, &pl);
 	goto out;
 oom:
@@ -1595,7 +1611,7 @@ execute_result(struct conn *c, struct result *rs)
 	struct tmpl_env		 env;
 	struct tval		*g = NULL, *resp = NULL, *h;
 	struct timespec		 t0, t1;
-	const char		*ctype, *text;
+	const char		*ctype, *text, *ra;
 	char			 detail[512], ctbuf[300];
 	size_t			 len;
 	int			 status = (int)rs->rs_status, rv;
@@ -1604,6 +1620,10 @@ execute_result(struct conn *c, struct result *rs)
 	snprintf(x->x_host, sizeof(x->x_host), "%s", rs->rs_host);
 	c->c_ctx.a_external_host = x->x_host;
 	c->c_ctx.a_external_ms = (double)rs->rs_total_us / 1e3;
+	/* An upstream's pause passes on with its 429 or 503. */
+	if ((status == 429 || status == 503) && (ra = execute_result_header(rs,
+	    "Retry-After")) != NULL)
+		c->c_ctx.a_retry_after = ratelimit_retry_after(ra, time(NULL));
 	ctype = cr->cr_response_content_type[0] != '\0' ?
 	    cr->cr_response_content_type : execute_result_header(rs,
 	    "Content-Type");
@@ -1688,6 +1708,7 @@ execute_fail(struct conn *c, struct fail *fl)
 	} else
 		c->c_ctx.a_external_ms = ext;
 	c->c_ctx.a_timeout = fl->fl_timeout != 0;
+	c->c_ctx.a_retry_after = (int)fl->fl_retry_after;
 	if (network)
 		c->c_ctx.a_error = fl->fl_timeout ? "Timeout" :
 		    fl->fl_detail;
