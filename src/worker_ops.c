@@ -39,7 +39,8 @@ worker_trace_begin(struct conn *c)
 	uint8_t				 rnd[TRACE_RANDOM];
 
 	if (cfg->c_trace.t_trusted.np_nallow > 0 && c->c_req != NULL &&
-	    netpolicy_in_list(&cfg->c_trace.t_trusted, c->c_peer))
+	    netpolicy_in_list(&cfg->c_trace.t_trusted,
+	    worker_conn_peer(c)))
 		in = http_request_header(c->c_req, "traceparent");
 	if (api_random(rnd, sizeof(rnd)) == -1) {
 		c->c_ctx.a_trace[0] = '\0';
@@ -104,7 +105,7 @@ worker_client_limit(struct conn *c, const char *tenant,
 	if (user != NULL && user[0] != '\0')
 		snprintf(key, sizeof(key), "u %s %s", tenant, user);
 	else
-		snprintf(key, sizeof(key), "a %s", c->c_peer);
+		snprintf(key, sizeof(key), "a %s", worker_conn_peer(c));
 	if (ratelimit_table_check(w->w_clients, key, ratelimit_now(),
 	    &retry) == 1)
 		return 0;
