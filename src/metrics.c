@@ -502,23 +502,24 @@ metrics_render_rows(struct evbuffer *e, const struct metrics *m)
 static void
 metrics_render_parent(struct evbuffer *e, const struct metrics_parent *mp)
 {
-	static const char *const roles[2] = { "worker", "keeper" };
+	static const char *const roles[METRICS_ROLES] = { "worker", "keeper",
+	    "publisher" };
 	size_t	 i;
 
 	metrics_head(e, "widgetd_respawns_total", "counter",
 	    "Children started again after they died.");
-	for (i = 0; i < 2; i++)
+	for (i = 0; i < METRICS_ROLES; i++)
 		evbuffer_add_printf(e, "widgetd_respawns_total{role=\"%s\"} "
 		    "%llu\n", roles[i], (unsigned long long)mp->mp_respawns[i]);
 	metrics_head(e, "widgetd_sandbox_violations_total", "counter",
 	    "Channels closed because a process broke the protocol.");
-	for (i = 0; i < 2; i++)
+	for (i = 0; i < METRICS_ROLES; i++)
 		evbuffer_add_printf(e, "widgetd_sandbox_violations_total{"
 		    "role=\"%s\"} %llu\n", roles[i],
 		    (unsigned long long)mp->mp_violations[i]);
 	metrics_head(e, "widgetd_processes", "gauge",
 	    "Running children, by role.");
-	for (i = 0; i < 2; i++)
+	for (i = 0; i < METRICS_ROLES; i++)
 		evbuffer_add_printf(e, "widgetd_processes{role=\"%s\"} %llu\n",
 		    roles[i], (unsigned long long)mp->mp_processes[i]);
 	metrics_head(e, "widgetd_connections", "gauge",

@@ -127,11 +127,14 @@ int		 metrics_encode(const struct metrics *, struct ipc_buf *);
 /* 0, or -1 (m cleared) when the payload is malformed. */
 int		 metrics_decode(struct ipc_msg *, struct metrics *);
 
+/* Children's roles, as enum proc_role numbers them (proc.h). */
+#define METRICS_ROLES	3	/* worker, keeper, publisher */
+
 /* What only the parent knows, rendered beside the children's tables. */
 struct metrics_parent {
-	uint64_t	 mp_respawns[2];	/* by enum proc_role */
-	uint64_t	 mp_violations[2];	/* channels closed, by role */
-	uint64_t	 mp_processes[2];
+	uint64_t	 mp_respawns[METRICS_ROLES];	/* by enum proc_role */
+	uint64_t	 mp_violations[METRICS_ROLES];	/* channels closed */
+	uint64_t	 mp_processes[METRICS_ROLES];
 	uint64_t	 mp_connections;
 	uint64_t	 mp_generation;
 	double		 mp_start_time;		/* Unix time */

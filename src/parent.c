@@ -778,7 +778,7 @@ parent_metrics_sum(struct parent *p, struct metrics_parent *mp)
 	if (p->p_retired != NULL && metrics_merge(sum, p->p_retired, 0) == -1)
 		goto fail;
 	*mp = p->p_mp;
-	mp->mp_processes[PROC_WORKER] = mp->mp_processes[PROC_KEEPER] = 0;
+	memset(mp->mp_processes, 0, sizeof(mp->mp_processes));
 	TAILQ_FOREACH(pp, &p->p_procs, pp_entry) {
 		mp->mp_processes[pp->pp_role]++;
 		if (pp->pp_metrics != NULL &&
