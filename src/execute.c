@@ -1897,6 +1897,9 @@ execute_step(struct conn *c)
 	c->c_ctx.a_transform_ms += st->as_transform_ms;
 	tval_unref(g);
 	g = NULL;
+	/* Every step's upstream joins the request's trace. */
+	if (worker_trace_plan(c, &pl) == -1)
+		goto oom;
 	execute_send(c, &pl);
 	goto out;
 oom:
@@ -2061,6 +2064,13 @@ execute_composite(struct conn *c, const char *key)
 		uses |= cc->cc_steps[i].cs_req.cr_header_query_uses;
 	if (execute_session(c, x, uses) == -1)
 		return;
+	/* One client request, one count, however many steps it makes. */
+	if (worker_client_limit(c, x->x_tenant_id, cc->cc_permalink,
+	    x->x_uid) == -1) {
+		execute_error(c, 429, "RATE_LIMITED", SCOPE_REQUEST, "too many "
+		    "calls from this client; retry later", NULL);
+		return;
+	}
 	if ((x->x_timing = calloc(cc->cc_nsteps,
 	    sizeof(*x->x_timing))) == NULL || (x->x_steps = tval_dict()) ==
 	    NULL) {
