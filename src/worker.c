@@ -229,8 +229,12 @@ worker_access(struct conn *c, const char *tenant, const char *connector,
 	a.ia_connector = (char *)(connector != NULL ? connector : "-");
 	a.ia_cache = (char *)(cache != NULL ? cache : "-");
 	a.ia_error = (char *)(error != NULL ? error : "");
-	snprintf(trace, sizeof(trace), "%.32s", c->c_ctx.a_trace[0] != '\0' ?
-	    c->c_ctx.a_trace + 3 : "");
+	/* The trace id: characters 3 to 35 of the traceparent. */
+	trace[0] = '\0';
+	if (c->c_ctx.a_trace[0] != '\0') {
+		memcpy(trace, c->c_ctx.a_trace + 3, 32);
+		trace[32] = '\0';
+	}
 	a.ia_trace = trace;
 	a.ia_status = (uint32_t)c->c_status;
 	a.ia_upstream = (uint32_t)(upstream > 0 ? upstream : 0);
