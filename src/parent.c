@@ -1950,8 +1950,12 @@ parent_status_metrics(struct parent *p, struct pwait *pw)
 		r = &sum->m_rows[i];
 		if (strcmp(r->mr_connector, "-") == 0)
 			continue;
-		snprintf(key, sizeof(key), "%s/%s/0", r->mr_tenant,
+		/* A composite's own counters (its client limit) join its row. */
+		snprintf(key, sizeof(key), "%s/%s/1", r->mr_tenant,
 		    r->mr_connector);
+		if (!json_object_object_get_ex(pw->pw_rows, key, &row))
+			snprintf(key, sizeof(key), "%s/%s/0", r->mr_tenant,
+			    r->mr_connector);
 		if (!json_object_object_get_ex(pw->pw_rows, key, &row)) {
 			/* Known to the keepers only (a composite's step). */
 			row = json_object_new_object();
