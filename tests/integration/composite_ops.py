@@ -3,8 +3,10 @@ step's upstream gets the request's traceparent (one trace id, the one in
 X-Connector-Timing and the access line), a step's own widgetd.retry is
 applied by the keeper to that step alone, and limits.client_rate counts
 a composite's call once (however many steps it makes) and refuses it
-before any step with 429 RATE_LIMITED and Retry-After."""
+before any step with 429 RATE_LIMITED and Retry-After; widgetctl status
+counts the refusal on the composite's row and the retry on the step's."""
 
+import json
 import os
 import re
 import sys
@@ -85,6 +87,25 @@ try:
     check(ra is not None and ra.isdigit() and int(ra) >= 1,
           "with Retry-After: %r" % ra)
     check(len(up.seen()) == n, "no step of the refused call went upstream")
+
+    # widgetctl status: the refusal on the composite's own row (no second
+    # row of kind connector for it), the retry on step b's row.
+    def rows():
+        r = d.widgetctl("status", "--json")
+        got = {(c["permalink"], c["kind"]): c
+               for c in json.loads(r.stdout)["connectors"]}
+        comp, b = got.get(("three", "composite")), got.get(("three/b",
+                                                             "step"))
+        if comp is None or b is None or comp.get("limit_client") != 1:
+            return None
+        return got
+    got = wait_for(rows, 10)
+    check(got is not None, "status: the composite's row counts the refusal")
+    check(("three", "connector") not in got,
+          "status: no connector row for the composite (%r)" % sorted(got))
+    b = got[("three/b", "step")]
+    check(b.get("upstream_requests") == 4 and b.get("upstream_retries") == 2,
+          "status: step b's row: 4 attempts, 2 retries (%r)" % b)
 finally:
     d.cleanup()
     up.close()
