@@ -45,14 +45,15 @@ static unsigned char	 api_pool[4096];
 static size_t		 api_pool_left;
 
 int
-api_request_id(char out[API_REQID_LEN])
+api_random(void *buf, size_t len)
 {
-	static const char	 hex[] = "0123456789abcdef";
-	unsigned char		*b;
-	size_t			 got = 0, i, o = 0;
-	ssize_t			 n;
+	unsigned char	*b;
+	size_t		 got = 0;
+	ssize_t		 n;
 
-	if (api_pool_left < 16) {
+	if (len > 64)
+		return -1;
+	if (api_pool_left < len) {
 		while (got < sizeof(api_pool)) {
 			n = getrandom(api_pool + got, sizeof(api_pool) - got, 0);
 			if (n == -1) {
@@ -65,7 +66,22 @@ api_request_id(char out[API_REQID_LEN])
 		api_pool_left = sizeof(api_pool);
 	}
 	b = api_pool + sizeof(api_pool) - api_pool_left;
-	api_pool_left -= 16;
+	api_pool_left -= len;
+	memcpy(buf, b, len);
+	/* Used bytes do not linger. */
+	memset(b, 0, len);
+	return 0;
+}
+
+int
+api_request_id(char out[API_REQID_LEN])
+{
+	static const char	 hex[] = "0123456789abcdef";
+	unsigned char		 b[16];
+	size_t			 i, o = 0;
+
+	if (api_random(b, sizeof(b)) == -1)
+		return -1;
 	b[6] = (b[6] & 0x0f) | 0x40;	/* version 4 */
 	b[8] = (b[8] & 0x3f) | 0x80;	/* RFC 4122 variant */
 	for (i = 0; i < 16; i++) {
@@ -75,8 +91,6 @@ api_request_id(char out[API_REQID_LEN])
 		out[o++] = hex[b[i] & 15];
 	}
 	out[o] = '\0';
-	/* Used bytes do not linger. */
-	memset(b, 0, 16);
 	return 0;
 }
 
@@ -203,6 +217,20 @@ api_str_ms(struct api_str *s, double ms)
 	api_str_addn(s, d + n, sizeof(d) - n);
 }
 
+/* An unsigned number in decimal. */
+static void
+api_str_uint(struct api_str *s, unsigned int v)
+{
+	char	 d[16];
+	size_t	 n = sizeof(d);
+
+	do {
+		d[--n] = '0' + v % 10;
+		v /= 10;
+	} while (v > 0);
+	api_str_addn(s, d + n, sizeof(d) - n);
+}
+
 /* A JSON string of printable text (a host, a short error). */
 static void
 api_json_str(struct api_str *s, const char *p)
@@ -313,6 +341,10 @@ api_timing_steps(const struct api_ctx *a, double total, double internal,
 		api_json_str(&b, a->a_error);
 		evbuffer_add_printf(ct, ",\"error\":%s", host);
 	}
+	/* The trace id: characters 3 to 35 of the traceparent. */
+	if (a->a_trace[0] != '\0')
+		evbuffer_add_printf(ct, ",\"trace_id\":\"%.32s\"",
+		    a->a_trace + 3);
 	evbuffer_add_printf(ct, ",\"steps\":[");
 	for (i = 0; i < a->a_nsteps; i++) {
 		s = &a->a_steps[i];
@@ -360,6 +392,7 @@ api_reply(struct evbuffer *out, const struct api_ctx *a, int status,
 	char		 ct[300], rid[80], st[800], ctiming[1400], cs[200];
 	char		 cc[200], acao[API_ORIGIN_MAX + 40];
 	char		*stepst = NULL, *stepct = NULL;
+	char		 retry[32];
 	const char	*hdrs[48];
 	struct api_str	 s;
 	double		 total = api_elapsed_ms(a), internal;
@@ -461,6 +494,12 @@ api_reply(struct evbuffer *out, const struct api_ctx *a, int status,
 		api_str_add(&s, ",\"timeout\":true");
 	if (a->a_error != NULL)
 		api_json_field(&s, ",\"error\":", a->a_error);
+	/* The trace id: characters 3 to 35 of the traceparent. */
+	if (a->a_trace[0] != '\0') {
+		api_str_add(&s, ",\"trace_id\":\"");
+		api_str_addn(&s, a->a_trace + 3, strnlen(a->a_trace + 3, 32));
+		api_str_add(&s, "\"");
+	}
 	api_str_add(&s, "}");
 	hdrs[n++] = ctiming;
 	if (a->a_cache_status != NULL) {
@@ -470,6 +509,13 @@ api_reply(struct evbuffer *out, const struct api_ctx *a, int status,
 		hdrs[n++] = cs;
 	}
 extra:
+	/* A limit's refusal says when to come back (RFC 9110 10.2.3). */
+	if (a->a_retry_after > 0) {
+		api_str_init(&s, retry, sizeof(retry));
+		api_str_add(&s, "Retry-After: ");
+		api_str_uint(&s, (unsigned int)a->a_retry_after);
+		hdrs[n++] = retry;
+	}
 	for (i = 0; extra != NULL && extra[i] != NULL && n < 47; i++)
 		hdrs[n++] = extra[i];
 	hdrs[n] = NULL;

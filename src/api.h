@@ -63,10 +63,15 @@ struct api_ctx {
 	char		 a_origin[API_ORIGIN_MAX];
 	/* Cache-Control of the answer; NULL: no-store. */
 	const char	*a_cache_control;
+	char		 a_trace[56];		/* traceparent sent upstream
+						   (trace.h), "" for none */
+	int		 a_retry_after;		/* > 0: Retry-After seconds */
 };
 
 /* Warm up what the API uses (json-c, the random source) before the sandbox. */
 int		 api_init(void);
+/* len (at most 64) random bytes from the pool; -1 if the kernel gives none. */
+int		 api_random(void *buf, size_t len);
 /* Fill ctx with a fresh request id and start time. */
 void		 api_ctx_init(struct api_ctx *);
 /*

@@ -321,9 +321,17 @@ cache_key_fields(struct cache_buf *b, const struct plan_field *fs, size_t n,
 	const struct plan_field	*f;
 	size_t			 i, k;
 
-	cache_buf_u64(b, n);
+	for (i = k = 0; i < n; i++)
+		k += fs[i].pf_src != PLAN_TRACE;
+	cache_buf_u64(b, k);
 	for (i = 0; i < n; i++) {
 		f = &fs[i];
+		/*
+		 * The trace context names this request, not the resource:
+		 * every call has its own, and an answer is shared across them.
+		 */
+		if (f->pf_src == PLAN_TRACE)
+			continue;
 		/* Where a header came from does not change what is sent. */
 		if (with_src)
 			cache_buf_u64(b, f->pf_src);

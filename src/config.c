@@ -87,6 +87,8 @@ struct config_key {
 
 static void	config_group(struct config_ctx *, const config_setting_t *,
 		    const struct config_key *, size_t, void *);
+static void	config_do_networks(struct config_ctx *,
+		    const config_setting_t *, struct netpolicy *);
 
 /* "listen[0].port", "tenants[1].session.cookie", "" for the root. */
 static void
@@ -562,11 +564,89 @@ config_do_facility(struct config_ctx *x, const config_setting_t *s,
 	    "authpriv, local0 to local7, ...)", v);
 }
 
+static void
+config_do_access_format(struct config_ctx *x, const config_setting_t *s,
+    void *base)
+{
+	struct widgetd_config	*c = base;
+	const char		*v;
+
+	if (!config_get_string(x, s, &v))
+		return;
+	if (strcmp(v, "text") == 0)
+		c->c_access_format = CONF_ACCESS_TEXT;
+	else if (strcmp(v, "json") == 0)
+		c->c_access_format = CONF_ACCESS_JSON;
+	else
+		config_err(x, s, "'%s' is not an access log format (text, "
+		    "json)", v);
+}
+
 static const struct config_key config_log_keys[] = {
 	{ "syslog_facility", CK_FUNC, 0, 0, 0, 0, config_do_facility },
 	{ "access_log", CK_BOOL, 0, 0, 0,
 	    offsetof(struct widgetd_config, c_access_log), NULL },
+	{ "access_format", CK_FUNC, 0, 0, 0, 0, config_do_access_format },
+	{ "access_file", CK_PATH, 0, 0, 0,
+	    offsetof(struct widgetd_config, c_access_file), NULL },
 };
+
+/* --- redis, trace ------------------------------------------------------ */
+
+static const struct config_key config_redis_keys[] = {
+	{ "address", CK_STRING, CK_REQUIRED, 0, 0,
+	    offsetof(struct conf_redis, r_address), NULL },
+	{ "port", CK_INT, 0, 1, 65535,
+	    offsetof(struct conf_redis, r_port), NULL },
+	{ "prefix", CK_STRING, 0, 0, 0,
+	    offsetof(struct conf_redis, r_prefix), NULL },
+};
+
+static void
+config_do_redis(struct config_ctx *x, const config_setting_t *s, void *base)
+{
+	struct widgetd_config	*c = base;
+	const char		*p;
+
+	if (!config_is_group(x, s))
+		return;
+	config_group(x, s, config_redis_keys, sizeof(config_redis_keys) /
+	    sizeof(config_redis_keys[0]), &c->c_redis);
+	if (c->c_redis.r_address != NULL && !config_is_ip(c->c_redis.r_address))
+		config_err(x, config_setting_get_member(s, "address"), "'%s' is "
+		    "not a numeric IPv4 or IPv6 address", c->c_redis.r_address);
+	/* The prefix names keys: nothing that would need quoting. */
+	for (p = c->c_redis.r_prefix; p != NULL && *p != '\0'; p++)
+		if (!isalnum((unsigned char)*p) && strchr("-_.:", *p) == NULL) {
+			config_err(x, config_setting_get_member(s, "prefix"),
+			    "letters, digits and - _ . : only");
+			break;
+		}
+}
+
+static void
+config_do_trusted(struct config_ctx *x, const config_setting_t *s,
+    void *base)
+{
+	struct conf_trace	*t = base;
+
+	config_do_networks(x, s, &t->t_trusted);
+}
+
+static const struct config_key config_trace_keys[] = {
+	{ "trusted", CK_FUNC, 0, 0, 0, 0, config_do_trusted },
+	{ "upstream", CK_BOOL, 0, 0, 0,
+	    offsetof(struct conf_trace, t_upstream), NULL },
+};
+
+static void
+config_do_trace(struct config_ctx *x, const config_setting_t *s, void *base)
+{
+	struct widgetd_config	*c = base;
+
+	if (config_is_group(x, s))
+		config_group(x, s, config_trace_keys, 2, &c->c_trace);
+}
 
 static void
 config_do_log(struct config_ctx *x, const config_setting_t *s, void *base)
@@ -586,6 +666,29 @@ config_do_log(struct config_ctx *x, const config_setting_t *s, void *base)
 #define LIM(name, kind, min, max, member) \
 	{ name, kind, 0, min, max, offsetof(struct conf_limits, member), NULL }
 
+/* A rate: calls a second, 0 (off) to 100000, fractions allowed. */
+static void
+config_do_client_rate(struct config_ctx *x, const config_setting_t *s,
+    void *base)
+{
+	struct conf_limits	*l = base;
+	double			 d;
+
+	if (config_setting_type(s) == CONFIG_TYPE_FLOAT)
+		d = config_setting_get_float(s);
+	else if (config_setting_type(s) == CONFIG_TYPE_INT)
+		d = config_setting_get_int(s);
+	else {
+		config_err(x, s, "expected a number, got %s",
+		    config_type_name(s));
+		return;
+	}
+	if (d < 0 || d > 100000)
+		config_err(x, s, "%g is out of range (0 to 100000)", d);
+	else
+		l->client_rate = d;
+}
+
 static const struct config_key config_limits_keys[] = {
 	LIM("request_body", CK_SIZE, 1, CONFIG_GIB, request_body),
 	LIM("upstream_body", CK_SIZE, 1, CONFIG_GIB, upstream_body),
@@ -598,6 +701,9 @@ static const struct config_key config_limits_keys[] = {
 	LIM("template_steps", CK_U64, 1000, 1000000000LL, tmpl_steps),
 	LIM("template_output", CK_SIZE, 1024, CONFIG_GIB, tmpl_output),
 	LIM("template_depth", CK_INT, 4, 1024, tmpl_depth),
+	{ "client_rate", CK_FUNC, 0, 0, 0, 0, config_do_client_rate },
+	LIM("client_burst", CK_INT, 1, 1000000, client_burst),
+	LIM("instances", CK_INT, 1, 1000, instances),
 };
 
 static void
@@ -635,10 +741,9 @@ config_do_cache(struct config_ctx *x, const config_setting_t *s, void *base)
  * and the load-time URL check use exactly what was validated here.
  */
 static void
-config_do_allow_networks(struct config_ctx *x, const config_setting_t *s,
-    void *base)
+config_do_networks(struct config_ctx *x, const config_setting_t *s,
+    struct netpolicy *np)
 {
-	struct conf_egress	*e = base;
 	const config_setting_t	*el;
 	int			 i, n;
 
@@ -646,22 +751,30 @@ config_do_allow_networks(struct config_ctx *x, const config_setting_t *s,
 		return;
 	if ((n = config_setting_length(s)) == 0)
 		return;
-	if ((e->policy.np_allow = calloc(n, sizeof(*e->policy.np_allow))) ==
-	    NULL) {
+	if ((np->np_allow = calloc(n, sizeof(*np->np_allow))) == NULL) {
 		config_err(x, s, "out of memory");
 		return;
 	}
 	for (i = 0; i < n; i++) {
 		el = config_setting_get_elem(s, i);
 		if (netpolicy_parse_net(config_setting_get_string(el),
-		    &e->policy.np_allow[e->policy.np_nallow]))
-			e->policy.np_nallow++;
+		    &np->np_allow[np->np_nallow]))
+			np->np_nallow++;
 		else
 			config_err(x, el, "'%s' is not a network (want "
 			    "address/prefix, e.g. 10.0.0.0/8 or fd00::/8, with "
 			    "no bits set past the prefix)",
 			    config_setting_get_string(el));
 	}
+}
+
+static void
+config_do_allow_networks(struct config_ctx *x, const config_setting_t *s,
+    void *base)
+{
+	struct conf_egress	*e = base;
+
+	config_do_networks(x, s, &e->policy);
 }
 
 /* Characters of a host name as curl --resolve takes it. */
@@ -1214,6 +1327,8 @@ static const struct config_key config_root_keys[] = {
 	{ "state_dir", CK_PATH, 0, 0, 0,
 	    offsetof(struct widgetd_config, c_state_dir), NULL },
 	{ "extensions", CK_FUNC, 0, 0, 0, 0, config_do_extensions },
+	{ "redis", CK_FUNC, 0, 0, 0, 0, config_do_redis },
+	{ "trace", CK_FUNC, 0, 0, 0, 0, config_do_trace },
 	{ "tenants", CK_FUNC, CK_REQUIRED, 0, 0, 0, config_do_tenants },
 };
 
@@ -1246,6 +1361,11 @@ config_defaults(struct widgetd_config *c)
 	c->c_limits.tmpl_steps = 1000000;
 	c->c_limits.tmpl_output = 4 * CONFIG_MIB;
 	c->c_limits.tmpl_depth = 64;
+	c->c_limits.client_rate = 0;
+	c->c_limits.client_burst = 0;
+	c->c_limits.instances = 1;
+	c->c_redis.r_port = 6379;
+	c->c_trace.t_upstream = 1;
 
 	c->c_egress.timeout = 15;
 
@@ -1268,7 +1388,8 @@ config_defaults(struct widgetd_config *c)
 	    "/widgetd/control.sock")) == NULL ||
 	    (c->c_egress.ca_file =
 	    strdup("/etc/ssl/certs/ca-certificates.crt")) == NULL ||
-	    (c->c_state_dir = strdup(LOCALSTATEDIR "/lib/widgetd")) == NULL)
+	    (c->c_state_dir = strdup(LOCALSTATEDIR "/lib/widgetd")) == NULL ||
+	    (c->c_redis.r_prefix = strdup("widgetd")) == NULL)
 		return 0;
 	return 1;
 }
@@ -1586,6 +1707,10 @@ config_free(struct widgetd_config *c)
 	free(c->c_chroot);
 	free(c->c_control_socket);
 	free(c->c_metrics.l_address);
+	free(c->c_access_file);
+	free(c->c_redis.r_address);
+	free(c->c_redis.r_prefix);
+	netpolicy_clear(&c->c_trace.t_trusted);
 	free(c->c_egress.ca_file);
 	free(c->c_state_dir);
 	for (i = 0; i < c->c_ext.x_ncdns; i++)

@@ -63,6 +63,11 @@ struct conf_limits {
 	uint64_t	 tmpl_steps;
 	size_t		 tmpl_output;
 	int		 tmpl_depth;
+	double		 client_rate;	/* connector calls a second per
+					   client (user, else address); 0 off */
+	int		 client_burst;
+	int		 instances;	/* widgetds sharing connector rates
+					   without redis */
 };
 
 struct conf_egress {
@@ -82,6 +87,25 @@ struct conf_extensions {
 	size_t		 x_publish_bytes;	/* one publish's files in all */
 };
 
+/* The shared redis of connector rates (keeper only). */
+struct conf_redis {
+	char		*r_address;	/* NULL: none */
+	int		 r_port;
+	char		*r_prefix;
+};
+
+/* W3C trace context. */
+struct conf_trace {
+	struct netpolicy t_trusted;	/* peers whose traceparent is
+					   continued (np_allow) */
+	int		 t_upstream;	/* send traceparent upstream */
+};
+
+enum conf_access_format {
+	CONF_ACCESS_TEXT,
+	CONF_ACCESS_JSON
+};
+
 struct widgetd_config {
 	char		*c_path;	/* the file this came from, absolute */
 	struct conf_listen *c_listen;
@@ -96,6 +120,10 @@ struct widgetd_config {
 	struct conf_listen c_metrics;	/* l_address NULL: off */
 	int		 c_syslog_facility;
 	int		 c_access_log;
+	int		 c_access_format;	/* enum conf_access_format */
+	char		*c_access_file;		/* NULL: the system log */
+	struct conf_redis c_redis;
+	struct conf_trace c_trace;
 	struct conf_limits c_limits;
 	struct conf_egress c_egress;
 	size_t		 c_cache_memory;

@@ -165,6 +165,17 @@ struct conn_ext {
 	char		*ce_aws_service;
 	long		 ce_stale_if_error;	/* cache.stale_if_error, s;
 						   0: none */
+	/*
+	 * Limits that protect the upstream, applied by the keeper to the
+	 * calls that reach it (cache misses): 0 means none.
+	 */
+	int		 ce_concurrency;	/* calls in flight */
+	double		 ce_rate;		/* calls a second */
+	int		 ce_burst;		/* of the rate, default 1 */
+	/* Retries of idempotent methods; ce_attempts 0: none. */
+	int		 ce_attempts;		/* tries, the first included */
+	double		 ce_backoff;		/* s before the second try */
+	double		 ce_max_backoff;	/* s, the longest wait */
 };
 
 /*

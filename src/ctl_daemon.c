@@ -675,16 +675,40 @@ ctl_process_cell(struct json_object *e, size_t c)
 	}
 }
 
+/* The sum of the limits' refusals; "-" when the daemon sends none. */
+static char *
+ctl_fmt_refused(struct json_object *e)
+{
+	static const char *const keys[] = { "limit_client", "limit_rate",
+	    "limit_concurrency", "limit_upstream" };
+	char	*s;
+	int64_t	 n, sum = 0;
+	size_t	 i;
+	int	 any = 0;
+
+	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+		if (ctl_int(e, keys[i], &n)) {
+			sum += n;
+			any = 1;
+		}
+	if (!any)
+		return strdup("-");
+	return asprintf(&s, "%" PRId64, sum) == -1 ? NULL : s;
+}
+
 static char *
 ctl_connector_cell(struct json_object *e, size_t c)
 {
 	static const char *const keys[] = { "tenant", "permalink", "kind",
-	    "calls", "errors", "upstream_errors" };
+	    "calls", "errors", "upstream_errors", "cache_hits",
+	    "upstream_requests", "upstream_retries" };
 
 	if (c < 3)
 		return ctl_fmt_str(e, keys[c]);
-	if (c < 6)
+	if (c < 9)
 		return ctl_fmt_int(e, keys[c]);
+	if (c == 9)
+		return ctl_fmt_refused(e);
 	return ctl_fmt_statuses(e);
 }
 
@@ -752,13 +776,15 @@ ctl_status_print(FILE *fp, struct json_object *reply)
 	static const char *procs_heads[] = { "ROLE", "SLOT", "PID", "UPTIME",
 	    "RESPAWNS", "GEN", "CONNS", "KEEPER" };
 	static const char *conns_heads[] = { "TENANT", "CONNECTOR", "KIND",
-	    "CALLS", "ERRORS", "UPSTREAM-ERRORS", "STATUS" };
-	struct ctl_table	 procs = { 8, procs_heads, "lrrrrrrr", NULL, 0 };
+	    "CALLS", "ERRORS", "UPSTREAM-ERRORS", "CACHE-HITS", "UPSTREAM",
+	    "RETRIES", "REFUSED", "STATUS" };
 	static const char *pubs_heads[] = { "TENANT", "COMPLETED", "WARNING",
 	    "FAILED", "LAST", "GENERATION" };
 	static const char *cache_heads[] = { "TENANT", "CONNECTOR", "HITS",
 	    "MISSES", "REVALIDATED", "STALE", "COLLAPSED" };
-	struct ctl_table	 conns = { 7, conns_heads, "lllrrrl", NULL, 0 };
+	struct ctl_table	 procs = { 8, procs_heads, "lrrrrrrr", NULL, 0 };
+	struct ctl_table	 conns = { 11, conns_heads, "lllrrrrrrrl", NULL,
+	    0 };
 	struct ctl_table	 pubs = { 6, pubs_heads, "lrrrll", NULL, 0 };
 	struct ctl_table	 cache = { 7, cache_heads, "llrrrrr", NULL, 0 };
 	const char		*conf;
@@ -779,6 +805,18 @@ ctl_status_print(FILE *fp, struct json_object *reply)
 		ctl_print_clean(fp, conf);
 	}
 	fputc('\n', fp);
+	if (ctl_int(reply, "keeper_queue", &n)) {
+		fprintf(fp, "keeper queue %" PRId64, n);
+		if (ctl_int(reply, "keeper_in_flight", &n))
+			fprintf(fp, ", calls in flight %" PRId64, n);
+		if (ctl_int(reply, "cache_entries", &n))
+			fprintf(fp, ", cache %" PRId64 " entries", n);
+		if (ctl_int(reply, "cache_bytes", &n))
+			fprintf(fp, " (%" PRId64 " bytes)", n);
+		if (ctl_int(reply, "redis_connected", &n))
+			fprintf(fp, ", keepers on redis %" PRId64, n);
+		fputc('\n', fp);
+	}
 
 	if (ctl_table_fill(&procs, reply, "processes", NULL,
 	    ctl_process_cell) == -1 ||

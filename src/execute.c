@@ -42,6 +42,7 @@
 #include "ipc.h"
 #include "log.h"
 #include "plan.h"
+#include "ratelimit.h"
 #include "session.h"
 #include "snapshot.h"
 #include "template/template.h"
@@ -79,6 +80,7 @@ struct exec {
 	int			 x_upstream;	/* upstream status, 0: none */
 	int			 x_upstream_error;	/* for the counters */
 	const char		*x_error;	/* envelope code, for the log */
+	char			 x_uid[128];	/* the session's sub, or "" */
 	char			 x_host[256];	/* upstream host, for timings */
 	/* A composite connector's run (platform-docs §20). */
 	size_t			 x_step;	/* the step being run */
@@ -886,6 +888,7 @@ execute_session(struct conn *c, struct exec *x, unsigned int uses)
 	const struct conf_tenant *t;
 	struct session_conf	 sc;
 	struct session		*s = NULL;
+	struct json_object	*sub;
 	enum session_status	 st;
 	const char		*why = NULL, *code = NULL;
 	int			 status;
@@ -905,6 +908,11 @@ execute_session(struct conn *c, struct exec *x, unsigned int uses)
 		return -1;
 	}
 	x->x_user = session_user(s);
+	/* Who the client limit counts: the user, not the address. */
+	if (st == SESSION_VALID && (sub = session_claim(s, "sub")) != NULL &&
+	    json_object_is_type(sub, json_type_string))
+		snprintf(x->x_uid, sizeof(x->x_uid), "%s",
+		    json_object_get_string(sub));
 	if (execute_caller(c, x, s) == -1) {
 		session_free(s);
 		return -1;
@@ -1578,6 +1586,12 @@ execute_connector(struct conn *c, const char *permalink)
 	c->c_ctx.a_head = cr->cr_method == CONN_HEAD;
 	if (execute_session(c, x, cr->cr_header_query_uses) == -1)
 		return;
+	if (worker_client_limit(c, x->x_tenant_id, x->x_conn->c_permalink,
+	    x->x_uid) == -1) {
+		execute_error(c, 429, "RATE_LIMITED", SCOPE_REQUEST, "too many "
+		    "calls from this client; retry later", NULL);
+		return;
+	}
 
 	/* The globals every template of this call sees. */
 	if ((g = tval_dict()) == NULL || (pp = tval_dict()) == NULL)
@@ -1636,6 +1650,8 @@ execute_connector(struct conn *c, const char *permalink)
 	c->c_ctx.a_transform_ms = api_ms_between(&t0, &t1);
 	tval_unref(g);
 	g = NULL;
+	if (worker_trace_plan(c, &pl) == -1)
+		goto oom;
 	/* A test always reaches the upstream, and leaves nothing cached. */
 	if (c->c_test != NULL)
 		execute_send(c, &pl);
@@ -1720,12 +1736,16 @@ execute_respond(struct conn *c, const struct result *rs,
 	struct tmpl_env		 env;
 	struct tval		*g = NULL, *resp = NULL, *h;
 	struct timespec		 t0, t1;
-	const char		*ctype, *text;
+	const char		*ctype, *text, *ra;
 	char			 detail[512], ctbuf[300];
 	size_t			 len;
 	int			 status = (int)rs->rs_status, rv;
 
 	execute_cache_ctx(c);
+	/* An upstream's pause passes on with its 429 or 503. */
+	if ((status == 429 || status == 503) && (ra = result_header_get(rs,
+	    "Retry-After")) != NULL)
+		c->c_ctx.a_retry_after = ratelimit_retry_after(ra, time(NULL));
 	ctype = cr->cr_response_content_type[0] != '\0' ?
 	    cr->cr_response_content_type :
 	    result_header_get(rs, "Content-Type");
@@ -1908,6 +1928,7 @@ execute_fail(struct conn *c, const struct fail *fl)
 	else
 		execute_external(c, fl->fl_host, fl->fl_external_us);
 	c->c_ctx.a_timeout = fl->fl_timeout != 0;
+	c->c_ctx.a_retry_after = (int)fl->fl_retry_after;
 	if (network)
 		c->c_ctx.a_error = fl->fl_timeout ? "Timeout" :
 		    fl->fl_detail;
@@ -2106,6 +2127,9 @@ execute_step(struct conn *c)
 	c->c_ctx.a_transform_ms += st->as_transform_ms;
 	tval_unref(g);
 	g = NULL;
+	/* Every step's upstream joins the request's trace. */
+	if (worker_trace_plan(c, &pl) == -1)
+		goto oom;
 	execute_send(c, &pl);
 	goto out;
 oom:
@@ -2270,6 +2294,13 @@ execute_composite(struct conn *c, const char *key)
 		uses |= cc->cc_steps[i].cs_req.cr_header_query_uses;
 	if (execute_session(c, x, uses) == -1)
 		return;
+	/* One client request, one count, however many steps it makes. */
+	if (worker_client_limit(c, x->x_tenant_id, cc->cc_permalink,
+	    x->x_uid) == -1) {
+		execute_error(c, 429, "RATE_LIMITED", SCOPE_REQUEST, "too many "
+		    "calls from this client; retry later", NULL);
+		return;
+	}
 	if ((x->x_timing = calloc(cc->cc_nsteps,
 	    sizeof(*x->x_timing))) == NULL || (x->x_steps = tval_dict()) ==
 	    NULL) {

@@ -80,6 +80,7 @@ static const struct ipc_type {
 	{ MSG_PUBLISH,	"MSG_PUBLISH",	P, B,	IPC_F_EMPTY },
 	{ MSG_TEST,	"MSG_TEST",	P, W,	IPC_F_PAYLOAD },
 	{ MSG_TEST_DEF,	"MSG_TEST_DEF",	P, K,	IPC_F_PAYLOAD },
+	{ MSG_METRICS_FD, "MSG_METRICS_FD", P, W, IPC_F_FD | IPC_F_TCP | IPC_F_PAYLOAD },
 	{ MSG_PING,	"MSG_PING",	W, K,	IPC_F_EMPTY },
 	{ MSG_CALL,	"MSG_CALL",	W, K,	IPC_F_PAYLOAD },
 	{ MSG_GEN,	"MSG_GEN",	W, K,	IPC_F_PAYLOAD },
@@ -97,6 +98,7 @@ static const struct ipc_type {
 	{ MSG_PUBLISHED, "MSG_PUBLISHED", B, P,	IPC_F_PAYLOAD },
 	{ MSG_TEST_DEF_DONE, "MSG_TEST_DEF_DONE", K, P, IPC_F_PAYLOAD },
 	{ MSG_TEST_DONE, "MSG_TEST_DONE", W, P,	IPC_F_PAYLOAD },
+	{ MSG_METRICS,	"MSG_METRICS",	W | K, P, IPC_F_PAYLOAD },
 };
 
 #undef P
@@ -1095,6 +1097,16 @@ ipc_decode_conn_done(struct ipc_msg *m, uint32_t *n)
 }
 
 int
+ipc_decode_metrics_fd(struct ipc_msg *m, const void **text, size_t *lenp)
+{
+	if (ipc_get_bytes(m, text, lenp) == -1 || ipc_get_end(m) == -1) {
+		errno = EBADMSG;
+		return -1;
+	}
+	return 0;
+}
+
+int
 ipc_decode_gen(struct ipc_msg *m, uint64_t *gen)
 {
 	if (ipc_get_u64(m, gen) == -1 || ipc_get_end(m) == -1 || *gen == 0) {
@@ -1211,7 +1223,7 @@ ipc_encode_access(struct ipc_buf *b, const struct ipc_access *a)
 {
 	const char *const strs[] = { a->ia_reqid, a->ia_peer, a->ia_tenant,
 	    a->ia_method, a->ia_target, a->ia_connector, a->ia_cache,
-	    a->ia_error };
+	    a->ia_error, a->ia_trace };
 	size_t	 i;
 
 	ipc_buf_init(b);
@@ -1237,6 +1249,7 @@ ipc_access_clear(struct ipc_access *a)
 	free(a->ia_connector);
 	free(a->ia_cache);
 	free(a->ia_error);
+	free(a->ia_trace);
 	memset(a, 0, sizeof(*a));
 }
 
@@ -1245,7 +1258,7 @@ ipc_decode_access(struct ipc_msg *m, struct ipc_access *a)
 {
 	char	**const strs[] = { &a->ia_reqid, &a->ia_peer, &a->ia_tenant,
 	    &a->ia_method, &a->ia_target, &a->ia_connector, &a->ia_cache,
-	    &a->ia_error };
+	    &a->ia_error, &a->ia_trace };
 	size_t	 i;
 
 	memset(a, 0, sizeof(*a));

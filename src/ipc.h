@@ -77,6 +77,10 @@ enum msg_type {
 	MSG_TEST_DEF,		/* parent → keeper: id = test number; an
 				 * unsaved Code Mode definition one worker may
 				 * call once (testmsg.h); testmsg_def_decode */
+	MSG_METRICS_FD,		/* parent → worker; fd: a connection accepted
+				 * on the metrics listener; the exposition
+				 * text to answer GET /metrics with (bytes);
+				 * ipc_decode_metrics_fd */
 
 	/* worker → keeper (2xx) */
 	MSG_PING = 200,		/* worker → keeper: health round trip; empty */
@@ -126,6 +130,9 @@ enum msg_type {
 	MSG_TEST_DONE,		/* worker → parent: id = MSG_TEST's; status,
 				 * headers, body and X-Debug-Request
 				 * (testmsg.h); testmsg_res_decode */
+	MSG_METRICS,		/* worker, keeper → parent: the child's
+				 * counters since it started (metrics.h);
+				 * metrics_decode */
 };
 
 /* "MSG_LOG" etc.; "unknown" for a number outside the catalogue. */
@@ -241,6 +248,10 @@ int		 ipc_decode_secrets(struct ipc_msg *, char **tenant);
 /* MSG_CONN_DONE: how many connections closed (> 0). */
 int		 ipc_decode_conn_done(struct ipc_msg *, uint32_t *n);
 
+/* MSG_METRICS_FD: the text, pointing into m (at most IPC_MAX_PAYLOAD). */
+int		 ipc_decode_metrics_fd(struct ipc_msg *, const void **text,
+		    size_t *lenp);
+
 /* MSG_ACCESS: what the parent writes as one access-log line. */
 struct ipc_access {
 	char		*ia_reqid;
@@ -251,6 +262,7 @@ struct ipc_access {
 	char		*ia_connector;	/* permalink or "-" */
 	char		*ia_cache;	/* "-", "hit", "miss" … */
 	char		*ia_error;	/* envelope code or "" */
+	char		*ia_trace;	/* trace id (32 hex) or "" */
 	uint32_t	 ia_status;
 	uint32_t	 ia_upstream;	/* upstream status, 0 when none */
 	uint64_t	 ia_total_us;

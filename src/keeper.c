@@ -25,23 +25,29 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <event2/event.h>
 
+#include "api.h"
 #include "chan.h"
 #include "config.h"
 #include "connector.h"
 #include "ipc.h"
 #include "keeper_auth.h"
 #include "keeper_egress.h"
+#include "keeper_limit.h"
 #include "keeper_plan.h"
 #include "keeper_redact.h"
 #include "keeper_test.h"
+#include "keeper_redis.h"
 #include "log.h"
+#include "metrics.h"
 #include "plan.h"
 #include "proc.h"
+#include "ratelimit.h"
 #include "sandbox.h"
 #include "snapshot.h"
 #include "store.h"
@@ -87,6 +93,10 @@ struct kcall {
 	struct registry		*kc_testreg;	/* PLAN_TEST: its definition */
 	struct egress_call	*kc_ec;
 	struct timespec		 kc_start;
+	struct klwait		*kc_wait;	/* the limits' permission */
+	int			 kc_attempt;	/* attempts started */
+	int64_t			 kc_attempt_us;	/* when the last one started */
+	struct event		*kc_retry_ev;	/* the next attempt's backoff */
 };
 
 struct keeper_worker {
@@ -112,6 +122,12 @@ struct keeper {
 	struct egress		*k_egress;
 	struct kauth		*k_auth;	/* the token cache */
 	struct ktests		*k_tests;	/* test mode's definitions */
+	struct metrics		*k_metrics;	/* pushed to the parent */
+	struct klimits		*k_limits;	/* per-connector limits */
+	struct kredis		*k_redis;	/* NULL: no shared rates */
+	int			 k_ncalls;	/* in flight, all workers */
+	int			 k_slot;
+	long			 k_nprocs;	/* CPUs, as the parent counts */
 };
 
 static int	keeper_ping(struct keeper_worker *, struct ipc_msg *);
@@ -305,6 +321,51 @@ keeper_egress_conf(const struct snapshot *sn, struct egress_conf *ec)
 	ec->ec_max_body = c->c_limits.upstream_body;
 }
 
+/* How many keepers the parent runs for this configuration. */
+static int
+keeper_count(const struct keeper *k, const struct widgetd_config *c)
+{
+	long	 w = c->c_workers > 0 ? c->c_workers : k->k_nprocs;
+
+	if (w < 1)
+		w = 1;
+	if (w > 256)
+		w = 256;
+	return c->c_keepers < 1 ? 1 : c->c_keepers > w ? (int)w :
+	    c->c_keepers;
+}
+
+/* The shared redis of a generation, and each keeper's share without it. */
+static void
+keeper_limits_conf(struct keeper *k, const struct widgetd_config *c)
+{
+	const struct conf_redis	*r = &c->c_redis;
+	static char		 addr[64], prefix[128];
+	static int		 port;
+	int			 nk = keeper_count(k, c);
+
+	if (k->k_redis != NULL && (r->r_address == NULL ||
+	    strcmp(addr, r->r_address) != 0 || port != r->r_port ||
+	    strcmp(prefix, r->r_prefix) != 0)) {
+		kredis_free(k->k_redis);
+		k->k_redis = NULL;
+	}
+	if (r->r_address != NULL && k->k_redis == NULL) {
+		snprintf(addr, sizeof(addr), "%s", r->r_address);
+		snprintf(prefix, sizeof(prefix), "%s", r->r_prefix);
+		port = r->r_port;
+		if ((k->k_redis = kredis_new(k->k_base, r->r_address,
+		    r->r_port, r->r_prefix, k->k_metrics)) == NULL)
+			log_warnx("%s: out of memory", __func__);
+	}
+	if (r->r_address == NULL && k->k_slot == 0)
+		log_info("no redis configured: connector rates are enforced "
+		    "by each keeper for its share (rate / %d keepers / %d "
+		    "instances)", nk, c->c_limits.instances);
+	klimits_configure(k->k_limits, nk, c->c_limits.instances,
+	    k->k_redis);
+}
+
 /* A new generation: the newest from now on. */
 static int
 keeper_gen_add(struct keeper *k, struct snapshot *sn)
@@ -334,6 +395,8 @@ keeper_gen_add(struct keeper *k, struct snapshot *sn)
 		log_warnx("generation %llu: egress: %s (keeping the previous "
 		    "settings)", (unsigned long long)sn->sn_gen, err);
 	kauth_set_window(k->k_auth, sn->sn_cfg->c_egress.timeout);
+	kauth_set_metrics(k->k_auth, k->k_metrics);
+	keeper_limits_conf(k, sn->sn_cfg);
 	keeper_stores_add(k, sn);
 	TAILQ_INSERT_HEAD(&k->k_gens, kg, kg_entry);
 	keeper_gens_prune(k);
@@ -351,9 +414,16 @@ keeper_call_free(struct kcall *kc)
 		k = kc->kc_kw->kw_k;
 		TAILQ_REMOVE(&kc->kc_kw->kw_calls, kc, kc_entry);
 		kc->kc_kw->kw_ncalls--;
+		k->k_ncalls--;
+		metrics_global_set(k->k_metrics, MG_KEEPER_INFLIGHT,
+		    (uint64_t)k->k_ncalls);
 	}
 	if (kc->kc_ec != NULL)
 		egress_cancel(kc->kc_ec);
+	/* Before the request goes: its slot and its place in a queue. */
+	klimits_cancel(kc->kc_wait);
+	if (kc->kc_retry_ev != NULL)
+		event_free(kc->kc_retry_ev);
 	kauth_req_free(kc->kc_auth);
 	kreq_clear(&kc->kc_req);
 	plan_clear(&kc->kc_plan);
@@ -405,6 +475,88 @@ keeper_us_since(const struct timespec *t0)
 	    (uint64_t)((now.tv_nsec - t0->tv_nsec) / 1000);
 }
 
+static void	keeper_attempt(struct kcall *);
+
+/* A response header of er, or NULL. */
+static const char *
+keeper_er_header(const struct egress_result *er, const char *name)
+{
+	size_t	 i;
+
+	for (i = 0; i < er->er_nheaders; i++)
+		if (strcasecmp(er->er_headers[i].eh_name, name) == 0)
+			return er->er_headers[i].eh_value;
+	return NULL;
+}
+
+static void
+keeper_retry_cb(int fd, short what, void *arg)
+{
+	keeper_attempt(arg);
+}
+
+/*
+ * Another attempt after this one (widgetd.retry): only for idempotent
+ * methods, on a failure to get an answer or a 429 or 5xx, after the
+ * backoff or the upstream's Retry-After, and only when it still fits in
+ * the call's window.  1 scheduled, 0 not.
+ */
+static int
+keeper_retry(struct kcall *kc, const struct egress_result *er, int pause)
+{
+	const struct conn_ext	*e = &kc->kc_req.kr_cr->cr_ext;
+	const char		*m = kc->kc_req.kr_method;
+	struct timeval		 tv;
+	int64_t			 delay, deadline;
+	uint32_t		 jitter;
+	int			 i;
+
+	if (e->ce_attempts <= kc->kc_attempt || strcmp(m, "POST") == 0 ||
+	    strcmp(m, "PATCH") == 0)
+		return 0;
+	if (er->er_error != EGRESS_OK) {
+		/* What another try cannot change: policy, size, the request. */
+		if (er->er_error == EGRESS_EPOLICY ||
+		    er->er_error == EGRESS_ETOOBIG ||
+		    er->er_error == EGRESS_EREQUEST ||
+		    er->er_error == EGRESS_EINTERNAL ||
+		    er->er_error == EGRESS_ETIMEOUT)
+			return 0;
+	} else if (er->er_status != 429 && er->er_status != 500 &&
+	    er->er_status != 502 && er->er_status != 503 &&
+	    er->er_status != 504)
+		return 0;
+	delay = (int64_t)(e->ce_backoff * 1e6);
+	for (i = 1; i < kc->kc_attempt && delay < e->ce_max_backoff * 1e6; i++)
+		delay *= 2;
+	if (delay > e->ce_max_backoff * 1e6)
+		delay = (int64_t)(e->ce_max_backoff * 1e6);
+	/* Half to all of it: clients that failed together spread out. */
+	if (api_random(&jitter, sizeof(jitter)) == 0)
+		delay = delay / 2 + (int64_t)(jitter % (uint32_t)(delay / 2 + 1));
+	/* Past the pause, never on its edge (the connector is blocked
+	 * until then, klimits_block). */
+	if (pause > 0 && (int64_t)pause * 1000000 + 50000 > delay)
+		delay = (int64_t)pause * 1000000 + 50000;
+	deadline = (int64_t)kc->kc_start.tv_sec * 1000000 +
+	    kc->kc_start.tv_nsec / 1000 +
+	    (int64_t)kc->kc_gen->kg_snap->sn_cfg->c_egress.timeout * 1000000;
+	/* The next attempt needs time of its own: a second at least. */
+	if (ratelimit_now() + delay + 1000000 > deadline)
+		return 0;
+	if (kc->kc_retry_ev == NULL && (kc->kc_retry_ev = evtimer_new(
+	    kc->kc_kw->kw_k->k_base, keeper_retry_cb, kc)) == NULL)
+		return 0;
+	tv.tv_sec = delay / 1000000;
+	tv.tv_usec = delay % 1000000;
+	evtimer_add(kc->kc_retry_ev, &tv);
+	metrics_add(kc->kc_kw->kw_k->k_metrics, kc->kc_req.kr_tenant,
+	    kc->kc_req.kr_connector, MF_UPSTREAM_RETRIES, 1);
+	log_debug("call %s: attempt %d of %d in %lld ms", kc->kc_plan.pl_reqid,
+	    kc->kc_attempt + 1, e->ce_attempts, (long long)delay / 1000);
+	return 1;
+}
+
 /* The upstream answered (or did not): redact and reply. */
 static void
 keeper_call_done(struct egress_result *er, void *arg)
@@ -415,23 +567,44 @@ keeper_call_done(struct egress_result *er, void *arg)
 	struct redact		*rd = NULL;
 	struct result		 rs;
 	struct ipc_buf		 b;
+	const char		*ra;
 	size_t			 i;
-	int			 n, r;
+	int			 n, r, pause = 0;
 
 	kc->kc_ec = NULL;	/* finished: nothing to cancel */
 	memset(&rs, 0, sizeof(rs));
 	if (kw == NULL)
 		goto out;
+	/* The attempt is over: its slot goes to the next in line. */
+	klimits_release(kc->kc_wait);
+	kc->kc_wait = NULL;
+	metrics_add(k->k_metrics, kc->kc_req.kr_tenant,
+	    kc->kc_req.kr_connector, MF_UPSTREAM_REQUESTS, 1);
+	metrics_observe(k->k_metrics, kc->kc_req.kr_tenant,
+	    kc->kc_req.kr_connector, (uint64_t)(ratelimit_now() -
+	    kc->kc_attempt_us));
+	if (er->er_error != EGRESS_OK)
+		metrics_add(k->k_metrics, kc->kc_req.kr_tenant,
+		    kc->kc_req.kr_connector, MF_UPSTREAM_ERRORS, 1);
 	/* A 401 on a cached token: once more with a new one (§9). */
 	if (er->er_error == EGRESS_OK && (r = kauth_retry(k->k_auth,
 	    kc->kc_auth, er->er_status)) != 0) {
-		if (r == 1 && keeper_start(kc, kc->kc_gen) == -1) {
-			keeper_fail(kw, kc->kc_id, 502, "", SCOPE_NETWORK,
-			    "cannot start the call", kc->kc_req.kr_host, 0, 0);
-			goto out;
-		}
+		if (r == 1)
+			keeper_attempt(kc);
 		return;		/* r == 2: keeper_auth_ready goes on */
 	}
+	/*
+	 * The upstream asks for a pause: nothing more goes to it until
+	 * then, from any call; other connectors are not concerned.
+	 */
+	if (er->er_error == EGRESS_OK && (er->er_status == 429 ||
+	    er->er_status == 503) && (ra = keeper_er_header(er,
+	    "Retry-After")) != NULL && (pause = ratelimit_retry_after(ra,
+	    time(NULL))) > 0)
+		klimits_block(k->k_limits, kc->kc_req.kr_tenant,
+		    kc->kc_req.kr_connector, pause);
+	if (keeper_retry(kc, er, pause))
+		return;
 	if (er->er_error != EGRESS_OK) {
 		log_debug("call %s: %s: %s", kc->kc_plan.pl_reqid,
 		    kc->kc_req.kr_host, er->er_msg);
@@ -449,6 +622,9 @@ keeper_call_done(struct egress_result *er, void *arg)
 			goto oom;
 	if ((n = egress_result_redact(er, rd)) == -1)
 		goto oom;
+	if (n > 0)
+		metrics_add(k->k_metrics, kc->kc_req.kr_tenant,
+		    kc->kc_req.kr_connector, MF_REDACTIONS, (uint64_t)n);
 	if (n > 0)
 		log_info("call %s: %d secret-derived string%s redacted from "
 		    "%s's answer", kc->kc_plan.pl_reqid, n, n == 1 ? "" : "s",
@@ -527,6 +703,56 @@ keeper_start(struct kcall *kc, struct kgen *kg)
 	return kc->kc_ec == NULL ? -1 : 0;
 }
 
+/* The limits' answer for one attempt: go, or a refusal to pass on. */
+static void
+keeper_limit_cb(void *arg, int status, int retry_after, const char *code,
+    const char *detail)
+{
+	struct kcall		*kc = arg;
+	struct keeper_worker	*kw = kc->kc_kw;
+	struct fail		 fl;
+
+	if (status != 0) {
+		kc->kc_wait = NULL;	/* gone with the refusal */
+		memset(&fl, 0, sizeof(fl));
+		fl.fl_status = (uint32_t)status;
+		fl.fl_code = (char *)code;
+		fl.fl_scope = (char *)"Request";
+		fl.fl_detail = (char *)detail;
+		fl.fl_host = kc->kc_req.kr_host;
+		fl.fl_retry_after = (uint32_t)retry_after;
+		fl.fl_external_us = keeper_us_since(&kc->kc_start);
+		keeper_send_fail(kw, kc->kc_id, &fl);
+		keeper_call_free(kc);
+		return;
+	}
+	kc->kc_attempt++;
+	kc->kc_attempt_us = ratelimit_now();
+	if (keeper_start(kc, kc->kc_gen) == -1) {
+		keeper_fail(kw, kc->kc_id, 502, "", SCOPE_NETWORK,
+		    "cannot start the call", kc->kc_req.kr_host, 0, 0);
+		keeper_call_free(kc);
+	}
+}
+
+/* One attempt at the upstream, once the connector's limits allow it. */
+static void
+keeper_attempt(struct kcall *kc)
+{
+	struct keeper_worker	*kw = kc->kc_kw;
+	struct timespec		 deadline = kc->kc_start;
+
+	deadline.tv_sec += kc->kc_gen->kg_snap->sn_cfg->c_egress.timeout;
+	if ((kc->kc_wait = klimits_acquire(kw->kw_k->k_limits,
+	    kc->kc_req.kr_tenant, kc->kc_req.kr_connector,
+	    &kc->kc_req.kr_cr->cr_ext, &deadline, keeper_limit_cb,
+	    kc)) == NULL) {
+		keeper_fail(kw, kc->kc_id, 500, "", "Unexpected error",
+		    "out of memory", kc->kc_req.kr_host, 0, 0);
+		keeper_call_free(kc);
+	}
+}
+
 /* The call's credential is ready (fl NULL), or cannot be had. */
 static void
 keeper_auth_ready(void *arg, struct fail *fl)
@@ -544,11 +770,7 @@ keeper_auth_ready(void *arg, struct fail *fl)
 		keeper_call_free(kc);
 		return;
 	}
-	if (keeper_start(kc, kc->kc_gen) == -1) {
-		keeper_fail(kw, kc->kc_id, 502, "", SCOPE_NETWORK,
-		    "cannot start the call", kc->kc_req.kr_host, 0, 0);
-		keeper_call_free(kc);
-	}
+	keeper_attempt(kc);
 }
 
 static int
@@ -594,6 +816,9 @@ keeper_call(struct keeper_worker *kw, struct ipc_msg *m)
 	kc->kc_kw = kw;
 	TAILQ_INSERT_TAIL(&kw->kw_calls, kc, kc_entry);
 	kw->kw_ncalls++;
+	k->k_ncalls++;
+	metrics_global_set(k->k_metrics, MG_KEEPER_INFLIGHT,
+	    (uint64_t)k->k_ncalls);
 	if ((kg = keeper_gen_find(k, kc->kc_plan.pl_gen)) == NULL) {
 		/* A generation already dropped or not yet here: retryable. */
 		keeper_fail(kw, kc->kc_id, 503, "UNAVAILABLE", "Request",
@@ -923,6 +1148,8 @@ keeper_main(const struct proc_opts *po, int slot)
 	char		 name[32], err[256];
 
 	memset(&k, 0, sizeof(k));
+	k.k_slot = slot;
+	k.k_nprocs = sysconf(_SC_NPROCESSORS_ONLN);
 	TAILQ_INIT(&k.k_gens);
 	TAILQ_INIT(&k.k_stores);
 	snprintf(name, sizeof(name), "keeper %d", slot);
@@ -950,6 +1177,11 @@ keeper_main(const struct proc_opts *po, int slot)
 	if (tmpl_init() == -1)
 		log_warnx("C.UTF-8 locale missing: templates map case in ASCII "
 		    "only");
+	if (api_init() == -1)
+		fatal("cannot initialise the random source");
+	if ((k.k_metrics = proc_metrics_start(k.k_base, k.k_parent)) == NULL ||
+	    (k.k_limits = klimits_new(k.k_base, k.k_metrics)) == NULL)
+		fatalx("out of memory");
 	if (keeper_gen_add(&k, sn) == -1 || (k.k_tests = ktests_new()) == NULL)
 		fatalx("out of memory");
 	paths = keeper_paths(sn);
@@ -959,6 +1191,7 @@ keeper_main(const struct proc_opts *po, int slot)
 	chan_send(k.k_parent, MSG_READY, 0, NULL, 0, -1);
 	log_debug("ready");
 	event_base_dispatch(k.k_base);
+	proc_metrics_flush();
 	chan_flush_sync(k.k_parent);
 	/* As in the worker: no exit handlers under the filter. */
 	_exit(0);

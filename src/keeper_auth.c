@@ -39,6 +39,7 @@
 #include "keeper_plan.h"
 #include "keeper_secret.h"
 #include "log.h"
+#include "metrics.h"
 #include "plan.h"
 #include "template/template.h"
 
@@ -86,6 +87,9 @@ struct ktoken {
 	size_t			 tk_formlen;
 	long			 tk_ttl;
 	int			 tk_refs;	/* kauth_reqs pointing here */
+	struct metrics		*tk_metrics;	/* fetches are counted */
+	char			 tk_tenant[64];	/* for whom it was last asked */
+	char			 tk_conn[300];
 	TAILQ_HEAD(, kauth_req)	 tk_waiters;
 };
 
@@ -95,6 +99,7 @@ struct kauth {
 	TAILQ_HEAD(ktoken_list, ktoken) a_tokens;
 	size_t			 a_ntokens;
 	uint64_t		 a_serial;
+	struct metrics		*a_metrics;
 };
 
 /* --- Small pieces ---------------------------------------------------------- */
@@ -1008,6 +1013,8 @@ kauth_fetch_done(struct egress_result *er, void *arg)
 	kauth_wake(tk, NULL);
 	return;
 fail:
+	metrics_add(tk->tk_metrics, tk->tk_tenant, tk->tk_conn,
+	    MF_TOKEN_FAILURES, 1);
 	/* Never the response itself: it may hold a token. */
 	log_warnx("token request to %s: %s", tk->tk_url, fl.fl_detail);
 	/* A token still usable stays in use; only waiters hear of this. */
@@ -1024,6 +1031,8 @@ kauth_fetch_start(struct kauth *a, struct ktoken *tk)
 
 	if (tk->tk_fetch != NULL)
 		return;
+	metrics_add(tk->tk_metrics, tk->tk_tenant, tk->tk_conn,
+	    MF_TOKEN_FETCHES, 1);
 	memset(&req, 0, sizeof(req));
 	h[0].ef_name = "Content-Type";
 	h[0].ef_value = "application/x-www-form-urlencoded";
@@ -1181,6 +1190,11 @@ kauth_oauth(struct kauth *a, struct kauth_req *ar, struct fail *fl)
 	explicit_bzero(key, sizeof(key));
 	ar->ar_token = tk;
 	tk->tk_refs++;
+	tk->tk_metrics = a->a_metrics;
+	snprintf(tk->tk_tenant, sizeof(tk->tk_tenant), "%s",
+	    ar->ar_kr->kr_tenant != NULL ? ar->ar_kr->kr_tenant : "-");
+	snprintf(tk->tk_conn, sizeof(tk->tk_conn), "%s",
+	    ar->ar_kr->kr_connector != NULL ? ar->ar_kr->kr_connector : "-");
 	kauth_now(&now);
 	if (tk->tk_token != NULL && kauth_before(&now, &tk->tk_usable)) {
 		/* Past three quarters of its life: refresh behind the call. */
@@ -1227,6 +1241,12 @@ void
 kauth_set_egress(struct kauth *a, struct egress *eg)
 {
 	a->a_egress = eg;
+}
+
+void
+kauth_set_metrics(struct kauth *a, struct metrics *m)
+{
+	a->a_metrics = m;
 }
 
 void

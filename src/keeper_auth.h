@@ -34,6 +34,9 @@ struct kauth	*kauth_new(struct egress *);
 void		 kauth_free(struct kauth *);
 void		 kauth_set_egress(struct kauth *, struct egress *);
 /* The window of a token request, in seconds (egress.timeout). */
+/* Token fetches and failures are counted there (metrics.h). */
+struct metrics;
+void		 kauth_set_metrics(struct kauth *, struct metrics *);
 void		 kauth_set_window(struct kauth *, int seconds);
 
 /*

@@ -19,6 +19,7 @@
 #include "keeper_plan.h"
 #include "netpolicy.h"
 #include "plan.h"
+#include "trace.h"
 #include "snapshot.h"
 #include "template/template.h"
 
@@ -48,6 +49,28 @@ kplan_request(const struct snapshot *sn, const struct plan *pl)
 	if (pl->pl_step >= cc->cc_nsteps)
 		return NULL;
 	return &cc->cc_steps[pl->pl_step].cs_req;
+}
+
+/*
+ * What limits and metrics call the plan's connector: its permalink, or
+ * for a composite's step "permalink/step".  The plan was checked.
+ */
+static void
+kplan_connector_name(const struct snapshot *sn, const struct plan *pl,
+    struct kreq *kr)
+{
+	const struct registry	*reg = sn->sn_tenants[pl->pl_tenant].st_reg;
+	const struct composite	*cc;
+
+	if (pl->pl_kind == PLAN_CONNECTOR)
+		snprintf(kr->kr_connbuf, sizeof(kr->kr_connbuf), "%s",
+		    reg->r_conns[pl->pl_conn].c_permalink);
+	else {
+		cc = &reg->r_comps[pl->pl_conn];
+		snprintf(kr->kr_connbuf, sizeof(kr->kr_connbuf), "%s/%s",
+		    cc->cc_permalink, cc->cc_steps[pl->pl_step].cs_name);
+	}
+	kr->kr_connector = kr->kr_connbuf;
 }
 
 static int
@@ -197,6 +220,7 @@ kplan_check_headers(const struct conn_request *cr, const struct plan *pl)
 {
 	const struct plan_field	*f;
 	const struct conn_tmpl	*row;
+	struct trace		 tr;
 	size_t			 i, j;
 
 	for (i = 0; i < pl->pl_nheaders; i++) {
@@ -230,6 +254,15 @@ kplan_check_headers(const struct conn_request *cr, const struct plan *pl)
 			    strcasecmp(f->pf_name, "Accept") != 0) ||
 			    !kplan_field_ok(f, NULL))
 				return "body header not allowed";
+			break;
+		case PLAN_TRACE:
+			/* One literal, well-formed traceparent: nothing
+			 * else can ride on this source. */
+			if (strcmp(f->pf_name, "traceparent") != 0 ||
+			    f->pf_nsegs != 1 || !kplan_field_ok(f, NULL) ||
+			    trace_parse(f->pf_segs[0].ps_data,
+			    f->pf_segs[0].ps_len, &tr) == -1)
+				return "trace header not allowed";
 			break;
 		case PLAN_VALIDATOR:
 			if (!kplan_validator_ok(pl, f))
@@ -870,6 +903,7 @@ keeper_plan_complete_request(const struct snapshot *sn,
 	kr->kr_has_body = pl->pl_has_body;
 	kr->kr_cr = cr;
 	kr->kr_tenant = sn->sn_cfg->c_tenants[pl->pl_tenant].t_id;
+	kplan_connector_name(sn, pl, kr);
 	/* The authentication's fields, for keeper_auth.c. */
 	if (pl->pl_nauth > 0 && (kr->kr_auth = calloc(pl->pl_nauth,
 	    sizeof(*kr->kr_auth))) == NULL)

@@ -59,6 +59,9 @@ struct kreq {
 	size_t		 kr_nauth;
 	const struct conn_request *kr_cr;	/* the keeper's own copy */
 	const char	*kr_tenant;		/* tenant id */
+	const char	*kr_connector;		/* permalink, or composite
+						   permalink/step (limits) */
+	char		 kr_connbuf[300];
 };
 
 /* The value of an authentication field, or NULL (and *lenp 0). */

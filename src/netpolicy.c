@@ -379,3 +379,15 @@ netpolicy_clear(struct netpolicy *np)
 	np->np_nallow = 0;
 	np->np_allow_http = 0;
 }
+
+int
+netpolicy_in_list(const struct netpolicy *np, const char *addr)
+{
+	unsigned char	 a[16];
+
+	if (inet_pton(AF_INET, addr, a) == 1)
+		return netpolicy_in_allow(np, AF_INET, a);
+	if (inet_pton(AF_INET6, addr, a) == 1)
+		return netpolicy_in_allow(np, AF_INET6, a);
+	return 0;
+}

@@ -42,6 +42,8 @@ const char	*netpolicy_addr_why(const struct netpolicy *,
  */
 int		 netpolicy_host_allowed(const struct netpolicy *, const char *host,
 		    const char **why);
+/* 1 when the numeric address text is inside one of np_allow's networks. */
+int		 netpolicy_in_list(const struct netpolicy *, const char *addr);
 /* Free np_allow and reset; the struct itself is the caller's. */
 void		 netpolicy_clear(struct netpolicy *);
 

@@ -52,12 +52,14 @@
 #include <event2/listener.h>
 #include <json-c/json.h>
 
+#include "accesslog.h"
 #include "chan.h"
 #include "config.h"
 #include "control.h"
 #include "ipc.h"
 #include "log.h"
 #include "parent_test.h"
+#include "metrics.h"
 #include "proc.h"
 #include "pubdir.h"
 #include "publish.h"
@@ -97,6 +99,7 @@ struct pproc {
 	struct event		*pp_kill_ev;	/* drain deadline */
 	uint32_t		 pp_owed[PARENT_OWED_MAX]; /* wait ids */
 	int			 pp_nowed;
+	struct metrics		*pp_metrics;	/* its last MSG_METRICS */
 };
 
 /* A place for one child of the current generation. */
@@ -182,9 +185,20 @@ struct parent {
 	size_t			 p_nunpublish;
 	struct event		*p_sendq_ev;	/* sends what accept handed */
 	struct ptests		*p_tests;	/* test mode runs (parent_test.c) */
+	struct plistener	*p_mlistener;	/* metrics, or NULL */
+	struct metrics		*p_retired;	/* counters of exited children */
+	struct metrics_parent	 p_mp;		/* what the parent counts */
+	struct accesslog	*p_access;	/* log.access_file, or NULL */
 };
 
 static void	parent_respawn_cb(int, short, void *);
+
+static double
+parent_uptime_at(const struct timespec *since, const struct timespec *now)
+{
+	return (double)(now->tv_sec - since->tv_sec) +
+	    (double)(now->tv_nsec - since->tv_nsec) / 1e9;
+}
 static void	parent_listeners_update(struct parent *);
 static void	parent_accept_error_cb(struct evconnlistener *, void *);
 static void	parent_dispatch_held(struct parent *);
@@ -512,9 +526,9 @@ parent_sendq_cb(int fd, short what, void *arg)
 		parent_sendq_flush(p, pp);
 }
 
-/* Hand fd to the least-loaded ready worker; -1 (fd kept) if there is none. */
-static int
-parent_dispatch(struct parent *p, int fd)
+/* The least-loaded worker that takes connections, or NULL. */
+static struct pproc *
+parent_least_loaded(struct parent *p)
 {
 	struct pproc	*best = NULL, *pp;
 	int		 i;
@@ -527,7 +541,16 @@ parent_dispatch(struct parent *p, int fd)
 		if (best == NULL || pp->pp_conns < best->pp_conns)
 			best = pp;
 	}
-	if (best == NULL)
+	return best;
+}
+
+/* Hand fd to the least-loaded ready worker; -1 (fd kept) if there is none. */
+static int
+parent_dispatch(struct parent *p, int fd)
+{
+	struct pproc	*best;
+
+	if ((best = parent_least_loaded(p)) == NULL)
 		return -1;
 	/*
 	 * Queued, counted now (so the limit below holds), sent when this
@@ -678,22 +701,186 @@ static void
 parent_access(struct parent *p, const struct pproc *pp,
     const struct ipc_access *a)
 {
-	char	 line[2048], up[16];
+	char	 line[2048];
 
 	if (!p->p_cfg->c_access_log)
 		return;
-	if (a->ia_upstream != 0)
-		snprintf(up, sizeof(up), "%u", a->ia_upstream);
+	accesslog_format(a, pp->pp_slot, p->p_cfg->c_access_format, line,
+	    sizeof(line));
+	if (p->p_access != NULL)
+		accesslog_write(p->p_access, line);
+	else if (p->p_cfg->c_access_format == CONF_ACCESS_JSON)
+		log_emit(LOG_INFO, line);
 	else
-		snprintf(up, sizeof(up), "-");
-	snprintf(line, sizeof(line), "worker %d: access: %s %s \"%s %s\" %u "
-	    "%s %.1fms %.1fms %s %s %s%s%s", pp->pp_slot, a->ia_peer,
-	    a->ia_tenant,
-	    a->ia_method, a->ia_target, a->ia_status, up,
-	    (double)a->ia_total_us / 1e3, (double)a->ia_external_us / 1e3,
-	    a->ia_connector, a->ia_cache, a->ia_reqid,
-	    a->ia_error[0] != '\0' ? " " : "", a->ia_error);
-	parent_log_child(pp, LOG_INFO, line);
+		parent_log_child(pp, LOG_INFO, line);
+}
+
+/*
+ * log.access_file of the configuration in force: opened at start and
+ * when a reload names another file; SIGUSR1 opens it anew.
+ */
+static int
+parent_access_file(struct parent *p, int reopen)
+{
+	const char	*path = p->p_cfg->c_access_file;
+	char		 err[300];
+
+	if (p->p_access != NULL && (path == NULL ||
+	    strcmp(accesslog_path(p->p_access), path) != 0)) {
+		accesslog_close(p->p_access);
+		p->p_access = NULL;
+	}
+	if (path == NULL)
+		return 0;
+	if (p->p_access == NULL) {
+		if ((p->p_access = accesslog_open(path, err,
+		    sizeof(err))) == NULL) {
+			log_warnx("access log: %s", err);
+			return -1;
+		}
+		return 0;
+	}
+	if (reopen && accesslog_reopen(p->p_access, err, sizeof(err)) == -1) {
+		log_warnx("access log: %s (still writing to the old file)",
+		    err);
+		return -1;
+	}
+	return 0;
+}
+
+/* --- Metrics ------------------------------------------------------------- */
+
+/* A child's counters replace what it sent before. */
+static int
+parent_metrics_msg(struct pproc *pp, struct ipc_msg *m)
+{
+	struct metrics	*mt;
+
+	if ((mt = metrics_new()) == NULL)
+		return 0;
+	if (metrics_decode(m, mt) == -1) {
+		metrics_free(mt);
+		return -1;
+	}
+	metrics_free(pp->pp_metrics);
+	pp->pp_metrics = mt;
+	return 0;
+}
+
+/*
+ * Everything counted so far: the exited children's counters and every
+ * live child's last table, summed; the parent's own numbers in *mp.
+ * NULL when out of memory.
+ */
+static struct metrics *
+parent_metrics_sum(struct parent *p, struct metrics_parent *mp)
+{
+	struct metrics	*sum;
+	struct pproc	*pp;
+	struct timespec	 now, mono;
+
+	if ((sum = metrics_new()) == NULL)
+		return NULL;
+	if (p->p_retired != NULL && metrics_merge(sum, p->p_retired, 0) == -1)
+		goto fail;
+	*mp = p->p_mp;
+	memset(mp->mp_processes, 0, sizeof(mp->mp_processes));
+	TAILQ_FOREACH(pp, &p->p_procs, pp_entry) {
+		mp->mp_processes[pp->pp_role]++;
+		if (pp->pp_metrics != NULL &&
+		    metrics_merge(sum, pp->pp_metrics, 0) == -1)
+			goto fail;
+	}
+	mp->mp_connections = p->p_conns > 0 ? (uint64_t)p->p_conns : 0;
+	mp->mp_generation = p->p_gen;
+	clock_gettime(CLOCK_REALTIME, &now);
+	clock_gettime(CLOCK_MONOTONIC, &mono);
+	mp->mp_start_time = (double)now.tv_sec + now.tv_nsec / 1e9 -
+	    parent_uptime_at(&p->p_started, &mono);
+	return sum;
+fail:
+	metrics_free(sum);
+	return NULL;
+}
+
+/*
+ * A scrape.  The parent never reads it: the text goes with the fd to a
+ * worker, which parses the request and answers it.
+ */
+static void
+parent_metrics_accept_cb(struct evconnlistener *lev, evutil_socket_t fd,
+    struct sockaddr *sa, int salen, void *arg)
+{
+	struct parent		*p = arg;
+	struct metrics_parent	 mp;
+	struct metrics		*sum;
+	struct pproc		*w;
+	struct ipc_buf		 b;
+	char			*text = NULL;
+	size_t			 len = 0;
+
+	ipc_buf_init(&b);
+	if ((w = parent_least_loaded(p)) == NULL ||
+	    (sum = parent_metrics_sum(p, &mp)) == NULL) {
+		close(fd);
+		return;
+	}
+	text = metrics_render(sum, &mp, &len);
+	metrics_free(sum);
+	if (text == NULL || ipc_put_bytes(&b, text, len) == -1 ||
+	    chan_send(w->pp_chan, MSG_METRICS_FD, 0, b.b_data, b.b_len,
+	    fd) == -1) {
+		/* chan_send took fd, also when it failed. */
+		if (text == NULL || b.b_len == 0)
+			close(fd);
+		goto out;
+	}
+	/* Its MSG_CONN_DONE comes like a browser connection's. */
+	w->pp_conns++;
+	p->p_conns++;
+out:
+	free(text);
+	ipc_buf_clear(&b);
+}
+
+/*
+ * The metrics listener of the configuration in force: kept when the
+ * address stays, bound anew (before the old one closes) when it moves.
+ */
+static int
+parent_metrics_listen(struct parent *p, const struct widgetd_config *cfg)
+{
+	const struct conf_listen	*ml = &cfg->c_metrics;
+	struct plistener		*l, *old = p->p_mlistener;
+
+	if (old != NULL && ml->l_address != NULL && old->pl_port ==
+	    ml->l_port && strcmp(old->pl_address, ml->l_address) == 0)
+		return 0;
+	l = NULL;
+	if (ml->l_address != NULL) {
+		if ((l = calloc(1, sizeof(*l))) == NULL ||
+		    (l->pl_address = strdup(ml->l_address)) == NULL) {
+			free(l);
+			return -1;
+		}
+		l->pl_port = ml->l_port;
+		if ((l->pl_fd = parent_bind_one(l->pl_address,
+		    l->pl_port)) == -1 ||
+		    (l->pl_lev = evconnlistener_new(p->p_base,
+		    parent_metrics_accept_cb, p, LEV_OPT_CLOSE_ON_FREE |
+		    LEV_OPT_CLOSE_ON_EXEC, 0, l->pl_fd)) == NULL) {
+			if (l->pl_fd != -1)
+				close(l->pl_fd);
+			free(l->pl_address);
+			free(l);
+			return -1;
+		}
+		log_info("metrics on %s port %d", l->pl_address, l->pl_port);
+	}
+	if (old != NULL)
+		parent_listeners_free(old, 1);
+	p->p_mlistener = l;
+	return 0;
 }
 
 static void	parent_snapshot_workers(struct parent *);
@@ -809,6 +996,8 @@ parent_child_msg(struct chan *ch, struct ipc_msg *m, void *arg)
 	case MSG_TEST_DONE:
 		/* ipc.c saw to it: a keeper's and a worker's, respectively. */
 		return ptest_child_msg(p->p_tests, pp->pp_chan, m);
+	case MSG_METRICS:
+		return parent_metrics_msg(pp, m);
 	case MSG_WORKER_EVICT:
 		/*
 		 * Only the keeper may ask, and only about a worker bound to
@@ -826,6 +1015,7 @@ parent_child_msg(struct chan *ch, struct ipc_msg *m, void *arg)
 			    parent_keeper_of(p, w->pp_slot)->ps_proc == pp) {
 				log_warnx("%s evicted by the keeper: killing it",
 				    parent_name(w, name, sizeof(name)));
+				p->p_mp.mp_violations[PROC_WORKER]++;
 				kill(w->pp_pid, SIGKILL);
 			}
 		}
@@ -858,6 +1048,7 @@ parent_child_close(struct chan *ch, enum chan_end end, const char *why,
 	 * it broke the rules, and goes.
 	 */
 	if (end == CHAN_VIOLATION) {
+		pp->pp_parent->p_mp.mp_violations[pp->pp_role]++;
 		log_warnx("%s: channel %s: killing it",
 		    parent_name(pp, name, sizeof(name)), why);
 		kill(pp->pp_pid, SIGKILL);
@@ -1009,6 +1200,10 @@ parent_reaped(struct parent *p, struct pproc *pp, int status)
 	parent_sendq_flush(p, pp);
 	parent_conn_done(p, pp, pp->pp_conns);
 	parent_owed_drop(p, pp);
+	/* Its counters stay in the totals; its gauges go with it. */
+	if (pp->pp_metrics != NULL && p->p_retired != NULL)
+		metrics_merge(p->p_retired, pp->pp_metrics, 1);
+	metrics_free(pp->pp_metrics);
 	TAILQ_REMOVE(&p->p_procs, pp, pp_entry);
 	chan_free(pp->pp_chan);
 	if (pp->pp_kill_ev != NULL)
@@ -1030,6 +1225,7 @@ parent_reaped(struct parent *p, struct pproc *pp, int status)
 	}
 	ps->ps_proc = NULL;
 	ps->ps_respawns++;
+	p->p_mp.mp_respawns[ps->ps_role]++;
 	ms = proc_backoff_next(&ps->ps_backoff);
 	if (ps->ps_backoff.pb_crashes >= PARENT_CRASH_LOOP)
 		log_warnx("%s %s: crash loop (%d quick exits in a row), "
@@ -1356,6 +1552,12 @@ parent_reload(struct parent *p, struct parent_reload_result *rr,
 	parent_conn_limit(p);
 	if (parent_listeners_start(p) == -1)
 		log_warnx("reload: some listeners are not accepting");
+	if (parent_access_file(p, 0) == -1)
+		log_warnx("reload: access lines go to the system log");
+	if (parent_metrics_listen(p, p->p_cfg) == -1)
+		log_warnx("reload: cannot bind the metrics listener %s port %d; "
+		    "keeping the previous one", p->p_cfg->c_metrics.l_address,
+		    p->p_cfg->c_metrics.l_port);
 	rr->rr_ok = 1;
 	rr->rr_gen = p->p_gen;
 
@@ -1650,6 +1852,7 @@ parent_published(struct parent *p, struct pproc *pp,
 
 static void	parent_wait_done(struct pwait *);
 static int	parent_owe(struct pproc *, uint32_t);
+static void	parent_status_metrics(struct parent *, struct pwait *);
 
 static void
 parent_wait_timeout_cb(int fd, short what, void *arg)
@@ -1737,6 +1940,8 @@ parent_wait_done(struct pwait *pw)
 	free(pw->pw_tenant);
 	if (pw->pw_timer != NULL)
 		event_free(pw->pw_timer);
+	if (pw->pw_kind == PW_STATUS)
+		parent_status_metrics(p, pw);
 	if (pw->pw_rows != NULL) {
 		if ((list = json_object_new_array()) != NULL) {
 			json_object_object_foreach(pw->pw_rows, key, row) {
@@ -1751,6 +1956,75 @@ parent_wait_done(struct pwait *pw)
 	}
 	control_reply(pw->pw_req, pw->pw_reply);
 	free(pw);
+}
+
+/*
+ * What the keepers and the cache count, beside the workers' call counters:
+ * the queue, the cache's size, and per connector what reached upstream.
+ */
+static void
+parent_status_metrics(struct parent *p, struct pwait *pw)
+{
+	static const struct {
+		const char		*sm_key;
+		enum metrics_field	 sm_field;
+	} fields[] = {
+		{ "cache_hits", MF_CACHE_HITS },
+		{ "cache_misses", MF_CACHE_MISSES },
+		{ "upstream_requests", MF_UPSTREAM_REQUESTS },
+		{ "upstream_retries", MF_UPSTREAM_RETRIES },
+		{ "limit_client", MF_LIMIT_CLIENT },
+		{ "limit_rate", MF_LIMIT_RATE },
+		{ "limit_concurrency", MF_LIMIT_CONCURRENCY },
+		{ "limit_upstream", MF_LIMIT_UPSTREAM },
+	};
+	struct metrics_parent	 mp;
+	struct metrics		*sum;
+	struct metrics_row	*r;
+	struct json_object	*row;
+	char			 key[600];
+	size_t			 i, k;
+
+	if ((sum = parent_metrics_sum(p, &mp)) == NULL)
+		return;
+	json_object_object_add(pw->pw_reply, "keeper_queue",
+	    json_object_new_int64((int64_t)sum->m_globals[MG_KEEPER_QUEUE]));
+	json_object_object_add(pw->pw_reply, "keeper_in_flight",
+	    json_object_new_int64((int64_t)sum->m_globals[MG_KEEPER_INFLIGHT]));
+	json_object_object_add(pw->pw_reply, "cache_bytes",
+	    json_object_new_int64((int64_t)sum->m_globals[MG_CACHE_BYTES]));
+	json_object_object_add(pw->pw_reply, "cache_entries",
+	    json_object_new_int64((int64_t)sum->m_globals[MG_CACHE_ENTRIES]));
+	json_object_object_add(pw->pw_reply, "redis_connected",
+	    json_object_new_int64((int64_t)sum->m_globals[MG_REDIS_UP]));
+	for (i = 0; pw->pw_rows != NULL && i < sum->m_nrows; i++) {
+		r = &sum->m_rows[i];
+		if (strcmp(r->mr_connector, "-") == 0)
+			continue;
+		/* A composite's own counters (its client limit) join its row. */
+		snprintf(key, sizeof(key), "%s/%s/1", r->mr_tenant,
+		    r->mr_connector);
+		if (!json_object_object_get_ex(pw->pw_rows, key, &row))
+			snprintf(key, sizeof(key), "%s/%s/0", r->mr_tenant,
+			    r->mr_connector);
+		if (!json_object_object_get_ex(pw->pw_rows, key, &row)) {
+			/* Known to the keepers only (a composite's step). */
+			row = json_object_new_object();
+			json_object_object_add(row, "tenant",
+			    json_object_new_string(r->mr_tenant));
+			json_object_object_add(row, "permalink",
+			    json_object_new_string(r->mr_connector));
+			json_object_object_add(row, "kind", json_object_new_string(
+			    strchr(r->mr_connector, '/') != NULL ? "step" :
+			    "connector"));
+			json_object_object_add(pw->pw_rows, key, row);
+		}
+		for (k = 0; k < sizeof(fields) / sizeof(fields[0]); k++)
+			json_object_object_add(row, fields[k].sm_key,
+			    json_object_new_int64((int64_t)
+			    r->mr_fields[fields[k].sm_field]));
+	}
+	metrics_free(sum);
 }
 
 /* A reload is done once every child of this epoch runs its generation. */
@@ -1941,8 +2215,7 @@ parent_uptime(const struct timespec *since)
 	struct timespec	 now;
 
 	clock_gettime(CLOCK_MONOTONIC, &now);
-	return (double)(now.tv_sec - since->tv_sec) +
-	    (double)(now.tv_nsec - since->tv_nsec) / 1e9;
+	return parent_uptime_at(since, &now);
 }
 
 /* The process table of widgetctl status. */
@@ -2252,6 +2525,9 @@ parent_shutdown(struct parent *p)
 	TAILQ_FOREACH(pp, &p->p_procs, pp_entry)
 		parent_drain(p, pp);
 	parent_drop_held(p);
+	if (p->p_mlistener != NULL)
+		parent_listeners_free(p->p_mlistener, 1);
+	p->p_mlistener = NULL;
 	parent_listeners_free(p->p_listeners, p->p_nlisteners);
 	p->p_listeners = NULL;
 	p->p_nlisteners = 0;
@@ -2278,8 +2554,12 @@ parent_signal_cb(int sig, short what, void *arg)
 		parent_shutdown(p);
 		break;
 	case SIGUSR1:
-		/* syslog and stderr need no reopening. */
-		log_info("SIGUSR1: nothing to reopen");
+		/* syslog and stderr need no reopening; the access file does. */
+		if (p->p_cfg->c_access_file == NULL)
+			log_info("SIGUSR1: nothing to reopen");
+		else if (parent_access_file(p, 1) == 0)
+			log_info("SIGUSR1: reopened %s",
+			    p->p_cfg->c_access_file);
 		break;
 	}
 }
@@ -2352,6 +2632,13 @@ parent_main(const struct proc_opts *po)
 		fatalx("out of memory");
 	if (parent_listeners_start(&p) == -1)
 		fatalx("cannot start the listeners");
+	if ((p.p_retired = metrics_new()) == NULL)
+		fatalx("out of memory");
+	if (parent_access_file(&p, 0) == -1)
+		fatalx("cannot open the access log %s", p.p_cfg->c_access_file);
+	if (parent_metrics_listen(&p, p.p_cfg) == -1)
+		fatalx("cannot bind the metrics listener %s port %d",
+		    p.p_cfg->c_metrics.l_address, p.p_cfg->c_metrics.l_port);
 	/* widgetctl's way in: root (or our own user) only. */
 	if ((p.p_control = control_new(p.p_base, p.p_cfg->c_control_socket,
 	    parent_control_cb, &p, err, sizeof(err))) == NULL)
@@ -2375,6 +2662,10 @@ parent_main(const struct proc_opts *po)
 		parent_wait_done(pw);
 	ptests_free(p.p_tests);
 	control_free(p.p_control);
+	if (p.p_mlistener != NULL)
+		parent_listeners_free(p.p_mlistener, 1);
+	metrics_free(p.p_retired);
+	accesslog_close(p.p_access);
 	parent_slots_free(&p);
 	parent_slots_clear(&p.p_bslots, &p.p_nbslots);
 	json_object_put(p.p_pubstats);

@@ -348,7 +348,7 @@ plan_decode(struct ipc_msg *m, struct plan *pl, const char **why)
 	    ipc_get_str(m, &pl->pl_method) == -1 ||
 	    ipc_get_str(m, &pl->pl_url) == -1 ||
 	    plan_get_fields(m, &pl->pl_headers, &pl->pl_nheaders, &nodes,
-	    PLAN_ROW, PLAN_VALIDATOR, why) == -1 ||
+	    PLAN_ROW, PLAN_TRACE, why) == -1 ||
 	    plan_get_fields(m, &pl->pl_query, &pl->pl_nquery, &nodes,
 	    PLAN_ROW, PLAN_VALIDATOR, why) == -1 ||
 	    plan_get_fields(m, &pl->pl_auth, &pl->pl_nauth, &nodes,
@@ -482,7 +482,8 @@ fail_encode(struct ipc_buf *b, const struct fail *fl)
 	    ipc_put_str(b, fl->fl_host != NULL ? fl->fl_host : "") == -1 ||
 	    ipc_put_u32(b, fl->fl_timeout) == -1 ||
 	    ipc_put_u64(b, fl->fl_external_us) == -1 ||
-	    ipc_put_str(b, fl->fl_debug != NULL ? fl->fl_debug : "") == -1)
+	    ipc_put_str(b, fl->fl_debug != NULL ? fl->fl_debug : "") == -1 ||
+	    ipc_put_u32(b, fl->fl_retry_after) == -1)
 		return -1;
 	return 0;
 }
@@ -509,7 +510,9 @@ fail_decode(struct ipc_msg *m, struct fail *fl, const char **why)
 	    ipc_get_str(m, &fl->fl_host) == -1 ||
 	    ipc_get_u32(m, &fl->fl_timeout) == -1 ||
 	    ipc_get_u64(m, &fl->fl_external_us) == -1 ||
-	    ipc_get_str(m, &fl->fl_debug) == -1 || ipc_get_end(m) == -1) {
+	    ipc_get_str(m, &fl->fl_debug) == -1 ||
+	    ipc_get_u32(m, &fl->fl_retry_after) == -1 ||
+	    fl->fl_retry_after > 86400 || ipc_get_end(m) == -1) {
 		*why = "malformed failure";
 		fail_clear(fl);
 		return -1;

@@ -31,8 +31,10 @@ enum plan_src {
 				   from the caller; never a secret */
 	PLAN_BODY,		/* Content-Type or Accept of the caller's
 				   body; never a secret */
-	PLAN_VALIDATOR		/* If-None-Match / If-Modified-Since of a
+	PLAN_VALIDATOR,		/* If-None-Match / If-Modified-Since of a
 				   revalidation; never a secret */
+	PLAN_TRACE		/* traceparent (trace.h): widgetd's span;
+				   never a secret */
 };
 
 /* A rendered value: literal bytes and symbolic secrets, in order. */
@@ -178,6 +180,7 @@ struct fail {
 	uint32_t	 fl_timeout;	/* the 15 s window ran out */
 	uint64_t	 fl_external_us;
 	char		*fl_debug;	/* as rs_debug */
+	uint32_t	 fl_retry_after;	/* > 0: a limit's Retry-After, s */
 };
 
 int		 fail_encode(struct ipc_buf *, const struct fail *);

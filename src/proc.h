@@ -107,4 +107,15 @@ void		 proc_log_forward(int prio, const char *line, void *arg);
 /* config_load() error reporter that logs each message as a warning. */
 void		 proc_log_report(const char *msg, void *arg);
 
+/*
+ * proc_metrics.c: the child's counters, sent to the parent once a second
+ * while they change (MSG_METRICS); NULL when out of memory.  flush sends
+ * them now (before an exit).
+ */
+struct chan;
+struct event_base;
+struct metrics;
+struct metrics	*proc_metrics_start(struct event_base *, struct chan *);
+void		 proc_metrics_flush(void);
+
 #endif

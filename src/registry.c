@@ -1253,6 +1253,88 @@ out:
 }
 
 /*
+ * A number member of obj within [min, max] (whole when integer): 1 and
+ * *out, 0 absent, -1 wrong (reported).
+ */
+static int
+vext_number(struct vctx *v, const struct jv *obj, const char *key,
+    double min, double max, int integer, double *out)
+{
+	struct jv	 j = vget(obj, key);
+	double		 d;
+	size_t		 n;
+	int		 ok;
+
+	if (vabsent(&j))
+		return 0;
+	n = vpush_key(v, key);
+	ok = j.p->jp_type == JP_NUMBER && (!integer ||
+	    json_object_is_type(j.o, json_type_int));
+	d = ok ? json_object_get_double(j.o) : 0;
+	if (!ok || d < min || d > max) {
+		reg_add(v, vpos(&j), REG_E_VALUE, "must be %s from %g to %g",
+		    integer ? "a whole number" : "a number", min, max);
+		vpop(v, n);
+		return -1;
+	}
+	*out = d;
+	vpop(v, n);
+	return 1;
+}
+
+/*
+ * "limits": { "concurrency", "rate", "burst" } and "retry": { "attempts",
+ * "backoff", "max_backoff" } (widgetd-connectors(5), LIMITS AND RETRIES).
+ */
+static void
+vext_limits(struct vctx *v, const struct jv *w, struct conn_ext *e)
+{
+	static const char *const lknown[] = { "concurrency", "rate", "burst",
+	    NULL };
+	static const char *const rknown[] = { "attempts", "backoff",
+	    "max_backoff", NULL };
+	struct jv	 l, r, b;
+	double		 d;
+	size_t		 n;
+
+	if (vext_object(v, w, "limits", &l)) {
+		n = vpush_key(v, "limits");
+		vext_known(v, &l, lknown);
+		if (vext_number(v, &l, "concurrency", 1, 10000, 1, &d) == 1)
+			e->ce_concurrency = (int)d;
+		if (vext_number(v, &l, "rate", 0.001, 100000, 0, &d) == 1)
+			e->ce_rate = d;
+		e->ce_burst = 1;
+		if (vext_number(v, &l, "burst", 1, 100000, 1, &d) == 1)
+			e->ce_burst = (int)d;
+		b = vget(&l, "burst");
+		if (e->ce_rate == 0 && !vabsent(&b))
+			reg_add(v, vpos(&l), REG_E_VALUE, "burst needs a rate");
+		vpop(v, n);
+	}
+	if (vext_object(v, w, "retry", &r)) {
+		n = vpush_key(v, "retry");
+		vext_known(v, &r, rknown);
+		e->ce_backoff = 0.1;
+		e->ce_max_backoff = 2;
+		b = vget(&r, "attempts");
+		if (vabsent(&b))
+			reg_add(v, vpos(&r), REG_E_MISSING, "attempts is "
+			    "required");
+		else if (vext_number(v, &r, "attempts", 1, 10, 1, &d) == 1)
+			e->ce_attempts = (int)d;
+		if (vext_number(v, &r, "backoff", 0.01, 15, 0, &d) == 1)
+			e->ce_backoff = d;
+		if (vext_number(v, &r, "max_backoff", 0.01, 15, 0, &d) == 1)
+			e->ce_max_backoff = d;
+		if (e->ce_max_backoff < e->ce_backoff)
+			reg_add(v, vpos(&r), REG_E_VALUE, "max_backoff is less "
+			    "than backoff");
+		vpop(v, n);
+	}
+}
+
+/*
  * AWS SigV4 computes the Authorization header over the final request: no
  * other authentication, and no row that sets what it signs with.
  */
@@ -1265,6 +1347,17 @@ vext_conflicts(struct vctx *v, const struct jv *obj,
 	struct jv	 w = vget(obj, "widgetd"), a;
 	size_t		 i, k, n;
 
+	/* A retried POST or PATCH could act twice upstream. */
+	if (cr->cr_ext.ce_attempts > 0 && (cr->cr_method == CONN_POST ||
+	    cr->cr_method == CONN_PATCH)) {
+		a = vget(&w, "retry");
+		n = vpush_key(v, "widgetd");
+		(void)vpush_key(v, "retry");
+		reg_add(v, vpos(&a), REG_E_VALUE, "retries are never made for "
+		    "%s: only idempotent methods are retried",
+		    conn_method_name(cr->cr_method));
+		vpop(v, n);
+	}
 	if (!cr->cr_ext.ce_sigv4)
 		return;
 	a = vget(&w, "aws_sigv4");
@@ -1325,7 +1418,7 @@ vext(struct vctx *v, const struct jv *obj, struct conn_ext *e,
     struct conn_caller *cc)
 {
 	static const char *const known[] = { "client_certificate",
-	    "aws_sigv4", "caller", "cache", NULL };
+	    "aws_sigv4", "caller", "cache", "limits", "retry", NULL };
 	static const char *const cert_known[] = { "certificate", "key", NULL };
 	static const char *const aws_known[] = { "access_key_id",
 	    "secret_access_key", "session_token", "region", "service", NULL };
@@ -1376,6 +1469,12 @@ vext(struct vctx *v, const struct jv *obj, struct conn_ext *e,
 			e->ce_aws_service = strdup(s);
 		vpop(v, n2);
 	}
+	if (e == NULL && (vext_object(v, &w, "limits", &c) ||
+	    vext_object(v, &w, "retry", &c)))
+		reg_add(v, vpos(&w), REG_E_VALUE, "limits and retry belong to "
+		    "each step of a composite connector");
+	if (e != NULL)
+		vext_limits(v, &w, e);
 	if (vext_object(v, &w, "caller", &cl)) {
 		n2 = vpush_key(v, "caller");
 		if (cc == NULL)

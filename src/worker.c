@@ -46,6 +46,7 @@
 #include "http.h"
 #include "ipc.h"
 #include "log.h"
+#include "metrics.h"
 #include "proc.h"
 #include "sdk_assets.h"
 #include "session.h"
@@ -85,7 +86,6 @@
 static char	worker_rbuf[WORKER_READ_SIZE];
 
 static void	worker_conn_process(struct conn *);
-static void	worker_conn_free(struct conn *);
 static void	worker_done_send(struct worker *);
 
 static void
@@ -94,6 +94,7 @@ worker_maybe_exit(struct worker *w)
 	if (w->w_draining && w->w_nconns == 0) {
 		log_debug("drained, exiting");
 		worker_done_send(w);
+		proc_metrics_flush();
 		chan_flush_sync(w->w_parent);
 		event_base_loopexit(w->w_base, NULL);
 	}
@@ -215,9 +216,10 @@ worker_access(struct conn *c, const char *tenant, const char *connector,
 {
 	struct ipc_access	 a;
 	struct ipc_buf		 b;
-	char			 target[513];
+	char			 target[513], trace[33];
 
 	c->c_logged = 1;
+	metrics_status(c->c_w->w_metrics, tenant, connector, c->c_status);
 	if (!worker_config(c->c_w)->c_access_log)
 		return;
 	memset(&a, 0, sizeof(a));
@@ -231,6 +233,13 @@ worker_access(struct conn *c, const char *tenant, const char *connector,
 	a.ia_connector = (char *)(connector != NULL ? connector : "-");
 	a.ia_cache = (char *)(cache != NULL ? cache : "-");
 	a.ia_error = (char *)(error != NULL ? error : "");
+	/* The trace id: characters 3 to 35 of the traceparent. */
+	trace[0] = '\0';
+	if (c->c_ctx.a_trace[0] != '\0') {
+		memcpy(trace, c->c_ctx.a_trace + 3, 32);
+		trace[32] = '\0';
+	}
+	a.ia_trace = trace;
 	a.ia_status = (uint32_t)c->c_status;
 	a.ia_upstream = (uint32_t)(upstream > 0 ? upstream : 0);
 	a.ia_total_us = (uint64_t)(api_elapsed_ms(&c->c_ctx) * 1000);
@@ -333,6 +342,11 @@ worker_route(struct conn *c)
 	size_t			 n;
 	int			 get, head, comp;
 
+	if (c->c_metrics != NULL) {
+		worker_metrics_route(c);
+		return;
+	}
+	worker_trace_begin(c);
 	get = strcmp(r->r_method, "GET") == 0;
 	head = strcmp(r->r_method, "HEAD") == 0;
 	c->c_ctx.a_head = head;
@@ -615,7 +629,7 @@ worker_conn_done(struct worker *w)
 		evtimer_add(w->w_done_ev, &tv);
 }
 
-static void
+void
 worker_conn_free(struct conn *c)
 {
 	struct worker	*w = c->c_w;
@@ -639,6 +653,7 @@ worker_conn_free(struct conn *c)
 	if (c->c_test == NULL)
 		worker_conn_done(w);
 	testmode_free(c);
+	free(c->c_metrics);
 	free(c);
 	worker_maybe_exit(w);
 }
@@ -668,7 +683,7 @@ worker_conn_peer(struct conn *c)
 	return c->c_peer;
 }
 
-static void
+struct conn *
 worker_conn_new(struct worker *w, int fd)
 {
 	struct conn	*c;
@@ -705,19 +720,26 @@ worker_conn_new(struct worker *w, int fd)
 	TAILQ_INSERT_TAIL(&w->w_conns, c, c_entry);
 	w->w_nconns++;
 	worker_conn_timer(c, CT_IDLE);
-	/*
-	 * The client has usually sent its request by the time the parent's
-	 * hand-off arrives: read it now, before epoll knows the socket.  A
-	 * connection answered and closed at once then costs no epoll_ctl at
-	 * all; otherwise worker_conn_process() turns reading on (c may be
-	 * gone after this).
-	 */
-	worker_read_cb(fd, EV_READ, c);
-	return;
+	return c;
 fail:
 	log_warnx("%s: out of memory", __func__);
 	close(fd);
 	worker_conn_done(w);
+	return NULL;
+}
+
+/*
+ * Start reading c.  The client has usually sent its request by the time
+ * the parent's hand-off arrives: read it now, before epoll knows the
+ * socket.  A connection answered and closed at once then costs no
+ * epoll_ctl at all; otherwise worker_conn_process() turns reading on (c
+ * may be gone after this).  Separate from worker_conn_new() so that a
+ * metrics connection is marked as one before its request is routed.
+ */
+void
+worker_conn_start(struct conn *c)
+{
+	worker_read_cb(c->c_fd, EV_READ, c);
 }
 
 static void
@@ -1054,6 +1076,7 @@ static int
 worker_parent_msg(struct chan *ch, struct ipc_msg *m, void *arg)
 {
 	struct worker	*w = arg;
+	struct conn	*c;
 	struct ipc_buf	 b;
 	int		 i;
 	char		*tenant;
@@ -1062,7 +1085,8 @@ worker_parent_msg(struct chan *ch, struct ipc_msg *m, void *arg)
 	case MSG_CONN_FD:
 		/* ipc.c checked each: a TCP socket, close-on-exec. */
 		for (i = 0; i < m->m_nfds; i++)
-			worker_conn_new(w, m->m_fds[i]);
+			if ((c = worker_conn_new(w, m->m_fds[i])) != NULL)
+				worker_conn_start(c);
 		return 0;
 	case MSG_KEEPER_FD:
 		if (w->w_keeper != NULL)
@@ -1094,6 +1118,9 @@ worker_parent_msg(struct chan *ch, struct ipc_msg *m, void *arg)
 		return 0;
 	case MSG_TEST:
 		testmode_start(w, m);
+		return 0;
+	case MSG_METRICS_FD:
+		worker_metrics_conn(w, m);
 		return 0;
 	case MSG_STATS_REQ:
 		if (execute_stats_encode(w->w_stats, w->w_cache, &b) == 0)
@@ -1166,7 +1193,8 @@ worker_main(const struct proc_opts *po, int slot)
 		fatalx("cannot set up the configuration");
 	if ((w.w_stats = execute_stats_new()) == NULL ||
 	    (w.w_done_ev = evtimer_new(w.w_base, worker_done_cb, &w)) == NULL ||
-	    (w.w_cache = cache_new()) == NULL)
+	    (w.w_cache = cache_new()) == NULL ||
+	    (w.w_metrics = proc_metrics_start(w.w_base, w.w_parent)) == NULL)
 		fatalx("out of memory");
 	cache_generation(w.w_cache, sn);
 	worker_limits(&w);

@@ -25,6 +25,9 @@ struct exec;
 struct http_parser_state;
 struct ipc_buf;
 struct ipc_msg;
+struct metrics;
+struct plan;
+struct ratelimit_table;
 struct session_key;
 struct snapshot;
 struct testmode;
@@ -79,6 +82,9 @@ struct conn {
 	int			 c_served;	/* requests answered so far */
 	int			 c_logged;	/* this request's access record sent */
 	struct testmode		*c_test;	/* test mode: no client (testmode.c) */
+	char			*c_metrics;	/* a metrics listener's connection:
+						   the text it is answered with */
+	size_t			 c_metrics_len;
 };
 
 /* A call waiting for the keeper's answer. */
@@ -108,6 +114,10 @@ struct worker {
 	uint32_t		 w_done;	/* closed, not yet told the parent */
 	struct event		*w_done_ev;	/* tells it, a little later */
 	struct cache		*w_cache;	/* the response cache */
+	struct metrics		*w_metrics;	/* pushed to the parent */
+	struct ratelimit_table	*w_clients;	/* limits.client_rate */
+	double			 w_client_rate;	/* w_clients was made for */
+	int			 w_client_burst;
 };
 
 /* worker.c */
@@ -130,6 +140,12 @@ const char	*worker_conn_peer(struct conn *);
 void		 worker_call_adopt(struct worker *, uint32_t id, struct conn *);
 /* Start or change the connection's timer. */
 void		 worker_conn_timer(struct conn *, enum conn_timer);
+/* A connection on fd (consumed); NULL when out of memory. */
+struct conn	*worker_conn_new(struct worker *, int fd);
+/* Read its request (c may be freed by the time this returns). */
+void		 worker_conn_start(struct conn *);
+/* Close it now, whatever it was doing. */
+void		 worker_conn_free(struct conn *);
 /* Send one access-log record to the parent. */
 void		 worker_access(struct conn *, const char *tenant,
 		    const char *connector, int upstream, const char *cache,
@@ -140,6 +156,22 @@ void		 worker_access(struct conn *, const char *tenant,
 int		 worker_ext_path(const char *path);
 /* Answer a request for the manifest or a published file. */
 void		 worker_ext_serve(struct conn *);
+
+/* worker_metrics.c: the metrics listener's connections. */
+void		 worker_metrics_conn(struct worker *, struct ipc_msg *);
+void		 worker_metrics_route(struct conn *);
+
+/* worker_ops.c: trace context, client limits. */
+/* This request's traceparent into c_ctx.a_trace. */
+void		 worker_trace_begin(struct conn *);
+/* The traceparent header into the plan (unless the connector sets one). */
+int		 worker_trace_plan(struct conn *, struct plan *);
+/*
+ * limits.client_rate for the user (signed in) or the peer: 0 go, -1 over
+ * it (c_ctx.a_retry_after set; the caller answers 429).
+ */
+int		 worker_client_limit(struct conn *, const char *tenant,
+		    const char *connector, const char *user);
 
 /* execute.c: connector calls. */
 /* path is API_PREFIX "/connectors/<permalink>/execute"; answer it. */

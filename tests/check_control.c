@@ -1146,10 +1146,11 @@ START_TEST(test_status_print)
 	    "worker?[31m     2      9   1d01h         0    2      0       0\n"
 	    "\n"
 	    "TENANT  CONNECTOR    KIND       CALLS  ERRORS  UPSTREAM-ERRORS  "
-	    "STATUS\n"
+	    "CACHE-HITS  UPSTREAM  RETRIES  REFUSED  STATUS\n"
 	    "acme    weather-api  connector    120       3                1  "
-	    "200:117 404:2 502:1\n"
-	    "acme    c            composite      0       0                0  -\n";
+	    "         -         -        -        -  200:117 404:2 502:1\n"
+	    "acme    c            composite      0       0                0  "
+	    "         -         -        -        -  -\n";
 	struct json_object	*o;
 	char			*out = NULL;
 	size_t			 len = 0;

@@ -34,8 +34,8 @@ PRIVATE = ["Cookie: widget_session=eyJhbGciOi.eyJzdWIi.c2ln; other=1",
 ROWS = {"x-ov": "conf-ov", "x-nov": "conf-nov", "x-tpl": "tenant test",
         "x-sec": "Bearer " + SECRET, "x-api-key": SECRET}
 # What libcurl always sends besides the rows (README: "Host, framing,
-# Accept and Accept-Encoding").
-LIBCURL = {"host", "accept", "accept-encoding"}
+# Accept and Accept-Encoding"), and widgetd's span (trace.upstream).
+LIBCURL = {"host", "accept", "accept-encoding", "traceparent"}
 
 up = Upstream()
 d = Daemon(workers=1, egress=TEST_EGRESS)

@@ -16,13 +16,13 @@ UUID4 = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-"
 # One Server-Timing entry: name;dur=N;desc="D".
 TIMING = re.compile(r'([a-z]+);dur=([0-9]+\.[0-9]);desc="([^"]*)"')
 # worker N: access: PEER TENANT "METHOD TARGET" STATUS UPSTREAM TOTALms
-# EXTERNALms CONNECTOR CACHE REQID [ERROR]
+# EXTERNALms CONNECTOR CACHE REQID TRACEID [ERROR]
 ACCESS = re.compile(r'worker \d+: access: (\S+) (\S+) "(\S+) (\S+)" (\d{3}) '
                     r'(\d{3}|-) ([0-9.]+)ms ([0-9.]+)ms (\S+) (\S+) '
-                    r'([0-9a-f-]{36})(?: (.+))?$')
+                    r'([0-9a-f-]{36}) (?:[0-9a-f]{32}|-)(?: (.+))?$')
 CT_KEYS = {"request_id", "total_ms", "internal_ms", "external_ms",
            "breakdown", "cache_hit"}
-CT_OPTIONAL = {"external_host", "timeout", "error"}
+CT_OPTIONAL = {"external_host", "timeout", "error", "trace_id"}
 BREAKDOWN = {"setup_ms", "transform_ms", "cache_ms", "http_request_ms"}
 
 # Every request id a test saw: each must be new.

@@ -28,9 +28,11 @@ from wdtest import SKIP, TEST_EGRESS, Daemon, check  # noqa: E402
 from upstream import Upstream, echo_answer  # noqa: E402
 import sessions  # noqa: E402
 
-# What the upstream may see, lower case: nothing else crosses.
+# What the upstream may see, lower case: nothing else crosses
+# (traceparent is widgetd's own span, trace.upstream).
 ALLOWED_UP = {"host", "x-fixed", "x-lang", "x-api-key", "accept",
-              "accept-encoding", "content-type", "content-length"}
+              "accept-encoding", "content-type", "content-length",
+              "traceparent"}
 # What the browser may see of an answer, besides widgetd's own headers.
 WIDGETD_OWN = {"content-type", "content-length", "x-request-id",
                "server-timing", "x-connector-timing",

@@ -90,7 +90,8 @@ STATUS = {
     "connectors": [
         {"tenant": "acme", "permalink": "weather-api", "kind": "connector",
          "calls": 1500, "errors": 12, "upstream_errors": 4,
-         "status": {"200": 1488, "502": 4, "404": 8}, "cache_hits": 9},
+         "status": {"200": 1488, "502": 4, "404": 8}, "cache_hits": 9,
+         "future_counter": 1},
         {"tenant": "globex", "permalink": "dashboard", "kind": "composite",
          "calls": 3, "errors": 0, "upstream_errors": 0,
          "status": {"200": 3}},
@@ -105,9 +106,9 @@ keeper     0  4243     42s         1    7      -       -
 worker     0  4250   2m05s         0    7     12       0
 worker     1  4251  59m59s         2    6      0       0
 
-TENANT  CONNECTOR    KIND       CALLS  ERRORS  UPSTREAM-ERRORS  STATUS
-acme    weather-api  connector   1500      12                4  200:1488 404:8 502:4
-globex  dashboard    composite      3       0                0  200:3
+TENANT  CONNECTOR    KIND       CALLS  ERRORS  UPSTREAM-ERRORS  CACHE-HITS  UPSTREAM  RETRIES  REFUSED  STATUS
+acme    weather-api  connector   1500      12                4           9         -        -        -  200:1488 404:8 502:4
+globex  dashboard    composite      3       0                0           -         -        -        -  200:3
 """
 
 

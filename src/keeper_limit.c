@@ -1,0 +1,447 @@
+/*
+ * keeper_limit.c — per-connector concurrency, rate and the upstream's
+ * Retry-After, in the keeper (keeper_limit.h).
+ *
+ * An attempt moves through: a slot (concurrency; FIFO queue while full),
+ * then a rate reservation (redis or the local GCRA, which may be a moment
+ * ahead: a timer then), then go.  Every wait ends at the call's deadline
+ * less KLIMIT_MARGIN, so an attempt that goes still has time to be made.
+ * Every outcome is delivered from the event loop, never from inside
+ * klimits_acquire, so the caller is not re-entered.
+ */
+#include "build.h"
+
+#include <sys/queue.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <event2/event.h>
+
+#include "connector.h"
+#include "keeper_limit.h"
+#include "keeper_redis.h"
+#include "metrics.h"
+#include "ratelimit.h"
+
+#define KLIMIT_MARGIN		1000000	/* µs of the window kept for the call */
+#define KLIMIT_MAX_ENTRIES	4096	/* connectors tracked */
+
+enum klw_state {
+	KLW_SLOT,		/* queued for a concurrency slot */
+	KLW_RATE,		/* waiting for redis, or for its reservation */
+	KLW_GO,			/* told to go; holds its slot */
+	KLW_DONE		/* refused: to be freed after fn */
+};
+
+struct klimit;
+
+struct klwait {
+	TAILQ_ENTRY(klwait)	 w_entry;	/* in kl_queue while KLW_SLOT */
+	struct klimits		*w_ks;
+	struct klimit		*w_kl;
+	enum klw_state		 w_state;
+	struct event		*w_ev;		/* deadline, or the rate's wait */
+	struct event		*w_deliver;	/* the outcome, from the loop */
+	struct kredis_req	*w_rreq;
+	int64_t			 w_deadline;	/* µs, monotonic */
+	int			 w_slot;	/* holds a slot */
+	int			 w_concurrency;
+	double			 w_rate;
+	int			 w_burst;
+	klimit_fn		 w_fn;
+	void			*w_arg;
+	int			 w_status;
+	int			 w_retry;
+	const char		*w_code;
+	const char		*w_detail;
+};
+
+struct klimit {
+	TAILQ_ENTRY(klimit)	 kl_entry;
+	char			*kl_tenant;
+	char			*kl_connector;
+	int			 kl_active;	/* slots taken */
+	struct ratelimit	 kl_rl;		/* the local share */
+	double			 kl_rl_rate;	/* what kl_rl was made for */
+	int			 kl_rl_burst;
+	int64_t			 kl_blocked;	/* µs: upstream Retry-After */
+	TAILQ_HEAD(, klwait)	 kl_queue;
+};
+
+struct klimits {
+	struct event_base	*ks_base;
+	struct metrics		*ks_metrics;
+	struct kredis		*ks_redis;
+	int			 ks_keepers;
+	int			 ks_instances;
+	TAILQ_HEAD(, klimit)	 ks_limits;
+	size_t			 ks_nlimits;
+	size_t			 ks_queued;
+};
+
+static void	klimits_rate(struct klwait *);
+
+static void
+klimits_gauge(struct klimits *ks)
+{
+	metrics_global_set(ks->ks_metrics, MG_KEEPER_QUEUE, ks->ks_queued);
+}
+
+struct klimits *
+klimits_new(struct event_base *base, struct metrics *m)
+{
+	struct klimits	*ks;
+
+	if ((ks = calloc(1, sizeof(*ks))) == NULL)
+		return NULL;
+	ks->ks_base = base;
+	ks->ks_metrics = m;
+	ks->ks_keepers = ks->ks_instances = 1;
+	TAILQ_INIT(&ks->ks_limits);
+	return ks;
+}
+
+void
+klimits_free(struct klimits *ks)
+{
+	struct klimit	*kl;
+	struct klwait	*w;
+
+	if (ks == NULL)
+		return;
+	while ((kl = TAILQ_FIRST(&ks->ks_limits)) != NULL) {
+		while ((w = TAILQ_FIRST(&kl->kl_queue)) != NULL)
+			klimits_cancel(w);
+		TAILQ_REMOVE(&ks->ks_limits, kl, kl_entry);
+		free(kl->kl_tenant);
+		free(kl->kl_connector);
+		free(kl);
+	}
+	free(ks);
+}
+
+void
+klimits_configure(struct klimits *ks, int keepers, int instances,
+    struct kredis *r)
+{
+	ks->ks_keepers = keepers > 0 ? keepers : 1;
+	ks->ks_instances = instances > 0 ? instances : 1;
+	ks->ks_redis = r;
+}
+
+size_t
+klimits_queued(const struct klimits *ks)
+{
+	return ks->ks_queued;
+}
+
+static struct klimit *
+klimits_find(struct klimits *ks, const char *tenant, const char *connector)
+{
+	struct klimit	*kl;
+
+	TAILQ_FOREACH(kl, &ks->ks_limits, kl_entry)
+		if (strcmp(kl->kl_connector, connector) == 0 &&
+		    strcmp(kl->kl_tenant, tenant) == 0)
+			return kl;
+	/* Connectors are bounded by the registries; this bounds the rest. */
+	if (ks->ks_nlimits >= KLIMIT_MAX_ENTRIES)
+		return TAILQ_FIRST(&ks->ks_limits);
+	if ((kl = calloc(1, sizeof(*kl))) == NULL ||
+	    (kl->kl_tenant = strdup(tenant)) == NULL ||
+	    (kl->kl_connector = strdup(connector)) == NULL) {
+		if (kl != NULL)
+			free(kl->kl_tenant);
+		free(kl);
+		return NULL;
+	}
+	TAILQ_INIT(&kl->kl_queue);
+	TAILQ_INSERT_TAIL(&ks->ks_limits, kl, kl_entry);
+	ks->ks_nlimits++;
+	return kl;
+}
+
+static void
+klimits_wait_free(struct klwait *w)
+{
+	if (w->w_ev != NULL)
+		event_free(w->w_ev);
+	if (w->w_deliver != NULL)
+		event_free(w->w_deliver);
+	free(w);
+}
+
+static void
+klimits_unqueue(struct klwait *w)
+{
+	if (w->w_state == KLW_SLOT || w->w_state == KLW_RATE) {
+		w->w_ks->ks_queued--;
+		klimits_gauge(w->w_ks);
+	}
+	if (w->w_state == KLW_SLOT)
+		TAILQ_REMOVE(&w->w_kl->kl_queue, w, w_entry);
+}
+
+/* A slot came free: the first queued attempt takes it. */
+static void
+klimits_slot_free(struct klimit *kl)
+{
+	struct klwait	*w;
+
+	kl->kl_active--;
+	if ((w = TAILQ_FIRST(&kl->kl_queue)) == NULL)
+		return;
+	TAILQ_REMOVE(&kl->kl_queue, w, w_entry);
+	evtimer_del(w->w_ev);
+	w->w_state = KLW_RATE;
+	w->w_slot = 1;
+	kl->kl_active++;
+	klimits_rate(w);
+}
+
+static void
+klimits_deliver_cb(int fd, short what, void *arg)
+{
+	struct klwait	*w = arg;
+
+	if (w->w_state == KLW_GO) {
+		w->w_fn(w->w_arg, 0, 0, NULL, NULL);
+		return;
+	}
+	w->w_fn(w->w_arg, w->w_status, w->w_retry, w->w_code, w->w_detail);
+	klimits_wait_free(w);
+}
+
+static void
+klimits_go(struct klwait *w)
+{
+	static const struct timeval now = { 0, 0 };
+
+	klimits_unqueue(w);
+	w->w_state = KLW_GO;
+	evtimer_add(w->w_deliver, &now);
+}
+
+static void
+klimits_refuse(struct klwait *w, int status, int retry, const char *code,
+    const char *detail, enum metrics_field f)
+{
+	static const struct timeval now = { 0, 0 };
+
+	klimits_unqueue(w);
+	w->w_state = KLW_DONE;
+	w->w_status = status;
+	w->w_retry = retry > 0 ? retry : 1;
+	w->w_code = code;
+	w->w_detail = detail;
+	metrics_add(w->w_ks->ks_metrics, w->w_kl->kl_tenant,
+	    w->w_kl->kl_connector, f, 1);
+	if (w->w_slot) {
+		w->w_slot = 0;
+		klimits_slot_free(w->w_kl);
+	}
+	evtimer_del(w->w_ev);
+	evtimer_add(w->w_deliver, &now);
+}
+
+static int
+klimits_secs(int64_t us)
+{
+	return (int)((us + 999999) / 1000000);
+}
+
+static void
+klimits_rate_refuse(struct klwait *w, int64_t wait)
+{
+	klimits_refuse(w, 429, klimits_secs(wait), "UPSTREAM_RATE_LIMITED",
+	    "the connector's upstream rate is used up; retry later",
+	    MF_LIMIT_RATE);
+}
+
+/* The rate's reserved moment came (or the deadline of a slot wait). */
+static void
+klimits_timer_cb(int fd, short what, void *arg)
+{
+	struct klwait	*w = arg;
+
+	if (w->w_state == KLW_SLOT)
+		klimits_refuse(w, 503, 1, "UPSTREAM_BUSY", "the connector has "
+		    "as many upstream calls in flight as it allows; retry "
+		    "later", MF_LIMIT_CONCURRENCY);
+	else if (w->w_state == KLW_RATE)
+		klimits_go(w);
+}
+
+static void
+klimits_after(struct klwait *w, int64_t wait)
+{
+	struct timeval	 tv;
+
+	if (wait <= 0) {
+		klimits_go(w);
+		return;
+	}
+	tv.tv_sec = wait / 1000000;
+	tv.tv_usec = wait % 1000000;
+	evtimer_add(w->w_ev, &tv);
+}
+
+/* The local share of the rate: the whole rate split between keepers. */
+static void
+klimits_local(struct klwait *w)
+{
+	struct klimit	*kl = w->w_kl;
+	double		 rate;
+	int64_t		 now = ratelimit_now(), wait, max;
+
+	rate = w->w_rate / (w->w_ks->ks_keepers * w->w_ks->ks_instances);
+	if (kl->kl_rl_rate != rate || kl->kl_rl_burst != w->w_burst) {
+		ratelimit_init(&kl->kl_rl, rate, w->w_burst);
+		kl->kl_rl_rate = rate;
+		kl->kl_rl_burst = w->w_burst;
+	}
+	max = w->w_deadline - KLIMIT_MARGIN - now;
+	if (ratelimit_reserve(&kl->kl_rl, now, max > 0 ? max : 0, &wait))
+		klimits_after(w, wait);
+	else
+		klimits_rate_refuse(w, wait);
+}
+
+static void
+klimits_redis_cb(void *arg, enum kredis_result res, int64_t wait)
+{
+	struct klwait	*w = arg;
+
+	w->w_rreq = NULL;
+	switch (res) {
+	case KREDIS_RESERVED:
+		klimits_after(w, wait);
+		break;
+	case KREDIS_REFUSED:
+		klimits_rate_refuse(w, wait);
+		break;
+	case KREDIS_UNAVAILABLE:
+		klimits_local(w);
+		break;
+	}
+}
+
+static void
+klimits_rate(struct klwait *w)
+{
+	char	 key[300];
+	int64_t	 max;
+
+	if (w->w_rate <= 0) {
+		klimits_go(w);
+		return;
+	}
+	max = w->w_deadline - KLIMIT_MARGIN - ratelimit_now();
+	snprintf(key, sizeof(key), "%s:%s", w->w_kl->kl_tenant,
+	    w->w_kl->kl_connector);
+	if (w->w_ks->ks_redis != NULL && (w->w_rreq = kredis_reserve(
+	    w->w_ks->ks_redis, key, w->w_rate, w->w_burst, max > 0 ? max : 0,
+	    klimits_redis_cb, w)) != NULL)
+		return;
+	klimits_local(w);
+}
+
+struct klwait *
+klimits_acquire(struct klimits *ks, const char *tenant, const char *connector,
+    const struct conn_ext *e, const struct timespec *deadline, klimit_fn fn,
+    void *arg)
+{
+	struct klwait	*w;
+	struct klimit	*kl;
+	struct timeval	 tv;
+	int64_t		 now = ratelimit_now(), left;
+
+	if ((kl = klimits_find(ks, tenant, connector)) == NULL ||
+	    (w = calloc(1, sizeof(*w))) == NULL)
+		return NULL;
+	w->w_ks = ks;
+	w->w_kl = kl;
+	w->w_fn = fn;
+	w->w_arg = arg;
+	w->w_deadline = (int64_t)deadline->tv_sec * 1000000 +
+	    deadline->tv_nsec / 1000;
+	w->w_rate = e->ce_rate;
+	w->w_burst = e->ce_burst > 0 ? e->ce_burst : 1;
+	/* Concurrency is per instance: each keeper has its share. */
+	if (e->ce_concurrency > 0) {
+		w->w_concurrency = e->ce_concurrency / ks->ks_keepers;
+		if (w->w_concurrency < 1)
+			w->w_concurrency = 1;
+	}
+	if ((w->w_ev = evtimer_new(ks->ks_base, klimits_timer_cb, w)) ==
+	    NULL || (w->w_deliver = evtimer_new(ks->ks_base,
+	    klimits_deliver_cb, w)) == NULL) {
+		klimits_wait_free(w);
+		return NULL;
+	}
+	w->w_state = KLW_RATE;
+	ks->ks_queued++;
+	klimits_gauge(ks);
+	if (kl->kl_blocked > now) {
+		klimits_refuse(w, 429, klimits_secs(kl->kl_blocked - now),
+		    "UPSTREAM_RATE_LIMITED", "the upstream asked for a pause "
+		    "(Retry-After); retry later", MF_LIMIT_UPSTREAM);
+		return w;
+	}
+	if (w->w_concurrency > 0 && kl->kl_active >= w->w_concurrency) {
+		w->w_state = KLW_SLOT;
+		TAILQ_INSERT_TAIL(&kl->kl_queue, w, w_entry);
+		left = w->w_deadline - KLIMIT_MARGIN - now;
+		if (left < 0)
+			left = 0;
+		tv.tv_sec = left / 1000000;
+		tv.tv_usec = left % 1000000;
+		evtimer_add(w->w_ev, &tv);
+		return w;
+	}
+	if (w->w_concurrency > 0) {
+		kl->kl_active++;
+		w->w_slot = 1;
+	}
+	klimits_rate(w);
+	return w;
+}
+
+void
+klimits_cancel(struct klwait *w)
+{
+	if (w == NULL)
+		return;
+	klimits_unqueue(w);
+	kredis_cancel(w->w_rreq);
+	if (w->w_slot)
+		klimits_slot_free(w->w_kl);
+	klimits_wait_free(w);
+}
+
+void
+klimits_release(struct klwait *w)
+{
+	if (w == NULL)
+		return;
+	if (w->w_slot)
+		klimits_slot_free(w->w_kl);
+	klimits_wait_free(w);
+}
+
+void
+klimits_block(struct klimits *ks, const char *tenant, const char *connector,
+    int seconds)
+{
+	struct klimit	*kl;
+	int64_t		 until;
+
+	if (seconds <= 0 || (kl = klimits_find(ks, tenant, connector)) == NULL)
+		return;
+	until = ratelimit_now() + (int64_t)seconds * 1000000;
+	if (until > kl->kl_blocked)
+		kl->kl_blocked = until;
+}

@@ -1,0 +1,331 @@
+/*
+ * keeper_redis.c — the shared connector rate, in redis (keeper_redis.h).
+ *
+ * hiredis's asynchronous client on the keeper's libevent base.  hiredis
+ * 0.14 has no command timeout: each reservation has its own timer, and a
+ * reservation that times out is answered KREDIS_UNAVAILABLE at once and
+ * the connection is dropped (hiredis then answers every pending command
+ * with no reply, which frees them); it is made again a second later.
+ *
+ * The script is GCRA over microseconds of the redis server's clock, so
+ * the instances' clocks need not agree.  It reserves a place in the
+ * future when that is within the caller's wait: the caller sleeps and
+ * goes, no polling.  Keys expire when their reservations have passed.
+ */
+#include "build.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/event.h>
+#include <hiredis/hiredis.h>
+#include <hiredis/async.h>
+#include <hiredis/adapters/libevent.h>
+
+#include "keeper_redis.h"
+#include "log.h"
+#include "metrics.h"
+
+#define KREDIS_TIMEOUT_MS	500	/* a reservation's answer */
+#define KREDIS_RECONNECT_S	1
+#define KREDIS_WAIT_MAX		1000000000000LL	/* µs in a reply */
+
+/*
+ * KEYS[1] the connector's key; ARGV: interval µs, burst tolerance µs,
+ * longest wait µs.  Returns { reserved, wait µs }.
+ */
+static const char kredis_script[] =
+    "local t = redis.call('TIME') "
+    "local now = tonumber(t[1]) * 1000000 + tonumber(t[2]) "
+    "local tat = tonumber(redis.call('GET', KEYS[1]) or '0') "
+    "if tat < now then tat = now end "
+    "local wait = tat - tonumber(ARGV[2]) - now "
+    "if wait < 0 then wait = 0 end "
+    "if wait > tonumber(ARGV[3]) then return {0, wait} end "
+    "tat = tat + tonumber(ARGV[1]) "
+    "redis.call('SET', KEYS[1], string.format('%.0f', tat), 'PX', "
+    "math.floor((tat - now) / 1000) + 1000) "
+    "return {1, wait}";
+
+struct kredis_req {
+	struct kredis	*rq_r;
+	kredis_fn	 rq_fn;		/* NULL: answered or cancelled */
+	void		*rq_arg;
+	struct event	*rq_timer;
+};
+
+struct kredis {
+	struct event_base	*r_base;
+	redisAsyncContext	*r_ac;		/* NULL while down */
+	int			 r_connected;
+	int			 r_said;	/* what the log last said: -1
+						   nothing yet, 0 down, 1 up */
+	char			*r_address;
+	int			 r_port;
+	char			*r_prefix;
+	struct event		*r_reconnect;
+	struct metrics		*r_metrics;
+};
+
+static void	kredis_connect(struct kredis *);
+
+int
+kredis_reply_parse(const struct redisReply *rp, enum kredis_result *res,
+    int64_t *wait)
+{
+	const struct redisReply	*a, *b;
+
+	if (rp == NULL || rp->type != REDIS_REPLY_ARRAY || rp->elements != 2 ||
+	    rp->element == NULL)
+		return -1;
+	a = rp->element[0];
+	b = rp->element[1];
+	if (a == NULL || b == NULL || a->type != REDIS_REPLY_INTEGER ||
+	    b->type != REDIS_REPLY_INTEGER || (a->integer != 0 &&
+	    a->integer != 1) || b->integer < 0 || b->integer > KREDIS_WAIT_MAX)
+		return -1;
+	*res = a->integer == 1 ? KREDIS_RESERVED : KREDIS_REFUSED;
+	*wait = b->integer;
+	return 0;
+}
+
+int
+kredis_connected(const struct kredis *r)
+{
+	return r != NULL && r->r_connected;
+}
+
+static void
+kredis_metrics(struct kredis *r)
+{
+	metrics_global_set(r->r_metrics, MG_REDIS_UP, r->r_connected ? 1 : 0);
+}
+
+static void
+kredis_reconnect_cb(int fd, short what, void *arg)
+{
+	kredis_connect(arg);
+}
+
+static void
+kredis_schedule(struct kredis *r)
+{
+	struct timeval	 tv = { KREDIS_RECONNECT_S, 0 };
+
+	evtimer_add(r->r_reconnect, &tv);
+}
+
+static void
+kredis_connect_cb(const redisAsyncContext *ac, int status)
+{
+	struct kredis	*r = ac->data;
+
+	if (status != REDIS_OK) {
+		/* hiredis frees the context after this callback. */
+		r->r_ac = NULL;
+		if (r->r_said != 0)
+			log_warnx("redis %s port %d: cannot connect (%s); "
+			    "connector rates are this instance's share",
+			    r->r_address, r->r_port, ac->errstr);
+		r->r_said = 0;
+		kredis_schedule(r);
+		return;
+	}
+	r->r_connected = 1;
+	if (r->r_said != 1)
+		log_info("redis %s port %d: connected; connector rates are "
+		    "shared", r->r_address, r->r_port);
+	r->r_said = 1;
+	kredis_metrics(r);
+}
+
+static void
+kredis_disconnect_cb(const redisAsyncContext *ac, int status)
+{
+	struct kredis	*r = ac->data;
+
+	r->r_ac = NULL;
+	r->r_connected = 0;
+	kredis_metrics(r);
+	if (r->r_base == NULL)
+		return;		/* kredis_free */
+	if (r->r_said != 0)
+		log_warnx("redis %s port %d: connection lost; connector "
+		    "rates are this instance's share until it is back",
+		    r->r_address, r->r_port);
+	r->r_said = 0;
+	kredis_schedule(r);
+}
+
+static void
+kredis_connect(struct kredis *r)
+{
+	redisAsyncContext	*ac;
+
+	if (r->r_ac != NULL)
+		return;
+	if ((ac = redisAsyncConnect(r->r_address, r->r_port)) == NULL ||
+	    ac->err) {
+		if (ac != NULL)
+			redisAsyncFree(ac);
+		kredis_schedule(r);
+		return;
+	}
+	ac->data = r;
+	if (redisLibeventAttach(ac, r->r_base) != REDIS_OK ||
+	    redisAsyncSetConnectCallback(ac, kredis_connect_cb) != REDIS_OK ||
+	    redisAsyncSetDisconnectCallback(ac, kredis_disconnect_cb) !=
+	    REDIS_OK) {
+		redisAsyncFree(ac);
+		kredis_schedule(r);
+		return;
+	}
+	r->r_ac = ac;
+}
+
+struct kredis *
+kredis_new(struct event_base *base, const char *address, int port,
+    const char *prefix, struct metrics *m)
+{
+	struct kredis	*r;
+
+	if ((r = calloc(1, sizeof(*r))) == NULL)
+		return NULL;
+	r->r_base = base;
+	r->r_port = port;
+	r->r_metrics = m;
+	r->r_said = -1;
+	if ((r->r_address = strdup(address)) == NULL ||
+	    (r->r_prefix = strdup(prefix)) == NULL ||
+	    (r->r_reconnect = evtimer_new(base, kredis_reconnect_cb,
+	    r)) == NULL) {
+		kredis_free(r);
+		return NULL;
+	}
+	kredis_connect(r);
+	return r;
+}
+
+void
+kredis_free(struct kredis *r)
+{
+	if (r == NULL)
+		return;
+	r->r_base = NULL;
+	if (r->r_ac != NULL)
+		redisAsyncFree(r->r_ac);	/* pending callbacks: no reply */
+	if (r->r_reconnect != NULL)
+		event_free(r->r_reconnect);
+	free(r->r_address);
+	free(r->r_prefix);
+	free(r);
+}
+
+static void
+kredis_req_answer(struct kredis_req *rq, enum kredis_result res,
+    int64_t wait)
+{
+	kredis_fn	 fn = rq->rq_fn;
+
+	/* kredis_free: the callers are going too; nobody to tell. */
+	if (rq->rq_r->r_base == NULL)
+		fn = NULL;
+	rq->rq_fn = NULL;
+	evtimer_del(rq->rq_timer);
+	if (fn != NULL)
+		fn(rq->rq_arg, res, wait);
+}
+
+/* hiredis answers every command once: a reply, or NULL when dropped. */
+static void
+kredis_reply_cb(redisAsyncContext *ac, void *reply, void *arg)
+{
+	struct kredis_req	*rq = arg;
+	enum kredis_result	 res;
+	int64_t			 wait;
+
+	if (kredis_reply_parse(reply, &res, &wait) == -1) {
+		if (reply != NULL && rq->rq_fn != NULL) {
+			const redisReply *rp = reply;
+
+			log_warnx("redis: unexpected reply%s%.100s",
+			    rp->type == REDIS_REPLY_ERROR ? ": " : "",
+			    rp->type == REDIS_REPLY_ERROR ? rp->str : "");
+		}
+		if (rq->rq_fn != NULL)
+			metrics_global_add(rq->rq_r->r_metrics,
+			    MG_REDIS_ERRORS, 1);
+		kredis_req_answer(rq, KREDIS_UNAVAILABLE, 0);
+	} else
+		kredis_req_answer(rq, res, wait);
+	event_free(rq->rq_timer);
+	free(rq);
+}
+
+/* No answer in time: the caller goes on locally; the link is suspect. */
+static void
+kredis_timeout_cb(int fd, short what, void *arg)
+{
+	struct kredis_req	*rq = arg;
+	struct kredis		*r = rq->rq_r;
+
+	metrics_global_add(r->r_metrics, MG_REDIS_ERRORS, 1);
+	kredis_req_answer(rq, KREDIS_UNAVAILABLE, 0);
+	if (r->r_ac != NULL) {
+		log_warnx("redis %s port %d: no answer in %d ms; reconnecting",
+		    r->r_address, r->r_port, KREDIS_TIMEOUT_MS);
+		redisAsyncDisconnect(r->r_ac);
+	}
+}
+
+struct kredis_req *
+kredis_reserve(struct kredis *r, const char *key, double rate, int burst,
+    int64_t max_wait, kredis_fn fn, void *arg)
+{
+	struct kredis_req	*rq;
+	struct timeval		 tv = { 0, KREDIS_TIMEOUT_MS * 1000 };
+	char			 k[600], iv[32], tol[32], mw[32];
+	int64_t			 interval;
+
+	if (r == NULL || !r->r_connected || r->r_ac == NULL || rate <= 0)
+		return NULL;
+	interval = (int64_t)(1e6 / rate);
+	if (interval < 1)
+		interval = 1;
+	snprintf(k, sizeof(k), "%s:rate:%s", r->r_prefix, key);
+	snprintf(iv, sizeof(iv), "%lld", (long long)interval);
+	snprintf(tol, sizeof(tol), "%lld", (long long)interval *
+	    (burst > 1 ? burst - 1 : 0));
+	snprintf(mw, sizeof(mw), "%lld", (long long)(max_wait > 0 ?
+	    max_wait : 0));
+	if ((rq = calloc(1, sizeof(*rq))) == NULL)
+		return NULL;
+	rq->rq_r = r;
+	rq->rq_fn = fn;
+	rq->rq_arg = arg;
+	if ((rq->rq_timer = evtimer_new(r->r_base, kredis_timeout_cb,
+	    rq)) == NULL) {
+		free(rq);
+		return NULL;
+	}
+	if (redisAsyncCommand(r->r_ac, kredis_reply_cb, rq,
+	    "EVAL %s 1 %s %s %s %s", kredis_script, k, iv, tol, mw) !=
+	    REDIS_OK) {
+		event_free(rq->rq_timer);
+		free(rq);
+		return NULL;
+	}
+	evtimer_add(rq->rq_timer, &tv);
+	return rq;
+}
+
+/* The reply still comes and frees it; nobody hears of it. */
+void
+kredis_cancel(struct kredis_req *rq)
+{
+	if (rq == NULL)
+		return;
+	rq->rq_fn = NULL;
+	evtimer_del(rq->rq_timer);
+}

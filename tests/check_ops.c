@@ -1,0 +1,431 @@
+/*
+ * check_ops.c — the pieces of issue 14 that are libraries: GCRA rates and
+ * the client table, Retry-After, traceparent, the metrics table (its
+ * transfer, merging, bounds and text), the redis script's reply, and the
+ * access log's two forms.
+ */
+#include "build.h"
+
+#include <check.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <hiredis/hiredis.h>
+
+#include "accesslog.h"
+#include "check_main.h"
+#include "config.h"
+#include "ipc.h"
+#include "keeper_redis.h"
+#include "metrics.h"
+#include "ratelimit.h"
+#include "trace.h"
+
+/* --- rates ---------------------------------------------------------------- */
+
+START_TEST(gcra_rate_and_burst)
+{
+	struct ratelimit	 rl;
+	int64_t			 w, now = 1000000000;
+	int			 i, ok = 0;
+
+	/* 10 a second, bursts of 3: three at once, then one per 100 ms. */
+	ratelimit_init(&rl, 10, 3);
+	for (i = 0; i < 5; i++)
+		ok += ratelimit_reserve(&rl, now, 0, &w);
+	ck_assert_int_eq(ok, 3);
+	ck_assert_int_eq(w, 100000);	/* the next one in 100 ms */
+	ck_assert_int_eq(ratelimit_reserve(&rl, now + 100000, 0, &w), 1);
+	ck_assert_int_eq(ratelimit_reserve(&rl, now + 100000, 0, &w), 0);
+	/* A reservation ahead: allowed within max_wait, and it queues. */
+	ck_assert_int_eq(ratelimit_reserve(&rl, now + 100000, 150000, &w), 1);
+	ck_assert_int_eq(w, 100000);
+	ck_assert_int_eq(ratelimit_reserve(&rl, now + 100000, 150000, &w), 0);
+	ck_assert_int_eq(w, 200000);
+	/* Idle long enough, the burst is back. */
+	for (i = 0, ok = 0; i < 4; i++)
+		ok += ratelimit_reserve(&rl, now + 10000000, 0, &w);
+	ck_assert_int_eq(ok, 3);
+}
+END_TEST
+
+START_TEST(gcra_slow_rate)
+{
+	struct ratelimit	 rl;
+	int64_t			 w;
+
+	ratelimit_init(&rl, 0.5, 1);	/* one every 2 s */
+	ck_assert_int_eq(ratelimit_reserve(&rl, 0, 0, &w), 1);
+	ck_assert_int_eq(ratelimit_reserve(&rl, 1000000, 0, &w), 0);
+	ck_assert_int_eq(w, 1000000);
+	ck_assert_int_eq(ratelimit_reserve(&rl, 2000000, 0, &w), 1);
+}
+END_TEST
+
+START_TEST(client_table)
+{
+	struct ratelimit_table	*t;
+	int64_t			 ra;
+	char			 key[32];
+	int			 i;
+
+	ck_assert_ptr_nonnull(t = ratelimit_table_new(1, 2, 4));
+	ck_assert_int_eq(ratelimit_table_check(t, "a", 0, &ra), 1);
+	ck_assert_int_eq(ratelimit_table_check(t, "a", 0, &ra), 1);
+	ck_assert_int_eq(ratelimit_table_check(t, "a", 0, &ra), 0);
+	ck_assert_int_eq(ra, 1000000);
+	/* Another key has its own budget. */
+	ck_assert_int_eq(ratelimit_table_check(t, "b", 0, &ra), 1);
+	/* Full with live keys: let through rather than refuse. */
+	for (i = 0; i < 10; i++) {
+		snprintf(key, sizeof(key), "k%d", i);
+		ratelimit_table_check(t, key, 0, &ra);
+	}
+	ck_assert_uint_le(ratelimit_table_count(t), 4);
+	ck_assert_int_eq(ratelimit_table_check(t, "new", 0, &ra), 1);
+	/* Later, passed entries are pruned and new keys tracked again. */
+	ck_assert_int_eq(ratelimit_table_check(t, "late", 100000000, &ra), 1);
+	ck_assert_int_eq(ratelimit_table_check(t, "late", 100000000, &ra), 1);
+	ck_assert_int_eq(ratelimit_table_check(t, "late", 100000000, &ra), 0);
+	ratelimit_table_free(t);
+}
+END_TEST
+
+START_TEST(retry_after)
+{
+	ck_assert_int_eq(ratelimit_retry_after("120", 0), 120);
+	ck_assert_int_eq(ratelimit_retry_after(" 7 ", 0), 7);
+	ck_assert_int_eq(ratelimit_retry_after("0", 0), 0);
+	/* Sun, 06 Nov 1994 08:49:37 GMT is 784111777. */
+	ck_assert_int_eq(ratelimit_retry_after(
+	    "Sun, 06 Nov 1994 08:49:37 GMT", 784111770), 7);
+	ck_assert_int_eq(ratelimit_retry_after(
+	    "Sun, 06 Nov 1994 08:49:37 GMT", 784111800), 0);
+	ck_assert_int_eq(ratelimit_retry_after("-1", 0), -1);
+	ck_assert_int_eq(ratelimit_retry_after("1.5", 0), -1);
+	ck_assert_int_eq(ratelimit_retry_after("soon", 0), -1);
+	ck_assert_int_eq(ratelimit_retry_after("99999999999", 0), -1);
+	ck_assert_int_eq(ratelimit_retry_after(
+	    "Sunday, 06-Nov-94 08:49:37 GMT", 0), -1);
+}
+END_TEST
+
+/* --- traceparent ------------------------------------------------------------ */
+
+static const char tp_ok[] =
+    "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+
+START_TEST(trace_parse_valid)
+{
+	struct trace	 t;
+	char		 out[TRACE_HEADER_LEN + 1];
+	char		 later[80];
+
+	ck_assert_int_eq(trace_parse(tp_ok, strlen(tp_ok), &t), 0);
+	ck_assert_int_eq(t.tr_id[0], 0x4b);
+	ck_assert_int_eq(t.tr_span[7], 0xb7);
+	ck_assert_int_eq(t.tr_flags, 1);
+	trace_format(&t, out);
+	ck_assert_str_eq(out, tp_ok);
+	/* A later version with more fields after a '-'. */
+	snprintf(later, sizeof(later), "cc%s-what-the-future-holds", tp_ok + 2);
+	ck_assert_int_eq(trace_parse(later, strlen(later), &t), 0);
+}
+END_TEST
+
+START_TEST(trace_parse_invalid)
+{
+	static const char *const bad[] = {
+		"",
+		"00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-0",
+		"00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-",
+		"00-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01",
+		"00-00000000000000000000000000000000-00f067aa0ba902b7-01",
+		"00-4bf92f3577b34da6a3ce929d0e0e4736-0000000000000000-01",
+		"ff-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+		"00_4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+		"00-4bf92f3577b34da6a3ce929d0e0e473g-00f067aa0ba902b7-01",
+		"cc-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01x",
+		NULL
+	};
+	struct trace	 t;
+	size_t		 i;
+
+	for (i = 0; bad[i] != NULL; i++)
+		ck_assert_msg(trace_parse(bad[i], strlen(bad[i]), &t) == -1,
+		    "accepted %s", bad[i]);
+}
+END_TEST
+
+START_TEST(trace_begin_continue)
+{
+	struct trace	 t;
+	uint8_t		 rnd[TRACE_RANDOM];
+	char		 out[TRACE_HEADER_LEN + 1];
+
+	memset(rnd, 0xab, sizeof(rnd));
+	trace_begin(&t, tp_ok, rnd);
+	trace_format(&t, out);
+	/* The caller's trace id, our span. */
+	ck_assert_int_eq(strncmp(out, tp_ok, 36), 0);
+	ck_assert_str_eq(out + 36, "abababababababab-01");
+	/* Invalid or absent: a new trace from the random bytes, sampled. */
+	trace_begin(&t, "junk", rnd);
+	trace_format(&t, out);
+	ck_assert_str_eq(out, "00-abababababababababababababababab-"
+	    "abababababababab-01");
+	/* All-zero randomness never makes an invalid id. */
+	memset(rnd, 0, sizeof(rnd));
+	trace_begin(&t, NULL, rnd);
+	trace_format(&t, out);
+	ck_assert_int_eq(trace_parse(out, strlen(out), &t), 0);
+}
+END_TEST
+
+/* --- metrics ---------------------------------------------------------------- */
+
+/* Encode m and decode it into out through a received-frame shape. */
+static int
+roundtrip(const struct metrics *m, struct metrics *out)
+{
+	struct ipc_buf	 b;
+	struct ipc_msg	 msg;
+	int		 r;
+
+	ck_assert_int_eq(metrics_encode(m, &b), 0);
+	memset(&msg, 0, sizeof(msg));
+	msg.m_data = b.b_data;
+	msg.m_len = (uint32_t)b.b_len;
+	msg.m_fd = -1;
+	r = metrics_decode(&msg, out);
+	ipc_buf_clear(&b);
+	return r;
+}
+
+START_TEST(metrics_counts_and_transfer)
+{
+	struct metrics		*m, d;
+	struct metrics_row	*r;
+
+	ck_assert_ptr_nonnull(m = metrics_new());
+	metrics_status(m, "acme", "weather", 200);
+	metrics_status(m, "acme", "weather", 200);
+	metrics_status(m, "acme", "weather", 502);
+	metrics_status(m, NULL, NULL, 404);
+	metrics_observe(m, "acme", "weather", 3000);	/* 0.003 s */
+	metrics_observe(m, "acme", "weather", 20000000);	/* 20 s */
+	metrics_add(m, "acme", "weather", MF_TOKEN_FETCHES, 2);
+	metrics_global_set(m, MG_KEEPER_QUEUE, 7);
+	metrics_global_add(m, MG_CACHE_EVICTIONS, 3);
+	ck_assert_int_eq(m->m_dirty, 1);
+	ck_assert_int_eq(roundtrip(m, &d), 0);
+	ck_assert_uint_eq(d.m_nrows, 2);
+	r = metrics_row(&d, "acme", "weather");
+	ck_assert_uint_eq(r->mr_ncodes, 2);
+	ck_assert_uint_eq(r->mr_codes[0].mc_count, 2);
+	ck_assert_uint_eq(r->mr_buckets[0], 1);
+	ck_assert_uint_eq(r->mr_buckets[METRICS_NBUCKETS - 1], 1);
+	ck_assert_uint_eq(r->mr_fields[MF_TOKEN_FETCHES], 2);
+	ck_assert_uint_eq(d.m_globals[MG_KEEPER_QUEUE], 7);
+	/* An exited child leaves its counters, not its gauges. */
+	metrics_merge(&d, m, 1);
+	ck_assert_uint_eq(d.m_globals[MG_KEEPER_QUEUE], 7);
+	ck_assert_uint_eq(d.m_globals[MG_CACHE_EVICTIONS], 6);
+	ck_assert_uint_eq(metrics_row(&d, "acme", "weather")->mr_codes[0].
+	    mc_count, 4);
+	metrics_clear(&d);
+	metrics_free(m);
+}
+END_TEST
+
+START_TEST(metrics_bounds)
+{
+	struct metrics		*m;
+	struct metrics_row	*r;
+	char			 name[32];
+	int			 i;
+
+	ck_assert_ptr_nonnull(m = metrics_new());
+	for (i = 0; i < METRICS_MAX_ROWS + 50; i++) {
+		snprintf(name, sizeof(name), "c%d", i);
+		metrics_status(m, "t", name, 200);
+	}
+	ck_assert_uint_eq(m->m_nrows, METRICS_MAX_ROWS);
+	r = metrics_row(m, METRICS_OTHER, METRICS_OTHER);
+	ck_assert_uint_eq(r->mr_codes[0].mc_count, 51);
+	/* Statuses past the bound, and nonsense ones, count as "other". */
+	for (i = 100; i < 100 + METRICS_MAX_CODES + 10; i++)
+		metrics_status(m, "t", "c0", i);
+	metrics_status(m, "t", "c0", 1000);
+	r = metrics_row(m, "t", "c0");
+	ck_assert_uint_eq(r->mr_ncodes, METRICS_MAX_CODES);
+	ck_assert_uint_eq(r->mr_codes[METRICS_MAX_CODES - 1].mc_status, 0);
+	metrics_free(m);
+}
+END_TEST
+
+START_TEST(metrics_decode_refuses)
+{
+	struct ipc_buf	 b;
+	struct ipc_msg	 msg;
+	struct metrics	 d;
+	size_t		 i;
+
+	/* A global count other than ours. */
+	ipc_buf_init(&b);
+	ipc_put_u32(&b, MG__COUNT + 1);
+	memset(&msg, 0, sizeof(msg));
+	msg.m_data = b.b_data;
+	msg.m_len = (uint32_t)b.b_len;
+	ck_assert_int_eq(metrics_decode(&msg, &d), -1);
+	ipc_buf_clear(&b);
+	/* A label a Prometheus line could not carry as it is. */
+	ipc_buf_init(&b);
+	ipc_put_u32(&b, MG__COUNT);
+	for (i = 0; i < MG__COUNT; i++)
+		ipc_put_u64(&b, 0);
+	ipc_put_u32(&b, 1);
+	ipc_put_str(&b, "te\"nant");
+	ipc_put_str(&b, "c");
+	memset(&msg, 0, sizeof(msg));
+	msg.m_data = b.b_data;
+	msg.m_len = (uint32_t)b.b_len;
+	ck_assert_int_eq(metrics_decode(&msg, &d), -1);
+	ck_assert_uint_eq(d.m_nrows, 0);
+	ipc_buf_clear(&b);
+}
+END_TEST
+
+START_TEST(metrics_text)
+{
+	struct metrics		*m;
+	struct metrics_parent	 mp;
+	char			*text;
+	size_t			 len;
+
+	ck_assert_ptr_nonnull(m = metrics_new());
+	metrics_status(m, "acme", "weather", 200);
+	metrics_observe(m, "acme", "weather", 40000);
+	metrics_add(m, "acme", "weather", MF_LIMIT_RATE, 4);
+	memset(&mp, 0, sizeof(mp));
+	mp.mp_respawns[1] = 2;
+	ck_assert_ptr_nonnull(text = metrics_render(m, &mp, &len));
+	ck_assert_uint_eq(strlen(text), len);
+	ck_assert_ptr_nonnull(strstr(text, "# TYPE widgetd_requests_total "
+	    "counter\nwidgetd_requests_total{tenant=\"acme\",connector="
+	    "\"weather\",status=\"200\"} 1\n"));
+	ck_assert_ptr_nonnull(strstr(text, "widgetd_upstream_duration_seconds"
+	    "_bucket{tenant=\"acme\",connector=\"weather\",le=\"0.025\"} 0\n"));
+	ck_assert_ptr_nonnull(strstr(text, "widgetd_upstream_duration_seconds"
+	    "_bucket{tenant=\"acme\",connector=\"weather\",le=\"0.05\"} 1\n"));
+	ck_assert_ptr_nonnull(strstr(text, "le=\"+Inf\"} 1\n"));
+	ck_assert_ptr_nonnull(strstr(text, "widgetd_ratelimit_refusals_total{"
+	    "tenant=\"acme\",connector=\"weather\",limit=\"upstream_rate\"} "
+	    "4\n"));
+	ck_assert_ptr_nonnull(strstr(text,
+	    "widgetd_respawns_total{role=\"keeper\"} 2\n"));
+	ck_assert_ptr_nonnull(strstr(text, "# TYPE widgetd_keeper_queue_depth "
+	    "gauge\n"));
+	ck_assert_int_eq(text[len - 1], '\n');
+	free(text);
+	metrics_free(m);
+}
+END_TEST
+
+/* --- the redis script's reply ---------------------------------------------- */
+
+static int
+reply_of(const char *resp, enum kredis_result *res, int64_t *wait)
+{
+	redisReader	*rd;
+	void		*reply = NULL;
+	int		 r = -2;
+
+	ck_assert_ptr_nonnull(rd = redisReaderCreate());
+	redisReaderFeed(rd, resp, strlen(resp));
+	if (redisReaderGetReply(rd, &reply) == REDIS_OK && reply != NULL) {
+		r = kredis_reply_parse(reply, res, wait);
+		freeReplyObject(reply);
+	}
+	redisReaderFree(rd);
+	return r;
+}
+
+START_TEST(redis_reply)
+{
+	enum kredis_result	 res;
+	int64_t			 w;
+
+	ck_assert_int_eq(reply_of("*2\r\n:1\r\n:250000\r\n", &res, &w), 0);
+	ck_assert_int_eq(res, KREDIS_RESERVED);
+	ck_assert_int_eq(w, 250000);
+	ck_assert_int_eq(reply_of("*2\r\n:0\r\n:3000000\r\n", &res, &w), 0);
+	ck_assert_int_eq(res, KREDIS_REFUSED);
+	ck_assert_int_eq(reply_of("-ERR no script\r\n", &res, &w), -1);
+	ck_assert_int_eq(reply_of("*2\r\n:2\r\n:0\r\n", &res, &w), -1);
+	ck_assert_int_eq(reply_of("*2\r\n:1\r\n:-5\r\n", &res, &w), -1);
+	ck_assert_int_eq(reply_of("*3\r\n:1\r\n:0\r\n:0\r\n", &res, &w), -1);
+	ck_assert_int_eq(reply_of("*2\r\n$1\r\n1\r\n:0\r\n", &res, &w), -1);
+	ck_assert_int_eq(reply_of("*-1\r\n", &res, &w), -1);
+	ck_assert_int_eq(reply_of(":1\r\n", &res, &w), -1);
+}
+END_TEST
+
+/* --- the access log ----------------------------------------------------------- */
+
+START_TEST(access_forms)
+{
+	struct ipc_access	 a;
+	char			 buf[2048];
+
+	memset(&a, 0, sizeof(a));
+	a.ia_reqid = "8c1d0f9e-0000-4000-8000-000000000001";
+	a.ia_peer = "192.0.2.7";
+	a.ia_tenant = "acme";
+	a.ia_method = "GET";
+	a.ia_target = "/widget-service/connectors/w/execute?q=\"x\" y\n";
+	a.ia_connector = "w";
+	a.ia_cache = "miss";
+	a.ia_error = "";
+	a.ia_trace = "4bf92f3577b34da6a3ce929d0e0e4736";
+	a.ia_status = 200;
+	a.ia_upstream = 201;
+	a.ia_total_us = 12345;
+	a.ia_external_us = 10000;
+	accesslog_format(&a, 3, CONF_ACCESS_TEXT, buf, sizeof(buf));
+	ck_assert_str_eq(buf, "worker 3: access: 192.0.2.7 acme \"GET "
+	    "/widget-service/connectors/w/execute?q=?x??y?\" 200 201 12.3ms "
+	    "10.0ms w miss 8c1d0f9e-0000-4000-8000-000000000001 "
+	    "4bf92f3577b34da6a3ce929d0e0e4736");
+	a.ia_error = "UPSTREAM_BUSY";
+	accesslog_format(&a, 3, CONF_ACCESS_JSON, buf, sizeof(buf));
+	ck_assert_ptr_nonnull(strstr(buf, "\"target\":\"/widget-service/"
+	    "connectors/w/execute?q=\\\"x\\\" y\\u000a\""));
+	ck_assert_ptr_nonnull(strstr(buf, "\"error\":\"UPSTREAM_BUSY\"}"));
+	ck_assert_ptr_nonnull(strstr(buf, "\"upstream_status\":201,"));
+}
+END_TEST
+
+Suite *
+check_suite(void)
+{
+	Suite	*s = suite_create("ops");
+	TCase	*tc = tcase_create("ops");
+
+	tcase_add_test(tc, gcra_rate_and_burst);
+	tcase_add_test(tc, gcra_slow_rate);
+	tcase_add_test(tc, client_table);
+	tcase_add_test(tc, retry_after);
+	tcase_add_test(tc, trace_parse_valid);
+	tcase_add_test(tc, trace_parse_invalid);
+	tcase_add_test(tc, trace_begin_continue);
+	tcase_add_test(tc, metrics_counts_and_transfer);
+	tcase_add_test(tc, metrics_bounds);
+	tcase_add_test(tc, metrics_decode_refuses);
+	tcase_add_test(tc, metrics_text);
+	tcase_add_test(tc, redis_reply);
+	tcase_add_test(tc, access_forms);
+	suite_add_tcase(s, tc);
+	return s;
+}

@@ -1,0 +1,169 @@
+"""Prometheus metrics (issue 14): the metrics listener answers GET /metrics
+in the text format, the values match the traffic the test sent (requests
+by tenant, connector and status; upstream requests and the latency
+histogram; token fetches), counters survive a worker's death, the
+parent's numbers (processes, respawns) are right, and neither listener
+serves the other's paths."""
+
+import json
+import os
+import re
+import signal
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from promtext import samples, total, value  # noqa: E402
+from upstream import Upstream  # noqa: E402
+from wdtest import (TEST_EGRESS, Daemon, check, free_port,  # noqa: E402
+                    request, wait_for)
+
+up = Upstream()
+up.route("/boom", lambda req: (500, {}, b'{"error":"boom"}'))
+up.route("/token", lambda req: (200, {"Content-Type": "application/json"},
+                                b'{"access_token":"t0k","expires_in":3600}'))
+mport = free_port()
+d = Daemon(workers=2, egress=TEST_EGRESS,
+           extra='metrics = { address = "127.0.0.1"; port = %d; };' % mport)
+d.connectors(
+    {"name": "ok", "permalink": "ok", "method": "GET",
+     "url": up.url("/ok")},
+    {"name": "boom", "permalink": "boom", "method": "GET",
+     "url": up.url("/boom")},
+    {"name": "oauth", "permalink": "oauth", "method": "GET",
+     "url": up.url("/api"),
+     "authentication": {"type": "oauth_client_credentials", "config": {
+         "client_id": "id", "client_secret": "{{ get_secret('cs') }}",
+         "token_url": up.url("/token")}}})
+d.set_secret("cs", "client-secret-value")
+
+
+def scrape():
+    st, hdrs, body = request(mport, "GET", "/metrics")
+    check(st == 200, "GET /metrics: %d" % st)
+    ct = hdrs.get("content-type", "")
+    check(ct.startswith("text/plain; version=0.0.4"),
+          "metrics content type: %r" % ct)
+    return samples(body.decode())
+
+
+def req_total(s, conn, status):
+    return value(s, "widgetd_requests_total", tenant="test",
+                 connector=conn, status=str(status)) or 0
+
+
+try:
+    d.start()
+    for _ in range(5):
+        st, _, _ = d.call("GET", "/widget-service/connectors/ok/execute")
+        check(st == 200, "ok: %d" % st)
+    for _ in range(3):
+        st, _, _ = d.call("GET", "/widget-service/connectors/boom/execute")
+        check(st == 500, "boom passes the upstream's 500: %d" % st)
+    for _ in range(2):
+        st, _, _ = d.call("GET", "/widget-service/connectors/nope/execute")
+        check(st == 404, "nope: %d" % st)
+    for _ in range(2):
+        st, _, _ = d.call("GET", "/widget-service/connectors/oauth/execute")
+        check(st == 200, "oauth: %d" % st)
+
+    # Children push once a second: wait for the counts, not a time.
+    def settled():
+        s = scrape()
+        return s if (req_total(s, "ok", 200) == 5 and
+                     req_total(s, "boom", 500) == 3 and
+                     req_total(s, "-", 404) == 2 and
+                     req_total(s, "oauth", 200) == 2 and
+                     total(s, "widgetd_upstream_requests_total") == 10) \
+            else None
+    s = wait_for(settled, 15)
+    if not s:
+        s = scrape()
+        print("\n".join("%s %s %s" % (n, dict(ls), v)
+                        for (n, ls), v in sorted(s.items(), key=str)
+                        if "requests" in n))
+    check(s, "requests_total matches the traffic: 5 ok/200, 3 boom/500, "
+          "2 unknown/404, 2 oauth/200, 10 upstream requests")
+    check(value(s, "widgetd_upstream_requests_total", tenant="test",
+                connector="boom") == 3, "3 upstream requests of boom")
+    # The histogram: cumulative buckets, +Inf equals _count equals traffic.
+    buckets = sorted(((float(dict(ls)["le"]), v) for (n, ls), v in s.items()
+                      if n == "widgetd_upstream_duration_seconds_bucket" and
+                      dict(ls)["connector"] == "ok"), key=lambda x: x[0])
+    check(len(buckets) == 13, "13 buckets: %d" % len(buckets))
+    check(all(a[1] <= b[1] for a, b in zip(buckets, buckets[1:])),
+          "buckets are cumulative")
+    check(buckets[-1][0] == float("inf") and buckets[-1][1] == 5,
+          "+Inf bucket counts 5: %r" % (buckets[-1],))
+    check(value(s, "widgetd_upstream_duration_seconds_count", tenant="test",
+                connector="ok") == 5, "histogram _count 5")
+    hsum = value(s, "widgetd_upstream_duration_seconds_sum", tenant="test",
+                 connector="ok")
+    check(hsum is not None and 0 < hsum < 5 * 15, "histogram _sum: %r" % hsum)
+    # One token fetch served both oauth calls (the token is cached).
+    check(value(s, "widgetd_token_fetches_total", tenant="test",
+                connector="oauth") == 1, "one token fetch: %r" % [
+        (n, dict(ls), v) for (n, ls), v in s.items() if "token" in n])
+    check(total(s, "widgetd_token_fetch_failures_total") == 0,
+          "no token failure")
+    check(value(s, "widgetd_processes", role="worker") == 2 and
+          value(s, "widgetd_processes", role="keeper") == 1,
+          "processes by role")
+    check(value(s, "widgetd_respawns_total", role="worker") == 0,
+          "no respawn yet")
+    check(value(s, "widgetd_keeper_queue_depth") == 0, "queue empty")
+    check(value(s, "widgetd_config_generation") == 1, "generation 1")
+    check(value(s, "widgetd_build_info", version=s and next(
+        dict(ls)["version"] for (n, ls) in s
+        if n == "widgetd_build_info")) == 1, "build_info")
+
+    # widgetctl status: the queue and cache line, and per connector what
+    # reached the upstream (UPSTREAM column) beside the calls.
+    r = d.widgetctl("status")
+    text = r.stdout.decode()
+    check(r.returncode == 0 and re.search(
+        r"^keeper queue 0, calls in flight 0, cache 0 entries \(0 bytes\)",
+        text, re.M), "status: queue and cache: %s" % text)
+    check(re.search(r"^test\s+ok\s+connector\s+5\s+0\s+0\s+0\s+5\s+0\s+0\s+"
+                    r"200:5$", text, re.M), "status: ok's row: %s" % text)
+    js = json.loads(d.widgetctl("status", "--json").stdout)
+    check(js.get("keeper_queue") == 0 and "cache_bytes" in js,
+          "status --json has the queue and the cache size")
+
+    # A worker killed: its counters stay, the respawn is counted.
+    w = next(p for p, r in d.children().items() if r == "worker")
+    os.kill(w, signal.SIGKILL)
+
+    def respawned():
+        # A scrape handed to the dying worker is lost, as a browser
+        # connection would be: Prometheus scrapes again.
+        try:
+            s = scrape()
+        except OSError:
+            return None
+        return s if value(s, "widgetd_respawns_total", role="worker") == 1 \
+            and value(s, "widgetd_processes", role="worker") == 2 else None
+    s = wait_for(respawned, 20)
+    check(s, "the respawn is counted and a new worker runs")
+    check(req_total(s, "ok", 200) == 5 and req_total(s, "boom", 500) == 3,
+          "counters do not go backwards when a worker dies")
+
+    # Each listener serves only its own paths.
+    st, _, _ = d.call("GET", "/metrics")
+    check(st == 404, "no metrics on the browser listener: %d" % st)
+    st, _, _ = request(mport, "GET", "/widget-service/health")
+    check(st == 404, "no API on the metrics listener: %d" % st)
+    st, _, _ = request(mport, "GET", "/widget-service/connectors/ok/execute")
+    check(st == 404, "no connector on the metrics listener: %d" % st)
+    st, _, _ = request(mport, "POST", "/metrics")
+    check(st == 404, "only GET /metrics: %d" % st)
+    n = len(up.seen("/ok"))
+    check(n == 5, "the metrics listener never called an upstream: %d" % n)
+    # A scrape is not a browser request: no access line for it.
+    check("/metrics" not in "".join(l for l in d.logtext().splitlines()
+                                    if "access:" in l and "mport" in l),
+          "scrapes are not logged as requests")
+    print("PASS: metrics")
+finally:
+    d.cleanup()
+    up.close()
