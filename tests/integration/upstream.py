@@ -104,6 +104,10 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 class _Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
     daemon_threads = True
     allow_reuse_address = True
+    # socketserver's default backlog is 5: with 200 calls at once the
+    # kernel drops connection attempts, retried 1, 3, 7 s later, and a
+    # test sees the upstream's backlog as widgetd's latency.
+    request_queue_size = 1024
 
 
 class Upstream:
