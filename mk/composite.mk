@@ -8,10 +8,12 @@
 # tests/integration/confinement.py (it-sec.mk) scans memory after
 # composites and every authentication type too.
 TESTS += tests/integration/composite_run.py \
+	tests/integration/composite_cache.py \
 	tests/integration/composite_errors.py \
 	tests/integration/composite_auth.py \
 	tests/integration/composite_ops.py
 EXTRA_DIST += tests/integration/compositeutil.py \
+	tests/integration/composite_cache.py \
 	tests/integration/composite_run.py \
 	tests/integration/composite_errors.py \
 	tests/integration/composite_auth.py \

@@ -252,9 +252,9 @@ execute_stats_encode(const struct exec_stats *st, const struct cache *cache,
 
 /* --- Answering ------------------------------------------------------------ */
 
-static void	execute_upstream(struct conn *, struct result *);
+static void	execute_upstream(struct conn *, const struct result *);
 static void	execute_step(struct conn *);
-static void	execute_step_result(struct conn *, struct result *);
+static void	execute_step_result(struct conn *, const struct result *);
 
 /* A composite's step is over, one way or another: how long it took. */
 static void
@@ -343,7 +343,8 @@ execute_cache_ctx(struct conn *c)
 {
 	struct exec	*x = c->c_exec;
 
-	if (x->x_ticket == NULL)
+	/* A composite's steps say it in their own timing entries. */
+	if (x->x_ticket == NULL || x->x_comp != NULL)
 		return;
 	c->c_ctx.a_cache = x->x_hit ? API_CACHE_HIT : API_CACHE_MISS;
 	c->c_ctx.a_cache_status = cache_ticket_status(x->x_ticket);
@@ -1938,7 +1939,10 @@ execute_fail(struct conn *c, const struct fail *fl)
 	execute_release(c, NULL, fl);
 	if (e != NULL) {
 		x->x_upstream_failed = 1;
-		execute_entry(c, e);
+		if (x->x_comp != NULL)
+			execute_step_result(c, cache_entry_result(e));
+		else
+			execute_entry(c, e);
 		return;
 	}
 	c->c_status = (int)fl->fl_status;
@@ -1994,12 +1998,20 @@ execute_answer(struct conn *c, struct ipc_msg *m)
  * or answers; a simple connector answers.
  */
 static void
-execute_upstream(struct conn *c, struct result *rs)
+execute_upstream(struct conn *c, const struct result *rs)
 {
-	if (c->c_exec->x_comp != NULL)
-		execute_step_result(c, rs);
-	else
+	struct exec		*x = c->c_exec;
+	const struct cache_entry *e;
+
+	if (x->x_comp == NULL) {
 		execute_result(c, rs);
+		return;
+	}
+	/* A step's answer: stored, refreshed by a 304, or stale for a 5xx. */
+	if (x->x_ticket != NULL &&
+	    (e = cache_answer(x->x_ticket, rs, cache_now())) != NULL)
+		rs = cache_entry_result(e);
+	execute_step_result(c, rs);
 }
 
 /*
@@ -2086,6 +2098,35 @@ execute_step_globals(struct exec *x)
 }
 
 /*
+ * A step's plan meets the cache (a GET step whose answers may be kept):
+ * a fresh hit goes on to the step's response transform without a call.
+ * Steps do not wait for identical calls in flight; each makes its own.
+ */
+static void
+execute_step_lookup(struct conn *c, struct plan *pl)
+{
+	struct exec		*x = c->c_exec;
+	struct api_step		*st = &x->x_timing[x->x_step];
+	enum cache_verdict	 v;
+	struct timespec		 t0, t1;
+
+	/* The step before is over, and its ticket with it. */
+	cache_ticket_free(x->x_ticket);
+	execute_mark(&t0);
+	x->x_ticket = cache_lookup(c->c_w->w_cache, x->x_gen->wg_snap, pl,
+	    cache_now(), c, 0, &v);
+	execute_mark(&t1);
+	c->c_ctx.a_cache_ms += api_ms_between(&t0, &t1);
+	if (v == CACHE_HIT) {
+		st->as_cache_hit = 1;
+		execute_step_result(c,
+		    cache_entry_result(cache_ticket_entry(x->x_ticket)));
+		return;
+	}
+	execute_send(c, pl);
+}
+
+/*
  * Render step x_step and send it: its URL, headers, query, body and
  * authentication see steps.* of the steps before it and request.*.  The
  * keeper checks the plan against its own copy of this very step.
@@ -2130,7 +2171,7 @@ execute_step(struct conn *c)
 	/* Every step's upstream joins the request's trace. */
 	if (worker_trace_plan(c, &pl) == -1)
 		goto oom;
-	execute_send(c, &pl);
+	execute_step_lookup(c, &pl);
 	goto out;
 oom:
 	execute_error(c, 500, NULL, SCOPE_UNEXPECTED, "out of memory", NULL);
@@ -2146,7 +2187,7 @@ out:
  * answer is the composite's.
  */
 static void
-execute_step_result(struct conn *c, struct result *rs)
+execute_step_result(struct conn *c, const struct result *rs)
 {
 	struct exec		*x = c->c_exec;
 	const struct conn_step	*cs = &x->x_comp->cc_steps[x->x_step];
@@ -2168,7 +2209,9 @@ execute_step_result(struct conn *c, struct result *rs)
 	snprintf(st->as_host, sizeof(st->as_host), "%s", rs->rs_host);
 	c->c_ctx.a_external_host = x->x_host;
 	st->as_status = status;
-	st->as_external_ms = (double)rs->rs_total_us / 1e3;
+	/* A hit took no upstream time, whatever the stored call took. */
+	st->as_external_ms = st->as_cache_hit ? 0 :
+	    (double)rs->rs_total_us / 1e3;
 	c->c_ctx.a_external_ms += st->as_external_ms;
 	if (status >= 400) {
 		snprintf(detail, sizeof(detail), "the upstream answered HTTP "
