@@ -432,6 +432,8 @@ klimits_release(struct klwait *w)
 	klimits_wait_free(w);
 }
 
+#define KLIMITS_PAUSE_MAX	15	/* s: an upstream's Retry-After */
+
 void
 klimits_block(struct klimits *ks, const char *tenant, const char *connector,
     int seconds)
@@ -441,6 +443,14 @@ klimits_block(struct klimits *ks, const char *tenant, const char *connector,
 
 	if (seconds <= 0 || (kl = klimits_find(ks, tenant, connector)) == NULL)
 		return;
+	/*
+	 * Believed for a while only, as the response cache believes it
+	 * (CACHE_RETRY_MAX): an upstream that says "an hour", wrongly or on
+	 * purpose, must not stop a connector for an hour; a call after the
+	 * pause that is answered the same pauses it again.
+	 */
+	if (seconds > KLIMITS_PAUSE_MAX)
+		seconds = KLIMITS_PAUSE_MAX;
 	until = ratelimit_now() + (int64_t)seconds * 1000000;
 	if (until > kl->kl_blocked)
 		kl->kl_blocked = until;
