@@ -62,13 +62,25 @@ kplan_connector_name(const struct snapshot *sn, const struct plan *pl,
 	const struct registry	*reg = sn->sn_tenants[pl->pl_tenant].st_reg;
 	const struct composite	*cc;
 
-	if (pl->pl_kind == PLAN_CONNECTOR)
+	switch (pl->pl_kind) {
+	case PLAN_CONNECTOR:
 		snprintf(kr->kr_connbuf, sizeof(kr->kr_connbuf), "%s",
 		    reg->r_conns[pl->pl_conn].c_permalink);
-	else {
+		break;
+	case PLAN_STEP:
 		cc = &reg->r_comps[pl->pl_conn];
 		snprintf(kr->kr_connbuf, sizeof(kr->kr_connbuf), "%s/%s",
 		    cc->cc_permalink, cc->cc_steps[pl->pl_step].cs_name);
+		break;
+	default:
+		/*
+		 * A test's unsaved definition is in no registry (pl_conn is
+		 * the test's number): one name for all of them, never a
+		 * saved connector's, so a test cannot use up its limits.
+		 */
+		snprintf(kr->kr_connbuf, sizeof(kr->kr_connbuf), "%s",
+		    "(test definition)");
+		break;
 	}
 	kr->kr_connector = kr->kr_connbuf;
 }

@@ -308,7 +308,8 @@ limits = {{ drain_timeout = {self.drain}; {self.limits} }};
                 self.dump_log()
                 fail("a child was killed by its seccomp filter")
         finally:
-            shutil.rmtree(self.dir, ignore_errors=True)
+            if not os.environ.get("WDTEST_KEEP"):
+                shutil.rmtree(self.dir, ignore_errors=True)
 
 
 def status_of(pid, key):
