@@ -145,11 +145,17 @@ try:
 
     # Connector rate 2/s, burst 1: 20 calls at once; some wait their turn
     # within the window (8 s less a second: about 15), the rest get 429.
+    t0 = time.monotonic()
     res = parallel("rate", 20)
+    spent = time.monotonic() - t0
     ok = [r for r in res if r[0] == 200]
     check(len(ok) >= 2, "some calls within the rate: %d %r" % (
         len(ok), [(r[0], r[2][:120]) for r in res]))
-    check(len(ok) <= 16, "no more than the window holds: %d" % len(ok))
+    # 2/s, burst 1, over however long the calls took to arrive and end
+    # (on a loaded machine "at once" can last seconds): never all 20 at
+    # once.
+    check(len(ok) <= 16 or len(ok) <= 2 + 2 * spent,
+          "no more than the rate allows: %d in %.1f s" % (len(ok), spent))
     check(len(ok) < 20, "the window does not hold 20 at 2 a second")
     for r in res:
         if r[0] != 200:
