@@ -105,7 +105,7 @@ def debug_of(permalink, *extra):
     rc2, vout, verr = run(permalink, "--verbose", *extra)
     no_secret(vout + verr, permalink + " --verbose")
     check("X-Debug-Request:" in vout, permalink + ": --verbose prints "
-          "X-Debug-Request")
+          "X-Debug-Request (%d %r %r)" % (rc2, vout[-300:], verr[-300:]))
     reply = json.loads(out)
     return rc, reply, reply.get("debug") or {}
 
@@ -343,7 +343,7 @@ try:
     rc, out, _ = run("nope", "--json", want_rc=1)
     check(json.loads(out)["status"] == 404, "an unknown permalink: 404")
     rc, out, err = run("key-header", "-t", "other", want_rc=1)
-    check("no such tenant" in err, "an unknown tenant is refused")
+    check("no such tenant" in err, "an unknown tenant is refused (%r)" % err)
     rc, out, err = run("key-header", "--query", "novalue", want_rc=2)
     check("NAME=VALUE" in err, "--query needs k=v")
 
@@ -377,7 +377,7 @@ try:
           {"x": "1", "api_key": lit("apikey")} and
           int(h["content-length"]) == len(body) and b"[REDACTED]" in body,
           "POST /widget-service/admin/connectors/test on the control "
-          "socket: the answer and X-Debug-Request (%d)" % st)
+          "socket: the answer and X-Debug-Request (%d %r)" % (st, body[:300]))
     no_secret(json.dumps(h) + body.decode(), "HTTP form")
     st, h, _ = ctl_http(b"GET /widget-service/admin/connectors/test "
                         b"HTTP/1.1\r\nHost: x\r\n\r\n")
