@@ -73,6 +73,9 @@ def run(*args, want_rc=None):
     r = d.widgetctl("test", *args)
     out = r.stdout.decode(errors="replace")
     err = r.stderr.decode(errors="replace")
+    print("# widgetctl test %s: exit %d: %s | %s" % (
+        " ".join(args), r.returncode, out[-200:].replace("\n", " "),
+        err[-200:].replace("\n", " ")))
     if want_rc is not None and r.returncode != want_rc:
         fail("widgetctl test %s: exit %d, not %d\n%s\n%s" % (
             " ".join(args), r.returncode, want_rc, out, err))
@@ -322,7 +325,7 @@ try:
              chk.stderr.decode().splitlines() if x.startswith(bad + ":")]
     check(len(lines) >= 2 and all(x in err for x in lines),
           "an invalid definition: every error of widgetctl check, "
-          "line:col and field path (%r)" % lines)
+          "line:col and field path (%r; widgetctl test said %r)" % (lines, err))
     check(any(":4:" in x and "method" in x for x in lines) and
           any("headers[0].value" in x for x in lines),
           "the lines name line:col and the field path")
