@@ -41,6 +41,7 @@
 #include "connector.h"
 #include "ipc.h"
 #include "log.h"
+#include "metrics.h"
 #include "plan.h"
 #include "ratelimit.h"
 #include "session.h"
@@ -270,6 +271,48 @@ execute_step_end(struct exec *x)
 	st->as_ms = api_ms_between(&st->as_start, &now);
 }
 
+/*
+ * What the cache made of a call, for the metrics (issue 14): a hit (a
+ * stale answer and an identical call's answer too: no call of this
+ * request's own reached the upstream), a miss, a revalidation; and the
+ * worker's cache's size.  Once per ticket, before it goes.
+ */
+static void
+execute_cache_count(struct conn *c)
+{
+	struct exec		*x = c->c_exec;
+	struct metrics		*m = c->c_w->w_metrics;
+	struct cache_totals	 t;
+	enum metrics_field	 f;
+
+	if (x->x_ticket == NULL || m == NULL)
+		return;
+	switch (cache_ticket_outcome(x->x_ticket)) {
+	case CACHE_O_HIT:
+	case CACHE_O_COLLAPSED:
+		f = MF_CACHE_HITS;
+		break;
+	case CACHE_O_STALE:
+		metrics_add(m, x->x_tenant_id, x->x_permalink, MF_CACHE_STALE,
+		    1);
+		f = MF_CACHE_HITS;
+		break;
+	case CACHE_O_MISS:
+		f = MF_CACHE_MISSES;
+		break;
+	case CACHE_O_REVALIDATED:
+		f = MF_CACHE_REVALIDATIONS;
+		break;
+	default:
+		return;
+	}
+	metrics_add(m, x->x_tenant_id, x->x_permalink, f, 1);
+	cache_totals(c->c_w->w_cache, &t);
+	metrics_global_set(m, MG_CACHE_ENTRIES, t.ct_entries);
+	metrics_global_set(m, MG_CACHE_BYTES, t.ct_bytes);
+	metrics_global_set(m, MG_CACHE_EVICTIONS, t.ct_evicted);
+}
+
 void
 execute_free(struct conn *c)
 {
@@ -287,6 +330,7 @@ execute_free(struct conn *c)
 		ipc_buf_clear(&nc->c_exec->x_plan);
 	} else if (x->x_call != 0)
 		worker_call_forget(c->c_w, x->x_call);
+	execute_cache_count(c);
 	cache_ticket_free(x->x_ticket);
 	ipc_buf_clear(&x->x_plan);
 	c->c_ctx.a_cache_status = NULL;
@@ -2111,6 +2155,7 @@ execute_step_lookup(struct conn *c, struct plan *pl)
 	struct timespec		 t0, t1;
 
 	/* The step before is over, and its ticket with it. */
+	execute_cache_count(c);
 	cache_ticket_free(x->x_ticket);
 	execute_mark(&t0);
 	x->x_ticket = cache_lookup(c->c_w->w_cache, x->x_gen->wg_snap, pl,

@@ -20,6 +20,9 @@ from wdtest import (TEST_EGRESS, Daemon, check, free_port,  # noqa: E402
 
 up = Upstream()
 up.route("/boom", lambda req: (500, {}, b'{"error":"boom"}'))
+up.route("/cached", lambda req: (200, {"Content-Type": "application/json",
+                                       "Cache-Control": "max-age=600"},
+                                 b'{"n":1}'))
 up.route("/token", lambda req: (200, {"Content-Type": "application/json"},
                                 b'{"access_token":"t0k","expires_in":3600}'))
 mport = free_port()
@@ -30,6 +33,8 @@ d.connectors(
      "url": up.url("/ok")},
     {"name": "boom", "permalink": "boom", "method": "GET",
      "url": up.url("/boom")},
+    {"name": "cached", "permalink": "cached", "method": "GET",
+     "url": up.url("/cached")},
     {"name": "oauth", "permalink": "oauth", "method": "GET",
      "url": up.url("/api"),
      "authentication": {"type": "oauth_client_credentials", "config": {
@@ -129,6 +134,27 @@ try:
     js = json.loads(d.widgetctl("status", "--json").stdout)
     check(js.get("keeper_queue") == 0 and "cache_bytes" in js,
           "status --json has the queue and the cache size")
+
+    # The response cache: 6 calls over 2 workers, each worker's first a
+    # miss, the rest hits; the entries' gauge counts both workers'.
+    for _ in range(6):
+        st, _, _ = d.call("GET", "/widget-service/connectors/cached/execute")
+        check(st == 200, "cached: %d" % st)
+    misses = len(up.seen("/cached"))
+
+    def cache_counted():
+        s = scrape()
+        h = value(s, "widgetd_cache_hits_total", tenant="test",
+                  connector="cached") or 0
+        m = value(s, "widgetd_cache_misses_total", tenant="test",
+                  connector="cached") or 0
+        return (h, m, value(s, "widgetd_cache_entries")) \
+            if h + m == 6 else None
+    got = wait_for(cache_counted, 15)
+    check(got and got[1] == misses and 1 <= misses <= 2 and
+          got[0] == 6 - misses and got[2] == misses,
+          "cache hits and misses counted as the upstream saw them, entries "
+          "gauged (%r, %d upstream calls)" % (got, misses))
 
     # A worker killed: its counters stay, the respawn is counted.
     w = next(p for p, r in d.children().items() if r == "worker")
