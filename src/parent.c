@@ -1033,8 +1033,11 @@ parent_child_close(struct chan *ch, enum chan_end end, const char *why,
     void *arg)
 {
 	struct pproc	*pp = arg;
-	char		 name[64];
+	char		 name[64], reason[256];
 
+	/* why is the channel's own text: it goes with the channel. */
+	snprintf(reason, sizeof(reason), "%s", why);
+	why = reason;
 	ptest_chan_gone(pp->pp_parent->p_tests, pp->pp_chan);
 	chan_free(pp->pp_chan);
 	pp->pp_chan = NULL;
