@@ -76,10 +76,12 @@ kplan_connector_name(const struct snapshot *sn, const struct plan *pl,
 		/*
 		 * A test's unsaved definition is in no registry (pl_conn is
 		 * the test's number): one name for all of them, never a
-		 * saved connector's, so a test cannot use up its limits.
+		 * saved connector's (no slug has parentheses), so a test
+		 * cannot use up its limits.  No space: it is a metrics
+		 * label, which the parent checks (metrics_name_ok).
 		 */
 		snprintf(kr->kr_connbuf, sizeof(kr->kr_connbuf), "%s",
-		    "(test definition)");
+		    "(test)");
 		break;
 	}
 	kr->kr_connector = kr->kr_connbuf;
