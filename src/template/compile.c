@@ -277,6 +277,27 @@ compile_node(struct compiler *c, struct tnode *n)
 	compile_kids(c, n->n_kids2, n->n_nkids2);
 }
 
+/*
+ * Whether the template spells the name of a method that mutates a
+ * container (as an attribute or in a string constant: both are
+ * interned).  Such a template's from_json values are counted ones, as
+ * they may be stored where they outlive the render.
+ */
+static int
+names_mutation(const struct tmpl *t)
+{
+	static const char *const names[] = MUTATING_METHODS;
+	size_t			 i, len;
+
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		len = strlen(names[i]);
+		if (tmpl_name_find(t, names[i], len,
+		    tmpl_hash(names[i], len)) != NULL)
+			return 1;
+	}
+	return 0;
+}
+
 int
 compile_run(struct tmpl *t, struct tmpl_error *err)
 {
@@ -294,6 +315,7 @@ compile_run(struct tmpl *t, struct tmpl_error *err)
 	    (t->t_kkwargs = tmpl_intern(t, "kwargs", 6)) == NULL)
 		c.c_failed = 1;
 	compile_node(&c, t->t_root);
+	t->t_arena_ok = !c.c_failed && !names_mutation(t);
 	if (c.c_failed) {
 		tmpl_seterr(err, 1, 1, "out of memory");
 		return -1;

@@ -11,6 +11,7 @@
 
 #define DEF_STEPS	1000000
 #define DEF_OUTPUT	(4 * 1024 * 1024)
+#define ARENA_CAP	(32 * 1024 * 1024)	/* bytes of from_json values */
 #define DEF_DEPTH	64
 
 struct scope_var {
@@ -86,6 +87,9 @@ struct eval {
 	struct macro		**e_macros;
 	size_t			 e_nmacros;
 	size_t			 e_cmacros;
+	/* from_json's values (see struct varena); freed after the scopes */
+	struct varena		 e_arena;
+	int			 e_noarena;	/* a mutating method ran */
 };
 
 /* eval.c */

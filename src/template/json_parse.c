@@ -45,6 +45,7 @@ struct jparse {
 	size_t			 jp_errlen;
 	int			 jp_failed;
 	const struct tmpl	*jp_t;		/* whose names keys may be */
+	struct varena		*jp_va;		/* NULL: counted values */
 	struct tval		**jp_stack;	/* children of open containers */
 	size_t			 jp_nstack;
 	size_t			 jp_cstack;
@@ -52,6 +53,65 @@ struct jparse {
 	size_t			 jp_nkeys;
 	struct jmemo		 jp_memo[JP_MEMO];
 };
+
+/*
+ * Values go into the arena when there is one: not counted, so the parser
+ * takes no references (a key that is the template's name is borrowed)
+ * and lets go of none.
+ */
+static inline struct tval *
+jp_str(struct jparse *jp, const char *s, size_t n)
+{
+	struct tval	*v;
+
+	if (jp->jp_va == NULL)
+		return tval_str(s, n);
+	if (n > SIZE_MAX / 2 || (v = varena_val(jp->jp_va, TV_STR,
+	    n + 1)) == NULL)
+		return NULL;
+	v->u.s.p = (char *)(v + 1);
+	v->u.s.len = n;
+	str_fill(v->u.s.p, s, n);
+	return v;
+}
+
+static inline struct tval *
+jp_float(struct jparse *jp, double d)
+{
+	struct tval	*v;
+
+	if (jp->jp_va == NULL)
+		return tval_float(d);
+	if ((v = varena_val(jp->jp_va, TV_FLOAT, 0)) != NULL)
+		v->u.f = d;
+	return v;
+}
+
+static inline struct tval *
+jp_int(struct jparse *jp, int64_t i)
+{
+	struct tval	*v;
+
+	/* small ints are shared immortal values either way */
+	if (jp->jp_va == NULL || (i >= SMALLINT_MIN && i <= SMALLINT_MAX))
+		return tval_int(i);
+	if ((v = varena_val(jp->jp_va, TV_INT, 0)) != NULL)
+		v->u.i = i;
+	return v;
+}
+
+static inline struct tval *
+jp_ref(struct jparse *jp, struct tval *v)
+{
+	return jp->jp_va != NULL ? v : tval_ref(v);
+}
+
+static inline void
+jp_unref(struct jparse *jp, struct tval *v)
+{
+	if (jp->jp_va == NULL)
+		tval_unref(v);
+}
 
 /* Python's json error spelling: message: line L column C (char N). */
 static void *
@@ -210,7 +270,7 @@ jp_string(struct jparse *jp)
 
 	q = jp_scan(p, jp->jp_end);
 	if (q < jp->jp_end && *q == '"') {
-		if ((v = tval_str(p, (size_t)(q - p))) == NULL)
+		if ((v = jp_str(jp, p, (size_t)(q - p))) == NULL)
 			return jp_fail(jp, p, "out of memory");
 		jp->jp_p = q + 1;
 		return v;
@@ -220,7 +280,12 @@ jp_string(struct jparse *jp)
 		buf_free(&b);
 		return NULL;
 	}
-	if ((v = tval_str_buf(&b)) == NULL)
+	if (jp->jp_va != NULL) {
+		v = jp_str(jp, b.b_p != NULL ? b.b_p : "", b.b_len);
+		buf_free(&b);
+	} else
+		v = tval_str_buf(&b);
+	if (v == NULL)
 		return jp_fail(jp, p, "out of memory");
 	return v;
 }
@@ -276,18 +341,18 @@ jp_intern(struct jparse *jp, const char *k, size_t n)
 	size_t		 j;
 
 	if ((v = tmpl_name_find(jp->jp_t, k, n, h)) != NULL)
-		return tval_ref(v);
+		return jp_ref(jp, v);
 	for (j = h & (JP_KEYS - 1); (v = jp->jp_keys[j]) != NULL;
 	    j = (j + 1) & (JP_KEYS - 1))
 		if (v->u.s.h == h && v->u.s.len == n &&
 		    memcmp(v->u.s.p, k, n) == 0)
-			return tval_ref(v);
-	if ((v = tval_str(k, n)) == NULL)
+			return jp_ref(jp, v);
+	if ((v = jp_str(jp, k, n)) == NULL)
 		return NULL;
 	v->u.s.h = h;
 	/* three quarters full: later keys are not shared */
 	if (jp->jp_nkeys < JP_KEYS / 4 * 3) {
-		jp->jp_keys[j] = tval_ref(v);
+		jp->jp_keys[j] = jp_ref(jp, v);
 		jp->jp_nkeys++;
 	}
 	return v;
@@ -322,11 +387,11 @@ jp_key(struct jparse *jp)
 	    0xbf58476d1ce4e5b9ULL) >> 59];
 	if (m->jm_v != NULL && m->jm_len == n && m->jm_w1 == w1 &&
 	    m->jm_w2 == w2 && (n <= 16 || memcmp(m->jm_v->u.s.p, k, n) == 0))
-		return tval_ref(m->jm_v);
+		return jp_ref(jp, m->jm_v);
 	if ((v = jp_intern(jp, k, n)) == NULL)
 		return jp_fail(jp, k, "out of memory");
-	tval_unref(m->jm_v);
-	m->jm_v = tval_ref(v);
+	jp_unref(jp, m->jm_v);
+	m->jm_v = jp_ref(jp, v);
 	m->jm_w1 = w1;
 	m->jm_w2 = w2;
 	m->jm_len = n;
@@ -351,7 +416,7 @@ jp_number(struct jparse *jp)
 		if (++p < end && *p == 'I') {
 			if (end - p >= 8 && memcmp(p, "Infinity", 8) == 0) {
 				jp->jp_p = p + 8;
-				return tval_float(-INFINITY);
+				return jp_float(jp, -INFINITY);
 			}
 		}
 	}
@@ -381,7 +446,7 @@ jp_number(struct jparse *jp)
 	}
 	jp->jp_p = p;
 	if (dot == NULL && exp == NULL && nd <= 18)
-		return tval_int(neg ? -iv : iv);
+		return jp_int(jp, neg ? -iv : iv);
 	if (p - start >= (ptrdiff_t)sizeof(tmp))
 		return jp_fail(jp, start, "number too long");
 	if (dot != NULL || exp != NULL) {
@@ -411,7 +476,7 @@ jp_number(struct jparse *jp)
 			double	 d = (double)mant;
 
 			d = e10 < 0 ? d / p10[-e10] : d * p10[e10];
-			return tval_float(neg ? -d : d);
+			return jp_float(jp, neg ? -d : d);
 		}
 	}
 	memcpy(tmp, start, (size_t)(p - start));
@@ -420,10 +485,10 @@ jp_number(struct jparse *jp)
 		errno = 0;
 		iv = strtoll(tmp, &endp, 10);
 		if (errno != ERANGE)
-			return tval_int(iv);
+			return jp_int(jp, iv);
 		/* beyond 64 bits: Python keeps an exact int; we round */
 	}
-	return tval_float(strtod(tmp, NULL));
+	return jp_float(jp, strtod(tmp, NULL));
 }
 
 /* Room for one more child on the stack. */
@@ -445,7 +510,7 @@ static void
 jp_unwind(struct jparse *jp, size_t base)
 {
 	while (jp->jp_nstack > base)
-		tval_unref(jp->jp_stack[--jp->jp_nstack]);
+		jp_unref(jp, jp->jp_stack[--jp->jp_nstack]);
 }
 
 static const unsigned char jp_space[256] = {
@@ -466,6 +531,22 @@ jp_close(struct jparse *jp, int obj, size_t base)
 	struct tval	*c;
 	size_t		 n = jp->jp_nstack - base;
 
+	if (jp->jp_va != NULL) {
+		if ((c = varena_container(jp->jp_va, obj ? TV_DICT : TV_LIST,
+		    obj ? n / 2 : n)) == NULL)
+			return NULL;
+		if (obj)
+			varena_dict_fill(jp->jp_va, c, jp->jp_stack + base,
+			    n / 2);
+		else {
+			if (n > 0)
+				memcpy(c->u.l.v, jp->jp_stack + base,
+				    n * sizeof(*c->u.l.v));
+			c->u.l.n = n;
+		}
+		jp->jp_nstack = base;
+		return c;
+	}
 	if (obj) {
 		/* a repeated key: the last value wins, at the first place */
 		if ((c = tval_container(TV_DICT, n / 2)) == NULL) {
@@ -520,7 +601,7 @@ jp_scalar(struct jparse *jp, const char **pp)
 	case 'N':
 		if (end - p >= 3 && memcmp(p, "NaN", 3) == 0) {
 			*pp = p + 3;
-			if ((v = tval_float(NAN)) == NULL)
+			if ((v = jp_float(jp, NAN)) == NULL)
 				return jp_fail(jp, p, "out of memory");
 			return v;
 		}
@@ -528,7 +609,7 @@ jp_scalar(struct jparse *jp, const char **pp)
 	case 'I':
 		if (end - p >= 8 && memcmp(p, "Infinity", 8) == 0) {
 			*pp = p + 8;
-			if ((v = tval_float(INFINITY)) == NULL)
+			if ((v = jp_float(jp, INFINITY)) == NULL)
 				return jp_fail(jp, p, "out of memory");
 			return v;
 		}
@@ -574,7 +655,7 @@ jp_document(struct jparse *jp)
 	if (sp == slim) {						\
 		JP_SYNC();						\
 		if (jp_grow(jp) == -1) {				\
-			tval_unref(x);					\
+			jp_unref(jp, x);				\
 			jp_fail(jp, p, "out of memory");		\
 			goto fail;					\
 		}							\
@@ -597,7 +678,8 @@ value:
 	if (*p == '"') {
 		q = jp_scan(p + 1, end);
 		if (q < end && *q == '"') {
-			if ((v = tval_str(p + 1, (size_t)(q - p - 1))) == NULL) {
+			if ((v = jp_str(jp, p + 1, (size_t)(q - p - 1))) ==
+			    NULL) {
 				jp_fail(jp, p, "out of memory");
 				goto fail;
 			}
@@ -716,10 +798,12 @@ out:
 /*
  * json.loads of a whole document; trailing data is an error.  Keys that
  * are names the template t uses (t may be NULL) become its own values.
+ * With va the values are the arena's (on failure they stay there until
+ * the arena is freed; va->va_full says when it ran out of room).
  */
 struct tval *
-json_parse(const char *s, size_t len, const struct tmpl *t, char *err,
-    size_t errlen)
+json_parse(const char *s, size_t len, const struct tmpl *t,
+    struct varena *va, char *err, size_t errlen)
 {
 	struct jparse	 jparse, *jp = &jparse;
 	struct tval	*v = NULL;
@@ -727,6 +811,7 @@ json_parse(const char *s, size_t len, const struct tmpl *t, char *err,
 
 	memset(jp, 0, sizeof(*jp));
 	jp->jp_t = t;
+	jp->jp_va = va;
 	jp->jp_s = jp->jp_p = s;
 	jp->jp_end = s + len;
 	jp->jp_err = err;
@@ -734,16 +819,18 @@ json_parse(const char *s, size_t len, const struct tmpl *t, char *err,
 	if ((v = jp_document(jp)) != NULL) {
 		JP_WS(jp->jp_p, jp->jp_end);
 		if (jp->jp_p != jp->jp_end) {
-			tval_unref(v);
+			jp_unref(jp, v);
 			v = jp_fail(jp, jp->jp_p, "Extra data");
 		}
 	} else if (!jp->jp_failed)
 		jp_fail(jp, jp->jp_p, "out of memory");
 	jp_unwind(jp, 0);
-	for (i = 0; i < JP_KEYS; i++)
-		tval_unref(jp->jp_keys[i]);
-	for (i = 0; i < JP_MEMO; i++)
-		tval_unref(jp->jp_memo[i].jm_v);
+	if (va == NULL) {
+		for (i = 0; i < JP_KEYS; i++)
+			tval_unref(jp->jp_keys[i]);
+		for (i = 0; i < JP_MEMO; i++)
+			tval_unref(jp->jp_memo[i].jm_v);
+	}
 	free(jp->jp_stack);
 	return v;
 }

@@ -7,6 +7,7 @@
 #include "build.h"
 
 #include <inttypes.h>
+#include <stddef.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,7 +34,6 @@ struct tval tval_false_static = { TV_BOOL, TVF_IMMORTAL, 0, 1, { .i = 0 } };
  * them here instead of through malloc is most of the renderer's speed.
  * Sanitizer builds use plain malloc so that they still see every misuse.
  */
-#define SLAB_NONE	0xff
 #define SLAB_CAP	4096		/* blocks kept per size class */
 static const size_t slab_sizes[] = { 64, 96, 128, 192, 256 };
 #define SLAB_NCLASS	(sizeof(slab_sizes) / sizeof(slab_sizes[0]))
@@ -217,8 +217,6 @@ tval_alloc(int type, size_t extra)
  * Small ints are shared immortal values, like CPython's: JSON bodies and
  * loops are full of them and each would otherwise be a malloc.
  */
-#define SMALLINT_MIN	(-5)
-#define SMALLINT_MAX	1024
 static struct tval smallints[SMALLINT_MAX - SMALLINT_MIN + 1];
 
 static void __attribute__((constructor))
@@ -279,8 +277,6 @@ struct tval *
 tval_str(const char *s, size_t len)
 {
 	struct tval	*v;
-	uint64_t	 a, b;
-	uint32_t	 c, d;
 	uint8_t		 cls;
 	char		*p;
 
@@ -295,21 +291,10 @@ tval_str(const char *s, size_t len)
 	v->u.s.len = len;
 	v->u.s.h = 0;
 	v->u.s.nch = 0;
-	if (s == NULL)
-		;	/* the caller fills the bytes */
-	else if (len >= 8 && len <= 16) {
-		memcpy(&a, s, 8);
-		memcpy(&b, s + len - 8, 8);
-		memcpy(p, &a, 8);
-		memcpy(p + len - 8, &b, 8);
-	} else if (len >= 4 && len < 8) {
-		memcpy(&c, s, 4);
-		memcpy(&d, s + len - 4, 4);
-		memcpy(p, &c, 4);
-		memcpy(p + len - 4, &d, 4);
-	} else if (len > 0)
-		memcpy(p, s, len);
-	p[len] = '\0';
+	if (s != NULL)
+		str_fill(p, s, len);
+	else
+		p[len] = '\0';	/* the caller fills the bytes */
 	return v;
 }
 
@@ -397,6 +382,177 @@ struct tval *
 tval_tuple(void)
 {
 	return tval_alloc(TV_TUPLE, 0);
+}
+
+/* --- The render's value arena (see tmpl_int.h) ------------------------- */
+
+#define VARENA_BLK	(64 * 1024)	/* the first block; later ones double */
+#define VARENA_SPARE	(1024 * 1024)	/* a block this size is kept */
+
+struct varena_blk {
+	struct varena_blk	*vb_next;
+	size_t			 vb_size;
+	max_align_t		 vb_data[];
+};
+
+/*
+ * One block is kept per thread between renders, so that a render does
+ * not ask malloc for its arena.  Sanitizer builds free every block, so a
+ * value used after its render is still caught.
+ */
+#ifndef SLAB_DISABLED
+static __thread struct varena_blk	*varena_spare;
+#endif
+
+/* The head block is full: a new one, the spare when it is big enough. */
+void *
+varena_alloc_slow(struct varena *va, size_t size)
+{
+	struct varena_blk	*b;
+	size_t			 bs;
+	void			*p;
+
+	bs = va->va_head == NULL ? VARENA_BLK : va->va_head->vb_size * 2;
+	while (bs - sizeof(*b) < size)
+		bs *= 2;
+	if (va->va_full || bs > va->va_cap - va->va_used) {
+		va->va_full = 1;
+		return NULL;
+	}
+#ifndef SLAB_DISABLED
+	if ((b = varena_spare) != NULL && b->vb_size >= bs) {
+		varena_spare = NULL;
+		bs = b->vb_size;
+	} else
+#endif
+	if ((b = malloc(bs)) == NULL)
+		return NULL;
+	b->vb_next = va->va_head;
+	b->vb_size = bs;
+	va->va_head = b;
+	va->va_used += bs;
+	va->va_p = (char *)b->vb_data;
+	va->va_end = (char *)b + bs;
+	p = va->va_p;
+	va->va_p += size;
+	return p;
+}
+
+void
+varena_free(struct varena *va)
+{
+	struct varena_blk	*b, *next;
+
+	for (b = va->va_head; b != NULL; b = next) {
+		next = b->vb_next;
+#ifndef SLAB_DISABLED
+		if (b->vb_size <= VARENA_SPARE && (varena_spare == NULL ||
+		    varena_spare->vb_size < b->vb_size)) {
+			free(varena_spare);
+			varena_spare = b;
+			continue;
+		}
+#endif
+		free(b);
+	}
+	va->va_head = NULL;
+	va->va_p = va->va_end = NULL;
+	va->va_used = 0;
+	va->va_full = 0;
+}
+
+/*
+ * A list or dict with its n items inside its block, whatever n is; a
+ * dict of more than DICT_LINEAR entries gets its index here too, sized
+ * so that it never grows (varena_dict_fill maintains it).
+ */
+struct tval *
+varena_container(struct varena *va, int type, size_t n)
+{
+	struct tval	*v;
+	size_t		 elem = type == TV_DICT ? sizeof(struct tdict_ent) :
+	    sizeof(struct tval *), ic = 32;
+
+	if (n > SIZE_MAX / 4 / elem ||
+	    (v = varena_val(va, type, n * elem)) == NULL)
+		return NULL;
+	v->tv_flags |= TVF_INLINE;
+	if (type != TV_DICT) {
+		v->u.l.v = (struct tval **)(v + 1);
+		v->u.l.cap = n;
+		return v;
+	}
+	v->u.d.e = (struct tdict_ent *)(v + 1);
+	v->u.d.cap = n;
+	if (n > DICT_LINEAR) {
+		while (ic < 2 * n)
+			ic *= 2;
+		if ((v->u.d.idx = varena_alloc(va, ic * sizeof(uint32_t))) ==
+		    NULL)
+			return NULL;
+		memset(v->u.d.idx, 0, ic * sizeof(uint32_t));
+		v->u.d.idxcap = ic;
+	}
+	return v;
+}
+
+/*
+ * As tval_dict_fill, without counting: a repeated key keeps its first
+ * place and takes the last value, as json.loads does.  A dict that ends
+ * up with DICT_LINEAR entries or fewer is scanned, not indexed.
+ */
+void
+varena_dict_fill(struct varena *va, struct tval *d, struct tval **kv,
+    size_t n)
+{
+	struct tdict_ent	*e = d->u.d.e;
+	struct tval		*k;
+	size_t			 i, j, m = 0, mask = d->u.d.idxcap - 1;
+	uint64_t		 h, seen = 0;
+	uint32_t		*idx = d->u.d.idx;
+
+	(void)va;
+	for (i = 0; i < n; i++) {
+		k = kv[2 * i];
+		h = k->tv_type == TV_STR && k->u.s.h != 0 ? k->u.s.h :
+		    tval_hash(k);
+		if (idx == NULL) {
+			j = m;
+			if (seen & (1ULL << (h & 63)))
+				for (j = 0; j < m; j++)
+					if (e[j].de_hash == h &&
+					    (e[j].de_key == k ||
+					    tval_eq(e[j].de_key, k)))
+						break;
+			seen |= 1ULL << (h & 63);
+		} else {
+			size_t	 x;
+
+			for (x = h & mask, j = m; idx[x] != 0;
+			    x = (x + 1) & mask) {
+				j = idx[x] - 1;
+				if (e[j].de_hash == h && (e[j].de_key == k ||
+				    tval_eq(e[j].de_key, k)))
+					break;
+				j = m;
+			}
+			if (j == m)
+				idx[x] = (uint32_t)(m + 1);
+		}
+		if (j < m) {
+			e[j].de_val = kv[2 * i + 1];
+			continue;
+		}
+		e[m].de_key = k;
+		e[m].de_val = kv[2 * i + 1];
+		e[m].de_hash = h;
+		m++;
+	}
+	d->u.d.n = m;
+	if (idx != NULL && m <= DICT_LINEAR) {
+		d->u.d.idx = NULL;
+		d->u.d.idxcap = 0;
+	}
 }
 
 struct tval *
