@@ -51,12 +51,12 @@ static __thread struct slab_blk	*slab_free[SLAB_NCLASS];
 static __thread size_t		 slab_count[SLAB_NCLASS];
 
 /* The size class of a block of size bytes, by (size + 31) / 32. */
-static const uint8_t slab_class_of[] = { 0, 0, 0, 1, 2, 3, 3, 4, 4 };
-
 static inline uint8_t
 slab_class(size_t size)
 {
 #ifndef SLAB_DISABLED
+	static const uint8_t slab_class_of[] = { 0, 0, 0, 1, 2, 3, 3, 4, 4 };
+
 	if (size <= 256)
 		return slab_class_of[(size + 31) >> 5];
 #else
