@@ -800,7 +800,6 @@ tmpl_render(const struct tmpl *t, const struct tmpl_env *env,
 	e.e_maxsteps = DEF_STEPS;
 	e.e_maxout = DEF_OUTPUT;
 	e.e_maxdepth = DEF_DEPTH;
-	e.e_arena.va_cap = ARENA_CAP;
 	if (env != NULL) {
 		if (env->te_limits.tl_steps)
 			e.e_maxsteps = env->te_limits.tl_steps;
@@ -814,6 +813,9 @@ tmpl_render(const struct tmpl *t, const struct tmpl_env *env,
 		    env->te_globals->tv_type == TV_DICT)
 			e.e_globals = env->te_globals;
 	}
+	/* 32 MiB with the default output limit */
+	e.e_arena.va_cap = e.e_maxout > SIZE_MAX / ARENA_PER_OUT ? SIZE_MAX :
+	    e.e_maxout * ARENA_PER_OUT;
 	scope_init(&root, NULL);
 	e.e_scope = e.e_root = &root;
 	e.e_out = &out;

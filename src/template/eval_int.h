@@ -11,7 +11,7 @@
 
 #define DEF_STEPS	1000000
 #define DEF_OUTPUT	(4 * 1024 * 1024)
-#define ARENA_CAP	(32 * 1024 * 1024)	/* bytes of from_json values */
+#define ARENA_PER_OUT	8	/* from_json's arena: bytes per output byte */
 #define DEF_DEPTH	64
 
 struct scope_var {
