@@ -28,6 +28,8 @@
 #define JP_KEYS		128	/* distinct keys kept per document */
 #define JP_MEMO		32	/* recent keys by their bytes */
 #define JP_FRAMES	32	/* open containers before the heap is asked */
+#define JP_PDEPTH	8	/* key predictions: object depths ... */
+#define JP_PPOS		16	/* ... and key positions in an object */
 
 /* A key's bytes as two words: for up to 16 bytes they are the key. */
 struct jmemo {
@@ -52,6 +54,14 @@ struct jparse {
 	struct tval		*jp_keys[JP_KEYS];
 	size_t			 jp_nkeys;
 	struct jmemo		 jp_memo[JP_MEMO];
+	/*
+	 * The key last found at each depth and position: the objects of a
+	 * JSON array mostly share one key order, so the next object's key
+	 * is checked against it byte for byte before anything else.  Arena
+	 * parses only (an arena key lives as long as the parse), and only
+	 * keys without escapes (their bytes are the raw ones).
+	 */
+	struct tval		*jp_pred[JP_PDEPTH][JP_PPOS];
 };
 
 /*
@@ -398,6 +408,28 @@ jp_key(struct jparse *jp)
 	return v;
 }
 
+/*
+ * Whether the raw key at k (after its opening quote) is the predicted
+ * key: the same bytes, then the closing quote.  The predicted key has
+ * no backslash, so neither have these bytes, and the quote is real.
+ */
+static inline int
+jp_predicted(const struct tval *pk, const char *k, const char *end)
+{
+	size_t		 n = pk->u.s.len;
+	const char	*s = pk->u.s.p;
+
+	if ((size_t)(end - k) <= n || k[n] != '"')
+		return 0;
+	if (n >= 8 && n <= 16)
+		return jp_load64(k) == jp_load64(s) &&
+		    jp_load64(k + n - 8) == jp_load64(s + n - 8);
+	if (n >= 4 && n < 8)
+		return jp_load32(k) == jp_load32(s) &&
+		    jp_load32(k + n - 4) == jp_load32(s + n - 4);
+	return memcmp(k, s, n) == 0;
+}
+
 /* Ints stay ints; floats use Clinger's fast path or strtod. */
 static struct tval *
 jp_number(struct jparse *jp)
@@ -642,9 +674,10 @@ jp_document(struct jparse *jp)
 		size_t	 jf_base;
 		int	 jf_obj;
 	}		 local[JP_FRAMES], *frames = local, *nf;
-	struct tval	*v = NULL, **sp, **slim;
+	struct tval	*v = NULL, **sp, **slim, **pk;
 	const char	*p, *end = jp->jp_end, *q;
 	int		 depth = 0, obj = 0;
+	size_t		 pos;
 
 #define JP_SYNC()	(jp->jp_nstack = (size_t)(sp - jp->jp_stack))
 #define JP_LOAD()	do {						\
@@ -729,10 +762,25 @@ key:
 		    "quotes");
 		goto fail;
 	}
+	pk = NULL;
+	if (jp->jp_va != NULL && depth <= JP_PDEPTH && (pos = (size_t)(sp -
+	    jp->jp_stack - frames[depth - 1].jf_base) / 2) < JP_PPOS) {
+		pk = &jp->jp_pred[depth - 1][pos];
+		if (*pk != NULL && jp_predicted(*pk, p + 1, end)) {
+			v = *pk;
+			p += v->u.s.len + 2;
+			goto keyed;
+		}
+	}
 	jp->jp_p = p;
 	if ((v = jp_key(jp)) == NULL)
 		goto fail;
+	/* no escapes: the raw bytes are the key's */
+	if (pk != NULL && v->tv_type == TV_STR &&
+	    (size_t)(jp->jp_p - p) == v->u.s.len + 2)
+		*pk = v;
 	p = jp->jp_p;
+keyed:
 	JP_PUSH(v);
 	/* JSON from an API has ": " or ":" */
 	if (p < end && *p == ':')
