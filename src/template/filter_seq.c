@@ -167,6 +167,11 @@ apath_get(struct eval *e, struct apath *ap, struct tval *item,
 		tval_unref(cur);
 		cur = tval_ref(dflt);
 	}
+	/* most keys need no lowering, and a folded sort keeps ASCII ones */
+	if (lower == LK_NONE || cur->tv_type != TV_STR ||
+	    (lower == LK_FOLD && (cur->tv_flags & (TVF_ASCII_KNOWN |
+	    TVF_ASCII)) == (TVF_ASCII_KNOWN | TVF_ASCII)))
+		return cur;
 	return lower_key(cur, lower);
 }
 
@@ -259,8 +264,16 @@ sort_before(struct sortctx *sc, const struct sortent *a,
 
 	if (sc->sc_failed)
 		return 0;
-	if (sc->sc_pre && xe->se_pre != ye->se_pre)
-		return xe->se_pre < ye->se_pre;
+	if (sc->sc_pre) {
+		if (xe->se_pre != ye->se_pre)
+			return xe->se_pre < ye->se_pre;
+		/* equal ints; strings of eight bytes or fewer each: equal
+		 * but for the zero padding */
+		if (x->tv_type == TV_INT)
+			return 0;
+		if (x->u.s.len <= 8 && y->u.s.len <= 8)
+			return x->u.s.len < y->u.s.len;
+	}
 	if (x->tv_type == TV_STR && y->tv_type == TV_STR) {
 		if (sc->sc_fold)
 			return fold_cmp(x, y) < 0;

@@ -669,8 +669,25 @@ int		 tval_list_adopt(struct tval *l, struct tval **items, size_t n);
 struct tval	*tval_dict_get(const struct tval *d, const struct tval *k);
 struct tval	*tval_dict_gets(const struct tval *d, const char *k, size_t,
 		    uint64_t hash);
-struct tval	*dict_get_key(const struct tval *d, const struct tval *key,
-		    uint32_t *slot);
+struct tval	*dict_get_key_slow(const struct tval *d,
+		    const struct tval *key, uint32_t *slot);
+
+/*
+ * d[key] for a key the template interned: the slot where it was found
+ * last time (objects of one JSON array share a key order) holding this
+ * very key answers without a call; else value.c looks further.
+ * Borrowed, or NULL.
+ */
+static inline struct tval *
+dict_get_key(const struct tval *d, const struct tval *key, uint32_t *slot)
+{
+	size_t	 i = *slot;
+
+	if (i < d->u.d.n && d->u.d.e[i].de_key == key)
+		return d->u.d.e[i].de_val;
+	return dict_get_key_slow(d, key, slot);
+}
+
 int		 tval_hashable(const struct tval *);
 uint64_t	 tval_hash(const struct tval *);
 int		 tval_eq(const struct tval *, const struct tval *);

@@ -1095,13 +1095,13 @@ tval_dict_gets(const struct tval *d, const char *k, size_t len, uint64_t h)
 }
 
 /*
- * d[key] for a key the template interned: the slot where it was found
- * last time (objects of one JSON array share a key order), then a scan
- * comparing pointers (from_json shares the template's keys), then the
- * general lookup.  Borrowed, or NULL.
+ * dict_get_key past its inline check: the slot's key by its bytes (the
+ * globals' keys are not the template's), then a scan comparing pointers
+ * (from_json shares the template's keys), then the general lookup.
  */
 struct tval *
-dict_get_key(const struct tval *d, const struct tval *key, uint32_t *slot)
+dict_get_key_slow(const struct tval *d, const struct tval *key,
+    uint32_t *slot)
 {
 	const struct tdict_ent	*e = d->u.d.e;
 	const struct tval	*k;
@@ -1109,10 +1109,9 @@ dict_get_key(const struct tval *d, const struct tval *key, uint32_t *slot)
 	ssize_t			 j;
 
 	if (i < n) {
-		/* the globals' keys are not the template's: compare bytes */
-		if ((k = e[i].de_key) == key || (e[i].de_hash == key->u.s.h &&
-		    k->tv_type == TV_STR && k->u.s.len == key->u.s.len &&
-		    memcmp(k->u.s.p, key->u.s.p, key->u.s.len) == 0))
+		if (e[i].de_hash == key->u.s.h && (k = e[i].de_key)->tv_type ==
+		    TV_STR && k->u.s.len == key->u.s.len &&
+		    memcmp(k->u.s.p, key->u.s.p, key->u.s.len) == 0)
 			return e[i].de_val;
 	}
 	if (d->u.d.idx == NULL)
