@@ -106,6 +106,32 @@ compile_concat(struct compiler *c, struct tnode *n)
 	n->n_ev = ev_concat;
 }
 
+/*
+ * A dict display whose keys are distinct string constants, few enough to
+ * be scanned ({'id': it.id, 'score': it.score}): its entries need no
+ * lookup as they are added.
+ */
+static int
+dict_const_keys(const struct tnode *n)
+{
+	const struct tval	*k, *o;
+	size_t			 i, j;
+
+	if (n->n_nkids == 0 || n->n_nkids > 8)
+		return 0;
+	for (i = 0; i < n->n_nkids; i++) {
+		if ((k = const_str(n->n_kids[i]->n_a)) == NULL)
+			return 0;
+		for (j = 0; j < i; j++) {
+			o = n->n_kids[j]->n_a->n_val;
+			if (o->u.s.len == k->u.s.len &&
+			    memcmp(o->u.s.p, k->u.s.p, k->u.s.len) == 0)
+				return 0;
+		}
+	}
+	return 1;
+}
+
 static void
 compile_expr(struct compiler *c, struct tnode *n)
 {
@@ -179,7 +205,7 @@ compile_expr(struct compiler *c, struct tnode *n)
 		n->n_ev = ev_tuple;
 		break;
 	case N_DICT:
-		n->n_ev = ev_dict;
+		n->n_ev = dict_const_keys(n) ? ev_dict_const : ev_dict;
 		break;
 	default:
 		n->n_ev = ev_bad;

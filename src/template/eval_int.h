@@ -143,7 +143,7 @@ EV_DECL(ev_slice) EV_DECL(ev_call) EV_DECL(ev_filter) EV_DECL(ev_filter0)
 EV_DECL(ev_test) EV_DECL(ev_binop) EV_DECL(ev_unary) EV_DECL(ev_not)
 EV_DECL(ev_andor) EV_DECL(ev_compare) EV_DECL(ev_compare_str)
 EV_DECL(ev_condexpr) EV_DECL(ev_list) EV_DECL(ev_tuple) EV_DECL(ev_dict)
-EV_DECL(ev_bad) EV_DECL(ev_concat)
+EV_DECL(ev_bad) EV_DECL(ev_concat) EV_DECL(ev_dict_const)
 #undef EV_DECL
 /* stmt.c: the statement handlers */
 #define EX_DECL(fn)	int fn(struct eval *, const struct tnode *);

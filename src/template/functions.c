@@ -109,7 +109,7 @@ dict_view(struct eval *e, const struct tval *d, int what)
 static struct tval *
 dict_update(struct eval *e, struct tval *d, struct args *a)
 {
-	struct tval	**items = NULL, *src;
+	struct tval	**items = NULL, *src, *k;
 	size_t		  n, i;
 
 	if (a->a_npos > 1)
@@ -154,10 +154,18 @@ dict_update(struct eval *e, struct tval *d, struct args *a)
 		}
 	}
 	for (i = 0; i < a->a_nkw; i++) {
+		const char	*kw = a->a_kwname[i];
+		size_t		 len = strlen(kw);
+
 		if (no_cycle(e, d, a->a_kwval[i]) == -1)
 			return NULL;
-		if (tval_dict_set(d, a->a_kwname[i], tval_ref(a->a_kwval[i])) ==
-		    -1)
+		/* the template's own name: ns.total finds it by pointer */
+		if ((k = tmpl_name_find(eval_tmpl(e), kw, len,
+		    tmpl_hash(kw, len))) != NULL)
+			tval_ref(k);
+		else if ((k = tval_str(kw, len)) == NULL)
+			return eval_oom(e);
+		if (tval_dict_put(d, k, tval_ref(a->a_kwval[i])) == -1)
 			return eval_oom(e);
 	}
 	return tval_none();
