@@ -430,6 +430,29 @@ jp_predicted(const struct tval *pk, const char *k, const char *end)
 	return memcmp(k, s, n) == 0;
 }
 
+/* Whether the eight bytes of w (little-endian) are all ASCII digits. */
+static inline int
+jp_digits8(uint64_t w)
+{
+#if __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
+	return 0;	/* jp_value8 reads the first byte as the lowest */
+#endif
+	return (w & 0xf0f0f0f0f0f0f0f0ULL) == 0x3030303030303030ULL &&
+	    ((w + 0x0606060606060606ULL) & 0xf0f0f0f0f0f0f0f0ULL) ==
+	    0x3030303030303030ULL;
+}
+
+/* Their value, first byte most significant: pairs, quads, then all. */
+static inline uint64_t
+jp_value8(uint64_t w)
+{
+	w -= 0x3030303030303030ULL;
+	w = w * 10 + (w >> 8);
+	w = ((w & 0x000000ff000000ffULL) * (100 + (1000000ULL << 32)) +
+	    ((w >> 16) & 0x000000ff000000ffULL) * (1 + (10000ULL << 32))) >> 32;
+	return w;
+}
+
 /* Ints stay ints; floats use Clinger's fast path or strtod. */
 static struct tval *
 jp_number(struct jparse *jp)
@@ -456,10 +479,17 @@ jp_number(struct jparse *jp)
 		return jp_fail(jp, start, "Expecting value");
 	if (*p == '0')
 		p++;
-	else
+	else {
+		/* eight digits at a time while they fit in 18 */
+		while (end - p >= 8 && nd <= 10 && jp_digits8(jp_load64(p))) {
+			iv = iv * 100000000 + (int64_t)jp_value8(jp_load64(p));
+			p += 8;
+			nd += 8;
+		}
 		for (; p < end && *p >= '0' && *p <= '9'; p++, nd++)
 			if (nd < 18)
 				iv = iv * 10 + (*p - '0');
+	}
 	if (end - p >= 2 && *p == '.' && p[1] >= '0' && p[1] <= '9') {
 		dot = p++;
 		while (p < end && *p >= '0' && *p <= '9')
