@@ -586,6 +586,98 @@ static const unsigned char jp_space[256] = {
 			(p)++;						\
 	} while (0)
 
+/*
+ * A list or dict with its n items inside its block, whatever n is; a
+ * dict of more than DICT_LINEAR entries gets its index here too, sized
+ * so that it never grows (jp_dict_fill maintains it).
+ */
+static struct tval *
+jp_container(struct varena *va, int type, size_t n)
+{
+	struct tval	*v;
+	size_t		 elem = type == TV_DICT ? sizeof(struct tdict_ent) :
+	    sizeof(struct tval *), ic = 32;
+
+	if (n > SIZE_MAX / 4 / elem ||
+	    (v = varena_val(va, type, n * elem)) == NULL)
+		return NULL;
+	v->tv_flags |= TVF_INLINE;
+	if (type != TV_DICT) {
+		v->u.l.v = (struct tval **)(v + 1);
+		v->u.l.cap = n;
+		return v;
+	}
+	v->u.d.e = (struct tdict_ent *)(v + 1);
+	v->u.d.cap = n;
+	if (n > DICT_LINEAR) {
+		while (ic < 2 * n)
+			ic *= 2;
+		if ((v->u.d.idx = varena_alloc(va, ic * sizeof(uint32_t))) ==
+		    NULL)
+			return NULL;
+		memset(v->u.d.idx, 0, ic * sizeof(uint32_t));
+		v->u.d.idxcap = ic;
+	}
+	return v;
+}
+
+/*
+ * As tval_dict_fill, without counting: a repeated key keeps its first
+ * place and takes the last value, as json.loads does.  A dict that ends
+ * up with DICT_LINEAR entries or fewer is scanned, not indexed.
+ */
+static void
+jp_dict_fill(struct tval *d, struct tval **kv, size_t n)
+{
+	struct tdict_ent	*e = d->u.d.e;
+	struct tval		*k;
+	size_t			 i, j, m = 0, mask = d->u.d.idxcap - 1;
+	uint64_t		 h, seen = 0;
+	uint32_t		*idx = d->u.d.idx;
+
+	for (i = 0; i < n; i++) {
+		k = kv[2 * i];
+		h = k->tv_type == TV_STR && k->u.s.h != 0 ? k->u.s.h :
+		    tval_hash(k);
+		if (idx == NULL) {
+			j = m;
+			if (seen & (1ULL << (h & 63)))
+				for (j = 0; j < m; j++)
+					if (e[j].de_hash == h &&
+					    (e[j].de_key == k ||
+					    tval_eq(e[j].de_key, k)))
+						break;
+			seen |= 1ULL << (h & 63);
+		} else {
+			size_t	 x;
+
+			for (x = h & mask, j = m; idx[x] != 0;
+			    x = (x + 1) & mask) {
+				j = idx[x] - 1;
+				if (e[j].de_hash == h && (e[j].de_key == k ||
+				    tval_eq(e[j].de_key, k)))
+					break;
+				j = m;
+			}
+			if (j == m)
+				idx[x] = (uint32_t)(m + 1);
+		}
+		if (j < m) {
+			e[j].de_val = kv[2 * i + 1];
+			continue;
+		}
+		e[m].de_key = k;
+		e[m].de_val = kv[2 * i + 1];
+		e[m].de_hash = h;
+		m++;
+	}
+	d->u.d.n = m;
+	if (idx != NULL && m <= DICT_LINEAR) {
+		d->u.d.idx = NULL;
+		d->u.d.idxcap = 0;
+	}
+}
+
 /* The children of the innermost open container, as it is closed. */
 static struct tval *
 jp_close(struct jparse *jp, int obj, size_t base)
@@ -594,12 +686,11 @@ jp_close(struct jparse *jp, int obj, size_t base)
 	size_t		 n = jp->jp_nstack - base;
 
 	if (jp->jp_va != NULL) {
-		if ((c = varena_container(jp->jp_va, obj ? TV_DICT : TV_LIST,
+		if ((c = jp_container(jp->jp_va, obj ? TV_DICT : TV_LIST,
 		    obj ? n / 2 : n)) == NULL)
 			return NULL;
 		if (obj)
-			varena_dict_fill(jp->jp_va, c, jp->jp_stack + base,
-			    n / 2);
+			jp_dict_fill(c, jp->jp_stack + base, n / 2);
 		else {
 			if (n > 0)
 				memcpy(c->u.l.v, jp->jp_stack + base,

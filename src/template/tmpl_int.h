@@ -508,6 +508,8 @@ enum tv_type {
 	TV_JOINER	/* joiner(): u.joi */
 };
 
+#define DICT_LINEAR	8	/* dicts this small are scanned, not indexed */
+
 struct tdict_ent {
 	struct tval	*de_key;
 	struct tval	*de_val;
@@ -731,7 +733,6 @@ struct varena {
 };
 void		*varena_alloc_slow(struct varena *, size_t);
 void		 varena_free(struct varena *);
-struct tval	*varena_container(struct varena *, int type, size_t n);
 /*
  * n bytes and a NUL into a new str's block: most strings of a JSON body
  * are short, and two overlapping words copy them without a call.
@@ -787,9 +788,6 @@ varena_val(struct varena *va, int type, size_t extra)
 	return v;
 }
 
-/* Fill an arena dict from n key/value pairs (kv[2i], kv[2i + 1]). */
-void		 varena_dict_fill(struct varena *, struct tval *d,
-		    struct tval **kv, size_t n);
 
 /* JSON (json.c).  va: the values go into this arena (NULL: counted). */
 struct tval	*json_parse(const char *, size_t, const struct tmpl *,
