@@ -725,7 +725,7 @@ int		 tval_reaches(const struct tval *from, const struct tval *to,
 struct varena_blk;
 struct varena {
 	struct varena_blk	*va_head;
-	char			*va_p;		/* free space of the head block */
+	char			*va_p;		/* the head block's free space */
 	char			*va_end;
 	size_t			 va_used;	/* bytes of all blocks */
 	size_t			 va_cap;
