@@ -874,13 +874,15 @@ tmpl_render(const struct tmpl *t, const struct tmpl_env *env,
 	scope_free(&root);
 	eval_macros_release(&e);
 	/* last: the values freed above may point into it */
-	varena_free(&e.e_arena);
+	if (e.e_arena.va_head != NULL)
+		varena_free(&e.e_arena);
 	return &oi->oi_pub;
 fail:
 	out_free(&out);
 	scope_free(&root);
 	eval_macros_release(&e);
-	varena_free(&e.e_arena);
+	if (e.e_arena.va_head != NULL)
+		varena_free(&e.e_arena);
 	return NULL;
 }
 
