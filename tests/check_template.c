@@ -369,6 +369,62 @@ START_TEST(render_mutation)
 }
 END_TEST
 
+/*
+ * from_json's values live in the render's arena when the template names
+ * no mutating method: they must behave as counted ones do, and a
+ * mutation must never store one where it outlives the render.
+ */
+START_TEST(render_json_arena)
+{
+	struct tmpl_limits	 lim = { .tl_output = 16384 };
+	char			*big, *ctx, *got;
+	size_t			 i, n = 2500;
+
+	/* more keys than a scanned dict holds, one repeated: first place,
+	 * last value; found through the index */
+	ck_render("{% set d = '{\"a\": 1, \"b\": 2, \"c\": 3, \"d\": 4, "
+	    "\"e\": 5, \"f\": 6, \"g\": 7, \"h\": 8, \"i\": 9, \"a\": 10, "
+	    "\"j\": [1, 2000, 2.5, -7000000000]}' | from_json %}"
+	    "{{ d.a }} {{ d.i }} {{ d.j }} {{ d | length }} "
+	    "{{ d.keys() | join }}", NULL,
+	    "10 9 [1, 2000, 2.5, -7000000000] 10 abcdefghij");
+	/* stored into the render's own containers, used after the loop;
+	 * an escaped string */
+	ck_render("{% set ns = namespace(r=[]) %}{% for x in (s | from_json)"
+	    " %}{% set ns.r = ns.r + [x] %}{% endfor %}{{ ns.r | tojson }}",
+	    "{\"s\": \"[{\\\"k\\\": \\\"v\\\\\\\"w\\\"}, 3]\"}",
+	    "[{\"k\": \"v\\\"w\"}, 3]");
+	/* a template naming a mutating method counts its values */
+	ck_render("{% set d = '{\"l\": [1]}' | from_json %}"
+	    "{% set _ = d.l.append(2) %}{{ d.l }}", NULL, "[1, 2]");
+	/* a method reached by a computed name: before from_json it runs
+	 * (and the arena is not used after it), after it fails */
+	ck_render("{% set l = [] %}{{ l['app' ~ 'end'](1) }}"
+	    "{% set d = '[5]' | from_json %}{{ l }}{{ d }}", NULL,
+	    "None[1][5]");
+	ck_render_err("{% set d = '[5]' | from_json %}{% set l = [] %}"
+	    "{{ l['app' ~ 'end'](d) }}", NULL, 1, 0, "cannot modify");
+	/* a document too big for what is left of the arena's cap (eight
+	 * times the output limit: 128 KiB here) is parsed again into
+	 * counted values */
+	big = malloc(3 * n + 3);
+	ck_assert_ptr_nonnull(big);
+	big[0] = '[';
+	for (i = 0; i < n; i++)
+		memcpy(big + 1 + 3 * i, i + 1 < n ? "[]," : "[] ", 3);
+	big[3 * n] = ']';
+	big[3 * n + 1] = '\0';
+	ck_assert_int_ne(asprintf(&ctx, "{\"s\": \"%s\"}", big), -1);
+	got = render_lim("{% set d = s | from_json %}{{ d | length }} "
+	    "{{ d[2499] }}", ctx, &lim);
+	ck_assert_msg(got != NULL, "%s", terr.te_msg);
+	ck_assert_str_eq(got, "2500 []");
+	free(got);
+	free(ctx);
+	free(big);
+}
+END_TEST
+
 /* --- sandbox limits ------------------------------------------------------ */
 
 START_TEST(sandbox_steps)
@@ -844,6 +900,7 @@ check_suite(void)
 	tcase_add_test(tc, render_semantics2);
 	tcase_add_test(tc, render_errors);
 	tcase_add_test(tc, render_mutation);
+	tcase_add_test(tc, render_json_arena);
 	tcase_add_test(tc, variables);
 	suite_add_tcase(s, tc);
 

@@ -106,6 +106,32 @@ compile_concat(struct compiler *c, struct tnode *n)
 	n->n_ev = ev_concat;
 }
 
+/*
+ * A dict display whose keys are distinct string constants, few enough to
+ * be scanned ({'id': it.id, 'score': it.score}): its entries need no
+ * lookup as they are added.
+ */
+static int
+dict_const_keys(const struct tnode *n)
+{
+	const struct tval	*k, *o;
+	size_t			 i, j;
+
+	if (n->n_nkids == 0 || n->n_nkids > 8)
+		return 0;
+	for (i = 0; i < n->n_nkids; i++) {
+		if ((k = const_str(n->n_kids[i]->n_a)) == NULL)
+			return 0;
+		for (j = 0; j < i; j++) {
+			o = n->n_kids[j]->n_a->n_val;
+			if (o->u.s.len == k->u.s.len &&
+			    memcmp(o->u.s.p, k->u.s.p, k->u.s.len) == 0)
+				return 0;
+		}
+	}
+	return 1;
+}
+
 static void
 compile_expr(struct compiler *c, struct tnode *n)
 {
@@ -179,7 +205,7 @@ compile_expr(struct compiler *c, struct tnode *n)
 		n->n_ev = ev_tuple;
 		break;
 	case N_DICT:
-		n->n_ev = ev_dict;
+		n->n_ev = dict_const_keys(n) ? ev_dict_const : ev_dict;
 		break;
 	default:
 		n->n_ev = ev_bad;
@@ -277,6 +303,27 @@ compile_node(struct compiler *c, struct tnode *n)
 	compile_kids(c, n->n_kids2, n->n_nkids2);
 }
 
+/*
+ * Whether the template spells the name of a method that mutates a
+ * container (as an attribute or in a string constant: both are
+ * interned).  Such a template's from_json values are counted ones, as
+ * they may be stored where they outlive the render.
+ */
+static int
+names_mutation(const struct tmpl *t)
+{
+	static const char *const names[] = MUTATING_METHODS;
+	size_t			 i, len;
+
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		len = strlen(names[i]);
+		if (tmpl_name_find(t, names[i], len,
+		    tmpl_hash(names[i], len)) != NULL)
+			return 1;
+	}
+	return 0;
+}
+
 int
 compile_run(struct tmpl *t, struct tmpl_error *err)
 {
@@ -294,6 +341,7 @@ compile_run(struct tmpl *t, struct tmpl_error *err)
 	    (t->t_kkwargs = tmpl_intern(t, "kwargs", 6)) == NULL)
 		c.c_failed = 1;
 	compile_node(&c, t->t_root);
+	t->t_arena_ok = !c.c_failed && !names_mutation(t);
 	if (c.c_failed) {
 		tmpl_seterr(err, 1, 1, "out of memory");
 		return -1;

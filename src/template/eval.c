@@ -721,6 +721,40 @@ eval_failed(struct eval *e)
 	return e->e_failed;
 }
 
+/*
+ * A document that would take more than its share of what is left of the
+ * cap is counted instead; from_json tries again without the arena when
+ * one fills up anyway (va_full).
+ */
+struct varena *
+eval_arena(struct eval *e, size_t len)
+{
+	struct varena	*va = &e->e_arena;
+
+	if (!e->e_t->t_arena_ok || e->e_noarena || va->va_full ||
+	    len > (va->va_cap - va->va_used) / 16)
+		return NULL;
+	return va;
+}
+
+/*
+ * Mutation could store an arena value where it outlives the render, or
+ * let go of a name an arena dict borrows.  A template that names a
+ * mutating method never gets an arena (t_arena_ok); one that reaches a
+ * method by a computed name stops using it, and fails when it has
+ * already used it.
+ */
+int
+eval_mutating(struct eval *e)
+{
+	e->e_noarena = 1;
+	if (e->e_arena.va_head != NULL)
+		return eval_errorv(e, "cannot modify values in a template "
+		    "that has parsed JSON with from_json and names no "
+		    "mutating method");
+	return 0;
+}
+
 struct tval *
 eval_oom(struct eval *e)
 {
@@ -779,6 +813,9 @@ tmpl_render(const struct tmpl *t, const struct tmpl_env *env,
 		    env->te_globals->tv_type == TV_DICT)
 			e.e_globals = env->te_globals;
 	}
+	/* 32 MiB with the default output limit */
+	e.e_arena.va_cap = e.e_maxout > SIZE_MAX / ARENA_PER_OUT ? SIZE_MAX :
+	    e.e_maxout * ARENA_PER_OUT;
 	scope_init(&root, NULL);
 	e.e_scope = e.e_root = &root;
 	e.e_out = &out;
@@ -836,11 +873,16 @@ tmpl_render(const struct tmpl *t, const struct tmpl_env *env,
 	free(out.o_secs);
 	scope_free(&root);
 	eval_macros_release(&e);
+	/* last: the values freed above may point into it */
+	if (e.e_arena.va_head != NULL)
+		varena_free(&e.e_arena);
 	return &oi->oi_pub;
 fail:
 	out_free(&out);
 	scope_free(&root);
 	eval_macros_release(&e);
+	if (e.e_arena.va_head != NULL)
+		varena_free(&e.e_arena);
 	return NULL;
 }
 

@@ -11,6 +11,7 @@
 
 #define DEF_STEPS	1000000
 #define DEF_OUTPUT	(4 * 1024 * 1024)
+#define ARENA_PER_OUT	8	/* from_json's arena: bytes per output byte */
 #define DEF_DEPTH	64
 
 struct scope_var {
@@ -86,6 +87,9 @@ struct eval {
 	struct macro		**e_macros;
 	size_t			 e_nmacros;
 	size_t			 e_cmacros;
+	/* from_json's values (see struct varena); freed after the scopes */
+	struct varena		 e_arena;
+	int			 e_noarena;	/* a mutating method ran */
 };
 
 /* eval.c */
@@ -139,7 +143,7 @@ EV_DECL(ev_slice) EV_DECL(ev_call) EV_DECL(ev_filter) EV_DECL(ev_filter0)
 EV_DECL(ev_test) EV_DECL(ev_binop) EV_DECL(ev_unary) EV_DECL(ev_not)
 EV_DECL(ev_andor) EV_DECL(ev_compare) EV_DECL(ev_compare_str)
 EV_DECL(ev_condexpr) EV_DECL(ev_list) EV_DECL(ev_tuple) EV_DECL(ev_dict)
-EV_DECL(ev_bad) EV_DECL(ev_concat)
+EV_DECL(ev_bad) EV_DECL(ev_concat) EV_DECL(ev_dict_const)
 #undef EV_DECL
 /* stmt.c: the statement handlers */
 #define EX_DECL(fn)	int fn(struct eval *, const struct tnode *);

@@ -631,6 +631,32 @@ fail:
 	return NULL;
 }
 
+/* A dict display with distinct constant string keys (compile.c). */
+struct tval *
+ev_dict_const(struct eval *e, const struct tnode *n)
+{
+	struct tval		*d, *k, *v;
+	struct tdict_ent	*de;
+	size_t			 i;
+
+	if ((d = tval_container(TV_DICT, n->n_nkids)) == NULL)
+		return eval_oom(e);
+	for (i = 0; i < n->n_nkids; i++) {
+		if ((v = eval_expr(e, n->n_kids[i]->n_b)) == NULL) {
+			tval_unref(d);
+			return NULL;
+		}
+		if (v->tv_type == TV_NS || (v->tv_flags & TVF_NSIN))
+			d->tv_flags |= TVF_NSIN;
+		k = n->n_kids[i]->n_a->n_val;
+		de = &d->u.d.e[d->u.d.n++];
+		de->de_key = tval_ref(k);
+		de->de_val = v;
+		de->de_hash = k->u.s.h != 0 ? k->u.s.h : tval_hash(k);
+	}
+	return d;
+}
+
 struct tval *
 ev_bad(struct eval *e, const struct tnode *n)
 {

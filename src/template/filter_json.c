@@ -19,6 +19,7 @@ filter_from_json(struct eval *e, struct tval *in, struct args *a)
 {
 	char		 err[200];
 	struct tval	*r;
+	struct varena	*va;
 
 	if (in->tv_type == TV_UNDEF)
 		return eval_undefined_error(e, in);
@@ -27,8 +28,14 @@ filter_from_json(struct eval *e, struct tval *in, struct args *a)
 		    "bytearray, not %s", tval_typename(in));
 	if (eval_step(e, in->u.s.len / 64) == -1)
 		return NULL;
-	if ((r = json_parse(in->u.s.p, in->u.s.len, eval_tmpl(e), err,
-	    sizeof(err))) == NULL)
+	va = eval_arena(e, in->u.s.len);
+	r = json_parse(in->u.s.p, in->u.s.len, eval_tmpl(e), va, err,
+	    sizeof(err));
+	/* the arena filled up: this document's values are counted ones */
+	if (r == NULL && va != NULL && va->va_full)
+		r = json_parse(in->u.s.p, in->u.s.len, eval_tmpl(e), NULL,
+		    err, sizeof(err));
+	if (r == NULL)
 		return eval_error(e, "from_json: %s", err);
 	return r;
 }

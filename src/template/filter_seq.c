@@ -167,15 +167,35 @@ apath_get(struct eval *e, struct apath *ap, struct tval *item,
 		tval_unref(cur);
 		cur = tval_ref(dflt);
 	}
+	/* most keys need no lowering, and a folded sort keeps ASCII ones */
+	if (lower == LK_NONE || cur->tv_type != TV_STR ||
+	    (lower == LK_FOLD && (cur->tv_flags & (TVF_ASCII_KNOWN |
+	    TVF_ASCII)) == (TVF_ASCII_KNOWN | TVF_ASCII)))
+		return cur;
 	return lower_key(cur, lower);
 }
 
 /* --- Sorting ----------------------------------------------------------- */
 
+/*
+ * An item being sorted, with its key and the key's first bytes as one
+ * number (decorated once): when all keys are strings, their first eight
+ * bytes (ASCII case folded for SORT_FOLD), big-endian and zero-padded,
+ * order them as the full comparison does whenever they differ; when all
+ * are ints, the int with its sign bit flipped does.  Equal prefixes, or
+ * keys of other types, go to the full comparison.
+ */
+struct sortent {
+	uint64_t	 se_pre;
+	struct tval	*se_key;
+	struct tval	*se_item;
+};
+
 struct sortctx {
 	struct eval	 *sc_e;
 	int		  sc_reverse;
 	int		  sc_fold;	/* SORT_FOLD: strings by fold_cmp */
+	int		  sc_pre;	/* se_pre decides when it differs */
 	int		  sc_failed;
 };
 
@@ -200,29 +220,60 @@ fold_cmp(const struct tval *x, const struct tval *y)
 	for (; i < n; i++) {
 		if (a[i] == b[i])
 			continue;
-		c = a[i] - 'A' < 26 ? a[i] + 32 : a[i];
-		d = b[i] - 'A' < 26 ? b[i] + 32 : b[i];
+		/* unsigned: '@' and below are not capitals */
+		c = (unsigned)a[i] - 'A' < 26 ? a[i] + 32u : a[i];
+		d = (unsigned)b[i] - 'A' < 26 ? b[i] + 32u : b[i];
 		if (c != d)
 			return c < d ? -1 : 1;
 	}
 	return (x->u.s.len > y->u.s.len) - (x->u.s.len < y->u.s.len);
 }
 
+/* A string key's first eight bytes, folded if fold, as a number. */
+static uint64_t
+str_prefix(const struct tval *v, int fold)
+{
+	const uint64_t	 h = 0x8080808080808080ULL, l = 0x0101010101010101ULL;
+	uint64_t	 w = 0, t;
+
+	memcpy(&w, v->u.s.p, v->u.s.len < 8 ? v->u.s.len : 8);
+	if (fold) {
+		/* a byte from 'A' to 'Z' (high bit clear) gains 0x20 */
+		t = w & ~h;
+		t = ((t + 0x3f * l) & ~(t + 0x25 * l)) & ~w & h;
+		w += t >> 2;
+	}
+	return __builtin_bswap64(w);
+}
+
 /*
  * "a comes before b" for a stable sort, ascending or descending: sorted()
- * asks only a < b (reverse=True: b < a).  Two strings or two ints answer
- * here; anything else goes through the comparison of ops.c.
+ * asks only a < b (reverse=True: b < a).  Differing prefixes answer
+ * first; two strings or two ints then answer here; anything else goes
+ * through the comparison of ops.c.
  */
-static int
-sort_before(struct sortctx *sc, const struct tval *a, const struct tval *b)
+static inline int
+sort_before(struct sortctx *sc, const struct sortent *a,
+    const struct sortent *b)
 {
-	const struct tval	*x = sc->sc_reverse ? b : a;
-	const struct tval	*y = sc->sc_reverse ? a : b;
+	const struct sortent	*xe = sc->sc_reverse ? b : a;
+	const struct sortent	*ye = sc->sc_reverse ? a : b;
+	const struct tval	*x = xe->se_key, *y = ye->se_key;
 	size_t			 n;
 	int			 c;
 
 	if (sc->sc_failed)
 		return 0;
+	if (sc->sc_pre) {
+		if (xe->se_pre != ye->se_pre)
+			return xe->se_pre < ye->se_pre;
+		/* equal ints; strings of eight bytes or fewer each: equal
+		 * but for the zero padding */
+		if (x->tv_type == TV_INT)
+			return 0;
+		if (x->u.s.len <= 8 && y->u.s.len <= 8)
+			return x->u.s.len < y->u.s.len;
+	}
 	if (x->tv_type == TV_STR && y->tv_type == TV_STR) {
 		if (sc->sc_fold)
 			return fold_cmp(x, y) < 0;
@@ -245,51 +296,40 @@ sort_before(struct sortctx *sc, const struct tval *a, const struct tval *b)
  * midway; short runs are sorted by insertion, which is stable too.
  */
 static void
-merge_sort(struct sortctx *sc, struct tval **v, struct tval **k,
-    struct tval **tv, struct tval **tk, size_t n)
+merge_sort(struct sortctx *sc, struct sortent *v, struct sortent *tmp,
+    size_t n)
 {
 	size_t		 mid = n / 2, i, j, o;
-	struct tval	*xv, *xk;
+	struct sortent	 x;
 
 	if (n < 2 || sc->sc_failed)
 		return;
 	if (n <= 12) {
 		for (i = 1; i < n; i++) {
-			xv = v[i];
-			xk = k[i];
-			for (j = i; j > 0 && sort_before(sc, xk, k[j - 1]); j--) {
+			x = v[i];
+			for (j = i; j > 0 && sort_before(sc, &x, &v[j - 1]);
+			    j--)
 				v[j] = v[j - 1];
-				k[j] = k[j - 1];
-			}
-			v[j] = xv;
-			k[j] = xk;
+			v[j] = x;
 		}
 		return;
 	}
-	merge_sort(sc, v, k, tv, tk, mid);
-	merge_sort(sc, v + mid, k + mid, tv, tk, n - mid);
+	merge_sort(sc, v, tmp, mid);
+	merge_sort(sc, v + mid, tmp, n - mid);
 	/* already in order: nothing to merge */
-	if (!sort_before(sc, k[mid], k[mid - 1]))
+	if (!sort_before(sc, &v[mid], &v[mid - 1]))
 		return;
-	memcpy(tv, v, n * sizeof(*v));
-	memcpy(tk, k, n * sizeof(*k));
+	memcpy(tmp, v, n * sizeof(*v));
 	for (i = 0, j = mid, o = 0; i < mid && j < n; o++) {
-		if (sort_before(sc, tk[j], tk[i])) {
-			v[o] = tv[j];
-			k[o] = tk[j++];
-		} else {
-			v[o] = tv[i];
-			k[o] = tk[i++];
-		}
+		if (sort_before(sc, &tmp[j], &tmp[i]))
+			v[o] = tmp[j++];
+		else
+			v[o] = tmp[i++];
 	}
-	for (; i < mid; o++) {
-		v[o] = tv[i];
-		k[o] = tk[i++];
-	}
-	for (; j < n; o++) {
-		v[o] = tv[j];
-		k[o] = tk[j++];
-	}
+	for (; i < mid; o++)
+		v[o] = tmp[i++];
+	for (; j < n; o++)
+		v[o] = tmp[j++];
 }
 
 /* Sort items in place by keys (or by themselves), stably, like sorted(). */
@@ -298,25 +338,39 @@ sort_values(struct eval *e, struct tval **items, size_t n, struct tval **keys,
     int flags)
 {
 	struct sortctx	 sc;
-	struct tval	**tmp;
+	struct sortent	 local[2 * 64], *se = local;
+	size_t		 i, nstr = 0, nint = 0;
 
 	if (n < 2)
 		return 0;
 	if (eval_step(e, n) == -1)
 		return -1;
-	if ((tmp = calloc(3 * n, sizeof(*tmp))) == NULL)
+	if (n > 64 && (n > SIZE_MAX / 2 / sizeof(*se) ||
+	    (se = malloc(2 * n * sizeof(*se))) == NULL))
 		return eval_errorv(e, "out of memory");
 	/* sorting by the items themselves: they are their own keys */
-	if (keys == NULL) {
-		keys = tmp + 2 * n;
-		memcpy(keys, items, n * sizeof(*keys));
+	for (i = 0; i < n; i++) {
+		se[i].se_item = items[i];
+		se[i].se_key = keys != NULL ? keys[i] : items[i];
+		nstr += se[i].se_key->tv_type == TV_STR;
+		nint += se[i].se_key->tv_type == TV_INT;
 	}
 	sc.sc_e = e;
 	sc.sc_reverse = (flags & SORT_REVERSE) != 0;
 	sc.sc_fold = (flags & SORT_FOLD) != 0;
+	sc.sc_pre = nstr == n || nint == n;
 	sc.sc_failed = 0;
-	merge_sort(&sc, items, keys, tmp, tmp + n, n);
-	free(tmp);
+	for (i = 0; sc.sc_pre && i < n; i++)
+		se[i].se_pre = nstr == n ? str_prefix(se[i].se_key,
+		    sc.sc_fold) : (uint64_t)se[i].se_key->u.i ^ (1ULL << 63);
+	merge_sort(&sc, se, se + n, n);
+	for (i = 0; i < n; i++) {
+		items[i] = se[i].se_item;
+		if (keys != NULL)
+			keys[i] = se[i].se_key;
+	}
+	if (se != local)
+		free(se);
 	return sc.sc_failed ? -1 : 0;
 }
 

@@ -109,7 +109,7 @@ dict_view(struct eval *e, const struct tval *d, int what)
 static struct tval *
 dict_update(struct eval *e, struct tval *d, struct args *a)
 {
-	struct tval	**items = NULL, *src;
+	struct tval	**items = NULL, *src, *k;
 	size_t		  n, i;
 
 	if (a->a_npos > 1)
@@ -154,10 +154,18 @@ dict_update(struct eval *e, struct tval *d, struct args *a)
 		}
 	}
 	for (i = 0; i < a->a_nkw; i++) {
+		const char	*kw = a->a_kwname[i];
+		size_t		 len = strlen(kw);
+
 		if (no_cycle(e, d, a->a_kwval[i]) == -1)
 			return NULL;
-		if (tval_dict_set(d, a->a_kwname[i], tval_ref(a->a_kwval[i])) ==
-		    -1)
+		/* the template's own name: ns.total finds it by pointer */
+		if ((k = tmpl_name_find(eval_tmpl(e), kw, len,
+		    tmpl_hash(kw, len))) != NULL)
+			tval_ref(k);
+		else if ((k = tval_str(kw, len)) == NULL)
+			return eval_oom(e);
+		if (tval_dict_put(d, k, tval_ref(a->a_kwval[i])) == -1)
 			return eval_oom(e);
 	}
 	return tval_none();
@@ -263,7 +271,8 @@ markup_result(struct eval *e, struct tval *r)
 
 	if (r == NULL || r->tv_type != TV_STR || (r->tv_flags & TVF_MARKUP))
 		return r;
-	if (r->tv_refs == 1) {
+	/* a new value of ours alone (an arena one is shared, uncounted) */
+	if (r->tv_refs == 1 && !(r->tv_flags & TVF_IMMORTAL)) {
 		r->tv_flags |= TVF_MARKUP;
 		return r;
 	}
@@ -345,10 +354,31 @@ markup_method(struct eval *e, int fid, struct tval *self, struct args *a)
 	return markup_result(e, r);
 }
 
+/*
+ * The methods that store into a container or take from one: a render
+ * that runs one must not have from_json values in an arena
+ * (eval_mutating).  compile.c refuses the arena to a template naming any
+ * of them: the two lists are one (MUTATING_METHODS in tmpl_int.h).
+ */
+static int
+method_mutates(int fid)
+{
+	switch (fid) {
+	case M_L_APPEND: case M_L_EXTEND: case M_L_INSERT: case M_L_POP:
+	case M_L_REMOVE: case M_L_CLEAR: case M_D_UPDATE: case M_D_POP:
+	case M_D_SETDEFAULT: case M_D_CLEAR:
+		return 1;
+	default:
+		return 0;
+	}
+}
+
 /* The str, dict, list, tuple and loop methods templates may call. */
 struct tval *
 method_call(struct eval *e, int fid, struct tval *self, struct args *a)
 {
+	if (method_mutates(fid) && eval_mutating(e) == -1)
+		return NULL;
 	if (self != NULL && self->tv_type == TV_STR &&
 	    (self->tv_flags & TVF_MARKUP))
 		return markup_method(e, fid, self, a);

@@ -28,6 +28,8 @@
 #define JP_KEYS		128	/* distinct keys kept per document */
 #define JP_MEMO		32	/* recent keys by their bytes */
 #define JP_FRAMES	32	/* open containers before the heap is asked */
+#define JP_PDEPTH	8	/* key predictions: object depths ... */
+#define JP_PPOS		16	/* ... and key positions in an object */
 
 /* A key's bytes as two words: for up to 16 bytes they are the key. */
 struct jmemo {
@@ -45,13 +47,81 @@ struct jparse {
 	size_t			 jp_errlen;
 	int			 jp_failed;
 	const struct tmpl	*jp_t;		/* whose names keys may be */
+	struct varena		*jp_va;		/* NULL: counted values */
 	struct tval		**jp_stack;	/* children of open containers */
 	size_t			 jp_nstack;
 	size_t			 jp_cstack;
 	struct tval		*jp_keys[JP_KEYS];
 	size_t			 jp_nkeys;
 	struct jmemo		 jp_memo[JP_MEMO];
+	/*
+	 * The key last found at each depth and position: the objects of a
+	 * JSON array mostly share one key order, so the next object's key
+	 * is checked against it byte for byte before anything else.  Arena
+	 * parses only (an arena key lives as long as the parse), and only
+	 * keys without escapes (their bytes are the raw ones).
+	 */
+	struct tval		*jp_pred[JP_PDEPTH][JP_PPOS];
 };
+
+/*
+ * Values go into the arena when there is one: not counted, so the parser
+ * takes no references (a key that is the template's name is borrowed)
+ * and lets go of none.
+ */
+static inline struct tval *
+jp_str(struct jparse *jp, const char *s, size_t n)
+{
+	struct tval	*v;
+
+	if (jp->jp_va == NULL)
+		return tval_str(s, n);
+	if (n > SIZE_MAX / 2 || (v = varena_val(jp->jp_va, TV_STR,
+	    n + 1)) == NULL)
+		return NULL;
+	v->u.s.p = (char *)(v + 1);
+	v->u.s.len = n;
+	str_fill(v->u.s.p, s, n);
+	return v;
+}
+
+static inline struct tval *
+jp_float(struct jparse *jp, double d)
+{
+	struct tval	*v;
+
+	if (jp->jp_va == NULL)
+		return tval_float(d);
+	if ((v = varena_val(jp->jp_va, TV_FLOAT, 0)) != NULL)
+		v->u.f = d;
+	return v;
+}
+
+static inline struct tval *
+jp_int(struct jparse *jp, int64_t i)
+{
+	struct tval	*v;
+
+	/* small ints are shared immortal values either way */
+	if (jp->jp_va == NULL || (i >= SMALLINT_MIN && i <= SMALLINT_MAX))
+		return tval_int(i);
+	if ((v = varena_val(jp->jp_va, TV_INT, 0)) != NULL)
+		v->u.i = i;
+	return v;
+}
+
+static inline struct tval *
+jp_ref(struct jparse *jp, struct tval *v)
+{
+	return jp->jp_va != NULL ? v : tval_ref(v);
+}
+
+static inline void
+jp_unref(struct jparse *jp, struct tval *v)
+{
+	if (jp->jp_va == NULL)
+		tval_unref(v);
+}
 
 /* Python's json error spelling: message: line L column C (char N). */
 static void *
@@ -210,7 +280,7 @@ jp_string(struct jparse *jp)
 
 	q = jp_scan(p, jp->jp_end);
 	if (q < jp->jp_end && *q == '"') {
-		if ((v = tval_str(p, (size_t)(q - p))) == NULL)
+		if ((v = jp_str(jp, p, (size_t)(q - p))) == NULL)
 			return jp_fail(jp, p, "out of memory");
 		jp->jp_p = q + 1;
 		return v;
@@ -220,7 +290,12 @@ jp_string(struct jparse *jp)
 		buf_free(&b);
 		return NULL;
 	}
-	if ((v = tval_str_buf(&b)) == NULL)
+	if (jp->jp_va != NULL) {
+		v = jp_str(jp, b.b_p != NULL ? b.b_p : "", b.b_len);
+		buf_free(&b);
+	} else
+		v = tval_str_buf(&b);
+	if (v == NULL)
 		return jp_fail(jp, p, "out of memory");
 	return v;
 }
@@ -276,18 +351,18 @@ jp_intern(struct jparse *jp, const char *k, size_t n)
 	size_t		 j;
 
 	if ((v = tmpl_name_find(jp->jp_t, k, n, h)) != NULL)
-		return tval_ref(v);
+		return jp_ref(jp, v);
 	for (j = h & (JP_KEYS - 1); (v = jp->jp_keys[j]) != NULL;
 	    j = (j + 1) & (JP_KEYS - 1))
 		if (v->u.s.h == h && v->u.s.len == n &&
 		    memcmp(v->u.s.p, k, n) == 0)
-			return tval_ref(v);
-	if ((v = tval_str(k, n)) == NULL)
+			return jp_ref(jp, v);
+	if ((v = jp_str(jp, k, n)) == NULL)
 		return NULL;
 	v->u.s.h = h;
 	/* three quarters full: later keys are not shared */
 	if (jp->jp_nkeys < JP_KEYS / 4 * 3) {
-		jp->jp_keys[j] = tval_ref(v);
+		jp->jp_keys[j] = jp_ref(jp, v);
 		jp->jp_nkeys++;
 	}
 	return v;
@@ -322,15 +397,60 @@ jp_key(struct jparse *jp)
 	    0xbf58476d1ce4e5b9ULL) >> 59];
 	if (m->jm_v != NULL && m->jm_len == n && m->jm_w1 == w1 &&
 	    m->jm_w2 == w2 && (n <= 16 || memcmp(m->jm_v->u.s.p, k, n) == 0))
-		return tval_ref(m->jm_v);
+		return jp_ref(jp, m->jm_v);
 	if ((v = jp_intern(jp, k, n)) == NULL)
 		return jp_fail(jp, k, "out of memory");
-	tval_unref(m->jm_v);
-	m->jm_v = tval_ref(v);
+	jp_unref(jp, m->jm_v);
+	m->jm_v = jp_ref(jp, v);
 	m->jm_w1 = w1;
 	m->jm_w2 = w2;
 	m->jm_len = n;
 	return v;
+}
+
+/*
+ * Whether the raw key at k (after its opening quote) is the predicted
+ * key: the same bytes, then the closing quote.  The predicted key has
+ * no backslash, so neither have these bytes, and the quote is real.
+ */
+static inline int
+jp_predicted(const struct tval *pk, const char *k, const char *end)
+{
+	size_t		 n = pk->u.s.len;
+	const char	*s = pk->u.s.p;
+
+	if ((size_t)(end - k) <= n || k[n] != '"')
+		return 0;
+	if (n >= 8 && n <= 16)
+		return jp_load64(k) == jp_load64(s) &&
+		    jp_load64(k + n - 8) == jp_load64(s + n - 8);
+	if (n >= 4 && n < 8)
+		return jp_load32(k) == jp_load32(s) &&
+		    jp_load32(k + n - 4) == jp_load32(s + n - 4);
+	return memcmp(k, s, n) == 0;
+}
+
+/* Whether the eight bytes of w (little-endian) are all ASCII digits. */
+static inline int
+jp_digits8(uint64_t w)
+{
+#if __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
+	return 0;	/* jp_value8 reads the first byte as the lowest */
+#endif
+	return (w & 0xf0f0f0f0f0f0f0f0ULL) == 0x3030303030303030ULL &&
+	    ((w + 0x0606060606060606ULL) & 0xf0f0f0f0f0f0f0f0ULL) ==
+	    0x3030303030303030ULL;
+}
+
+/* Their value, first byte most significant: pairs, quads, then all. */
+static inline uint64_t
+jp_value8(uint64_t w)
+{
+	w -= 0x3030303030303030ULL;
+	w = w * 10 + (w >> 8);
+	w = ((w & 0x000000ff000000ffULL) * (100 + (1000000ULL << 32)) +
+	    ((w >> 16) & 0x000000ff000000ffULL) * (1 + (10000ULL << 32))) >> 32;
+	return w;
 }
 
 /* Ints stay ints; floats use Clinger's fast path or strtod. */
@@ -351,7 +471,7 @@ jp_number(struct jparse *jp)
 		if (++p < end && *p == 'I') {
 			if (end - p >= 8 && memcmp(p, "Infinity", 8) == 0) {
 				jp->jp_p = p + 8;
-				return tval_float(-INFINITY);
+				return jp_float(jp, -INFINITY);
 			}
 		}
 	}
@@ -359,10 +479,17 @@ jp_number(struct jparse *jp)
 		return jp_fail(jp, start, "Expecting value");
 	if (*p == '0')
 		p++;
-	else
+	else {
+		/* eight digits at a time while they fit in 18 */
+		while (end - p >= 8 && nd <= 10 && jp_digits8(jp_load64(p))) {
+			iv = iv * 100000000 + (int64_t)jp_value8(jp_load64(p));
+			p += 8;
+			nd += 8;
+		}
 		for (; p < end && *p >= '0' && *p <= '9'; p++, nd++)
 			if (nd < 18)
 				iv = iv * 10 + (*p - '0');
+	}
 	if (end - p >= 2 && *p == '.' && p[1] >= '0' && p[1] <= '9') {
 		dot = p++;
 		while (p < end && *p >= '0' && *p <= '9')
@@ -381,7 +508,7 @@ jp_number(struct jparse *jp)
 	}
 	jp->jp_p = p;
 	if (dot == NULL && exp == NULL && nd <= 18)
-		return tval_int(neg ? -iv : iv);
+		return jp_int(jp, neg ? -iv : iv);
 	if (p - start >= (ptrdiff_t)sizeof(tmp))
 		return jp_fail(jp, start, "number too long");
 	if (dot != NULL || exp != NULL) {
@@ -411,7 +538,7 @@ jp_number(struct jparse *jp)
 			double	 d = (double)mant;
 
 			d = e10 < 0 ? d / p10[-e10] : d * p10[e10];
-			return tval_float(neg ? -d : d);
+			return jp_float(jp, neg ? -d : d);
 		}
 	}
 	memcpy(tmp, start, (size_t)(p - start));
@@ -420,10 +547,10 @@ jp_number(struct jparse *jp)
 		errno = 0;
 		iv = strtoll(tmp, &endp, 10);
 		if (errno != ERANGE)
-			return tval_int(iv);
+			return jp_int(jp, iv);
 		/* beyond 64 bits: Python keeps an exact int; we round */
 	}
-	return tval_float(strtod(tmp, NULL));
+	return jp_float(jp, strtod(tmp, NULL));
 }
 
 /* Room for one more child on the stack. */
@@ -445,7 +572,7 @@ static void
 jp_unwind(struct jparse *jp, size_t base)
 {
 	while (jp->jp_nstack > base)
-		tval_unref(jp->jp_stack[--jp->jp_nstack]);
+		jp_unref(jp, jp->jp_stack[--jp->jp_nstack]);
 }
 
 static const unsigned char jp_space[256] = {
@@ -459,6 +586,98 @@ static const unsigned char jp_space[256] = {
 			(p)++;						\
 	} while (0)
 
+/*
+ * A list or dict with its n items inside its block, whatever n is; a
+ * dict of more than DICT_LINEAR entries gets its index here too, sized
+ * so that it never grows (jp_dict_fill maintains it).
+ */
+static struct tval *
+jp_container(struct varena *va, int type, size_t n)
+{
+	struct tval	*v;
+	size_t		 elem = type == TV_DICT ? sizeof(struct tdict_ent) :
+	    sizeof(struct tval *), ic = 32;
+
+	if (n > SIZE_MAX / 4 / elem ||
+	    (v = varena_val(va, type, n * elem)) == NULL)
+		return NULL;
+	v->tv_flags |= TVF_INLINE;
+	if (type != TV_DICT) {
+		v->u.l.v = (struct tval **)(v + 1);
+		v->u.l.cap = n;
+		return v;
+	}
+	v->u.d.e = (struct tdict_ent *)(v + 1);
+	v->u.d.cap = n;
+	if (n > DICT_LINEAR) {
+		while (ic < 2 * n)
+			ic *= 2;
+		if ((v->u.d.idx = varena_alloc(va, ic * sizeof(uint32_t))) ==
+		    NULL)
+			return NULL;
+		memset(v->u.d.idx, 0, ic * sizeof(uint32_t));
+		v->u.d.idxcap = ic;
+	}
+	return v;
+}
+
+/*
+ * As tval_dict_fill, without counting: a repeated key keeps its first
+ * place and takes the last value, as json.loads does.  A dict that ends
+ * up with DICT_LINEAR entries or fewer is scanned, not indexed.
+ */
+static void
+jp_dict_fill(struct tval *d, struct tval **kv, size_t n)
+{
+	struct tdict_ent	*e = d->u.d.e;
+	struct tval		*k;
+	size_t			 i, j, m = 0, mask = d->u.d.idxcap - 1;
+	uint64_t		 h, seen = 0;
+	uint32_t		*idx = d->u.d.idx;
+
+	for (i = 0; i < n; i++) {
+		k = kv[2 * i];
+		h = k->tv_type == TV_STR && k->u.s.h != 0 ? k->u.s.h :
+		    tval_hash(k);
+		if (idx == NULL) {
+			j = m;
+			if (seen & (1ULL << (h & 63)))
+				for (j = 0; j < m; j++)
+					if (e[j].de_hash == h &&
+					    (e[j].de_key == k ||
+					    tval_eq(e[j].de_key, k)))
+						break;
+			seen |= 1ULL << (h & 63);
+		} else {
+			size_t	 x;
+
+			for (x = h & mask, j = m; idx[x] != 0;
+			    x = (x + 1) & mask) {
+				j = idx[x] - 1;
+				if (e[j].de_hash == h && (e[j].de_key == k ||
+				    tval_eq(e[j].de_key, k)))
+					break;
+				j = m;
+			}
+			if (j == m)
+				idx[x] = (uint32_t)(m + 1);
+		}
+		if (j < m) {
+			e[j].de_val = kv[2 * i + 1];
+			continue;
+		}
+		e[m].de_key = k;
+		e[m].de_val = kv[2 * i + 1];
+		e[m].de_hash = h;
+		m++;
+	}
+	d->u.d.n = m;
+	if (idx != NULL && m <= DICT_LINEAR) {
+		d->u.d.idx = NULL;
+		d->u.d.idxcap = 0;
+	}
+}
+
 /* The children of the innermost open container, as it is closed. */
 static struct tval *
 jp_close(struct jparse *jp, int obj, size_t base)
@@ -466,6 +685,21 @@ jp_close(struct jparse *jp, int obj, size_t base)
 	struct tval	*c;
 	size_t		 n = jp->jp_nstack - base;
 
+	if (jp->jp_va != NULL) {
+		if ((c = jp_container(jp->jp_va, obj ? TV_DICT : TV_LIST,
+		    obj ? n / 2 : n)) == NULL)
+			return NULL;
+		if (obj)
+			jp_dict_fill(c, jp->jp_stack + base, n / 2);
+		else {
+			if (n > 0)
+				memcpy(c->u.l.v, jp->jp_stack + base,
+				    n * sizeof(*c->u.l.v));
+			c->u.l.n = n;
+		}
+		jp->jp_nstack = base;
+		return c;
+	}
 	if (obj) {
 		/* a repeated key: the last value wins, at the first place */
 		if ((c = tval_container(TV_DICT, n / 2)) == NULL) {
@@ -520,7 +754,7 @@ jp_scalar(struct jparse *jp, const char **pp)
 	case 'N':
 		if (end - p >= 3 && memcmp(p, "NaN", 3) == 0) {
 			*pp = p + 3;
-			if ((v = tval_float(NAN)) == NULL)
+			if ((v = jp_float(jp, NAN)) == NULL)
 				return jp_fail(jp, p, "out of memory");
 			return v;
 		}
@@ -528,7 +762,7 @@ jp_scalar(struct jparse *jp, const char **pp)
 	case 'I':
 		if (end - p >= 8 && memcmp(p, "Infinity", 8) == 0) {
 			*pp = p + 8;
-			if ((v = tval_float(INFINITY)) == NULL)
+			if ((v = jp_float(jp, INFINITY)) == NULL)
 				return jp_fail(jp, p, "out of memory");
 			return v;
 		}
@@ -561,9 +795,10 @@ jp_document(struct jparse *jp)
 		size_t	 jf_base;
 		int	 jf_obj;
 	}		 local[JP_FRAMES], *frames = local, *nf;
-	struct tval	*v = NULL, **sp, **slim;
+	struct tval	*v = NULL, **sp, **slim, **pk;
 	const char	*p, *end = jp->jp_end, *q;
 	int		 depth = 0, obj = 0;
+	size_t		 pos;
 
 #define JP_SYNC()	(jp->jp_nstack = (size_t)(sp - jp->jp_stack))
 #define JP_LOAD()	do {						\
@@ -574,7 +809,7 @@ jp_document(struct jparse *jp)
 	if (sp == slim) {						\
 		JP_SYNC();						\
 		if (jp_grow(jp) == -1) {				\
-			tval_unref(x);					\
+			jp_unref(jp, x);				\
 			jp_fail(jp, p, "out of memory");		\
 			goto fail;					\
 		}							\
@@ -597,7 +832,8 @@ value:
 	if (*p == '"') {
 		q = jp_scan(p + 1, end);
 		if (q < end && *q == '"') {
-			if ((v = tval_str(p + 1, (size_t)(q - p - 1))) == NULL) {
+			if ((v = jp_str(jp, p + 1, (size_t)(q - p - 1))) ==
+			    NULL) {
 				jp_fail(jp, p, "out of memory");
 				goto fail;
 			}
@@ -647,10 +883,25 @@ key:
 		    "quotes");
 		goto fail;
 	}
+	pk = NULL;
+	if (jp->jp_va != NULL && depth <= JP_PDEPTH && (pos = (size_t)(sp -
+	    jp->jp_stack - frames[depth - 1].jf_base) / 2) < JP_PPOS) {
+		pk = &jp->jp_pred[depth - 1][pos];
+		if (*pk != NULL && jp_predicted(*pk, p + 1, end)) {
+			v = *pk;
+			p += v->u.s.len + 2;
+			goto keyed;
+		}
+	}
 	jp->jp_p = p;
 	if ((v = jp_key(jp)) == NULL)
 		goto fail;
+	/* no escapes: the raw bytes are the key's */
+	if (pk != NULL && v->tv_type == TV_STR &&
+	    (size_t)(jp->jp_p - p) == v->u.s.len + 2)
+		*pk = v;
 	p = jp->jp_p;
+keyed:
 	JP_PUSH(v);
 	/* JSON from an API has ": " or ":" */
 	if (p < end && *p == ':')
@@ -716,10 +967,12 @@ out:
 /*
  * json.loads of a whole document; trailing data is an error.  Keys that
  * are names the template t uses (t may be NULL) become its own values.
+ * With va the values are the arena's (on failure they stay there until
+ * the arena is freed; va->va_full says when it ran out of room).
  */
 struct tval *
-json_parse(const char *s, size_t len, const struct tmpl *t, char *err,
-    size_t errlen)
+json_parse(const char *s, size_t len, const struct tmpl *t,
+    struct varena *va, char *err, size_t errlen)
 {
 	struct jparse	 jparse, *jp = &jparse;
 	struct tval	*v = NULL;
@@ -727,6 +980,7 @@ json_parse(const char *s, size_t len, const struct tmpl *t, char *err,
 
 	memset(jp, 0, sizeof(*jp));
 	jp->jp_t = t;
+	jp->jp_va = va;
 	jp->jp_s = jp->jp_p = s;
 	jp->jp_end = s + len;
 	jp->jp_err = err;
@@ -734,16 +988,18 @@ json_parse(const char *s, size_t len, const struct tmpl *t, char *err,
 	if ((v = jp_document(jp)) != NULL) {
 		JP_WS(jp->jp_p, jp->jp_end);
 		if (jp->jp_p != jp->jp_end) {
-			tval_unref(v);
+			jp_unref(jp, v);
 			v = jp_fail(jp, jp->jp_p, "Extra data");
 		}
 	} else if (!jp->jp_failed)
 		jp_fail(jp, jp->jp_p, "out of memory");
 	jp_unwind(jp, 0);
-	for (i = 0; i < JP_KEYS; i++)
-		tval_unref(jp->jp_keys[i]);
-	for (i = 0; i < JP_MEMO; i++)
-		tval_unref(jp->jp_memo[i].jm_v);
+	if (va == NULL) {
+		for (i = 0; i < JP_KEYS; i++)
+			tval_unref(jp->jp_keys[i]);
+		for (i = 0; i < JP_MEMO; i++)
+			tval_unref(jp->jp_memo[i].jm_v);
+	}
 	free(jp->jp_stack);
 	return v;
 }

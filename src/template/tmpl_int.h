@@ -239,6 +239,8 @@ struct tmpl {
 	size_t		 t_outhint;
 	/* names the renderer binds itself, interned like the template's */
 	struct tval	*t_kloop, *t_kcaller, *t_kvarargs, *t_kkwargs;
+	/* no mutating method is named: from_json may use an arena */
+	int		 t_arena_ok;
 };
 
 /* The template's interned names (template.c). */
@@ -506,6 +508,8 @@ enum tv_type {
 	TV_JOINER	/* joiner(): u.joi */
 };
 
+#define DICT_LINEAR	8	/* dicts this small are scanned, not indexed */
+
 struct tdict_ent {
 	struct tval	*de_key;
 	struct tval	*de_val;
@@ -526,6 +530,7 @@ struct macro;
 #define TVF_NSIN	0x100	/* container may hold a namespace */
 #define TVF_MARKUP	0x200	/* str is a markupsafe Markup (escape, safe) */
 #define TVF_INLINE	0x400	/* items/entries inside the value's block */
+#define TVF_ARENA	0x800	/* in a render's value arena (with IMMORTAL) */
 
 struct tval {
 	uint8_t		 tv_type;
@@ -578,6 +583,11 @@ struct tval {
 		} joi;
 	} u;
 };
+
+#define SLAB_NONE	0xff	/* tv_slab of a value not from the cache */
+/* ints in this range are shared immortal values (value.c) */
+#define SMALLINT_MIN	(-5)
+#define SMALLINT_MAX	1024
 
 /*
  * Counting is the hottest thing the renderer does: inside the engine
@@ -661,8 +671,25 @@ int		 tval_list_adopt(struct tval *l, struct tval **items, size_t n);
 struct tval	*tval_dict_get(const struct tval *d, const struct tval *k);
 struct tval	*tval_dict_gets(const struct tval *d, const char *k, size_t,
 		    uint64_t hash);
-struct tval	*dict_get_key(const struct tval *d, const struct tval *key,
-		    uint32_t *slot);
+struct tval	*dict_get_key_slow(const struct tval *d,
+		    const struct tval *key, uint32_t *slot);
+
+/*
+ * d[key] for a key the template interned: the slot where it was found
+ * last time (objects of one JSON array share a key order) holding this
+ * very key answers without a call; else value.c looks further.
+ * Borrowed, or NULL.
+ */
+static inline struct tval *
+dict_get_key(const struct tval *d, const struct tval *key, uint32_t *slot)
+{
+	size_t	 i = *slot;
+
+	if (i < d->u.d.n && d->u.d.e[i].de_key == key)
+		return d->u.d.e[i].de_val;
+	return dict_get_key_slow(d, key, slot);
+}
+
 int		 tval_hashable(const struct tval *);
 uint64_t	 tval_hash(const struct tval *);
 int		 tval_eq(const struct tval *, const struct tval *);
@@ -680,9 +707,91 @@ int		 tval_is_container(const struct tval *);
 int		 tval_reaches(const struct tval *from, const struct tval *to,
 		    int depth);
 
-/* JSON (json.c). */
+/*
+ * A render's value arena (value.c): from_json builds a body's values here
+ * by bumping a pointer, and the render frees them all at once when it
+ * ends, instead of counting and releasing each one.  Arena values are
+ * TVF_IMMORTAL | TVF_ARENA, so references to them are not counted; an
+ * arena container points only to arena values, immortal ones and the
+ * template's interned names (which outlive the render), and holds no
+ * counted reference.  Nothing may store an arena value where it outlives
+ * the render: a template that can mutate a container gets no arena
+ * (compile.c, t_arena_ok), and the mutating methods refuse to run once a
+ * render has used one (functions.c).  va_cap bounds the bytes; an
+ * allocation past it fails and sets va_full.
+ */
+#define MUTATING_METHODS	{ "append", "extend", "insert", "pop",	\
+	    "remove", "clear", "update", "setdefault" }
+struct varena_blk;
+struct varena {
+	struct varena_blk	*va_head;
+	char			*va_p;		/* the head block's free space */
+	char			*va_end;
+	size_t			 va_used;	/* bytes of all blocks */
+	size_t			 va_cap;
+	int			 va_full;
+};
+void		*varena_alloc_slow(struct varena *, size_t);
+void		 varena_free(struct varena *);
+/*
+ * n bytes and a NUL into a new str's block: most strings of a JSON body
+ * are short, and two overlapping words copy them without a call.
+ */
+static inline void
+str_fill(char *p, const char *s, size_t n)
+{
+	uint64_t	 a, b;
+	uint32_t	 c, d;
+
+	if (n >= 8 && n <= 16) {
+		memcpy(&a, s, 8);
+		memcpy(&b, s + n - 8, 8);
+		memcpy(p, &a, 8);
+		memcpy(p + n - 8, &b, 8);
+	} else if (n >= 4 && n < 8) {
+		memcpy(&c, s, 4);
+		memcpy(&d, s + n - 4, 4);
+		memcpy(p, &c, 4);
+		memcpy(p + n - 4, &d, 4);
+	} else if (n > 0)
+		memcpy(p, s, n);
+	p[n] = '\0';
+}
+
+/* size bytes, 16-aligned: a bump of the pointer unless the block is full */
+static inline void *
+varena_alloc(struct varena *va, size_t size)
+{
+	void	*p;
+
+	size = (size + 15) & ~(size_t)15;
+	if ((size_t)(va->va_end - va->va_p) < size)
+		return varena_alloc_slow(va, size);
+	p = va->va_p;
+	va->va_p += size;
+	return p;
+}
+
+/* A value of the arena with extra bytes after it; the union zeroed. */
+static inline struct tval *
+varena_val(struct varena *va, int type, size_t extra)
+{
+	struct tval	*v;
+
+	if ((v = varena_alloc(va, sizeof(*v) + extra)) == NULL)
+		return NULL;
+	v->tv_slab = SLAB_NONE;
+	v->tv_type = (uint8_t)type;
+	v->tv_flags = TVF_IMMORTAL | TVF_ARENA;
+	v->tv_refs = 1;
+	memset(&v->u, 0, sizeof(v->u));
+	return v;
+}
+
+
+/* JSON (json.c).  va: the values go into this arena (NULL: counted). */
 struct tval	*json_parse(const char *, size_t, const struct tmpl *,
-		    char *err, size_t errlen);
+		    struct varena *va, char *err, size_t errlen);
 /* json.dumps: mode 0 json_encode (insertion order), 1 tojson (sorted,
  * html-safe), 2 compact (jwt: ',' ':'); indent < 0: none. */
 int		 json_dump(struct buf *, const struct tval *, int mode,
@@ -720,6 +829,10 @@ size_t		 eval_maxout(struct eval *);
 time_t		 eval_now(struct eval *);
 const struct tmpl_env *eval_env(struct eval *);
 const struct tmpl *eval_tmpl(struct eval *);
+/* The arena for a JSON document of len bytes, or NULL: count its values. */
+struct varena	*eval_arena(struct eval *, size_t len);
+/* A method that stores into or takes from a container is about to run. */
+int		 eval_mutating(struct eval *);
 struct tval	*eval_getattr(struct eval *, struct tval *, const char *, size_t);
 struct tval	*eval_getitem(struct eval *, struct tval *, struct tval *);
 struct tval	*eval_call_value(struct eval *, struct tval *, struct args *);

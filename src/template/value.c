@@ -7,6 +7,7 @@
 #include "build.h"
 
 #include <inttypes.h>
+#include <stddef.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,7 +21,6 @@
 #undef tval_list_append
 
 #define VAL_MAXDEPTH	500	/* recursion bound for eq / hash / repr */
-#define DICT_LINEAR	8	/* dicts this small are scanned, not indexed */
 
 struct tval tval_undef_static = { TV_UNDEF, TVF_IMMORTAL, 0, 1, { .i = 0 } };
 struct tval tval_none_static = { TV_NONE, TVF_IMMORTAL, 0, 1, { .i = 0 } };
@@ -33,7 +33,6 @@ struct tval tval_false_static = { TV_BOOL, TVF_IMMORTAL, 0, 1, { .i = 0 } };
  * them here instead of through malloc is most of the renderer's speed.
  * Sanitizer builds use plain malloc so that they still see every misuse.
  */
-#define SLAB_NONE	0xff
 #define SLAB_CAP	4096		/* blocks kept per size class */
 static const size_t slab_sizes[] = { 64, 96, 128, 192, 256 };
 #define SLAB_NCLASS	(sizeof(slab_sizes) / sizeof(slab_sizes[0]))
@@ -217,8 +216,6 @@ tval_alloc(int type, size_t extra)
  * Small ints are shared immortal values, like CPython's: JSON bodies and
  * loops are full of them and each would otherwise be a malloc.
  */
-#define SMALLINT_MIN	(-5)
-#define SMALLINT_MAX	1024
 static struct tval smallints[SMALLINT_MAX - SMALLINT_MIN + 1];
 
 static void __attribute__((constructor))
@@ -279,8 +276,6 @@ struct tval *
 tval_str(const char *s, size_t len)
 {
 	struct tval	*v;
-	uint64_t	 a, b;
-	uint32_t	 c, d;
 	uint8_t		 cls;
 	char		*p;
 
@@ -295,21 +290,10 @@ tval_str(const char *s, size_t len)
 	v->u.s.len = len;
 	v->u.s.h = 0;
 	v->u.s.nch = 0;
-	if (s == NULL)
-		;	/* the caller fills the bytes */
-	else if (len >= 8 && len <= 16) {
-		memcpy(&a, s, 8);
-		memcpy(&b, s + len - 8, 8);
-		memcpy(p, &a, 8);
-		memcpy(p + len - 8, &b, 8);
-	} else if (len >= 4 && len < 8) {
-		memcpy(&c, s, 4);
-		memcpy(&d, s + len - 4, 4);
-		memcpy(p, &c, 4);
-		memcpy(p + len - 4, &d, 4);
-	} else if (len > 0)
-		memcpy(p, s, len);
-	p[len] = '\0';
+	if (s != NULL)
+		str_fill(p, s, len);
+	else
+		p[len] = '\0';	/* the caller fills the bytes */
 	return v;
 }
 
@@ -397,6 +381,83 @@ struct tval *
 tval_tuple(void)
 {
 	return tval_alloc(TV_TUPLE, 0);
+}
+
+/* --- The render's value arena (see tmpl_int.h) ------------------------- */
+
+#define VARENA_BLK	(64 * 1024)	/* the first block; later ones double */
+#define VARENA_SPARE	(1024 * 1024)	/* a block this size is kept */
+
+struct varena_blk {
+	struct varena_blk	*vb_next;
+	size_t			 vb_size;
+	max_align_t		 vb_data[];
+};
+
+/*
+ * One block is kept per thread between renders, so that a render does
+ * not ask malloc for its arena.  Sanitizer builds free every block, so a
+ * value used after its render is still caught.
+ */
+#ifndef SLAB_DISABLED
+static __thread struct varena_blk	*varena_spare;
+#endif
+
+/* The head block is full: a new one, the spare when it is big enough. */
+void *
+varena_alloc_slow(struct varena *va, size_t size)
+{
+	struct varena_blk	*b;
+	size_t			 bs;
+	void			*p;
+
+	bs = va->va_head == NULL ? VARENA_BLK : va->va_head->vb_size * 2;
+	while (bs - sizeof(*b) < size)
+		bs *= 2;
+	if (va->va_full || bs > va->va_cap - va->va_used) {
+		va->va_full = 1;
+		return NULL;
+	}
+#ifndef SLAB_DISABLED
+	if ((b = varena_spare) != NULL && b->vb_size >= bs) {
+		varena_spare = NULL;
+		bs = b->vb_size;
+	} else
+#endif
+	if ((b = malloc(bs)) == NULL)
+		return NULL;
+	b->vb_next = va->va_head;
+	b->vb_size = bs;
+	va->va_head = b;
+	va->va_used += bs;
+	va->va_p = (char *)b->vb_data;
+	va->va_end = (char *)b + bs;
+	p = va->va_p;
+	va->va_p += size;
+	return p;
+}
+
+void
+varena_free(struct varena *va)
+{
+	struct varena_blk	*b, *next;
+
+	for (b = va->va_head; b != NULL; b = next) {
+		next = b->vb_next;
+#ifndef SLAB_DISABLED
+		if (b->vb_size <= VARENA_SPARE && (varena_spare == NULL ||
+		    varena_spare->vb_size < b->vb_size)) {
+			free(varena_spare);
+			varena_spare = b;
+			continue;
+		}
+#endif
+		free(b);
+	}
+	va->va_head = NULL;
+	va->va_p = va->va_end = NULL;
+	va->va_used = 0;
+	va->va_full = 0;
 }
 
 struct tval *
@@ -939,13 +1000,13 @@ tval_dict_gets(const struct tval *d, const char *k, size_t len, uint64_t h)
 }
 
 /*
- * d[key] for a key the template interned: the slot where it was found
- * last time (objects of one JSON array share a key order), then a scan
- * comparing pointers (from_json shares the template's keys), then the
- * general lookup.  Borrowed, or NULL.
+ * dict_get_key past its inline check: the slot's key by its bytes (the
+ * globals' keys are not the template's), then a scan comparing pointers
+ * (from_json shares the template's keys), then the general lookup.
  */
 struct tval *
-dict_get_key(const struct tval *d, const struct tval *key, uint32_t *slot)
+dict_get_key_slow(const struct tval *d, const struct tval *key,
+    uint32_t *slot)
 {
 	const struct tdict_ent	*e = d->u.d.e;
 	const struct tval	*k;
@@ -953,10 +1014,9 @@ dict_get_key(const struct tval *d, const struct tval *key, uint32_t *slot)
 	ssize_t			 j;
 
 	if (i < n) {
-		/* the globals' keys are not the template's: compare bytes */
-		if ((k = e[i].de_key) == key || (e[i].de_hash == key->u.s.h &&
-		    k->tv_type == TV_STR && k->u.s.len == key->u.s.len &&
-		    memcmp(k->u.s.p, key->u.s.p, key->u.s.len) == 0))
+		if (e[i].de_hash == key->u.s.h && (k = e[i].de_key)->tv_type ==
+		    TV_STR && k->u.s.len == key->u.s.len &&
+		    memcmp(k->u.s.p, key->u.s.p, key->u.s.len) == 0)
 			return e[i].de_val;
 	}
 	if (d->u.d.idx == NULL)
