@@ -21,7 +21,9 @@
  *  - Each configuration generation has its own multi handle, hence its own
  *    connection cache and DNS cache: a connection made under an old CA
  *    bundle, allow list or pin is never reused after a change, while the
- *    calls that started under it finish there.
+ *    calls that started under it finish there.  Its CA bundle is parsed
+ *    once into an X509_STORE that every TLS connection of the generation
+ *    trusts, and only it (egress_sslctx_cb).
  *  - No proxy (CURLOPT_PROXY "" makes libcurl ignore http_proxy and the
  *    like), no .netrc, no cookie engine, no HSTS or alt-svc cache, no
  *    Expect: 100-continue.
@@ -71,6 +73,7 @@
 #include <openssl/bio.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
+#include <openssl/ssl.h>
 #include <openssl/x509.h>
 #include <openssl/x509_vfy.h>
 
@@ -94,9 +97,11 @@ struct egress_gen {
 	struct egress		*g_eg;
 	CURLM			*g_multi;
 	CURLSH			*g_share;	/* TLS sessions across calls */
+	X509_STORE		*g_store;	/* g_ca parsed, for every TLS
+						   connection (egress_sslctx_cb) */
 	struct event		*g_timer;
 	struct netpolicy	 g_policy;
-	struct curl_blob	 g_ca;
+	struct curl_blob	 g_ca;		/* what g_store was made of */
 	struct curl_slist	*g_resolve;
 	const char		*g_protocols;
 	int			 g_timeout_ms;
@@ -144,6 +149,8 @@ struct egress_call {
 };
 
 static void	 egress_gen_free(struct egress_gen *);
+
+static unsigned int	 egress_curl_version;	/* libcurl's, at run time */
 
 const char *
 egress_error_name(enum egress_error e)
@@ -234,6 +241,7 @@ egress_init(char *err, size_t errlen)
 		    vi->ssl_version ? vi->ssl_version : "no TLS");
 		return -1;
 	}
+	egress_curl_version = vi->version_num;
 	/*
 	 * Warm up what is loaded on first use, while files can still be
 	 * opened and code mapped: the resolver's NSS modules (nsswitch.conf
@@ -267,6 +275,47 @@ egress_ca_count(const void *buf, size_t len)
 	ERR_clear_error();
 	BIO_free(bio);
 	return n;
+}
+
+/*
+ * The certificates (and CRLs) of a PEM bundle in a store of their own, read
+ * as libcurl reads CURLOPT_CAINFO_BLOB; NULL if it holds none.
+ */
+static X509_STORE *
+egress_ca_store(const void *buf, size_t len)
+{
+	STACK_OF(X509_INFO)	*inf = NULL;
+	X509_INFO		*it;
+	X509_STORE		*st = NULL;
+	BIO			*bio = NULL;
+	int			 i, n = 0;
+
+	if (len > INT32_MAX || (bio = BIO_new_mem_buf(buf, (int)len)) == NULL ||
+	    (inf = PEM_X509_INFO_read_bio(bio, NULL, NULL, NULL)) == NULL ||
+	    (st = X509_STORE_new()) == NULL)
+		goto fail;
+	for (i = 0; i < sk_X509_INFO_num(inf); i++) {
+		it = sk_X509_INFO_value(inf, i);
+		if (it->x509 != NULL) {
+			if (X509_STORE_add_cert(st, it->x509) != 1)
+				goto fail;
+			n++;
+		}
+		if (it->crl != NULL && X509_STORE_add_crl(st, it->crl) != 1)
+			goto fail;
+	}
+	if (n == 0)
+		goto fail;
+	sk_X509_INFO_pop_free(inf, X509_INFO_free);
+	BIO_free(bio);
+	return st;
+fail:
+	ERR_clear_error();
+	X509_STORE_free(st);
+	if (inf != NULL)
+		sk_X509_INFO_pop_free(inf, X509_INFO_free);
+	BIO_free(bio);
+	return NULL;
 }
 
 int
@@ -400,11 +449,6 @@ egress_gen_new(struct egress *e, const struct egress_conf *conf, char *err,
 	struct curl_slist	*l;
 	size_t			 i;
 
-	if (conf->ec_ca == NULL || conf->ec_calen == 0 ||
-	    egress_ca_count(conf->ec_ca, conf->ec_calen) < 1) {
-		snprintf(err, errlen, "the CA bundle holds no PEM certificate");
-		return NULL;
-	}
 	if (conf->ec_timeout_ms < 1 || conf->ec_max_body < 1) {
 		snprintf(err, errlen, "timeout and body limit must be "
 		    "positive");
@@ -413,6 +457,13 @@ egress_gen_new(struct egress *e, const struct egress_conf *conf, char *err,
 	if ((g = calloc(1, sizeof(*g))) == NULL)
 		goto nomem;
 	g->g_eg = e;
+	if (conf->ec_ca == NULL || conf->ec_calen == 0 ||
+	    (g->g_store = egress_ca_store(conf->ec_ca,
+	    conf->ec_calen)) == NULL) {
+		snprintf(err, errlen, "the CA bundle holds no PEM certificate");
+		egress_gen_free(g);
+		return NULL;
+	}
 	TAILQ_INIT(&g->g_calls);
 	if (egress_policy_copy(&g->g_policy, conf->ec_policy) == -1)
 		goto nomem;
@@ -421,7 +472,6 @@ egress_gen_new(struct egress *e, const struct egress_conf *conf, char *err,
 		goto nomem;
 	memcpy(g->g_ca.data, conf->ec_ca, conf->ec_calen);
 	g->g_ca.len = conf->ec_calen;
-	g->g_ca.flags = CURL_BLOB_NOCOPY;
 	for (i = 0; i < conf->ec_nresolve; i++) {
 		if ((l = curl_slist_append(g->g_resolve,
 		    conf->ec_resolve[i])) == NULL)
@@ -968,6 +1018,20 @@ out:
 	return rc;
 }
 
+/*
+ * A TLS connection's context, before its handshake: trust the generation's
+ * store and nothing else (the context starts with an empty one, and
+ * libcurl adds nothing to it with no file, directory or blob set).
+ */
+static CURLcode
+egress_sslctx_cb(CURL *easy, void *sslctx, void *arg)
+{
+	struct egress_gen	*g = arg;
+
+	SSL_CTX_set1_cert_store(sslctx, g->g_store);
+	return CURLE_OK;
+}
+
 static int
 egress_setopts(struct egress_call *c, const struct egress_request *req,
     long window)
@@ -992,10 +1056,21 @@ egress_setopts(struct egress_call *c, const struct egress_request *req,
 	SET(CURLOPT_SSL_VERIFYPEER, 1L);
 	SET(CURLOPT_SSL_VERIFYHOST, 2L);
 	SET(CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
-	/* Only the configured bundle: not libcurl's built-in path too. */
+	/*
+	 * Only the configured bundle, not libcurl's built-in path too: no
+	 * file, no directory, and every TLS connection gets the
+	 * generation's store (egress_sslctx_cb), libcurl's cache of stores
+	 * off.  Not CURLOPT_CAINFO_BLOB: libcurl copies a blob into every
+	 * connection it considers (once per call, reused or not), compares
+	 * it whole when it looks for one to reuse, and parses it again for
+	 * each new TLS connection.
+	 */
 	SET(CURLOPT_CAINFO, (char *)NULL);
 	SET(CURLOPT_CAPATH, (char *)NULL);
-	SET(CURLOPT_CAINFO_BLOB, &g->g_ca);
+	SET(CURLOPT_SSL_CTX_FUNCTION, egress_sslctx_cb);
+	SET(CURLOPT_SSL_CTX_DATA, g);
+	if (egress_curl_version >= 0x075700)	/* 7.87 */
+		SET(CURLOPT_CA_CACHE_TIMEOUT, 0L);
 	SET(CURLOPT_SHARE, g->g_share);
 	if (g->g_resolve != NULL)
 		SET(CURLOPT_RESOLVE, g->g_resolve);
@@ -1412,6 +1487,7 @@ egress_gen_free(struct egress_gen *g)
 		curl_multi_cleanup(g->g_multi);
 	if (g->g_share != NULL)
 		curl_share_cleanup(g->g_share);
+	X509_STORE_free(g->g_store);
 	if (g->g_timer != NULL)
 		event_free(g->g_timer);
 	curl_slist_free_all(g->g_resolve);
