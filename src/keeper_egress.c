@@ -92,6 +92,24 @@
 
 struct egress_call;
 
+/*
+ * A socket libcurl uses, by fd.  An upstream connection's read event stays
+ * registered while the connection waits in the cache for its next call
+ * (libcurl says CURL_POLL_REMOVE between two calls on it): taking it out of
+ * epoll and putting it back would cost two system calls a call.  It goes
+ * when it fires while libcurl is not watching (the upstream closed, or
+ * spoke out of turn: libcurl finds out when it next picks the connection),
+ * when libcurl closes the socket (egress_closesocket_cb), and when a new
+ * socket gets the same number (egress_opensocket_cb).  Other sockets
+ * (the resolver's) and write interest are taken out at once.
+ */
+struct egress_sock {
+	struct event		*s_ev;
+	short			 s_reg;		/* events registered now */
+	short			 s_want;	/* what libcurl watches; 0: none */
+	int			 s_conn;	/* made by egress_opensocket_cb */
+};
+
 /* One configuration generation: its rules, connections and DNS cache. */
 struct egress_gen {
 	struct egress		*g_eg;
@@ -100,6 +118,8 @@ struct egress_gen {
 	X509_STORE		*g_store;	/* g_ca parsed, for every TLS
 						   connection (egress_sslctx_cb) */
 	struct event		*g_timer;
+	struct egress_sock	*g_socks;	/* by fd */
+	size_t			 g_nsocks;
 	struct netpolicy	 g_policy;
 	struct curl_blob	 g_ca;		/* what g_store was made of */
 	struct curl_slist	*g_resolve;
@@ -378,35 +398,91 @@ egress_event_cb(evutil_socket_t, short, void *);
 static void
 egress_timer_event_cb(evutil_socket_t, short, void *);
 
+/* The entry of fd, made (and the table grown) if need be; NULL: no memory. */
+static struct egress_sock *
+egress_sock_get(struct egress_gen *g, curl_socket_t fd)
+{
+	struct egress_sock	*ns;
+	size_t			 n;
+
+	if (fd < 0)
+		return NULL;
+	if ((size_t)fd >= g->g_nsocks) {
+		n = (size_t)fd < 32 ? 64 : (size_t)fd * 2;
+		if ((ns = reallocarray(g->g_socks, n, sizeof(*ns))) == NULL)
+			return NULL;
+		memset(ns + g->g_nsocks, 0, (n - g->g_nsocks) * sizeof(*ns));
+		g->g_socks = ns;
+		g->g_nsocks = n;
+	}
+	return &g->g_socks[fd];
+}
+
+/* Out of epoll (and of libevent's books, which the kernel's may not match). */
+static void
+egress_sock_unwatch(struct egress_sock *so)
+{
+	if (so->s_reg != 0)
+		event_del(so->s_ev);
+	so->s_reg = 0;
+}
+
 /* libcurl tells which sockets to watch: one persistent event each. */
 static int
 egress_socket_cb(CURL *easy, curl_socket_t s, int what, void *arg,
     void *sockp)
 {
 	struct egress_gen	*g = arg;
-	struct event		*ev = sockp;
-	short			 flags;
+	struct egress_sock	*so;
+	short			 flags = 0;
 
 	if (what == CURL_POLL_REMOVE) {
-		if (ev != NULL)
-			event_free(ev);
+		if (s < 0 || (size_t)s >= g->g_nsocks)
+			return 0;
+		so = &g->g_socks[s];
+		so->s_want = 0;
+		/* Only a connection's read interest waits for its next call. */
+		if (!so->s_conn || (so->s_reg & EV_WRITE))
+			egress_sock_unwatch(so);
 		return 0;
 	}
-	flags = EV_PERSIST;
+	if ((so = egress_sock_get(g, s)) == NULL)
+		return -1;
 	if (what & CURL_POLL_IN)
 		flags |= EV_READ;
 	if (what & CURL_POLL_OUT)
 		flags |= EV_WRITE;
-	if (ev == NULL) {
-		ev = event_new(g->g_eg->e_base, s, flags, egress_event_cb, g);
-		if (ev == NULL)
-			return -1;
-		curl_multi_assign(g->g_multi, s, ev);
-	} else {
-		event_del(ev);
-		event_assign(ev, g->g_eg->e_base, s, flags, egress_event_cb, g);
+	so->s_want = flags;
+	if (so->s_reg == flags)
+		return 0;
+	egress_sock_unwatch(so);
+	if (so->s_ev == NULL && (so->s_ev = event_new(g->g_eg->e_base, s,
+	    flags | EV_PERSIST, egress_event_cb, g)) == NULL)
+		return -1;
+	event_assign(so->s_ev, g->g_eg->e_base, s, flags | EV_PERSIST,
+	    egress_event_cb, g);
+	if (event_add(so->s_ev, NULL) == -1)
+		return -1;
+	so->s_reg = flags;
+	return 0;
+}
+
+/*
+ * libcurl closes a socket it opened through egress_opensocket_cb: its
+ * event goes first.  arg is the generation (a connection outlives the
+ * call that made it).
+ */
+static int
+egress_closesocket_cb(void *arg, curl_socket_t s)
+{
+	struct egress_gen	*g = arg;
+
+	if (s >= 0 && (size_t)s < g->g_nsocks) {
+		egress_sock_unwatch(&g->g_socks[s]);
+		g->g_socks[s].s_want = 0;
+		g->g_socks[s].s_conn = 0;
 	}
-	return event_add(ev, NULL) == 0 ? 0 : -1;
+	return close(s);
 }
 
 /* libcurl's one timer: -1 stops it, 0 means as soon as possible. */
@@ -630,6 +706,7 @@ static curl_socket_t
 egress_opensocket_cb(void *arg, curlsocktype purpose, struct curl_sockaddr *a)
 {
 	struct egress_call	*c = arg;
+	struct egress_sock	*so;
 	const char		*why;
 	char			 addr[INET6_ADDRSTRLEN + 2];
 	int			 fd;
@@ -651,7 +728,17 @@ egress_opensocket_cb(void *arg, curlsocktype purpose, struct curl_sockaddr *a)
 		return CURL_SOCKET_BAD;
 	}
 	fd = socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol);
-	return fd == -1 ? CURL_SOCKET_BAD : fd;
+	if (fd == -1)
+		return CURL_SOCKET_BAD;
+	/* Whatever was registered under this number was another socket's. */
+	if ((so = egress_sock_get(c->c_gen, fd)) == NULL) {
+		close(fd);
+		return CURL_SOCKET_BAD;
+	}
+	egress_sock_unwatch(so);
+	so->s_want = 0;
+	so->s_conn = 1;
+	return fd;
 }
 
 /*
@@ -1076,6 +1163,8 @@ egress_setopts(struct egress_call *c, const struct egress_request *req,
 		SET(CURLOPT_RESOLVE, g->g_resolve);
 	SET(CURLOPT_OPENSOCKETFUNCTION, egress_opensocket_cb);
 	SET(CURLOPT_OPENSOCKETDATA, c);
+	SET(CURLOPT_CLOSESOCKETFUNCTION, egress_closesocket_cb);
+	SET(CURLOPT_CLOSESOCKETDATA, g);
 	SET(CURLOPT_PREREQFUNCTION, egress_prereq_cb);
 	SET(CURLOPT_PREREQDATA, c);
 	SET(CURLOPT_HEADERFUNCTION, egress_header_cb);
@@ -1342,8 +1431,14 @@ static void
 egress_event_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct egress_gen	*g = arg;
+	struct egress_sock	*so = &g->g_socks[fd];
 	int			 running, action = 0;
 
+	/* A cached connection stirred between calls: stop listening. */
+	if (so->s_want == 0) {
+		egress_sock_unwatch(so);
+		return;
+	}
 	if (what & EV_READ)
 		action |= CURL_CSELECT_IN;
 	if (what & EV_WRITE)
@@ -1477,14 +1572,19 @@ static void
 egress_gen_free(struct egress_gen *g)
 {
 	struct egress_call	*c;
+	size_t			 i;
 
 	if (g == NULL)
 		return;
 	while ((c = TAILQ_FIRST(&g->g_calls)) != NULL)
 		egress_call_free(c);
-	/* Closes the cached connections, through egress_socket_cb. */
+	/* Closes the cached connections, through egress_closesocket_cb. */
 	if (g->g_multi != NULL)
 		curl_multi_cleanup(g->g_multi);
+	for (i = 0; i < g->g_nsocks; i++)
+		if (g->g_socks[i].s_ev != NULL)
+			event_free(g->g_socks[i].s_ev);
+	free(g->g_socks);
 	if (g->g_share != NULL)
 		curl_share_cleanup(g->g_share);
 	X509_STORE_free(g->g_store);
