@@ -104,6 +104,10 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 class _Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
     daemon_threads = True
     allow_reuse_address = True
+    # socketserver's default backlog is 5: a burst of new connections
+    # from the keeper (auth_oauth's 200 concurrent calls) would wait for
+    # SYN retransmits, seconds, and run out of the egress window.
+    request_queue_size = 256
 
 
 class Upstream:
