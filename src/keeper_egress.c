@@ -277,26 +277,6 @@ egress_init(char *err, size_t errlen)
 
 /* --- configuration generations ---------------------------------------- */
 
-/* The number of certificates in a PEM bundle. */
-static int
-egress_ca_count(const void *buf, size_t len)
-{
-	BIO	*bio;
-	X509	*x;
-	int	 n = 0;
-
-	if (len > INT32_MAX || (bio = BIO_new_mem_buf(buf, (int)len)) == NULL)
-		return -1;
-	while ((x = PEM_read_bio_X509(bio, NULL, NULL, NULL)) != NULL) {
-		X509_free(x);
-		n++;
-	}
-	/* The loop ends on "no start line", which is not an error here. */
-	ERR_clear_error();
-	BIO_free(bio);
-	return n;
-}
-
 /*
  * The certificates (and CRLs) of a PEM bundle in a store of their own, read
  * as libcurl reads CURLOPT_CAINFO_BLOB; NULL if it holds none.
@@ -343,6 +323,7 @@ egress_ca_load(const char *path, void **bufp, size_t *lenp, char *err,
     size_t errlen)
 {
 	struct stat	 st;
+	X509_STORE	*store;
 	char		*buf = NULL;
 	size_t		 off = 0;
 	ssize_t		 n;
@@ -379,10 +360,13 @@ egress_ca_load(const char *path, void **bufp, size_t *lenp, char *err,
 		}
 		off += (size_t)n;
 	}
-	if (egress_ca_count(buf, off) < 1) {
-		snprintf(err, errlen, "%s: no PEM certificate in it", path);
+	/* Read as the keeper will (egress_gen_new): refused here, not there. */
+	if ((store = egress_ca_store(buf, off)) == NULL) {
+		snprintf(err, errlen, "%s: no PEM certificate in it, or one "
+		    "that cannot be read", path);
 		goto out;
 	}
+	X509_STORE_free(store);
 	*bufp = buf;
 	*lenp = off;
 	buf = NULL;

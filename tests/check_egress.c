@@ -1133,6 +1133,15 @@ START_TEST(test_conf_errors)
 	ck_assert_int_eq(egress_ca_load(path, &buf, &len, err, sizeof(err)),
 	    -1);
 	ck_assert_ptr_nonnull(strstr(err, "no PEM certificate"));
+	/* A good certificate, then a broken one: the keeper could not load it. */
+	ck_assert_int_eq(ftruncate(fd, 0), 0);
+	ck_assert_int_eq(pwrite(fd, test_ca, sizeof(test_ca) - 1, 0),
+	    (ssize_t)sizeof(test_ca) - 1);
+	ck_assert_int_eq(pwrite(fd, "-----BEGIN CERTIFICATE-----\n!!!!\n"
+	    "-----END CERTIFICATE-----\n", 59, sizeof(test_ca) - 1), 59);
+	ck_assert_int_eq(egress_ca_load(path, &buf, &len, err, sizeof(err)),
+	    -1);
+	ck_assert_ptr_nonnull(strstr(err, "cannot be read"));
 	ck_assert_int_eq(ftruncate(fd, 0), 0);
 	ck_assert_int_eq(pwrite(fd, test_ca, sizeof(test_ca) - 1, 0),
 	    (ssize_t)sizeof(test_ca) - 1);
