@@ -55,6 +55,7 @@
 #include "testmsg.h"
 
 #define KEEPER_MAX_CALLS	4096	/* in flight per worker channel */
+#define KEEPER_REDACT_BUDGET	(4 << 20)	/* bytes of redaction sets */
 
 #define SCOPE_NETWORK	"Downstream (network/external service)"
 
@@ -128,6 +129,7 @@ struct keeper {
 	int			 k_ncalls;	/* in flight, all workers */
 	int			 k_slot;
 	long			 k_nprocs;	/* CPUs, as the parent counts */
+	struct redact_cache	*k_redact;	/* sets by the values they hide */
 };
 
 static int	keeper_ping(struct keeper_worker *, struct ipc_msg *);
@@ -267,6 +269,7 @@ keeper_stores_prune(struct keeper *k)
 			continue;
 		TAILQ_REMOVE(&k->k_stores, ks, ks_entry);
 		store_map_free(ks->ks_map);
+		redact_cache_clear(k->k_redact);
 		free(ks->ks_path);
 		free(ks);
 	}
@@ -388,7 +391,9 @@ keeper_gen_add(struct keeper *k, struct snapshot *sn)
 		if ((k->k_egress = egress_new(k->k_base, &ec, err,
 		    sizeof(err))) == NULL)
 			fatalx("egress: %s", err);
-		if ((k->k_auth = kauth_new(k->k_egress)) == NULL)
+		if ((k->k_auth = kauth_new(k->k_egress)) == NULL ||
+		    (k->k_redact = redact_cache_new(KEEPER_REDACT_BUDGET)) ==
+		    NULL)
 			fatalx("%s: out of memory", __func__);
 	} else if (egress_reconfigure(k->k_egress, &ec, err, sizeof(err)) ==
 	    -1)
@@ -564,7 +569,7 @@ keeper_call_done(struct egress_result *er, void *arg)
 	struct kcall		*kc = arg;
 	struct keeper_worker	*kw = kc->kc_kw;
 	struct keeper		*k = kw != NULL ? kw->kw_k : NULL;
-	struct redact		*rd = NULL;
+	struct redact		*rd;
 	struct result		 rs;
 	struct ipc_buf		 b;
 	const char		*ra;
@@ -614,13 +619,13 @@ keeper_call_done(struct egress_result *er, void *arg)
 		goto out;
 	}
 	/* Nothing secret-derived goes back to the worker. */
-	if ((rd = redact_new()) == NULL)
+	if ((rd = redact_cache_get(k->k_redact,
+	    (const char *const *)kc->kc_req.kr_secrets,
+	    kc->kc_req.kr_secretlens, kc->kc_req.kr_nsecrets)) == NULL)
 		goto oom;
-	for (i = 0; i < kc->kc_req.kr_nsecrets; i++)
-		if (redact_add(rd, kc->kc_req.kr_secrets[i],
-		    kc->kc_req.kr_secretlens[i]) == -1)
-			goto oom;
-	if ((n = egress_result_redact(er, rd)) == -1)
+	n = egress_result_redact(er, rd);
+	redact_cache_done(k->k_redact);
+	if (n == -1)
 		goto oom;
 	if (n > 0)
 		metrics_add(k->k_metrics, kc->kc_req.kr_tenant,
@@ -663,7 +668,6 @@ oom:
 out:
 	/* The pointers are borrowed from er, which egress wipes and frees. */
 	free(rs.rs_headers);
-	redact_free(rd);
 	keeper_call_free(kc);
 }
 
@@ -1055,6 +1059,8 @@ keeper_secrets_changed(struct keeper *k, struct ipc_msg *m)
 	    (ks = keeper_store_find(k, kg->kg_snap->sn_cfg->c_tenants[
 	    st->st_index].t_store)) != NULL) {
 		keeper_store_read(ks);
+		/* No pattern of a replaced value stays behind. */
+		redact_cache_clear(k->k_redact);
 		log_info("secrets of tenant %s re-read", tenant);
 	}
 	free(tenant);

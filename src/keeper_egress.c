@@ -21,7 +21,9 @@
  *  - Each configuration generation has its own multi handle, hence its own
  *    connection cache and DNS cache: a connection made under an old CA
  *    bundle, allow list or pin is never reused after a change, while the
- *    calls that started under it finish there.
+ *    calls that started under it finish there.  Its CA bundle is parsed
+ *    once into an X509_STORE that every TLS connection of the generation
+ *    trusts, and only it (egress_sslctx_cb).
  *  - No proxy (CURLOPT_PROXY "" makes libcurl ignore http_proxy and the
  *    like), no .netrc, no cookie engine, no HSTS or alt-svc cache, no
  *    Expect: 100-continue.
@@ -71,6 +73,7 @@
 #include <openssl/bio.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
+#include <openssl/ssl.h>
 #include <openssl/x509.h>
 #include <openssl/x509_vfy.h>
 
@@ -89,14 +92,36 @@
 
 struct egress_call;
 
+/*
+ * A socket libcurl uses, by fd.  An upstream connection's read event stays
+ * registered while the connection waits in the cache for its next call
+ * (libcurl says CURL_POLL_REMOVE between two calls on it): taking it out of
+ * epoll and putting it back would cost two system calls a call.  It goes
+ * when it fires while libcurl is not watching (the upstream closed, or
+ * spoke out of turn: libcurl finds out when it next picks the connection),
+ * when libcurl closes the socket (egress_closesocket_cb), and when a new
+ * socket gets the same number (egress_opensocket_cb).  Other sockets
+ * (the resolver's) and write interest are taken out at once.
+ */
+struct egress_sock {
+	struct event		*s_ev;
+	short			 s_reg;		/* events registered now */
+	short			 s_want;	/* what libcurl watches; 0: none */
+	int			 s_conn;	/* made by egress_opensocket_cb */
+};
+
 /* One configuration generation: its rules, connections and DNS cache. */
 struct egress_gen {
 	struct egress		*g_eg;
 	CURLM			*g_multi;
 	CURLSH			*g_share;	/* TLS sessions across calls */
+	X509_STORE		*g_store;	/* g_ca parsed, for every TLS
+						   connection (egress_sslctx_cb) */
 	struct event		*g_timer;
+	struct egress_sock	*g_socks;	/* by fd */
+	size_t			 g_nsocks;
 	struct netpolicy	 g_policy;
-	struct curl_blob	 g_ca;
+	struct curl_blob	 g_ca;		/* what g_store was made of */
 	struct curl_slist	*g_resolve;
 	const char		*g_protocols;
 	int			 g_timeout_ms;
@@ -144,6 +169,8 @@ struct egress_call {
 };
 
 static void	 egress_gen_free(struct egress_gen *);
+
+static unsigned int	 egress_curl_version;	/* libcurl's, at run time */
 
 const char *
 egress_error_name(enum egress_error e)
@@ -234,6 +261,7 @@ egress_init(char *err, size_t errlen)
 		    vi->ssl_version ? vi->ssl_version : "no TLS");
 		return -1;
 	}
+	egress_curl_version = vi->version_num;
 	/*
 	 * Warm up what is loaded on first use, while files can still be
 	 * opened and code mapped: the resolver's NSS modules (nsswitch.conf
@@ -249,24 +277,45 @@ egress_init(char *err, size_t errlen)
 
 /* --- configuration generations ---------------------------------------- */
 
-/* The number of certificates in a PEM bundle. */
-static int
-egress_ca_count(const void *buf, size_t len)
+/*
+ * The certificates (and CRLs) of a PEM bundle in a store of their own, read
+ * as libcurl reads CURLOPT_CAINFO_BLOB; NULL if it holds none.
+ */
+static X509_STORE *
+egress_ca_store(const void *buf, size_t len)
 {
-	BIO	*bio;
-	X509	*x;
-	int	 n = 0;
+	STACK_OF(X509_INFO)	*inf = NULL;
+	X509_INFO		*it;
+	X509_STORE		*st = NULL;
+	BIO			*bio = NULL;
+	int			 i, n = 0;
 
-	if (len > INT32_MAX || (bio = BIO_new_mem_buf(buf, (int)len)) == NULL)
-		return -1;
-	while ((x = PEM_read_bio_X509(bio, NULL, NULL, NULL)) != NULL) {
-		X509_free(x);
-		n++;
+	if (len > INT32_MAX || (bio = BIO_new_mem_buf(buf, (int)len)) == NULL ||
+	    (inf = PEM_X509_INFO_read_bio(bio, NULL, NULL, NULL)) == NULL ||
+	    (st = X509_STORE_new()) == NULL)
+		goto fail;
+	for (i = 0; i < sk_X509_INFO_num(inf); i++) {
+		it = sk_X509_INFO_value(inf, i);
+		if (it->x509 != NULL) {
+			if (X509_STORE_add_cert(st, it->x509) != 1)
+				goto fail;
+			n++;
+		}
+		if (it->crl != NULL && X509_STORE_add_crl(st, it->crl) != 1)
+			goto fail;
 	}
-	/* The loop ends on "no start line", which is not an error here. */
-	ERR_clear_error();
+	if (n == 0)
+		goto fail;
+	sk_X509_INFO_pop_free(inf, X509_INFO_free);
 	BIO_free(bio);
-	return n;
+	return st;
+fail:
+	ERR_clear_error();
+	X509_STORE_free(st);
+	if (inf != NULL)
+		sk_X509_INFO_pop_free(inf, X509_INFO_free);
+	BIO_free(bio);
+	return NULL;
 }
 
 int
@@ -274,6 +323,7 @@ egress_ca_load(const char *path, void **bufp, size_t *lenp, char *err,
     size_t errlen)
 {
 	struct stat	 st;
+	X509_STORE	*store;
 	char		*buf = NULL;
 	size_t		 off = 0;
 	ssize_t		 n;
@@ -310,10 +360,13 @@ egress_ca_load(const char *path, void **bufp, size_t *lenp, char *err,
 		}
 		off += (size_t)n;
 	}
-	if (egress_ca_count(buf, off) < 1) {
-		snprintf(err, errlen, "%s: no PEM certificate in it", path);
+	/* Read as the keeper will (egress_gen_new): refused here, not there. */
+	if ((store = egress_ca_store(buf, off)) == NULL) {
+		snprintf(err, errlen, "%s: no PEM certificate in it, or one "
+		    "that cannot be read", path);
 		goto out;
 	}
+	X509_STORE_free(store);
 	*bufp = buf;
 	*lenp = off;
 	buf = NULL;
@@ -329,35 +382,91 @@ egress_event_cb(evutil_socket_t, short, void *);
 static void
 egress_timer_event_cb(evutil_socket_t, short, void *);
 
+/* The entry of fd, made (and the table grown) if need be; NULL: no memory. */
+static struct egress_sock *
+egress_sock_get(struct egress_gen *g, curl_socket_t fd)
+{
+	struct egress_sock	*ns;
+	size_t			 n;
+
+	if (fd < 0)
+		return NULL;
+	if ((size_t)fd >= g->g_nsocks) {
+		n = (size_t)fd < 32 ? 64 : (size_t)fd * 2;
+		if ((ns = reallocarray(g->g_socks, n, sizeof(*ns))) == NULL)
+			return NULL;
+		memset(ns + g->g_nsocks, 0, (n - g->g_nsocks) * sizeof(*ns));
+		g->g_socks = ns;
+		g->g_nsocks = n;
+	}
+	return &g->g_socks[fd];
+}
+
+/* Out of epoll (and of libevent's books, which the kernel's may not match). */
+static void
+egress_sock_unwatch(struct egress_sock *so)
+{
+	if (so->s_reg != 0)
+		event_del(so->s_ev);
+	so->s_reg = 0;
+}
+
 /* libcurl tells which sockets to watch: one persistent event each. */
 static int
 egress_socket_cb(CURL *easy, curl_socket_t s, int what, void *arg,
     void *sockp)
 {
 	struct egress_gen	*g = arg;
-	struct event		*ev = sockp;
-	short			 flags;
+	struct egress_sock	*so;
+	short			 flags = 0;
 
 	if (what == CURL_POLL_REMOVE) {
-		if (ev != NULL)
-			event_free(ev);
+		if (s < 0 || (size_t)s >= g->g_nsocks)
+			return 0;
+		so = &g->g_socks[s];
+		so->s_want = 0;
+		/* Only a connection's read interest waits for its next call. */
+		if (!so->s_conn || (so->s_reg & EV_WRITE))
+			egress_sock_unwatch(so);
 		return 0;
 	}
-	flags = EV_PERSIST;
+	if ((so = egress_sock_get(g, s)) == NULL)
+		return -1;
 	if (what & CURL_POLL_IN)
 		flags |= EV_READ;
 	if (what & CURL_POLL_OUT)
 		flags |= EV_WRITE;
-	if (ev == NULL) {
-		ev = event_new(g->g_eg->e_base, s, flags, egress_event_cb, g);
-		if (ev == NULL)
-			return -1;
-		curl_multi_assign(g->g_multi, s, ev);
-	} else {
-		event_del(ev);
-		event_assign(ev, g->g_eg->e_base, s, flags, egress_event_cb, g);
+	so->s_want = flags;
+	if (so->s_reg == flags)
+		return 0;
+	egress_sock_unwatch(so);
+	if (so->s_ev == NULL && (so->s_ev = event_new(g->g_eg->e_base, s,
+	    flags | EV_PERSIST, egress_event_cb, g)) == NULL)
+		return -1;
+	event_assign(so->s_ev, g->g_eg->e_base, s, flags | EV_PERSIST,
+	    egress_event_cb, g);
+	if (event_add(so->s_ev, NULL) == -1)
+		return -1;
+	so->s_reg = flags;
+	return 0;
+}
+
+/*
+ * libcurl closes a socket it opened through egress_opensocket_cb: its
+ * event goes first.  arg is the generation (a connection outlives the
+ * call that made it).
+ */
+static int
+egress_closesocket_cb(void *arg, curl_socket_t s)
+{
+	struct egress_gen	*g = arg;
+
+	if (s >= 0 && (size_t)s < g->g_nsocks) {
+		egress_sock_unwatch(&g->g_socks[s]);
+		g->g_socks[s].s_want = 0;
+		g->g_socks[s].s_conn = 0;
 	}
-	return event_add(ev, NULL) == 0 ? 0 : -1;
+	return close(s);
 }
 
 /* libcurl's one timer: -1 stops it, 0 means as soon as possible. */
@@ -400,11 +509,6 @@ egress_gen_new(struct egress *e, const struct egress_conf *conf, char *err,
 	struct curl_slist	*l;
 	size_t			 i;
 
-	if (conf->ec_ca == NULL || conf->ec_calen == 0 ||
-	    egress_ca_count(conf->ec_ca, conf->ec_calen) < 1) {
-		snprintf(err, errlen, "the CA bundle holds no PEM certificate");
-		return NULL;
-	}
 	if (conf->ec_timeout_ms < 1 || conf->ec_max_body < 1) {
 		snprintf(err, errlen, "timeout and body limit must be "
 		    "positive");
@@ -413,6 +517,13 @@ egress_gen_new(struct egress *e, const struct egress_conf *conf, char *err,
 	if ((g = calloc(1, sizeof(*g))) == NULL)
 		goto nomem;
 	g->g_eg = e;
+	if (conf->ec_ca == NULL || conf->ec_calen == 0 ||
+	    (g->g_store = egress_ca_store(conf->ec_ca,
+	    conf->ec_calen)) == NULL) {
+		snprintf(err, errlen, "the CA bundle holds no PEM certificate");
+		egress_gen_free(g);
+		return NULL;
+	}
 	TAILQ_INIT(&g->g_calls);
 	if (egress_policy_copy(&g->g_policy, conf->ec_policy) == -1)
 		goto nomem;
@@ -421,7 +532,6 @@ egress_gen_new(struct egress *e, const struct egress_conf *conf, char *err,
 		goto nomem;
 	memcpy(g->g_ca.data, conf->ec_ca, conf->ec_calen);
 	g->g_ca.len = conf->ec_calen;
-	g->g_ca.flags = CURL_BLOB_NOCOPY;
 	for (i = 0; i < conf->ec_nresolve; i++) {
 		if ((l = curl_slist_append(g->g_resolve,
 		    conf->ec_resolve[i])) == NULL)
@@ -580,6 +690,7 @@ static curl_socket_t
 egress_opensocket_cb(void *arg, curlsocktype purpose, struct curl_sockaddr *a)
 {
 	struct egress_call	*c = arg;
+	struct egress_sock	*so;
 	const char		*why;
 	char			 addr[INET6_ADDRSTRLEN + 2];
 	int			 fd;
@@ -601,7 +712,17 @@ egress_opensocket_cb(void *arg, curlsocktype purpose, struct curl_sockaddr *a)
 		return CURL_SOCKET_BAD;
 	}
 	fd = socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol);
-	return fd == -1 ? CURL_SOCKET_BAD : fd;
+	if (fd == -1)
+		return CURL_SOCKET_BAD;
+	/* Whatever was registered under this number was another socket's. */
+	if ((so = egress_sock_get(c->c_gen, fd)) == NULL) {
+		close(fd);
+		return CURL_SOCKET_BAD;
+	}
+	egress_sock_unwatch(so);
+	so->s_want = 0;
+	so->s_conn = 1;
+	return fd;
 }
 
 /*
@@ -968,6 +1089,20 @@ out:
 	return rc;
 }
 
+/*
+ * A TLS connection's context, before its handshake: trust the generation's
+ * store and nothing else (the context starts with an empty one, and
+ * libcurl adds nothing to it with no file, directory or blob set).
+ */
+static CURLcode
+egress_sslctx_cb(CURL *easy, void *sslctx, void *arg)
+{
+	struct egress_gen	*g = arg;
+
+	SSL_CTX_set1_cert_store(sslctx, g->g_store);
+	return CURLE_OK;
+}
+
 static int
 egress_setopts(struct egress_call *c, const struct egress_request *req,
     long window)
@@ -992,15 +1127,28 @@ egress_setopts(struct egress_call *c, const struct egress_request *req,
 	SET(CURLOPT_SSL_VERIFYPEER, 1L);
 	SET(CURLOPT_SSL_VERIFYHOST, 2L);
 	SET(CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
-	/* Only the configured bundle: not libcurl's built-in path too. */
+	/*
+	 * Only the configured bundle, not libcurl's built-in path too: no
+	 * file, no directory, and every TLS connection gets the
+	 * generation's store (egress_sslctx_cb), libcurl's cache of stores
+	 * off.  Not CURLOPT_CAINFO_BLOB: libcurl copies a blob into every
+	 * connection it considers (once per call, reused or not), compares
+	 * it whole when it looks for one to reuse, and parses it again for
+	 * each new TLS connection.
+	 */
 	SET(CURLOPT_CAINFO, (char *)NULL);
 	SET(CURLOPT_CAPATH, (char *)NULL);
-	SET(CURLOPT_CAINFO_BLOB, &g->g_ca);
+	SET(CURLOPT_SSL_CTX_FUNCTION, egress_sslctx_cb);
+	SET(CURLOPT_SSL_CTX_DATA, g);
+	if (egress_curl_version >= 0x075700)	/* 7.87 */
+		SET(CURLOPT_CA_CACHE_TIMEOUT, 0L);
 	SET(CURLOPT_SHARE, g->g_share);
 	if (g->g_resolve != NULL)
 		SET(CURLOPT_RESOLVE, g->g_resolve);
 	SET(CURLOPT_OPENSOCKETFUNCTION, egress_opensocket_cb);
 	SET(CURLOPT_OPENSOCKETDATA, c);
+	SET(CURLOPT_CLOSESOCKETFUNCTION, egress_closesocket_cb);
+	SET(CURLOPT_CLOSESOCKETDATA, g);
 	SET(CURLOPT_PREREQFUNCTION, egress_prereq_cb);
 	SET(CURLOPT_PREREQDATA, c);
 	SET(CURLOPT_HEADERFUNCTION, egress_header_cb);
@@ -1267,8 +1415,14 @@ static void
 egress_event_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct egress_gen	*g = arg;
+	struct egress_sock	*so = &g->g_socks[fd];
 	int			 running, action = 0;
 
+	/* A cached connection stirred between calls: stop listening. */
+	if (so->s_want == 0) {
+		egress_sock_unwatch(so);
+		return;
+	}
 	if (what & EV_READ)
 		action |= CURL_CSELECT_IN;
 	if (what & EV_WRITE)
@@ -1402,16 +1556,22 @@ static void
 egress_gen_free(struct egress_gen *g)
 {
 	struct egress_call	*c;
+	size_t			 i;
 
 	if (g == NULL)
 		return;
 	while ((c = TAILQ_FIRST(&g->g_calls)) != NULL)
 		egress_call_free(c);
-	/* Closes the cached connections, through egress_socket_cb. */
+	/* Closes the cached connections, through egress_closesocket_cb. */
 	if (g->g_multi != NULL)
 		curl_multi_cleanup(g->g_multi);
+	for (i = 0; i < g->g_nsocks; i++)
+		if (g->g_socks[i].s_ev != NULL)
+			event_free(g->g_socks[i].s_ev);
+	free(g->g_socks);
 	if (g->g_share != NULL)
 		curl_share_cleanup(g->g_share);
+	X509_STORE_free(g->g_store);
 	if (g->g_timer != NULL)
 		event_free(g->g_timer);
 	curl_slist_free_all(g->g_resolve);

@@ -28,6 +28,15 @@
  *
  * The trie spells out every pattern, so it is wiped on free and whenever
  * its storage moves, like the scratch buffers the encodings are built in.
+ *
+ * The keeper keeps compiled sets (redact_cache_*) by the exact list of
+ * values they were made from, compared in constant time: the next call
+ * with the same secrets scans with rows already built instead of building
+ * a trie of some twenty encodings per value, compiling it and wiping it
+ * again.  What a set hides does not change; what changes is how long its
+ * patterns stay in the keeper's memory, beside the secrets themselves:
+ * until the set is least recently used past the budget, or the secrets are
+ * re-read or dropped (keeper.c clears the cache then).
  */
 #include "build.h"
 
@@ -36,12 +45,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/crypto.h>
+
 #include "keeper_redact.h"
 #include "keeper_secret.h"
 
 #define REDACT_MARK_LEN		(sizeof(REDACT_MARK) - 1)
 #define REDACT_MAX_NODES	(UINT32_MAX / 4)
 #define REDACT_MAX_ROWS		2048	/* 2 MiB of rows per set */
+#define REDACT_CACHE_MAX	64	/* sets a cache keeps, at most */
 /* In a row, the next state with this bit set when a pattern ends there. */
 #define REDACT_HIT		0x80000000u
 
@@ -651,4 +663,159 @@ out:
 		free(st[k].st_spans);
 	free(spans);
 	return rc;
+}
+
+/* --- the cache of compiled sets ----------------------------------------- */
+
+/* Memory a set holds now (its rows grow with use). */
+static size_t
+redact_size(const struct redact *r)
+{
+	return sizeof(*r) + r->r_cap * sizeof(*r->r_nodes) +
+	    r->r_nslots * (sizeof(*r->r_rows) + sizeof(*r->r_chain)) +
+	    r->r_nrows * 256 * sizeof(**r->r_rows);
+}
+
+struct redact_entry {
+	unsigned char	*re_key;	/* each value: its length, its bytes */
+	size_t		 re_keylen;
+	struct redact	*re_set;
+	uint64_t	 re_used;	/* when last asked for */
+};
+
+struct redact_cache {
+	struct redact_entry rc_ent[REDACT_CACHE_MAX];
+	size_t		 rc_n;
+	size_t		 rc_budget;	/* bytes of sets kept */
+	uint64_t	 rc_tick;
+};
+
+struct redact_cache *
+redact_cache_new(size_t budget)
+{
+	struct redact_cache	*rc;
+
+	if ((rc = calloc(1, sizeof(*rc))) == NULL)
+		return NULL;
+	rc->rc_budget = budget;
+	return rc;
+}
+
+size_t
+redact_cache_count(const struct redact_cache *rc)
+{
+	return rc->rc_n;
+}
+
+static void
+redact_cache_drop(struct redact_cache *rc, size_t i)
+{
+	struct redact_entry	*re = &rc->rc_ent[i];
+
+	keeper_secret_free(re->re_key, re->re_keylen + 1);
+	redact_free(re->re_set);
+	rc->rc_ent[i] = rc->rc_ent[--rc->rc_n];
+	memset(&rc->rc_ent[rc->rc_n], 0, sizeof(rc->rc_ent[rc->rc_n]));
+}
+
+/* The key of a list of values; NULL when out of memory. */
+static unsigned char *
+redact_cache_key(const char *const *values, const size_t *lens, size_t n,
+    size_t *keylen)
+{
+	unsigned char	*key, *p;
+	size_t		 i, len = 0;
+
+	for (i = 0; i < n; i++) {
+		if (lens[i] > SIZE_MAX / 2 - len - sizeof(lens[i]))
+			return NULL;
+		len += sizeof(lens[i]) + lens[i];
+	}
+	if ((key = malloc(len + 1)) == NULL)
+		return NULL;
+	for (i = 0, p = key; i < n; i++) {
+		memcpy(p, &lens[i], sizeof(lens[i]));
+		p += sizeof(lens[i]);
+		memcpy(p, values[i], lens[i]);
+		p += lens[i];
+	}
+	*keylen = len;
+	return key;
+}
+
+struct redact *
+redact_cache_get(struct redact_cache *rc, const char *const *values,
+    const size_t *lens, size_t n)
+{
+	struct redact_entry	*re;
+	struct redact		*r = NULL;
+	unsigned char		*key;
+	size_t			 i, keylen, lru = 0;
+
+	if ((key = redact_cache_key(values, lens, n, &keylen)) == NULL)
+		return NULL;
+	/* Compared in constant time: these are secrets. */
+	for (i = 0; i < rc->rc_n; i++) {
+		re = &rc->rc_ent[i];
+		if (re->re_keylen == keylen &&
+		    CRYPTO_memcmp(re->re_key, key, keylen) == 0) {
+			keeper_secret_free(key, keylen + 1);
+			re->re_used = ++rc->rc_tick;
+			return re->re_set;
+		}
+	}
+	if ((r = redact_new()) == NULL)
+		goto fail;
+	for (i = 0; i < n; i++)
+		if (redact_add(r, values[i], lens[i]) == -1)
+			goto fail;
+	if (rc->rc_n == REDACT_CACHE_MAX) {
+		for (i = 1; i < rc->rc_n; i++)
+			if (rc->rc_ent[i].re_used < rc->rc_ent[lru].re_used)
+				lru = i;
+		redact_cache_drop(rc, lru);
+	}
+	re = &rc->rc_ent[rc->rc_n++];
+	re->re_key = key;
+	re->re_keylen = keylen;
+	re->re_set = r;
+	re->re_used = ++rc->rc_tick;
+	return r;
+fail:
+	redact_free(r);
+	keeper_secret_free(key, keylen + 1);
+	return NULL;
+}
+
+void
+redact_cache_done(struct redact_cache *rc)
+{
+	size_t	 i, lru, total;
+
+	for (;;) {
+		total = 0;
+		lru = 0;
+		for (i = 0; i < rc->rc_n; i++) {
+			total += redact_size(rc->rc_ent[i].re_set);
+			if (rc->rc_ent[i].re_used < rc->rc_ent[lru].re_used)
+				lru = i;
+		}
+		if (total <= rc->rc_budget || rc->rc_n == 0)
+			break;
+		redact_cache_drop(rc, lru);
+	}
+}
+
+void
+redact_cache_clear(struct redact_cache *rc)
+{
+	while (rc != NULL && rc->rc_n > 0)
+		redact_cache_drop(rc, rc->rc_n - 1);
+}
+
+void
+redact_cache_free(struct redact_cache *rc)
+{
+	redact_cache_clear(rc);
+	free(rc);
 }

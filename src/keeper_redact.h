@@ -2,7 +2,7 @@
  * keeper_redact.h — secret-derived bytes replaced by [REDACTED] in what an
  * upstream sends back (SPEC §7), keeper only.
  *
- * A set is built per call from every secret value the call used and every
+ * A set is made from every secret value a call used and every
  * value derived from one (final header and query values that contained a
  * secret, tokens, signed JWTs).  Each value brings its encodings too (see
  * keeper_redact.c for the list).  The set holds secret bytes: it is wiped
@@ -44,5 +44,30 @@ size_t		 redact_npatterns(const struct redact *);
 int		 redact_apply(struct redact *, char **bufp, size_t *lenp);
 /* Wipe and free everything; NULL is a no-op. */
 void		 redact_free(struct redact *);
+
+/*
+ * The keeper's compiled sets, by the exact list of values a call used:
+ * the calls of one connector with one secret use the same values, and
+ * building and compiling a set costs more than scanning a small answer.
+ * A set is kept until it is the least recently used one over the memory
+ * budget, or the cache is cleared (the caller clears it whenever secrets
+ * are re-read or dropped).  Values and sets are wiped when they go.
+ */
+struct redact_cache;
+
+struct redact_cache *redact_cache_new(size_t budget);
+/*
+ * The set for values[0..n-1], in that order, built if need be.  It
+ * belongs to the cache and stays valid until the next redact_cache_done,
+ * redact_cache_clear or redact_cache_free.  NULL when out of memory.
+ */
+struct redact	*redact_cache_get(struct redact_cache *,
+		    const char *const *values, const size_t *lens, size_t n);
+/* A set from redact_cache_get is no longer used: keep to the budget. */
+void		 redact_cache_done(struct redact_cache *);
+/* How many sets are kept. */
+size_t		 redact_cache_count(const struct redact_cache *);
+void		 redact_cache_clear(struct redact_cache *);
+void		 redact_cache_free(struct redact_cache *);
 
 #endif

@@ -484,6 +484,48 @@ START_TEST(test_reuse)
 }
 END_TEST
 
+/*
+ * A cached connection keeps its read event between calls; the upstream
+ * closing it takes that event out (a closed socket left in epoll would
+ * wake the loop forever), and the next call opens a new connection.
+ */
+START_TEST(test_idle_close)
+{
+	struct fx	 f;
+	struct got	 g = { 0 };
+	size_t		 i;
+	int		 n0, n1;
+
+	fx_setup(&f, "127.0.0.0/8", 1);
+	get(&f, "/ok", &g);
+	ck_assert_int_eq(g.g_error, EGRESS_OK);
+	ck_assert_int_eq(g.g_reused, 0);
+	got_clear(&g);
+	loop_for(&f, 50);
+	for (i = 0; i < 64; i++)
+		if (f.f_srv.s_bevs[i] != NULL)
+			srv_close(&f.f_srv, f.f_srv.s_bevs[i]);
+	/* The listener and the idle connection's read event. */
+	n0 = event_base_get_num_events(f.f_base, EVENT_BASE_COUNT_ADDED);
+	ck_assert_int_ge(n0, 2);
+	loop_for(&f, 200);
+	/* Only the listener. */
+	n1 = event_base_get_num_events(f.f_base, EVENT_BASE_COUNT_ADDED);
+	ck_assert_int_eq(n1, 1);
+	get(&f, "/ok", &g);
+	ck_assert_msg(g.g_error == EGRESS_OK, "%s", g.g_msg);
+	ck_assert_int_eq(g.g_reused, 0);
+	ck_assert_int_eq(f.f_srv.s_accepts, 2);
+	got_clear(&g);
+	get(&f, "/ok", &g);
+	ck_assert_int_eq(g.g_error, EGRESS_OK);
+	ck_assert_int_eq(g.g_reused, 1);
+	ck_assert_int_eq(f.f_srv.s_accepts, 2);
+	got_clear(&g);
+	fx_teardown(&f);
+}
+END_TEST
+
 START_TEST(test_chunked_gzip_continue_fold)
 {
 	struct fx	 f;
@@ -1091,6 +1133,15 @@ START_TEST(test_conf_errors)
 	ck_assert_int_eq(egress_ca_load(path, &buf, &len, err, sizeof(err)),
 	    -1);
 	ck_assert_ptr_nonnull(strstr(err, "no PEM certificate"));
+	/* A good certificate, then a broken one: the keeper could not load it. */
+	ck_assert_int_eq(ftruncate(fd, 0), 0);
+	ck_assert_int_eq(pwrite(fd, test_ca, sizeof(test_ca) - 1, 0),
+	    (ssize_t)sizeof(test_ca) - 1);
+	ck_assert_int_eq(pwrite(fd, "-----BEGIN CERTIFICATE-----\n!!!!\n"
+	    "-----END CERTIFICATE-----\n", 59, sizeof(test_ca) - 1), 59);
+	ck_assert_int_eq(egress_ca_load(path, &buf, &len, err, sizeof(err)),
+	    -1);
+	ck_assert_ptr_nonnull(strstr(err, "cannot be read"));
 	ck_assert_int_eq(ftruncate(fd, 0), 0);
 	ck_assert_int_eq(pwrite(fd, test_ca, sizeof(test_ca) - 1, 0),
 	    (ssize_t)sizeof(test_ca) - 1);
@@ -1141,6 +1192,7 @@ check_suite(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_get);
 	tcase_add_test(tc, test_reuse);
+	tcase_add_test(tc, test_idle_close);
 	tcase_add_test(tc, test_chunked_gzip_continue_fold);
 	tcase_add_test(tc, test_redirect_not_followed);
 	tcase_add_test(tc, test_timeout);

@@ -2,7 +2,8 @@
  * check_redact.c — redaction of secret-derived bytes: every encoding an
  * upstream may echo, built here by independent encoders (libcrypto's
  * base64, libcurl's percent-encoding, json-c's string escaping), the
- * minimum length, overlaps, and the cost on a 10 MiB body.
+ * minimum length, overlaps, the cache of compiled sets, and the cost on a
+ * 10 MiB body.
  */
 #include "build.h"
 
@@ -454,6 +455,71 @@ START_TEST(test_piece_boundaries)
 }
 END_TEST
 
+/*
+ * The cache: the same values in the same order get the same compiled set,
+ * which redacts as a new one would; any other list (other values, another
+ * order, the same bytes cut differently) gets its own; least recently used
+ * sets go past REDACT_CACHE_MAX or the budget, all on clear.
+ */
+START_TEST(test_cache)
+{
+	const char		*ab[2] = { "first-secret-01", "second-secret-2" };
+	const char		*ba[2] = { "second-secret-2", "first-secret-01" };
+	const char		*cut[2] = { "first-secret-01second", "-secret-2" };
+	size_t			 lab[2] = { 15, 15 }, lcut[2] = { 21, 9 };
+	struct redact_cache	*rc;
+	struct redact		*r1, *r2, *keep;
+	char			 v[64][16];
+	const char		*vp;
+	size_t			 vl, i;
+
+	ck_assert_ptr_nonnull(rc = redact_cache_new(1 << 20));
+	ck_assert_ptr_nonnull(r1 = redact_cache_get(rc, ab, lab, 2));
+	expect_redacted(r1, "second-secret-2", 15, "cached set, second");
+	ck_assert_ptr_eq(redact_cache_get(rc, ab, lab, 2), r1);
+	expect_redacted(r1, "Zmlyc3Qtc2VjcmV0LTAx", 20, "cached, base64");
+	redact_cache_done(rc);
+	ck_assert_uint_eq(redact_cache_count(rc), 1);
+	ck_assert_ptr_nonnull(r2 = redact_cache_get(rc, ba, lab, 2));
+	ck_assert_ptr_ne(r2, r1);
+	ck_assert_ptr_nonnull(r2 = redact_cache_get(rc, cut, lcut, 2));
+	ck_assert_ptr_ne(r2, r1);
+	ck_assert_ptr_nonnull(r2 = redact_cache_get(rc, ab, lab, 1));
+	ck_assert_ptr_ne(r2, r1);
+	ck_assert_uint_eq(redact_cache_count(rc), 4);
+	redact_cache_clear(rc);
+	ck_assert_uint_eq(redact_cache_count(rc), 0);
+
+	/* One more than it keeps: the least recently used goes. */
+	vl = 15;
+	for (i = 0; i < 64; i++) {
+		snprintf(v[i], sizeof(v[i]), "value-number-%02zu", i);
+		vp = v[i];
+		ck_assert_ptr_nonnull(r1 = redact_cache_get(rc, &vp, &vl, 1));
+		if (i == 0)
+			keep = r1;
+	}
+	ck_assert_uint_eq(redact_cache_count(rc), 64);
+	vp = v[0];
+	ck_assert_ptr_eq(redact_cache_get(rc, &vp, &vl, 1), keep);
+	vp = "another-value-1";
+	ck_assert_ptr_nonnull(redact_cache_get(rc, &vp, &vl, 1));
+	ck_assert_uint_eq(redact_cache_count(rc), 64);
+	vp = v[0];
+	ck_assert_ptr_eq(redact_cache_get(rc, &vp, &vl, 1), keep);
+	redact_cache_free(rc);
+
+	/* Over the budget: the set goes once it has been used. */
+	ck_assert_ptr_nonnull(rc = redact_cache_new(1));
+	ck_assert_ptr_nonnull(r1 = redact_cache_get(rc, ab, lab, 2));
+	expect_redacted(r1, "first-secret-01", 15, "uncached set");
+	ck_assert_uint_eq(redact_cache_count(rc), 1);
+	redact_cache_done(rc);
+	ck_assert_uint_eq(redact_cache_count(rc), 0);
+	redact_cache_free(rc);
+}
+END_TEST
+
 const char *check_valgrind_tcase = "unit";
 
 Suite *
@@ -471,6 +537,7 @@ check_suite(void)
 	tcase_add_test(tc, test_binary);
 	tcase_add_test(tc, test_many_occurrences);
 	tcase_add_test(tc, test_piece_boundaries);
+	tcase_add_test(tc, test_cache);
 	suite_add_tcase(s, tc);
 
 	/* Timing: not under valgrind, which is 50 times slower. */
