@@ -362,7 +362,9 @@ try:
     check(wait_for(lambda: not os.path.exists(os.path.join(
         d.published("acme"), "current")), 20),
           "the published directory holds no live generation")
-    check(os.listdir(os.path.join(d.published("acme"), "gens")) == [],
+    # "current" goes first, then the generations, one after another.
+    check(wait_for(lambda: os.listdir(os.path.join(d.published("acme"),
+                                                   "gens")) == [], 20),
           "nor any generation")
     check(len(d.builds("acme")) > 0, "the build records stay")
     r = d.widgetctl("publish", "-t", "acme")

@@ -98,8 +98,13 @@ try:
           [(p["slot"], p["keeper"]) for p in st["processes"]
            if p["role"] == "worker"])
     for wpid, slot in sorted(wslot.items(), key=lambda x: x[1]):
+        # The parent passes the keeper its end of the channel over a
+        # socket; until the keeper has received it the end is in flight
+        # and in no process's fd table, so wait for it to arrive.
+        want = {kslot[slot % 2]}
+        wait_for(lambda: keeper_of_worker(wpid, kslot.values()) == want, 10)
         got = keeper_of_worker(wpid, kslot.values())
-        check(got == {kslot[slot % 2]}, "worker %d's keeper channel leads "
+        check(got == want, "worker %d's keeper channel leads "
               "to keeper %d (pid %s)" % (slot, slot % 2, got))
 
     # A keep-alive connection on every worker.
