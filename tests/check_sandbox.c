@@ -142,6 +142,28 @@ do_socket_raw(void *arg)
 	return socket(AF_INET, SOCK_RAW, IPPROTO_ICMP) == -1 ? 1 : 2;
 }
 
+/* A connected loopback TCP pair: *client, and *server as accepted. */
+static void
+tcp_loopback_pair(int *client, int *server)
+{
+	struct sockaddr_in	 sin;
+	socklen_t		 sl = sizeof(sin);
+	int			 l;
+
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ck_assert_int_ge(l = socket(AF_INET, SOCK_STREAM, 0), 0);
+	ck_assert_int_eq(bind(l, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	ck_assert_int_eq(listen(l, 1), 0);
+	ck_assert_int_eq(getsockname(l, (struct sockaddr *)&sin, &sl), 0);
+	ck_assert_int_ge(*client = socket(AF_INET, SOCK_STREAM, 0), 0);
+	ck_assert_int_eq(connect(*client, (struct sockaddr *)&sin,
+	    sizeof(sin)), 0);
+	ck_assert_int_ge(*server = accept(l, NULL, NULL), 0);
+	close(l);
+}
+
 /* An ICMP "ping" socket: SOCK_DGRAM, but not the resolver's UDP. */
 static int
 do_socket_ping(void *arg)
@@ -531,21 +553,10 @@ END_TEST
  */
 START_TEST(test_worker_trimmed)
 {
-	struct sockaddr_in	 sin;
-	socklen_t		 sl = sizeof(sin);
-	int			 l, c, a, mfd, sv[2];
+	int			 c, a, mfd, sv[2];
 
-	memset(&sin, 0, sizeof(sin));
-	sin.sin_family = AF_INET;
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	ck_assert_int_ge(l = socket(AF_INET, SOCK_STREAM, 0), 0);
-	ck_assert_int_eq(bind(l, (struct sockaddr *)&sin, sizeof(sin)), 0);
-	ck_assert_int_eq(listen(l, 1), 0);
-	ck_assert_int_eq(getsockname(l, (struct sockaddr *)&sin, &sl), 0);
-	ck_assert_int_ge(c = socket(AF_INET, SOCK_STREAM, 0), 0);
-	ck_assert_int_eq(connect(c, (struct sockaddr *)&sin, sizeof(sin)), 0);
-	ck_assert_int_ge(a = accept(l, NULL, NULL), 0);
 	/* A client connection, as the worker holds them. */
+	tcp_loopback_pair(&c, &a);
 	expect_sigsys(SANDBOX_WORKER, do_setsockopt, &a);
 	expect_sigsys(SANDBOX_WORKER, do_getsockopt_tcp, &a);
 	expect_exit(SANDBOX_WORKER, do_getsockopt_ipc, &a, OK);
@@ -566,7 +577,6 @@ START_TEST(test_worker_trimmed)
 	close(sv[1]);
 	close(a);
 	close(c);
-	close(l);
 }
 END_TEST
 
@@ -734,10 +744,8 @@ START_TEST(test_worker_works)
 	struct worker_work	 w;
 	struct ipc_chan		*parent;
 	struct ipc_msg		 m;
-	struct sockaddr_in	 sin;
-	socklen_t		 sl = sizeof(sin);
 	char			 buf[16];
-	int			 sv[2], cv[2], l, acc, st, r, prio;
+	int			 sv[2], cv[2], acc, st, r, prio;
 	pid_t			 pid;
 	char			*line;
 
@@ -749,21 +757,10 @@ START_TEST(test_worker_works)
 	    IPC_PARENT));
 	w.sock = sv[1];
 	/* A loopback TCP connection whose accepted end goes to the worker. */
-	memset(&sin, 0, sizeof(sin));
-	sin.sin_family = AF_INET;
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	ck_assert_int_ge(l = socket(AF_INET, SOCK_STREAM, 0), 0);
-	ck_assert_int_eq(bind(l, (struct sockaddr *)&sin, sizeof(sin)), 0);
-	ck_assert_int_eq(listen(l, 1), 0);
-	ck_assert_int_eq(getsockname(l, (struct sockaddr *)&sin, &sl), 0);
-	ck_assert_int_ge(w.client = socket(AF_INET, SOCK_STREAM, 0), 0);
-	ck_assert_int_eq(connect(w.client, (struct sockaddr *)&sin,
-	    sizeof(sin)), 0);
-	ck_assert_int_ge(acc = accept(l, NULL, NULL), 0);
+	tcp_loopback_pair(&w.client, &acc);
 	ck_assert_int_eq(ipc_send(parent, MSG_CONN_FD, 1, NULL, 0, acc), 0);
 	ck_assert_int_eq(ipc_flush(parent), 1);
 	close(acc);
-	close(l);
 
 	ck_assert_int_eq(write(sv[0], "pong", 4), 4);
 	fflush(NULL);
