@@ -405,6 +405,9 @@ proc_check_privsep(const struct widgetd_config *cfg,
 	int		 bad = 0;
 
 	bad = proc_check_repositories(cfg, report, arg);
+	/* Two names for one uid are one account, root or not. */
+	if (config_check_accounts(cfg, report, arg) == -1)
+		bad = 1;
 	/*
 	 * Checked in the parent, so that a bad user or chroot is refused at
 	 * start or reload with a clear message, not as a child crash loop.
