@@ -13,3 +13,8 @@ tests_check_log_LDADD = $(WD_TEST_LIBS)
 # workers not dumpable: against a real daemon.
 TESTS += tests/integration/abuse_channels.py
 EXTRA_DIST += tests/integration/abuse_channels.py
+# The parent's cleaning of a child's line, over any bytes.
+FUZZ_TARGETS += tests/fuzz/fuzz_logline
+tests_fuzz_fuzz_logline_SOURCES = tests/fuzz/fuzz_logline.c tests/fuzz/replay.c
+tests_fuzz_fuzz_logline_libfuzzer_SOURCES = tests/fuzz/fuzz_logline.c
+tests_fuzz_fuzz_logline_libfuzzer_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_LDFLAGS)
