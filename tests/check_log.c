@@ -5,11 +5,18 @@
  */
 #include "build.h"
 
+#include <sys/socket.h>
+
 #include <check.h>
 #include <string.h>
 #include <syslog.h>
+#include <unistd.h>
 
+#include <event2/event.h>
+
+#include "chan.h"
 #include "check_main.h"
+#include "ipc.h"
 #include "log.h"
 
 static const char *
@@ -122,6 +129,54 @@ START_TEST(test_rate)
 }
 END_TEST
 
+/* A handler that refuses every frame and says why. */
+static int
+refuse_msg(struct chan *ch, struct ipc_msg *m, void *arg)
+{
+	return chan_refuse(ch, "priority %d is %s", 0, "too high");
+}
+
+static void
+record_close(struct chan *ch, enum chan_end end, const char *why, void *arg)
+{
+	char	*out = arg;
+
+	snprintf(out, 256, "%d %s", (int)end, why);
+	chan_free(ch);
+}
+
+/* Issue 9: a refused frame's log line names the rule it broke. */
+START_TEST(test_violation_reason)
+{
+	struct event_base	*base;
+	struct ipc_buf		 b;
+	char			 why[256] = "", want[256];
+	int			 sv[2], i;
+
+	ck_assert_ptr_nonnull(base = event_base_new());
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	ck_assert_ptr_nonnull(chan_new(base, sv[0], IPC_PARENT, IPC_WORKER,
+	    refuse_msg, record_close, why));
+	ck_assert_int_eq(ipc_encode_log(&b, LOG_ERR, "x"), 0);
+	{
+		uint32_t	 h[3] = { MSG_LOG, 0, (uint32_t)b.b_len };
+
+		ck_assert_int_eq(write(sv[1], h, sizeof(h)),
+		    (ssize_t)sizeof(h));
+		ck_assert_int_eq(write(sv[1], b.b_data, b.b_len),
+		    (ssize_t)b.b_len);
+	}
+	ipc_buf_clear(&b);
+	for (i = 0; i < 100 && why[0] == '\0'; i++)
+		event_base_loop(base, EVLOOP_ONCE);
+	snprintf(want, sizeof(want), "%d refused message: MSG_LOG: priority "
+	    "0 is too high", (int)CHAN_VIOLATION);
+	ck_assert_str_eq(why, want);
+	close(sv[1]);
+	event_base_free(base);
+}
+END_TEST
+
 Suite *
 check_suite(void)
 {
@@ -133,6 +188,7 @@ check_suite(void)
 	tcase_add_test(tc, test_length_cap);
 	tcase_add_test(tc, test_prio);
 	tcase_add_test(tc, test_rate);
+	tcase_add_test(tc, test_violation_reason);
 	suite_add_tcase(s, tc);
 	return s;
 }
