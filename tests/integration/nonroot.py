@@ -1,7 +1,8 @@
 """A daemon started by an ordinary user (issue 2): no user switch and no
 chroot, said once in the log, and every child still has no_new_privs and
 its seccomp filter, and workers and the keeper are not dumpable (prctl,
-not only fs.suid_dumpable: there is no uid switch here).  Needs root to become `nobody' for the test."""
+not only fs.suid_dumpable: there is no uid switch here).  Needs root to
+become `nobody' for the test."""
 
 import os
 import pwd
