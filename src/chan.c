@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <poll.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -22,19 +23,23 @@ struct chan {
 	chan_close_fn	 ch_close;
 	void		*ch_arg;
 	const char	*ch_failed;	/* set: report on the next read callback */
-	char		 ch_why[128];	/* a refused frame, named */
+	enum chan_end	 ch_fail_end;	/* and as what */
+	char		 ch_why[192];	/* a refused frame, named */
+	char		 ch_reason[128];	/* why the owner refused it */
 };
 
 static void
-chan_fail(struct chan *ch, const char *why)
+chan_fail(struct chan *ch, const char *why, enum chan_end end)
 {
 	/*
 	 * Never call the owner's close callback from inside chan_send():
 	 * the caller may still hold pointers into what that would free.
 	 * Defer it to the read callback instead.
 	 */
-	if (ch->ch_failed == NULL)
+	if (ch->ch_failed == NULL) {
 		ch->ch_failed = why;
+		ch->ch_fail_end = end;
+	}
 	event_active(ch->ch_ev_read, EV_READ, 0);
 }
 
@@ -46,7 +51,7 @@ chan_read_cb(int fd, short what, void *arg)
 	int		 r, err;
 
 	if (ch->ch_failed != NULL) {
-		ch->ch_close(ch, CHAN_ERROR, ch->ch_failed, ch->ch_arg);
+		ch->ch_close(ch, ch->ch_fail_end, ch->ch_failed, ch->ch_arg);
 		return;
 	}
 	r = ipc_read(ch->ch_ipc);
@@ -72,12 +77,16 @@ chan_read_cb(int fd, short what, void *arg)
 			    ipc_chan_error(ch->ch_ipc), ch->ch_arg);
 			return;
 		}
+		ch->ch_reason[0] = '\0';
 		if (ch->ch_msg(ch, &m, ch->ch_arg) == -1) {
 			/* A refused frame's fds must not leak into the owner. */
 			while (m.m_nfds > 0)
 				close(m.m_fds[--m.m_nfds]);
+			/* Which rule it broke, when the owner said. */
 			snprintf(ch->ch_why, sizeof(ch->ch_why),
-			    "refused message: %s", ipc_type_name(m.m_type));
+			    "refused message: %s%s%s", ipc_type_name(m.m_type),
+			    ch->ch_reason[0] != '\0' ? ": " : "",
+			    ch->ch_reason);
 			ch->ch_close(ch, CHAN_VIOLATION, ch->ch_why, ch->ch_arg);
 			return;
 		}
@@ -97,7 +106,7 @@ chan_write_cb(int fd, short what, void *arg)
 	if (r == 0)
 		event_add(ch->ch_ev_write, NULL);
 	else if (r == -1)
-		chan_fail(ch, "write error");
+		chan_fail(ch, "write error", CHAN_ERROR);
 }
 
 struct chan *
@@ -163,7 +172,17 @@ chan_send_fds(struct chan *ch, uint32_t type, uint32_t id, const void *data,
 	/* The fds become the channel's (no duplicate, no extra close). */
 	r = ipc_send_fds(ch->ch_ipc, type, id, data, len, fds, nfds);
 	if (r == -1) {
-		chan_fail(ch, "cannot queue frame");
+		/*
+		 * A full queue is the peer's doing: it stopped reading what
+		 * it asked for.  That ends the channel as a violation (the
+		 * keeper asks for the worker to be replaced), not as an
+		 * error that would leave it cut off and alive.
+		 */
+		if (errno == ENOBUFS)
+			chan_fail(ch, "the peer does not read: queue full",
+			    CHAN_VIOLATION);
+		else
+			chan_fail(ch, "cannot queue frame", CHAN_ERROR);
 		return -1;
 	}
 	/*
@@ -174,7 +193,7 @@ chan_send_fds(struct chan *ch, uint32_t type, uint32_t id, const void *data,
 	if (r == 0)
 		event_add(ch->ch_ev_write, NULL);
 	else if (r == -1) {
-		chan_fail(ch, "write error");
+		chan_fail(ch, "write error", CHAN_ERROR);
 		return -1;
 	}
 	return 0;
@@ -202,4 +221,21 @@ int
 chan_pending(const struct chan *ch)
 {
 	return ipc_pending(ch->ch_ipc);
+}
+
+size_t
+chan_queued(const struct chan *ch)
+{
+	return ipc_queued(ch->ch_ipc);
+}
+
+int
+chan_refuse(struct chan *ch, const char *fmt, ...)
+{
+	va_list	 ap;
+
+	va_start(ap, fmt);
+	vsnprintf(ch->ch_reason, sizeof(ch->ch_reason), fmt, ap);
+	va_end(ap);
+	return -1;
 }

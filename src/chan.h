@@ -47,5 +47,14 @@ int		 chan_send_fds(struct chan *, uint32_t type, uint32_t id,
 /* Write what is queued now, blocking briefly (log lines before exit). */
 void		 chan_flush_sync(struct chan *);
 int		 chan_pending(const struct chan *);
+/* Memory held by frames queued and not yet written (ipc_queued). */
+size_t		 chan_queued(const struct chan *);
+/*
+ * In a frame handler: return chan_refuse(ch, "why") to refuse the frame
+ * and say which rule it broke; the close callback's why then names the
+ * type and the reason ("refused message: MSG_LOG: malformed payload").
+ */
+int		 chan_refuse(struct chan *, const char *, ...)
+		    __attribute__((format(printf, 2, 3)));
 
 #endif

@@ -25,6 +25,7 @@
 #include <limits.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1392,6 +1393,40 @@ config_defaults(struct widgetd_config *c)
 	    (c->c_redis.r_prefix = strdup("widgetd")) == NULL)
 		return 0;
 	return 1;
+}
+
+int
+config_check_accounts(const struct widgetd_config *c,
+    void (*report)(const char *, void *), void *arg)
+{
+	struct passwd	*pw;
+	char		 msg[512];
+	uid_t		 uid;
+	gid_t		 gid;
+
+	if (c->c_user == NULL || c->c_keeper_user == NULL ||
+	    (pw = getpwnam(c->c_user)) == NULL)
+		return 0;
+	/* getpwnam's result is overwritten by the next call. */
+	uid = pw->pw_uid;
+	gid = pw->pw_gid;
+	if ((pw = getpwnam(c->c_keeper_user)) == NULL)
+		return 0;
+	if (pw->pw_uid == uid)
+		snprintf(msg, sizeof(msg), "%s: user \"%s\" and keeper_user "
+		    "\"%s\" are one account (uid %lu): workers would own the "
+		    "keeper's files", c->c_path, c->c_user, c->c_keeper_user,
+		    (unsigned long)uid);
+	else if (pw->pw_gid == gid)
+		snprintf(msg, sizeof(msg), "%s: user \"%s\" and keeper_user "
+		    "\"%s\" share their group (gid %lu): workers would read "
+		    "what the keeper makes group-readable", c->c_path,
+		    c->c_user, c->c_keeper_user, (unsigned long)gid);
+	else
+		return 0;
+	if (report != NULL)
+		report(msg, arg);
+	return -1;
 }
 
 /* Rules that span keys, checked once everything is read. */

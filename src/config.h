@@ -157,6 +157,15 @@ struct widgetd_config *config_load_flat(const char *path,
  */
 struct widgetd_config *config_load_text(const char *path, const char *text,
 		    size_t len, void (*report)(const char *, void *), void *arg);
+/*
+ * user and keeper_user must be two accounts, not two names: the same uid
+ * (or the same primary group) would give workers the keeper's files.
+ * Looks both up (getpwnam: the parent and widgetctl only, never a
+ * sandboxed child); a name that does not exist is left to
+ * proc_check_privsep.  -1 after calling report with why.
+ */
+int		 config_check_accounts(const struct widgetd_config *,
+		    void (*report)(const char *, void *), void *arg);
 /* Free everything config_load returned; NULL is a no-op. */
 void		 config_free(struct widgetd_config *);
 /*

@@ -46,7 +46,9 @@
 						   more than a frame's fds */
 #define IPC_READ_BUDGET	16		/* recvmsg calls per ipc_read */
 #define IPC_IOV_MAX	64		/* frames per sendmsg */
-#define IPC_MAX_QUEUE	(64 * 1024 * 1024)	/* queued bytes per channel */
+#define IPC_MAX_QUEUE	(64 * 1024 * 1024)	/* queued bytes per channel,
+						   with each frame's entry */
+#define IPC_LOG_MAX	8192		/* MSG_LOG payload */
 
 /* Per-type rules: the receiver enforces them, the sender obeys them. */
 #define IPC_F_FD	0x01	/* exactly one fd travels with the frame */
@@ -81,6 +83,7 @@ static const struct ipc_type {
 	{ MSG_TEST,	"MSG_TEST",	P, W,	IPC_F_PAYLOAD },
 	{ MSG_TEST_DEF,	"MSG_TEST_DEF",	P, K,	IPC_F_PAYLOAD },
 	{ MSG_METRICS_FD, "MSG_METRICS_FD", P, W, IPC_F_FD | IPC_F_TCP | IPC_F_PAYLOAD },
+	{ MSG_TEST_ABUSE, "MSG_TEST_ABUSE", P, W, IPC_F_PAYLOAD },
 	{ MSG_PING,	"MSG_PING",	W, K,	IPC_F_EMPTY },
 	{ MSG_CALL,	"MSG_CALL",	W, K,	IPC_F_PAYLOAD },
 	{ MSG_GEN,	"MSG_GEN",	W, K,	IPC_F_PAYLOAD },
@@ -104,6 +107,25 @@ static const struct ipc_type {
 #undef P
 #undef W
 #undef K
+
+/*
+ * Types whose payload is always small get a tighter bound than
+ * IPC_MAX_PAYLOAD, so that a flood of them is refused at the header.
+ */
+static uint32_t
+ipc_type_max_len(uint32_t type)
+{
+	switch (type) {
+	case MSG_LOG:
+		/* vlog makes lines under 2 KiB; the parent keeps 1 KiB. */
+		return IPC_LOG_MAX;
+	case MSG_TEST_ABUSE:
+	case MSG_CONN_DONE:
+		return sizeof(uint32_t);
+	default:
+		return IPC_MAX_PAYLOAD;
+	}
+}
 #undef B
 
 struct ipc_out {
@@ -209,6 +231,8 @@ ipc_hdr_check(uint32_t type, uint32_t len, int from, int to)
 		return "message in the wrong direction";
 	if (len > IPC_MAX_PAYLOAD)
 		return "frame longer than the maximum";
+	if (len > ipc_type_max_len(type))
+		return "payload longer than the type allows";
 	if ((t->t_flags & IPC_F_EMPTY) && len != 0)
 		return "payload on a message that has none";
 	if ((t->t_flags & IPC_F_PAYLOAD) && len == 0)
@@ -336,6 +360,12 @@ int
 ipc_pending(const struct ipc_chan *c)
 {
 	return c->c_nout;
+}
+
+size_t
+ipc_queued(const struct ipc_chan *c)
+{
+	return c->c_outbytes;
 }
 
 const char *
@@ -740,8 +770,12 @@ ipc_send_fds(struct ipc_chan *c, uint32_t type, uint32_t id, const void *data,
 		err = EINVAL;
 		goto fail;
 	}
-	/* A peer that stops reading must not grow us without bound. */
-	if (c->c_outbytes + IPC_HDR_LEN + len > IPC_MAX_QUEUE) {
+	/*
+	 * A peer that stops reading must not grow us without bound.  The
+	 * queue entry counts too: 12-byte frames (MSG_PONG) cost far more in
+	 * entries than in bytes.
+	 */
+	if (c->c_outbytes + sizeof(*o) + IPC_HDR_LEN + len > IPC_MAX_QUEUE) {
 		err = ENOBUFS;
 		goto fail;
 	}
@@ -762,7 +796,7 @@ ipc_send_fds(struct ipc_chan *c, uint32_t type, uint32_t id, const void *data,
 	if (len > 0)
 		memcpy(o->o_data + IPC_HDR_LEN, data, len);
 	TAILQ_INSERT_TAIL(&c->c_outq, o, o_entry);
-	c->c_outbytes += o->o_len;
+	c->c_outbytes += sizeof(*o) + o->o_len;
 	c->c_nout++;
 	return 0;
  fail:
@@ -821,7 +855,15 @@ ipc_flush(struct ipc_chan *c)
 			memcpy(CMSG_DATA(cm), head->o_fds,
 			    head->o_nfds * sizeof(int));
 		}
-		n = sendmsg(c->c_fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
+		/*
+		 * Frames without fds go with writev: a process that never
+		 * passes fds (a worker) needs no sendmsg in its filter.  The
+		 * socket is non-blocking, and every process ignores SIGPIPE.
+		 */
+		if (head->o_nfds > 0)
+			n = sendmsg(c->c_fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
+		else
+			n = writev(c->c_fd, iov, niov);
 		if (n == -1) {
 			if (errno == EINTR)
 				continue;
@@ -841,7 +883,7 @@ ipc_flush(struct ipc_chan *c)
 				break;
 			}
 			left -= o->o_len - o->o_off;
-			c->c_outbytes -= o->o_len;
+			c->c_outbytes -= sizeof(*o) + o->o_len;
 			c->c_nout--;
 			TAILQ_REMOVE(&c->c_outq, o, o_entry);
 			ipc_out_free(o);

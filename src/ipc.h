@@ -81,6 +81,11 @@ enum msg_type {
 				 * on the metrics listener; the exposition
 				 * text to answer GET /metrics with (bytes);
 				 * ipc_decode_metrics_fd */
+	MSG_TEST_ABUSE,		/* parent → worker, only when the parent runs
+				 * with WIDGETD_TEST_HOOKS=1 (the test suite):
+				 * u32 enum ipc_test_abuse; the worker then
+				 * behaves as a compromised one would, so that
+				 * tests can show the limits hold */
 
 	/* worker → keeper (2xx) */
 	MSG_PING = 200,		/* worker → keeper: health round trip; empty */
@@ -133,6 +138,12 @@ enum msg_type {
 	MSG_METRICS,		/* worker, keeper → parent: the child's
 				 * counters since it started (metrics.h);
 				 * metrics_decode */
+};
+
+/* What MSG_TEST_ABUSE asks a worker to do. */
+enum ipc_test_abuse {
+	IPC_ABUSE_LOG_FLOOD = 1,	/* forged, escaped, oversized MSG_LOGs */
+	IPC_ABUSE_PING_FLOOD = 2	/* MSG_PINGs, never reading a MSG_PONG */
 };
 
 /* "MSG_LOG" etc.; "unknown" for a number outside the catalogue. */
@@ -202,6 +213,8 @@ int		 ipc_send_fds(struct ipc_chan *, uint32_t type, uint32_t id,
 /* Write queued frames.  1 all written, 0 more pending (wait EV_WRITE), -1 error. */
 int		 ipc_flush(struct ipc_chan *);
 int		 ipc_pending(const struct ipc_chan *);
+/* Memory the queued frames hold: their bytes and their queue entries. */
+size_t		 ipc_queued(const struct ipc_chan *);
 /* Why the channel failed (a constant string for the log), NULL if it has not. */
 const char	*ipc_chan_error(const struct ipc_chan *);
 

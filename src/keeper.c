@@ -56,6 +56,13 @@
 
 #define KEEPER_MAX_CALLS	4096	/* in flight per worker channel */
 #define KEEPER_REDACT_BUDGET	(4 << 20)	/* bytes of redaction sets */
+/*
+ * Replies a worker may leave unread before it is evicted: two of the
+ * largest frames (a MSG_RESULT) being written, and room for pongs.  A
+ * worker that floods pings without reading the pongs once took the keeper
+ * to 529 MB; now it is replaced at this, before ipc.c's own cap.
+ */
+#define KEEPER_MAX_QUEUED	(2 * IPC_MAX_PAYLOAD + 8 * 1024 * 1024)
 
 #define SCOPE_NETWORK	"Downstream (network/external service)"
 
@@ -139,17 +146,27 @@ static int	keeper_gen_msg(struct keeper_worker *, struct ipc_msg *);
 
 /*
  * The permit table: the message types a worker may send, in which states,
- * and who handles them.  A type that is not here is never accepted from a
- * worker, whatever the channel's state.
+ * within which limits, and who handles them.  A type that is not here is
+ * never accepted from a worker, whatever the channel's state.  kp_inflight
+ * is how many of that type may be in the keeper's hands at once (0: each
+ * is answered at once); kp_queued how much of the keeper's replies to this
+ * worker may wait unread when one more arrives.  A worker over either is
+ * evicted (MSG_WORKER_EVICT) and the parent replaces it.
  */
 static const struct keeper_permit {
 	uint32_t	 kp_type;
 	unsigned	 kp_states;
+	int		 kp_inflight;
+	size_t		 kp_queued;
 	int		(*kp_handler)(struct keeper_worker *, struct ipc_msg *);
 } keeper_permits[] = {
-	{ MSG_PING,	KS_READY,	keeper_ping },	/* health round trip */
-	{ MSG_CALL,	KS_READY,	keeper_call },	/* a connector call */
-	{ MSG_GEN,	KS_READY,	keeper_gen_msg }, /* generation in use */
+	/* Health round trip: answered at once, so the pongs must be read. */
+	{ MSG_PING,	KS_READY, 0, KEEPER_MAX_QUEUED,	keeper_ping },
+	/* A connector call: upstream work, up to KEEPER_MAX_CALLS at once. */
+	{ MSG_CALL,	KS_READY, KEEPER_MAX_CALLS, KEEPER_MAX_QUEUED,
+	    keeper_call },
+	/* Generation in use: no reply, but not from a worker that reads none. */
+	{ MSG_GEN,	KS_READY, 0, KEEPER_MAX_QUEUED,	keeper_gen_msg },
 };
 
 /*
@@ -803,9 +820,6 @@ keeper_call(struct keeper_worker *kw, struct ipc_msg *m)
 	TAILQ_FOREACH(o, &kw->kw_calls, kc_entry)
 		if (o->kc_id == m->m_id)
 			return keeper_refuse(kw, "call id %u reused", m->m_id);
-	if (kw->kw_ncalls >= KEEPER_MAX_CALLS)
-		return keeper_refuse(kw, "more than %d calls in flight",
-		    KEEPER_MAX_CALLS);
 	if ((kc = calloc(1, sizeof(*kc))) == NULL) {
 		keeper_fail(kw, m->m_id, 503, "UNAVAILABLE", "Unexpected error",
 		    "out of memory", "", 0, 0);
@@ -950,6 +964,13 @@ keeper_worker_msg(struct chan *ch, struct ipc_msg *m, void *arg)
 	if (m->m_fd != -1)
 		return keeper_refuse(kw, "an fd came with %s",
 		    ipc_type_name(m->m_type));
+	if (p->kp_inflight > 0 && kw->kw_ncalls >= p->kp_inflight)
+		return keeper_refuse(kw, "%s: more than %d in flight",
+		    ipc_type_name(m->m_type), p->kp_inflight);
+	if (chan_queued(kw->kw_chan) > p->kp_queued)
+		return keeper_refuse(kw, "%s: %zu bytes of replies left unread "
+		    "(at most %zu)", ipc_type_name(m->m_type),
+		    chan_queued(kw->kw_chan), p->kp_queued);
 	return p->kp_handler(kw, m);
 }
 

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <syslog.h>
 #include <time.h>
 #include <unistd.h>
@@ -64,6 +65,148 @@ log_emit(int prio, const char *line)
 		syslog(prio, "%s", line);
 }
 
+int
+log_child_prio(int prio)
+{
+	/* A child may not page anyone: nothing above an error. */
+	if (prio < LOG_ERR)
+		return LOG_ERR;
+	if (prio > LOG_DEBUG)
+		return LOG_DEBUG;
+	return prio;
+}
+
+/* Does s start like a process's log prefix: "keeper 0:", "parent:"? */
+static int
+log_looks_like_origin(const char *s)
+{
+	static const char *const roles[] = {
+		"parent", "worker", "keeper", "publisher", "widgetd"
+	};
+	size_t	 i, n;
+
+	while (*s == ' ' || *s == '"')
+		s++;
+	for (i = 0; i < sizeof(roles) / sizeof(roles[0]); i++) {
+		n = strlen(roles[i]);
+		if (strncasecmp(s, roles[i], n) != 0)
+			continue;
+		s += n;
+		if (*s == ' ')
+			s++;
+		while (*s >= '0' && *s <= '9')
+			s++;
+		/* syslog's "widgetd[123]:" */
+		if (*s == '[') {
+			while (*s != '\0' && *s != ']')
+				s++;
+			if (*s == ']')
+				s++;
+		}
+		return *s == ':';
+	}
+	return 0;
+}
+
+size_t
+log_child_line(char *buf, size_t size, const char *origin, const char *line)
+{
+	const unsigned char	*p = (const unsigned char *)line;
+	size_t			 o, start, cap;
+	int			 quote, n;
+
+	/* Callers pass LOG_CHILD_LINE; anything this small gets nothing. */
+	if (size < 32) {
+		if (size > 0)
+			buf[0] = '\0';
+		return 0;
+	}
+	n = snprintf(buf, size, "%s: ", origin);
+	o = n < 0 ? 0 : (size_t)n >= size ? size - 1 : (size_t)n;
+	start = o;
+	/* Room for the content, a closing quote, the cut mark and NUL. */
+	cap = size - 1 - 16;
+	if (cap > start + LOG_CHILD_MAX)
+		cap = start + LOG_CHILD_MAX;
+	quote = log_looks_like_origin(line);
+	if (quote && o < cap)
+		buf[o++] = '"';
+	for (; *p != '\0'; p++) {
+		/*
+		 * C0 controls and DEL (newlines, terminal escapes), and the
+		 * C1 controls as UTF-8 encodes them (U+0080-U+009F, which
+		 * some terminals take as escapes too), are shown as \xNN.
+		 */
+		if (p[0] == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f) {
+			if (o + 8 > cap)
+				break;
+			o += (size_t)snprintf(buf + o, size - o, "\\xc2\\x%02x",
+			    p[1]);
+			p++;
+			continue;
+		}
+		if (*p < 0x20 || *p == 0x7f) {
+			if (o + 4 > cap)
+				break;
+			o += (size_t)snprintf(buf + o, size - o, "\\x%02x", *p);
+			continue;
+		}
+		if (quote && *p == '"') {
+			if (o + 2 > cap)
+				break;
+			buf[o++] = '\\';
+			buf[o++] = '"';
+			continue;
+		}
+		if (o + 1 > cap)
+			break;
+		buf[o++] = (char)*p;
+	}
+	if (quote)
+		buf[o++] = '"';
+	if (*p != '\0')
+		o += (size_t)snprintf(buf + o, size - o, " [cut]");
+	buf[o] = '\0';
+	return o;
+}
+
+void
+log_rate_init(struct log_rate *lr, double rate, double burst)
+{
+	memset(lr, 0, sizeof(*lr));
+	lr->lr_rate = rate;
+	lr->lr_burst = burst;
+	lr->lr_tokens = burst;
+}
+
+int
+log_rate_take(struct log_rate *lr, double now)
+{
+	if (lr->lr_last != 0 && now > lr->lr_last) {
+		lr->lr_tokens += (now - lr->lr_last) * lr->lr_rate;
+		if (lr->lr_tokens > lr->lr_burst)
+			lr->lr_tokens = lr->lr_burst;
+	}
+	/* A clock that went backwards refills nothing. */
+	if (lr->lr_last == 0 || now > lr->lr_last)
+		lr->lr_last = now;
+	if (lr->lr_tokens < 1) {
+		lr->lr_dropped++;
+		return 0;
+	}
+	lr->lr_tokens -= 1;
+	return 1;
+}
+
+double
+log_now(void)
+{
+	struct timespec	 ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
 void
 vlog(int prio, const char *fmt, va_list ap)
 {
@@ -77,11 +220,16 @@ vlog(int prio, const char *fmt, va_list ap)
 	for (char *p = msg; *p != '\0'; p++)
 		if ((unsigned char)*p < 0x20 || *p == 0x7f)
 			*p = '?';
-	snprintf(line, sizeof(line), "%s: %s", log_name, msg);
+	/*
+	 * A forwarded line goes without a name: the parent puts the one it
+	 * knows the child by in front (log_child_line).
+	 */
 	if (log_fwd != NULL)
-		log_fwd(prio, line, log_fwd_arg);
-	else
+		log_fwd(prio, msg, log_fwd_arg);
+	else {
+		snprintf(line, sizeof(line), "%s: %s", log_name, msg);
 		log_emit(prio, line);
+	}
 	errno = saved;
 }
 

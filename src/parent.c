@@ -100,6 +100,9 @@ struct pproc {
 	uint32_t		 pp_owed[PARENT_OWED_MAX]; /* wait ids */
 	int			 pp_nowed;
 	struct metrics		*pp_metrics;	/* its last MSG_METRICS */
+	struct log_rate		 pp_lograte;	/* its MSG_LOG lines */
+	struct log_rate		 pp_accrate;	/* its access-log lines */
+	struct event		*pp_log_ev;	/* reports what was dropped */
 };
 
 /* A place for one child of the current generation. */
@@ -145,6 +148,7 @@ struct plistener {
 };
 
 struct parent {
+	int			 p_test_hooks;	/* WIDGETD_TEST_HOOKS=1 */
 	struct event_base	*p_base;
 	struct widgetd_config	*p_cfg;
 	struct proc_opts	 p_opts;
@@ -663,34 +667,82 @@ out:
 }
 
 /*
- * A child's line, as the root parent writes it: a compromised worker does
- * not get to write megabytes or control characters into the system log.
+ * What a child may write into the system log: a compromised worker once
+ * wrote 200 MB of forged lines in a second.  Lines (MSG_LOG) a second on
+ * average and in a burst, per child; access-log lines (one per request)
+ * have their own, larger budget so that a busy worker keeps its access
+ * log and a flood of either is cut.  What is dropped is counted, and the
+ * count logged once a second at most while it lasts.
+ */
+#define PARENT_LOG_RATE		200
+#define PARENT_LOG_BURST	1000
+#define PARENT_ACCESS_RATE	20000
+#define PARENT_ACCESS_BURST	40000
+#define PARENT_LOG_REPORT_MS	1000
+
+/* Say how many lines of pp were dropped since the last report. */
+static void
+parent_log_report(struct pproc *pp)
+{
+	char			 name[32];
+	unsigned long long	 nlog, nacc;
+
+	nlog = pp->pp_lograte.lr_dropped;
+	nacc = pp->pp_accrate.lr_dropped;
+	if (nlog == 0 && nacc == 0)
+		return;
+	pp->pp_lograte.lr_dropped = pp->pp_accrate.lr_dropped = 0;
+	snprintf(name, sizeof(name), "%s %d", proc_role_name(pp->pp_role),
+	    pp->pp_slot);
+	/* The parent's own line: the count is the parent's, not the child's. */
+	log_warnx("%s: %llu log line%s and %llu access line%s dropped (more "
+	    "than %d and %d a second)", name, nlog, nlog == 1 ? "" : "s",
+	    nacc, nacc == 1 ? "" : "s", PARENT_LOG_RATE, PARENT_ACCESS_RATE);
+}
+
+static void
+parent_log_report_cb(int fd, short what, void *arg)
+{
+	parent_log_report(arg);
+}
+
+/*
+ * 1 if the child may have one more line of that kind (access or not) now;
+ * 0 if it is over its budget: the line is dropped and counted, and the
+ * first drop of a flood starts the clock of its report.
+ */
+static int
+parent_log_budget(struct pproc *pp, int access)
+{
+	struct timeval	 tv = { 0, PARENT_LOG_REPORT_MS * 1000 };
+
+	if (log_rate_take(access ? &pp->pp_accrate : &pp->pp_lograte,
+	    log_now()))
+		return 1;
+	if (pp->pp_log_ev == NULL)
+		pp->pp_log_ev = evtimer_new(pp->pp_parent->p_base,
+		    parent_log_report_cb, pp);
+	if (pp->pp_log_ev != NULL && !evtimer_pending(pp->pp_log_ev, NULL))
+		evtimer_add(pp->pp_log_ev, &tv);
+	return 0;
+}
+
+/*
+ * A child's line, as the root parent writes it: under the name the parent
+ * knows it by (whatever the line says), cleaned, capped in length and
+ * priority, within the child's budget.
  */
 static void
-parent_log_child(const struct pproc *pp, int prio, const char *line)
+parent_log_child(struct pproc *pp, int prio, const char *line, int access)
 {
-	char	 buf[2048], name[32];
-	size_t	 i, o, nlen;
+	char	 buf[LOG_CHILD_LINE], name[32];
 
-	/*
-	 * A child names itself; a child gone bad could name another, so a
-	 * line that does not start with its own name gets it in front.  Nor
-	 * may it raise a line above an error.
-	 */
-	nlen = (size_t)snprintf(name, sizeof(name), "%s %d: ",
-	    proc_role_name(pp->pp_role), pp->pp_slot);
-	o = 0;
-	if (strncmp(line, name, nlen) != 0)
-		o = (size_t)snprintf(buf, sizeof(buf), "%s", name);
-	for (i = 0; line[i] != '\0' && o < sizeof(buf) - 1; i++)
-		buf[o++] = ((unsigned char)line[i] < 0x20 ||
-		    line[i] == 0x7f) ? '?' : line[i];
-	buf[o] = '\0';
-	if (prio < LOG_ERR)
-		prio = LOG_ERR;
-	else if (prio > LOG_DEBUG)
-		prio = LOG_DEBUG;
-	log_emit(prio, buf);
+	if (!parent_log_budget(pp, access))
+		return;
+	snprintf(name, sizeof(name), "%s %d", proc_role_name(pp->pp_role),
+	    pp->pp_slot);
+	log_child_line(buf, sizeof(buf), name, line);
+	log_emit(log_child_prio(prio), buf);
 }
 
 /*
@@ -698,21 +750,24 @@ parent_log_child(const struct pproc *pp, int prio, const char *line)
  * under the name of the worker that served it.
  */
 static void
-parent_access(struct parent *p, const struct pproc *pp,
+parent_access(struct parent *p, struct pproc *pp,
     const struct ipc_access *a)
 {
 	char	 line[2048];
 
-	if (!p->p_cfg->c_access_log)
+	/*
+	 * The line is the parent's own, every field escaped by
+	 * accesslog_format() under the slot the parent started the worker
+	 * as; the worker only decides how many, within its budget.
+	 */
+	if (!p->p_cfg->c_access_log || !parent_log_budget(pp, 1))
 		return;
 	accesslog_format(a, pp->pp_slot, p->p_cfg->c_access_format, line,
 	    sizeof(line));
 	if (p->p_access != NULL)
 		accesslog_write(p->p_access, line);
-	else if (p->p_cfg->c_access_format == CONF_ACCESS_JSON)
-		log_emit(LOG_INFO, line);
 	else
-		parent_log_child(pp, LOG_INFO, line);
+		log_emit(LOG_INFO, line);
 }
 
 /*
@@ -933,12 +988,12 @@ parent_child_msg(struct chan *ch, struct ipc_msg *m, void *arg)
 
 	/* ipc.c has checked the direction: only children's rows get here. */
 	if (m->m_fd != -1)
-		return -1;
+		return chan_refuse(ch, "an fd came with it");
 	switch (m->m_type) {
 	case MSG_LOG:
 		if (ipc_decode_log(m, &prio, &line) == -1)
-			return -1;
-		parent_log_child(pp, prio, line);
+			return chan_refuse(ch, "malformed payload");
+		parent_log_child(pp, prio, line, 0);
 		free(line);
 		return 0;
 	case MSG_READY:
@@ -952,20 +1007,24 @@ parent_child_msg(struct chan *ch, struct ipc_msg *m, void *arg)
 		return 0;
 	case MSG_CONN_DONE:
 		/* Batched: a count since the worker's last report. */
-		if (pp->pp_role != PROC_WORKER ||
-		    ipc_decode_conn_done(m, &ndone) == -1)
-			return -1;
+		if (pp->pp_role != PROC_WORKER)
+			return chan_refuse(ch, "only a worker sends it");
+		if (ipc_decode_conn_done(m, &ndone) == -1)
+			return chan_refuse(ch, "malformed payload");
 		parent_conn_done(p, pp, ndone > INT_MAX ? INT_MAX : (int)ndone);
 		return 0;
 	case MSG_ACCESS:
 		if (ipc_decode_access(m, &a) == -1)
-			return -1;
+			return chan_refuse(ch, "malformed payload");
 		parent_access(p, pp, &a);
 		ipc_access_clear(&a);
 		return 0;
 	case MSG_SNAPSHOT_DONE:
-		if (ipc_decode_gen(m, &gen) == -1 || gen > p->p_gen)
-			return -1;
+		if (ipc_decode_gen(m, &gen) == -1)
+			return chan_refuse(ch, "malformed payload");
+		if (gen > p->p_gen)
+			return chan_refuse(ch, "generation %llu was never sent",
+			    (unsigned long long)gen);
 		pp->pp_gen = gen;
 		log_debug("%s: generation %llu", parent_name(pp, name,
 		    sizeof(name)), (unsigned long long)gen);
@@ -974,8 +1033,10 @@ parent_child_msg(struct chan *ch, struct ipc_msg *m, void *arg)
 		parent_waits_check(p);
 		return 0;
 	case MSG_STATS:
-		if (pp->pp_role != PROC_WORKER || ipc_decode_stats(m, &st) == -1)
-			return -1;
+		if (pp->pp_role != PROC_WORKER)
+			return chan_refuse(ch, "only a worker sends it");
+		if (ipc_decode_stats(m, &st) == -1)
+			return chan_refuse(ch, "malformed payload");
 		parent_wait_stats(p, pp, &st, m->m_id);
 		ipc_stats_clear(&st);
 		return 0;
@@ -985,9 +1046,10 @@ parent_child_msg(struct chan *ch, struct ipc_msg *m, void *arg)
 	case MSG_PUBLISHED: {
 		struct ipc_published	 ip;
 
-		if (pp->pp_role != PROC_PUBLISHER ||
-		    ipc_decode_published(m, &ip) == -1)
-			return -1;
+		if (pp->pp_role != PROC_PUBLISHER)
+			return chan_refuse(ch, "only a publisher sends it");
+		if (ipc_decode_published(m, &ip) == -1)
+			return chan_refuse(ch, "malformed payload");
 		parent_published(p, pp, &ip, m->m_id);
 		ipc_published_clear(&ip);
 		return 0;
@@ -1004,9 +1066,10 @@ parent_child_msg(struct chan *ch, struct ipc_msg *m, void *arg)
 		 * it in its own epoch: a stale request must not kill a newer
 		 * worker, nor another keeper's.
 		 */
-		if (pp->pp_role != PROC_KEEPER ||
-		    ipc_decode_slot(m, &slot) == -1)
-			return -1;
+		if (pp->pp_role != PROC_KEEPER)
+			return chan_refuse(ch, "only a keeper sends it");
+		if (ipc_decode_slot(m, &slot) == -1)
+			return chan_refuse(ch, "malformed payload");
 		for (i = 0; i < p->p_nworkers; i++) {
 			struct pproc *w = p->p_wslots[i].ps_proc;
 
@@ -1021,10 +1084,7 @@ parent_child_msg(struct chan *ch, struct ipc_msg *m, void *arg)
 		}
 		return 0;
 	default:
-		log_warnx("%s sent unexpected %s",
-		    parent_name(pp, name, sizeof(name)),
-		    ipc_type_name(m->m_type));
-		return -1;
+		return chan_refuse(ch, "not a message the parent takes");
 	}
 }
 
@@ -1089,6 +1149,8 @@ parent_spawn(struct parent *p, struct pslot *ps)
 	pp->pp_slot = ps->ps_slot;
 	pp->pp_epoch = p->p_epoch;
 	pp->pp_gen = sn->sn_gen;
+	log_rate_init(&pp->pp_lograte, PARENT_LOG_RATE, PARENT_LOG_BURST);
+	log_rate_init(&pp->pp_accrate, PARENT_ACCESS_RATE, PARENT_ACCESS_BURST);
 	clock_gettime(CLOCK_MONOTONIC, &pp->pp_started);
 	pp->pp_pid = proc_spawn(ps->ps_role, ps->ps_slot, sv[1], sn->sn_fd,
 	    &p->p_opts);
@@ -1211,6 +1273,10 @@ parent_reaped(struct parent *p, struct pproc *pp, int status)
 	chan_free(pp->pp_chan);
 	if (pp->pp_kill_ev != NULL)
 		event_free(pp->pp_kill_ev);
+	/* What it had dropped is said before it goes. */
+	parent_log_report(pp);
+	if (pp->pp_log_ev != NULL)
+		event_free(pp->pp_log_ev);
 	/* A retired publisher gone: its tenant may be unpublished now. */
 	if (pp->pp_role == PROC_PUBLISHER) {
 		free(pp);
@@ -1791,16 +1857,16 @@ parent_published(struct parent *p, struct pproc *pp,
 		tenant = p->p_cfg->c_tenants[ps->ps_slot].t_id;
 	state = publish_state_name((enum publish_state)ip->ip_state);
 	/* One line per publish, as the access log has one per request. */
-	snprintf(line, sizeof(line), "publisher %d: publish: %s build %llu "
+	snprintf(line, sizeof(line), "publish: %s build %llu "
 	    "commit %.12s %s%s%s: %s (%u files, %u unchanged, %u warnings)%s%s",
-	    pp->pp_slot, tenant, (unsigned long long)ip->ip_build,
+	    tenant, (unsigned long long)ip->ip_build,
 	    ip->ip_commit[0] ? ip->ip_commit : "-", state,
 	    ip->ip_code[0] ? " " : "", ip->ip_code, ip->ip_message,
 	    ip->ip_files, ip->ip_reused, ip->ip_warnings,
 	    ip->ip_changed ? " generation " : "",
 	    ip->ip_changed ? ip->ip_generation : "");
 	parent_log_child(pp, ip->ip_state == PUBLISH_FAILED ? LOG_WARNING :
-	    LOG_INFO, line);
+	    LOG_INFO, line, 0);
 	/*
 	 * A new generation is live on disk: take it (a retired publisher's
 	 * too, finishing a publish of a tenant that may still be watched).
@@ -2471,6 +2537,55 @@ parent_ctl_test(struct parent *p, struct control_req *req,
 
 static void	parent_shutdown(struct parent *);
 
+/*
+ * The test suite's way to make a worker misbehave (MSG_TEST_ABUSE):
+ * {"command": "test-abuse", "worker": N, "abuse": "log" | "ping"}.  Only
+ * when the daemon was started with WIDGETD_TEST_HOOKS=1; otherwise the
+ * command does not exist.
+ */
+static void
+parent_ctl_test_abuse(struct parent *p, struct control_req *req,
+    struct json_object *request)
+{
+	struct json_object	*o, *reply;
+	struct pproc		*w = NULL;
+	struct ipc_buf		 b;
+	const char		*abuse = "";
+	uint32_t		 what;
+	int64_t			 slot = -1;
+
+	if (json_object_object_get_ex(request, "worker", &o) &&
+	    json_object_is_type(o, json_type_int))
+		slot = json_object_get_int64(o);
+	if (json_object_object_get_ex(request, "abuse", &o) &&
+	    json_object_is_type(o, json_type_string))
+		abuse = json_object_get_string(o);
+	if (strcmp(abuse, "log") == 0)
+		what = IPC_ABUSE_LOG_FLOOD;
+	else if (strcmp(abuse, "ping") == 0)
+		what = IPC_ABUSE_PING_FLOOD;
+	else {
+		control_reply_error(req, "test-abuse: abuse is log or ping");
+		return;
+	}
+	if (slot >= 0 && slot < p->p_nworkers)
+		w = p->p_wslots[slot].ps_proc;
+	if (w == NULL || w->pp_chan == NULL) {
+		control_reply_error(req, "test-abuse: no such worker");
+		return;
+	}
+	if (ipc_encode_u32(&b, what) == 0)
+		chan_send(w->pp_chan, MSG_TEST_ABUSE, 0, b.b_data, b.b_len, -1);
+	ipc_buf_clear(&b);
+	log_warnx("control: test-abuse %s sent to worker %d (pid %ld)", abuse,
+	    w->pp_slot, (long)w->pp_pid);
+	reply = json_object_new_object();
+	json_object_object_add(reply, "ok", json_object_new_boolean(1));
+	json_object_object_add(reply, "pid",
+	    json_object_new_int64((int64_t)w->pp_pid));
+	control_reply(req, reply);
+}
+
 static void
 parent_control_cb(struct control_req *req, const char *command,
     struct json_object *request, void *arg)
@@ -2499,7 +2614,9 @@ parent_control_cb(struct control_req *req, const char *command,
 		json_object_object_add(reply, "ok", json_object_new_boolean(1));
 		control_reply(req, reply);
 		parent_shutdown(p);
-	} else
+	} else if (p->p_test_hooks && strcmp(command, "test-abuse") == 0)
+		parent_ctl_test_abuse(p, req, request);
+	else
 		control_reply_error(req, "unknown command: %s", command);
 }
 
@@ -2573,6 +2690,7 @@ parent_main(const struct proc_opts *po)
 	struct parent	 p;
 	static const int sigs[] = { SIGCHLD, SIGHUP, SIGTERM, SIGINT, SIGUSR1 };
 	struct pwait	*pw;
+	const char	*env;
 	size_t		 i;
 	long		 nofile;
 	char		 err[256];
@@ -2621,6 +2739,13 @@ parent_main(const struct proc_opts *po)
 
 	/* A child that died mid-write must not kill the parent. */
 	signal(SIGPIPE, SIG_IGN);
+	/* The test suite's hooks (parent_ctl_test_abuse); never otherwise. */
+	if ((env = getenv("WIDGETD_TEST_HOOKS")) != NULL &&
+	    strcmp(env, "1") == 0) {
+		p.p_test_hooks = 1;
+		log_warnx("WIDGETD_TEST_HOOKS=1: test-abuse control command "
+		    "enabled (never in production)");
+	}
 	/* After daemon(): the epoll fd is not shared with a forked-off parent. */
 	if ((p.p_base = event_base_new()) == NULL)
 		fatalx("event_base_new failed");

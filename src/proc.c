@@ -76,6 +76,33 @@ proc_move_fd(int fd, int to)
 }
 
 /*
+ * In a forked child: fds 0-2 become /dev/null.  A child writes to the log
+ * only through its channel, where the parent names it and cleans the line;
+ * the parent's own stdout and stderr (the journal under systemd, a
+ * terminal with -d) would let it write raw lines, forged prefixes and
+ * terminal escapes.  Sanitizer builds keep stderr: that is where a
+ * sanitizer's report goes, and the tests look for it in the log.
+ */
+static int
+proc_null_stdio(void)
+{
+	int	 fd, top = 2, i, rc = 0;
+
+#ifdef WIDGETD_SANITIZED
+	top = 1;
+#endif
+	/* The channel and snapshot sit above 2: this cannot take them. */
+	if ((fd = open("/dev/null", O_RDWR)) == -1)
+		return -1;
+	for (i = 0; i <= top; i++)
+		if (fd != i && dup2(fd, i) == -1)
+			rc = -1;
+	if (fd > top)
+		close(fd);
+	return rc;
+}
+
+/*
  * The environment a child gets: nothing of the operator's shell (proxy
  * settings, tokens, LD_PRELOAD), only what changes no behaviour widgetd
  * relies on: the time zone and the sanitizers' options in test builds.
@@ -153,7 +180,8 @@ proc_spawn(enum proc_role role, int slot, int chanfd, int snapfd,
 			_exit(127);
 	}
 	if (proc_move_fd(chanfd, PROC_CHAN_FD) == -1 ||
-	    proc_move_fd(snapfd, PROC_SNAP_FD) == -1)
+	    proc_move_fd(snapfd, PROC_SNAP_FD) == -1 ||
+	    proc_null_stdio() == -1)
 		_exit(127);
 	proc_close_from(PROC_SNAP_FD + 1);
 	/*
@@ -292,11 +320,15 @@ proc_confine_rw(enum proc_role role, const struct widgetd_config *cfg,
 			    "limited by the seccomp filter alone");
 	}
 	/*
-	 * The keeper will hold secrets: keep other processes of its uid (and
-	 * core dumps) out of its memory.  After the uid switch, which may
-	 * reset the flag.
+	 * The keeper will hold secrets, a worker holds clients' requests and
+	 * the keeper's answers, a publisher the tenant's unpublished code:
+	 * keep other processes of its uid (and core dumps) out of their
+	 * memory, whatever fs.suid_dumpable says and also when not started as
+	 * root (no uid switch).  After the uid switch, which may reset the
+	 * flag.
 	 */
-	if (role == PROC_KEEPER && prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) == -1)
+	if ((role == PROC_KEEPER || role == PROC_WORKER ||
+	    role == PROC_PUBLISHER) && prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) == -1)
 		fatal("prctl(PR_SET_DUMPABLE)");
 	if (sandbox_apply(sr) == -1)
 		fatal("cannot install the %s sandbox", proc_role_name(role));
@@ -374,6 +406,9 @@ proc_check_privsep(const struct widgetd_config *cfg,
 	int		 bad = 0;
 
 	bad = proc_check_repositories(cfg, report, arg);
+	/* Two names for one uid are one account, root or not. */
+	if (config_check_accounts(cfg, report, arg) == -1)
+		bad = 1;
 	/*
 	 * Checked in the parent, so that a bad user or chroot is refused at
 	 * start or reload with a clear message, not as a child crash loop.

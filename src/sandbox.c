@@ -35,6 +35,8 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 
+#include <netinet/in.h>
+
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -164,7 +166,7 @@ sandbox_common(scmp_filter_ctx ctx, int *errp)
 	ALLOW(write);
 	ALLOW(writev);
 	ALLOW(recvmsg);			/* ipc_read: frames and passed fds */
-	ALLOW(sendmsg);			/* ipc_flush */
+	/* ipc_flush writes frames without fds with writev (above). */
 	ALLOW(recvfrom);		/* recv(3) in glibc */
 	ALLOW(sendto);			/* send(3) in glibc */
 	ALLOW(close);
@@ -175,9 +177,7 @@ sandbox_common(scmp_filter_ctx ctx, int *errp)
 	 * file offset is shared with every other child that holds it.
 	 */
 	ALLOW(pread64);
-	/* Socket options on fds received from the parent (TCP_NODELAY...). */
-	ALLOW(setsockopt);
-	ALLOW(getsockopt);		/* ipc.c checks SO_TYPE/SO_DOMAIN */
+	/* Socket options: per role (sandbox_worker, sandbox_keeper...). */
 	ALLOW(getsockname);
 	ALLOW(getpeername);		/* logging the client address */
 	/* libevent: epoll backend, its notify eventfd, its signal pipe. */
@@ -213,9 +213,8 @@ sandbox_common(scmp_filter_ctx ctx, int *errp)
 	ALLOW(restart_syscall);		/* the kernel resumes an interrupted sleep */
 	/* Random numbers: libcrypto, hash seeds, request ids. */
 	ALLOW(getrandom);
-	/* malloc: brk and mmap; never an executable mapping. */
+	/* malloc: brk and mmap (mmap per role); never executable memory. */
 	ALLOW(brk);
-	ALLOW(mmap, NOEXEC);
 	ALLOW(mprotect, NOEXEC);	/* glibc guard pages */
 	ALLOW(munmap);
 	ALLOW(mremap);			/* realloc of large blocks */
@@ -274,7 +273,36 @@ sandbox_common(scmp_filter_ctx ctx, int *errp)
 static void
 sandbox_worker(scmp_filter_ctx ctx, int *errp)
 {
+	/* The only socket options a worker reads: ipc.c's fd checks. */
+	static const int sockopts[] = { SO_DOMAIN, SO_TYPE, SO_PROTOCOL };
+	size_t	 i;
+
 	sandbox_common(ctx, errp);
+	/*
+	 * No setsockopt: a worker sets no option on any socket (the parent
+	 * configures what it accepts).  getsockopt only at SOL_SOCKET and
+	 * only what ipc_fd_check asks: no TCP_INFO, and no
+	 * TCP_ZEROCOPY_RECEIVE, the only way to receive through a mapping
+	 * of a TCP socket.
+	 */
+	for (i = 0; i < sizeof(sockopts) / sizeof(sockopts[0]); i++)
+		ALLOW(getsockopt, SCMP_A1(SCMP_CMP_EQ, SOL_SOCKET),
+		    SCMP_A2(SCMP_CMP_EQ, sockopts[i]));
+	/*
+	 * No sendmsg: a worker never passes fds, and ipc.c writes frames
+	 * without fds with writev; the filter cannot read a msghdr, so the
+	 * call itself goes.
+	 */
+	/*
+	 * mmap: anonymous memory (malloc, libevent, sanitizers), never
+	 * executable; of an fd only read-only, which is how a snapshot (a
+	 * sealed memfd) is mapped.  The filter cannot tell a memfd from a
+	 * socket, hence the getsockopt rule above.
+	 */
+	ALLOW(mmap, SCMP_A3_64(SCMP_CMP_MASKED_EQ, MAP_ANONYMOUS,
+	    MAP_ANONYMOUS), NOEXEC);
+	ALLOW(mmap, SCMP_A2_64(SCMP_CMP_EQ, PROT_READ),
+	    SCMP_A3_64(SCMP_CMP_MASKED_EQ, MAP_ANONYMOUS, 0));
 	/*
 	 * Soft-denied: nothing is opened, but a lazy opener in libc (time
 	 * zone, gconv, locale) gets an error instead of killing the worker.
@@ -318,11 +346,30 @@ sandbox_keeper(scmp_filter_ctx ctx, int *errp)
 		{ O_TRUNC, O_TRUNC },
 		{ SANDBOX_O_TMPFILE, SANDBOX_O_TMPFILE },
 	};
-	/* Upstream TCP and the resolver's UDP; never raw or packet sockets. */
+	/*
+	 * Upstream TCP and the resolver's UDP (libcurl passes getaddrinfo's
+	 * IPPROTO_TCP, glibc's resolver IPPROTO_UDP or 0): never raw or packet
+	 * sockets, ICMP "ping" sockets, SCTP or MPTCP.
+	 */
 	static const int inet[] = { AF_INET, AF_INET6 };
-	size_t	 i;
+	static const struct {
+		int	 type, proto;
+	} inet_kinds[] = {
+		{ SOCK_STREAM, 0 },
+		{ SOCK_STREAM, IPPROTO_TCP },
+		{ SOCK_DGRAM, 0 },
+		{ SOCK_DGRAM, IPPROTO_UDP },
+	};
+	size_t	 i, j;
 
 	sandbox_common(ctx, errp);
+	/* Sockets: libcurl and the resolver set and read options on theirs. */
+	ALLOW(setsockopt);
+	ALLOW(getsockopt);
+	/* Frames go with writev; libcurl and glibc's netlink use sendmsg. */
+	ALLOW(sendmsg);
+	/* malloc, libcurl, OpenSSL; never executable (below). */
+	ALLOW(mmap, NOEXEC);
 	/*
 	 * Read-only opens: the store, /etc/resolv.conf, /etc/hosts.  Any
 	 * open that could write or create is refused with EACCES, not
@@ -347,14 +394,15 @@ sandbox_keeper(scmp_filter_ctx ctx, int *errp)
 	ALLOW(getdents64);		/* listing the store directory */
 	ALLOW(uname);			/* libcurl's user agent, gethostname */
 	/* Sockets: upstream TCP, the resolver's UDP, no UNIX or raw. */
-	for (i = 0; i < sizeof(inet) / sizeof(inet[0]); i++) {
-		ALLOW(socket, SCMP_A0(SCMP_CMP_EQ, inet[i]),
-		    SCMP_A1(SCMP_CMP_MASKED_EQ, SANDBOX_SOCK_TYPE, SOCK_STREAM));
-		ALLOW(socket, SCMP_A0(SCMP_CMP_EQ, inet[i]),
-		    SCMP_A1(SCMP_CMP_MASKED_EQ, SANDBOX_SOCK_TYPE, SOCK_DGRAM));
-	}
+	for (i = 0; i < sizeof(inet) / sizeof(inet[0]); i++)
+		for (j = 0; j < sizeof(inet_kinds) / sizeof(inet_kinds[0]); j++)
+			ALLOW(socket, SCMP_A0(SCMP_CMP_EQ, inet[i]),
+			    SCMP_A1(SCMP_CMP_MASKED_EQ, SANDBOX_SOCK_TYPE,
+			    inet_kinds[j].type),
+			    SCMP_A2(SCMP_CMP_EQ, inet_kinds[j].proto));
 	/* getaddrinfo(AI_ADDRCONFIG) asks the kernel's routing over netlink. */
 	ALLOW(socket, SCMP_A0(SCMP_CMP_EQ, AF_NETLINK),
+	    SCMP_A1(SCMP_CMP_MASKED_EQ, SANDBOX_SOCK_TYPE, SOCK_RAW),
 	    SCMP_A2(SCMP_CMP_EQ, NETLINK_ROUTE));
 	/* glibc tries nscd's UNIX socket first; let it fall back quietly. */
 	SOFTDENY(EACCES, socket, SCMP_A0(SCMP_CMP_EQ, AF_UNIX));
@@ -612,6 +660,10 @@ static void
 sandbox_publisher(scmp_filter_ctx ctx, int *errp)
 {
 	sandbox_common(ctx, errp);
+	/* libgit2 maps pack files; never executable (below). */
+	ALLOW(mmap, NOEXEC);
+	/* Its channel only: frames go with writev, never with fds. */
+	ALLOW(getsockopt);		/* ipc.c's fd checks */
 	/* libgit2 opens objects, packs and refs; pubfs opens beneath its
 	 * root with openat2 (RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS). */
 	ALLOW(openat);

@@ -1131,6 +1131,8 @@ worker_parent_msg(struct chan *ch, struct ipc_msg *m, void *arg)
 	case MSG_SHUTDOWN:
 		worker_drain(w);
 		return 0;
+	case MSG_TEST_ABUSE:
+		return worker_test_abuse(w->w_parent, w->w_keeper, m);
 	default:
 		log_warnx("parent sent unexpected %s", ipc_type_name(m->m_type));
 		return -1;

@@ -193,4 +193,8 @@ void		 execute_stats_free(struct exec_stats *);
 int		 execute_stats_encode(const struct exec_stats *,
 		    const struct cache *, struct ipc_buf *);
 
+/* MSG_TEST_ABUSE (worker_test.c): misbehave as a compromised worker. */
+int		 worker_test_abuse(struct chan *parent, struct chan *keeper,
+		    struct ipc_msg *);
+
 #endif

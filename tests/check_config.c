@@ -4,7 +4,9 @@
  */
 #include "build.h"
 
+#include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <sys/socket.h>
 #include <netinet/in.h>
 #include <arpa/inet.h>
@@ -12,6 +14,7 @@
 #include "check_main.h"
 #include <errno.h>
 #include <limits.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -707,6 +710,84 @@ START_TEST(test_bad)
 }
 END_TEST
 
+/*
+ * One account under two names (issue 9): user and keeper_user are compared
+ * by uid and gid.  The accounts are made up: a private mount namespace
+ * puts a passwd file of our own over /etc/passwd, in a child.
+ */
+static int
+accounts_case(const char *user, const char *keeper, int want,
+    const char *text)
+{
+	struct widgetd_config	 c;
+	struct msgs		 m;
+	int			 rc = 0;
+
+	memset(&c, 0, sizeof(c));
+	memset(&m, 0, sizeof(m));
+	c.c_path = (char *)"widgetd.conf";
+	c.c_user = (char *)user;
+	c.c_keeper_user = (char *)keeper;
+	if (config_check_accounts(&c, collect, &m) != want ||
+	    m.m_n != (want == -1 ? 1 : 0) ||
+	    (text != NULL && strstr(m.m_msg[0], text) == NULL)) {
+		fprintf(stderr, "%s/%s: got %d message(s): %s\n", user, keeper,
+		    m.m_n, m.m_n > 0 ? m.m_msg[0] : "");
+		rc = 1;
+	}
+	msgs_free(&m);
+	return rc;
+}
+
+static int
+accounts_child(const char *passwd)
+{
+	if (unshare(CLONE_NEWNS) == -1)
+		return 77;
+	/* The type is ignored here; "none", not NULL, keeps valgrind quiet. */
+	if (mount("none", "/", "none", MS_REC | MS_PRIVATE, NULL) == -1 ||
+	    mount(passwd, "/etc/passwd", "none", MS_BIND, NULL) == -1)
+		return 2;
+	if (accounts_case("wd-a", "wd-b", -1, "widgetd.conf: user \"wd-a\" "
+	    "and keeper_user \"wd-b\" are one account (uid 4242)") ||
+	    accounts_case("wd-a", "wd-c", -1, "share their group (gid 4242)") ||
+	    accounts_case("wd-a", "wd-d", 0, NULL) ||
+	    accounts_case("wd-a", "wd-nobody-has-this", 0, NULL) ||
+	    accounts_case("wd-nobody-has-this", "wd-a", 0, NULL))
+		return 3;
+	return 0;
+}
+
+START_TEST(test_accounts_by_uid)
+{
+	char	 passwd[PATH_MAX];
+	FILE	*fp;
+	pid_t	 pid;
+	int	 st;
+
+	snprintf(passwd, sizeof(passwd), "%s/passwd", tmpdir);
+	ck_assert_ptr_nonnull(fp = fopen(passwd, "w"));
+	fputs("root:x:0:0:root:/root:/bin/sh\n"
+	    "wd-a:x:4242:4242::/:/bin/false\n"
+	    "wd-b:x:4242:4343::/:/bin/false\n"
+	    "wd-c:x:4343:4242::/:/bin/false\n"
+	    "wd-d:x:4444:4444::/:/bin/false\n", fp);
+	ck_assert_int_eq(fclose(fp), 0);
+	fflush(NULL);
+	ck_assert_int_ge(pid = fork(), 0);
+	if (pid == 0)
+		_exit(accounts_child(passwd));
+	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+	ck_assert(WIFEXITED(st));
+	if (WEXITSTATUS(st) == 77) {
+		/* Not root: no mount namespace to make accounts in. */
+		fprintf(stderr, "test_accounts_by_uid: needs root, not run\n");
+		return;
+	}
+	ck_assert_int_eq(WEXITSTATUS(st), 0);
+}
+END_TEST
+
 Suite *
 check_suite(void)
 {
@@ -724,6 +805,7 @@ check_suite(void)
 	tcase_add_test(tc, test_missing_file);
 	tcase_add_test(tc, test_all_errors);
 	tcase_add_test(tc, test_prescan_quiet);
+	tcase_add_test(tc, test_accounts_by_uid);
 	tcase_add_loop_test(tc, test_bad, 0, NBAD);
 	suite_add_tcase(s, tc);
 	return s;

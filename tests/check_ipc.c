@@ -884,6 +884,60 @@ START_TEST(test_payload_rules)
 }
 END_TEST
 
+/*
+ * Issue 9: a MSG_LOG longer than a log line can be is refused at its
+ * header, before any payload is read or any buffer sized for it; the
+ * sender refuses to make one.
+ */
+START_TEST(test_log_length)
+{
+	struct ipc_chan	*c;
+	unsigned char	 f[IPC_HDR_LEN], *big;
+	int		 raw;
+
+	c = chan_pair(&raw);
+	raw_hdr(f, MSG_LOG, 1, 8193);
+	ck_assert_int_eq(write(raw, f, IPC_HDR_LEN), IPC_HDR_LEN);
+	ck_assert_str_eq(expect_violation(c),
+	    "payload longer than the type allows: MSG_LOG");
+	close(raw);
+	ipc_chan_free(c);
+
+	c = chan_pair(&raw);
+	ck_assert_ptr_nonnull(big = calloc(1, 8193));
+	ck_assert_int_eq(ipc_send(c, MSG_LOG, 0, big, 8192, -1), 0);
+	ck_assert_int_eq(ipc_send(c, MSG_LOG, 0, big, 8193, -1), -1);
+	ck_assert_int_eq(errno, EINVAL);
+	free(big);
+	close(raw);
+	ipc_chan_free(c);
+}
+END_TEST
+
+/*
+ * Issue 9: the queue's cap counts each frame's entry, not only its bytes.
+ * Empty frames (a pong is 12 bytes) once let 64 MiB of "bytes" hold about
+ * a gigabyte.
+ */
+START_TEST(test_queue_counts_entries)
+{
+	struct ipc_chan	*a;
+	int		 raw, n = 0;
+
+	a = chan_pair(&raw);
+	while (ipc_send(a, MSG_PONG, (uint32_t)n, NULL, 0, -1) == 0)
+		n++;
+	ck_assert_int_eq(errno, ENOBUFS);
+	/* 64 MiB of 12-byte frames would be 5.6 million. */
+	ck_assert_int_lt(n, 64 * 1024 * 1024 / (IPC_HDR_LEN + 64));
+	ck_assert_int_eq(ipc_pending(a), n);
+	ck_assert_uint_le(ipc_queued(a), 64 * 1024 * 1024);
+	ck_assert_uint_ge(ipc_queued(a), (size_t)n * (IPC_HDR_LEN + 64));
+	close(raw);
+	ipc_chan_free(a);
+}
+END_TEST
+
 /* Two fds on a type that carries one; and on MSG_CONN_FD stating one. */
 START_TEST(test_two_fds)
 {
@@ -1445,6 +1499,8 @@ check_suite(void)
 	tcase_add_test(tc, test_oversized);
 	tcase_add_test(tc, test_unknown_type);
 	tcase_add_test(tc, test_payload_rules);
+	tcase_add_test(tc, test_log_length);
+	tcase_add_test(tc, test_queue_counts_entries);
 	tcase_add_test(tc, test_two_fds);
 	tcase_add_test(tc, test_fd_count);
 	tcase_add_test(tc, test_fd_on_plain_type);

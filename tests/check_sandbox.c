@@ -28,6 +28,7 @@
 #include <sys/ioctl.h>
 
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <arpa/inet.h>
 
 #include "check_main.h"
@@ -139,6 +140,151 @@ do_socket_raw(void *arg)
 {
 	(void)arg;
 	return socket(AF_INET, SOCK_RAW, IPPROTO_ICMP) == -1 ? 1 : 2;
+}
+
+/* A connected loopback TCP pair: *client, and *server as accepted. */
+static void
+tcp_loopback_pair(int *client, int *server)
+{
+	struct sockaddr_in	 sin;
+	socklen_t		 sl = sizeof(sin);
+	int			 l;
+
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ck_assert_int_ge(l = socket(AF_INET, SOCK_STREAM, 0), 0);
+	ck_assert_int_eq(bind(l, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	ck_assert_int_eq(listen(l, 1), 0);
+	ck_assert_int_eq(getsockname(l, (struct sockaddr *)&sin, &sl), 0);
+	ck_assert_int_ge(*client = socket(AF_INET, SOCK_STREAM, 0), 0);
+	ck_assert_int_eq(connect(*client, (struct sockaddr *)&sin,
+	    sizeof(sin)), 0);
+	ck_assert_int_ge(*server = accept(l, NULL, NULL), 0);
+	close(l);
+}
+
+/* An ICMP "ping" socket: SOCK_DGRAM, but not the resolver's UDP. */
+static int
+do_socket_ping(void *arg)
+{
+	(void)arg;
+	return socket(AF_INET, SOCK_DGRAM, IPPROTO_ICMP) == -1 ? 1 : 2;
+}
+
+/* SCTP speaks SOCK_STREAM too: the protocol is what is checked. */
+static int
+do_socket_sctp(void *arg)
+{
+	(void)arg;
+	return socket(AF_INET6, SOCK_STREAM, IPPROTO_SCTP) == -1 ? 1 : 2;
+}
+
+/* The calls libcurl and the resolver make: each must be allowed. */
+static int
+do_keeper_sockets(void *arg)
+{
+	static const int kinds[][3] = {
+		{ AF_INET, SOCK_STREAM | SOCK_CLOEXEC, IPPROTO_TCP },
+		{ AF_INET6, SOCK_STREAM | SOCK_NONBLOCK, 0 },
+		{ AF_INET, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK,
+		    IPPROTO_UDP },
+		{ AF_INET6, SOCK_DGRAM, 0 },
+		{ AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, 0 /* NETLINK_ROUTE */ },
+	};
+	size_t	 i;
+	int	 s;
+
+	(void)arg;
+	for (i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
+		/* EAFNOSUPPORT on a host without IPv6 is not the filter. */
+		if ((s = socket(kinds[i][0], kinds[i][1], kinds[i][2])) == -1 &&
+		    errno != EAFNOSUPPORT)
+			return 10 + (int)i;
+		if (s != -1)
+			close(s);
+	}
+	return OK;
+}
+
+/* A worker sets no socket option. */
+static int
+do_setsockopt(void *arg)
+{
+	int	 one = 1;
+
+	setsockopt(*(int *)arg, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	return 1;
+}
+
+/* Nor reads TCP options (TCP_INFO, TCP_ZEROCOPY_RECEIVE...). */
+static int
+do_getsockopt_tcp(void *arg)
+{
+	struct tcp_info	 ti;
+	socklen_t	 sl = sizeof(ti);
+
+	getsockopt(*(int *)arg, IPPROTO_TCP, TCP_INFO, &ti, &sl);
+	return 1;
+}
+
+/* ipc.c's checks are what it may ask. */
+static int
+do_getsockopt_ipc(void *arg)
+{
+	int		 v;
+	socklen_t	 sl = sizeof(v);
+
+	if (getsockopt(*(int *)arg, SOL_SOCKET, SO_DOMAIN, &v, &sl) == -1 ||
+	    v != AF_INET)
+		return 2;
+	sl = sizeof(v);
+	if (getsockopt(*(int *)arg, SOL_SOCKET, SO_PROTOCOL, &v, &sl) == -1 ||
+	    v != IPPROTO_TCP)
+		return 3;
+	return OK;
+}
+
+/* Never sendmsg, even without fds: the filter cannot read a msghdr. */
+static int
+do_sendmsg(void *arg)
+{
+	struct msghdr	 msg;
+	struct iovec	 iov;
+
+	memset(&msg, 0, sizeof(msg));
+	iov.iov_base = (void *)"x";
+	iov.iov_len = 1;
+	msg.msg_iov = &iov;
+	msg.msg_iovlen = 1;
+	sendmsg(*(int *)arg, &msg, MSG_DONTWAIT);
+	return 1;
+}
+
+/* A writable shared mapping of an fd (a socket, a memfd): killed. */
+static int
+do_mmap_fd_rw(void *arg)
+{
+	mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, *(int *)arg, 0);
+	return 1;
+}
+
+/* Read-only mappings of a memfd (a snapshot) and anonymous memory work. */
+static int
+do_mmap_ok(void *arg)
+{
+	void	*p;
+
+	if ((p = mmap(NULL, 4096, PROT_READ, MAP_SHARED, *(int *)arg, 0)) ==
+	    MAP_FAILED || *(char *)p != 'S')
+		return 2;
+	munmap(p, 4096);
+	if ((p = mmap(NULL, 1 << 20, PROT_READ | PROT_WRITE, MAP_PRIVATE |
+	    MAP_ANONYMOUS, -1, 0)) == MAP_FAILED)
+		return 3;
+	memset(p, 1, 1 << 20);
+	munmap(p, 1 << 20);
+	return OK;
 }
 
 static int
@@ -401,6 +547,40 @@ START_TEST(test_worker_deaths)
 END_TEST
 
 /*
+ * Issue 9: the worker's socket calls trimmed to what it uses.  No
+ * setsockopt, getsockopt only ipc.c's SOL_SOCKET checks, no sendmsg, and
+ * mappings of an fd read-only.
+ */
+START_TEST(test_worker_trimmed)
+{
+	int			 c, a, mfd, sv[2];
+
+	/* A client connection, as the worker holds them. */
+	tcp_loopback_pair(&c, &a);
+	expect_sigsys(SANDBOX_WORKER, do_setsockopt, &a);
+	expect_sigsys(SANDBOX_WORKER, do_getsockopt_tcp, &a);
+	expect_exit(SANDBOX_WORKER, do_getsockopt_ipc, &a, OK);
+	expect_sigsys(SANDBOX_WORKER, do_mmap_fd_rw, &a);
+	/* A channel: frames go with writev, sendmsg kills. */
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	expect_sigsys(SANDBOX_WORKER, do_sendmsg, &sv[0]);
+	/* A memfd like a snapshot: read-only mapping yes, writable no. */
+	ck_assert_int_ge(mfd = memfd_create("snap", MFD_CLOEXEC), 0);
+	ck_assert_int_eq(ftruncate(mfd, 4096), 0);
+	ck_assert_int_eq(pwrite(mfd, "S", 1, 0), 1);
+	expect_exit(SANDBOX_WORKER, do_mmap_ok, &mfd, OK);
+	expect_sigsys(SANDBOX_WORKER, do_mmap_fd_rw, &mfd);
+	/* The keeper still may set options on its upstream sockets. */
+	expect_exit(SANDBOX_KEEPER, do_setsockopt, &a, 1);
+	close(mfd);
+	close(sv[0]);
+	close(sv[1]);
+	close(a);
+	close(c);
+}
+END_TEST
+
+/*
  * Opening is soft-denied in the worker: EACCES, and nothing is created.
  * arg: a path in a fresh temporary directory.
  */
@@ -488,7 +668,8 @@ do_worker_work(void *arg)
 	unsigned char		 rnd[32];
 	char			*p, *q, buf[8];
 	size_t			 i;
-	int			 fired = 0, r, one = 1;
+	int			 fired = 0, r, one = 0;
+	socklen_t		 sl = sizeof(one);
 
 	/* Memory: small, large (mmap), grown (mremap), trimmed (madvise). */
 	for (i = 0; i < 1000; i++)
@@ -530,8 +711,9 @@ do_worker_work(void *arg)
 	} while ((r = ipc_get(w->chan, &m)) == 0);
 	if (r != 1 || m.m_type != MSG_CONN_FD || m.m_fd == -1)
 		return 7;
-	if (setsockopt(m.m_fd, IPPROTO_TCP, 1 /* TCP_NODELAY */, &one,
-	    sizeof(one)) == -1)
+	/* No option is set (issue 9: no setsockopt); SOL_SOCKET reads are. */
+	if (getsockopt(m.m_fd, SOL_SOCKET, SO_TYPE, &one, &sl) == -1 ||
+	    one != SOCK_STREAM)
 		return 8;
 	if (ioctl(m.m_fd, FIONREAD, &r) == -1)
 		return 9;
@@ -562,10 +744,8 @@ START_TEST(test_worker_works)
 	struct worker_work	 w;
 	struct ipc_chan		*parent;
 	struct ipc_msg		 m;
-	struct sockaddr_in	 sin;
-	socklen_t		 sl = sizeof(sin);
 	char			 buf[16];
-	int			 sv[2], cv[2], l, acc, st, r, prio;
+	int			 sv[2], cv[2], acc, st, r, prio;
 	pid_t			 pid;
 	char			*line;
 
@@ -577,21 +757,10 @@ START_TEST(test_worker_works)
 	    IPC_PARENT));
 	w.sock = sv[1];
 	/* A loopback TCP connection whose accepted end goes to the worker. */
-	memset(&sin, 0, sizeof(sin));
-	sin.sin_family = AF_INET;
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	ck_assert_int_ge(l = socket(AF_INET, SOCK_STREAM, 0), 0);
-	ck_assert_int_eq(bind(l, (struct sockaddr *)&sin, sizeof(sin)), 0);
-	ck_assert_int_eq(listen(l, 1), 0);
-	ck_assert_int_eq(getsockname(l, (struct sockaddr *)&sin, &sl), 0);
-	ck_assert_int_ge(w.client = socket(AF_INET, SOCK_STREAM, 0), 0);
-	ck_assert_int_eq(connect(w.client, (struct sockaddr *)&sin,
-	    sizeof(sin)), 0);
-	ck_assert_int_ge(acc = accept(l, NULL, NULL), 0);
+	tcp_loopback_pair(&w.client, &acc);
 	ck_assert_int_eq(ipc_send(parent, MSG_CONN_FD, 1, NULL, 0, acc), 0);
 	ck_assert_int_eq(ipc_flush(parent), 1);
 	close(acc);
-	close(l);
 
 	ck_assert_int_eq(write(sv[0], "pong", 4), 4);
 	fflush(NULL);
@@ -879,6 +1048,8 @@ START_TEST(test_keeper_deaths)
 		{ "socket AF_PACKET", do_socket_packet },
 		{ "socket SOCK_RAW", do_socket_raw },
 		{ "socket NETLINK_AUDIT", do_netlink_other },
+		{ "socket ICMP ping", do_socket_ping },
+		{ "socket SCTP", do_socket_sctp },
 		{ "x32 syscall", do_x32 },
 		{ "chroot", do_chroot },
 		{ "setuid", do_setuid },
@@ -892,6 +1063,8 @@ START_TEST(test_keeper_deaths)
 			ck_abort_msg("keeper %s: not killed by SIGSYS (%#x)",
 			    cases[i].name, st);
 	}
+	/* What libcurl and the resolver open is still allowed. */
+	expect_exit(SANDBOX_KEEPER, do_keeper_sockets, NULL, OK);
 	ck_assert_int_ge(s = socket(AF_INET, SOCK_STREAM, 0), 0);
 	expect_sigsys(SANDBOX_KEEPER, do_listen, &s);
 	expect_sigsys(SANDBOX_KEEPER, do_accept, &s);
@@ -1578,6 +1751,7 @@ check_suite(void)
 	tc = tcase_create("worker");
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, test_worker_deaths);
+	tcase_add_test(tc, test_worker_trimmed);
 	tcase_add_test(tc, test_worker_opens);
 	tcase_add_test(tc, test_worker_works);
 	tcase_add_test(tc, test_worker_abort);

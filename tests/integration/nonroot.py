@@ -1,6 +1,8 @@
 """A daemon started by an ordinary user (issue 2): no user switch and no
 chroot, said once in the log, and every child still has no_new_privs and
-its seccomp filter.  Needs root to become `nobody' for the test."""
+its seccomp filter, and workers and the keeper are not dumpable (prctl,
+not only fs.suid_dumpable: there is no uid switch here).  Needs root to
+become `nobody' for the test."""
 
 import os
 import pwd
@@ -49,6 +51,11 @@ try:
               "%s %d: NoNewPrivs" % (role, pid))
         check(status_of(pid, "Seccomp") == ["2"],
               "%s %d: seccomp filter" % (role, pid))
+        # Not dumpable (issue 9): without a uid switch no sysctl does it,
+        # only prctl; the kernel then gives /proc/PID to root.
+        check(os.stat(f"/proc/{pid}/status").st_uid == 0,
+              "%s %d: not dumpable (/proc/%d/status owned by root)" %
+              (role, pid, pid))
     check(d.logtext().count("not started as root") == 1,
           "the missing privilege separation is logged once")
     check(request(d.port, "GET", "/widget-service/health")[0] == 200,

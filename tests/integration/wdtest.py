@@ -171,6 +171,23 @@ limits = {{ drain_timeout = {self.drain}; {self.limits} }};
         return subprocess.run([ctl, "-c", self.conf, *args], input=stdin,
                               capture_output=True, timeout=timeout)
 
+    def control(self, request, timeout=60):
+        """One request object on the control socket; its reply object."""
+        s = socket.socket(socket.AF_UNIX)
+        s.settimeout(timeout)
+        try:
+            s.connect(os.path.join(self.rundir, "control.sock"))
+            s.sendall(json.dumps(request).encode() + b"\n")
+            data = b""
+            while not data.endswith(b"\n"):
+                chunk = s.recv(65536)
+                if not chunk:
+                    break
+                data += chunk
+            return json.loads(data)
+        finally:
+            s.close()
+
     def call(self, method, path, headers=(), body=b"", host="localhost"):
         """One request on a fresh connection: (status, headers, body)."""
         return request(self.port, method, path, headers, body, host=host)
