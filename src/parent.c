@@ -2319,6 +2319,8 @@ parent_status_procs(struct parent *p)
 		    json_object_new_int64((int64_t)pp->pp_gen));
 		json_object_object_add(o, "draining",
 		    json_object_new_boolean(pp->pp_draining));
+		json_object_object_add(o, "ready",
+		    json_object_new_boolean(pp->pp_ready));
 		if (pp->pp_role == PROC_WORKER) {
 			json_object_object_add(o, "connections",
 			    json_object_new_int(pp->pp_conns));

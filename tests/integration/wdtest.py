@@ -231,14 +231,18 @@ limits = {{ drain_timeout = {self.drain}; {self.limits} }};
         kids = self.children()
         if len(kids) != self.workers + self.nkeepers() + self.publishers:
             return False
-        # Confined (privileges dropped first, then the filter) means the
-        # child has finished starting.
-        for pid in kids:
-            try:
-                if status_of(pid, "Seccomp") != ["2"]:
-                    return False
-            except OSError:
-                return False
+        # Every child has said it is ready: it does so after it dropped
+        # its privileges and installed its own filter.  (Seccomp: 2 in
+        # /proc says nothing here: children inherit the parent's filter
+        # from fork.)
+        try:
+            st = self.control({"command": "status"}, timeout=5)
+        except (OSError, ValueError):
+            return False
+        procs = st.get("processes") or []
+        if (sorted(p.get("pid") for p in procs) != sorted(kids) or
+                not all(p.get("ready") for p in procs)):
+            return False
         try:
             st, _, _ = request(self.port, "GET", "/widget-service/health")
         except OSError:
