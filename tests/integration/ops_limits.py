@@ -164,9 +164,17 @@ try:
     times = sorted(q.time for q in up.seen("/rate"))
     check(len(times) == len(ok), "the upstream saw only the calls that "
           "went: %d of %d" % (len(times), len(ok)))
-    gaps = [b - a for a, b in zip(times, times[1:])]
-    check(all(g >= 0.45 for g in gaps),
-          "the upstream never saw more than 2 a second: %r" % gaps)
+    # 2/s with a burst of 1: between any two arrivals at most 1 + 2 t
+    # calls.  Arrival times carry the keeper's and the upstream's
+    # scheduling jitter (on a loaded machine one late call makes the gap
+    # after it short), so allow a quarter second either side; a limiter
+    # that let calls through faster fails this over a few calls.
+    over = [(j - i + 1, times[j] - times[i])
+            for i in range(len(times)) for j in range(i + 1, len(times))
+            if j - i + 1 > 1 + 2 * (times[j] - times[i]) + 0.5]
+    check(not over, "the upstream never saw more than 2 a second: %r "
+          "(calls, seconds) over the rate in %r" % (over[:5], [
+              round(b - a, 3) for a, b in zip(times, times[1:])]))
 
     # Concurrency 1 with a 2.5 s upstream: one at a time; what cannot
     # start within the window gets 503 UPSTREAM_BUSY.
