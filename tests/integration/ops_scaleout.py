@@ -119,7 +119,8 @@ try:
         if r[0] != 200:
             check(r[0] == 429 and envelope(r[2])[0] ==
                   "UPSTREAM_RATE_LIMITED" and "retry-after" in r[1],
-                  "refused with 429 and Retry-After: %r" % ((r[0], r[2][:200]),))
+                  "refused with 429 and Retry-After: %r" %
+                  ((r[0], r[2][:200]),))
     times = sorted(q.time for q in up.seen("/rated"))
     check(len(times) == len(ok), "upstream calls = answers: %d, %d" %
           (len(times), len(ok)))
