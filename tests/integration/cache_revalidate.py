@@ -54,7 +54,10 @@ try:
 
     h, b = call("a second later")
     cs = is_miss(h, "a second later", fwd="stale")
-    check(cs.get("fwd-status") == 304 and cs.get("ttl") == 1,
+    # Fresh again: max-age=1 from the 304's Date, which has whole
+    # seconds, so 1 or (a slow call across a second's edge) 0; a stale
+    # entry not refreshed would be below 0.
+    check(cs.get("fwd-status") == 304 and cs.get("ttl") in (0, 1),
           "a second later: the upstream's 304 refreshed it (%r)" % cs)
     check(b == b'body for "v1" gen 2', "a second later: the stored body, "
           "the template sees the 304's headers (%r)" % b)
