@@ -704,8 +704,8 @@ http_check_field_line(struct http_parser_state *ps, size_t off, size_t n)
 
 /*
  * Decode the path of the (already character-checked) target.  Escapes
- * that decode to controls (NUL, CR, LF …) and dot segments are refused:
- * nothing behind the worker should ever see them.
+ * that decode to controls (NUL, CR, LF …), to '/' or '\\', and dot
+ * segments are refused: nothing behind the worker should ever see them.
  */
 static int
 http_decode_target(struct http_parser_state *ps, struct http_request *r)
@@ -729,6 +729,16 @@ http_decode_target(struct http_parser_state *ps, struct http_request *r)
 			i += 2;
 			if (c < 0x20 || c == 0x7f) {
 				http_fail(ps, 400, "control character in path");
+				return -1;
+			}
+			/*
+			 * Decoded, an encoded separator would route like a
+			 * raw one: a proxy in front that blocks a prefix
+			 * would be bypassed by "/widget-service%2fhealth".
+			 */
+			if (c == '/' || c == '\\') {
+				http_fail(ps, 400, "encoded slash or backslash "
+				    "in path");
 				return -1;
 			}
 		}
