@@ -76,6 +76,15 @@
  * is soon enough for both.
  */
 #define WORKER_DONE_MSEC	10
+/*
+ * Lingering close: after an answer that closes the connection, the write
+ * side is shut down and what the client still sends is read and dropped,
+ * for at most this long and this much.  Closing with unread input would
+ * send a reset, which can destroy the answer in the client's buffer before
+ * it is read (a 413 with its body still coming, an error mid-pipeline).
+ */
+#define WORKER_LINGER_SECS	5
+#define WORKER_LINGER_BYTES	(16 * 1024 * 1024)
 
 /* One read buffer for every connection: the worker is single-threaded. */
 static char	worker_rbuf[WORKER_READ_SIZE];
@@ -83,6 +92,7 @@ static char	worker_rbuf[WORKER_READ_SIZE];
 static void	worker_conn_process(struct conn *);
 static void	worker_conn_free(struct conn *);
 static void	worker_done_send(struct worker *);
+static void	worker_conn_close(struct conn *);
 
 static void
 worker_maybe_exit(struct worker *w)
@@ -114,12 +124,22 @@ worker_conn_timer(struct conn *c, enum conn_timer kind)
 	switch (kind) {
 	case CT_IDLE:
 		tv.tv_sec = l->idle_timeout;
-		/* Draining: no long waits for a request that may never come. */
-		if (c->c_w->w_draining && l->header_timeout < l->idle_timeout)
+		/*
+		 * A connection that has not sent its first request was
+		 * accepted for one: it gets header_timeout from accept, not
+		 * the keep-alive wait, or silent sockets hold a slot each for
+		 * a minute.  Draining: no long waits for a request that may
+		 * never come either.
+		 */
+		if ((c->c_served == 0 || c->c_w->w_draining) &&
+		    l->header_timeout < l->idle_timeout)
 			tv.tv_sec = l->header_timeout;
 		break;
 	case CT_REQUEST:
 		tv.tv_sec = l->header_timeout;
+		break;
+	case CT_LINGER:
+		tv.tv_sec = WORKER_LINGER_SECS;
 		break;
 	case CT_KEEPER:
 		/* A call: the keeper's own window, then a margin. */
@@ -163,6 +183,7 @@ static void
 worker_conn_abandon(struct conn *c)
 {
 	c->c_closing = 1;
+	c->c_abandoned = 1;
 	worker_conn_reading(c, 0);
 	event_del(c->c_wev);
 	evbuffer_drain(c->c_out, evbuffer_get_length(c->c_out));
@@ -408,6 +429,7 @@ again:
 			log_debug("client error %d: %s", errstatus,
 			    errmsg != NULL ? errmsg : "bad request");
 			c->c_ctx.a_keepalive = 0;
+			c->c_linger = 1;
 			worker_reply_error(c, errstatus, errmsg != NULL ?
 			    errmsg : "malformed request");
 			worker_conn_answered(c);
@@ -468,6 +490,57 @@ again:
 }
 
 /*
+ * Lingering: read and drop what the client still sends until it closes,
+ * the byte budget is spent or the timer (CT_LINGER) fires.
+ */
+static void
+worker_conn_linger_read(struct conn *c)
+{
+	ssize_t		 n;
+	int		 i;
+
+	for (i = 0; i < WORKER_READ_BUDGET; i++) {
+		n = read(c->c_fd, worker_rbuf, sizeof(worker_rbuf));
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return;
+		if (n <= 0)
+			break;
+		c->c_linger_bytes += (size_t)n;
+		if (c->c_linger_bytes > WORKER_LINGER_BYTES)
+			break;
+	}
+	if (i == WORKER_READ_BUDGET)
+		return;		/* more to come: the loop calls again */
+	worker_conn_free(c);
+}
+
+/*
+ * Every answer is out and the connection ends.  When the client may still
+ * be sending (an answer came before its request was read whole, or input
+ * is left; no end of file seen, no failed write), shut down our side and
+ * linger: the FIN follows the answer, and input that arrives is read
+ * and dropped instead of turning the close into a reset.
+ */
+static void
+worker_conn_close(struct conn *c)
+{
+	if (c->c_abandoned || c->c_eof || c->c_lingering ||
+	    (!c->c_linger && evbuffer_get_length(c->c_in) == 0 &&
+	    !http_in_progress(c->c_parser)) ||
+	    shutdown(c->c_fd, SHUT_WR) == -1) {
+		worker_conn_free(c);
+		return;
+	}
+	c->c_lingering = 1;
+	evbuffer_drain(c->c_in, evbuffer_get_length(c->c_in));
+	worker_conn_timer(c, CT_LINGER);
+	/* Reading may have been off (the answer closed the connection). */
+	worker_conn_reading(c, 1);
+}
+
+/*
  * Readable: one read(2) into the shared buffer, a few more only while
  * each fills it; level-triggered epoll brings us back for the rest.
  */
@@ -478,6 +551,10 @@ worker_read_cb(int fd, short what, void *arg)
 	ssize_t		 n;
 	int		 i;
 
+	if (c->c_lingering) {
+		worker_conn_linger_read(c);
+		return;
+	}
 	for (i = 0; i < WORKER_READ_BUDGET; i++) {
 		n = read(c->c_fd, worker_rbuf, sizeof(worker_rbuf));
 		if (n > 0) {
@@ -526,7 +603,7 @@ worker_write_cb(int fd, short what, void *arg)
 		return;
 	/* The output has drained completely. */
 	if (c->c_closing)
-		worker_conn_free(c);
+		worker_conn_close(c);
 	else if (c->c_throttled) {
 		c->c_throttled = 0;
 		worker_conn_reading(c, 1);
@@ -540,8 +617,11 @@ worker_timer_cb(int fd, short what, void *arg)
 	struct conn	*c = arg;
 
 	switch (c->c_timer_kind) {
-	case CT_IDLE:
 	case CT_CLOSE:
+		worker_conn_close(c);
+		break;
+	case CT_IDLE:
+	case CT_LINGER:
 		worker_conn_free(c);
 		break;
 	case CT_REQUEST:

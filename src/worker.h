@@ -47,6 +47,7 @@ enum conn_timer {
 	CT_REQUEST,		/* a request is being read: 408 */
 	CT_KEEPER,		/* waiting for the keeper */
 	CT_CLOSE,		/* free from the event loop, not from a caller */
+	CT_LINGER,		/* answered and shut down: input drained */
 	CT_NONE
 };
 
@@ -76,6 +77,10 @@ struct conn {
 	int			 c_throttled;	/* reading paused: output full */
 	int			 c_served;	/* requests answered so far */
 	int			 c_logged;	/* this request's access record sent */
+	int			 c_abandoned;	/* a write failed: no lingering */
+	int			 c_linger;	/* answered before all input was read */
+	int			 c_lingering;	/* shut down, draining input */
+	size_t			 c_linger_bytes; /* drained so far */
 };
 
 /* A call waiting for the keeper's answer. */
