@@ -651,14 +651,14 @@ worker_done_send(struct worker *w)
 {
 	struct ipc_buf	 b;
 
-	if (w->w_done == 0)
+	if (w->w_ndone == 0)
 		return;
 	if (w->w_done_ev != NULL)
 		event_del(w->w_done_ev);
-	if (ipc_encode_u32(&b, w->w_done) == 0 &&
+	if (ipc_encode_conn_done(&b, w->w_done, w->w_ndone) == 0 &&
 	    chan_send(w->w_parent, MSG_CONN_DONE, 0, b.b_data, b.b_len,
 	    -1) == 0)
-		w->w_done = 0;
+		w->w_ndone = 0;
 	ipc_buf_clear(&b);
 }
 
@@ -668,15 +668,21 @@ worker_done_cb(int fd, short what, void *arg)
 	worker_done_send(arg);
 }
 
-/* One more connection closed: the parent hears of it shortly. */
+/*
+ * Connection number seq closed: the parent hears of it shortly, by that
+ * number (it releases only what it handed this worker).
+ */
 static void
-worker_conn_done(struct worker *w)
+worker_conn_done(struct worker *w, uint32_t seq)
 {
 	struct timeval	 tv = { 0, WORKER_DONE_MSEC * 1000 };
 
-	w->w_done++;
+	/* Full (a failed send): the parent is gone or going. */
+	if (w->w_ndone == IPC_DONE_MAX)
+		return;
+	w->w_done[w->w_ndone++] = seq;
 	/* Without a timer (out of memory at start) every close is sent. */
-	if (w->w_done_ev == NULL)
+	if (w->w_done_ev == NULL || w->w_ndone == IPC_DONE_MAX)
 		worker_done_send(w);
 	else if (!evtimer_pending(w->w_done_ev, NULL))
 		evtimer_add(w->w_done_ev, &tv);
@@ -686,6 +692,7 @@ static void
 worker_conn_free(struct conn *c)
 {
 	struct worker	*w = c->c_w;
+	uint32_t	 seq = c->c_seq;
 
 	TAILQ_REMOVE(&w->w_conns, c, c_entry);
 	w->w_nconns--;
@@ -699,8 +706,8 @@ worker_conn_free(struct conn *c)
 	evbuffer_free(c->c_out);
 	close(c->c_fd);
 	free(c);
-	/* The parent balances load on these counts. */
-	worker_conn_done(w);
+	/* The parent counts connections per client address on these. */
+	worker_conn_done(w, seq);
 	worker_maybe_exit(w);
 }
 
@@ -733,11 +740,17 @@ static void
 worker_conn_new(struct worker *w, int fd)
 {
 	struct conn	*c;
+	uint32_t	 seq;
 
+	/* Numbered in the order handed, as the parent numbers them. */
+	if (++w->w_conn_seq == 0)
+		w->w_conn_seq = 1;
+	seq = w->w_conn_seq;
 	if ((c = calloc(1, sizeof(*c))) == NULL)
 		goto fail;
 	c->c_w = w;
 	c->c_fd = fd;
+	c->c_seq = seq;
 	c->c_timer_kind = CT_NONE;
 	/* The parent accepted it non-blocking; the flag travels with it. */
 	c->c_parser = http_parser_state_new(&w->w_limits);
@@ -778,7 +791,7 @@ worker_conn_new(struct worker *w, int fd)
 fail:
 	log_warnx("%s: out of memory", __func__);
 	close(fd);
-	worker_conn_done(w);
+	worker_conn_done(w, seq);
 }
 
 static void

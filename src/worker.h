@@ -15,6 +15,7 @@
 
 #include "api.h"
 #include "http.h"
+#include "ipc.h"
 
 struct chan;
 struct event;
@@ -55,6 +56,7 @@ struct conn {
 	TAILQ_ENTRY(conn)	 c_entry;
 	struct worker		*c_w;
 	int			 c_fd;
+	uint32_t		 c_seq;		/* the parent's number for it */
 	struct event		*c_rev;		/* EV_READ, on while reading */
 	struct event		*c_wev;		/* EV_WRITE, only when full */
 	struct evbuffer		*c_in;		/* read, not yet parsed */
@@ -107,7 +109,11 @@ struct worker {
 	struct exec_stats	*w_stats;	/* per-connector counters */
 	TAILQ_HEAD(, wgen)	 w_gens;	/* every generation in use */
 	uint64_t		 w_declared;	/* the last MSG_GEN sent */
-	uint32_t		 w_done;	/* closed, not yet told the parent */
+	uint32_t		 w_conn_seq;	/* connections handed so far: the
+						   parent numbers them the same */
+	uint32_t		 w_done[IPC_DONE_MAX];	/* closed (their
+						   numbers), not yet told */
+	uint32_t		 w_ndone;
 	struct event		*w_done_ev;	/* tells it, a little later */
 };
 
