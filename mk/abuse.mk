@@ -16,3 +16,6 @@ tests_check_admit_LDADD = $(WD_TEST_LIBS)
 # Caps per address and in total, logged when they bite; recycling.
 TESTS += tests/integration/abuse_admit.py
 EXTRA_DIST += tests/integration/abuse_admit.py
+# Routed before the body; the per-worker body budget; lingering after.
+TESTS += tests/integration/abuse_body.py
+EXTRA_DIST += tests/integration/abuse_body.py

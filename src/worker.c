@@ -93,6 +93,7 @@ static void	worker_conn_process(struct conn *);
 static void	worker_conn_free(struct conn *);
 static void	worker_done_send(struct worker *);
 static void	worker_conn_close(struct conn *);
+static void	worker_body_release(struct conn *);
 
 static void
 worker_maybe_exit(struct worker *w)
@@ -268,6 +269,7 @@ worker_conn_answered(struct conn *c)
 	c->c_served++;
 	http_request_free(c->c_req);
 	c->c_req = NULL;
+	worker_body_release(c);
 	c->c_ping_id = 0;
 	c->c_ctx_started = 0;
 	if (c->c_closing) {
@@ -330,18 +332,40 @@ worker_health_done(struct conn *c, int ok)
  * The routes of SPEC §5.  The path is the decoded one; a permalink is a
  * slug, so a connector path cannot be reached by encoding tricks.
  */
+/*
+ * A connector's or composite's execute path: 1, its permalink (or key) in
+ * permalink and *comp set; 0 for any other path.
+ */
+static int
+worker_route_exec(const char *p, char *permalink, size_t len, int *comp)
+{
+	static const char	 conn_prefix[] = API_PREFIX "/connectors/";
+	static const char	 comp_prefix[] = API_PREFIX
+				    "/composite-connectors/";
+	static const char	 exec_suffix[] = "/execute";
+	const char		*end;
+	size_t			 n;
+
+	*comp = strncmp(p, comp_prefix, sizeof(comp_prefix) - 1) == 0;
+	if (!*comp && strncmp(p, conn_prefix, sizeof(conn_prefix) - 1) != 0)
+		return 0;
+	p += *comp ? sizeof(comp_prefix) - 1 : sizeof(conn_prefix) - 1;
+	end = strchr(p, '/');
+	n = end != NULL ? (size_t)(end - p) : 0;
+	if (end == NULL || strcmp(end, exec_suffix) != 0 || n == 0 ||
+	    n >= len)
+		return 0;
+	memcpy(permalink, p, n);
+	permalink[n] = '\0';
+	return 1;
+}
+
 static void
 worker_route(struct conn *c)
 {
 	struct worker		*w = c->c_w;
 	struct http_request	*r = c->c_req;
-	const char		*p = r->r_path, *end;
-	static const char	 conn_prefix[] = API_PREFIX "/connectors/";
-	static const char	 comp_prefix[] = API_PREFIX
-				    "/composite-connectors/";
-	static const char	 exec_suffix[] = "/execute";
 	char			 permalink[256];
-	size_t			 n;
 	int			 get, head, comp;
 
 	get = strcmp(r->r_method, "GET") == 0;
@@ -349,21 +373,12 @@ worker_route(struct conn *c)
 	c->c_ctx.a_head = head;
 	c->c_ctx.a_keepalive = r->r_keepalive && !w->w_draining;
 
-	comp = strncmp(p, comp_prefix, sizeof(comp_prefix) - 1) == 0;
-	if (comp || strncmp(p, conn_prefix, sizeof(conn_prefix) - 1) == 0) {
-		p += comp ? sizeof(comp_prefix) - 1 : sizeof(conn_prefix) - 1;
-		end = strchr(p, '/');
-		n = end != NULL ? (size_t)(end - p) : 0;
-		if (end != NULL && strcmp(end, exec_suffix) == 0 && n > 0 &&
-		    n < sizeof(permalink)) {
-			memcpy(permalink, p, n);
-			permalink[n] = '\0';
-			if (comp)
-				execute_composite(c, permalink);
-			else
-				execute_connector(c, permalink);
-			return;
-		}
+	if (worker_route_exec(r->r_path, permalink, sizeof(permalink), &comp)) {
+		if (comp)
+			execute_composite(c, permalink);
+		else
+			execute_connector(c, permalink);
+		return;
 	}
 	if (worker_ext_path(r->r_path)) {
 		worker_ext_serve(c);
@@ -386,6 +401,100 @@ worker_route(struct conn *c)
 	}
 	worker_reply_error(c, 404, "no such resource");
 	worker_conn_answered(c);
+}
+
+/* The request's body is no longer buffered: out of the budget. */
+static void
+worker_body_release(struct conn *c)
+{
+	c->c_w->w_body_held -= c->c_body_held;
+	c->c_body_held = 0;
+	c->c_chunked = 0;
+}
+
+/* Refuse the request whose body is being read, and close. */
+static void
+worker_body_refuse(struct conn *c, int status, const char *code,
+    const char *detail)
+{
+	worker_body_release(c);
+	c->c_req = http_take_headers(c->c_parser);
+	c->c_status = status;
+	c->c_ctx.a_keepalive = 0;
+	c->c_linger = 1;
+	api_reply_error(c->c_out, &c->c_ctx, status, code, detail);
+	worker_conn_answered(c);
+}
+
+/*
+ * The header block of a request with a body is in, and no body byte has
+ * been read (HTTP_HEADERS): route before buffering anything.  A request
+ * for anything but a connector or composite that takes a body (health,
+ * a 404, a GET connector) is answered now without its body, and the
+ * connection closes after the answer (lingering: the body is read and
+ * dropped, never kept).  A body that is read counts against the worker's
+ * limits.body_budget: 413 when it alone is larger, 503 while the bodies
+ * in progress leave no room.  0: read the body; 1: answered or routed.
+ */
+static int
+worker_conn_gate(struct conn *c)
+{
+	const struct http_request	*r = http_peek_request(c->c_parser);
+	struct worker			*w = c->c_w;
+	size_t				 budget, want;
+	char				 permalink[256];
+	int				 comp;
+
+	if (r == NULL)
+		return 0;
+	if (!worker_route_exec(r->r_path, permalink, sizeof(permalink),
+	    &comp) || !execute_takes_body(c, r, permalink, comp)) {
+		c->c_req = http_take_headers(c->c_parser);
+		c->c_req->r_keepalive = 0;
+		c->c_linger = 1;
+		worker_route(c);
+		return 1;
+	}
+	budget = worker_config(w)->c_limits.body_budget;
+	want = http_body_declared(c->c_parser, &c->c_chunked);
+	if (want > budget) {
+		worker_body_refuse(c, 413, NULL, "request body larger than "
+		    "this server buffers (limits.body_budget)");
+		return 1;
+	}
+	if (w->w_body_held + want > budget) {
+		log_debug("%s: body budget spent (%zu bytes held): 503",
+		    worker_conn_peer(c), w->w_body_held);
+		worker_body_refuse(c, 503, "UNAVAILABLE", "too many request "
+		    "bodies in progress; retry later");
+		return 1;
+	}
+	c->c_body_held = want;
+	w->w_body_held += want;
+	return 0;
+}
+
+/*
+ * A chunked body is counted as it grows: 0, or 1 when the budget is
+ * spent and the request was refused.
+ */
+static int
+worker_body_grow(struct conn *c)
+{
+	struct worker	*w = c->c_w;
+	size_t		 now = http_body_buffered(c->c_parser);
+
+	if (!c->c_chunked || now <= c->c_body_held)
+		return 0;
+	if (w->w_body_held + (now - c->c_body_held) >
+	    worker_config(w)->c_limits.body_budget) {
+		worker_body_refuse(c, 503, "UNAVAILABLE", "too many request "
+		    "bodies in progress; retry later");
+		return 1;
+	}
+	w->w_body_held += now - c->c_body_held;
+	c->c_body_held = now;
+	return 0;
 }
 
 /*
@@ -425,6 +534,17 @@ again:
 		st = http_feed(c->c_parser, v.iov_base, v.iov_len, &used,
 		    &errstatus, &errmsg);
 		evbuffer_drain(in, used);
+		if (st == HTTP_HEADERS) {
+			if (worker_conn_gate(c) == 1)
+				continue;
+			/* Headers are in and routed: ask for the body. */
+			if (http_expects_continue(c->c_parser))
+				http_write_response(c->c_out, 100, NULL, NULL,
+				    0, 1, 0);
+			continue;
+		}
+		if (st == HTTP_NEED_MORE && worker_body_grow(c) == 1)
+			break;
 		if (st == HTTP_ERROR) {
 			log_debug("client error %d: %s", errstatus,
 			    errmsg != NULL ? errmsg : "bad request");
@@ -698,6 +818,7 @@ worker_conn_free(struct conn *c)
 	w->w_nconns--;
 	execute_free(c);
 	http_request_free(c->c_req);
+	worker_body_release(c);
 	http_parser_state_free(c->c_parser);
 	event_free(c->c_timer);
 	event_free(c->c_rev);
@@ -1070,6 +1191,8 @@ worker_limits(struct worker *w)
 	w->w_limits.hl_header_bytes = l->header_bytes;
 	w->w_limits.hl_max_headers = l->max_headers;
 	w->w_limits.hl_body = l->request_body;
+	/* Route before a body is read: worker_conn_gate. */
+	w->w_limits.hl_gate = 1;
 }
 
 /* A new generation from the parent: new requests use it from now on. */

@@ -81,6 +81,8 @@ struct conn {
 	int			 c_logged;	/* this request's access record sent */
 	int			 c_abandoned;	/* a write failed: no lingering */
 	int			 c_linger;	/* answered before all input was read */
+	size_t			 c_body_held;	/* of w_body_held: this request's */
+	int			 c_chunked;	/* its body is chunked */
 	int			 c_lingering;	/* shut down, draining input */
 	size_t			 c_linger_bytes; /* drained so far */
 };
@@ -114,6 +116,8 @@ struct worker {
 	uint32_t		 w_done[IPC_DONE_MAX];	/* closed (their
 						   numbers), not yet told */
 	uint32_t		 w_ndone;
+	size_t			 w_body_held;	/* request body bytes buffered, all
+						   connections (limits.body_budget) */
 	struct event		*w_done_ev;	/* tells it, a little later */
 };
 
@@ -154,6 +158,13 @@ void		 execute_connector(struct conn *, const char *permalink);
  * composite's permalink or numeric id; run its steps and answer.
  */
 void		 execute_composite(struct conn *, const char *key);
+/*
+ * Before its body is read: 1 when r is for a connector (comp: a composite)
+ * of the Host's tenant, named key, whose method takes a body, and r uses
+ * that method.  Anything else is answered without reading the body.
+ */
+int		 execute_takes_body(struct conn *, const struct http_request *r,
+		    const char *key, int comp);
 /* The keeper answered the call c is waiting for (MSG_RESULT, MSG_FAIL). */
 void		 execute_answer(struct conn *, struct ipc_msg *);
 /* No answer will come: the keeper went away (503) or was too slow. */

@@ -10,24 +10,9 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from wdtest import Conn, Daemon, build, check, need_root
+from wdtest import Conn, Daemon, build, check, need_root, read_all
 
 need_root()
-
-
-def read_all(s):
-    """Everything up to the end of file; the error that ended it, if any."""
-    data, err = b"", None
-    try:
-        while True:
-            chunk = s.recv(65536)
-            if not chunk:
-                break
-            data += chunk
-    except OSError as e:
-        err = e
-    return data, err
-
 
 # header_timeout 2 s, idle_timeout a minute: which one a silent
 # connection gets is plain from when it is closed.
