@@ -19,3 +19,6 @@ EXTRA_DIST += tests/integration/abuse_admit.py
 # Routed before the body; the per-worker body budget; lingering after.
 TESTS += tests/integration/abuse_body.py
 EXTRA_DIST += tests/integration/abuse_body.py
+# Not a test: a silent-connection flood with a steady client beside it;
+# prints the steady client's success rate and latency percentiles.
+EXTRA_DIST += contrib/bench/silent-flood

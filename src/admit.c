@@ -4,8 +4,9 @@
  *
  * Two hash tables with chaining.  Addresses: one record per address with
  * open connections, freed when its count drops to zero.  Connections: one
- * record per connection handed to a worker, found by (owner, seq) when the
- * worker reports it closed.  Both hashes are keyed with a random seed
+ * record per connection, found by (owner, seq) when the worker reports it
+ * closed; one not handed yet is filed under owner 0 and a number of its
+ * own, so every record is in the table and freed with it.  Both hashes are keyed with a random seed
  * drawn at start, so a client cannot choose addresses that collide.
  */
 #include "build.h"
@@ -43,10 +44,13 @@ struct admit {
 	struct admit_addr	*a_addrs[ADMIT_ABUCKETS];
 	struct admit_conn	*a_conns[ADMIT_CBUCKETS];
 	uint64_t		 a_seed;
+	uint32_t		 a_unbound_seq;	/* numbers under owner 0 */
 	int			 a_per_address;
 	int			 a_total_max;
 	int			 a_total;
 };
+
+static void	admit_uncount(struct admit *, struct admit_conn *);
 
 /* FNV-1a over the seed and the bytes: cheap, and unknown to clients. */
 static uint64_t
@@ -186,6 +190,64 @@ admit_total(const struct admit *a)
 	return a->a_total;
 }
 
+static struct admit_conn **
+admit_conn_slot(struct admit *a, uint32_t owner, uint32_t seq)
+{
+	struct admit_conn	**pp;
+	uint8_t			 k[8];
+
+	memcpy(k, &owner, 4);
+	memcpy(k + 4, &seq, 4);
+	pp = &a->a_conns[admit_hash(a->a_seed, k, sizeof(k)) % ADMIT_CBUCKETS];
+	while (*pp != NULL && ((*pp)->ac_owner != owner ||
+	    (*pp)->ac_seq != seq))
+		pp = &(*pp)->ac_next;
+	return pp;
+}
+
+/* File ac under its (owner, seq); a record already there goes first. */
+static void
+admit_link(struct admit *a, struct admit_conn *ac)
+{
+	struct admit_conn	**pp, *old;
+
+	pp = admit_conn_slot(a, ac->ac_owner, ac->ac_seq);
+	/* A number wraps after 2^32 connections: keep one record. */
+	if ((old = *pp) != NULL) {
+		*pp = old->ac_next;
+		admit_uncount(a, old);
+		pp = admit_conn_slot(a, ac->ac_owner, ac->ac_seq);
+	}
+	ac->ac_next = NULL;
+	*pp = ac;
+}
+
+static void
+admit_unlink(struct admit *a, struct admit_conn *ac)
+{
+	struct admit_conn	**pp;
+
+	pp = admit_conn_slot(a, ac->ac_owner, ac->ac_seq);
+	if (*pp == ac)
+		*pp = ac->ac_next;
+}
+
+/* Uncount ac (out of the connection table already) and free it. */
+static void
+admit_uncount(struct admit *a, struct admit_conn *ac)
+{
+	struct admit_addr	**pp, *aa;
+
+	aa = ac->ac_addr;
+	a->a_total--;
+	if (--aa->aa_count == 0) {
+		pp = admit_addr_slot(a, aa->aa_key);
+		*pp = aa->aa_next;
+		free(aa);
+	}
+	free(ac);
+}
+
 enum admit_result
 admit_conn(struct admit *a, const struct sockaddr *sa, struct admit_conn **cp)
 {
@@ -216,60 +278,31 @@ admit_conn(struct admit *a, const struct sockaddr *sa, struct admit_conn **cp)
 	aa->aa_count++;
 	a->a_total++;
 	ac->ac_addr = aa;
+	if (++a->a_unbound_seq == 0)
+		a->a_unbound_seq = 1;
+	ac->ac_seq = a->a_unbound_seq;
+	admit_link(a, ac);
 	*cp = ac;
 	return ADMIT_OK;
-}
-
-static struct admit_conn **
-admit_conn_slot(struct admit *a, uint32_t owner, uint32_t seq)
-{
-	struct admit_conn	**pp;
-	uint8_t			 k[8];
-
-	memcpy(k, &owner, 4);
-	memcpy(k + 4, &seq, 4);
-	pp = &a->a_conns[admit_hash(a->a_seed, k, sizeof(k)) % ADMIT_CBUCKETS];
-	while (*pp != NULL && ((*pp)->ac_owner != owner ||
-	    (*pp)->ac_seq != seq))
-		pp = &(*pp)->ac_next;
-	return pp;
 }
 
 void
 admit_bind(struct admit *a, struct admit_conn *ac, uint32_t owner,
     uint32_t seq)
 {
-	struct admit_conn	**pp, *old;
-
+	admit_unlink(a, ac);
 	ac->ac_owner = owner;
 	ac->ac_seq = seq;
-	pp = admit_conn_slot(a, owner, seq);
-	/* A sequence number wraps after 2^32 connections: keep one record. */
-	if ((old = *pp) != NULL) {
-		*pp = old->ac_next;
-		admit_release(a, old);
-		pp = admit_conn_slot(a, owner, seq);
-	}
-	ac->ac_next = NULL;
-	*pp = ac;
+	admit_link(a, ac);
 }
 
-/* Uncount ac (already out of the connection table) and free it. */
 void
 admit_release(struct admit *a, struct admit_conn *ac)
 {
-	struct admit_addr	**pp, *aa;
-
 	if (ac == NULL)
 		return;
-	aa = ac->ac_addr;
-	a->a_total--;
-	if (--aa->aa_count == 0) {
-		pp = admit_addr_slot(a, aa->aa_key);
-		*pp = aa->aa_next;
-		free(aa);
-	}
-	free(ac);
+	admit_unlink(a, ac);
+	admit_uncount(a, ac);
 }
 
 int
@@ -283,7 +316,7 @@ admit_done(struct admit *a, uint32_t owner, uint32_t seq)
 	if ((ac = *pp) == NULL)
 		return -1;
 	*pp = ac->ac_next;
-	admit_release(a, ac);
+	admit_uncount(a, ac);
 	return 0;
 }
 
@@ -294,6 +327,8 @@ admit_owner_gone(struct admit *a, uint32_t owner)
 	size_t			 i;
 	int			 n = 0;
 
+	if (owner == 0)
+		return 0;
 	for (i = 0; i < ADMIT_CBUCKETS; i++) {
 		pp = &a->a_conns[i];
 		while ((ac = *pp) != NULL) {
@@ -302,7 +337,7 @@ admit_owner_gone(struct admit *a, uint32_t owner)
 				continue;
 			}
 			*pp = ac->ac_next;
-			admit_release(a, ac);
+			admit_uncount(a, ac);
 			n++;
 		}
 	}

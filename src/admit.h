@@ -32,7 +32,7 @@ enum admit_result {
 };
 
 struct admit	*admit_new(void);
-/* Frees every record; the connections themselves are the caller's. */
+/* Frees every record (handed or not); the connections are the caller's. */
 void		 admit_free(struct admit *);
 /* Caps: per address (IPv4, or an IPv6 /64) and in total; 0 is none. */
 void		 admit_set_limits(struct admit *, int per_address, int total);
