@@ -2,8 +2,9 @@
  * parent.c — the supervising process.
  *
  * The parent binds the listeners, starts the keeper and the workers, and
- * from then on only accepts connections and hands each one to the
- * least-loaded worker (SCM_RIGHTS, MSG_CONN_FD).  It never reads a request
+ * from then on only accepts connections, counts them per client address
+ * (admit.c: the caps), and hands each one to the next worker in turn
+ * (SCM_RIGHTS, MSG_CONN_FD).  It never reads a request
  * byte and never opens a secret.  It supervises its children: a dead one is
  * respawned with exponential backoff, and the channels between workers and
  * the keeper are made here, so that a respawned keeper or worker is linked

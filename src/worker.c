@@ -70,10 +70,10 @@
 #define WORKER_READ_SIZE	(16 * 1024)	/* bytes per read(2) */
 #define WORKER_READ_BUDGET	8		/* reads per readable event */
 /*
- * Closed connections are told to the parent in one MSG_CONN_DONE per this
- * many milliseconds, not one message per connection: the parent balances
- * load and pauses accepting on these counts, and a few milliseconds late
- * is soon enough for both.
+ * Closed connections are told to the parent, by their numbers, in one
+ * MSG_CONN_DONE per this many milliseconds, not one message per
+ * connection: the parent's per-address counts and its pausing go by
+ * them, and a few milliseconds late is soon enough for both.
  */
 #define WORKER_DONE_MSEC	10
 /*
