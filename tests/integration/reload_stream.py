@@ -360,7 +360,7 @@ try:
             reloads.append((how, what, took))
 
             # Acknowledged: on every worker (connections held open spread
-            # over the least loaded), the removed connector is gone and the
+            # over them in turn), the removed connector is gone and the
             # added one answers from the new generation's upstream.
             wpids = {p["pid"] for p in st["processes"]
                      if p["role"] == "worker" and not p["draining"]}
