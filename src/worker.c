@@ -457,7 +457,8 @@ worker_body_refuse(struct conn *c, int status, const char *code,
  * The header block of a request with a body is in, and no body byte has
  * been read (HTTP_HEADERS): route before buffering anything.  A request
  * for anything but a connector or composite that takes a body (health,
- * a 404, a GET connector) is answered now without its body, and the
+ * a 404, a GET connector, a preflight, the SDK's files, extensions, a
+ * metrics scrape) is answered now without its body, and the
  * connection closes after the answer (lingering: the body is read and
  * dropped, never kept).  A body that is read counts against the worker's
  * limits.body_budget: 413 when it alone is larger, 503 while the bodies
@@ -474,8 +475,10 @@ worker_conn_gate(struct conn *c)
 
 	if (r == NULL)
 		return 0;
-	if (!worker_route_exec(r->r_path, permalink, sizeof(permalink),
-	    &comp) || !execute_takes_body(c, r, permalink, comp)) {
+	/* A metrics connection has one route, and it takes no body. */
+	if (c->c_metrics != NULL || !worker_route_exec(r->r_path, permalink,
+	    sizeof(permalink), &comp) || !execute_takes_body(c, r, permalink,
+	    comp)) {
 		c->c_req = http_take_headers(c->c_parser);
 		c->c_req->r_keepalive = 0;
 		c->c_linger = 1;
