@@ -22,3 +22,7 @@ EXTRA_DIST += tests/integration/abuse_body.py
 # Not a test: a silent-connection flood with a steady client beside it;
 # prints the steady client's success rate and latency percentiles.
 EXTRA_DIST += contrib/bench/silent-flood
+# With the metrics listener and the later routes: a scrape is a numbered
+# connection; SDK, extension and metrics paths never read a body.
+TESTS += tests/integration/abuse_ops.py
+EXTRA_DIST += tests/integration/abuse_ops.py tests/integration/abuseutil.py

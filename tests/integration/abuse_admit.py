@@ -2,7 +2,6 @@
 the parent, with a log line when they bite; worker recycling after a
 number of connections and after a lifetime, with no request lost."""
 
-import json
 import os
 import socket
 import sys
@@ -11,6 +10,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from wdtest import Daemon, build, check, need_root, wait_for
+from abuseutil import open_conns  # noqa: E402
 
 need_root()
 
@@ -37,15 +37,6 @@ def health(d, src="127.0.0.1"):
         return None
     finally:
         s.close()
-
-
-def open_conns(d):
-    """The parent's count of open connections over every worker."""
-    r = d.widgetctl("status", "--json")
-    if r.returncode != 0:
-        return None
-    return sum(p["connections"] for p in json.loads(r.stdout)["processes"]
-               if p["role"] == "worker")
 
 
 def replaced(d, first):

@@ -14,31 +14,11 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from wdtest import TEST_EGRESS, Conn, Daemon, check, need_root, \
     read_all, wait_for  # noqa: E402
 from upstream import Upstream  # noqa: E402
+from abuseutil import answer_without_body, head  # noqa: E402
 
 need_root()
 
 MIB = 1 << 20
-
-
-def head(method, path, length, extra=""):
-    return ("%s %s HTTP/1.1\r\nHost: localhost\r\nContent-Type: "
-            "application/json\r\nContent-Length: %d\r\n%s\r\n" %
-            (method, path, length, extra)).encode()
-
-
-def answer_without_body(d, method, path, length):
-    """Send only the head of a request declaring length body bytes: the
-    answer (status, seconds) while the body has not been sent."""
-    c = Conn(d.port, timeout=20)
-    t0 = time.monotonic()
-    c.send(head(method, path, length))
-    try:
-        r = c.response()
-    except socket.timeout:
-        r = None
-    took = time.monotonic() - t0
-    c.close()
-    return (r[0] if r else None), (r[1] if r else {}), took
 
 
 def rss_kb(pid):
@@ -74,7 +54,7 @@ try:
             ("GET", execute("get"), 200),
             ("POST", execute("get"), 400),
             ("POST", execute("missing"), 404)):
-        st, hdrs, took = answer_without_body(d, method, path, 3 * MIB)
+        st, hdrs, took = answer_without_body(d.port, method, path, 3 * MIB)
         check(st == want and took < 10,
               "%s %s with 3 MiB declared, none sent: %s at once "
               "(%s, %.1f s)" % (method, path, want, st, took))
@@ -100,12 +80,13 @@ try:
     a.send(head("POST", execute("fwd"), 900 * 1024) + b'"')
     time.sleep(0.3)
     # ... so a second of 200 KiB finds no room: 503 at once.
-    st, hdrs, took = answer_without_body(d, "POST", execute("fwd"),
+    st, hdrs, took = answer_without_body(d.port, "POST", execute("fwd"),
                                          200 * 1024)
     check(st == 503 and took < 10, "the budget spent: 503 at once (%s)" %
           st)
     # One larger than the whole budget can never fit: 413.
-    st, hdrs, took = answer_without_body(d, "POST", execute("fwd"), 2 * MIB)
+    st, hdrs, took = answer_without_body(d.port, "POST", execute("fwd"),
+                                         2 * MIB)
     check(st == 413, "a body larger than limits.body_budget: 413 (%s)" % st)
     # The first completes; its share is free again.
     a.send(b"x" * (900 * 1024 - 2) + b'"')
