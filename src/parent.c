@@ -499,11 +499,17 @@ parent_conn_done(struct parent *p, struct pproc *pp, int n)
 		n = pp->pp_conns;
 	pp->pp_conns -= n;
 	p->p_conns -= n;
-	if (p->p_paused && !p->p_shutdown &&
-	    pp->pp_conns < p->p_conn_limit) {
+	if (p->p_shutdown || pp->pp_conns >= p->p_conn_limit)
+		return;
+	/*
+	 * Room again: accept, and hand over what was held.  Held ones go
+	 * whether or not the listeners were paused: one is held whenever
+	 * no worker could take it, and this close may be the first chance.
+	 */
+	if (p->p_paused)
 		parent_pause(p, 0);
+	if (p->p_nheld > 0)
 		parent_dispatch_held(p);
-	}
 }
 
 /*
@@ -599,6 +605,18 @@ parent_recycle_check(struct parent *p, struct pproc *pp)
 	parent_drain(p, pp);
 }
 
+/*
+ * pp was just handed a connection.  Nobody below limits.connections is
+ * left: stop accepting, or the next browser connection could only be
+ * held (parent_pick finds no worker) until a worker is ready again.
+ */
+static void
+parent_full_check(struct parent *p, struct pproc *pp)
+{
+	if (pp->pp_conns >= p->p_conn_limit && !parent_room(p))
+		parent_pause(p, 1);
+}
+
 static struct pslot *parent_keeper_of(struct parent *, int);
 
 /*
@@ -661,9 +679,7 @@ parent_dispatch(struct parent *p, int fd, struct admit_conn *ac)
 		event_active(p->p_sendq_ev, EV_TIMEOUT, 1);
 	p->p_conns++;
 	parent_recycle_check(p, best);
-	/* Nobody below limits.connections is left: stop accepting. */
-	if (best->pp_conns >= p->p_conn_limit && !parent_room(p))
-		parent_pause(p, 1);
+	parent_full_check(p, best);
 	return 0;
 }
 
@@ -1005,6 +1021,8 @@ parent_metrics_accept_cb(struct evconnlistener *lev, evutil_socket_t fd,
 	w->pp_conns++;
 	p->p_conns++;
 	parent_recycle_check(p, w);
+	/* It may be what fills the last worker, as a browser's would. */
+	parent_full_check(p, w);
 out:
 	metrics_free(sum);
 	free(text);
