@@ -699,6 +699,11 @@ static const struct config_key config_limits_keys[] = {
 	LIM("idle_timeout", CK_INT, 1, 3600, idle_timeout),
 	LIM("header_timeout", CK_INT, 1, 3600, header_timeout),
 	LIM("drain_timeout", CK_INT, 0, 3600, drain_timeout),
+	LIM("address_connections", CK_INT, 0, 1000000, address_connections),
+	LIM("total_connections", CK_INT, 0, 10000000, total_connections),
+	LIM("body_budget", CK_SIZE, 65536, 64 * CONFIG_GIB, body_budget),
+	LIM("worker_connections", CK_INT, 0, 1000000000, worker_connections),
+	LIM("worker_lifetime", CK_INT, 0, 31536000, worker_lifetime),
 	LIM("template_steps", CK_U64, 1000, 1000000000LL, tmpl_steps),
 	LIM("template_output", CK_SIZE, 1024, CONFIG_GIB, tmpl_output),
 	LIM("template_depth", CK_INT, 4, 1024, tmpl_depth),
@@ -1359,6 +1364,9 @@ config_defaults(struct widgetd_config *c)
 	c->c_limits.idle_timeout = 60;
 	c->c_limits.header_timeout = 10;
 	c->c_limits.drain_timeout = 30;
+	c->c_limits.address_connections = 256;
+	c->c_limits.total_connections = 100000;
+	c->c_limits.body_budget = 64 * CONFIG_MIB;
 	c->c_limits.tmpl_steps = 1000000;
 	c->c_limits.tmpl_output = 4 * CONFIG_MIB;
 	c->c_limits.tmpl_depth = 64;

@@ -60,6 +60,11 @@ struct conf_limits {
 	int		 idle_timeout;	/* seconds */
 	int		 header_timeout;/* seconds */
 	int		 drain_timeout;	/* seconds, SIGTERM */
+	int		 address_connections; /* per client address; 0: none */
+	int		 total_connections; /* all workers; 0: none */
+	size_t		 body_budget;	/* request bytes a worker buffers */
+	int		 worker_connections; /* recycle after; 0: never */
+	int		 worker_lifetime; /* seconds, recycle after; 0: never */
 	uint64_t	 tmpl_steps;
 	size_t		 tmpl_output;
 	int		 tmpl_depth;

@@ -1596,6 +1596,29 @@ execute_begin(struct conn *c)
 	return x;
 }
 
+int
+execute_takes_body(struct conn *c, const struct http_request *r,
+    const char *key, int comp)
+{
+	const struct snapshot		*sn = c->c_w->w_gen->wg_snap;
+	const struct snap_tenant	*t;
+	const struct connector		*cn;
+	int				 m;
+
+	if ((t = snapshot_tenant_for_host(sn, http_request_header(r,
+	    "Host"))) == NULL)
+		return 0;
+	if (comp)
+		return strcmp(r->r_method, "POST") == 0 &&
+		    registry_composite_find(t->st_reg, key) != NULL;
+	if (!connector_slug_valid(key, strlen(key)) ||
+	    (cn = registry_connector(t->st_reg, key)) == NULL)
+		return 0;
+	m = cn->c_req.cr_method;
+	return (m == CONN_POST || m == CONN_PUT || m == CONN_PATCH) &&
+	    strcmp(r->r_method, conn_method_name(m)) == 0;
+}
+
 void
 execute_connector(struct conn *c, const char *permalink)
 {

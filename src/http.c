@@ -93,6 +93,7 @@ struct http_parser_state {
 	int			 ps_conn_keepalive;
 	int			 ps_expect;	/* Expect: 100-continue seen */
 	int			 ps_expect_told;
+	int			 ps_gated;	/* HTTP_HEADERS told for this one */
 
 	/* Body framing state. */
 	size_t			 ps_body_left;	/* Content-Length bytes to come */
@@ -238,7 +239,7 @@ http_state_reset(struct http_parser_state *ps)
 	ps->ps_have_te = 0;
 	ps->ps_nhost = 0;
 	ps->ps_conn_close = ps->ps_conn_keepalive = 0;
-	ps->ps_expect = ps->ps_expect_told = 0;
+	ps->ps_expect = ps->ps_expect_told = ps->ps_gated = 0;
 	ps->ps_body_left = 0;
 	ps->ps_chunk_size = ps->ps_chunk_digits = ps->ps_chunk_line = 0;
 	ps->ps_chunk_meta = 0;
@@ -453,6 +454,46 @@ http_expects_continue(struct http_parser_state *ps)
 		return 0;
 	ps->ps_expect_told = 1;
 	return 1;
+}
+
+static int
+http_in_body(const struct http_parser_state *ps)
+{
+	return ps->ps_phase >= PH_BODY_LENGTH && ps->ps_phase < PH_DONE &&
+	    ps->ps_req != NULL;
+}
+
+const struct http_request *
+http_peek_request(const struct http_parser_state *ps)
+{
+	return http_in_body(ps) ? ps->ps_req : NULL;
+}
+
+struct http_request *
+http_take_headers(struct http_parser_state *ps)
+{
+	struct http_request	*r;
+
+	if (!http_in_body(ps))
+		return NULL;
+	r = ps->ps_req;
+	ps->ps_req = NULL;
+	/* Sticky: the body's bytes can no longer be told from a request. */
+	http_fail(ps, 400, "request answered before its body was read");
+	return r;
+}
+
+size_t
+http_body_declared(const struct http_parser_state *ps, int *chunked)
+{
+	*chunked = ps->ps_have_te;
+	return ps->ps_have_te ? 0 : ps->ps_cl;
+}
+
+size_t
+http_body_buffered(const struct http_parser_state *ps)
+{
+	return ps->ps_req != NULL ? ps->ps_req->r_bodylen : 0;
 }
 
 struct http_request *
@@ -719,8 +760,8 @@ http_check_field_line(struct http_parser_state *ps, size_t off, size_t n)
 
 /*
  * Decode the path of the (already character-checked) target.  Escapes
- * that decode to controls (NUL, CR, LF …) and dot segments are refused:
- * nothing behind the worker should ever see them.
+ * that decode to controls (NUL, CR, LF …), to '/' or '\\', and dot
+ * segments are refused: nothing behind the worker should ever see them.
  */
 static int
 http_decode_target(struct http_parser_state *ps, struct http_request *r)
@@ -744,6 +785,16 @@ http_decode_target(struct http_parser_state *ps, struct http_request *r)
 			i += 2;
 			if (c < 0x20 || c == 0x7f) {
 				http_fail(ps, 400, "control character in path");
+				return -1;
+			}
+			/*
+			 * Decoded, an encoded separator would route like a
+			 * raw one: a proxy in front that blocks a prefix
+			 * would be bypassed by "/widget-service%2fhealth".
+			 */
+			if (c == '/' || c == '\\') {
+				http_fail(ps, 400, "encoded slash or backslash "
+				    "in path");
 				return -1;
 			}
 		}
@@ -1211,7 +1262,7 @@ http_feed(struct http_parser_state *ps, const char *buf, size_t len,
 	const unsigned char	*p = (const unsigned char *)buf;
 	enum http_status	 st = HTTP_NEED_MORE;
 	size_t			 pos = 0, n;
-	int			 rv, end;
+	int			 rv, end, gate = 0;
 
 	*consumed = 0;
 	while (pos < len && ps->ps_phase != PH_DONE &&
@@ -1224,6 +1275,12 @@ http_feed(struct http_parser_state *ps, const char *buf, size_t len,
 			if (rv == 1 && (ps->ps_in_trailer ?
 			    http_trailers_done(ps) : http_headers_done(ps)) == -1)
 				break;
+			/* The caller routes before any body byte is read. */
+			if (rv == 1 && ps->ps_limits.hl_gate && http_in_body(ps) &&
+			    !ps->ps_gated) {
+				ps->ps_gated = gate = 1;
+				break;
+			}
 			continue;
 		}
 		if (http_scan_body(ps, p + pos, len - pos, &n, &end) == -1)
@@ -1239,7 +1296,9 @@ http_feed(struct http_parser_state *ps, const char *buf, size_t len,
 			ps->ps_phase = PH_DONE;
 	}
 	*consumed = pos;
-	if (ps->ps_phase == PH_DONE)
+	if (gate && ps->ps_phase != PH_ERROR)
+		st = HTTP_HEADERS;
+	else if (ps->ps_phase == PH_DONE)
 		st = HTTP_DONE;
 	else if (ps->ps_phase == PH_ERROR) {
 		st = HTTP_ERROR;

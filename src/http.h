@@ -15,6 +15,9 @@ struct http_limits {
 	size_t		 hl_header_bytes;	/* request line + headers, default 64 KiB */
 	int		 hl_max_headers;	/* default 100 */
 	size_t		 hl_body;		/* default 1 MiB */
+	int		 hl_gate;		/* stop after the header block
+						   of a request with a body:
+						   HTTP_HEADERS */
 };
 
 struct http_header {
@@ -46,6 +49,9 @@ const char	*http_request_header_once(const struct http_request *,
 enum http_status {
 	HTTP_NEED_MORE = 0,	/* feed more bytes */
 	HTTP_DONE,		/* one request complete; take it */
+	HTTP_HEADERS,		/* hl_gate: the header block of a request with
+				   a body is in, no body byte read yet; feed
+				   on to read it, or http_take_headers() */
 	HTTP_ERROR		/* answer *errstatus (400/413/431/505…) and close */
 };
 
@@ -75,6 +81,22 @@ int		 http_in_progress(const struct http_parser_state *);
  */
 int		 http_expects_continue(struct http_parser_state *);
 struct http_request *http_take_request(struct http_parser_state *);
+/*
+ * While a request's body is still to come: the request as far as it is
+ * parsed (method, target, path, fields; the body so far), or NULL.
+ */
+const struct http_request *http_peek_request(const struct http_parser_state *);
+/*
+ * Hand over that request without its body (r_body ""): the caller answers
+ * it without reading the body.  The parser is then failed for good: the
+ * connection must close after the answer.  NULL when no body is to come.
+ */
+struct http_request *http_take_headers(struct http_parser_state *);
+/* The body's declared length (Content-Length); 0 and *chunked when chunked. */
+size_t		 http_body_declared(const struct http_parser_state *,
+		    int *chunked);
+/* Body bytes of the current request held by the parser so far. */
+size_t		 http_body_buffered(const struct http_parser_state *);
 void		 http_request_free(struct http_request *);
 
 /*

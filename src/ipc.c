@@ -1131,10 +1131,16 @@ ipc_decode_slot(struct ipc_msg *m, uint32_t *slot)
 }
 
 int
-ipc_decode_conn_done(struct ipc_msg *m, uint32_t *n)
+ipc_encode_conn_done(struct ipc_buf *b, const uint32_t *seqs, uint32_t n)
 {
-	if (ipc_get_u32(m, n) == -1 || ipc_get_end(m) == -1 || *n == 0)
+	uint32_t	 i;
+
+	ipc_buf_init(b);
+	if (n == 0 || n > IPC_DONE_MAX || ipc_put_u32(b, n) == -1)
 		return -1;
+	for (i = 0; i < n; i++)
+		if (ipc_put_u32(b, seqs[i]) == -1)
+			return -1;
 	return 0;
 }
 
@@ -1146,6 +1152,26 @@ ipc_decode_metrics_fd(struct ipc_msg *m, const void **text, size_t *lenp)
 		return -1;
 	}
 	return 0;
+}
+
+int
+ipc_decode_conn_done(struct ipc_msg *m, uint32_t *seqs, uint32_t *n)
+{
+	uint32_t	 i;
+
+	/* The count first: nothing is read past what it allows. */
+	if (ipc_get_u32(m, n) == -1 || *n == 0 || *n > IPC_DONE_MAX ||
+	    m->m_len != sizeof(uint32_t) * (1 + (size_t)*n))
+		goto bad;
+	for (i = 0; i < *n; i++)
+		if (ipc_get_u32(m, &seqs[i]) == -1)
+			goto bad;
+	if (ipc_get_end(m) == -1)
+		goto bad;
+	return 0;
+ bad:
+	errno = EBADMSG;
+	return -1;
 }
 
 int

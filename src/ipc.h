@@ -107,8 +107,10 @@ enum msg_type {
 	/* child → parent (4xx) */
 	MSG_LOG = 400,		/* worker, keeper, publisher → parent: u32
 				 * priority, string line; ipc_decode_log */
-	MSG_CONN_DONE,		/* worker → parent: u32 connections closed
-				 * since the last one (> 0);
+	MSG_CONN_DONE,		/* worker → parent: u32 n (1..IPC_DONE_MAX),
+				 * then the n sequence numbers of connections
+				 * closed since the last one (the k-th fd the
+				 * worker was handed is k, from 1);
 				 * ipc_decode_conn_done */
 	MSG_READY,		/* worker, keeper, publisher → parent:
 				 * sandboxed and serving; empty */
@@ -258,8 +260,15 @@ int		 ipc_decode_slot(struct ipc_msg *, uint32_t *slot);
 int		 ipc_decode_gen(struct ipc_msg *, uint64_t *gen);
 /* MSG_SECRETS: a tenant id (non-empty, printable). */
 int		 ipc_decode_secrets(struct ipc_msg *, char **tenant);
-/* MSG_CONN_DONE: how many connections closed (> 0). */
-int		 ipc_decode_conn_done(struct ipc_msg *, uint32_t *n);
+/*
+ * MSG_CONN_DONE: the sequence numbers of closed connections, 1 to
+ * IPC_DONE_MAX of them; seqs has room for IPC_DONE_MAX.
+ */
+#define IPC_DONE_MAX	1024
+int		 ipc_encode_conn_done(struct ipc_buf *, const uint32_t *seqs,
+		    uint32_t n);
+int		 ipc_decode_conn_done(struct ipc_msg *, uint32_t *seqs,
+		    uint32_t *n);
 
 /* MSG_METRICS_FD: the text, pointing into m (at most IPC_MAX_PAYLOAD). */
 int		 ipc_decode_metrics_fd(struct ipc_msg *, const void **text,

@@ -2,8 +2,9 @@
  * parent.c — the supervising process.
  *
  * The parent binds the listeners, starts the keeper and the workers, and
- * from then on only accepts connections and hands each one to the
- * least-loaded worker (SCM_RIGHTS, MSG_CONN_FD).  It never reads a request
+ * from then on only accepts connections, counts them per client address
+ * (admit.c: the caps), and hands each one to the next worker in turn
+ * (SCM_RIGHTS, MSG_CONN_FD).  It never reads a request
  * byte and never opens a secret.  It supervises its children: a dead one is
  * respawned with exponential backoff, and the channels between workers and
  * the keeper are made here, so that a respawned keeper or worker is linked
@@ -53,6 +54,7 @@
 #include <json-c/json.h>
 
 #include "accesslog.h"
+#include "admit.h"
 #include "chan.h"
 #include "config.h"
 #include "control.h"
@@ -77,6 +79,7 @@
 #define PARENT_OWED_MAX		16	/* control answers one child may owe */
 #define PARENT_PUBLISH_WAIT	25	/* seconds widgetctl publish waits */
 #define PARENT_TEST_MAX		(4 * 1024 * 1024) /* bytes of a test request */
+#define PARENT_REFUSE_LOG	10	/* seconds between lines on refusals */
 
 struct parent;
 
@@ -93,8 +96,12 @@ struct pproc {
 	struct chan		*pp_chan;	/* NULL once closed */
 	int			 pp_ready;
 	int			 pp_conns;	/* connections handed, not done */
+	uint32_t		 pp_owner;	/* names it in the admit table */
+	uint32_t		 pp_handed;	/* the last connection's number */
 	int			 pp_sendq[IPC_MAX_FDS];	/* handed, not yet sent */
+	uint32_t		 pp_sendq_seq[IPC_MAX_FDS];
 	int			 pp_nsendq;
+	int			 pp_recycled;	/* draining to be replaced */
 	int			 pp_draining;
 	struct event		*pp_kill_ev;	/* drain deadline */
 	uint32_t		 pp_owed[PARENT_OWED_MAX]; /* wait ids */
@@ -173,7 +180,14 @@ struct parent {
 	int			 p_paused;	/* listeners off: all workers full */
 	int			 p_shutdown;
 	int			 p_held[PARENT_HOLD_MAX];	/* accepted, no worker yet */
+	struct admit_conn	*p_held_adm[PARENT_HOLD_MAX];
 	size_t			 p_nheld;
+	struct admit		*p_admit;	/* per address and total counts */
+	uint32_t		 p_owner_seq;	/* the last pp_owner given */
+	unsigned int		 p_rr;		/* round-robin cursor */
+	time_t			 p_refuse_logged[ADMIT_NOMEM + 1]; /* last
+						   line on refusals, per cause */
+	unsigned long		 p_refused[ADMIT_NOMEM + 1]; /* since */
 	struct event		*p_sig[5];
 	int			 p_conn_limit;	/* per worker: config, fd limit */
 	long			 p_nofile;	/* RLIMIT_NOFILE, as children get it */
@@ -260,6 +274,8 @@ parent_conn_limit(struct parent *p)
 		    max, p->p_cfg->c_limits.connections);
 	}
 	p->p_conn_limit = (int)max;
+	admit_set_limits(p->p_admit, p->p_cfg->c_limits.address_connections,
+	    p->p_cfg->c_limits.total_connections);
 }
 
 /* Listeners. */
@@ -487,11 +503,17 @@ parent_conn_done(struct parent *p, struct pproc *pp, int n)
 		n = pp->pp_conns;
 	pp->pp_conns -= n;
 	p->p_conns -= n;
-	if (p->p_paused && !p->p_shutdown &&
-	    pp->pp_conns < p->p_conn_limit) {
+	if (p->p_shutdown || pp->pp_conns >= p->p_conn_limit)
+		return;
+	/*
+	 * Room again: accept, and hand over what was held.  Held ones go
+	 * whether or not the listeners were paused: one is held whenever
+	 * no worker could take it, and this close may be the first chance.
+	 */
+	if (p->p_paused)
 		parent_pause(p, 0);
+	if (p->p_nheld > 0)
 		parent_dispatch_held(p);
-	}
 }
 
 /*
@@ -512,6 +534,9 @@ parent_sendq_flush(struct parent *p, struct pproc *pp)
 	} else if (chan_send_fds(pp->pp_chan, MSG_CONN_FD, 0, NULL, 0,
 	    pp->pp_sendq, n) == 0)
 		return;
+	/* Never delivered: no longer counted for anyone. */
+	for (i = 0; i < n; i++)
+		admit_done(p->p_admit, pp->pp_owner, pp->pp_sendq_seq[i]);
 	parent_conn_done(p, pp, n);
 }
 
@@ -530,32 +555,121 @@ parent_sendq_cb(int fd, short what, void *arg)
 		parent_sendq_flush(p, pp);
 }
 
-/* The least-loaded worker that takes connections, or NULL. */
-static struct pproc *
-parent_least_loaded(struct parent *p)
+/* Is any ready worker below limits.connections? */
+static int
+parent_room(const struct parent *p)
 {
-	struct pproc	*best = NULL, *pp;
-	int		 i;
+	const struct pproc	*pp;
+	int			 i;
 
 	for (i = 0; i < p->p_nworkers; i++) {
 		pp = p->p_wslots[i].ps_proc;
-		if (pp == NULL || !pp->pp_ready || pp->pp_chan == NULL ||
-		    pp->pp_draining)
-			continue;
-		if (best == NULL || pp->pp_conns < best->pp_conns)
-			best = pp;
+		if (pp != NULL && pp->pp_ready && pp->pp_chan != NULL &&
+		    !pp->pp_draining && pp->pp_conns < p->p_conn_limit)
+			return 1;
 	}
-	return best;
+	return 0;
 }
 
-/* Hand fd to the least-loaded ready worker; -1 (fd kept) if there is none. */
+static void	parent_drain(struct parent *, struct pproc *);
+
+/*
+ * Worker recycling (limits.worker_connections, limits.worker_lifetime):
+ * a worker that has been handed that many connections, or has run that
+ * long, drains — it finishes every request it has, closes idle
+ * connections — and is replaced as soon as it has exited.  Nothing new
+ * goes to it meanwhile.  It keeps its keeper channel until then: a new
+ * worker in its slot would take the keeper's channel for that slot away
+ * from requests still running.
+ */
+static void
+parent_recycle_check(struct parent *p, struct pproc *pp)
+{
+	const struct conf_limits *l = &p->p_cfg->c_limits;
+	struct timespec		 now;
+	char			 name[64];
+
+	if (pp->pp_draining || pp->pp_epoch != p->p_epoch)
+		return;
+	if (l->worker_connections > 0 &&
+	    pp->pp_handed >= (uint32_t)l->worker_connections) {
+		log_info("%s: recycled after %u connections "
+		    "(limits.worker_connections)", parent_name(pp, name,
+		    sizeof(name)), pp->pp_handed);
+	} else if (l->worker_lifetime > 0) {
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if (now.tv_sec - pp->pp_started.tv_sec < l->worker_lifetime)
+			return;
+		log_info("%s: recycled after %lld s (limits.worker_lifetime)",
+		    parent_name(pp, name, sizeof(name)),
+		    (long long)(now.tv_sec - pp->pp_started.tv_sec));
+	} else
+		return;
+	pp->pp_recycled = 1;
+	parent_drain(p, pp);
+}
+
+/*
+ * pp was just handed a connection.  Nobody below limits.connections is
+ * left: stop accepting, or the next browser connection could only be
+ * held (parent_pick finds no worker) until a worker is ready again.
+ */
+static void
+parent_full_check(struct parent *p, struct pproc *pp)
+{
+	if (pp->pp_conns >= p->p_conn_limit && !parent_room(p))
+		parent_pause(p, 1);
+}
+
+static struct pslot *parent_keeper_of(struct parent *, int);
+
+/*
+ * The next worker in turn (admit_pick) that is ready, takes connections
+ * and holds fewer than limit by the parent's own count of what it handed
+ * and saw closed; with keeper, only one whose keeper is up too.  NULL if
+ * there is none.  What a worker reports cannot draw work to it: browser
+ * connections, metrics scrapes and tests all take turns.
+ */
+static struct pproc *
+parent_pick(struct parent *p, int keeper, int limit)
+{
+	struct pproc	*pp, *k;
+	int		 ready[256], load[256], i;
+
+	for (i = 0; i < p->p_nworkers && i < 256; i++) {
+		pp = p->p_wslots[i].ps_proc;
+		ready[i] = pp != NULL && pp->pp_ready && pp->pp_chan != NULL &&
+		    !pp->pp_draining;
+		if (ready[i] && keeper) {
+			k = parent_keeper_of(p, i)->ps_proc;
+			ready[i] = k != NULL && k->pp_ready &&
+			    k->pp_chan != NULL;
+		}
+		load[i] = pp != NULL ? pp->pp_conns : 0;
+	}
+	if ((i = admit_pick(i, ready, load, limit, &p->p_rr)) == -1)
+		return NULL;
+	return p->p_wslots[i].ps_proc;
+}
+
+/*
+ * Hand fd (counted as ac) to a ready worker, chosen round-robin by the
+ * parent's own count of what it handed and saw closed (admit_pick): what
+ * a worker reports cannot draw connections to it.  -1 (fd kept) if no
+ * worker can take it.
+ */
 static int
-parent_dispatch(struct parent *p, int fd)
+parent_dispatch(struct parent *p, int fd, struct admit_conn *ac)
 {
 	struct pproc	*best;
 
-	if ((best = parent_least_loaded(p)) == NULL)
+	if ((best = parent_pick(p, 0, p->p_conn_limit)) == NULL)
 		return -1;
+	/* Numbered as the worker numbers what it receives. */
+	if (++best->pp_handed == 0)
+		best->pp_handed = 1;
+	admit_bind(p->p_admit, ac, best->pp_owner, best->pp_handed);
+	best->pp_sendq_seq[best->pp_nsendq] = best->pp_handed;
 	/*
 	 * Queued, counted now (so the limit below holds), sent when this
 	 * pass's accepting is done.  Without the event (out of memory at
@@ -568,9 +682,8 @@ parent_dispatch(struct parent *p, int fd)
 	else
 		event_active(p->p_sendq_ev, EV_TIMEOUT, 1);
 	p->p_conns++;
-	/* The least loaded is at limits.connections: so is everyone. */
-	if (best->pp_conns >= p->p_conn_limit)
-		parent_pause(p, 1);
+	parent_recycle_check(p, best);
+	parent_full_check(p, best);
 	return 0;
 }
 
@@ -581,26 +694,74 @@ parent_dispatch_held(struct parent *p)
 	size_t	 i = 0;
 
 	while (i < p->p_nheld && !p->p_paused &&
-	    parent_dispatch(p, p->p_held[i]) == 0)
+	    parent_dispatch(p, p->p_held[i], p->p_held_adm[i]) == 0)
 		i++;
 	memmove(p->p_held, p->p_held + i, (p->p_nheld - i) * sizeof(int));
+	memmove(p->p_held_adm, p->p_held_adm + i,
+	    (p->p_nheld - i) * sizeof(p->p_held_adm[0]));
 	p->p_nheld -= i;
 }
 
 static void
 parent_drop_held(struct parent *p)
 {
-	while (p->p_nheld > 0)
-		close(p->p_held[--p->p_nheld]);
+	while (p->p_nheld > 0) {
+		p->p_nheld--;
+		close(p->p_held[p->p_nheld]);
+		admit_release(p->p_admit, p->p_held_adm[p->p_nheld]);
+	}
+}
+
+/*
+ * A connection over a cap is closed at once; one line per cause and
+ * PARENT_REFUSE_LOG seconds says so, with how many went since the last.
+ */
+static void
+parent_refused(struct parent *p, enum admit_result why,
+    const struct sockaddr *sa)
+{
+	const struct conf_limits *l = &p->p_cfg->c_limits;
+	struct timespec	 now;
+	char		 addr[INET6_ADDRSTRLEN + 8];
+
+	p->p_refused[why]++;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	if (p->p_refuse_logged[why] != 0 &&
+	    now.tv_sec - p->p_refuse_logged[why] < PARENT_REFUSE_LOG)
+		return;
+	p->p_refuse_logged[why] = now.tv_sec;
+	if (why == ADMIT_PER_ADDRESS)
+		log_warnx("connection limit: %s has %d open connections "
+		    "(limits.address_connections): closing new ones; %lu "
+		    "refused since the last report", admit_key_str(sa, addr,
+		    sizeof(addr)), l->address_connections, p->p_refused[why]);
+	else if (why == ADMIT_TOTAL)
+		log_warnx("connection limit: %d open connections "
+		    "(limits.total_connections): closing new ones; %lu refused "
+		    "since the last report", l->total_connections,
+		    p->p_refused[why]);
+	else
+		log_warnx("connection from %s refused: out of memory; %lu "
+		    "refused since the last report", admit_key_str(sa, addr,
+		    sizeof(addr)), p->p_refused[why]);
+	p->p_refused[why] = 0;
 }
 
 static void
 parent_accept_cb(struct evconnlistener *lev, evutil_socket_t fd,
     struct sockaddr *sa, int salen, void *arg)
 {
-	struct parent	*p = arg;
+	struct parent		*p = arg;
+	struct admit_conn	*ac;
+	enum admit_result	 r;
 
-	if (parent_dispatch(p, fd) == 0)
+	/* The parent sees every peer: the caps are enforced here. */
+	if ((r = admit_conn(p->p_admit, sa, &ac)) != ADMIT_OK) {
+		close(fd);
+		parent_refused(p, r, sa);
+		return;
+	}
+	if (parent_dispatch(p, fd, ac) == 0)
 		return;
 	/*
 	 * No worker is ready (all restarting, or a reload's new generation
@@ -610,8 +771,10 @@ parent_accept_cb(struct evconnlistener *lev, evutil_socket_t fd,
 		log_debug("no worker ready and %d connections held: dropped",
 		    PARENT_HOLD_MAX);
 		close(fd);
+		admit_release(p->p_admit, ac);
 		return;
 	}
+	p->p_held_adm[p->p_nheld] = ac;
 	p->p_held[p->p_nheld++] = fd;
 }
 
@@ -860,7 +1023,13 @@ fail:
 
 /*
  * A scrape.  The parent never reads it: the text goes with the fd to a
- * worker, which parses the request and answers it.
+ * worker, which parses the request and answers it.  It is a connection
+ * like a browser's for the books: counted under its address and in total
+ * (the caps apply), numbered on the worker's channel after the
+ * connections queued for it (so both ends number it alike), and released
+ * when the worker reports it closed by that number.  The worker is the
+ * next in turn, whatever its load: a scrape is answered also when every
+ * worker is at limits.connections, which is when it matters most.
  */
 static void
 parent_metrics_accept_cb(struct evconnlistener *lev, evutil_socket_t fd,
@@ -868,32 +1037,49 @@ parent_metrics_accept_cb(struct evconnlistener *lev, evutil_socket_t fd,
 {
 	struct parent		*p = arg;
 	struct metrics_parent	 mp;
-	struct metrics		*sum;
+	struct metrics		*sum = NULL;
+	struct admit_conn	*ac = NULL;
 	struct pproc		*w;
 	struct ipc_buf		 b;
+	enum admit_result	 r;
 	char			*text = NULL;
 	size_t			 len = 0;
 
 	ipc_buf_init(&b);
-	if ((w = parent_least_loaded(p)) == NULL ||
-	    (sum = parent_metrics_sum(p, &mp)) == NULL) {
+	if ((r = admit_conn(p->p_admit, sa, &ac)) != ADMIT_OK) {
 		close(fd);
+		parent_refused(p, r, sa);
 		return;
 	}
-	text = metrics_render(sum, &mp, &len);
-	metrics_free(sum);
-	if (text == NULL || ipc_put_bytes(&b, text, len) == -1 ||
-	    chan_send(w->pp_chan, MSG_METRICS_FD, 0, b.b_data, b.b_len,
-	    fd) == -1) {
-		/* chan_send took fd, also when it failed. */
-		if (text == NULL || b.b_len == 0)
-			close(fd);
+	if ((w = parent_pick(p, 0, INT_MAX)) == NULL ||
+	    (sum = parent_metrics_sum(p, &mp)) == NULL ||
+	    (text = metrics_render(sum, &mp, &len)) == NULL ||
+	    ipc_put_bytes(&b, text, len) == -1) {
+		close(fd);
+		admit_release(p->p_admit, ac);
 		goto out;
 	}
+	/* Its number comes after those of the connections queued for w. */
+	parent_sendq_flush(p, w);
+	/* chan_send takes fd, also when it fails (w's channel is gone). */
+	if (w->pp_chan == NULL || chan_send(w->pp_chan, MSG_METRICS_FD, 0,
+	    b.b_data, b.b_len, fd) == -1) {
+		if (w->pp_chan == NULL)
+			close(fd);
+		admit_release(p->p_admit, ac);
+		goto out;
+	}
+	if (++w->pp_handed == 0)
+		w->pp_handed = 1;
+	admit_bind(p->p_admit, ac, w->pp_owner, w->pp_handed);
 	/* Its MSG_CONN_DONE comes like a browser connection's. */
 	w->pp_conns++;
 	p->p_conns++;
+	parent_recycle_check(p, w);
+	/* It may be what fills the last worker, as a browser's would. */
+	parent_full_check(p, w);
 out:
+	metrics_free(sum);
 	free(text);
 	ipc_buf_clear(&b);
 }
@@ -982,7 +1168,7 @@ parent_child_msg(struct chan *ch, struct ipc_msg *m, void *arg)
 	struct ipc_access	 a;
 	struct ipc_stats	 st;
 	char			*line = NULL, name[64];
-	uint32_t		 slot, ndone;
+	uint32_t		 slot, ndone, seqs[IPC_DONE_MAX];
 	uint64_t		 gen;
 	int			 prio, i;
 
@@ -1006,12 +1192,24 @@ parent_child_msg(struct chan *ch, struct ipc_msg *m, void *arg)
 		parent_waits_check(p);
 		return 0;
 	case MSG_CONN_DONE:
-		/* Batched: a count since the worker's last report. */
+		/*
+		 * Batched: the numbers of the connections closed since the
+		 * worker's last report.  Only one it holds counts; naming
+		 * another (never handed, or already closed) is a lie.
+		 */
 		if (pp->pp_role != PROC_WORKER)
 			return chan_refuse(ch, "only a worker sends it");
-		if (ipc_decode_conn_done(m, &ndone) == -1)
+		if (ipc_decode_conn_done(m, seqs, &ndone) == -1)
 			return chan_refuse(ch, "malformed payload");
-		parent_conn_done(p, pp, ndone > INT_MAX ? INT_MAX : (int)ndone);
+		for (i = 0; i < (int)ndone; i++)
+			if (admit_done(p->p_admit, pp->pp_owner, seqs[i]) == -1) {
+				log_warnx("%s reported connection %u closed, "
+				    "which it does not hold", parent_name(pp,
+				    name, sizeof(name)), seqs[i]);
+				return chan_refuse(ch, "a connection it does "
+				    "not hold");
+			}
+		parent_conn_done(p, pp, (int)ndone);
 		return 0;
 	case MSG_ACCESS:
 		if (ipc_decode_access(m, &a) == -1)
@@ -1151,6 +1349,10 @@ parent_spawn(struct parent *p, struct pslot *ps)
 	pp->pp_gen = sn->sn_gen;
 	log_rate_init(&pp->pp_lograte, PARENT_LOG_RATE, PARENT_LOG_BURST);
 	log_rate_init(&pp->pp_accrate, PARENT_ACCESS_RATE, PARENT_ACCESS_BURST);
+	/* 0 is never an owner: a record not handed yet has it. */
+	if (++p->p_owner_seq == 0)
+		p->p_owner_seq = 1;
+	pp->pp_owner = p->p_owner_seq;
 	clock_gettime(CLOCK_MONOTONIC, &pp->pp_started);
 	pp->pp_pid = proc_spawn(ps->ps_role, ps->ps_slot, sv[1], sn->sn_fd,
 	    &p->p_opts);
@@ -1244,6 +1446,7 @@ parent_reaped(struct parent *p, struct pproc *pp, int status)
 	struct pslot	*ps = NULL;
 	char		 name[64], how[64];
 	long		 ms;
+	int		 recycled = pp->pp_recycled;
 
 	parent_name(pp, name, sizeof(name));
 	if (WIFSIGNALED(status))
@@ -1263,6 +1466,7 @@ parent_reaped(struct parent *p, struct pproc *pp, int status)
 		ps = parent_publisher_slot(p, pp);
 
 	parent_sendq_flush(p, pp);
+	admit_owner_gone(p->p_admit, pp->pp_owner);
 	parent_conn_done(p, pp, pp->pp_conns);
 	parent_owed_drop(p, pp);
 	/* Its counters stay in the totals; its gauges go with it. */
@@ -1294,6 +1498,12 @@ parent_reaped(struct parent *p, struct pproc *pp, int status)
 	}
 	ps->ps_proc = NULL;
 	ps->ps_respawns++;
+	if (recycled && WIFEXITED(status) && WEXITSTATUS(status) == 0) {
+		/* Drained on purpose: replaced at once, not a crash. */
+		log_debug("%s %s (recycled)", name, how);
+		parent_schedule(p, ps, 0);
+		return;
+	}
 	p->p_mp.mp_respawns[ps->ps_role]++;
 	ms = proc_backoff_next(&ps->ps_backoff);
 	if (ps->ps_backoff.pb_crashes >= PARENT_CRASH_LOOP)
@@ -2509,27 +2719,17 @@ parent_ctl_publish(struct parent *p, struct control_req *req,
 }
 
 /*
- * Test mode: on the least-loaded ready worker of this epoch, whose keeper
- * is up too (parent_test.c does the rest).
+ * Test mode: on the next ready worker in turn whose keeper is up too
+ * (parent_pick; a test is not a connection, so limits.connections does
+ * not hold it back), parent_test.c does the rest.
  */
 static void
 parent_ctl_test(struct parent *p, struct control_req *req,
     struct json_object *request)
 {
-	struct pproc	*best = NULL, *pp, *k;
-	int		 i;
+	struct pproc	*best;
 
-	for (i = 0; i < p->p_nworkers; i++) {
-		pp = p->p_wslots[i].ps_proc;
-		k = parent_keeper_of(p, i)->ps_proc;
-		if (pp == NULL || !pp->pp_ready || pp->pp_chan == NULL ||
-		    pp->pp_draining || k == NULL || !k->pp_ready ||
-		    k->pp_chan == NULL)
-			continue;
-		if (best == NULL || pp->pp_conns < best->pp_conns)
-			best = pp;
-	}
-	if (best == NULL) {
+	if ((best = parent_pick(p, 1, INT_MAX)) == NULL) {
 		control_reply_error(req, "no worker is ready; retry");
 		return;
 	}
@@ -2716,6 +2916,8 @@ parent_main(const struct proc_opts *po)
 	if ((nofile = proc_raise_nofile()) == -1)
 		log_warn("cannot raise the open files limit");
 	p.p_nofile = nofile;
+	if ((p.p_admit = admit_new()) == NULL)
+		fatalx("out of memory");
 	parent_conn_limit(&p);
 	if ((p.p_listeners = parent_bind(p.p_cfg, NULL, 0)) == NULL)
 		fatalx("cannot bind the listeners");
@@ -2811,6 +3013,7 @@ parent_main(const struct proc_opts *po)
 		event_free(p.p_sig[i]);
 	snapshot_unref(p.p_wsnap);
 	snapshot_unref(p.p_snap);
+	admit_free(p.p_admit);
 	event_base_free(p.p_base);
 	return 0;
 }

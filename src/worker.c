@@ -75,18 +75,29 @@
 #define WORKER_READ_SIZE	(16 * 1024)	/* bytes per read(2) */
 #define WORKER_READ_BUDGET	8		/* reads per readable event */
 /*
- * Closed connections are told to the parent in one MSG_CONN_DONE per this
- * many milliseconds, not one message per connection: the parent balances
- * load and pauses accepting on these counts, and a few milliseconds late
- * is soon enough for both.
+ * Closed connections are told to the parent, by their numbers, in one
+ * MSG_CONN_DONE per this many milliseconds, not one message per
+ * connection: the parent's per-address counts and its pausing go by
+ * them, and a few milliseconds late is soon enough for both.
  */
 #define WORKER_DONE_MSEC	10
+/*
+ * Lingering close: after an answer that closes the connection, the write
+ * side is shut down and what the client still sends is read and dropped,
+ * for at most this long and this much.  Closing with unread input would
+ * send a reset, which can destroy the answer in the client's buffer before
+ * it is read (a 413 with its body still coming, an error mid-pipeline).
+ */
+#define WORKER_LINGER_SECS	5
+#define WORKER_LINGER_BYTES	(16 * 1024 * 1024)
 
 /* One read buffer for every connection: the worker is single-threaded. */
 static char	worker_rbuf[WORKER_READ_SIZE];
 
 static void	worker_conn_process(struct conn *);
 static void	worker_done_send(struct worker *);
+static void	worker_conn_close(struct conn *);
+static void	worker_body_release(struct conn *);
 
 static void
 worker_maybe_exit(struct worker *w)
@@ -119,12 +130,22 @@ worker_conn_timer(struct conn *c, enum conn_timer kind)
 	switch (kind) {
 	case CT_IDLE:
 		tv.tv_sec = l->idle_timeout;
-		/* Draining: no long waits for a request that may never come. */
-		if (c->c_w->w_draining && l->header_timeout < l->idle_timeout)
+		/*
+		 * A connection that has not sent its first request was
+		 * accepted for one: it gets header_timeout from accept, not
+		 * the keep-alive wait, or silent sockets hold a slot each for
+		 * a minute.  Draining: no long waits for a request that may
+		 * never come either.
+		 */
+		if ((c->c_served == 0 || c->c_w->w_draining) &&
+		    l->header_timeout < l->idle_timeout)
 			tv.tv_sec = l->header_timeout;
 		break;
 	case CT_REQUEST:
 		tv.tv_sec = l->header_timeout;
+		break;
+	case CT_LINGER:
+		tv.tv_sec = WORKER_LINGER_SECS;
 		break;
 	case CT_KEEPER:
 		/* A call: the keeper's own window, then a margin. */
@@ -168,6 +189,7 @@ static void
 worker_conn_abandon(struct conn *c)
 {
 	c->c_closing = 1;
+	c->c_abandoned = 1;
 	worker_conn_reading(c, 0);
 	event_del(c->c_wev);
 	evbuffer_drain(c->c_out, evbuffer_get_length(c->c_out));
@@ -266,6 +288,7 @@ worker_conn_answered(struct conn *c)
 	c->c_served++;
 	http_request_free(c->c_req);
 	c->c_req = NULL;
+	worker_body_release(c);
 	c->c_ping_id = 0;
 	c->c_ctx_started = 0;
 	if (c->c_closing) {
@@ -325,6 +348,34 @@ worker_health_done(struct conn *c, int ok)
 }
 
 /*
+ * A connector's or composite's execute path: 1, its permalink (or key) in
+ * permalink and *comp set; 0 for any other path.
+ */
+static int
+worker_route_exec(const char *p, char *permalink, size_t len, int *comp)
+{
+	static const char	 conn_prefix[] = API_PREFIX "/connectors/";
+	static const char	 comp_prefix[] = API_PREFIX
+				    "/composite-connectors/";
+	static const char	 exec_suffix[] = "/execute";
+	const char		*end;
+	size_t			 n;
+
+	*comp = strncmp(p, comp_prefix, sizeof(comp_prefix) - 1) == 0;
+	if (!*comp && strncmp(p, conn_prefix, sizeof(conn_prefix) - 1) != 0)
+		return 0;
+	p += *comp ? sizeof(comp_prefix) - 1 : sizeof(conn_prefix) - 1;
+	end = strchr(p, '/');
+	n = end != NULL ? (size_t)(end - p) : 0;
+	if (end == NULL || strcmp(end, exec_suffix) != 0 || n == 0 ||
+	    n >= len)
+		return 0;
+	memcpy(permalink, p, n);
+	permalink[n] = '\0';
+	return 1;
+}
+
+/*
  * The routes of SPEC §5.  The path is the decoded one; a permalink is a
  * slug, so a connector path cannot be reached by encoding tricks.
  */
@@ -333,13 +384,7 @@ worker_route(struct conn *c)
 {
 	struct worker		*w = c->c_w;
 	struct http_request	*r = c->c_req;
-	const char		*p = r->r_path, *end;
-	static const char	 conn_prefix[] = API_PREFIX "/connectors/";
-	static const char	 comp_prefix[] = API_PREFIX
-				    "/composite-connectors/";
-	static const char	 exec_suffix[] = "/execute";
 	char			 permalink[256];
-	size_t			 n;
 	int			 get, head, comp;
 
 	if (c->c_metrics != NULL) {
@@ -355,21 +400,12 @@ worker_route(struct conn *c)
 	/* Preflights are answered here; a_origin set for the rest. */
 	if (cors_route(c) || sdk_assets_route(c))
 		return;
-	comp = strncmp(p, comp_prefix, sizeof(comp_prefix) - 1) == 0;
-	if (comp || strncmp(p, conn_prefix, sizeof(conn_prefix) - 1) == 0) {
-		p += comp ? sizeof(comp_prefix) - 1 : sizeof(conn_prefix) - 1;
-		end = strchr(p, '/');
-		n = end != NULL ? (size_t)(end - p) : 0;
-		if (end != NULL && strcmp(end, exec_suffix) == 0 && n > 0 &&
-		    n < sizeof(permalink)) {
-			memcpy(permalink, p, n);
-			permalink[n] = '\0';
-			if (comp)
-				execute_composite(c, permalink);
-			else
-				execute_connector(c, permalink);
-			return;
-		}
+	if (worker_route_exec(r->r_path, permalink, sizeof(permalink), &comp)) {
+		if (comp)
+			execute_composite(c, permalink);
+		else
+			execute_connector(c, permalink);
+		return;
 	}
 	if (worker_ext_path(r->r_path)) {
 		worker_ext_serve(c);
@@ -392,6 +428,103 @@ worker_route(struct conn *c)
 	}
 	worker_reply_error(c, 404, "no such resource");
 	worker_conn_answered(c);
+}
+
+/* The request's body is no longer buffered: out of the budget. */
+static void
+worker_body_release(struct conn *c)
+{
+	c->c_w->w_body_held -= c->c_body_held;
+	c->c_body_held = 0;
+	c->c_chunked = 0;
+}
+
+/* Refuse the request whose body is being read, and close. */
+static void
+worker_body_refuse(struct conn *c, int status, const char *code,
+    const char *detail)
+{
+	worker_body_release(c);
+	c->c_req = http_take_headers(c->c_parser);
+	c->c_status = status;
+	c->c_ctx.a_keepalive = 0;
+	c->c_linger = 1;
+	api_reply_error(c->c_out, &c->c_ctx, status, code, detail);
+	worker_conn_answered(c);
+}
+
+/*
+ * The header block of a request with a body is in, and no body byte has
+ * been read (HTTP_HEADERS): route before buffering anything.  A request
+ * for anything but a connector or composite that takes a body (health,
+ * a 404, a GET connector, a preflight, the SDK's files, extensions, a
+ * metrics scrape) is answered now without its body, and the
+ * connection closes after the answer (lingering: the body is read and
+ * dropped, never kept).  A body that is read counts against the worker's
+ * limits.body_budget: 413 when it alone is larger, 503 while the bodies
+ * in progress leave no room.  0: read the body; 1: answered or routed.
+ */
+static int
+worker_conn_gate(struct conn *c)
+{
+	const struct http_request	*r = http_peek_request(c->c_parser);
+	struct worker			*w = c->c_w;
+	size_t				 budget, want;
+	char				 permalink[256];
+	int				 comp;
+
+	if (r == NULL)
+		return 0;
+	/* A metrics connection has one route, and it takes no body. */
+	if (c->c_metrics != NULL || !worker_route_exec(r->r_path, permalink,
+	    sizeof(permalink), &comp) || !execute_takes_body(c, r, permalink,
+	    comp)) {
+		c->c_req = http_take_headers(c->c_parser);
+		c->c_req->r_keepalive = 0;
+		c->c_linger = 1;
+		worker_route(c);
+		return 1;
+	}
+	budget = worker_config(w)->c_limits.body_budget;
+	want = http_body_declared(c->c_parser, &c->c_chunked);
+	if (want > budget) {
+		worker_body_refuse(c, 413, NULL, "request body larger than "
+		    "this server buffers (limits.body_budget)");
+		return 1;
+	}
+	if (w->w_body_held + want > budget) {
+		log_debug("%s: body budget spent (%zu bytes held): 503",
+		    worker_conn_peer(c), w->w_body_held);
+		worker_body_refuse(c, 503, "UNAVAILABLE", "too many request "
+		    "bodies in progress; retry later");
+		return 1;
+	}
+	c->c_body_held = want;
+	w->w_body_held += want;
+	return 0;
+}
+
+/*
+ * A chunked body is counted as it grows: 0, or 1 when the budget is
+ * spent and the request was refused.
+ */
+static int
+worker_body_grow(struct conn *c)
+{
+	struct worker	*w = c->c_w;
+	size_t		 now = http_body_buffered(c->c_parser);
+
+	if (!c->c_chunked || now <= c->c_body_held)
+		return 0;
+	if (w->w_body_held + (now - c->c_body_held) >
+	    worker_config(w)->c_limits.body_budget) {
+		worker_body_refuse(c, 503, "UNAVAILABLE", "too many request "
+		    "bodies in progress; retry later");
+		return 1;
+	}
+	w->w_body_held += now - c->c_body_held;
+	c->c_body_held = now;
+	return 0;
 }
 
 /*
@@ -431,10 +564,22 @@ again:
 		st = http_feed(c->c_parser, v.iov_base, v.iov_len, &used,
 		    &errstatus, &errmsg);
 		evbuffer_drain(in, used);
+		if (st == HTTP_HEADERS) {
+			if (worker_conn_gate(c) == 1)
+				continue;
+			/* Headers are in and routed: ask for the body. */
+			if (http_expects_continue(c->c_parser))
+				http_write_response(c->c_out, 100, NULL, NULL,
+				    0, 1, 0);
+			continue;
+		}
+		if (st == HTTP_NEED_MORE && worker_body_grow(c) == 1)
+			break;
 		if (st == HTTP_ERROR) {
 			log_debug("client error %d: %s", errstatus,
 			    errmsg != NULL ? errmsg : "bad request");
 			c->c_ctx.a_keepalive = 0;
+			c->c_linger = 1;
 			worker_reply_error(c, errstatus, errmsg != NULL ?
 			    errmsg : "malformed request");
 			worker_conn_answered(c);
@@ -495,6 +640,57 @@ again:
 }
 
 /*
+ * Lingering: read and drop what the client still sends until it closes,
+ * the byte budget is spent or the timer (CT_LINGER) fires.
+ */
+static void
+worker_conn_linger_read(struct conn *c)
+{
+	ssize_t		 n;
+	int		 i;
+
+	for (i = 0; i < WORKER_READ_BUDGET; i++) {
+		n = read(c->c_fd, worker_rbuf, sizeof(worker_rbuf));
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return;
+		if (n <= 0)
+			break;
+		c->c_linger_bytes += (size_t)n;
+		if (c->c_linger_bytes > WORKER_LINGER_BYTES)
+			break;
+	}
+	if (i == WORKER_READ_BUDGET)
+		return;		/* more to come: the loop calls again */
+	worker_conn_free(c);
+}
+
+/*
+ * Every answer is out and the connection ends.  When the client may still
+ * be sending (an answer came before its request was read whole, or input
+ * is left; no end of file seen, no failed write), shut down our side and
+ * linger: the FIN follows the answer, and input that arrives is read
+ * and dropped instead of turning the close into a reset.
+ */
+static void
+worker_conn_close(struct conn *c)
+{
+	if (c->c_abandoned || c->c_eof || c->c_lingering ||
+	    (!c->c_linger && evbuffer_get_length(c->c_in) == 0 &&
+	    !http_in_progress(c->c_parser)) ||
+	    shutdown(c->c_fd, SHUT_WR) == -1) {
+		worker_conn_free(c);
+		return;
+	}
+	c->c_lingering = 1;
+	evbuffer_drain(c->c_in, evbuffer_get_length(c->c_in));
+	worker_conn_timer(c, CT_LINGER);
+	/* Reading may have been off (the answer closed the connection). */
+	worker_conn_reading(c, 1);
+}
+
+/*
  * Readable: one read(2) into the shared buffer, a few more only while
  * each fills it; level-triggered epoll brings us back for the rest.
  */
@@ -505,6 +701,10 @@ worker_read_cb(int fd, short what, void *arg)
 	ssize_t		 n;
 	int		 i;
 
+	if (c->c_lingering) {
+		worker_conn_linger_read(c);
+		return;
+	}
 	for (i = 0; i < WORKER_READ_BUDGET; i++) {
 		n = read(c->c_fd, worker_rbuf, sizeof(worker_rbuf));
 		if (n > 0) {
@@ -553,7 +753,7 @@ worker_write_cb(int fd, short what, void *arg)
 		return;
 	/* The output has drained completely. */
 	if (c->c_closing)
-		worker_conn_free(c);
+		worker_conn_close(c);
 	else if (c->c_throttled) {
 		c->c_throttled = 0;
 		worker_conn_reading(c, 1);
@@ -567,8 +767,11 @@ worker_timer_cb(int fd, short what, void *arg)
 	struct conn	*c = arg;
 
 	switch (c->c_timer_kind) {
-	case CT_IDLE:
 	case CT_CLOSE:
+		worker_conn_close(c);
+		break;
+	case CT_IDLE:
+	case CT_LINGER:
 		worker_conn_free(c);
 		break;
 	case CT_REQUEST:
@@ -598,14 +801,14 @@ worker_done_send(struct worker *w)
 {
 	struct ipc_buf	 b;
 
-	if (w->w_done == 0)
+	if (w->w_ndone == 0)
 		return;
 	if (w->w_done_ev != NULL)
 		event_del(w->w_done_ev);
-	if (ipc_encode_u32(&b, w->w_done) == 0 &&
+	if (ipc_encode_conn_done(&b, w->w_done, w->w_ndone) == 0 &&
 	    chan_send(w->w_parent, MSG_CONN_DONE, 0, b.b_data, b.b_len,
 	    -1) == 0)
-		w->w_done = 0;
+		w->w_ndone = 0;
 	ipc_buf_clear(&b);
 }
 
@@ -615,15 +818,21 @@ worker_done_cb(int fd, short what, void *arg)
 	worker_done_send(arg);
 }
 
-/* One more connection closed: the parent hears of it shortly. */
+/*
+ * Connection number seq closed: the parent hears of it shortly, by that
+ * number (it releases only what it handed this worker).
+ */
 static void
-worker_conn_done(struct worker *w)
+worker_conn_done(struct worker *w, uint32_t seq)
 {
 	struct timeval	 tv = { 0, WORKER_DONE_MSEC * 1000 };
 
-	w->w_done++;
+	/* Full (a failed send): the parent is gone or going. */
+	if (w->w_ndone == IPC_DONE_MAX)
+		return;
+	w->w_done[w->w_ndone++] = seq;
 	/* Without a timer (out of memory at start) every close is sent. */
-	if (w->w_done_ev == NULL)
+	if (w->w_done_ev == NULL || w->w_ndone == IPC_DONE_MAX)
 		worker_done_send(w);
 	else if (!evtimer_pending(w->w_done_ev, NULL))
 		evtimer_add(w->w_done_ev, &tv);
@@ -633,11 +842,13 @@ void
 worker_conn_free(struct conn *c)
 {
 	struct worker	*w = c->c_w;
+	uint32_t	 seq = c->c_seq;
 
 	TAILQ_REMOVE(&w->w_conns, c, c_entry);
 	w->w_nconns--;
 	execute_free(c);
 	http_request_free(c->c_req);
+	worker_body_release(c);
 	http_parser_state_free(c->c_parser);
 	event_free(c->c_timer);
 	/* A test's connection has no socket (testmode.c). */
@@ -649,9 +860,12 @@ worker_conn_free(struct conn *c)
 	evbuffer_free(c->c_out);
 	if (c->c_fd != -1)
 		close(c->c_fd);
-	/* The parent balances load on these counts; a test is not one. */
+	/*
+	 * The parent counts connections per client address on these; a
+	 * test has no client and no number.
+	 */
 	if (c->c_test == NULL)
-		worker_conn_done(w);
+		worker_conn_done(w, seq);
 	testmode_free(c);
 	free(c->c_metrics);
 	free(c);
@@ -687,11 +901,17 @@ struct conn *
 worker_conn_new(struct worker *w, int fd)
 {
 	struct conn	*c;
+	uint32_t	 seq;
 
+	/* Numbered in the order handed, as the parent numbers them. */
+	if (++w->w_conn_seq == 0)
+		w->w_conn_seq = 1;
+	seq = w->w_conn_seq;
 	if ((c = calloc(1, sizeof(*c))) == NULL)
 		goto fail;
 	c->c_w = w;
 	c->c_fd = fd;
+	c->c_seq = seq;
 	c->c_timer_kind = CT_NONE;
 	/* The parent accepted it non-blocking; the flag travels with it. */
 	c->c_parser = http_parser_state_new(&w->w_limits);
@@ -724,8 +944,22 @@ worker_conn_new(struct worker *w, int fd)
 fail:
 	log_warnx("%s: out of memory", __func__);
 	close(fd);
-	worker_conn_done(w);
+	worker_conn_done(w, seq);
 	return NULL;
+}
+
+/*
+ * A connection was handed to us but is not taken (its message was
+ * malformed): numbered like the others, closed, and reported closed, or
+ * the parent would count it open against its client for good.
+ */
+void
+worker_conn_lost(struct worker *w, int fd)
+{
+	if (++w->w_conn_seq == 0)
+		w->w_conn_seq = 1;
+	close(fd);
+	worker_conn_done(w, w->w_conn_seq);
 }
 
 /*
@@ -1032,6 +1266,8 @@ worker_limits(struct worker *w)
 	w->w_limits.hl_header_bytes = l->header_bytes;
 	w->w_limits.hl_max_headers = l->max_headers;
 	w->w_limits.hl_body = l->request_body;
+	/* Route before a body is read: worker_conn_gate. */
+	w->w_limits.hl_gate = 1;
 }
 
 /* A new generation from the parent: new requests use it from now on. */

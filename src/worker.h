@@ -15,6 +15,7 @@
 
 #include "api.h"
 #include "http.h"
+#include "ipc.h"
 
 struct cache;
 struct chan;
@@ -52,6 +53,7 @@ enum conn_timer {
 	CT_REQUEST,		/* a request is being read: 408 */
 	CT_KEEPER,		/* waiting for the keeper */
 	CT_CLOSE,		/* free from the event loop, not from a caller */
+	CT_LINGER,		/* answered and shut down: input drained */
 	CT_NONE
 };
 
@@ -59,6 +61,7 @@ struct conn {
 	TAILQ_ENTRY(conn)	 c_entry;
 	struct worker		*c_w;
 	int			 c_fd;
+	uint32_t		 c_seq;		/* the parent's number for it */
 	struct event		*c_rev;		/* EV_READ, on while reading */
 	struct event		*c_wev;		/* EV_WRITE, only when full */
 	struct evbuffer		*c_in;		/* read, not yet parsed */
@@ -85,6 +88,12 @@ struct conn {
 	char			*c_metrics;	/* a metrics listener's connection:
 						   the text it is answered with */
 	size_t			 c_metrics_len;
+	int			 c_abandoned;	/* a write failed: no lingering */
+	int			 c_linger;	/* answered before all input was read */
+	size_t			 c_body_held;	/* of w_body_held: this request's */
+	int			 c_chunked;	/* its body is chunked */
+	int			 c_lingering;	/* shut down, draining input */
+	size_t			 c_linger_bytes; /* drained so far */
 };
 
 /* A call waiting for the keeper's answer. */
@@ -111,7 +120,13 @@ struct worker {
 	struct exec_stats	*w_stats;	/* per-connector counters */
 	TAILQ_HEAD(, wgen)	 w_gens;	/* every generation in use */
 	uint64_t		 w_declared;	/* the last MSG_GEN sent */
-	uint32_t		 w_done;	/* closed, not yet told the parent */
+	uint32_t		 w_conn_seq;	/* connections handed so far: the
+						   parent numbers them the same */
+	uint32_t		 w_done[IPC_DONE_MAX];	/* closed (their
+						   numbers), not yet told */
+	uint32_t		 w_ndone;
+	size_t			 w_body_held;	/* request body bytes buffered, all
+						   connections (limits.body_budget) */
 	struct event		*w_done_ev;	/* tells it, a little later */
 	struct cache		*w_cache;	/* the response cache */
 	struct metrics		*w_metrics;	/* pushed to the parent */
@@ -142,6 +157,8 @@ void		 worker_call_adopt(struct worker *, uint32_t id, struct conn *);
 void		 worker_conn_timer(struct conn *, enum conn_timer);
 /* A connection on fd (consumed); NULL when out of memory. */
 struct conn	*worker_conn_new(struct worker *, int fd);
+/* A handed connection on fd that is not taken: closed, reported closed. */
+void		 worker_conn_lost(struct worker *, int fd);
 /* Read its request (c may be freed by the time this returns). */
 void		 worker_conn_start(struct conn *);
 /* Close it now, whatever it was doing. */
@@ -181,6 +198,13 @@ void		 execute_connector(struct conn *, const char *permalink);
  * composite's permalink or numeric id; run its steps and answer.
  */
 void		 execute_composite(struct conn *, const char *key);
+/*
+ * Before its body is read: 1 when r is for a connector (comp: a composite)
+ * of the Host's tenant, named key, whose method takes a body, and r uses
+ * that method.  Anything else is answered without reading the body.
+ */
+int		 execute_takes_body(struct conn *, const struct http_request *r,
+		    const char *key, int comp);
 /* The keeper answered the call c is waiting for (MSG_RESULT, MSG_FAIL). */
 void		 execute_answer(struct conn *, struct ipc_msg *);
 /* No answer will come: the keeper went away (503) or was too slow. */

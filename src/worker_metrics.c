@@ -34,7 +34,7 @@ worker_metrics_conn(struct worker *w, struct ipc_msg *m)
 
 	if (ipc_decode_metrics_fd(m, &text, &len) == -1) {
 		log_warnx("%s: malformed MSG_METRICS_FD", __func__);
-		close(m->m_fd);
+		worker_conn_lost(w, m->m_fd);
 		return;
 	}
 	if ((c = worker_conn_new(w, m->m_fd)) == NULL)

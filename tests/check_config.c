@@ -131,6 +131,11 @@ START_TEST(test_minimal_defaults)
 	ck_assert_int_eq(c->c_limits.idle_timeout, 60);
 	ck_assert_int_eq(c->c_limits.header_timeout, 10);
 	ck_assert_int_eq(c->c_limits.drain_timeout, 30);
+	ck_assert_int_eq(c->c_limits.address_connections, 256);
+	ck_assert_int_eq(c->c_limits.total_connections, 100000);
+	ck_assert_uint_eq(c->c_limits.body_budget, 67108864);
+	ck_assert_int_eq(c->c_limits.worker_connections, 0);
+	ck_assert_int_eq(c->c_limits.worker_lifetime, 0);
 	ck_assert_uint_eq(c->c_limits.tmpl_steps, 1000000);
 	ck_assert_uint_eq(c->c_limits.tmpl_output, 4194304);
 	ck_assert_int_eq(c->c_limits.tmpl_depth, 64);
@@ -223,6 +228,9 @@ static const char full_conf[] =
     "limits = { request_body = 2048; upstream_body = 1073741824;\n"
     "  header_bytes = 8192; max_headers = 50; connections = 77;\n"
     "  idle_timeout = 5; header_timeout = 3; drain_timeout = 0;\n"
+    "  address_connections = 0; total_connections = 500;"
+    "  body_budget = 1048576; worker_connections = 1000;"
+    "  worker_lifetime = 3600;"
     "  template_steps = 5000; template_output = 65536; template_depth = 8; };\n"
     "egress = { timeout = 7; ca_file = \"/etc/ca.pem\";\n"
     "  allow_networks = [ \"127.0.0.0/8\", \"fd00::/8\", \"10.1.2.3\" ];\n"
@@ -270,6 +278,11 @@ START_TEST(test_full)
 	ck_assert_int_eq(c->c_limits.idle_timeout, 5);
 	ck_assert_int_eq(c->c_limits.header_timeout, 3);
 	ck_assert_int_eq(c->c_limits.drain_timeout, 0);
+	ck_assert_int_eq(c->c_limits.address_connections, 0);
+	ck_assert_int_eq(c->c_limits.total_connections, 500);
+	ck_assert_uint_eq(c->c_limits.body_budget, 1048576);
+	ck_assert_int_eq(c->c_limits.worker_connections, 1000);
+	ck_assert_int_eq(c->c_limits.worker_lifetime, 3600);
 	ck_assert_uint_eq(c->c_limits.tmpl_steps, 5000);
 	ck_assert_uint_eq(c->c_limits.tmpl_output, 65536);
 	ck_assert_int_eq(c->c_limits.tmpl_depth, 8);
@@ -552,6 +565,16 @@ static const struct bad_case bad_cases[] = {
 	    "limits.request_body: 0 is out" },
 	{ L1 L2 "limits = { idle_timeout = 100000; };\n", 3,
 	    "limits.idle_timeout" },
+	{ L1 L2 "limits = { address_connections = -1; };\n", 3,
+	    "limits.address_connections: -1 is out of range (0 to 1000000)" },
+	{ L1 L2 "limits = { total_connections = 10000001; };\n", 3,
+	    "limits.total_connections: 10000001 is out of range" },
+	{ L1 L2 "limits = { body_budget = 1024; };\n", 3,
+	    "limits.body_budget: 1024 is out of range" },
+	{ L1 L2 "limits = { worker_connections = -5; };\n", 3,
+	    "limits.worker_connections: -5 is out" },
+	{ L1 L2 "limits = { worker_lifetime = 31536001; };\n", 3,
+	    "limits.worker_lifetime: 31536001 is out" },
 	{ L1 L2 "metrics = { address = \"127.0.0.1\"; port = 70000; };\n", 3,
 	    "metrics.port: 70000" },
 	/* bad values */

@@ -47,8 +47,10 @@ static const struct hcase cases[] = {
 	    "x=1&y=%41", "", 0, 1, NULL, NULL, 0 },
 	{ "empty query", R("GET /p?" H11 "\r\n"), DONE, "GET", "/p", "",
 	    "", 0, 1, NULL, NULL, 0 },
-	{ "decoded path", R("GET /a%20b/%41%2f" H11 "\r\n"), DONE, "GET",
-	    "/a b/A/", "-", "", 0, 1, NULL, NULL, 0 },
+	{ "decoded path", R("GET /a%20b/%41%7e" H11 "\r\n"), DONE, "GET",
+	    "/a b/A~", "-", "", 0, 1, NULL, NULL, 0 },
+	{ "encoded slash in query", R("GET /p?a=%2F%5c" H11 "\r\n"), DONE,
+	    "GET", "/p", "a=%2F%5c", "", 0, 1, NULL, NULL, 0 },
 	{ "query raw chars", R("GET /q?a={}|^`\"<>[]\\" H11 "\r\n"), DONE,
 	    "GET", "/q", "a={}|^`\"<>[]\\", "", 0, 1, NULL, NULL, 0 },
 	{ "path sub-delims", R("GET /a:b@c!$&'()*+,;=-._~" H11 "\r\n"), DONE,
@@ -209,6 +211,11 @@ static const struct hcase cases[] = {
 	{ "dotdot encoded at end", R("GET /a/.%2e" H11 "\r\n"), ERR(400) },
 	{ "dotdot encoded slash", R("GET /a/..%2fb" H11 "\r\n"), ERR(400) },
 	{ "dot segment", R("GET /a/./b" H11 "\r\n"), ERR(400) },
+	{ "encoded slash", R("GET /widget-service%2fhealth" H11 "\r\n"),
+	    ERR(400) },
+	{ "encoded slash upper", R("GET /a%2Fb" H11 "\r\n"), ERR(400) },
+	{ "encoded backslash", R("GET /a%5cb" H11 "\r\n"), ERR(400) },
+	{ "encoded backslash upper", R("GET /a%5C" H11 "\r\n"), ERR(400) },
 	{ "quote in path", R("GET /a\"b" H11 "\r\n"), ERR(400) },
 	{ "backslash in path", R("GET /a\\b" H11 "\r\n"), ERR(400) },
 	{ "8-bit in path", R("GET /caf\xc3\xa9" H11 "\r\n"), ERR(400) },
@@ -334,7 +341,7 @@ run(struct http_parser_state *ps, const char *raw, size_t len, size_t step,
 static void
 check_outcome(const struct hcase *hc, const char *how, size_t k)
 {
-	struct http_limits	 lim = { 0, 0, hc->c_body_limit };
+	struct http_limits	 lim = { 0, 0, hc->c_body_limit, 0 };
 	struct http_parser_state *ps;
 	struct http_request	*r;
 	enum http_status	 st;
@@ -481,7 +488,7 @@ END_TEST
 /* Configured limits replace the defaults, for headers and trailers. */
 START_TEST(test_custom_limits)
 {
-	struct http_limits	 lim = { 64, 2, 8 };
+	struct http_limits	 lim = { 64, 2, 8, 0 };
 	struct http_parser_state *ps;
 	const char		*msg;
 	size_t			 used;
@@ -710,6 +717,79 @@ START_TEST(test_expect_continue)
 }
 END_TEST
 
+/*
+ * hl_gate: the parser stops once after the header block of a request with
+ * a body (HTTP_HEADERS, nothing of the body consumed), so the caller can
+ * route first; it then reads on, or hands the request over bodiless.
+ */
+START_TEST(test_gate)
+{
+	static const char	 req[] = "POST /p?q HTTP/1.1\r\nHost: h\r\n"
+	    "Content-Length: 5\r\n\r\nhello";
+	static const char	 chunked[] = "PUT /c HTTP/1.1\r\nHost: h\r\n"
+	    "Transfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n";
+	static const char	 nobody[] = "GET /g HTTP/1.1\r\nHost: h\r\n\r\n";
+	struct http_limits	 lim = { .hl_gate = 1 };
+	struct http_parser_state *ps;
+	const struct http_request *pr;
+	struct http_request	*r;
+	const char		*msg;
+	size_t			 used, hlen = sizeof(req) - 1 - 5;
+	int			 status, ch;
+
+	ps = http_parser_state_new(&lim);
+	ck_assert_int_eq(http_feed(ps, req, sizeof(req) - 1, &used, &status,
+	    &msg), HTTP_HEADERS);
+	ck_assert_uint_eq(used, hlen);
+	pr = http_peek_request(ps);
+	ck_assert_ptr_nonnull(pr);
+	ck_assert_str_eq(pr->r_method, "POST");
+	ck_assert_str_eq(pr->r_path, "/p");
+	ck_assert_uint_eq(http_body_declared(ps, &ch), 5);
+	ck_assert_int_eq(ch, 0);
+	ck_assert_uint_eq(http_body_buffered(ps), 0);
+	/* Read on: the body, and the request is done. */
+	ck_assert_int_eq(http_feed(ps, req + used, 5, &used, &status, &msg),
+	    HTTP_DONE);
+	r = http_take_request(ps);
+	ck_assert_str_eq(r->r_body, "hello");
+	http_request_free(r);
+	/* A request without a body is not stopped at. */
+	ck_assert_int_eq(http_feed(ps, nobody, sizeof(nobody) - 1, &used,
+	    &status, &msg), HTTP_DONE);
+	ck_assert_ptr_null(http_peek_request(ps));
+	ck_assert_ptr_null(http_take_headers(ps));
+	http_request_free(http_take_request(ps));
+	http_parser_state_free(ps);
+
+	/* Handed over without its body: the parser is done for good. */
+	ps = http_parser_state_new(&lim);
+	ck_assert_int_eq(http_feed(ps, chunked, sizeof(chunked) - 1, &used,
+	    &status, &msg), HTTP_HEADERS);
+	ck_assert_uint_eq(http_body_declared(ps, &ch), 0);
+	ck_assert_int_eq(ch, 1);
+	/* Chunked: the bytes held are counted as they come. */
+	ck_assert_int_eq(http_feed(ps, chunked + used, sizeof(chunked) - 1 -
+	    used, &used, &status, &msg), HTTP_NEED_MORE);
+	ck_assert_uint_eq(http_body_buffered(ps), 3);
+	r = http_take_headers(ps);
+	ck_assert_ptr_nonnull(r);
+	ck_assert_str_eq(r->r_method, "PUT");
+	http_request_free(r);
+	ck_assert_int_eq(http_feed(ps, "0\r\n\r\n", 5, &used, &status,
+	    &msg), HTTP_ERROR);
+	ck_assert_int_eq(status, 400);
+	http_parser_state_free(ps);
+
+	/* Without hl_gate the same bytes parse straight through. */
+	ps = http_parser_state_new(NULL);
+	ck_assert_int_eq(http_feed(ps, req, sizeof(req) - 1, &used, &status,
+	    &msg), HTTP_DONE);
+	http_request_free(http_take_request(ps));
+	http_parser_state_free(ps);
+}
+END_TEST
+
 /* The body buffer grows with the bytes, not with the declared length. */
 START_TEST(test_body_growth)
 {
@@ -865,6 +945,7 @@ check_suite(void)
 	tcase_add_test(tc, test_pipelined_error_stops);
 	tcase_add_test(tc, test_in_progress);
 	tcase_add_test(tc, test_expect_continue);
+	tcase_add_test(tc, test_gate);
 	tcase_add_test(tc, test_body_growth);
 	suite_add_tcase(s, tc);
 

@@ -173,7 +173,7 @@ fuzz_run(const uint8_t *data, size_t size, const struct http_limits *lim,
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct http_limits	 lim = { 64 * 1024, 100, 1024 * 1024 };
+	struct http_limits	 lim = { 64 * 1024, 100, 1024 * 1024, 0 };
 	struct fuzz_outcome	 whole, split;
 	uint32_t		 seed;
 

@@ -94,6 +94,14 @@ fuzz_decode(struct ipc_msg *m)
 		if (ipc_decode_slot(m, &v) == 0 && v >= IPC_MAX_SLOTS)
 			abort();
 		break;
+	case MSG_CONN_DONE: {
+		uint32_t	 seqs[IPC_DONE_MAX];
+
+		if (ipc_decode_conn_done(m, seqs, &v) == 0 && (v == 0 ||
+		    v > IPC_DONE_MAX || m->m_len != 4 * (v + 1)))
+			abort();
+		break;
+	}
 	case MSG_ACCESS: {
 		struct ipc_access	 a;
 

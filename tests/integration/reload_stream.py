@@ -359,17 +359,23 @@ try:
                 check(not (live & before), "new processes: all new pids")
             reloads.append((how, what, took))
 
-            # Acknowledged: on every worker (connections held open spread
-            # over the least loaded), the removed connector is gone and the
-            # added one answers from the new generation's upstream.
+            # Acknowledged: on every worker, the removed connector is gone
+            # and the added one answers from the new generation's
+            # upstream.  Workers take connections in turn, and the
+            # new-get and new-post clients connect between the probes: a
+            # fixed number of probes can keep meeting the same workers
+            # (one client connection between probes, three workers: two
+            # of them).  So probe until each worker was met, with a random
+            # pause that breaks such a rhythm.
             wpids = {p["pid"] for p in st["processes"]
                      if p["role"] == "worker" and not p["draining"]}
-            served, probes = set(), []
-            for i in range(6 * workers):
+            served = set()
+            for i in range(60 * workers):
                 if served == wpids:
                     break
+                if i > 0:
+                    time.sleep(random.uniform(0, 0.05))
                 c = Conn(d.port)
-                probes.append(c)
                 if gen >= 3:
                     s, _, b = c.request(
                         "GET", "/widget-service/connectors/extra-%d/execute"
@@ -385,7 +391,6 @@ try:
                         up_of(gen)):
                     fail("extra-%d: %d %r" % (gen, s, b[:100]))
                 served.add(served_by(d, c, wpids))
-            for c in probes:
                 c.close()
             check(served == wpids, "generation %d acknowledged: on each of "
                   "the %d workers extra-%d answers from upstream %s%s" % (

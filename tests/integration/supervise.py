@@ -34,7 +34,7 @@ try:
     check(wait_for(replaced, 5), "a replacement worker was started")
 
     # The replacement is serving: it holds a connection it answered.  New
-    # connections go to the least-loaded worker, and the survivor holds ka.
+    # connections go to each ready worker in turn, and the survivor holds ka.
     def serving():
         new = set(d.children("worker")) - {owner}
         c = Conn(d.port)

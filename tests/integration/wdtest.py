@@ -408,6 +408,21 @@ class Conn:
         self.sock.close()
 
 
+def read_all(s):
+    """Everything s receives up to the end of file, and the error that
+    ended it instead (a reset), if any."""
+    data, err = b"", None
+    try:
+        while True:
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+    except OSError as e:
+        err = e
+    return data, err
+
+
 def build(method, path, headers=(), body=b"", host="localhost"):
     req = f"{method} {path} HTTP/1.1\r\n"
     if host is not None:
