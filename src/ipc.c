@@ -120,8 +120,10 @@ ipc_type_max_len(uint32_t type)
 		/* vlog makes lines under 2 KiB; the parent keeps 1 KiB. */
 		return IPC_LOG_MAX;
 	case MSG_TEST_ABUSE:
-	case MSG_CONN_DONE:
 		return sizeof(uint32_t);
+	case MSG_CONN_DONE:
+		/* n, then n connection numbers. */
+		return sizeof(uint32_t) * (1 + IPC_DONE_MAX);
 	default:
 		return IPC_MAX_PAYLOAD;
 	}

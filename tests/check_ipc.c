@@ -1293,6 +1293,20 @@ START_TEST(test_direction)
 	ck_assert_int_eq(ipc_send(c, MSG_CONN_DONE, 1, NULL, 0, -1), -1);
 	ck_assert_int_eq(ipc_send(c, MSG_CONN_DONE, 1, "\1\0\0\0", 4, -1), 0);
 	ck_assert_int_eq(ipc_pending(c), 1);
+	/*
+	 * MSG_CONN_DONE carries n and n connection numbers: the largest
+	 * batch leaves, one number more is refused at the sender.
+	 */
+	{
+		uint32_t	 done[2 + IPC_DONE_MAX];
+
+		memset(done, 0, sizeof(done));
+		done[0] = IPC_DONE_MAX;
+		ck_assert_int_eq(ipc_send(c, MSG_CONN_DONE, 2, done,
+		    sizeof(uint32_t) * (1 + IPC_DONE_MAX), -1), 0);
+		ck_assert_int_eq(ipc_send(c, MSG_CONN_DONE, 3, done,
+		    sizeof(done), -1), -1);
+	}
 	ipc_chan_free(c);
 	close(sv[1]);
 	/* Roles are required. */
