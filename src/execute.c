@@ -923,6 +923,21 @@ execute_caller(struct conn *c, struct exec *x, const struct session *s)
 	return 0;
 }
 
+/* How the tenant's sessions are checked, from the worker's generation. */
+static void
+execute_session_conf(const struct wgen *g, const struct snap_tenant *st,
+    struct session_conf *sc)
+{
+	const struct conf_tenant *t;
+
+	t = &g->wg_snap->sn_cfg->c_tenants[st->st_index];
+	memset(sc, 0, sizeof(*sc));
+	sc->sc_key = g->wg_keys[st->st_index];
+	sc->sc_cookie = t->t_session.s_cookie;
+	sc->sc_issuer = t->t_session.s_issuer;
+	sc->sc_audience = t->t_session.s_audience;
+}
+
 /*
  * The session: 400, 401, 403 answered here; 0 to go on.  uses: what the
  * headers and query of every request the call makes use (TMPL_USES_*).
@@ -930,7 +945,6 @@ execute_caller(struct conn *c, struct exec *x, const struct session *s)
 static int
 execute_session(struct conn *c, struct exec *x, unsigned int uses)
 {
-	const struct conf_tenant *t;
 	struct session_conf	 sc;
 	struct session		*s = NULL;
 	struct json_object	*sub;
@@ -938,13 +952,21 @@ execute_session(struct conn *c, struct exec *x, unsigned int uses)
 	const char		*why = NULL, *code = NULL;
 	int			 status;
 
-	t = &x->x_gen->wg_snap->sn_cfg->c_tenants[x->x_tenant->st_index];
-	memset(&sc, 0, sizeof(sc));
-	sc.sc_key = x->x_gen->wg_keys[x->x_tenant->st_index];
-	sc.sc_cookie = t->t_session.s_cookie;
-	sc.sc_issuer = t->t_session.s_issuer;
-	sc.sc_audience = t->t_session.s_audience;
+	execute_session_conf(x->x_gen, x->x_tenant, &sc);
 	st = session_authenticate(&sc, c->c_req, time(NULL), &s, &why);
+	/*
+	 * Refused at the gate, before its body was read: it stays refused
+	 * (a token may have come of age in between, but the body is not
+	 * here to run the connector with).
+	 */
+	if (c->c_session_gate != 0 && (st == SESSION_ANONYMOUS ||
+	    st == SESSION_VALID)) {
+		session_free(s);
+		s = NULL;
+		st = (enum session_status)c->c_session_gate;
+		why = "refused before its body was read";
+	}
+	c->c_session_gate = 0;
 	if (st != SESSION_ANONYMOUS && st != SESSION_VALID) {
 		status = session_http_status(st, &code);
 		log_debug("%s: session refused: %s", c->c_ctx.a_reqid,
@@ -1603,20 +1625,53 @@ execute_takes_body(struct conn *c, const struct http_request *r,
 	const struct snapshot		*sn = c->c_w->w_gen->wg_snap;
 	const struct snap_tenant	*t;
 	const struct connector		*cn;
+	const struct composite		*cc;
+	struct session_conf		 sc;
+	struct session			*s = NULL;
+	enum session_status		 st;
+	const char			*why = NULL;
+	unsigned int			 uses = 0;
+	size_t				 i;
 	int				 m;
 
 	if ((t = snapshot_tenant_for_host(sn, http_request_header(r,
 	    "Host"))) == NULL)
 		return 0;
-	if (comp)
-		return strcmp(r->r_method, "POST") == 0 &&
-		    registry_composite_find(t->st_reg, key) != NULL;
-	if (!connector_slug_valid(key, strlen(key)) ||
-	    (cn = registry_connector(t->st_reg, key)) == NULL)
+	if (comp) {
+		if (strcmp(r->r_method, "POST") != 0 ||
+		    (cc = registry_composite_find(t->st_reg, key)) == NULL)
+			return 0;
+		for (i = 0; i < cc->cc_nsteps; i++)
+			uses |= cc->cc_steps[i].cs_req.cr_header_query_uses;
+	} else {
+		if (!connector_slug_valid(key, strlen(key)) ||
+		    (cn = registry_connector(t->st_reg, key)) == NULL)
+			return 0;
+		m = cn->c_req.cr_method;
+		if ((m != CONN_POST && m != CONN_PUT && m != CONN_PATCH) ||
+		    strcmp(r->r_method, conn_method_name(m)) != 0)
+			return 0;
+		uses = cn->c_req.cr_header_query_uses;
+	}
+	/*
+	 * Authorised before the body is read: a caller the session check
+	 * will refuse gets its answer (execute_session) without sending a
+	 * byte of it.  An anonymous caller where user.* is needed stays
+	 * anonymous; a refused token is remembered, so that the answer is
+	 * the same however long the check takes.
+	 */
+	execute_session_conf(c->c_w->w_gen, t, &sc);
+	st = session_authenticate(&sc, r, time(NULL), &s, &why);
+	session_free(s);
+	if (st == SESSION_ANONYMOUS && (uses & TMPL_USES_USER))
 		return 0;
-	m = cn->c_req.cr_method;
-	return (m == CONN_POST || m == CONN_PUT || m == CONN_PATCH) &&
-	    strcmp(r->r_method, conn_method_name(m)) == 0;
+	if (st != SESSION_ANONYMOUS && st != SESSION_VALID) {
+		log_debug("%s: session refused before the body: %s",
+		    worker_conn_peer(c), why != NULL ? why : "?");
+		c->c_session_gate = (int)st;
+		return 0;
+	}
+	return 1;
 }
 
 void

@@ -90,6 +90,8 @@ struct conn {
 	size_t			 c_metrics_len;
 	int			 c_abandoned;	/* a write failed: no lingering */
 	int			 c_linger;	/* answered before all input was read */
+	int			 c_session_gate; /* enum session_status: refused
+						   before its body was read */
 	size_t			 c_body_held;	/* of w_body_held: this request's */
 	int			 c_chunked;	/* its body is chunked */
 	int			 c_lingering;	/* shut down, draining input */
@@ -200,8 +202,10 @@ void		 execute_connector(struct conn *, const char *permalink);
 void		 execute_composite(struct conn *, const char *key);
 /*
  * Before its body is read: 1 when r is for a connector (comp: a composite)
- * of the Host's tenant, named key, whose method takes a body, and r uses
- * that method.  Anything else is answered without reading the body.
+ * of the Host's tenant, named key, whose method takes a body, r uses that
+ * method, and its session is not refused (a bad or expired token, a CSRF
+ * mismatch, or none where the headers or query need user.*).  Anything
+ * else is answered without reading the body.
  */
 int		 execute_takes_body(struct conn *, const struct http_request *r,
 		    const char *key, int comp);
