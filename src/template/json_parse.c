@@ -62,6 +62,13 @@ struct jparse {
 	 * keys without escapes (their bytes are the raw ones).
 	 */
 	struct tval		*jp_pred[JP_PDEPTH][JP_PPOS];
+	/*
+	 * The last dict closed at each depth whose keys are distinct: an
+	 * object with the same keys (the same values: keys are shared) in
+	 * the same order takes its hashes and index without a search for
+	 * repeated keys.  Arena parses only.
+	 */
+	struct tval		*jp_shape[JP_PDEPTH];
 };
 
 /*
@@ -678,20 +685,57 @@ jp_dict_fill(struct tval *d, struct tval **kv, size_t n)
 	}
 }
 
-/* The children of the innermost open container, as it is closed. */
-static struct tval *
-jp_close(struct jparse *jp, int obj, size_t base)
+/*
+ * Fill d from kv when its n keys are shape's, in shape's order: shape's
+ * keys are distinct, so these are, and shape's hashes and index (of the
+ * same size: n decides it) are theirs.  0 when the keys differ.
+ */
+static int
+jp_dict_shaped(struct tval *d, const struct tval *shape, struct tval **kv,
+    size_t n)
 {
-	struct tval	*c;
+	const struct tdict_ent	*se = shape->u.d.e;
+	struct tdict_ent	*e = d->u.d.e;
+	size_t			 i;
+
+	if (shape->u.d.n != n)
+		return 0;
+	for (i = 0; i < n; i++) {
+		if (kv[2 * i] != se[i].de_key)
+			return 0;
+		e[i].de_key = kv[2 * i];
+		e[i].de_val = kv[2 * i + 1];
+		e[i].de_hash = se[i].de_hash;
+	}
+	d->u.d.n = n;
+	if (shape->u.d.idx != NULL)
+		memcpy(d->u.d.idx, shape->u.d.idx,
+		    d->u.d.idxcap * sizeof(*d->u.d.idx));
+	return 1;
+}
+
+/* The children of the innermost open container, at depth, as it closes. */
+static struct tval *
+jp_close(struct jparse *jp, int obj, size_t base, int depth)
+{
+	struct tval	*c, **shape;
 	size_t		 n = jp->jp_nstack - base;
 
 	if (jp->jp_va != NULL) {
 		if ((c = jp_container(jp->jp_va, obj ? TV_DICT : TV_LIST,
 		    obj ? n / 2 : n)) == NULL)
 			return NULL;
-		if (obj)
-			jp_dict_fill(c, jp->jp_stack + base, n / 2);
-		else {
+		if (obj) {
+			shape = depth < JP_PDEPTH && n > 0 ?
+			    &jp->jp_shape[depth] : NULL;
+			if (shape == NULL || *shape == NULL ||
+			    !jp_dict_shaped(c, *shape, jp->jp_stack + base,
+			    n / 2)) {
+				jp_dict_fill(c, jp->jp_stack + base, n / 2);
+				if (shape != NULL && c->u.d.n == n / 2)
+					*shape = c;
+			}
+		} else {
 			if (n > 0)
 				memcpy(c->u.l.v, jp->jp_stack + base,
 				    n * sizeof(*c->u.l.v));
@@ -792,13 +836,14 @@ static struct tval *
 jp_document(struct jparse *jp)
 {
 	struct jframe {
-		size_t	 jf_base;
-		int	 jf_obj;
-	}		 local[JP_FRAMES], *frames = local, *nf;
+		size_t		 jf_base;
+		struct tval	**jf_pk;	/* the next key's prediction */
+		int		 jf_npk;	/* predictions left */
+		int		 jf_obj;
+	}		 local[JP_FRAMES], *frames = local, *nf, *f;
 	struct tval	*v = NULL, **sp, **slim, **pk;
 	const char	*p, *end = jp->jp_end, *q;
 	int		 depth = 0, obj = 0;
-	size_t		 pos;
 
 #define JP_SYNC()	(jp->jp_nstack = (size_t)(sp - jp->jp_stack))
 #define JP_LOAD()	do {						\
@@ -862,8 +907,15 @@ value:
 			frames = nf;
 		}
 		obj = *p == '{';
-		frames[depth].jf_base = (size_t)(sp - jp->jp_stack);
-		frames[depth++].jf_obj = obj;
+		f = &frames[depth];
+		f->jf_base = (size_t)(sp - jp->jp_stack);
+		f->jf_obj = obj;
+		f->jf_npk = 0;
+		if (obj && jp->jp_va != NULL && depth < JP_PDEPTH) {
+			f->jf_pk = jp->jp_pred[depth];
+			f->jf_npk = JP_PPOS;
+		}
+		depth++;
 		p++;
 		JP_WS(p, end);
 		if (p < end && *p == (obj ? '}' : ']')) {
@@ -884,9 +936,10 @@ key:
 		goto fail;
 	}
 	pk = NULL;
-	if (jp->jp_va != NULL && depth <= JP_PDEPTH && (pos = (size_t)(sp -
-	    jp->jp_stack - frames[depth - 1].jf_base) / 2) < JP_PPOS) {
-		pk = &jp->jp_pred[depth - 1][pos];
+	f = &frames[depth - 1];
+	if (f->jf_npk > 0) {
+		f->jf_npk--;
+		pk = f->jf_pk++;
 		if (*pk != NULL && jp_predicted(*pk, p + 1, end)) {
 			v = *pk;
 			p += v->u.s.len + 2;
@@ -920,7 +973,7 @@ keyed:
 close:
 	depth--;
 	JP_SYNC();
-	v = jp_close(jp, frames[depth].jf_obj, frames[depth].jf_base);
+	v = jp_close(jp, frames[depth].jf_obj, frames[depth].jf_base, depth);
 	JP_LOAD();
 	if (v == NULL) {
 		jp_fail(jp, p, "out of memory");
