@@ -10,6 +10,11 @@
  * keys are shared values — the template's own value when the template
  * uses that name (a lookup then compares one pointer), else one value per
  * document, found again through a small memo that needs no hashing.
+ *
+ * The document is a str's bytes, so a NUL follows its last byte: the
+ * tests for an expected byte (a quote, a colon, a comma, a digit, white
+ * space) need no test for the end first, as the NUL is none of them, and
+ * only the paths taken when the expected byte is absent look at the end.
  */
 #include "build.h"
 
@@ -207,7 +212,8 @@ jp_scan(const char *p, const char *end)
 		p += 16;
 	}
 #endif
-	while (p < end && !jp_special[(unsigned char)*p])
+	/* the NUL after the document is special: it stops at the end */
+	while (!jp_special[(unsigned char)*p])
 		p++;
 	return p;
 }
@@ -248,7 +254,7 @@ jp_unescape(struct jparse *jp, struct buf *b)
 		case 't':	buf_addc(b, '\t'); break;
 		case 'u':
 			if (end - p < 6 || jp_hex4(p + 2, &cp) == -1) {
-				jp_fail(jp, p, "Invalid \\uXXXX escape");
+				jp_fail(jp, p + 1, "Invalid \\uXXXX escape");
 				return -1;
 			}
 			p += 4;
@@ -434,7 +440,11 @@ jp_predicted(const struct tval *pk, const char *k, const char *end)
 	if (n >= 4 && n < 8)
 		return jp_load32(k) == jp_load32(s) &&
 		    jp_load32(k + n - 4) == jp_load32(s + n - 4);
-	return memcmp(k, s, n) == 0;
+	if (n > 16)
+		return memcmp(k, s, n) == 0;
+	/* "id" and the like: no call */
+	return n == 0 || (k[0] == s[0] && k[n / 2] == s[n / 2] &&
+	    k[n - 1] == s[n - 1]);
 }
 
 /* Whether the eight bytes of w (little-endian) are all ASCII digits. */
@@ -493,7 +503,7 @@ jp_number(struct jparse *jp)
 			p += 8;
 			nd += 8;
 		}
-		for (; p < end && *p >= '0' && *p <= '9'; p++, nd++)
+		for (; *p >= '0' && *p <= '9'; p++, nd++)
 			if (nd < 18)
 				iv = iv * 10 + (*p - '0');
 	}
@@ -587,9 +597,9 @@ static const unsigned char jp_space[256] = {
 };
 
 /* Skip white space; JSON from an API mostly has one blank or none. */
-#define JP_WS(p, end)							\
+#define JP_WS(p)							\
 	do {								\
-		while ((p) < (end) && jp_space[(unsigned char)*(p)])	\
+		while (jp_space[(unsigned char)*(p)])			\
 			(p)++;						\
 	} while (0)
 
@@ -869,14 +879,14 @@ jp_document(struct jparse *jp)
 	JP_LOAD();
 	p = jp->jp_p;
 value:
-	JP_WS(p, end);
+	JP_WS(p);
 	if (p >= end) {
 		jp_fail(jp, p, "Expecting value");
 		goto fail;
 	}
 	if (*p == '"') {
 		q = jp_scan(p + 1, end);
-		if (q < end && *q == '"') {
+		if (*q == '"') {
 			if ((v = jp_str(jp, p + 1, (size_t)(q - p - 1))) ==
 			    NULL) {
 				jp_fail(jp, p, "out of memory");
@@ -917,8 +927,8 @@ value:
 		}
 		depth++;
 		p++;
-		JP_WS(p, end);
-		if (p < end && *p == (obj ? '}' : ']')) {
+		JP_WS(p);
+		if (*p == (obj ? '}' : ']')) {
 			p++;
 			goto close;
 		}
@@ -930,7 +940,7 @@ value:
 		goto fail;
 	goto have;
 key:
-	if (p >= end || *p != '"') {
+	if (*p != '"') {
 		jp_fail(jp, p, "Expecting property name enclosed in double "
 		    "quotes");
 		goto fail;
@@ -957,17 +967,17 @@ key:
 keyed:
 	JP_PUSH(v);
 	/* JSON from an API has ": " or ":" */
-	if (p < end && *p == ':')
+	if (*p == ':')
 		p++;
 	else {
-		JP_WS(p, end);
-		if (p >= end || *p != ':') {
+		JP_WS(p);
+		if (*p != ':') {
 			jp_fail(jp, p, "Expecting ':' delimiter");
 			goto fail;
 		}
 		p++;
 	}
-	if (p < end && *p == ' ')
+	if (*p == ' ')
 		p++;
 	goto value;
 close:
@@ -985,21 +995,21 @@ have:
 	if (depth == 0)
 		goto out;
 	JP_PUSH(v);
-	if (p < end && (*p == ',' || *p == (obj ? '}' : ']')))
+	if (*p == ',' || *p == (obj ? '}' : ']'))
 		;
 	else
-		JP_WS(p, end);
-	if (p < end && *p == ',') {
+		JP_WS(p);
+	if (*p == ',') {
 		p++;
-		if (p < end && *p == ' ')
+		if (*p == ' ')
 			p++;
 		if (obj) {
-			JP_WS(p, end);
+			JP_WS(p);
 			goto key;
 		}
 		goto value;
 	}
-	if (p < end && *p == (obj ? '}' : ']')) {
+	if (*p == (obj ? '}' : ']')) {
 		p++;
 		goto close;
 	}
@@ -1039,7 +1049,7 @@ json_parse(const char *s, size_t len, const struct tmpl *t,
 	jp->jp_err = err;
 	jp->jp_errlen = errlen;
 	if ((v = jp_document(jp)) != NULL) {
-		JP_WS(jp->jp_p, jp->jp_end);
+		JP_WS(jp->jp_p);
 		if (jp->jp_p != jp->jp_end) {
 			jp_unref(jp, v);
 			v = jp_fail(jp, jp->jp_p, "Extra data");
