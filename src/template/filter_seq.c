@@ -885,6 +885,8 @@ filter_sum(struct eval *e, struct tval *in, struct args *a)
 	struct tval		*v[2], **items, *acc, *t, *it;
 	struct apath		 ap;
 	size_t			 n, i;
+	int64_t			 isum = 0, r;
+	int			 ints;
 
 	FILTER_BIND("sum", params, 0);
 	if (apath_init(e, &ap, v[0]) == -1)
@@ -894,16 +896,43 @@ filter_sum(struct eval *e, struct tval *in, struct args *a)
 		return NULL;
 	}
 	acc = v[1] != NULL ? tval_ref(v[1]) : tval_int(0);
+	/*
+	 * While the sum and the items are ints, they add up in isum (acc is
+	 * stale): one value at the end instead of one per item.  Anything
+	 * else, or an overflow, goes through the + operator.
+	 */
+	if ((ints = acc->tv_type == TV_INT))
+		isum = acc->u.i;
 	for (i = 0; i < n && acc != NULL; i++) {
 		if ((it = apath_get(e, &ap, items[i], NULL, LK_NONE)) == NULL) {
 			tval_unref(acc);
 			acc = NULL;
 			break;
 		}
+		if (ints && it->tv_type == TV_INT &&
+		    !__builtin_add_overflow(isum, it->u.i, &r)) {
+			isum = r;
+			tval_unref(it);
+			continue;
+		}
+		if (ints) {
+			tval_unref(acc);
+			if ((acc = tval_int(isum)) == NULL) {
+				tval_unref(it);
+				eval_oom(e);
+				break;
+			}
+			ints = 0;
+		}
 		t = eval_binop(e, OP_ADD, acc, it);
 		tval_unref(it);
 		tval_unref(acc);
 		acc = t;
+	}
+	if (ints && acc != NULL && acc->u.i != isum) {
+		tval_unref(acc);
+		if ((acc = tval_int(isum)) == NULL)
+			eval_oom(e);
 	}
 	apath_free(&ap);
 	items_free(items, n);
