@@ -89,12 +89,15 @@ apath_init(struct eval *e, struct apath *ap, const struct tval *attr)
 	struct tval	*k;
 	int		 digits;
 
-	memset(ap, 0, sizeof(*ap));
+	/* not the whole struct: each part sets its own fields */
+	ap->ap_n = 0;
 	ap->ap_seg = ap->ap_local;
 	if (attr == NULL || attr->tv_type == TV_NONE)
 		return 0;
 	if (attr->tv_type == TV_INT) {
 		ap->ap_seg[0].as_key = (struct tval *)attr;
+		ap->ap_seg[0].as_own = 0;
+		ap->ap_seg[0].as_slot = 0;
 		ap->ap_n = 1;
 		return 0;
 	}
@@ -129,6 +132,7 @@ apath_init(struct eval *e, struct apath *ap, const struct tval *attr)
 			return eval_errorv(e, "out of memory");
 		}
 		ap->ap_seg[ap->ap_n].as_key = k;
+		ap->ap_seg[ap->ap_n].as_slot = 0;
 		ap->ap_seg[ap->ap_n++].as_own = 1;
 		if (dot == end)
 			break;
@@ -292,6 +296,23 @@ sort_before(struct sortctx *sc, const struct sortent *a,
 }
 
 /*
+ * An ascending sort whose prefixes decide: they answer here, and only
+ * equal ones ask sort_before.  (A comparison that fails marks sc and the
+ * sort's result is dropped, so answering on after it does no harm.)
+ */
+static inline int
+pre_before(struct sortctx *sc, const struct sortent *a,
+    const struct sortent *b)
+{
+	if (a->se_pre != b->se_pre)
+		return a->se_pre < b->se_pre;
+	return sort_before(sc, a, b);
+}
+
+#define SORT_BEFORE(sc, fast, a, b)					\
+	((fast) ? pre_before(sc, a, b) : sort_before(sc, a, b))
+
+/*
  * A merge sort because Python's sort is stable and comparisons may fail
  * midway; short runs are sorted by insertion, which is stable too.
  */
@@ -301,14 +322,15 @@ merge_sort(struct sortctx *sc, struct sortent *v, struct sortent *tmp,
 {
 	size_t		 mid = n / 2, i, j, o;
 	struct sortent	 x;
+	const int	 fast = sc->sc_pre && !sc->sc_reverse;
 
 	if (n < 2 || sc->sc_failed)
 		return;
 	if (n <= 12) {
 		for (i = 1; i < n; i++) {
 			x = v[i];
-			for (j = i; j > 0 && sort_before(sc, &x, &v[j - 1]);
-			    j--)
+			for (j = i; j > 0 && SORT_BEFORE(sc, fast, &x,
+			    &v[j - 1]); j--)
 				v[j] = v[j - 1];
 			v[j] = x;
 		}
@@ -317,11 +339,11 @@ merge_sort(struct sortctx *sc, struct sortent *v, struct sortent *tmp,
 	merge_sort(sc, v, tmp, mid);
 	merge_sort(sc, v + mid, tmp, n - mid);
 	/* already in order: nothing to merge */
-	if (!sort_before(sc, &v[mid], &v[mid - 1]))
+	if (!SORT_BEFORE(sc, fast, &v[mid], &v[mid - 1]))
 		return;
 	memcpy(tmp, v, n * sizeof(*v));
 	for (i = 0, j = mid, o = 0; i < mid && j < n; o++) {
-		if (sort_before(sc, &tmp[j], &tmp[i]))
+		if (SORT_BEFORE(sc, fast, &tmp[j], &tmp[i]))
 			v[o] = tmp[j++];
 		else
 			v[o] = tmp[i++];
