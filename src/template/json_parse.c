@@ -85,15 +85,24 @@ static inline struct tval *
 jp_str(struct jparse *jp, const char *s, size_t n)
 {
 	struct tval	*v;
+	char		*p;
 
 	if (jp->jp_va == NULL)
 		return tval_str(s, n);
 	if (n > SIZE_MAX / 2 || (v = varena_val(jp->jp_va, TV_STR,
 	    n + 1)) == NULL)
 		return NULL;
-	v->u.s.p = (char *)(v + 1);
+	v->u.s.p = p = (char *)(v + 1);
 	v->u.s.len = n;
-	str_fill(v->u.s.p, s, n);
+	/*
+	 * A short string inside the document (its NUL included): sixteen
+	 * bytes in one copy, as the arena's block rounds up to sixteen.
+	 */
+	if (n < 16 && jp->jp_end + 1 - s >= 16) {
+		memcpy(p, s, 16);
+		p[n] = '\0';
+	} else
+		str_fill(p, s, n);
 	return v;
 }
 
@@ -879,11 +888,8 @@ jp_document(struct jparse *jp)
 	JP_LOAD();
 	p = jp->jp_p;
 value:
+	/* at the end, the NUL is no value: jp_scalar says so */
 	JP_WS(p);
-	if (p >= end) {
-		jp_fail(jp, p, "Expecting value");
-		goto fail;
-	}
 	if (*p == '"') {
 		q = jp_scan(p + 1, end);
 		if (*q == '"') {
