@@ -1129,11 +1129,11 @@ static struct tval *
 select_common(struct eval *e, struct tval *in, struct args *a, int reject,
     int byattr)
 {
-	struct tval	**items, *l, *x;
+	struct tval	**items, *l, *x, *other = NULL;
 	size_t		  n, i, j, off = byattr ? 1 : 0;
 	struct args	  sub;
 	struct apath	  ap;
-	int		  tid = -1, r;
+	int		  tid = -1, r, op = -1;
 
 	/* as map: Jinja2 selects nothing from a false input, without error */
 	if (!tval_truth(in))
@@ -1173,6 +1173,16 @@ select_common(struct eval *e, struct tval *in, struct args *a, int reject,
 	for (i = 0; i < n; i++) {
 		if ((x = apath_get(e, &ap, items[i], NULL, LK_NONE)) == NULL)
 			goto fail;
+		/*
+		 * A comparison test binds its argument at the first item (as
+		 * test_call would) and then compares without the call; two
+		 * strings compare for equality here.
+		 */
+		if (tid >= 0 && i == 0 && x->tv_type != TV_SECRET &&
+		    test_compare_bind(e, tid, &sub, &op, &other) == -1) {
+			tval_unref(x);
+			goto fail;
+		}
 		if (tid < 0) {
 			if (x->tv_type == TV_SECRET) {
 				tval_unref(x);
@@ -1180,8 +1190,15 @@ select_common(struct eval *e, struct tval *in, struct args *a, int reject,
 				goto fail;
 			}
 			r = tval_truth(x);
-		} else
+		} else if (op < 0 || x->tv_type == TV_SECRET)
 			r = test_call(e, tid, x, &sub);
+		else if ((op == OP_EQ || op == OP_NE) &&
+		    x->tv_type == TV_STR && other->tv_type == TV_STR)
+			r = (x == other || (x->u.s.len == other->u.s.len &&
+			    memcmp(x->u.s.p, other->u.s.p, x->u.s.len) ==
+			    0)) == (op == OP_EQ);
+		else
+			r = eval_compare(e, op, x, other);
 		tval_unref(x);
 		if (r == -1)
 			goto fail;

@@ -869,6 +869,8 @@ struct tval	*filter_call(struct eval *, int id, struct tval *in,
 		    struct args *);
 int		 test_call(struct eval *, int id, struct tval *in,
 		    struct args *);
+int		 test_compare_bind(struct eval *, int id, struct args *,
+		    int *op, struct tval **other);
 struct tval	*filter_soft_str(struct eval *, struct tval *);
 int		 filter_intarg(struct eval *, const struct tval *,
 		    const char *what, int64_t *);
