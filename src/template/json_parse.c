@@ -89,11 +89,18 @@ jp_str(struct jparse *jp, const char *s, size_t n)
 
 	if (jp->jp_va == NULL)
 		return tval_str(s, n);
-	if (n > SIZE_MAX / 2 || (v = varena_val(jp->jp_va, TV_STR,
+	/* varena_val's fields, without zeroing the parts a str leaves */
+	if (n > SIZE_MAX / 2 || (v = varena_alloc(jp->jp_va, sizeof(*v) +
 	    n + 1)) == NULL)
 		return NULL;
+	v->tv_slab = SLAB_NONE;
+	v->tv_type = TV_STR;
+	v->tv_flags = TVF_IMMORTAL | TVF_ARENA;
+	v->tv_refs = 1;
 	v->u.s.p = p = (char *)(v + 1);
 	v->u.s.len = n;
+	v->u.s.h = 0;
+	v->u.s.nch = 0;
 	/*
 	 * A short string inside the document (its NUL included): sixteen
 	 * bytes in one copy, as the arena's block rounds up to sixteen.
@@ -947,9 +954,12 @@ value:
 	goto have;
 key:
 	if (*p != '"') {
-		jp_fail(jp, p, "Expecting property name enclosed in double "
-		    "quotes");
-		goto fail;
+		JP_WS(p);
+		if (*p != '"') {
+			jp_fail(jp, p, "Expecting property name enclosed in "
+			    "double quotes");
+			goto fail;
+		}
 	}
 	pk = NULL;
 	f = &frames[depth - 1];
@@ -972,7 +982,11 @@ key:
 	p = jp->jp_p;
 keyed:
 	JP_PUSH(v);
-	/* JSON from an API has ": " or ":" */
+	/* JSON from an API has ": " or ":" (p[0] is no NUL: p[1] exists) */
+	if (p[0] == ':' && p[1] == ' ') {
+		p += 2;
+		goto value;
+	}
 	if (*p == ':')
 		p++;
 	else {
@@ -1001,6 +1015,12 @@ have:
 	if (depth == 0)
 		goto out;
 	JP_PUSH(v);
+	if (p[0] == ',' && p[1] == ' ') {
+		p += 2;
+		if (obj)
+			goto key;
+		goto value;
+	}
 	if (*p == ',' || *p == (obj ? '}' : ']'))
 		;
 	else
