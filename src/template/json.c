@@ -160,6 +160,35 @@ jd_string(struct jdump *jd, const char *s, size_t len)
 	buf_addc(b, '"');
 }
 
+/*
+ * A str value or key.  Whether its bytes need an escape in any mode is
+ * a cache bit on the (otherwise immutable) value, as tval_is_ascii keeps
+ * one: a dict's keys are the same values row after row.
+ */
+static void
+jd_strval(struct jdump *jd, const struct tval *v)
+{
+	struct tval	*w = (struct tval *)v;
+	struct buf	*b = jd->jd_b;
+	size_t		 len = v->u.s.len;
+	char		*o;
+
+	if (!(v->tv_flags & TVF_JPLAIN_KNOWN))
+		w->tv_flags |= TVF_JPLAIN_KNOWN |
+		    (jd_plain(v->u.s.p, 0, len, 3) == len ? TVF_JPLAIN : 0);
+	if ((v->tv_flags & TVF_JPLAIN) && b->b_cap - b->b_len > len + 2 &&
+	    (b->b_max == 0 || b->b_len + len + 2 <= b->b_max)) {
+		o = b->b_p + b->b_len;
+		o[0] = '"';
+		memcpy(o + 1, v->u.s.p, len);
+		o[len + 1] = '"';
+		o[len + 2] = '\0';
+		b->b_len += len + 2;
+		return;
+	}
+	jd_string(jd, v->u.s.p, len);
+}
+
 static void
 jd_float(struct jdump *jd, double f)
 {
@@ -191,7 +220,7 @@ jd_key(struct jdump *jd, const struct tval *k)
 
 	switch (k->tv_type) {
 	case TV_STR:
-		jd_string(jd, k->u.s.p, k->u.s.len);
+		jd_strval(jd, k);
 		return 0;
 	case TV_INT:
 		buf_printf(jd->jd_b, "\"%" PRId64 "\"", k->u.i);
@@ -229,6 +258,12 @@ key_less(const struct tval *a, const struct tval *b, int *lt)
 
 	if (a->tv_type == TV_STR && b->tv_type == TV_STR) {
 		n = a->u.s.len < b->u.s.len ? a->u.s.len : b->u.s.len;
+		/* keys mostly differ in their first byte */
+		if (n > 0 && a->u.s.p[0] != b->u.s.p[0]) {
+			*lt = (unsigned char)a->u.s.p[0] <
+			    (unsigned char)b->u.s.p[0];
+			return 0;
+		}
 		c = memcmp(a->u.s.p, b->u.s.p, n);
 		*lt = c < 0 || (c == 0 && a->u.s.len < b->u.s.len);
 		return 0;
@@ -325,7 +360,7 @@ jd_value(struct jdump *jd, const struct tval *v, int level)
 		jd_float(jd, v->u.f);
 		return 0;
 	case TV_STR:
-		jd_string(jd, v->u.s.p, v->u.s.len);
+		jd_strval(jd, v);
 		return 0;
 	case TV_LIST:
 	case TV_TUPLE:

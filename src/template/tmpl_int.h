@@ -531,6 +531,8 @@ struct macro;
 #define TVF_MARKUP	0x200	/* str is a markupsafe Markup (escape, safe) */
 #define TVF_INLINE	0x400	/* items/entries inside the value's block */
 #define TVF_ARENA	0x800	/* in a render's value arena (with IMMORTAL) */
+#define TVF_JPLAIN_KNOWN 0x1000	/* a str's bytes are known to need ... */
+#define TVF_JPLAIN	0x2000	/* ... no escape in JSON, tojson's included */
 
 struct tval {
 	uint8_t		 tv_type;
