@@ -896,7 +896,8 @@ jp_document(struct jparse *jp)
 	p = jp->jp_p;
 value:
 	/* at the end, the NUL is no value: jp_scalar says so */
-	JP_WS(p);
+	if (*p != '"')
+		JP_WS(p);
 	if (*p == '"') {
 		q = jp_scan(p + 1, end);
 		if (*q == '"') {
