@@ -271,6 +271,14 @@ START_TEST(value_json_parse_errors)
 		    "Expecting ',' delimiter: line 1 column 8 (char 7)" },
 		{ "{\"b\": \"\\\"a\\\\\"}",
 		    "Unterminated string starting at: line 1 column 1 (char 0)" },
+		{ "{\"b\": \"[1-2]\"}",
+		    "Expecting ',' delimiter: line 1 column 3 (char 2)" },
+		{ "{\"b\": \"[15e]\"}",
+		    "Expecting ',' delimiter: line 1 column 4 (char 3)" },
+		{ "{\"b\": \"[123456789012345678x]\"}",
+		    "Expecting ',' delimiter: line 1 column 20 (char 19)" },
+		{ "{\"b\": \"{\\\"a\\\": 12 3}\"}",
+		    "Expecting ',' delimiter: line 1 column 10 (char 9)" },
 	};
 	size_t	 i;
 

@@ -950,6 +950,27 @@ value:
 			goto key;
 		goto value;
 	}
+	/*
+	 * A positive int of up to 17 digits (scores, counts, timestamps)
+	 * is read here; anything longer, with a fraction or an exponent
+	 * goes to jp_number from its start.
+	 */
+	if ((unsigned)(*p - '1') < 9) {
+		int64_t		 iv = *p - '0';
+		const char	*d = p + 1;
+
+		while ((unsigned)(*d - '0') < 10 && d - p < 17)
+			iv = iv * 10 + (*d++ - '0');
+		if ((unsigned)(*d - '0') >= 10 && *d != '.' && *d != 'e' &&
+		    *d != 'E') {
+			if ((v = jp_int(jp, iv)) == NULL) {
+				jp_fail(jp, p, "out of memory");
+				goto fail;
+			}
+			p = d;
+			goto have;
+		}
+	}
 	if ((v = jp_scalar(jp, &p)) == NULL)
 		goto fail;
 	goto have;
