@@ -189,6 +189,23 @@ jd_strval(struct jdump *jd, const struct tval *v)
 	jd_string(jd, v->u.s.p, len);
 }
 
+/* A separator, c or c and a blank: two bytes stored, not copied. */
+static inline void
+jd_sep(struct buf *b, char c, int blank)
+{
+	if (b->b_cap - b->b_len > 2 && (b->b_max == 0 ||
+	    b->b_len + 2 <= b->b_max)) {
+		b->b_p[b->b_len++] = c;
+		if (blank)
+			b->b_p[b->b_len++] = ' ';
+		b->b_p[b->b_len] = '\0';
+		return;
+	}
+	buf_addc(b, c);
+	if (blank)
+		buf_addc(b, ' ');
+}
+
 static void
 jd_float(struct jdump *jd, double f)
 {
@@ -319,12 +336,11 @@ jd_dict(struct jdump *jd, const struct tval *d, int level)
 		const struct tdict_ent	*ent = &d->u.d.e[order[i]];
 
 		if (i)
-			buf_add(jd->jd_b, ", ", jd->jd_indent >= 0 || compact ?
-			    1 : 2);
+			jd_sep(jd->jd_b, ',', jd->jd_indent < 0 && !compact);
 		if (jd->jd_indent >= 0)
 			jd_newline(jd, level + 1);
 		if (jd_key(jd, ent->de_key) == -1 ||
-		    (buf_add(jd->jd_b, ": ", compact ? 1 : 2), 0) ||
+		    (jd_sep(jd->jd_b, ':', !compact), 0) ||
 		    jd_value(jd, ent->de_val, level + 1) == -1) {
 			if (order != local)
 				free(order);
@@ -369,8 +385,8 @@ jd_value(struct jdump *jd, const struct tval *v, int level)
 		buf_addc(jd->jd_b, '[');
 		for (i = 0; i < v->u.l.n; i++) {
 			if (i)
-				buf_add(jd->jd_b, ", ", jd->jd_indent >= 0 ||
-				    jd->jd_mode >= 2 ? 1 : 2);
+				jd_sep(jd->jd_b, ',', jd->jd_indent < 0 &&
+				    jd->jd_mode < 2);
 			if (jd->jd_indent >= 0)
 				jd_newline(jd, level + 1);
 			if (jd_value(jd, v->u.l.v[i], level + 1) == -1)
