@@ -201,6 +201,93 @@ START_TEST(value_json_filters)
 }
 END_TEST
 
+/*
+ * from_json's errors are json.loads's, position included, wherever the
+ * document ends or holds a NUL (the parser relies on the NUL after a
+ * str's bytes and must not take an inner one for the end).
+ */
+START_TEST(value_json_parse_errors)
+{
+	static const struct {
+		const char	*ctx;
+		const char	*msg;
+	} cases[] = {
+		{ "{\"b\": \"[1, \\u0000]\"}",
+		    "Expecting value: line 1 column 5 (char 4)" },
+		{ "{\"b\": \"[\\\"a\\u0000\\\"]\"}",
+		    "Invalid control character at: line 1 column 4 (char 3)" },
+		{ "{\"b\": \"[1]\\u0000\"}",
+		    "Extra data: line 1 column 4 (char 3)" },
+		{ "{\"b\": \"[1, \"}",
+		    "Expecting value: line 1 column 5 (char 4)" },
+		{ "{\"b\": \"{\\\"a\\\": 1\"}",
+		    "Expecting ',' delimiter: line 1 column 8 (char 7)" },
+		{ "{\"b\": \"{\\\"a\\\" 1}\"}",
+		    "Expecting ':' delimiter: line 1 column 6 (char 5)" },
+		{ "{\"b\": \"{\\\"a\\\": 1,\"}",
+		    "Expecting property name enclosed in double quotes: "
+		    "line 1 column 9 (char 8)" },
+		{ "{\"b\": \"[\\\"ab\"}",
+		    "Unterminated string starting at: line 1 column 2 (char 1)" },
+		{ "{\"b\": \"[1 2]\"}",
+		    "Expecting ',' delimiter: line 1 column 4 (char 3)" },
+		{ "{\"b\": \"[{\\\"ab\\\": 1}, {\\\"ab\"}",
+		    "Unterminated string starting at: line 1 column 14 (char 13)" },
+		{ "{\"b\": \"[{\\\"ab\\\": 1}, {\\\"ab\\\" 2}]\"}",
+		    "Expecting ':' delimiter: line 1 column 19 (char 18)" },
+		{ "{\"b\": \"{\"}",
+		    "Expecting property name enclosed in double quotes: "
+		    "line 1 column 2 (char 1)" },
+		{ "{\"b\": \"\"}",
+		    "Expecting value: line 1 column 1 (char 0)" },
+		{ "{\"b\": \" \"}",
+		    "Expecting value: line 1 column 2 (char 1)" },
+		{ "{\"b\": \"[tru]\"}",
+		    "Expecting value: line 1 column 2 (char 1)" },
+		{ "{\"b\": \"{\\\"a\\\":1}x\"}",
+		    "Extra data: line 1 column 8 (char 7)" },
+		{ "{\"b\": \"[\\\"\\\\u12\\\"]\"}",
+		    "Invalid \\uXXXX escape: line 1 column 4 (char 3)" },
+		{ "{\"b\": \"[\\\"\\\\ud800\\\\u12\\\"]\"}",
+		    "Invalid \\uXXXX escape: line 1 column 10 (char 9)" },
+		{ "{\"b\": \"[-]\"}",
+		    "Expecting value: line 1 column 2 (char 1)" },
+		{ "{\"b\": \"[1.]\"}",
+		    "Expecting ',' delimiter: line 1 column 3 (char 2)" },
+		{ "{\"b\": \"[01]\"}",
+		    "Expecting ',' delimiter: line 1 column 3 (char 2)" },
+		{ "{\"b\": \"{\\\"a\\\": 1, }\"}",
+		    "Expecting property name enclosed in double quotes: "
+		    "line 1 column 10 (char 9)" },
+		{ "{\"b\": \"[1,\\n 2,\\n x]\"}",
+		    "Expecting value: line 3 column 2 (char 9)" },
+		{ "{\"b\": \"[\\u0000\"}",
+		    "Expecting value: line 1 column 2 (char 1)" },
+		{ "{\"b\": \"{\\\"\\u0000\\\": 1}\"}",
+		    "Invalid control character at: line 1 column 3 (char 2)" },
+		{ "{\"b\": \"{\\\"a\\\"\\u0000: 1}\"}",
+		    "Expecting ':' delimiter: line 1 column 5 (char 4)" },
+		{ "{\"b\": \"{\\\"a\\\": 1\\u0000}\"}",
+		    "Expecting ',' delimiter: line 1 column 8 (char 7)" },
+		{ "{\"b\": \"\\\"a\\\\\"}",
+		    "Unterminated string starting at: line 1 column 1 (char 0)" },
+		{ "{\"b\": \"[1-2]\"}",
+		    "Expecting ',' delimiter: line 1 column 3 (char 2)" },
+		{ "{\"b\": \"[15e]\"}",
+		    "Expecting ',' delimiter: line 1 column 4 (char 3)" },
+		{ "{\"b\": \"[123456789012345678x]\"}",
+		    "Expecting ',' delimiter: line 1 column 20 (char 19)" },
+		{ "{\"b\": \"{\\\"a\\\": 12 3}\"}",
+		    "Expecting ',' delimiter: line 1 column 10 (char 9)" },
+	};
+	size_t	 i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		ck_render_err("{{ b | from_json }}", cases[i].ctx, 1, 0,
+		    cases[i].msg);
+}
+END_TEST
+
 /* --- lexer and parser errors --------------------------------------------- */
 
 START_TEST(parse_errors)
@@ -887,6 +974,7 @@ check_suite(void)
 	tcase_add_test(tc, value_build_and_render);
 	tcase_add_test(tc, value_python_spelling);
 	tcase_add_test(tc, value_json_filters);
+	tcase_add_test(tc, value_json_parse_errors);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("parse");

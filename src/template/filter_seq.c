@@ -89,12 +89,15 @@ apath_init(struct eval *e, struct apath *ap, const struct tval *attr)
 	struct tval	*k;
 	int		 digits;
 
-	memset(ap, 0, sizeof(*ap));
+	/* not the whole struct: each part sets its own fields */
+	ap->ap_n = 0;
 	ap->ap_seg = ap->ap_local;
 	if (attr == NULL || attr->tv_type == TV_NONE)
 		return 0;
 	if (attr->tv_type == TV_INT) {
 		ap->ap_seg[0].as_key = (struct tval *)attr;
+		ap->ap_seg[0].as_own = 0;
+		ap->ap_seg[0].as_slot = 0;
 		ap->ap_n = 1;
 		return 0;
 	}
@@ -129,6 +132,7 @@ apath_init(struct eval *e, struct apath *ap, const struct tval *attr)
 			return eval_errorv(e, "out of memory");
 		}
 		ap->ap_seg[ap->ap_n].as_key = k;
+		ap->ap_seg[ap->ap_n].as_slot = 0;
 		ap->ap_seg[ap->ap_n++].as_own = 1;
 		if (dot == end)
 			break;
@@ -292,6 +296,23 @@ sort_before(struct sortctx *sc, const struct sortent *a,
 }
 
 /*
+ * An ascending sort whose prefixes decide: they answer here, and only
+ * equal ones ask sort_before.  (A comparison that fails marks sc and the
+ * sort's result is dropped, so answering on after it does no harm.)
+ */
+static inline int
+pre_before(struct sortctx *sc, const struct sortent *a,
+    const struct sortent *b)
+{
+	if (a->se_pre != b->se_pre)
+		return a->se_pre < b->se_pre;
+	return sort_before(sc, a, b);
+}
+
+#define SORT_BEFORE(sc, fast, a, b)					\
+	((fast) ? pre_before(sc, a, b) : sort_before(sc, a, b))
+
+/*
  * A merge sort because Python's sort is stable and comparisons may fail
  * midway; short runs are sorted by insertion, which is stable too.
  */
@@ -301,14 +322,15 @@ merge_sort(struct sortctx *sc, struct sortent *v, struct sortent *tmp,
 {
 	size_t		 mid = n / 2, i, j, o;
 	struct sortent	 x;
+	const int	 fast = sc->sc_pre && !sc->sc_reverse;
 
 	if (n < 2 || sc->sc_failed)
 		return;
 	if (n <= 12) {
 		for (i = 1; i < n; i++) {
 			x = v[i];
-			for (j = i; j > 0 && sort_before(sc, &x, &v[j - 1]);
-			    j--)
+			for (j = i; j > 0 && SORT_BEFORE(sc, fast, &x,
+			    &v[j - 1]); j--)
 				v[j] = v[j - 1];
 			v[j] = x;
 		}
@@ -317,11 +339,11 @@ merge_sort(struct sortctx *sc, struct sortent *v, struct sortent *tmp,
 	merge_sort(sc, v, tmp, mid);
 	merge_sort(sc, v + mid, tmp, n - mid);
 	/* already in order: nothing to merge */
-	if (!sort_before(sc, &v[mid], &v[mid - 1]))
+	if (!SORT_BEFORE(sc, fast, &v[mid], &v[mid - 1]))
 		return;
 	memcpy(tmp, v, n * sizeof(*v));
 	for (i = 0, j = mid, o = 0; i < mid && j < n; o++) {
-		if (sort_before(sc, &tmp[j], &tmp[i]))
+		if (SORT_BEFORE(sc, fast, &tmp[j], &tmp[i]))
 			v[o] = tmp[j++];
 		else
 			v[o] = tmp[i++];
@@ -885,6 +907,8 @@ filter_sum(struct eval *e, struct tval *in, struct args *a)
 	struct tval		*v[2], **items, *acc, *t, *it;
 	struct apath		 ap;
 	size_t			 n, i;
+	int64_t			 isum = 0, r;
+	int			 ints;
 
 	FILTER_BIND("sum", params, 0);
 	if (apath_init(e, &ap, v[0]) == -1)
@@ -894,16 +918,43 @@ filter_sum(struct eval *e, struct tval *in, struct args *a)
 		return NULL;
 	}
 	acc = v[1] != NULL ? tval_ref(v[1]) : tval_int(0);
+	/*
+	 * While the sum and the items are ints, they add up in isum (acc is
+	 * stale): one value at the end instead of one per item.  Anything
+	 * else, or an overflow, goes through the + operator.
+	 */
+	if ((ints = acc->tv_type == TV_INT))
+		isum = acc->u.i;
 	for (i = 0; i < n && acc != NULL; i++) {
 		if ((it = apath_get(e, &ap, items[i], NULL, LK_NONE)) == NULL) {
 			tval_unref(acc);
 			acc = NULL;
 			break;
 		}
+		if (ints && it->tv_type == TV_INT &&
+		    !__builtin_add_overflow(isum, it->u.i, &r)) {
+			isum = r;
+			tval_unref(it);
+			continue;
+		}
+		if (ints) {
+			tval_unref(acc);
+			if ((acc = tval_int(isum)) == NULL) {
+				tval_unref(it);
+				eval_oom(e);
+				break;
+			}
+			ints = 0;
+		}
 		t = eval_binop(e, OP_ADD, acc, it);
 		tval_unref(it);
 		tval_unref(acc);
 		acc = t;
+	}
+	if (ints && acc != NULL && acc->u.i != isum) {
+		tval_unref(acc);
+		if ((acc = tval_int(isum)) == NULL)
+			eval_oom(e);
 	}
 	apath_free(&ap);
 	items_free(items, n);
@@ -1078,11 +1129,11 @@ static struct tval *
 select_common(struct eval *e, struct tval *in, struct args *a, int reject,
     int byattr)
 {
-	struct tval	**items, *l, *x;
+	struct tval	**items, *l, *x, *other = NULL;
 	size_t		  n, i, j, off = byattr ? 1 : 0;
 	struct args	  sub;
 	struct apath	  ap;
-	int		  tid = -1, r;
+	int		  tid = -1, r, op = -1;
 
 	/* as map: Jinja2 selects nothing from a false input, without error */
 	if (!tval_truth(in))
@@ -1122,6 +1173,16 @@ select_common(struct eval *e, struct tval *in, struct args *a, int reject,
 	for (i = 0; i < n; i++) {
 		if ((x = apath_get(e, &ap, items[i], NULL, LK_NONE)) == NULL)
 			goto fail;
+		/*
+		 * A comparison test binds its argument at the first item (as
+		 * test_call would) and then compares without the call; two
+		 * strings compare for equality here.
+		 */
+		if (tid >= 0 && i == 0 && x->tv_type != TV_SECRET &&
+		    test_compare_bind(e, tid, &sub, &op, &other) == -1) {
+			tval_unref(x);
+			goto fail;
+		}
 		if (tid < 0) {
 			if (x->tv_type == TV_SECRET) {
 				tval_unref(x);
@@ -1129,8 +1190,15 @@ select_common(struct eval *e, struct tval *in, struct args *a, int reject,
 				goto fail;
 			}
 			r = tval_truth(x);
-		} else
+		} else if (op < 0 || x->tv_type == TV_SECRET)
 			r = test_call(e, tid, x, &sub);
+		else if ((op == OP_EQ || op == OP_NE) &&
+		    x->tv_type == TV_STR && other->tv_type == TV_STR)
+			r = (x == other || (x->u.s.len == other->u.s.len &&
+			    memcmp(x->u.s.p, other->u.s.p, x->u.s.len) ==
+			    0)) == (op == OP_EQ);
+		else
+			r = eval_compare(e, op, x, other);
 		tval_unref(x);
 		if (r == -1)
 			goto fail;

@@ -160,6 +160,52 @@ jd_string(struct jdump *jd, const char *s, size_t len)
 	buf_addc(b, '"');
 }
 
+/*
+ * A str value or key.  Whether its bytes need an escape in any mode is
+ * a cache bit on the (otherwise immutable) value, as tval_is_ascii keeps
+ * one: a dict's keys are the same values row after row.
+ */
+static void
+jd_strval(struct jdump *jd, const struct tval *v)
+{
+	struct tval	*w = (struct tval *)v;
+	struct buf	*b = jd->jd_b;
+	size_t		 len = v->u.s.len;
+	char		*o;
+
+	if (!(v->tv_flags & TVF_JPLAIN_KNOWN))
+		w->tv_flags |= TVF_JPLAIN_KNOWN |
+		    (jd_plain(v->u.s.p, 0, len, 3) == len ? TVF_JPLAIN : 0);
+	if ((v->tv_flags & TVF_JPLAIN) && b->b_cap - b->b_len > len + 2 &&
+	    (b->b_max == 0 || b->b_len + len + 2 <= b->b_max)) {
+		o = b->b_p + b->b_len;
+		o[0] = '"';
+		memcpy(o + 1, v->u.s.p, len);
+		o[len + 1] = '"';
+		o[len + 2] = '\0';
+		b->b_len += len + 2;
+		return;
+	}
+	jd_string(jd, v->u.s.p, len);
+}
+
+/* A separator, c or c and a blank: two bytes stored, not copied. */
+static inline void
+jd_sep(struct buf *b, char c, int blank)
+{
+	if (b->b_cap - b->b_len > 2 && (b->b_max == 0 ||
+	    b->b_len + 2 <= b->b_max)) {
+		b->b_p[b->b_len++] = c;
+		if (blank)
+			b->b_p[b->b_len++] = ' ';
+		b->b_p[b->b_len] = '\0';
+		return;
+	}
+	buf_addc(b, c);
+	if (blank)
+		buf_addc(b, ' ');
+}
+
 static void
 jd_float(struct jdump *jd, double f)
 {
@@ -191,7 +237,7 @@ jd_key(struct jdump *jd, const struct tval *k)
 
 	switch (k->tv_type) {
 	case TV_STR:
-		jd_string(jd, k->u.s.p, k->u.s.len);
+		jd_strval(jd, k);
 		return 0;
 	case TV_INT:
 		buf_printf(jd->jd_b, "\"%" PRId64 "\"", k->u.i);
@@ -229,6 +275,12 @@ key_less(const struct tval *a, const struct tval *b, int *lt)
 
 	if (a->tv_type == TV_STR && b->tv_type == TV_STR) {
 		n = a->u.s.len < b->u.s.len ? a->u.s.len : b->u.s.len;
+		/* keys mostly differ in their first byte */
+		if (n > 0 && a->u.s.p[0] != b->u.s.p[0]) {
+			*lt = (unsigned char)a->u.s.p[0] <
+			    (unsigned char)b->u.s.p[0];
+			return 0;
+		}
 		c = memcmp(a->u.s.p, b->u.s.p, n);
 		*lt = c < 0 || (c == 0 && a->u.s.len < b->u.s.len);
 		return 0;
@@ -284,12 +336,11 @@ jd_dict(struct jdump *jd, const struct tval *d, int level)
 		const struct tdict_ent	*ent = &d->u.d.e[order[i]];
 
 		if (i)
-			buf_add(jd->jd_b, ", ", jd->jd_indent >= 0 || compact ?
-			    1 : 2);
+			jd_sep(jd->jd_b, ',', jd->jd_indent < 0 && !compact);
 		if (jd->jd_indent >= 0)
 			jd_newline(jd, level + 1);
 		if (jd_key(jd, ent->de_key) == -1 ||
-		    (buf_add(jd->jd_b, ": ", compact ? 1 : 2), 0) ||
+		    (jd_sep(jd->jd_b, ':', !compact), 0) ||
 		    jd_value(jd, ent->de_val, level + 1) == -1) {
 			if (order != local)
 				free(order);
@@ -325,7 +376,7 @@ jd_value(struct jdump *jd, const struct tval *v, int level)
 		jd_float(jd, v->u.f);
 		return 0;
 	case TV_STR:
-		jd_string(jd, v->u.s.p, v->u.s.len);
+		jd_strval(jd, v);
 		return 0;
 	case TV_LIST:
 	case TV_TUPLE:
@@ -334,8 +385,8 @@ jd_value(struct jdump *jd, const struct tval *v, int level)
 		buf_addc(jd->jd_b, '[');
 		for (i = 0; i < v->u.l.n; i++) {
 			if (i)
-				buf_add(jd->jd_b, ", ", jd->jd_indent >= 0 ||
-				    jd->jd_mode >= 2 ? 1 : 2);
+				jd_sep(jd->jd_b, ',', jd->jd_indent < 0 &&
+				    jd->jd_mode < 2);
 			if (jd->jd_indent >= 0)
 				jd_newline(jd, level + 1);
 			if (jd_value(jd, v->u.l.v[i], level + 1) == -1)

@@ -10,6 +10,11 @@
  * keys are shared values — the template's own value when the template
  * uses that name (a lookup then compares one pointer), else one value per
  * document, found again through a small memo that needs no hashing.
+ *
+ * The document is a str's bytes, so a NUL follows its last byte: the
+ * tests for an expected byte (a quote, a colon, a comma, a digit, white
+ * space) need no test for the end first, as the NUL is none of them, and
+ * only the paths taken when the expected byte is absent look at the end.
  */
 #include "build.h"
 
@@ -62,6 +67,13 @@ struct jparse {
 	 * keys without escapes (their bytes are the raw ones).
 	 */
 	struct tval		*jp_pred[JP_PDEPTH][JP_PPOS];
+	/*
+	 * The last dict closed at each depth whose keys are distinct: an
+	 * object with the same keys (the same values: keys are shared) in
+	 * the same order takes its hashes and index without a search for
+	 * repeated keys.  Arena parses only.
+	 */
+	struct tval		*jp_shape[JP_PDEPTH];
 };
 
 /*
@@ -73,15 +85,31 @@ static inline struct tval *
 jp_str(struct jparse *jp, const char *s, size_t n)
 {
 	struct tval	*v;
+	char		*p;
 
 	if (jp->jp_va == NULL)
 		return tval_str(s, n);
-	if (n > SIZE_MAX / 2 || (v = varena_val(jp->jp_va, TV_STR,
+	/* varena_val's fields, without zeroing the parts a str leaves */
+	if (n > SIZE_MAX / 2 || (v = varena_alloc(jp->jp_va, sizeof(*v) +
 	    n + 1)) == NULL)
 		return NULL;
-	v->u.s.p = (char *)(v + 1);
+	v->tv_slab = SLAB_NONE;
+	v->tv_type = TV_STR;
+	v->tv_flags = TVF_IMMORTAL | TVF_ARENA;
+	v->tv_refs = 1;
+	v->u.s.p = p = (char *)(v + 1);
 	v->u.s.len = n;
-	str_fill(v->u.s.p, s, n);
+	v->u.s.h = 0;
+	v->u.s.nch = 0;
+	/*
+	 * A short string inside the document (its NUL included): sixteen
+	 * bytes in one copy, as the arena's block rounds up to sixteen.
+	 */
+	if (n < 16 && jp->jp_end + 1 - s >= 16) {
+		memcpy(p, s, 16);
+		p[n] = '\0';
+	} else
+		str_fill(p, s, n);
 	return v;
 }
 
@@ -200,7 +228,8 @@ jp_scan(const char *p, const char *end)
 		p += 16;
 	}
 #endif
-	while (p < end && !jp_special[(unsigned char)*p])
+	/* the NUL after the document is special: it stops at the end */
+	while (!jp_special[(unsigned char)*p])
 		p++;
 	return p;
 }
@@ -241,7 +270,7 @@ jp_unescape(struct jparse *jp, struct buf *b)
 		case 't':	buf_addc(b, '\t'); break;
 		case 'u':
 			if (end - p < 6 || jp_hex4(p + 2, &cp) == -1) {
-				jp_fail(jp, p, "Invalid \\uXXXX escape");
+				jp_fail(jp, p + 1, "Invalid \\uXXXX escape");
 				return -1;
 			}
 			p += 4;
@@ -427,7 +456,11 @@ jp_predicted(const struct tval *pk, const char *k, const char *end)
 	if (n >= 4 && n < 8)
 		return jp_load32(k) == jp_load32(s) &&
 		    jp_load32(k + n - 4) == jp_load32(s + n - 4);
-	return memcmp(k, s, n) == 0;
+	if (n > 16)
+		return memcmp(k, s, n) == 0;
+	/* "id" and the like: no call */
+	return n == 0 || (k[0] == s[0] && k[n / 2] == s[n / 2] &&
+	    k[n - 1] == s[n - 1]);
 }
 
 /* Whether the eight bytes of w (little-endian) are all ASCII digits. */
@@ -486,7 +519,7 @@ jp_number(struct jparse *jp)
 			p += 8;
 			nd += 8;
 		}
-		for (; p < end && *p >= '0' && *p <= '9'; p++, nd++)
+		for (; *p >= '0' && *p <= '9'; p++, nd++)
 			if (nd < 18)
 				iv = iv * 10 + (*p - '0');
 	}
@@ -580,9 +613,9 @@ static const unsigned char jp_space[256] = {
 };
 
 /* Skip white space; JSON from an API mostly has one blank or none. */
-#define JP_WS(p, end)							\
+#define JP_WS(p)							\
 	do {								\
-		while ((p) < (end) && jp_space[(unsigned char)*(p)])	\
+		while (jp_space[(unsigned char)*(p)])			\
 			(p)++;						\
 	} while (0)
 
@@ -678,20 +711,57 @@ jp_dict_fill(struct tval *d, struct tval **kv, size_t n)
 	}
 }
 
-/* The children of the innermost open container, as it is closed. */
-static struct tval *
-jp_close(struct jparse *jp, int obj, size_t base)
+/*
+ * Fill d from kv when its n keys are shape's, in shape's order: shape's
+ * keys are distinct, so these are, and shape's hashes and index (of the
+ * same size: n decides it) are theirs.  0 when the keys differ.
+ */
+static int
+jp_dict_shaped(struct tval *d, const struct tval *shape, struct tval **kv,
+    size_t n)
 {
-	struct tval	*c;
+	const struct tdict_ent	*se = shape->u.d.e;
+	struct tdict_ent	*e = d->u.d.e;
+	size_t			 i;
+
+	if (shape->u.d.n != n)
+		return 0;
+	for (i = 0; i < n; i++) {
+		if (kv[2 * i] != se[i].de_key)
+			return 0;
+		e[i].de_key = kv[2 * i];
+		e[i].de_val = kv[2 * i + 1];
+		e[i].de_hash = se[i].de_hash;
+	}
+	d->u.d.n = n;
+	if (shape->u.d.idx != NULL)
+		memcpy(d->u.d.idx, shape->u.d.idx,
+		    d->u.d.idxcap * sizeof(*d->u.d.idx));
+	return 1;
+}
+
+/* The children of the innermost open container, at depth, as it closes. */
+static struct tval *
+jp_close(struct jparse *jp, int obj, size_t base, int depth)
+{
+	struct tval	*c, **shape;
 	size_t		 n = jp->jp_nstack - base;
 
 	if (jp->jp_va != NULL) {
 		if ((c = jp_container(jp->jp_va, obj ? TV_DICT : TV_LIST,
 		    obj ? n / 2 : n)) == NULL)
 			return NULL;
-		if (obj)
-			jp_dict_fill(c, jp->jp_stack + base, n / 2);
-		else {
+		if (obj) {
+			shape = depth < JP_PDEPTH && n > 0 ?
+			    &jp->jp_shape[depth] : NULL;
+			if (shape == NULL || *shape == NULL ||
+			    !jp_dict_shaped(c, *shape, jp->jp_stack + base,
+			    n / 2)) {
+				jp_dict_fill(c, jp->jp_stack + base, n / 2);
+				if (shape != NULL && c->u.d.n == n / 2)
+					*shape = c;
+			}
+		} else {
 			if (n > 0)
 				memcpy(c->u.l.v, jp->jp_stack + base,
 				    n * sizeof(*c->u.l.v));
@@ -792,13 +862,14 @@ static struct tval *
 jp_document(struct jparse *jp)
 {
 	struct jframe {
-		size_t	 jf_base;
-		int	 jf_obj;
-	}		 local[JP_FRAMES], *frames = local, *nf;
+		size_t		 jf_base;
+		struct tval	**jf_pk;	/* the next key's prediction */
+		int		 jf_npk;	/* predictions left */
+		int		 jf_obj;
+	}		 local[JP_FRAMES], *frames = local, *nf, *f;
 	struct tval	*v = NULL, **sp, **slim, **pk;
 	const char	*p, *end = jp->jp_end, *q;
 	int		 depth = 0, obj = 0;
-	size_t		 pos;
 
 #define JP_SYNC()	(jp->jp_nstack = (size_t)(sp - jp->jp_stack))
 #define JP_LOAD()	do {						\
@@ -824,14 +895,12 @@ jp_document(struct jparse *jp)
 	JP_LOAD();
 	p = jp->jp_p;
 value:
-	JP_WS(p, end);
-	if (p >= end) {
-		jp_fail(jp, p, "Expecting value");
-		goto fail;
-	}
+	/* at the end, the NUL is no value: jp_scalar says so */
+	if (*p != '"')
+		JP_WS(p);
 	if (*p == '"') {
 		q = jp_scan(p + 1, end);
-		if (q < end && *q == '"') {
+		if (*q == '"') {
 			if ((v = jp_str(jp, p + 1, (size_t)(q - p - 1))) ==
 			    NULL) {
 				jp_fail(jp, p, "out of memory");
@@ -862,11 +931,18 @@ value:
 			frames = nf;
 		}
 		obj = *p == '{';
-		frames[depth].jf_base = (size_t)(sp - jp->jp_stack);
-		frames[depth++].jf_obj = obj;
+		f = &frames[depth];
+		f->jf_base = (size_t)(sp - jp->jp_stack);
+		f->jf_obj = obj;
+		f->jf_npk = 0;
+		if (obj && jp->jp_va != NULL && depth < JP_PDEPTH) {
+			f->jf_pk = jp->jp_pred[depth];
+			f->jf_npk = JP_PPOS;
+		}
+		depth++;
 		p++;
-		JP_WS(p, end);
-		if (p < end && *p == (obj ? '}' : ']')) {
+		JP_WS(p);
+		if (*p == (obj ? '}' : ']')) {
 			p++;
 			goto close;
 		}
@@ -874,19 +950,44 @@ value:
 			goto key;
 		goto value;
 	}
+	/*
+	 * A positive int of up to 17 digits (scores, counts, timestamps)
+	 * is read here; anything longer, with a fraction or an exponent
+	 * goes to jp_number from its start.
+	 */
+	if ((unsigned)(*p - '1') < 9) {
+		int64_t		 iv = *p - '0';
+		const char	*d = p + 1;
+
+		while ((unsigned)(*d - '0') < 10 && d - p < 17)
+			iv = iv * 10 + (*d++ - '0');
+		if ((unsigned)(*d - '0') >= 10 && *d != '.' && *d != 'e' &&
+		    *d != 'E') {
+			if ((v = jp_int(jp, iv)) == NULL) {
+				jp_fail(jp, p, "out of memory");
+				goto fail;
+			}
+			p = d;
+			goto have;
+		}
+	}
 	if ((v = jp_scalar(jp, &p)) == NULL)
 		goto fail;
 	goto have;
 key:
-	if (p >= end || *p != '"') {
-		jp_fail(jp, p, "Expecting property name enclosed in double "
-		    "quotes");
-		goto fail;
+	if (*p != '"') {
+		JP_WS(p);
+		if (*p != '"') {
+			jp_fail(jp, p, "Expecting property name enclosed in "
+			    "double quotes");
+			goto fail;
+		}
 	}
 	pk = NULL;
-	if (jp->jp_va != NULL && depth <= JP_PDEPTH && (pos = (size_t)(sp -
-	    jp->jp_stack - frames[depth - 1].jf_base) / 2) < JP_PPOS) {
-		pk = &jp->jp_pred[depth - 1][pos];
+	f = &frames[depth - 1];
+	if (f->jf_npk > 0) {
+		f->jf_npk--;
+		pk = f->jf_pk++;
 		if (*pk != NULL && jp_predicted(*pk, p + 1, end)) {
 			v = *pk;
 			p += v->u.s.len + 2;
@@ -903,24 +1004,28 @@ key:
 	p = jp->jp_p;
 keyed:
 	JP_PUSH(v);
-	/* JSON from an API has ": " or ":" */
-	if (p < end && *p == ':')
+	/* JSON from an API has ": " or ":" (p[0] is no NUL: p[1] exists) */
+	if (p[0] == ':' && p[1] == ' ') {
+		p += 2;
+		goto value;
+	}
+	if (*p == ':')
 		p++;
 	else {
-		JP_WS(p, end);
-		if (p >= end || *p != ':') {
+		JP_WS(p);
+		if (*p != ':') {
 			jp_fail(jp, p, "Expecting ':' delimiter");
 			goto fail;
 		}
 		p++;
 	}
-	if (p < end && *p == ' ')
+	if (*p == ' ')
 		p++;
 	goto value;
 close:
 	depth--;
 	JP_SYNC();
-	v = jp_close(jp, frames[depth].jf_obj, frames[depth].jf_base);
+	v = jp_close(jp, frames[depth].jf_obj, frames[depth].jf_base, depth);
 	JP_LOAD();
 	if (v == NULL) {
 		jp_fail(jp, p, "out of memory");
@@ -932,21 +1037,27 @@ have:
 	if (depth == 0)
 		goto out;
 	JP_PUSH(v);
-	if (p < end && (*p == ',' || *p == (obj ? '}' : ']')))
+	if (p[0] == ',' && p[1] == ' ') {
+		p += 2;
+		if (obj)
+			goto key;
+		goto value;
+	}
+	if (*p == ',' || *p == (obj ? '}' : ']'))
 		;
 	else
-		JP_WS(p, end);
-	if (p < end && *p == ',') {
+		JP_WS(p);
+	if (*p == ',') {
 		p++;
-		if (p < end && *p == ' ')
+		if (*p == ' ')
 			p++;
 		if (obj) {
-			JP_WS(p, end);
+			JP_WS(p);
 			goto key;
 		}
 		goto value;
 	}
-	if (p < end && *p == (obj ? '}' : ']')) {
+	if (*p == (obj ? '}' : ']')) {
 		p++;
 		goto close;
 	}
@@ -986,7 +1097,7 @@ json_parse(const char *s, size_t len, const struct tmpl *t,
 	jp->jp_err = err;
 	jp->jp_errlen = errlen;
 	if ((v = jp_document(jp)) != NULL) {
-		JP_WS(jp->jp_p, jp->jp_end);
+		JP_WS(jp->jp_p);
 		if (jp->jp_p != jp->jp_end) {
 			jp_unref(jp, v);
 			v = jp_fail(jp, jp->jp_p, "Extra data");

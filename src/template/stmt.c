@@ -398,7 +398,7 @@ ex_set_append(struct eval *e, const struct tnode *n)
 {
 	const struct tnode	*t = n->n_target;
 	struct tval		*cur, *ns, *rhs, *it, *now;
-	size_t			 i;
+	size_t			 i, want;
 	int			 inplace;
 
 	if ((cur = append_target(e, t, &ns)) == NULL)
@@ -429,8 +429,12 @@ ex_set_append(struct eval *e, const struct tnode *n)
 		return assign(e, e->e_scope, t, now);
 	}
 	tval_unref(cur);
+	/* room to double, as append has: a loop appends row after row */
+	want = cur->u.l.n + rhs->u.l.n;
+	if (want > cur->u.l.cap && want < 2 * cur->u.l.cap)
+		want = 2 * cur->u.l.cap;
 	if (eval_step(e, rhs->u.l.n / 8) == -1 ||
-	    tval_list_reserve(cur, cur->u.l.n + rhs->u.l.n) == -1) {
+	    tval_list_reserve(cur, want) == -1) {
 		tval_unref(rhs);
 		return e->e_failed ? -1 : eval_errorv(e, "out of memory");
 	}

@@ -253,6 +253,40 @@ test_compare(struct eval *e, struct tval *in, struct args *a,
 	return eval_compare(e, op, in, v[0]);
 }
 
+/*
+ * For select and reject, which apply one test to many items: when tid is
+ * a comparison test, its operator in *op and its argument bound once in
+ * *other, as test_compare binds it (0, or -1 on a binding error).  *op
+ * is -1 for any other test.
+ */
+int
+test_compare_bind(struct eval *e, int tid, struct args *a, int *op,
+    struct tval **other)
+{
+	static const struct {
+		test_fn		 tc_fn;
+		const char	*tc_name;
+		int		 tc_op;
+	} cmps[] = {
+		{ test_eq, "eq", OP_EQ }, { test_ne, "ne", OP_NE },
+		{ test_lt, "lt", OP_LT }, { test_le, "le", OP_LTEQ },
+		{ test_gt, "gt", OP_GT }, { test_ge, "ge", OP_GTEQ }
+	};
+	static const char *const params[] = { "other" };
+	size_t			 i;
+
+	*op = -1;
+	for (i = 0; i < sizeof(cmps) / sizeof(cmps[0]); i++)
+		if (builtins[tid].bi_test == cmps[i].tc_fn) {
+			if (args_bind(e, a, cmps[i].tc_name, params, 1, 1,
+			    other) == -1)
+				return -1;
+			*op = cmps[i].tc_op;
+			break;
+		}
+	return 0;
+}
+
 int
 test_eq(struct eval *e, struct tval *in, struct args *a)
 {

@@ -531,6 +531,8 @@ struct macro;
 #define TVF_MARKUP	0x200	/* str is a markupsafe Markup (escape, safe) */
 #define TVF_INLINE	0x400	/* items/entries inside the value's block */
 #define TVF_ARENA	0x800	/* in a render's value arena (with IMMORTAL) */
+#define TVF_JPLAIN_KNOWN 0x1000	/* a str's bytes are known to need ... */
+#define TVF_JPLAIN	0x2000	/* ... no escape in JSON, tojson's included */
 
 struct tval {
 	uint8_t		 tv_type;
@@ -869,6 +871,8 @@ struct tval	*filter_call(struct eval *, int id, struct tval *in,
 		    struct args *);
 int		 test_call(struct eval *, int id, struct tval *in,
 		    struct args *);
+int		 test_compare_bind(struct eval *, int id, struct args *,
+		    int *op, struct tval **other);
 struct tval	*filter_soft_str(struct eval *, struct tval *);
 int		 filter_intarg(struct eval *, const struct tval *,
 		    const char *what, int64_t *);

@@ -1226,16 +1226,29 @@ int
 tval_is_ascii(const struct tval *v)
 {
 	struct tval	*w = (struct tval *)v;
-	size_t		 i;
+	const char	*p = v->u.s.p;
+	size_t		 i, n = v->u.s.len;
+	uint64_t	 a, b;
+	uint32_t	 c, d;
 	int		 ascii = 1;
 
 	if (v->tv_flags & TVF_ASCII_KNOWN)
 		return (v->tv_flags & TVF_ASCII) != 0;
-	for (i = 0; i < v->u.s.len; i++)
-		if ((unsigned char)v->u.s.p[i] >= 0x80) {
-			ascii = 0;
-			break;
-		}
+	/* names and words: two overlapping loads see all their bytes */
+	if (n >= 8 && n <= 16) {
+		memcpy(&a, p, 8);
+		memcpy(&b, p + n - 8, 8);
+		ascii = ((a | b) & 0x8080808080808080ULL) == 0;
+	} else if (n >= 4 && n < 8) {
+		memcpy(&c, p, 4);
+		memcpy(&d, p + n - 4, 4);
+		ascii = ((c | d) & 0x80808080U) == 0;
+	} else
+		for (i = 0; i < n; i++)
+			if ((unsigned char)p[i] >= 0x80) {
+				ascii = 0;
+				break;
+			}
 	/* a cache bit on an otherwise immutable value */
 	w->tv_flags |= TVF_ASCII_KNOWN | (ascii ? TVF_ASCII : 0);
 	return ascii;
