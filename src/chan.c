@@ -22,6 +22,7 @@ struct chan {
 	chan_msg_fn	 ch_msg;
 	chan_close_fn	 ch_close;
 	void		*ch_arg;
+	int		 ch_defer;	/* write after this loop pass (chan_defer) */
 	const char	*ch_failed;	/* set: report on the next read callback */
 	enum chan_end	 ch_fail_end;	/* and as what */
 	char		 ch_why[192];	/* a refused frame, named */
@@ -186,6 +187,15 @@ chan_send_fds(struct chan *ch, uint32_t type, uint32_t id, const void *data,
 		return -1;
 	}
 	/*
+	 * Deferred: the write callback runs once this pass of the event loop
+	 * has run every callback that was ready, so the frames they queued
+	 * go in one writev and wake the peer once.
+	 */
+	if (ch->ch_defer) {
+		event_active(ch->ch_ev_write, EV_WRITE, 0);
+		return 0;
+	}
+	/*
 	 * Write at once: most frames are small and the socket has room, so
 	 * the common case costs no extra trip through the event loop.
 	 */
@@ -197,6 +207,12 @@ chan_send_fds(struct chan *ch, uint32_t type, uint32_t id, const void *data,
 		return -1;
 	}
 	return 0;
+}
+
+void
+chan_defer(struct chan *ch, int on)
+{
+	ch->ch_defer = on;
 }
 
 void

@@ -44,6 +44,12 @@ int		 chan_send(struct chan *, uint32_t type, uint32_t id,
 /* The same with nfds fds (ipc_send_fds), all consumed whatever happens. */
 int		 chan_send_fds(struct chan *, uint32_t type, uint32_t id,
 		    const void *data, size_t len, const int *fds, int nfds);
+/*
+ * On: chan_send only queues, and the frames are written once the event
+ * loop has run the callbacks that are ready now (one writev for the
+ * answers of several events).  Off (the default): written at once.
+ */
+void		 chan_defer(struct chan *, int);
 /* Write what is queued now, blocking briefly (log lines before exit). */
 void		 chan_flush_sync(struct chan *);
 int		 chan_pending(const struct chan *);

@@ -21,6 +21,7 @@
 
 #include <sys/queue.h>
 
+#include <malloc.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -56,6 +57,7 @@
 
 #define KEEPER_MAX_CALLS	4096	/* in flight per worker channel */
 #define KEEPER_REDACT_BUDGET	(4 << 20)	/* bytes of redaction sets */
+#define KEEPER_TRIM_BYTES	(16 << 20)	/* free heap kept, not returned */
 /*
  * Replies a worker may leave unread before it is evicted: two of the
  * largest frames (a MSG_RESULT) being written, and room for pongs.  A
@@ -1028,6 +1030,8 @@ keeper_add_worker(struct keeper *k, struct ipc_msg *m)
 		free(kw);
 		goto fail;
 	}
+	/* The answers of calls that finish together go in one write. */
+	chan_defer(kw->kw_chan, 1);
 	k->k_workers[slot] = kw;
 	k->k_nworkers++;
 	log_debug("worker %u channel up", slot);
@@ -1183,6 +1187,14 @@ keeper_main(const struct proc_opts *po, int slot)
 	log_procname(name);
 	log_setverbose(po->po_verbose);
 	proc_child_signals();
+	/*
+	 * The answers queued in one pass of the loop (chan_defer) are freed
+	 * together once written.  A heap that handed that memory back to the
+	 * kernel each time would take it again on the next pass, with brk
+	 * and a page fault per page (S4: brk on 44% of the calls, the
+	 * keeper's CPU per call doubled).  Blocks are wiped before free.
+	 */
+	mallopt(M_TRIM_THRESHOLD, KEEPER_TRIM_BYTES);
 	/* As in the worker: create everything before the sandbox. */
 	if ((k.k_base = event_base_new()) == NULL)
 		fatalx("event_base_new failed");

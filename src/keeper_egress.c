@@ -36,11 +36,25 @@
  * Secret-derived bytes (header values, bodies) are copied into buffers
  * wiped when the call ends.  libcurl copies them again (its header list,
  * the request it assembles, the URL): egress_init gives libcurl an
- * allocator that wipes every block it frees, and each call has its own
- * easy handle, cleaned up before the result is handed on, so those copies
- * last no longer than the request.  OpenSSL's record buffers are not
- * covered: it encrypts in place, so a request's plaintext does not outlive
- * the write.
+ * allocator that wipes every block it frees.  When a call ends, its easy
+ * handle is curl_easy_reset before the result is handed on, which frees
+ * (so wipes) the options' copies (the URL string, a client certificate
+ * and key) and the request's state; the request itself, a body under
+ * 64 KiB with it, was assembled in a buffer freed once written.  The
+ * handle then waits in its generation's pool for the next call (making
+ * and destroying one for each call was a sixth of libcurl's work).  What
+ * a pooled handle still holds is libcurl's view of its last call: the
+ * URL's parsed pieces (a query's secret among them), freed when the next
+ * call on it parses its URL, and its receive buffers (the upstream's last
+ * bytes, before redaction), overwritten by the next answer.  A body of
+ * 64 KiB or more is streamed through an upload buffer the handle would
+ * keep as well: such a call's handle is cleaned up, never kept.  A handle
+ * idle for EGRESS_IDLE_MS is cleaned up, which wipes all of it: those
+ * copies last at most that long after their request, inside the keeper,
+ * which holds the secrets themselves anyway; an upstream's bytes last as
+ * long in OpenSSL's read buffer of the connection kept for reuse.
+ * OpenSSL's write buffers are not covered: it encrypts in place, so a
+ * request's plaintext does not outlive the write.
  *
  * HTTP/1.1 only: a single parser in the process that holds secrets, and
  * connection reuse works as it does for nginx's upstream keepalive.
@@ -89,6 +103,9 @@
 #define EGRESS_CA_MAX		(16 * 1024 * 1024)
 #define EGRESS_URL_MAX		(64 * 1024)
 #define EGRESS_BODY_CHUNK	16384
+#define EGRESS_IDLE_HANDLES	32	/* easy handles kept per generation */
+#define EGRESS_IDLE_MS		1000	/* and for this long at most */
+#define EGRESS_POOL_BODY	(64 * 1024) /* libcurl's MAX_INITIAL_POST_SIZE */
 
 struct egress_call;
 
@@ -110,6 +127,12 @@ struct egress_sock {
 	int			 s_conn;	/* made by egress_opensocket_cb */
 };
 
+/* An easy handle between two calls, reset, since when. */
+struct egress_idle {
+	CURL			*i_easy;
+	int64_t			 i_since;	/* ms, CLOCK_MONOTONIC */
+};
+
 /* One configuration generation: its rules, connections and DNS cache. */
 struct egress_gen {
 	struct egress		*g_eg;
@@ -118,6 +141,9 @@ struct egress_gen {
 	X509_STORE		*g_store;	/* g_ca parsed, for every TLS
 						   connection (egress_sslctx_cb) */
 	struct event		*g_timer;
+	struct event		*g_sweep;	/* cleans up idle handles */
+	struct egress_idle	 g_idle[EGRESS_IDLE_HANDLES]; /* oldest first */
+	size_t			 g_nidle;
 	struct egress_sock	*g_socks;	/* by fd */
 	size_t			 g_nsocks;
 	struct netpolicy	 g_policy;
@@ -163,6 +189,7 @@ struct egress_call {
 	int			 c_timeout_ms;
 	int			 c_want_status;	/* a status line comes next */
 	int			 c_in_body;	/* header lines are trailers */
+	int			 c_finished;	/* libcurl said CURLMSG_DONE */
 	enum egress_error	 c_abort;	/* why a callback stopped it */
 	char			 c_refused[128];/* the first address refused */
 	char			 c_errbuf[CURL_ERROR_SIZE];
@@ -381,6 +408,8 @@ static void
 egress_event_cb(evutil_socket_t, short, void *);
 static void
 egress_timer_event_cb(evutil_socket_t, short, void *);
+static void
+egress_sweep_cb(evutil_socket_t, short, void *);
 
 /* The entry of fd, made (and the table grown) if need be; NULL: no memory. */
 static struct egress_sock *
@@ -546,6 +575,7 @@ egress_gen_new(struct egress *e, const struct egress_conf *conf, char *err,
 	    EGRESS_HEADER_BYTES;
 	if ((g->g_timer = evtimer_new(e->e_base, egress_timer_event_cb,
 	    g)) == NULL ||
+	    (g->g_sweep = evtimer_new(e->e_base, egress_sweep_cb, g)) == NULL ||
 	    (g->g_multi = curl_multi_init()) == NULL ||
 	    (g->g_share = curl_share_init()) == NULL)
 		goto nomem;
@@ -598,6 +628,84 @@ egress_gen_same_net(const struct egress_gen *g, const struct egress_conf *c)
 		if (l == NULL || strcmp(l->data, c->ec_resolve[i]) != 0)
 			return 0;
 	return l == NULL;
+}
+
+/* --- easy handles between calls ---------------------------------------- */
+
+static int64_t
+egress_now_ms(void)
+{
+	struct timespec	 ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void
+egress_sweep_arm(struct egress_gen *g, int64_t ms)
+{
+	struct timeval	 tv;
+
+	tv.tv_sec = ms / 1000;
+	tv.tv_usec = (ms % 1000) * 1000;
+	evtimer_add(g->g_sweep, &tv);
+}
+
+/* Handles idle for EGRESS_IDLE_MS (all with all), cleaned up: wiped. */
+static void
+egress_idle_drop(struct egress_gen *g, int all)
+{
+	int64_t	 now = egress_now_ms(), age = 0;
+	size_t	 n = 0;
+
+	while (n < g->g_nidle) {
+		age = now - g->g_idle[n].i_since;
+		if (!all && age < EGRESS_IDLE_MS)
+			break;
+		curl_easy_cleanup(g->g_idle[n].i_easy);
+		n++;
+	}
+	memmove(g->g_idle, g->g_idle + n, (g->g_nidle - n) *
+	    sizeof(g->g_idle[0]));
+	g->g_nidle -= n;
+	if (g->g_nidle > 0)
+		egress_sweep_arm(g, EGRESS_IDLE_MS - age);
+	else if (g->g_sweep != NULL)
+		evtimer_del(g->g_sweep);
+}
+
+static void
+egress_sweep_cb(evutil_socket_t fd, short what, void *arg)
+{
+	egress_idle_drop(arg, 0);
+}
+
+/*
+ * A finished call's handle (out of the multi): reset, which frees the
+ * copies its options made, and kept for the next call while there is
+ * room and the generation is current.
+ */
+static void
+egress_handle_put(struct egress_gen *g, CURL *h)
+{
+	if (g->g_retired || g->g_nidle == EGRESS_IDLE_HANDLES) {
+		curl_easy_cleanup(h);
+		return;
+	}
+	curl_easy_reset(h);
+	g->g_idle[g->g_nidle].i_easy = h;
+	g->g_idle[g->g_nidle].i_since = egress_now_ms();
+	if (g->g_nidle++ == 0)
+		egress_sweep_arm(g, EGRESS_IDLE_MS);
+}
+
+/* The handle idle for the shortest time (its memory is warm), or a new one. */
+static CURL *
+egress_handle_get(struct egress_gen *g)
+{
+	if (g->g_nidle > 0)
+		return g->g_idle[--g->g_nidle].i_easy;
+	return curl_easy_init();
 }
 
 /* --- results ----------------------------------------------------------- */
@@ -1239,7 +1347,16 @@ egress_call_deliver(struct egress_call *c)
 	/* libcurl's copies of the request go before anything else runs. */
 	if (c->c_easy != NULL) {
 		curl_multi_remove_handle(g->g_multi, c->c_easy);
-		curl_easy_cleanup(c->c_easy);
+		/*
+		 * Only a finished transfer's (nothing of it still runs), and
+		 * only if its body went inside the request buffer libcurl
+		 * frees: a larger one is streamed through an upload buffer
+		 * the handle would keep.
+		 */
+		if (c->c_finished && c->c_bodylen < EGRESS_POOL_BODY)
+			egress_handle_put(g, c->c_easy);
+		else
+			curl_easy_cleanup(c->c_easy);
 		c->c_easy = NULL;
 	}
 	curl_url_cleanup(c->c_url);
@@ -1384,6 +1501,7 @@ egress_call_done(struct egress_call *c, CURLcode code)
 	curl_easy_getinfo(c->c_easy, CURLINFO_NUM_CONNECTS, &nconn);
 	egress_classify(c, code);
 	res->er_reused = res->er_error == EGRESS_OK && nconn == 0;
+	c->c_finished = 1;
 	egress_call_deliver(c);
 }
 
@@ -1509,7 +1627,7 @@ egress_start(struct egress *e, const struct egress_request *req,
 		if (egress_header_append(c, req->eq_headers[i].ef_name,
 		    req->eq_headers[i].ef_value) == -1)
 			goto nomem;
-	if ((c->c_easy = curl_easy_init()) == NULL)
+	if ((c->c_easy = egress_handle_get(g)) == NULL)
 		goto nomem;
 	if (egress_setopts(c, req, window) == -1) {
 		egress_fail(c, EGRESS_EINTERNAL, "libcurl refused an option");
@@ -1550,6 +1668,12 @@ egress_pending(const struct egress *e)
 	return e->e_pending;
 }
 
+size_t
+egress_idle_handles(const struct egress *e)
+{
+	return e->e_gen->g_nidle;
+}
+
 /* --- the egress object ------------------------------------------------- */
 
 static void
@@ -1562,6 +1686,10 @@ egress_gen_free(struct egress_gen *g)
 		return;
 	while ((c = TAILQ_FIRST(&g->g_calls)) != NULL)
 		egress_call_free(c);
+	/* Before the share: each pooled handle still counts as its user. */
+	egress_idle_drop(g, 1);
+	if (g->g_sweep != NULL)
+		event_free(g->g_sweep);
 	/* Closes the cached connections, through egress_closesocket_cb. */
 	if (g->g_multi != NULL)
 		curl_multi_cleanup(g->g_multi);
@@ -1623,6 +1751,7 @@ egress_reconfigure(struct egress *e, const struct egress_conf *conf,
 	if ((ng = egress_gen_new(e, conf, err, errlen)) == NULL)
 		return -1;
 	g->g_retired = 1;
+	egress_idle_drop(g, 1);		/* new calls use the new one */
 	TAILQ_INSERT_TAIL(&e->e_old, g, g_entry);
 	e->e_gen = ng;
 	egress_gen_maybe_free(g);

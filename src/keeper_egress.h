@@ -156,6 +156,8 @@ struct egress_call *egress_start(struct egress *, const struct egress_request *,
 void		 egress_cancel(struct egress_call *);
 /* Calls started and not yet done or cancelled. */
 size_t		 egress_pending(const struct egress *);
+/* Easy handles kept, reset, for the next calls (the current generation). */
+size_t		 egress_idle_handles(const struct egress *);
 
 /*
  * Replace secret-derived bytes in every header name and value and in the

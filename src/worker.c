@@ -1334,6 +1334,8 @@ worker_parent_msg(struct chan *ch, struct ipc_msg *m, void *arg)
 			    __func__);
 			return 0;
 		}
+		/* The calls of one pass of the loop go in one write. */
+		chan_defer(w->w_keeper, 1);
 		log_debug("keeper channel up");
 		/* A new keeper learns which generations this worker uses. */
 		w->w_declared = 0;

@@ -508,7 +508,8 @@ START_TEST(test_idle_close)
 	/* The listener and the idle connection's read event. */
 	n0 = event_base_get_num_events(f.f_base, EVENT_BASE_COUNT_ADDED);
 	ck_assert_int_ge(n0, 2);
-	loop_for(&f, 200);
+	/* Past the idle easy handle's sweep too (its timer is an event). */
+	loop_for(&f, 1200);
 	/* Only the listener. */
 	n1 = event_base_get_num_events(f.f_base, EVENT_BASE_COUNT_ADDED);
 	ck_assert_int_eq(n1, 1);
@@ -1001,6 +1002,91 @@ START_TEST(test_reconfigure)
 }
 END_TEST
 
+/*
+ * A finished call's easy handle serves the next call, reset: nothing of
+ * the last call's options (method, headers, body) goes with the next one.
+ * One idle for a second is cleaned up (and so wiped), as are those of a
+ * generation no longer current.
+ */
+START_TEST(test_handle_reuse)
+{
+	static const struct egress_field fields[] = {
+		{ "X-Api-Key", "k3y-of-the-first" },
+	};
+	struct fx		 f;
+	struct got		 g = { 0 };
+	struct egress_request	 req;
+	char			 err[256], *big;
+
+	fx_setup(&f, "127.0.0.0/8", 1);
+	ck_assert_uint_eq(egress_idle_handles(f.f_eg), 0);
+	memset(&req, 0, sizeof(req));
+	req.eq_method = "PATCH";
+	req.eq_url = fx_url(&f, "/echo?first=1");
+	req.eq_headers = fields;
+	req.eq_nheaders = 1;
+	req.eq_body = "body-of-the-first";
+	req.eq_bodylen = strlen(req.eq_body);
+	call(&f, &req, &g);
+	ck_assert_msg(g.g_error == EGRESS_OK, "%s", g.g_msg);
+	ck_assert_ptr_nonnull(strstr(g.g_body, "\r\nX-Api-Key: k3y"));
+	got_clear(&g);
+	ck_assert_uint_eq(egress_idle_handles(f.f_eg), 1);
+
+	get(&f, "/echo", &g);
+	ck_assert_msg(g.g_error == EGRESS_OK, "%s", g.g_msg);
+	ck_assert_int_eq(g.g_reused, 1);
+	ck_assert_msg(strncmp(g.g_body, "GET /echo HTTP/1.1\r\n", 20) == 0,
+	    "%.40s", g.g_body);
+	ck_assert_ptr_null(strstr(g.g_body, "X-Api-Key"));
+	ck_assert_ptr_null(strstr(g.g_body, "first"));
+	ck_assert_ptr_null(strcasestr(g.g_body, "Content-Length"));
+	ck_assert_uint_eq(g.g_bodylen, strstr(g.g_body, "\r\n\r\n") + 4 -
+	    g.g_body);
+	got_clear(&g);
+	ck_assert_uint_eq(egress_idle_handles(f.f_eg), 1);
+
+	/* A body libcurl streams through its upload buffer: not kept. */
+	big = malloc(70000);
+	memset(big, 'b', 70000);
+	req.eq_url = fx_url(&f, "/echo");
+	req.eq_body = big;
+	req.eq_bodylen = 70000;
+	call(&f, &req, &g);
+	ck_assert_msg(g.g_error == EGRESS_OK, "%s", g.g_msg);
+	ck_assert_ptr_nonnull(strstr(g.g_body, "\r\nContent-Length: 70000\r\n"));
+	got_clear(&g);
+	free(big);
+	ck_assert_uint_eq(egress_idle_handles(f.f_eg), 0);
+	get(&f, "/ok", &g);
+	got_clear(&g);
+	ck_assert_uint_eq(egress_idle_handles(f.f_eg), 1);
+
+	/* Idle past the limit: cleaned up. */
+	loop_for(&f, 1300);
+	ck_assert_uint_eq(egress_idle_handles(f.f_eg), 0);
+	get(&f, "/ok", &g);
+	ck_assert_int_eq(g.g_error, EGRESS_OK);
+	got_clear(&g);
+	ck_assert_uint_eq(egress_idle_handles(f.f_eg), 1);
+
+	/* A new generation starts with none; the old one's are gone. */
+	f.f_conf.ec_resolve = (char *const []){ (char *)"example.test:80:"
+	    "127.0.0.1" };
+	f.f_conf.ec_nresolve = 1;
+	ck_assert_int_eq(egress_reconfigure(f.f_eg, &f.f_conf, err,
+	    sizeof(err)), 0);
+	ck_assert_uint_eq(egress_idle_handles(f.f_eg), 0);
+	get(&f, "/ok", &g);
+	ck_assert_int_eq(g.g_error, EGRESS_OK);
+	ck_assert_int_eq(g.g_reused, 0);
+	got_clear(&g);
+	ck_assert_uint_eq(egress_idle_handles(f.f_eg), 1);
+	f.f_conf.ec_nresolve = 0;
+	fx_teardown(&f);
+}
+END_TEST
+
 /* Cancelled calls never call back; egress_free cancels the rest. */
 START_TEST(test_cancel_and_free)
 {
@@ -1203,6 +1289,7 @@ check_suite(void)
 	    sizeof(refusals) / sizeof(refusals[0]));
 	tcase_add_test(tc, test_default_policy);
 	tcase_add_test(tc, test_reconfigure);
+	tcase_add_test(tc, test_handle_reuse);
 	tcase_add_test(tc, test_cancel_and_free);
 	tcase_add_test(tc, test_connect_refused);
 	tcase_add_test(tc, test_result_redact);
