@@ -311,8 +311,7 @@ proc_confine_rw(enum proc_role role, const struct widgetd_config *cfg,
 		missing |= stat(rw[i], &st) == -1;
 	/* After the user lookup (/etc/passwd), before anything untrusted. */
 	if (ro != NULL || rw != NULL) {
-		r = rw != NULL ? sandbox_restrict_paths_rw(ro, rw) :
-		    sandbox_restrict_paths(ro);
+		r = sandbox_restrict_paths_rw(ro, rw);
 		if (r == -1)
 			fatal("landlock");
 		if (r == 1)

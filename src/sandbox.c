@@ -587,65 +587,7 @@ const char *const sandbox_resolver_paths[] = {
 int
 sandbox_restrict_paths(const char *const *paths)
 {
-	struct landlock_ruleset_attr		 ra;
-	struct landlock_path_beneath_attr	 pb;
-	struct stat				 st;
-	uint64_t				 handled;
-	long					 abi;
-	int					 rfd = -1, fd = -1, err = 0;
-	size_t					 i;
-
-	abi = syscall(SYS_landlock_create_ruleset, NULL, 0,
-	    LANDLOCK_CREATE_RULESET_VERSION);
-	if (abi < 1)
-		return (errno == ENOSYS || errno == EOPNOTSUPP) ? 1 : -1;
-	/* Every filesystem right of ABI 1, then what later ABIs added. */
-	handled = LANDLOCK_ACCESS_FS_MAKE_SYM * 2 - 1;
-	if (abi >= 2)
-		handled |= LANDLOCK_ACCESS_FS_REFER;
-	if (abi >= 3)
-		handled |= LANDLOCK_ACCESS_FS_TRUNCATE;
-	if (abi >= 5)
-		handled |= LANDLOCK_ACCESS_FS_IOCTL_DEV;
-	memset(&ra, 0, sizeof(ra));
-	ra.handled_access_fs = handled;
-	if ((rfd = syscall(SYS_landlock_create_ruleset, &ra, sizeof(ra), 0)) ==
-	    -1)
-		return -1;
-	for (i = 0; paths != NULL && paths[i] != NULL; i++) {
-		/* A file the system does not have needs no rule. */
-		if ((fd = open(paths[i], O_PATH | O_CLOEXEC)) == -1) {
-			if (errno == ENOENT)
-				continue;
-			goto fail;
-		}
-		if (fstat(fd, &st) == -1)
-			goto fail;
-		memset(&pb, 0, sizeof(pb));
-		pb.parent_fd = fd;
-		/* Directory rights on a file are an error (EINVAL). */
-		pb.allowed_access = LANDLOCK_ACCESS_FS_READ_FILE;
-		if (S_ISDIR(st.st_mode))
-			pb.allowed_access |= LANDLOCK_ACCESS_FS_READ_DIR;
-		if (syscall(SYS_landlock_add_rule, rfd, LANDLOCK_RULE_PATH_BENEATH,
-		    &pb, 0) == -1)
-			goto fail;
-		close(fd);
-		fd = -1;
-	}
-	/* Required unless privileged; sandbox_apply sets it again anyway. */
-	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == -1 ||
-	    syscall(SYS_landlock_restrict_self, rfd, 0) == -1)
-		goto fail;
-	close(rfd);
-	return 0;
- fail:
-	err = errno;
-	if (fd != -1)
-		close(fd);
-	close(rfd);
-	errno = err;
-	return -1;
+	return sandbox_restrict_paths_rw(paths, NULL);
 }
 
 /*
