@@ -952,21 +952,21 @@ execute_session(struct conn *c, struct exec *x, unsigned int uses)
 	const char		*why = NULL, *code = NULL;
 	int			 status;
 
-	execute_session_conf(x->x_gen, x->x_tenant, &sc);
-	st = session_authenticate(&sc, c->c_req, time(NULL), &s, &why);
 	/*
-	 * Refused at the gate, before its body was read: it stays refused
-	 * (a token may have come of age in between, but the body is not
-	 * here to run the connector with).
+	 * Checked on the header block before the body was read: that
+	 * verdict stands (the same headers; and a refused call has no body
+	 * to run with, however the clock moved since).
 	 */
-	if (c->c_session_gate != 0 && (st == SESSION_ANONYMOUS ||
-	    st == SESSION_VALID)) {
-		session_free(s);
-		s = NULL;
-		st = (enum session_status)c->c_session_gate;
-		why = "refused before its body was read";
+	if (c->c_gated) {
+		st = (enum session_status)c->c_gate_st;
+		why = c->c_gate_why;
+		s = c->c_gate_sess;
+		c->c_gate_sess = NULL;
+		c->c_gated = 0;
+	} else {
+		execute_session_conf(x->x_gen, x->x_tenant, &sc);
+		st = session_authenticate(&sc, c->c_req, time(NULL), &s, &why);
 	}
-	c->c_session_gate = 0;
 	if (st != SESSION_ANONYMOUS && st != SESSION_VALID) {
 		status = session_http_status(st, &code);
 		log_debug("%s: session refused: %s", c->c_ctx.a_reqid,
@@ -1657,18 +1657,21 @@ execute_takes_body(struct conn *c, const struct http_request *r,
 	 * Authorised before the body is read: a caller the session check
 	 * will refuse gets its answer (execute_session) without sending a
 	 * byte of it.  An anonymous caller where user.* is needed stays
-	 * anonymous; a refused token is remembered, so that the answer is
-	 * the same however long the check takes.
+	 * anonymous.  The verdict is kept for execute_session, so the token
+	 * is verified once and the answer cannot change in between.
 	 */
 	execute_session_conf(c->c_w->w_gen, t, &sc);
 	st = session_authenticate(&sc, r, time(NULL), &s, &why);
-	session_free(s);
+	session_free(c->c_gate_sess);
+	c->c_gated = 1;
+	c->c_gate_st = (int)st;
+	c->c_gate_why = why;
+	c->c_gate_sess = s;
 	if (st == SESSION_ANONYMOUS && (uses & TMPL_USES_USER))
 		return 0;
 	if (st != SESSION_ANONYMOUS && st != SESSION_VALID) {
 		log_debug("%s: session refused before the body: %s",
 		    worker_conn_peer(c), why != NULL ? why : "?");
-		c->c_session_gate = (int)st;
 		return 0;
 	}
 	return 1;

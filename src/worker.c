@@ -98,6 +98,7 @@ static void	worker_conn_process(struct conn *);
 static void	worker_done_send(struct worker *);
 static void	worker_conn_close(struct conn *);
 static void	worker_body_release(struct conn *);
+static void	worker_gate_clear(struct conn *);
 
 static void
 worker_maybe_exit(struct worker *w)
@@ -289,6 +290,7 @@ worker_conn_answered(struct conn *c)
 	http_request_free(c->c_req);
 	c->c_req = NULL;
 	worker_body_release(c);
+	worker_gate_clear(c);
 	c->c_ping_id = 0;
 	c->c_ctx_started = 0;
 	if (c->c_closing) {
@@ -428,6 +430,19 @@ worker_route(struct conn *c)
 	}
 	worker_reply_error(c, 404, "no such resource");
 	worker_conn_answered(c);
+}
+
+/*
+ * The gate's session verdict belongs to one request: one that ended
+ * before execute_session took it (an error first) must not pass it on
+ * to the next request on the connection.
+ */
+static void
+worker_gate_clear(struct conn *c)
+{
+	session_free(c->c_gate_sess);
+	c->c_gate_sess = NULL;
+	c->c_gated = 0;
 }
 
 /* The request's body is no longer buffered: out of the budget. */
@@ -849,6 +864,7 @@ worker_conn_free(struct conn *c)
 	execute_free(c);
 	http_request_free(c->c_req);
 	worker_body_release(c);
+	worker_gate_clear(c);
 	http_parser_state_free(c->c_parser);
 	event_free(c->c_timer);
 	/* A test's connection has no socket (testmode.c). */

@@ -90,8 +90,15 @@ struct conn {
 	size_t			 c_metrics_len;
 	int			 c_abandoned;	/* a write failed: no lingering */
 	int			 c_linger;	/* answered before all input was read */
-	int			 c_session_gate; /* enum session_status: refused
-						   before its body was read */
+	/*
+	 * The session check made on the header block, before the body
+	 * (execute_takes_body), kept for execute_session: one verification
+	 * per request.  c_gate_sess is ours until taken.
+	 */
+	int			 c_gated;
+	int			 c_gate_st;	/* enum session_status */
+	const char		*c_gate_why;	/* a static reason, or NULL */
+	struct session		*c_gate_sess;
 	size_t			 c_body_held;	/* of w_body_held: this request's */
 	int			 c_chunked;	/* its body is chunked */
 	int			 c_lingering;	/* shut down, draining input */
