@@ -137,19 +137,13 @@ xadd(struct xv *x, size_t off, const char *code, const char *fmt, ...)
 static size_t
 xpush(struct xv *x, const char *key)
 {
-	size_t	 n = strlen(x->x_path);
-
-	jpos_path_key(x->x_path, sizeof(x->x_path), key);
-	return n;
+	return jpos_path_key(x->x_path, sizeof(x->x_path), key);
 }
 
 static size_t
 xpush_idx(struct xv *x, size_t i)
 {
-	size_t	 n = strlen(x->x_path);
-
-	snprintf(x->x_path + n, sizeof(x->x_path) - n, "[%zu]", i);
-	return n;
+	return jpos_path_idx(x->x_path, sizeof(x->x_path), i);
 }
 
 static void

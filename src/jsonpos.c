@@ -754,17 +754,28 @@ jpos_ident(const char *key)
 	return 1;
 }
 
-void
+size_t
 jpos_path_key(char *path, size_t size, const char *key)
 {
 	size_t	 n = strlen(path);
 
-	if (n >= size)
-		return;
+	if (n + 1 >= size)
+		return n;
 	if (jpos_ident(key))
 		snprintf(path + n, size - n, "%s%s", n ? "." : "", key);
 	else
 		snprintf(path + n, size - n, "[\"%s\"]", key);
+	return n;
+}
+
+size_t
+jpos_path_idx(char *path, size_t size, size_t i)
+{
+	size_t	 n = strlen(path);
+
+	if (n + 1 < size)
+		snprintf(path + n, size - n, "[%zu]", i);
+	return n;
 }
 
 /* Depth-first walk; path is extended and restored in place. */
@@ -787,7 +798,7 @@ jpos_dups_rec(const struct jpos *p, char *path, size_t size,
 		}
 	} else if (p->jp_type == JP_ARRAY) {
 		for (i = 0; i < p->jp_n; i++) {
-			snprintf(path + n, size - n, "[%zu]", i);
+			jpos_path_idx(path, size, i);
 			jpos_dups_rec(p->jp_items[i], path, size, cb, arg);
 			path[n] = '\0';
 		}

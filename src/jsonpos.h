@@ -98,7 +98,12 @@ void		 jpos_walk_dups(const struct jpos *,
 		    void (*cb)(const char *path, const struct jpos_member *dup,
 		    const struct jpos_member *first, void *arg), void *arg);
 
-/* Append ".key" (or ["key"] when key is not an identifier) to path. */
-void		 jpos_path_key(char *path, size_t size, const char *key);
+/*
+ * Append ".key" (or ["key"] when key is not an identifier), or "[i]", to
+ * path.  Both return the old length: path[old] = '\0' undoes the step, as
+ * a validator does when it leaves a member.
+ */
+size_t		 jpos_path_key(char *path, size_t size, const char *key);
+size_t		 jpos_path_idx(char *path, size_t size, size_t i);
 
 #endif

@@ -136,19 +136,13 @@ reg_add(struct vctx *v, size_t off, const char *cls, const char *fmt, ...)
 static size_t
 vpush_key(struct vctx *v, const char *key)
 {
-	size_t	 n = strlen(v->v_path);
-
-	jpos_path_key(v->v_path, sizeof(v->v_path), key);
-	return n;
+	return jpos_path_key(v->v_path, sizeof(v->v_path), key);
 }
 
 static size_t
 vpush_idx(struct vctx *v, size_t i)
 {
-	size_t	 n = strlen(v->v_path);
-
-	snprintf(v->v_path + n, sizeof(v->v_path) - n, "[%zu]", i);
-	return n;
+	return jpos_path_idx(v->v_path, sizeof(v->v_path), i);
 }
 
 static void
