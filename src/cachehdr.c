@@ -394,3 +394,35 @@ cachehdr_retry_after(const char *s, size_t len, int64_t now, int64_t *secs)
 	*secs = v > now ? v - now : 0;
 	return 0;
 }
+
+int
+cachehdr_inm_match(const char *inm, const char *etag)
+{
+	const char	*p = inm, *tag;
+	size_t		 n, elen;
+
+	if (inm == NULL)
+		return 0;
+	/* Weak comparison: W/"x" matches "x". */
+	if (strncmp(etag, "W/", 2) == 0)
+		etag += 2;
+	elen = strlen(etag);
+	while (*p != '\0') {
+		p += strspn(p, " \t,");
+		if (*p == '\0')
+			break;
+		if (*p == '*')
+			return 1;
+		tag = p;
+		if (strncmp(tag, "W/", 2) == 0)
+			tag += 2;
+		if (*tag != '"')
+			return 0;	/* not a list of entity tags */
+		if ((p = strchr(tag + 1, '"')) == NULL)
+			return 0;
+		n = (size_t)(++p - tag);
+		if (n == elen && memcmp(tag, etag, n) == 0)
+			return 1;
+	}
+	return 0;
+}

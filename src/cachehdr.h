@@ -60,6 +60,12 @@ int		 cachehdr_delta(const char *, size_t, int64_t *);
  */
 int		 cachehdr_etag_ok(const char *, size_t);
 /*
+ * If-None-Match (RFC 9110 §13.1.2): 1 when the header (NULL when absent)
+ * is "*" or lists etag, compared weakly (W/"x" matches "x"); 0 otherwise,
+ * and for anything that is not a list of entity-tags.
+ */
+int		 cachehdr_inm_match(const char *if_none_match, const char *etag);
+/*
  * Retry-After: delta-seconds or an HTTP-date, as seconds from now (never
  * negative).  0, or -1 when it is neither.
  */

@@ -16,6 +16,7 @@
 #include <event2/buffer.h>
 
 #include "api.h"
+#include "cachehdr.h"
 #include "sdk_assets.h"
 #include "worker.h"
 
@@ -28,38 +29,6 @@ sdk_asset_find(const char *name)
 		if (strcmp(sdk_assets[i].sa_name, name) == 0)
 			return &sdk_assets[i];
 	return NULL;
-}
-
-int
-sdk_etag_match(const char *inm, const char *etag)
-{
-	const char	*p = inm, *tag;
-	size_t		 n, elen;
-
-	if (inm == NULL)
-		return 0;
-	/* Weak comparison: W/"x" matches "x". */
-	if (strncmp(etag, "W/", 2) == 0)
-		etag += 2;
-	elen = strlen(etag);
-	while (*p != '\0') {
-		p += strspn(p, " \t,");
-		if (*p == '\0')
-			break;
-		if (*p == '*')
-			return 1;
-		tag = p;
-		if (strncmp(tag, "W/", 2) == 0)
-			tag += 2;
-		if (*tag != '"')
-			return 0;	/* not a list of entity tags */
-		if ((p = strchr(tag + 1, '"')) == NULL)
-			return 0;
-		n = (size_t)(++p - tag);
-		if (n == elen && memcmp(tag, etag, n) == 0)
-			return 1;
-	}
-	return 0;
 }
 
 int
@@ -94,7 +63,7 @@ sdk_assets_route(struct conn *c)
 		extra[0] = etag;
 		extra[1] = NULL;
 		c->c_ctx.a_cache_control = SDK_CACHE_CONTROL;
-		if (sdk_etag_match(http_request_header(r, "If-None-Match"),
+		if (cachehdr_inm_match(http_request_header(r, "If-None-Match"),
 		    sa->sa_etag)) {
 			c->c_status = 304;
 			rc = api_reply(out, &c->c_ctx, 304, NULL, extra, NULL,

@@ -28,11 +28,6 @@ extern const struct sdk_asset sdk_assets[];
 
 /* The asset called name, or NULL. */
 const struct sdk_asset *sdk_asset_find(const char *name);
-/*
- * 1 when If-None-Match (the header's value, or NULL) names etag: a list
- * of entity tags or "*", compared weakly (RFC 9110 13.1.2).
- */
-int		 sdk_etag_match(const char *if_none_match, const char *etag);
 /* Worker: answer a request under SDK_PATH; 0 when the path is another. */
 int		 sdk_assets_route(struct conn *);
 

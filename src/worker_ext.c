@@ -26,6 +26,7 @@
 #include <event2/bufferevent.h>
 
 #include "api.h"
+#include "cachehdr.h"
 #include "config.h"
 #include "http.h"
 #include "pubdir.h"
@@ -176,27 +177,6 @@ ext_error(struct conn *c, int status, const char *detail)
 		c->c_ctx.a_keepalive = 0;
 }
 
-/* If-None-Match: a list of entity tags or "*" (RFC 9110 §13.1.2). */
-static int
-ext_not_modified(const struct http_request *r, const char *etag)
-{
-	const char	*inm = http_request_header(r, "If-None-Match");
-	const char	*p;
-	size_t		 n = strlen(etag);
-
-	if (inm == NULL)
-		return 0;
-	if (strcmp(inm, "*") == 0)
-		return 1;
-	for (p = inm; (p = strstr(p, etag)) != NULL; p += n) {
-		/* A weak W/"…" matches too: If-None-Match compares weakly. */
-		if ((p == inm || p[-1] == ' ' || p[-1] == ',' || p[-1] == '/') &&
-		    (p[n] == '\0' || p[n] == ',' || p[n] == ' '))
-			return 1;
-	}
-	return 0;
-}
-
 void
 worker_ext_serve(struct conn *c)
 {
@@ -223,7 +203,8 @@ worker_ext_serve(struct conn *c)
 	p = r->r_path + sizeof(EXT_PREFIX) - 1;
 	if (strcmp(p, "manifest.json") == 0) {
 		/* Revalidated: a publish changes it under the same URL. */
-		if (ext_not_modified(r, etag))
+		if (cachehdr_inm_match(http_request_header(r, "If-None-Match"),
+		    etag))
 			ext_reply(c, 304, NULL, "Cache-Control: no-cache", etag,
 			    NULL, 0);
 		else
@@ -241,7 +222,8 @@ worker_ext_serve(struct conn *c)
 		ext_error(c, 404, "no such published file");
 		goto done;
 	}
-	if (ext_not_modified(r, etag))
+	if (cachehdr_inm_match(http_request_header(r, "If-None-Match"),
+	    etag))
 		ext_reply(c, 304, NULL, "Cache-Control: public, "
 		    "max-age=31536000, immutable", etag, NULL, 0);
 	else

@@ -11,6 +11,7 @@
 #include "check_main.h"
 #include "config.h"
 #include "cors.h"
+#include "cachehdr.h"
 #include "sdk_assets.h"
 
 static void
@@ -189,16 +190,16 @@ END_TEST
 
 START_TEST(etag_match)
 {
-	ck_assert_int_eq(sdk_etag_match(NULL, "\"a\""), 0);
-	ck_assert_int_eq(sdk_etag_match("\"a\"", "\"a\""), 1);
-	ck_assert_int_eq(sdk_etag_match("W/\"a\"", "\"a\""), 1);
-	ck_assert_int_eq(sdk_etag_match("\"b\", W/\"a\"", "\"a\""), 1);
-	ck_assert_int_eq(sdk_etag_match(" \"b\" ,\"c\"", "\"a\""), 0);
-	ck_assert_int_eq(sdk_etag_match("*", "\"a\""), 1);
-	ck_assert_int_eq(sdk_etag_match("\"ab\"", "\"a\""), 0);
-	ck_assert_int_eq(sdk_etag_match("\"a", "\"a\""), 0);
-	ck_assert_int_eq(sdk_etag_match("a", "\"a\""), 0);
-	ck_assert_int_eq(sdk_etag_match("", "\"a\""), 0);
+	ck_assert_int_eq(cachehdr_inm_match(NULL, "\"a\""), 0);
+	ck_assert_int_eq(cachehdr_inm_match("\"a\"", "\"a\""), 1);
+	ck_assert_int_eq(cachehdr_inm_match("W/\"a\"", "\"a\""), 1);
+	ck_assert_int_eq(cachehdr_inm_match("\"b\", W/\"a\"", "\"a\""), 1);
+	ck_assert_int_eq(cachehdr_inm_match(" \"b\" ,\"c\"", "\"a\""), 0);
+	ck_assert_int_eq(cachehdr_inm_match("*", "\"a\""), 1);
+	ck_assert_int_eq(cachehdr_inm_match("\"ab\"", "\"a\""), 0);
+	ck_assert_int_eq(cachehdr_inm_match("\"a", "\"a\""), 0);
+	ck_assert_int_eq(cachehdr_inm_match("a", "\"a\""), 0);
+	ck_assert_int_eq(cachehdr_inm_match("", "\"a\""), 0);
 }
 END_TEST
 

@@ -151,6 +151,12 @@ try:
     st, h2, body = get(BASE + "/manifest.json",
                        headers=['If-None-Match: "%s"' % gen1])
     check(st == 304 and body == b"", "If-None-Match answers 304")
+    st, _, body = get(BASE + "/manifest.json",
+                      headers=['If-None-Match: "x", W/"%s"' % gen1])
+    check(st == 304, "a weak tag in a list of tags matches")
+    st, _, body = get(BASE + "/manifest.json",
+                      headers=['If-None-Match: "%sx"' % gen1])
+    check(st == 200 and body, "a longer tag does not match")
     st, _, body = request(d.port, "HEAD", entry, host=H)
     check(st == 200, "HEAD of a file")
     st, h, body = request(d.port, "POST", entry, host=H)
