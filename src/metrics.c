@@ -504,6 +504,8 @@ metrics_render_parent(struct evbuffer *e, const struct metrics_parent *mp)
 {
 	static const char *const roles[METRICS_ROLES] = { "worker", "keeper",
 	    "publisher" };
+	static const char *const causes[3] = { "address", "total",
+	    "memory" };
 	size_t	 i;
 
 	metrics_head(e, "widgetd_respawns_total", "counter",
@@ -526,6 +528,14 @@ metrics_render_parent(struct evbuffer *e, const struct metrics_parent *mp)
 	    "Browser connections handed to workers and not yet closed.");
 	evbuffer_add_printf(e, "widgetd_connections %llu\n",
 	    (unsigned long long)mp->mp_connections);
+	metrics_head(e, "widgetd_connections_refused_total", "counter",
+	    "Connections the parent closed at accept: over "
+	    "limits.address_connections, limits.total_connections, or out of "
+	    "memory.");
+	for (i = 0; i < 3; i++)
+		evbuffer_add_printf(e, "widgetd_connections_refused_total{"
+		    "cause=\"%s\"} %llu\n", causes[i],
+		    (unsigned long long)mp->mp_refused[i]);
 	metrics_head(e, "widgetd_config_generation", "gauge",
 	    "The configuration generation in force.");
 	evbuffer_add_printf(e, "widgetd_config_generation %llu\n",

@@ -136,6 +136,7 @@ struct metrics_parent {
 	uint64_t	 mp_violations[METRICS_ROLES];	/* channels closed */
 	uint64_t	 mp_processes[METRICS_ROLES];
 	uint64_t	 mp_connections;
+	uint64_t	 mp_refused[3];	/* address cap, total cap, memory */
 	uint64_t	 mp_generation;
 	double		 mp_start_time;		/* Unix time */
 };

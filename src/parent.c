@@ -725,6 +725,7 @@ parent_refused(struct parent *p, enum admit_result why,
 	char		 addr[INET6_ADDRSTRLEN + 8];
 
 	p->p_refused[why]++;
+	p->p_mp.mp_refused[why - ADMIT_PER_ADDRESS]++;
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	if (p->p_refuse_logged[why] != 0 &&
 	    now.tv_sec - p->p_refuse_logged[why] < PARENT_REFUSE_LOG)

@@ -9,8 +9,10 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from wdtest import Daemon, build, check, need_root, wait_for
+from wdtest import (Daemon, build, check, free_port, need_root,  # noqa: E402
+                    wait_for)
 from abuseutil import open_conns  # noqa: E402
+from promtext import samples, value  # noqa: E402
 
 need_root()
 
@@ -54,13 +56,42 @@ def refused(s):
         return True
 
 
+def refusals(d, mport):
+    """widgetd_connections_refused_total by cause, from a scrape made from
+    an address of its own (the caps count scrapes too), once the scrape's
+    connection is counted out again."""
+    n = open_conns(d)
+    s = socket.create_connection(("127.0.0.1", mport), timeout=15,
+                                 source_address=("127.0.0.200", 0))
+    try:
+        s.sendall(build("GET", "/metrics", ["Connection: close"]))
+        data = b""
+        while True:
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+    finally:
+        s.close()
+    wait_for(lambda: open_conns(d) == n, 10)
+    text = data.split(b"\r\n\r\n", 1)[-1].decode()
+    m = samples(text) if data.startswith(b"HTTP/1.1 200") else {}
+    return {c: value(m, "widgetd_connections_refused_total", cause=c)
+            for c in ("address", "total", "memory")}
+
+
 # Silent connections are kept for a minute: only the caps close them.
+mport = free_port()
 d = Daemon(workers=2, limits="address_connections = 5; "
-           "total_connections = 9; header_timeout = 60; idle_timeout = 60;")
+           "total_connections = 9; header_timeout = 60; idle_timeout = 60;",
+           extra='metrics = { address = "127.0.0.1"; port = %d; };' % mport)
 try:
     d.start()
     # The start-up probes' connections are closed and counted out.
     check(wait_for(lambda: open_conns(d) == 0, 10), "no connection open")
+    r = refusals(d, mport)
+    check(r == {"address": 0, "total": 0, "memory": 0},
+          "nothing refused yet: %r" % r)
 
     held = [connect(d, "127.0.0.1") for _ in range(5)]
     check(wait_for(lambda: open_conns(d) == 5, 5), "5 held from 127.0.0.1")
@@ -68,6 +99,9 @@ try:
     check(refused(s), "the 6th connection from one address is closed "
           "unanswered (limits.address_connections = 5)")
     s.close()
+    r = refusals(d, mport)
+    check(r == {"address": 1, "total": 0, "memory": 0},
+          "widgetd_connections_refused_total counts it by cause: %r" % r)
     check(wait_for(lambda: "connection limit: 127.0.0.1 has 5 open "
                    "connections (limits.address_connections)"
                    in d.logtext(), 5),
@@ -98,6 +132,9 @@ try:
         x.close()
     check(wait_for(lambda: health(d, "127.0.0.9") == 200, 5),
           "all closed: served again")
+    r = refusals(d, mport)
+    check(r["address"] >= 1 and r["total"] >= 1 and r["memory"] == 0,
+          "widgetd_connections_refused_total counts the total cap: %r" % r)
     check(d.stop() == 0, "SIGTERM: exit status 0")
 finally:
     d.cleanup()
