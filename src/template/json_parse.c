@@ -488,6 +488,28 @@ jp_digits8(uint64_t w)
 	    0x3030303030303030ULL;
 }
 
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#define JP_LE	1
+#else
+#define JP_LE	0
+#endif
+
+/*
+ * How many of the eight bytes of w (little-endian) are digits before the
+ * first that is not.  Adding 6 carries out of a byte only when it is no
+ * digit, so the bytes up to the first non-digit are judged exactly.
+ */
+static inline int
+jp_ndigits8(uint64_t w)
+{
+	uint64_t	 bad;
+
+	bad = ((w & 0xf0f0f0f0f0f0f0f0ULL) ^ 0x3030303030303030ULL) |
+	    (((w + 0x0606060606060606ULL) & 0xf0f0f0f0f0f0f0f0ULL) ^
+	    0x3030303030303030ULL);
+	return bad == 0 ? 8 : __builtin_ctzll(bad) / 8;
+}
+
 /* Their value, first byte most significant: pairs, quads, then all. */
 static inline uint64_t
 jp_value8(uint64_t w)
@@ -499,13 +521,15 @@ jp_value8(uint64_t w)
 	return w;
 }
 
+/* the powers of ten that are exact doubles */
+static const double jp_p10[] = { 1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7,
+    1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19,
+    1e20, 1e21, 1e22 };
+
 /* Ints stay ints; floats use Clinger's fast path or strtod. */
 static struct tval *
 jp_number(struct jparse *jp)
 {
-	static const double p10[] = { 1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6,
-	    1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17,
-	    1e18, 1e19, 1e20, 1e21, 1e22 };
 	const char	*start = jp->jp_p, *p = start, *end = jp->jp_end;
 	const char	*dot = NULL, *exp = NULL;
 	char		 tmp[400], *endp;
@@ -583,7 +607,7 @@ jp_number(struct jparse *jp)
 		if (digits <= 15 && e10 >= -22 && e10 <= 22) {
 			double	 d = (double)mant;
 
-			d = e10 < 0 ? d / p10[-e10] : d * p10[e10];
+			d = e10 < 0 ? d / jp_p10[-e10] : d * jp_p10[e10];
 			return jp_float(jp, neg ? -d : d);
 		}
 	}
@@ -1060,18 +1084,57 @@ value:
 		goto value;
 	}
 	/*
-	 * A positive int of up to 17 digits (scores, counts, timestamps)
-	 * is read here; anything longer, with a fraction or an exponent
-	 * goes to jp_number from its start.
+	 * A positive int of up to 17 digits (scores, counts, timestamps) or
+	 * a positive decimal of up to 15 digits without an exponent (prices)
+	 * is read here; anything else that is a number goes to jp_number
+	 * from its start.
 	 */
-	if ((unsigned)(*p - '1') < 9) {
+	if ((unsigned)(*p - '0') < 10) {
 		int64_t		 iv = *p - '0';
 		const char	*d = p + 1;
+		uint64_t	 w;
+		int		 c;
 
+		if (*p == '0') {
+			if ((unsigned)(*d - '0') < 10)
+				goto scalar;	/* "01": jp_number's error */
+			goto digits;
+		}
+		/* the first eight bytes in one word (the NUL is readable) */
+		if (JP_LE && end + 1 - p >= 8) {
+			w = jp_load64(p);
+			c = jp_ndigits8(w);
+			if (c < 8)
+				w = w << (64 - 8 * c) |
+				    0x3030303030303030ULL >> (8 * c);
+			iv = (int64_t)jp_value8(w);
+			d = p + c;
+			if (c < 8)
+				goto digits;
+		}
 		while ((unsigned)(*d - '0') < 10 && d - p < 17)
 			iv = iv * 10 + (*d++ - '0');
-		if ((unsigned)(*d - '0') >= 10 && *d != '.' && *d != 'e' &&
-		    *d != 'E') {
+digits:
+		if (*d == '.' && (unsigned)(d[1] - '0') < 10) {
+			/*
+			 * Up to 15 digits and a power of ten up to 22 are
+			 * exact doubles: one division rounds correctly.
+			 */
+			for (q = d + 1; (unsigned)(*q - '0') < 10 &&
+			    q - p <= 15; q++)
+				iv = iv * 10 + (*q - '0');
+			if ((unsigned)(*q - '0') < 10 || *q == 'e' ||
+			    *q == 'E')
+				goto scalar;
+			if ((v = jp_float(jp, (double)iv /
+			    jp_p10[q - d - 1])) == NULL) {
+				jp_fail(jp, p, "out of memory");
+				goto fail;
+			}
+			p = q;
+			goto have;
+		}
+		if ((unsigned)(*d - '0') >= 10 && *d != 'e' && *d != 'E') {
 			if ((v = jp_int(jp, iv)) == NULL) {
 				jp_fail(jp, p, "out of memory");
 				goto fail;
@@ -1080,6 +1143,7 @@ value:
 			goto have;
 		}
 	}
+scalar:
 	if ((v = jp_scalar(jp, &p)) == NULL)
 		goto fail;
 	goto have;
