@@ -25,12 +25,22 @@
 
 /* --- Output ------------------------------------------------------------ */
 
+#define JD_MEMO	8	/* keys of a dict whose sorted order is kept */
+
 struct jdump {
 	struct buf	*jd_b;
 	int		 jd_mode;	/* 0 dumps, 1 tojson, 2 compact, 3 sorted compact */
 	int		 jd_indent;
 	char		*jd_err;
 	size_t		 jd_errlen;
+	/*
+	 * The last small dict sorted: its keys and their order.  A list of
+	 * dicts built by one dict literal or one JSON layout has the same
+	 * keys (the same values) in the same order row after row.
+	 */
+	const struct tval *jd_mkeys[JD_MEMO];
+	size_t		 jd_morder[JD_MEMO];
+	size_t		 jd_mn;
 };
 
 static int
@@ -180,7 +190,7 @@ jd_strval(struct jdump *jd, const struct tval *v)
 	    (b->b_max == 0 || b->b_len + len + 2 <= b->b_max)) {
 		o = b->b_p + b->b_len;
 		o[0] = '"';
-		memcpy(o + 1, v->u.s.p, len);
+		str_fill(o + 1, v->u.s.p, len);	/* short: no call */
 		o[len + 1] = '"';
 		o[len + 2] = '\0';
 		b->b_len += len + 2;
@@ -310,6 +320,15 @@ jd_dict(struct jdump *jd, const struct tval *d, int level)
 		return jd_fail(jd, "%s", "out of memory");
 	for (i = 0; i < n; i++)
 		order[i] = i;
+	if (sorted && n == jd->jd_mn) {
+		for (i = 0; i < n; i++)
+			if (d->u.d.e[i].de_key != jd->jd_mkeys[i])
+				break;
+		if (i == n) {
+			memcpy(order, jd->jd_morder, n * sizeof(*order));
+			sorted = 0;
+		}
+	}
 	if (sorted) {
 		/* insertion sort: dicts in templates are small */
 		for (i = 1; i < n; i++) {
@@ -329,6 +348,12 @@ jd_dict(struct jdump *jd, const struct tval *d, int level)
 				order[j] = order[j - 1];
 			}
 			order[j] = k;
+		}
+		if (n <= JD_MEMO) {
+			for (i = 0; i < n; i++)
+				jd->jd_mkeys[i] = d->u.d.e[i].de_key;
+			memcpy(jd->jd_morder, order, n * sizeof(*order));
+			jd->jd_mn = n;
 		}
 	}
 	buf_addc(jd->jd_b, '{');
@@ -417,6 +442,7 @@ json_dump(struct buf *b, const struct tval *v, int mode, int indent,
 	struct jdump	 jd;
 
 	jd.jd_b = b;
+	jd.jd_mn = 0;
 	jd.jd_mode = mode;
 	jd.jd_indent = indent;
 	jd.jd_err = err;
