@@ -33,3 +33,9 @@ tests_fuzz_fuzz_template_libfuzzer_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_LDFLAGS)
 # widgetctl render end to end (options, secrets shown as literals, errors)
 TESTS += tests/ctl_render.sh
 EXTRA_DIST += tests/ctl_render.sh
+
+# Fuzz target: from_json's parser, counted against arena (json_parse.c).
+FUZZ_TARGETS += tests/fuzz/fuzz_json
+tests_fuzz_fuzz_json_SOURCES = tests/fuzz/fuzz_json.c tests/fuzz/replay.c
+tests_fuzz_fuzz_json_libfuzzer_SOURCES = tests/fuzz/fuzz_json.c
+tests_fuzz_fuzz_json_libfuzzer_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_LDFLAGS)

@@ -279,6 +279,18 @@ START_TEST(value_json_parse_errors)
 		    "Expecting ',' delimiter: line 1 column 20 (char 19)" },
 		{ "{\"b\": \"{\\\"a\\\": 12 3}\"}",
 		    "Expecting ',' delimiter: line 1 column 10 (char 9)" },
+		/* in an object opened in its sibling's shape (json_parse.c) */
+		{ "{\"b\": \"[{\\\"a\\\": 1}, {\\\"a\\\": 2,}]\"}",
+		    "Expecting property name enclosed in double quotes: "
+		    "line 1 column 20 (char 19)" },
+		{ "{\"b\": \"[{\\\"a\\\": 1}, {\\\"a\\\" 2}]\"}",
+		    "Expecting ':' delimiter: line 1 column 17 (char 16)" },
+		{ "{\"b\": \"[{\\\"a\\\": 1}, {\\\"a\\\": 2 ]\"}",
+		    "Expecting ',' delimiter: line 1 column 20 (char 19)" },
+		{ "{\"b\": \"[{\\\"a\\\": 1}, {\\\"a\\u0001\\\": 2}]\"}",
+		    "Invalid control character at: line 1 column 15 (char 14)" },
+		{ "{\"b\": \"[{\\\"a\\\": 1}, {\\\"a\\\": ]\"}",
+		    "Expecting value: line 1 column 18 (char 17)" },
 	};
 	size_t	 i;
 

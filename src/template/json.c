@@ -25,12 +25,22 @@
 
 /* --- Output ------------------------------------------------------------ */
 
+#define JD_MEMO	8	/* keys of a dict whose sorted order is kept */
+
 struct jdump {
 	struct buf	*jd_b;
 	int		 jd_mode;	/* 0 dumps, 1 tojson, 2 compact, 3 sorted compact */
 	int		 jd_indent;
 	char		*jd_err;
 	size_t		 jd_errlen;
+	/*
+	 * The last small dict sorted: its keys and their order.  A list of
+	 * dicts built by one dict literal or one JSON layout has the same
+	 * keys (the same values) in the same order row after row.
+	 */
+	const struct tval *jd_mkeys[JD_MEMO];
+	size_t		 jd_morder[JD_MEMO];
+	size_t		 jd_mn;
 };
 
 static int
@@ -180,7 +190,7 @@ jd_strval(struct jdump *jd, const struct tval *v)
 	    (b->b_max == 0 || b->b_len + len + 2 <= b->b_max)) {
 		o = b->b_p + b->b_len;
 		o[0] = '"';
-		memcpy(o + 1, v->u.s.p, len);
+		str_fill(o + 1, v->u.s.p, len);	/* short: no call */
 		o[len + 1] = '"';
 		o[len + 2] = '\0';
 		b->b_len += len + 2;
@@ -296,9 +306,12 @@ key_less(const struct tval *a, const struct tval *b, int *lt)
 static int
 jd_dict(struct jdump *jd, const struct tval *d, int level)
 {
-	size_t	 i, j, n = d->u.d.n, *order, local[16];
-	int	 sorted = jd->jd_mode == 1 || jd->jd_mode == 3, lt;
-	int	 compact = jd->jd_mode >= 2;
+	const struct tval	*k;
+	struct buf		*b = jd->jd_b;
+	size_t			 i, j, n = d->u.d.n, *order, local[16], len;
+	int			 sorted = jd->jd_mode == 1 || jd->jd_mode == 3;
+	int			 compact = jd->jd_mode >= 2, lt;
+	char			*o;
 
 	if (n == 0) {
 		buf_adds(jd->jd_b, "{}");
@@ -310,13 +323,22 @@ jd_dict(struct jdump *jd, const struct tval *d, int level)
 		return jd_fail(jd, "%s", "out of memory");
 	for (i = 0; i < n; i++)
 		order[i] = i;
+	if (sorted && n == jd->jd_mn) {
+		for (i = 0; i < n; i++)
+			if (d->u.d.e[i].de_key != jd->jd_mkeys[i])
+				break;
+		if (i == n) {
+			memcpy(order, jd->jd_morder, n * sizeof(*order));
+			sorted = 0;
+		}
+	}
 	if (sorted) {
 		/* insertion sort: dicts in templates are small */
 		for (i = 1; i < n; i++) {
-			size_t	 k = order[i];
+			size_t	 ki = order[i];
 
 			for (j = i; j > 0; j--) {
-				if (key_less(d->u.d.e[k].de_key,
+				if (key_less(d->u.d.e[ki].de_key,
 				    d->u.d.e[order[j - 1]].de_key, &lt) == -1) {
 					if (order != local)
 						free(order);
@@ -328,7 +350,13 @@ jd_dict(struct jdump *jd, const struct tval *d, int level)
 					break;
 				order[j] = order[j - 1];
 			}
-			order[j] = k;
+			order[j] = ki;
+		}
+		if (n <= JD_MEMO) {
+			for (i = 0; i < n; i++)
+				jd->jd_mkeys[i] = d->u.d.e[i].de_key;
+			memcpy(jd->jd_morder, order, n * sizeof(*order));
+			jd->jd_mn = n;
 		}
 	}
 	buf_addc(jd->jd_b, '{');
@@ -339,9 +367,27 @@ jd_dict(struct jdump *jd, const struct tval *d, int level)
 			jd_sep(jd->jd_b, ',', jd->jd_indent < 0 && !compact);
 		if (jd->jd_indent >= 0)
 			jd_newline(jd, level + 1);
-		if (jd_key(jd, ent->de_key) == -1 ||
-		    (jd_sep(jd->jd_b, ':', !compact), 0) ||
-		    jd_value(jd, ent->de_val, level + 1) == -1) {
+		k = ent->de_key;
+		len = k->tv_type == TV_STR ? k->u.s.len : 0;
+		/* a key known to need no escape, its quotes and ": " at once */
+		if (k->tv_type == TV_STR && (k->tv_flags & TVF_JPLAIN) &&
+		    b->b_cap - b->b_len > len + 4 && (b->b_max == 0 ||
+		    b->b_len + len + 4 <= b->b_max)) {
+			o = b->b_p + b->b_len;
+			o[0] = '"';
+			str_fill(o + 1, k->u.s.p, len);
+			o[len + 1] = '"';
+			o[len + 2] = ':';
+			o[len + 3] = ' ';
+			b->b_len += len + (compact ? 3 : 4);
+			b->b_p[b->b_len] = '\0';
+		} else if (jd_key(jd, k) == -1 ||
+		    (jd_sep(b, ':', !compact), 0)) {
+			if (order != local)
+				free(order);
+			return -1;
+		}
+		if (jd_value(jd, ent->de_val, level + 1) == -1) {
 			if (order != local)
 				free(order);
 			return -1;
@@ -417,6 +463,7 @@ json_dump(struct buf *b, const struct tval *v, int mode, int indent,
 	struct jdump	 jd;
 
 	jd.jd_b = b;
+	jd.jd_mn = 0;
 	jd.jd_mode = mode;
 	jd.jd_indent = indent;
 	jd.jd_err = err;

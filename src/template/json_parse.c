@@ -9,7 +9,12 @@
  * stack and move into their container once its size is known, and object
  * keys are shared values — the template's own value when the template
  * uses that name (a lookup then compares one pointer), else one value per
- * document, found again through a small memo that needs no hashing.
+ * document, found again through a small memo that needs no hashing.  An
+ * object whose previous sibling was an object (the item before it in a
+ * list, or the value its parent's sibling had for the same key) is built
+ * in that sibling's shape: its entries and index copied at '{', each key
+ * checked byte for byte against the sibling's, each value stored in its
+ * final place; a key that differs sends the object down the general path.
  *
  * The document is a str's bytes, so a NUL follows its last byte: the
  * tests for an expected byte (a quote, a colon, a comma, a digit, white
@@ -35,6 +40,7 @@
 #define JP_FRAMES	32	/* open containers before the heap is asked */
 #define JP_PDEPTH	8	/* key predictions: object depths ... */
 #define JP_PPOS		16	/* ... and key positions in an object */
+#define JP_WASTE	2048	/* arena bytes a document may waste anyway */
 
 /* A key's bytes as two words: for up to 16 bytes they are the key. */
 struct jmemo {
@@ -74,6 +80,13 @@ struct jparse {
 	 * repeated keys.  Arena parses only.
 	 */
 	struct tval		*jp_shape[JP_PDEPTH];
+	/*
+	 * Bytes of the arena given to dicts opened in the shape of their
+	 * previous sibling that then took other keys: when they pass
+	 * jp_wmax, no more dicts are opened that way.
+	 */
+	size_t			 jp_waste;
+	size_t			 jp_wmax;
 };
 
 /*
@@ -475,6 +488,28 @@ jp_digits8(uint64_t w)
 	    0x3030303030303030ULL;
 }
 
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#define JP_LE	1
+#else
+#define JP_LE	0
+#endif
+
+/*
+ * How many of the eight bytes of w (little-endian) are digits before the
+ * first that is not.  Adding 6 carries out of a byte only when it is no
+ * digit, so the bytes up to the first non-digit are judged exactly.
+ */
+static inline int
+jp_ndigits8(uint64_t w)
+{
+	uint64_t	 bad;
+
+	bad = ((w & 0xf0f0f0f0f0f0f0f0ULL) ^ 0x3030303030303030ULL) |
+	    (((w + 0x0606060606060606ULL) & 0xf0f0f0f0f0f0f0f0ULL) ^
+	    0x3030303030303030ULL);
+	return bad == 0 ? 8 : __builtin_ctzll(bad) / 8;
+}
+
 /* Their value, first byte most significant: pairs, quads, then all. */
 static inline uint64_t
 jp_value8(uint64_t w)
@@ -486,13 +521,15 @@ jp_value8(uint64_t w)
 	return w;
 }
 
+/* the powers of ten that are exact doubles */
+static const double jp_p10[] = { 1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7,
+    1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19,
+    1e20, 1e21, 1e22 };
+
 /* Ints stay ints; floats use Clinger's fast path or strtod. */
 static struct tval *
 jp_number(struct jparse *jp)
 {
-	static const double p10[] = { 1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6,
-	    1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17,
-	    1e18, 1e19, 1e20, 1e21, 1e22 };
 	const char	*start = jp->jp_p, *p = start, *end = jp->jp_end;
 	const char	*dot = NULL, *exp = NULL;
 	char		 tmp[400], *endp;
@@ -570,7 +607,7 @@ jp_number(struct jparse *jp)
 		if (digits <= 15 && e10 >= -22 && e10 <= 22) {
 			double	 d = (double)mant;
 
-			d = e10 < 0 ? d / p10[-e10] : d * p10[e10];
+			d = e10 < 0 ? d / jp_p10[-e10] : d * jp_p10[e10];
 			return jp_float(jp, neg ? -d : d);
 		}
 	}
@@ -624,8 +661,8 @@ static const unsigned char jp_space[256] = {
  * dict of more than DICT_LINEAR entries gets its index here too, sized
  * so that it never grows (jp_dict_fill maintains it).
  */
-static struct tval *
-jp_container(struct varena *va, int type, size_t n)
+static inline struct tval *
+jp_container(struct varena *va, int type, size_t n, int zero)
 {
 	struct tval	*v;
 	size_t		 elem = type == TV_DICT ? sizeof(struct tdict_ent) :
@@ -648,7 +685,8 @@ jp_container(struct varena *va, int type, size_t n)
 		if ((v->u.d.idx = varena_alloc(va, ic * sizeof(uint32_t))) ==
 		    NULL)
 			return NULL;
-		memset(v->u.d.idx, 0, ic * sizeof(uint32_t));
+		if (zero)
+			memset(v->u.d.idx, 0, ic * sizeof(uint32_t));
 		v->u.d.idxcap = ic;
 	}
 	return v;
@@ -740,16 +778,19 @@ jp_dict_shaped(struct tval *d, const struct tval *shape, struct tval **kv,
 	return 1;
 }
 
-/* The children of the innermost open container, at depth, as it closes. */
+/*
+ * The children of the innermost open container, at depth, as it closes;
+ * raw: an object's keys were all read without an escape.
+ */
 static struct tval *
-jp_close(struct jparse *jp, int obj, size_t base, int depth)
+jp_close(struct jparse *jp, int obj, size_t base, int depth, int raw)
 {
 	struct tval	*c, **shape;
 	size_t		 n = jp->jp_nstack - base;
 
 	if (jp->jp_va != NULL) {
 		if ((c = jp_container(jp->jp_va, obj ? TV_DICT : TV_LIST,
-		    obj ? n / 2 : n)) == NULL)
+		    obj ? n / 2 : n, 1)) == NULL)
 			return NULL;
 		if (obj) {
 			shape = depth < JP_PDEPTH && n > 0 ?
@@ -761,6 +802,9 @@ jp_close(struct jparse *jp, int obj, size_t base, int depth)
 				if (shape != NULL && c->u.d.n == n / 2)
 					*shape = c;
 			}
+			/* its next sibling may be opened in its shape */
+			if (raw && c->u.d.n == n / 2 && n > 0)
+				c->tv_flags |= TVF_JSHAPE;
 		} else {
 			if (n > 0)
 				memcpy(c->u.l.v, jp->jp_stack + base,
@@ -793,6 +837,62 @@ jp_close(struct jparse *jp, int obj, size_t base, int depth)
 	c->u.l.n = n;
 	jp->jp_nstack = base;
 	return c;
+}
+
+/*
+ * A dict opened in the shape of its previous sibling (a dict of this
+ * parse with TVF_JSHAPE: distinct keys, each readable raw, and no
+ * duplicate dropped), before its keys are read: the sibling's entries
+ * and index are copied whole, and as each key is found to be the
+ * sibling's, its value replaces the sibling's in place.  No stack, no
+ * search for repeated keys, no hashing.
+ */
+static struct tval *
+jp_shaped_open(struct jparse *jp, const struct tval *shape)
+{
+	struct tval	*d;
+	size_t		 n = shape->u.d.n;
+
+	if ((d = jp_container(jp->jp_va, TV_DICT, n, 0)) == NULL)
+		return NULL;
+	memcpy(d->u.d.e, shape->u.d.e, n * sizeof(*d->u.d.e));
+	if (d->u.d.idx != NULL)
+		memcpy(d->u.d.idx, shape->u.d.idx,
+		    d->u.d.idxcap * sizeof(*d->u.d.idx));
+	d->u.d.n = n;
+	d->tv_flags |= TVF_JSHAPE;
+	return d;
+}
+
+/*
+ * A shaped dict that closed after its first n keys: those keys are
+ * distinct, so it is a dict of them with the index rebuilt.  It is no
+ * shape for others (its index is sized for more).
+ */
+static void
+jp_shaped_short(struct jparse *jp, struct tval *d, size_t n)
+{
+	uint32_t	*idx = d->u.d.idx;
+	size_t		 i, x, mask = d->u.d.idxcap - 1;
+
+	jp->jp_waste += (d->u.d.cap - n) * sizeof(*d->u.d.e);
+	d->u.d.n = n;
+	d->tv_flags &= ~TVF_JSHAPE;
+	if (idx == NULL)
+		return;
+	if (n <= DICT_LINEAR) {
+		jp->jp_waste += d->u.d.idxcap * sizeof(*idx);
+		d->u.d.idx = NULL;
+		d->u.d.idxcap = 0;
+		return;
+	}
+	memset(idx, 0, d->u.d.idxcap * sizeof(*idx));
+	for (i = 0; i < n; i++) {
+		for (x = d->u.d.e[i].de_hash & mask; idx[x] != 0;
+		    x = (x + 1) & mask)
+			;
+		idx[x] = (uint32_t)(i + 1);
+	}
 }
 
 /* A literal or a number at p; NULL (and *p unchanged) when it is not. */
@@ -866,9 +966,14 @@ jp_document(struct jparse *jp)
 		struct tval	**jf_pk;	/* the next key's prediction */
 		int		 jf_npk;	/* predictions left */
 		int		 jf_obj;
+		int		 jf_raw;	/* no key had an escape */
+		struct tval	*jf_dict;	/* a shaped dict (or NULL) */
+		struct tdict_ent *jf_de;	/* while a child is open: de */
 	}		 local[JP_FRAMES], *frames = local, *nf, *f;
-	struct tval	*v = NULL, **sp, **slim, **pk;
+	struct tval	*v = NULL, **sp, **slim, **pk, *sh;
+	struct tdict_ent *de = NULL, *dend = NULL;	/* a shaped dict's */
 	const char	*p, *end = jp->jp_end, *q;
+	size_t		 i, n;
 	int		 depth = 0, obj = 0;
 
 #define JP_SYNC()	(jp->jp_nstack = (size_t)(sp - jp->jp_stack))
@@ -930,12 +1035,40 @@ value:
 			memcpy(nf, local, sizeof(local));
 			frames = nf;
 		}
+		/*
+		 * An object's previous sibling: in a shaped dict, the value
+		 * its shape had for this key (still in the slot); in a list,
+		 * the item before.
+		 */
+		sh = NULL;
+		if (*p == '{' && jp->jp_waste <= jp->jp_wmax) {
+			if (de != NULL)
+				sh = de->de_val;
+			else if (!obj && depth > 0 && sp >
+			    jp->jp_stack + frames[depth - 1].jf_base)
+				sh = sp[-1];
+			if (sh != NULL && (sh->tv_type != TV_DICT ||
+			    !(sh->tv_flags & TVF_JSHAPE)))
+				sh = NULL;
+		}
+		if (depth > 0)
+			frames[depth - 1].jf_de = de;
 		obj = *p == '{';
 		f = &frames[depth];
 		f->jf_base = (size_t)(sp - jp->jp_stack);
 		f->jf_obj = obj;
 		f->jf_npk = 0;
-		if (obj && jp->jp_va != NULL && depth < JP_PDEPTH) {
+		f->jf_raw = 1;
+		f->jf_dict = NULL;
+		de = NULL;
+		if (sh != NULL) {
+			if ((f->jf_dict = jp_shaped_open(jp, sh)) == NULL) {
+				jp_fail(jp, p, "out of memory");
+				goto fail;
+			}
+			de = f->jf_dict->u.d.e;
+			dend = de + f->jf_dict->u.d.n;
+		} else if (obj && jp->jp_va != NULL && depth < JP_PDEPTH) {
 			f->jf_pk = jp->jp_pred[depth];
 			f->jf_npk = JP_PPOS;
 		}
@@ -951,18 +1084,57 @@ value:
 		goto value;
 	}
 	/*
-	 * A positive int of up to 17 digits (scores, counts, timestamps)
-	 * is read here; anything longer, with a fraction or an exponent
-	 * goes to jp_number from its start.
+	 * A positive int of up to 17 digits (scores, counts, timestamps) or
+	 * a positive decimal of up to 15 digits without an exponent (prices)
+	 * is read here; anything else that is a number goes to jp_number
+	 * from its start.
 	 */
-	if ((unsigned)(*p - '1') < 9) {
+	if ((unsigned)(*p - '0') < 10) {
 		int64_t		 iv = *p - '0';
 		const char	*d = p + 1;
+		uint64_t	 w;
+		int		 c;
 
+		if (*p == '0') {
+			if ((unsigned)(*d - '0') < 10)
+				goto scalar;	/* "01": jp_number's error */
+			goto digits;
+		}
+		/* the first eight bytes in one word (the NUL is readable) */
+		if (JP_LE && end + 1 - p >= 8) {
+			w = jp_load64(p);
+			c = jp_ndigits8(w);
+			if (c < 8)
+				w = w << (64 - 8 * c) |
+				    0x3030303030303030ULL >> (8 * c);
+			iv = (int64_t)jp_value8(w);
+			d = p + c;
+			if (c < 8)
+				goto digits;
+		}
 		while ((unsigned)(*d - '0') < 10 && d - p < 17)
 			iv = iv * 10 + (*d++ - '0');
-		if ((unsigned)(*d - '0') >= 10 && *d != '.' && *d != 'e' &&
-		    *d != 'E') {
+digits:
+		if (*d == '.' && (unsigned)(d[1] - '0') < 10) {
+			/*
+			 * Up to 15 digits and a power of ten up to 22 are
+			 * exact doubles: one division rounds correctly.
+			 */
+			for (q = d + 1; (unsigned)(*q - '0') < 10 &&
+			    q - p <= 15; q++)
+				iv = iv * 10 + (*q - '0');
+			if ((unsigned)(*q - '0') < 10 || *q == 'e' ||
+			    *q == 'E')
+				goto scalar;
+			if ((v = jp_float(jp, (double)iv /
+			    jp_p10[q - d - 1])) == NULL) {
+				jp_fail(jp, p, "out of memory");
+				goto fail;
+			}
+			p = q;
+			goto have;
+		}
+		if ((unsigned)(*d - '0') >= 10 && *d != 'e' && *d != 'E') {
 			if ((v = jp_int(jp, iv)) == NULL) {
 				jp_fail(jp, p, "out of memory");
 				goto fail;
@@ -971,6 +1143,7 @@ value:
 			goto have;
 		}
 	}
+scalar:
 	if ((v = jp_scalar(jp, &p)) == NULL)
 		goto fail;
 	goto have;
@@ -981,6 +1154,31 @@ key:
 			jp_fail(jp, p, "Expecting property name enclosed in "
 			    "double quotes");
 			goto fail;
+		}
+	}
+	if (de != NULL) {
+		if (de != dend && jp_predicted(de->de_key, p + 1, end)) {
+			p += de->de_key->u.s.len + 2;
+			goto colon;
+		}
+		f = &frames[depth - 1];
+		/*
+		 * Another key than the shape's: the entries so far go onto
+		 * the stack and the object goes on as any other.
+		 */
+		sh = f->jf_dict;
+		n = (size_t)(de - sh->u.d.e);
+		jp->jp_waste += sh->u.d.cap * sizeof(*de) +
+		    sh->u.d.idxcap * sizeof(*sh->u.d.idx);
+		f->jf_dict = NULL;
+		de = NULL;
+		for (i = 0; i < n; i++) {
+			JP_PUSH(sh->u.d.e[i].de_key);
+			JP_PUSH(sh->u.d.e[i].de_val);
+		}
+		if (depth - 1 < JP_PDEPTH && n < JP_PPOS) {
+			f->jf_pk = jp->jp_pred[depth - 1] + n;
+			f->jf_npk = JP_PPOS - (int)n;
 		}
 	}
 	pk = NULL;
@@ -998,12 +1196,14 @@ key:
 	if ((v = jp_key(jp)) == NULL)
 		goto fail;
 	/* no escapes: the raw bytes are the key's */
-	if (pk != NULL && v->tv_type == TV_STR &&
-	    (size_t)(jp->jp_p - p) == v->u.s.len + 2)
+	if (v->tv_type != TV_STR || (size_t)(jp->jp_p - p) != v->u.s.len + 2)
+		f->jf_raw = 0;
+	else if (pk != NULL)
 		*pk = v;
 	p = jp->jp_p;
 keyed:
 	JP_PUSH(v);
+colon:
 	/* JSON from an API has ": " or ":" (p[0] is no NUL: p[1] exists) */
 	if (p[0] == ':' && p[1] == ' ') {
 		p += 2;
@@ -1024,19 +1224,34 @@ keyed:
 	goto value;
 close:
 	depth--;
-	JP_SYNC();
-	v = jp_close(jp, frames[depth].jf_obj, frames[depth].jf_base, depth);
-	JP_LOAD();
-	if (v == NULL) {
-		jp_fail(jp, p, "out of memory");
-		goto fail;
+	f = &frames[depth];
+	if (de != NULL) {
+		v = f->jf_dict;
+		if (de != dend)
+			jp_shaped_short(jp, v, (size_t)(de - v->u.d.e));
+	} else {
+		JP_SYNC();
+		v = jp_close(jp, f->jf_obj, f->jf_base, depth, f->jf_raw);
+		JP_LOAD();
+		if (v == NULL) {
+			jp_fail(jp, p, "out of memory");
+			goto fail;
+		}
 	}
-	if (depth > 0)
-		obj = frames[depth - 1].jf_obj;
+	if (depth > 0) {
+		f = &frames[depth - 1];
+		obj = f->jf_obj;
+		if ((de = f->jf_de) != NULL)
+			dend = f->jf_dict->u.d.e + f->jf_dict->u.d.n;
+	}
 have:
 	if (depth == 0)
 		goto out;
-	JP_PUSH(v);
+	if (de != NULL) {
+		de->de_val = v;
+		de++;
+	} else
+		JP_PUSH(v);
 	if (p[0] == ',' && p[1] == ' ') {
 		p += 2;
 		if (obj)
@@ -1096,6 +1311,9 @@ json_parse(const char *s, size_t len, const struct tmpl *t,
 	jp->jp_end = s + len;
 	jp->jp_err = err;
 	jp->jp_errlen = errlen;
+	/* what is wasted stays within the document's size and a little */
+	jp->jp_wmax = va != NULL ? len + JP_WASTE : 0;
+	jp->jp_waste = va != NULL ? 0 : 1;
 	if ((v = jp_document(jp)) != NULL) {
 		JP_WS(jp->jp_p);
 		if (jp->jp_p != jp->jp_end) {

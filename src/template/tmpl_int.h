@@ -533,6 +533,7 @@ struct macro;
 #define TVF_ARENA	0x800	/* in a render's value arena (with IMMORTAL) */
 #define TVF_JPLAIN_KNOWN 0x1000	/* a str's bytes are known to need ... */
 #define TVF_JPLAIN	0x2000	/* ... no escape in JSON, tojson's included */
+#define TVF_JSHAPE	0x4000	/* from_json dict whose keys read raw (json_parse.c) */
 
 struct tval {
 	uint8_t		 tv_type;

@@ -140,16 +140,37 @@ buf_printf(struct buf *b, const char *fmt, ...)
 int
 buf_add_int(struct buf *b, int64_t v)
 {
+	static const char	 pairs[] =
+	    "00010203040506070809101112131415161718192021222324252627282930"
+	    "31323334353637383940414243444546474849505152535455565758596061"
+	    "62636465666768697071727374757677787980818283848586878889909192"
+	    "93949596979899";
 	char		 tmp[24], *p = tmp + sizeof(tmp);
 	uint64_t	 u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
+	size_t		 n;
 
-	do {
-		*--p = (char)('0' + u % 10);
-		u /= 10;
-	} while (u > 0);
+	/* two digits per division */
+	while (u >= 100) {
+		p -= 2;
+		memcpy(p, pairs + 2 * (u % 100), 2);
+		u /= 100;
+	}
+	if (u >= 10) {
+		p -= 2;
+		memcpy(p, pairs + 2 * u, 2);
+	} else
+		*--p = (char)('0' + u);
 	if (v < 0)
 		*--p = '-';
-	return buf_add(b, p, (size_t)(tmp + sizeof(tmp) - p));
+	n = (size_t)(tmp + sizeof(tmp) - p);
+	/* at most 20 bytes: copied without a call when they fit */
+	if (b->b_cap - b->b_len > n && (b->b_max == 0 ||
+	    b->b_len + n <= b->b_max)) {
+		str_fill(b->b_p + b->b_len, p, n);
+		b->b_len += n;
+		return 0;
+	}
+	return buf_add(b, p, n);
 }
 
 void
