@@ -68,6 +68,58 @@ intern_path(struct compiler *c, const struct tval *s)
 	}
 }
 
+/*
+ * The constant attribute path of a filter that walks one (sort,
+ * groupby, map, sum, ...): split now, once, into n_apath, where the
+ * filter finds it when its argument is this very constant.
+ */
+static void
+compile_apath(struct compiler *c, struct tnode *n)
+{
+	const struct tval	*src = NULL, *k;
+	const struct tnode	*kid;
+	size_t			 i, npos = 0;
+	int			 pos;
+
+	switch (n->n_fid) {
+	case FLT_GROUPBY:
+	case FLT_SUM:
+	case FLT_SELECTATTR:
+	case FLT_REJECTATTR:
+		pos = 0;
+		break;
+	case FLT_JOIN:
+	case FLT_UNIQUE:
+	case FLT_MIN:
+	case FLT_MAX:
+		pos = 1;
+		break;
+	case FLT_SORT:
+		pos = 2;
+		break;
+	case FLT_MAP:
+		pos = -1;
+		break;
+	default:
+		return;
+	}
+	for (i = 0; i < n->n_nkids; i++) {
+		kid = n->n_kids[i];
+		if (kid->n_kind == N_STARARGS || kid->n_kind == N_KWSTARARGS)
+			return;
+		if (kid->n_kind == N_KWARG) {
+			if (strcmp(kid->n_name, "attribute") == 0 &&
+			    (k = const_str(kid->n_a)) != NULL)
+				src = k;
+		} else if ((int)npos++ == pos &&
+		    (k = const_str(kid)) != NULL)
+			src = k;
+	}
+	if (src != NULL && src->u.s.len <= 256 &&
+	    (n->n_apath = apath_compile(c->c_t, src)) == NULL)
+		c->c_failed = 1;
+}
+
 /* The operands of a ~ chain, left to right, wherever its parentheses. */
 static size_t
 concat_operands(struct tnode *n, struct tnode **out, size_t max, size_t k)
@@ -168,6 +220,7 @@ compile_expr(struct compiler *c, struct tnode *n)
 	case N_FILTER:
 		n->n_ev = n->n_fid >= 0 && n->n_nkids == 0 ? ev_filter0 :
 		    ev_filter;
+		compile_apath(c, n);
 		break;
 	case N_TEST:
 		n->n_ev = ev_test;

@@ -125,6 +125,16 @@ eval_now(struct eval *e)
 	return e->e_now;
 }
 
+/*
+ * The node being evaluated: a filter's own while it runs (eval_filter
+ * sets it), where compile.c may have left it a split attribute path.
+ */
+const struct tnode *
+eval_node(struct eval *e)
+{
+	return e->e_node;
+}
+
 const struct tmpl *
 eval_tmpl(struct eval *e)
 {
