@@ -652,7 +652,8 @@ args_bind(struct eval *e, const struct args *a, const char *what,
 		out[i] = a->a_pos[i];
 	for (i = 0; i < a->a_nkw; i++) {
 		for (j = 0; j < nparams; j++)
-			if (strcmp(params[j], a->a_kwname[i]) == 0)
+			if (params[j][0] == a->a_kwname[i][0] &&
+			    strcmp(params[j], a->a_kwname[i]) == 0)
 				break;
 		if (j == nparams)
 			return eval_errorv(e, "%s() got an unexpected keyword "

@@ -101,11 +101,14 @@ apath_split(struct tmpl *ct, const struct tmpl *t, struct apath *ap,
 	const char	*p = s->u.s.p, *end = p + s->u.s.len, *dot;
 	struct tval	*k;
 
+	ap->ap_names = 1;
 	for (;;) {
 		if ((dot = memchr(p, '.', (size_t)(end - p))) == NULL)
 			dot = end;
 		if ((k = apath_key(ct, t, p, (size_t)(dot - p))) == NULL)
 			return -1;
+		if (k->tv_type != TV_STR)
+			ap->ap_names = 0;
 		ap->ap_seg[ap->ap_n].as_key = k;
 		ap->ap_seg[ap->ap_n].as_slot = 0;
 		ap->ap_seg[ap->ap_n++].as_own = ct == NULL;
@@ -157,10 +160,12 @@ apath_init(struct eval *e, struct apath *ap, const struct tval *attr)
 
 	/* not the whole struct: each part sets its own fields */
 	ap->ap_n = 0;
+	ap->ap_names = 1;
 	ap->ap_seg = ap->ap_local;
 	if (attr == NULL || attr->tv_type == TV_NONE)
 		return 0;
 	if (attr->tv_type == TV_INT) {
+		ap->ap_names = 0;
 		ap->ap_seg[0].as_key = (struct tval *)attr;
 		ap->ap_seg[0].as_own = 0;
 		ap->ap_seg[0].as_slot = 0;
@@ -216,10 +221,11 @@ apath_peek(struct apath *ap, struct tval *cur)
 {
 	struct apath_seg	*sg = ap->ap_seg, *end = sg + ap->ap_n;
 
+	if (!ap->ap_names)
+		return NULL;
 	for (; sg < end; sg++) {
-		if (cur->tv_type != TV_DICT || sg->as_key->tv_type != TV_STR ||
-		    (cur = dict_get_key(cur, sg->as_key, &sg->as_slot)) ==
-		    NULL)
+		if (cur->tv_type != TV_DICT || (cur = dict_get_key(cur,
+		    sg->as_key, &sg->as_slot)) == NULL)
 			return NULL;
 	}
 	return cur;
@@ -264,7 +270,7 @@ apath_walk(struct eval *e, struct apath *ap, struct tval *item,
  * Jinja2 tests `default is not None`); lower is ignore_case's LK_ mode.
  */
 static struct tval *
-apath_get(struct eval *e, struct apath *ap, struct tval *item,
+apath_get_slow(struct eval *e, struct apath *ap, struct tval *item,
     struct tval *dflt, int lower)
 {
 	struct tval	*cur;
@@ -282,10 +288,27 @@ apath_get(struct eval *e, struct apath *ap, struct tval *item,
 	}
 	/* most keys need no lowering, and a folded sort keeps ASCII ones */
 	if (lower == LK_NONE || cur->tv_type != TV_STR ||
-	    (lower == LK_FOLD && (cur->tv_flags & (TVF_ASCII_KNOWN |
-	    TVF_ASCII)) == (TVF_ASCII_KNOWN | TVF_ASCII)))
+	    (lower == LK_FOLD && tval_is_ascii(cur)))
 		return cur;
 	return lower_key(cur, lower);
+}
+
+/* The same, the common case inline: found, and no lowering to do. */
+static inline struct tval *
+apath_get(struct eval *e, struct apath *ap, struct tval *item,
+    struct tval *dflt, int lower)
+{
+	struct tval	*cur;
+
+	if ((cur = apath_peek(ap, item)) == NULL || cur->tv_type == TV_UNDEF)
+		return apath_get_slow(e, ap, item, dflt, lower);
+	if (lower == LK_NONE || cur->tv_type != TV_STR)
+		return tval_ref(cur);
+	if (lower == LK_FOLD && ((cur->tv_flags & (TVF_ASCII_KNOWN |
+	    TVF_ASCII)) == (TVF_ASCII_KNOWN | TVF_ASCII) ||
+	    tval_is_ascii(cur)))
+		return tval_ref(cur);
+	return lower_key(tval_ref(cur), lower);
 }
 
 /* --- Sorting ----------------------------------------------------------- */
@@ -347,9 +370,21 @@ static uint64_t
 str_prefix(const struct tval *v, int fold)
 {
 	const uint64_t	 h = 0x8080808080808080ULL, l = 0x0101010101010101ULL;
+	const char	*p = v->u.s.p;
+	size_t		 n = v->u.s.len, i;
 	uint64_t	 w = 0, t;
+	uint32_t	 a, b;
 
-	memcpy(&w, v->u.s.p, v->u.s.len < 8 ? v->u.s.len : 8);
+	/* loads of a constant size: no call to copy a few bytes */
+	if (n >= 8)
+		memcpy(&w, p, 8);
+	else if (n >= 4) {
+		memcpy(&a, p, 4);
+		memcpy(&b, p + n - 4, 4);
+		w = a | (uint64_t)b << ((n - 4) * 8);
+	} else
+		for (i = 0; i < n; i++)
+			w |= (uint64_t)(unsigned char)p[i] << (i * 8);
 	if (fold) {
 		/* a byte from 'A' to 'Z' (high bit clear) gains 0x20 */
 		t = w & ~h;
@@ -510,9 +545,23 @@ sort_values(struct eval *e, struct tval **items, size_t n, struct tval **keys,
  * lower case unless case_sensitive.  multi: "a,b" is a list of keys
  * (make_multi_attrgetter).
  */
+#define KEYS_LOCAL	64
+
+/* Keys made into a caller's buf of KEYS_LOCAL, or malloc'd past it. */
+static void
+keys_free(struct tval **keys, size_t n, struct tval **buf)
+{
+	size_t	 i;
+
+	for (i = 0; i < n; i++)
+		tval_unref(keys[i]);
+	if (keys != buf)
+		free(keys);
+}
+
 static struct tval **
 make_keys(struct eval *e, struct tval **items, size_t n,
-    const struct tval *attr, int lower, int multi)
+    const struct tval *attr, int lower, int multi, struct tval **buf)
 {
 	struct apath	 paths[APATH_INLINE], *ap = paths;
 	struct tval	**keys = NULL, *part, *l;
@@ -549,7 +598,9 @@ make_keys(struct eval *e, struct tval **items, size_t n,
 			return NULL;
 		multi = 0;
 	}
-	if ((keys = calloc(n ? n : 1, sizeof(*keys))) == NULL) {
+	if (n <= KEYS_LOCAL)
+		keys = buf;
+	else if ((keys = calloc(n, sizeof(*keys))) == NULL) {
 		eval_oom(e);
 		goto out;
 	}
@@ -570,7 +621,7 @@ make_keys(struct eval *e, struct tval **items, size_t n,
 		if (keys[i] == NULL) {
 			if (!eval_failed(e))
 				eval_oom(e);
-			items_free(keys, i);
+			keys_free(keys, i, buf);
 			keys = NULL;
 			goto out;
 		}
@@ -897,7 +948,7 @@ filter_sort(struct eval *e, struct tval *in, struct args *a)
 {
 	static const char *const params[] = { "reverse", "case_sensitive",
 	    "attribute" };
-	struct tval		*v[3], **keys, *l;
+	struct tval		*v[3], **keys, *kbuf[KEYS_LOCAL], *l;
 	size_t			 n;
 	int			 rc, fold;
 
@@ -908,13 +959,13 @@ filter_sort(struct eval *e, struct tval *in, struct args *a)
 		return NULL;
 	n = l->u.l.n;
 	if ((keys = make_keys(e, l->u.l.v, n, v[2], fold ? LK_FOLD : LK_NONE,
-	    1)) == NULL) {
+	    1, kbuf)) == NULL) {
 		tval_unref(l);
 		return NULL;
 	}
 	rc = sort_values(e, l->u.l.v, n, keys, (fold ? SORT_FOLD : 0) |
 	    (v[0] != NULL && tval_truth(v[0]) ? SORT_REVERSE : 0));
-	items_free(keys, n);
+	keys_free(keys, n, kbuf);
 	if (rc == -1) {
 		tval_unref(l);
 		return NULL;
@@ -987,14 +1038,14 @@ struct tval *
 filter_unique(struct eval *e, struct tval *in, struct args *a)
 {
 	static const char *const params[] = { "case_sensitive", "attribute" };
-	struct tval		*v[2], **items, **keys, *seen, *l;
+	struct tval		*v[2], **items, **keys, *kbuf[KEYS_LOCAL], *seen, *l;
 	size_t			 n, i;
 
 	FILTER_BIND("unique", params, 0);
 	if (eval_iterate(e, in, &items, &n) == -1)
 		return NULL;
 	if ((keys = make_keys(e, items, n, v[1], v[0] != NULL &&
-	    tval_truth(v[0]) ? LK_NONE : LK_LOWER, 0)) == NULL) {
+	    tval_truth(v[0]) ? LK_NONE : LK_LOWER, 0, kbuf)) == NULL) {
 		items_free(items, n);
 		return NULL;
 	}
@@ -1015,14 +1066,14 @@ filter_unique(struct eval *e, struct tval *in, struct args *a)
 			goto oom;
 	}
 	items_free(items, n);
-	items_free(keys, n);
+	keys_free(keys, n, kbuf);
 	tval_unref(seen);
 	return l;
 oom:
 	eval_error(e, "out of memory");
 fail:
 	items_free(items, n);
-	items_free(keys, n);
+	keys_free(keys, n, kbuf);
 	tval_unref(seen);
 	tval_unref(l);
 	return NULL;
@@ -1033,7 +1084,7 @@ static struct tval *
 minmax(struct eval *e, struct tval *in, struct args *a, int max)
 {
 	static const char *const params[] = { "case_sensitive", "attribute" };
-	struct tval		*v[2], **items, **keys, *r;
+	struct tval		*v[2], **items, **keys, *kbuf[KEYS_LOCAL], *r;
 	size_t			 n, i, best = 0;
 	int			 lt;
 
@@ -1046,7 +1097,7 @@ minmax(struct eval *e, struct tval *in, struct args *a, int max)
 		    NULL);
 	}
 	if ((keys = make_keys(e, items, n, v[1], v[0] != NULL &&
-	    tval_truth(v[0]) ? LK_NONE : LK_LOWER, 0)) == NULL) {
+	    tval_truth(v[0]) ? LK_NONE : LK_LOWER, 0, kbuf)) == NULL) {
 		items_free(items, n);
 		return NULL;
 	}
@@ -1055,7 +1106,7 @@ minmax(struct eval *e, struct tval *in, struct args *a, int max)
 		if ((lt = eval_compare(e, max ? OP_GT : OP_LT, keys[i],
 		    keys[best])) == -1) {
 			items_free(items, n);
-			items_free(keys, n);
+			keys_free(keys, n, kbuf);
 			return NULL;
 		}
 		if (lt)
@@ -1063,7 +1114,7 @@ minmax(struct eval *e, struct tval *in, struct args *a, int max)
 	}
 	r = tval_ref(items[best]);
 	items_free(items, n);
-	items_free(keys, n);
+	keys_free(keys, n, kbuf);
 	return r;
 }
 
@@ -1173,6 +1224,7 @@ gkey_cmp(const struct tval *x, const struct tval *y, int fold)
 struct group {
 	size_t		 g_first;	/* its first item */
 	size_t		 g_n;
+	uint64_t	 g_pre;		/* its key's first bytes (str_prefix) */
 	uint8_t		 g_met;		/* its index in gi[] */
 	struct tval	*g_members;
 };
@@ -1182,21 +1234,29 @@ group_strs(struct tval **keys, size_t n, int fold, struct group *g,
     uint8_t *gi)
 {
 	struct group	 t;
+	struct tval	*k;
+	uint64_t	 pre;
 	size_t		 ng = 0, i, j, last = 0;
 
 	for (i = 0; i < n; i++)
 		if (keys[i]->tv_type != TV_STR)
 			return 0;
+	/* keys of eight bytes or fewer are alike when their prefixes are */
+#define GROUP_IS(gr, k, pre)	((gr)->g_pre == (pre) &&		\
+	    keys[(gr)->g_first]->u.s.len == (k)->u.s.len &&		\
+	    ((k)->u.s.len <= 8 || gkey_eq(keys[(gr)->g_first], (k), fold)))
 	for (i = 0; i < n; i++) {
-		if (ng == 0 || !gkey_eq(keys[g[last].g_first], keys[i], fold)) {
-			for (j = 0; j < ng && !gkey_eq(keys[g[j].g_first],
-			    keys[i], fold); j++)
+		k = keys[i];
+		pre = str_prefix(k, fold);
+		if (ng == 0 || !GROUP_IS(&g[last], k, pre)) {
+			for (j = 0; j < ng && !GROUP_IS(&g[j], k, pre); j++)
 				;
 			if (j == ng) {
 				if (ng == GROUPS_MAX)
 					return 0;
 				g[ng].g_first = i;
 				g[ng].g_n = 0;
+				g[ng].g_pre = pre;
 				g[ng].g_met = (uint8_t)ng;
 				g[ng++].g_members = NULL;
 			}
@@ -1205,6 +1265,7 @@ group_strs(struct tval **keys, size_t n, int fold, struct group *g,
 		g[last].g_n++;
 		gi[i] = (uint8_t)last;
 	}
+#undef GROUP_IS
 	/* the groups in key order: distinct keys, any sort will do */
 	for (i = 1; i < ng; i++) {
 		t = g[i];
@@ -1257,7 +1318,7 @@ filter_groupby(struct eval *e, struct tval *in, struct args *a)
 	static const char *const params[] = { "attribute", "default",
 	    "case_sensitive" };
 	struct tval		*v[3], **items, **keys, *out = NULL, *grp = NULL;
-	struct tval		*members = NULL;
+	struct tval		*members = NULL, *kbuf[KEYS_LOCAL];
 	struct apath		 local, *ap;
 	struct group		 g[GROUPS_MAX];
 	uint8_t			 gil[256], *gi = gil, rank[GROUPS_MAX];
@@ -1272,7 +1333,8 @@ filter_groupby(struct eval *e, struct tval *in, struct args *a)
 		apath_done(ap, &local);
 		return NULL;
 	}
-	if ((keys = calloc(n ? n : 1, sizeof(*keys))) == NULL) {
+	if ((keys = n <= KEYS_LOCAL ? kbuf : calloc(n, sizeof(*keys))) ==
+	    NULL) {
 		apath_done(ap, &local);
 		items_free(items, n);
 		return eval_oom(e);
@@ -1281,7 +1343,7 @@ filter_groupby(struct eval *e, struct tval *in, struct args *a)
 		if ((keys[i] = apath_get(e, ap, items[i], v[1], cs ? LK_NONE :
 		    LK_FOLD)) == NULL) {
 			apath_done(ap, &local);
-			items_free(keys, i);
+			keys_free(keys, i, kbuf);
 			items_free(items, n);
 			return NULL;
 		}
@@ -1338,7 +1400,7 @@ done:
 		free(gi);
 	apath_done(ap, &local);
 	items_free(items, n);
-	items_free(keys, n);
+	keys_free(keys, n, kbuf);
 	return out;
 oom:
 	eval_error(e, "out of memory");
@@ -1349,7 +1411,7 @@ fail:
 		free(gi);
 	apath_done(ap, &local);
 	items_free(items, n);
-	items_free(keys, n);
+	keys_free(keys, n, kbuf);
 	tval_unref(out);
 	return NULL;
 }

@@ -61,6 +61,15 @@ assign(struct eval *e, struct scope *sc, const struct tnode *target,
 		return 0;
 	case N_TUPLE:
 		e->e_node = target;
+		/* a sequence of the right length is unpacked without a copy */
+		if ((v->tv_type == TV_LIST || v->tv_type == TV_TUPLE) &&
+		    v->u.l.n == target->n_nkids) {
+			for (i = 0; i < target->n_nkids && rc == 0; i++)
+				rc = assign(e, sc, target->n_kids[i],
+				    tval_ref(v->u.l.v[i]));
+			tval_unref(v);
+			return rc;
+		}
 		if (eval_iterate(e, v, &items, &n) == -1) {
 			tval_unref(v);
 			return -1;

@@ -907,6 +907,7 @@ struct apath_seg {
 };
 struct apath {
 	size_t			 ap_n;
+	int			 ap_names;	/* every part is a str */
 	struct apath_seg	*ap_seg;
 	const struct tval	*ap_src;	/* compiled from this constant */
 	struct apath_seg	 ap_local[APATH_INLINE];
