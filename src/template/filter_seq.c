@@ -498,6 +498,84 @@ merge_sort(struct sortctx *sc, struct sortent *v, struct sortent *tmp,
 		v[o] = tmp[j++];
 }
 
+/*
+ * Keys whose prefixes decide (all strings or all ints) are sorted as
+ * (prefix, index) pairs, a strict order of two integers, and then each
+ * run of equal prefixes by the full comparison, stably: the order of
+ * sorted() with fewer and cheaper comparisons than merge_sort's.  A
+ * reverse sort takes the prefixes' complement (equal ones keep their
+ * first order, as Python's reverse=True does).
+ */
+struct prekey {
+	uint64_t	 pk_pre;
+	uint64_t	 pk_i;
+};
+
+#define PK_BEFORE(a, b)	((a)->pk_pre < (b)->pk_pre ||			\
+	((a)->pk_pre == (b)->pk_pre && (a)->pk_i < (b)->pk_i))
+#define PK_RUN_MAX	16	/* longer runs of one prefix: merge_sort */
+
+static void
+pk_sort(struct prekey *v, struct prekey *tmp, size_t n)
+{
+	size_t		 mid = n / 2, i, j, o;
+	struct prekey	 x;
+
+	if (n <= 16) {
+		for (i = 1; i < n; i++) {
+			x = v[i];
+			for (j = i; j > 0 && PK_BEFORE(&x, &v[j - 1]); j--)
+				v[j] = v[j - 1];
+			v[j] = x;
+		}
+		return;
+	}
+	pk_sort(v, tmp, mid);
+	pk_sort(v + mid, tmp, n - mid);
+	if (!PK_BEFORE(&v[mid], &v[mid - 1]))
+		return;
+	memcpy(tmp, v, n * sizeof(*v));
+	for (i = 0, j = mid, o = 0; i < mid && j < n; o++)
+		v[o] = PK_BEFORE(&tmp[j], &tmp[i]) ? tmp[j++] : tmp[i++];
+	while (i < mid)
+		v[o++] = tmp[i++];
+	while (j < n)
+		v[o++] = tmp[j++];
+}
+
+/*
+ * pk[] (room for 2n) gets the sorted order as indexes into se[]; 0, or
+ * -1 when a run of equal prefixes is too long (use merge_sort).
+ */
+static int
+sort_prefixed(struct sortctx *sc, const struct sortent *se, size_t n,
+    struct prekey *pk)
+{
+	struct prekey	 x;
+	size_t		 i, j, s, t;
+
+	for (i = 0; i < n; i++) {
+		pk[i].pk_pre = sc->sc_reverse ? ~se[i].se_pre : se[i].se_pre;
+		pk[i].pk_i = i;
+	}
+	pk_sort(pk, pk + n, n);
+	for (s = 0; s < n; s = t) {
+		for (t = s + 1; t < n && pk[t].pk_pre == pk[s].pk_pre; t++)
+			;
+		if (t - s > PK_RUN_MAX)
+			return -1;
+		/* in first order already: insertion keeps equal ones so */
+		for (i = s + 1; i < t; i++) {
+			x = pk[i];
+			for (j = i; j > s && sort_before(sc, &se[x.pk_i],
+			    &se[pk[j - 1].pk_i]); j--)
+				pk[j] = pk[j - 1];
+			pk[j] = x;
+		}
+	}
+	return 0;
+}
+
 /* Sort items in place by keys (or by themselves), stably, like sorted(). */
 int
 sort_values(struct eval *e, struct tval **items, size_t n, struct tval **keys,
@@ -505,6 +583,7 @@ sort_values(struct eval *e, struct tval **items, size_t n, struct tval **keys,
 {
 	struct sortctx	 sc;
 	struct sortent	 local[2 * 64], *se = local;
+	struct prekey	 pklocal[2 * 64], *pk = pklocal;
 	size_t		 i, nstr = 0, nint = 0;
 
 	if (n < 2)
@@ -514,6 +593,10 @@ sort_values(struct eval *e, struct tval **items, size_t n, struct tval **keys,
 	if (n > 64 && (n > SIZE_MAX / 2 / sizeof(*se) ||
 	    (se = malloc(2 * n * sizeof(*se))) == NULL))
 		return eval_errorv(e, "out of memory");
+	if (n > 64 && (pk = malloc(2 * n * sizeof(*pk))) == NULL) {
+		free(se);
+		return eval_errorv(e, "out of memory");
+	}
 	/* sorting by the items themselves: they are their own keys */
 	for (i = 0; i < n; i++) {
 		se[i].se_item = items[i];
@@ -529,14 +612,24 @@ sort_values(struct eval *e, struct tval **items, size_t n, struct tval **keys,
 	for (i = 0; sc.sc_pre && i < n; i++)
 		se[i].se_pre = nstr == n ? str_prefix(se[i].se_key,
 		    sc.sc_fold) : (uint64_t)se[i].se_key->u.i ^ (1ULL << 63);
-	merge_sort(&sc, se, se + n, n);
-	for (i = 0; i < n; i++) {
-		items[i] = se[i].se_item;
-		if (keys != NULL)
-			keys[i] = se[i].se_key;
+	if (sc.sc_pre && sort_prefixed(&sc, se, n, pk) == 0) {
+		for (i = 0; i < n; i++) {
+			items[i] = se[pk[i].pk_i].se_item;
+			if (keys != NULL)
+				keys[i] = se[pk[i].pk_i].se_key;
+		}
+	} else {
+		merge_sort(&sc, se, se + n, n);
+		for (i = 0; i < n; i++) {
+			items[i] = se[i].se_item;
+			if (keys != NULL)
+				keys[i] = se[i].se_key;
+		}
 	}
 	if (se != local)
 		free(se);
+	if (pk != pklocal)
+		free(pk);
 	return sc.sc_failed ? -1 : 0;
 }
 
