@@ -295,6 +295,46 @@ set_is_append(const struct tnode *n)
 	    l->n_a->n_key == t->n_a->n_key;
 }
 
+static int	names_loop(const struct tnode *);
+
+/* Whether one of kids or a node below them names the variable loop. */
+static int
+kids_name_loop(struct tnode *const *kids, size_t n)
+{
+	size_t	 i;
+
+	for (i = 0; i < n; i++)
+		if (names_loop(kids[i]))
+			return 1;
+	return 0;
+}
+
+static int
+names_loop(const struct tnode *n)
+{
+	if (n == NULL)
+		return 0;
+	if (n->n_kind == N_NAME && n->n_namelen == 4 &&
+	    memcmp(n->n_name, "loop", 4) == 0)
+		return 1;
+	return names_loop(n->n_a) || names_loop(n->n_b) ||
+	    names_loop(n->n_c) || names_loop(n->n_target) ||
+	    kids_name_loop(n->n_kids, n->n_nkids) ||
+	    kids_name_loop(n->n_kids2, n->n_nkids2);
+}
+
+/*
+ * A loop whose body never names loop needs no loop object: nothing could
+ * reach it (a macro sees the scope it was defined in, and one defined in
+ * the body is part of the body).
+ */
+static int
+for_needs_loop(const struct tnode *n)
+{
+	return (n->n_flags & NF_RECURSIVE) ||
+	    kids_name_loop(n->n_kids, n->n_nkids);
+}
+
 static void
 compile_stmt(struct compiler *c, struct tnode *n)
 {
@@ -312,6 +352,8 @@ compile_stmt(struct compiler *c, struct tnode *n)
 		break;
 	case N_FOR:
 		n->n_ex = ex_for;
+		if (!for_needs_loop(n))
+			n->n_flags |= NF_NOLOOP;
 		break;
 	case N_SET:
 		n->n_ex = set_is_append(n) ? ex_set_append : ex_set;

@@ -215,6 +215,7 @@ struct tnode {
 #define NF_VARARGS	0x04	/* N_MACRO body uses varargs */
 #define NF_KWARGS	0x08	/* N_MACRO body uses kwargs */
 #define NF_CALLER	0x10	/* N_MACRO body uses caller */
+#define NF_NOLOOP	0x20	/* N_FOR body never names loop: none bound */
 
 struct tmpl {
 	struct arena	 t_arena;
