@@ -1416,20 +1416,20 @@ filter_groupby(struct eval *e, struct tval *in, struct args *a)
 	struct group		 g[GROUPS_MAX];
 	uint8_t			 gil[256], *gi = gil, rank[GROUPS_MAX];
 	size_t			 n, i, ng = 0, k;
-	int			 cs, rc;
+	int			 cs, rc, own;
 
 	FILTER_BIND("groupby", params, 1);
 	cs = v[2] != NULL && tval_truth(v[2]);
 	if ((ap = apath_get_path(e, &local, v[0])) == NULL)
 		return NULL;
-	if (eval_iterate(e, in, &items, &n) == -1) {
+	if (seq_items(e, in, &items, &n, &own) == -1) {
 		apath_done(ap, &local);
 		return NULL;
 	}
 	if ((keys = n <= KEYS_LOCAL ? kbuf : calloc(n, sizeof(*keys))) ==
 	    NULL) {
 		apath_done(ap, &local);
-		items_free(items, n);
+		seq_done(items, n, own);
 		return eval_oom(e);
 	}
 	for (i = 0; i < n; i++)
@@ -1437,7 +1437,7 @@ filter_groupby(struct eval *e, struct tval *in, struct args *a)
 		    LK_FOLD)) == NULL) {
 			apath_done(ap, &local);
 			keys_free(keys, i, kbuf);
-			items_free(items, n);
+			seq_done(items, n, own);
 			return NULL;
 		}
 	if ((out = tval_list()) == NULL)
@@ -1471,6 +1471,17 @@ filter_groupby(struct eval *e, struct tval *in, struct args *a)
 	 * groups are runs of equal keys after a stable sort, like
 	 * itertools.groupby
 	 */
+	/* the sort reorders the items: not the input's own array */
+	if (!own && n > 0) {
+		struct tval	**copy;
+
+		if ((copy = malloc(n * sizeof(*copy))) == NULL)
+			goto oom;
+		for (i = 0; i < n; i++)
+			copy[i] = tval_ref(items[i]);
+		items = copy;
+		own = 1;
+	}
 	rc = sort_values(e, items, n, keys, cs ? 0 : SORT_FOLD);
 	if (rc == -1)
 		goto fail;
@@ -1492,7 +1503,7 @@ done:
 	if (gi != gil)
 		free(gi);
 	apath_done(ap, &local);
-	items_free(items, n);
+	seq_done(items, n, own);
 	keys_free(keys, n, kbuf);
 	return out;
 oom:
@@ -1503,7 +1514,7 @@ fail:
 	if (gi != gil)
 		free(gi);
 	apath_done(ap, &local);
-	items_free(items, n);
+	seq_done(items, n, own);
 	keys_free(keys, n, kbuf);
 	tval_unref(out);
 	return NULL;
