@@ -30,14 +30,19 @@ const struct builtin builtins[BI__COUNT] = {
 #undef X_FN
 #undef X_M
 
-/* Compile-time (and map()/select() name) lookups: a scan is enough. */
+/*
+ * Compile-time (and map()/select() name) lookups: a scan of the kind's
+ * part of the table (the lists follow one another), first bytes first.
+ */
 int
 builtin_find(enum builtin_kind kind, const char *name)
 {
-	int	 i;
+	static const int	 first[] = { 0, TST_BOOLEAN, FN_RANGE,
+	    M_S_LOWER, BI__COUNT };
+	int			 i;
 
-	for (i = 0; i < BI__COUNT; i++)
-		if (builtins[i].bi_kind == kind &&
+	for (i = first[kind]; i < first[kind + 1]; i++)
+		if (builtins[i].bi_name[0] == name[0] &&
 		    strcmp(builtins[i].bi_name, name) == 0)
 			return i;
 	return -1;

@@ -68,6 +68,58 @@ intern_path(struct compiler *c, const struct tval *s)
 	}
 }
 
+/*
+ * The constant attribute path of a filter that walks one (sort,
+ * groupby, map, sum, ...): split now, once, into n_apath, where the
+ * filter finds it when its argument is this very constant.
+ */
+static void
+compile_apath(struct compiler *c, struct tnode *n)
+{
+	const struct tval	*src = NULL, *k;
+	const struct tnode	*kid;
+	size_t			 i, npos = 0;
+	int			 pos;
+
+	switch (n->n_fid) {
+	case FLT_GROUPBY:
+	case FLT_SUM:
+	case FLT_SELECTATTR:
+	case FLT_REJECTATTR:
+		pos = 0;
+		break;
+	case FLT_JOIN:
+	case FLT_UNIQUE:
+	case FLT_MIN:
+	case FLT_MAX:
+		pos = 1;
+		break;
+	case FLT_SORT:
+		pos = 2;
+		break;
+	case FLT_MAP:
+		pos = -1;
+		break;
+	default:
+		return;
+	}
+	for (i = 0; i < n->n_nkids; i++) {
+		kid = n->n_kids[i];
+		if (kid->n_kind == N_STARARGS || kid->n_kind == N_KWSTARARGS)
+			return;
+		if (kid->n_kind == N_KWARG) {
+			if (strcmp(kid->n_name, "attribute") == 0 &&
+			    (k = const_str(kid->n_a)) != NULL)
+				src = k;
+		} else if ((int)npos++ == pos &&
+		    (k = const_str(kid)) != NULL)
+			src = k;
+	}
+	if (src != NULL && src->u.s.len <= 256 &&
+	    (n->n_apath = apath_compile(c->c_t, src)) == NULL)
+		c->c_failed = 1;
+}
+
 /* The operands of a ~ chain, left to right, wherever its parentheses. */
 static size_t
 concat_operands(struct tnode *n, struct tnode **out, size_t max, size_t k)
@@ -168,6 +220,7 @@ compile_expr(struct compiler *c, struct tnode *n)
 	case N_FILTER:
 		n->n_ev = n->n_fid >= 0 && n->n_nkids == 0 ? ev_filter0 :
 		    ev_filter;
+		compile_apath(c, n);
 		break;
 	case N_TEST:
 		n->n_ev = ev_test;
@@ -242,6 +295,46 @@ set_is_append(const struct tnode *n)
 	    l->n_a->n_key == t->n_a->n_key;
 }
 
+static int	names_loop(const struct tnode *);
+
+/* Whether one of kids or a node below them names the variable loop. */
+static int
+kids_name_loop(struct tnode *const *kids, size_t n)
+{
+	size_t	 i;
+
+	for (i = 0; i < n; i++)
+		if (names_loop(kids[i]))
+			return 1;
+	return 0;
+}
+
+static int
+names_loop(const struct tnode *n)
+{
+	if (n == NULL)
+		return 0;
+	if (n->n_kind == N_NAME && n->n_namelen == 4 &&
+	    memcmp(n->n_name, "loop", 4) == 0)
+		return 1;
+	return names_loop(n->n_a) || names_loop(n->n_b) ||
+	    names_loop(n->n_c) || names_loop(n->n_target) ||
+	    kids_name_loop(n->n_kids, n->n_nkids) ||
+	    kids_name_loop(n->n_kids2, n->n_nkids2);
+}
+
+/*
+ * A loop whose body never names loop needs no loop object: nothing could
+ * reach it (a macro sees the scope it was defined in, and one defined in
+ * the body is part of the body).
+ */
+static int
+for_needs_loop(const struct tnode *n)
+{
+	return (n->n_flags & NF_RECURSIVE) ||
+	    kids_name_loop(n->n_kids, n->n_nkids);
+}
+
 static void
 compile_stmt(struct compiler *c, struct tnode *n)
 {
@@ -259,6 +352,8 @@ compile_stmt(struct compiler *c, struct tnode *n)
 		break;
 	case N_FOR:
 		n->n_ex = ex_for;
+		if (!for_needs_loop(n))
+			n->n_flags |= NF_NOLOOP;
 		break;
 	case N_SET:
 		n->n_ex = set_is_append(n) ? ex_set_append : ex_set;

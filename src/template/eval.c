@@ -125,6 +125,16 @@ eval_now(struct eval *e)
 	return e->e_now;
 }
 
+/*
+ * The node being evaluated: a filter's own while it runs (eval_filter
+ * sets it), where compile.c may have left it a split attribute path.
+ */
+const struct tnode *
+eval_node(struct eval *e)
+{
+	return e->e_node;
+}
+
 const struct tmpl *
 eval_tmpl(struct eval *e)
 {
@@ -272,9 +282,22 @@ out_check(struct eval *e, struct out *o, size_t more)
 int
 out_add(struct eval *e, struct out *o, const char *p, size_t len)
 {
+	struct buf	*b = &o->o_buf;
+
 	if (out_check(e, o, len) == -1)
 		return -1;
-	if (buf_add(&o->o_buf, p, len) == -1)
+	/*
+	 * buf_add's fast case, copied as str_fill copies: most output is a
+	 * few bytes of template text or a short value, moved by loads of a
+	 * constant size rather than a call
+	 */
+	if (b->b_cap - b->b_len > len &&
+	    (b->b_max == 0 || b->b_len + len <= b->b_max)) {
+		str_fill(b->b_p + b->b_len, p, len);
+		b->b_len += len;
+		return 0;
+	}
+	if (buf_add_slow(b, p, len) == -1)
 		return eval_errorv(e, "out of memory");
 	return 0;
 }
@@ -642,7 +665,8 @@ args_bind(struct eval *e, const struct args *a, const char *what,
 		out[i] = a->a_pos[i];
 	for (i = 0; i < a->a_nkw; i++) {
 		for (j = 0; j < nparams; j++)
-			if (strcmp(params[j], a->a_kwname[i]) == 0)
+			if (params[j][0] == a->a_kwname[i][0] &&
+			    strcmp(params[j], a->a_kwname[i]) == 0)
 				break;
 		if (j == nparams)
 			return eval_errorv(e, "%s() got an unexpected keyword "

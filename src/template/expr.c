@@ -571,10 +571,8 @@ eval_seq(struct eval *e, const struct tnode *n, struct tval *r)
 {
 	size_t	 i;
 
-	if (r == NULL || tval_list_reserve(r, n->n_nkids) == -1) {
-		tval_unref(r);
+	if (r == NULL)
 		return eval_oom(e);
-	}
 	for (i = 0; i < n->n_nkids; i++)
 		if (tval_list_append(r, eval_expr(e, n->n_kids[i])) == -1) {
 			tval_unref(r);
@@ -586,13 +584,14 @@ eval_seq(struct eval *e, const struct tnode *n, struct tval *r)
 struct tval *
 ev_list(struct eval *e, const struct tnode *n)
 {
-	return eval_seq(e, n, tval_list());
+	/* the items inside the list's own block: one allocation */
+	return eval_seq(e, n, tval_container(TV_LIST, n->n_nkids));
 }
 
 struct tval *
 ev_tuple(struct eval *e, const struct tnode *n)
 {
-	return eval_seq(e, n, tval_tuple());
+	return eval_seq(e, n, tval_container(TV_TUPLE, n->n_nkids));
 }
 
 /* Dict literals keep insertion order; keys must be hashable as in Python. */

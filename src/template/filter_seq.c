@@ -46,26 +46,13 @@ lower_key(struct tval *v, int mode)
 }
 
 /*
- * Jinja2's make_attrgetter, decorated once per filter call: "a.b.0" is
- * split into parts (digits as ints), each a name the template interned
- * where it can be, and every item then walks them with getitem.  A part
- * that is an interned name finds its slot in a dict by one pointer
- * comparison, as the attribute nodes do.
+ * Jinja2's make_attrgetter, decorated once: "a.b.0" is split into parts
+ * (digits as ints), each a name the template interned where it can be,
+ * and every item then walks them with getitem.  A part that is an
+ * interned name finds its slot in a dict by one pointer comparison, as
+ * the attribute nodes do; a constant path is split once, when the
+ * template is compiled (apath_compile).
  */
-#define APATH_INLINE	8
-
-struct apath_seg {
-	struct tval	*as_key;	/* a str, or an int for an index */
-	int		 as_own;	/* as_key is a reference of ours */
-	uint32_t	 as_slot;
-};
-
-struct apath {
-	size_t			 ap_n;
-	struct apath_seg	*ap_seg;
-	struct apath_seg	 ap_local[APATH_INLINE];
-};
-
 static void
 apath_free(struct apath *ap)
 {
@@ -80,21 +67,105 @@ apath_free(struct apath *ap)
 	ap->ap_seg = ap->ap_local;
 }
 
+/*
+ * One part of a path as a key: an int for digits, else the name the
+ * template interned (ct: compiling, intern it now) or a new str.  A new
+ * reference, or NULL when out of memory.
+ */
+static struct tval *
+apath_key(struct tmpl *ct, const struct tmpl *t, const char *p, size_t len)
+{
+	struct tval	*k;
+	size_t		 i;
+	int		 digits = len > 0;
+
+	for (i = 0; i < len; i++)
+		if (!isdigit((unsigned char)p[i]))
+			digits = 0;
+	if (digits) {
+		k = tval_int(strtoll(p, NULL, 10));
+		return ct != NULL ? tval_immortal(ct, k) : k;
+	}
+	if (ct != NULL)
+		return tmpl_intern(ct, p, len);
+	if ((k = tmpl_name_find(t, p, len, tmpl_hash(p, len))) == NULL)
+		return tval_str(p, len);
+	return tval_ref(k);
+}
+
+/* The parts of s into ap (whose ap_seg has room for them): 0 or -1. */
+static int
+apath_split(struct tmpl *ct, const struct tmpl *t, struct apath *ap,
+    const struct tval *s)
+{
+	const char	*p = s->u.s.p, *end = p + s->u.s.len, *dot;
+	struct tval	*k;
+
+	ap->ap_names = 1;
+	for (;;) {
+		if ((dot = memchr(p, '.', (size_t)(end - p))) == NULL)
+			dot = end;
+		if ((k = apath_key(ct, t, p, (size_t)(dot - p))) == NULL)
+			return -1;
+		if (k->tv_type != TV_STR)
+			ap->ap_names = 0;
+		ap->ap_seg[ap->ap_n].as_key = k;
+		ap->ap_seg[ap->ap_n].as_slot = 0;
+		ap->ap_seg[ap->ap_n++].as_own = ct == NULL;
+		if (dot == end)
+			return 0;
+		p = dot + 1;
+	}
+}
+
+static size_t
+apath_parts(const struct tval *s)
+{
+	size_t	 n, i;
+
+	for (n = 1, i = 0; i < s->u.s.len; i++)
+		n += s->u.s.p[i] == '.';
+	return n;
+}
+
+/*
+ * The path of a string constant, split while the template compiles, in
+ * its arena: keys interned (or immortal ints), owned by the template.
+ * NULL when out of memory.
+ */
+struct apath *
+apath_compile(struct tmpl *t, const struct tval *src)
+{
+	struct apath	*ap;
+	size_t		 n = apath_parts(src);
+
+	if ((ap = arena_alloc(&t->t_arena, sizeof(*ap))) == NULL)
+		return NULL;
+	memset(ap, 0, sizeof(*ap));
+	ap->ap_seg = ap->ap_local;
+	if (n > APATH_INLINE && (ap->ap_seg = arena_alloc(&t->t_arena,
+	    n * sizeof(*ap->ap_seg))) == NULL)
+		return NULL;
+	if (apath_split(t, NULL, ap, src) == -1)
+		return NULL;
+	ap->ap_src = src;
+	return ap;
+}
+
 /* No attribute (None or absent) is the item itself: no parts. */
 static int
 apath_init(struct eval *e, struct apath *ap, const struct tval *attr)
 {
-	const char	*p, *end, *dot;
-	size_t		 n, i, len;
-	struct tval	*k;
-	int		 digits;
+	size_t		 n;
 
 	/* not the whole struct: each part sets its own fields */
 	ap->ap_n = 0;
+	ap->ap_names = 1;
 	ap->ap_seg = ap->ap_local;
 	if (attr == NULL || attr->tv_type == TV_NONE)
 		return 0;
 	if (attr->tv_type == TV_INT) {
+		ap->ap_names = 0;
 		ap->ap_seg[0].as_key = (struct tval *)attr;
 		ap->ap_seg[0].as_own = 0;
 		ap->ap_seg[0].as_slot = 0;
@@ -103,51 +174,95 @@ apath_init(struct eval *e, struct apath *ap, const struct tval *attr)
 	}
 	if (attr->tv_type != TV_STR)
 		return eval_errorv(e, "attribute must be a string or integer");
-	p = attr->u.s.p;
-	end = p + attr->u.s.len;
-	for (n = 1, i = 0; i < attr->u.s.len; i++)
-		n += p[i] == '.';
+	n = apath_parts(attr);
 	if (n > APATH_INLINE && (ap->ap_seg = calloc(n,
 	    sizeof(*ap->ap_seg))) == NULL) {
 		ap->ap_seg = ap->ap_local;
 		return eval_errorv(e, "out of memory");
 	}
-	for (;;) {
-		if ((dot = memchr(p, '.', (size_t)(end - p))) == NULL)
-			dot = end;
-		len = (size_t)(dot - p);
-		digits = len > 0;
-		for (i = 0; i < len; i++)
-			if (!isdigit((unsigned char)p[i]))
-				digits = 0;
-		if (digits)
-			k = tval_int(strtoll(p, NULL, 10));
-		else if ((k = tmpl_name_find(eval_tmpl(e), p, len,
-		    tmpl_hash(p, len))) == NULL)
-			k = tval_str(p, len);
-		else
-			tval_ref(k);
-		if (k == NULL) {
-			apath_free(ap);
-			return eval_errorv(e, "out of memory");
-		}
-		ap->ap_seg[ap->ap_n].as_key = k;
-		ap->ap_seg[ap->ap_n].as_slot = 0;
-		ap->ap_seg[ap->ap_n++].as_own = 1;
-		if (dot == end)
-			break;
-		p = dot + 1;
+	if (apath_split(NULL, eval_tmpl(e), ap, attr) == -1) {
+		apath_free(ap);
+		return eval_errorv(e, "out of memory");
 	}
 	return 0;
 }
 
 /*
- * The attribute of one item: a new reference.  A missing result becomes
- * dflt when given; lower is ignore_case's LK_ mode.
+ * The path of attr for this call: the one compile.c split when attr is
+ * the constant of the filter's node, else split into *local now.  Give
+ * it back with apath_done.
+ */
+static struct apath *
+apath_get_path(struct eval *e, struct apath *local, const struct tval *attr)
+{
+	const struct tnode	*n = eval_node(e);
+
+	if (attr != NULL && n != NULL && n->n_apath != NULL &&
+	    n->n_apath->ap_src == attr)
+		return n->n_apath;
+	if (apath_init(e, local, attr) == -1)
+		return NULL;
+	return local;
+}
+
+static void
+apath_done(struct apath *ap, struct apath *local)
+{
+	if (ap == local)
+		apath_free(local);
+}
+
+/*
+ * The commonest case: every part a name in the slot of a dict where it
+ * was found last (one key layout for all the items).  No call, so the
+ * callers' loops stay light.  Borrowed, or NULL: ask apath_peek.
+ */
+static inline struct tval *
+apath_slots(const struct apath *ap, struct tval *cur)
+{
+	const struct apath_seg	*sg = ap->ap_seg, *end = sg + ap->ap_n;
+	const struct tdict_ent	*de;
+
+	if (!ap->ap_names)
+		return NULL;
+	for (; sg < end; sg++) {
+		if (cur->tv_type != TV_DICT || sg->as_slot >= cur->u.d.n)
+			return NULL;
+		de = &cur->u.d.e[sg->as_slot];
+		if (de->de_key != sg->as_key)
+			return NULL;
+		cur = de->de_val;
+	}
+	return cur;
+}
+
+/*
+ * The common case: every part a name found in a dict (looked for where
+ * it was found last first).  Borrowed, or NULL: walk it the long way.
+ */
+static inline struct tval *
+apath_peek(struct apath *ap, struct tval *cur)
+{
+	struct apath_seg	*sg = ap->ap_seg, *end = sg + ap->ap_n;
+
+	if (!ap->ap_names)
+		return NULL;
+	for (; sg < end; sg++) {
+		if (cur->tv_type != TV_DICT || (cur = dict_get_key(cur,
+		    sg->as_key, &sg->as_slot)) == NULL)
+			return NULL;
+	}
+	return cur;
+}
+
+/*
+ * apath_get's walk through getitem, for what apath_peek did not find.
+ * As Jinja2 3.1.2's make_attrgetter, a missing part becomes dflt (and
+ * the walk goes on from it).
  */
 static struct tval *
-apath_get(struct eval *e, struct apath *ap, struct tval *item,
-    struct tval *dflt, int lower)
+apath_walk(struct eval *e, struct apath *ap, struct tval *item,
+    struct tval *dflt)
 {
 	struct tval		*cur = tval_ref(item), *next;
 	struct apath_seg	*sg;
@@ -165,18 +280,59 @@ apath_get(struct eval *e, struct apath *ap, struct tval *item,
 		}
 		tval_unref(cur);
 		cur = next;
+		if (cur->tv_type == TV_UNDEF && dflt != NULL) {
+			tval_unref(cur);
+			cur = tval_ref(dflt);
+		}
 	}
-	/* map(default=...) and groupby(default=...) replace a missing one */
+	return cur;
+}
+
+/*
+ * The attribute of one item: a new reference.  A missing part becomes
+ * dflt when given (map's and groupby's default=; None is none, as
+ * Jinja2 tests `default is not None`); lower is ignore_case's LK_ mode.
+ */
+static struct tval *
+apath_get_slow(struct eval *e, struct apath *ap, struct tval *item,
+    struct tval *dflt, int lower)
+{
+	struct tval	*cur;
+
+	if (dflt != NULL && dflt->tv_type == TV_NONE)
+		dflt = NULL;
+	if ((cur = apath_peek(ap, item)) != NULL)
+		tval_ref(cur);
+	else if ((cur = apath_walk(e, ap, item, dflt)) == NULL)
+		return NULL;
+	/* no parts: the item itself, which may be missing too */
 	if (cur->tv_type == TV_UNDEF && dflt != NULL) {
 		tval_unref(cur);
 		cur = tval_ref(dflt);
 	}
 	/* most keys need no lowering, and a folded sort keeps ASCII ones */
 	if (lower == LK_NONE || cur->tv_type != TV_STR ||
-	    (lower == LK_FOLD && (cur->tv_flags & (TVF_ASCII_KNOWN |
-	    TVF_ASCII)) == (TVF_ASCII_KNOWN | TVF_ASCII)))
+	    (lower == LK_FOLD && tval_is_ascii(cur)))
 		return cur;
 	return lower_key(cur, lower);
+}
+
+/* The same, the common case inline: found, and no lowering to do. */
+static inline struct tval *
+apath_get(struct eval *e, struct apath *ap, struct tval *item,
+    struct tval *dflt, int lower)
+{
+	struct tval	*cur;
+
+	if ((cur = apath_slots(ap, item)) == NULL || cur->tv_type == TV_UNDEF)
+		return apath_get_slow(e, ap, item, dflt, lower);
+	if (lower == LK_NONE || cur->tv_type != TV_STR)
+		return tval_ref(cur);
+	if (lower == LK_FOLD && ((cur->tv_flags & (TVF_ASCII_KNOWN |
+	    TVF_ASCII)) == (TVF_ASCII_KNOWN | TVF_ASCII) ||
+	    tval_is_ascii(cur)))
+		return tval_ref(cur);
+	return lower_key(tval_ref(cur), lower);
 }
 
 /* --- Sorting ----------------------------------------------------------- */
@@ -238,9 +394,21 @@ static uint64_t
 str_prefix(const struct tval *v, int fold)
 {
 	const uint64_t	 h = 0x8080808080808080ULL, l = 0x0101010101010101ULL;
+	const char	*p = v->u.s.p;
+	size_t		 n = v->u.s.len, i;
 	uint64_t	 w = 0, t;
+	uint32_t	 a, b;
 
-	memcpy(&w, v->u.s.p, v->u.s.len < 8 ? v->u.s.len : 8);
+	/* loads of a constant size: no call to copy a few bytes */
+	if (n >= 8)
+		memcpy(&w, p, 8);
+	else if (n >= 4) {
+		memcpy(&a, p, 4);
+		memcpy(&b, p + n - 4, 4);
+		w = a | (uint64_t)b << ((n - 4) * 8);
+	} else
+		for (i = 0; i < n; i++)
+			w |= (uint64_t)(unsigned char)p[i] << (i * 8);
 	if (fold) {
 		/* a byte from 'A' to 'Z' (high bit clear) gains 0x20 */
 		t = w & ~h;
@@ -354,6 +522,84 @@ merge_sort(struct sortctx *sc, struct sortent *v, struct sortent *tmp,
 		v[o] = tmp[j++];
 }
 
+/*
+ * Keys whose prefixes decide (all strings or all ints) are sorted as
+ * (prefix, index) pairs, a strict order of two integers, and then each
+ * run of equal prefixes by the full comparison, stably: the order of
+ * sorted() with fewer and cheaper comparisons than merge_sort's.  A
+ * reverse sort takes the prefixes' complement (equal ones keep their
+ * first order, as Python's reverse=True does).
+ */
+struct prekey {
+	uint64_t	 pk_pre;
+	uint64_t	 pk_i;
+};
+
+#define PK_BEFORE(a, b)	((a)->pk_pre < (b)->pk_pre ||			\
+	((a)->pk_pre == (b)->pk_pre && (a)->pk_i < (b)->pk_i))
+#define PK_RUN_MAX	16	/* longer runs of one prefix: merge_sort */
+
+static void
+pk_sort(struct prekey *v, struct prekey *tmp, size_t n)
+{
+	size_t		 mid = n / 2, i, j, o;
+	struct prekey	 x;
+
+	if (n <= 16) {
+		for (i = 1; i < n; i++) {
+			x = v[i];
+			for (j = i; j > 0 && PK_BEFORE(&x, &v[j - 1]); j--)
+				v[j] = v[j - 1];
+			v[j] = x;
+		}
+		return;
+	}
+	pk_sort(v, tmp, mid);
+	pk_sort(v + mid, tmp, n - mid);
+	if (!PK_BEFORE(&v[mid], &v[mid - 1]))
+		return;
+	memcpy(tmp, v, n * sizeof(*v));
+	for (i = 0, j = mid, o = 0; i < mid && j < n; o++)
+		v[o] = PK_BEFORE(&tmp[j], &tmp[i]) ? tmp[j++] : tmp[i++];
+	while (i < mid)
+		v[o++] = tmp[i++];
+	while (j < n)
+		v[o++] = tmp[j++];
+}
+
+/*
+ * pk[] (room for 2n) gets the sorted order as indexes into se[]; 0, or
+ * -1 when a run of equal prefixes is too long (use merge_sort).
+ */
+static int
+sort_prefixed(struct sortctx *sc, const struct sortent *se, size_t n,
+    struct prekey *pk)
+{
+	struct prekey	 x;
+	size_t		 i, j, s, t;
+
+	for (i = 0; i < n; i++) {
+		pk[i].pk_pre = sc->sc_reverse ? ~se[i].se_pre : se[i].se_pre;
+		pk[i].pk_i = i;
+	}
+	pk_sort(pk, pk + n, n);
+	for (s = 0; s < n; s = t) {
+		for (t = s + 1; t < n && pk[t].pk_pre == pk[s].pk_pre; t++)
+			;
+		if (t - s > PK_RUN_MAX)
+			return -1;
+		/* in first order already: insertion keeps equal ones so */
+		for (i = s + 1; i < t; i++) {
+			x = pk[i];
+			for (j = i; j > s && sort_before(sc, &se[x.pk_i],
+			    &se[pk[j - 1].pk_i]); j--)
+				pk[j] = pk[j - 1];
+			pk[j] = x;
+		}
+	}
+	return 0;
+}
+
 /* Sort items in place by keys (or by themselves), stably, like sorted(). */
 int
 sort_values(struct eval *e, struct tval **items, size_t n, struct tval **keys,
@@ -361,6 +607,7 @@ sort_values(struct eval *e, struct tval **items, size_t n, struct tval **keys,
 {
 	struct sortctx	 sc;
 	struct sortent	 local[2 * 64], *se = local;
+	struct prekey	 pklocal[2 * 64], *pk = pklocal;
 	size_t		 i, nstr = 0, nint = 0;
 
 	if (n < 2)
@@ -370,6 +617,10 @@ sort_values(struct eval *e, struct tval **items, size_t n, struct tval **keys,
 	if (n > 64 && (n > SIZE_MAX / 2 / sizeof(*se) ||
 	    (se = malloc(2 * n * sizeof(*se))) == NULL))
 		return eval_errorv(e, "out of memory");
+	if (n > 64 && (pk = malloc(2 * n * sizeof(*pk))) == NULL) {
+		free(se);
+		return eval_errorv(e, "out of memory");
+	}
 	/* sorting by the items themselves: they are their own keys */
 	for (i = 0; i < n; i++) {
 		se[i].se_item = items[i];
@@ -385,14 +636,24 @@ sort_values(struct eval *e, struct tval **items, size_t n, struct tval **keys,
 	for (i = 0; sc.sc_pre && i < n; i++)
 		se[i].se_pre = nstr == n ? str_prefix(se[i].se_key,
 		    sc.sc_fold) : (uint64_t)se[i].se_key->u.i ^ (1ULL << 63);
-	merge_sort(&sc, se, se + n, n);
-	for (i = 0; i < n; i++) {
-		items[i] = se[i].se_item;
-		if (keys != NULL)
-			keys[i] = se[i].se_key;
+	if (sc.sc_pre && sort_prefixed(&sc, se, n, pk) == 0) {
+		for (i = 0; i < n; i++) {
+			items[i] = se[pk[i].pk_i].se_item;
+			if (keys != NULL)
+				keys[i] = se[pk[i].pk_i].se_key;
+		}
+	} else {
+		merge_sort(&sc, se, se + n, n);
+		for (i = 0; i < n; i++) {
+			items[i] = se[i].se_item;
+			if (keys != NULL)
+				keys[i] = se[i].se_key;
+		}
 	}
 	if (se != local)
 		free(se);
+	if (pk != pklocal)
+		free(pk);
 	return sc.sc_failed ? -1 : 0;
 }
 
@@ -401,9 +662,23 @@ sort_values(struct eval *e, struct tval **items, size_t n, struct tval **keys,
  * lower case unless case_sensitive.  multi: "a,b" is a list of keys
  * (make_multi_attrgetter).
  */
+#define KEYS_LOCAL	64
+
+/* Keys made into a caller's buf of KEYS_LOCAL, or malloc'd past it. */
+static void
+keys_free(struct tval **keys, size_t n, struct tval **buf)
+{
+	size_t	 i;
+
+	for (i = 0; i < n; i++)
+		tval_unref(keys[i]);
+	if (keys != buf)
+		free(keys);
+}
+
 static struct tval **
 make_keys(struct eval *e, struct tval **items, size_t n,
-    const struct tval *attr, int lower, int multi)
+    const struct tval *attr, int lower, int multi, struct tval **buf)
 {
 	struct apath	 paths[APATH_INLINE], *ap = paths;
 	struct tval	**keys = NULL, *part, *l;
@@ -436,11 +711,13 @@ make_keys(struct eval *e, struct tval **items, size_t n,
 		}
 		multi = 1;
 	} else {
-		if (apath_init(e, ap, attr) == -1)
+		if ((ap = apath_get_path(e, paths, attr)) == NULL)
 			return NULL;
 		multi = 0;
 	}
-	if ((keys = calloc(n ? n : 1, sizeof(*keys))) == NULL) {
+	if (n <= KEYS_LOCAL)
+		keys = buf;
+	else if ((keys = calloc(n, sizeof(*keys))) == NULL) {
 		eval_oom(e);
 		goto out;
 	}
@@ -461,17 +738,70 @@ make_keys(struct eval *e, struct tval **items, size_t n,
 		if (keys[i] == NULL) {
 			if (!eval_failed(e))
 				eval_oom(e);
-			items_free(keys, i);
+			keys_free(keys, i, buf);
 			keys = NULL;
 			goto out;
 		}
 	}
 out:
+	if (!multi) {
+		apath_done(ap, paths);
+		return keys;
+	}
 	for (j = 0; j < np; j++)
 		apath_free(&ap[j]);
 	if (ap != paths)
 		free(ap);
 	return keys;
+}
+
+/*
+ * The items of in to walk: a list's or tuple's own array, borrowed
+ * (*own 0: the filters walking it call no template code, so nothing
+ * changes it meanwhile), else a snapshot (*own 1, seq_done frees it).
+ */
+static int
+seq_items(struct eval *e, struct tval *in, struct tval ***items, size_t *n,
+    int *own)
+{
+	if (in->tv_type == TV_LIST || in->tv_type == TV_TUPLE) {
+		*items = in->u.l.v;
+		*n = in->u.l.n;
+		*own = 0;
+		return eval_step(e, *n / 8);
+	}
+	*own = 1;
+	return eval_iterate(e, in, items, n);
+}
+
+static void
+seq_done(struct tval **items, size_t n, int own)
+{
+	if (own)
+		items_free(items, n);
+}
+
+/* A new list of in's items, or NULL with the error set. */
+static struct tval *
+seq_copy(struct eval *e, struct tval *in)
+{
+	struct tval	**items, *l;
+	size_t		  n, i;
+
+	if (in->tv_type != TV_LIST && in->tv_type != TV_TUPLE) {
+		if (eval_iterate(e, in, &items, &n) == -1)
+			return NULL;
+		return filter_list_from(e, items, n);
+	}
+	n = in->u.l.n;
+	if (eval_step(e, n / 8) == -1)
+		return NULL;
+	if ((l = tval_container(TV_LIST, n)) == NULL)
+		return eval_oom(e);
+	/* room for all of them: no append fails */
+	for (i = 0; i < n; i++)
+		(void)tval_list_append(l, tval_ref(in->u.l.v[i]));
+	return l;
 }
 
 /* length/count: len(), with Undefined as 0. */
@@ -558,7 +888,7 @@ filter_join(struct eval *e, struct tval *in, struct args *a)
 {
 	static const char *const params[] = { "d", "attribute" };
 	struct tval		*v[2], **items, *it;
-	struct apath		 ap;
+	struct apath		 local, *ap;
 	size_t			 n, i;
 	struct buf		 b;
 	int			 secret = 0;
@@ -570,17 +900,18 @@ filter_join(struct eval *e, struct tval *in, struct args *a)
 		return it;
 	if (eval_failed(e))
 		return NULL;
-	if (apath_init(e, &ap, v[1]) == -1)
+	if ((ap = apath_get_path(e, &local, v[1])) == NULL)
 		return NULL;
 	if (eval_iterate(e, in, &items, &n) == -1) {
-		apath_free(&ap);
+		apath_done(ap, &local);
 		return NULL;
 	}
 	memset(&b, 0, sizeof(b));
 	for (i = 0; i < n; i++) {
-		if (ap.ap_n > 0) {
-			if ((it = apath_get(e, &ap, items[i], NULL, LK_NONE)) == NULL) {
-				apath_free(&ap);
+		if (ap->ap_n > 0) {
+			if ((it = apath_get(e, ap, items[i], NULL,
+			    LK_NONE)) == NULL) {
+				apath_done(ap, &local);
 				goto fail;
 			}
 			tval_unref(items[i]);
@@ -589,7 +920,7 @@ filter_join(struct eval *e, struct tval *in, struct args *a)
 		if (items[i]->tv_type == TV_SECRET)
 			secret = 1;
 	}
-	apath_free(&ap);
+	apath_done(ap, &local);
 	/*
 	 * Jinja2's do_join with autoescape on: a Markup separator or any
 	 * Markup item makes it Markup.join (a plain separator escaped, the
@@ -678,12 +1009,15 @@ empty:
 struct tval *
 filter_list(struct eval *e, struct tval *in, struct args *a)
 {
-	struct tval	**items;
-	size_t		  n;
-
-	if (eval_iterate(e, in, &items, &n) == -1)
-		return NULL;
-	return filter_list_from(e, items, n);
+	/*
+	 * A plain list no one else holds (map(...) | list) can be its own
+	 * copy: nothing could tell them apart.
+	 */
+	if (in->tv_type == TV_LIST && in->tv_refs == 1 &&
+	    !(in->tv_flags & (TVF_IMMORTAL | TVF_VITEMS | TVF_VKEYS |
+	    TVF_VVALUES)))
+		return tval_ref(in);
+	return seq_copy(e, in);
 }
 
 /*
@@ -731,27 +1065,29 @@ filter_sort(struct eval *e, struct tval *in, struct args *a)
 {
 	static const char *const params[] = { "reverse", "case_sensitive",
 	    "attribute" };
-	struct tval		*v[3], **items, **keys;
+	struct tval		*v[3], **keys, *kbuf[KEYS_LOCAL], *l;
 	size_t			 n;
 	int			 rc, fold;
 
 	FILTER_BIND("sort", params, 0);
 	fold = !(v[1] != NULL && tval_truth(v[1]));
-	if (eval_iterate(e, in, &items, &n) == -1)
+	/* the new list is sorted in place */
+	if ((l = seq_copy(e, in)) == NULL)
 		return NULL;
-	if ((keys = make_keys(e, items, n, v[2], fold ? LK_FOLD : LK_NONE,
-	    1)) == NULL) {
-		items_free(items, n);
+	n = l->u.l.n;
+	if ((keys = make_keys(e, l->u.l.v, n, v[2], fold ? LK_FOLD : LK_NONE,
+	    1, kbuf)) == NULL) {
+		tval_unref(l);
 		return NULL;
 	}
-	rc = sort_values(e, items, n, keys, (fold ? SORT_FOLD : 0) |
+	rc = sort_values(e, l->u.l.v, n, keys, (fold ? SORT_FOLD : 0) |
 	    (v[0] != NULL && tval_truth(v[0]) ? SORT_REVERSE : 0));
-	items_free(keys, n);
+	keys_free(keys, n, kbuf);
 	if (rc == -1) {
-		items_free(items, n);
+		tval_unref(l);
 		return NULL;
 	}
-	return filter_list_from(e, items, n);
+	return l;
 }
 
 /*
@@ -819,14 +1155,14 @@ struct tval *
 filter_unique(struct eval *e, struct tval *in, struct args *a)
 {
 	static const char *const params[] = { "case_sensitive", "attribute" };
-	struct tval		*v[2], **items, **keys, *seen, *l;
+	struct tval		*v[2], **items, **keys, *kbuf[KEYS_LOCAL], *seen, *l;
 	size_t			 n, i;
 
 	FILTER_BIND("unique", params, 0);
 	if (eval_iterate(e, in, &items, &n) == -1)
 		return NULL;
 	if ((keys = make_keys(e, items, n, v[1], v[0] != NULL &&
-	    tval_truth(v[0]) ? LK_NONE : LK_LOWER, 0)) == NULL) {
+	    tval_truth(v[0]) ? LK_NONE : LK_LOWER, 0, kbuf)) == NULL) {
 		items_free(items, n);
 		return NULL;
 	}
@@ -847,14 +1183,14 @@ filter_unique(struct eval *e, struct tval *in, struct args *a)
 			goto oom;
 	}
 	items_free(items, n);
-	items_free(keys, n);
+	keys_free(keys, n, kbuf);
 	tval_unref(seen);
 	return l;
 oom:
 	eval_error(e, "out of memory");
 fail:
 	items_free(items, n);
-	items_free(keys, n);
+	keys_free(keys, n, kbuf);
 	tval_unref(seen);
 	tval_unref(l);
 	return NULL;
@@ -865,7 +1201,7 @@ static struct tval *
 minmax(struct eval *e, struct tval *in, struct args *a, int max)
 {
 	static const char *const params[] = { "case_sensitive", "attribute" };
-	struct tval		*v[2], **items, **keys, *r;
+	struct tval		*v[2], **items, **keys, *kbuf[KEYS_LOCAL], *r;
 	size_t			 n, i, best = 0;
 	int			 lt;
 
@@ -878,7 +1214,7 @@ minmax(struct eval *e, struct tval *in, struct args *a, int max)
 		    NULL);
 	}
 	if ((keys = make_keys(e, items, n, v[1], v[0] != NULL &&
-	    tval_truth(v[0]) ? LK_NONE : LK_LOWER, 0)) == NULL) {
+	    tval_truth(v[0]) ? LK_NONE : LK_LOWER, 0, kbuf)) == NULL) {
 		items_free(items, n);
 		return NULL;
 	}
@@ -887,7 +1223,7 @@ minmax(struct eval *e, struct tval *in, struct args *a, int max)
 		if ((lt = eval_compare(e, max ? OP_GT : OP_LT, keys[i],
 		    keys[best])) == -1) {
 			items_free(items, n);
-			items_free(keys, n);
+			keys_free(keys, n, kbuf);
 			return NULL;
 		}
 		if (lt)
@@ -895,7 +1231,7 @@ minmax(struct eval *e, struct tval *in, struct args *a, int max)
 	}
 	r = tval_ref(items[best]);
 	items_free(items, n);
-	items_free(keys, n);
+	keys_free(keys, n, kbuf);
 	return r;
 }
 
@@ -905,16 +1241,16 @@ filter_sum(struct eval *e, struct tval *in, struct args *a)
 {
 	static const char *const params[] = { "attribute", "start" };
 	struct tval		*v[2], **items, *acc, *t, *it;
-	struct apath		 ap;
+	struct apath		 local, *ap;
 	size_t			 n, i;
 	int64_t			 isum = 0, r;
-	int			 ints;
+	int			 ints, own;
 
 	FILTER_BIND("sum", params, 0);
-	if (apath_init(e, &ap, v[0]) == -1)
+	if ((ap = apath_get_path(e, &local, v[0])) == NULL)
 		return NULL;
-	if (eval_iterate(e, in, &items, &n) == -1) {
-		apath_free(&ap);
+	if (seq_items(e, in, &items, &n, &own) == -1) {
+		apath_done(ap, &local);
 		return NULL;
 	}
 	acc = v[1] != NULL ? tval_ref(v[1]) : tval_int(0);
@@ -926,7 +1262,7 @@ filter_sum(struct eval *e, struct tval *in, struct args *a)
 	if ((ints = acc->tv_type == TV_INT))
 		isum = acc->u.i;
 	for (i = 0; i < n && acc != NULL; i++) {
-		if ((it = apath_get(e, &ap, items[i], NULL, LK_NONE)) == NULL) {
+		if ((it = apath_get(e, ap, items[i], NULL, LK_NONE)) == NULL) {
 			tval_unref(acc);
 			acc = NULL;
 			break;
@@ -956,9 +1292,137 @@ filter_sum(struct eval *e, struct tval *in, struct args *a)
 		if ((acc = tval_int(isum)) == NULL)
 			eval_oom(e);
 	}
-	apath_free(&ap);
-	items_free(items, n);
+	apath_done(ap, &local);
+	seq_done(items, n, own);
 	return acc;
+}
+
+/*
+ * Two group keys of groupby over strings: equal, and their order (folded
+ * for fold, as the sort compares them; else bytes, as code points).
+ */
+static int
+gkey_eq(const struct tval *x, const struct tval *y, int fold)
+{
+	if (x == y)
+		return 1;
+	if (x->u.s.len != y->u.s.len)
+		return 0;
+	if (fold)
+		return fold_cmp(x, y) == 0;
+	return memcmp(x->u.s.p, y->u.s.p, x->u.s.len) == 0;
+}
+
+static int
+gkey_cmp(const struct tval *x, const struct tval *y, int fold)
+{
+	size_t	 n;
+	int	 c;
+
+	if (fold)
+		return fold_cmp(x, y);
+	n = x->u.s.len < y->u.s.len ? x->u.s.len : y->u.s.len;
+	if ((c = memcmp(x->u.s.p, y->u.s.p, n)) != 0)
+		return c;
+	return (x->u.s.len > y->u.s.len) - (x->u.s.len < y->u.s.len);
+}
+
+/*
+ * groupby's groups found without sorting the items: when every key is
+ * a string (an order where equal is alike) and there are few distinct
+ * ones, a stable sort followed by runs of equal keys gives the distinct
+ * keys in order, each with its items in their first order.  So each key
+ * is matched against the groups met so far (the last one first) and the
+ * groups alone are sorted.  g[] gets the groups in order, gi[] each
+ * item's group; the number of groups, or 0 when this does not apply.
+ */
+#define GROUPS_MAX	16
+
+struct group {
+	size_t		 g_first;	/* its first item */
+	size_t		 g_n;
+	uint64_t	 g_pre;		/* its key's first bytes (str_prefix) */
+	uint8_t		 g_met;		/* its index in gi[] */
+	struct tval	*g_members;
+};
+
+static size_t
+group_strs(struct tval **keys, size_t n, int fold, struct group *g,
+    uint8_t *gi)
+{
+	struct group	 t;
+	struct tval	*k;
+	uint64_t	 pre;
+	size_t		 ng = 0, i, j, last = 0;
+
+	for (i = 0; i < n; i++)
+		if (keys[i]->tv_type != TV_STR)
+			return 0;
+	/* keys of eight bytes or fewer are alike when their prefixes are */
+#define GROUP_IS(gr, k, pre)	((gr)->g_pre == (pre) &&		\
+	    keys[(gr)->g_first]->u.s.len == (k)->u.s.len &&		\
+	    ((k)->u.s.len <= 8 || gkey_eq(keys[(gr)->g_first], (k), fold)))
+	for (i = 0; i < n; i++) {
+		k = keys[i];
+		pre = str_prefix(k, fold);
+		if (ng == 0 || !GROUP_IS(&g[last], k, pre)) {
+			for (j = 0; j < ng && !GROUP_IS(&g[j], k, pre); j++)
+				;
+			if (j == ng) {
+				if (ng == GROUPS_MAX)
+					return 0;
+				g[ng].g_first = i;
+				g[ng].g_n = 0;
+				g[ng].g_pre = pre;
+				g[ng].g_met = (uint8_t)ng;
+				g[ng++].g_members = NULL;
+			}
+			last = j;
+		}
+		g[last].g_n++;
+		gi[i] = (uint8_t)last;
+	}
+#undef GROUP_IS
+	/* the groups in key order: distinct keys, any sort will do */
+	for (i = 1; i < ng; i++) {
+		t = g[i];
+		for (j = i; j > 0 && gkey_cmp(keys[t.g_first],
+		    keys[g[j - 1].g_first], fold) < 0; j--)
+			g[j] = g[j - 1];
+		g[j] = t;
+	}
+	return ng;
+}
+
+/*
+ * The (grouper, list) tuple of one group, appended to out: the grouper
+ * is the real value of its first item (cs: its key), found through ap.
+ */
+static int
+group_add(struct eval *e, struct tval *out, struct apath *ap,
+    struct tval *first, struct tval *key, struct tval *dflt, int cs,
+    struct tval *members)
+{
+	struct tval	*g, *grp;
+
+	if (cs)
+		grp = tval_ref(key);
+	else if ((grp = apath_get(e, ap, first, dflt, LK_NONE)) == NULL) {
+		tval_unref(members);
+		return -1;
+	}
+	if ((g = tval_container(TV_TUPLE, 2)) == NULL) {
+		tval_unref(grp);
+		tval_unref(members);
+		return eval_errorv(e, "out of memory");
+	}
+	g->tv_flags |= TVF_GROUP;
+	/* room for both: no append fails */
+	(void)tval_list_append(g, grp);
+	(void)tval_list_append(g, members);
+	if (tval_list_append(out, g) == -1)
+		return eval_errorv(e, "out of memory");
+	return 0;
 }
 
 /*
@@ -971,75 +1435,111 @@ filter_groupby(struct eval *e, struct tval *in, struct args *a)
 	static const char *const params[] = { "attribute", "default",
 	    "case_sensitive" };
 	struct tval		*v[3], **items, **keys, *out = NULL, *grp = NULL;
-	struct tval		*members = NULL, *g;
-	struct apath		 ap;
-	size_t			 n, i;
-	int			 cs, rc;
+	struct tval		*members = NULL, *kbuf[KEYS_LOCAL];
+	struct apath		 local, *ap;
+	struct group		 g[GROUPS_MAX];
+	uint8_t			 gil[256], *gi = gil, rank[GROUPS_MAX];
+	size_t			 n, i, ng = 0, k;
+	int			 cs, rc, own;
 
 	FILTER_BIND("groupby", params, 1);
 	cs = v[2] != NULL && tval_truth(v[2]);
-	if (apath_init(e, &ap, v[0]) == -1)
+	if ((ap = apath_get_path(e, &local, v[0])) == NULL)
 		return NULL;
-	if (eval_iterate(e, in, &items, &n) == -1) {
-		apath_free(&ap);
+	if (seq_items(e, in, &items, &n, &own) == -1) {
+		apath_done(ap, &local);
 		return NULL;
 	}
-	if ((keys = calloc(n ? n : 1, sizeof(*keys))) == NULL) {
-		apath_free(&ap);
-		items_free(items, n);
+	if ((keys = n <= KEYS_LOCAL ? kbuf : calloc(n, sizeof(*keys))) ==
+	    NULL) {
+		apath_done(ap, &local);
+		seq_done(items, n, own);
 		return eval_oom(e);
 	}
 	for (i = 0; i < n; i++)
-		if ((keys[i] = apath_get(e, &ap, items[i], v[1], cs ? LK_NONE :
+		if ((keys[i] = apath_get(e, ap, items[i], v[1], cs ? LK_NONE :
 		    LK_FOLD)) == NULL) {
-			apath_free(&ap);
-			items_free(keys, i);
-			items_free(items, n);
+			apath_done(ap, &local);
+			keys_free(keys, i, kbuf);
+			seq_done(items, n, own);
 			return NULL;
 		}
+	if ((out = tval_list()) == NULL)
+		goto oom;
+	if (n > sizeof(gil) && (gi = malloc(n)) == NULL)
+		goto oom;
+	/* charged as the sort it stands for */
+	if (n >= 2 && (ng = group_strs(keys, n, !cs, g, gi)) > 0) {
+		if (eval_step(e, n) == -1)
+			goto fail;
+		for (k = 0; k < ng; k++) {
+			rank[g[k].g_met] = (uint8_t)k;
+			if ((g[k].g_members = tval_container(TV_LIST,
+			    g[k].g_n)) == NULL)
+				goto oom;
+		}
+		/* each group's items in their order, room made for them */
+		for (i = 0; i < n; i++)
+			(void)tval_list_append(g[rank[gi[i]]].g_members,
+			    tval_ref(items[i]));
+		for (k = 0; k < ng; k++) {
+			members = g[k].g_members;
+			g[k].g_members = NULL;
+			if (group_add(e, out, ap, items[g[k].g_first],
+			    keys[g[k].g_first], v[1], cs, members) == -1)
+				goto fail;
+		}
+		goto done;
+	}
 	/*
 	 * groups are runs of equal keys after a stable sort, like
 	 * itertools.groupby
 	 */
+	/* the sort reorders the items: not the input's own array */
+	if (!own && n > 0) {
+		struct tval	**copy;
+
+		if ((copy = malloc(n * sizeof(*copy))) == NULL)
+			goto oom;
+		for (i = 0; i < n; i++)
+			copy[i] = tval_ref(items[i]);
+		items = copy;
+		own = 1;
+	}
 	rc = sort_values(e, items, n, keys, cs ? 0 : SORT_FOLD);
-	if (rc == -1 || (out = tval_list()) == NULL)
+	if (rc == -1)
 		goto fail;
 	for (i = 0; i < n; i++) {
 		if (grp == NULL || (!cs && grp->tv_type == TV_STR &&
 		    keys[i]->tv_type == TV_STR ? fold_cmp(grp, keys[i]) != 0 :
 		    !tval_eq(grp, keys[i]))) {
-			if ((g = tval_tuple()) == NULL)
+			if ((members = tval_list()) == NULL)
 				goto oom;
-			g->tv_flags |= TVF_GROUP;
-			/* the grouper is the real value of the first item */
-			if (cs)
-				grp = tval_ref(keys[i]);
-			else if ((grp = apath_get(e, &ap, items[i], v[1],
-			    LK_NONE)) ==
-			    NULL) {
-				tval_unref(g);
+			if (group_add(e, out, ap, items[i], keys[i], v[1], cs,
+			    members) == -1)
 				goto fail;
-			}
-			if (tval_list_append(g, grp) == -1 ||
-			    (members = tval_list()) == NULL ||
-			    tval_list_append(g, members) == -1 ||
-			    tval_list_append(out, g) == -1)
-				goto oom;
 			grp = keys[i];
 		}
 		if (tval_list_append(members, tval_ref(items[i])) == -1)
 			goto oom;
 	}
-	apath_free(&ap);
-	items_free(items, n);
-	items_free(keys, n);
+done:
+	if (gi != gil)
+		free(gi);
+	apath_done(ap, &local);
+	seq_done(items, n, own);
+	keys_free(keys, n, kbuf);
 	return out;
 oom:
 	eval_error(e, "out of memory");
 fail:
-	apath_free(&ap);
-	items_free(items, n);
-	items_free(keys, n);
+	for (k = 0; k < ng; k++)
+		tval_unref(g[k].g_members);
+	if (gi != gil)
+		free(gi);
+	apath_done(ap, &local);
+	seq_done(items, n, own);
+	keys_free(keys, n, kbuf);
 	tval_unref(out);
 	return NULL;
 }
@@ -1055,6 +1555,37 @@ empty_list(struct eval *e)
 	return l;
 }
 
+/* map(attribute='x', default=...): a new list of the attributes. */
+static struct tval *
+map_attr(struct eval *e, struct tval *in, const struct tval *attr,
+    struct tval *dflt)
+{
+	struct tval	**items, *l, *r;
+	struct apath	  local, *ap;
+	size_t		  n, i;
+	int		  own;
+
+	if ((ap = apath_get_path(e, &local, attr)) == NULL)
+		return NULL;
+	if (seq_items(e, in, &items, &n, &own) == -1) {
+		apath_done(ap, &local);
+		return NULL;
+	}
+	if ((l = tval_container(TV_LIST, n)) == NULL)
+		eval_oom(e);
+	/* room for all of them: no append fails */
+	for (i = 0; l != NULL && i < n; i++) {
+		if ((r = apath_get(e, ap, items[i], dflt, LK_NONE)) == NULL) {
+			tval_unref(l);
+			l = NULL;
+		} else
+			(void)tval_list_append(l, r);
+	}
+	apath_done(ap, &local);
+	seq_done(items, n, own);
+	return l;
+}
+
 /* map('filter', args...) or map(attribute='x', default=...). */
 struct tval *
 filter_map(struct eval *e, struct tval *in, struct args *a)
@@ -1062,7 +1593,6 @@ filter_map(struct eval *e, struct tval *in, struct args *a)
 	struct tval	**items, *r;
 	size_t		  n, i, j;
 	struct args	  sub;
-	struct apath	  ap;
 	int		  fid = -1;
 	struct tval	 *attr = NULL, *dflt = NULL;
 
@@ -1093,34 +1623,25 @@ filter_map(struct eval *e, struct tval *in, struct args *a)
 			    a->a_pos[0]->tv_type == TV_STR ?
 			    a->a_pos[0]->u.s.p : "?");
 	}
-	if (apath_init(e, &ap, attr) == -1)
+	if (fid < 0)
+		return map_attr(e, in, attr, dflt);
+	if (eval_iterate(e, in, &items, &n) == -1)
 		return NULL;
-	if (eval_iterate(e, in, &items, &n) == -1) {
-		apath_free(&ap);
-		return NULL;
-	}
 	for (i = 0; i < n; i++) {
-		if (fid < 0)
-			r = apath_get(e, &ap, items[i], dflt, LK_NONE);
-		else {
-			memset(&sub, 0, sizeof(sub));
-			for (j = 1; j < a->a_npos; j++)
-				sub.a_pos[sub.a_npos++] = a->a_pos[j];
-			for (j = 0; j < a->a_nkw; j++) {
-				sub.a_kwname[sub.a_nkw] = a->a_kwname[j];
-				sub.a_kwval[sub.a_nkw++] = a->a_kwval[j];
-			}
-			r = filter_call(e, fid, items[i], &sub);
+		memset(&sub, 0, sizeof(sub));
+		for (j = 1; j < a->a_npos; j++)
+			sub.a_pos[sub.a_npos++] = a->a_pos[j];
+		for (j = 0; j < a->a_nkw; j++) {
+			sub.a_kwname[sub.a_nkw] = a->a_kwname[j];
+			sub.a_kwval[sub.a_nkw++] = a->a_kwval[j];
 		}
-		if (r == NULL) {
-			apath_free(&ap);
+		if ((r = filter_call(e, fid, items[i], &sub)) == NULL) {
 			items_free(items, n);
 			return NULL;
 		}
 		tval_unref(items[i]);
 		items[i] = r;
 	}
-	apath_free(&ap);
 	return filter_list_from(e, items, n);
 }
 
@@ -1132,8 +1653,8 @@ select_common(struct eval *e, struct tval *in, struct args *a, int reject,
 	struct tval	**items, *l, *x, *other = NULL;
 	size_t		  n, i, j, off = byattr ? 1 : 0;
 	struct args	  sub;
-	struct apath	  ap;
-	int		  tid = -1, r, op = -1;
+	struct apath	  local, *ap;
+	int		  tid = -1, r, op = -1, own;
 
 	/* as map: Jinja2 selects nothing from a false input, without error */
 	if (!tval_truth(in))
@@ -1159,19 +1680,20 @@ select_common(struct eval *e, struct tval *in, struct args *a, int reject,
 		sub.a_kwname[sub.a_nkw] = a->a_kwname[j];
 		sub.a_kwval[sub.a_nkw++] = a->a_kwval[j];
 	}
-	if (apath_init(e, &ap, byattr ? a->a_pos[0] : NULL) == -1)
+	if ((ap = apath_get_path(e, &local, byattr ? a->a_pos[0] : NULL)) ==
+	    NULL)
 		return NULL;
-	if (eval_iterate(e, in, &items, &n) == -1) {
-		apath_free(&ap);
+	if (seq_items(e, in, &items, &n, &own) == -1) {
+		apath_done(ap, &local);
 		return NULL;
 	}
 	if ((l = tval_list()) == NULL) {
-		apath_free(&ap);
-		items_free(items, n);
+		apath_done(ap, &local);
+		seq_done(items, n, own);
 		return eval_oom(e);
 	}
 	for (i = 0; i < n; i++) {
-		if ((x = apath_get(e, &ap, items[i], NULL, LK_NONE)) == NULL)
+		if ((x = apath_get(e, ap, items[i], NULL, LK_NONE)) == NULL)
 			goto fail;
 		/*
 		 * A comparison test binds its argument at the first item (as
@@ -1207,12 +1729,12 @@ select_common(struct eval *e, struct tval *in, struct args *a, int reject,
 			goto fail;
 		}
 	}
-	apath_free(&ap);
-	items_free(items, n);
+	apath_done(ap, &local);
+	seq_done(items, n, own);
 	return l;
 fail:
-	apath_free(&ap);
-	items_free(items, n);
+	apath_done(ap, &local);
+	seq_done(items, n, own);
 	tval_unref(l);
 	return NULL;
 }

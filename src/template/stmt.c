@@ -61,6 +61,15 @@ assign(struct eval *e, struct scope *sc, const struct tnode *target,
 		return 0;
 	case N_TUPLE:
 		e->e_node = target;
+		/* a sequence of the right length is unpacked without a copy */
+		if ((v->tv_type == TV_LIST || v->tv_type == TV_TUPLE) &&
+		    v->u.l.n == target->n_nkids) {
+			for (i = 0; i < target->n_nkids && rc == 0; i++)
+				rc = assign(e, sc, target->n_kids[i],
+				    tval_ref(v->u.l.v[i]));
+			tval_unref(v);
+			return rc;
+		}
 		if (eval_iterate(e, v, &items, &n) == -1) {
 			tval_unref(v);
 			return -1;
@@ -136,6 +145,8 @@ exec_for(struct eval *e, const struct tnode *n, struct tval *iter, int depth)
 		rc = exec_body(e, n->n_kids2, n->n_nkids2);
 		goto out;
 	}
+	if (n->n_flags & NF_NOLOOP)
+		goto body;
 	if ((lc = calloc(1, sizeof(*lc))) == NULL ||
 	    (loopv = tval_list()) == NULL) {
 		free(lc);
@@ -150,14 +161,19 @@ exec_for(struct eval *e, const struct tnode *n, struct tval *iter, int depth)
 	lc->lc_depth = depth;
 	lc->lc_node = n;
 	lc->lc_scope = outer;
+body:
 	for (i = 0; i < nitems; i++) {
 		if (eval_step(e, 1) == -1)
 			goto out;
-		lc->lc_i = i;
 		scope_clear(&sc);
-		if (assign(e, &sc, n->n_target, tval_ref(items[i])) == -1 ||
-		    scope_set_key(e, &sc, e->e_t->t_kloop, tval_ref(loopv)) == -1)
+		if (assign(e, &sc, n->n_target, tval_ref(items[i])) == -1)
 			goto out;
+		if (lc != NULL) {
+			lc->lc_i = i;
+			if (scope_set_key(e, &sc, e->e_t->t_kloop,
+			    tval_ref(loopv)) == -1)
+				goto out;
+		}
 		e->e_scope = &sc;
 		if (exec_body(e, n->n_kids, n->n_nkids) == -1) {
 			e->e_scope = outer;

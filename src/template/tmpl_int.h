@@ -165,6 +165,7 @@ enum node_kind {
 };
 
 struct eval;
+struct apath;
 
 struct tnode {
 	enum node_kind	  n_kind;
@@ -201,6 +202,12 @@ struct tnode {
 	size_t		  n_len;
 	size_t		  n_soff;	/* source span of an N_OUTPUT tag */
 	size_t		  n_send;
+	/*
+	 * N_FILTER taking an attribute path given as a constant
+	 * (map(attribute='name.common')): the path split once, by
+	 * compile.c, for every call (its slots are written like n_slot).
+	 */
+	struct apath	 *n_apath;
 };
 
 #define NF_RECURSIVE	0x01	/* N_FOR ... recursive */
@@ -208,6 +215,7 @@ struct tnode {
 #define NF_VARARGS	0x04	/* N_MACRO body uses varargs */
 #define NF_KWARGS	0x08	/* N_MACRO body uses kwargs */
 #define NF_CALLER	0x10	/* N_MACRO body uses caller */
+#define NF_NOLOOP	0x20	/* N_FOR body never names loop: none bound */
 
 struct tmpl {
 	struct arena	 t_arena;
@@ -885,6 +893,29 @@ struct tval	*filter_list_from(struct eval *, struct tval **, size_t);
 		    sizeof(params) / sizeof(params[0]), nreq, v) == -1)	\
 			return NULL;					\
 	} while (0)
+/*
+ * filter_seq.c: Jinja2's attribute paths ("a.b.0") split into keys: a
+ * str (the template's interned name where there is one) or an int for
+ * digits, each with the slot of a dict where it was found last.  A path
+ * given as a constant is split when the template is compiled
+ * (apath_compile, ap_src the constant) and found again by the filter
+ * through its node (eval_node).
+ */
+#define APATH_INLINE	8
+struct apath_seg {
+	struct tval	*as_key;
+	int		 as_own;	/* as_key is a reference of ours */
+	uint32_t	 as_slot;
+};
+struct apath {
+	size_t			 ap_n;
+	int			 ap_names;	/* every part is a str */
+	struct apath_seg	*ap_seg;
+	const struct tval	*ap_src;	/* compiled from this constant */
+	struct apath_seg	 ap_local[APATH_INLINE];
+};
+struct apath	*apath_compile(struct tmpl *, const struct tval *);
+const struct tnode *eval_node(struct eval *);
 /* filter_seq.c: Python's stable sort by keys (or the items themselves) */
 #define SORT_REVERSE	0x1
 #define SORT_FOLD	0x2	/* strings: ASCII case folded */
