@@ -92,6 +92,7 @@
 #include <openssl/x509_vfy.h>
 
 #include "keeper_egress.h"
+#include "keeper_poll.h"
 #include "keeper_redact.h"
 #include "keeper_secret.h"
 #include "netpolicy.h"
@@ -118,7 +119,9 @@ struct egress_call;
  * spoke out of turn: libcurl finds out when it next picks the connection),
  * when libcurl closes the socket (egress_closesocket_cb), and when a new
  * socket gets the same number (egress_opensocket_cb).  Other sockets
- * (the resolver's) and write interest are taken out at once.
+ * (the resolver's) and write interest are taken out at once.  While a
+ * connection's read event is in epoll, libcurl's zero-timeout polls of it
+ * are answered without a system call (keeper_poll.c).
  */
 struct egress_sock {
 	struct event		*s_ev;
@@ -435,8 +438,10 @@ egress_sock_get(struct egress_gen *g, curl_socket_t fd)
 static void
 egress_sock_unwatch(struct egress_sock *so)
 {
-	if (so->s_reg != 0)
+	if (so->s_reg != 0) {
+		keeper_poll_quiet(event_get_fd(so->s_ev), 0);
 		event_del(so->s_ev);
+	}
 	so->s_reg = 0;
 }
 
@@ -477,6 +482,9 @@ egress_socket_cb(CURL *easy, curl_socket_t s, int what, void *arg,
 	if (event_add(so->s_ev, NULL) == -1)
 		return -1;
 	so->s_reg = flags;
+	/* Readable only if the loop says so (no memory: ask the kernel). */
+	if (so->s_conn && (flags & EV_READ))
+		keeper_poll_quiet(s, 1);
 	return 0;
 }
 
@@ -490,6 +498,9 @@ egress_closesocket_cb(void *arg, curl_socket_t s)
 {
 	struct egress_gen	*g = arg;
 
+	/* One connection died or was dropped: others may have too. */
+	keeper_poll_trust(0);
+	keeper_poll_quiet(s, 0);
 	if (s >= 0 && (size_t)s < g->g_nsocks) {
 		egress_sock_unwatch(&g->g_socks[s]);
 		g->g_socks[s].s_want = 0;
@@ -828,6 +839,7 @@ egress_opensocket_cb(void *arg, curlsocktype purpose, struct curl_sockaddr *a)
 		return CURL_SOCKET_BAD;
 	}
 	egress_sock_unwatch(so);
+	keeper_poll_quiet(fd, 0);
 	so->s_want = 0;
 	so->s_conn = 1;
 	return fd;
@@ -1546,7 +1558,9 @@ egress_event_cb(evutil_socket_t fd, short what, void *arg)
 	if (what & EV_WRITE)
 		action |= CURL_CSELECT_OUT;
 	g->g_busy++;
+	keeper_poll_trust(1);	/* the loop's epoll_wait has just run */
 	curl_multi_socket_action(g->g_multi, fd, action, &running);
+	keeper_poll_trust(0);
 	g->g_busy--;
 	egress_gen_check(g);
 }
@@ -1558,7 +1572,9 @@ egress_timer_event_cb(evutil_socket_t fd, short what, void *arg)
 	int			 running;
 
 	g->g_busy++;
+	keeper_poll_trust(1);
 	curl_multi_socket_action(g->g_multi, CURL_SOCKET_TIMEOUT, 0, &running);
+	keeper_poll_trust(0);
 	g->g_busy--;
 	egress_gen_check(g);
 }
