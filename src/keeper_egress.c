@@ -178,9 +178,11 @@ struct egress_call {
 	CURL			*c_easy;	/* NULL: refused early */
 	CURLU			*c_url;
 	struct curl_slist	*c_headers;
-	char			*c_body;	/* the request body, wiped */
+	char			*c_body;	/* the request body, wiped;
+						   egress_nobody if empty */
 	size_t			 c_bodylen;
-	struct event		*c_fail_ev;	/* delivers an early refusal */
+	struct event		*c_fail_ev;	/* delivers an early refusal
+						   (made only then) */
 	struct egress_result	 c_res;
 	size_t			 c_bodycap;
 	size_t			 c_hcap;
@@ -199,6 +201,9 @@ struct egress_call {
 };
 
 static void	 egress_gen_free(struct egress_gen *);
+
+/* The body of a call without one (libcurl is given "", never NULL). */
+static char	 egress_nobody[1];
 
 static unsigned int	 egress_curl_version;	/* libcurl's, at run time */
 
@@ -1333,7 +1338,8 @@ egress_call_free(struct egress_call *c)
 	}
 	curl_url_cleanup(c->c_url);
 	curl_slist_free_all(c->c_headers);
-	keeper_secret_free(c->c_body, c->c_bodylen + 1);
+	if (c->c_body != egress_nobody)
+		keeper_secret_free(c->c_body, c->c_bodylen + 1);
 	if (c->c_fail_ev != NULL)
 		event_free(c->c_fail_ev);
 	egress_result_clear(&c->c_res);
@@ -1599,11 +1605,7 @@ egress_start(struct egress *e, const struct egress_request *req,
 	c->c_max_headers = g->g_max_headers;
 	c->c_header_bytes = g->g_header_bytes;
 	c->c_want_status = 1;
-	if ((c->c_fail_ev = evtimer_new(e->e_base, egress_fail_cb, c)) ==
-	    NULL) {
-		free(c);
-		return NULL;
-	}
+	c->c_body = egress_nobody;
 	TAILQ_INSERT_TAIL(&g->g_calls, c, c_entry);
 	e->e_pending++;
 
@@ -1632,13 +1634,16 @@ egress_start(struct egress *e, const struct egress_request *req,
 		    "call to %.100s started", c->c_res.er_host);
 		goto refuse;
 	}
-	/* A copy the call owns and wipes; one byte more, never NULL. */
-	if ((c->c_body = malloc(req->eq_bodylen + 1)) == NULL)
-		goto nomem;
-	c->c_bodylen = req->eq_body != NULL ? req->eq_bodylen : 0;
-	if (c->c_bodylen > 0)
+	/* A copy the call owns and wipes, NUL-terminated; never NULL. */
+	if (req->eq_body != NULL && req->eq_bodylen > 0) {
+		if ((c->c_body = malloc(req->eq_bodylen + 1)) == NULL) {
+			c->c_body = egress_nobody;
+			goto nomem;
+		}
+		c->c_bodylen = req->eq_bodylen;
 		memcpy(c->c_body, req->eq_body, c->c_bodylen);
-	c->c_body[c->c_bodylen] = '\0';
+		c->c_body[c->c_bodylen] = '\0';
+	}
 	for (i = 0; i < req->eq_nheaders; i++)
 		if (egress_header_append(c, req->eq_headers[i].ef_name,
 		    req->eq_headers[i].ef_value) == -1)
@@ -1661,6 +1666,11 @@ refuse:
 	if (c->c_easy != NULL) {
 		curl_easy_cleanup(c->c_easy);
 		c->c_easy = NULL;
+	}
+	if ((c->c_fail_ev = evtimer_new(e->e_base, egress_fail_cb, c)) ==
+	    NULL) {
+		egress_call_free(c);
+		return NULL;
 	}
 	evtimer_add(c->c_fail_ev, &now);
 	return c;
