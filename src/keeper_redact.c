@@ -73,6 +73,7 @@ struct redact {
 	uint32_t	 r_root[256];	/* the root's children; 0: none */
 	size_t		 r_npatterns;
 	size_t		 r_maxlen;	/* the longest pattern */
+	size_t		 r_minlen;	/* the shortest one */
 	int		 r_compiled;
 	uint32_t      **r_rows;		/* [state]: 256 next states, or NULL */
 	size_t		 r_nslots;	/* states r_rows has room for */
@@ -199,6 +200,8 @@ redact_insert(struct redact *r, const unsigned char *p, size_t len)
 	}
 	if (len > r->r_maxlen)
 		r->r_maxlen = len;
+	if (r->r_minlen == 0 || len < r->r_minlen)
+		r->r_minlen = len;
 	r->r_compiled = 0;
 	return 0;
 }
@@ -595,7 +598,8 @@ redact_apply(struct redact *r, char **bufp, size_t *lenp)
 	char			*out;
 	int			 rc = -1;
 
-	if (r->r_npatterns == 0 || p == NULL || len == 0)
+	/* Most header names and many values: too short to hold any. */
+	if (r->r_npatterns == 0 || p == NULL || len < r->r_minlen)
 		return 0;
 	if (!r->r_compiled && redact_compile(r) == -1)
 		return -1;

@@ -212,6 +212,37 @@ START_TEST(test_min_len)
 }
 END_TEST
 
+/* Redact in and expect out, with n marks. */
+static void
+expect_apply(struct redact *r, const char *in, const char *out, int n)
+{
+	char	*buf;
+	size_t	 len;
+
+	buf = dup_body(in, &len);
+	ck_assert_int_eq(redact_apply(r, &buf, &len), n);
+	ck_assert_str_eq(buf, out);
+	free(buf);
+}
+
+/*
+ * Input shorter than the shortest pattern is skipped unscanned; a value
+ * exactly as long as the shortest, or holding the longest, is still found.
+ */
+START_TEST(test_short_input)
+{
+	struct redact	*r;
+
+	ck_assert_ptr_nonnull(r = redact_new());
+	ck_assert_int_eq(redact_add(r, "0123456789abcdef", 16), 1);
+	ck_assert_int_eq(redact_add(r, "abcdefgh", 8), 1);
+	expect_apply(r, "abcdefgh", "[REDACTED]", 1);
+	expect_apply(r, "abcdefg", "abcdefg", 0);
+	expect_apply(r, "x0123456789abcdefx", "x[REDACTED]x", 1);
+	redact_free(r);
+}
+END_TEST
+
 START_TEST(test_overlaps)
 {
 	struct redact	*r;
@@ -533,6 +564,7 @@ check_suite(void)
 	tcase_add_test(tc, test_query_forms);
 	tcase_add_test(tc, test_embedded_base64);
 	tcase_add_test(tc, test_min_len);
+	tcase_add_test(tc, test_short_input);
 	tcase_add_test(tc, test_overlaps);
 	tcase_add_test(tc, test_binary);
 	tcase_add_test(tc, test_many_occurrences);
