@@ -2,6 +2,7 @@
 # The keeper's upstream calls (libcurl multi on libevent, the egress
 # policy at connect time) and the redaction of secret-derived bytes.
 src_libwidgetd_a_SOURCES += src/keeper_egress.c src/keeper_egress.h \
+	src/keeper_poll.c src/keeper_poll.h \
 	src/keeper_redact.c src/keeper_redact.h
 
 check_PROGRAMS += tests/check_redact

@@ -631,9 +631,9 @@ keeper_call_done(struct egress_result *er, void *arg)
 		return;
 	if (er->er_error != EGRESS_OK) {
 		log_debug("call %s: %s: %s", kc->kc_plan.pl_reqid,
-		    kc->kc_req.kr_host, er->er_msg);
+		    kreq_host(&kc->kc_req), er->er_msg);
 		keeper_fail(kw, kc->kc_id, 502, "", SCOPE_NETWORK, er->er_msg,
-		    kc->kc_req.kr_host, er->er_error == EGRESS_ETIMEOUT,
+		    kreq_host(&kc->kc_req), er->er_error == EGRESS_ETIMEOUT,
 		    keeper_us_since(&kc->kc_start));
 		goto out;
 	}
@@ -652,7 +652,7 @@ keeper_call_done(struct egress_result *er, void *arg)
 	if (n > 0)
 		log_info("call %s: %d secret-derived string%s redacted from "
 		    "%s's answer", kc->kc_plan.pl_reqid, n, n == 1 ? "" : "s",
-		    kc->kc_req.kr_host);
+		    kreq_host(&kc->kc_req));
 	rs.rs_status = (uint32_t)er->er_status;
 	if (er->er_nheaders > 0 && (rs.rs_headers = calloc(er->er_nheaders,
 	    sizeof(*rs.rs_headers))) == NULL)
@@ -677,13 +677,13 @@ keeper_call_done(struct egress_result *er, void *arg)
 		    b.b_len, -1);
 	else
 		keeper_fail(kw, kc->kc_id, 502, "", SCOPE_NETWORK,
-		    "the upstream's answer is too large", kc->kc_req.kr_host,
-		    0, rs.rs_total_us);
+		    "the upstream's answer is too large",
+		    kreq_host(&kc->kc_req), 0, rs.rs_total_us);
 	ipc_buf_clear(&b);
 	goto out;
 oom:
 	keeper_fail(kw, kc->kc_id, 500, "", "Unexpected error",
-	    "out of memory", kc->kc_req.kr_host, 0, 0);
+	    "out of memory", kreq_host(&kc->kc_req), 0, 0);
 out:
 	/* The pointers are borrowed from er, which egress wipes and frees. */
 	free(rs.rs_headers);
@@ -742,7 +742,7 @@ keeper_limit_cb(void *arg, int status, int retry_after, const char *code,
 		fl.fl_code = (char *)code;
 		fl.fl_scope = (char *)"Request";
 		fl.fl_detail = (char *)detail;
-		fl.fl_host = kc->kc_req.kr_host;
+		fl.fl_host = (char *)kreq_host(&kc->kc_req);
 		fl.fl_retry_after = (uint32_t)retry_after;
 		fl.fl_external_us = keeper_us_since(&kc->kc_start);
 		keeper_send_fail(kw, kc->kc_id, &fl);
@@ -753,7 +753,7 @@ keeper_limit_cb(void *arg, int status, int retry_after, const char *code,
 	kc->kc_attempt_us = ratelimit_now();
 	if (keeper_start(kc, kc->kc_gen) == -1) {
 		keeper_fail(kw, kc->kc_id, 502, "", SCOPE_NETWORK,
-		    "cannot start the call", kc->kc_req.kr_host, 0, 0);
+		    "cannot start the call", kreq_host(&kc->kc_req), 0, 0);
 		keeper_call_free(kc);
 	}
 }
@@ -771,7 +771,7 @@ keeper_attempt(struct kcall *kc)
 	    &kc->kc_req.kr_cr->cr_ext, &deadline, keeper_limit_cb,
 	    kc)) == NULL) {
 		keeper_fail(kw, kc->kc_id, 500, "", "Unexpected error",
-		    "out of memory", kc->kc_req.kr_host, 0, 0);
+		    "out of memory", kreq_host(&kc->kc_req), 0, 0);
 		keeper_call_free(kc);
 	}
 }

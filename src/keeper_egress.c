@@ -92,6 +92,7 @@
 #include <openssl/x509_vfy.h>
 
 #include "keeper_egress.h"
+#include "keeper_poll.h"
 #include "keeper_redact.h"
 #include "keeper_secret.h"
 #include "netpolicy.h"
@@ -118,7 +119,9 @@ struct egress_call;
  * spoke out of turn: libcurl finds out when it next picks the connection),
  * when libcurl closes the socket (egress_closesocket_cb), and when a new
  * socket gets the same number (egress_opensocket_cb).  Other sockets
- * (the resolver's) and write interest are taken out at once.
+ * (the resolver's) and write interest are taken out at once.  While a
+ * connection's read event is in epoll, libcurl's zero-timeout polls of it
+ * are answered without a system call (keeper_poll.c).
  */
 struct egress_sock {
 	struct event		*s_ev;
@@ -175,9 +178,11 @@ struct egress_call {
 	CURL			*c_easy;	/* NULL: refused early */
 	CURLU			*c_url;
 	struct curl_slist	*c_headers;
-	char			*c_body;	/* the request body, wiped */
+	char			*c_body;	/* the request body, wiped;
+						   egress_nobody if empty */
 	size_t			 c_bodylen;
-	struct event		*c_fail_ev;	/* delivers an early refusal */
+	struct event		*c_fail_ev;	/* delivers an early refusal
+						   (made only then) */
 	struct egress_result	 c_res;
 	size_t			 c_bodycap;
 	size_t			 c_hcap;
@@ -196,6 +201,9 @@ struct egress_call {
 };
 
 static void	 egress_gen_free(struct egress_gen *);
+
+/* The body of a call without one (libcurl is given "", never NULL). */
+static char	 egress_nobody[1];
 
 static unsigned int	 egress_curl_version;	/* libcurl's, at run time */
 
@@ -435,8 +443,10 @@ egress_sock_get(struct egress_gen *g, curl_socket_t fd)
 static void
 egress_sock_unwatch(struct egress_sock *so)
 {
-	if (so->s_reg != 0)
+	if (so->s_reg != 0) {
+		keeper_poll_quiet(event_get_fd(so->s_ev), 0);
 		event_del(so->s_ev);
+	}
 	so->s_reg = 0;
 }
 
@@ -477,6 +487,9 @@ egress_socket_cb(CURL *easy, curl_socket_t s, int what, void *arg,
 	if (event_add(so->s_ev, NULL) == -1)
 		return -1;
 	so->s_reg = flags;
+	/* Readable only if the loop says so (no memory: ask the kernel). */
+	if (so->s_conn && (flags & EV_READ))
+		keeper_poll_quiet(s, 1);
 	return 0;
 }
 
@@ -490,6 +503,9 @@ egress_closesocket_cb(void *arg, curl_socket_t s)
 {
 	struct egress_gen	*g = arg;
 
+	/* One connection died or was dropped: others may have too. */
+	keeper_poll_trust(0);
+	keeper_poll_quiet(s, 0);
 	if (s >= 0 && (size_t)s < g->g_nsocks) {
 		egress_sock_unwatch(&g->g_socks[s]);
 		g->g_socks[s].s_want = 0;
@@ -828,6 +844,7 @@ egress_opensocket_cb(void *arg, curlsocktype purpose, struct curl_sockaddr *a)
 		return CURL_SOCKET_BAD;
 	}
 	egress_sock_unwatch(so);
+	keeper_poll_quiet(fd, 0);
 	so->s_want = 0;
 	so->s_conn = 1;
 	return fd;
@@ -1321,7 +1338,8 @@ egress_call_free(struct egress_call *c)
 	}
 	curl_url_cleanup(c->c_url);
 	curl_slist_free_all(c->c_headers);
-	keeper_secret_free(c->c_body, c->c_bodylen + 1);
+	if (c->c_body != egress_nobody)
+		keeper_secret_free(c->c_body, c->c_bodylen + 1);
 	if (c->c_fail_ev != NULL)
 		event_free(c->c_fail_ev);
 	egress_result_clear(&c->c_res);
@@ -1546,7 +1564,9 @@ egress_event_cb(evutil_socket_t fd, short what, void *arg)
 	if (what & EV_WRITE)
 		action |= CURL_CSELECT_OUT;
 	g->g_busy++;
+	keeper_poll_trust(1);	/* the loop's epoll_wait has just run */
 	curl_multi_socket_action(g->g_multi, fd, action, &running);
+	keeper_poll_trust(0);
 	g->g_busy--;
 	egress_gen_check(g);
 }
@@ -1558,7 +1578,9 @@ egress_timer_event_cb(evutil_socket_t fd, short what, void *arg)
 	int			 running;
 
 	g->g_busy++;
+	keeper_poll_trust(1);
 	curl_multi_socket_action(g->g_multi, CURL_SOCKET_TIMEOUT, 0, &running);
+	keeper_poll_trust(0);
 	g->g_busy--;
 	egress_gen_check(g);
 }
@@ -1583,11 +1605,7 @@ egress_start(struct egress *e, const struct egress_request *req,
 	c->c_max_headers = g->g_max_headers;
 	c->c_header_bytes = g->g_header_bytes;
 	c->c_want_status = 1;
-	if ((c->c_fail_ev = evtimer_new(e->e_base, egress_fail_cb, c)) ==
-	    NULL) {
-		free(c);
-		return NULL;
-	}
+	c->c_body = egress_nobody;
 	TAILQ_INSERT_TAIL(&g->g_calls, c, c_entry);
 	e->e_pending++;
 
@@ -1616,13 +1634,16 @@ egress_start(struct egress *e, const struct egress_request *req,
 		    "call to %.100s started", c->c_res.er_host);
 		goto refuse;
 	}
-	/* A copy the call owns and wipes; one byte more, never NULL. */
-	if ((c->c_body = malloc(req->eq_bodylen + 1)) == NULL)
-		goto nomem;
-	c->c_bodylen = req->eq_body != NULL ? req->eq_bodylen : 0;
-	if (c->c_bodylen > 0)
+	/* A copy the call owns and wipes, NUL-terminated; never NULL. */
+	if (req->eq_body != NULL && req->eq_bodylen > 0) {
+		if ((c->c_body = malloc(req->eq_bodylen + 1)) == NULL) {
+			c->c_body = egress_nobody;
+			goto nomem;
+		}
+		c->c_bodylen = req->eq_bodylen;
 		memcpy(c->c_body, req->eq_body, c->c_bodylen);
-	c->c_body[c->c_bodylen] = '\0';
+		c->c_body[c->c_bodylen] = '\0';
+	}
 	for (i = 0; i < req->eq_nheaders; i++)
 		if (egress_header_append(c, req->eq_headers[i].ef_name,
 		    req->eq_headers[i].ef_value) == -1)
@@ -1645,6 +1666,11 @@ refuse:
 	if (c->c_easy != NULL) {
 		curl_easy_cleanup(c->c_easy);
 		c->c_easy = NULL;
+	}
+	if ((c->c_fail_ev = evtimer_new(e->e_base, egress_fail_cb, c)) ==
+	    NULL) {
+		egress_call_free(c);
+		return NULL;
 	}
 	evtimer_add(c->c_fail_ev, &now);
 	return c;

@@ -907,11 +907,6 @@ keeper_plan_complete_request(const struct snapshot *sn,
 	kr->kr_url = url;
 	kr->kr_urllen = o;
 	url = NULL;
-	if ((kr->kr_host = kplan_host(kr->kr_url)) == NULL) {
-		kplan_fail(fl, 502, SCOPE_NETWORK, "%s", "the URL cannot be "
-		    "parsed");
-		goto fail;
-	}
 	kr->kr_body = pl->pl_body;
 	kr->kr_bodylen = pl->pl_bodylen;
 	kr->kr_has_body = pl->pl_has_body;
@@ -953,6 +948,20 @@ out:
 	if (url != NULL)
 		keeper_secret_free(url, total);
 	return rv;
+}
+
+/*
+ * The upstream host, for a failure's timings and messages: parsed when
+ * first asked for, as a call that succeeds reports the host egress
+ * parsed (egress_result.er_host) and never needs this one.  "" if the
+ * URL has none (egress refuses such a call).
+ */
+const char *
+kreq_host(struct kreq *kr)
+{
+	if (kr->kr_host == NULL && kr->kr_url != NULL)
+		kr->kr_host = kplan_host(kr->kr_url);
+	return kr->kr_host != NULL ? kr->kr_host : "";
 }
 
 const char *

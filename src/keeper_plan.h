@@ -43,7 +43,7 @@ struct kreq {
 	char		*kr_method;
 	char		*kr_url;	/* with the query, encoded */
 	size_t		 kr_urllen;
-	char		*kr_host;	/* the upstream host, for timings */
+	char		*kr_host;	/* kreq_host()'s, once asked for */
 	struct kreq_header *kr_headers;
 	size_t		 kr_nheaders;
 	const unsigned char *kr_body;	/* borrowed from the plan */
@@ -65,6 +65,7 @@ struct kreq {
 };
 
 /* The value of an authentication field, or NULL (and *lenp 0). */
+const char	*kreq_host(struct kreq *);
 const char	*kreq_auth(const struct kreq *, int id, size_t *lenp);
 /* Add or replace a header (the name compared without case). */
 int		 kreq_header_set(struct kreq *, const char *name,

@@ -26,6 +26,17 @@
  * is known from the automaton; overlapping occurrences merge into one
  * span, and each span becomes one REDACT_MARK.
  *
+ * Most bodies hold no pattern at all, so the automaton runs only where
+ * one could end (redact_scan_sampled): every 4-byte window of every
+ * pattern is hashed into a 64 Kib filter when it is added, and the body is
+ * sampled one window every (shortest pattern - 3) bytes, so that every
+ * occurrence contains a sampled window whole.  Only around a window the
+ * filter knows is the automaton run, from far enough back (the longest
+ * pattern) that its state there is the one a scan of every byte would
+ * have: the same occurrences, the same spans, for a sample every few
+ * bytes instead of a step per byte.  A set with so many patterns that its
+ * filter is dense (more than 1/32 of it set) is scanned byte by byte.
+ *
  * The trie spells out every pattern, so it is wiped on free and whenever
  * its storage moves, like the scratch buffers the encodings are built in.
  *
@@ -56,6 +67,10 @@
 #define REDACT_CACHE_MAX	64	/* sets a cache keeps, at most */
 /* In a row, the next state with this bit set when a pattern ends there. */
 #define REDACT_HIT		0x80000000u
+#define REDACT_QBITS		16	/* the 4-byte window filter: 2^16 bits */
+#define REDACT_QWORDS		((1u << REDACT_QBITS) / 64)
+/* Past this many bits set, most samples would hit: scan every byte. */
+#define REDACT_QDENSE		((1u << REDACT_QBITS) / 32)
 
 struct redact_node {
 	uint32_t	 rn_child;	/* first child; 0: none */
@@ -73,6 +88,10 @@ struct redact {
 	uint32_t	 r_root[256];	/* the root's children; 0: none */
 	size_t		 r_npatterns;
 	size_t		 r_maxlen;	/* the longest pattern */
+	size_t		 r_minlen;	/* the shortest one */
+	uint64_t	*r_qgrams;	/* REDACT_QWORDS: the patterns' 4-byte
+					   windows, hashed (a filter) */
+	size_t		 r_qset;	/* bits set in it */
 	int		 r_compiled;
 	uint32_t      **r_rows;		/* [state]: 256 next states, or NULL */
 	size_t		 r_nslots;	/* states r_rows has room for */
@@ -127,6 +146,7 @@ redact_free(struct redact *r)
 		return;
 	redact_rows_free(r);
 	keeper_secret_free(r->r_nodes, r->r_cap * sizeof(*r->r_nodes));
+	keeper_secret_free(r->r_qgrams, REDACT_QWORDS * sizeof(uint64_t));
 	keeper_secret_free(r, sizeof(*r));
 }
 
@@ -171,14 +191,33 @@ redact_node_new(struct redact *r)
 	return (uint32_t)r->r_nnodes++;
 }
 
+/* A 4-byte window's place in the filter. */
+static inline uint32_t
+redact_qhash(const unsigned char *p)
+{
+	uint32_t	 w;
+
+	memcpy(&w, p, sizeof(w));
+	return (w * 0x9e3779b1u) >> (32 - REDACT_QBITS);
+}
+
 static int
 redact_insert(struct redact *r, const unsigned char *p, size_t len)
 {
-	uint32_t	 u = 0, v;
+	uint32_t	 u = 0, v, h;
 	size_t		 i;
 
 	if (len < REDACT_MIN_LEN || len > UINT32_MAX)
 		return 0;
+	if (r->r_qgrams == NULL && (r->r_qgrams = calloc(REDACT_QWORDS,
+	    sizeof(*r->r_qgrams))) == NULL)
+		return -1;
+	for (i = 0; i + 4 <= len; i++) {
+		h = redact_qhash(p + i);
+		if ((r->r_qgrams[h / 64] & ((uint64_t)1 << (h % 64))) == 0)
+			r->r_qset++;
+		r->r_qgrams[h / 64] |= (uint64_t)1 << (h % 64);
+	}
 	for (i = 0; i < len; i++) {
 		if ((v = redact_goto(r, u, p[i])) == 0) {
 			if ((v = redact_node_new(r)) == 0)
@@ -199,6 +238,8 @@ redact_insert(struct redact *r, const unsigned char *p, size_t len)
 	}
 	if (len > r->r_maxlen)
 		r->r_maxlen = len;
+	if (r->r_minlen == 0 || len < r->r_minlen)
+		r->r_minlen = len;
 	r->r_compiled = 0;
 	return 0;
 }
@@ -584,29 +625,38 @@ redact_stream_step(struct redact *r, uint32_t **rows,
 	    i + 1 - r->r_nodes[st->st_state].rn_match, i + 1);
 }
 
-int
-redact_apply(struct redact *r, char **bufp, size_t *lenp)
-{
-	struct redact_stream	 st[REDACT_STREAMS], *sp;
-	const unsigned char	*p = (const unsigned char *)*bufp;
-	struct redact_span	*spans = NULL;
-	size_t			 i, k, len = *lenp, nspans = 0, cap = 0;
-	size_t			 olen, o, prev, nst, piece, steps;
-	char			*out;
-	int			 rc = -1;
+/* Found occurrences, with their spans; the streams' own lists are kept. */
+struct redact_found {
+	struct redact_stream	 f_st[REDACT_STREAMS];
+	struct redact_span	*f_spans;
+	size_t			 f_nspans;
+	size_t			 f_cap;
+};
 
-	if (r->r_npatterns == 0 || p == NULL || len == 0)
-		return 0;
-	if (!r->r_compiled && redact_compile(r) == -1)
-		return -1;
-	memset(st, 0, sizeof(st));
-	/* Small bodies: the run-in would cost more than it saves. */
+/*
+ * Occurrences ending at from..end-1 (the index of their last byte): the
+ * stretch cut into up to REDACT_STREAMS pieces scanned side by side, each
+ * from maxlen - 1 bytes before its first end position, where the
+ * automaton's state is then the one a scan from the start would have.
+ * Their spans are merged into f in order.
+ */
+static int
+redact_scan_range(struct redact *r, const unsigned char *p, size_t from,
+    size_t end, struct redact_found *f)
+{
+	struct redact_stream	*st = f->f_st;
+	size_t			 i, k, nst, piece, steps, len = end - from;
+
+	/* Short stretches: the run-in would cost more than it saves. */
 	nst = len >= 16 * r->r_maxlen * REDACT_STREAMS ? REDACT_STREAMS : 1;
 	piece = (len + nst - 1) / nst;
 	for (k = 0; k < nst; k++) {
-		st[k].st_from = k * piece;
-		st[k].st_pos = k == 0 ? 0 : k * piece - (r->r_maxlen - 1);
-		st[k].st_end = k == nst - 1 ? len : (k + 1) * piece;
+		st[k].st_from = from + k * piece;
+		st[k].st_pos = st[k].st_from >= r->r_maxlen - 1 ?
+		    st[k].st_from - (r->r_maxlen - 1) : 0;
+		st[k].st_end = k == nst - 1 ? end : from + (k + 1) * piece;
+		st[k].st_state = 0;
+		st[k].st_nspans = 0;
 	}
 	/* Side by side as far as the shortest stream goes. */
 	steps = SIZE_MAX;
@@ -619,21 +669,85 @@ redact_apply(struct redact *r, char **bufp, size_t *lenp)
 			    redact_stream_step(r, r->r_rows, p, &st[1]) ||
 			    redact_stream_step(r, r->r_rows, p, &st[2]) ||
 			    redact_stream_step(r, r->r_rows, p, &st[3]))
-				goto out;
+				return -1;
 	}
 	for (k = 0; k < nst; k++)
 		while (st[k].st_pos < st[k].st_end)
 			if (redact_stream_step(r, r->r_rows, p, &st[k]) == -1)
-				goto out;
+				return -1;
 	/* In piece order, ends only grow: merge as one scan would have. */
-	for (k = 0; k < nst; k++) {
-		sp = &st[k];
-		for (i = 0; i < sp->st_nspans; i++)
-			if (redact_span_add(&spans, &nspans, &cap,
-			    sp->st_spans[i].rs_start,
-			    sp->st_spans[i].rs_end) == -1)
-				goto out;
+	for (k = 0; k < nst; k++)
+		for (i = 0; i < st[k].st_nspans; i++)
+			if (redact_span_add(&f->f_spans, &f->f_nspans,
+			    &f->f_cap, st[k].st_spans[i].rs_start,
+			    st[k].st_spans[i].rs_end) == -1)
+				return -1;
+	return 0;
+}
+
+/*
+ * Every occurrence (at least r_minlen bytes) holds a whole 4-byte window
+ * starting at some j = stride - 1 + k * stride, stride = r_minlen - 3, and
+ * that window is one of its pattern's, so in the filter.  An occurrence
+ * holding the window at j ends at j + 3 .. j + maxlen - 1: only those
+ * stretches are scanned, merged where they touch.
+ */
+static int
+redact_scan_sampled(struct redact *r, const unsigned char *p, size_t len,
+    struct redact_found *f)
+{
+	size_t		 stride = r->r_minlen - 3, j, from, end;
+	size_t		 pfrom = 0, pend = 0;
+	uint32_t	 h;
+
+	for (j = stride - 1; j + 4 <= len; j += stride) {
+		h = redact_qhash(p + j);
+		if ((r->r_qgrams[h / 64] & ((uint64_t)1 << (h % 64))) == 0)
+			continue;
+		from = j + 3;
+		end = j + r->r_maxlen < len ? j + r->r_maxlen : len;
+		if (pend > 0 && from <= pend) {
+			pend = end;
+			continue;
+		}
+		if (pend > 0 && redact_scan_range(r, p, pfrom, pend, f) == -1)
+			return -1;
+		pfrom = from;
+		pend = end;
 	}
+	if (pend > 0 && redact_scan_range(r, p, pfrom, pend, f) == -1)
+		return -1;
+	return 0;
+}
+
+int
+redact_apply(struct redact *r, char **bufp, size_t *lenp)
+{
+	return redact_apply_mode(r, bufp, lenp, 1);
+}
+
+int
+redact_apply_mode(struct redact *r, char **bufp, size_t *lenp, int sampled)
+{
+	struct redact_found	 f;
+	const unsigned char	*p = (const unsigned char *)*bufp;
+	struct redact_span	*spans;
+	size_t			 i, k, len = *lenp, nspans;
+	size_t			 olen, o, prev;
+	char			*out;
+	int			 rc = -1;
+
+	/* Most header names and many values: too short to hold any. */
+	if (r->r_npatterns == 0 || p == NULL || len < r->r_minlen)
+		return 0;
+	if (!r->r_compiled && redact_compile(r) == -1)
+		return -1;
+	memset(&f, 0, sizeof(f));
+	if ((sampled && r->r_qset <= REDACT_QDENSE ? redact_scan_sampled(r, p, len, &f) :
+	    redact_scan_range(r, p, 0, len, &f)) == -1)
+		goto out;
+	spans = f.f_spans;
+	nspans = f.f_nspans;
 	if (nspans == 0) {
 		rc = 0;
 		goto out;
@@ -660,8 +774,8 @@ redact_apply(struct redact *r, char **bufp, size_t *lenp)
 	rc = nspans > INT_MAX ? INT_MAX : (int)nspans;
 out:
 	for (k = 0; k < REDACT_STREAMS; k++)
-		free(st[k].st_spans);
-	free(spans);
+		free(f.f_st[k].st_spans);
+	free(f.f_spans);
 	return rc;
 }
 
@@ -673,7 +787,8 @@ redact_size(const struct redact *r)
 {
 	return sizeof(*r) + r->r_cap * sizeof(*r->r_nodes) +
 	    r->r_nslots * (sizeof(*r->r_rows) + sizeof(*r->r_chain)) +
-	    r->r_nrows * 256 * sizeof(**r->r_rows);
+	    r->r_nrows * 256 * sizeof(**r->r_rows) +
+	    (r->r_qgrams != NULL ? REDACT_QWORDS * sizeof(*r->r_qgrams) : 0);
 }
 
 struct redact_entry {

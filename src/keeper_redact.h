@@ -42,6 +42,9 @@ size_t		 redact_npatterns(const struct redact *);
  * adding a value afterwards recompiles it.
  */
 int		 redact_apply(struct redact *, char **bufp, size_t *lenp);
+/* The same; sampled 0 steps the automaton over every byte (tests). */
+int		 redact_apply_mode(struct redact *, char **bufp, size_t *lenp,
+		    int sampled);
 /* Wipe and free everything; NULL is a no-op. */
 void		 redact_free(struct redact *);
 

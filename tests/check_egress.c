@@ -14,6 +14,7 @@
 #include <arpa/inet.h>
 
 #include <errno.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +28,7 @@
 
 #include "check_main.h"
 #include "keeper_egress.h"
+#include "keeper_poll.h"
 #include "keeper_redact.h"
 #include "netpolicy.h"
 
@@ -59,6 +61,8 @@ struct srv {
 	int			 s_port;
 	int			 s_accepts;	/* connections accepted */
 	int			 s_requests;
+	int			 s_drop;	/* requests to read, unanswered,
+						   and their connection closed */
 	struct evbuffer		*s_last;	/* the last request, as read */
 	struct bufferevent	*s_bevs[64];	/* open connections */
 };
@@ -200,6 +204,12 @@ srv_read_cb(struct bufferevent *bev, void *arg)
 		free(req);
 		if (evbuffer_get_length(in) < hlen + blen)
 			return;
+		if (s->s_drop > 0) {
+			s->s_drop--;
+			s->s_requests++;
+			srv_close(s, bev);
+			return;
+		}
 		req = malloc(hlen + blen + 1);
 		evbuffer_remove(in, req, hlen + blen);
 		req[hlen + blen] = '\0';
@@ -524,6 +534,90 @@ START_TEST(test_idle_close)
 	ck_assert_int_eq(f.f_srv.s_accepts, 2);
 	got_clear(&g);
 	fx_teardown(&f);
+}
+END_TEST
+
+/*
+ * The upstream closes a cached connection only when the next request on
+ * it comes (after libcurl's liveness check, answered by keeper_poll.c
+ * from the loop): nothing was received, so libcurl retries the call on a
+ * new connection, and the caller sees one answer.
+ */
+START_TEST(test_dead_reuse)
+{
+	struct fx	 f;
+	struct got	 g = { 0 };
+	struct egress_request req;
+
+	fx_setup(&f, "127.0.0.0/8", 1);
+	get(&f, "/ok", &g);
+	ck_assert_int_eq(g.g_error, EGRESS_OK);
+	got_clear(&g);
+	f.f_srv.s_drop = 1;
+	get(&f, "/ok", &g);
+	ck_assert_msg(g.g_error == EGRESS_OK, "%s", g.g_msg);
+	ck_assert_int_eq(g.g_status, 200);
+	ck_assert_str_eq(g.g_body, "hello");
+	ck_assert_int_eq(g.g_reused, 0);
+	ck_assert_int_eq(f.f_srv.s_accepts, 2);
+	ck_assert_int_eq(f.f_srv.s_requests, 3);
+	got_clear(&g);
+	/* A POST's body is sent again on the new connection. */
+	f.f_srv.s_drop = 1;
+	memset(&req, 0, sizeof(req));
+	req.eq_method = "POST";
+	req.eq_url = fx_url(&f, "/echo");
+	req.eq_body = "{\"a\":1}";
+	req.eq_bodylen = 7;
+	call(&f, &req, &g);
+	ck_assert_msg(g.g_error == EGRESS_OK, "%s", g.g_msg);
+	ck_assert_int_eq(g.g_reused, 0);
+	ck_assert_int_eq(f.f_srv.s_accepts, 3);
+	ck_assert_int_eq(f.f_srv.s_requests, 5);
+	ck_assert_ptr_nonnull(strstr(g.g_body, "\r\n\r\n{\"a\":1}"));
+	got_clear(&g);
+	fx_teardown(&f);
+}
+END_TEST
+
+/*
+ * poll(2) in this executable is keeper_poll.c's: a quiet socket reads as
+ * idle inside a dispatch even with bytes waiting, and any other question
+ * reaches the kernel.
+ */
+START_TEST(test_poll_quiet)
+{
+	struct pollfd	 p[2];
+	int		 sv[2];
+
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	ck_assert_int_eq(write(sv[1], "x", 1), 1);
+	ck_assert_int_eq(keeper_poll_quiet(sv[0], 1), 0);
+	p[0].fd = sv[0];
+	p[0].events = POLLIN | POLLPRI;
+	p[0].revents = POLLERR;
+	/* Outside a dispatch: the kernel's answer. */
+	ck_assert_int_eq(poll(p, 1, 0), 1);
+	ck_assert(p[0].revents & POLLIN);
+	keeper_poll_trust(1);
+	ck_assert_int_eq(poll(p, 1, 0), 0);
+	ck_assert_int_eq(p[0].revents, 0);
+	/* A timeout, two sockets, write interest: the kernel's. */
+	ck_assert_int_eq(poll(p, 1, 1), 1);
+	p[1].fd = sv[1];
+	p[1].events = POLLIN;
+	ck_assert_int_eq(poll(p, 2, 0), 1);
+	ck_assert(p[0].revents & POLLIN);
+	p[0].events = POLLIN | POLLOUT;
+	ck_assert_int_eq(poll(p, 1, 0), 1);
+	ck_assert(p[0].revents & POLLIN);
+	p[0].events = POLLIN;
+	/* Not quiet any more. */
+	ck_assert_int_eq(keeper_poll_quiet(sv[0], 0), 0);
+	ck_assert_int_eq(poll(p, 1, 0), 1);
+	keeper_poll_trust(0);
+	close(sv[0]);
+	close(sv[1]);
 }
 END_TEST
 
@@ -1279,6 +1373,8 @@ check_suite(void)
 	tcase_add_test(tc, test_get);
 	tcase_add_test(tc, test_reuse);
 	tcase_add_test(tc, test_idle_close);
+	tcase_add_test(tc, test_dead_reuse);
+	tcase_add_test(tc, test_poll_quiet);
 	tcase_add_test(tc, test_chunked_gzip_continue_fold);
 	tcase_add_test(tc, test_redirect_not_followed);
 	tcase_add_test(tc, test_timeout);

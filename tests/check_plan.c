@@ -790,7 +790,8 @@ START_TEST(test_complete)
 	ck_assert_str_eq(kr.kr_url, "https://api.example.com/v1/warsaw"
 	    "?units=imperial%20%26%20more&sig=s3cr3t%2F%252B%253D"
 	    "&q=a%20b%2Fc&appid=APPID-123456");
-	ck_assert_str_eq(kr.kr_host, "api.example.com");
+	ck_assert_ptr_null(kr.kr_host);	/* parsed only when asked */
+	ck_assert_str_eq(kreq_host(&kr), "api.example.com");
 	ck_assert_str_eq(kr.kr_headers[0].kh_name, "X-Key");
 	ck_assert_str_eq(kr.kr_headers[0].kh_value, "k=s3cr3t/+=");
 	ck_assert_str_eq(kr.kr_headers[2].kh_value, "pl");

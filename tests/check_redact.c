@@ -212,6 +212,107 @@ START_TEST(test_min_len)
 }
 END_TEST
 
+/* Redact in and expect out, with n marks. */
+static void
+expect_apply(struct redact *r, const char *in, const char *out, int n)
+{
+	char	*buf;
+	size_t	 len;
+
+	buf = dup_body(in, &len);
+	ck_assert_int_eq(redact_apply(r, &buf, &len), n);
+	ck_assert_str_eq(buf, out);
+	free(buf);
+}
+
+/*
+ * Input shorter than the shortest pattern is skipped unscanned; a value
+ * exactly as long as the shortest, or holding the longest, is still found.
+ */
+START_TEST(test_short_input)
+{
+	struct redact	*r;
+
+	ck_assert_ptr_nonnull(r = redact_new());
+	ck_assert_int_eq(redact_add(r, "0123456789abcdef", 16), 1);
+	ck_assert_int_eq(redact_add(r, "abcdefgh", 8), 1);
+	expect_apply(r, "abcdefgh", "[REDACTED]", 1);
+	expect_apply(r, "abcdefg", "abcdefg", 0);
+	expect_apply(r, "x0123456789abcdefx", "x[REDACTED]x", 1);
+	redact_free(r);
+}
+END_TEST
+
+/*
+ * The sampled scan (only around 4-byte windows the filter knows) finds
+ * exactly what a scan of every byte finds: random bodies over a small
+ * alphabet that shares the values' bytes, with whole values, their
+ * base64 and their hex dropped at random places (the edges, touching,
+ * overlapping), and short sets and dense ones.
+ */
+START_TEST(test_sampled_same)
+{
+	static const char *const vals[] = { "k3y-Abc.123", "s3cr3t-tok3n-xyz" };
+	struct redact	*r;
+	char		*a, *b, form[64];
+	size_t		 la, lb, len, at, n, i, k, bad = 0, marks = 0;
+	int		 ma, mb, round;
+
+	ck_assert_ptr_nonnull(r = redact_new());
+	for (i = 0; i < 2; i++)
+		ck_assert_int_eq(redact_add(r, vals[i], strlen(vals[i])), 1);
+	srandom(11);
+	for (round = 0; round < 400; round++) {
+		len = 1 + (size_t)random() % 600;
+		a = malloc(len + 1);
+		ck_assert_ptr_nonnull(a);
+		for (i = 0; i < len; i++)
+			a[i] = "k3y-Abc.12s3r-tonxyzazM2VjczN0"[random() % 30];
+		a[len] = '\0';
+		n = (size_t)random() % 5;
+		for (k = 0; k < n; k++) {
+			i = (size_t)random() % 2;
+			switch (random() % 3) {
+			case 0:
+				snprintf(form, sizeof(form), "%s", vals[i]);
+				break;
+			case 1:
+				EVP_EncodeBlock((unsigned char *)form,
+				    (const unsigned char *)vals[i],
+				    (int)strlen(vals[i]));
+				break;
+			default:
+				for (at = 0; vals[i][at] != '\0'; at++)
+					snprintf(form + 2 * at, 3, "%02x",
+					    (unsigned char)vals[i][at]);
+			}
+			if (strlen(form) > len)
+				continue;
+			at = random() % 4 == 0 ? len - strlen(form) :
+			    (size_t)random() % (len - strlen(form) + 1);
+			if (random() % 4 == 0)
+				at = 0;
+			memcpy(a + at, form, strlen(form));
+		}
+		la = lb = len;
+		b = malloc(len + 1);
+		ck_assert_ptr_nonnull(b);
+		memcpy(b, a, len + 1);
+		ma = redact_apply_mode(r, &a, &la, 1);
+		mb = redact_apply_mode(r, &b, &lb, 0);
+		if (ma != mb || la != lb || memcmp(a, b, la) != 0)
+			bad++;
+		marks += ma > 0 ? (size_t)ma : 0;
+		free(a);
+		free(b);
+	}
+	ck_assert_uint_eq(bad, 0);
+	/* The bodies did hold occurrences. */
+	ck_assert_uint_gt(marks, 200);
+	redact_free(r);
+}
+END_TEST
+
 START_TEST(test_overlaps)
 {
 	struct redact	*r;
@@ -533,6 +634,8 @@ check_suite(void)
 	tcase_add_test(tc, test_query_forms);
 	tcase_add_test(tc, test_embedded_base64);
 	tcase_add_test(tc, test_min_len);
+	tcase_add_test(tc, test_short_input);
+	tcase_add_test(tc, test_sampled_same);
 	tcase_add_test(tc, test_overlaps);
 	tcase_add_test(tc, test_binary);
 	tcase_add_test(tc, test_many_occurrences);

@@ -1,0 +1,117 @@
+/*
+ * keeper_poll.c — poll(2) as libcurl calls it from the keeper.
+ *
+ * libcurl 7.88 asks poll(2) twice in every call on a reused connection,
+ * each time for one socket, POLLIN, with a zero timeout: whether the idle
+ * connection died before it is picked (extract_if_dead, through
+ * cf_socket_conn_is_alive), and in the transfer's first pass once the
+ * request is written, since that pass was run by libcurl's timer and not
+ * by a socket event (Curl_readwrite when conn->cselect_bits is 0).  No
+ * option turns either off.  They were 2 of the keeper's 5.3 system calls
+ * per proxied request.
+ *
+ * The keeper knows both answers already.  keeper_egress.c keeps a
+ * connection's read event in epoll (level-triggered) from the moment
+ * libcurl first watches it until it is closed, also while it waits in the
+ * cache between calls; if it becomes readable (the upstream closed it, or
+ * spoke out of turn) while idle, the event fires and is taken out.  Such a
+ * socket is marked "quiet" here (keeper_poll_quiet): readable only if the
+ * loop says so.  libcurl runs only from a loop callback, after the loop's
+ * epoll_wait, so poll answers "nothing to read" for a quiet socket itself:
+ *  - for the liveness check, the answer is as old as that epoll_wait, a few
+ *    microseconds, where libcurl's own is as old as its poll: either way a
+ *    connection the upstream closes just after the check is written to.
+ *    libcurl handles that case already: a reused connection that fails
+ *    before any byte of an answer came is closed and the request retried
+ *    on a new one (Curl_retry_request, up to 5 times).  And when libcurl
+ *    closes a connection in the middle of a dispatch (a retry, a failure),
+ *    keeper_egress.c withdraws the trust (keeper_poll_trust) until the next
+ *    dispatch, so the next pick asks the kernel, and skips a dead
+ *    connection as before (check_egress's test_dead_reuse and
+ *    test_poll_quiet);
+ *  - after the request is written, an answer that came already is read
+ *    when the loop next reports the socket, which it does (level-triggered)
+ *    at once.
+ * Any other poll — other sockets, other events, a timeout, several fds,
+ * other processes of this executable — goes to the C library's.
+ *
+ * This works because the executable's own definition of poll comes first
+ * in the dynamic symbol lookup that libcurl's calls go through; glibc's
+ * own callers (the resolver) use its internal __poll and are untouched.
+ * Used from the keeper's loop thread only (libcurl's resolver thread never
+ * polls).
+ */
+#include "build.h"
+
+#include <dlfcn.h>
+#include <errno.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "keeper_poll.h"
+
+typedef int	(*keeper_poll_fn)(struct pollfd *, nfds_t, int);
+
+static unsigned char	*kp_quiet;	/* by fd: 1 quiet */
+static size_t		 kp_nquiet;
+static int		 kp_trust;
+
+/* fd's quiet mark set or cleared; -1: no memory (it stays not quiet). */
+int
+keeper_poll_quiet(int fd, int on)
+{
+	unsigned char	*nq;
+	size_t		 n;
+
+	if (fd < 0)
+		return 0;
+	if ((size_t)fd >= kp_nquiet) {
+		if (!on)
+			return 0;
+		n = (size_t)fd < 32 ? 64 : (size_t)fd * 2;
+		if ((nq = realloc(kp_quiet, n)) == NULL)
+			return -1;
+		memset(nq + kp_nquiet, 0, n - kp_nquiet);
+		kp_quiet = nq;
+		kp_nquiet = n;
+	}
+	kp_quiet[fd] = on != 0;
+	return 0;
+}
+
+/* 1 at the start of each libcurl dispatch; 0 when a connection was lost. */
+void
+keeper_poll_trust(int on)
+{
+	kp_trust = on;
+}
+
+/*
+ * glibc declares poll's array write-only (an access attribute for its
+ * fortified build); the kernel reads it, and so does this.
+ */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+int
+poll(struct pollfd *fds, nfds_t nfds, int timeout)
+{
+	static keeper_poll_fn	 libc_poll;
+	keeper_poll_fn		 fn;
+
+	if (nfds == 1 && timeout == 0 && kp_trust && fds[0].fd >= 0 &&
+	    (size_t)fds[0].fd < kp_nquiet && kp_quiet[fds[0].fd] &&
+	    (fds[0].events & (POLLOUT | POLLWRNORM | POLLWRBAND)) == 0) {
+		fds[0].revents = 0;
+		return 0;
+	}
+	if ((fn = __atomic_load_n(&libc_poll, __ATOMIC_RELAXED)) == NULL) {
+		if ((fn = (keeper_poll_fn)dlsym(RTLD_NEXT, "poll")) == NULL) {
+			errno = ENOSYS;
+			return -1;
+		}
+		__atomic_store_n(&libc_poll, fn, __ATOMIC_RELAXED);
+	}
+	return fn(fds, nfds, timeout);
+}
+#pragma GCC diagnostic pop
