@@ -102,6 +102,16 @@ def forms(value):
     return uniq
 
 
+def mapped(pid, addr):
+    """True when addr lies in a mapping of pid now."""
+    with open(f"/proc/{pid}/maps") as f:
+        for line in f:
+            lo, hi = (int(x, 16) for x in line.split(None, 1)[0].split("-"))
+            if lo <= addr < hi:
+                return True
+    return False
+
+
 def scan_memory(pid, needles):
     """Read every readable mapping of pid: ({form: [where]}, bytes read,
     mappings read, [mappings skipped with why])."""
@@ -131,6 +141,10 @@ def scan_memory(pid, needles):
                     mem.seek(pos)
                     chunk = mem.read(n)
                 except OSError as e:
+                    # The process shrank the mapping (its heap, say)
+                    # while we read it: nothing is left there to scan.
+                    if not mapped(pid, pos):
+                        break
                     # [vvar] and friends cannot be read through mem.
                     skipped.append("%s %s (%s)" % (parts[0], name,
                                                    e.strerror))
