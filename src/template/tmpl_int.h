@@ -886,11 +886,24 @@ struct tval	*filter_soft_str(struct eval *, struct tval *);
 int		 filter_intarg(struct eval *, const struct tval *,
 		    const char *what, int64_t *);
 struct tval	*filter_list_from(struct eval *, struct tval **, size_t);
-/* Bind a filter's arguments into v[] (names e, a, v) or return NULL. */
+/*
+ * Bind a filter's arguments into v[] (names e, a, v) or return NULL.
+ * Mostly a filter gets its arguments by position and as many as it
+ * takes: those are copied here, with the parameter count a constant,
+ * and args_bind sees the rest (names, and the errors).
+ */
 #define FILTER_BIND(name, params, nreq)					\
 	do {								\
-		if (args_bind(e, a, name, params,			\
-		    sizeof(params) / sizeof(params[0]), nreq, v) == -1)	\
+		size_t	 fb_n = sizeof(params) / sizeof(params[0]);	\
+		size_t	 fb_r = (nreq), fb_i;				\
+									\
+		if (a->a_nkw == 0 && a->a_npos >= fb_r &&		\
+		    a->a_npos <= fb_n) {				\
+			for (fb_i = 0; fb_i < fb_n; fb_i++)		\
+				v[fb_i] = fb_i < a->a_npos ?		\
+				    a->a_pos[fb_i] : NULL;		\
+		} else if (args_bind(e, a, name, params, fb_n, fb_r,	\
+		    v) == -1)						\
 			return NULL;					\
 	} while (0)
 /*
