@@ -714,7 +714,13 @@ int		 tval_repr_into(struct buf *, const struct tval *, int depth);
 void		 fmt_float_repr(struct buf *, double);
 struct tval	*tval_immortal(struct tmpl *, struct tval *);
 void		 tval_free_immortal(struct tval *);
-int		 tval_is_container(const struct tval *);
+/* a list, tuple, dict or namespace: what can hold another value */
+static inline int
+tval_is_container(const struct tval *v)
+{
+	return v->tv_type == TV_LIST || v->tv_type == TV_TUPLE ||
+	    v->tv_type == TV_DICT || v->tv_type == TV_NS;
+}
 int		 tval_reaches(const struct tval *from, const struct tval *to,
 		    int depth);
 

@@ -1273,13 +1273,6 @@ tval_nchars(const struct tval *v)
 	return n;
 }
 
-int
-tval_is_container(const struct tval *v)
-{
-	return v->tv_type == TV_LIST || v->tv_type == TV_TUPLE ||
-	    v->tv_type == TV_DICT || v->tv_type == TV_NS;
-}
-
 /*
  * Does `from` contain `to` (or is it)?  Used to refuse reference cycles.  A
  * namespace can only be reached through containers flagged TVF_NSIN, so the
