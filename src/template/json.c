@@ -288,6 +288,34 @@ jd_newline(struct jdump *jd, int level)
 
 static int jd_value(struct jdump *, const struct tval *, int);
 
+/* An int; a buffer at its limit says so, as jd_value's check would. */
+static inline int
+jd_int(struct jdump *jd, int64_t i)
+{
+	if (buf_add_int(jd->jd_b, i) == 0)
+		return 0;
+	return jd_fail(jd, "%s", jd->jd_b->b_over ?
+	    "template output limit exceeded" : "out of memory");
+}
+
+/*
+ * A member of a list or dict: strs and ints (most of a row) without the
+ * recursive call, after jd_value's check of the output limit.
+ */
+static inline int
+jd_member(struct jdump *jd, const struct tval *v, int level)
+{
+	if (jd->jd_b->b_over)
+		return jd_fail(jd, "%s", "template output limit exceeded");
+	if (v->tv_type == TV_STR) {
+		jd_strval(jd, v);
+		return 0;
+	}
+	if (v->tv_type == TV_INT)
+		return jd_int(jd, v->u.i);
+	return jd_value(jd, v, level);
+}
+
 /* A dict key as json.dumps spells it. */
 static int
 jd_key(struct jdump *jd, const struct tval *k)
@@ -436,7 +464,7 @@ jd_dict(struct jdump *jd, const struct tval *d, int level)
 				free(order);
 			return -1;
 		}
-		if (jd_value(jd, ent->de_val, level + 1) == -1) {
+		if (jd_member(jd, ent->de_val, level + 1) == -1) {
 			if (order != local)
 				free(order);
 			return -1;
@@ -466,7 +494,7 @@ jd_value(struct jdump *jd, const struct tval *v, int level)
 	case TV_BOOL:
 		return buf_adds(jd->jd_b, v->u.i ? "true" : "false");
 	case TV_INT:
-		return buf_add_int(jd->jd_b, v->u.i);
+		return jd_int(jd, v->u.i);
 	case TV_FLOAT:
 		jd_float(jd, v->u.f);
 		return 0;
@@ -484,7 +512,7 @@ jd_value(struct jdump *jd, const struct tval *v, int level)
 				    jd->jd_mode < 2);
 			if (jd->jd_indent >= 0)
 				jd_newline(jd, level + 1);
-			if (jd_value(jd, v->u.l.v[i], level + 1) == -1)
+			if (jd_member(jd, v->u.l.v[i], level + 1) == -1)
 				return -1;
 		}
 		if (jd->jd_indent >= 0)
