@@ -775,6 +775,20 @@ str_fill(char *p, const char *s, size_t n)
 	p[n] = '\0';
 }
 
+/*
+ * One to three bytes and a NUL (a separator, a quote, a small int):
+ * the first, middle and last byte are all of them, and memcpy would be
+ * a call.  Not part of str_fill, whose callers GCC then inlines less.
+ */
+static inline void
+str_fill3(char *p, const char *s, size_t n)
+{
+	p[0] = s[0];
+	p[n / 2] = s[n / 2];
+	p[n - 1] = s[n - 1];
+	p[n] = '\0';
+}
+
 /* size bytes, 16-aligned: a bump of the pointer unless the block is full */
 static inline void *
 varena_alloc(struct varena *va, size_t size)
