@@ -283,7 +283,6 @@ int
 out_add(struct eval *e, struct out *o, const char *p, size_t len)
 {
 	struct buf	*b = &o->o_buf;
-	char		*d;
 
 	if (out_check(e, o, len) == -1)
 		return -1;
@@ -294,11 +293,7 @@ out_add(struct eval *e, struct out *o, const char *p, size_t len)
 	 */
 	if (b->b_cap - b->b_len > len &&
 	    (b->b_max == 0 || b->b_len + len <= b->b_max)) {
-		d = b->b_p + b->b_len;
-		if (len > 0 && len < 4)
-			str_fill3(d, p, len);
-		else
-			str_fill(d, p, len);
+		str_put(b->b_p + b->b_len, p, len);
 		b->b_len += len;
 		return 0;
 	}

@@ -789,6 +789,16 @@ str_fill3(char *p, const char *s, size_t n)
 	p[n] = '\0';
 }
 
+/* n bytes and a NUL, without a call up to sixteen bytes */
+static inline void
+str_put(char *p, const char *s, size_t n)
+{
+	if (n > 0 && n < 4)
+		str_fill3(p, s, n);
+	else
+		str_fill(p, s, n);
+}
+
 /* size bytes, 16-aligned: a bump of the pointer unless the block is full */
 static inline void *
 varena_alloc(struct varena *va, size_t size)

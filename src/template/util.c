@@ -145,7 +145,7 @@ buf_add_int(struct buf *b, int64_t v)
 	    "31323334353637383940414243444546474849505152535455565758596061"
 	    "62636465666768697071727374757677787980818283848586878889909192"
 	    "93949596979899";
-	char		 tmp[24], *p = tmp + sizeof(tmp), *o;
+	char		 tmp[24], *p = tmp + sizeof(tmp);
 	uint64_t	 u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
 	size_t		 n;
 
@@ -166,11 +166,7 @@ buf_add_int(struct buf *b, int64_t v)
 	/* at most 20 bytes: copied without a call when they fit */
 	if (b->b_cap - b->b_len > n && (b->b_max == 0 ||
 	    b->b_len + n <= b->b_max)) {
-		o = b->b_p + b->b_len;
-		if (n < 4)
-			str_fill3(o, p, n);
-		else
-			str_fill(o, p, n);
+		str_put(b->b_p + b->b_len, p, n);
 		b->b_len += n;
 		return 0;
 	}
