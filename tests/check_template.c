@@ -563,6 +563,18 @@ START_TEST(sandbox_output)
 	r = render("{{ ([[1] * 500000] * 500000) | tojson }}", NULL);
 	ck_assert_ptr_null(r);
 	ck_assert_ptr_nonnull(strstr(terr.te_msg, "output limit"));
+	/* rows of ints and strs reach the limit inside one list or dict */
+	r = render_lim("{{ range(400) | list | tojson }}", NULL, &lim);
+	ck_assert_ptr_null(r);
+	ck_assert_ptr_nonnull(strstr(terr.te_msg, "output limit"));
+	r = render_lim("{{ (['abcdef'] * 400) | tojson }}", NULL, &lim);
+	ck_assert_ptr_null(r);
+	ck_assert_ptr_nonnull(strstr(terr.te_msg, "output limit"));
+	r = render_lim("{% set d = {} %}{% for i in range(400) %}{% set _ = "
+	    "d.update({i | string: i}) %}{% endfor %}{{ d | json_encode }}",
+	    NULL, &lim);
+	ck_assert_ptr_null(r);
+	ck_assert_ptr_nonnull(strstr(terr.te_msg, "output limit"));
 	r = render_lim("{{ range(10) | join(',') }}", NULL, &lim);
 	ck_assert_str_eq(r, "0,1,2,3,4,5,6,7,8,9");
 	free(r);

@@ -293,7 +293,7 @@ out_add(struct eval *e, struct out *o, const char *p, size_t len)
 	 */
 	if (b->b_cap - b->b_len > len &&
 	    (b->b_max == 0 || b->b_len + len <= b->b_max)) {
-		str_fill(b->b_p + b->b_len, p, len);
+		str_put(b->b_p + b->b_len, p, len);
 		b->b_len += len;
 		return 0;
 	}

@@ -869,13 +869,14 @@ join_strs(struct eval *e, struct tval *in, const struct tval *sep)
 		return NULL;
 	if ((r = tval_str(NULL, len)) == NULL)
 		return eval_oom(e);
+	/* tags, words and ", ": short copies, each NUL overwritten next */
 	for (i = 0, p = r->u.s.p; i < n; i++) {
 		it = in->u.l.v[i];
 		if (i > 0 && sl > 0) {
-			memcpy(p, sep->u.s.p, sl);
+			str_put(p, sep->u.s.p, sl);
 			p += sl;
 		}
-		memcpy(p, it->u.s.p, it->u.s.len);
+		str_put(p, it->u.s.p, it->u.s.len);
 		p += it->u.s.len;
 	}
 	*p = '\0';

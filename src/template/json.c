@@ -75,32 +75,48 @@ static const unsigned char jd_class[256] = {
 	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
 };
 
-/* End of the run of bytes copied as they are, from pos. */
-static inline size_t
-jd_plain(const char *s, size_t pos, size_t len, unsigned char mask)
-{
 #ifdef __SSE2__
-	/* sixteen at a time: controls, quote, backslash, >= 0x7f (+ HTML) */
+/*
+ * The bytes of v to escape as a bit mask: controls, quote, backslash,
+ * >= 0x7f, and with mask & 2 the HTML ones.
+ */
+static inline int
+jd_special16(__m128i v, unsigned char mask)
+{
 	const __m128i	 vc = _mm_set1_epi8(0x1f), vh = _mm_set1_epi8(0x7f);
 	const __m128i	 vq = _mm_set1_epi8('"'), vb = _mm_set1_epi8('\\');
 	const __m128i	 vl = _mm_set1_epi8('<'), vg = _mm_set1_epi8('>');
 	const __m128i	 va = _mm_set1_epi8('&'), vs = _mm_set1_epi8('\'');
+	__m128i		 m;
 
+	m = _mm_or_si128(
+	    _mm_or_si128(_mm_cmpeq_epi8(_mm_min_epu8(v, vc), v),
+	    _mm_cmpeq_epi8(_mm_max_epu8(v, vh), v)),
+	    _mm_or_si128(_mm_cmpeq_epi8(v, vq), _mm_cmpeq_epi8(v, vb)));
+	if (mask & 2)
+		m = _mm_or_si128(m, _mm_or_si128(
+		    _mm_or_si128(_mm_cmpeq_epi8(v, vl),
+		    _mm_cmpeq_epi8(v, vg)),
+		    _mm_or_si128(_mm_cmpeq_epi8(v, va),
+		    _mm_cmpeq_epi8(v, vs))));
+	return _mm_movemask_epi8(m);
+}
+#endif
+
+/*
+ * End of the run of bytes copied as they are, from pos.  Inline even
+ * where GCC would rather call it: most strs it sees are a few words.
+ */
+static inline __attribute__((always_inline)) size_t
+jd_plain(const char *s, size_t pos, size_t len, unsigned char mask)
+{
+#ifdef __SSE2__
+	/* sixteen at a time */
 	while (pos + 16 <= len) {
-		__m128i	 v = _mm_loadu_si128((const __m128i *)(s + pos));
-		__m128i	 m = _mm_or_si128(
-		    _mm_or_si128(_mm_cmpeq_epi8(_mm_min_epu8(v, vc), v),
-		    _mm_cmpeq_epi8(_mm_max_epu8(v, vh), v)),
-		    _mm_or_si128(_mm_cmpeq_epi8(v, vq), _mm_cmpeq_epi8(v, vb)));
-		int	 bits;
+		int	 bits = jd_special16(_mm_loadu_si128((const __m128i *)
+		    (s + pos)), mask);
 
-		if (mask & 2)
-			m = _mm_or_si128(m, _mm_or_si128(
-			    _mm_or_si128(_mm_cmpeq_epi8(v, vl),
-			    _mm_cmpeq_epi8(v, vg)),
-			    _mm_or_si128(_mm_cmpeq_epi8(v, va),
-			    _mm_cmpeq_epi8(v, vs))));
-		if ((bits = _mm_movemask_epi8(m)) != 0)
+		if (bits != 0)
 			return pos + (size_t)__builtin_ctz((unsigned)bits);
 		pos += 16;
 	}
@@ -114,6 +130,39 @@ jd_plain(const char *s, size_t pos, size_t len, unsigned char mask)
 	while (pos < len && (jd_class[(unsigned char)s[pos]] & mask) == 0)
 		pos++;
 	return pos;
+}
+
+/*
+ * Whether a str needs no escape in any mode.  One of 4 to 16 bytes (an
+ * id, a word, a date) is judged in one vector: two overlapping loads see
+ * every byte, some twice, and none past its end.
+ */
+static inline int
+jd_plain_all(const char *s, size_t len)
+{
+#ifdef __SSE2__
+	uint64_t	 w1, w2;
+	uint32_t	 a, b;
+
+	if (len < 4)
+		return ((len > 0 ? jd_class[(unsigned char)s[0]] : 0) |
+		    (len > 1 ? jd_class[(unsigned char)s[1]] : 0) |
+		    (len > 2 ? jd_class[(unsigned char)s[2]] : 0)) == 0;
+	if (len >= 8 && len <= 16) {
+		memcpy(&w1, s, 8);
+		memcpy(&w2, s + len - 8, 8);
+		return jd_special16(_mm_set_epi64x((long long)w2,
+		    (long long)w1), 3) == 0;
+	}
+	if (len >= 4 && len < 8) {
+		memcpy(&a, s, 4);
+		memcpy(&b, s + len - 4, 4);
+		w1 = a | (uint64_t)b << 32;
+		return jd_special16(_mm_set_epi64x((long long)w1,
+		    (long long)w1), 3) == 0;
+	}
+#endif
+	return jd_plain(s, 0, len, 3) == len;
 }
 
 static void
@@ -185,7 +234,7 @@ jd_strval(struct jdump *jd, const struct tval *v)
 
 	if (!(v->tv_flags & TVF_JPLAIN_KNOWN))
 		w->tv_flags |= TVF_JPLAIN_KNOWN |
-		    (jd_plain(v->u.s.p, 0, len, 3) == len ? TVF_JPLAIN : 0);
+		    (jd_plain_all(v->u.s.p, len) ? TVF_JPLAIN : 0);
 	if ((v->tv_flags & TVF_JPLAIN) && b->b_cap - b->b_len > len + 2 &&
 	    (b->b_max == 0 || b->b_len + len + 2 <= b->b_max)) {
 		o = b->b_p + b->b_len;
@@ -238,6 +287,34 @@ jd_newline(struct jdump *jd, int level)
 }
 
 static int jd_value(struct jdump *, const struct tval *, int);
+
+/* An int; a buffer at its limit says so, as jd_value's check would. */
+static inline int
+jd_int(struct jdump *jd, int64_t i)
+{
+	if (buf_add_int(jd->jd_b, i) == 0)
+		return 0;
+	return jd_fail(jd, "%s", jd->jd_b->b_over ?
+	    "template output limit exceeded" : "out of memory");
+}
+
+/*
+ * A member of a list or dict: strs and ints (most of a row) without the
+ * recursive call, after jd_value's check of the output limit.
+ */
+static inline int
+jd_member(struct jdump *jd, const struct tval *v, int level)
+{
+	if (jd->jd_b->b_over)
+		return jd_fail(jd, "%s", "template output limit exceeded");
+	if (v->tv_type == TV_STR) {
+		jd_strval(jd, v);
+		return 0;
+	}
+	if (v->tv_type == TV_INT)
+		return jd_int(jd, v->u.i);
+	return jd_value(jd, v, level);
+}
 
 /* A dict key as json.dumps spells it. */
 static int
@@ -387,7 +464,7 @@ jd_dict(struct jdump *jd, const struct tval *d, int level)
 				free(order);
 			return -1;
 		}
-		if (jd_value(jd, ent->de_val, level + 1) == -1) {
+		if (jd_member(jd, ent->de_val, level + 1) == -1) {
 			if (order != local)
 				free(order);
 			return -1;
@@ -417,7 +494,7 @@ jd_value(struct jdump *jd, const struct tval *v, int level)
 	case TV_BOOL:
 		return buf_adds(jd->jd_b, v->u.i ? "true" : "false");
 	case TV_INT:
-		return buf_add_int(jd->jd_b, v->u.i);
+		return jd_int(jd, v->u.i);
 	case TV_FLOAT:
 		jd_float(jd, v->u.f);
 		return 0;
@@ -435,7 +512,7 @@ jd_value(struct jdump *jd, const struct tval *v, int level)
 				    jd->jd_mode < 2);
 			if (jd->jd_indent >= 0)
 				jd_newline(jd, level + 1);
-			if (jd_value(jd, v->u.l.v[i], level + 1) == -1)
+			if (jd_member(jd, v->u.l.v[i], level + 1) == -1)
 				return -1;
 		}
 		if (jd->jd_indent >= 0)

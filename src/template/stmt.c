@@ -402,6 +402,28 @@ append_target(struct eval *e, const struct tnode *t, struct tval **nsp)
 }
 
 /*
+ * Whether the container v holds no container: then it reaches no value
+ * but itself, which is what a row appended to a list mostly is (a dict
+ * of strs and numbers), and its members are looked at once, not twice.
+ */
+static int
+append_flat(const struct tval *v)
+{
+	size_t	 i;
+
+	if (v->tv_type == TV_DICT || v->tv_type == TV_NS) {
+		for (i = 0; i < v->u.d.n; i++)
+			if (tval_is_container(v->u.d.e[i].de_val))
+				return 0;
+		return 1;
+	}
+	for (i = 0; i < v->u.l.n; i++)
+		if (tval_is_container(v->u.l.v[i]))
+			return 0;
+	return 1;
+}
+
+/*
  * {% set ns.x = ns.x + rhs %} and {% set x = x + rhs %}: when the list is
  * held by nothing but the namespace (or this scope's variable), appending
  * rhs to it in place is what a new list would be, without the copy that
@@ -431,9 +453,9 @@ ex_set_append(struct eval *e, const struct tnode *n)
 	inplace = now == cur && cur->tv_refs == 2 && rhs->tv_type == TV_LIST;
 	for (i = 0; inplace && i < rhs->u.l.n; i++) {
 		it = rhs->u.l.v[i];
-		if (it == cur || (tval_is_container(it) &&
-		    (tval_reaches(it, cur, 0) || (ns != NULL &&
-		    tval_reaches(it, ns, 0)))))
+		if (it == cur || it == ns || (tval_is_container(it) &&
+		    !append_flat(it) && (tval_reaches(it, cur, 0) ||
+		    (ns != NULL && tval_reaches(it, ns, 0)))))
 			inplace = 0;
 	}
 	if (!inplace) {

@@ -714,7 +714,13 @@ int		 tval_repr_into(struct buf *, const struct tval *, int depth);
 void		 fmt_float_repr(struct buf *, double);
 struct tval	*tval_immortal(struct tmpl *, struct tval *);
 void		 tval_free_immortal(struct tval *);
-int		 tval_is_container(const struct tval *);
+/* a list, tuple, dict or namespace: what can hold another value */
+static inline int
+tval_is_container(const struct tval *v)
+{
+	return v->tv_type == TV_LIST || v->tv_type == TV_TUPLE ||
+	    v->tv_type == TV_DICT || v->tv_type == TV_NS;
+}
 int		 tval_reaches(const struct tval *from, const struct tval *to,
 		    int depth);
 
@@ -767,6 +773,30 @@ str_fill(char *p, const char *s, size_t n)
 	} else if (n > 0)
 		memcpy(p, s, n);
 	p[n] = '\0';
+}
+
+/*
+ * One to three bytes and a NUL (a separator, a quote, a small int):
+ * the first, middle and last byte are all of them, and memcpy would be
+ * a call.  Not part of str_fill, whose callers GCC then inlines less.
+ */
+static inline void
+str_fill3(char *p, const char *s, size_t n)
+{
+	p[0] = s[0];
+	p[n / 2] = s[n / 2];
+	p[n - 1] = s[n - 1];
+	p[n] = '\0';
+}
+
+/* n bytes and a NUL, without a call up to sixteen bytes */
+static inline void
+str_put(char *p, const char *s, size_t n)
+{
+	if (n > 0 && n < 4)
+		str_fill3(p, s, n);
+	else
+		str_fill(p, s, n);
 }
 
 /* size bytes, 16-aligned: a bump of the pointer unless the block is full */
@@ -886,11 +916,24 @@ struct tval	*filter_soft_str(struct eval *, struct tval *);
 int		 filter_intarg(struct eval *, const struct tval *,
 		    const char *what, int64_t *);
 struct tval	*filter_list_from(struct eval *, struct tval **, size_t);
-/* Bind a filter's arguments into v[] (names e, a, v) or return NULL. */
+/*
+ * Bind a filter's arguments into v[] (names e, a, v) or return NULL.
+ * Mostly a filter gets its arguments by position and as many as it
+ * takes: those are copied here, with the parameter count a constant,
+ * and args_bind sees the rest (names, and the errors).
+ */
 #define FILTER_BIND(name, params, nreq)					\
 	do {								\
-		if (args_bind(e, a, name, params,			\
-		    sizeof(params) / sizeof(params[0]), nreq, v) == -1)	\
+		size_t	 fb_n = sizeof(params) / sizeof(params[0]);	\
+		size_t	 fb_r = (nreq), fb_i;				\
+									\
+		if (a->a_nkw == 0 && a->a_npos >= fb_r &&		\
+		    a->a_npos <= fb_n) {				\
+			for (fb_i = 0; fb_i < fb_n; fb_i++)		\
+				v[fb_i] = fb_i < a->a_npos ?		\
+				    a->a_pos[fb_i] : NULL;		\
+		} else if (args_bind(e, a, name, params, fb_n, fb_r,	\
+		    v) == -1)						\
 			return NULL;					\
 	} while (0)
 /*

@@ -166,7 +166,7 @@ buf_add_int(struct buf *b, int64_t v)
 	/* at most 20 bytes: copied without a call when they fit */
 	if (b->b_cap - b->b_len > n && (b->b_max == 0 ||
 	    b->b_len + n <= b->b_max)) {
-		str_fill(b->b_p + b->b_len, p, n);
+		str_put(b->b_p + b->b_len, p, n);
 		b->b_len += n;
 		return 0;
 	}

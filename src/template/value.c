@@ -1273,13 +1273,6 @@ tval_nchars(const struct tval *v)
 	return n;
 }
 
-int
-tval_is_container(const struct tval *v)
-{
-	return v->tv_type == TV_LIST || v->tv_type == TV_TUPLE ||
-	    v->tv_type == TV_DICT || v->tv_type == TV_NS;
-}
-
 /*
  * Does `from` contain `to` (or is it)?  Used to refuse reference cycles.  A
  * namespace can only be reached through containers flagged TVF_NSIN, so the
@@ -1343,40 +1336,38 @@ fmt_float_repr(struct buf *b, double d)
 	/*
 	 * Fast path for the common "few decimals" values: the first n for
 	 * which round(d * 10^n) / 10^n gives d back is the shortest repr
-	 * (both operations round correctly: k < 2^53, 10^n exact).
+	 * (both operations round correctly: k < 2^53, 10^n exact).  An
+	 * integral d below 2^53 / 10 matches at n = 1 and prints as "k.0",
+	 * as repr has it.  The digits are written backwards into one
+	 * buffer and added in one go.
 	 */
-	if (fabs(d) >= 1e-4 && fabs(d) < 1e15 && d != floor(d)) {
+	if (fabs(d) >= 1e-4 && fabs(d) < 1e15) {
 		static const double	 p10[] = { 1, 1e1, 1e2, 1e3, 1e4, 1e5,
 		    1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
 		    1e16, 1e17, 1e18 };
 		double			 a = fabs(d), y, k;
-		int			 n;
+		uint64_t		 ik;
+		int			 n, j;
 
 		for (n = 1; n <= 18; n++) {
 			y = a * p10[n];
 			if (y >= 9007199254740992.0)
 				break;
 			k = nearbyint(y);
-			if (k / p10[n] == a) {
-				int64_t	 ik = (int64_t)k, ip, fp;
-
-				ip = ik / (int64_t)p10[n];
-				fp = ik % (int64_t)p10[n];
-				char	 frac[20];
-				int	 j;
-
-				/* trailing zeros mean a smaller n matched */
-				for (j = n - 1; j >= 0; j--) {
-					frac[j] = (char)('0' + fp % 10);
-					fp /= 10;
-				}
-				if (d < 0)
-					buf_addc(b, '-');
-				buf_add_int(b, ip);
-				buf_addc(b, '.');
-				buf_add(b, frac, (size_t)n);
-				return;
-			}
+			if (k / p10[n] != a)
+				continue;
+			/* trailing zeros mean a smaller n matched */
+			p = tmp + sizeof(tmp);
+			for (ik = (uint64_t)k, j = 0; j < n; j++, ik /= 10)
+				*--p = (char)('0' + ik % 10);
+			*--p = '.';
+			do
+				*--p = (char)('0' + ik % 10);
+			while ((ik /= 10) != 0);
+			if (d < 0)
+				*--p = '-';
+			buf_add(b, p, (size_t)(tmp + sizeof(tmp) - p));
+			return;
 		}
 	}
 	/* integral values below 1e16 print as themselves plus ".0" */
