@@ -473,6 +473,53 @@ END_TEST
  * no mutating method: they must behave as counted ones do, and a
  * mutation must never store one where it outlives the render.
  */
+/*
+ * Strings built in a buffer by the renderer's fast paths (concatenation
+ * grown ahead, ints, set blocks) end in a NUL like every other str: the
+ * JSON scanner and error messages read up to it.  Found by fuzz_template
+ * (an empty concatenation printed with %s); valgrind reports the
+ * uninitialised bytes if a path loses the NUL again.
+ */
+START_TEST(render_built_strs_terminated)
+{
+	static const struct {
+		const char	*src;
+		const char	*out;	/* NULL: an error containing err */
+		const char	*err;
+	} cases[] = {
+		{ "{{ (a ~ b) | from_json }}", NULL,
+		    "Expecting value: line 1 column 1 (char 0)" },
+		{ "{{ 'x' | urlize(extra_schemes=[a ~ b]) }}", NULL,
+		    "'' is not a valid URI scheme prefix." },
+		{ "{{ (12 ~ '') | from_json }}", "12", NULL },
+		{ "{{ (12 ~ a ~ 345) | from_json }}", "12345", NULL },
+		{ "{% set s %}{{ '[1' }}{{ ', 2]' }}{% endset %}"
+		    "{{ s | from_json }}", "[1, 2]", NULL },
+		{ "{% set s %}{{ '' }}{% endset %}{{ s | from_json }}", NULL,
+		    "Expecting value: line 1 column 1 (char 0)" },
+	};
+	/* with an output limit, concatenation sizes its buffer ahead */
+	struct tmpl_limits	 lim = { .tl_output = 1 << 16 };
+	char			*got;
+	size_t			 i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		got = render_lim(cases[i].src, "{}", &lim);
+		if (cases[i].out != NULL) {
+			ck_assert_msg(got != NULL, "%s: %s", cases[i].src,
+			    terr.te_msg);
+			ck_assert_str_eq(got, cases[i].out);
+		} else {
+			ck_assert_msg(got == NULL, "%s: no error", cases[i].src);
+			ck_assert_msg(strstr(terr.te_msg, cases[i].err) != NULL,
+			    "%s: '%s' lacks '%s'", cases[i].src, terr.te_msg,
+			    cases[i].err);
+		}
+		free(got);
+	}
+}
+END_TEST
+
 START_TEST(render_json_arena)
 {
 	struct tmpl_limits	 lim = { .tl_output = 16384 };
@@ -1013,6 +1060,7 @@ check_suite(void)
 	tcase_add_test(tc, render_errors);
 	tcase_add_test(tc, render_mutation);
 	tcase_add_test(tc, render_json_arena);
+	tcase_add_test(tc, render_built_strs_terminated);
 	tcase_add_test(tc, variables);
 	suite_add_tcase(s, tc);
 

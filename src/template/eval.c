@@ -295,6 +295,7 @@ out_add(struct eval *e, struct out *o, const char *p, size_t len)
 	    (b->b_max == 0 || b->b_len + len <= b->b_max)) {
 		str_put(b->b_p + b->b_len, p, len);
 		b->b_len += len;
+		b->b_p[b->b_len] = '\0';
 		return 0;
 	}
 	if (buf_add_slow(b, p, len) == -1)

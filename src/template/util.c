@@ -168,6 +168,7 @@ buf_add_int(struct buf *b, int64_t v)
 	    b->b_len + n <= b->b_max)) {
 		str_put(b->b_p + b->b_len, p, n);
 		b->b_len += n;
+		b->b_p[b->b_len] = '\0';
 		return 0;
 	}
 	return buf_add(b, p, n);

@@ -320,6 +320,13 @@ tval_str_buf(struct buf *b)
 
 	if (b->b_p == NULL)
 		return tval_str("", 0);
+	/*
+	 * Every str is NUL-terminated (%s in messages, from_json's scanner):
+	 * a buffer grown and then written by a fast path that skips the NUL,
+	 * or not written at all, is terminated here (buf_grow leaves
+	 * b_cap > b_len, so there is room).
+	 */
+	b->b_p[b->b_len] = '\0';
 	v = tval_str_take(b->b_p, b->b_len);
 	b->b_p = NULL;
 	b->b_len = b->b_cap = 0;
