@@ -646,13 +646,13 @@ keeper_call_done(struct egress_result *er, void *arg)
 	redact_cache_done(k->k_redact);
 	if (n == -1)
 		goto oom;
-	if (n > 0)
+	if (n > 0) {
 		metrics_add(k->k_metrics, kc->kc_req.kr_tenant,
 		    kc->kc_req.kr_connector, MF_REDACTIONS, (uint64_t)n);
-	if (n > 0)
 		log_info("call %s: %d secret-derived string%s redacted from "
 		    "%s's answer", kc->kc_plan.pl_reqid, n, n == 1 ? "" : "s",
-		    kreq_host(&kc->kc_req));
+		    er->er_host);
+	}
 	rs.rs_status = (uint32_t)er->er_status;
 	if (er->er_nheaders > 0 && (rs.rs_headers = calloc(er->er_nheaders,
 	    sizeof(*rs.rs_headers))) == NULL)

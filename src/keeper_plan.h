@@ -64,8 +64,9 @@ struct kreq {
 	char		 kr_connbuf[300];
 };
 
-/* The value of an authentication field, or NULL (and *lenp 0). */
+/* The upstream host for a failure's message, parsed once ("" if none). */
 const char	*kreq_host(struct kreq *);
+/* The value of an authentication field, or NULL (and *lenp 0). */
 const char	*kreq_auth(const struct kreq *, int id, size_t *lenp);
 /* Add or replace a header (the name compared without case). */
 int		 kreq_header_set(struct kreq *, const char *name,

@@ -14,7 +14,7 @@ import shutil
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from wdtest import Daemon, check                   # noqa: E402
+from wdtest import Daemon, check, wait_for         # noqa: E402
 from upstream import TestCA, Upstream              # noqa: E402
 from apiutil import access_is, common, execute, refused  # noqa: E402
 
@@ -93,6 +93,9 @@ try:
     check(all(SECRET not in v for v in h.values()) and
           SECRET not in d.logtext(),
           "the secret is in no response header and no log line")
+    check(wait_for(lambda: "secret-derived strings redacted from "
+                   "127.0.0.1's answer" in d.logtext(), 5),
+          "the keeper logs the redaction with the upstream's host")
 
     # widgetctl secret set: the next call uses the new value.
     res = d.widgetctl("secret", "set", "k", stdin=SECRET2.encode())
