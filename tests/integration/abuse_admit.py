@@ -10,7 +10,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from wdtest import (Daemon, build, check, free_port, need_root,  # noqa: E402
-                    wait_for)
+                    read_all, wait_for)
 from abuseutil import open_conns  # noqa: E402
 from promtext import samples, value  # noqa: E402
 
@@ -65,12 +65,7 @@ def refusals(d, mport):
                                  source_address=("127.0.0.200", 0))
     try:
         s.sendall(build("GET", "/metrics", ["Connection: close"]))
-        data = b""
-        while True:
-            chunk = s.recv(65536)
-            if not chunk:
-                break
-            data += chunk
+        data, _ = read_all(s)
     finally:
         s.close()
     wait_for(lambda: open_conns(d) == n, 10)

@@ -12,18 +12,20 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from wdtest import Conn  # noqa: E402
 
 
-def head(method, path, length, extra=""):
-    return ("%s %s HTTP/1.1\r\nHost: localhost\r\nContent-Type: "
+def head(method, path, length, extra="", host="localhost"):
+    return ("%s %s HTTP/1.1\r\nHost: %s\r\nContent-Type: "
             "application/json\r\nContent-Length: %d\r\n%s\r\n" %
-            (method, path, length, extra)).encode()
+            (method, path, host, length, extra)).encode()
 
 
-def answer_without_body(port, method, path, length):
+def answer_without_body(port, method, path, length, headers=(),
+                        host="localhost"):
     """Send only the head of a request declaring length body bytes: the
     answer (status, headers, seconds) while the body has not been sent."""
     c = Conn(port, timeout=20)
     t0 = time.monotonic()
-    c.send(head(method, path, length))
+    c.send(head(method, path, length,
+                "".join(h + "\r\n" for h in headers), host))
     try:
         r = c.response()
     except socket.timeout:

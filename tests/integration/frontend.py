@@ -9,7 +9,7 @@ import socket
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from wdtest import Conn, Daemon, build, check, need_root, wait_for
+from wdtest import Conn, Daemon, build, check, need_root, read_all, wait_for
 
 need_root()
 
@@ -63,12 +63,7 @@ try:
         socks.append(s)
     answered = 0
     for s in socks:
-        data = b""
-        while True:
-            chunk = s.recv(65536)
-            if not chunk:
-                break
-            data += chunk
+        data, _ = read_all(s)
         if data.startswith(b"HTTP/1.1 404 ") and \
                 b"\r\nConnection: close\r\n" in data:
             answered += 1
