@@ -113,7 +113,8 @@ try:
     # Total: 3 held from .1, now fill from other addresses up to 9.
     check(wait_for(lambda: open_conns(d) == 3, 5), "3 open")
     more = [connect(d, "127.0.0.%d" % (3 + i % 3)) for i in range(6)]
-    check(wait_for(lambda: open_conns(d) == 9, 5), "9 open in all (%s)" % open_conns(d))
+    check(wait_for(lambda: open_conns(d) == 9, 5),
+          "9 open in all (%s)" % open_conns(d))
     s = connect(d, "127.0.0.7")
     check(refused(s), "with 9 connections open in all, a 10th from a "
           "fresh address is closed (limits.total_connections = 9)")
