@@ -109,7 +109,8 @@ def main():
             if any(w in p.stdout for w in ("ENOTFOUND", "EAI_AGAIN",
                                            "ECONNREFUSED", "ETIMEDOUT",
                                            "ENETUNREACH", "network")):
-                print("SKIP: npm cannot reach its registry:\n" + p.stdout[-500:])
+                print("SKIP: npm cannot reach its registry:\n"
+                      + p.stdout[-500:])
                 return 77
             print(p.stdout)
             return 1

@@ -98,7 +98,8 @@ try:
     d.connectors(
         {"name": "sig", "permalink": "sig", "method": "POST",
          "url": api.url("/sig/a%20b/c?b=2&a=1"),
-         "query_parameters": [{"key": "q", "value": "x y", "overridable": True}],
+         "query_parameters": [{"key": "q", "value": "x y",
+                               "overridable": True}],
          "widgetd": {"aws_sigv4": {
              "access_key_id": "{{ get_secret('akid') }}",
              "secret_access_key": "{{ get_secret('asecret') }}",
@@ -127,7 +128,8 @@ try:
     d.start()
 
     # SigV4, with a body, a path that needs encoding, a sorted query.
-    st, _, body = d.call("POST", "/widget-service/connectors/sig/execute?q=z+w",
+    st, _, body = d.call("POST",
+                         "/widget-service/connectors/sig/execute?q=z+w",
                          headers=["Content-Type: application/json"],
                          body=b'{"k": "v"}')
     r = api.seen("/sig")[0]

@@ -113,7 +113,8 @@ try:
         d.call("GET", "/widget-service/connectors/read/execute")
     check(len(issued) == 1, "the token is reused")
     # Same credentials, same scope, another connector: the same token.
-    st, _, body = d.call("GET", "/widget-service/connectors/other-read/execute")
+    st, _, body = d.call("GET",
+                         "/widget-service/connectors/other-read/execute")
     check(last_auth() == "Bearer " + issued[0][1] and
           len(issued) == 1, "identical credentials share one token")
     # Another scope never shares it.
@@ -153,8 +154,8 @@ try:
 
     def one():
         try:
-            results.append(d.call("GET",
-                                  "/widget-service/connectors/cold/execute")[0])
+            path = "/widget-service/connectors/cold/execute"
+            results.append(d.call("GET", path)[0])
         except Exception as e:
             results.append(repr(e))
     threads = [threading.Thread(target=one) for _ in range(200)]
@@ -221,8 +222,8 @@ try:
     check(d.widgetctl("reload").returncode == 0, "reload")
     api.reset()
     for name in bad:
-        st, _, body = d.call("GET",
-                             "/widget-service/connectors/bad-%s/execute" % name)
+        path = "/widget-service/connectors/bad-%s/execute" % name
+        st, _, body = d.call("GET", path)
         code, doc = envelope(body)
         check(st == 502 and "token endpoint" in doc["errors"]["scope"],
               "malformed token response (%s): 502 (%d %r)" %

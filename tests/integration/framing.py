@@ -117,7 +117,8 @@ try:
             break
         ids.append(json.loads(r[2])["request_id"])
     sender.join(30)
-    check(len(ids) == n, "%d pipelined requests all answered (%d)" % (n, len(ids)))
+    check(len(ids) == n,
+          "%d pipelined requests all answered (%d)" % (n, len(ids)))
     check(len(set(ids)) == n, "each with its own request id")
     check("output backed up, reading paused" in d.logtext(),
           "the worker paused reading meanwhile")

@@ -131,7 +131,8 @@ try:
     check(int(fields[3]) == pid, "in its own session (setsid)")
     os.kill(pid, signal.SIGTERM)
 
-    check(wait_for(lambda: pid_gone(pid), 30), "SIGTERM stops the detached daemon")
+    check(wait_for(lambda: pid_gone(pid), 30),
+          "SIGTERM stops the detached daemon")
     pid = None
 finally:
     if pid is not None:         # a failed check: do not leave it running

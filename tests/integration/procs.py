@@ -44,7 +44,8 @@ try:
         check(os.readlink(f"/proc/{p}/root") == d.chroot,
               "worker %d: root is the chroot" % p)
         check(status_of(p, "NoNewPrivs") == ["1"], "worker %d: NoNewPrivs" % p)
-        check(status_of(p, "Seccomp") == ["2"], "worker %d: seccomp filter" % p)
+        check(status_of(p, "Seccomp") == ["2"],
+              "worker %d: seccomp filter" % p)
     k = keepers[0]
     uids = status_of(k, "Uid")
     check(all(int(u) == daemon_uid for u in uids),
@@ -90,7 +91,8 @@ try:
     def environ(pid):
         with open(f"/proc/{pid}/environ", "rb") as f:
             return f.read()
-    check(b"hunter2" in environ(d.proc.pid), "the parent's environment (control)")
+    check(b"hunter2" in environ(d.proc.pid),
+          "the parent's environment (control)")
     for p in kids:
         env = environ(p)
         check(b"hunter2" not in env and b"PROXY" not in env,

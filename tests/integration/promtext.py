@@ -7,7 +7,8 @@ import re
 
 NAME = r"[a-zA-Z_:][a-zA-Z0-9_:]*"
 SAMPLE = re.compile(r"^(%s)(?:\{(.*)\})? (\S+)$" % NAME)
-LABEL = re.compile(r'(%s)="((?:[^"\\]|\\.)*)"(,|$)' % r"[a-zA-Z_][a-zA-Z0-9_]*")
+LABEL_NAME = r"[a-zA-Z_][a-zA-Z0-9_]*"
+LABEL = re.compile(r'(%s)="((?:[^"\\]|\\.)*)"(,|$)' % LABEL_NAME)
 TYPES = {"counter", "gauge", "histogram", "summary", "untyped"}
 
 

@@ -87,7 +87,8 @@ try:
     check(wait_for(lambda: request(d.port, "GET",
                                    "/widget-service/health")[0] == 200, 10),
           "health 200 after the reload")
-    check(ka.response() is None, "idle keep-alive connection closed by the drain")
+    check(ka.response() is None,
+          "idle keep-alive connection closed by the drain")
     ka.close()
 
     # A listener added, the first one kept (and not bound twice).  No

@@ -325,7 +325,8 @@ try:
              chk.stderr.decode().splitlines() if x.startswith(bad + ":")]
     check(len(lines) >= 2 and all(x in err for x in lines),
           "an invalid definition: every error of widgetctl check, "
-          "line:col and field path (%r; widgetctl test said %r)" % (lines, err))
+          "line:col and field path (%r; widgetctl test said %r)"
+          % (lines, err))
     check(any(":4:" in x and "method" in x for x in lines) and
           any("headers[0].value" in x for x in lines),
           "the lines name line:col and the field path")
