@@ -797,8 +797,55 @@ struct tmpl_output_int {
 	struct tmpl_output	 oi_pub;
 	char			*oi_buf;
 	size_t			 oi_len;
+	size_t			 oi_cap;	/* oi_buf's size */
 	struct tmpl_segment	 oi_segs[];
 };
+
+/*
+ * One output buffer is kept per thread between renders, as value.c keeps
+ * an arena block: a render whose output fits asks malloc for nothing, and
+ * freeing its output gives the buffer back.  Sanitizer builds (which
+ * define SLAB_DISABLED) use malloc and free every time.
+ */
+#define OUT_SPARE_MAX	(64 * 1024)
+#ifndef SLAB_DISABLED
+static __thread char	*out_spare;
+static __thread size_t	 out_spare_cap;
+#endif
+
+/* Room for more bytes in an empty buffer: the spare when it is enough. */
+static int
+out_buf_start(struct buf *b, size_t more)
+{
+#ifndef SLAB_DISABLED
+	if (out_spare != NULL && out_spare_cap > more) {
+		b->b_p = out_spare;
+		b->b_cap = out_spare_cap;
+		b->b_p[0] = '\0';
+		out_spare = NULL;
+		return 0;
+	}
+#endif
+	return buf_grow(b, more);
+}
+
+/* An output's buffer, kept as the spare when it beats the one kept. */
+static void
+out_buf_done(char *p, size_t cap)
+{
+#ifndef SLAB_DISABLED
+	if (cap <= OUT_SPARE_MAX && (out_spare == NULL ||
+	    out_spare_cap < cap)) {
+		free(out_spare);
+		out_spare = p;
+		out_spare_cap = cap;
+		return;
+	}
+#else
+	(void)cap;
+#endif
+	free(p);
+}
 
 /* Render into segments: literal bytes and secret trees in output order. */
 struct tmpl_output *
@@ -845,7 +892,7 @@ tmpl_render(const struct tmpl *t, const struct tmpl_env *env,
 	e.e_scope = e.e_root = &root;
 	e.e_out = &out;
 	if (t->t_outhint > 0 && t->t_outhint < e.e_maxout + 4096 &&
-	    buf_grow(&out.o_buf, t->t_outhint + 1) == -1) {
+	    out_buf_start(&out.o_buf, t->t_outhint + 1) == -1) {
 		tmpl_seterr(err, 1, 1, "out of memory");
 		goto fail;
 	}
@@ -877,6 +924,7 @@ tmpl_render(const struct tmpl *t, const struct tmpl_env *env,
 	segs = oi->oi_pub.to_segs = oi->oi_segs;
 	oi->oi_buf = out.o_buf.b_p;
 	oi->oi_len = out.o_buf.b_len;
+	oi->oi_cap = out.o_buf.b_cap;
 	nsegs = 0;
 	for (i = 0, off = 0; i <= out.o_nsecs; i++) {
 		size_t	 end = i < out.o_nsecs ? out.o_secs[i].os_off :
@@ -922,7 +970,7 @@ tmpl_output_free(struct tmpl_output *o)
 	for (i = 0; i < o->to_nsegs; i++)
 		tsecret_free(o->to_segs[i].sg_secret);
 	/* the result is inside the buffer it frees */
-	free(oi->oi_buf);
+	out_buf_done(oi->oi_buf, oi->oi_cap);
 }
 
 /*

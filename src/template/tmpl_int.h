@@ -27,6 +27,19 @@ void	*arena_alloc(struct arena *, size_t);
 char	*arena_strndup(struct arena *, const char *, size_t);
 void	 arena_free(struct arena *);
 
+/*
+ * The per-thread caches of blocks (value.c's slabs and arena block,
+ * eval.c's output buffer) are off under AddressSanitizer, so that every
+ * use after free is still seen.
+ */
+#if defined(__SANITIZE_ADDRESS__)
+#define SLAB_DISABLED	1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define SLAB_DISABLED	1
+#endif
+#endif
+
 /* --- Growable byte buffer ------------------------------------------------ */
 
 struct buf {

@@ -31,18 +31,12 @@ struct tval tval_false_static = { TV_BOOL, TVF_IMMORTAL, 0, 1, { .i = 0 } };
  * A per-thread cache of value-sized blocks.  A JSON body becomes hundreds
  * of small values that are all freed together after the render; recycling
  * them here instead of through malloc is most of the renderer's speed.
- * Sanitizer builds use plain malloc so that they still see every misuse.
+ * Sanitizer builds use plain malloc so that they still see every misuse
+ * (SLAB_DISABLED, tmpl_int.h).
  */
 #define SLAB_CAP	4096		/* blocks kept per size class */
 static const size_t slab_sizes[] = { 64, 96, 128, 192, 256 };
 #define SLAB_NCLASS	(sizeof(slab_sizes) / sizeof(slab_sizes[0]))
-#if defined(__SANITIZE_ADDRESS__)
-#define SLAB_DISABLED	1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define SLAB_DISABLED	1
-#endif
-#endif
 struct slab_blk {
 	struct slab_blk	*sb_next;
 };
