@@ -337,7 +337,9 @@ conv_one(struct eval *e, struct buf *b, int conv, const struct fspec *f,
 
 /*
  * The str % args operator: a tuple is the argument list, a dict feeds
- * %(key)s.
+ * %(key)s.  As in Python, a right operand that is subscriptable but not a
+ * tuple (a dict, a list, a range, Jinja2's Undefined) is never "not all
+ * arguments converted".
  */
 struct tval *
 format_percent(struct eval *e, const struct tval *fmt, struct tval *args)
@@ -349,10 +351,11 @@ format_percent(struct eval *e, const struct tval *fmt, struct tval *args)
 	struct tval	*single = args, *mapping = NULL, *key, *v;
 	struct fspec	 f;
 	struct tval	*r;
-	int		 usedmap = 0;
+	int		 usedmap = 0, subscriptable;
 	int		 markup = (fmt->tv_flags & TVF_MARKUP) != 0;
 
-	if (args->tv_type == TV_TUPLE) {
+	/* range() is a tuple here, but a range to Python */
+	if (args->tv_type == TV_TUPLE && args->u.l.rng == NULL) {
 		argv = args->u.l.v;
 		nargs = args->u.l.n;
 	} else {
@@ -361,6 +364,8 @@ format_percent(struct eval *e, const struct tval *fmt, struct tval *args)
 		if (args->tv_type == TV_DICT)
 			mapping = args;
 	}
+	subscriptable = args->tv_type == TV_LIST || args->tv_type == TV_UNDEF ||
+	    (args->tv_type == TV_TUPLE && args->u.l.rng != NULL);
 	memset(&b, 0, sizeof(b));
 	while (p < end) {
 		const char	*pc = memchr(p, '%', (size_t)(end - p));
@@ -495,7 +500,7 @@ format_percent(struct eval *e, const struct tval *fmt, struct tval *args)
 			goto fail;
 		}
 	}
-	if (argi < nargs && mapping == NULL && !usedmap) {
+	if (argi < nargs && mapping == NULL && !usedmap && !subscriptable) {
 		eval_error(e, "not all arguments converted during string "
 		    "formatting");
 		goto fail;
