@@ -955,6 +955,12 @@ filter_wordwrap(struct eval *e, struct tval *in, struct args *a)
 	hyph = v[3] == NULL || tval_truth(v[3]);
 	if (v[2] != NULL && v[2]->tv_type == TV_STR)
 		wrap = v[2]->u.s.p;
+	/* Jinja2 calls s.splitlines(): only a string has it */
+	if (in->tv_type == TV_UNDEF)
+		return eval_undefined_error(e, in);
+	if (in->tv_type != TV_STR && in->tv_type != TV_SECRET)
+		return eval_error(e, "'%s' object has no attribute "
+		    "'splitlines'", tval_typename(in));
 	if ((s = filter_soft_str(e, in)) == NULL)
 		return NULL;
 	if ((lines = str_splitlines(s, 0)) == NULL) {

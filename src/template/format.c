@@ -34,6 +34,7 @@ struct fspec {
 	int64_t	 fs_prec;	/* -1: none */
 	char	 fs_fill[5];	/* str.format fill (UTF-8) */
 	char	 fs_align;	/* str.format: < > ^ = or 0 */
+	int	 fs_zeroeq;	/* str.format: '=' only from the 0 flag */
 	int	 fs_comma;	/* str.format ',' */
 };
 
@@ -47,6 +48,12 @@ pad_into(struct buf *b, const char *s, size_t len, size_t nchars,
 	const char *fill = f->fs_fill[0] ? f->fs_fill : " ";
 
 	pad = w > nchars ? w - nchars : 0;
+	if (align == '=' && pad > 0 && len > 0 && strchr("+- ", s[0]) != NULL) {
+		/* padding goes after the sign: -003.50 */
+		buf_addc(b, s[0]);
+		s++;
+		len--;
+	}
 	if (align == '<')
 		right = pad;
 	else if (align == '^') {
@@ -70,6 +77,51 @@ nchars_of(const char *s, size_t len)
 		if (((unsigned char)s[i] & 0xc0) != 0x80)
 			n++;
 	return n;
+}
+
+/*
+ * Decimal digits d[0..n) grouped by three with commas, zero-padded to at
+ * least mw characters the way Python pads "{:010,}": the zeros are grouped
+ * too, and the result never starts with a comma (stringlib's
+ * InsertThousandsGrouping).  Built right to left, then reversed.
+ */
+static void
+group_thousands(struct buf *b, const char *d, size_t n, int64_t mw)
+{
+	struct buf	 r;
+	size_t		 rem = n, nc, i;
+	int64_t		 l;
+	int		 first = 1;
+
+	memset(&r, 0, sizeof(r));
+	for (;;) {
+		l = (int64_t)rem > mw ? (int64_t)rem : mw;
+		l = l < 1 ? 1 : l > 3 ? 3 : l;
+		nc = rem < (size_t)l ? rem : (size_t)l;
+		if (!first)
+			buf_addc(&r, ',');
+		first = 0;
+		for (i = 0; i < nc; i++)
+			buf_addc(&r, d[rem - 1 - i]);
+		for (i = nc; i < (size_t)l; i++)
+			buf_addc(&r, '0');
+		rem -= nc;
+		mw -= l;
+		if (rem == 0 && mw <= 0)
+			break;
+		mw--;
+	}
+	for (i = r.b_len; i > 0; i--)
+		buf_addc(b, r.b_p[i - 1]);
+	buf_free(&r);
+}
+
+/* Zeros that pad a number are grouped with its digits ("{:010,}"). */
+static int
+zero_grouped(const struct fspec *f)
+{
+	return f->fs_comma && f->fs_align == '=' && strcmp(f->fs_fill, "0") ==
+	    0;
 }
 
 /* An integer with sign, base, '#', zero padding and width, Python-style. */
@@ -114,6 +166,16 @@ fmt_int(struct buf *b, int64_t v, int conv, const struct fspec *f,
 	if (!pyformat)
 		while (f->fs_prec > n && n < (int)sizeof(digits) - 1)
 			digits[n++] = '0';
+	if (pyformat && zero_grouped(f)) {
+		for (i = 0; i < n; i++)
+			body[i] = digits[n - 1 - i];
+		if (sign)
+			buf_addc(b, sign);
+		buf_adds(b, prefix);
+		group_thousands(b, body, (size_t)n, f->fs_width -
+		    (int64_t)(sign ? 1 : 0) - (int64_t)strlen(prefix));
+		return;
+	}
 	bl = 0;
 	for (i = n - 1; i >= 0; i--) {
 		body[bl++] = digits[i];
@@ -128,8 +190,8 @@ fmt_int(struct buf *b, int64_t v, int conv, const struct fspec *f,
 			buf_addc(b, sign);
 		buf_adds(b, prefix);
 		for (; f->fs_width > 0 && len < (size_t)f->fs_width; len++)
-			buf_addc(b, f->fs_align == '=' && f->fs_fill[0] ?
-			    f->fs_fill[0] : '0');
+			buf_adds(b, !pyformat ? "0" : f->fs_fill[0] ?
+			    f->fs_fill : " ");
 		buf_add(b, body, bl);
 		return;
 	}
@@ -193,23 +255,25 @@ fmt_float(struct buf *b, double x, int conv, const struct fspec *f,
 		fmt[n++] = '0';
 	if (pyformat && f->fs_comma) {
 		/* thousands separators: format without width, then insert */
-		char	 raw[400], *dot;
-		size_t	 intlen, i, k = 0;
-		char	 out[600];
+		char		 raw[400], *dot, *dig;
+		size_t		 intlen, restlen, sl;
+		struct buf	 out;
 
 		snprintf(fmt + n, sizeof(fmt) - (size_t)n, ".*%c", conv);
 		snprintf(raw, sizeof(raw), fmt, prec, x);
-		dot = strpbrk(raw, ".eE");
-		intlen = dot ? (size_t)(dot - raw) : strlen(raw);
-		for (i = 0; i < intlen; i++) {
-			out[k++] = raw[i];
-			if (isdigit((unsigned char)raw[i]) && (intlen - i - 1) %
-			    3 == 0 && i + 1 < intlen)
-				out[k++] = ',';
-		}
-		strcpy(out + k, raw + intlen);
-		pad_into(b, out, strlen(out), strlen(out), f,
+		sl = strchr("+- ", raw[0]) != NULL ? 1 : 0;
+		dig = raw + sl;
+		dot = strpbrk(dig, ".eE");
+		intlen = dot ? (size_t)(dot - dig) : strlen(dig);
+		restlen = strlen(dig + intlen);
+		memset(&out, 0, sizeof(out));
+		buf_add(&out, raw, sl);
+		group_thousands(&out, dig, intlen, zero_grouped(f) ?
+		    f->fs_width - (int64_t)(sl + restlen) : 0);
+		buf_add(&out, dig + intlen, restlen);
+		pad_into(b, out.b_p, out.b_len, out.b_len, f,
 		    f->fs_align ? f->fs_align : '>');
+		buf_free(&out);
 		return;
 	}
 	if (f->fs_width > 0 && (!pyformat || f->fs_align == 0 ||
@@ -337,7 +401,9 @@ conv_one(struct eval *e, struct buf *b, int conv, const struct fspec *f,
 
 /*
  * The str % args operator: a tuple is the argument list, a dict feeds
- * %(key)s.
+ * %(key)s.  As in Python, a right operand that is subscriptable but not a
+ * tuple (a dict, a list, a range, Jinja2's Undefined) is never "not all
+ * arguments converted".
  */
 struct tval *
 format_percent(struct eval *e, const struct tval *fmt, struct tval *args)
@@ -349,10 +415,11 @@ format_percent(struct eval *e, const struct tval *fmt, struct tval *args)
 	struct tval	*single = args, *mapping = NULL, *key, *v;
 	struct fspec	 f;
 	struct tval	*r;
-	int		 usedmap = 0;
+	int		 usedmap = 0, subscriptable;
 	int		 markup = (fmt->tv_flags & TVF_MARKUP) != 0;
 
-	if (args->tv_type == TV_TUPLE) {
+	/* range() is a tuple here, but a range to Python */
+	if (args->tv_type == TV_TUPLE && args->u.l.rng == NULL) {
 		argv = args->u.l.v;
 		nargs = args->u.l.n;
 	} else {
@@ -361,6 +428,8 @@ format_percent(struct eval *e, const struct tval *fmt, struct tval *args)
 		if (args->tv_type == TV_DICT)
 			mapping = args;
 	}
+	subscriptable = args->tv_type == TV_LIST || args->tv_type == TV_UNDEF ||
+	    (args->tv_type == TV_TUPLE && args->u.l.rng != NULL);
 	memset(&b, 0, sizeof(b));
 	while (p < end) {
 		const char	*pc = memchr(p, '%', (size_t)(end - p));
@@ -495,7 +564,7 @@ format_percent(struct eval *e, const struct tval *fmt, struct tval *args)
 			goto fail;
 		}
 	}
-	if (argi < nargs && mapping == NULL && !usedmap) {
+	if (argi < nargs && mapping == NULL && !usedmap && !subscriptable) {
 		eval_error(e, "not all arguments converted during string "
 		    "formatting");
 		goto fail;
@@ -546,11 +615,18 @@ parse_spec(struct eval *e, const char *s, size_t n, struct fspec *f,
 		f->fs_alt = 1;
 		i++;
 	}
+	/*
+	 * 0 without a fill of its own fills with zeros, after the sign
+	 * unless an alignment is given; a string then aligns left (Python
+	 * 3.10's format spec).
+	 */
 	if (i < n && s[i] == '0') {
 		f->fs_zero = 1;
+		if (f->fs_fill[0] == '\0')
+			f->fs_fill[0] = '0';
 		if (f->fs_align == 0) {
 			f->fs_align = '=';
-			f->fs_fill[0] = '0';
+			f->fs_zeroeq = 1;
 		}
 		i++;
 	}
@@ -572,6 +648,19 @@ parse_spec(struct eval *e, const char *s, size_t n, struct fspec *f,
 	return 0;
 }
 
+
+/* A string aligns left unless told otherwise; '=' is for numbers. */
+static int
+str_align(struct eval *e, const struct fspec *f, char *align)
+{
+	if (f->fs_align == '=' && !f->fs_zeroeq)
+		return eval_errorv(e, "'=' alignment not allowed in string "
+		    "format specifier");
+	if (f->fs_comma)
+		return eval_errorv(e, "Cannot specify ',' with 's'.");
+	*align = f->fs_align == 0 || f->fs_zeroeq ? '<' : f->fs_align;
+	return 0;
+}
 /* format(value, spec) by the value's type. */
 static int
 format_field(struct eval *e, struct buf *b, const struct tval *v,
@@ -582,12 +671,17 @@ format_field(struct eval *e, struct buf *b, const struct tval *v,
 	struct buf	 t;
 	int64_t		 iv;
 	double		 fv;
+	char		 salign = '<';
 
 	if (v->tv_type == TV_SECRET)
 		return eval_errorv(e, "a secret cannot be formatted");
 	if (parse_spec(e, spec, nspec, &f, &type) == -1)
 		return -1;
+	if (f.fs_comma && type != 0 && strchr("xXobcn", type) != NULL)
+		return eval_errorv(e, "Cannot specify ',' with '%c'.", type);
 	if (conv == 'r' || conv == 'a' || conv == 's') {
+		if (str_align(e, &f, &salign) == -1)
+			return -1;
 		memset(&t, 0, sizeof(t));
 		if (conv == 's' ? eval_str_into(e, &t, v) :
 		    tval_repr_into(&t, v, 0)) {
@@ -595,7 +689,7 @@ format_field(struct eval *e, struct buf *b, const struct tval *v,
 			return -1;
 		}
 		pad_into(b, t.b_p ? t.b_p : "", t.b_len, nchars_of(t.b_p ?
-		    t.b_p : "", t.b_len), &f, f.fs_align ? f.fs_align : '<');
+		    t.b_p : "", t.b_len), &f, salign);
 		buf_free(&t);
 		return 0;
 	}
@@ -613,8 +707,11 @@ format_field(struct eval *e, struct buf *b, const struct tval *v,
 			struct buf	 n;
 
 			memset(&n, 0, sizeof(n));
+			/* zeros grouped with the digits leave room for % */
 			fmt_float(&n, fv * 100, 'f', &(struct fspec){
-			    .fs_prec = f.fs_prec, .fs_width = -1 }, 1);
+			    .fs_prec = f.fs_prec, .fs_comma = f.fs_comma,
+			    .fs_width = zero_grouped(&f) ? f.fs_width - 1 : -1,
+			    .fs_align = f.fs_align, .fs_fill = "0" }, 1);
 			buf_addc(&n, '%');
 			pad_into(b, n.b_p, n.b_len, n.b_len, &f, f.fs_align ?
 			    f.fs_align : '>');
@@ -639,6 +736,8 @@ format_field(struct eval *e, struct buf *b, const struct tval *v,
 	if (type != 0 && type != 's')
 		return eval_errorv(e, "Unknown format code '%c' for object of "
 		    "type '%s'", type, tval_typename(v));
+	if (str_align(e, &f, &salign) == -1)
+		return -1;
 	memset(&t, 0, sizeof(t));
 	if (eval_str_into(e, &t, v) == -1) {
 		buf_free(&t);
@@ -658,7 +757,7 @@ format_field(struct eval *e, struct buf *b, const struct tval *v,
 			len = i;
 		}
 		pad_into(b, t.b_p ? t.b_p : "", len, nchars_of(t.b_p ? t.b_p :
-		    "", len), &f, f.fs_align ? f.fs_align : '<');
+		    "", len), &f, salign);
 	}
 	buf_free(&t);
 	return 0;

@@ -1043,17 +1043,20 @@ parse_expression(struct parser *p, int with_condexpr)
 
 /* --- Statements -------------------------------------------------------- */
 
-/* Only names and tuples of names can be assigned. */
+/*
+ * Only names and tuples of targets can be assigned; tuples nest, as in
+ * Python ({% for (k, v), i in ... %}), to the parser's depth limit.
+ */
 static int
-check_target(struct parser *p, struct tnode *t, int allow_tuple)
+check_target(struct parser *p, struct tnode *t)
 {
 	size_t	 i;
 
 	if (t->n_kind == N_NAME)
 		return 0;
-	if (t->n_kind == N_TUPLE && allow_tuple) {
+	if (t->n_kind == N_TUPLE) {
 		for (i = 0; i < t->n_nkids; i++)
-			if (check_target(p, t->n_kids[i], 0) == -1)
+			if (check_target(p, t->n_kids[i]) == -1)
 				return -1;
 		return 0;
 	}
@@ -1085,7 +1088,7 @@ parse_assign_target(struct parser *p, const char *extra, int with_namespace)
 	}
 	if ((n = parse_tuple(p, 1, 1, extra, 0)) == NULL)
 		return NULL;
-	if (check_target(p, n, 1) == -1)
+	if (check_target(p, n) == -1)
 		return NULL;
 	return n;
 }

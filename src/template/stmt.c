@@ -691,7 +691,14 @@ macro_call(struct eval *e, struct macro *m, struct args *a)
 	saved_scope = e->e_scope;
 	e->e_scope = &sc;
 	for (i = 0; i < a->a_nkw; i++) {
-		if (strcmp(a->a_kwname[i], "caller") == 0) {
+		/*
+		 * caller is special only to a macro whose body uses it; to
+		 * any other it is a keyword like the rest, so a call block
+		 * around a macro that never calls caller() is an error
+		 * (Jinja2's Macro.__call__), unless kwargs takes it.
+		 */
+		if ((mn->n_flags & NF_CALLER) &&
+		    strcmp(a->a_kwname[i], "caller") == 0) {
 			caller = a->a_kwval[i];
 			continue;
 		}
@@ -710,6 +717,12 @@ macro_call(struct eval *e, struct macro *m, struct args *a)
 				goto out;
 			}
 			continue;
+		}
+		if (j == np && strcmp(a->a_kwname[i], "caller") == 0) {
+			eval_error(e, "macro '%s' is given a caller but never "
+			    "calls caller()", mn->n_name ? mn->n_name :
+			    "caller");
+			goto out;
 		}
 		if (j == np) {
 			eval_error(e, "macro '%s' takes no keyword argument '%s'",
@@ -838,6 +851,12 @@ loopctx_free(struct loopctx *lc)
 		return;
 	tval_unref(lc->lc_changed);
 	free(lc);
+}
+
+const char *
+macro_name(const struct macro *m)
+{
+	return m->m_node->n_kind == N_MACRO ? m->m_node->n_name : NULL;
 }
 
 void

@@ -917,6 +917,8 @@ void		 loopctx_free(struct loopctx *);
 int		 loop_changed(struct loopctx *, struct tval *);
 size_t		 loop_index(struct loopctx *);
 void		 macro_free(struct macro *);
+/* A macro's name as its repr shows it; NULL for a call block's. */
+const char	*macro_name(const struct macro *);
 
 /* filters.c: calling filters and tests, and what the filter files share */
 struct tval	*filter_call(struct eval *, int id, struct tval *in,

@@ -1626,6 +1626,8 @@ tval_repr_into(struct buf *b, const struct tval *v, int depth)
 int
 tval_str_into(struct buf *b, const struct tval *v)
 {
+	const char	*name;
+
 	switch (v->tv_type) {
 	case TV_UNDEF:
 		if (v->u.un.text != NULL)
@@ -1662,7 +1664,10 @@ tval_str_into(struct buf *b, const struct tval *v)
 		return buf_printf(b, "<function %s at 0x0>", v->u.fn.name ?
 		    v->u.fn.name : "function");
 	case TV_MACRO:
-		return buf_adds(b, "<Macro>");
+		/* Jinja2's Macro.__repr__; a name is an identifier */
+		if ((name = macro_name(v->u.mac)) == NULL)
+			return buf_adds(b, "<Macro anonymous>");
+		return buf_printf(b, "<Macro '%s'>", name);
 	case TV_LOOP:
 		return buf_adds(b, "<LoopContext>");
 	case TV_CYCLER:
