@@ -355,6 +355,7 @@ struct sortctx {
 	struct eval	 *sc_e;
 	int		  sc_reverse;
 	int		  sc_fold;	/* SORT_FOLD: strings by fold_cmp */
+	int		  sc_listkey;	/* SORT_LISTKEY */
 	int		  sc_pre;	/* se_pre decides when it differs */
 	int		  sc_failed;
 };
@@ -456,6 +457,9 @@ sort_before(struct sortctx *sc, const struct sortent *a,
 	}
 	if (x->tv_type == TV_INT && y->tv_type == TV_INT)
 		return x->u.i < y->u.i;
+	/* Python compares [x] and [y] with == first: Undefined == Undefined */
+	if (sc->sc_listkey && x->tv_type == TV_UNDEF && y->tv_type == TV_UNDEF)
+		return 0;
 	if ((c = eval_compare(sc->sc_e, OP_LT, x, y)) == -1) {
 		sc->sc_failed = 1;
 		return 0;
@@ -631,6 +635,7 @@ sort_values(struct eval *e, struct tval **items, size_t n, struct tval **keys,
 	sc.sc_e = e;
 	sc.sc_reverse = (flags & SORT_REVERSE) != 0;
 	sc.sc_fold = (flags & SORT_FOLD) != 0;
+	sc.sc_listkey = (flags & SORT_LISTKEY) != 0;
 	sc.sc_pre = nstr == n || nint == n;
 	sc.sc_failed = 0;
 	for (i = 0; sc.sc_pre && i < n; i++)
@@ -1081,7 +1086,8 @@ filter_sort(struct eval *e, struct tval *in, struct args *a)
 		tval_unref(l);
 		return NULL;
 	}
-	rc = sort_values(e, l->u.l.v, n, keys, (fold ? SORT_FOLD : 0) |
+	rc = sort_values(e, l->u.l.v, n, keys, SORT_LISTKEY |
+	    (fold ? SORT_FOLD : 0) |
 	    (v[0] != NULL && tval_truth(v[0]) ? SORT_REVERSE : 0));
 	keys_free(keys, n, kbuf);
 	if (rc == -1) {

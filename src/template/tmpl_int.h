@@ -977,6 +977,11 @@ const struct tnode *eval_node(struct eval *);
 /* filter_seq.c: Python's stable sort by keys (or the items themselves) */
 #define SORT_REVERSE	0x1
 #define SORT_FOLD	0x2	/* strings: ASCII case folded */
+/*
+ * Each key stands for a list of one (the sort filter's
+ * make_multi_attrgetter): two undefined keys are equal, as [U] == [U].
+ */
+#define SORT_LISTKEY	0x4
 int		 sort_values(struct eval *, struct tval **, size_t,
 		    struct tval **keys, int flags);
 /* filter_num.c: float(str) with Python's spelling */

@@ -810,6 +810,9 @@ tval_hash_depth(const struct tval *v, int depth)
 	switch (v->tv_type) {
 	case TV_NONE:
 		return 0x9e3779b97f4a7c15ULL;
+	case TV_UNDEF:
+		/* every Undefined is equal to every other (Undefined.__hash__) */
+		return 0x7f4a7c159e3779b9ULL;
 	case TV_BOOL:
 	case TV_INT:
 		return hash_mix((uint64_t)v->u.i);
