@@ -530,18 +530,45 @@ tval_undef_ifexpr(int line)
 	return v;
 }
 
+/*
+ * An Undefined with a message.  A miss makes one every time (x.y |
+ * default(''), a name no one passed) and most are never raised, so the
+ * callers' formats, plain %s, are expanded here; anything else goes to
+ * vsnprintf, which was most of this function's cost.  Truncated at 511
+ * bytes either way.
+ */
 struct tval *
 tval_undef_fmt(const char *fmt, ...)
 {
-	struct tval	*v;
 	va_list		 ap;
 	char		 msg[512];
+	const char	*p, *s;
+	size_t		 n = 0, k;
 
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	for (p = fmt; *p != '\0' && n < sizeof(msg) - 1; p++) {
+		if (*p != '%') {
+			msg[n++] = *p;
+			continue;
+		}
+		if (p[1] != 's') {
+			va_end(ap);
+			va_start(ap, fmt);
+			vsnprintf(msg, sizeof(msg), fmt, ap);
+			n = strlen(msg);
+			break;
+		}
+		p++;
+		s = va_arg(ap, const char *);
+		k = strlen(s);
+		if (k > sizeof(msg) - 1 - n)
+			k = sizeof(msg) - 1 - n;
+		memcpy(msg + n, s, k);
+		n += k;
+	}
 	va_end(ap);
-	v = tval_undef(msg, NULL);
-	return v;
+	msg[n] = '\0';
+	return tval_undef(msg, NULL);
 }
 
 /* Immortal values (None, bools, small ints) are shared and never counted. */
