@@ -24,6 +24,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,6 +32,7 @@
 
 #include <git2.h>
 #include <json-c/json.h>
+#include <openssl/evp.h>
 
 #include "connector.h"
 #include "extreg.h"
@@ -211,6 +213,10 @@ precord(struct pctx *c, time_t started)
 	json_object_object_add(o, "files", json_object_new_int64(b->pb_nfiles));
 	json_object_object_add(o, "reused", json_object_new_int64(
 	    b->pb_nreused));
+	json_object_object_add(o, "scanned", json_object_new_int64(
+	    b->pb_nscanned));
+	json_object_object_add(o, "scan_kept", json_object_new_int64(
+	    b->pb_nscankept));
 	json_object_object_add(o, "started", json_object_new_int64(started));
 	json_object_object_add(o, "finished", b->pb_state == PUBLISH_IN_PROGRESS
 	    ? NULL : json_object_new_int64(time(NULL)));
@@ -886,16 +892,126 @@ pconnectors(struct pctx *c)
 	return c->c_b->pb_code != NULL ? -1 : 0;
 }
 
+/* --- files found clean before ------------------------------------------ */
+
 /*
- * Every fetched file of a scanned kind.  Any finding fails the whole build
- * (§23) with the message the hosted product uses, per owner.
+ * Keyed by a SHA-256 of the bytes, not by the git blob id: a file is
+ * trusted clean by a hash no one can collide, whatever hash the
+ * repository uses.
+ */
+#define SCANCACHE_SUM	32
+
+struct scancache_ent {
+	unsigned char	 se_sum[SCANCACHE_SUM];
+	unsigned char	 se_kind;	/* enum scan_kind + 1; 0: empty */
+};
+
+struct publish_scancache {
+	struct scancache_ent	*sc_t;
+	size_t			 sc_cap;	/* slots, a power of two */
+	size_t			 sc_n;
+};
+
+struct publish_scancache *
+publish_scancache_new(void)
+{
+	return calloc(1, sizeof(struct publish_scancache));
+}
+
+void
+publish_scancache_free(struct publish_scancache *sc)
+{
+	if (sc == NULL)
+		return;
+	free(sc->sc_t);
+	free(sc);
+}
+
+static int
+scancache_sum(const void *p, size_t len, unsigned char *sum)
+{
+	unsigned int	 n;
+
+	return EVP_Digest(p, len, sum, &n, EVP_sha256(), NULL) == 1 &&
+	    n == SCANCACHE_SUM ? 0 : -1;
+}
+
+/* Where (sum, kind) is, or the empty slot it would take. */
+static struct scancache_ent *
+scancache_slot(const struct publish_scancache *sc, const unsigned char *sum,
+    enum scan_kind kind)
+{
+	struct scancache_ent	*e;
+	uint64_t		 h;
+	size_t			 i;
+
+	/* a digest already: its first bytes will do */
+	memcpy(&h, sum, sizeof(h));
+	for (i = (size_t)(h ^ (uint64_t)kind) & (sc->sc_cap - 1);;
+	    i = (i + 1) & (sc->sc_cap - 1)) {
+		e = &sc->sc_t[i];
+		if (e->se_kind == 0 || (e->se_kind == (unsigned char)kind + 1 &&
+		    memcmp(e->se_sum, sum, SCANCACHE_SUM) == 0))
+			return e;
+	}
+}
+
+static int
+scancache_has(const struct publish_scancache *sc, const unsigned char *sum,
+    enum scan_kind kind)
+{
+	return sc->sc_n > 0 && scancache_slot(sc, sum, kind)->se_kind != 0;
+}
+
+/* Remember a clean file; past PUBLISH_SCANCACHE, start again. */
+static void
+scancache_add(struct publish_scancache *sc, const unsigned char *sum,
+    enum scan_kind kind)
+{
+	struct scancache_ent	*e, *t;
+	size_t			 cap, i, old;
+
+	if (sc->sc_n >= PUBLISH_SCANCACHE) {
+		memset(sc->sc_t, 0, sc->sc_cap * sizeof(*sc->sc_t));
+		sc->sc_n = 0;
+	}
+	/* at most half full */
+	if (2 * (sc->sc_n + 1) > sc->sc_cap) {
+		cap = sc->sc_cap ? 2 * sc->sc_cap : 256;
+		if ((t = calloc(cap, sizeof(*t))) == NULL)
+			return;
+		old = sc->sc_cap;
+		e = sc->sc_t;
+		sc->sc_t = t;
+		sc->sc_cap = cap;
+		for (i = 0; i < old; i++)
+			if (e[i].se_kind != 0)
+				*scancache_slot(sc, e[i].se_sum,
+				    (enum scan_kind)(e[i].se_kind - 1)) = e[i];
+		free(e);
+	}
+	if ((e = scancache_slot(sc, sum, kind))->se_kind == 0) {
+		memcpy(e->se_sum, sum, SCANCACHE_SUM);
+		e->se_kind = (unsigned char)kind + 1;
+		sc->sc_n++;
+	}
+}
+
+/*
+ * Every fetched file of a scanned kind, but for those an earlier publish
+ * found clean (the same bytes, scanned as the same kind, under this
+ * process's policy).  Any finding fails the whole build (§23) with the
+ * message the hosted product uses, per owner.
  */
 static int
 pscan(struct pctx *c)
 {
+	struct publish_scancache *sc = c->c_o->po_scancache;
 	struct scan_result	 res;
 	struct pfile		*f;
 	enum scan_kind		 kind;
+	unsigned char		 sum[SCANCACHE_SUM];
+	int			 known;
 	const char		*owner = NULL, *what = NULL;
 	char			 cats[256];
 	size_t			 i, k, o;
@@ -906,6 +1022,13 @@ pscan(struct pctx *c)
 		if (!f->pf_scan || (kind = scan_kind_for(f->pf_path)) ==
 		    SCAN_NONE)
 			continue;
+		known = sc != NULL && scancache_sum(f->pf_data, f->pf_len,
+		    sum) == 0;
+		if (known && scancache_has(sc, sum, kind)) {
+			c->c_b->pb_nscankept++;
+			continue;
+		}
+		c->c_b->pb_nscanned++;
 		memset(&res, 0, sizeof(res));
 		if (scan_buffer(c->c_o->po_scan, kind, f->pf_data, f->pf_len,
 		    &res) == -1) {
@@ -917,6 +1040,8 @@ pscan(struct pctx *c)
 			pdetail(c, "%s:%d: %s: %s", f->pf_path,
 			    res.sr_items[k].sf_line, scan_category_name(
 			    res.sr_items[k].sf_category), res.sr_items[k].sf_msg);
+		if (known && res.sr_n == 0 && res.sr_categories == 0)
+			scancache_add(sc, sum, kind);
 		if (res.sr_categories != 0 && owner == NULL) {
 			owner = f->pf_owner;
 			what = f->pf_what;
@@ -1302,6 +1427,7 @@ int
 publish_init(void)
 {
 	static int	 done;
+	unsigned char	 sum[SCANCACHE_SUM];
 
 	if (done)
 		return 0;
@@ -1313,6 +1439,9 @@ publish_init(void)
 	git_libgit2_opts(GIT_OPT_SET_SEARCH_PATH, GIT_CONFIG_LEVEL_PROGRAMDATA,
 	    "");
 	git_libgit2_opts(GIT_OPT_SET_OWNER_VALIDATION, 0);
+	/* OpenSSL sets up its digests now, before any sandbox (scancache) */
+	if (scancache_sum("", 0, sum) == -1)
+		return -1;
 	done = 1;
 	return 0;
 }

@@ -16,6 +16,7 @@
 #include <stddef.h>
 
 struct netpolicy;
+struct publish_scancache;
 struct registry;
 struct scan_policy;
 
@@ -51,6 +52,9 @@ struct publish_opts {
 	const char	*po_settings;	/* what the publish was made with, as
 					   a short tag (NULL: ""), kept in the
 					   generation's source.json */
+	struct publish_scancache *po_scancache;	/* files found clean by
+						   earlier publishes (NULL:
+						   scan every file) */
 	struct publish_limits po_limits;
 };
 
@@ -74,6 +78,9 @@ struct publish_build {
 	char		 pb_generation[64];	/* "" unless published */
 	size_t		 pb_nfiles;	/* files in the generation */
 	size_t		 pb_nreused;	/* of which already in the store */
+	size_t		 pb_nscanned;	/* files scanned */
+	size_t		 pb_nscankept;	/* files not scanned again: found
+					   clean before (po_scancache) */
 	int		 pb_connectors;	/* the generation carries connectors */
 };
 
@@ -92,6 +99,18 @@ int		 publish_init(void);
  * either way (unless po_outdir itself cannot be written).
  */
 int		 publish_run(const struct publish_opts *, struct publish_build *);
+
+/*
+ * What a long-lived publisher remembers between publishes: the files it
+ * found clean, by a SHA-256 of their bytes and the scan kind, so that a
+ * push that changes one file scans that file.  Valid for one scan policy
+ * (a publisher process has one; a reload starts another).  Bounded: at
+ * PUBLISH_SCANCACHE entries it starts again empty.  NULL when out of
+ * memory (the publisher then scans everything).
+ */
+#define PUBLISH_SCANCACHE	16384
+struct publish_scancache *publish_scancache_new(void);
+void		 publish_scancache_free(struct publish_scancache *);
 void		 publish_build_clear(struct publish_build *);
 const char	*publish_state_name(enum publish_state);
 

@@ -99,6 +99,10 @@ publisher_run(struct publisher *b, uint32_t id)
 		log_info("build %lu: warning: %s", pb.pb_id, pb.pb_warnings[i]);
 	for (i = 0; rv == -1 && i < pb.pb_ndetails && i < 20; i++)
 		log_debug("build %lu: %s", pb.pb_id, pb.pb_details[i]);
+	if (pb.pb_nscanned + pb.pb_nscankept > 0)
+		log_debug("build %lu: %zu files scanned, %zu found clean by an "
+		    "earlier publish", pb.pb_id, pb.pb_nscanned,
+		    pb.pb_nscankept);
 	/* A failed commit is not retried until the branch moves again. */
 	if (pb.pb_commit[0] != '\0')
 		snprintf(b->b_last, sizeof(b->b_last), "%s", pb.pb_commit);
@@ -276,6 +280,10 @@ publisher_main(const struct proc_opts *po, int slot)
 	b.b_opts.po_manual_nconns = st->st_ext.se_own_conns;
 	b.b_opts.po_manual_ncomps = st->st_ext.se_own_comps;
 	b.b_opts.po_settings = b.b_settings;
+	/* a push that changes one file scans that file */
+	if ((b.b_opts.po_scancache = publish_scancache_new()) == NULL)
+		log_warnx("no memory to remember scanned files: every "
+		    "publish scans every file");
 	b.b_opts.po_limits.pl_total_bytes = cfg->c_ext.x_publish_bytes;
 	if ((b.b_timer = event_new(b.b_base, -1, EV_PERSIST,
 	    publisher_poll_cb, &b)) == NULL)

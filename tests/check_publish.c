@@ -120,7 +120,8 @@ teardown(void)
 }
 
 static int
-run(const char *branch, struct publish_build *b)
+run_cached(const char *branch, struct publish_scancache *sc,
+    struct publish_build *b)
 {
 	struct publish_opts	 o;
 
@@ -128,7 +129,14 @@ run(const char *branch, struct publish_build *b)
 	o.po_repo = repo;
 	o.po_branch = branch;
 	o.po_outdir = out;
+	o.po_scancache = sc;
 	return publish_run(&o, b);
+}
+
+static int
+run(const char *branch, struct publish_build *b)
+{
+	return run_cached(branch, NULL, b);
 }
 
 /* The bytes of a file beneath out (NULL when absent). */
@@ -363,6 +371,66 @@ START_TEST(test_violation_keeps_live)
 	commit("widget css");
 	ck_assert_int_eq(run("main", &b), 0);
 	publish_build_clear(&b);
+}
+END_TEST
+
+/*
+ * A publisher that remembers what it found clean: a push that changes one
+ * file scans that file; a file with findings is scanned again every time;
+ * without the memory every file is scanned.  The counts are in the build
+ * record.
+ */
+/*
+ * Commit path with content, publish with sc (NULL: no memory) and check
+ * the outcome and how many files were scanned and known clean.  The
+ * build id, for its record.
+ */
+static unsigned long
+scan_step(struct publish_scancache *sc, const char *path, const char *content,
+    int rv, size_t scanned, size_t kept)
+{
+	struct publish_build	 b;
+	unsigned long		 id;
+
+	put(path, content);
+	commit(path);
+	ck_assert_int_eq(run_cached("main", sc, &b), rv);
+	if (rv == -1)
+		ck_assert_str_eq(b.pb_code, "CONTENT_SCAN_REJECTED");
+	ck_assert_uint_eq(b.pb_nscanned, scanned);
+	ck_assert_uint_eq(b.pb_nscankept, kept);
+	id = b.pb_id;
+	publish_build_clear(&b);
+	return id;
+}
+
+START_TEST(test_scan_cache)
+{
+	struct publish_scancache *sc;
+	char			 rel[64], *s;
+	unsigned long		 id;
+
+	ck_assert_ptr_nonnull(sc = publish_scancache_new());
+	base_repo();
+	/* index.html, app.js, js/a.js, css/s.css (widget CSS is not) */
+	scan_step(sc, "img/b.png", "first", 0, 4, 0);
+	id = scan_step(sc, "widgets/banner/app.js", "console.log('two');\n", 0,
+	    1, 3);
+	snprintf(rel, sizeof(rel), "builds/%08lu.json", id);
+	ck_assert_ptr_nonnull(s = slurp(rel));
+	ck_assert_ptr_nonnull(strstr(s, "\"scanned\":1"));
+	ck_assert_ptr_nonnull(strstr(s, "\"scan_kept\":3"));
+	free(s);
+	/* a finding is never remembered */
+	scan_step(sc, "widgets/banner/app.js", "eval(atob('YWxlcnQoMSk='));\n",
+	    -1, 1, 3);
+	scan_step(sc, "js/a.js", "var a = 2;\n", -1, 2, 2);
+	/* the same content back: known clean */
+	scan_step(sc, "widgets/banner/app.js", "console.log('two');\n", 0, 0,
+	    4);
+	/* no memory: everything */
+	scan_step(NULL, "img/b.png", "changed", 0, 4, 0);
+	publish_scancache_free(sc);
 }
 END_TEST
 
@@ -857,6 +925,7 @@ check_suite(void)
 	tcase_add_test(tc, test_publish);
 	tcase_add_test(tc, test_push_reuse);
 	tcase_add_test(tc, test_violation_keeps_live);
+	tcase_add_test(tc, test_scan_cache);
 	tcase_add_test(tc, test_connectors);
 	tcase_add_test(tc, test_branch_switch);
 	tcase_add_test(tc, test_traversal);

@@ -2,8 +2,9 @@
 # The publish figure of issue 15: one widget of 100 files and about 10 MB
 # (the per-widget limits of platform-docs §22), made of real library
 # files (.js, .css) taken from SRC, e.g. a node_modules directory, put in
-# a git repository and published twice with publish-bench: once from
-# nothing, once after a push that changes one file (the rest is reused).
+# a git repository and published with publish-bench: once from nothing,
+# once after a push that changes one file (the rest is reused), and that
+# again in one process that remembers what it scanned.
 #   contrib/bench/publish-bench.sh BUILDDIR SRC
 set -eu
 [ $# -eq 2 ] || { echo "usage: $0 builddir src" >&2; exit 2; }
@@ -58,5 +59,10 @@ echo "== first publish"
 "$bench" "$top/repo" main "$top/out"
 echo '/* changed */' >>"$(ls "$w"/*.js | head -n 1)"
 git commit -q -a -m change
-echo "== a push that changes one file"
+echo "== a push that changes one file, a new process (no scan memory)"
 "$bench" "$top/repo" main "$top/out"
+echo "== once more, then a push that changes one file, in one process (as"
+echo "   the daemon's publisher: the files it found clean are not scanned"
+echo "   again)"
+"$bench" "$top/repo" main "$top/out" \
+    "echo '/* and again */' >>'$(ls "$w"/*.js | head -n 1)' && git commit -q -a -m again"

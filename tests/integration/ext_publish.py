@@ -191,6 +191,11 @@ try:
     check(b["state"] == "Completed" and b["files"] == 7 and
           b["reused"] == 5, "unchanged content is reused (%d of %d)" % (
               b["reused"], b["files"]))
+    # The publisher remembers what it found clean: only app.js is
+    # scanned again.
+    check(b["scanned"] == 1 and b["scan_kept"] >= 1,
+          "the push scans the changed file only (%d scanned, %d kept)" % (
+              b["scanned"], b["scan_kept"]))
     st, _, body = get(m["widgets"][0]["entryUrl"].replace("index.html",
                                                           "app.js"))
     check(body == (APP + "// v2\n").encode(), "the push is served")
