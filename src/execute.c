@@ -138,6 +138,26 @@ execute_stats_free(struct exec_stats *st)
 	free(st);
 }
 
+/*
+ * What each outcome of the cache adds to: widgetctl status's counters
+ * (each its own) and the metrics (issue 14), where a stale answer and an
+ * identical call's answer are hits too, as no call of the request's own
+ * reached the upstream, and a stale one is also counted as stale.
+ */
+static const struct {
+	int	cc_status;	/* IPC_CACHE_*, or -1 */
+	int	cc_metric;	/* MF_CACHE_*, or -1 */
+	int	cc_stale;	/* also MF_CACHE_STALE */
+} cache_counts[] = {
+	[CACHE_O_BYPASS] =	{ -1, -1, 0 },
+	[CACHE_O_HIT] =		{ IPC_CACHE_HITS, MF_CACHE_HITS, 0 },
+	[CACHE_O_MISS] =	{ IPC_CACHE_MISSES, MF_CACHE_MISSES, 0 },
+	[CACHE_O_REVALIDATED] =	{ IPC_CACHE_REVALIDATED,
+				  MF_CACHE_REVALIDATIONS, 0 },
+	[CACHE_O_STALE] =	{ IPC_CACHE_STALE, MF_CACHE_HITS, 1 },
+	[CACHE_O_COLLAPSED] =	{ IPC_CACHE_COLLAPSED, MF_CACHE_HITS, 0 },
+};
+
 static void
 execute_count(struct conn *c, int status, int upstream_error)
 {
@@ -145,6 +165,7 @@ execute_count(struct conn *c, int status, int upstream_error)
 	struct exec		*x = c->c_exec;
 	struct exec_stat	*es = NULL, *nr;
 	size_t			 i;
+	int			 k;
 
 	if (x == NULL || x->x_permalink == NULL || st == NULL)
 		return;
@@ -174,26 +195,9 @@ execute_count(struct conn *c, int status, int upstream_error)
 		st->st_nrows++;
 	}
 	es->es_calls++;
-	if (x->x_ticket != NULL)
-		switch (cache_ticket_outcome(x->x_ticket)) {
-		case CACHE_O_HIT:
-			es->es_cache[IPC_CACHE_HITS]++;
-			break;
-		case CACHE_O_MISS:
-			es->es_cache[IPC_CACHE_MISSES]++;
-			break;
-		case CACHE_O_REVALIDATED:
-			es->es_cache[IPC_CACHE_REVALIDATED]++;
-			break;
-		case CACHE_O_STALE:
-			es->es_cache[IPC_CACHE_STALE]++;
-			break;
-		case CACHE_O_COLLAPSED:
-			es->es_cache[IPC_CACHE_COLLAPSED]++;
-			break;
-		case CACHE_O_BYPASS:
-			break;
-		}
+	if (x->x_ticket != NULL && (k = cache_counts[cache_ticket_outcome(
+	    x->x_ticket)].cc_status) >= 0)
+		es->es_cache[k]++;
 	if (x->x_error != NULL)
 		es->es_errors++;
 	if (upstream_error)
@@ -272,9 +276,7 @@ execute_step_end(struct exec *x)
 }
 
 /*
- * What the cache made of a call, for the metrics (issue 14): a hit (a
- * stale answer and an identical call's answer too: no call of this
- * request's own reached the upstream), a miss, a revalidation; and the
+ * What the cache made of a call, for the metrics (cache_counts), and the
  * worker's cache's size.  Once per ticket, before it goes.
  */
 static void
@@ -283,30 +285,18 @@ execute_cache_count(struct conn *c)
 	struct exec		*x = c->c_exec;
 	struct metrics		*m = c->c_w->w_metrics;
 	struct cache_totals	 t;
-	enum metrics_field	 f;
+	enum cache_outcome	 o;
 
 	if (x->x_ticket == NULL || m == NULL)
 		return;
-	switch (cache_ticket_outcome(x->x_ticket)) {
-	case CACHE_O_HIT:
-	case CACHE_O_COLLAPSED:
-		f = MF_CACHE_HITS;
-		break;
-	case CACHE_O_STALE:
+	o = cache_ticket_outcome(x->x_ticket);
+	if (cache_counts[o].cc_metric < 0)
+		return;
+	if (cache_counts[o].cc_stale)
 		metrics_add(m, x->x_tenant_id, x->x_permalink, MF_CACHE_STALE,
 		    1);
-		f = MF_CACHE_HITS;
-		break;
-	case CACHE_O_MISS:
-		f = MF_CACHE_MISSES;
-		break;
-	case CACHE_O_REVALIDATED:
-		f = MF_CACHE_REVALIDATIONS;
-		break;
-	default:
-		return;
-	}
-	metrics_add(m, x->x_tenant_id, x->x_permalink, f, 1);
+	metrics_add(m, x->x_tenant_id, x->x_permalink,
+	    (enum metrics_field)cache_counts[o].cc_metric, 1);
 	cache_totals(c->c_w->w_cache, &t);
 	metrics_global_set(m, MG_CACHE_ENTRIES, t.ct_entries);
 	metrics_global_set(m, MG_CACHE_BYTES, t.ct_bytes);
