@@ -126,6 +126,28 @@ ev_getitem_key(struct eval *e, const struct tnode *n)
 	return v;
 }
 
+/*
+ * Jinja2 slices with Python's own [] (slices bypass its getitem), so a
+ * value that cannot be sliced is a TypeError there; but a constant
+ * ({{ none[1:] }}, a dict display of constants) it folds at compile time
+ * through getitem, which makes the failure an Undefined.
+ */
+static int
+slice_folded(const struct tnode *obj)
+{
+	size_t	 i;
+
+	if (obj->n_kind == N_CONST)
+		return 1;
+	if (obj->n_kind != N_DICT)
+		return 0;
+	for (i = 0; i < obj->n_nkids; i++)
+		if (obj->n_kids[i]->n_a->n_kind != N_CONST ||
+		    obj->n_kids[i]->n_b->n_kind != N_CONST)
+			return 0;
+	return 1;
+}
+
 struct tval *
 ev_slice(struct eval *e, const struct tnode *n)
 {
@@ -148,6 +170,14 @@ ev_slice(struct eval *e, const struct tnode *n)
 			r = eval_undefined_error(e, a);
 		else if (a->tv_type == TV_SECRET)
 			r = eval_error(e, "a secret cannot be sliced");
+		else if (!slice_folded(n->n_a) && a->tv_type == TV_DICT)
+			r = eval_error(e, "unhashable type: 'slice'");
+		else if (!slice_folded(n->n_a) && a->tv_type != TV_STR &&
+		    a->tv_type != TV_BYTES && a->tv_type != TV_LIST &&
+		    a->tv_type != TV_TUPLE)
+			r = eval_error(e, "'%s' object is not subscriptable",
+			    a->tv_type == TV_FUNC ? "function" :
+			    tval_typename(a));
 		else
 			r = eval_slice(e, a, sl);
 	}

@@ -308,6 +308,31 @@ slice_indices(struct eval *e, const struct tval *sl[3], size_t n,
 	return 0;
 }
 
+/*
+ * A slice of a range is a range, as in Python: range(a, b, s)[i:j:k] is
+ * range(a + i * s, a + j * s, s * k), with i and j as slice.indices()
+ * gives them.  Where that would overflow, r stays a plain tuple.
+ */
+static int
+range_slice(const int64_t *rng, int64_t i, int64_t j, int64_t k,
+    struct tval *r)
+{
+	int64_t	 a, b, s, t;
+
+	if (__builtin_mul_overflow(i, rng[2], &t) ||
+	    __builtin_add_overflow(rng[0], t, &a) ||
+	    __builtin_mul_overflow(j, rng[2], &t) ||
+	    __builtin_add_overflow(rng[0], t, &b) ||
+	    __builtin_mul_overflow(rng[2], k, &s))
+		return 0;
+	if ((r->u.l.rng = malloc(3 * sizeof(int64_t))) == NULL)
+		return -1;
+	r->u.l.rng[0] = a;
+	r->u.l.rng[1] = b;
+	r->u.l.rng[2] = s;
+	return 0;
+}
+
 /* Slices of str count characters, not bytes. */
 struct tval *
 eval_slice(struct eval *e, struct tval *obj, const struct tval *sl[3])
@@ -382,6 +407,11 @@ eval_slice(struct eval *e, struct tval *obj, const struct tval *sl[3])
 			tval_unref(r);
 			return eval_error(e, "out of memory");
 		}
+	if (obj->tv_type == TV_TUPLE && obj->u.l.rng != NULL &&
+	    range_slice(obj->u.l.rng, start, stop, step, r) == -1) {
+		tval_unref(r);
+		return eval_error(e, "out of memory");
+	}
 	return r;
 }
 
