@@ -526,7 +526,89 @@ static const double jp_p10[] = { 1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7,
     1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19,
     1e20, 1e21, 1e22 };
 
-/* Ints stay ints; floats use Clinger's fast path or strtod. */
+/* 10^0 .. 10^19, the powers of ten that fit in a uint64_t */
+static const uint64_t jp_u10[] = { 1ULL, 10ULL, 100ULL, 1000ULL, 10000ULL,
+    100000ULL, 1000000ULL, 10000000ULL, 100000000ULL, 1000000000ULL,
+    10000000000ULL, 100000000000ULL, 1000000000000ULL, 10000000000000ULL,
+    100000000000000ULL, 1000000000000000ULL, 10000000000000000ULL,
+    100000000000000000ULL, 1000000000000000000ULL,
+    10000000000000000000ULL };
+
+/*
+ * q * 2^e2 to the nearest double (ties to even), where q has its top bit
+ * set and sticky says whether bits below q were lost.  The result is a
+ * normal double: the callers' values are between 1e-20 and 1e39.
+ */
+static double
+jp_round(uint64_t q, int sticky, int e2)
+{
+	uint64_t	 m = q >> 11, low = q & 0x7ff, bits;
+	double		 scale;
+
+	if (low > 0x400 || (low == 0x400 && (sticky || (m & 1))))
+		m++;
+	e2 += 11;
+	if (m == (uint64_t)1 << 53) {
+		m >>= 1;
+		e2++;
+	}
+	/* m is exact as a double; times a power of two it stays exact */
+	bits = (uint64_t)(1023 + e2) << 52;
+	memcpy(&scale, &bits, sizeof(scale));
+	return (double)m * scale;
+}
+
+/*
+ * mant * 10^e10 correctly rounded, as strtod gives it, when that is
+ * cheap: Clinger's fast path (mant and 10^|e10| both exact doubles: one
+ * operation rounds once), else for |e10| <= 19 the exact product or a
+ * quotient of 64 bits and the remainder's sign, in 128-bit integers,
+ * rounded once.  0: strtod must answer.
+ */
+static int
+jp_exact(uint64_t mant, int e10, double *d)
+{
+	unsigned __int128	 n, qq;
+	uint64_t		 dv;
+	int			 s, sticky, bl;
+
+	if (mant <= (uint64_t)1 << 53 && e10 >= -22 && e10 <= 22) {
+		*d = (double)mant;
+		*d = e10 < 0 ? *d / jp_p10[-e10] : *d * jp_p10[e10];
+		return 1;
+	}
+	if (mant == 0 || e10 < -19 || e10 > 19)
+		return 0;
+	if (e10 < 0) {
+		/* a quotient of 64 or 65 bits: the divisor is no power of 2 */
+		dv = jp_u10[-e10];
+		s = 64 + (64 - __builtin_clzll(dv)) -
+		    (64 - __builtin_clzll(mant));
+		n = (unsigned __int128)mant << s;
+		qq = n / dv;
+		sticky = qq * dv != n;
+		if (qq >> 64) {
+			sticky |= (int)(qq & 1);
+			qq >>= 1;
+			s--;
+		}
+		*d = jp_round((uint64_t)qq, sticky, -s);
+		return 1;
+	}
+	/* below 2^128: 10^19 < 2^64 and mant < 2^64 */
+	n = (unsigned __int128)mant * jp_u10[e10];
+	if ((uint64_t)(n >> 64) == 0) {
+		/* a uint64_t converts to the nearest double */
+		*d = (double)(uint64_t)n;
+		return 1;
+	}
+	bl = 128 - __builtin_clzll((uint64_t)(n >> 64));
+	sticky = (n & (((unsigned __int128)1 << (bl - 64)) - 1)) != 0;
+	*d = jp_round((uint64_t)(n >> (bl - 64)), sticky, bl - 64);
+	return 1;
+}
+
+/* Ints stay ints; floats are read exactly here when cheap, or strtod. */
 static struct tval *
 jp_number(struct jparse *jp)
 {
@@ -583,17 +665,18 @@ jp_number(struct jparse *jp)
 		return jp_fail(jp, start, "number too long");
 	if (dot != NULL || exp != NULL) {
 		/*
-		 * Clinger's fast path: at most 15 significant digits and a
-		 * power of ten up to 22 are exact in a double, so one
-		 * operation rounds correctly.
+		 * Up to 19 significant digits are an exact uint64_t: with a
+		 * power of ten of up to 19 they make an exact fraction or
+		 * product, rounded once (jp_exact); strtod takes the rest.
 		 */
 		const char	*q, *mend = exp != NULL ? exp : p;
-		int64_t		 mant = 0;
+		uint64_t	 mant = 0;
 		int		 digits = 0;
+		double		 d;
 
 		for (q = start + neg; q < mend; q++)
-			if (*q != '.' && digits++ < 16)
-				mant = mant * 10 + (*q - '0');
+			if (*q != '.' && digits++ < 19)
+				mant = mant * 10 + (uint64_t)(*q - '0');
 		e10 = dot != NULL ? -(int)(mend - dot - 1) : 0;
 		if (exp != NULL) {
 			q = exp + 1;
@@ -604,12 +687,8 @@ jp_number(struct jparse *jp)
 				x = x * 10 + (*q - '0');
 			e10 += exp[1] == '-' ? -x : x;
 		}
-		if (digits <= 15 && e10 >= -22 && e10 <= 22) {
-			double	 d = (double)mant;
-
-			d = e10 < 0 ? d / jp_p10[-e10] : d * jp_p10[e10];
+		if (digits <= 19 && jp_exact(mant, e10, &d))
 			return jp_float(jp, neg ? -d : d);
-		}
 	}
 	memcpy(tmp, start, (size_t)(p - start));
 	tmp[p - start] = '\0';
