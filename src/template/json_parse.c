@@ -915,7 +915,7 @@ static struct tval *
 jp_close(struct jparse *jp, int obj, size_t base, int depth, int raw)
 {
 	struct tval	*c, **shape;
-	size_t		 n = jp->jp_nstack - base;
+	size_t		 n = jp->jp_nstack - base, i;
 
 	if (jp->jp_va != NULL) {
 		if ((c = jp_container(jp->jp_va, obj ? TV_DICT : TV_LIST,
@@ -935,7 +935,11 @@ jp_close(struct jparse *jp, int obj, size_t base, int depth, int raw)
 			if (raw && c->u.d.n == n / 2 && n > 0)
 				c->tv_flags |= TVF_JSHAPE;
 		} else {
-			if (n > 0)
+			/* most lists are short: tags, ids; no call for them */
+			if (n <= 4)
+				for (i = 0; i < n; i++)
+					c->u.l.v[i] = jp->jp_stack[base + i];
+			else
 				memcpy(c->u.l.v, jp->jp_stack + base,
 				    n * sizeof(*c->u.l.v));
 			c->u.l.n = n;
