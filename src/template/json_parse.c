@@ -25,6 +25,7 @@
 
 #include <errno.h>
 #include <math.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -62,17 +63,7 @@ struct jparse {
 	struct tval		**jp_stack;	/* children of open containers */
 	size_t			 jp_nstack;
 	size_t			 jp_cstack;
-	struct tval		*jp_keys[JP_KEYS];
 	size_t			 jp_nkeys;
-	struct jmemo		 jp_memo[JP_MEMO];
-	/*
-	 * The key last found at each depth and position: the objects of a
-	 * JSON array mostly share one key order, so the next object's key
-	 * is checked against it byte for byte before anything else.  Arena
-	 * parses only (an arena key lives as long as the parse), and only
-	 * keys without escapes (their bytes are the raw ones).
-	 */
-	struct tval		*jp_pred[JP_PDEPTH][JP_PPOS];
 	/*
 	 * The last dict closed at each depth whose keys are distinct: an
 	 * object with the same keys (the same values: keys are shared) in
@@ -87,7 +78,54 @@ struct jparse {
 	 */
 	size_t			 jp_waste;
 	size_t			 jp_wmax;
+	/*
+	 * The tables below are not zeroed when a parse starts: a small
+	 * document touches a few of their 3 KB.  A key or memo slot holds
+	 * something when its bit is set; a depth's predictions are zeroed
+	 * when the first object opens at that depth.
+	 */
+	uint64_t		 jp_keyset[JP_KEYS / 64];
+	uint32_t		 jp_memoset;
+	uint32_t		 jp_predset;
+	struct tval		*jp_keys[JP_KEYS];
+	struct jmemo		 jp_memo[JP_MEMO];
+	/*
+	 * The key last found at each depth and position: the objects of a
+	 * JSON array mostly share one key order, so the next object's key
+	 * is checked against it byte for byte before anything else.  Arena
+	 * parses only (an arena key lives as long as the parse), and only
+	 * keys without escapes (their bytes are the raw ones).
+	 */
+	struct tval		*jp_pred[JP_PDEPTH][JP_PPOS];
 };
+
+/*
+ * Arena values as varena_val makes them, but for the parts a value of
+ * the kind sets (a str's bytes, a number, a container's items), to be
+ * copied whole: a few wide stores instead of one per field.
+ */
+#define JP_PROTO(type, flags) {						\
+	.tv_type = (type),						\
+	.tv_flags = TVF_IMMORTAL | TVF_ARENA | (flags),		\
+	.tv_slab = SLAB_NONE,						\
+	.tv_refs = 1							\
+}
+static const struct tval jp_strproto = JP_PROTO(TV_STR, 0);
+static const struct tval jp_intproto = JP_PROTO(TV_INT, 0);
+static const struct tval jp_fltproto = JP_PROTO(TV_FLOAT, 0);
+static const struct tval jp_listproto = JP_PROTO(TV_LIST, TVF_INLINE);
+static const struct tval jp_dictproto = JP_PROTO(TV_DICT, TVF_INLINE);
+
+/* A copy of proto in the arena, with extra bytes after it. */
+static inline struct tval *
+jp_val(struct varena *va, const struct tval *proto, size_t extra)
+{
+	struct tval	*v;
+
+	if ((v = varena_alloc(va, sizeof(*v) + extra)) != NULL)
+		memcpy(v, proto, sizeof(*v));
+	return v;
+}
 
 /*
  * Values go into the arena when there is one: not counted, so the parser
@@ -102,18 +140,11 @@ jp_str(struct jparse *jp, const char *s, size_t n)
 
 	if (jp->jp_va == NULL)
 		return tval_str(s, n);
-	/* varena_val's fields, without zeroing the parts a str leaves */
-	if (n > SIZE_MAX / 2 || (v = varena_alloc(jp->jp_va, sizeof(*v) +
+	if (n > SIZE_MAX / 2 || (v = jp_val(jp->jp_va, &jp_strproto,
 	    n + 1)) == NULL)
 		return NULL;
-	v->tv_slab = SLAB_NONE;
-	v->tv_type = TV_STR;
-	v->tv_flags = TVF_IMMORTAL | TVF_ARENA;
-	v->tv_refs = 1;
 	v->u.s.p = p = (char *)(v + 1);
 	v->u.s.len = n;
-	v->u.s.h = 0;
-	v->u.s.nch = 0;
 	/*
 	 * A short string inside the document (its NUL included): sixteen
 	 * bytes in one copy, as the arena's block rounds up to sixteen.
@@ -133,7 +164,7 @@ jp_float(struct jparse *jp, double d)
 
 	if (jp->jp_va == NULL)
 		return tval_float(d);
-	if ((v = varena_val(jp->jp_va, TV_FLOAT, 0)) != NULL)
+	if ((v = jp_val(jp->jp_va, &jp_fltproto, 0)) != NULL)
 		v->u.f = d;
 	return v;
 }
@@ -146,7 +177,7 @@ jp_int(struct jparse *jp, int64_t i)
 	/* small ints are shared immortal values either way */
 	if (jp->jp_va == NULL || (i >= SMALLINT_MIN && i <= SMALLINT_MAX))
 		return tval_int(i);
-	if ((v = varena_val(jp->jp_va, TV_INT, 0)) != NULL)
+	if ((v = jp_val(jp->jp_va, &jp_intproto, 0)) != NULL)
 		v->u.i = i;
 	return v;
 }
@@ -394,17 +425,20 @@ jp_intern(struct jparse *jp, const char *k, size_t n)
 
 	if ((v = tmpl_name_find(jp->jp_t, k, n, h)) != NULL)
 		return jp_ref(jp, v);
-	for (j = h & (JP_KEYS - 1); (v = jp->jp_keys[j]) != NULL;
-	    j = (j + 1) & (JP_KEYS - 1))
+	for (j = h & (JP_KEYS - 1); jp->jp_keyset[j / 64] >> (j % 64) & 1;
+	    j = (j + 1) & (JP_KEYS - 1)) {
+		v = jp->jp_keys[j];
 		if (v->u.s.h == h && v->u.s.len == n &&
 		    memcmp(v->u.s.p, k, n) == 0)
 			return jp_ref(jp, v);
+	}
 	if ((v = jp_str(jp, k, n)) == NULL)
 		return NULL;
 	v->u.s.h = h;
 	/* three quarters full: later keys are not shared */
 	if (jp->jp_nkeys < JP_KEYS / 4 * 3) {
 		jp->jp_keys[j] = jp_ref(jp, v);
+		jp->jp_keyset[j / 64] |= (uint64_t)1 << (j % 64);
 		jp->jp_nkeys++;
 	}
 	return v;
@@ -420,6 +454,7 @@ jp_key(struct jparse *jp)
 	struct buf	 b;
 	uint64_t	 w1, w2;
 	size_t		 n;
+	unsigned	 slot;
 
 	q = jp_scan(k, jp->jp_end);
 	if (q >= jp->jp_end || *q != '"') {
@@ -435,14 +470,19 @@ jp_key(struct jparse *jp)
 	jp->jp_p = q + 1;
 	n = (size_t)(q - k);
 	jp_words(k, n, &w1, &w2);
-	m = &jp->jp_memo[((w1 ^ (w2 * 0x9e3779b97f4a7c15ULL) ^ n) *
-	    0xbf58476d1ce4e5b9ULL) >> 59];
-	if (m->jm_v != NULL && m->jm_len == n && m->jm_w1 == w1 &&
-	    m->jm_w2 == w2 && (n <= 16 || memcmp(m->jm_v->u.s.p, k, n) == 0))
-		return jp_ref(jp, m->jm_v);
+	slot = (unsigned)(((w1 ^ (w2 * 0x9e3779b97f4a7c15ULL) ^ n) *
+	    0xbf58476d1ce4e5b9ULL) >> 59);
+	m = &jp->jp_memo[slot];
+	if (jp->jp_memoset >> slot & 1) {
+		if (m->jm_len == n && m->jm_w1 == w1 && m->jm_w2 == w2 &&
+		    (n <= 16 || memcmp(m->jm_v->u.s.p, k, n) == 0))
+			return jp_ref(jp, m->jm_v);
+	}
 	if ((v = jp_intern(jp, k, n)) == NULL)
 		return jp_fail(jp, k, "out of memory");
-	jp_unref(jp, m->jm_v);
+	if (jp->jp_memoset >> slot & 1)
+		jp_unref(jp, m->jm_v);
+	jp->jp_memoset |= 1U << slot;
 	m->jm_v = jp_ref(jp, v);
 	m->jm_w1 = w1;
 	m->jm_w2 = w2;
@@ -474,6 +514,17 @@ jp_predicted(const struct tval *pk, const char *k, const char *end)
 	/* "id" and the like: no call */
 	return n == 0 || (k[0] == s[0] && k[n / 2] == s[n / 2] &&
 	    k[n - 1] == s[n - 1]);
+}
+
+/* The key predictions at depth, zeroed the first time they are asked. */
+static inline struct tval **
+jp_preds(struct jparse *jp, int depth)
+{
+	if (!(jp->jp_predset >> depth & 1)) {
+		memset(jp->jp_pred[depth], 0, sizeof(jp->jp_pred[depth]));
+		jp->jp_predset |= 1U << depth;
+	}
+	return jp->jp_pred[depth];
 }
 
 /* Whether the eight bytes of w (little-endian) are all ASCII digits. */
@@ -526,7 +577,89 @@ static const double jp_p10[] = { 1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7,
     1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19,
     1e20, 1e21, 1e22 };
 
-/* Ints stay ints; floats use Clinger's fast path or strtod. */
+/* 10^0 .. 10^19, the powers of ten that fit in a uint64_t */
+static const uint64_t jp_u10[] = { 1ULL, 10ULL, 100ULL, 1000ULL, 10000ULL,
+    100000ULL, 1000000ULL, 10000000ULL, 100000000ULL, 1000000000ULL,
+    10000000000ULL, 100000000000ULL, 1000000000000ULL, 10000000000000ULL,
+    100000000000000ULL, 1000000000000000ULL, 10000000000000000ULL,
+    100000000000000000ULL, 1000000000000000000ULL,
+    10000000000000000000ULL };
+
+/*
+ * q * 2^e2 to the nearest double (ties to even), where q has its top bit
+ * set and sticky says whether bits below q were lost.  The result is a
+ * normal double: the callers' values are between 1e-20 and 1e39.
+ */
+static double
+jp_round(uint64_t q, int sticky, int e2)
+{
+	uint64_t	 m = q >> 11, low = q & 0x7ff, bits;
+	double		 scale;
+
+	if (low > 0x400 || (low == 0x400 && (sticky || (m & 1))))
+		m++;
+	e2 += 11;
+	if (m == (uint64_t)1 << 53) {
+		m >>= 1;
+		e2++;
+	}
+	/* m is exact as a double; times a power of two it stays exact */
+	bits = (uint64_t)(1023 + e2) << 52;
+	memcpy(&scale, &bits, sizeof(scale));
+	return (double)m * scale;
+}
+
+/*
+ * mant * 10^e10 correctly rounded, as strtod gives it, when that is
+ * cheap: Clinger's fast path (mant and 10^|e10| both exact doubles: one
+ * operation rounds once), else for |e10| <= 19 the exact product or a
+ * quotient of 64 bits and the remainder's sign, in 128-bit integers,
+ * rounded once.  0: strtod must answer.
+ */
+static int
+jp_exact(uint64_t mant, int e10, double *d)
+{
+	unsigned __int128	 n, qq;
+	uint64_t		 dv;
+	int			 s, sticky, bl;
+
+	if (mant <= (uint64_t)1 << 53 && e10 >= -22 && e10 <= 22) {
+		*d = (double)mant;
+		*d = e10 < 0 ? *d / jp_p10[-e10] : *d * jp_p10[e10];
+		return 1;
+	}
+	if (mant == 0 || e10 < -19 || e10 > 19)
+		return 0;
+	if (e10 < 0) {
+		/* a quotient of 64 or 65 bits: the divisor is no power of 2 */
+		dv = jp_u10[-e10];
+		s = 64 + (64 - __builtin_clzll(dv)) -
+		    (64 - __builtin_clzll(mant));
+		n = (unsigned __int128)mant << s;
+		qq = n / dv;
+		sticky = qq * dv != n;
+		if (qq >> 64) {
+			sticky |= (int)(qq & 1);
+			qq >>= 1;
+			s--;
+		}
+		*d = jp_round((uint64_t)qq, sticky, -s);
+		return 1;
+	}
+	/* below 2^128: 10^19 < 2^64 and mant < 2^64 */
+	n = (unsigned __int128)mant * jp_u10[e10];
+	if ((uint64_t)(n >> 64) == 0) {
+		/* a uint64_t converts to the nearest double */
+		*d = (double)(uint64_t)n;
+		return 1;
+	}
+	bl = 128 - __builtin_clzll((uint64_t)(n >> 64));
+	sticky = (n & (((unsigned __int128)1 << (bl - 64)) - 1)) != 0;
+	*d = jp_round((uint64_t)(n >> (bl - 64)), sticky, bl - 64);
+	return 1;
+}
+
+/* Ints stay ints; floats are read exactly here when cheap, or strtod. */
 static struct tval *
 jp_number(struct jparse *jp)
 {
@@ -583,17 +716,18 @@ jp_number(struct jparse *jp)
 		return jp_fail(jp, start, "number too long");
 	if (dot != NULL || exp != NULL) {
 		/*
-		 * Clinger's fast path: at most 15 significant digits and a
-		 * power of ten up to 22 are exact in a double, so one
-		 * operation rounds correctly.
+		 * Up to 19 significant digits are an exact uint64_t: with a
+		 * power of ten of up to 19 they make an exact fraction or
+		 * product, rounded once (jp_exact); strtod takes the rest.
 		 */
 		const char	*q, *mend = exp != NULL ? exp : p;
-		int64_t		 mant = 0;
+		uint64_t	 mant = 0;
 		int		 digits = 0;
+		double		 d;
 
 		for (q = start + neg; q < mend; q++)
-			if (*q != '.' && digits++ < 16)
-				mant = mant * 10 + (*q - '0');
+			if (*q != '.' && digits++ < 19)
+				mant = mant * 10 + (uint64_t)(*q - '0');
 		e10 = dot != NULL ? -(int)(mend - dot - 1) : 0;
 		if (exp != NULL) {
 			q = exp + 1;
@@ -604,12 +738,8 @@ jp_number(struct jparse *jp)
 				x = x * 10 + (*q - '0');
 			e10 += exp[1] == '-' ? -x : x;
 		}
-		if (digits <= 15 && e10 >= -22 && e10 <= 22) {
-			double	 d = (double)mant;
-
-			d = e10 < 0 ? d / jp_p10[-e10] : d * jp_p10[e10];
+		if (digits <= 19 && jp_exact(mant, e10, &d))
 			return jp_float(jp, neg ? -d : d);
-		}
 	}
 	memcpy(tmp, start, (size_t)(p - start));
 	tmp[p - start] = '\0';
@@ -668,10 +798,9 @@ jp_container(struct varena *va, int type, size_t n, int zero)
 	size_t		 elem = type == TV_DICT ? sizeof(struct tdict_ent) :
 	    sizeof(struct tval *), ic = 32;
 
-	if (n > SIZE_MAX / 4 / elem ||
-	    (v = varena_val(va, type, n * elem)) == NULL)
+	if (n > SIZE_MAX / 4 / elem || (v = jp_val(va, type == TV_DICT ?
+	    &jp_dictproto : &jp_listproto, n * elem)) == NULL)
 		return NULL;
-	v->tv_flags |= TVF_INLINE;
 	if (type != TV_DICT) {
 		v->u.l.v = (struct tval **)(v + 1);
 		v->u.l.cap = n;
@@ -786,7 +915,7 @@ static struct tval *
 jp_close(struct jparse *jp, int obj, size_t base, int depth, int raw)
 {
 	struct tval	*c, **shape;
-	size_t		 n = jp->jp_nstack - base;
+	size_t		 n = jp->jp_nstack - base, i;
 
 	if (jp->jp_va != NULL) {
 		if ((c = jp_container(jp->jp_va, obj ? TV_DICT : TV_LIST,
@@ -806,7 +935,11 @@ jp_close(struct jparse *jp, int obj, size_t base, int depth, int raw)
 			if (raw && c->u.d.n == n / 2 && n > 0)
 				c->tv_flags |= TVF_JSHAPE;
 		} else {
-			if (n > 0)
+			/* most lists are short: tags, ids; no call for them */
+			if (n <= 4)
+				for (i = 0; i < n; i++)
+					c->u.l.v[i] = jp->jp_stack[base + i];
+			else
 				memcpy(c->u.l.v, jp->jp_stack + base,
 				    n * sizeof(*c->u.l.v));
 			c->u.l.n = n;
@@ -1069,7 +1202,7 @@ value:
 			de = f->jf_dict->u.d.e;
 			dend = de + f->jf_dict->u.d.n;
 		} else if (obj && jp->jp_va != NULL && depth < JP_PDEPTH) {
-			f->jf_pk = jp->jp_pred[depth];
+			f->jf_pk = jp_preds(jp, depth);
 			f->jf_npk = JP_PPOS;
 		}
 		depth++;
@@ -1177,7 +1310,7 @@ key:
 			JP_PUSH(sh->u.d.e[i].de_val);
 		}
 		if (depth - 1 < JP_PDEPTH && n < JP_PPOS) {
-			f->jf_pk = jp->jp_pred[depth - 1] + n;
+			f->jf_pk = jp_preds(jp, depth - 1) + n;
 			f->jf_npk = JP_PPOS - (int)n;
 		}
 	}
@@ -1304,7 +1437,7 @@ json_parse(const char *s, size_t len, const struct tmpl *t,
 	struct tval	*v = NULL;
 	size_t		 i;
 
-	memset(jp, 0, sizeof(*jp));
+	memset(jp, 0, offsetof(struct jparse, jp_keys));
 	jp->jp_t = t;
 	jp->jp_va = va;
 	jp->jp_s = jp->jp_p = s;
@@ -1325,9 +1458,11 @@ json_parse(const char *s, size_t len, const struct tmpl *t,
 	jp_unwind(jp, 0);
 	if (va == NULL) {
 		for (i = 0; i < JP_KEYS; i++)
-			tval_unref(jp->jp_keys[i]);
+			if (jp->jp_keyset[i / 64] >> (i % 64) & 1)
+				tval_unref(jp->jp_keys[i]);
 		for (i = 0; i < JP_MEMO; i++)
-			tval_unref(jp->jp_memo[i].jm_v);
+			if (jp->jp_memoset >> i & 1)
+				tval_unref(jp->jp_memo[i].jm_v);
 	}
 	free(jp->jp_stack);
 	return v;
