@@ -56,8 +56,7 @@ assign(struct eval *e, struct scope *sc, const struct tnode *target,
 			return eval_errorv(e, "a namespace cannot contain "
 			    "itself");
 		}
-		if (tval_dict_put_key(ns, target->n_key, v,
-		    &((struct tnode *)target)->n_slot) == -1)
+		if (tval_dict_put(ns, tval_ref(target->n_key), v) == -1)
 			return eval_errorv(e, "out of memory");
 		return 0;
 	case N_TUPLE:

@@ -689,8 +689,6 @@ struct tval	*tval_tuple(void);
 struct tval	*tval_func(int fid, struct tval *self, const char *name);
 struct tval	*tval_secret(struct tsecret *);
 int		 tval_dict_put(struct tval *d, struct tval *k, struct tval *v);
-int		 tval_dict_put_key(struct tval *d, struct tval *k, struct tval *v,
-		    uint32_t *slot);
 int		 tval_dict_reserve(struct tval *d, size_t n);
 int		 tval_dict_fill(struct tval *d, struct tval **kv, size_t n);
 int		 tval_list_reserve(struct tval *l, size_t n);

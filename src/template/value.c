@@ -1087,42 +1087,6 @@ tval_dict_reserve(struct tval *d, size_t n)
 	return dict_ents_grow(d, n);
 }
 
-/*
- * d[k] = v for a key the template interned (ns.attr = v): the entry found
- * last time (*slot) when it holds this very key, else tval_dict_put; an
- * entry found with an equal key of another origin (namespace(total=0)
- * made its own) takes k instead, so that the next put and every read of
- * ns.attr are a pointer test.  Takes v, also on failure.
- */
-int
-tval_dict_put_key(struct tval *d, struct tval *k, struct tval *v,
-    uint32_t *slot)
-{
-	struct tdict_ent	*de;
-	ssize_t			 i;
-
-	if (v == NULL)
-		return -1;
-	if (*slot < d->u.d.n && (de = &d->u.d.e[*slot])->de_key == k) {
-		if (v->tv_type == TV_NS || (v->tv_flags & TVF_NSIN))
-			d->tv_flags |= TVF_NSIN;
-		tval_unref(de->de_val);
-		de->de_val = v;
-		return 0;
-	}
-	if (tval_dict_put(d, tval_ref(k), v) == -1)
-		return -1;
-	if ((i = dict_find(d, k, tval_hash(k))) >= 0) {
-		de = &d->u.d.e[i];
-		if (de->de_key != k) {
-			tval_unref(de->de_key);
-			de->de_key = tval_ref(k);
-		}
-		*slot = (uint32_t)i;
-	}
-	return 0;
-}
-
 /* Takes both references, also on failure. */
 int
 tval_dict_put(struct tval *d, struct tval *k, struct tval *v)
