@@ -515,22 +515,6 @@ tval_undef(const char *msg, const char *text)
 }
 
 /*
- * What an inline if without else gives when false: its message is made
- * only if it is ever raised (eval_undefined_error), as most such values
- * are printed as nothing, once per loop pass ({{ ", " if not loop.last }}).
- */
-struct tval *
-tval_undef_ifexpr(int line)
-{
-	struct tval	*v;
-
-	if ((v = tval_alloc(TV_UNDEF, 0)) == NULL)
-		return NULL;
-	v->u.un.ifline = line > 0 ? line : 1;
-	return v;
-}
-
-/*
  * An Undefined with a message.  A miss makes one every time (x.y |
  * default(''), a name no one passed) and most are never raised, so the
  * callers' formats, plain %s, are expanded here; anything else goes to
