@@ -559,9 +559,7 @@ ev_condexpr(struct eval *e, const struct tnode *n)
 		return eval_expr(e, n->n_b);
 	if (n->n_c != NULL)
 		return eval_expr(e, n->n_c);
-	if ((r = tval_undef_fmt("the inline if-expression on line %d "
-	    "evaluated to false and no else section was defined.",
-	    n->n_line)) == NULL)
+	if ((r = tval_undef_if(n->n_line)) == NULL)
 		return eval_oom(e);
 	return r;
 }
