@@ -69,6 +69,10 @@ eval_undefined_error(struct eval *e, const struct tval *u)
 {
 	if (u != NULL && u->tv_type == TV_UNDEF && u->u.un.msg != NULL)
 		return eval_error(e, "%s", u->u.un.msg);
+	if (u != NULL && u->tv_type == TV_UNDEF && u->u.un.ifline != 0)
+		return eval_error(e, "the inline if-expression on line %d "
+		    "evaluated to false and no else section was defined.",
+		    u->u.un.ifline);
 	return eval_error(e, "value is undefined");
 }
 

@@ -64,7 +64,9 @@ ev_getattr(struct eval *e, const struct tnode *n)
 /*
  * obj.name where no dict method has that name: a dict answers from the
  * slot where the key was last time (objects of one JSON array have one key
- * order), anything else takes the general path.
+ * order), and so does a namespace (getattr_node's lookup; compile.c
+ * leaves names with a leading underscore to ev_getattr); anything else
+ * takes the general path.
  */
 struct tval *
 ev_getattr_key(struct eval *e, const struct tnode *n)
@@ -73,7 +75,8 @@ ev_getattr_key(struct eval *e, const struct tnode *n)
 
 	if ((a = eval_expr(e, n->n_a)) == NULL)
 		return NULL;
-	if (a->tv_type == TV_DICT && (v = dict_get_key(a, n->n_key,
+	if ((a->tv_type == TV_DICT || a->tv_type == TV_NS) &&
+	    (v = dict_get_key(a, n->n_key,
 	    &((struct tnode *)n)->n_slot)) != NULL) {
 		tval_ref(v);
 		tval_unref(a);
@@ -589,9 +592,7 @@ ev_condexpr(struct eval *e, const struct tnode *n)
 		return eval_expr(e, n->n_b);
 	if (n->n_c != NULL)
 		return eval_expr(e, n->n_c);
-	if ((r = tval_undef_fmt("the inline if-expression on line %d "
-	    "evaluated to false and no else section was defined.",
-	    n->n_line)) == NULL)
+	if ((r = tval_undef_if(n->n_line)) == NULL)
 		return eval_oom(e);
 	return r;
 }

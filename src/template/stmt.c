@@ -56,8 +56,24 @@ assign(struct eval *e, struct scope *sc, const struct tnode *target,
 			return eval_errorv(e, "a namespace cannot contain "
 			    "itself");
 		}
+		/*
+		 * the slot where this target found its key last time (a
+		 * loop sets ns.x again and again) replaces without a hash
+		 */
+		if (target->n_slot < ns->u.d.n &&
+		    ns->u.d.e[target->n_slot].de_key == target->n_key) {
+			struct tdict_ent	*de = &ns->u.d.e[target->n_slot];
+
+			if (v->tv_type == TV_NS || (v->tv_flags & TVF_NSIN))
+				ns->tv_flags |= TVF_NSIN;
+			tval_unref(de->de_val);
+			de->de_val = v;
+			return 0;
+		}
 		if (tval_dict_put(ns, tval_ref(target->n_key), v) == -1)
 			return eval_errorv(e, "out of memory");
+		(void)dict_get_key(ns, target->n_key,
+		    &((struct tnode *)target)->n_slot);
 		return 0;
 	case N_TUPLE:
 		e->e_node = target;

@@ -591,6 +591,7 @@ struct tval {
 		struct {
 			char	*msg;	/* why it is undefined (NULL: unnamed) */
 			char	*text;	/* what it renders as (NULL: empty) */
+			int	 ifline; /* msg NULL: an inline if's, this line */
 		} un;
 		struct tsecret	*sec;
 		struct loopctx	*loop;
@@ -679,6 +680,7 @@ extern struct tval tval_true_static;
 extern struct tval tval_false_static;
 
 struct tval	*tval_undef(const char *msg, const char *text);
+struct tval	*tval_undef_if(int);
 struct tval	*tval_undef_fmt(const char *fmt, ...)
 		    __attribute__((format(printf, 1, 2)));
 struct tval	*tval_str_take(char *, size_t);

@@ -515,6 +515,22 @@ tval_undef(const char *msg, const char *text)
 }
 
 /*
+ * The Undefined of an inline if without else: most are rendered (as
+ * nothing), few raise, so the message is written only when one raises
+ * (eval_undefined_error).
+ */
+struct tval *
+tval_undef_if(int line)
+{
+	struct tval	*v;
+
+	if ((v = tval_alloc(TV_UNDEF, 0)) == NULL)
+		return NULL;
+	v->u.un.ifline = line;
+	return v;
+}
+
+/*
  * An Undefined with a message.  A miss makes one every time (x.y |
  * default(''), a name no one passed) and most are never raised, so the
  * callers' formats, plain %s, are expanded here; anything else goes to
