@@ -114,10 +114,43 @@ def block(rnd, depth=0):
         elif r < 0.7:
             out.append("{%%%s set v = %s %s%%}{{ v }}" %
                        (dash(rnd), expr(rnd, 2), dash(rnd)))
-        elif r < 0.8:
+        elif r < 0.75:
             out.append("{#%s c %s#}" % (dash(rnd), dash(rnd)))
+        elif depth < 2:
+            out.append(scoped(rnd, depth))
     out.append(rnd.choice(TEXTS))
     return "".join(out)
+
+
+# What --blocks templates start with: a namespace and a macro that takes
+# a caller, for the statements below.
+PRELUDE = ("{% set ns = namespace(c=0) %}{% macro m(a=1) %}[{{ a }}"
+           "{{ caller() if caller is defined }}]{% endmacro %}")
+
+
+def scoped(rnd, depth):
+    """A statement with a scope of its own: macros, call blocks, with,
+    filter and set blocks, namespaces, loops with tuple targets."""
+    e = expr(rnd, 2)
+    inner = block(rnd, depth + 1)
+    return rnd.choice([
+        "{%% macro k(%s) %%}%s{{ x }}{%% endmacro %%}{{ k(%s) }}" %
+        (rnd.choice(["", "x", "x, y=1", "x=1"]), inner,
+         rnd.choice([e, "*[1, 2]", "**{'x': 1}", "y=" + e])),
+        "{%% call%s m(%s) %%}%s{%% endcall %%}" %
+        (rnd.choice(["", "(x)", "(x, y=2)"]), e, inner),
+        "{%% with x = %s %%}%s{{ x }}{%% endwith %%}" % (e, inner),
+        "{%% filter %s %%}%s{%% endfilter %%}" %
+        (rnd.choice(["upper", "trim", "title", "e", "indent(2)"]), inner),
+        "{%% set v %%}%s{%% endset %%}{{ v | length }}" % inner,
+        "{%% set ns.c = %s %%}{{ ns.c }}" % e,
+        "{%% for x, y in %s %%}%s{{ loop.cycle('a', 'b') }}{%% else %%}"
+        "-{%% endfor %%}" % (rnd.choice(["d.items()", "u | groupby('v')",
+                                          "[(1, 2), [3, 4]]", e]), inner),
+        "{%% for x in %s recursive %%}{{ x }}{{ loop.changed(x) }}"
+        "{%% if x is sequence and x is not string %%}{{ loop(x) }}"
+        "{%% endif %%}{%% endfor %%}" % rnd.choice(["[[1, [2]], 3]", e]),
+    ])
 
 
 class Args:
@@ -140,7 +173,7 @@ def main():
         for i in range(a.n):
             c = run.Case("explore", i, "explore-%d-%d" % (a.s, i))
             if a.blocks:
-                c.template = block(rnd)
+                c.template = PRELUDE + block(rnd)
             else:
                 c.template = "{{ %s }}" % expr(rnd)
             c.context = CONTEXT
