@@ -173,16 +173,16 @@ ev_slice(struct eval *e, const struct tnode *n)
 			r = eval_undefined_error(e, a);
 		else if (a->tv_type == TV_SECRET)
 			r = eval_error(e, "a secret cannot be sliced");
-		else if (!slice_folded(n->n_a) && a->tv_type == TV_DICT)
+		else if (a->tv_type == TV_STR || a->tv_type == TV_BYTES ||
+		    a->tv_type == TV_LIST || a->tv_type == TV_TUPLE ||
+		    slice_folded(n->n_a))
+			r = eval_slice(e, a, sl);
+		else if (a->tv_type == TV_DICT)
 			r = eval_error(e, "unhashable type: 'slice'");
-		else if (!slice_folded(n->n_a) && a->tv_type != TV_STR &&
-		    a->tv_type != TV_BYTES && a->tv_type != TV_LIST &&
-		    a->tv_type != TV_TUPLE)
+		else
 			r = eval_error(e, "'%s' object is not subscriptable",
 			    a->tv_type == TV_FUNC ? "function" :
 			    tval_typename(a));
-		else
-			r = eval_slice(e, a, sl);
 	}
 	for (k = 0; k < 3; k++)
 		tval_unref(v[k]);

@@ -648,7 +648,6 @@ parse_spec(struct eval *e, const char *s, size_t n, struct fspec *f,
 	return 0;
 }
 
-
 /* A string aligns left unless told otherwise; '=' is for numbers. */
 static int
 str_align(struct eval *e, const struct fspec *f, char *align)
@@ -661,6 +660,7 @@ str_align(struct eval *e, const struct fspec *f, char *align)
 	*align = f->fs_align == 0 || f->fs_zeroeq ? '<' : f->fs_align;
 	return 0;
 }
+
 /* format(value, spec) by the value's type. */
 static int
 format_field(struct eval *e, struct buf *b, const struct tval *v,
