@@ -36,13 +36,15 @@
  * Secret-derived bytes (header values, bodies) are copied into buffers
  * wiped when the call ends.  libcurl copies them again (its header list,
  * the request it assembles, the URL): egress_init gives libcurl an
- * allocator that wipes every block it frees.  When a call ends, its easy
- * handle is curl_easy_reset before the result is handed on, which frees
- * (so wipes) the options' copies (the URL string, a client certificate
- * and key) and the request's state; the request itself, a body under
+ * allocator that wipes every block it frees.  When a call ends, before
+ * the result is handed on, its easy handle gives back the call's pointers
+ * and frees (so wipes) the URL string libcurl made of it; a handle that
+ * copied a client certificate and key is curl_easy_reset instead, which
+ * frees every copy its options made.  The request itself, a body under
  * 64 KiB with it, was assembled in a buffer freed once written.  The
  * handle then waits in its generation's pool for the next call (making
- * and destroying one for each call was a sixth of libcurl's work).  What
+ * and destroying one for each call was a sixth of libcurl's work), with
+ * the generation's options, set once (egress_setopts_gen).  What
  * a pooled handle still holds is libcurl's view of its last call: the
  * URL's parsed pieces (a query's secret among them), freed when the next
  * call on it parses its URL, and its receive buffers (the upstream's last
@@ -195,12 +197,16 @@ struct egress_call {
 	int			 c_want_status;	/* a status line comes next */
 	int			 c_in_body;	/* header lines are trailers */
 	int			 c_finished;	/* libcurl said CURLMSG_DONE */
+	int			 c_reset;	/* its handle holds copies of
+						   secrets (a client key) */
 	enum egress_error	 c_abort;	/* why a callback stopped it */
 	char			 c_refused[128];/* the first address refused */
 	char			 c_errbuf[CURL_ERROR_SIZE];
 };
 
 static void	 egress_gen_free(struct egress_gen *);
+static int	 egress_setopts_gen(struct egress_gen *, CURL *);
+static int	 egress_setopts_unset(CURL *);
 
 /* The body of a call without one (libcurl is given "", never NULL). */
 static char	 egress_nobody[1];
@@ -697,31 +703,50 @@ egress_sweep_cb(evutil_socket_t fd, short what, void *arg)
 }
 
 /*
- * A finished call's handle (out of the multi): reset, which frees the
- * copies its options made, and kept for the next call while there is
- * room and the generation is current.
+ * A finished call's handle (out of the multi), kept for the next call
+ * while there is room and the generation is current: its call's pointers
+ * taken back, or, if it copied a client certificate and key, reset (which
+ * frees, so wipes, every copy its options made) and prepared again.
  */
 static void
-egress_handle_put(struct egress_gen *g, CURL *h)
+egress_handle_put(struct egress_gen *g, CURL *h, int reset)
 {
 	if (g->g_retired || g->g_nidle == EGRESS_IDLE_HANDLES) {
 		curl_easy_cleanup(h);
 		return;
 	}
-	curl_easy_reset(h);
+	if (reset) {
+		curl_easy_reset(h);
+		if (egress_setopts_gen(g, h) == -1) {
+			curl_easy_cleanup(h);
+			return;
+		}
+	} else if (egress_setopts_unset(h) == -1) {
+		curl_easy_cleanup(h);
+		return;
+	}
 	g->g_idle[g->g_nidle].i_easy = h;
 	g->g_idle[g->g_nidle].i_since = egress_now_ms();
 	if (g->g_nidle++ == 0)
 		egress_sweep_arm(g, EGRESS_IDLE_MS);
 }
 
-/* The handle idle for the shortest time (its memory is warm), or a new one. */
+/*
+ * The handle idle for the shortest time (its memory is warm), or a new one
+ * with the generation's options.
+ */
 static CURL *
 egress_handle_get(struct egress_gen *g)
 {
+	CURL	*h;
+
 	if (g->g_nidle > 0)
 		return g->g_idle[--g->g_nidle].i_easy;
-	return curl_easy_init();
+	if ((h = curl_easy_init()) != NULL && egress_setopts_gen(g, h) == -1) {
+		curl_easy_cleanup(h);
+		h = NULL;
+	}
+	return h;
 }
 
 /* --- results ----------------------------------------------------------- */
@@ -1228,18 +1253,19 @@ egress_sslctx_cb(CURL *easy, void *sslctx, void *arg)
 	return CURLE_OK;
 }
 
+/*
+ * What every call of a generation has in common, set once on each of its
+ * easy handles (and again after a curl_easy_reset): the policy, TLS and
+ * callbacks.  libcurl copies the strings among them and parses the
+ * protocol list each time it is set, a sixth of its work for a call when
+ * this was done for every call.
+ */
 static int
-egress_setopts(struct egress_call *c, const struct egress_request *req,
-    long window)
+egress_setopts_gen(struct egress_gen *g, CURL *h)
 {
-	struct egress_gen	*g = c->c_gen;
-	CURL			*h = c->c_easy;
-	int			 body, bad = 0;
+	int	 bad = 0;
 
 #define SET(opt, val)	(bad |= curl_easy_setopt(h, opt, val) != CURLE_OK)
-	SET(CURLOPT_PRIVATE, c);
-	SET(CURLOPT_CURLU, c->c_url);
-	SET(CURLOPT_ERRORBUFFER, c->c_errbuf);
 	SET(CURLOPT_PROTOCOLS_STR, g->g_protocols);
 	SET(CURLOPT_REDIR_PROTOCOLS_STR, g->g_protocols);
 	SET(CURLOPT_FOLLOWLOCATION, 0L);
@@ -1268,35 +1294,83 @@ egress_setopts(struct egress_call *c, const struct egress_request *req,
 	if (egress_curl_version >= 0x075700)	/* 7.87 */
 		SET(CURLOPT_CA_CACHE_TIMEOUT, 0L);
 	SET(CURLOPT_SHARE, g->g_share);
+	/* Loaded into the generation's DNS cache, for good, by the first. */
 	if (g->g_resolve != NULL)
 		SET(CURLOPT_RESOLVE, g->g_resolve);
 	SET(CURLOPT_OPENSOCKETFUNCTION, egress_opensocket_cb);
-	SET(CURLOPT_OPENSOCKETDATA, c);
 	SET(CURLOPT_CLOSESOCKETFUNCTION, egress_closesocket_cb);
 	SET(CURLOPT_CLOSESOCKETDATA, g);
 	SET(CURLOPT_PREREQFUNCTION, egress_prereq_cb);
-	SET(CURLOPT_PREREQDATA, c);
 	SET(CURLOPT_HEADERFUNCTION, egress_header_cb);
-	SET(CURLOPT_HEADERDATA, c);
 	SET(CURLOPT_WRITEFUNCTION, egress_write_cb);
+	SET(CURLOPT_ACCEPT_ENCODING, "gzip, deflate");
+	SET(CURLOPT_MAXLIFETIME_CONN, (long)EGRESS_CONN_LIFETIME);
+#undef SET
+	return bad ? -1 : 0;
+}
+
+/*
+ * A finished call's pointers taken back from its handle, so that nothing
+ * of the call is reachable from the pool: the URL string libcurl made of
+ * it (a query's secret among it) is freed, so wiped, here.  The method
+ * and its body are set by every call (egress_setopts).
+ */
+static int
+egress_setopts_unset(CURL *h)
+{
+	int	 bad = 0;
+
+#define SET(opt, val)	(bad |= curl_easy_setopt(h, opt, val) != CURLE_OK)
+	SET(CURLOPT_URL, (char *)NULL);
+	SET(CURLOPT_CURLU, (CURLU *)NULL);
+	SET(CURLOPT_HTTPHEADER, (struct curl_slist *)NULL);
+	SET(CURLOPT_POSTFIELDS, (char *)NULL);
+	SET(CURLOPT_PRIVATE, (void *)NULL);
+	SET(CURLOPT_ERRORBUFFER, (char *)NULL);
+	SET(CURLOPT_OPENSOCKETDATA, (void *)NULL);
+	SET(CURLOPT_PREREQDATA, (void *)NULL);
+	SET(CURLOPT_HEADERDATA, (void *)NULL);
+	SET(CURLOPT_WRITEDATA, (void *)NULL);
+#undef SET
+	return bad ? -1 : 0;
+}
+
+/* The call's own options, on a handle egress_setopts_gen prepared. */
+static int
+egress_setopts(struct egress_call *c, const struct egress_request *req,
+    long window)
+{
+	CURL			*h = c->c_easy;
+	int			 body, bad = 0;
+
+#define SET(opt, val)	(bad |= curl_easy_setopt(h, opt, val) != CURLE_OK)
+	SET(CURLOPT_PRIVATE, c);
+	SET(CURLOPT_CURLU, c->c_url);
+	SET(CURLOPT_ERRORBUFFER, c->c_errbuf);
+	SET(CURLOPT_OPENSOCKETDATA, c);
+	SET(CURLOPT_PREREQDATA, c);
+	SET(CURLOPT_HEADERDATA, c);
 	SET(CURLOPT_WRITEDATA, c);
 	SET(CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)c->c_max_body);
 	SET(CURLOPT_TIMEOUT_MS, window);
 	SET(CURLOPT_CONNECTTIMEOUT_MS, window);
-	SET(CURLOPT_ACCEPT_ENCODING, "gzip, deflate");
-	SET(CURLOPT_MAXLIFETIME_CONN, (long)EGRESS_CONN_LIFETIME);
 	if (req->eq_cert != NULL && req->eq_key != NULL) {
 		struct curl_blob cert = { (void *)req->eq_cert,
 		    req->eq_certlen, CURL_BLOB_COPY };
 		struct curl_blob key = { (void *)req->eq_key,
 		    req->eq_keylen, CURL_BLOB_COPY };
 
+		/* Copies: the handle is reset before it is pooled again. */
+		c->c_reset = 1;
 		SET(CURLOPT_SSLCERTTYPE, "PEM");
 		SET(CURLOPT_SSLCERT_BLOB, &cert);
 		SET(CURLOPT_SSLKEYTYPE, "PEM");
 		SET(CURLOPT_SSLKEY_BLOB, &key);
 	}
 
+	/* GET, body off, upload off: whatever the handle's last call was. */
+	SET(CURLOPT_HTTPGET, 1L);
+	SET(CURLOPT_CUSTOMREQUEST, (char *)NULL);
 	body = req->eq_body != NULL || strcmp(req->eq_method, "POST") == 0 ||
 	    strcmp(req->eq_method, "PUT") == 0 ||
 	    strcmp(req->eq_method, "PATCH") == 0;
@@ -1372,7 +1446,7 @@ egress_call_deliver(struct egress_call *c)
 		 * the handle would keep.
 		 */
 		if (c->c_finished && c->c_bodylen < EGRESS_POOL_BODY)
-			egress_handle_put(g, c->c_easy);
+			egress_handle_put(g, c->c_easy, c->c_reset);
 		else
 			curl_easy_cleanup(c->c_easy);
 		c->c_easy = NULL;

@@ -874,6 +874,39 @@ START_TEST(test_request_shape)
 	ck_assert(strncmp(srv_last(&f.f_srv), "HEAD /echo?q=a%20b&x=%2F "
 	    "HTTP/1.1\r\nHost: 127.0.0.1:", 43) == 0);
 	got_clear(&g);
+
+	/*
+	 * Calls run on a pooled handle that keeps the options of the
+	 * generation: nothing of the last call's method, body or headers
+	 * carries over to the next.
+	 */
+	ck_assert_uint_eq(egress_idle_handles(f.f_eg), 1);
+	req.eq_method = "GET";
+	call(&f, &req, &g);
+	ck_assert_msg(strncmp(g.g_body, "GET /echo?q=a%20b&x=%2F HTTP/1.1\r\n",
+	    34) == 0, "%.40s", g.g_body);
+	ck_assert_ptr_null(strcasestr(g.g_body, "Content-Length"));
+	got_clear(&g);
+	req.eq_method = "POST";
+	req.eq_body = "xyz";
+	req.eq_bodylen = 3;
+	req.eq_url = fx_url(&f, "/echo?other");
+	call(&f, &req, &g);
+	ck_assert_msg(strncmp(g.g_body, "POST /echo?other HTTP/1.1\r\n",
+	    27) == 0, "%.40s", g.g_body);
+	ck_assert_ptr_nonnull(strstr(g.g_body, "\r\nContent-Length: 3\r\n"));
+	ck_assert_uint_eq(g.g_bodylen, strstr(g.g_body, "\r\n\r\n") + 4 -
+	    g.g_body + 3);
+	got_clear(&g);
+	req.eq_method = "GET";
+	req.eq_body = NULL;
+	req.eq_bodylen = 0;
+	call(&f, &req, &g);
+	ck_assert_msg(strncmp(g.g_body, "GET /echo?other HTTP/1.1\r\n", 26) ==
+	    0, "%.40s", g.g_body);
+	ck_assert_ptr_null(strcasestr(g.g_body, "Content-Length"));
+	ck_assert_ptr_null(strstr(g.g_body, "xyz"));
+	ck_assert_uint_eq(egress_idle_handles(f.f_eg), 1);
 	fx_teardown(&f);
 }
 END_TEST
