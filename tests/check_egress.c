@@ -906,6 +906,7 @@ START_TEST(test_request_shape)
 	    0, "%.40s", g.g_body);
 	ck_assert_ptr_null(strcasestr(g.g_body, "Content-Length"));
 	ck_assert_ptr_null(strstr(g.g_body, "xyz"));
+	got_clear(&g);
 	ck_assert_uint_eq(egress_idle_handles(f.f_eg), 1);
 	fx_teardown(&f);
 }
