@@ -25,17 +25,12 @@ tests_check_egress_SOURCES = tests/check_egress.c \
 tests_check_egress_CFLAGS = $(WD_TEST_CFLAGS)
 tests_check_egress_LDADD = $(WD_TEST_LIBS)
 
-# Fuzz target for the redaction automaton (libFuzzer, --enable-fuzzing).
-# The shared replay main() (tests/fuzz/replay.c) has not landed yet: when it
-# does, its two lines run tests/fuzz/corpus/redact in make check.
-EXTRA_DIST += tests/fuzz/corpus/redact
-if ENABLE_FUZZING
-noinst_PROGRAMS += tests/fuzz/fuzz_redact
-tests_fuzz_fuzz_redact_SOURCES = tests/fuzz/fuzz_redact.c
-tests_fuzz_fuzz_redact_CFLAGS = $(AM_CFLAGS) -DFUZZING_BUILD -fsanitize=fuzzer
-tests_fuzz_fuzz_redact_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_LDFLAGS)
-tests_fuzz_fuzz_redact_LDADD = $(WD_LIBS)
-endif
+# Fuzz target for the redaction automaton: make check replays
+# tests/fuzz/corpus/redact (Makefile.am, "A fuzz target").
+FUZZ_TARGETS += tests/fuzz/fuzz_redact
+tests_fuzz_fuzz_redact_SOURCES = tests/fuzz/fuzz_redact.c tests/fuzz/replay.c
+tests_fuzz_fuzz_redact_libfuzzer_SOURCES = tests/fuzz/fuzz_redact.c
+tests_fuzz_fuzz_redact_libfuzzer_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_LDFLAGS)
 
 # Real servers, TLS with a CA made at test time, the SSRF table in a
 # private network namespace (that part needs root and is skipped without).
