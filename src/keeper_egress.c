@@ -751,7 +751,7 @@ egress_handle_get(struct egress_gen *g)
 
 /* --- results ----------------------------------------------------------- */
 
-static void
+void
 egress_result_clear(struct egress_result *res)
 {
 	size_t	 i;

@@ -166,6 +166,9 @@ size_t		 egress_idle_handles(const struct egress *);
  */
 int		 egress_result_redact(struct egress_result *, struct redact *);
 
+/* Free (wiping) a result's headers and body; the rest stays. */
+void		 egress_result_clear(struct egress_result *);
+
 /* "timeout", "policy", ...: a short name for logs and tests. */
 const char	*egress_error_name(enum egress_error);
 

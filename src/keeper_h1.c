@@ -1,0 +1,661 @@
+/*
+ * keeper_h1.c — the keeper's own HTTP/1.1 exchange (see keeper_h1.h).
+ *
+ * The response is parsed by http-parser, the parser the workers use for
+ * requests: one HTTP/1.1 grammar in the project, and one that has been
+ * fuzzed for years.  What it leaves to its caller is done here:
+ *  - limits: header lines, header bytes, the decoded body (a body over
+ *    the limit fails the call, it is never cut);
+ *  - 1xx answers read and dropped; 101 (an upgrade nobody asked for)
+ *    refused; HEAD, 204 and 304 have no body;
+ *  - gzip and deflate decoded (zlib), so that the keeper's redaction sees
+ *    the bytes an upstream echoed, as it does with libcurl's decoding;
+ *    any other content coding is refused;
+ *  - an obs-folded header value is joined to the line before it, its
+ *    leading whitespace kept (RFC 9112 §5.2 asks for one or more spaces).
+ */
+#include "build.h"
+
+#include <limits.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <http_parser.h>
+#include <zlib.h>
+
+#include "keeper_h1.h"
+#include "keeper_secret.h"
+
+#define H1_BODY_CHUNK	16384
+#define H1_INFLATE_OUT	16384
+
+struct h1_reader {
+	http_parser		 r_hp;
+	http_parser_settings	 r_settings;
+	struct egress_result	*r_res;
+	struct h1_limits	 r_lim;
+	z_stream		 r_z;
+	int			 r_zinit;	/* r_z needs inflateEnd */
+	int			 r_zraw;	/* deflate retried raw */
+	int			 r_coding;	/* H1_CODING_* */
+	int			 r_head;	/* no body, whatever is said */
+	int			 r_in_value;	/* last callback was a value */
+	int			 r_in_body;	/* header lines are trailers */
+	int			 r_in_status;	/* the reason phrase goes on */
+	int			 r_done;
+	int			 r_keepalive;
+	size_t			 r_hcap;	/* er_headers slots */
+	size_t			 r_bodycap;
+	size_t			 r_hbytes;
+	size_t			 r_nlines;
+};
+
+enum {
+	H1_CODING_NONE,
+	H1_CODING_GZIP,		/* gzip or x-gzip */
+	H1_CODING_DEFLATE	/* zlib-wrapped, or raw as some servers send */
+};
+
+static void
+h1_fail(struct h1_reader *r, enum egress_error e, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void
+h1_fail(struct h1_reader *r, enum egress_error e, const char *fmt, ...)
+{
+	va_list	 ap;
+
+	if (r->r_res->er_error != EGRESS_OK)
+		return;		/* the first reason is the one */
+	r->r_res->er_error = e;
+	va_start(ap, fmt);
+	vsnprintf(r->r_res->er_msg, sizeof(r->r_res->er_msg), fmt, ap);
+	va_end(ap);
+}
+
+/* --- the request -------------------------------------------------------- */
+
+static char *
+h1_put(char *p, const char *s, size_t n)
+{
+	memcpy(p, s, n);
+	return p + n;
+}
+
+static char *
+h1_put_line(char *p, const char *name, const char *value)
+{
+	p = h1_put(p, name, strlen(name));
+	*p++ = ':';
+	if (value[0] != '\0') {
+		*p++ = ' ';
+		p = h1_put(p, value, strlen(value));
+	}
+	*p++ = '\r';
+	*p++ = '\n';
+	return p;
+}
+
+static int
+h1_has_field(const struct h1_request *rq, const char *name)
+{
+	size_t	 i;
+
+	for (i = 0; i < rq->hr_nfields; i++)
+		if (strcasecmp(rq->hr_fields[i].ef_name, name) == 0)
+			return 1;
+	return 0;
+}
+
+char *
+h1_request_write(const struct h1_request *rq, size_t *lenp)
+{
+	static const char	 accept[] = "*/*";
+	static const char	 encoding[] = "gzip, deflate";
+	char			 cl[32], *buf, *p;
+	size_t			 len, i, bodylen;
+	int			 framed, want_accept, want_encoding;
+
+	bodylen = rq->hr_body != NULL ? rq->hr_bodylen : 0;
+	framed = rq->hr_body != NULL || strcmp(rq->hr_method, "POST") == 0 ||
+	    strcmp(rq->hr_method, "PUT") == 0 ||
+	    strcmp(rq->hr_method, "PATCH") == 0;
+	want_accept = !h1_has_field(rq, "Accept");
+	want_encoding = !h1_has_field(rq, "Accept-Encoding");
+	snprintf(cl, sizeof(cl), "%zu", bodylen);
+
+	/* Every piece measured first: one allocation, no growth. */
+	len = strlen(rq->hr_method) + 1 + strlen(rq->hr_target) + 11;
+	len += 6 + strlen(rq->hr_host) + 2;
+	if (want_accept)
+		len += 8 + sizeof(accept) - 1 + 2;
+	if (want_encoding)
+		len += 17 + sizeof(encoding) - 1 + 2;
+	for (i = 0; i < rq->hr_nfields; i++)
+		len += strlen(rq->hr_fields[i].ef_name) + 2 +
+		    strlen(rq->hr_fields[i].ef_value) + 2;
+	if (framed)
+		len += 16 + strlen(cl) + 2;
+	len += 2 + bodylen;
+	if ((buf = malloc(len + 1)) == NULL)
+		return NULL;
+
+	p = h1_put(buf, rq->hr_method, strlen(rq->hr_method));
+	*p++ = ' ';
+	p = h1_put(p, rq->hr_target, strlen(rq->hr_target));
+	p = h1_put(p, " HTTP/1.1\r\n", 11);
+	p = h1_put_line(p, "Host", rq->hr_host);
+	if (want_accept)
+		p = h1_put_line(p, "Accept", accept);
+	if (want_encoding)
+		p = h1_put_line(p, "Accept-Encoding", encoding);
+	for (i = 0; i < rq->hr_nfields; i++)
+		p = h1_put_line(p, rq->hr_fields[i].ef_name,
+		    rq->hr_fields[i].ef_value);
+	if (framed)
+		p = h1_put_line(p, "Content-Length", cl);
+	*p++ = '\r';
+	*p++ = '\n';
+	if (bodylen > 0)
+		p = h1_put(p, rq->hr_body, bodylen);
+	*p = '\0';
+	*lenp = (size_t)(p - buf);
+	return buf;
+}
+
+/* --- the response ------------------------------------------------------- */
+
+/* The result's headers and body, wiped: a 1xx block, or a failed read. */
+static void
+h1_result_drop(struct h1_reader *r)
+{
+	egress_result_clear(r->r_res);
+	r->r_hcap = 0;
+	r->r_bodycap = 0;
+}
+
+/* *pp (len bytes and a NUL) grown by n bytes of s; the old copy wiped. */
+static int
+h1_grow(char **pp, size_t *lenp, const char *s, size_t n)
+{
+	char	*q;
+
+	if ((q = malloc(*lenp + n + 1)) == NULL)
+		return -1;
+	if (*pp != NULL)
+		memcpy(q, *pp, *lenp);
+	memcpy(q + *lenp, s, n);
+	q[*lenp + n] = '\0';
+	keeper_secret_free(*pp, *pp != NULL ? *lenp + 1 : 0);
+	*pp = q;
+	*lenp += n;
+	return 0;
+}
+
+static int
+h1_count(struct h1_reader *r, size_t n)
+{
+	r->r_hbytes += n;
+	if (r->r_hbytes <= r->r_lim.hl_header_bytes)
+		return 0;
+	h1_fail(r, EGRESS_EPROTO, "upstream sent more than %zu bytes of "
+	    "headers", r->r_lim.hl_header_bytes);
+	return -1;
+}
+
+/* One more header line, its ": " and CRLF. */
+static int
+h1_line(struct h1_reader *r)
+{
+	if (++r->r_nlines > r->r_lim.hl_max_headers) {
+		h1_fail(r, EGRESS_EPROTO, "upstream sent more than %zu "
+		    "header lines", r->r_lim.hl_max_headers);
+		return -1;
+	}
+	return h1_count(r, 4);
+}
+
+static int
+h1_cb_begin(http_parser *hp)
+{
+	struct h1_reader	*r = hp->data;
+
+	/* A final answer after a 1xx: only its headers are kept. */
+	h1_result_drop(r);
+	r->r_in_value = 0;
+	r->r_in_body = 0;
+	r->r_in_status = 0;
+	return 0;
+}
+
+static int
+h1_cb_status(http_parser *hp, const char *at, size_t n)
+{
+	struct h1_reader	*r = hp->data;
+
+	/* "HTTP/1.1 200 " and the CRLF around the reason phrase, once. */
+	if (!r->r_in_status) {
+		r->r_in_status = 1;
+		n += 15;
+	}
+	return h1_count(r, n);
+}
+
+static int
+h1_cb_field(http_parser *hp, const char *at, size_t n)
+{
+	struct h1_reader	*r = hp->data;
+	struct egress_result	*res = r->r_res;
+	struct egress_header	*h;
+
+	if (h1_count(r, n) == -1)
+		return -1;
+	if (r->r_in_body) {
+		/* A trailer: counted, not kept (as on libcurl's path). */
+		if (!r->r_in_value)
+			return 0;
+		r->r_in_value = 0;
+		return h1_line(r);
+	}
+	if (res->er_nheaders > 0 && !r->r_in_value) {
+		/* The name goes on in the next buffer. */
+		h = &res->er_headers[res->er_nheaders - 1];
+		return h1_grow(&h->eh_name, &h->eh_namelen, at, n);
+	}
+	if (h1_line(r) == -1)
+		return -1;
+	if (res->er_nheaders == r->r_hcap) {
+		r->r_hcap = r->r_hcap ? r->r_hcap * 2 : 16;
+		if ((h = reallocarray(res->er_headers, r->r_hcap,
+		    sizeof(*h))) == NULL)
+			return -1;
+		res->er_headers = h;
+	}
+	h = &res->er_headers[res->er_nheaders++];
+	memset(h, 0, sizeof(*h));
+	r->r_in_value = 0;
+	if (h1_grow(&h->eh_name, &h->eh_namelen, at, n) == -1 ||
+	    h1_grow(&h->eh_value, &h->eh_valuelen, "", 0) == -1)
+		return -1;
+	return 0;
+}
+
+static int
+h1_cb_value(http_parser *hp, const char *at, size_t n)
+{
+	struct h1_reader	*r = hp->data;
+	struct egress_header	*h;
+
+	if (h1_count(r, n) == -1)
+		return -1;
+	r->r_in_value = 1;
+	if (r->r_in_body)
+		return 0;
+	/* Pieces (a buffer boundary, an obs-fold) are joined. */
+	h = &r->r_res->er_headers[r->r_res->er_nheaders - 1];
+	if (h->eh_valuelen == 0)
+		while (n > 0 && (*at == ' ' || *at == '\t')) {
+			at++;
+			n--;
+		}
+	return n == 0 ? 0 : h1_grow(&h->eh_value, &h->eh_valuelen, at, n);
+}
+
+/* RFC 9110 token characters, one or more. */
+static int
+h1_token(const char *s, size_t n)
+{
+	static const char	 other[] = "!#$%&'*+-.^_`|~";
+	size_t			 i;
+	unsigned char		 ch;
+
+	for (i = 0; i < n; i++) {
+		ch = (unsigned char)s[i];
+		if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+		    (ch >= '0' && ch <= '9') ||
+		    (ch != '\0' && strchr(other, ch) != NULL)))
+			return 0;
+	}
+	return n > 0;
+}
+
+/* The content coding the final response names, or -1 for one we refuse. */
+static int
+h1_coding(struct h1_reader *r)
+{
+	struct egress_result	*res = r->r_res;
+	const char		*v;
+	size_t			 i;
+	int			 coding = H1_CODING_NONE;
+
+	for (i = 0; i < res->er_nheaders; i++) {
+		if (strcasecmp(res->er_headers[i].eh_name,
+		    "Content-Encoding") != 0)
+			continue;
+		v = res->er_headers[i].eh_value;
+		if (*v == '\0' || strcasecmp(v, "identity") == 0)
+			continue;
+		/* One coding at most, and one of those asked for. */
+		if (coding != H1_CODING_NONE)
+			return -1;
+		if (strcasecmp(v, "gzip") == 0 || strcasecmp(v, "x-gzip") == 0)
+			coding = H1_CODING_GZIP;
+		else if (strcasecmp(v, "deflate") == 0)
+			coding = H1_CODING_DEFLATE;
+		else
+			return -1;
+	}
+	return coding;
+}
+
+static int
+h1_cb_headers_complete(http_parser *hp)
+{
+	struct h1_reader	*r = hp->data;
+	struct egress_result	*res = r->r_res;
+	struct egress_header	*h;
+	int			 coding;
+	size_t			 i;
+
+	/*
+	 * http-parser lets any character but ':' into a name: only tokens
+	 * go on (RFC 9110 §5.1).  Trailing whitespace of every value goes,
+	 * as on libcurl's path.
+	 */
+	for (i = 0; i < res->er_nheaders; i++) {
+		h = &res->er_headers[i];
+		if (!h1_token(h->eh_name, h->eh_namelen)) {
+			h1_fail(r, EGRESS_EPROTO, "upstream sent a malformed "
+			    "header line");
+			return -1;
+		}
+		while (h->eh_valuelen > 0 &&
+		    (h->eh_value[h->eh_valuelen - 1] == ' ' ||
+		    h->eh_value[h->eh_valuelen - 1] == '\t'))
+			h->eh_value[--h->eh_valuelen] = '\0';
+	}
+	if (hp->http_major != 1) {
+		h1_fail(r, EGRESS_EPROTO, "upstream answered in HTTP/%u.%u",
+		    hp->http_major, hp->http_minor);
+		return -1;
+	}
+	if (hp->status_code / 100 == 1) {
+		if (hp->status_code == 101 || hp->upgrade) {
+			h1_fail(r, EGRESS_EPROTO, "upstream switched "
+			    "protocols");
+			return -1;
+		}
+		return 0;	/* dropped when the next one begins */
+	}
+	res->er_status = hp->status_code;
+	r->r_in_body = 1;
+	r->r_in_value = 1;	/* a trailer's name starts a line */
+	if (r->r_head)
+		return 1;	/* no body follows */
+	if ((coding = h1_coding(r)) == -1) {
+		h1_fail(r, EGRESS_EPROTO, "upstream used a content coding "
+		    "that was not asked for");
+		return -1;
+	}
+	r->r_coding = coding;
+	if (coding == H1_CODING_NONE && hp->content_length != ULLONG_MAX &&
+	    hp->content_length > r->r_lim.hl_max_body) {
+		h1_fail(r, EGRESS_ETOOBIG, "upstream body over %zu bytes",
+		    r->r_lim.hl_max_body);
+		return -1;
+	}
+	if (coding != H1_CODING_NONE) {
+		memset(&r->r_z, 0, sizeof(r->r_z));
+		/* 32: a gzip or a zlib header, whichever comes. */
+		if (inflateInit2(&r->r_z, coding == H1_CODING_GZIP ?
+		    15 + 16 : 15 + 32) != Z_OK)
+			return -1;
+		r->r_zinit = 1;
+	}
+	return 0;
+}
+
+/* n decoded bytes appended to the body, within the limit. */
+static int
+h1_body_add(struct h1_reader *r, const char *buf, size_t n)
+{
+	struct egress_result	*res = r->r_res;
+	size_t			 cap;
+	char			*nb;
+
+	if (n > r->r_lim.hl_max_body - res->er_bodylen) {
+		h1_fail(r, EGRESS_ETOOBIG, "upstream body over %zu bytes",
+		    r->r_lim.hl_max_body);
+		return -1;
+	}
+	if (r->r_bodycap - res->er_bodylen <= n) {
+		/*
+		 * The first time, room for the announced length (what the
+		 * parser has yet to read, and this piece).
+		 */
+		if (r->r_bodycap == 0 && r->r_coding == H1_CODING_NONE &&
+		    (r->r_hp.flags & F_CHUNKED) == 0 &&
+		    r->r_hp.content_length != ULLONG_MAX)
+			cap = res->er_bodylen + n +
+			    (size_t)r->r_hp.content_length + 1;
+		else
+			cap = r->r_bodycap ? r->r_bodycap : H1_BODY_CHUNK;
+		while (cap - res->er_bodylen <= n)
+			cap = cap > r->r_lim.hl_max_body / 2 ?
+			    r->r_lim.hl_max_body + 1 : cap * 2;
+		if ((nb = malloc(cap)) == NULL)
+			return -1;
+		if (res->er_body != NULL)
+			memcpy(nb, res->er_body, res->er_bodylen);
+		keeper_secret_free(res->er_body, res->er_body != NULL ?
+		    res->er_bodylen + 1 : 0);
+		res->er_body = nb;
+		r->r_bodycap = cap;
+	}
+	memcpy(res->er_body + res->er_bodylen, buf, n);
+	res->er_bodylen += n;
+	res->er_body[res->er_bodylen] = '\0';
+	return 0;
+}
+
+static int
+h1_inflate(struct h1_reader *r, const char *at, size_t n)
+{
+	unsigned char	 out[H1_INFLATE_OUT];
+	size_t		 got;
+	int		 zr, fresh = r->r_z.total_in == 0;
+
+	r->r_z.next_in = (unsigned char *)(uintptr_t)at;
+	r->r_z.avail_in = (uInt)n;
+	do {
+		r->r_z.next_out = out;
+		r->r_z.avail_out = sizeof(out);
+		zr = inflate(&r->r_z, Z_NO_FLUSH);
+		if (zr == Z_DATA_ERROR && r->r_coding == H1_CODING_DEFLATE &&
+		    fresh && !r->r_zraw) {
+			/* "deflate" sent raw, without the zlib wrapper. */
+			inflateEnd(&r->r_z);
+			memset(&r->r_z, 0, sizeof(r->r_z));
+			if (inflateInit2(&r->r_z, -15) != Z_OK) {
+				r->r_zinit = 0;
+				return -1;
+			}
+			r->r_zraw = 1;
+			r->r_z.next_in = (unsigned char *)(uintptr_t)at;
+			r->r_z.avail_in = (uInt)n;
+			continue;
+		}
+		if (zr != Z_OK && zr != Z_STREAM_END && zr != Z_BUF_ERROR) {
+			explicit_bzero(out, sizeof(out));
+			h1_fail(r, EGRESS_EPROTO, "upstream sent a body that "
+			    "does not decode");
+			return -1;
+		}
+		got = sizeof(out) - r->r_z.avail_out;
+		if (got > 0 && h1_body_add(r, (char *)out, got) == -1) {
+			explicit_bzero(out, sizeof(out));
+			return -1;
+		}
+		if (zr == Z_STREAM_END)
+			break;
+	} while (r->r_z.avail_in > 0 || r->r_z.avail_out == 0);
+	explicit_bzero(out, sizeof(out));
+	return 0;
+}
+
+static int
+h1_cb_body(http_parser *hp, const char *at, size_t n)
+{
+	struct h1_reader	*r = hp->data;
+
+	if (r->r_coding != H1_CODING_NONE)
+		return h1_inflate(r, at, n);
+	return h1_body_add(r, at, n);
+}
+
+static int
+h1_cb_complete(http_parser *hp)
+{
+	struct h1_reader	*r = hp->data;
+
+	if (hp->status_code / 100 == 1)
+		return 0;
+	r->r_done = 1;
+	r->r_keepalive = http_should_keep_alive(hp);
+	/* Whatever follows is not this answer's: stop here. */
+	http_parser_pause(hp, 1);
+	return 0;
+}
+
+struct h1_reader *
+h1_reader_new(void)
+{
+	struct h1_reader	*r;
+
+	if ((r = calloc(1, sizeof(*r))) == NULL)
+		return NULL;
+	http_parser_settings_init(&r->r_settings);
+	r->r_settings.on_message_begin = h1_cb_begin;
+	r->r_settings.on_status = h1_cb_status;
+	r->r_settings.on_header_field = h1_cb_field;
+	r->r_settings.on_header_value = h1_cb_value;
+	r->r_settings.on_headers_complete = h1_cb_headers_complete;
+	r->r_settings.on_body = h1_cb_body;
+	r->r_settings.on_message_complete = h1_cb_complete;
+	return r;
+}
+
+static void
+h1_zend(struct h1_reader *r)
+{
+	if (r->r_zinit)
+		inflateEnd(&r->r_z);	/* zlib frees its window: not wiped */
+	r->r_zinit = 0;
+}
+
+void
+h1_reader_free(struct h1_reader *r)
+{
+	if (r == NULL)
+		return;
+	h1_zend(r);
+	free(r);
+}
+
+void
+h1_reader_start(struct h1_reader *r, const struct h1_limits *lim, int head,
+    struct egress_result *res)
+{
+	h1_zend(r);
+	http_parser_init(&r->r_hp, HTTP_RESPONSE);
+	r->r_hp.data = r;
+	r->r_res = res;
+	r->r_lim = *lim;
+	r->r_head = head;
+	r->r_coding = H1_CODING_NONE;
+	r->r_zraw = 0;
+	r->r_in_value = 0;
+	r->r_in_body = 0;
+	r->r_done = 0;
+	r->r_keepalive = 0;
+	r->r_hbytes = 0;
+	r->r_nlines = 0;
+	h1_result_drop(r);
+	res->er_error = EGRESS_OK;
+	res->er_msg[0] = '\0';
+	res->er_status = 0;
+}
+
+/* After a parser error: the reason, if no callback gave one. */
+static enum h1_rc
+h1_parse_failed(struct h1_reader *r)
+{
+	enum http_errno	 e = HTTP_PARSER_ERRNO(&r->r_hp);
+
+	if (e == HPE_CB_headers_complete || e == HPE_CB_header_field ||
+	    e == HPE_CB_header_value || e == HPE_CB_body ||
+	    e == HPE_CB_status || e == HPE_CB_message_begin)
+		h1_fail(r, EGRESS_EINTERNAL, "out of memory");
+	else
+		h1_fail(r, EGRESS_EPROTO, "upstream sent a malformed "
+		    "response (%s)", http_errno_name(e));
+	h1_zend(r);
+	h1_result_drop(r);
+	return H1_FAIL;
+}
+
+enum h1_rc
+h1_reader_feed(struct h1_reader *r, const char *buf, size_t len,
+    size_t *usedp)
+{
+	size_t	 n;
+
+	*usedp = 0;
+	if (r->r_done)
+		return H1_DONE;
+	if (r->r_res->er_error != EGRESS_OK)
+		return H1_FAIL;
+	n = http_parser_execute(&r->r_hp, &r->r_settings, buf, len);
+	*usedp = n;
+	if (r->r_done) {
+		h1_zend(r);
+		return H1_DONE;
+	}
+	if (HTTP_PARSER_ERRNO(&r->r_hp) != HPE_OK || n != len)
+		return h1_parse_failed(r);
+	return H1_MORE;
+}
+
+enum h1_rc
+h1_reader_eof(struct h1_reader *r)
+{
+	if (r->r_done)
+		return H1_DONE;
+	if (r->r_res->er_error != EGRESS_OK)
+		return H1_FAIL;
+	/* A body that runs to the close ends here; anything else is cut. */
+	http_parser_execute(&r->r_hp, &r->r_settings, NULL, 0);
+	if (r->r_done) {
+		r->r_keepalive = 0;
+		h1_zend(r);
+		return H1_DONE;
+	}
+	if (HTTP_PARSER_ERRNO(&r->r_hp) != HPE_OK &&
+	    HTTP_PARSER_ERRNO(&r->r_hp) != HPE_INVALID_EOF_STATE)
+		return h1_parse_failed(r);
+	h1_fail(r, EGRESS_EPROTO, "upstream closed the connection before "
+	    "the end of its answer");
+	h1_zend(r);
+	h1_result_drop(r);
+	return H1_FAIL;
+}
+
+int
+h1_reader_keepalive(const struct h1_reader *r)
+{
+	return r->r_done && r->r_keepalive;
+}

@@ -1,0 +1,82 @@
+/*
+ * keeper_h1.h — the keeper's own HTTP/1.1 exchange on a connection that
+ * is already open (and, for https, already through TLS): the request
+ * written into one buffer, the response read with http-parser into an
+ * egress_result under the limits keeper_egress.c applies.
+ *
+ * Why: libcurl's HTTP layer is about 100,000 instructions a call (the
+ * request assembled a byte at a time, every header line matched against
+ * its own, a 16 KiB buffer per transfer), most of the keeper's CPU time
+ * per proxied request.  libcurl would still resolve, apply the egress
+ * policy at connect time and do TLS (CURLOPT_CONNECT_ONLY); the bytes of
+ * the exchange would be this file's.  Not used by keeper_egress.c yet.
+ *
+ * Secret-derived bytes: the request buffer holds the call's headers and
+ * body (wipe it with keeper_secret_free); the result's headers and body
+ * are wiped when the result is cleared, and every buffer the reader drops
+ * on the way (a header value grown, a body moved) is wiped first.
+ */
+#ifndef WIDGETD_KEEPER_H1_H
+#define WIDGETD_KEEPER_H1_H
+
+#include <stddef.h>
+
+#include "keeper_egress.h"
+
+/* What the request head holds besides the call's own fields. */
+struct h1_request {
+	const char	*hr_method;	/* GET POST PUT PATCH DELETE HEAD
+					   OPTIONS (checked by the caller) */
+	const char	*hr_target;	/* path and query, as sent */
+	const char	*hr_host;	/* the Host header: host[:port] */
+	const struct egress_field *hr_fields; /* checked by the caller */
+	size_t		 hr_nfields;
+	const void	*hr_body;	/* NULL: none */
+	size_t		 hr_bodylen;
+};
+
+/*
+ * The whole request, head and body, in one malloc'd buffer (*lenp bytes):
+ * Host, then Accept and Accept-Encoding unless the fields name them, the
+ * fields in order (an empty value is sent empty), Content-Length when
+ * there is a body or the method is POST, PUT or PATCH.  NULL when out of
+ * memory.  The caller wipes and frees it (keeper_secret_free).
+ */
+char		*h1_request_write(const struct h1_request *, size_t *lenp);
+
+struct h1_limits {
+	size_t		 hl_max_headers;	/* header lines */
+	size_t		 hl_header_bytes;	/* bytes of the header block */
+	size_t		 hl_max_body;		/* decoded body bytes */
+};
+
+enum h1_rc {
+	H1_MORE,	/* feed more bytes (or h1_reader_eof) */
+	H1_DONE,	/* a whole final response is in the result */
+	H1_FAIL		/* res->er_error and er_msg say why */
+};
+
+struct h1_reader;
+
+struct h1_reader *h1_reader_new(void);
+void		 h1_reader_free(struct h1_reader *);
+/*
+ * Read the answer to one request into res (cleared first; the caller
+ * keeps it and clears it with the rest of its call).  head: the request
+ * was HEAD, so no body follows whatever the headers say.
+ */
+void		 h1_reader_start(struct h1_reader *, const struct h1_limits *,
+		    int head, struct egress_result *res);
+/*
+ * Bytes as they arrive.  *usedp: how many belonged to the response
+ * (after H1_DONE the rest is a protocol error on an idle connection).
+ * A 1xx response is read and dropped; the final one is kept.
+ */
+enum h1_rc	 h1_reader_feed(struct h1_reader *, const char *, size_t,
+		    size_t *usedp);
+/* The upstream closed: H1_DONE only for a body delimited by the close. */
+enum h1_rc	 h1_reader_eof(struct h1_reader *);
+/* After H1_DONE: may the connection carry another request? */
+int		 h1_reader_keepalive(const struct h1_reader *);
+
+#endif

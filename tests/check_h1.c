@@ -1,0 +1,526 @@
+/*
+ * check_h1.c — the keeper's own HTTP/1.1 exchange (keeper_h1.c): the
+ * request bytes, and responses read whole, a byte at a time, chunked,
+ * after a 1xx, delimited by the close, compressed, and every refusal.
+ */
+#include "build.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <check.h>
+#include <zlib.h>
+
+#include "check_main.h"
+#include "keeper_h1.h"
+
+static const struct h1_limits	 lim = { 100, 65536, 1 << 20 };
+
+static struct h1_reader	*rd;
+static struct egress_result res;
+
+static void
+setup(void)
+{
+	rd = h1_reader_new();
+	ck_assert_ptr_nonnull(rd);
+	memset(&res, 0, sizeof(res));
+}
+
+/* The result's buffers, as keeper_egress.c frees them. */
+static void
+res_clear(void)
+{
+	size_t	 i;
+
+	for (i = 0; i < res.er_nheaders; i++) {
+		free(res.er_headers[i].eh_name);
+		free(res.er_headers[i].eh_value);
+	}
+	free(res.er_headers);
+	free(res.er_body);
+	memset(&res, 0, sizeof(res));
+}
+
+static void
+teardown(void)
+{
+	res_clear();
+	h1_reader_free(rd);
+}
+
+/* Feed s whole (step 0) or in pieces of step bytes; the last rc. */
+static enum h1_rc
+feed(const struct h1_limits *l, int head, const char *s, size_t len,
+    size_t step, size_t *usedp)
+{
+	enum h1_rc	 rc = H1_MORE;
+	size_t		 off = 0, n, used;
+
+	h1_reader_start(rd, l, head, &res);
+	*usedp = 0;
+	while (off < len && rc == H1_MORE) {
+		n = step == 0 || len - off < step ? len - off : step;
+		rc = h1_reader_feed(rd, s + off, n, &used);
+		*usedp += used;
+		off += n;
+	}
+	return rc;
+}
+
+static enum h1_rc
+feed_str(const char *s, size_t step)
+{
+	size_t	 used;
+
+	return feed(&lim, 0, s, strlen(s), step, &used);
+}
+
+static const char *
+hdr(const char *name)
+{
+	size_t	 i;
+
+	for (i = 0; i < res.er_nheaders; i++)
+		if (strcmp(res.er_headers[i].eh_name, name) == 0)
+			return res.er_headers[i].eh_value;
+	return NULL;
+}
+
+/* --- the request -------------------------------------------------------- */
+
+START_TEST(test_request_get)
+{
+	const struct egress_field f[] = {
+		{ "X-Api-Key", "k3y" }, { "X-Empty", "" },
+		{ "X-Dup", "1" }, { "X-Dup", "2" },
+	};
+	struct h1_request	 rq = { "GET", "/echo?q=a%20b", "up:8081", f, 4,
+				     NULL, 0 };
+	const char		*want = "GET /echo?q=a%20b HTTP/1.1\r\n"
+	    "Host: up:8081\r\nAccept: */*\r\nAccept-Encoding: gzip, deflate\r\n"
+	    "X-Api-Key: k3y\r\nX-Empty:\r\nX-Dup: 1\r\nX-Dup: 2\r\n\r\n";
+	size_t			 len;
+	char			*b;
+
+	b = h1_request_write(&rq, &len);
+	ck_assert_ptr_nonnull(b);
+	ck_assert_uint_eq(len, strlen(want));
+	ck_assert_str_eq(b, want);
+	free(b);
+}
+END_TEST
+
+START_TEST(test_request_body)
+{
+	const struct egress_field f[] = {
+		{ "accept", "application/json" },
+		{ "Content-Type", "application/json" },
+	};
+	struct h1_request	 rq = { "POST", "/n", "api.example", f, 2,
+				     "{\"a\":1}", 7 };
+	size_t			 len;
+	char			*b;
+
+	b = h1_request_write(&rq, &len);
+	ck_assert_str_eq(b, "POST /n HTTP/1.1\r\nHost: api.example\r\n"
+	    "Accept-Encoding: gzip, deflate\r\naccept: application/json\r\n"
+	    "Content-Type: application/json\r\nContent-Length: 7\r\n\r\n"
+	    "{\"a\":1}");
+	ck_assert_uint_eq(len, strlen(b));
+	free(b);
+
+	/* PUT without a body still frames it; DELETE and GET do not. */
+	rq.hr_method = "PUT";
+	rq.hr_body = NULL;
+	rq.hr_nfields = 0;
+	b = h1_request_write(&rq, &len);
+	ck_assert_ptr_nonnull(strstr(b, "\r\nContent-Length: 0\r\n\r\n"));
+	free(b);
+	rq.hr_method = "DELETE";
+	b = h1_request_write(&rq, &len);
+	ck_assert_ptr_null(strstr(b, "Content-Length"));
+	ck_assert_str_eq(b + len - 4, "\r\n\r\n");
+	free(b);
+}
+END_TEST
+
+/* --- responses ---------------------------------------------------------- */
+
+static const char simple[] = "HTTP/1.1 200 OK\r\n"
+    "Content-Type: application/json \r\n"
+    "X-Long-Header-Name: a value with  spaces\r\n"
+    "Set-Cookie: a=1\r\nSet-Cookie: b=2\r\n"
+    "Content-Length: 13\r\n\r\n{\"ok\": true}\n";
+
+START_TEST(test_simple_any_split)
+{
+	size_t	 step;
+
+	/* Whole, and cut at every size: the same result. */
+	for (step = 0; step < 40; step++) {
+		ck_assert_int_eq(feed_str(simple, step), H1_DONE);
+		ck_assert_int_eq(res.er_error, EGRESS_OK);
+		ck_assert_int_eq(res.er_status, 200);
+		ck_assert_uint_eq(res.er_nheaders, 5);
+		ck_assert_str_eq(hdr("Content-Type"), "application/json");
+		ck_assert_str_eq(hdr("X-Long-Header-Name"),
+		    "a value with  spaces");
+		ck_assert_str_eq(res.er_headers[3].eh_value, "b=2");
+		ck_assert_uint_eq(res.er_headers[3].eh_valuelen, 3);
+		ck_assert_uint_eq(res.er_bodylen, 13);
+		ck_assert_str_eq(res.er_body, "{\"ok\": true}\n");
+		ck_assert(h1_reader_keepalive(rd));
+	}
+	res_clear();
+}
+END_TEST
+
+START_TEST(test_pipelined_stop)
+{
+	char	 two[512];
+	size_t	 used;
+
+	/* The bytes after the answer are not read as part of it. */
+	snprintf(two, sizeof(two), "%sHTTP/1.1 500 X\r\n\r\n", simple);
+	ck_assert_int_eq(feed(&lim, 0, two, strlen(two), 0, &used), H1_DONE);
+	ck_assert_uint_eq(used, strlen(simple));
+	ck_assert_int_eq(res.er_status, 200);
+}
+END_TEST
+
+START_TEST(test_chunked_trailers)
+{
+	const char	*s = "HTTP/1.1 201 Created\r\n"
+	    "Transfer-Encoding: chunked\r\nX-A: 1\r\n\r\n"
+	    "5\r\nhello\r\n7;ext=1\r\n, world\r\n0\r\nX-Trailer: t\r\n\r\n";
+	size_t		 step;
+
+	for (step = 0; step < 9; step++) {
+		ck_assert_int_eq(feed_str(s, step), H1_DONE);
+		ck_assert_int_eq(res.er_status, 201);
+		ck_assert_str_eq(res.er_body, "hello, world");
+		/* Trailers are not headers of the answer. */
+		ck_assert_uint_eq(res.er_nheaders, 2);
+		ck_assert_ptr_null(hdr("X-Trailer"));
+		ck_assert(h1_reader_keepalive(rd));
+	}
+}
+END_TEST
+
+START_TEST(test_interim_dropped)
+{
+	const char	*s = "HTTP/1.1 100 Continue\r\nX-Interim: 1\r\n\r\n"
+	    "HTTP/1.1 103 Early Hints\r\nLink: </a>\r\n\r\n"
+	    "HTTP/1.1 404 Not Found\r\nX-Final: 1\r\nContent-Length: 2\r\n"
+	    "\r\nno";
+
+	ck_assert_int_eq(feed_str(s, 0), H1_DONE);
+	ck_assert_int_eq(res.er_status, 404);
+	ck_assert_uint_eq(res.er_nheaders, 2);
+	ck_assert_ptr_null(hdr("X-Interim"));
+	ck_assert_ptr_null(hdr("Link"));
+	ck_assert_str_eq(hdr("X-Final"), "1");
+	ck_assert_str_eq(res.er_body, "no");
+}
+END_TEST
+
+START_TEST(test_switching_refused)
+{
+	ck_assert_int_eq(feed_str("HTTP/1.1 101 Switching Protocols\r\n"
+	    "Upgrade: websocket\r\nConnection: Upgrade\r\n\r\n", 0), H1_FAIL);
+	ck_assert_int_eq(res.er_error, EGRESS_EPROTO);
+	ck_assert_str_eq(res.er_msg, "upstream switched protocols");
+	ck_assert_uint_eq(res.er_nheaders, 0);
+}
+END_TEST
+
+START_TEST(test_no_body)
+{
+	size_t	 used;
+	const char *s = "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n";
+
+	/* HEAD: the length describes a body that does not come. */
+	ck_assert_int_eq(feed(&lim, 1, s, strlen(s), 0, &used), H1_DONE);
+	ck_assert_uint_eq(used, strlen(s));
+	ck_assert_int_eq(res.er_status, 200);
+	ck_assert_uint_eq(res.er_bodylen, 0);
+	ck_assert(h1_reader_keepalive(rd));
+	ck_assert_int_eq(feed_str("HTTP/1.1 204 No Content\r\n\r\n", 0),
+	    H1_DONE);
+	ck_assert_int_eq(res.er_status, 204);
+	ck_assert_int_eq(feed_str("HTTP/1.1 304 Not Modified\r\n"
+	    "ETag: \"x\"\r\n\r\n", 0), H1_DONE);
+	ck_assert_int_eq(res.er_status, 304);
+	ck_assert_str_eq(hdr("ETag"), "\"x\"");
+}
+END_TEST
+
+START_TEST(test_close_delimited)
+{
+	ck_assert_int_eq(feed_str("HTTP/1.1 200 OK\r\nX: y\r\n\r\nall of "
+	    "it", 0), H1_MORE);
+	ck_assert_int_eq(h1_reader_eof(rd), H1_DONE);
+	ck_assert_str_eq(res.er_body, "all of it");
+	ck_assert(!h1_reader_keepalive(rd));
+
+	/* HTTP/1.0, and Connection: close, end the connection too. */
+	ck_assert_int_eq(feed_str("HTTP/1.0 200 OK\r\nContent-Length: 1\r\n"
+	    "\r\n1", 0), H1_DONE);
+	ck_assert(!h1_reader_keepalive(rd));
+	ck_assert_int_eq(feed_str("HTTP/1.1 200 OK\r\nConnection: close\r\n"
+	    "Content-Length: 1\r\n\r\n1", 0), H1_DONE);
+	ck_assert(!h1_reader_keepalive(rd));
+}
+END_TEST
+
+START_TEST(test_truncated)
+{
+	/* A short body, chunked without its end, headers cut: all lost. */
+	static const char *const cut[] = {
+	    "HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nshort",
+	    "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhel",
+	    "HTTP/1.1 200 OK\r\nContent-Le",
+	    "",
+	};
+	size_t	 i;
+
+	for (i = 0; i < sizeof(cut) / sizeof(cut[0]); i++) {
+		ck_assert_int_eq(feed_str(cut[i], 0), H1_MORE);
+		ck_assert_int_eq(h1_reader_eof(rd), H1_FAIL);
+		ck_assert_int_eq(res.er_error, EGRESS_EPROTO);
+		ck_assert_str_eq(res.er_msg, "upstream closed the connection "
+		    "before the end of its answer");
+		ck_assert_ptr_null(res.er_body);
+		ck_assert_uint_eq(res.er_nheaders, 0);
+	}
+}
+END_TEST
+
+START_TEST(test_malformed)
+{
+	static const char *const bad[] = {
+	    "HTTP/1.1 2x0 OK\r\n\r\n",
+	    "HTTP/1.1 2000 OK\r\n\r\n",
+	    "HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n",
+	    "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
+	};
+	size_t	 i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		ck_assert_msg(feed_str(bad[i], 0) == H1_FAIL, "case %zu", i);
+		ck_assert_int_eq(res.er_error, EGRESS_EPROTO);
+		ck_assert_msg(strncmp(res.er_msg, "upstream sent a malformed "
+		    "response (HPE_", 40) == 0, "%s", res.er_msg);
+		/* Once failed, it stays failed. */
+		ck_assert_int_eq(h1_reader_eof(rd), H1_FAIL);
+	}
+	ck_assert_int_eq(feed_str("HTTP/2.0 200 OK\r\nContent-Length: 0\r\n"
+	    "\r\n", 0), H1_FAIL);
+	ck_assert_int_eq(res.er_error, EGRESS_EPROTO);
+	ck_assert_str_eq(res.er_msg, "upstream answered in HTTP/2.0");
+	/* Names are tokens; http-parser would let this one in. */
+	ck_assert_int_eq(feed_str("HTTP/1.1 200 OK\r\nBad Name: x\r\n"
+	    "Content-Length: 0\r\n\r\n", 0), H1_FAIL);
+	ck_assert_str_eq(res.er_msg, "upstream sent a malformed header line");
+	ck_assert_uint_eq(res.er_nheaders, 0);
+}
+END_TEST
+
+START_TEST(test_header_limits)
+{
+	struct h1_limits	 l = lim;
+	char			 s[4096];
+	size_t			 used, i, n;
+
+	n = (size_t)snprintf(s, sizeof(s), "HTTP/1.1 200 OK\r\n");
+	for (i = 0; i < 5; i++)
+		n += (size_t)snprintf(s + n, sizeof(s) - n, "X-%zu: v\r\n", i);
+	n += (size_t)snprintf(s + n, sizeof(s) - n, "\r\n");
+
+	/* (Answers to HEAD: no body to wait for.) */
+	l.hl_max_headers = 5;
+	ck_assert_int_eq(feed(&l, 1, s, n, 0, &used), H1_DONE);
+	l.hl_max_headers = 4;
+	ck_assert_int_eq(feed(&l, 1, s, n, 0, &used), H1_FAIL);
+	ck_assert_str_eq(res.er_msg, "upstream sent more than 4 header "
+	    "lines");
+	ck_assert_uint_eq(res.er_nheaders, 0);
+
+	/* 17 bytes of status line, 8 a header line: 57 in all. */
+	l.hl_max_headers = 100;
+	l.hl_header_bytes = 57;
+	ck_assert_int_eq(feed(&l, 1, s, n, 1, &used), H1_DONE);
+	l.hl_header_bytes = 56;
+	ck_assert_int_eq(feed(&l, 1, s, n, 1, &used), H1_FAIL);
+	ck_assert_int_eq(res.er_error, EGRESS_EPROTO);
+	ck_assert_str_eq(res.er_msg, "upstream sent more than 56 bytes of "
+	    "headers");
+}
+END_TEST
+
+START_TEST(test_body_limit)
+{
+	struct h1_limits	 l = lim;
+	const char		*cl = "HTTP/1.1 200 OK\r\nContent-Length: 11\r\n"
+	    "\r\nhello world";
+	const char		*ch = "HTTP/1.1 200 OK\r\nTransfer-Encoding: "
+	    "chunked\r\n\r\n6\r\nhello \r\n5\r\nworld\r\n0\r\n\r\n";
+	size_t			 used;
+
+	l.hl_max_body = 11;
+	ck_assert_int_eq(feed(&l, 0, cl, strlen(cl), 0, &used), H1_DONE);
+	ck_assert_int_eq(feed(&l, 0, ch, strlen(ch), 3, &used), H1_DONE);
+	ck_assert_str_eq(res.er_body, "hello world");
+	l.hl_max_body = 10;
+	/* Refused on the announced length, before any body byte. */
+	ck_assert_int_eq(feed(&l, 0, cl, 40, 0, &used), H1_FAIL);
+	ck_assert_int_eq(res.er_error, EGRESS_ETOOBIG);
+	ck_assert_str_eq(res.er_msg, "upstream body over 10 bytes");
+	ck_assert_int_eq(feed(&l, 0, ch, strlen(ch), 3, &used), H1_FAIL);
+	ck_assert_int_eq(res.er_error, EGRESS_ETOOBIG);
+	ck_assert_ptr_null(res.er_body);
+}
+END_TEST
+
+/* An answer whose body is plain, compressed with zlib's deflateInit2. */
+static size_t
+compressed(char *out, size_t outlen, const char *coding, int wbits,
+    const char *plain, size_t plainlen)
+{
+	z_stream	 z;
+	size_t		 n;
+	unsigned char	 body[65536];
+
+	memset(&z, 0, sizeof(z));
+	ck_assert_int_eq(deflateInit2(&z, 9, Z_DEFLATED, wbits, 9,
+	    Z_DEFAULT_STRATEGY), Z_OK);
+	z.next_in = (unsigned char *)(uintptr_t)plain;
+	z.avail_in = (uInt)plainlen;
+	z.next_out = body;
+	z.avail_out = sizeof(body);
+	ck_assert_int_eq(deflate(&z, Z_FINISH), Z_STREAM_END);
+	n = (size_t)snprintf(out, outlen, "HTTP/1.1 200 OK\r\n"
+	    "Content-Encoding: %s\r\nContent-Length: %lu\r\n\r\n", coding,
+	    z.total_out);
+	memcpy(out + n, body, z.total_out);
+	n += z.total_out;
+	deflateEnd(&z);
+	return n;
+}
+
+START_TEST(test_decoded)
+{
+	static const struct { const char *coding; int wbits; } c[] = {
+		{ "gzip", 15 + 16 }, { "x-gzip", 15 + 16 },
+		{ "deflate", 15 }, { "deflate", -15 }, { "GZIP", 15 + 16 },
+	};
+	char		 plain[20000], s[70000];
+	size_t		 i, n, used, step;
+
+	for (i = 0; i < sizeof(plain); i++)
+		plain[i] = "echoed key: k3y-secret "[i % 23];
+	for (i = 0; i < sizeof(c) / sizeof(c[0]); i++)
+		for (step = 0; step < 3000; step += 1499) {
+			n = compressed(s, sizeof(s), c[i].coding, c[i].wbits,
+			    plain, sizeof(plain));
+			ck_assert_int_eq(feed(&lim, 0, s, n, step, &used),
+			    H1_DONE);
+			ck_assert_msg(res.er_bodylen == sizeof(plain),
+			    "%s/%d: %zu", c[i].coding, c[i].wbits,
+			    res.er_bodylen);
+			ck_assert(memcmp(res.er_body, plain,
+			    sizeof(plain)) == 0);
+		}
+}
+END_TEST
+
+START_TEST(test_decoded_refusals)
+{
+	struct h1_limits	 l = lim;
+	char			 plain[100000], s[70000];
+	size_t			 n, used;
+
+	/* A small body that inflates past the limit. */
+	memset(plain, 'a', sizeof(plain));
+	n = compressed(s, sizeof(s), "gzip", 15 + 16, plain, sizeof(plain));
+	l.hl_max_body = 99999;
+	ck_assert_int_eq(feed(&l, 0, s, n, 0, &used), H1_FAIL);
+	ck_assert_int_eq(res.er_error, EGRESS_ETOOBIG);
+	ck_assert_ptr_null(res.er_body);
+
+	/* Not what it says it is. */
+	ck_assert_int_eq(feed_str("HTTP/1.1 200 OK\r\nContent-Encoding: gzip"
+	    "\r\nContent-Length: 5\r\n\r\nplain", 0), H1_FAIL);
+	ck_assert_int_eq(res.er_error, EGRESS_EPROTO);
+	ck_assert_str_eq(res.er_msg, "upstream sent a body that does not "
+	    "decode");
+
+	/* Codings nobody asked for. */
+	ck_assert_int_eq(feed_str("HTTP/1.1 200 OK\r\nContent-Encoding: br"
+	    "\r\nContent-Length: 1\r\n\r\nx", 0), H1_FAIL);
+	ck_assert_str_eq(res.er_msg, "upstream used a content coding that "
+	    "was not asked for");
+	ck_assert_int_eq(feed_str("HTTP/1.1 200 OK\r\nContent-Encoding: gzip"
+	    "\r\nContent-Encoding: gzip\r\nContent-Length: 1\r\n\r\nx", 0),
+	    H1_FAIL);
+	ck_assert_int_eq(res.er_error, EGRESS_EPROTO);
+	ck_assert_int_eq(feed_str("HTTP/1.1 200 OK\r\nContent-Encoding: "
+	    "identity\r\nContent-Length: 1\r\n\r\nx", 0), H1_DONE);
+	ck_assert_str_eq(res.er_body, "x");
+}
+END_TEST
+
+START_TEST(test_folded)
+{
+	ck_assert_int_eq(feed_str("HTTP/1.1 200 OK\r\nX-Fold: a\r\n  b\r\n"
+	    "\tc\r\nContent-Length: 0\r\n\r\n", 0), H1_DONE);
+	ck_assert_str_eq(hdr("X-Fold"), "a  b\tc");
+}
+END_TEST
+
+START_TEST(test_reused)
+{
+	/* One reader, answer after answer: nothing carries over. */
+	ck_assert_int_eq(feed_str(simple, 0), H1_DONE);
+	ck_assert_int_eq(feed_str("HTTP/1.1 500 Oops\r\nContent-Length: 0"
+	    "\r\n\r\n", 0), H1_DONE);
+	ck_assert_int_eq(res.er_status, 500);
+	ck_assert_uint_eq(res.er_nheaders, 1);
+	ck_assert_uint_eq(res.er_bodylen, 0);
+	ck_assert_int_eq(feed_str("HTTP/1.1 200 OK\r\nContent-Encoding: "
+	    "bogus\r\n\r\n", 0), H1_FAIL);
+	ck_assert_int_eq(feed_str(simple, 7), H1_DONE);
+	ck_assert_int_eq(res.er_error, EGRESS_OK);
+	ck_assert_str_eq(res.er_body, "{\"ok\": true}\n");
+}
+END_TEST
+
+Suite *
+check_suite(void)
+{
+	Suite	*s = suite_create("h1");
+	TCase	*tc = tcase_create("h1");
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, test_request_get);
+	tcase_add_test(tc, test_request_body);
+	tcase_add_test(tc, test_simple_any_split);
+	tcase_add_test(tc, test_pipelined_stop);
+	tcase_add_test(tc, test_chunked_trailers);
+	tcase_add_test(tc, test_interim_dropped);
+	tcase_add_test(tc, test_switching_refused);
+	tcase_add_test(tc, test_no_body);
+	tcase_add_test(tc, test_close_delimited);
+	tcase_add_test(tc, test_truncated);
+	tcase_add_test(tc, test_malformed);
+	tcase_add_test(tc, test_header_limits);
+	tcase_add_test(tc, test_body_limit);
+	tcase_add_test(tc, test_decoded);
+	tcase_add_test(tc, test_decoded_refusals);
+	tcase_add_test(tc, test_folded);
+	tcase_add_test(tc, test_reused);
+	suite_add_tcase(s, tc);
+	return s;
+}
