@@ -11,8 +11,8 @@
  *  - gzip and deflate decoded (zlib), so that the keeper's redaction sees
  *    the bytes an upstream echoed, as it does with libcurl's decoding;
  *    any other content coding is refused;
- *  - an obs-folded header value is joined to the line before it, its
- *    leading whitespace kept (RFC 9112 §5.2 asks for one or more spaces).
+ *  - an obs-folded header value is joined to the line before it by one
+ *    space (RFC 9112 §5.2), as libcurl's path does.
  */
 #include "build.h"
 
@@ -46,6 +46,9 @@ struct h1_reader {
 	int			 r_in_value;	/* last callback was a value */
 	int			 r_in_body;	/* header lines are trailers */
 	int			 r_in_status;	/* the reason phrase goes on */
+	const char		*r_buf;		/* being parsed */
+	char			 r_last;	/* last byte of the one before */
+	int			 r_fold;	/* a folded line's text is next */
 	int			 r_done;
 	int			 r_keepalive;
 	size_t			 r_hcap;	/* er_headers slots */
@@ -278,6 +281,7 @@ h1_cb_field(http_parser *hp, const char *at, size_t n)
 	h = &res->er_headers[res->er_nheaders++];
 	memset(h, 0, sizeof(*h));
 	r->r_in_value = 0;
+	r->r_fold = 0;
 	if (h1_grow(&h->eh_name, &h->eh_namelen, at, n) == -1 ||
 	    h1_grow(&h->eh_value, &h->eh_valuelen, "", 0) == -1)
 		return -1;
@@ -295,14 +299,30 @@ h1_cb_value(http_parser *hp, const char *at, size_t n)
 	r->r_in_value = 1;
 	if (r->r_in_body)
 		return 0;
-	/* Pieces (a buffer boundary, an obs-fold) are joined. */
+	/*
+	 * Pieces are joined: cut by a buffer boundary, as they are; an
+	 * obs-fold (a piece that starts a line) by one space.
+	 */
 	h = &r->r_res->er_headers[r->r_res->er_nheaders - 1];
-	if (h->eh_valuelen == 0)
+	if ((at > r->r_buf ? at[-1] : r->r_last) == '\n')
+		r->r_fold = 1;
+	if (h->eh_valuelen == 0 || r->r_fold)
 		while (n > 0 && (*at == ' ' || *at == '\t')) {
 			at++;
 			n--;
 		}
-	return n == 0 ? 0 : h1_grow(&h->eh_value, &h->eh_valuelen, at, n);
+	if (n == 0)
+		return 0;
+	if (r->r_fold && h->eh_valuelen > 0) {
+		while (h->eh_valuelen > 0 &&
+		    (h->eh_value[h->eh_valuelen - 1] == ' ' ||
+		    h->eh_value[h->eh_valuelen - 1] == '\t'))
+			h->eh_value[--h->eh_valuelen] = '\0';
+		if (h1_grow(&h->eh_value, &h->eh_valuelen, " ", 1) == -1)
+			return -1;
+	}
+	r->r_fold = 0;
+	return h1_grow(&h->eh_value, &h->eh_valuelen, at, n);
 }
 
 /* RFC 9110 token characters, one or more. */
@@ -584,6 +604,8 @@ h1_reader_start(struct h1_reader *r, const struct h1_limits *lim, int head,
 	r->r_keepalive = 0;
 	r->r_hbytes = 0;
 	r->r_nlines = 0;
+	r->r_buf = NULL;
+	r->r_last = '\0';
 	h1_result_drop(r);
 	res->er_error = EGRESS_OK;
 	res->er_msg[0] = '\0';
@@ -619,7 +641,10 @@ h1_reader_feed(struct h1_reader *r, const char *buf, size_t len,
 		return H1_DONE;
 	if (r->r_res->er_error != EGRESS_OK)
 		return H1_FAIL;
+	r->r_buf = buf;
 	n = http_parser_execute(&r->r_hp, &r->r_settings, buf, len);
+	if (len > 0)
+		r->r_last = buf[len - 1];
 	*usedp = n;
 	if (r->r_done) {
 		h1_zend(r);

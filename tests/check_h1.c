@@ -474,9 +474,18 @@ END_TEST
 
 START_TEST(test_folded)
 {
-	ck_assert_int_eq(feed_str("HTTP/1.1 200 OK\r\nX-Fold: a\r\n  b\r\n"
-	    "\tc\r\nContent-Length: 0\r\n\r\n", 0), H1_DONE);
-	ck_assert_str_eq(hdr("X-Fold"), "a  b\tc");
+	const char	*s = "HTTP/1.1 200 OK\r\nX-Fold: a \r\n  b\r\n"
+	    "\tc\r\nX-Empty:\r\n d\r\nX-Split: one  two\r\n"
+	    "Content-Length: 0\r\n\r\n";
+	size_t		 step;
+
+	/* One space for each fold; a value cut anywhere stays itself. */
+	for (step = 0; step < 12; step++) {
+		ck_assert_int_eq(feed_str(s, step), H1_DONE);
+		ck_assert_str_eq(hdr("X-Fold"), "a b c");
+		ck_assert_str_eq(hdr("X-Empty"), "d");
+		ck_assert_str_eq(hdr("X-Split"), "one  two");
+	}
 }
 END_TEST
 
