@@ -403,6 +403,12 @@ h1_cb_headers_complete(http_parser *hp)
 		    hp->http_major, hp->http_minor);
 		return -1;
 	}
+	/* Three digits, http-parser says; "044" is not a status either. */
+	if (hp->status_code < 100) {
+		h1_fail(r, EGRESS_EPROTO, "upstream answered with status %03u",
+		    hp->status_code);
+		return -1;
+	}
 	if (hp->status_code / 100 == 1) {
 		if (hp->status_code == 101 || hp->upgrade) {
 			h1_fail(r, EGRESS_EPROTO, "upstream switched "

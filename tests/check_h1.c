@@ -320,6 +320,9 @@ START_TEST(test_malformed)
 	    "\r\n", 0), H1_FAIL);
 	ck_assert_int_eq(res.er_error, EGRESS_EPROTO);
 	ck_assert_str_eq(res.er_msg, "upstream answered in HTTP/2.0");
+	ck_assert_int_eq(feed_str("HTTP/1.1 044 X\r\nContent-Length: 0\r\n"
+	    "\r\n", 0), H1_FAIL);
+	ck_assert_str_eq(res.er_msg, "upstream answered with status 044");
 	/* Names are tokens; http-parser would let this one in. */
 	ck_assert_int_eq(feed_str("HTTP/1.1 200 OK\r\nBad Name: x\r\n"
 	    "Content-Length: 0\r\n\r\n", 0), H1_FAIL);
