@@ -33,6 +33,25 @@
  *    exec, and egress_init removes the variable anyway before it
  *    initialises libcurl, so the file is never opened.
  *
+ * Who speaks HTTP.  libcurl's HTTP layer cost about 100,000 instructions
+ * a call, most of the keeper's CPU time per proxied request.  So for a
+ * call without a client certificate (egress_direct_*), libcurl only
+ * connects: a CONNECT_ONLY transfer resolves, passes the policy checks
+ * below and does TLS with the generation's store, and stays in the multi
+ * handle for as long as the connection lives.  The keeper then writes the
+ * request (one buffer) and reads the answer (keeper_h1.c, under the same
+ * limits) through curl_easy_send and curl_easy_recv.  These connections
+ * are the keeper's to reuse (g_conns): the one used last first, none past
+ * EGRESS_CONN_LIFETIME or idle past EGRESS_CONN_IDLE; one that stirs while
+ * idle, or whose answer had bytes after it, is closed; a reused one that
+ * dies before any byte of the answer came carries the request again on a
+ * new connection, once, as libcurl does.  Such a connection's handle holds
+ * only scheme, host and port; the request buffer is wiped when the call
+ * ends, the receive buffer after each read, zlib's window when freed.
+ * Calls with a client certificate (libcurl keys connection reuse by it),
+ * and every call of a generation with ec_curl_http (tests run both ways),
+ * go through libcurl's HTTP as described next.
+ *
  * Secret-derived bytes (header values, bodies) are copied into buffers
  * wiped when the call ends.  libcurl copies them again (its header list,
  * the request it assembles, the URL): egress_init gives libcurl an
@@ -94,6 +113,7 @@
 #include <openssl/x509_vfy.h>
 
 #include "keeper_egress.h"
+#include "keeper_h1.h"
 #include "keeper_poll.h"
 #include "keeper_redact.h"
 #include "keeper_secret.h"
@@ -109,8 +129,12 @@
 #define EGRESS_IDLE_HANDLES	32	/* easy handles kept per generation */
 #define EGRESS_IDLE_MS		1000	/* and for this long at most */
 #define EGRESS_POOL_BODY	(64 * 1024) /* libcurl's MAX_INITIAL_POST_SIZE */
+#define EGRESS_CONN_IDLE	118	/* seconds a connection waits unused,
+					   as libcurl's CURLOPT_MAXAGE_CONN */
+#define EGRESS_RECV_BUF		16384
 
 struct egress_call;
+struct egress_conn;
 
 /*
  * A socket libcurl uses, by fd.  An upstream connection's read event stays
@@ -130,6 +154,31 @@ struct egress_sock {
 	short			 s_reg;		/* events registered now */
 	short			 s_want;	/* what libcurl watches; 0: none */
 	int			 s_conn;	/* made by egress_opensocket_cb */
+	struct egress_conn	*s_dconn;	/* the keeper speaks on it */
+};
+
+/*
+ * A connection the keeper speaks HTTP/1.1 on itself (keeper_h1.c).
+ * libcurl made it, with the generation's policy, pins and TLS, as a
+ * CONNECT_ONLY transfer that stays in the multi handle for as long as the
+ * connection lives (taking it out closes it); the keeper then writes and
+ * reads through curl_easy_send and curl_easy_recv, so TLS stays
+ * libcurl's.  Its URL is only scheme, host and port: nothing of a call's
+ * path, query or headers is in the handle.
+ */
+struct egress_conn {
+	struct egress_gen	*n_gen;
+	TAILQ_ENTRY(egress_conn) n_entry;	/* g_conns */
+	CURL			*n_easy;
+	curl_socket_t		 n_fd;		/* -1 while connecting */
+	char			*n_key;		/* "scheme://host:port/" */
+	struct egress_call	*n_call;	/* NULL: idle */
+	int64_t			 n_born;	/* ms, CLOCK_MONOTONIC */
+	int64_t			 n_since;	/* idle since, ms */
+	int			 n_used;	/* carried a call before */
+	char			 n_ip[48];
+	int			 n_port;
+	char			 n_errbuf[CURL_ERROR_SIZE];
 };
 
 /* An easy handle between two calls, reset, since when. */
@@ -160,6 +209,9 @@ struct egress_gen {
 	size_t			 g_max_headers;
 	size_t			 g_header_bytes;
 	TAILQ_HEAD(, egress_call) g_calls;
+	TAILQ_HEAD(, egress_conn) g_conns;	/* the keeper's own; idle
+						   ones first, warmest first */
+	int			 g_curl_http;	/* libcurl speaks HTTP itself */
 	int			 g_busy;	/* inside a libcurl dispatch */
 	int			 g_retired;	/* no longer the current one */
 	TAILQ_ENTRY(egress_gen)	 g_entry;
@@ -199,12 +251,26 @@ struct egress_call {
 	int			 c_finished;	/* libcurl said CURLMSG_DONE */
 	int			 c_reset;	/* its handle holds copies of
 						   secrets (a client key) */
+	/* The keeper's own HTTP/1.1 (c_direct), on c_conn. */
+	int			 c_direct;
+	struct egress_conn	*c_conn;
+	char			*c_req;		/* the request, wiped */
+	size_t			 c_reqlen;
+	size_t			 c_reqoff;	/* bytes of it sent */
+	size_t			 c_got;		/* answer bytes received */
+	int			 c_retried;
+	struct h1_reader	*c_rd;
+	struct event		*c_window;	/* the call's deadline */
+	int64_t			 c_t0;		/* us, CLOCK_MONOTONIC */
+	int64_t			 c_ttfb;
 	enum egress_error	 c_abort;	/* why a callback stopped it */
 	char			 c_refused[128];/* the first address refused */
 	char			 c_errbuf[CURL_ERROR_SIZE];
 };
 
 static void	 egress_gen_free(struct egress_gen *);
+static void	 egress_conn_close(struct egress_conn *);
+static void	 egress_direct_connected(struct egress_call *, CURLcode);
 static int	 egress_setopts_gen(struct egress_gen *, CURL *);
 static int	 egress_setopts_unset(CURL *);
 
@@ -424,6 +490,8 @@ static void
 egress_timer_event_cb(evutil_socket_t, short, void *);
 static void
 egress_sweep_cb(evutil_socket_t, short, void *);
+static void
+egress_conn_event(struct egress_conn *, short);
 
 /* The entry of fd, made (and the table grown) if need be; NULL: no memory. */
 static struct egress_sock *
@@ -465,6 +533,9 @@ egress_socket_cb(CURL *easy, curl_socket_t s, int what, void *arg,
 	struct egress_sock	*so;
 	short			 flags = 0;
 
+	/* Once the keeper speaks on a connection, its events are the keeper's. */
+	if (s >= 0 && (size_t)s < g->g_nsocks && g->g_socks[s].s_dconn != NULL)
+		return 0;
 	if (what == CURL_POLL_REMOVE) {
 		if (s < 0 || (size_t)s >= g->g_nsocks)
 			return 0;
@@ -516,6 +587,7 @@ egress_closesocket_cb(void *arg, curl_socket_t s)
 		egress_sock_unwatch(&g->g_socks[s]);
 		g->g_socks[s].s_want = 0;
 		g->g_socks[s].s_conn = 0;
+		g->g_socks[s].s_dconn = NULL;
 	}
 	return close(s);
 }
@@ -576,6 +648,8 @@ egress_gen_new(struct egress *e, const struct egress_conf *conf, char *err,
 		return NULL;
 	}
 	TAILQ_INIT(&g->g_calls);
+	TAILQ_INIT(&g->g_conns);
+	g->g_curl_http = conf->ec_curl_http;
 	if (egress_policy_copy(&g->g_policy, conf->ec_policy) == -1)
 		goto nomem;
 	g->g_protocols = g->g_policy.np_allow_http ? "http,https" : "https";
@@ -655,12 +729,18 @@ egress_gen_same_net(const struct egress_gen *g, const struct egress_conf *c)
 /* --- easy handles between calls ---------------------------------------- */
 
 static int64_t
-egress_now_ms(void)
+egress_now_us(void)
 {
 	struct timespec	 ts;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+static int64_t
+egress_now_ms(void)
+{
+	return egress_now_us() / 1000;
 }
 
 static void
@@ -844,6 +924,8 @@ egress_opensocket_cb(void *arg, curlsocktype purpose, struct curl_sockaddr *a)
 	char			 addr[INET6_ADDRSTRLEN + 2];
 	int			 fd;
 
+	if (c == NULL)
+		return CURL_SOCKET_BAD;	/* a connection's handle, after */
 	if (purpose != CURLSOCKTYPE_IPCXN)
 		why = "not an outbound connection";
 	else if ((a->family == AF_INET &&
@@ -889,6 +971,8 @@ egress_prereq_cb(void *arg, char *primary_ip, char *local_ip,
 	struct sockaddr		*sa = NULL;
 	const char		*why;
 
+	if (c == NULL)
+		return CURL_PREREQFUNC_ABORT;
 	memset(&sin, 0, sizeof(sin));
 	memset(&sin6, 0, sizeof(sin6));
 	if (inet_pton(AF_INET, primary_ip, &sin.sin_addr) == 1) {
@@ -1410,12 +1494,21 @@ egress_call_free(struct egress_call *c)
 		curl_multi_remove_handle(g->g_multi, c->c_easy);
 		curl_easy_cleanup(c->c_easy);
 	}
+	if (c->c_conn != NULL) {
+		/* Cut in the middle of an exchange: never reused. */
+		c->c_conn->n_call = NULL;
+		egress_conn_close(c->c_conn);
+	}
 	curl_url_cleanup(c->c_url);
 	curl_slist_free_all(c->c_headers);
 	if (c->c_body != egress_nobody)
 		keeper_secret_free(c->c_body, c->c_bodylen + 1);
 	if (c->c_fail_ev != NULL)
 		event_free(c->c_fail_ev);
+	if (c->c_window != NULL)
+		event_free(c->c_window);
+	keeper_secret_free(c->c_req, c->c_reqlen);
+	h1_reader_free(c->c_rd);
 	egress_result_clear(&c->c_res);
 	keeper_secret_free(c, sizeof(*c));
 }
@@ -1568,6 +1661,10 @@ egress_call_done(struct egress_call *c, CURLcode code)
 	long			 status = 0, port = 0, nconn = 0;
 	char			*ip = NULL;
 
+	if (c->c_direct) {
+		egress_direct_connected(c, code);
+		return;
+	}
 	if (curl_easy_getinfo(c->c_easy, CURLINFO_NAMELOOKUP_TIME_T, &t) ==
 	    CURLE_OK)
 		res->er_timing.et_dns = t;
@@ -1628,6 +1725,12 @@ egress_event_cb(evutil_socket_t fd, short what, void *arg)
 	struct egress_sock	*so = &g->g_socks[fd];
 	int			 running, action = 0;
 
+	if (so->s_dconn != NULL) {
+		egress_conn_event(so->s_dconn, what);
+		/* A callback may have retired the generation. */
+		egress_gen_maybe_free(g);
+		return;
+	}
 	/* A cached connection stirred between calls: stop listening. */
 	if (so->s_want == 0) {
 		egress_sock_unwatch(so);
@@ -1657,6 +1760,480 @@ egress_timer_event_cb(evutil_socket_t fd, short what, void *arg)
 	keeper_poll_trust(0);
 	g->g_busy--;
 	egress_gen_check(g);
+}
+
+/* --- the keeper's own HTTP/1.1 ------------------------------------------ */
+
+/*
+ * A connection's events: read for as long as it lives (an idle one that
+ * becomes readable was closed, or spoke out of turn, and is closed), write
+ * while a request waits to go.  Nothing changes, so no system call, when
+ * the connection already has what it needs.
+ */
+static int
+egress_conn_watch(struct egress_conn *n, int write)
+{
+	struct egress_gen	*g = n->n_gen;
+	struct egress_sock	*so = &g->g_socks[n->n_fd];
+	short			 flags = EV_READ | (write ? EV_WRITE : 0);
+
+	if (so->s_reg == flags)
+		return 0;
+	egress_sock_unwatch(so);
+	if (so->s_ev == NULL && (so->s_ev = event_new(g->g_eg->e_base,
+	    n->n_fd, flags | EV_PERSIST, egress_event_cb, g)) == NULL)
+		return -1;
+	event_assign(so->s_ev, g->g_eg->e_base, n->n_fd, flags | EV_PERSIST,
+	    egress_event_cb, g);
+	if (event_add(so->s_ev, NULL) == -1)
+		return -1;
+	so->s_reg = flags;
+	return 0;
+}
+
+/* Out of the multi handle, which closes it (egress_closesocket_cb). */
+static void
+egress_conn_close(struct egress_conn *n)
+{
+	struct egress_gen	*g = n->n_gen;
+
+	TAILQ_REMOVE(&g->g_conns, n, n_entry);
+	if (n->n_fd != -1 && (size_t)n->n_fd < g->g_nsocks) {
+		g->g_socks[n->n_fd].s_dconn = NULL;
+		egress_sock_unwatch(&g->g_socks[n->n_fd]);
+	}
+	g->g_busy++;
+	curl_multi_remove_handle(g->g_multi, n->n_easy);
+	curl_easy_cleanup(n->n_easy);
+	g->g_busy--;
+	free(n->n_key);
+	free(n);
+}
+
+/*
+ * A connection for a call to key (scheme, host and port): libcurl
+ * resolves, applies the policy (egress_opensocket_cb, egress_prereq_cb)
+ * and does TLS; egress_direct_connected goes on from there.
+ */
+static struct egress_conn *
+egress_conn_new(struct egress_call *c, const char *key)
+{
+	struct egress_gen	*g = c->c_gen;
+	struct egress_conn	*n;
+	CURL			*h;
+	int			 bad = 0;
+
+	if ((n = calloc(1, sizeof(*n))) == NULL)
+		return NULL;
+	if ((n->n_key = strdup(key)) == NULL ||
+	    (h = curl_easy_init()) == NULL) {
+		free(n->n_key);
+		free(n);
+		return NULL;
+	}
+	n->n_gen = g;
+	n->n_easy = h;
+	n->n_fd = -1;
+	n->n_born = egress_now_ms();
+	bad = egress_setopts_gen(g, h) == -1;
+#define SET(opt, val)	(bad |= curl_easy_setopt(h, opt, val) != CURLE_OK)
+	SET(CURLOPT_CONNECT_ONLY, 1L);
+	/* Never one of libcurl's cached connections: a new one, ours. */
+	SET(CURLOPT_FRESH_CONNECT, 1L);
+	SET(CURLOPT_URL, key);
+	SET(CURLOPT_PRIVATE, c);
+	SET(CURLOPT_ERRORBUFFER, n->n_errbuf);
+	SET(CURLOPT_OPENSOCKETDATA, c);
+	SET(CURLOPT_PREREQDATA, c);
+	SET(CURLOPT_TIMEOUT_MS, (long)c->c_timeout_ms);
+	SET(CURLOPT_CONNECTTIMEOUT_MS, (long)c->c_timeout_ms);
+#undef SET
+	if (bad || curl_multi_add_handle(g->g_multi, h) != CURLM_OK) {
+		curl_easy_cleanup(h);
+		free(n->n_key);
+		free(n);
+		return NULL;
+	}
+	/* Busy ones after the idle ones. */
+	TAILQ_INSERT_TAIL(&g->g_conns, n, n_entry);
+	n->n_call = c;
+	c->c_conn = n;
+	return n;
+}
+
+/*
+ * An idle connection to key, the one used last; connections past their
+ * lifetime or idle for too long are closed on the way.
+ */
+static struct egress_conn *
+egress_conn_take(struct egress_call *c, const char *key)
+{
+	struct egress_gen	*g = c->c_gen;
+	struct egress_conn	*n, *next;
+	int64_t			 now = 0;
+
+	for (n = TAILQ_FIRST(&g->g_conns); n != NULL && n->n_call == NULL;
+	    n = next) {
+		next = TAILQ_NEXT(n, n_entry);
+		if (strcmp(n->n_key, key) != 0)
+			continue;
+		if (now == 0)
+			now = egress_now_ms();
+		if (now - n->n_born > EGRESS_CONN_LIFETIME * 1000 ||
+		    now - n->n_since > EGRESS_CONN_IDLE * 1000) {
+			egress_conn_close(n);
+			continue;
+		}
+		TAILQ_REMOVE(&g->g_conns, n, n_entry);
+		TAILQ_INSERT_TAIL(&g->g_conns, n, n_entry);
+		n->n_call = c;
+		c->c_conn = n;
+		return n;
+	}
+	return NULL;
+}
+
+/* After an answer: kept for the next call (first in line), or closed. */
+static void
+egress_conn_release(struct egress_conn *n, int keep)
+{
+	struct egress_gen	*g = n->n_gen;
+	struct egress_conn	*m;
+	size_t			 idle = 0;
+
+	n->n_call = NULL;
+	n->n_used = 1;
+	if (!keep || g->g_retired || n->n_fd == -1) {
+		egress_conn_close(n);
+		return;
+	}
+	TAILQ_FOREACH(m, &g->g_conns, n_entry) {
+		if (m->n_call != NULL)
+			break;
+		idle++;
+	}
+	if (idle >= EGRESS_MAXCONNECTS) {
+		egress_conn_close(n);
+		return;
+	}
+	n->n_since = egress_now_ms();
+	TAILQ_REMOVE(&g->g_conns, n, n_entry);
+	TAILQ_INSERT_HEAD(&g->g_conns, n, n_entry);
+}
+
+/*
+ * The call is over: its connection kept or closed, the request wiped,
+ * the result handed over (from the loop, never from egress_start).
+ */
+static void
+egress_direct_end(struct egress_call *c, int keep)
+{
+	struct egress_result	*res = &c->c_res;
+	struct egress_conn	*n = c->c_conn;
+	int64_t			 now = egress_now_us();
+
+	evtimer_del(c->c_window);
+	if (n != NULL) {
+		if (res->er_error == EGRESS_OK) {
+			snprintf(res->er_ip, sizeof(res->er_ip), "%s",
+			    n->n_ip);
+			res->er_port = n->n_port;
+			res->er_reused = n->n_used;
+			res->er_timing.et_ttfb = c->c_ttfb - c->c_t0;
+			res->er_timing.et_total = now - c->c_t0;
+		}
+		c->c_conn = NULL;
+		egress_conn_release(n, keep && res->er_error == EGRESS_OK);
+	}
+	keeper_secret_free(c->c_req, c->c_reqlen);
+	c->c_req = NULL;
+	egress_call_deliver(c);
+}
+
+/*
+ * A connection that carried calls before died before any byte of this
+ * answer came (the upstream closed it while it waited): the request goes
+ * again on a new one, once, as libcurl does.  -1: the call failed.
+ */
+static int
+egress_direct_retry(struct egress_call *c)
+{
+	struct egress_conn	*n = c->c_conn;
+	char			*key;
+
+	if (n == NULL || !n->n_used || c->c_got > 0 || c->c_retried)
+		return -1;
+	if ((key = strdup(n->n_key)) == NULL)
+		return -1;
+	c->c_conn = NULL;
+	n->n_call = NULL;
+	egress_conn_close(n);
+	c->c_retried = 1;
+	c->c_reqoff = 0;
+	n = egress_conn_new(c, key);
+	free(key);
+	if (n == NULL) {
+		egress_fail(c, EGRESS_EINTERNAL, "out of memory");
+		return -1;
+	}
+	return 0;
+}
+
+static void
+egress_direct_lost(struct egress_call *c, CURLcode rc)
+{
+	if (egress_direct_retry(c) == 0)
+		return;
+	egress_fail(c, EGRESS_EPROTO, "upstream %.100s: connection lost (%s)",
+	    c->c_res.er_host, curl_easy_strerror(rc));
+	egress_direct_end(c, 0);
+}
+
+/* 0: sent, or waiting to send more; -1: the connection failed (rc). */
+static int
+egress_direct_send(struct egress_call *c, CURLcode *rcp)
+{
+	struct egress_conn	*n = c->c_conn;
+	size_t			 sent;
+
+	while (c->c_reqoff < c->c_reqlen) {
+		*rcp = curl_easy_send(n->n_easy, c->c_req + c->c_reqoff,
+		    c->c_reqlen - c->c_reqoff, &sent);
+		if (*rcp == CURLE_AGAIN)
+			break;
+		if (*rcp != CURLE_OK)
+			return -1;
+		c->c_reqoff += sent;
+	}
+	*rcp = CURLE_OK;
+	if (egress_conn_watch(n, c->c_reqoff < c->c_reqlen) == -1) {
+		*rcp = CURLE_OUT_OF_MEMORY;
+		return -1;
+	}
+	return 0;
+}
+
+/* What has come of the answer, until the socket has no more. */
+static void
+egress_direct_read(struct egress_call *c)
+{
+	struct egress_conn	*n = c->c_conn;
+	char			 buf[EGRESS_RECV_BUF];
+	size_t			 got, used, dirty = 0;
+	CURLcode		 rc;
+	enum h1_rc		 hr;
+
+	for (;;) {
+		rc = curl_easy_recv(n->n_easy, buf, sizeof(buf), &got);
+		if (rc == CURLE_AGAIN)
+			break;
+		if (rc != CURLE_OK && c->c_got == 0) {
+			egress_direct_lost(c, rc);
+			break;
+		}
+		if (rc != CURLE_OK || got == 0) {
+			/*
+			 * Closed, with a TLS close_notify or without (which
+			 * OpenSSL 3 reports as an error): the end of an answer
+			 * that runs to the close, or a cut one.
+			 */
+			if (egress_direct_retry(c) == 0)
+				break;
+			if (c->c_res.er_error == EGRESS_OK)
+				h1_reader_eof(c->c_rd);
+			egress_direct_end(c, 0);
+			break;
+		}
+		if (c->c_got == 0)
+			c->c_ttfb = egress_now_us();
+		c->c_got += got;
+		if (got > dirty)
+			dirty = got;
+		hr = h1_reader_feed(c->c_rd, buf, got, &used);
+		if (hr == H1_MORE)
+			continue;
+		/* Bytes past the answer, or a request not all sent: close. */
+		egress_direct_end(c, hr == H1_DONE &&
+		    h1_reader_keepalive(c->c_rd) && used == got &&
+		    c->c_reqoff == c->c_reqlen);
+		break;
+	}
+	explicit_bzero(buf, dirty);
+}
+
+static void
+egress_conn_event(struct egress_conn *n, short what)
+{
+	struct egress_call	*c = n->n_call;
+	CURLcode		 rc;
+
+	if (c == NULL) {
+		/* Idle, and the upstream closed it or spoke out of turn. */
+		egress_conn_close(n);
+		return;
+	}
+	if ((what & EV_WRITE) && c->c_reqoff < c->c_reqlen &&
+	    egress_direct_send(c, &rc) == -1) {
+		egress_direct_lost(c, rc);
+		return;
+	}
+	if (what & EV_READ)
+		egress_direct_read(c);
+}
+
+/* libcurl has connected, or failed to. */
+static void
+egress_direct_connected(struct egress_call *c, CURLcode code)
+{
+	struct egress_conn	*n = c->c_conn;
+	struct egress_gen	*g = c->c_gen;
+	struct egress_timing	*t = &c->c_res.er_timing;
+	curl_socket_t		 fd = CURL_SOCKET_BAD;
+	curl_off_t		 v;
+	char			*ip = NULL;
+	long			 port = 0;
+
+	/* The handle outlives this call: nothing of it stays there. */
+	curl_easy_setopt(n->n_easy, CURLOPT_PRIVATE, NULL);
+	curl_easy_setopt(n->n_easy, CURLOPT_OPENSOCKETDATA, NULL);
+	curl_easy_setopt(n->n_easy, CURLOPT_PREREQDATA, NULL);
+	if (code == CURLE_OK && (curl_easy_getinfo(n->n_easy,
+	    CURLINFO_ACTIVESOCKET, &fd) != CURLE_OK || fd == CURL_SOCKET_BAD ||
+	    (size_t)fd >= g->g_nsocks))
+		code = CURLE_COULDNT_CONNECT;
+	if (code != CURLE_OK) {
+		memcpy(c->c_errbuf, n->n_errbuf, sizeof(c->c_errbuf));
+		c->c_easy = n->n_easy;	/* what egress_classify asks */
+		egress_classify(c, code);
+		c->c_easy = NULL;
+		egress_direct_end(c, 0);
+		return;
+	}
+	if (curl_easy_getinfo(n->n_easy, CURLINFO_NAMELOOKUP_TIME_T, &v) ==
+	    CURLE_OK)
+		t->et_dns = v;
+	if (curl_easy_getinfo(n->n_easy, CURLINFO_CONNECT_TIME_T, &v) ==
+	    CURLE_OK)
+		t->et_connect = v;
+	if (curl_easy_getinfo(n->n_easy, CURLINFO_APPCONNECT_TIME_T, &v) ==
+	    CURLE_OK)
+		t->et_tls = v;
+	if (curl_easy_getinfo(n->n_easy, CURLINFO_PRIMARY_IP, &ip) ==
+	    CURLE_OK && ip != NULL)
+		snprintf(n->n_ip, sizeof(n->n_ip), "%s", ip);
+	curl_easy_getinfo(n->n_easy, CURLINFO_PRIMARY_PORT, &port);
+	n->n_port = (int)port;
+	n->n_fd = fd;
+	g->g_socks[fd].s_dconn = n;
+	if (egress_direct_send(c, &code) == -1) {
+		egress_fail(c, EGRESS_EPROTO, "upstream %.100s: %s",
+		    c->c_res.er_host, curl_easy_strerror(code));
+		egress_direct_end(c, 0);
+	}
+}
+
+static void
+egress_window_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct egress_call	*c = arg;
+	struct egress_gen	*g = c->c_gen;
+
+	egress_fail(c, EGRESS_ETIMEOUT, "no complete answer from %.100s "
+	    "within %d ms", c->c_res.er_host, c->c_timeout_ms);
+	egress_direct_end(c, 0);
+	egress_gen_maybe_free(g);
+}
+
+/*
+ * A call on a connection of the keeper's own: the request written whole
+ * now, sent at once on an idle connection to the same place, else when
+ * libcurl has made a new one.  -1 (the caller refuses the call) only when
+ * out of memory.
+ */
+static int
+egress_direct_start(struct egress_call *c, const struct egress_request *req,
+    long window)
+{
+	struct egress_gen	*g = c->c_gen;
+	struct h1_request	 rq;
+	struct h1_limits	 lim;
+	struct timeval		 tv;
+	char			*scheme = NULL, *host = NULL, *port = NULL;
+	char			*path = NULL, *query = NULL, *key = NULL;
+	char			*hosthdr = NULL, *target = NULL;
+	CURLcode		 rc;
+	int			 rv = -1, dflt;
+
+	c->c_direct = 1;
+	c->c_t0 = egress_now_us();
+	if (curl_url_get(c->c_url, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
+	    curl_url_get(c->c_url, CURLUPART_HOST, &host, 0) != CURLUE_OK ||
+	    curl_url_get(c->c_url, CURLUPART_PORT, &port,
+	    CURLU_DEFAULT_PORT) != CURLUE_OK ||
+	    curl_url_get(c->c_url, CURLUPART_PATH, &path, 0) != CURLUE_OK)
+		goto out;
+	if (curl_url_get(c->c_url, CURLUPART_QUERY, &query, 0) != CURLUE_OK)
+		query = NULL;
+	dflt = strcmp(port, strcmp(scheme, "https") == 0 ? "443" : "80") == 0;
+	if (asprintf(&key, "%s://%s:%s/", scheme, host, port) == -1) {
+		key = NULL;
+		goto out;
+	}
+	if (asprintf(&hosthdr, "%s%s%s", host, dflt ? "" : ":",
+	    dflt ? "" : port) == -1) {
+		hosthdr = NULL;
+		goto out;
+	}
+	if (asprintf(&target, "%s%s%s", path, query ? "?" : "",
+	    query ? query : "") == -1) {
+		target = NULL;
+		goto out;
+	}
+	memset(&rq, 0, sizeof(rq));
+	rq.hr_method = req->eq_method;
+	rq.hr_target = target;
+	rq.hr_host = hosthdr;
+	rq.hr_fields = req->eq_headers;
+	rq.hr_nfields = req->eq_nheaders;
+	rq.hr_body = req->eq_body != NULL ? c->c_body : NULL;
+	rq.hr_bodylen = c->c_bodylen;
+	if ((c->c_req = h1_request_write(&rq, &c->c_reqlen)) == NULL)
+		goto out;
+	lim.hl_max_headers = c->c_max_headers;
+	lim.hl_header_bytes = c->c_header_bytes;
+	lim.hl_max_body = c->c_max_body;
+	if ((c->c_rd = h1_reader_new()) == NULL)
+		goto out;
+	h1_reader_start(c->c_rd, &lim, strcmp(req->eq_method, "HEAD") == 0,
+	    &c->c_res);
+	if ((c->c_window = evtimer_new(g->g_eg->e_base, egress_window_cb,
+	    c)) == NULL)
+		goto out;
+	tv.tv_sec = window / 1000;
+	tv.tv_usec = (window % 1000) * 1000;
+	evtimer_add(c->c_window, &tv);
+	if (egress_conn_take(c, key) != NULL) {
+		if (egress_direct_send(c, &rc) == 0 ||
+		    egress_direct_retry(c) == 0)
+			rv = 0;
+	} else if (egress_conn_new(c, key) != NULL)
+		rv = 0;
+out:
+	/* The target and the request may hold secrets; the rest does not. */
+	if (target != NULL)
+		keeper_secret_free(target, strlen(target));
+	if (query != NULL)
+		explicit_bzero(query, strlen(query));
+	if (path != NULL)
+		explicit_bzero(path, strlen(path));
+	curl_free(scheme);
+	curl_free(host);
+	curl_free(port);
+	curl_free(path);
+	curl_free(query);
+	free(key);
+	free(hosthdr);
+	return rv;
 }
 
 struct egress_call *
@@ -1718,6 +2295,12 @@ egress_start(struct egress *e, const struct egress_request *req,
 		memcpy(c->c_body, req->eq_body, c->c_bodylen);
 		c->c_body[c->c_bodylen] = '\0';
 	}
+	/* A client certificate: libcurl's HTTP, which keys reuse by it. */
+	if (!g->g_curl_http && req->eq_cert == NULL) {
+		if (egress_direct_start(c, req, window) == -1)
+			goto nomem;
+		return c;
+	}
 	for (i = 0; i < req->eq_nheaders; i++)
 		if (egress_header_append(c, req->eq_headers[i].ef_name,
 		    req->eq_headers[i].ef_value) == -1)
@@ -1741,6 +2324,8 @@ refuse:
 		curl_easy_cleanup(c->c_easy);
 		c->c_easy = NULL;
 	}
+	if (c->c_window != NULL)
+		evtimer_del(c->c_window);
 	if ((c->c_fail_ev = evtimer_new(e->e_base, egress_fail_cb, c)) ==
 	    NULL) {
 		egress_call_free(c);
@@ -1786,6 +2371,8 @@ egress_gen_free(struct egress_gen *g)
 		return;
 	while ((c = TAILQ_FIRST(&g->g_calls)) != NULL)
 		egress_call_free(c);
+	while (!TAILQ_EMPTY(&g->g_conns))
+		egress_conn_close(TAILQ_FIRST(&g->g_conns));
 	/* Before the share: each pooled handle still counts as its user. */
 	egress_idle_drop(g, 1);
 	if (g->g_sweep != NULL)
@@ -1846,6 +2433,7 @@ egress_reconfigure(struct egress *e, const struct egress_conf *conf,
 		    conf->ec_max_headers : EGRESS_MAX_HEADERS;
 		g->g_header_bytes = conf->ec_header_bytes ?
 		    conf->ec_header_bytes : EGRESS_HEADER_BYTES;
+		g->g_curl_http = conf->ec_curl_http;
 		return 0;
 	}
 	if ((ng = egress_gen_new(e, conf, err, errlen)) == NULL)

@@ -17,6 +17,7 @@
 #include "build.h"
 
 #include <limits.h>
+#include <malloc.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -78,6 +79,22 @@ h1_fail(struct h1_reader *r, enum egress_error e, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(r->r_res->er_msg, sizeof(r->r_res->er_msg), fmt, ap);
 	va_end(ap);
+}
+
+/* zlib's window holds decoded bytes: wiped when zlib lets it go. */
+static voidpf
+h1_zalloc(voidpf opaque, uInt items, uInt size)
+{
+	return calloc(items, size);
+}
+
+static void
+h1_zfree(voidpf opaque, voidpf p)
+{
+	if (p == NULL)
+		return;
+	explicit_bzero(p, malloc_usable_size(p));
+	free(p);
 }
 
 /* --- the request -------------------------------------------------------- */
@@ -436,6 +453,8 @@ h1_cb_headers_complete(http_parser *hp)
 	}
 	if (coding != H1_CODING_NONE) {
 		memset(&r->r_z, 0, sizeof(r->r_z));
+		r->r_z.zalloc = h1_zalloc;
+		r->r_z.zfree = h1_zfree;
 		/* 32: a gzip or a zlib header, whichever comes. */
 		if (inflateInit2(&r->r_z, coding == H1_CODING_GZIP ?
 		    15 + 16 : 15 + 32) != Z_OK)
@@ -506,6 +525,8 @@ h1_inflate(struct h1_reader *r, const char *at, size_t n)
 			/* "deflate" sent raw, without the zlib wrapper. */
 			inflateEnd(&r->r_z);
 			memset(&r->r_z, 0, sizeof(r->r_z));
+			r->r_z.zalloc = h1_zalloc;
+			r->r_z.zfree = h1_zfree;
 			if (inflateInit2(&r->r_z, -15) != Z_OK) {
 				r->r_zinit = 0;
 				return -1;
@@ -579,7 +600,7 @@ static void
 h1_zend(struct h1_reader *r)
 {
 	if (r->r_zinit)
-		inflateEnd(&r->r_z);	/* zlib frees its window: not wiped */
+		inflateEnd(&r->r_z);	/* its window wiped (h1_zfree) */
 	r->r_zinit = 0;
 }
 

@@ -7,9 +7,9 @@
  * Why: libcurl's HTTP layer is about 100,000 instructions a call (the
  * request assembled a byte at a time, every header line matched against
  * its own, a 16 KiB buffer per transfer), most of the keeper's CPU time
- * per proxied request.  libcurl would still resolve, apply the egress
- * policy at connect time and do TLS (CURLOPT_CONNECT_ONLY); the bytes of
- * the exchange would be this file's.  Not used by keeper_egress.c yet.
+ * per proxied request.  libcurl still resolves, applies the egress policy
+ * at connect time and does TLS (CURLOPT_CONNECT_ONLY); the bytes of
+ * the exchange is this file's (keeper_egress.c, egress_direct_*).
  *
  * Secret-derived bytes: the request buffer holds the call's headers and
  * body (wipe it with keeper_secret_free); the result's headers and body

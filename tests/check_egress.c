@@ -171,6 +171,9 @@ srv_handle(struct srv *s, struct bufferevent *bev, const char *req,
 	else if (strncmp(path, "/malformed", 10) == 0)
 		evbuffer_add_printf(out, "HTTP/1.1 200 OK\r\nBad Name: x\r\n"
 		    "Content-Length: 2\r\n\r\nok");
+	else if (strncmp(path, "/extra", 6) == 0)
+		evbuffer_add_printf(out, "HTTP/1.1 200 OK\r\nContent-Length: 2"
+		    "\r\n\r\nokHTTP/1.1 200 OK\r\n\r\n");
 	else if (strncmp(path, "/nocolon", 8) == 0)
 		evbuffer_add_printf(out, "HTTP/1.1 200 OK\r\nno colon here\r\n"
 		    "Content-Length: 2\r\n\r\nok");
@@ -293,6 +296,25 @@ srv_last(struct srv *s)
 
 /* --- driving egress ------------------------------------------------------ */
 
+/*
+ * Every case runs twice: the keeper speaking HTTP/1.1 itself on
+ * connections libcurl makes (the default), and libcurl doing all of it
+ * (ec_curl_http, as for calls with a client certificate).
+ */
+static int	 curl_http;
+
+static void
+engine_direct(void)
+{
+	curl_http = 0;
+}
+
+static void
+engine_curl(void)
+{
+	curl_http = 1;
+}
+
 struct fx {
 	struct event_base	*f_base;
 	struct egress		*f_eg;
@@ -376,6 +398,7 @@ fx_setup(struct fx *f, const char *allow, int allow_http)
 	f->f_conf.ec_calen = sizeof(test_ca) - 1;
 	f->f_conf.ec_timeout_ms = 5000;
 	f->f_conf.ec_max_body = 1 << 20;
+	f->f_conf.ec_curl_http = curl_http;
 	f->f_eg = egress_new(f->f_base, &f->f_conf, err, sizeof(err));
 	ck_assert_msg(f->f_eg != NULL, "egress_new: %s", err);
 }
@@ -825,6 +848,7 @@ START_TEST(test_request_shape)
 	struct got		 g = { 0 };
 	struct egress_request	 req;
 	char			 body[3000];
+	int			 accepts;
 
 	fx_setup(&f, "127.0.0.0/8", 1);
 	memset(&req, 0, sizeof(req));
@@ -874,13 +898,17 @@ START_TEST(test_request_shape)
 	ck_assert(strncmp(srv_last(&f.f_srv), "HEAD /echo?q=a%20b&x=%2F "
 	    "HTTP/1.1\r\nHost: 127.0.0.1:", 43) == 0);
 	got_clear(&g);
+	/* (The echo server answers HEAD with a body: that one is closed.) */
+	accepts = f.f_srv.s_accepts + 1;
 
 	/*
 	 * Calls run on a pooled handle that keeps the options of the
-	 * generation: nothing of the last call's method, body or headers
-	 * carries over to the next.
+	 * generation (libcurl's HTTP), or on one connection (the keeper's):
+	 * nothing of the last call's method, body or headers carries over to
+	 * the next.
 	 */
-	ck_assert_uint_eq(egress_idle_handles(f.f_eg), 1);
+	if (curl_http)
+		ck_assert_uint_eq(egress_idle_handles(f.f_eg), 1);
 	req.eq_method = "GET";
 	call(&f, &req, &g);
 	ck_assert_msg(strncmp(g.g_body, "GET /echo?q=a%20b&x=%2F HTTP/1.1\r\n",
@@ -907,7 +935,10 @@ START_TEST(test_request_shape)
 	ck_assert_ptr_null(strcasestr(g.g_body, "Content-Length"));
 	ck_assert_ptr_null(strstr(g.g_body, "xyz"));
 	got_clear(&g);
-	ck_assert_uint_eq(egress_idle_handles(f.f_eg), 1);
+	if (curl_http)
+		ck_assert_uint_eq(egress_idle_handles(f.f_eg), 1);
+	else
+		ck_assert_int_eq(f.f_srv.s_accepts, accepts);
 	fx_teardown(&f);
 }
 END_TEST
@@ -1215,6 +1246,95 @@ START_TEST(test_handle_reuse)
 }
 END_TEST
 
+/*
+ * The keeper's own connections: one serves call after call; one whose
+ * answer had bytes after it, or whose call was cancelled mid-answer, is
+ * closed; a new generation makes its own.
+ */
+START_TEST(test_direct_conns)
+{
+	struct fx		 f;
+	struct got		 g = { 0 }, g2 = { 0 };
+	struct egress_request	 req;
+	struct egress_call	*c;
+	char			 err[256], ok[512];
+	int			 i;
+
+	fx_setup(&f, "127.0.0.0/8", 1);
+	for (i = 0; i < 5; i++) {
+		get(&f, "/ok", &g);
+		ck_assert_msg(g.g_error == EGRESS_OK, "%s", g.g_msg);
+		ck_assert_int_eq(g.g_reused, i > 0);
+		got_clear(&g);
+	}
+	ck_assert_int_eq(f.f_srv.s_accepts, 1);
+	ck_assert_uint_eq(egress_idle_handles(f.f_eg), 0);
+
+	/* Two at once: two connections, both kept. */
+	memset(&req, 0, sizeof(req));
+	req.eq_method = "GET";
+	/* Its own copy: get() writes f.f_url. */
+	snprintf(ok, sizeof(ok), "%s", fx_url(&f, "/ok"));
+	req.eq_url = ok;
+	ck_assert_ptr_nonnull(egress_start(f.f_eg, &req, got_cb, &g));
+	ck_assert_ptr_nonnull(egress_start(f.f_eg, &req, got_cb, &g2));
+	loop_until(&f, &g.g_done);
+	loop_until(&f, &g2.g_done);
+	ck_assert_int_eq(g.g_error, EGRESS_OK);
+	ck_assert_int_eq(g2.g_error, EGRESS_OK);
+	ck_assert_int_eq(g.g_reused + g2.g_reused, 1);
+	ck_assert_int_eq(f.f_srv.s_accepts, 2);
+	got_clear(&g);
+	got_clear(&g2);
+
+	/*
+	 * Bytes after the answer: the connection is not trusted again, so
+	 * of the two only one is left for two calls at once.
+	 */
+	get(&f, "/extra", &g);
+	ck_assert_msg(g.g_error == EGRESS_OK, "%s", g.g_msg);
+	ck_assert_str_eq(g.g_body, "ok");
+	got_clear(&g);
+	ck_assert_ptr_nonnull(egress_start(f.f_eg, &req, got_cb, &g));
+	ck_assert_ptr_nonnull(egress_start(f.f_eg, &req, got_cb, &g2));
+	loop_until(&f, &g.g_done);
+	loop_until(&f, &g2.g_done);
+	ck_assert_int_eq(g.g_reused + g2.g_reused, 1);
+	ck_assert_int_eq(f.f_srv.s_accepts, 3);
+	got_clear(&g);
+	got_clear(&g2);
+
+	/* Cancelled while the upstream stalls: that connection goes. */
+	req.eq_url = fx_url(&f, "/stall");
+	c = egress_start(f.f_eg, &req, got_cb, &g);
+	ck_assert_ptr_nonnull(c);
+	loop_for(&f, 100);
+	egress_cancel(c);
+	ck_assert_int_eq(g.g_calls, 0);
+	req.eq_url = ok;
+	for (i = 0; i < 3; i++) {
+		call(&f, &req, &g);
+		ck_assert_int_eq(g.g_error, EGRESS_OK);
+		got_clear(&g);
+	}
+	ck_assert_int_eq(f.f_srv.s_accepts, 3);
+
+	/* A new generation: new connections. */
+	f.f_conf.ec_resolve = (char *const []){ (char *)"example.test:80:"
+	    "127.0.0.1" };
+	f.f_conf.ec_nresolve = 1;
+	ck_assert_int_eq(egress_reconfigure(f.f_eg, &f.f_conf, err,
+	    sizeof(err)), 0);
+	get(&f, "/ok", &g);
+	ck_assert_int_eq(g.g_error, EGRESS_OK);
+	ck_assert_int_eq(g.g_reused, 0);
+	ck_assert_int_eq(f.f_srv.s_accepts, 4);
+	got_clear(&g);
+	f.f_conf.ec_nresolve = 0;
+	fx_teardown(&f);
+}
+END_TEST
+
 /* Cancelled calls never call back; egress_free cancels the rest. */
 START_TEST(test_cancel_and_free)
 {
@@ -1395,20 +1515,15 @@ suite_init(void)
 	}
 }
 
-Suite *
-check_suite(void)
+/* The cases that hold for both ways of speaking HTTP. */
+static void
+add_common(TCase *tc)
 {
-	Suite	*s = suite_create("egress");
-	TCase	*tc;
-
-	suite_init();
-	tc = tcase_create("egress");
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_get);
 	tcase_add_test(tc, test_reuse);
 	tcase_add_test(tc, test_idle_close);
 	tcase_add_test(tc, test_dead_reuse);
-	tcase_add_test(tc, test_poll_quiet);
 	tcase_add_test(tc, test_chunked_gzip_continue_fold);
 	tcase_add_test(tc, test_redirect_not_followed);
 	tcase_add_test(tc, test_timeout);
@@ -1419,12 +1534,31 @@ check_suite(void)
 	    sizeof(refusals) / sizeof(refusals[0]));
 	tcase_add_test(tc, test_default_policy);
 	tcase_add_test(tc, test_reconfigure);
-	tcase_add_test(tc, test_handle_reuse);
 	tcase_add_test(tc, test_cancel_and_free);
 	tcase_add_test(tc, test_connect_refused);
 	tcase_add_test(tc, test_result_redact);
+}
+
+Suite *
+check_suite(void)
+{
+	Suite	*s = suite_create("egress");
+	TCase	*tc;
+
+	suite_init();
+	tc = tcase_create("direct");
+	tcase_add_checked_fixture(tc, engine_direct, NULL);
+	add_common(tc);
+	tcase_add_test(tc, test_direct_conns);
+	tcase_add_test(tc, test_poll_quiet);
 	tcase_add_test(tc, test_conf_errors);
 	tcase_add_test(tc, test_init_env);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("libcurl");
+	tcase_add_checked_fixture(tc, engine_curl, NULL);
+	add_common(tc);
+	tcase_add_test(tc, test_handle_reuse);
 	suite_add_tcase(s, tc);
 	return s;
 }
