@@ -253,6 +253,7 @@ struct egress_call {
 						   secrets (a client key) */
 	/* The keeper's own HTTP/1.1 (c_direct), on c_conn. */
 	int			 c_direct;
+	int			 c_https;	/* the URL's scheme */
 	struct egress_conn	*c_conn;
 	char			*c_req;		/* the request, wiped */
 	size_t			 c_reqlen;
@@ -1305,7 +1306,12 @@ egress_check_url(struct egress_call *c, const char *url)
 		egress_fail(c, EGRESS_EREQUEST, "no host in the URL");
 		goto out;
 	}
-	snprintf(c->c_res.er_host, sizeof(c->c_res.er_host), "%s", host);
+	c->c_https = strcmp(scheme, "https") == 0;
+	if (strlen(host) >= sizeof(c->c_res.er_host)) {
+		egress_fail(c, EGRESS_EREQUEST, "host name too long");
+		goto out;
+	}
+	strcpy(c->c_res.er_host, host);
 	if (curl_url_get(c->c_url, CURLUPART_USER, &user, 0) == CURLUE_OK) {
 		egress_fail(c, EGRESS_EREQUEST, "credentials in the URL");
 		goto out;
@@ -1935,8 +1941,7 @@ egress_direct_end(struct egress_call *c, int keep)
 	evtimer_del(c->c_window);
 	if (n != NULL) {
 		if (res->er_error == EGRESS_OK) {
-			snprintf(res->er_ip, sizeof(res->er_ip), "%s",
-			    n->n_ip);
+			memcpy(res->er_ip, n->n_ip, sizeof(res->er_ip));
 			res->er_port = n->n_port;
 			res->er_reused = n->n_used;
 			res->er_timing.et_ttfb = c->c_ttfb - c->c_t0;
@@ -2144,6 +2149,26 @@ egress_window_cb(evutil_socket_t fd, short what, void *arg)
 	egress_gen_maybe_free(g);
 }
 
+/* The strings of parts (to a NULL) end to end, malloc'd; NULL: no memory. */
+static char *
+egress_cat(const char *const *parts)
+{
+	size_t	 len = 0, n, i;
+	char	*s, *p;
+
+	for (i = 0; parts[i] != NULL; i++)
+		len += strlen(parts[i]);
+	if ((s = malloc(len + 1)) == NULL)
+		return NULL;
+	for (p = s, i = 0; parts[i] != NULL; i++) {
+		n = strlen(parts[i]);
+		memcpy(p, parts[i], n);
+		p += n;
+	}
+	*p = '\0';
+	return s;
+}
+
 /*
  * A call on a connection of the keeper's own: the request written whole
  * now, sent at once on an idle connection to the same place, else when
@@ -2158,37 +2183,30 @@ egress_direct_start(struct egress_call *c, const struct egress_request *req,
 	struct h1_request	 rq;
 	struct h1_limits	 lim;
 	struct timeval		 tv;
-	char			*scheme = NULL, *host = NULL, *port = NULL;
-	char			*path = NULL, *query = NULL, *key = NULL;
-	char			*hosthdr = NULL, *target = NULL;
+	const char		*host = c->c_res.er_host;
+	const char		*scheme = c->c_https ? "https" : "http";
+	char			*port = NULL, *path = NULL, *query = NULL;
+	char			*key = NULL, *hosthdr = NULL, *target = NULL;
 	CURLcode		 rc;
 	int			 rv = -1, dflt;
 
 	c->c_direct = 1;
 	c->c_t0 = egress_now_us();
-	if (curl_url_get(c->c_url, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
-	    curl_url_get(c->c_url, CURLUPART_HOST, &host, 0) != CURLUE_OK ||
-	    curl_url_get(c->c_url, CURLUPART_PORT, &port,
+	if (curl_url_get(c->c_url, CURLUPART_PORT, &port,
 	    CURLU_DEFAULT_PORT) != CURLUE_OK ||
 	    curl_url_get(c->c_url, CURLUPART_PATH, &path, 0) != CURLUE_OK)
 		goto out;
 	if (curl_url_get(c->c_url, CURLUPART_QUERY, &query, 0) != CURLUE_OK)
 		query = NULL;
-	dflt = strcmp(port, strcmp(scheme, "https") == 0 ? "443" : "80") == 0;
-	if (asprintf(&key, "%s://%s:%s/", scheme, host, port) == -1) {
-		key = NULL;
+	dflt = strcmp(port, c->c_https ? "443" : "80") == 0;
+	key = egress_cat((const char *[]){ scheme, "://", host, ":", port,
+	    "/", NULL });
+	hosthdr = egress_cat((const char *[]){ host, dflt ? "" : ":",
+	    dflt ? "" : port, NULL });
+	target = egress_cat((const char *[]){ path, query ? "?" : "",
+	    query ? query : "", NULL });
+	if (key == NULL || hosthdr == NULL || target == NULL)
 		goto out;
-	}
-	if (asprintf(&hosthdr, "%s%s%s", host, dflt ? "" : ":",
-	    dflt ? "" : port) == -1) {
-		hosthdr = NULL;
-		goto out;
-	}
-	if (asprintf(&target, "%s%s%s", path, query ? "?" : "",
-	    query ? query : "") == -1) {
-		target = NULL;
-		goto out;
-	}
 	memset(&rq, 0, sizeof(rq));
 	rq.hr_method = req->eq_method;
 	rq.hr_target = target;
@@ -2226,8 +2244,6 @@ out:
 		explicit_bzero(query, strlen(query));
 	if (path != NULL)
 		explicit_bzero(path, strlen(path));
-	curl_free(scheme);
-	curl_free(host);
 	curl_free(port);
 	curl_free(path);
 	curl_free(query);
