@@ -299,10 +299,8 @@ h1_cb_field(http_parser *hp, const char *at, size_t n)
 	memset(h, 0, sizeof(*h));
 	r->r_in_value = 0;
 	r->r_fold = 0;
-	if (h1_grow(&h->eh_name, &h->eh_namelen, at, n) == -1 ||
-	    h1_grow(&h->eh_value, &h->eh_valuelen, "", 0) == -1)
-		return -1;
-	return 0;
+	/* The value is made when it comes (an empty one at the end). */
+	return h1_grow(&h->eh_name, &h->eh_namelen, at, n);
 }
 
 static int
@@ -410,6 +408,9 @@ h1_cb_headers_complete(http_parser *hp)
 			    "header line");
 			return -1;
 		}
+		if (h->eh_value == NULL &&
+		    h1_grow(&h->eh_value, &h->eh_valuelen, "", 0) == -1)
+			return -1;
 		while (h->eh_valuelen > 0 &&
 		    (h->eh_value[h->eh_valuelen - 1] == ' ' ||
 		    h->eh_value[h->eh_valuelen - 1] == '\t'))
