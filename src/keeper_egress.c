@@ -254,6 +254,8 @@ struct egress_call {
 	/* The keeper's own HTTP/1.1 (c_direct), on c_conn. */
 	int			 c_direct;
 	int			 c_https;	/* the URL's scheme */
+	int			 c_port;	/* read by egress_url_fast */
+	char			*c_target;	/* path and query, wiped */
 	struct egress_conn	*c_conn;
 	char			*c_req;		/* the request, wiped */
 	size_t			 c_reqlen;
@@ -1266,9 +1268,126 @@ egress_window_ms(const struct egress_gen *g, const struct egress_request *req)
 	return ms > 24 * 3600 * 1000 ? 24 * 3600 * 1000 : (long)ms;
 }
 
-/* The URL: parsed, scheme and literal host judged, no credentials. */
+/*
+ * A host egress_url_fast may read itself: labels of lower-case letters,
+ * digits and '-', and either a dotted-quad IPv4 address or a name whose
+ * last label is not all digits.  Anything else (an IPv4 shorthand such as
+ * 127.1 or 2130706433, which libcurl rewrites, a trailing dot, upper
+ * case) is left to libcurl's parser.
+ */
 static int
-egress_check_url(struct egress_call *c, const char *url)
+egress_host_plain(const char *h, size_t n)
+{
+	size_t	 i, labels = 0, len = 0, v = 0;
+	int	 digits = 1, quad = 1;
+
+	for (i = 0; i <= n; i++) {
+		if (i < n && h[i] != '.') {
+			if (h[i] < '0' || h[i] > '9')
+				digits = 0;
+			else
+				v = v * 10 + (size_t)(h[i] - '0');
+			if (++len > 63)
+				return 0;
+			continue;
+		}
+		if (len == 0 || h[i - 1] == '-' || h[i - len] == '-')
+			return 0;
+		if (!digits || len > 3 || v > 255 ||
+		    (len > 1 && h[i - len] == '0'))
+			quad = 0;
+		labels++;
+		if (i == n)
+			break;
+		len = v = 0;
+		digits = 1;
+	}
+	/* digits: the last label is all digits. */
+	return digits ? quad && labels == 4 : 1;
+}
+
+/* Characters of a path or query that libcurl passes on as they are. */
+static int
+egress_url_char(int ch)
+{
+	return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+	    (ch >= '0' && ch <= '9') ||
+	    (ch != '\0' && strchr("-._~!$&'()*+,;=:@/?%", ch) != NULL);
+}
+
+/*
+ * The common URL read without libcurl's parser, which was a tenth of a
+ * direct call's work: "http[s]://host[:port]/path[?query]", the host as
+ * egress_host_plain allows, no dot segment in the path (libcurl would
+ * remove it), no fragment, no empty query, nothing but egress_url_char.
+ * 0 and the call's scheme, host, port and target set; -1: let libcurl
+ * read (and judge) it, as every URL of a call through libcurl's HTTP.
+ * What libcurl then connects to is made of these parts
+ * (egress_direct_start), so the host judged is the host connected to.
+ */
+static int
+egress_url_fast(struct egress_call *c, const char *url)
+{
+	const char	*h, *p, *path;
+	size_t		 hl;
+	long		 port;
+	int		 https, query = 0;
+
+	if (strncmp(url, "https://", 8) == 0) {
+		https = 1;
+		h = url + 8;
+	} else if (strncmp(url, "http://", 7) == 0 &&
+	    c->c_gen->g_policy.np_allow_http) {
+		https = 0;
+		h = url + 7;
+	} else
+		return -1;
+	for (p = h; (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') ||
+	    *p == '-' || *p == '.'; p++)
+		;
+	hl = (size_t)(p - h);
+	if (hl == 0 || hl >= sizeof(c->c_res.er_host) ||
+	    !egress_host_plain(h, hl))
+		return -1;
+	port = https ? 443 : 80;
+	if (*p == ':') {
+		if (*++p < '1' || *p > '9')
+			return -1;
+		for (port = 0; *p >= '0' && *p <= '9'; p++)
+			if ((port = port * 10 + (*p - '0')) > 65535)
+				return -1;
+	}
+	if (*p != '/')
+		return -1;
+	for (path = p; *p != '\0'; p++) {
+		if (!egress_url_char((unsigned char)*p))
+			return -1;
+		if (*p == '?') {
+			if (p[1] == '\0')
+				return -1;
+			query = 1;
+		} else if (!query && *p == '/' && p[1] == '.' &&
+		    (p[2] == '/' || p[2] == '?' || p[2] == '\0' ||
+		    (p[2] == '.' && (p[3] == '/' || p[3] == '?' ||
+		    p[3] == '\0'))))
+			return -1;
+	}
+	if ((c->c_target = strdup(path)) == NULL)
+		return -1;
+	memcpy(c->c_res.er_host, h, hl);
+	c->c_res.er_host[hl] = '\0';
+	c->c_https = https;
+	c->c_port = (int)port;
+	return 0;
+}
+
+/*
+ * The URL: parsed, scheme and literal host judged, no credentials.  A
+ * call the keeper makes itself (direct) may have it read by
+ * egress_url_fast.
+ */
+static int
+egress_check_url(struct egress_call *c, const char *url, int direct)
 {
 	struct egress_gen	*g = c->c_gen;
 	const unsigned char	*p;
@@ -1284,6 +1403,14 @@ egress_check_url(struct egress_call *c, const char *url)
 		}
 	if (p - (const unsigned char *)url > EGRESS_URL_MAX) {
 		egress_fail(c, EGRESS_EREQUEST, "URL too long");
+		return -1;
+	}
+	if (direct && egress_url_fast(c, url) == 0) {
+		if (netpolicy_host_allowed(&g->g_policy, c->c_res.er_host,
+		    &why))
+			return 0;
+		egress_fail(c, EGRESS_EPOLICY, "destination %.100s refused: %s",
+		    c->c_res.er_host, why);
 		return -1;
 	}
 	if ((c->c_url = curl_url()) == NULL) {
@@ -1514,6 +1641,8 @@ egress_call_free(struct egress_call *c)
 	if (c->c_window != NULL)
 		event_free(c->c_window);
 	keeper_secret_free(c->c_req, c->c_reqlen);
+	if (c->c_target != NULL)
+		keeper_secret_free(c->c_target, strlen(c->c_target));
 	h1_reader_free(c->c_rd);
 	egress_result_clear(&c->c_res);
 	keeper_secret_free(c, sizeof(*c));
@@ -2149,6 +2278,21 @@ egress_window_cb(evutil_socket_t fd, short what, void *arg)
 	egress_gen_maybe_free(g);
 }
 
+/* The decimal digits of v and a NUL (at most 11 bytes). */
+static void
+egress_utoa(char *buf, unsigned int v)
+{
+	char	 tmp[12];
+	size_t	 n = 0;
+
+	do
+		tmp[n++] = (char)('0' + v % 10);
+	while ((v /= 10) != 0);
+	while (n > 0)
+		*buf++ = tmp[--n];
+	*buf = '\0';
+}
+
 /* The strings of parts (to a NULL) end to end, malloc'd; NULL: no memory. */
 static char *
 egress_cat(const char *const *parts)
@@ -2187,24 +2331,36 @@ egress_direct_start(struct egress_call *c, const struct egress_request *req,
 	const char		*scheme = c->c_https ? "https" : "http";
 	char			*port = NULL, *path = NULL, *query = NULL;
 	char			*key = NULL, *hosthdr = NULL, *target = NULL;
+	char			 pbuf[8];
 	CURLcode		 rc;
 	int			 rv = -1, dflt;
 
 	c->c_direct = 1;
 	c->c_t0 = egress_now_us();
-	if (curl_url_get(c->c_url, CURLUPART_PORT, &port,
-	    CURLU_DEFAULT_PORT) != CURLUE_OK ||
-	    curl_url_get(c->c_url, CURLUPART_PATH, &path, 0) != CURLUE_OK)
-		goto out;
-	if (curl_url_get(c->c_url, CURLUPART_QUERY, &query, 0) != CURLUE_OK)
-		query = NULL;
-	dflt = strcmp(port, c->c_https ? "443" : "80") == 0;
-	key = egress_cat((const char *[]){ scheme, "://", host, ":", port,
+	if (c->c_url == NULL) {
+		/* egress_url_fast read it: the target is the call's. */
+		egress_utoa(pbuf, (unsigned int)c->c_port);
+		dflt = c->c_port == (c->c_https ? 443 : 80);
+		target = c->c_target;
+		c->c_target = NULL;
+	} else {
+		if (curl_url_get(c->c_url, CURLUPART_PORT, &port,
+		    CURLU_DEFAULT_PORT) != CURLUE_OK ||
+		    curl_url_get(c->c_url, CURLUPART_PATH, &path, 0) !=
+		    CURLUE_OK)
+			goto out;
+		if (curl_url_get(c->c_url, CURLUPART_QUERY, &query, 0) !=
+		    CURLUE_OK)
+			query = NULL;
+		snprintf(pbuf, sizeof(pbuf), "%s", port);
+		dflt = strcmp(port, c->c_https ? "443" : "80") == 0;
+		target = egress_cat((const char *[]){ path, query ? "?" : "",
+		    query ? query : "", NULL });
+	}
+	key = egress_cat((const char *[]){ scheme, "://", host, ":", pbuf,
 	    "/", NULL });
 	hosthdr = egress_cat((const char *[]){ host, dflt ? "" : ":",
-	    dflt ? "" : port, NULL });
-	target = egress_cat((const char *[]){ path, query ? "?" : "",
-	    query ? query : "", NULL });
+	    dflt ? "" : pbuf, NULL });
 	if (key == NULL || hosthdr == NULL || target == NULL)
 		goto out;
 	memset(&rq, 0, sizeof(rq));
@@ -2262,6 +2418,7 @@ egress_start(struct egress *e, const struct egress_request *req,
 	const char			*why = NULL;
 	size_t				 i;
 	long				 window;
+	int				 direct;
 
 	if ((c = calloc(1, sizeof(*c))) == NULL)
 		return NULL;
@@ -2290,7 +2447,9 @@ egress_start(struct egress *e, const struct egress_request *req,
 		egress_fail(c, EGRESS_EREQUEST, "%s", why);
 		goto refuse;
 	}
-	if (req->eq_url == NULL || egress_check_url(c, req->eq_url) == -1) {
+	direct = !g->g_curl_http && req->eq_cert == NULL;
+	if (req->eq_url == NULL ||
+	    egress_check_url(c, req->eq_url, direct) == -1) {
 		if (req->eq_url == NULL)
 			egress_fail(c, EGRESS_EREQUEST, "no URL");
 		goto refuse;
@@ -2312,7 +2471,7 @@ egress_start(struct egress *e, const struct egress_request *req,
 		c->c_body[c->c_bodylen] = '\0';
 	}
 	/* A client certificate: libcurl's HTTP, which keys reuse by it. */
-	if (!g->g_curl_http && req->eq_cert == NULL) {
+	if (direct) {
 		if (egress_direct_start(c, req, window) == -1)
 			goto nomem;
 		return c;

@@ -1002,6 +1002,17 @@ static const struct refusal refusals[] = {
 	    EGRESS_EPOLICY, "refused: carrier-grade NAT address" },
 	{ "GET", "http://10.0.0.1:%d/", NULL, NULL,
 	    EGRESS_EPOLICY, "refused: private address" },
+	/* IPv4 shorthands, read as libcurl reads them, whoever speaks. */
+	{ "GET", "http://167772161:%d/", NULL, NULL,
+	    EGRESS_EPOLICY, "refused: private address" },
+	{ "GET", "http://10.1:%d/", NULL, NULL,
+	    EGRESS_EPOLICY, "refused: private address" },
+	{ "GET", "http://0xa9.254.169.254:%d/", NULL, NULL,
+	    EGRESS_EPOLICY, "refused: link-local address" },
+	{ "GET", "http://169.254.169.254.:%d/", NULL, NULL,
+	    EGRESS_EPOLICY, "refused: link-local address" },
+	{ "GET", "http://LocalHost:%d/ok", NULL, NULL,
+	    EGRESS_EPOLICY, "localhost is never an upstream" },
 };
 
 /*
@@ -1335,6 +1346,55 @@ START_TEST(test_direct_conns)
 }
 END_TEST
 
+/*
+ * URLs the keeper reads itself and those it leaves to libcurl's parser
+ * reach the upstream alike: dot segments removed, a fragment dropped, an
+ * empty query and upper case as libcurl sends them.
+ */
+START_TEST(test_url_forms)
+{
+	static const struct {
+		const char	*path;
+		const char	*line;
+	} forms[] = {
+		{ "/echo?a=1&b=%2F", "GET /echo?a=1&b=%2F HTTP/1.1\r\n" },
+		{ "/x/../echo/./y?q", "GET /echo/y?q HTTP/1.1\r\n" },
+		{ "/echo#frag", "GET /echo HTTP/1.1\r\n" },
+		{ "/echo?", "GET /echo? HTTP/1.1\r\n" },
+		{ "/Echo/.well-known", "GET /Echo/.well-known HTTP/1.1\r\n" },
+	};
+	struct fx		 f;
+	struct got		 g = { 0 };
+	struct egress_request	 req;
+	char			 url[256];
+	const char		*line;
+	size_t			 i;
+
+	fx_setup(&f, "127.0.0.0/8", 1);
+	memset(&req, 0, sizeof(req));
+	req.eq_method = "GET";
+	req.eq_url = url;
+	for (i = 0; i < sizeof(forms) / sizeof(forms[0]); i++) {
+		snprintf(url, sizeof(url), "http://127.0.0.1:%d%s",
+		    f.f_srv.s_port, forms[i].path);
+		line = forms[i].line;
+		call(&f, &req, &g);
+		ck_assert_msg(g.g_error == EGRESS_OK, "%s: %s", url, g.g_msg);
+		ck_assert_msg(strncmp(srv_last(&f.f_srv), line,
+		    strlen(line)) == 0, "%s: %.40s", url, srv_last(&f.f_srv));
+		got_clear(&g);
+	}
+	/* Upper case in the host: the same host, the same Host header. */
+	snprintf(url, sizeof(url), "HTTP://127.0.0.1:%d/echo", f.f_srv.s_port);
+	call(&f, &req, &g);
+	ck_assert_msg(g.g_error == EGRESS_OK, "%s", g.g_msg);
+	ck_assert_ptr_nonnull(strstr(srv_last(&f.f_srv), "\r\nHost: "
+	    "127.0.0.1:"));
+	got_clear(&g);
+	fx_teardown(&f);
+}
+END_TEST
+
 /* Cancelled calls never call back; egress_free cancels the rest. */
 START_TEST(test_cancel_and_free)
 {
@@ -1534,6 +1594,7 @@ add_common(TCase *tc)
 	    sizeof(refusals) / sizeof(refusals[0]));
 	tcase_add_test(tc, test_default_policy);
 	tcase_add_test(tc, test_reconfigure);
+	tcase_add_test(tc, test_url_forms);
 	tcase_add_test(tc, test_cancel_and_free);
 	tcase_add_test(tc, test_connect_refused);
 	tcase_add_test(tc, test_result_redact);
