@@ -1185,25 +1185,31 @@ static const char *const egress_methods[] = {
 };
 
 /* Headers whose value the keeper and libcurl own: framing and routing. */
-static const char *const egress_reserved[] = {
-	"host", "content-length", "transfer-encoding", "connection",
-	"keep-alive", "proxy-connection", "te", "trailer", "upgrade", "expect"
+static const struct {
+	const char	*r_name;
+	size_t		 r_len;		/* compared first */
+} egress_reserved[] = {
+	{ "host", 4 }, { "content-length", 14 }, { "transfer-encoding", 17 },
+	{ "connection", 10 }, { "keep-alive", 10 }, { "proxy-connection", 16 },
+	{ "te", 2 }, { "trailer", 7 }, { "upgrade", 7 }, { "expect", 6 }
 };
 
 static const char *
 egress_check_field(const struct egress_field *f)
 {
 	const unsigned char	*p;
-	size_t			 i;
+	size_t			 i, len;
 
 	if (f->ef_name == NULL || f->ef_name[0] == '\0' || f->ef_value == NULL)
 		return "empty header name";
 	for (p = (const unsigned char *)f->ef_name; *p != '\0'; p++)
 		if (!egress_tchar(*p))
 			return "invalid character in a header name";
+	len = (size_t)(p - (const unsigned char *)f->ef_name);
 	for (i = 0; i < sizeof(egress_reserved) / sizeof(egress_reserved[0]);
 	    i++)
-		if (strcasecmp(f->ef_name, egress_reserved[i]) == 0)
+		if (egress_reserved[i].r_len == len &&
+		    strcasecmp(f->ef_name, egress_reserved[i].r_name) == 0)
 			return "a header the keeper sets itself";
 	/* Reject, never strip: CR, LF, NUL and other controls but HTAB. */
 	for (p = (const unsigned char *)f->ef_value; *p != '\0'; p++)

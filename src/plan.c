@@ -271,15 +271,22 @@ plan_get_fields(struct ipc_msg *m, struct plan_field **out, size_t *nout,
 int
 plan_header_reserved(const char *name)
 {
-	static const char *const reserved[] = {
-		"host", "content-length", "transfer-encoding", "connection",
-		"keep-alive", "upgrade", "te", "trailer", "expect",
-		"proxy-authorization", "proxy-connection",
+	/* Lengths first: every header of every call is asked about. */
+	static const struct {
+		const char	*r_name;
+		size_t		 r_len;
+	} reserved[] = {
+		{ "host", 4 }, { "content-length", 14 },
+		{ "transfer-encoding", 17 }, { "connection", 10 },
+		{ "keep-alive", 10 }, { "upgrade", 7 }, { "te", 2 },
+		{ "trailer", 7 }, { "expect", 6 }, { "proxy-authorization", 19 },
+		{ "proxy-connection", 16 },
 	};
-	size_t	 i;
+	size_t	 i, len = strlen(name);
 
 	for (i = 0; i < sizeof(reserved) / sizeof(reserved[0]); i++)
-		if (strcasecmp(name, reserved[i]) == 0)
+		if (reserved[i].r_len == len &&
+		    strcasecmp(name, reserved[i].r_name) == 0)
 			return 1;
 	return 0;
 }
