@@ -2206,10 +2206,19 @@ egress_conn_event(struct egress_conn *n, short what)
 {
 	struct egress_call	*c = n->n_call;
 	CURLcode		 rc;
+	size_t			 got;
+	char			 stray;
 
 	if (c == NULL) {
-		/* Idle, and the upstream closed it or spoke out of turn. */
-		egress_conn_close(n);
+		/*
+		 * Idle and readable: the upstream closed it or spoke out of
+		 * turn (closed), or sent TLS records that carry no data, as
+		 * a TLS 1.3 server's session tickets (kept).
+		 */
+		rc = curl_easy_recv(n->n_easy, &stray, 1, &got);
+		explicit_bzero(&stray, sizeof(stray));
+		if (rc != CURLE_AGAIN)
+			egress_conn_close(n);
 		return;
 	}
 	if ((what & EV_WRITE) && c->c_reqoff < c->c_reqlen &&
