@@ -543,7 +543,8 @@ cache_transformable(const struct conn_request *cr)
 	if (cr->cr_response_body.ct_tmpl == NULL)
 		return 1;
 	return (tmpl_usage(cr->cr_response_body.ct_tmpl)->tu_flags &
-	    ~(unsigned int)(TMPL_USES_RESPONSE | TMPL_USES_TENANT)) == 0;
+	    ~(unsigned int)(TMPL_USES_RESPONSE | TMPL_USES_RESPONSE_WHOLE |
+	    TMPL_USES_TENANT)) == 0;
 }
 
 /* What a namespace takes from its definition in generation sn. */

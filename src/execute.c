@@ -1876,9 +1876,15 @@ execute_respond(struct conn *c, const struct result *rs,
 	if (entry != NULL && (text = cache_entry_output(entry, &len)) != NULL)
 		goto reply;
 	execute_mark(&t0);
+	/*
+	 * The headers, lower-cased and joined, only for a template that may
+	 * read them: most read response.body alone.
+	 */
 	if ((g = tval_dict()) == NULL || (resp = tval_dict()) == NULL ||
-	    (h = execute_response_headers(rs)) == NULL ||
-	    tval_dict_set(resp, "headers", h) == -1 ||
+	    ((tmpl_usage(cr->cr_response_body.ct_tmpl)->tu_flags &
+	    TMPL_USES_RESPONSE_WHOLE) &&
+	    ((h = execute_response_headers(rs)) == NULL ||
+	    tval_dict_set(resp, "headers", h) == -1)) ||
 	    tval_dict_set(resp, "status_code", tval_int(status)) == -1 ||
 	    tval_dict_set(resp, "body", execute_text_value(rs->rs_body,
 	    rs->rs_bodylen, 0)) == -1)

@@ -44,7 +44,8 @@ static const char	 registry[] =
 "  \"url\": \"https://api.example.com/x\"},"
 " {\"name\": \"Shaped\", \"permalink\": \"shaped\","
 "  \"url\": \"https://api.example.com/x\","
-"  \"response_body\": \"{{ response.body }}/{{ tenant_id }}\"},"
+"  \"response_body\": \"{{ response.body }}/{{ response.headers.etag }}/"
+"{{ tenant_id }}\"},"
 " {\"name\": \"Personal\", \"permalink\": \"personal\","
 "  \"url\": \"https://api.example.com/x\","
 "  \"response_body\": \"{{ response.body }}/{{ user.id }}\"},"
@@ -1248,7 +1249,7 @@ START_TEST(test_output)
 	size_t			 len;
 	const char		*out;
 
-	/* response.* and tenant_id only: the output is kept. */
+	/* response.* (headers too) and tenant_id only: the output is kept. */
 	ck_assert_int_eq(store("shaped", "o", T0, cc), 1);
 	mkplan(&pl, "shaped", "o");
 	ck_assert_int_eq(look(&pl, T0 + SEC, &t), CACHE_HIT);

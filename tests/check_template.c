@@ -875,6 +875,51 @@ END_TEST
 
 /* --- usage and validation ------------------------------------------------ */
 
+/*
+ * The worker builds response.headers only for a template that may read
+ * them: any use of response but .body and .status_code (by attribute or
+ * literal key) counts.
+ */
+START_TEST(usage_response_whole)
+{
+	static const struct {
+		const char	*src;
+		int		 whole;
+	} cases[] = {
+		{ "{{ response.body }}{{ response.status_code }}", 0 },
+		{ "{{ response['body'] | from_json }}", 0 },
+		{ "{% set rows = (response.body | from_json)['items'] %}"
+		    "{% for r in rows %}{{ r.id }}{% endfor %}", 0 },
+		{ "{{ tenant_id }}", 0 },
+		{ "{{ response.headers['x-a'] }}", 1 },
+		{ "{{ response.body }}{{ response['headers'] }}", 1 },
+		{ "{{ response }}", 1 },
+		{ "{{ response | tojson }}", 1 },
+		{ "{{ response[key] }}", 1 },
+		{ "{% for k in response %}{{ k }}{% endfor %}", 1 },
+		{ "{% set r = response %}{{ r.headers }}", 1 },
+		{ "{{ response | attr('headers') }}", 1 },
+		{ "{% macro m(x) %}{{ x.headers }}{% endmacro %}"
+		    "{{ m(response) }}", 1 },
+		{ "{% macro m() %}{{ response.headers }}{% endmacro %}{{ m() }}",
+		    1 },
+		{ "{{ response.keys() | list }}", 1 },
+	};
+	struct tmpl	*t;
+	size_t		 i;
+	int		 whole;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		t = compile_ok(cases[i].src);
+		whole = (tmpl_usage(t)->tu_flags &
+		    TMPL_USES_RESPONSE_WHOLE) != 0;
+		ck_assert_msg(whole == cases[i].whole, "%s: %d", cases[i].src,
+		    whole);
+		tmpl_free(t);
+	}
+}
+END_TEST
+
 START_TEST(usage_lists)
 {
 	struct tmpl			*t;
@@ -1092,6 +1137,7 @@ check_suite(void)
 
 	tc = tcase_create("validate");
 	tcase_add_test(tc, usage_lists);
+	tcase_add_test(tc, usage_response_whole);
 	tcase_add_test(tc, validate_matrix);
 	tcase_add_test(tc, validate_host);
 	suite_add_tcase(s, tc);

@@ -253,6 +253,25 @@ usage_secret(struct tmpl *t, const struct tnode *call, const char *name)
 	return 0;
 }
 
+/* response.body, response.status_code, or the same with a literal key. */
+static int
+response_narrow(const struct tnode *n)
+{
+	const char	*key;
+
+	if (n->n_a == NULL || n->n_a->n_kind != N_NAME ||
+	    strcmp(n->n_a->n_name, "response") != 0)
+		return 0;
+	if (n->n_kind == N_GETATTR)
+		key = n->n_name;
+	else if (n->n_kind == N_GETITEM && n->n_b->n_kind == N_CONST &&
+	    n->n_b->n_val->tv_type == TV_STR)
+		key = n->n_b->n_val->u.s.p;
+	else
+		return 0;
+	return strcmp(key, "body") == 0 || strcmp(key, "status_code") == 0;
+}
+
 /* One pass over the AST collects every usage bit and name list. */
 static int
 usage_cb(struct tnode *n, void *arg)
@@ -265,6 +284,8 @@ usage_cb(struct tnode *n, void *arg)
 	switch (n->n_kind) {
 	case N_NAME:
 		u->tu_flags |= name_flag(n->n_name);
+		if (strcmp(n->n_name, "response") == 0)
+			t->t_resp_names++;
 		break;
 	case N_CALL:
 		if (is_builtin_name(n->n_a, FN_GET_SECRET)) {
@@ -285,12 +306,14 @@ usage_cb(struct tnode *n, void *arg)
 		}
 		break;
 	case N_GETATTR:
+		t->t_resp_narrow += response_narrow(n);
 		if (n->n_a->n_kind == N_NAME &&
 		    strcmp(n->n_a->n_name, "pathParams") == 0 &&
 		    usage_pathparam(t, n->n_name, n->n_a) == -1)
 			return -1;
 		break;
 	case N_GETITEM:
+		t->t_resp_narrow += response_narrow(n);
 		if (n->n_a->n_kind == N_NAME &&
 		    strcmp(n->n_a->n_name, "pathParams") == 0 &&
 		    n->n_b->n_kind == N_CONST && n->n_b->n_val->tv_type == TV_STR &&
@@ -892,6 +915,8 @@ analyze_run(struct tmpl *t, struct tmpl_error *err)
 		tmpl_seterr(err, 1, 1, "out of memory");
 		return -1;
 	}
+	if (t->t_resp_names > t->t_resp_narrow)
+		t->t_usage.tu_flags |= TMPL_USES_RESPONSE_WHOLE;
 	free(t->t_keycalls);
 	t->t_keycalls = NULL;
 	t->t_nkeycalls = t->t_ckeycalls = 0;

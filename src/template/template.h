@@ -88,6 +88,12 @@ int		 tmpl_validate(const struct tmpl *, enum tmpl_field,
 #define TMPL_USES_PATHPARAMS	0x0100	/* pathParams.* */
 #define TMPL_USES_STEPS		0x0200	/* steps.* */
 #define TMPL_USES_REQUEST	0x0400	/* request.* */
+/*
+ * response used otherwise than as response.body or response.status_code
+ * (response.headers, response passed, iterated, indexed by a variable):
+ * only then does the worker build the headers for it.
+ */
+#define TMPL_USES_RESPONSE_WHOLE 0x0800
 
 struct tmpl_usage {
 	unsigned int	  tu_flags;

@@ -239,6 +239,8 @@ struct tmpl {
 	struct tnode	*t_root;
 	struct tmpl_usage t_usage;
 	int		 t_literal;
+	/* "response" names, and those read as .body or .status_code */
+	size_t		 t_resp_names, t_resp_narrow;
 	struct tval	**t_consts;	/* immortal constants, freed with us */
 	size_t		 t_nconsts;
 	size_t		 t_cconsts;
