@@ -536,7 +536,7 @@ egress_socket_cb(CURL *easy, curl_socket_t s, int what, void *arg,
 	struct egress_sock	*so;
 	short			 flags = 0;
 
-	/* Once the keeper speaks on a connection, its events are the keeper's. */
+	/* A connection the keeper speaks on: its events are the keeper's. */
 	if (s >= 0 && (size_t)s < g->g_nsocks && g->g_socks[s].s_dconn != NULL)
 		return 0;
 	if (what == CURL_POLL_REMOVE) {

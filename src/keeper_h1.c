@@ -48,8 +48,8 @@ struct h1_reader {
 	int			 r_in_body;	/* header lines are trailers */
 	int			 r_in_status;	/* the reason phrase goes on */
 	const char		*r_buf;		/* being parsed */
-	char			 r_last;	/* last byte of the one before */
-	int			 r_fold;	/* a folded line's text is next */
+	char			 r_last;	/* last byte of the last buffer */
+	int			 r_fold;	/* a folded line comes next */
 	int			 r_done;
 	int			 r_keepalive;
 	size_t			 r_hcap;	/* er_headers slots */

@@ -366,8 +366,8 @@ END_TEST
 START_TEST(test_body_limit)
 {
 	struct h1_limits	 l = lim;
-	const char		*cl = "HTTP/1.1 200 OK\r\nContent-Length: 11\r\n"
-	    "\r\nhello world";
+	const char		*cl = "HTTP/1.1 200 OK\r\n"
+	    "Content-Length: 11\r\n\r\nhello world";
 	const char		*ch = "HTTP/1.1 200 OK\r\nTransfer-Encoding: "
 	    "chunked\r\n\r\n6\r\nhello \r\n5\r\nworld\r\n0\r\n\r\n";
 	size_t			 used;
