@@ -48,7 +48,7 @@ struct h1_reader {
 	int			 r_in_body;	/* header lines are trailers */
 	int			 r_in_status;	/* the reason phrase goes on */
 	const char		*r_buf;		/* being parsed */
-	char			 r_last;	/* last byte of the last buffer */
+	char			 r_last;	/* previous buffer's end */
 	int			 r_fold;	/* a folded line comes next */
 	int			 r_done;
 	int			 r_keepalive;
