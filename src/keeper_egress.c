@@ -837,19 +837,27 @@ egress_handle_get(struct egress_gen *g)
 void
 egress_result_clear(struct egress_result *res)
 {
-	size_t	 i;
+	struct egress_header	*h;
+	size_t			 i;
 
 	if (res->er_headers != NULL) {
 		for (i = 0; i < res->er_nheaders; i++) {
-			keeper_secret_free(res->er_headers[i].eh_name,
-			    res->er_headers[i].eh_namelen + 1);
-			keeper_secret_free(res->er_headers[i].eh_value,
-			    res->er_headers[i].eh_valuelen + 1);
+			h = &res->er_headers[i];
+			if (h->eh_own & EH_OWN_NAME)
+				keeper_secret_free(h->eh_name,
+				    h->eh_namelen + 1);
+			if (h->eh_own & EH_OWN_VALUE)
+				keeper_secret_free(h->eh_value,
+				    h->eh_valuelen + 1);
 		}
 		free(res->er_headers);
 	}
 	res->er_headers = NULL;
 	res->er_nheaders = 0;
+	keeper_secret_free(res->er_arena, res->er_arenacap);
+	res->er_arena = NULL;
+	res->er_arenalen = 0;
+	res->er_arenacap = 0;
 	keeper_secret_free(res->er_body, res->er_bodylen + 1);
 	res->er_body = NULL;
 	res->er_bodylen = 0;
@@ -877,13 +885,26 @@ egress_result_redact(struct egress_result *res, struct redact *r)
 	size_t			 i;
 	int			 n, total = 0;
 
+	/*
+	 * A string in the arena is left there when it is replaced (the
+	 * arena is wiped whole when the result is cleared); its replacement
+	 * is the header's own.
+	 */
 	for (i = 0; i < res->er_nheaders; i++) {
 		h = &res->er_headers[i];
-		if ((n = redact_apply(r, &h->eh_name, &h->eh_namelen)) == -1)
+		if ((n = redact_apply_mode(r, &h->eh_name, &h->eh_namelen,
+		    REDACT_SAMPLED | (h->eh_own & EH_OWN_NAME ? 0 :
+		    REDACT_KEEP))) == -1)
 			return -1;
+		if (n > 0)
+			h->eh_own |= EH_OWN_NAME;
 		total += n;
-		if ((n = redact_apply(r, &h->eh_value, &h->eh_valuelen)) == -1)
+		if ((n = redact_apply_mode(r, &h->eh_value, &h->eh_valuelen,
+		    REDACT_SAMPLED | (h->eh_own & EH_OWN_VALUE ? 0 :
+		    REDACT_KEEP))) == -1)
 			return -1;
+		if (n > 0)
+			h->eh_own |= EH_OWN_VALUE;
 		total += n;
 	}
 	if (res->er_body != NULL) {
@@ -1069,6 +1090,7 @@ egress_header_add(struct egress_call *c, const char *line, size_t n)
 		free(h->eh_name);
 		return -1;
 	}
+	h->eh_own = EH_OWN_NAME | EH_OWN_VALUE;
 	res->er_nheaders++;
 	return 0;
 }

@@ -84,13 +84,21 @@ enum egress_error {
 	EGRESS_EINTERNAL	/* out of memory, libcurl refused an option */
 };
 
-/* A response header as received: several with one name stay several. */
+/*
+ * A response header as received: several with one name stay several.
+ * The name and the value are each malloc'd on their own (the eh_own bit
+ * set) or live in the result's er_arena (the reader's way: one buffer for
+ * the whole header block instead of two allocations a line).
+ */
 struct egress_header {
 	char		*eh_name;
 	size_t		 eh_namelen;
 	char		*eh_value;	/* NUL-terminated; may contain NUL */
 	size_t		 eh_valuelen;
+	int		 eh_own;	/* EH_OWN_* */
 };
+#define EH_OWN_NAME	0x01
+#define EH_OWN_VALUE	0x02
 
 /* Microseconds since the call started, as libcurl counts them. */
 struct egress_timing {
@@ -107,6 +115,9 @@ struct egress_result {
 	int		 er_status;	/* HTTP status, when EGRESS_OK */
 	struct egress_header *er_headers;
 	size_t		 er_nheaders;
+	char		*er_arena;	/* header strings not eh_own */
+	size_t		 er_arenalen;
+	size_t		 er_arenacap;
 	char		*er_body;	/* NUL-terminated; the decoded body */
 	size_t		 er_bodylen;
 	struct egress_timing er_timing;
@@ -120,7 +131,7 @@ struct egress_result {
  * Called once per call that was not cancelled, never from inside
  * egress_start.  The result and everything it points to is freed (wiped)
  * when the callback returns, except buffers the callback took: set
- * er_body (or er_headers) to NULL to take it, and wipe it before freeing
+ * er_body to NULL to take it, and wipe it before freeing
  * (keeper_secret_free).  The callback may start and cancel other calls; it
  * must not call egress_free.
  */

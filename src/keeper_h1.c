@@ -33,6 +33,7 @@
 
 #define H1_BODY_CHUNK	16384
 #define H1_INFLATE_OUT	16384
+#define H1_ARENA	512	/* first size of the header arena */
 
 struct h1_reader {
 	http_parser		 r_hp;
@@ -198,21 +199,60 @@ h1_result_drop(struct h1_reader *r)
 	r->r_bodycap = 0;
 }
 
-/* *pp (len bytes and a NUL) grown by n bytes of s; the old copy wiped. */
+/*
+ * The arena that holds the header block's strings grown to take need more
+ * bytes: a new buffer, every string moved over, the old one wiped.
+ */
 static int
-h1_grow(char **pp, size_t *lenp, const char *s, size_t n)
+h1_arena_grow(struct egress_result *res, size_t need)
 {
-	char	*q;
+	struct egress_header	*h;
+	char			*old = res->er_arena, *q;
+	size_t			 cap, i;
 
-	if ((q = malloc(*lenp + n + 1)) == NULL)
+	cap = res->er_arenacap ? res->er_arenacap : H1_ARENA;
+	while (cap < res->er_arenalen + need)
+		cap *= 2;
+	if ((q = malloc(cap)) == NULL)
 		return -1;
-	if (*pp != NULL)
-		memcpy(q, *pp, *lenp);
-	memcpy(q + *lenp, s, n);
-	q[*lenp + n] = '\0';
-	keeper_secret_free(*pp, *pp != NULL ? *lenp + 1 : 0);
-	*pp = q;
+	if (old == NULL)
+		goto done;
+	memcpy(q, old, res->er_arenalen);
+	for (i = 0; i < res->er_nheaders; i++) {
+		h = &res->er_headers[i];
+		if (!(h->eh_own & EH_OWN_NAME) && h->eh_name != NULL)
+			h->eh_name = q + (h->eh_name - old);
+		if (!(h->eh_own & EH_OWN_VALUE) && h->eh_value != NULL)
+			h->eh_value = q + (h->eh_value - old);
+	}
+	keeper_secret_free(old, res->er_arenacap);
+done:
+	res->er_arena = q;
+	res->er_arenacap = cap;
+	return 0;
+}
+
+/*
+ * n bytes of s appended to the string at *pp (*lenp bytes and a NUL), the
+ * last one in the arena; a NULL *pp starts a new one there.
+ */
+static int
+h1_append(struct egress_result *res, char **pp, size_t *lenp, const char *s,
+    size_t n)
+{
+	size_t	 need = n + (*pp == NULL);
+
+	if (res->er_arenacap - res->er_arenalen < need &&
+	    h1_arena_grow(res, need) == -1)
+		return -1;
+	if (*pp == NULL) {
+		*pp = res->er_arena + res->er_arenalen++;
+		*lenp = 0;
+	}
+	memcpy(*pp + *lenp, s, n);
 	*lenp += n;
+	(*pp)[*lenp] = '\0';
+	res->er_arenalen += n;
 	return 0;
 }
 
@@ -284,7 +324,7 @@ h1_cb_field(http_parser *hp, const char *at, size_t n)
 	if (res->er_nheaders > 0 && !r->r_in_value) {
 		/* The name goes on in the next buffer. */
 		h = &res->er_headers[res->er_nheaders - 1];
-		return h1_grow(&h->eh_name, &h->eh_namelen, at, n);
+		return h1_append(res, &h->eh_name, &h->eh_namelen, at, n);
 	}
 	if (h1_line(r) == -1)
 		return -1;
@@ -300,13 +340,14 @@ h1_cb_field(http_parser *hp, const char *at, size_t n)
 	r->r_in_value = 0;
 	r->r_fold = 0;
 	/* The value is made when it comes (an empty one at the end). */
-	return h1_grow(&h->eh_name, &h->eh_namelen, at, n);
+	return h1_append(res, &h->eh_name, &h->eh_namelen, at, n);
 }
 
 static int
 h1_cb_value(http_parser *hp, const char *at, size_t n)
 {
 	struct h1_reader	*r = hp->data;
+	struct egress_result	*res = r->r_res;
 	struct egress_header	*h;
 
 	if (h1_count(r, n) == -1)
@@ -318,7 +359,7 @@ h1_cb_value(http_parser *hp, const char *at, size_t n)
 	 * Pieces are joined: cut by a buffer boundary, as they are; an
 	 * obs-fold (a piece that starts a line) by one space.
 	 */
-	h = &r->r_res->er_headers[r->r_res->er_nheaders - 1];
+	h = &res->er_headers[res->er_nheaders - 1];
 	if ((at > r->r_buf ? at[-1] : r->r_last) == '\n')
 		r->r_fold = 1;
 	if (h->eh_valuelen == 0 || r->r_fold)
@@ -329,15 +370,18 @@ h1_cb_value(http_parser *hp, const char *at, size_t n)
 	if (n == 0)
 		return 0;
 	if (r->r_fold && h->eh_valuelen > 0) {
+		/* The value is the arena's last string: its end goes too. */
 		while (h->eh_valuelen > 0 &&
 		    (h->eh_value[h->eh_valuelen - 1] == ' ' ||
-		    h->eh_value[h->eh_valuelen - 1] == '\t'))
+		    h->eh_value[h->eh_valuelen - 1] == '\t')) {
 			h->eh_value[--h->eh_valuelen] = '\0';
-		if (h1_grow(&h->eh_value, &h->eh_valuelen, " ", 1) == -1)
+			res->er_arenalen--;
+		}
+		if (h1_append(res, &h->eh_value, &h->eh_valuelen, " ", 1) == -1)
 			return -1;
 	}
 	r->r_fold = 0;
-	return h1_grow(&h->eh_value, &h->eh_valuelen, at, n);
+	return h1_append(res, &h->eh_value, &h->eh_valuelen, at, n);
 }
 
 /* RFC 9110 token characters, one or more. */
@@ -409,7 +453,7 @@ h1_cb_headers_complete(http_parser *hp)
 			return -1;
 		}
 		if (h->eh_value == NULL &&
-		    h1_grow(&h->eh_value, &h->eh_valuelen, "", 0) == -1)
+		    h1_append(res, &h->eh_value, &h->eh_valuelen, "", 0) == -1)
 			return -1;
 		while (h->eh_valuelen > 0 &&
 		    (h->eh_value[h->eh_valuelen - 1] == ' ' ||

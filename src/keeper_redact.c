@@ -723,11 +723,11 @@ redact_scan_sampled(struct redact *r, const unsigned char *p, size_t len,
 int
 redact_apply(struct redact *r, char **bufp, size_t *lenp)
 {
-	return redact_apply_mode(r, bufp, lenp, 1);
+	return redact_apply_mode(r, bufp, lenp, REDACT_SAMPLED);
 }
 
 int
-redact_apply_mode(struct redact *r, char **bufp, size_t *lenp, int sampled)
+redact_apply_mode(struct redact *r, char **bufp, size_t *lenp, int flags)
 {
 	struct redact_found	 f;
 	const unsigned char	*p = (const unsigned char *)*bufp;
@@ -743,7 +743,8 @@ redact_apply_mode(struct redact *r, char **bufp, size_t *lenp, int sampled)
 	if (!r->r_compiled && redact_compile(r) == -1)
 		return -1;
 	memset(&f, 0, sizeof(f));
-	if ((sampled && r->r_qset <= REDACT_QDENSE ? redact_scan_sampled(r, p, len, &f) :
+	if (((flags & REDACT_SAMPLED) && r->r_qset <= REDACT_QDENSE ?
+	    redact_scan_sampled(r, p, len, &f) :
 	    redact_scan_range(r, p, 0, len, &f)) == -1)
 		goto out;
 	spans = f.f_spans;
@@ -768,7 +769,8 @@ redact_apply_mode(struct redact *r, char **bufp, size_t *lenp, int sampled)
 	}
 	memcpy(out + o, p + prev, len - prev);
 	out[olen] = '\0';
-	keeper_secret_free(*bufp, len);
+	if (!(flags & REDACT_KEEP))
+		keeper_secret_free(*bufp, len);
 	*bufp = out;
 	*lenp = olen;
 	rc = nspans > INT_MAX ? INT_MAX : (int)nspans;

@@ -42,9 +42,16 @@ size_t		 redact_npatterns(const struct redact *);
  * adding a value afterwards recompiles it.
  */
 int		 redact_apply(struct redact *, char **bufp, size_t *lenp);
-/* The same; sampled 0 steps the automaton over every byte (tests). */
+/*
+ * The same, with flags: REDACT_SAMPLED lets the scan skip ahead where no
+ * pattern can start (without it the automaton steps over every byte, for
+ * tests); REDACT_KEEP leaves *bufp to its owner when it is replaced (the
+ * caller wipes it, as part of a larger buffer).
+ */
+#define REDACT_SAMPLED	0x01
+#define REDACT_KEEP	0x02
 int		 redact_apply_mode(struct redact *, char **bufp, size_t *lenp,
-		    int sampled);
+		    int flags);
 /* Wipe and free everything; NULL is a no-op. */
 void		 redact_free(struct redact *);
 

@@ -298,7 +298,7 @@ START_TEST(test_sampled_same)
 		b = malloc(len + 1);
 		ck_assert_ptr_nonnull(b);
 		memcpy(b, a, len + 1);
-		ma = redact_apply_mode(r, &a, &la, 1);
+		ma = redact_apply_mode(r, &a, &la, REDACT_SAMPLED);
 		mb = redact_apply_mode(r, &b, &lb, 0);
 		if (ma != mb || la != lb || memcmp(a, b, la) != 0)
 			bad++;

@@ -59,7 +59,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct egress_result		 res;
 	struct h1_reader		*r;
 	enum h1_rc			 rc = H1_MORE;
-	size_t				 step, off, n, used, i;
+	size_t				 step, off, n, used;
 
 	if (size < 1 || (r = h1_reader_new()) == NULL)
 		return 0;
@@ -75,12 +75,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (rc == H1_MORE)
 		rc = h1_reader_eof(r);
 	fuzz_check(&res, rc, lim.hl_max_body);
-	for (i = 0; i < res.er_nheaders; i++) {
-		free(res.er_headers[i].eh_name);
-		free(res.er_headers[i].eh_value);
-	}
-	free(res.er_headers);
-	free(res.er_body);
+	egress_result_clear(&res);
 	h1_reader_free(r);
 	return 0;
 }
