@@ -425,53 +425,104 @@ result_clear(struct result *rs)
 {
 	size_t	 i;
 
-	for (i = 0; i < rs->rs_nheaders; i++) {
-		free(rs->rs_headers[i].rh_name);
-		free(rs->rs_headers[i].rh_value);
+	if (rs->rs_arena != NULL)
+		free(rs->rs_arena);
+	else {
+		for (i = 0; i < rs->rs_nheaders; i++) {
+			free(rs->rs_headers[i].rh_name);
+			free(rs->rs_headers[i].rh_value);
+		}
+		free(rs->rs_headers);
+		free(rs->rs_host);
+		free(rs->rs_debug);
 	}
-	free(rs->rs_headers);
 	free(rs->rs_body);
-	free(rs->rs_host);
-	free(rs->rs_debug);
 	memset(rs, 0, sizeof(*rs));
 }
 
+/*
+ * A string of the result: counted on the first pass (*cur NULL), copied
+ * to *cur on the second.
+ */
+static int
+result_get_str(struct ipc_msg *m, char **sp, char **cur, size_t *need)
+{
+	const void	*p;
+	size_t		 len;
+
+	if (ipc_get_bytes(m, &p, &len) == -1 || memchr(p, '\0', len) != NULL)
+		return -1;
+	if (*cur == NULL) {
+		*need += len + 1;
+		return 0;
+	}
+	memcpy(*cur, p, len);
+	(*cur)[len] = '\0';
+	*sp = *cur;
+	*cur += len + 1;
+	return 0;
+}
+
+/*
+ * Two passes over the message: the first checks it and counts what its
+ * strings take, the second copies them into one block (an answer's
+ * headers are most of its allocations otherwise, two a line).
+ */
 int
 result_decode(struct ipc_msg *m, struct result *rs, const char **why)
 {
-	uint32_t	 n, i;
-	size_t		 len;
+	struct result_header	 skip, *h;
+	uint32_t		 n, i;
+	size_t			 len, start = m->m_off, need;
+	char			*cur = NULL;
+	const void		*body;
+	int			 pass;
 
 	memset(rs, 0, sizeof(*rs));
 	*why = "malformed result";
-	if (ipc_get_u32(m, &rs->rs_status) == -1 || rs->rs_status < 100 ||
-	    rs->rs_status > 999 || ipc_get_u32(m, &n) == -1 ||
-	    n > RESULT_MAX_HEADERS)
-		goto bad;
-	if (n > 0 && (rs->rs_headers = calloc(n,
-	    sizeof(*rs->rs_headers))) == NULL)
-		goto bad;
-	for (i = 0; i < n; i++) {
-		rs->rs_nheaders++;
-		if (ipc_get_str(m, &rs->rs_headers[i].rh_name) == -1 ||
-		    ipc_get_str(m, &rs->rs_headers[i].rh_value) == -1)
+	for (pass = 0; pass < 2; pass++) {
+		m->m_off = start;
+		if (ipc_get_u32(m, &rs->rs_status) == -1 ||
+		    rs->rs_status < 100 || rs->rs_status > 999 ||
+		    ipc_get_u32(m, &n) == -1 || n > RESULT_MAX_HEADERS)
+			goto bad;
+		if (pass == 0)
+			need = n * sizeof(*rs->rs_headers);
+		else {
+			if ((rs->rs_arena = malloc(need)) == NULL)
+				goto bad;
+			rs->rs_headers = rs->rs_arena;
+			rs->rs_nheaders = n;
+			cur = (char *)rs->rs_arena +
+			    n * sizeof(*rs->rs_headers);
+		}
+		for (i = 0; i < n; i++) {
+			h = pass == 0 ? &skip : &rs->rs_headers[i];
+			if (result_get_str(m, &h->rh_name, &cur, &need) ==
+			    -1 || result_get_str(m, &h->rh_value, &cur,
+			    &need) == -1)
+				goto bad;
+		}
+		if ((pass == 0 ? ipc_get_bytes(m, &body, &len) :
+		    plan_get_blob(m, (char **)&rs->rs_body, &len)) == -1 ||
+		    result_get_str(m, &rs->rs_host, &cur, &need) == -1 ||
+		    ipc_get_u64(m, &rs->rs_dns_us) == -1 ||
+		    ipc_get_u64(m, &rs->rs_connect_us) == -1 ||
+		    ipc_get_u64(m, &rs->rs_tls_us) == -1 ||
+		    ipc_get_u64(m, &rs->rs_ttfb_us) == -1 ||
+		    ipc_get_u64(m, &rs->rs_total_us) == -1 ||
+		    ipc_get_u32(m, &rs->rs_reused) == -1 ||
+		    ipc_get_u32(m, &rs->rs_redacted) == -1 ||
+		    result_get_str(m, &rs->rs_debug, &cur, &need) == -1 ||
+		    ipc_get_end(m) == -1)
 			goto bad;
 	}
-	if (plan_get_blob(m, (char **)&rs->rs_body, &len) == -1 ||
-	    ipc_get_str(m, &rs->rs_host) == -1 ||
-	    ipc_get_u64(m, &rs->rs_dns_us) == -1 ||
-	    ipc_get_u64(m, &rs->rs_connect_us) == -1 ||
-	    ipc_get_u64(m, &rs->rs_tls_us) == -1 ||
-	    ipc_get_u64(m, &rs->rs_ttfb_us) == -1 ||
-	    ipc_get_u64(m, &rs->rs_total_us) == -1 ||
-	    ipc_get_u32(m, &rs->rs_reused) == -1 ||
-	    ipc_get_u32(m, &rs->rs_redacted) == -1 ||
-	    ipc_get_str(m, &rs->rs_debug) == -1 || ipc_get_end(m) == -1)
-		goto bad;
 	rs->rs_bodylen = len;
 	*why = NULL;
 	return 0;
 bad:
+	if (rs->rs_arena == NULL)
+		rs->rs_nheaders = 0;	/* nothing of them is malloc'd */
 	result_clear(rs);
 	return -1;
 }

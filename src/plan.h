@@ -158,6 +158,10 @@ struct result {
 	uint32_t	 rs_redacted;	/* secret-derived strings replaced */
 	char		*rs_debug;	/* test mode: the resolved request as
 					   JSON, secrets as their literal */
+	void		*rs_arena;	/* result_decode's: one block holding
+					   rs_headers, their strings, rs_host
+					   and rs_debug; NULL when each is
+					   malloc'd on its own */
 };
 
 #define RESULT_MAX_HEADERS	256

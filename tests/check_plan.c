@@ -416,6 +416,75 @@ START_TEST(test_decode_bounds)
 }
 END_TEST
 
+/*
+ * An answer decoded into one block: every string as sent, every
+ * truncation and a NUL inside a header refused, nothing leaked on the way
+ * (valgrind).
+ */
+START_TEST(test_result_roundtrip)
+{
+	struct result_header	 hs[3] = {
+		{ "Content-Type", "application/json" },
+		{ "X-Empty", "" },
+		{ "Set-Cookie", "a=1; Path=/" }
+	};
+	struct result		 in, out;
+	struct ipc_buf		 b;
+	struct ipc_msg		 m;
+	const char		*why;
+	size_t			 i, at;
+
+	memset(&in, 0, sizeof(in));
+	in.rs_status = 201;
+	in.rs_headers = hs;
+	in.rs_nheaders = 3;
+	in.rs_body = (unsigned char *)"x\0y";
+	in.rs_bodylen = 3;
+	in.rs_host = "api.example.com";
+	in.rs_debug = "{}";
+	in.rs_ttfb_us = 1234;
+	in.rs_redacted = 2;
+	ck_assert_int_eq(result_encode(&b, &in), 0);
+	memset(&m, 0, sizeof(m));
+	m.m_data = b.b_data;
+	m.m_len = (uint32_t)b.b_len;
+	ck_assert_int_eq(result_decode(&m, &out, &why), 0);
+	ck_assert_uint_eq(out.rs_status, 201);
+	ck_assert_uint_eq(out.rs_nheaders, 3);
+	for (i = 0; i < 3; i++) {
+		ck_assert_str_eq(out.rs_headers[i].rh_name, hs[i].rh_name);
+		ck_assert_str_eq(out.rs_headers[i].rh_value, hs[i].rh_value);
+	}
+	ck_assert_str_eq(result_header_get(&out, "set-cookie"),
+	    "a=1; Path=/");
+	ck_assert_uint_eq(out.rs_bodylen, 3);
+	ck_assert_int_eq(memcmp(out.rs_body, "x\0y", 4), 0);
+	ck_assert_str_eq(out.rs_host, "api.example.com");
+	ck_assert_str_eq(out.rs_debug, "{}");
+	ck_assert_uint_eq(out.rs_ttfb_us, 1234);
+	ck_assert_uint_eq(out.rs_redacted, 2);
+	ck_assert_ptr_nonnull(out.rs_arena);
+	result_clear(&out);
+
+	for (i = 0; i < b.b_len; i++) {
+		m.m_off = 0;
+		m.m_len = (uint32_t)i;
+		ck_assert_int_eq(result_decode(&m, &out, &why), -1);
+		ck_assert_str_eq(why, "malformed result");
+		ck_assert_ptr_null(out.rs_arena);
+		ck_assert_ptr_null(out.rs_body);
+	}
+	/* "X-Empty" sent with a NUL in it. */
+	at = (size_t)((unsigned char *)memmem(b.b_data, b.b_len, "X-Empty",
+	    7) - b.b_data);
+	b.b_data[at + 1] = '\0';
+	m.m_off = 0;
+	m.m_len = (uint32_t)b.b_len;
+	ck_assert_int_eq(result_decode(&m, &out, &why), -1);
+	ipc_buf_clear(&b);
+}
+END_TEST
+
 START_TEST(test_check_accepts)
 {
 	struct plan	 pl;
@@ -889,6 +958,7 @@ check_suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_roundtrip);
 	tcase_add_test(tc, test_decode_bounds);
+	tcase_add_test(tc, test_result_roundtrip);
 	tcase_add_test(tc, test_check_accepts);
 	tcase_add_test(tc, test_check_destination);
 	tcase_add_test(tc, test_check_secret_fields);
