@@ -12,6 +12,7 @@
 #include <strings.h>
 
 #include <curl/curl.h>
+#include <openssl/crypto.h>
 
 #include "cachehdr.h"
 #include "config.h"
@@ -677,28 +678,43 @@ out:
 
 /* --- Completing ----------------------------------------------------------- */
 
+/*
+ * A value the answer must not echo, copied.  One the call already holds
+ * (a secret named by several fields, or looked up again when a field is
+ * completed) is not added twice: the redaction set would hold it once
+ * anyway.
+ */
 int
 kreq_secret_add(struct kreq *kr, const char *p, size_t len)
 {
 	char	**ns, *c;
-	size_t	 *nl;
+	size_t	 *nl, i, cap;
 
 	if (len == 0)
 		return 0;
-	if ((ns = reallocarray(kr->kr_secrets, kr->kr_nsecrets + 1,
-	    sizeof(*ns))) == NULL)
-		return -1;
-	kr->kr_secrets = ns;
-	if ((nl = reallocarray(kr->kr_secretlens, kr->kr_nsecrets + 1,
-	    sizeof(*nl))) == NULL)
-		return -1;
-	kr->kr_secretlens = nl;
+	for (i = 0; i < kr->kr_nsecrets; i++)
+		/* The length is no secret; the bytes are. */
+		if (kr->kr_secretlens[i] == len &&
+		    CRYPTO_memcmp(kr->kr_secrets[i], p, len) == 0)
+			return 0;
+	if (kr->kr_nsecrets == kr->kr_secretcap) {
+		cap = kr->kr_secretcap ? kr->kr_secretcap * 2 : 8;
+		if ((ns = reallocarray(kr->kr_secrets, cap,
+		    sizeof(*ns))) == NULL)
+			return -1;
+		kr->kr_secrets = ns;
+		if ((nl = reallocarray(kr->kr_secretlens, cap,
+		    sizeof(*nl))) == NULL)
+			return -1;
+		kr->kr_secretlens = nl;
+		kr->kr_secretcap = cap;
+	}
 	if ((c = malloc(len + 1)) == NULL)
 		return -1;
 	memcpy(c, p, len);
 	c[len] = '\0';
-	ns[kr->kr_nsecrets] = c;
-	nl[kr->kr_nsecrets] = len;
+	kr->kr_secrets[kr->kr_nsecrets] = c;
+	kr->kr_secretlens[kr->kr_nsecrets] = len;
 	kr->kr_nsecrets++;
 	return 0;
 }

@@ -54,6 +54,7 @@ struct kreq {
 	char	       **kr_secrets;
 	size_t		*kr_secretlens;
 	size_t		 kr_nsecrets;
+	size_t		 kr_secretcap;	/* slots in both arrays */
 	/* The authentication's fields, evaluated, for keeper_auth.c. */
 	struct kreq_value *kr_auth;
 	size_t		 kr_nauth;
