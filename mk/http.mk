@@ -1,5 +1,5 @@
 # http fragment (see Makefile.am)
-src_libwidgetd_a_SOURCES += src/http.h src/http.c
+src_libwidgetd_a_SOURCES += src/http.h src/http.c src/token.h
 
 check_PROGRAMS += tests/check_http
 TESTS += tests/check_http

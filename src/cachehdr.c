@@ -10,14 +10,7 @@
 #include <strings.h>
 
 #include "cachehdr.h"
-
-/* RFC 9110 §5.6.2 tchar. */
-static int
-cachehdr_tchar(unsigned char c)
-{
-	return isalnum(c) || (c != '\0' && strchr("!#$%&'*+-.^_`|~", c) !=
-	    NULL);
-}
+#include "token.h"
 
 static int
 cachehdr_ows(unsigned char c)
@@ -76,7 +69,7 @@ cachehdr_cc_arg(const char *s, size_t len, size_t *i)
 			}
 			if ((c < 0x20 && c != '\t') || c == 0x7f)
 				return CACHEHDR_INVALID;
-		} else if (!cachehdr_tchar(c))
+		} else if (!tok_tchar(c))
 			break;
 		if (!isdigit(c))
 			bad = 1;
@@ -141,7 +134,7 @@ cachehdr_cc_parse(struct cachehdr_cc *cc, const char *s, size_t len)
 			continue;
 		}
 		name = i;
-		while (i < len && cachehdr_tchar((unsigned char)s[i]))
+		while (i < len && tok_tchar((unsigned char)s[i]))
 			i++;
 		nlen = i - name;
 		v = CACHEHDR_INVALID;

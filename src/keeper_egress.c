@@ -118,6 +118,7 @@
 #include "keeper_redact.h"
 #include "keeper_secret.h"
 #include "netpolicy.h"
+#include "token.h"
 
 #define EGRESS_MAX_HEADERS	100	/* response header lines, default */
 #define EGRESS_HEADER_BYTES	65536	/* response header bytes, default */
@@ -1014,15 +1015,6 @@ egress_prereq_cb(void *arg, char *primary_ip, char *local_ip,
 	return CURL_PREREQFUNC_ABORT;
 }
 
-/* RFC 9110 token characters (header names). */
-static int
-egress_tchar(int ch)
-{
-	return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
-	    (ch >= '0' && ch <= '9') ||
-	    (ch != '\0' && strchr("!#$%&'*+-.^_`|~", ch) != NULL);
-}
-
 static char *
 egress_memdup(const char *p, size_t n)
 {
@@ -1068,7 +1060,7 @@ egress_header_add(struct egress_call *c, const char *line, size_t n)
 	if ((colon = memchr(line, ':', n)) == NULL || colon == line)
 		return -1;
 	for (i = 0; line + i < colon; i++)
-		if (!egress_tchar((unsigned char)line[i]))
+		if (!tok_tchar((unsigned char)line[i]))
 			return -1;
 	for (v = colon + 1; v < end && (*v == ' ' || *v == '\t'); v++)
 		;
@@ -1225,7 +1217,7 @@ egress_check_field(const struct egress_field *f)
 	if (f->ef_name == NULL || f->ef_name[0] == '\0' || f->ef_value == NULL)
 		return "empty header name";
 	for (p = (const unsigned char *)f->ef_name; *p != '\0'; p++)
-		if (!egress_tchar(*p))
+		if (!tok_tchar(*p))
 			return "invalid character in a header name";
 	len = (size_t)(p - (const unsigned char *)f->ef_name);
 	for (i = 0; i < sizeof(egress_reserved) / sizeof(egress_reserved[0]);

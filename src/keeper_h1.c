@@ -30,6 +30,7 @@
 
 #include "keeper_h1.h"
 #include "keeper_secret.h"
+#include "token.h"
 
 #define H1_BODY_CHUNK	16384
 #define H1_INFLATE_OUT	16384
@@ -384,24 +385,6 @@ h1_cb_value(http_parser *hp, const char *at, size_t n)
 	return h1_append(res, &h->eh_value, &h->eh_valuelen, at, n);
 }
 
-/* RFC 9110 token characters, one or more. */
-static int
-h1_token(const char *s, size_t n)
-{
-	static const char	 other[] = "!#$%&'*+-.^_`|~";
-	size_t			 i;
-	unsigned char		 ch;
-
-	for (i = 0; i < n; i++) {
-		ch = (unsigned char)s[i];
-		if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
-		    (ch >= '0' && ch <= '9') ||
-		    (ch != '\0' && strchr(other, ch) != NULL)))
-			return 0;
-	}
-	return n > 0;
-}
-
 /* The content coding the final response names, or -1 for one we refuse. */
 static int
 h1_coding(struct h1_reader *r)
@@ -447,7 +430,7 @@ h1_cb_headers_complete(http_parser *hp)
 	 */
 	for (i = 0; i < res->er_nheaders; i++) {
 		h = &res->er_headers[i];
-		if (!h1_token(h->eh_name, h->eh_namelen)) {
+		if (!tok_is_token(h->eh_name, h->eh_namelen)) {
 			h1_fail(r, EGRESS_EPROTO, "upstream sent a malformed "
 			    "header line");
 			return -1;

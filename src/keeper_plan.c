@@ -23,6 +23,7 @@
 #include "trace.h"
 #include "snapshot.h"
 #include "template/template.h"
+#include "token.h"
 
 #define SCOPE_TEMPLATE	"Configuration (template rendering)"
 #define SCOPE_JWT	"Authentication (JWT signing)"
@@ -122,13 +123,9 @@ kplan_clean(const char *p, size_t len)
 static int
 kplan_token(const char *s)
 {
-	size_t	 i;
+	size_t	 n = strlen(s);
 
-	for (i = 0; s[i] != '\0'; i++)
-		if (!isalnum((unsigned char)s[i]) &&
-		    strchr("!#$%&'*+-.^_`|~", s[i]) == NULL)
-			return 0;
-	return i > 0 && i <= 255;
+	return n <= 255 && tok_is_token(s, n);
 }
 
 /*

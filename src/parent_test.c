@@ -30,6 +30,7 @@
 #include "parent_test.h"
 #include "snapshot.h"
 #include "testmsg.h"
+#include "token.h"
 
 #define PTEST_MAX	16	/* tests running at once */
 #define PTEST_MARGIN	10	/* s past two upstream windows (token, call) */
@@ -199,10 +200,8 @@ ptest_header_ok(const char *name, const char *value)
 
 	if (name[0] == '\0' || strlen(name) > 256)
 		return 0;
-	for (i = 0; name[i] != '\0'; i++)
-		if (!isalnum((unsigned char)name[i]) &&
-		    strchr("!#$%&'*+-.^_`|~", name[i]) == NULL)
-			return 0;
+	if (!tok_is_token(name, strlen(name)))
+		return 0;
 	for (i = 0; value[i] != '\0'; i++)
 		if (((unsigned char)value[i] < 0x20 && value[i] != '\t') ||
 		    value[i] == 0x7f)

@@ -28,6 +28,7 @@
 #include "plan.h"
 #include "registry.h"
 #include "template/template.h"
+#include "token.h"
 
 #define REG_MAXFILE	(16 * 1024 * 1024)
 #define REG_MAXERRORS	1000
@@ -708,20 +709,6 @@ vdups(const char *const *keys, size_t n, int icase)
 
 enum vparam_kind { VP_HEADER, VP_QUERY, VP_PATH };
 
-/* An HTTP field name (RFC 9110 token): what a header key must be. */
-static int
-vtoken(const char *s, size_t len)
-{
-	size_t	 i;
-
-	for (i = 0; i < len; i++)
-		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') ||
-		    (s[i] >= '0' && s[i] <= '9') ||
-		    strchr("!#$%&'*+-.^_`|~", s[i]) != NULL) || s[i] == '\0')
-			return 0;
-	return len > 0;
-}
-
 /* A path value a caller could send (platform-docs §8). */
 static int
 vpath_value(const char *s, size_t len)
@@ -818,7 +805,7 @@ vparams(struct vctx *v, const struct jv *obj, const char *field,
 			if (klen == 0)
 				reg_add(v, vpos(&kj), REG_E_VALUE,
 				    "the key must not be empty");
-			else if (kind == VP_HEADER && !vtoken(key, klen))
+			else if (kind == VP_HEADER && !tok_is_token(key, klen))
 				reg_add(v, vpos(&kj), REG_E_VALUE,
 				    "'%s' is not a valid HTTP header name", key);
 			else if (kind == VP_HEADER && plan_header_reserved(key))
@@ -1025,7 +1012,7 @@ vauth(struct vctx *v, const struct jv *obj, struct conn_auth *a)
 		/* A literal header name must be one HTTP can carry. */
 		if (a->ca_in == CONN_IN_HEADER && a->ca_key.ct_tmpl != NULL &&
 		    tmpl_is_literal(a->ca_key.ct_tmpl) &&
-		    !vtoken(a->ca_key.ct_src, a->ca_key.ct_len)) {
+		    !tok_is_token(a->ca_key.ct_src, a->ca_key.ct_len)) {
 			size_t n3 = vpush_key(v, "key");
 
 			j = vget(&cfg, "key");

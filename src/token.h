@@ -1,0 +1,40 @@
+/*
+ * token.h — RFC 9110 §5.6.2 token characters (tchar): methods, header
+ * field names, cache directives.  One definition for every parser in the
+ * tree, as a switch the compiler makes a bit test of (strchr() over the
+ * punctuation cost a call for every '-' of every header name).
+ */
+#ifndef WIDGETD_TOKEN_H
+#define WIDGETD_TOKEN_H
+
+#include <stddef.h>
+
+static inline int
+tok_tchar(unsigned char c)
+{
+	if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	    (c >= '0' && c <= '9'))
+		return 1;
+	switch (c) {
+	case '!': case '#': case '$': case '%': case '&': case '\'':
+	case '*': case '+': case '-': case '.': case '^': case '_':
+	case '`': case '|': case '~':
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+/* The n bytes at s are a token: one or more, every one a tchar. */
+static inline int
+tok_is_token(const char *s, size_t n)
+{
+	size_t	 i;
+
+	for (i = 0; i < n; i++)
+		if (!tok_tchar((unsigned char)s[i]))
+			return 0;
+	return n > 0;
+}
+
+#endif
