@@ -31,6 +31,7 @@
 #undef http_status
 
 #include "http.h"
+#include "token.h"
 
 #define HTTP_DEF_HEADER_BYTES	(64 * 1024)
 #define HTTP_DEF_MAX_HEADERS	100
@@ -111,20 +112,13 @@ struct http_parser_state {
 	int			 ps_hp_headers_done;
 	int			 ps_hp_complete;
 	int			 ps_hp_oom;
+	size_t			 ps_hp_tlen;	/* of r_target, in the arena */
+	size_t			*ps_hp_lens;	/* name, value length a field */
+	size_t			 ps_hp_lenscap;
 
 	int			 ps_errstatus;
 	const char		*ps_errmsg;
 };
-
-/* RFC 9110 tchar: the bytes allowed in methods, field names, tokens. */
-static int
-http_is_tchar(unsigned char c)
-{
-	if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-	    (c >= '0' && c <= '9'))
-		return 1;
-	return c != '\0' && strchr("!#$%&'*+-.^_`|~", c) != NULL;
-}
 
 static int
 http_is_hex(unsigned char c)
@@ -150,7 +144,14 @@ http_is_pathchar(unsigned char c)
 	if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
 	    (c >= '0' && c <= '9'))
 		return 1;
-	return c != '\0' && strchr("-._~!$&'()*+,;=:@/", c) != NULL;
+	switch (c) {
+	case '-': case '.': case '_': case '~': case '!': case '$':
+	case '&': case '\'': case '(': case ')': case '*': case '+':
+	case ',': case ';': case '=': case ':': case '@': case '/':
+		return 1;
+	default:
+		return 0;
+	}
 }
 
 static void
@@ -168,13 +169,17 @@ http_request_free(struct http_request *r)
 
 	if (r == NULL)
 		return;
-	free(r->r_method);
-	free(r->r_target);
-	free(r->r_path);
-	free(r->r_query);
-	for (i = 0; i < r->r_nheaders; i++) {
-		free(r->r_headers[i].h_name);
-		free(r->r_headers[i].h_value);
+	if (r->r_arena != NULL)
+		free(r->r_arena);
+	else {
+		free(r->r_method);
+		free(r->r_target);
+		free(r->r_path);
+		free(r->r_query);
+		for (i = 0; i < r->r_nheaders; i++) {
+			free(r->r_headers[i].h_name);
+			free(r->r_headers[i].h_value);
+		}
 	}
 	free(r->r_headers);
 	free(r->r_body);
@@ -256,18 +261,25 @@ http_state_reset(struct http_parser_state *ps)
 	ps->ps_hp.data = ps;
 }
 
-/* Append n bytes to a NUL-terminated heap string. */
+/*
+ * http-parser runs over the whole header block at once (the request's
+ * arena), so what it hands over are slices of it: recorded here, cut with
+ * a NUL once it is done.  A slice in several pieces would be one run.
+ */
 static int
-http_strcat(char **s, const char *p, size_t n)
+http_slice(char **sp, size_t *lenp, const char *at, size_t len)
 {
-	size_t	 old = *s == NULL ? 0 : strlen(*s);
-	char	*t;
-
-	if ((t = realloc(*s, old + n + 1)) == NULL)
+	/* An empty value comes as nothing at the next line's start. */
+	if (len == 0)
+		return 0;
+	if (*sp == NULL) {
+		*sp = (char *)at;
+		*lenp = len;
+		return 0;
+	}
+	if (at != *sp + *lenp)
 		return -1;
-	memcpy(t + old, p, n);
-	t[old + n] = '\0';
-	*s = t;
+	*lenp += len;
 	return 0;
 }
 
@@ -278,11 +290,8 @@ http_cb_url(http_parser *hp, const char *at, size_t len)
 {
 	struct http_parser_state *ps = hp->data;
 
-	if (http_strcat(&ps->ps_req->r_target, at, len) == -1) {
-		ps->ps_hp_oom = 1;
-		return 1;
-	}
-	return 0;
+	return http_slice(&ps->ps_req->r_target, &ps->ps_hp_tlen, at, len) ==
+	    -1 ? 1 : 0;
 }
 
 static int
@@ -296,24 +305,17 @@ http_cb_field(http_parser *hp, const char *at, size_t len)
 	if (ps->ps_hp_headers_done)
 		return 0;
 	if (r->r_nheaders == 0 || ps->ps_hp_in_value) {
-		/* The scanner has already capped the count. */
-		h = reallocarray(r->r_headers, r->r_nheaders + 1, sizeof(*h));
-		if (h == NULL)
-			goto oom;
-		r->r_headers = h;
+		/* The scanner counted them: r_headers has their room. */
+		if (r->r_nheaders == (size_t)ps->ps_nfields)
+			return 1;
 		h = &r->r_headers[r->r_nheaders++];
-		h->h_name = NULL;
-		if ((h->h_value = strdup("")) == NULL)
-			goto oom;
+		h->h_name = h->h_value = NULL;
+		ps->ps_hp_lens[2 * (r->r_nheaders - 1) + 1] = 0;
 		ps->ps_hp_in_value = 0;
 		ps->ps_hp_fields++;
 	}
-	if (http_strcat(&r->r_headers[r->r_nheaders - 1].h_name, at, len) == -1)
-		goto oom;
-	return 0;
- oom:
-	ps->ps_hp_oom = 1;
-	return 1;
+	return http_slice(&r->r_headers[r->r_nheaders - 1].h_name,
+	    &ps->ps_hp_lens[2 * (r->r_nheaders - 1)], at, len) == -1 ? 1 : 0;
 }
 
 static int
@@ -327,12 +329,9 @@ http_cb_value(http_parser *hp, const char *at, size_t len)
 	if (r->r_nheaders == 0)
 		return 1;
 	ps->ps_hp_in_value = 1;
-	if (http_strcat(&r->r_headers[r->r_nheaders - 1].h_value, at,
-	    len) == -1) {
-		ps->ps_hp_oom = 1;
-		return 1;
-	}
-	return 0;
+	return http_slice(&r->r_headers[r->r_nheaders - 1].h_value,
+	    &ps->ps_hp_lens[2 * (r->r_nheaders - 1) + 1], at, len) == -1 ?
+	    1 : 0;
 }
 
 static int
@@ -435,6 +434,7 @@ http_parser_state_free(struct http_parser_state *ps)
 		return;
 	http_request_free(ps->ps_req);
 	free(ps->ps_hbuf);
+	free(ps->ps_hp_lens);
 	free(ps);
 }
 
@@ -586,7 +586,7 @@ http_check_request_line(struct http_parser_state *ps, size_t off, size_t n)
 	const char	*v;
 	size_t		 i, m, t;
 
-	for (i = 0; i < n && http_is_tchar(l[i]); i++)
+	for (i = 0; i < n && tok_tchar(l[i]); i++)
 		;
 	if (i == 0 || i >= n || l[i] != ' ')
 		goto bad;
@@ -694,7 +694,7 @@ http_check_field_line(struct http_parser_state *ps, size_t off, size_t n)
 	const char	*v;
 	size_t		 i, vn, len;
 
-	for (i = 0; i < n && http_is_tchar(l[i]); i++)
+	for (i = 0; i < n && tok_tchar(l[i]); i++)
 		;
 	if (i == 0 || i >= n || l[i] != ':') {
 		http_fail(ps, 400, "invalid header field name");
@@ -772,10 +772,10 @@ http_decode_target(struct http_parser_state *ps, struct http_request *r)
 
 	q = strchr(t, '?');
 	n = q == NULL ? strlen(t) : (size_t)(q - t);
-	if (q != NULL && (r->r_query = strdup(q + 1)) == NULL)
-		goto oom;
-	if ((p = malloc(n + 1)) == NULL)
-		goto oom;
+	if (q != NULL)
+		r->r_query = (char *)q + 1;
+	/* After the header block: http_arena_take made the room. */
+	p = r->r_arena + ps->ps_hlen;
 	r->r_path = p;
 	for (i = o = 0; i < n; i++) {
 		unsigned char c = t[i];
@@ -807,6 +807,41 @@ http_decode_target(struct http_parser_state *ps, struct http_request *r)
 		http_fail(ps, 400, "dot segment in path");
 		return -1;
 	}
+	return 0;
+}
+
+/*
+ * The header block becomes the request's arena, with room after it for
+ * the decoded path (never longer than the target), and the fields the
+ * scanner counted get their slots.
+ */
+static int
+http_arena_take(struct http_parser_state *ps, struct http_request *r)
+{
+	size_t	 need = ps->ps_hlen + ps->ps_target_len + 1;
+	size_t	 n = (size_t)ps->ps_nfields, *l;
+	char	*b;
+
+	if (ps->ps_hcap < need) {
+		if ((b = realloc(ps->ps_hbuf, need)) == NULL)
+			goto oom;
+		ps->ps_hbuf = b;
+		ps->ps_hcap = need;
+	}
+	if (n > 0 && (r->r_headers = calloc(n, sizeof(*r->r_headers))) ==
+	    NULL)
+		goto oom;
+	if (ps->ps_hp_lenscap < 2 * n) {
+		if ((l = reallocarray(ps->ps_hp_lens, 2 * n,
+		    sizeof(*l))) == NULL)
+			goto oom;
+		ps->ps_hp_lens = l;
+		ps->ps_hp_lenscap = 2 * n;
+	}
+	r->r_arena = ps->ps_hbuf;
+	ps->ps_hbuf = NULL;
+	ps->ps_hcap = 0;		/* ps_hlen stays: the block's length */
+	ps->ps_hp_tlen = 0;
 	return 0;
  oom:
 	http_fail(ps, 500, "out of memory");
@@ -865,6 +900,7 @@ http_headers_done(struct http_parser_state *ps)
 {
 	struct http_request	*r;
 	struct http_header	*h;
+	const char		*m;
 	size_t			 i, n;
 
 	if (ps->ps_minor == 1 && ps->ps_nhost == 0) {
@@ -892,7 +928,8 @@ http_headers_done(struct http_parser_state *ps)
 	}
 	ps->ps_req = r;
 	ps->ps_bodycap = 1;
-	if (http_execute(ps, ps->ps_hbuf, ps->ps_hlen) == -1)
+	if (http_arena_take(ps, r) == -1 ||
+	    http_execute(ps, r->r_arena, ps->ps_hlen) == -1)
 		return -1;
 	if (!ps->ps_hp_headers_done || ps->ps_hp_fields != ps->ps_nfields ||
 	    r->r_target == NULL || ps->ps_hp.http_major != 1 ||
@@ -900,33 +937,38 @@ http_headers_done(struct http_parser_state *ps)
 		http_fail(ps, 400, "parsers disagree on request");
 		return -1;
 	}
-	if ((r->r_method = strdup(http_method_str(ps->ps_hp.method))) == NULL) {
-		http_fail(ps, 500, "out of memory");
-		return -1;
-	}
-	if (strlen(r->r_method) != ps->ps_method_len ||
-	    memcmp(r->r_method, ps->ps_hbuf + ps->ps_method_off,
-	    ps->ps_method_len) != 0 ||
-	    strlen(r->r_target) != ps->ps_target_len ||
-	    memcmp(r->r_target, ps->ps_hbuf + ps->ps_target_off,
-	    ps->ps_target_len) != 0) {
+	m = http_method_str(ps->ps_hp.method);
+	if (strlen(m) != ps->ps_method_len ||
+	    memcmp(m, r->r_arena + ps->ps_method_off, ps->ps_method_len) != 0 ||
+	    r->r_target != r->r_arena + ps->ps_target_off ||
+	    ps->ps_hp_tlen != ps->ps_target_len) {
 		http_fail(ps, 400, "parsers disagree on request line");
 		return -1;
 	}
-	if (http_decode_target(ps, r) == -1)
-		return -1;
+	/* Every slice cut where its separator was: ' ', ':' or CR. */
+	r->r_method = r->r_arena + ps->ps_method_off;
+	r->r_method[ps->ps_method_len] = '\0';
+	r->r_target[ps->ps_target_len] = '\0';
 	for (i = 0; i < r->r_nheaders; i++) {
 		h = &r->r_headers[i];
 		if (h->h_name == NULL) {
 			http_fail(ps, 400, "parsers disagree on fields");
 			return -1;
 		}
+		h->h_name[ps->ps_hp_lens[2 * i]] = '\0';
+		if (h->h_value == NULL) {
+			h->h_value = h->h_name + ps->ps_hp_lens[2 * i];
+			continue;
+		}
 		/* http-parser strips leading OWS only. */
-		n = strlen(h->h_value);
+		n = ps->ps_hp_lens[2 * i + 1];
 		while (n > 0 && (h->h_value[n - 1] == ' ' ||
 		    h->h_value[n - 1] == '\t'))
-			h->h_value[--n] = '\0';
+			n--;
+		h->h_value[n] = '\0';
 	}
+	if (http_decode_target(ps, r) == -1)
+		return -1;
 	r->r_version_minor = ps->ps_minor;
 	if (ps->ps_minor == 1)
 		r->r_keepalive = !ps->ps_conn_close;
@@ -1174,12 +1216,12 @@ http_scan_body(struct http_parser_state *ps, const unsigned char *p,
 		case PH_CHUNK_EXT_NAME0:
 			if (c == ' ' || c == '\t')
 				break;
-			if (!http_is_tchar(c))
+			if (!tok_tchar(c))
 				goto badext;
 			ps->ps_phase = PH_CHUNK_EXT_NAME;
 			break;
 		case PH_CHUNK_EXT_NAME:
-			if (http_is_tchar(c))
+			if (tok_tchar(c))
 				break;
 			/* FALLTHROUGH */
 		case PH_CHUNK_EXT_EQ:
@@ -1199,13 +1241,13 @@ http_scan_body(struct http_parser_state *ps, const unsigned char *p,
 				break;
 			if (c == '"')
 				ps->ps_phase = PH_CHUNK_EXT_QS;
-			else if (http_is_tchar(c))
+			else if (tok_tchar(c))
 				ps->ps_phase = PH_CHUNK_EXT_TOKEN;
 			else
 				goto badext;
 			break;
 		case PH_CHUNK_EXT_TOKEN:
-			if (http_is_tchar(c))
+			if (tok_tchar(c))
 				break;
 			if (c == ' ' || c == '\t')
 				ps->ps_phase = PH_CHUNK_EXT_BWS;
@@ -1380,7 +1422,7 @@ http_check_out_header(const char *h)
 {
 	size_t	 i;
 
-	for (i = 0; http_is_tchar(h[i]); i++)
+	for (i = 0; tok_tchar(h[i]); i++)
 		;
 	if (i == 0 || h[i] != ':')
 		return -1;

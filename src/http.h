@@ -38,6 +38,11 @@ struct http_request {
 					   terminated, may hold NULs */
 	size_t		 r_bodylen;
 	int		 r_keepalive;	/* the client allows reuse */
+	char		*r_arena;	/* the parser's: the header block as
+					   received, which r_method, r_target,
+					   r_path, r_query and every header's
+					   name and value point into; NULL when
+					   each is malloc'd on its own */
 };
 
 /* Case-insensitive lookup; NULL when absent. */

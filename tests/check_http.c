@@ -16,6 +16,7 @@
 #include <event2/buffer.h>
 
 #include "http.h"
+#include "token.h"
 
 #define R(s)	s, sizeof(s) - 1
 #define DONE	0
@@ -923,6 +924,107 @@ START_TEST(test_reason)
 }
 END_TEST
 
+/* tchar is RFC 9110's set exactly, byte by byte (the one table). */
+START_TEST(test_tchar)
+{
+	const char	*punct = "!#$%&'*+-.^_`|~";
+	unsigned	 c;
+	int		 want;
+
+	for (c = 0; c < 256; c++) {
+		want = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') ||
+		    (c >= 'A' && c <= 'Z') ||
+		    (c != 0 && strchr(punct, (int)c) != NULL);
+		ck_assert_msg(tok_tchar((unsigned char)c) == want,
+		    "byte %u", c);
+	}
+	ck_assert(tok_is_token("X-Request-ID", 12));
+	ck_assert(!tok_is_token("", 0));
+	ck_assert(!tok_is_token("X Y", 3));
+	ck_assert(!tok_is_token("X\0Y", 3));
+	ck_assert(!tok_is_token("X:", 2));
+}
+END_TEST
+
+/* Feed buf in steps of step bytes (0: whole) until a request is done. */
+static struct http_request *
+arena_parse(struct http_parser_state *ps, const char *buf, size_t len,
+    size_t step, size_t *usedp)
+{
+	const char	*msg;
+	size_t		 off = 0, n, used;
+	int		 status = 0;
+	enum http_status st = HTTP_NEED_MORE;
+
+	while (off < len && st == HTTP_NEED_MORE) {
+		n = step == 0 || len - off < step ? len - off : step;
+		st = http_feed(ps, buf + off, n, &used, &status, &msg);
+		off += used;
+	}
+	ck_assert_int_eq(st, HTTP_DONE);
+	*usedp = off;
+	return http_take_request(ps);
+}
+
+/*
+ * The strings of a request are cut out of its header block in place:
+ * empty and blank values, trailing OWS, a path decoded into the room
+ * after a block that filled its buffer exactly, and a request that
+ * outlives the parsing of the next one on its connection.
+ */
+START_TEST(test_arena)
+{
+	static const char	 two[] = "GET /a%20b?x=1 HTTP/1.1\r\n"
+	    "Host: h\r\nX-Empty:\r\nX-Ws:   \r\nX-Trail: v \t\r\n"
+	    "X-Mid: a  b\r\n\r\n"
+	    "GET /second HTTP/1.1\r\nHost: other\r\n\r\n";
+	static const size_t	 steps[] = { 0, 1, 3 };
+	struct http_parser_state *ps;
+	struct http_request	*r, *r2;
+	char			 big[1100];
+	size_t			 k, used, n;
+
+	for (k = 0; k < sizeof(steps) / sizeof(steps[0]); k++) {
+		ps = http_parser_state_new(NULL);
+		r = arena_parse(ps, two, sizeof(two) - 1, steps[k], &used);
+		r2 = arena_parse(ps, two + used, sizeof(two) - 1 - used,
+		    steps[k], &n);
+		http_parser_state_free(ps);
+		ck_assert_ptr_nonnull(r->r_arena);
+		ck_assert_str_eq(r->r_method, "GET");
+		ck_assert_str_eq(r->r_target, "/a%20b?x=1");
+		ck_assert_str_eq(r->r_path, "/a b");
+		ck_assert_str_eq(r->r_query, "x=1");
+		ck_assert_uint_eq(r->r_nheaders, 5);
+		ck_assert_str_eq(r->r_headers[1].h_name, "X-Empty");
+		ck_assert_str_eq(http_request_header(r, "x-empty"), "");
+		ck_assert_str_eq(http_request_header(r, "X-Ws"), "");
+		ck_assert_str_eq(http_request_header(r, "X-Trail"), "v");
+		ck_assert_str_eq(http_request_header(r, "X-Mid"), "a  b");
+		ck_assert_str_eq(http_request_header(r, "Host"), "h");
+		ck_assert_str_eq(r2->r_path, "/second");
+		ck_assert_ptr_null(r2->r_query);
+		ck_assert_str_eq(http_request_header(r2, "Host"), "other");
+		http_request_free(r);
+		http_request_free(r2);
+	}
+
+	/* A header block of exactly 1024 bytes, the buffer's first size. */
+	n = (size_t)snprintf(big, sizeof(big), "GET /p%%41th HTTP/1.1\r\n"
+	    "Host: h\r\nX-Pad: ");
+	memset(big + n, 'p', 1024 - 4 - n);
+	memcpy(big + 1024 - 4, "\r\n\r\n", 4);
+	ps = http_parser_state_new(NULL);
+	r = arena_parse(ps, big, 1024, 0, &used);
+	ck_assert_uint_eq(used, 1024);
+	ck_assert_str_eq(r->r_path, "/pAth");
+	ck_assert_uint_eq(strlen(http_request_header(r, "X-Pad")),
+	    1024 - 4 - strlen("GET /p%41th HTTP/1.1\r\nHost: h\r\nX-Pad: "));
+	http_request_free(r);
+	http_parser_state_free(ps);
+}
+END_TEST
+
 Suite *
 check_suite(void)
 {
@@ -939,6 +1041,8 @@ check_suite(void)
 
 	tc = tcase_create("stream");
 	tcase_set_timeout(tc, 120);
+	tcase_add_test(tc, test_tchar);
+	tcase_add_test(tc, test_arena);
 	tcase_add_test(tc, test_limits);
 	tcase_add_test(tc, test_custom_limits);
 	tcase_add_test(tc, test_pipelined);
