@@ -749,51 +749,74 @@ kplan_has_jwt(const struct tsecret *ts)
 	return 0;
 }
 
-/* A field's final bytes; *derived set when a secret went into them. */
+#define KPLAN_SEGS	8	/* segments evaluated without an allocation */
+
+struct kplan_seg {
+	char		*ks_v;		/* a literal's, or an evaluated secret */
+	size_t		 ks_len;
+};
+
+/* The evaluated secrets of a field's segments, wiped and freed. */
+static void
+kplan_segs_free(const struct plan_field *f, struct kplan_seg *sv, size_t n)
+{
+	size_t	 i;
+
+	for (i = 0; i < n; i++)
+		if (f->pf_segs[i].ps_secret != NULL)
+			keeper_secret_free(sv[i].ks_v, sv[i].ks_len + 1);
+}
+
+/*
+ * A field's final bytes; *derived set when a secret went into them.  Each
+ * segment is evaluated first, then the whole is copied once (a field that
+ * is one secret is that secret's own buffer).
+ */
 static char *
 kplan_field_value(const struct plan_field *f, struct kplan_lookup *kl,
     size_t *lenp, int *derived, struct fail *fl)
 {
-	char	*out = NULL, *v, *np, err[256];
-	size_t	 len = 0, vl, i;
+	struct kplan_seg	 segs[KPLAN_SEGS], *sv = segs;
+	char			*out = NULL, err[256];
+	size_t			 len = 0, i, n = f->pf_nsegs;
 
 	*derived = 0;
-	if ((out = malloc(1)) == NULL)
+	if (n > KPLAN_SEGS && (sv = calloc(n, sizeof(*sv))) == NULL)
 		return NULL;
-	out[0] = '\0';
-	for (i = 0; i < f->pf_nsegs; i++) {
+	for (i = 0; i < n; i++) {
 		if (f->pf_segs[i].ps_secret == NULL) {
-			v = f->pf_segs[i].ps_data;
-			vl = f->pf_segs[i].ps_len;
+			sv[i].ks_v = f->pf_segs[i].ps_data;
+			sv[i].ks_len = f->pf_segs[i].ps_len;
 		} else {
 			*derived = 1;
 			err[0] = '\0';
-			v = keeper_secret_eval(f->pf_segs[i].ps_secret,
-			    kplan_lookup, kl, &vl, err, sizeof(err));
-			if (v == NULL) {
+			sv[i].ks_v = keeper_secret_eval(f->pf_segs[i].ps_secret,
+			    kplan_lookup, kl, &sv[i].ks_len, err, sizeof(err));
+			if (sv[i].ks_v == NULL) {
 				kplan_fail(fl, 422, kplan_has_jwt(
 				    f->pf_segs[i].ps_secret) ? SCOPE_JWT :
 				    SCOPE_TEMPLATE, "%s", err);
-				keeper_secret_free(out, len + 1);
-				return NULL;
+				kplan_segs_free(f, sv, i);
+				goto out;
 			}
 		}
-		/* Grown by hand: the old copy is wiped, never left behind. */
-		if ((np = malloc(len + vl + 1)) == NULL) {
-			if (f->pf_segs[i].ps_secret != NULL)
-				keeper_secret_free(v, vl);
-			keeper_secret_free(out, len + 1);
-			return NULL;
-		}
-		memcpy(np, out, len);
-		memcpy(np + len, v, vl);
-		np[len + vl] = '\0';
-		keeper_secret_free(out, len + 1);
-		out = np;
-		len += vl;
-		if (f->pf_segs[i].ps_secret != NULL)
-			keeper_secret_free(v, vl);
+		len += sv[i].ks_len;
 	}
+	if (n == 1 && f->pf_segs[0].ps_secret != NULL) {
+		out = sv[0].ks_v;
+		goto out;
+	}
+	if ((out = malloc(len + 1)) != NULL) {
+		for (i = 0, len = 0; i < n; i++) {
+			memcpy(out + len, sv[i].ks_v, sv[i].ks_len);
+			len += sv[i].ks_len;
+		}
+		out[len] = '\0';
+	}
+	kplan_segs_free(f, sv, n);
+out:
+	if (sv != segs)
+		free(sv);
 	*lenp = len;
 	return out;
 }

@@ -953,6 +953,43 @@ START_TEST(test_complete_errors)
 }
 END_TEST
 
+/*
+ * A field of more segments than are evaluated on the stack: the value
+ * whole; a failure after several secrets were evaluated leaves nothing
+ * behind (valgrind).
+ */
+START_TEST(test_complete_many_segs)
+{
+	struct plan		 pl;
+	struct plan_field	*f;
+	struct kreq		 kr;
+	struct fail		 fl;
+	int			 j;
+
+	weather_plan(&pl);
+	f = &pl.pl_headers[0];
+	for (j = 0; j < 5; j++) {
+		ck_assert_int_eq(plan_field_add(f, "-", 1, NULL), 0);
+		ck_assert_int_eq(plan_field_add(f, NULL, 0,
+		    secret_of("{{ get_secret('api_key') }}")), 0);
+	}
+	ck_assert_uint_gt(f->pf_nsegs, 8);
+	ck_assert_int_eq(keeper_plan_complete(snap, &pl, lookup, NULL, &kr,
+	    &fl), 0);
+	ck_assert_str_eq(kr.kr_headers[0].kh_value, "k=s3cr3t/+="
+	    "-s3cr3t/+=-s3cr3t/+=-s3cr3t/+=-s3cr3t/+=-s3cr3t/+=");
+	kreq_clear(&kr);
+
+	ck_assert_int_eq(plan_field_add(f, NULL, 0, secret_of("{{ jwt_encode("
+	    "{'sub': 'x'}, get_secret('pem'), 'RS256') }}")), 0);
+	ck_assert_int_eq(keeper_plan_complete(snap, &pl, lookup, NULL, &kr,
+	    &fl), -1);
+	ck_assert_uint_eq(fl.fl_status, 422);
+	fail_clear(&fl);
+	plan_clear(&pl);
+}
+END_TEST
+
 Suite *
 check_suite(void)
 {
@@ -963,6 +1000,7 @@ check_suite(void)
 	tcase_add_test(tc, test_roundtrip);
 	tcase_add_test(tc, test_decode_bounds);
 	tcase_add_test(tc, test_result_roundtrip);
+	tcase_add_test(tc, test_complete_many_segs);
 	tcase_add_test(tc, test_check_accepts);
 	tcase_add_test(tc, test_check_destination);
 	tcase_add_test(tc, test_check_secret_fields);
