@@ -19,6 +19,7 @@
 #include <time.h>
 
 #include <event2/event.h>
+#include <event2/event_struct.h>
 
 #include "connector.h"
 #include "keeper_limit.h"
@@ -43,8 +44,9 @@ struct klwait {
 	struct klimits		*w_ks;
 	struct klimit		*w_kl;
 	enum klw_state		 w_state;
-	struct event		*w_ev;		/* deadline, or the rate's wait */
-	struct event		*w_deliver;	/* the outcome, from the loop */
+	/* Inside the wait (event_struct.h): no allocation of their own. */
+	struct event		 w_ev;		/* deadline, or the rate's wait */
+	struct event		 w_deliver;	/* the outcome, from the loop */
 	struct kredis_req	*w_rreq;
 	int64_t			 w_deadline;	/* µs, monotonic */
 	int			 w_slot;	/* holds a slot */
@@ -167,10 +169,8 @@ klimits_find(struct klimits *ks, const char *tenant, const char *connector)
 static void
 klimits_wait_free(struct klwait *w)
 {
-	if (w->w_ev != NULL)
-		event_free(w->w_ev);
-	if (w->w_deliver != NULL)
-		event_free(w->w_deliver);
+	event_del(&w->w_ev);
+	event_del(&w->w_deliver);
 	free(w);
 }
 
@@ -195,7 +195,7 @@ klimits_slot_free(struct klimit *kl)
 	if ((w = TAILQ_FIRST(&kl->kl_queue)) == NULL)
 		return;
 	TAILQ_REMOVE(&kl->kl_queue, w, w_entry);
-	evtimer_del(w->w_ev);
+	evtimer_del(&w->w_ev);
 	w->w_state = KLW_RATE;
 	w->w_slot = 1;
 	kl->kl_active++;
@@ -222,7 +222,7 @@ klimits_go(struct klwait *w)
 
 	klimits_unqueue(w);
 	w->w_state = KLW_GO;
-	evtimer_add(w->w_deliver, &now);
+	evtimer_add(&w->w_deliver, &now);
 }
 
 static void
@@ -243,8 +243,8 @@ klimits_refuse(struct klwait *w, int status, int retry, const char *code,
 		w->w_slot = 0;
 		klimits_slot_free(w->w_kl);
 	}
-	evtimer_del(w->w_ev);
-	evtimer_add(w->w_deliver, &now);
+	evtimer_del(&w->w_ev);
+	evtimer_add(&w->w_deliver, &now);
 }
 
 static int
@@ -286,7 +286,7 @@ klimits_after(struct klwait *w, int64_t wait)
 	}
 	tv.tv_sec = wait / 1000000;
 	tv.tv_usec = wait % 1000000;
-	evtimer_add(w->w_ev, &tv);
+	evtimer_add(&w->w_ev, &tv);
 }
 
 /* The local share of the rate: the whole rate split between keepers. */
@@ -376,12 +376,8 @@ klimits_acquire(struct klimits *ks, const char *tenant, const char *connector,
 		if (w->w_concurrency < 1)
 			w->w_concurrency = 1;
 	}
-	if ((w->w_ev = evtimer_new(ks->ks_base, klimits_timer_cb, w)) ==
-	    NULL || (w->w_deliver = evtimer_new(ks->ks_base,
-	    klimits_deliver_cb, w)) == NULL) {
-		klimits_wait_free(w);
-		return NULL;
-	}
+	evtimer_assign(&w->w_ev, ks->ks_base, klimits_timer_cb, w);
+	evtimer_assign(&w->w_deliver, ks->ks_base, klimits_deliver_cb, w);
 	w->w_state = KLW_RATE;
 	ks->ks_queued++;
 	klimits_gauge(ks);
@@ -399,7 +395,7 @@ klimits_acquire(struct klimits *ks, const char *tenant, const char *connector,
 			left = 0;
 		tv.tv_sec = left / 1000000;
 		tv.tv_usec = left % 1000000;
-		evtimer_add(w->w_ev, &tv);
+		evtimer_add(&w->w_ev, &tv);
 		return w;
 	}
 	if (w->w_concurrency > 0) {
