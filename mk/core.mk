@@ -19,7 +19,8 @@ TESTS += $(CORE_IT)
 EXTRA_DIST += $(CORE_IT) tests/integration/wdtest.py
 
 dist_man_MANS += man/widgetd.8
-EXTRA_DIST += contrib/widgetd.service contrib/bench/idle-conns contrib/bench/run
+EXTRA_DIST += contrib/widgetd.service contrib/bench/idle-conns contrib/bench/run \
+	contrib/bench/allocs
 
 check_PROGRAMS += tests/check_core
 TESTS += tests/check_core
