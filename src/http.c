@@ -162,6 +162,26 @@ http_fail(struct http_parser_state *ps, int status, const char *msg)
 	ps->ps_errmsg = msg;
 }
 
+/*
+ * One header block kept for the next request.  On a keep-alive stream
+ * every request would otherwise allocate one and free it again, and at
+ * 1 KiB and more they miss malloc's per-thread cache (and make malloc
+ * merge every small free chunk first).  The processes that parse HTTP
+ * are single-threaded.
+ */
+static char	*http_spare;
+static size_t	 http_sparecap;
+
+static void
+http_spare_put(char *b, size_t cap)
+{
+	if (http_spare == NULL) {
+		http_spare = b;
+		http_sparecap = cap;
+	} else
+		free(b);
+}
+
 void
 http_request_free(struct http_request *r)
 {
@@ -170,7 +190,7 @@ http_request_free(struct http_request *r)
 	if (r == NULL)
 		return;
 	if (r->r_arena != NULL)
-		free(r->r_arena);
+		http_spare_put(r->r_arena, r->r_arenacap);
 	else {
 		free(r->r_method);
 		free(r->r_target);
@@ -219,7 +239,8 @@ http_request_header_once(const struct http_request *r, const char *name)
 static void
 http_hbuf_release(struct http_parser_state *ps)
 {
-	free(ps->ps_hbuf);
+	if (ps->ps_hbuf != NULL)
+		http_spare_put(ps->ps_hbuf, ps->ps_hcap);
 	ps->ps_hbuf = NULL;
 	ps->ps_hcap = ps->ps_hlen = ps->ps_line = 0;
 }
@@ -433,7 +454,7 @@ http_parser_state_free(struct http_parser_state *ps)
 	if (ps == NULL)
 		return;
 	http_request_free(ps->ps_req);
-	free(ps->ps_hbuf);
+	http_hbuf_release(ps);
 	free(ps->ps_hp_lens);
 	free(ps);
 }
@@ -520,6 +541,11 @@ http_hbuf_add(struct http_parser_state *ps, char c)
 		http_fail(ps, 431, ps->ps_in_trailer ? "trailers too large" :
 		    "request header too large");
 		return -1;
+	}
+	if (ps->ps_hbuf == NULL && http_spare != NULL) {
+		ps->ps_hbuf = http_spare;
+		ps->ps_hcap = http_sparecap;
+		http_spare = NULL;
 	}
 	if (ps->ps_hlen == ps->ps_hcap) {
 		cap = ps->ps_hcap == 0 ? 1024 : ps->ps_hcap * 2;
@@ -839,6 +865,7 @@ http_arena_take(struct http_parser_state *ps, struct http_request *r)
 		ps->ps_hp_lenscap = 2 * n;
 	}
 	r->r_arena = ps->ps_hbuf;
+	r->r_arenacap = ps->ps_hcap;
 	ps->ps_hbuf = NULL;
 	ps->ps_hcap = 0;		/* ps_hlen stays: the block's length */
 	ps->ps_hp_tlen = 0;

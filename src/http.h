@@ -43,6 +43,7 @@ struct http_request {
 					   r_path, r_query and every header's
 					   name and value point into; NULL when
 					   each is malloc'd on its own */
+	size_t		 r_arenacap;	/* bytes r_arena was given */
 };
 
 /* Case-insensitive lookup; NULL when absent. */

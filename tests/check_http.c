@@ -1025,6 +1025,55 @@ START_TEST(test_arena)
 }
 END_TEST
 
+/*
+ * A keep-alive stream reuses one header block: a request's, once freed,
+ * is the next one's.  A block still held is never handed out, and a
+ * small block kept grows for a large request after it.
+ */
+START_TEST(test_spare)
+{
+	static const char	 a[] = "GET /a HTTP/1.1\r\nHost: h\r\n\r\n";
+	static const char	 b[] = "GET /bb HTTP/1.1\r\nHost: g\r\n\r\n";
+	struct http_parser_state *ps;
+	struct http_request	*r, *r2;
+	char			 big[3000], *kept, *other;
+	size_t			 used, n;
+
+	ps = http_parser_state_new(NULL);
+	r = arena_parse(ps, a, sizeof(a) - 1, 0, &used);
+	kept = r->r_arena;
+	http_request_free(r);
+	/* Freed to malloc, the block would be this allocation's. */
+	other = malloc(1024);
+	r = arena_parse(ps, b, sizeof(b) - 1, 0, &used);
+	ck_assert_ptr_eq(r->r_arena, kept);
+	ck_assert_ptr_ne(other, kept);
+	free(other);
+	ck_assert_str_eq(r->r_path, "/bb");
+
+	/* r is held: the next request has a block of its own. */
+	r2 = arena_parse(ps, a, sizeof(a) - 1, 0, &used);
+	ck_assert_ptr_ne(r2->r_arena, r->r_arena);
+	http_request_free(r);
+	ck_assert_str_eq(r2->r_path, "/a");
+	ck_assert_str_eq(http_request_header(r2, "Host"), "h");
+	http_request_free(r2);
+
+	n = (size_t)snprintf(big, sizeof(big), "GET /big HTTP/1.1\r\n"
+	    "Host: h\r\nX-Pad: ");
+	memset(big + n, 'q', sizeof(big) - 4 - n);
+	memcpy(big + sizeof(big) - 4, "\r\n\r\n", 4);
+	r = arena_parse(ps, big, sizeof(big), 7, &used);
+	ck_assert_uint_eq(used, sizeof(big));
+	ck_assert_str_eq(r->r_path, "/big");
+	ck_assert_uint_eq(strlen(http_request_header(r, "X-Pad")),
+	    sizeof(big) - 4 - n);
+	ck_assert_uint_ge(r->r_arenacap, sizeof(big));
+	http_request_free(r);
+	http_parser_state_free(ps);
+}
+END_TEST
+
 Suite *
 check_suite(void)
 {
@@ -1043,6 +1092,7 @@ check_suite(void)
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, test_tchar);
 	tcase_add_test(tc, test_arena);
+	tcase_add_test(tc, test_spare);
 	tcase_add_test(tc, test_limits);
 	tcase_add_test(tc, test_custom_limits);
 	tcase_add_test(tc, test_pipelined);
