@@ -107,6 +107,10 @@ struct plan {
 	unsigned char	*pl_body;	/* pl_has_body: may be empty */
 	size_t		 pl_bodylen;
 	int		 pl_has_body;
+	void		*pl_arena;	/* plan_decode's one block, which every
+					   pointer above is into; NULL for a
+					   plan built a field at a time */
+	size_t		 pl_arenalen;
 };
 
 #define PLAN_MAX_FIELDS		256	/* headers, and query fields */

@@ -307,6 +307,51 @@ check(struct plan *pl, const char **why)
 	return r;
 }
 
+/* p lies inside the decoded plan's one block. */
+static void
+in_block(const struct plan *pl, const void *p)
+{
+	const char	*c = p, *a = pl->pl_arena;
+
+	ck_assert_ptr_nonnull(p);
+	ck_assert(c >= a && c < a + pl->pl_arenalen);
+}
+
+static void
+tree_in_block(const struct plan *pl, const struct tsecret *ts)
+{
+	size_t	 i;
+
+	in_block(pl, ts);
+	if (ts->ts_data != NULL)
+		in_block(pl, ts->ts_data);
+	if (ts->ts_literal != NULL)
+		in_block(pl, ts->ts_literal);
+	for (i = 0; i < ts->ts_nkids; i++) {
+		in_block(pl, ts->ts_kids);
+		tree_in_block(pl, ts->ts_kids[i]);
+	}
+}
+
+static void
+fields_in_block(const struct plan *pl, const struct plan_field *fs,
+    size_t n)
+{
+	size_t	 i, j;
+
+	for (i = 0; i < n; i++) {
+		in_block(pl, &fs[i]);
+		in_block(pl, fs[i].pf_name);
+		for (j = 0; j < fs[i].pf_nsegs; j++) {
+			in_block(pl, &fs[i].pf_segs[j]);
+			if (fs[i].pf_segs[j].ps_secret != NULL)
+				tree_in_block(pl, fs[i].pf_segs[j].ps_secret);
+			else
+				in_block(pl, fs[i].pf_segs[j].ps_data);
+		}
+	}
+}
+
 START_TEST(test_roundtrip)
 {
 	struct plan	 a, b;
@@ -345,8 +390,19 @@ START_TEST(test_roundtrip)
 	ck_assert_int_eq(b.pl_has_body, 1);
 	ck_assert_uint_eq(b.pl_bodylen, 3);
 	ck_assert_int_eq(memcmp(b.pl_body, "x\0y", 3), 0);
+	/* Decoded, a plan is one allocation; built, it was many. */
+	ck_assert_ptr_null(a.pl_arena);
+	ck_assert_ptr_nonnull(b.pl_arena);
+	in_block(&b, b.pl_reqid);
+	in_block(&b, b.pl_method);
+	in_block(&b, b.pl_url);
+	in_block(&b, b.pl_body);
+	fields_in_block(&b, b.pl_headers, b.pl_nheaders);
+	fields_in_block(&b, b.pl_query, b.pl_nquery);
+	fields_in_block(&b, b.pl_auth, b.pl_nauth);
 	plan_clear(&a);
 	plan_clear(&b);
+	ck_assert_ptr_null(b.pl_arena);
 }
 END_TEST
 
