@@ -84,6 +84,84 @@ START_TEST(test_envelope)
 }
 END_TEST
 
+/* The envelope json-c made before api_error_body wrote it directly. */
+static char *
+envelope_jsonc(const char *code, const char *detail, const char *scope,
+    const char *const *params, const char *reqid)
+{
+	struct json_object	*o, *e, *pa;
+	char			*s;
+	size_t			 i;
+
+	o = json_object_new_object();
+	e = json_object_new_object();
+	pa = json_object_new_array();
+	json_object_object_add(o, "success", json_object_new_boolean(0));
+	if (code != NULL)
+		json_object_object_add(e, "code", json_object_new_string(code));
+	if (detail != NULL)
+		json_object_object_add(e, "detail",
+		    json_object_new_string(detail));
+	json_object_object_add(e, "scope", json_object_new_string(scope));
+	for (i = 0; params != NULL && params[i] != NULL; i++)
+		json_object_array_add(pa, json_object_new_string(params[i]));
+	json_object_object_add(e, "params", pa);
+	json_object_object_add(o, "errors", e);
+	json_object_object_add(o, "request_id", json_object_new_string(reqid));
+	s = strdup(json_object_to_json_string_ext(o,
+	    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+	json_object_put(o);
+	return s;
+}
+
+/*
+ * Byte for byte what json-c wrote: every byte value in a detail, a
+ * scope and a parameter, with and without code and detail, and random
+ * strings.
+ */
+START_TEST(test_envelope_bytes)
+{
+	const char	*params[4], *codes[] = { "NOT_FOUND", NULL };
+	const char	*rid = "11111111-2222-4333-8444-555555555555";
+	char		 all[256], rnd[64], *a, *b;
+	size_t		 i, j, k;
+	unsigned int	 seed = 7;
+
+	for (i = 1; i < 256; i++)
+		all[i - 1] = (char)i;
+	all[255] = '\0';
+	params[0] = all;
+	params[1] = "a/b";
+	params[2] = "";
+	params[3] = NULL;
+	for (i = 0; i < 2; i++)
+		for (j = 0; j < 2; j++) {
+			a = api_error_body(codes[i], j ? all : NULL, all,
+			    j ? params : NULL, rid);
+			b = envelope_jsonc(codes[i], j ? all : NULL, all,
+			    j ? params : NULL, rid);
+			ck_assert_str_eq(a, b);
+			free(a);
+			free(b);
+		}
+	for (k = 0; k < 2000; k++) {
+		for (i = 0; i < sizeof(rnd) - 1; i++)
+			rnd[i] = (char)(1 + rand_r(&seed) % 255);
+		rnd[rand_r(&seed) % sizeof(rnd)] = '\0';
+		rnd[sizeof(rnd) - 1] = '\0';
+		params[0] = rnd;
+		params[1] = NULL;
+		a = api_error_body("BAD_REQUEST", rnd, "Template", params,
+		    rnd);
+		b = envelope_jsonc("BAD_REQUEST", rnd, "Template", params,
+		    rnd);
+		ck_assert_str_eq(a, b);
+		free(a);
+		free(b);
+	}
+}
+END_TEST
+
 START_TEST(test_reply_headers)
 {
 	struct evbuffer	*out = evbuffer_new();
@@ -797,6 +875,7 @@ check_suite(void)
 
 	tcase_add_test(tc, test_request_id);
 	tcase_add_test(tc, test_envelope);
+	tcase_add_test(tc, test_envelope_bytes);
 	tcase_add_test(tc, test_reply_headers);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("proc");
