@@ -17,6 +17,7 @@
 #include "api.h"
 #include "cors.h"
 #include "http.h"
+#include "jsonpos.h"
 
 int
 api_init(void)
@@ -104,53 +105,6 @@ api_ctx_init(struct api_ctx *a)
 	clock_gettime(CLOCK_MONOTONIC, &a->a_start);
 }
 
-/*
- * A JSON string member as json-c writes it with JSON_C_TO_STRING_PLAIN
- * and NOSLASHESCAPE (the bytes every envelope had, and a test compares):
- * the six short escapes, other bytes below 0x20 as \u00xx, everything
- * else as it came.  With out NULL, only the length.
- */
-static size_t
-api_json_escape(char *out, const char *p)
-{
-	static const char	 hex[] = "0123456789abcdef";
-	size_t			 n = 0;
-	unsigned char		 c;
-	char			 e;
-
-	for (; (c = (unsigned char)*p) != '\0'; p++) {
-		switch (c) {
-		case '\b': e = 'b'; break;
-		case '\t': e = 't'; break;
-		case '\n': e = 'n'; break;
-		case '\f': e = 'f'; break;
-		case '\r': e = 'r'; break;
-		case '"': e = '"'; break;
-		case '\\': e = '\\'; break;
-		default:
-			e = c < 0x20 ? 'u' : 0;
-			break;
-		}
-		if (e == 0) {
-			if (out != NULL)
-				out[n] = (char)c;
-			n++;
-		} else if (e != 'u') {
-			if (out != NULL) {
-				out[n] = '\\';
-				out[n + 1] = e;
-			}
-			n += 2;
-		} else {
-			if (out != NULL)
-				memcpy(out + n, (char []){ '\\', 'u', '0', '0',
-				    hex[c >> 4], hex[c & 15] }, 6);
-			n += 6;
-		}
-	}
-	return n;
-}
-
 /* A fixed piece, then a quoted string; with out NULL, only the length. */
 static size_t
 api_json_put(char *out, const char *lit, const char *str)
@@ -164,7 +118,8 @@ api_json_put(char *out, const char *lit, const char *str)
 	if (out != NULL)
 		out[n] = '"';
 	n++;
-	n += api_json_escape(out != NULL ? out + n : NULL, str);
+	/* As json-c wrote it, with JSON_C_TO_STRING_NOSLASHESCAPE. */
+	n += jpos_escape(out != NULL ? out + n : NULL, str, strlen(str), 0);
 	if (out != NULL)
 		out[n] = '"';
 	return n + 1;

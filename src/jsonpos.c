@@ -816,3 +816,46 @@ jpos_walk_dups(const struct jpos *p,
 	if (p != NULL)
 		jpos_dups_rec(p, path, sizeof(path), cb, arg);
 }
+
+size_t
+jpos_escape(char *out, const void *in, size_t n, int slash)
+{
+	static const char	 hex[] = "0123456789abcdef";
+	const unsigned char	*p = in;
+	size_t			 i, o = 0;
+	unsigned char		 c;
+	char			 e;
+
+	for (i = 0; i < n; i++) {
+		switch ((c = p[i])) {
+		case '"': e = '"'; break;
+		case '\\': e = '\\'; break;
+		case '/': e = slash ? '/' : 0; break;
+		case '\b': e = 'b'; break;
+		case '\f': e = 'f'; break;
+		case '\n': e = 'n'; break;
+		case '\r': e = 'r'; break;
+		case '\t': e = 't'; break;
+		default: e = c < 0x20 ? 'u' : 0; break;
+		}
+		if (e == 0) {
+			if (out != NULL)
+				out[o] = (char)c;
+			o++;
+		} else if (e != 'u') {
+			if (out != NULL) {
+				out[o] = '\\';
+				out[o + 1] = e;
+			}
+			o += 2;
+		} else {
+			if (out != NULL) {
+				memcpy(out + o, "\\u00", 4);
+				out[o + 4] = hex[c >> 4];
+				out[o + 5] = hex[c & 15];
+			}
+			o += 6;
+		}
+	}
+	return o;
+}

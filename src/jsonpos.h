@@ -106,4 +106,13 @@ void		 jpos_walk_dups(const struct jpos *,
 size_t		 jpos_path_key(char *path, size_t size, const char *key);
 size_t		 jpos_path_idx(char *path, size_t size, size_t i);
 
+/*
+ * The contents of a JSON string for n bytes, as json-c writes them (and
+ * most serialisers): '"', '\\' and the five short escapes, other bytes
+ * below 0x20 as \u00xx in lower case, '/' as "\/" when slash is set,
+ * every other byte as it is.  Returns the length (6 * n at most); with
+ * out NULL, only counts.
+ */
+size_t		 jpos_escape(char *out, const void *in, size_t n, int slash);
+
 #endif

@@ -58,6 +58,7 @@
 
 #include <openssl/crypto.h>
 
+#include "jsonpos.h"
 #include "keeper_redact.h"
 #include "keeper_secret.h"
 
@@ -431,59 +432,6 @@ redact_percent(const unsigned char *in, size_t n, char *out, int flags)
 	return o;
 }
 
-/* A JSON string's contents (6 bytes per input byte at most). */
-static size_t
-redact_json(const unsigned char *in, size_t n, char *out, int slash)
-{
-	static const char	 hex[] = "0123456789abcdef";
-	size_t			 i, o = 0;
-	unsigned char		 c;
-
-	for (i = 0; i < n; i++) {
-		c = in[i];
-		switch (c) {
-		case '"':
-		case '\\':
-			out[o++] = '\\';
-			out[o++] = (char)c;
-			continue;
-		case '/':
-			if (slash)
-				out[o++] = '\\';
-			out[o++] = '/';
-			continue;
-		case '\b':
-			c = 'b';
-			break;
-		case '\f':
-			c = 'f';
-			break;
-		case '\n':
-			c = 'n';
-			break;
-		case '\r':
-			c = 'r';
-			break;
-		case '\t':
-			c = 't';
-			break;
-		default:
-			if (c >= 0x20) {
-				out[o++] = (char)c;
-				continue;
-			}
-			memcpy(out + o, "\\u00", 4);
-			out[o + 4] = hex[c >> 4];
-			out[o + 5] = hex[c & 15];
-			o += 6;
-			continue;
-		}
-		out[o++] = '\\';
-		out[o++] = (char)c;
-	}
-	return o;
-}
-
 /*
  * The base64 characters that depend only on v when v follows shift bytes
  * of anything: characters k with 6k >= 8 * shift and 6k + 6 <= 8 * (shift
@@ -552,7 +500,7 @@ redact_add(struct redact *r, const void *value, size_t len)
 			goto out;
 	}
 	for (pad = 0; pad < 2; pad++) {
-		n = redact_json(v, len, out, pad);
+		n = jpos_escape(out, v, len, pad);
 		if (redact_insert(r, (unsigned char *)out, n) == -1)
 			goto out;
 	}
