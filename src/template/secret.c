@@ -62,20 +62,23 @@ tsecret_lit(const char *p, size_t len)
 struct tsecret *
 tsecret_named(const char *name)
 {
-	struct tsecret	*ts;
-	struct buf	 b;
+	static const char	 pre[] = "{{ get_secret('", post[] = "') }}";
+	struct tsecret		*ts;
+	size_t			 len = strlen(name);
 
-	memset(&b, 0, sizeof(b));
+	/* Every call that names a secret makes one: no printf. */
 	if ((ts = tsecret_new(TSX_SECRET)) == NULL)
 		return NULL;
 	if ((ts->ts_data = strdup(name)) == NULL ||
-	    buf_printf(&b, "{{ get_secret('%s') }}", name) == -1) {
-		buf_free(&b);
+	    (ts->ts_literal = malloc(sizeof(pre) - 1 + len +
+	    sizeof(post))) == NULL) {
 		tsecret_free(ts);
 		return NULL;
 	}
-	ts->ts_len = strlen(name);
-	ts->ts_literal = b.b_p;
+	memcpy(ts->ts_literal, pre, sizeof(pre) - 1);
+	memcpy(ts->ts_literal + sizeof(pre) - 1, name, len);
+	memcpy(ts->ts_literal + sizeof(pre) - 1 + len, post, sizeof(post));
+	ts->ts_len = len;
 	return ts;
 }
 
