@@ -664,11 +664,13 @@ execute_env(struct exec *x, struct tmpl_env *env, struct tval *globals)
 
 /*
  * Render one field; its segments are appended to f (secrets symbolic).
- * 0, or -1 with a 422 already answered.
+ * 0, or -1 with a 422 already answered, naming what (and the row's key
+ * when key is not NULL: the message is made only when there is one).
  */
 static int
 execute_render_field(struct conn *c, const struct conn_tmpl *t,
-    const struct tmpl_env *env, const char *what, struct plan_field *f)
+    const struct tmpl_env *env, const char *what, const char *key,
+    struct plan_field *f)
 {
 	struct tmpl_output	*o;
 	struct tmpl_error	 err;
@@ -679,8 +681,12 @@ execute_render_field(struct conn *c, const struct conn_tmpl *t,
 		return 0;
 	memset(&err, 0, sizeof(err));
 	if ((o = tmpl_render(t->ct_tmpl, env, &err)) == NULL) {
-		snprintf(detail, sizeof(detail), "%s: %d:%d: %s", what,
-		    err.te_line, err.te_col, err.te_msg);
+		if (key != NULL)
+			snprintf(detail, sizeof(detail), "%s '%s': %d:%d: %s",
+			    what, key, err.te_line, err.te_col, err.te_msg);
+		else
+			snprintf(detail, sizeof(detail), "%s: %d:%d: %s", what,
+			    err.te_line, err.te_col, err.te_msg);
 		execute_error(c, 422, NULL, SCOPE_TEMPLATE, detail, NULL);
 		return -1;
 	}
@@ -1114,9 +1120,8 @@ execute_headers(struct conn *c, struct exec *x, const struct tmpl_env *env,
 			if (plan_field_add(f, ov, strlen(ov), NULL) == -1)
 				goto oom;
 		} else {
-			snprintf(what, sizeof(what), "header '%s'", row->cp_key);
-			if (execute_render_field(c, &row->cp_value, env, what,
-			    f) == -1)
+			if (execute_render_field(c, &row->cp_value, env,
+			    "header", row->cp_key, f) == -1)
 				goto out;
 		}
 	}
@@ -1125,7 +1130,7 @@ execute_headers(struct conn *c, struct exec *x, const struct tmpl_env *env,
 		    PLAN_AUTH, 0, authkey)) == NULL)
 			goto oom;
 		if (execute_render_field(c, &a->ca_value, env,
-		    "authentication value", f) == -1)
+		    "authentication value", NULL, f) == -1)
 			goto out;
 	}
 	/* What the body is, when one goes; what the caller accepts. */
@@ -1214,10 +1219,8 @@ execute_query(struct conn *c, struct exec *x, const struct tmpl_env *env,
 			if (plan_field_add(f, ov, len, NULL) == -1)
 				goto oom;
 		} else {
-			snprintf(what, sizeof(what), "query parameter '%s'",
-			    row->cp_key);
-			if (execute_render_field(c, &row->cp_value, env, what,
-			    f) == -1)
+			if (execute_render_field(c, &row->cp_value, env,
+			    "query parameter", row->cp_key, f) == -1)
 				goto out;
 		}
 	}
@@ -1241,7 +1244,7 @@ execute_query(struct conn *c, struct exec *x, const struct tmpl_env *env,
 		    PLAN_AUTH, 0, authkey)) == NULL)
 			goto oom;
 		if (execute_render_field(c, &a->ca_value, env,
-		    "authentication value", f) == -1)
+		    "authentication value", NULL, f) == -1)
 			goto out;
 	}
 	/*
@@ -1293,7 +1296,7 @@ execute_auth_field(struct conn *c, const struct tmpl_env *env,
 		    NULL);
 		return -1;
 	}
-	if (execute_render_field(c, t, env, what, f) == -1)
+	if (execute_render_field(c, t, env, what, NULL, f) == -1)
 		return -1;
 	if (!execute_field_clean(f) && id != PA_PRIVATE_KEY &&
 	    id != PA_CERT && id != PA_CERT_KEY && id != PA_CLAIM) {
