@@ -1088,12 +1088,14 @@ cache_status(struct cache_ticket *t, const char *fmt, ...)
 static void
 cache_status(struct cache_ticket *t, const char *fmt, ...)
 {
-	va_list	 ap;
-	int	 n;
+	static const char	 pre[] = "widgetd; ";
+	va_list			 ap;
 
-	n = snprintf(t->t_status, sizeof(t->t_status), "widgetd; ");
+	/* Every call sets it once or twice: one printf, not two. */
+	memcpy(t->t_status, pre, sizeof(pre) - 1);
 	va_start(ap, fmt);
-	vsnprintf(t->t_status + n, sizeof(t->t_status) - n, fmt, ap);
+	vsnprintf(t->t_status + sizeof(pre) - 1, sizeof(t->t_status) -
+	    (sizeof(pre) - 1), fmt, ap);
 	va_end(ap);
 }
 
