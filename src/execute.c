@@ -338,10 +338,13 @@ execute_free(struct conn *c)
 	c->c_ctx.a_nsteps = 0;
 	free(x->x_timing);
 	worker_gen_unref(x->x_gen);
-	if (execute_spare == NULL)
+#ifndef WIDGETD_SANITIZED	/* freed there: ASan sees a use after free */
+	if (execute_spare == NULL) {
 		execute_spare = x;
-	else
-		free(x);
+		x = NULL;
+	}
+#endif
+	free(x);
 	c->c_exec = NULL;
 }
 

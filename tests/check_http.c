@@ -1046,8 +1046,12 @@ START_TEST(test_spare)
 	/* Freed to malloc, the block would be this allocation's. */
 	other = malloc(1024);
 	r = arena_parse(ps, b, sizeof(b) - 1, 0, &used);
+#ifdef WIDGETD_SANITIZED
+	(void)kept;		/* no spare there: ASan sees every free */
+#else
 	ck_assert_ptr_eq(r->r_arena, kept);
 	ck_assert_ptr_ne(other, kept);
+#endif
 	free(other);
 	ck_assert_str_eq(r->r_path, "/bb");
 
