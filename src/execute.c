@@ -46,6 +46,7 @@
 #include "ratelimit.h"
 #include "session.h"
 #include "snapshot.h"
+#include "spare.h"
 #include "template/template.h"
 #include "testmode.h"
 #include "worker.h"
@@ -98,11 +99,8 @@ struct exec {
 						   the answer is not shared */
 };
 
-/*
- * The last call's structure, for the next: over 1 KiB, it would miss
- * malloc's per-thread cache on every request.  A worker is one thread.
- */
-static struct exec	*execute_spare;
+/* The last call's structure, for the next (spare.h): over 1 KiB. */
+static void		*execute_spare;
 
 /* --- Counters (widgetctl status) ------------------------------------------ */
 
@@ -338,13 +336,7 @@ execute_free(struct conn *c)
 	c->c_ctx.a_nsteps = 0;
 	free(x->x_timing);
 	worker_gen_unref(x->x_gen);
-#ifndef WIDGETD_SANITIZED	/* freed there: ASan sees a use after free */
-	if (execute_spare == NULL) {
-		execute_spare = x;
-		x = NULL;
-	}
-#endif
-	free(x);
+	free(spare_put(&execute_spare, x));
 	c->c_exec = NULL;
 }
 
@@ -1602,10 +1594,9 @@ execute_begin(struct conn *c)
 {
 	struct exec	*x;
 
-	if ((x = execute_spare) != NULL) {
-		execute_spare = NULL;
+	if ((x = spare_take(&execute_spare)) != NULL)
 		memset(x, 0, sizeof(*x));
-	} else if ((x = calloc(1, sizeof(*x))) == NULL) {
+	else if ((x = calloc(1, sizeof(*x))) == NULL) {
 		c->c_status = 500;
 		api_reply_error(c->c_out, &c->c_ctx,
 		    500, NULL, "out of memory");

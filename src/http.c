@@ -31,6 +31,7 @@
 #undef http_status
 
 #include "http.h"
+#include "spare.h"
 #include "token.h"
 
 #define HTTP_DEF_HEADER_BYTES	(64 * 1024)
@@ -163,25 +164,17 @@ http_fail(struct http_parser_state *ps, int status, const char *msg)
 }
 
 /*
- * One header block kept for the next request.  On a keep-alive stream
- * every request would otherwise allocate one and free it again, and at
- * 1 KiB and more they miss malloc's per-thread cache (and make malloc
- * merge every small free chunk first).  The processes that parse HTTP
- * are single-threaded.
+ * One header block kept for the next request (spare.h): on a keep-alive
+ * stream every request would otherwise allocate one and free it again.
  */
-static char	*http_spare;
+static void	*http_spare;
 static size_t	 http_sparecap;
 
 static void
 http_spare_put(char *b, size_t cap)
 {
-#ifndef WIDGETD_SANITIZED	/* freed there: ASan sees a use after free */
-	if (http_spare == NULL) {
-		http_spare = b;
+	if ((b = spare_put(&http_spare, b)) == NULL)
 		http_sparecap = cap;
-		return;
-	}
-#endif
 	free(b);
 }
 
@@ -545,11 +538,9 @@ http_hbuf_add(struct http_parser_state *ps, char c)
 		    "request header too large");
 		return -1;
 	}
-	if (ps->ps_hbuf == NULL && http_spare != NULL) {
-		ps->ps_hbuf = http_spare;
+	if (ps->ps_hbuf == NULL &&
+	    (ps->ps_hbuf = spare_take(&http_spare)) != NULL)
 		ps->ps_hcap = http_sparecap;
-		http_spare = NULL;
-	}
 	if (ps->ps_hlen == ps->ps_hcap) {
 		cap = ps->ps_hcap == 0 ? 1024 : ps->ps_hcap * 2;
 		if (cap > ps->ps_limits.hl_header_bytes)

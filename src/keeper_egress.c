@@ -118,6 +118,7 @@
 #include "keeper_redact.h"
 #include "keeper_secret.h"
 #include "netpolicy.h"
+#include "spare.h"
 #include "token.h"
 
 #define EGRESS_MAX_HEADERS	100	/* response header lines, default */
@@ -281,12 +282,8 @@ static int	 egress_setopts_unset(CURL *);
 /* The body of a call without one (libcurl is given "", never NULL). */
 static char	 egress_nobody[1];
 
-/*
- * The last call's structure, wiped, for the next: over 1 KiB, it would
- * miss malloc's per-thread cache on every call.  The keeper is one
- * thread.
- */
-static struct egress_call	*egress_spare;
+/* The last call's structure, wiped, for the next (spare.h): over 1 KiB. */
+static void		*egress_spare;
 
 static unsigned int	 egress_curl_version;	/* libcurl's, at run time */
 
@@ -1673,13 +1670,7 @@ egress_call_free(struct egress_call *c)
 	h1_reader_free(c->c_rd);
 	egress_result_clear(&c->c_res);
 	explicit_bzero(c, sizeof(*c));
-#ifndef WIDGETD_SANITIZED	/* freed there: ASan sees a use after free */
-	if (egress_spare == NULL) {
-		egress_spare = c;
-		c = NULL;
-	}
-#endif
-	free(c);
+	free(spare_put(&egress_spare, c));
 }
 
 /* A retired generation goes when its last call has. */
@@ -2464,9 +2455,8 @@ egress_start(struct egress *e, const struct egress_request *req,
 	int				 direct;
 
 	/* A spare is all zeroes, as calloc's. */
-	if ((c = egress_spare) != NULL)
-		egress_spare = NULL;
-	else if ((c = calloc(1, sizeof(*c))) == NULL)
+	if ((c = spare_take(&egress_spare)) == NULL &&
+	    (c = calloc(1, sizeof(*c))) == NULL)
 		return NULL;
 	c->c_gen = g;
 	c->c_done = done;
