@@ -30,6 +30,7 @@
 #include <http_parser.h>
 #undef http_status
 
+#include "decimal.h"
 #include "http.h"
 #include "spare.h"
 #include "token.h"
@@ -1471,22 +1472,6 @@ http_head_put(char *buf, size_t cap, size_t *off, const char *s, size_t n)
 	return 0;
 }
 
-/* Decimal digits of v (at most 20), without printf. */
-static size_t
-http_head_num(char *out, unsigned long long v)
-{
-	char	 tmp[24];
-	size_t	 n = 0, i;
-
-	do {
-		tmp[n++] = '0' + v % 10;
-		v /= 10;
-	} while (v > 0);
-	for (i = 0; i < n; i++)
-		out[i] = tmp[n - 1 - i];
-	return n;
-}
-
 /*
  * The head goes into the output in one piece, built without printf: a
  * status line, the headers and the framing fields are a few hundred bytes,
@@ -1514,7 +1499,7 @@ http_write_response(struct evbuffer *out, int status,
 
 	reason = http_reason(status);
 	num[0] = ' ';
-	n = 1 + http_head_num(num + 1, (unsigned long long)status);
+	n = 1 + dec_put(num + 1, (unsigned long long)status);
 	num[n++] = ' ';
 	if (http_head_put(head, sizeof(head), &off, "HTTP/1.1", 8) == -1 ||
 	    http_head_put(head, sizeof(head), &off, num, n) == -1 ||
@@ -1548,7 +1533,7 @@ http_write_response(struct evbuffer *out, int status,
 	/* A HEAD answer announces the length of the body it leaves out. */
 	if (!nobody) {
 		http_head_put(head, sizeof(head), &off, "Content-Length: ", 16);
-		n = http_head_num(num, (unsigned long long)bodylen);
+		n = dec_put(num, (unsigned long long)bodylen);
 		http_head_put(head, sizeof(head), &off, num, n);
 		http_head_put(head, sizeof(head), &off, "\r\n", 2);
 	}

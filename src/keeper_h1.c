@@ -28,6 +28,7 @@
 #include <http_parser.h>
 #include <zlib.h>
 
+#include "decimal.h"
 #include "keeper_h1.h"
 #include "keeper_secret.h"
 #include "token.h"
@@ -122,17 +123,6 @@ h1_put_line(char *p, const char *name, const char *value)
 	return p;
 }
 
-static int
-h1_has_field(const struct h1_request *rq, const char *name)
-{
-	size_t	 i;
-
-	for (i = 0; i < rq->hr_nfields; i++)
-		if (strcasecmp(rq->hr_fields[i].ef_name, name) == 0)
-			return 1;
-	return 0;
-}
-
 char *
 h1_request_write(const struct h1_request *rq, size_t *lenp)
 {
@@ -146,9 +136,19 @@ h1_request_write(const struct h1_request *rq, size_t *lenp)
 	framed = rq->hr_body != NULL || strcmp(rq->hr_method, "POST") == 0 ||
 	    strcmp(rq->hr_method, "PUT") == 0 ||
 	    strcmp(rq->hr_method, "PATCH") == 0;
-	want_accept = !h1_has_field(rq, "Accept");
-	want_encoding = !h1_has_field(rq, "Accept-Encoding");
-	snprintf(cl, sizeof(cl), "%zu", bodylen);
+	/* Accept and Accept-Encoding unless the call has its own. */
+	want_accept = want_encoding = 1;
+	for (i = 0; i < rq->hr_nfields; i++) {
+		const char *f = rq->hr_fields[i].ef_name;
+
+		if (strncasecmp(f, "Accept", 6) != 0)
+			continue;
+		if (f[6] == '\0')
+			want_accept = 0;
+		else if (strcasecmp(f + 6, "-Encoding") == 0)
+			want_encoding = 0;
+	}
+	dec_put(cl, bodylen);
 
 	/* Every piece measured first: one allocation, no growth. */
 	len = strlen(rq->hr_method) + 1 + strlen(rq->hr_target) + 11;

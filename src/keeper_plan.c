@@ -54,6 +54,26 @@ kplan_request(const struct snapshot *sn, const struct plan *pl)
 }
 
 /*
+ * "a", or "a/b", into buf, cut to fit as snprintf would: once a call,
+ * where snprintf's format parsing was a third of a percent of the keeper.
+ */
+static void
+kplan_name_put(char *buf, size_t cap, const char *a, const char *b)
+{
+	size_t	 n, m;
+
+	n = strnlen(a, cap - 1);
+	memcpy(buf, a, n);
+	if (b != NULL && n < cap - 1) {
+		buf[n++] = '/';
+		m = strnlen(b, cap - 1 - n);
+		memcpy(buf + n, b, m);
+		n += m;
+	}
+	buf[n] = '\0';
+}
+
+/*
  * What limits and metrics call the plan's connector: its permalink, or
  * for a composite's step "permalink/step".  The plan was checked.
  */
@@ -66,12 +86,12 @@ kplan_connector_name(const struct snapshot *sn, const struct plan *pl,
 
 	switch (pl->pl_kind) {
 	case PLAN_CONNECTOR:
-		snprintf(kr->kr_connbuf, sizeof(kr->kr_connbuf), "%s",
-		    reg->r_conns[pl->pl_conn].c_permalink);
+		kplan_name_put(kr->kr_connbuf, sizeof(kr->kr_connbuf),
+		    reg->r_conns[pl->pl_conn].c_permalink, NULL);
 		break;
 	case PLAN_STEP:
 		cc = &reg->r_comps[pl->pl_conn];
-		snprintf(kr->kr_connbuf, sizeof(kr->kr_connbuf), "%s/%s",
+		kplan_name_put(kr->kr_connbuf, sizeof(kr->kr_connbuf),
 		    cc->cc_permalink, cc->cc_steps[pl->pl_step].cs_name);
 		break;
 	default:
@@ -82,8 +102,8 @@ kplan_connector_name(const struct snapshot *sn, const struct plan *pl,
 		 * cannot use up its limits.  No space: it is a metrics
 		 * label, which the parent checks (metrics_name_ok).
 		 */
-		snprintf(kr->kr_connbuf, sizeof(kr->kr_connbuf), "%s",
-		    "(test)");
+		kplan_name_put(kr->kr_connbuf, sizeof(kr->kr_connbuf),
+		    "(test)", NULL);
 		break;
 	}
 	kr->kr_connector = kr->kr_connbuf;

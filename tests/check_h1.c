@@ -140,6 +140,29 @@ START_TEST(test_request_body)
 }
 END_TEST
 
+/* A call's own Accept-Encoding, any case, stands alone; Accept-* is not Accept. */
+START_TEST(test_request_defaults)
+{
+	const struct egress_field f[] = {
+		{ "ACCEPT-encoding", "identity" },
+		{ "Accept-Charset", "utf-8" },
+		{ "Accept-Encodings", "x" },
+	};
+	struct h1_request	 rq = { "PATCH", "/p", "h", f, 3,
+				     "0123456789", 10 };
+	size_t			 len;
+	char			*b;
+
+	b = h1_request_write(&rq, &len);
+	ck_assert_str_eq(b, "PATCH /p HTTP/1.1\r\nHost: h\r\n"
+	    "Accept: */*\r\nACCEPT-encoding: identity\r\n"
+	    "Accept-Charset: utf-8\r\nAccept-Encodings: x\r\n"
+	    "Content-Length: 10\r\n\r\n0123456789");
+	ck_assert_uint_eq(len, strlen(b));
+	free(b);
+}
+END_TEST
+
 /* --- responses ---------------------------------------------------------- */
 
 static const char simple[] = "HTTP/1.1 200 OK\r\n"
@@ -571,6 +594,7 @@ check_suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_request_get);
 	tcase_add_test(tc, test_request_body);
+	tcase_add_test(tc, test_request_defaults);
 	tcase_add_test(tc, test_simple_any_split);
 	tcase_add_test(tc, test_pipelined_stop);
 	tcase_add_test(tc, test_chunked_trailers);
