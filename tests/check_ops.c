@@ -158,6 +158,30 @@ START_TEST(trace_parse_invalid)
 }
 END_TEST
 
+/* Every byte value in every digit position: only 0-9 and a-f are digits. */
+START_TEST(trace_parse_each_byte)
+{
+	static const int	 pos[] = { 0, 1, 3, 34, 36, 51, 53, 54 };
+	struct trace		 t;
+	char			 tp[sizeof(tp_ok)];
+	size_t			 i;
+	int			 c, digit;
+
+	for (i = 0; i < sizeof(pos) / sizeof(pos[0]); i++) {
+		for (c = 1; c < 256; c++) {
+			memcpy(tp, tp_ok, sizeof(tp));
+			tp[pos[i]] = (char)c;
+			digit = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+			/* "ff" is the one version that is not one. */
+			if (pos[i] <= 1 && tp[0] == 'f' && tp[1] == 'f')
+				digit = 0;
+			ck_assert_msg((trace_parse(tp, strlen(tp), &t) == 0) ==
+			    digit, "byte 0x%02x at %d", c, pos[i]);
+		}
+	}
+}
+END_TEST
+
 START_TEST(trace_begin_continue)
 {
 	struct trace	 t;
@@ -419,6 +443,7 @@ check_suite(void)
 	tcase_add_test(tc, retry_after);
 	tcase_add_test(tc, trace_parse_valid);
 	tcase_add_test(tc, trace_parse_invalid);
+	tcase_add_test(tc, trace_parse_each_byte);
 	tcase_add_test(tc, trace_begin_continue);
 	tcase_add_test(tc, metrics_counts_and_transfer);
 	tcase_add_test(tc, metrics_bounds);
