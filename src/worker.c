@@ -554,13 +554,13 @@ worker_conn_process(struct conn *c)
 	struct evbuffer_iovec	 v;
 	const char		*errmsg = NULL;
 	size_t			 used;
-	int			 errstatus = 400;
+	int			 errstatus = 400, rest;
 	enum http_status	 st;
 
 again:
 	c->c_in_process = 1;
 	while (c->c_req == NULL && !c->c_closing &&
-	    evbuffer_get_length(in) > 0) {
+	    (c->c_rdlen > 0 || evbuffer_get_length(in) > 0)) {
 		if (evbuffer_get_length(c->c_out) > WORKER_OUTPUT_HIGH) {
 			if (!c->c_throttled)
 				log_debug("%s: output backed up, reading paused",
@@ -569,7 +569,10 @@ again:
 			worker_conn_reading(c, 0);
 			break;
 		}
-		if (evbuffer_peek(in, -1, NULL, &v, 1) < 1)
+		if (c->c_rdlen > 0) {
+			v.iov_base = (void *)c->c_rd;
+			v.iov_len = c->c_rdlen;
+		} else if (evbuffer_peek(in, -1, NULL, &v, 1) < 1)
 			break;
 		if (!c->c_ctx_started) {
 			api_ctx_init(&c->c_ctx);
@@ -578,7 +581,11 @@ again:
 		used = 0;
 		st = http_feed(c->c_parser, v.iov_base, v.iov_len, &used,
 		    &errstatus, &errmsg);
-		evbuffer_drain(in, used);
+		if (c->c_rdlen > 0) {
+			c->c_rd += used;
+			c->c_rdlen -= used;
+		} else
+			evbuffer_drain(in, used);
 		if (st == HTTP_HEADERS) {
 			if (worker_conn_gate(c) == 1)
 				continue;
@@ -616,6 +623,18 @@ again:
 			http_write_response(c->c_out, 100, NULL, NULL, 0, 1, 0);
 		if (used == 0)
 			break;	/* the parser wants more than this chunk */
+	}
+	/* What the parser did not take of worker_rbuf waits in c_in. */
+	if (c->c_rdlen > 0) {
+		rest = evbuffer_add(in, c->c_rd, c->c_rdlen);
+		c->c_rd = NULL;
+		c->c_rdlen = 0;
+		if (rest == -1) {
+			log_warnx("%s: out of memory", __func__);
+			c->c_in_process = 0;
+			worker_conn_abandon(c);
+			return;
+		}
 	}
 	c->c_in_process = 0;
 	if (c->c_closing)
@@ -722,6 +741,17 @@ worker_read_cb(int fd, short what, void *arg)
 	}
 	for (i = 0; i < WORKER_READ_BUDGET; i++) {
 		n = read(c->c_fd, worker_rbuf, sizeof(worker_rbuf));
+		/*
+		 * All there is, nothing buffered before it, and the parser
+		 * free to take it: parsed where it was read, and only what
+		 * it leaves is copied to c_in (worker_conn_process).
+		 */
+		if (n > 0 && i == 0 && (size_t)n < sizeof(worker_rbuf) &&
+		    c->c_req == NULL && evbuffer_get_length(c->c_in) == 0) {
+			c->c_rd = worker_rbuf;
+			c->c_rdlen = (size_t)n;
+			break;
+		}
 		if (n > 0) {
 			if (evbuffer_add(c->c_in, worker_rbuf, n) == -1) {
 				log_warnx("%s: out of memory", __func__);

@@ -65,6 +65,8 @@ struct conn {
 	struct event		*c_rev;		/* EV_READ, on while reading */
 	struct event		*c_wev;		/* EV_WRITE, only when full */
 	struct evbuffer		*c_in;		/* read, not yet parsed */
+	const char		*c_rd;		/* read, parsed from worker_rbuf */
+	size_t			 c_rdlen;	/* bytes at c_rd not parsed yet */
 	struct evbuffer		*c_out;		/* queued, not yet written */
 	struct http_parser_state *c_parser;
 	struct event		*c_timer;

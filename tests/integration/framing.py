@@ -124,6 +124,25 @@ try:
           "the worker paused reading meanwhile")
     f.close()
 
+    # The same stream cut in two at many places: whatever a read leaves
+    # (a piece of a head, the requests after one that waits for the
+    # keeper) is kept for the next read, and answered in order.
+    stream = (build("GET", "/widget-service/health") + build("GET", "/a") +
+              build("GET", "/b") + build("GET", "/widget-service/health"))
+    cuts = list(range(1, len(stream), 11)) + [len(stream) - 1]
+    bad = []
+    for cut in cuts:
+        c = Conn(d.port)
+        c.send(stream[:cut])
+        time.sleep(0.01)
+        c.send(stream[cut:])
+        got = [(r or [None])[0] for r in (c.response() for _ in range(4))]
+        if got != [200, 404, 404, 200]:
+            bad.append((cut, got))
+        c.close()
+    check(not bad, "a pipelined stream cut at %d places: answers in "
+          "order %s" % (len(cuts), bad[:3]))
+
     # Keep-alive and pipelining: answers in order on one connection.
     c = Conn(d.port)
     c.send(build("GET", "/widget-service/health") + build("GET", "/a") +
