@@ -226,6 +226,8 @@ execute_stats_encode(const struct exec_stats *st, const struct cache *cache,
 	size_t			 i;
 	int			 r;
 
+	/* Empty even on failure: the caller clears it either way. */
+	ipc_buf_init(b);
 	memset(&is, 0, sizeof(is));
 	if (st->st_nrows > 0 && (is.is_rows = calloc(st->st_nrows,
 	    sizeof(*is.is_rows))) == NULL)

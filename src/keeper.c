@@ -1047,7 +1047,7 @@ keeper_snapshot(struct keeper *k, struct ipc_msg *m)
 {
 	struct snapshot	*sn;
 	struct ipc_buf	 b;
-	uint64_t	 gen;
+	uint64_t	 gen = 0;	/* logged even when it was not read */
 
 	if (ipc_decode_gen(m, &gen) == -1 ||
 	    (sn = snapshot_load(m->m_fd, proc_log_report, NULL)) == NULL ||

@@ -569,7 +569,7 @@ START_TEST(test_cache)
 	const char		*cut[2] = { "first-secret-01second", "-secret-2" };
 	size_t			 lab[2] = { 15, 15 }, lcut[2] = { 21, 9 };
 	struct redact_cache	*rc;
-	struct redact		*r1, *r2, *keep;
+	struct redact		*r1, *r2, *keep = NULL;
 	char			 v[64][16];
 	const char		*vp;
 	size_t			 vl, i;

@@ -141,6 +141,8 @@ value_of(const struct store_map *m, const char *name, size_t *lenp)
 	const void	*v;
 	size_t		 len;
 
+	if (lenp != NULL)
+		*lenp = 0;
 	if (store_lookup(m, name, &v, &len) != 0)
 		return NULL;
 	if (lenp != NULL)
