@@ -175,6 +175,7 @@ void		 egress_cancel(struct egress_call *);
 size_t		 egress_pending(const struct egress *);
 /* Easy handles kept, reset, for the next calls (the current generation). */
 size_t		 egress_idle_handles(const struct egress *);
+size_t		 egress_idle_conns(const struct egress *);
 
 /*
  * Replace secret-derived bytes in every header name and value and in the

@@ -535,6 +535,8 @@ START_TEST(test_idle_close)
 	ck_assert_int_eq(g.g_reused, 0);
 	got_clear(&g);
 	loop_for(&f, 50);
+	/* The keeper's own connections; libcurl's are in its cache. */
+	ck_assert_uint_eq(egress_idle_conns(f.f_eg), curl_http ? 0 : 1);
 	for (i = 0; i < 64; i++)
 		if (f.f_srv.s_bevs[i] != NULL)
 			srv_close(&f.f_srv, f.f_srv.s_bevs[i]);
@@ -546,6 +548,7 @@ START_TEST(test_idle_close)
 	/* Only the listener. */
 	n1 = event_base_get_num_events(f.f_base, EVENT_BASE_COUNT_ADDED);
 	ck_assert_int_eq(n1, 1);
+	ck_assert_uint_eq(egress_idle_conns(f.f_eg), 0);
 	get(&f, "/ok", &g);
 	ck_assert_msg(g.g_error == EGRESS_OK, "%s", g.g_msg);
 	ck_assert_int_eq(g.g_reused, 0);
@@ -1280,6 +1283,7 @@ START_TEST(test_direct_conns)
 	}
 	ck_assert_int_eq(f.f_srv.s_accepts, 1);
 	ck_assert_uint_eq(egress_idle_handles(f.f_eg), 0);
+	ck_assert_uint_eq(egress_idle_conns(f.f_eg), 1);
 
 	/* Two at once: two connections, both kept. */
 	memset(&req, 0, sizeof(req));
@@ -1295,6 +1299,7 @@ START_TEST(test_direct_conns)
 	ck_assert_int_eq(g2.g_error, EGRESS_OK);
 	ck_assert_int_eq(g.g_reused + g2.g_reused, 1);
 	ck_assert_int_eq(f.f_srv.s_accepts, 2);
+	ck_assert_uint_eq(egress_idle_conns(f.f_eg), 2);
 	got_clear(&g);
 	got_clear(&g2);
 
@@ -1306,6 +1311,7 @@ START_TEST(test_direct_conns)
 	ck_assert_msg(g.g_error == EGRESS_OK, "%s", g.g_msg);
 	ck_assert_str_eq(g.g_body, "ok");
 	got_clear(&g);
+	ck_assert_uint_eq(egress_idle_conns(f.f_eg), 1);
 	ck_assert_ptr_nonnull(egress_start(f.f_eg, &req, got_cb, &g));
 	ck_assert_ptr_nonnull(egress_start(f.f_eg, &req, got_cb, &g2));
 	loop_until(&f, &g.g_done);
@@ -1322,6 +1328,7 @@ START_TEST(test_direct_conns)
 	loop_for(&f, 100);
 	egress_cancel(c);
 	ck_assert_int_eq(g.g_calls, 0);
+	ck_assert_uint_eq(egress_idle_conns(f.f_eg), 1);
 	req.eq_url = ok;
 	for (i = 0; i < 3; i++) {
 		call(&f, &req, &g);
@@ -1340,6 +1347,7 @@ START_TEST(test_direct_conns)
 	ck_assert_int_eq(g.g_error, EGRESS_OK);
 	ck_assert_int_eq(g.g_reused, 0);
 	ck_assert_int_eq(f.f_srv.s_accepts, 4);
+	ck_assert_uint_eq(egress_idle_conns(f.f_eg), 1);
 	got_clear(&g);
 	f.f_conf.ec_nresolve = 0;
 	fx_teardown(&f);
