@@ -21,8 +21,8 @@ tests_egress_driver_LDADD = $(WD_LIBS)
 
 check_PROGRAMS += tests/check_h1
 TESTS += tests/check_h1
-tests_check_h1_SOURCES = tests/check_h1.c \
-	tests/check_main.c tests/check_main.h
+tests_check_h1_SOURCES = tests/check_h1.c tests/fuzz/h1_diff.c \
+	tests/fuzz/h1_diff.h tests/check_main.c tests/check_main.h
 tests_check_h1_CFLAGS = $(WD_TEST_CFLAGS)
 tests_check_h1_LDADD = $(WD_TEST_LIBS)
 
@@ -47,6 +47,8 @@ EXTRA_DIST += tests/integration/egress tests/integration/egress.py
 
 # Fuzz target for the keeper's own HTTP/1.1 response reader.
 FUZZ_TARGETS += tests/fuzz/fuzz_h1
-tests_fuzz_fuzz_h1_SOURCES = tests/fuzz/fuzz_h1.c tests/fuzz/replay.c
-tests_fuzz_fuzz_h1_libfuzzer_SOURCES = tests/fuzz/fuzz_h1.c
+tests_fuzz_fuzz_h1_SOURCES = tests/fuzz/fuzz_h1.c tests/fuzz/h1_diff.c \
+	tests/fuzz/h1_diff.h tests/fuzz/replay.c
+tests_fuzz_fuzz_h1_libfuzzer_SOURCES = tests/fuzz/fuzz_h1.c \
+	tests/fuzz/h1_diff.c tests/fuzz/h1_diff.h
 tests_fuzz_fuzz_h1_libfuzzer_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_LDFLAGS)

@@ -13,6 +13,14 @@
  *    any other content coding is refused;
  *  - an obs-folded header value is joined to the line before it by one
  *    space (RFC 9112 §5.2), as libcurl's path does.
+ *
+ * The answer nearly every call gets, whole in the first read and framed
+ * by one Content-Length, is read by h1_fast without http-parser (which
+ * with its callbacks was a twelfth of the keeper).  It accepts a strict
+ * subset of what http-parser accepts and gives up on everything else,
+ * before it has changed anything, so that the rest of the grammar stays
+ * http-parser's.  fuzz_h1 and check_h1 hold the two to the same result
+ * for every input the fast path takes.
  */
 #include "build.h"
 
@@ -55,6 +63,9 @@ struct h1_reader {
 	int			 r_fold;	/* a folded line comes next */
 	int			 r_done;
 	int			 r_keepalive;
+	int			 r_fed;		/* a byte of this answer came */
+	int			 r_nofast;	/* h1_reader_set_fast(r, 0) */
+	int			 r_wasfast;	/* h1_fast read this answer */
 	size_t			 r_hcap;	/* er_headers slots */
 	size_t			 r_bodycap;
 	size_t			 r_hbytes;
@@ -606,6 +617,202 @@ h1_cb_complete(http_parser *hp)
 	return 0;
 }
 
+/* The longest Content-Length h1_fast reads (larger: the slow path). */
+#define H1_FAST_DIGITS	15
+/* The most header lines h1_fast reads (more: the slow path). */
+#define H1_FAST_LINES	48
+
+/* A header line h1_fast found: name and value, the value trimmed. */
+struct h1_fast_line {
+	const char	*fl_name;
+	size_t		 fl_namelen;
+	const char	*fl_value;
+	size_t		 fl_valuelen;
+};
+
+enum {
+	H1_FAST_PLAIN,		/* copied as it is */
+	H1_FAST_LENGTH,		/* Content-Length: read by h1_fast */
+	H1_FAST_CONN,		/* Connection: only keep-alive is read */
+	H1_FAST_NO		/* the slow path judges it */
+};
+
+/*
+ * What a field name is to h1_fast.  By prefix: http-parser takes
+ * "Transfer-Encodingx" for the field it begins with (check_h1 found it).
+ * Only names starting with c, p, t or u are compared at all.
+ */
+static int
+h1_fast_name(const char *n, size_t len)
+{
+	static const struct {
+		const char	*s;
+		size_t		 len;
+	} slow[] = {
+		{ "content-encoding", 16 }, { "content-length", 14 },
+		{ "connection", 10 }, { "proxy-connection", 16 },
+		{ "transfer-encoding", 17 }, { "upgrade", 7 },
+	};
+	size_t	 i;
+
+	switch (n[0] | 0x20) {
+	case 'c': case 'p': case 't': case 'u':
+		break;
+	default:
+		return H1_FAST_PLAIN;
+	}
+	if (len == 14 && strncasecmp(n, "content-length", 14) == 0)
+		return H1_FAST_LENGTH;
+	if (len == 10 && strncasecmp(n, "connection", 10) == 0)
+		return H1_FAST_CONN;
+	for (i = 0; i < sizeof(slow) / sizeof(slow[0]); i++)
+		if (len >= slow[i].len &&
+		    strncasecmp(n, slow[i].s, slow[i].len) == 0)
+			return H1_FAST_NO;
+	return H1_FAST_PLAIN;
+}
+
+/* SP and the visible ASCII characters: what a value may hold, with HTAB. */
+#define H1_FAST_VCHAR(c)	((unsigned char)((c) - 0x20) < 0x5f)
+
+/* The end of a run of value bytes from p (the first byte that is not). */
+static const char *
+h1_fast_value_end(const char *p, const char *end)
+{
+	while (p < end && (H1_FAST_VCHAR(*p) || *p == '\t'))
+		p++;
+	return p;
+}
+
+/*
+ * A whole "HTTP/1.1 NNN reason" answer (a status of 200-599 other than
+ * 204 and 304) in buf: header lines of a token, ':', spaces, a value of
+ * visible ASCII, SP and HTAB not starting with a tab, each ended by CRLF
+ * (so no fold); one Content-Length of digits and all its body in buf; no
+ * Connection other than keep-alive and no field h1_fast_name leaves to
+ * the slow path; the limits not within reach.  1: read into the result
+ * (*usedp set); 0: not this kind of answer, and nothing was changed; -1:
+ * out of memory.
+ */
+static int
+h1_fast(struct h1_reader *r, const char *buf, size_t len, size_t *usedp)
+{
+	struct h1_fast_line	 ln[H1_FAST_LINES], *l;
+	struct egress_result	*res = r->r_res;
+	struct egress_header	*h;
+	const char		*p, *end = buf + len, *v, *ve, *d;
+	size_t			 nh = 0, arena = 0, cl = 0, i;
+	int			 status, havecl = 0;
+	char			*q;
+
+	if (r->r_head || len < 19 || memcmp(buf, "HTTP/1.1 ", 9) != 0 ||
+	    buf[9] < '2' || buf[9] > '5' || buf[10] < '0' || buf[10] > '9' ||
+	    buf[11] < '0' || buf[11] > '9' || buf[12] != ' ')
+		return 0;
+	status = (buf[9] - '0') * 100 + (buf[10] - '0') * 10 + buf[11] - '0';
+	if (status == 204 || status == 304)
+		return 0;
+	p = h1_fast_value_end(buf + 13, end);
+	if (end - p < 2 || p[0] != '\r' || p[1] != '\n')
+		return 0;
+	for (p += 2;; p += 2) {
+		if (end - p < 2)
+			return 0;
+		if (p[0] == '\r' && p[1] == '\n')
+			break;
+		if (nh == H1_FAST_LINES)
+			return 0;
+		l = &ln[nh++];
+		for (l->fl_name = p; p < end && tok_tchar((unsigned char)*p);
+		    p++)
+			;
+		if (p == l->fl_name || p == end || *p != ':')
+			return 0;
+		l->fl_namelen = (size_t)(p - l->fl_name);
+		/* http-parser takes a tab there only in some fields. */
+		for (p++; p < end && *p == ' '; p++)
+			;
+		v = p;
+		p = h1_fast_value_end(p, end);
+		/* A folded line next would start with no token: declined. */
+		if (end - p < 2 || p[0] != '\r' || p[1] != '\n' ||
+		    (v < p && *v == '\t'))
+			return 0;
+		for (ve = p; ve > v && (ve[-1] == ' ' || ve[-1] == '\t'); ve--)
+			;
+		l->fl_value = v;
+		l->fl_valuelen = (size_t)(ve - v);
+		arena += l->fl_namelen + l->fl_valuelen + 2;
+		switch (h1_fast_name(l->fl_name, l->fl_namelen)) {
+		case H1_FAST_LENGTH:
+			if (havecl || ve == v || ve - v > H1_FAST_DIGITS ||
+			    memchr(ve, '\t', (size_t)(p - ve)) != NULL)
+				return 0;
+			havecl = 1;
+			for (d = v; d < ve; d++) {
+				if (*d < '0' || *d > '9')
+					return 0;
+				cl = cl * 10 + (size_t)(*d - '0');
+			}
+			break;
+		case H1_FAST_CONN:
+			if (ve - v != 10 || strncasecmp(v, "keep-alive", 10) != 0)
+				return 0;
+			break;
+		case H1_FAST_NO:
+			return 0;
+		}
+	}
+	p += 2;
+	/* What http-parser's path counts is at most the bytes plus one a
+	 * line: well inside the limits, or that path decides. */
+	if (!havecl || nh > r->r_lim.hl_max_headers ||
+	    (size_t)(p - buf) + nh > r->r_lim.hl_header_bytes ||
+	    cl > r->r_lim.hl_max_body || cl > (size_t)(end - p))
+		return 0;
+
+	/* Copied into the result: the lines (there is one at least). */
+	if ((res->er_headers = calloc(nh, sizeof(*res->er_headers))) == NULL ||
+	    (res->er_arena = malloc(arena)) == NULL)
+		goto oom;
+	r->r_hcap = nh;
+	res->er_arenacap = arena;
+	q = res->er_arena;
+	for (i = 0; i < nh; i++) {
+		h = &res->er_headers[i];
+		h->eh_name = q;
+		h->eh_namelen = ln[i].fl_namelen;
+		memcpy(q, ln[i].fl_name, h->eh_namelen);
+		q += h->eh_namelen;
+		*q++ = '\0';
+		h->eh_value = q;
+		h->eh_valuelen = ln[i].fl_valuelen;
+		memcpy(q, ln[i].fl_value, h->eh_valuelen);
+		q += h->eh_valuelen;
+		*q++ = '\0';
+	}
+	res->er_nheaders = nh;
+	res->er_arenalen = arena;
+	if (cl > 0) {
+		if ((res->er_body = malloc(cl + 1)) == NULL)
+			goto oom;
+		memcpy(res->er_body, p, cl);
+		res->er_body[cl] = '\0';
+		res->er_bodylen = cl;
+		r->r_bodycap = cl + 1;
+	}
+	res->er_status = status;
+	r->r_done = 1;
+	r->r_keepalive = 1;
+	r->r_wasfast = 1;
+	*usedp = (size_t)(p - buf) + cl;
+	return 1;
+oom:
+	h1_fail(r, EGRESS_EINTERNAL, "out of memory");
+	h1_result_drop(r);
+	return -1;
+}
+
 struct h1_reader *
 h1_reader_new(void)
 {
@@ -657,6 +864,8 @@ h1_reader_start(struct h1_reader *r, const struct h1_limits *lim, int head,
 	r->r_in_body = 0;
 	r->r_done = 0;
 	r->r_keepalive = 0;
+	r->r_fed = 0;
+	r->r_wasfast = 0;
 	r->r_hbytes = 0;
 	r->r_nlines = 0;
 	r->r_buf = NULL;
@@ -696,6 +905,16 @@ h1_reader_feed(struct h1_reader *r, const char *buf, size_t len,
 		return H1_DONE;
 	if (r->r_res->er_error != EGRESS_OK)
 		return H1_FAIL;
+	if (!r->r_fed && len > 0 && !r->r_nofast) {
+		r->r_fed = 1;
+		switch (h1_fast(r, buf, len, usedp)) {
+		case 1:
+			return H1_DONE;
+		case -1:
+			return H1_FAIL;
+		}
+	}
+	r->r_fed = 1;
 	r->r_buf = buf;
 	n = http_parser_execute(&r->r_hp, &r->r_settings, buf, len);
 	if (len > 0)
@@ -738,4 +957,16 @@ int
 h1_reader_keepalive(const struct h1_reader *r)
 {
 	return r->r_done && r->r_keepalive;
+}
+
+void
+h1_reader_set_fast(struct h1_reader *r, int on)
+{
+	r->r_nofast = !on;
+}
+
+int
+h1_reader_was_fast(const struct h1_reader *r)
+{
+	return r->r_done && r->r_wasfast;
 }

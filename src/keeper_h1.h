@@ -78,5 +78,11 @@ enum h1_rc	 h1_reader_feed(struct h1_reader *, const char *, size_t,
 enum h1_rc	 h1_reader_eof(struct h1_reader *);
 /* After H1_DONE: may the connection carry another request? */
 int		 h1_reader_keepalive(const struct h1_reader *);
+/*
+ * For tests: the fast path for a whole Content-Length answer on (the
+ * default) or off, and whether it read the answer just finished.
+ */
+void		 h1_reader_set_fast(struct h1_reader *, int on);
+int		 h1_reader_was_fast(const struct h1_reader *);
 
 #endif

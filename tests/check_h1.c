@@ -13,6 +13,7 @@
 #include <zlib.h>
 
 #include "check_main.h"
+#include "fuzz/h1_diff.h"
 #include "keeper_h1.h"
 #include "keeper_redact.h"
 
@@ -585,6 +586,141 @@ START_TEST(test_reused)
 }
 END_TEST
 
+/* An answer with a body of blen bytes and a pad header making the head
+ * exactly hlen bytes long (0: no pad). */
+static size_t
+fast_answer(char *out, size_t cap, const char *head, size_t blen,
+    size_t hlen)
+{
+	size_t	 n, pad;
+
+	n = (size_t)snprintf(out, cap, "%sContent-Length: %zu\r\n", head,
+	    blen);
+	if (hlen > 0) {
+		ck_assert_uint_ge(hlen, n + 11);
+		pad = hlen - n - 11;	/* "X-Pad: " CRLF and the last CRLF */
+		n += (size_t)snprintf(out + n, cap - n, "X-Pad: %0*d\r\n",
+		    (int)pad, 0);
+	}
+	n += (size_t)snprintf(out + n, cap - n, "\r\n");
+	ck_assert_uint_lt(n + blen, cap);
+	memset(out + n, 'b', blen);
+	return n + blen;
+}
+
+/*
+ * The fast path for a whole Content-Length answer gives what http-parser
+ * gives, for common answers and for every one-byte change, deletion and
+ * insertion in them (fuzz_h1 does the same for any input); and it is
+ * taken for the common ones.
+ */
+START_TEST(test_fast_same_as_parser)
+{
+	static const char *const heads[] = {
+		"HTTP/1.1 200 OK\r\nServer: nginx/1.22.1\r\n"
+		"Date: Fri, 04 Dec 2026 08:00:00 GMT\r\n"
+		"Content-Type: application/json\r\n"
+		"Set-Cookie: a=1\r\nSet-Cookie: b=2\r\nETag: \"5f\"\r\n"
+		"Keep-Alive: timeout=5\r\nConnection: keep-alive\r\n"
+		"X-Length-1: 1\r\n",
+		"HTTP/1.1 404 Not Found\r\n",
+		"HTTP/1.1 503 \r\nX-A:  v \t\r\nX-Empty:\r\ncontent-TYPE:  "
+		"text/plain\r\n",
+		/* Left to http-parser, whatever follows. */
+		"HTTP/1.1 204 No Content\r\n",
+		"HTTP/1.1 304 Not Modified\r\n",
+		"HTTP/1.1 200 OK\r\nContent-Length: 4\r\n",
+		"HTTP/1.1 200 OK\r\nConnection: close\r\n",
+		"HTTP/1.1 200 OK\r\nConnection: Upgrade\r\nUpgrade: x\r\n",
+		"HTTP/1.1 200 OK\r\nTransfer-Encoding: identity\r\n",
+		"HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\n",
+	};
+	/* With the limits of h1_diff.c: 20 lines, 2048 bytes, 4096. */
+	static const struct { int head; size_t blen, hlen; int fast; } v[] = {
+		{ 0, 19, 0, 1 }, { 1, 0, 0, 1 }, { 2, 5, 0, 1 },
+		{ 0, 0, 0, 1 }, { 1, 4096, 0, 1 }, { 1, 4097, 0, 0 },
+		/* Five lines of 2043 bytes and one each: the most it takes. */
+		{ 0, 3, 2048 - 16, 1 }, { 2, 3, 2048 - 5, 1 },
+		{ 2, 3, 2048 - 4, 0 },
+		{ 3, 0, 0, 0 }, { 3, 2, 0, 0 }, { 4, 0, 0, 0 }, { 4, 2, 0, 0 },
+		{ 5, 4, 0, 0 }, { 5, 2, 0, 0 }, { 6, 2, 0, 0 }, { 7, 2, 0, 0 },
+		{ 8, 2, 0, 0 }, { 9, 2, 0, 0 },
+	};
+	static const char bytes[] = { ' ', '\t', '\r', '\n', ':', '\0',
+	    0x7f, (char)0x80, 'a', '0', ',', '1' };
+	char		 buf[8192], m[8192], why[512];
+	size_t		 i, j, k, n, taken = 0, left = 0;
+	int		 rv;
+
+	for (i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+		n = fast_answer(buf, sizeof(buf) - 2, heads[v[i].head],
+		    v[i].blen, v[i].hlen);
+		rv = h1_diff(buf, n, 0, why, sizeof(why));
+		ck_assert_msg(rv == v[i].fast, "case %zu: %d %s", i, rv, why);
+		/* A HEAD's answer has no body: never the fast path's. */
+		ck_assert_int_eq(h1_diff(buf, n, 1, why, sizeof(why)), 0);
+		/* Bytes after the answer are the caller's. */
+		memcpy(buf + n, "XY", 2);
+		ck_assert_int_eq(h1_diff(buf, n + 2, 0, why, sizeof(why)),
+		    v[i].fast);
+		for (j = 0; j < n; j++) {
+			for (k = 0; k <= sizeof(bytes); k++) {
+				memcpy(m, buf, n);
+				if (k == sizeof(bytes)) {	/* deleted */
+					memmove(m + j, m + j + 1, n - j - 1);
+					rv = h1_diff(m, n - 1, 0, why,
+					    sizeof(why));
+				} else {
+					m[j] = bytes[k];
+					rv = h1_diff(m, n, 0, why, sizeof(why));
+					ck_assert_msg(rv != -1, "case %zu, "
+					    "byte %zu = %#x: %s", i, j,
+					    (unsigned char)bytes[k], why);
+					memcpy(m, buf, j);
+					m[j] = bytes[k];
+					memcpy(m + j + 1, buf + j, n - j);
+					rv = h1_diff(m, n + 1, 0, why,
+					    sizeof(why));
+				}
+				ck_assert_msg(rv != -1, "case %zu, at %zu, "
+				    "%zu: %s", i, j, k, why);
+				if (rv == 1)
+					taken++;
+				else
+					left++;
+			}
+		}
+	}
+	/* Both ways were exercised, many times. */
+	ck_assert_uint_gt(taken, 1000);
+	ck_assert_uint_gt(left, 1000);
+}
+END_TEST
+
+/* Up to 48 header lines are the fast path's; more are http-parser's. */
+START_TEST(test_fast_many_lines)
+{
+	char	 buf[4096];
+	size_t	 n, lines, i;
+
+	for (lines = 47; lines <= 60; lines += 13) {
+		n = (size_t)snprintf(buf, sizeof(buf), "HTTP/1.1 200 OK\r\n");
+		for (i = 0; i < lines; i++)
+			n += (size_t)snprintf(buf + n, sizeof(buf) - n,
+			    "X-%zu: %zu\r\n", i, i);
+		n += (size_t)snprintf(buf + n, sizeof(buf) - n,
+		    "Content-Length: 2\r\n\r\nok");
+		ck_assert_int_eq(feed_str(buf, 0), H1_DONE);
+		ck_assert_int_eq(h1_reader_was_fast(rd), lines < 48);
+		ck_assert_uint_eq(res.er_nheaders, lines + 1);
+		ck_assert_str_eq(res.er_headers[lines - 1].eh_name, lines == 47 ?
+		    "X-46" : "X-59");
+		ck_assert_str_eq(res.er_body, "ok");
+		ck_assert(h1_reader_keepalive(rd));
+	}
+}
+END_TEST
+
 Suite *
 check_suite(void)
 {
@@ -612,6 +748,8 @@ check_suite(void)
 	tcase_add_test(tc, test_arena_grows);
 	tcase_add_test(tc, test_arena_redacted);
 	tcase_add_test(tc, test_reused);
+	tcase_add_test(tc, test_fast_same_as_parser);
+	tcase_add_test(tc, test_fast_many_lines);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -6,7 +6,9 @@
  * sent, then its close.  Small limits so that they are reached.  Checked:
  * the reader never takes more bytes than it was given, a finished answer
  * has a status of three digits, token header names, a body within the
- * limit and NUL-terminated, and a failure leaves nothing behind.
+ * limit and NUL-terminated, and a failure leaves nothing behind.  Then the
+ * rest is read again whole, with the fast path for a Content-Length
+ * answer and without it: both must give the same (h1_diff.c).
  *
  * This file defines only LLVMFuzzerTestOneInput; the replay main() that
  * runs tests/fuzz/corpus/h1 in make check is the shared one.
@@ -14,10 +16,12 @@
 #include "build.h"
 
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "keeper_h1.h"
+#include "h1_diff.h"
 
 int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 
@@ -60,6 +64,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct h1_reader		*r;
 	enum h1_rc			 rc = H1_MORE;
 	size_t				 step, off, n, used;
+	char				 why[512];
 
 	if (size < 1 || (r = h1_reader_new()) == NULL)
 		return 0;
@@ -77,5 +82,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	fuzz_check(&res, rc, lim.hl_max_body);
 	egress_result_clear(&res);
 	h1_reader_free(r);
+	if (h1_diff((const char *)data + 1, size - 1, data[0] >> 7, why,
+	    sizeof(why)) == -1) {
+		fprintf(stderr, "fuzz_h1: the fast path differs: %s\n", why);
+		abort();
+	}
 	return 0;
 }
