@@ -649,7 +649,8 @@ START_TEST(test_fast_same_as_parser)
 	static const char bytes[] = { ' ', '\t', '\r', '\n', ':', '\0',
 	    0x7f, (char)0x80, 'a', '0', ',', '1' };
 	char		 buf[8192], m[8192], why[512];
-	size_t		 i, j, k, n, taken = 0, left = 0;
+	const char	*pad;
+	size_t		 i, j, k, n, hn, taken = 0, left = 0;
 	int		 rv;
 
 	for (i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
@@ -663,7 +664,13 @@ START_TEST(test_fast_same_as_parser)
 		memcpy(buf + n, "XY", 2);
 		ck_assert_int_eq(h1_diff(buf, n + 2, 0, why, sizeof(why)),
 		    v[i].fast);
+		/* Not inside the body or the pad, but at both their ends. */
+		hn = (size_t)(strstr(buf, "\r\n\r\n") + 4 - buf);
+		pad = strstr(buf, "X-Pad: ");
 		for (j = 0; j < n; j++) {
+			if ((j > hn + 4 && j + 4 < n) || (pad != NULL &&
+			    j > (size_t)(pad - buf) + 11 && j + 8 < hn))
+				continue;
 			for (k = 0; k <= sizeof(bytes); k++) {
 				memcpy(m, buf, n);
 				if (k == sizeof(bytes)) {	/* deleted */
