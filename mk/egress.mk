@@ -22,8 +22,10 @@ tests_egress_driver_LDADD = $(WD_LIBS)
 check_PROGRAMS += tests/check_h1
 TESTS += tests/check_h1
 tests_check_h1_SOURCES = tests/check_h1.c tests/fuzz/h1_diff.c \
-	tests/fuzz/h1_diff.h tests/check_main.c tests/check_main.h
+	tests/fuzz/h1_diff.h tests/oom.c tests/oom.h \
+	tests/check_main.c tests/check_main.h
 tests_check_h1_CFLAGS = $(WD_TEST_CFLAGS)
+tests_check_h1_LDFLAGS = $(AM_LDFLAGS) $(OOM_WRAP)
 tests_check_h1_LDADD = $(WD_TEST_LIBS)
 
 check_PROGRAMS += tests/check_egress

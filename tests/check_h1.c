@@ -14,6 +14,7 @@
 
 #include "check_main.h"
 #include "fuzz/h1_diff.h"
+#include "oom.h"
 #include "keeper_h1.h"
 #include "keeper_redact.h"
 
@@ -728,6 +729,56 @@ START_TEST(test_fast_many_lines)
 }
 END_TEST
 
+/*
+ * Every allocation of a read failing in turn (tests/oom.h), on the fast
+ * path, through http-parser, chunked and compressed: the answer fails as
+ * out of memory and the result holds nothing.
+ */
+START_TEST(test_oom)
+{
+	static const char chunked[] = "HTTP/1.1 201 Created\r\n"
+	    "Transfer-Encoding: chunked\r\nX-A: 1\r\n\r\n"
+	    "5\r\nhello\r\n7;ext=1\r\n, world\r\n0\r\nX-Trailer: t\r\n\r\n";
+	char		 plain[3000], gz[4096];
+	struct {
+		const char	*s;
+		size_t		 len, step;
+	} a[] = {
+		{ simple, sizeof(simple) - 1, 0 },
+		{ simple, sizeof(simple) - 1, 5 },
+		{ chunked, sizeof(chunked) - 1, 0 },
+		{ gz, 0, 0 },
+		{ gz, 0, 700 },
+	};
+	size_t		 i, used;
+	long		 n;
+	enum h1_rc	 rc;
+
+	memset(plain, 'p', sizeof(plain));
+	a[3].len = a[4].len = compressed(gz, sizeof(gz), "gzip", 15 + 16,
+	    plain, sizeof(plain));
+	for (i = 0; i < sizeof(a) / sizeof(a[0]); i++) {
+		for (n = 0;; n++) {
+			oom_arm(n);
+			rc = feed(&lim, 0, a[i].s, a[i].len, a[i].step, &used);
+			if (!oom_disarm())
+				break;
+			ck_assert_msg(rc == H1_FAIL, "answer %zu, allocation "
+			    "%ld: rc %d", i, n, rc);
+			ck_assert_int_eq(res.er_error, EGRESS_EINTERNAL);
+			ck_assert_str_eq(res.er_msg, "out of memory");
+			ck_assert_uint_eq(res.er_nheaders, 0);
+			ck_assert_ptr_null(res.er_body);
+			res_clear();
+		}
+		/* Then it is read, and it did allocate. */
+		ck_assert_int_eq(rc, H1_DONE);
+		ck_assert_int_gt(n, 0);
+		res_clear();
+	}
+}
+END_TEST
+
 Suite *
 check_suite(void)
 {
@@ -757,6 +808,7 @@ check_suite(void)
 	tcase_add_test(tc, test_reused);
 	tcase_add_test(tc, test_fast_same_as_parser);
 	tcase_add_test(tc, test_fast_many_lines);
+	tcase_add_test(tc, test_oom);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -1,0 +1,91 @@
+/*
+ * oom.c — see oom.h.  The __real_ functions are libc's (or the
+ * sanitizer's and valgrind's replacements of them).
+ */
+#include "build.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "oom.h"
+
+void	*__real_malloc(size_t);
+void	*__real_calloc(size_t, size_t);
+void	*__real_realloc(void *, size_t);
+void	*__real_reallocarray(void *, size_t, size_t);
+char	*__real_strdup(const char *);
+char	*__real_strndup(const char *, size_t);
+
+void	*__wrap_malloc(size_t);
+void	*__wrap_calloc(size_t, size_t);
+void	*__wrap_realloc(void *, size_t);
+void	*__wrap_reallocarray(void *, size_t, size_t);
+char	*__wrap_strdup(const char *);
+char	*__wrap_strndup(const char *, size_t);
+
+static long	oom_left = -1;		/* allocations before the failing one */
+static int	oom_hit;
+
+void
+oom_arm(long n)
+{
+	oom_left = n;
+	oom_hit = 0;
+}
+
+int
+oom_disarm(void)
+{
+	oom_left = -1;
+	return oom_hit;
+}
+
+/* 1 when this allocation is the one to fail. */
+static int
+oom_fail(void)
+{
+	if (oom_left < 0)
+		return 0;
+	if (oom_left-- > 0)
+		return 0;
+	oom_hit = 1;
+	errno = ENOMEM;
+	return 1;
+}
+
+void *
+__wrap_malloc(size_t n)
+{
+	return oom_fail() ? NULL : __real_malloc(n);
+}
+
+void *
+__wrap_calloc(size_t n, size_t size)
+{
+	return oom_fail() ? NULL : __real_calloc(n, size);
+}
+
+void *
+__wrap_realloc(void *p, size_t n)
+{
+	return oom_fail() ? NULL : __real_realloc(p, n);
+}
+
+void *
+__wrap_reallocarray(void *p, size_t n, size_t size)
+{
+	return oom_fail() ? NULL : __real_reallocarray(p, n, size);
+}
+
+char *
+__wrap_strdup(const char *s)
+{
+	return oom_fail() ? NULL : __real_strdup(s);
+}
+
+char *
+__wrap_strndup(const char *s, size_t n)
+{
+	return oom_fail() ? NULL : __real_strndup(s, n);
+}

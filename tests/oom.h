@@ -1,0 +1,27 @@
+/*
+ * oom.h — allocation failures on demand, for unit tests.
+ *
+ * A test program linked with OOM_WRAP (Makefile.am: the linker's
+ * --wrap for malloc, calloc, realloc, reallocarray, strdup and strndup)
+ * routes every call the project's own objects make to those functions
+ * through tests/oom.c.  Nothing fails until a test arms a countdown; the
+ * libraries the daemon links (libcurl, libevent, json-c) allocate as
+ * usual, since --wrap changes only the objects linked into the program.
+ *
+ * The usual loop: for n = 0, 1, ... run the code with the n-th allocation
+ * failing, until a run needed fewer than n + 1 allocations.  Each run
+ * must report the failure cleanly; valgrind and ASan (CI runs both over
+ * the unit tests) catch a leak or a use of freed memory on the way.
+ */
+#ifndef WIDGETD_OOM_H
+#define WIDGETD_OOM_H
+
+/* The n-th allocation from now (0: the next) fails, and none before. */
+void	 oom_arm(long n);
+/*
+ * Stop failing.  1 when the armed failure happened (the code under test
+ * made at least n + 1 allocations), 0 when the run needed fewer.
+ */
+int	 oom_disarm(void);
+
+#endif
