@@ -32,7 +32,8 @@ tests_check_core_LDADD = $(WD_TEST_LIBS)
 # The worker↔keeper call: plans on the wire and the keeper's check of them.
 check_PROGRAMS += tests/check_plan
 TESTS += tests/check_plan
-tests_check_plan_SOURCES = tests/check_plan.c \
+tests_check_plan_SOURCES = tests/check_plan.c tests/oom.c tests/oom.h \
 	tests/check_main.c tests/check_main.h
 tests_check_plan_CFLAGS = $(WD_TEST_CFLAGS)
+tests_check_plan_LDFLAGS = $(AM_LDFLAGS) $(OOM_WRAP)
 tests_check_plan_LDADD = $(WD_TEST_LIBS)

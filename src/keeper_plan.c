@@ -801,8 +801,10 @@ kplan_field_value(const struct plan_field *f, struct kplan_lookup *kl,
 	size_t			 len = 0, i, n = f->pf_nsegs;
 
 	*derived = 0;
-	if (n > KPLAN_SEGS && (sv = calloc(n, sizeof(*sv))) == NULL)
+	if (n > KPLAN_SEGS && (sv = calloc(n, sizeof(*sv))) == NULL) {
+		kplan_fail(fl, 500, "Unexpected error", "%s", "out of memory");
 		return NULL;
+	}
 	for (i = 0; i < n; i++) {
 		if (f->pf_segs[i].ps_secret == NULL) {
 			sv[i].ks_v = f->pf_segs[i].ps_data;
@@ -812,6 +814,12 @@ kplan_field_value(const struct plan_field *f, struct kplan_lookup *kl,
 			err[0] = '\0';
 			sv[i].ks_v = keeper_secret_eval(f->pf_segs[i].ps_secret,
 			    kplan_lookup, kl, &sv[i].ks_len, err, sizeof(err));
+			if (sv[i].ks_v == NULL && err[0] == '\0') {
+				kplan_fail(fl, 500, "Unexpected error", "%s",
+				    "out of memory");
+				kplan_segs_free(f, sv, i);
+				goto out;
+			}
 			if (sv[i].ks_v == NULL) {
 				kplan_fail(fl, 422, kplan_has_jwt(
 				    f->pf_segs[i].ps_secret) ? SCOPE_JWT :
@@ -832,7 +840,8 @@ kplan_field_value(const struct plan_field *f, struct kplan_lookup *kl,
 			len += sv[i].ks_len;
 		}
 		out[len] = '\0';
-	}
+	} else
+		kplan_fail(fl, 500, "Unexpected error", "%s", "out of memory");
 	kplan_segs_free(f, sv, n);
 out:
 	if (sv != segs)

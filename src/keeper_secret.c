@@ -174,8 +174,7 @@ keeper_secret_eval(const struct tsecret *ts, keeper_secret_lookup_fn lookup,
 	err[0] = '\0';
 	if (ksecret_eval_into(ts, lookup, arg, &b, err, errlen, 0) == -1 ||
 	    sbuf_add(&b, "", 0) == -1) {
-		if (err[0] == '\0')
-			snprintf(err, errlen, "out of memory");
+		/* err is left empty when memory ran out. */
 		keeper_secret_free(b.sb_p, b.sb_cap);
 		return NULL;
 	}

@@ -24,7 +24,8 @@ typedef int	(*keeper_secret_lookup_fn)(const char *name, const void **val,
  * Evaluate a tree: the same operations the worker would have done, with
  * the values.  A missing secret becomes its template literal (platform-docs
  * §12).  Returns the malloc'd bytes (NUL-terminated, *lenp set), which the
- * caller wipes and frees, or NULL with err filled.
+ * caller wipes and frees, or NULL with err filled, or left empty when
+ * memory ran out (not the connector's fault: no 422 for it).
  */
 char		*keeper_secret_eval(const struct tsecret *,
 		    keeper_secret_lookup_fn, void *arg, size_t *lenp,

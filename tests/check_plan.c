@@ -20,6 +20,7 @@
 #include "ipc.h"
 #include "keeper_plan.h"
 #include "keeper_secret.h"
+#include "oom.h"
 #include "plan.h"
 #include "snapshot.h"
 #include "template/template.h"
@@ -1046,6 +1047,129 @@ START_TEST(test_complete_many_segs)
 }
 END_TEST
 
+/* plan_encode and result_encode, plan_decode and result_decode, alike. */
+typedef int	(*encode_fn)(struct ipc_buf *, const void *);
+typedef int	(*decode_fn)(struct ipc_msg *, void *, const char **);
+
+static int
+enc_plan(struct ipc_buf *b, const void *pl)
+{
+	return plan_encode(b, pl);
+}
+
+static int
+enc_result(struct ipc_buf *b, const void *rs)
+{
+	return result_encode(b, rs);
+}
+
+static int
+dec_plan(struct ipc_msg *m, void *pl, const char **why)
+{
+	return plan_decode(m, pl, why);
+}
+
+static int
+dec_result(struct ipc_msg *m, void *rs, const char **why)
+{
+	return result_decode(m, rs, why);
+}
+
+/*
+ * in encoded into b and decoded into out, with each allocation of either
+ * failing in turn: each failure reported, and nothing left to free (what
+ * valgrind and ASan would see).
+ */
+static void
+roundtrip_oom(encode_fn enc, decode_fn dec, const void *in,
+    struct ipc_buf *b, void *out)
+{
+	struct ipc_msg	 m;
+	const char	*why;
+	long		 n;
+	int		 r;
+
+	for (n = 0;; n++) {
+		oom_arm(n);
+		r = enc(b, in);
+		if (!oom_disarm())
+			break;
+		ck_assert_int_eq(r, -1);
+		ipc_buf_clear(b);
+	}
+	ck_assert_int_eq(r, 0);
+	for (n = 0;; n++) {
+		memset(&m, 0, sizeof(m));
+		m.m_type = MSG_CALL;
+		m.m_data = b->b_data;
+		m.m_len = (uint32_t)b->b_len;
+		oom_arm(n);
+		r = dec(&m, out, &why);
+		if (!oom_disarm())
+			break;
+		ck_assert_int_eq(r, -1);
+		ck_assert_ptr_nonnull(why);
+	}
+	ck_assert_int_eq(r, 0);
+	ck_assert_int_gt(n, 0);
+	ipc_buf_clear(b);
+}
+
+/*
+ * Each allocation failing in turn (tests/oom.h): a plan and an answer
+ * encoded and decoded, a plan completed with its secrets.  Every failure
+ * is reported as such (a 500, not the connector's 422), and nothing is
+ * left half-made.
+ */
+START_TEST(test_oom)
+{
+	struct result_header	 hs[2] = {
+		{ "Content-Type", "application/json" }, { "X-Empty", "" }
+	};
+	struct plan		 a, b;
+	struct result		 in, out;
+	struct ipc_buf		 buf;
+	struct kreq		 kr;
+	struct fail		 fl;
+	long			 n;
+	int			 r;
+
+	weather_plan(&a);
+	roundtrip_oom(enc_plan, dec_plan, &a, &buf, &b);
+	ck_assert_str_eq(b.pl_url, a.pl_url);
+	plan_clear(&b);
+
+	for (n = 0;; n++) {
+		oom_arm(n);
+		r = keeper_plan_complete(snap, &a, lookup, NULL, &kr, &fl);
+		if (!oom_disarm())
+			break;
+		ck_assert_int_eq(r, -1);
+		ck_assert_msg(fl.fl_status == 500, "allocation %ld: %u %s", n,
+		    fl.fl_status, fl.fl_detail);
+		ck_assert_ptr_null(kr.kr_url);
+		ck_assert_uint_eq(kr.kr_nsecrets, 0);
+		fail_clear(&fl);
+	}
+	ck_assert_int_eq(r, 0);
+	ck_assert_int_gt(n, 5);
+	ck_assert_str_eq(kr.kr_headers[0].kh_value, "k=s3cr3t/+=");
+	kreq_clear(&kr);
+	plan_clear(&a);
+
+	memset(&in, 0, sizeof(in));
+	in.rs_status = 200;
+	in.rs_headers = hs;
+	in.rs_nheaders = 2;
+	in.rs_body = (unsigned char *)"{}";
+	in.rs_bodylen = 2;
+	in.rs_host = "api.example.com";
+	roundtrip_oom(enc_result, dec_result, &in, &buf, &out);
+	ck_assert_str_eq(out.rs_headers[1].rh_name, "X-Empty");
+	result_clear(&out);
+}
+END_TEST
+
 Suite *
 check_suite(void)
 {
@@ -1064,6 +1188,7 @@ check_suite(void)
 	tcase_add_test(tc, test_check_variable_host);
 	tcase_add_test(tc, test_check_rendered_key);
 	tcase_add_test(tc, test_complete);
+	tcase_add_test(tc, test_oom);
 	tcase_add_test(tc, test_complete_errors);
 	tcase_add_test(tc, test_check_jwt_key_only);
 	tcase_add_test(tc, test_step_accepts);
