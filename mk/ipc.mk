@@ -4,9 +4,10 @@ src_libwidgetd_a_SOURCES += src/ipc.c src/sandbox.c
 
 check_PROGRAMS += tests/check_ipc
 TESTS += tests/check_ipc
-tests_check_ipc_SOURCES = tests/check_ipc.c \
+tests_check_ipc_SOURCES = tests/check_ipc.c tests/oom.c tests/oom.h \
 	tests/check_main.c tests/check_main.h
 tests_check_ipc_CFLAGS = $(WD_TEST_CFLAGS)
+tests_check_ipc_LDFLAGS = $(AM_LDFLAGS) $(OOM_WRAP)
 tests_check_ipc_LDADD = $(WD_TEST_LIBS)
 # Death tests: children install a filter and must die with SIGSYS.
 check_PROGRAMS += tests/check_sandbox

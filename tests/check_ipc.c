@@ -36,6 +36,7 @@
 #endif
 
 #include "ipc.h"
+#include "oom.h"
 
 #if defined(__SANITIZE_ADDRESS__)
 #define TEST_ASAN	1
@@ -329,6 +330,79 @@ START_TEST(test_roundtrip)
 	ck_assert_ptr_null(ipc_chan_error(b));
 	ipc_chan_free(b);
 	ck_assert_int_eq(fd_count(), base);
+}
+END_TEST
+
+/* The codecs of the parent's reports, as oom_roundtrip takes them. */
+static int
+enc_stats(struct ipc_buf *b, const void *in)
+{
+	return ipc_encode_stats(b, in);
+}
+
+static int
+dec_stats(struct ipc_msg *m, void *out)
+{
+	return ipc_decode_stats(m, out);
+}
+
+static int
+enc_access(struct ipc_buf *b, const void *in)
+{
+	return ipc_encode_access(b, in);
+}
+
+static int
+dec_access(struct ipc_msg *m, void *out)
+{
+	return ipc_decode_access(m, out);
+}
+
+static int
+enc_published(struct ipc_buf *b, const void *in)
+{
+	return ipc_encode_published(b, in);
+}
+
+static int
+dec_published(struct ipc_msg *m, void *out)
+{
+	return ipc_decode_published(m, out);
+}
+
+/*
+ * MSG_STATS, MSG_ACCESS and MSG_PUBLISHED encoded and decoded with each
+ * allocation failing in turn (tests/oom.h): every failure reported, and
+ * nothing left behind for valgrind and ASan to find.
+ */
+START_TEST(test_oom)
+{
+	struct ipc_stat_code	 codes[2] = { { 200, 5 }, { 502, 1 } };
+	struct ipc_stat_row	 rows[2] = {
+		{ "acme", "weather", 0, 6, 1, 1, { 1, 5, 0, 0, 0 }, codes, 2 },
+		{ "acme", "dash", 1, 2, 0, 0, { 0 }, codes, 1 },
+	};
+	struct ipc_stats	 st = { rows, 2, { 3, 4, 5, 6, 7 } }, sto;
+	struct ipc_access	 ac = { "r-1", "127.0.0.1", "acme", "GET",
+	    "/widget-service/connectors/weather/execute", "weather", "miss",
+	    "", "", 200, 200, 1500, 900 }, aco;
+	struct ipc_published	 pu = { 3, 1, 1, 4, 2, 0,
+	    "0123456789abcdef0123456789abcdef01234567", "", "built",
+	    "g-3" }, puo;
+	struct ipc_buf		 b;
+
+	oom_roundtrip(enc_stats, dec_stats, MSG_STATS, &st, &b, &sto);
+	ck_assert_uint_eq(sto.is_nrows, 2);
+	ck_assert_str_eq(sto.is_rows[1].sr_permalink, "dash");
+	ck_assert_uint_eq(sto.is_rows[0].sr_codes[1].sc_status, 502);
+	ipc_stats_clear(&sto);
+	oom_roundtrip(enc_access, dec_access, MSG_ACCESS, &ac, &b, &aco);
+	ck_assert_str_eq(aco.ia_target, ac.ia_target);
+	ipc_access_clear(&aco);
+	oom_roundtrip(enc_published, dec_published, MSG_PUBLISHED, &pu, &b,
+	    &puo);
+	ck_assert_str_eq(puo.ip_generation, "g-3");
+	ipc_published_clear(&puo);
 }
 END_TEST
 
@@ -1488,6 +1562,7 @@ check_suite(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_type_names);
 	tcase_add_test(tc, test_roundtrip);
+	tcase_add_test(tc, test_oom);
 	tcase_add_test(tc, test_decode_errors);
 	tcase_add_test(tc, test_send_refuses);
 	tcase_add_test(tc, test_send_queue_bound);

@@ -1047,10 +1047,7 @@ START_TEST(test_complete_many_segs)
 }
 END_TEST
 
-/* plan_encode and result_encode, plan_decode and result_decode, alike. */
-typedef int	(*encode_fn)(struct ipc_buf *, const void *);
-typedef int	(*decode_fn)(struct ipc_msg *, void *, const char **);
-
+/* The codecs of plans and answers, as oom_roundtrip takes them. */
 static int
 enc_plan(struct ipc_buf *b, const void *pl)
 {
@@ -1064,55 +1061,19 @@ enc_result(struct ipc_buf *b, const void *rs)
 }
 
 static int
-dec_plan(struct ipc_msg *m, void *pl, const char **why)
+dec_plan(struct ipc_msg *m, void *pl)
 {
-	return plan_decode(m, pl, why);
+	const char	*why;
+
+	return plan_decode(m, pl, &why);
 }
 
 static int
-dec_result(struct ipc_msg *m, void *rs, const char **why)
+dec_result(struct ipc_msg *m, void *rs)
 {
-	return result_decode(m, rs, why);
-}
-
-/*
- * in encoded into b and decoded into out, with each allocation of either
- * failing in turn: each failure reported, and nothing left to free (what
- * valgrind and ASan would see).
- */
-static void
-roundtrip_oom(encode_fn enc, decode_fn dec, const void *in,
-    struct ipc_buf *b, void *out)
-{
-	struct ipc_msg	 m;
 	const char	*why;
-	long		 n;
-	int		 r;
 
-	for (n = 0;; n++) {
-		oom_arm(n);
-		r = enc(b, in);
-		if (!oom_disarm())
-			break;
-		ck_assert_int_eq(r, -1);
-		ipc_buf_clear(b);
-	}
-	ck_assert_int_eq(r, 0);
-	for (n = 0;; n++) {
-		memset(&m, 0, sizeof(m));
-		m.m_type = MSG_CALL;
-		m.m_data = b->b_data;
-		m.m_len = (uint32_t)b->b_len;
-		oom_arm(n);
-		r = dec(&m, out, &why);
-		if (!oom_disarm())
-			break;
-		ck_assert_int_eq(r, -1);
-		ck_assert_ptr_nonnull(why);
-	}
-	ck_assert_int_eq(r, 0);
-	ck_assert_int_gt(n, 0);
-	ipc_buf_clear(b);
+	return result_decode(m, rs, &why);
 }
 
 /*
@@ -1135,7 +1096,7 @@ START_TEST(test_oom)
 	int			 r;
 
 	weather_plan(&a);
-	roundtrip_oom(enc_plan, dec_plan, &a, &buf, &b);
+	oom_roundtrip(enc_plan, dec_plan, MSG_CALL, &a, &buf, &b);
 	ck_assert_str_eq(b.pl_url, a.pl_url);
 	plan_clear(&b);
 
@@ -1164,7 +1125,7 @@ START_TEST(test_oom)
 	in.rs_body = (unsigned char *)"{}";
 	in.rs_bodylen = 2;
 	in.rs_host = "api.example.com";
-	roundtrip_oom(enc_result, dec_result, &in, &buf, &out);
+	oom_roundtrip(enc_result, dec_result, MSG_RESULT, &in, &buf, &out);
 	ck_assert_str_eq(out.rs_headers[1].rh_name, "X-Empty");
 	result_clear(&out);
 }

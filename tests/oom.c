@@ -8,6 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <check.h>
+
+#include "ipc.h"
 #include "oom.h"
 
 void	*__real_malloc(size_t);
@@ -88,4 +91,37 @@ char *
 __wrap_strndup(const char *s, size_t n)
 {
 	return oom_fail() ? NULL : __real_strndup(s, n);
+}
+
+void
+oom_roundtrip(oom_encode_fn enc, oom_decode_fn dec, uint32_t type,
+    const void *in, struct ipc_buf *b, void *out)
+{
+	struct ipc_msg	 m;
+	long		 n;
+	int		 r;
+
+	for (n = 0;; n++) {
+		oom_arm(n);
+		r = enc(b, in);
+		if (!oom_disarm())
+			break;
+		ck_assert_msg(r == -1, "encoding, allocation %ld: %d", n, r);
+		ipc_buf_clear(b);
+	}
+	ck_assert_int_eq(r, 0);
+	for (n = 0;; n++) {
+		memset(&m, 0, sizeof(m));
+		m.m_type = type;
+		m.m_data = b->b_data;
+		m.m_len = (uint32_t)b->b_len;
+		oom_arm(n);
+		r = dec(&m, out);
+		if (!oom_disarm())
+			break;
+		ck_assert_msg(r == -1, "decoding, allocation %ld: %d", n, r);
+	}
+	ck_assert_int_eq(r, 0);
+	ck_assert_int_gt(n, 0);
+	ipc_buf_clear(b);
 }

@@ -16,6 +16,8 @@
 #ifndef WIDGETD_OOM_H
 #define WIDGETD_OOM_H
 
+#include <stdint.h>
+
 /* The n-th allocation from now (0: the next) fails, and none before. */
 void	 oom_arm(long n);
 /*
@@ -23,5 +25,19 @@ void	 oom_arm(long n);
  * made at least n + 1 allocations), 0 when the run needed fewer.
  */
 int	 oom_disarm(void);
+
+struct ipc_buf;
+struct ipc_msg;
+typedef int	(*oom_encode_fn)(struct ipc_buf *, const void *in);
+typedef int	(*oom_decode_fn)(struct ipc_msg *, void *out);
+
+/*
+ * A message's encoder and decoder under that loop: in encoded into b and
+ * decoded (as a message of type) into out, with each allocation of either
+ * failing in turn.  Asserts that every failure is reported (-1) and that
+ * both then succeed; out is left decoded, b cleared.
+ */
+void	 oom_roundtrip(oom_encode_fn, oom_decode_fn, uint32_t type,
+	    const void *in, struct ipc_buf *b, void *out);
 
 #endif
