@@ -75,13 +75,6 @@
 #define WORKER_READ_SIZE	(16 * 1024)	/* bytes per read(2) */
 #define WORKER_READ_BUDGET	8		/* reads per readable event */
 /*
- * Closed connections are told to the parent, by their numbers, in one
- * MSG_CONN_DONE per this many milliseconds, not one message per
- * connection: the parent's per-address counts and its pausing go by
- * them, and a few milliseconds late is soon enough for both.
- */
-#define WORKER_DONE_MSEC	10
-/*
  * Lingering close: after an answer that closes the connection, the write
  * side is shut down and what the client still sends is read and dropped,
  * for at most this long and this much.  Closing with unread input would
@@ -870,17 +863,23 @@ worker_done_cb(int fd, short what, void *arg)
 static void
 worker_conn_done(struct worker *w, uint32_t seq)
 {
-	struct timeval	 tv = { 0, WORKER_DONE_MSEC * 1000 };
-
 	/* Full (a failed send): the parent is gone or going. */
 	if (w->w_ndone == IPC_DONE_MAX)
 		return;
 	w->w_done[w->w_ndone++] = seq;
-	/* Without a timer (out of memory at start) every close is sent. */
+	/*
+	 * Told at the end of this loop pass, all of its closes in one
+	 * MSG_CONN_DONE: the parent's per-address counts and its pausing go
+	 * by them.  (Every 10 ms was too late: a client opening and closing
+	 * a few thousand connections a second was counted as holding tens
+	 * of them and refused, while the parent's cost per connection was
+	 * no lower.)  Without the event (out of memory at start) every
+	 * close is sent at once.
+	 */
 	if (w->w_done_ev == NULL || w->w_ndone == IPC_DONE_MAX)
 		worker_done_send(w);
-	else if (!evtimer_pending(w->w_done_ev, NULL))
-		evtimer_add(w->w_done_ev, &tv);
+	else
+		event_active(w->w_done_ev, EV_TIMEOUT, 1);	/* once */
 }
 
 void

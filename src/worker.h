@@ -138,7 +138,7 @@ struct worker {
 	uint32_t		 w_ndone;
 	size_t			 w_body_held;	/* request body bytes buffered, all
 						   connections (limits.body_budget) */
-	struct event		*w_done_ev;	/* tells it, a little later */
+	struct event		*w_done_ev;	/* tells it, at the end of a pass */
 	struct cache		*w_cache;	/* the response cache */
 	struct metrics		*w_metrics;	/* pushed to the parent */
 	struct ratelimit_table	*w_clients;	/* limits.client_rate */

@@ -135,6 +135,37 @@ try:
 finally:
     d.cleanup()
 
+# The per-address count follows closes as they happen: a client that
+# never holds more than 2 connections, opening and closing them as fast
+# as it can, is never refused under a cap of 8.  (Closes were once told
+# to the parent every 10 ms: at this rate 20 or more of them were still
+# counted as open, and a tenth of the connections were refused.)
+d = Daemon(workers=1, limits="address_connections = 8;")
+try:
+    d.start()
+    churn = []
+
+    def churner(n):
+        for _ in range(n):
+            churn.append(health(d))
+    threads = [threading.Thread(target=churner, args=(600,))
+               for _ in range(2)]
+    t0 = time.monotonic()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    took = time.monotonic() - t0
+    bad = [r for r in churn if r != 200]
+    check(len(churn) == 1200 and not bad,
+          "1200 connections, 2 at a time, in %.1f s: all answered 200 "
+          "(%d not)" % (took, len(bad)))
+    check("has 8 open connections" not in d.logtext(),
+          "no refusal was logged")
+    check(d.stop() == 0, "SIGTERM: exit status 0")
+finally:
+    d.cleanup()
+
 # Recycling after 5 connections: one worker, so every replacement shows;
 # requests in flight meanwhile are all answered.
 d = Daemon(workers=1, limits="worker_connections = 5;")
