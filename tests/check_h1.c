@@ -666,8 +666,9 @@ START_TEST(test_fast_same_as_parser)
 		ck_assert_int_eq(h1_diff(buf, n + 2, 0, why, sizeof(why)),
 		    v[i].fast);
 		/* Not inside the body or the pad, but at both their ends. */
-		hn = (size_t)(strstr(buf, "\r\n\r\n") + 4 - buf);
-		pad = strstr(buf, "X-Pad: ");
+		hn = (size_t)((const char *)memmem(buf, n, "\r\n\r\n", 4) +
+		    4 - buf);
+		pad = memmem(buf, hn, "X-Pad: ", 7);
 		for (j = 0; j < n; j++) {
 			if ((j > hn + 4 && j + 4 < n) || (pad != NULL &&
 			    j > (size_t)(pad - buf) + 11 && j + 8 < hn))
