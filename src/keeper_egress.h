@@ -175,6 +175,7 @@ void		 egress_cancel(struct egress_call *);
 size_t		 egress_pending(const struct egress *);
 /* Easy handles kept, reset, for the next calls (the current generation). */
 size_t		 egress_idle_handles(const struct egress *);
+/* Connections kept open for the next calls (the current generation). */
 size_t		 egress_idle_conns(const struct egress *);
 
 /*

@@ -905,8 +905,8 @@ h1_reader_feed(struct h1_reader *r, const char *buf, size_t len,
 		return H1_DONE;
 	if (r->r_res->er_error != EGRESS_OK)
 		return H1_FAIL;
+	/* One try, on the answer's first bytes. */
 	if (!r->r_fed && len > 0 && !r->r_nofast) {
-		r->r_fed = 1;
 		switch (h1_fast(r, buf, len, usedp)) {
 		case 1:
 			return H1_DONE;

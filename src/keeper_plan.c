@@ -126,6 +126,13 @@ kplan_fail(struct fail *fl, int status, const char *scope,
 	return 1;
 }
 
+/* Out of memory: widgetd's failure, never the connector's 422. */
+static void
+kplan_fail_oom(struct fail *fl)
+{
+	kplan_fail(fl, 500, "Unexpected error", "%s", "out of memory");
+}
+
 /* No CR, LF, NUL (or other control bytes but TAB) in what reaches HTTP. */
 static int
 kplan_clean(const char *p, size_t len)
@@ -802,7 +809,7 @@ kplan_field_value(const struct plan_field *f, struct kplan_lookup *kl,
 
 	*derived = 0;
 	if (n > KPLAN_SEGS && (sv = calloc(n, sizeof(*sv))) == NULL) {
-		kplan_fail(fl, 500, "Unexpected error", "%s", "out of memory");
+		kplan_fail_oom(fl);
 		return NULL;
 	}
 	for (i = 0; i < n; i++) {
@@ -814,16 +821,14 @@ kplan_field_value(const struct plan_field *f, struct kplan_lookup *kl,
 			err[0] = '\0';
 			sv[i].ks_v = keeper_secret_eval(f->pf_segs[i].ps_secret,
 			    kplan_lookup, kl, &sv[i].ks_len, err, sizeof(err));
-			if (sv[i].ks_v == NULL && err[0] == '\0') {
-				kplan_fail(fl, 500, "Unexpected error", "%s",
-				    "out of memory");
-				kplan_segs_free(f, sv, i);
-				goto out;
-			}
 			if (sv[i].ks_v == NULL) {
-				kplan_fail(fl, 422, kplan_has_jwt(
-				    f->pf_segs[i].ps_secret) ? SCOPE_JWT :
-				    SCOPE_TEMPLATE, "%s", err);
+				if (err[0] == '\0')
+					kplan_fail_oom(fl);
+				else
+					kplan_fail(fl, 422, kplan_has_jwt(
+					    f->pf_segs[i].ps_secret) ?
+					    SCOPE_JWT : SCOPE_TEMPLATE, "%s",
+					    err);
 				kplan_segs_free(f, sv, i);
 				goto out;
 			}
@@ -841,7 +846,7 @@ kplan_field_value(const struct plan_field *f, struct kplan_lookup *kl,
 		}
 		out[len] = '\0';
 	} else
-		kplan_fail(fl, 500, "Unexpected error", "%s", "out of memory");
+		kplan_fail_oom(fl);
 	kplan_segs_free(f, sv, n);
 out:
 	if (sv != segs)
@@ -1001,7 +1006,7 @@ keeper_plan_complete_request(const struct snapshot *sn,
 	rv = 0;
 	goto out;
 oom:
-	kplan_fail(fl, 500, "Unexpected error", "%s", "out of memory");
+	kplan_fail_oom(fl);
 fail:
 	kreq_clear(kr);
 out:

@@ -870,11 +870,9 @@ worker_conn_done(struct worker *w, uint32_t seq)
 	/*
 	 * Told at the end of this loop pass, all of its closes in one
 	 * MSG_CONN_DONE: the parent's per-address counts and its pausing go
-	 * by them.  (Every 10 ms was too late: a client opening and closing
-	 * a few thousand connections a second was counted as holding tens
-	 * of them and refused, while the parent's cost per connection was
-	 * no lower.)  Without the event (out of memory at start) every
-	 * close is sent at once.
+	 * by them, so a client that churns connections is not counted as
+	 * holding the ones it closed.  Without the event (out of memory at
+	 * start) every close is sent at once.
 	 */
 	if (w->w_done_ev == NULL || w->w_ndone == IPC_DONE_MAX)
 		worker_done_send(w);
