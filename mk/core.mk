@@ -14,7 +14,7 @@ CORE_IT = tests/integration/procs.py tests/integration/nonroot.py \
 	tests/integration/supervise.py tests/integration/reload.py \
 	tests/integration/framing.py tests/integration/options.py \
 	tests/integration/lifecycle.py tests/integration/syslog.py \
-	tests/integration/frontend.py
+	tests/integration/frontend.py tests/integration/sched.py
 TESTS += $(CORE_IT)
 EXTRA_DIST += $(CORE_IT) tests/integration/wdtest.py
 

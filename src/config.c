@@ -1310,6 +1310,29 @@ config_do_tenants(struct config_ctx *x, const config_setting_t *s, void *base)
 
 /* --- top level ------------------------------------------------------- */
 
+/*
+ * cpu_scheduling: the policy workers and keepers ask for, in the words of
+ * systemd's CPUSchedulingPolicy= (only the two an unprivileged process may
+ * choose for itself and that keep its nice value).
+ */
+static void
+config_do_cpu_scheduling(struct config_ctx *x, const config_setting_t *s,
+    void *base)
+{
+	struct widgetd_config	*c = base;
+	const char		*v;
+
+	if (!config_get_string(x, s, &v))
+		return;
+	if (strcmp(v, "batch") == 0)
+		c->c_cpu_batch = 1;
+	else if (strcmp(v, "other") == 0)
+		c->c_cpu_batch = 0;
+	else
+		config_err(x, s, "'%s' is not a scheduling policy widgetd "
+		    "sets (batch or other)", v);
+}
+
 /* The top level.  listen and tenants have no sensible default. */
 static const struct config_key config_root_keys[] = {
 	{ "listen", CK_FUNC, CK_REQUIRED, 0, 0, 0, config_do_listen },
@@ -1323,6 +1346,7 @@ static const struct config_key config_root_keys[] = {
 	    offsetof(struct widgetd_config, c_workers), NULL },
 	{ "keepers", CK_INT, 0, 1, 64,
 	    offsetof(struct widgetd_config, c_keepers), NULL },
+	{ "cpu_scheduling", CK_FUNC, 0, 0, 0, 0, config_do_cpu_scheduling },
 	{ "control_socket", CK_PATH, 0, 0, 0,
 	    offsetof(struct widgetd_config, c_control_socket), NULL },
 	{ "metrics", CK_FUNC, 0, 0, 0, 0, config_do_metrics },
@@ -1350,6 +1374,7 @@ config_defaults(struct widgetd_config *c)
 	 */
 	c->c_workers = 0;
 	c->c_keepers = 1;
+	c->c_cpu_batch = 1;
 	c->c_syslog_facility = LOG_DAEMON;
 	c->c_access_log = 1;
 	c->c_metrics.l_port = 9464;

@@ -121,6 +121,7 @@ struct widgetd_config {
 	int		 c_workers;
 	int		 c_keepers;	/* secret holders; worker i uses
 					   keeper i % c_keepers */
+	int		 c_cpu_batch;	/* workers and keepers SCHED_BATCH */
 	char		*c_control_socket;
 	struct conf_listen c_metrics;	/* l_address NULL: off */
 	int		 c_syslog_facility;

@@ -1699,6 +1699,7 @@ parent_same_processes(const struct parent *p, const struct widgetd_config *c)
 	    parent_streq(o->c_user, c->c_user) &&
 	    parent_streq(o->c_keeper_user, c->c_keeper_user) &&
 	    parent_streq(o->c_chroot, c->c_chroot) &&
+	    o->c_cpu_batch == c->c_cpu_batch &&
 	    parent_nworkers(o) == parent_nworkers(c) &&
 	    parent_nkeepers(o) == parent_nkeepers(c);
 }

@@ -10,6 +10,7 @@
 #include <sys/syscall.h>
 
 #include <errno.h>
+#include <sched.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <pwd.h>
@@ -289,6 +290,31 @@ proc_sandbox_role(enum proc_role role, const struct widgetd_config *cfg,
 	}
 }
 
+/*
+ * Workers and keepers share CPUs and hand each call to one another: a
+ * worker's call wakes its keeper, the upstream's answer wakes the keeper,
+ * the keeper's answer wakes the worker.  Under SCHED_OTHER each such
+ * wake-up preempts whichever of the two is running, mid-pass, and on a
+ * busy CPU the pair switch back and forth about once per request.
+ * SCHED_BATCH keeps the nice value and the fair share but lets a woken
+ * process wait for the running one to block or its slice to end, so each
+ * loop pass finds several events ready instead of one.  A policy the
+ * service manager chose (CPUSchedulingPolicy=: idle, fifo, rr, or batch
+ * already) is the operator's and is kept.
+ */
+static void
+proc_cpu_policy(enum proc_role role, const struct widgetd_config *cfg)
+{
+	struct sched_param	 sp = { .sched_priority = 0 };
+
+	if ((role != PROC_WORKER && role != PROC_KEEPER) || !cfg->c_cpu_batch)
+		return;
+	if (sched_getscheduler(0) != SCHED_OTHER)
+		return;
+	if (sched_setscheduler(0, SCHED_BATCH, &sp) == -1)
+		log_warn("%s: cpu_scheduling batch", proc_role_name(role));
+}
+
 int
 proc_confine_rw(enum proc_role role, const struct widgetd_config *cfg,
     const char *const *ro, const char *const *rw)
@@ -300,6 +326,7 @@ proc_confine_rw(enum proc_role role, const struct widgetd_config *cfg,
 	int		 r, missing = 0;
 
 	sr = proc_sandbox_role(role, cfg, &user, &dir);
+	proc_cpu_policy(role, cfg);
 	/* Not root: nothing to switch to (the parent said so once). */
 	if (sandbox_drop_privileges(user, dir) == -1)
 		fatal("cannot drop privileges to %s%s%s", user,

@@ -118,6 +118,7 @@ START_TEST(test_minimal_defaults)
 	/* One per CPU, counted by the parent when it starts them. */
 	ck_assert_int_eq(c->c_workers, 0);
 	ck_assert_int_eq(c->c_keepers, 1);
+	ck_assert_int_eq(c->c_cpu_batch, 1);
 	ck_assert_str_eq(c->c_control_socket + strlen(c->c_control_socket) -
 	    strlen("/widgetd/control.sock"), "/widgetd/control.sock");
 	ck_assert_ptr_null(c->c_metrics.l_address);
@@ -221,7 +222,7 @@ static const char full_conf[] =
     "user = \"wuser\";\n"
     "keeper_user = \"kuser\";\n"
     "chroot = \"/srv/empty\";\n"
-    "workers = 3;\n"
+    "workers = 3; cpu_scheduling = \"other\";\n"
     "control_socket = \"run/ctl.sock\";\n"
     "metrics = { address = \"127.0.0.1\"; port = 9100; };\n"
     "log = { syslog_facility = \"local3\"; access_log = false; };\n"
@@ -264,6 +265,7 @@ START_TEST(test_full)
 	ck_assert_str_eq(c->c_keeper_user, "kuser");
 	ck_assert_str_eq(c->c_chroot, "/srv/empty");
 	ck_assert_int_eq(c->c_workers, 3);
+	ck_assert_int_eq(c->c_cpu_batch, 0);
 	snprintf(want, sizeof(want), "%s/run/ctl.sock", tmpdir);
 	ck_assert_str_eq(c->c_control_socket, want);
 	ck_assert_str_eq(c->c_metrics.l_address, "127.0.0.1");
@@ -582,6 +584,12 @@ static const struct bad_case bad_cases[] = {
 	    "listen[0].address: 'localhost' is not a numeric" },
 	{ L1 L2 "log = { syslog_facility = \"kernel\"; };\n", 3,
 	    "log.syslog_facility: unknown syslog facility 'kernel'" },
+	{ L1 L2 "cpu_scheduling = \"fifo\";\n", 3,
+	    "cpu_scheduling: 'fifo' is not a scheduling policy widgetd sets "
+	    "(batch or other)" },
+	{ L1 L2 "cpu_scheduling = \"Batch\";\n", 3,
+	    "cpu_scheduling: 'Batch' is not" },
+	{ L1 L2 "cpu_scheduling = 1;\n", 3, "cpu_scheduling:" },
 	{ L1 L2 "user = \"x\";\nkeeper_user = \"x\";\n", 4,
 	    "keeper_user: user and keeper_user must differ" },
 	{ L1 L2 "control_socket = \"/run/widgetd/"
