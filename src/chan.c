@@ -152,26 +152,10 @@ chan_free(struct chan *ch)
 	free(ch);
 }
 
-int
-chan_send(struct chan *ch, uint32_t type, uint32_t id, const void *data,
-    size_t len, int fd)
+/* After a frame was queued (r 0) or refused (r -1): write, or fail. */
+static int
+chan_queued_one(struct chan *ch, int r)
 {
-	return chan_send_fds(ch, type, id, data, len, &fd, fd != -1 ? 1 : 0);
-}
-
-int
-chan_send_fds(struct chan *ch, uint32_t type, uint32_t id, const void *data,
-    size_t len, const int *fds, int nfds)
-{
-	int	 r;
-
-	if (ch->ch_failed != NULL) {
-		while (nfds > 0)
-			close(fds[--nfds]);
-		return -1;
-	}
-	/* The fds become the channel's (no duplicate, no extra close). */
-	r = ipc_send_fds(ch->ch_ipc, type, id, data, len, fds, nfds);
 	if (r == -1) {
 		/*
 		 * A full queue is the peer's doing: it stopped reading what
@@ -207,6 +191,39 @@ chan_send_fds(struct chan *ch, uint32_t type, uint32_t id, const void *data,
 		return -1;
 	}
 	return 0;
+}
+
+int
+chan_send(struct chan *ch, uint32_t type, uint32_t id, const void *data,
+    size_t len, int fd)
+{
+	return chan_send_fds(ch, type, id, data, len, &fd, fd != -1 ? 1 : 0);
+}
+
+int
+chan_send_fds(struct chan *ch, uint32_t type, uint32_t id, const void *data,
+    size_t len, const int *fds, int nfds)
+{
+	int	 r;
+
+	if (ch->ch_failed != NULL) {
+		while (nfds > 0)
+			close(fds[--nfds]);
+		return -1;
+	}
+	/* The fds become the channel's (no duplicate, no extra close). */
+	r = ipc_send_fds(ch->ch_ipc, type, id, data, len, fds, nfds);
+	return chan_queued_one(ch, r);
+}
+
+int
+chan_sendv(struct chan *ch, uint32_t type, uint32_t id,
+    const struct iovec *iov, int niov)
+{
+	if (ch->ch_failed != NULL)
+		return -1;
+	return chan_queued_one(ch, ipc_sendv(ch->ch_ipc, type, id, iov,
+	    niov));
 }
 
 void

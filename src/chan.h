@@ -44,6 +44,10 @@ int		 chan_send(struct chan *, uint32_t type, uint32_t id,
 /* The same with nfds fds (ipc_send_fds), all consumed whatever happens. */
 int		 chan_send_fds(struct chan *, uint32_t type, uint32_t id,
 		    const void *data, size_t len, const int *fds, int nfds);
+/* A frame whose payload is the pieces of iov end to end (ipc_sendv). */
+struct iovec;
+int		 chan_sendv(struct chan *, uint32_t type, uint32_t id,
+		    const struct iovec *iov, int niov);
 /*
  * On: chan_send only queues, and the frames are written once the event
  * loop has run the callbacks that are ready now (one writev for the

@@ -737,38 +737,55 @@ ipc_send(struct ipc_chan *c, uint32_t type, uint32_t id, const void *data,
 	return ipc_send_fds(c, type, id, data, len, &dup, 1);
 }
 
-int
-ipc_send_fds(struct ipc_chan *c, uint32_t type, uint32_t id, const void *data,
-    size_t len, const int *fds, int nfds)
+/*
+ * Queue one frame whose payload is the pieces of iov end to end, copied
+ * once into the queue entry (an encoder may leave a large part, a body,
+ * where it already is).  The fds are ours from here on.
+ */
+static int
+ipc_queue(struct ipc_chan *c, uint32_t type, uint32_t id,
+    const struct iovec *iov, int niov, const int *fds, int nfds)
 {
 	struct ipc_out	*o = NULL;
 	uint32_t	 hdr[3], count = nfds;
-	int		 max = ipc_type_max_fds(type), err;
+	struct iovec	 one;
+	unsigned char	*dst;
+	size_t		 len = 0;
+	int		 max = ipc_type_max_fds(type), err, i;
 
-	if (nfds < 0 || (nfds > 0 && fds == NULL)) {
-		errno = EINVAL;
-		return -1;
+	if (nfds < 0 || (nfds > 0 && fds == NULL) || niov < 0 ||
+	    (niov > 0 && iov == NULL)) {
+		err = EINVAL;
+		goto fail;
 	}
 	if (c->c_err != NULL) {
 		err = EPIPE;
 		goto fail;
 	}
-	/* MSG_CONN_FD's payload is the count, written here. */
-	if (max == IPC_MAX_FDS) {
-		if (len != 0) {
+	for (i = 0; i < niov; i++) {
+		/* MSG_CONN_FD's payload is the count, written here. */
+		if (max == IPC_MAX_FDS && iov[i].iov_len != 0) {
 			err = EINVAL;
 			goto fail;
 		}
-		data = &count;
-		len = sizeof(count);
+		if (iov[i].iov_len > IPC_MAX_PAYLOAD - len) {
+			err = EMSGSIZE;
+			goto fail;
+		}
+		if (iov[i].iov_len > 0 && iov[i].iov_base == NULL) {
+			err = EINVAL;
+			goto fail;
+		}
+		len += iov[i].iov_len;
 	}
-	if (len > IPC_MAX_PAYLOAD) {
-		err = EMSGSIZE;
-		goto fail;
+	if (max == IPC_MAX_FDS) {
+		one.iov_base = &count;
+		one.iov_len = len = sizeof(count);
+		iov = &one;
+		niov = 1;
 	}
 	if (ipc_hdr_check(type, len, c->c_self, c->c_peer) != NULL ||
-	    nfds > max || (max > 0 && nfds == 0) ||
-	    (len > 0 && data == NULL)) {
+	    nfds > max || (max > 0 && nfds == 0)) {
 		err = EINVAL;
 		goto fail;
 	}
@@ -795,18 +812,40 @@ ipc_send_fds(struct ipc_chan *c, uint32_t type, uint32_t id, const void *data,
 	hdr[1] = id;
 	hdr[2] = len;
 	memcpy(o->o_data, hdr, sizeof(hdr));
-	if (len > 0)
-		memcpy(o->o_data + IPC_HDR_LEN, data, len);
+	dst = o->o_data + IPC_HDR_LEN;
+	for (i = 0; i < niov; i++) {
+		if (iov[i].iov_len > 0)
+			memcpy(dst, iov[i].iov_base, iov[i].iov_len);
+		dst += iov[i].iov_len;
+	}
 	TAILQ_INSERT_TAIL(&c->c_outq, o, o_entry);
 	c->c_outbytes += sizeof(*o) + o->o_len;
 	c->c_nout++;
 	return 0;
  fail:
 	/* The fds were given to us: refused, they are closed. */
-	if (fds != NULL)
+	if (fds != NULL && nfds > 0)
 		ipc_close_fds(fds, nfds);
 	errno = err;
 	return -1;
+}
+
+int
+ipc_send_fds(struct ipc_chan *c, uint32_t type, uint32_t id, const void *data,
+    size_t len, const int *fds, int nfds)
+{
+	struct iovec	 iov;
+
+	iov.iov_base = (void *)(uintptr_t)data;
+	iov.iov_len = len;
+	return ipc_queue(c, type, id, &iov, 1, fds, nfds);
+}
+
+int
+ipc_sendv(struct ipc_chan *c, uint32_t type, uint32_t id,
+    const struct iovec *iov, int niov)
+{
+	return ipc_queue(c, type, id, iov, niov, NULL, 0);
 }
 
 int
@@ -966,6 +1005,16 @@ ipc_put_bytes(struct ipc_buf *b, const void *p, size_t len)
 		return -1;
 	}
 	return 0;
+}
+
+int
+ipc_put_raw(struct ipc_buf *b, const void *p, size_t len)
+{
+	if (len > 0 && p == NULL) {
+		errno = EINVAL;
+		return -1;
+	}
+	return ipc_buf_add(b, p, len);
 }
 
 int

@@ -212,6 +212,14 @@ int		 ipc_send(struct ipc_chan *, uint32_t type, uint32_t id,
  */
 int		 ipc_send_fds(struct ipc_chan *, uint32_t type, uint32_t id,
 		    const void *data, size_t len, const int *fds, int nfds);
+/*
+ * Queue a frame, no fd, whose payload is the niov pieces of iov end to
+ * end: copied once, into the queue, so that a large part (a body) need not
+ * first be copied into a payload buffer.
+ */
+struct iovec;
+int		 ipc_sendv(struct ipc_chan *, uint32_t type, uint32_t id,
+		    const struct iovec *iov, int niov);
 /* Write queued frames.  1 all written, 0 more pending (wait EV_WRITE), -1 error. */
 int		 ipc_flush(struct ipc_chan *);
 int		 ipc_pending(const struct ipc_chan *);
@@ -230,6 +238,7 @@ void		 ipc_buf_init(struct ipc_buf *);
 void		 ipc_buf_clear(struct ipc_buf *);	/* wipes and frees */
 int		 ipc_put_u32(struct ipc_buf *, uint32_t);
 int		 ipc_put_bytes(struct ipc_buf *, const void *, size_t);	/* u32 len + bytes */
+int		 ipc_put_raw(struct ipc_buf *, const void *, size_t);	/* bytes only */
 int		 ipc_put_str(struct ipc_buf *, const char *);
 int		 ipc_put_u64(struct ipc_buf *, uint64_t);
 int		 ipc_get_u32(struct ipc_msg *, uint32_t *);

@@ -20,6 +20,7 @@
 #include "build.h"
 
 #include <sys/queue.h>
+#include <sys/uio.h>
 
 #include <malloc.h>
 #include <stdarg.h>
@@ -590,7 +591,8 @@ keeper_call_done(struct egress_result *er, void *arg)
 	struct keeper		*k = kw != NULL ? kw->kw_k : NULL;
 	struct redact		*rd;
 	struct result		 rs;
-	struct ipc_buf		 b;
+	struct ipc_buf		 b, tail;
+	struct iovec		 iov[3];
 	const char		*ra;
 	size_t			 i;
 	int			 n, r, pause = 0;
@@ -672,14 +674,21 @@ keeper_call_done(struct egress_result *er, void *arg)
 	rs.rs_total_us = keeper_us_since(&kc->kc_start);
 	rs.rs_reused = (uint32_t)er->er_reused;
 	rs.rs_redacted = (uint32_t)n;
-	if (result_encode(&b, &rs) == 0)
-		chan_send(kw->kw_chan, MSG_RESULT, kc->kc_id, b.b_data,
-		    b.b_len, -1);
-	else
+	/* The body goes from egress's buffer into the frame: one copy. */
+	if (result_encode_parts(&b, &tail, &rs) == 0) {
+		iov[0].iov_base = b.b_data;
+		iov[0].iov_len = b.b_len;
+		iov[1].iov_base = rs.rs_body;
+		iov[1].iov_len = rs.rs_bodylen;
+		iov[2].iov_base = tail.b_data;
+		iov[2].iov_len = tail.b_len;
+		chan_sendv(kw->kw_chan, MSG_RESULT, kc->kc_id, iov, 3);
+	} else
 		keeper_fail(kw, kc->kc_id, 502, "", SCOPE_NETWORK,
 		    "the upstream's answer is too large",
 		    kreq_host(&kc->kc_req), 0, rs.rs_total_us);
 	ipc_buf_clear(&b);
+	ipc_buf_clear(&tail);
 	goto out;
 oom:
 	keeper_fail(kw, kc->kc_id, 500, "", "Unexpected error",

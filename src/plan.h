@@ -171,6 +171,9 @@ struct result {
 #define RESULT_MAX_HEADERS	256
 
 int		 result_encode(struct ipc_buf *, const struct result *);
+/* The same as head, the body's bytes, tail (to send with chan_sendv). */
+int		 result_encode_parts(struct ipc_buf *head, struct ipc_buf *tail,
+		    const struct result *);
 int		 result_decode(struct ipc_msg *, struct result *,
 		    const char **why);
 /* The first value of a header of the answer (any case), or NULL. */

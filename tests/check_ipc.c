@@ -10,6 +10,7 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <sys/wait.h>
 
 #include <netinet/in.h>
@@ -511,6 +512,58 @@ START_TEST(test_send_refuses)
 	close(raw);
 	ipc_chan_free(a);
 	ck_assert_int_eq(fd_count(), base);
+}
+END_TEST
+
+/*
+ * A frame sent in pieces (ipc_sendv) arrives as one payload, their bytes
+ * end to end; pieces that are too large together, a piece with length and
+ * no bytes, or pieces for a type that carries fds are refused before
+ * anything is queued.
+ */
+START_TEST(test_sendv)
+{
+	struct ipc_chan	*a, *b;
+	struct ipc_msg	 m;
+	struct iovec	 iov[4];
+	char		 x = 'x';
+
+	chan_two(&a, &b);
+	iov[0].iov_base = "head";
+	iov[0].iov_len = 4;
+	iov[1].iov_base = NULL;
+	iov[1].iov_len = 0;
+	iov[2].iov_base = "\0body\0";
+	iov[2].iov_len = 6;
+	iov[3].iov_base = "tail";
+	iov[3].iov_len = 4;
+	ck_assert_int_eq(ipc_sendv(a, MSG_CALL, 7, iov, 4), 0);
+	ck_assert_int_eq(ipc_sendv(a, MSG_CALL, 8, NULL, 0), -1);
+	ck_assert_int_eq(errno, EINVAL);	/* MSG_CALL needs a payload */
+	ck_assert_int_eq(chan_next(a, b, &m), 1);
+	ck_assert_uint_eq(m.m_id, 7);
+	ck_assert_uint_eq(m.m_len, 14);
+	ck_assert_int_eq(memcmp(m.m_data, "head\0body\0tail", 14), 0);
+
+	/* Refusals: none of them reads the bytes it was pointed at. */
+	iov[0].iov_base = &x;
+	iov[0].iov_len = IPC_MAX_PAYLOAD / 2 + 1;
+	iov[1].iov_base = &x;
+	iov[1].iov_len = IPC_MAX_PAYLOAD / 2;
+	ck_assert_int_eq(ipc_sendv(a, MSG_CALL, 9, iov, 2), -1);
+	ck_assert_int_eq(errno, EMSGSIZE);
+	iov[0].iov_len = 1;
+	iov[1].iov_base = NULL;
+	iov[1].iov_len = 1;
+	ck_assert_int_eq(ipc_sendv(a, MSG_CALL, 10, iov, 2), -1);
+	ck_assert_int_eq(errno, EINVAL);
+	ck_assert_int_eq(ipc_sendv(a, MSG_CONN_FD, 11, iov, 1), -1);
+	ck_assert_int_eq(errno, EINVAL);
+	ck_assert_int_eq(ipc_sendv(a, MSG_CALL, 12, iov, -1), -1);
+	ck_assert_int_eq(errno, EINVAL);
+	ck_assert_int_eq(ipc_pending(a), 0);
+	ipc_chan_free(a);
+	ipc_chan_free(b);
 }
 END_TEST
 
@@ -1565,6 +1618,7 @@ check_suite(void)
 	tcase_add_test(tc, test_oom);
 	tcase_add_test(tc, test_decode_errors);
 	tcase_add_test(tc, test_send_refuses);
+	tcase_add_test(tc, test_sendv);
 	tcase_add_test(tc, test_send_queue_bound);
 	tcase_add_test(tc, test_split_frame);
 	tcase_add_test(tc, test_large_frames);

@@ -542,6 +542,57 @@ START_TEST(test_result_roundtrip)
 }
 END_TEST
 
+/*
+ * The keeper sends an answer as head, body, tail without copying the body
+ * first: the three end to end are result_encode's bytes; an answer that
+ * one frame cannot carry is refused, nothing left allocated.
+ */
+START_TEST(test_result_parts)
+{
+	struct result_header	 hs[2] = {
+		{ "Content-Type", "text/plain" },
+		{ "ETag", "\"1\"" }
+	};
+	struct result		 in;
+	struct ipc_buf		 whole, head, tail;
+	unsigned char		 body[300];
+	size_t			 i;
+
+	for (i = 0; i < sizeof(body); i++)
+		body[i] = (unsigned char)(i * 13);
+	memset(&in, 0, sizeof(in));
+	in.rs_status = 200;
+	in.rs_headers = hs;
+	in.rs_nheaders = 2;
+	in.rs_body = body;
+	in.rs_bodylen = sizeof(body);
+	in.rs_host = "h";
+	in.rs_total_us = 99;
+	in.rs_reused = 1;
+	ck_assert_int_eq(result_encode(&whole, &in), 0);
+	ck_assert_int_eq(result_encode_parts(&head, &tail, &in), 0);
+	ck_assert_uint_eq(head.b_len + sizeof(body) + tail.b_len, whole.b_len);
+	ck_assert_int_eq(memcmp(whole.b_data, head.b_data, head.b_len), 0);
+	ck_assert_int_eq(memcmp(whole.b_data + head.b_len, body,
+	    sizeof(body)), 0);
+	ck_assert_int_eq(memcmp(whole.b_data + head.b_len + sizeof(body),
+	    tail.b_data, tail.b_len), 0);
+	ipc_buf_clear(&whole);
+	ipc_buf_clear(&head);
+	ipc_buf_clear(&tail);
+
+	/* A body that fits alone but not with the rest: never read. */
+	in.rs_bodylen = IPC_MAX_PAYLOAD - 8;
+	ck_assert_int_eq(result_encode_parts(&head, &tail, &in), -1);
+	ck_assert_ptr_null(head.b_data);
+	ck_assert_ptr_null(tail.b_data);
+	in.rs_bodylen = 1;
+	in.rs_body = NULL;
+	ck_assert_int_eq(result_encode_parts(&head, &tail, &in), -1);
+}
+END_TEST
+
+
 START_TEST(test_check_accepts)
 {
 	struct plan	 pl;
@@ -1141,6 +1192,7 @@ check_suite(void)
 	tcase_add_test(tc, test_roundtrip);
 	tcase_add_test(tc, test_decode_bounds);
 	tcase_add_test(tc, test_result_roundtrip);
+	tcase_add_test(tc, test_result_parts);
 	tcase_add_test(tc, test_complete_many_segs);
 	tcase_add_test(tc, test_check_accepts);
 	tcase_add_test(tc, test_check_destination);
