@@ -6,7 +6,8 @@ API_IT = tests/integration/api_route.py tests/integration/api_query.py \
 	tests/integration/api_body.py tests/integration/api_path.py \
 	tests/integration/api_headers.py tests/integration/api_response.py \
 	tests/integration/api_network.py tests/integration/api_tenants.py \
-	tests/integration/api_session.py tests/integration/api_store.py
+	tests/integration/api_session.py tests/integration/api_store.py \
+	tests/integration/api_large.py
 TESTS += $(API_IT)
 EXTRA_DIST += $(API_IT) tests/integration/apiutil.py \
 	tests/integration/upstream.py

@@ -22,7 +22,6 @@
 #include <sys/queue.h>
 #include <sys/uio.h>
 
-#include <malloc.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -58,7 +57,6 @@
 
 #define KEEPER_MAX_CALLS	4096	/* in flight per worker channel */
 #define KEEPER_REDACT_BUDGET	(4 << 20)	/* bytes of redaction sets */
-#define KEEPER_TRIM_BYTES	(16 << 20)	/* free heap kept, not returned */
 /*
  * Replies a worker may leave unread before it is evicted: two of the
  * largest frames (a MSG_RESULT) being written, and room for pongs.  A
@@ -1203,7 +1201,7 @@ keeper_main(const struct proc_opts *po, int slot)
 	 * and a page fault per page (S4: brk on 44% of the calls, the
 	 * keeper's CPU per call doubled).  Blocks are wiped before free.
 	 */
-	mallopt(M_TRIM_THRESHOLD, KEEPER_TRIM_BYTES);
+	proc_heap_keep();
 	/* As in the worker: create everything before the sandbox. */
 	if ((k.k_base = event_base_new()) == NULL)
 		fatalx("event_base_new failed");

@@ -66,6 +66,13 @@ long		 proc_backoff_next(struct proc_backoff *);
 
 /* Raise RLIMIT_NOFILE's soft limit to the hard limit; returns the limit. */
 long		 proc_raise_nofile(void);
+/*
+ * Children: blocks up to PROC_HEAP_MMAP from the heap, and up to
+ * PROC_HEAP_TRIM of freed heap kept rather than returned to the kernel.
+ */
+#define PROC_HEAP_MMAP	(32 << 20)	/* glibc's largest on 64 bits */
+#define PROC_HEAP_TRIM	(64 << 20)
+void		 proc_heap_keep(void);
 /* Children: signals from a terminal or a process-group kill are the
  * parent's to handle; SIGPIPE is an error return, never a death. */
 void		 proc_child_signals(void);

@@ -1444,6 +1444,7 @@ worker_main(const struct proc_opts *po, int slot)
 	log_procname(name);
 	log_setverbose(po->po_verbose);
 	proc_child_signals();
+	proc_heap_keep();
 
 	/*
 	 * Everything the worker will ever need is created here, before the

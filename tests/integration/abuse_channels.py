@@ -21,20 +21,10 @@ import re
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from wdtest import Daemon, check, need_root, request, status_of, \
-    wait_for  # noqa: E402
+from wdtest import Daemon, check, need_root, request, sanitized, \
+    status_of, wait_for  # noqa: E402
 
 SENT = 20000 + 5        # worker_test.c: the forged lines, then the flood
-
-
-def sanitized():
-    """A sanitizer build keeps children's stderr (proc.c)."""
-    top = os.environ.get("top_builddir", ".")
-    try:
-        with open(os.path.join(top, "build.h")) as f:
-            return "#define WIDGETD_SANITIZED 1" in f.read()
-    except OSError:
-        return False
 
 
 def kib(pid, key):

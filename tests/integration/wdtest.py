@@ -63,6 +63,17 @@ def pid_gone(pid):
         return True
 
 
+def sanitized():
+    """A sanitizer build (build.h): children keep their stderr (proc.c),
+    and the sanitizer's allocator, not glibc's, manages the heap."""
+    top = os.environ.get("top_builddir", ".")
+    try:
+        with open(os.path.join(top, "build.h")) as f:
+            return "#define WIDGETD_SANITIZED 1" in f.read()
+    except OSError:
+        return False
+
+
 # What tests of the request path add: plain http to loopback upstreams.
 TEST_EGRESS = """egress = { allow_http = true;
     allow_networks = [ "127.0.0.0/8", "::1/128" ]; timeout = 5; };"""
