@@ -166,6 +166,15 @@ struct ipc_chan {
 	unsigned char		*c_mbuf;	/* payload of the last ipc_get */
 	size_t			 c_mcap;
 	size_t			 c_mlen;
+	/*
+	 * Or, for a frame larger than IPC_RBUF_MIN, the read buffer it was
+	 * assembled in, whole (header and payload): ipc_rbuf_prepare sizes
+	 * that buffer to the frame, so ipc_get hands it over instead of
+	 * copying the payload out, and it is wiped and freed at the next
+	 * ipc_get.
+	 */
+	unsigned char		*c_mfull;
+	size_t			 c_mfcap;
 
 	TAILQ_HEAD(, ipc_out)	 c_outq;
 	size_t			 c_outbytes;
@@ -349,6 +358,7 @@ ipc_chan_free(struct ipc_chan *c)
 		close(c->c_fd);
 	ipc_wipe_free(c->c_rbuf, c->c_rcap);
 	ipc_wipe_free(c->c_mbuf, c->c_mcap);
+	ipc_wipe_free(c->c_mfull, c->c_mfcap);
 	free(c);
 }
 
@@ -368,6 +378,12 @@ size_t
 ipc_queued(const struct ipc_chan *c)
 {
 	return c->c_outbytes;
+}
+
+size_t
+ipc_held(const struct ipc_chan *c)
+{
+	return c->c_rcap + c->c_mcap + c->c_mfcap;
 }
 
 const char *
@@ -634,7 +650,11 @@ ipc_get(struct ipc_chan *c, struct ipc_msg *m)
 		return -1;
 	}
 	/* The previous payload is released now: wipe it. */
-	if (c->c_mbuf != NULL)
+	if (c->c_mfull != NULL) {
+		ipc_wipe_free(c->c_mfull, c->c_mfcap);
+		c->c_mfull = NULL;
+		c->c_mfcap = 0;
+	} else if (c->c_mbuf != NULL)
 		explicit_bzero(c->c_mbuf, c->c_mlen);
 	c->c_mlen = 0;
 
@@ -694,6 +714,23 @@ ipc_get(struct ipc_chan *c, struct ipc_msg *m)
 		return ipc_fail(c, "fd on a message that carries none", EPROTO);
 	}
 
+	/*
+	 * A large frame fills a read buffer sized for it alone: that buffer
+	 * becomes the message's, and the next ipc_read starts a new one.
+	 * A 1 MiB answer is then neither copied here nor wiped twice (the
+	 * consumed bytes in ipc_rbuf_prepare, the big buffer given back).
+	 */
+	if (c->c_rpos == 0 && c->c_rlen == IPC_HDR_LEN + (size_t)hdr[2] &&
+	    c->c_rlen > IPC_RBUF_MIN) {
+		c->c_mfull = c->c_rbuf;
+		c->c_mfcap = c->c_rcap;
+		c->c_mlen = hdr[2];
+		c->c_rbuf = NULL;
+		c->c_rabs += c->c_rlen;
+		c->c_rcap = c->c_rlen = 0;
+		m->m_data = c->c_mfull + IPC_HDR_LEN;
+		goto out;
+	}
 	/* Copy out so that ipc_read may move its buffer meanwhile. */
 	if (c->c_mcap < hdr[2] || c->c_mbuf == NULL) {
 		if ((nb = malloc(hdr[2] > 0 ? hdr[2] : 1)) == NULL) {
@@ -707,11 +744,11 @@ ipc_get(struct ipc_chan *c, struct ipc_msg *m)
 	memcpy(c->c_mbuf, c->c_rbuf + c->c_rpos + IPC_HDR_LEN, hdr[2]);
 	c->c_mlen = hdr[2];
 	c->c_rpos += IPC_HDR_LEN + hdr[2];
-
+	m->m_data = c->c_mbuf;
+out:
 	m->m_type = hdr[0];
 	m->m_id = hdr[1];
 	m->m_len = hdr[2];
-	m->m_data = c->c_mbuf;
 	memcpy(m->m_fds, fds, nfds * sizeof(int));
 	m->m_nfds = nfds;
 	m->m_fd = nfds > 0 ? fds[0] : -1;

@@ -225,6 +225,8 @@ int		 ipc_flush(struct ipc_chan *);
 int		 ipc_pending(const struct ipc_chan *);
 /* Memory the queued frames hold: their bytes and their queue entries. */
 size_t		 ipc_queued(const struct ipc_chan *);
+/* Memory the receiving side holds: the read buffer and the last message's. */
+size_t		 ipc_held(const struct ipc_chan *);
 /* Why the channel failed (a constant string for the log), NULL if it has not. */
 const char	*ipc_chan_error(const struct ipc_chan *);
 

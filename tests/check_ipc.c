@@ -634,6 +634,53 @@ START_TEST(test_msg_survives_read)
 }
 END_TEST
 
+/*
+ * A frame larger than the read buffer kept between frames is handed over
+ * in the buffer it was read into: the channel holds it once, not twice
+ * (read buffer and a copy), and gives it back at the next ipc_get.
+ */
+START_TEST(test_large_handover)
+{
+	struct ipc_chan	*a, *b;
+	struct ipc_msg	 m;
+	unsigned char	*big;
+	size_t		 bigsz = 1024 * 1024 + 3, small = 256 * 1024, j;
+	int		 round;
+
+	chan_two(&a, &b);
+	ck_assert_ptr_nonnull(big = malloc(bigsz));
+	for (j = 0; j < bigsz; j++)
+		big[j] = (unsigned char)(j * 13 + 1);
+	for (round = 0; round < 2; round++) {
+		ck_assert_int_eq(ipc_send_log(a, 3, "before"), 0);
+		ck_assert_int_eq(ipc_send(a, MSG_CALL, 7, big, bigsz, -1), 0);
+		ck_assert_int_eq(ipc_send_log(a, 4, "after"), 0);
+		ck_assert_int_eq(chan_next(a, b, &m), 1);
+		ck_assert_uint_eq(m.m_type, MSG_LOG);
+		ck_assert_int_eq(memcmp(m.m_data + 8, "before", 6), 0);
+		ck_assert_int_eq(chan_next(a, b, &m), 1);
+		ck_assert_uint_eq(m.m_type, MSG_CALL);
+		ck_assert_uint_eq(m.m_id, 7);
+		ck_assert_uint_eq(m.m_len, bigsz);
+		ck_assert_int_eq(memcmp(m.m_data, big, bigsz), 0);
+		/* Once: no copy beside the buffer it was read into. */
+		ck_assert_uint_lt(ipc_held(b), bigsz + small);
+		/* Reading on leaves it alone. */
+		ck_assert_int_eq(ipc_read(b), 1);
+		ck_assert_int_eq(memcmp(m.m_data, big, bigsz), 0);
+		ck_assert_int_eq(chan_next(a, b, &m), 1);
+		ck_assert_uint_eq(m.m_type, MSG_LOG);
+		ck_assert_int_eq(memcmp(m.m_data + 8, "after", 5), 0);
+		/* Given back: a small frame later, nothing large is held. */
+		ck_assert_uint_lt(ipc_held(b), small);
+	}
+	ck_assert_int_eq(ipc_get(b, &m), 0);
+	free(big);
+	ipc_chan_free(a);
+	ipc_chan_free(b);
+}
+END_TEST
+
 /* Frames larger than a socket buffer, around the maximum. */
 START_TEST(test_large_frames)
 {
@@ -1623,6 +1670,7 @@ check_suite(void)
 	tcase_add_test(tc, test_split_frame);
 	tcase_add_test(tc, test_large_frames);
 	tcase_add_test(tc, test_msg_survives_read);
+	tcase_add_test(tc, test_large_handover);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("fds");
