@@ -26,7 +26,7 @@ src/sdk_data.c: $(SDK_BUILT) $(srcdir)/contrib/sdk/widget-sdk.d.ts \
 	    'widget-sdk.js=contrib/sdk/widget-sdk.js:text/javascript; charset=utf-8' \
 	    'widget-sdk.mjs=contrib/sdk/widget-sdk.mjs:text/javascript; charset=utf-8' \
 	    'widget-sdk.d.ts=$(srcdir)/contrib/sdk/widget-sdk.d.ts:application/typescript; charset=utf-8'
-BUILT_SOURCES = src/sdk_data.c
+BUILT_SOURCES += src/sdk_data.c
 CLEANFILES += src/sdk_data.c $(SDK_BUILT)
 nodist_src_libwidgetd_a_SOURCES = src/sdk_data.c
 src_libwidgetd_a_SOURCES += src/cors.h src/cors.c \

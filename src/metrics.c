@@ -18,6 +18,7 @@
 
 #include "ipc.h"
 #include "metrics.h"
+#include "version.h"
 
 const double metrics_buckets[METRICS_NBUCKETS - 1] = {
 	0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 15
@@ -557,9 +558,9 @@ metrics_render(const struct metrics *m, const struct metrics_parent *mp,
 	if ((e = evbuffer_new()) == NULL)
 		return NULL;
 	metrics_head(e, "widgetd_build_info", "gauge",
-	    "Always 1; the version as a label.");
-	evbuffer_add_printf(e, "widgetd_build_info{version=\"%s\"} 1\n",
-	    PACKAGE_VERSION);
+	    "Always 1; the version and the commit built from as labels.");
+	evbuffer_add_printf(e, "widgetd_build_info{version=\"%s\","
+	    "commit=\"%s\"} 1\n", PACKAGE_VERSION, version_commit());
 	metrics_render_rows(e, m);
 	for (i = 0; i < MG__COUNT; i++) {
 		metrics_head(e, metrics_globals[i].mn_name,

@@ -67,6 +67,7 @@
 #include "publish.h"
 #include "sandbox.h"
 #include "snapshot.h"
+#include "version.h"
 
 #define PARENT_BACKLOG		511
 #define PARENT_CRASH_LOOP	3	/* consecutive crashes worth a warning */
@@ -2985,8 +2986,8 @@ parent_main(const struct proc_opts *po)
 		fatalx("out of memory");
 	parent_start_epoch(&p);
 	parent_publishers_start(&p);
-	log_info("started: %d keepers, %d workers, %d publishers, %zu "
-	    "listeners", p.p_nkeepers, p.p_nworkers, p.p_nbslots,
+	log_info("widgetd %s started: %d keepers, %d workers, %d "
+	    "publishers, %zu listeners", version_string(), p.p_nkeepers, p.p_nworkers, p.p_nbslots,
 	    p.p_nlisteners);
 
 	event_base_dispatch(p.p_base);

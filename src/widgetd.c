@@ -16,6 +16,7 @@
 #include "config.h"
 #include "proc.h"
 #include "snapshot.h"
+#include "version.h"
 
 #ifndef SYSCONFDIR
 #define SYSCONFDIR "/etc"
@@ -85,7 +86,7 @@ main(int argc, char *argv[])
 			po.po_verbose++;
 			break;
 		case 'V':
-			printf("widgetd %s\n", PACKAGE_VERSION);
+			printf("widgetd %s\n", version_string());
 			return 0;
 		case 'R':
 			role = optarg;

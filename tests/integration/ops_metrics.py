@@ -9,6 +9,7 @@ import json
 import os
 import re
 import signal
+import subprocess
 import sys
 import time
 
@@ -118,9 +119,15 @@ try:
           "no respawn yet")
     check(value(s, "widgetd_keeper_queue_depth") == 0, "queue empty")
     check(value(s, "widgetd_config_generation") == 1, "generation 1")
-    check(value(s, "widgetd_build_info", version=s and next(
-        dict(ls)["version"] for (n, ls) in s
-        if n == "widgetd_build_info")) == 1, "build_info")
+    info = [dict(ls) for (n, ls) in s if n == "widgetd_build_info"]
+    check(len(info) == 1 and value(s, "widgetd_build_info", **info[0]) == 1
+          and sorted(info[0]) == ["commit", "version"],
+          "build_info with version and commit (%r)" % info)
+    # The same commit as widgetd -V names (options.py checks it is HEAD's).
+    v = subprocess.run([d.binary, "-V"], capture_output=True, text=True)
+    check(info and (("(commit %s)" % info[0]["commit"]) in v.stdout if
+                    info[0]["commit"] else "(commit" not in v.stdout),
+          "build_info's commit is -V's (%r, %r)" % (info, v.stdout))
 
     # widgetctl status: the queue and cache line, and per connector what
     # reached the upstream (UPSTREAM column) beside the calls.

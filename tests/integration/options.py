@@ -19,6 +19,25 @@ try:
     r = run("-V")
     check(r.returncode == 0 and r.stdout.startswith("widgetd "),
           "-V prints the version (%r)" % r.stdout)
+    # And the commit the build came from: HEAD's in a checkout, the one a
+    # tarball recorded (.commit) otherwise.
+    src = os.path.dirname(os.path.dirname(os.path.dirname(
+        os.path.abspath(__file__))))
+    got = re.search(r"\(commit ([0-9a-f]{7,40})(-dirty)?\)$", r.stdout.strip())
+    if os.path.exists(os.path.join(src, ".git")):
+        head = subprocess.run(["git", "-C", src, "rev-parse", "HEAD"],
+                              capture_output=True, text=True).stdout.strip()
+        check(got is not None and len(got.group(1)) >= 12 and
+              head.startswith(got.group(1)),
+              "-V names HEAD %s (%r)" % (head[:12], r.stdout))
+    elif os.path.exists(os.path.join(src, ".commit")):
+        with open(os.path.join(src, ".commit")) as f:
+            want = f.read().strip()
+        check(got is not None and got.group(0) == "(commit %s)" % want,
+              "-V names the tarball's commit %s (%r)" % (want, r.stdout))
+    else:
+        check("(commit" not in r.stdout, "-V claims no commit (%r)" %
+              r.stdout)
     r = run("-n", "-c", d.conf)
     check(r.returncode == 0 and r.stdout.strip() == "configuration OK",
           "-n on a valid file: configuration OK, exit 0")
