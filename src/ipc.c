@@ -386,6 +386,30 @@ ipc_held(const struct ipc_chan *c)
 	return c->c_rcap + c->c_mcap + c->c_mfcap;
 }
 
+void *
+ipc_msg_keep(struct ipc_msg *m, size_t *capp)
+{
+	struct ipc_chan	*c = m->m_chan;
+	void		*p;
+
+	*capp = 0;
+	if (c == NULL || c->c_mfull == NULL ||
+	    m->m_data != c->c_mfull + IPC_HDR_LEN)
+		return NULL;
+	p = c->c_mfull;
+	*capp = c->c_mfcap;
+	c->c_mfull = NULL;
+	c->c_mfcap = 0;
+	c->c_mlen = 0;
+	return p;
+}
+
+void
+ipc_kept_free(void *p, size_t cap)
+{
+	ipc_wipe_free(p, cap);
+}
+
 const char *
 ipc_chan_error(const struct ipc_chan *c)
 {
@@ -643,6 +667,7 @@ ipc_get(struct ipc_chan *c, struct ipc_msg *m)
 	m->m_nfds = 0;
 	m->m_fd = -1;
 	m->m_data = NULL;
+	m->m_chan = c;
 	m->m_type = m->m_id = m->m_len = 0;
 	m->m_off = 0;
 	if (c->c_err != NULL) {

@@ -175,6 +175,7 @@ struct ipc_msg {
 	int		 m_nfds;
 	int		 m_fd;		/* m_fds[0], or -1 when none came */
 	size_t		 m_off;		/* read cursor for ipc_get_* */
+	struct ipc_chan	*m_chan;	/* whose message (ipc_msg_keep) */
 };
 
 struct ipc_chan;
@@ -227,6 +228,14 @@ int		 ipc_pending(const struct ipc_chan *);
 size_t		 ipc_queued(const struct ipc_chan *);
 /* Memory the receiving side holds: the read buffer and the last message's. */
 size_t		 ipc_held(const struct ipc_chan *);
+/*
+ * Keep a large message's payload past the next ipc_get: the buffer it was
+ * read into becomes the caller's (m_data lies inside it), to give back
+ * with ipc_kept_free.  NULL for a message copied out of the read buffer
+ * (a small one), or one already kept: copy what is to be kept then.
+ */
+void		*ipc_msg_keep(struct ipc_msg *m, size_t *capp);
+void		 ipc_kept_free(void *p, size_t cap);	/* wipes and frees */
 /* Why the channel failed (a constant string for the log), NULL if it has not. */
 const char	*ipc_chan_error(const struct ipc_chan *);
 

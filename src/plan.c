@@ -577,7 +577,10 @@ result_clear(struct result *rs)
 		free(rs->rs_host);
 		free(rs->rs_debug);
 	}
-	free(rs->rs_body);
+	if (rs->rs_frame != NULL)
+		ipc_kept_free(rs->rs_frame, rs->rs_framecap);
+	else
+		free(rs->rs_body);
 	memset(rs, 0, sizeof(*rs));
 }
 
@@ -644,7 +647,14 @@ result_decode(struct ipc_msg *m, struct result *rs, const char **why)
 			    &need) == -1)
 				goto bad;
 		}
-		if ((pass == 0 ? ipc_get_bytes(m, &body, &len) :
+		/*
+		 * A large answer's bytes stay where they were read: its
+		 * frame becomes the result's.  A small one is copied.
+		 */
+		if (pass == 1)
+			rs->rs_frame = ipc_msg_keep(m, &rs->rs_framecap);
+		if ((pass == 0 || rs->rs_frame != NULL ?
+		    ipc_get_bytes(m, &body, &len) :
 		    plan_get_blob(m, (char **)&rs->rs_body, &len)) == -1 ||
 		    result_get_str(m, &rs->rs_host, &cur, &need) == -1 ||
 		    ipc_get_u64(m, &rs->rs_dns_us) == -1 ||
@@ -659,6 +669,14 @@ result_decode(struct ipc_msg *m, struct result *rs, const char **why)
 			goto bad;
 	}
 	rs->rs_bodylen = len;
+	/*
+	 * NUL-terminated as a copy is: the byte after the body in its frame
+	 * began the next field, read by now.
+	 */
+	if (rs->rs_frame != NULL) {
+		rs->rs_body = (unsigned char *)body;
+		rs->rs_body[len] = '\0';
+	}
 	*why = NULL;
 	return 0;
 bad:

@@ -166,6 +166,11 @@ struct result {
 					   rs_headers, their strings, rs_host
 					   and rs_debug; NULL when each is
 					   malloc'd on its own */
+	void		*rs_frame;	/* result_decode's, for a large answer:
+					   the frame it came in, which rs_body
+					   lies inside (ipc_msg_keep); NULL
+					   when rs_body is malloc'd */
+	size_t		 rs_framecap;
 };
 
 #define RESULT_MAX_HEADERS	256

@@ -7,6 +7,7 @@
  */
 #include "build.h"
 
+#include <sys/socket.h>
 #include <sys/stat.h>
 
 #include "check_main.h"
@@ -589,6 +590,91 @@ START_TEST(test_result_parts)
 	in.rs_bodylen = 1;
 	in.rs_body = NULL;
 	ck_assert_int_eq(result_encode_parts(&head, &tail, &in), -1);
+}
+END_TEST
+
+/*
+ * Over a channel: a large answer's body is decoded where it was read
+ * (the frame becomes the result's, and the channel lets go of it), NUL
+ * after it as a copy would have; a small one is copied.
+ */
+START_TEST(test_result_kept)
+{
+	struct result_header	 hs[1] = { { "Content-Type", "text/plain" } };
+	struct result		 in, out, out2;
+	struct ipc_chan		*kc, *wc;
+	struct ipc_buf		 b;
+	struct ipc_msg		 m;
+	const char		*why;
+	unsigned char		*body;
+	size_t			 bodysz = 512 * 1024 + 5, i, cap;
+	int			 sv[2], got;
+
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	ck_assert_ptr_nonnull(kc = ipc_chan_new(sv[0], IPC_KEEPER, IPC_WORKER));
+	ck_assert_ptr_nonnull(wc = ipc_chan_new(sv[1], IPC_WORKER, IPC_KEEPER));
+	ck_assert_ptr_nonnull(body = malloc(bodysz));
+	for (i = 0; i < bodysz; i++)
+		body[i] = (unsigned char)('a' + i % 26);
+	memset(&in, 0, sizeof(in));
+	in.rs_status = 200;
+	in.rs_headers = hs;
+	in.rs_nheaders = 1;
+	in.rs_body = body;
+	in.rs_bodylen = bodysz;
+	in.rs_host = "api.example.com";
+	in.rs_total_us = 7;
+	ck_assert_int_eq(result_encode(&b, &in), 0);
+	ck_assert_int_eq(ipc_send(kc, MSG_RESULT, 1, b.b_data, b.b_len, -1), 0);
+	in.rs_bodylen = 10;
+	ipc_buf_clear(&b);
+	ck_assert_int_eq(result_encode(&b, &in), 0);
+	ck_assert_int_eq(ipc_send(kc, MSG_RESULT, 2, b.b_data, b.b_len, -1), 0);
+	ipc_buf_clear(&b);
+
+	for (got = 0; got == 0;) {
+		if (ipc_pending(kc))
+			ck_assert_int_ge(ipc_flush(kc), 0);
+		ck_assert_int_eq(ipc_read(wc), 1);
+		ck_assert_int_ge(got = ipc_get(wc, &m), 0);
+	}
+	ck_assert_uint_eq(m.m_id, 1);
+	ck_assert_int_eq(result_decode(&m, &out, &why), 0);
+	ck_assert_ptr_nonnull(out.rs_frame);
+	/* Not copied: the body is the message's bytes, in the frame. */
+	ck_assert(out.rs_body > m.m_data && out.rs_body + out.rs_bodylen <
+	    m.m_data + m.m_len);
+	ck_assert(out.rs_body > (unsigned char *)out.rs_frame &&
+	    out.rs_body + out.rs_bodylen < (unsigned char *)out.rs_frame +
+	    out.rs_framecap);
+	ck_assert_uint_eq(out.rs_bodylen, bodysz);
+	ck_assert_int_eq(memcmp(out.rs_body, body, bodysz), 0);
+	ck_assert_uint_eq(out.rs_body[bodysz], '\0');
+	ck_assert_str_eq(out.rs_host, "api.example.com");
+	ck_assert_uint_eq(out.rs_total_us, 7);
+	/* Kept once: the channel holds it no more. */
+	ck_assert_ptr_null(ipc_msg_keep(&m, &cap));
+	ck_assert_uint_lt(ipc_held(wc), bodysz);
+
+	/* The next frame leaves the first answer as it was. */
+	for (got = 0; got == 0;) {
+		if (ipc_pending(kc))
+			ck_assert_int_ge(ipc_flush(kc), 0);
+		if ((got = ipc_get(wc, &m)) == 0)
+			ck_assert_int_eq(ipc_read(wc), 1);
+	}
+	ck_assert_uint_eq(m.m_id, 2);
+	ck_assert_int_eq(result_decode(&m, &out2, &why), 0);
+	ck_assert_ptr_null(out2.rs_frame);
+	ck_assert_uint_eq(out2.rs_bodylen, 10);
+	ck_assert_int_eq(memcmp(out2.rs_body, body, 10), 0);
+	ck_assert_int_eq(memcmp(out.rs_body, body, bodysz), 0);
+	result_clear(&out2);
+	result_clear(&out);
+	ck_assert_ptr_null(out.rs_frame);
+	free(body);
+	ipc_chan_free(kc);
+	ipc_chan_free(wc);
 }
 END_TEST
 
@@ -1193,6 +1279,7 @@ check_suite(void)
 	tcase_add_test(tc, test_decode_bounds);
 	tcase_add_test(tc, test_result_roundtrip);
 	tcase_add_test(tc, test_result_parts);
+	tcase_add_test(tc, test_result_kept);
 	tcase_add_test(tc, test_complete_many_segs);
 	tcase_add_test(tc, test_check_accepts);
 	tcase_add_test(tc, test_check_destination);
