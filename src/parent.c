@@ -2986,9 +2986,9 @@ parent_main(const struct proc_opts *po)
 		fatalx("out of memory");
 	parent_start_epoch(&p);
 	parent_publishers_start(&p);
-	log_info("widgetd %s started: %d keepers, %d workers, %d "
-	    "publishers, %zu listeners", version_string(), p.p_nkeepers, p.p_nworkers, p.p_nbslots,
-	    p.p_nlisteners);
+	log_info("started: %d keepers, %d workers, %d publishers, %zu "
+	    "listeners; widgetd %s", p.p_nkeepers, p.p_nworkers,
+	    p.p_nbslots, p.p_nlisteners, version_string());
 
 	event_base_dispatch(p.p_base);
 

@@ -59,6 +59,12 @@ try:
         return any(text in line for line in lines)
     check(wait_for(lambda: seen("parent: started"), 10),
           "the parent's own line reached syslog")
+    # Which build it is, as widgetd -V names it.
+    v = subprocess.run([d.binary, "-V"], capture_output=True,
+                       text=True).stdout.strip()
+    check(any("parent: started" in line and line.rstrip().endswith(
+        "; " + v) for line in lines),
+          "the started line names the build (%r)" % v)
     check(wait_for(lambda: seen('worker 0: access: 127.0.0.1 - '
                                '"GET /nowhere" 404'),
                    10), "a worker's line reached syslog through the parent")
