@@ -2233,13 +2233,21 @@ static void
 egress_direct_read(struct egress_call *c)
 {
 	struct egress_conn	*n = c->c_conn;
-	char			 buf[EGRESS_RECV_BUF];
-	size_t			 got, used, dirty = 0;
+	char			 buf[EGRESS_RECV_BUF], *at;
+	size_t			 got, used, dirty = 0, room;
 	CURLcode		 rc;
 	enum h1_rc		 hr;
 
 	for (;;) {
-		rc = egress_conn_recv(n, buf, sizeof(buf), &got);
+		/*
+		 * The rest of a large body goes straight where the answer
+		 * keeps it: one copy less per byte.
+		 */
+		if ((room = h1_reader_room(c->c_rd, &at)) <= sizeof(buf)) {
+			at = buf;
+			room = sizeof(buf);
+		}
+		rc = egress_conn_recv(n, at, room, &got);
 		if (rc == CURLE_AGAIN)
 			break;
 		if (rc != CURLE_OK && c->c_got == 0) {
@@ -2262,9 +2270,9 @@ egress_direct_read(struct egress_call *c)
 		if (c->c_got == 0)
 			c->c_ttfb = egress_now_us();
 		c->c_got += got;
-		if (got > dirty)
+		if (at == buf && got > dirty)
 			dirty = got;
-		hr = h1_reader_feed(c->c_rd, buf, got, &used);
+		hr = h1_reader_feed(c->c_rd, at, got, &used);
 		if (hr == H1_MORE)
 			continue;
 		/* Bytes past the answer, or a request not all sent: close. */

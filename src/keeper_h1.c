@@ -516,6 +516,16 @@ h1_body_add(struct h1_reader *r, const char *buf, size_t n)
 		    r->r_lim.hl_max_body);
 		return -1;
 	}
+	/* Read in place (h1_reader_room): nothing to copy. */
+	if (buf == res->er_body + res->er_bodylen && buf != NULL) {
+		if (r->r_bodycap - res->er_bodylen <= n) {
+			h1_fail(r, EGRESS_EINTERNAL, "body read past its room");
+			return -1;
+		}
+		res->er_bodylen += n;
+		res->er_body[res->er_bodylen] = '\0';
+		return 0;
+	}
 	if (r->r_bodycap - res->er_bodylen <= n) {
 		/*
 		 * The first time, room for the announced length (what the
@@ -837,6 +847,23 @@ h1_zend(struct h1_reader *r)
 	if (r->r_zinit)
 		inflateEnd(&r->r_z);	/* its window wiped (h1_zfree) */
 	r->r_zinit = 0;
+}
+
+size_t
+h1_reader_room(struct h1_reader *r, char **pp)
+{
+	struct egress_result	*res = r->r_res;
+	uint64_t		 left = r->r_hp.content_length;
+
+	*pp = NULL;
+	if (res == NULL || r->r_done || !r->r_in_body || r->r_head ||
+	    r->r_coding != H1_CODING_NONE || (r->r_hp.flags & F_CHUNKED) ||
+	    left == 0 || left == ULLONG_MAX || res->er_body == NULL ||
+	    res->er_error != EGRESS_OK ||
+	    r->r_bodycap - res->er_bodylen <= left)
+		return 0;
+	*pp = res->er_body + res->er_bodylen;
+	return (size_t)left + 1;
 }
 
 void

@@ -74,6 +74,14 @@ void		 h1_reader_start(struct h1_reader *, const struct h1_limits *,
  */
 enum h1_rc	 h1_reader_feed(struct h1_reader *, const char *, size_t,
 		    size_t *usedp);
+/*
+ * Where the rest of a Content-Length body may be read straight into the
+ * answer's body, and how many bytes fit there: the rest and one more
+ * (a byte past the answer is then seen, as in any read).  Feeding the
+ * bytes read at *pp costs no copy.  0 while anything else is being read
+ * (headers, chunks, a coded body, the first bytes of a body).
+ */
+size_t		 h1_reader_room(struct h1_reader *, char **pp);
 /* The upstream closed: H1_DONE only for a body delimited by the close. */
 enum h1_rc	 h1_reader_eof(struct h1_reader *);
 /* After H1_DONE: may the connection carry another request? */

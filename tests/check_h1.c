@@ -209,6 +209,62 @@ START_TEST(test_pipelined_stop)
 }
 END_TEST
 
+/*
+ * The rest of a Content-Length body read in place (h1_reader_room): the
+ * room is the rest and one byte more, feeding what was written there
+ * gives the same body with no copy, and a byte past the answer (in the
+ * extra byte) is reported as not used, so the connection is closed.
+ * Nothing else offers room: headers, chunks, a coded body, no length.
+ */
+START_TEST(test_room_in_place)
+{
+	char		 s[9000], *at;
+	const char	*head = "HTTP/1.1 200 OK\r\nContent-Length: 8000\r\n\r\n";
+	size_t		 hl = strlen(head), room, used, i, first = 100;
+	int		 extra;
+
+	for (extra = 0; extra < 2; extra++) {
+		memcpy(s, head, hl);
+		for (i = 0; i < 8000; i++)
+			s[hl + i] = (char)('A' + i % 26);
+		s[hl + 8000] = 'Z';
+		h1_reader_start(rd, &lim, 0, &res);
+		/* Before the body has begun, nothing. */
+		ck_assert_int_eq(h1_reader_feed(rd, s, hl - 2, &used), H1_MORE);
+		ck_assert_uint_eq(h1_reader_room(rd, &at), 0);
+		ck_assert_ptr_null(at);
+		ck_assert_int_eq(h1_reader_feed(rd, s + hl - 2, 2 + first,
+		    &used), H1_MORE);
+		room = h1_reader_room(rd, &at);
+		ck_assert_uint_eq(room, 8000 - first + 1);
+		ck_assert_ptr_eq(at, res.er_body + first);
+		/* As a recv would: the rest (and the byte after it). */
+		memcpy(at, s + hl + first, 8000 - first + extra);
+		ck_assert_int_eq(h1_reader_feed(rd, at, 8000 - first + extra,
+		    &used), H1_DONE);
+		ck_assert_uint_eq(used, 8000 - first);
+		ck_assert_uint_eq(res.er_bodylen, 8000);
+		ck_assert_int_eq(memcmp(res.er_body, s + hl, 8000), 0);
+		ck_assert_uint_eq(res.er_body[8000], '\0');
+		ck_assert_uint_eq(h1_reader_room(rd, &at), 0);
+		res_clear();
+	}
+
+	/* Chunked, compressed, or delimited by the close: never. */
+	ck_assert_int_eq(feed_str("HTTP/1.1 200 OK\r\nTransfer-Encoding: "
+	    "chunked\r\n\r\n5\r\nhello\r\n", 0), H1_MORE);
+	ck_assert_uint_eq(h1_reader_room(rd, &at), 0);
+	res_clear();
+	ck_assert_int_eq(feed_str("HTTP/1.1 200 OK\r\nContent-Encoding: gzip"
+	    "\r\nContent-Length: 100\r\n\r\n\x1f\x8b", 0), H1_MORE);
+	ck_assert_uint_eq(h1_reader_room(rd, &at), 0);
+	res_clear();
+	ck_assert_int_eq(feed_str("HTTP/1.1 200 OK\r\n\r\nsome bytes", 0),
+	    H1_MORE);
+	ck_assert_uint_eq(h1_reader_room(rd, &at), 0);
+}
+END_TEST
+
 START_TEST(test_chunked_trailers)
 {
 	const char	*s = "HTTP/1.1 201 Created\r\n"
@@ -792,6 +848,7 @@ check_suite(void)
 	tcase_add_test(tc, test_request_defaults);
 	tcase_add_test(tc, test_simple_any_split);
 	tcase_add_test(tc, test_pipelined_stop);
+	tcase_add_test(tc, test_room_in_place);
 	tcase_add_test(tc, test_chunked_trailers);
 	tcase_add_test(tc, test_interim_dropped);
 	tcase_add_test(tc, test_switching_refused);
