@@ -517,7 +517,7 @@ h1_body_add(struct h1_reader *r, const char *buf, size_t n)
 		return -1;
 	}
 	/* Read in place (h1_reader_room): nothing to copy. */
-	if (buf == res->er_body + res->er_bodylen && buf != NULL) {
+	if (res->er_body != NULL && buf == res->er_body + res->er_bodylen) {
 		if (r->r_bodycap - res->er_bodylen <= n) {
 			h1_fail(r, EGRESS_EINTERNAL, "body read past its room");
 			return -1;
