@@ -22,6 +22,11 @@ EXTRA_DIST += $(CORE_IT) tests/integration/wdtest.py
 dist_man_MANS += man/widgetd.8
 EXTRA_DIST += contrib/widgetd.service contrib/bench/idle-conns contrib/bench/run \
 	contrib/bench/allocs
+# What a switch between two processes costs here, beside two threads:
+# contrib/bench/run prints it with its figures.  Built by every make so
+# that it cannot rot.
+noinst_PROGRAMS += contrib/bench/switch-bench
+contrib_bench_switch_bench_SOURCES = contrib/bench/switch-bench.c
 
 check_PROGRAMS += tests/check_core
 TESTS += tests/check_core
