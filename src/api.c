@@ -419,6 +419,15 @@ api_reply(struct evbuffer *out, const struct api_ctx *a, int status,
     const char *ctype, const char *const *extra, const void *body,
     size_t len)
 {
+	return api_reply_given(out, a, status, ctype, extra, body, len, NULL,
+	    NULL);
+}
+
+int
+api_reply_given(struct evbuffer *out, const struct api_ctx *a, int status,
+    const char *ctype, const char *const *extra, const void *body,
+    size_t len, http_release_fn release, void *arg)
+{
 	char		 ct[300], rid[80], st[800], ctiming[1400], cs[200];
 	char		 cc[200], acao[API_ORIGIN_MAX + 40];
 	char		*stepst = NULL, *stepct = NULL;
@@ -464,8 +473,11 @@ api_reply(struct evbuffer *out, const struct api_ctx *a, int status,
 	}
 	if (a->a_nsteps > 0) {
 		if (api_timing_steps(a, total, internal, &stepst,
-		    &stepct) == -1)
+		    &stepct) == -1) {
+			if (release != NULL)
+				release(body, len, arg);
 			return -1;
+		}
 		hdrs[n++] = stepst;
 		hdrs[n++] = stepct;
 		goto extra;
@@ -549,8 +561,8 @@ extra:
 	for (i = 0; extra != NULL && extra[i] != NULL && n < 47; i++)
 		hdrs[n++] = extra[i];
 	hdrs[n] = NULL;
-	r = http_write_response(out, status, hdrs, body, len, a->a_keepalive,
-	    a->a_head);
+	r = http_write_response_given(out, status, hdrs, body, len,
+	    a->a_keepalive, a->a_head, release, arg);
 	free(stepst);
 	free(stepct);
 	return r;

@@ -9,6 +9,8 @@
 #include <stddef.h>
 #include <time.h>
 
+#include "http.h"		/* http_release_fn */
+
 struct evbuffer;
 
 #define API_REQID_LEN	37		/* UUID text + NUL */
@@ -101,6 +103,11 @@ char		*api_error_body(const char *code, const char *detail,
 int		 api_reply(struct evbuffer *, const struct api_ctx *, int status,
 		    const char *ctype, const char *const *extra,
 		    const void *body, size_t len);
+/* The same with a body given away (http_write_response_given). */
+int		 api_reply_given(struct evbuffer *, const struct api_ctx *,
+		    int status, const char *ctype, const char *const *extra,
+		    const void *body, size_t len, http_release_fn release,
+		    void *arg);
 /* widgetd's own answer: the envelope with scope "Request". */
 int		 api_reply_error(struct evbuffer *, const struct api_ctx *,
 		    int status, const char *code, const char *detail);

@@ -263,7 +263,7 @@ execute_stats_encode(const struct exec_stats *st, const struct cache *cache,
 
 /* --- Answering ------------------------------------------------------------ */
 
-static void	execute_upstream(struct conn *, const struct result *);
+static void	execute_upstream(struct conn *, struct result *);
 static void	execute_step(struct conn *);
 static void	execute_step_result(struct conn *, const struct result *);
 
@@ -1846,15 +1846,52 @@ fail:
 	return NULL;
 }
 
+/* A large answer's frame, given to the reply (execute_give). */
+struct execute_given {
+	void		*eg_frame;
+	size_t		 eg_cap;
+};
+
+/* Out has written the body, or was freed: the frame goes (wiped). */
+static void
+execute_given_release(const void *body, size_t len, void *arg)
+{
+	struct execute_given	*g = arg;
+
+	(void)body;
+	(void)len;
+	ipc_kept_free(g->eg_frame, g->eg_cap);
+	free(g);
+}
+
+/*
+ * The frame a large answer came in, taken from mine for the reply to send
+ * the body from where it lies: a 1 MiB answer is then not copied once
+ * more into the connection's output.  NULL (mine keeps its body, the
+ * reply copies it) for a small answer, or without memory.
+ */
+static struct execute_given *
+execute_give(struct result *mine)
+{
+	struct execute_given	*g;
+
+	if (mine->rs_frame == NULL || (g = malloc(sizeof(*g))) == NULL)
+		return NULL;
+	g->eg_frame = result_take_frame(mine, &g->eg_cap);
+	return g;
+}
+
 /*
  * Answer with rs: the upstream's answer, or a cached one (entry non-NULL:
  * the entry whose result rs is).  A response template whose output the
  * cache may keep (cache_ticket_keeps_output) runs once per entry; a hit
  * then writes the stored output without parsing or rendering anything.
+ * mine: rs when this connection owns it, whose large frame the reply may
+ * then take (execute_give); NULL for a cached or a shared answer.
  */
 static void
 execute_respond(struct conn *c, const struct result *rs,
-    const struct cache_entry *entry)
+    const struct cache_entry *entry, struct result *mine)
 {
 	struct exec		*x = c->c_exec;
 	const struct conn_request *cr = x->x_cr;
@@ -1862,6 +1899,7 @@ execute_respond(struct conn *c, const struct result *rs,
 	struct tmpl_error	 err;
 	struct tmpl_env		 env;
 	struct tval		*g = NULL, *resp = NULL, *h;
+	struct execute_given	*given = NULL;
 	struct timespec		 t0, t1;
 	const char		*ctype, *text, *ra;
 	char			 detail[512], ctbuf[300];
@@ -1924,8 +1962,17 @@ execute_respond(struct conn *c, const struct result *rs,
 		cache_ticket_set_output(x->x_ticket, text, len);
 reply:
 	c->c_status = status;
-	if (api_reply(c->c_out, &c->c_ctx, status,
-	    ctype != NULL ? ctbuf : NULL, NULL, text, len) == -1)
+	/* The upstream's body as it came, in the frame it came in. */
+	if (mine != NULL && text == (const char *)mine->rs_body)
+		given = execute_give(mine);
+	if (given != NULL)
+		rv = api_reply_given(c->c_out, &c->c_ctx, status,
+		    ctype != NULL ? ctbuf : NULL, NULL, text, len,
+		    execute_given_release, given);
+	else
+		rv = api_reply(c->c_out, &c->c_ctx, status,
+		    ctype != NULL ? ctbuf : NULL, NULL, text, len);
+	if (rv == -1)
 		c->c_ctx.a_keepalive = 0;
 	execute_done(c, 0);
 	goto out;
@@ -1941,10 +1988,11 @@ out:
 static void
 execute_entry(struct conn *c, const struct cache_entry *e)
 {
-	execute_respond(c, cache_entry_result(e), e);
+	execute_respond(c, cache_entry_result(e), e, NULL);
 }
 
-static void	execute_result(struct conn *, const struct result *);
+static void	execute_result(struct conn *, const struct result *,
+		    struct result *);
 static void	execute_fail(struct conn *, const struct fail *);
 
 /*
@@ -1970,8 +2018,9 @@ execute_release(struct conn *c, const struct result *rs,
 			execute_entry(wc, cache_ticket_entry(wx->x_ticket));
 			break;
 		case CACHE_SHARE_ANSWER:
+			/* A copy each: the frame stays the caller's. */
 			if (rs != NULL)
-				execute_result(wc, rs);
+				execute_result(wc, rs, NULL);
 			else
 				execute_fail(wc, fl);
 			break;
@@ -2023,9 +2072,13 @@ execute_step_external(struct conn *c, const char *host, uint64_t us,
 	execute_step_end(x);
 }
 
-/* A simple connector's answer: the cache sees it first. */
+/*
+ * A simple connector's answer: the cache sees it first.  mine: rs when
+ * this connection's own call brought it (execute_respond may give its
+ * frame to the reply, after every waiter has answered from it).
+ */
 static void
-execute_result(struct conn *c, const struct result *rs)
+execute_result(struct conn *c, const struct result *rs, struct result *mine)
 {
 	struct exec		*x = c->c_exec;
 	const struct cache_entry *e = NULL;
@@ -2043,7 +2096,7 @@ execute_result(struct conn *c, const struct result *rs)
 	if (e != NULL)
 		execute_entry(c, e);
 	else
-		execute_respond(c, rs, NULL);
+		execute_respond(c, rs, NULL, mine);
 }
 
 static void
@@ -2130,19 +2183,21 @@ execute_answer(struct conn *c, struct ipc_msg *m)
  * or answers; a simple connector answers.
  */
 static void
-execute_upstream(struct conn *c, const struct result *rs)
+execute_upstream(struct conn *c, struct result *rs)
 {
 	struct exec		*x = c->c_exec;
 	const struct cache_entry *e;
 
 	if (x->x_comp == NULL) {
-		execute_result(c, rs);
+		execute_result(c, rs, rs);
 		return;
 	}
 	/* A step's answer: stored, refreshed by a 304, or stale for a 5xx. */
 	if (x->x_ticket != NULL &&
-	    (e = cache_answer(x->x_ticket, rs, cache_now())) != NULL)
-		rs = cache_entry_result(e);
+	    (e = cache_answer(x->x_ticket, rs, cache_now())) != NULL) {
+		execute_step_result(c, cache_entry_result(e));
+		return;
+	}
 	execute_step_result(c, rs);
 }
 

@@ -1477,10 +1477,10 @@ http_head_put(char *buf, size_t cap, size_t *off, const char *s, size_t n)
  * status line, the headers and the framing fields are a few hundred bytes,
  * and every answer pays for them.
  */
-int
-http_write_response(struct evbuffer *out, int status,
-    const char *const *hdrs, const void *body, size_t bodylen,
-    int keepalive, int head_only)
+static int
+http_write(struct evbuffer *out, int status, const char *const *hdrs,
+    const void *body, size_t bodylen, int keepalive, int head_only,
+    http_release_fn release, void *arg, int *given)
 {
 	char		 head[HTTP_HEAD_MAX], num[24];
 	const char	*reason;
@@ -1543,8 +1543,36 @@ http_write_response(struct evbuffer *out, int status,
 	http_head_put(head, sizeof(head), &off, "\r\n", 2);
 	if (evbuffer_add(out, head, off) == -1)
 		return -1;
-	if (!nobody && !head_only && bodylen > 0 &&
-	    evbuffer_add(out, body, bodylen) == -1)
+	if (nobody || head_only || bodylen == 0)
+		return 0;
+	if (release == NULL)
+		return evbuffer_add(out, body, bodylen);
+	/* On failure libevent does not call release: the caller does. */
+	if (evbuffer_add_reference(out, body, bodylen, release, arg) == -1)
 		return -1;
+	*given = 1;
 	return 0;
+}
+
+int
+http_write_response(struct evbuffer *out, int status,
+    const char *const *hdrs, const void *body, size_t bodylen,
+    int keepalive, int head_only)
+{
+	return http_write(out, status, hdrs, body, bodylen, keepalive,
+	    head_only, NULL, NULL, NULL);
+}
+
+int
+http_write_response_given(struct evbuffer *out, int status,
+    const char *const *hdrs, const void *body, size_t bodylen,
+    int keepalive, int head_only, http_release_fn release, void *arg)
+{
+	int	 given = 0, r;
+
+	r = http_write(out, status, hdrs, body, bodylen, keepalive,
+	    head_only, release, arg, &given);
+	if (release != NULL && !given)
+		release(body, bodylen, arg);
+	return r;
 }

@@ -116,6 +116,18 @@ void		 http_request_free(struct http_request *);
 int		 http_write_response(struct evbuffer *out, int status,
 		    const char *const *hdrs, const void *body, size_t bodylen,
 		    int keepalive, int head_only);
+/*
+ * The same with a body the caller gives away, for a large one that should
+ * not be copied: it goes into out by reference, and out calls
+ * release(body, bodylen, arg) once it is written or out is freed.  A body
+ * that is not sent (1xx, 204, 304, head_only, empty, or -1 returned) is
+ * released before the call returns.  Either way release runs exactly once.
+ */
+typedef void	(*http_release_fn)(const void *body, size_t len, void *arg);
+int		 http_write_response_given(struct evbuffer *out, int status,
+		    const char *const *hdrs, const void *body, size_t bodylen,
+		    int keepalive, int head_only, http_release_fn release,
+		    void *arg);
 const char	*http_reason(int status);
 
 #endif

@@ -584,6 +584,21 @@ result_clear(struct result *rs)
 	memset(rs, 0, sizeof(*rs));
 }
 
+void *
+result_take_frame(struct result *rs, size_t *capp)
+{
+	void	*frame = rs->rs_frame;
+
+	if (frame == NULL)
+		return NULL;
+	*capp = rs->rs_framecap;
+	rs->rs_frame = NULL;
+	rs->rs_framecap = 0;
+	rs->rs_body = NULL;
+	rs->rs_bodylen = 0;
+	return frame;
+}
+
 /*
  * A string of the result: counted on the first pass (*cur NULL), copied
  * to *cur on the second.

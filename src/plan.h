@@ -184,6 +184,13 @@ int		 result_decode(struct ipc_msg *, struct result *,
 /* The first value of a header of the answer (any case), or NULL. */
 const char	*result_header_get(const struct result *, const char *name);
 void		 result_clear(struct result *);
+/*
+ * A large answer's frame taken from rs (rs_body lies inside it), for a
+ * reply that sends the body where it lies: NULL when rs_body is rs's own
+ * copy (a small answer).  The taker frees it with ipc_kept_free(frame,
+ * *capp); rs is left without a body.
+ */
+void		*result_take_frame(struct result *, size_t *capp);
 
 /* Why no answer came: widgetd's envelope, decided by the keeper. */
 struct fail {

@@ -910,6 +910,99 @@ START_TEST(test_write_refused)
 }
 END_TEST
 
+/* What release saw: how often it ran, and with which body. */
+struct given_seen {
+	int		 gs_calls;
+	const void	*gs_body;
+	size_t		 gs_len;
+};
+
+static void
+given_release(const void *body, size_t len, void *arg)
+{
+	struct given_seen	*gs = arg;
+
+	gs->gs_calls++;
+	gs->gs_body = body;
+	gs->gs_len = len;
+}
+
+/*
+ * A body given away is sent from where it lies, not copied, and released
+ * exactly once: when written, when the buffer goes unwritten, at once
+ * when it is not sent.
+ */
+START_TEST(test_write_given)
+{
+	const char *const	 bad[] = { "X-A: 1\r\nX-B: 2", NULL };
+	struct given_seen	 gs;
+	struct evbuffer		*b;
+	struct evbuffer_iovec	 v[4];
+	static char		 body[100000];
+	size_t			 head;
+	int			 n, i;
+
+	memset(body, 'b', sizeof(body));
+	memset(&gs, 0, sizeof(gs));
+	b = evbuffer_new();
+	ck_assert_int_eq(http_write_response_given(b, 200, NULL, body,
+	    sizeof(body), 1, 0, given_release, &gs), 0);
+	ck_assert_int_eq(gs.gs_calls, 0);
+	head = evbuffer_get_length(b) - sizeof(body);
+	ck_assert_uint_eq(head, strlen("HTTP/1.1 200 OK\r\n"
+	    "Content-Length: 100000\r\n\r\n"));
+	/* The body's own bytes are in the buffer: the last piece is them. */
+	n = evbuffer_peek(b, -1, NULL, v, 4);
+	ck_assert_int_ge(n, 2);
+	ck_assert_ptr_eq(v[n - 1].iov_base, body);
+	ck_assert_uint_eq(v[n - 1].iov_len, sizeof(body));
+	/* Written in part: still held; all of it: released once. */
+	evbuffer_drain(b, head + 10);
+	ck_assert_int_eq(gs.gs_calls, 0);
+	evbuffer_drain(b, sizeof(body) - 10);
+	ck_assert_int_eq(gs.gs_calls, 1);
+	ck_assert_ptr_eq(gs.gs_body, body);
+	ck_assert_uint_eq(gs.gs_len, sizeof(body));
+	evbuffer_free(b);
+	ck_assert_int_eq(gs.gs_calls, 1);
+
+	/* A connection closed before the answer went out. */
+	memset(&gs, 0, sizeof(gs));
+	b = evbuffer_new();
+	ck_assert_int_eq(http_write_response_given(b, 200, NULL, body, 10,
+	    0, 0, given_release, &gs), 0);
+	ck_assert_int_eq(gs.gs_calls, 0);
+	evbuffer_free(b);
+	ck_assert_int_eq(gs.gs_calls, 1);
+
+	/* Not sent: HEAD keeps the length, 204, 304 and 1xx no body. */
+	for (i = 0; i < 5; i++) {
+		static const int	 st[] = { 200, 204, 304, 100, 200 };
+
+		memset(&gs, 0, sizeof(gs));
+		b = evbuffer_new();
+		ck_assert_int_eq(http_write_response_given(b, st[i], NULL,
+		    body, i == 4 ? 0 : 10, 1, i == 0, given_release, &gs),
+		    0);
+		ck_assert_int_eq(gs.gs_calls, 1);
+		ck_assert_int_eq(evbuffer_search(b, "bbbb", 4, NULL).pos,
+		    -1);
+		evbuffer_free(b);
+		ck_assert_int_eq(gs.gs_calls, 1);
+	}
+
+	/* Refused: nothing written, the body released all the same. */
+	memset(&gs, 0, sizeof(gs));
+	b = evbuffer_new();
+	ck_assert_int_eq(http_write_response_given(b, 200, bad, body, 10, 1,
+	    0, given_release, &gs), -1);
+	ck_assert_int_eq(gs.gs_calls, 1);
+	ck_assert_uint_eq(evbuffer_get_length(b), 0);
+	evbuffer_free(b);
+	ck_assert_int_eq(gs.gs_calls, 1);
+}
+END_TEST
+
 START_TEST(test_reason)
 {
 	static const int	 codes[] = { 200, 201, 204, 304, 400, 401, 403,
@@ -1110,6 +1203,7 @@ check_suite(void)
 	tc = tcase_create("response");
 	tcase_add_test(tc, test_write_response);
 	tcase_add_test(tc, test_write_refused);
+	tcase_add_test(tc, test_write_given);
 	tcase_add_test(tc, test_reason);
 	suite_add_tcase(s, tc);
 	return s;

@@ -669,6 +669,30 @@ START_TEST(test_result_kept)
 	ck_assert_uint_eq(out2.rs_bodylen, 10);
 	ck_assert_int_eq(memcmp(out2.rs_body, body, 10), 0);
 	ck_assert_int_eq(memcmp(out.rs_body, body, bodysz), 0);
+
+	/*
+	 * A reply may take the large answer's frame and send the body from
+	 * it; a small answer's copy is not a frame to take.
+	 */
+	ck_assert_ptr_null(result_take_frame(&out2, &cap));
+	ck_assert_uint_eq(out2.rs_bodylen, 10);
+	ck_assert_ptr_nonnull(out2.rs_body);
+	{
+		const unsigned char	*at = out.rs_body;
+		void			*frame, *was = out.rs_frame;
+		size_t			 fcap = 0;
+
+		ck_assert_ptr_eq(frame = result_take_frame(&out, &fcap), was);
+		ck_assert_uint_ge(fcap, bodysz);
+		ck_assert_ptr_null(out.rs_frame);
+		ck_assert_ptr_null(out.rs_body);
+		ck_assert_uint_eq(out.rs_bodylen, 0);
+		ck_assert_ptr_null(result_take_frame(&out, &cap));
+		/* Clearing the result leaves the taker's frame alone. */
+		result_clear(&out);
+		ck_assert_int_eq(memcmp(at, body, bodysz), 0);
+		ipc_kept_free(frame, fcap);
+	}
 	result_clear(&out2);
 	result_clear(&out);
 	ck_assert_ptr_null(out.rs_frame);

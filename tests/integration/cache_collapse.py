@@ -3,7 +3,9 @@
 callers are connected and have had a second to send: twenty cold calls
 make one upstream call, and all twenty get its answer (Cache-Status
 says "collapsed" for the ones that waited).  An upstream error (503) is
-shared the same way.  An answer that may not be kept (no-store) is not
+shared the same way, its body byte for byte to every caller even when it
+is large enough for the worker to send the caller's from the frame it
+came in (over 64 KiB): the waiters' copies are made before that.  An answer that may not be kept (no-store) is not
 shared: every waiter then makes its own call.  (A waiter taking over
 the call of a caller that went away is tested in check_cache: a worker
 does not read a connection while its call is out, so a caller's close
@@ -21,14 +23,14 @@ from cacheutil import cache_status, counters, execute, status_json     # noqa
 
 N = 20
 release = threading.Event()
-mode = {"status": 200, "cc": "max-age=300"}
+mode = {"status": 200, "cc": "max-age=300", "pad": 0}
 
 
 def held(req):
     release.wait(30)
     return (mode["status"], {"Cache-Control": mode["cc"],
                              "Content-Type": "text/plain"},
-            b"answer %d" % len(up.seen(req.path)))
+            b"answer %d" % len(up.seen(req.path)) + b"." * mode["pad"])
 
 
 def worker_conns():
@@ -100,10 +102,14 @@ try:
           (collapsed, c))
 
     # An error is shared: one call, twenty 503s.
-    mode.update(status=503, cc="no-store")
+    mode.update(status=503, cc="no-store", pad=300000)
     out, calls = burst("err")
     check(all(isinstance(r, tuple) and r[0] == 503 for r in out),
           "err: all %d callers got the upstream's 503" % N)
+    check(all(r[2] == b"answer 1" + b"." * 300000 for r in out),
+          "err: all %d callers got its 300 KB body as it came (%r)" % (
+              N, sorted(set(len(r[2]) for r in out))))
+    mode.update(pad=0)
     check(calls == 1, "err: one upstream call for %d callers (%d)" %
           (N, calls))
 
