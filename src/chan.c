@@ -226,6 +226,20 @@ chan_sendv(struct chan *ch, uint32_t type, uint32_t id,
 	    niov));
 }
 
+int
+chan_sendv_given(struct chan *ch, uint32_t type, uint32_t id,
+    const struct iovec *iov, int niov, int given, ipc_release_fn release,
+    void *arg)
+{
+	if (ch->ch_failed != NULL) {
+		if (given >= 0 && given < niov && release != NULL)
+			release(iov[given].iov_base, iov[given].iov_len, arg);
+		return -1;
+	}
+	return chan_queued_one(ch, ipc_sendv_given(ch->ch_ipc, type, id, iov,
+	    niov, given, release, arg));
+}
+
 void
 chan_defer(struct chan *ch, int on)
 {

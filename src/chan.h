@@ -11,6 +11,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "ipc.h"		/* ipc_release_fn */
+
 struct event_base;
 struct ipc_msg;
 struct chan;
@@ -48,6 +50,10 @@ int		 chan_send_fds(struct chan *, uint32_t type, uint32_t id,
 struct iovec;
 int		 chan_sendv(struct chan *, uint32_t type, uint32_t id,
 		    const struct iovec *iov, int niov);
+/* The same with iov[given] given away (ipc_sendv_given): released once. */
+int		 chan_sendv_given(struct chan *, uint32_t type, uint32_t id,
+		    const struct iovec *iov, int niov, int given,
+		    ipc_release_fn release, void *arg);
 /*
  * On: chan_send only queues, and the frames are written once the event
  * loop has run the callbacks that are ready now (one writev for the

@@ -132,10 +132,20 @@ ipc_type_max_len(uint32_t type)
 
 struct ipc_out {
 	TAILQ_ENTRY(ipc_out)	 o_entry;
-	size_t			 o_len;
+	size_t			 o_len;		/* the whole frame */
 	size_t			 o_off;		/* bytes already sent */
 	int			 o_nfds;	/* ours to send; 0 once sent */
 	int			 o_fds[IPC_MAX_FDS];
+	/*
+	 * A piece given away (ipc_sendv_given): o_reflen bytes at o_ref,
+	 * sent after the first o_refat bytes of o_data and before the rest,
+	 * then handed to o_release.  o_data holds o_len - o_reflen bytes.
+	 */
+	const unsigned char	*o_ref;
+	size_t			 o_reflen;
+	size_t			 o_refat;
+	ipc_release_fn		 o_release;
+	void			*o_relarg;
 	unsigned char		 o_data[];	/* header + payload */
 };
 
@@ -338,8 +348,44 @@ ipc_chan_new(int fd, int self, int peer)
 static void
 ipc_out_free(struct ipc_out *o)
 {
+	if (o->o_release != NULL)
+		o->o_release(o->o_ref, o->o_reflen, o->o_relarg);
 	ipc_close_fds(o->o_fds, o->o_nfds);
-	ipc_wipe_free(o, sizeof(*o) + o->o_len);
+	ipc_wipe_free(o, sizeof(*o) + o->o_len - o->o_reflen);
+}
+
+/*
+ * The unsent bytes of o as at most three pieces (its own bytes, the piece
+ * given away, its own bytes again): how many went into iov.
+ */
+static int
+ipc_out_iov(const struct ipc_out *o, struct iovec *iov)
+{
+	const unsigned char	*p[3];
+	size_t			 len[3], off = o->o_off;
+	int			 nseg = 1, k, n = 0;
+
+	p[0] = o->o_data;
+	len[0] = o->o_len;
+	if (o->o_release != NULL) {
+		len[0] = o->o_refat;
+		p[1] = o->o_ref;
+		len[1] = o->o_reflen;
+		p[2] = o->o_data + o->o_refat;
+		len[2] = o->o_len - o->o_reflen - o->o_refat;
+		nseg = 3;
+	}
+	for (k = 0; k < nseg; k++) {
+		if (off >= len[k]) {
+			off -= len[k];
+			continue;
+		}
+		iov[n].iov_base = (void *)(uintptr_t)(p[k] + off);
+		iov[n].iov_len = len[k] - off;
+		off = 0;
+		n++;
+	}
+	return n;
 }
 
 void
@@ -802,21 +848,25 @@ ipc_send(struct ipc_chan *c, uint32_t type, uint32_t id, const void *data,
 /*
  * Queue one frame whose payload is the pieces of iov end to end, copied
  * once into the queue entry (an encoder may leave a large part, a body,
- * where it already is).  The fds are ours from here on.
+ * where it already is), except iov[given] (-1: none), which is sent from
+ * where it lies and then released.  The fds, and the given piece, are ours
+ * from here on.
  */
 static int
 ipc_queue(struct ipc_chan *c, uint32_t type, uint32_t id,
-    const struct iovec *iov, int niov, const int *fds, int nfds)
+    const struct iovec *iov, int niov, const int *fds, int nfds, int given,
+    ipc_release_fn release, void *arg)
 {
 	struct ipc_out	*o = NULL;
 	uint32_t	 hdr[3], count = nfds;
 	struct iovec	 one;
 	unsigned char	*dst;
-	size_t		 len = 0;
+	size_t		 len = 0, reflen = 0, refat = 0;
 	int		 max = ipc_type_max_fds(type), err, i;
 
 	if (nfds < 0 || (nfds > 0 && fds == NULL) || niov < 0 ||
-	    (niov > 0 && iov == NULL)) {
+	    (niov > 0 && iov == NULL) || (given != -1 && (release == NULL ||
+	    given < 0 || given >= niov || max > 0))) {
 		err = EINVAL;
 		goto fail;
 	}
@@ -837,6 +887,10 @@ ipc_queue(struct ipc_chan *c, uint32_t type, uint32_t id,
 		if (iov[i].iov_len > 0 && iov[i].iov_base == NULL) {
 			err = EINVAL;
 			goto fail;
+		}
+		if (i == given) {
+			refat = IPC_HDR_LEN + len;
+			reflen = iov[i].iov_len;
 		}
 		len += iov[i].iov_len;
 	}
@@ -860,8 +914,8 @@ ipc_queue(struct ipc_chan *c, uint32_t type, uint32_t id,
 		err = ENOBUFS;
 		goto fail;
 	}
-	/* One allocation: the frame follows its queue entry. */
-	if ((o = malloc(sizeof(*o) + IPC_HDR_LEN + len)) == NULL) {
+	/* One allocation: the frame (but a given piece) follows its entry. */
+	if ((o = malloc(sizeof(*o) + IPC_HDR_LEN + len - reflen)) == NULL) {
 		err = ENOMEM;
 		goto fail;
 	}
@@ -870,12 +924,23 @@ ipc_queue(struct ipc_chan *c, uint32_t type, uint32_t id,
 	o->o_nfds = nfds;
 	if (nfds > 0)
 		memcpy(o->o_fds, fds, nfds * sizeof(int));
+	o->o_ref = NULL;
+	o->o_reflen = reflen;
+	o->o_refat = refat;
+	o->o_release = NULL;
+	o->o_relarg = arg;
+	if (given != -1) {
+		o->o_ref = iov[given].iov_base;
+		o->o_release = release;
+	}
 	hdr[0] = type;
 	hdr[1] = id;
 	hdr[2] = len;
 	memcpy(o->o_data, hdr, sizeof(hdr));
 	dst = o->o_data + IPC_HDR_LEN;
 	for (i = 0; i < niov; i++) {
+		if (i == given)
+			continue;
 		if (iov[i].iov_len > 0)
 			memcpy(dst, iov[i].iov_base, iov[i].iov_len);
 		dst += iov[i].iov_len;
@@ -888,6 +953,9 @@ ipc_queue(struct ipc_chan *c, uint32_t type, uint32_t id,
 	/* The fds were given to us: refused, they are closed. */
 	if (fds != NULL && nfds > 0)
 		ipc_close_fds(fds, nfds);
+	/* And a given piece goes back to its owner's release. */
+	if (given >= 0 && given < niov && iov != NULL && release != NULL)
+		release(iov[given].iov_base, iov[given].iov_len, arg);
 	errno = err;
 	return -1;
 }
@@ -900,14 +968,31 @@ ipc_send_fds(struct ipc_chan *c, uint32_t type, uint32_t id, const void *data,
 
 	iov.iov_base = (void *)(uintptr_t)data;
 	iov.iov_len = len;
-	return ipc_queue(c, type, id, &iov, 1, fds, nfds);
+	return ipc_queue(c, type, id, &iov, 1, fds, nfds, -1, NULL, NULL);
 }
 
 int
 ipc_sendv(struct ipc_chan *c, uint32_t type, uint32_t id,
     const struct iovec *iov, int niov)
 {
-	return ipc_queue(c, type, id, iov, niov, NULL, 0);
+	return ipc_queue(c, type, id, iov, niov, NULL, 0, -1, NULL, NULL);
+}
+
+int
+ipc_sendv_given(struct ipc_chan *c, uint32_t type, uint32_t id,
+    const struct iovec *iov, int niov, int given, ipc_release_fn release,
+    void *arg)
+{
+	if (given == -1 || release == NULL) {
+		/* Nothing to give is a caller's mistake: still released. */
+		if (given >= 0 && given < niov && iov != NULL &&
+		    release != NULL)
+			release(iov[given].iov_base, iov[given].iov_len, arg);
+		errno = EINVAL;
+		return -1;
+	}
+	return ipc_queue(c, type, id, iov, niov, NULL, 0, given, release,
+	    arg);
 }
 
 int
@@ -937,11 +1022,11 @@ ipc_flush(struct ipc_chan *c)
 		 */
 		niov = 0;
 		TAILQ_FOREACH(o, &c->c_outq, o_entry) {
-			if (niov == IPC_IOV_MAX || (o != head && o->o_nfds > 0))
+			/* Room for a frame's three pieces. */
+			if (niov > IPC_IOV_MAX - 3 ||
+			    (o != head && o->o_nfds > 0))
 				break;
-			iov[niov].iov_base = o->o_data + o->o_off;
-			iov[niov].iov_len = o->o_len - o->o_off;
-			niov++;
+			niov += ipc_out_iov(o, iov + niov);
 		}
 		memset(&msg, 0, sizeof(msg));
 		msg.msg_iov = iov;

@@ -221,6 +221,17 @@ int		 ipc_send_fds(struct ipc_chan *, uint32_t type, uint32_t id,
 struct iovec;
 int		 ipc_sendv(struct ipc_chan *, uint32_t type, uint32_t id,
 		    const struct iovec *iov, int niov);
+/*
+ * The same with iov[given] given away instead of copied: the other pieces
+ * are copied into the queue, that one is written from where it lies (a
+ * large body is not copied once more on its way), and release(base, len,
+ * arg) runs once it is written or the channel is freed, or before the
+ * call returns when the frame is refused.  Either way exactly once.
+ */
+typedef void	(*ipc_release_fn)(const void *base, size_t len, void *arg);
+int		 ipc_sendv_given(struct ipc_chan *, uint32_t type, uint32_t id,
+		    const struct iovec *iov, int niov, int given,
+		    ipc_release_fn release, void *arg);
 /* Write queued frames.  1 all written, 0 more pending (wait EV_WRITE), -1 error. */
 int		 ipc_flush(struct ipc_chan *);
 int		 ipc_pending(const struct ipc_chan *);

@@ -580,6 +580,17 @@ keeper_retry(struct kcall *kc, const struct egress_result *er, int pause)
 	return 1;
 }
 
+/*
+ * An answer's body, taken from egress, has been written to its worker (or
+ * the channel went): wiped with its NUL, as egress would have.
+ */
+static void
+keeper_body_release(const void *body, size_t len, void *arg)
+{
+	(void)arg;
+	keeper_secret_free((void *)(uintptr_t)body, len + 1);
+}
+
 /* The upstream answered (or did not): redact and reply. */
 static void
 keeper_call_done(struct egress_result *er, void *arg)
@@ -672,7 +683,11 @@ keeper_call_done(struct egress_result *er, void *arg)
 	rs.rs_total_us = keeper_us_since(&kc->kc_start);
 	rs.rs_reused = (uint32_t)er->er_reused;
 	rs.rs_redacted = (uint32_t)n;
-	/* The body goes from egress's buffer into the frame: one copy. */
+	/*
+	 * The body is written to the worker from egress's buffer, which the
+	 * channel takes (keeper_body_release wipes it once written): no copy
+	 * into the frame.
+	 */
 	if (result_encode_parts(&b, &tail, &rs) == 0) {
 		iov[0].iov_base = b.b_data;
 		iov[0].iov_len = b.b_len;
@@ -680,7 +695,9 @@ keeper_call_done(struct egress_result *er, void *arg)
 		iov[1].iov_len = rs.rs_bodylen;
 		iov[2].iov_base = tail.b_data;
 		iov[2].iov_len = tail.b_len;
-		chan_sendv(kw->kw_chan, MSG_RESULT, kc->kc_id, iov, 3);
+		er->er_body = NULL;
+		chan_sendv_given(kw->kw_chan, MSG_RESULT, kc->kc_id, iov, 3, 1,
+		    keeper_body_release, NULL);
 	} else
 		keeper_fail(kw, kc->kc_id, 502, "", SCOPE_NETWORK,
 		    "the upstream's answer is too large",

@@ -681,6 +681,112 @@ START_TEST(test_large_handover)
 }
 END_TEST
 
+/* What a release saw. */
+struct released {
+	int		 r_calls;
+	const void	*r_base;
+	size_t		 r_len;
+};
+
+static void
+count_release(const void *base, size_t len, void *arg)
+{
+	struct released	*r = arg;
+
+	r->r_calls++;
+	r->r_base = base;
+	r->r_len = len;
+}
+
+/*
+ * A piece given away is written from where it lies, between the copied
+ * pieces, across partial writes, and released exactly once: once it is
+ * written, when the channel is freed with it queued, at once when the
+ * frame is refused.
+ */
+START_TEST(test_sendv_given)
+{
+	struct ipc_chan	*a, *b;
+	struct ipc_msg	 m;
+	struct released	 rel;
+	struct iovec	 iov[3];
+	unsigned char	*big;
+	size_t		 bigsz = 3 * 1024 * 1024 + 7, j;
+	int		 round;
+
+	chan_two(&a, &b);
+	ck_assert_ptr_nonnull(big = malloc(bigsz));
+	for (j = 0; j < bigsz; j++)
+		big[j] = (unsigned char)(j * 11 + 5);
+	iov[0].iov_base = "head:";
+	iov[0].iov_len = 5;
+	iov[2].iov_base = ":tail";
+	iov[2].iov_len = 5;
+	for (round = 0; round < 2; round++) {
+		memset(&rel, 0, sizeof(rel));
+		/* Larger than the socket's buffer: written in pieces. */
+		iov[1].iov_base = big;
+		iov[1].iov_len = round == 0 ? bigsz : 100;
+		ck_assert_int_eq(ipc_send_log(a, 3, "before"), 0);
+		ck_assert_int_eq(ipc_sendv_given(a, MSG_CALL, 9, iov, 3, 1,
+		    count_release, &rel), 0);
+		ck_assert_int_eq(ipc_send_log(a, 4, "after"), 0);
+		/* Queued, not copied: the queue holds the copied pieces. */
+		ck_assert_int_eq(rel.r_calls, 0);
+		ck_assert_int_eq(chan_next(a, b, &m), 1);
+		ck_assert_uint_eq(m.m_type, MSG_LOG);
+		ck_assert_int_eq(chan_next(a, b, &m), 1);
+		ck_assert_uint_eq(m.m_type, MSG_CALL);
+		ck_assert_uint_eq(m.m_id, 9);
+		ck_assert_uint_eq(m.m_len, 10 + iov[1].iov_len);
+		ck_assert_int_eq(memcmp(m.m_data, "head:", 5), 0);
+		ck_assert_int_eq(memcmp(m.m_data + 5, big, iov[1].iov_len),
+		    0);
+		ck_assert_int_eq(memcmp(m.m_data + 5 + iov[1].iov_len,
+		    ":tail", 5), 0);
+		ck_assert_int_eq(chan_next(a, b, &m), 1);
+		ck_assert_uint_eq(m.m_type, MSG_LOG);
+		ck_assert_int_eq(memcmp(m.m_data + 8, "after", 5), 0);
+		ck_assert_int_eq(rel.r_calls, 1);
+		ck_assert_ptr_eq(rel.r_base, big);
+		ck_assert_uint_eq(rel.r_len, iov[1].iov_len);
+	}
+
+	/* Queued when the channel goes: released with it. */
+	memset(&rel, 0, sizeof(rel));
+	iov[1].iov_len = bigsz;
+	ck_assert_int_eq(ipc_sendv_given(a, MSG_CALL, 10, iov, 3, 1,
+	    count_release, &rel), 0);
+	ck_assert_int_eq(ipc_flush(a), 0);
+	ck_assert_int_eq(rel.r_calls, 0);
+	ipc_chan_free(a);
+	ck_assert_int_eq(rel.r_calls, 1);
+	ipc_chan_free(b);
+
+	/* Refused: released before the call returns, nothing queued. */
+	chan_two(&a, &b);
+	memset(&rel, 0, sizeof(rel));
+	ck_assert_int_eq(ipc_sendv_given(a, 0xdead, 1, iov, 3, 1,
+	    count_release, &rel), -1);
+	ck_assert_int_eq(rel.r_calls, 1);
+	ck_assert_int_eq(ipc_sendv_given(a, MSG_CALL, 1, iov, 3, 3,
+	    count_release, &rel), -1);
+	ck_assert_int_eq(errno, EINVAL);
+	ck_assert_int_eq(ipc_sendv_given(a, MSG_CALL, 1, iov, 3, -1,
+	    count_release, &rel), -1);
+	ck_assert_int_eq(rel.r_calls, 1);
+	iov[1].iov_len = IPC_MAX_PAYLOAD;
+	ck_assert_int_eq(ipc_sendv_given(a, MSG_CALL, 1, iov, 3, 1,
+	    count_release, &rel), -1);
+	ck_assert_int_eq(errno, EMSGSIZE);
+	ck_assert_int_eq(rel.r_calls, 2);
+	ck_assert_int_eq(ipc_pending(a), 0);
+	free(big);
+	ipc_chan_free(a);
+	ipc_chan_free(b);
+}
+END_TEST
+
 /* Frames larger than a socket buffer, around the maximum. */
 START_TEST(test_large_frames)
 {
@@ -1671,6 +1777,7 @@ check_suite(void)
 	tcase_add_test(tc, test_large_frames);
 	tcase_add_test(tc, test_msg_survives_read);
 	tcase_add_test(tc, test_large_handover);
+	tcase_add_test(tc, test_sendv_given);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("fds");
