@@ -232,7 +232,8 @@ chan_sendv_given(struct chan *ch, uint32_t type, uint32_t id,
     void *arg)
 {
 	if (ch->ch_failed != NULL) {
-		if (given >= 0 && given < niov && release != NULL)
+		if (given >= 0 && given < niov && iov != NULL &&
+		    release != NULL)
 			release(iov[given].iov_base, iov[given].iov_len, arg);
 		return -1;
 	}

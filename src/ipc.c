@@ -983,11 +983,8 @@ ipc_sendv_given(struct ipc_chan *c, uint32_t type, uint32_t id,
     const struct iovec *iov, int niov, int given, ipc_release_fn release,
     void *arg)
 {
-	if (given == -1 || release == NULL) {
-		/* Nothing to give is a caller's mistake: still released. */
-		if (given >= 0 && given < niov && iov != NULL &&
-		    release != NULL)
-			release(iov[given].iov_base, iov[given].iov_len, arg);
+	/* Nothing given away: a caller's mistake (ipc_sendv is for that). */
+	if (given == -1) {
 		errno = EINVAL;
 		return -1;
 	}
