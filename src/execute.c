@@ -99,8 +99,8 @@ struct exec {
 						   the answer is not shared */
 };
 
-/* The last call's structure, for the next (spare.h): over 1 KiB. */
-static void		*execute_spare;
+/* Calls' structures, for the next ones (spare.h): over 1 KiB each. */
+static struct spare	 execute_spare;
 
 /* --- Counters (widgetctl status) ------------------------------------------ */
 
@@ -338,7 +338,7 @@ execute_free(struct conn *c)
 	c->c_ctx.a_nsteps = 0;
 	free(x->x_timing);
 	worker_gen_unref(x->x_gen);
-	free(spare_put(&execute_spare, x));
+	free(spare_put(&execute_spare, x, sizeof(*x)));
 	c->c_exec = NULL;
 }
 
@@ -1596,7 +1596,7 @@ execute_begin(struct conn *c)
 {
 	struct exec	*x;
 
-	if ((x = spare_take(&execute_spare)) != NULL)
+	if ((x = spare_take(&execute_spare, NULL)) != NULL)
 		memset(x, 0, sizeof(*x));
 	else if ((x = calloc(1, sizeof(*x))) == NULL) {
 		c->c_status = 500;

@@ -165,18 +165,15 @@ http_fail(struct http_parser_state *ps, int status, const char *msg)
 }
 
 /*
- * One header block kept for the next request (spare.h): on a keep-alive
+ * Header blocks kept for the next requests (spare.h): on a keep-alive
  * stream every request would otherwise allocate one and free it again.
  */
-static void	*http_spare;
-static size_t	 http_sparecap;
+static struct spare	 http_spare;
 
 static void
 http_spare_put(char *b, size_t cap)
 {
-	if ((b = spare_put(&http_spare, b)) == NULL)
-		http_sparecap = cap;
-	free(b);
+	free(spare_put(&http_spare, b, cap));
 }
 
 void
@@ -539,9 +536,8 @@ http_hbuf_add(struct http_parser_state *ps, char c)
 		    "request header too large");
 		return -1;
 	}
-	if (ps->ps_hbuf == NULL &&
-	    (ps->ps_hbuf = spare_take(&http_spare)) != NULL)
-		ps->ps_hcap = http_sparecap;
+	if (ps->ps_hbuf == NULL)
+		ps->ps_hbuf = spare_take(&http_spare, &ps->ps_hcap);
 	if (ps->ps_hlen == ps->ps_hcap) {
 		cap = ps->ps_hcap == 0 ? 1024 : ps->ps_hcap * 2;
 		if (cap > ps->ps_limits.hl_header_bytes)

@@ -297,8 +297,8 @@ static int	 egress_setopts_unset(CURL *);
 /* The body of a call without one (libcurl is given "", never NULL). */
 static char	 egress_nobody[1];
 
-/* The last call's structure, wiped, for the next (spare.h): over 1 KiB. */
-static void		*egress_spare;
+/* Calls' structures, wiped, for the next ones (spare.h): over 1 KiB each. */
+static struct spare	 egress_spare;
 
 static unsigned int	 egress_curl_version;	/* libcurl's, at run time */
 
@@ -1685,7 +1685,7 @@ egress_call_free(struct egress_call *c)
 	h1_reader_free(c->c_rd);
 	egress_result_clear(&c->c_res);
 	explicit_bzero(c, sizeof(*c));
-	free(spare_put(&egress_spare, c));
+	free(spare_put(&egress_spare, c, sizeof(*c)));
 }
 
 /* A retired generation goes when its last call has. */
@@ -2505,7 +2505,7 @@ egress_start(struct egress *e, const struct egress_request *req,
 	int				 direct;
 
 	/* A spare is all zeroes, as calloc's. */
-	if ((c = spare_take(&egress_spare)) == NULL &&
+	if ((c = spare_take(&egress_spare, NULL)) == NULL &&
 	    (c = calloc(1, sizeof(*c))) == NULL)
 		return NULL;
 	c->c_gen = g;

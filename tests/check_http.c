@@ -16,6 +16,7 @@
 #include <event2/buffer.h>
 
 #include "http.h"
+#include "spare.h"
 #include "token.h"
 
 #define R(s)	s, sizeof(s) - 1
@@ -1171,6 +1172,69 @@ START_TEST(test_spare)
 }
 END_TEST
 
+/*
+ * Calls overlap: several header blocks are freed before the next ones
+ * are needed, and each is kept, not only the first (spare.h).  Past
+ * SPARE_MAX a block goes back to the caller to free.
+ */
+START_TEST(test_spare_many)
+{
+	static const char	 a[] = "GET /a HTTP/1.1\r\nHost: h\r\n\r\n";
+	struct http_parser_state *ps1, *ps2;
+	struct http_request	*r1, *r2;
+	struct spare		 s;
+	char			*k1, *k2, *other;
+	size_t			 used, i, size;
+	static char		 blocks[SPARE_MAX + 1];
+
+	ps1 = http_parser_state_new(NULL);
+	ps2 = http_parser_state_new(NULL);
+	r1 = arena_parse(ps1, a, sizeof(a) - 1, 0, &used);
+	r2 = arena_parse(ps2, a, sizeof(a) - 1, 0, &used);
+	k1 = r1->r_arena;
+	k2 = r2->r_arena;
+	http_request_free(r1);
+	http_request_free(r2);
+	/* Freed to malloc, a block would be this allocation's. */
+	other = malloc(1024);
+	r1 = arena_parse(ps1, a, sizeof(a) - 1, 0, &used);
+	r2 = arena_parse(ps2, a, sizeof(a) - 1, 0, &used);
+#ifdef WIDGETD_SANITIZED
+	(void)k1;
+	(void)k2;
+#else
+	ck_assert_ptr_ne(other, k1);
+	ck_assert_ptr_ne(other, k2);
+	ck_assert_ptr_eq(r1->r_arena, k2);	/* the last put, first */
+	ck_assert_ptr_eq(r2->r_arena, k1);
+#endif
+	free(other);
+	http_request_free(r1);
+	http_request_free(r2);
+	http_parser_state_free(ps1);
+	http_parser_state_free(ps2);
+
+	memset(&s, 0, sizeof(s));
+	for (i = 0; i < SPARE_MAX; i++) {
+#ifdef WIDGETD_SANITIZED
+		ck_assert_ptr_eq(spare_put(&s, &blocks[i], i), &blocks[i]);
+#else
+		ck_assert_ptr_null(spare_put(&s, &blocks[i], i));
+#endif
+	}
+	ck_assert_ptr_eq(spare_put(&s, &blocks[SPARE_MAX], 1),
+	    &blocks[SPARE_MAX]);
+	ck_assert_ptr_null(spare_put(&s, NULL, 1));
+#ifndef WIDGETD_SANITIZED
+	for (i = SPARE_MAX; i-- > 0;) {
+		ck_assert_ptr_eq(spare_take(&s, &size), &blocks[i]);
+		ck_assert_uint_eq(size, i);
+	}
+#endif
+	ck_assert_ptr_null(spare_take(&s, &size));
+}
+END_TEST
+
 Suite *
 check_suite(void)
 {
@@ -1190,6 +1254,7 @@ check_suite(void)
 	tcase_add_test(tc, test_tchar);
 	tcase_add_test(tc, test_arena);
 	tcase_add_test(tc, test_spare);
+	tcase_add_test(tc, test_spare_many);
 	tcase_add_test(tc, test_limits);
 	tcase_add_test(tc, test_custom_limits);
 	tcase_add_test(tc, test_pipelined);
