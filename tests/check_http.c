@@ -911,6 +911,55 @@ START_TEST(test_write_refused)
 }
 END_TEST
 
+/*
+ * Every byte of a value is checked, wherever it lies in the sixteen-byte
+ * steps the check takes, and a header's length is measured once: the
+ * head holds each header whole, past the 64 whose lengths are kept.
+ */
+START_TEST(test_write_scan)
+{
+	static const char	 bad[] = { '\0' + 1, '\r', '\n', 0x1f, 0x7f };
+	char			 h[64], want[8192], *s;
+	const char		*hs[2] = { h, NULL }, *many[81];
+	size_t			 pos, k, n, off;
+	int			 rv;
+
+	for (pos = 0; pos < 40; pos++)
+		for (k = 0; k < sizeof(bad); k++) {
+			n = (size_t)snprintf(h, sizeof(h), "X-V: ");
+			memset(h + n, 'v', 40);
+			h[n + 40] = '\0';
+			h[n + pos] = bad[k];
+			s = response(200, hs, "x", 1, 0, &rv);
+			ck_assert_msg(rv == -1, "byte %#x at %zu", bad[k], pos);
+			ck_assert_str_eq(s, "");
+			free(s);
+			/* a tab there is allowed, and sent as it is */
+			h[n + pos] = '\t';
+			s = response(200, hs, "x", 1, 0, &rv);
+			ck_assert_int_eq(rv, 0);
+			ck_assert_ptr_nonnull(strstr(s, h));
+			free(s);
+		}
+
+	off = (size_t)snprintf(want, sizeof(want), "HTTP/1.1 200 OK\r\n");
+	for (k = 0; k < 80; k++) {
+		char	*one = malloc(32);
+
+		snprintf(one, 32, "X-N%zu: %0*zu", k, (int)(k % 23) + 1, k);
+		many[k] = one;
+		off += (size_t)snprintf(want + off, sizeof(want) - off,
+		    "%s\r\n", one);
+	}
+	many[80] = NULL;
+	snprintf(want + off, sizeof(want) - off,
+	    "Content-Length: 1\r\n\r\nx");
+	CHECK_RESPONSE(want, 200, many, "x", 1, 0);
+	for (k = 0; k < 80; k++)
+		free((char *)many[k]);
+}
+END_TEST
+
 /* What release saw: how often it ran, and with which body. */
 struct given_seen {
 	int		 gs_calls;
@@ -1268,6 +1317,7 @@ check_suite(void)
 	tc = tcase_create("response");
 	tcase_add_test(tc, test_write_response);
 	tcase_add_test(tc, test_write_refused);
+	tcase_add_test(tc, test_write_scan);
 	tcase_add_test(tc, test_write_given);
 	tcase_add_test(tc, test_reason);
 	suite_add_tcase(s, tc);
