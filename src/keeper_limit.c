@@ -13,6 +13,7 @@
 
 #include <sys/queue.h>
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +23,7 @@
 #include <event2/event_struct.h>
 
 #include "connector.h"
+#include "fnv.h"
 #include "keeper_limit.h"
 #include "keeper_redis.h"
 #include "metrics.h"
@@ -29,6 +31,7 @@
 
 #define KLIMIT_MARGIN		1000000	/* µs of the window kept for the call */
 #define KLIMIT_MAX_ENTRIES	4096	/* connectors tracked */
+#define KLIMIT_BUCKETS		1024	/* the entries by name: chains of ~4 at most */
 
 enum klw_state {
 	KLW_SLOT,		/* queued for a concurrency slot */
@@ -63,6 +66,8 @@ struct klwait {
 
 struct klimit {
 	TAILQ_ENTRY(klimit)	 kl_entry;
+	struct klimit		*kl_hnext;	/* the bucket's next */
+	uint64_t		 kl_hash;	/* of both names */
 	char			*kl_tenant;
 	char			*kl_connector;
 	int			 kl_active;	/* slots taken */
@@ -81,6 +86,8 @@ struct klimits {
 	int			 ks_instances;
 	TAILQ_HEAD(, klimit)	 ks_limits;
 	size_t			 ks_nlimits;
+	/* Every call looks its connector up: by name, not by a walk. */
+	struct klimit		*ks_bucket[KLIMIT_BUCKETS];
 	size_t			 ks_queued;
 };
 
@@ -143,10 +150,12 @@ klimits_queued(const struct klimits *ks)
 static struct klimit *
 klimits_find(struct klimits *ks, const char *tenant, const char *connector)
 {
-	struct klimit	*kl;
+	struct klimit	*kl, **b;
+	uint64_t	 h = fnv1a_pair(tenant, connector);
 
-	TAILQ_FOREACH(kl, &ks->ks_limits, kl_entry)
-		if (strcmp(kl->kl_connector, connector) == 0 &&
+	b = &ks->ks_bucket[h % KLIMIT_BUCKETS];
+	for (kl = *b; kl != NULL; kl = kl->kl_hnext)
+		if (kl->kl_hash == h && strcmp(kl->kl_connector, connector) == 0 &&
 		    strcmp(kl->kl_tenant, tenant) == 0)
 			return kl;
 	/* Connectors are bounded by the registries; this bounds the rest. */
@@ -162,6 +171,9 @@ klimits_find(struct klimits *ks, const char *tenant, const char *connector)
 	}
 	TAILQ_INIT(&kl->kl_queue);
 	TAILQ_INSERT_TAIL(&ks->ks_limits, kl, kl_entry);
+	kl->kl_hash = h;
+	kl->kl_hnext = *b;
+	*b = kl;
 	ks->ks_nlimits++;
 	return kl;
 }

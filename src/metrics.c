@@ -16,6 +16,7 @@
 
 #include <event2/buffer.h>
 
+#include "fnv.h"
 #include "ipc.h"
 #include "metrics.h"
 #include "version.h"
@@ -111,6 +112,7 @@ metrics_clear(struct metrics *m)
 		free(m->m_rows[i].mr_connector);
 	}
 	free(m->m_rows);
+	free(m->m_index);
 	memset(m, 0, sizeof(*m));
 }
 
@@ -123,11 +125,44 @@ metrics_free(struct metrics *m)
 	free(m);
 }
 
+/* The row named so, or NULL. */
 static struct metrics_row *
-metrics_row_new(struct metrics *m, const char *tenant, const char *connector)
+metrics_find(const struct metrics *m, const char *tenant,
+    const char *connector, uint64_t h)
 {
 	struct metrics_row	*r;
-	size_t			 cap;
+	size_t			 mask = m->m_indexcap - 1, x;
+
+	if (m->m_indexcap == 0)
+		return NULL;
+	for (x = h & mask; m->m_index[x] != 0; x = (x + 1) & mask) {
+		r = &m->m_rows[m->m_index[x] - 1];
+		if (r->mr_hash == h && strcmp(r->mr_connector, connector) == 0 &&
+		    strcmp(r->mr_tenant, tenant) == 0)
+			return r;
+	}
+	return NULL;
+}
+
+/* Row i into the index, which has room. */
+static void
+metrics_index_put(struct metrics *m, size_t i)
+{
+	size_t	 mask = m->m_indexcap - 1, x;
+
+	for (x = m->m_rows[i].mr_hash & mask; m->m_index[x] != 0;
+	    x = (x + 1) & mask)
+		;
+	m->m_index[x] = (uint32_t)(i + 1);
+}
+
+static struct metrics_row *
+metrics_row_new(struct metrics *m, const char *tenant, const char *connector,
+    uint64_t h)
+{
+	struct metrics_row	*r;
+	uint32_t		*idx;
+	size_t			 cap, i;
 
 	if (m->m_nrows == m->m_cap) {
 		cap = m->m_cap ? m->m_cap * 2 : 16;
@@ -136,6 +171,17 @@ metrics_row_new(struct metrics *m, const char *tenant, const char *connector)
 		m->m_rows = r;
 		m->m_cap = cap;
 	}
+	/* At most half full: grown (and rebuilt) before it would pass. */
+	if ((m->m_nrows + 1) * 2 > m->m_indexcap) {
+		cap = m->m_indexcap ? m->m_indexcap * 2 : 32;
+		if ((idx = calloc(cap, sizeof(*idx))) == NULL)
+			return NULL;
+		free(m->m_index);
+		m->m_index = idx;
+		m->m_indexcap = cap;
+		for (i = 0; i < m->m_nrows; i++)
+			metrics_index_put(m, i);
+	}
 	r = &m->m_rows[m->m_nrows];
 	memset(r, 0, sizeof(*r));
 	if ((r->mr_tenant = strdup(tenant)) == NULL ||
@@ -143,6 +189,8 @@ metrics_row_new(struct metrics *m, const char *tenant, const char *connector)
 		free(r->mr_tenant);
 		return NULL;
 	}
+	r->mr_hash = h;
+	metrics_index_put(m, m->m_nrows);
 	m->m_nrows++;
 	return r;
 }
@@ -150,25 +198,23 @@ metrics_row_new(struct metrics *m, const char *tenant, const char *connector)
 struct metrics_row *
 metrics_row(struct metrics *m, const char *tenant, const char *connector)
 {
-	size_t	 i;
+	struct metrics_row	*r;
+	uint64_t		 h;
 
 	if (tenant == NULL)
 		tenant = "-";
 	if (connector == NULL)
 		connector = "-";
-	/* Rows are few (connectors of the tenants): a walk is enough. */
-	for (i = 0; i < m->m_nrows; i++)
-		if (strcmp(m->m_rows[i].mr_connector, connector) == 0 &&
-		    strcmp(m->m_rows[i].mr_tenant, tenant) == 0)
-			return &m->m_rows[i];
+	h = fnv1a_pair(tenant, connector);
+	if ((r = metrics_find(m, tenant, connector, h)) != NULL)
+		return r;
 	if (m->m_nrows >= METRICS_MAX_ROWS - 1) {
 		tenant = connector = METRICS_OTHER;
-		for (i = 0; i < m->m_nrows; i++)
-			if (strcmp(m->m_rows[i].mr_connector, connector) == 0 &&
-			    strcmp(m->m_rows[i].mr_tenant, tenant) == 0)
-				return &m->m_rows[i];
+		h = fnv1a_pair(tenant, connector);
+		if ((r = metrics_find(m, tenant, connector, h)) != NULL)
+			return r;
 	}
-	return metrics_row_new(m, tenant, connector);
+	return metrics_row_new(m, tenant, connector, h);
 }
 
 void
@@ -338,7 +384,7 @@ metrics_decode(struct ipc_msg *msg, struct metrics *m)
 	struct metrics_row	*r;
 	char			*t = NULL, *c = NULL;
 	uint32_t		 n, nrows, i, k, st;
-	uint64_t		 v;
+	uint64_t		 v, h;
 
 	memset(m, 0, sizeof(*m));
 	/* The children run this binary: every count is exactly ours. */
@@ -354,11 +400,9 @@ metrics_decode(struct ipc_msg *msg, struct metrics *m)
 		    !metrics_name_ok(t) || !metrics_name_ok(c))
 			goto bad;
 		/* A row named twice would be counted twice. */
-		for (k = 0; k < m->m_nrows; k++)
-			if (strcmp(m->m_rows[k].mr_tenant, t) == 0 &&
-			    strcmp(m->m_rows[k].mr_connector, c) == 0)
-				goto bad;
-		if ((r = metrics_row_new(m, t, c)) == NULL)
+		h = fnv1a_pair(t, c);
+		if (metrics_find(m, t, c, h) != NULL ||
+		    (r = metrics_row_new(m, t, c, h)) == NULL)
 			goto bad;
 		free(t);
 		free(c);

@@ -8,8 +8,12 @@
 
 #include <check.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+
+#include <event2/event.h>
 
 #include <hiredis/hiredis.h>
 
@@ -17,6 +21,8 @@
 #include "check_main.h"
 #include "config.h"
 #include "ipc.h"
+#include "connector.h"
+#include "keeper_limit.h"
 #include "keeper_redis.h"
 #include "metrics.h"
 #include "ratelimit.h"
@@ -289,11 +295,141 @@ START_TEST(metrics_bounds)
 }
 END_TEST
 
+/*
+ * Rows are found by their names among thousands (the index grows and is
+ * rebuilt as they come): each keeps its own counts, names that differ
+ * only in where the tenant ends are different rows, and a table that
+ * crosses MSG_METRICS and a merge keeps every row apart.
+ */
+START_TEST(metrics_many_rows)
+{
+	struct metrics		*m, d;
+	struct metrics_row	*r;
+	char			 t[32], c[32];
+	int			 i, k;
+
+	ck_assert_ptr_nonnull(m = metrics_new());
+	for (i = 0; i < 3000; i++) {
+		snprintf(t, sizeof(t), "t%d", i % 7);
+		snprintf(c, sizeof(c), "c%d", i);
+		for (k = 0; k <= i % 5; k++)
+			metrics_status(m, t, c, 200 + i % 3);
+	}
+	metrics_status(m, "ab", "c", 200);
+	metrics_status(m, "a", "bc", 200);
+	metrics_status(m, "a", "bc", 200);
+	ck_assert_uint_eq(m->m_nrows, 3002);
+	for (i = 0; i < 3000; i++) {
+		snprintf(t, sizeof(t), "t%d", i % 7);
+		snprintf(c, sizeof(c), "c%d", i);
+		r = metrics_row(m, t, c);
+		ck_assert_str_eq(r->mr_connector, c);
+		ck_assert_uint_eq(r->mr_ncodes, 1);
+		ck_assert_uint_eq(r->mr_codes[0].mc_status, 200 + i % 3);
+		ck_assert_uint_eq(r->mr_codes[0].mc_count, i % 5 + 1);
+	}
+	ck_assert_uint_eq(m->m_nrows, 3002);
+	ck_assert_uint_eq(metrics_row(m, "ab", "c")->mr_codes[0].mc_count, 1);
+	ck_assert_uint_eq(metrics_row(m, "a", "bc")->mr_codes[0].mc_count, 2);
+
+	ck_assert_int_eq(roundtrip(m, &d), 0);
+	ck_assert_uint_eq(d.m_nrows, 3002);
+	ck_assert_int_eq(metrics_merge(&d, m, 1), 0);
+	ck_assert_uint_eq(d.m_nrows, 3002);
+	for (i = 0; i < 3000; i += 97) {
+		snprintf(t, sizeof(t), "t%d", i % 7);
+		snprintf(c, sizeof(c), "c%d", i);
+		ck_assert_uint_eq(metrics_row(&d, t, c)->mr_codes[0].mc_count,
+		    2 * (i % 5 + 1));
+	}
+	ck_assert_uint_eq(d.m_nrows, 3002);
+	metrics_clear(&d);
+	metrics_free(m);
+}
+END_TEST
+
+/* What a klimits callback said: -1 until it runs, then its status. */
+static void
+klimit_seen(void *arg, int status, int retry, const char *code,
+    const char *detail)
+{
+	(void)retry;
+	(void)code;
+	(void)detail;
+	*(int *)arg = status;
+}
+
+/*
+ * Each connector has its own limit among thousands (found by name, not
+ * by a walk): with a concurrency of one, every connector's first attempt
+ * goes, and a second attempt waits for its own connector's slot only.
+ * Names that differ only in where the tenant ends are different limits.
+ */
+START_TEST(klimits_by_name)
+{
+	enum { N = 3000 };
+	static struct klwait	*w[N + 2];
+	static int		 st[N + 2];
+	struct event_base	*base;
+	struct klimits		*ks;
+	struct klwait		*again;
+	struct conn_ext		 e;
+	struct timespec		 deadline;
+	char			 t[32], c[32];
+	int			 i, st2 = -1;
+
+	ck_assert_ptr_nonnull(base = event_base_new());
+	ck_assert_ptr_nonnull(ks = klimits_new(base, NULL));
+	memset(&e, 0, sizeof(e));
+	e.ce_concurrency = 1;
+	clock_gettime(CLOCK_MONOTONIC, &deadline);
+	deadline.tv_sec += 60;
+	for (i = 0; i < N; i++) {
+		snprintf(t, sizeof(t), "t%d", i % 7);
+		snprintf(c, sizeof(c), "c%d", i);
+		st[i] = -1;
+		ck_assert_ptr_nonnull(w[i] = klimits_acquire(ks, t, c, &e,
+		    &deadline, klimit_seen, &st[i]));
+	}
+	st[N] = st[N + 1] = -1;
+	w[N] = klimits_acquire(ks, "ab", "c", &e, &deadline, klimit_seen,
+	    &st[N]);
+	w[N + 1] = klimits_acquire(ks, "a", "bc", &e, &deadline, klimit_seen,
+	    &st[N + 1]);
+	for (i = 0; i < 10; i++)
+		event_base_loop(base, EVLOOP_NONBLOCK);
+	for (i = 0; i < N + 2; i++)
+		ck_assert_msg(st[i] == 0, "attempt %d: %d", i, st[i]);
+
+	again = klimits_acquire(ks, "t5", "c5", &e, &deadline, klimit_seen,
+	    &st2);
+	for (i = 0; i < 10; i++)
+		event_base_loop(base, EVLOOP_NONBLOCK);
+	ck_assert_int_eq(st2, -1);
+	ck_assert_uint_eq(klimits_queued(ks), 1);
+	klimits_release(w[5 + 7]);	/* t5/c12: another connector */
+	for (i = 0; i < 10; i++)
+		event_base_loop(base, EVLOOP_NONBLOCK);
+	ck_assert_int_eq(st2, -1);
+	klimits_release(w[5]);
+	for (i = 0; i < 10; i++)
+		event_base_loop(base, EVLOOP_NONBLOCK);
+	ck_assert_int_eq(st2, 0);
+	klimits_release(again);
+	for (i = 0; i < N + 2; i++)
+		if (i != 5 && i != 5 + 7)
+			klimits_release(w[i]);
+	klimits_free(ks);
+	event_base_free(base);
+}
+END_TEST
+
 START_TEST(metrics_decode_refuses)
 {
 	struct ipc_buf	 b;
 	struct ipc_msg	 msg;
-	struct metrics	 d;
+	struct metrics	 d, *m;
+	char		 name[32];
 	size_t		 i;
 
 	/* A global count other than ours. */
@@ -318,6 +454,19 @@ START_TEST(metrics_decode_refuses)
 	ck_assert_int_eq(metrics_decode(&msg, &d), -1);
 	ck_assert_uint_eq(d.m_nrows, 0);
 	ipc_buf_clear(&b);
+	/* A row named twice (past the index's first growth) would count twice. */
+	ck_assert_ptr_nonnull(m = metrics_new());
+	for (i = 0; i < 41; i++) {
+		snprintf(name, sizeof(name), "c%zu", i);
+		metrics_status(m, "t", name, 200);
+	}
+	ck_assert_int_eq(roundtrip(m, &d), 0);
+	metrics_clear(&d);
+	free(m->m_rows[40].mr_connector);
+	ck_assert_ptr_nonnull(m->m_rows[40].mr_connector = strdup("c3"));
+	ck_assert_int_eq(roundtrip(m, &d), -1);
+	ck_assert_uint_eq(d.m_nrows, 0);
+	metrics_free(m);
 }
 END_TEST
 
@@ -447,6 +596,8 @@ check_suite(void)
 	tcase_add_test(tc, trace_begin_continue);
 	tcase_add_test(tc, metrics_counts_and_transfer);
 	tcase_add_test(tc, metrics_bounds);
+	tcase_add_test(tc, metrics_many_rows);
+	tcase_add_test(tc, klimits_by_name);
 	tcase_add_test(tc, metrics_decode_refuses);
 	tcase_add_test(tc, metrics_text);
 	tcase_add_test(tc, redis_reply);
