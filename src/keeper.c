@@ -80,6 +80,8 @@ struct kgen {
 	TAILQ_ENTRY(kgen)	 kg_entry;
 	struct snapshot		*kg_snap;
 	int			 kg_calls;	/* in flight with it */
+	/* Each tenant's store by its index (NULL: out of memory, logged). */
+	struct kstore		**kg_stores;
 };
 
 /* One tenant store's secrets, shared by the generations that name it. */
@@ -244,26 +246,37 @@ keeper_store_read(struct kstore *ks)
 	log_debug("secrets of %s: %zu", ks->ks_path, store_map_count(m));
 }
 
-/* Every store a generation names is read (once, shared). */
-static void
-keeper_stores_add(struct keeper *k, const struct snapshot *sn)
+/*
+ * Every store a generation names is read (once, shared), and the
+ * generation keeps each tenant's: a call finds its store by the tenant's
+ * index, not by a walk of every tenant's path.
+ */
+static int
+keeper_stores_add(struct keeper *k, struct kgen *kg)
 {
-	struct kstore	*ks;
-	size_t		 i;
+	const struct widgetd_config	*cfg = kg->kg_snap->sn_cfg;
+	struct kstore			*ks;
+	size_t				 i;
 
-	for (i = 0; i < sn->sn_cfg->c_ntenants; i++) {
-		if (keeper_store_find(k, sn->sn_cfg->c_tenants[i].t_store))
-			continue;
-		if ((ks = calloc(1, sizeof(*ks))) == NULL ||
-		    (ks->ks_path = strdup(sn->sn_cfg->c_tenants[i].t_store)) ==
+	if ((kg->kg_stores = calloc(cfg->c_ntenants + 1,
+	    sizeof(*kg->kg_stores))) == NULL)
+		return -1;
+	for (i = 0; i < cfg->c_ntenants; i++) {
+		if ((ks = keeper_store_find(k, cfg->c_tenants[i].t_store)) ==
 		    NULL) {
-			free(ks);
-			log_warnx("%s: out of memory", __func__);
-			continue;
+			if ((ks = calloc(1, sizeof(*ks))) == NULL ||
+			    (ks->ks_path = strdup(cfg->c_tenants[i].t_store)) ==
+			    NULL) {
+				free(ks);
+				log_warnx("%s: out of memory", __func__);
+				continue;
+			}
+			keeper_store_read(ks);
+			TAILQ_INSERT_TAIL(&k->k_stores, ks, ks_entry);
 		}
-		keeper_store_read(ks);
-		TAILQ_INSERT_TAIL(&k->k_stores, ks, ks_entry);
+		kg->kg_stores[i] = ks;
 	}
+	return 0;
 }
 
 /* Stores no generation names any more are wiped. */
@@ -278,9 +291,8 @@ keeper_stores_prune(struct keeper *k)
 		ks->ks_mark = 0;
 	TAILQ_FOREACH(kg, &k->k_gens, kg_entry)
 		for (i = 0; i < kg->kg_snap->sn_cfg->c_ntenants; i++)
-			if ((ks = keeper_store_find(k,
-			    kg->kg_snap->sn_cfg->c_tenants[i].t_store)) != NULL)
-				ks->ks_mark = 1;
+			if (kg->kg_stores[i] != NULL)
+				kg->kg_stores[i]->ks_mark = 1;
 	for (ks = TAILQ_FIRST(&k->k_stores); ks != NULL; ks = next) {
 		next = TAILQ_NEXT(ks, ks_entry);
 		if (ks->ks_mark)
@@ -304,7 +316,7 @@ keeper_gens_prune(struct keeper *k)
 {
 	struct kgen	*kg, *next, *newest = TAILQ_FIRST(&k->k_gens);
 	uint64_t	 declared;
-	int		 i, used;
+	int		 i, used, dropped = 0;
 
 	for (kg = TAILQ_NEXT(newest, kg_entry); kg != NULL; kg = next) {
 		next = TAILQ_NEXT(kg, kg_entry);
@@ -322,9 +334,13 @@ keeper_gens_prune(struct keeper *k)
 		    (unsigned long long)kg->kg_snap->sn_gen);
 		TAILQ_REMOVE(&k->k_gens, kg, kg_entry);
 		snapshot_unref(kg->kg_snap);
+		free(kg->kg_stores);
 		free(kg);
+		dropped = 1;
 	}
-	keeper_stores_prune(k);
+	/* Only a dropped generation can leave a store nobody names. */
+	if (dropped)
+		keeper_stores_prune(k);
 }
 
 static void
@@ -420,7 +436,11 @@ keeper_gen_add(struct keeper *k, struct snapshot *sn)
 	kauth_set_window(k->k_auth, sn->sn_cfg->c_egress.timeout);
 	kauth_set_metrics(k->k_auth, k->k_metrics);
 	keeper_limits_conf(k, sn->sn_cfg);
-	keeper_stores_add(k, sn);
+	if (keeper_stores_add(k, kg) == -1) {
+		snapshot_unref(sn);
+		free(kg);
+		return -1;
+	}
 	TAILQ_INSERT_HEAD(&k->k_gens, kg, kg_entry);
 	keeper_gens_prune(k);
 	return 0;
@@ -451,11 +471,13 @@ keeper_call_free(struct kcall *kc)
 	kreq_clear(&kc->kc_req);
 	plan_clear(&kc->kc_plan);
 	registry_free(kc->kc_testreg);
-	if (kc->kc_gen != NULL) {
-		kc->kc_gen->kg_calls--;
-		if (k != NULL)
-			keeper_gens_prune(k);
-	}
+	/*
+	 * The last call of an old generation may let it go; the newest
+	 * stays, and a generation with calls left stays: no walk per call.
+	 */
+	if (kc->kc_gen != NULL && --kc->kc_gen->kg_calls == 0 && k != NULL &&
+	    kc->kc_gen != TAILQ_FIRST(&k->k_gens))
+		keeper_gens_prune(k);
 	free(kc);
 }
 
@@ -906,8 +928,7 @@ keeper_call(struct keeper_worker *kw, struct ipc_msg *m)
 		keeper_call_free(kc);
 		return 0;
 	}
-	ks = keeper_store_find(k, kg->kg_snap->sn_cfg->c_tenants[
-	    kc->kc_plan.pl_tenant].t_store);
+	ks = kg->kg_stores[kc->kc_plan.pl_tenant];
 	if ((cr != NULL ? keeper_plan_complete_request(kg->kg_snap, cr,
 	    &kc->kc_plan, keeper_call_lookup, ks, &kc->kc_req, &fl) :
 	    keeper_plan_complete(kg->kg_snap, &kc->kc_plan,
@@ -1105,8 +1126,7 @@ keeper_secrets_changed(struct keeper *k, struct ipc_msg *m)
 	if (ipc_decode_secrets(m, &tenant) == -1)
 		return;
 	if ((st = snapshot_tenant_by_id(kg->kg_snap, tenant)) != NULL &&
-	    (ks = keeper_store_find(k, kg->kg_snap->sn_cfg->c_tenants[
-	    st->st_index].t_store)) != NULL) {
+	    (ks = kg->kg_stores[st->st_index]) != NULL) {
 		keeper_store_read(ks);
 		/* No pattern of a replaced value stays behind. */
 		redact_cache_clear(k->k_redact);
