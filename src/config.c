@@ -36,6 +36,7 @@
 #include "config.h"
 #include "cors.h"
 #include "extreg.h"
+#include "fnv.h"
 #include "scan.h"
 
 #ifndef RUNSTATEDIR
@@ -1637,6 +1638,8 @@ config_dirname(const char *path)
 	return dir;
 }
 
+static int	 config_index_hosts(struct widgetd_config *);
+
 /*
  * Parse, then validate the whole tree; errors only accumulate, so the
  * caller sees all of them.  The result is all or nothing.  The text comes
@@ -1721,6 +1724,8 @@ out:
 	free(copy);
 	config_destroy(&cf);
 	free(x.x_dir);
+	if (x.x_nerr == 0 && config_index_hosts(c) == -1)
+		config_err_at(&x, NULL, "out of memory");
 	/* Any error at all: the caller keeps its running configuration. */
 	if (x.x_nerr > 0) {
 		config_free(c);
@@ -1766,6 +1771,7 @@ config_free(struct widgetd_config *c)
 
 	if (c == NULL)
 		return;
+	free(c->c_hostidx);
 	free(c->c_path);
 	for (i = 0; i < c->c_nlisten; i++)
 		free(c->c_listen[i].l_address);
@@ -1812,31 +1818,74 @@ config_free(struct widgetd_config *c)
  * are ignored, case does not matter; no match is the default tenant (the one
  * without hosts), or NULL when there is none.
  */
+/* The bytes of host that name it: no port, no brackets' port, no final dot. */
+static size_t
+config_host_extent(const char *host)
+{
+	const char	*end;
+	size_t		 n;
+
+	if (host[0] == '[')
+		end = strchr(host, ']') ? strchr(host, ']') + 1 :
+		    host + strlen(host);
+	else if ((end = strchr(host, ':')) == NULL)
+		end = host + strlen(host);
+	n = end - host;
+	if (n > 1 && host[n - 1] == '.')
+		n--;
+	return n;
+}
+
+/*
+ * The host index of a valid configuration (config.h): every tenant's
+ * hosts, which are lower case and distinct.  -1 when out of memory.
+ */
+static int
+config_index_hosts(struct widgetd_config *c)
+{
+	const char	*h;
+	size_t		 i, j, n = 0, cap = 16, mask, x;
+
+	for (i = 0; i < c->c_ntenants; i++) {
+		n += c->c_tenants[i].t_nhosts;
+		if (c->c_tenants[i].t_nhosts == 0)
+			c->c_default = i + 1;
+	}
+	while (cap < 2 * n)
+		cap *= 2;
+	if ((c->c_hostidx = calloc(cap, sizeof(*c->c_hostidx))) == NULL)
+		return -1;
+	c->c_hostcap = cap;
+	mask = cap - 1;
+	for (i = 0; i < c->c_ntenants; i++)
+		for (j = 0; j < c->c_tenants[i].t_nhosts; j++) {
+			h = c->c_tenants[i].t_hosts[j];
+			for (x = fnv1a_lower(FNV1A_INIT, h, strlen(h)) & mask;
+			    c->c_hostidx[x].hs_tenant != 0; x = (x + 1) & mask)
+				;
+			c->c_hostidx[x].hs_tenant = (uint32_t)(i + 1);
+			c->c_hostidx[x].hs_host = (uint32_t)j;
+		}
+	return 0;
+}
+
 const struct conf_tenant *
 config_tenant_for_host(const struct widgetd_config *c, const char *host)
 {
-	const struct conf_tenant	*def = NULL;
-	const char			*end;
-	size_t				 i, j, n = 0;
+	const struct conf_hostslot	*hs;
+	const char			*h;
+	size_t				 n, mask, x;
 
-	if (host != NULL) {
-		if (host[0] == '[')
-			end = strchr(host, ']') ? strchr(host, ']') + 1 :
-			    host + strlen(host);
-		else if ((end = strchr(host, ':')) == NULL)
-			end = host + strlen(host);
-		n = end - host;
-		if (n > 1 && host[n - 1] == '.')
-			n--;
+	if (host != NULL && c->c_hostcap > 0) {
+		n = config_host_extent(host);
+		mask = c->c_hostcap - 1;
+		for (x = fnv1a_lower(FNV1A_INIT, host, n) & mask;
+		    (hs = &c->c_hostidx[x])->hs_tenant != 0;
+		    x = (x + 1) & mask) {
+			h = c->c_tenants[hs->hs_tenant - 1].t_hosts[hs->hs_host];
+			if (strlen(h) == n && strncasecmp(h, host, n) == 0)
+				return &c->c_tenants[hs->hs_tenant - 1];
+		}
 	}
-	for (i = 0; i < c->c_ntenants; i++) {
-		if (c->c_tenants[i].t_nhosts == 0)
-			def = &c->c_tenants[i];
-		for (j = 0; host != NULL && j < c->c_tenants[i].t_nhosts; j++)
-			if (strlen(c->c_tenants[i].t_hosts[j]) == n &&
-			    strncasecmp(c->c_tenants[i].t_hosts[j], host,
-			    n) == 0)
-				return &c->c_tenants[i];
-	}
-	return def;
+	return c->c_default > 0 ? &c->c_tenants[c->c_default - 1] : NULL;
 }

@@ -138,6 +138,20 @@ struct widgetd_config {
 	int		 c_cache_stale_max;	/* s: stale-if-error at most */
 	struct conf_tenant *c_tenants;
 	size_t		 c_ntenants;
+	/*
+	 * Host to tenant, for every request: open addressing over the
+	 * tenants' hosts (at most half full), each used slot a tenant's
+	 * index plus one and the host's index in its t_hosts.  Built once
+	 * the configuration is valid (hosts are then distinct).
+	 */
+	struct conf_hostslot *c_hostidx;
+	size_t		 c_hostcap;	/* a power of two, or 0 */
+	size_t		 c_default;	/* the default tenant's index + 1, or 0 */
+};
+
+struct conf_hostslot {
+	uint32_t	 hs_tenant;	/* index + 1; 0: empty */
+	uint32_t	 hs_host;
 };
 
 /*

@@ -6,6 +6,7 @@
 #ifndef WIDGETD_FNV_H
 #define WIDGETD_FNV_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #define FNV1A_INIT	0xcbf29ce484222325ULL
@@ -17,6 +18,22 @@ fnv1a_str(uint64_t h, const char *s)
 {
 	for (; *s != '\0'; s++)
 		h = (h ^ (unsigned char)*s) * FNV1A_PRIME;
+	return h;
+}
+
+/* h carried over n bytes of s, ASCII letters folded to lower case. */
+static inline uint64_t
+fnv1a_lower(uint64_t h, const char *s, size_t n)
+{
+	size_t	 i;
+
+	for (i = 0; i < n; i++) {
+		unsigned char	 c = (unsigned char)s[i];
+
+		if (c >= 'A' && c <= 'Z')
+			c += 'a' - 'A';
+		h = (h ^ c) * FNV1A_PRIME;
+	}
 	return h;
 }
 

@@ -347,6 +347,55 @@ START_TEST(test_full)
 }
 END_TEST
 
+/*
+ * Hosts of hundreds of tenants, each found whatever its case, port or
+ * final dot; hosts that share a prefix or differ in one letter stay
+ * apart; anything else goes to the default tenant, declared last.
+ */
+START_TEST(test_many_tenant_hosts)
+{
+	struct widgetd_config	*c;
+	struct msgs		 m = { .m_n = 0 };
+	char			 path[PATH_MAX], id[32], h[64];
+	char			*text;
+	size_t			 len;
+	FILE			*f;
+	int			 i;
+
+	ck_assert_ptr_nonnull(f = open_memstream(&text, &len));
+	fputs(L1 "tenants = (\n", f);
+	for (i = 0; i < 300; i++)
+		fprintf(f, "  { id = \"t%d\"; registry = \"r.json\"; "
+		    "store = \"t%d\"; hosts = [\"w%d.example\", "
+		    "\"w%d.example.net\", \"[::%x]\"]; },\n", i, i, i, i,
+		    i + 1);
+	fputs("  { id = \"fallback\"; registry = \"r.json\"; "
+	    "store = \"fallback\"; }\n);\n", f);
+	fclose(f);
+	c = load_text(text, &m, path, sizeof(path));
+	free(text);
+	ck_assert_msg(c != NULL, "%s", m.m_n ? m.m_msg[0] : "?");
+	for (i = 0; i < 300; i++) {
+		snprintf(id, sizeof(id), "t%d", i);
+		snprintf(h, sizeof(h), "w%d.example", i);
+		ck_assert_str_eq(config_tenant_for_host(c, h)->t_id, id);
+		snprintf(h, sizeof(h), "W%d.Example.NET.:8443", i);
+		ck_assert_str_eq(config_tenant_for_host(c, h)->t_id, id);
+		snprintf(h, sizeof(h), "[::%x]:443", i + 1);
+		ck_assert_str_eq(config_tenant_for_host(c, h)->t_id, id);
+		snprintf(h, sizeof(h), "w%d.exampl", i);
+		ck_assert_str_eq(config_tenant_for_host(c, h)->t_id,
+		    "fallback");
+		snprintf(h, sizeof(h), "x%d.example", i);
+		ck_assert_str_eq(config_tenant_for_host(c, h)->t_id,
+		    "fallback");
+	}
+	ck_assert_str_eq(config_tenant_for_host(c, "")->t_id, "fallback");
+	ck_assert_str_eq(config_tenant_for_host(c, NULL)->t_id, "fallback");
+	config_free(c);
+}
+END_TEST
+
 /* Without a default tenant an unknown Host selects nothing. */
 START_TEST(test_no_default_tenant)
 {
@@ -830,6 +879,7 @@ check_suite(void)
 	tcase_add_test(tc, test_full);
 	tcase_add_test(tc, test_extensions);
 	tcase_add_test(tc, test_no_default_tenant);
+	tcase_add_test(tc, test_many_tenant_hosts);
 	tcase_add_test(tc, test_shipped_sample);
 	tcase_add_test(tc, test_relative_file);
 	tcase_add_test(tc, test_include);
