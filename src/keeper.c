@@ -36,6 +36,7 @@
 #include "chan.h"
 #include "config.h"
 #include "connector.h"
+#include "idmap.h"
 #include "ipc.h"
 #include "keeper_auth.h"
 #include "keeper_egress.h"
@@ -120,6 +121,7 @@ struct keeper_worker {
 	char			 kw_why[256];	/* why its channel is closed */
 	int			 kw_ncalls;
 	TAILQ_HEAD(, kcall)	 kw_calls;
+	struct idmap		 kw_byid;	/* the same calls, by id */
 };
 
 struct keeper {
@@ -456,6 +458,7 @@ keeper_call_free(struct kcall *kc)
 	if (kc->kc_kw != NULL) {
 		k = kc->kc_kw->kw_k;
 		TAILQ_REMOVE(&kc->kc_kw->kw_calls, kc, kc_entry);
+		idmap_del(&kc->kc_kw->kw_byid, kc->kc_id);
 		kc->kc_kw->kw_ncalls--;
 		k->k_ncalls--;
 		metrics_global_set(k->k_metrics, MG_KEEPER_INFLIGHT,
@@ -857,7 +860,7 @@ static int
 keeper_call(struct keeper_worker *kw, struct ipc_msg *m)
 {
 	struct keeper		*k = kw->kw_k;
-	struct kcall		*kc, *o;
+	struct kcall		*kc;
 	struct kgen		*kg;
 	struct kstore		*ks;
 	struct fail		 fl;
@@ -865,9 +868,11 @@ keeper_call(struct keeper_worker *kw, struct ipc_msg *m)
 	const char		*why;
 	int			 r;
 
-	TAILQ_FOREACH(o, &kw->kw_calls, kc_entry)
-		if (o->kc_id == m->m_id)
-			return keeper_refuse(kw, "call id %u reused", m->m_id);
+	/* An answer goes back by id: one call an id, and never 0. */
+	if (m->m_id == 0)
+		return keeper_refuse(kw, "call id 0");
+	if (idmap_get(&kw->kw_byid, m->m_id) != NULL)
+		return keeper_refuse(kw, "call id %u reused", m->m_id);
 	if ((kc = calloc(1, sizeof(*kc))) == NULL) {
 		keeper_fail(kw, m->m_id, 503, "UNAVAILABLE", "Unexpected error",
 		    "out of memory", "", 0, 0);
@@ -878,6 +883,13 @@ keeper_call(struct keeper_worker *kw, struct ipc_msg *m)
 	if (plan_decode(m, &kc->kc_plan, &why) == -1) {
 		free(kc);
 		return keeper_refuse(kw, "malformed plan: %s", why);
+	}
+	if (idmap_put(&kw->kw_byid, kc->kc_id, kc) == -1) {
+		plan_clear(&kc->kc_plan);
+		free(kc);
+		keeper_fail(kw, m->m_id, 503, "UNAVAILABLE", "Unexpected error",
+		    "out of memory", "", 0, 0);
+		return 0;
 	}
 	kc->kc_kw = kw;
 	TAILQ_INSERT_TAIL(&kw->kw_calls, kc, kc_entry);
@@ -990,6 +1002,7 @@ keeper_worker_free(struct keeper_worker *kw)
 	/* Calls in flight have nobody to answer: stop them. */
 	while ((kc = TAILQ_FIRST(&kw->kw_calls)) != NULL)
 		keeper_call_free(kc);
+	idmap_clear(&kw->kw_byid);
 	k->k_workers[kw->kw_slot] = NULL;
 	k->k_nworkers--;
 	chan_free(kw->kw_chan);

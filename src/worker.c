@@ -1065,88 +1065,25 @@ worker_keeper_lost(struct worker *w)
 }
 
 /*
- * Calls in flight, by id: the keeper's answers find their connection
- * without a walk over every connection.
+ * Calls in flight, by id (idmap.h): the keeper's answers find their
+ * connection without a walk over every connection.
  */
 static struct conn *
 worker_call_find(struct worker *w, uint32_t id)
 {
-	size_t	 i, mask = w->w_ncalls_cap - 1;
-
-	if (w->w_calls == NULL)
-		return NULL;
-	for (i = id & mask;; i = (i + 1) & mask) {
-		if (w->w_calls[i].wc_id == 0)
-			return NULL;
-		if (w->w_calls[i].wc_id == id)
-			return w->w_calls[i].wc_conn;
-	}
-}
-
-static int
-worker_call_put(struct worker *w, uint32_t id, struct conn *c)
-{
-	struct worker_call	*old = w->w_calls, *nc;
-	size_t			 i, oldcap = w->w_ncalls_cap, cap, mask;
-
-	/* At most half full: probes stay short. */
-	if ((w->w_ncalls + 1) * 2 > w->w_ncalls_cap) {
-		cap = oldcap ? oldcap * 2 : 64;
-		if ((nc = calloc(cap, sizeof(*nc))) == NULL)
-			return -1;
-		w->w_calls = nc;
-		w->w_ncalls_cap = cap;
-		w->w_ncalls = 0;
-		for (i = 0; i < oldcap; i++)
-			if (old[i].wc_id != 0)
-				worker_call_put(w, old[i].wc_id,
-				    old[i].wc_conn);
-		free(old);
-	}
-	mask = w->w_ncalls_cap - 1;
-	for (i = id & mask; w->w_calls[i].wc_id != 0; i = (i + 1) & mask)
-		;
-	w->w_calls[i].wc_id = id;
-	w->w_calls[i].wc_conn = c;
-	w->w_ncalls++;
-	return 0;
+	return idmap_get(&w->w_calls, id);
 }
 
 void
 worker_call_forget(struct worker *w, uint32_t id)
 {
-	size_t	 i, j, mask = w->w_ncalls_cap - 1;
-
-	if (w->w_calls == NULL)
-		return;
-	for (i = id & mask; w->w_calls[i].wc_id != id; i = (i + 1) & mask)
-		if (w->w_calls[i].wc_id == 0)
-			return;
-	/* Backward-shift deletion keeps every probe chain intact. */
-	w->w_calls[i].wc_id = 0;
-	w->w_ncalls--;
-	for (j = (i + 1) & mask; w->w_calls[j].wc_id != 0;
-	    j = (j + 1) & mask) {
-		struct worker_call	 e = w->w_calls[j];
-
-		w->w_calls[j].wc_id = 0;
-		w->w_ncalls--;
-		worker_call_put(w, e.wc_id, e.wc_conn);
-	}
+	idmap_del(&w->w_calls, id);
 }
 
 void
 worker_call_adopt(struct worker *w, uint32_t id, struct conn *c)
 {
-	size_t	 i, mask = w->w_ncalls_cap - 1;
-
-	if (w->w_calls == NULL)
-		return;
-	for (i = id & mask; w->w_calls[i].wc_id != 0; i = (i + 1) & mask)
-		if (w->w_calls[i].wc_id == id) {
-			w->w_calls[i].wc_conn = c;
-			return;
-		}
+	idmap_set(&w->w_calls, id, c);
 }
 
 int
@@ -1160,7 +1097,7 @@ worker_keeper_call(struct conn *c, const struct ipc_buf *b, uint32_t *id)
 		++w->w_call_seq;
 	} while (w->w_call_seq == 0 || worker_call_find(w,
 	    w->w_call_seq) != NULL);
-	if (worker_call_put(w, w->w_call_seq, c) == -1)
+	if (idmap_put(&w->w_calls, w->w_call_seq, c) == -1)
 		return -1;
 	if (chan_send(w->w_keeper, MSG_CALL, w->w_call_seq, b->b_data,
 	    b->b_len, -1) == -1) {

@@ -15,6 +15,7 @@
 
 #include "api.h"
 #include "http.h"
+#include "idmap.h"
 #include "ipc.h"
 
 struct cache;
@@ -107,12 +108,6 @@ struct conn {
 	size_t			 c_linger_bytes; /* drained so far */
 };
 
-/* A call waiting for the keeper's answer. */
-struct worker_call {
-	uint32_t		 wc_id;		/* 0: free */
-	struct conn		*wc_conn;
-};
-
 struct worker {
 	struct event_base	*w_base;
 	struct wgen		*w_gen;		/* the newest generation */
@@ -124,9 +119,7 @@ struct worker {
 	int			 w_nconns;
 	uint32_t		 w_ping_seq;
 	uint32_t		 w_call_seq;
-	struct worker_call	*w_calls;	/* open addressing, by id */
-	size_t			 w_ncalls;
-	size_t			 w_ncalls_cap;	/* a power of two */
+	struct idmap		 w_calls;	/* calls at the keeper, by id */
 	int			 w_draining;
 	struct exec_stats	*w_stats;	/* per-connector counters */
 	TAILQ_HEAD(, wgen)	 w_gens;	/* every generation in use */

@@ -36,6 +36,7 @@
 #define RUNNING_ON_VALGRIND	0
 #endif
 
+#include "idmap.h"
 #include "ipc.h"
 #include "oom.h"
 
@@ -1758,6 +1759,61 @@ START_TEST(test_garbage)
 }
 END_TEST
 
+/*
+ * Calls by id (idmap.h), against a plain array: 200,000 random puts,
+ * sets and deletions over ids that crowd a few slots (multiples of the
+ * table's sizes, so runs form and deletions shift them), every lookup
+ * compared.  A duplicate or 0 is refused; emptied, the map forgets all.
+ */
+START_TEST(test_idmap)
+{
+	enum { IDS = 3000 };
+	static void	*model[IDS];
+	struct idmap	 m;
+	uint32_t	 id, seed = 12345;
+	size_t		 n = 0, i, k;
+	int		 op;
+
+	memset(&m, 0, sizeof(m));
+	ck_assert_ptr_null(idmap_get(&m, 5));
+	ck_assert_int_eq(idmap_set(&m, 5, &m), -1);
+	idmap_del(&m, 5);
+	ck_assert_int_eq(idmap_put(&m, 0, &m), -1);
+	for (k = 0; k < 200000; k++) {
+		seed = seed * 1103515245 + 12345;
+		i = (seed >> 8) % IDS;
+		/* id 1 + i*64: collides modulo every size up to 64 */
+		id = (uint32_t)(1 + (i % 50) * 64 + (i / 50) * 4096);
+		op = (int)((seed >> 24) % 4);
+		if (op == 0 || op == 1) {
+			if (model[i] == NULL) {
+				ck_assert_int_eq(idmap_put(&m, id, &model[i]), 0);
+				model[i] = &model[i];
+				n++;
+			} else
+				ck_assert_int_eq(idmap_put(&m, id, &m), -1);
+		} else if (op == 2) {
+			idmap_del(&m, id);
+			if (model[i] != NULL)
+				n--;
+			model[i] = NULL;
+		} else
+			ck_assert_int_eq(idmap_set(&m, id, model[i]),
+			    model[i] != NULL ? 0 : -1);
+		ck_assert_ptr_eq(idmap_get(&m, id), model[i]);
+		ck_assert_uint_eq(idmap_count(&m), n);
+		if (k % 10000 == 0)
+			for (i = 0; i < IDS; i++)
+				ck_assert_ptr_eq(idmap_get(&m, (uint32_t)(1 +
+				    (i % 50) * 64 + (i / 50) * 4096)), model[i]);
+	}
+	ck_assert_uint_le(idmap_count(&m) * 2, m.im_cap);
+	idmap_clear(&m);
+	ck_assert_uint_eq(idmap_count(&m), 0);
+	ck_assert_ptr_null(idmap_get(&m, 1));
+}
+END_TEST
+
 Suite *
 check_suite(void)
 {
@@ -1778,6 +1834,7 @@ check_suite(void)
 	tcase_add_test(tc, test_msg_survives_read);
 	tcase_add_test(tc, test_large_handover);
 	tcase_add_test(tc, test_sendv_given);
+	tcase_add_test(tc, test_idmap);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("fds");
