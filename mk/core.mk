@@ -27,6 +27,11 @@ EXTRA_DIST += contrib/widgetd.service contrib/bench/idle-conns contrib/bench/run
 # that it cannot rot.
 noinst_PROGRAMS += contrib/bench/switch-bench
 contrib_bench_switch_bench_SOURCES = contrib/bench/switch-bench.c
+# What a request's lookups cost as tenants, connectors and calls in flight
+# grow (it should not grow with them).  Built by every make.
+noinst_PROGRAMS += contrib/bench/scale-bench
+contrib_bench_scale_bench_SOURCES = contrib/bench/scale-bench.c
+contrib_bench_scale_bench_LDADD = $(WD_LIBS)
 
 check_PROGRAMS += tests/check_core
 TESTS += tests/check_core
