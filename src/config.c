@@ -1771,7 +1771,7 @@ config_free(struct widgetd_config *c)
 
 	if (c == NULL)
 		return;
-	free(c->c_hostidx);
+	rowidx_clear(&c->c_hosts);
 	free(c->c_path);
 	for (i = 0; i < c->c_nlisten; i++)
 		free(c->c_listen[i].l_address);
@@ -1844,47 +1844,37 @@ static int
 config_index_hosts(struct widgetd_config *c)
 {
 	const char	*h;
-	size_t		 i, j, n = 0, cap = 16, mask, x;
+	size_t		 i, j;
 
 	for (i = 0; i < c->c_ntenants; i++) {
-		n += c->c_tenants[i].t_nhosts;
 		if (c->c_tenants[i].t_nhosts == 0)
 			c->c_default = i + 1;
-	}
-	while (cap < 2 * n)
-		cap *= 2;
-	if ((c->c_hostidx = calloc(cap, sizeof(*c->c_hostidx))) == NULL)
-		return -1;
-	c->c_hostcap = cap;
-	mask = cap - 1;
-	for (i = 0; i < c->c_ntenants; i++)
 		for (j = 0; j < c->c_tenants[i].t_nhosts; j++) {
 			h = c->c_tenants[i].t_hosts[j];
-			for (x = fnv1a_lower(FNV1A_INIT, h, strlen(h)) & mask;
-			    c->c_hostidx[x].hs_tenant != 0; x = (x + 1) & mask)
-				;
-			c->c_hostidx[x].hs_tenant = (uint32_t)(i + 1);
-			c->c_hostidx[x].hs_host = (uint32_t)j;
+			if (rowidx_add(&c->c_hosts, fnv1a_lower(FNV1A_INIT, h,
+			    strlen(h)), i) == -1)
+				return -1;
 		}
+	}
 	return 0;
 }
 
 const struct conf_tenant *
 config_tenant_for_host(const struct widgetd_config *c, const char *host)
 {
-	const struct conf_hostslot	*hs;
-	const char			*h;
-	size_t				 n, mask, x;
+	const struct conf_tenant	*t;
+	size_t				 n, pos = ROWIDX_BEGIN, i, j;
+	uint64_t			 h;
 
-	if (host != NULL && c->c_hostcap > 0) {
+	if (host != NULL) {
 		n = config_host_extent(host);
-		mask = c->c_hostcap - 1;
-		for (x = fnv1a_lower(FNV1A_INIT, host, n) & mask;
-		    (hs = &c->c_hostidx[x])->hs_tenant != 0;
-		    x = (x + 1) & mask) {
-			h = c->c_tenants[hs->hs_tenant - 1].t_hosts[hs->hs_host];
-			if (strlen(h) == n && strncasecmp(h, host, n) == 0)
-				return &c->c_tenants[hs->hs_tenant - 1];
+		h = fnv1a_lower(FNV1A_INIT, host, n);
+		while ((i = rowidx_next(&c->c_hosts, h, &pos)) != 0) {
+			t = &c->c_tenants[i - 1];
+			for (j = 0; j < t->t_nhosts; j++)
+				if (strlen(t->t_hosts[j]) == n &&
+				    strncasecmp(t->t_hosts[j], host, n) == 0)
+					return t;
 		}
 	}
 	return c->c_default > 0 ? &c->c_tenants[c->c_default - 1] : NULL;

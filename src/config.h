@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "netpolicy.h"
+#include "rowidx.h"
 
 struct conf_listen {
 	char		*l_address;
@@ -139,20 +140,14 @@ struct widgetd_config {
 	struct conf_tenant *c_tenants;
 	size_t		 c_ntenants;
 	/*
-	 * Host to tenant, for every request: open addressing over the
-	 * tenants' hosts (at most half full), each used slot a tenant's
-	 * index plus one and the host's index in its t_hosts.  Built once
-	 * the configuration is valid (hosts are then distinct).
+	 * Host to tenant, for every request: each tenant under the hash of
+	 * each of its hosts (fnv1a_lower), built once the configuration is
+	 * valid (hosts are then lower case and distinct).
 	 */
-	struct conf_hostslot *c_hostidx;
-	size_t		 c_hostcap;	/* a power of two, or 0 */
+	struct rowidx	 c_hosts;
 	size_t		 c_default;	/* the default tenant's index + 1, or 0 */
 };
 
-struct conf_hostslot {
-	uint32_t	 hs_tenant;	/* index + 1; 0: empty */
-	uint32_t	 hs_host;
-};
 
 /*
  * Read and validate path.  On failure returns NULL and calls report once per

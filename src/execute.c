@@ -39,11 +39,13 @@
 #include "cache.h"
 #include "config.h"
 #include "connector.h"
+#include "fnv.h"
 #include "ipc.h"
 #include "log.h"
 #include "metrics.h"
 #include "plan.h"
 #include "ratelimit.h"
+#include "rowidx.h"
 #include "session.h"
 #include "snapshot.h"
 #include "spare.h"
@@ -119,6 +121,8 @@ struct exec_stat {
 struct exec_stats {
 	struct exec_stat *st_rows;
 	size_t		 st_nrows;
+	size_t		 st_cap;
+	struct rowidx	 st_idx;	/* the rows by their names */
 };
 
 struct exec_stats *
@@ -139,6 +143,7 @@ execute_stats_free(struct exec_stats *st)
 		free(st->st_rows[i].es_permalink);
 	}
 	free(st->st_rows);
+	rowidx_clear(&st->st_idx);
 	free(st);
 }
 
@@ -168,30 +173,41 @@ execute_count(struct conn *c, int status, int upstream_error)
 	struct exec_stats	*st = c->c_w->w_stats;
 	struct exec		*x = c->c_exec;
 	struct exec_stat	*es = NULL, *nr;
-	size_t			 i;
+	size_t			 i, pos = ROWIDX_BEGIN, cap;
+	uint64_t		 h;
 	int			 k;
 
 	if (x == NULL || x->x_permalink == NULL || st == NULL)
 		return;
-	for (i = 0; i < st->st_nrows; i++)
-		if (strcmp(st->st_rows[i].es_permalink, x->x_permalink) == 0 &&
-		    st->st_rows[i].es_composite == (x->x_comp != NULL) &&
-		    strcmp(st->st_rows[i].es_tenant, x->x_tenant_id) == 0) {
-			es = &st->st_rows[i];
+	/* A connector's and a composite's rows of one name hash apart. */
+	h = fnv1a_pair(x->x_tenant_id, x->x_permalink) + (x->x_comp != NULL);
+	while ((i = rowidx_next(&st->st_idx, h, &pos)) != 0) {
+		nr = &st->st_rows[i - 1];
+		if (strcmp(nr->es_permalink, x->x_permalink) == 0 &&
+		    nr->es_composite == (x->x_comp != NULL) &&
+		    strcmp(nr->es_tenant, x->x_tenant_id) == 0) {
+			es = nr;
 			break;
 		}
+	}
 	if (es == NULL) {
-		if (st->st_nrows >= IPC_STATS_MAX_ROWS ||
-		    (nr = reallocarray(st->st_rows, st->st_nrows + 1,
-		    sizeof(*nr))) == NULL)
+		if (st->st_nrows >= IPC_STATS_MAX_ROWS)
 			return;
-		st->st_rows = nr;
-		es = &nr[st->st_nrows];
+		if (st->st_nrows == st->st_cap) {
+			cap = st->st_cap ? st->st_cap * 2 : 16;
+			if ((nr = reallocarray(st->st_rows, cap,
+			    sizeof(*nr))) == NULL)
+				return;
+			st->st_rows = nr;
+			st->st_cap = cap;
+		}
+		es = &st->st_rows[st->st_nrows];
 		memset(es, 0, sizeof(*es));
 		es->es_tenant = strdup(x->x_tenant_id);
 		es->es_permalink = strdup(x->x_permalink);
 		es->es_composite = x->x_comp != NULL;
-		if (es->es_tenant == NULL || es->es_permalink == NULL) {
+		if (es->es_tenant == NULL || es->es_permalink == NULL ||
+		    rowidx_add(&st->st_idx, h, st->st_nrows) == -1) {
 			free(es->es_tenant);
 			free(es->es_permalink);
 			return;

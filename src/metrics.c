@@ -112,7 +112,7 @@ metrics_clear(struct metrics *m)
 		free(m->m_rows[i].mr_connector);
 	}
 	free(m->m_rows);
-	free(m->m_index);
+	rowidx_clear(&m->m_idx);
 	memset(m, 0, sizeof(*m));
 }
 
@@ -131,29 +131,15 @@ metrics_find(const struct metrics *m, const char *tenant,
     const char *connector, uint64_t h)
 {
 	struct metrics_row	*r;
-	size_t			 mask = m->m_indexcap - 1, x;
+	size_t			 pos = ROWIDX_BEGIN, i;
 
-	if (m->m_indexcap == 0)
-		return NULL;
-	for (x = h & mask; m->m_index[x] != 0; x = (x + 1) & mask) {
-		r = &m->m_rows[m->m_index[x] - 1];
-		if (r->mr_hash == h && strcmp(r->mr_connector, connector) == 0 &&
+	while ((i = rowidx_next(&m->m_idx, h, &pos)) != 0) {
+		r = &m->m_rows[i - 1];
+		if (strcmp(r->mr_connector, connector) == 0 &&
 		    strcmp(r->mr_tenant, tenant) == 0)
 			return r;
 	}
 	return NULL;
-}
-
-/* Row i into the index, which has room. */
-static void
-metrics_index_put(struct metrics *m, size_t i)
-{
-	size_t	 mask = m->m_indexcap - 1, x;
-
-	for (x = m->m_rows[i].mr_hash & mask; m->m_index[x] != 0;
-	    x = (x + 1) & mask)
-		;
-	m->m_index[x] = (uint32_t)(i + 1);
 }
 
 static struct metrics_row *
@@ -161,8 +147,7 @@ metrics_row_new(struct metrics *m, const char *tenant, const char *connector,
     uint64_t h)
 {
 	struct metrics_row	*r;
-	uint32_t		*idx;
-	size_t			 cap, i;
+	size_t			 cap;
 
 	if (m->m_nrows == m->m_cap) {
 		cap = m->m_cap ? m->m_cap * 2 : 16;
@@ -171,26 +156,15 @@ metrics_row_new(struct metrics *m, const char *tenant, const char *connector,
 		m->m_rows = r;
 		m->m_cap = cap;
 	}
-	/* At most half full: grown (and rebuilt) before it would pass. */
-	if ((m->m_nrows + 1) * 2 > m->m_indexcap) {
-		cap = m->m_indexcap ? m->m_indexcap * 2 : 32;
-		if ((idx = calloc(cap, sizeof(*idx))) == NULL)
-			return NULL;
-		free(m->m_index);
-		m->m_index = idx;
-		m->m_indexcap = cap;
-		for (i = 0; i < m->m_nrows; i++)
-			metrics_index_put(m, i);
-	}
 	r = &m->m_rows[m->m_nrows];
 	memset(r, 0, sizeof(*r));
 	if ((r->mr_tenant = strdup(tenant)) == NULL ||
-	    (r->mr_connector = strdup(connector)) == NULL) {
+	    (r->mr_connector = strdup(connector)) == NULL ||
+	    rowidx_add(&m->m_idx, h, m->m_nrows) == -1) {
 		free(r->mr_tenant);
+		free(r->mr_connector);
 		return NULL;
 	}
-	r->mr_hash = h;
-	metrics_index_put(m, m->m_nrows);
 	m->m_nrows++;
 	return r;
 }

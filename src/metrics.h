@@ -21,6 +21,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "rowidx.h"
+
 struct ipc_buf;
 struct ipc_msg;
 
@@ -75,7 +77,6 @@ struct metrics_code {
 struct metrics_row {
 	char		*mr_tenant;
 	char		*mr_connector;
-	uint64_t	 mr_hash;	/* of both names (metrics_row) */
 	uint64_t	 mr_fields[MF__COUNT];
 	uint64_t	 mr_buckets[METRICS_NBUCKETS];	/* not cumulative */
 	uint64_t	 mr_sum_us;
@@ -87,13 +88,8 @@ struct metrics {
 	struct metrics_row *m_rows;
 	size_t		 m_nrows;
 	size_t		 m_cap;
-	/*
-	 * The rows by their names' hash: open addressing, a row's index
-	 * plus one in each used slot, at most half the slots used.  Every
-	 * call counts into a row, and a table may hold thousands.
-	 */
-	uint32_t	*m_index;
-	size_t		 m_indexcap;	/* a power of two, or 0 */
+	/* The rows by their names: every call counts into one. */
+	struct rowidx	 m_idx;
 	uint64_t	 m_globals[MG__COUNT];
 	int		 m_dirty;	/* changed since the last push */
 };

@@ -26,6 +26,7 @@
 #include "keeper_redis.h"
 #include "metrics.h"
 #include "ratelimit.h"
+#include "rowidx.h"
 #include "trace.h"
 
 /* --- rates ---------------------------------------------------------------- */
@@ -348,6 +349,52 @@ START_TEST(metrics_many_rows)
 }
 END_TEST
 
+/*
+ * A rowidx gives each hash's rows, every one and only them, across its
+ * growth: 5000 rows under 700 hashes, some of which share their low bits
+ * (the slot they start from), others alike but for the high bits.
+ */
+START_TEST(rowidx_rows_by_hash)
+{
+	enum { ROWS = 5000, HASHES = 700 };
+	static unsigned char	 seen[ROWS];
+	struct rowidx		 ri;
+	uint64_t		 h;
+	size_t			 i, pos, r, n;
+
+	memset(&ri, 0, sizeof(ri));
+	pos = ROWIDX_BEGIN;
+	ck_assert_uint_eq(rowidx_next(&ri, 1, &pos), 0);
+	for (i = 0; i < ROWS; i++) {
+		h = (uint64_t)(i % HASHES) << (i % 2 ? 40 : 3);
+		ck_assert_int_eq(rowidx_add(&ri, h, i), 0);
+	}
+	ck_assert_uint_le(ri.ri_n * 2, ri.ri_cap);
+	for (i = 0; i < HASHES; i++) {
+		h = (uint64_t)i << (i % 2 ? 40 : 3);
+		memset(seen, 0, sizeof(seen));
+		n = 0;
+		pos = ROWIDX_BEGIN;
+		while ((r = rowidx_next(&ri, h, &pos)) != 0) {
+			ck_assert_uint_le(r, ROWS);
+			ck_assert_uint_eq((r - 1) % HASHES, i);
+			ck_assert_uint_eq(seen[r - 1], 0);
+			seen[r - 1] = 1;
+			n++;
+		}
+		/* rows i, i + 700, ...: those of the right parity have h */
+		for (r = i, pos = 0; r < ROWS; r += HASHES)
+			if (r % 2 == i % 2)
+				pos++;
+		ck_assert_uint_eq(n, pos);
+	}
+	pos = ROWIDX_BEGIN;
+	ck_assert_uint_eq(rowidx_next(&ri, 0xdeadbeefULL << 20, &pos), 0);
+	rowidx_clear(&ri);
+	ck_assert_uint_eq(ri.ri_cap, 0);
+}
+END_TEST
+
 /* What a klimits callback said: -1 until it runs, then its status. */
 static void
 klimit_seen(void *arg, int status, int retry, const char *code,
@@ -598,6 +645,7 @@ check_suite(void)
 	tcase_add_test(tc, metrics_bounds);
 	tcase_add_test(tc, metrics_many_rows);
 	tcase_add_test(tc, klimits_by_name);
+	tcase_add_test(tc, rowidx_rows_by_hash);
 	tcase_add_test(tc, metrics_decode_refuses);
 	tcase_add_test(tc, metrics_text);
 	tcase_add_test(tc, redis_reply);

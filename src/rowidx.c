@@ -1,0 +1,74 @@
+/*
+ * rowidx.c — rows of a growing array, found by a hash of their key
+ * (rowidx.h).
+ */
+#include "build.h"
+
+#include <stdlib.h>
+
+#include "rowidx.h"
+
+#define ROWIDX_MIN	32
+
+size_t
+rowidx_next(const struct rowidx *ri, uint64_t h, size_t *pos)
+{
+	size_t	 mask = ri->ri_cap - 1, i;
+
+	if (ri->ri_cap == 0)
+		return 0;
+	i = *pos == ROWIDX_BEGIN ? h & mask : (*pos + 1) & mask;
+	for (; ri->ri_slot[i].rs_row != 0; i = (i + 1) & mask)
+		if (ri->ri_slot[i].rs_hash == h) {
+			*pos = i;
+			return ri->ri_slot[i].rs_row;
+		}
+	*pos = i;
+	return 0;
+}
+
+/* s into a table with room for it. */
+static void
+rowidx_place(struct rowidx_slot *slot, size_t cap, struct rowidx_slot s)
+{
+	size_t	 mask = cap - 1, i;
+
+	for (i = s.rs_hash & mask; slot[i].rs_row != 0; i = (i + 1) & mask)
+		;
+	slot[i] = s;
+}
+
+int
+rowidx_add(struct rowidx *ri, uint64_t h, size_t row)
+{
+	struct rowidx_slot	*ns, s;
+	size_t			 cap, i;
+
+	if (row >= UINT32_MAX)
+		return -1;
+	/* At most half full: probes stay short. */
+	if ((ri->ri_n + 1) * 2 > ri->ri_cap) {
+		cap = ri->ri_cap ? ri->ri_cap * 2 : ROWIDX_MIN;
+		if ((ns = calloc(cap, sizeof(*ns))) == NULL)
+			return -1;
+		for (i = 0; i < ri->ri_cap; i++)
+			if (ri->ri_slot[i].rs_row != 0)
+				rowidx_place(ns, cap, ri->ri_slot[i]);
+		free(ri->ri_slot);
+		ri->ri_slot = ns;
+		ri->ri_cap = cap;
+	}
+	s.rs_hash = h;
+	s.rs_row = (uint32_t)(row + 1);
+	rowidx_place(ri->ri_slot, ri->ri_cap, s);
+	ri->ri_n++;
+	return 0;
+}
+
+void
+rowidx_clear(struct rowidx *ri)
+{
+	free(ri->ri_slot);
+	ri->ri_slot = NULL;
+	ri->ri_n = ri->ri_cap = 0;
+}
