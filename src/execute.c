@@ -1816,48 +1816,70 @@ static struct tval *
 execute_response_headers(const struct result *rs)
 {
 	struct tval	*d;
-	char		*name, *joined;
-	size_t		 i, j, k, len;
+	size_t		 n = rs->rs_nheaders, i, g, k, vlen;
+	size_t		*first = NULL, *len, *off;
+	char		**names = NULL, **joined, *name;
 
 	if ((d = tval_dict()) == NULL)
 		return NULL;
-	for (i = 0; i < rs->rs_nheaders; i++) {
-		for (j = 0; j < i; j++)
-			if (strcasecmp(rs->rs_headers[j].rh_name,
-			    rs->rs_headers[i].rh_name) == 0)
-				break;
-		if (j < i)
-			continue;	/* joined with its first already */
-		if ((name = strdup(rs->rs_headers[i].rh_name)) == NULL)
+	if (n == 0)
+		return d;
+	/*
+	 * A name's values are joined with ", " in the order they came, under
+	 * the name's first place: one pass to group, one to measure, one to
+	 * copy.
+	 */
+	if ((names = calloc(n, 2 * sizeof(*names))) == NULL ||
+	    (first = calloc(n, 3 * sizeof(*first))) == NULL)
+		goto fail;
+	joined = names + n;
+	len = first + n;
+	off = len + n;
+	for (i = 0; i < n; i++)
+		names[i] = rs->rs_headers[i].rh_name;
+	if (rowidx_firsts(names, n, 1, first) == -1)
+		goto fail;
+	for (i = 0; i < n; i++)
+		len[first[i]] += (first[i] != i ? 2 : 0) +
+		    strlen(rs->rs_headers[i].rh_value);
+	for (i = 0; i < n; i++)
+		if (first[i] == i && (joined[i] = malloc(len[i] + 1)) == NULL)
+			goto fail;
+	for (i = 0; i < n; i++) {
+		g = first[i];
+		if (g != i) {
+			memcpy(joined[g] + off[g], ", ", 2);
+			off[g] += 2;
+		}
+		vlen = strlen(rs->rs_headers[i].rh_value);
+		memcpy(joined[g] + off[g], rs->rs_headers[i].rh_value, vlen);
+		off[g] += vlen;
+	}
+	for (i = 0; i < n; i++) {
+		if (first[i] != i)
+			continue;
+		joined[i][len[i]] = '\0';
+		if ((name = strdup(names[i])) == NULL)
 			goto fail;
 		for (k = 0; name[k] != '\0'; k++)
 			name[k] = (char)tolower((unsigned char)name[k]);
-		len = strlen(rs->rs_headers[i].rh_value);
-		for (j = i + 1; j < rs->rs_nheaders; j++)
-			if (strcasecmp(rs->rs_headers[j].rh_name,
-			    rs->rs_headers[i].rh_name) == 0)
-				len += 2 + strlen(rs->rs_headers[j].rh_value);
-		if ((joined = malloc(len + 1)) == NULL) {
+		if (tval_dict_set(d, name, tval_str(joined[i], len[i])) == -1) {
 			free(name);
-			goto fail;
-		}
-		strcpy(joined, rs->rs_headers[i].rh_value);
-		for (j = i + 1; j < rs->rs_nheaders; j++)
-			if (strcasecmp(rs->rs_headers[j].rh_name,
-			    rs->rs_headers[i].rh_name) == 0) {
-				strcat(joined, ", ");
-				strcat(joined, rs->rs_headers[j].rh_value);
-			}
-		if (tval_dict_set(d, name, tval_str(joined, len)) == -1) {
-			free(name);
-			free(joined);
 			goto fail;
 		}
 		free(name);
-		free(joined);
 	}
+	for (i = 0; i < n; i++)
+		free(joined[i]);
+	free(names);
+	free(first);
 	return d;
 fail:
+	if (names != NULL)
+		for (i = 0; i < n; i++)
+			free(names[n + i]);
+	free(names);
+	free(first);
 	tval_unref(d);
 	return NULL;
 }
@@ -2230,7 +2252,7 @@ execute_request_value(struct conn *c, struct exec *x)
 	struct tval		*req = NULL, *h = NULL, *q = NULL;
 	struct form		 f;
 	const char		*ct;
-	size_t			 i, j;
+	size_t			 i, first[QUERY_MAX_PAIRS];
 	int			 rv;
 
 	if ((rv = execute_form(&f, r->r_query)) < 0) {
@@ -2243,11 +2265,11 @@ execute_request_value(struct conn *c, struct exec *x)
 	if ((req = tval_dict()) == NULL || (h = tval_dict()) == NULL ||
 	    (q = tval_dict()) == NULL)
 		goto oom;
+	/* The first of a repeated name is the one the template sees. */
+	if (rowidx_firsts(f.f_keys, f.f_n, 0, first) == -1)
+		goto oom;
 	for (i = 0; i < f.f_n; i++) {
-		for (j = 0; j < i; j++)
-			if (strcmp(f.f_keys[j], f.f_keys[i]) == 0)
-				break;
-		if (j < i || f.f_keys[i][0] == '\0')
+		if (first[i] != i || f.f_keys[i][0] == '\0')
 			continue;
 		if (tval_dict_set(q, f.f_keys[i], tval_str(f.f_vals[i],
 		    f.f_vlens[i])) == -1)

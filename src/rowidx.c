@@ -5,7 +5,10 @@
 #include "build.h"
 
 #include <stdlib.h>
+#include <string.h>
+#include <strings.h>
 
+#include "fnv.h"
 #include "rowidx.h"
 
 #define ROWIDX_MIN	32
@@ -71,4 +74,42 @@ rowidx_clear(struct rowidx *ri)
 	free(ri->ri_slot);
 	ri->ri_slot = NULL;
 	ri->ri_n = ri->ri_cap = 0;
+}
+
+/* A walk back for a few names, an index for more. */
+int
+rowidx_firsts(char *const *names, size_t n, int fold, size_t *first)
+{
+	struct rowidx	 ri;
+	size_t		 i, j, pos;
+	uint64_t	 h;
+
+	if (n <= 8) {
+		for (i = 0; i < n; i++) {
+			for (j = 0; j < i; j++)
+				if ((fold ? strcasecmp(names[j], names[i]) :
+				    strcmp(names[j], names[i])) == 0)
+					break;
+			first[i] = j;
+		}
+		return 0;
+	}
+	memset(&ri, 0, sizeof(ri));
+	for (i = 0; i < n; i++) {
+		h = fold ? fnv1a_lower(FNV1A_INIT, names[i], strlen(names[i])) :
+		    fnv1a_str(FNV1A_INIT, names[i]);
+		pos = ROWIDX_BEGIN;
+		while ((j = rowidx_next(&ri, h, &pos)) != 0 &&
+		    (fold ? strcasecmp(names[j - 1], names[i]) :
+		    strcmp(names[j - 1], names[i])) != 0)
+			;
+		first[i] = j != 0 ? j - 1 : i;
+		/* only first ones go in: a match is the first of its name */
+		if (j == 0 && rowidx_add(&ri, h, i) == -1) {
+			rowidx_clear(&ri);
+			return -1;
+		}
+	}
+	rowidx_clear(&ri);
+	return 0;
 }

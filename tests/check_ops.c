@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include <event2/event.h>
@@ -395,6 +396,48 @@ START_TEST(rowidx_rows_by_hash)
 }
 END_TEST
 
+/*
+ * rowidx_firsts gives each name the index of its first equal, as a walk
+ * back would, below and above the size where it starts indexing: names
+ * repeated in other cases, empty ones, and names whose hashes collide
+ * in the low bits.
+ */
+START_TEST(rowidx_firsts_like_a_walk)
+{
+	static const size_t	 sizes[] = { 0, 1, 5, 8, 9, 60, 400 };
+	static char		 buf[400][16];
+	char			*names[400];
+	size_t			 first[400], want, i, j, k;
+	uint32_t		 seed = 7;
+	int			 fold;
+
+	for (k = 0; k < sizeof(sizes) / sizeof(sizes[0]); k++)
+		for (fold = 0; fold < 2; fold++) {
+			for (i = 0; i < sizes[k]; i++) {
+				seed = seed * 1103515245 + 12345;
+				/* 40 names, some in upper case, one empty */
+				snprintf(buf[i], sizeof(buf[i]), (seed >> 20) %
+				    40 == 0 ? "" : (seed >> 9) & 1 ? "N%u" :
+				    "n%u", (seed >> 20) % 40);
+				names[i] = buf[i];
+			}
+			ck_assert_int_eq(rowidx_firsts(names, sizes[k], fold,
+			    first), 0);
+			for (i = 0; i < sizes[k]; i++) {
+				for (j = 0; j < i; j++)
+					if ((fold ? strcasecmp(names[j],
+					    names[i]) : strcmp(names[j],
+					    names[i])) == 0)
+						break;
+				want = j;
+				ck_assert_msg(first[i] == want, "n %zu fold %d: "
+				    "%s at %zu: first %zu, want %zu", sizes[k],
+				    fold, names[i], i, first[i], want);
+			}
+		}
+}
+END_TEST
+
 /* What a klimits callback said: -1 until it runs, then its status. */
 static void
 klimit_seen(void *arg, int status, int retry, const char *code,
@@ -646,6 +689,7 @@ check_suite(void)
 	tcase_add_test(tc, metrics_many_rows);
 	tcase_add_test(tc, klimits_by_name);
 	tcase_add_test(tc, rowidx_rows_by_hash);
+	tcase_add_test(tc, rowidx_firsts_like_a_walk);
 	tcase_add_test(tc, metrics_decode_refuses);
 	tcase_add_test(tc, metrics_text);
 	tcase_add_test(tc, redis_reply);

@@ -31,7 +31,8 @@ NOISY = {"Set-Cookie": ["sid=upstream; HttpOnly", "b=2"],
          "WWW-Authenticate": "Bearer", "Vary": "Cookie",
          "Access-Control-Allow-Origin": "*", "Refresh": "0; url=/x",
          "Content-Security-Policy": "default-src *",
-         "Strict-Transport-Security": "max-age=1", "X-Frame-Options": "x"}
+         "Strict-Transport-Security": "max-age=1", "X-Frame-Options": "x",
+         "X-CUSTOM": "again"}
 STATUSES = [200, 201, 204, 301, 302, 400, 401, 404, 418, 429, 500, 502,
             503]
 TMPL = ('{"status": {{ response.status_code }}, "body": '
@@ -161,10 +162,11 @@ try:
               % code)
         check(doc["cookie"] == "sid=upstream; HttpOnly, b=2",
               "response.headers joins repeated Set-Cookie with ', '")
-        check(doc["custom"] == "custom" and all(k == k.lower() for k in
+        check(doc["custom"] == "custom, again" and all(k == k.lower() for k in
                                                 doc["keys"]) and
               "x-custom" in doc["keys"] and "set-cookie" in doc["keys"],
-              "response.headers has lower-case keys (%s)" % doc["keys"])
+              "response.headers has lower-case keys, a name's values "
+              "joined whatever their case (%s)" % doc["keys"])
         check(doc["tenant"] == "test" and doc["user"] is None,
               "tenant_id, and user.* None for an anonymous caller")
     st, h, b = call("keep", "a template without response_content_type",
