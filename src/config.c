@@ -58,6 +58,9 @@ struct config_ctx {
 	void			(*x_report)(const char *, void *);
 	void			*x_arg;
 	int			 x_nerr;
+	/* Tenants by id and by store, for the checks between tenants. */
+	struct rowidx		 x_ids;
+	struct rowidx		 x_stores;
 };
 
 enum config_kind {
@@ -1234,43 +1237,87 @@ static const struct config_key config_tenant_keys[] = {
 	{ "cors", CK_FUNC, 0, 0, 0, 0, config_do_cors },
 };
 
-/* Cross-tenant rules: unique ids, one default, a host and a store once. */
+/*
+ * The tenant before tenant i whose string at field (an offset into struct
+ * conf_tenant: t_id, t_store) is key, found through ri; NULL when none,
+ * and i is indexed under key.
+ */
+static const struct conf_tenant *
+config_tenant_clash(struct config_ctx *x, struct rowidx *ri, size_t field,
+    const char *key, size_t i)
+{
+	const struct conf_tenant	*o;
+	uint64_t			 h = fnv1a_str(FNV1A_INIT, key);
+	size_t				 pos = ROWIDX_BEGIN, r;
+
+	while ((r = rowidx_next(ri, h, &pos)) != 0) {
+		o = &x->x_conf->c_tenants[r - 1];
+		if (strcmp(*(char *const *)((const char *)o + field), key) == 0)
+			return o;
+	}
+	if (rowidx_add(ri, h, i) == -1)
+		config_err_at(x, NULL, "out of memory");
+	return NULL;
+}
+
+/*
+ * Cross-tenant rules: unique ids, one default, a host and a store once;
+ * each against every tenant before it, through indexes, so that a host
+ * with thousands of tenants is checked in time that grows with them, not
+ * with their square.  Hosts are lower case by now; their index is the
+ * one requests use (config_tenant_for_host).
+ */
 static void
 config_tenant_cross(struct config_ctx *x, const config_setting_t *list,
     size_t i)
 {
-	struct widgetd_config	*c = x->x_conf;
-	struct conf_tenant	*t = &c->c_tenants[i], *o;
-	const config_setting_t	*ts = config_setting_get_elem(list, i);
-	size_t			 j, a, b;
+	struct widgetd_config		*c = x->x_conf;
+	struct conf_tenant		*t = &c->c_tenants[i];
+	const struct conf_tenant	*o;
+	const config_setting_t		*ts = config_setting_get_elem(list, i);
+	size_t				 a, b, r, pos;
+	uint64_t			 h;
 
-	for (j = 0; j < i; j++) {
-		o = &c->c_tenants[j];
-		if (t->t_id != NULL && o->t_id != NULL &&
-		    strcmp(t->t_id, o->t_id) == 0)
-			config_err(x, config_setting_get_member(ts, "id"),
-			    "duplicate tenant id '%s' (first at line %d)",
-			    t->t_id, o->t_line);
-		/* Two defaults would make Host matching ambiguous. */
-		if (t->t_nhosts == 0 && o->t_nhosts == 0)
+	if (t->t_id != NULL && (o = config_tenant_clash(x, &x->x_ids,
+	    offsetof(struct conf_tenant, t_id), t->t_id, i)) != NULL)
+		config_err(x, config_setting_get_member(ts, "id"),
+		    "duplicate tenant id '%s' (first at line %d)", t->t_id,
+		    o->t_line);
+	/* Two defaults would make Host matching ambiguous. */
+	if (t->t_nhosts == 0) {
+		if (c->c_default > 0)
 			config_err(x, ts, "a second tenant without hosts; only "
 			    "one default tenant is allowed (first at line %d)",
-			    o->t_line);
-		for (a = 0; a < t->t_nhosts; a++)
+			    c->c_tenants[c->c_default - 1].t_line);
+		else
+			c->c_default = i + 1;
+	}
+	for (a = 0; a < t->t_nhosts; a++) {
+		h = fnv1a_lower(FNV1A_INIT, t->t_hosts[a],
+		    strlen(t->t_hosts[a]));
+		pos = ROWIDX_BEGIN;
+		while ((r = rowidx_next(&c->c_hosts, h, &pos)) != 0) {
+			o = &c->c_tenants[r - 1];
 			for (b = 0; b < o->t_nhosts; b++)
 				if (strcmp(t->t_hosts[a], o->t_hosts[b]) == 0)
-					config_err(x, config_setting_get_member(
-					    ts, "hosts"), "host '%s' already "
-					    "belongs to tenant '%s'",
-					    t->t_hosts[a], o->t_id ?
-					    o->t_id : "?");
-		/* Two tenants reading one store would share secrets. */
-		if (t->t_store != NULL && o->t_store != NULL &&
-		    strcmp(t->t_store, o->t_store) == 0)
-			config_err(x, config_setting_get_member(ts, "store"),
-			    "store '%s' is already tenant '%s''s", t->t_store,
-			    o->t_id ? o->t_id : "?");
+					break;
+			if (b < o->t_nhosts && o != t) {
+				config_err(x, config_setting_get_member(ts,
+				    "hosts"), "host '%s' already belongs to "
+				    "tenant '%s'", t->t_hosts[a], o->t_id ?
+				    o->t_id : "?");
+				break;
+			}
+		}
+		if (rowidx_add(&c->c_hosts, h, i) == -1)
+			config_err(x, ts, "out of memory");
 	}
+	/* Two tenants reading one store would share secrets. */
+	if (t->t_store != NULL && (o = config_tenant_clash(x, &x->x_stores,
+	    offsetof(struct conf_tenant, t_store), t->t_store, i)) != NULL)
+		config_err(x, config_setting_get_member(ts, "store"),
+		    "store '%s' is already tenant '%s''s", t->t_store,
+		    o->t_id ? o->t_id : "?");
 }
 
 /* tenants: a list of groups, each checked alone and against earlier ones. */
@@ -1638,8 +1685,6 @@ config_dirname(const char *path)
 	return dir;
 }
 
-static int	 config_index_hosts(struct widgetd_config *);
-
 /*
  * Parse, then validate the whole tree; errors only accumulate, so the
  * caller sees all of them.  The result is all or nothing.  The text comes
@@ -1724,8 +1769,8 @@ out:
 	free(copy);
 	config_destroy(&cf);
 	free(x.x_dir);
-	if (x.x_nerr == 0 && config_index_hosts(c) == -1)
-		config_err_at(&x, NULL, "out of memory");
+	rowidx_clear(&x.x_ids);
+	rowidx_clear(&x.x_stores);
 	/* Any error at all: the caller keeps its running configuration. */
 	if (x.x_nerr > 0) {
 		config_free(c);
@@ -1834,29 +1879,6 @@ config_host_extent(const char *host)
 	if (n > 1 && host[n - 1] == '.')
 		n--;
 	return n;
-}
-
-/*
- * The host index of a valid configuration (config.h): every tenant's
- * hosts, which are lower case and distinct.  -1 when out of memory.
- */
-static int
-config_index_hosts(struct widgetd_config *c)
-{
-	const char	*h;
-	size_t		 i, j;
-
-	for (i = 0; i < c->c_ntenants; i++) {
-		if (c->c_tenants[i].t_nhosts == 0)
-			c->c_default = i + 1;
-		for (j = 0; j < c->c_tenants[i].t_nhosts; j++) {
-			h = c->c_tenants[i].t_hosts[j];
-			if (rowidx_add(&c->c_hosts, fnv1a_lower(FNV1A_INIT, h,
-			    strlen(h)), i) == -1)
-				return -1;
-		}
-	}
-	return 0;
 }
 
 const struct conf_tenant *

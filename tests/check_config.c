@@ -396,6 +396,55 @@ START_TEST(test_many_tenant_hosts)
 }
 END_TEST
 
+/*
+ * Among hundreds of tenants, each clash is still found and names the
+ * tenant it clashes with: an id, a host in another case, a store, a
+ * second default.
+ */
+START_TEST(test_many_tenant_clashes)
+{
+	struct widgetd_config	*c;
+	struct msgs		 m = { .m_n = 0 };
+	char			 path[PATH_MAX], want[128];
+	char			*text;
+	size_t			 len;
+	FILE			*f;
+	int			 i, line;
+
+	ck_assert_ptr_nonnull(f = open_memstream(&text, &len));
+	fputs(L1 "tenants = (\n", f);
+	for (i = 0; i < 400; i++)
+		fprintf(f, "  { id = \"t%d\"; registry = \"r.json\"; "
+		    "store = \"s%d\"; hosts = [\"w%d.example\", "
+		    "\"w%d.example.net\"]; },\n", i, i, i, i);
+	fputs("  { id = \"t5\"; registry = \"r.json\"; store = \"n1\"; "
+	    "hosts = [\"n1.example\"]; },\n"
+	    "  { id = \"n2\"; registry = \"r.json\"; store = \"n2\"; "
+	    "hosts = [\"W3.Example\"]; },\n"
+	    "  { id = \"n3\"; registry = \"r.json\"; store = \"s7\"; "
+	    "hosts = [\"n3.example\"]; },\n"
+	    "  { id = \"d1\"; registry = \"r.json\"; store = \"d1\"; },\n"
+	    "  { id = \"d2\"; registry = \"r.json\"; store = \"d2\"; }\n"
+	    ");\n", f);
+	fclose(f);
+	c = load_text(text, &m, path, sizeof(path));
+	free(text);
+	ck_assert_ptr_null(c);
+	ck_assert_msg(m.m_n == 4, "%d: %s", m.m_n, m.m_msg[0]);
+	line = 2 + 1 + 5;	/* L1, "tenants = (", then t0 is line 3 */
+	snprintf(want, sizeof(want), "tenants[400].id: duplicate tenant id "
+	    "'t5' (first at line %d)", line);
+	ck_assert_ptr_nonnull(strstr(m.m_msg[0], want));
+	ck_assert_ptr_nonnull(strstr(m.m_msg[1], "tenants[401].hosts: host "
+	    "'w3.example' already belongs to tenant 't3'"));
+	ck_assert_ptr_nonnull(strstr(m.m_msg[2], "tenants[402].store: store "));
+	ck_assert_ptr_nonnull(strstr(m.m_msg[2], "is already tenant 't7''s"));
+	ck_assert_ptr_nonnull(strstr(m.m_msg[3], "tenants[404]: a second "
+	    "tenant without hosts"));
+	msgs_free(&m);
+}
+END_TEST
+
 /* Without a default tenant an unknown Host selects nothing. */
 START_TEST(test_no_default_tenant)
 {
@@ -880,6 +929,7 @@ check_suite(void)
 	tcase_add_test(tc, test_extensions);
 	tcase_add_test(tc, test_no_default_tenant);
 	tcase_add_test(tc, test_many_tenant_hosts);
+	tcase_add_test(tc, test_many_tenant_clashes);
 	tcase_add_test(tc, test_shipped_sample);
 	tcase_add_test(tc, test_relative_file);
 	tcase_add_test(tc, test_include);
