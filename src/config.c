@@ -58,8 +58,7 @@ struct config_ctx {
 	void			(*x_report)(const char *, void *);
 	void			*x_arg;
 	int			 x_nerr;
-	/* Tenants by id and by store, for the checks between tenants. */
-	struct rowidx		 x_ids;
+	/* Tenants by store, for the checks between tenants. */
 	struct rowidx		 x_stores;
 };
 
@@ -1278,7 +1277,7 @@ config_tenant_cross(struct config_ctx *x, const config_setting_t *list,
 	size_t				 a, b, r, pos;
 	uint64_t			 h;
 
-	if (t->t_id != NULL && (o = config_tenant_clash(x, &x->x_ids,
+	if (t->t_id != NULL && (o = config_tenant_clash(x, &c->c_ids,
 	    offsetof(struct conf_tenant, t_id), t->t_id, i)) != NULL)
 		config_err(x, config_setting_get_member(ts, "id"),
 		    "duplicate tenant id '%s' (first at line %d)", t->t_id,
@@ -1769,7 +1768,6 @@ out:
 	free(copy);
 	config_destroy(&cf);
 	free(x.x_dir);
-	rowidx_clear(&x.x_ids);
 	rowidx_clear(&x.x_stores);
 	/* Any error at all: the caller keeps its running configuration. */
 	if (x.x_nerr > 0) {
@@ -1817,6 +1815,7 @@ config_free(struct widgetd_config *c)
 	if (c == NULL)
 		return;
 	rowidx_clear(&c->c_hosts);
+	rowidx_clear(&c->c_ids);
 	free(c->c_path);
 	for (i = 0; i < c->c_nlisten; i++)
 		free(c->c_listen[i].l_address);
@@ -1879,6 +1878,21 @@ config_host_extent(const char *host)
 	if (n > 1 && host[n - 1] == '.')
 		n--;
 	return n;
+}
+
+const struct conf_tenant *
+config_tenant_by_id(const struct widgetd_config *c, const char *id)
+{
+	const struct conf_tenant	*t;
+	uint64_t			 h = fnv1a_str(FNV1A_INIT, id);
+	size_t				 pos = ROWIDX_BEGIN, r;
+
+	while ((r = rowidx_next(&c->c_ids, h, &pos)) != 0) {
+		t = &c->c_tenants[r - 1];
+		if (strcmp(t->t_id, id) == 0)
+			return t;
+	}
+	return NULL;
 }
 
 const struct conf_tenant *

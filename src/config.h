@@ -145,6 +145,7 @@ struct widgetd_config {
 	 * valid (hosts are then lower case and distinct).
 	 */
 	struct rowidx	 c_hosts;
+	struct rowidx	 c_ids;		/* each tenant under its id's hash */
 	size_t		 c_default;	/* the default tenant's index + 1, or 0 */
 };
 
@@ -183,6 +184,9 @@ int		 config_check_accounts(const struct widgetd_config *,
 		    void (*report)(const char *, void *), void *arg);
 /* Free everything config_load returned; NULL is a no-op. */
 void		 config_free(struct widgetd_config *);
+/* The tenant of that id, or NULL. */
+const struct conf_tenant *config_tenant_by_id(const struct widgetd_config *,
+		    const char *id);
 /*
  * The tenant a request's Host header selects: port and one trailing dot
  * ignored, case-insensitive, exact match on t_hosts; otherwise the default

@@ -1107,12 +1107,11 @@ snapshot_tenant_for_host(const struct snapshot *sn, const char *host)
 const struct snap_tenant *
 snapshot_tenant_by_id(const struct snapshot *sn, const char *id)
 {
-	size_t	 i;
+	const struct conf_tenant	*t;
 
-	for (i = 0; i < sn->sn_cfg->c_ntenants; i++)
-		if (strcmp(sn->sn_cfg->c_tenants[i].t_id, id) == 0)
-			return &sn->sn_tenants[i];
-	return NULL;
+	if ((t = config_tenant_by_id(sn->sn_cfg, id)) == NULL)
+		return NULL;
+	return &sn->sn_tenants[t - sn->sn_cfg->c_tenants];
 }
 
 const char *

@@ -350,7 +350,8 @@ END_TEST
 /*
  * Hosts of hundreds of tenants, each found whatever its case, port or
  * final dot; hosts that share a prefix or differ in one letter stay
- * apart; anything else goes to the default tenant, declared last.
+ * apart; anything else goes to the default tenant, declared last.  Ids
+ * find their tenants too, exactly.
  */
 START_TEST(test_many_tenant_hosts)
 {
@@ -392,6 +393,15 @@ START_TEST(test_many_tenant_hosts)
 	}
 	ck_assert_str_eq(config_tenant_for_host(c, "")->t_id, "fallback");
 	ck_assert_str_eq(config_tenant_for_host(c, NULL)->t_id, "fallback");
+	/* and by id, as the keeper and the cache find them */
+	for (i = 0; i < 300; i++) {
+		snprintf(id, sizeof(id), "t%d", i);
+		ck_assert_ptr_eq(config_tenant_by_id(c, id), &c->c_tenants[i]);
+	}
+	ck_assert_ptr_eq(config_tenant_by_id(c, "fallback"),
+	    &c->c_tenants[300]);
+	ck_assert_ptr_null(config_tenant_by_id(c, "t300"));
+	ck_assert_ptr_null(config_tenant_by_id(c, "T1"));
 	config_free(c);
 }
 END_TEST
