@@ -1837,8 +1837,7 @@ execute_response_headers(const struct result *rs)
 	off = len + n;
 	for (i = 0; i < n; i++)
 		names[i] = rs->rs_headers[i].rh_name;
-	if (rowidx_firsts(names, n, 1, first) == -1)
-		goto fail;
+	rowidx_firsts(names, n, 1, first);
 	for (i = 0; i < n; i++)
 		len[first[i]] += (first[i] != i ? 2 : 0) +
 		    strlen(rs->rs_headers[i].rh_value);
@@ -2266,8 +2265,7 @@ execute_request_value(struct conn *c, struct exec *x)
 	    (q = tval_dict()) == NULL)
 		goto oom;
 	/* The first of a repeated name is the one the template sees. */
-	if (rowidx_firsts(f.f_keys, f.f_n, 0, first) == -1)
-		goto oom;
+	rowidx_firsts(f.f_keys, f.f_n, 0, first);
 	for (i = 0; i < f.f_n; i++) {
 		if (first[i] != i || f.f_keys[i][0] == '\0')
 			continue;

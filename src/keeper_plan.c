@@ -20,6 +20,7 @@
 #include "keeper_plan.h"
 #include "netpolicy.h"
 #include "plan.h"
+#include "rowidx.h"
 #include "trace.h"
 #include "snapshot.h"
 #include "template/template.h"
@@ -260,17 +261,22 @@ kplan_check_headers(const struct conn_request *cr, const struct plan *pl)
 	const struct plan_field	*f;
 	const struct conn_tmpl	*row;
 	struct trace		 tr;
-	size_t			 i, j;
+	char			*names[PLAN_MAX_FIELDS];
+	size_t			 i, first[PLAN_MAX_FIELDS];
 
+	if (pl->pl_nheaders > PLAN_MAX_FIELDS)
+		return "too many headers";
+	/* A worker may send PLAN_MAX_FIELDS of them: no walk back each. */
+	for (i = 0; i < pl->pl_nheaders; i++)
+		names[i] = pl->pl_headers[i].pf_name;
+	rowidx_firsts(names, pl->pl_nheaders, 1, first);
 	for (i = 0; i < pl->pl_nheaders; i++) {
 		f = &pl->pl_headers[i];
 		if (!kplan_token(f->pf_name) ||
 		    plan_header_reserved(f->pf_name))
 			return "header name not allowed";
-		for (j = 0; j < i; j++)
-			if (strcasecmp(pl->pl_headers[j].pf_name,
-			    f->pf_name) == 0)
-				return "header sent twice";
+		if (first[i] != i)
+			return "header sent twice";
 		switch (f->pf_src) {
 		case PLAN_ROW:
 			row = kplan_row_value(cr->cr_headers, cr->cr_nheaders,

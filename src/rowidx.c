@@ -76,8 +76,26 @@ rowidx_clear(struct rowidx *ri)
 	ri->ri_n = ri->ri_cap = 0;
 }
 
-/* A walk back for a few names, an index for more. */
-int
+/* first[i] for names[0..n) by walking back from each. */
+static void
+rowidx_firsts_walk(char *const *names, size_t n, int fold, size_t *first)
+{
+	size_t	 i, j;
+
+	for (i = 0; i < n; i++) {
+		for (j = 0; j < i; j++)
+			if ((fold ? strcasecmp(names[j], names[i]) :
+			    strcmp(names[j], names[i])) == 0)
+				break;
+		first[i] = j;
+	}
+}
+
+/*
+ * A walk back for a few names, an index for more; the walk too when the
+ * index cannot have its memory (slower, the same answer).
+ */
+void
 rowidx_firsts(char *const *names, size_t n, int fold, size_t *first)
 {
 	struct rowidx	 ri;
@@ -85,14 +103,8 @@ rowidx_firsts(char *const *names, size_t n, int fold, size_t *first)
 	uint64_t	 h;
 
 	if (n <= 8) {
-		for (i = 0; i < n; i++) {
-			for (j = 0; j < i; j++)
-				if ((fold ? strcasecmp(names[j], names[i]) :
-				    strcmp(names[j], names[i])) == 0)
-					break;
-			first[i] = j;
-		}
-		return 0;
+		rowidx_firsts_walk(names, n, fold, first);
+		return;
 	}
 	memset(&ri, 0, sizeof(ri));
 	for (i = 0; i < n; i++) {
@@ -107,9 +119,9 @@ rowidx_firsts(char *const *names, size_t n, int fold, size_t *first)
 		/* only first ones go in: a match is the first of its name */
 		if (j == 0 && rowidx_add(&ri, h, i) == -1) {
 			rowidx_clear(&ri);
-			return -1;
+			rowidx_firsts_walk(names, n, fold, first);
+			return;
 		}
 	}
 	rowidx_clear(&ri);
-	return 0;
 }

@@ -45,9 +45,10 @@ void		 rowidx_clear(struct rowidx *);
  * For each of names[0..n): the index of the first name equal to it (ASCII
  * case folded when fold), its own for a first one.  A caller's query and
  * an upstream's headers may hold hundreds of names, and a walk back for
- * each would be quadratic.  -1 when out of memory.
+ * each would be quadratic.  It cannot fail: without memory for its
+ * index it walks back.
  */
-int		 rowidx_firsts(char *const *names, size_t n, int fold,
+void		 rowidx_firsts(char *const *names, size_t n, int fold,
 		    size_t *first);
 
 #endif

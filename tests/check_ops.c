@@ -421,8 +421,7 @@ START_TEST(rowidx_firsts_like_a_walk)
 				    "n%u", (seed >> 20) % 40);
 				names[i] = buf[i];
 			}
-			ck_assert_int_eq(rowidx_firsts(names, sizes[k], fold,
-			    first), 0);
+			rowidx_firsts(names, sizes[k], fold, first);
 			for (i = 0; i < sizes[k]; i++) {
 				for (j = 0; j < i; j++)
 					if ((fold ? strcasecmp(names[j],

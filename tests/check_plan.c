@@ -842,6 +842,22 @@ START_TEST(test_check_rows)
 	ck_assert_int_eq(check(&pl, &why), -1);
 	plan_clear(&pl);
 
+	/*
+	 * A name sent twice, in another case, among more headers than a
+	 * walk back is used for: refused for that, not for what follows.
+	 */
+	weather_plan(&pl);
+	field(&pl.pl_headers, &pl.pl_nheaders, PLAN_BODY, 0, "Accept", "x");
+	field(&pl.pl_headers, &pl.pl_nheaders, PLAN_BODY, 0, "aCCEPT", "y");
+	field(&pl.pl_headers, &pl.pl_nheaders, PLAN_BODY, 0, "x-a", "x");
+	field(&pl.pl_headers, &pl.pl_nheaders, PLAN_BODY, 0, "x-b", "x");
+	field(&pl.pl_headers, &pl.pl_nheaders, PLAN_BODY, 0, "x-c", "x");
+	field(&pl.pl_headers, &pl.pl_nheaders, PLAN_BODY, 0, "x-d", "x");
+	ck_assert_uint_gt(pl.pl_nheaders, 8);
+	ck_assert_int_eq(check(&pl, &why), -1);
+	ck_assert_str_eq(why, "header sent twice");
+	plan_clear(&pl);
+
 	/* Another method, a body on GET, a connector that does not exist. */
 	weather_plan(&pl);
 	free(pl.pl_method);
