@@ -173,13 +173,16 @@ http_fail(struct http_parser_state *ps, int status, const char *msg)
 /*
  * Header blocks kept for the next requests (spare.h): on a keep-alive
  * stream every request would otherwise allocate one and free it again.
+ * Only ordinary ones: a burst of large headers leaves no large blocks
+ * behind (at most SPARE_MAX x HTTP_SPARE_MAX bytes are kept).
  */
+#define HTTP_SPARE_MAX	4096
 static struct spare	 http_spare;
 
 static void
 http_spare_put(char *b, size_t cap)
 {
-	free(spare_put(&http_spare, b, cap));
+	free(cap <= HTTP_SPARE_MAX ? spare_put(&http_spare, b, cap) : b);
 }
 
 void

@@ -441,7 +441,7 @@ START_TEST(test_many_tenant_clashes)
 	free(text);
 	ck_assert_ptr_null(c);
 	ck_assert_msg(m.m_n == 4, "%d: %s", m.m_n, m.m_msg[0]);
-	line = 2 + 1 + 5;	/* L1, "tenants = (", then t0 is line 3 */
+	line = 3 + 5;	/* t0 is on line 3 (after L1 and "tenants = (") */
 	snprintf(want, sizeof(want), "tenants[400].id: duplicate tenant id "
 	    "'t5' (first at line %d)", line);
 	ck_assert_ptr_nonnull(strstr(m.m_msg[0], want));

@@ -1170,8 +1170,9 @@ END_TEST
 
 /*
  * A keep-alive stream reuses one header block: a request's, once freed,
- * is the next one's.  A block still held is never handed out, and a
- * small block kept grows for a large request after it.
+ * is the next one's.  A block still held is never handed out, a small
+ * block kept grows for a large request after it, and a large block is
+ * not kept.
  */
 START_TEST(test_spare)
 {
@@ -1217,6 +1218,24 @@ START_TEST(test_spare)
 	    sizeof(big) - 4 - n);
 	ck_assert_uint_ge(r->r_arenacap, sizeof(big));
 	http_request_free(r);
+
+	/* A large block is not kept: the next request gets an ordinary one. */
+	{
+		static char	 huge[20000];
+
+		n = (size_t)snprintf(huge, sizeof(huge), "GET /h HTTP/1.1\r\n"
+		    "Host: h\r\nX-Pad: ");
+		memset(huge + n, 'q', sizeof(huge) - 4 - n);
+		memcpy(huge + sizeof(huge) - 4, "\r\n\r\n", 4);
+		r = arena_parse(ps, huge, sizeof(huge), 7, &used);
+		ck_assert_uint_gt(r->r_arenacap, 4096);
+		kept = r->r_arena;
+		http_request_free(r);
+		r = arena_parse(ps, a, sizeof(a) - 1, 0, &used);
+		ck_assert_uint_le(r->r_arenacap, 4096);
+		ck_assert_ptr_ne(r->r_arena, kept);
+		http_request_free(r);
+	}
 	http_parser_state_free(ps);
 }
 END_TEST
