@@ -58,6 +58,7 @@
 #include "config.h"
 #include "connector.h"
 #include "plan.h"
+#include "rowidx.h"
 #include "snapshot.h"
 #include "template/template.h"
 
@@ -999,6 +1000,117 @@ cache_entry_new(struct cache_ticket *t, const struct result *rs,
 	return e;
 }
 
+/* What describes the stored body stays the stored body's on a 304. */
+static int
+cache_body_header(const char *name)
+{
+	return strcasecmp(name, "Content-Length") == 0 ||
+	    strcasecmp(name, "Content-Encoding") == 0 ||
+	    strcasecmp(name, "Content-Type") == 0 ||
+	    strcasecmp(name, "Transfer-Encoding") == 0 ||
+	    strcasecmp(name, "Content-Range") == 0;
+}
+
+/*
+ * The stored headers after a 304 (RFC 9111 §3.2): every stored line of a
+ * name the 304 carries goes, and the 304's lines of each name come after
+ * the lines kept, grouped under the spelling of the name's first line.
+ * Both sides are the upstream's (up to RESULT_MAX_HEADERS lines each):
+ * names are matched through one rowidx_firsts over the new names and
+ * then the stored ones, not by a walk of one side for each line of the
+ * other.  Nothing in e changes unless the whole list could be made.
+ */
+static int
+cache_refresh_headers(struct cache_entry *e, const struct result *rs)
+{
+	struct result_header	*old = e->e_rs.rs_headers, *nh = NULL;
+	char			**names;
+	size_t			*first, *next, *tail, *new;
+	size_t			 m = 0, nold = e->e_rs.rs_nheaders, keep, i, j;
+	size_t			 n = 0, total = rs->rs_nheaders + nold;
+
+	names = calloc(total + 1, sizeof(*names));
+	first = calloc(total + 1, sizeof(*first));
+	next = calloc(total + 1, sizeof(*next));
+	tail = calloc(total + 1, sizeof(*tail));
+	new = calloc(total + 1, sizeof(*new));
+	if (names == NULL || first == NULL || next == NULL || tail == NULL ||
+	    new == NULL)
+		goto fail;
+	/* names: the 304's lines that replace, then the stored lines. */
+	for (i = 0; i < rs->rs_nheaders; i++)
+		if (!cache_body_header(rs->rs_headers[i].rh_name)) {
+			new[m] = i;
+			names[m++] = rs->rs_headers[i].rh_name;
+		}
+	for (j = 0; j < nold; j++)
+		names[m + j] = old[j].rh_name;
+	rowidx_firsts(names, m + nold, 1, first);
+	/* A stored line stays when no new line bears its name. */
+	for (j = keep = 0; j < nold; j++)
+		keep += first[m + j] >= m;
+	if (keep + m > RESULT_MAX_HEADERS ||
+	    (nh = calloc(keep + m + 1, sizeof(*nh))) == NULL)
+		goto fail;
+	for (j = 0; j < nold; j++)
+		if (first[m + j] >= m)
+			nh[n++] = old[j];
+	/*
+	 * The new lines by name in the order of each name's first line:
+	 * next[] chains a name's lines, tail[] is where its chain ends.
+	 */
+	for (i = 0; i < m; i++) {
+		next[i] = SIZE_MAX;
+		if (first[i] != i)
+			next[tail[first[i]]] = i;
+		tail[first[i]] = i;
+	}
+	keep = n;
+	for (i = 0; i < m; i++) {
+		if (first[i] != i)
+			continue;
+		for (j = i; j != SIZE_MAX; j = next[j]) {
+			nh[n].rh_name = strdup(rs->rs_headers[new[i]].rh_name);
+			nh[n].rh_value = strdup(rs->rs_headers[new[j]].rh_value);
+			if (nh[n].rh_name == NULL || nh[n].rh_value == NULL) {
+				free(nh[n].rh_name);
+				free(nh[n].rh_value);
+				goto fail_new;
+			}
+			n++;
+		}
+	}
+	for (j = 0; j < nold; j++)
+		if (first[m + j] < m) {
+			free(old[j].rh_name);
+			free(old[j].rh_value);
+		}
+	free(old);
+	e->e_rs.rs_headers = nh;
+	e->e_rs.rs_nheaders = n;
+	free(names);
+	free(first);
+	free(next);
+	free(tail);
+	free(new);
+	return 0;
+
+fail_new:
+	while (n > keep) {
+		n--;
+		free(nh[n].rh_name);
+		free(nh[n].rh_value);
+	}
+fail:
+	free(nh);
+	free(names);
+	free(first);
+	free(next);
+	free(tail);
+	free(new);
+	return -1;
+}
+
 /*
  * A 304: the stored headers take the new ones' values (RFC 9111 §3.2),
  * the freshness is the new answer's.
@@ -1007,59 +1119,11 @@ static int
 cache_refresh(struct cache *c, struct cache_entry *e, const struct result *rs,
     int64_t sent, int64_t now)
 {
-	struct result_header	*nh, *h;
 	struct cache_fresh	 f;
-	size_t			 i, j, k, n, size;
-	char			*v;
+	size_t			 size;
 
-	for (i = 0; i < rs->rs_nheaders; i++) {
-		h = &rs->rs_headers[i];
-		/* What describes the stored body stays the stored body's. */
-		if (strcasecmp(h->rh_name, "Content-Length") == 0 ||
-		    strcasecmp(h->rh_name, "Content-Encoding") == 0 ||
-		    strcasecmp(h->rh_name, "Content-Type") == 0 ||
-		    strcasecmp(h->rh_name, "Transfer-Encoding") == 0 ||
-		    strcasecmp(h->rh_name, "Content-Range") == 0)
-			continue;
-		for (j = 0; j < i; j++)
-			if (strcasecmp(rs->rs_headers[j].rh_name,
-			    h->rh_name) == 0)
-				break;
-		if (j < i)
-			continue;	/* replaced with its first line */
-		/* Every stored line of that name goes; the new lines come. */
-		for (j = k = 0; j < e->e_rs.rs_nheaders; j++) {
-			if (strcasecmp(e->e_rs.rs_headers[j].rh_name,
-			    h->rh_name) == 0) {
-				free(e->e_rs.rs_headers[j].rh_name);
-				free(e->e_rs.rs_headers[j].rh_value);
-				continue;
-			}
-			e->e_rs.rs_headers[k++] = e->e_rs.rs_headers[j];
-		}
-		e->e_rs.rs_nheaders = k;
-		for (j = i, n = 0; j < rs->rs_nheaders; j++)
-			n += strcasecmp(rs->rs_headers[j].rh_name,
-			    h->rh_name) == 0;
-		if (k + n > RESULT_MAX_HEADERS || (nh = reallocarray(
-		    e->e_rs.rs_headers, k + n, sizeof(*nh))) == NULL)
-			return -1;
-		e->e_rs.rs_headers = nh;
-		for (j = i; j < rs->rs_nheaders; j++) {
-			if (strcasecmp(rs->rs_headers[j].rh_name,
-			    h->rh_name) != 0)
-				continue;
-			if ((v = strdup(rs->rs_headers[j].rh_value)) == NULL)
-				return -1;
-			nh[e->e_rs.rs_nheaders].rh_value = v;
-			if ((nh[e->e_rs.rs_nheaders].rh_name =
-			    strdup(h->rh_name)) == NULL) {
-				free(v);
-				return -1;
-			}
-			e->e_rs.rs_nheaders++;
-		}
-	}
+	if (cache_refresh_headers(e, rs) == -1)
+		return -1;
 	cache_freshness(&e->e_rs, sent, now, &f);
 	if (cache_entry_fresh(e, &f, now) == -1)
 		return -1;
@@ -1508,7 +1572,10 @@ cache_answer(struct cache_ticket *t, const struct result *rs, int64_t now)
 	if (rs->rs_status == 304 && t->t_entry != NULL) {
 		e = t->t_entry;
 		if (cache_refresh(c, e, rs, t->t_sent, now) == -1) {
-			/* Out of memory: the old entry, not kept any more. */
+			/*
+			 * Out of memory, or more lines than a result holds:
+			 * the old entry as it was, not kept any more.
+			 */
 			cache_unlink(c, e);
 		}
 		t->t_outcome = CACHE_O_REVALIDATED;

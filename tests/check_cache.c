@@ -773,6 +773,141 @@ START_TEST(test_revalidate_etag)
 }
 END_TEST
 
+/*
+ * The stored headers after a 304, the slow way: for each name of the 304
+ * (but the body's) at its first line, every stored line of that name goes
+ * and all the 304's lines of that name come, under the first spelling.
+ */
+static size_t
+refreshed_model(char (*names)[32], char (*vals)[32], size_t n,
+    char (*nn)[32], char (*nv)[32], size_t m)
+{
+	static const char *const body[] = { "Content-Length",
+	    "Content-Encoding", "Content-Type", "Transfer-Encoding",
+	    "Content-Range" };
+	size_t	 i, j, k, b;
+
+	for (i = 0; i < m; i++) {
+		for (b = 0; b < 5; b++)
+			if (strcasecmp(nn[i], body[b]) == 0)
+				break;
+		for (j = 0; j < i; j++)
+			if (strcasecmp(nn[j], nn[i]) == 0)
+				break;
+		if (b < 5 || j < i)
+			continue;
+		for (j = k = 0; j < n; j++)
+			if (strcasecmp(names[j], nn[i]) != 0) {
+				memcpy(names[k], names[j], 32);
+				memcpy(vals[k++], vals[j], 32);
+			}
+		n = k;
+		for (j = i; j < m; j++)
+			if (strcasecmp(nn[j], nn[i]) == 0) {
+				memcpy(names[n], nn[i], 32);
+				memcpy(vals[n++], nv[j], 32);
+			}
+	}
+	return n;
+}
+
+/*
+ * A 304 with a hundred and more lines over as many stored ones: names in
+ * other cases, repeated apart, the body's own; the entry ends as the
+ * slow way says, line for line.  Then a 304 whose lines would pass what a
+ * result holds leaves the entry as it was.
+ */
+START_TEST(test_revalidate_many_headers)
+{
+	static char		 sn[160][32], sv[160][32], nn[260][32];
+	static char		 nv[260][32], mn[420][32], mv[420][32];
+	static char		*lines[270], *first[170];
+	struct plan		 pl;
+	struct result		 rs;
+	struct cache_ticket	*t;
+	const struct cache_entry *e;
+	const struct result	*er;
+	size_t			 i, n = 0, m = 0, want;
+
+	lines[0] = NULL;
+	first[n++] = strdup("Cache-Control: max-age=1");
+	first[n++] = strdup("ETag: \"v1\"");
+	first[n++] = strdup("Content-Type: application/json");
+	for (i = 0; i < 120; i++)
+		ck_assert_int_ge(asprintf(&first[n++], "X-S-%zu: old%zu",
+		    i % 60, i), 0);
+	first[n] = NULL;
+	for (i = 0; i < n; i++)
+		sscanf(first[i], "%31[^:]: %31[^\n]", sn[i], sv[i]);
+	ck_assert_int_eq(store_at("plain", "many", T0, T0, 200,
+	    (const char *const *)first, "{\"body\":1}", NULL, 0), 1);
+
+	lines[m++] = strdup("Cache-Control: max-age=60");
+	for (i = 0; i < 130; i++) {
+		if (i % 13 == 0)
+			ck_assert_int_ge(asprintf(&lines[m++],
+			    "content-TYPE: text/x-%zu", i), 0);
+		else if (i % 3 == 0)
+			ck_assert_int_ge(asprintf(&lines[m++],
+			    "x-s-%zu: new%zu", (i * 7) % 60, i), 0);
+		else if (i % 3 == 1)
+			ck_assert_int_ge(asprintf(&lines[m++],
+			    "X-N-%zu: n%zu", i % 25, i), 0);
+		else
+			ck_assert_int_ge(asprintf(&lines[m++],
+			    "X-s-%zu: mixed%zu", i % 40, i), 0);
+	}
+	lines[m] = NULL;
+	for (i = 0; i < m; i++)
+		sscanf(lines[i], "%31[^:]: %31[^\n]", nn[i], nv[i]);
+	memcpy(mn, sn, sizeof(sn));
+	memcpy(mv, sv, sizeof(sv));
+	want = refreshed_model(mn, mv, n, nn, nv, m);
+	ck_assert_uint_gt(want, 100);
+
+	mkplan(&pl, "plain", "many");
+	ck_assert_int_eq(look(&pl, T0 + 2 * SEC, &t), CACHE_SEND);
+	mkresult(&rs, 304, (const char *const *)lines, "");
+	ck_assert_ptr_nonnull(e = cache_answer(t, &rs, T0 + 2 * SEC));
+	ck_assert_int_eq(cache_ticket_outcome(t), CACHE_O_REVALIDATED);
+	er = cache_entry_result(e);
+	ck_assert_uint_eq(er->rs_nheaders, want);
+	for (i = 0; i < want; i++) {
+		ck_assert_str_eq(er->rs_headers[i].rh_name, mn[i]);
+		ck_assert_str_eq(er->rs_headers[i].rh_value, mv[i]);
+	}
+	ck_assert_str_eq(result_header_get(er, "Content-Type"),
+	    "application/json");
+	cache_ticket_free(t);
+	result_clear(&rs);
+	plan_clear(&pl);
+	ck_assert_int_eq(verdict("plain", "many", T0 + 61 * SEC), CACHE_HIT);
+
+	/* 200 new names beside the kept ones pass RESULT_MAX_HEADERS. */
+	for (i = 0; i < m; i++)
+		free(lines[i]);
+	for (m = 0; m < 200; m++)
+		ck_assert_int_ge(asprintf(&lines[m], "X-Other-%zu: v", m), 0);
+	lines[m] = NULL;
+	mkplan(&pl, "plain", "many");
+	ck_assert_int_eq(look(&pl, T0 + 63 * SEC, &t), CACHE_SEND);
+	mkresult(&rs, 304, (const char *const *)lines, "");
+	ck_assert_ptr_nonnull(e = cache_answer(t, &rs, T0 + 63 * SEC));
+	er = cache_entry_result(e);
+	ck_assert_uint_eq(er->rs_nheaders, want);
+	for (i = 0; i < want; i++)
+		ck_assert_str_eq(er->rs_headers[i].rh_value, mv[i]);
+	cache_ticket_free(t);
+	result_clear(&rs);
+	plan_clear(&pl);
+	ck_assert_int_eq(verdict("plain", "many", T0 + 64 * SEC), CACHE_SEND);
+	for (i = 0; i < m; i++)
+		free(lines[i]);
+	for (i = 0; i < n; i++)
+		free(first[i]);
+}
+END_TEST
+
 START_TEST(test_revalidate_last_modified)
 {
 	static const char *const first[] = {
@@ -1547,6 +1682,7 @@ check_suite(void)
 	tcase_add_test(tc, test_stored_statuses);
 	tcase_add_test(tc, test_vary);
 	tcase_add_test(tc, test_revalidate_etag);
+	tcase_add_test(tc, test_revalidate_many_headers);
 	tcase_add_test(tc, test_revalidate_last_modified);
 	tcase_add_test(tc, test_validator_own_header);
 	tcase_add_test(tc, test_keeper_validators);
