@@ -910,6 +910,8 @@ static const struct config_key config_egress_keys[] = {
 	{ "allow_networks", CK_FUNC, 0, 0, 0, 0, config_do_allow_networks },
 	{ "allow_http", CK_FUNC, 0, 0, 0, 0, config_do_allow_http },
 	{ "resolve", CK_FUNC, 0, 0, 0, 0, config_do_resolve },
+	{ "idle_connections", CK_INT, 0, 1, 65536,
+	    offsetof(struct conf_egress, idle_connections), NULL },
 };
 
 static void
@@ -1449,6 +1451,7 @@ config_defaults(struct widgetd_config *c)
 	c->c_trace.t_upstream = 1;
 
 	c->c_egress.timeout = 15;
+	c->c_egress.idle_connections = 1024;
 
 	c->c_ext.x_poll = 2;
 	c->c_ext.x_publish_bytes = 64 * CONFIG_MIB;

@@ -82,6 +82,8 @@ struct conf_egress {
 	struct netpolicy policy;	/* allow_networks, allow_http */
 	char	       **resolve;	/* "host:port:address" */
 	size_t		 nresolve;
+	int		 idle_connections;	/* kept between calls, per
+						   keeper and generation */
 };
 
 /* The extensions platform's own settings (the "extensions" group). */

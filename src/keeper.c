@@ -358,6 +358,7 @@ keeper_egress_conf(const struct snapshot *sn, struct egress_conf *ec)
 	ec->ec_nresolve = c->c_egress.nresolve;
 	ec->ec_timeout_ms = c->c_egress.timeout * 1000;
 	ec->ec_max_body = c->c_limits.upstream_body;
+	ec->ec_idle_conns = (size_t)c->c_egress.idle_connections;
 }
 
 /* How many keepers the parent runs for this configuration. */

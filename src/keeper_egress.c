@@ -114,6 +114,7 @@
 #include <openssl/x509_vfy.h>
 
 #include "decimal.h"
+#include "fnv.h"
 #include "keeper_egress.h"
 #include "keeper_h1.h"
 #include "keeper_poll.h"
@@ -125,7 +126,8 @@
 
 #define EGRESS_MAX_HEADERS	100	/* response header lines, default */
 #define EGRESS_HEADER_BYTES	65536	/* response header bytes, default */
-#define EGRESS_MAXCONNECTS	128	/* idle connections per generation */
+#define EGRESS_MAXCONNECTS	1024	/* idle connections per generation,
+					   unless egress.idle_connections */
 #define EGRESS_CONN_LIFETIME	300	/* seconds a connection is reused */
 #define EGRESS_CA_MAX		(16 * 1024 * 1024)
 #define EGRESS_URL_MAX		(64 * 1024)
@@ -186,6 +188,8 @@ struct egress_conn {
 	CURL			*n_easy;
 	curl_socket_t		 n_fd;		/* -1 while connecting */
 	char			*n_key;		/* "scheme://host:port/" */
+	uint64_t		 n_hash;	/* of n_key */
+	TAILQ_ENTRY(egress_conn) n_keyq;	/* g_bykey, while idle */
 	struct egress_call	*n_call;	/* NULL: idle */
 	int64_t			 n_born;	/* ms, CLOCK_MONOTONIC */
 	int64_t			 n_since;	/* idle since, ms */
@@ -202,6 +206,8 @@ struct egress_idle {
 	CURL			*i_easy;
 	int64_t			 i_since;	/* ms, CLOCK_MONOTONIC */
 };
+
+TAILQ_HEAD(egress_connq, egress_conn);
 
 /* One configuration generation: its rules, connections and DNS cache. */
 struct egress_gen {
@@ -228,6 +234,14 @@ struct egress_gen {
 	TAILQ_HEAD(, egress_conn) g_conns;	/* the keeper's own; idle
 						   ones first, warmest first */
 	size_t			 g_nconnidle;	/* of those, idle */
+	size_t			 g_maxidle;	/* at most */
+	/*
+	 * The idle ones again, by a hash of their key, warmest first: a
+	 * keeper calling a thousand origins finds its connection without
+	 * a walk over the others (each a cache miss after a switch).
+	 */
+	struct egress_connq	*g_bykey;
+	size_t			 g_bykeymask;	/* buckets - 1 */
 	int			 g_curl_http;	/* libcurl speaks HTTP itself */
 	int			 g_busy;	/* inside a libcurl dispatch */
 	int			 g_retired;	/* no longer the current one */
@@ -629,6 +643,41 @@ egress_timer_cb(CURLM *multi, long ms, void *arg)
 	return evtimer_add(g->g_timer, &tv) == 0 ? 0 : -1;
 }
 
+/*
+ * How many connections g keeps between calls, and its buckets of them by
+ * key: about one per connection kept, so that chains stay short.  On a
+ * reload that changes only limits the connections stay, rehashed into
+ * buckets of the new size (each chain keeps its warmest first).
+ */
+static int
+egress_idle_limit(struct egress_gen *g, const struct egress_conf *conf)
+{
+	struct egress_connq	*q;
+	struct egress_conn	*n;
+	size_t			 nb, i;
+
+	g->g_maxidle = conf->ec_idle_conns ? conf->ec_idle_conns :
+	    EGRESS_MAXCONNECTS;
+	for (nb = 16; nb < g->g_maxidle && nb < 65536; nb *= 2)
+		;
+	if (g->g_bykey != NULL && nb == g->g_bykeymask + 1)
+		return 0;
+	if ((q = calloc(nb, sizeof(*q))) == NULL)
+		return -1;
+	for (i = 0; i < nb; i++)
+		TAILQ_INIT(&q[i]);
+	/* Idle ones first in g_conns, warmest first. */
+	TAILQ_FOREACH(n, &g->g_conns, n_entry) {
+		if (!n->n_idle)
+			break;
+		TAILQ_INSERT_TAIL(&q[n->n_hash & (nb - 1)], n, n_keyq);
+	}
+	free(g->g_bykey);
+	g->g_bykey = q;
+	g->g_bykeymask = nb - 1;
+	return 0;
+}
+
 static int
 egress_policy_copy(struct netpolicy *dst, const struct netpolicy *src)
 {
@@ -672,6 +721,8 @@ egress_gen_new(struct egress *e, const struct egress_conf *conf, char *err,
 	}
 	TAILQ_INIT(&g->g_calls);
 	TAILQ_INIT(&g->g_conns);
+	if (egress_idle_limit(g, conf) == -1)
+		goto nomem;
 	g->g_curl_http = conf->ec_curl_http;
 	if (egress_policy_copy(&g->g_policy, conf->ec_policy) == -1)
 		goto nomem;
@@ -705,7 +756,7 @@ egress_gen_new(struct egress *e, const struct egress_conf *conf, char *err,
 	    egress_timer_cb) != CURLM_OK ||
 	    curl_multi_setopt(g->g_multi, CURLMOPT_TIMERDATA, g) != CURLM_OK ||
 	    curl_multi_setopt(g->g_multi, CURLMOPT_MAXCONNECTS,
-	    (long)EGRESS_MAXCONNECTS) != CURLM_OK ||
+	    (long)g->g_maxidle) != CURLM_OK ||
 	    curl_multi_setopt(g->g_multi, CURLMOPT_PIPELINING,
 	    (long)CURLPIPE_NOTHING) != CURLM_OK ||
 	    curl_share_setopt(g->g_share, CURLSHOPT_SHARE,
@@ -1973,8 +2024,11 @@ egress_conn_close(struct egress_conn *n)
 	struct egress_gen	*g = n->n_gen;
 
 	TAILQ_REMOVE(&g->g_conns, n, n_entry);
-	if (n->n_idle)
+	if (n->n_idle) {
 		g->g_nconnidle--;
+		TAILQ_REMOVE(&g->g_bykey[n->n_hash & g->g_bykeymask], n,
+		    n_keyq);
+	}
 	if (n->n_fd != -1 && (size_t)n->n_fd < g->g_nsocks) {
 		g->g_socks[n->n_fd].s_dconn = NULL;
 		egress_sock_unwatch(&g->g_socks[n->n_fd]);
@@ -2009,6 +2063,7 @@ egress_conn_new(struct egress_call *c, const char *key)
 		return NULL;
 	}
 	n->n_gen = g;
+	n->n_hash = fnv1a_str(FNV1A_INIT, key);
 	n->n_easy = h;
 	n->n_fd = -1;
 	n->n_born = egress_now_ms();
@@ -2047,12 +2102,14 @@ egress_conn_take(struct egress_call *c, const char *key)
 {
 	struct egress_gen	*g = c->c_gen;
 	struct egress_conn	*n, *next;
+	struct egress_connq	*q;
+	uint64_t		 h = fnv1a_str(FNV1A_INIT, key);
 	int64_t			 now = 0;
 
-	for (n = TAILQ_FIRST(&g->g_conns); n != NULL && n->n_call == NULL;
-	    n = next) {
-		next = TAILQ_NEXT(n, n_entry);
-		if (strcmp(n->n_key, key) != 0)
+	q = &g->g_bykey[h & g->g_bykeymask];
+	for (n = TAILQ_FIRST(q); n != NULL; n = next) {
+		next = TAILQ_NEXT(n, n_keyq);
+		if (n->n_hash != h || strcmp(n->n_key, key) != 0)
 			continue;
 		if (now == 0)
 			now = egress_now_ms();
@@ -2063,6 +2120,7 @@ egress_conn_take(struct egress_call *c, const char *key)
 		}
 		TAILQ_REMOVE(&g->g_conns, n, n_entry);
 		TAILQ_INSERT_TAIL(&g->g_conns, n, n_entry);
+		TAILQ_REMOVE(q, n, n_keyq);
 		n->n_idle = 0;
 		g->g_nconnidle--;
 		n->n_call = c;
@@ -2083,7 +2141,7 @@ egress_conn_release(struct egress_conn *n, int keep)
 	/* Counted, not walked: after a context switch every idle
 	 * connection's line was a cache miss (2% of the keeper). */
 	if (!keep || g->g_retired || n->n_fd == -1 ||
-	    g->g_nconnidle >= EGRESS_MAXCONNECTS) {
+	    g->g_nconnidle >= g->g_maxidle) {
 		egress_conn_close(n);
 		return;
 	}
@@ -2092,6 +2150,7 @@ egress_conn_release(struct egress_conn *n, int keep)
 	g->g_nconnidle++;
 	TAILQ_REMOVE(&g->g_conns, n, n_entry);
 	TAILQ_INSERT_HEAD(&g->g_conns, n, n_entry);
+	TAILQ_INSERT_HEAD(&g->g_bykey[n->n_hash & g->g_bykeymask], n, n_keyq);
 }
 
 /*
@@ -2659,6 +2718,7 @@ egress_gen_free(struct egress_gen *g)
 		event_free(g->g_timer);
 	curl_slist_free_all(g->g_resolve);
 	free(g->g_ca.data);
+	free(g->g_bykey);
 	netpolicy_clear(&g->g_policy);
 	free(g);
 }
@@ -2702,6 +2762,12 @@ egress_reconfigure(struct egress *e, const struct egress_conf *conf,
 		g->g_header_bytes = conf->ec_header_bytes ?
 		    conf->ec_header_bytes : EGRESS_HEADER_BYTES;
 		g->g_curl_http = conf->ec_curl_http;
+		if (egress_idle_limit(g, conf) == -1 ||
+		    curl_multi_setopt(g->g_multi, CURLMOPT_MAXCONNECTS,
+		    (long)g->g_maxidle) != CURLM_OK) {
+			snprintf(err, errlen, "out of memory");
+			return -1;
+		}
 		return 0;
 	}
 	if ((ng = egress_gen_new(e, conf, err, errlen)) == NULL)

@@ -33,6 +33,8 @@ struct egress_conf {
 	size_t		 ec_max_body;	/* limits.upstream_body */
 	size_t		 ec_max_headers;/* response header lines (0: 100) */
 	size_t		 ec_header_bytes;/* response header bytes (0: 64 KiB) */
+	size_t		 ec_idle_conns;	/* connections kept between calls
+					   (egress.idle_connections; 0: 1024) */
 	/*
 	 * 0: the keeper speaks HTTP/1.1 itself (keeper_h1.c) on connections
 	 * libcurl makes; 1: libcurl does all of it.  Calls with a client

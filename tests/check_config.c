@@ -141,6 +141,7 @@ START_TEST(test_minimal_defaults)
 	ck_assert_uint_eq(c->c_limits.tmpl_output, 4194304);
 	ck_assert_int_eq(c->c_limits.tmpl_depth, 64);
 	ck_assert_int_eq(c->c_egress.timeout, 15);
+	ck_assert_int_eq(c->c_egress.idle_connections, 1024);
 	ck_assert_str_eq(c->c_egress.ca_file,
 	    "/etc/ssl/certs/ca-certificates.crt");
 	ck_assert_uint_eq(c->c_egress.policy.np_nallow, 0);
@@ -233,7 +234,7 @@ static const char full_conf[] =
     "  body_budget = 1048576; worker_connections = 1000;"
     "  worker_lifetime = 3600;"
     "  template_steps = 5000; template_output = 65536; template_depth = 8; };\n"
-    "egress = { timeout = 7; ca_file = \"/etc/ca.pem\";\n"
+    "egress = { timeout = 7; ca_file = \"/etc/ca.pem\"; idle_connections = 9;\n"
     "  allow_networks = [ \"127.0.0.0/8\", \"fd00::/8\", \"10.1.2.3\" ];\n"
     "  allow_http = true;\n"
     "  resolve = [ \"api.example.com:443:127.0.0.1\",\n"
@@ -289,6 +290,7 @@ START_TEST(test_full)
 	ck_assert_uint_eq(c->c_limits.tmpl_output, 65536);
 	ck_assert_int_eq(c->c_limits.tmpl_depth, 8);
 	ck_assert_int_eq(c->c_egress.timeout, 7);
+	ck_assert_int_eq(c->c_egress.idle_connections, 9);
 	ck_assert_str_eq(c->c_egress.ca_file, "/etc/ca.pem");
 	ck_assert_uint_eq(c->c_egress.policy.np_nallow, 3);
 	ck_assert_int_eq(c->c_egress.policy.np_allow[2].n_prefix, 32);
@@ -666,6 +668,10 @@ static const struct bad_case bad_cases[] = {
 	    "listen[1].port: 65536 is out of range" },
 	{ L1 L2 "egress = { timeout = 0; };\n", 3, "egress.timeout: 0 is out" },
 	{ L1 L2 "egress = { timeout = 301; };\n", 3, "egress.timeout: 301" },
+	{ L1 L2 "egress = { idle_connections = 0; };\n", 3,
+	    "egress.idle_connections: 0 is out" },
+	{ L1 L2 "egress = { idle_connections = 65537; };\n", 3,
+	    "egress.idle_connections: 65537" },
 	{ L1 L2 "cache = { memory = -1; };\n", 3, "cache.memory: -1 is out" },
 	{ L1 L2 "limits = { header_bytes = 10; };\n", 3,
 	    "limits.header_bytes: 10 is out of range" },

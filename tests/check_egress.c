@@ -65,6 +65,7 @@ struct srv {
 						   and their connection closed */
 	struct evbuffer		*s_last;	/* the last request, as read */
 	struct bufferevent	*s_bevs[64];	/* open connections */
+	char			 s_hosts[64][64]; /* each one's first Host */
 };
 
 static void
@@ -99,6 +100,32 @@ srv_param(const char *path, const char *key)
 	return strtol(p + strlen(key), NULL, 10);
 }
 
+/*
+ * /conn: "<the connection's first Host> <this request's Host>", so that a
+ * test sees a connection made for one origin carry another's call.
+ */
+static void
+srv_conn(struct srv *s, struct bufferevent *bev, const char *req)
+{
+	char		 host[64] = "", body[160];
+	const char	*h;
+	size_t		 i;
+	int		 n;
+
+	if ((h = strcasestr(req, "\r\nHost: ")) != NULL)
+		sscanf(h + 8, "%63[^\r]", host);
+	for (i = 0; i < 64 && s->s_bevs[i] != bev; i++)
+		;
+	if (i == 64) {
+		srv_reply(bev, "500 No Slot", "", "", 0);
+		return;
+	}
+	if (s->s_hosts[i][0] == '\0')
+		snprintf(s->s_hosts[i], sizeof(s->s_hosts[i]), "%s", host);
+	n = snprintf(body, sizeof(body), "%s %s", s->s_hosts[i], host);
+	srv_reply(bev, "200 OK", "", body, (size_t)n);
+}
+
 /* One request is in the buffer: answer by path. */
 static void
 srv_handle(struct srv *s, struct bufferevent *bev, const char *req,
@@ -120,6 +147,8 @@ srv_handle(struct srv *s, struct bufferevent *bev, const char *req,
 		    "X-Multi: b\r\nX-Space:   padded  \r\n", "hello", 5);
 	else if (strncmp(path, "/echo", 5) == 0)
 		srv_reply(bev, "200 OK", "", req, reqlen);
+	else if (strncmp(path, "/conn", 5) == 0)
+		srv_conn(s, bev, req);
 	else if (strncmp(path, "/chunked", 8) == 0)
 		evbuffer_add_printf(out, "HTTP/1.1 200 OK\r\n"
 		    "Transfer-Encoding: chunked\r\nTrailer: X-Trailer\r\n\r\n"
@@ -241,6 +270,7 @@ srv_accept_cb(struct evconnlistener *l, evutil_socket_t fd,
 	for (i = 0; i < 64; i++)
 		if (s->s_bevs[i] == NULL) {
 			s->s_bevs[i] = bev;
+			s->s_hosts[i][0] = '\0';
 			break;
 		}
 	bufferevent_setcb(bev, srv_read_cb, NULL, srv_event_cb, s);
@@ -1355,6 +1385,82 @@ START_TEST(test_direct_conns)
 END_TEST
 
 /*
+ * Many origins (host names pinned to the one test server): each call finds
+ * the connection its own origin used, never another's, and
+ * egress.idle_connections bounds how many wait.  Under 8, the first 8
+ * origins keep theirs and the rest open one per call; raised to 64 by a
+ * reload that changes nothing else, the same connections stay and every
+ * origin keeps its own.
+ */
+static void
+origins_round(struct fx *f, int norigins, int reused_below, int line)
+{
+	struct egress_request	 req;
+	struct got		 g = { 0 };
+	char			 url[128], want[160];
+	int			 i;
+
+	memset(&req, 0, sizeof(req));
+	req.eq_method = "GET";
+	req.eq_url = url;
+	for (i = 0; i < norigins; i++) {
+		snprintf(url, sizeof(url), "http://o%d.test:%d/conn", i,
+		    f->f_srv.s_port);
+		call(f, &req, &g);
+		ck_assert_msg(g.g_error == EGRESS_OK, "line %d: %s", line,
+		    g.g_msg);
+		snprintf(want, sizeof(want), "o%d.test:%d o%d.test:%d", i,
+		    f->f_srv.s_port, i, f->f_srv.s_port);
+		ck_assert_msg(g.g_bodylen == strlen(want) &&
+		    memcmp(g.g_body, want, g.g_bodylen) == 0,
+		    "line %d: origin %d answered \"%.*s\"", line, i,
+		    (int)g.g_bodylen, g.g_body);
+		ck_assert_msg(g.g_reused == (i < reused_below),
+		    "line %d: origin %d reused %d", line, i, g.g_reused);
+		got_clear(&g);
+	}
+}
+
+START_TEST(test_direct_conns_origins)
+{
+	struct fx	 f;
+	char		*pins[24], err[256];
+	int		 i;
+
+	fx_setup(&f, "127.0.0.0/8", 1);
+	for (i = 0; i < 24; i++)
+		ck_assert_int_ge(asprintf(&pins[i], "o%d.test:%d:127.0.0.1",
+		    i, f.f_srv.s_port), 0);
+	f.f_conf.ec_resolve = pins;
+	f.f_conf.ec_nresolve = 24;
+	f.f_conf.ec_idle_conns = 8;
+	ck_assert_int_eq(egress_reconfigure(f.f_eg, &f.f_conf, err,
+	    sizeof(err)), 0);
+	origins_round(&f, 24, 0, __LINE__);
+	ck_assert_int_eq(f.f_srv.s_accepts, 24);
+	ck_assert_uint_eq(egress_idle_conns(f.f_eg), 8);
+	origins_round(&f, 24, 8, __LINE__);
+	ck_assert_int_eq(f.f_srv.s_accepts, 40);
+	ck_assert_uint_eq(egress_idle_conns(f.f_eg), 8);
+
+	/* Only the limit changes: the connections stay, rehashed. */
+	f.f_conf.ec_idle_conns = 64;
+	ck_assert_int_eq(egress_reconfigure(f.f_eg, &f.f_conf, err,
+	    sizeof(err)), 0);
+	ck_assert_uint_eq(egress_idle_conns(f.f_eg), 8);
+	origins_round(&f, 24, 8, __LINE__);
+	ck_assert_int_eq(f.f_srv.s_accepts, 56);
+	ck_assert_uint_eq(egress_idle_conns(f.f_eg), 24);
+	origins_round(&f, 24, 24, __LINE__);
+	ck_assert_int_eq(f.f_srv.s_accepts, 56);
+	f.f_conf.ec_nresolve = 0;
+	fx_teardown(&f);
+	for (i = 0; i < 24; i++)
+		free(pins[i]);
+}
+END_TEST
+
+/*
  * URLs the keeper reads itself and those it leaves to libcurl's parser
  * reach the upstream alike: dot segments removed, a fragment dropped, an
  * empty query and upper case as libcurl sends them.
@@ -1619,6 +1725,7 @@ check_suite(void)
 	tcase_add_checked_fixture(tc, engine_direct, NULL);
 	add_common(tc);
 	tcase_add_test(tc, test_direct_conns);
+	tcase_add_test(tc, test_direct_conns_origins);
 	tcase_add_test(tc, test_poll_quiet);
 	tcase_add_test(tc, test_conf_errors);
 	tcase_add_test(tc, test_init_env);
