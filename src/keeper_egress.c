@@ -42,7 +42,8 @@
  * request (one buffer) and reads the answer (keeper_h1.c, under the same
  * limits) through curl_easy_send and curl_easy_recv (a plain http one
  * through send and recv on its socket).  These connections
- * are the keeper's to reuse (g_conns): the one used last first, none past
+ * are the keeper's to reuse (g_conns, by origin in g_bykey): the one an
+ * origin used last first, egress.idle_connections of them, none past
  * EGRESS_CONN_LIFETIME or idle past EGRESS_CONN_IDLE; one that stirs while
  * idle, or whose answer had bytes after it, is closed; a reused one that
  * dies before any byte of the answer came carries the request again on a
@@ -129,6 +130,7 @@
 #define EGRESS_MAXCONNECTS	1024	/* idle connections per generation,
 					   unless egress.idle_connections */
 #define EGRESS_CONN_LIFETIME	300	/* seconds a connection is reused */
+#define EGRESS_EVICT_MS		2000	/* idle this long, it makes room */
 #define EGRESS_CA_MAX		(16 * 1024 * 1024)
 #define EGRESS_URL_MAX		(64 * 1024)
 #define EGRESS_BODY_CHUNK	16384
@@ -231,10 +233,12 @@ struct egress_gen {
 	size_t			 g_max_headers;
 	size_t			 g_header_bytes;
 	TAILQ_HEAD(, egress_call) g_calls;
-	TAILQ_HEAD(, egress_conn) g_conns;	/* the keeper's own; idle
-						   ones first, warmest first */
-	size_t			 g_nconnidle;	/* of those, idle */
+	struct egress_connq	 g_conns;	/* the keeper's own, idle:
+						   warmest first */
+	struct egress_connq	 g_busyconns;	/* and carrying a call */
+	size_t			 g_nconnidle;	/* in g_conns */
 	size_t			 g_maxidle;	/* at most */
+	int64_t			 g_evict_ms;	/* EGRESS_EVICT_MS */
 	/*
 	 * The idle ones again, by a hash of their key, warmest first: a
 	 * keeper calling a thousand origins finds its connection without
@@ -658,6 +662,8 @@ egress_idle_limit(struct egress_gen *g, const struct egress_conf *conf)
 
 	g->g_maxidle = conf->ec_idle_conns ? conf->ec_idle_conns :
 	    EGRESS_MAXCONNECTS;
+	g->g_evict_ms = conf->ec_evict_ms > 0 ? conf->ec_evict_ms :
+	    EGRESS_EVICT_MS;
 	for (nb = 16; nb < g->g_maxidle && nb < 65536; nb *= 2)
 		;
 	if (g->g_bykey != NULL && nb == g->g_bykeymask + 1)
@@ -666,12 +672,8 @@ egress_idle_limit(struct egress_gen *g, const struct egress_conf *conf)
 		return -1;
 	for (i = 0; i < nb; i++)
 		TAILQ_INIT(&q[i]);
-	/* Idle ones first in g_conns, warmest first. */
-	TAILQ_FOREACH(n, &g->g_conns, n_entry) {
-		if (!n->n_idle)
-			break;
+	TAILQ_FOREACH(n, &g->g_conns, n_entry)
 		TAILQ_INSERT_TAIL(&q[n->n_hash & (nb - 1)], n, n_keyq);
-	}
 	free(g->g_bykey);
 	g->g_bykey = q;
 	g->g_bykeymask = nb - 1;
@@ -721,6 +723,7 @@ egress_gen_new(struct egress *e, const struct egress_conf *conf, char *err,
 	}
 	TAILQ_INIT(&g->g_calls);
 	TAILQ_INIT(&g->g_conns);
+	TAILQ_INIT(&g->g_busyconns);
 	if (egress_idle_limit(g, conf) == -1)
 		goto nomem;
 	g->g_curl_http = conf->ec_curl_http;
@@ -2023,12 +2026,13 @@ egress_conn_close(struct egress_conn *n)
 {
 	struct egress_gen	*g = n->n_gen;
 
-	TAILQ_REMOVE(&g->g_conns, n, n_entry);
 	if (n->n_idle) {
+		TAILQ_REMOVE(&g->g_conns, n, n_entry);
 		g->g_nconnidle--;
 		TAILQ_REMOVE(&g->g_bykey[n->n_hash & g->g_bykeymask], n,
 		    n_keyq);
-	}
+	} else
+		TAILQ_REMOVE(&g->g_busyconns, n, n_entry);
 	if (n->n_fd != -1 && (size_t)n->n_fd < g->g_nsocks) {
 		g->g_socks[n->n_fd].s_dconn = NULL;
 		egress_sock_unwatch(&g->g_socks[n->n_fd]);
@@ -2086,8 +2090,7 @@ egress_conn_new(struct egress_call *c, const char *key)
 		free(n);
 		return NULL;
 	}
-	/* Busy ones after the idle ones. */
-	TAILQ_INSERT_TAIL(&g->g_conns, n, n_entry);
+	TAILQ_INSERT_TAIL(&g->g_busyconns, n, n_entry);
 	n->n_call = c;
 	c->c_conn = n;
 	return n;
@@ -2119,7 +2122,7 @@ egress_conn_take(struct egress_call *c, const char *key)
 			continue;
 		}
 		TAILQ_REMOVE(&g->g_conns, n, n_entry);
-		TAILQ_INSERT_TAIL(&g->g_conns, n, n_entry);
+		TAILQ_INSERT_TAIL(&g->g_busyconns, n, n_entry);
 		TAILQ_REMOVE(q, n, n_keyq);
 		n->n_idle = 0;
 		g->g_nconnidle--;
@@ -2130,25 +2133,41 @@ egress_conn_take(struct egress_call *c, const char *key)
 	return NULL;
 }
 
-/* After an answer: kept for the next call (first in line), or closed. */
+/*
+ * After an answer: kept for the next call (first in line), or closed.
+ * When egress.idle_connections are already waiting, the coldest of them
+ * makes room if it has waited EGRESS_EVICT_MS (a burst's leftovers to an
+ * origin nobody calls any more); else this one goes, so that calls over
+ * more origins than are kept still find the ones that are.
+ */
 static void
 egress_conn_release(struct egress_conn *n, int keep)
 {
 	struct egress_gen	*g = n->n_gen;
+	struct egress_conn	*cold;
+	int64_t			 now;
 
 	n->n_call = NULL;
 	n->n_used = 1;
-	/* Counted, not walked: after a context switch every idle
-	 * connection's line was a cache miss (2% of the keeper). */
-	if (!keep || g->g_retired || n->n_fd == -1 ||
-	    g->g_nconnidle >= g->g_maxidle) {
+	if (!keep || g->g_retired || n->n_fd == -1) {
 		egress_conn_close(n);
 		return;
 	}
-	n->n_since = egress_now_ms();
+	now = egress_now_ms();
+	/* Counted, not walked: after a context switch every idle
+	 * connection's line was a cache miss (2% of the keeper). */
+	if (g->g_nconnidle >= g->g_maxidle) {
+		cold = TAILQ_LAST(&g->g_conns, egress_connq);
+		if (cold == NULL || now - cold->n_since < g->g_evict_ms) {
+			egress_conn_close(n);
+			return;
+		}
+		egress_conn_close(cold);
+	}
+	n->n_since = now;
 	n->n_idle = 1;
 	g->g_nconnidle++;
-	TAILQ_REMOVE(&g->g_conns, n, n_entry);
+	TAILQ_REMOVE(&g->g_busyconns, n, n_entry);
 	TAILQ_INSERT_HEAD(&g->g_conns, n, n_entry);
 	TAILQ_INSERT_HEAD(&g->g_bykey[n->n_hash & g->g_bykeymask], n, n_keyq);
 }
@@ -2700,6 +2719,8 @@ egress_gen_free(struct egress_gen *g)
 		egress_call_free(c);
 	while (!TAILQ_EMPTY(&g->g_conns))
 		egress_conn_close(TAILQ_FIRST(&g->g_conns));
+	while (!TAILQ_EMPTY(&g->g_busyconns))
+		egress_conn_close(TAILQ_FIRST(&g->g_busyconns));
 	/* Before the share: each pooled handle still counts as its user. */
 	egress_idle_drop(g, 1);
 	if (g->g_sweep != NULL)

@@ -35,6 +35,8 @@ struct egress_conf {
 	size_t		 ec_header_bytes;/* response header bytes (0: 64 KiB) */
 	size_t		 ec_idle_conns;	/* connections kept between calls
 					   (egress.idle_connections; 0: 1024) */
+	int		 ec_evict_ms;	/* idle this long, one makes room for
+					   another (0: 2000; tests set it) */
 	/*
 	 * 0: the keeper speaks HTTP/1.1 itself (keeper_h1.c) on connections
 	 * libcurl makes; 1: libcurl does all of it.  Calls with a client

@@ -1390,35 +1390,40 @@ END_TEST
  * egress.idle_connections bounds how many wait.  Under 8, the first 8
  * origins keep theirs and the rest open one per call; raised to 64 by a
  * reload that changes nothing else, the same connections stay and every
- * origin keeps its own.
+ * origin keeps its own; lowered again, stale ones make room.
  */
 static void
-origins_round(struct fx *f, int norigins, int reused_below, int line)
+origin_call(struct fx *f, int i, int reused, int line)
 {
 	struct egress_request	 req;
 	struct got		 g = { 0 };
 	char			 url[128], want[160];
-	int			 i;
 
 	memset(&req, 0, sizeof(req));
 	req.eq_method = "GET";
 	req.eq_url = url;
-	for (i = 0; i < norigins; i++) {
-		snprintf(url, sizeof(url), "http://o%d.test:%d/conn", i,
-		    f->f_srv.s_port);
-		call(f, &req, &g);
-		ck_assert_msg(g.g_error == EGRESS_OK, "line %d: %s", line,
-		    g.g_msg);
-		snprintf(want, sizeof(want), "o%d.test:%d o%d.test:%d", i,
-		    f->f_srv.s_port, i, f->f_srv.s_port);
-		ck_assert_msg(g.g_bodylen == strlen(want) &&
-		    memcmp(g.g_body, want, g.g_bodylen) == 0,
-		    "line %d: origin %d answered \"%.*s\"", line, i,
-		    (int)g.g_bodylen, g.g_body);
-		ck_assert_msg(g.g_reused == (i < reused_below),
-		    "line %d: origin %d reused %d", line, i, g.g_reused);
-		got_clear(&g);
-	}
+	snprintf(url, sizeof(url), "http://o%d.test:%d/conn", i,
+	    f->f_srv.s_port);
+	call(f, &req, &g);
+	ck_assert_msg(g.g_error == EGRESS_OK, "line %d: %s", line, g.g_msg);
+	snprintf(want, sizeof(want), "o%d.test:%d o%d.test:%d", i,
+	    f->f_srv.s_port, i, f->f_srv.s_port);
+	ck_assert_msg(g.g_bodylen == strlen(want) &&
+	    memcmp(g.g_body, want, g.g_bodylen) == 0,
+	    "line %d: origin %d answered \"%.*s\"", line, i,
+	    (int)g.g_bodylen, g.g_body);
+	ck_assert_msg(g.g_reused == reused, "line %d: origin %d reused %d",
+	    line, i, g.g_reused);
+	got_clear(&g);
+}
+
+static void
+origins_round(struct fx *f, int norigins, int reused_below, int line)
+{
+	int	 i;
+
+	for (i = 0; i < norigins; i++)
+		origin_call(f, i, i < reused_below, line);
 }
 
 START_TEST(test_direct_conns_origins)
@@ -1434,6 +1439,8 @@ START_TEST(test_direct_conns_origins)
 	f.f_conf.ec_resolve = pins;
 	f.f_conf.ec_nresolve = 24;
 	f.f_conf.ec_idle_conns = 8;
+	/* Nothing is stale until the test says so, however slow the run. */
+	f.f_conf.ec_evict_ms = 600000;
 	ck_assert_int_eq(egress_reconfigure(f.f_eg, &f.f_conf, err,
 	    sizeof(err)), 0);
 	origins_round(&f, 24, 0, __LINE__);
@@ -1453,6 +1460,27 @@ START_TEST(test_direct_conns_origins)
 	ck_assert_uint_eq(egress_idle_conns(f.f_eg), 24);
 	origins_round(&f, 24, 24, __LINE__);
 	ck_assert_int_eq(f.f_srv.s_accepts, 56);
+
+	/*
+	 * Lowered to 8 with 24 waiting: a call's connection is closed
+	 * while the others are fresh, and takes the place of the coldest
+	 * once that one has waited ec_evict_ms.
+	 */
+	f.f_conf.ec_idle_conns = 8;
+	ck_assert_int_eq(egress_reconfigure(f.f_eg, &f.f_conf, err,
+	    sizeof(err)), 0);
+	origin_call(&f, 0, 1, __LINE__);
+	ck_assert_uint_eq(egress_idle_conns(f.f_eg), 23);
+	origin_call(&f, 0, 0, __LINE__);
+	ck_assert_int_eq(f.f_srv.s_accepts, 57);
+	f.f_conf.ec_evict_ms = 100;
+	ck_assert_int_eq(egress_reconfigure(f.f_eg, &f.f_conf, err,
+	    sizeof(err)), 0);
+	loop_for(&f, 200);
+	origin_call(&f, 1, 1, __LINE__);
+	ck_assert_uint_eq(egress_idle_conns(f.f_eg), 22);	/* one went */
+	origin_call(&f, 1, 1, __LINE__);
+	ck_assert_int_eq(f.f_srv.s_accepts, 57);
 	f.f_conf.ec_nresolve = 0;
 	fx_teardown(&f);
 	for (i = 0; i < 24; i++)
