@@ -1027,16 +1027,16 @@ cache_refresh_headers(struct cache_entry *e, const struct result *rs)
 	char			**names;
 	size_t			*first, *next, *tail, *new;
 	size_t			 m = 0, nold = e->e_rs.rs_nheaders, keep, i, j;
-	size_t			 n = 0, total = rs->rs_nheaders + nold;
+	size_t			 n = 0, total = rs->rs_nheaders + nold + 1;
 
-	names = calloc(total + 1, sizeof(*names));
-	first = calloc(total + 1, sizeof(*first));
-	next = calloc(total + 1, sizeof(*next));
-	tail = calloc(total + 1, sizeof(*tail));
-	new = calloc(total + 1, sizeof(*new));
-	if (names == NULL || first == NULL || next == NULL || tail == NULL ||
-	    new == NULL)
-		goto fail;
+	/* One block: names, then four index arrays of total each. */
+	if ((names = calloc(total, sizeof(*names) + 4 * sizeof(size_t))) ==
+	    NULL)
+		return -1;
+	first = (size_t *)(names + total);
+	next = first + total;
+	tail = next + total;
+	new = tail + total;
 	/* names: the 304's lines that replace, then the stored lines. */
 	for (i = 0; i < rs->rs_nheaders; i++)
 		if (!cache_body_header(rs->rs_headers[i].rh_name)) {
@@ -1089,10 +1089,6 @@ cache_refresh_headers(struct cache_entry *e, const struct result *rs)
 	e->e_rs.rs_headers = nh;
 	e->e_rs.rs_nheaders = n;
 	free(names);
-	free(first);
-	free(next);
-	free(tail);
-	free(new);
 	return 0;
 
 fail_new:
@@ -1104,10 +1100,6 @@ fail_new:
 fail:
 	free(nh);
 	free(names);
-	free(first);
-	free(next);
-	free(tail);
-	free(new);
 	return -1;
 }
 
