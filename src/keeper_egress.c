@@ -44,7 +44,8 @@
  * through send and recv on its socket).  These connections
  * are the keeper's to reuse (g_conns, by origin in g_bykey): the one an
  * origin used last first, egress.idle_connections of them, none past
- * EGRESS_CONN_LIFETIME or idle past EGRESS_CONN_IDLE; one that stirs while
+ * EGRESS_CONN_LIFETIME or idle past EGRESS_CONN_IDLE (a timer closes
+ * those, called or not: egress_connsweep_cb); one that stirs while
  * idle, or whose answer had bytes after it, is closed; a reused one that
  * dies before any byte of the answer came carries the request again on a
  * new connection, once, as libcurl does.  Such a connection's handle holds
@@ -239,6 +240,8 @@ struct egress_gen {
 	size_t			 g_nconnidle;	/* in g_conns */
 	size_t			 g_maxidle;	/* at most */
 	int64_t			 g_evict_ms;	/* EGRESS_EVICT_MS */
+	int64_t			 g_connidle_ms;	/* EGRESS_CONN_IDLE, in ms */
+	struct event		*g_connsweep;	/* closes those idle past it */
 	/*
 	 * The idle ones again, by a hash of their key, warmest first: a
 	 * keeper calling a thousand origins finds its connection without
@@ -531,6 +534,8 @@ static void
 egress_timer_event_cb(evutil_socket_t, short, void *);
 static void
 egress_sweep_cb(evutil_socket_t, short, void *);
+static void	 egress_connsweep_cb(evutil_socket_t, short, void *);
+static void	 egress_arm_ms(struct event *, int64_t);
 static void
 egress_conn_event(struct egress_conn *, short);
 
@@ -659,11 +664,18 @@ egress_idle_limit(struct egress_gen *g, const struct egress_conf *conf)
 	struct egress_connq	*q;
 	struct egress_conn	*n;
 	size_t			 nb, i;
+	int64_t			 idle_ms;
 
 	g->g_maxidle = conf->ec_idle_conns ? conf->ec_idle_conns :
 	    EGRESS_MAXCONNECTS;
 	g->g_evict_ms = conf->ec_evict_ms > 0 ? conf->ec_evict_ms :
 	    EGRESS_EVICT_MS;
+	idle_ms = conf->ec_connidle_ms > 0 ? conf->ec_connidle_ms :
+	    EGRESS_CONN_IDLE * 1000;
+	/* Changed by a reload: the sweep reckons again at once. */
+	if (idle_ms != g->g_connidle_ms && g->g_nconnidle > 0)
+		egress_arm_ms(g->g_connsweep, 0);
+	g->g_connidle_ms = idle_ms;
 	for (nb = 16; nb < g->g_maxidle && nb < 65536; nb *= 2)
 		;
 	if (g->g_bykey != NULL && nb == g->g_bykeymask + 1)
@@ -749,6 +761,8 @@ egress_gen_new(struct egress *e, const struct egress_conf *conf, char *err,
 	if ((g->g_timer = evtimer_new(e->e_base, egress_timer_event_cb,
 	    g)) == NULL ||
 	    (g->g_sweep = evtimer_new(e->e_base, egress_sweep_cb, g)) == NULL ||
+	    (g->g_connsweep = evtimer_new(e->e_base, egress_connsweep_cb,
+	    g)) == NULL ||
 	    (g->g_multi = curl_multi_init()) == NULL ||
 	    (g->g_share = curl_share_init()) == NULL)
 		goto nomem;
@@ -821,13 +835,13 @@ egress_now_ms(void)
 }
 
 static void
-egress_sweep_arm(struct egress_gen *g, int64_t ms)
+egress_arm_ms(struct event *ev, int64_t ms)
 {
 	struct timeval	 tv;
 
 	tv.tv_sec = ms / 1000;
 	tv.tv_usec = (ms % 1000) * 1000;
-	evtimer_add(g->g_sweep, &tv);
+	evtimer_add(ev, &tv);
 }
 
 /* Handles idle for EGRESS_IDLE_MS (all with all), cleaned up: wiped. */
@@ -848,7 +862,7 @@ egress_idle_drop(struct egress_gen *g, int all)
 	    sizeof(g->g_idle[0]));
 	g->g_nidle -= n;
 	if (g->g_nidle > 0)
-		egress_sweep_arm(g, EGRESS_IDLE_MS - age);
+		egress_arm_ms(g->g_sweep, EGRESS_IDLE_MS - age);
 	else if (g->g_sweep != NULL)
 		evtimer_del(g->g_sweep);
 }
@@ -885,7 +899,7 @@ egress_handle_put(struct egress_gen *g, CURL *h, int reset)
 	g->g_idle[g->g_nidle].i_easy = h;
 	g->g_idle[g->g_nidle].i_since = egress_now_ms();
 	if (g->g_nidle++ == 0)
-		egress_sweep_arm(g, EGRESS_IDLE_MS);
+		egress_arm_ms(g->g_sweep, EGRESS_IDLE_MS);
 }
 
 /*
@@ -2028,7 +2042,8 @@ egress_conn_close(struct egress_conn *n)
 
 	if (n->n_idle) {
 		TAILQ_REMOVE(&g->g_conns, n, n_entry);
-		g->g_nconnidle--;
+		if (--g->g_nconnidle == 0)
+			evtimer_del(g->g_connsweep);
 		TAILQ_REMOVE(&g->g_bykey[n->n_hash & g->g_bykeymask], n,
 		    n_keyq);
 	} else
@@ -2043,6 +2058,30 @@ egress_conn_close(struct egress_conn *n)
 	g->g_busy--;
 	free(n->n_key);
 	free(n);
+}
+
+/*
+ * Connections idle for EGRESS_CONN_IDLE are closed whether or not a call
+ * would have taken them: a keeper that called a thousand origins in a
+ * burst would otherwise hold their sockets, their TLS state and the last
+ * answer in OpenSSL's read buffer until each origin is called again.  The
+ * coldest wait last in g_conns, so the sweep stops at the first one still
+ * young and comes back when that one is due: one timer, pending while
+ * any connection waits and only then.
+ */
+static void
+egress_connsweep_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct egress_gen	*g = arg;
+	struct egress_conn	*n;
+	int64_t			 now = egress_now_ms();
+
+	while ((n = TAILQ_LAST(&g->g_conns, egress_connq)) != NULL &&
+	    now - n->n_since >= g->g_connidle_ms)
+		egress_conn_close(n);
+	if (n != NULL)
+		egress_arm_ms(g->g_connsweep,
+		    n->n_since + g->g_connidle_ms - now);
 }
 
 /*
@@ -2117,7 +2156,7 @@ egress_conn_take(struct egress_call *c, const char *key)
 		if (now == 0)
 			now = egress_now_ms();
 		if (now - n->n_born > EGRESS_CONN_LIFETIME * 1000 ||
-		    now - n->n_since > EGRESS_CONN_IDLE * 1000) {
+		    now - n->n_since >= g->g_connidle_ms) {
 			egress_conn_close(n);
 			continue;
 		}
@@ -2125,7 +2164,8 @@ egress_conn_take(struct egress_call *c, const char *key)
 		TAILQ_INSERT_TAIL(&g->g_busyconns, n, n_entry);
 		TAILQ_REMOVE(q, n, n_keyq);
 		n->n_idle = 0;
-		g->g_nconnidle--;
+		if (--g->g_nconnidle == 0)
+			evtimer_del(g->g_connsweep);
 		n->n_call = c;
 		c->c_conn = n;
 		return n;
@@ -2166,7 +2206,8 @@ egress_conn_release(struct egress_conn *n, int keep)
 	}
 	n->n_since = now;
 	n->n_idle = 1;
-	g->g_nconnidle++;
+	if (g->g_nconnidle++ == 0)
+		egress_arm_ms(g->g_connsweep, g->g_connidle_ms);
 	TAILQ_REMOVE(&g->g_busyconns, n, n_entry);
 	TAILQ_INSERT_HEAD(&g->g_conns, n, n_entry);
 	TAILQ_INSERT_HEAD(&g->g_bykey[n->n_hash & g->g_bykeymask], n, n_keyq);
@@ -2725,6 +2766,8 @@ egress_gen_free(struct egress_gen *g)
 	egress_idle_drop(g, 1);
 	if (g->g_sweep != NULL)
 		event_free(g->g_sweep);
+	if (g->g_connsweep != NULL)
+		event_free(g->g_connsweep);
 	/* Closes the cached connections, through egress_closesocket_cb. */
 	if (g->g_multi != NULL)
 		curl_multi_cleanup(g->g_multi);

@@ -37,6 +37,8 @@ struct egress_conf {
 					   (egress.idle_connections; 0: 1024) */
 	int		 ec_evict_ms;	/* idle this long, one makes room for
 					   another (0: 2000; tests set it) */
+	int		 ec_connidle_ms;/* idle this long, one is closed
+					   (0: 118 s; tests set it) */
 	/*
 	 * 0: the keeper speaks HTTP/1.1 itself (keeper_h1.c) on connections
 	 * libcurl makes; 1: libcurl does all of it.  Calls with a client

@@ -1426,6 +1426,19 @@ origins_round(struct fx *f, int norigins, int reused_below, int line)
 		origin_call(f, i, i < reused_below, line);
 }
 
+/* Host names o0.test ... pinned to the test server (not yet applied). */
+static void
+origins_pin(struct fx *f, char **pins, int n)
+{
+	int	 i;
+
+	for (i = 0; i < n; i++)
+		ck_assert_int_ge(asprintf(&pins[i], "o%d.test:%d:127.0.0.1",
+		    i, f->f_srv.s_port), 0);
+	f->f_conf.ec_resolve = pins;
+	f->f_conf.ec_nresolve = n;
+}
+
 START_TEST(test_direct_conns_origins)
 {
 	struct fx	 f;
@@ -1433,11 +1446,7 @@ START_TEST(test_direct_conns_origins)
 	int		 i;
 
 	fx_setup(&f, "127.0.0.0/8", 1);
-	for (i = 0; i < 24; i++)
-		ck_assert_int_ge(asprintf(&pins[i], "o%d.test:%d:127.0.0.1",
-		    i, f.f_srv.s_port), 0);
-	f.f_conf.ec_resolve = pins;
-	f.f_conf.ec_nresolve = 24;
+	origins_pin(&f, pins, 24);
 	f.f_conf.ec_idle_conns = 8;
 	/* Nothing is stale until the test says so, however slow the run. */
 	f.f_conf.ec_evict_ms = 600000;
@@ -1484,6 +1493,57 @@ START_TEST(test_direct_conns_origins)
 	f.f_conf.ec_nresolve = 0;
 	fx_teardown(&f);
 	for (i = 0; i < 24; i++)
+		free(pins[i]);
+}
+END_TEST
+
+/*
+ * Connections idle past EGRESS_CONN_IDLE (here ec_connidle_ms) are closed
+ * by a timer, not only when a call would take them: the coldest first,
+ * the young ones kept until they are due, and a reload that shortens the
+ * time applies to those already waiting.
+ */
+START_TEST(test_direct_conns_idle_sweep)
+{
+	struct fx	 f;
+	char		*pins[3], err[256];
+	int		 i;
+
+	fx_setup(&f, "127.0.0.0/8", 1);
+	origins_pin(&f, pins, 3);
+	f.f_conf.ec_connidle_ms = 400;
+	ck_assert_int_eq(egress_reconfigure(f.f_eg, &f.f_conf, err,
+	    sizeof(err)), 0);
+	origin_call(&f, 0, 0, __LINE__);
+	origin_call(&f, 1, 0, __LINE__);
+	ck_assert_uint_eq(egress_idle_conns(f.f_eg), 2);
+	loop_for(&f, 250);
+	origin_call(&f, 2, 0, __LINE__);
+	ck_assert_uint_eq(egress_idle_conns(f.f_eg), 3);
+	/* o0 and o1 are due, o2 has waited about 250 ms of its 400. */
+	loop_for(&f, 250);
+	ck_assert_uint_eq(egress_idle_conns(f.f_eg), 1);
+	origin_call(&f, 2, 1, __LINE__);
+	loop_for(&f, 500);
+	ck_assert_uint_eq(egress_idle_conns(f.f_eg), 0);
+	ck_assert_int_eq(f.f_srv.s_accepts, 3);
+
+	/* Shortened by a reload while they wait: swept at the new time. */
+	f.f_conf.ec_connidle_ms = 600000;
+	ck_assert_int_eq(egress_reconfigure(f.f_eg, &f.f_conf, err,
+	    sizeof(err)), 0);
+	origin_call(&f, 0, 0, __LINE__);
+	origin_call(&f, 1, 0, __LINE__);
+	loop_for(&f, 100);
+	ck_assert_uint_eq(egress_idle_conns(f.f_eg), 2);
+	f.f_conf.ec_connidle_ms = 50;
+	ck_assert_int_eq(egress_reconfigure(f.f_eg, &f.f_conf, err,
+	    sizeof(err)), 0);
+	loop_for(&f, 100);
+	ck_assert_uint_eq(egress_idle_conns(f.f_eg), 0);
+	f.f_conf.ec_nresolve = 0;
+	fx_teardown(&f);
+	for (i = 0; i < 3; i++)
 		free(pins[i]);
 }
 END_TEST
@@ -1754,6 +1814,7 @@ check_suite(void)
 	add_common(tc);
 	tcase_add_test(tc, test_direct_conns);
 	tcase_add_test(tc, test_direct_conns_origins);
+	tcase_add_test(tc, test_direct_conns_idle_sweep);
 	tcase_add_test(tc, test_poll_quiet);
 	tcase_add_test(tc, test_conf_errors);
 	tcase_add_test(tc, test_init_env);
