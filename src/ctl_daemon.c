@@ -815,6 +815,8 @@ ctl_status_print(FILE *fp, struct json_object *reply)
 			fprintf(fp, " (%" PRId64 " bytes)", n);
 		if (ctl_int(reply, "redis_connected", &n))
 			fprintf(fp, ", keepers on redis %" PRId64, n);
+		if (ctl_int(reply, "upstream_idle_connections", &n))
+			fprintf(fp, ", upstream connections idle %" PRId64, n);
 		fputc('\n', fp);
 	}
 

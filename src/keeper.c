@@ -647,6 +647,9 @@ keeper_call_done(struct egress_result *er, void *arg)
 	if (er->er_error != EGRESS_OK)
 		metrics_add(k->k_metrics, kc->kc_req.kr_tenant,
 		    kc->kc_req.kr_connector, MF_UPSTREAM_ERRORS, 1);
+	else if (!er->er_reused)
+		metrics_add(k->k_metrics, kc->kc_req.kr_tenant,
+		    kc->kc_req.kr_connector, MF_UPSTREAM_CONNECTS, 1);
 	/* A 401 on a cached token: once more with a new one (§9). */
 	if (er->er_error == EGRESS_OK && (r = kauth_retry(k->k_auth,
 	    kc->kc_auth, er->er_status)) != 0) {
@@ -1228,6 +1231,17 @@ keeper_paths(const struct snapshot *sn)
 	return paths;
 }
 
+/* Before each push: the connections egress keeps (its timer closes some). */
+static void
+keeper_metrics_refresh(struct metrics *m, void *arg)
+{
+	struct keeper	*k = arg;
+
+	if (k->k_egress != NULL)
+		metrics_global_set(m, MG_UPSTREAM_IDLE,
+		    (uint64_t)egress_idle_conns(k->k_egress));
+}
+
 int
 keeper_main(const struct proc_opts *po, int slot)
 {
@@ -1279,6 +1293,7 @@ keeper_main(const struct proc_opts *po, int slot)
 	if ((k.k_metrics = proc_metrics_start(k.k_base, k.k_parent)) == NULL ||
 	    (k.k_limits = klimits_new(k.k_base, k.k_metrics)) == NULL)
 		fatalx("out of memory");
+	proc_metrics_refresh(keeper_metrics_refresh, &k);
 	if (keeper_gen_add(&k, sn) == -1 || (k.k_tests = ktests_new()) == NULL)
 		fatalx("out of memory");
 	paths = keeper_paths(sn);

@@ -45,6 +45,9 @@ static const struct {
 	    "timeout, policy)." },
 	[MF_UPSTREAM_RETRIES] = { "widgetd_upstream_retries_total",
 	    "Upstream requests that were retries." },
+	[MF_UPSTREAM_CONNECTS] = { "widgetd_upstream_new_connections_total",
+	    "Upstream requests answered over a connection opened for them "
+	    "(none kept from an earlier call could carry them)." },
 	[MF_TOKEN_FETCHES] = { "widgetd_token_fetches_total",
 	    "OAuth token requests." },
 	[MF_TOKEN_FAILURES] = { "widgetd_token_fetch_failures_total",
@@ -88,6 +91,8 @@ static const struct {
 	[MG_REDIS_ERRORS] = { "widgetd_redis_errors_total",
 	    "Redis commands that failed (the local limit applied instead).",
 	    0 },
+	[MG_UPSTREAM_IDLE] = { "widgetd_upstream_idle_connections",
+	    "Upstream connections the keepers keep open between calls.", 1 },
 };
 
 int

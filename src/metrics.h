@@ -42,6 +42,7 @@ enum metrics_field {
 	MF_UPSTREAM_REQUESTS,	/* keeper: attempts sent upstream */
 	MF_UPSTREAM_ERRORS,	/* keeper: attempts without an HTTP answer */
 	MF_UPSTREAM_RETRIES,	/* keeper: attempts after the first */
+	MF_UPSTREAM_CONNECTS,	/* keeper: answered over a new connection */
 	MF_TOKEN_FETCHES,	/* keeper: OAuth token requests */
 	MF_TOKEN_FAILURES,	/* keeper: of them, failed */
 	MF_REDACTIONS,		/* keeper: secret-derived strings replaced */
@@ -61,6 +62,7 @@ enum metrics_global {
 	MG_KEEPER_INFLIGHT,	/* keeper: calls being served, gauge */
 	MG_REDIS_UP,		/* keeper: 1 connected to redis, gauge */
 	MG_REDIS_ERRORS,	/* keeper: failed redis commands, counter */
+	MG_UPSTREAM_IDLE,	/* keeper: upstream connections kept, gauge */
 	MG__COUNT
 };
 int		 metrics_global_is_gauge(enum metrics_global);

@@ -2255,6 +2255,7 @@ parent_status_metrics(struct parent *p, struct pwait *pw)
 		{ "cache_misses", MF_CACHE_MISSES },
 		{ "upstream_requests", MF_UPSTREAM_REQUESTS },
 		{ "upstream_retries", MF_UPSTREAM_RETRIES },
+		{ "upstream_new_connections", MF_UPSTREAM_CONNECTS },
 		{ "limit_client", MF_LIMIT_CLIENT },
 		{ "limit_rate", MF_LIMIT_RATE },
 		{ "limit_concurrency", MF_LIMIT_CONCURRENCY },
@@ -2279,6 +2280,8 @@ parent_status_metrics(struct parent *p, struct pwait *pw)
 	    json_object_new_int64((int64_t)sum->m_globals[MG_CACHE_ENTRIES]));
 	json_object_object_add(pw->pw_reply, "redis_connected",
 	    json_object_new_int64((int64_t)sum->m_globals[MG_REDIS_UP]));
+	json_object_object_add(pw->pw_reply, "upstream_idle_connections",
+	    json_object_new_int64((int64_t)sum->m_globals[MG_UPSTREAM_IDLE]));
 	for (i = 0; pw->pw_rows != NULL && i < sum->m_nrows; i++) {
 		r = &sum->m_rows[i];
 		if (strcmp(r->mr_connector, "-") == 0)

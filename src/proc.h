@@ -124,5 +124,8 @@ struct event_base;
 struct metrics;
 struct metrics	*proc_metrics_start(struct event_base *, struct chan *);
 void		 proc_metrics_flush(void);
+/* fn(arg) sets the gauges nobody counts as they change, before each push. */
+void		 proc_metrics_refresh(void (*)(struct metrics *, void *),
+		    void *);
 
 #endif

@@ -5,6 +5,9 @@
  * timer sends the table to the parent (MSG_METRICS) once a second when it
  * changed, and proc_metrics_flush sends it at once before a child exits,
  * so the parent's totals lose at most a second of a child that crashes.
+ * A gauge that changes where nothing counts (the keeper's idle upstream
+ * connections, closed by a timer) is read by a refresh function just
+ * before each push.
  */
 #include "build.h"
 
@@ -24,14 +27,28 @@ static struct {
 	struct chan	*pm_chan;
 	struct metrics	*pm_metrics;
 	struct event	*pm_ev;
+	void		(*pm_refresh)(struct metrics *, void *);
+	void		*pm_refresh_arg;
 } proc_metrics;
+
+void
+proc_metrics_refresh(void (*fn)(struct metrics *, void *), void *arg)
+{
+	proc_metrics.pm_refresh = fn;
+	proc_metrics.pm_refresh_arg = arg;
+}
 
 void
 proc_metrics_flush(void)
 {
 	struct ipc_buf	 b;
 
-	if (proc_metrics.pm_metrics == NULL || !proc_metrics.pm_metrics->m_dirty)
+	if (proc_metrics.pm_metrics == NULL)
+		return;
+	if (proc_metrics.pm_refresh != NULL)
+		proc_metrics.pm_refresh(proc_metrics.pm_metrics,
+		    proc_metrics.pm_refresh_arg);
+	if (!proc_metrics.pm_metrics->m_dirty)
 		return;
 	if (metrics_encode(proc_metrics.pm_metrics, &b) == 0 &&
 	    chan_send(proc_metrics.pm_chan, MSG_METRICS, 0, b.b_data, b.b_len,

@@ -24,6 +24,7 @@ up.route("/boom", lambda req: (500, {}, b'{"error":"boom"}'))
 up.route("/cached", lambda req: (200, {"Content-Type": "application/json",
                                        "Cache-Control": "max-age=600"},
                                  b'{"n":1}'))
+up.route("/close", lambda req: (200, {"Connection": "close"}, b'{"n":2}'))
 up.route("/token", lambda req: (200, {"Content-Type": "application/json"},
                                 b'{"access_token":"t0k","expires_in":3600}'))
 mport = free_port()
@@ -36,6 +37,8 @@ d.connectors(
      "url": up.url("/boom")},
     {"name": "cached", "permalink": "cached", "method": "GET",
      "url": up.url("/cached")},
+    {"name": "closer", "permalink": "closer", "method": "GET",
+     "url": up.url("/close")},
     {"name": "oauth", "permalink": "oauth", "method": "GET",
      "url": up.url("/api"),
      "authentication": {"type": "oauth_client_credentials", "config": {
@@ -92,6 +95,15 @@ try:
           "2 unknown/404, 2 oauth/200, 10 upstream requests")
     check(value(s, "widgetd_upstream_requests_total", tenant="test",
                 connector="boom") == 3, "3 upstream requests of boom")
+    # One after the other, the calls (and the token's) share the one
+    # connection the first call opened, which then waits for the next.
+    conns = [(dict(ls)["connector"], v) for (n, ls), v in s.items()
+             if n == "widgetd_upstream_new_connections_total" and v]
+    check(conns == [("ok", 1)] and len(up.connections) == 1,
+          "one new upstream connection, ok's (%r; the upstream saw %d)" %
+          (conns, len(up.connections)))
+    check(value(s, "widgetd_upstream_idle_connections") == 1,
+          "one idle upstream connection")
     # The histogram: cumulative buckets, +Inf equals _count equals traffic.
     buckets = sorted(((float(dict(ls)["le"]), v) for (n, ls), v in s.items()
                       if n == "widgetd_upstream_duration_seconds_bucket" and
@@ -138,9 +150,37 @@ try:
         text, re.M), "status: queue and cache: %s" % text)
     check(re.search(r"^test\s+ok\s+connector\s+5\s+0\s+0\s+0\s+5\s+0\s+0\s+"
                     r"200:5$", text, re.M), "status: ok's row: %s" % text)
+    check(re.search(r"^keeper queue .*, upstream connections idle 1$",
+                    text, re.M), "status: idle connections: %s" % text)
     js = json.loads(d.widgetctl("status", "--json").stdout)
     check(js.get("keeper_queue") == 0 and "cache_bytes" in js,
           "status --json has the queue and the cache size")
+
+    # An upstream that closes after each answer: the first call takes the
+    # connection that waited, the next two open one each (counted for
+    # closer), and none is left waiting.
+    for _ in range(3):
+        st, _, _ = d.call("GET", "/widget-service/connectors/closer/execute")
+        check(st == 200, "closer: %d" % st)
+
+    def closer_counted():
+        s = scrape()
+        return s if value(s, "widgetd_upstream_new_connections_total",
+                          tenant="test", connector="closer") == 2 else None
+    s = wait_for(closer_counted, 15)
+    check(s and value(s, "widgetd_upstream_new_connections_total",
+                      tenant="test", connector="ok") == 1 and
+          value(s, "widgetd_upstream_idle_connections") == 0 and
+          len(up.connections) == 3,
+          "2 new connections for closer, none idle (upstream saw %d)"
+          % len(up.connections))
+    js = json.loads(d.widgetctl("status", "--json").stdout)
+    rows = [c for c in js.get("connectors", [])
+            if c.get("permalink") == "closer"]
+    check(js.get("upstream_idle_connections") == 0 and rows and
+          rows[0].get("upstream_new_connections") == 2,
+          "status --json: idle connections and new ones per connector (%r)"
+          % rows)
 
     # The response cache: 6 calls over 2 workers, each worker's first a
     # miss, the rest hits; the entries' gauge counts both workers'.
