@@ -69,8 +69,12 @@ control_http_parse(const char *buf, size_t len, size_t body_max,
 		*msg = "request header too large";
 		return -1;
 	}
-	/* METHOD SP target SP HTTP/1.x */
-	eol = strstr(buf, "\r\n");
+	/*
+	 * METHOD SP target SP HTTP/1.x.  buf is the connection's bytes, not
+	 * a string: every search is bounded by the head, whose last line
+	 * ends at end.
+	 */
+	eol = memmem(buf, hlen, "\r\n", 2);
 	if ((sp1 = memchr(buf, ' ', eol - buf)) == NULL ||
 	    (sp2 = memchr(sp1 + 1, ' ', eol - sp1 - 1)) == NULL ||
 	    (size_t)(sp1 - buf) >= sizeof(method) ||
@@ -90,7 +94,7 @@ control_http_parse(const char *buf, size_t len, size_t body_max,
 	memcpy(path, sp1 + 1, n);
 	path[n] = '\0';
 	for (line = eol + 2; line < end; line = eol + 2) {
-		eol = strstr(line, "\r\n");
+		eol = memmem(line, (size_t)(end + 2 - line), "\r\n", 2);
 		if (*line == ' ' || *line == '\t')
 			return -1;	/* obs-fold */
 		if ((v = control_http_field(line, "Content-Length")) != NULL) {

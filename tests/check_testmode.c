@@ -8,6 +8,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+
+#include <sys/mman.h>
 
 #include <json-c/json.h>
 
@@ -251,6 +254,41 @@ START_TEST(http_parse)
 }
 END_TEST
 
+/*
+ * The parser gets the connection's bytes as they came, with no NUL after
+ * them: placed against an unmapped page, a search that read on to a NUL
+ * (strstr: the sanitizers' check of it does) would fault.  Found by
+ * fuzz_control_http under ASan.
+ */
+START_TEST(http_parse_unterminated)
+{
+	static const char	 req[] = "POST /widget-service/admin/connectors/"
+	    "test HTTP/1.1\r\nContent-Length: 2\r\nX: y\r\n\r\n{}";
+	struct json_object	*o = NULL;
+	const char		*msg;
+	long			 pg = sysconf(_SC_PAGESIZE);
+	char			*m, *p;
+	size_t			 len = sizeof(req) - 1, cut;
+	int			 status;
+
+	m = mmap(NULL, 2 * pg, PROT_READ | PROT_WRITE, MAP_PRIVATE |
+	    MAP_ANONYMOUS, -1, 0);
+	ck_assert_ptr_ne(m, MAP_FAILED);
+	ck_assert_int_eq(mprotect(m + pg, pg, PROT_NONE), 0);
+	/* Whole, then cut short at every byte: incomplete, never a fault. */
+	for (cut = len; cut > 0; cut--) {
+		p = m + pg - cut;
+		memcpy(p, req, cut);
+		ck_assert_int_eq(control_http_parse(p, cut, 1000, &o, &status,
+		    &msg), cut == len ? 1 : 0);
+		ck_assert(cut == len ? o != NULL : o == NULL);
+		json_object_put(o);
+		o = NULL;
+	}
+	ck_assert_int_eq(munmap(m, 2 * pg), 0);
+}
+END_TEST
+
 static char *
 reply_of(const char *json, size_t *len)
 {
@@ -304,6 +342,7 @@ check_suite(void)
 	tcase_add_test(tc, def_and_done);
 	tcase_add_test(tc, res_round_trip);
 	tcase_add_test(tc, http_parse);
+	tcase_add_test(tc, http_parse_unterminated);
 	tcase_add_test(tc, http_reply);
 	suite_add_tcase(s, tc);
 	return s;
