@@ -128,9 +128,14 @@ log_child_line(char *buf, size_t size, const char *origin, const char *line)
 	cap = size - 1 - 16;
 	if (cap > start + LOG_CHILD_MAX)
 		cap = start + LOG_CHILD_MAX;
-	quote = log_looks_like_origin(line);
-	if (quote && o < cap)
+	/* An origin that leaves no room (none does): the origin alone. */
+	if (start + 2 > cap)
+		return o;
+	/* Quotes count in the cap: the closing one's place is kept. */
+	if ((quote = log_looks_like_origin(line)) != 0) {
 		buf[o++] = '"';
+		cap--;
+	}
 	for (; *p != '\0'; p++) {
 		/*
 		 * C0 controls and DEL (newlines, terminal escapes), and the

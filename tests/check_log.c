@@ -81,6 +81,18 @@ START_TEST(test_length_cap)
 	ck_assert_uint_le(n, strlen("worker 0: ") + LOG_CHILD_MAX +
 	    strlen(" [cut]"));
 	ck_assert_str_eq(buf + n - 10, "\\x0a [cut]");
+	/*
+	 * Quoted (it starts like an origin): the quotes count in the cap,
+	 * and the closing one is never lost to the cut.  Found by
+	 * fuzz_logline.
+	 */
+	memset(in, 'x', sizeof(in) - 1);
+	memcpy(in, "keeper 0: ", 10);
+	n = log_child_line(buf, sizeof(buf), "worker 0", in);
+	ck_assert_uint_eq(n, strlen("worker 0: ") + LOG_CHILD_MAX +
+	    strlen(" [cut]"));
+	ck_assert_str_eq(buf + n - 8, "x\" [cut]");
+	ck_assert_int_eq(buf[strlen("worker 0: ")], '"');
 	/* A buffer too small for anything gets an empty string. */
 	ck_assert_uint_eq(log_child_line(buf, 8, "worker 0", "x"), 0);
 	ck_assert_str_eq(buf, "");
