@@ -70,6 +70,31 @@ struct kredis {
 
 static void	kredis_connect(struct kredis *);
 
+/* Every reply is a two-element array (or an error): more is refused. */
+static redisReplyObjectFunctions	 kredis_objfn;
+static void *(*kredis_array_fn)(const redisReadTask *, int);
+
+static void *
+kredis_create_array(const redisReadTask *t, int elements)
+{
+	if (elements < 0 || elements > KREDIS_MAX_ELEMENTS)
+		return NULL;	/* hiredis: out of memory, a reader error */
+	return kredis_array_fn(t, elements);
+}
+
+void
+kredis_reader_bound(struct redisReader *rd)
+{
+	if (rd == NULL || rd->fn == NULL || rd->fn == &kredis_objfn)
+		return;
+	if (kredis_array_fn == NULL) {
+		kredis_objfn = *rd->fn;
+		kredis_array_fn = kredis_objfn.createArray;
+		kredis_objfn.createArray = kredis_create_array;
+	}
+	rd->fn = &kredis_objfn;
+}
+
 int
 kredis_reply_parse(const struct redisReply *rp, enum kredis_result *res,
     int64_t *wait)
@@ -173,6 +198,7 @@ kredis_connect(struct kredis *r)
 		return;
 	}
 	ac->data = r;
+	kredis_reader_bound(ac->c.reader);
 	if (redisLibeventAttach(ac, r->r_base) != REDIS_OK ||
 	    redisAsyncSetConnectCallback(ac, kredis_connect_cb) != REDIS_OK ||
 	    redisAsyncSetDisconnectCallback(ac, kredis_disconnect_cb) !=

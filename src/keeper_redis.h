@@ -46,6 +46,15 @@ void		 kredis_cancel(struct kredis_req *);
  * The script's reply: an array of two integers, reserved (0 or 1) and
  * the wait in µs (0 to 10^12).  0, or -1 when it is anything else.
  */
+/*
+ * Bound what reader allocates for an array reply to KREDIS_MAX_ELEMENTS
+ * elements: hiredis 0.14 callocs an array header's count at once, so a
+ * server's "*999999999" asked for 8 GB.  Such a reply is a protocol error
+ * (the connection drops and the local rate applies until it is back).
+ */
+#define KREDIS_MAX_ELEMENTS	16
+struct redisReader;
+void		 kredis_reader_bound(struct redisReader *);
 int		 kredis_reply_parse(const struct redisReply *,
 		    enum kredis_result *, int64_t *wait);
 

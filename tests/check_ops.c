@@ -605,6 +605,7 @@ reply_of(const char *resp, enum kredis_result *res, int64_t *wait)
 	int		 r = -2;
 
 	ck_assert_ptr_nonnull(rd = redisReaderCreate());
+	kredis_reader_bound(rd);	/* as the keeper's connection */
 	redisReaderFeed(rd, resp, strlen(resp));
 	if (redisReaderGetReply(rd, &reply) == REDIS_OK && reply != NULL) {
 		r = kredis_reply_parse(reply, res, wait);
@@ -631,6 +632,38 @@ START_TEST(redis_reply)
 	ck_assert_int_eq(reply_of("*2\r\n$1\r\n1\r\n:0\r\n", &res, &w), -1);
 	ck_assert_int_eq(reply_of("*-1\r\n", &res, &w), -1);
 	ck_assert_int_eq(reply_of(":1\r\n", &res, &w), -1);
+}
+END_TEST
+
+/* What hiredis's reader says of a stream: REDIS_OK (reply or not yet). */
+static int
+reader_status(const char *resp)
+{
+	redisReader	*rd;
+	void		*reply = NULL;
+	int		 r;
+
+	ck_assert_ptr_nonnull(rd = redisReaderCreate());
+	kredis_reader_bound(rd);
+	redisReaderFeed(rd, resp, strlen(resp));
+	r = redisReaderGetReply(rd, &reply);
+	if (reply != NULL)
+		freeReplyObject(reply);
+	redisReaderFree(rd);
+	return r;
+}
+
+/*
+ * An array header asks for its count at once (hiredis 0.14 callocs it):
+ * past KREDIS_MAX_ELEMENTS it is a reader error, never an allocation.
+ * Found by fuzz_redis ("*999999999": 8 GB).
+ */
+START_TEST(redis_reply_bounded)
+{
+	ck_assert_int_eq(reader_status("*999999999\r\n"), REDIS_ERR);
+	ck_assert_int_eq(reader_status("*2\r\n*17\r\n"), REDIS_ERR);
+	ck_assert_int_eq(reader_status("*16\r\n"), REDIS_OK);
+	ck_assert_int_eq(reader_status("*2\r\n:1\r\n:0\r\n"), REDIS_OK);
 }
 END_TEST
 
@@ -692,6 +725,7 @@ check_suite(void)
 	tcase_add_test(tc, metrics_decode_refuses);
 	tcase_add_test(tc, metrics_text);
 	tcase_add_test(tc, redis_reply);
+	tcase_add_test(tc, redis_reply_bounded);
 	tcase_add_test(tc, access_forms);
 	suite_add_tcase(s, tc);
 	return s;
