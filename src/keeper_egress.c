@@ -48,7 +48,13 @@
  * those, called or not: egress_connsweep_cb); one that stirs while
  * idle, or whose answer had bytes after it, is closed; a reused one that
  * dies before any byte of the answer came carries the request again on a
- * new connection, once, as libcurl does.  Such a connection's handle holds
+ * new connection, once, as libcurl does.  libcurl still holds each one in
+ * its connection cache, where it looks idle since it was made; it prunes
+ * that cache whenever it connects, so these handles set no age and
+ * keeper_poll.c tells it the socket has nothing to read (a pending answer
+ * would count as a dead connection).  Should libcurl close one anyway,
+ * egress_closesocket_cb cuts it off from its number and egress_lost_cb
+ * ends it from the loop.  Such a connection's handle holds
  * only scheme, host and port; the request buffer is wiped when the call
  * ends, the receive buffer after each read, zlib's window when freed.
  * Calls with a client certificate (libcurl keys connection reuse by it),
@@ -100,6 +106,7 @@
 #include <netdb.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -130,6 +137,7 @@
 #define EGRESS_HEADER_BYTES	65536	/* response header bytes, default */
 #define EGRESS_MAXCONNECTS	1024	/* idle connections per generation,
 					   unless egress.idle_connections */
+#define EGRESS_MAXBUSY		8192	/* and busy: libcurl caches both */
 #define EGRESS_CONN_LIFETIME	300	/* seconds a connection is reused */
 #define EGRESS_EVICT_MS		2000	/* idle this long, it makes room */
 #define EGRESS_CA_MAX		(16 * 1024 * 1024)
@@ -199,6 +207,7 @@ struct egress_conn {
 	int			 n_used;	/* carried a call before */
 	int			 n_idle;	/* counted in g_nconnidle */
 	int			 n_plain;	/* http: the keeper's own send/recv */
+	int			 n_lost;	/* libcurl closed it (n_fd -1) */
 	char			 n_ip[48];
 	int			 n_port;
 	char			 n_errbuf[CURL_ERROR_SIZE];
@@ -242,6 +251,7 @@ struct egress_gen {
 	int64_t			 g_evict_ms;	/* EGRESS_EVICT_MS */
 	int64_t			 g_connidle_ms;	/* EGRESS_CONN_IDLE, in ms */
 	struct event		*g_connsweep;	/* closes those idle past it */
+	struct event		*g_lost;	/* ends what libcurl closed */
 	/*
 	 * The idle ones again, by a hash of their key, warmest first: a
 	 * keeper calling a thousand origins finds its connection without
@@ -535,6 +545,8 @@ egress_timer_event_cb(evutil_socket_t, short, void *);
 static void
 egress_sweep_cb(evutil_socket_t, short, void *);
 static void	 egress_connsweep_cb(evutil_socket_t, short, void *);
+static void	 egress_lost_cb(evutil_socket_t, short, void *);
+static void	 egress_direct_end(struct egress_call *, int);
 static void	 egress_arm_ms(struct event *, int64_t);
 static void
 egress_conn_event(struct egress_conn *, short);
@@ -564,7 +576,9 @@ static void
 egress_sock_unwatch(struct egress_sock *so)
 {
 	if (so->s_reg != 0) {
-		keeper_poll_quiet(event_get_fd(so->s_ev), 0);
+		/* An owned socket stays quiet to libcurl until it is closed. */
+		if (so->s_dconn == NULL)
+			keeper_poll_quiet(event_get_fd(so->s_ev), 0);
 		event_del(so->s_ev);
 	}
 	so->s_reg = 0;
@@ -626,10 +640,24 @@ egress_closesocket_cb(void *arg, curl_socket_t s)
 {
 	struct egress_gen	*g = arg;
 
+	struct egress_conn	*n;
+
 	/* One connection died or was dropped: others may have too. */
 	keeper_poll_trust(0);
 	keeper_poll_quiet(s, 0);
 	if (s >= 0 && (size_t)s < g->g_nsocks) {
+		/*
+		 * One of the keeper's own, closed by libcurl's cache (which
+		 * sees it idle): never used again, not even its number, and
+		 * ended from the loop (egress_lost_cb), not from inside
+		 * libcurl.  What keeper_poll.c and egress_conn_new set should
+		 * leave libcurl no reason to.
+		 */
+		if ((n = g->g_socks[s].s_dconn) != NULL) {
+			n->n_fd = -1;
+			n->n_lost = 1;
+			event_active(g->g_lost, EV_TIMEOUT, 0);
+		}
 		egress_sock_unwatch(&g->g_socks[s]);
 		g->g_socks[s].s_want = 0;
 		g->g_socks[s].s_conn = 0;
@@ -761,6 +789,7 @@ egress_gen_new(struct egress *e, const struct egress_conf *conf, char *err,
 	if ((g->g_timer = evtimer_new(e->e_base, egress_timer_event_cb,
 	    g)) == NULL ||
 	    (g->g_sweep = evtimer_new(e->e_base, egress_sweep_cb, g)) == NULL ||
+	    (g->g_lost = evtimer_new(e->e_base, egress_lost_cb, g)) == NULL ||
 	    (g->g_connsweep = evtimer_new(e->e_base, egress_connsweep_cb,
 	    g)) == NULL ||
 	    (g->g_multi = curl_multi_init()) == NULL ||
@@ -773,7 +802,7 @@ egress_gen_new(struct egress *e, const struct egress_conf *conf, char *err,
 	    egress_timer_cb) != CURLM_OK ||
 	    curl_multi_setopt(g->g_multi, CURLMOPT_TIMERDATA, g) != CURLM_OK ||
 	    curl_multi_setopt(g->g_multi, CURLMOPT_MAXCONNECTS,
-	    (long)g->g_maxidle) != CURLM_OK ||
+	    (long)(g->g_maxidle + EGRESS_MAXBUSY)) != CURLM_OK ||
 	    curl_multi_setopt(g->g_multi, CURLMOPT_PIPELINING,
 	    (long)CURLPIPE_NOTHING) != CURLM_OK ||
 	    curl_share_setopt(g->g_share, CURLSHOPT_SHARE,
@@ -2085,6 +2114,35 @@ egress_connsweep_cb(evutil_socket_t fd, short what, void *arg)
 }
 
 /*
+ * Connections libcurl closed under the keeper (egress_closesocket_cb): an
+ * idle one goes, a busy one's call fails at once rather than waiting out
+ * its window for an answer that can no longer come.  It is not retried:
+ * its request was sent, and the upstream may have acted on it.
+ */
+static void
+egress_lost_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct egress_gen	*g = arg;
+	struct egress_conn	*n, *next;
+	struct egress_call	*c;
+
+	for (n = TAILQ_FIRST(&g->g_conns); n != NULL; n = next) {
+		next = TAILQ_NEXT(n, n_entry);
+		if (n->n_lost)
+			egress_conn_close(n);
+	}
+	for (n = TAILQ_FIRST(&g->g_busyconns); n != NULL; n = next) {
+		next = TAILQ_NEXT(n, n_entry);
+		if (!n->n_lost || (c = n->n_call) == NULL)
+			continue;
+		egress_fail(c, EGRESS_EPROTO, "upstream %.100s: connection "
+		    "closed by the connection cache", c->c_res.er_host);
+		egress_direct_end(c, 0);
+	}
+	egress_gen_maybe_free(g);
+}
+
+/*
  * A connection for a call to key (scheme, host and port): libcurl
  * resolves, applies the policy (egress_opensocket_cb, egress_prereq_cb)
  * and does TLS; egress_direct_connected goes on from there.
@@ -2115,6 +2173,14 @@ egress_conn_new(struct egress_call *c, const char *key)
 	SET(CURLOPT_CONNECT_ONLY, 1L);
 	/* Never one of libcurl's cached connections: a new one, ours. */
 	SET(CURLOPT_FRESH_CONNECT, 1L);
+	/*
+	 * Making this connection, libcurl prunes its cache by this
+	 * handle's ages, and the keeper's own connections sit there looking
+	 * idle since they were made: the pool keeps its own times
+	 * (EGRESS_CONN_IDLE, EGRESS_CONN_LIFETIME), libcurl none.
+	 */
+	SET(CURLOPT_MAXAGE_CONN, (long)INT_MAX);
+	SET(CURLOPT_MAXLIFETIME_CONN, 0L);
 	SET(CURLOPT_URL, key);
 	SET(CURLOPT_PRIVATE, c);
 	SET(CURLOPT_ERRORBUFFER, n->n_errbuf);
@@ -2153,6 +2219,10 @@ egress_conn_take(struct egress_call *c, const char *key)
 		next = TAILQ_NEXT(n, n_keyq);
 		if (n->n_hash != h || strcmp(n->n_key, key) != 0)
 			continue;
+		if (n->n_lost) {
+			egress_conn_close(n);
+			continue;
+		}
 		if (now == 0)
 			now = egress_now_ms();
 		if (now - n->n_born > EGRESS_CONN_LIFETIME * 1000 ||
@@ -2477,6 +2547,7 @@ egress_direct_connected(struct egress_call *c, CURLcode code)
 	n->n_fd = fd;
 	n->n_plain = !c->c_https;
 	g->g_socks[fd].s_dconn = n;
+	keeper_poll_quiet(fd, KEEPER_POLL_OWNED);
 	if (egress_direct_send(c, &code) == -1) {
 		egress_fail(c, EGRESS_EPROTO, "upstream %.100s: %s",
 		    c->c_res.er_host, curl_easy_strerror(code));
@@ -2768,6 +2839,8 @@ egress_gen_free(struct egress_gen *g)
 		event_free(g->g_sweep);
 	if (g->g_connsweep != NULL)
 		event_free(g->g_connsweep);
+	if (g->g_lost != NULL)
+		event_free(g->g_lost);
 	/* Closes the cached connections, through egress_closesocket_cb. */
 	if (g->g_multi != NULL)
 		curl_multi_cleanup(g->g_multi);
@@ -2828,7 +2901,7 @@ egress_reconfigure(struct egress *e, const struct egress_conf *conf,
 		g->g_curl_http = conf->ec_curl_http;
 		if (egress_idle_limit(g, conf) == -1 ||
 		    curl_multi_setopt(g->g_multi, CURLMOPT_MAXCONNECTS,
-		    (long)g->g_maxidle) != CURLM_OK) {
+		    (long)(g->g_maxidle + EGRESS_MAXBUSY)) != CURLM_OK) {
 			snprintf(err, errlen, "out of memory");
 			return -1;
 		}

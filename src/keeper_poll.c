@@ -32,6 +32,16 @@
  *  - after the request is written, an answer that came already is read
  *    when the loop next reports the socket, which it does (level-triggered)
  *    at once.
+ *
+ * A connection the keeper speaks HTTP on itself (keeper_egress.c's direct
+ * connections) is "owned": libcurl made it and keeps it in its connection
+ * cache, where it looks idle, so each time libcurl makes a new connection
+ * (at most once a second) it checks it for liveness, and a socket with
+ * input pending counts as dead and is closed.  But that input is the
+ * answer to the call the keeper is making on it.  For an owned socket the
+ * answer is "nothing to read" whatever the trust: the keeper reads it and
+ * knows when it dies.
+ *
  * Any other poll — other sockets, other events, a timeout, several fds,
  * other processes of this executable — goes to the C library's.
  *
@@ -76,7 +86,7 @@ keeper_poll_quiet(int fd, int on)
 		kp_quiet = nq;
 		kp_nquiet = n;
 	}
-	kp_quiet[fd] = on != 0;
+	kp_quiet[fd] = on == KEEPER_POLL_OWNED ? KEEPER_POLL_OWNED : on != 0;
 	return 0;
 }
 
@@ -101,8 +111,9 @@ keeper_poll_entry(struct pollfd *fds, nfds_t nfds, int timeout)
 	static keeper_poll_fn	 libc_poll;
 	keeper_poll_fn		 fn;
 
-	if (nfds == 1 && timeout == 0 && kp_trust && fds[0].fd >= 0 &&
+	if (nfds == 1 && timeout == 0 && fds[0].fd >= 0 &&
 	    (size_t)fds[0].fd < kp_nquiet && kp_quiet[fds[0].fd] &&
+	    (kp_trust || kp_quiet[fds[0].fd] == KEEPER_POLL_OWNED) &&
 	    (fds[0].events & (POLLOUT | POLLWRNORM | POLLWRBAND)) == 0) {
 		fds[0].revents = 0;
 		return 0;

@@ -6,6 +6,7 @@
 #ifndef KEEPER_POLL_H
 #define KEEPER_POLL_H
 
+#define KEEPER_POLL_OWNED	2	/* keeper_poll_quiet: always quiet */
 int	keeper_poll_quiet(int, int);
 void	keeper_poll_trust(int);
 
