@@ -639,7 +639,6 @@ static int
 egress_closesocket_cb(void *arg, curl_socket_t s)
 {
 	struct egress_gen	*g = arg;
-
 	struct egress_conn	*n;
 
 	/* One connection died or was dropped: others may have too. */
@@ -2131,10 +2130,15 @@ egress_lost_cb(evutil_socket_t fd, short what, void *arg)
 		if (n->n_lost)
 			egress_conn_close(n);
 	}
-	for (n = TAILQ_FIRST(&g->g_busyconns); n != NULL; n = next) {
-		next = TAILQ_NEXT(n, n_entry);
-		if (!n->n_lost || (c = n->n_call) == NULL)
-			continue;
+	/* Each end hands a result over, whose taker may start or cancel
+	 * calls: the walk starts again after each. */
+	for (;;) {
+		TAILQ_FOREACH(n, &g->g_busyconns, n_entry)
+			if (n->n_lost && n->n_call != NULL)
+				break;
+		if (n == NULL)
+			break;
+		c = n->n_call;
 		egress_fail(c, EGRESS_EPROTO, "upstream %.100s: connection "
 		    "closed by the connection cache", c->c_res.er_host);
 		egress_direct_end(c, 0);
