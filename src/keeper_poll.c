@@ -59,6 +59,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sys/socket.h>
+
 #include "keeper_poll.h"
 
 typedef int	(*keeper_poll_fn)(struct pollfd *, nfds_t, int);
@@ -130,3 +132,37 @@ keeper_poll_entry(struct pollfd *fds, nfds_t nfds, int timeout)
 
 int	poll(struct pollfd *, nfds_t, int)
 	    __attribute__((alias("keeper_poll_entry")));
+
+/*
+ * recv(2), for one caller: OpenSSL connections' liveness check in
+ * libcurl (ossl_check_cxn) peeks one byte before it asks poll, and a byte
+ * there (the answer to the keeper's call) makes the connection "dead" as
+ * surely as a readable poll.  For an owned socket a one-byte MSG_PEEK
+ * says "would block" (libcurl: status unknown, so it asks poll, above).
+ * Everything else is the C library's.
+ */
+typedef ssize_t	(*keeper_recv_fn)(int, void *, size_t, int);
+
+static ssize_t
+keeper_recv_entry(int fd, void *buf, size_t len, int flags)
+{
+	static keeper_recv_fn	 libc_recv;
+	keeper_recv_fn		 fn;
+
+	if (flags == MSG_PEEK && len == 1 && fd >= 0 &&
+	    (size_t)fd < kp_nquiet && kp_quiet[fd] == KEEPER_POLL_OWNED) {
+		errno = EAGAIN;
+		return -1;
+	}
+	if ((fn = __atomic_load_n(&libc_recv, __ATOMIC_RELAXED)) == NULL) {
+		if ((fn = (keeper_recv_fn)dlsym(RTLD_NEXT, "recv")) == NULL) {
+			errno = ENOSYS;
+			return -1;
+		}
+		__atomic_store_n(&libc_recv, fn, __ATOMIC_RELAXED);
+	}
+	return fn(fd, buf, len, flags);
+}
+
+ssize_t	recv(int, void *, size_t, int)
+	    __attribute__((alias("keeper_recv_entry")));

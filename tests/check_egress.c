@@ -645,6 +645,7 @@ START_TEST(test_poll_quiet)
 {
 	struct pollfd	 p[2];
 	int		 sv[2];
+	char		 c;
 
 	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
 	ck_assert_int_eq(write(sv[1], "x", 1), 1);
@@ -678,6 +679,15 @@ START_TEST(test_poll_quiet)
 	ck_assert_int_eq(poll(p, 1, 1), 1);
 	ck_assert_int_eq(keeper_poll_quiet(sv[0], 0), 0);
 	ck_assert_int_eq(poll(p, 1, 0), 1);
+	/* And to OpenSSL's one-byte peek, only that. */
+	ck_assert_int_eq(recv(sv[0], &c, 1, MSG_PEEK), 1);
+	ck_assert_int_eq(keeper_poll_quiet(sv[0], KEEPER_POLL_OWNED), 0);
+	errno = 0;
+	ck_assert_int_eq(recv(sv[0], &c, 1, MSG_PEEK), -1);
+	ck_assert_int_eq(errno, EAGAIN);
+	ck_assert_int_eq(recv(sv[0], &c, 1, 0), 1);
+	ck_assert_int_eq(c, 'x');
+	ck_assert_int_eq(keeper_poll_quiet(sv[0], 0), 0);
 	close(sv[0]);
 	close(sv[1]);
 }
