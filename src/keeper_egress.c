@@ -102,11 +102,11 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <malloc.h>
 #include <netdb.h>
 #include <stdarg.h>
 #include <stdio.h>
-#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -2223,13 +2223,10 @@ egress_conn_take(struct egress_call *c, const char *key)
 		next = TAILQ_NEXT(n, n_keyq);
 		if (n->n_hash != h || strcmp(n->n_key, key) != 0)
 			continue;
-		if (n->n_lost) {
-			egress_conn_close(n);
-			continue;
-		}
 		if (now == 0)
 			now = egress_now_ms();
-		if (now - n->n_born > EGRESS_CONN_LIFETIME * 1000 ||
+		if (n->n_lost ||
+		    now - n->n_born > EGRESS_CONN_LIFETIME * 1000 ||
 		    now - n->n_since >= g->g_connidle_ms) {
 			egress_conn_close(n);
 			continue;
