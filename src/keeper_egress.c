@@ -50,11 +50,13 @@
  * dies before any byte of the answer came carries the request again on a
  * new connection, once, as libcurl does.  libcurl still holds each one in
  * its connection cache, where it looks idle since it was made; it prunes
- * that cache whenever it connects, so these handles set no age and
- * keeper_poll.c tells it the socket has nothing to read (a pending answer
- * would count as a dead connection).  Should libcurl close one anyway,
- * egress_closesocket_cb cuts it off from its number and egress_lost_cb
- * ends it from the loop.  Such a connection's handle holds
+ * that cache whenever it connects, by the connecting handle's ages, so
+ * these handles set no age, calls libcurl speaks HTTP for connect
+ * through another multi handle (another cache: g_mhttp), and
+ * keeper_poll.c tells libcurl the socket has nothing to read (a pending
+ * answer would count as a dead connection).  Should libcurl close one
+ * anyway, egress_closesocket_cb cuts it off from its number and
+ * egress_lost_cb ends it from the loop.  Such a connection's handle holds
  * only scheme, host and port; the request buffer is wiped when the call
  * ends, the receive buffer after each read, zlib's window when freed.
  * Calls with a client certificate (libcurl keys connection reuse by it),
@@ -178,6 +180,7 @@ struct egress_sock {
 	short			 s_want;	/* what libcurl watches; 0: none */
 	int			 s_conn;	/* made by egress_opensocket_cb */
 	struct egress_conn	*s_dconn;	/* the keeper speaks on it */
+	struct egress_multi	*s_multi;	/* whose, while s_want */
 };
 
 /*
@@ -221,14 +224,28 @@ struct egress_idle {
 
 TAILQ_HEAD(egress_connq, egress_conn);
 
+/* A multi handle, its connection cache and its one timer. */
+struct egress_multi {
+	struct egress_gen	*m_gen;
+	CURLM			*m_multi;
+	struct event		*m_timer;
+};
+
 /* One configuration generation: its rules, connections and DNS cache. */
 struct egress_gen {
 	struct egress		*g_eg;
-	CURLM			*g_multi;
+	/*
+	 * Two multi handles, so two connection caches.  When libcurl
+	 * connects, it prunes its cache by the connecting handle's ages,
+	 * and the keeper's own connections (g_mconn) look idle there since
+	 * they were made: a call libcurl speaks HTTP for (g_mhttp, a client
+	 * certificate's) keeps the usual ages and never sees them.
+	 */
+	struct egress_multi	 g_mconn;
+	struct egress_multi	 g_mhttp;
 	CURLSH			*g_share;	/* TLS sessions across calls */
 	X509_STORE		*g_store;	/* g_ca parsed, for every TLS
 						   connection (egress_sslctx_cb) */
-	struct event		*g_timer;
 	struct event		*g_sweep;	/* cleans up idle handles */
 	struct egress_idle	 g_idle[EGRESS_IDLE_HANDLES]; /* oldest first */
 	size_t			 g_nidle;
@@ -250,6 +267,7 @@ struct egress_gen {
 	size_t			 g_maxidle;	/* at most */
 	int64_t			 g_evict_ms;	/* EGRESS_EVICT_MS */
 	int64_t			 g_connidle_ms;	/* EGRESS_CONN_IDLE, in ms */
+	long			 g_http_idle_s;	/* and g_mhttp's, in s */
 	struct event		*g_connsweep;	/* closes those idle past it */
 	struct event		*g_lost;	/* ends what libcurl closed */
 	/*
@@ -589,7 +607,8 @@ static int
 egress_socket_cb(CURL *easy, curl_socket_t s, int what, void *arg,
     void *sockp)
 {
-	struct egress_gen	*g = arg;
+	struct egress_multi	*m = arg;
+	struct egress_gen	*g = m->m_gen;
 	struct egress_sock	*so;
 	short			 flags = 0;
 
@@ -608,6 +627,7 @@ egress_socket_cb(CURL *easy, curl_socket_t s, int what, void *arg,
 	}
 	if ((so = egress_sock_get(g, s)) == NULL)
 		return -1;
+	so->s_multi = m;
 	if (what & CURL_POLL_IN)
 		flags |= EV_READ;
 	if (what & CURL_POLL_OUT)
@@ -669,14 +689,14 @@ egress_closesocket_cb(void *arg, curl_socket_t s)
 static int
 egress_timer_cb(CURLM *multi, long ms, void *arg)
 {
-	struct egress_gen	*g = arg;
+	struct egress_multi	*m = arg;
 	struct timeval		 tv;
 
 	if (ms < 0)
-		return evtimer_del(g->g_timer) == 0 ? 0 : -1;
+		return evtimer_del(m->m_timer) == 0 ? 0 : -1;
 	tv.tv_sec = ms / 1000;
 	tv.tv_usec = (ms % 1000) * 1000;
-	return evtimer_add(g->g_timer, &tv) == 0 ? 0 : -1;
+	return evtimer_add(m->m_timer, &tv) == 0 ? 0 : -1;
 }
 
 /*
@@ -703,6 +723,8 @@ egress_idle_limit(struct egress_gen *g, const struct egress_conf *conf)
 	if (idle_ms != g->g_connidle_ms && g->g_nconnidle > 0)
 		egress_arm_ms(g->g_connsweep, 0);
 	g->g_connidle_ms = idle_ms;
+	g->g_http_idle_s = conf->ec_http_idle_s > 0 ? conf->ec_http_idle_s :
+	    EGRESS_CONN_IDLE;
 	for (nb = 16; nb < g->g_maxidle && nb < 65536; nb *= 2)
 		;
 	if (g->g_bykey != NULL && nb == g->g_bykeymask + 1)
@@ -735,6 +757,54 @@ egress_policy_copy(struct netpolicy *dst, const struct netpolicy *src)
 	    src->np_nallow * sizeof(*dst->np_allow));
 	dst->np_nallow = src->np_nallow;
 	return 0;
+}
+
+static int
+egress_multi_init(struct egress_multi *m, struct egress_gen *g)
+{
+	m->m_gen = g;
+	if ((m->m_timer = evtimer_new(g->g_eg->e_base, egress_timer_event_cb,
+	    m)) == NULL || (m->m_multi = curl_multi_init()) == NULL)
+		return -1;
+	if (curl_multi_setopt(m->m_multi, CURLMOPT_SOCKETFUNCTION,
+	    egress_socket_cb) != CURLM_OK ||
+	    curl_multi_setopt(m->m_multi, CURLMOPT_SOCKETDATA, m) != CURLM_OK ||
+	    curl_multi_setopt(m->m_multi, CURLMOPT_TIMERFUNCTION,
+	    egress_timer_cb) != CURLM_OK ||
+	    curl_multi_setopt(m->m_multi, CURLMOPT_TIMERDATA, m) != CURLM_OK ||
+	    curl_multi_setopt(m->m_multi, CURLMOPT_PIPELINING,
+	    (long)CURLPIPE_NOTHING) != CURLM_OK)
+		return -1;
+	return 0;
+}
+
+/*
+ * How many connections each cache holds.  The keeper's own are all in
+ * g_mconn, busy ones too, and the pool keeps its limit itself: libcurl
+ * must never close one to make room.  libcurl keeps as many of its own
+ * idle as the keeper would.
+ */
+static int
+egress_multi_setopts(struct egress_gen *g)
+{
+	if (curl_multi_setopt(g->g_mconn.m_multi, CURLMOPT_MAXCONNECTS,
+	    (long)(g->g_maxidle + EGRESS_MAXBUSY)) != CURLM_OK ||
+	    curl_multi_setopt(g->g_mhttp.m_multi, CURLMOPT_MAXCONNECTS,
+	    (long)g->g_maxidle) != CURLM_OK)
+		return -1;
+	return 0;
+}
+
+/* Closes the cached connections, through egress_closesocket_cb. */
+static void
+egress_multi_free(struct egress_multi *m)
+{
+	if (m->m_multi != NULL)
+		curl_multi_cleanup(m->m_multi);
+	m->m_multi = NULL;
+	if (m->m_timer != NULL)
+		event_free(m->m_timer);
+	m->m_timer = NULL;
 }
 
 static struct egress_gen *
@@ -785,25 +855,15 @@ egress_gen_new(struct egress *e, const struct egress_conf *conf, char *err,
 	    EGRESS_MAX_HEADERS;
 	g->g_header_bytes = conf->ec_header_bytes ? conf->ec_header_bytes :
 	    EGRESS_HEADER_BYTES;
-	if ((g->g_timer = evtimer_new(e->e_base, egress_timer_event_cb,
-	    g)) == NULL ||
-	    (g->g_sweep = evtimer_new(e->e_base, egress_sweep_cb, g)) == NULL ||
+	if ((g->g_sweep = evtimer_new(e->e_base, egress_sweep_cb, g)) == NULL ||
 	    (g->g_lost = evtimer_new(e->e_base, egress_lost_cb, g)) == NULL ||
 	    (g->g_connsweep = evtimer_new(e->e_base, egress_connsweep_cb,
 	    g)) == NULL ||
-	    (g->g_multi = curl_multi_init()) == NULL ||
+	    egress_multi_init(&g->g_mconn, g) == -1 ||
+	    egress_multi_init(&g->g_mhttp, g) == -1 ||
 	    (g->g_share = curl_share_init()) == NULL)
 		goto nomem;
-	if (curl_multi_setopt(g->g_multi, CURLMOPT_SOCKETFUNCTION,
-	    egress_socket_cb) != CURLM_OK ||
-	    curl_multi_setopt(g->g_multi, CURLMOPT_SOCKETDATA, g) != CURLM_OK ||
-	    curl_multi_setopt(g->g_multi, CURLMOPT_TIMERFUNCTION,
-	    egress_timer_cb) != CURLM_OK ||
-	    curl_multi_setopt(g->g_multi, CURLMOPT_TIMERDATA, g) != CURLM_OK ||
-	    curl_multi_setopt(g->g_multi, CURLMOPT_MAXCONNECTS,
-	    (long)(g->g_maxidle + EGRESS_MAXBUSY)) != CURLM_OK ||
-	    curl_multi_setopt(g->g_multi, CURLMOPT_PIPELINING,
-	    (long)CURLPIPE_NOTHING) != CURLM_OK ||
+	if (egress_multi_setopts(g) == -1 ||
 	    curl_share_setopt(g->g_share, CURLSHOPT_SHARE,
 	    CURL_LOCK_DATA_SSL_SESSION) != CURLSHE_OK) {
 		snprintf(err, errlen, "libcurl refused a multi option");
@@ -1704,6 +1764,7 @@ egress_setopts(struct egress_call *c, const struct egress_request *req,
 	SET(CURLOPT_HEADERDATA, c);
 	SET(CURLOPT_WRITEDATA, c);
 	SET(CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)c->c_max_body);
+	SET(CURLOPT_MAXAGE_CONN, c->c_gen->g_http_idle_s);
 	SET(CURLOPT_TIMEOUT_MS, window);
 	SET(CURLOPT_CONNECTTIMEOUT_MS, window);
 	if (req->eq_cert != NULL && req->eq_key != NULL) {
@@ -1759,7 +1820,7 @@ egress_call_free(struct egress_call *c)
 	TAILQ_REMOVE(&g->g_calls, c, c_entry);
 	g->g_eg->e_pending--;
 	if (c->c_easy != NULL) {
-		curl_multi_remove_handle(g->g_multi, c->c_easy);
+		curl_multi_remove_handle(g->g_mhttp.m_multi, c->c_easy);
 		curl_easy_cleanup(c->c_easy);
 	}
 	if (c->c_conn != NULL) {
@@ -1802,7 +1863,7 @@ egress_call_deliver(struct egress_call *c)
 
 	/* libcurl's copies of the request go before anything else runs. */
 	if (c->c_easy != NULL) {
-		curl_multi_remove_handle(g->g_multi, c->c_easy);
+		curl_multi_remove_handle(g->g_mhttp.m_multi, c->c_easy);
 		/*
 		 * Only a finished transfer's (nothing of it still runs), and
 		 * only if its body went inside the request buffer libcurl
@@ -1970,20 +2031,24 @@ static void
 egress_gen_check(struct egress_gen *g)
 {
 	struct egress_call	*c;
+	CURLM			*mh;
 	CURLMsg			*m;
 	CURLcode		 code;
-	int			 left;
+	int			 left, i;
 
 	g->g_busy++;
-	while ((m = curl_multi_info_read(g->g_multi, &left)) != NULL) {
-		if (m->msg != CURLMSG_DONE)
-			continue;
-		code = m->data.result;
-		c = NULL;
-		curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE,
-		    (char **)&c);
-		if (c != NULL)
-			egress_call_done(c, code);
+	for (i = 0; i < 2; i++) {
+		mh = i == 0 ? g->g_mconn.m_multi : g->g_mhttp.m_multi;
+		while ((m = curl_multi_info_read(mh, &left)) != NULL) {
+			if (m->msg != CURLMSG_DONE)
+				continue;
+			code = m->data.result;
+			c = NULL;
+			curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE,
+			    (char **)&c);
+			if (c != NULL)
+				egress_call_done(c, code);
+		}
 	}
 	g->g_busy--;
 	egress_gen_maybe_free(g);
@@ -2013,7 +2078,7 @@ egress_event_cb(evutil_socket_t fd, short what, void *arg)
 		action |= CURL_CSELECT_OUT;
 	g->g_busy++;
 	keeper_poll_trust(1);	/* the loop's epoll_wait has just run */
-	curl_multi_socket_action(g->g_multi, fd, action, &running);
+	curl_multi_socket_action(so->s_multi->m_multi, fd, action, &running);
 	keeper_poll_trust(0);
 	g->g_busy--;
 	egress_gen_check(g);
@@ -2022,12 +2087,13 @@ egress_event_cb(evutil_socket_t fd, short what, void *arg)
 static void
 egress_timer_event_cb(evutil_socket_t fd, short what, void *arg)
 {
-	struct egress_gen	*g = arg;
+	struct egress_multi	*m = arg;
+	struct egress_gen	*g = m->m_gen;
 	int			 running;
 
 	g->g_busy++;
 	keeper_poll_trust(1);
-	curl_multi_socket_action(g->g_multi, CURL_SOCKET_TIMEOUT, 0, &running);
+	curl_multi_socket_action(m->m_multi, CURL_SOCKET_TIMEOUT, 0, &running);
 	keeper_poll_trust(0);
 	g->g_busy--;
 	egress_gen_check(g);
@@ -2081,7 +2147,7 @@ egress_conn_close(struct egress_conn *n)
 		egress_sock_unwatch(&g->g_socks[n->n_fd]);
 	}
 	g->g_busy++;
-	curl_multi_remove_handle(g->g_multi, n->n_easy);
+	curl_multi_remove_handle(g->g_mconn.m_multi, n->n_easy);
 	curl_easy_cleanup(n->n_easy);
 	g->g_busy--;
 	free(n->n_key);
@@ -2193,7 +2259,7 @@ egress_conn_new(struct egress_call *c, const char *key)
 	SET(CURLOPT_TIMEOUT_MS, (long)c->c_timeout_ms);
 	SET(CURLOPT_CONNECTTIMEOUT_MS, (long)c->c_timeout_ms);
 #undef SET
-	if (bad || curl_multi_add_handle(g->g_multi, h) != CURLM_OK) {
+	if (bad || curl_multi_add_handle(g->g_mconn.m_multi, h) != CURLM_OK) {
 		curl_easy_cleanup(h);
 		free(n->n_key);
 		free(n);
@@ -2763,7 +2829,7 @@ egress_start(struct egress *e, const struct egress_request *req,
 		egress_fail(c, EGRESS_EINTERNAL, "libcurl refused an option");
 		goto refuse;
 	}
-	if (curl_multi_add_handle(g->g_multi, c->c_easy) != CURLM_OK) {
+	if (curl_multi_add_handle(g->g_mhttp.m_multi, c->c_easy) != CURLM_OK) {
 		egress_fail(c, EGRESS_EINTERNAL, "libcurl refused the call");
 		goto refuse;
 	}
@@ -2842,9 +2908,8 @@ egress_gen_free(struct egress_gen *g)
 		event_free(g->g_connsweep);
 	if (g->g_lost != NULL)
 		event_free(g->g_lost);
-	/* Closes the cached connections, through egress_closesocket_cb. */
-	if (g->g_multi != NULL)
-		curl_multi_cleanup(g->g_multi);
+	egress_multi_free(&g->g_mhttp);
+	egress_multi_free(&g->g_mconn);
 	for (i = 0; i < g->g_nsocks; i++)
 		if (g->g_socks[i].s_ev != NULL)
 			event_free(g->g_socks[i].s_ev);
@@ -2852,8 +2917,6 @@ egress_gen_free(struct egress_gen *g)
 	if (g->g_share != NULL)
 		curl_share_cleanup(g->g_share);
 	X509_STORE_free(g->g_store);
-	if (g->g_timer != NULL)
-		event_free(g->g_timer);
 	curl_slist_free_all(g->g_resolve);
 	free(g->g_ca.data);
 	free(g->g_bykey);
@@ -2901,8 +2964,7 @@ egress_reconfigure(struct egress *e, const struct egress_conf *conf,
 		    conf->ec_header_bytes : EGRESS_HEADER_BYTES;
 		g->g_curl_http = conf->ec_curl_http;
 		if (egress_idle_limit(g, conf) == -1 ||
-		    curl_multi_setopt(g->g_multi, CURLMOPT_MAXCONNECTS,
-		    (long)(g->g_maxidle + EGRESS_MAXBUSY)) != CURLM_OK) {
+		    egress_multi_setopts(g) == -1) {
 			snprintf(err, errlen, "out of memory");
 			return -1;
 		}

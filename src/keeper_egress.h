@@ -39,6 +39,10 @@ struct egress_conf {
 					   another (0: 2000; tests set it) */
 	int		 ec_connidle_ms;/* idle this long, one is closed
 					   (0: 118 s; tests set it) */
+	int		 ec_http_idle_s;/* the same for libcurl's own
+					   connections, whole seconds, when it
+					   next connects (0: 118; tests set
+					   it) */
 	/*
 	 * 0: the keeper speaks HTTP/1.1 itself (keeper_h1.c) on connections
 	 * libcurl makes; 1: libcurl does all of it.  Calls with a client

@@ -1613,6 +1613,57 @@ START_TEST(test_direct_conns_idle_sweep)
 END_TEST
 
 /*
+ * A call libcurl speaks HTTP for (one with a client certificate) makes
+ * libcurl prune its connection cache by that call's ages: the keeper's
+ * own connections, which libcurl sees idle since they were made, are not
+ * in that cache.  Here its ages are 1 s, and the keeper's connection has
+ * done nothing for 2.2 s in libcurl's eyes: it stays, and serves again.
+ */
+START_TEST(test_direct_conns_apart)
+{
+	struct fx		 f;
+	struct got		 g = { 0 };
+	struct egress_request	 req;
+	char			 err[256];
+
+	if (curl_http)
+		return;
+	fx_setup(&f, "127.0.0.0/8", 1);
+	f.f_conf.ec_http_idle_s = 1;
+	ck_assert_int_eq(egress_reconfigure(f.f_eg, &f.f_conf, err,
+	    sizeof(err)), 0);
+	get(&f, "/ok", &g);
+	ck_assert_msg(g.g_error == EGRESS_OK, "%s", g.g_msg);
+	got_clear(&g);
+	ck_assert_uint_eq(egress_idle_conns(f.f_eg), 1);
+	loop_for(&f, 2200);
+
+	/* Plain http: libcurl's HTTP for the certificate, never sent. */
+	memset(&req, 0, sizeof(req));
+	req.eq_method = "GET";
+	req.eq_url = fx_url(&f, "/ok");
+	req.eq_cert = test_ca;
+	req.eq_certlen = sizeof(test_ca) - 1;
+	req.eq_key = test_ca;
+	req.eq_keylen = sizeof(test_ca) - 1;
+	call(&f, &req, &g);
+	ck_assert_msg(g.g_error == EGRESS_OK, "%s", g.g_msg);
+	ck_assert_int_eq(g.g_reused, 0);
+	got_clear(&g);
+	ck_assert_int_eq(f.f_srv.s_accepts, 2);
+	loop_for(&f, 50);
+	ck_assert_uint_eq(egress_idle_conns(f.f_eg), 1);
+
+	get(&f, "/ok", &g);
+	ck_assert_msg(g.g_error == EGRESS_OK, "%s", g.g_msg);
+	ck_assert_int_eq(g.g_reused, 1);
+	got_clear(&g);
+	ck_assert_int_eq(f.f_srv.s_accepts, 2);
+	fx_teardown(&f);
+}
+END_TEST
+
+/*
  * URLs the keeper reads itself and those it leaves to libcurl's parser
  * reach the upstream alike: dot segments removed, a fragment dropped, an
  * empty query and upper case as libcurl sends them.
@@ -1879,6 +1930,7 @@ check_suite(void)
 	tcase_add_test(tc, test_direct_conns);
 	tcase_add_test(tc, test_direct_conns_origins);
 	tcase_add_test(tc, test_direct_conns_idle_sweep);
+	tcase_add_test(tc, test_direct_conns_apart);
 	tcase_add_test(tc, test_poll_quiet);
 	tcase_add_test(tc, test_direct_owned);
 	tcase_add_test(tc, test_conf_errors);
