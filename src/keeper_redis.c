@@ -21,7 +21,6 @@
 #include <event2/event.h>
 #include <hiredis/hiredis.h>
 #include <hiredis/async.h>
-#include <hiredis/adapters/libevent.h>
 
 #include "keeper_redis.h"
 #include "log.h"
@@ -141,6 +140,129 @@ kredis_schedule(struct kredis *r)
 	evtimer_add(r->r_reconnect, &tv);
 }
 
+/*
+ * hiredis's libevent adapter (hiredis/adapters/libevent.h) with one check
+ * more.  hiredis 0.14 keeps a reply's bytes until the reply is complete,
+ * without a bound: a server that announces a 1 GB bulk string, or sends a
+ * line without its CRLF, is read into memory as fast as it sends.  After
+ * each read, a reader that holds more than KREDIS_MAX_BUFFER bytes it has
+ * not parsed drops the connection, as a protocol error does.
+ */
+struct kredis_ev {
+	redisAsyncContext	*ke_ac;
+	struct event		*ke_rev;
+	struct event		*ke_wev;
+	int			 ke_reading;	/* in redisAsyncHandleRead */
+	int			 ke_freed;	/* hiredis freed ke_ac meanwhile */
+};
+
+static void
+kredis_ev_read(int fd, short what, void *arg)
+{
+	struct kredis_ev	*e = arg;
+	redisAsyncContext	*ac = e->ke_ac;
+	const redisReader	*rd;
+	struct kredis		*r;
+
+	/* Its callbacks may free ac, and with it e (kredis_ev_cleanup). */
+	e->ke_reading = 1;
+	redisAsyncHandleRead(ac);
+	e->ke_reading = 0;
+	if (e->ke_freed) {
+		free(e);
+		return;
+	}
+	rd = ac->c.reader;
+	if (rd->len - rd->pos <= KREDIS_MAX_BUFFER)
+		return;
+	r = ac->data;
+	log_warnx("redis %s port %d: a reply of more than %d bytes; "
+	    "reconnecting", r->r_address, r->r_port, KREDIS_MAX_BUFFER);
+	/* Not in a callback: at once, pending commands get no reply. */
+	redisAsyncFree(ac);
+}
+
+static void
+kredis_ev_write(int fd, short what, void *arg)
+{
+	struct kredis_ev	*e = arg;
+
+	redisAsyncHandleWrite(e->ke_ac);
+}
+
+static void
+kredis_ev_add_read(void *arg)
+{
+	struct kredis_ev	*e = arg;
+
+	event_add(e->ke_rev, NULL);
+}
+
+static void
+kredis_ev_del_read(void *arg)
+{
+	struct kredis_ev	*e = arg;
+
+	event_del(e->ke_rev);
+}
+
+static void
+kredis_ev_add_write(void *arg)
+{
+	struct kredis_ev	*e = arg;
+
+	event_add(e->ke_wev, NULL);
+}
+
+static void
+kredis_ev_del_write(void *arg)
+{
+	struct kredis_ev	*e = arg;
+
+	event_del(e->ke_wev);
+}
+
+/* hiredis frees the context (and closes its socket) after this. */
+static void
+kredis_ev_cleanup(void *arg)
+{
+	struct kredis_ev	*e = arg;
+
+	event_free(e->ke_rev);
+	event_free(e->ke_wev);
+	if (e->ke_reading)
+		e->ke_freed = 1;	/* kredis_ev_read frees e */
+	else
+		free(e);
+}
+
+static int
+kredis_ev_attach(redisAsyncContext *ac, struct event_base *base)
+{
+	struct kredis_ev	*e;
+
+	if ((e = calloc(1, sizeof(*e))) == NULL)
+		return REDIS_ERR;
+	e->ke_ac = ac;
+	if ((e->ke_rev = event_new(base, ac->c.fd, EV_READ, kredis_ev_read,
+	    e)) == NULL || (e->ke_wev = event_new(base, ac->c.fd, EV_WRITE,
+	    kredis_ev_write, e)) == NULL) {
+		if (e->ke_rev != NULL)
+			event_free(e->ke_rev);
+		free(e);
+		return REDIS_ERR;
+	}
+	ac->ev.addRead = kredis_ev_add_read;
+	ac->ev.delRead = kredis_ev_del_read;
+	ac->ev.addWrite = kredis_ev_add_write;
+	ac->ev.delWrite = kredis_ev_del_write;
+	ac->ev.cleanup = kredis_ev_cleanup;
+	ac->ev.data = e;
+	event_add(e->ke_rev, NULL);
+	event_add(e->ke_wev, NULL);
+	return REDIS_OK;
+}
+
 static void
 kredis_connect_cb(const redisAsyncContext *ac, int status)
 {
@@ -199,7 +321,7 @@ kredis_connect(struct kredis *r)
 	}
 	ac->data = r;
 	kredis_reader_bound(ac->c.reader);
-	if (redisLibeventAttach(ac, r->r_base) != REDIS_OK ||
+	if (kredis_ev_attach(ac, r->r_base) != REDIS_OK ||
 	    redisAsyncSetConnectCallback(ac, kredis_connect_cb) != REDIS_OK ||
 	    redisAsyncSetDisconnectCallback(ac, kredis_disconnect_cb) !=
 	    REDIS_OK) {

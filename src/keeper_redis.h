@@ -53,6 +53,15 @@ void		 kredis_cancel(struct kredis_req *);
  * (the connection drops and the local rate applies until it is back).
  */
 #define KREDIS_MAX_ELEMENTS	16
+/*
+ * Bound the bytes of a reply the reader holds before it is complete to
+ * KREDIS_MAX_BUFFER (one read more at the most): hiredis 0.14 keeps a bulk
+ * string's or a line's bytes until its end, whatever length it announces,
+ * so a server could make the keeper hold all it sends.  A reply of the
+ * script is under 100 bytes; past the bound the connection drops, as on a
+ * protocol error.
+ */
+#define KREDIS_MAX_BUFFER	65536
 struct redisReader;
 void		 kredis_reader_bound(struct redisReader *);
 int		 kredis_reply_parse(const struct redisReply *,

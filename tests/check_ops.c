@@ -6,13 +6,20 @@
  */
 #include "build.h"
 
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+
+#include <netinet/in.h>
+
 #include <check.h>
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <event2/event.h>
 
@@ -667,6 +674,203 @@ START_TEST(redis_reply_bounded)
 }
 END_TEST
 
+/* --- the keeper's connection to a redis that is not one ------------------- */
+
+/* The test is the server, on loopback, and turns the keeper's loop. */
+struct fake_redis {
+	struct event_base	*fr_base;
+	struct metrics		*fr_m;
+	struct kredis		*fr_r;
+	int			 fr_lfd;	/* listening */
+	int			 fr_fd;		/* the keeper's connection */
+	int			 fr_answers;
+	enum kredis_result	 fr_res;
+};
+
+static void
+fake_answer(void *arg, enum kredis_result res, int64_t wait)
+{
+	struct fake_redis	*f = arg;
+
+	f->fr_answers++;
+	f->fr_res = res;
+}
+
+/* The keeper's next connection, within ms; -1 when none came. */
+static int
+fake_accept(struct fake_redis *f, int ms)
+{
+	int64_t	 end = ratelimit_now() + ms * 1000LL;
+	int	 fd;
+
+	while (ratelimit_now() < end) {
+		event_base_loop(f->fr_base, EVLOOP_NONBLOCK);
+		if ((fd = accept4(f->fr_lfd, NULL, NULL, SOCK_NONBLOCK)) != -1)
+			return fd;
+		usleep(1000);
+	}
+	return -1;
+}
+
+/* A keeper connected to the fake server, with one reservation asked. */
+static void
+fake_start(struct fake_redis *f)
+{
+	struct sockaddr_in	 sin;
+	socklen_t		 len = sizeof(sin);
+	int64_t			 end;
+
+	memset(f, 0, sizeof(*f));
+	ck_assert_ptr_nonnull(f->fr_base = event_base_new());
+	ck_assert_ptr_nonnull(f->fr_m = metrics_new());
+	ck_assert_int_ne(f->fr_lfd = socket(AF_INET, SOCK_STREAM |
+	    SOCK_NONBLOCK, 0), -1);
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ck_assert_int_eq(bind(f->fr_lfd, (struct sockaddr *)&sin,
+	    sizeof(sin)), 0);
+	ck_assert_int_eq(listen(f->fr_lfd, 4), 0);
+	ck_assert_int_eq(getsockname(f->fr_lfd, (struct sockaddr *)&sin,
+	    &len), 0);
+	ck_assert_ptr_nonnull(f->fr_r = kredis_new(f->fr_base, "127.0.0.1",
+	    ntohs(sin.sin_port), "t", f->fr_m));
+	ck_assert_int_ne(f->fr_fd = fake_accept(f, 2000), -1);
+	for (end = ratelimit_now() + 2000000; !kredis_connected(f->fr_r) &&
+	    ratelimit_now() < end; usleep(1000))
+		event_base_loop(f->fr_base, EVLOOP_NONBLOCK);
+	ck_assert(kredis_connected(f->fr_r));
+	ck_assert_ptr_nonnull(kredis_reserve(f->fr_r, "k", 10, 1, 0,
+	    fake_answer, f));
+}
+
+static void
+fake_end(struct fake_redis *f)
+{
+	kredis_free(f->fr_r);
+	close(f->fr_fd);
+	close(f->fr_lfd);
+	metrics_free(f->fr_m);
+	event_base_free(f->fr_base);
+}
+
+/* This process's end of the connection fd: the keeper's socket. */
+static int
+fake_keeper_fd(int fd)
+{
+	struct sockaddr_storage	 peer, ss;
+	socklen_t		 plen = sizeof(peer), len;
+	int			 k;
+
+	ck_assert_int_eq(getpeername(fd, (struct sockaddr *)&peer, &plen), 0);
+	for (k = 3; k < 1024; k++) {
+		len = sizeof(ss);
+		if (k != fd && getsockname(k, (struct sockaddr *)&ss,
+		    &len) == 0 && len == plen && memcmp(&ss, &peer, len) == 0)
+			return k;
+	}
+	return -1;
+}
+
+/*
+ * Answer the reservation with head and then fill for ever, a KiB at a
+ * time, each once the keeper has read the one before: what was sent when
+ * the keeper closes is what it read (the kernel's buffers hold none of
+ * it).  The bytes sent; -1 when the keeper still reads after 4 MiB.
+ */
+static long
+fake_stream(struct fake_redis *f, const char *head, int fill)
+{
+	char	 buf[1024], cmd[4096];
+	long	 sent;
+	ssize_t	 n;
+	int	 kfd, queued, got = 0;
+
+	ck_assert_int_ne(kfd = fake_keeper_fd(f->fr_fd), -1);
+	memset(buf, fill, sizeof(buf));
+	for (sent = 0; sent < 4 * 1024 * 1024; ) {
+		event_base_loop(f->fr_base, EVLOOP_NONBLOCK);
+		while ((n = recv(f->fr_fd, cmd, sizeof(cmd), 0)) > 0)
+			got = 1;	/* the command */
+		if (n == 0 || (n == -1 && errno != EAGAIN))
+			return sent;	/* the keeper closed */
+		if (!got || ioctl(kfd, FIONREAD, &queued) == -1 || queued > 0)
+			continue;
+		if (sent == 0) {
+			ck_assert_int_eq(send(f->fr_fd, head, strlen(head),
+			    MSG_NOSIGNAL), (ssize_t)strlen(head));
+			sent = strlen(head);
+		} else if (send(f->fr_fd, buf, sizeof(buf), MSG_NOSIGNAL) ==
+		    (ssize_t)sizeof(buf))
+			sent += sizeof(buf);
+	}
+	return -1;
+}
+
+/*
+ * The keeper dropped the connection as on any error: the reservation is
+ * unavailable (the local rate applies) and one error is counted.
+ */
+static void
+fake_dropped(struct fake_redis *f)
+{
+	ck_assert_int_eq(f->fr_answers, 1);
+	ck_assert_int_eq(f->fr_res, KREDIS_UNAVAILABLE);
+	ck_assert_uint_eq(f->fr_m->m_globals[MG_REDIS_ERRORS], 1);
+	ck_assert(!kredis_connected(f->fr_r));
+}
+
+/*
+ * A reply that never ends (head, then fill for ever): the keeper drops the
+ * connection once it holds more than KREDIS_MAX_BUFFER bytes of it (one
+ * read of 16 KiB more at the most) and connects again a second later.
+ */
+static void
+fake_endless(const char *head, int fill)
+{
+	struct fake_redis	 f;
+	long			 sent;
+	int			 fd;
+
+	fake_start(&f);
+	sent = fake_stream(&f, head, fill);
+	ck_assert_int_gt(sent, KREDIS_MAX_BUFFER);
+	ck_assert_int_le(sent, KREDIS_MAX_BUFFER + 16384);
+	fake_dropped(&f);
+	ck_assert_int_ne(fd = fake_accept(&f, 3000), -1);
+	close(fd);
+	fake_end(&f);
+}
+
+/* hiredis 0.14 keeps a bulk string until its last byte, however long. */
+START_TEST(redis_bulk_bounded)
+{
+	fake_endless("$1000000000\r\n", 'x');
+}
+END_TEST
+
+/* A line without its CRLF is kept whole too. */
+START_TEST(redis_line_bounded)
+{
+	fake_endless("+", 'A');
+}
+END_TEST
+
+/*
+ * A protocol error drops the connection from within hiredis's read: the
+ * keeper's adapter must not touch what hiredis freed.
+ */
+START_TEST(redis_protocol_error)
+{
+	struct fake_redis	 f;
+
+	fake_start(&f);
+	ck_assert_int_eq(fake_stream(&f, "*999999999\r\n", 'x'), 12);
+	fake_dropped(&f);
+	fake_end(&f);
+}
+END_TEST
+
 /* --- the access log ----------------------------------------------------------- */
 
 START_TEST(access_forms)
@@ -726,6 +930,9 @@ check_suite(void)
 	tcase_add_test(tc, metrics_text);
 	tcase_add_test(tc, redis_reply);
 	tcase_add_test(tc, redis_reply_bounded);
+	tcase_add_test(tc, redis_bulk_bounded);
+	tcase_add_test(tc, redis_line_bounded);
+	tcase_add_test(tc, redis_protocol_error);
 	tcase_add_test(tc, access_forms);
 	suite_add_tcase(s, tc);
 	return s;
