@@ -423,7 +423,8 @@ kredis_timeout_cb(int fd, short what, void *arg)
 	if (r->r_ac != NULL) {
 		log_warnx("redis %s port %d: no answer in %d ms; reconnecting",
 		    r->r_address, r->r_port, KREDIS_TIMEOUT_MS);
-		redisAsyncDisconnect(r->r_ac);
+		/* redisAsyncDisconnect would wait for the replies pending. */
+		redisAsyncFree(r->r_ac);
 	}
 }
 

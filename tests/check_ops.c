@@ -772,6 +772,18 @@ fake_keeper_fd(int fd)
 	return -1;
 }
 
+/* Read what the keeper sent (got: some); 1 once it has closed. */
+static int
+fake_read(struct fake_redis *f, int *got)
+{
+	char	 cmd[4096];
+	ssize_t	 n;
+
+	while ((n = recv(f->fr_fd, cmd, sizeof(cmd), 0)) > 0)
+		*got = 1;
+	return n == 0 || errno != EAGAIN;
+}
+
 /*
  * Answer the reservation with head and then fill for ever, a KiB at a
  * time, each once the keeper has read the one before: what was sent when
@@ -781,19 +793,16 @@ fake_keeper_fd(int fd)
 static long
 fake_stream(struct fake_redis *f, const char *head, int fill)
 {
-	char	 buf[1024], cmd[4096];
+	char	 buf[1024];
 	long	 sent;
-	ssize_t	 n;
 	int	 kfd, queued, got = 0;
 
 	ck_assert_int_ne(kfd = fake_keeper_fd(f->fr_fd), -1);
 	memset(buf, fill, sizeof(buf));
 	for (sent = 0; sent < 4 * 1024 * 1024; ) {
 		event_base_loop(f->fr_base, EVLOOP_NONBLOCK);
-		while ((n = recv(f->fr_fd, cmd, sizeof(cmd), 0)) > 0)
-			got = 1;	/* the command */
-		if (n == 0 || (n == -1 && errno != EAGAIN))
-			return sent;	/* the keeper closed */
+		if (fake_read(f, &got))
+			return sent;
 		if (!got || ioctl(kfd, FIONREAD, &queued) == -1 || queued > 0)
 			continue;
 		if (sent == 0) {
@@ -809,36 +818,38 @@ fake_stream(struct fake_redis *f, const char *head, int fill)
 
 /*
  * The keeper dropped the connection as on any error: the reservation is
- * unavailable (the local rate applies) and one error is counted.
+ * unavailable (the local rate applies), one error is counted, and the
+ * keeper connects again a second later.
  */
 static void
 fake_dropped(struct fake_redis *f)
 {
+	int	 fd;
+
 	ck_assert_int_eq(f->fr_answers, 1);
 	ck_assert_int_eq(f->fr_res, KREDIS_UNAVAILABLE);
 	ck_assert_uint_eq(f->fr_m->m_globals[MG_REDIS_ERRORS], 1);
 	ck_assert(!kredis_connected(f->fr_r));
+	ck_assert_int_ne(fd = fake_accept(f, 3000), -1);
+	close(fd);
 }
 
 /*
  * A reply that never ends (head, then fill for ever): the keeper drops the
  * connection once it holds more than KREDIS_MAX_BUFFER bytes of it (one
- * read of 16 KiB more at the most) and connects again a second later.
+ * read of 16 KiB more at the most).
  */
 static void
 fake_endless(const char *head, int fill)
 {
 	struct fake_redis	 f;
 	long			 sent;
-	int			 fd;
 
 	fake_start(&f);
 	sent = fake_stream(&f, head, fill);
 	ck_assert_int_gt(sent, KREDIS_MAX_BUFFER);
 	ck_assert_int_le(sent, KREDIS_MAX_BUFFER + 16384);
 	fake_dropped(&f);
-	ck_assert_int_ne(fd = fake_accept(&f, 3000), -1);
-	close(fd);
 	fake_end(&f);
 }
 
@@ -866,6 +877,28 @@ START_TEST(redis_protocol_error)
 
 	fake_start(&f);
 	ck_assert_int_eq(fake_stream(&f, "*999999999\r\n", 'x'), 12);
+	fake_dropped(&f);
+	fake_end(&f);
+}
+END_TEST
+
+/*
+ * A server that never answers: the reservation's timer answers it and
+ * drops the connection at once, not once the reply has come.
+ */
+START_TEST(redis_silent)
+{
+	struct fake_redis	 f;
+	int64_t			 end;
+	int			 got = 0, closed = 0;
+
+	fake_start(&f);
+	for (end = ratelimit_now() + 3000000; !closed &&
+	    ratelimit_now() < end; usleep(1000)) {
+		event_base_loop(f.fr_base, EVLOOP_NONBLOCK);
+		closed = fake_read(&f, &got);
+	}
+	ck_assert(got && closed);
 	fake_dropped(&f);
 	fake_end(&f);
 }
@@ -933,6 +966,7 @@ check_suite(void)
 	tcase_add_test(tc, redis_bulk_bounded);
 	tcase_add_test(tc, redis_line_bounded);
 	tcase_add_test(tc, redis_protocol_error);
+	tcase_add_test(tc, redis_silent);
 	tcase_add_test(tc, access_forms);
 	suite_add_tcase(s, tc);
 	return s;
