@@ -69,14 +69,19 @@ struct kredis {
 
 static void	kredis_connect(struct kredis *);
 
-/* Every reply is a two-element array (or an error): more is refused. */
+/*
+ * Every reply is a two-element array (or an error): more is refused, and
+ * so is an array within an array, whose elements the reader would keep
+ * (parsed, beyond KREDIS_MAX_BUFFER) up to 16^7 of them.
+ */
 static redisReplyObjectFunctions	 kredis_objfn;
 static void *(*kredis_array_fn)(const redisReadTask *, int);
 
 static void *
 kredis_create_array(const redisReadTask *t, int elements)
 {
-	if (elements < 0 || elements > KREDIS_MAX_ELEMENTS)
+	if (t->parent != NULL || elements < 0 ||
+	    elements > KREDIS_MAX_ELEMENTS)
 		return NULL;	/* hiredis: out of memory, a reader error */
 	return kredis_array_fn(t, elements);
 }

@@ -49,8 +49,9 @@ void		 kredis_cancel(struct kredis_req *);
 /*
  * Bound what reader allocates for an array reply to KREDIS_MAX_ELEMENTS
  * elements: hiredis 0.14 callocs an array header's count at once, so a
- * server's "*999999999" asked for 8 GB.  Such a reply is a protocol error
- * (the connection drops and the local rate applies until it is back).
+ * server's "*999999999" asked for 8 GB.  Such a reply, or an array within
+ * an array, is a protocol error (the connection drops and the local rate
+ * applies until it is back).
  */
 #define KREDIS_MAX_ELEMENTS	16
 /*

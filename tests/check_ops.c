@@ -669,6 +669,8 @@ START_TEST(redis_reply_bounded)
 {
 	ck_assert_int_eq(reader_status("*999999999\r\n"), REDIS_ERR);
 	ck_assert_int_eq(reader_status("*2\r\n*17\r\n"), REDIS_ERR);
+	/* Nested, 16 of 16 to depth 7 would keep 16^7 replies parsed. */
+	ck_assert_int_eq(reader_status("*2\r\n*1\r\n"), REDIS_ERR);
 	ck_assert_int_eq(reader_status("*16\r\n"), REDIS_OK);
 	ck_assert_int_eq(reader_status("*2\r\n:1\r\n:0\r\n"), REDIS_OK);
 }
