@@ -65,6 +65,7 @@ struct kredis {
 	char			*r_prefix;
 	struct event		*r_reconnect;
 	struct metrics		*r_metrics;
+	const char		*r_refused;	/* why a reply was, if one */
 };
 
 static void	kredis_connect(struct kredis *);
@@ -72,31 +73,92 @@ static void	kredis_connect(struct kredis *);
 /*
  * Every reply is a two-element array (or an error): more is refused, and
  * so is an array within an array, whose elements the reader would keep
- * (parsed, beyond KREDIS_MAX_BUFFER) up to 16^7 of them.
+ * (parsed, beyond KREDIS_MAX_BUFFER) up to 16^7 of them.  Returning NULL
+ * is, to hiredis, out of memory: a reader error, the connection dropped.
  */
 static redisReplyObjectFunctions	 kredis_objfn;
-static void *(*kredis_array_fn)(const redisReadTask *, int);
+static redisReplyObjectFunctions	 kredis_hfn;	/* hiredis's own */
+
+/*
+ * A reply nobody asked for: hiredis 0.14 asserts that a context with no
+ * command waiting is subscribed (async.c), and Debian builds it with its
+ * asserts, so one unasked ":1" after an answer aborted the keeper.  The
+ * reader parses a reply before hiredis takes its command off the list:
+ * a reply's first object with the list empty was not asked for.  A
+ * reader without a context (t->privdata NULL) is not checked.
+ */
+static int
+kredis_unasked(const redisReadTask *t)
+{
+	const redisAsyncContext	*ac = t->privdata;
+
+	return t->parent == NULL && ac != NULL && ac->replies.head == NULL;
+}
+
+/* hiredis reads NULL as out of memory: the log says what it was. */
+static void *
+kredis_refuse(const redisReadTask *t, const char *why)
+{
+	const redisAsyncContext	*ac = t->privdata;
+	struct kredis		*r;
+
+	if (ac != NULL && (r = ac->data) != NULL)
+		r->r_refused = why;
+	return NULL;
+}
 
 static void *
 kredis_create_array(const redisReadTask *t, int elements)
 {
+	if (kredis_unasked(t))
+		return kredis_refuse(t, "a reply no command asked for");
 	if (t->parent != NULL || elements < 0 ||
 	    elements > KREDIS_MAX_ELEMENTS)
-		return NULL;	/* hiredis: out of memory, a reader error */
-	return kredis_array_fn(t, elements);
+		return kredis_refuse(t, "a reply no script gives");
+	return kredis_hfn.createArray(t, elements);
+}
+
+static void *
+kredis_create_string(const redisReadTask *t, char *str, size_t len)
+{
+	if (kredis_unasked(t))
+		return kredis_refuse(t, "a reply no command asked for");
+	return kredis_hfn.createString(t, str, len);
+}
+
+static void *
+kredis_create_integer(const redisReadTask *t, long long value)
+{
+	if (kredis_unasked(t))
+		return kredis_refuse(t, "a reply no command asked for");
+	return kredis_hfn.createInteger(t, value);
+}
+
+static void *
+kredis_create_nil(const redisReadTask *t)
+{
+	if (kredis_unasked(t))
+		return kredis_refuse(t, "a reply no command asked for");
+	return kredis_hfn.createNil(t);
 }
 
 void
-kredis_reader_bound(struct redisReader *rd)
+kredis_reader_bound(struct redisReader *rd, struct redisAsyncContext *ac)
 {
-	if (rd == NULL || rd->fn == NULL || rd->fn == &kredis_objfn)
+	if (rd == NULL || rd->fn == NULL)
 		return;
-	if (kredis_array_fn == NULL) {
-		kredis_objfn = *rd->fn;
-		kredis_array_fn = kredis_objfn.createArray;
-		kredis_objfn.createArray = kredis_create_array;
+	if (rd->fn != &kredis_objfn) {
+		if (kredis_objfn.createArray == NULL) {
+			kredis_hfn = *rd->fn;
+			kredis_objfn = *rd->fn;
+			kredis_objfn.createArray = kredis_create_array;
+			kredis_objfn.createString = kredis_create_string;
+			kredis_objfn.createInteger = kredis_create_integer;
+			kredis_objfn.createNil = kredis_create_nil;
+		}
+		rd->fn = &kredis_objfn;
 	}
-	rd->fn = &kredis_objfn;
+	rd->privdata = ac;
 }
 
 int
@@ -302,6 +364,10 @@ kredis_disconnect_cb(const redisAsyncContext *ac, int status)
 	kredis_metrics(r);
 	if (r->r_base == NULL)
 		return;		/* kredis_free */
+	if (r->r_refused != NULL)
+		log_warnx("redis %s port %d: %s; reconnecting", r->r_address,
+		    r->r_port, r->r_refused);
+	r->r_refused = NULL;
 	if (r->r_said != 0)
 		log_warnx("redis %s port %d: connection lost; connector "
 		    "rates are this instance's share until it is back",
@@ -325,7 +391,7 @@ kredis_connect(struct kredis *r)
 		return;
 	}
 	ac->data = r;
-	kredis_reader_bound(ac->c.reader);
+	kredis_reader_bound(ac->c.reader, ac);
 	if (kredis_ev_attach(ac, r->r_base) != REDIS_OK ||
 	    redisAsyncSetConnectCallback(ac, kredis_connect_cb) != REDIS_OK ||
 	    redisAsyncSetDisconnectCallback(ac, kredis_disconnect_cb) !=

@@ -43,10 +43,6 @@ struct kredis_req *kredis_reserve(struct kredis *, const char *key,
 void		 kredis_cancel(struct kredis_req *);
 
 /*
- * The script's reply: an array of two integers, reserved (0 or 1) and
- * the wait in µs (0 to 10^12).  0, or -1 when it is anything else.
- */
-/*
  * Bound what reader allocates for an array reply to KREDIS_MAX_ELEMENTS
  * elements: hiredis 0.14 callocs an array header's count at once, so a
  * server's "*999999999" asked for 8 GB.  Such a reply, or an array within
@@ -63,8 +59,19 @@ void		 kredis_cancel(struct kredis_req *);
  * protocol error.
  */
 #define KREDIS_MAX_BUFFER	65536
+/*
+ * Puts those bounds on a reader, and, given its context (or NULL), makes
+ * a reply that no command waits for a protocol error too: hiredis 0.14
+ * asserts on one.
+ */
 struct redisReader;
-void		 kredis_reader_bound(struct redisReader *);
+struct redisAsyncContext;
+void		 kredis_reader_bound(struct redisReader *,
+		    struct redisAsyncContext *);
+/*
+ * The script's reply: an array of two integers, reserved (0 or 1) and
+ * the wait in µs (0 to 10^12).  0, or -1 when it is anything else.
+ */
 int		 kredis_reply_parse(const struct redisReply *,
 		    enum kredis_result *, int64_t *wait);
 

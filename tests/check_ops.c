@@ -612,7 +612,7 @@ reply_of(const char *resp, enum kredis_result *res, int64_t *wait)
 	int		 r = -2;
 
 	ck_assert_ptr_nonnull(rd = redisReaderCreate());
-	kredis_reader_bound(rd);	/* as the keeper's connection */
+	kredis_reader_bound(rd, NULL);	/* as the keeper's connection */
 	redisReaderFeed(rd, resp, strlen(resp));
 	if (redisReaderGetReply(rd, &reply) == REDIS_OK && reply != NULL) {
 		r = kredis_reply_parse(reply, res, wait);
@@ -651,7 +651,7 @@ reader_status(const char *resp)
 	int		 r;
 
 	ck_assert_ptr_nonnull(rd = redisReaderCreate());
-	kredis_reader_bound(rd);
+	kredis_reader_bound(rd, NULL);
 	redisReaderFeed(rd, resp, strlen(resp));
 	r = redisReaderGetReply(rd, &reply);
 	if (reply != NULL)
@@ -906,6 +906,64 @@ START_TEST(redis_silent)
 }
 END_TEST
 
+/*
+ * Replies in one read: hiredis parses each before it takes its command
+ * off the list.  Two asked for pass; one more, nobody asked for, drops
+ * the connection (hiredis 0.14 would assert, and abort the keeper).
+ */
+static void
+fake_replies(struct fake_redis *f, int asked, const char *replies)
+{
+	int64_t	 end;
+	int	 i, got = 0;
+
+	for (i = 1; i < asked; i++)
+		ck_assert_ptr_nonnull(kredis_reserve(f->fr_r, "k", 10, 1, 0,
+		    fake_answer, f));
+	for (end = ratelimit_now() + 100000; ratelimit_now() < end;
+	    usleep(1000)) {
+		event_base_loop(f->fr_base, EVLOOP_NONBLOCK);
+		ck_assert_int_eq(fake_read(f, &got), 0);
+	}
+	ck_assert(got);
+	ck_assert_int_eq(send(f->fr_fd, replies, strlen(replies),
+	    MSG_NOSIGNAL), (ssize_t)strlen(replies));
+	for (end = ratelimit_now() + 500000; f->fr_answers < asked &&
+	    ratelimit_now() < end; usleep(1000))
+		event_base_loop(f->fr_base, EVLOOP_NONBLOCK);
+	ck_assert_int_eq(f->fr_answers, asked);
+	ck_assert_int_eq(f->fr_res, KREDIS_RESERVED);
+}
+
+START_TEST(redis_unasked)
+{
+	struct fake_redis	 f;
+	int64_t			 end;
+	int			 fd, got = 0, closed = 0;
+
+	fake_start(&f);
+	fake_replies(&f, 2, "*2\r\n:1\r\n:0\r\n*2\r\n:1\r\n:0\r\n");
+	ck_assert(kredis_connected(f.fr_r));
+	ck_assert_uint_eq(f.fr_m->m_globals[MG_REDIS_ERRORS], 0);
+	fake_end(&f);
+
+	fake_start(&f);
+	fake_replies(&f, 1, "*2\r\n:1\r\n:0\r\n:1\r\n");
+	for (end = ratelimit_now() + 1000000; !closed &&
+	    ratelimit_now() < end; usleep(1000)) {
+		event_base_loop(f.fr_base, EVLOOP_NONBLOCK);
+		closed = fake_read(&f, &got);
+	}
+	ck_assert(closed);
+	/* Every command was answered: none failed. */
+	ck_assert_uint_eq(f.fr_m->m_globals[MG_REDIS_ERRORS], 0);
+	ck_assert(!kredis_connected(f.fr_r));
+	ck_assert_int_ne(fd = fake_accept(&f, 3000), -1);
+	close(fd);
+	fake_end(&f);
+}
+END_TEST
+
 /* --- the access log ----------------------------------------------------------- */
 
 START_TEST(access_forms)
@@ -969,6 +1027,7 @@ check_suite(void)
 	tcase_add_test(tc, redis_line_bounded);
 	tcase_add_test(tc, redis_protocol_error);
 	tcase_add_test(tc, redis_silent);
+	tcase_add_test(tc, redis_unasked);
 	tcase_add_test(tc, access_forms);
 	suite_add_tcase(s, tc);
 	return s;

@@ -31,7 +31,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 
 	if ((rd = redisReaderCreate()) == NULL)
 		return 0;
-	kredis_reader_bound(rd);
+	kredis_reader_bound(rd, NULL);
 	if (redisReaderFeed(rd, (const char *)data, len) != REDIS_OK)
 		goto out;
 	/* Every reply in the stream, as the async client would see them. */
