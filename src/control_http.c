@@ -26,13 +26,18 @@ control_http_is(const char *buf, size_t len)
 	return len > 0 && buf[0] >= 'A' && buf[0] <= 'Z';
 }
 
-/* A header line's value when its name is name, else NULL. */
+/*
+ * A header line's value when its name is name, else NULL.  The line is
+ * not a string (it ends at eol, "\r\n"): strncasecmp is given only a line
+ * longer than name, as it may read n bytes of each.
+ */
 static const char *
-control_http_field(const char *line, const char *name)
+control_http_field(const char *line, const char *eol, const char *name)
 {
 	size_t	 n = strlen(name);
 
-	if (strncasecmp(line, name, n) != 0 || line[n] != ':')
+	if ((size_t)(eol - line) <= n || strncasecmp(line, name, n) != 0 ||
+	    line[n] != ':')
 		return NULL;
 	line += n + 1;
 	return line + strspn(line, " \t");
@@ -97,7 +102,8 @@ control_http_parse(const char *buf, size_t len, size_t body_max,
 		eol = memmem(line, (size_t)(end + 2 - line), "\r\n", 2);
 		if (*line == ' ' || *line == '\t')
 			return -1;	/* obs-fold */
-		if ((v = control_http_field(line, "Content-Length")) != NULL) {
+		if ((v = control_http_field(line, eol, "Content-Length")) !=
+		    NULL) {
 			if (have_len || !isdigit((unsigned char)*v))
 				return -1;
 			ull = strtoull(v, &ep, 10);
@@ -110,7 +116,7 @@ control_http_parse(const char *buf, size_t len, size_t body_max,
 			}
 			clen = (size_t)ull;
 			have_len = 1;
-		} else if (control_http_field(line, "Transfer-Encoding") !=
+		} else if (control_http_field(line, eol, "Transfer-Encoding") !=
 		    NULL) {
 			*status = 411;
 			*msg = "send a Content-Length";
