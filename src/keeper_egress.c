@@ -268,6 +268,8 @@ struct egress_gen {
 	int64_t			 g_evict_ms;	/* EGRESS_EVICT_MS */
 	int64_t			 g_connidle_ms;	/* EGRESS_CONN_IDLE, in ms */
 	long			 g_http_idle_s;	/* and g_mhttp's, in s */
+	long			 g_conn_maxage_s; /* g_mconn's: INT_MAX
+						   but in tests */
 	struct event		*g_connsweep;	/* closes those idle past it */
 	struct event		*g_lost;	/* ends what libcurl closed */
 	/*
@@ -725,6 +727,8 @@ egress_idle_limit(struct egress_gen *g, const struct egress_conf *conf)
 	g->g_connidle_ms = idle_ms;
 	g->g_http_idle_s = conf->ec_http_idle_s > 0 ? conf->ec_http_idle_s :
 	    EGRESS_CONN_IDLE;
+	g->g_conn_maxage_s = conf->ec_conn_maxage_s > 0 ?
+	    conf->ec_conn_maxage_s : INT_MAX;
 	for (nb = 16; nb < g->g_maxidle && nb < 65536; nb *= 2)
 		;
 	if (g->g_bykey != NULL && nb == g->g_bykeymask + 1)
@@ -2249,7 +2253,7 @@ egress_conn_new(struct egress_call *c, const char *key)
 	 * idle since they were made: the pool keeps its own times
 	 * (EGRESS_CONN_IDLE, EGRESS_CONN_LIFETIME), libcurl none.
 	 */
-	SET(CURLOPT_MAXAGE_CONN, (long)INT_MAX);
+	SET(CURLOPT_MAXAGE_CONN, g->g_conn_maxage_s);
 	SET(CURLOPT_MAXLIFETIME_CONN, 0L);
 	SET(CURLOPT_URL, key);
 	SET(CURLOPT_PRIVATE, c);

@@ -43,6 +43,11 @@ struct egress_conf {
 					   connections, whole seconds, when it
 					   next connects (0: 118; tests set
 					   it) */
+	int		 ec_conn_maxage_s;/* tests only: an age libcurl gives
+					   the keeper's own connections when
+					   it makes another, so that it
+					   closes them under their calls
+					   (0: none, as in the daemon) */
 	/*
 	 * 0: the keeper speaks HTTP/1.1 itself (keeper_h1.c) on connections
 	 * libcurl makes; 1: libcurl does all of it.  Calls with a client

@@ -1664,6 +1664,72 @@ START_TEST(test_direct_conns_apart)
 END_TEST
 
 /*
+ * Should libcurl close one of the keeper's connections anyway (it sees
+ * them idle; the daemon gives them no age, this test gives them one),
+ * the call on it fails at once, not at the end of its window, and the
+ * connection is never used again.
+ */
+START_TEST(test_direct_lost)
+{
+	struct fx		 f;
+	struct got		 g1 = { 0 }, g2 = { 0 };
+	struct egress_request	 req;
+	struct timespec		 t0, t1;
+	char			 err[256];
+	long			 ms;
+
+	if (curl_http)
+		return;
+	fx_setup(&f, "127.0.0.0/8", 1);
+	f.f_conf.ec_conn_maxage_s = 1;
+	f.f_conf.ec_timeout_ms = 10000;
+	ck_assert_int_eq(egress_reconfigure(f.f_eg, &f.f_conf, err,
+	    sizeof(err)), 0);
+	get(&f, "/ok", &g1);
+	ck_assert_msg(g1.g_error == EGRESS_OK, "%s", g1.g_msg);
+	got_clear(&g1);
+
+	/* The connection carries a call the server never answers... */
+	memset(&req, 0, sizeof(req));
+	req.eq_method = "GET";
+	req.eq_url = fx_url(&f, "/stall");
+	ck_assert_ptr_nonnull(egress_start(f.f_eg, &req, got_cb, &g1));
+	loop_for(&f, 2200);
+	ck_assert_int_eq(g1.g_done, 0);
+	ck_assert_int_eq(f.f_srv.s_requests, 2);
+
+	/* ...when libcurl, connecting another, finds it too old. */
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	req.eq_url = fx_url(&f, "/ok");
+	ck_assert_ptr_nonnull(egress_start(f.f_eg, &req, got_cb, &g2));
+	loop_until(&f, &g1.g_done);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	ms = (t1.tv_sec - t0.tv_sec) * 1000 +
+	    (t1.tv_nsec - t0.tv_nsec) / 1000000;
+	ck_assert_int_eq(g1.g_error, EGRESS_EPROTO);
+	ck_assert_msg(strstr(g1.g_msg, "closed by the connection cache") !=
+	    NULL, "%s", g1.g_msg);
+	ck_assert_msg(ms < 2000, "the lost call took %ld ms", ms);
+	loop_until(&f, &g2.g_done);
+	ck_assert_msg(g2.g_error == EGRESS_OK, "%s", g2.g_msg);
+	ck_assert_int_eq(g2.g_reused, 0);
+	ck_assert_int_eq(f.f_srv.s_accepts, 2);
+	got_clear(&g1);
+	got_clear(&g2);
+
+	/* The survivor serves; the lost one is not in the pool. */
+	loop_for(&f, 50);
+	ck_assert_uint_eq(egress_idle_conns(f.f_eg), 1);
+	get(&f, "/ok", &g1);
+	ck_assert_msg(g1.g_error == EGRESS_OK, "%s", g1.g_msg);
+	ck_assert_int_eq(g1.g_reused, 1);
+	ck_assert_int_eq(f.f_srv.s_accepts, 2);
+	got_clear(&g1);
+	fx_teardown(&f);
+}
+END_TEST
+
+/*
  * URLs the keeper reads itself and those it leaves to libcurl's parser
  * reach the upstream alike: dot segments removed, a fragment dropped, an
  * empty query and upper case as libcurl sends them.
@@ -1931,6 +1997,7 @@ check_suite(void)
 	tcase_add_test(tc, test_direct_conns_origins);
 	tcase_add_test(tc, test_direct_conns_idle_sweep);
 	tcase_add_test(tc, test_direct_conns_apart);
+	tcase_add_test(tc, test_direct_lost);
 	tcase_add_test(tc, test_poll_quiet);
 	tcase_add_test(tc, test_direct_owned);
 	tcase_add_test(tc, test_conf_errors);
