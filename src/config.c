@@ -619,7 +619,17 @@ config_do_redis(struct config_ctx *x, const config_setting_t *s, void *base)
 	if (c->c_redis.r_address != NULL && !config_is_ip(c->c_redis.r_address))
 		config_err(x, config_setting_get_member(s, "address"), "'%s' is "
 		    "not a numeric IPv4 or IPv6 address", c->c_redis.r_address);
-	/* The prefix names keys: nothing that would need quoting. */
+	/*
+	 * The prefix names keys: nothing that would need quoting, and short
+	 * enough that every key of a tenant and connector fits the keeper's
+	 * buffers whole (a cut key would be another connector's).
+	 */
+	if (c->c_redis.r_prefix != NULL &&
+	    strlen(c->c_redis.r_prefix) > CONF_REDIS_PREFIX_MAX) {
+		config_err(x, config_setting_get_member(s, "prefix"),
+		    "longer than %d characters", CONF_REDIS_PREFIX_MAX);
+		return;
+	}
 	for (p = c->c_redis.r_prefix; p != NULL && *p != '\0'; p++)
 		if (!isalnum((unsigned char)*p) && strchr("-_.:", *p) == NULL) {
 			config_err(x, config_setting_get_member(s, "prefix"),

@@ -96,6 +96,8 @@ struct conf_extensions {
 };
 
 /* The shared redis of connector rates (keeper only). */
+#define CONF_REDIS_PREFIX_MAX	64	/* characters of redis.prefix */
+
 struct conf_redis {
 	char		*r_address;	/* NULL: none */
 	int		 r_port;

@@ -380,7 +380,8 @@ static void
 keeper_limits_conf(struct keeper *k, const struct widgetd_config *c)
 {
 	const struct conf_redis	*r = &c->c_redis;
-	static char		 addr[64], prefix[128];
+	/* Both bounded by config.c: a numeric address, a short prefix. */
+	static char		 addr[64], prefix[CONF_REDIS_PREFIX_MAX + 1];
 	static int		 port;
 	int			 nk = keeper_count(k, c);
 

@@ -344,7 +344,8 @@ klimits_redis_cb(void *arg, enum kredis_result res, int64_t wait)
 static void
 klimits_rate(struct klwait *w)
 {
-	char	 key[300];
+	/* A tenant (64) and a permalink (255) fit: a cut key is shared. */
+	char	 key[512];
 	int64_t	 max;
 
 	if (w->w_rate <= 0) {
@@ -352,9 +353,9 @@ klimits_rate(struct klwait *w)
 		return;
 	}
 	max = w->w_deadline - KLIMIT_MARGIN - ratelimit_now();
-	snprintf(key, sizeof(key), "%s:%s", w->w_kl->kl_tenant,
-	    w->w_kl->kl_connector);
-	if (w->w_ks->ks_redis != NULL && (w->w_rreq = kredis_reserve(
+	if ((size_t)snprintf(key, sizeof(key), "%s:%s", w->w_kl->kl_tenant,
+	    w->w_kl->kl_connector) < sizeof(key) &&
+	    w->w_ks->ks_redis != NULL && (w->w_rreq = kredis_reserve(
 	    w->w_ks->ks_redis, key, w->w_rate, w->w_burst, max > 0 ? max : 0,
 	    klimits_redis_cb, w)) != NULL)
 		return;

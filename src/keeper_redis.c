@@ -505,7 +505,7 @@ kredis_reserve(struct kredis *r, const char *key, double rate, int burst,
 {
 	struct kredis_req	*rq;
 	struct timeval		 tv = { 0, KREDIS_TIMEOUT_MS * 1000 };
-	char			 k[600], iv[32], tol[32], mw[32];
+	char			 k[1024], iv[32], tol[32], mw[32];
 	int64_t			 interval;
 
 	if (r == NULL || !r->r_connected || r->r_ac == NULL || rate <= 0)
@@ -513,7 +513,10 @@ kredis_reserve(struct kredis *r, const char *key, double rate, int burst,
 	interval = (int64_t)(1e6 / rate);
 	if (interval < 1)
 		interval = 1;
-	snprintf(k, sizeof(k), "%s:rate:%s", r->r_prefix, key);
+	/* A key cut short would be another's: the local limit instead. */
+	if ((size_t)snprintf(k, sizeof(k), "%s:rate:%s", r->r_prefix, key) >=
+	    sizeof(k))
+		return NULL;
 	snprintf(iv, sizeof(iv), "%lld", (long long)interval);
 	snprintf(tol, sizeof(tol), "%lld", (long long)interval *
 	    (burst > 1 ? burst - 1 : 0));

@@ -826,6 +826,12 @@ static const struct bad_case bad_cases[] = {
 	{ L1 L2 "workers = -2147483649;\n", 3, "integer -2147483649 does not" },
 	{ L1 L2 "workers = 2# 99999999999\nuser = 12345678901;\n", 4,
 	    "integer 12345678901 does not fit" },
+	/* a redis key holds the prefix whole, and nothing to quote */
+	{ L1 L2 "redis = { address = \"127.0.0.1\";\n prefix = \""
+	    "p123456789p123456789p123456789p123456789p123456789p123456789"
+	    "abcde\"; };\n", 4, "redis.prefix: longer than 64 characters" },
+	{ L1 L2 "redis = { address = \"127.0.0.1\"; prefix = \"a b\"; };\n",
+	    3, "redis.prefix: letters, digits and - _ . : only" },
 };
 
 #define NBAD (sizeof(bad_cases) / sizeof(bad_cases[0]))

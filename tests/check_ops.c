@@ -964,6 +964,54 @@ START_TEST(redis_unasked)
 }
 END_TEST
 
+/*
+ * A connector's key goes to redis whole: the longest a tenant (64) and a
+ * permalink (255) make, under the prefix; one too long for the keeper's
+ * buffer is never sent cut short (it would be another connector's key),
+ * and the local limit applies instead.
+ */
+START_TEST(redis_long_key)
+{
+	struct fake_redis	 f;
+	char			 key[2048], want[2100], sent[8192];
+	size_t			 off = 0;
+	ssize_t			 n;
+	int64_t			 end;
+
+	fake_start(&f);
+	memset(key, 't', 64);
+	key[64] = ':';
+	memset(key + 65, 'p', 255);
+	key[320] = '\0';
+	key[319] = 'Z';		/* the last byte tells */
+	ck_assert_ptr_nonnull(kredis_reserve(f.fr_r, key, 10, 1, 0,
+	    fake_answer, &f));
+	snprintf(want, sizeof(want), "$%zu\r\nt:rate:%s\r\n",
+	    strlen("t:rate:") + strlen(key), key);
+	for (end = ratelimit_now() + 1000000; ratelimit_now() < end &&
+	    memmem(sent, off, want, strlen(want)) == NULL; usleep(1000)) {
+		event_base_loop(f.fr_base, EVLOOP_NONBLOCK);
+		while (off < sizeof(sent) && (n = recv(f.fr_fd, sent + off,
+		    sizeof(sent) - off, 0)) > 0)
+			off += (size_t)n;
+	}
+	ck_assert_msg(memmem(sent, off, want, strlen(want)) != NULL,
+	    "the key was not sent whole");
+
+	memset(key, 'x', sizeof(key) - 1);
+	key[sizeof(key) - 1] = '\0';
+	ck_assert_ptr_null(kredis_reserve(f.fr_r, key, 10, 1, 0,
+	    fake_answer, &f));
+	for (end = ratelimit_now() + 100000; ratelimit_now() < end;
+	    usleep(1000))
+		event_base_loop(f.fr_base, EVLOOP_NONBLOCK);
+	ck_assert_int_eq(recv(f.fr_fd, sent, sizeof(sent), 0), -1);
+	ck_assert_int_eq(errno, EAGAIN);
+	ck_assert(kredis_connected(f.fr_r));
+	fake_end(&f);
+}
+END_TEST
+
 /* --- the access log ----------------------------------------------------------- */
 
 START_TEST(access_forms)
@@ -1028,6 +1076,7 @@ check_suite(void)
 	tcase_add_test(tc, redis_protocol_error);
 	tcase_add_test(tc, redis_silent);
 	tcase_add_test(tc, redis_unasked);
+	tcase_add_test(tc, redis_long_key);
 	tcase_add_test(tc, access_forms);
 	suite_add_tcase(s, tc);
 	return s;
