@@ -433,7 +433,7 @@ kredis_free(struct kredis *r)
 		return;
 	r->r_base = NULL;
 	if (r->r_ac != NULL)
-		redisAsyncFree(r->r_ac);	/* pending callbacks: no reply */
+		redisAsyncFree(r->r_ac);	/* pending: KREDIS_UNAVAILABLE */
 	if (r->r_reconnect != NULL)
 		event_free(r->r_reconnect);
 	free(r->r_address);
@@ -447,9 +447,11 @@ kredis_req_answer(struct kredis_req *rq, enum kredis_result res,
 {
 	kredis_fn	 fn = rq->rq_fn;
 
-	/* kredis_free: the callers are going too; nobody to tell. */
-	if (rq->rq_r->r_base == NULL)
-		fn = NULL;
+	/*
+	 * Also from kredis_free (a reload that changed redis): the calls
+	 * waiting stay, and go on with the local share.  A caller left
+	 * unanswered kept its connector's slot and its pointer to rq.
+	 */
 	rq->rq_fn = NULL;
 	evtimer_del(rq->rq_timer);
 	if (fn != NULL)
@@ -472,7 +474,8 @@ kredis_reply_cb(redisAsyncContext *ac, void *reply, void *arg)
 			    rp->type == REDIS_REPLY_ERROR ? ": " : "",
 			    rp->type == REDIS_REPLY_ERROR ? rp->str : "");
 		}
-		if (rq->rq_fn != NULL)
+		/* Freed by a reload (r_base NULL): no error of redis's. */
+		if (rq->rq_fn != NULL && rq->rq_r->r_base != NULL)
 			metrics_global_add(rq->rq_r->r_metrics,
 			    MG_REDIS_ERRORS, 1);
 		kredis_req_answer(rq, KREDIS_UNAVAILABLE, 0);

@@ -1012,6 +1012,26 @@ START_TEST(redis_long_key)
 }
 END_TEST
 
+/*
+ * A reload that changes redis frees the client under a waiting
+ * reservation: its caller is answered (the local share applies), never
+ * left holding its slot and a pointer to the freed request.
+ */
+START_TEST(redis_freed_answers)
+{
+	struct fake_redis	 f;
+
+	fake_start(&f);
+	ck_assert_int_eq(f.fr_answers, 0);
+	kredis_free(f.fr_r);
+	f.fr_r = NULL;
+	ck_assert_int_eq(f.fr_answers, 1);
+	ck_assert_int_eq(f.fr_res, KREDIS_UNAVAILABLE);
+	ck_assert_uint_eq(f.fr_m->m_globals[MG_REDIS_ERRORS], 0);
+	fake_end(&f);
+}
+END_TEST
+
 /* --- the access log ----------------------------------------------------------- */
 
 START_TEST(access_forms)
@@ -1077,6 +1097,7 @@ check_suite(void)
 	tcase_add_test(tc, redis_silent);
 	tcase_add_test(tc, redis_unasked);
 	tcase_add_test(tc, redis_long_key);
+	tcase_add_test(tc, redis_freed_answers);
 	tcase_add_test(tc, access_forms);
 	suite_add_tcase(s, tc);
 	return s;
