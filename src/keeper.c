@@ -388,6 +388,13 @@ keeper_limits_conf(struct keeper *k, const struct widgetd_config *c)
 	if (k->k_redis != NULL && (r->r_address == NULL ||
 	    strcmp(addr, r->r_address) != 0 || port != r->r_port ||
 	    strcmp(prefix, r->r_prefix) != 0)) {
+		/*
+		 * The calls kredis_free answers go on locally; one of them
+		 * may hand its slot to another, which must not ask the
+		 * client being freed.
+		 */
+		klimits_configure(k->k_limits, nk, c->c_limits.instances,
+		    NULL);
 		kredis_free(k->k_redis);
 		k->k_redis = NULL;
 	}

@@ -1017,16 +1017,33 @@ END_TEST
  * reservation: its caller is answered (the local share applies), never
  * left holding its slot and a pointer to the freed request.
  */
+static struct kredis_req *freed_again;
+
+/* An answered caller that passes its slot on, which asks redis again. */
+static void
+fake_answer_again(void *arg, enum kredis_result res, int64_t wait)
+{
+	struct fake_redis	*f = arg;
+
+	fake_answer(f, res, wait);
+	freed_again = kredis_reserve(f->fr_r, "k2", 10, 1, 0, fake_answer, f);
+}
+
 START_TEST(redis_freed_answers)
 {
 	struct fake_redis	 f;
 
 	fake_start(&f);
+	ck_assert_ptr_nonnull(kredis_reserve(f.fr_r, "k1", 10, 1, 0,
+	    fake_answer_again, &f));
 	ck_assert_int_eq(f.fr_answers, 0);
+	freed_again = (struct kredis_req *)&f;
 	kredis_free(f.fr_r);
 	f.fr_r = NULL;
-	ck_assert_int_eq(f.fr_answers, 1);
+	ck_assert_int_eq(f.fr_answers, 2);
 	ck_assert_int_eq(f.fr_res, KREDIS_UNAVAILABLE);
+	/* The client being freed takes no new command. */
+	ck_assert_ptr_null(freed_again);
 	ck_assert_uint_eq(f.fr_m->m_globals[MG_REDIS_ERRORS], 0);
 	fake_end(&f);
 }
