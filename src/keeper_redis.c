@@ -6,6 +6,10 @@
  * reservation that times out is answered KREDIS_UNAVAILABLE at once and
  * the connection is dropped (hiredis then answers every pending command
  * with no reply, which frees them); it is made again a second later.
+ * Nor has it a connect timeout: a connection not made within
+ * KREDIS_CONNECT_MS is given up too, where the kernel would retry its SYN
+ * for two minutes (a redis whose listen queue is full, an address that
+ * drops packets).
  *
  * The script is GCRA over microseconds of the redis server's clock, so
  * the instances' clocks need not agree.  It reserves a place in the
@@ -27,6 +31,7 @@
 #include "metrics.h"
 
 #define KREDIS_TIMEOUT_MS	500	/* a reservation's answer */
+#define KREDIS_CONNECT_MS	1000	/* a connection's, from connect(2) */
 #define KREDIS_RECONNECT_S	1
 #define KREDIS_WAIT_MAX		1000000000000LL	/* µs in a reply */
 
@@ -63,7 +68,8 @@ struct kredis {
 	char			*r_address;
 	int			 r_port;
 	char			*r_prefix;
-	struct event		*r_reconnect;
+	struct event		*r_reconnect;	/* r_ac NULL: connect; else
+						   give the connection up */
 	struct metrics		*r_metrics;
 	const char		*r_refused;	/* why a reply was, if one */
 };
@@ -194,17 +200,51 @@ kredis_metrics(struct kredis *r)
 }
 
 static void
-kredis_reconnect_cb(int fd, short what, void *arg)
-{
-	kredis_connect(arg);
-}
-
-static void
 kredis_schedule(struct kredis *r)
 {
 	struct timeval	 tv = { KREDIS_RECONNECT_S, 0 };
 
 	evtimer_add(r->r_reconnect, &tv);
+}
+
+/* The log says once that redis is not there, until it is back. */
+static void
+kredis_say_down(struct kredis *r, const char *why)
+{
+	if (r->r_said != 0)
+		log_warnx("redis %s port %d: %s; connector rates are this "
+		    "instance's share", r->r_address, r->r_port, why);
+	r->r_said = 0;
+}
+
+/*
+ * A connection not made in KREDIS_CONNECT_MS: freed before hiredis has
+ * called either callback, so neither runs; connected later, it would
+ * not be heard of.
+ */
+static void
+kredis_give_up(struct kredis *r)
+{
+	redisAsyncContext	*ac = r->r_ac;
+	char			 why[64];
+
+	r->r_ac = NULL;
+	redisAsyncFree(ac);
+	snprintf(why, sizeof(why), "cannot connect in %d ms",
+	    KREDIS_CONNECT_MS);
+	kredis_say_down(r, why);
+	kredis_schedule(r);
+}
+
+static void
+kredis_reconnect_cb(int fd, short what, void *arg)
+{
+	struct kredis	*r = arg;
+
+	if (r->r_ac == NULL)
+		kredis_connect(r);
+	else if (!r->r_connected)
+		kredis_give_up(r);
 }
 
 /*
@@ -334,18 +374,17 @@ static void
 kredis_connect_cb(const redisAsyncContext *ac, int status)
 {
 	struct kredis	*r = ac->data;
+	char		 why[160];
 
 	if (status != REDIS_OK) {
 		/* hiredis frees the context after this callback. */
 		r->r_ac = NULL;
-		if (r->r_said != 0)
-			log_warnx("redis %s port %d: cannot connect (%s); "
-			    "connector rates are this instance's share",
-			    r->r_address, r->r_port, ac->errstr);
-		r->r_said = 0;
+		snprintf(why, sizeof(why), "cannot connect (%s)", ac->errstr);
+		kredis_say_down(r, why);
 		kredis_schedule(r);
 		return;
 	}
+	evtimer_del(r->r_reconnect);
 	r->r_connected = 1;
 	if (r->r_said != 1)
 		log_info("redis %s port %d: connected; connector rates are "
@@ -379,6 +418,8 @@ kredis_disconnect_cb(const redisAsyncContext *ac, int status)
 static void
 kredis_connect(struct kredis *r)
 {
+	struct timeval		 tv = { KREDIS_CONNECT_MS / 1000,
+				    KREDIS_CONNECT_MS % 1000 * 1000 };
 	redisAsyncContext	*ac;
 
 	if (r->r_ac != NULL)
@@ -401,6 +442,7 @@ kredis_connect(struct kredis *r)
 		return;
 	}
 	r->r_ac = ac;
+	evtimer_add(r->r_reconnect, &tv);
 }
 
 struct kredis *

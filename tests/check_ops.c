@@ -14,10 +14,12 @@
 #include <check.h>
 #include <errno.h>
 #include <math.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <syslog.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -32,6 +34,7 @@
 #include "connector.h"
 #include "keeper_limit.h"
 #include "keeper_redis.h"
+#include "log.h"
 #include "metrics.h"
 #include "ratelimit.h"
 #include "rowidx.h"
@@ -687,7 +690,64 @@ struct fake_redis {
 	int			 fr_fd;		/* the keeper's connection */
 	int			 fr_answers;
 	enum kredis_result	 fr_res;
+	int			 fr_said_up;	/* "connected" lines */
+	int			 fr_said_down;	/* warnings */
 };
+
+/* What the keeper logged while the test ran. */
+static void
+fake_log(int prio, const char *line, void *arg)
+{
+	struct fake_redis	*f = arg;
+
+	if (prio <= LOG_WARNING)
+		f->fr_said_down++;
+	else if (strstr(line, ": connected; ") != NULL)
+		f->fr_said_up++;
+}
+
+/* The fake server listening on loopback with backlog; no keeper yet. */
+static void
+fake_listen(struct fake_redis *f, int backlog, struct sockaddr_in *sin)
+{
+	socklen_t	 len = sizeof(*sin);
+
+	memset(f, 0, sizeof(*f));
+	ck_assert_ptr_nonnull(f->fr_base = event_base_new());
+	ck_assert_ptr_nonnull(f->fr_m = metrics_new());
+	f->fr_fd = -1;
+	ck_assert_int_ne(f->fr_lfd = socket(AF_INET, SOCK_STREAM |
+	    SOCK_NONBLOCK, 0), -1);
+	memset(sin, 0, sizeof(*sin));
+	sin->sin_family = AF_INET;
+	sin->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ck_assert_int_eq(bind(f->fr_lfd, (struct sockaddr *)sin,
+	    sizeof(*sin)), 0);
+	ck_assert_int_eq(listen(f->fr_lfd, backlog), 0);
+	ck_assert_int_eq(getsockname(f->fr_lfd, (struct sockaddr *)sin,
+	    &len), 0);
+	log_set_forward(fake_log, f);
+}
+
+static void
+fake_keeper(struct fake_redis *f, const struct sockaddr_in *sin)
+{
+	ck_assert_ptr_nonnull(f->fr_r = kredis_new(f->fr_base, "127.0.0.1",
+	    ntohs(sin->sin_port), "t", f->fr_m));
+}
+
+/* The keeper connected on f->fr_fd comes up. */
+static void
+fake_up(struct fake_redis *f)
+{
+	int64_t	 end;
+
+	for (end = ratelimit_now() + 2000000; !kredis_connected(f->fr_r) &&
+	    ratelimit_now() < end; usleep(1000))
+		event_base_loop(f->fr_base, EVLOOP_NONBLOCK);
+	ck_assert(kredis_connected(f->fr_r));
+	ck_assert_uint_eq(f->fr_m->m_globals[MG_REDIS_UP], 1);
+}
 
 static void
 fake_answer(void *arg, enum kredis_result res, int64_t wait)
@@ -719,29 +779,11 @@ static void
 fake_start(struct fake_redis *f)
 {
 	struct sockaddr_in	 sin;
-	socklen_t		 len = sizeof(sin);
-	int64_t			 end;
 
-	memset(f, 0, sizeof(*f));
-	ck_assert_ptr_nonnull(f->fr_base = event_base_new());
-	ck_assert_ptr_nonnull(f->fr_m = metrics_new());
-	ck_assert_int_ne(f->fr_lfd = socket(AF_INET, SOCK_STREAM |
-	    SOCK_NONBLOCK, 0), -1);
-	memset(&sin, 0, sizeof(sin));
-	sin.sin_family = AF_INET;
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	ck_assert_int_eq(bind(f->fr_lfd, (struct sockaddr *)&sin,
-	    sizeof(sin)), 0);
-	ck_assert_int_eq(listen(f->fr_lfd, 4), 0);
-	ck_assert_int_eq(getsockname(f->fr_lfd, (struct sockaddr *)&sin,
-	    &len), 0);
-	ck_assert_ptr_nonnull(f->fr_r = kredis_new(f->fr_base, "127.0.0.1",
-	    ntohs(sin.sin_port), "t", f->fr_m));
+	fake_listen(f, 4, &sin);
+	fake_keeper(f, &sin);
 	ck_assert_int_ne(f->fr_fd = fake_accept(f, 2000), -1);
-	for (end = ratelimit_now() + 2000000; !kredis_connected(f->fr_r) &&
-	    ratelimit_now() < end; usleep(1000))
-		event_base_loop(f->fr_base, EVLOOP_NONBLOCK);
-	ck_assert(kredis_connected(f->fr_r));
+	fake_up(f);
 	ck_assert_ptr_nonnull(kredis_reserve(f->fr_r, "k", 10, 1, 0,
 	    fake_answer, f));
 }
@@ -750,7 +792,9 @@ static void
 fake_end(struct fake_redis *f)
 {
 	kredis_free(f->fr_r);
-	close(f->fr_fd);
+	log_set_forward(NULL, NULL);
+	if (f->fr_fd != -1)
+		close(f->fr_fd);
 	close(f->fr_lfd);
 	metrics_free(f->fr_m);
 	event_base_free(f->fr_base);
@@ -902,6 +946,119 @@ START_TEST(redis_silent)
 	}
 	ck_assert(got && closed);
 	fake_dropped(&f);
+	fake_end(&f);
+}
+END_TEST
+
+/* A loopback connect(2) to sin, in progress or made. */
+static int
+fake_connect(const struct sockaddr_in *sin)
+{
+	int	 fd;
+
+	ck_assert_int_ne(fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK,
+	    0), -1);
+	if (connect(fd, (const struct sockaddr *)sin, sizeof(*sin)) == -1)
+		ck_assert_int_eq(errno, EINPROGRESS);
+	return fd;
+}
+
+/* Whether a connect(2) completes within ms. */
+static int
+fake_connected(int fd, int ms)
+{
+	struct pollfd	 pfd = { fd, POLLOUT, 0 };
+
+	return poll(&pfd, 1, ms) == 1;
+}
+
+/* The local port of an IPv4 socket fd; -1 when fd is none. */
+static int
+fake_port(int fd)
+{
+	struct sockaddr_in	 sin;
+	socklen_t		 len = sizeof(sin);
+
+	if (getsockname(fd, (struct sockaddr *)&sin, &len) == -1 ||
+	    sin.sin_family != AF_INET)
+		return -1;
+	return ntohs(sin.sin_port);
+}
+
+/* This process's one TCP socket whose connect(2) is in progress. */
+static int
+fake_connecting(void)
+{
+	struct sockaddr_in	 peer;
+	socklen_t		 len;
+	int			 k, listening;
+
+	for (k = 3; k < 1024; k++) {
+		len = sizeof(listening);
+		if (fake_port(k) == -1 || getsockopt(k, SOL_SOCKET,
+		    SO_ACCEPTCONN, &listening, &len) == -1 || listening)
+			continue;
+		len = sizeof(peer);
+		if (getpeername(k, (struct sockaddr *)&peer, &len) == -1 &&
+		    errno == ENOTCONN)
+			return k;
+	}
+	return -1;
+}
+
+/*
+ * A connect(2) that does not complete: the listen queue is full, so the
+ * kernel drops the keeper's SYN and would send it again for two minutes.
+ * The keeper gives the connection up within KREDIS_CONNECT_MS (1 s), its
+ * callers going on with the local share meanwhile, and connects again
+ * with a new socket a second later.
+ */
+START_TEST(redis_connect_hangs)
+{
+	struct fake_redis	 f;
+	struct sockaddr_in	 sin;
+	socklen_t		 len = sizeof(sin);
+	int64_t			 t0, end;
+	int			 filler, probe, k, port, fd;
+
+	fake_listen(&f, 0, &sin);
+	filler = fake_connect(&sin);
+	ck_assert(fake_connected(filler, 1000));
+	probe = fake_connect(&sin);
+	ck_assert_msg(!fake_connected(probe, 200), "a connect to a full "
+	    "listen queue completed: the kernel does not drop the SYN");
+	close(probe);
+
+	t0 = ratelimit_now();
+	fake_keeper(&f, &sin);
+	ck_assert_int_ne(k = fake_connecting(), -1);
+	port = fake_port(k);
+	for (end = t0 + 3000000; fake_port(k) == port &&
+	    ratelimit_now() < end; usleep(1000)) {
+		event_base_loop(f.fr_base, EVLOOP_NONBLOCK);
+		ck_assert(!kredis_connected(f.fr_r));
+		ck_assert_ptr_null(kredis_reserve(f.fr_r, "k", 10, 1, 0,
+		    fake_answer, &f));
+	}
+	ck_assert_msg(fake_port(k) != port, "the keeper still waits for "
+	    "its connect after 3 s");
+	ck_assert_int_le(ratelimit_now() - t0, 1800000);
+	ck_assert_int_eq(f.fr_said_down, 1);
+	ck_assert_uint_eq(f.fr_m->m_globals[MG_REDIS_UP], 0);
+	ck_assert_uint_eq(f.fr_m->m_globals[MG_REDIS_ERRORS], 0);
+
+	/* The queue empties: the next attempt, a new socket, connects. */
+	close(filler);
+	ck_assert_int_ne(fd = fake_accept(&f, 1000), -1);
+	close(fd);
+	ck_assert_int_ne(f.fr_fd = fake_accept(&f, 3000), -1);
+	ck_assert_int_eq(getpeername(f.fr_fd, (struct sockaddr *)&sin, &len),
+	    0);
+	ck_assert_int_ne(ntohs(sin.sin_port), port);
+	fake_up(&f);
+	ck_assert_int_eq(f.fr_said_down, 1);
+	ck_assert_int_eq(f.fr_said_up, 1);
+	ck_assert_int_eq(f.fr_answers, 0);
 	fake_end(&f);
 }
 END_TEST
@@ -1090,6 +1247,8 @@ check_suite(void)
 	Suite	*s = suite_create("ops");
 	TCase	*tc = tcase_create("ops");
 
+	/* A redis case waits for the keeper's timers: seconds. */
+	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, gcra_rate_and_burst);
 	tcase_add_test(tc, gcra_slow_rate);
 	tcase_add_test(tc, client_table);
@@ -1112,6 +1271,7 @@ check_suite(void)
 	tcase_add_test(tc, redis_line_bounded);
 	tcase_add_test(tc, redis_protocol_error);
 	tcase_add_test(tc, redis_silent);
+	tcase_add_test(tc, redis_connect_hangs);
 	tcase_add_test(tc, redis_unasked);
 	tcase_add_test(tc, redis_long_key);
 	tcase_add_test(tc, redis_freed_answers);
