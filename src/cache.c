@@ -1246,7 +1246,10 @@ cache_flight_free(struct cache *c, struct cache_flight *f)
 	struct cache_ticket	*w;
 
 	cache_flight_land(c, f, CACHE_SHARE_NONE, NULL);
-	/* Waiters nobody released: they send their own calls if asked. */
+	/*
+	 * Waiters nobody released (the owner should have abandoned the call
+	 * first): detached, so that freeing them later is safe.
+	 */
 	while ((w = TAILQ_FIRST(&f->f_waiters)) != NULL) {
 		TAILQ_REMOVE(&f->f_waiters, w, t_wentry);
 		w->t_flight = NULL;
@@ -1462,13 +1465,22 @@ cache_ticket_handover(struct cache_ticket *t)
 	return w->t_owner;
 }
 
+void
+cache_ticket_abandon(struct cache_ticket *t)
+{
+	if (t->t_state == T_LEADER)
+		cache_flight_land(t->t_cache, t->t_flight, CACHE_SHARE_NONE,
+		    NULL);
+}
+
 void *
 cache_ticket_waiter(struct cache_ticket *t, enum cache_share *share)
 {
 	struct cache_flight	*f = t->t_flight;
 	struct cache_ticket	*w;
 
-	if (f == NULL || !f->f_landed ||
+	/* Only the call's owner releases its waiters. */
+	if (f == NULL || !f->f_landed || f->f_leader != t ||
 	    (w = TAILQ_FIRST(&f->f_waiters)) == NULL)
 		return NULL;
 	TAILQ_REMOVE(&f->f_waiters, w, t_wentry);
@@ -1611,14 +1623,22 @@ cache_answer(struct cache_ticket *t, const struct result *rs, int64_t now)
 	return NULL;
 }
 
-const struct cache_entry *
-cache_failed(struct cache_ticket *t, int64_t now)
+void
+cache_refused(struct cache_ticket *t)
 {
 	if (t->t_state == T_SOLO || t->t_state == T_LEADER)
 		cache_flight_land(t->t_cache, t->t_flight, CACHE_SHARE_ANSWER,
 		    NULL);
-	else if (t->t_state != T_RELEASED)
+}
+
+const struct cache_entry *
+cache_failed(struct cache_ticket *t, int64_t now)
+{
+	if (t->t_state != T_SOLO && t->t_state != T_LEADER &&
+	    t->t_state != T_RELEASED)
 		return NULL;
+	/* Shared as a refusal is; a stale entry may answer it. */
+	cache_refused(t);
 	return cache_stale(t, 0, NULL, now);
 }
 

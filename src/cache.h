@@ -98,7 +98,8 @@ struct cache_ticket *cache_lookup(struct cache *, const struct snapshot *,
 		    enum cache_verdict *);
 /*
  * The call is over.  A waiter leaves its call's waiters; a call still in
- * flight must first be handed over (cache_ticket_handover).
+ * flight must first be handed over (cache_ticket_handover) or abandoned
+ * (cache_ticket_abandon) and its waiters released.
  */
 void		 cache_ticket_free(struct cache_ticket *);
 /*
@@ -121,6 +122,16 @@ const struct cache_entry *cache_answer(struct cache_ticket *,
 		    const struct result *, int64_t now);
 /* The call failed (network, timeout): a stale entry to answer, or NULL. */
 const struct cache_entry *cache_failed(struct cache_ticket *, int64_t now);
+/*
+ * The call was refused before the upstream saw it (a limit, a template):
+ * its waiters share the refusal, and no stale entry hides it.
+ */
+void		 cache_refused(struct cache_ticket *);
+/*
+ * The owner of a call goes away without an answer and nobody took the
+ * call over: its waiters, named by cache_ticket_waiter(), send their own.
+ */
+void		 cache_ticket_abandon(struct cache_ticket *);
 
 enum cache_outcome cache_ticket_outcome(const struct cache_ticket *);
 /* The Cache-Status field value: "widgetd; hit; ttl=42" and so on. */

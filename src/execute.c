@@ -325,6 +325,9 @@ execute_cache_count(struct conn *c)
 	metrics_global_set(m, MG_CACHE_EVICTIONS, t.ct_evicted);
 }
 
+static void	execute_release(struct conn *, const struct result *,
+		    const struct fail *);
+
 void
 execute_free(struct conn *c)
 {
@@ -340,8 +343,15 @@ execute_free(struct conn *c)
 		nc->c_exec->x_call = x->x_call;
 		nc->c_exec->x_waiting = 0;
 		ipc_buf_clear(&nc->c_exec->x_plan);
-	} else if (x->x_call != 0)
-		worker_call_forget(c->c_w, x->x_call);
+	} else {
+		if (x->x_call != 0)
+			worker_call_forget(c->c_w, x->x_call);
+		/* No answer comes for them: the waiters make their own. */
+		if (x->x_ticket != NULL) {
+			cache_ticket_abandon(x->x_ticket);
+			execute_release(c, NULL, NULL);
+		}
+	}
 	execute_cache_count(c);
 	cache_ticket_free(x->x_ticket);
 	ipc_buf_clear(&x->x_plan);
@@ -2035,6 +2045,7 @@ static void	execute_fail(struct conn *, const struct fail *);
 /*
  * The call c made has its answer: everyone who waited for it gets theirs
  * first — the entry it stored, the same error, or a call of their own.
+ * Neither rs nor fl: the call was abandoned, each waiter makes its own.
  */
 static void
 execute_release(struct conn *c, const struct result *rs,
@@ -2155,9 +2166,14 @@ execute_fail(struct conn *c, const struct fail *fl)
 	if (network)
 		c->c_ctx.a_error = fl->fl_timeout ? "Timeout" :
 		    fl->fl_detail;
-	/* Only the upstream's failure is one a stale answer may hide. */
+	/*
+	 * Only the upstream's failure is one a stale answer may hide; a
+	 * refusal (a limit, a template) goes to the waiters as it is.
+	 */
 	if (network && x->x_ticket != NULL)
 		e = cache_failed(x->x_ticket, cache_now());
+	else if (x->x_ticket != NULL)
+		cache_refused(x->x_ticket);
 	execute_release(c, NULL, fl);
 	if (e != NULL) {
 		x->x_upstream_failed = 1;

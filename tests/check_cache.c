@@ -1309,6 +1309,94 @@ START_TEST(test_collapse_handover)
 }
 END_TEST
 
+/* A call in flight for query and two waiters, owned by o[0] and o[1]. */
+static struct cache_ticket *
+flight(const char *query, int64_t now, struct cache_ticket **w, int *o)
+{
+	struct cache_ticket	*lead;
+
+	lead = collapse(query, now, NULL, CACHE_SEND);
+	w[0] = collapse(query, now, &o[0], CACHE_WAIT);
+	w[1] = collapse(query, now, &o[1], CACHE_WAIT);
+	return lead;
+}
+
+/* lead releases both waiters in turn, each told to answer as want. */
+static void
+released(struct cache_ticket *lead, int *o, enum cache_share want)
+{
+	enum cache_share	 share;
+	int			 i;
+
+	for (i = 0; i < 2; i++) {
+		ck_assert_ptr_eq(cache_ticket_waiter(lead, &share), &o[i]);
+		ck_assert_int_eq(share, want);
+	}
+	ck_assert_ptr_null(cache_ticket_waiter(lead, &share));
+}
+
+/*
+ * Refused before the upstream saw it (a limit, a template): the waiters
+ * share the refusal at once, and a stale entry does not hide it.
+ */
+START_TEST(test_collapse_refused)
+{
+	static const char *const sie[] = {
+	    "Cache-Control: max-age=10, stale-if-error=60", NULL };
+	struct cache_ticket	*lead, *w[2];
+	enum cache_share	 share;
+	int			 o[2];
+
+	ck_assert_int_eq(store("plain", "r", T0, sie), 1);
+	lead = flight("r", T0 + 20 * SEC, w, o);
+	cache_refused(lead);
+	/* Only the leader releases them. */
+	ck_assert_ptr_null(cache_ticket_waiter(w[1], &share));
+	released(lead, o, CACHE_SHARE_ANSWER);
+	/* The refusal itself, not the stale entry, answers them all. */
+	ck_assert_int_eq(cache_ticket_outcome(lead), CACHE_O_MISS);
+	ck_assert_int_eq(cache_ticket_outcome(w[0]), CACHE_O_COLLAPSED);
+	ck_assert_str_eq(cache_ticket_status(w[0]),
+	    "widgetd; fwd=stale; collapsed");
+	/* Landed: the next identical call is not parked behind it. */
+	cache_ticket_free(collapse("r", T0 + 20 * SEC, NULL, CACHE_SEND));
+	cache_ticket_free(w[0]);
+	cache_ticket_free(w[1]);
+	cache_ticket_free(lead);
+}
+END_TEST
+
+/*
+ * The leader goes away with no call to hand over (its answer was
+ * malformed, the keeper could not take it): the waiters are released to
+ * make their own calls, and may store what those bring.
+ */
+START_TEST(test_collapse_abandon)
+{
+	static const char *const cc[] = { "Cache-Control: max-age=60", NULL };
+	struct cache_ticket	*lead, *w[2];
+	struct result		 rs;
+	enum cache_share	 share;
+	int			 o[2];
+
+	lead = flight("a", T0, w, o);
+	/* A waiter is no call's owner: abandoning it changes nothing. */
+	cache_ticket_abandon(w[0]);
+	ck_assert_ptr_null(cache_ticket_waiter(lead, &share));
+	cache_ticket_abandon(lead);
+	released(lead, o, CACHE_SHARE_NONE);
+	ck_assert_int_eq(cache_ticket_outcome(w[0]), CACHE_O_MISS);
+	ck_assert_str_eq(cache_ticket_status(w[0]), "widgetd; fwd=uri-miss");
+	cache_ticket_free(lead);
+	mkresult(&rs, 200, cc, "own");
+	ck_assert_ptr_nonnull(cache_answer(w[0], &rs, T0));
+	result_clear(&rs);
+	cache_ticket_free(w[0]);
+	cache_ticket_free(w[1]);
+	cache_ticket_free(collapse("a", T0 + SEC, NULL, CACHE_HIT));
+}
+END_TEST
+
 /* --- Memory ------------------------------------------------------------------ */
 
 static char *
@@ -1692,6 +1780,8 @@ check_suite(void)
 	tcase_add_test(tc, test_collapse_stored);
 	tcase_add_test(tc, test_collapse_shares);
 	tcase_add_test(tc, test_collapse_handover);
+	tcase_add_test(tc, test_collapse_refused);
+	tcase_add_test(tc, test_collapse_abandon);
 	tcase_add_test(tc, test_output);
 	tcase_add_test(tc, test_generation);
 	tcase_add_test(tc, test_secrets_changed);

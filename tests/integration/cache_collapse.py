@@ -6,10 +6,14 @@ says "collapsed" for the ones that waited).  An upstream error (503) is
 shared the same way, its body byte for byte to every caller even when it
 is large enough for the worker to send the caller's from the frame it
 came in (over 64 KiB): the waiters' copies are made before that.  An answer that may not be kept (no-store) is not
-shared: every waiter then makes its own call.  (A waiter taking over
-the call of a caller that went away is tested in check_cache: a worker
-does not read a connection while its call is out, so a caller's close
-is not seen before the answer.)"""
+shared: every waiter then makes its own call.  A refusal before the
+upstream saw the call (503 UPSTREAM_BUSY: the connector's concurrency is
+used up) is shared at once too, with its Retry-After, and not left to
+the worker's keeper timer.  (A waiter taking over the call of a caller
+that went away, and waiters released to make their own calls when the
+leader goes away unanswered, are tested in check_cache: a worker does
+not read a connection while its call is out, so a caller's close is not
+seen before the answer.)"""
 
 import os
 import sys
@@ -17,9 +21,10 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from wdtest import TEST_EGRESS, Conn, Daemon, check, wait_for  # noqa
-from upstream import Upstream                                          # noqa
-from cacheutil import cache_status, counters, execute, status_json     # noqa
+from wdtest import TEST_EGRESS, Conn, Daemon, check, envelope, request  # noqa
+from wdtest import wait_for                                              # noqa
+from upstream import Upstream                                            # noqa
+from cacheutil import cache_status, counters, execute, status_json       # noqa
 
 N = 20
 release = threading.Event()
@@ -122,6 +127,71 @@ try:
           "shared: 5 upstream calls (%d)" % calls)
 finally:
     release.set()
+    d.stop()
+    d.cleanup()
+    up.close()
+
+# A refusal is shared at once.  Concurrency 1 and a 3 s window: "hold"
+# takes the only slot; B, the leader for ?who=u, waits for it in the
+# keeper and is refused 503 UPSTREAM_BUSY when the window (less the
+# second kept for the call) runs out; C, the same call, waits for B's.
+# C gets B's refusal when B does, not the worker's own 503 UNAVAILABLE
+# when its keeper timer ends (3 + 5 s later).
+hold = threading.Event()
+up = Upstream()
+up.route("/", lambda req: (hold.wait(30), (200, {
+    "Cache-Control": "max-age=300"}, b"held"))[1])
+d = Daemon(workers=1, keepers=1, egress=TEST_EGRESS.replace("timeout = 5",
+                                                            "timeout = 3"))
+try:
+    d.connectors({"name": "busy", "permalink": "busy",
+                  "url": up.url("/busy"),
+                  "widgetd": {"limits": {"concurrency": 1}}})
+    d.start()
+    out = {}
+
+    def timed(name, who):
+        t0 = time.monotonic()
+        try:
+            r = request(d.port, "GET", execute("busy") + "?who=" + who,
+                        timeout=20)
+        except OSError as e:
+            r = e
+        out[name] = (r, time.monotonic() - t0)
+
+    threads = [threading.Thread(target=timed, args=(n, w))
+               for n, w in (("A", "a"), ("B", "u"), ("C", "u"))]
+    threads[0].start()
+    check(wait_for(lambda: up.seen("/busy"), 5), "refused: A holds the slot")
+    threads[1].start()
+    time.sleep(0.5)
+    threads[2].start()
+    for t in threads[1:]:
+        t.join(30)
+    hold.set()
+    threads[0].join(30)
+    for n in ("B", "C"):
+        check(n in out and isinstance(out[n][0], tuple),
+              "refused: %s answered (%.200r)" % (n, out.get(n)))
+    (bst, bh, bb), bt = out["B"]
+    (cst, ch, cb), ct = out["C"]
+    check(bst == 503 and envelope(bb)[0] == "UPSTREAM_BUSY",
+          "refused: the leader B is refused 503 UPSTREAM_BUSY (%d %r)" %
+          (bst, bb[:200]))
+    check(cst == 503 and envelope(cb)[0] == "UPSTREAM_BUSY" and
+          ch.get("retry-after") is not None and
+          ch.get("retry-after") == bh.get("retry-after"),
+          "refused: C gets B's 503 UPSTREAM_BUSY and Retry-After (%d %r "
+          "Retry-After %r)" % (cst, cb[:200], ch.get("retry-after")))
+    check(cache_status(ch).get("collapsed") is True,
+          "refused: C waited for B's call (Cache-Status %r)" %
+          ch.get("cache-status"))
+    check(ct < 3, "refused: C answered in %.2f s, with B (%.2f s), not "
+          "at its keeper timer" % (ct, bt))
+    check(not [r for r in up.seen("/busy") if r.query == "who=u"],
+          "refused: the upstream saw no call for ?who=u")
+finally:
+    hold.set()
     d.stop()
     d.cleanup()
     up.close()
