@@ -467,6 +467,36 @@ START_TEST(render_errors)
 }
 END_TEST
 
+/*
+ * A for loop binds its target and loop in place from the second
+ * iteration on (stmt.c, for_bind): what the body set must still go, and
+ * a name the body rebound must be bound again.
+ */
+START_TEST(render_loop_rebind)
+{
+	ck_render("{% for x in [1,2] %}[{{ y }}]{% set y = x %}{{ y }}"
+	    "{% endfor %}", NULL, "[]1[]2");
+	ck_render("{% for x in [1,2,3] %}{% set a = x %}{% set b = a + 1 %}"
+	    "{% set x = b %}{{ a }}{{ b }}{{ x }};{% endfor %}", NULL,
+	    "122;233;344;");
+	ck_render("{% for x in [1,2,3] %}{{ loop.index }}{% macro loop() %}q"
+	    "{% endmacro %}{{ loop() }}{% endfor %}", NULL, "1q2q3q");
+	ck_render("{% for x in [1,2,3] %}{{ x }}{% macro x() %}q{% endmacro %}"
+	    "{{ x() }}{% endfor %}", NULL, "1q2q3q");
+	ck_render("{% for x in [1,2,3,4] if x is odd %}{{ loop.index }}{{ x }}"
+	    "{{ loop.last }}{% endfor %}", NULL, "11False23True");
+	ck_render("{% set x = 9 %}{% for x in [1,2,3] if x > 1 %}{{ x }}"
+	    "{% endfor %}{{ x }}", NULL, "239");
+	ck_render("{% for x in [1, 2] %}{% for y in 'ab' %}{{ x }}{{ y }}"
+	    "{% if not loop.last %}-{% endif %}{% endfor %}"
+	    "{% if not loop.last %}|{% endif %}{% endfor %}", NULL,
+	    "1a-1b|2a-2b");
+	ck_render("{% for r in ('[{\"a\":1},{\"a\":2}]' | from_json) %}"
+	    "{% set t = r.a * 2 %}{{ t }}{{ r }}{% endfor %}", NULL,
+	    "2{'a': 1}4{'a': 2}");
+}
+END_TEST
+
 START_TEST(render_mutation)
 {
 	/* append works and returns None; a cycle is refused, not built */
@@ -1113,6 +1143,7 @@ check_suite(void)
 	tcase_add_test(tc, render_semantics);
 	tcase_add_test(tc, render_semantics2);
 	tcase_add_test(tc, render_errors);
+	tcase_add_test(tc, render_loop_rebind);
 	tcase_add_test(tc, render_mutation);
 	tcase_add_test(tc, render_json_arena);
 	tcase_add_test(tc, render_built_strs_terminated);

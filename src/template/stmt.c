@@ -112,6 +112,48 @@ assign(struct eval *e, struct scope *sc, const struct tnode *target,
 }
 
 /*
+ * An iteration's bindings: item to the target, loopv (when there is
+ * one) to loop, in a scope emptied of the last iteration's.  A name is
+ * bound where it was first (scope_set replaces in place), so from the
+ * second iteration on a plain name target holds slot 0 and loop slot 1:
+ * their values are replaced there and what the body set is let go,
+ * which is what emptying and binding again would leave.
+ */
+static int
+for_bind(struct eval *e, struct scope *sc, const struct tnode *target,
+    struct tval *item, struct tval *loopv)
+{
+	struct scope_var	*sv = sc->sc_vars;
+	struct tval		*old;
+	size_t			 nb = loopv != NULL ? 2 : 1, i;
+
+	if (target->n_kind != N_NAME || sc->sc_n < nb ||
+	    sv[0].sv_name != target->n_name ||
+	    (loopv != NULL && sv[1].sv_name != e->e_t->t_kloop->u.s.p)) {
+		scope_clear(sc);
+		if (assign(e, sc, target, tval_ref(item)) == -1)
+			return -1;
+		if (loopv != NULL && scope_set_key(e, sc, e->e_t->t_kloop,
+		    tval_ref(loopv)) == -1)
+			return -1;
+		return 0;
+	}
+	for (i = nb; i < sc->sc_n; i++)
+		tval_unref(sv[i].sv_val);
+	sc->sc_n = nb;
+	old = sv[0].sv_val;
+	sv[0].sv_val = tval_ref(item);
+	tval_unref(old);
+	/* the body may have set loop to something else */
+	if (loopv != NULL && sv[1].sv_val != loopv) {
+		old = sv[1].sv_val;
+		sv[1].sv_val = tval_ref(loopv);
+		tval_unref(old);
+	}
+	return 0;
+}
+
+/*
  * {% for %}: the filter runs first (loop.length counts only what passes),
  * then each iteration gets a fresh scope with the target and loop bound.
  */
@@ -133,9 +175,8 @@ exec_for(struct eval *e, const struct tnode *n, struct tval *iter, int depth)
 	if (n->n_b != NULL) {
 		/* the loop filter sees the target but not loop.* */
 		for (i = 0, k = 0; i < nitems; i++) {
-			scope_clear(&sc);
 			t = NULL;
-			if (assign(e, &sc, n->n_target, tval_ref(items[i])) == 0) {
+			if (for_bind(e, &sc, n->n_target, items[i], NULL) == 0) {
 				e->e_scope = &sc;
 				t = eval_expr(e, n->n_b);
 				e->e_scope = outer;
@@ -181,15 +222,10 @@ body:
 	for (i = 0; i < nitems; i++) {
 		if (eval_step(e, 1) == -1)
 			goto out;
-		scope_clear(&sc);
-		if (assign(e, &sc, n->n_target, tval_ref(items[i])) == -1)
-			goto out;
-		if (lc != NULL) {
+		if (lc != NULL)
 			lc->lc_i = i;
-			if (scope_set_key(e, &sc, e->e_t->t_kloop,
-			    tval_ref(loopv)) == -1)
-				goto out;
-		}
+		if (for_bind(e, &sc, n->n_target, items[i], loopv) == -1)
+			goto out;
 		e->e_scope = &sc;
 		if (exec_body(e, n->n_kids, n->n_nkids) == -1) {
 			e->e_scope = outer;
