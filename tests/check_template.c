@@ -497,6 +497,60 @@ START_TEST(render_loop_rebind)
 }
 END_TEST
 
+/* The fewest steps src renders in (0: not within 1000). */
+static uint64_t
+steps_needed(const char *src, const char *ctx)
+{
+	struct tmpl_limits	 lim = { 0, 0, 0 };
+	char			*r;
+
+	for (lim.tl_steps = 1; lim.tl_steps <= 1000; lim.tl_steps++)
+		if ((r = render_lim(src, ctx, &lim)) != NULL) {
+			free(r);
+			return lim.tl_steps;
+		}
+	return 0;
+}
+
+/*
+ * Conditions are taken as truths (expr.c, eval_cond): not of anything,
+ * loop.first and loop.last of a loop, over, or not a loop at all, with
+ * the steps and errors their values would have cost.
+ */
+START_TEST(render_cond_truth)
+{
+	const char	*ctx = "{\"loop\":{\"last\":true,\"first\":0}}";
+
+	ck_render("{% if not missing %}a{% endif %}{% if not none %}b{% endif %}"
+	    "{% if not [] %}c{% endif %}{% if not {} %}d{% endif %}"
+	    "{% if not '' %}e{% endif %}{% if not 0.0 %}f{% endif %}"
+	    "{% if not [0] %}X{% endif %}{% if not ' ' %}Y{% endif %}"
+	    "{% if not not [0] %}g{% endif %}", NULL, "abcdefg");
+	/* a loop object that outlived its loop stands at its last item */
+	ck_render("{% set ns = namespace(l=none) %}{% for x in [1,2,3] %}"
+	    "{% set ns.l = loop %}{% endfor %}{% if ns.l.last %}L{% endif %}"
+	    "{% if not ns.l.first %}F{% endif %}", NULL, "LF");
+	ck_render("{% for x in 'abcd' if x != 'd' %}{% if loop.first %}<"
+	    "{% endif %}{{ x }}{{ ',' if not loop.last else '>' }}{% endfor %}",
+	    NULL, "<a,b,c>");
+	ck_render("{% for x in [1,2] %}{% for y in [3,4] %}{% if loop.first %}["
+	    "{% endif %}{{ y }}{% if loop.last %}]{% endif %}{% endfor %}"
+	    "{% if loop.last %}.{% endif %}{% endfor %}", NULL, "[34][34].");
+	/* a variable named loop that is no loop */
+	ck_render("{% if loop.last %}x{% endif %}{% if not loop.first %}y"
+	    "{% endif %}", ctx, "xy");
+	ck_render_err("{% if not loop.last %}x{% endif %}", NULL, 1, 0,
+	    "'loop' is undefined");
+	ck_render_err("{% if not x.y %}{% endif %}", NULL, 1, 0,
+	    "'x' is undefined");
+	/* each node a step, as when not and loop.last were values */
+	ck_assert_uint_eq(steps_needed("{% for x in [1, 2] %}{% if not "
+	    "loop.last %},{% endif %}{% endfor %}", NULL), 11);
+	ck_assert_uint_eq(steps_needed("{% if not not not loop.first %}x"
+	    "{% endif %}", ctx), 5);
+}
+END_TEST
+
 START_TEST(render_mutation)
 {
 	/* append works and returns None; a cycle is refused, not built */
@@ -1144,6 +1198,7 @@ check_suite(void)
 	tcase_add_test(tc, render_semantics2);
 	tcase_add_test(tc, render_errors);
 	tcase_add_test(tc, render_loop_rebind);
+	tcase_add_test(tc, render_cond_truth);
 	tcase_add_test(tc, render_mutation);
 	tcase_add_test(tc, render_json_arena);
 	tcase_add_test(tc, render_built_strs_terminated);

@@ -47,6 +47,12 @@ struct out {
 	size_t		 o_csecs;
 };
 
+/* The attributes of loop, as lookup.c's loop_attrs[] spells them. */
+enum loop_attr {
+	LA_INDEX, LA_INDEX0, LA_REVINDEX, LA_REVINDEX0, LA_FIRST, LA_LAST,
+	LA_LENGTH, LA_DEPTH, LA_DEPTH0, LA_PREVITEM, LA_NEXTITEM
+};
+
 struct loopctx {
 	struct tval		**lc_items;	/* NULL once the loop is over */
 	size_t			  lc_n;
@@ -119,19 +125,31 @@ int		 eval_concat_operands(struct eval *, const struct tnode *,
 		    struct tval **);
 
 /*
+ * The step an expression node costs, taken before it is evaluated: -1
+ * after an error, or when the budget is spent (the error set).
+ */
+static inline int
+eval_enter(struct eval *e, const struct tnode *n)
+{
+	if (e->e_failed)
+		return -1;
+	if (++e->e_steps > e->e_maxsteps) {
+		e->e_node = n;
+		eval_step(e, 0);
+		return -1;
+	}
+	return 0;
+}
+
+/*
  * One expression: a step, then the node's handler.  A new reference, or
  * NULL after the error is set.
  */
 static inline struct tval *
 eval_expr(struct eval *e, const struct tnode *n)
 {
-	if (e->e_failed)
+	if (eval_enter(e, n) == -1)
 		return NULL;
-	if (++e->e_steps > e->e_maxsteps) {
-		e->e_node = n;
-		eval_step(e, 0);
-		return NULL;
-	}
 	return n->n_ev(e, n);
 }
 
@@ -152,6 +170,9 @@ EX_DECL(ex_for) EX_DECL(ex_set) EX_DECL(ex_setblock) EX_DECL(ex_filterblock)
 EX_DECL(ex_with) EX_DECL(ex_macro) EX_DECL(ex_callblock) EX_DECL(ex_bad)
 EX_DECL(ex_set_append) EX_DECL(ex_output_concat) EX_DECL(ex_autoescape)
 #undef EX_DECL
+/* expr.c: obj.name of an ev_getattr_key node, obj evaluated (taken) */
+struct tval	*getattr_key_of(struct eval *, const struct tnode *,
+		    struct tval *);
 /* lookup.c */
 int		 node_method(const struct tnode *, const struct tval *);
 struct tval	*getattr_node(struct eval *, struct tval *,

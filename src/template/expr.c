@@ -71,10 +71,18 @@ ev_getattr(struct eval *e, const struct tnode *n)
 struct tval *
 ev_getattr_key(struct eval *e, const struct tnode *n)
 {
-	struct tval	*a, *v;
+	struct tval	*a;
 
 	if ((a = eval_expr(e, n->n_a)) == NULL)
 		return NULL;
+	return getattr_key_of(e, n, a);
+}
+
+struct tval *
+getattr_key_of(struct eval *e, const struct tnode *n, struct tval *a)
+{
+	struct tval	*v;
+
 	if ((a->tv_type == TV_DICT || a->tv_type == TV_NS) &&
 	    (v = dict_get_key(a, n->n_key,
 	    &((struct tnode *)n)->n_slot)) != NULL) {
@@ -485,14 +493,38 @@ eval_truth(struct eval *e, const struct tnode *n, struct tval *a)
 	return tval_truth(a);
 }
 
-/* The truth of expression x, the condition of node n: 1, 0 or -1. */
+/*
+ * The truth of expression x, the condition of node n: 1, 0 or -1.  The
+ * conditions of loop bodies are mostly "not loop.last": a not is its
+ * operand's truth turned over, and loop.first and loop.last the loop's
+ * position, without a bool in between (each node charged its step as
+ * its handler would be, each error the same).
+ */
 int
 eval_cond(struct eval *e, const struct tnode *n, const struct tnode *x)
 {
 	struct tval	*a;
 	int		 t;
 
-	if ((a = eval_expr(e, x)) == NULL)
+	if (x->n_ev == ev_not) {
+		if (eval_enter(e, x) == -1 || (t = eval_cond(e, x, x->n_a)) == -1)
+			return -1;
+		return !t;
+	}
+	if (x->n_ev == ev_getattr_key && (x->n_meth[4] == LA_FIRST ||
+	    x->n_meth[4] == LA_LAST)) {
+		if (eval_enter(e, x) == -1 || (a = eval_expr(e, x->n_a)) == NULL)
+			return -1;
+		if (a->tv_type == TV_LOOP) {
+			t = x->n_meth[4] == LA_FIRST ? a->u.loop->lc_i == 0 :
+			    a->u.loop->lc_i + 1 == a->u.loop->lc_n;
+			tval_unref(a);
+			return t;
+		}
+		a = getattr_key_of(e, x, a);
+	} else
+		a = eval_expr(e, x);
+	if (a == NULL)
 		return -1;
 	t = eval_truth(e, n, a);
 	tval_unref(a);

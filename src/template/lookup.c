@@ -74,29 +74,29 @@ loop_attr(struct eval *e, struct tval *lv, const char *name, int id)
 	int		 fid;
 
 	switch (id) {
-	case 0:
+	case LA_INDEX:
 		return tval_int((int64_t)i + 1);
-	case 1:
+	case LA_INDEX0:
 		return tval_int((int64_t)i);
-	case 2:
+	case LA_REVINDEX:
 		return tval_int((int64_t)(n - i));
-	case 3:
+	case LA_REVINDEX0:
 		return tval_int((int64_t)(n - i - 1));
-	case 4:
+	case LA_FIRST:
 		return tval_bool(i == 0);
-	case 5:
+	case LA_LAST:
 		return tval_bool(i + 1 == n);
-	case 6:
+	case LA_LENGTH:
 		return tval_int((int64_t)n);
-	case 7:
+	case LA_DEPTH:
 		return tval_int(lc->lc_depth + 1);
-	case 8:
+	case LA_DEPTH0:
 		return tval_int(lc->lc_depth);
-	case 9:
+	case LA_PREVITEM:
 		if (lc->lc_items != NULL && i > 0)
 			return tval_ref(lc->lc_items[i - 1]);
 		return tval_undef("there is no previous item", NULL);
-	case 10:
+	case LA_NEXTITEM:
 		if (lc->lc_items != NULL && i + 1 < n)
 			return tval_ref(lc->lc_items[i + 1]);
 		return tval_undef("there is no next item", NULL);
