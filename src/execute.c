@@ -661,6 +661,19 @@ execute_text_value(const void *p, size_t len, int none_if_empty)
 	return tval_str(p, len);
 }
 
+/*
+ * response.body for one render, over the bytes where they are (the frame
+ * the answer came in, or the cache entry): they outlive the globals, which
+ * execute_respond drops first, so they need no copy.
+ */
+static struct tval *
+execute_body_value(const struct result *rs)
+{
+	if (!execute_utf8_valid(rs->rs_body, rs->rs_bodylen))
+		return tval_none();
+	return tval_str_borrow((const char *)rs->rs_body, rs->rs_bodylen);
+}
+
 static struct tval *
 execute_get_variable(const char *name, void *arg)
 {
@@ -1982,8 +1995,7 @@ execute_respond(struct conn *c, const struct result *rs,
 	    ((h = execute_response_headers(rs)) == NULL ||
 	    tval_dict_set(resp, "headers", h) == -1)) ||
 	    tval_dict_set(resp, "status_code", tval_int(status)) == -1 ||
-	    tval_dict_set(resp, "body", execute_text_value(rs->rs_body,
-	    rs->rs_bodylen, 0)) == -1)
+	    tval_dict_set(resp, "body", execute_body_value(rs)) == -1)
 		goto oom;
 	/* tval_dict_set() takes the value, whatever it returns. */
 	rv = tval_dict_set(g, "response", resp);

@@ -166,6 +166,50 @@ START_TEST(value_build_and_render)
 }
 END_TEST
 
+/* src over globals g (taken), which must render as want */
+static void
+ck_render_globals(const char *src, struct tval *g, const char *want)
+{
+	struct tmpl		*t = compile_ok(src);
+	struct tmpl_env		 env;
+	struct tmpl_output	*o;
+
+	memset(&env, 0, sizeof(env));
+	env.te_globals = g;
+	o = tmpl_render(t, &env, &terr);
+	ck_assert_msg(o != NULL, "%s: %s", src, terr.te_msg);
+	ck_assert_str_eq(tmpl_output_text(o, NULL), want);
+	tmpl_output_free(o);
+	tmpl_free(t);
+	tval_unref(g);
+}
+
+/*
+ * A borrowed str reads the caller's bytes in place and leaves them the
+ * caller's: a render and the value's release neither copy nor free them
+ * (a free would make the test's own free a double free).
+ */
+START_TEST(value_borrowed_str)
+{
+	static const char	 doc[] = "{\"items\":[{\"a\":1,\"b\":\"x\"}]}";
+	struct tval		*d = tval_dict(), *s;
+	char			*body;
+
+	ck_assert_ptr_nonnull(body = strdup(doc));
+	ck_assert_ptr_nonnull(s = tval_str_borrow(body, strlen(body)));
+	ck_assert_int_eq(tval_dict_set(d, "body", s), 0);
+	ck_render_globals("{% set r = (body | from_json)['items'][0] %}"
+	    "{{ r.a }} {{ r.b }} {{ body | length }} {{ body[2:7] }}", d,
+	    "1 x 27 items");
+	ck_assert_str_eq(body, doc);
+	free(body);
+	/* no bytes: an empty str */
+	d = tval_dict();
+	ck_assert_int_eq(tval_dict_set(d, "s", tval_str_borrow(NULL, 5)), 0);
+	ck_render_globals("[{{ s }}]{{ s | length }}", d, "[]0");
+}
+END_TEST
+
 START_TEST(value_python_spelling)
 {
 	ck_render("{{ 1.0 }} {{ 1e20 }} {{ 1e16 }} {{ 1e15 }} {{ 0.1 + 0.2 }} "
@@ -1182,6 +1226,7 @@ check_suite(void)
 	tc = tcase_create("value");
 	tcase_add_test(tc, value_json_roundtrip);
 	tcase_add_test(tc, value_build_and_render);
+	tcase_add_test(tc, value_borrowed_str);
 	tcase_add_test(tc, value_python_spelling);
 	tcase_add_test(tc, value_json_filters);
 	tcase_add_test(tc, value_json_parse_errors);

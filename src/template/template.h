@@ -133,6 +133,11 @@ struct tval	*tval_bool(int);
 struct tval	*tval_int(int64_t);
 struct tval	*tval_float(double);
 struct tval	*tval_str(const char *, size_t);	/* copies */
+/*
+ * Does not copy: the bytes, NUL-terminated at the length, must outlive
+ * every reference to the value (see value.c).
+ */
+struct tval	*tval_str_borrow(const char *, size_t);
 struct tval	*tval_bytes(const void *, size_t);	/* copies; renders b'...' */
 struct tval	*tval_list(void);
 struct tval	*tval_dict(void);

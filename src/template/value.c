@@ -291,6 +291,27 @@ tval_str(const char *s, size_t len)
 	return v;
 }
 
+/*
+ * A str over bytes the caller keeps: the upstream's body, which a
+ * response template reads once (from_json, mostly), need not be copied
+ * first (8 KB to 1 MB a call).  The bytes must be NUL-terminated at len
+ * (json_parse relies on the NUL) and outlive every reference: the
+ * caller drops its globals before it frees them, and nothing of a
+ * render outlives the render.  No flag marks the value: freeing it
+ * frees the value alone, as for a str whose bytes are inline.
+ */
+struct tval *
+tval_str_borrow(const char *s, size_t len)
+{
+	struct tval	*v;
+
+	if ((v = tval_alloc(TV_STR, 0)) == NULL)
+		return NULL;
+	v->u.s.p = (char *)(s != NULL ? s : "");
+	v->u.s.len = s != NULL ? len : 0;
+	return v;
+}
+
 /* Takes a malloc'd NUL-terminated buffer. */
 struct tval *
 tval_str_take(char *s, size_t len)
