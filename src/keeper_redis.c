@@ -9,7 +9,11 @@
  * Nor has it a connect timeout: a connection not made within
  * KREDIS_CONNECT_MS is given up too, where the kernel would retry its SYN
  * for two minutes (a redis whose listen queue is full, an address that
- * drops packets).
+ * drops packets).  Nor is a connection made one redis serves: the kernel
+ * completes the handshake for a redis-server that is stopped.  So the
+ * link is up (the log's "connected", widgetd_redis_up) once redis has
+ * answered a PING on it, and a connection that never answers, given up
+ * in KREDIS_CONNECT_MS, changes neither.
  *
  * The script is GCRA over microseconds of the redis server's clock, so
  * the instances' clocks need not agree.  It reserves a place in the
@@ -31,7 +35,7 @@
 #include "metrics.h"
 
 #define KREDIS_TIMEOUT_MS	500	/* a reservation's answer */
-#define KREDIS_CONNECT_MS	1000	/* a connection's, from connect(2) */
+#define KREDIS_CONNECT_MS	1000	/* connect(2) to PONG */
 #define KREDIS_RECONNECT_S	1
 #define KREDIS_WAIT_MAX		1000000000000LL	/* µs in a reply */
 
@@ -62,14 +66,14 @@ struct kredis_req {
 struct kredis {
 	struct event_base	*r_base;
 	redisAsyncContext	*r_ac;		/* NULL while down */
-	int			 r_connected;
+	int			 r_connected;	/* r_ac has answered */
 	int			 r_said;	/* what the log last said: -1
 						   nothing yet, 0 down, 1 up */
 	char			*r_address;
 	int			 r_port;
 	char			*r_prefix;
 	struct event		*r_reconnect;	/* r_ac NULL: connect; else
-						   give the connection up */
+						   give up waiting for PONG */
 	struct metrics		*r_metrics;
 	const char		*r_refused;	/* why a reply was, if one */
 };
@@ -218,9 +222,9 @@ kredis_say_down(struct kredis *r, const char *why)
 }
 
 /*
- * A connection not made in KREDIS_CONNECT_MS: freed before hiredis has
- * called either callback, so neither runs; connected later, it would
- * not be heard of.
+ * No PONG in KREDIS_CONNECT_MS, the connection made or not.  r_ac is
+ * cleared first: kredis_disconnect_cb, which hiredis calls for a
+ * connection it made, has nothing to add.
  */
 static void
 kredis_give_up(struct kredis *r)
@@ -228,10 +232,11 @@ kredis_give_up(struct kredis *r)
 	redisAsyncContext	*ac = r->r_ac;
 	char			 why[64];
 
+	snprintf(why, sizeof(why), "%s within %d ms",
+	    ac->c.flags & REDIS_CONNECTED ? "no answer to PING" :
+	    "cannot connect", KREDIS_CONNECT_MS);
 	r->r_ac = NULL;
 	redisAsyncFree(ac);
-	snprintf(why, sizeof(why), "cannot connect in %d ms",
-	    KREDIS_CONNECT_MS);
 	kredis_say_down(r, why);
 	kredis_schedule(r);
 }
@@ -376,12 +381,32 @@ kredis_connect_cb(const redisAsyncContext *ac, int status)
 	struct kredis	*r = ac->data;
 	char		 why[160];
 
-	if (status != REDIS_OK) {
-		/* hiredis frees the context after this callback. */
-		r->r_ac = NULL;
-		snprintf(why, sizeof(why), "cannot connect (%s)", ac->errstr);
+	/* Made, it is up once the PING has its answer (kredis_pong_cb). */
+	if (status == REDIS_OK)
+		return;
+	/* hiredis frees the context after this callback. */
+	r->r_ac = NULL;
+	snprintf(why, sizeof(why), "cannot connect (%s)", ac->errstr);
+	kredis_say_down(r, why);
+	kredis_schedule(r);
+}
+
+/* NULL when the connection drops: the callback that drops it says so. */
+static void
+kredis_pong_cb(redisAsyncContext *ac, void *reply, void *arg)
+{
+	struct kredis		*r = ac->data;
+	const redisReply	*rp = reply;
+	char			 why[160];
+
+	if (rp == NULL)
+		return;
+	if (rp->type != REDIS_REPLY_STATUS || strcmp(rp->str, "PONG") != 0) {
+		/* LOADING, NOAUTH: kredis_give_up tries again. */
+		snprintf(why, sizeof(why), "PING answered \"%.100s\"",
+		    rp->type == REDIS_REPLY_ERROR ||
+		    rp->type == REDIS_REPLY_STATUS ? rp->str : "");
 		kredis_say_down(r, why);
-		kredis_schedule(r);
 		return;
 	}
 	evtimer_del(r->r_reconnect);
@@ -398,6 +423,8 @@ kredis_disconnect_cb(const redisAsyncContext *ac, int status)
 {
 	struct kredis	*r = ac->data;
 
+	if (ac != r->r_ac)
+		return;		/* kredis_give_up */
 	r->r_ac = NULL;
 	r->r_connected = 0;
 	kredis_metrics(r);
@@ -436,7 +463,8 @@ kredis_connect(struct kredis *r)
 	if (kredis_ev_attach(ac, r->r_base) != REDIS_OK ||
 	    redisAsyncSetConnectCallback(ac, kredis_connect_cb) != REDIS_OK ||
 	    redisAsyncSetDisconnectCallback(ac, kredis_disconnect_cb) !=
-	    REDIS_OK) {
+	    REDIS_OK || redisAsyncCommand(ac, kredis_pong_cb, NULL,
+	    "PING") != REDIS_OK) {
 		redisAsyncFree(ac);
 		kredis_schedule(r);
 		return;

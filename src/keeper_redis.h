@@ -32,6 +32,7 @@ struct kredis_req;
 struct kredis	*kredis_new(struct event_base *, const char *address, int port,
 		    const char *prefix, struct metrics *);
 void		 kredis_free(struct kredis *);
+/* 1 once redis has answered the PING on this connection. */
 int		 kredis_connected(const struct kredis *);
 /*
  * Reserve one call of key at rate/burst within max_wait µs.  fn runs

@@ -10,6 +10,7 @@
 #include <sys/socket.h>
 
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 
 #include <check.h>
 #include <errno.h>
@@ -736,12 +737,35 @@ fake_keeper(struct fake_redis *f, const struct sockaddr_in *sin)
 	    ntohs(sin->sin_port), "t", f->fr_m));
 }
 
-/* The keeper connected on f->fr_fd comes up. */
+/* The keeper's PING on f->fr_fd within ms, whole: 1, else 0. */
+static int
+fake_ping(struct fake_redis *f, int ms)
+{
+	static const char	 ping[] = "*1\r\n$4\r\nPING\r\n";
+	char			 buf[sizeof(ping)];
+	size_t			 off = 0;
+	ssize_t			 n;
+	int64_t			 end = ratelimit_now() + ms * 1000LL;
+
+	while (off < sizeof(ping) - 1 && ratelimit_now() < end) {
+		event_base_loop(f->fr_base, EVLOOP_NONBLOCK);
+		if ((n = recv(f->fr_fd, buf + off, sizeof(ping) - 1 - off,
+		    0)) > 0)
+			off += (size_t)n;
+		else
+			usleep(1000);
+	}
+	return off == sizeof(ping) - 1 && memcmp(buf, ping, off) == 0;
+}
+
+/* The keeper connected on f->fr_fd has its PONG, and is up. */
 static void
 fake_up(struct fake_redis *f)
 {
 	int64_t	 end;
 
+	ck_assert(fake_ping(f, 2000));
+	ck_assert_int_eq(send(f->fr_fd, "+PONG\r\n", 7, MSG_NOSIGNAL), 7);
 	for (end = ratelimit_now() + 2000000; !kredis_connected(f->fr_r) &&
 	    ratelimit_now() < end; usleep(1000))
 		event_base_loop(f->fr_base, EVLOOP_NONBLOCK);
@@ -841,9 +865,15 @@ fake_stream(struct fake_redis *f, const char *head, int fill)
 {
 	char	 buf[1024];
 	long	 sent;
-	int	 kfd, queued, got = 0;
+	int	 kfd, queued, got = 0, one = 1;
 
 	ck_assert_int_ne(kfd = fake_keeper_fd(f->fr_fd), -1);
+	/*
+	 * Nor this end's: after the PING's round trip the keeper delays its
+	 * ACKs, and Nagle would hold each KiB until one came.
+	 */
+	ck_assert_int_eq(setsockopt(f->fr_fd, IPPROTO_TCP, TCP_NODELAY, &one,
+	    sizeof(one)), 0);
 	memset(buf, fill, sizeof(buf));
 	for (sent = 0; sent < 4 * 1024 * 1024; ) {
 		event_base_loop(f->fr_base, EVLOOP_NONBLOCK);
@@ -989,18 +1019,14 @@ fake_port(int fd)
 static int
 fake_connecting(void)
 {
-	struct sockaddr_in	 peer;
-	socklen_t		 len;
-	int			 k, listening;
+	struct tcp_info	 ti;
+	socklen_t	 len;
+	int		 k;
 
 	for (k = 3; k < 1024; k++) {
-		len = sizeof(listening);
-		if (fake_port(k) == -1 || getsockopt(k, SOL_SOCKET,
-		    SO_ACCEPTCONN, &listening, &len) == -1 || listening)
-			continue;
-		len = sizeof(peer);
-		if (getpeername(k, (struct sockaddr *)&peer, &len) == -1 &&
-		    errno == ENOTCONN)
+		len = sizeof(ti);
+		if (fake_port(k) != -1 && getsockopt(k, IPPROTO_TCP, TCP_INFO,
+		    &ti, &len) == 0 && ti.tcpi_state == TCP_SYN_SENT)
 			return k;
 	}
 	return -1;
@@ -1059,6 +1085,72 @@ START_TEST(redis_connect_hangs)
 	ck_assert_int_eq(f.fr_said_down, 1);
 	ck_assert_int_eq(f.fr_said_up, 1);
 	ck_assert_int_eq(f.fr_answers, 0);
+	fake_end(&f);
+}
+END_TEST
+
+/*
+ * A redis-server that is stopped: the kernel still accepts connections
+ * for it, and nothing answers.  The link drops (a reservation's 500 ms),
+ * and each connection after is given up when its PING has no answer in
+ * KREDIS_CONNECT_MS (nor one that is not PONG): none counts as up, the
+ * log says the loss once, not once a connection, and callers go on with
+ * the local share at once meanwhile.  Once redis answers, the link is up
+ * again, and said so once.
+ */
+START_TEST(redis_stalled)
+{
+	static const char	 loading[] = "-LOADING Redis is loading\r\n";
+	struct fake_redis	 f;
+	int64_t			 t0, end;
+	int			 i, got = 0, closed = 0;
+
+	fake_start(&f);
+	ck_assert_int_eq(f.fr_said_up, 1);
+	ck_assert_int_eq(f.fr_said_down, 0);
+	for (end = ratelimit_now() + 3000000; !closed &&
+	    ratelimit_now() < end; usleep(1000)) {
+		event_base_loop(f.fr_base, EVLOOP_NONBLOCK);
+		closed = fake_read(&f, &got);
+	}
+	ck_assert(closed);
+	ck_assert_int_eq(f.fr_answers, 1);
+	ck_assert_int_eq(f.fr_res, KREDIS_UNAVAILABLE);
+	/* "no answer in 500 ms", "connection lost" */
+	ck_assert_int_eq(f.fr_said_down, 2);
+
+	for (i = 0; i < 2; i++) {
+		close(f.fr_fd);
+		ck_assert_int_ne(f.fr_fd = fake_accept(&f, 3000), -1);
+		t0 = ratelimit_now();
+		ck_assert(fake_ping(&f, 1000));
+		if (i == 1)
+			ck_assert_int_eq(send(f.fr_fd, loading,
+			    strlen(loading), MSG_NOSIGNAL),
+			    (ssize_t)strlen(loading));
+		for (closed = 0, end = t0 + 3000000; !closed &&
+		    ratelimit_now() < end; usleep(1000)) {
+			event_base_loop(f.fr_base, EVLOOP_NONBLOCK);
+			ck_assert(!kredis_connected(f.fr_r));
+			ck_assert_uint_eq(f.fr_m->m_globals[MG_REDIS_UP], 0);
+			ck_assert_ptr_null(kredis_reserve(f.fr_r, "k", 10, 1,
+			    0, fake_answer, &f));
+			closed = fake_read(&f, &got);
+		}
+		ck_assert_msg(closed, "the keeper still waits for its PONG "
+		    "after 3 s");
+		ck_assert_int_le(ratelimit_now() - t0, 1800000);
+	}
+	ck_assert_int_eq(f.fr_said_up, 1);
+	ck_assert_int_eq(f.fr_said_down, 2);
+	ck_assert_int_eq(f.fr_answers, 1);
+	ck_assert_uint_eq(f.fr_m->m_globals[MG_REDIS_ERRORS], 1);
+
+	close(f.fr_fd);
+	ck_assert_int_ne(f.fr_fd = fake_accept(&f, 3000), -1);
+	fake_up(&f);
+	ck_assert_int_eq(f.fr_said_up, 2);
+	ck_assert_int_eq(f.fr_said_down, 2);
 	fake_end(&f);
 }
 END_TEST
@@ -1272,6 +1364,7 @@ check_suite(void)
 	tcase_add_test(tc, redis_protocol_error);
 	tcase_add_test(tc, redis_silent);
 	tcase_add_test(tc, redis_connect_hangs);
+	tcase_add_test(tc, redis_stalled);
 	tcase_add_test(tc, redis_unasked);
 	tcase_add_test(tc, redis_long_key);
 	tcase_add_test(tc, redis_freed_answers);
