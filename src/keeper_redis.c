@@ -581,7 +581,9 @@ kredis_reserve(struct kredis *r, const char *key, double rate, int burst,
 	char			 k[1024], iv[32], tol[32], mw[32];
 	int64_t			 interval;
 
-	if (r == NULL || !r->r_connected || r->r_ac == NULL || rate <= 0)
+	/* r_base NULL: being freed (a caller answered asks again). */
+	if (r == NULL || r->r_base == NULL || !r->r_connected ||
+	    r->r_ac == NULL || rate <= 0)
 		return NULL;
 	interval = (int64_t)(1e6 / rate);
 	if (interval < 1)
