@@ -103,6 +103,14 @@ render(const char *src, const char *ctx)
 	    "'%s' lacks '%s'", terr.te_msg, substr);			\
 } while (0)
 
+#define ck_render_lim_err(src, lim, substr) do {			\
+	char	*got_ = render_lim(src, NULL, lim);			\
+	ck_assert_msg(got_ == NULL, "%s: expected an error, got '%s'",	\
+	    src, got_ ? got_ : "");					\
+	ck_assert_msg(strstr(terr.te_msg, substr) != NULL,		\
+	    "'%s' lacks '%s'", terr.te_msg, substr);			\
+} while (0)
+
 static struct tmpl *
 compile_ok(const char *src)
 {
@@ -592,6 +600,52 @@ START_TEST(render_cond_truth)
 	    "loop.last %},{% endif %}{% endfor %}", NULL), 11);
 	ck_assert_uint_eq(steps_needed("{% if not not not loop.first %}x"
 	    "{% endif %}", ctx), 5);
+}
+END_TEST
+
+/*
+ * Numbers are written straight into the output (eval.c, out_value), a
+ * float with few decimals by value.c's fmt_float_fast: Python's repr
+ * all the same, at the edges of that path's range and of its rounding.
+ */
+START_TEST(render_number_output)
+{
+	struct tmpl_limits	 lim = { 0, 4, 0 };
+	char			*r;
+
+	ck_render("{{ 1e16 }} {{ 0.1 + 0.2 }} {{ -0.0 }} {{ 1e-7 }} "
+	    "{{ 0.0001 }} {{ 0.00009999999999999999 }} {{ 1e15 }} "
+	    "{{ 999999999999999.9 }} {{ 123456789012345.6 }} {{ -3.49 }} "
+	    "{{ 2.675 }} {{ 1.005 }} {{ 0.5555555555555556 }} "
+	    "{{ 0.9999999999999999 }} {{ 0.4503599627370497 }} "
+	    "{{ 4503599627370497.0 }} {{ 5e-324 }} {{ 1.7976931348623157e308 }} "
+	    "{{ 12.0 }} {{ -7.25 }} {{ 100.0 }} {{ 1234.5678 }}", NULL,
+	    "1e+16 0.30000000000000004 -0.0 1e-07 0.0001 9.999999999999999e-05 "
+	    "1000000000000000.0 999999999999999.9 123456789012345.6 -3.49 2.675 "
+	    "1.005 0.5555555555555556 0.9999999999999999 0.4503599627370497 "
+	    "4503599627370497.0 5e-324 1.7976931348623157e+308 12.0 -7.25 100.0 "
+	    "1234.5678");
+	/* |d| * 10^n just above a half: rounded down it is no repr */
+	ck_render("{{ 8735.957406825884 }} {{ 708796.9956996728 }} "
+	    "{{ 1406015149061.9563 }} {{ 26519891757588.957 }}", NULL,
+	    "8735.957406825884 708796.9956996728 1406015149061.9563 "
+	    "26519891757588.957");
+	ck_render("{{ 'nan' | float }} {{ 'inf' | float }} "
+	    "{{ -('inf' | float) }} {{ -9223372036854775807 - 1 }} "
+	    "{{ 9223372036854775807 }} {{ 0 }} {{ -5 }} {{ 100 }} {{ true }} "
+	    "{{ none }}", NULL, "nan inf -inf -9223372036854775808 "
+	    "9223372036854775807 0 -5 100 True None");
+	ck_render("{{ [3.49, -0.5, 1e22] }} {{ {'a': 2.5} | tojson }} "
+	    "{{ 1 ~ 2.25 }}{% filter upper %}{{ 1.5 }}{% endfilter %}"
+	    "{% autoescape true %}{{ 3.49 }}{{ -7 }}{% endautoescape %}", NULL,
+	    "[3.49, -0.5, 1e+22] {\"a\": 2.5} 12.251.53.49-7");
+	/* the output cap counts a number's bytes before they are added */
+	r = render_lim("{{ 3.49 }}", NULL, &lim);
+	ck_assert_str_eq(r, "3.49");
+	free(r);
+	ck_render_lim_err("{{ 3.495 }}", &lim, "output limit");
+	ck_render_lim_err("{{ 12345 }}", &lim, "output limit");
+	ck_render_lim_err("{{ 1 }}{{ 2.5 }}{{ 7 }}", &lim, "output limit");
 }
 END_TEST
 
@@ -1244,6 +1298,7 @@ check_suite(void)
 	tcase_add_test(tc, render_errors);
 	tcase_add_test(tc, render_loop_rebind);
 	tcase_add_test(tc, render_cond_truth);
+	tcase_add_test(tc, render_number_output);
 	tcase_add_test(tc, render_mutation);
 	tcase_add_test(tc, render_json_arena);
 	tcase_add_test(tc, render_built_strs_terminated);

@@ -337,7 +337,11 @@ out_value(struct eval *e, struct out *o, const struct tval *v)
 {
 	struct buf	 t;
 	size_t		 before;
+	char		 num[FMT_FLOAT_FAST_MAX], *p;
 
+	/* the most common case, before anything else is looked at */
+	if (v->tv_type == TV_STR && !e->e_autoesc)
+		return out_add(e, o, v->u.s.p, v->u.s.len);
 	/*
 	 * {% autoescape %}: what is not Markup is escaped on the way out;
 	 * a secret has no text to escape here.
@@ -367,6 +371,14 @@ out_value(struct eval *e, struct out *o, const struct tval *v)
 	switch (v->tv_type) {
 	case TV_STR:
 		return out_add(e, o, v->u.s.p, v->u.s.len);
+	case TV_INT:
+		/* a number's few bytes go the way a str's do */
+		p = fmt_int_back(num + sizeof(num), v->u.i);
+		return out_add(e, o, p, (size_t)(num + sizeof(num) - p));
+	case TV_FLOAT:
+		if ((p = fmt_float_fast(num + sizeof(num), v->u.f)) != NULL)
+			return out_add(e, o, p, (size_t)(num + sizeof(num) - p));
+		break;
 	case TV_SECRET:
 		return out_secret(e, o, tsecret_dup(v->u.sec));
 	case TV_UNDEF:
@@ -374,15 +386,16 @@ out_value(struct eval *e, struct out *o, const struct tval *v)
 			return 0;
 		return out_add(e, o, v->u.un.text, strlen(v->u.un.text));
 	default:
-		before = o->o_buf.b_len;
-		if (eval_str_into(e, &o->o_buf, v) == -1)
-			return -1;
-		if (o->o_buf.b_len > e->e_maxout) {
-			o->o_buf.b_len = before;
-			return out_check(e, o, 1);
-		}
-		return 0;
+		break;
 	}
+	before = o->o_buf.b_len;
+	if (eval_str_into(e, &o->o_buf, v) == -1)
+		return -1;
+	if (o->o_buf.b_len > e->e_maxout) {
+		o->o_buf.b_len = before;
+		return out_check(e, o, 1);
+	}
+	return 0;
 }
 
 void

@@ -170,9 +170,6 @@ EX_DECL(ex_for) EX_DECL(ex_set) EX_DECL(ex_setblock) EX_DECL(ex_filterblock)
 EX_DECL(ex_with) EX_DECL(ex_macro) EX_DECL(ex_callblock) EX_DECL(ex_bad)
 EX_DECL(ex_set_append) EX_DECL(ex_output_concat) EX_DECL(ex_autoescape)
 #undef EX_DECL
-/* expr.c: obj.name of an ev_getattr_key node, obj evaluated (taken) */
-struct tval	*getattr_key_of(struct eval *, const struct tnode *,
-		    struct tval *);
 /* lookup.c */
 int		 node_method(const struct tnode *, const struct tval *);
 struct tval	*getattr_node(struct eval *, struct tval *,

@@ -62,23 +62,14 @@ ev_getattr(struct eval *e, const struct tnode *n)
 }
 
 /*
- * obj.name where no dict method has that name: a dict answers from the
- * slot where the key was last time (objects of one JSON array have one key
- * order), and so does a namespace (getattr_node's lookup; compile.c
- * leaves names with a leading underscore to ev_getattr); anything else
- * takes the general path.
+ * obj.name where no dict method has that name (ev_getattr_key's node n,
+ * obj evaluated and taken): a dict answers from the slot where the key
+ * was last time (objects of one JSON array have one key order), and so
+ * does a namespace (getattr_node's lookup; compile.c leaves names with a
+ * leading underscore to ev_getattr); anything else takes the general
+ * path.
  */
-struct tval *
-ev_getattr_key(struct eval *e, const struct tnode *n)
-{
-	struct tval	*a;
-
-	if ((a = eval_expr(e, n->n_a)) == NULL)
-		return NULL;
-	return getattr_key_of(e, n, a);
-}
-
-struct tval *
+static inline struct tval *
 getattr_key_of(struct eval *e, const struct tnode *n, struct tval *a)
 {
 	struct tval	*v;
@@ -97,6 +88,16 @@ getattr_key_of(struct eval *e, const struct tnode *n, struct tval *a)
 		v = getattr_node(e, a, n);
 	tval_unref(a);
 	return v;
+}
+
+struct tval *
+ev_getattr_key(struct eval *e, const struct tnode *n)
+{
+	struct tval	*a;
+
+	if ((a = eval_expr(e, n->n_a)) == NULL)
+		return NULL;
+	return getattr_key_of(e, n, a);
 }
 
 struct tval *

@@ -90,6 +90,40 @@ buf_adds(struct buf *b, const char *s)
 	return buf_add(b, s, strlen(s));
 }
 int	 buf_add_int(struct buf *, int64_t);
+
+/* "00" to "99" (util.c): two digits a division */
+extern const char	 digit_pairs[201];
+
+/* u's digits, written backwards to end; where they start. */
+static inline char *
+fmt_uint_back(char *end, uint64_t u)
+{
+	while (u >= 100) {
+		end -= 2;
+		memcpy(end, digit_pairs + 2 * (u % 100), 2);
+		u /= 100;
+	}
+	if (u >= 10) {
+		end -= 2;
+		memcpy(end, digit_pairs + 2 * u, 2);
+	} else
+		*--end = (char)('0' + u);
+	return end;
+}
+
+/* v in decimal, written backwards to end (FMT_INT_MAX bytes at most). */
+#define FMT_INT_MAX	20
+static inline char *
+fmt_int_back(char *end, int64_t v)
+{
+	char	*p;
+
+	p = fmt_uint_back(end, v < 0 ? (uint64_t)0 - (uint64_t)v :
+	    (uint64_t)v);
+	if (v < 0)
+		*--p = '-';
+	return p;
+}
 int	 buf_printf(struct buf *, const char *, ...)
 	    __attribute__((format(printf, 2, 3)));
 void	 buf_free(struct buf *);
@@ -729,6 +763,9 @@ int		 tval_is_ascii(const struct tval *);
 int		 tval_str_into(struct buf *, const struct tval *);
 int		 tval_repr_into(struct buf *, const struct tval *, int depth);
 void		 fmt_float_repr(struct buf *, double);
+/* repr of a double with few decimals, backwards to end; else NULL */
+#define FMT_FLOAT_FAST_MAX	24
+char		*fmt_float_fast(char *end, double);
 struct tval	*tval_immortal(struct tmpl *, struct tval *);
 void		 tval_free_immortal(struct tval *);
 /* a list, tuple, dict or namespace: what can hold another value */

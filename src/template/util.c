@@ -136,32 +136,20 @@ buf_printf(struct buf *b, const char *fmt, ...)
 	return 0;
 }
 
+const char	 digit_pairs[201] =
+    "00010203040506070809101112131415161718192021222324252627282930"
+    "31323334353637383940414243444546474849505152535455565758596061"
+    "62636465666768697071727374757677787980818283848586878889909192"
+    "93949596979899";
+
 /* Decimal ints without printf: JSON output is full of them. */
 int
 buf_add_int(struct buf *b, int64_t v)
 {
-	static const char	 pairs[] =
-	    "00010203040506070809101112131415161718192021222324252627282930"
-	    "31323334353637383940414243444546474849505152535455565758596061"
-	    "62636465666768697071727374757677787980818283848586878889909192"
-	    "93949596979899";
-	char		 tmp[24], *p = tmp + sizeof(tmp);
-	uint64_t	 u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
+	char		 tmp[FMT_INT_MAX], *p;
 	size_t		 n;
 
-	/* two digits per division */
-	while (u >= 100) {
-		p -= 2;
-		memcpy(p, pairs + 2 * (u % 100), 2);
-		u /= 100;
-	}
-	if (u >= 10) {
-		p -= 2;
-		memcpy(p, pairs + 2 * u, 2);
-	} else
-		*--p = (char)('0' + u);
-	if (v < 0)
-		*--p = '-';
+	p = fmt_int_back(tmp + sizeof(tmp), v);
 	n = (size_t)(tmp + sizeof(tmp) - p);
 	/* at most 20 bytes: copied without a call when they fit */
 	if (b->b_cap - b->b_len > n && (b->b_max == 0 ||

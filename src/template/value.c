@@ -1381,6 +1381,67 @@ tval_reaches(const struct tval *from, const struct tval *to, int depth)
 
 /* --- str() and repr() -------------------------------------------------- */
 
+/*
+ * repr of the common "few decimals" values, 1e-4 <= |d| < 1e15: the
+ * first n for which round(|d| * 10^n) / 10^n gives |d| back is the
+ * shortest repr (both operations round correctly: k < 2^53, 10^n
+ * exact).  An integral d below 2^53 / 10 matches at n = 1 and prints as
+ * "k.0", as repr has it.  The digits are written backwards, ending at
+ * end (FMT_FLOAT_FAST_MAX bytes at most); NULL for any other d (NaN
+ * too: it fails the range test).
+ */
+char *
+fmt_float_fast(char *end, double d)
+{
+	static const double	 p10[] = { 1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6,
+	    1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17,
+	    1e18 };
+	double			 a = fabs(d), y, h;
+	int64_t			 k;
+	uint64_t		 q;
+	char			*p;
+	int			 n, j;
+
+	if (!(a >= 1e-4 && a < 1e15))
+		return NULL;
+	for (n = 1; n <= 18; n++) {
+		y = a * p10[n];
+		if (y >= 9007199254740992.0)
+			break;
+		/*
+		 * k = nearbyint(y), to even as the default rounding mode
+		 * has it, without a call to libm: y's integer part, one up
+		 * past the half.  From 2^52 y is integral and h rounds to
+		 * the even neighbour, which leaves k as it is.  y is only
+		 * compared, so no multiply-add can fuse a * p10[n] into
+		 * something rounded otherwise.
+		 */
+		k = (int64_t)y;
+		h = (double)k + 0.5;
+		if (y > h || (y == h && (k & 1)))
+			k++;
+		if ((double)k / p10[n] != a)
+			continue;
+		/* trailing zeros mean a smaller n matched */
+		p = end;
+		q = (uint64_t)k;
+		for (j = n; j >= 2; j -= 2, q /= 100) {
+			p -= 2;
+			memcpy(p, digit_pairs + 2 * (q % 100), 2);
+		}
+		if (j == 1) {
+			*--p = (char)('0' + q % 10);
+			q /= 10;
+		}
+		*--p = '.';
+		p = fmt_uint_back(p, q);
+		if (d < 0)
+			*--p = '-';
+		return p;
+	}
+	return NULL;
+}
+
 /* Python's repr(float): the shortest string that round-trips. */
 void
 fmt_float_repr(struct buf *b, double d)
@@ -1389,6 +1450,10 @@ fmt_float_repr(struct buf *b, double d)
 	int	 prec, nd = 0, exp10, decpt, i;
 	char	*p, *e;
 
+	if ((p = fmt_float_fast(tmp + sizeof(tmp), d)) != NULL) {
+		buf_add(b, p, (size_t)(tmp + sizeof(tmp) - p));
+		return;
+	}
 	if (isnan(d)) {
 		buf_adds(b, "nan");
 		return;
@@ -1400,43 +1465,6 @@ fmt_float_repr(struct buf *b, double d)
 	if (d == 0) {
 		buf_adds(b, signbit(d) ? "-0.0" : "0.0");
 		return;
-	}
-	/*
-	 * Fast path for the common "few decimals" values: the first n for
-	 * which round(d * 10^n) / 10^n gives d back is the shortest repr
-	 * (both operations round correctly: k < 2^53, 10^n exact).  An
-	 * integral d below 2^53 / 10 matches at n = 1 and prints as "k.0",
-	 * as repr has it.  The digits are written backwards into one
-	 * buffer and added in one go.
-	 */
-	if (fabs(d) >= 1e-4 && fabs(d) < 1e15) {
-		static const double	 p10[] = { 1, 1e1, 1e2, 1e3, 1e4, 1e5,
-		    1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
-		    1e16, 1e17, 1e18 };
-		double			 a = fabs(d), y, k;
-		uint64_t		 ik;
-		int			 n, j;
-
-		for (n = 1; n <= 18; n++) {
-			y = a * p10[n];
-			if (y >= 9007199254740992.0)
-				break;
-			k = nearbyint(y);
-			if (k / p10[n] != a)
-				continue;
-			/* trailing zeros mean a smaller n matched */
-			p = tmp + sizeof(tmp);
-			for (ik = (uint64_t)k, j = 0; j < n; j++, ik /= 10)
-				*--p = (char)('0' + ik % 10);
-			*--p = '.';
-			do
-				*--p = (char)('0' + ik % 10);
-			while ((ik /= 10) != 0);
-			if (d < 0)
-				*--p = '-';
-			buf_add(b, p, (size_t)(tmp + sizeof(tmp) - p));
-			return;
-		}
 	}
 	/* integral values below 1e16 print as themselves plus ".0" */
 	if (fabs(d) < 1e16 && d == (double)(int64_t)d) {
