@@ -646,6 +646,12 @@ START_TEST(render_number_output)
 	ck_render_lim_err("{{ 3.495 }}", &lim, "output limit");
 	ck_render_lim_err("{{ 12345 }}", &lim, "output limit");
 	ck_render_lim_err("{{ 1 }}{{ 2.5 }}{{ 7 }}", &lim, "output limit");
+	/* and text's (eval_int.h, out_add) */
+	r = render_lim("a{{ 'b' }}{{ 1 }}c", NULL, &lim);
+	ck_assert_str_eq(r, "ab1c");
+	free(r);
+	ck_render_lim_err("ab{{ 'c' }}de", &lim, "output limit");
+	ck_render_lim_err("abc{{ 'de' }}", &lim, "output limit");
 }
 END_TEST
 

@@ -283,26 +283,13 @@ out_check(struct eval *e, struct out *o, size_t more)
 	return 0;
 }
 
+/* out_add's other half: the cap's error, or a buffer that must grow. */
 int
-out_add(struct eval *e, struct out *o, const char *p, size_t len)
+out_add_slow(struct eval *e, struct out *o, const char *p, size_t len)
 {
-	struct buf	*b = &o->o_buf;
-
 	if (out_check(e, o, len) == -1)
 		return -1;
-	/*
-	 * buf_add's fast case, copied as str_fill copies: most output is a
-	 * few bytes of template text or a short value, moved by loads of a
-	 * constant size rather than a call
-	 */
-	if (b->b_cap - b->b_len > len &&
-	    (b->b_max == 0 || b->b_len + len <= b->b_max)) {
-		str_put(b->b_p + b->b_len, p, len);
-		b->b_len += len;
-		b->b_p[b->b_len] = '\0';
-		return 0;
-	}
-	if (buf_add_slow(b, p, len) == -1)
+	if (buf_add_slow(&o->o_buf, p, len) == -1)
 		return eval_errorv(e, "out of memory");
 	return 0;
 }

@@ -109,7 +109,8 @@ int		 scope_set(struct eval *, struct scope *, const char *, size_t,
 int		 scope_set_key(struct eval *, struct scope *, const struct tval *,
 		    struct tval *);
 int		 out_check(struct eval *, struct out *, size_t);
-int		 out_add(struct eval *, struct out *, const char *, size_t);
+int		 out_add_slow(struct eval *, struct out *, const char *,
+		    size_t);
 int		 out_secret(struct eval *, struct out *, struct tsecret *);
 int		 out_value(struct eval *, struct out *, const struct tval *);
 void		 out_free(struct out *);
@@ -151,6 +152,27 @@ eval_expr(struct eval *e, const struct tnode *n)
 	if (eval_enter(e, n) == -1)
 		return NULL;
 	return n->n_ev(e, n);
+}
+
+/*
+ * Bytes into the output, the cap checked before they are added.  Most
+ * output is a few bytes of template text or a short value: when they
+ * fit, they are moved by loads of a constant size (str_put), without a
+ * call; else out_add_slow fails or grows the buffer.
+ */
+static inline int
+out_add(struct eval *e, struct out *o, const char *p, size_t len)
+{
+	struct buf	*b = &o->o_buf;
+
+	if (b->b_len + len <= e->e_maxout && b->b_cap - b->b_len > len &&
+	    (b->b_max == 0 || b->b_len + len <= b->b_max)) {
+		str_put(b->b_p + b->b_len, p, len);
+		b->b_len += len;
+		b->b_p[b->b_len] = '\0';
+		return 0;
+	}
+	return out_add_slow(e, o, p, len);
 }
 
 /* expr.c: the expression handlers compile.c chooses from */
