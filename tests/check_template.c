@@ -103,6 +103,14 @@ render(const char *src, const char *ctx)
 	    "'%s' lacks '%s'", terr.te_msg, substr);			\
 } while (0)
 
+#define ck_render_lim(src, lim, want) do {				\
+	char	*got_ = render_lim(src, NULL, lim);			\
+	ck_assert_msg(got_ != NULL, "%s: error %d:%d: %s", src,		\
+	    terr.te_line, terr.te_col, terr.te_msg);			\
+	ck_assert_str_eq(got_, want);					\
+	free(got_);							\
+} while (0)
+
 #define ck_render_lim_err(src, lim, substr) do {			\
 	char	*got_ = render_lim(src, NULL, lim);			\
 	ck_assert_msg(got_ == NULL, "%s: expected an error, got '%s'",	\
@@ -611,7 +619,6 @@ END_TEST
 START_TEST(render_number_output)
 {
 	struct tmpl_limits	 lim = { 0, 4, 0 };
-	char			*r;
 
 	ck_render("{{ 1e16 }} {{ 0.1 + 0.2 }} {{ -0.0 }} {{ 1e-7 }} "
 	    "{{ 0.0001 }} {{ 0.00009999999999999999 }} {{ 1e15 }} "
@@ -640,18 +647,58 @@ START_TEST(render_number_output)
 	    "{% autoescape true %}{{ 3.49 }}{{ -7 }}{% endautoescape %}", NULL,
 	    "[3.49, -0.5, 1e+22] {\"a\": 2.5} 12.251.53.49-7");
 	/* the output cap counts a number's bytes before they are added */
-	r = render_lim("{{ 3.49 }}", NULL, &lim);
-	ck_assert_str_eq(r, "3.49");
-	free(r);
+	ck_render_lim("{{ 3.49 }}", &lim, "3.49");
 	ck_render_lim_err("{{ 3.495 }}", &lim, "output limit");
 	ck_render_lim_err("{{ 12345 }}", &lim, "output limit");
 	ck_render_lim_err("{{ 1 }}{{ 2.5 }}{{ 7 }}", &lim, "output limit");
 	/* and text's (eval_int.h, out_add) */
-	r = render_lim("a{{ 'b' }}{{ 1 }}c", NULL, &lim);
-	ck_assert_str_eq(r, "ab1c");
-	free(r);
+	ck_render_lim("a{{ 'b' }}{{ 1 }}c", &lim, "ab1c");
 	ck_render_lim_err("ab{{ 'c' }}de", &lim, "output limit");
 	ck_render_lim_err("abc{{ 'de' }}", &lim, "output limit");
+}
+END_TEST
+
+/*
+ * {{ s | tojson }} of a short str with nothing to escape is written
+ * between quotes without a dump (stmt.c, ex_output_json): any other str
+ * is escaped as before, the cap holds, a long one is charged its steps.
+ */
+START_TEST(render_tojson_str)
+{
+	const char		*ctx = "{\"a\":\"Widget 00\",\"b\":\"<&'>\","
+	    "\"c\":\"caf\u00e9\",\"d\":\"say \\\"x\\\"\\n\",\"e\":\"\","
+	    "\"f\":\"\\u0001\"}";
+	struct tmpl_limits	 lim = { 0, 5, 0 };
+	char			 src[1000];
+
+	ck_render("[{{ a | tojson }} {{ b | tojson }} {{ c | tojson }} "
+	    "{{ d | tojson }} {{ e | tojson }} {{ f | tojson }} "
+	    "{{ a | json_encode }} {{ b | json_encode }} {{ c | json_encode }}|"
+	    "{% autoescape true %}{{ b | tojson }}{{ a | tojson }}"
+	    "{{ b | json_encode }}{% endautoescape %}", ctx,
+	    "[\"Widget 00\" \"\\u003c\\u0026\\u0027\\u003e\" \"caf\\u00e9\" "
+	    "\"say \\\"x\\\"\\n\" \"\" \"\\u0001\" \"Widget 00\" \"<&'>\" "
+	    "\"caf\\u00e9\"|\"\\u003c\\u0026\\u0027\\u003e\"\"Widget 00\""
+	    "&#34;&lt;&amp;&#39;&gt;&#34;");
+	/* a from_json str twice: the second time its cache bit answers */
+	ck_render("{% set r = ('[\"x<\", \"y\"]' | from_json) %}"
+	    "{% for s in r + r %}{{ s | tojson }}{% endfor %}", NULL,
+	    "\"x\\u003c\"\"y\"\"x\\u003c\"\"y\"");
+	ck_render_lim("{{ 'abc' | tojson }}", &lim, "\"abc\"");
+	ck_render_lim_err("{{ 'abcd' | tojson }}", &lim, "output limit");
+	ck_render_lim_err("x{{ 'abc' | tojson }}", &lim, "output limit");
+	/*
+	 * past 256 bytes of JSON a dump costs a step more; text before it
+	 * leaves the output room for it, as the fast path wants
+	 */
+	memset(src, 0, sizeof(src));
+	memset(src, 'z', 600);
+	memcpy(src + 600, "{{ '", 4);
+	memset(src + 604, 'a', 300);
+	memcpy(src + 904, "' | tojson }}", 13);
+	ck_assert_uint_eq(steps_needed(src, NULL), 2);
+	memcpy(src + 604 + 254, "' | tojson }}", 14);
+	ck_assert_uint_eq(steps_needed(src, NULL), 1);
 }
 END_TEST
 
@@ -1305,6 +1352,7 @@ check_suite(void)
 	tcase_add_test(tc, render_loop_rebind);
 	tcase_add_test(tc, render_cond_truth);
 	tcase_add_test(tc, render_number_output);
+	tcase_add_test(tc, render_tojson_str);
 	tcase_add_test(tc, render_mutation);
 	tcase_add_test(tc, render_json_arena);
 	tcase_add_test(tc, render_built_strs_terminated);

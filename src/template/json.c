@@ -135,9 +135,10 @@ jd_plain(const char *s, size_t pos, size_t len, unsigned char mask)
 /*
  * Whether a str needs no escape in any mode.  One of 4 to 16 bytes (an
  * id, a word, a date) is judged in one vector: two overlapping loads see
- * every byte, some twice, and none past its end.
+ * every byte, some twice, and none past its end.  Inline in both its
+ * callers (json_dump's and the renderer's), as jd_plain is.
  */
-static inline int
+static inline __attribute__((always_inline)) int
 jd_plain_all(const char *s, size_t len)
 {
 #ifdef __SSE2__
@@ -220,15 +221,18 @@ jd_string(struct jdump *jd, const char *s, size_t len)
 }
 
 /*
- * A str value or key.  Whether its bytes need an escape in any mode is
- * a cache bit on the (otherwise immutable) value, as tval_is_ascii keeps
- * one: a dict's keys are the same values row after row.
+ * A str value or key whose bytes need no escape in any mode: '"', the
+ * bytes and '"' onto b, when they fit in it and under max (0: no
+ * bound); 0 when written, else -1 and b untouched.  Whether a str needs
+ * an escape is a cache bit on the (otherwise immutable) value, as
+ * tval_is_ascii keeps one: a dict's keys are the same values row after
+ * row.  Inline in json_dump's walk and in json_str_plain, the
+ * renderer's: a call here costs json_dump as much as it saves.
  */
-static void
-jd_strval(struct jdump *jd, const struct tval *v)
+static inline __attribute__((always_inline)) int
+jd_str_plain(struct buf *b, const struct tval *v, size_t max)
 {
 	struct tval	*w = (struct tval *)v;
-	struct buf	*b = jd->jd_b;
 	size_t		 len = v->u.s.len;
 	char		*o;
 
@@ -236,16 +240,29 @@ jd_strval(struct jdump *jd, const struct tval *v)
 		w->tv_flags |= TVF_JPLAIN_KNOWN |
 		    (jd_plain_all(v->u.s.p, len) ? TVF_JPLAIN : 0);
 	if ((v->tv_flags & TVF_JPLAIN) && b->b_cap - b->b_len > len + 2 &&
-	    (b->b_max == 0 || b->b_len + len + 2 <= b->b_max)) {
+	    (max == 0 || b->b_len + len + 2 <= max)) {
 		o = b->b_p + b->b_len;
 		o[0] = '"';
 		str_fill(o + 1, v->u.s.p, len);	/* short: no call */
 		o[len + 1] = '"';
 		o[len + 2] = '\0';
 		b->b_len += len + 2;
-		return;
+		return 0;
 	}
-	jd_string(jd, v->u.s.p, len);
+	return -1;
+}
+
+int
+json_str_plain(struct buf *b, const struct tval *v, size_t max)
+{
+	return jd_str_plain(b, v, max);
+}
+
+static void
+jd_strval(struct jdump *jd, const struct tval *v)
+{
+	if (jd_str_plain(jd->jd_b, v, jd->jd_b->b_max) == -1)
+		jd_string(jd, v->u.s.p, v->u.s.len);
 }
 
 /* A separator, c or c and a blank: two bytes stored, not copied. */

@@ -340,6 +340,12 @@ ex_output_json(struct eval *e, const struct tnode *n)
 		return ex_output(e, n);
 	if ((v = eval_expr(e, f->n_a)) == NULL)
 		return -1;
+	/* a short str with nothing to escape: between quotes, no dump */
+	if (v->tv_type == TV_STR && v->u.s.len <= 254 &&
+	    json_str_plain(b, v, e->e_maxout) == 0) {
+		tval_unref(v);
+		return 0;
+	}
 	e->e_node = f;
 	if (v->tv_type == TV_SECRET) {
 		tval_unref(v);

@@ -891,6 +891,9 @@ struct tval	*json_parse(const char *, size_t, const struct tmpl *,
  * html-safe), 2 compact (jwt: ',' ':'); indent < 0: none. */
 int		 json_dump(struct buf *, const struct tval *, int mode,
 		    int indent, char *err, size_t errlen);
+/* A str that needs no escape, as json_dump writes it; -1: it does not fit
+ * in b and under max (0: no bound), or needs one. */
+int		 json_str_plain(struct buf *, const struct tval *, size_t max);
 
 /* --- Evaluation (eval.c) and the builtins it calls ----------------------- */
 
