@@ -27,10 +27,16 @@ ev_const(struct eval *e, const struct tnode *n)
 struct tval *
 ev_name(struct eval *e, const struct tnode *n)
 {
+	struct scope	*sc = e->e_scope;
 	struct tval	*v;
+	size_t		 i;
 
-	if ((v = scope_lookup(e->e_scope, n->n_name, n->n_namelen, n->n_hash)) !=
-	    NULL)
+	/* the innermost scope (a loop body's) without a call */
+	for (i = sc->sc_n; i-- > 0;)
+		if (sc->sc_vars[i].sv_name == n->n_name)
+			return tval_ref(sc->sc_vars[i].sv_val);
+	if ((v = scope_lookup(sc->sc_parent, n->n_name, n->n_namelen,
+	    n->n_hash)) != NULL)
 		return tval_ref(v);
 	if (e->e_globals != NULL && (v = dict_get_key(e->e_globals, n->n_key,
 	    &((struct tnode *)n)->n_slot)) != NULL)

@@ -119,7 +119,7 @@ assign(struct eval *e, struct scope *sc, const struct tnode *target,
  * their values are replaced there and what the body set is let go,
  * which is what emptying and binding again would leave.
  */
-static int
+static inline int
 for_bind(struct eval *e, struct scope *sc, const struct tnode *target,
     struct tval *item, struct tval *loopv)
 {
