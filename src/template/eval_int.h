@@ -167,9 +167,8 @@ out_add(struct eval *e, struct out *o, const char *p, size_t len)
 
 	if (b->b_len + len <= e->e_maxout && b->b_cap - b->b_len > len &&
 	    (b->b_max == 0 || b->b_len + len <= b->b_max)) {
-		str_put(b->b_p + b->b_len, p, len);
+		str_put(b->b_p + b->b_len, p, len);	/* and the NUL */
 		b->b_len += len;
-		b->b_p[b->b_len] = '\0';
 		return 0;
 	}
 	return out_add_slow(e, o, p, len);
