@@ -622,7 +622,7 @@ static void
 keeper_body_release(const void *body, size_t len, void *arg)
 {
 	(void)arg;
-	keeper_secret_free((void *)(uintptr_t)body, len + 1);
+	keeper_body_free((void *)(uintptr_t)body, len + 1);
 }
 
 /* The upstream answered (or did not): redact and reply. */

@@ -1038,7 +1038,7 @@ egress_result_clear(struct egress_result *res)
 	res->er_arena = NULL;
 	res->er_arenalen = 0;
 	res->er_arenacap = 0;
-	keeper_secret_free(res->er_body, res->er_bodylen + 1);
+	keeper_body_free(res->er_body, res->er_bodylen + 1);
 	res->er_body = NULL;
 	res->er_bodylen = 0;
 }
@@ -1354,14 +1354,14 @@ egress_write_cb(char *buf, size_t size, size_t nitems, void *arg)
 		while (cap - res->er_bodylen <= len)
 			cap = cap > c->c_max_body / 2 ? c->c_max_body + 1 :
 			    cap * 2;
-		if ((nb = malloc(cap)) == NULL) {
+		if ((nb = keeper_body_alloc(cap)) == NULL) {
 			c->c_abort = EGRESS_EINTERNAL;
 			egress_fail(c, EGRESS_EINTERNAL, "out of memory");
 			return 0;
 		}
 		if (res->er_body != NULL)
 			memcpy(nb, res->er_body, res->er_bodylen);
-		keeper_secret_free(res->er_body, res->er_bodylen + 1);
+		keeper_body_free(res->er_body, res->er_bodylen + 1);
 		res->er_body = nb;
 		c->c_bodycap = cap;
 	}

@@ -541,11 +541,11 @@ h1_body_add(struct h1_reader *r, const char *buf, size_t n)
 		while (cap - res->er_bodylen <= n)
 			cap = cap > r->r_lim.hl_max_body / 2 ?
 			    r->r_lim.hl_max_body + 1 : cap * 2;
-		if ((nb = malloc(cap)) == NULL)
+		if ((nb = keeper_body_alloc(cap)) == NULL)
 			return -1;
 		if (res->er_body != NULL)
 			memcpy(nb, res->er_body, res->er_bodylen);
-		keeper_secret_free(res->er_body, res->er_body != NULL ?
+		keeper_body_free(res->er_body, res->er_body != NULL ?
 		    res->er_bodylen + 1 : 0);
 		res->er_body = nb;
 		r->r_bodycap = cap;
@@ -804,7 +804,7 @@ h1_fast(struct h1_reader *r, const char *buf, size_t len, size_t *usedp)
 	res->er_nheaders = nh;
 	res->er_arenalen = arena;
 	if (cl > 0) {
-		if ((res->er_body = malloc(cl + 1)) == NULL)
+		if ((res->er_body = keeper_body_alloc(cl + 1)) == NULL)
 			goto oom;
 		memcpy(res->er_body, p, cl);
 		res->er_body[cl] = '\0';

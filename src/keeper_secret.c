@@ -10,6 +10,7 @@
  */
 #include "build.h"
 
+#include <malloc.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,6 +37,61 @@ keeper_secret_free(void *p, size_t len)
 		return;
 	explicit_bzero(p, len);
 	free(p);
+}
+
+/*
+ * Every call's answer has a body block of its size, and glibc serves a
+ * block of 1 KiB or more from its sorted bins: each such malloc, and the
+ * free that merges it back, first merges every small free block of the
+ * heap (malloc_consolidate).  That and the bins' list work were a
+ * twentieth of the keeper's time in S4 (8.5 KB bodies).  So a body is
+ * wiped as before but its block is kept, up to KBODY_SPARES of them and
+ * KBODY_SPARE_MAX bytes each, and blocks are rounded up to KBODY_ROUND so
+ * that the next answer of about the same size fits the last one's.
+ */
+#define KBODY_SPARES	4
+#define KBODY_ROUND	16384
+#define KBODY_SPARE_MAX	(256 * 1024)
+
+static void	*kbody_spare[KBODY_SPARES];
+static size_t	 kbody_nspare;
+
+void *
+keeper_body_alloc(size_t n)
+{
+	size_t	 i;
+	void	*p;
+
+	for (i = kbody_nspare; i-- > 0;)
+		if (malloc_usable_size(kbody_spare[i]) >= n) {
+			p = kbody_spare[i];
+			kbody_spare[i] = kbody_spare[--kbody_nspare];
+			return p;
+		}
+	if (n <= KBODY_SPARE_MAX)
+		n = (n + KBODY_ROUND - 1) / KBODY_ROUND * KBODY_ROUND;
+	return malloc(n);
+}
+
+void
+keeper_body_free(void *p, size_t len)
+{
+	if (p == NULL)
+		return;
+	explicit_bzero(p, len);
+	if (kbody_nspare < KBODY_SPARES &&
+	    malloc_usable_size(p) <= KBODY_SPARE_MAX) {
+		kbody_spare[kbody_nspare++] = p;
+		return;
+	}
+	free(p);
+}
+
+void
+keeper_body_spares_free(void)
+{
+	while (kbody_nspare > 0)
+		free(kbody_spare[--kbody_nspare]);
 }
 
 static int

@@ -17,6 +17,7 @@
 #include "oom.h"
 #include "keeper_h1.h"
 #include "keeper_redact.h"
+#include "keeper_secret.h"
 
 static const struct h1_limits	 lim = { 100, 65536, 1 << 20 };
 
@@ -29,6 +30,7 @@ setup(void)
 	rd = h1_reader_new();
 	ck_assert_ptr_nonnull(rd);
 	memset(&res, 0, sizeof(res));
+	keeper_body_spares_free();
 }
 
 /* The result's buffers, as keeper_egress.c frees them. */
@@ -836,6 +838,74 @@ START_TEST(test_oom)
 }
 END_TEST
 
+/* How many allocations reading s whole takes; its result is left in res. */
+static long
+allocations(const char *s)
+{
+	enum h1_rc	 rc;
+	long		 n;
+
+	for (n = 0;; n++) {
+		oom_arm(n);
+		rc = feed_str(s, 0);
+		if (!oom_disarm())
+			break;
+		res_clear();
+	}
+	ck_assert_int_eq(rc, H1_DONE);
+	return n;
+}
+
+/* An answer of len bytes of c, framed by its Content-Length. */
+static char *
+answer_of(size_t len, char c)
+{
+	char	*s;
+	int	 n;
+
+	ck_assert_ptr_nonnull(s = malloc(len + 64));
+	n = snprintf(s, 64, "HTTP/1.1 200 OK\r\nContent-Length: %zu\r\n\r\n",
+	    len);
+	memset(s + n, c, len);
+	s[n + len] = '\0';
+	return s;
+}
+
+/*
+ * A body's block goes back wiped and serves the next answer of about its
+ * size without a malloc (each malloc or free of 1 KiB or more makes glibc
+ * merge the heap's small free blocks first).
+ */
+START_TEST(test_body_spare)
+{
+	char		*a = answer_of(8600, 'x'), *b = answer_of(8000, 'y');
+	char		*body;
+	long		 n1, n2;
+	size_t		 i;
+
+	n1 = allocations(a);
+	ck_assert_uint_eq(res.er_bodylen, 8600);
+	body = res.er_body;
+	res_clear();
+	/* kept, so still ours to read: wiped, its NUL with it */
+	for (i = 0; i <= 8600; i++)
+		ck_assert_int_eq(body[i], 0);
+	n2 = allocations(b);
+	ck_assert_ptr_eq(res.er_body, body);
+	ck_assert_int_eq(n2, n1 - 1);
+	ck_assert_int_eq(body[7999], 'y');
+	ck_assert_int_eq(body[8000], '\0');
+	/* one larger than any kept block is a malloc again */
+	res_clear();
+	free(a);
+	a = answer_of(40000, 'z');
+	ck_assert_int_eq(allocations(a), n1);
+	ck_assert_uint_eq(res.er_bodylen, 40000);
+	free(a);
+	free(b);
+}
+END_TEST
+
 Suite *
 check_suite(void)
 {
@@ -867,6 +937,7 @@ check_suite(void)
 	tcase_add_test(tc, test_fast_same_as_parser);
 	tcase_add_test(tc, test_fast_many_lines);
 	tcase_add_test(tc, test_oom);
+	tcase_add_test(tc, test_body_spare);
 	suite_add_tcase(s, tc);
 	return s;
 }
