@@ -702,6 +702,35 @@ START_TEST(render_tojson_str)
 }
 END_TEST
 
+/*
+ * name.attr looks in a dict the innermost scope holds without the
+ * name's handler (expr.c, ev_getattr_name); anything else takes the
+ * general path, and the steps are those of two nodes.
+ */
+START_TEST(render_getattr_name)
+{
+	const char	*ctx = "{\"user\":{\"id\":\"u-1\"},\"rows\":"
+	    "[{\"a\":1,\"b\":2},{\"b\":3,\"a\":4}]}";
+
+	ck_render("{% for r in rows %}{{ r.a }}{{ r.b }}[{{ r.c }}]{% endfor %}"
+	    "{{ user.id }}", ctx, "12[]43[]u-1");
+	/* a list is no dict: its items are not entries (valgrind sees it) */
+	ck_render("{% for r in [[1, 2], 'xy', 3, none, range(40) | list] %}"
+	    "[{{ r.a }}]{% endfor %}", NULL, "[][][][][]");
+	ck_render("{% set d = {'a': 1} %}{% for i in [1] %}{{ d.a }}"
+	    "{% set d = {'a': 2} %}{{ d.a }}{% endfor %}{{ d.a }}", NULL, "121");
+	ck_render("{% set ns = namespace(a=5) %}{% for i in [1, 2] %}{{ ns.a }}"
+	    "{% set ns.a = i %}{% endfor %}{{ ns.a }}", NULL, "512");
+	ck_render("{% for s in ['ab'] %}{{ s.upper }}|{{ loop.index }}"
+	    "{{ loop.length }}{{ loop.first }}{% endfor %}", NULL,
+	    "<built-in method upper of str object at 0x0>|11True");
+	ck_render_err("{% for r in [none] %}{{ r.a.b }}{% endfor %}", NULL, 1, 0,
+	    "'None' has no attribute 'a'");
+	ck_assert_uint_eq(steps_needed("{% for r in rows %}{{ r.a }}{{ r.z }}"
+	    "{% endfor %}", ctx), 11);
+}
+END_TEST
+
 START_TEST(render_mutation)
 {
 	/* append works and returns None; a cycle is refused, not built */
@@ -1353,6 +1382,7 @@ check_suite(void)
 	tcase_add_test(tc, render_cond_truth);
 	tcase_add_test(tc, render_number_output);
 	tcase_add_test(tc, render_tojson_str);
+	tcase_add_test(tc, render_getattr_name);
 	tcase_add_test(tc, render_mutation);
 	tcase_add_test(tc, render_json_arena);
 	tcase_add_test(tc, render_built_strs_terminated);

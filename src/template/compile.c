@@ -202,6 +202,8 @@ compile_expr(struct compiler *c, struct tnode *n)
 		/* no dict method has the name: a dict answers from its keys */
 		n->n_ev = n->n_name[0] != '_' && n->n_meth[1] < 0 ?
 		    ev_getattr_key : ev_getattr;
+		if (n->n_ev == ev_getattr_key && n->n_a->n_kind == N_NAME)
+			n->n_ev = ev_getattr_name;
 		break;
 	case N_GETITEM:
 		if (n->n_b->n_kind == N_SLICE)

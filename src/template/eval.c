@@ -212,12 +212,11 @@ scope_end(struct eval *e, struct scope *sc)
 struct tval *
 scope_lookup(struct scope *sc, const char *name, size_t len, uint64_t h)
 {
-	size_t	 i;
+	struct tval	*v;
 
 	for (; sc != NULL; sc = sc->sc_parent)
-		for (i = sc->sc_n; i-- > 0;)
-			if (sc->sc_vars[i].sv_name == name)
-				return sc->sc_vars[i].sv_val;
+		if ((v = scope_find(sc, name)) != NULL)
+			return v;
 	return NULL;
 }
 

@@ -98,6 +98,18 @@ struct eval {
 	int			 e_noarena;	/* a mutating method ran */
 };
 
+/* name's value in sc itself, not its parents (borrowed), or NULL */
+static inline struct tval *
+scope_find(const struct scope *sc, const char *name)
+{
+	size_t	 i;
+
+	for (i = sc->sc_n; i-- > 0;)
+		if (sc->sc_vars[i].sv_name == name)
+			return sc->sc_vars[i].sv_val;
+	return NULL;
+}
+
 /* eval.c */
 void		 scope_init(struct scope *, struct scope *parent);
 void		 scope_clear(struct scope *);
@@ -177,7 +189,7 @@ out_add(struct eval *e, struct out *o, const char *p, size_t len)
 /* expr.c: the expression handlers compile.c chooses from */
 #define EV_DECL(fn)	struct tval *fn(struct eval *, const struct tnode *);
 EV_DECL(ev_const) EV_DECL(ev_name) EV_DECL(ev_getattr)
-EV_DECL(ev_getattr_key) EV_DECL(ev_getitem) EV_DECL(ev_getitem_key)
+EV_DECL(ev_getattr_key) EV_DECL(ev_getattr_name) EV_DECL(ev_getitem) EV_DECL(ev_getitem_key)
 EV_DECL(ev_slice) EV_DECL(ev_call) EV_DECL(ev_filter) EV_DECL(ev_filter0)
 EV_DECL(ev_test) EV_DECL(ev_binop) EV_DECL(ev_unary) EV_DECL(ev_not)
 EV_DECL(ev_andor) EV_DECL(ev_compare) EV_DECL(ev_compare_str)

@@ -29,13 +29,10 @@ ev_name(struct eval *e, const struct tnode *n)
 {
 	struct scope	*sc = e->e_scope;
 	struct tval	*v;
-	size_t		 i;
 
 	/* the innermost scope (a loop body's) without a call */
-	for (i = sc->sc_n; i-- > 0;)
-		if (sc->sc_vars[i].sv_name == n->n_name)
-			return tval_ref(sc->sc_vars[i].sv_val);
-	if ((v = scope_lookup(sc->sc_parent, n->n_name, n->n_namelen,
+	if ((v = scope_find(sc, n->n_name)) != NULL ||
+	    (v = scope_lookup(sc->sc_parent, n->n_name, n->n_namelen,
 	    n->n_hash)) != NULL)
 		return tval_ref(v);
 	if (e->e_globals != NULL && (v = dict_get_key(e->e_globals, n->n_key,
@@ -102,6 +99,27 @@ ev_getattr_key(struct eval *e, const struct tnode *n)
 	struct tval	*a;
 
 	if ((a = eval_expr(e, n->n_a)) == NULL)
+		return NULL;
+	return getattr_key_of(e, n, a);
+}
+
+/*
+ * name.attr, as ev_getattr_key: a dict the innermost scope binds the
+ * name to (a loop's item) is looked in where it is, without a reference
+ * or the name's own handler (its step still charged).
+ */
+struct tval *
+ev_getattr_name(struct eval *e, const struct tnode *n)
+{
+	struct tval	*a, *v;
+
+	if (eval_enter(e, n->n_a) == -1)
+		return NULL;
+	if ((a = scope_find(e->e_scope, n->n_a->n_name)) != NULL &&
+	    a->tv_type == TV_DICT && (v = dict_get_key(a, n->n_key,
+	    &((struct tnode *)n)->n_slot)) != NULL)
+		return tval_ref(v);
+	if ((a = ev_name(e, n->n_a)) == NULL)
 		return NULL;
 	return getattr_key_of(e, n, a);
 }
@@ -518,8 +536,8 @@ eval_cond(struct eval *e, const struct tnode *n, const struct tnode *x)
 			return -1;
 		return !t;
 	}
-	if (x->n_ev == ev_getattr_key && (x->n_meth[4] == LA_FIRST ||
-	    x->n_meth[4] == LA_LAST)) {
+	if ((x->n_ev == ev_getattr_key || x->n_ev == ev_getattr_name) &&
+	    (x->n_meth[4] == LA_FIRST || x->n_meth[4] == LA_LAST)) {
 		if (eval_enter(e, x) == -1 || (a = eval_expr(e, x->n_a)) == NULL)
 			return -1;
 		if (a->tv_type == TV_LOOP) {
