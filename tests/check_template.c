@@ -731,6 +731,37 @@ START_TEST(render_getattr_name)
 }
 END_TEST
 
+/*
+ * Text of up to 16 bytes is kept padded and moved 16 bytes at a time
+ * (compile.c, stmt.c ex_data_short): only its own bytes may show, at
+ * every length, in a capture, and under the cap.
+ */
+START_TEST(render_short_text)
+{
+	struct tmpl_limits	 lim = { 0, 20, 0 };
+
+	ck_render("{% for i in [1, 2] %}a{{ i }}0123456789abcde{{ i }}"
+	    "0123456789abcdef{{ i }}0123456789abcdefg{{ i }}{% endfor %}|", NULL,
+	    "a10123456789abcde10123456789abcdef10123456789abcdefg1"
+	    "a20123456789abcde20123456789abcdef20123456789abcdefg2|");
+	ck_render("{% set x %}ab{{ 1 }}cd{% endset %}[{{ x }}]{{ x | length }}"
+	    "{% macro m() %}e{{ 2 }}f{% endmacro %}{{ m() }}{{ m() | length }}",
+	    NULL, "[ab1cd]5e2f3");
+	/* sixteen bytes end a capture: from_json wants its NUL */
+	ck_render("{% set s %}{{ ' ' }}[10, 20, 30, 40]{% endset %}"
+	    "{{ s | from_json }}", NULL, "[10, 20, 30, 40]");
+	/* an output that had a list in it (eval_str_into bounds it) */
+	ck_render("{{ [1] }}x{{ none }}y{{ (1, 2) }}z", NULL,
+	    "[1]xNoney(1, 2)z");
+	ck_render_lim("{{ 0 }}0123456789abcdef{{ 'x' }}yz", &lim,
+	    "00123456789abcdefxyz");
+	ck_render_lim_err("{{ 0 }}0123456789abcdef{{ 'x' }}yz!", &lim,
+	    "output limit");
+	ck_render_lim_err("{{ 0 }}0123456789abcdef{{ 'x' }}{{ 'y' }}abc", &lim,
+	    "output limit");
+}
+END_TEST
+
 START_TEST(render_mutation)
 {
 	/* append works and returns None; a cycle is refused, not built */
@@ -1383,6 +1414,7 @@ check_suite(void)
 	tcase_add_test(tc, render_number_output);
 	tcase_add_test(tc, render_tojson_str);
 	tcase_add_test(tc, render_getattr_name);
+	tcase_add_test(tc, render_short_text);
 	tcase_add_test(tc, render_mutation);
 	tcase_add_test(tc, render_json_arena);
 	tcase_add_test(tc, render_built_strs_terminated);

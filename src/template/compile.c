@@ -337,12 +337,33 @@ for_needs_loop(const struct tnode *n)
 	    kids_name_loop(n->n_kids, n->n_nkids);
 }
 
+/*
+ * Short text (the punctuation between a loop's values) gets a copy
+ * padded to DATA_SHORT bytes, which ex_data_short moves in one go.
+ */
+static void
+compile_data(struct compiler *c, struct tnode *n)
+{
+	char	*p;
+
+	n->n_ex = ex_data;
+	if (n->n_len == 0 || n->n_len > DATA_SHORT)
+		return;
+	if ((p = arena_alloc(&c->c_t->t_arena, DATA_SHORT)) == NULL) {
+		c->c_failed = 1;
+		return;
+	}
+	memcpy(p, n->n_str, n->n_len);
+	n->n_str = p;
+	n->n_ex = ex_data_short;
+}
+
 static void
 compile_stmt(struct compiler *c, struct tnode *n)
 {
 	switch (n->n_kind) {
 	case N_DATA:
-		n->n_ex = ex_data;
+		compile_data(c, n);
 		break;
 	case N_OUTPUT:
 		n->n_ex = output_is_json(n) ? ex_output_json : ex_output;

@@ -196,9 +196,11 @@ EV_DECL(ev_andor) EV_DECL(ev_compare) EV_DECL(ev_compare_str)
 EV_DECL(ev_condexpr) EV_DECL(ev_list) EV_DECL(ev_tuple) EV_DECL(ev_dict)
 EV_DECL(ev_bad) EV_DECL(ev_concat) EV_DECL(ev_dict_const)
 #undef EV_DECL
+/* text this short is kept padded to as many bytes (compile.c) */
+#define DATA_SHORT	16
 /* stmt.c: the statement handlers */
 #define EX_DECL(fn)	int fn(struct eval *, const struct tnode *);
-EX_DECL(ex_data) EX_DECL(ex_output) EX_DECL(ex_output_json) EX_DECL(ex_if)
+EX_DECL(ex_data) EX_DECL(ex_data_short) EX_DECL(ex_output) EX_DECL(ex_output_json) EX_DECL(ex_if)
 EX_DECL(ex_for) EX_DECL(ex_set) EX_DECL(ex_setblock) EX_DECL(ex_filterblock)
 EX_DECL(ex_with) EX_DECL(ex_macro) EX_DECL(ex_callblock) EX_DECL(ex_bad)
 EX_DECL(ex_set_append) EX_DECL(ex_output_concat) EX_DECL(ex_autoescape)

@@ -294,6 +294,27 @@ ex_data(struct eval *e, const struct tnode *n)
 	return out_add(e, e->e_out, n->n_str, n->n_len);
 }
 
+/*
+ * Text of up to DATA_SHORT bytes, padded to as many by compile.c: one
+ * move of them all when the output has room, as it mostly has (the
+ * bytes past the text are past the output's end, the NUL on them).
+ */
+int
+ex_data_short(struct eval *e, const struct tnode *n)
+{
+	struct buf	*b = &e->e_out->o_buf;
+	size_t		 len = n->n_len;
+
+	if (b->b_cap - b->b_len > DATA_SHORT && b->b_len + len <= e->e_maxout &&
+	    (b->b_max == 0 || b->b_len + len <= b->b_max)) {
+		memcpy(b->b_p + b->b_len, n->n_str, DATA_SHORT);
+		b->b_len += len;
+		b->b_p[b->b_len] = '\0';
+		return 0;
+	}
+	return out_add(e, e->e_out, n->n_str, len);
+}
+
 int
 ex_output(struct eval *e, const struct tnode *n)
 {
