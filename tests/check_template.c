@@ -596,6 +596,9 @@ START_TEST(render_cond_truth)
 	ck_render("{% for x in [1,2] %}{% for y in [3,4] %}{% if loop.first %}["
 	    "{% endif %}{{ y }}{% if loop.last %}]{% endif %}{% endfor %}"
 	    "{% if loop.last %}.{% endif %}{% endfor %}", NULL, "[34][34].");
+	/* loop from a scope further out */
+	ck_render("{% for x in [1,2] %}{% with y = x %}{% if loop.last %}L"
+	    "{% else %}{{ y }}{% endif %}{% endwith %}{% endfor %}", NULL, "1L");
 	/* a variable named loop that is no loop */
 	ck_render("{% if loop.last %}x{% endif %}{% if not loop.first %}y"
 	    "{% endif %}", ctx, "xy");

@@ -518,6 +518,16 @@ eval_truth(struct eval *e, const struct tnode *n, struct tval *a)
 	return tval_truth(a);
 }
 
+/* loop.first (x's attribute) or loop.last of the loop lv */
+static inline int
+loop_at(const struct tnode *x, const struct tval *lv)
+{
+	const struct loopctx	*lc = lv->u.loop;
+
+	return x->n_meth[4] == LA_FIRST ? lc->lc_i == 0 :
+	    lc->lc_i + 1 == lc->lc_n;
+}
+
 /*
  * The truth of expression x, the condition of node n: 1, 0 or -1.  The
  * conditions of loop bodies are mostly "not loop.last": a not is its
@@ -538,11 +548,22 @@ eval_cond(struct eval *e, const struct tnode *n, const struct tnode *x)
 	}
 	if ((x->n_ev == ev_getattr_key || x->n_ev == ev_getattr_name) &&
 	    (x->n_meth[4] == LA_FIRST || x->n_meth[4] == LA_LAST)) {
-		if (eval_enter(e, x) == -1 || (a = eval_expr(e, x->n_a)) == NULL)
+		if (eval_enter(e, x) == -1)
+			return -1;
+		if (x->n_ev == ev_getattr_name) {
+			/* loop where the body runs: borrowed, as there */
+			if (eval_enter(e, x->n_a) == -1)
+				return -1;
+			if ((a = scope_find(e->e_scope, x->n_a->n_name)) != NULL &&
+			    a->tv_type == TV_LOOP)
+				return loop_at(x, a);
+			a = ev_name(e, x->n_a);
+		} else
+			a = eval_expr(e, x->n_a);
+		if (a == NULL)
 			return -1;
 		if (a->tv_type == TV_LOOP) {
-			t = x->n_meth[4] == LA_FIRST ? a->u.loop->lc_i == 0 :
-			    a->u.loop->lc_i + 1 == a->u.loop->lc_n;
+			t = loop_at(x, a);
 			tval_unref(a);
 			return t;
 		}
