@@ -272,6 +272,43 @@ ipc_wipe_free(void *p, size_t len)
 	free(p);
 }
 
+/*
+ * Payload buffers a taker of ipc_msg_keep gave back: wiped, and kept for
+ * the next message to be copied out (one an answer, in the worker).  A
+ * malloc or free of 1 KiB or more makes glibc merge every small free
+ * block of the heap first, and an answer's payload went through one such
+ * pair, beside a copy of its body, on every call.
+ */
+#define IPC_SPARES	4
+#define IPC_SPARE_MAX	(256 * 1024)
+#define IPC_MROUND	4096	/* so that an answer fits the last one's */
+
+static struct {
+	void	*sp_p;
+	size_t	 sp_cap;
+} ipc_spare[IPC_SPARES];
+static size_t	 ipc_nspare;
+
+/* A payload buffer of at least n bytes (n > 0): a kept one, or new. */
+static void *
+ipc_mbuf_new(size_t n, size_t *capp)
+{
+	size_t	 i;
+	void	*p;
+
+	for (i = ipc_nspare; i-- > 0;)
+		if (ipc_spare[i].sp_cap >= n) {
+			p = ipc_spare[i].sp_p;
+			*capp = ipc_spare[i].sp_cap;
+			ipc_spare[i] = ipc_spare[--ipc_nspare];
+			return p;
+		}
+	if (n > IPC_MROUND && n <= IPC_SPARE_MAX)
+		n = (n + IPC_MROUND - 1) / IPC_MROUND * IPC_MROUND;
+	*capp = n;
+	return malloc(n);
+}
+
 static void
 ipc_close_fds(const int *fds, int n)
 {
@@ -439,8 +476,18 @@ ipc_msg_keep(struct ipc_msg *m, size_t *capp)
 	void		*p;
 
 	*capp = 0;
-	if (c == NULL || c->c_mfull == NULL ||
-	    m->m_data != c->c_mfull + IPC_HDR_LEN)
+	if (c == NULL || m->m_data == NULL)
+		return NULL;
+	/* Copied out: the payload buffer goes, the next message gets one. */
+	if (m->m_data == c->c_mbuf) {
+		p = c->c_mbuf;
+		*capp = c->c_mcap;
+		c->c_mbuf = NULL;
+		c->c_mcap = 0;
+		c->c_mlen = 0;
+		return p;
+	}
+	if (c->c_mfull == NULL || m->m_data != c->c_mfull + IPC_HDR_LEN)
 		return NULL;
 	p = c->c_mfull;
 	*capp = c->c_mfcap;
@@ -453,8 +500,18 @@ ipc_msg_keep(struct ipc_msg *m, size_t *capp)
 void
 ipc_kept_free(void *p, size_t cap)
 {
-	ipc_wipe_free(p, cap);
+	if (p == NULL)
+		return;
+	explicit_bzero(p, cap);
+	if (ipc_nspare < IPC_SPARES && cap <= IPC_SPARE_MAX) {
+		ipc_spare[ipc_nspare].sp_p = p;
+		ipc_spare[ipc_nspare].sp_cap = cap;
+		ipc_nspare++;
+		return;
+	}
+	free(p);
 }
+
 
 const char *
 ipc_chan_error(const struct ipc_chan *c)
@@ -705,7 +762,7 @@ ipc_get(struct ipc_chan *c, struct ipc_msg *m)
 	struct ipc_pfd		*g;
 	uint32_t		 hdr[3], want;
 	uint64_t		 start;
-	size_t			 avail;
+	size_t			 avail, cap;
 	unsigned char		*nb;
 	const char		*why;
 	int			 fds[IPC_MAX_FDS], nfds = 0, i;
@@ -804,13 +861,14 @@ ipc_get(struct ipc_chan *c, struct ipc_msg *m)
 	}
 	/* Copy out so that ipc_read may move its buffer meanwhile. */
 	if (c->c_mcap < hdr[2] || c->c_mbuf == NULL) {
-		if ((nb = malloc(hdr[2] > 0 ? hdr[2] : 1)) == NULL) {
+		if ((nb = ipc_mbuf_new(hdr[2] > 0 ? hdr[2] : 1, &cap)) ==
+		    NULL) {
 			ipc_close_fds(fds, nfds);
 			return ipc_fail(c, "out of memory", ENOMEM);
 		}
-		ipc_wipe_free(c->c_mbuf, c->c_mcap);
+		ipc_kept_free(c->c_mbuf, c->c_mcap);
 		c->c_mbuf = nb;
-		c->c_mcap = hdr[2] > 0 ? hdr[2] : 1;
+		c->c_mcap = cap;
 	}
 	memcpy(c->c_mbuf, c->c_rbuf + c->c_rpos + IPC_HDR_LEN, hdr[2]);
 	c->c_mlen = hdr[2];

@@ -240,13 +240,14 @@ size_t		 ipc_queued(const struct ipc_chan *);
 /* Memory the receiving side holds: the read buffer and the last message's. */
 size_t		 ipc_held(const struct ipc_chan *);
 /*
- * Keep a large message's payload past the next ipc_get: the buffer it was
- * read into becomes the caller's (m_data lies inside it), to give back
- * with ipc_kept_free.  NULL for a message copied out of the read buffer
- * (a small one), or one already kept: copy what is to be kept then.
+ * Keep a message's payload past the next ipc_get: the buffer it lies in
+ * (the read buffer of a large one, the buffer a small one was copied to)
+ * becomes the caller's, to give back with ipc_kept_free.  NULL for a
+ * message already kept: copy what is to be kept then.
  */
 void		*ipc_msg_keep(struct ipc_msg *m, size_t *capp);
-void		 ipc_kept_free(void *p, size_t cap);	/* wipes and frees */
+/* Wipes cap bytes; keeps the buffer for a later message, or frees it. */
+void		 ipc_kept_free(void *p, size_t cap);
 /* Why the channel failed (a constant string for the log), NULL if it has not. */
 const char	*ipc_chan_error(const struct ipc_chan *);
 

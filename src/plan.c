@@ -663,8 +663,9 @@ result_decode(struct ipc_msg *m, struct result *rs, const char **why)
 				goto bad;
 		}
 		/*
-		 * A large answer's bytes stay where they were read: its
-		 * frame becomes the result's.  A small one is copied.
+		 * The answer's bytes stay where ipc_get left them (the
+		 * frame of a large one, the copy of a small one): that
+		 * buffer becomes the result's.  One kept already is copied.
 		 */
 		if (pass == 1)
 			rs->rs_frame = ipc_msg_keep(m, &rs->rs_framecap);
