@@ -320,6 +320,13 @@ START_TEST(value_json_parse_errors)
 		    "Invalid \\uXXXX escape: line 1 column 4 (char 3)" },
 		{ "{\"b\": \"[\\\"\\\\ud800\\\\u12\\\"]\"}",
 		    "Invalid \\uXXXX escape: line 1 column 10 (char 9)" },
+		/* json.loads wants a byte after a \uXXXX escape's four digits */
+		{ "{\"b\": \"\\\"ab\\\\u0041\"}",
+		    "Invalid \\uXXXX escape: line 1 column 5 (char 4)" },
+		{ "{\"b\": \"\\\"\\\\ud83d\"}",
+		    "Invalid \\uXXXX escape: line 1 column 3 (char 2)" },
+		{ "{\"b\": \"\\\"\\\\ud83d\\\\udc00\"}",
+		    "Invalid \\uXXXX escape: line 1 column 9 (char 8)" },
 		{ "{\"b\": \"[-]\"}",
 		    "Expecting value: line 1 column 2 (char 1)" },
 		{ "{\"b\": \"[1.]\"}",

@@ -313,13 +313,14 @@ jp_unescape(struct jparse *jp, struct buf *b)
 		case 'r':	buf_addc(b, '\r'); break;
 		case 't':	buf_addc(b, '\t'); break;
 		case 'u':
-			if (end - p < 6 || jp_hex4(p + 2, &cp) == -1) {
+			/* as json.loads: a byte must follow the four digits */
+			if (end - p < 7 || jp_hex4(p + 2, &cp) == -1) {
 				jp_fail(jp, p + 1, "Invalid \\uXXXX escape");
 				return -1;
 			}
 			p += 4;
 			/* a surrogate pair is one character; a lone one stays */
-			if (cp >= 0xd800 && cp < 0xdc00 && end - p >= 8 &&
+			if (cp >= 0xd800 && cp < 0xdc00 && end - p >= 9 &&
 			    p[2] == '\\' && p[3] == 'u' &&
 			    jp_hex4(p + 4, &lo) == 0 && lo >= 0xdc00 &&
 			    lo < 0xe000) {
