@@ -540,28 +540,6 @@ jp_digits8(uint64_t w)
 	    0x3030303030303030ULL;
 }
 
-#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-#define JP_LE	1
-#else
-#define JP_LE	0
-#endif
-
-/*
- * How many of the eight bytes of w (little-endian) are digits before the
- * first that is not.  Adding 6 carries out of a byte only when it is no
- * digit, so the bytes up to the first non-digit are judged exactly.
- */
-static inline int
-jp_ndigits8(uint64_t w)
-{
-	uint64_t	 bad;
-
-	bad = ((w & 0xf0f0f0f0f0f0f0f0ULL) ^ 0x3030303030303030ULL) |
-	    (((w + 0x0606060606060606ULL) & 0xf0f0f0f0f0f0f0f0ULL) ^
-	    0x3030303030303030ULL);
-	return bad == 0 ? 8 : __builtin_ctzll(bad) / 8;
-}
-
 /* Their value, first byte most significant: pairs, quads, then all. */
 static inline uint64_t
 jp_value8(uint64_t w)
@@ -1220,47 +1198,31 @@ value:
 	/*
 	 * A positive int of up to 17 digits (scores, counts, timestamps) or
 	 * a positive decimal of up to 15 digits without an exponent (prices)
-	 * is read here; anything else that is a number goes to jp_number
-	 * from its start.
+	 * is read here, a digit at a time (most are a few digits long: a
+	 * word at a time cost more); anything else that is a number goes
+	 * to jp_number from its start.
 	 */
 	if ((unsigned)(*p - '0') < 10) {
-		int64_t		 iv = *p - '0';
+		/* past 17 digits u wraps, harmlessly: jp_number reads them */
+		uint64_t	 u = (uint64_t)(*p - '0');
 		const char	*d = p + 1;
-		uint64_t	 w;
-		int		 c;
 
 		if (*p == '0') {
 			if ((unsigned)(*d - '0') < 10)
 				goto scalar;	/* "01": jp_number's error */
-			goto digits;
-		}
-		/* the first eight bytes in one word (the NUL is readable) */
-		if (JP_LE && end + 1 - p >= 8) {
-			w = jp_load64(p);
-			c = jp_ndigits8(w);
-			if (c < 8)
-				w = w << (64 - 8 * c) |
-				    0x3030303030303030ULL >> (8 * c);
-			iv = (int64_t)jp_value8(w);
-			d = p + c;
-			if (c < 8)
-				goto digits;
-		}
-		while ((unsigned)(*d - '0') < 10 && d - p < 17)
-			iv = iv * 10 + (*d++ - '0');
-digits:
+		} else
+			for (; (unsigned)(*d - '0') < 10; d++)
+				u = u * 10 + (uint64_t)(*d - '0');
 		if (*d == '.' && (unsigned)(d[1] - '0') < 10) {
 			/*
 			 * Up to 15 digits and a power of ten up to 22 are
 			 * exact doubles: one division rounds correctly.
 			 */
-			for (q = d + 1; (unsigned)(*q - '0') < 10 &&
-			    q - p <= 15; q++)
-				iv = iv * 10 + (*q - '0');
-			if ((unsigned)(*q - '0') < 10 || *q == 'e' ||
-			    *q == 'E')
+			for (q = d + 1; (unsigned)(*q - '0') < 10; q++)
+				u = u * 10 + (uint64_t)(*q - '0');
+			if (q - p > 16 || *q == 'e' || *q == 'E')
 				goto scalar;
-			if ((v = jp_float(jp, (double)iv /
+			if ((v = jp_float(jp, (double)(int64_t)u /
 			    jp_p10[q - d - 1])) == NULL) {
 				jp_fail(jp, p, "out of memory");
 				goto fail;
@@ -1268,8 +1230,8 @@ digits:
 			p = q;
 			goto have;
 		}
-		if ((unsigned)(*d - '0') >= 10 && *d != 'e' && *d != 'E') {
-			if ((v = jp_int(jp, iv)) == NULL) {
+		if (d - p <= 17 && *d != 'e' && *d != 'E') {
+			if ((v = jp_int(jp, (int64_t)u)) == NULL) {
 				jp_fail(jp, p, "out of memory");
 				goto fail;
 			}
