@@ -174,8 +174,10 @@ jp_int(struct jparse *jp, int64_t i)
 {
 	struct tval	*v;
 
-	/* small ints are shared immortal values either way */
-	if (jp->jp_va == NULL || (i >= SMALLINT_MIN && i <= SMALLINT_MAX))
+	/* small ints are shared immortal values either way: no call */
+	if (i >= SMALLINT_MIN && i <= SMALLINT_MAX)
+		return &tval_smallints[i - SMALLINT_MIN];
+	if (jp->jp_va == NULL)
 		return tval_int(i);
 	if ((v = jp_val(jp->jp_va, &jp_intproto, 0)) != NULL)
 		v->u.i = i;

@@ -714,6 +714,8 @@ extern struct tval tval_undef_static;
 extern struct tval tval_none_static;
 extern struct tval tval_true_static;
 extern struct tval tval_false_static;
+/* the ints SMALLINT_MIN .. SMALLINT_MAX, shared (tval_int gives them) */
+extern struct tval tval_smallints[];
 
 struct tval	*tval_undef(const char *msg, const char *text);
 struct tval	*tval_undef_if(int);

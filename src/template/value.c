@@ -210,7 +210,7 @@ tval_alloc(int type, size_t extra)
  * Small ints are shared immortal values, like CPython's: JSON bodies and
  * loops are full of them and each would otherwise be a malloc.
  */
-static struct tval smallints[SMALLINT_MAX - SMALLINT_MIN + 1];
+struct tval tval_smallints[SMALLINT_MAX - SMALLINT_MIN + 1];
 
 static void __attribute__((constructor))
 smallints_init(void)
@@ -218,7 +218,7 @@ smallints_init(void)
 	int	 i;
 
 	for (i = SMALLINT_MIN; i <= SMALLINT_MAX; i++) {
-		struct tval	*v = &smallints[i - SMALLINT_MIN];
+		struct tval	*v = &tval_smallints[i - SMALLINT_MIN];
 
 		v->tv_type = TV_INT;
 		v->tv_flags = TVF_IMMORTAL;
@@ -245,7 +245,7 @@ tval_int(int64_t i)
 	struct tval	*v;
 
 	if (i >= SMALLINT_MIN && i <= SMALLINT_MAX)
-		return &smallints[i - SMALLINT_MIN];
+		return &tval_smallints[i - SMALLINT_MIN];
 	if ((v = tval_alloc(TV_INT, 0)) != NULL)
 		v->u.i = i;
 	return v;
