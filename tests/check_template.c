@@ -860,6 +860,14 @@ START_TEST(render_json_arena)
 	    "{{ d.a }} {{ d.i }} {{ d.j }} {{ d | length }} "
 	    "{{ d.keys() | join }}", NULL,
 	    "10 9 [1, 2000, 2.5, -7000000000] 10 abcdefghij");
+	/* separators with blanks or none, in objects opened in their
+	 * sibling's shape and in others */
+	ck_render("{{ s | from_json }}", "{\"s\": \"[{\\\"a\\\":1,"
+	    "\\\"b\\\":[2 ,3]} ,{\\\"a\\\" :4 , \\\"b\\\":[ ]},\\n"
+	    "{\\\"a\\\":\\t5,\\r\\n \\\"b\\\" : 6 }, {\\\"a\\\": 7},"
+	    "{ \\\"b\\\": 8,\\\"a\\\": 9 }]\"}",
+	    "[{'a': 1, 'b': [2, 3]}, {'a': 4, 'b': []}, {'a': 5, 'b': 6}, "
+	    "{'a': 7}, {'b': 8, 'a': 9}]");
 	/* stored into the render's own containers, used after the loop;
 	 * an escaped string */
 	ck_render("{% set ns = namespace(r=[]) %}{% for x in (s | from_json)"

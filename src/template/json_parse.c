@@ -1336,38 +1336,29 @@ close:
 			goto fail;
 		}
 	}
-	if (depth > 0) {
-		f = &frames[depth - 1];
-		obj = f->jf_obj;
-		if ((de = f->jf_de) != NULL)
-			dend = f->jf_dict->u.d.e + f->jf_dict->u.d.n;
-	}
-have:
 	if (depth == 0)
 		goto out;
+	f = &frames[depth - 1];
+	obj = f->jf_obj;
+	if ((de = f->jf_de) != NULL)
+		dend = f->jf_dict->u.d.e + f->jf_dict->u.d.n;
+have:
+	/* a shaped dict's value first: there depth > 0 */
 	if (de != NULL) {
 		de->de_val = v;
 		de++;
-	} else
-		JP_PUSH(v);
-	if (p[0] == ',' && p[1] == ' ') {
-		p += 2;
-		if (obj)
-			goto key;
-		goto value;
-	}
-	if (*p == ',' || *p == (obj ? '}' : ']'))
-		;
+	} else if (depth == 0)
+		goto out;
 	else
+		JP_PUSH(v);
+	if (*p != ',' && *p != (obj ? '}' : ']'))
 		JP_WS(p);
 	if (*p == ',') {
-		p++;
-		if (*p == ' ')
+		/* ", " or ","; key and value skip any other white space */
+		if (*++p == ' ')
 			p++;
-		if (obj) {
-			JP_WS(p);
+		if (obj)
 			goto key;
-		}
 		goto value;
 	}
 	if (*p == (obj ? '}' : ']')) {
