@@ -46,6 +46,7 @@
 #define HTTP_CHUNK_LINE_MAX	4096	/* chunk-size line with extensions */
 #define HTTP_HEAD_MAX		4096	/* a response head built in one piece */
 #define HTTP_OUT_LENS		64	/* headers whose length is kept, checked */
+#define HTTP_ONE_CHAIN		(64 * 1024) /* body copied beside its head */
 
 enum http_phase {
 	PH_START,		/* before the request line */
@@ -1578,9 +1579,17 @@ http_write(struct evbuffer *out, int status, const char *const *hdrs,
 		http_head_put(head, sizeof(head), &off,
 		    "Connection: close\r\n", 19);
 	http_head_put(head, sizeof(head), &off, "\r\n", 2);
+	nobody = nobody || head_only || bodylen == 0;
+	/*
+	 * A copied body and its head share one block: libevent would put
+	 * the body in a second (a malloc, and an iovec more in the writev).
+	 */
+	if (!nobody && release == NULL && bodylen <= HTTP_ONE_CHAIN &&
+	    evbuffer_expand(out, off + bodylen) == -1)
+		return -1;
 	if (evbuffer_add(out, head, off) == -1)
 		return -1;
-	if (nobody || head_only || bodylen == 0)
+	if (nobody)
 		return 0;
 	if (release == NULL)
 		return evbuffer_add(out, body, bodylen);

@@ -888,6 +888,36 @@ START_TEST(test_write_response)
 }
 END_TEST
 
+/*
+ * A copied body lands in the block its head is in: one allocation and one
+ * iovec for the writev, not two.  A large one still gets its own.
+ */
+START_TEST(test_write_one_block)
+{
+	const char *const	 h[] = { "Content-Type: application/json",
+	    NULL };
+	struct evbuffer		*b = evbuffer_new();
+	char			*body;
+	size_t			 n = 3092;
+
+	ck_assert_ptr_nonnull(b);
+	ck_assert_ptr_nonnull(body = malloc(256 * 1024));
+	memset(body, 'j', 256 * 1024);
+	ck_assert_int_eq(http_write_response(b, 200, h, body, n, 1, 0), 0);
+	ck_assert_int_eq(evbuffer_peek(b, -1, NULL, NULL, 0), 1);
+	/* the second answer of a pipeline: one block more at most */
+	ck_assert_int_eq(http_write_response(b, 200, h, body, n, 1, 0), 0);
+	ck_assert_int_le(evbuffer_peek(b, -1, NULL, NULL, 0), 2);
+	ck_assert_uint_gt(evbuffer_get_length(b), 2 * n);
+	evbuffer_drain(b, evbuffer_get_length(b));
+	ck_assert_int_eq(http_write_response(b, 200, h, body, 256 * 1024, 1,
+	    0), 0);
+	ck_assert_uint_gt(evbuffer_get_length(b), 256 * 1024);
+	evbuffer_free(b);
+	free(body);
+}
+END_TEST
+
 /* Refused headers leave the output untouched: no half-written reply. */
 START_TEST(test_write_refused)
 {
@@ -1335,6 +1365,7 @@ check_suite(void)
 
 	tc = tcase_create("response");
 	tcase_add_test(tc, test_write_response);
+	tcase_add_test(tc, test_write_one_block);
 	tcase_add_test(tc, test_write_refused);
 	tcase_add_test(tc, test_write_scan);
 	tcase_add_test(tc, test_write_given);
