@@ -868,6 +868,16 @@ START_TEST(render_json_arena)
 	    "{ \\\"b\\\": 8,\\\"a\\\": 9 }]\"}",
 	    "[{'a': 1, 'b': [2, 3]}, {'a': 4, 'b': []}, {'a': 5, 'b': 6}, "
 	    "{'a': 7}, {'b': 8, 'a': 9}]");
+	/* keys of each length class that differ from the sibling's in
+	 * their last byte only: not the sibling's keys */
+	ck_render("{{ '[{\"xyz\": 1, \"abcde\": 2, \"abcdefghij\": 3}, "
+	    "{\"xyw\": 4, \"abcde\": 5, \"abcdefghij\": 6}, "
+	    "{\"xyz\": 7, \"abcdf\": 8, \"abcdefghij\": 9}, "
+	    "{\"xyz\": 1, \"abcde\": 2, \"abcdefghik\": 3}]' | from_json }}",
+	    NULL, "[{'xyz': 1, 'abcde': 2, 'abcdefghij': 3}, "
+	    "{'xyw': 4, 'abcde': 5, 'abcdefghij': 6}, "
+	    "{'xyz': 7, 'abcdf': 8, 'abcdefghij': 9}, "
+	    "{'xyz': 1, 'abcde': 2, 'abcdefghik': 3}]");
 	/* stored into the render's own containers, used after the loop;
 	 * an escaped string */
 	ck_render("{% set ns = namespace(r=[]) %}{% for x in (s | from_json)"

@@ -506,12 +506,13 @@ jp_predicted(const struct tval *pk, const char *k, const char *end)
 
 	if ((size_t)(end - k) <= n || k[n] != '"')
 		return 0;
-	if (n >= 8 && n <= 16)
-		return jp_load64(k) == jp_load64(s) &&
-		    jp_load64(k + n - 8) == jp_load64(s + n - 8);
+	/* "name", "price", "email": the most common lengths first */
 	if (n >= 4 && n < 8)
 		return jp_load32(k) == jp_load32(s) &&
 		    jp_load32(k + n - 4) == jp_load32(s + n - 4);
+	if (n >= 8 && n <= 16)
+		return jp_load64(k) == jp_load64(s) &&
+		    jp_load64(k + n - 8) == jp_load64(s + n - 8);
 	if (n > 16)
 		return memcmp(k, s, n) == 0;
 	/* "id" and the like: no call */
