@@ -279,6 +279,14 @@ ipc_wipe_free(void *p, size_t len)
  * block of the heap first, and an answer's payload went through one such
  * pair, beside a copy of its body, on every call.
  */
+/*
+ * An encoder's first buffer: an answer's head (its headers, host and
+ * timings) is 500 bytes to 1 KiB, and grew from 256 by two copies, each
+ * with a malloc and a wiped free, on every call.  1 KiB is still served
+ * from glibc's per-thread cache.
+ */
+#define IPC_BUF_FIRST	1024
+
 #define IPC_SPARES	4
 #define IPC_SPARE_MAX	(256 * 1024)
 #define IPC_MROUND	4096	/* so that an answer fits the last one's */
@@ -1162,7 +1170,7 @@ ipc_buf_add(struct ipc_buf *b, const void *p, size_t len)
 		return -1;
 	}
 	if (b->b_cap - b->b_len < len) {
-		cap = b->b_cap > 0 ? b->b_cap : 256;
+		cap = b->b_cap > 0 ? b->b_cap : IPC_BUF_FIRST;
 		while (cap - b->b_len < len)
 			cap *= 2;
 		if ((nb = malloc(cap)) == NULL)

@@ -1814,6 +1814,30 @@ START_TEST(test_idmap)
 }
 END_TEST
 
+/*
+ * An answer's head (headers, host, timings: up to 1 KiB) is encoded in
+ * the buffer's first allocation, not grown into by copies.
+ */
+START_TEST(test_buf_first)
+{
+	struct ipc_buf	 buf;
+	char		 hdr[96];
+	int		 i, rc;
+
+	memset(hdr, 'h', sizeof(hdr));
+	ipc_buf_init(&buf);
+	/* no assertion while armed: check's own allocate */
+	oom_arm(1);
+	for (i = 0, rc = 0; i < 9; i++)
+		rc |= ipc_put_bytes(&buf, hdr, sizeof(hdr));
+	rc |= ipc_put_u32(&buf, 200);
+	ck_assert_int_eq(oom_disarm(), 0);
+	ck_assert_int_eq(rc, 0);
+	ck_assert_uint_eq(buf.b_len, 9 * (4 + sizeof(hdr)) + 4);
+	ipc_buf_clear(&buf);
+}
+END_TEST
+
 Suite *
 check_suite(void)
 {
@@ -1866,6 +1890,7 @@ check_suite(void)
 	tcase_add_test(tc, test_publisher);
 	tcase_add_test(tc, test_snapshot_fd);
 	tcase_add_test(tc, test_garbage);
+	tcase_add_test(tc, test_buf_first);
 	suite_add_tcase(s, tc);
 	return s;
 }
