@@ -508,18 +508,31 @@ ipc_msg_keep(struct ipc_msg *m, size_t *capp)
 void
 ipc_kept_free(void *p, size_t cap)
 {
+	size_t	 i, j;
+
 	if (p == NULL)
 		return;
 	explicit_bzero(p, cap);
-	if (ipc_nspare < IPC_SPARES && cap <= IPC_SPARE_MAX) {
-		ipc_spare[ipc_nspare].sp_p = p;
-		ipc_spare[ipc_nspare].sp_cap = cap;
-		ipc_nspare++;
+	if (cap > IPC_SPARE_MAX) {
+		free(p);
 		return;
 	}
-	free(p);
+	if (ipc_nspare < IPC_SPARES)
+		i = ipc_nspare++;
+	else {
+		/* Full: it takes the smallest's place, if larger. */
+		for (i = 0, j = 1; j < IPC_SPARES; j++)
+			if (ipc_spare[j].sp_cap < ipc_spare[i].sp_cap)
+				i = j;
+		if (ipc_spare[i].sp_cap >= cap) {
+			free(p);
+			return;
+		}
+		free(ipc_spare[i].sp_p);
+	}
+	ipc_spare[i].sp_p = p;
+	ipc_spare[i].sp_cap = cap;
 }
-
 
 const char *
 ipc_chan_error(const struct ipc_chan *c)

@@ -1838,6 +1838,33 @@ START_TEST(test_buf_first)
 }
 END_TEST
 
+/*
+ * Buffers given back are kept for messages to be copied into: four of
+ * them, and a larger one takes the smallest's place, so that small
+ * answers kept first do not leave every large one to malloc.
+ */
+START_TEST(test_kept_spares)
+{
+	struct ipc_chan	*a, *b;
+	struct ipc_msg	 m;
+	char		*big, *p;
+	int		 i;
+
+	chan_two(&a, &b);
+	for (i = 0; i < 4; i++) {
+		ck_assert_ptr_nonnull(p = malloc(64));
+		ipc_kept_free(p, 64);
+	}
+	ck_assert_ptr_nonnull(p = malloc(20000));
+	ipc_kept_free(p, 20000);
+	ck_assert_ptr_nonnull(big = calloc(1, 10000));
+	oom_free_frame(a, b, MSG_RESULT, 1, big, 10000, &m);
+	free(big);
+	ipc_chan_free(a);
+	ipc_chan_free(b);
+}
+END_TEST
+
 Suite *
 check_suite(void)
 {
@@ -1891,6 +1918,7 @@ check_suite(void)
 	tcase_add_test(tc, test_snapshot_fd);
 	tcase_add_test(tc, test_garbage);
 	tcase_add_test(tc, test_buf_first);
+	tcase_add_test(tc, test_kept_spares);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -94,6 +94,25 @@ __wrap_strndup(const char *s, size_t n)
 }
 
 void
+oom_free_frame(struct ipc_chan *from, struct ipc_chan *to, uint32_t type,
+    uint32_t id, const void *data, size_t len, struct ipc_msg *m)
+{
+	int	 got;
+
+	ck_assert_int_eq(ipc_send(from, type, id, data, len, -1), 0);
+	ck_assert_int_ge(ipc_flush(from), 0);
+	/* one writev: one read takes the frame whole */
+	ck_assert_int_eq(ipc_read(to), 1);
+	/* no assertion while armed: check's own allocate */
+	oom_arm(0);
+	got = ipc_get(to, m);
+	ck_assert_int_eq(oom_disarm(), 0);
+	ck_assert_int_eq(got, 1);
+	ck_assert_uint_eq(m->m_id, id);
+	ck_assert_uint_eq(m->m_len, len);
+}
+
+void
 oom_roundtrip(oom_encode_fn enc, oom_decode_fn dec, uint32_t type,
     const void *in, struct ipc_buf *b, void *out)
 {

@@ -16,6 +16,7 @@
 #ifndef WIDGETD_OOM_H
 #define WIDGETD_OOM_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 /* The n-th allocation from now (0: the next) fails, and none before. */
@@ -39,5 +40,15 @@ typedef int	(*oom_decode_fn)(struct ipc_msg *, void *out);
  */
 void	 oom_roundtrip(oom_encode_fn, oom_decode_fn, uint32_t type,
 	    const void *in, struct ipc_buf *b, void *out);
+
+/*
+ * A frame sent on from, flushed, read by to in one read and taken with
+ * every allocation failing: asserts that taking it needed none (a kept
+ * buffer held it).  m is the frame.
+ */
+struct ipc_chan;
+void	 oom_free_frame(struct ipc_chan *from, struct ipc_chan *to,
+	    uint32_t type, uint32_t id, const void *data, size_t len,
+	    struct ipc_msg *m);
 
 #endif
