@@ -76,15 +76,30 @@ keeper_body_alloc(size_t n)
 void
 keeper_body_free(void *p, size_t len)
 {
+	size_t	 cap, i, j;
+
 	if (p == NULL)
 		return;
 	explicit_bzero(p, len);
-	if (kbody_nspare < KBODY_SPARES &&
-	    malloc_usable_size(p) <= KBODY_SPARE_MAX) {
-		kbody_spare[kbody_nspare++] = p;
+	if ((cap = malloc_usable_size(p)) > KBODY_SPARE_MAX) {
+		free(p);
 		return;
 	}
-	free(p);
+	if (kbody_nspare < KBODY_SPARES)
+		i = kbody_nspare++;
+	else {
+		/* Full: it takes the smallest's place, if larger. */
+		for (i = 0, j = 1; j < KBODY_SPARES; j++)
+			if (malloc_usable_size(kbody_spare[j]) <
+			    malloc_usable_size(kbody_spare[i]))
+				i = j;
+		if (malloc_usable_size(kbody_spare[i]) >= cap) {
+			free(p);
+			return;
+		}
+		free(kbody_spare[i]);
+	}
+	kbody_spare[i] = p;
 }
 
 void

@@ -906,6 +906,27 @@ START_TEST(test_body_spare)
 }
 END_TEST
 
+/* Four blocks are kept; a larger one given back replaces the smallest. */
+START_TEST(test_body_spare_larger)
+{
+	char	*p[4], *big, *again;
+	int	 i;
+
+	for (i = 0; i < 4; i++)
+		ck_assert_ptr_nonnull(p[i] = keeper_body_alloc(100));
+	for (i = 0; i < 4; i++)
+		keeper_body_free(p[i], 100);
+	ck_assert_ptr_nonnull(big = keeper_body_alloc(100000));
+	keeper_body_free(big, 100000);
+	/* no assertion while armed: check's own allocate */
+	oom_arm(0);
+	again = keeper_body_alloc(90000);
+	ck_assert_int_eq(oom_disarm(), 0);
+	ck_assert_ptr_eq(again, big);
+	keeper_body_free(again, 90000);
+}
+END_TEST
+
 Suite *
 check_suite(void)
 {
@@ -938,6 +959,7 @@ check_suite(void)
 	tcase_add_test(tc, test_fast_many_lines);
 	tcase_add_test(tc, test_oom);
 	tcase_add_test(tc, test_body_spare);
+	tcase_add_test(tc, test_body_spare_larger);
 	suite_add_tcase(s, tc);
 	return s;
 }
