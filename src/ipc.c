@@ -273,13 +273,6 @@ ipc_wipe_free(void *p, size_t len)
 }
 
 /*
- * Payload buffers a taker of ipc_msg_keep gave back: wiped, and kept for
- * the next message to be copied out (one an answer, in the worker).  A
- * malloc or free of 1 KiB or more makes glibc merge every small free
- * block of the heap first, and an answer's payload went through one such
- * pair, beside a copy of its body, on every call.
- */
-/*
  * An encoder's first buffer: an answer's head (its headers, host and
  * timings) is 500 bytes to 1 KiB, and grew from 256 by two copies, each
  * with a malloc and a wiped free, on every call.  1 KiB is still served
@@ -287,6 +280,13 @@ ipc_wipe_free(void *p, size_t len)
  */
 #define IPC_BUF_FIRST	1024
 
+/*
+ * Payload buffers a taker of ipc_msg_keep gave back: wiped, and kept for
+ * the next message to be copied out (one an answer, in the worker).  A
+ * malloc or free of 1 KiB or more makes glibc merge every small free
+ * block of the heap first, and an answer's payload went through one such
+ * pair, beside a copy of its body, on every call.
+ */
 #define IPC_SPARES	4
 #define IPC_SPARE_MAX	(256 * 1024)
 #define IPC_MROUND	4096	/* so that an answer fits the last one's */
