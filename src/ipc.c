@@ -39,6 +39,7 @@
 #include <unistd.h>
 
 #include "ipc.h"
+#include "spare.h"
 
 #define IPC_RBUF_MIN	(64 * 1024)	/* read buffer kept between frames */
 #define IPC_FDS_PENDING	4		/* chunks whose fds are not yet claimed */
@@ -281,37 +282,28 @@ ipc_wipe_free(void *p, size_t len)
 #define IPC_BUF_FIRST	1024
 
 /*
- * Payload buffers a taker of ipc_msg_keep gave back: wiped, and kept for
- * the next message to be copied out (one an answer, in the worker).  A
- * malloc or free of 1 KiB or more makes glibc merge every small free
- * block of the heap first, and an answer's payload went through one such
- * pair, beside a copy of its body, on every call.
+ * Payload buffers a taker of ipc_msg_keep gave back (an answer's, in the
+ * worker) are wiped and kept for the next messages to be copied out, up
+ * to IPC_KEEP_MAX bytes each (spare.h), and rounded up to IPC_MROUND so
+ * that an answer fits the last one's.
  */
-#define IPC_SPARES	4
-#define IPC_SPARE_MAX	(256 * 1024)
-#define IPC_MROUND	4096	/* so that an answer fits the last one's */
+#define IPC_MROUND	4096
+#define IPC_KEEP_MAX	(256 * 1024)
 
-static struct {
-	void	*sp_p;
-	size_t	 sp_cap;
-} ipc_spare[IPC_SPARES];
-static size_t	 ipc_nspare;
+static struct spare	 ipc_spares;
 
-/* A payload buffer of at least n bytes (n > 0): a kept one, or new. */
+/* A payload buffer of at least n bytes (n > 0): the last kept, or new. */
 static void *
 ipc_mbuf_new(size_t n, size_t *capp)
 {
-	size_t	 i;
 	void	*p;
 
-	for (i = ipc_nspare; i-- > 0;)
-		if (ipc_spare[i].sp_cap >= n) {
-			p = ipc_spare[i].sp_p;
-			*capp = ipc_spare[i].sp_cap;
-			ipc_spare[i] = ipc_spare[--ipc_nspare];
+	if ((p = spare_take(&ipc_spares, capp)) != NULL) {
+		if (*capp >= n)
 			return p;
-		}
-	if (n > IPC_MROUND && n <= IPC_SPARE_MAX)
+		free(p);		/* wiped when it was kept */
+	}
+	if (n > IPC_MROUND && n <= IPC_KEEP_MAX)
 		n = (n + IPC_MROUND - 1) / IPC_MROUND * IPC_MROUND;
 	*capp = n;
 	return malloc(n);
@@ -508,30 +500,11 @@ ipc_msg_keep(struct ipc_msg *m, size_t *capp)
 void
 ipc_kept_free(void *p, size_t cap)
 {
-	size_t	 i, j;
-
 	if (p == NULL)
 		return;
 	explicit_bzero(p, cap);
-	if (cap > IPC_SPARE_MAX) {
+	if (cap > IPC_KEEP_MAX || (p = spare_put(&ipc_spares, p, cap)) != NULL)
 		free(p);
-		return;
-	}
-	if (ipc_nspare < IPC_SPARES)
-		i = ipc_nspare++;
-	else {
-		/* Full: it takes the smallest's place, if larger. */
-		for (i = 0, j = 1; j < IPC_SPARES; j++)
-			if (ipc_spare[j].sp_cap < ipc_spare[i].sp_cap)
-				i = j;
-		if (ipc_spare[i].sp_cap >= cap) {
-			free(p);
-			return;
-		}
-		free(ipc_spare[i].sp_p);
-	}
-	ipc_spare[i].sp_p = p;
-	ipc_spare[i].sp_cap = cap;
 }
 
 const char *

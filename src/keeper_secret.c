@@ -19,6 +19,7 @@
 #include <openssl/evp.h>
 
 #include "keeper_secret.h"
+#include "spare.h"
 #include "template/template.h"
 
 #define KSECRET_MAX_DEPTH	64
@@ -40,35 +41,29 @@ keeper_secret_free(void *p, size_t len)
 }
 
 /*
- * Every call's answer has a body block of its size, and glibc serves a
- * block of 1 KiB or more from its sorted bins: each such malloc, and the
- * free that merges it back, first merges every small free block of the
- * heap (malloc_consolidate).  That and the bins' list work were a
- * twentieth of the keeper's time in S4 (8.5 KB bodies).  So a body is
- * wiped as before but its block is kept, up to KBODY_SPARES of them and
- * KBODY_SPARE_MAX bytes each, and blocks are rounded up to KBODY_ROUND so
- * that the next answer of about the same size fits the last one's.
+ * Every call's answer has a body block of its size (8.5 KB in S4), which
+ * glibc would serve from its sorted bins, merging the heap's small free
+ * blocks first on each malloc and free.  A body is wiped as before and
+ * its block kept (spare.h) up to KBODY_KEEP_MAX bytes, rounded up to
+ * KBODY_ROUND so that the next answer of about its size fits.
  */
-#define KBODY_SPARES	4
 #define KBODY_ROUND	16384
-#define KBODY_SPARE_MAX	(256 * 1024)
+#define KBODY_KEEP_MAX	(256 * 1024)
 
-static void	*kbody_spare[KBODY_SPARES];
-static size_t	 kbody_nspare;
+static struct spare	 kbody_spares;
 
 void *
 keeper_body_alloc(size_t n)
 {
-	size_t	 i;
+	size_t	 cap;
 	void	*p;
 
-	for (i = kbody_nspare; i-- > 0;)
-		if (malloc_usable_size(kbody_spare[i]) >= n) {
-			p = kbody_spare[i];
-			kbody_spare[i] = kbody_spare[--kbody_nspare];
+	if ((p = spare_take(&kbody_spares, &cap)) != NULL) {
+		if (cap >= n)
 			return p;
-		}
-	if (n <= KBODY_SPARE_MAX)
+		free(p);		/* wiped when it was kept */
+	}
+	if (n <= KBODY_KEEP_MAX)
 		n = (n + KBODY_ROUND - 1) / KBODY_ROUND * KBODY_ROUND;
 	return malloc(n);
 }
@@ -76,37 +71,23 @@ keeper_body_alloc(size_t n)
 void
 keeper_body_free(void *p, size_t len)
 {
-	size_t	 cap, i, j;
+	size_t	 cap;
 
 	if (p == NULL)
 		return;
 	explicit_bzero(p, len);
-	if ((cap = malloc_usable_size(p)) > KBODY_SPARE_MAX) {
+	if ((cap = malloc_usable_size(p)) > KBODY_KEEP_MAX ||
+	    (p = spare_put(&kbody_spares, p, cap)) != NULL)
 		free(p);
-		return;
-	}
-	if (kbody_nspare < KBODY_SPARES)
-		i = kbody_nspare++;
-	else {
-		/* Full: it takes the smallest's place, if larger. */
-		for (i = 0, j = 1; j < KBODY_SPARES; j++)
-			if (malloc_usable_size(kbody_spare[j]) <
-			    malloc_usable_size(kbody_spare[i]))
-				i = j;
-		if (malloc_usable_size(kbody_spare[i]) >= cap) {
-			free(p);
-			return;
-		}
-		free(kbody_spare[i]);
-	}
-	kbody_spare[i] = p;
 }
 
 void
 keeper_body_spares_free(void)
 {
-	while (kbody_nspare > 0)
-		free(kbody_spare[--kbody_nspare]);
+	void	*p;
+
+	while ((p = spare_take(&kbody_spares, NULL)) != NULL)
+		free(p);
 }
 
 static int

@@ -37,8 +37,8 @@ void		 keeper_secret_free(void *p, size_t len);
 /*
  * An upstream answer's body: keeper_body_alloc gives at least n bytes;
  * keeper_body_free wipes the first len and keeps the block for the next
- * answer, or frees it (NULL is a no-op).  Any malloc'd block may be given
- * back this way.
+ * answer (spare.h), or frees it (NULL is a no-op).  Any malloc'd block
+ * may be given back this way.
  */
 void		*keeper_body_alloc(size_t n);
 void		 keeper_body_free(void *p, size_t len);

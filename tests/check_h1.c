@@ -887,6 +887,13 @@ START_TEST(test_body_spare)
 	ck_assert_uint_eq(res.er_bodylen, 8600);
 	body = res.er_body;
 	res_clear();
+#ifdef WIDGETD_SANITIZED
+	/* no spare there: ASan sees every free */
+	(void)body;
+	(void)i;
+	n2 = allocations(b);
+	ck_assert_int_eq(n2, n1);
+#else
 	/* kept, so still ours to read: wiped, its NUL with it */
 	for (i = 0; i <= 8600; i++)
 		ck_assert_int_eq(body[i], 0);
@@ -895,6 +902,7 @@ START_TEST(test_body_spare)
 	ck_assert_int_eq(n2, n1 - 1);
 	ck_assert_int_eq(body[7999], 'y');
 	ck_assert_int_eq(body[8000], '\0');
+#endif
 	/* one larger than any kept block is a malloc again */
 	res_clear();
 	free(a);
@@ -906,7 +914,7 @@ START_TEST(test_body_spare)
 }
 END_TEST
 
-/* Four blocks are kept; a larger one given back replaces the smallest. */
+/* After small blocks, a larger one given back serves the next large body. */
 START_TEST(test_body_spare_larger)
 {
 	char	*p[4], *big, *again;
@@ -921,9 +929,15 @@ START_TEST(test_body_spare_larger)
 	/* no assertion while armed: check's own allocate */
 	oom_arm(0);
 	again = keeper_body_alloc(90000);
+#ifdef WIDGETD_SANITIZED
+	/* no spare there: ASan sees every free */
+	ck_assert_int_eq(oom_disarm(), 1);
+	ck_assert_ptr_null(again);
+#else
 	ck_assert_int_eq(oom_disarm(), 0);
 	ck_assert_ptr_eq(again, big);
 	keeper_body_free(again, 90000);
+#endif
 }
 END_TEST
 

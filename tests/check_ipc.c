@@ -1839,9 +1839,9 @@ START_TEST(test_buf_first)
 END_TEST
 
 /*
- * Buffers given back are kept for messages to be copied into: four of
- * them, and a larger one takes the smallest's place, so that small
- * answers kept first do not leave every large one to malloc.
+ * Buffers given back are kept for messages to be copied into, the last
+ * first: after small ones, a larger one given back serves the next large
+ * message without a malloc.
  */
 START_TEST(test_kept_spares)
 {

@@ -103,10 +103,15 @@ oom_free_frame(struct ipc_chan *from, struct ipc_chan *to, uint32_t type,
 	ck_assert_int_ge(ipc_flush(from), 0);
 	/* one writev: one read takes the frame whole */
 	ck_assert_int_eq(ipc_read(to), 1);
+#ifdef WIDGETD_SANITIZED
+	/* nothing is kept there (spare.h): the buffer is a malloc */
+	got = ipc_get(to, m);
+#else
 	/* no assertion while armed: check's own allocate */
 	oom_arm(0);
 	got = ipc_get(to, m);
 	ck_assert_int_eq(oom_disarm(), 0);
+#endif
 	ck_assert_int_eq(got, 1);
 	ck_assert_uint_eq(m->m_id, id);
 	ck_assert_uint_eq(m->m_len, len);

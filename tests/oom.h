@@ -44,7 +44,8 @@ void	 oom_roundtrip(oom_encode_fn, oom_decode_fn, uint32_t type,
 /*
  * A frame sent on from, flushed, read by to in one read and taken with
  * every allocation failing: asserts that taking it needed none (a kept
- * buffer held it).  m is the frame.
+ * buffer held it; sanitizer builds keep none and only take it).  m is
+ * the frame.
  */
 struct ipc_chan;
 void	 oom_free_frame(struct ipc_chan *from, struct ipc_chan *to,
