@@ -915,6 +915,82 @@ START_TEST(render_json_arena)
 }
 END_TEST
 
+/* --- render: a row's way to the output --------------------------------- */
+
+/*
+ * Where a render given steps steps stopped: the step limit, at line:col
+ * (line * 1000 + col), so that a fast path is seen to charge each node
+ * as the general one does.
+ */
+static int
+steps_stop(const char *src, const char *ctx, uint64_t steps)
+{
+	struct tmpl_limits	 lim = { 0, 0, 0 };
+	char			*r;
+
+	lim.tl_steps = steps;
+	r = render_lim(src, ctx, &lim);
+	ck_assert_msg(r == NULL, "%s: rendered in %d steps", src, (int)steps);
+	ck_assert_msg(strstr(terr.te_msg, "step limit") != NULL, "%s: %s",
+	    src, terr.te_msg);
+	return terr.te_line * 1000 + terr.te_col;
+}
+
+/*
+ * {{ name.attr }} and {{ name.attr | tojson }} write the value found
+ * where the name is bound without a reference (stmt.c ex_output_attr,
+ * ex_output_json; eval_int.h getattr_name_find, out_value_fast): each
+ * kind of value as str() has it, a name bound in an outer scope before
+ * the globals, autoescape, and the steps.
+ */
+START_TEST(render_row_attr)
+{
+	const char	*ctx = "{\"user\":{\"id\":\"u-1\"},\"rows\":[{\"s\":"
+	    "\"<a&b>\",\"i\":1042,\"f\":3.49,\"g\":1e+20,\"h\":-0.5,"
+	    "\"b\":true,\"n\":null,\"l\":[1,\"x\"],\"d\":{\"k\":2.0}}]}";
+	const char	*row = "{% for r in rows %}{{ r.s }}|{{ r.i }}|{{ r.f }}|"
+	    "{{ r.g }}|{{ r.h }}|{{ r.b }}|{{ r.n }}|{{ r.l }}|{{ r.d }}|"
+	    "{{ r.z }}|{{ r.s | tojson }}{{ r.l | tojson }}{% endfor %}";
+
+	ck_render(row, ctx, "<a&b>|1042|3.49|1e+20|-0.5|True|None|[1, 'x']|"
+	    "{'k': 2.0}||\"\\u003ca\\u0026b\\u003e\"[1, \"x\"]");
+	/* the same values from a list and a dict the template built */
+	ck_render("{% for r in [{'f': 0.1, 'i': -7, 's': 'x'}] %}{{ r.f }}"
+	    "{{ r.i }}{{ r.s }}{% endfor %}", NULL, "0.1-7x");
+	/* an outer scope's binding hides the global of that name */
+	ck_render("{% set user = {'id': 'in'} %}{% for i in [1] %}{{ user.id }}"
+	    "{{ user.id | tojson }}{% endfor %}{{ user.id }}", ctx,
+	    "in\"in\"in");
+	ck_render("{% for i in [1] %}{{ user.id }}{% endfor %}{{ user.id }}",
+	    ctx, "u-1u-1");
+	ck_render("{% set ns = namespace(a=5) %}{{ ns.a }}{{ ns.a | tojson }}",
+	    NULL, "55");
+	ck_render("{% for r in ['ab'] %}{{ r.upper }}{% endfor %}", NULL,
+	    "<built-in method upper of str object at 0x0>");
+	ck_render_err("{{ nothing.a }}", NULL, 1, 0, "'nothing' is undefined");
+	ck_render_err("{{ nothing.a | tojson }}", NULL, 1, 0,
+	    "'nothing' is undefined");
+	ck_render_err("{% for r in rows %}{{ r.z | tojson }}{% endfor %}", ctx,
+	    1, 0, "not JSON serializable");
+	/* autoescape: a str escaped, a number as it is */
+	ck_render("{% autoescape true %}{% for r in rows %}{{ r.s }}{{ r.i }}"
+	    "{{ r.f }}{% endfor %}{% endautoescape %}", ctx,
+	    "&lt;a&amp;b&gt;10423.49");
+	/* two steps each, the limit met at the attribute or at the name */
+	ck_assert_uint_eq(steps_needed(row, ctx), 26);
+	ck_assert_uint_eq(steps_needed("{{ user.id }}{{ user.id | tojson }}",
+	    ctx), 4);
+	ck_assert_int_eq(steps_stop("{{ user.id }}{{ user.id }}", ctx, 2),
+	    1022);
+	ck_assert_int_eq(steps_stop("{{ user.id }}{{ user.id }}", ctx, 3),
+	    1017);
+	ck_assert_int_eq(steps_stop("{{ 1 }}{{ user.id | tojson }}", ctx, 1),
+	    1016);
+	ck_assert_int_eq(steps_stop("{{ 1 }}{{ user.id | tojson }}", ctx, 2),
+	    1011);
+}
+END_TEST
+
 /* --- sandbox limits ------------------------------------------------------ */
 
 START_TEST(sandbox_steps)
@@ -1457,6 +1533,7 @@ check_suite(void)
 	tcase_add_test(tc, render_mutation);
 	tcase_add_test(tc, render_json_arena);
 	tcase_add_test(tc, render_built_strs_terminated);
+	tcase_add_test(tc, render_row_attr);
 	tcase_add_test(tc, variables);
 	suite_add_tcase(s, tc);
 

@@ -184,6 +184,21 @@ dict_const_keys(const struct tnode *n)
 	return 1;
 }
 
+/* No dict method has the name of attribute n: a dict answers from its keys. */
+static int
+getattr_keyed(const struct tnode *n)
+{
+	return n->n_name[0] != '_' && n->n_meth[1] < 0;
+}
+
+/* name.attr that ev_getattr_name evaluates. */
+static int
+getattr_of_name(const struct tnode *n)
+{
+	return n->n_kind == N_GETATTR && getattr_keyed(n) &&
+	    n->n_a->n_kind == N_NAME;
+}
+
 static void
 compile_expr(struct compiler *c, struct tnode *n)
 {
@@ -199,10 +214,8 @@ compile_expr(struct compiler *c, struct tnode *n)
 		n->n_ev = ev_name;
 		break;
 	case N_GETATTR:
-		/* no dict method has the name: a dict answers from its keys */
-		n->n_ev = n->n_name[0] != '_' && n->n_meth[1] < 0 ?
-		    ev_getattr_key : ev_getattr;
-		if (n->n_ev == ev_getattr_key && n->n_a->n_kind == N_NAME)
+		n->n_ev = getattr_keyed(n) ? ev_getattr_key : ev_getattr;
+		if (getattr_of_name(n))
 			n->n_ev = ev_getattr_name;
 		break;
 	case N_GETITEM:
@@ -367,6 +380,8 @@ compile_stmt(struct compiler *c, struct tnode *n)
 		break;
 	case N_OUTPUT:
 		n->n_ex = output_is_json(n) ? ex_output_json : ex_output;
+		if (n->n_ex == ex_output && getattr_of_name(n->n_a))
+			n->n_ex = ex_output_attr;
 		if (n->n_a->n_kind == N_BINOP && n->n_a->n_op == OP_TILDE)
 			n->n_ex = ex_output_concat;
 		break;

@@ -155,6 +155,22 @@ eval_enter(struct eval *e, const struct tnode *n)
 }
 
 /*
+ * The steps of x and of its operand, as eval_enter on each in turn takes
+ * them (name.attr's), in one test when neither can fail.
+ */
+static inline int
+eval_enter2(struct eval *e, const struct tnode *x)
+{
+	if (!e->e_failed && e->e_steps + 2 <= e->e_maxsteps) {
+		e->e_steps += 2;
+		return 0;
+	}
+	if (eval_enter(e, x) == -1 || eval_enter(e, x->n_a) == -1)
+		return -1;
+	return 0;
+}
+
+/*
  * One expression: a step, then the node's handler.  A new reference, or
  * NULL after the error is set.
  */
@@ -186,6 +202,50 @@ out_add(struct eval *e, struct out *o, const char *p, size_t len)
 	return out_add_slow(e, o, p, len);
 }
 
+/*
+ * out_value's common cases without a call: a str, an int, a float of
+ * few decimals, where autoescape is off.
+ */
+static inline int
+out_value_fast(struct eval *e, struct out *o, const struct tval *v)
+{
+	char	 num[FMT_FLOAT_FAST_MAX], *p;
+
+	if (!e->e_autoesc) {
+		if (v->tv_type == TV_STR)
+			return out_add(e, o, v->u.s.p, v->u.s.len);
+		p = NULL;
+		if (v->tv_type == TV_INT)
+			p = fmt_int_back(num + sizeof(num), v->u.i);
+		else if (v->tv_type == TV_FLOAT)
+			p = fmt_float_fast(num + sizeof(num), v->u.f);
+		if (p != NULL)
+			return out_add(e, o, p, (size_t)(num + sizeof(num) - p));
+	}
+	return out_value(e, o, v);
+}
+
+/*
+ * name.attr (ev_getattr_name's node n) where the name is bound, as
+ * ev_name looks (the scopes, then the globals), to a dict or namespace
+ * that holds attr: borrowed, nothing charged.  NULL: not so simple,
+ * getattr_name_slow has it.
+ */
+struct tval	*getattr_name_outer(struct eval *, const struct tnode *);
+static inline struct tval *
+getattr_name_find(struct eval *e, const struct tnode *n)
+{
+	struct tval	*a;
+
+	/* the innermost scope (a loop body's) without a call */
+	if ((a = scope_find(e->e_scope, n->n_a->n_name)) == NULL)
+		return getattr_name_outer(e, n);
+	if (a->tv_type != TV_DICT && a->tv_type != TV_NS)
+		return NULL;
+	return dict_get_key(a, n->n_key, &((struct tnode *)n)->n_slot);
+}
+struct tval	*getattr_name_slow(struct eval *, const struct tnode *);
+
 /* expr.c: the expression handlers compile.c chooses from */
 #define EV_DECL(fn)	struct tval *fn(struct eval *, const struct tnode *);
 EV_DECL(ev_const) EV_DECL(ev_name) EV_DECL(ev_getattr)
@@ -200,7 +260,8 @@ EV_DECL(ev_bad) EV_DECL(ev_concat) EV_DECL(ev_dict_const)
 #define DATA_SHORT	16
 /* stmt.c: the statement handlers */
 #define EX_DECL(fn)	int fn(struct eval *, const struct tnode *);
-EX_DECL(ex_data) EX_DECL(ex_data_short) EX_DECL(ex_output) EX_DECL(ex_output_json) EX_DECL(ex_if)
+EX_DECL(ex_data) EX_DECL(ex_data_short) EX_DECL(ex_output)
+EX_DECL(ex_output_attr) EX_DECL(ex_output_json) EX_DECL(ex_if)
 EX_DECL(ex_for) EX_DECL(ex_set) EX_DECL(ex_setblock) EX_DECL(ex_filterblock)
 EX_DECL(ex_with) EX_DECL(ex_macro) EX_DECL(ex_callblock) EX_DECL(ex_bad)
 EX_DECL(ex_set_append) EX_DECL(ex_output_concat) EX_DECL(ex_autoescape)

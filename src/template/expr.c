@@ -103,25 +103,49 @@ ev_getattr_key(struct eval *e, const struct tnode *n)
 	return getattr_key_of(e, n, a);
 }
 
+/* getattr_name_find where the innermost scope does not bind the name */
+struct tval *
+getattr_name_outer(struct eval *e, const struct tnode *n)
+{
+	const struct tnode	*nn = n->n_a;
+	struct tval		*a;
+
+	if ((a = scope_lookup(e->e_scope->sc_parent, nn->n_name,
+	    nn->n_namelen, nn->n_hash)) == NULL &&
+	    (e->e_globals == NULL || (a = dict_get_key(e->e_globals,
+	    nn->n_key, &((struct tnode *)nn)->n_slot)) == NULL))
+		return NULL;
+	if (a->tv_type != TV_DICT && a->tv_type != TV_NS)
+		return NULL;
+	return dict_get_key(a, n->n_key, &((struct tnode *)n)->n_slot);
+}
+
+/* name.attr where getattr_name_find has not found it: the general way. */
+struct tval *
+getattr_name_slow(struct eval *e, const struct tnode *n)
+{
+	struct tval	*a;
+
+	if ((a = ev_name(e, n->n_a)) == NULL)
+		return NULL;
+	return getattr_key_of(e, n, a);
+}
+
 /*
- * name.attr, as ev_getattr_key: a dict the innermost scope binds the
- * name to (a loop's item) is looked in where it is, without a reference
- * or the name's own handler (its step still charged).
+ * name.attr, as ev_getattr_key, its steps the same: a dict or namespace
+ * the name is bound to is looked in where it is, without a reference or
+ * the name's own handler.
  */
 struct tval *
 ev_getattr_name(struct eval *e, const struct tnode *n)
 {
-	struct tval	*a, *v;
+	struct tval	*v;
 
 	if (eval_enter(e, n->n_a) == -1)
 		return NULL;
-	if ((a = scope_find(e->e_scope, n->n_a->n_name)) != NULL &&
-	    a->tv_type == TV_DICT && (v = dict_get_key(a, n->n_key,
-	    &((struct tnode *)n)->n_slot)) != NULL)
+	if ((v = getattr_name_find(e, n)) != NULL)
 		return tval_ref(v);
-	if ((a = ev_name(e, n->n_a)) == NULL)
-		return NULL;
-	return getattr_key_of(e, n, a);
+	return getattr_name_slow(e, n);
 }
 
 struct tval *

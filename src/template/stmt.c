@@ -315,31 +315,74 @@ ex_data_short(struct eval *e, const struct tnode *n)
 	return out_add(e, e->e_out, n->n_str, len);
 }
 
+/* {{ }} of a secret: written as out_value writes one, or as a tag. */
+static int
+output_secret(struct eval *e, const struct tnode *n, const struct tval *v)
+{
+	struct tsecret	*ts;
+
+	if (v->u.sec->ts_op == TSX_SECRET || n->n_a->n_kind == N_NAME)
+		return out_value(e, e->e_out, v);
+	/* debugging output shows the tag as it was written */
+	ts = tsecret_dup(v->u.sec);
+	if (ts != NULL && ts->ts_literal == NULL &&
+	    (ts->ts_literal = strndup(e->e_t->t_src + n->n_soff,
+	    n->n_send - n->n_soff)) == NULL) {
+		tsecret_free(ts);
+		ts = NULL;
+	}
+	return out_secret(e, e->e_out, ts);
+}
+
+/* What {{ }} does with its value v (borrowed): str() of it, or a secret. */
+static inline __attribute__((always_inline)) int
+output_value(struct eval *e, const struct tnode *n, const struct tval *v)
+{
+	e->e_node = n->n_a;
+	if (v->tv_type == TV_SECRET)
+		return output_secret(e, n, v);
+	return out_value_fast(e, e->e_out, v);
+}
+
+/* output_value, then v let go */
+static int
+output_taken(struct eval *e, const struct tnode *n, struct tval *v)
+{
+	int	 rc;
+
+	rc = output_value(e, n, v);
+	tval_unref(v);
+	return rc;
+}
+
 int
 ex_output(struct eval *e, const struct tnode *n)
 {
 	struct tval	*v;
-	int		 rc;
 
 	if ((v = eval_expr(e, n->n_a)) == NULL)
 		return -1;
-	e->e_node = n->n_a;
-	if (v->tv_type == TV_SECRET && v->u.sec->ts_op != TSX_SECRET &&
-	    n->n_a->n_kind != N_NAME) {
-		/* debugging output shows the tag as it was written */
-		struct tsecret	*ts = tsecret_dup(v->u.sec);
+	return output_taken(e, n, v);
+}
 
-		if (ts != NULL && ts->ts_literal == NULL &&
-		    (ts->ts_literal = strndup(e->e_t->t_src + n->n_soff,
-		    n->n_send - n->n_soff)) == NULL) {
-			tsecret_free(ts);
-			ts = NULL;
-		}
-		rc = out_secret(e, e->e_out, ts);
-	} else
-		rc = out_value(e, e->e_out, v);
-	tval_unref(v);
-	return rc;
+/*
+ * {{ name.attr }} (compile.c): the steps of the attribute and the name,
+ * as eval_expr and ev_getattr_name take them, and a value found where
+ * it is bound is written without a reference.
+ */
+int
+ex_output_attr(struct eval *e, const struct tnode *n)
+{
+	const struct tnode	*x = n->n_a;
+	struct tval		*v;
+
+	if (eval_enter2(e, x) == -1)
+		return -1;
+	if ((v = getattr_name_find(e, x)) != NULL)
+		return output_value(e, n, v);
+	if ((v = getattr_name_slow(e, x)) == NULL)
+		return -1;
+	return output_taken(e, n, v);
 }
 
 /*
@@ -351,6 +394,7 @@ ex_output_json(struct eval *e, const struct tnode *n)
 {
 	const struct tnode	*f = n->n_a;
 	struct buf		*b = &e->e_out->o_buf;
+	const struct tval	*bv;
 	struct tval		*v;
 	size_t			 before = b->b_len, max = b->b_max;
 	char			 err[200];
@@ -359,14 +403,26 @@ ex_output_json(struct eval *e, const struct tnode *n)
 	/* json_encode's str is escaped under autoescape; tojson's Markup not */
 	if (e->e_autoesc && f->n_fid != FLT_TOJSON)
 		return ex_output(e, n);
-	if ((v = eval_expr(e, f->n_a)) == NULL)
+	/* name.attr as ex_output_attr takes it; else its handler */
+	v = NULL;
+	if (f->n_a->n_ev == ev_getattr_name) {
+		if (eval_enter2(e, f->n_a) == -1)
+			return -1;
+		if ((bv = getattr_name_find(e, f->n_a)) == NULL &&
+		    (v = getattr_name_slow(e, f->n_a)) == NULL)
+			return -1;
+	} else if ((v = eval_expr(e, f->n_a)) == NULL)
 		return -1;
+	if (v != NULL)
+		bv = v;
 	/* a short str with nothing to escape: between quotes, no dump */
-	if (v->tv_type == TV_STR && v->u.s.len <= 254 &&
-	    json_str_plain(b, v, e->e_maxout) == 0) {
+	if (bv->tv_type == TV_STR && bv->u.s.len <= 254 &&
+	    json_str_plain(b, bv, e->e_maxout) == 0) {
 		tval_unref(v);
 		return 0;
 	}
+	if (v == NULL)
+		v = tval_ref((struct tval *)bv);
 	e->e_node = f;
 	if (v->tv_type == TV_SECRET) {
 		tval_unref(v);
