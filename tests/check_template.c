@@ -991,6 +991,57 @@ START_TEST(render_row_attr)
 }
 END_TEST
 
+/*
+ * {% if [not] loop.first/last %} answers from the loop (stmt.c
+ * ex_if_loop): every shape, with else, a branch of one statement or
+ * more, a loop filtered, nested or hidden by a with, loop rebound, the
+ * output cap in the one-statement branch, and the steps.
+ */
+START_TEST(render_row_loop_if)
+{
+	const char		*sep = "{% for i in [1, 2, 3] %}{{ i }}"
+	    "{% if not loop.last %},{% endif %}{% endfor %}";
+	struct tmpl_limits	 lim = { 0, 7, 0 };
+
+	ck_render(sep, NULL, "1,2,3");
+	ck_render("{% for i in [1, 2, 3] %}{% if loop.first %}[{% endif %}"
+	    "{% if not loop.first %}|{% endif %}{{ i }}{% if loop.last %}]"
+	    "{% else %};{% endif %}{% endfor %}", NULL, "[1;|2;|3]");
+	ck_render("{% for i in [1, 2, 3] %}{% if not loop.last %}{{ i }}<"
+	    "{% else %}{{ i }}.{{ loop.length }}{% endif %}{% endfor %}", NULL,
+	    "1<2<3.3");
+	ck_render("{% for i in [1, 2, 3, 4] if i is even %}{{ i }}"
+	    "{% if not loop.last %},{% endif %}{% endfor %}", NULL, "2,4");
+	ck_render("{% for i in [1, 2] %}{% for j in 'ab' %}{{ i }}{{ j }}"
+	    "{% if not loop.last %},{% endif %}{% endfor %}"
+	    "{% if not loop.last %};{% endif %}{% endfor %}", NULL,
+	    "1a,1b;2a,2b");
+	ck_render("{% for i in [1, 2] %}{% with x = i %}{% if loop.last %}L"
+	    "{% else %}{{ x }}{% endif %}{% endwith %}{% endfor %}", NULL, "1L");
+	ck_render("{% for i in [0, 1] %}{% with loop = {'last': i} %}"
+	    "{% if loop.last %}{{ i }}{% endif %}{% endwith %}{% endfor %}",
+	    NULL, "1");
+	ck_render("{% if loop.last %}x{% else %}y{% endif %}",
+	    "{\"loop\":{\"last\":1}}", "x");
+	ck_render_err("{% if not loop.first %}x{% endif %}", NULL, 1, 0,
+	    "'loop' is undefined");
+	ck_render_lim("{% for i in [1, 2, 3] %}{{ i }}"
+	    "{% if not loop.last %}, {% endif %}{% endfor %}", &lim, "1, 2, 3");
+	lim.tl_output = 6;
+	ck_render_lim_err("{% for i in [1, 2, 3] %}{{ i }}"
+	    "{% if not loop.last %}, {% endif %}{% endfor %}", &lim,
+	    "output limit");
+	/* not, the attribute and the name: a step each */
+	ck_assert_uint_eq(steps_needed(sep, NULL), 19);
+	ck_assert_uint_eq(steps_needed("{% for i in [1, 2] %}"
+	    "{% if loop.first %}x{% endif %}{% endfor %}", NULL), 9);
+	ck_assert_int_eq(steps_stop(sep, NULL, 5), 1028);
+	ck_assert_int_eq(steps_stop(sep, NULL, 6), 1038);
+	ck_assert_int_eq(steps_stop(sep, NULL, 7), 1047);
+	ck_assert_int_eq(steps_stop(sep, NULL, 8), 1042);
+}
+END_TEST
+
 /* --- sandbox limits ------------------------------------------------------ */
 
 START_TEST(sandbox_steps)
@@ -1534,6 +1585,7 @@ check_suite(void)
 	tcase_add_test(tc, render_json_arena);
 	tcase_add_test(tc, render_built_strs_terminated);
 	tcase_add_test(tc, render_row_attr);
+	tcase_add_test(tc, render_row_loop_if);
 	tcase_add_test(tc, variables);
 	suite_add_tcase(s, tc);
 

@@ -350,6 +350,17 @@ for_needs_loop(const struct tnode *n)
 	    kids_name_loop(n->n_kids, n->n_nkids);
 }
 
+/* [not] loop.first or loop.last: what ex_if_loop answers. */
+static int
+cond_is_loop_at(const struct tnode *x)
+{
+	if (x->n_kind == N_NOT)
+		x = x->n_a;
+	return getattr_of_name(x) && (x->n_meth[4] == LA_FIRST ||
+	    x->n_meth[4] == LA_LAST) && x->n_a->n_namelen == 4 &&
+	    memcmp(x->n_a->n_name, "loop", 4) == 0;
+}
+
 /*
  * Short text (the punctuation between a loop's values) gets a copy
  * padded to DATA_SHORT bytes, which ex_data_short moves in one go.
@@ -386,7 +397,7 @@ compile_stmt(struct compiler *c, struct tnode *n)
 			n->n_ex = ex_output_concat;
 		break;
 	case N_IF:
-		n->n_ex = ex_if;
+		n->n_ex = cond_is_loop_at(n->n_a) ? ex_if_loop : ex_if;
 		break;
 	case N_FOR:
 		n->n_ex = ex_for;

@@ -262,6 +262,7 @@ EV_DECL(ev_bad) EV_DECL(ev_concat) EV_DECL(ev_dict_const)
 #define EX_DECL(fn)	int fn(struct eval *, const struct tnode *);
 EX_DECL(ex_data) EX_DECL(ex_data_short) EX_DECL(ex_output)
 EX_DECL(ex_output_attr) EX_DECL(ex_output_json) EX_DECL(ex_if)
+EX_DECL(ex_if_loop)
 EX_DECL(ex_for) EX_DECL(ex_set) EX_DECL(ex_setblock) EX_DECL(ex_filterblock)
 EX_DECL(ex_with) EX_DECL(ex_macro) EX_DECL(ex_callblock) EX_DECL(ex_bad)
 EX_DECL(ex_set_append) EX_DECL(ex_output_concat) EX_DECL(ex_autoescape)

@@ -491,6 +491,56 @@ ex_if(struct eval *e, const struct tnode *n)
 	return exec_body(e, n->n_kids2, n->n_nkids2);
 }
 
+/*
+ * {% if [not] loop.first %} or loop.last (compile.c): the loop bound in
+ * the body's scope answers at once, the steps of the not, the attribute
+ * and the name taken together; anything else (loop bound to something
+ * else, the step limit near) is eval_cond's.  A branch of one statement
+ * (the comma between rows) runs without exec_body's loop.
+ */
+int
+ex_if_loop(struct eval *e, const struct tnode *n)
+{
+	const struct tnode	*x = n->n_a, *kid;
+	const struct loopctx	*lc;
+	struct tval		*lv;
+	struct tnode		**kids;
+	size_t			 nkids;
+	uint64_t		 steps = 2;
+	int			 t, neg = 0;
+
+	if (x->n_ev == ev_not) {
+		x = x->n_a;
+		neg = 1;
+		steps = 3;
+	}
+	if (!e->e_failed && e->e_steps + steps <= e->e_maxsteps &&
+	    (lv = scope_find(e->e_scope, x->n_a->n_name)) != NULL &&
+	    lv->tv_type == TV_LOOP) {
+		e->e_steps += steps;
+		lc = lv->u.loop;
+		t = (x->n_meth[4] == LA_FIRST ? lc->lc_i == 0 :
+		    lc->lc_i + 1 == lc->lc_n) ^ neg;
+	} else if ((t = eval_cond(e, n, n->n_a)) == -1)
+		return -1;
+	kids = t ? n->n_kids : n->n_kids2;
+	nkids = t ? n->n_nkids : n->n_nkids2;
+	if (nkids != 1)
+		return exec_body(e, kids, nkids);
+	/* as exec_body would run it */
+	kid = kids[0];
+	if (e->e_failed)
+		return -1;
+	if (kid->n_ex(e, kid) == -1) {
+		if (!e->e_failed) {
+			e->e_node = kid;
+			eval_error(e, "render failed");
+		}
+		return -1;
+	}
+	return 0;
+}
+
 int
 ex_for(struct eval *e, const struct tnode *n)
 {
