@@ -1042,6 +1042,59 @@ START_TEST(render_row_loop_if)
 }
 END_TEST
 
+/*
+ * Short text before an output or a loop's if is written by that
+ * statement (compile.c fuse_text, stmt.c ex_*_pre): before each kind, in
+ * else branches, captures and macros, at sixteen bytes and past them,
+ * and where the cap stops it, at the place the text alone would.
+ */
+START_TEST(render_row_text_before)
+{
+	const char		*ctx = "{\"rows\":[{\"id\":1,\"n\":\"a\"},"
+	    "{\"id\":2,\"n\":\"b\"}]}";
+	const char		*row = "[{% for r in rows %}{\"id\":{{ r.id }},"
+	    "\"n\":{{ r.n | tojson }},\"x\":{{ r.id + 1 }}}"
+	    "{% if not loop.last %},{% endif %}{% endfor %}]";
+	static const int	 at[] = {
+	    1005, 1005, 1005, 1005, 1005, 1005, 1032, 1032, 1032, 1032, 1032,
+	    1032, 1051, 1051, 1051, 1032, 1032, 1032, 1032, 1032, 1073, 1073,
+	    1073, 1073, 1073, 1073, 1073, 1073, 1073, 1032, 1032, 1032, 1032,
+	    1032, 1032, 1051, 1051, 1051, 1032, 1032, 1032, 1032, 1032, 1073,
+	    1073, 1073 };
+	struct tmpl_limits	 lim = { 0, 0, 0 };
+	char			*got;
+	size_t			 cap;
+
+	ck_render(row, ctx, "[{\"id\":1,\"n\":\"a\",\"x\":2},"
+	    "{\"id\":2,\"n\":\"b\",\"x\":3}]");
+	ck_render("{% for r in [] %}{% else %}<{{ 1 }}>{% endfor %}"
+	    "{% if 0 %}{% else %}({{ 2 }}){% endif %}"
+	    "{% set c %}0123456789abcdef{{ 3 }}0123456789abcdefg{{ 4 }}"
+	    "{% endset %}[{{ c }}]{% macro m(x) %}m{{ x }}{% endmacro %}"
+	    "{{ m(5) }}|{% set y = 6 %}{{ y }}", NULL,
+	    "<1>(2)[0123456789abcdef30123456789abcdefg4]m5|6");
+	/* the steps are the statements' own */
+	ck_assert_uint_eq(steps_needed(row, ctx), 25);
+	/*
+	 * the cap met at every byte: the error where the general path
+	 * has it (line * 1000 + column, the node last evaluated)
+	 */
+	for (cap = 1; cap <= 47; cap++) {
+		lim.tl_output = cap;
+		got = render_lim(row, ctx, &lim);
+		if (cap == 47) {
+			ck_assert_msg(got != NULL, "%s", terr.te_msg);
+			free(got);
+			break;
+		}
+		ck_assert_msg(got == NULL, "cap %zu: %s", cap, got);
+		ck_assert_msg(strstr(terr.te_msg, "output limit") != NULL,
+		    "cap %zu: %s", cap, terr.te_msg);
+		ck_assert_int_eq(terr.te_line * 1000 + terr.te_col, at[cap - 1]);
+	}
+}
+END_TEST
+
 /* --- sandbox limits ------------------------------------------------------ */
 
 START_TEST(sandbox_steps)
@@ -1586,6 +1639,7 @@ check_suite(void)
 	tcase_add_test(tc, render_built_strs_terminated);
 	tcase_add_test(tc, render_row_attr);
 	tcase_add_test(tc, render_row_loop_if);
+	tcase_add_test(tc, render_row_text_before);
 	tcase_add_test(tc, variables);
 	suite_add_tcase(s, tc);
 

@@ -431,6 +431,38 @@ compile_stmt(struct compiler *c, struct tnode *n)
 	}
 }
 
+/*
+ * Short text before an output or a loop's if (the punctuation between a
+ * row's values) becomes part of that statement: n_str and n_len, unused
+ * there, hold it, and a handler that writes it first; the text's own
+ * node leaves the body.  Text, outputs and ifs are statements only,
+ * so only a body (never a call's arguments) can match.
+ */
+static void
+fuse_text(struct tnode **kids, size_t *np)
+{
+	struct tnode	*d, *s;
+	size_t		 i, k;
+
+	for (i = 0, k = 0; i < *np; i++) {
+		d = kids[i];
+		s = i + 1 < *np ? kids[i + 1] : NULL;
+		if (d->n_ex == ex_data_short && s != NULL &&
+		    (s->n_ex == ex_output || s->n_ex == ex_output_attr ||
+		    s->n_ex == ex_output_json || s->n_ex == ex_if_loop)) {
+			s->n_str = d->n_str;
+			s->n_len = d->n_len;
+			s->n_ex = s->n_ex == ex_output ? ex_output_pre :
+			    s->n_ex == ex_output_attr ? ex_output_attr_pre :
+			    s->n_ex == ex_output_json ? ex_output_json_pre :
+			    ex_if_loop_pre;
+			continue;
+		}
+		kids[k++] = d;
+	}
+	*np = k;
+}
+
 /* Every node below n, statements and expressions alike. */
 static void
 compile_node(struct compiler *c, struct tnode *n)
@@ -445,6 +477,8 @@ compile_node(struct compiler *c, struct tnode *n)
 	compile_node(c, n->n_target);
 	compile_kids(c, n->n_kids, n->n_nkids);
 	compile_kids(c, n->n_kids2, n->n_nkids2);
+	fuse_text(n->n_kids, &n->n_nkids);
+	fuse_text(n->n_kids2, &n->n_nkids2);
 }
 
 /*

@@ -246,6 +246,29 @@ getattr_name_find(struct eval *e, const struct tnode *n)
 }
 struct tval	*getattr_name_slow(struct eval *, const struct tnode *);
 
+/* text this short is kept padded to as many bytes (compile.c) */
+#define DATA_SHORT	16
+
+/*
+ * Text of up to DATA_SHORT bytes at p, padded to as many by compile.c:
+ * one move of them all when the output has room, as it mostly has (the
+ * bytes past the text are past the output's end, the NUL on them).
+ */
+static inline int
+data_put(struct eval *e, const char *p, size_t len)
+{
+	struct buf	*b = &e->e_out->o_buf;
+
+	if (b->b_cap - b->b_len > DATA_SHORT && b->b_len + len <= e->e_maxout &&
+	    (b->b_max == 0 || b->b_len + len <= b->b_max)) {
+		memcpy(b->b_p + b->b_len, p, DATA_SHORT);
+		b->b_len += len;
+		b->b_p[b->b_len] = '\0';
+		return 0;
+	}
+	return out_add(e, e->e_out, p, len);
+}
+
 /* expr.c: the expression handlers compile.c chooses from */
 #define EV_DECL(fn)	struct tval *fn(struct eval *, const struct tnode *);
 EV_DECL(ev_const) EV_DECL(ev_name) EV_DECL(ev_getattr)
@@ -256,13 +279,12 @@ EV_DECL(ev_andor) EV_DECL(ev_compare) EV_DECL(ev_compare_str)
 EV_DECL(ev_condexpr) EV_DECL(ev_list) EV_DECL(ev_tuple) EV_DECL(ev_dict)
 EV_DECL(ev_bad) EV_DECL(ev_concat) EV_DECL(ev_dict_const)
 #undef EV_DECL
-/* text this short is kept padded to as many bytes (compile.c) */
-#define DATA_SHORT	16
 /* stmt.c: the statement handlers */
 #define EX_DECL(fn)	int fn(struct eval *, const struct tnode *);
 EX_DECL(ex_data) EX_DECL(ex_data_short) EX_DECL(ex_output)
 EX_DECL(ex_output_attr) EX_DECL(ex_output_json) EX_DECL(ex_if)
-EX_DECL(ex_if_loop)
+EX_DECL(ex_if_loop) EX_DECL(ex_output_pre) EX_DECL(ex_output_attr_pre)
+EX_DECL(ex_output_json_pre) EX_DECL(ex_if_loop_pre)
 EX_DECL(ex_for) EX_DECL(ex_set) EX_DECL(ex_setblock) EX_DECL(ex_filterblock)
 EX_DECL(ex_with) EX_DECL(ex_macro) EX_DECL(ex_callblock) EX_DECL(ex_bad)
 EX_DECL(ex_set_append) EX_DECL(ex_output_concat) EX_DECL(ex_autoescape)

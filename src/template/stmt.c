@@ -294,25 +294,10 @@ ex_data(struct eval *e, const struct tnode *n)
 	return out_add(e, e->e_out, n->n_str, n->n_len);
 }
 
-/*
- * Text of up to DATA_SHORT bytes, padded to as many by compile.c: one
- * move of them all when the output has room, as it mostly has (the
- * bytes past the text are past the output's end, the NUL on them).
- */
 int
 ex_data_short(struct eval *e, const struct tnode *n)
 {
-	struct buf	*b = &e->e_out->o_buf;
-	size_t		 len = n->n_len;
-
-	if (b->b_cap - b->b_len > DATA_SHORT && b->b_len + len <= e->e_maxout &&
-	    (b->b_max == 0 || b->b_len + len <= b->b_max)) {
-		memcpy(b->b_p + b->b_len, n->n_str, DATA_SHORT);
-		b->b_len += len;
-		b->b_p[b->b_len] = '\0';
-		return 0;
-	}
-	return out_add(e, e->e_out, n->n_str, len);
+	return data_put(e, n->n_str, n->n_len);
 }
 
 /* {{ }} of a secret: written as out_value writes one, or as a tag. */
@@ -370,8 +355,8 @@ ex_output(struct eval *e, const struct tnode *n)
  * as eval_expr and ev_getattr_name take them, and a value found where
  * it is bound is written without a reference.
  */
-int
-ex_output_attr(struct eval *e, const struct tnode *n)
+static inline __attribute__((always_inline)) int
+output_attr(struct eval *e, const struct tnode *n)
 {
 	const struct tnode	*x = n->n_a;
 	struct tval		*v;
@@ -385,44 +370,24 @@ ex_output_attr(struct eval *e, const struct tnode *n)
 	return output_taken(e, n, v);
 }
 
-/*
- * {{ x | tojson }} and {{ x | json_encode }} without arguments: the JSON
- * text goes straight into the output, never a string of its own.
- */
 int
-ex_output_json(struct eval *e, const struct tnode *n)
+ex_output_attr(struct eval *e, const struct tnode *n)
 {
-	const struct tnode	*f = n->n_a;
-	struct buf		*b = &e->e_out->o_buf;
-	const struct tval	*bv;
-	struct tval		*v;
-	size_t			 before = b->b_len, max = b->b_max;
-	char			 err[200];
-	int			 rc;
+	return output_attr(e, n);
+}
 
-	/* json_encode's str is escaped under autoescape; tojson's Markup not */
-	if (e->e_autoesc && f->n_fid != FLT_TOJSON)
-		return ex_output(e, n);
-	/* name.attr as ex_output_attr takes it; else its handler */
-	v = NULL;
-	if (f->n_a->n_ev == ev_getattr_name) {
-		if (eval_enter2(e, f->n_a) == -1)
-			return -1;
-		if ((bv = getattr_name_find(e, f->n_a)) == NULL &&
-		    (v = getattr_name_slow(e, f->n_a)) == NULL)
-			return -1;
-	} else if ((v = eval_expr(e, f->n_a)) == NULL)
-		return -1;
-	if (v != NULL)
-		bv = v;
-	/* a short str with nothing to escape: between quotes, no dump */
-	if (bv->tv_type == TV_STR && bv->u.s.len <= 254 &&
-	    json_str_plain(b, bv, e->e_maxout) == 0) {
-		tval_unref(v);
-		return 0;
-	}
-	if (v == NULL)
-		v = tval_ref((struct tval *)bv);
+/*
+ * The JSON text of v (taken) into the output, as tojson or json_encode
+ * (f's filter) writes it, when it is not a plain short str.
+ */
+static int
+output_json_dump(struct eval *e, const struct tnode *f, struct tval *v)
+{
+	struct buf	*b = &e->e_out->o_buf;
+	size_t		 before = b->b_len, max = b->b_max;
+	char		 err[200];
+	int		 rc;
+
 	e->e_node = f;
 	if (v->tv_type == TV_SECRET) {
 		tval_unref(v);
@@ -447,6 +412,56 @@ ex_output_json(struct eval *e, const struct tnode *n)
 	if (b->b_len - before > 256)
 		return eval_step(e, (b->b_len - before) / 256);
 	return 0;
+}
+
+/* A short str with nothing to escape: between quotes, no dump. */
+static inline int
+output_json_plain(struct eval *e, const struct tval *v)
+{
+	if (v->tv_type == TV_STR && v->u.s.len <= 254 &&
+	    json_str_plain(&e->e_out->o_buf, v, e->e_maxout) == 0)
+		return 0;
+	return -1;
+}
+
+/*
+ * {{ x | tojson }} and {{ x | json_encode }} without arguments: the JSON
+ * text goes straight into the output, never a string of its own.  x
+ * name.attr is taken as ex_output_attr takes it.
+ */
+static inline __attribute__((always_inline)) int
+output_json(struct eval *e, const struct tnode *n)
+{
+	const struct tnode	*f = n->n_a;
+	struct tval		*v;
+
+	/* json_encode's str is escaped under autoescape; tojson's Markup not */
+	if (e->e_autoesc && f->n_fid != FLT_TOJSON)
+		return ex_output(e, n);
+	if (f->n_a->n_ev == ev_getattr_name) {
+		if (eval_enter2(e, f->n_a) == -1)
+			return -1;
+		if ((v = getattr_name_find(e, f->n_a)) != NULL) {
+			if (output_json_plain(e, v) == 0)
+				return 0;
+			return output_json_dump(e, f, tval_ref(v));
+		}
+		v = getattr_name_slow(e, f->n_a);
+	} else
+		v = eval_expr(e, f->n_a);
+	if (v == NULL)
+		return -1;
+	if (output_json_plain(e, v) == 0) {
+		tval_unref(v);
+		return 0;
+	}
+	return output_json_dump(e, f, v);
+}
+
+int
+ex_output_json(struct eval *e, const struct tnode *n)
+{
+	return output_json(e, n);
 }
 
 /*
@@ -498,8 +513,8 @@ ex_if(struct eval *e, const struct tnode *n)
  * else, the step limit near) is eval_cond's.  A branch of one statement
  * (the comma between rows) runs without exec_body's loop.
  */
-int
-ex_if_loop(struct eval *e, const struct tnode *n)
+static inline __attribute__((always_inline)) int
+if_loop(struct eval *e, const struct tnode *n)
 {
 	const struct tnode	*x = n->n_a, *kid;
 	const struct loopctx	*lc;
@@ -540,6 +555,31 @@ ex_if_loop(struct eval *e, const struct tnode *n)
 	}
 	return 0;
 }
+
+int
+ex_if_loop(struct eval *e, const struct tnode *n)
+{
+	return if_loop(e, n);
+}
+
+/*
+ * A statement with the short text before it (compile.c, fuse_text):
+ * the text, then the statement, as two would run, without exec_body's
+ * turn between them.
+ */
+#define EX_TEXT_BEFORE(fn, run)						\
+int									\
+fn(struct eval *e, const struct tnode *n)				\
+{									\
+	if (data_put(e, n->n_str, n->n_len) == -1)			\
+		return -1;						\
+	return run(e, n);						\
+}
+EX_TEXT_BEFORE(ex_output_pre, ex_output)
+EX_TEXT_BEFORE(ex_output_attr_pre, output_attr)
+EX_TEXT_BEFORE(ex_output_json_pre, output_json)
+EX_TEXT_BEFORE(ex_if_loop_pre, if_loop)
+#undef EX_TEXT_BEFORE
 
 int
 ex_for(struct eval *e, const struct tnode *n)
