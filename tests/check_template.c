@@ -1095,6 +1095,28 @@ START_TEST(render_row_text_before)
 }
 END_TEST
 
+/*
+ * A scope holds a name once, so scope_find may look first to last
+ * (eval_int.h): a name bound twice in one scope is its last value, the
+ * for's own step stops where it did.
+ */
+START_TEST(render_row_scope)
+{
+	ck_render("{% for a, a in [(1, 2)] %}{{ a }}{% endfor %}", NULL, "2");
+	ck_render("{% for x in [1, 2] %}{% set x = x * 10 %}{% set y = x %}"
+	    "{% set x = y + 1 %}{{ x }},{{ y }};{% endfor %}", NULL,
+	    "11,10;21,20;");
+	ck_render("{% macro m(a, b) %}{% set a = b %}{% set b = 3 %}{{ a }}{{ b }}"
+	    "{% endmacro %}{{ m(1, 2) }}", NULL, "23");
+	ck_render("{% set x = 1 %}{% set y = 2 %}{% set x = 3 %}{{ x }}{{ y }}",
+	    NULL, "32");
+	ck_assert_int_eq(steps_stop("{% for i in [1, 2] %}{{ i }}{% endfor %}",
+	    NULL, 3), 1004);
+	ck_assert_int_eq(steps_stop("{% for i in [1, 2] %}{{ i }}{% endfor %}",
+	    NULL, 5), 1025);
+}
+END_TEST
+
 /* --- sandbox limits ------------------------------------------------------ */
 
 START_TEST(sandbox_steps)
@@ -1640,6 +1662,7 @@ check_suite(void)
 	tcase_add_test(tc, render_row_attr);
 	tcase_add_test(tc, render_row_loop_if);
 	tcase_add_test(tc, render_row_text_before);
+	tcase_add_test(tc, render_row_scope);
 	tcase_add_test(tc, variables);
 	suite_add_tcase(s, tc);
 

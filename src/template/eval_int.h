@@ -98,15 +98,19 @@ struct eval {
 	int			 e_noarena;	/* a mutating method ran */
 };
 
-/* name's value in sc itself, not its parents (borrowed), or NULL */
+/*
+ * name's value in sc itself, not its parents (borrowed), or NULL.  A
+ * scope holds a name once (scope_set replaces), so the order of the
+ * search is free: first first, where a loop binds its target.
+ */
 static inline struct tval *
 scope_find(const struct scope *sc, const char *name)
 {
-	size_t	 i;
+	const struct scope_var	*sv = sc->sc_vars, *end = sv + sc->sc_n;
 
-	for (i = sc->sc_n; i-- > 0;)
-		if (sc->sc_vars[i].sv_name == name)
-			return sc->sc_vars[i].sv_val;
+	for (; sv < end; sv++)
+		if (sv->sv_name == name)
+			return sv->sv_val;
 	return NULL;
 }
 

@@ -220,7 +220,8 @@ exec_for(struct eval *e, const struct tnode *n, struct tval *iter, int depth)
 	lc->lc_scope = outer;
 body:
 	for (i = 0; i < nitems; i++) {
-		if (eval_step(e, 1) == -1)
+		/* eval_step(e, 1), its test here */
+		if (++e->e_steps > e->e_maxsteps && eval_step(e, 0) == -1)
 			goto out;
 		if (lc != NULL)
 			lc->lc_i = i;
