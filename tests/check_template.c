@@ -1117,6 +1117,97 @@ START_TEST(render_row_scope)
 }
 END_TEST
 
+/*
+ * Python's repr of d, as the test works it out on its own: the fewest
+ * significant digits that read back as d (the nearest such string, as
+ * %e rounds), in fixed notation with a digit after the point, for
+ * 1e-4 <= |d| < 1e16.
+ */
+static void
+float_repr(char *out, size_t len, double d)
+{
+	char	 e[40], digits[20], *x;
+	int	 p, exp10, nd, i, o = 0;
+
+	for (p = 1; p <= 17; p++) {
+		snprintf(e, sizeof(e), "%.*e", p - 1, d);
+		if (strtod(e, NULL) == d)
+			break;
+	}
+	x = e;
+	if (*x == '-')
+		out[o++] = *x++;
+	for (nd = 0; *x != 'e'; x++)
+		if (isdigit((unsigned char)*x))
+			digits[nd++] = *x;
+	exp10 = atoi(x + 1);
+	if (exp10 < 0) {
+		o += snprintf(out + o, len - o, "0.");
+		for (i = -1; i > exp10; i--)
+			out[o++] = '0';
+		for (i = 0; i < nd; i++)
+			out[o++] = digits[i];
+	} else {
+		for (i = 0; i <= exp10; i++)
+			out[o++] = i < nd ? digits[i] : '0';
+		out[o++] = '.';
+		if (nd <= exp10 + 1)
+			out[o++] = '0';
+		for (i = exp10 + 1; i < nd; i++)
+			out[o++] = digits[i];
+	}
+	out[o] = '\0';
+}
+
+/*
+ * Floats of few decimals are written without a call (value.c
+ * fmt_float_fast tries two decimals first): tens of thousands of them,
+ * cents, tenths and thousandths, near 1e13 where that order ends, each
+ * as Python's repr has it.
+ */
+START_TEST(render_row_float)
+{
+	char		*got, *tok, *save, want[64];
+	size_t		 n = 0;
+	int64_t		 i;
+	double		 d;
+
+	ck_render("{{ 3.49 }}|{{ 4.5 }}|{{ 100.0 }}|{{ 0.29 }}|{{ 2.05 }}|"
+	    "{{ 9999999999999.99 }}|{{ 9999999999999.9 }}|"
+	    "{{ 10000000000000.5 }}|{{ 12345678901234.56 }}|{{ 0.00015 }}|"
+	    "{{ 123456.789 }}|{{ 1234.10 }}|{{ 7.0e-4 }}|{{ -0.5 }}", NULL,
+	    "3.49|4.5|100.0|0.29|2.05|9999999999999.99|9999999999999.9|"
+	    "10000000000000.5|12345678901234.56|0.00015|123456.789|1234.1|"
+	    "0.0007|-0.5");
+	got = render("{% for i in range(0, 5000000, 131) %}{{ i / 100 }} "
+	    "{{ i / 10 }} {{ -i / 1000 }} {{ (999999000000000 + i * 7) / 100 }} "
+	    "{% endfor %}", NULL);
+	ck_assert_msg(got != NULL, "%s", terr.te_msg);
+	for (tok = strtok_r(got, " ", &save); tok != NULL;
+	    tok = strtok_r(NULL, " ", &save), n++) {
+		i = 131 * (int64_t)(n / 4);
+		switch (n % 4) {
+		case 0:
+			d = (double)i / 100;
+			break;
+		case 1:
+			d = (double)i / 10;
+			break;
+		case 2:
+			d = (double)-i / 1000;
+			break;
+		default:
+			d = (double)(999999000000000 + i * 7) / 100;
+			break;
+		}
+		float_repr(want, sizeof(want), d);
+		ck_assert_str_eq(tok, want);
+	}
+	ck_assert_uint_eq(n, 4 * 38168);
+	free(got);
+}
+END_TEST
+
 /* --- sandbox limits ------------------------------------------------------ */
 
 START_TEST(sandbox_steps)
@@ -1663,6 +1754,7 @@ check_suite(void)
 	tcase_add_test(tc, render_row_loop_if);
 	tcase_add_test(tc, render_row_text_before);
 	tcase_add_test(tc, render_row_scope);
+	tcase_add_test(tc, render_row_float);
 	tcase_add_test(tc, variables);
 	suite_add_tcase(s, tc);
 

@@ -1382,6 +1382,23 @@ tval_reaches(const struct tval *from, const struct tval *to, int depth)
 /* --- str() and repr() -------------------------------------------------- */
 
 /*
+ * y rounded to an integer, to even as the default rounding mode has it,
+ * without a call to libm: y's integer part, one up past the half.  From
+ * 2^52 y is integral and h rounds to the even neighbour, which leaves k
+ * as it is.
+ */
+static inline int64_t
+round_even(double y)
+{
+	int64_t	 k = (int64_t)y;
+	double	 h = (double)k + 0.5;
+
+	if (y > h || (y == h && (k & 1)))
+		k++;
+	return k;
+}
+
+/*
  * repr of the common "few decimals" values, 1e-4 <= |d| < 1e15: the
  * first n for which round(|d| * 10^n) / 10^n gives |d| back is the
  * shortest repr (both operations round correctly: k < 2^53, 10^n
@@ -1389,6 +1406,14 @@ tval_reaches(const struct tval *from, const struct tval *to, int depth)
  * "k.0", as repr has it.  The digits are written backwards, ending at
  * end (FMT_FLOAT_FAST_MAX bytes at most); NULL for any other d (NaN
  * too: it fails the range test).
+ *
+ * Prices and the like have two decimals, so below 1e13 n = 2 is tried
+ * first.  If n = 1 matches with k, |d| * 100 is within 200 |d| 2^-53 <
+ * 1/4 of 10 k, so n = 2 matches with 10 k; and if n = 2 matches with a
+ * multiple of ten, 10 |d| is as close to k / 10 and n = 1 matches with
+ * that.  So n = 2 decides n = 1 too: a multiple of ten is n = 1's k
+ * times ten, another match is n = 2's own, and no match there means
+ * none at n = 1 either.
  */
 char *
 fmt_float_fast(char *end, double d)
@@ -1396,7 +1421,7 @@ fmt_float_fast(char *end, double d)
 	static const double	 p10[] = { 1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6,
 	    1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17,
 	    1e18 };
-	double			 a = fabs(d), y, h;
+	double			 a = fabs(d), y;
 	int64_t			 k;
 	uint64_t		 q;
 	char			*p;
@@ -1404,42 +1429,57 @@ fmt_float_fast(char *end, double d)
 
 	if (!(a >= 1e-4 && a < 1e15))
 		return NULL;
-	for (n = 1; n <= 18; n++) {
+	n = 1;
+	if (a < 1e13) {
+		k = round_even(a * 100);
+		if ((double)k / 100 == a) {
+			n = 2;
+			if (k % 10 == 0) {
+				k /= 10;
+				n = 1;
+			}
+			goto digits;
+		}
+		n = 3;
+	}
+	for (; n <= 18; n++) {
+		/*
+		 * y is only compared, so no multiply-add can fuse a *
+		 * p10[n] into something rounded otherwise.
+		 */
 		y = a * p10[n];
 		if (y >= 9007199254740992.0)
 			break;
-		/*
-		 * k = nearbyint(y), to even as the default rounding mode
-		 * has it, without a call to libm: y's integer part, one up
-		 * past the half.  From 2^52 y is integral and h rounds to
-		 * the even neighbour, which leaves k as it is.  y is only
-		 * compared, so no multiply-add can fuse a * p10[n] into
-		 * something rounded otherwise.
-		 */
-		k = (int64_t)y;
-		h = (double)k + 0.5;
-		if (y > h || (y == h && (k & 1)))
-			k++;
-		if ((double)k / p10[n] != a)
-			continue;
-		/* trailing zeros mean a smaller n matched */
-		p = end;
-		q = (uint64_t)k;
-		for (j = n; j >= 2; j -= 2, q /= 100) {
-			p -= 2;
-			memcpy(p, digit_pairs + 2 * (q % 100), 2);
-		}
-		if (j == 1) {
-			*--p = (char)('0' + q % 10);
-			q /= 10;
-		}
-		*--p = '.';
-		p = fmt_uint_back(p, q);
-		if (d < 0)
-			*--p = '-';
-		return p;
+		k = round_even(y);
+		if ((double)k / p10[n] == a)
+			goto digits;
 	}
 	return NULL;
+digits:
+	/* trailing zeros mean a smaller n matched */
+	p = end;
+	q = (uint64_t)k;
+	j = n;
+	if (j == 2) {
+		/* the common case in a straight line */
+		p -= 2;
+		memcpy(p, digit_pairs + 2 * (q % 100), 2);
+		q /= 100;
+		j = 0;
+	}
+	for (; j >= 2; j -= 2, q /= 100) {
+		p -= 2;
+		memcpy(p, digit_pairs + 2 * (q % 100), 2);
+	}
+	if (j == 1) {
+		*--p = (char)('0' + q % 10);
+		q /= 10;
+	}
+	*--p = '.';
+	p = fmt_uint_back(p, q);
+	if (d < 0)
+		*--p = '-';
+	return p;
 }
 
 /* Python's repr(float): the shortest string that round-trips. */
