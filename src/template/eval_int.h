@@ -258,7 +258,7 @@ struct tval	*getattr_name_slow(struct eval *, const struct tnode *);
  * one move of them all when the output has room, as it mostly has (the
  * bytes past the text are past the output's end, the NUL on them).
  */
-static inline int
+static inline __attribute__((always_inline)) int
 data_put(struct eval *e, const char *p, size_t len)
 {
 	struct buf	*b = &e->e_out->o_buf;
