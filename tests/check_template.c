@@ -1208,6 +1208,41 @@ START_TEST(render_row_float)
 }
 END_TEST
 
+/*
+ * A for over a list of from_json's arena walks the list's own items
+ * (stmt.c for_items): loop's attributes and methods, a recursive loop, a
+ * loop object kept past its loop, another from_json inside, a filter,
+ * an empty list, and the step for the items as the copy charges it.
+ */
+START_TEST(render_row_arena_for)
+{
+	const char	*ctx = "{\"s\":\"[{\\\"a\\\":1,\\\"k\\\":[{\\\"a\\\":2,"
+	    "\\\"k\\\":[]}]},{\\\"a\\\":3,\\\"k\\\":[]},{\\\"a\\\":3,"
+	    "\\\"k\\\":[]}]\"}";
+	const char	*many = "{% for x in '[1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, "
+	    "12, 13, 14, 15, 16, 17]' | from_json %}{% endfor %}";
+
+	ck_render("{% for r in s | from_json %}{{ loop.index }}/{{ loop.length }}"
+	    "{% if not loop.first %}{{ loop.previtem.a }}{% endif %}<{{ r.a }}>"
+	    "{% if not loop.last %}{{ loop.nextitem.a }}{% endif %}"
+	    "{{ loop.cycle('x', 'y') }}{{ loop.changed(r.a) }};{% endfor %}",
+	    ctx, "1/3<1>3xTrue;2/31<3>3yTrue;3/33<3>xFalse;");
+	ck_render("{% for r in s | from_json recursive %}[{{ r.a }}"
+	    "{{ loop(r.k) }}]{% endfor %}", ctx, "[1[2]][3][3]");
+	ck_render("{% set ns = namespace(l=none) %}{% for r in s | from_json %}"
+	    "{% set ns.l = loop %}{% endfor %}{{ ns.l.length }}"
+	    "{{ ns.l.index }}", ctx, "33");
+	ck_render("{% for r in s | from_json %}{% set d = '[7, 8]' | from_json %}"
+	    "{{ r.a }}{{ d | sum }},{% endfor %}", ctx, "115,315,315,");
+	ck_render("{% set l = s | from_json %}{% for r in l if r.a > 1 %}"
+	    "{{ r.a }}{{ loop.length }}{% endfor %}"
+	    "{{ l | map(attribute='a') | join }}", ctx, "3232133");
+	ck_render("{% for r in '[]' | from_json %}x{% else %}none{% endfor %}",
+	    NULL, "none");
+	ck_assert_uint_eq(steps_needed(many, NULL), 21);
+}
+END_TEST
+
 /* --- sandbox limits ------------------------------------------------------ */
 
 START_TEST(sandbox_steps)
@@ -1755,6 +1790,7 @@ check_suite(void)
 	tcase_add_test(tc, render_row_text_before);
 	tcase_add_test(tc, render_row_scope);
 	tcase_add_test(tc, render_row_float);
+	tcase_add_test(tc, render_row_arena_for);
 	tcase_add_test(tc, variables);
 	suite_add_tcase(s, tc);
 

@@ -154,6 +154,33 @@ for_bind(struct eval *e, struct scope *sc, const struct tnode *target,
 }
 
 /*
+ * The items a for walks: eval_iterate's copy, or, for a list of
+ * from_json's arena without a loop filter (which compacts the copy), the
+ * list's own array, borrowed (*borrowed set): nothing can change it while
+ * the render runs, as a template that could mutate one gets no arena,
+ * and its values are not counted.  The step is eval_iterate's.
+ */
+static inline __attribute__((always_inline)) int
+for_items(struct eval *e, const struct tnode *n, struct tval *iter,
+    struct tval ***items, size_t *nitems, int *borrowed)
+{
+	*borrowed = 0;
+	if (!(iter->tv_flags & TVF_ARENA) || iter->tv_type != TV_LIST ||
+	    n->n_b != NULL)
+		return eval_iterate(e, iter, items, nitems);
+	*items = NULL;
+	*nitems = 0;
+	if (iter->u.l.n == 0)
+		return 0;
+	if (eval_step(e, iter->u.l.n / 8) == -1)
+		return -1;
+	*items = iter->u.l.v;
+	*nitems = iter->u.l.n;
+	*borrowed = 1;
+	return 0;
+}
+
+/*
  * {% for %}: the filter runs first (loop.length counts only what passes),
  * then each iteration gets a fresh scope with the target and loop bound.
  */
@@ -164,13 +191,13 @@ exec_for(struct eval *e, const struct tnode *n, struct tval *iter, int depth)
 	struct loopctx	*lc = NULL;
 	struct scope	 sc, *outer = e->e_scope;
 	size_t		 nitems = 0, i, k;
-	int		 rc = -1, keep;
+	int		 rc = -1, keep, borrowed = 0;
 
 	e->e_node = n;
 	if (eval_depth_enter(e) == -1)
 		return -1;
 	scope_init(&sc, outer);
-	if (eval_iterate(e, iter, &items, &nitems) == -1)
+	if (for_items(e, n, iter, &items, &nitems, &borrowed) == -1)
 		goto out;
 	if (n->n_b != NULL) {
 		/* the loop filter sees the target but not loop.* */
@@ -244,7 +271,8 @@ out:
 	}
 	tval_unref(loopv);
 	scope_end(e, &sc);
-	items_free(items, nitems);
+	if (!borrowed)
+		items_free(items, nitems);
 	eval_depth_leave(e);
 	return rc;
 }
