@@ -846,77 +846,6 @@ START_TEST(render_built_strs_terminated)
 }
 END_TEST
 
-START_TEST(render_json_arena)
-{
-	struct tmpl_limits	 lim = { .tl_output = 16384 };
-	char			*big, *ctx, *got;
-	size_t			 i, n = 2500;
-
-	/* more keys than a scanned dict holds, one repeated: first place,
-	 * last value; found through the index */
-	ck_render("{% set d = '{\"a\": 1, \"b\": 2, \"c\": 3, \"d\": 4, "
-	    "\"e\": 5, \"f\": 6, \"g\": 7, \"h\": 8, \"i\": 9, \"a\": 10, "
-	    "\"j\": [1, 2000, 2.5, -7000000000]}' | from_json %}"
-	    "{{ d.a }} {{ d.i }} {{ d.j }} {{ d | length }} "
-	    "{{ d.keys() | join }}", NULL,
-	    "10 9 [1, 2000, 2.5, -7000000000] 10 abcdefghij");
-	/* separators with blanks or none, in objects opened in their
-	 * sibling's shape and in others */
-	ck_render("{{ s | from_json }}", "{\"s\": \"[{\\\"a\\\":1,"
-	    "\\\"b\\\":[2 ,3]} ,{\\\"a\\\" :4 , \\\"b\\\":[ ]},\\n"
-	    "{\\\"a\\\":\\t5,\\r\\n \\\"b\\\" : 6 }, {\\\"a\\\": 7},"
-	    "{ \\\"b\\\": 8,\\\"a\\\": 9 }]\"}",
-	    "[{'a': 1, 'b': [2, 3]}, {'a': 4, 'b': []}, {'a': 5, 'b': 6}, "
-	    "{'a': 7}, {'b': 8, 'a': 9}]");
-	/* keys of each length class that differ from the sibling's in
-	 * their last byte only: not the sibling's keys */
-	ck_render("{{ '[{\"xyz\": 1, \"abcde\": 2, \"abcdefghij\": 3}, "
-	    "{\"xyw\": 4, \"abcde\": 5, \"abcdefghij\": 6}, "
-	    "{\"xyz\": 7, \"abcdf\": 8, \"abcdefghij\": 9}, "
-	    "{\"xyz\": 1, \"abcde\": 2, \"abcdefghik\": 3}]' | from_json }}",
-	    NULL, "[{'xyz': 1, 'abcde': 2, 'abcdefghij': 3}, "
-	    "{'xyw': 4, 'abcde': 5, 'abcdefghij': 6}, "
-	    "{'xyz': 7, 'abcdf': 8, 'abcdefghij': 9}, "
-	    "{'xyz': 1, 'abcde': 2, 'abcdefghik': 3}]");
-	/* stored into the render's own containers, used after the loop;
-	 * an escaped string */
-	ck_render("{% set ns = namespace(r=[]) %}{% for x in (s | from_json)"
-	    " %}{% set ns.r = ns.r + [x] %}{% endfor %}{{ ns.r | tojson }}",
-	    "{\"s\": \"[{\\\"k\\\": \\\"v\\\\\\\"w\\\"}, 3]\"}",
-	    "[{\"k\": \"v\\\"w\"}, 3]");
-	/* a template naming a mutating method counts its values */
-	ck_render("{% set d = '{\"l\": [1]}' | from_json %}"
-	    "{% set _ = d.l.append(2) %}{{ d.l }}", NULL, "[1, 2]");
-	/* a method reached by a computed name: before from_json it runs
-	 * (and the arena is not used after it), after it fails */
-	ck_render("{% set l = [] %}{{ l['app' ~ 'end'](1) }}"
-	    "{% set d = '[5]' | from_json %}{{ l }}{{ d }}", NULL,
-	    "None[1][5]");
-	ck_render_err("{% set d = '[5]' | from_json %}{% set l = [] %}"
-	    "{{ l['app' ~ 'end'](d) }}", NULL, 1, 0, "cannot modify");
-	/* a document too big for what is left of the arena's cap (eight
-	 * times the output limit: 128 KiB here) is parsed again into
-	 * counted values */
-	big = malloc(3 * n + 3);
-	ck_assert_ptr_nonnull(big);
-	big[0] = '[';
-	for (i = 0; i < n; i++)
-		memcpy(big + 1 + 3 * i, i + 1 < n ? "[]," : "[] ", 3);
-	big[3 * n] = ']';
-	big[3 * n + 1] = '\0';
-	ck_assert_int_ne(asprintf(&ctx, "{\"s\": \"%s\"}", big), -1);
-	got = render_lim("{% set d = s | from_json %}{{ d | length }} "
-	    "{{ d[2499] }}", ctx, &lim);
-	ck_assert_msg(got != NULL, "%s", terr.te_msg);
-	ck_assert_str_eq(got, "2500 []");
-	free(got);
-	free(ctx);
-	free(big);
-}
-END_TEST
-
-/* --- render: a row's way to the output --------------------------------- */
-
 /*
  * Where a render given steps steps stopped: the step limit, at line:col
  * (line * 1000 + col), so that a fast path is seen to charge each node
@@ -1240,6 +1169,75 @@ START_TEST(render_row_arena_for)
 	ck_render("{% for r in '[]' | from_json %}x{% else %}none{% endfor %}",
 	    NULL, "none");
 	ck_assert_uint_eq(steps_needed(many, NULL), 21);
+}
+END_TEST
+
+START_TEST(render_json_arena)
+{
+	struct tmpl_limits	 lim = { .tl_output = 16384 };
+	char			*big, *ctx, *got;
+	size_t			 i, n = 2500;
+
+	/* more keys than a scanned dict holds, one repeated: first place,
+	 * last value; found through the index */
+	ck_render("{% set d = '{\"a\": 1, \"b\": 2, \"c\": 3, \"d\": 4, "
+	    "\"e\": 5, \"f\": 6, \"g\": 7, \"h\": 8, \"i\": 9, \"a\": 10, "
+	    "\"j\": [1, 2000, 2.5, -7000000000]}' | from_json %}"
+	    "{{ d.a }} {{ d.i }} {{ d.j }} {{ d | length }} "
+	    "{{ d.keys() | join }}", NULL,
+	    "10 9 [1, 2000, 2.5, -7000000000] 10 abcdefghij");
+	/* separators with blanks or none, in objects opened in their
+	 * sibling's shape and in others */
+	ck_render("{{ s | from_json }}", "{\"s\": \"[{\\\"a\\\":1,"
+	    "\\\"b\\\":[2 ,3]} ,{\\\"a\\\" :4 , \\\"b\\\":[ ]},\\n"
+	    "{\\\"a\\\":\\t5,\\r\\n \\\"b\\\" : 6 }, {\\\"a\\\": 7},"
+	    "{ \\\"b\\\": 8,\\\"a\\\": 9 }]\"}",
+	    "[{'a': 1, 'b': [2, 3]}, {'a': 4, 'b': []}, {'a': 5, 'b': 6}, "
+	    "{'a': 7}, {'b': 8, 'a': 9}]");
+	/* keys of each length class that differ from the sibling's in
+	 * their last byte only: not the sibling's keys */
+	ck_render("{{ '[{\"xyz\": 1, \"abcde\": 2, \"abcdefghij\": 3}, "
+	    "{\"xyw\": 4, \"abcde\": 5, \"abcdefghij\": 6}, "
+	    "{\"xyz\": 7, \"abcdf\": 8, \"abcdefghij\": 9}, "
+	    "{\"xyz\": 1, \"abcde\": 2, \"abcdefghik\": 3}]' | from_json }}",
+	    NULL, "[{'xyz': 1, 'abcde': 2, 'abcdefghij': 3}, "
+	    "{'xyw': 4, 'abcde': 5, 'abcdefghij': 6}, "
+	    "{'xyz': 7, 'abcdf': 8, 'abcdefghij': 9}, "
+	    "{'xyz': 1, 'abcde': 2, 'abcdefghik': 3}]");
+	/* stored into the render's own containers, used after the loop;
+	 * an escaped string */
+	ck_render("{% set ns = namespace(r=[]) %}{% for x in (s | from_json)"
+	    " %}{% set ns.r = ns.r + [x] %}{% endfor %}{{ ns.r | tojson }}",
+	    "{\"s\": \"[{\\\"k\\\": \\\"v\\\\\\\"w\\\"}, 3]\"}",
+	    "[{\"k\": \"v\\\"w\"}, 3]");
+	/* a template naming a mutating method counts its values */
+	ck_render("{% set d = '{\"l\": [1]}' | from_json %}"
+	    "{% set _ = d.l.append(2) %}{{ d.l }}", NULL, "[1, 2]");
+	/* a method reached by a computed name: before from_json it runs
+	 * (and the arena is not used after it), after it fails */
+	ck_render("{% set l = [] %}{{ l['app' ~ 'end'](1) }}"
+	    "{% set d = '[5]' | from_json %}{{ l }}{{ d }}", NULL,
+	    "None[1][5]");
+	ck_render_err("{% set d = '[5]' | from_json %}{% set l = [] %}"
+	    "{{ l['app' ~ 'end'](d) }}", NULL, 1, 0, "cannot modify");
+	/* a document too big for what is left of the arena's cap (eight
+	 * times the output limit: 128 KiB here) is parsed again into
+	 * counted values */
+	big = malloc(3 * n + 3);
+	ck_assert_ptr_nonnull(big);
+	big[0] = '[';
+	for (i = 0; i < n; i++)
+		memcpy(big + 1 + 3 * i, i + 1 < n ? "[]," : "[] ", 3);
+	big[3 * n] = ']';
+	big[3 * n + 1] = '\0';
+	ck_assert_int_ne(asprintf(&ctx, "{\"s\": \"%s\"}", big), -1);
+	got = render_lim("{% set d = s | from_json %}{{ d | length }} "
+	    "{{ d[2499] }}", ctx, &lim);
+	ck_assert_msg(got != NULL, "%s", terr.te_msg);
+	ck_assert_str_eq(got, "2500 []");
+	free(got);
+	free(ctx);
+	free(big);
 }
 END_TEST
 
@@ -1785,13 +1783,13 @@ check_suite(void)
 	tcase_add_test(tc, render_mutation);
 	tcase_add_test(tc, render_json_arena);
 	tcase_add_test(tc, render_built_strs_terminated);
+	tcase_add_test(tc, variables);
 	tcase_add_test(tc, render_row_attr);
 	tcase_add_test(tc, render_row_loop_if);
 	tcase_add_test(tc, render_row_text_before);
 	tcase_add_test(tc, render_row_scope);
 	tcase_add_test(tc, render_row_float);
 	tcase_add_test(tc, render_row_arena_for);
-	tcase_add_test(tc, variables);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("sandbox");
