@@ -12,9 +12,10 @@
  * document, found again through a small memo that needs no hashing.  An
  * object whose previous sibling was an object (the item before it in a
  * list, or the value its parent's sibling had for the same key) is built
- * in that sibling's shape: its entries and index copied at '{', each key
- * checked byte for byte against the sibling's, each value stored in its
- * final place; a key that differs sends the object down the general path.
+ * in that sibling's shape: its index copied at '{', each key checked byte
+ * for byte against the sibling's and its entry copied, each value stored
+ * in its final place; a key that differs sends the object down the
+ * general path.
  *
  * The document is a str's bytes, so a NUL follows its last byte: the
  * tests for an expected byte (a quote, a colon, a comma, a digit, white
@@ -115,6 +116,19 @@ static const struct tval jp_intproto = JP_PROTO(TV_INT, 0);
 static const struct tval jp_fltproto = JP_PROTO(TV_FLOAT, 0);
 static const struct tval jp_listproto = JP_PROTO(TV_LIST, TVF_INLINE);
 static const struct tval jp_dictproto = JP_PROTO(TV_DICT, TVF_INLINE);
+
+/*
+ * The key of the entry after a parsed dict's last (beyond its cap): no
+ * key is predicted to be it (jp_predicted sees it longer than any rest
+ * of a document), so a shaped dict's keys need no count.
+ */
+static struct tval jp_endkey = {
+	.tv_type = TV_STR,
+	.tv_flags = TVF_IMMORTAL,
+	.tv_slab = SLAB_NONE,
+	.tv_refs = 1,
+	.u.s = { .p = (char *)"", .len = SIZE_MAX }
+};
 
 /* A copy of proto in the arena, with extra bytes after it. */
 static inline struct tval *
@@ -771,7 +785,8 @@ static const unsigned char jp_space[256] = {
 /*
  * A list or dict with its n items inside its block, whatever n is; a
  * dict of more than DICT_LINEAR entries gets its index here too, sized
- * so that it never grows (jp_dict_fill maintains it).
+ * so that it never grows (jp_dict_fill maintains it), and one entry more
+ * than its cap, keyed jp_endkey.
  */
 static inline struct tval *
 jp_container(struct varena *va, int type, size_t n, int zero)
@@ -781,7 +796,8 @@ jp_container(struct varena *va, int type, size_t n, int zero)
 	    sizeof(struct tval *), ic = 32;
 
 	if (n > SIZE_MAX / 4 / elem || (v = jp_val(va, type == TV_DICT ?
-	    &jp_dictproto : &jp_listproto, n * elem)) == NULL)
+	    &jp_dictproto : &jp_listproto, (n + (type == TV_DICT)) * elem)) ==
+	    NULL)
 		return NULL;
 	if (type != TV_DICT) {
 		v->u.l.v = (struct tval **)(v + 1);
@@ -790,6 +806,7 @@ jp_container(struct varena *va, int type, size_t n, int zero)
 	}
 	v->u.d.e = (struct tdict_ent *)(v + 1);
 	v->u.d.cap = n;
+	v->u.d.e[n].de_key = &jp_endkey;
 	if (n > DICT_LINEAR) {
 		while (ic < 2 * n)
 			ic *= 2;
@@ -957,9 +974,9 @@ jp_close(struct jparse *jp, int obj, size_t base, int depth, int raw)
 /*
  * A dict opened in the shape of its previous sibling (a dict of this
  * parse with TVF_JSHAPE: distinct keys, each readable raw, and no
- * duplicate dropped), before its keys are read: the sibling's entries
- * and index are copied whole, and as each key is found to be the
- * sibling's, its value replaces the sibling's in place.  No stack, no
+ * duplicate dropped), before its keys are read: the sibling's index is
+ * copied whole, and as each key is found to be the sibling's, the
+ * sibling's entry for it is copied with the new value.  No stack, no
  * search for repeated keys, no hashing.
  */
 static struct tval *
@@ -970,7 +987,6 @@ jp_shaped_open(struct jparse *jp, const struct tval *shape)
 
 	if ((d = jp_container(jp->jp_va, TV_DICT, n, 0)) == NULL)
 		return NULL;
-	memcpy(d->u.d.e, shape->u.d.e, n * sizeof(*d->u.d.e));
 	if (d->u.d.idx != NULL)
 		memcpy(d->u.d.idx, shape->u.d.idx,
 		    d->u.d.idxcap * sizeof(*d->u.d.idx));
@@ -1084,9 +1100,12 @@ jp_document(struct jparse *jp)
 		int		 jf_raw;	/* no key had an escape */
 		struct tval	*jf_dict;	/* a shaped dict (or NULL) */
 		struct tdict_ent *jf_de;	/* while a child is open: de */
+		const struct tdict_ent *jf_se;	/* ... and se */
 	}		 local[JP_FRAMES], *frames = local, *nf, *f;
 	struct tval	*v = NULL, **sp, **slim, **pk, *sh;
-	struct tdict_ent *de = NULL, *dend = NULL;	/* a shaped dict's */
+	/* a shaped dict's next entry, and its shape's (jp_endkey: none) */
+	struct tdict_ent *de = NULL;
+	const struct tdict_ent *se = NULL;
 	const char	*p, *end = jp->jp_end, *q;
 	size_t		 i, n;
 	int		 depth = 0, obj = 0;
@@ -1152,13 +1171,12 @@ value:
 		}
 		/*
 		 * An object's previous sibling: in a shaped dict, the value
-		 * its shape had for this key (still in the slot); in a list,
-		 * the item before.
+		 * its shape had for this key; in a list, the item before.
 		 */
 		sh = NULL;
 		if (*p == '{' && jp->jp_waste <= jp->jp_wmax) {
 			if (de != NULL)
-				sh = de->de_val;
+				sh = se->de_val;
 			else if (!obj && depth > 0 && sp >
 			    jp->jp_stack + frames[depth - 1].jf_base)
 				sh = sp[-1];
@@ -1166,8 +1184,10 @@ value:
 			    !(sh->tv_flags & TVF_JSHAPE)))
 				sh = NULL;
 		}
-		if (depth > 0)
+		if (depth > 0) {
 			frames[depth - 1].jf_de = de;
+			frames[depth - 1].jf_se = se;
+		}
 		obj = *p == '{';
 		f = &frames[depth];
 		f->jf_base = (size_t)(sp - jp->jp_stack);
@@ -1182,7 +1202,7 @@ value:
 				goto fail;
 			}
 			de = f->jf_dict->u.d.e;
-			dend = de + f->jf_dict->u.d.n;
+			se = sh->u.d.e;
 		} else if (obj && jp->jp_va != NULL && depth < JP_PDEPTH) {
 			f->jf_pk = jp_preds(jp, depth);
 			f->jf_npk = JP_PPOS;
@@ -1256,8 +1276,10 @@ key:
 		}
 	}
 	if (de != NULL) {
-		if (de != dend && jp_predicted(de->de_key, p + 1, end)) {
-			p += de->de_key->u.s.len + 2;
+		if (jp_predicted(se->de_key, p + 1, end)) {
+			de->de_key = se->de_key;
+			de->de_hash = se->de_hash;
+			p += se->de_key->u.s.len + 2;
 			goto colon;
 		}
 		f = &frames[depth - 1];
@@ -1326,7 +1348,7 @@ close:
 	f = &frames[depth];
 	if (de != NULL) {
 		v = f->jf_dict;
-		if (de != dend)
+		if (se->de_key != &jp_endkey)
 			jp_shaped_short(jp, v, (size_t)(de - v->u.d.e));
 	} else {
 		JP_SYNC();
@@ -1341,13 +1363,14 @@ close:
 		goto out;
 	f = &frames[depth - 1];
 	obj = f->jf_obj;
-	if ((de = f->jf_de) != NULL)
-		dend = f->jf_dict->u.d.e + f->jf_dict->u.d.n;
+	de = f->jf_de;
+	se = f->jf_se;
 have:
 	/* a shaped dict's value first: there depth > 0 */
 	if (de != NULL) {
 		de->de_val = v;
 		de++;
+		se++;
 	} else if (depth == 0)
 		goto out;
 	else
