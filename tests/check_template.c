@@ -1241,6 +1241,141 @@ START_TEST(render_json_arena)
 }
 END_TEST
 
+/*
+ * Objects opened in their previous sibling's shape (json_parse.c) take
+ * the sibling's entries key by key and stop at the mark after its last:
+ * a key past it, a repeated one, fewer keys, nested shapes, an index.
+ */
+static char *
+json_shaped_render(const char *tmpl, const char *doc)
+{
+	char	*ctx, *q, *got;
+	size_t	 i;
+
+	/* {"s": doc} with its quotes escaped (no other byte needs it) */
+	ctx = malloc(2 * strlen(doc) + 16);
+	ck_assert_ptr_nonnull(ctx);
+	q = stpcpy(ctx, "{\"s\": \"");
+	for (i = 0; doc[i] != '\0'; i++) {
+		if (doc[i] == '"' || doc[i] == '\\')
+			*q++ = '\\';
+		*q++ = doc[i];
+	}
+	strcpy(q, "\"}");
+	got = render(tmpl, ctx);
+	free(ctx);
+	return got;
+}
+
+START_TEST(render_json_shaped_end)
+{
+	static const struct {
+		const char	*doc;
+		const char	*want;
+	} cases[] = {
+		{ "[{\"a\": 1, \"b\": 2}, {\"a\": 3, \"b\": 4, \"c\": 5}, "
+		    "{\"a\": 6, \"b\": 7}]",
+		    "[{'a': 1, 'b': 2}, {'a': 3, 'b': 4, 'c': 5}, "
+		    "{'a': 6, 'b': 7}]" },
+		{ "[{\"a\": 1, \"b\": 2}, {\"a\": 3, \"b\": 4, \"a\": 5}, "
+		    "{\"a\": 6, \"b\": 7}]",
+		    "[{'a': 1, 'b': 2}, {'a': 5, 'b': 4}, {'a': 6, 'b': 7}]" },
+		{ "[{\"a\": 1, \"b\": 2}, {\"a\": 3}, {\"a\": 4, \"b\": 5}, "
+		    "{\"a\": 6, \"b\": 7}]",
+		    "[{'a': 1, 'b': 2}, {'a': 3}, {'a': 4, 'b': 5}, "
+		    "{'a': 6, 'b': 7}]" },
+		{ "[{\"a\": 1}, {}, {\"a\": 2}, {\"a\": 3, \"a\": 4}]",
+		    "[{'a': 1}, {}, {'a': 2}, {'a': 4}]" },
+		{ "[{\"a\": {\"x\": 1, \"y\": 2}, \"b\": 1}, "
+		    "{\"a\": {\"x\": 3, \"y\": 4}, \"b\": 2}, "
+		    "{\"a\": {\"x\": 5, \"y\": 6, \"z\": 7}, \"b\": 3}, "
+		    "{\"a\": {\"x\": 8}, \"b\": 4}, "
+		    "{\"a\": {\"x\": 9, \"y\": 0}, \"b\": 5}]",
+		    "[{'a': {'x': 1, 'y': 2}, 'b': 1}, "
+		    "{'a': {'x': 3, 'y': 4}, 'b': 2}, "
+		    "{'a': {'x': 5, 'y': 6, 'z': 7}, 'b': 3}, "
+		    "{'a': {'x': 8}, 'b': 4}, {'a': {'x': 9, 'y': 0}, 'b': 5}]" },
+	};
+	/* keys against the end of the document, and errors past the mark */
+	static const struct {
+		const char	*doc;
+		const char	*msg;
+	} errs[] = {
+		{ "[{\"abcd\": 1}, {\"ab",
+		    "Unterminated string starting at: line 1 column 16 (char 15)" },
+		{ "[{\"abcd\": 1}, {\"abcd\"",
+		    "Expecting ':' delimiter: line 1 column 22 (char 21)" },
+		{ "[{\"abcd\": 1}, {\"abcd\": 2",
+		    "Expecting ',' delimiter: line 1 column 25 (char 24)" },
+		{ "[{\"abcd\": 1}, {\"abcd\": 2, \"abcd",
+		    "Unterminated string starting at: line 1 column 27 (char 26)" },
+		{ "[{\"abcd\": 1}, {\"abcd\": 2, \"",
+		    "Unterminated string starting at: line 1 column 27 (char 26)" },
+	};
+	/* each prefix and each byte replaced: the counted parse agrees */
+	static const char	 doc[] = "[{\"id\": 1, \"name\": \"x\", \"n\": "
+	    "{\"p\": 1, \"q\": [2]}}, {\"id\": 2, \"name\": \"y\", \"n\": "
+	    "{\"p\": 3, \"q\": []}, \"extra\": 4}, {\"id\": 3, \"name\": "
+	    "\"z\", \"n\": {\"p\": 5}}, {\"id\": 4, \"name\": \"w\"}]";
+	static const char	 subst[] = "},\"] :{";
+	char			 buf[sizeof(doc)], *a, *b, amsg[256];
+	size_t			 i, j;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		a = json_shaped_render("{{ s | from_json }}", cases[i].doc);
+		ck_assert_msg(a != NULL, "%s: %s", cases[i].doc, terr.te_msg);
+		ck_assert_str_eq(a, cases[i].want);
+		free(a);
+	}
+	for (i = 0; i < sizeof(errs) / sizeof(errs[0]); i++) {
+		a = json_shaped_render("{{ s | from_json }}", errs[i].doc);
+		ck_assert_msg(a == NULL, "%s: got '%s'", errs[i].doc, a);
+		ck_assert_msg(strstr(terr.te_msg, errs[i].msg) != NULL,
+		    "%s: '%s' lacks '%s'", errs[i].doc, terr.te_msg,
+		    errs[i].msg);
+	}
+	/* more keys than a scanned dict holds: the index and hashes are
+	 * the sibling's (a computed name is found through them) */
+	a = json_shaped_render("{% for r in s | from_json %}{{ r.a }},"
+	    "{{ r['e' ~ ''] }},{{ r['j' ~ ''] }},{{ r | length }};"
+	    "{% endfor %}", "[{\"a\": 1, \"b\": 2, \"c\": 3, \"d\": 4, "
+	    "\"e\": 5, \"f\": 6, \"g\": 7, \"h\": 8, \"i\": 9, \"j\": 10}, "
+	    "{\"a\": 11, \"b\": 12, \"c\": 13, \"d\": 14, \"e\": 15, "
+	    "\"f\": 16, \"g\": 17, \"h\": 18, \"i\": 19, \"j\": 20}, "
+	    "{\"a\": 21, \"b\": 22, \"c\": 23, \"d\": 24, \"e\": 25, "
+	    "\"f\": 26, \"g\": 27, \"h\": 28, \"i\": 29, \"j\": 30, "
+	    "\"k\": 31}, {\"a\": 41, \"b\": 42, \"c\": 43, \"d\": 44, "
+	    "\"e\": 45, \"f\": 46, \"g\": 47, \"h\": 48, \"i\": 49}]");
+	ck_assert_msg(a != NULL, "%s", terr.te_msg);
+	ck_assert_str_eq(a, "1,5,10,10;11,15,20,10;21,25,30,11;41,45,,9;");
+	free(a);
+	for (i = 0; i < sizeof(doc) * sizeof(subst); i++) {
+		memcpy(buf, doc, sizeof(doc));
+		j = i / sizeof(subst);
+		/* the whole document, once; its NUL stays */
+		if (j == sizeof(doc) - 1 && i % sizeof(subst) != 0)
+			continue;
+		if (i % sizeof(subst) == 0)
+			buf[j] = '\0';
+		else
+			buf[j] = subst[i % sizeof(subst) - 1];
+		a = json_shaped_render("{{ s | from_json }}", buf);
+		snprintf(amsg, sizeof(amsg), "%s", a == NULL ? terr.te_msg : "");
+		/* naming a mutating method: counted values, no shapes */
+		b = json_shaped_render("{{ s | from_json }}"
+		    "{% set m = 'append' %}", buf);
+		ck_assert_msg((a == NULL) == (b == NULL), "%s: '%s' '%s'",
+		    buf, a ? a : amsg, b ? b : terr.te_msg);
+		if (a != NULL)
+			ck_assert_str_eq(a, b);
+		else
+			ck_assert_str_eq(amsg, terr.te_msg);
+		free(a);
+		free(b);
+	}
+}
+END_TEST
+
 /* --- sandbox limits ------------------------------------------------------ */
 
 START_TEST(sandbox_steps)
@@ -1782,6 +1917,7 @@ check_suite(void)
 	tcase_add_test(tc, render_short_text);
 	tcase_add_test(tc, render_mutation);
 	tcase_add_test(tc, render_json_arena);
+	tcase_add_test(tc, render_json_shaped_end);
 	tcase_add_test(tc, render_built_strs_terminated);
 	tcase_add_test(tc, variables);
 	tcase_add_test(tc, render_row_attr);
