@@ -1371,6 +1371,12 @@ have:
 		de->de_val = v;
 		de++;
 		se++;
+		/* in an object: mostly a comma and the next key */
+		if (*p == ',') {
+			if (*++p == ' ')
+				p++;
+			goto key;
+		}
 	} else if (depth == 0)
 		goto out;
 	else
