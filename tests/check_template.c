@@ -1252,11 +1252,15 @@ json_shaped_render(const char *tmpl, const char *doc)
 	char	*ctx, *q, *got;
 	size_t	 i;
 
-	/* {"s": doc} with its quotes escaped (no other byte needs it) */
-	ctx = malloc(2 * strlen(doc) + 16);
+	/* {"s": doc}, its quotes, backslashes and controls escaped */
+	ctx = malloc(6 * strlen(doc) + 16);
 	ck_assert_ptr_nonnull(ctx);
 	q = stpcpy(ctx, "{\"s\": \"");
 	for (i = 0; doc[i] != '\0'; i++) {
+		if ((unsigned char)doc[i] < 0x20) {
+			q += sprintf(q, "\\u%04x", (unsigned char)doc[i]);
+			continue;
+		}
 		if (doc[i] == '"' || doc[i] == '\\')
 			*q++ = '\\';
 		*q++ = doc[i];
@@ -1372,6 +1376,79 @@ START_TEST(render_json_shaped_end)
 			ck_assert_str_eq(amsg, terr.te_msg);
 		free(a);
 		free(b);
+	}
+}
+END_TEST
+
+/*
+ * Strings are scanned sixteen bytes at a time for a quote, a backslash
+ * or a control byte (json_parse.c, jp_scan): each of them, and the bytes
+ * next to them in value, at every offset of strings around that width,
+ * as a value that ends the document and as a key; and documents that
+ * end inside a string.
+ */
+START_TEST(render_json_scan)
+{
+	static const size_t	 lens[] = { 0, 1, 2, 3, 7, 8, 9, 15, 16, 17,
+	    18, 31, 32, 33, 34, 47, 48, 49 };
+	/* what goes in, what tojson gives back (NULL: a control's error) */
+	static const struct {
+		const char	*in;
+		const char	*out;
+	} kinds[] = {
+		{ "\\\"", "\\\"" }, { "\\\\", "\\\\" }, { "\\/", "/" },
+		{ "\\u0001", "\\u0001" }, { "\\n", "\\n" }, { "\x01", NULL },
+		{ "\x1f", NULL }, { "\t", NULL }, { " ", " " }, { "!", "!" },
+		{ "#", "#" }, { "[", "[" }, { "]", "]" }, { "\x7f", "\\u007f" },
+		{ "\xc3\xa9", "\\u00e9" },
+	};
+	static const char	 pad[] = "aaaaaaaaaaaaaaaaaaaaaaaaa"
+	    "aaaaaaaaaaaaaaaaaaaaaaaaa";
+	char			 doc[128], want[256], msg[128], *got;
+	size_t			 l, i, k, n, pos;
+	int			 key;
+
+	for (l = 0; l < sizeof(lens) / sizeof(lens[0]); l++) {
+		n = lens[l];
+		for (i = 0; i < n * sizeof(kinds) / sizeof(kinds[0]) * 2; i++) {
+			key = i % 2;
+			k = i / 2 % n;
+			pos = (size_t)key + 1 + k;
+			snprintf(doc, sizeof(doc), "%s\"%.*s%s%.*s\"%s",
+			    key ? "{" : "", (int)k, pad, kinds[i / 2 / n].in,
+			    (int)(n - k - 1), pad, key ? ": 1}" : "");
+			got = json_shaped_render("{{ s | from_json | tojson }}",
+			    doc);
+			if (kinds[i / 2 / n].out == NULL) {
+				snprintf(msg, sizeof(msg), "Invalid control "
+				    "character at: line 1 column %zu (char %zu)",
+				    pos + 1, pos);
+				ck_assert_msg(got == NULL, "%s: got '%s'", doc,
+				    got);
+				ck_assert_msg(strstr(terr.te_msg, msg) != NULL,
+				    "%s: '%s' lacks '%s'", doc, terr.te_msg,
+				    msg);
+				continue;
+			}
+			snprintf(want, sizeof(want), "%s\"%.*s%s%.*s\"%s",
+			    key ? "{" : "", (int)k, pad, kinds[i / 2 / n].out,
+			    (int)(n - k - 1), pad, key ? ": 1}" : "");
+			ck_assert_msg(got != NULL, "%s: %s", doc, terr.te_msg);
+			ck_assert_str_eq(got, want);
+			free(got);
+		}
+		/* the document ends inside the string, or in an escape */
+		for (i = 0; i < 4; i++) {
+			snprintf(doc, sizeof(doc), "%s\"%.*s%s", i % 2 ? "{" :
+			    "", (int)n, pad, i / 2 ? "\\" : "");
+			snprintf(msg, sizeof(msg), "Unterminated string "
+			    "starting at: line 1 column %zu (char %zu)",
+			    i % 2 + 1, i % 2);
+			got = json_shaped_render("{{ s | from_json }}", doc);
+			ck_assert_msg(got == NULL, "%s: got '%s'", doc, got);
+			ck_assert_msg(strstr(terr.te_msg, msg) != NULL,
+			    "%s: '%s' lacks '%s'", doc, terr.te_msg, msg);
+		}
 	}
 }
 END_TEST
@@ -1918,6 +1995,7 @@ check_suite(void)
 	tcase_add_test(tc, render_mutation);
 	tcase_add_test(tc, render_json_arena);
 	tcase_add_test(tc, render_json_shaped_end);
+	tcase_add_test(tc, render_json_scan);
 	tcase_add_test(tc, render_built_strs_terminated);
 	tcase_add_test(tc, variables);
 	tcase_add_test(tc, render_row_attr);
