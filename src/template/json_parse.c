@@ -272,25 +272,29 @@ static inline const char *
 jp_scan(const char *p, const char *end)
 {
 #ifdef __SSE2__
-	const __m128i	 vb = _mm_set1_epi8('\\');
-	const __m128i	 v2 = _mm_set1_epi8(0x02);
-	const __m128i	 vs = _mm_set1_epi8(0x20);
+	/* tested before the constants are loaded: most strings are short */
+	if (end - p >= 16) {
+		const __m128i	 vb = _mm_set1_epi8('\\');
+		const __m128i	 v2 = _mm_set1_epi8(0x02);
+		const __m128i	 vs = _mm_set1_epi8(0x20);
 
-	while (end - p >= 16) {
-		__m128i	 v = _mm_loadu_si128((const __m128i *)p);
-		/*
-		 * A byte xor 2 is at most 0x20 when it was a control (they
-		 * stay below 0x20) or the quote (0x22 becomes 0x20): one
-		 * unsigned test for both.
-		 */
-		__m128i	 t = _mm_xor_si128(v, v2);
-		__m128i	 m = _mm_or_si128(_mm_cmpeq_epi8(v, vb),
-		    _mm_cmpeq_epi8(_mm_min_epu8(t, vs), t));
-		int	 bits = _mm_movemask_epi8(m);
+		do {
+			__m128i		 v, t, m;
+			unsigned	 bits;
 
-		if (bits != 0)
-			return p + __builtin_ctz((unsigned)bits);
-		p += 16;
+			v = _mm_loadu_si128((const __m128i *)p);
+			/*
+			 * A byte xor 2 is at most 0x20 when it was a control
+			 * (they stay below 0x20) or the quote (0x22 becomes
+			 * 0x20): one unsigned test for both.
+			 */
+			t = _mm_xor_si128(v, v2);
+			m = _mm_or_si128(_mm_cmpeq_epi8(v, vb),
+			    _mm_cmpeq_epi8(_mm_min_epu8(t, vs), t));
+			if ((bits = (unsigned)_mm_movemask_epi8(m)) != 0)
+				return p + __builtin_ctz(bits);
+			p += 16;
+		} while (end - p >= 16);
 	}
 #endif
 	/* the NUL after the document is special: it stops at the end */
