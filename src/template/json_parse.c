@@ -43,6 +43,7 @@
 #define JP_PDEPTH	8	/* key predictions: object depths ... */
 #define JP_PPOS		16	/* ... and key positions in an object */
 #define JP_WASTE	2048	/* arena bytes a document may waste anyway */
+#define JP_STACK	128	/* children on the C stack before the heap */
 
 /* A key's bytes as two words: for up to 16 bytes they are the key. */
 struct jmemo {
@@ -98,6 +99,8 @@ struct jparse {
 	 * keys without escapes (their bytes are the raw ones).
 	 */
 	struct tval		*jp_pred[JP_PDEPTH][JP_PPOS];
+	/* the first children: most documents need no malloc for them */
+	struct tval		*jp_local[JP_STACK];
 };
 
 /*
@@ -765,8 +768,12 @@ jp_grow(struct jparse *jp)
 	struct tval	**ns;
 	size_t		  c;
 
-	c = jp->jp_cstack ? jp->jp_cstack * 2 : 128;
-	if ((ns = realloc(jp->jp_stack, c * sizeof(*ns))) == NULL)
+	c = jp->jp_cstack * 2;
+	if (jp->jp_stack == jp->jp_local) {
+		if ((ns = reallocarray(NULL, c, sizeof(*ns))) == NULL)
+			return -1;
+		memcpy(ns, jp->jp_local, sizeof(jp->jp_local));
+	} else if ((ns = reallocarray(jp->jp_stack, c, sizeof(*ns))) == NULL)
 		return -1;
 	jp->jp_stack = ns;
 	jp->jp_cstack = c;
@@ -1137,9 +1144,6 @@ jp_document(struct jparse *jp)
 	*sp++ = (x);							\
 } while (0)
 
-	/* a stack from the start: no arithmetic on a null pointer */
-	if (jp->jp_stack == NULL && jp_grow(jp) == -1)
-		return jp_fail(jp, jp->jp_p, "out of memory");
 	JP_LOAD();
 	p = jp->jp_p;
 value:
@@ -1439,6 +1443,8 @@ json_parse(const char *s, size_t len, const struct tmpl *t,
 	jp->jp_end = s + len;
 	jp->jp_err = err;
 	jp->jp_errlen = errlen;
+	jp->jp_stack = jp->jp_local;
+	jp->jp_cstack = JP_STACK;
 	/* what is wasted stays within the document's size and a little */
 	jp->jp_wmax = va != NULL ? len + JP_WASTE : 0;
 	jp->jp_waste = va != NULL ? 0 : 1;
@@ -1459,6 +1465,7 @@ json_parse(const char *s, size_t len, const struct tmpl *t,
 			if (jp->jp_memoset >> i & 1)
 				tval_unref(jp->jp_memo[i].jm_v);
 	}
-	free(jp->jp_stack);
+	if (jp->jp_stack != jp->jp_local)
+		free(jp->jp_stack);
 	return v;
 }
