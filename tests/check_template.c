@@ -1241,13 +1241,9 @@ START_TEST(render_json_arena)
 }
 END_TEST
 
-/*
- * Objects opened in their previous sibling's shape (json_parse.c) take
- * the sibling's entries key by key and stop at the mark after its last:
- * a key past it, a repeated one, fewer keys, nested shapes, an index.
- */
+/* tmpl rendered with s, a str of doc's bytes, in its context */
 static char *
-json_shaped_render(const char *tmpl, const char *doc)
+json_doc_render(const char *tmpl, const char *doc)
 {
 	char	*ctx, *q, *got;
 	size_t	 i;
@@ -1271,6 +1267,11 @@ json_shaped_render(const char *tmpl, const char *doc)
 	return got;
 }
 
+/*
+ * Objects opened in their previous sibling's shape (json_parse.c) take
+ * the sibling's entries key by key and stop at the mark after its last:
+ * a key past it, a repeated one, fewer keys, nested shapes, an index.
+ */
 START_TEST(render_json_shaped_end)
 {
 	static const struct {
@@ -1326,13 +1327,13 @@ START_TEST(render_json_shaped_end)
 	size_t			 i, j;
 
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		a = json_shaped_render("{{ s | from_json }}", cases[i].doc);
+		a = json_doc_render("{{ s | from_json }}", cases[i].doc);
 		ck_assert_msg(a != NULL, "%s: %s", cases[i].doc, terr.te_msg);
 		ck_assert_str_eq(a, cases[i].want);
 		free(a);
 	}
 	for (i = 0; i < sizeof(errs) / sizeof(errs[0]); i++) {
-		a = json_shaped_render("{{ s | from_json }}", errs[i].doc);
+		a = json_doc_render("{{ s | from_json }}", errs[i].doc);
 		ck_assert_msg(a == NULL, "%s: got '%s'", errs[i].doc, a);
 		ck_assert_msg(strstr(terr.te_msg, errs[i].msg) != NULL,
 		    "%s: '%s' lacks '%s'", errs[i].doc, terr.te_msg,
@@ -1340,7 +1341,7 @@ START_TEST(render_json_shaped_end)
 	}
 	/* more keys than a scanned dict holds: the index and hashes are
 	 * the sibling's (a computed name is found through them) */
-	a = json_shaped_render("{% for r in s | from_json %}{{ r.a }},"
+	a = json_doc_render("{% for r in s | from_json %}{{ r.a }},"
 	    "{{ r['e' ~ ''] }},{{ r['j' ~ ''] }},{{ r | length }};"
 	    "{% endfor %}", "[{\"a\": 1, \"b\": 2, \"c\": 3, \"d\": 4, "
 	    "\"e\": 5, \"f\": 6, \"g\": 7, \"h\": 8, \"i\": 9, \"j\": 10}, "
@@ -1363,10 +1364,10 @@ START_TEST(render_json_shaped_end)
 			buf[j] = '\0';
 		else
 			buf[j] = subst[i % sizeof(subst) - 1];
-		a = json_shaped_render("{{ s | from_json }}", buf);
+		a = json_doc_render("{{ s | from_json }}", buf);
 		snprintf(amsg, sizeof(amsg), "%s", a == NULL ? terr.te_msg : "");
 		/* naming a mutating method: counted values, no shapes */
-		b = json_shaped_render("{{ s | from_json }}"
+		b = json_doc_render("{{ s | from_json }}"
 		    "{% set m = 'append' %}", buf);
 		ck_assert_msg((a == NULL) == (b == NULL), "%s: '%s' '%s'",
 		    buf, a ? a : amsg, b ? b : terr.te_msg);
@@ -1417,7 +1418,7 @@ START_TEST(render_json_scan)
 			snprintf(doc, sizeof(doc), "%s\"%.*s%s%.*s\"%s",
 			    key ? "{" : "", (int)k, pad, kinds[i / 2 / n].in,
 			    (int)(n - k - 1), pad, key ? ": 1}" : "");
-			got = json_shaped_render("{{ s | from_json | tojson }}",
+			got = json_doc_render("{{ s | from_json | tojson }}",
 			    doc);
 			if (kinds[i / 2 / n].out == NULL) {
 				snprintf(msg, sizeof(msg), "Invalid control "
@@ -1444,11 +1445,48 @@ START_TEST(render_json_scan)
 			snprintf(msg, sizeof(msg), "Unterminated string "
 			    "starting at: line 1 column %zu (char %zu)",
 			    i % 2 + 1, i % 2);
-			got = json_shaped_render("{{ s | from_json }}", doc);
+			got = json_doc_render("{{ s | from_json }}", doc);
 			ck_assert_msg(got == NULL, "%s: got '%s'", doc, got);
 			ck_assert_msg(strstr(terr.te_msg, msg) != NULL,
 			    "%s: '%s' lacks '%s'", doc, terr.te_msg, msg);
 		}
+	}
+}
+END_TEST
+
+/*
+ * The children of open containers are kept on the C stack up to 128
+ * (json_parse.c, jp_local), then on the heap: a list and an object of
+ * more, in the arena and counted, each child in its place.
+ */
+START_TEST(render_json_stack)
+{
+	static const char *const	 tmpls[] = {
+		"{% set d = s | from_json %}{{ d[0] | sum }} {{ d[0][0] }} "
+		    "{{ d[0][127] }} {{ d[0][128] }} {{ d[0][299] }} "
+		    "{{ d[1] | length }} {{ d[1].k0 }} {{ d[1].k199 }} "
+		    "{{ d[1] | dictsort | map('last') | sum }}",
+		"{% set d = s | from_json %}{{ d[0] | sum }} {{ d[0][0] }} "
+		    "{{ d[0][127] }} {{ d[0][128] }} {{ d[0][299] }} "
+		    "{{ d[1] | length }} {{ d[1].k0 }} {{ d[1].k199 }} "
+		    "{{ d[1] | dictsort | map('last') | sum }}"
+		    "{% set m = 'append' %}",
+	};
+	char	 doc[8192], *q, *got;
+	size_t	 i;
+
+	q = stpcpy(doc, "[[");
+	for (i = 0; i < 300; i++)
+		q += sprintf(q, "%s%zu", i ? "," : "", i + 1);
+	q = stpcpy(q, "], {");
+	for (i = 0; i < 200; i++)
+		q += sprintf(q, "%s\"k%zu\": %zu", i ? ", " : "", i, 2 * i);
+	strcpy(q, "}]");
+	for (i = 0; i < sizeof(tmpls) / sizeof(tmpls[0]); i++) {
+		got = json_doc_render(tmpls[i], doc);
+		ck_assert_msg(got != NULL, "%s", terr.te_msg);
+		ck_assert_str_eq(got, "45150 1 128 129 300 200 0 398 39800");
+		free(got);
 	}
 }
 END_TEST
@@ -1996,6 +2034,7 @@ check_suite(void)
 	tcase_add_test(tc, render_json_arena);
 	tcase_add_test(tc, render_json_shaped_end);
 	tcase_add_test(tc, render_json_scan);
+	tcase_add_test(tc, render_json_stack);
 	tcase_add_test(tc, render_built_strs_terminated);
 	tcase_add_test(tc, variables);
 	tcase_add_test(tc, render_row_attr);
