@@ -408,11 +408,18 @@ kplan_get_variable(const char *name, void *arg)
  */
 static int
 kplan_origin(const struct snapshot *sn, const struct plan *pl,
-    const struct conn_request *cr, char **out, struct fail *fl)
+    const struct conn_request *cr, const char **out, char **owned,
+    struct fail *fl)
 {
 	char	*text, err[300];
 
 	*out = NULL;
+	*owned = NULL;
+	/* A literal one is the connector's own text: no copy a call. */
+	if (cr->cr_origin_literal || cr->cr_origin.ct_tmpl == NULL) {
+		*out = cr->cr_origin.ct_src;
+		return 0;
+	}
 	if ((text = connector_origin(cr, kplan_get_variable,
 	    (void *)&sn->sn_tenants[pl->pl_tenant], err, sizeof(err))) == NULL)
 		return kplan_fail(fl, 422, SCOPE_TEMPLATE, "%s", err);
@@ -421,7 +428,7 @@ kplan_origin(const struct snapshot *sn, const struct plan *pl,
 		free(text);
 		return kplan_fail(fl, 422, SCOPE_TEMPLATE, "%s", err);
 	}
-	*out = text;
+	*out = *owned = text;
 	return 0;
 }
 
@@ -659,7 +666,8 @@ keeper_plan_check_request(const struct snapshot *sn,
     const struct conn_request *cr, const struct plan *pl, struct fail *fl,
     const char **why)
 {
-	char				*origin = NULL;
+	const char			*origin;
+	char				*owned = NULL;
 	size_t				 olen, ulen;
 	int				 rv = -1;
 
@@ -680,7 +688,7 @@ keeper_plan_check_request(const struct snapshot *sn,
 		*why = "control character in the URL";
 		return -1;
 	}
-	if ((rv = kplan_origin(sn, pl, cr, &origin, fl)) != 0) {
+	if ((rv = kplan_origin(sn, pl, cr, &origin, &owned, fl)) != 0) {
 		if (rv == -1)
 			*why = "out of memory";
 		goto out;
@@ -702,11 +710,18 @@ keeper_plan_check_request(const struct snapshot *sn,
 	}
 	rv = kplan_check_token_url(sn, pl, cr, fl, why);
 out:
-	free(origin);
+	free(owned);
 	return rv;
 }
 
 /* --- Completing ----------------------------------------------------------- */
+
+/* Empty: its fields zeroed, its storage left as it is. */
+static void
+kreq_zero(struct kreq *kr)
+{
+	memset(kr, 0, offsetof(struct kreq, kr_connbuf));
+}
 
 /*
  * A value the answer must not echo, copied.  One the call already holds
@@ -727,16 +742,36 @@ kreq_secret_add(struct kreq *kr, const char *p, size_t len)
 		if (kr->kr_secretlens[i] == len &&
 		    CRYPTO_memcmp(kr->kr_secrets[i], p, len) == 0)
 			return 0;
+	if (kr->kr_secretcap == 0) {
+		kr->kr_secrets = kr->kr_sbuf;
+		kr->kr_secretlens = kr->kr_slbuf;
+		kr->kr_secretcap = KREQ_SECRETS;
+	}
 	if (kr->kr_nsecrets == kr->kr_secretcap) {
-		cap = kr->kr_secretcap ? kr->kr_secretcap * 2 : 8;
-		if ((ns = reallocarray(kr->kr_secrets, cap,
-		    sizeof(*ns))) == NULL)
-			return -1;
-		kr->kr_secrets = ns;
-		if ((nl = reallocarray(kr->kr_secretlens, cap,
-		    sizeof(*nl))) == NULL)
-			return -1;
-		kr->kr_secretlens = nl;
+		cap = kr->kr_secretcap * 2;
+		if (kr->kr_secrets == kr->kr_sbuf) {
+			/* Out of the kreq's own slots: both arrays move. */
+			ns = reallocarray(NULL, cap, sizeof(*ns));
+			nl = reallocarray(NULL, cap, sizeof(*nl));
+			if (ns == NULL || nl == NULL) {
+				free(ns);
+				free(nl);
+				return -1;
+			}
+			memcpy(ns, kr->kr_sbuf, sizeof(kr->kr_sbuf));
+			memcpy(nl, kr->kr_slbuf, sizeof(kr->kr_slbuf));
+			kr->kr_secrets = ns;
+			kr->kr_secretlens = nl;
+		} else {
+			if ((ns = reallocarray(kr->kr_secrets, cap,
+			    sizeof(*ns))) == NULL)
+				return -1;
+			kr->kr_secrets = ns;
+			if ((nl = reallocarray(kr->kr_secretlens, cap,
+			    sizeof(*nl))) == NULL)
+				return -1;
+			kr->kr_secretlens = nl;
+		}
 		kr->kr_secretcap = cap;
 	}
 	if ((c = malloc(len + 1)) == NULL)
@@ -915,27 +950,38 @@ keeper_plan_complete_request(const struct snapshot *sn,
 {
 	struct kplan_lookup	 kl;
 	struct kreq_header	*kh;
+	const struct plan_field	*f;
 	char			*v, *url = NULL, **vals = NULL;
 	size_t			*lens = NULL, i, n, total, o;
 	int			 derived, rv = -1;
 
-	memset(kr, 0, sizeof(*kr));
+	kreq_zero(kr);
 	memset(fl, 0, sizeof(*fl));
 	kl.kl_fn = lookup;
 	kl.kl_arg = arg;
 	kl.kl_req = kr;
 	kl.kl_err = 0;
-	if ((kr->kr_method = strdup(pl->pl_method)) == NULL)
-		goto oom;
-	if (pl->pl_nheaders > 0 && (kr->kr_headers = calloc(pl->pl_nheaders,
+	/* The checked plan's method is the connector's: its constant. */
+	kr->kr_method = cr != NULL ? conn_method_name(cr->cr_method) :
+	    pl->pl_method;
+	if (pl->pl_nheaders <= KREQ_HEADERS)
+		kr->kr_headers = kr->kr_hbuf;
+	else if ((kr->kr_headers = calloc(pl->pl_nheaders,
 	    sizeof(*kr->kr_headers))) == NULL)
 		goto oom;
 	for (i = 0; i < pl->pl_nheaders; i++) {
+		f = &pl->pl_headers[i];
 		kh = &kr->kr_headers[i];
-		if ((kh->kh_name = strdup(pl->pl_headers[i].pf_name)) == NULL)
-			goto oom;
+		memset(kh, 0, sizeof(*kh));
+		kh->kh_name = f->pf_name;
 		kr->kr_nheaders++;
-		if ((kh->kh_value = kplan_field_value(&pl->pl_headers[i], &kl,
+		if (f->pf_nsegs == 1 && f->pf_segs[0].ps_secret == NULL) {
+			/* A literal is the plan's, which outlives kr. */
+			kh->kh_value = f->pf_segs[0].ps_data;
+			kh->kh_len = f->pf_segs[0].ps_len;
+			kh->kh_borrowed = 1;
+			derived = 0;
+		} else if ((kh->kh_value = kplan_field_value(f, &kl,
 		    &kh->kh_len, &derived, fl)) == NULL)
 			goto fail;
 		if (!kplan_clean(kh->kh_value, kh->kh_len)) {
@@ -997,8 +1043,7 @@ keeper_plan_complete_request(const struct snapshot *sn,
 		struct kreq_value *kv = &kr->kr_auth[i];
 
 		kv->kv_id = (int)pl->pl_auth[i].pf_src;
-		if ((kv->kv_name = strdup(pl->pl_auth[i].pf_name)) == NULL)
-			goto oom;
+		kv->kv_name = pl->pl_auth[i].pf_name;
 		kr->kr_nauth++;
 		if ((kv->kv_value = kplan_field_value(&pl->pl_auth[i], &kl,
 		    &kv->kv_len, &derived, fl)) == NULL)
@@ -1072,23 +1117,34 @@ kreq_header_set(struct kreq *kr, const char *name, const char *value,
 		if (strcasecmp(kr->kr_headers[i].kh_name, name) == 0)
 			kh = &kr->kr_headers[i];
 	if (kh == NULL) {
-		if ((nh = reallocarray(kr->kr_headers, kr->kr_nheaders + 1,
-		    sizeof(*nh))) == NULL) {
+		if (kr->kr_headers == NULL)
+			nh = kr->kr_hbuf;
+		else if (kr->kr_headers == kr->kr_hbuf &&
+		    kr->kr_nheaders < KREQ_HEADERS)
+			nh = kr->kr_headers;
+		else if (kr->kr_headers == kr->kr_hbuf) {
+			/* Out of the kreq's own slots. */
+			if ((nh = reallocarray(NULL, kr->kr_nheaders + 1,
+			    sizeof(*nh))) != NULL)
+				memcpy(nh, kr->kr_hbuf, kr->kr_nheaders *
+				    sizeof(*nh));
+		} else
+			nh = reallocarray(kr->kr_headers, kr->kr_nheaders + 1,
+			    sizeof(*nh));
+		if (nh == NULL) {
 			keeper_secret_free(v, len + 1);
 			return -1;
 		}
 		kr->kr_headers = nh;
 		kh = &nh[kr->kr_nheaders];
 		memset(kh, 0, sizeof(*kh));
-		if ((kh->kh_name = strdup(name)) == NULL) {
-			keeper_secret_free(v, len + 1);
-			return -1;
-		}
+		kh->kh_name = name;
 		kr->kr_nheaders++;
-	} else
+	} else if (!kh->kh_borrowed)
 		keeper_secret_free(kh->kh_value, kh->kh_len + 1);
 	kh->kh_value = v;
 	kh->kh_len = len;
+	kh->kh_borrowed = 0;
 	return 0;
 }
 
@@ -1097,27 +1153,26 @@ kreq_clear(struct kreq *kr)
 {
 	size_t	 i;
 
-	free(kr->kr_method);
 	if (kr->kr_url != NULL)
 		keeper_secret_free(kr->kr_url, kr->kr_urllen + 1);
 	free(kr->kr_host);
-	for (i = 0; i < kr->kr_nheaders; i++) {
-		free(kr->kr_headers[i].kh_name);
-		if (kr->kr_headers[i].kh_value != NULL)
+	for (i = 0; i < kr->kr_nheaders; i++)
+		if (kr->kr_headers[i].kh_value != NULL &&
+		    !kr->kr_headers[i].kh_borrowed)
 			keeper_secret_free(kr->kr_headers[i].kh_value,
 			    kr->kr_headers[i].kh_len + 1);
-	}
-	free(kr->kr_headers);
+	if (kr->kr_headers != kr->kr_hbuf)
+		free(kr->kr_headers);
 	for (i = 0; i < kr->kr_nsecrets; i++)
 		keeper_secret_free(kr->kr_secrets[i], kr->kr_secretlens[i] + 1);
-	free(kr->kr_secrets);
-	free(kr->kr_secretlens);
-	for (i = 0; i < kr->kr_nauth; i++) {
-		free(kr->kr_auth[i].kv_name);
+	if (kr->kr_secrets != kr->kr_sbuf) {
+		free(kr->kr_secrets);
+		free(kr->kr_secretlens);
+	}
+	for (i = 0; i < kr->kr_nauth; i++)
 		if (kr->kr_auth[i].kv_value != NULL)
 			keeper_secret_free(kr->kr_auth[i].kv_value,
 			    kr->kr_auth[i].kv_len + 1);
-	}
 	free(kr->kr_auth);
-	memset(kr, 0, sizeof(*kr));
+	kreq_zero(kr);
 }

@@ -25,34 +25,44 @@ struct plan;
 struct snapshot;
 
 struct kreq_header {
-	char		*kh_name;
+	const char	*kh_name;	/* the plan's, or kreq_header_set()'s
+					   literal: borrowed */
 	char		*kh_value;	/* may be secret-derived: wiped */
 	size_t		 kh_len;
+	int		 kh_borrowed;	/* kh_value is the plan's literal */
 };
 
 /* An evaluated authentication field (plan.h: enum plan_auth_field). */
 struct kreq_value {
 	int		 kv_id;
-	char		*kv_name;	/* claim or JWT header key, or "" */
+	const char	*kv_name;	/* claim or JWT header key, or "": the
+					   plan's, borrowed */
 	char		*kv_value;	/* may be a secret: wiped */
 	size_t		 kv_len;
 };
 
-/* The request as it leaves the keeper; every buffer is wiped on clear. */
+#define KREQ_HEADERS	8	/* headers held in the kreq itself */
+#define KREQ_SECRETS	8	/* values to redact held in it */
+
+/*
+ * The request as it leaves the keeper; every buffer is wiped on clear.
+ * It borrows from the plan it was completed from (names, literal values,
+ * the body), which must outlive it.
+ */
 struct kreq {
-	char		*kr_method;
+	const char	*kr_method;	/* a constant */
 	char		*kr_url;	/* with the query, encoded */
 	size_t		 kr_urllen;
 	char		*kr_host;	/* kreq_host()'s, once asked for */
-	struct kreq_header *kr_headers;
+	struct kreq_header *kr_headers;	/* kr_hbuf, or malloc'd */
 	size_t		 kr_nheaders;
 	const unsigned char *kr_body;	/* borrowed from the plan */
 	size_t		 kr_bodylen;
 	int		 kr_has_body;
 	/* What the answer must not echo: secret values and every value
 	   derived from one, as sent (see keeper_redact.h). */
-	char	       **kr_secrets;
-	size_t		*kr_secretlens;
+	char	       **kr_secrets;	/* kr_sbuf, or malloc'd */
+	size_t		*kr_secretlens;	/* kr_slbuf, or malloc'd */
 	size_t		 kr_nsecrets;
 	size_t		 kr_secretcap;	/* slots in both arrays */
 	/* The authentication's fields, evaluated, for keeper_auth.c. */
@@ -62,14 +72,25 @@ struct kreq {
 	const char	*kr_tenant;		/* tenant id */
 	const char	*kr_connector;		/* permalink, or composite
 						   permalink/step (limits) */
+	/*
+	 * Storage, last: a clear zeroes what is above only (nothing here
+	 * is read before it is written, and none of it is secret).  Most
+	 * calls' headers and redaction values fit without an allocation.
+	 */
 	char		 kr_connbuf[300];
+	struct kreq_header kr_hbuf[KREQ_HEADERS];
+	char		*kr_sbuf[KREQ_SECRETS];
+	size_t		 kr_slbuf[KREQ_SECRETS];
 };
 
 /* The upstream host for a failure's message, parsed once ("" if none). */
 const char	*kreq_host(struct kreq *);
 /* The value of an authentication field, or NULL (and *lenp 0). */
 const char	*kreq_auth(const struct kreq *, int id, size_t *lenp);
-/* Add or replace a header (the name compared without case). */
+/*
+ * Add or replace a header (the name compared without case); name is
+ * kept, not copied: a literal.
+ */
 int		 kreq_header_set(struct kreq *, const char *name,
 		    const char *value, size_t len);
 /* Remember a value redaction must look for (a token, a signature). */

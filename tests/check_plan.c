@@ -1127,6 +1127,163 @@ START_TEST(test_complete)
 END_TEST
 
 /*
+ * Checking a plan against a connector whose origin is literal allocates
+ * nothing: the origin is compared where the connector holds it (it was
+ * copied on every call).
+ */
+START_TEST(test_check_allocs)
+{
+	struct plan	 pl;
+	const char	*why;
+	int		 r, fired;
+
+	weather_plan(&pl);
+	/* no assertion while armed: check's own allocate */
+	oom_arm(0);
+	r = check(&pl, &why);
+	fired = oom_disarm();
+	ck_assert_int_eq(r, 0);
+	ck_assert_int_eq(fired, 0);
+	plan_clear(&pl);
+}
+END_TEST
+
+/* The allocations keeper_plan_complete makes for pl (tests/oom.h). */
+static long
+complete_allocs(const struct plan *pl)
+{
+	struct kreq	 kr;
+	struct fail	 fl;
+	long		 n;
+	int		 r;
+
+	for (n = 0;; n++) {
+		/* no assertion while armed: check's own allocate */
+		oom_arm(n);
+		r = keeper_plan_complete(snap, pl, lookup, NULL, &kr, &fl);
+		if (!oom_disarm())
+			break;
+		/* the failure is reported, and kr left empty */
+		ck_assert_int_eq(r, -1);
+		ck_assert_int_eq(fl.fl_status, 500);
+		ck_assert_uint_eq(kr.kr_nheaders, 0);
+		ck_assert_uint_eq(kr.kr_nsecrets, 0);
+		fail_clear(&fl);
+	}
+	ck_assert_int_eq(r, 0);
+	kreq_clear(&kr);
+	return n;
+}
+
+/*
+ * What a call's request costs: the secret's value, its copy for
+ * redaction, the header it goes into and that one's copy, the URL.  The
+ * method, the names and literal values are the plan's, and the headers
+ * and redaction lists are the kreq's own (up to KREQ_HEADERS and
+ * KREQ_SECRETS): once 12 allocations, 9 of them for those.
+ */
+START_TEST(test_complete_allocs)
+{
+	struct plan		 pl;
+	struct plan_field	*f;
+	long			 one;
+
+	plan_for(&pl, "weather", "https://api.example.com/v1/warsaw");
+	f = field(&pl.pl_headers, &pl.pl_nheaders, PLAN_ROW, 0, "X-Key",
+	    "k=");
+	ck_assert_int_eq(plan_field_add(f, NULL, 0,
+	    secret_of("{{ get_secret('api_key') }}")), 0);
+	one = complete_allocs(&pl);
+	ck_assert_int_eq(one, 5);
+	field(&pl.pl_headers, &pl.pl_nheaders, PLAN_ROW, 1, "X-Plain",
+	    "plain");
+	field(&pl.pl_headers, &pl.pl_nheaders, PLAN_OVERRIDE, 2, "X-Lang",
+	    "pl");
+	ck_assert_int_eq(complete_allocs(&pl), one);
+	plan_clear(&pl);
+}
+END_TEST
+
+/*
+ * Past the kreq's own slots the headers and redaction values move to the
+ * heap, every one kept; a header set over a literal leaves the plan's
+ * bytes alone.  (Under valgrind and ASan, a free of a borrowed pointer or
+ * a lost one would show.)
+ */
+START_TEST(test_complete_spill)
+{
+	struct plan		 pl;
+	struct plan_field	*f;
+	struct kreq		 kr;
+	struct fail		 fl;
+	/* kreq_header_set keeps its names: literals */
+	static const char *const names[] = { "X-A", "X-B", "X-C", "X-D",
+	    "X-E", "X-F", "X-G", "X-H", "X-I", "X-J" };
+	char			 name[16], lit[16], want[32];
+	size_t			 i, j, nh;
+	int			 found;
+
+	plan_for(&pl, "weather", "https://api.example.com/v1/warsaw");
+	for (i = 0; i < KREQ_HEADERS + 3; i++) {
+		snprintf(name, sizeof(name), "X-S%zu", i);
+		snprintf(lit, sizeof(lit), "k%zu=", i);
+		f = field(&pl.pl_headers, &pl.pl_nheaders, PLAN_ROW, 0, name,
+		    lit);
+		ck_assert_int_eq(plan_field_add(f, NULL, 0,
+		    secret_of("{{ get_secret('api_key') }}")), 0);
+	}
+	field(&pl.pl_headers, &pl.pl_nheaders, PLAN_ROW, 1, "X-Plain",
+	    "plain");
+	ck_assert_int_gt(complete_allocs(&pl), 0);
+	ck_assert_int_eq(keeper_plan_complete(snap, &pl, lookup, NULL, &kr,
+	    &fl), 0);
+	nh = KREQ_HEADERS + 4;
+	ck_assert_uint_eq(kr.kr_nheaders, nh);
+	/* the raw value once, and each header's */
+	ck_assert_uint_eq(kr.kr_nsecrets, KREQ_HEADERS + 4);
+	for (i = 0; i < KREQ_HEADERS + 3; i++) {
+		snprintf(want, sizeof(want), "k%zu=s3cr3t/+=", i);
+		ck_assert_str_eq(kr.kr_headers[i].kh_value, want);
+		for (j = 0, found = 0; j < kr.kr_nsecrets; j++)
+			found += strcmp(kr.kr_secrets[j], want) == 0;
+		ck_assert_int_eq(found, 1);
+	}
+	ck_assert_str_eq(kr.kr_headers[nh - 1].kh_value, "plain");
+	/* over the literal, then a new one past the slots */
+	ck_assert_int_eq(kreq_header_set(&kr, "x-plain", "other", 5), 0);
+	ck_assert_int_eq(kreq_header_set(&kr, "X-New", "v", 1), 0);
+	ck_assert_uint_eq(kr.kr_nheaders, nh + 1);
+	ck_assert_str_eq(kr.kr_headers[nh - 1].kh_value, "other");
+	ck_assert_str_eq(kr.kr_headers[nh].kh_name, "X-New");
+	ck_assert_str_eq(pl.pl_headers[nh - 1].pf_segs[0].ps_data, "plain");
+	kreq_clear(&kr);
+
+	/* a plan's one header, then set ones: in the slots, then past */
+	plan_clear(&pl);
+	plan_for(&pl, "weather", "https://api.example.com/v1/warsaw");
+	field(&pl.pl_headers, &pl.pl_nheaders, PLAN_ROW, 1, "X-Plain",
+	    "plain");
+	ck_assert_int_eq(keeper_plan_complete(snap, &pl, lookup, NULL, &kr,
+	    &fl), 0);
+	ck_assert_ptr_eq(kr.kr_headers, kr.kr_hbuf);
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		snprintf(lit, sizeof(lit), "v%zu", i);
+		ck_assert_int_eq(kreq_header_set(&kr, names[i], lit,
+		    strlen(lit)), 0);
+	}
+	ck_assert_ptr_ne(kr.kr_headers, kr.kr_hbuf);
+	ck_assert_int_eq(kreq_header_set(&kr, "x-b", "again", 5), 0);
+	ck_assert_uint_eq(kr.kr_nheaders, 1 + sizeof(names) / sizeof(names[0]));
+	ck_assert_str_eq(kr.kr_headers[0].kh_value, "plain");
+	ck_assert_str_eq(kr.kr_headers[2].kh_value, "again");
+	ck_assert_str_eq(kr.kr_headers[KREQ_HEADERS + 1].kh_name, "X-I");
+	ck_assert_str_eq(kr.kr_headers[KREQ_HEADERS + 1].kh_value, "v8");
+	kreq_clear(&kr);
+	plan_clear(&pl);
+}
+END_TEST
+
+/*
  * A secret the connector uses only as a jwt_encode() key goes out only
  * signed: a worker that sends it as it is, or inside another expression,
  * is refused; the honest signed form passes the check.
@@ -1339,6 +1496,9 @@ check_suite(void)
 	tcase_add_test(tc, test_check_variable_host);
 	tcase_add_test(tc, test_check_rendered_key);
 	tcase_add_test(tc, test_complete);
+	tcase_add_test(tc, test_check_allocs);
+	tcase_add_test(tc, test_complete_allocs);
+	tcase_add_test(tc, test_complete_spill);
 	tcase_add_test(tc, test_oom);
 	tcase_add_test(tc, test_complete_errors);
 	tcase_add_test(tc, test_check_jwt_key_only);
