@@ -634,6 +634,7 @@ keeper_call_done(struct egress_result *er, void *arg)
 	struct keeper		*k = kw != NULL ? kw->kw_k : NULL;
 	struct redact		*rd;
 	struct result		 rs;
+	struct result_header	 rh[RESULT_MAX_HEADERS];	/* borrowed */
 	struct ipc_buf		 b, tail;
 	struct iovec		 iov[3];
 	const char		*ra;
@@ -702,9 +703,7 @@ keeper_call_done(struct egress_result *er, void *arg)
 		    er->er_host);
 	}
 	rs.rs_status = (uint32_t)er->er_status;
-	if (er->er_nheaders > 0 && (rs.rs_headers = calloc(er->er_nheaders,
-	    sizeof(*rs.rs_headers))) == NULL)
-		goto oom;
+	rs.rs_headers = rh;
 	for (i = 0; i < er->er_nheaders && i < RESULT_MAX_HEADERS; i++) {
 		rs.rs_headers[i].rh_name = er->er_headers[i].eh_name;
 		rs.rs_headers[i].rh_value = er->er_headers[i].eh_value;
@@ -746,8 +745,7 @@ oom:
 	keeper_fail(kw, kc->kc_id, 500, "", "Unexpected error",
 	    "out of memory", kreq_host(&kc->kc_req), 0, 0);
 out:
-	/* The pointers are borrowed from er, which egress wipes and frees. */
-	free(rs.rs_headers);
+	/* rh's pointers are borrowed from er, which egress wipes and frees. */
 	keeper_call_free(kc);
 }
 
@@ -756,12 +754,12 @@ static int
 keeper_start(struct kcall *kc, struct kgen *kg)
 {
 	struct egress_request	 req;
-	struct egress_field	*hf = NULL;
+	struct egress_field	 hbuf[2 * KREQ_HEADERS], *hf = hbuf;
 	size_t			 i;
 
 	memset(&req, 0, sizeof(req));
-	if (kc->kc_req.kr_nheaders > 0 && (hf = calloc(kc->kc_req.kr_nheaders,
-	    sizeof(*hf))) == NULL)
+	if (kc->kc_req.kr_nheaders > sizeof(hbuf) / sizeof(hbuf[0]) &&
+	    (hf = calloc(kc->kc_req.kr_nheaders, sizeof(*hf))) == NULL)
 		return -1;
 	for (i = 0; i < kc->kc_req.kr_nheaders; i++) {
 		hf[i].ef_name = kc->kc_req.kr_headers[i].kh_name;
@@ -783,7 +781,8 @@ keeper_start(struct kcall *kc, struct kgen *kg)
 	req.eq_deadline.tv_sec += kg->kg_snap->sn_cfg->c_egress.timeout;
 	kc->kc_ec = egress_start(kc->kc_kw->kw_k->k_egress, &req,
 	    keeper_call_done, kc);
-	free(hf);	/* egress copied what it needs */
+	if (hf != hbuf)
+		free(hf);	/* egress copied what it needs */
 	return kc->kc_ec == NULL ? -1 : 0;
 }
 
