@@ -30,9 +30,10 @@ tests_check_h1_LDADD = $(WD_TEST_LIBS)
 
 check_PROGRAMS += tests/check_egress
 TESTS += tests/check_egress
-tests_check_egress_SOURCES = tests/check_egress.c \
+tests_check_egress_SOURCES = tests/check_egress.c tests/oom.c tests/oom.h \
 	tests/check_main.c tests/check_main.h
 tests_check_egress_CFLAGS = $(WD_TEST_CFLAGS)
+tests_check_egress_LDFLAGS = $(AM_LDFLAGS) $(OOM_WRAP)
 tests_check_egress_LDADD = $(WD_TEST_LIBS)
 
 # Fuzz target for the redaction automaton: make check replays

@@ -117,6 +117,7 @@
 
 #include <curl/curl.h>
 #include <event2/event.h>
+#include <event2/event_struct.h>
 #include <openssl/bio.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
@@ -323,7 +324,9 @@ struct egress_call {
 	int			 c_direct;
 	int			 c_https;	/* the URL's scheme */
 	int			 c_port;	/* read by egress_url_fast */
-	char			*c_target;	/* path and query, wiped */
+	const char		*c_target;	/* path and query, in the
+						   request's URL: only while
+						   egress_start runs */
 	struct egress_conn	*c_conn;
 	char			*c_req;		/* the request, wiped */
 	size_t			 c_reqlen;
@@ -331,7 +334,9 @@ struct egress_call {
 	size_t			 c_got;		/* answer bytes received */
 	int			 c_retried;
 	struct h1_reader	*c_rd;
-	struct event		*c_window;	/* the call's deadline */
+	struct event		*c_window;	/* the call's deadline:
+						   &c_window_ev, or NULL */
+	struct event		 c_window_ev;
 	int64_t			 c_t0;		/* us, CLOCK_MONOTONIC */
 	int64_t			 c_ttfb;
 	enum egress_error	 c_abort;	/* why a callback stopped it */
@@ -1571,8 +1576,8 @@ egress_url_fast(struct egress_call *c, const char *url)
 		    p[3] == '\0'))))
 			return -1;
 	}
-	if ((c->c_target = strdup(path)) == NULL)
-		return -1;
+	/* The URL is the caller's until egress_start returns: no copy. */
+	c->c_target = path;
 	memcpy(c->c_res.er_host, h, hl);
 	c->c_res.er_host[hl] = '\0';
 	c->c_https = https;
@@ -1839,10 +1844,8 @@ egress_call_free(struct egress_call *c)
 	if (c->c_fail_ev != NULL)
 		event_free(c->c_fail_ev);
 	if (c->c_window != NULL)
-		event_free(c->c_window);
+		event_del(c->c_window);		/* in the call: not freed */
 	keeper_secret_free(c->c_req, c->c_reqlen);
-	if (c->c_target != NULL)
-		keeper_secret_free(c->c_target, strlen(c->c_target));
 	h1_reader_free(c->c_rd);
 	egress_result_clear(&c->c_res);
 	explicit_bzero(c, sizeof(*c));
@@ -2638,6 +2641,23 @@ egress_window_cb(evutil_socket_t fd, short what, void *arg)
 	egress_gen_maybe_free(g);
 }
 
+/* The strings of parts (to a NULL) end to end into buf; -1: too long. */
+static int
+egress_cat_buf(char *buf, size_t cap, const char *const *parts)
+{
+	size_t	 len = 0, n, i;
+
+	for (i = 0; parts[i] != NULL; i++) {
+		n = strlen(parts[i]);
+		if (n >= cap - len)
+			return -1;
+		memcpy(buf + len, parts[i], n);
+		len += n;
+	}
+	buf[len] = '\0';
+	return 0;
+}
+
 /* The strings of parts (to a NULL) end to end, malloc'd; NULL: no memory. */
 static char *
 egress_cat(const char *const *parts)
@@ -2674,8 +2694,12 @@ egress_direct_start(struct egress_call *c, const struct egress_request *req,
 	struct timeval		 tv;
 	const char		*host = c->c_res.er_host;
 	const char		*scheme = c->c_https ? "https" : "http";
+	const char		*target = NULL;
 	char			*port = NULL, *path = NULL, *query = NULL;
-	char			*key = NULL, *hosthdr = NULL, *target = NULL;
+	char			*owned = NULL;
+	/* er_host is shorter than 256 bytes: the two fit. */
+	char			 key[sizeof(c->c_res.er_host) + 24];
+	char			 hosthdr[sizeof(c->c_res.er_host) + 8];
 	char			 pbuf[8];
 	CURLcode		 rc;
 	int			 rv = -1, dflt;
@@ -2699,14 +2723,13 @@ egress_direct_start(struct egress_call *c, const struct egress_request *req,
 			query = NULL;
 		snprintf(pbuf, sizeof(pbuf), "%s", port);
 		dflt = strcmp(port, c->c_https ? "443" : "80") == 0;
-		target = egress_cat((const char *[]){ path, query ? "?" : "",
-		    query ? query : "", NULL });
+		target = owned = egress_cat((const char *[]){ path,
+		    query ? "?" : "", query ? query : "", NULL });
 	}
-	key = egress_cat((const char *[]){ scheme, "://", host, ":", pbuf,
-	    "/", NULL });
-	hosthdr = egress_cat((const char *[]){ host, dflt ? "" : ":",
-	    dflt ? "" : pbuf, NULL });
-	if (key == NULL || hosthdr == NULL || target == NULL)
+	if (target == NULL || egress_cat_buf(key, sizeof(key),
+	    (const char *[]){ scheme, "://", host, ":", pbuf, "/", NULL }) ==
+	    -1 || egress_cat_buf(hosthdr, sizeof(hosthdr), (const char *[]){
+	    host, dflt ? "" : ":", dflt ? "" : pbuf, NULL }) == -1)
 		goto out;
 	memset(&rq, 0, sizeof(rq));
 	rq.hr_method = req->eq_method;
@@ -2725,9 +2748,9 @@ egress_direct_start(struct egress_call *c, const struct egress_request *req,
 		goto out;
 	h1_reader_start(c->c_rd, &lim, strcmp(req->eq_method, "HEAD") == 0,
 	    &c->c_res);
-	if ((c->c_window = evtimer_new(g->g_eg->e_base, egress_window_cb,
-	    c)) == NULL)
-		goto out;
+	/* In the call (egress_call_free deletes it): no allocation. */
+	evtimer_assign(&c->c_window_ev, g->g_eg->e_base, egress_window_cb, c);
+	c->c_window = &c->c_window_ev;
 	tv.tv_sec = window / 1000;
 	tv.tv_usec = (window % 1000) * 1000;
 	evtimer_add(c->c_window, &tv);
@@ -2739,8 +2762,8 @@ egress_direct_start(struct egress_call *c, const struct egress_request *req,
 		rv = 0;
 out:
 	/* The target and the request may hold secrets; the rest does not. */
-	if (target != NULL)
-		keeper_secret_free(target, strlen(target));
+	if (owned != NULL)
+		keeper_secret_free(owned, strlen(owned));
 	if (query != NULL)
 		explicit_bzero(query, strlen(query));
 	if (path != NULL)
@@ -2748,8 +2771,6 @@ out:
 	curl_free(port);
 	curl_free(path);
 	curl_free(query);
-	free(key);
-	free(hosthdr);
 	return rv;
 }
 

@@ -39,6 +39,7 @@
 #include "decimal.h"
 #include "keeper_h1.h"
 #include "keeper_secret.h"
+#include "spare.h"
 #include "token.h"
 
 #define H1_BODY_CHUNK	16384
@@ -823,12 +824,18 @@ oom:
 	return -1;
 }
 
+/* Readers freed, for the next calls' (one a call on a keeper connection). */
+static struct spare	 h1_spare;
+
 struct h1_reader *
 h1_reader_new(void)
 {
 	struct h1_reader	*r;
 
-	if ((r = calloc(1, sizeof(*r))) == NULL)
+	/* A kept one is zeroed here, as calloc's would be. */
+	if ((r = spare_take(&h1_spare, NULL)) != NULL)
+		memset(r, 0, sizeof(*r));
+	else if ((r = calloc(1, sizeof(*r))) == NULL)
 		return NULL;
 	http_parser_settings_init(&r->r_settings);
 	r->r_settings.on_message_begin = h1_cb_begin;
@@ -872,7 +879,7 @@ h1_reader_free(struct h1_reader *r)
 	if (r == NULL)
 		return;
 	h1_zend(r);
-	free(r);
+	free(spare_put(&h1_spare, r, sizeof(*r)));
 }
 
 void

@@ -941,6 +941,43 @@ START_TEST(test_body_spare_larger)
 }
 END_TEST
 
+/*
+ * A reader given back serves the next call without an allocation (one a
+ * call on the keeper's connections), as a new one: nothing of its last
+ * answer or settings carries over.
+ */
+START_TEST(test_reader_kept)
+{
+	struct h1_reader	*old = rd, *again;
+
+	h1_reader_set_fast(rd, 0);
+	ck_assert_int_eq(feed_str("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n"
+	    "\r\nhi", 0), H1_DONE);
+	ck_assert_int_eq(h1_reader_was_fast(rd), 0);
+	res_clear();
+	h1_reader_free(rd);
+	/* no assertion while armed: check's own allocate */
+	oom_arm(0);
+	again = h1_reader_new();
+#ifdef WIDGETD_SANITIZED
+	/* no spare there: ASan sees every free */
+	(void)old;
+	ck_assert_int_eq(oom_disarm(), 1);
+	ck_assert_ptr_null(again);
+	ck_assert_ptr_nonnull(again = h1_reader_new());
+#else
+	ck_assert_int_eq(oom_disarm(), 0);
+	ck_assert_ptr_eq(again, old);
+#endif
+	rd = again;
+	ck_assert_int_eq(feed_str("HTTP/1.1 201 Created\r\n"
+	    "Content-Length: 2\r\n\r\nok", 0), H1_DONE);
+	ck_assert_int_eq(res.er_status, 201);
+	ck_assert_str_eq(res.er_body, "ok");
+	ck_assert_int_eq(h1_reader_was_fast(rd), 1);
+}
+END_TEST
+
 Suite *
 check_suite(void)
 {
@@ -974,6 +1011,7 @@ check_suite(void)
 	tcase_add_test(tc, test_oom);
 	tcase_add_test(tc, test_body_spare);
 	tcase_add_test(tc, test_body_spare_larger);
+	tcase_add_test(tc, test_reader_kept);
 	suite_add_tcase(s, tc);
 	return s;
 }
