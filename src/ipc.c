@@ -1137,10 +1137,15 @@ ipc_buf_init(struct ipc_buf *b)
 	memset(b, 0, sizeof(*b));
 }
 
+/*
+ * Only the first b_len bytes were ever written (a payload grows by
+ * appending, and a rollback wipes what it takes back): the rest of the
+ * block, up to 1 KiB of it for a short payload, needs no wipe.
+ */
 void
 ipc_buf_clear(struct ipc_buf *b)
 {
-	ipc_wipe_free(b->b_data, b->b_cap);
+	ipc_wipe_free(b->b_data, b->b_len);
 	memset(b, 0, sizeof(*b));
 }
 
@@ -1163,7 +1168,7 @@ ipc_buf_add(struct ipc_buf *b, const void *p, size_t len)
 			return -1;
 		if (b->b_len > 0)
 			memcpy(nb, b->b_data, b->b_len);
-		ipc_wipe_free(b->b_data, b->b_cap);
+		ipc_wipe_free(b->b_data, b->b_len);
 		b->b_data = nb;
 		b->b_cap = cap;
 	}
@@ -1197,7 +1202,9 @@ ipc_put_bytes(struct ipc_buf *b, const void *p, size_t len)
 	if (ipc_put_u32(b, (uint32_t)len) == -1)
 		return -1;
 	if (ipc_buf_add(b, p, len) == -1) {
-		b->b_len = old;		/* all or nothing */
+		/* All or nothing; the length taken back is wiped. */
+		explicit_bzero(b->b_data + old, b->b_len - old);
+		b->b_len = old;
 		return -1;
 	}
 	return 0;
