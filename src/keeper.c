@@ -635,10 +635,10 @@ keeper_call_done(struct egress_result *er, void *arg)
 	struct redact		*rd;
 	struct result		 rs;
 	struct result_header	 rh[RESULT_MAX_HEADERS];	/* borrowed */
-	struct ipc_buf		 b, tail;
+	struct ipc_buf		 b;
 	struct iovec		 iov[3];
 	const char		*ra;
-	size_t			 i;
+	size_t			 i, headlen;
 	int			 n, r, pause = 0;
 
 	kc->kc_ec = NULL;	/* finished: nothing to cancel */
@@ -724,13 +724,13 @@ keeper_call_done(struct egress_result *er, void *arg)
 	 * channel takes (keeper_body_release wipes it once written): no copy
 	 * into the frame.
 	 */
-	if (result_encode_parts(&b, &tail, &rs) == 0) {
+	if (result_encode_parts(&b, &headlen, &rs) == 0) {
 		iov[0].iov_base = b.b_data;
-		iov[0].iov_len = b.b_len;
+		iov[0].iov_len = headlen;
 		iov[1].iov_base = rs.rs_body;
 		iov[1].iov_len = rs.rs_bodylen;
-		iov[2].iov_base = tail.b_data;
-		iov[2].iov_len = tail.b_len;
+		iov[2].iov_base = b.b_data + headlen;
+		iov[2].iov_len = b.b_len - headlen;
 		er->er_body = NULL;
 		chan_sendv_given(kw->kw_chan, MSG_RESULT, kc->kc_id, iov, 3, 1,
 		    keeper_body_release, NULL);
@@ -739,7 +739,6 @@ keeper_call_done(struct egress_result *er, void *arg)
 		    "the upstream's answer is too large",
 		    kreq_host(&kc->kc_req), 0, rs.rs_total_us);
 	ipc_buf_clear(&b);
-	ipc_buf_clear(&tail);
 	goto out;
 oom:
 	keeper_fail(kw, kc->kc_id, 500, "", "Unexpected error",

@@ -495,58 +495,73 @@ bad:
  * own bytes, tail.  The keeper sends the pieces as one frame without first
  * copying the body into a payload buffer (chan_sendv).
  */
-int
-result_encode_parts(struct ipc_buf *head, struct ipc_buf *tail,
-    const struct result *rs)
+/* An answer's status, headers and body length: what precedes its body. */
+static int
+result_put_head(struct ipc_buf *b, const struct result *rs)
 {
 	size_t	 i;
 
-	ipc_buf_init(head);
-	ipc_buf_init(tail);
 	if (rs->rs_nheaders > RESULT_MAX_HEADERS ||
 	    rs->rs_bodylen > IPC_MAX_PAYLOAD ||
 	    (rs->rs_bodylen > 0 && rs->rs_body == NULL) ||
-	    ipc_put_u32(head, rs->rs_status) == -1 ||
-	    ipc_put_u32(head, (uint32_t)rs->rs_nheaders) == -1)
-		goto fail;
+	    ipc_put_u32(b, rs->rs_status) == -1 ||
+	    ipc_put_u32(b, (uint32_t)rs->rs_nheaders) == -1)
+		return -1;
 	for (i = 0; i < rs->rs_nheaders; i++)
-		if (ipc_put_str(head, rs->rs_headers[i].rh_name) == -1 ||
-		    ipc_put_str(head, rs->rs_headers[i].rh_value) == -1)
-			goto fail;
-	if (ipc_put_u32(head, (uint32_t)rs->rs_bodylen) == -1 ||
-	    ipc_put_str(tail, rs->rs_host != NULL ? rs->rs_host : "") == -1 ||
-	    ipc_put_u64(tail, rs->rs_dns_us) == -1 ||
-	    ipc_put_u64(tail, rs->rs_connect_us) == -1 ||
-	    ipc_put_u64(tail, rs->rs_tls_us) == -1 ||
-	    ipc_put_u64(tail, rs->rs_ttfb_us) == -1 ||
-	    ipc_put_u64(tail, rs->rs_total_us) == -1 ||
-	    ipc_put_u32(tail, rs->rs_reused) == -1 ||
-	    ipc_put_u32(tail, rs->rs_redacted) == -1 ||
-	    ipc_put_str(tail, rs->rs_debug != NULL ? rs->rs_debug : "") == -1)
+		if (ipc_put_str(b, rs->rs_headers[i].rh_name) == -1 ||
+		    ipc_put_str(b, rs->rs_headers[i].rh_value) == -1)
+			return -1;
+	return ipc_put_u32(b, (uint32_t)rs->rs_bodylen);
+}
+
+/* What follows its body: host, timings, counts, debug. */
+static int
+result_put_tail(struct ipc_buf *b, const struct result *rs)
+{
+	if (ipc_put_str(b, rs->rs_host != NULL ? rs->rs_host : "") == -1 ||
+	    ipc_put_u64(b, rs->rs_dns_us) == -1 ||
+	    ipc_put_u64(b, rs->rs_connect_us) == -1 ||
+	    ipc_put_u64(b, rs->rs_tls_us) == -1 ||
+	    ipc_put_u64(b, rs->rs_ttfb_us) == -1 ||
+	    ipc_put_u64(b, rs->rs_total_us) == -1 ||
+	    ipc_put_u32(b, rs->rs_reused) == -1 ||
+	    ipc_put_u32(b, rs->rs_redacted) == -1 ||
+	    ipc_put_str(b, rs->rs_debug != NULL ? rs->rs_debug : "") == -1)
+		return -1;
+	return 0;
+}
+
+int
+result_encode_parts(struct ipc_buf *b, size_t *headlen,
+    const struct result *rs)
+{
+	ipc_buf_init(b);
+	*headlen = 0;
+	if (result_put_head(b, rs) == -1)
+		goto fail;
+	*headlen = b->b_len;
+	if (result_put_tail(b, rs) == -1)
 		goto fail;
 	/* One frame must carry the three. */
-	if (rs->rs_bodylen > IPC_MAX_PAYLOAD - head->b_len - tail->b_len)
+	if (rs->rs_bodylen > IPC_MAX_PAYLOAD - b->b_len)
 		goto fail;
 	return 0;
 fail:
-	ipc_buf_clear(head);
-	ipc_buf_clear(tail);
+	ipc_buf_clear(b);
+	*headlen = 0;
 	return -1;
 }
 
 int
 result_encode(struct ipc_buf *b, const struct result *rs)
 {
-	struct ipc_buf	 tail;
-
-	if (result_encode_parts(b, &tail, rs) == -1)
-		return -1;
-	if (ipc_put_raw(b, rs->rs_body, rs->rs_bodylen) == -1 ||
-	    ipc_put_raw(b, tail.b_data, tail.b_len) == -1) {
-		ipc_buf_clear(&tail);
+	ipc_buf_init(b);
+	if (result_put_head(b, rs) == -1 ||
+	    ipc_put_raw(b, rs->rs_body, rs->rs_bodylen) == -1 ||
+	    result_put_tail(b, rs) == -1) {
+		ipc_buf_clear(b);
 		return -1;
 	}
-	ipc_buf_clear(&tail);
 	return 0;
 }
 

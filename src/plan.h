@@ -176,8 +176,11 @@ struct result {
 #define RESULT_MAX_HEADERS	256
 
 int		 result_encode(struct ipc_buf *, const struct result *);
-/* The same as head, the body's bytes, tail (to send with chan_sendv). */
-int		 result_encode_parts(struct ipc_buf *head, struct ipc_buf *tail,
+/*
+ * The same but the body: b holds what goes before it (its first *headlen
+ * bytes) and after it (the rest), to send with chan_sendv.
+ */
+int		 result_encode_parts(struct ipc_buf *b, size_t *headlen,
 		    const struct result *);
 int		 result_decode(struct ipc_msg *, struct result *,
 		    const char **why);

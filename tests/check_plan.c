@@ -555,9 +555,10 @@ START_TEST(test_result_parts)
 		{ "ETag", "\"1\"" }
 	};
 	struct result		 in;
-	struct ipc_buf		 whole, head, tail;
+	struct ipc_buf		 whole, parts;
+	int			 r, fired;
 	unsigned char		 body[300];
-	size_t			 i;
+	size_t			 i, headlen;
 
 	for (i = 0; i < sizeof(body); i++)
 		body[i] = (unsigned char)(i * 13);
@@ -571,25 +572,33 @@ START_TEST(test_result_parts)
 	in.rs_total_us = 99;
 	in.rs_reused = 1;
 	ck_assert_int_eq(result_encode(&whole, &in), 0);
-	ck_assert_int_eq(result_encode_parts(&head, &tail, &in), 0);
-	ck_assert_uint_eq(head.b_len + sizeof(body) + tail.b_len, whole.b_len);
-	ck_assert_int_eq(memcmp(whole.b_data, head.b_data, head.b_len), 0);
-	ck_assert_int_eq(memcmp(whole.b_data + head.b_len, body,
+	/* Head and tail in one buffer: the body goes between them. */
+	ck_assert_int_eq(result_encode_parts(&parts, &headlen, &in), 0);
+	ck_assert_uint_gt(headlen, 0);
+	ck_assert_uint_lt(headlen, parts.b_len);
+	ck_assert_uint_eq(parts.b_len + sizeof(body), whole.b_len);
+	ck_assert_int_eq(memcmp(whole.b_data, parts.b_data, headlen), 0);
+	ck_assert_int_eq(memcmp(whole.b_data + headlen, body,
 	    sizeof(body)), 0);
-	ck_assert_int_eq(memcmp(whole.b_data + head.b_len + sizeof(body),
-	    tail.b_data, tail.b_len), 0);
+	ck_assert_int_eq(memcmp(whole.b_data + headlen + sizeof(body),
+	    parts.b_data + headlen, parts.b_len - headlen), 0);
 	ipc_buf_clear(&whole);
-	ipc_buf_clear(&head);
-	ipc_buf_clear(&tail);
+	ipc_buf_clear(&parts);
+	/* One allocation for the two (there was one each). */
+	oom_arm(1);
+	r = result_encode_parts(&parts, &headlen, &in);
+	fired = oom_disarm();
+	ck_assert_int_eq(r, 0);
+	ck_assert_int_eq(fired, 0);
+	ipc_buf_clear(&parts);
 
 	/* A body that fits alone but not with the rest: never read. */
 	in.rs_bodylen = IPC_MAX_PAYLOAD - 8;
-	ck_assert_int_eq(result_encode_parts(&head, &tail, &in), -1);
-	ck_assert_ptr_null(head.b_data);
-	ck_assert_ptr_null(tail.b_data);
+	ck_assert_int_eq(result_encode_parts(&parts, &headlen, &in), -1);
+	ck_assert_ptr_null(parts.b_data);
 	in.rs_bodylen = 1;
 	in.rs_body = NULL;
-	ck_assert_int_eq(result_encode_parts(&head, &tail, &in), -1);
+	ck_assert_int_eq(result_encode_parts(&parts, &headlen, &in), -1);
 }
 END_TEST
 
