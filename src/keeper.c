@@ -111,6 +111,9 @@ struct kcall {
 	struct event		*kc_retry_ev;	/* the next attempt's backoff */
 };
 
+/* One a call, calloc'd: within glibc's per-thread cache (keeper_plan.h). */
+_Static_assert(sizeof(struct kcall) <= 1024, "struct kcall past 1 KiB");
+
 struct keeper_worker {
 	struct keeper		*kw_k;
 	int			 kw_slot;

@@ -41,8 +41,14 @@ struct kreq_value {
 	size_t		 kv_len;
 };
 
-#define KREQ_HEADERS	8	/* headers held in the kreq itself */
-#define KREQ_SECRETS	8	/* values to redact held in it */
+/*
+ * Headers and values to redact held in the kreq itself: a call's kreq is
+ * in its struct kcall, which must stay under glibc's per-thread cache
+ * (1032 bytes; keeper.c asserts it), or each call's would be a slower
+ * malloc that merges the heap's small free blocks first.
+ */
+#define KREQ_HEADERS	4
+#define KREQ_SECRETS	4
 
 /*
  * The request as it leaves the keeper; every buffer is wiped on clear.
