@@ -724,57 +724,74 @@ kreq_zero(struct kreq *kr)
 }
 
 /*
- * A value the answer must not echo, copied.  One the call already holds
- * (a secret named by several fields, or looked up again when a field is
- * completed) is not added twice: the redaction set would hold it once
- * anyway.
+ * Whether the call already holds a value the answer must not echo (a
+ * secret named by several fields, or looked up again when a field is
+ * completed): the redaction set would hold it once anyway.
  */
-int
-kreq_secret_add(struct kreq *kr, const char *p, size_t len)
+static int
+kreq_secret_has(const struct kreq *kr, const char *p, size_t len)
 {
-	char	**ns, *c;
-	size_t	 *nl, i, cap;
+	size_t	 i;
 
-	if (len == 0)
-		return 0;
 	for (i = 0; i < kr->kr_nsecrets; i++)
 		/* The length is no secret; the bytes are. */
 		if (kr->kr_secretlens[i] == len &&
 		    CRYPTO_memcmp(kr->kr_secrets[i], p, len) == 0)
-			return 0;
+			return 1;
+	return 0;
+}
+
+/* Room for one more value in the list; -1 when out of memory. */
+static int
+kreq_secret_room(struct kreq *kr)
+{
+	char	**ns;
+	size_t	 *nl, cap;
+
 	if (kr->kr_secretcap == 0) {
 		kr->kr_secrets = kr->kr_sbuf;
 		kr->kr_secretlens = kr->kr_slbuf;
 		kr->kr_secretcap = KREQ_SECRETS;
 	}
-	if (kr->kr_nsecrets == kr->kr_secretcap) {
-		cap = kr->kr_secretcap * 2;
-		if (kr->kr_secrets == kr->kr_sbuf) {
-			/* Out of the kreq's own slots: both arrays move. */
-			ns = reallocarray(NULL, cap, sizeof(*ns));
-			nl = reallocarray(NULL, cap, sizeof(*nl));
-			if (ns == NULL || nl == NULL) {
-				free(ns);
-				free(nl);
-				return -1;
-			}
-			memcpy(ns, kr->kr_sbuf, sizeof(kr->kr_sbuf));
-			memcpy(nl, kr->kr_slbuf, sizeof(kr->kr_slbuf));
-			kr->kr_secrets = ns;
-			kr->kr_secretlens = nl;
-		} else {
-			if ((ns = reallocarray(kr->kr_secrets, cap,
-			    sizeof(*ns))) == NULL)
-				return -1;
-			kr->kr_secrets = ns;
-			if ((nl = reallocarray(kr->kr_secretlens, cap,
-			    sizeof(*nl))) == NULL)
-				return -1;
-			kr->kr_secretlens = nl;
+	if (kr->kr_nsecrets < kr->kr_secretcap)
+		return 0;
+	cap = kr->kr_secretcap * 2;
+	if (kr->kr_secrets == kr->kr_sbuf) {
+		/* Out of the kreq's own slots: both arrays move. */
+		ns = reallocarray(NULL, cap, sizeof(*ns));
+		nl = reallocarray(NULL, cap, sizeof(*nl));
+		if (ns == NULL || nl == NULL) {
+			free(ns);
+			free(nl);
+			return -1;
 		}
-		kr->kr_secretcap = cap;
+		memcpy(ns, kr->kr_sbuf, sizeof(kr->kr_sbuf));
+		memcpy(nl, kr->kr_slbuf, sizeof(kr->kr_slbuf));
+		kr->kr_secrets = ns;
+		kr->kr_secretlens = nl;
+	} else {
+		if ((ns = reallocarray(kr->kr_secrets, cap,
+		    sizeof(*ns))) == NULL)
+			return -1;
+		kr->kr_secrets = ns;
+		if ((nl = reallocarray(kr->kr_secretlens, cap,
+		    sizeof(*nl))) == NULL)
+			return -1;
+		kr->kr_secretlens = nl;
 	}
-	if ((c = malloc(len + 1)) == NULL)
+	kr->kr_secretcap = cap;
+	return 0;
+}
+
+/* A value the answer must not echo, copied (once: kreq_secret_has). */
+int
+kreq_secret_add(struct kreq *kr, const char *p, size_t len)
+{
+	char	*c;
+
+	if (len == 0 || kreq_secret_has(kr, p, len))
+		return 0;
+	if (kreq_secret_room(kr) == -1 || (c = malloc(len + 1)) == NULL)
 		return -1;
 	memcpy(c, p, len);
 	c[len] = '\0';
@@ -782,6 +799,26 @@ kreq_secret_add(struct kreq *kr, const char *p, size_t len)
 	kr->kr_secretlens[kr->kr_nsecrets] = len;
 	kr->kr_nsecrets++;
 	return 0;
+}
+
+/*
+ * The same for a value of the kreq's own (len bytes, NUL after, wiped
+ * and freed with len + 1), not copied: 1 when the list took it (it wipes
+ * and frees it on clear; the caller's pointer stays good until then), 0
+ * when it holds those bytes already or they are empty (the value is
+ * still the caller's), -1 when out of memory.
+ */
+static int
+kreq_secret_keep(struct kreq *kr, char *v, size_t len)
+{
+	if (len == 0 || kreq_secret_has(kr, v, len))
+		return 0;
+	if (kreq_secret_room(kr) == -1)
+		return -1;
+	kr->kr_secrets[kr->kr_nsecrets] = v;
+	kr->kr_secretlens[kr->kr_nsecrets] = len;
+	kr->kr_nsecrets++;
+	return 1;
 }
 
 /* Remember each named secret's raw value for redaction. */
@@ -953,7 +990,7 @@ keeper_plan_complete_request(const struct snapshot *sn,
 	const struct plan_field	*f;
 	char			*v, *url = NULL, **vals = NULL;
 	size_t			*lens = NULL, i, n, total, o;
-	int			 derived, rv = -1;
+	int			 derived, r, rv = -1;
 
 	kreq_zero(kr);
 	memset(fl, 0, sizeof(*fl));
@@ -990,9 +1027,13 @@ keeper_plan_complete_request(const struct snapshot *sn,
 			    kh->kh_name);
 			goto fail;
 		}
-		if (derived && kreq_secret_add(kr, kh->kh_value,
-		    kh->kh_len) == -1)
-			goto oom;
+		/* What is sent, as it is: the header's value is the list's. */
+		if (derived && (r = kreq_secret_keep(kr, kh->kh_value,
+		    kh->kh_len)) != 0) {
+			if (r == -1)
+				goto oom;
+			kh->kh_borrowed = 1;
+		}
 	}
 	/* The query: each key and value encoded, after the URL's own. */
 	n = pl->pl_nquery;

@@ -29,7 +29,10 @@ struct kreq_header {
 					   literal: borrowed */
 	char		*kh_value;	/* may be secret-derived: wiped */
 	size_t		 kh_len;
-	int		 kh_borrowed;	/* kh_value is the plan's literal */
+	int		 kh_borrowed;	/* kh_value is not the header's to
+					   free: the plan's literal, or a
+					   value of kr_secrets (wiped with
+					   them) */
 };
 
 /* An evaluated authentication field (plan.h: enum plan_auth_field). */
