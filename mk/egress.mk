@@ -8,9 +8,10 @@ src_libwidgetd_a_SOURCES += src/keeper_egress.c src/keeper_egress.h \
 
 check_PROGRAMS += tests/check_redact
 TESTS += tests/check_redact
-tests_check_redact_SOURCES = tests/check_redact.c \
+tests_check_redact_SOURCES = tests/check_redact.c tests/oom.c tests/oom.h \
 	tests/check_main.c tests/check_main.h
 tests_check_redact_CFLAGS = $(WD_TEST_CFLAGS)
+tests_check_redact_LDFLAGS = $(AM_LDFLAGS) $(OOM_WRAP)
 tests_check_redact_LDADD = $(WD_TEST_LIBS)
 
 # One call (or a few) through keeper_egress.c from the command line, its

@@ -783,19 +783,55 @@ redact_cache_drop(struct redact_cache *rc, size_t i)
 	memset(&rc->rc_ent[rc->rc_n], 0, sizeof(rc->rc_ent[rc->rc_n]));
 }
 
-/* The key of a list of values; NULL when out of memory. */
-static unsigned char *
-redact_cache_key(const char *const *values, const size_t *lens, size_t n,
-    size_t *keylen)
+/* The length of the key of a list of values; -1 when too long. */
+static int
+redact_cache_keylen(const size_t *lens, size_t n, size_t *lenp)
 {
-	unsigned char	*key, *p;
-	size_t		 i, len = 0;
+	size_t	 i, len = 0;
 
 	for (i = 0; i < n; i++) {
 		if (lens[i] > SIZE_MAX / 2 - len - sizeof(lens[i]))
-			return NULL;
+			return -1;
 		len += sizeof(lens[i]) + lens[i];
 	}
+	*lenp = len;
+	return 0;
+}
+
+/*
+ * Whether an entry's key is the key of the values, keylen bytes long,
+ * compared piece by piece where they lie: every byte, in constant time,
+ * as one CRYPTO_memcmp over a key built first would (a hit built one
+ * for nothing, an allocation and a wipe a call).
+ */
+static int
+redact_cache_key_eq(const struct redact_entry *re, const char *const *values,
+    const size_t *lens, size_t n, size_t keylen)
+{
+	const unsigned char	*p = re->re_key;
+	size_t			 i;
+	int			 diff = 0;
+
+	if (re->re_keylen != keylen)
+		return 0;
+	/* The lengths sum to keylen: no piece reads past the key. */
+	for (i = 0; i < n; i++) {
+		diff |= CRYPTO_memcmp(p, &lens[i], sizeof(lens[i]));
+		p += sizeof(lens[i]);
+		diff |= CRYPTO_memcmp(p, values[i], lens[i]);
+		p += lens[i];
+	}
+	return diff == 0;
+}
+
+/* The key of a list of values, keylen bytes; NULL when out of memory. */
+static unsigned char *
+redact_cache_key(const char *const *values, const size_t *lens, size_t n,
+    size_t len)
+{
+	unsigned char	*key, *p;
+	size_t		 i;
+
 	if ((key = malloc(len + 1)) == NULL)
 		return NULL;
 	for (i = 0, p = key; i < n; i++) {
@@ -804,7 +840,6 @@ redact_cache_key(const char *const *values, const size_t *lens, size_t n,
 		memcpy(p, values[i], lens[i]);
 		p += lens[i];
 	}
-	*keylen = len;
 	return key;
 }
 
@@ -814,21 +849,21 @@ redact_cache_get(struct redact_cache *rc, const char *const *values,
 {
 	struct redact_entry	*re;
 	struct redact		*r = NULL;
-	unsigned char		*key;
+	unsigned char		*key = NULL;
 	size_t			 i, keylen, lru = 0;
 
-	if ((key = redact_cache_key(values, lens, n, &keylen)) == NULL)
+	if (redact_cache_keylen(lens, n, &keylen) == -1)
 		return NULL;
 	/* Compared in constant time: these are secrets. */
 	for (i = 0; i < rc->rc_n; i++) {
 		re = &rc->rc_ent[i];
-		if (re->re_keylen == keylen &&
-		    CRYPTO_memcmp(re->re_key, key, keylen) == 0) {
-			keeper_secret_free(key, keylen + 1);
+		if (redact_cache_key_eq(re, values, lens, n, keylen)) {
 			re->re_used = ++rc->rc_tick;
 			return re->re_set;
 		}
 	}
+	if ((key = redact_cache_key(values, lens, n, keylen)) == NULL)
+		return NULL;
 	if ((r = redact_new()) == NULL)
 		goto fail;
 	for (i = 0; i < n; i++)

@@ -19,6 +19,7 @@
 
 #include "check_main.h"
 #include "keeper_redact.h"
+#include "oom.h"
 
 /* A secret with bytes every encoding treats specially. */
 static const char	 secret[] = "s3cr\"t/+ k=y:\\\n\x01\xc3\xa9Z";
@@ -567,18 +568,47 @@ START_TEST(test_cache)
 	const char		*ab[2] = { "first-secret-01", "second-secret-2" };
 	const char		*ba[2] = { "second-secret-2", "first-secret-01" };
 	const char		*cut[2] = { "first-secret-01second", "-secret-2" };
+	const char		*last[2] = { "first-secret-01", "second-secret-3" };
 	size_t			 lab[2] = { 15, 15 }, lcut[2] = { 21, 9 };
 	struct redact_cache	*rc;
 	struct redact		*r1, *r2, *keep = NULL;
 	char			 v[64][16];
 	const char		*vp;
+	const char		*one[2] = { "A", "B" };
+	char			 xb[2];
+	const char		*other[2] = { "", xb };
+	size_t			 l11[2] = { 1, 1 }, l02[2] = { 0, 2 };
+	unsigned char		 enc[sizeof(size_t)];
 	size_t			 vl, i;
+	int			 fired;
 
 	ck_assert_ptr_nonnull(rc = redact_cache_new(1 << 20));
 	ck_assert_ptr_nonnull(r1 = redact_cache_get(rc, ab, lab, 2));
 	expect_redacted(r1, "second-secret-2", 15, "cached set, second");
 	ck_assert_ptr_eq(redact_cache_get(rc, ab, lab, 2), r1);
 	expect_redacted(r1, "Zmlyc3Qtc2VjcmV0LTAx", 20, "cached, base64");
+	/* A hit is compared where the values lie: no key built. */
+	oom_arm(0);
+	r2 = redact_cache_get(rc, ab, lab, 2);
+	fired = oom_disarm();
+	ck_assert_ptr_eq(r2, r1);
+	ck_assert_int_eq(fired, 0);
+	/* The same lengths, a byte apart at the end: another set. */
+	ck_assert_ptr_nonnull(r2 = redact_cache_get(rc, last, lab, 2));
+	ck_assert_ptr_ne(r2, r1);
+	/*
+	 * The lengths are compared too: {"A", "B"} and {"", x "B"}, x the
+	 * last byte of the first's second length, are keys of one size
+	 * whose bytes differ only in their lengths.
+	 */
+	redact_cache_clear(rc);
+	ck_assert_ptr_nonnull(r1 = redact_cache_get(rc, one, l11, 2));
+	memcpy(enc, &l11[1], sizeof(enc));
+	xb[0] = (char)enc[sizeof(enc) - 1];
+	xb[1] = 'B';
+	ck_assert_ptr_ne(redact_cache_get(rc, other, l02, 2), r1);
+	redact_cache_clear(rc);
+	ck_assert_ptr_nonnull(r1 = redact_cache_get(rc, ab, lab, 2));
 	redact_cache_done(rc);
 	ck_assert_uint_eq(redact_cache_count(rc), 1);
 	ck_assert_ptr_nonnull(r2 = redact_cache_get(rc, ba, lab, 2));
