@@ -724,6 +724,53 @@ START_TEST(render_tojson_str)
 END_TEST
 
 /*
+ * {{ s | tojson }} of strs of 0 to 40 bytes, plain or with one byte that
+ * needs an escape at each place: json.c judges up to 32 bytes in one or
+ * two vectors whose loads overlap, so every byte must still be seen.
+ */
+START_TEST(render_tojson_lengths)
+{
+	static const struct {
+		const char	*in, *out;
+	} sp[] = {
+		{ "<", "\\u003c" }, { "&", "\\u0026" }, { "'", "\\u0027" },
+		{ ">", "\\u003e" }, { "\"", "\\\"" }, { "\\", "\\\\" },
+		{ "\001", "\\u0001" }, { "\303\251", "\\u00e9" },
+	};
+	char		 in[48], want[80];
+	size_t		 len, at, k, sl, ol;
+	struct tval	*g;
+
+	for (len = 0; len <= 40; len++) {
+		memset(in, 'a', len);
+		want[0] = '"';
+		memset(want + 1, 'a', len);
+		memcpy(want + 1 + len, "\"", 2);
+		g = tval_dict();
+		ck_assert_int_eq(tval_dict_set(g, "s", tval_str(in, len)), 0);
+		ck_render_globals("{{ s | tojson }}", g, want);
+		for (k = 0; k < sizeof(sp) / sizeof(sp[0]); k++) {
+			sl = strlen(sp[k].in);
+			ol = strlen(sp[k].out);
+			for (at = 0; at + sl <= len; at++) {
+				memset(in, 'a', len);
+				memcpy(in + at, sp[k].in, sl);
+				want[0] = '"';
+				memset(want + 1, 'a', at);
+				memcpy(want + 1 + at, sp[k].out, ol);
+				memset(want + 1 + at + ol, 'a', len - at - sl);
+				memcpy(want + 1 + at + ol + len - at - sl, "\"", 2);
+				g = tval_dict();
+				ck_assert_int_eq(tval_dict_set(g, "s",
+				    tval_str(in, len)), 0);
+				ck_render_globals("{{ s | tojson }}", g, want);
+			}
+		}
+	}
+}
+END_TEST
+
+/*
  * name.attr looks in a dict the innermost scope holds without the
  * name's handler (expr.c, ev_getattr_name); anything else takes the
  * general path, and the steps are those of two nodes.
@@ -2028,6 +2075,7 @@ check_suite(void)
 	tcase_add_test(tc, render_cond_truth);
 	tcase_add_test(tc, render_number_output);
 	tcase_add_test(tc, render_tojson_str);
+	tcase_add_test(tc, render_tojson_lengths);
 	tcase_add_test(tc, render_getattr_name);
 	tcase_add_test(tc, render_short_text);
 	tcase_add_test(tc, render_mutation);

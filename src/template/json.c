@@ -134,8 +134,8 @@ jd_plain(const char *s, size_t pos, size_t len, unsigned char mask)
 
 /*
  * Whether a str needs no escape in any mode.  One of 4 to 16 bytes (an
- * id, a word, a date) is judged in one vector: two overlapping loads see
- * every byte, some twice, and none past its end.  Inline in both its
+ * id, a word, a date) is judged in one vector, one of 17 to 32 in two:
+ * overlapping loads see every byte, some twice, and none past its end.  Inline in both its
  * callers (json_dump's and the renderer's), as jd_plain is.
  */
 static inline __attribute__((always_inline)) int
@@ -155,6 +155,11 @@ jd_plain_all(const char *s, size_t len)
 		return jd_special16(_mm_set_epi64x((long long)w2,
 		    (long long)w1), 3) == 0;
 	}
+	/* 17 to 32 (a name, a title): the first and the last sixteen. */
+	if (len > 16 && len <= 32)
+		return (jd_special16(_mm_loadu_si128((const __m128i *)s), 3) |
+		    jd_special16(_mm_loadu_si128((const __m128i *)(s + len -
+		    16)), 3)) == 0;
 	if (len >= 4 && len < 8) {
 		memcpy(&a, s, 4);
 		memcpy(&b, s + len - 4, 4);
