@@ -562,7 +562,8 @@ keeper_retry_cb(int fd, short what, void *arg)
  * the call's window.  1 scheduled, 0 not.
  */
 static int
-keeper_retry(struct kcall *kc, const struct egress_result *er, int pause)
+keeper_retry(struct kcall *kc, const struct egress_result *er, int pause,
+    struct metrics_row *row)
 {
 	const struct conn_ext	*e = &kc->kc_req.kr_cr->cr_ext;
 	const char		*m = kc->kc_req.kr_method;
@@ -610,8 +611,8 @@ keeper_retry(struct kcall *kc, const struct egress_result *er, int pause)
 	tv.tv_sec = delay / 1000000;
 	tv.tv_usec = delay % 1000000;
 	evtimer_add(kc->kc_retry_ev, &tv);
-	metrics_add(kc->kc_kw->kw_k->k_metrics, kc->kc_req.kr_tenant,
-	    kc->kc_req.kr_connector, MF_UPSTREAM_RETRIES, 1);
+	metrics_row_add(kc->kc_kw->kw_k->k_metrics, row, MF_UPSTREAM_RETRIES,
+	    1);
 	log_debug("call %s: attempt %d of %d in %lld ms", kc->kc_plan.pl_reqid,
 	    kc->kc_attempt + 1, e->ce_attempts, (long long)delay / 1000);
 	return 1;
@@ -628,13 +629,19 @@ keeper_body_release(const void *body, size_t len, void *arg)
 	keeper_body_free((void *)(uintptr_t)body, len + 1);
 }
 
-/* The upstream answered (or did not): redact and reply. */
+/*
+ * The upstream answered (or did not): redact and reply.  The call's
+ * metrics row is looked up once (a hash of both names and two compares
+ * each time); nothing here makes another row before its last use, so
+ * the pointer stays good.
+ */
 static void
 keeper_call_done(struct egress_result *er, void *arg)
 {
 	struct kcall		*kc = arg;
 	struct keeper_worker	*kw = kc->kc_kw;
 	struct keeper		*k = kw != NULL ? kw->kw_k : NULL;
+	struct metrics_row	*row = NULL;
 	struct redact		*rd;
 	struct result		 rs;
 	struct result_header	 rh[RESULT_MAX_HEADERS];	/* borrowed */
@@ -651,17 +658,16 @@ keeper_call_done(struct egress_result *er, void *arg)
 	/* The attempt is over: its slot goes to the next in line. */
 	klimits_release(kc->kc_wait);
 	kc->kc_wait = NULL;
-	metrics_add(k->k_metrics, kc->kc_req.kr_tenant,
-	    kc->kc_req.kr_connector, MF_UPSTREAM_REQUESTS, 1);
-	metrics_observe(k->k_metrics, kc->kc_req.kr_tenant,
-	    kc->kc_req.kr_connector, (uint64_t)(ratelimit_now() -
+	if (k->k_metrics != NULL)
+		row = metrics_row(k->k_metrics, kc->kc_req.kr_tenant,
+		    kc->kc_req.kr_connector);
+	metrics_row_add(k->k_metrics, row, MF_UPSTREAM_REQUESTS, 1);
+	metrics_row_observe(k->k_metrics, row, (uint64_t)(ratelimit_now() -
 	    kc->kc_attempt_us));
 	if (er->er_error != EGRESS_OK)
-		metrics_add(k->k_metrics, kc->kc_req.kr_tenant,
-		    kc->kc_req.kr_connector, MF_UPSTREAM_ERRORS, 1);
+		metrics_row_add(k->k_metrics, row, MF_UPSTREAM_ERRORS, 1);
 	else if (!er->er_reused)
-		metrics_add(k->k_metrics, kc->kc_req.kr_tenant,
-		    kc->kc_req.kr_connector, MF_UPSTREAM_CONNECTS, 1);
+		metrics_row_add(k->k_metrics, row, MF_UPSTREAM_CONNECTS, 1);
 	/* A 401 on a cached token: once more with a new one (§9). */
 	if (er->er_error == EGRESS_OK && (r = kauth_retry(k->k_auth,
 	    kc->kc_auth, er->er_status)) != 0) {
@@ -679,7 +685,7 @@ keeper_call_done(struct egress_result *er, void *arg)
 	    time(NULL))) > 0)
 		klimits_block(k->k_limits, kc->kc_req.kr_tenant,
 		    kc->kc_req.kr_connector, pause);
-	if (keeper_retry(kc, er, pause))
+	if (keeper_retry(kc, er, pause, row))
 		return;
 	if (er->er_error != EGRESS_OK) {
 		log_debug("call %s: %s: %s", kc->kc_plan.pl_reqid,
@@ -699,8 +705,7 @@ keeper_call_done(struct egress_result *er, void *arg)
 	if (n == -1)
 		goto oom;
 	if (n > 0) {
-		metrics_add(k->k_metrics, kc->kc_req.kr_tenant,
-		    kc->kc_req.kr_connector, MF_REDACTIONS, (uint64_t)n);
+		metrics_row_add(k->k_metrics, row, MF_REDACTIONS, (uint64_t)n);
 		log_info("call %s: %d secret-derived string%s redacted from "
 		    "%s's answer", kc->kc_plan.pl_reqid, n, n == 1 ? "" : "s",
 		    er->er_host);

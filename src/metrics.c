@@ -197,16 +197,21 @@ metrics_row(struct metrics *m, const char *tenant, const char *connector)
 }
 
 void
-metrics_add(struct metrics *m, const char *tenant, const char *connector,
+metrics_row_add(struct metrics *m, struct metrics_row *r,
     enum metrics_field f, uint64_t n)
 {
-	struct metrics_row	*r;
-
-	if (m == NULL || f >= MF__COUNT ||
-	    (r = metrics_row(m, tenant, connector)) == NULL)
+	if (m == NULL || r == NULL || f >= MF__COUNT)
 		return;
 	r->mr_fields[f] += n;
 	m->m_dirty = 1;
+}
+
+void
+metrics_add(struct metrics *m, const char *tenant, const char *connector,
+    enum metrics_field f, uint64_t n)
+{
+	if (m != NULL && f < MF__COUNT)
+		metrics_row_add(m, metrics_row(m, tenant, connector), f, n);
 }
 
 static void
@@ -235,25 +240,29 @@ metrics_code_add(struct metrics_row *r, uint32_t status, uint64_t n)
 }
 
 void
-metrics_status(struct metrics *m, const char *tenant, const char *connector,
-    int status)
+metrics_row_status(struct metrics *m, struct metrics_row *r, int status)
 {
-	struct metrics_row	*r;
-
-	if (m == NULL || (r = metrics_row(m, tenant, connector)) == NULL)
+	if (m == NULL || r == NULL)
 		return;
 	metrics_code_add(r, status > 0 ? (uint32_t)status : 0, 1);
 	m->m_dirty = 1;
 }
 
 void
-metrics_observe(struct metrics *m, const char *tenant, const char *connector,
-    uint64_t us)
+metrics_status(struct metrics *m, const char *tenant, const char *connector,
+    int status)
 {
-	struct metrics_row	*r;
-	size_t			 i;
+	if (m != NULL)
+		metrics_row_status(m, metrics_row(m, tenant, connector),
+		    status);
+}
 
-	if (m == NULL || (r = metrics_row(m, tenant, connector)) == NULL)
+void
+metrics_row_observe(struct metrics *m, struct metrics_row *r, uint64_t us)
+{
+	size_t	 i;
+
+	if (m == NULL || r == NULL)
 		return;
 	for (i = 0; i < METRICS_NBUCKETS - 1; i++)
 		if ((double)us <= metrics_buckets[i] * 1e6)
@@ -261,6 +270,14 @@ metrics_observe(struct metrics *m, const char *tenant, const char *connector,
 	r->mr_buckets[i]++;
 	r->mr_sum_us += us;
 	m->m_dirty = 1;
+}
+
+void
+metrics_observe(struct metrics *m, const char *tenant, const char *connector,
+    uint64_t us)
+{
+	if (m != NULL)
+		metrics_row_observe(m, metrics_row(m, tenant, connector), us);
 }
 
 void

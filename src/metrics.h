@@ -108,6 +108,18 @@ void		 metrics_clear(struct metrics *);
  */
 struct metrics_row *metrics_row(struct metrics *, const char *tenant,
 		    const char *connector);
+/*
+ * The updates below by names look the row up each time; a caller that
+ * makes several for one (tenant, connector) looks it up once and uses
+ * the metrics_row_ forms.  A row pointer is good until the next new row
+ * (the table may move) or metrics_clear; a NULL row is no update.
+ */
+void		 metrics_row_add(struct metrics *, struct metrics_row *,
+		    enum metrics_field, uint64_t n);
+void		 metrics_row_status(struct metrics *, struct metrics_row *,
+		    int status);
+void		 metrics_row_observe(struct metrics *, struct metrics_row *,
+		    uint64_t us);
 void		 metrics_add(struct metrics *, const char *tenant,
 		    const char *connector, enum metrics_field, uint64_t n);
 /* One answer with HTTP status, sent to a client. */

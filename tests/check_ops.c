@@ -282,6 +282,75 @@ START_TEST(metrics_counts_and_transfer)
 }
 END_TEST
 
+/*
+ * The keeper looks a call's row up once and counts into it: every
+ * figure, and the text rendered from them, as when each count looked the
+ * row up by its names.
+ */
+START_TEST(metrics_by_row)
+{
+	struct metrics_parent	 mp;
+	struct metrics		*a, *b;
+	struct metrics_row	*r;
+	char			*ta, *tb;
+	size_t			 la, lb;
+
+	ck_assert_ptr_nonnull(a = metrics_new());
+	ck_assert_ptr_nonnull(b = metrics_new());
+	metrics_status(a, "t", "c0", 200);	/* another row first */
+	metrics_status(b, "t", "c0", 200);
+	metrics_add(a, "acme", "weather", MF_UPSTREAM_REQUESTS, 1);
+	metrics_observe(a, "acme", "weather", 7000);
+	metrics_add(a, "acme", "weather", MF_UPSTREAM_CONNECTS, 1);
+	metrics_add(a, "acme", "weather", MF_UPSTREAM_RETRIES, 1);
+	metrics_add(a, "acme", "weather", MF_REDACTIONS, 3);
+	metrics_status(a, "acme", "weather", 429);
+	b->m_dirty = 0;
+	ck_assert_ptr_nonnull(r = metrics_row(b, "acme", "weather"));
+	ck_assert_int_eq(b->m_dirty, 0);
+	metrics_row_add(b, r, MF_UPSTREAM_REQUESTS, 1);
+	ck_assert_int_eq(b->m_dirty, 1);
+	b->m_dirty = 0;
+	metrics_row_observe(b, r, 7000);
+	ck_assert_int_eq(b->m_dirty, 1);
+	metrics_row_add(b, r, MF_UPSTREAM_CONNECTS, 1);
+	metrics_row_add(b, r, MF_UPSTREAM_RETRIES, 1);
+	metrics_row_add(b, r, MF_REDACTIONS, 3);
+	b->m_dirty = 0;
+	metrics_row_status(b, r, 429);
+	ck_assert_int_eq(b->m_dirty, 1);
+	/* No row (out of memory), no table, no such field: nothing. */
+	b->m_dirty = 0;
+	metrics_row_add(b, NULL, MF_REDACTIONS, 1);
+	metrics_row_observe(b, NULL, 1);
+	metrics_row_status(b, NULL, 200);
+	metrics_row_add(b, r, MF__COUNT, 1);
+	metrics_row_add(NULL, r, MF_REDACTIONS, 1);
+	metrics_row_observe(NULL, r, 1);
+	metrics_row_status(NULL, r, 200);
+	ck_assert_int_eq(b->m_dirty, 0);
+	ck_assert_uint_eq(b->m_nrows, a->m_nrows);
+	/* Fields, buckets and sum; the codes by the rendered text below. */
+	ck_assert_mem_eq(r->mr_fields, metrics_row(a, "acme", "weather")->
+	    mr_fields, offsetof(struct metrics_row, mr_codes) -
+	    offsetof(struct metrics_row, mr_fields));
+	ck_assert_uint_eq(r->mr_ncodes, 1);
+	ck_assert_uint_eq(r->mr_codes[0].mc_status, 429);
+	ck_assert_uint_eq(r->mr_fields[MF_REDACTIONS], 3);
+	ck_assert_uint_eq(r->mr_buckets[1], 1);	/* 7 ms: under 0.01 s */
+	ck_assert_uint_eq(r->mr_sum_us, 7000);
+	memset(&mp, 0, sizeof(mp));
+	ck_assert_ptr_nonnull(ta = metrics_render(a, &mp, &la));
+	ck_assert_ptr_nonnull(tb = metrics_render(b, &mp, &lb));
+	ck_assert_uint_eq(la, lb);
+	ck_assert_mem_eq(ta, tb, la);
+	free(ta);
+	free(tb);
+	metrics_free(a);
+	metrics_free(b);
+}
+END_TEST
+
 START_TEST(metrics_bounds)
 {
 	struct metrics		*m;
@@ -1350,6 +1419,7 @@ check_suite(void)
 	tcase_add_test(tc, trace_parse_each_byte);
 	tcase_add_test(tc, trace_begin_continue);
 	tcase_add_test(tc, metrics_counts_and_transfer);
+	tcase_add_test(tc, metrics_by_row);
 	tcase_add_test(tc, metrics_bounds);
 	tcase_add_test(tc, metrics_many_rows);
 	tcase_add_test(tc, klimits_by_name);
