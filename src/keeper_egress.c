@@ -1457,18 +1457,17 @@ egress_has_field(const struct egress_request *req, const char *name)
 	return 0;
 }
 
-/* Milliseconds left until the deadline (or the default window). */
+/* Milliseconds left at now until the deadline (or the default window). */
 static long
-egress_window_ms(const struct egress_gen *g, const struct egress_request *req)
+egress_window_ms(const struct egress_gen *g, const struct egress_request *req,
+    const struct timespec *now)
 {
-	struct timespec	 now;
 	long long	 ms;
 
 	if (req->eq_deadline.tv_sec == 0 && req->eq_deadline.tv_nsec == 0)
 		return g->g_timeout_ms;
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	ms = (long long)(req->eq_deadline.tv_sec - now.tv_sec) * 1000 +
-	    (req->eq_deadline.tv_nsec - now.tv_nsec) / 1000000;
+	ms = (long long)(req->eq_deadline.tv_sec - now->tv_sec) * 1000 +
+	    (req->eq_deadline.tv_nsec - now->tv_nsec) / 1000000;
 	return ms > 24 * 3600 * 1000 ? 24 * 3600 * 1000 : (long)ms;
 }
 
@@ -2322,14 +2321,14 @@ egress_conn_take(struct egress_call *c, const char *key)
  * When egress.idle_connections are already waiting, the coldest of them
  * makes room if it has waited EGRESS_EVICT_MS (a burst's leftovers to an
  * origin nobody calls any more); else this one goes, so that calls over
- * more origins than are kept still find the ones that are.
+ * more origins than are kept still find the ones that are.  now: ms, the
+ * caller's reading of the clock.
  */
 static void
-egress_conn_release(struct egress_conn *n, int keep)
+egress_conn_release(struct egress_conn *n, int keep, int64_t now)
 {
 	struct egress_gen	*g = n->n_gen;
 	struct egress_conn	*cold;
-	int64_t			 now;
 
 	n->n_call = NULL;
 	n->n_used = 1;
@@ -2337,7 +2336,6 @@ egress_conn_release(struct egress_conn *n, int keep)
 		egress_conn_close(n);
 		return;
 	}
-	now = egress_now_ms();
 	/* Counted, not walked: after a context switch every idle
 	 * connection's line was a cache miss (2% of the keeper). */
 	if (g->g_nconnidle >= g->g_maxidle) {
@@ -2378,7 +2376,9 @@ egress_direct_end(struct egress_call *c, int keep)
 			res->er_timing.et_total = now - c->c_t0;
 		}
 		c->c_conn = NULL;
-		egress_conn_release(n, keep && res->er_error == EGRESS_OK);
+		/* The end's reading serves the pool's times too. */
+		egress_conn_release(n, keep && res->er_error == EGRESS_OK,
+		    now / 1000);
 	}
 	keeper_secret_free(c->c_req, c->c_reqlen);
 	c->c_req = NULL;
@@ -2681,12 +2681,12 @@ egress_cat(const char *const *parts)
 /*
  * A call on a connection of the keeper's own: the request written whole
  * now, sent at once on an idle connection to the same place, else when
- * libcurl has made a new one.  -1 (the caller refuses the call) only when
- * out of memory.
+ * libcurl has made a new one.  t0: when it started (us, CLOCK_MONOTONIC).
+ * -1 (the caller refuses the call) only when out of memory.
  */
 static int
 egress_direct_start(struct egress_call *c, const struct egress_request *req,
-    long window)
+    long window, int64_t t0)
 {
 	struct egress_gen	*g = c->c_gen;
 	struct h1_request	 rq;
@@ -2705,7 +2705,7 @@ egress_direct_start(struct egress_call *c, const struct egress_request *req,
 	int			 rv = -1, dflt;
 
 	c->c_direct = 1;
-	c->c_t0 = egress_now_us();
+	c->c_t0 = t0;
 	if (c->c_url == NULL) {
 		/* egress_url_fast read it: the target is the call's. */
 		dec_put(pbuf, (unsigned int)c->c_port);
@@ -2782,6 +2782,7 @@ egress_start(struct egress *e, const struct egress_request *req,
 	struct egress_gen		*g = e->e_gen;
 	struct egress_call		*c;
 	const char			*why = NULL;
+	struct timespec			 ts;
 	size_t				 i;
 	long				 window;
 	int				 direct;
@@ -2822,7 +2823,12 @@ egress_start(struct egress *e, const struct egress_request *req,
 			egress_fail(c, EGRESS_EREQUEST, "no URL");
 		goto refuse;
 	}
-	c->c_timeout_ms = (int)(window = egress_window_ms(g, req));
+	/*
+	 * One reading of the clock for the window and the start of the
+	 * call's timings, unless a body copy comes between.
+	 */
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	c->c_timeout_ms = (int)(window = egress_window_ms(g, req, &ts));
 	if (window <= 0) {
 		egress_fail(c, EGRESS_ETIMEOUT, "deadline passed before the "
 		    "call to %.100s started", c->c_res.er_host);
@@ -2837,10 +2843,13 @@ egress_start(struct egress *e, const struct egress_request *req,
 		c->c_bodylen = req->eq_bodylen;
 		memcpy(c->c_body, req->eq_body, c->c_bodylen);
 		c->c_body[c->c_bodylen] = '\0';
+		if (direct)
+			clock_gettime(CLOCK_MONOTONIC, &ts);
 	}
 	/* A client certificate: libcurl's HTTP, which keys reuse by it. */
 	if (direct) {
-		if (egress_direct_start(c, req, window) == -1)
+		if (egress_direct_start(c, req, window,
+		    (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000) == -1)
 			goto nomem;
 		return c;
 	}
