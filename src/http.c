@@ -186,6 +186,23 @@ http_spare_put(char *b, size_t cap)
 	free(cap <= HTTP_SPARE_MAX ? spare_put(&http_spare, b, cap) : b);
 }
 
+/*
+ * A parsed request is one block: the struct, an empty body and the
+ * header slots the scanner counted.  A body that arrives moves to a
+ * buffer of its own.
+ */
+struct http_block {
+	struct http_request	 rb_req;
+	char			 rb_empty[8];
+	struct http_header	 rb_headers[];
+};
+
+static struct http_block *
+http_block(struct http_request *r)
+{
+	return (struct http_block *)r;
+}
+
 void
 http_request_free(struct http_request *r)
 {
@@ -205,8 +222,10 @@ http_request_free(struct http_request *r)
 			free(r->r_headers[i].h_value);
 		}
 	}
-	free(r->r_headers);
-	free(r->r_body);
+	if (!r->r_inline || r->r_headers != http_block(r)->rb_headers)
+		free(r->r_headers);
+	if (!r->r_inline || r->r_body != http_block(r)->rb_empty)
+		free(r->r_body);
 	free(r);
 }
 
@@ -387,7 +406,13 @@ http_cb_body(http_parser *hp, const char *at, size_t len)
 			cap = cap > SIZE_MAX / 2 ? SIZE_MAX : cap * 2;
 		if (cap > ps->ps_limits.hl_body + 1)
 			cap = ps->ps_limits.hl_body + 1;
-		if ((b = realloc(r->r_body, cap)) == NULL) {
+		if (r->r_inline && r->r_body == http_block(r)->rb_empty) {
+			if ((b = malloc(cap)) == NULL) {
+				ps->ps_hp_oom = 1;
+				return 1;
+			}
+			memcpy(b, r->r_body, r->r_bodylen + 1);
+		} else if ((b = realloc(r->r_body, cap)) == NULL) {
 			ps->ps_hp_oom = 1;
 			return 1;
 		}
@@ -842,6 +867,21 @@ http_decode_target(struct http_parser_state *ps, struct http_request *r)
  * the decoded path (never longer than the target), and the fields the
  * scanner counted get their slots.
  */
+/* A request's block, with slots for n header fields. */
+static struct http_block *
+http_block_new(size_t n)
+{
+	struct http_block	*blk;
+
+	if (n > (SIZE_MAX - sizeof(*blk)) / sizeof(blk->rb_headers[0]) ||
+	    (blk = calloc(1, sizeof(*blk) + n *
+	    sizeof(blk->rb_headers[0]))) == NULL)
+		return NULL;
+	blk->rb_req.r_inline = 1;
+	blk->rb_req.r_body = blk->rb_empty;
+	return blk;
+}
+
 static int
 http_arena_take(struct http_parser_state *ps, struct http_request *r)
 {
@@ -855,9 +895,9 @@ http_arena_take(struct http_parser_state *ps, struct http_request *r)
 		ps->ps_hbuf = b;
 		ps->ps_hcap = need;
 	}
-	if (n > 0 && (r->r_headers = calloc(n, sizeof(*r->r_headers))) ==
-	    NULL)
-		goto oom;
+	/* The request's block has their slots (http_block_new). */
+	if (n > 0)
+		r->r_headers = http_block(r)->rb_headers;
 	if (ps->ps_hp_lenscap < 2 * n) {
 		if ((l = reallocarray(ps->ps_hp_lens, 2 * n,
 		    sizeof(*l))) == NULL)
@@ -926,6 +966,7 @@ http_execute(struct http_parser_state *ps, const char *p, size_t n)
 static int
 http_headers_done(struct http_parser_state *ps)
 {
+	struct http_block	*blk;
 	struct http_request	*r;
 	struct http_header	*h;
 	const char		*m;
@@ -948,12 +989,11 @@ http_headers_done(struct http_parser_state *ps)
 		return -1;
 	}
 
-	if ((r = calloc(1, sizeof(*r))) == NULL ||
-	    (r->r_body = strdup("")) == NULL) {
-		free(r);
+	if ((blk = http_block_new((size_t)ps->ps_nfields)) == NULL) {
 		http_fail(ps, 500, "out of memory");
 		return -1;
 	}
+	r = &blk->rb_req;
 	ps->ps_req = r;
 	ps->ps_bodycap = 1;
 	if (http_arena_take(ps, r) == -1 ||

@@ -44,6 +44,8 @@ struct http_request {
 					   name and value point into; NULL when
 					   each is malloc'd on its own */
 	size_t		 r_arenacap;	/* bytes r_arena was given */
+	int		 r_inline;	/* the parser's: r_headers, and r_body
+					   while empty, lie in r's own block */
 };
 
 /* Case-insensitive lookup; NULL when absent. */

@@ -9,6 +9,7 @@
  */
 
 #include <stdio.h>
+#include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -1198,6 +1199,53 @@ START_TEST(test_arena)
 }
 END_TEST
 
+/* p lies in the block r was allocated in. */
+static int
+in_request_block(const struct http_request *r, const void *p)
+{
+	const char	*b = (const char *)r, *c = p;
+
+	return c >= b && c < b + malloc_usable_size((void *)r);
+}
+
+/*
+ * A parsed request is one allocation besides its header block: its
+ * header slots and its empty body lie in its own block.  A body that
+ * arrives gets a buffer of its own, freed with the request (under
+ * valgrind and ASan, a free inside the block would show).
+ */
+START_TEST(test_request_block)
+{
+	static const char	 a[] = "GET /a HTTP/1.1\r\nHost: h\r\n"
+	    "X-One: 1\r\nX-Two: 2\r\n\r\n";
+	static const char	 b[] = "POST /b HTTP/1.1\r\nHost: h\r\n"
+	    "Content-Length: 5\r\n\r\nhello";
+	struct http_parser_state *ps;
+	struct http_request	*r;
+	size_t			 used;
+
+	ps = http_parser_state_new(NULL);
+	r = arena_parse(ps, a, sizeof(a) - 1, 0, &used);
+	ck_assert_uint_eq(r->r_nheaders, 3);
+	ck_assert(in_request_block(r, r->r_headers));
+	ck_assert(in_request_block(r, &r->r_headers[2]));
+	ck_assert(in_request_block(r, r->r_body));
+	ck_assert_str_eq(r->r_body, "");
+	ck_assert_uint_eq(r->r_bodylen, 0);
+	ck_assert_str_eq(http_request_header(r, "X-Two"), "2");
+	http_request_free(r);
+
+	r = arena_parse(ps, b, sizeof(b) - 1, 3, &used);
+	ck_assert_uint_eq(used, sizeof(b) - 1);
+	ck_assert(in_request_block(r, r->r_headers));
+	ck_assert(!in_request_block(r, r->r_body));
+	ck_assert_uint_eq(r->r_bodylen, 5);
+	ck_assert_str_eq(r->r_body, "hello");
+	http_request_free(r);
+	http_parser_state_free(ps);
+}
+END_TEST
+
 /*
  * A keep-alive stream reuses one header block: a request's, once freed,
  * is the next one's.  A block still held is never handed out, a small
@@ -1351,6 +1399,7 @@ check_suite(void)
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, test_tchar);
 	tcase_add_test(tc, test_arena);
+	tcase_add_test(tc, test_request_block);
 	tcase_add_test(tc, test_spare);
 	tcase_add_test(tc, test_spare_many);
 	tcase_add_test(tc, test_limits);
