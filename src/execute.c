@@ -572,7 +572,7 @@ execute_path_value_ok(const char *v, size_t len)
 	return 1;
 }
 
-static int
+int
 execute_utf8_valid(const unsigned char *s, size_t len)
 {
 	size_t	 i = 0, n, k;

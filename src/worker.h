@@ -211,6 +211,11 @@ void		 execute_composite(struct conn *, const char *key);
  */
 int		 execute_takes_body(struct conn *, const struct http_request *r,
 		    const char *key, int comp);
+/*
+ * 1 when s[0..len) is UTF-8 (RFC 3629: no overlong form, surrogate or
+ * value past U+10FFFF), as an upstream body must be to become a str.
+ */
+int		 execute_utf8_valid(const unsigned char *s, size_t len);
 /* The keeper answered the call c is waiting for (MSG_RESULT, MSG_FAIL). */
 void		 execute_answer(struct conn *, struct ipc_msg *);
 /* No answer will come: the keeper went away (503) or was too slow. */

@@ -36,6 +36,7 @@
 #include "proc.h"
 #include "snapshot.h"
 #include "template/template.h"
+#include "worker.h"
 
 START_TEST(test_request_id)
 {
@@ -858,6 +859,187 @@ START_TEST(test_keeper_binding)
 }
 END_TEST
 
+/* --- UTF-8 ---------------------------------------------------------------- */
+
+/*
+ * The reference: Unicode's table of well-formed byte sequences (3.9,
+ * table 3-7), a byte at a time, so that it shares no shape with the
+ * validator's word-at-a-time scan and its decoding arithmetic.
+ */
+static int
+utf8_ref(const unsigned char *s, size_t len)
+{
+	size_t		 i = 0, n, k;
+	unsigned char	 lo, hi;
+
+	while (i < len) {
+		lo = 0x80;
+		hi = 0xbf;
+		if (s[i] <= 0x7f)
+			n = 0;
+		else if (s[i] >= 0xc2 && s[i] <= 0xdf)
+			n = 1;
+		else if (s[i] >= 0xe0 && s[i] <= 0xef) {
+			n = 2;
+			if (s[i] == 0xe0)
+				lo = 0xa0;
+			else if (s[i] == 0xed)
+				hi = 0x9f;
+		} else if (s[i] >= 0xf0 && s[i] <= 0xf4) {
+			n = 3;
+			if (s[i] == 0xf0)
+				lo = 0x90;
+			else if (s[i] == 0xf4)
+				hi = 0x8f;
+		} else
+			return 0;
+		if (len - i - 1 < n)
+			return 0;
+		for (k = 1; k <= n; k++) {
+			if (s[i + k] < lo || s[i + k] > hi)
+				return 0;
+			/* only the second byte has narrower bounds */
+			lo = 0x80;
+			hi = 0xbf;
+		}
+		i += n + 1;
+	}
+	return 1;
+}
+
+/*
+ * len bytes at the very end of an allocation, starting off bytes past
+ * its start: a read past the end shows under valgrind and ASan, and the
+ * scan meets every alignment.
+ */
+static unsigned char *
+utf8_buf(size_t len, size_t off, unsigned char **base)
+{
+	/* malloc(0) may answer NULL */
+	ck_assert_ptr_nonnull(*base = malloc(off + len > 0 ? off + len : 1));
+	return *base + off;
+}
+
+/* Every sequence the validator must judge, good and bad. */
+static const char *const utf8_seqs[] = {
+	"\xc3\xa9", "\xdf\xbf", "\xe2\x82\xac", "\xe0\xa0\x80",
+	"\xed\x9f\xbf", "\xee\x80\x80", "\xef\xbf\xbf", "\xf0\x90\x80\x80",
+	"\xf0\x9f\x98\x80", "\xf4\x8f\xbf\xbf", "\x7f",
+	/* overlong */
+	"\xc0\x80", "\xc1\xbf", "\xe0\x80\x80", "\xe0\x9f\xbf",
+	"\xf0\x80\x80\x80", "\xf0\x8f\xbf\xbf",
+	/* surrogates */
+	"\xed\xa0\x80", "\xed\xbf\xbf",
+	/* past U+10FFFF, and bytes that never start a sequence */
+	"\xf4\x90\x80\x80", "\xf5\x80\x80\x80", "\xf7\xbf\xbf\xbf",
+	"\xf8\x88\x80\x80\x80", "\xfe", "\xff",
+	/* truncated */
+	"\xc3", "\xe2\x82", "\xe2", "\xf0\x9f\x98", "\xf0\x9f", "\xf0",
+	/* stray continuations, and a lead byte followed by an ASCII one */
+	"\x80", "\xbf", "\xc3\xa9\xa9", "\xc3\x41", "\xe2\x41\xac",
+	"\xf0\x9f\x41\x80",
+};
+
+/*
+ * Each sequence at each position of an ASCII buffer of each length up
+ * to 80: in and past every block the scan takes at once, and in the
+ * tail after the last one.
+ */
+START_TEST(test_utf8_positions)
+{
+	unsigned char	*base, *b;
+	size_t		 len, pos, i, sl, off;
+	int		 want, bad = 0;
+
+	for (len = 0; len <= 80; len++) {
+		off = len % 16;
+		b = utf8_buf(len, off, &base);
+		memset(b, 'a', len);
+		ck_assert_int_eq(execute_utf8_valid(b, len), 1);
+		free(base);
+		for (i = 0; i < sizeof(utf8_seqs) / sizeof(utf8_seqs[0]); i++) {
+			sl = strlen(utf8_seqs[i]);
+			for (pos = 0; pos + sl <= len; pos++) {
+				off = (len + pos) % 16;
+				b = utf8_buf(len, off, &base);
+				memset(b, 'a', len);
+				memcpy(b + pos, utf8_seqs[i], sl);
+				want = utf8_ref(b, len);
+				if (execute_utf8_valid(b, len) != want) {
+					fprintf(stderr, "len %zu pos %zu seq %zu:"
+					    " want %d\n", len, pos, i, want);
+					bad++;
+				}
+				free(base);
+			}
+		}
+	}
+	ck_assert_int_eq(bad, 0);
+}
+END_TEST
+
+/* xorshift64: the same buffers on every run. */
+static uint64_t
+utf8_rand(uint64_t *st)
+{
+	*st ^= *st << 13;
+	*st ^= *st >> 7;
+	*st ^= *st << 17;
+	return *st;
+}
+
+/*
+ * Random text: runs of ASCII of every length, the sequences above, and
+ * now and then a random byte; about half the buffers are valid.
+ */
+START_TEST(test_utf8_random)
+{
+	unsigned char	 text[400], *base, *b;
+	uint64_t	 st = 0x9e3779b97f4a7c15ULL, r;
+	size_t		 len, sl, run, nseq;
+	int		 want, got, n, valid = 0;
+	const char	*q;
+
+	nseq = sizeof(utf8_seqs) / sizeof(utf8_seqs[0]);
+	for (n = 0; n < 20000; n++) {
+		len = 0;
+		while (len < (size_t)(n % 300)) {
+			r = utf8_rand(&st);
+			if (r % 3 == 0) {
+				run = (r >> 8) % 70;
+				if (len + run > sizeof(text))
+					break;
+				memset(text + len, ' ' + (r >> 16) % 90, run);
+				len += run;
+				continue;
+			}
+			/* the valid ones lead the list */
+			q = utf8_seqs[(r >> 8) % ((r >> 20) % 8 ? 11 : nseq)];
+			if ((r >> 32) % 200 == 0) {
+				text[len++] = (unsigned char)(r >> 40);
+				continue;
+			}
+			sl = strlen(q);
+			if (len + sl > sizeof(text))
+				break;
+			memcpy(text + len, q, sl);
+			len += sl;
+		}
+		b = utf8_buf(len, n % 16, &base);
+		memcpy(b, text, len);
+		want = utf8_ref(b, len);
+		got = execute_utf8_valid(b, len);
+		free(base);
+		ck_assert_msg(got == want, "buffer %d (%zu bytes): want %d", n,
+		    len, want);
+		valid += want;
+	}
+	/* both answers were put to it often */
+	ck_assert_int_gt(valid, 2000);
+	ck_assert_int_lt(valid, 18000);
+}
+END_TEST
+
 /* Valgrind cannot run a process under a seccomp filter (no syscall 317). */
 static int
 under_valgrind(void)
@@ -881,6 +1063,10 @@ check_suite(void)
 	tc = tcase_create("proc");
 	tcase_add_test(tc, test_backoff);
 	tcase_add_test(tc, test_roles);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("utf8");
+	tcase_add_test(tc, test_utf8_positions);
+	tcase_add_test(tc, test_utf8_random);
 	suite_add_tcase(s, tc);
 	if (under_valgrind())
 		return s;
