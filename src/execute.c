@@ -1550,9 +1550,8 @@ execute_plan(struct conn *c, struct exec *x, const struct tmpl_env *env,
 
 	pl->pl_gen = x->x_gen->wg_snap->sn_gen;
 	pl->pl_tenant = (uint32_t)x->x_tenant->st_index;
-	if ((pl->pl_reqid = strdup(c->c_ctx.a_reqid)) == NULL ||
-	    (pl->pl_method = strdup(conn_method_name(cr->cr_method))) == NULL)
-		goto oom;
+	pl->pl_reqid = c->c_ctx.a_reqid;
+	pl->pl_method = conn_method_name(cr->cr_method);
 	if (cr->cr_method == CONN_POST || cr->cr_method == CONN_PUT ||
 	    cr->cr_method == CONN_PATCH) {
 		pl->pl_has_body = 1;

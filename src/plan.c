@@ -405,8 +405,6 @@ plan_clear(struct plan *pl)
 		memset(pl, 0, sizeof(*pl));
 		return;
 	}
-	free(pl->pl_reqid);
-	free(pl->pl_method);
 	free(pl->pl_url);
 	for (i = 0; i < pl->pl_nheaders; i++)
 		plan_field_clear(&pl->pl_headers[i]);
@@ -426,6 +424,7 @@ plan_decode(struct ipc_msg *m, struct plan *pl, const char **why)
 {
 	struct plan_dec	 d;
 	struct plan	 skip;
+	char		*reqid = NULL, *method = NULL;
 	size_t		 start = m->m_off, len;
 	uint32_t	 hb;
 	int		 pass;
@@ -450,8 +449,8 @@ plan_decode(struct ipc_msg *m, struct plan *pl, const char **why)
 		    ipc_get_u32(m, &pl->pl_conn) == -1 ||
 		    ipc_get_u32(m, &pl->pl_step) == -1 ||
 		    ipc_get_u32(m, &pl->pl_flags) == -1 ||
-		    plan_dec_bytes(&d, &pl->pl_reqid, NULL, NULL, 0) == -1 ||
-		    plan_dec_bytes(&d, &pl->pl_method, NULL, NULL, 0) == -1 ||
+		    plan_dec_bytes(&d, &reqid, NULL, NULL, 0) == -1 ||
+		    plan_dec_bytes(&d, &method, NULL, NULL, 0) == -1 ||
 		    plan_dec_bytes(&d, &pl->pl_url, NULL, NULL, 0) == -1 ||
 		    plan_dec_fields(&d, &pl->pl_headers, &pl->pl_nheaders,
 		    PLAN_ROW, PLAN_TRACE) == -1 ||
@@ -470,6 +469,8 @@ plan_decode(struct ipc_msg *m, struct plan *pl, const char **why)
 		d.d_why = "plan decoder inconsistent";
 		goto bad;
 	}
+	pl->pl_reqid = reqid;
+	pl->pl_method = method;
 	pl->pl_bodylen = len;
 	pl->pl_has_body = (int)hb;
 	if (pl->pl_kind != PLAN_CONNECTOR && pl->pl_kind != PLAN_STEP &&

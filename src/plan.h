@@ -94,8 +94,13 @@ struct plan {
 	uint32_t	 pl_conn;	/* connector (or composite) index */
 	uint32_t	 pl_step;	/* step index (PLAN_STEP) */
 	uint32_t	 pl_flags;
-	char		*pl_reqid;	/* the browser request's id, for logs */
-	char		*pl_method;
+	/*
+	 * Never the plan's own, so never copied: a worker's point at its
+	 * connection's id and at conn_method_name()'s constant (both outlive
+	 * the plan), a decoded plan's into pl_arena.
+	 */
+	const char	*pl_reqid;	/* the browser request's id, for logs */
+	const char	*pl_method;
 	char		*pl_url;	/* rendered; the keeper appends the
 					   query fields, encoded */
 	struct plan_field *pl_headers;

@@ -162,10 +162,9 @@ mkplan(struct plan *pl, const char *permalink, const char *query)
 	pl->pl_gen = snap->sn_gen;
 	pl->pl_kind = PLAN_CONNECTOR;
 	pl->pl_conn = conn_index(snap, permalink);
-	pl->pl_method = strdup(strcmp(permalink, "post") == 0 ? "POST" :
-	    "GET");
+	pl->pl_method = strcmp(permalink, "post") == 0 ? "POST" : "GET";
 	pl->pl_url = strdup("https://api.example.com/x");
-	pl->pl_reqid = strdup("req");
+	pl->pl_reqid = "req";
 	if (query != NULL)
 		field(&pl->pl_query, &pl->pl_nquery, "q", query);
 }
@@ -1556,7 +1555,7 @@ START_TEST(test_generation)
 	memset(&pl, 0, sizeof(pl));
 	pl.pl_gen = 4;
 	pl.pl_kind = PLAN_CONNECTOR;
-	pl.pl_method = strdup("GET");
+	pl.pl_method = "GET";
 	pl.pl_url = strdup("https://api.example.com/x");
 	ck_assert_int_eq(look(&pl, T0, NULL), CACHE_SEND);
 	plan_clear(&pl);

@@ -185,8 +185,8 @@ weather_plan(struct plan *pl)
 	pl->pl_gen = 7;
 	pl->pl_kind = PLAN_CONNECTOR;
 	pl->pl_conn = (uint32_t)conn_index("weather");
-	pl->pl_reqid = strdup("req-1");
-	pl->pl_method = strdup("GET");
+	pl->pl_reqid = "req-1";
+	pl->pl_method = "GET";
 	pl->pl_url = strdup("https://api.example.com/v1/warsaw");
 	f = field(&pl->pl_headers, &pl->pl_nheaders, PLAN_ROW, 0, "X-Key",
 	    "k=");
@@ -215,8 +215,8 @@ plan_for(struct plan *pl, const char *permalink, const char *url)
 	pl->pl_gen = 7;
 	pl->pl_kind = PLAN_CONNECTOR;
 	pl->pl_conn = (uint32_t)conn_index(permalink);
-	pl->pl_reqid = strdup("r");
-	pl->pl_method = strdup("GET");
+	pl->pl_reqid = "r";
+	pl->pl_method = "GET";
 	pl->pl_url = strdup(url);
 }
 
@@ -231,8 +231,8 @@ step0_plan(struct plan *pl)
 	pl->pl_kind = PLAN_STEP;
 	pl->pl_conn = 0;
 	pl->pl_step = 0;
-	pl->pl_reqid = strdup("r");
-	pl->pl_method = strdup("GET");
+	pl->pl_reqid = "r";
+	pl->pl_method = "GET";
 	pl->pl_url = strdup("https://api.example.com/a");
 	f = field(&pl->pl_headers, &pl->pl_nheaders, PLAN_ROW, 0, "X-One",
 	    NULL);
@@ -252,8 +252,8 @@ step1_plan(struct plan *pl)
 	pl->pl_kind = PLAN_STEP;
 	pl->pl_conn = 0;
 	pl->pl_step = 1;
-	pl->pl_reqid = strdup("r");
-	pl->pl_method = strdup("GET");
+	pl->pl_reqid = "r";
+	pl->pl_method = "GET";
 	pl->pl_url = strdup("https://other.example.com/b/42");
 	f = field(&pl->pl_headers, &pl->pl_nheaders, PLAN_ROW, 0, "X-Two",
 	    NULL);
@@ -880,8 +880,7 @@ START_TEST(test_check_rows)
 
 	/* Another method, a body on GET, a connector that does not exist. */
 	weather_plan(&pl);
-	free(pl.pl_method);
-	pl.pl_method = strdup("POST");
+	pl.pl_method = "POST";
 	ck_assert_int_eq(check(&pl, &why), -1);
 	plan_clear(&pl);
 	weather_plan(&pl);
