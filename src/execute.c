@@ -791,33 +791,63 @@ execute_render_field(struct conn *c, const struct conn_tmpl *t,
 	return 0;
 }
 
-/* A rendered text field (no secret may be in it: the loader saw to it). */
+/*
+ * A rendered text field (no secret may be in it: the loader saw to it),
+ * read where the output holds it: *op is the caller's to free (NULL for a
+ * blank template).  0, or -1 with the error answered.
+ */
+static int
+execute_render_out(struct conn *c, const struct conn_tmpl *t,
+    const struct tmpl_env *env, const char *what, struct tmpl_output **op,
+    const char **textp, size_t *lenp)
+{
+	struct tmpl_output	*o;
+	struct tmpl_error	 err;
+	const char		*text;
+	char			 detail[512];
+	size_t			 len = 0;
+
+	*op = NULL;
+	if (t->ct_tmpl == NULL) {
+		*textp = "";
+		*lenp = 0;
+		return 0;
+	}
+	memset(&err, 0, sizeof(err));
+	if ((o = tmpl_render(t->ct_tmpl, env, &err)) == NULL) {
+		snprintf(detail, sizeof(detail), "%s: %d:%d: %s", what,
+		    err.te_line, err.te_col, err.te_msg);
+		execute_error(c, 422, NULL, SCOPE_TEMPLATE, detail, NULL);
+		return -1;
+	}
+	if ((text = tmpl_output_text(o, &len)) == NULL) {
+		tmpl_output_free(o);
+		execute_error(c, 422, NULL, SCOPE_TEMPLATE, "a secret cannot "
+		    "be used here", NULL);
+		return -1;
+	}
+	*op = o;
+	*textp = text;
+	*lenp = len;
+	return 0;
+}
+
+/* The same, as a NUL-terminated copy of the caller's own. */
 static char *
 execute_render_text(struct conn *c, const struct conn_tmpl *t,
     const struct tmpl_env *env, const char *what, size_t *lenp)
 {
 	struct tmpl_output	*o;
-	struct tmpl_error	 err;
 	const char		*text;
-	char			 detail[512], *r = NULL;
-	size_t			 len = 0;
+	char			*r;
+	size_t			 len;
 
-	memset(&err, 0, sizeof(err));
-	if (t->ct_tmpl == NULL) {
-		*lenp = 0;
-		return strdup("");
-	}
-	if ((o = tmpl_render(t->ct_tmpl, env, &err)) == NULL) {
-		snprintf(detail, sizeof(detail), "%s: %d:%d: %s", what,
-		    err.te_line, err.te_col, err.te_msg);
-		execute_error(c, 422, NULL, SCOPE_TEMPLATE, detail, NULL);
+	if (execute_render_out(c, t, env, what, &o, &text, &len) == -1)
 		return NULL;
-	}
-	if ((text = tmpl_output_text(o, &len)) == NULL ||
-	    (r = malloc(len + 1)) == NULL) {
+	if ((r = malloc(len + 1)) == NULL) {
 		tmpl_output_free(o);
-		execute_error(c, 422, NULL, SCOPE_TEMPLATE, text == NULL ?
-		    "a secret cannot be used here" : "out of memory", NULL);
+		execute_error(c, 422, NULL, SCOPE_TEMPLATE, "out of memory",
+		    NULL);
 		return NULL;
 	}
 	memcpy(r, text, len);
@@ -825,6 +855,24 @@ execute_render_text(struct conn *c, const struct conn_tmpl *t,
 	*lenp = len;
 	tmpl_output_free(o);
 	return r;
+}
+
+/*
+ * The api_key's name: a literal one is the connector's own text, as the
+ * keeper takes it (kplan_auth_ok); else rendered into *bufp, the caller's
+ * to free.  NULL with the error answered.
+ */
+static const char *
+execute_auth_key(struct conn *c, const struct conn_auth *a,
+    const struct tmpl_env *env, char **bufp, size_t *lenp)
+{
+	*bufp = NULL;
+	if (a->ca_key.ct_tmpl != NULL && tmpl_is_literal(a->ca_key.ct_tmpl)) {
+		*lenp = a->ca_key.ct_len;
+		return a->ca_key.ct_src;
+	}
+	return *bufp = execute_render_text(c, &a->ca_key, env,
+	    "authentication key", lenp);
 }
 
 /* No control byte but HTAB: what the keeper accepts in a request. */
@@ -915,11 +963,11 @@ execute_header_private(const char *name)
  * stays one URL.  The origin itself is the keeper's to judge.
  */
 static char *
-execute_url_escape(const char *url, size_t olen)
+execute_url_escape(const char *url, size_t len, size_t olen)
 {
 	static const char	 hex[] = "0123456789ABCDEF";
 	char			*r;
-	size_t			 i, o, len = strlen(url);
+	size_t			 i, o;
 	unsigned char		 ch;
 
 	if ((r = malloc(olen + 3 * (len - olen) + 1)) == NULL)
@@ -1163,13 +1211,13 @@ execute_headers(struct conn *c, struct exec *x, const struct tmpl_env *env,
 	const struct conn_param		*row;
 	struct plan_field		*f;
 	const char			*ov, *ct;
-	char				*authkey = NULL, what[300];
+	const char			*authkey = NULL;
+	char				*keybuf = NULL, what[300];
 	size_t				 i, len;
 	int				 has_ct = 0, has_accept = 0, rv = -1;
 
 	if (a->ca_type == CONN_AUTH_API_KEY && a->ca_in == CONN_IN_HEADER &&
-	    (authkey = execute_render_text(c, &a->ca_key, env,
-	    "authentication key", &len)) == NULL)
+	    (authkey = execute_auth_key(c, a, env, &keybuf, &len)) == NULL)
 		return -1;
 	if (authkey != NULL) {
 		/* Rendered, so checked as the loader checks a literal one. */
@@ -1247,7 +1295,7 @@ execute_headers(struct conn *c, struct exec *x, const struct tmpl_env *env,
 oom:
 	execute_error(c, 500, NULL, SCOPE_UNEXPECTED, "out of memory", NULL);
 out:
-	free(authkey);
+	free(keybuf);
 	return rv;
 }
 
@@ -1265,8 +1313,8 @@ execute_query(struct conn *c, struct exec *x, const struct tmpl_env *env,
 	const struct conn_param		*row;
 	struct plan_field		*f;
 	struct form			 q;
-	const char			*ov;
-	char				*authkey = NULL, what[300];
+	const char			*ov, *authkey = NULL;
+	char				*keybuf = NULL, what[300];
 	size_t				 i, j, len;
 	int				 r, rv = -1;
 
@@ -1279,8 +1327,7 @@ execute_query(struct conn *c, struct exec *x, const struct tmpl_env *env,
 		return -1;
 	}
 	if (a->ca_type == CONN_AUTH_API_KEY && a->ca_in == CONN_IN_QUERY &&
-	    (authkey = execute_render_text(c, &a->ca_key, env,
-	    "authentication key", &len)) == NULL)
+	    (authkey = execute_auth_key(c, a, env, &keybuf, &len)) == NULL)
 		goto out;
 	if (authkey != NULL && (len == 0 || strlen(authkey) != len ||
 	    !execute_clean(authkey, len))) {
@@ -1359,7 +1406,7 @@ execute_query(struct conn *c, struct exec *x, const struct tmpl_env *env,
 oom:
 	execute_error(c, 500, NULL, SCOPE_UNEXPECTED, "out of memory", NULL);
 out:
-	free(authkey);
+	free(keybuf);
 	execute_form_free(&q);
 	return rv;
 }
@@ -1486,54 +1533,66 @@ execute_auth(struct conn *c, struct exec *x, const struct tmpl_env *env,
 	return 0;
 }
 
-/* The URL: rendered, past its origin escaped, at the origin. */
+/*
+ * The URL: rendered, past its origin escaped, at the origin.  Read where
+ * the output holds it, and a literal origin where the connector does: the
+ * escaped copy is the only one made.
+ */
 static int
 execute_url(struct conn *c, struct exec *x, const struct tmpl_env *env,
     struct plan *pl)
 {
-	char	*url, *origin, err[300];
-	size_t	 len, olen;
+	const struct conn_request	*cr = x->x_cr;
+	struct tmpl_output		*o;
+	const char			*url, *origin, *hash, *why = NULL;
+	char				*rorigin = NULL, err[300];
+	size_t				 len, olen;
+	int				 status = 422, rv = -1;
 
-	if ((url = execute_render_text(c, &x->x_cr->cr_url, env, "url",
-	    &len)) == NULL)
+	if (execute_render_out(c, &cr->cr_url, env, "url", &o, &url,
+	    &len) == -1)
 		return -1;
-	if ((origin = connector_origin(x->x_cr, execute_get_variable,
-	    (void *)x->x_tenant, err, sizeof(err))) == NULL) {
-		free(url);
-		execute_error(c, 422, NULL, SCOPE_TEMPLATE, err, NULL);
-		return -1;
+	/* The URL ends at a NUL, as it did when it was copied as a string. */
+	len = strnlen(url, len);
+	if (cr->cr_origin_literal || cr->cr_origin.ct_tmpl == NULL)
+		origin = cr->cr_origin.ct_src;
+	else if ((origin = rorigin = connector_origin(cr,
+	    execute_get_variable, (void *)x->x_tenant, err,
+	    sizeof(err))) == NULL) {
+		why = err;
+		goto out;
 	}
 	/* A host from a variable is judged now, as the keeper will. */
-	if (!x->x_cr->cr_origin_literal && connector_origin_check(origin,
+	if (!cr->cr_origin_literal && connector_origin_check(origin,
 	    &x->x_gen->wg_snap->sn_cfg->c_egress.policy, err,
 	    sizeof(err)) == -1) {
-		free(url);
-		free(origin);
-		execute_error(c, 422, NULL, SCOPE_TEMPLATE, err, NULL);
-		return -1;
+		why = err;
+		goto out;
 	}
 	olen = strlen(origin);
-	if (strncmp(url, origin, olen) != 0) {
-		free(url);
-		free(origin);
-		execute_error(c, 422, NULL, SCOPE_TEMPLATE, "the rendered URL "
-		    "does not start with its origin", NULL);
-		return -1;
+	if (len < olen || memcmp(url, origin, olen) != 0) {
+		why = "the rendered URL does not start with its origin";
+		goto out;
 	}
-	free(origin);
 	/*
 	 * A fragment is never sent (RFC 9110 4.2.5), and the keeper wants the
 	 * origin followed by a path or a query only.
 	 */
-	url[olen + strcspn(url + olen, "#")] = '\0';
-	pl->pl_url = execute_url_escape(url, olen);
-	free(url);
-	if (pl->pl_url == NULL) {
-		execute_error(c, 500, NULL, "Unexpected error", "out of memory",
-		    NULL);
-		return -1;
+	if ((hash = memchr(url + olen, '#', len - olen)) != NULL)
+		len = (size_t)(hash - url);
+	if ((pl->pl_url = execute_url_escape(url, len, olen)) == NULL) {
+		status = 500;
+		why = "out of memory";
+		goto out;
 	}
-	return 0;
+	rv = 0;
+out:
+	if (why != NULL)
+		execute_error(c, status, NULL, status == 500 ?
+		    "Unexpected error" : SCOPE_TEMPLATE, why, NULL);
+	free(rorigin);
+	tmpl_output_free(o);
+	return rv;
 }
 
 /*
