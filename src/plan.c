@@ -172,9 +172,9 @@ struct plan_dec {
 
 #define PLAN_ALIGN	_Alignof(max_align_t)
 
-/* n zeroed bytes of the block, aligned for anything; NULL while counting. */
+/* n bytes of the block, aligned for anything; NULL while counting. */
 static void *
-plan_take(struct plan_dec *d, size_t n)
+plan_take_raw(struct plan_dec *d, size_t n)
 {
 	void	*p;
 
@@ -184,8 +184,18 @@ plan_take(struct plan_dec *d, size_t n)
 		return NULL;
 	}
 	p = d->d_cur;
-	memset(p, 0, n);
 	d->d_cur += n;
+	return p;
+}
+
+/* The same zeroed, for a structure; bytes are copied over whole. */
+static void *
+plan_take(struct plan_dec *d, size_t n)
+{
+	void	*p;
+
+	if ((p = plan_take_raw(d, n)) != NULL)
+		memset(p, 0, n);
 	return p;
 }
 
@@ -204,7 +214,7 @@ plan_dec_bytes(struct plan_dec *d, char **out, size_t *lenp,
 	if (ipc_get_bytes(d->d_m, &p, &len) == -1 ||
 	    (!blob && memchr(p, '\0', len) != NULL))
 		return -1;
-	if ((s = plan_take(d, len + 1)) != NULL) {
+	if ((s = plan_take_raw(d, len + 1)) != NULL) {
 		memcpy(s, p, len);
 		s[len] = '\0';
 		*out = s;
