@@ -2641,18 +2641,23 @@ egress_window_cb(evutil_socket_t fd, short what, void *arg)
 	egress_gen_maybe_free(g);
 }
 
-/* The strings of parts (to a NULL) end to end into buf; -1: too long. */
-static int
-egress_cat_buf(char *buf, size_t cap, const char *const *parts)
-{
-	size_t	 len = 0, n, i;
+/* Bytes of a string put together, measured once by the caller. */
+struct egress_part {
+	const char	*ep_s;
+	size_t		 ep_len;
+};
 
-	for (i = 0; parts[i] != NULL; i++) {
-		n = strlen(parts[i]);
-		if (n >= cap - len)
+/* The parts (to a NULL ep_s) end to end into buf; -1: too long. */
+static int
+egress_cat_buf(char *buf, size_t cap, const struct egress_part *parts)
+{
+	size_t	 len = 0, i;
+
+	for (i = 0; parts[i].ep_s != NULL; i++) {
+		if (parts[i].ep_len >= cap - len)
 			return -1;
-		memcpy(buf + len, parts[i], n);
-		len += n;
+		memcpy(buf + len, parts[i].ep_s, parts[i].ep_len);
+		len += parts[i].ep_len;
 	}
 	buf[len] = '\0';
 	return 0;
@@ -2701,6 +2706,7 @@ egress_direct_start(struct egress_call *c, const struct egress_request *req,
 	char			 key[sizeof(c->c_res.er_host) + 24];
 	char			 hosthdr[sizeof(c->c_res.er_host) + 8];
 	char			 pbuf[8];
+	size_t			 hl, pl;
 	CURLcode		 rc;
 	int			 rv = -1, dflt;
 
@@ -2726,10 +2732,17 @@ egress_direct_start(struct egress_call *c, const struct egress_request *req,
 		target = owned = egress_cat((const char *[]){ path,
 		    query ? "?" : "", query ? query : "", NULL });
 	}
-	if (target == NULL || egress_cat_buf(key, sizeof(key),
-	    (const char *[]){ scheme, "://", host, ":", pbuf, "/", NULL }) ==
-	    -1 || egress_cat_buf(hosthdr, sizeof(hosthdr), (const char *[]){
-	    host, dflt ? "" : ":", dflt ? "" : pbuf, NULL }) == -1)
+	if (target == NULL)
+		goto out;
+	/* The host and port measured once for the two. */
+	hl = strlen(host);
+	pl = strlen(pbuf);
+	if (egress_cat_buf(key, sizeof(key), (const struct egress_part []){
+	    { scheme, c->c_https ? 5 : 4 }, { "://", 3 }, { host, hl },
+	    { ":", 1 }, { pbuf, pl }, { "/", 1 }, { NULL, 0 } }) == -1 ||
+	    egress_cat_buf(hosthdr, sizeof(hosthdr),
+	    (const struct egress_part []){ { host, hl }, { ":", dflt ? 0 : 1 },
+	    { pbuf, dflt ? 0 : pl }, { NULL, 0 } }) == -1)
 		goto out;
 	memset(&rq, 0, sizeof(rq));
 	rq.hr_method = req->eq_method;

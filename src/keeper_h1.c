@@ -121,33 +121,40 @@ h1_put(char *p, const char *s, size_t n)
 	return p + n;
 }
 
+/* "name: value\r\n" (no space after the colon when the value is empty). */
 static char *
-h1_put_line(char *p, const char *name, const char *value)
+h1_put_line(char *p, const char *name, size_t nlen, const char *value,
+    size_t vlen)
 {
-	p = h1_put(p, name, strlen(name));
+	p = h1_put(p, name, nlen);
 	*p++ = ':';
-	if (value[0] != '\0') {
+	if (vlen > 0) {
 		*p++ = ' ';
-		p = h1_put(p, value, strlen(value));
+		p = h1_put(p, value, vlen);
 	}
 	*p++ = '\r';
 	*p++ = '\n';
 	return p;
 }
 
+/* A call's fields whose lengths are kept between measuring and writing. */
+#define H1_FIELDS_KEPT	16
+
 char *
 h1_request_write(const struct h1_request *rq, size_t *lenp)
 {
 	static const char	 accept[] = "*/*";
 	static const char	 encoding[] = "gzip, deflate";
+	const char		*m = rq->hr_method;
 	char			 cl[32], *buf, *p;
-	size_t			 len, i, bodylen;
+	size_t			 len, i, bodylen, mlen, tlen, hlen, cllen;
+	size_t			 flen[H1_FIELDS_KEPT][2], nl, vl;
 	int			 framed, want_accept, want_encoding;
 
 	bodylen = rq->hr_body != NULL ? rq->hr_bodylen : 0;
-	framed = rq->hr_body != NULL || strcmp(rq->hr_method, "POST") == 0 ||
-	    strcmp(rq->hr_method, "PUT") == 0 ||
-	    strcmp(rq->hr_method, "PATCH") == 0;
+	framed = rq->hr_body != NULL || (m[0] == 'P' &&
+	    (strcmp(m, "POST") == 0 || strcmp(m, "PUT") == 0 ||
+	    strcmp(m, "PATCH") == 0));
 	/* Accept and Accept-Encoding unless the call has its own. */
 	want_accept = want_encoding = 1;
 	for (i = 0; i < rq->hr_nfields; i++) {
@@ -160,38 +167,59 @@ h1_request_write(const struct h1_request *rq, size_t *lenp)
 		else if (strcasecmp(f + 6, "-Encoding") == 0)
 			want_encoding = 0;
 	}
-	dec_put(cl, bodylen);
+	cllen = dec_put(cl, bodylen);
 
-	/* Every piece measured first: one allocation, no growth. */
-	len = strlen(rq->hr_method) + 1 + strlen(rq->hr_target) + 11;
-	len += 6 + strlen(rq->hr_host) + 2;
+	/*
+	 * Every piece measured first, and once: one allocation, no growth;
+	 * the first fields' lengths are kept for the writing.
+	 */
+	mlen = strlen(m);
+	tlen = strlen(rq->hr_target);
+	hlen = strlen(rq->hr_host);
+	len = mlen + 1 + tlen + 11;
+	len += 6 + hlen + 2;
 	if (want_accept)
 		len += 8 + sizeof(accept) - 1 + 2;
 	if (want_encoding)
 		len += 17 + sizeof(encoding) - 1 + 2;
-	for (i = 0; i < rq->hr_nfields; i++)
-		len += strlen(rq->hr_fields[i].ef_name) + 2 +
-		    strlen(rq->hr_fields[i].ef_value) + 2;
+	for (i = 0; i < rq->hr_nfields; i++) {
+		nl = strlen(rq->hr_fields[i].ef_name);
+		vl = strlen(rq->hr_fields[i].ef_value);
+		if (i < H1_FIELDS_KEPT) {
+			flen[i][0] = nl;
+			flen[i][1] = vl;
+		}
+		len += nl + 2 + vl + 2;
+	}
 	if (framed)
-		len += 16 + strlen(cl) + 2;
+		len += 16 + cllen + 2;
 	len += 2 + bodylen;
 	if ((buf = malloc(len + 1)) == NULL)
 		return NULL;
 
-	p = h1_put(buf, rq->hr_method, strlen(rq->hr_method));
+	p = h1_put(buf, m, mlen);
 	*p++ = ' ';
-	p = h1_put(p, rq->hr_target, strlen(rq->hr_target));
+	p = h1_put(p, rq->hr_target, tlen);
 	p = h1_put(p, " HTTP/1.1\r\n", 11);
-	p = h1_put_line(p, "Host", rq->hr_host);
+	p = h1_put_line(p, "Host", 4, rq->hr_host, hlen);
 	if (want_accept)
-		p = h1_put_line(p, "Accept", accept);
+		p = h1_put_line(p, "Accept", 6, accept, sizeof(accept) - 1);
 	if (want_encoding)
-		p = h1_put_line(p, "Accept-Encoding", encoding);
-	for (i = 0; i < rq->hr_nfields; i++)
-		p = h1_put_line(p, rq->hr_fields[i].ef_name,
-		    rq->hr_fields[i].ef_value);
+		p = h1_put_line(p, "Accept-Encoding", 15, encoding,
+		    sizeof(encoding) - 1);
+	for (i = 0; i < rq->hr_nfields; i++) {
+		if (i < H1_FIELDS_KEPT) {
+			nl = flen[i][0];
+			vl = flen[i][1];
+		} else {
+			nl = strlen(rq->hr_fields[i].ef_name);
+			vl = strlen(rq->hr_fields[i].ef_value);
+		}
+		p = h1_put_line(p, rq->hr_fields[i].ef_name, nl,
+		    rq->hr_fields[i].ef_value, vl);
+	}
 	if (framed)
-		p = h1_put_line(p, "Content-Length", cl);
+		p = h1_put_line(p, "Content-Length", 14, cl, cllen);
 	*p++ = '\r';
 	*p++ = '\n';
 	if (bodylen > 0)

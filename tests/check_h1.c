@@ -167,6 +167,40 @@ START_TEST(test_request_defaults)
 }
 END_TEST
 
+/*
+ * Past the fields whose lengths are kept from measuring to writing, each
+ * is measured again: every field in its place, of its own length, with
+ * the buffer's length the request's.
+ */
+START_TEST(test_request_many)
+{
+	struct egress_field	 f[40];
+	struct h1_request	 rq = { "OPTIONS", "/m", "h:1", f, 40, NULL, 0 };
+	char			 names[40][16], vals[40][48], want[4096];
+	size_t			 i, len, w;
+	char			*b;
+
+	w = (size_t)snprintf(want, sizeof(want), "OPTIONS /m HTTP/1.1\r\n"
+	    "Host: h:1\r\nAccept: */*\r\nAccept-Encoding: gzip, deflate\r\n");
+	for (i = 0; i < 40; i++) {
+		snprintf(names[i], sizeof(names[i]), "X-%.*s", (int)(i % 9 + 1),
+		    "abcdefghi");
+		memset(vals[i], 'a' + i % 26, (i * 7) % 40);
+		vals[i][(i * 7) % 40] = '\0';
+		f[i].ef_name = names[i];
+		f[i].ef_value = vals[i];
+		w += (size_t)snprintf(want + w, sizeof(want) - w, "%s:%s%s\r\n",
+		    names[i], vals[i][0] != '\0' ? " " : "", vals[i]);
+	}
+	snprintf(want + w, sizeof(want) - w, "\r\n");
+	b = h1_request_write(&rq, &len);
+	ck_assert_ptr_nonnull(b);
+	ck_assert_str_eq(b, want);
+	ck_assert_uint_eq(len, strlen(want));
+	free(b);
+}
+END_TEST
+
 /* --- responses ---------------------------------------------------------- */
 
 static const char simple[] = "HTTP/1.1 200 OK\r\n"
@@ -988,6 +1022,7 @@ check_suite(void)
 	tcase_add_test(tc, test_request_get);
 	tcase_add_test(tc, test_request_body);
 	tcase_add_test(tc, test_request_defaults);
+	tcase_add_test(tc, test_request_many);
 	tcase_add_test(tc, test_simple_any_split);
 	tcase_add_test(tc, test_pipelined_stop);
 	tcase_add_test(tc, test_room_in_place);
