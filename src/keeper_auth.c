@@ -1305,8 +1305,17 @@ kauth_prepare(struct kauth *a, struct kreq *kr, struct kauth_req **reqp,
 	struct kauth_req	*ar;
 	const char		*v;
 	size_t			 len;
+	int			 sigv4, oauth;
 
 	*reqp = NULL;
+	sigv4 = kr->kr_cr->cr_ext.ce_sigv4;
+	oauth = !sigv4 &&
+	    (kr->kr_cr->cr_auth.ca_type == CONN_AUTH_OAUTH_CC ||
+	    kr->kr_cr->cr_auth.ca_type == CONN_AUTH_OAUTH_JWT_BEARER);
+	v = kreq_auth(kr, PA_CERT, &len);
+	/* Only a token or a certificate is state to keep: most calls have none. */
+	if (!oauth && v == NULL)
+		goto sign;
 	if ((ar = calloc(1, sizeof(*ar))) == NULL) {
 		kauth_fail(fl, 500, "Unexpected error", "%s", "out of memory");
 		return -1;
@@ -1317,7 +1326,7 @@ kauth_prepare(struct kauth *a, struct kreq *kr, struct kauth_req **reqp,
 	ar->ar_ready = ready;
 	ar->ar_arg = arg;
 	/* mTLS: the certificate and key, PEM, escapes made real. */
-	if ((v = kreq_auth(kr, PA_CERT, &len)) != NULL) {
+	if (v != NULL) {
 		if ((ar->ar_cert = kauth_pem_unescape(v, len,
 		    &ar->ar_certlen)) == NULL ||
 		    (v = kreq_auth(kr, PA_CERT_KEY, &len)) == NULL ||
@@ -1328,26 +1337,24 @@ kauth_prepare(struct kauth *a, struct kreq *kr, struct kauth_req **reqp,
 			return -1;
 		}
 	}
-	if (kr->kr_cr->cr_ext.ce_sigv4)
+sign:
+	if (sigv4)
 		return kauth_sigv4(kr, fl);
-	switch (kr->kr_cr->cr_auth.ca_type) {
-	case CONN_AUTH_JWT:
+	if (oauth)
+		return kauth_oauth(a, *reqp, fl);
+	if (kr->kr_cr->cr_auth.ca_type == CONN_AUTH_JWT)
 		return kauth_jwt(kr, fl);
-	case CONN_AUTH_OAUTH_CC:
-	case CONN_AUTH_OAUTH_JWT_BEARER:
-		return kauth_oauth(a, ar, fl);
-	default:
-		return 0;
-	}
+	return 0;
 }
 
 int
 kauth_retry(struct kauth *a, struct kauth_req *ar, int status)
 {
-	struct ktoken	*tk = ar->ar_token;
+	struct ktoken	*tk;
 
 	/* Once, for a 401 on a token the cache gave (§9). */
-	if (status != 401 || tk == NULL || !ar->ar_cached || ar->ar_retried)
+	if (ar == NULL || status != 401 || (tk = ar->ar_token) == NULL ||
+	    !ar->ar_cached || ar->ar_retried)
 		return 0;
 	ar->ar_retried = 1;
 	/* Only the token that failed goes; a newer one is kept. */

@@ -50,7 +50,8 @@ typedef void	(*kauth_ready_fn)(void *arg, struct fail *fl);
  * OAuth token, the client certificate, the SigV4 headers.  0: ready now;
  * 1: a token is being fetched and ready(arg, …) will say when; -1: failed
  * now, with fl filled.  *reqp is the call's state (kauth_req_free it
- * whatever happens).
+ * whatever happens); NULL when it has none to keep (no token, no
+ * certificate).
  */
 int		 kauth_prepare(struct kauth *, struct kreq *,
 		    struct kauth_req **reqp, kauth_ready_fn ready, void *arg,

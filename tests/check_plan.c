@@ -19,6 +19,7 @@
 #include "config.h"
 #include "connector.h"
 #include "ipc.h"
+#include "keeper_auth.h"
 #include "keeper_plan.h"
 #include "keeper_secret.h"
 #include "oom.h"
@@ -1213,6 +1214,37 @@ START_TEST(test_complete_allocs)
 END_TEST
 
 /*
+ * An api_key call has no authentication state to keep: kauth_prepare is
+ * ready at once, leaves the state NULL and allocates nothing (it
+ * allocated a state for every call).
+ */
+START_TEST(test_auth_prepare_allocs)
+{
+	struct plan		 pl;
+	struct kreq		 kr;
+	struct fail		 fl;
+	struct kauth_req	*ar;
+	int			 r, fired;
+
+	weather_plan(&pl);
+	ck_assert_int_eq(keeper_plan_complete(snap, &pl, lookup, NULL, &kr,
+	    &fl), 0);
+	/* no assertion while armed: check's own allocate */
+	oom_arm(0);
+	r = kauth_prepare(NULL, &kr, &ar, NULL, NULL, &fl);
+	fired = oom_disarm();
+	ck_assert_int_eq(r, 0);
+	ck_assert_int_eq(fired, 0);
+	ck_assert_ptr_null(ar);
+	/* a 401 on a call without a token stands */
+	ck_assert_int_eq(kauth_retry(NULL, ar, 401), 0);
+	kauth_req_free(ar);
+	kreq_clear(&kr);
+	plan_clear(&pl);
+}
+END_TEST
+
+/*
  * Past the kreq's own slots the headers and redaction values move to the
  * heap, every one kept; a header set over a literal leaves the plan's
  * bytes alone.  (Under valgrind and ASan, a free of a borrowed pointer or
@@ -1515,6 +1547,7 @@ check_suite(void)
 	tcase_add_test(tc, test_complete);
 	tcase_add_test(tc, test_check_allocs);
 	tcase_add_test(tc, test_complete_allocs);
+	tcase_add_test(tc, test_auth_prepare_allocs);
 	tcase_add_test(tc, test_complete_spill);
 	tcase_add_test(tc, test_oom);
 	tcase_add_test(tc, test_complete_errors);
