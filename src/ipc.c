@@ -147,6 +147,7 @@ struct ipc_out {
 	size_t			 o_refat;
 	ipc_release_fn		 o_release;
 	void			*o_relarg;
+	size_t			 o_cap;		/* bytes allocated, entry too */
 	unsigned char		 o_data[];	/* header + payload */
 };
 
@@ -292,6 +293,15 @@ ipc_wipe_free(void *p, size_t len)
 
 static struct spare	 ipc_spares;
 
+/*
+ * Queue entries of small frames (a call's plan, an answer's head, the
+ * pings) are wiped when sent and kept for the next frame that fits, up
+ * to IPC_OUT_KEEP bytes each: a process sends about one a request.
+ */
+#define IPC_OUT_KEEP	2048
+
+static struct spare	 ipc_outs;
+
 /* A payload buffer of at least n bytes (n > 0): the last kept, or new. */
 static void *
 ipc_mbuf_new(size_t n, size_t *capp)
@@ -385,10 +395,34 @@ ipc_chan_new(int fd, int self, int peer)
 static void
 ipc_out_free(struct ipc_out *o)
 {
+	size_t	 cap = o->o_cap;
+
 	if (o->o_release != NULL)
 		o->o_release(o->o_ref, o->o_reflen, o->o_relarg);
 	ipc_close_fds(o->o_fds, o->o_nfds);
-	ipc_wipe_free(o, sizeof(*o) + o->o_len - o->o_reflen);
+	/* Past the frame, a kept block was wiped when it was last kept. */
+	explicit_bzero(o, sizeof(*o) + o->o_len - o->o_reflen);
+	if (cap > IPC_OUT_KEEP || (o = spare_put(&ipc_outs, o, cap)) != NULL)
+		free(o);
+}
+
+/* A queue entry of need bytes: the last one kept if it fits, or new. */
+static struct ipc_out *
+ipc_out_new(size_t need)
+{
+	struct ipc_out	*o;
+	size_t		 cap;
+
+	if ((o = spare_take(&ipc_outs, &cap)) != NULL) {
+		if (cap >= need) {
+			o->o_cap = cap;
+			return o;
+		}
+		free(o);		/* wiped when it was kept */
+	}
+	if ((o = malloc(need)) != NULL)
+		o->o_cap = need;
+	return o;
 }
 
 /*
@@ -966,8 +1000,8 @@ ipc_queue(struct ipc_chan *c, uint32_t type, uint32_t id,
 		err = ENOBUFS;
 		goto fail;
 	}
-	/* One allocation: the frame (but a given piece) follows its entry. */
-	if ((o = malloc(sizeof(*o) + IPC_HDR_LEN + len - reflen)) == NULL) {
+	/* One block: the frame (but a given piece) follows its entry. */
+	if ((o = ipc_out_new(sizeof(*o) + IPC_HDR_LEN + len - reflen)) == NULL) {
 		err = ENOMEM;
 		goto fail;
 	}

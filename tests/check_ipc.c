@@ -1233,6 +1233,53 @@ START_TEST(test_queue_counts_entries)
 }
 END_TEST
 
+/*
+ * A small frame's queue entry, once sent, is wiped and kept for the next
+ * frame that fits: a call's plan, sent a request, is queued without an
+ * allocation (it was one each; sanitizer builds keep none).  A larger
+ * frame still gets its own, and the kept one's bytes are its own again.
+ */
+START_TEST(test_out_kept)
+{
+	struct ipc_chan	*a, *b;
+	struct ipc_msg	 m;
+	char		 plan[600], big[4000];
+	int		 i, r, fired;
+#ifdef WIDGETD_SANITIZED
+	const int	 kept = 0;
+#else
+	const int	 kept = 1;
+#endif
+
+	chan_two(&a, &b);
+	memset(big, 'b', sizeof(big));
+	memset(plan, 'p', sizeof(plan));
+	ck_assert_int_eq(ipc_send(a, MSG_CALL, 0, plan, sizeof(plan), -1), 0);
+	ck_assert_int_eq(chan_next(a, b, &m), 1);
+	for (i = 1; i < 4; i++) {
+		memset(plan, 'a' + i, sizeof(plan));
+		/* no assertion while armed: check's own allocate */
+		oom_arm(0);
+		r = ipc_send(a, MSG_CALL, (uint32_t)i, plan,
+		    sizeof(plan) - (size_t)i, -1);
+		fired = oom_disarm();
+		ck_assert_int_eq(fired, !kept);
+		ck_assert_int_eq(r, (kept ? 0 : -1));
+		if (r == -1)
+			continue;
+		ck_assert_int_eq(chan_next(a, b, &m), 1);
+		ck_assert_uint_eq(m.m_len, sizeof(plan) - (size_t)i);
+		ck_assert_int_eq(memcmp(m.m_data, plan, m.m_len), 0);
+	}
+	ck_assert_int_eq(ipc_send(a, MSG_CALL, 9, big, sizeof(big), -1), 0);
+	ck_assert_int_eq(chan_next(a, b, &m), 1);
+	ck_assert_uint_eq(m.m_len, sizeof(big));
+	ck_assert_int_eq(memcmp(m.m_data, big, sizeof(big)), 0);
+	ipc_chan_free(a);
+	ipc_chan_free(b);
+}
+END_TEST
+
 /* Two fds on a type that carries one; and on MSG_CONN_FD stating one. */
 START_TEST(test_two_fds)
 {
@@ -1921,6 +1968,7 @@ check_suite(void)
 	tcase_add_test(tc, test_payload_rules);
 	tcase_add_test(tc, test_log_length);
 	tcase_add_test(tc, test_queue_counts_entries);
+	tcase_add_test(tc, test_out_kept);
 	tcase_add_test(tc, test_two_fds);
 	tcase_add_test(tc, test_fd_count);
 	tcase_add_test(tc, test_fd_on_plain_type);
