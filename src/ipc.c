@@ -301,6 +301,19 @@ static struct spare	 ipc_spares;
 #define IPC_OUT_KEEP	2048
 
 static struct spare	 ipc_outs;
+/* An encoder's first blocks (IPC_BUF_FIRST bytes), wiped and kept alike. */
+static struct spare	 ipc_bufs;
+
+/* Wipe the len bytes written to an encoder's block, keep or free it. */
+static void
+ipc_buf_drop(void *p, size_t len, size_t cap)
+{
+	if (p == NULL)
+		return;
+	explicit_bzero(p, len);
+	if (cap != IPC_BUF_FIRST || (p = spare_put(&ipc_bufs, p, cap)) != NULL)
+		free(p);
+}
 
 /* A payload buffer of at least n bytes (n > 0): the last kept, or new. */
 static void *
@@ -1179,7 +1192,7 @@ ipc_buf_init(struct ipc_buf *b)
 void
 ipc_buf_clear(struct ipc_buf *b)
 {
-	ipc_wipe_free(b->b_data, b->b_len);
+	ipc_buf_drop(b->b_data, b->b_len, b->b_cap);
 	memset(b, 0, sizeof(*b));
 }
 
@@ -1198,11 +1211,14 @@ ipc_buf_add(struct ipc_buf *b, const void *p, size_t len)
 		cap = b->b_cap > 0 ? b->b_cap : IPC_BUF_FIRST;
 		while (cap - b->b_len < len)
 			cap *= 2;
-		if ((nb = malloc(cap)) == NULL)
+		/* A kept first block was wiped when it was kept. */
+		if ((cap != IPC_BUF_FIRST ||
+		    (nb = spare_take(&ipc_bufs, NULL)) == NULL) &&
+		    (nb = malloc(cap)) == NULL)
 			return -1;
 		if (b->b_len > 0)
 			memcpy(nb, b->b_data, b->b_len);
-		ipc_wipe_free(b->b_data, b->b_len);
+		ipc_buf_drop(b->b_data, b->b_len, b->b_cap);
 		b->b_data = nb;
 		b->b_cap = cap;
 	}

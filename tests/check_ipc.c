@@ -1280,6 +1280,47 @@ START_TEST(test_out_kept)
 }
 END_TEST
 
+/*
+ * An encoder's first block is wiped and kept when the buffer is cleared
+ * (or outgrown): the next message encoded, a request's plan or answer
+ * head, takes it without an allocation, and reads none of the last
+ * one's bytes (sanitizer builds keep none).
+ */
+START_TEST(test_buf_kept)
+{
+	struct ipc_buf	 b;
+	char		 s[300];
+	int		 r, fired;
+#ifdef WIDGETD_SANITIZED
+	const int	 kept = 0;
+#else
+	const int	 kept = 1;
+#endif
+
+	memset(s, 's', sizeof(s) - 1);
+	s[sizeof(s) - 1] = '\0';
+	ipc_buf_init(&b);
+	ck_assert_int_eq(ipc_put_str(&b, s), 0);
+	ipc_buf_clear(&b);
+	/* no assertion while armed: check's own allocate */
+	oom_arm(0);
+	r = ipc_put_u32(&b, 7);
+	fired = oom_disarm();
+	ck_assert_int_eq(fired, !kept);
+	ck_assert_int_eq(r, kept ? 0 : -1);
+	/* growing past the first block keeps that one for the next */
+	ck_assert_int_eq(ipc_put_str(&b, s), 0);
+	ck_assert_int_eq(ipc_put_str(&b, s), 0);
+	ck_assert_int_eq(ipc_put_str(&b, s), 0);
+	ck_assert_int_eq(ipc_put_str(&b, s), 0);
+	ck_assert_uint_gt(b.b_cap, 1024);
+	ipc_buf_clear(&b);
+	ck_assert_int_eq(ipc_put_u32(&b, 7), 0);
+	ck_assert_uint_eq(b.b_len, 4);
+	ipc_buf_clear(&b);
+}
+END_TEST
+
 /* Two fds on a type that carries one; and on MSG_CONN_FD stating one. */
 START_TEST(test_two_fds)
 {
@@ -1969,6 +2010,7 @@ check_suite(void)
 	tcase_add_test(tc, test_log_length);
 	tcase_add_test(tc, test_queue_counts_entries);
 	tcase_add_test(tc, test_out_kept);
+	tcase_add_test(tc, test_buf_kept);
 	tcase_add_test(tc, test_two_fds);
 	tcase_add_test(tc, test_fd_count);
 	tcase_add_test(tc, test_fd_on_plain_type);
