@@ -6,9 +6,10 @@ src_libwidgetd_a_SOURCES += src/cache.c src/cache.h src/cachehdr.c \
 
 check_PROGRAMS += tests/check_cache
 TESTS += tests/check_cache
-tests_check_cache_SOURCES = tests/check_cache.c \
+tests_check_cache_SOURCES = tests/check_cache.c tests/oom.c tests/oom.h \
 	tests/check_main.c tests/check_main.h
 tests_check_cache_CFLAGS = $(WD_TEST_CFLAGS)
+tests_check_cache_LDFLAGS = $(AM_LDFLAGS) $(OOM_WRAP)
 tests_check_cache_LDADD = $(WD_TEST_LIBS)
 
 # The header parsers: the corpus replays in make check; see Makefile.am for

@@ -60,6 +60,7 @@
 #include "plan.h"
 #include "rowidx.h"
 #include "snapshot.h"
+#include "spare.h"
 #include "template/template.h"
 
 #define CACHE_RETRY_MAX		15	/* s: Retry-After honoured within the
@@ -178,6 +179,7 @@ struct cache {
 	uint64_t		 c_evicted;
 	uint64_t		 c_dropped;
 	unsigned char		 c_seed[16];	/* SipHash key */
+	struct spare		 c_tickets;	/* freed, for the next lookups */
 };
 
 /* --- Bytes ---------------------------------------------------------- */
@@ -1354,7 +1356,10 @@ cache_lookup(struct cache *c, const struct snapshot *sn, struct plan *pl,
 	struct cache_flight	*f;
 
 	*v = CACHE_SEND;
-	if ((t = calloc(1, sizeof(*t))) == NULL)
+	/* Every request looks up once: the ticket is the last one freed. */
+	if ((t = spare_take(&c->c_tickets, NULL)) != NULL)
+		memset(t, 0, sizeof(*t));
+	else if ((t = calloc(1, sizeof(*t))) == NULL)
 		return NULL;
 	t->t_cache = c;
 	t->t_owner = owner;
@@ -1442,7 +1447,8 @@ cache_ticket_free(struct cache_ticket *t)
 	cache_entry_unref(c, t->t_entry);
 	cache_ns_unref(c, t->t_ns);
 	free(t->t_key);
-	free(t);
+	if ((t = spare_put(&c->c_tickets, t, sizeof(*t))) != NULL)
+		free(t);
 }
 
 void *
@@ -1743,9 +1749,12 @@ cache_free(struct cache *c)
 {
 	struct cache_entry	*e;
 	struct cache_ns		*ns;
+	void			*t;
 
 	if (c == NULL)
 		return;
+	while ((t = spare_take(&c->c_tickets, NULL)) != NULL)
+		free(t);
 	while ((e = TAILQ_FIRST(&c->c_lru)) != NULL)
 		cache_unlink(c, e);
 	while ((ns = TAILQ_FIRST(&c->c_nss)) != NULL) {

@@ -24,6 +24,7 @@
 #include "config.h"
 #include "connector.h"
 #include "keeper_plan.h"
+#include "oom.h"
 #include "plan.h"
 #include "snapshot.h"
 #include "template/template.h"
@@ -256,6 +257,41 @@ look(struct plan *pl, int64_t now, struct cache_ticket **tp)
 		cache_ticket_free(t);
 	return v;
 }
+
+/*
+ * A request's lookup takes the ticket the last one freed: no allocation
+ * (there was one each; sanitizer builds keep none), and nothing of the
+ * last ticket's state is carried over.
+ */
+START_TEST(test_ticket_kept)
+{
+	struct plan		 pl;
+	struct cache_ticket	*t;
+	enum cache_verdict	 v;
+	int			 fired;
+#ifdef WIDGETD_SANITIZED
+	const int		 kept = 0;
+#else
+	const int		 kept = 1;
+#endif
+
+	mkplan(&pl, "post", NULL);
+	ck_assert_int_eq(look(&pl, 1000, NULL), CACHE_SEND);
+	/* no assertion while armed: check's own allocate */
+	oom_arm(0);
+	t = cache_lookup(cache, snap, &pl, 2000, NULL, 0, &v);
+	fired = oom_disarm();
+	ck_assert_int_eq(fired, !kept);
+	if (kept) {
+		ck_assert_ptr_nonnull(t);
+		ck_assert_int_eq(v, CACHE_SEND);
+		ck_assert_int_eq(cache_ticket_outcome(t), CACHE_O_BYPASS);
+		ck_assert_str_eq(cache_ticket_status(t), "widgetd; fwd=method");
+	}
+	cache_ticket_free(t);
+	plan_clear(&pl);
+}
+END_TEST
 
 /*
  * A miss at sent answered at now with these headers and body; returns
@@ -1759,6 +1795,7 @@ check_suite(void)
 
 	tc = tcase_create("cache");
 	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, test_ticket_kept);
 	tcase_add_test(tc, test_key_request);
 	tcase_add_test(tc, test_key_secrets);
 	tcase_add_test(tc, test_fresh_max_age);
