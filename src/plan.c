@@ -16,6 +16,7 @@
 
 #include "ipc.h"
 #include "plan.h"
+#include "spare.h"
 #include "template/template.h"
 
 /* Secret tree nodes on the wire: what is present besides the op. */
@@ -587,13 +588,52 @@ result_header_get(const struct result *rs, const char *name)
 	return NULL;
 }
 
+/*
+ * A decoded answer's block (its headers and strings, ~1 KiB): the worker
+ * decodes one a request, so blocks of up to RESULT_ARENA_KEEP bytes are
+ * wiped and kept for the next, made in RESULT_ARENA_ROUND steps so that
+ * the next answer's fits.
+ */
+#define RESULT_ARENA_ROUND	512
+#define RESULT_ARENA_KEEP	8192
+
+static struct spare	 result_arenas;
+
+static void *
+result_arena_new(size_t need, size_t *capp)
+{
+	void	*p;
+
+	if ((p = spare_take(&result_arenas, capp)) != NULL) {
+		if (*capp >= need)
+			return p;
+		free(p);		/* wiped when it was kept */
+	}
+	if (need <= RESULT_ARENA_KEEP)
+		need = (need + RESULT_ARENA_ROUND - 1) / RESULT_ARENA_ROUND *
+		    RESULT_ARENA_ROUND;
+	*capp = need;
+	return malloc(need);
+}
+
+static void
+result_arena_free(void *p, size_t cap)
+{
+	if (p == NULL)
+		return;
+	explicit_bzero(p, cap);
+	if (cap > RESULT_ARENA_KEEP ||
+	    (p = spare_put(&result_arenas, p, cap)) != NULL)
+		free(p);
+}
+
 void
 result_clear(struct result *rs)
 {
 	size_t	 i;
 
 	if (rs->rs_arena != NULL)
-		free(rs->rs_arena);
+		result_arena_free(rs->rs_arena, rs->rs_arenacap);
 	else {
 		for (i = 0; i < rs->rs_nheaders; i++) {
 			free(rs->rs_headers[i].rh_name);
@@ -674,7 +714,8 @@ result_decode(struct ipc_msg *m, struct result *rs, const char **why)
 		if (pass == 0)
 			need = n * sizeof(*rs->rs_headers);
 		else {
-			if ((rs->rs_arena = malloc(need)) == NULL)
+			if ((rs->rs_arena = result_arena_new(need,
+			    &rs->rs_arenacap)) == NULL)
 				goto bad;
 			rs->rs_headers = rs->rs_arena;
 			rs->rs_nheaders = n;

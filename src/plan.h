@@ -171,6 +171,7 @@ struct result {
 					   rs_headers, their strings, rs_host
 					   and rs_debug; NULL when each is
 					   malloc'd on its own */
+	size_t		 rs_arenacap;
 	void		*rs_frame;	/* result_decode's, for a large answer:
 					   the frame it came in, which rs_body
 					   lies inside (ipc_msg_keep); NULL

@@ -604,6 +604,71 @@ START_TEST(test_result_parts)
 END_TEST
 
 /*
+ * The worker decodes one answer a request: the block of its headers and
+ * strings is the last answer's, wiped and kept, so decoding the next one
+ * allocates nothing (a small answer's body is in its kept frame; it was
+ * one allocation; sanitizer builds keep none).
+ */
+START_TEST(test_result_arena_kept)
+{
+	struct result_header	 hs[2] = { { "Content-Type", "text/plain" },
+				     { "ETag", "\"x\"" } };
+	struct result		 in, out;
+	struct ipc_chan		*kc, *wc;
+	struct ipc_buf		 b;
+	struct ipc_msg		 m;
+	const char		*why;
+	int			 sv[2], got, i, r, fired;
+#ifdef WIDGETD_SANITIZED
+	const int		 kept = 0;
+#else
+	const int		 kept = 1;
+#endif
+
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	ck_assert_ptr_nonnull(kc = ipc_chan_new(sv[0], IPC_KEEPER, IPC_WORKER));
+	ck_assert_ptr_nonnull(wc = ipc_chan_new(sv[1], IPC_WORKER, IPC_KEEPER));
+	memset(&in, 0, sizeof(in));
+	in.rs_status = 200;
+	in.rs_headers = hs;
+	in.rs_nheaders = 2;
+	in.rs_body = (unsigned char *)"{\"a\": 1}";
+	in.rs_bodylen = 8;
+	in.rs_host = "api.example.com";
+	for (i = 0; i < 2; i++) {
+		/* a shorter host the second time: it fits the block */
+		in.rs_host = i == 0 ? "api.example.com" : "api.example";
+		ck_assert_int_eq(result_encode(&b, &in), 0);
+		ck_assert_int_eq(ipc_send(kc, MSG_RESULT, 1, b.b_data, b.b_len,
+		    -1), 0);
+		ipc_buf_clear(&b);
+		for (got = 0; got == 0;) {
+			if (ipc_pending(kc))
+				ck_assert_int_ge(ipc_flush(kc), 0);
+			ck_assert_int_eq(ipc_read(wc), 1);
+			ck_assert_int_ge(got = ipc_get(wc, &m), 0);
+		}
+		/* no assertion while armed: check's own allocate */
+		oom_arm(i == 0 ? 100 : 0);
+		r = result_decode(&m, &out, &why);
+		fired = oom_disarm();
+		ck_assert_int_eq(fired, (i == 0 ? 0 : !kept));
+		if (i == 1 && !kept)
+			continue;
+		ck_assert_int_eq(r, 0);
+		ck_assert_uint_eq(out.rs_nheaders, 2);
+		ck_assert_str_eq(out.rs_headers[1].rh_name, "ETag");
+		ck_assert_str_eq(out.rs_headers[1].rh_value, "\"x\"");
+		ck_assert_str_eq(out.rs_host, in.rs_host);
+		ck_assert_int_eq(memcmp(out.rs_body, "{\"a\": 1}", 9), 0);
+		result_clear(&out);
+	}
+	ipc_chan_free(kc);
+	ipc_chan_free(wc);
+}
+END_TEST
+
+/*
  * Over a channel: a large answer's body is decoded where it was read
  * (the frame becomes the result's, and the channel lets go of it), NUL
  * after it as a copy would have; a small one is copied.
@@ -1537,6 +1602,7 @@ check_suite(void)
 	tcase_add_test(tc, test_result_roundtrip);
 	tcase_add_test(tc, test_result_parts);
 	tcase_add_test(tc, test_result_kept);
+	tcase_add_test(tc, test_result_arena_kept);
 	tcase_add_test(tc, test_complete_many_segs);
 	tcase_add_test(tc, test_check_accepts);
 	tcase_add_test(tc, test_check_destination);
