@@ -321,11 +321,8 @@ ipc_mbuf_new(size_t n, size_t *capp)
 {
 	void	*p;
 
-	if ((p = spare_take(&ipc_spares, capp)) != NULL) {
-		if (*capp >= n)
-			return p;
-		free(p);		/* wiped when it was kept */
-	}
+	if ((p = spare_take_fit(&ipc_spares, n, capp)) != NULL)
+		return p;
 	if (n > IPC_MROUND && n <= IPC_KEEP_MAX)
 		n = (n + IPC_MROUND - 1) / IPC_MROUND * IPC_MROUND;
 	*capp = n;
@@ -426,12 +423,9 @@ ipc_out_new(size_t need)
 	struct ipc_out	*o;
 	size_t		 cap;
 
-	if ((o = spare_take(&ipc_outs, &cap)) != NULL) {
-		if (cap >= need) {
-			o->o_cap = cap;
-			return o;
-		}
-		free(o);		/* wiped when it was kept */
+	if ((o = spare_take_fit(&ipc_outs, need, &cap)) != NULL) {
+		o->o_cap = cap;
+		return o;
 	}
 	if ((o = malloc(need)) != NULL)
 		o->o_cap = need;

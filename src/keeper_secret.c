@@ -58,11 +58,8 @@ keeper_body_alloc(size_t n)
 	size_t	 cap;
 	void	*p;
 
-	if ((p = spare_take(&kbody_spares, &cap)) != NULL) {
-		if (cap >= n)
-			return p;
-		free(p);		/* wiped when it was kept */
-	}
+	if ((p = spare_take_fit(&kbody_spares, n, &cap)) != NULL)
+		return p;
 	if (n <= KBODY_KEEP_MAX)
 		n = (n + KBODY_ROUND - 1) / KBODY_ROUND * KBODY_ROUND;
 	return malloc(n);

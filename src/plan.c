@@ -604,11 +604,8 @@ result_arena_new(size_t need, size_t *capp)
 {
 	void	*p;
 
-	if ((p = spare_take(&result_arenas, capp)) != NULL) {
-		if (*capp >= need)
-			return p;
-		free(p);		/* wiped when it was kept */
-	}
+	if ((p = spare_take_fit(&result_arenas, need, capp)) != NULL)
+		return p;
 	if (need <= RESULT_ARENA_KEEP)
 		need = (need + RESULT_ARENA_ROUND - 1) / RESULT_ARENA_ROUND *
 		    RESULT_ARENA_ROUND;

@@ -14,6 +14,7 @@
 #define WIDGETD_SPARE_H
 
 #include <stddef.h>
+#include <stdlib.h>
 
 #define SPARE_MAX	16	/* blocks kept of a kind */
 
@@ -50,6 +51,22 @@ spare_take(struct spare *s, size_t *sizep)
 	if (sizep != NULL)
 		*sizep = s->sp_size[s->sp_n];
 	return s->sp_block[s->sp_n];
+}
+
+/*
+ * The kept block put last if it holds need bytes (*sizep its size), else
+ * NULL: one too small is freed (its keeper wiped it when it was put).
+ */
+static inline void *
+spare_take_fit(struct spare *s, size_t need, size_t *sizep)
+{
+	void	*p;
+
+	if ((p = spare_take(s, sizep)) != NULL && *sizep < need) {
+		free(p);
+		p = NULL;
+	}
+	return p;
 }
 
 #endif
