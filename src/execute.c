@@ -908,9 +908,14 @@ execute_text_clean(const char *s)
 	return execute_clean(s, strlen(s));
 }
 
+/*
+ * A field named name: a name that outlives the plan (a connector's key, a
+ * constant) is pointed at, one that does not (copy: the caller's query
+ * key, a rendered api_key name) is copied.
+ */
 static struct plan_field *
 execute_field_new(struct plan_field **fs, size_t *n, uint32_t src,
-    uint32_t row, const char *name)
+    uint32_t row, const char *name, int copy)
 {
 	struct plan_field	*nf, *f;
 
@@ -920,7 +925,11 @@ execute_field_new(struct plan_field **fs, size_t *n, uint32_t src,
 	*fs = nf;
 	f = &nf[*n];
 	memset(f, 0, sizeof(*f));
-	if ((f->pf_name = strdup(name)) == NULL)
+	if (!copy) {
+		/* Never written through: plan_field_clear leaves it. */
+		f->pf_name = (char *)name;
+		f->pf_name_kept = 1;
+	} else if ((f->pf_name = strdup(name)) == NULL)
 		return NULL;
 	f->pf_src = src;
 	f->pf_row = row;
@@ -1246,7 +1255,7 @@ execute_headers(struct conn *c, struct exec *x, const struct tmpl_env *env,
 		    row->cp_key) : NULL;
 		if ((f = execute_field_new(&pl->pl_headers, &pl->pl_nheaders,
 		    ov != NULL ? PLAN_OVERRIDE : PLAN_ROW, (uint32_t)i,
-		    row->cp_key)) == NULL)
+		    row->cp_key, 0)) == NULL)
 			goto oom;
 		if (ov != NULL) {
 			if (plan_field_add(f, ov, strlen(ov), NULL) == -1)
@@ -1259,7 +1268,7 @@ execute_headers(struct conn *c, struct exec *x, const struct tmpl_env *env,
 	}
 	if (authkey != NULL) {
 		if ((f = execute_field_new(&pl->pl_headers, &pl->pl_nheaders,
-		    PLAN_AUTH, 0, authkey)) == NULL)
+		    PLAN_AUTH, 0, authkey, keybuf != NULL)) == NULL)
 			goto oom;
 		if (execute_render_field(c, &a->ca_value, env,
 		    "authentication value", NULL, f) == -1)
@@ -1270,7 +1279,7 @@ execute_headers(struct conn *c, struct exec *x, const struct tmpl_env *env,
 		ct = x->x_comp == NULL ? execute_request_header(c->c_req,
 		    "Content-Type") : NULL;
 		if ((f = execute_field_new(&pl->pl_headers, &pl->pl_nheaders,
-		    PLAN_BODY, 0, "Content-Type")) == NULL ||
+		    PLAN_BODY, 0, "Content-Type", 0)) == NULL ||
 		    plan_field_add(f, ct != NULL ? ct : "application/json",
 		    strlen(ct != NULL ? ct : "application/json"), NULL) == -1)
 			goto oom;
@@ -1278,7 +1287,7 @@ execute_headers(struct conn *c, struct exec *x, const struct tmpl_env *env,
 	if (!has_accept && x->x_comp == NULL &&
 	    (ct = execute_request_header(c->c_req, "Accept")) != NULL) {
 		if ((f = execute_field_new(&pl->pl_headers, &pl->pl_nheaders,
-		    PLAN_BODY, 0, "Accept")) == NULL ||
+		    PLAN_BODY, 0, "Accept", 0)) == NULL ||
 		    plan_field_add(f, ct, strlen(ct), NULL) == -1)
 			goto oom;
 	}
@@ -1344,7 +1353,7 @@ execute_query(struct conn *c, struct exec *x, const struct tmpl_env *env,
 		    &len) : NULL;
 		if ((f = execute_field_new(&pl->pl_query, &pl->pl_nquery,
 		    ov != NULL ? PLAN_OVERRIDE : PLAN_ROW, (uint32_t)i,
-		    row->cp_key)) == NULL)
+		    row->cp_key, 0)) == NULL)
 			goto oom;
 		if (ov != NULL) {
 			if (plan_field_add(f, ov, len, NULL) == -1)
@@ -1366,13 +1375,13 @@ execute_query(struct conn *c, struct exec *x, const struct tmpl_env *env,
 		if (j < cr->cr_nquery)
 			continue;
 		if ((f = execute_field_new(&pl->pl_query, &pl->pl_nquery,
-		    PLAN_CALLER, 0, q.f_keys[i])) == NULL ||
+		    PLAN_CALLER, 0, q.f_keys[i], 1)) == NULL ||
 		    plan_field_add(f, q.f_vals[i], q.f_vlens[i], NULL) == -1)
 			goto oom;
 	}
 	if (authkey != NULL) {
 		if ((f = execute_field_new(&pl->pl_query, &pl->pl_nquery,
-		    PLAN_AUTH, 0, authkey)) == NULL)
+		    PLAN_AUTH, 0, authkey, keybuf != NULL)) == NULL)
 			goto oom;
 		if (execute_render_field(c, &a->ca_value, env,
 		    "authentication value", NULL, f) == -1)
@@ -1422,7 +1431,7 @@ execute_auth_field(struct conn *c, const struct tmpl_env *env,
 	if (t->ct_tmpl == NULL)
 		return 0;
 	if ((f = execute_field_new(&pl->pl_auth, &pl->pl_nauth, id, 0,
-	    name != NULL ? name : "")) == NULL) {
+	    name != NULL ? name : "", 0)) == NULL) {
 		execute_error(c, 500, NULL, "Unexpected error", "out of memory",
 		    NULL);
 		return -1;
@@ -1455,7 +1464,7 @@ execute_auth_claims(struct conn *c, const struct tmpl_env *env,
 		if (cl[i].cl_value.ct_tmpl == NULL) {
 			/* An empty string template is an empty string. */
 			struct plan_field *f = execute_field_new(&pl->pl_auth,
-			    &pl->pl_nauth, id, 0, cl[i].cl_key);
+			    &pl->pl_nauth, id, 0, cl[i].cl_key, 0);
 
 			if (f == NULL || plan_field_add(f, "", 0, NULL) == -1) {
 				execute_error(c, 500, NULL, "Unexpected error",

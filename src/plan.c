@@ -79,7 +79,8 @@ plan_field_clear(struct plan_field *f)
 {
 	size_t	 i;
 
-	free(f->pf_name);
+	if (!f->pf_name_kept)
+		free(f->pf_name);
 	for (i = 0; i < f->pf_nsegs; i++) {
 		free(f->pf_segs[i].ps_data);
 		tsecret_free(f->pf_segs[i].ps_secret);

@@ -355,6 +355,33 @@ fields_in_block(const struct plan *pl, const struct plan_field *fs,
 	}
 }
 
+/*
+ * A worker's field may point at a name that outlives the plan (a
+ * connector's key, a constant) instead of copying it: it travels as a
+ * copied one does, and plan_clear leaves it (a free of it would show
+ * under valgrind and ASan, and abort here).
+ */
+START_TEST(test_field_name_kept)
+{
+	struct plan		 a, b;
+	struct plan_field	*f;
+	char			 name[] = "X-Kept";
+
+	weather_plan(&a);
+	f = field(&a.pl_headers, &a.pl_nheaders, PLAN_ROW, 1, "X-Plain",
+	    "plain");
+	free(f->pf_name);
+	f->pf_name = name;
+	f->pf_name_kept = 1;
+	roundtrip(&a, &b);
+	ck_assert_str_eq(b.pl_headers[a.pl_nheaders - 1].pf_name, "X-Kept");
+	ck_assert_int_eq(b.pl_headers[a.pl_nheaders - 1].pf_name_kept, 0);
+	plan_clear(&b);
+	plan_clear(&a);
+	ck_assert_str_eq(name, "X-Kept");
+}
+END_TEST
+
 START_TEST(test_roundtrip)
 {
 	struct plan	 a, b;
@@ -1598,6 +1625,7 @@ check_suite(void)
 
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_roundtrip);
+	tcase_add_test(tc, test_field_name_kept);
 	tcase_add_test(tc, test_decode_bounds);
 	tcase_add_test(tc, test_result_roundtrip);
 	tcase_add_test(tc, test_result_parts);
