@@ -94,14 +94,22 @@ plan_field_add(struct plan_field *f, const char *data, size_t len,
     struct tsecret *secret)
 {
 	struct plan_seg	*ns, *sg;
+	size_t		 cap;
 
-	if ((ns = reallocarray(f->pf_segs, f->pf_nsegs + 1,
-	    sizeof(*ns))) == NULL) {
-		tsecret_free(secret);
-		return -1;
+	/* Room for two at first: a prefix and a secret ("Bearer " …). */
+	if (f->pf_nsegs >= f->pf_csegs) {
+		cap = f->pf_nsegs < 2 ? 2 : f->pf_nsegs * 2;
+		if (cap > PLAN_MAX_SEGS)
+			cap = f->pf_nsegs + 1;
+		if ((ns = reallocarray(f->pf_segs, cap, sizeof(*ns))) ==
+		    NULL) {
+			tsecret_free(secret);
+			return -1;
+		}
+		f->pf_segs = ns;
+		f->pf_csegs = cap;
 	}
-	f->pf_segs = ns;
-	sg = &ns[f->pf_nsegs];
+	sg = &f->pf_segs[f->pf_nsegs];
 	memset(sg, 0, sizeof(*sg));
 	if (secret != NULL)
 		sg->ps_secret = secret;

@@ -50,6 +50,7 @@ struct plan_field {
 	char		*pf_name;	/* header name or query key, literal */
 	struct plan_seg	*pf_segs;
 	size_t		 pf_nsegs;
+	size_t		 pf_csegs;	/* room in pf_segs (plan_field_add) */
 	int		 pf_name_kept;	/* pf_name is not the field's: a
 					   connector's key or a constant,
 					   which outlive the plan (worker) */

@@ -382,6 +382,44 @@ START_TEST(test_field_name_kept)
 }
 END_TEST
 
+/*
+ * A field's segments have room for two at first, a prefix and a secret
+ * ("Bearer " and the token): the second takes no allocation (it took a
+ * realloc); past two the room doubles, every segment kept in order.
+ */
+START_TEST(test_field_segs_room)
+{
+	struct plan_field	 f;
+	struct tsecret		*ts;
+	char			 want[8];
+	size_t			 i;
+	int			 r, fired;
+
+	memset(&f, 0, sizeof(f));
+	ck_assert_int_eq(plan_field_add(&f, "k=", 2, NULL), 0);
+	ts = secret_of("{{ get_secret('api_key') }}");
+	/* no assertion while armed: check's own allocate */
+	oom_arm(0);
+	r = plan_field_add(&f, NULL, 0, ts);
+	fired = oom_disarm();
+	ck_assert_int_eq(r, 0);
+	ck_assert_int_eq(fired, 0);
+	for (i = 2; i < 11; i++) {
+		snprintf(want, sizeof(want), "s%zu", i);
+		ck_assert_int_eq(plan_field_add(&f, want, strlen(want), NULL),
+		    0);
+	}
+	ck_assert_uint_eq(f.pf_nsegs, 11);
+	ck_assert_str_eq(f.pf_segs[0].ps_data, "k=");
+	ck_assert_ptr_nonnull(f.pf_segs[1].ps_secret);
+	for (i = 2; i < 11; i++) {
+		snprintf(want, sizeof(want), "s%zu", i);
+		ck_assert_str_eq(f.pf_segs[i].ps_data, want);
+	}
+	plan_field_clear(&f);
+}
+END_TEST
+
 START_TEST(test_roundtrip)
 {
 	struct plan	 a, b;
@@ -1625,6 +1663,7 @@ check_suite(void)
 
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_roundtrip);
+	tcase_add_test(tc, test_field_segs_room);
 	tcase_add_test(tc, test_field_name_kept);
 	tcase_add_test(tc, test_decode_bounds);
 	tcase_add_test(tc, test_result_roundtrip);
