@@ -771,6 +771,190 @@ START_TEST(render_tojson_lengths)
 END_TEST
 
 /*
+ * The JSON text of s as tojson (html) or json_encode writes it, by the
+ * rules themselves: the reference the engine's byte tests must meet.
+ */
+static void
+json_ref(FILE *f, const char *s, size_t len, int html)
+{
+	const unsigned char	*u = (const unsigned char *)s;
+	uint32_t		 cp;
+	size_t			 i, n;
+
+	fputc('"', f);
+	for (i = 0; i < len; i += n) {
+		if (u[i] < 0x80) {
+			cp = u[i];
+			n = 1;
+		} else if (u[i] < 0xe0) {
+			cp = (u[i] & 0x1f) << 6 | (u[i + 1] & 0x3f);
+			n = 2;
+		} else if (u[i] < 0xf0) {
+			cp = (u[i] & 0x0f) << 12 | (u[i + 1] & 0x3f) << 6 |
+			    (u[i + 2] & 0x3f);
+			n = 3;
+		} else {
+			cp = (u[i] & 0x07) << 18 | (u[i + 1] & 0x3f) << 12 |
+			    (u[i + 2] & 0x3f) << 6 | (u[i + 3] & 0x3f);
+			n = 4;
+		}
+		if (cp == '"' || cp == '\\')
+			fprintf(f, "\\%c", (int)cp);
+		else if (cp == '\n')
+			fputs("\\n", f);
+		else if (cp == '\r')
+			fputs("\\r", f);
+		else if (cp == '\t')
+			fputs("\\t", f);
+		else if (cp == '\b')
+			fputs("\\b", f);
+		else if (cp == '\f')
+			fputs("\\f", f);
+		else if (cp >= 0x10000)
+			fprintf(f, "\\u%04x\\u%04x", 0xd800 + ((cp - 0x10000) >>
+			    10), 0xdc00 + ((cp - 0x10000) & 0x3ff));
+		else if (cp < 0x20 || cp >= 0x7f || (html && (cp == '<' ||
+		    cp == '>' || cp == '&' || cp == '\'')))
+			fprintf(f, "\\u%04x", cp);
+		else
+			fputc((int)cp, f);
+	}
+	fputc('"', f);
+}
+
+/*
+ * Every ASCII byte and characters of each UTF-8 length at each position
+ * of strs of 1 to 40 bytes, through tojson (twice: the second answer is
+ * the cached judgement's), tojson of a list and json_encode, against
+ * json_ref.  The strs come from the context (counted), from from_json
+ * of their bytes as they are and of their \u escapes (a parsed "\u003c"
+ * is '<' however plain its source), and anew from a str tojson has
+ * judged plain: by lower, slicing and concatenation, and replace.
+ */
+START_TEST(render_tojson_bytes)
+{
+	static const char *const utf8[] = { "\302\200", "\303\251",
+	    "\337\277", "\342\202\254", "\357\277\277", "\360\237\230\200" };
+	const char	*src = "{%- set a = doc | from_json -%}"
+	    "{%- set e = doce | from_json -%}{%- set p = docp | from_json -%}"
+	    "{%- for s in l -%}{%- set i = loop.index0 -%}"
+	    "{{ s | tojson }}|{{ a[i] | tojson }}|{{ a[i] | tojson }}|"
+	    "{{ e[i] | tojson }}|{{ [e[i], a[i]] | tojson }}|"
+	    "{{ a[i] | json_encode }}|{{ e[i] | lower | tojson }}|"
+	    "{{ p[i] | tojson }}|"
+	    "{{ (p[i][:i] ~ c ~ p[i][i + 1:]) | tojson }}|"
+	    "{{ p[i] | replace('b', c) | tojson }};{%- endfor -%}";
+	struct tval		*g, *l;
+	FILE			*fa, *fe, *fp, *fw;
+	char			*da, *de, *dp, *want, ch[8], low[48], str[48];
+	size_t			 sa, se, sp, sw, len, at, cl, k, j;
+	uint32_t		 cp;
+
+	for (k = 0; k < 128 + sizeof(utf8) / sizeof(utf8[0]); k++) {
+		if (k < 128) {
+			ch[0] = (char)k;
+			cl = 1;
+		} else {
+			cl = strlen(utf8[k - 128]);
+			memcpy(ch, utf8[k - 128], cl + 1);
+		}
+		for (len = cl; len <= 40; len++) {
+			fa = open_memstream(&da, &sa);
+			fe = open_memstream(&de, &se);
+			fp = open_memstream(&dp, &sp);
+			fw = open_memstream(&want, &sw);
+			ck_assert(fa && fe && fp && fw);
+			l = tval_list();
+			for (at = 0; at + cl <= len; at++) {
+				memset(str, 'a', len);
+				memcpy(str + at, ch, cl);
+				ck_assert_int_eq(tval_list_append(l,
+				    tval_str(str, len)), 0);
+				/* the bytes themselves, where JSON allows */
+				fprintf(fa, "%s\"%.*s", at ? "," : "[",
+				    (int)at, str);
+				if (k < 0x20)
+					fprintf(fa, "\\u%04x", (unsigned)k);
+				else if (k == '"' || k == '\\')
+					fprintf(fa, "\\%c", (int)k);
+				else
+					fwrite(ch, 1, cl, fa);
+				fprintf(fa, "%.*s\"", (int)(len - at - cl),
+				    str + at + cl);
+				/* the character as \u escapes */
+				cp = 0;
+				for (j = 0; j < cl; j++)
+					cp = cp << 6 | ((unsigned char)ch[j] &
+					    (j ? 0x3f : cl == 1 ? 0x7f : 0xff >>
+					    (cl + 1)));
+				fprintf(fe, "%s\"%.*s", at ? "," : "[",
+				    (int)at, str);
+				if (cp >= 0x10000)
+					fprintf(fe, "\\u%04x\\u%04x",
+					    0xd800 + ((cp - 0x10000) >> 10),
+					    0xdc00 + ((cp - 0x10000) & 0x3ff));
+				else
+					fprintf(fe, "\\u%04x", cp);
+				fprintf(fe, "%.*s\"", (int)(len - at - cl),
+				    str + at + cl);
+				/* plain: 'b' where the character goes */
+				fprintf(fp, "%s\"%.*sb%.*s\"", at ? "," : "[",
+				    (int)at, str, (int)(len - at - cl),
+				    str + at + cl);
+				for (j = 0; j < len; j++)
+					low[j] = (char)((unsigned char)str[j] <
+					    0x80 ? tolower((unsigned char)
+					    str[j]) : str[j]);
+				/* s, a[i] twice, e[i]; the list; json_encode */
+				for (j = 0; j < 4; j++) {
+					json_ref(fw, str, len, 1);
+					fputc('|', fw);
+				}
+				fputc('[', fw);
+				json_ref(fw, str, len, 1);
+				fputs(", ", fw);
+				json_ref(fw, str, len, 1);
+				fputs("]|", fw);
+				json_ref(fw, str, len, 0);
+				fputc('|', fw);
+				json_ref(fw, low, len, 1);
+				fputc('|', fw);
+				/* p[i], then the two made from it */
+				memset(low, 'a', len);
+				low[at] = 'b';
+				json_ref(fw, low, len - cl + 1, 1);
+				for (j = 0; j < 2; j++) {
+					fputc('|', fw);
+					json_ref(fw, str, len, 1);
+				}
+				fputc(';', fw);
+			}
+			fputc(']', fa);
+			fputc(']', fe);
+			fputc(']', fp);
+			ck_assert(fclose(fa) == 0 && fclose(fe) == 0 &&
+			    fclose(fp) == 0 && fclose(fw) == 0);
+			g = tval_dict();
+			ck_assert_int_eq(tval_dict_set(g, "l", l), 0);
+			ck_assert_int_eq(tval_dict_set(g, "doc",
+			    tval_str(da, sa)), 0);
+			ck_assert_int_eq(tval_dict_set(g, "doce",
+			    tval_str(de, se)), 0);
+			ck_assert_int_eq(tval_dict_set(g, "docp",
+			    tval_str(dp, sp)), 0);
+			ck_assert_int_eq(tval_dict_set(g, "c",
+			    tval_str(ch, cl)), 0);
+			ck_render_globals(src, g, want);
+			free(da);
+			free(de);
+			free(dp);
+			free(want);
+		}
+	}
+}
+END_TEST
+
+/*
  * name.attr looks in a dict the innermost scope holds without the
  * name's handler (expr.c, ev_getattr_name); anything else takes the
  * general path, and the steps are those of two nodes.
@@ -2091,6 +2275,12 @@ check_suite(void)
 	tcase_add_test(tc, render_row_scope);
 	tcase_add_test(tc, render_row_float);
 	tcase_add_test(tc, render_row_arena_for);
+	suite_add_tcase(s, tc);
+
+	/* every byte at every position: seconds, minutes under valgrind */
+	tc = tcase_create("tojson_bytes");
+	tcase_set_timeout(tc, 300);
+	tcase_add_test(tc, render_tojson_bytes);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("sandbox");
