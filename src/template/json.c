@@ -78,27 +78,27 @@ static const unsigned char jd_class[256] = {
 #ifdef __SSE2__
 /*
  * The bytes of v to escape as a bit mask: controls, quote, backslash,
- * >= 0x7f, and with mask & 2 the HTML ones.
+ * >= 0x7f, and with mask & 2 the HTML ones.  Only the top bit of each
+ * byte of m counts, so tests that pair bytes up can share a compare.
  */
 static inline int
 jd_special16(__m128i v, unsigned char mask)
 {
-	const __m128i	 vc = _mm_set1_epi8(0x1f), vh = _mm_set1_epi8(0x7f);
-	const __m128i	 vq = _mm_set1_epi8('"'), vb = _mm_set1_epi8('\\');
-	const __m128i	 vl = _mm_set1_epi8('<'), vg = _mm_set1_epi8('>');
-	const __m128i	 va = _mm_set1_epi8('&'), vs = _mm_set1_epi8('\'');
-	__m128i		 m;
+	const __m128i	 v1 = _mm_set1_epi8(0x01), v2 = _mm_set1_epi8(0x02);
+	const __m128i	 vs = _mm_set1_epi8(0x20), vb = _mm_set1_epi8('\\');
+	const __m128i	 va = _mm_set1_epi8('\''), vg = _mm_set1_epi8('>');
+	__m128i		 t = _mm_xor_si128(v, v2), m;
 
-	m = _mm_or_si128(
-	    _mm_or_si128(_mm_cmpeq_epi8(_mm_min_epu8(v, vc), v),
-	    _mm_cmpeq_epi8(_mm_max_epu8(v, vh), v)),
-	    _mm_or_si128(_mm_cmpeq_epi8(v, vq), _mm_cmpeq_epi8(v, vb)));
+	/* xor 2 keeps a control below 0x20 and makes the quote 0x20 */
+	m = _mm_or_si128(_mm_cmpeq_epi8(_mm_min_epu8(t, vs), t),
+	    _mm_cmpeq_epi8(v, vb));
+	/* v | v + 1 has its top bit set from 0x7f up */
+	m = _mm_or_si128(m, _mm_or_si128(v, _mm_add_epi8(v, v1)));
+	/* '&' | 1 and '\'' | 1 are '\''; '<' | 2 and '>' | 2 are '>' */
 	if (mask & 2)
 		m = _mm_or_si128(m, _mm_or_si128(
-		    _mm_or_si128(_mm_cmpeq_epi8(v, vl),
-		    _mm_cmpeq_epi8(v, vg)),
-		    _mm_or_si128(_mm_cmpeq_epi8(v, va),
-		    _mm_cmpeq_epi8(v, vs))));
+		    _mm_cmpeq_epi8(_mm_or_si128(v, v1), va),
+		    _mm_cmpeq_epi8(_mm_or_si128(v, v2), vg)));
 	return _mm_movemask_epi8(m);
 }
 #endif
