@@ -1211,6 +1211,24 @@ egress_memdup(const char *p, size_t n)
 	return q;
 }
 
+/*
+ * A value holds HTAB, SP, visible ASCII and obs-text only: NUL, CR, LF and
+ * the other controls make the answer malformed (RFC 9110 §5.5), as
+ * http-parser rules on the keeper's own path, so that no value is cut at
+ * a NUL on its way to the worker.
+ */
+static int
+egress_value_ok(const char *p, size_t n)
+{
+	const unsigned char	*u = (const unsigned char *)p;
+	size_t			 i;
+
+	for (i = 0; i < n; i++)
+		if ((u[i] < 0x20 && u[i] != '\t') || u[i] == 0x7f)
+			return 0;
+	return 1;
+}
+
 /* An obs-fold line continues the previous value, joined by one space. */
 static int
 egress_header_fold(struct egress_call *c, const char *p, size_t n)
@@ -1218,7 +1236,7 @@ egress_header_fold(struct egress_call *c, const char *p, size_t n)
 	struct egress_header	*h;
 	char			*v;
 
-	if (c->c_res.er_nheaders == 0)
+	if (c->c_res.er_nheaders == 0 || !egress_value_ok(p, n))
 		return -1;
 	h = &c->c_res.er_headers[c->c_res.er_nheaders - 1];
 	if ((v = malloc(h->eh_valuelen + 1 + n + 1)) == NULL)
@@ -1250,6 +1268,8 @@ egress_header_add(struct egress_call *c, const char *line, size_t n)
 		;
 	while (end > v && (end[-1] == ' ' || end[-1] == '\t'))
 		end--;
+	if (!egress_value_ok(v, (size_t)(end - v)))
+		return -1;
 	if (res->er_nheaders == c->c_hcap) {
 		c->c_hcap = c->c_hcap ? c->c_hcap * 2 : 16;
 		if ((h = reallocarray(res->er_headers, c->c_hcap,

@@ -108,7 +108,9 @@ enum egress_error {
 struct egress_header {
 	char		*eh_name;
 	size_t		 eh_namelen;
-	char		*eh_value;	/* NUL-terminated; may contain NUL */
+	char		*eh_value;	/* NUL-terminated; no NUL, CR, LF
+					   or other control but HTAB within
+					   (refused as malformed) */
 	size_t		 eh_valuelen;
 	int		 eh_own;	/* EH_OWN_* */
 };

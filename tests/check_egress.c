@@ -201,6 +201,16 @@ srv_handle(struct srv *s, struct bufferevent *bev, const char *req,
 	else if (strncmp(path, "/malformed", 10) == 0)
 		evbuffer_add_printf(out, "HTTP/1.1 200 OK\r\nBad Name: x\r\n"
 		    "Content-Length: 2\r\n\r\nok");
+	else if (strncmp(path, "/nul", 4) == 0)
+		/* Invalid (RFC 9110 §5.5): a NUL inside a value. */
+		evbuffer_add(out, "HTTP/1.1 200 OK\r\nX-Nul: a\0b\r\n"
+		    "Content-Length: 2\r\n\r\nok", 52);
+	else if (strncmp(path, "/cr", 3) == 0)
+		evbuffer_add_printf(out, "HTTP/1.1 200 OK\r\nX-Cr: a\rb\r\n"
+		    "Content-Length: 2\r\n\r\nok");
+	else if (strncmp(path, "/ctl", 4) == 0)
+		evbuffer_add_printf(out, "HTTP/1.1 200 OK\r\nX-Ctl: a\001b\r\n"
+		    "Content-Length: 2\r\n\r\nok");
 	else if (strncmp(path, "/extra", 6) == 0)
 		evbuffer_add_printf(out, "HTTP/1.1 200 OK\r\nContent-Length: 2"
 		    "\r\n\r\nokHTTP/1.1 200 OK\r\n\r\n");
@@ -782,6 +792,16 @@ START_TEST(test_chunked_gzip_continue_fold)
 	ck_assert_str_eq(g.g_msg, "upstream sent a malformed header line");
 	ck_assert_ptr_null(g.g_body);
 	got_clear(&g);
+	/*
+	 * NUL, a bare CR, other controls in a value: a malformed answer on
+	 * both paths (RFC 9110 §5.5), never one passed on or cut at a NUL.
+	 */
+	for (i = 0; i < 3; i++) {
+		get(&f, (const char *[]){ "/nul", "/cr", "/ctl" }[i], &g);
+		ck_assert_int_eq(g.g_error, EGRESS_EPROTO);
+		ck_assert_ptr_null(g.g_body);
+		got_clear(&g);
+	}
 	/* libcurl refuses this one itself. */
 	get(&f, "/nocolon", &g);
 	ck_assert_int_eq(g.g_error, EGRESS_EPROTO);
