@@ -913,8 +913,8 @@ cache_result_size(const struct result *rs)
 
 	for (i = 0; i < rs->rs_nheaders; i++)
 		n += sizeof(*rs->rs_headers) + 2 +
-		    strlen(rs->rs_headers[i].rh_name) +
-		    strlen(rs->rs_headers[i].rh_value);
+		    rs->rs_headers[i].rh_namelen +
+		    rs->rs_headers[i].rh_valuelen;
 	return n;
 }
 
@@ -935,6 +935,8 @@ cache_result_copy(struct result *d, const struct result *s)
 		    s->rs_headers[i].rh_name, &err);
 		d->rs_headers[i].rh_value = cache_strdup(
 		    s->rs_headers[i].rh_value, &err);
+		d->rs_headers[i].rh_namelen = s->rs_headers[i].rh_namelen;
+		d->rs_headers[i].rh_valuelen = s->rs_headers[i].rh_valuelen;
 		d->rs_nheaders++;
 	}
 	if ((d->rs_body = malloc(s->rs_bodylen + 1)) == NULL)
@@ -1079,6 +1081,8 @@ cache_refresh_headers(struct cache_entry *e, const struct result *rs)
 				free(nh[n].rh_value);
 				goto fail_new;
 			}
+			nh[n].rh_namelen = rs->rs_headers[new[i]].rh_namelen;
+			nh[n].rh_valuelen = rs->rs_headers[new[j]].rh_valuelen;
 			n++;
 		}
 	}

@@ -715,6 +715,8 @@ keeper_call_done(struct egress_result *er, void *arg)
 	for (i = 0; i < er->er_nheaders && i < RESULT_MAX_HEADERS; i++) {
 		rs.rs_headers[i].rh_name = er->er_headers[i].eh_name;
 		rs.rs_headers[i].rh_value = er->er_headers[i].eh_value;
+		rs.rs_headers[i].rh_namelen = er->er_headers[i].eh_namelen;
+		rs.rs_headers[i].rh_valuelen = er->er_headers[i].eh_valuelen;
 		rs.rs_nheaders++;
 	}
 	rs.rs_body = (unsigned char *)er->er_body;

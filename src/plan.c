@@ -529,8 +529,10 @@ result_put_head(struct ipc_buf *b, const struct result *rs)
 	    ipc_put_u32(b, (uint32_t)rs->rs_nheaders) == -1)
 		return -1;
 	for (i = 0; i < rs->rs_nheaders; i++)
-		if (ipc_put_str(b, rs->rs_headers[i].rh_name) == -1 ||
-		    ipc_put_str(b, rs->rs_headers[i].rh_value) == -1)
+		if (ipc_put_bytes(b, rs->rs_headers[i].rh_name,
+		    rs->rs_headers[i].rh_namelen) == -1 ||
+		    ipc_put_bytes(b, rs->rs_headers[i].rh_value,
+		    rs->rs_headers[i].rh_valuelen) == -1)
 			return -1;
 	return ipc_put_u32(b, (uint32_t)rs->rs_bodylen);
 }
@@ -676,13 +678,15 @@ result_take_frame(struct result *rs, size_t *capp)
  * to *cur on the second.
  */
 static int
-result_get_str(struct ipc_msg *m, char **sp, char **cur, size_t *need)
+result_get_str(struct ipc_msg *m, char **sp, size_t *lenp, char **cur,
+    size_t *need)
 {
 	const void	*p;
 	size_t		 len;
 
 	if (ipc_get_bytes(m, &p, &len) == -1 || memchr(p, '\0', len) != NULL)
 		return -1;
+	*lenp = len;
 	if (*cur == NULL) {
 		*need += len + 1;
 		return 0;
@@ -704,7 +708,7 @@ result_decode(struct ipc_msg *m, struct result *rs, const char **why)
 {
 	struct result_header	 skip, *h;
 	uint32_t		 n, i;
-	size_t			 len, start = m->m_off, need;
+	size_t			 len, slen, start = m->m_off, need;
 	char			*cur = NULL;
 	const void		*body;
 	int			 pass;
@@ -730,9 +734,9 @@ result_decode(struct ipc_msg *m, struct result *rs, const char **why)
 		}
 		for (i = 0; i < n; i++) {
 			h = pass == 0 ? &skip : &rs->rs_headers[i];
-			if (result_get_str(m, &h->rh_name, &cur, &need) ==
-			    -1 || result_get_str(m, &h->rh_value, &cur,
-			    &need) == -1)
+			if (result_get_str(m, &h->rh_name, &h->rh_namelen,
+			    &cur, &need) == -1 || result_get_str(m,
+			    &h->rh_value, &h->rh_valuelen, &cur, &need) == -1)
 				goto bad;
 		}
 		/*
@@ -745,7 +749,7 @@ result_decode(struct ipc_msg *m, struct result *rs, const char **why)
 		if ((pass == 0 || rs->rs_frame != NULL ?
 		    ipc_get_bytes(m, &body, &len) :
 		    plan_get_blob(m, (char **)&rs->rs_body, &len)) == -1 ||
-		    result_get_str(m, &rs->rs_host, &cur, &need) == -1 ||
+		    result_get_str(m, &rs->rs_host, &slen, &cur, &need) == -1 ||
 		    ipc_get_u64(m, &rs->rs_dns_us) == -1 ||
 		    ipc_get_u64(m, &rs->rs_connect_us) == -1 ||
 		    ipc_get_u64(m, &rs->rs_tls_us) == -1 ||
@@ -753,7 +757,7 @@ result_decode(struct ipc_msg *m, struct result *rs, const char **why)
 		    ipc_get_u64(m, &rs->rs_total_us) == -1 ||
 		    ipc_get_u32(m, &rs->rs_reused) == -1 ||
 		    ipc_get_u32(m, &rs->rs_redacted) == -1 ||
-		    result_get_str(m, &rs->rs_debug, &cur, &need) == -1 ||
+		    result_get_str(m, &rs->rs_debug, &slen, &cur, &need) == -1 ||
 		    ipc_get_end(m) == -1)
 			goto bad;
 	}

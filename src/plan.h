@@ -150,9 +150,16 @@ int		 plan_header_reserved(const char *name);
 
 /* --- The answer ---------------------------------------------------------- */
 
+/*
+ * The lengths are the strings' (no NUL within: egress refuses such a
+ * value); whoever fills a line sets them, and the encoder sends that many
+ * bytes instead of measuring each string again.
+ */
 struct result_header {
 	char		*rh_name;	/* as the upstream sent it */
 	char		*rh_value;
+	size_t		 rh_namelen;
+	size_t		 rh_valuelen;
 };
 
 struct result {

@@ -234,6 +234,8 @@ mkresult(struct result *rs, int status, const char *const *lines,
 		rs->rs_headers[i].rh_name = strndup(lines[i],
 		    (size_t)(colon - lines[i]));
 		rs->rs_headers[i].rh_value = strdup(colon + 2);
+		rs->rs_headers[i].rh_namelen = strlen(rs->rs_headers[i].rh_name);
+		rs->rs_headers[i].rh_valuelen = strlen(colon + 2);
 	}
 	rs->rs_nheaders = n;
 	rs->rs_body = (unsigned char *)strdup(body);

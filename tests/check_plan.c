@@ -27,6 +27,9 @@
 #include "snapshot.h"
 #include "template/template.h"
 
+/* A line of an answer with its lengths, as the keeper fills one. */
+#define RH(n, v)	{ (n), (v), sizeof(n) - 1, sizeof(v) - 1 }
+
 static char		 dir[64];
 static struct snapshot	*snap;
 
@@ -548,9 +551,9 @@ END_TEST
 START_TEST(test_result_roundtrip)
 {
 	struct result_header	 hs[3] = {
-		{ "Content-Type", "application/json" },
-		{ "X-Empty", "" },
-		{ "Set-Cookie", "a=1; Path=/" }
+		RH("Content-Type", "application/json"),
+		RH("X-Empty", ""),
+		RH("Set-Cookie", "a=1; Path=/")
 	};
 	struct result		 in, out;
 	struct ipc_buf		 b;
@@ -578,6 +581,10 @@ START_TEST(test_result_roundtrip)
 	for (i = 0; i < 3; i++) {
 		ck_assert_str_eq(out.rs_headers[i].rh_name, hs[i].rh_name);
 		ck_assert_str_eq(out.rs_headers[i].rh_value, hs[i].rh_value);
+		ck_assert_uint_eq(out.rs_headers[i].rh_namelen,
+		    hs[i].rh_namelen);
+		ck_assert_uint_eq(out.rs_headers[i].rh_valuelen,
+		    hs[i].rh_valuelen);
 	}
 	ck_assert_str_eq(result_header_get(&out, "set-cookie"),
 	    "a=1; Path=/");
@@ -606,6 +613,18 @@ START_TEST(test_result_roundtrip)
 	m.m_len = (uint32_t)b.b_len;
 	ck_assert_int_eq(result_decode(&m, &out, &why), -1);
 	ipc_buf_clear(&b);
+
+	/* The encoder sends the lines' lengths, not what strlen finds. */
+	hs[2].rh_valuelen = 3;
+	ck_assert_int_eq(result_encode(&b, &in), 0);
+	m.m_data = b.b_data;
+	m.m_off = 0;
+	m.m_len = (uint32_t)b.b_len;
+	ck_assert_int_eq(result_decode(&m, &out, &why), 0);
+	ck_assert_str_eq(out.rs_headers[2].rh_value, "a=1");
+	ck_assert_uint_eq(out.rs_headers[2].rh_valuelen, 3);
+	result_clear(&out);
+	ipc_buf_clear(&b);
 }
 END_TEST
 
@@ -617,8 +636,8 @@ END_TEST
 START_TEST(test_result_parts)
 {
 	struct result_header	 hs[2] = {
-		{ "Content-Type", "text/plain" },
-		{ "ETag", "\"1\"" }
+		RH("Content-Type", "text/plain"),
+		RH("ETag", "\"1\"")
 	};
 	struct result		 in;
 	struct ipc_buf		 whole, parts;
@@ -676,8 +695,8 @@ END_TEST
  */
 START_TEST(test_result_arena_kept)
 {
-	struct result_header	 hs[2] = { { "Content-Type", "text/plain" },
-				     { "ETag", "\"x\"" } };
+	struct result_header	 hs[2] = { RH("Content-Type", "text/plain"),
+				     RH("ETag", "\"x\"") };
 	struct result		 in, out;
 	struct ipc_chan		*kc, *wc;
 	struct ipc_buf		 b;
@@ -740,7 +759,7 @@ END_TEST
  */
 START_TEST(test_result_kept)
 {
-	struct result_header	 hs[1] = { { "Content-Type", "text/plain" } };
+	struct result_header	 hs[1] = { RH("Content-Type", "text/plain") };
 	struct result		 in, out, out2;
 	struct ipc_chan		*kc, *wc;
 	struct ipc_buf		 b;
@@ -1609,7 +1628,7 @@ dec_result(struct ipc_msg *m, void *rs)
 START_TEST(test_oom)
 {
 	struct result_header	 hs[2] = {
-		{ "Content-Type", "application/json" }, { "X-Empty", "" }
+		RH("Content-Type", "application/json"), RH("X-Empty", "")
 	};
 	struct plan		 a, b;
 	struct result		 in, out;
