@@ -20,9 +20,10 @@ EXTRA_DIST += tests/integration/ops_metrics.py tests/integration/promtext.py \
 # the redis reply, the access log.
 check_PROGRAMS += tests/check_ops
 TESTS += tests/check_ops
-tests_check_ops_SOURCES = tests/check_ops.c \
+tests_check_ops_SOURCES = tests/check_ops.c tests/oom.c tests/oom.h \
 	tests/check_main.c tests/check_main.h
 tests_check_ops_CFLAGS = $(WD_TEST_CFLAGS)
+tests_check_ops_LDFLAGS = $(AM_LDFLAGS) $(OOM_WRAP)
 tests_check_ops_LDADD = $(WD_TEST_LIBS)
 
 # Parsers of untrusted bytes: a peer's traceparent, a redis server's

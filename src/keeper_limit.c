@@ -28,6 +28,7 @@
 #include "keeper_redis.h"
 #include "metrics.h"
 #include "ratelimit.h"
+#include "spare.h"
 
 #define KLIMIT_MARGIN		1000000	/* µs of the window kept for the call */
 #define KLIMIT_MAX_ENTRIES	4096	/* connectors tracked */
@@ -89,6 +90,7 @@ struct klimits {
 	/* Every call looks its connector up: by name, not by a walk. */
 	struct klimit		*ks_bucket[KLIMIT_BUCKETS];
 	size_t			 ks_queued;
+	struct spare		 ks_waits;	/* freed, for the next attempts */
 };
 
 static void	klimits_rate(struct klwait *);
@@ -129,6 +131,9 @@ klimits_free(struct klimits *ks)
 		free(kl->kl_connector);
 		free(kl);
 	}
+	/* After the cancels, which keep theirs here. */
+	while ((w = spare_take(&ks->ks_waits, NULL)) != NULL)
+		free(w);
 	free(ks);
 }
 
@@ -181,9 +186,12 @@ klimits_find(struct klimits *ks, const char *tenant, const char *connector)
 static void
 klimits_wait_free(struct klwait *w)
 {
+	struct klimits	*ks = w->w_ks;
+
 	event_del(&w->w_ev);
 	event_del(&w->w_deliver);
-	free(w);
+	if ((w = spare_put(&ks->ks_waits, w, sizeof(*w))) != NULL)
+		free(w);
 }
 
 static void
@@ -372,8 +380,12 @@ klimits_acquire(struct klimits *ks, const char *tenant, const char *connector,
 	struct timeval	 tv;
 	int64_t		 now = ratelimit_now(), left;
 
-	if ((kl = klimits_find(ks, tenant, connector)) == NULL ||
-	    (w = calloc(1, sizeof(*w))) == NULL)
+	if ((kl = klimits_find(ks, tenant, connector)) == NULL)
+		return NULL;
+	/* Every attempt waits once: the wait is the last one freed. */
+	if ((w = spare_take(&ks->ks_waits, NULL)) != NULL)
+		memset(w, 0, sizeof(*w));
+	else if ((w = calloc(1, sizeof(*w))) == NULL)
 		return NULL;
 	w->w_ks = ks;
 	w->w_kl = kl;

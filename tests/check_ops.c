@@ -37,6 +37,7 @@
 #include "keeper_redis.h"
 #include "log.h"
 #include "metrics.h"
+#include "oom.h"
 #include "ratelimit.h"
 #include "rowidx.h"
 #include "trace.h"
@@ -588,6 +589,53 @@ START_TEST(klimits_by_name)
 	for (i = 0; i < N + 2; i++)
 		if (i != 5 && i != 5 + 7)
 			klimits_release(w[i]);
+	klimits_free(ks);
+	event_base_free(base);
+}
+END_TEST
+
+/*
+ * Every attempt waits once: a wait released is kept for the next, which
+ * then allocates nothing (none kept in a sanitizer build), and starts
+ * from nothing of the last one's.
+ */
+START_TEST(klimits_wait_kept)
+{
+	struct event_base	*base;
+	struct klimits		*ks;
+	struct klwait		*w;
+	struct conn_ext		 e;
+	struct timespec		 deadline;
+	int			 st = -1, i, fired;
+#ifdef WIDGETD_SANITIZED
+	const int		 kept = 0;
+#else
+	const int		 kept = 1;
+#endif
+
+	ck_assert_ptr_nonnull(base = event_base_new());
+	ck_assert_ptr_nonnull(ks = klimits_new(base, NULL));
+	memset(&e, 0, sizeof(e));
+	e.ce_concurrency = 1;
+	clock_gettime(CLOCK_MONOTONIC, &deadline);
+	deadline.tv_sec += 60;
+	for (i = 0; i < 3; i++) {
+		st = -1;
+		/* no assertion while armed: check's own allocate */
+		oom_arm(i == 0 ? 100 : 0);
+		w = klimits_acquire(ks, "t", "c", &e, &deadline, klimit_seen,
+		    &st);
+		fired = oom_disarm();
+		ck_assert_int_eq(fired, (i == 0 ? 0 : !kept));
+		if (w == NULL)
+			continue;
+		event_base_loop(base, EVLOOP_NONBLOCK);
+		/* its slot: the last one's was given back */
+		ck_assert_int_eq(st, 0);
+		ck_assert_uint_eq(klimits_queued(ks), 0);
+		klimits_release(w);
+	}
+	/* The one kept goes with the rest (valgrind). */
 	klimits_free(ks);
 	event_base_free(base);
 }
@@ -1423,6 +1471,7 @@ check_suite(void)
 	tcase_add_test(tc, metrics_bounds);
 	tcase_add_test(tc, metrics_many_rows);
 	tcase_add_test(tc, klimits_by_name);
+	tcase_add_test(tc, klimits_wait_kept);
 	tcase_add_test(tc, rowidx_rows_by_hash);
 	tcase_add_test(tc, rowidx_firsts_like_a_walk);
 	tcase_add_test(tc, metrics_decode_refuses);
