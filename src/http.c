@@ -559,31 +559,46 @@ http_take_request(struct http_parser_state *ps)
 	return r;
 }
 
-/* Append one header-section byte, within the limit. */
+/*
+ * Room for n more header-section bytes, n within the limit: the buffer
+ * doubles from 1 KiB up to the limit.
+ */
 static int
-http_hbuf_add(struct http_parser_state *ps, char c)
+http_hbuf_room(struct http_parser_state *ps, size_t n)
 {
 	size_t	 cap;
 	char	*b;
 
+	if (ps->ps_hbuf == NULL)
+		ps->ps_hbuf = spare_take(&http_spare, &ps->ps_hcap);
+	if (ps->ps_hcap - ps->ps_hlen >= n)
+		return 0;
+	for (cap = ps->ps_hcap == 0 ? 1024 : ps->ps_hcap * 2;
+	    cap - ps->ps_hlen < n; cap *= 2)
+		;
+	if (cap > ps->ps_limits.hl_header_bytes)
+		cap = ps->ps_limits.hl_header_bytes;
+	if ((b = realloc(ps->ps_hbuf, cap)) == NULL) {
+		http_fail(ps, 500, "out of memory");
+		return -1;
+	}
+	ps->ps_hbuf = b;
+	ps->ps_hcap = cap;
+	return 0;
+}
+
+/* Append one header-section byte, within the limit. */
+static int
+http_hbuf_add(struct http_parser_state *ps, char c)
+{
 	if (ps->ps_hlen >= ps->ps_limits.hl_header_bytes) {
 		http_fail(ps, 431, ps->ps_in_trailer ? "trailers too large" :
 		    "request header too large");
 		return -1;
 	}
-	if (ps->ps_hbuf == NULL)
-		ps->ps_hbuf = spare_take(&http_spare, &ps->ps_hcap);
-	if (ps->ps_hlen == ps->ps_hcap) {
-		cap = ps->ps_hcap == 0 ? 1024 : ps->ps_hcap * 2;
-		if (cap > ps->ps_limits.hl_header_bytes)
-			cap = ps->ps_limits.hl_header_bytes;
-		if ((b = realloc(ps->ps_hbuf, cap)) == NULL) {
-			http_fail(ps, 500, "out of memory");
-			return -1;
-		}
-		ps->ps_hbuf = b;
-		ps->ps_hcap = cap;
-	}
+	if ((ps->ps_hbuf == NULL || ps->ps_hlen == ps->ps_hcap) &&
+	    http_hbuf_room(ps, 1) == -1)
+		return -1;
 	ps->ps_hbuf[ps->ps_hlen++] = c;
 	return 0;
 }
@@ -1093,6 +1108,56 @@ http_line_byte(struct http_parser_state *ps, unsigned char c)
 	return http_hbuf_add(ps, c);
 }
 
+/* How many of the n bytes at p come before a control but HTAB, or DEL. */
+static size_t
+http_ctl_span(const char *p, size_t n)
+{
+	size_t	 i = 0;
+
+#ifdef __SSE2__
+	/* sixteen bytes at a time: every header line passes here */
+	const __m128i	 vc = _mm_set1_epi8(0x1f);
+	const __m128i	 vt = _mm_set1_epi8('\t');
+	const __m128i	 vd = _mm_set1_epi8(0x7f);
+	int		 m;
+
+	for (; n - i >= 16; i += 16) {
+		__m128i	 v = _mm_loadu_si128((const __m128i *)(p + i));
+		__m128i	 bad = _mm_cmpeq_epi8(_mm_min_epu8(v, vc), v);
+
+		bad = _mm_or_si128(_mm_andnot_si128(_mm_cmpeq_epi8(v, vt), bad),
+		    _mm_cmpeq_epi8(v, vd));
+		if ((m = _mm_movemask_epi8(bad)) != 0)
+			return i + (size_t)__builtin_ctz(m);
+	}
+#endif
+	for (; i < n; i++) {
+		unsigned char c = (unsigned char)p[i];
+
+		if ((c < 0x20 && c != '\t') || c == 0x7f)
+			return i;
+	}
+	return n;
+}
+
+/*
+ * Inside a line, the bytes before the next control (a CR ends the line;
+ * any other control is an error the byte-wise scan reports) are only
+ * kept: they are appended at once, up to the limit.  How many.
+ */
+static size_t
+http_line_run(struct http_parser_state *ps, const char *p, size_t n)
+{
+	size_t	 room = ps->ps_limits.hl_header_bytes - ps->ps_hlen;
+
+	if ((n = http_ctl_span(p, n < room ? n : room)) == 0 ||
+	    http_hbuf_room(ps, n) == -1)
+		return 0;
+	memcpy(ps->ps_hbuf + ps->ps_hlen, p, n);
+	ps->ps_hlen += n;
+	return n;
+}
+
 /*
  * Scan the header block one byte at a time.  Returns 1 when the block
  * ended at this byte, 0 to go on, -1 on error.
@@ -1378,6 +1443,11 @@ http_feed(struct http_parser_state *ps, const char *buf, size_t len,
 	while (pos < len && ps->ps_phase != PH_DONE &&
 	    ps->ps_phase != PH_ERROR) {
 		if (ps->ps_phase < PH_BODY_LENGTH) {
+			if (ps->ps_phase == PH_LINE) {
+				pos += http_line_run(ps, buf + pos, len - pos);
+				if (pos == len || ps->ps_phase == PH_ERROR)
+					break;
+			}
 			rv = http_scan_header_byte(ps, p[pos]);
 			if (rv == -1)
 				break;
@@ -1485,31 +1555,7 @@ http_reason(int status)
 static int
 http_value_ctl(const char *p, size_t n)
 {
-	size_t	 i = 0;
-
-#ifdef __SSE2__
-	/* sixteen bytes at a time: every answer's headers pass here */
-	const __m128i	 vc = _mm_set1_epi8(0x1f);
-	const __m128i	 vt = _mm_set1_epi8('\t');
-	const __m128i	 vd = _mm_set1_epi8(0x7f);
-
-	for (; n - i >= 16; i += 16) {
-		__m128i	 v = _mm_loadu_si128((const __m128i *)(p + i));
-		__m128i	 bad = _mm_cmpeq_epi8(_mm_min_epu8(v, vc), v);
-
-		bad = _mm_or_si128(_mm_andnot_si128(_mm_cmpeq_epi8(v, vt), bad),
-		    _mm_cmpeq_epi8(v, vd));
-		if (_mm_movemask_epi8(bad) != 0)
-			return 1;
-	}
-#endif
-	for (; i < n; i++) {
-		unsigned char c = (unsigned char)p[i];
-
-		if ((c < 0x20 && c != '\t') || c == 0x7f)
-			return 1;
-	}
-	return 0;
+	return http_ctl_span(p, n) != n;
 }
 
 /*
