@@ -98,6 +98,7 @@ struct redact {
 	size_t		 r_nslots;	/* states r_rows has room for */
 	size_t		 r_nrows;
 	uint32_t	*r_chain;	/* scratch for redact_row */
+	size_t		 r_steps;	/* work done: see redact_steps */
 };
 
 struct redact_span {
@@ -155,6 +156,12 @@ size_t
 redact_npatterns(const struct redact *r)
 {
 	return r->r_npatterns;
+}
+
+size_t
+redact_steps(const struct redact *r)
+{
+	return r->r_steps;
 }
 
 /* The child of node u on byte c, or 0. */
@@ -311,6 +318,7 @@ redact_row(struct redact *r, uint32_t s)
 	/* The failure chain down to the first state that has a row. */
 	for (v = s; r->r_rows[v] == NULL; v = n[v].rn_fail)
 		r->r_chain[depth++] = v;
+	r->r_steps += depth;
 	if (depth > REDACT_MAX_ROWS - r->r_nrows)
 		return NULL;
 	while (depth > 0) {
@@ -337,7 +345,7 @@ redact_step(struct redact *r, uint32_t s, unsigned char c)
 
 	if ((row = redact_row(r, s)) != NULL)
 		return row[c];
-	for (;;) {
+	for (;; r->r_steps++) {
 		if (r->r_rows[s] != NULL)
 			return r->r_rows[s][c];
 		for (t = n[s].rn_child; t != 0; t = n[t].rn_next)
@@ -608,9 +616,11 @@ redact_scan_range(struct redact *r, const unsigned char *p, size_t from,
 	}
 	/* Side by side as far as the shortest stream goes. */
 	steps = SIZE_MAX;
-	for (k = 0; k < nst; k++)
+	for (k = 0; k < nst; k++) {
 		if (st[k].st_end - st[k].st_pos < steps)
 			steps = st[k].st_end - st[k].st_pos;
+		r->r_steps += st[k].st_end - st[k].st_pos;
+	}
 	if (nst == REDACT_STREAMS) {
 		for (i = 0; i < steps; i++)
 			if (redact_stream_step(r, r->r_rows, p, &st[0]) ||

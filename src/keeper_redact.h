@@ -33,6 +33,14 @@ int		 redact_add(struct redact *, const void *value, size_t len);
 /* How many distinct byte patterns the set looks for. */
 size_t		 redact_npatterns(const struct redact *);
 /*
+ * The automaton's work over every apply so far: the bytes it stepped over
+ * (a piece's run-in included) and the failure links it followed where a
+ * state had no row.  Linear in the bytes scanned whatever the patterns;
+ * tests assert on it instead of on a clock.  Counted once a stretch and
+ * on the row-less path only, never a byte at a time.
+ */
+size_t		 redact_steps(const struct redact *);
+/*
  * Replace every occurrence of any pattern in the *lenp bytes at *bufp with
  * REDACT_MARK; occurrences that overlap become one mark.  *bufp must be
  * malloc'd: when something was replaced it is wiped, freed and replaced by
