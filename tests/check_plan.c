@@ -687,6 +687,47 @@ START_TEST(test_result_parts)
 }
 END_TEST
 
+/* A keeper's end and a worker's end of one socketpair. */
+static void
+chan_pair(struct ipc_chan **kc, struct ipc_chan **wc)
+{
+	int	 sv[2];
+
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	ck_assert_ptr_nonnull(*kc = ipc_chan_new(sv[0], IPC_KEEPER, IPC_WORKER));
+	ck_assert_ptr_nonnull(*wc = ipc_chan_new(sv[1], IPC_WORKER, IPC_KEEPER));
+}
+
+/* An answer sent as the keeper sends one, as frame id. */
+static void
+send_result(struct ipc_chan *kc, uint32_t id, const struct result *in)
+{
+	struct ipc_buf	 b;
+
+	ck_assert_int_eq(result_encode(&b, in), 0);
+	ck_assert_int_eq(ipc_send(kc, MSG_RESULT, id, b.b_data, b.b_len, -1), 0);
+	ipc_buf_clear(&b);
+}
+
+/*
+ * The next frame wc gets, flushing what kc queued as it goes: a frame
+ * already read whole is taken first, else wc reads until one is.
+ */
+static void
+next_frame(struct ipc_chan *kc, struct ipc_chan *wc, struct ipc_msg *m)
+{
+	int	 got;
+
+	for (;;) {
+		if (ipc_pending(kc))
+			ck_assert_int_ge(ipc_flush(kc), 0);
+		ck_assert_int_ge(got = ipc_get(wc, m), 0);
+		if (got == 1)
+			return;
+		ck_assert_int_eq(ipc_read(wc), 1);
+	}
+}
+
 /*
  * The worker decodes one answer a request: the block of its headers and
  * strings is the last answer's, wiped and kept, so decoding the next one
@@ -699,19 +740,16 @@ START_TEST(test_result_arena_kept)
 				     RH("ETag", "\"x\"") };
 	struct result		 in, out;
 	struct ipc_chan		*kc, *wc;
-	struct ipc_buf		 b;
 	struct ipc_msg		 m;
 	const char		*why;
-	int			 sv[2], got, i, r, fired;
+	int			 i, r, fired;
 #ifdef WIDGETD_SANITIZED
 	const int		 kept = 0;
 #else
 	const int		 kept = 1;
 #endif
 
-	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
-	ck_assert_ptr_nonnull(kc = ipc_chan_new(sv[0], IPC_KEEPER, IPC_WORKER));
-	ck_assert_ptr_nonnull(wc = ipc_chan_new(sv[1], IPC_WORKER, IPC_KEEPER));
+	chan_pair(&kc, &wc);
 	memset(&in, 0, sizeof(in));
 	in.rs_status = 200;
 	in.rs_headers = hs;
@@ -722,16 +760,8 @@ START_TEST(test_result_arena_kept)
 	for (i = 0; i < 2; i++) {
 		/* a shorter host the second time: it fits the block */
 		in.rs_host = i == 0 ? "api.example.com" : "api.example";
-		ck_assert_int_eq(result_encode(&b, &in), 0);
-		ck_assert_int_eq(ipc_send(kc, MSG_RESULT, 1, b.b_data, b.b_len,
-		    -1), 0);
-		ipc_buf_clear(&b);
-		for (got = 0; got == 0;) {
-			if (ipc_pending(kc))
-				ck_assert_int_ge(ipc_flush(kc), 0);
-			ck_assert_int_eq(ipc_read(wc), 1);
-			ck_assert_int_ge(got = ipc_get(wc, &m), 0);
-		}
+		send_result(kc, 1, &in);
+		next_frame(kc, wc, &m);
 		/* no assertion while armed: check's own allocate */
 		oom_arm(i == 0 ? 100 : 0);
 		r = result_decode(&m, &out, &why);
@@ -767,11 +797,8 @@ START_TEST(test_result_kept)
 	const char		*why;
 	unsigned char		*body;
 	size_t			 bodysz = 512 * 1024 + 5, i, cap;
-	int			 sv[2], got;
 
-	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
-	ck_assert_ptr_nonnull(kc = ipc_chan_new(sv[0], IPC_KEEPER, IPC_WORKER));
-	ck_assert_ptr_nonnull(wc = ipc_chan_new(sv[1], IPC_WORKER, IPC_KEEPER));
+	chan_pair(&kc, &wc);
 	ck_assert_ptr_nonnull(body = malloc(bodysz));
 	for (i = 0; i < bodysz; i++)
 		body[i] = (unsigned char)('a' + i % 26);
@@ -783,20 +810,11 @@ START_TEST(test_result_kept)
 	in.rs_bodylen = bodysz;
 	in.rs_host = "api.example.com";
 	in.rs_total_us = 7;
-	ck_assert_int_eq(result_encode(&b, &in), 0);
-	ck_assert_int_eq(ipc_send(kc, MSG_RESULT, 1, b.b_data, b.b_len, -1), 0);
+	send_result(kc, 1, &in);
 	in.rs_bodylen = 10;
-	ipc_buf_clear(&b);
-	ck_assert_int_eq(result_encode(&b, &in), 0);
-	ck_assert_int_eq(ipc_send(kc, MSG_RESULT, 2, b.b_data, b.b_len, -1), 0);
-	ipc_buf_clear(&b);
+	send_result(kc, 2, &in);
 
-	for (got = 0; got == 0;) {
-		if (ipc_pending(kc))
-			ck_assert_int_ge(ipc_flush(kc), 0);
-		ck_assert_int_eq(ipc_read(wc), 1);
-		ck_assert_int_ge(got = ipc_get(wc, &m), 0);
-	}
+	next_frame(kc, wc, &m);
 	ck_assert_uint_eq(m.m_id, 1);
 	ck_assert_int_eq(result_decode(&m, &out, &why), 0);
 	ck_assert_ptr_nonnull(out.rs_frame);
@@ -816,12 +834,7 @@ START_TEST(test_result_kept)
 	ck_assert_uint_lt(ipc_held(wc), bodysz);
 
 	/* The next frame leaves the first answer as it was. */
-	for (got = 0; got == 0;) {
-		if (ipc_pending(kc))
-			ck_assert_int_ge(ipc_flush(kc), 0);
-		if ((got = ipc_get(wc, &m)) == 0)
-			ck_assert_int_eq(ipc_read(wc), 1);
-	}
+	next_frame(kc, wc, &m);
 	ck_assert_uint_eq(m.m_id, 2);
 	ck_assert_int_eq(result_decode(&m, &out2, &why), 0);
 	/* A small answer keeps the buffer it was copied to: no second copy. */
