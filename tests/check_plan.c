@@ -224,20 +224,27 @@ plan_for(struct plan *pl, const char *permalink, const char *url)
 	pl->pl_url = strdup(url);
 }
 
+/* An empty plan for a step of "comp" (composite 0). */
+static void
+step_plan_for(struct plan *pl, uint32_t step, const char *url)
+{
+	memset(pl, 0, sizeof(*pl));
+	pl->pl_gen = 7;
+	pl->pl_kind = PLAN_STEP;
+	pl->pl_conn = 0;
+	pl->pl_step = step;
+	pl->pl_reqid = "r";
+	pl->pl_method = "GET";
+	pl->pl_url = strdup(url);
+}
+
 /* The plan a well-behaved worker sends for step 0 of "comp". */
 static void
 step0_plan(struct plan *pl)
 {
 	struct plan_field	*f;
 
-	memset(pl, 0, sizeof(*pl));
-	pl->pl_gen = 7;
-	pl->pl_kind = PLAN_STEP;
-	pl->pl_conn = 0;
-	pl->pl_step = 0;
-	pl->pl_reqid = "r";
-	pl->pl_method = "GET";
-	pl->pl_url = strdup("https://api.example.com/a");
+	step_plan_for(pl, 0, "https://api.example.com/a");
 	f = field(&pl->pl_headers, &pl->pl_nheaders, PLAN_ROW, 0, "X-One",
 	    NULL);
 	ck_assert_int_eq(plan_field_add(f, NULL, 0,
@@ -251,14 +258,7 @@ step1_plan(struct plan *pl)
 {
 	struct plan_field	*f;
 
-	memset(pl, 0, sizeof(*pl));
-	pl->pl_gen = 7;
-	pl->pl_kind = PLAN_STEP;
-	pl->pl_conn = 0;
-	pl->pl_step = 1;
-	pl->pl_reqid = "r";
-	pl->pl_method = "GET";
-	pl->pl_url = strdup("https://other.example.com/b/42");
+	step_plan_for(pl, 1, "https://other.example.com/b/42");
 	f = field(&pl->pl_headers, &pl->pl_nheaders, PLAN_ROW, 0, "X-Two",
 	    NULL);
 	ck_assert_int_eq(plan_field_add(f, NULL, 0,
