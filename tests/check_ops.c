@@ -530,6 +530,33 @@ klimit_seen(void *arg, int status, int retry, const char *code,
 }
 
 /*
+ * What the klimits tests start from: an event base, its limits, a
+ * connector's settings with a concurrency of one, and a deadline a
+ * minute away.
+ */
+static void
+klimits_setup(struct event_base **base, struct klimits **ks,
+    struct conn_ext *e, struct timespec *deadline)
+{
+	ck_assert_ptr_nonnull(*base = event_base_new());
+	ck_assert_ptr_nonnull(*ks = klimits_new(*base, NULL));
+	memset(e, 0, sizeof(*e));
+	e->ce_concurrency = 1;
+	clock_gettime(CLOCK_MONOTONIC, deadline);
+	deadline->tv_sec += 60;
+}
+
+/* Ten turns of the loop, none waiting: what is due is done. */
+static void
+klimits_settle(struct event_base *base)
+{
+	int	 i;
+
+	for (i = 0; i < 10; i++)
+		event_base_loop(base, EVLOOP_NONBLOCK);
+}
+
+/*
  * Each connector has its own limit among thousands (found by name, not
  * by a walk): with a concurrency of one, every connector's first attempt
  * goes, and a second attempt waits for its own connector's slot only.
@@ -548,12 +575,7 @@ START_TEST(klimits_by_name)
 	char			 t[32], c[32];
 	int			 i, st2 = -1;
 
-	ck_assert_ptr_nonnull(base = event_base_new());
-	ck_assert_ptr_nonnull(ks = klimits_new(base, NULL));
-	memset(&e, 0, sizeof(e));
-	e.ce_concurrency = 1;
-	clock_gettime(CLOCK_MONOTONIC, &deadline);
-	deadline.tv_sec += 60;
+	klimits_setup(&base, &ks, &e, &deadline);
 	for (i = 0; i < N; i++) {
 		snprintf(t, sizeof(t), "t%d", i % 7);
 		snprintf(c, sizeof(c), "c%d", i);
@@ -566,24 +588,20 @@ START_TEST(klimits_by_name)
 	    &st[N]);
 	w[N + 1] = klimits_acquire(ks, "a", "bc", &e, &deadline, klimit_seen,
 	    &st[N + 1]);
-	for (i = 0; i < 10; i++)
-		event_base_loop(base, EVLOOP_NONBLOCK);
+	klimits_settle(base);
 	for (i = 0; i < N + 2; i++)
 		ck_assert_msg(st[i] == 0, "attempt %d: %d", i, st[i]);
 
 	again = klimits_acquire(ks, "t5", "c5", &e, &deadline, klimit_seen,
 	    &st2);
-	for (i = 0; i < 10; i++)
-		event_base_loop(base, EVLOOP_NONBLOCK);
+	klimits_settle(base);
 	ck_assert_int_eq(st2, -1);
 	ck_assert_uint_eq(klimits_queued(ks), 1);
 	klimits_release(w[5 + 7]);	/* t5/c12: another connector */
-	for (i = 0; i < 10; i++)
-		event_base_loop(base, EVLOOP_NONBLOCK);
+	klimits_settle(base);
 	ck_assert_int_eq(st2, -1);
 	klimits_release(w[5]);
-	for (i = 0; i < 10; i++)
-		event_base_loop(base, EVLOOP_NONBLOCK);
+	klimits_settle(base);
 	ck_assert_int_eq(st2, 0);
 	klimits_release(again);
 	for (i = 0; i < N + 2; i++)
@@ -613,12 +631,7 @@ START_TEST(klimits_wait_kept)
 	const int		 kept = 1;
 #endif
 
-	ck_assert_ptr_nonnull(base = event_base_new());
-	ck_assert_ptr_nonnull(ks = klimits_new(base, NULL));
-	memset(&e, 0, sizeof(e));
-	e.ce_concurrency = 1;
-	clock_gettime(CLOCK_MONOTONIC, &deadline);
-	deadline.tv_sec += 60;
+	klimits_setup(&base, &ks, &e, &deadline);
 	for (i = 0; i < 3; i++) {
 		st = -1;
 		/* no assertion while armed: check's own allocate */
