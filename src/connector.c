@@ -466,6 +466,12 @@ connector_origin(const struct conn_request *cr,
 	    get_variable, arg, err, errlen);
 }
 
+const char *
+connector_origin_fixed(const struct conn_tmpl *origin, int literal)
+{
+	return literal || origin->ct_tmpl == NULL ? origin->ct_src : NULL;
+}
+
 char *
 connector_origin_of(const struct conn_tmpl *origin, int literal,
     struct tval *(*get_variable)(const char *, void *), void *arg,
@@ -475,11 +481,12 @@ connector_origin_of(const struct conn_tmpl *origin, int literal,
 	struct tmpl_error	 te;
 	struct tmpl_output	*o;
 	const char		*text;
+	const char		*fixed;
 	char			*r = NULL;
 	size_t			 len;
 
-	if (literal || origin->ct_tmpl == NULL) {
-		if ((r = strdup(origin->ct_src)) == NULL)
+	if ((fixed = connector_origin_fixed(origin, literal)) != NULL) {
+		if ((r = strdup(fixed)) == NULL)
 			snprintf(err, errlen, "out of memory");
 		return r;
 	}

@@ -322,6 +322,12 @@ struct tval;
 char		*connector_origin(const struct conn_request *,
 		    struct tval *(*get_variable)(const char *, void *),
 		    void *arg, char *err, size_t errlen);
+/*
+ * The origin as written when it needs no rendering (a literal one, or one
+ * without an expression): the connector's own text, no copy.  NULL when
+ * it has to be rendered with connector_origin_of.
+ */
+const char	*connector_origin_fixed(const struct conn_tmpl *, int literal);
 /* The same for any compiled origin (a token_url's: ca_token_origin). */
 char		*connector_origin_of(const struct conn_tmpl *, int literal,
 		    struct tval *(*get_variable)(const char *, void *),

@@ -1563,9 +1563,9 @@ execute_url(struct conn *c, struct exec *x, const struct tmpl_env *env,
 		return -1;
 	/* The URL ends at a NUL, as it did when it was copied as a string. */
 	len = strnlen(url, len);
-	if (cr->cr_origin_literal || cr->cr_origin.ct_tmpl == NULL)
-		origin = cr->cr_origin.ct_src;
-	else if ((origin = rorigin = connector_origin(cr,
+	if ((origin = connector_origin_fixed(&cr->cr_origin,
+	    cr->cr_origin_literal)) == NULL &&
+	    (origin = rorigin = connector_origin(cr,
 	    execute_get_variable, (void *)x->x_tenant, err,
 	    sizeof(err))) == NULL) {
 		why = err;
