@@ -327,6 +327,7 @@ struct egress_call {
 	const char		*c_target;	/* path and query, in the
 						   request's URL: only while
 						   egress_start runs */
+	size_t			 c_targetlen;
 	struct egress_conn	*c_conn;
 	char			*c_req;		/* the request, wiped */
 	size_t			 c_reqlen;
@@ -1398,9 +1399,16 @@ egress_write_cb(char *buf, size_t size, size_t nitems, void *arg)
 
 /* --- starting, finishing, cancelling ------------------------------------ */
 
-static const char *const egress_methods[] = {
-	"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"
+static const struct {
+	const char	*m_name;
+	size_t		 m_len;		/* for the request line */
+} egress_methods[] = {
+	{ "GET", 3 }, { "POST", 4 }, { "PUT", 3 }, { "PATCH", 5 },
+	{ "DELETE", 6 }, { "HEAD", 4 }, { "OPTIONS", 7 }
 };
+
+/* Fields whose lengths egress_start keeps for the request's writing. */
+#define EGRESS_FLENS	16
 
 /* Headers whose value the keeper and libcurl own: framing and routing. */
 static const struct {
@@ -1412,8 +1420,9 @@ static const struct {
 	{ "te", 2 }, { "trailer", 7 }, { "upgrade", 7 }, { "expect", 6 }
 };
 
+/* NULL and the name's and value's lengths in len, or why not. */
 static const char *
-egress_check_field(const struct egress_field *f)
+egress_check_field(const struct egress_field *f, size_t len2[2])
 {
 	const unsigned char	*p;
 	size_t			 i, len;
@@ -1433,6 +1442,8 @@ egress_check_field(const struct egress_field *f)
 	for (p = (const unsigned char *)f->ef_value; *p != '\0'; p++)
 		if ((*p < 0x20 && *p != '\t') || *p == 0x7f)
 			return "control character in a header value";
+	len2[0] = len;
+	len2[1] = (size_t)(p - (const unsigned char *)f->ef_value);
 	return NULL;
 }
 
@@ -1597,6 +1608,7 @@ egress_url_fast(struct egress_call *c, const char *url)
 	}
 	/* The URL is the caller's until egress_start returns: no copy. */
 	c->c_target = path;
+	c->c_targetlen = (size_t)(p - path);
 	memcpy(c->c_res.er_host, h, hl);
 	c->c_res.er_host[hl] = '\0';
 	c->c_https = https;
@@ -2711,7 +2723,7 @@ egress_cat(const char *const *parts)
  */
 static int
 egress_direct_start(struct egress_call *c, const struct egress_request *req,
-    long window, int64_t t0)
+    size_t mlen, const size_t (*flens)[2], long window, int64_t t0)
 {
 	struct egress_gen	*g = c->c_gen;
 	struct h1_request	 rq;
@@ -2720,6 +2732,7 @@ egress_direct_start(struct egress_call *c, const struct egress_request *req,
 	const char		*host = c->c_res.er_host;
 	const char		*scheme = c->c_https ? "https" : "http";
 	const char		*target = NULL;
+	size_t			 tlen = 0;	/* 0: measured by h1 */
 	char			*port = NULL, *path = NULL, *query = NULL;
 	char			*owned = NULL;
 	/* er_host is shorter than 256 bytes: the two fit. */
@@ -2734,9 +2747,10 @@ egress_direct_start(struct egress_call *c, const struct egress_request *req,
 	c->c_t0 = t0;
 	if (c->c_url == NULL) {
 		/* egress_url_fast read it: the target is the call's. */
-		dec_put(pbuf, (unsigned int)c->c_port);
+		pl = dec_put(pbuf, (unsigned int)c->c_port);
 		dflt = c->c_port == (c->c_https ? 443 : 80);
 		target = c->c_target;
+		tlen = c->c_targetlen;
 		c->c_target = NULL;
 	} else {
 		if (curl_url_get(c->c_url, CURLUPART_PORT, &port,
@@ -2748,6 +2762,7 @@ egress_direct_start(struct egress_call *c, const struct egress_request *req,
 		    CURLUE_OK)
 			query = NULL;
 		snprintf(pbuf, sizeof(pbuf), "%s", port);
+		pl = strlen(pbuf);
 		dflt = strcmp(port, c->c_https ? "443" : "80") == 0;
 		target = owned = egress_cat((const char *[]){ path,
 		    query ? "?" : "", query ? query : "", NULL });
@@ -2756,7 +2771,6 @@ egress_direct_start(struct egress_call *c, const struct egress_request *req,
 		goto out;
 	/* The host and port measured once for the two. */
 	hl = strlen(host);
-	pl = strlen(pbuf);
 	if (egress_cat_buf(key, sizeof(key), (const struct egress_part []){
 	    { scheme, c->c_https ? 5 : 4 }, { "://", 3 }, { host, hl },
 	    { ":", 1 }, { pbuf, pl }, { "/", 1 }, { NULL, 0 } }) == -1 ||
@@ -2766,8 +2780,12 @@ egress_direct_start(struct egress_call *c, const struct egress_request *req,
 		goto out;
 	memset(&rq, 0, sizeof(rq));
 	rq.hr_method = req->eq_method;
+	rq.hr_methodlen = mlen;
 	rq.hr_target = target;
+	rq.hr_targetlen = tlen;
 	rq.hr_host = hosthdr;
+	rq.hr_hostlen = hl + (dflt ? 0 : 1 + pl);
+	rq.hr_flens = flens;
 	rq.hr_fields = req->eq_headers;
 	rq.hr_nfields = req->eq_nheaders;
 	rq.hr_body = req->eq_body != NULL ? c->c_body : NULL;
@@ -2816,7 +2834,8 @@ egress_start(struct egress *e, const struct egress_request *req,
 	struct egress_call		*c;
 	const char			*why = NULL;
 	struct timespec			 ts;
-	size_t				 i;
+	size_t				 i, mlen, flens[EGRESS_FLENS][2];
+	size_t				 flen1[2];
 	long				 window;
 	int				 direct;
 
@@ -2837,14 +2856,17 @@ egress_start(struct egress *e, const struct egress_request *req,
 
 	for (i = 0; i < sizeof(egress_methods) / sizeof(egress_methods[0]); i++)
 		if (req->eq_method != NULL &&
-		    strcmp(req->eq_method, egress_methods[i]) == 0)
+		    strcmp(req->eq_method, egress_methods[i].m_name) == 0)
 			break;
 	if (i == sizeof(egress_methods) / sizeof(egress_methods[0])) {
 		egress_fail(c, EGRESS_EREQUEST, "method not allowed");
 		goto refuse;
 	}
+	mlen = egress_methods[i].m_len;
+	/* The lengths the check measures, kept for the request's writing. */
 	for (i = 0; i < req->eq_nheaders && why == NULL; i++)
-		why = egress_check_field(&req->eq_headers[i]);
+		why = egress_check_field(&req->eq_headers[i],
+		    i < EGRESS_FLENS ? flens[i] : flen1);
 	if (why != NULL) {
 		egress_fail(c, EGRESS_EREQUEST, "%s", why);
 		goto refuse;
@@ -2881,7 +2903,9 @@ egress_start(struct egress *e, const struct egress_request *req,
 	}
 	/* A client certificate: libcurl's HTTP, which keys reuse by it. */
 	if (direct) {
-		if (egress_direct_start(c, req, window,
+		if (egress_direct_start(c, req, mlen,
+		    req->eq_nheaders <= EGRESS_FLENS ?
+		    (const size_t (*)[2])flens : NULL, window,
 		    (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000) == -1)
 			goto nomem;
 		return c;

@@ -146,6 +146,7 @@ h1_request_write(const struct h1_request *rq, size_t *lenp)
 	static const char	 accept[] = "*/*";
 	static const char	 encoding[] = "gzip, deflate";
 	const char		*m = rq->hr_method;
+	const size_t		(*fl)[2] = rq->hr_flens;
 	char			 cl[32], *buf, *p;
 	size_t			 len, i, bodylen, mlen, tlen, hlen, cllen;
 	size_t			 flen[H1_FIELDS_KEPT][2], nl, vl;
@@ -170,12 +171,13 @@ h1_request_write(const struct h1_request *rq, size_t *lenp)
 	cllen = dec_put(cl, bodylen);
 
 	/*
-	 * Every piece measured first, and once: one allocation, no growth;
-	 * the first fields' lengths are kept for the writing.
+	 * Every piece measured first, and once (unless the caller knows its
+	 * length): one allocation, no growth; the first fields' lengths are
+	 * kept for the writing.
 	 */
-	mlen = strlen(m);
-	tlen = strlen(rq->hr_target);
-	hlen = strlen(rq->hr_host);
+	mlen = rq->hr_methodlen ? rq->hr_methodlen : strlen(m);
+	tlen = rq->hr_targetlen ? rq->hr_targetlen : strlen(rq->hr_target);
+	hlen = rq->hr_hostlen ? rq->hr_hostlen : strlen(rq->hr_host);
 	len = mlen + 1 + tlen + 11;
 	len += 6 + hlen + 2;
 	if (want_accept)
@@ -183,6 +185,10 @@ h1_request_write(const struct h1_request *rq, size_t *lenp)
 	if (want_encoding)
 		len += 17 + sizeof(encoding) - 1 + 2;
 	for (i = 0; i < rq->hr_nfields; i++) {
+		if (fl != NULL) {
+			len += fl[i][0] + 2 + fl[i][1] + 2;
+			continue;
+		}
 		nl = strlen(rq->hr_fields[i].ef_name);
 		vl = strlen(rq->hr_fields[i].ef_value);
 		if (i < H1_FIELDS_KEPT) {
@@ -208,7 +214,10 @@ h1_request_write(const struct h1_request *rq, size_t *lenp)
 		p = h1_put_line(p, "Accept-Encoding", 15, encoding,
 		    sizeof(encoding) - 1);
 	for (i = 0; i < rq->hr_nfields; i++) {
-		if (i < H1_FIELDS_KEPT) {
+		if (fl != NULL) {
+			nl = fl[i][0];
+			vl = fl[i][1];
+		} else if (i < H1_FIELDS_KEPT) {
 			nl = flen[i][0];
 			vl = flen[i][1];
 		} else {

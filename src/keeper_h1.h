@@ -33,6 +33,11 @@ struct h1_request {
 	size_t		 hr_nfields;
 	const void	*hr_body;	/* NULL: none */
 	size_t		 hr_bodylen;
+	/* Lengths the caller knows already; 0 or NULL: measured here. */
+	size_t		 hr_methodlen;
+	size_t		 hr_targetlen;
+	size_t		 hr_hostlen;
+	const size_t	(*hr_flens)[2];	/* each field's name and value */
 };
 
 /*

@@ -94,14 +94,27 @@ START_TEST(test_request_get)
 		{ "X-Api-Key", "k3y" }, { "X-Empty", "" },
 		{ "X-Dup", "1" }, { "X-Dup", "2" },
 	};
+	const size_t		 fl[4][2] = { { 9, 3 }, { 7, 0 }, { 5, 1 },
+				     { 5, 1 } };
 	struct h1_request	 rq = { "GET", "/echo?q=a%20b", "up:8081", f, 4,
-				     NULL, 0 };
+				     NULL, 0, 0, 0, 0, NULL };
 	const char		*want = "GET /echo?q=a%20b HTTP/1.1\r\n"
 	    "Host: up:8081\r\nAccept: */*\r\nAccept-Encoding: gzip, deflate\r\n"
 	    "X-Api-Key: k3y\r\nX-Empty:\r\nX-Dup: 1\r\nX-Dup: 2\r\n\r\n";
 	size_t			 len;
 	char			*b;
 
+	b = h1_request_write(&rq, &len);
+	ck_assert_ptr_nonnull(b);
+	ck_assert_uint_eq(len, strlen(want));
+	ck_assert_str_eq(b, want);
+	free(b);
+
+	/* The lengths the caller knows (egress's check measured them). */
+	rq.hr_methodlen = 3;
+	rq.hr_targetlen = 13;
+	rq.hr_hostlen = 7;
+	rq.hr_flens = fl;
 	b = h1_request_write(&rq, &len);
 	ck_assert_ptr_nonnull(b);
 	ck_assert_uint_eq(len, strlen(want));
@@ -117,7 +130,7 @@ START_TEST(test_request_body)
 		{ "Content-Type", "application/json" },
 	};
 	struct h1_request	 rq = { "POST", "/n", "api.example", f, 2,
-				     "{\"a\":1}", 7 };
+				     "{\"a\":1}", 7, 0, 0, 0, NULL };
 	size_t			 len;
 	char			*b;
 
@@ -153,7 +166,7 @@ START_TEST(test_request_defaults)
 		{ "Accept-Encodings", "x" },
 	};
 	struct h1_request	 rq = { "PATCH", "/p", "h", f, 3,
-				     "0123456789", 10 };
+				     "0123456789", 10, 0, 0, 0, NULL };
 	size_t			 len;
 	char			*b;
 
@@ -175,7 +188,9 @@ END_TEST
 START_TEST(test_request_many)
 {
 	struct egress_field	 f[40];
-	struct h1_request	 rq = { "OPTIONS", "/m", "h:1", f, 40, NULL, 0 };
+	struct h1_request	 rq = { "OPTIONS", "/m", "h:1", f, 40, NULL, 0,
+				     0, 0, 0, NULL };
+	size_t			 fl[40][2];
 	char			 names[40][16], vals[40][48], want[4096];
 	size_t			 i, len, w;
 	char			*b;
@@ -189,10 +204,19 @@ START_TEST(test_request_many)
 		vals[i][(i * 7) % 40] = '\0';
 		f[i].ef_name = names[i];
 		f[i].ef_value = vals[i];
+		fl[i][0] = strlen(names[i]);
+		fl[i][1] = strlen(vals[i]);
 		w += (size_t)snprintf(want + w, sizeof(want) - w, "%s:%s%s\r\n",
 		    names[i], vals[i][0] != '\0' ? " " : "", vals[i]);
 	}
 	snprintf(want + w, sizeof(want) - w, "\r\n");
+	b = h1_request_write(&rq, &len);
+	ck_assert_ptr_nonnull(b);
+	ck_assert_str_eq(b, want);
+	ck_assert_uint_eq(len, strlen(want));
+	free(b);
+	/* Every field's lengths given, past those kept too. */
+	rq.hr_flens = (const size_t (*)[2])fl;
 	b = h1_request_write(&rq, &len);
 	ck_assert_ptr_nonnull(b);
 	ck_assert_str_eq(b, want);
