@@ -414,6 +414,53 @@ plan_encode(struct ipc_buf *b, const struct plan *pl)
 	return 0;
 }
 
+/*
+ * A decoded plan's block (the keeper decodes one a call) and a decoded
+ * answer's (its headers and strings, ~1 KiB; the worker decodes one a
+ * request): blocks of up to ARENA_KEEP bytes are wiped and kept for the
+ * next of their kind, made in ARENA_ROUND steps so that the next one's
+ * fits.
+ */
+#define ARENA_ROUND	512
+#define ARENA_KEEP	8192
+
+static struct spare	 plan_arenas;
+static struct spare	 result_arenas;
+
+static void *
+arena_new(struct spare *sp, size_t need, size_t *capp)
+{
+	void	*p;
+
+	if ((p = spare_take_fit(sp, need, capp)) != NULL)
+		return p;
+	if (need <= ARENA_KEEP)
+		need = (need + ARENA_ROUND - 1) / ARENA_ROUND * ARENA_ROUND;
+	*capp = need;
+	return malloc(need);
+}
+
+static void
+arena_free(struct spare *sp, void *p, size_t cap)
+{
+	if (p == NULL)
+		return;
+	explicit_bzero(p, cap);
+	if (cap > ARENA_KEEP || (p = spare_put(sp, p, cap)) != NULL)
+		free(p);
+}
+
+void
+plan_arenas_free(void)
+{
+	void	*p;
+
+	while ((p = spare_take(&plan_arenas, NULL)) != NULL)
+		free(p);
+	while ((p = spare_take(&result_arenas, NULL)) != NULL)
+		free(p);
+}
+
 void
 plan_clear(struct plan *pl)
 {
@@ -421,7 +468,7 @@ plan_clear(struct plan *pl)
 
 	if (pl->pl_arena != NULL) {
 		/* plan_decode's: everything is in it. */
-		free(pl->pl_arena);
+		arena_free(&plan_arenas, pl->pl_arena, pl->pl_arenacap);
 		memset(pl, 0, sizeof(*pl));
 		return;
 	}
@@ -457,7 +504,8 @@ plan_decode(struct ipc_msg *m, struct plan *pl, const char **why)
 		d.d_nodes = 0;
 		if (pass == 1) {
 			/* Checked: the same walk now stores. */
-			if ((pl->pl_arena = malloc(d.d_need)) == NULL)
+			if ((pl->pl_arena = arena_new(&plan_arenas, d.d_need,
+			    &pl->pl_arenacap)) == NULL)
 				goto bad;
 			pl->pl_arenalen = d.d_need;
 			d.d_cur = pl->pl_arena;
@@ -504,7 +552,7 @@ plan_decode(struct ipc_msg *m, struct plan *pl, const char **why)
 bad:
 	*why = d.d_why != NULL ? d.d_why : "malformed plan";
 	/* Nothing but the block was allocated; the counts point nowhere. */
-	free(pl->pl_arena);
+	arena_free(&plan_arenas, pl->pl_arena, pl->pl_arenacap);
 	memset(pl, 0, sizeof(*pl));
 	return -1;
 }
@@ -599,49 +647,13 @@ result_header_get(const struct result *rs, const char *name)
 	return NULL;
 }
 
-/*
- * A decoded answer's block (its headers and strings, ~1 KiB): the worker
- * decodes one a request, so blocks of up to RESULT_ARENA_KEEP bytes are
- * wiped and kept for the next, made in RESULT_ARENA_ROUND steps so that
- * the next answer's fits.
- */
-#define RESULT_ARENA_ROUND	512
-#define RESULT_ARENA_KEEP	8192
-
-static struct spare	 result_arenas;
-
-static void *
-result_arena_new(size_t need, size_t *capp)
-{
-	void	*p;
-
-	if ((p = spare_take_fit(&result_arenas, need, capp)) != NULL)
-		return p;
-	if (need <= RESULT_ARENA_KEEP)
-		need = (need + RESULT_ARENA_ROUND - 1) / RESULT_ARENA_ROUND *
-		    RESULT_ARENA_ROUND;
-	*capp = need;
-	return malloc(need);
-}
-
-static void
-result_arena_free(void *p, size_t cap)
-{
-	if (p == NULL)
-		return;
-	explicit_bzero(p, cap);
-	if (cap > RESULT_ARENA_KEEP ||
-	    (p = spare_put(&result_arenas, p, cap)) != NULL)
-		free(p);
-}
-
 void
 result_clear(struct result *rs)
 {
 	size_t	 i;
 
 	if (rs->rs_arena != NULL)
-		result_arena_free(rs->rs_arena, rs->rs_arenacap);
+		arena_free(&result_arenas, rs->rs_arena, rs->rs_arenacap);
 	else {
 		for (i = 0; i < rs->rs_nheaders; i++) {
 			free(rs->rs_headers[i].rh_name);
@@ -724,7 +736,7 @@ result_decode(struct ipc_msg *m, struct result *rs, const char **why)
 		if (pass == 0)
 			need = n * sizeof(*rs->rs_headers);
 		else {
-			if ((rs->rs_arena = result_arena_new(need,
+			if ((rs->rs_arena = arena_new(&result_arenas, need,
 			    &rs->rs_arenacap)) == NULL)
 				goto bad;
 			rs->rs_headers = rs->rs_arena;

@@ -119,7 +119,8 @@ struct plan {
 	void		*pl_arena;	/* plan_decode's one block, which every
 					   pointer above is into; NULL for a
 					   plan built a field at a time */
-	size_t		 pl_arenalen;
+	size_t		 pl_arenalen;	/* what the plan holds */
+	size_t		 pl_arenacap;	/* the block's size */
 };
 
 #define PLAN_MAX_FIELDS		256	/* headers, and query fields */
@@ -132,6 +133,11 @@ int		 plan_encode(struct ipc_buf *, const struct plan *);
 /* 0, or -1 and why (a constant string) when the payload is malformed. */
 int		 plan_decode(struct ipc_msg *, struct plan *, const char **why);
 void		 plan_clear(struct plan *);
+/*
+ * Decoded plans' and answers' blocks are wiped and kept for the next
+ * ones (spare.h): the kept ones freed (a test starts from none).
+ */
+void		 plan_arenas_free(void);
 void		 plan_field_clear(struct plan_field *);
 /* Append a segment (copies data; takes secret).  -1 on ENOMEM. */
 int		 plan_field_add(struct plan_field *, const char *data,

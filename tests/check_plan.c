@@ -284,6 +284,13 @@ plan_clear_query(struct plan *pl)
 	pl->pl_nquery = 0;
 }
 
+/* Blocks kept for the next ones (spare.h): none in a sanitizer build. */
+#ifdef WIDGETD_SANITIZED
+static const int	 kept = 0;
+#else
+static const int	 kept = 1;
+#endif
+
 /* Encode then decode, as the channel would. */
 static void
 roundtrip(const struct plan *in, struct plan *out)
@@ -474,6 +481,57 @@ START_TEST(test_roundtrip)
 	plan_clear(&a);
 	plan_clear(&b);
 	ck_assert_ptr_null(b.pl_arena);
+}
+END_TEST
+
+/*
+ * The keeper decodes one plan a call: the block it decodes into is the
+ * last plan's, wiped when that plan was cleared and kept, so decoding the
+ * next one allocates nothing (sanitizer builds keep none).
+ */
+START_TEST(test_plan_arena_kept)
+{
+	struct plan		 a, b;
+	struct ipc_buf		 enc;
+	struct ipc_msg		 m;
+	const char		*why;
+	const unsigned char	*blk;
+	size_t			 cap, i;
+	int			 r, fired;
+
+	weather_plan(&a);
+	ck_assert_int_eq(plan_encode(&enc, &a), 0);
+	memset(&m, 0, sizeof(m));
+	m.m_type = MSG_CALL;
+	m.m_data = enc.b_data;
+	m.m_len = (uint32_t)enc.b_len;
+	ck_assert_int_eq(plan_decode(&m, &b, &why), 0);
+	blk = b.pl_arena;
+	cap = b.pl_arenacap;
+	ck_assert_uint_ge(cap, b.pl_arenalen);
+	plan_clear(&b);
+	if (kept) {
+		/* Kept, not freed: none of the plan's bytes are left in it. */
+		for (i = 0; i < cap; i++)
+			ck_assert_uint_eq(blk[i], 0);
+	}
+	m.m_off = 0;
+	/* no assertion while armed: check's own allocate */
+	oom_arm(0);
+	r = plan_decode(&m, &b, &why);
+	fired = oom_disarm();
+	ck_assert_int_eq(fired, !kept);
+	if (kept) {
+		ck_assert_int_eq(r, 0);
+		ck_assert_ptr_eq(b.pl_arena, blk);
+		ck_assert_str_eq(b.pl_url, a.pl_url);
+		ck_assert_str_eq(b.pl_headers[0].pf_name,
+		    a.pl_headers[0].pf_name);
+		plan_clear(&b);
+	} else
+		ck_assert_int_eq(r, -1);
+	ipc_buf_clear(&enc);
+	plan_clear(&a);
 }
 END_TEST
 
@@ -743,11 +801,6 @@ START_TEST(test_result_arena_kept)
 	struct ipc_msg		 m;
 	const char		*why;
 	int			 i, r, fired;
-#ifdef WIDGETD_SANITIZED
-	const int		 kept = 0;
-#else
-	const int		 kept = 1;
-#endif
 
 	chan_pair(&kc, &wc);
 	memset(&in, 0, sizeof(in));
@@ -1651,6 +1704,8 @@ START_TEST(test_oom)
 	long			 n;
 	int			 r;
 
+	/* A block kept from an earlier test would spare the first. */
+	plan_arenas_free();
 	weather_plan(&a);
 	oom_roundtrip(enc_plan, dec_plan, MSG_CALL, &a, &buf, &b);
 	ck_assert_str_eq(b.pl_url, a.pl_url);
@@ -1702,6 +1757,7 @@ check_suite(void)
 	tcase_add_test(tc, test_result_parts);
 	tcase_add_test(tc, test_result_kept);
 	tcase_add_test(tc, test_result_arena_kept);
+	tcase_add_test(tc, test_plan_arena_kept);
 	tcase_add_test(tc, test_complete_many_segs);
 	tcase_add_test(tc, test_check_accepts);
 	tcase_add_test(tc, test_check_destination);
