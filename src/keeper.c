@@ -52,6 +52,7 @@
 #include "ratelimit.h"
 #include "sandbox.h"
 #include "snapshot.h"
+#include "spare.h"
 #include "store.h"
 #include "template/template.h"
 #include "testmsg.h"
@@ -113,6 +114,30 @@ struct kcall {
 
 /* One a call, calloc'd: within glibc's per-thread cache (keeper_plan.h). */
 _Static_assert(sizeof(struct kcall) <= 1024, "struct kcall past 1 KiB");
+
+/*
+ * Calls' structures, wiped, for the next ones (spare.h): every call
+ * takes one, and the last one freed is taken without a trip to malloc.
+ */
+static struct spare	 kcall_spare;
+
+/* A call's structure, all zeroes (a spare is wiped when it is put). */
+static struct kcall *
+kcall_new(void)
+{
+	struct kcall	*kc;
+
+	if ((kc = spare_take(&kcall_spare, NULL)) != NULL)
+		return kc;
+	return calloc(1, sizeof(struct kcall));
+}
+
+static void
+kcall_put(struct kcall *kc)
+{
+	explicit_bzero(kc, sizeof(*kc));
+	free(spare_put(&kcall_spare, kc, sizeof(*kc)));
+}
 
 struct keeper_worker {
 	struct keeper		*kw_k;
@@ -493,7 +518,7 @@ keeper_call_free(struct kcall *kc)
 	if (kc->kc_gen != NULL && --kc->kc_gen->kg_calls == 0 && k != NULL &&
 	    kc->kc_gen != TAILQ_FIRST(&k->k_gens))
 		keeper_gens_prune(k);
-	free(kc);
+	kcall_put(kc);
 }
 
 static void
@@ -893,7 +918,7 @@ keeper_call(struct keeper_worker *kw, struct ipc_msg *m)
 		return keeper_refuse(kw, "call id 0");
 	if (idmap_get(&kw->kw_byid, m->m_id) != NULL)
 		return keeper_refuse(kw, "call id %u reused", m->m_id);
-	if ((kc = calloc(1, sizeof(*kc))) == NULL) {
+	if ((kc = kcall_new()) == NULL) {
 		keeper_fail(kw, m->m_id, 503, "UNAVAILABLE", "Unexpected error",
 		    "out of memory", "", 0, 0);
 		return 0;
@@ -901,12 +926,12 @@ keeper_call(struct keeper_worker *kw, struct ipc_msg *m)
 	clock_gettime(CLOCK_MONOTONIC, &kc->kc_start);
 	kc->kc_id = m->m_id;
 	if (plan_decode(m, &kc->kc_plan, &why) == -1) {
-		free(kc);
+		kcall_put(kc);
 		return keeper_refuse(kw, "malformed plan: %s", why);
 	}
 	if (idmap_put(&kw->kw_byid, kc->kc_id, kc) == -1) {
 		plan_clear(&kc->kc_plan);
-		free(kc);
+		kcall_put(kc);
 		keeper_fail(kw, m->m_id, 503, "UNAVAILABLE", "Unexpected error",
 		    "out of memory", "", 0, 0);
 		return 0;
