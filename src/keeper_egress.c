@@ -1036,11 +1036,13 @@ egress_result_clear(struct egress_result *res)
 				keeper_secret_free(h->eh_value,
 				    h->eh_valuelen + 1);
 		}
-		free(res->er_headers);
+		/* The h1 reader's fast path: the lines open its arena. */
+		if ((char *)res->er_headers != res->er_arena)
+			free(res->er_headers);
 	}
 	res->er_headers = NULL;
 	res->er_nheaders = 0;
-	keeper_secret_free(res->er_arena, res->er_arenacap);
+	h1_arena_free(res->er_arena, res->er_arenacap);
 	res->er_arena = NULL;
 	res->er_arenalen = 0;
 	res->er_arenacap = 0;

@@ -45,6 +45,7 @@
 #define H1_BODY_CHUNK	16384
 #define H1_INFLATE_OUT	16384
 #define H1_ARENA	512	/* first size of the header arena */
+#define H1_ARENA_KEEP	4096	/* arenas kept up to this size */
 
 struct h1_reader {
 	http_parser		 r_hp;
@@ -250,6 +251,46 @@ h1_result_drop(struct h1_reader *r)
 }
 
 /*
+ * Header arenas, wiped, for the next answers' (one an answer): kept up to
+ * H1_ARENA_KEEP bytes, made in H1_ARENA steps so that the next one fits.
+ */
+static struct spare	 h1_arenas;
+
+static char *
+h1_arena_new(size_t need, size_t *capp)
+{
+	char	*p;
+
+	/* A kept one is all zeroes, as calloc's. */
+	if ((p = spare_take_fit(&h1_arenas, need, capp)) != NULL)
+		return p;
+	if (need <= H1_ARENA_KEEP)
+		need = (need + H1_ARENA - 1) / H1_ARENA * H1_ARENA;
+	*capp = need;
+	return calloc(1, need);
+}
+
+void
+h1_arena_free(char *p, size_t cap)
+{
+	if (p == NULL)
+		return;
+	explicit_bzero(p, cap);
+	if (cap > H1_ARENA_KEEP ||
+	    (p = spare_put(&h1_arenas, p, cap)) != NULL)
+		free(p);
+}
+
+void
+h1_arenas_free(void)
+{
+	char	*p;
+
+	while ((p = spare_take(&h1_arenas, NULL)) != NULL)
+		free(p);
+}
+
+/*
  * The arena that holds the header block's strings grown to take need more
  * bytes: a new buffer, every string moved over, the old one wiped.
  */
@@ -275,7 +316,7 @@ h1_arena_grow(struct egress_result *res, size_t need)
 		if (!(h->eh_own & EH_OWN_VALUE) && h->eh_value != NULL)
 			h->eh_value = q + (h->eh_value - old);
 	}
-	keeper_secret_free(old, res->er_arenacap);
+	h1_arena_free(old, res->er_arenacap);
 done:
 	res->er_arena = q;
 	res->er_arenacap = cap;
@@ -749,7 +790,7 @@ h1_fast(struct h1_reader *r, const char *buf, size_t len, size_t *usedp)
 	struct egress_result	*res = r->r_res;
 	struct egress_header	*h;
 	const char		*p, *end = buf + len, *v, *ve, *d;
-	size_t			 nh = 0, arena = 0, cl = 0, i;
+	size_t			 nh = 0, arena = 0, cl = 0, i, need;
 	int			 status, havecl = 0;
 	char			*q;
 
@@ -819,13 +860,17 @@ h1_fast(struct h1_reader *r, const char *buf, size_t len, size_t *usedp)
 	    cl > r->r_lim.hl_max_body || cl > (size_t)(end - p))
 		return 0;
 
-	/* Copied into the result: the lines (there is one at least). */
-	if ((res->er_headers = calloc(nh, sizeof(*res->er_headers))) == NULL ||
-	    (res->er_arena = malloc(arena)) == NULL)
+	/*
+	 * Copied into the result (there is one line at least): the lines
+	 * and their strings in one block, the arena, the lines first.
+	 */
+	need = nh * sizeof(*res->er_headers) + arena;
+	if ((q = h1_arena_new(need, &res->er_arenacap)) == NULL)
 		goto oom;
+	res->er_arena = q;
+	res->er_headers = (struct egress_header *)(void *)q;
 	r->r_hcap = nh;
-	res->er_arenacap = arena;
-	q = res->er_arena;
+	q += nh * sizeof(*res->er_headers);
 	for (i = 0; i < nh; i++) {
 		h = &res->er_headers[i];
 		h->eh_name = q;
@@ -840,7 +885,7 @@ h1_fast(struct h1_reader *r, const char *buf, size_t len, size_t *usedp)
 		*q++ = '\0';
 	}
 	res->er_nheaders = nh;
-	res->er_arenalen = arena;
+	res->er_arenalen = need;
 	if (cl > 0) {
 		if ((res->er_body = keeper_body_alloc(cl + 1)) == NULL)
 			goto oom;

@@ -63,6 +63,15 @@ enum h1_rc {
 
 struct h1_reader;
 
+/*
+ * A result's er_arena, wiped and kept for the next answer's (spare.h), or
+ * freed (NULL is a no-op); h1_arenas_free frees the kept ones (a test
+ * starts from none).  The reader's fast path puts the result's
+ * er_headers at the start of its arena: then they go with it.
+ */
+void		 h1_arena_free(char *, size_t cap);
+void		 h1_arenas_free(void);
+
 struct h1_reader *h1_reader_new(void);
 void		 h1_reader_free(struct h1_reader *);
 /*
