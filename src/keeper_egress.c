@@ -331,6 +331,7 @@ struct egress_call {
 	struct egress_conn	*c_conn;
 	char			*c_req;		/* the request, wiped */
 	size_t			 c_reqlen;
+	size_t			 c_reqcap;	/* its block's size */
 	size_t			 c_reqoff;	/* bytes of it sent */
 	size_t			 c_got;		/* answer bytes received */
 	int			 c_retried;
@@ -1042,7 +1043,7 @@ egress_result_clear(struct egress_result *res)
 	}
 	res->er_headers = NULL;
 	res->er_nheaders = 0;
-	h1_arena_free(res->er_arena, res->er_arenacap);
+	h1_block_free(res->er_arena, res->er_arenacap);
 	res->er_arena = NULL;
 	res->er_arenalen = 0;
 	res->er_arenacap = 0;
@@ -1878,7 +1879,7 @@ egress_call_free(struct egress_call *c)
 		event_free(c->c_fail_ev);
 	if (c->c_window != NULL)
 		event_del(c->c_window);		/* in the call: not freed */
-	keeper_secret_free(c->c_req, c->c_reqlen);
+	h1_block_free(c->c_req, c->c_reqcap);
 	h1_reader_free(c->c_rd);
 	egress_result_clear(&c->c_res);
 	explicit_bzero(c, sizeof(*c));
@@ -2414,7 +2415,7 @@ egress_direct_end(struct egress_call *c, int keep)
 		egress_conn_release(n, keep && res->er_error == EGRESS_OK,
 		    now / 1000);
 	}
-	keeper_secret_free(c->c_req, c->c_reqlen);
+	h1_block_free(c->c_req, c->c_reqcap);
 	c->c_req = NULL;
 	egress_call_deliver(c);
 }
@@ -2792,7 +2793,8 @@ egress_direct_start(struct egress_call *c, const struct egress_request *req,
 	rq.hr_nfields = req->eq_nheaders;
 	rq.hr_body = req->eq_body != NULL ? c->c_body : NULL;
 	rq.hr_bodylen = c->c_bodylen;
-	if ((c->c_req = h1_request_write(&rq, &c->c_reqlen)) == NULL)
+	if ((c->c_req = h1_request_write(&rq, &c->c_reqlen,
+	    &c->c_reqcap)) == NULL)
 		goto out;
 	lim.hl_max_headers = c->c_max_headers;
 	lim.hl_header_bytes = c->c_header_bytes;

@@ -45,7 +45,7 @@
 #define H1_BODY_CHUNK	16384
 #define H1_INFLATE_OUT	16384
 #define H1_ARENA	512	/* first size of the header arena */
-#define H1_ARENA_KEEP	4096	/* arenas kept up to this size */
+#define H1_BLOCK_KEEP	4096	/* header blocks kept up to this size */
 
 struct h1_reader {
 	http_parser		 r_hp;
@@ -115,6 +115,48 @@ h1_zfree(voidpf opaque, voidpf p)
 
 /* --- the request -------------------------------------------------------- */
 
+/*
+ * Header blocks, wiped, for the next calls' (a request's, and an answer's
+ * header arena, each call): kept up to H1_BLOCK_KEEP bytes, made in
+ * H1_ARENA steps so that the next one fits.
+ */
+static struct spare	 h1_blocks;
+
+static char *
+h1_block_new(size_t need, size_t *capp)
+{
+	char	*p;
+
+	/* A kept one is all zeroes, as calloc's. */
+	if ((p = spare_take_fit(&h1_blocks, need, capp)) != NULL)
+		return p;
+	if (need <= H1_BLOCK_KEEP)
+		need = (need + H1_ARENA - 1) / H1_ARENA * H1_ARENA;
+	*capp = need;
+	return calloc(1, need);
+}
+
+void
+h1_block_free(char *p, size_t cap)
+{
+	if (p == NULL)
+		return;
+	explicit_bzero(p, cap);
+	if (cap > H1_BLOCK_KEEP ||
+	    (p = spare_put(&h1_blocks, p, cap)) != NULL)
+		free(p);
+}
+
+void
+h1_blocks_free(void)
+{
+	char	*p;
+
+	while ((p = spare_take(&h1_blocks, NULL)) != NULL)
+		free(p);
+}
+
+
 static char *
 h1_put(char *p, const char *s, size_t n)
 {
@@ -142,7 +184,7 @@ h1_put_line(char *p, const char *name, size_t nlen, const char *value,
 #define H1_FIELDS_KEPT	16
 
 char *
-h1_request_write(const struct h1_request *rq, size_t *lenp)
+h1_request_write(const struct h1_request *rq, size_t *lenp, size_t *capp)
 {
 	static const char	 accept[] = "*/*";
 	static const char	 encoding[] = "gzip, deflate";
@@ -201,7 +243,7 @@ h1_request_write(const struct h1_request *rq, size_t *lenp)
 	if (framed)
 		len += 16 + cllen + 2;
 	len += 2 + bodylen;
-	if ((buf = malloc(len + 1)) == NULL)
+	if ((buf = h1_block_new(len + 1, capp)) == NULL)
 		return NULL;
 
 	p = h1_put(buf, m, mlen);
@@ -251,46 +293,6 @@ h1_result_drop(struct h1_reader *r)
 }
 
 /*
- * Header arenas, wiped, for the next answers' (one an answer): kept up to
- * H1_ARENA_KEEP bytes, made in H1_ARENA steps so that the next one fits.
- */
-static struct spare	 h1_arenas;
-
-static char *
-h1_arena_new(size_t need, size_t *capp)
-{
-	char	*p;
-
-	/* A kept one is all zeroes, as calloc's. */
-	if ((p = spare_take_fit(&h1_arenas, need, capp)) != NULL)
-		return p;
-	if (need <= H1_ARENA_KEEP)
-		need = (need + H1_ARENA - 1) / H1_ARENA * H1_ARENA;
-	*capp = need;
-	return calloc(1, need);
-}
-
-void
-h1_arena_free(char *p, size_t cap)
-{
-	if (p == NULL)
-		return;
-	explicit_bzero(p, cap);
-	if (cap > H1_ARENA_KEEP ||
-	    (p = spare_put(&h1_arenas, p, cap)) != NULL)
-		free(p);
-}
-
-void
-h1_arenas_free(void)
-{
-	char	*p;
-
-	while ((p = spare_take(&h1_arenas, NULL)) != NULL)
-		free(p);
-}
-
-/*
  * The arena that holds the header block's strings grown to take need more
  * bytes: a new buffer, every string moved over, the old one wiped.
  */
@@ -316,7 +318,7 @@ h1_arena_grow(struct egress_result *res, size_t need)
 		if (!(h->eh_own & EH_OWN_VALUE) && h->eh_value != NULL)
 			h->eh_value = q + (h->eh_value - old);
 	}
-	h1_arena_free(old, res->er_arenacap);
+	h1_block_free(old, res->er_arenacap);
 done:
 	res->er_arena = q;
 	res->er_arenacap = cap;
@@ -865,7 +867,7 @@ h1_fast(struct h1_reader *r, const char *buf, size_t len, size_t *usedp)
 	 * and their strings in one block, the arena, the lines first.
 	 */
 	need = nh * sizeof(*res->er_headers) + arena;
-	if ((q = h1_arena_new(need, &res->er_arenacap)) == NULL)
+	if ((q = h1_block_new(need, &res->er_arenacap)) == NULL)
 		goto oom;
 	res->er_arena = q;
 	res->er_headers = (struct egress_header *)(void *)q;

@@ -41,13 +41,16 @@ struct h1_request {
 };
 
 /*
- * The whole request, head and body, in one malloc'd buffer (*lenp bytes):
+ * The whole request, head and body, in one buffer (*lenp bytes, in a
+ * block of *capp):
  * Host, then Accept and Accept-Encoding unless the fields name them, the
  * fields in order (an empty value is sent empty), Content-Length when
  * there is a body or the method is POST, PUT or PATCH.  NULL when out of
- * memory.  The caller wipes and frees it (keeper_secret_free).
+ * memory.  The caller gives it back with h1_block_free(buf, *capp), which
+ * wipes it.
  */
-char		*h1_request_write(const struct h1_request *, size_t *lenp);
+char		*h1_request_write(const struct h1_request *, size_t *lenp,
+		    size_t *capp);
 
 struct h1_limits {
 	size_t		 hl_max_headers;	/* header lines */
@@ -64,13 +67,14 @@ enum h1_rc {
 struct h1_reader;
 
 /*
- * A result's er_arena, wiped and kept for the next answer's (spare.h), or
- * freed (NULL is a no-op); h1_arenas_free frees the kept ones (a test
- * starts from none).  The reader's fast path puts the result's
- * er_headers at the start of its arena: then they go with it.
+ * A request (h1_request_write's, of *capp bytes) or a result's er_arena
+ * (er_arenacap), wiped and kept for the next call's (spare.h), or freed
+ * (NULL is a no-op); h1_blocks_free frees the kept ones (a test starts
+ * from none).  The reader's fast path puts the result's er_headers at
+ * the start of its arena: then they go with it.
  */
-void		 h1_arena_free(char *, size_t cap);
-void		 h1_arenas_free(void);
+void		 h1_block_free(char *, size_t cap);
+void		 h1_blocks_free(void);
 
 struct h1_reader *h1_reader_new(void);
 void		 h1_reader_free(struct h1_reader *);

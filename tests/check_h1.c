@@ -21,6 +21,13 @@
 
 static const struct h1_limits	 lim = { 100, 65536, 1 << 20 };
 
+/* Blocks kept for the next ones (spare.h): none in a sanitizer build. */
+#ifdef WIDGETD_SANITIZED
+static const int		 kept = 0;
+#else
+static const int		 kept = 1;
+#endif
+
 static struct h1_reader	*rd;
 static struct egress_result res;
 
@@ -31,7 +38,7 @@ setup(void)
 	ck_assert_ptr_nonnull(rd);
 	memset(&res, 0, sizeof(res));
 	keeper_body_spares_free();
-	h1_arenas_free();
+	h1_blocks_free();
 }
 
 /* The result's buffers, as keeper_egress.c frees them. */
@@ -102,10 +109,10 @@ START_TEST(test_request_get)
 	const char		*want = "GET /echo?q=a%20b HTTP/1.1\r\n"
 	    "Host: up:8081\r\nAccept: */*\r\nAccept-Encoding: gzip, deflate\r\n"
 	    "X-Api-Key: k3y\r\nX-Empty:\r\nX-Dup: 1\r\nX-Dup: 2\r\n\r\n";
-	size_t			 len;
+	size_t			 len, cap;
 	char			*b;
 
-	b = h1_request_write(&rq, &len);
+	b = h1_request_write(&rq, &len, &cap);
 	ck_assert_ptr_nonnull(b);
 	ck_assert_uint_eq(len, strlen(want));
 	ck_assert_str_eq(b, want);
@@ -116,7 +123,7 @@ START_TEST(test_request_get)
 	rq.hr_targetlen = 13;
 	rq.hr_hostlen = 7;
 	rq.hr_flens = fl;
-	b = h1_request_write(&rq, &len);
+	b = h1_request_write(&rq, &len, &cap);
 	ck_assert_ptr_nonnull(b);
 	ck_assert_uint_eq(len, strlen(want));
 	ck_assert_str_eq(b, want);
@@ -132,10 +139,10 @@ START_TEST(test_request_body)
 	};
 	struct h1_request	 rq = { "POST", "/n", "api.example", f, 2,
 				     "{\"a\":1}", 7, 0, 0, 0, NULL };
-	size_t			 len;
+	size_t			 len, cap;
 	char			*b;
 
-	b = h1_request_write(&rq, &len);
+	b = h1_request_write(&rq, &len, &cap);
 	ck_assert_str_eq(b, "POST /n HTTP/1.1\r\nHost: api.example\r\n"
 	    "Accept-Encoding: gzip, deflate\r\naccept: application/json\r\n"
 	    "Content-Type: application/json\r\nContent-Length: 7\r\n\r\n"
@@ -147,14 +154,54 @@ START_TEST(test_request_body)
 	rq.hr_method = "PUT";
 	rq.hr_body = NULL;
 	rq.hr_nfields = 0;
-	b = h1_request_write(&rq, &len);
+	b = h1_request_write(&rq, &len, &cap);
 	ck_assert_ptr_nonnull(strstr(b, "\r\nContent-Length: 0\r\n\r\n"));
 	free(b);
 	rq.hr_method = "DELETE";
-	b = h1_request_write(&rq, &len);
+	b = h1_request_write(&rq, &len, &cap);
 	ck_assert_ptr_null(strstr(b, "Content-Length"));
 	ck_assert_str_eq(b + len - 4, "\r\n\r\n");
 	free(b);
+}
+END_TEST
+
+/*
+ * A request's block goes back wiped (it held the call's key) and is the
+ * next request's, without an allocation (none kept in a sanitizer
+ * build).
+ */
+START_TEST(test_request_block_kept)
+{
+	const struct egress_field f[] = { { "X-Api-Key", "k3y-s3cr3t" } };
+	struct h1_request	 rq = { "GET", "/a", "h", f, 1, NULL, 0,
+				     0, 0, 0, NULL };
+	size_t			 len, cap, i;
+	char			*b, *again;
+	int			 fired;
+
+	ck_assert_ptr_nonnull(b = h1_request_write(&rq, &len, &cap));
+	ck_assert_uint_gt(cap, len);
+	ck_assert_ptr_nonnull(strstr(b, "X-Api-Key: k3y-s3cr3t\r\n"));
+	h1_block_free(b, cap);
+	if (kept) {
+		/* kept, so still ours to read: none of its bytes left */
+		for (i = 0; i < cap; i++)
+			ck_assert_int_eq(b[i], 0);
+	}
+	/* no assertion while armed: check's own allocate */
+	oom_arm(0);
+	again = h1_request_write(&rq, &len, &cap);
+	fired = oom_disarm();
+	ck_assert_int_eq(fired, !kept);
+	if (kept) {
+		ck_assert_ptr_eq(again, b);
+		ck_assert_str_eq(again, "GET /a HTTP/1.1\r\nHost: h\r\n"
+		    "Accept: */*\r\nAccept-Encoding: gzip, deflate\r\n"
+		    "X-Api-Key: k3y-s3cr3t\r\n\r\n");
+		ck_assert_uint_eq(len, strlen(again));
+	} else
+		ck_assert_ptr_null(again);
+	h1_block_free(again, cap);
 }
 END_TEST
 
@@ -168,10 +215,10 @@ START_TEST(test_request_defaults)
 	};
 	struct h1_request	 rq = { "PATCH", "/p", "h", f, 3,
 				     "0123456789", 10, 0, 0, 0, NULL };
-	size_t			 len;
+	size_t			 len, cap;
 	char			*b;
 
-	b = h1_request_write(&rq, &len);
+	b = h1_request_write(&rq, &len, &cap);
 	ck_assert_str_eq(b, "PATCH /p HTTP/1.1\r\nHost: h\r\n"
 	    "Accept: */*\r\nACCEPT-encoding: identity\r\n"
 	    "Accept-Charset: utf-8\r\nAccept-Encodings: x\r\n"
@@ -193,7 +240,7 @@ START_TEST(test_request_many)
 				     0, 0, 0, NULL };
 	size_t			 fl[40][2];
 	char			 names[40][16], vals[40][48], want[4096];
-	size_t			 i, len, w;
+	size_t			 i, len, w, cap;
 	char			*b;
 
 	w = (size_t)snprintf(want, sizeof(want), "OPTIONS /m HTTP/1.1\r\n"
@@ -211,14 +258,14 @@ START_TEST(test_request_many)
 		    names[i], vals[i][0] != '\0' ? " " : "", vals[i]);
 	}
 	snprintf(want + w, sizeof(want) - w, "\r\n");
-	b = h1_request_write(&rq, &len);
+	b = h1_request_write(&rq, &len, &cap);
 	ck_assert_ptr_nonnull(b);
 	ck_assert_str_eq(b, want);
 	ck_assert_uint_eq(len, strlen(want));
 	free(b);
 	/* Every field's lengths given, past those kept too. */
 	rq.hr_flens = (const size_t (*)[2])fl;
-	b = h1_request_write(&rq, &len);
+	b = h1_request_write(&rq, &len, &cap);
 	ck_assert_ptr_nonnull(b);
 	ck_assert_str_eq(b, want);
 	ck_assert_uint_eq(len, strlen(want));
@@ -966,7 +1013,7 @@ START_TEST(test_body_spare)
 	/* one larger than any kept block is a malloc again */
 	res_clear();
 	free(a);
-	h1_arenas_free();
+	h1_blocks_free();
 	a = answer_of(40000, 'z');
 	ck_assert_int_eq(allocations(a), n1);
 	ck_assert_uint_eq(res.er_bodylen, 40000);
@@ -1088,6 +1135,7 @@ check_suite(void)
 
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_request_get);
+	tcase_add_test(tc, test_request_block_kept);
 	tcase_add_test(tc, test_request_body);
 	tcase_add_test(tc, test_request_defaults);
 	tcase_add_test(tc, test_request_many);
