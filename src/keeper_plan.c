@@ -791,7 +791,8 @@ kreq_secret_add(struct kreq *kr, const char *p, size_t len)
 
 	if (len == 0 || kreq_secret_has(kr, p, len))
 		return 0;
-	if (kreq_secret_room(kr) == -1 || (c = malloc(len + 1)) == NULL)
+	if (kreq_secret_room(kr) == -1 ||
+	    (c = keeper_secret_alloc(len + 1)) == NULL)
 		return -1;
 	memcpy(c, p, len);
 	c[len] = '\0';
@@ -917,7 +918,7 @@ kplan_field_value(const struct plan_field *f, struct kplan_lookup *kl,
 		out = sv[0].ks_v;
 		goto out;
 	}
-	if ((out = malloc(len + 1)) != NULL) {
+	if ((out = keeper_secret_alloc(len + 1)) != NULL) {
 		for (i = 0, len = 0; i < n; i++) {
 			memcpy(out + len, sv[i].ks_v, sv[i].ks_len);
 			len += sv[i].ks_len;
@@ -1050,7 +1051,7 @@ keeper_plan_complete_request(const struct snapshot *sn,
 			goto oom;
 		total += 3 * (strlen(pl->pl_query[i].pf_name) + lens[i]) + 2;
 	}
-	if (kl.kl_err || (url = malloc(total)) == NULL)
+	if (kl.kl_err || (url = keeper_secret_alloc(total)) == NULL)
 		goto oom;
 	o = strlen(pl->pl_url);
 	memcpy(url, pl->pl_url, o);

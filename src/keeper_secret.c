@@ -31,13 +31,41 @@ struct sbuf {
 	size_t	 sb_cap;
 };
 
+/*
+ * A call's small secret-derived strings (a secret's value, its copy for
+ * redaction, a header's value, the URL: tens of bytes each, four a call
+ * in S4) come from blocks of KSECRET_BLOCK bytes: once wiped, a block of
+ * that size class is kept (spare.h) and serves the next one, which any
+ * kept block fits.
+ */
+#define KSECRET_BLOCK	128
+
+static struct spare	 ksecret_spares;
+
+void *
+keeper_secret_alloc(size_t n)
+{
+	void	*p;
+
+	if (n > KSECRET_BLOCK)
+		return malloc(n);
+	if ((p = spare_take(&ksecret_spares, NULL)) != NULL)
+		return p;
+	return malloc(KSECRET_BLOCK);
+}
+
 void
 keeper_secret_free(void *p, size_t len)
 {
+	size_t	 cap;
+
 	if (p == NULL)
 		return;
 	explicit_bzero(p, len);
-	free(p);
+	if ((cap = malloc_usable_size(p)) < KSECRET_BLOCK ||
+	    cap >= 2 * KSECRET_BLOCK ||
+	    (p = spare_put(&ksecret_spares, p, cap)) != NULL)
+		free(p);
 }
 
 /*
@@ -85,6 +113,8 @@ keeper_body_spares_free(void)
 
 	while ((p = spare_take(&kbody_spares, NULL)) != NULL)
 		free(p);
+	while ((p = spare_take(&ksecret_spares, NULL)) != NULL)
+		free(p);
 }
 
 static int
@@ -99,7 +129,7 @@ sbuf_add(struct sbuf *b, const void *p, size_t n)
 		cap = b->sb_cap ? b->sb_cap : 64;
 		while (cap - b->sb_len <= n)
 			cap *= 2;
-		if ((np = malloc(cap)) == NULL)
+		if ((np = keeper_secret_alloc(cap)) == NULL)
 			return -1;
 		if (b->sb_len)
 			memcpy(np, b->sb_p, b->sb_len);

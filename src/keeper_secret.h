@@ -31,7 +31,14 @@ char		*keeper_secret_eval(const struct tsecret *,
 		    keeper_secret_lookup_fn, void *arg, size_t *lenp,
 		    char *err, size_t errlen);
 
-/* explicit_bzero then free; NULL is a no-op. */
+/*
+ * A block for secret-derived bytes: malloc's, or for n up to 128 bytes a
+ * kept one that keeper_secret_free gave back.  keeper_secret_free wipes
+ * the first len bytes (every byte the holder wrote), then keeps the
+ * block if it is of that size class, or frees it; NULL is a no-op.  Any
+ * malloc'd block may be given back this way.
+ */
+void		*keeper_secret_alloc(size_t n);
 void		 keeper_secret_free(void *p, size_t len);
 
 /*
@@ -42,7 +49,7 @@ void		 keeper_secret_free(void *p, size_t len);
  */
 void		*keeper_body_alloc(size_t n);
 void		 keeper_body_free(void *p, size_t len);
-/* The kept blocks freed (a test starts from none). */
+/* The kept blocks freed, bodies' and secrets' (a test starts from none). */
 void		 keeper_body_spares_free(void);
 
 #endif

@@ -1382,6 +1382,8 @@ complete_allocs(const struct plan *pl)
 	int		 r;
 
 	for (n = 0;; n++) {
+		/* Counted from none kept (test_complete_kept). */
+		keeper_body_spares_free();
 		/* no assertion while armed: check's own allocate */
 		oom_arm(n);
 		r = keeper_plan_complete(snap, pl, lookup, NULL, &kr, &fl);
@@ -1404,7 +1406,9 @@ complete_allocs(const struct plan *pl)
  * redaction, the header it goes into (the redaction list takes that one
  * as it is), the URL.  The method, the names and literal values are the
  * plan's, and the headers and redaction lists are the kreq's own (up to
- * KREQ_HEADERS and KREQ_SECRETS): once 12 allocations.
+ * KREQ_HEADERS and KREQ_SECRETS): once 12 allocations.  From none kept,
+ * the URL is the secret's value's block, wiped once the header has it
+ * (none kept in a sanitizer build); test_complete_kept: then none.
  */
 START_TEST(test_complete_allocs)
 {
@@ -1418,13 +1422,69 @@ START_TEST(test_complete_allocs)
 	ck_assert_int_eq(plan_field_add(f, NULL, 0,
 	    secret_of("{{ get_secret('api_key') }}")), 0);
 	one = complete_allocs(&pl);
-	ck_assert_int_eq(one, 4);
+	ck_assert_int_eq(one, kept ? 3 : 4);
 	field(&pl.pl_headers, &pl.pl_nheaders, PLAN_ROW, 1, "X-Plain",
 	    "plain");
 	field(&pl.pl_headers, &pl.pl_nheaders, PLAN_OVERRIDE, 2, "X-Lang",
 	    "pl");
 	ck_assert_int_eq(complete_allocs(&pl), one);
 	plan_clear(&pl);
+}
+END_TEST
+
+/*
+ * The secret-derived strings of a call (the secret's value, its copy for
+ * redaction, the header, the URL) go back wiped when its request is
+ * cleared, and the next call's are those blocks: it allocates nothing
+ * (none kept in a sanitizer build).
+ */
+START_TEST(test_complete_kept)
+{
+	struct plan		 pl;
+	struct plan_field	*f;
+	struct kreq		 kr;
+	struct fail		 fl;
+	const char		*url, *copy;
+	size_t			 urllen, copylen, i;
+	int			 r, fired;
+
+	keeper_body_spares_free();
+	plan_for(&pl, "weather", "https://api.example.com/v1/warsaw");
+	f = field(&pl.pl_headers, &pl.pl_nheaders, PLAN_ROW, 0, "X-Key",
+	    "k=");
+	ck_assert_int_eq(plan_field_add(f, NULL, 0,
+	    secret_of("{{ get_secret('api_key') }}")), 0);
+	ck_assert_int_eq(keeper_plan_complete(snap, &pl, lookup, NULL, &kr,
+	    &fl), 0);
+	ck_assert_uint_ge(kr.kr_nsecrets, 1);
+	ck_assert_str_eq(kr.kr_secrets[0], "s3cr3t/+=");
+	copy = kr.kr_secrets[0];
+	copylen = kr.kr_secretlens[0];
+	url = kr.kr_url;
+	urllen = kr.kr_urllen;
+	kreq_clear(&kr);
+	if (kept) {
+		/* kept, so still ours to read: what was written is wiped */
+		for (i = 0; i <= copylen; i++)
+			ck_assert_int_eq(copy[i], 0);
+		for (i = 0; i <= urllen; i++)
+			ck_assert_int_eq(url[i], 0);
+	}
+	/* no assertion while armed: check's own allocate */
+	oom_arm(0);
+	r = keeper_plan_complete(snap, &pl, lookup, NULL, &kr, &fl);
+	fired = oom_disarm();
+	ck_assert_int_eq(fired, !kept);
+	if (kept) {
+		ck_assert_int_eq(r, 0);
+		ck_assert_str_eq(kr.kr_headers[0].kh_value, "k=s3cr3t/+=");
+		ck_assert_str_eq(kr.kr_url,
+		    "https://api.example.com/v1/warsaw");
+		kreq_clear(&kr);
+	} else
+		fail_clear(&fl);
+	plan_clear(&pl);
+	keeper_body_spares_free();
 }
 END_TEST
 
@@ -1768,6 +1828,7 @@ check_suite(void)
 	tcase_add_test(tc, test_complete);
 	tcase_add_test(tc, test_check_allocs);
 	tcase_add_test(tc, test_complete_allocs);
+	tcase_add_test(tc, test_complete_kept);
 	tcase_add_test(tc, test_auth_prepare_allocs);
 	tcase_add_test(tc, test_complete_spill);
 	tcase_add_test(tc, test_oom);
