@@ -84,6 +84,19 @@ struct kgen {
 	int			 kg_calls;	/* in flight with it */
 	/* Each tenant's store by its index (NULL: out of memory, logged). */
 	struct kstore		**kg_stores;
+	/* Each tenant's saved connectors' (kconn), made on first use. */
+	struct kconn		**kg_conns;
+};
+
+/*
+ * A saved connector's limits entry and metrics row, found by name once a
+ * generation, then by the index its calls name it by.  Both outlive the
+ * generation: klimits never drops an entry, and a metrics slot finds its
+ * row by name again after a clear.
+ */
+struct kconn {
+	struct klimit		*kn_limit;	/* NULL: not looked up yet */
+	struct metrics_slot	 kn_row;
 };
 
 /* One tenant store's secrets, shared by the generations that name it. */
@@ -363,6 +376,10 @@ keeper_gens_prune(struct keeper *k)
 		log_debug("generation %llu dropped",
 		    (unsigned long long)kg->kg_snap->sn_gen);
 		TAILQ_REMOVE(&k->k_gens, kg, kg_entry);
+		for (i = 0; kg->kg_conns != NULL &&
+		    (size_t)i < kg->kg_snap->sn_cfg->c_ntenants; i++)
+			free(kg->kg_conns[i]);
+		free(kg->kg_conns);
 		snapshot_unref(kg->kg_snap);
 		free(kg->kg_stores);
 		free(kg);
@@ -561,6 +578,7 @@ keeper_us_since(const struct timespec *t0)
 }
 
 static void	keeper_attempt(struct kcall *);
+static struct kconn *keeper_conn(struct kcall *);
 
 /* A response header of er, or NULL. */
 static const char *
@@ -667,6 +685,7 @@ keeper_call_done(struct egress_result *er, void *arg)
 	struct keeper_worker	*kw = kc->kc_kw;
 	struct keeper		*k = kw != NULL ? kw->kw_k : NULL;
 	struct metrics_row	*row = NULL;
+	struct kconn		*kn;
 	struct redact		*rd;
 	struct result		 rs;
 	struct result_header	 rh[RESULT_MAX_HEADERS];	/* borrowed */
@@ -683,7 +702,10 @@ keeper_call_done(struct egress_result *er, void *arg)
 	/* The attempt is over: its slot goes to the next in line. */
 	klimits_release(kc->kc_wait);
 	kc->kc_wait = NULL;
-	if (k->k_metrics != NULL)
+	if (k->k_metrics != NULL && (kn = keeper_conn(kc)) != NULL)
+		row = metrics_row_slot(k->k_metrics, kc->kc_req.kr_tenant,
+		    kc->kc_req.kr_connector, &kn->kn_row);
+	else if (k->k_metrics != NULL)
 		row = metrics_row(k->k_metrics, kc->kc_req.kr_tenant,
 		    kc->kc_req.kr_connector);
 	metrics_row_add(k->k_metrics, row, MF_UPSTREAM_REQUESTS, 1);
@@ -852,16 +874,46 @@ keeper_limit_cb(void *arg, int status, int retry_after, const char *code,
 	}
 }
 
+/*
+ * The call's connector's kconn, or NULL: a composite's step or a test
+ * (found by name each time), or out of memory (the same).
+ */
+static struct kconn *
+keeper_conn(struct kcall *kc)
+{
+	struct kgen		*kg = kc->kc_gen;
+	const struct plan	*pl = &kc->kc_plan;
+	size_t			 nt = kg->kg_snap->sn_cfg->c_ntenants;
+	struct kconn		**t;
+
+	/* pl_conn was checked against the tenant's registry. */
+	if (pl->pl_kind != PLAN_CONNECTOR || pl->pl_tenant >= nt)
+		return NULL;
+	if (kg->kg_conns == NULL &&
+	    (kg->kg_conns = calloc(nt, sizeof(*kg->kg_conns))) == NULL)
+		return NULL;
+	t = &kg->kg_conns[pl->pl_tenant];
+	if (*t == NULL && (*t = calloc(kg->kg_snap->sn_tenants[
+	    pl->pl_tenant].st_reg->r_nconns, sizeof(**t))) == NULL)
+		return NULL;
+	return &(*t)[pl->pl_conn];
+}
+
 /* One attempt at the upstream, once the connector's limits allow it. */
 static void
 keeper_attempt(struct kcall *kc)
 {
 	struct keeper_worker	*kw = kc->kc_kw;
+	struct klimits		*ks = kw->kw_k->k_limits;
 	struct timespec		 deadline = kc->kc_start;
+	struct kconn		*kn = keeper_conn(kc);
+	struct klimit		*kl = kn != NULL ? kn->kn_limit : NULL;
 
 	deadline.tv_sec += kc->kc_gen->kg_snap->sn_cfg->c_egress.timeout;
-	if ((kc->kc_wait = klimits_acquire(kw->kw_k->k_limits,
-	    kc->kc_req.kr_tenant, kc->kc_req.kr_connector,
+	if (kl == NULL && (kl = klimits_entry(ks, kc->kc_req.kr_tenant,
+	    kc->kc_req.kr_connector)) != NULL && kn != NULL)
+		kn->kn_limit = kl;
+	if (kl == NULL || (kc->kc_wait = klimits_acquire_at(ks, kl,
 	    &kc->kc_req.kr_cr->cr_ext, &deadline, keeper_limit_cb,
 	    kc)) == NULL) {
 		keeper_fail(kw, kc->kc_id, 500, "", "Unexpected error",

@@ -370,18 +370,33 @@ klimits_rate(struct klwait *w)
 	klimits_local(w);
 }
 
+struct klimit *
+klimits_entry(struct klimits *ks, const char *tenant, const char *connector)
+{
+	return klimits_find(ks, tenant, connector);
+}
+
 struct klwait *
 klimits_acquire(struct klimits *ks, const char *tenant, const char *connector,
     const struct conn_ext *e, const struct timespec *deadline, klimit_fn fn,
     void *arg)
 {
-	struct klwait	*w;
 	struct klimit	*kl;
-	struct timeval	 tv;
-	int64_t		 now = ratelimit_now(), left;
 
 	if ((kl = klimits_find(ks, tenant, connector)) == NULL)
 		return NULL;
+	return klimits_acquire_at(ks, kl, e, deadline, fn, arg);
+}
+
+struct klwait *
+klimits_acquire_at(struct klimits *ks, struct klimit *kl,
+    const struct conn_ext *e, const struct timespec *deadline, klimit_fn fn,
+    void *arg)
+{
+	struct klwait	*w;
+	struct timeval	 tv;
+	int64_t		 now = ratelimit_now(), left;
+
 	/* Every attempt waits once: the wait is the last one freed. */
 	if ((w = spare_take(&ks->ks_waits, NULL)) != NULL)
 		memset(w, 0, sizeof(*w));

@@ -28,6 +28,7 @@ struct metrics;
 
 struct klimits;
 struct klwait;
+struct klimit;
 
 /*
  * The outcome of an acquire: status 0 go (the caller owns the klwait
@@ -50,6 +51,17 @@ void		 klimits_configure(struct klimits *, int keepers,
 struct klwait	*klimits_acquire(struct klimits *, const char *tenant,
 		    const char *connector, const struct conn_ext *,
 		    const struct timespec *deadline, klimit_fn, void *arg);
+/*
+ * The same by the entry of (tenant, connector), made on first use (NULL
+ * when out of memory): entries last as long as the klimits, so a caller
+ * that names one connector often keeps its entry (keeper.c, once a
+ * generation) and spares the lookup by name.
+ */
+struct klimit	*klimits_entry(struct klimits *, const char *tenant,
+		    const char *connector);
+struct klwait	*klimits_acquire_at(struct klimits *, struct klimit *,
+		    const struct conn_ext *, const struct timespec *deadline,
+		    klimit_fn, void *arg);
 /* Before fn ran: forget the attempt. */
 void		 klimits_cancel(struct klwait *);
 /* After fn said go: the attempt is over (its slot is free again). */

@@ -110,7 +110,8 @@ metrics_new(void)
 void
 metrics_clear(struct metrics *m)
 {
-	size_t	 i;
+	uint64_t	 clears;
+	size_t		 i;
 
 	for (i = 0; i < m->m_nrows; i++) {
 		free(m->m_rows[i].mr_tenant);
@@ -118,7 +119,9 @@ metrics_clear(struct metrics *m)
 	}
 	free(m->m_rows);
 	rowidx_clear(&m->m_idx);
+	clears = m->m_clears + 1;
 	memset(m, 0, sizeof(*m));
+	m->m_clears = clears;	/* every slot found before is stale */
 }
 
 void
@@ -194,6 +197,22 @@ metrics_row(struct metrics *m, const char *tenant, const char *connector)
 			return r;
 	}
 	return metrics_row_new(m, tenant, connector, h);
+}
+
+struct metrics_row *
+metrics_row_slot(struct metrics *m, const char *tenant, const char *connector,
+    struct metrics_slot *s)
+{
+	struct metrics_row	*r;
+
+	if (s->ms_row != 0 && s->ms_clears == m->m_clears &&
+	    s->ms_row <= m->m_nrows)
+		return &m->m_rows[s->ms_row - 1];
+	if ((r = metrics_row(m, tenant, connector)) != NULL) {
+		s->ms_row = (size_t)(r - m->m_rows) + 1;
+		s->ms_clears = m->m_clears;
+	}
+	return r;
 }
 
 void

@@ -94,6 +94,13 @@ struct metrics {
 	struct rowidx	 m_idx;
 	uint64_t	 m_globals[MG__COUNT];
 	int		 m_dirty;	/* changed since the last push */
+	uint64_t	 m_clears;	/* metrics_clear's, for slots */
+};
+
+/* Where a row was found, for metrics_row_slot (all zeroes at first). */
+struct metrics_slot {
+	size_t		 ms_row;	/* the row's index + 1; 0: none */
+	uint64_t	 ms_clears;	/* m_clears then */
 };
 
 struct metrics	*metrics_new(void);
@@ -108,6 +115,14 @@ void		 metrics_clear(struct metrics *);
  */
 struct metrics_row *metrics_row(struct metrics *, const char *tenant,
 		    const char *connector);
+/*
+ * The same for a caller that keeps *slot between calls with the same
+ * names: found by them once, then by its place (rows are never moved
+ * in order or dropped but by metrics_clear, after which a slot finds
+ * its row by the names again).
+ */
+struct metrics_row *metrics_row_slot(struct metrics *, const char *tenant,
+		    const char *connector, struct metrics_slot *);
 /*
  * The updates below by names look the row up each time; a caller that
  * makes several for one (tenant, connector) looks it up once and uses

@@ -384,6 +384,47 @@ END_TEST
  * only in where the tenant ends are different rows, and a table that
  * crosses MSG_METRICS and a merge keeps every row apart.
  */
+/*
+ * A slot kept by a caller finds its row by place once found by name,
+ * across new rows (the table moves) and after a clear (by name again).
+ */
+START_TEST(metrics_slot_kept)
+{
+	struct metrics		*m;
+	struct metrics_slot	 s, o;
+	char			 c[32];
+	int			 i;
+
+	ck_assert_ptr_nonnull(m = metrics_new());
+	memset(&s, 0, sizeof(s));
+	memset(&o, 0, sizeof(o));
+	metrics_add(m, "t", "first", MF_UPSTREAM_REQUESTS, 1);
+	metrics_row_add(m, metrics_row_slot(m, "t", "c", &s),
+	    MF_UPSTREAM_REQUESTS, 1);
+	ck_assert_uint_eq(s.ms_row, 2);
+	for (i = 0; i < 100; i++) {
+		snprintf(c, sizeof(c), "c%d", i);
+		metrics_add(m, "t", c, MF_UPSTREAM_REQUESTS, 1);
+		metrics_row_add(m, metrics_row_slot(m, "t", "c", &s),
+		    MF_UPSTREAM_REQUESTS, 1);
+	}
+	ck_assert_uint_eq(s.ms_row, 2);
+	ck_assert_str_eq(metrics_row_slot(m, "t", "c", &s)->mr_connector, "c");
+	ck_assert_uint_eq(metrics_row(m, "t", "c")->
+	    mr_fields[MF_UPSTREAM_REQUESTS], 101);
+	/* Rows forgotten: found by name again, at its new place. */
+	metrics_row_slot(m, "t", "other", &o);
+	metrics_clear(m);
+	metrics_add(m, "t", "c0", MF_UPSTREAM_REQUESTS, 1);
+	ck_assert_str_eq(metrics_row_slot(m, "t", "c", &s)->mr_connector, "c");
+	ck_assert_uint_eq(s.ms_row, 2);
+	ck_assert_str_eq(metrics_row_slot(m, "t", "other", &o)->mr_connector,
+	    "other");
+	ck_assert_uint_eq(o.ms_row, 3);
+	metrics_free(m);
+}
+END_TEST
+
 START_TEST(metrics_many_rows)
 {
 	struct metrics		*m, d;
@@ -555,6 +596,40 @@ klimits_settle(struct event_base *base)
 	for (i = 0; i < 10; i++)
 		event_base_loop(base, EVLOOP_NONBLOCK);
 }
+
+/* An entry kept by a caller is the one its names find. */
+START_TEST(klimits_entry_kept)
+{
+	struct event_base	*base;
+	struct klimits		*ks;
+	struct klimit		*kl;
+	struct klwait		*w, *w2;
+	struct conn_ext		 e;
+	struct timespec		 deadline;
+	int			 st = -1, st2 = -1;
+
+	klimits_setup(&base, &ks, &e, &deadline);
+	ck_assert_ptr_nonnull(kl = klimits_entry(ks, "t", "c"));
+	ck_assert_ptr_eq(klimits_entry(ks, "t", "c"), kl);
+	ck_assert_ptr_ne(klimits_entry(ks, "t", "d"), kl);
+	/* Its one slot taken by entry, the next by name waits for it. */
+	ck_assert_ptr_nonnull(w = klimits_acquire_at(ks, kl, &e, &deadline,
+	    klimit_seen, &st));
+	event_base_loop(base, EVLOOP_NONBLOCK);
+	ck_assert_int_eq(st, 0);
+	ck_assert_ptr_nonnull(w2 = klimits_acquire(ks, "t", "c", &e, &deadline,
+	    klimit_seen, &st2));
+	event_base_loop(base, EVLOOP_NONBLOCK);
+	ck_assert_int_eq(st2, -1);
+	ck_assert_uint_eq(klimits_queued(ks), 1);
+	klimits_release(w);
+	event_base_loop(base, EVLOOP_NONBLOCK);
+	ck_assert_int_eq(st2, 0);
+	klimits_release(w2);
+	klimits_free(ks);
+	event_base_free(base);
+}
+END_TEST
 
 /*
  * Each connector has its own limit among thousands (found by name, not
@@ -1483,7 +1558,9 @@ check_suite(void)
 	tcase_add_test(tc, metrics_by_row);
 	tcase_add_test(tc, metrics_bounds);
 	tcase_add_test(tc, metrics_many_rows);
+	tcase_add_test(tc, metrics_slot_kept);
 	tcase_add_test(tc, klimits_by_name);
+	tcase_add_test(tc, klimits_entry_kept);
 	tcase_add_test(tc, klimits_wait_kept);
 	tcase_add_test(tc, rowidx_rows_by_hash);
 	tcase_add_test(tc, rowidx_firsts_like_a_walk);
