@@ -990,7 +990,7 @@ keeper_plan_complete_request(const struct snapshot *sn,
 	struct kreq_header	*kh;
 	const struct plan_field	*f;
 	char			*v, *url = NULL, **vals = NULL;
-	size_t			*lens = NULL, i, n, total, o;
+	size_t			*lens = NULL, i, n, total, o, ulen;
 	int			 derived, r, rv = -1;
 
 	kreq_zero(kr);
@@ -1041,7 +1041,9 @@ keeper_plan_complete_request(const struct snapshot *sn,
 	if (n > 0 && ((vals = calloc(n, sizeof(*vals))) == NULL ||
 	    (lens = calloc(n, sizeof(*lens))) == NULL))
 		goto oom;
-	total = strlen(pl->pl_url) + 1;
+	/* The URL measured once, for its room and its copy. */
+	ulen = strlen(pl->pl_url);
+	total = ulen + 1;
 	for (i = 0; i < n; i++) {
 		if ((vals[i] = kplan_field_value(&pl->pl_query[i], &kl,
 		    &lens[i], &derived, fl)) == NULL)
@@ -1053,7 +1055,7 @@ keeper_plan_complete_request(const struct snapshot *sn,
 	}
 	if (kl.kl_err || (url = keeper_secret_alloc(total)) == NULL)
 		goto oom;
-	o = strlen(pl->pl_url);
+	o = ulen;
 	memcpy(url, pl->pl_url, o);
 	for (i = 0; i < n; i++) {
 		url[o++] = (i == 0 && strchr(pl->pl_url, '?') == NULL) ? '?' :
