@@ -886,8 +886,10 @@ keeper_conn(struct kcall *kc)
 	size_t			 nt = kg->kg_snap->sn_cfg->c_ntenants;
 	struct kconn		**t;
 
-	/* pl_conn was checked against the tenant's registry. */
-	if (pl->pl_kind != PLAN_CONNECTOR || pl->pl_tenant >= nt)
+	/* pl_conn was checked against the tenant's registry; again here. */
+	if (pl->pl_kind != PLAN_CONNECTOR || pl->pl_tenant >= nt ||
+	    pl->pl_conn >= kg->kg_snap->sn_tenants[pl->pl_tenant].st_reg->
+	    r_nconns)
 		return NULL;
 	if (kg->kg_conns == NULL &&
 	    (kg->kg_conns = calloc(nt, sizeof(*kg->kg_conns))) == NULL)

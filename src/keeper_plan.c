@@ -416,10 +416,9 @@ kplan_origin(const struct snapshot *sn, const struct plan *pl,
 	*out = NULL;
 	*owned = NULL;
 	/* A literal one is the connector's own text: no copy a call. */
-	if (cr->cr_origin_literal || cr->cr_origin.ct_tmpl == NULL) {
-		*out = cr->cr_origin.ct_src;
+	if ((*out = connector_origin_fixed(&cr->cr_origin,
+	    cr->cr_origin_literal)) != NULL)
 		return 0;
-	}
 	if ((text = connector_origin(cr, kplan_get_variable,
 	    (void *)&sn->sn_tenants[pl->pl_tenant], err, sizeof(err))) == NULL)
 		return kplan_fail(fl, 422, SCOPE_TEMPLATE, "%s", err);

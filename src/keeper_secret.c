@@ -63,9 +63,17 @@ keeper_secret_free(void *p, size_t len)
 		return;
 	explicit_bzero(p, len);
 	if ((cap = malloc_usable_size(p)) < KSECRET_BLOCK ||
-	    cap >= 2 * KSECRET_BLOCK ||
-	    (p = spare_put(&ksecret_spares, p, cap)) != NULL)
+	    cap >= 2 * KSECRET_BLOCK) {
 		free(p);
+		return;
+	}
+	/*
+	 * Kept, it is wiped whole: the next holder must find nothing of this
+	 * one's, even past the length its caller said it wrote.
+	 */
+	if (len < cap)
+		explicit_bzero((char *)p + len, cap - len);
+	free(spare_put(&ksecret_spares, p, cap));
 }
 
 /*

@@ -10,6 +10,8 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 
+#include <malloc.h>
+
 #include "check_main.h"
 #include <stdio.h>
 #include <stdlib.h>
@@ -1489,6 +1491,34 @@ START_TEST(test_complete_kept)
 END_TEST
 
 /*
+ * A small secret block is kept wiped whole, not only the length its
+ * caller gives back: bytes written past that length are gone too, and
+ * the next small block is that one.
+ */
+START_TEST(test_secret_block_wiped)
+{
+	unsigned char	*p, *q;
+	size_t		 cap, i;
+
+	keeper_body_spares_free();
+	ck_assert_ptr_nonnull(p = keeper_secret_alloc(40));
+	cap = malloc_usable_size(p);
+	ck_assert_uint_ge(cap, 128);
+	memset(p, 0xa5, cap);
+	keeper_secret_free(p, 40);
+	if (kept) {
+		/* kept, so still ours to read */
+		for (i = 0; i < cap; i++)
+			ck_assert_msg(p[i] == 0, "byte %zu of %zu left", i, cap);
+		ck_assert_ptr_eq(q = keeper_secret_alloc(10), p);
+	} else
+		ck_assert_ptr_nonnull(q = keeper_secret_alloc(10));
+	keeper_secret_free(q, 10);
+	keeper_body_spares_free();
+}
+END_TEST
+
+/*
  * An api_key call has no authentication state to keep: kauth_prepare is
  * ready at once, leaves the state NULL and allocates nothing (it
  * allocated a state for every call).
@@ -1829,6 +1859,7 @@ check_suite(void)
 	tcase_add_test(tc, test_check_allocs);
 	tcase_add_test(tc, test_complete_allocs);
 	tcase_add_test(tc, test_complete_kept);
+	tcase_add_test(tc, test_secret_block_wiped);
 	tcase_add_test(tc, test_auth_prepare_allocs);
 	tcase_add_test(tc, test_complete_spill);
 	tcase_add_test(tc, test_oom);
