@@ -7,6 +7,7 @@ src_libwidgetd_a_SOURCES += src/log.c src/log.h src/config.h src/ipc.h \
 	src/keeper.c src/keeper_auth.c src/keeper_auth.h src/keeper_plan.c \
 	src/keeper_plan.h src/keeper_secret.c \
 	src/keeper_secret.h src/api.c src/api.h src/spare.h src/fnv.h \
+	src/strcopy.h \
 	src/idmap.c src/idmap.h src/rowidx.c src/rowidx.h src/decimal.h \
 	src/version.c src/version.h
 

@@ -52,6 +52,7 @@
 #include "session.h"
 #include "snapshot.h"
 #include "spare.h"
+#include "strcopy.h"
 #include "template/template.h"
 #include "testmode.h"
 #include "worker.h"
@@ -2090,7 +2091,7 @@ execute_respond(struct conn *c, const struct result *rs,
 	    cr->cr_response_content_type :
 	    result_header_get(rs, "Content-Type");
 	if (ctype != NULL)
-		snprintf(ctbuf, sizeof(ctbuf), "%s", ctype);
+		str_copy(ctbuf, sizeof(ctbuf), ctype);
 	/* No template: the upstream body as it came (platform-docs §10). */
 	if (cr->cr_response_body.ct_tmpl == NULL) {
 		text = (const char *)rs->rs_body;
@@ -2215,7 +2216,7 @@ execute_external(struct conn *c, const char *host, uint64_t us)
 	struct timespec	 now;
 
 	if (host[0] != '\0') {
-		snprintf(x->x_host, sizeof(x->x_host), "%s", host);
+		str_copy(x->x_host, sizeof(x->x_host), host);
 		c->c_ctx.a_external_host = x->x_host;
 	}
 	c->c_ctx.a_external_ms = (double)us / 1e3;
@@ -2237,9 +2238,9 @@ execute_step_external(struct conn *c, const char *host, uint64_t us,
 	double		 ext = (double)us / 1e3;
 
 	if (host[0] != '\0') {
-		snprintf(x->x_host, sizeof(x->x_host), "%s", host);
+		str_copy(x->x_host, sizeof(x->x_host), host);
 		c->c_ctx.a_external_host = x->x_host;
-		snprintf(st->as_host, sizeof(st->as_host), "%s", host);
+		str_copy(st->as_host, sizeof(st->as_host), host);
 	}
 	st->as_external_ms = ext;
 	st->as_timeout = timeout;
@@ -2572,8 +2573,8 @@ execute_step_result(struct conn *c, const struct result *rs)
 	int			 status = (int)rs->rs_status, next = 0, rv;
 
 	x->x_upstream = status;
-	snprintf(x->x_host, sizeof(x->x_host), "%s", rs->rs_host);
-	snprintf(st->as_host, sizeof(st->as_host), "%s", rs->rs_host);
+	str_copy(x->x_host, sizeof(x->x_host), rs->rs_host);
+	str_copy(st->as_host, sizeof(st->as_host), rs->rs_host);
 	c->c_ctx.a_external_host = x->x_host;
 	st->as_status = status;
 	/* A hit took no upstream time, whatever the stored call took. */
@@ -2646,7 +2647,7 @@ execute_step_result(struct conn *c, const struct result *rs)
 	    cr->cr_response_content_type :
 	    result_header_get(rs, "Content-Type");
 	if (ctype != NULL)
-		snprintf(ctbuf, sizeof(ctbuf), "%s", ctype);
+		str_copy(ctbuf, sizeof(ctbuf), ctype);
 	c->c_status = status;
 	if (api_reply(c->c_out, &c->c_ctx, status,
 	    ctype != NULL ? ctbuf : NULL, NULL, text != NULL ? text :

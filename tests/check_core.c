@@ -35,6 +35,7 @@
 #include "plan.h"
 #include "proc.h"
 #include "snapshot.h"
+#include "strcopy.h"
 #include "template/template.h"
 #include "worker.h"
 
@@ -191,6 +192,36 @@ START_TEST(test_reply_headers)
 	ck_assert_str_eq(api_status_code(408), "REQUEST_TIMEOUT");
 	ck_assert_str_eq(api_status_code(431), "HEADERS_TOO_LARGE");
 	ck_assert_str_eq(api_status_code(413), "PAYLOAD_TOO_LARGE");
+}
+END_TEST
+
+/* str_copy is snprintf(dst, size, "%s", src): cut to fit, always ended. */
+START_TEST(test_str_copy)
+{
+	char	 buf[8], big[64];
+	char	 src[40];
+	size_t	 size, len;
+
+	for (len = 0; len < sizeof(src); len++) {
+		memset(src, 'a', len);
+		src[len] = '\0';
+		if (len > 0)
+			src[len - 1] = 'z';
+		for (size = 1; size <= sizeof(buf); size++) {
+			memset(buf, '#', sizeof(buf));
+			memset(big, '#', sizeof(big));
+			str_copy(buf, size, src);
+			snprintf(big, size, "%s", src);
+			ck_assert_mem_eq(buf, big, size);
+			/* nothing past the NUL is touched */
+			if (size < sizeof(buf))
+				ck_assert_int_eq(buf[size], '#');
+		}
+	}
+	/* src needs no NUL within reach: only size - 1 bytes are read */
+	memset(src, 'b', sizeof(src));
+	str_copy(buf, sizeof(buf), src);
+	ck_assert_str_eq(buf, "bbbbbbb");
 }
 END_TEST
 
@@ -1062,6 +1093,7 @@ check_suite(void)
 	suite_add_tcase(s, tc);
 	tc = tcase_create("proc");
 	tcase_add_test(tc, test_backoff);
+	tcase_add_test(tc, test_str_copy);
 	tcase_add_test(tc, test_roles);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("utf8");
