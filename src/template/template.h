@@ -16,6 +16,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 #include <time.h>
 
 struct json_object;
@@ -142,10 +143,21 @@ struct tval	*tval_bytes(const void *, size_t);	/* copies; renders b'...' */
 struct tval	*tval_list(void);
 struct tval	*tval_dict(void);
 int		 tval_list_append(struct tval *list, struct tval *v);	/* takes v */
-int		 tval_dict_set(struct tval *dict, const char *key,
-		    struct tval *v);				/* takes v */
+int		 tval_dict_setn(struct tval *dict, const char *key,
+		    size_t keylen, struct tval *v);		/* takes v */
 struct tval	*tval_ref(struct tval *);
 void		 tval_unref(struct tval *);
+
+/*
+ * tval_dict_setn with the key's length measured here: for the literal
+ * keys of the request path ("body", "status_code", "user") the compiler
+ * counts it, no strlen a key.  Takes v.
+ */
+static inline int
+tval_dict_set(struct tval *dict, const char *key, struct tval *v)
+{
+	return tval_dict_setn(dict, key, strlen(key), v);
+}
 /* JSON in and out without loss: ints stay ints, key order kept. */
 struct tval	*tval_from_json(const struct json_object *);
 struct json_object *tval_to_json(const struct tval *);

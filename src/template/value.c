@@ -1225,11 +1225,11 @@ tval_dict_fill(struct tval *d, struct tval **kv, size_t n)
 }
 
 int
-tval_dict_set(struct tval *d, const char *key, struct tval *v)
+tval_dict_setn(struct tval *d, const char *key, size_t keylen, struct tval *v)
 {
 	struct tval	*k;
 
-	if ((k = tval_str(key, strlen(key))) == NULL) {
+	if ((k = tval_str(key, keylen)) == NULL) {
 		tval_unref(v);
 		return -1;
 	}
