@@ -253,6 +253,12 @@ struct egress_gen {
 	struct egress_sock	*g_socks;	/* by fd */
 	size_t			 g_nsocks;
 	struct netpolicy	 g_policy;
+	/*
+	 * The last host name g_policy allowed (egress_host_allowed): the
+	 * judgement of a name depends on the policy and the name alone.
+	 */
+	char			 g_okhost[256];
+	size_t			 g_okhostlen;	/* 0: none yet */
 	struct curl_blob	 g_ca;		/* what g_store was made of */
 	struct curl_slist	*g_resolve;
 	const char		*g_protocols;
@@ -1620,6 +1626,28 @@ egress_url_fast(struct egress_call *c, const char *url)
 }
 
 /*
+ * netpolicy_host_allowed for a call the keeper makes itself, remembering
+ * the last host it allowed: a generation's policy never changes, a name
+ * is judged on its bytes alone (its addresses are judged again when the
+ * socket opens), and a keeper mostly calls the host it called before.
+ */
+static int
+egress_host_allowed(struct egress_gen *g, const char *host, const char **why)
+{
+	size_t	 n = strlen(host);
+
+	if (n > 0 && n == g->g_okhostlen && memcmp(host, g->g_okhost, n) == 0)
+		return 1;
+	if (!netpolicy_host_allowed(&g->g_policy, host, why))
+		return 0;
+	if (n < sizeof(g->g_okhost)) {
+		memcpy(g->g_okhost, host, n + 1);
+		g->g_okhostlen = n;
+	}
+	return 1;
+}
+
+/*
  * The URL: parsed, scheme and literal host judged, no credentials.  A
  * call the keeper makes itself (direct) may have it read by
  * egress_url_fast.
@@ -1644,8 +1672,7 @@ egress_check_url(struct egress_call *c, const char *url, int direct)
 		return -1;
 	}
 	if (direct && egress_url_fast(c, url) == 0) {
-		if (netpolicy_host_allowed(&g->g_policy, c->c_res.er_host,
-		    &why))
+		if (egress_host_allowed(g, c->c_res.er_host, &why))
 			return 0;
 		egress_fail(c, EGRESS_EPOLICY, "destination %.100s refused: %s",
 		    c->c_res.er_host, why);

@@ -1171,6 +1171,55 @@ START_TEST(test_refusals)
 }
 END_TEST
 
+/*
+ * The keeper remembers the last host its policy allowed: each refusal
+ * above, made between two calls the same policy allows, is still refused
+ * for its own reason and makes no connection.
+ */
+START_TEST(test_refusals_between_allowed)
+{
+	struct fx		 f;
+	struct got		 g;
+	struct egress_request	 req;
+	struct egress_field	 field;
+	char			 url[256];
+	size_t			 i;
+	int			 accepts;
+
+	fx_setup(&f, "127.0.0.0/8", 1);
+	for (i = 0; i < sizeof(refusals) / sizeof(refusals[0]); i++) {
+		const struct refusal	*r = &refusals[i];
+
+		memset(&g, 0, sizeof(g));
+		get(&f, "/ok", &g);
+		ck_assert_msg(g.g_error == EGRESS_OK, "%s", g.g_msg);
+		ck_assert_int_eq(g.g_status, 200);
+		got_clear(&g);
+		accepts = f.f_srv.s_accepts;
+		memset(&g, 0, sizeof(g));
+		memset(&req, 0, sizeof(req));
+		req.eq_method = r->r_method;
+		snprintf(url, sizeof(url), r->r_url, f.f_srv.s_port);
+		req.eq_url = url;
+		if (r->r_hname != NULL) {
+			field.ef_name = r->r_hname;
+			field.ef_value = r->r_hvalue;
+			req.eq_headers = &field;
+			req.eq_nheaders = 1;
+		}
+		call(&f, &req, &g);
+		ck_assert_msg(g.g_error == r->r_error, "%s: got %s (%s)", url,
+		    egress_error_name(g.g_error), g.g_msg);
+		ck_assert_msg(strstr(g.g_msg, r->r_msg) != NULL,
+		    "%s: message '%s'", url, g.g_msg);
+		got_clear(&g);
+		loop_for(&f, 5);
+		ck_assert_int_eq(f.f_srv.s_accepts, accepts);
+	}
+	fx_teardown(&f);
+}
+END_TEST
+
 /* Without allow_http or allow_networks, the same server is refused. */
 START_TEST(test_default_policy)
 {
@@ -2051,6 +2100,7 @@ add_common(TCase *tc)
 	tcase_add_test(tc, test_url_forms);
 	tcase_add_test(tc, test_cancel_and_free);
 	tcase_add_test(tc, test_connect_refused);
+	tcase_add_test(tc, test_refusals_between_allowed);
 	tcase_add_test(tc, test_result_redact);
 }
 
