@@ -1933,6 +1933,69 @@ START_TEST(secret_tree)
 }
 END_TEST
 
+/*
+ * A secret output twice is copied twice (tsecret_dup): each copy its own
+ * node, its name and literal in that node's block, freed with it.
+ */
+START_TEST(secret_copies)
+{
+	struct tmpl		*t;
+	struct tmpl_output	*o;
+	const struct tsecret	*a, *b;
+	char			*lit, *va, *vb, err[128];
+	size_t			 len, i;
+
+	o = render_out("{% set k = get_secret('tok') %}{{ k }}-{{ k }}", &t);
+	ck_assert_uint_eq(o->to_nsegs, 3);
+	a = o->to_segs[0].sg_secret;
+	b = o->to_segs[2].sg_secret;
+	ck_assert_ptr_nonnull(a);
+	ck_assert_ptr_nonnull(b);
+	ck_assert_ptr_ne(a, b);
+	ck_assert_ptr_ne(a->ts_data, b->ts_data);
+	for (i = 0; i < 2; i++) {
+		const struct tsecret	*ts = i == 0 ? a : b;
+
+		ck_assert_int_eq(ts->ts_op, TSX_SECRET);
+		ck_assert_str_eq(ts->ts_data, "tok");
+		ck_assert_uint_eq(ts->ts_len, 3);
+		ck_assert_str_eq(ts->ts_literal, "{{ get_secret('tok') }}");
+		ck_assert_uint_eq(ts->ts_inl, TS_INL_DATA | TS_INL_LITERAL);
+		/* both strings sit right after the node */
+		ck_assert_ptr_eq(ts->ts_data, (const char *)(ts + 1));
+		ck_assert_ptr_eq(ts->ts_literal, ts->ts_data + 4);
+		lit = tsecret_literal(ts);
+		ck_assert_str_eq(lit, "{{ get_secret('tok') }}");
+		free(lit);
+	}
+	tmpl_output_free(o);
+	tmpl_free(t);
+
+	/* a JWT's copy: payload and literal inline, alg and headers not */
+	o = render_out("{% set j = jwt_encode({'sub': 'x'}, get_secret('tok'), "
+	    "'HS256') %}{{ j }}.{{ j }}", &t);
+	ck_assert_uint_eq(o->to_nsegs, 3);
+	a = o->to_segs[0].sg_secret;
+	b = o->to_segs[2].sg_secret;
+	ck_assert_int_eq(b->ts_op, TSX_JWT);
+	ck_assert_str_eq(b->ts_alg, "HS256");
+	ck_assert_ptr_ne(a->ts_alg, b->ts_alg);
+	ck_assert_str_eq(a->ts_data, b->ts_data);
+	ck_assert_int_eq(b->ts_kids[0]->ts_op, TSX_SECRET);
+	va = keeper_secret_eval(a, lookup_secret, NULL, &len, err,
+	    sizeof(err));
+	vb = keeper_secret_eval(b, lookup_secret, NULL, &len, err,
+	    sizeof(err));
+	ck_assert_ptr_nonnull(va);
+	ck_assert_ptr_nonnull(vb);
+	ck_assert_str_eq(va, vb);
+	free(va);
+	free(vb);
+	tmpl_output_free(o);
+	tmpl_free(t);
+}
+END_TEST
+
 START_TEST(secret_jwt)
 {
 	struct tmpl		*t;
@@ -2295,6 +2358,7 @@ check_suite(void)
 
 	tc = tcase_create("secret");
 	tcase_add_test(tc, secret_tree);
+	tcase_add_test(tc, secret_copies);
 	tcase_add_test(tc, secret_jwt);
 	tcase_add_test(tc, secret_rejections);
 	suite_add_tcase(s, tc);

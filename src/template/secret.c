@@ -7,6 +7,7 @@
  */
 #include "build.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,10 +25,12 @@ tsecret_free(struct tsecret *ts)
 	for (i = 0; i < ts->ts_nkids; i++)
 		tsecret_free(ts->ts_kids[i]);
 	free(ts->ts_kids);
-	free(ts->ts_data);
+	if (!(ts->ts_inl & TS_INL_DATA))
+		free(ts->ts_data);
 	free(ts->ts_alg);
 	free(ts->ts_headers);
-	free(ts->ts_literal);
+	if (!(ts->ts_inl & TS_INL_LITERAL))
+		free(ts->ts_literal);
 	free(ts);
 }
 
@@ -38,6 +41,45 @@ tsecret_new(enum tsecret_op op)
 
 	if ((ts = calloc(1, sizeof(*ts))) != NULL)
 		ts->ts_op = op;
+	return ts;
+}
+
+/*
+ * A node with room after it for its data (datalen bytes and a NUL) and
+ * its literal (litlen bytes and a NUL), where it has them (SIZE_MAX: it
+ * has none); the bytes are the caller's to copy.
+ */
+static struct tsecret *
+tsecret_block(enum tsecret_op op, size_t datalen, size_t litlen)
+{
+	struct tsecret	*ts;
+	size_t		 size = sizeof(*ts);
+	char		*p;
+
+	if (datalen != SIZE_MAX) {
+		if (datalen > SIZE_MAX / 4)
+			return NULL;
+		size += datalen + 1;
+	}
+	if (litlen != SIZE_MAX) {
+		if (litlen > SIZE_MAX / 4)
+			return NULL;
+		size += litlen + 1;
+	}
+	if ((ts = calloc(1, size)) == NULL)
+		return NULL;
+	ts->ts_op = op;
+	p = (char *)(ts + 1);
+	if (datalen != SIZE_MAX) {
+		ts->ts_data = p;
+		ts->ts_len = datalen;
+		ts->ts_inl |= TS_INL_DATA;
+		p += datalen + 1;
+	}
+	if (litlen != SIZE_MAX) {
+		ts->ts_literal = p;
+		ts->ts_inl |= TS_INL_LITERAL;
+	}
 	return ts;
 }
 
@@ -66,19 +108,14 @@ tsecret_named(const char *name)
 	struct tsecret		*ts;
 	size_t			 len = strlen(name);
 
-	/* Every call that names a secret makes one: no printf. */
-	if ((ts = tsecret_new(TSX_SECRET)) == NULL)
+	/* Every call that names a secret makes one: no printf, one block. */
+	if ((ts = tsecret_block(TSX_SECRET, len, sizeof(pre) - 1 + len +
+	    sizeof(post) - 1)) == NULL)
 		return NULL;
-	if ((ts->ts_data = strdup(name)) == NULL ||
-	    (ts->ts_literal = malloc(sizeof(pre) - 1 + len +
-	    sizeof(post))) == NULL) {
-		tsecret_free(ts);
-		return NULL;
-	}
+	memcpy(ts->ts_data, name, len + 1);
 	memcpy(ts->ts_literal, pre, sizeof(pre) - 1);
 	memcpy(ts->ts_literal + sizeof(pre) - 1, name, len);
 	memcpy(ts->ts_literal + sizeof(pre) - 1 + len, post, sizeof(post));
-	ts->ts_len = len;
 	return ts;
 }
 
@@ -178,22 +215,20 @@ struct tsecret *
 tsecret_dup(const struct tsecret *ts)
 {
 	struct tsecret	*d;
-	size_t		 i;
+	size_t		 i, litlen = ts->ts_literal != NULL ?
+			    strlen(ts->ts_literal) : SIZE_MAX;
 	int		 fail = 0;
 
-	if ((d = tsecret_new(ts->ts_op)) == NULL)
+	/* The data and the literal in the copy's own block. */
+	if ((d = tsecret_block(ts->ts_op, ts->ts_data != NULL ? ts->ts_len :
+	    SIZE_MAX, litlen)) == NULL)
 		return NULL;
-	if (ts->ts_data != NULL) {
-		if ((d->ts_data = malloc(ts->ts_len + 1)) == NULL)
-			fail = 1;
-		else {
-			memcpy(d->ts_data, ts->ts_data, ts->ts_len + 1);
-			d->ts_len = ts->ts_len;
-		}
-	}
+	if (ts->ts_data != NULL)
+		memcpy(d->ts_data, ts->ts_data, ts->ts_len + 1);
+	if (ts->ts_literal != NULL)
+		memcpy(d->ts_literal, ts->ts_literal, litlen + 1);
 	d->ts_alg = dup_or_null(ts->ts_alg, &fail);
 	d->ts_headers = dup_or_null(ts->ts_headers, &fail);
-	d->ts_literal = dup_or_null(ts->ts_literal, &fail);
 	if (ts->ts_nkids) {
 		if ((d->ts_kids = calloc(ts->ts_nkids, sizeof(*d->ts_kids))) ==
 		    NULL)

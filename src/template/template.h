@@ -209,6 +209,13 @@ struct tsecret {
 	size_t		  ts_nkids;
 	/* The template text this node came from, for X-Debug-Request. */
 	char		 *ts_literal;
+	/*
+	 * Which of ts_data and ts_literal live in the node's own block (a
+	 * secret leaf and a copy: one allocation, not three), freed with it.
+	 */
+	unsigned	  ts_inl;
+#define TS_INL_DATA	0x1
+#define TS_INL_LITERAL	0x2
 };
 void		 tsecret_free(struct tsecret *);
 /* The template text of a tree (what X-Debug-Request shows); malloc'd. */
