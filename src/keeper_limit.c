@@ -235,22 +235,30 @@ klimits_deliver_cb(int fd, short what, void *arg)
 	klimits_wait_free(w);
 }
 
+/*
+ * The outcome goes to the caller from the loop, in this same pass: the
+ * caller is not called back from inside klimits_acquire_at.  Made active,
+ * not a timer of zero: a timer would cost the keeper one more epoll_wait,
+ * and its heap, for every call.
+ */
+static void
+klimits_deliver(struct klwait *w)
+{
+	event_active(&w->w_deliver, EV_TIMEOUT, 1);
+}
+
 static void
 klimits_go(struct klwait *w)
 {
-	static const struct timeval now = { 0, 0 };
-
 	klimits_unqueue(w);
 	w->w_state = KLW_GO;
-	evtimer_add(&w->w_deliver, &now);
+	klimits_deliver(w);
 }
 
 static void
 klimits_refuse(struct klwait *w, int status, int retry, const char *code,
     const char *detail, enum metrics_field f)
 {
-	static const struct timeval now = { 0, 0 };
-
 	klimits_unqueue(w);
 	w->w_state = KLW_DONE;
 	w->w_status = status;
@@ -264,7 +272,7 @@ klimits_refuse(struct klwait *w, int status, int retry, const char *code,
 		klimits_slot_free(w->w_kl);
 	}
 	evtimer_del(&w->w_ev);
-	evtimer_add(&w->w_deliver, &now);
+	klimits_deliver(w);
 }
 
 static int

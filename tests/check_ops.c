@@ -597,6 +597,78 @@ klimits_settle(struct event_base *base)
 		event_base_loop(base, EVLOOP_NONBLOCK);
 }
 
+/*
+ * An attempt asked for from inside a callback, as the keeper asks when a
+ * worker's plan arrives: its go comes in the same pass of the loop (one
+ * EVLOOP_ONCE), not after another epoll_wait; a refusal too.
+ */
+struct klimits_ask {
+	struct klimits		*ka_ks;
+	struct conn_ext		*ka_e;
+	struct timespec		*ka_deadline;
+	struct klwait		*ka_w[2];
+	int			 ka_st[2];
+};
+
+static void
+klimits_ask_cb(int fd, short what, void *arg)
+{
+	struct klimits_ask	*ka = arg;
+	int			 i;
+
+	(void)fd;
+	(void)what;
+	for (i = 0; i < 2; i++)
+		ck_assert_ptr_nonnull(ka->ka_w[i] = klimits_acquire(ka->ka_ks,
+		    "t", "c", ka->ka_e, ka->ka_deadline, klimit_seen,
+		    &ka->ka_st[i]));
+	/* called back from the loop, never from inside the asking */
+	ck_assert_int_eq(ka->ka_st[0], -1);
+}
+
+START_TEST(klimits_same_pass)
+{
+	struct event_base	*base;
+	struct klimits		*ks;
+	struct event		*ev;
+	struct conn_ext		 e;
+	struct timespec		 deadline;
+	struct klimits_ask	 ka;
+
+	klimits_setup(&base, &ks, &e, &deadline);
+	/*
+	 * A rate of one a second, a burst of one, and a window of 1.5 s
+	 * (the last second kept for the call): the second attempt would
+	 * wait a second, so it is refused at once.
+	 */
+	e.ce_concurrency = 0;
+	e.ce_rate = 1;
+	e.ce_burst = 1;
+	clock_gettime(CLOCK_MONOTONIC, &deadline);
+	deadline.tv_nsec += 500000000;
+	if (deadline.tv_nsec >= 1000000000) {
+		deadline.tv_sec++;
+		deadline.tv_nsec -= 1000000000;
+	}
+	deadline.tv_sec++;
+	memset(&ka, 0, sizeof(ka));
+	ka.ka_ks = ks;
+	ka.ka_e = &e;
+	ka.ka_deadline = &deadline;
+	ka.ka_st[0] = ka.ka_st[1] = -1;
+	ck_assert_ptr_nonnull(ev = event_new(base, -1, 0, klimits_ask_cb,
+	    &ka));
+	event_active(ev, EV_READ, 1);
+	event_base_loop(base, EVLOOP_ONCE);
+	ck_assert_int_eq(ka.ka_st[0], 0);
+	ck_assert_int_eq(ka.ka_st[1], 429);
+	klimits_release(ka.ka_w[0]);
+	event_free(ev);
+	klimits_free(ks);
+	event_base_free(base);
+}
+END_TEST
+
 /* An entry kept by a caller is the one its names find. */
 START_TEST(klimits_entry_kept)
 {
@@ -1562,6 +1634,7 @@ check_suite(void)
 	tcase_add_test(tc, klimits_by_name);
 	tcase_add_test(tc, klimits_entry_kept);
 	tcase_add_test(tc, klimits_wait_kept);
+	tcase_add_test(tc, klimits_same_pass);
 	tcase_add_test(tc, rowidx_rows_by_hash);
 	tcase_add_test(tc, rowidx_firsts_like_a_walk);
 	tcase_add_test(tc, metrics_decode_refuses);
