@@ -1137,19 +1137,17 @@ static const struct refusal refusals[] = {
  * Refused before anything leaves, each for its own reason, delivered from
  * the loop, and no connection made.
  */
-START_TEST(test_refusals)
+/* One refusal of the table made on f, refused for its own reason. */
+static void
+call_refused(struct fx *f, const struct refusal *r, struct got *g)
 {
-	const struct refusal	*r = &refusals[_i];
-	struct fx		 f;
-	struct got		 g = { 0 };
 	struct egress_request	 req;
 	struct egress_field	 field;
 	char			 url[256];
 
-	fx_setup(&f, "127.0.0.0/8", 1);
 	memset(&req, 0, sizeof(req));
 	req.eq_method = r->r_method;
-	snprintf(url, sizeof(url), r->r_url, f.f_srv.s_port);
+	snprintf(url, sizeof(url), r->r_url, f->f_srv.s_port);
 	req.eq_url = url;
 	if (r->r_hname != NULL) {
 		field.ef_name = r->r_hname;
@@ -1157,11 +1155,20 @@ START_TEST(test_refusals)
 		req.eq_headers = &field;
 		req.eq_nheaders = 1;
 	}
-	call(&f, &req, &g);
-	ck_assert_msg(g.g_error == r->r_error, "%s: got %s (%s)", url,
-	    egress_error_name(g.g_error), g.g_msg);
-	ck_assert_msg(strstr(g.g_msg, r->r_msg) != NULL, "%s: message '%s'",
-	    url, g.g_msg);
+	call(f, &req, g);
+	ck_assert_msg(g->g_error == r->r_error, "%s: got %s (%s)", url,
+	    egress_error_name(g->g_error), g->g_msg);
+	ck_assert_msg(strstr(g->g_msg, r->r_msg) != NULL, "%s: message '%s'",
+	    url, g->g_msg);
+}
+
+START_TEST(test_refusals)
+{
+	struct fx		 f;
+	struct got		 g = { 0 };
+
+	fx_setup(&f, "127.0.0.0/8", 1);
+	call_refused(&f, &refusals[_i], &g);
 	ck_assert_int_eq(g.g_status, 0);
 	ck_assert_uint_eq(g.g_nheaders, 0);
 	loop_for(&f, 20);
@@ -1180,16 +1187,11 @@ START_TEST(test_refusals_between_allowed)
 {
 	struct fx		 f;
 	struct got		 g;
-	struct egress_request	 req;
-	struct egress_field	 field;
-	char			 url[256];
 	size_t			 i;
 	int			 accepts;
 
 	fx_setup(&f, "127.0.0.0/8", 1);
 	for (i = 0; i < sizeof(refusals) / sizeof(refusals[0]); i++) {
-		const struct refusal	*r = &refusals[i];
-
 		memset(&g, 0, sizeof(g));
 		get(&f, "/ok", &g);
 		ck_assert_msg(g.g_error == EGRESS_OK, "%s", g.g_msg);
@@ -1197,21 +1199,7 @@ START_TEST(test_refusals_between_allowed)
 		got_clear(&g);
 		accepts = f.f_srv.s_accepts;
 		memset(&g, 0, sizeof(g));
-		memset(&req, 0, sizeof(req));
-		req.eq_method = r->r_method;
-		snprintf(url, sizeof(url), r->r_url, f.f_srv.s_port);
-		req.eq_url = url;
-		if (r->r_hname != NULL) {
-			field.ef_name = r->r_hname;
-			field.ef_value = r->r_hvalue;
-			req.eq_headers = &field;
-			req.eq_nheaders = 1;
-		}
-		call(&f, &req, &g);
-		ck_assert_msg(g.g_error == r->r_error, "%s: got %s (%s)", url,
-		    egress_error_name(g.g_error), g.g_msg);
-		ck_assert_msg(strstr(g.g_msg, r->r_msg) != NULL,
-		    "%s: message '%s'", url, g.g_msg);
+		call_refused(&f, &refusals[i], &g);
 		got_clear(&g);
 		loop_for(&f, 5);
 		ck_assert_int_eq(f.f_srv.s_accepts, accepts);
