@@ -1092,8 +1092,9 @@ config_do_tenant_id(struct config_ctx *x, const config_setting_t *s,
 
 	if (!config_get_string(x, s, &v))
 		return;
-	if (strlen(v) > 64) {
-		config_err(x, s, "longer than 64 characters");
+	if (strlen(v) > CONF_TENANT_ID_MAX) {
+		config_err(x, s, "longer than %d characters",
+		    CONF_TENANT_ID_MAX);
 		return;
 	}
 	for (p = v; *p != '\0'; p++) {

@@ -38,6 +38,7 @@ struct conf_cors {
 	int		 co_max_age;	/* seconds, 0 to 86400 */
 };
 
+#define CONF_TENANT_ID_MAX	64	/* characters of a tenant id */
 struct conf_tenant {
 	char		*t_id;
 	char	       **t_hosts;	/* matched against Host; none: default tenant */

@@ -2062,12 +2062,17 @@ parent_published(struct parent *p, struct pproc *pp,
 	struct pslot		*ps = parent_publisher_slot(p, pp);
 	struct json_object	*row, *b, *v;
 	struct pwait		*pw;
-	const char		*tenant = "-", *state;
-	char			 line[1600];
+	const char		*state;
+	char			 line[1600], tenant[CONF_TENANT_ID_MAX + 1];
 	uint64_t		 gen = 0;
 
-	if (ps != NULL && (size_t)ps->ps_slot < p->p_cfg->c_ntenants)
-		tenant = p->p_cfg->c_tenants[ps->ps_slot].t_id;
+	/*
+	 * A copy: taking the publish below may free the generation whose
+	 * configuration names the tenant.
+	 */
+	snprintf(tenant, sizeof(tenant), "%s", ps != NULL &&
+	    (size_t)ps->ps_slot < p->p_cfg->c_ntenants ?
+	    p->p_cfg->c_tenants[ps->ps_slot].t_id : "-");
 	state = publish_state_name((enum publish_state)ip->ip_state);
 	/* One line per publish, as the access log has one per request. */
 	snprintf(line, sizeof(line), "publish: %s build %llu "
