@@ -33,6 +33,7 @@
 #include <openssl/hmac.h>
 #include <openssl/pem.h>
 
+#include "config.h"
 #include "connector.h"
 #include "keeper_auth.h"
 #include "keeper_egress.h"
@@ -88,7 +89,8 @@ struct ktoken {
 	long			 tk_ttl;
 	int			 tk_refs;	/* kauth_reqs pointing here */
 	struct metrics		*tk_metrics;	/* fetches are counted */
-	char			 tk_tenant[64];	/* for whom it was last asked */
+	/* For whom it was last asked. */
+	char			 tk_tenant[CONF_TENANT_ID_MAX + 1];
 	char			 tk_conn[300];
 	TAILQ_HEAD(, kauth_req)	 tk_waiters;
 };

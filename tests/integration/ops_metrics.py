@@ -28,8 +28,12 @@ up.route("/close", lambda req: (200, {"Connection": "close"}, b'{"n":2}'))
 up.route("/token", lambda req: (200, {"Content-Type": "application/json"},
                                 b'{"access_token":"t0k","expires_in":3600}'))
 mport = free_port()
+# A tenant id of the longest length allowed: every label carries it whole.
+T = ("tenant-" + "x" * 64)[:64]
 d = Daemon(workers=2, egress=TEST_EGRESS,
-           extra='metrics = { address = "127.0.0.1"; port = %d; };' % mport)
+           extra='metrics = { address = "127.0.0.1"; port = %d; };' % mport,
+           tenants=['{ id = "%s"; registry = "reg.json"; store = "store"; }'
+                    % T])
 d.connectors(
     {"name": "ok", "permalink": "ok", "method": "GET",
      "url": up.url("/ok")},
@@ -57,7 +61,7 @@ def scrape():
 
 
 def req_total(s, conn, status):
-    return value(s, "widgetd_requests_total", tenant="test",
+    return value(s, "widgetd_requests_total", tenant=T,
                  connector=conn, status=str(status)) or 0
 
 
@@ -93,7 +97,7 @@ try:
                         if "requests" in n))
     check(s, "requests_total matches the traffic: 5 ok/200, 3 boom/500, "
           "2 unknown/404, 2 oauth/200, 10 upstream requests")
-    check(value(s, "widgetd_upstream_requests_total", tenant="test",
+    check(value(s, "widgetd_upstream_requests_total", tenant=T,
                 connector="boom") == 3, "3 upstream requests of boom")
     # One after the other, the calls (and the token's) share the one
     # connection the first call opened, which then waits for the next.
@@ -113,13 +117,13 @@ try:
           "buckets are cumulative")
     check(buckets[-1][0] == float("inf") and buckets[-1][1] == 5,
           "+Inf bucket counts 5: %r" % (buckets[-1],))
-    check(value(s, "widgetd_upstream_duration_seconds_count", tenant="test",
+    check(value(s, "widgetd_upstream_duration_seconds_count", tenant=T,
                 connector="ok") == 5, "histogram _count 5")
-    hsum = value(s, "widgetd_upstream_duration_seconds_sum", tenant="test",
+    hsum = value(s, "widgetd_upstream_duration_seconds_sum", tenant=T,
                  connector="ok")
     check(hsum is not None and 0 < hsum < 5 * 15, "histogram _sum: %r" % hsum)
     # One token fetch served both oauth calls (the token is cached).
-    check(value(s, "widgetd_token_fetches_total", tenant="test",
+    check(value(s, "widgetd_token_fetches_total", tenant=T,
                 connector="oauth") == 1, "one token fetch: %r" % [
         (n, dict(ls), v) for (n, ls), v in s.items() if "token" in n])
     check(total(s, "widgetd_token_fetch_failures_total") == 0,
@@ -148,8 +152,9 @@ try:
     check(r.returncode == 0 and re.search(
         r"^keeper queue 0, calls in flight 0, cache 0 entries \(0 bytes\)",
         text, re.M), "status: queue and cache: %s" % text)
-    check(re.search(r"^test\s+ok\s+connector\s+5\s+0\s+0\s+0\s+5\s+0\s+0\s+"
-                    r"200:5$", text, re.M), "status: ok's row: %s" % text)
+    check(re.search("^" + T + r"\s+ok\s+connector\s+5\s+0\s+0\s+0\s+5\s+"
+                    r"0\s+0\s+200:5$", text, re.M),
+          "status: ok's row: %s" % text)
     check(re.search(r"^keeper queue .*, upstream connections idle 1$",
                     text, re.M), "status: idle connections: %s" % text)
     js = json.loads(d.widgetctl("status", "--json").stdout)
@@ -166,10 +171,10 @@ try:
     def closer_counted():
         s = scrape()
         return s if value(s, "widgetd_upstream_new_connections_total",
-                          tenant="test", connector="closer") == 2 else None
+                          tenant=T, connector="closer") == 2 else None
     s = wait_for(closer_counted, 15)
     check(s and value(s, "widgetd_upstream_new_connections_total",
-                      tenant="test", connector="ok") == 1 and
+                      tenant=T, connector="ok") == 1 and
           value(s, "widgetd_upstream_idle_connections") == 0 and
           len(up.connections) == 3,
           "2 new connections for closer, none idle (upstream saw %d)"
@@ -191,9 +196,9 @@ try:
 
     def cache_counted():
         s = scrape()
-        h = value(s, "widgetd_cache_hits_total", tenant="test",
+        h = value(s, "widgetd_cache_hits_total", tenant=T,
                   connector="cached") or 0
-        m = value(s, "widgetd_cache_misses_total", tenant="test",
+        m = value(s, "widgetd_cache_misses_total", tenant=T,
                   connector="cached") or 0
         return (h, m, value(s, "widgetd_cache_entries")) \
             if h + m == 6 else None
