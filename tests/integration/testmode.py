@@ -12,8 +12,10 @@ validated first (errors with line:col and field path, as widgetctl check
 prints them).  The browser-facing listener answers 404 for the admin
 path."""
 
+import atexit
 import json
 import os
+import shutil
 import socket
 import sys
 import tempfile
@@ -284,6 +286,7 @@ try:
 
     # --- an unsaved definition -------------------------------------------
     tmp = tempfile.mkdtemp(prefix="widgetd-tm.")
+    atexit.register(shutil.rmtree, tmp, True)
     good = os.path.join(tmp, "draft.json")
     with open(good, "w") as f:
         json.dump({"name": "Draft", "permalink": "draft", "method": "POST",

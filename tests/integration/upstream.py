@@ -12,9 +12,11 @@ headers and body as JSON, and every request header back as an
 "X-Echo-<name>" response header, so a test can see exactly what widgetd
 sent (and check that what must not come back does not)."""
 
+import atexit
 import http.server
 import json
 import os
+import shutil
 import socket
 import socketserver
 import ssl
@@ -177,6 +179,8 @@ class TestCA:
 
     def __init__(self, name="widgetd test CA"):
         self.dir = tempfile.mkdtemp(prefix="widgetd-ca.")
+        # Its keys are of no use once the test has ended.
+        atexit.register(shutil.rmtree, self.dir, True)
         self.key = os.path.join(self.dir, "ca.key")
         self.cert = os.path.join(self.dir, "ca.pem")
         self._run(["openssl", "req", "-x509", "-newkey", "ec",
