@@ -1144,6 +1144,10 @@ cache_refresh(struct cache *c, struct cache_entry *e, const struct result *rs,
 
 /* --- Tickets ------------------------------------------------------------- */
 
+/* Cache-Status names widgetd's cache first (RFC 9211). */
+static const char	 cache_status_pre[] = "widgetd; ";
+#define CACHE_STATUS_PRE	(sizeof(cache_status_pre) - 1)
+
 static void
 cache_status(struct cache_ticket *t, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
@@ -1151,14 +1155,13 @@ cache_status(struct cache_ticket *t, const char *fmt, ...)
 static void
 cache_status(struct cache_ticket *t, const char *fmt, ...)
 {
-	static const char	 pre[] = "widgetd; ";
 	va_list			 ap;
 
 	/* Every call sets it once or twice: one printf, not two. */
-	memcpy(t->t_status, pre, sizeof(pre) - 1);
+	memcpy(t->t_status, cache_status_pre, CACHE_STATUS_PRE);
 	va_start(ap, fmt);
-	vsnprintf(t->t_status + sizeof(pre) - 1, sizeof(t->t_status) -
-	    (sizeof(pre) - 1), fmt, ap);
+	vsnprintf(t->t_status + CACHE_STATUS_PRE, sizeof(t->t_status) -
+	    CACHE_STATUS_PRE, fmt, ap);
 	va_end(ap);
 }
 
@@ -1166,11 +1169,9 @@ cache_status(struct cache_ticket *t, const char *fmt, ...)
 static void
 cache_status_lit(struct cache_ticket *t, const char *what)
 {
-	static const char	 pre[] = "widgetd; ";
-
-	memcpy(t->t_status, pre, sizeof(pre) - 1);
-	str_copy(t->t_status + sizeof(pre) - 1, sizeof(t->t_status) -
-	    (sizeof(pre) - 1), what);
+	memcpy(t->t_status, cache_status_pre, CACHE_STATUS_PRE);
+	str_copy(t->t_status + CACHE_STATUS_PRE, sizeof(t->t_status) -
+	    CACHE_STATUS_PRE, what);
 }
 
 /* "uri-miss" for a call made without an entry, "stale" with one. */
