@@ -262,15 +262,17 @@ kplan_check_headers(const struct conn_request *cr, const struct plan *pl)
 	const struct conn_tmpl	*row;
 	struct trace		 tr;
 	char			*names[PLAN_MAX_FIELDS];
-	size_t			 i, first[PLAN_MAX_FIELDS];
+	size_t			 i, n, first[PLAN_MAX_FIELDS];
 
-	if (pl->pl_nheaders > PLAN_MAX_FIELDS)
+	if ((n = pl->pl_nheaders) > PLAN_MAX_FIELDS)
 		return "too many headers";
+	if (n == 0)
+		return NULL;
 	/* A worker may send PLAN_MAX_FIELDS of them: no walk back each. */
-	for (i = 0; i < pl->pl_nheaders; i++)
+	for (i = 0; i < n; i++)
 		names[i] = pl->pl_headers[i].pf_name;
-	rowidx_firsts(names, pl->pl_nheaders, 1, first);
-	for (i = 0; i < pl->pl_nheaders; i++) {
+	rowidx_firsts(names, n, 1, first);
+	for (i = 0; i < n; i++) {
 		f = &pl->pl_headers[i];
 		if (!kplan_token(f->pf_name) ||
 		    plan_header_reserved(f->pf_name))
