@@ -15,7 +15,6 @@ dist_man_MANS += man/widgetd-templates.7
 noinst_PROGRAMS += contrib/bench/render-bench
 contrib_bench_render_bench_SOURCES = contrib/bench/render-bench.c
 contrib_bench_render_bench_LDADD = $(WD_LIBS)
-contrib_bench_render_bench_LDFLAGS = $(WD_PROG_LINKFLAGS)
 
 EXTRA_DIST += contrib/bench/render contrib/bench/render-js.js \
 	contrib/bench/templates
