@@ -1222,15 +1222,31 @@ ipc_buf_add(struct ipc_buf *b, const void *p, size_t len)
 	return 0;
 }
 
+/*
+ * A number where there is room is a store, not a call: a plan or an
+ * answer is a few dozen of them.
+ */
 int
 ipc_put_u32(struct ipc_buf *b, uint32_t v)
 {
+	if (b->b_cap - b->b_len >= sizeof(v) &&
+	    IPC_MAX_PAYLOAD - b->b_len >= sizeof(v)) {
+		memcpy(b->b_data + b->b_len, &v, sizeof(v));
+		b->b_len += sizeof(v);
+		return 0;
+	}
 	return ipc_buf_add(b, &v, sizeof(v));
 }
 
 int
 ipc_put_u64(struct ipc_buf *b, uint64_t v)
 {
+	if (b->b_cap - b->b_len >= sizeof(v) &&
+	    IPC_MAX_PAYLOAD - b->b_len >= sizeof(v)) {
+		memcpy(b->b_data + b->b_len, &v, sizeof(v));
+		b->b_len += sizeof(v);
+		return 0;
+	}
 	return ipc_buf_add(b, &v, sizeof(v));
 }
 

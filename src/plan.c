@@ -221,8 +221,9 @@ plan_dec_bytes(struct plan_dec *d, char **out, size_t *lenp,
 	size_t		 len;
 	char		*s;
 
+	/* The second pass stores what the first checked, byte for byte. */
 	if (ipc_get_bytes(d->d_m, &p, &len) == -1 ||
-	    (!blob && memchr(p, '\0', len) != NULL))
+	    (!blob && d->d_cur == NULL && memchr(p, '\0', len) != NULL))
 		return -1;
 	if ((s = plan_take_raw(d, len + 1)) != NULL) {
 		memcpy(s, p, len);
@@ -277,7 +278,7 @@ plan_dec_tree(struct plan_dec *d, int depth, struct tsecret **out)
 		break;
 	case TSX_SECRET:
 		if (!(f & TSW_DATA) || n != 0 || len == 0 ||
-		    memchr(data, '\0', len) != NULL)
+		    (d->d_cur == NULL && memchr(data, '\0', len) != NULL))
 			goto shape;
 		break;
 	case TSX_CONCAT:
@@ -696,7 +697,9 @@ result_get_str(struct ipc_msg *m, char **sp, size_t *lenp, char **cur,
 	const void	*p;
 	size_t		 len;
 
-	if (ipc_get_bytes(m, &p, &len) == -1 || memchr(p, '\0', len) != NULL)
+	/* The second pass copies what the first checked. */
+	if (ipc_get_bytes(m, &p, &len) == -1 ||
+	    (*cur == NULL && memchr(p, '\0', len) != NULL))
 		return -1;
 	*lenp = len;
 	if (*cur == NULL) {
