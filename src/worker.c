@@ -1257,7 +1257,7 @@ worker_snapshot(struct worker *w, struct ipc_msg *m)
 	struct snapshot	*sn;
 	struct wgen	*g, *old;
 	struct ipc_buf	 b;
-	uint64_t	 gen;
+	uint64_t	 gen = 0;
 
 	if (ipc_decode_gen(m, &gen) == -1 ||
 	    (sn = snapshot_load(m->m_fd, proc_log_report, NULL)) == NULL ||
