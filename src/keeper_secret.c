@@ -54,7 +54,12 @@ keeper_secret_alloc(size_t n)
 	return malloc(KSECRET_BLOCK);
 }
 
-void
+/*
+ * Not inlined: the wipe past len reaches bytes malloc_usable_size() gives
+ * the caller, which gcc -O3, following a caller's malloc(len) into here,
+ * takes for an overflow (-Wstringop-overflow).
+ */
+__attribute__((noinline)) void
 keeper_secret_free(void *p, size_t len)
 {
 	size_t	 cap;

@@ -725,7 +725,7 @@ result_decode(struct ipc_msg *m, struct result *rs, const char **why)
 	uint32_t		 n, i;
 	size_t			 len, slen, start = m->m_off, need;
 	char			*cur = NULL;
-	const void		*body;
+	const void		*body = NULL;
 	int			 pass;
 
 	memset(rs, 0, sizeof(*rs));

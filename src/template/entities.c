@@ -1358,7 +1358,7 @@ unescape_name(struct buf *b, const char *p, size_t len)
 {
 	size_t		 i = 0, n, q, cut[34];
 	const char	*t;
-	uint32_t	 c;
+	uint32_t	 c = 0;
 
 	for (n = 0; n < 32 && i < len; n++) {
 		q = i;

@@ -1757,7 +1757,7 @@ batch_slice(struct eval *e, struct tval *in, struct args *a, int slice)
 	static const char *const ps[] = { "slices", "fill_with" };
 	struct tval		*v[2], **items, *out, *cur = NULL;
 	size_t			 n, i;
-	int64_t			 k, s, per, extra, off = 0, start, end, j;
+	int64_t			 k = 0, s, per, extra, off = 0, start, end, j;
 
 	if (args_bind(e, a, slice ? "slice" : "batch", slice ? ps : pb, 2, 1,
 	    v) == -1 || filter_intarg(e, v[0], slice ? "slices" : "linecount",
