@@ -157,6 +157,28 @@ h1_blocks_free(void)
 }
 
 
+/*
+ * The n bytes at s are lc (lower case, n bytes) in any case, as
+ * strncasecmp in the C locale says, without a call: header names and
+ * values every answer has, matched inline.  A NUL in s mismatches, so s
+ * is read no further than its end.
+ */
+static int
+h1_lc_eq(const char *s, const char *lc, size_t n)
+{
+	unsigned char	 c;
+	size_t		 i;
+
+	for (i = 0; i < n; i++) {
+		c = (unsigned char)s[i];
+		if (c >= 'A' && c <= 'Z')
+			c += 'a' - 'A';
+		if (c != (unsigned char)lc[i])
+			return 0;
+	}
+	return 1;
+}
+
 static char *
 h1_put(char *p, const char *s, size_t n)
 {
@@ -204,11 +226,15 @@ h1_request_write(const struct h1_request *rq, size_t *lenp, size_t *capp)
 	for (i = 0; i < rq->hr_nfields; i++) {
 		const char *f = rq->hr_fields[i].ef_name;
 
-		if (strncasecmp(f, "Accept", 6) != 0)
+		/* By length or first byte: most fields cost no compare. */
+		if (fl != NULL ? fl[i][0] != 6 && fl[i][0] != 15 :
+		    (f[0] | 0x20) != 'a')
+			continue;
+		if (!h1_lc_eq(f, "accept", 6))
 			continue;
 		if (f[6] == '\0')
 			want_accept = 0;
-		else if (strcasecmp(f + 6, "-Encoding") == 0)
+		else if (h1_lc_eq(f + 6, "-encoding", 9) && f[15] == '\0')
 			want_encoding = 0;
 	}
 	cllen = dec_put(cl, bodylen);
@@ -487,8 +513,9 @@ h1_coding(struct h1_reader *r)
 	int			 coding = H1_CODING_NONE;
 
 	for (i = 0; i < res->er_nheaders; i++) {
-		if (strcasecmp(res->er_headers[i].eh_name,
-		    "Content-Encoding") != 0)
+		if (res->er_headers[i].eh_namelen != 16 ||
+		    !h1_lc_eq(res->er_headers[i].eh_name, "content-encoding",
+		    16))
 			continue;
 		v = res->er_headers[i].eh_value;
 		if (*v == '\0' || strcasecmp(v, "identity") == 0)
@@ -641,8 +668,8 @@ static int
 h1_inflate(struct h1_reader *r, const char *at, size_t n)
 {
 	unsigned char	 out[H1_INFLATE_OUT];
-	size_t		 got;
-	int		 zr, fresh = r->r_z.total_in == 0;
+	size_t		 got, dirty = 0;
+	int		 zr, rv = -1, fresh = r->r_z.total_in == 0;
 
 	r->r_z.next_in = (unsigned char *)(uintptr_t)at;
 	r->r_z.avail_in = (uInt)n;
@@ -650,6 +677,10 @@ h1_inflate(struct h1_reader *r, const char *at, size_t n)
 		r->r_z.next_out = out;
 		r->r_z.avail_out = sizeof(out);
 		zr = inflate(&r->r_z, Z_NO_FLUSH);
+		/* What it wrote (the most of any round) is wiped at the end. */
+		got = sizeof(out) - r->r_z.avail_out;
+		if (got > dirty)
+			dirty = got;
 		if (zr == Z_DATA_ERROR && r->r_coding == H1_CODING_DEFLATE &&
 		    fresh && !r->r_zraw) {
 			/* "deflate" sent raw, without the zlib wrapper. */
@@ -659,7 +690,7 @@ h1_inflate(struct h1_reader *r, const char *at, size_t n)
 			r->r_z.zfree = h1_zfree;
 			if (inflateInit2(&r->r_z, -15) != Z_OK) {
 				r->r_zinit = 0;
-				return -1;
+				goto out;
 			}
 			r->r_zraw = 1;
 			r->r_z.next_in = (unsigned char *)(uintptr_t)at;
@@ -667,21 +698,19 @@ h1_inflate(struct h1_reader *r, const char *at, size_t n)
 			continue;
 		}
 		if (zr != Z_OK && zr != Z_STREAM_END && zr != Z_BUF_ERROR) {
-			explicit_bzero(out, sizeof(out));
 			h1_fail(r, EGRESS_EPROTO, "upstream sent a body that "
 			    "does not decode");
-			return -1;
+			goto out;
 		}
-		got = sizeof(out) - r->r_z.avail_out;
-		if (got > 0 && h1_body_add(r, (char *)out, got) == -1) {
-			explicit_bzero(out, sizeof(out));
-			return -1;
-		}
+		if (got > 0 && h1_body_add(r, (char *)out, got) == -1)
+			goto out;
 		if (zr == Z_STREAM_END)
 			break;
 	} while (r->r_z.avail_in > 0 || r->r_z.avail_out == 0);
-	explicit_bzero(out, sizeof(out));
-	return 0;
+	rv = 0;
+out:
+	explicit_bzero(out, dirty);
+	return rv;
 }
 
 static int
@@ -731,35 +760,36 @@ enum {
 /*
  * What a field name is to h1_fast.  By prefix: http-parser takes
  * "Transfer-Encodingx" for the field it begins with (check_h1 found it).
- * Only names starting with c, p, t or u are compared at all.
+ * Only names starting with c, p, t or u long enough to hold one of
+ * content-length, connection, content-encoding, proxy-connection,
+ * transfer-encoding or upgrade are compared at all, inline: the headers
+ * every answer has (Server, Date, Content-Type ...) cost no call.
  */
 static int
 h1_fast_name(const char *n, size_t len)
 {
-	static const struct {
-		const char	*s;
-		size_t		 len;
-	} slow[] = {
-		{ "content-encoding", 16 }, { "content-length", 14 },
-		{ "connection", 10 }, { "proxy-connection", 16 },
-		{ "transfer-encoding", 17 }, { "upgrade", 7 },
-	};
-	size_t	 i;
-
 	switch (n[0] | 0x20) {
-	case 'c': case 'p': case 't': case 'u':
-		break;
-	default:
-		return H1_FAST_PLAIN;
-	}
-	if (len == 14 && strncasecmp(n, "content-length", 14) == 0)
-		return H1_FAST_LENGTH;
-	if (len == 10 && strncasecmp(n, "connection", 10) == 0)
-		return H1_FAST_CONN;
-	for (i = 0; i < sizeof(slow) / sizeof(slow[0]); i++)
-		if (len >= slow[i].len &&
-		    strncasecmp(n, slow[i].s, slow[i].len) == 0)
+	case 'c':
+		if (len >= 10 && h1_lc_eq(n, "connection", 10))
+			return len == 10 ? H1_FAST_CONN : H1_FAST_NO;
+		if (len >= 14 && h1_lc_eq(n, "content-length", 14))
+			return len == 14 ? H1_FAST_LENGTH : H1_FAST_NO;
+		if (len >= 16 && h1_lc_eq(n, "content-encoding", 16))
 			return H1_FAST_NO;
+		break;
+	case 'p':
+		if (len >= 16 && h1_lc_eq(n, "proxy-connection", 16))
+			return H1_FAST_NO;
+		break;
+	case 't':
+		if (len >= 17 && h1_lc_eq(n, "transfer-encoding", 17))
+			return H1_FAST_NO;
+		break;
+	case 'u':
+		if (len >= 7 && h1_lc_eq(n, "upgrade", 7))
+			return H1_FAST_NO;
+		break;
+	}
 	return H1_FAST_PLAIN;
 }
 
@@ -847,7 +877,7 @@ h1_fast(struct h1_reader *r, const char *buf, size_t len, size_t *usedp)
 			}
 			break;
 		case H1_FAST_CONN:
-			if (ve - v != 10 || strncasecmp(v, "keep-alive", 10) != 0)
+			if (ve - v != 10 || !h1_lc_eq(v, "keep-alive", 10))
 				return 0;
 			break;
 		case H1_FAST_NO:

@@ -870,6 +870,50 @@ START_TEST(test_fast_same_as_parser)
 }
 END_TEST
 
+/*
+ * The names h1_fast leaves to http-parser, by prefix and in any case,
+ * and the ones it reads itself, whatever they share with those: each
+ * answer read alike both ways, on the path it should take.
+ */
+START_TEST(test_fast_names)
+{
+	static const struct {
+		const char	*line;
+		int		 fast;
+	} v[] = {
+		{ "Content-Type: application/json", 1 },
+		{ "Cache-Control: max-age=30", 1 },
+		{ "CONNECTION: Keep-Alive", 1 },
+		{ "Connectio: x", 1 },
+		{ "Content-Lengt: 2", 1 },
+		{ "Content-Encodin: gzip", 1 },
+		{ "Proxy-Connectio: x", 1 },
+		{ "Transfer-Encodin: x", 1 },
+		{ "Upgrad: x", 1 },
+		{ "Keep-Alive: timeout=5", 1 },
+		{ "Connection: keep-alivf", 0 },
+		{ "Connection: keep-alive2", 0 },
+		{ "Connectionx: x", 0 },
+		{ "Content-Lengthx: 2", 0 },
+		{ "CONTENT-ENCODING: identity", 0 },
+		{ "Content-Encodingx: x", 0 },
+		{ "proxy-CONNECTION: x", 0 },
+		{ "Transfer-Encodingx: x", 0 },
+		{ "uPGRADE: x", 0 },
+		{ "Upgrade-Insecure: x", 0 },
+	};
+	char	 buf[512], why[512];
+	size_t	 i, n;
+
+	for (i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+		n = (size_t)snprintf(buf, sizeof(buf), "HTTP/1.1 200 OK\r\n"
+		    "%s\r\nContent-Length: 2\r\n\r\nok", v[i].line);
+		ck_assert_msg(h1_diff(buf, n, 0, why, sizeof(why)) ==
+		    v[i].fast, "%s: %s", v[i].line, why);
+	}
+}
+END_TEST
+
 /* Up to 48 header lines are the fast path's; more are http-parser's. */
 START_TEST(test_fast_many_lines)
 {
@@ -1158,6 +1202,7 @@ check_suite(void)
 	tcase_add_test(tc, test_arena_redacted);
 	tcase_add_test(tc, test_reused);
 	tcase_add_test(tc, test_fast_same_as_parser);
+	tcase_add_test(tc, test_fast_names);
 	tcase_add_test(tc, test_fast_many_lines);
 	tcase_add_test(tc, test_oom);
 	tcase_add_test(tc, test_body_spare);
