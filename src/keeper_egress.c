@@ -203,6 +203,7 @@ struct egress_conn {
 	CURL			*n_easy;
 	curl_socket_t		 n_fd;		/* -1 while connecting */
 	char			*n_key;		/* "scheme://host:port/" */
+	size_t			 n_keylen;
 	uint64_t		 n_hash;	/* of n_key */
 	TAILQ_ENTRY(egress_conn) n_keyq;	/* g_bykey, while idle */
 	struct egress_call	*n_call;	/* NULL: idle */
@@ -330,6 +331,8 @@ struct egress_call {
 	int			 c_direct;
 	int			 c_https;	/* the URL's scheme */
 	int			 c_port;	/* read by egress_url_fast */
+	int			 c_head;	/* the method is HEAD */
+	size_t			 c_hostlen;	/* of c_res.er_host */
 	const char		*c_target;	/* path and query, in the
 						   request's URL: only while
 						   egress_start runs */
@@ -579,7 +582,7 @@ static void
 egress_sweep_cb(evutil_socket_t, short, void *);
 static void	 egress_connsweep_cb(evutil_socket_t, short, void *);
 static void	 egress_lost_cb(evutil_socket_t, short, void *);
-static void	 egress_direct_end(struct egress_call *, int);
+static void	 egress_direct_end(struct egress_call *, int, int64_t);
 static void	 egress_arm_ms(struct event *, int64_t);
 static void
 egress_conn_event(struct egress_conn *, short);
@@ -1408,6 +1411,8 @@ egress_write_cb(char *buf, size_t size, size_t nitems, void *arg)
 
 /* --- starting, finishing, cancelling ------------------------------------ */
 
+#define EGRESS_M_HEAD	5	/* egress_methods[5] */
+
 static const struct {
 	const char	*m_name;
 	size_t		 m_len;		/* for the request line */
@@ -1418,6 +1423,25 @@ static const struct {
 
 /* Fields whose lengths egress_start keeps for the request's writing. */
 #define EGRESS_FLENS	16
+
+/* Which of egress_methods m is, or -1: compared inline, no call. */
+static int
+egress_method_find(const char *m)
+{
+	size_t	 i, j;
+
+	if (m == NULL)
+		return -1;
+	for (i = 0; i < sizeof(egress_methods) / sizeof(egress_methods[0]);
+	    i++) {
+		for (j = 0; j < egress_methods[i].m_len &&
+		    m[j] == egress_methods[i].m_name[j]; j++)
+			;
+		if (j == egress_methods[i].m_len && m[j] == '\0')
+			return (int)i;
+	}
+	return -1;
+}
 
 /* Headers whose value the keeper and libcurl own: framing and routing. */
 static const struct {
@@ -1553,9 +1577,19 @@ egress_host_plain(const char *h, size_t n)
 static int
 egress_url_char(int ch)
 {
-	return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
-	    (ch >= '0' && ch <= '9') ||
-	    (ch != '\0' && strchr("-._~!$&'()*+,;=:@/?%", ch) != NULL);
+	if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+	    (ch >= '0' && ch <= '9'))
+		return 1;
+	/* A switch, not strchr(): every '/' of every path was a call. */
+	switch (ch) {
+	case '-': case '.': case '_': case '~': case '!': case '$':
+	case '&': case '\'': case '(': case ')': case '*': case '+':
+	case ',': case ';': case '=': case ':': case '@': case '/':
+	case '?': case '%':
+		return 1;
+	default:
+		return 0;
+	}
 }
 
 /*
@@ -1567,19 +1601,20 @@ egress_url_char(int ch)
  * read (and judge) it, as every URL of a call through libcurl's HTTP.
  * What libcurl then connects to is made of these parts
  * (egress_direct_start), so the host judged is the host connected to.
+ * len: the URL's, measured by the caller.
  */
 static int
-egress_url_fast(struct egress_call *c, const char *url)
+egress_url_fast(struct egress_call *c, const char *url, size_t len)
 {
 	const char	*h, *p, *path;
 	size_t		 hl;
 	long		 port;
 	int		 https, query = 0;
 
-	if (strncmp(url, "https://", 8) == 0) {
+	if (len >= 8 && memcmp(url, "https://", 8) == 0) {
 		https = 1;
 		h = url + 8;
-	} else if (strncmp(url, "http://", 7) == 0 &&
+	} else if (len >= 7 && memcmp(url, "http://", 7) == 0 &&
 	    c->c_gen->g_policy.np_allow_http) {
 		https = 0;
 		h = url + 7;
@@ -1620,6 +1655,7 @@ egress_url_fast(struct egress_call *c, const char *url)
 	c->c_targetlen = (size_t)(p - path);
 	memcpy(c->c_res.er_host, h, hl);
 	c->c_res.er_host[hl] = '\0';
+	c->c_hostlen = hl;
 	c->c_https = https;
 	c->c_port = (int)port;
 	return 0;
@@ -1632,10 +1668,9 @@ egress_url_fast(struct egress_call *c, const char *url)
  * socket opens), and a keeper mostly calls the host it called before.
  */
 static int
-egress_host_allowed(struct egress_gen *g, const char *host, const char **why)
+egress_host_allowed(struct egress_gen *g, const char *host, size_t n,
+    const char **why)
 {
-	size_t	 n = strlen(host);
-
 	if (n > 0 && n == g->g_okhostlen && memcmp(host, g->g_okhost, n) == 0)
 		return 1;
 	if (!netpolicy_host_allowed(&g->g_policy, host, why))
@@ -1671,8 +1706,10 @@ egress_check_url(struct egress_call *c, const char *url, int direct)
 		egress_fail(c, EGRESS_EREQUEST, "URL too long");
 		return -1;
 	}
-	if (direct && egress_url_fast(c, url) == 0) {
-		if (egress_host_allowed(g, c->c_res.er_host, &why))
+	if (direct && egress_url_fast(c, url,
+	    (size_t)(p - (const unsigned char *)url)) == 0) {
+		if (egress_host_allowed(g, c->c_res.er_host, c->c_hostlen,
+		    &why))
 			return 0;
 		egress_fail(c, EGRESS_EPOLICY, "destination %.100s refused: %s",
 		    c->c_res.er_host, why);
@@ -1699,11 +1736,11 @@ egress_check_url(struct egress_call *c, const char *url, int direct)
 		goto out;
 	}
 	c->c_https = strcmp(scheme, "https") == 0;
-	if (strlen(host) >= sizeof(c->c_res.er_host)) {
+	if ((c->c_hostlen = strlen(host)) >= sizeof(c->c_res.er_host)) {
 		egress_fail(c, EGRESS_EREQUEST, "host name too long");
 		goto out;
 	}
-	strcpy(c->c_res.er_host, host);
+	memcpy(c->c_res.er_host, host, c->c_hostlen + 1);
 	if (curl_url_get(c->c_url, CURLUPART_USER, &user, 0) == CURLUE_OK) {
 		egress_fail(c, EGRESS_EREQUEST, "credentials in the URL");
 		goto out;
@@ -2275,18 +2312,20 @@ egress_lost_cb(evutil_socket_t fd, short what, void *arg)
 		c = n->n_call;
 		egress_fail(c, EGRESS_EPROTO, "upstream %.100s: connection "
 		    "closed by the connection cache", c->c_res.er_host);
-		egress_direct_end(c, 0);
+		egress_direct_end(c, 0, 0);
 	}
 	egress_gen_maybe_free(g);
 }
 
 /*
- * A connection for a call to key (scheme, host and port): libcurl
- * resolves, applies the policy (egress_opensocket_cb, egress_prereq_cb)
- * and does TLS; egress_direct_connected goes on from there.
+ * A connection for a call to key (scheme, host and port; keylen bytes):
+ * libcurl resolves, applies the policy (egress_opensocket_cb,
+ * egress_prereq_cb) and does TLS; egress_direct_connected goes on from
+ * there.  now: ms, the caller's reading of the clock.
  */
 static struct egress_conn *
-egress_conn_new(struct egress_call *c, const char *key)
+egress_conn_new(struct egress_call *c, const char *key, size_t keylen,
+    int64_t now)
 {
 	struct egress_gen	*g = c->c_gen;
 	struct egress_conn	*n;
@@ -2295,17 +2334,19 @@ egress_conn_new(struct egress_call *c, const char *key)
 
 	if ((n = calloc(1, sizeof(*n))) == NULL)
 		return NULL;
-	if ((n->n_key = strdup(key)) == NULL ||
+	if ((n->n_key = malloc(keylen + 1)) == NULL ||
 	    (h = curl_easy_init()) == NULL) {
 		free(n->n_key);
 		free(n);
 		return NULL;
 	}
+	memcpy(n->n_key, key, keylen + 1);
+	n->n_keylen = keylen;
 	n->n_gen = g;
 	n->n_hash = fnv1a_str(FNV1A_INIT, key);
 	n->n_easy = h;
 	n->n_fd = -1;
-	n->n_born = egress_now_ms();
+	n->n_born = now;
 	bad = egress_setopts_gen(g, h) == -1;
 #define SET(opt, val)	(bad |= curl_easy_setopt(h, opt, val) != CURLE_OK)
 	SET(CURLOPT_CONNECT_ONLY, 1L);
@@ -2340,25 +2381,26 @@ egress_conn_new(struct egress_call *c, const char *key)
 }
 
 /*
- * An idle connection to key, the one used last; connections past their
- * lifetime or idle for too long are closed on the way.
+ * An idle connection to key (keylen bytes), the one used last;
+ * connections past their lifetime or idle for too long are closed on the
+ * way.  now: ms, the caller's reading of the clock (egress_start's, a
+ * moment ago in the same callback).
  */
 static struct egress_conn *
-egress_conn_take(struct egress_call *c, const char *key)
+egress_conn_take(struct egress_call *c, const char *key, size_t keylen,
+    int64_t now)
 {
 	struct egress_gen	*g = c->c_gen;
 	struct egress_conn	*n, *next;
 	struct egress_connq	*q;
 	uint64_t		 h = fnv1a_str(FNV1A_INIT, key);
-	int64_t			 now = 0;
 
 	q = &g->g_bykey[h & g->g_bykeymask];
 	for (n = TAILQ_FIRST(q); n != NULL; n = next) {
 		next = TAILQ_NEXT(n, n_keyq);
-		if (n->n_hash != h || strcmp(n->n_key, key) != 0)
+		if (n->n_hash != h || n->n_keylen != keylen ||
+		    memcmp(n->n_key, key, keylen) != 0)
 			continue;
-		if (now == 0)
-			now = egress_now_ms();
 		if (n->n_lost ||
 		    now - n->n_born > EGRESS_CONN_LIFETIME * 1000 ||
 		    now - n->n_since >= g->g_connidle_ms) {
@@ -2420,14 +2462,17 @@ egress_conn_release(struct egress_conn *n, int keep, int64_t now)
 /*
  * The call is over: its connection kept or closed, the request wiped,
  * the result handed over (from the loop, never from egress_start).
+ * now: us, a reading of the clock the caller took when the answer's last
+ * bytes came, in this same callback; 0: read it here.
  */
 static void
-egress_direct_end(struct egress_call *c, int keep)
+egress_direct_end(struct egress_call *c, int keep, int64_t now)
 {
 	struct egress_result	*res = &c->c_res;
 	struct egress_conn	*n = c->c_conn;
-	int64_t			 now = egress_now_us();
 
+	if (now == 0)
+		now = egress_now_us();
 	evtimer_del(c->c_window);
 	if (n != NULL) {
 		if (res->er_error == EGRESS_OK) {
@@ -2457,17 +2502,19 @@ egress_direct_retry(struct egress_call *c)
 {
 	struct egress_conn	*n = c->c_conn;
 	char			*key;
+	size_t			 keylen;
 
 	if (n == NULL || !n->n_used || c->c_got > 0 || c->c_retried)
 		return -1;
 	if ((key = strdup(n->n_key)) == NULL)
 		return -1;
+	keylen = n->n_keylen;
 	c->c_conn = NULL;
 	n->n_call = NULL;
 	egress_conn_close(n);
 	c->c_retried = 1;
 	c->c_reqoff = 0;
-	n = egress_conn_new(c, key);
+	n = egress_conn_new(c, key, keylen, egress_now_ms());
 	free(key);
 	if (n == NULL) {
 		egress_fail(c, EGRESS_EINTERNAL, "out of memory");
@@ -2483,7 +2530,7 @@ egress_direct_lost(struct egress_call *c, CURLcode rc)
 		return;
 	egress_fail(c, EGRESS_EPROTO, "upstream %.100s: connection lost (%s)",
 	    c->c_res.er_host, curl_easy_strerror(rc));
-	egress_direct_end(c, 0);
+	egress_direct_end(c, 0, 0);
 }
 
 /*
@@ -2560,6 +2607,7 @@ egress_direct_read(struct egress_call *c)
 	struct egress_conn	*n = c->c_conn;
 	char			 buf[EGRESS_RECV_BUF], *at;
 	size_t			 got, used, dirty = 0, room;
+	int64_t			 now = 0;	/* the first byte's, if here */
 	CURLcode		 rc;
 	enum h1_rc		 hr;
 
@@ -2589,21 +2637,26 @@ egress_direct_read(struct egress_call *c)
 				break;
 			if (c->c_res.er_error == EGRESS_OK)
 				h1_reader_eof(c->c_rd);
-			egress_direct_end(c, 0);
+			egress_direct_end(c, 0, 0);
 			break;
 		}
 		if (c->c_got == 0)
-			c->c_ttfb = egress_now_us();
+			c->c_ttfb = now = egress_now_us();
 		c->c_got += got;
 		if (at == buf && got > dirty)
 			dirty = got;
 		hr = h1_reader_feed(c->c_rd, at, got, &used);
-		if (hr == H1_MORE)
+		if (hr == H1_MORE) {
+			now = 0;	/* the end is another read's */
 			continue;
-		/* Bytes past the answer, or a request not all sent: close. */
+		}
+		/*
+		 * Bytes past the answer, or a request not all sent: close.
+		 * An answer whole in its first read ended when it came.
+		 */
 		egress_direct_end(c, hr == H1_DONE &&
 		    h1_reader_keepalive(c->c_rd) && used == got &&
-		    c->c_reqoff == c->c_reqlen);
+		    c->c_reqoff == c->c_reqlen, now);
 		break;
 	}
 	explicit_bzero(buf, dirty);
@@ -2663,7 +2716,7 @@ egress_direct_connected(struct egress_call *c, CURLcode code)
 		c->c_easy = n->n_easy;	/* what egress_classify asks */
 		egress_classify(c, code);
 		c->c_easy = NULL;
-		egress_direct_end(c, 0);
+		egress_direct_end(c, 0, 0);
 		return;
 	}
 	if (curl_easy_getinfo(n->n_easy, CURLINFO_NAMELOOKUP_TIME_T, &v) ==
@@ -2687,7 +2740,7 @@ egress_direct_connected(struct egress_call *c, CURLcode code)
 	if (egress_direct_send(c, &code) == -1) {
 		egress_fail(c, EGRESS_EPROTO, "upstream %.100s: %s",
 		    c->c_res.er_host, curl_easy_strerror(code));
-		egress_direct_end(c, 0);
+		egress_direct_end(c, 0, 0);
 	}
 }
 
@@ -2699,7 +2752,7 @@ egress_window_cb(evutil_socket_t fd, short what, void *arg)
 
 	egress_fail(c, EGRESS_ETIMEOUT, "no complete answer from %.100s "
 	    "within %d ms", c->c_res.er_host, c->c_timeout_ms);
-	egress_direct_end(c, 0);
+	egress_direct_end(c, 0, 0);
 	egress_gen_maybe_free(g);
 }
 
@@ -2709,9 +2762,13 @@ struct egress_part {
 	size_t		 ep_len;
 };
 
-/* The parts (to a NULL ep_s) end to end into buf; -1: too long. */
+/*
+ * The parts (to a NULL ep_s) end to end into buf, *lenp bytes; -1: too
+ * long.
+ */
 static int
-egress_cat_buf(char *buf, size_t cap, const struct egress_part *parts)
+egress_cat_buf(char *buf, size_t cap, const struct egress_part *parts,
+    size_t *lenp)
 {
 	size_t	 len = 0, i;
 
@@ -2722,6 +2779,7 @@ egress_cat_buf(char *buf, size_t cap, const struct egress_part *parts)
 		len += parts[i].ep_len;
 	}
 	buf[len] = '\0';
+	*lenp = len;
 	return 0;
 }
 
@@ -2769,7 +2827,7 @@ egress_direct_start(struct egress_call *c, const struct egress_request *req,
 	char			 key[sizeof(c->c_res.er_host) + 24];
 	char			 hosthdr[sizeof(c->c_res.er_host) + 8];
 	char			 pbuf[8];
-	size_t			 hl, pl;
+	size_t			 hl, pl, keylen, hostlen;
 	CURLcode		 rc;
 	int			 rv = -1, dflt;
 
@@ -2799,14 +2857,15 @@ egress_direct_start(struct egress_call *c, const struct egress_request *req,
 	}
 	if (target == NULL)
 		goto out;
-	/* The host and port measured once for the two. */
-	hl = strlen(host);
+	/* The host measured when the URL was read. */
+	hl = c->c_hostlen;
 	if (egress_cat_buf(key, sizeof(key), (const struct egress_part []){
 	    { scheme, c->c_https ? 5 : 4 }, { "://", 3 }, { host, hl },
-	    { ":", 1 }, { pbuf, pl }, { "/", 1 }, { NULL, 0 } }) == -1 ||
+	    { ":", 1 }, { pbuf, pl }, { "/", 1 }, { NULL, 0 } },
+	    &keylen) == -1 ||
 	    egress_cat_buf(hosthdr, sizeof(hosthdr),
 	    (const struct egress_part []){ { host, hl }, { ":", dflt ? 0 : 1 },
-	    { pbuf, dflt ? 0 : pl }, { NULL, 0 } }) == -1)
+	    { pbuf, dflt ? 0 : pl }, { NULL, 0 } }, &hostlen) == -1)
 		goto out;
 	memset(&rq, 0, sizeof(rq));
 	rq.hr_method = req->eq_method;
@@ -2814,7 +2873,7 @@ egress_direct_start(struct egress_call *c, const struct egress_request *req,
 	rq.hr_target = target;
 	rq.hr_targetlen = tlen;
 	rq.hr_host = hosthdr;
-	rq.hr_hostlen = hl + (dflt ? 0 : 1 + pl);
+	rq.hr_hostlen = hostlen;
 	rq.hr_flens = flens;
 	rq.hr_fields = req->eq_headers;
 	rq.hr_nfields = req->eq_nheaders;
@@ -2828,19 +2887,19 @@ egress_direct_start(struct egress_call *c, const struct egress_request *req,
 	lim.hl_max_body = c->c_max_body;
 	if ((c->c_rd = h1_reader_new()) == NULL)
 		goto out;
-	h1_reader_start(c->c_rd, &lim, strcmp(req->eq_method, "HEAD") == 0,
-	    &c->c_res);
+	h1_reader_start(c->c_rd, &lim, c->c_head, &c->c_res);
 	/* In the call (egress_call_free deletes it): no allocation. */
 	evtimer_assign(&c->c_window_ev, g->g_eg->e_base, egress_window_cb, c);
 	c->c_window = &c->c_window_ev;
 	tv.tv_sec = window / 1000;
 	tv.tv_usec = (window % 1000) * 1000;
 	evtimer_add(c->c_window, &tv);
-	if (egress_conn_take(c, key) != NULL) {
+	/* t0 was read a moment ago, in this callback: the pool's now. */
+	if (egress_conn_take(c, key, keylen, t0 / 1000) != NULL) {
 		if (egress_direct_send(c, &rc) == 0 ||
 		    egress_direct_retry(c) == 0)
 			rv = 0;
-	} else if (egress_conn_new(c, key) != NULL)
+	} else if (egress_conn_new(c, key, keylen, t0 / 1000) != NULL)
 		rv = 0;
 out:
 	/* The target and the request may hold secrets; the rest does not. */
@@ -2868,7 +2927,7 @@ egress_start(struct egress *e, const struct egress_request *req,
 	size_t				 i, mlen, flens[EGRESS_FLENS][2];
 	size_t				 flen1[2];
 	long				 window;
-	int				 direct;
+	int				 direct, m;
 
 	/* A spare is all zeroes, as calloc's. */
 	if ((c = spare_take(&egress_spare, NULL)) == NULL &&
@@ -2885,15 +2944,12 @@ egress_start(struct egress *e, const struct egress_request *req,
 	TAILQ_INSERT_TAIL(&g->g_calls, c, c_entry);
 	e->e_pending++;
 
-	for (i = 0; i < sizeof(egress_methods) / sizeof(egress_methods[0]); i++)
-		if (req->eq_method != NULL &&
-		    strcmp(req->eq_method, egress_methods[i].m_name) == 0)
-			break;
-	if (i == sizeof(egress_methods) / sizeof(egress_methods[0])) {
+	if ((m = egress_method_find(req->eq_method)) == -1) {
 		egress_fail(c, EGRESS_EREQUEST, "method not allowed");
 		goto refuse;
 	}
-	mlen = egress_methods[i].m_len;
+	mlen = egress_methods[m].m_len;
+	c->c_head = m == EGRESS_M_HEAD;
 	/* The lengths the check measures, kept for the request's writing. */
 	for (i = 0; i < req->eq_nheaders && why == NULL; i++)
 		why = egress_check_field(&req->eq_headers[i],
