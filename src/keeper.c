@@ -577,7 +577,7 @@ keeper_us_since(const struct timespec *t0)
 	    (uint64_t)((now.tv_nsec - t0->tv_nsec) / 1000);
 }
 
-static void	keeper_attempt(struct kcall *);
+static void	keeper_attempt(struct kcall *, int64_t);
 static struct kconn *keeper_conn(struct kcall *);
 
 /* A response header of er, or NULL. */
@@ -595,7 +595,7 @@ keeper_er_header(const struct egress_result *er, const char *name)
 static void
 keeper_retry_cb(int fd, short what, void *arg)
 {
-	keeper_attempt(arg);
+	keeper_attempt(arg, 0);
 }
 
 /*
@@ -719,7 +719,7 @@ keeper_call_done(struct egress_result *er, void *arg)
 	if (er->er_error == EGRESS_OK && (r = kauth_retry(k->k_auth,
 	    kc->kc_auth, er->er_status)) != 0) {
 		if (r == 1)
-			keeper_attempt(kc);
+			keeper_attempt(kc, 0);
 		return;		/* r == 2: keeper_auth_ready goes on */
 	}
 	/*
@@ -901,9 +901,14 @@ keeper_conn(struct kcall *kc)
 	return &(*t)[pl->pl_conn];
 }
 
-/* One attempt at the upstream, once the connector's limits allow it. */
+/*
+ * One attempt at the upstream, once the connector's limits allow it.
+ * now: CLOCK_MONOTONIC us, the caller's reading in this same callback
+ * (the call's start, when it goes on from keeper_call); 0: the limits
+ * read the clock.
+ */
 static void
-keeper_attempt(struct kcall *kc)
+keeper_attempt(struct kcall *kc, int64_t now)
 {
 	struct keeper_worker	*kw = kc->kc_kw;
 	struct klimits		*ks = kw->kw_k->k_limits;
@@ -916,7 +921,7 @@ keeper_attempt(struct kcall *kc)
 	    kc->kc_req.kr_connector)) != NULL && kn != NULL)
 		kn->kn_limit = kl;
 	if (kl == NULL || (kc->kc_wait = klimits_acquire_at(ks, kl,
-	    &kc->kc_req.kr_cr->cr_ext, &deadline, keeper_limit_cb,
+	    &kc->kc_req.kr_cr->cr_ext, &deadline, now, keeper_limit_cb,
 	    kc)) == NULL) {
 		keeper_fail(kw, kc->kc_id, 500, "", "Unexpected error",
 		    "out of memory", kreq_host(&kc->kc_req), 0, 0);
@@ -924,11 +929,13 @@ keeper_attempt(struct kcall *kc)
 	}
 }
 
-/* The call's credential is ready (fl NULL), or cannot be had. */
+/*
+ * The call's credential is ready (fl NULL), or cannot be had.  now: as
+ * keeper_attempt's.
+ */
 static void
-keeper_auth_ready(void *arg, struct fail *fl)
+keeper_auth_go(struct kcall *kc, struct fail *fl, int64_t now)
 {
-	struct kcall		*kc = arg;
 	struct keeper_worker	*kw = kc->kc_kw;
 
 	if (kw == NULL) {
@@ -941,7 +948,14 @@ keeper_auth_ready(void *arg, struct fail *fl)
 		keeper_call_free(kc);
 		return;
 	}
-	keeper_attempt(kc);
+	keeper_attempt(kc, now);
+}
+
+/* kauth's callback, from the loop: the clock is read again. */
+static void
+keeper_auth_ready(void *arg, struct fail *fl)
+{
+	keeper_auth_go(arg, fl, 0);
 }
 
 static int
@@ -1058,8 +1072,13 @@ keeper_call(struct keeper_worker *kw, struct ipc_msg *m)
 		keeper_call_free(kc);
 		return 0;
 	}
+	/*
+	 * Straight on, in this callback: the reading of the call's start,
+	 * a moment ago (no wait in between), is the limits' now.
+	 */
 	if (r == 0)
-		keeper_auth_ready(kc, NULL);
+		keeper_auth_go(kc, NULL, (int64_t)kc->kc_start.tv_sec *
+		    1000000 + kc->kc_start.tv_nsec / 1000);
 	return 0;
 }
 

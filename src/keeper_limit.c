@@ -93,7 +93,7 @@ struct klimits {
 	struct spare		 ks_waits;	/* freed, for the next attempts */
 };
 
-static void	klimits_rate(struct klwait *);
+static void	klimits_rate(struct klwait *, int64_t);
 
 static void
 klimits_gauge(struct klimits *ks)
@@ -219,7 +219,7 @@ klimits_slot_free(struct klimit *kl)
 	w->w_state = KLW_RATE;
 	w->w_slot = 1;
 	kl->kl_active++;
-	klimits_rate(w);
+	klimits_rate(w, 0);
 }
 
 static void
@@ -317,13 +317,19 @@ klimits_after(struct klwait *w, int64_t wait)
 	evtimer_add(&w->w_ev, &tv);
 }
 
-/* The local share of the rate: the whole rate split between keepers. */
+/*
+ * The local share of the rate: the whole rate split between keepers.
+ * now: the caller's reading of the clock in this callback, or 0.
+ */
 static void
-klimits_local(struct klwait *w)
+klimits_local(struct klwait *w, int64_t now)
 {
 	struct klimit	*kl = w->w_kl;
 	double		 rate;
-	int64_t		 now = ratelimit_now(), wait, max;
+	int64_t		 wait, max;
+
+	if (now == 0)
+		now = ratelimit_now();
 
 	rate = w->w_rate / (w->w_ks->ks_keepers * w->w_ks->ks_instances);
 	if (kl->kl_rl_rate != rate || kl->kl_rl_burst != w->w_burst) {
@@ -352,13 +358,14 @@ klimits_redis_cb(void *arg, enum kredis_result res, int64_t wait)
 		klimits_rate_refuse(w, wait);
 		break;
 	case KREDIS_UNAVAILABLE:
-		klimits_local(w);
+		klimits_local(w, 0);
 		break;
 	}
 }
 
+/* now: as klimits_local's. */
 static void
-klimits_rate(struct klwait *w)
+klimits_rate(struct klwait *w, int64_t now)
 {
 	/* A tenant (64) and a permalink (255) fit: a cut key is shared. */
 	char	 key[512];
@@ -368,14 +375,16 @@ klimits_rate(struct klwait *w)
 		klimits_go(w);
 		return;
 	}
-	max = w->w_deadline - KLIMIT_MARGIN - ratelimit_now();
+	if (now == 0)
+		now = ratelimit_now();
+	max = w->w_deadline - KLIMIT_MARGIN - now;
 	if ((size_t)snprintf(key, sizeof(key), "%s:%s", w->w_kl->kl_tenant,
 	    w->w_kl->kl_connector) < sizeof(key) &&
 	    w->w_ks->ks_redis != NULL && (w->w_rreq = kredis_reserve(
 	    w->w_ks->ks_redis, key, w->w_rate, w->w_burst, max > 0 ? max : 0,
 	    klimits_redis_cb, w)) != NULL)
 		return;
-	klimits_local(w);
+	klimits_local(w, now);
 }
 
 struct klimit *
@@ -393,17 +402,20 @@ klimits_acquire(struct klimits *ks, const char *tenant, const char *connector,
 
 	if ((kl = klimits_find(ks, tenant, connector)) == NULL)
 		return NULL;
-	return klimits_acquire_at(ks, kl, e, deadline, fn, arg);
+	return klimits_acquire_at(ks, kl, e, deadline, 0, fn, arg);
 }
 
 struct klwait *
 klimits_acquire_at(struct klimits *ks, struct klimit *kl,
-    const struct conn_ext *e, const struct timespec *deadline, klimit_fn fn,
-    void *arg)
+    const struct conn_ext *e, const struct timespec *deadline, int64_t now,
+    klimit_fn fn, void *arg)
 {
 	struct klwait	*w;
 	struct timeval	 tv;
-	int64_t		 now = ratelimit_now(), left;
+	int64_t		 left;
+
+	if (now == 0)
+		now = ratelimit_now();
 
 	/* Every attempt waits once: the wait is the last one freed. */
 	if ((w = spare_take(&ks->ks_waits, NULL)) != NULL)
@@ -450,7 +462,7 @@ klimits_acquire_at(struct klimits *ks, struct klimit *kl,
 		kl->kl_active++;
 		w->w_slot = 1;
 	}
-	klimits_rate(w);
+	klimits_rate(w, now);
 	return w;
 }
 

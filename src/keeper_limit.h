@@ -55,13 +55,15 @@ struct klwait	*klimits_acquire(struct klimits *, const char *tenant,
  * The same by the entry of (tenant, connector), made on first use (NULL
  * when out of memory): entries last as long as the klimits, so a caller
  * that names one connector often keeps its entry (keeper.c, once a
- * generation) and spares the lookup by name.
+ * generation) and spares the lookup by name.  now: CLOCK_MONOTONIC µs
+ * (ratelimit_now()'s), a reading the caller took a moment ago in the
+ * same event callback, with nothing that waits in between; 0: read here.
  */
 struct klimit	*klimits_entry(struct klimits *, const char *tenant,
 		    const char *connector);
 struct klwait	*klimits_acquire_at(struct klimits *, struct klimit *,
 		    const struct conn_ext *, const struct timespec *deadline,
-		    klimit_fn, void *arg);
+		    int64_t now, klimit_fn, void *arg);
 /* Before fn ran: forget the attempt. */
 void		 klimits_cancel(struct klwait *);
 /* After fn said go: the attempt is over (its slot is free again). */

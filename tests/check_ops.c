@@ -686,7 +686,7 @@ START_TEST(klimits_entry_kept)
 	ck_assert_ptr_ne(klimits_entry(ks, "t", "d"), kl);
 	/* Its one slot taken by entry, the next by name waits for it. */
 	ck_assert_ptr_nonnull(w = klimits_acquire_at(ks, kl, &e, &deadline,
-	    klimit_seen, &st));
+	    ratelimit_now(), klimit_seen, &st));
 	event_base_loop(base, EVLOOP_NONBLOCK);
 	ck_assert_int_eq(st, 0);
 	ck_assert_ptr_nonnull(w2 = klimits_acquire(ks, "t", "c", &e, &deadline,
