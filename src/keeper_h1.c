@@ -866,9 +866,12 @@ h1_fast(struct h1_reader *r, const char *buf, size_t len, size_t *usedp)
 		arena += l->fl_namelen + l->fl_valuelen + 2;
 		switch (h1_fast_name(l->fl_name, l->fl_namelen)) {
 		case H1_FAST_LENGTH:
-			if (havecl || ve == v || ve - v > H1_FAST_DIGITS ||
-			    memchr(ve, '\t', (size_t)(p - ve)) != NULL)
+			if (havecl || ve == v || ve - v > H1_FAST_DIGITS)
 				return 0;
+			/* A tab after it (mostly nothing is): no call. */
+			for (d = ve; d < p; d++)
+				if (*d == '\t')
+					return 0;
 			havecl = 1;
 			for (d = v; d < ve; d++) {
 				if (*d < '0' || *d > '9')
