@@ -971,6 +971,13 @@ START_TEST(test_check_destination)
 		"https://API.example.com/v1",
 		"https://api.example.com\r\nX: y",
 		"https://api.example.com/v1 x",
+		"https://api.example.com/v1\tx",
+		"https://api.example.com/v1\x7f",
+		"https://api.example.co",
+		"https://api.example.co/v1",
+		"https://api.example.comx/v1",
+		"https://api.example.com#/v1",
+		"https",
 		"",
 	};
 	struct plan	 pl;
@@ -982,6 +989,73 @@ START_TEST(test_check_destination)
 		free(pl.pl_url);
 		pl.pl_url = strdup(bad[i]);
 		ck_assert_msg(check(&pl, &why) == -1, "accepted %s", bad[i]);
+		plan_clear(&pl);
+	}
+}
+END_TEST
+
+/*
+ * A header name is a token of 1 to 255 characters: anything else is
+ * refused before its row is looked at; a query key has no control
+ * character; the method is the connector's, exactly.
+ */
+START_TEST(test_check_names)
+{
+	static const char *const badnames[] = {
+		"", "X Key", "X:Key", "X-Key\r\nY", "X\x7fKey", "X\tKey",
+	};
+	struct plan	 pl;
+	const char	*why;
+	char		 name[300];
+	size_t		 i;
+
+	for (i = 0; i < sizeof(badnames) / sizeof(badnames[0]); i++) {
+		weather_plan(&pl);
+		free(pl.pl_headers[1].pf_name);
+		pl.pl_headers[1].pf_name = strdup(badnames[i]);
+		ck_assert_int_eq(check(&pl, &why), -1);
+		ck_assert_str_eq(why, "header name not allowed");
+		plan_clear(&pl);
+	}
+	/* 255 characters are a name (not this row's); 256 are not one. */
+	for (i = 255; i <= 256; i++) {
+		memset(name, 'x', i);
+		name[i] = '\0';
+		weather_plan(&pl);
+		free(pl.pl_headers[1].pf_name);
+		pl.pl_headers[1].pf_name = strdup(name);
+		ck_assert_int_eq(check(&pl, &why), -1);
+		ck_assert_str_eq(why, i == 255 ? "header does not match its "
+		    "row" : "header name not allowed");
+		plan_clear(&pl);
+	}
+	/* A reserved name, in any case. */
+	weather_plan(&pl);
+	free(pl.pl_headers[1].pf_name);
+	pl.pl_headers[1].pf_name = strdup("CONTENT-length");
+	ck_assert_int_eq(check(&pl, &why), -1);
+	ck_assert_str_eq(why, "header name not allowed");
+	plan_clear(&pl);
+	/* A row's name, but not in its case: not the row's. */
+	weather_plan(&pl);
+	free(pl.pl_headers[1].pf_name);
+	pl.pl_headers[1].pf_name = strdup("X-PLAIN");
+	ck_assert_int_eq(check(&pl, &why), -1);
+	ck_assert_str_eq(why, "header does not match its row");
+	plan_clear(&pl);
+	/* A query key with a control character. */
+	weather_plan(&pl);
+	free(pl.pl_query[2].pf_name);
+	pl.pl_query[2].pf_name = strdup("q\n");
+	ck_assert_int_eq(check(&pl, &why), -1);
+	ck_assert_str_eq(why, "query key not allowed");
+	plan_clear(&pl);
+	/* The method: another one, a prefix of it, longer. */
+	for (i = 0; i < 3; i++) {
+		weather_plan(&pl);
+		pl.pl_method = i == 0 ? "POST" : i == 1 ? "GE" : "GETX";
+		ck_assert_int_eq(check(&pl, &why), -1);
+		ck_assert_str_eq(why, "method is not the connector's");
 		plan_clear(&pl);
 	}
 }
@@ -1851,6 +1925,7 @@ check_suite(void)
 	tcase_add_test(tc, test_complete_many_segs);
 	tcase_add_test(tc, test_check_accepts);
 	tcase_add_test(tc, test_check_destination);
+	tcase_add_test(tc, test_check_names);
 	tcase_add_test(tc, test_check_secret_fields);
 	tcase_add_test(tc, test_check_rows);
 	tcase_add_test(tc, test_check_variable_host);
