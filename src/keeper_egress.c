@@ -1947,7 +1947,9 @@ egress_call_free(struct egress_call *c)
 	h1_reader_free(c->c_rd);
 	egress_result_clear(&c->c_res);
 	explicit_bzero(c, sizeof(*c));
-	free(spare_put(&egress_spare, c, sizeof(*c)));
+	/* Kept, nearly always: then no free(NULL) call. */
+	if ((c = spare_put(&egress_spare, c, sizeof(*c))) != NULL)
+		free(c);
 }
 
 /* A retired generation goes when its last call has. */

@@ -759,7 +759,8 @@ keeper_plan_check_request(const struct snapshot *sn,
 	}
 	rv = kplan_check_token_url(sn, pl, cr, fl, why);
 out:
-	free(owned);
+	if (owned != NULL)	/* a literal origin: none, no call */
+		free(owned);
 	return rv;
 }
 
@@ -1157,8 +1158,11 @@ out:
 	for (i = 0; vals != NULL && i < n; i++)
 		if (vals[i] != NULL)
 			keeper_secret_free(vals[i], lens[i] + 1);
-	free(vals);
-	free(lens);
+	/* Without a query (most calls) nothing to free: no calls. */
+	if (vals != NULL)
+		free(vals);
+	if (lens != NULL)
+		free(lens);
 	if (url != NULL)
 		keeper_secret_free(url, total);
 	return rv;
@@ -1248,17 +1252,20 @@ kreq_clear(struct kreq *kr)
 
 	if (kr->kr_url != NULL)
 		keeper_secret_free(kr->kr_url, kr->kr_urllen + 1);
-	free(kr->kr_host);
+	/* Asked for by failures only, and most calls have no auth
+	 * fields: no free(NULL) calls for them. */
+	if (kr->kr_host != NULL)
+		free(kr->kr_host);
 	for (i = 0; i < kr->kr_nheaders; i++)
 		if (kr->kr_headers[i].kh_value != NULL &&
 		    !kr->kr_headers[i].kh_borrowed)
 			keeper_secret_free(kr->kr_headers[i].kh_value,
 			    kr->kr_headers[i].kh_len + 1);
-	if (kr->kr_headers != kr->kr_hbuf)
+	if (kr->kr_headers != NULL && kr->kr_headers != kr->kr_hbuf)
 		free(kr->kr_headers);
 	for (i = 0; i < kr->kr_nsecrets; i++)
 		keeper_secret_free(kr->kr_secrets[i], kr->kr_secretlens[i] + 1);
-	if (kr->kr_secrets != kr->kr_sbuf) {
+	if (kr->kr_secrets != NULL && kr->kr_secrets != kr->kr_sbuf) {
 		free(kr->kr_secrets);
 		free(kr->kr_secretlens);
 	}
@@ -1266,6 +1273,7 @@ kreq_clear(struct kreq *kr)
 		if (kr->kr_auth[i].kv_value != NULL)
 			keeper_secret_free(kr->kr_auth[i].kv_value,
 			    kr->kr_auth[i].kv_len + 1);
-	free(kr->kr_auth);
+	if (kr->kr_auth != NULL)
+		free(kr->kr_auth);
 	kreq_zero(kr);
 }
