@@ -1052,7 +1052,7 @@ egress_result_clear(struct egress_result *res)
 	}
 	res->er_headers = NULL;
 	res->er_nheaders = 0;
-	h1_block_free(res->er_arena, res->er_arenacap);
+	h1_block_free(res->er_arena, res->er_arenalen, res->er_arenacap);
 	res->er_arena = NULL;
 	res->er_arenalen = 0;
 	res->er_arenacap = 0;
@@ -1943,7 +1943,7 @@ egress_call_free(struct egress_call *c)
 		event_free(c->c_fail_ev);
 	if (c->c_window != NULL)
 		event_del(c->c_window);		/* in the call: not freed */
-	h1_block_free(c->c_req, c->c_reqcap);
+	h1_block_free(c->c_req, c->c_reqlen + 1, c->c_reqcap);
 	h1_reader_free(c->c_rd);
 	egress_result_clear(&c->c_res);
 	explicit_bzero(c, sizeof(*c));
@@ -2489,7 +2489,7 @@ egress_direct_end(struct egress_call *c, int keep, int64_t now)
 		egress_conn_release(n, keep && res->er_error == EGRESS_OK,
 		    now / 1000);
 	}
-	h1_block_free(c->c_req, c->c_reqcap);
+	h1_block_free(c->c_req, c->c_reqlen + 1, c->c_reqcap);
 	c->c_req = NULL;
 	egress_call_deliver(c);
 }

@@ -137,11 +137,11 @@ h1_block_new(size_t need, size_t *capp)
 }
 
 void
-h1_block_free(char *p, size_t cap)
+h1_block_free(char *p, size_t used, size_t cap)
 {
 	if (p == NULL)
 		return;
-	explicit_bzero(p, cap);
+	explicit_bzero(p, used < cap ? used : cap);
 	if (cap > H1_BLOCK_KEEP ||
 	    (p = spare_put(&h1_blocks, p, cap)) != NULL)
 		free(p);
@@ -320,7 +320,9 @@ h1_result_drop(struct h1_reader *r)
 
 /*
  * The arena that holds the header block's strings grown to take need more
- * bytes: a new buffer, every string moved over, the old one wiped.
+ * bytes: a new block (all zeroes, as h1_block_free expects), every string
+ * moved over, the old one wiped as far as it was written.  Only a trim
+ * writes past er_arenalen, and it writes zeroes.
  */
 static int
 h1_arena_grow(struct egress_result *res, size_t need)
@@ -332,7 +334,7 @@ h1_arena_grow(struct egress_result *res, size_t need)
 	cap = res->er_arenacap ? res->er_arenacap : H1_ARENA;
 	while (cap < res->er_arenalen + need)
 		cap *= 2;
-	if ((q = malloc(cap)) == NULL)
+	if ((q = h1_block_new(cap, &cap)) == NULL)
 		return -1;
 	if (old == NULL)
 		goto done;
@@ -344,7 +346,7 @@ h1_arena_grow(struct egress_result *res, size_t need)
 		if (!(h->eh_own & EH_OWN_VALUE) && h->eh_value != NULL)
 			h->eh_value = q + (h->eh_value - old);
 	}
-	h1_block_free(old, res->er_arenacap);
+	h1_block_free(old, res->er_arenalen, res->er_arenacap);
 done:
 	res->er_arena = q;
 	res->er_arenacap = cap;

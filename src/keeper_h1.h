@@ -46,8 +46,8 @@ struct h1_request {
  * Host, then Accept and Accept-Encoding unless the fields name them, the
  * fields in order (an empty value is sent empty), Content-Length when
  * there is a body or the method is POST, PUT or PATCH.  NULL when out of
- * memory.  The caller gives it back with h1_block_free(buf, *capp), which
- * wipes it.
+ * memory.  The caller gives it back with h1_block_free(buf, *lenp + 1,
+ * *capp), which wipes it.
  */
 char		*h1_request_write(const struct h1_request *, size_t *lenp,
 		    size_t *capp);
@@ -71,9 +71,12 @@ struct h1_reader;
  * (er_arenacap), wiped and kept for the next call's (spare.h), or freed
  * (NULL is a no-op); h1_blocks_free frees the kept ones (a test starts
  * from none).  The reader's fast path puts the result's er_headers at
- * the start of its arena: then they go with it.
+ * the start of its arena: then they go with it.  used: how far it was
+ * written (a request's length and its NUL, er_arenalen), the only bytes
+ * wiped: every block is made all zeroes, and nothing writes past that
+ * but zeroes, so a block kept is all zeroes again.
  */
-void		 h1_block_free(char *, size_t cap);
+void		 h1_block_free(char *, size_t used, size_t cap);
 void		 h1_blocks_free(void);
 
 struct h1_reader *h1_reader_new(void);

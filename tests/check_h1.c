@@ -182,7 +182,7 @@ START_TEST(test_request_block_kept)
 	ck_assert_ptr_nonnull(b = h1_request_write(&rq, &len, &cap));
 	ck_assert_uint_gt(cap, len);
 	ck_assert_ptr_nonnull(strstr(b, "X-Api-Key: k3y-s3cr3t\r\n"));
-	h1_block_free(b, cap);
+	h1_block_free(b, len + 1, cap);
 	if (kept) {
 		/* kept, so still ours to read: none of its bytes left */
 		for (i = 0; i < cap; i++)
@@ -201,7 +201,7 @@ START_TEST(test_request_block_kept)
 		ck_assert_uint_eq(len, strlen(again));
 	} else
 		ck_assert_ptr_null(again);
-	h1_block_free(again, cap);
+	h1_block_free(again, len + 1, cap);
 }
 END_TEST
 
@@ -1067,6 +1067,53 @@ START_TEST(test_body_spare)
 END_TEST
 
 /*
+ * http-parser's path writes its arena a piece at a time, trims values
+ * (zeroes past the arena's length) and grows it into a new block: every
+ * block it leaves, and the last, is kept all zeroes though only what was
+ * written is wiped.
+ */
+START_TEST(test_arena_slow_spare)
+{
+	char		 s[4096];
+	const char	*blk;
+	size_t		 n, i, cap;
+
+	h1_reader_set_fast(rd, 0);
+	n = (size_t)snprintf(s, sizeof(s), "HTTP/1.1 200 OK\r\n"
+	    "X-Fold: a \t\r\n  b  \r\n\tc\r\nX-Trail: t  \t \r\n");
+	/* Past one block of H1_ARENA (512) bytes. */
+	for (i = 0; i < 30; i++)
+		n += (size_t)snprintf(s + n, sizeof(s) - n,
+		    "X-Pad-%02zu: %040zu \r\n", i, i);
+	snprintf(s + n, sizeof(s) - n, "Content-Length: 0\r\n\r\n");
+	for (i = 0; i < 13; i += 6) {
+		ck_assert_int_eq(feed_str(s, i), H1_DONE);
+		ck_assert(!h1_reader_was_fast(rd));
+		ck_assert_str_eq(hdr("X-Fold"), "a b c");
+		ck_assert_str_eq(hdr("X-Trail"), "t");
+		ck_assert_uint_gt(res.er_arenacap, 512);
+		blk = res.er_arena;
+		cap = res.er_arenacap;
+		res_clear();
+		if (!kept)
+			continue;
+		/* kept, so still ours to read: none of its bytes left */
+		for (n = 0; n < cap; n++)
+			ck_assert_int_eq(blk[n], 0);
+	}
+	if (kept) {
+		/* the first block, given up as the arena grew: the same */
+		ck_assert_ptr_nonnull(blk = h1_request_write(&(struct
+		    h1_request){ "GET", "/", "h", NULL, 0, NULL, 0, 0, 0, 0,
+		    NULL }, &n, &cap));
+		for (i = n + 1; i < cap; i++)
+			ck_assert_int_eq(blk[i], 0);
+		h1_block_free((char *)blk, n + 1, cap);
+	}
+}
+END_TEST
+
+/*
  * The fast path's header lines and their strings are one block, which
  * goes back wiped and serves the next answer's headers without a malloc
  * (none kept in a sanitizer build).
@@ -1207,6 +1254,7 @@ check_suite(void)
 	tcase_add_test(tc, test_oom);
 	tcase_add_test(tc, test_body_spare);
 	tcase_add_test(tc, test_arena_spare);
+	tcase_add_test(tc, test_arena_slow_spare);
 	tcase_add_test(tc, test_body_spare_larger);
 	tcase_add_test(tc, test_reader_kept);
 	suite_add_tcase(s, tc);
