@@ -110,26 +110,27 @@ chan_write_cb(int fd, short what, void *arg)
 		chan_fail(ch, "write error", CHAN_ERROR);
 }
 
-struct chan *
-chan_new(struct event_base *base, int fd, int self, int peer,
-    chan_msg_fn msg, chan_close_fn cl, void *arg)
+/* fd, or rfd and wfd (a pipe each way; fd -1): consumed. */
+static struct chan *
+chan_make(struct event_base *base, int fd, int rfd, int wfd, int self,
+    int peer, chan_msg_fn msg, chan_close_fn cl, void *arg)
 {
 	struct chan	*ch;
 
-	if ((ch = calloc(1, sizeof(*ch))) == NULL) {
-		close(fd);
-		return NULL;
-	}
+	if ((ch = calloc(1, sizeof(*ch))) == NULL)
+		goto nochan;
 	ch->ch_msg = msg;
 	ch->ch_close = cl;
 	ch->ch_arg = arg;
-	if ((ch->ch_ipc = ipc_chan_new(fd, self, peer)) == NULL) {
-		close(fd);
-		goto fail;
+	if ((ch->ch_ipc = fd != -1 ? ipc_chan_new(fd, self, peer) :
+	    ipc_chan_new_pipes(rfd, wfd, self, peer)) == NULL) {
+		free(ch);
+		goto nochan;
 	}
-	ch->ch_ev_read = event_new(base, fd, EV_READ | EV_PERSIST,
-	    chan_read_cb, ch);
-	ch->ch_ev_write = event_new(base, fd, EV_WRITE, chan_write_cb, ch);
+	ch->ch_ev_read = event_new(base, ipc_chan_fd(ch->ch_ipc),
+	    EV_READ | EV_PERSIST, chan_read_cb, ch);
+	ch->ch_ev_write = event_new(base, ipc_chan_wfd(ch->ch_ipc), EV_WRITE,
+	    chan_write_cb, ch);
 	if (ch->ch_ev_read == NULL || ch->ch_ev_write == NULL ||
 	    event_add(ch->ch_ev_read, NULL) == -1)
 		goto fail;
@@ -137,6 +138,28 @@ chan_new(struct event_base *base, int fd, int self, int peer,
 fail:
 	chan_free(ch);
 	return NULL;
+nochan:
+	if (fd != -1)
+		close(fd);
+	else {
+		close(rfd);
+		close(wfd);
+	}
+	return NULL;
+}
+
+struct chan *
+chan_new(struct event_base *base, int fd, int self, int peer,
+    chan_msg_fn msg, chan_close_fn cl, void *arg)
+{
+	return chan_make(base, fd, -1, -1, self, peer, msg, cl, arg);
+}
+
+struct chan *
+chan_new_pipes(struct event_base *base, int rfd, int wfd, int self, int peer,
+    chan_msg_fn msg, chan_close_fn cl, void *arg)
+{
+	return chan_make(base, -1, rfd, wfd, self, peer, msg, cl, arg);
 }
 
 void
@@ -256,7 +279,7 @@ chan_flush_sync(struct chan *ch)
 	if (ch == NULL)
 		return;
 	/* Bounded (about a second): a stuck parent must not keep us alive. */
-	pfd.fd = ipc_chan_fd(ch->ch_ipc);
+	pfd.fd = ipc_chan_wfd(ch->ch_ipc);
 	pfd.events = POLLOUT;
 	while (tries-- > 0 && ipc_pending(ch->ch_ipc)) {
 		if (ipc_flush(ch->ch_ipc) != 0)

@@ -39,6 +39,9 @@ typedef void	(*chan_close_fn)(struct chan *, enum chan_end,
  */
 struct chan	*chan_new(struct event_base *, int fd, int self, int peer,
 		    chan_msg_fn, chan_close_fn, void *arg);
+/* The same over two pipes, read from rfd, written to wfd: both consumed. */
+struct chan	*chan_new_pipes(struct event_base *, int rfd, int wfd,
+		    int self, int peer, chan_msg_fn, chan_close_fn, void *arg);
 void		 chan_free(struct chan *);
 /* Queue a frame and start writing it.  fd (-1 for none) is consumed. */
 int		 chan_send(struct chan *, uint32_t type, uint32_t id,

@@ -1,7 +1,10 @@
 /*
  * ipc.c — framed messages and fd passing between widgetd's processes.
  *
- * A channel is one end of a SOCK_STREAM socketpair.  The peer may be a
+ * A channel is one end of a SOCK_STREAM socketpair, or (between a worker
+ * and its keeper, where no fd ever travels) a pair of pipes, one each way:
+ * a pipe's write and wake-up cost the kernel less than a socket's, and a
+ * call and its answer cross every request.  The peer may be a
  * compromised worker, so everything read here is hostile input: the header
  * is checked before any payload is allocated, an fd must sit on the one
  * frame type that expects it, and any violation fails the channel for good.
@@ -55,7 +58,8 @@
 #define IPC_F_FD	0x01	/* exactly one fd travels with the frame */
 #define IPC_F_EMPTY	0x02	/* payload must be empty */
 #define IPC_F_PAYLOAD	0x04	/* payload must not be empty */
-#define IPC_F_UNIX	0x08	/* the fd is an AF_UNIX stream socket */
+#define IPC_F_PIPES	0x08	/* two fds: a pipe's read end, another's
+				   write end (a worker-keeper channel) */
 #define IPC_F_TCP	0x10	/* the fd is an AF_INET/AF_INET6 TCP socket */
 #define IPC_F_MEMFD	0x20	/* the fd is a sealed memfd (read-only) */
 #define IPC_F_FDS	0x40	/* 1..IPC_MAX_FDS fds; payload: u32 how many */
@@ -74,10 +78,10 @@ static const struct ipc_type {
 	int		 t_flags;
 } ipc_types[] = {
 	{ MSG_CONN_FD,	"MSG_CONN_FD",	P, W,	IPC_F_FDS | IPC_F_TCP | IPC_F_PAYLOAD },
-	{ MSG_KEEPER_FD, "MSG_KEEPER_FD", P, W,	IPC_F_FD | IPC_F_UNIX | IPC_F_EMPTY },
+	{ MSG_KEEPER_FD, "MSG_KEEPER_FD", P, W,	IPC_F_PIPES | IPC_F_EMPTY },
 	{ MSG_SNAPSHOT,	"MSG_SNAPSHOT",	P, W | K, IPC_F_FD | IPC_F_MEMFD | IPC_F_PAYLOAD },
 	{ MSG_SHUTDOWN,	"MSG_SHUTDOWN",	P, W | K | B, IPC_F_EMPTY },
-	{ MSG_WORKER_FD, "MSG_WORKER_FD", P, K,	IPC_F_FD | IPC_F_UNIX | IPC_F_PAYLOAD },
+	{ MSG_WORKER_FD, "MSG_WORKER_FD", P, K,	IPC_F_PIPES | IPC_F_PAYLOAD },
 	{ MSG_SECRETS,	"MSG_SECRETS",	P, W | K, IPC_F_PAYLOAD },
 	{ MSG_STATS_REQ, "MSG_STATS_REQ", P, W,	IPC_F_EMPTY },
 	{ MSG_PUBLISH,	"MSG_PUBLISH",	P, B,	IPC_F_EMPTY },
@@ -160,7 +164,9 @@ struct ipc_pfd {
 };
 
 struct ipc_chan {
-	int			 c_fd;
+	int			 c_fd;		/* read from; written too, but: */
+	int			 c_wfd;		/* written to (c_fd but for pipes) */
+	int			 c_pipes;	/* c_fd, c_wfd: pipes, no fds */
 	char			 c_errbuf[96];	/* c_err with the type named */
 	int			 c_self;	/* IPC_* role at this end */
 	int			 c_peer;	/* and at the other */
@@ -235,6 +241,8 @@ ipc_type_max_fds(uint32_t type)
 		return 0;
 	if (t->t_flags & IPC_F_FDS)
 		return IPC_MAX_FDS;
+	if (t->t_flags & IPC_F_PIPES)
+		return 2;
 	return (t->t_flags & IPC_F_FD) ? 1 : 0;
 }
 
@@ -377,28 +385,58 @@ ipc_fail(struct ipc_chan *c, const char *why, int err)
 	return -1;
 }
 
+/* Nonblocking for libevent; close-on-exec so no other child gets it. */
+static int
+ipc_fd_prepare(int fd)
+{
+	int	 fl;
+
+	if ((fl = fcntl(fd, F_GETFL)) == -1 ||
+	    fcntl(fd, F_SETFL, fl | O_NONBLOCK) == -1 ||
+	    (fl = fcntl(fd, F_GETFD)) == -1 ||
+	    fcntl(fd, F_SETFD, fl | FD_CLOEXEC) == -1)
+		return -1;
+	return 0;
+}
+
 struct ipc_chan *
 ipc_chan_new(int fd, int self, int peer)
 {
 	struct ipc_chan	*c;
-	int		 fl;
 
 	if (fd < 0 || self == 0 || peer == 0) {
 		errno = EBADF;
 		return NULL;
 	}
-	/* Nonblocking for libevent; close-on-exec so no other child gets it. */
-	if ((fl = fcntl(fd, F_GETFL)) == -1 ||
-	    fcntl(fd, F_SETFL, fl | O_NONBLOCK) == -1 ||
-	    (fl = fcntl(fd, F_GETFD)) == -1 ||
-	    fcntl(fd, F_SETFD, fl | FD_CLOEXEC) == -1)
+	if (ipc_fd_prepare(fd) == -1)
 		return NULL;
 	if ((c = calloc(1, sizeof(*c))) == NULL)
 		return NULL;
-	c->c_fd = fd;
+	c->c_fd = c->c_wfd = fd;
 	c->c_self = self;
 	c->c_peer = peer;
 	TAILQ_INIT(&c->c_outq);
+	return c;
+}
+
+struct ipc_chan *
+ipc_chan_new_pipes(int rfd, int wfd, int self, int peer)
+{
+	struct ipc_chan	*c;
+
+	if (rfd < 0 || wfd < 0 || rfd == wfd) {
+		errno = EBADF;
+		return NULL;
+	}
+	if ((c = ipc_chan_new(rfd, self, peer)) == NULL)
+		return NULL;
+	if (ipc_fd_prepare(wfd) == -1) {
+		c->c_fd = c->c_wfd = -1;	/* both stay the caller's */
+		ipc_chan_free(c);
+		return NULL;
+	}
+	c->c_wfd = wfd;
+	c->c_pipes = 1;
 	return c;
 }
 
@@ -478,6 +516,8 @@ ipc_chan_free(struct ipc_chan *c)
 		ipc_out_free(o);
 	}
 	ipc_close_pending(c);
+	if (c->c_wfd != -1 && c->c_wfd != c->c_fd)
+		close(c->c_wfd);
 	if (c->c_fd != -1)
 		close(c->c_fd);
 	ipc_wipe_free(c->c_rbuf, c->c_rcap);
@@ -490,6 +530,12 @@ int
 ipc_chan_fd(const struct ipc_chan *c)
 {
 	return c->c_fd;
+}
+
+int
+ipc_chan_wfd(const struct ipc_chan *c)
+{
+	return c->c_wfd;
 }
 
 int
@@ -610,7 +656,7 @@ ipc_rbuf_prepare(struct ipc_chan *c)
  * anything that is not a socket, so no fstat is needed for sockets.
  */
 static int
-ipc_fd_check(int fd, int flags)
+ipc_fd_check(int fd, int flags, int idx)
 {
 	const int	 seals = F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW |
 			    F_SEAL_WRITE;
@@ -623,16 +669,15 @@ ipc_fd_check(int fd, int flags)
 		return fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
 		    (v = fcntl(fd, F_GET_SEALS)) != -1 &&
 		    (v & seals) == seals ? 0 : -1;
+	/* A channel's pipes: the first read from, the second written to. */
+	if (flags & IPC_F_PIPES)
+		return fstat(fd, &st) == 0 && S_ISFIFO(st.st_mode) &&
+		    (v = fcntl(fd, F_GETFL)) != -1 &&
+		    (v & O_ACCMODE) == (idx == 0 ? O_RDONLY : O_WRONLY) ?
+		    0 : -1;
 	sl = sizeof(v);
 	if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &v, &sl) == -1)
 		return -1;
-	if (flags & IPC_F_UNIX) {
-		if (v != AF_UNIX)
-			return -1;
-		sl = sizeof(v);
-		return getsockopt(fd, SOL_SOCKET, SO_TYPE, &v, &sl) == 0 &&
-		    v == SOCK_STREAM ? 0 : -1;
-	}
 	if (v != AF_INET && v != AF_INET6)
 		return -1;
 	/* TCP exists only as SOCK_STREAM: the protocol settles the type. */
@@ -744,7 +789,12 @@ ipc_read(struct ipc_chan *c)
 		msg.msg_iovlen = 1;
 		msg.msg_control = cmsgbuf.buf;
 		msg.msg_controllen = sizeof(cmsgbuf.buf);
-		n = recvmsg(c->c_fd, &msg, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
+		/* A pipe carries bytes only: no control to take. */
+		if (c->c_pipes)
+			n = read(c->c_fd, iov.iov_base, iov.iov_len);
+		else
+			n = recvmsg(c->c_fd, &msg, MSG_CMSG_CLOEXEC |
+			    MSG_DONTWAIT);
 		if (n == -1) {
 			if (errno == EINTR)
 				continue;
@@ -753,7 +803,7 @@ ipc_read(struct ipc_chan *c)
 			return ipc_fail(c, "read error", errno);
 		}
 		/* An fd with no data byte cannot happen on a stream; be safe. */
-		if (ipc_take_fds(c, &msg, n) == -1)
+		if (!c->c_pipes && ipc_take_fds(c, &msg, n) == -1)
 			return -1;
 		if (n == 0) {
 			if (total > 0 || ipc_frame_ready(c))
@@ -843,9 +893,9 @@ ipc_get(struct ipc_chan *c, struct ipc_msg *m)
 		return 0;
 	t = ipc_type_find(hdr[0]);
 
-	if (t->t_flags & (IPC_F_FD | IPC_F_FDS)) {
-		/* How many this frame carries: one, or what it says. */
-		want = 1;
+	if (t->t_flags & (IPC_F_FD | IPC_F_FDS | IPC_F_PIPES)) {
+		/* How many this frame carries: one, two, or what it says. */
+		want = (t->t_flags & IPC_F_PIPES) ? 2 : 1;
 		if (t->t_flags & IPC_F_FDS) {
 			memcpy(&want, c->c_rbuf + c->c_rpos + IPC_HDR_LEN,
 			    sizeof(want));
@@ -866,7 +916,7 @@ ipc_get(struct ipc_chan *c, struct ipc_msg *m)
 		memmove(&c->c_fds[0], &c->c_fds[1],
 		    c->c_nfds * sizeof(c->c_fds[0]));
 		for (i = 0; i < nfds; i++)
-			if (ipc_fd_check(fds[i], t->t_flags) == -1) {
+			if (ipc_fd_check(fds[i], t->t_flags, i) == -1) {
 				ipc_close_fds(fds, nfds);
 				return ipc_fail_type(c, "fd of the wrong kind",
 				    hdr[0]);
@@ -993,8 +1043,10 @@ ipc_queue(struct ipc_chan *c, uint32_t type, uint32_t id,
 		iov = &one;
 		niov = 1;
 	}
+	/* A pipe channel carries no fds; a pair of pipes goes whole. */
 	if (ipc_hdr_check(type, len, c->c_self, c->c_peer) != NULL ||
-	    nfds > max || (max > 0 && nfds == 0)) {
+	    nfds > max || (max > 0 && nfds == 0) || (max == 2 && nfds != 2) ||
+	    (c->c_pipes && nfds > 0)) {
 		err = EINVAL;
 		goto fail;
 	}
@@ -1141,7 +1193,7 @@ ipc_flush(struct ipc_chan *c)
 		if (head->o_nfds > 0)
 			n = sendmsg(c->c_fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
 		else
-			n = writev(c->c_fd, iov, niov);
+			n = writev(c->c_wfd, iov, niov);
 		if (n == -1) {
 			if (errno == EINTR)
 				continue;

@@ -47,17 +47,20 @@ enum msg_type {
 	MSG_CONN_FD = 100,	/* parent → worker; fds: 1..IPC_MAX_FDS
 				 * accepted TCP sockets; u32 their number
 				 * (checked by ipc.c against what came) */
-	MSG_KEEPER_FD,		/* parent → worker; fd: AF_UNIX stream, the
-				 * worker's end of a fresh worker↔keeper
-				 * channel; empty */
+	MSG_KEEPER_FD,		/* parent → worker; fds: the worker's ends of
+				 * a fresh worker↔keeper channel, a pipe's
+				 * read end (keeper → worker) then another's
+				 * write end (worker → keeper); empty */
 	MSG_SNAPSHOT,		/* parent → worker, keeper; fd: sealed memfd
 				 * holding a configuration generation
 				 * (snapshot.h); u64 generation;
 				 * ipc_decode_snapshot */
 	MSG_SHUTDOWN,		/* parent → worker, keeper, publisher: drain
 				 * and exit; empty */
-	MSG_WORKER_FD,		/* parent → keeper; fd: AF_UNIX stream, the
-				 * keeper's end of a worker's channel; u32
+	MSG_WORKER_FD,		/* parent → keeper; fds: the keeper's ends of
+				 * a worker's channel, a pipe's read end
+				 * (worker → keeper) then another's write
+				 * end (keeper → worker); u32
 				 * worker slot (replaces that slot's channel);
 				 * ipc_decode_worker_fd */
 	MSG_SECRETS,		/* parent → keeper, worker: id = query number;
@@ -157,7 +160,8 @@ int		 ipc_type_has_fd(uint32_t type);
 int		 ipc_type_max_fds(uint32_t type);
 
 /*
- * A channel: one end of a socketpair with a read buffer, driven by libevent.
+ * A channel: one end of a socketpair (or a worker's or keeper's two pipe
+ * ends) with a read buffer, driven by libevent.
  * ipc_read() pulls bytes (and the fds of one sendmsg at a time) off the
  * socket; ipc_get() returns the next complete, checked frame.  Any
  * violation (len > max, an fd where none belongs, more or fewer fds than
@@ -185,8 +189,15 @@ struct ipc_chan;
  * checked against the catalogue's direction both ways.
  */
 struct ipc_chan	*ipc_chan_new(int fd, int self, int peer);
+/*
+ * The same over two pipes, read from rfd and written to wfd (a worker and
+ * its keeper: no fd travels between them).  Both become the channel's on
+ * success; on failure both stay the caller's.
+ */
+struct ipc_chan	*ipc_chan_new_pipes(int rfd, int wfd, int self, int peer);
 void		 ipc_chan_free(struct ipc_chan *);	/* closes fd, frees queues */
-int		 ipc_chan_fd(const struct ipc_chan *);
+int		 ipc_chan_fd(const struct ipc_chan *);	/* read from */
+int		 ipc_chan_wfd(const struct ipc_chan *);	/* written to */
 /*
  * Read what is available.  1: progress (or nothing yet: EAGAIN; call
  * ipc_get until it returns 0), 0: EOF at a frame boundary, -1: error or

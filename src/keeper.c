@@ -1189,21 +1189,23 @@ keeper_add_worker(struct keeper *k, struct ipc_msg *m)
 	struct keeper_worker	*kw;
 	uint32_t		 slot;
 
-	if (m->m_fd == -1 || ipc_decode_slot(m, &slot) == -1)
+	/* ipc.c checked them: a pipe to read from, one to write to. */
+	if (m->m_nfds != 2 || ipc_decode_slot(m, &slot) == -1)
 		return -1;
 	/* A respawned worker's new channel replaces the dead one's. */
 	if (k->k_workers[slot] != NULL)
 		keeper_worker_free(k->k_workers[slot]);
 	if ((kw = calloc(1, sizeof(*kw))) == NULL) {
-		close(m->m_fd);
+		close(m->m_fds[0]);
+		close(m->m_fds[1]);
 		goto fail;
 	}
 	kw->kw_k = k;
 	kw->kw_slot = (int)slot;
 	kw->kw_state = KS_READY;
 	TAILQ_INIT(&kw->kw_calls);
-	kw->kw_chan = chan_new(k->k_base, m->m_fd, IPC_KEEPER, IPC_WORKER,
-	    keeper_worker_msg, keeper_worker_close, kw);
+	kw->kw_chan = chan_new_pipes(k->k_base, m->m_fds[0], m->m_fds[1],
+	    IPC_KEEPER, IPC_WORKER, keeper_worker_msg, keeper_worker_close, kw);
 	if (kw->kw_chan == NULL) {
 		free(kw);
 		goto fail;

@@ -1307,8 +1307,10 @@ worker_parent_msg(struct chan *ch, struct ipc_msg *m, void *arg)
 	case MSG_KEEPER_FD:
 		if (w->w_keeper != NULL)
 			worker_keeper_lost(w);
-		w->w_keeper = chan_new(w->w_base, m->m_fd, IPC_WORKER,
-		    IPC_KEEPER, worker_keeper_msg, worker_keeper_close, w);
+		/* ipc.c checked them: a pipe to read from, one to write to. */
+		w->w_keeper = chan_new_pipes(w->w_base, m->m_fds[0],
+		    m->m_fds[1], IPC_WORKER, IPC_KEEPER, worker_keeper_msg,
+		    worker_keeper_close, w);
 		if (w->w_keeper == NULL) {
 			log_warnx("%s: cannot set up the keeper channel",
 			    __func__);

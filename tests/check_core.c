@@ -433,18 +433,21 @@ static struct ipc_chan *
 keeper_link(struct ipc_chan *parent, uint32_t slot)
 {
 	struct ipc_buf	 b;
-	int		 sv[2];
+	int		 wk[2], kw[2], fds[2];
 
-	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	/* A pipe each way, as the parent makes them. */
+	ck_assert_int_eq(pipe(wk), 0);
+	ck_assert_int_eq(pipe(kw), 0);
+	fds[0] = wk[0];
+	fds[1] = kw[1];
 	ipc_buf_init(&b);
 	ipc_put_u32(&b, slot);
-	ck_assert_int_eq(ipc_send(parent, MSG_WORKER_FD, 0, b.b_data, b.b_len,
-	    sv[1]), 0);
+	ck_assert_int_eq(ipc_send_fds(parent, MSG_WORKER_FD, 0, b.b_data,
+	    b.b_len, fds, 2), 0);
 	ipc_buf_clear(&b);
-	close(sv[1]);
 	flush(parent);
 	/* The test plays a worker that may break any rule. */
-	return ipc_chan_new(sv[0], IPC_ANY, IPC_ANY);
+	return ipc_chan_new_pipes(kw[0], wk[1], IPC_ANY, IPC_ANY);
 }
 
 START_TEST(test_keeper_permits)

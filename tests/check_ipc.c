@@ -838,24 +838,30 @@ START_TEST(test_fd_passing)
 	struct sockaddr_in	 s1, s2;
 	socklen_t		 sl;
 	struct stat		 st;
-	int			 acc, cli, sv[2], fl, base;
+	int			 acc, cli, pa[2], pb[2], two[2], fl, base;
 	uint32_t		 slot;
 	char			 ch;
 
 	base = fd_count();
 	chan_two(&a, &b);
 	acc = tcp_pair(&cli);
-	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	/* A worker-keeper channel's pipes: pa one way, pb the other. */
+	ck_assert_int_eq(pipe(pa), 0);
+	ck_assert_int_eq(pipe(pb), 0);
 
 	/* fds between ordinary frames, batched into one flush. */
 	ck_assert_int_eq(ipc_send(a, MSG_PING, 1, NULL, 0, -1), 0);
 	ck_assert_int_eq(ipc_send(a, MSG_CONN_FD, 2, NULL, 0, acc), 0);
 	ck_assert_int_eq(ipc_send(a, MSG_PING, 3, NULL, 0, -1), 0);
-	ck_assert_int_eq(ipc_send(a, MSG_KEEPER_FD, 4, NULL, 0, sv[0]), 0);
+	/* One to read from, then one to write to. */
+	two[0] = pa[0];
+	two[1] = pb[1];
+	ck_assert_int_eq(ipc_send_fds(a, MSG_KEEPER_FD, 4, NULL, 0, two, 2),
+	    0);
 	ck_assert_int_eq(ipc_send(a, MSG_CONN_FD, 5, NULL, 0, acc), 0);
-	/* ipc_send duplicated them: ours can go at once. */
+	/* ipc_send duplicated acc: ours can go at once (pa[0] and pb[1]
+	 * went to the channel with ipc_send_fds). */
 	close(acc);
-	close(sv[0]);
 	ck_assert_int_eq(ipc_flush(a), 1);
 
 	ck_assert_int_eq(chan_next(a, b, &m), 1);
@@ -887,12 +893,18 @@ START_TEST(test_fd_passing)
 
 	ck_assert_int_eq(chan_next(a, b, &m), 1);
 	ck_assert_uint_eq(m.m_type, MSG_KEEPER_FD);
-	ck_assert_int_ge(m.m_fd, 0);
-	ck_assert(fcntl(m.m_fd, F_GETFD) & FD_CLOEXEC);
-	ck_assert_int_eq(write(m.m_fd, "k", 1), 1);
-	ck_assert_int_eq(read(sv[1], &ch, 1), 1);
+	ck_assert_int_eq(m.m_nfds, 2);
+	ck_assert(fcntl(m.m_fds[0], F_GETFD) & FD_CLOEXEC);
+	ck_assert(fcntl(m.m_fds[1], F_GETFD) & FD_CLOEXEC);
+	/* The same pipes: read what pa's other end wrote, write to pb's. */
+	ck_assert_int_eq(write(pa[1], "k", 1), 1);
+	ck_assert_int_eq(read(m.m_fds[0], &ch, 1), 1);
 	ck_assert_int_eq(ch, 'k');
-	close(m.m_fd);
+	ck_assert_int_eq(write(m.m_fds[1], "w", 1), 1);
+	ck_assert_int_eq(read(pb[0], &ch, 1), 1);
+	ck_assert_int_eq(ch, 'w');
+	close(m.m_fds[0]);
+	close(m.m_fds[1]);
 
 	ck_assert_int_eq(chan_next(a, b, &m), 1);
 	ck_assert_uint_eq(m.m_id, 5);
@@ -901,17 +913,19 @@ START_TEST(test_fd_passing)
 
 	/* The keeper's end of a worker channel, with the worker's slot. */
 	slot = 3;
-	ck_assert_int_eq(ipc_send(a, MSG_WORKER_FD, 6, &slot, sizeof(slot),
-	    sv[1]), 0);
+	two[0] = pb[0];
+	two[1] = pa[1];
+	ck_assert_int_eq(ipc_send_fds(a, MSG_WORKER_FD, 6, &slot,
+	    sizeof(slot), two, 2), 0);
 	ck_assert_int_eq(chan_next(a, b, &m), 1);
 	ck_assert_uint_eq(m.m_type, MSG_WORKER_FD);
-	ck_assert_int_ge(m.m_fd, 0);
+	ck_assert_int_eq(m.m_nfds, 2);
 	ck_assert_int_eq(ipc_get_u32(&m, &slot), 0);
 	ck_assert_uint_eq(slot, 3);
 	ck_assert_int_eq(ipc_get_end(&m), 0);
-	close(m.m_fd);
+	close(m.m_fds[0]);
+	close(m.m_fds[1]);
 
-	close(sv[1]);
 	close(cli);
 	ipc_chan_free(a);
 	ipc_chan_free(b);
@@ -1321,7 +1335,57 @@ START_TEST(test_buf_kept)
 }
 END_TEST
 
-/* Two fds on a type that carries one; and on MSG_CONN_FD stating one. */
+/*
+ * A worker-keeper channel over two pipes: frames both ways, one larger
+ * than a default pipe holds (written and read in turns), each direction
+ * checked, and the end of one side read as EOF by the other.
+ */
+START_TEST(test_pipe_channel)
+{
+	struct ipc_chan	*w, *k;
+	struct ipc_msg	 m;
+	unsigned char	*big;
+	size_t		 bigsz = 300 * 1024, i;
+	int		 wk[2], kw[2], base;
+
+	base = fd_count();
+	ck_assert_int_eq(pipe(wk), 0);
+	ck_assert_int_eq(pipe(kw), 0);
+	ck_assert_ptr_nonnull(w = ipc_chan_new_pipes(kw[0], wk[1], IPC_WORKER,
+	    IPC_KEEPER));
+	ck_assert_ptr_nonnull(k = ipc_chan_new_pipes(wk[0], kw[1], IPC_KEEPER,
+	    IPC_WORKER));
+	ck_assert_int_eq(ipc_chan_fd(w), kw[0]);
+	ck_assert_int_eq(ipc_chan_wfd(w), wk[1]);
+
+	ck_assert_int_eq(ipc_send(w, MSG_PING, 7, NULL, 0, -1), 0);
+	ck_assert_int_eq(chan_next(w, k, &m), 1);
+	ck_assert_uint_eq(m.m_type, MSG_PING);
+	ck_assert_uint_eq(m.m_id, 7);
+	ck_assert_int_eq(m.m_nfds, 0);
+
+	ck_assert_ptr_nonnull(big = malloc(bigsz));
+	for (i = 0; i < bigsz; i++)
+		big[i] = (unsigned char)(i * 7 + 3);
+	ck_assert_int_eq(ipc_send(k, MSG_FAIL, 8, big, bigsz, -1), 0);
+	ck_assert_int_eq(chan_next(k, w, &m), 1);
+	ck_assert_uint_eq(m.m_type, MSG_FAIL);
+	ck_assert_uint_eq(m.m_len, bigsz);
+	ck_assert_int_eq(memcmp(m.m_data, big, bigsz), 0);
+	free(big);
+
+	/* The direction is still the catalogue's: a worker sends no PONG. */
+	ck_assert_int_eq(ipc_send(w, MSG_PONG, 9, NULL, 0, -1), -1);
+
+	/* The keeper goes: the worker reads the end of the stream. */
+	ipc_chan_free(k);
+	ck_assert_int_eq(ipc_read(w), 0);
+	ipc_chan_free(w);
+	ck_assert_int_eq(fd_count(), base);
+}
+END_TEST
+
+/* One fd on a type that carries two; two on MSG_CONN_FD stating one. */
 START_TEST(test_two_fds)
 {
 	struct ipc_chan	*c;
@@ -1332,10 +1396,10 @@ START_TEST(test_two_fds)
 	c = chan_pair(&raw);
 	base = fd_count();
 	raw_hdr(f, MSG_KEEPER_FD, 1, 0);
-	raw_send(raw, f, IPC_HDR_LEN, sv, 2);
+	raw_send(raw, f, IPC_HDR_LEN, sv, 1);
 	ck_assert_str_eq(expect_violation(c),
 	    "wrong number of fds: MSG_KEEPER_FD");
-	/* Both received copies were closed. */
+	/* The received copy was closed. */
 	ck_assert_int_eq(fd_count(), base);
 	close(raw);
 	ipc_chan_free(c);
@@ -1346,6 +1410,7 @@ START_TEST(test_two_fds)
 	raw_send(raw, f, sizeof(f), sv, 2);
 	ck_assert_str_eq(expect_violation(c),
 	    "wrong number of fds: MSG_CONN_FD");
+	/* Both received copies were closed. */
 	ck_assert_int_eq(fd_count(), base);
 	close(raw);
 	ipc_chan_free(c);
@@ -1544,26 +1609,38 @@ START_TEST(test_fd_missing)
 }
 END_TEST
 
-/* A pipe, a UNIX socket, a UDP socket on MSG_CONN_FD; TCP on KEEPER_FD. */
+/*
+ * A pipe, a UNIX socket, a UDP socket on MSG_CONN_FD; on MSG_KEEPER_FD
+ * anything but a pipe's read end then a pipe's write end: TCP, a socket
+ * pair, the two ends of a pipe swapped, a read end twice.
+ */
 START_TEST(test_fd_wrong_kind)
 {
 	struct ipc_chan	*c;
 	unsigned char	 f[IPC_HDR_LEN + 4];
-	int		 raw, p[2], sv[2], u, acc, cli, base, i;
+	int		 raw, p[2], q[2], sv[2], u, acc, cli, base, i;
 	struct {
 		uint32_t	 type;
-		int		 fd;
-	} cases[4];
+		int		 fd[2];
+	} cases[7];
 
 	ck_assert_int_eq(pipe(p), 0);
+	ck_assert_int_eq(pipe(q), 0);
 	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
 	ck_assert_int_ge(u = socket(AF_INET, SOCK_DGRAM, 0), 0);
 	acc = tcp_pair(&cli);
-	cases[0].type = MSG_CONN_FD;	cases[0].fd = p[0];
-	cases[1].type = MSG_CONN_FD;	cases[1].fd = sv[0];
-	cases[2].type = MSG_CONN_FD;	cases[2].fd = u;
-	cases[3].type = MSG_KEEPER_FD;	cases[3].fd = acc;
-	for (i = 0; i < 4; i++) {
+	cases[0].type = MSG_CONN_FD;	cases[0].fd[0] = p[0];
+	cases[1].type = MSG_CONN_FD;	cases[1].fd[0] = sv[0];
+	cases[2].type = MSG_CONN_FD;	cases[2].fd[0] = u;
+	cases[3].type = MSG_KEEPER_FD;	cases[3].fd[0] = acc;
+	cases[3].fd[1] = q[1];
+	cases[4].type = MSG_KEEPER_FD;	cases[4].fd[0] = sv[0];
+	cases[4].fd[1] = sv[1];
+	cases[5].type = MSG_KEEPER_FD;	cases[5].fd[0] = q[1];
+	cases[5].fd[1] = p[0];
+	cases[6].type = MSG_KEEPER_FD;	cases[6].fd[0] = p[0];
+	cases[6].fd[1] = q[0];
+	for (i = 0; i < 7; i++) {
 		c = chan_pair(&raw);
 		base = fd_count();
 		if (cases[i].type == MSG_CONN_FD)
@@ -1571,7 +1648,8 @@ START_TEST(test_fd_wrong_kind)
 		else
 			raw_hdr(f, cases[i].type, 1, 0);
 		raw_send(raw, f, cases[i].type == MSG_CONN_FD ? sizeof(f) :
-		    IPC_HDR_LEN, &cases[i].fd, 1);
+		    IPC_HDR_LEN, cases[i].fd,
+		    cases[i].type == MSG_CONN_FD ? 1 : 2);
 		ck_assert_str_eq(expect_violation(c), i < 3 ?
 		    "fd of the wrong kind: MSG_CONN_FD" :
 		    "fd of the wrong kind: MSG_KEEPER_FD");
@@ -1581,6 +1659,8 @@ START_TEST(test_fd_wrong_kind)
 	}
 	close(p[0]);
 	close(p[1]);
+	close(q[0]);
+	close(q[1]);
 	close(sv[0]);
 	close(sv[1]);
 	close(u);
@@ -1992,6 +2072,7 @@ check_suite(void)
 
 	tc = tcase_create("fds");
 	tcase_add_test(tc, test_fd_passing);
+	tcase_add_test(tc, test_pipe_channel);
 	tcase_add_test(tc, test_fd_batch);
 	tcase_add_test(tc, test_send_fds_owns);
 	tcase_add_test(tc, test_fd_queue_freed);

@@ -11,7 +11,6 @@ processes."""
 import json
 import os
 import signal
-import subprocess
 import sys
 import time
 
@@ -32,40 +31,27 @@ def status(d):
     return json.loads(r.stdout)
 
 
-def sockets_of(pid):
+def pipes_of(pid):
+    """The inodes of pid's pipe ends (a pipe's two ends share one)."""
     out = set()
     for fd in os.listdir("/proc/%d/fd" % pid):
         try:
             t = os.readlink("/proc/%d/fd/%s" % (pid, fd))
         except OSError:
             continue
-        if t.startswith("socket:["):
-            out.add(t[8:-1])
+        if t.startswith("pipe:["):
+            out.add(t[6:-1])
     return out
 
 
-def unix_peers():
-    """{inode: peer inode} of every connected AF_UNIX socket (ss -x)."""
-    peers = {}
-    text = subprocess.run(["ss", "-xan"], capture_output=True,
-                          text=True).stdout
-    for line in text.splitlines()[1:]:
-        f = line.split()
-        # Netid State Recv-Q Send-Q Local Port Peer Port
-        if len(f) >= 8 and f[0] == "u_str":
-            peers[f[5]] = f[7]
-    return peers
-
-
 def keeper_of_worker(wpid, keepers):
-    """The keeper pid holding the other end of one of wpid's sockets."""
-    peers = unix_peers()
-    theirs = {k: sockets_of(k) for k in keepers}
+    """The keeper pids holding the other ends of wpid's channel: its two
+    pipes, one each way (no other pipe of a worker leads anywhere)."""
+    mine = pipes_of(wpid)
     found = set()
-    for ino in sockets_of(wpid):
-        for k, socks in theirs.items():
-            if peers.get(ino) in socks:
-                found.add(k)
+    for k in keepers:
+        if len(mine & pipes_of(k)) == 2:
+            found.add(k)
     return found
 
 
