@@ -146,23 +146,6 @@ http_hexval(unsigned char c)
 	return c - 'A' + 10;
 }
 
-/* RFC 3986 pchar without pct-encoded (checked separately), plus '/'. */
-static int
-http_is_pathchar(unsigned char c)
-{
-	if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-	    (c >= '0' && c <= '9'))
-		return 1;
-	switch (c) {
-	case '-': case '.': case '_': case '~': case '!': case '$':
-	case '&': case '\'': case '(': case ')': case '*': case '+':
-	case ',': case ';': case '=': case ':': case '@': case '/':
-		return 1;
-	default:
-		return 0;
-	}
-}
-
 static void
 http_fail(struct http_parser_state *ps, int status, const char *msg)
 {
@@ -637,7 +620,7 @@ http_check_target(struct http_parser_state *ps, const char *t, size_t n)
 			inquery = 1;
 			continue;
 		}
-		if (inquery ? (c > 0x20 && c < 0x7f) : http_is_pathchar(c))
+		if (inquery ? (c > 0x20 && c < 0x7f) : tok_pathchar(c))
 			continue;
 		http_fail(ps, 400, "invalid character in request-target");
 		return -1;

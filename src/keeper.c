@@ -149,9 +149,7 @@ static void
 kcall_put(struct kcall *kc)
 {
 	explicit_bzero(kc, sizeof(*kc));
-	/* Kept, nearly always: then no free(NULL) call. */
-	if ((kc = spare_put(&kcall_spare, kc, sizeof(*kc))) != NULL)
-		free(kc);
+	free(spare_put(&kcall_spare, kc, sizeof(*kc)));
 }
 
 struct keeper_worker {

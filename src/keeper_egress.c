@@ -1577,19 +1577,7 @@ egress_host_plain(const char *h, size_t n)
 static int
 egress_url_char(int ch)
 {
-	if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
-	    (ch >= '0' && ch <= '9'))
-		return 1;
-	/* A switch, not strchr(): every '/' of every path was a call. */
-	switch (ch) {
-	case '-': case '.': case '_': case '~': case '!': case '$':
-	case '&': case '\'': case '(': case ')': case '*': case '+':
-	case ',': case ';': case '=': case ':': case '@': case '/':
-	case '?': case '%':
-		return 1;
-	default:
-		return 0;
-	}
+	return tok_pathchar((unsigned char)ch) || ch == '?' || ch == '%';
 }
 
 /*
@@ -1947,9 +1935,7 @@ egress_call_free(struct egress_call *c)
 	h1_reader_free(c->c_rd);
 	egress_result_clear(&c->c_res);
 	explicit_bzero(c, sizeof(*c));
-	/* Kept, nearly always: then no free(NULL) call. */
-	if ((c = spare_put(&egress_spare, c, sizeof(*c))) != NULL)
-		free(c);
+	free(spare_put(&egress_spare, c, sizeof(*c)));
 }
 
 /* A retired generation goes when its last call has. */

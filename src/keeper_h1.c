@@ -998,9 +998,7 @@ h1_reader_free(struct h1_reader *r)
 	if (r == NULL)
 		return;
 	h1_zend(r);
-	/* Kept, nearly always: then no free(NULL) call. */
-	if ((r = spare_put(&h1_spare, r, sizeof(*r))) != NULL)
-		free(r);
+	free(spare_put(&h1_spare, r, sizeof(*r)));
 }
 
 void

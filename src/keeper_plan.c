@@ -147,55 +147,13 @@ kplan_clean(const char *p, size_t len)
 	return 1;
 }
 
-/*
- * Two strings the same, compared inline: the names and constants a plan
- * is checked against are short, and each was a call to strcmp.
- */
-static int
-kplan_streq(const char *a, const char *b)
-{
-	for (; *a == *b; a++, b++)
-		if (*a == '\0')
-			return 1;
-	return 0;
-}
-
-/* kplan_clean of a string, measured as it is read. */
-static int
-kplan_clean_str(const char *p)
-{
-	for (; *p != '\0'; p++)
-		if (((unsigned char)*p < 0x20 && *p != '\t') || *p == 0x7f)
-			return 0;
-	return 1;
-}
-
-/* RFC 9110 token characters, 1 to 255 of them: a header name. */
+/* RFC 9110 token characters: a header name. */
 static int
 kplan_token(const char *s)
 {
-	size_t	 n;
+	size_t	 n = strlen(s);
 
-	/* One pass, no strlen first. */
-	for (n = 0; s[n] != '\0'; n++)
-		if (n == 255 || !tok_tchar((unsigned char)s[n]))
-			return 0;
-	return n > 0;
-}
-
-/*
- * The name (NUL-terminated) is the len bytes at p: strlen and memcmp in
- * one pass that stops at the first difference.  Names are public.
- */
-static int
-kplan_named(const char *name, const char *p, size_t len)
-{
-	size_t	 i;
-
-	for (i = 0; i < len; i++)
-		if (name[i] == '\0' || name[i] != p[i])
-			return 0;
-	return name[len] == '\0';
+	return n <= 255 && tok_is_token(s, n);
 }
 
 /*
@@ -211,8 +169,9 @@ kplan_secrets_named(const struct tsecret *ts, const struct tmpl_usage *u,
 
 	if (ts->ts_op == TSX_SECRET) {
 		for (i = 0; u != NULL && i < u->tu_nsecrets; i++)
-			if (kplan_named(u->tu_secrets[i], ts->ts_data,
-			    ts->ts_len))
+			if (strlen(u->tu_secrets[i]) == ts->ts_len &&
+			    memcmp(u->tu_secrets[i], ts->ts_data,
+			    ts->ts_len) == 0)
 				return inkey || !u->tu_secret_keyonly[i];
 		return 0;
 	}
@@ -249,8 +208,8 @@ static const struct conn_tmpl *
 kplan_row_value(const struct conn_param *rows, size_t nrows,
     const struct plan_field *f, int overridable)
 {
-	if (f->pf_row >= nrows || !kplan_streq(rows[f->pf_row].cp_key,
-	    f->pf_name))
+	if (f->pf_row >= nrows || strcmp(rows[f->pf_row].cp_key,
+	    f->pf_name) != 0)
 		return NULL;
 	if (overridable && !rows[f->pf_row].cp_overridable)
 		return NULL;
@@ -265,7 +224,7 @@ kplan_auth_ok(const struct conn_auth *a, const struct plan_field *f,
 	if (a->ca_type != CONN_AUTH_API_KEY || a->ca_in != where)
 		return 0;
 	if (a->ca_key.ct_tmpl != NULL && tmpl_is_literal(a->ca_key.ct_tmpl) &&
-	    !kplan_streq(a->ca_key.ct_src, f->pf_name))
+	    strcmp(a->ca_key.ct_src, f->pf_name) != 0)
 		return 0;
 	return kplan_field_ok(f, a->ca_value.ct_tmpl);
 }
@@ -346,7 +305,7 @@ kplan_check_headers(const struct conn_request *cr, const struct plan *pl)
 		case PLAN_TRACE:
 			/* One literal, well-formed traceparent: nothing
 			 * else can ride on this source. */
-			if (!kplan_streq(f->pf_name, "traceparent") ||
+			if (strcmp(f->pf_name, "traceparent") != 0 ||
 			    f->pf_nsegs != 1 || !kplan_field_ok(f, NULL) ||
 			    trace_parse(f->pf_segs[0].ps_data,
 			    f->pf_segs[0].ps_len, &tr) == -1)
@@ -399,7 +358,8 @@ kplan_check_query(const struct conn_request *cr, const struct plan *pl)
 
 	for (i = 0; i < pl->pl_nquery; i++) {
 		f = &pl->pl_query[i];
-		if (f->pf_name[0] == '\0' || !kplan_clean_str(f->pf_name))
+		if (f->pf_name[0] == '\0' || !kplan_clean(f->pf_name,
+		    strlen(f->pf_name)))
 			return "query key not allowed";
 		switch (f->pf_src) {
 		case PLAN_ROW:
@@ -709,12 +669,11 @@ keeper_plan_check_request(const struct snapshot *sn,
 {
 	const char			*origin;
 	char				*owned = NULL;
-	const unsigned char		*u;
-	size_t				 o;
+	size_t				 olen, ulen;
 	int				 rv = -1;
 
 	*why = NULL;
-	if (!kplan_streq(pl->pl_method, conn_method_name(cr->cr_method))) {
+	if (strcmp(pl->pl_method, conn_method_name(cr->cr_method)) != 0) {
 		*why = "method is not the connector's";
 		return -1;
 	}
@@ -724,29 +683,22 @@ keeper_plan_check_request(const struct snapshot *sn,
 		*why = "body on a method that has none";
 		return -1;
 	}
-	/*
-	 * One pass: the control characters kplan_clean refuses, and the
-	 * space and tab it lets through elsewhere.
-	 */
-	for (u = (const unsigned char *)pl->pl_url; *u != '\0'; u++)
-		if (*u <= 0x20 || *u == 0x7f) {
-			*why = "control character in the URL";
-			return -1;
-		}
+	ulen = strlen(pl->pl_url);
+	if (!kplan_clean(pl->pl_url, ulen) || strchr(pl->pl_url, ' ') != NULL ||
+	    strchr(pl->pl_url, '\t') != NULL) {
+		*why = "control character in the URL";
+		return -1;
+	}
 	if ((rv = kplan_origin(sn, pl, cr, &origin, &owned, fl)) != 0) {
 		if (rv == -1)
 			*why = "out of memory";
 		goto out;
 	}
-	/*
-	 * Binding the destination: the URL starts with the origin, whole
-	 * (compared up to the origin's end, or the first difference: the
-	 * URL's end is one).
-	 */
-	for (o = 0; origin[o] != '\0' && pl->pl_url[o] == origin[o]; o++)
-		;
-	if (origin[o] != '\0' || (pl->pl_url[o] != '\0' &&
-	    pl->pl_url[o] != '/' && pl->pl_url[o] != '?')) {
+	/* Binding the destination: the URL starts with the origin, whole. */
+	olen = strlen(origin);
+	if (ulen < olen || strncmp(pl->pl_url, origin, olen) != 0 ||
+	    (pl->pl_url[olen] != '\0' && pl->pl_url[olen] != '/' &&
+	    pl->pl_url[olen] != '?')) {
 		*why = "URL is not at the connector's origin";
 		rv = -1;
 		goto out;
@@ -759,8 +711,7 @@ keeper_plan_check_request(const struct snapshot *sn,
 	}
 	rv = kplan_check_token_url(sn, pl, cr, fl, why);
 out:
-	if (owned != NULL)	/* a literal origin: none, no call */
-		free(owned);
+	free(owned);
 	return rv;
 }
 
@@ -1158,11 +1109,8 @@ out:
 	for (i = 0; vals != NULL && i < n; i++)
 		if (vals[i] != NULL)
 			keeper_secret_free(vals[i], lens[i] + 1);
-	/* Without a query (most calls) nothing to free: no calls. */
-	if (vals != NULL)
-		free(vals);
-	if (lens != NULL)
-		free(lens);
+	free(vals);
+	free(lens);
 	if (url != NULL)
 		keeper_secret_free(url, total);
 	return rv;
@@ -1252,20 +1200,17 @@ kreq_clear(struct kreq *kr)
 
 	if (kr->kr_url != NULL)
 		keeper_secret_free(kr->kr_url, kr->kr_urllen + 1);
-	/* Asked for by failures only, and most calls have no auth
-	 * fields: no free(NULL) calls for them. */
-	if (kr->kr_host != NULL)
-		free(kr->kr_host);
+	free(kr->kr_host);
 	for (i = 0; i < kr->kr_nheaders; i++)
 		if (kr->kr_headers[i].kh_value != NULL &&
 		    !kr->kr_headers[i].kh_borrowed)
 			keeper_secret_free(kr->kr_headers[i].kh_value,
 			    kr->kr_headers[i].kh_len + 1);
-	if (kr->kr_headers != NULL && kr->kr_headers != kr->kr_hbuf)
+	if (kr->kr_headers != kr->kr_hbuf)
 		free(kr->kr_headers);
 	for (i = 0; i < kr->kr_nsecrets; i++)
 		keeper_secret_free(kr->kr_secrets[i], kr->kr_secretlens[i] + 1);
-	if (kr->kr_secrets != NULL && kr->kr_secrets != kr->kr_sbuf) {
+	if (kr->kr_secrets != kr->kr_sbuf) {
 		free(kr->kr_secrets);
 		free(kr->kr_secretlens);
 	}
@@ -1273,7 +1218,6 @@ kreq_clear(struct kreq *kr)
 		if (kr->kr_auth[i].kv_value != NULL)
 			keeper_secret_free(kr->kr_auth[i].kv_value,
 			    kr->kr_auth[i].kv_len + 1);
-	if (kr->kr_auth != NULL)
-		free(kr->kr_auth);
+	free(kr->kr_auth);
 	kreq_zero(kr);
 }

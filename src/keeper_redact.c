@@ -733,12 +733,9 @@ redact_apply_mode(struct redact *r, char **bufp, size_t *lenp, int flags)
 	*lenp = olen;
 	rc = nspans > INT_MAX ? INT_MAX : (int)nspans;
 out:
-	/* Nearly every string holds nothing: no free(NULL) calls for it. */
 	for (k = 0; k < REDACT_STREAMS; k++)
-		if (f.f_st[k].st_spans != NULL)
-			free(f.f_st[k].st_spans);
-	if (f.f_spans != NULL)
-		free(f.f_spans);
+		free(f.f_st[k].st_spans);
+	free(f.f_spans);
 	return rc;
 }
 

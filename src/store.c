@@ -191,18 +191,6 @@ store_map_entry(const struct store_map *m, size_t i, const char **namep,
 	*lenp = m->sm_ents[i].se_len;
 }
 
-/*
- * strcmp's order, inline: names are short, and every secret a call
- * completes was a call to strcmp or more.
- */
-static int
-store_name_cmp(const char *a, const char *b)
-{
-	for (; *a == *b && *a != '\0'; a++, b++)
-		;
-	return (int)(unsigned char)*a - (int)(unsigned char)*b;
-}
-
 int
 store_lookup(const struct store_map *m, const char *name, const void **valp,
     size_t *lenp)
@@ -213,7 +201,7 @@ store_lookup(const struct store_map *m, const char *name, const void **valp,
 	/* Names are public; only they steer the search. */
 	while (lo < hi) {
 		mid = lo + (hi - lo) / 2;
-		c = store_name_cmp(name, m->sm_ents[mid].se_name);
+		c = strcmp(name, m->sm_ents[mid].se_name);
 		if (c == 0) {
 			*valp = m->sm_arena + m->sm_ents[mid].se_off;
 			*lenp = m->sm_ents[mid].se_len;

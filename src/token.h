@@ -25,6 +25,27 @@ tok_tchar(unsigned char c)
 	}
 }
 
+/*
+ * RFC 3986 pchar without pct-encoded (checked separately), plus '/': a
+ * path's characters, for the worker's request target and the keeper's
+ * fast URL check alike.
+ */
+static inline int
+tok_pathchar(unsigned char c)
+{
+	if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	    (c >= '0' && c <= '9'))
+		return 1;
+	switch (c) {
+	case '-': case '.': case '_': case '~': case '!': case '$':
+	case '&': case '\'': case '(': case ')': case '*': case '+':
+	case ',': case ';': case '=': case ':': case '@': case '/':
+		return 1;
+	default:
+		return 0;
+	}
+}
+
 /* The n bytes at s are a token: one or more, every one a tchar. */
 static inline int
 tok_is_token(const char *s, size_t n)
