@@ -2,10 +2,11 @@
  * fuzz_ipc — a channel reading arbitrary bytes from a hostile peer.
  *
  * The input is the byte stream one end of a socketpair receives.  It is
- * read twice, all at once and in pseudo-random pieces (the first input
- * byte seeds the split), and both runs must take the same frames and end
- * the same way: a channel's verdict may never depend on how the stream was
- * split.  Every frame taken goes through the catalogue's decoders, which
+ * read three times: all at once and in pseudo-random pieces (the first
+ * input byte seeds the split) from a socketpair, and in the same pieces
+ * from a pipe, as a worker and its keeper talk.  All three runs must take
+ * the same frames and end the same way: a channel's verdict may never
+ * depend on how the stream was split or on what carried it.  Every frame taken goes through the catalogue's decoders, which
  * must either succeed within the payload or refuse.
  *
  * An input whose first byte is 0xfd is read as fd hand-offs
@@ -171,19 +172,28 @@ fuzz_decode(struct ipc_msg *m)
 }
 
 static void
-fuzz_run(const uint8_t *data, size_t size, uint32_t seed,
+fuzz_run(const uint8_t *data, size_t size, uint32_t seed, int pipes,
     struct fuzz_outcome *fo)
 {
 	struct ipc_chan	*c;
 	struct ipc_msg	 m;
 	size_t		 pos = 0, step;
-	int		 sv[2], r = 1, g;
+	int		 sv[2], out[2], r = 1, g;
 
 	memset(fo, 0, sizeof(*fo));
 	fo->fo_digest = 0xcbf29ce484222325ULL;
-	if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == -1)
-		abort();
-	if ((c = ipc_chan_new(sv[0], IPC_ANY, IPC_ANY)) == NULL)
+	if (pipes) {
+		/* sv as a socketpair would be: [0] read here, [1] the peer. */
+		if (pipe2(sv, O_CLOEXEC) == -1 || pipe2(out, O_CLOEXEC) == -1)
+			abort();
+		close(out[0]);		/* nothing is sent back */
+		c = ipc_chan_new_pipes(sv[0], out[1], IPC_ANY, IPC_ANY);
+	} else {
+		if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == -1)
+			abort();
+		c = ipc_chan_new(sv[0], IPC_ANY, IPC_ANY);
+	}
+	if (c == NULL)
 		abort();
 	for (;;) {
 		if (pos < size) {
@@ -421,10 +431,21 @@ fuzz_run_fds(const uint8_t *data, size_t size)
 		abort();
 }
 
+/* The same frames, and both failed for the same reason or both ended. */
+static void
+fuzz_same(const struct fuzz_outcome *a, const struct fuzz_outcome *b)
+{
+	if (a->fo_frames != b->fo_frames || a->fo_digest != b->fo_digest)
+		abort();
+	if ((a->fo_error == NULL) != (b->fo_error == NULL) ||
+	    (a->fo_error != NULL && strcmp(a->fo_error, b->fo_error) != 0))
+		abort();
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct fuzz_outcome	 whole, pieces;
+	struct fuzz_outcome	 whole, pieces, piped;
 	uint32_t		 seed;
 
 	if (size < 1 || size > FUZZ_MAX_INPUT)
@@ -434,15 +455,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	}
 	seed = data[0] | 1;
-	fuzz_run(data + 1, size - 1, 0, &whole);
-	fuzz_run(data + 1, size - 1, seed, &pieces);
-	if (whole.fo_frames != pieces.fo_frames ||
-	    whole.fo_digest != pieces.fo_digest)
-		abort();
-	/* Both failed for the same reason, or both ended cleanly. */
-	if ((whole.fo_error == NULL) != (pieces.fo_error == NULL) ||
-	    (whole.fo_error != NULL &&
-	    strcmp(whole.fo_error, pieces.fo_error) != 0))
-		abort();
+	fuzz_run(data + 1, size - 1, 0, 0, &whole);
+	fuzz_run(data + 1, size - 1, seed, 0, &pieces);
+	fuzz_run(data + 1, size - 1, seed, 1, &piped);
+	fuzz_same(&whole, &pieces);
+	fuzz_same(&whole, &piped);
 	return 0;
 }
