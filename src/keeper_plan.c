@@ -683,12 +683,13 @@ keeper_plan_check_request(const struct snapshot *sn,
 		*why = "body on a method that has none";
 		return -1;
 	}
-	ulen = strlen(pl->pl_url);
-	if (!kplan_clean(pl->pl_url, ulen) || strchr(pl->pl_url, ' ') != NULL ||
-	    strchr(pl->pl_url, '\t') != NULL) {
-		*why = "control character in the URL";
-		return -1;
-	}
+	/* No control byte, and no space or tab either: one pass, measured. */
+	for (ulen = 0; pl->pl_url[ulen] != '\0'; ulen++)
+		if ((unsigned char)pl->pl_url[ulen] <= 0x20 ||
+		    pl->pl_url[ulen] == 0x7f) {
+			*why = "control character in the URL";
+			return -1;
+		}
 	if ((rv = kplan_origin(sn, pl, cr, &origin, &owned, fl)) != 0) {
 		if (rv == -1)
 			*why = "out of memory";
