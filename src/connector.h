@@ -221,6 +221,9 @@ struct conn_request {
 	/* TMPL_USES_* over the header and query values (e.g. user.* there
 	   makes anonymous calls fail, platform-docs §11). */
 	unsigned int	 cr_header_query_uses;
+	/* TMPL_USES_* over every template of the request: the globals the
+	   worker builds for a call are those its templates name. */
+	unsigned int	 cr_uses;
 };
 
 struct connector {

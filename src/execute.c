@@ -1086,6 +1086,19 @@ execute_session_conf(const struct wgen *g, const struct snap_tenant *st,
 }
 
 /*
+ * The global user, a new reference: the session's, or for an anonymous call
+ * its fields all None, made once the first template that names it renders.
+ * NULL when out of memory.
+ */
+static struct tval *
+execute_user(struct exec *x)
+{
+	if (x->x_user == NULL)
+		x->x_user = session_user(NULL);
+	return tval_ref(x->x_user);
+}
+
+/*
  * The session: 400, 401, 403 answered here; 0 to go on.  uses: what the
  * headers and query of every request the call makes use (TMPL_USES_*).
  */
@@ -1121,7 +1134,9 @@ execute_session(struct conn *c, struct exec *x, unsigned int uses)
 		execute_error(c, status, code, SCOPE_REQUEST, why, NULL);
 		return -1;
 	}
-	x->x_user = session_user(s);
+	/* An anonymous call's user is made when a template names it. */
+	if (s != NULL)
+		x->x_user = session_user(s);
 	/* Who the client limit counts: the user, not the address. */
 	if (st == SESSION_VALID && (sub = session_claim(s, "sub")) != NULL &&
 	    json_object_is_type(sub, json_type_string))
@@ -1132,11 +1147,6 @@ execute_session(struct conn *c, struct exec *x, unsigned int uses)
 		return -1;
 	}
 	session_free(s);
-	if (x->x_user == NULL) {
-		execute_error(c, 500, NULL, "Unexpected error", "out of memory",
-		    NULL);
-		return -1;
-	}
 	/* Anonymous and the headers or query need user.*: refused (§11). */
 	if (st == SESSION_ANONYMOUS && (uses & TMPL_USES_USER)) {
 		execute_error(c, 401, "AUTHENTICATION_REQUIRED", SCOPE_REQUEST,
@@ -1844,7 +1854,7 @@ execute_connector(struct conn *c, const char *permalink)
 	struct timespec		 t0, t1;
 	const struct conn_request *cr;
 	size_t			 blen;
-	int			 body;
+	int			 body, rv;
 
 	memset(&pl, 0, sizeof(pl));
 	if ((x = execute_begin(c)) == NULL)
@@ -1883,15 +1893,23 @@ execute_connector(struct conn *c, const char *permalink)
 	body = cr->cr_method == CONN_POST || cr->cr_method == CONN_PUT ||
 	    cr->cr_method == CONN_PATCH;
 	blen = body ? r->r_bodylen : 0;
-	if (tval_dict_set(g, "user", tval_ref(x->x_user)) == -1 ||
+	/* Only what a template names: most name none of these. */
+	if (((cr->cr_uses & TMPL_USES_USER) &&
+	    tval_dict_set(g, "user", execute_user(x)) == -1) ||
+	    ((cr->cr_uses & TMPL_USES_TENANT) &&
 	    tval_dict_set(g, "tenant_id", tval_str(x->x_tenant_id,
-	    strlen(x->x_tenant_id))) == -1 ||
-	    tval_dict_set(g, "pathParams", pp) == -1)
+	    strlen(x->x_tenant_id))) == -1))
 		goto oom;
-	pp = NULL;
-	if (tval_dict_set(g, "body_text", execute_text_value(r->r_body, blen,
-	    1)) == -1 || tval_dict_set(g, "body_raw", blen > 0 ?
-	    tval_bytes(r->r_body, blen) : tval_none()) == -1)
+	if (cr->cr_uses & TMPL_USES_PATHPARAMS) {
+		rv = tval_dict_set(g, "pathParams", pp);
+		pp = NULL;
+		if (rv == -1)
+			goto oom;
+	}
+	if ((cr->cr_uses & TMPL_USES_BODY) &&
+	    (tval_dict_set(g, "body_text", execute_text_value(r->r_body,
+	    blen, 1)) == -1 || tval_dict_set(g, "body_raw", blen > 0 ?
+	    tval_bytes(r->r_body, blen) : tval_none()) == -1))
 		goto oom;
 	execute_env(x, &env, g);
 	/* One clock for every template of the call. */
@@ -2080,6 +2098,7 @@ execute_respond(struct conn *c, const struct result *rs,
 	const char		*ctype, *text, *ra;
 	char			 detail[512], ctbuf[300];
 	size_t			 len;
+	unsigned int		 uses;
 	int			 status = (int)rs->rs_status, rv;
 
 	execute_cache_ctx(c);
@@ -2116,9 +2135,11 @@ execute_respond(struct conn *c, const struct result *rs,
 	/* tval_dict_set() takes the value, whatever it returns. */
 	rv = tval_dict_set(g, "response", resp);
 	resp = NULL;
-	if (rv == -1 || tval_dict_set(g, "user", tval_ref(x->x_user)) == -1 ||
-	    tval_dict_set(g, "tenant_id", tval_str(x->x_tenant_id,
-	    strlen(x->x_tenant_id))) == -1)
+	uses = tmpl_usage(cr->cr_response_body.ct_tmpl)->tu_flags;
+	if (rv == -1 || ((uses & TMPL_USES_USER) &&
+	    tval_dict_set(g, "user", execute_user(x)) == -1) ||
+	    ((uses & TMPL_USES_TENANT) && tval_dict_set(g, "tenant_id",
+	    tval_str(x->x_tenant_id, strlen(x->x_tenant_id))) == -1))
 		goto oom;
 	execute_env(x, &env, g);
 	memset(&err, 0, sizeof(err));
@@ -2453,7 +2474,7 @@ execute_step_globals(struct exec *x)
 
 	if ((g = tval_dict()) == NULL)
 		return NULL;
-	if (tval_dict_set(g, "user", tval_ref(x->x_user)) == -1 ||
+	if (tval_dict_set(g, "user", execute_user(x)) == -1 ||
 	    tval_dict_set(g, "tenant_id", tval_str(x->x_tenant_id,
 	    strlen(x->x_tenant_id))) == -1 ||
 	    tval_dict_set(g, "steps", tval_ref(x->x_steps)) == -1 ||

@@ -62,6 +62,8 @@ struct vctx {
 	int			 v_composite;
 	int			 v_step;	/* inside a composite step */
 	int			 v_full;	/* REG_MAXERRORS reached */
+	unsigned int		 v_uses;	/* TMPL_USES_* of the templates
+						   compiled since it was reset */
 };
 
 static const struct netpolicy reg_default_policy;
@@ -346,6 +348,7 @@ vtmpl(struct vctx *v, const char *src, size_t len, size_t off,
 		    err.te_line, err.te_col, err.te_msg);
 		return -1;
 	}
+	v->v_uses |= tmpl_usage(t->ct_tmpl)->tu_flags;
 	return 0;
 }
 
@@ -546,6 +549,8 @@ vurl(struct vctx *v, const char *s, size_t len, size_t off,
 		    err.te_line, err.te_col, err.te_msg);
 		return -1;
 	}
+	/* The origin and the path are parts of this text: no more uses. */
+	v->v_uses |= tmpl_usage(whole->ct_tmpl)->tu_flags;
 	if (vurl_chars(v, s, len, off) == -1)
 		return -1;
 
@@ -1679,8 +1684,10 @@ vconnector(struct vctx *v, const struct jv *obj, struct connector *c)
 	v->v_composite = 0;
 	v->v_step = 0;
 	vident(v, obj, &c->c_name, &c->c_permalink);
+	v->v_uses = 0;
 	vrequest(v, obj, &c->c_req);
 	vext(v, obj, &c->c_req.cr_ext, &c->c_caller);
+	c->c_req.cr_uses = v->v_uses;
 	vext_conflicts(v, obj, &c->c_req);
 	vparams(v, obj, "path_parameters", VP_PATH, TMPL_FIELD_URL, &c->c_path,
 	    &c->c_npath, NULL);
@@ -1852,8 +1859,10 @@ vcomposite(struct vctx *v, const struct jv *obj, struct composite *cc)
 				st->cs_name = strdup(s);
 			vpop(v, n3);
 		}
+		v->v_uses = 0;
 		vrequest(v, &step, &st->cs_req);
 		vext(v, &step, &st->cs_req.cr_ext, NULL);
+		st->cs_req.cr_uses = v->v_uses;
 		vext_conflicts(v, &step, &st->cs_req);
 		/* Composites have no path parameters (platform-docs §8). */
 		if (st->cs_req.cr_url.ct_tmpl != NULL &&

@@ -748,6 +748,9 @@ START_TEST(test_model)
 	ck_assert_int_eq(c->c_req.cr_headers[0].cp_overridable, 0);
 	ck_assert_int_eq(c->c_req.cr_query[0].cp_overridable, 1);
 	ck_assert(c->c_req.cr_header_query_uses & TMPL_USES_USER);
+	/* Every template of the request: the URL, a header, the key. */
+	ck_assert_uint_eq(c->c_req.cr_uses, TMPL_USES_USER |
+	    TMPL_USES_PATHPARAMS | TMPL_USES_SECRET);
 	ck_assert_uint_eq(c->c_npath, 1);
 	ck_assert_str_eq(c->c_path[0].cp_value.ct_src, "paris");
 	ck_assert_int_eq(c->c_req.cr_auth.ca_type, CONN_AUTH_API_KEY);
@@ -771,6 +774,7 @@ START_TEST(test_model)
 	ck_assert_int_eq(c->c_req.cr_auth.ca_type, CONN_AUTH_OAUTH_JWT_BEARER);
 	ck_assert_int_eq(c->c_req.cr_auth.ca_token_ttl, 3600);
 	ck_assert_str_eq(c->c_req.cr_auth.ca_algorithm, "RS256");
+	ck_assert_uint_eq(c->c_req.cr_uses, TMPL_USES_VARIABLE);
 
 	ck_assert_ptr_null(registry_connector(r, "b"));
 	ck_assert_ptr_null(registry_connector(r, "zzz"));
@@ -779,6 +783,7 @@ START_TEST(test_model)
 	ck_assert_ptr_nonnull(cc);
 	ck_assert_uint_eq(cc->cc_nsteps, 1);
 	ck_assert_str_eq(cc->cc_steps[0].cs_name, "s1");
+	ck_assert_uint_eq(cc->cc_steps[0].cs_req.cr_uses, 0);
 	ck_assert_ptr_null(registry_composite(r, "bee"));
 	ck_assert_uint_eq(cc->cc_id, 0);
 	registry_free(r);

@@ -2151,6 +2151,11 @@ START_TEST(usage_lists)
 	t = compile_ok("just text");
 	ck_assert_int_eq(tmpl_is_literal(t), 1);
 	tmpl_free(t);
+	/* A store into ns.attr looks the name up: a use of the global. */
+	t = compile_ok("{% set user.x = 1 %}{% set tenant_id.y %}2{% endset %}");
+	ck_assert_uint_eq(tmpl_usage(t)->tu_flags, TMPL_USES_USER |
+	    TMPL_USES_TENANT);
+	tmpl_free(t);
 }
 END_TEST
 

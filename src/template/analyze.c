@@ -287,6 +287,12 @@ usage_cb(struct tnode *n, void *arg)
 		if (strcmp(n->n_name, "response") == 0)
 			t->t_resp_names++;
 		break;
+	case N_SET:
+	case N_SETBLOCK:
+		/* ns.attr = …: a store, but it looks the name ns up first. */
+		if (n->n_target->n_kind == N_NSREF)
+			u->tu_flags |= name_flag(n->n_target->n_a->n_name);
+		break;
 	case N_CALL:
 		if (is_builtin_name(n->n_a, FN_GET_SECRET)) {
 			if ((lit = call_name_arg(n)) == NULL)
