@@ -512,7 +512,9 @@ execute_form(struct form *f, const char *text)
 	char	*p, *amp, *eq;
 	size_t	 klen;
 
-	memset(f, 0, sizeof(*f));
+	/* The arrays (6 KiB) are read below f_n only: not cleared. */
+	f->f_buf = NULL;
+	f->f_n = 0;
 	if (text == NULL || *text == '\0')
 		return 0;
 	if ((f->f_buf = strdup(text)) == NULL)
@@ -544,7 +546,8 @@ static void
 execute_form_free(struct form *f)
 {
 	free(f->f_buf);
-	memset(f, 0, sizeof(*f));
+	f->f_buf = NULL;
+	f->f_n = 0;
 }
 
 static const char *
