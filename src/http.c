@@ -1091,6 +1091,23 @@ http_line_byte(struct http_parser_state *ps, unsigned char c)
 	return http_hbuf_add(ps, c);
 }
 
+#ifdef __SSE2__
+/* A bit for each of the sixteen bytes at p that is a control but HTAB, or DEL. */
+static inline int
+http_ctl16(const char *p)
+{
+	const __m128i	 vc = _mm_set1_epi8(0x1f);
+	const __m128i	 vt = _mm_set1_epi8('\t');
+	const __m128i	 vd = _mm_set1_epi8(0x7f);
+	__m128i		 v = _mm_loadu_si128((const __m128i *)p);
+	__m128i		 bad = _mm_cmpeq_epi8(_mm_min_epu8(v, vc), v);
+
+	bad = _mm_or_si128(_mm_andnot_si128(_mm_cmpeq_epi8(v, vt), bad),
+	    _mm_cmpeq_epi8(v, vd));
+	return _mm_movemask_epi8(bad);
+}
+#endif
+
 /* How many of the n bytes at p come before a control but HTAB, or DEL. */
 static size_t
 http_ctl_span(const char *p, size_t n)
@@ -1099,19 +1116,19 @@ http_ctl_span(const char *p, size_t n)
 
 #ifdef __SSE2__
 	/* sixteen bytes at a time: every header line passes here */
-	const __m128i	 vc = _mm_set1_epi8(0x1f);
-	const __m128i	 vt = _mm_set1_epi8('\t');
-	const __m128i	 vd = _mm_set1_epi8(0x7f);
-	int		 m;
+	int	 m;
 
-	for (; n - i >= 16; i += 16) {
-		__m128i	 v = _mm_loadu_si128((const __m128i *)(p + i));
-		__m128i	 bad = _mm_cmpeq_epi8(_mm_min_epu8(v, vc), v);
-
-		bad = _mm_or_si128(_mm_andnot_si128(_mm_cmpeq_epi8(v, vt), bad),
-		    _mm_cmpeq_epi8(v, vd));
-		if ((m = _mm_movemask_epi8(bad)) != 0)
+	for (; n - i >= 16; i += 16)
+		if ((m = http_ctl16(p + i)) != 0)
 			return i + (size_t)__builtin_ctz(m);
+	/*
+	 * The rest as the last sixteen bytes of the run: those before i are
+	 * clean, so a first bad byte among them is at i or after.
+	 */
+	if (i < n && n >= 16) {
+		if ((m = http_ctl16(p + n - 16)) != 0)
+			return n - 16 + (size_t)__builtin_ctz(m);
+		return n;
 	}
 #endif
 	for (; i < n; i++) {
