@@ -581,7 +581,13 @@ h1_cb_headers_complete(http_parser *hp)
 			    "protocols");
 			return -1;
 		}
-		return 0;	/* dropped when the next one begins */
+		/*
+		 * Dropped when the next one begins.  A 1xx has no content
+		 * (RFC 9110 15.2): a length it announces is not read, or
+		 * the reader would wait for, and make room for, bytes that
+		 * belong to the final answer.
+		 */
+		return 1;
 	}
 	res->er_status = hp->status_code;
 	r->r_in_body = 1;
@@ -643,11 +649,14 @@ h1_body_add(struct h1_reader *r, const char *buf, size_t n)
 		 */
 		if (r->r_bodycap == 0 && r->r_coding == H1_CODING_NONE &&
 		    (r->r_hp.flags & F_CHUNKED) == 0 &&
-		    r->r_hp.content_length != ULLONG_MAX)
+		    r->r_hp.content_length <= r->r_lim.hl_max_body)
 			cap = res->er_bodylen + n +
 			    (size_t)r->r_hp.content_length + 1;
 		else
 			cap = r->r_bodycap ? r->r_bodycap : H1_BODY_CHUNK;
+		/* Whatever was announced, never room past the limit. */
+		if (cap > r->r_lim.hl_max_body + 1)
+			cap = r->r_lim.hl_max_body + 1;
 		while (cap - res->er_bodylen <= n)
 			cap = cap > r->r_lim.hl_max_body / 2 ?
 			    r->r_lim.hl_max_body + 1 : cap * 2;

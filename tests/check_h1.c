@@ -409,6 +409,31 @@ START_TEST(test_interim_dropped)
 }
 END_TEST
 
+/*
+ * A 1xx announcing a length or chunks has no content all the same: the
+ * final answer after it is read as it comes (and nothing is made room for
+ * the 55 GB announced; found by fuzz_h1).
+ */
+START_TEST(test_interim_length_ignored)
+{
+	static const char *const interim[] = {
+	    "HTTP/1.1 100 Continue\r\nContent-Length: 55555555555\r\n\r\n",
+	    "HTTP/1.1 100 Continue\r\nContent-Length: 3\r\n\r\n",
+	    "HTTP/1.1 103 Early Hints\r\nTransfer-Encoding: chunked\r\n\r\n"
+	};
+	char		 s[256];
+	size_t		 i;
+
+	for (i = 0; i < sizeof(interim) / sizeof(interim[0]); i++) {
+		snprintf(s, sizeof(s), "%sHTTP/1.1 200 OK\r\n"
+		    "Content-Length: 2\r\n\r\nok", interim[i]);
+		ck_assert_int_eq(feed_str(s, 0), H1_DONE);
+		ck_assert_int_eq(res.er_status, 200);
+		ck_assert_str_eq(res.er_body, "ok");
+	}
+}
+END_TEST
+
 START_TEST(test_switching_refused)
 {
 	ck_assert_int_eq(feed_str("HTTP/1.1 101 Switching Protocols\r\n"
@@ -1235,6 +1260,7 @@ check_suite(void)
 	tcase_add_test(tc, test_room_in_place);
 	tcase_add_test(tc, test_chunked_trailers);
 	tcase_add_test(tc, test_interim_dropped);
+	tcase_add_test(tc, test_interim_length_ignored);
 	tcase_add_test(tc, test_switching_refused);
 	tcase_add_test(tc, test_no_body);
 	tcase_add_test(tc, test_close_delimited);
