@@ -2159,6 +2159,69 @@ START_TEST(usage_lists)
 }
 END_TEST
 
+/*
+ * A template that names nothing but get_secret() renders once; later
+ * renders get copies of that output, never when the limits differ or a
+ * global get_secret would be called instead of the builtin.
+ */
+START_TEST(const_memo)
+{
+	struct tmpl		*t;
+	struct tmpl_env		 env;
+	struct tmpl_output	*o[3];
+	struct tval		*g;
+	size_t			 i;
+
+	memset(&env, 0, sizeof(env));
+	t = compile_ok("Bearer {{ get_secret('tok') }}!");
+	for (i = 0; i < 3; i++) {
+		o[i] = tmpl_render(t, &env, &terr);
+		ck_assert_ptr_nonnull(o[i]);
+		ck_assert_uint_eq(o[i]->to_nsegs, 3);
+		ck_assert(memcmp(o[i]->to_segs[0].sg_data, "Bearer ", 7) == 0);
+		ck_assert_str_eq(o[i]->to_segs[1].sg_secret->ts_data, "tok");
+		ck_assert_uint_eq(o[i]->to_segs[2].sg_len, 1);
+		ck_assert_int_eq(o[i]->to_segs[2].sg_data[0], '!');
+	}
+	/* each its own: a plan takes the secret trees over */
+	ck_assert_ptr_ne(o[1]->to_segs[1].sg_secret, o[2]->to_segs[1].sg_secret);
+	ck_assert_ptr_ne(o[1]->to_segs[0].sg_data, o[2]->to_segs[0].sg_data);
+	tmpl_output_free(o[1]);
+	ck_assert_str_eq(o[2]->to_segs[1].sg_secret->ts_data, "tok");
+	tmpl_output_free(o[0]);
+	tmpl_output_free(o[2]);
+
+	/* other limits: rendered, and refused over them */
+	env.te_limits.tl_output = 4;
+	ck_assert_ptr_null(tmpl_render(t, &env, &terr));
+	env.te_limits.tl_output = 0;
+
+	/* a global get_secret is what the name calls */
+	g = tval_dict();
+	ck_assert_int_eq(tval_dict_set(g, "get_secret", tval_str("x", 1)), 0);
+	env.te_globals = g;
+	ck_assert_ptr_null(tmpl_render(t, &env, &terr));
+	tval_unref(g);
+	tmpl_free(t);
+
+	/* a template that names anything else renders every time */
+	t = compile_ok("{{ get_secret('tok') }}{{ x }}");
+	for (i = 1; i <= 2; i++) {
+		g = tval_dict();
+		ck_assert_int_eq(tval_dict_set(g, "x", tval_int((int64_t)i)),
+		    0);
+		env.te_globals = g;
+		o[0] = tmpl_render(t, &env, &terr);
+		ck_assert_ptr_nonnull(o[0]);
+		ck_assert_uint_eq(o[0]->to_nsegs, 2);
+		ck_assert_int_eq(o[0]->to_segs[1].sg_data[0], '0' + (int)i);
+		tmpl_output_free(o[0]);
+		tval_unref(g);
+	}
+	tmpl_free(t);
+}
+END_TEST
+
 /* one row per expression: allowed fields as a bit mask over enum tmpl_field */
 #define F(x)	(1u << TMPL_FIELD_##x)
 #define ALLF	(F(URL) | F(HEADER) | F(QUERY) | F(AUTH) | F(REQUEST_BODY) | \
@@ -2363,6 +2426,7 @@ check_suite(void)
 
 	tc = tcase_create("secret");
 	tcase_add_test(tc, secret_tree);
+	tcase_add_test(tc, const_memo);
 	tcase_add_test(tc, secret_copies);
 	tcase_add_test(tc, secret_jwt);
 	tcase_add_test(tc, secret_rejections);

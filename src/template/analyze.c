@@ -899,6 +899,26 @@ unknown_in(const struct tnode *n, int soft)
 }
 
 /*
+ * A name other than get_secret, or a store into ns.attr (which looks ns
+ * up), makes the output depend on more than the template.
+ */
+static int
+const_cb(struct tnode *n, void *arg)
+{
+	struct tmpl	*t = arg;
+
+	if (n->n_kind == N_NAME) {
+		if (!is_builtin_name(n, FN_GET_SECRET))
+			t->t_const = 0;
+		else if (t->t_const_name == NULL)
+			t->t_const_name = n;
+	} else if ((n->n_kind == N_SET || n->n_kind == N_SETBLOCK) &&
+	    n->n_target->n_kind == N_NSREF)
+		t->t_const = 0;
+	return 0;
+}
+
+/*
  * Everything decided once, at compile time: usage, literal-ness, the
  * checks Jinja2 makes when it compiles, and secret misuse.
  */
@@ -930,6 +950,10 @@ analyze_run(struct tmpl *t, struct tmpl_error *err)
 	for (i = 0; i < t->t_root->n_nkids; i++)
 		if (t->t_root->n_kids[i]->n_kind != N_DATA)
 			t->t_literal = 0;
+	/* get_secret('name') and constants: the same output every time. */
+	t->t_const = !t->t_literal && !t->t_usage.tu_dynamic_secret;
+	if (t->t_const)
+		walk(t->t_root, const_cb, t);
 	if ((t->t_usage.tu_flags & TMPL_USES_SECRET) &&
 	    analyze_secrets(t, err) == -1)
 		return -1;

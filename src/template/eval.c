@@ -850,6 +850,68 @@ out_buf_done(char *p, size_t cap)
 	free(p);
 }
 
+/*
+ * A copy of o in one block, as a render makes it: the bytes, then the
+ * result and its segments, each secret tree copied.  NULL when out of
+ * memory.
+ */
+static struct tmpl_output *
+tmpl_output_dup(const struct tmpl_output *o)
+{
+	const struct tmpl_output_int *oi = (const struct tmpl_output_int *)o;
+	struct tmpl_output_int	*ni;
+	struct buf		 b;
+	size_t			 i, off, need;
+
+	memset(&b, 0, sizeof(b));
+	off = (oi->oi_len + 1 + 15) & ~(size_t)15;
+	need = off + sizeof(*ni) + o->to_nsegs * sizeof(ni->oi_segs[0]);
+	if (out_buf_start(&b, need) == -1)
+		return NULL;
+	memcpy(b.b_p, oi->oi_buf, oi->oi_len + 1);
+	ni = (struct tmpl_output_int *)(b.b_p + off);
+	memset(ni, 0, sizeof(*ni) + o->to_nsegs * sizeof(ni->oi_segs[0]));
+	ni->oi_pub.to_segs = ni->oi_segs;
+	ni->oi_pub.to_has_secret = o->to_has_secret;
+	ni->oi_buf = b.b_p;
+	ni->oi_len = oi->oi_len;
+	ni->oi_cap = b.b_cap;
+	for (i = 0; i < o->to_nsegs; i++) {
+		const struct tmpl_segment *sg = &o->to_segs[i];
+
+		ni->oi_pub.to_nsegs = i + 1;
+		if (sg->sg_secret != NULL) {
+			if ((ni->oi_segs[i].sg_secret =
+			    tsecret_dup(sg->sg_secret)) == NULL) {
+				tmpl_output_free(&ni->oi_pub);
+				return NULL;
+			}
+		} else {
+			ni->oi_segs[i].sg_data = b.b_p + (sg->sg_data -
+			    oi->oi_buf);
+			ni->oi_segs[i].sg_len = sg->sg_len;
+		}
+	}
+	return &ni->oi_pub;
+}
+
+/*
+ * The output kept from a first render (t_const) serves this one: the same
+ * limits, and no global get_secret to call instead of the builtin.
+ */
+static int
+tmpl_memo_serves(const struct tmpl *t, struct eval *e)
+{
+	const struct tnode	*nn = t->t_const_name;
+
+	if (e->e_maxsteps != t->t_memo_steps || e->e_maxout != t->t_memo_out ||
+	    e->e_maxdepth != t->t_memo_depth)
+		return 0;
+	return nn == NULL || e->e_globals == NULL ||
+	    dict_get_key(e->e_globals, nn->n_key,
+	    &((struct tnode *)nn)->n_slot) == NULL;
+}
+
 /* Render into segments: literal bytes and secret trees in output order. */
 struct tmpl_output *
 tmpl_render(const struct tmpl *t, const struct tmpl_env *env,
@@ -887,6 +949,13 @@ tmpl_render(const struct tmpl *t, const struct tmpl_env *env,
 		if (env->te_globals != NULL &&
 		    env->te_globals->tv_type == TV_DICT)
 			e.e_globals = env->te_globals;
+	}
+	if (t->t_memo != NULL && tmpl_memo_serves(t, &e)) {
+		struct tmpl_output *o;
+
+		if ((o = tmpl_output_dup(t->t_memo)) == NULL)
+			tmpl_seterr(err, 1, 1, "out of memory");
+		return o;
 	}
 	/* 32 MiB with the default output limit */
 	e.e_arena.va_cap = e.e_maxout > SIZE_MAX / ARENA_PER_OUT ? SIZE_MAX :
@@ -946,6 +1015,16 @@ tmpl_render(const struct tmpl *t, const struct tmpl_env *env,
 	}
 	oi->oi_pub.to_nsegs = nsegs;
 	oi->oi_pub.to_has_secret = out.o_nsecs > 0;
+	/* The first render of a constant template is every later one. */
+	if (t->t_const && t->t_memo == NULL) {
+		struct tmpl	*mt = (struct tmpl *)t;
+
+		mt->t_memo_steps = e.e_maxsteps;
+		mt->t_memo_out = e.e_maxout;
+		mt->t_memo_depth = e.e_maxdepth;
+		if (tmpl_memo_serves(t, &e))
+			mt->t_memo = tmpl_output_dup(&oi->oi_pub);
+	}
 	free(out.o_secs);
 	scope_free(&root);
 	eval_macros_release(&e);

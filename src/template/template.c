@@ -160,6 +160,7 @@ tmpl_free(struct tmpl *t)
 	free((void *)t->t_usage.tu_pathparam_col);
 	free(t->t_toks);
 	free(t->t_src);
+	tmpl_output_free(t->t_memo);
 	arena_free(&t->t_arena);
 	free(t);
 }

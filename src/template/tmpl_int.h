@@ -298,6 +298,17 @@ struct tmpl {
 	struct tval	*t_kloop, *t_kcaller, *t_kvarargs, *t_kkwargs;
 	/* no mutating method is named: from_json may use an arena */
 	int		 t_arena_ok;
+	/*
+	 * No name but get_secret (analyze.c): every render with the same
+	 * limits gives the same output, kept from the first (eval.c), unless
+	 * the globals bind get_secret (t_const_name is one of its names).
+	 */
+	int		 t_const;
+	const struct tnode *t_const_name;
+	struct tmpl_output *t_memo;
+	uint64_t	 t_memo_steps;
+	size_t		 t_memo_out;
+	int		 t_memo_depth;
 };
 
 /* The template's interned names (template.c). */
