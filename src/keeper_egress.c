@@ -1472,11 +1472,10 @@ egress_check_field(const struct egress_field *f, size_t len2[2])
 		    strcasecmp(f->ef_name, egress_reserved[i].r_name) == 0)
 			return "a header the keeper sets itself";
 	/* Reject, never strip: CR, LF, NUL and other controls but HTAB. */
-	for (p = (const unsigned char *)f->ef_value; *p != '\0'; p++)
-		if ((*p < 0x20 && *p != '\t') || *p == 0x7f)
-			return "control character in a header value";
 	len2[0] = len;
-	len2[1] = (size_t)(p - (const unsigned char *)f->ef_value);
+	len2[1] = strlen(f->ef_value);
+	if (!tok_clean(f->ef_value, len2[1]))
+		return "control character in a header value";
 	return NULL;
 }
 

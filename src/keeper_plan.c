@@ -134,19 +134,6 @@ kplan_fail_oom(struct fail *fl)
 	kplan_fail(fl, 500, "Unexpected error", "%s", "out of memory");
 }
 
-/* No CR, LF, NUL (or other control bytes but TAB) in what reaches HTTP. */
-static int
-kplan_clean(const char *p, size_t len)
-{
-	size_t	 i;
-
-	for (i = 0; i < len; i++)
-		if (((unsigned char)p[i] < 0x20 && p[i] != '\t') ||
-		    p[i] == 0x7f)
-			return 0;
-	return 1;
-}
-
 /* RFC 9110 token characters: a header name. */
 static int
 kplan_token(const char *s)
@@ -194,7 +181,7 @@ kplan_field_ok(const struct plan_field *f, const struct tmpl *tmpl)
 
 	for (i = 0; i < f->pf_nsegs; i++) {
 		if (f->pf_segs[i].ps_secret == NULL) {
-			if (!kplan_clean(f->pf_segs[i].ps_data,
+			if (!tok_clean(f->pf_segs[i].ps_data,
 			    f->pf_segs[i].ps_len))
 				return 0;
 		} else if (u == NULL || (u->tu_flags & TMPL_USES_SECRET) == 0 ||
@@ -243,7 +230,7 @@ kplan_validator_ok(const struct plan *pl, const struct plan_field *f)
 	if ((strcmp(pl->pl_method, "GET") != 0 &&
 	    strcmp(pl->pl_method, "HEAD") != 0) || pl->pl_has_body ||
 	    f->pf_nsegs != 1 || sg->ps_secret != NULL ||
-	    !kplan_clean(sg->ps_data, sg->ps_len))
+	    !tok_clean(sg->ps_data, sg->ps_len))
 		return 0;
 	if (strcasecmp(f->pf_name, "If-None-Match") == 0)
 		return cachehdr_etag_ok(sg->ps_data, sg->ps_len);
@@ -358,7 +345,7 @@ kplan_check_query(const struct conn_request *cr, const struct plan *pl)
 
 	for (i = 0; i < pl->pl_nquery; i++) {
 		f = &pl->pl_query[i];
-		if (f->pf_name[0] == '\0' || !kplan_clean(f->pf_name,
+		if (f->pf_name[0] == '\0' || !tok_clean(f->pf_name,
 		    strlen(f->pf_name)))
 			return "query key not allowed";
 		switch (f->pf_src) {
@@ -513,7 +500,7 @@ kplan_auth_field_ok(const struct plan_field *f, const struct tmpl *tmpl)
 			    !kplan_secrets_named(f->pf_segs[i].ps_secret, u, 0))
 				return 0;
 		} else if (!kplan_auth_multiline(f->pf_src) &&
-		    !kplan_clean(f->pf_segs[i].ps_data, f->pf_segs[i].ps_len))
+		    !tok_clean(f->pf_segs[i].ps_data, f->pf_segs[i].ps_len))
 			return 0;
 		else if (memchr(f->pf_segs[i].ps_data, '\0',
 		    f->pf_segs[i].ps_len) != NULL)
@@ -1024,7 +1011,7 @@ keeper_plan_complete_request(const struct snapshot *sn,
 		} else if ((kh->kh_value = kplan_field_value(f, &kl,
 		    &kh->kh_len, &derived, fl)) == NULL)
 			goto fail;
-		if (!kplan_clean(kh->kh_value, kh->kh_len)) {
+		if (!tok_clean(kh->kh_value, kh->kh_len)) {
 			kplan_fail(fl, 422, SCOPE_TEMPLATE, "the value of header "
 			    "'%s' would contain a control character",
 			    kh->kh_name);

@@ -46,6 +46,24 @@ tok_pathchar(unsigned char c)
 	}
 }
 
+/*
+ * No control byte but HTAB, and no DEL, in the n bytes at s: what may go
+ * on the wire as a field value (CR, LF and NUL above all).  Every byte is
+ * looked at, with no way out early: the compiler makes a vector loop of
+ * it, and a value holding a secret takes as long whatever its bytes.
+ */
+static inline int
+tok_clean(const char *s, size_t n)
+{
+	size_t	 i;
+	int	 bad = 0;
+
+	for (i = 0; i < n; i++)
+		bad |= ((unsigned char)s[i] < 0x20 && s[i] != '\t') ||
+		    s[i] == 0x7f;
+	return !bad;
+}
+
 /* The n bytes at s are a token: one or more, every one a tchar. */
 static inline int
 tok_is_token(const char *s, size_t n)
