@@ -1,28 +1,26 @@
 /*
  * token.h — RFC 9110 §5.6.2 token characters (tchar): methods, header
  * field names, cache directives.  One definition for every parser in the
- * tree, as a switch the compiler makes a bit test of (strchr() over the
- * punctuation cost a call for every '-' of every header name).
+ * tree, as a table: a load and a test, small enough to be inlined
+ * everywhere (as a switch, the keeper's answer parser made it a call for
+ * every byte of every header name).
  */
 #ifndef WIDGETD_TOKEN_H
 #define WIDGETD_TOKEN_H
 
 #include <stddef.h>
 
+static const unsigned char tok_tchars[256] = {
+	['0' ... '9'] = 1, ['A' ... 'Z'] = 1, ['a' ... 'z'] = 1,
+	['!'] = 1, ['#'] = 1, ['$'] = 1, ['%'] = 1, ['&'] = 1, ['\''] = 1,
+	['*'] = 1, ['+'] = 1, ['-'] = 1, ['.'] = 1, ['^'] = 1, ['_'] = 1,
+	['`'] = 1, ['|'] = 1, ['~'] = 1
+};
+
 static inline int
 tok_tchar(unsigned char c)
 {
-	if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-	    (c >= '0' && c <= '9'))
-		return 1;
-	switch (c) {
-	case '!': case '#': case '$': case '%': case '&': case '\'':
-	case '*': case '+': case '-': case '.': case '^': case '_':
-	case '`': case '|': case '~':
-		return 1;
-	default:
-		return 0;
-	}
+	return tok_tchars[c];
 }
 
 /*
