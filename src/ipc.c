@@ -1242,32 +1242,48 @@ ipc_buf_clear(struct ipc_buf *b)
 	memset(b, 0, sizeof(*b));
 }
 
+/* The block grown for len more bytes (room, below, found it short). */
 static int
-ipc_buf_add(struct ipc_buf *b, const void *p, size_t len)
+ipc_buf_grow(struct ipc_buf *b, size_t len)
 {
 	unsigned char	*nb;
 	size_t		 cap;
 
+	cap = b->b_cap > 0 ? b->b_cap : IPC_BUF_FIRST;
+	while (cap - b->b_len < len)
+		cap *= 2;
+	/* A kept first block was wiped when it was kept. */
+	if ((cap != IPC_BUF_FIRST ||
+	    (nb = spare_take(&ipc_bufs, NULL)) == NULL) &&
+	    (nb = malloc(cap)) == NULL)
+		return -1;
+	if (b->b_len > 0)
+		memcpy(nb, b->b_data, b->b_len);
+	ipc_buf_drop(b->b_data, b->b_len, b->b_cap);
+	b->b_data = nb;
+	b->b_cap = cap;
+	return 0;
+}
+
+/* Room for len more bytes at b_data + b_len. */
+static int
+ipc_buf_room(struct ipc_buf *b, size_t len)
+{
 	/* A payload never grows past what one frame may carry. */
 	if (len > IPC_MAX_PAYLOAD - b->b_len) {
 		errno = EMSGSIZE;
 		return -1;
 	}
-	if (b->b_cap - b->b_len < len) {
-		cap = b->b_cap > 0 ? b->b_cap : IPC_BUF_FIRST;
-		while (cap - b->b_len < len)
-			cap *= 2;
-		/* A kept first block was wiped when it was kept. */
-		if ((cap != IPC_BUF_FIRST ||
-		    (nb = spare_take(&ipc_bufs, NULL)) == NULL) &&
-		    (nb = malloc(cap)) == NULL)
-			return -1;
-		if (b->b_len > 0)
-			memcpy(nb, b->b_data, b->b_len);
-		ipc_buf_drop(b->b_data, b->b_len, b->b_cap);
-		b->b_data = nb;
-		b->b_cap = cap;
-	}
+	if (b->b_cap - b->b_len < len)
+		return ipc_buf_grow(b, len);
+	return 0;
+}
+
+static int
+ipc_buf_add(struct ipc_buf *b, const void *p, size_t len)
+{
+	if (ipc_buf_room(b, len) == -1)
+		return -1;
 	if (len > 0)
 		memcpy(b->b_data + b->b_len, p, len);
 	b->b_len += len;
@@ -1305,20 +1321,19 @@ ipc_put_u64(struct ipc_buf *b, uint64_t v)
 int
 ipc_put_bytes(struct ipc_buf *b, const void *p, size_t len)
 {
-	size_t	 old = b->b_len;
+	uint32_t	 n = (uint32_t)len;
 
 	if (len > IPC_MAX_PAYLOAD || (len > 0 && p == NULL)) {
 		errno = EMSGSIZE;
 		return -1;
 	}
-	if (ipc_put_u32(b, (uint32_t)len) == -1)
+	/* Room for the length and the bytes first: all or nothing. */
+	if (ipc_buf_room(b, sizeof(n) + len) == -1)
 		return -1;
-	if (ipc_buf_add(b, p, len) == -1) {
-		/* All or nothing; the length taken back is wiped. */
-		explicit_bzero(b->b_data + old, b->b_len - old);
-		b->b_len = old;
-		return -1;
-	}
+	memcpy(b->b_data + b->b_len, &n, sizeof(n));
+	if (len > 0)
+		memcpy(b->b_data + b->b_len + sizeof(n), p, len);
+	b->b_len += sizeof(n) + len;
 	return 0;
 }
 
