@@ -2398,8 +2398,12 @@ egress_conn_take(struct egress_call *c, const char *key, size_t keylen,
 		TAILQ_INSERT_TAIL(&g->g_busyconns, n, n_entry);
 		TAILQ_REMOVE(q, n, n_keyq);
 		n->n_idle = 0;
-		if (--g->g_nconnidle == 0)
-			evtimer_del(g->g_connsweep);
+		/*
+		 * The sweep stays armed with none idle: it finds nothing, or
+		 * a connection idle since, and is not deleted and added
+		 * again for every call on a kept connection.
+		 */
+		g->g_nconnidle--;
 		n->n_call = c;
 		c->c_conn = n;
 		return n;
@@ -2439,7 +2443,7 @@ egress_conn_release(struct egress_conn *n, int keep, int64_t now)
 	}
 	n->n_since = now;
 	n->n_idle = 1;
-	if (g->g_nconnidle++ == 0)
+	if (g->g_nconnidle++ == 0 && !evtimer_pending(g->g_connsweep, NULL))
 		egress_arm_ms(g->g_connsweep, g->g_connidle_ms);
 	TAILQ_REMOVE(&g->g_busyconns, n, n_entry);
 	TAILQ_INSERT_HEAD(&g->g_conns, n, n_entry);
