@@ -978,8 +978,10 @@ keeper_plan_complete_request(const struct snapshot *sn,
 	struct kplan_lookup	 kl;
 	struct kreq_header	*kh;
 	const struct plan_field	*f;
-	char			*v, *url = NULL, **vals = NULL;
-	size_t			*lens = NULL, i, n, total, o, ulen;
+	/* The query's values: a few, in the frame; nq of them evaluated. */
+	struct kplan_seg	 qbuf[KPLAN_SEGS], *q = qbuf;
+	char			*v, *url = NULL;
+	size_t			 i, n, nq = 0, total, o, ulen;
 	int			 derived, r, rv = -1;
 
 	kreq_zero(kr);
@@ -1027,20 +1029,22 @@ keeper_plan_complete_request(const struct snapshot *sn,
 	}
 	/* The query: each key and value encoded, after the URL's own. */
 	n = pl->pl_nquery;
-	if (n > 0 && ((vals = calloc(n, sizeof(*vals))) == NULL ||
-	    (lens = calloc(n, sizeof(*lens))) == NULL))
+	if (n > KPLAN_SEGS && (q = calloc(n, sizeof(*q))) == NULL)
 		goto oom;
 	/* The URL measured once, for its room and its copy. */
 	ulen = strlen(pl->pl_url);
 	total = ulen + 1;
 	for (i = 0; i < n; i++) {
-		if ((vals[i] = kplan_field_value(&pl->pl_query[i], &kl,
-		    &lens[i], &derived, fl)) == NULL)
+		if ((q[i].ks_v = kplan_field_value(&pl->pl_query[i], &kl,
+		    &q[i].ks_len, &derived, fl)) == NULL)
 			goto fail;
+		nq++;
 		/* What an upstream echoes is the encoded form: redact both. */
-		if (derived && kreq_secret_add(kr, vals[i], lens[i]) == -1)
+		if (derived &&
+		    kreq_secret_add(kr, q[i].ks_v, q[i].ks_len) == -1)
 			goto oom;
-		total += 3 * (strlen(pl->pl_query[i].pf_name) + lens[i]) + 2;
+		total += 3 * (strlen(pl->pl_query[i].pf_name) + q[i].ks_len) +
+		    2;
 	}
 	if (kl.kl_err || (url = keeper_secret_alloc(total)) == NULL)
 		goto oom;
@@ -1053,7 +1057,7 @@ keeper_plan_complete_request(const struct snapshot *sn,
 		    strlen(pl->pl_query[i].pf_name));
 		url[o++] = '=';
 		v = url + o;
-		kplan_pct(url, &o, vals[i], lens[i]);
+		kplan_pct(url, &o, q[i].ks_v, q[i].ks_len);
 		if (plan_field_has_secret(&pl->pl_query[i]) &&
 		    kreq_secret_add(kr, v, (size_t)(url + o - v)) == -1)
 			goto oom;
@@ -1094,11 +1098,10 @@ oom:
 fail:
 	kreq_clear(kr);
 out:
-	for (i = 0; vals != NULL && i < n; i++)
-		if (vals[i] != NULL)
-			keeper_secret_free(vals[i], lens[i] + 1);
-	free(vals);
-	free(lens);
+	for (i = 0; i < nq; i++)
+		keeper_secret_free(q[i].ks_v, q[i].ks_len + 1);
+	if (q != qbuf)
+		free(q);
 	if (url != NULL)
 		keeper_secret_free(url, total);
 	return rv;
