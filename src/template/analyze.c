@@ -273,12 +273,25 @@ response_narrow(const struct tnode *n)
 }
 
 /* One pass over the AST collects every usage bit and name list. */
+/*
+ * The name a {% set ns.attr %} store reads (it looks ns up first), or
+ * NULL: walk() skips assignment targets, where it sits.
+ */
+static const struct tnode *
+store_ns_name(const struct tnode *n)
+{
+	if ((n->n_kind == N_SET || n->n_kind == N_SETBLOCK) &&
+	    n->n_target->n_kind == N_NSREF)
+		return n->n_target->n_a;
+	return NULL;
+}
+
 static int
 usage_cb(struct tnode *n, void *arg)
 {
 	struct tmpl		*t = arg;
 	struct tmpl_usage	*u = &t->t_usage;
-	const struct tnode	*lit;
+	const struct tnode	*lit, *ns;
 	struct tnode		*key;
 
 	switch (n->n_kind) {
@@ -289,9 +302,8 @@ usage_cb(struct tnode *n, void *arg)
 		break;
 	case N_SET:
 	case N_SETBLOCK:
-		/* ns.attr = …: a store, but it looks the name ns up first. */
-		if (n->n_target->n_kind == N_NSREF)
-			u->tu_flags |= name_flag(n->n_target->n_a->n_name);
+		if ((ns = store_ns_name(n)) != NULL)
+			u->tu_flags |= name_flag(ns->n_name);
 		break;
 	case N_CALL:
 		if (is_builtin_name(n->n_a, FN_GET_SECRET)) {
@@ -898,23 +910,19 @@ unknown_in(const struct tnode *n, int soft)
 	return r;
 }
 
-/*
- * A name other than get_secret, or a store into ns.attr (which looks ns
- * up), makes the output depend on more than the template.
- */
+/* A name read other than get_secret: the output depends on more. */
 static int
 const_cb(struct tnode *n, void *arg)
 {
-	struct tmpl	*t = arg;
+	struct tmpl		*t = arg;
+	const struct tnode	*nm;
 
-	if (n->n_kind == N_NAME) {
-		if (!is_builtin_name(n, FN_GET_SECRET))
-			t->t_const = 0;
-		else if (t->t_const_name == NULL)
-			t->t_const_name = n;
-	} else if ((n->n_kind == N_SET || n->n_kind == N_SETBLOCK) &&
-	    n->n_target->n_kind == N_NSREF)
+	if ((nm = n->n_kind == N_NAME ? n : store_ns_name(n)) == NULL)
+		return 0;
+	if (!is_builtin_name(nm, FN_GET_SECRET))
 		t->t_const = 0;
+	else if (t->t_const_name == NULL)
+		t->t_const_name = nm;
 	return 0;
 }
 

@@ -852,11 +852,12 @@ out_buf_done(char *p, size_t cap)
 
 /*
  * A copy of o in one block, as a render makes it: the bytes, then the
- * result and its segments, each secret tree copied.  NULL when out of
- * memory.
+ * result and its segments, each secret tree copied.  A kept copy (the
+ * template's own) is sized to fit, never the thread's spare buffer of up
+ * to OUT_SPARE_MAX.  NULL when out of memory.
  */
 static struct tmpl_output *
-tmpl_output_dup(const struct tmpl_output *o)
+tmpl_output_dup(const struct tmpl_output *o, int kept)
 {
 	const struct tmpl_output_int *oi = (const struct tmpl_output_int *)o;
 	struct tmpl_output_int	*ni;
@@ -866,7 +867,7 @@ tmpl_output_dup(const struct tmpl_output *o)
 	memset(&b, 0, sizeof(b));
 	off = (oi->oi_len + 1 + 15) & ~(size_t)15;
 	need = off + sizeof(*ni) + o->to_nsegs * sizeof(ni->oi_segs[0]);
-	if (out_buf_start(&b, need) == -1)
+	if ((kept ? buf_grow(&b, need) : out_buf_start(&b, need)) == -1)
 		return NULL;
 	memcpy(b.b_p, oi->oi_buf, oi->oi_len + 1);
 	ni = (struct tmpl_output_int *)(b.b_p + off);
@@ -953,7 +954,7 @@ tmpl_render(const struct tmpl *t, const struct tmpl_env *env,
 	if (t->t_memo != NULL && tmpl_memo_serves(t, &e)) {
 		struct tmpl_output *o;
 
-		if ((o = tmpl_output_dup(t->t_memo)) == NULL)
+		if ((o = tmpl_output_dup(t->t_memo, 0)) == NULL)
 			tmpl_seterr(err, 1, 1, "out of memory");
 		return o;
 	}
@@ -1023,7 +1024,7 @@ tmpl_render(const struct tmpl *t, const struct tmpl_env *env,
 		mt->t_memo_out = e.e_maxout;
 		mt->t_memo_depth = e.e_maxdepth;
 		if (tmpl_memo_serves(t, &e))
-			mt->t_memo = tmpl_output_dup(&oi->oi_pub);
+			mt->t_memo = tmpl_output_dup(&oi->oi_pub, 1);
 	}
 	free(out.o_secs);
 	scope_free(&root);
