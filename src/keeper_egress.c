@@ -2253,7 +2253,9 @@ egress_conn_close(struct egress_conn *n)
  * answer in OpenSSL's read buffer until each origin is called again.  The
  * coldest wait last in g_conns, so the sweep stops at the first one still
  * young and comes back when that one is due: one timer, pending while
- * any connection waits and only then.
+ * any connection waits.  It stays pending when the last idle one is taken
+ * (egress_conn_take), so that a kept connection's every call does not
+ * delete and add it again; then it finds none and is not armed again.
  */
 static void
 egress_connsweep_cb(evutil_socket_t fd, short what, void *arg)
